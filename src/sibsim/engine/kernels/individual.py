@@ -1,0 +1,251 @@
+"""Individual-level kernels: every person is simulated, period by period.
+
+Work is split into tasks, one per ``(draw, arm, wave, stratum)`` group; a task walks its people in
+fixed blocks of :data:`~sibsim.engine.kernels.rng.BLOCK`, each block with its own keyed random
+stream, and writes only to its own slice of the outputs. Counts are integers, so the result is
+bitwise identical whatever the thread count. Nothing is allocated per individual: per task there
+are a few arrays of length ``P`` (periods).
+
+Array conventions (all kernels)
+-------------------------------
+``D`` draws in this chunk, ``J = 2`` engagement levels (0: baseline, i.e. comparison arm, never
+engaged or dropped out; 1: engaged in the service), ``K`` strata, ``W`` entry waves, ``P``
+periods, ``A`` arms (0: treatment, 1: comparison), ``S`` states.
+
+* ``sizes[a, w, k]`` people per group; ``entry[w]`` the period in which wave ``w`` enters;
+* ``engage[d]`` share engaging at entry; ``dropout[d]`` per-period drop-out probability;
+* ``draw0``: global index of draw 0 of the chunk (keys the random streams).
+
+Outputs are int64 arrays ``(D, A, W, K, P)`` (plus a state axis) filled by the kernel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from sibsim.engine.kernels.rng import BLOCK, gamma, poisson_inverse, stream_state, uniform
+
+# stream purposes, part of every key, so that the outcome streams never overlap other streams
+PURPOSE_INDIVIDUAL = 1
+
+
+@njit(inline="always", cache=True)
+def _frailty(s0, s1, variance):
+    if variance <= 0.0:
+        return s0, s1, 1.0
+    s0, s1, g = gamma(s0, s1, 1.0 / variance)
+    return s0, s1, g * variance
+
+
+@njit(inline="always", cache=True)
+def _engaged_at_entry(s0, s1, treated, p_engage):
+    if not treated:
+        return s0, s1, 0
+    if p_engage >= 1.0:
+        return s0, s1, 1
+    s0, s1, u = uniform(s0, s1)
+    return s0, s1, 1 if u < p_engage else 0
+
+
+@njit(parallel=True, cache=True)
+def binary_individual(seed, draw0, prob, log_q, recurrent, sizes, entry, engage, dropout,
+                      frailty_var, has_effect, events_out, engaged_out):
+    """Binary event per person-period.
+
+    ``prob[d, j, k, w, t]`` is the event probability in calendar period ``t`` for a member of
+    wave ``w``, stratum ``k`` with engagement ``j``; ``log_q = log(1 - prob)`` (used with frailty:
+    ``p_i = 1 - exp(z_i * log_q)``). Writes ``events_out`` and ``engaged_out``.
+    """
+    D = prob.shape[0]
+    P = prob.shape[4]
+    A, W, K = sizes.shape
+    n_tasks = D * A * W * K
+    for task in prange(n_tasks):
+        d = task // (A * W * K)
+        rest = task % (A * W * K)
+        a = rest // (W * K)
+        w = (rest // K) % W
+        k = rest % K
+        n = sizes[a, w, k]
+        e = entry[w]
+        ev = np.zeros(P, np.int64)
+        en = np.zeros(P, np.int64)
+        treated = has_effect and a == 0
+        p_eng = engage[d]
+        p_drop = dropout[d]
+        simple = frailty_var <= 0.0 and (not treated or (p_eng >= 1.0 and p_drop <= 0.0))
+        jfix = 1 if treated else 0
+        row = prob[d, jfix, k, w]
+        n_blocks = (n + BLOCK - 1) // BLOCK
+        for b in range(n_blocks):
+            s0, s1 = stream_state(seed, PURPOSE_INDIVIDUAL, draw0 + d, a * 65536 + w, k, b)
+            m = min(BLOCK, n - b * BLOCK)
+            if simple:
+                for _ in range(m):
+                    for t in range(e, P):
+                        s0, s1, u = uniform(s0, s1)
+                        if u < row[t]:
+                            ev[t] += 1
+                            if not recurrent:
+                                break
+                if jfix == 1:
+                    for t in range(e, P):
+                        en[t] += m
+                continue
+            for _ in range(m):
+                s0, s1, z = _frailty(s0, s1, frailty_var)
+                s0, s1, j = _engaged_at_entry(s0, s1, treated, p_eng)
+                for t in range(e, P):
+                    if j == 1 and t > e and p_drop > 0.0:
+                        s0, s1, u = uniform(s0, s1)
+                        if u < p_drop:
+                            j = 0
+                    en[t] += j
+                    if z == 1.0:
+                        p = prob[d, j, k, w, t]
+                    else:
+                        p = 1.0 - np.exp(z * log_q[d, j, k, w, t])
+                    s0, s1, u = uniform(s0, s1)
+                    if u < p:
+                        ev[t] += 1
+                        if not recurrent:
+                            break
+        for t in range(P):
+            events_out[d, a, w, k, t] = ev[t]
+            engaged_out[d, a, w, k, t] = en[t]
+
+
+@njit(parallel=True, cache=True)
+def markov_individual(seed, draw0, cum, exit_prob, exit_cum, event_flag, absorbing, init, sizes,
+                      entry, engage, dropout, frailty_var, has_effect, occ_out, events_out,
+                      engaged_out):
+    """Multi-state Markov chain per person.
+
+    ``cum[d, j, k, w, t, s, :]`` is the cumulative transition row out of state ``s`` in calendar
+    period ``t``. With frailty ``z`` a person leaves state ``s`` with probability
+    ``1 - (1 - q) ** z`` where ``q = exit_prob[d, j, k, w, t, s]``, and then goes where
+    ``exit_cum`` (the cumulative row of destinations given exit) sends them.
+    Writes ``occ_out (D, A, W, K, P, S)`` (person-periods by state), ``events_out`` and
+    ``engaged_out``.
+    """
+    D = cum.shape[0]
+    P = cum.shape[4]
+    S = cum.shape[5]
+    A, W, K = sizes.shape
+    n_tasks = D * A * W * K
+    for task in prange(n_tasks):
+        d = task // (A * W * K)
+        rest = task % (A * W * K)
+        a = rest // (W * K)
+        w = (rest // K) % W
+        k = rest % K
+        n = sizes[a, w, k]
+        e = entry[w]
+        occ = np.zeros((P, S), np.int64)
+        ev = np.zeros(P, np.int64)
+        en = np.zeros(P, np.int64)
+        treated = has_effect and a == 0
+        p_eng = engage[d]
+        p_drop = dropout[d]
+        n_blocks = (n + BLOCK - 1) // BLOCK
+        for b in range(n_blocks):
+            s0, s1 = stream_state(seed, PURPOSE_INDIVIDUAL, draw0 + d, a * 65536 + w, k, b)
+            m = min(BLOCK, n - b * BLOCK)
+            for _ in range(m):
+                s0, s1, z = _frailty(s0, s1, frailty_var)
+                s0, s1, j = _engaged_at_entry(s0, s1, treated, p_eng)
+                s = init
+                for t in range(e, P):
+                    if absorbing[s]:
+                        # no more transitions: book the remaining periods without drawing them
+                        for t2 in range(t, P):
+                            if j == 1 and t2 > e and p_drop > 0.0:
+                                s0, s1, u = uniform(s0, s1)
+                                if u < p_drop:
+                                    j = 0
+                            occ[t2, s] += 1
+                            en[t2] += j
+                        break
+                    if j == 1 and t > e and p_drop > 0.0:
+                        s0, s1, u = uniform(s0, s1)
+                        if u < p_drop:
+                            j = 0
+                    occ[t, s] += 1
+                    en[t] += j
+                    s0, s1, u = uniform(s0, s1)
+                    if z == 1.0:
+                        row = cum[d, j, k, w, t, s]
+                        ns = 0
+                        while ns < S - 1 and u >= row[ns]:
+                            ns += 1
+                    else:
+                        q = 1.0 - (1.0 - exit_prob[d, j, k, w, t, s]) ** z
+                        if u >= q:
+                            ns = s
+                        else:
+                            row = exit_cum[d, j, k, w, t, s]
+                            x = u / q
+                            ns = 0
+                            while ns < S - 1 and (x >= row[ns] or ns == s):
+                                ns += 1
+                    if event_flag[s, ns]:
+                        ev[t] += 1
+                    s = ns
+        for t in range(P):
+            events_out[d, a, w, k, t] = ev[t]
+            engaged_out[d, a, w, k, t] = en[t]
+            for s in range(S):
+                occ_out[d, a, w, k, t, s] = occ[t, s]
+
+
+@njit(parallel=True, cache=True)
+def counts_individual(seed, draw0, rate, nb_shape, sizes, entry, engage, dropout, frailty_var,
+                      has_effect, events_out, engaged_out):
+    """Event counts per person-period: Poisson, or negative binomial (gamma-Poisson).
+
+    ``rate[d, j, k, w, t]`` is the mean count; ``nb_shape[d]`` the negative-binomial shape
+    (``inf`` or ``<= 0`` for Poisson). Counts are drawn by inversion, so for a fixed seed they
+    never decrease when the rate grows (common random numbers are monotone in the effect).
+    """
+    D = rate.shape[0]
+    P = rate.shape[4]
+    A, W, K = sizes.shape
+    n_tasks = D * A * W * K
+    for task in prange(n_tasks):
+        d = task // (A * W * K)
+        rest = task % (A * W * K)
+        a = rest // (W * K)
+        w = (rest // K) % W
+        k = rest % K
+        n = sizes[a, w, k]
+        e = entry[w]
+        ev = np.zeros(P, np.int64)
+        en = np.zeros(P, np.int64)
+        treated = has_effect and a == 0
+        p_eng = engage[d]
+        p_drop = dropout[d]
+        shape = nb_shape[d]
+        negbin = shape > 0.0 and np.isfinite(shape)
+        n_blocks = (n + BLOCK - 1) // BLOCK
+        for b in range(n_blocks):
+            s0, s1 = stream_state(seed, PURPOSE_INDIVIDUAL, draw0 + d, a * 65536 + w, k, b)
+            m = min(BLOCK, n - b * BLOCK)
+            for _ in range(m):
+                s0, s1, z = _frailty(s0, s1, frailty_var)
+                s0, s1, j = _engaged_at_entry(s0, s1, treated, p_eng)
+                for t in range(e, P):
+                    if j == 1 and t > e and p_drop > 0.0:
+                        s0, s1, u = uniform(s0, s1)
+                        if u < p_drop:
+                            j = 0
+                    en[t] += j
+                    lam = rate[d, j, k, w, t] * z
+                    if negbin:
+                        s0, s1, g = gamma(s0, s1, shape)
+                        lam *= g / shape
+                    s0, s1, u = uniform(s0, s1)
+                    ev[t] += poisson_inverse(u, lam)
+        for t in range(P):
+            events_out[d, a, w, k, t] = ev[t]
+            engaged_out[d, a, w, k, t] = en[t]

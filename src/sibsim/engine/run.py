@@ -1,0 +1,173 @@
+"""Run an engine over all draws, chunk by chunk, and return plain arrays.
+
+This module picks the engine, samples parameters for each chunk of draws, builds the kernels'
+tables and calls the kernels. It returns an :class:`EngineOutput` of numpy arrays; the outcome
+dataset layer (:mod:`sibsim.dataset`) labels them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from sibsim.engine import expected as _expected
+from sibsim.engine.kernels import aggregate as _agg
+from sibsim.engine.kernels import individual as _ind
+from sibsim.engine.parameters import sample_parameters
+from sibsim.engine.progress import Progress
+from sibsim.engine.tables import Structure, build_tables, cumulative_rows, exit_tables, structure
+from sibsim.spec import _validate as v
+from sibsim.spec.scenario import Scenario
+
+ENGINES = ("auto", "individual", "aggregate", "expected")
+
+#: Upper bound on the size of one chunk's transition tables, in bytes.
+_TABLE_BYTES = 64 * 2**20
+
+
+@dataclass
+class EngineOutput:
+    """Raw engine results for all draws (float64 arrays, ``[d, a, w, k, t(, s)]``)."""
+
+    engine: str
+    reason: str
+    structure: Structure
+    events: np.ndarray
+    engaged: np.ndarray
+    occupancy: np.ndarray | None
+    parameters: dict[str, np.ndarray]
+    seed: int
+    draws: int
+
+
+def choose_engine(scenario: Scenario, requested: str = "auto") -> tuple[str, str]:
+    """Pick an engine and say why."""
+    v.choice("engine", requested, ENGINES)
+    if requested != "auto":
+        if requested == "aggregate" and scenario.frailty is not None:
+            raise v.fail("engine", requested, "'individual' or 'expected' when the scenario has "
+                         "frailty (individuals are not exchangeable)")
+        return requested, "requested by the user"
+    if scenario.frailty is not None:
+        return "individual", ("auto: frailty makes individuals non-exchangeable, so each person "
+                              "is simulated")
+    return "aggregate", ("auto: individuals are exchangeable, so state counts are drawn with "
+                         "binomial/multinomial steps (exact; cost independent of cohort size)")
+
+
+def default_chunk(scenario: Scenario, st: Structure) -> int:
+    S = max(len(st.states), 1)
+    A, W, K = st.sizes.shape
+    per_draw = 8 * 2 * K * W * scenario.horizon * S * S * 3 + 8 * A * W * K * scenario.horizon * S
+    return int(max(1, min(8192, _TABLE_BYTES // max(per_draw, 1))))
+
+
+def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
+               chunk_draws: int | None = None, progress: bool | None = None,
+               overrides: Mapping[str, np.ndarray] | None = None) -> EngineOutput:
+    """Simulate ``draws`` draws of ``scenario``; see :func:`sibsim.simulate`."""
+    draws = v.positive_int("draws", draws)
+    engine, reason = choose_engine(scenario, engine)
+    st = structure(scenario)
+    chunk = default_chunk(scenario, st) if chunk_draws is None else v.positive_int(
+        "chunk_draws", chunk_draws)
+    params = scenario.parameters()
+    if overrides:
+        for name, val in overrides.items():
+            if name not in params:
+                raise v.fail("overrides", name, "names of the scenario's parameters: "
+                             + ", ".join(params))
+            arr = np.asarray(val, dtype=float)
+            if arr.shape[0] != draws or not np.all(np.isfinite(arr)):
+                raise v.fail(f"overrides[{name}]", val, f"{draws} finite values (one per draw)")
+    A, W, K = st.sizes.shape
+    P = scenario.horizon
+    S = len(st.states)
+    events = np.zeros((draws, A, W, K, P))
+    engaged = np.zeros((draws, A, W, K, P))
+    occupancy = np.zeros((draws, A, W, K, P, S)) if S else None
+    sampled: dict[str, list[np.ndarray]] = {name: [] for name in params}
+    frailty_var = scenario.frailty.variance if scenario.frailty is not None else 0.0
+    bar = Progress(draws, progress)
+    for start in range(0, draws, chunk):
+        stop = min(draws, start + chunk)
+        D = stop - start
+        pc = sample_parameters(params, seed, start, stop, overrides)
+        for name, val in pc.items():
+            sampled[name].append(val)
+        tb = build_tables(scenario, pc, D)
+        sl = slice(start, stop)
+        if engine == "expected":
+            occ, ev, en = _expected.expected_trace(st, tb, frailty_var)
+            events[sl], engaged[sl] = ev, en
+            if occ is not None:
+                occupancy[sl] = occ
+        else:
+            ev = np.zeros((D, A, W, K, P), np.int64)
+            en = np.zeros((D, A, W, K, P), np.int64)
+            occ = np.zeros((D, A, W, K, P, S), np.int64) if S else None
+            _run_stochastic(engine, st, tb, seed, start, frailty_var, ev, en, occ)
+            events[sl], engaged[sl] = ev, en
+            if occ is not None:
+                occupancy[sl] = occ
+        bar.update(D)
+    bar.close()
+    if st.kind == "binary" and engine == "individual":
+        occupancy = binary_occupancy(st, events)
+    out_params = {name: np.concatenate(vals, axis=0) for name, vals in sampled.items()}
+    return EngineOutput(engine=engine, reason=reason, structure=st, events=events,
+                        engaged=engaged, occupancy=occupancy, parameters=out_params, seed=seed,
+                        draws=draws)
+
+
+def _run_stochastic(engine: str, st: Structure, tb, seed: int, draw0: int, frailty_var: float,
+                    ev: np.ndarray, en: np.ndarray, occ: np.ndarray | None) -> None:
+    seed = np.uint64(seed)
+    draw0 = np.int64(draw0)
+    if engine == "individual":
+        if st.kind == "binary":
+            log_q = np.log1p(-np.minimum(tb.prob, 1.0)) if frailty_var > 0 else tb.prob
+            _ind.binary_individual(seed, draw0, tb.prob, log_q, st.recurrent, st.sizes, st.entry,
+                                   tb.engage, tb.dropout, frailty_var, st.has_effect, ev, en)
+        elif st.kind == "markov":
+            cum = cumulative_rows(tb.trans)
+            if frailty_var > 0:
+                q, qcum = exit_tables(tb.trans)
+            else:
+                q, qcum = cum[..., 0], cum
+            _ind.markov_individual(seed, draw0, cum, q, qcum, st.event_flag, st.absorbing,
+                                   st.init, st.sizes, st.entry, tb.engage, tb.dropout, frailty_var,
+                                   st.has_effect, occ, ev, en)
+        else:
+            _ind.counts_individual(seed, draw0, tb.rate, tb.nb_shape, st.sizes, st.entry,
+                                   tb.engage, tb.dropout, frailty_var, st.has_effect, ev, en)
+        return
+    if st.kind == "counts":
+        _agg.counts_aggregate(seed, draw0, tb.rate, tb.nb_shape, st.sizes, st.entry, tb.engage,
+                              tb.dropout, st.has_effect, ev, en)
+    else:
+        _agg.markov_aggregate(seed, draw0, tb.trans, st.event_flag, st.absorbing, st.init,
+                              st.sizes, st.entry, tb.engage, tb.dropout, st.has_effect, occ, ev,
+                              en)
+
+
+def binary_occupancy(st: Structure, events: np.ndarray) -> np.ndarray:
+    """State occupancy of a binary outcome, derived from its events.
+
+    Recurrent: a person is in state ``event`` in period ``t`` if they had the event in ``t - 1``.
+    Absorbing: in state ``event`` once they have had it.
+    """
+    P = events.shape[-1]
+    present = (np.arange(P)[None, :] >= st.entry[:, None]).astype(float)  # (W, P)
+    n = st.sizes.astype(float)  # (A, W, K)
+    pres = n[:, :, :, None] * present[None, :, None, :]  # (A, W, K, P)
+    occ = np.zeros((*events.shape, 2))
+    if st.recurrent:
+        occ[..., 1:, 1] = events[..., :-1]
+    else:
+        occ[..., 1:, 1] = np.cumsum(events, axis=-1)[..., :-1]
+    occ[..., 1] *= present[None, None, :, None, :]
+    occ[..., 0] = pres[None] - occ[..., 1]
+    return occ

@@ -1,0 +1,42 @@
+"""Specification layer: small immutable objects, validated at construction.
+
+Nothing here simulates; the engine (:mod:`sibsim.engine`) reads these objects.
+"""
+
+from sibsim.spec.cohort import Cohort, ComparisonGroup, Frailty, Stratum
+from sibsim.spec.distributions import (
+    Beta,
+    Dirichlet,
+    Distribution,
+    Fixed,
+    Gamma,
+    LogNormal,
+    Normal,
+    Triangular,
+    Uniform,
+)
+from sibsim.spec.effect import Effect
+from sibsim.spec.outcomes import BinaryOutcome, CountOutcome, MarkovOutcome
+from sibsim.spec.scenario import PERIODS_PER_YEAR, Scenario
+
+__all__ = [
+    "PERIODS_PER_YEAR",
+    "Beta",
+    "BinaryOutcome",
+    "Cohort",
+    "ComparisonGroup",
+    "CountOutcome",
+    "Dirichlet",
+    "Distribution",
+    "Effect",
+    "Fixed",
+    "Frailty",
+    "Gamma",
+    "LogNormal",
+    "MarkovOutcome",
+    "Normal",
+    "Scenario",
+    "Stratum",
+    "Triangular",
+    "Uniform",
+]

@@ -1,0 +1,160 @@
+"""A complete simulation scenario: who, what happens to them, what the service changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from sibsim.spec import _validate as v
+from sibsim.spec.cohort import Cohort, ComparisonGroup, Frailty, Stratum
+from sibsim.spec.distributions import Distribution
+from sibsim.spec.effect import Effect
+from sibsim.spec.outcomes import BinaryOutcome, CountOutcome, MarkovOutcome
+
+__all__ = ["PERIODS_PER_YEAR", "Scenario"]
+
+#: Period labels and how many of them make a year (used to annualise rates).
+PERIODS_PER_YEAR = {"year": 1, "half-year": 2, "quarter": 4, "month": 12}
+
+Outcome = BinaryOutcome | CountOutcome | MarkovOutcome
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything the engine needs to simulate a treated cohort and its comparison group.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        The participants (size or entry waves, strata).
+    outcome : BinaryOutcome | CountOutcome | MarkovOutcome
+        The outcome process at baseline (no service).
+    horizon : int
+        Number of periods simulated, counted from the first entry period (period 0).
+    effect : Effect, optional
+        The service's effect on the treated arm; ``None`` simulates no effect.
+    comparison : ComparisonGroup, optional
+        A concurrent comparison group; ``None`` for designs with a historical baseline.
+    frailty : Frailty, optional
+        Gamma frailty with mean 1 (forces the individual-level engine).
+    period : {"year", "half-year", "quarter", "month"}
+        What one period is. All rates in the scenario are per period.
+    name, description : str
+        Labels stored in the output's attrs.
+    extras : dict
+        Later layers (evaluation, contract, capital, municipality) attach their specifications
+        here; the engine ignores them.
+
+    Examples
+    --------
+    >>> s = Scenario(cohort=Cohort(size=1000), outcome=BinaryOutcome(0.3), horizon=5,
+    ...              effect=Effect("rr", 0.8), comparison=ComparisonGroup(ratio=1))
+    >>> s.arms
+    ('treatment', 'comparison')
+    """
+
+    cohort: Cohort
+    outcome: Outcome
+    horizon: int
+    effect: Effect | None = None
+    comparison: ComparisonGroup | None = None
+    frailty: Frailty | None = None
+    period: str = "year"
+    name: str = "scenario"
+    description: str = ""
+    extras: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        for fname, cls in (("cohort", Cohort), ("effect", (Effect, type(None))),
+                           ("comparison", (ComparisonGroup, type(None))),
+                           ("frailty", (Frailty, type(None))),
+                           ("outcome", (BinaryOutcome, CountOutcome, MarkovOutcome))):
+            val = getattr(self, fname)
+            if not isinstance(val, cls):
+                raise TypeError(f"Scenario.{fname}: got {type(val).__name__}; allowed: "
+                                + (cls.__name__ if isinstance(cls, type)
+                                   else " or ".join(c.__name__ for c in cls)))
+        object.__setattr__(self, "horizon", v.positive_int("Scenario.horizon", self.horizon))
+        if self.horizon > 10_000:
+            raise v.fail("Scenario.horizon", self.horizon, "at most 10000 periods")
+        if self.cohort.n_waves > self.horizon:
+            raise v.fail("Cohort.entry", self.cohort.entry,
+                         f"no more entry waves than the horizon ({self.horizon} periods)")
+        v.choice("Scenario.period", self.period, tuple(PERIODS_PER_YEAR))
+        v.name("Scenario.name", self.name)
+        strata = tuple(
+            s if s.baseline is None else replace(
+                s, baseline=self.outcome.check_baseline(f"Stratum[{s.name}].baseline", s.baseline))
+            for s in self.cohort.strata)
+        object.__setattr__(self, "cohort", replace(self.cohort, strata=strata))
+        self._check_effect()
+
+    def _check_effect(self) -> None:
+        e = self.effect
+        if e is None:
+            return
+        if isinstance(self.outcome, CountOutcome) and e.measure == "or":
+            raise v.fail("Effect.measure", "or", "rr, hr or absolute for a count outcome")
+        if isinstance(self.outcome, MarkovOutcome):
+            if not e.targets:
+                raise v.fail("Effect.targets", e.targets,
+                             "at least one (from, to) transition for a Markov outcome")
+            for a, b in e.targets:
+                v.choice("Effect.targets from-state", a, self.outcome.states)
+                v.choice("Effect.targets to-state", b, self.outcome.states)
+        elif e.targets:
+            raise v.fail("Effect.targets", e.targets,
+                         f"no targets for a {self.outcome.kind} outcome (the effect acts on its "
+                         "event)")
+
+    # ------------------------------------------------------------------ derived structure
+    @property
+    def arms(self) -> tuple[str, ...]:
+        return ("treatment", "comparison") if self.comparison is not None else ("treatment",)
+
+    @property
+    def periods_per_year(self) -> int:
+        return PERIODS_PER_YEAR[self.period]
+
+    def group_sizes(self) -> list[list[list[int]]]:
+        """People per ``[arm][wave][stratum]``."""
+        from sibsim.spec.cohort import split_by_shares
+
+        shares = self.cohort.stratum_shares
+        waves = [list(self.cohort.entry)]  # type: ignore[arg-type]
+        if self.comparison is not None:
+            waves.append(list(self.comparison.sizes(self.cohort)))
+        return [[list(split_by_shares(n, shares)) if n else [0] * len(shares) for n in arm]
+                for arm in waves]
+
+    def baseline_of(self, stratum: Stratum | None) -> object:
+        """The baseline parameter (probability, rate or transitions) of a stratum."""
+        if stratum is not None and stratum.baseline is not None:
+            return stratum.baseline
+        o = self.outcome
+        if isinstance(o, BinaryOutcome):
+            return o.probability
+        if isinstance(o, CountOutcome):
+            return o.rate
+        return o.transitions
+
+    def parameters(self) -> dict[str, Distribution]:
+        """Every uncertain input, by name, in a fixed order."""
+        out: dict[str, Distribution] = dict(self.outcome.parameters("baseline"))
+        for s in self.cohort.strata:
+            if s.baseline is not None:
+                tmp = _with_baseline(self.outcome, s.baseline)
+                out.update(tmp.parameters(f"baseline[{s.name}]"))
+        if self.effect is not None:
+            out.update(self.effect.parameters())
+        return out
+
+    def with_effect(self, effect: Effect | None) -> Scenario:
+        return replace(self, effect=effect)
+
+
+def _with_baseline(outcome: Outcome, baseline: object) -> Outcome:
+    if isinstance(outcome, BinaryOutcome):
+        return replace(outcome, probability=baseline)
+    if isinstance(outcome, CountOutcome):
+        return replace(outcome, rate=baseline)
+    return replace(outcome, transitions=baseline)
