@@ -1,0 +1,53 @@
+"""sibsim: Monte Carlo simulation of Social Impact Bond financial risk.
+
+The library is layered, one way: specification (:mod:`sibsim.spec`) -> simulation engine
+(:mod:`sibsim.engine`) -> outcome dataset (:mod:`sibsim.dataset`) -> money (:mod:`sibsim.money`)
+-> analysis (:mod:`sibsim.analysis`) and plots (:mod:`sibsim.plots`).
+"""
+
+from sibsim.dataset import open_dataset, simulate, to_netcdf
+from sibsim.spec import (
+    Beta,
+    BinaryOutcome,
+    Cohort,
+    ComparisonGroup,
+    CountOutcome,
+    Dirichlet,
+    Effect,
+    Fixed,
+    Frailty,
+    Gamma,
+    LogNormal,
+    MarkovOutcome,
+    Normal,
+    Scenario,
+    Stratum,
+    Triangular,
+    Uniform,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Beta",
+    "BinaryOutcome",
+    "Cohort",
+    "ComparisonGroup",
+    "CountOutcome",
+    "Dirichlet",
+    "Effect",
+    "Fixed",
+    "Frailty",
+    "Gamma",
+    "LogNormal",
+    "MarkovOutcome",
+    "Normal",
+    "Scenario",
+    "Stratum",
+    "Triangular",
+    "Uniform",
+    "__version__",
+    "open_dataset",
+    "simulate",
+    "to_netcdf",
+]

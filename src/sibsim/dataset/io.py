@@ -1,0 +1,36 @@
+"""Writing and reading datasets as netCDF-4 files (through netCDF4), losslessly.
+
+Writes go to a temporary file in the same folder that is renamed into place, so a failed or
+interrupted write never leaves a partial file behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import xarray as xr
+
+ENGINE = "netcdf4"
+
+
+def to_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write ``ds`` to ``path`` atomically and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine=ENGINE)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def open_dataset(path: str | os.PathLike) -> xr.Dataset:
+    """Read a dataset written by :func:`to_netcdf` fully into memory."""
+    with xr.open_dataset(path, engine=ENGINE) as ds:
+        return ds.load()

@@ -1,0 +1,62 @@
+"""The documented schema of the outcome dataset returned by :func:`sibsim.simulate`.
+
+One table, used both to build the dataset and to check it (and rendered in docs/engine.md).
+Counts are stored as float64: exact for integers below 2**53, and the expected-value mode gives
+fractional people.
+"""
+
+from __future__ import annotations
+
+import xarray as xr
+
+SCHEMA_VERSION = "1"
+
+#: name -> (dims, units, description)
+VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "events": (("draw", "arm", "wave", "stratum", "period"), "events",
+               "Events in the period (binary: people with the event; counts: number of events; "
+               "Markov: transitions listed as events)."),
+    "at_risk": (("draw", "arm", "wave", "stratum", "period"), "people",
+                "People at risk of an event at the start of the period."),
+    "occupancy": (("draw", "arm", "wave", "stratum", "period", "state"), "person-periods",
+                  "People in each state at the start of the period, i.e. person-periods spent in "
+                  "the state during the period (binary and Markov outcomes only)."),
+    "engaged": (("draw", "arm", "wave", "stratum", "period"), "people",
+                "Treated participants engaged in the service during the period (0 in the "
+                "comparison arm)."),
+    "present": (("arm", "wave", "stratum", "period"), "people",
+                "People who have entered by the start of the period."),
+    "size": (("arm", "wave", "stratum"), "people", "People in each group."),
+    "entry_period": (("wave",), "period", "Period in which each entry wave enters."),
+    "parameter_value": (("draw", "parameter"), "various",
+                        "Sampled value of each uncertain parameter in each draw (units of the "
+                        "parameter: probabilities, rates per person-period, ratios)."),
+}
+
+#: dims and their meaning
+DIMS = {
+    "draw": "Monte Carlo draw: one sample of every uncertain parameter and of the outcomes.",
+    "arm": "'treatment' (the cohort receiving the service) or 'comparison'.",
+    "wave": "Entry wave: participants entering in the same period.",
+    "stratum": "Sub-population with its own baseline ('all' if none).",
+    "period": "Calendar period, 0 = the first entry period; the length is attrs['period'].",
+    "state": "State of the outcome process (binary: no_event/event or at_risk/event).",
+    "parameter": "Name of an uncertain parameter.",
+}
+
+REQUIRED_ATTRS = ("seed", "engine", "engine_reason", "draws", "period", "periods_per_year",
+                  "outcome_kind", "scenario", "schema_version", "sibsim_version")
+
+
+def check(ds: xr.Dataset) -> None:
+    """Raise ``ValueError`` if ``ds`` does not follow the schema."""
+    for name, (dims, _, _) in VARIABLES.items():
+        if name == "occupancy" and "state" not in ds.dims:
+            continue
+        if name not in ds:
+            raise ValueError(f"outcome dataset: variable {name!r} is missing")
+        if ds[name].dims != dims:
+            raise ValueError(f"outcome dataset: {name} has dims {ds[name].dims}, expected {dims}")
+    for key in REQUIRED_ATTRS:
+        if key not in ds.attrs:
+            raise ValueError(f"outcome dataset: attribute {key!r} is missing")

@@ -1,0 +1,12 @@
+"""Simulation engine layer: specification -> arrays of simulated outcomes.
+
+* :mod:`sibsim.engine.parameters` samples uncertain parameters per draw;
+* :mod:`sibsim.engine.tables` turns a scenario into the kernels' arrays;
+* :mod:`sibsim.engine.kernels` holds the numba kernels (pure functions over arrays);
+* :mod:`sibsim.engine.expected` computes the deterministic expected trace;
+* :mod:`sibsim.engine.run` picks an engine and runs it over chunks of draws.
+"""
+
+from sibsim.engine.run import ENGINES, EngineOutput, choose_engine, run_engine
+
+__all__ = ["ENGINES", "EngineOutput", "choose_engine", "run_engine"]

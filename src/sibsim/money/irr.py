@@ -1,0 +1,714 @@
+"""Vectorised internal rate of return (IRR) and net present value (NPV).
+
+Timing convention (the numpy-financial one)
+-------------------------------------------
+``cashflows[..., t]`` is the net cash flow of period index ``t`` (``t = 0 .. T-1``), in currency
+units, signed from the holder's point of view (money paid out is negative, money received is
+positive).  Flow ``t`` is discounted by ``(1 + rate) ** t``: flow 0 occurs at the valuation date
+and is **not** discounted, flow 1 one period later, and so on.  This is exactly
+``numpy_financial.npv`` / ``numpy_financial.irr`` (and ``pyxirr.irr``), and it differs from the
+spreadsheet ``NPV()`` function, which discounts its first value by one period.
+
+Rates are **per period** of the cash-flow columns (per year for annual columns, per quarter for
+quarterly columns, ...) and are plain fractions (``0.05`` means 5 % per period).  Use
+:func:`annualise_rate` to convert a per-period rate into an effective annual rate.
+
+Layout
+------
+The numerical work is done by pure numba kernels (``_irr_kernel``, ``_npv_kernel``) that take
+C-contiguous ``float64`` arrays of shape ``(paths, periods)`` and loop over paths with ``prange``.
+Every path is solved independently, so results do not depend on the number of threads.  The public
+functions (:func:`irr`, :func:`npv`, :func:`annualise_rate`) validate and prepare inputs and raise
+``ValueError`` / ``TypeError`` naming the offending argument.
+
+See ``docs/irr.md`` for the full description of the conventions and the status codes.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from enum import IntEnum
+from typing import Any, Literal, overload
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit, prange
+
+__all__ = ["IRRStatus", "annualise_rate", "irr", "npv"]
+
+
+class IRRStatus(IntEnum):
+    """Per-path outcome codes returned by ``irr(..., return_info=True)`` (stored as ``int8``).
+
+    Attributes
+    ----------
+    OK : 0
+        The non-zero flows change sign exactly once, so the IRR is the unique root in
+        ``(-1, inf)``; it converged to ``tol``.
+    MULTIPLE_SIGN_CHANGES : 1
+        The flows change sign two or more times, so several IRRs may exist.  The rate returned is
+        the root closest to ``guess`` on the ``log(1 + rate)`` scale, found by scanning a fixed grid
+        outward from ``guess`` and refining the first bracketing cell (see ``docs/irr.md``).
+    TOTAL_LOSS : 2
+        Money goes out and nothing comes back (at least one negative flow, no positive flow).
+        By convention the rate is ``-1.0`` (all capital lost).
+    NO_SIGN_CHANGE : 3
+        Money comes back but none goes out (at least one positive flow, no negative flow): no
+        IRR exists; the rate is NaN.
+    NOT_CONVERGED : 4
+        A root was bracketed but the safeguarded Newton iteration did not reach ``tol`` within
+        ``maxiter`` steps; the rate is NaN (raise ``maxiter`` or loosen ``tol``).
+    ALL_ZERO : 5
+        Every flow is zero: the NPV is zero at every rate, no IRR is defined; the rate is NaN.
+    NO_ROOT_FOUND : 6
+        The flows change sign but no root was found: with several sign changes the NPV does not
+        cross zero on the scan grid (e.g. ``[1, -2, 2]`` has no real IRR), or the root lies
+        outside the representable range ``|log(1 + rate)| <= 700``.  The rate is NaN.
+    """
+
+    OK = 0
+    MULTIPLE_SIGN_CHANGES = 1
+    TOTAL_LOSS = 2
+    NO_SIGN_CHANGE = 3
+    NOT_CONVERGED = 4
+    ALL_ZERO = 5
+    NO_ROOT_FOUND = 6
+
+
+# Plain ints for use inside numba kernels (numba cannot read IntEnum members cheaply).
+_OK = np.int8(IRRStatus.OK)
+_MULTI = np.int8(IRRStatus.MULTIPLE_SIGN_CHANGES)
+_TOTAL_LOSS = np.int8(IRRStatus.TOTAL_LOSS)
+_NO_SIGN_CHANGE = np.int8(IRRStatus.NO_SIGN_CHANGE)
+_NOT_CONVERGED = np.int8(IRRStatus.NOT_CONVERGED)
+_ALL_ZERO = np.int8(IRRStatus.ALL_ZERO)
+_NO_ROOT = np.int8(IRRStatus.NO_ROOT_FOUND)
+
+#: Search range for u = log(1 + rate) = -log(y), with y = 1 / (1 + rate) the one-period discount
+#: factor; exp(+-700) stays well inside float64.
+_U_MAX = 700.0
+_Y_MIN = math.exp(-_U_MAX)
+_Y_MAX = math.exp(_U_MAX)
+#: Multiple-sign-change scan: cells of width _SCAN_H0 (in u) near the guess, growing in proportion
+#: to the distance d from the guess beyond d = _SCAN_H0 / _SCAN_REL (width = max(H0, REL * d)).
+_SCAN_H0 = 0.005
+_SCAN_REL = 0.02
+
+# Outcome of _refine.
+_CONVERGED = 0
+_MAXITER = 1
+_OUT_OF_RANGE = 2
+
+
+# --------------------------------------------------------------------------------------------
+# numba kernels (pure functions of arrays and scalars)
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def _poly(f: np.ndarray, t0: int, t1: int, scale: float, y: float) -> tuple[float, float, float]:
+    """``(Q(y), Q'(y), Q''(y) / 2)`` for ``Q(y) = sum_{t=t0}^{t1} scale * f[t] * y**(t - t0)``.
+
+    ``y = 1 / (1 + rate)``; ``Q(y)`` is the NPV times the positive factor
+    ``scale * (1 + rate)**t0``, so it has the NPV's sign and roots.  Horner from the last non-zero
+    flow; with ``max |scale * f| < 1`` an overflow can only occur where the top power dominates,
+    so the sign of ``Q`` stays correct even when it saturates to +-inf (and it is never NaN).
+    """
+    p = f[t1] * scale
+    dp = 0.0
+    ddp = 0.0
+    for t in range(t1 - 1, t0 - 1, -1):
+        ddp = ddp * y + dp
+        dp = dp * y + p
+        p = p * y + f[t] * scale
+    return p, dp, ddp
+
+
+@njit(cache=True, nogil=True)
+def _refine(
+    f: np.ndarray,
+    t0: int,
+    t1: int,
+    scale: float,
+    lo: float,
+    hi: float,
+    pos_at_lo: bool,
+    lo_virtual: bool,
+    hi_virtual: bool,
+    x: float,
+    p: float,
+    dp: float,
+    ddp: float,
+    tol: float,
+    maxiter: int,
+) -> tuple[float, int]:
+    """Safeguarded Halley/Newton iteration for ``Q(y) = 0`` on the bracket ``lo < y < hi``.
+
+    ``Q`` is positive at ``lo`` iff ``pos_at_lo`` and has the opposite sign at ``hi``.  An end
+    flagged ``*_virtual`` was never evaluated (its sign is only known from the asymptotics of
+    ``Q``).  ``x`` (with ``Q, Q', Q''/2 = p, dp, ddp``) is the starting point.  A Halley step
+    (Newton if Halley is unusable) is taken when it stays strictly inside the bracket and is less
+    than half the step before last; otherwise the bracket is bisected (geometric mean when the
+    ends differ by more than 4x, so wide brackets are halved on the log scale).  Converged when
+    a step is below ``tol * y``.  At most ``maxiter`` evaluations.  Returns ``(y, outcome)``.
+    """
+    dx_old = hi - lo
+    dx = dx_old
+    for _ in range(maxiter):
+        ok = False
+        xn = x
+        if math.isfinite(p) and math.isfinite(dp) and dp != 0.0:
+            den = dp * dp - p * ddp
+            if math.isfinite(den) and den > 0.0:
+                xn = x - p * dp / den
+                ok = lo < xn < hi
+            if not ok:
+                xn = x - p / dp
+                ok = lo < xn < hi
+            if ok and 2.0 * abs(xn - x) > dx_old:
+                ok = False
+        if not ok:
+            xn = math.sqrt(lo) * math.sqrt(hi) if hi > 4.0 * lo else 0.5 * (lo + hi)
+            if xn <= lo or xn >= hi or 0.5 * (hi - lo) <= tol * xn:
+                # The bracket has collapsed.  Onto a never-evaluated end: the root lies outside
+                # the searched range (|log(1 + rate)| <= _U_MAX).
+                if lo_virtual or hi_virtual:
+                    return xn, _OUT_OF_RANGE
+                return xn, _CONVERGED
+        dx_old = dx
+        dx = abs(xn - x)
+        x = xn
+        if ok and dx <= tol * x:
+            return x, _CONVERGED
+        p, dp, ddp = _poly(f, t0, t1, scale, x)
+        if p == 0.0:
+            return x, _CONVERGED
+        if (p > 0.0) == pos_at_lo:
+            lo = x
+            lo_virtual = False
+        else:
+            hi = x
+            hi_virtual = False
+    return x, _MAXITER
+
+
+@njit(cache=True, nogil=True)
+def _solve_single(
+    f: np.ndarray, t0: int, t1: int, scale: float, yg: float, tol: float, maxiter: int
+) -> tuple[float, np.int8]:
+    """Unique root ``y`` for flows with exactly one sign change; returns ``(y, status)``.
+
+    ``Q`` has exactly one positive root (Descartes); it has the sign of the first non-zero flow
+    below the root and the opposite sign above it.  One evaluation at the guess ``yg`` decides
+    which side the root is on; the other end of the bracket is the edge of the searched range.
+    """
+    p, dp, ddp = _poly(f, t0, t1, scale, yg)
+    if p == 0.0:
+        return yg, _OK
+    first_pos = f[t0] > 0.0
+    if (p > 0.0) == first_pos:  # root above the guess (lower rate)
+        y, out = _refine(
+            f, t0, t1, scale, yg, _Y_MAX, first_pos, False, True, yg, p, dp, ddp, tol, maxiter
+        )
+    else:
+        y, out = _refine(
+            f, t0, t1, scale, _Y_MIN, yg, first_pos, True, False, yg, p, dp, ddp, tol, maxiter
+        )
+    if out == _CONVERGED:
+        return y, _OK
+    if out == _MAXITER:
+        return np.nan, _NOT_CONVERGED
+    return np.nan, _NO_ROOT
+
+
+@njit(cache=True, nogil=True)
+def _refine_cell(
+    f: np.ndarray,
+    t0: int,
+    t1: int,
+    scale: float,
+    u_near: float,
+    q_near: tuple[float, float, float],
+    u_far: float,
+    p_far: float,
+    tol: float,
+    maxiter: int,
+) -> tuple[float, int]:
+    """Refine a scan cell ``[u_near, u_far]`` (either order) whose end values differ in sign."""
+    if p_far == 0.0:
+        return math.exp(-u_far), _CONVERGED
+    y_near = math.exp(-u_near)
+    y_far = math.exp(-u_far)
+    p, dp, ddp = q_near
+    if y_near < y_far:
+        return _refine(
+            f, t0, t1, scale, y_near, y_far, p > 0.0, False, False, y_near, p, dp, ddp, tol,
+            maxiter,
+        )
+    return _refine(
+        f, t0, t1, scale, y_far, y_near, p_far > 0.0, False, False, y_near, p, dp, ddp, tol,
+        maxiter,
+    )
+
+
+@njit(cache=True, nogil=True)
+def _solve_multi(
+    f: np.ndarray, t0: int, t1: int, scale: float, ug: float, tol: float, maxiter: int
+) -> tuple[float, np.int8]:
+    """Root closest to ``ug`` (in ``u = log(1 + rate)``) for several sign changes: ``(y, status)``.
+
+    Scans cells ``[ug + d_k, ug + d_{k+1}]`` and ``[ug - d_{k+1}, ug - d_k]`` for k = 0, 1, ...
+    on both sides at once.  At the first k where either cell brackets a sign change, the (one or
+    two) bracketing cells are refined and the root nearer to ``ug`` is returned (a tie goes to the
+    lower rate).  Any root in a later cell is at least as far away, so this is the closest root,
+    up to roots the grid cannot see (two roots inside one cell, or a root of even multiplicity).
+    """
+    qg = _poly(f, t0, t1, scale, math.exp(-ug))
+    if qg[0] == 0.0:
+        return math.exp(-ug), _MULTI
+    d = 0.0
+    ul, ql = ug, qg
+    ur, qr = ug, qg
+    ul_n, ql_n = ug, qg
+    ur_n, qr_n = ug, qg
+    left_open = ug > -_U_MAX
+    right_open = ug < _U_MAX
+    while left_open or right_open:
+        d_next = d + max(_SCAN_H0, _SCAN_REL * d)
+        found_l = False
+        found_r = False
+        if left_open:
+            ul_n = ug - d_next
+            if ul_n <= -_U_MAX:
+                ul_n = -_U_MAX
+                left_open = False
+            ql_n = _poly(f, t0, t1, scale, math.exp(-ul_n))
+            found_l = ql_n[0] == 0.0 or ((ql_n[0] > 0.0) != (ql[0] > 0.0))
+        if right_open:
+            ur_n = ug + d_next
+            if ur_n >= _U_MAX:
+                ur_n = _U_MAX
+                right_open = False
+            qr_n = _poly(f, t0, t1, scale, math.exp(-ur_n))
+            found_r = qr_n[0] == 0.0 or ((qr_n[0] > 0.0) != (qr[0] > 0.0))
+        if found_l or found_r:
+            best_y = np.nan
+            best_out = _MAXITER
+            best_dist = np.inf
+            if found_l:
+                best_y, best_out = _refine_cell(
+                    f, t0, t1, scale, ul, ql, ul_n, ql_n[0], tol, maxiter
+                )
+                best_dist = abs(ug + math.log(best_y))
+            if found_r:
+                y_r, out_r = _refine_cell(f, t0, t1, scale, ur, qr, ur_n, qr_n[0], tol, maxiter)
+                if abs(ug + math.log(y_r)) < best_dist:
+                    best_y, best_out = y_r, out_r
+            if best_out == _CONVERGED:
+                return best_y, _MULTI
+            return np.nan, _NOT_CONVERGED
+        if left_open:
+            ul, ql = ul_n, ql_n
+        if right_open:
+            ur, qr = ur_n, qr_n
+        d = d_next
+    return np.nan, _NO_ROOT
+
+
+@njit(cache=True, nogil=True)
+def _irr_path(f: np.ndarray, yg: float, tol: float, maxiter: int) -> tuple[float, np.int8]:
+    """IRR of one path of flows ``f`` (1-D float64, finite); returns ``(rate, status)``.
+
+    ``yg = 1 / (1 + guess)``, already clipped to the searched range.
+    """
+    n = f.shape[0]
+    t0 = -1
+    t1 = -1
+    has_pos = False
+    has_neg = False
+    changes = 0
+    last_pos = False
+    amax = 0.0
+    for t in range(n):
+        v = f[t]
+        if v == 0.0:
+            continue
+        pos = v > 0.0
+        if t0 < 0:
+            t0 = t
+        elif pos != last_pos:
+            changes += 1
+        t1 = t
+        last_pos = pos
+        if pos:
+            has_pos = True
+        else:
+            has_neg = True
+        av = abs(v)
+        if av > amax:
+            amax = av
+    if t0 < 0:
+        return np.nan, _ALL_ZERO
+    if not has_pos:
+        return -1.0, _TOTAL_LOSS
+    if not has_neg:
+        return np.nan, _NO_SIGN_CHANGE
+    # Exact power-of-two scaling so that max |scale*f| is in [0.5, 1): avoids spurious overflow.
+    e = math.frexp(amax)[1]
+    e = min(max(e, -1021), 1021)
+    scale = math.ldexp(1.0, -e)
+    if changes == 1:
+        y, status = _solve_single(f, t0, t1, scale, yg, tol, maxiter)
+    else:
+        y, status = _solve_multi(f, t0, t1, scale, -math.log(yg), tol, maxiter)
+    if status == _OK or status == _MULTI:
+        return (1.0 - y) / y, status
+    return np.nan, status
+
+
+@njit(parallel=True, cache=True)
+def _irr_kernel(
+    flows: np.ndarray, guess: float, tol: float, maxiter: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """IRR of every row of ``flows`` (C-contiguous float64, shape (paths, periods), all finite).
+
+    Returns ``(rate, status)``: float64 per-period rates and int8 :class:`IRRStatus` codes.
+    """
+    n = flows.shape[0]
+    rate = np.empty(n, dtype=np.float64)
+    status = np.empty(n, dtype=np.int8)
+    yg = min(max(1.0 / (1.0 + guess), _Y_MIN), _Y_MAX)
+    for i in prange(n):
+        r, s = _irr_path(flows[i], yg, tol, maxiter)
+        rate[i] = r
+        status[i] = s
+    return rate, status
+
+
+@njit(parallel=True, cache=True)
+def _npv_kernel(flows: np.ndarray, rates: np.ndarray, begin: bool) -> np.ndarray:
+    """NPV of every row of ``flows`` at the matching per-path rate (numpy-financial timing).
+
+    ``out[i] = sum_t flows[i, t] / (1 + rates[i])**t`` (times ``1 + rates[i]`` when ``begin``),
+    evaluated by Horner's rule in ``1 / (1 + rate)``.  NaN rates give NaN.
+    """
+    n, m = flows.shape
+    out = np.empty(n, dtype=np.float64)
+    for i in prange(n):
+        r = rates[i]
+        if math.isnan(r):
+            out[i] = np.nan
+            continue
+        y = 1.0 / (1.0 + r)
+        acc = 0.0
+        for t in range(m - 1, -1, -1):
+            acc = acc * y + flows[i, t]
+        if begin:
+            acc *= 1.0 + r
+        out[i] = acc
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# validation helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _as_flows(cashflows: npt.ArrayLike) -> tuple[np.ndarray, bool]:
+    """Validate ``cashflows``; return a C-contiguous float64 (paths, periods) array and is_1d."""
+    try:
+        arr = np.asarray(cashflows)
+    except ValueError as exc:  # ragged nested sequences
+        raise ValueError(
+            f"cashflows must be a rectangular 1-D or 2-D array of numbers; {exc}"
+        ) from None
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(
+            "cashflows must hold real numbers (integer or floating dtype); "
+            f"got dtype {arr.dtype}"
+        )
+    if arr.ndim not in (1, 2):
+        raise ValueError(
+            "cashflows must be 1-D (periods,) or 2-D (paths, periods); "
+            f"got ndim={arr.ndim}, shape={arr.shape}"
+        )
+    if arr.shape[-1] == 0:
+        raise ValueError(f"cashflows must have at least one period; got shape {arr.shape}")
+    flows = np.ascontiguousarray(arr, dtype=np.float64)
+    finite = np.isfinite(flows)
+    if not finite.all():
+        bad = np.argwhere(~finite)[0]
+        where = f"period {bad[0]}" if flows.ndim == 1 else f"path {bad[0]}, period {bad[1]}"
+        raise ValueError(
+            f"cashflows must be finite (no NaN or inf); found {flows[tuple(bad)]} at {where}"
+        )
+    is_1d = flows.ndim == 1
+    return (flows.reshape(1, -1) if is_1d else flows), is_1d
+
+
+def _real_scalar(value: Any, name: str) -> float:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
+    return float(value)
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------
+
+
+@overload
+def irr(
+    cashflows: npt.ArrayLike,
+    *,
+    guess: float = ...,
+    tol: float = ...,
+    maxiter: int = ...,
+    return_info: Literal[False] = ...,
+) -> float | np.ndarray: ...
+
+
+@overload
+def irr(
+    cashflows: npt.ArrayLike,
+    *,
+    guess: float = ...,
+    tol: float = ...,
+    maxiter: int = ...,
+    return_info: Literal[True],
+) -> tuple[float, IRRStatus] | tuple[np.ndarray, np.ndarray]: ...
+
+
+def irr(
+    cashflows: npt.ArrayLike,
+    *,
+    guess: float = 0.1,
+    tol: float = 1e-12,
+    maxiter: int = 100,
+    return_info: bool = False,
+) -> Any:
+    """Internal rate of return per period, for one path or many paths at once.
+
+    The IRR is the rate ``r > -1`` at which the NPV is zero,
+    ``sum_t cashflows[..., t] / (1 + r)**t == 0`` (numpy-financial convention: flow 0 is at the
+    valuation date and is not discounted, flow ``t`` is discounted ``t`` periods).
+
+    Parameters
+    ----------
+    cashflows : array_like of real numbers, shape (periods,) or (paths, periods)
+        Net cash flows in currency units, one column per period, signed from the holder's point
+        of view (paid out < 0, received > 0).  Must be finite.  Integer input is converted to
+        float64.
+    guess : float, default 0.1
+        Starting rate (per period, > -1).  With exactly one sign change the root is unique and
+        ``guess`` only affects speed.  With several sign changes the returned root is the one
+        closest to ``guess`` on the ``log(1 + rate)`` scale.
+    tol : float, default 1e-12
+        Convergence tolerance (> 0) on ``log(1 + rate)``, i.e. a relative tolerance on the growth
+        factor ``1 + rate``.  Newton converges quadratically, so the final error is usually far
+        smaller.
+    maxiter : int, default 100
+        Hard cap (>= 1) on refinement steps (Newton or bisection) per root.  The bracketing
+        search before refinement is bounded by a fixed grid, so the call always terminates.
+    return_info : bool, default False
+        Also return the per-path status codes (:class:`IRRStatus`).
+
+    Returns
+    -------
+    rate : float or ndarray of float64, shape (paths,)
+        IRR per period (a fraction: 0.05 is 5 % per period; see :func:`annualise_rate`).
+        A Python ``float`` for 1-D input.  NaN where no IRR is returned (see status).
+    status : IRRStatus or ndarray of int8, shape (paths,)
+        Only with ``return_info=True``.  An :class:`IRRStatus` member for 1-D input, otherwise
+        an ``int8`` array of :class:`IRRStatus` codes:
+
+        * ``OK`` (0): exactly one sign change; the unique root (agrees with
+          ``numpy_financial.irr`` and ``pyxirr.irr``).
+        * ``MULTIPLE_SIGN_CHANGES`` (1): several sign changes; root closest to ``guess``.
+        * ``TOTAL_LOSS`` (2): outflows and no inflow; rate ``-1.0`` by convention.
+        * ``NO_SIGN_CHANGE`` (3): inflows and no outflow; NaN.
+        * ``NOT_CONVERGED`` (4): ``maxiter`` reached; NaN.
+        * ``ALL_ZERO`` (5): all flows zero; NaN.
+        * ``NO_ROOT_FOUND`` (6): sign changes but no root found (e.g. ``[1, -2, 2]``) or root
+          outside ``|log(1 + rate)| <= 700``; NaN.
+
+    Raises
+    ------
+    TypeError
+        If ``cashflows`` is not a real numeric array, or a scalar argument has the wrong type.
+    ValueError
+        If ``cashflows`` is not 1-D/2-D, has no period, or holds NaN/inf; if ``guess <= -1``,
+        ``tol <= 0`` or ``maxiter < 1``.
+
+    Notes
+    -----
+    Each path is solved in a numba ``prange`` loop, independently of the others, with Newton
+    steps on ``u = log(1 + rate)`` safeguarded by bisection on a sign-change bracket, so results
+    are identical for any thread count.  Unlike ``numpy_financial.irr`` (NaN), a total loss
+    returns ``-1.0``.
+
+    Examples
+    --------
+    >>> round(irr([-100, 39, 59, 55, 20]), 5)
+    0.28095
+    >>> rates, status = irr([[-100, 110], [-100, -5], [0, 0]], return_info=True)
+    >>> rates
+    array([ 0.1, -1. ,  nan])
+    >>> [IRRStatus(s).name for s in status]
+    ['OK', 'TOTAL_LOSS', 'ALL_ZERO']
+    """
+    flows, is_1d = _as_flows(cashflows)
+    g = _real_scalar(guess, "guess")
+    if not (math.isfinite(g) and g > -1.0):
+        raise ValueError(f"guess must be a finite rate > -1; got {guess!r}")
+    tl = _real_scalar(tol, "tol")
+    if not (math.isfinite(tl) and tl > 0.0):
+        raise ValueError(f"tol must be a finite number > 0; got {tol!r}")
+    if isinstance(maxiter, bool | np.bool_):
+        raise TypeError("maxiter must be an integer; got bool")
+    try:
+        mi = operator.index(maxiter)
+    except TypeError:
+        raise TypeError(f"maxiter must be an integer; got {type(maxiter).__name__}") from None
+    if mi < 1:
+        raise ValueError(f"maxiter must be >= 1; got {maxiter!r}")
+    if not isinstance(return_info, bool | np.bool_):
+        raise TypeError(f"return_info must be a bool; got {type(return_info).__name__}")
+
+    rate, status = _irr_kernel(flows, g, tl, mi)
+    if is_1d:
+        if return_info:
+            return float(rate[0]), IRRStatus(int(status[0]))
+        return float(rate[0])
+    if return_info:
+        return rate, status
+    return rate
+
+
+def npv(
+    rate: npt.ArrayLike,
+    cashflows: npt.ArrayLike,
+    *,
+    when: Literal["end", "begin"] = "end",
+) -> float | np.ndarray:
+    """Net present value at a per-period discount rate (numpy-financial timing).
+
+    ``npv = sum_t cashflows[..., t] / (1 + rate)**t``: flow 0 is at the valuation date and is
+    **not** discounted, flow ``t`` is discounted ``t`` periods (as ``numpy_financial.npv``; a
+    spreadsheet ``NPV()`` would discount every flow one period more).
+
+    Parameters
+    ----------
+    rate : float or array_like of float, shape () or (paths,)
+        Discount rate per period (a fraction, > -1).  A scalar applies to every path; with 2-D
+        ``cashflows`` a 1-D array gives one rate per path (e.g. the output of :func:`irr`).
+        NaN rates give NaN NPVs.
+    cashflows : array_like of real numbers, shape (periods,) or (paths, periods)
+        Net cash flows in currency units, one column per period (finite).
+    when : {'end', 'begin'}, default 'end'
+        ``'end'``: flow ``t`` falls ``t`` periods after the valuation date (the convention
+        above, matching :func:`irr`, so ``npv(irr(f), f) == 0``).  ``'begin'``: every flow is
+        moved one period earlier (annuity-due, like ``when='begin'`` in
+        ``numpy_financial.pv``), i.e. the ``'end'`` value times ``1 + rate``.
+
+    Returns
+    -------
+    float or ndarray of float64, shape (paths,)
+        NPV in the currency units of ``cashflows``; a Python ``float`` for 1-D ``cashflows``.
+
+    Raises
+    ------
+    TypeError
+        If ``cashflows`` or ``rate`` is not real numeric, or ``when`` is not a string.
+    ValueError
+        If shapes do not match, ``cashflows`` holds NaN/inf, a rate is <= -1 or infinite, or
+        ``when`` is not ``'end'``/``'begin'``.
+
+    Examples
+    --------
+    >>> round(npv(0.08, [-40_000, 5_000, 8_000, 12_000, 30_000]), 5)
+    3065.22267
+    >>> npv([0.0, 0.1], [[-100, 110], [-100, 110]])
+    array([10.,  0.])
+    """
+    if not isinstance(when, str):
+        raise TypeError(f"when must be 'end' or 'begin'; got {type(when).__name__}")
+    if when not in ("end", "begin"):
+        raise ValueError(f"when must be 'end' or 'begin'; got {when!r}")
+    flows, is_1d = _as_flows(cashflows)
+    r = np.asarray(rate)
+    if r.dtype.kind not in "iuf":
+        raise TypeError(f"rate must be real (integer or floating dtype); got dtype {r.dtype}")
+    r = r.astype(np.float64)
+    n = flows.shape[0]
+    if r.ndim == 0:
+        rates = np.full(n, float(r))
+    elif is_1d:
+        raise ValueError(
+            f"rate must be a scalar when cashflows is 1-D; got rate with shape {r.shape}"
+        )
+    elif r.shape == (n,):
+        rates = np.ascontiguousarray(r)
+    else:
+        raise ValueError(
+            f"rate must be a scalar or have shape (paths,) = ({n},); got shape {r.shape}"
+        )
+    bad = ~np.isnan(rates) & ~(np.isfinite(rates) & (rates > -1.0))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"rate must be > -1 and finite (NaN allowed, gives NaN); got {rates[i]} "
+            + ("" if r.ndim == 0 else f"at path {i} ")
+            + "(mask TOTAL_LOSS paths from irr before discounting)"
+        )
+    out = _npv_kernel(flows, rates, when == "begin")
+    return float(out[0]) if is_1d else out
+
+
+def annualise_rate(
+    rate_per_period: npt.ArrayLike, periods_per_year: float
+) -> float | np.ndarray:
+    """Convert a per-period rate into the equivalent effective annual rate.
+
+    ``annual = (1 + rate_per_period) ** periods_per_year - 1`` (compounding), computed as
+    ``expm1(periods_per_year * log1p(rate))`` for accuracy near zero.
+
+    Parameters
+    ----------
+    rate_per_period : float or array_like of float
+        Rate per period (fraction, >= -1; NaN allowed and propagated), e.g. a quarterly IRR.
+    periods_per_year : float
+        Number of periods in a year (> 0, finite): 1 annual, 4 quarterly, 12 monthly.
+
+    Returns
+    -------
+    float or ndarray of float64
+        Effective annual rate (fraction); same shape as ``rate_per_period``.  ``-1`` stays ``-1``.
+
+    Examples
+    --------
+    >>> round(annualise_rate(0.01, 12), 6)
+    0.126825
+    >>> annualise_rate([-1.0, 0.0], 4)
+    array([-1.,  0.])
+    """
+    ppy = _real_scalar(periods_per_year, "periods_per_year")
+    if not (math.isfinite(ppy) and ppy > 0.0):
+        raise ValueError(f"periods_per_year must be a finite number > 0; got {periods_per_year!r}")
+    r = np.asarray(rate_per_period)
+    if r.dtype.kind not in "iuf":
+        raise TypeError(
+            f"rate_per_period must be real (integer or floating dtype); got dtype {r.dtype}"
+        )
+    r = r.astype(np.float64)
+    bad = ~np.isnan(r) & ~(np.isfinite(r) & (r >= -1.0))
+    if bad.any():
+        raise ValueError(
+            "rate_per_period must be finite and >= -1 (NaN allowed); "
+            f"got {r[bad].flat[0]}"
+        )
+    with np.errstate(divide="ignore"):
+        out = np.expm1(ppy * np.log1p(r))
+    return float(out) if out.ndim == 0 else out
