@@ -1,0 +1,112 @@
+"""The ``sibsim`` command line.
+
+``sibsim run SCENARIO --draws N --seed S --out results.nc`` simulates a scenario file (or a
+built-in scenario by name), writes the results as netCDF and prints a short summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from sibsim.scenario_file import ScenarioFileError, builtin_scenarios, load_scenario
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sibsim",
+        description="Monte Carlo simulation of Social Impact Bond financial risk: what a "
+                    "commissioner pays and saves, what investors earn, and where each breaks even.",
+        epilog="Run 'sibsim run --help' for the options of a run; 'sibsim scenarios' lists the "
+               "built-in scenarios. Scenario files are TOML (see docs/scenario-format.md).")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser(
+        "run", help="simulate a scenario and write the results",
+        description="Simulate SCENARIO (a TOML file or a built-in scenario name), write the "
+                    "results to a netCDF file and print a summary. With a contract in the "
+                    "scenario, the summary covers investors, the commissioner and break-even.")
+    run.add_argument("scenario", metavar="SCENARIO",
+                     help="path of a TOML scenario file, or the name of a built-in scenario")
+    run.add_argument("--draws", type=int, default=1000, metavar="N",
+                     help="Monte Carlo draws (default: 1000)")
+    run.add_argument("--seed", type=int, default=0, metavar="S",
+                     help="random seed; the same seed gives identical results (default: 0)")
+    run.add_argument("--out", type=Path, default=None, metavar="FILE",
+                     help="netCDF file to write (default: results/<scenario>.nc)")
+    run.add_argument("--engine", choices=("auto", "individual", "aggregate", "expected"),
+                     default="auto", help="simulation engine (default: auto)")
+    run.add_argument("--figure", type=Path, default=None, metavar="PNG",
+                     help="also write the summary figure (money scenarios only)")
+    run.add_argument("--no-progress", action="store_true",
+                     help="do not show progress (it is shown only in a terminal anyway)")
+    sub.add_parser("scenarios", help="list the built-in scenarios")
+    return p
+
+
+def _fail(message: str) -> int:
+    print(f"sibsim: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _parser().print_help()
+        return EXIT_USAGE
+    if args.command == "scenarios":
+        for name, path in sorted(builtin_scenarios().items()):
+            print(f"{name:24s} {path}")
+        return EXIT_OK
+    if args.draws < 1:
+        return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")
+    if args.seed < 0:
+        return _fail(f"--seed: got {args.seed}; allowed: an integer >= 0")
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioFileError as err:
+        return _fail(str(err))
+    out = args.out or Path("results") / f"{scenario.name}.nc"
+    progress = False if args.no_progress else None
+    from sibsim import report
+
+    try:
+        text = report.run_and_report(scenario, draws=args.draws, seed=args.seed,
+                                     engine=args.engine, out=out, figure=args.figure,
+                                     progress=progress)
+    except (ValueError, TypeError) as err:
+        return _fail(f"{args.scenario}: {err}")
+    print(text)
+    return EXIT_OK
+
+
+def summarise_outcomes(ds) -> str:
+    """A few plain lines about simulated events per arm."""
+    lines = [f"Scenario '{ds.attrs['scenario']}': {ds.sizes['draw']:,} draws, engine "
+             f"{ds.attrs['engine']}, seed {ds.attrs['seed']}, period = {ds.attrs['period']}."]
+    ev = ds["events"].sum(("wave", "stratum", "period"))
+    size = ds["size"].sum(("wave", "stratum"))
+    per100 = 100 * ev / size
+    for arm in ds["arm"].values:
+        x = per100.sel(arm=arm).values
+        lo, hi = np.quantile(x, [0.05, 0.95])
+        lines.append(f"  {arm:>10}: {x.mean():8.1f} events per 100 people over the horizon "
+                     f"(90% of draws in {lo:.1f} to {hi:.1f})")
+    if "comparison" in ds["arm"].values:
+        rel = 1 - per100.sel(arm="treatment") / per100.sel(arm="comparison")
+        r = rel.values[np.isfinite(rel.values)]
+        if r.size:
+            lo, hi = np.quantile(r, [0.05, 0.95])
+            lines.append(f"  observed reduction, treatment vs comparison: mean {100 * r.mean():.1f}%"
+                         f" (90% of draws in {100 * lo:.1f}% to {100 * hi:.1f}%)")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
