@@ -103,8 +103,9 @@ def summarise_outcomes(ds) -> str:
         r = rel.values[np.isfinite(rel.values)]
         if r.size:
             lo, hi = np.quantile(r, [0.05, 0.95])
-            lines.append(f"  observed reduction, treatment vs comparison: mean {100 * r.mean():.1f}%"
-                         f" (90% of draws in {100 * lo:.1f}% to {100 * hi:.1f}%)")
+            lines.append("  observed reduction, treatment vs comparison: "
+                         f"mean {100 * r.mean():.1f}% "
+                         f"(90% of draws in {100 * lo:.1f}% to {100 * hi:.1f}%)")
     return "\n".join(lines)
 
 

@@ -53,7 +53,7 @@ def _flatten_parameters(params: dict[str, np.ndarray], states: tuple[str, ...]):
 def outcome_dataset(scenario: Scenario, out: EngineOutput) -> xr.Dataset:
     """Build the labelled outcome dataset (see :mod:`sibsim.dataset.schema`)."""
     st = out.structure
-    A, W, K = st.sizes.shape
+    _A, W, _K = st.sizes.shape
     P = scenario.horizon
     present_wp = (np.arange(P)[None, :] >= st.entry[:, None]).astype(float)
     present = st.sizes[:, :, :, None].astype(float) * present_wp[None, :, None, :]
@@ -82,10 +82,11 @@ def outcome_dataset(scenario: Scenario, out: EngineOutput) -> xr.Dataset:
     coords["parameter"] = names
     dvars["parameter_value"] = (np.stack(cols, axis=1) if cols
                                 else np.zeros((out.draws, 0)))
-    ds = xr.Dataset(coords=coords)
+    variables = {}
     for name, data in dvars.items():
         dims, units, desc = VARIABLES[name]
-        ds[name] = xr.Variable(dims, data, attrs={"units": units, "description": desc})
+        variables[name] = xr.Variable(dims, data, attrs={"units": units, "description": desc})
+    ds = xr.Dataset(variables, coords=coords)
     for dim, desc in DIMS.items():
         if dim in ds.coords:
             ds[dim].attrs["description"] = desc

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from sibsim.engine.kernels.trace import markov_trace
 from sibsim.engine.tables import Structure, Tables, frailty_transitions
 
 QUADRATURE_NODES = 40
@@ -27,54 +28,30 @@ def frailty_nodes(variance: float, n: int = QUADRATURE_NODES) -> tuple[np.ndarra
 
 def expected_trace(st: Structure, tb: Tables, frailty_var: float):
     """Return float arrays ``(occupancy, events, engaged)`` shaped like the stochastic engines'."""
-    sizes = st.sizes
-    A, W, K = sizes.shape
-    P = st.horizon
     if st.kind == "counts":
         return _counts_trace(st, tb)
+    A, W, K = st.sizes.shape
+    P = st.horizon
     D = tb.trans.shape[0]
     S = tb.trans.shape[-1]
-    if frailty_var > 0:
-        zs, ws = frailty_nodes(frailty_var)
-        trans_q = [frailty_transitions(tb.trans, z, st.kind, st.recurrent) for z in zs]
-    else:
-        zs, ws = np.ones(1), np.ones(1)
-        trans_q = [tb.trans]
     occ = np.zeros((D, A, W, K, P, S))
     ev = np.zeros((D, A, W, K, P))
     en = np.zeros((D, A, W, K, P))
-    flag = st.event_flag.astype(float)
-    for q, weight in enumerate(ws):
-        T = trans_q[q]  # (D, 2, K, W, P, S, S)
-        for a in range(A):
-            treated = st.has_effect and a == 0
-            for w in range(W):
-                e = int(st.entry[w])
-                for k in range(K):
-                    n = sizes[a, w, k] * weight
-                    v = np.zeros((D, 2, S))
-                    if treated:
-                        v[:, 1, st.init] = n * tb.engage
-                        v[:, 0, st.init] = n * (1.0 - tb.engage)
-                    else:
-                        v[:, 0, st.init] = n
-                    for t in range(e, P):
-                        if t > e:
-                            moved = v[:, 1, :] * tb.dropout[:, None]
-                            v[:, 1, :] -= moved
-                            v[:, 0, :] += moved
-                        occ[:, a, w, k, t] += v.sum(axis=1)
-                        en[:, a, w, k, t] += v[:, 1, :].sum(axis=1)
-                        Tt = T[:, :, k, w, t]  # (D, 2, S, S)
-                        flow = v[..., :, None] * Tt  # (D, 2, S, S)
-                        ev[:, a, w, k, t] += np.einsum("djst,st->d", flow, flag)
-                        v = flow.sum(axis=2)
+    if frailty_var > 0:
+        zs, ws = frailty_nodes(frailty_var)
+    else:
+        zs, ws = np.ones(1), np.ones(1)
+    for z, weight in zip(zs, ws, strict=True):
+        trans = tb.trans if frailty_var <= 0 else np.ascontiguousarray(
+            frailty_transitions(tb.trans, z, st.kind, st.recurrent))
+        markov_trace(trans, tb.tidx, st.event_flag, st.init, st.sizes.astype(np.float64),
+                     st.entry, tb.engage, tb.dropout, st.has_effect, float(weight), occ, ev, en)
     return occ, ev, en
 
 
 def _counts_trace(st: Structure, tb: Tables):
     """Expected counts: people present times the rate (frailty and dispersion have mean 1)."""
-    rate = tb.rate  # (D, 2, K, W, P)
+    rate = tb.rate[:, :, :, tb.tidx]  # (D, 2, K, W, P)
     D = rate.shape[0]
     A, W, K = st.sizes.shape
     P = st.horizon

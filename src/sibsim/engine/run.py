@@ -17,14 +17,21 @@ from sibsim.engine.kernels import aggregate as _agg
 from sibsim.engine.kernels import individual as _ind
 from sibsim.engine.parameters import sample_parameters
 from sibsim.engine.progress import Progress
-from sibsim.engine.tables import Structure, build_tables, cumulative_rows, exit_tables, structure
+from sibsim.engine.tables import (
+    Structure,
+    build_tables,
+    cumulative_rows,
+    exit_tables,
+    n_columns,
+    structure,
+)
 from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
 
 ENGINES = ("auto", "individual", "aggregate", "expected")
 
-#: Upper bound on the size of one chunk's transition tables, in bytes.
-_TABLE_BYTES = 64 * 2**20
+#: Target size of one chunk's tables and outputs, in bytes.
+_CHUNK_BYTES = 32 * 2**20
 
 
 @dataclass
@@ -58,10 +65,13 @@ def choose_engine(scenario: Scenario, requested: str = "auto") -> tuple[str, str
 
 
 def default_chunk(scenario: Scenario, st: Structure) -> int:
+    """Draws per chunk, so that one chunk's tables and temporary outputs stay near 32 MiB."""
     S = max(len(st.states), 1)
     A, W, K = st.sizes.shape
-    per_draw = 8 * 2 * K * W * scenario.horizon * S * S * 3 + 8 * A * W * K * scenario.horizon * S
-    return int(max(1, min(8192, _TABLE_BYTES // max(per_draw, 1))))
+    C = n_columns(scenario)
+    tables = 8 * 2 * K * C * S * S * 3
+    outputs = 8 * A * W * K * scenario.horizon * (S + 2)
+    return int(max(1, min(65536, _CHUNK_BYTES // (tables + outputs))))
 
 
 def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
@@ -129,26 +139,27 @@ def _run_stochastic(engine: str, st: Structure, tb, seed: int, draw0: int, frail
     if engine == "individual":
         if st.kind == "binary":
             log_q = np.log1p(-np.minimum(tb.prob, 1.0)) if frailty_var > 0 else tb.prob
-            _ind.binary_individual(seed, draw0, tb.prob, log_q, st.recurrent, st.sizes, st.entry,
-                                   tb.engage, tb.dropout, frailty_var, st.has_effect, ev, en)
+            _ind.binary_individual(seed, draw0, tb.prob, log_q, tb.tidx, st.recurrent, st.sizes,
+                                   st.entry, tb.engage, tb.dropout, frailty_var, st.has_effect,
+                                   ev, en)
         elif st.kind == "markov":
             cum = cumulative_rows(tb.trans)
             if frailty_var > 0:
                 q, qcum = exit_tables(tb.trans)
             else:
                 q, qcum = cum[..., 0], cum
-            _ind.markov_individual(seed, draw0, cum, q, qcum, st.event_flag, st.absorbing,
+            _ind.markov_individual(seed, draw0, cum, q, qcum, tb.tidx, st.event_flag, st.absorbing,
                                    st.init, st.sizes, st.entry, tb.engage, tb.dropout, frailty_var,
                                    st.has_effect, occ, ev, en)
         else:
-            _ind.counts_individual(seed, draw0, tb.rate, tb.nb_shape, st.sizes, st.entry,
+            _ind.counts_individual(seed, draw0, tb.rate, tb.tidx, tb.nb_shape, st.sizes, st.entry,
                                    tb.engage, tb.dropout, frailty_var, st.has_effect, ev, en)
         return
     if st.kind == "counts":
-        _agg.counts_aggregate(seed, draw0, tb.rate, tb.nb_shape, st.sizes, st.entry, tb.engage,
-                              tb.dropout, st.has_effect, ev, en)
+        _agg.counts_aggregate(seed, draw0, tb.rate, tb.tidx, tb.nb_shape, st.sizes, st.entry,
+                              tb.engage, tb.dropout, st.has_effect, ev, en)
     else:
-        _agg.markov_aggregate(seed, draw0, tb.trans, st.event_flag, st.absorbing, st.init,
+        _agg.markov_aggregate(seed, draw0, tb.trans, tb.tidx, st.event_flag, st.absorbing, st.init,
                               st.sizes, st.entry, tb.engage, tb.dropout, st.has_effect, occ, ev,
                               en)
 

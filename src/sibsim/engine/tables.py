@@ -2,7 +2,8 @@
 
 This is the only place where the specification objects meet numpy arrays. Everything is
 vectorised over draws. Index conventions: see :mod:`sibsim.engine.kernels.individual`
-(``[d, j, k, w, t, ...]``: draw, engagement, stratum, wave, calendar period).
+(``[d, j, k, c, ...]``: draw, engagement, stratum, table column; the column of wave ``w`` in
+calendar period ``t`` is ``tidx[w, t]``).
 """
 
 from __future__ import annotations
@@ -83,9 +84,10 @@ def _never_leaves(scenario: Scenario) -> np.ndarray:
 class Tables:
     """Per-chunk arrays for the kernels (see the module docstring for indices)."""
 
-    prob: np.ndarray | None  # binary: (D, 2, K, W, P) event probability
-    trans: np.ndarray | None  # binary/markov: (D, 2, K, W, P, S, S)
-    rate: np.ndarray | None  # counts: (D, 2, K, W, P)
+    prob: np.ndarray | None  # binary: (D, 2, K, C) event probability
+    trans: np.ndarray | None  # binary/markov: (D, 2, K, C, S, S)
+    rate: np.ndarray | None  # counts: (D, 2, K, C)
+    tidx: np.ndarray  # (W, P): column of each wave and calendar period
     nb_shape: np.ndarray  # (D,), inf for Poisson
     engage: np.ndarray  # (D,)
     dropout: np.ndarray  # (D,)
@@ -121,32 +123,45 @@ def scaled_effect(measure: str, value: np.ndarray, strength: np.ndarray) -> np.n
     return out
 
 
-# ---------------------------------------------------------------------------- helpers
-def _clock_index(scenario: Scenario, clock: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(clock[w, t], tau[w, t])``: clock index and time since entry for each wave and period."""
+# ---------------------------------------------------------------------------- columns
+def columns(scenario: Scenario, n_base: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct table columns and where each (wave, period) finds its column.
+
+    A column is a distinct pair (baseline index, effect strength): the baseline index picks the
+    profile entry or transition matrix (by time since entry or by calendar period, per the
+    outcome's clock) and the strength is the effect's strength at that time since entry.
+    Returns ``(tidx[w, t], base_index[c], strength[c])``. Building tables per column rather than
+    per (wave, period) keeps them small: most scenarios have only a handful of columns.
+    """
     P = scenario.horizon
     W = scenario.cohort.n_waves
     t = np.arange(P)[None, :]
-    e = np.arange(W)[:, None]
-    tau = t - e
-    clk = np.maximum(tau, 0) if clock == "entry" else np.broadcast_to(t, (W, P))
-    return clk, tau
+    tau = t - np.arange(W)[:, None]
+    clk = np.maximum(tau, 0) if scenario.outcome.clock == "entry" else np.broadcast_to(t, (W, P))
+    base = np.minimum(clk, n_base - 1)
+    if scenario.effect is not None:
+        strength = scenario.effect.strength(P)[np.maximum(tau, 0)]
+    else:
+        strength = np.zeros((W, P))
+    pairs = np.stack([base.ravel().astype(float), strength.ravel()], axis=1)
+    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    tidx = np.ascontiguousarray(inverse.reshape(W, P), dtype=np.int64)
+    return tidx, uniq[:, 0].astype(np.int64), uniq[:, 1]
 
 
-def _profile(profile: tuple[float, ...] | None, clk: np.ndarray) -> np.ndarray:
-    if profile is None:
-        return np.ones(clk.shape)
-    prof = np.asarray(profile, dtype=float)
-    return prof[np.minimum(clk, prof.size - 1)]
+def n_columns(scenario: Scenario) -> int:
+    """Number of table columns the scenario needs (see :func:`columns`)."""
+    o = scenario.outcome
+    if isinstance(o, MarkovOutcome):
+        n_base = max([len(o.transitions)] + [len(s.baseline) for s in scenario.cohort.strata
+                                             if s.baseline is not None])
+    else:
+        n_base = 1 if o.profile is None else len(o.profile)
+    return len(columns(scenario, n_base)[1])
 
 
-def _effect_arrays(scenario: Scenario, params: dict[str, np.ndarray], tau: np.ndarray, D: int):
-    """Effect value per draw and its strength per (wave, period)."""
-    e = scenario.effect
-    if e is None:
-        return None, None
-    strength = e.strength(scenario.horizon)[np.maximum(tau, 0)] * (tau >= 0)  # (W, P)
-    return params["effect.value"], strength
+def _profile_values(profile: tuple[float, ...] | None) -> np.ndarray:
+    return np.ones(1) if profile is None else np.asarray(profile, dtype=float)
 
 
 def _stratum_baselines(scenario: Scenario, params: dict[str, np.ndarray], field: str) -> list:
@@ -163,6 +178,15 @@ def _draw_vector(params: dict[str, np.ndarray], name: str, D: int, default: floa
     return np.full(D, default)
 
 
+def _effect_by_column(scenario: Scenario, params: dict[str, np.ndarray],
+                      strength: np.ndarray) -> np.ndarray | None:
+    """Effect per draw and column, ``(D, 1, C)``, at each column's strength."""
+    if scenario.effect is None:
+        return None
+    value = params["effect.value"]
+    return scaled_effect(scenario.effect.measure, value[:, None, None], strength[None, None, :])
+
+
 # ---------------------------------------------------------------------------- builders
 def build_tables(scenario: Scenario, params: dict[str, np.ndarray], D: int) -> Tables:
     """Build the kernels' arrays for ``D`` draws from sampled ``params``."""
@@ -172,34 +196,28 @@ def build_tables(scenario: Scenario, params: dict[str, np.ndarray], D: int) -> T
     nb = np.full(D, np.inf)
     if isinstance(o, CountOutcome) and o.dispersion is not None:
         nb = np.ascontiguousarray(params["baseline.dispersion"], dtype=float)
+    common = {"nb_shape": nb, "engage": engage, "dropout": dropout}
     if isinstance(o, BinaryOutcome):
-        prob = _binary_prob(scenario, params, D)
-        trans = binary_transitions(prob, o.recurrent)
-        return Tables(prob=prob, trans=trans, rate=None, nb_shape=nb, engage=engage,
-                      dropout=dropout)
+        hm = _profile_values(o.profile)
+        tidx, bidx, strength = columns(scenario, hm.size)
+        base = np.stack(_stratum_baselines(scenario, params, "probability"), axis=1)  # (D, K)
+        p0 = -np.expm1(hm[bidx][None, None, :] * np.log1p(-np.minimum(base, 1.0))[:, :, None])
+        eff = _effect_by_column(scenario, params, strength)
+        p1 = p0 if eff is None else apply_to_probability(p0, scenario.effect.measure, eff)
+        prob = np.ascontiguousarray(np.stack([p0, p1], axis=1))  # (D, 2, K, C)
+        return Tables(prob=prob, trans=binary_transitions(prob, o.recurrent), rate=None,
+                      tidx=tidx, **common)
     if isinstance(o, CountOutcome):
-        return Tables(prob=None, trans=None, rate=_count_rate(scenario, params, D),
-                      nb_shape=nb, engage=engage, dropout=dropout)
-    return Tables(prob=None, trans=_markov_trans(scenario, params, D), rate=None, nb_shape=nb,
-                  engage=engage, dropout=dropout)
-
-
-def _binary_prob(scenario: Scenario, params: dict[str, np.ndarray], D: int) -> np.ndarray:
-    o = scenario.outcome
-    clk, tau = _clock_index(scenario, o.clock)
-    hmult = _profile(o.profile, clk)  # (W, P)
-    base = np.stack(_stratum_baselines(scenario, params, "probability"), axis=1)  # (D, K)
-    p0 = -np.expm1(hmult[None, None] * np.log1p(-np.minimum(base, 1.0))[:, :, None, None])
-    p0 = np.where(tau[None, None] >= 0, p0, 0.0)  # (D, K, W, P)
-    value, strength = _effect_arrays(scenario, params, tau, D)
-    if value is None:
-        p1 = p0
-    else:
-        eff = scaled_effect(scenario.effect.measure, value[:, None, None, None],
-                            strength[None, None])
-        p1 = np.where(tau[None, None] >= 0,
-                      apply_to_probability(p0, scenario.effect.measure, eff), 0.0)
-    return np.ascontiguousarray(np.stack([p0, p1], axis=1))
+        mult = _profile_values(o.profile)
+        tidx, bidx, strength = columns(scenario, mult.size)
+        base = np.stack(_stratum_baselines(scenario, params, "rate"), axis=1)
+        r0 = base[:, :, None] * mult[bidx][None, None, :]
+        eff = _effect_by_column(scenario, params, strength)
+        r1 = r0 if eff is None else apply_to_rate(r0, scenario.effect.measure, eff)
+        rate = np.ascontiguousarray(np.stack([r0, r1], axis=1))
+        return Tables(prob=None, trans=None, rate=rate, tidx=tidx, **common)
+    tidx, trans = _markov_trans(scenario, params, D)
+    return Tables(prob=None, trans=trans, rate=None, tidx=tidx, **common)
 
 
 def binary_transitions(prob: np.ndarray, recurrent: bool) -> np.ndarray:
@@ -213,22 +231,6 @@ def binary_transitions(prob: np.ndarray, recurrent: bool) -> np.ndarray:
     else:
         trans[..., 1, 1] = 1.0
     return trans
-
-
-def _count_rate(scenario: Scenario, params: dict[str, np.ndarray], D: int) -> np.ndarray:
-    o = scenario.outcome
-    clk, tau = _clock_index(scenario, o.clock)
-    mult = _profile(o.profile, clk)
-    base = np.stack(_stratum_baselines(scenario, params, "rate"), axis=1)
-    r0 = np.where(tau[None, None] >= 0, base[:, :, None, None] * mult[None, None], 0.0)
-    value, strength = _effect_arrays(scenario, params, tau, D)
-    if value is None:
-        r1 = r0
-    else:
-        eff = scaled_effect(scenario.effect.measure, value[:, None, None, None],
-                            strength[None, None])
-        r1 = np.where(tau[None, None] >= 0, apply_to_rate(r0, scenario.effect.measure, eff), 0.0)
-    return np.ascontiguousarray(np.stack([r0, r1], axis=1))
 
 
 def _matrices(mats: tuple, prefix: str, params: dict[str, np.ndarray], states: tuple[str, ...],
@@ -245,33 +247,26 @@ def _matrices(mats: tuple, prefix: str, params: dict[str, np.ndarray], states: t
     return out
 
 
-def _markov_trans(scenario: Scenario, params: dict[str, np.ndarray], D: int) -> np.ndarray:
+def _markov_trans(scenario: Scenario, params: dict[str, np.ndarray],
+                  D: int) -> tuple[np.ndarray, np.ndarray]:
     o = scenario.outcome
-    S = len(o.states)
-    clk, tau = _clock_index(scenario, o.clock)
-    W, P = clk.shape
     per_stratum = []
     for s in scenario.cohort.strata or (None,):
         if s is None or s.baseline is None:
             per_stratum.append(_matrices(o.transitions, "baseline", params, o.states, D))
         else:
             per_stratum.append(_matrices(s.baseline, f"baseline[{s.name}]", params, o.states, D))
-    K = len(per_stratum)
-    t0 = np.zeros((D, K, W, P, S, S))
-    for k, mats in enumerate(per_stratum):
-        t0[:, k] = mats[:, np.minimum(clk, mats.shape[1] - 1)]
-    t1 = t0.copy()
-    value, strength = _effect_arrays(scenario, params, tau, D)
-    if value is not None:
-        eff = scaled_effect(scenario.effect.measure, value[:, None, None, None],
-                            strength[None, None])
-        eff = np.broadcast_to(eff, (D, K, W, P))
+    n_base = max(m.shape[1] for m in per_stratum)
+    tidx, bidx, strength = columns(scenario, n_base)
+    t0 = np.stack([m[:, np.minimum(bidx, m.shape[1] - 1)] for m in per_stratum], axis=1)
+    eff = _effect_by_column(scenario, params, strength)  # (D, 1, C)
+    if eff is None:
+        t1 = t0
+    else:
         t1 = apply_to_transitions(t0, scenario.effect.measure, eff,
                                   [(o.states.index(a), o.states.index(b))
                                    for a, b in scenario.effect.targets])
-    out = np.stack([t0, t1], axis=1)
-    out[:, :, :, tau < 0] = np.eye(S)
-    return np.ascontiguousarray(out)
+    return tidx, np.ascontiguousarray(np.stack([t0, t1], axis=1))  # (D, 2, K, C, S, S)
 
 
 def apply_to_transitions(t0: np.ndarray, measure: str, eff: np.ndarray,

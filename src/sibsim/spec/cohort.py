@@ -66,7 +66,8 @@ class Cohort:
         Number of participants, all entering in period 0.
     entry : sequence of int, optional
         Staggered entry: ``entry[t]`` participants enter at the start of period ``t`` (an *entry
-        wave*). Give ``size`` or ``entry`` (if both, they must agree). Zero waves are allowed but not all zero.
+        wave*). Give ``size`` or ``entry`` (if both, they must agree). Zero waves are allowed but
+        not all zero.
     strata : sequence of Stratum
         Optional sub-populations; their shares must add up to 1 (within 1e-9).
 
@@ -159,7 +160,7 @@ class ComparisonGroup:
         entry = cohort.entry or ()
         if self.size is not None:
             return split_by_shares(self.size, entry)
-        return tuple(int(round(n * self.ratio)) for n in entry)  # type: ignore[operator]
+        return tuple(round(n * self.ratio) for n in entry)  # type: ignore[operator]
 
 
 @dataclass(frozen=True)

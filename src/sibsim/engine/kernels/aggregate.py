@@ -38,12 +38,12 @@ def _split_engagement(n, treated, p_engage):
 
 
 @njit(parallel=True, cache=True)
-def markov_aggregate(seed, draw0, trans, event_flag, absorbing, init, sizes, entry, engage,
+def markov_aggregate(seed, draw0, trans, tidx, event_flag, absorbing, init, sizes, entry, engage,
                      dropout, has_effect, occ_out, events_out, engaged_out):
-    """State counts moved by multinomial steps; ``trans[d, j, k, w, t, s, s2]`` probabilities."""
+    """State counts moved by multinomial steps; ``trans[d, j, k, tidx[w, t], s, s2]``."""
     D = trans.shape[0]
-    P = trans.shape[4]
-    S = trans.shape[5]
+    P = tidx.shape[1]
+    S = trans.shape[4]
     A, W, K = sizes.shape
     n_tasks = D * A * W * K
     for task in prange(n_tasks):
@@ -72,6 +72,7 @@ def markov_aggregate(seed, draw0, trans, event_flag, absorbing, init, sizes, ent
                 occ_out[d, a, w, k, t, s] = cnt[0, s] + cnt[1, s]
                 eng += cnt[1, s]
             new[:, :] = 0
+            c = tidx[w, t]
             for j in range(2):
                 for s in range(S):
                     m = cnt[j, s]
@@ -83,7 +84,7 @@ def markov_aggregate(seed, draw0, trans, event_flag, absorbing, init, sizes, ent
                     rem = m
                     p_rem = 1.0
                     for s2 in range(S):
-                        pr = trans[d, j, k, w, t, s, s2]
+                        pr = trans[d, j, k, c, s, s2]
                         if s2 == S - 1 or p_rem <= pr:
                             x = rem
                         else:
@@ -101,7 +102,7 @@ def markov_aggregate(seed, draw0, trans, event_flag, absorbing, init, sizes, ent
 
 
 @njit(parallel=True, cache=True)
-def counts_aggregate(seed, draw0, rate, nb_shape, sizes, entry, engage, dropout, has_effect,
+def counts_aggregate(seed, draw0, rate, tidx, nb_shape, sizes, entry, engage, dropout, has_effect,
                      events_out, engaged_out):
     """Total event counts per group and period.
 
@@ -110,7 +111,7 @@ def counts_aggregate(seed, draw0, rate, nb_shape, sizes, entry, engage, dropout,
     ``G ~ Gamma(n k, 1)``. Both are exact.
     """
     D = rate.shape[0]
-    P = rate.shape[4]
+    P = tidx.shape[1]
     A, W, K = sizes.shape
     n_tasks = D * A * W * K
     for task in prange(n_tasks):
@@ -133,7 +134,7 @@ def counts_aggregate(seed, draw0, rate, nb_shape, sizes, entry, engage, dropout,
             ev = 0
             for j in range(2):
                 nj = n0 if j == 0 else n1
-                lam = rate[d, j, k, w, t]
+                lam = rate[d, j, k, tidx[w, t]]
                 if nj == 0 or lam <= 0.0:
                     continue
                 if negbin:

@@ -9,8 +9,9 @@ are a few arrays of length ``P`` (periods).
 Array conventions (all kernels)
 -------------------------------
 ``D`` draws in this chunk, ``J = 2`` engagement levels (0: baseline, i.e. comparison arm, never
-engaged or dropped out; 1: engaged in the service), ``K`` strata, ``W`` entry waves, ``P``
-periods, ``A`` arms (0: treatment, 1: comparison), ``S`` states.
+engaged or dropped out; 1: engaged in the service), ``K`` strata, ``C`` table columns, ``W``
+entry waves, ``P`` periods, ``A`` arms (0: treatment, 1: comparison), ``S`` states. Tables are
+indexed ``[d, j, k, c]``; wave ``w`` in calendar period ``t`` reads column ``tidx[w, t]``.
 
 * ``sizes[a, w, k]`` people per group; ``entry[w]`` the period in which wave ``w`` enters;
 * ``engage[d]`` share engaging at entry; ``dropout[d]`` per-period drop-out probability;
@@ -49,16 +50,16 @@ def _engaged_at_entry(s0, s1, treated, p_engage):
 
 
 @njit(parallel=True, cache=True)
-def binary_individual(seed, draw0, prob, log_q, recurrent, sizes, entry, engage, dropout,
+def binary_individual(seed, draw0, prob, log_q, tidx, recurrent, sizes, entry, engage, dropout,
                       frailty_var, has_effect, events_out, engaged_out):
     """Binary event per person-period.
 
-    ``prob[d, j, k, w, t]`` is the event probability in calendar period ``t`` for a member of
-    wave ``w``, stratum ``k`` with engagement ``j``; ``log_q = log(1 - prob)`` (used with frailty:
-    ``p_i = 1 - exp(z_i * log_q)``). Writes ``events_out`` and ``engaged_out``.
+    ``prob[d, j, k, tidx[w, t]]`` is the event probability in calendar period ``t`` for a member
+    of wave ``w``, stratum ``k`` with engagement ``j``; ``log_q = log(1 - prob)`` (used with
+    frailty: ``p_i = 1 - exp(z_i * log_q)``). Writes ``events_out`` and ``engaged_out``.
     """
     D = prob.shape[0]
-    P = prob.shape[4]
+    P = tidx.shape[1]
     A, W, K = sizes.shape
     n_tasks = D * A * W * K
     for task in prange(n_tasks):
@@ -76,19 +77,30 @@ def binary_individual(seed, draw0, prob, log_q, recurrent, sizes, entry, engage,
         p_drop = dropout[d]
         simple = frailty_var <= 0.0 and (not treated or (p_eng >= 1.0 and p_drop <= 0.0))
         jfix = 1 if treated else 0
-        row = prob[d, jfix, k, w]
+        row = np.empty(P)
+        for t in range(P):
+            row[t] = prob[d, jfix, k, tidx[w, t]]
         n_blocks = (n + BLOCK - 1) // BLOCK
         for b in range(n_blocks):
             s0, s1 = stream_state(seed, PURPOSE_INDIVIDUAL, draw0 + d, a * 65536 + w, k, b)
             m = min(BLOCK, n - b * BLOCK)
-            if simple:
+            if simple and recurrent:
+                # no per-person state: period-major, with a branch-free count in a register
+                for t in range(e, P):
+                    p = row[t]
+                    c = 0
+                    for _ in range(m):
+                        s0, s1, u = uniform(s0, s1)
+                        c += u < p
+                    ev[t] += c
+            elif simple:
                 for _ in range(m):
                     for t in range(e, P):
                         s0, s1, u = uniform(s0, s1)
                         if u < row[t]:
                             ev[t] += 1
-                            if not recurrent:
-                                break
+                            break
+            if simple:
                 if jfix == 1:
                     for t in range(e, P):
                         en[t] += m
@@ -103,9 +115,9 @@ def binary_individual(seed, draw0, prob, log_q, recurrent, sizes, entry, engage,
                             j = 0
                     en[t] += j
                     if z == 1.0:
-                        p = prob[d, j, k, w, t]
+                        p = prob[d, j, k, tidx[w, t]]
                     else:
-                        p = 1.0 - np.exp(z * log_q[d, j, k, w, t])
+                        p = 1.0 - np.exp(z * log_q[d, j, k, tidx[w, t]])
                     s0, s1, u = uniform(s0, s1)
                     if u < p:
                         ev[t] += 1
@@ -117,21 +129,25 @@ def binary_individual(seed, draw0, prob, log_q, recurrent, sizes, entry, engage,
 
 
 @njit(parallel=True, cache=True)
-def markov_individual(seed, draw0, cum, exit_prob, exit_cum, event_flag, absorbing, init, sizes,
-                      entry, engage, dropout, frailty_var, has_effect, occ_out, events_out,
+def markov_individual(seed, draw0, cum, exit_prob, exit_cum, tidx, event_flag, absorbing, init,
+                      sizes, entry, engage, dropout, frailty_var, has_effect, occ_out, events_out,
                       engaged_out):
     """Multi-state Markov chain per person.
 
-    ``cum[d, j, k, w, t, s, :]`` is the cumulative transition row out of state ``s`` in calendar
-    period ``t``. With frailty ``z`` a person leaves state ``s`` with probability
-    ``1 - (1 - q) ** z`` where ``q = exit_prob[d, j, k, w, t, s]``, and then goes where
+    ``cum[d, j, k, tidx[w, t], s, :]`` is the cumulative transition row out of state ``s`` in
+    calendar period ``t``. With frailty ``z`` a person leaves state ``s`` with probability
+    ``1 - (1 - q) ** z`` where ``q = exit_prob[d, j, k, tidx[w, t], s]``, and then goes where
     ``exit_cum`` (the cumulative row of destinations given exit) sends them.
     Writes ``occ_out (D, A, W, K, P, S)`` (person-periods by state), ``events_out`` and
     ``engaged_out``.
+
+    Occupancy and engagement are booked as changes (``+1`` when a person enters a state or
+    engages, ``-1`` when they leave) and summed over periods once per task, so a person who
+    stays put costs one uniform and one comparison per period.
     """
     D = cum.shape[0]
-    P = cum.shape[4]
-    S = cum.shape[5]
+    P = tidx.shape[1]
+    S = cum.shape[4]
     A, W, K = sizes.shape
     n_tasks = D * A * W * K
     for task in prange(n_tasks):
@@ -142,12 +158,13 @@ def markov_individual(seed, draw0, cum, exit_prob, exit_cum, event_flag, absorbi
         k = rest % K
         n = sizes[a, w, k]
         e = entry[w]
-        occ = np.zeros((P, S), np.int64)
+        docc = np.zeros((P + 1, S), np.int64)
+        den = np.zeros(P + 1, np.int64)
         ev = np.zeros(P, np.int64)
-        en = np.zeros(P, np.int64)
         treated = has_effect and a == 0
         p_eng = engage[d]
         p_drop = dropout[d]
+        col = tidx[w]
         n_blocks = (n + BLOCK - 1) // BLOCK
         for b in range(n_blocks):
             s0, s1 = stream_state(seed, PURPOSE_INDIVIDUAL, draw0 + d, a * 65536 + w, k, b)
@@ -156,60 +173,61 @@ def markov_individual(seed, draw0, cum, exit_prob, exit_cum, event_flag, absorbi
                 s0, s1, z = _frailty(s0, s1, frailty_var)
                 s0, s1, j = _engaged_at_entry(s0, s1, treated, p_eng)
                 s = init
+                docc[e, s] += 1
+                den[e] += j
                 for t in range(e, P):
-                    if absorbing[s]:
-                        # no more transitions: book the remaining periods without drawing them
-                        for t2 in range(t, P):
-                            if j == 1 and t2 > e and p_drop > 0.0:
-                                s0, s1, u = uniform(s0, s1)
-                                if u < p_drop:
-                                    j = 0
-                            occ[t2, s] += 1
-                            en[t2] += j
-                        break
                     if j == 1 and t > e and p_drop > 0.0:
                         s0, s1, u = uniform(s0, s1)
                         if u < p_drop:
                             j = 0
-                    occ[t, s] += 1
-                    en[t] += j
+                            den[t] -= 1
+                    if absorbing[s]:
+                        if j == 0 or p_drop <= 0.0:
+                            break  # nothing left to draw: the booked changes stand
+                        continue
+                    c = col[t]
                     s0, s1, u = uniform(s0, s1)
                     if z == 1.0:
-                        row = cum[d, j, k, w, t, s]
                         ns = 0
-                        while ns < S - 1 and u >= row[ns]:
+                        while ns < S - 1 and u >= cum[d, j, k, c, s, ns]:
                             ns += 1
                     else:
-                        q = 1.0 - (1.0 - exit_prob[d, j, k, w, t, s]) ** z
+                        q = 1.0 - (1.0 - exit_prob[d, j, k, c, s]) ** z
                         if u >= q:
                             ns = s
                         else:
-                            row = exit_cum[d, j, k, w, t, s]
                             x = u / q
                             ns = 0
-                            while ns < S - 1 and (x >= row[ns] or ns == s):
+                            while ns < S - 1 and (x >= exit_cum[d, j, k, c, s, ns] or ns == s):
                                 ns += 1
                     if event_flag[s, ns]:
                         ev[t] += 1
-                    s = ns
+                    if ns != s:
+                        docc[t + 1, s] -= 1
+                        docc[t + 1, ns] += 1
+                        s = ns
+        occ_run = np.zeros(S, np.int64)
+        en_run = 0
         for t in range(P):
+            en_run += den[t]
             events_out[d, a, w, k, t] = ev[t]
-            engaged_out[d, a, w, k, t] = en[t]
+            engaged_out[d, a, w, k, t] = en_run
             for s in range(S):
-                occ_out[d, a, w, k, t, s] = occ[t, s]
+                occ_run[s] += docc[t, s]
+                occ_out[d, a, w, k, t, s] = occ_run[s]
 
 
 @njit(parallel=True, cache=True)
-def counts_individual(seed, draw0, rate, nb_shape, sizes, entry, engage, dropout, frailty_var,
+def counts_individual(seed, draw0, rate, tidx, nb_shape, sizes, entry, engage, dropout, frailty_var,
                       has_effect, events_out, engaged_out):
     """Event counts per person-period: Poisson, or negative binomial (gamma-Poisson).
 
-    ``rate[d, j, k, w, t]`` is the mean count; ``nb_shape[d]`` the negative-binomial shape
+    ``rate[d, j, k, tidx[w, t]]`` is the mean count; ``nb_shape[d]`` the negative-binomial shape
     (``inf`` or ``<= 0`` for Poisson). Counts are drawn by inversion, so for a fixed seed they
     never decrease when the rate grows (common random numbers are monotone in the effect).
     """
     D = rate.shape[0]
-    P = rate.shape[4]
+    P = tidx.shape[1]
     A, W, K = sizes.shape
     n_tasks = D * A * W * K
     for task in prange(n_tasks):
@@ -240,7 +258,7 @@ def counts_individual(seed, draw0, rate, nb_shape, sizes, entry, engage, dropout
                         if u < p_drop:
                             j = 0
                     en[t] += j
-                    lam = rate[d, j, k, w, t] * z
+                    lam = rate[d, j, k, tidx[w, t]] * z
                     if negbin:
                         s0, s1, g = gamma(s0, s1, shape)
                         lam *= g / shape
