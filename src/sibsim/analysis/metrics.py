@@ -1,0 +1,139 @@
+"""Per-draw financial metrics for investors and the commissioner.
+
+Computed from the money dataset of :func:`sibsim.money.sib.money_flows`; every result is an
+``xarray.Dataset`` with a ``draw`` dimension (and ``investor`` or ``period`` where relevant).
+
+Conventions
+-----------
+* Rates: ``irr`` is per period; ``irr_annual = (1 + irr) ** periods_per_year - 1``. NPVs discount
+  the flow of period ``t`` by ``(1 + r) ** t`` with ``r`` the per-period equivalent of the annual
+  rate (period 0 undiscounted).
+* Money multiple (MOIC) = cash received / cash invested (drawdowns), over the horizon.
+* Loss: an investor loses money in a draw when cash received < cash invested (MOIC < 1).
+* Break-even (payback) period: the first period from which a party's cumulative net cash stays
+  >= 0 until the horizon; NaN when it is negative at the horizon.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from sibsim.money.irr import irr, npv
+from sibsim.money.municipality import per_period_rate
+
+__all__ = ["breakeven_period", "investor_metrics", "municipality_metrics"]
+
+
+def breakeven_period(flows: np.ndarray) -> np.ndarray:
+    """First period from which cumulative ``flows`` (D, P) stay >= 0; NaN if they end < 0.
+
+    >>> breakeven_period(np.array([[-10.0, 5.0, 6.0], [-1.0, 0.0, 0.5]])).tolist()
+    [2.0, nan]
+    """
+    cum = np.cumsum(flows, axis=-1)
+    tol = 1e-9 * np.maximum(np.abs(flows).sum(-1, keepdims=True), 1.0)
+    neg = cum < -tol
+    P = flows.shape[-1]
+    last_neg = np.where(neg.any(-1), P - 1 - np.argmax(neg[..., ::-1], axis=-1), -1)
+    out = (last_neg + 1).astype(float)
+    out[last_neg == P - 1] = np.nan
+    return out
+
+
+def _investor_flows(money: xr.Dataset) -> dict[str, np.ndarray]:
+    tranches = [t for t in money.attrs["tranches"].split(",") if t]
+    flows = {t: money["flow"].sel(party=t).values for t in tranches}
+    flows["all"] = np.sum([flows[t] for t in tranches], axis=0)
+    return flows
+
+
+def investor_metrics(money: xr.Dataset) -> xr.Dataset:
+    """IRR, money multiple, NPV, payback and loss per draw, for each tranche and all investors."""
+    ppy = int(money.attrs["periods_per_year"])
+    rate = per_period_rate(float(money.attrs["investor_discount_rate_per_year"]), ppy)
+    out = {k: [] for k in ("irr", "irr_status", "irr_annual", "moic", "npv", "payback_period",
+                           "invested", "received", "loss")}
+    flows = _investor_flows(money)
+    for f in flows.values():
+        r, status = irr(f, return_info=True)
+        invested = -np.where(f < 0, f, 0.0).sum(-1)
+        received = np.where(f > 0, f, 0.0).sum(-1)
+        out["irr"].append(r)
+        out["irr_status"].append(np.asarray(status, dtype=np.int8))
+        out["irr_annual"].append(np.where(r > -1, (1.0 + r) ** ppy - 1.0, r))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["moic"].append(np.where(invested > 0, received / np.where(invested > 0, invested,
+                                                                           1.0), np.nan))
+        out["npv"].append(npv(rate, f))
+        out["payback_period"].append(breakeven_period(f))
+        out["invested"].append(invested)
+        out["received"].append(received)
+        out["loss"].append((received < invested * (1 - 1e-12)).astype(np.int8))
+    cur = money.attrs["currency"]
+    meta = {
+        "irr": ("per period", "Internal rate of return per period (NaN where none exists; see "
+                "irr_status)."),
+        "irr_status": ("code", "sibsim.money.irr.IRRStatus code of each IRR."),
+        "irr_annual": ("per year", "IRR annualised: (1 + irr) ** periods_per_year - 1."),
+        "moic": ("multiple", "Money multiple: cash received / cash invested."),
+        "npv": (cur, "NPV at the investors' discount rate."),
+        "payback_period": ("period", "First period from which cumulative cash stays >= 0."),
+        "invested": (cur, "Cash invested (drawdowns)."),
+        "received": (cur, "Cash received (distributions and guarantee)."),
+        "loss": ("1", "1 if cash received < cash invested."),
+    }
+    ds = xr.Dataset(
+        {k: xr.Variable(("investor", "draw"), np.stack(v), attrs={"units": meta[k][0],
+                                                                 "description": meta[k][1]})
+         for k, v in out.items()},
+        coords={"investor": list(flows), "draw": money["draw"].values})
+    return ds.transpose("draw", "investor")
+
+
+def municipality_metrics(money: xr.Dataset) -> xr.Dataset:
+    """NPV of net savings, benefit-cost ratios, cumulative net cash, budget peak, break-even."""
+    ppy = int(money.attrs["periods_per_year"])
+    r = per_period_rate(float(money.attrs["social_discount_rate_per_year"]), ppy)
+    net = money["net_savings"].values
+    cash = money["cashable_savings"].values
+    wider = money["wider_value"].values
+    paid = -money["flow"].sel(party="commissioner").values + money[
+        "commissioner_other_costs"].values[None, :]
+    P = net.shape[-1]
+    disc = (1.0 + r) ** -np.arange(P)
+    pv_cost = paid @ disc
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bcr = np.where(pv_cost > 0, (cash @ disc) / np.where(pv_cost > 0, pv_cost, 1.0), np.nan)
+        bcr_public = np.where(pv_cost > 0, ((cash + wider) @ disc)
+                              / np.where(pv_cost > 0, pv_cost, 1.0), np.nan)
+    n_years = -(-P // ppy)
+    need = np.zeros((net.shape[0], n_years * ppy))
+    need[:, :P] = -net
+    yearly = need.reshape(net.shape[0], n_years, ppy).sum(-1)
+    cur = money.attrs["currency"]
+    data = {
+        "npv_net_savings": (("draw",), net @ disc, cur,
+                            "NPV of net cashable savings at the social discount rate."),
+        "npv_net_public_value": (("draw",), (net + wider) @ disc, cur,
+                                 "NPV of net savings plus wider public value."),
+        "pv_outcome_payments": (("draw",), pv_cost, cur,
+                                "Present value of outcome payments and the commissioner's costs "
+                                "(net of any excess returned)."),
+        "bcr": (("draw",), bcr, "ratio", "PV of cashable savings / PV of costs."),
+        "bcr_public": (("draw",), bcr_public, "ratio",
+                       "PV of cashable savings and wider value / PV of costs."),
+        "cumulative_net_cash": (("draw", "period"), np.cumsum(net, -1), cur,
+                                "Cumulative net cash of the commissioner (undiscounted)."),
+        "peak_annual_budget_need": (("draw",), np.maximum(yearly.max(-1), 0.0), cur,
+                                    "Largest net outflow in any year (payments + costs - "
+                                    "savings), 0 if none."),
+        "breakeven_period": (("draw",), breakeven_period(net), "period",
+                             "First period from which cumulative net cash stays >= 0."),
+        "net_loss": (("draw",), (net.sum(-1) < 0).astype(np.int8), "1",
+                     "1 if the commissioner pays more than it saves (undiscounted)."),
+    }
+    return xr.Dataset(
+        {k: xr.Variable(d, v, attrs={"units": u, "description": t})
+         for k, (d, v, u, t) in data.items()},
+        coords={"draw": money["draw"].values, "period": money["period"].values})

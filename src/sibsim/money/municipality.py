@@ -1,0 +1,118 @@
+"""The commissioner's side: savings, outcome payments and net savings over time.
+
+Savings are valued on the outcomes the service *truly* avoided: for each draw, the treated
+cohort's counterfactual (its expected outcomes without the service, given that draw's
+parameters: the expected-value engine) minus its simulated outcomes. Cashable savings (budget
+lines that really shrink) are kept apart from wider public value (benefits to other budgets or to
+society).
+
+Conventions
+-----------
+* All amounts are in the scenario's currency, per period, with the flow of period ``t``
+  discounted by ``(1 + r) ** t`` where ``r`` is the per-period social discount rate derived from
+  the annual rate: ``r = (1 + annual) ** (1 / periods_per_year) - 1`` (period 0 undiscounted).
+* Net savings = cashable savings - outcome payments - the commissioner's other costs
+  (evaluation, contract management).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sibsim.spec import _validate as v
+
+__all__ = ["Municipality", "per_period_rate"]
+
+
+def per_period_rate(annual_rate: float, periods_per_year: int) -> float:
+    """Convert an annual rate to the equivalent rate per period (compounding).
+
+    >>> round(per_period_rate(0.1025, 2), 10)
+    0.05
+    """
+    return (1.0 + annual_rate) ** (1.0 / periods_per_year) - 1.0
+
+
+def _values(field_name: str, mapping: Mapping[str, float] | None) -> dict[str, float]:
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, Mapping):
+        raise TypeError(f"{field_name}: got {mapping!r}; allowed: a mapping state -> value")
+    return {v.name(f"{field_name} key", k): v.real(f"{field_name}[{k}]", x, low=0.0)
+            for k, x in mapping.items()}
+
+
+@dataclass(frozen=True)
+class Municipality:
+    """What the commissioner saves and spends.
+
+    Parameters
+    ----------
+    saving_per_event : float
+        Cashable saving per avoided event (currency per event), >= 0.
+    wider_value_per_event : float
+        Wider public value per avoided event (currency per event), >= 0.
+    saving_per_person_period : mapping state -> float
+        Cashable saving per avoided person-period in a costly state (e.g. a day, or year, in
+        care); a negative avoided amount (more time in the state) costs the same.
+    wider_value_per_person_period : mapping state -> float
+        Wider public value per avoided person-period in a state.
+    discount_rate : float
+        Social discount rate per year (e.g. 0.035, the UK Green Book rate).
+    other_costs_per_period : float
+        Commissioner's own costs per period during the contract (evaluation, management).
+    contract_periods : int, optional
+        Periods over which ``other_costs_per_period`` are incurred (default: all).
+
+    Examples
+    --------
+    >>> Municipality(saving_per_event=2_500.0, discount_rate=0.035).discount_rate
+    0.035
+    """
+
+    saving_per_event: float = 0.0
+    wider_value_per_event: float = 0.0
+    saving_per_person_period: Mapping[str, float] = field(default_factory=dict)
+    wider_value_per_person_period: Mapping[str, float] = field(default_factory=dict)
+    discount_rate: float = 0.035
+    other_costs_per_period: float = 0.0
+    contract_periods: int | None = None
+
+    def __post_init__(self) -> None:
+        for f in ("saving_per_event", "wider_value_per_event", "other_costs_per_period"):
+            object.__setattr__(self, f, v.real(f"Municipality.{f}", getattr(self, f), low=0.0))
+        object.__setattr__(self, "saving_per_person_period",
+                           _values("Municipality.saving_per_person_period",
+                                   self.saving_per_person_period))
+        object.__setattr__(self, "wider_value_per_person_period",
+                           _values("Municipality.wider_value_per_person_period",
+                                   self.wider_value_per_person_period))
+        object.__setattr__(self, "discount_rate", v.real("Municipality.discount_rate",
+                                                         self.discount_rate, low=-0.5, high=1.0))
+        if self.contract_periods is not None:
+            object.__setattr__(self, "contract_periods",
+                               v.positive_int("Municipality.contract_periods",
+                                              self.contract_periods))
+
+    def states_valued(self) -> set[str]:
+        return set(self.saving_per_person_period) | set(self.wider_value_per_person_period)
+
+    def savings(self, avoided_events: np.ndarray, avoided_pp: Mapping[str, np.ndarray]
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """``(cashable, wider)`` per draw and period from avoided events and person-periods."""
+        cash = avoided_events * self.saving_per_event
+        wider = avoided_events * self.wider_value_per_event
+        for state, value in self.saving_per_person_period.items():
+            cash = cash + avoided_pp[state] * value
+        for state, value in self.wider_value_per_person_period.items():
+            wider = wider + avoided_pp[state] * value
+        return cash, wider
+
+    def other_costs(self, n_periods: int) -> np.ndarray:
+        out = np.full(n_periods, self.other_costs_per_period)
+        if self.contract_periods is not None:
+            out[self.contract_periods:] = 0.0
+        return out
