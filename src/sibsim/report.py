@@ -1,25 +1,225 @@
 """Run a scenario end to end and describe the results in plain language.
 
-The command line and the README's main job call :func:`run_and_report`.
+The command line and the README's main job call :func:`run_and_report`. For a scenario with
+money terms (``Scenario.extras["sib"]``) it runs the whole chain: outcomes -> money ->
+investor and commissioner metrics -> break-even, writes everything to one netCDF file (one group
+per step) and, on request, the summary figure.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import xarray as xr
+
+from sibsim.analysis.breakeven import breakeven
+from sibsim.analysis.metrics import investor_metrics, municipality_metrics
+from sibsim.analysis.summary import summarise
 from sibsim.dataset import simulate, to_netcdf
+from sibsim.money.sib import SIBTerms, counterfactual, money_flows
 from sibsim.spec.scenario import Scenario
+
+GROUPS = ("outcomes", "money", "investors", "municipality", "breakeven")
+
+
+@dataclass
+class SIBResults:
+    """Everything one analysis produced, as labelled datasets."""
+
+    outcomes: xr.Dataset
+    money: xr.Dataset
+    investors: xr.Dataset
+    municipality: xr.Dataset
+    breakeven: xr.Dataset | None
+
+    def to_datatree(self) -> xr.DataTree:
+        parts = {f"/{g}": getattr(self, g) for g in GROUPS if getattr(self, g) is not None}
+        return xr.DataTree.from_dict(parts)
+
+    def to_netcdf(self, path: str | os.PathLike) -> Path:
+        """Write one netCDF-4 file with a group per dataset (atomically)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            self.to_datatree().to_netcdf(tmp, engine="netcdf4")
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return path
+
+
+def open_results(path: str | os.PathLike) -> SIBResults:
+    """Read a file written by :meth:`SIBResults.to_netcdf`."""
+    tree = xr.open_datatree(path, engine="netcdf4")
+    parts = {g: (tree[g].to_dataset().load() if g in tree.children else None) for g in GROUPS}
+    tree.close()
+    return SIBResults(**parts)
+
+
+def analyse(scenario: Scenario, terms: SIBTerms, *, draws: int, seed: int | np.random.Generator,
+            engine: str = "auto", progress: bool | None = None,
+            with_breakeven: bool = True) -> SIBResults:
+    """Simulate a SIB and compute every party's money, metrics and break-even."""
+    ds = simulate(scenario, draws=draws, seed=seed, engine=engine, progress=progress)
+    cf = counterfactual(scenario, draws, int(ds.attrs["seed"]))
+    money = money_flows(scenario, ds, terms, cf=cf)
+    be = breakeven(scenario, ds, terms) if with_breakeven and scenario.effect else None
+    return SIBResults(outcomes=ds, money=money, investors=investor_metrics(money),
+                      municipality=municipality_metrics(money), breakeven=be)
+
+
+# ------------------------------------------------------------------------- plain language
+def _money(x: float, cur: str) -> str:
+    a = abs(x)
+    s = "-" if x < 0 else ""
+    if a >= 1e6:
+        return f"{s}{cur} {a / 1e6:,.2f}M"
+    if a >= 1e3:
+        return f"{s}{cur} {a / 1e3:,.0f}k"
+    return f"{s}{cur} {a:,.0f}"
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _q(x: np.ndarray, qs=(0.05, 0.5, 0.95)) -> np.ndarray:
+    x = x[np.isfinite(x)]
+    return np.quantile(x, qs) if x.size else np.full(len(qs), np.nan)
+
+
+def _reduction(effect: float, measure: str) -> str:
+    """A true effect as plain words."""
+    if not np.isfinite(effect):
+        return "n/a"
+    if measure == "absolute":
+        return f"{effect:+.3f}"
+    return f"{100 * (1 - effect):.1f}%"
+
+
+def describe(res: SIBResults, scenario: Scenario) -> str:
+    """The plain-language summary of an analysis."""
+    m, inv, mun = res.money, res.investors, res.municipality
+    cur = m.attrs["currency"]
+    ppy = m.attrs["period"]
+    D = m.sizes["draw"]
+    allinv = inv.sel(investor="all")
+    lines = [
+        f"{scenario.name}: {scenario.description}",
+        f"{D:,} draws, seed {res.outcomes.attrs['seed']}, engine {res.outcomes.attrs['engine']}, "
+        f"one period = one {ppy}, amounts in {cur}.",
+        "",
+        "Investors",
+    ]
+    loss = float(allinv["loss"].mean())
+    moic = _q(allinv["moic"].values)
+    irr = _q(allinv["irr_annual"].values)
+    lines += [
+        f"  Investors lose money in {_pct(loss)} of draws "
+        f"(capital drawn: median {_money(np.median(allinv['invested'].values), cur)}).",
+        f"  Money multiple: median {moic[1]:.2f} (90% of draws between {moic[0]:.2f} and "
+        f"{moic[2]:.2f}).",
+        f"  IRR: median {_pct(irr[1])} a year (90% between {_pct(irr[0])} and {_pct(irr[2])}); "
+        f"mean NPV at {_pct(m.attrs['investor_discount_rate_per_year'])} a year: "
+        f"{_money(float(allinv['npv'].mean()), cur)}.",
+    ]
+    s_inv = summarise(inv[["npv"]]).sel(investor="all")
+    lines.append(f"  Expected shortfall (mean NPV of the worst 5% of draws): "
+                 f"{_money(float(s_inv['npv'].sel(statistic='cvar05')), cur)}.")
+    pb = allinv["payback_period"].values
+    if np.isfinite(pb).any():
+        lines.append(f"  They get their money back within the horizon in {_pct(np.isfinite(pb).mean())}"
+                     f" of draws; median payback period {np.nanmedian(pb):.0f}.")
+    pay = m["outcome_payments"].sum("period").values
+    cash = m["cashable_savings"].sum("period").values
+    q_pay, q_cash = _q(pay), _q(cash)
+    npv_net = mun["npv_net_savings"].values
+    lines += [
+        "",
+        "Commissioner",
+        f"  Outcome payments: mean {_money(pay.mean(), cur)} (90% between "
+        f"{_money(q_pay[0], cur)} and {_money(q_pay[2], cur)}).",
+        f"  Cashable savings: mean {_money(cash.mean(), cur)} (90% between "
+        f"{_money(q_cash[0], cur)} and {_money(q_cash[2], cur)}).",
+        f"  The commissioner pays more than it saves (cashable) in "
+        f"{_pct(float(mun['net_loss'].mean()))} of draws; NPV of net savings at "
+        f"{_pct(m.attrs['social_discount_rate_per_year'])}: mean {_money(npv_net.mean(), cur)}"
+        f", expected shortfall {_money(float(summarise(mun[['npv_net_savings']])['npv_net_savings'].sel(statistic='cvar05')), cur)}.",  # noqa: E501
+        f"  Including wider public value, the NPV is {_money(float(mun['npv_net_public_value'].mean()), cur)}"  # noqa: E501
+        f" on average; peak annual budget need: median "
+        f"{_money(float(np.median(mun['peak_annual_budget_need'].values)), cur)}.",
+    ]
+    if res.breakeven is not None:
+        be = res.breakeven
+        meas = be.attrs["measure"]
+        what = f"true reduction in {scenario.outcome.name}s" if meas != "absolute" else \
+            "true change"
+        lines += ["", "Break-even"]
+        for party, text, var in (
+            ("investors", "Investors break even (NPV at their discount rate = 0)",
+             "breakeven_effect"),
+            ("investors_target_irr", "Investors reach their target IRR of "
+             f"{_pct(m.attrs['target_irr_per_year'])} a year", "breakeven_effect"),
+            ("commissioner", "The commissioner's net cashable savings stay positive",
+             "breakeven_effect_stays"),
+        ):
+            x = be[var].sel(party=party).values
+            share_none = float(np.isnan(x).mean())
+            if share_none >= 0.5:
+                lines.append(f"  {text}: no break-even up to a "
+                             f"{_reduction(be.attrs['effect_range'][1], meas)} reduction in "
+                             f"{_pct(share_none)} of draws.")
+                continue
+            lo, med, hi = _q(x)
+            # a larger reduction means a smaller ratio: quantiles swap
+            lines.append(f"  {text} when the {what} is at least "
+                         f"{_reduction(med, meas)} (median over draws; 90% between "
+                         f"{_reduction(hi, meas)} and {_reduction(lo, meas)})"
+                         + (f"; no break-even in range in {_pct(share_none)} of draws."
+                            if share_none > 0 else "."))
+        inv_be = allinv["payback_period"].values
+        com_be = mun["breakeven_period"].values
+        lines.append(f"  Break-even period (cumulative cash >= 0 from then on): investors median "
+                     f"{np.nanmedian(inv_be) if np.isfinite(inv_be).any() else float('nan'):.0f}"
+                     f" ({_pct(np.isfinite(inv_be).mean())} of draws within the horizon), "
+                     f"commissioner median "
+                     f"{np.nanmedian(com_be) if np.isfinite(com_be).any() else float('nan'):.0f}"
+                     f" ({_pct(np.isfinite(com_be).mean())} of draws).")
+    return "\n".join(lines)
 
 
 def run_and_report(scenario: Scenario, *, draws: int, seed: int, engine: str = "auto",
                    out: Path | None = None, figure: Path | None = None,
                    progress: bool | None = None) -> str:
-    """Simulate, write ``out`` (netCDF) and return a plain-language summary."""
-    from sibsim.cli import summarise_outcomes
+    """Simulate, write ``out`` (netCDF), optionally the figure, and return a summary."""
+    terms = scenario.extras.get("sib")
+    if terms is None:
+        from sibsim.cli import summarise_outcomes
 
-    ds = simulate(scenario, draws=draws, seed=seed, engine=engine, progress=progress)
-    lines = [summarise_outcomes(ds)]
+        ds = simulate(scenario, draws=draws, seed=seed, engine=engine, progress=progress)
+        lines = [summarise_outcomes(ds)]
+        if out is not None:
+            to_netcdf(ds, out)
+            lines.append(f"Results written to {out}")
+        return "\n".join(lines)
+    res = analyse(scenario, terms, draws=draws, seed=seed, engine=engine, progress=progress)
+    lines = [describe(res, scenario), ""]
     if out is not None:
-        to_netcdf(ds, out)
-        lines.append(f"Results written to {out}")
+        res.to_netcdf(out)
+        lines.append(f"Results written to {out} (groups: "
+                     + ", ".join(g for g in GROUPS if getattr(res, g) is not None) + ")")
+    if figure is not None:
+        from sibsim.plots import save_figure, sib_summary_figure
+
+        fig = sib_summary_figure(res.money, res.investors, res.municipality, be=res.breakeven,
+                                 curve=res.breakeven, title=scenario.name)
+        save_figure(fig, figure)
+        lines.append(f"Figure written to {figure}")
     return "\n".join(lines)

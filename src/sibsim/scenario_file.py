@@ -11,123 +11,30 @@ problem. Unknown keys are errors too, so a typo never passes silently.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sibsim.spec import distributions as dist
 from sibsim.spec.cohort import Cohort, ComparisonGroup, Frailty, Stratum
 from sibsim.spec.effect import Effect
 from sibsim.spec.outcomes import BinaryOutcome, CountOutcome, MarkovOutcome
 from sibsim.spec.scenario import Scenario
+from sibsim.spec.toml import KeyProblem as _KeyProblem
+from sibsim.spec.toml import Section, build, parse_distribution
 
-__all__ = ["ScenarioFileError", "builtin_scenarios", "load_scenario", "parse_scenario",
-           "register_section"]
+__all__ = ["ScenarioFileError", "builtin_scenarios", "load_scenario", "parse_scenario"]
 
 
 class ScenarioFileError(ValueError):
     """A scenario file could not be read; the message names the file, the key and the problem."""
 
 
-class _KeyError(Exception):
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(problem)
-        self.key = key
-        self.problem = problem
-
-
-# --------------------------------------------------------------------------- distributions
-_DIST_FORMS: dict[str, list[tuple[tuple[str, ...], Callable[..., dist.Distribution]]]] = {
-    "fixed": [(("value",), lambda value: dist.Fixed(value))],
-    "normal": [(("mean", "sd"), lambda mean, sd: dist.Normal(mean, sd))],
-    "lognormal": [(("meanlog", "sdlog"), dist.LogNormal),
-                  (("mean", "sd"), dist.LogNormal.from_mean_sd)],
-    "beta": [(("a", "b"), dist.Beta), (("mean", "sd"), dist.Beta.from_mean_sd)],
-    "gamma": [(("shape", "scale"), dist.Gamma), (("mean", "sd"), dist.Gamma.from_mean_sd)],
-    "uniform": [(("low", "high"), dist.Uniform)],
-    "triangular": [(("low", "mode", "high"), dist.Triangular)],
-    "dirichlet": [(("alpha",), lambda alpha: dist.Dirichlet(tuple(alpha))),
-                  (("mean", "concentration"),
-                   lambda mean, concentration: dist.Dirichlet.from_mean(tuple(mean),
-                                                                        concentration))],
-}
-
-
-def parse_distribution(key: str, value: Any) -> Any:
-    """A number stays a number; ``{dist = ..., ...}`` becomes a Distribution."""
-    if not isinstance(value, Mapping):
-        return value
-    if "dist" not in value:
-        raise _KeyError(key, "an uncertain value needs a 'dist' key, one of "
-                        + ", ".join(_DIST_FORMS))
-    kind = value["dist"]
-    if kind not in _DIST_FORMS:
-        raise _KeyError(f"{key}.dist", f"unknown distribution {kind!r}; allowed: "
-                        + ", ".join(_DIST_FORMS))
-    given = set(value) - {"dist"}
-    for fields, factory in _DIST_FORMS[kind]:
-        if given == set(fields):
-            try:
-                return factory(**{f: value[f] for f in fields})
-            except (ValueError, TypeError) as err:
-                raise _KeyError(key, str(err)) from None
-    forms = " or ".join("{" + ", ".join(f) + "}" for f, _ in _DIST_FORMS[kind])
-    raise _KeyError(key, f"a {kind} distribution takes {forms}; got {sorted(given)}")
-
-
-# --------------------------------------------------------------------------- helpers
-class Section:
-    """A TOML table read key by key; leftover keys are reported as unknown."""
-
-    def __init__(self, key: str, data: Any) -> None:
-        if not isinstance(data, Mapping):
-            raise _KeyError(key, f"expected a table, got {type(data).__name__}")
-        self.key = key
-        self.data = dict(data)
-        self.used: set[str] = set()
-
-    def path(self, name: str) -> str:
-        return f"{self.key}.{name}" if self.key else name
-
-    def get(self, name: str, default: Any = None, *, uncertain: bool = False) -> Any:
-        self.used.add(name)
-        if name not in self.data:
-            return default
-        val = self.data[name]
-        return parse_distribution(self.path(name), val) if uncertain else val
-
-    def require(self, name: str, *, uncertain: bool = False) -> Any:
-        if name not in self.data:
-            raise _KeyError(self.path(name), "this key is required")
-        return self.get(name, uncertain=uncertain)
-
-    def sub(self, name: str) -> Section | None:
-        self.used.add(name)
-        if name not in self.data:
-            return None
-        return Section(self.path(name), self.data[name])
-
-    def finish(self) -> None:
-        extra = sorted(set(self.data) - self.used)
-        if extra:
-            raise _KeyError(self.path(extra[0]), "unknown key (allowed here: "
-                            + ", ".join(sorted(self.used)) + ")")
-
-
-def build(key: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
-    """Call a spec constructor, turning its validation errors into errors at ``key``."""
-    try:
-        return factory(**kwargs)
-    except (ValueError, TypeError) as err:
-        raise _KeyError(key, str(err)) from None
-
-
 def _pairs(key: str, value: Any) -> tuple:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise _KeyError(key, "expected a list of [from, to] pairs")
+        raise _KeyProblem(key, "expected a list of [from, to] pairs")
     return tuple(tuple(p) if isinstance(p, list) else p for p in value)
 
 
@@ -136,7 +43,7 @@ def _transitions(key: str, value: Any) -> Any:
         return parse_distribution(k, r) if isinstance(r, Mapping) else r
 
     if not isinstance(value, list) or not value:
-        raise _KeyError(key, "expected a matrix (list of rows) or a list of matrices")
+        raise _KeyProblem(key, "expected a matrix (list of rows) or a list of matrices")
     first = value[0]
     if isinstance(first, list) and first and isinstance(first[0], (list, Mapping)):
         return [[row(f"{key}[{m}][{i}]", r) for i, r in enumerate(mat)]
@@ -149,7 +56,7 @@ def _cohort(sec: Section, outcome_kind: str) -> Cohort:
     strata = []
     raw = sec.get("strata", [])
     if not isinstance(raw, list):
-        raise _KeyError(sec.path("strata"), "expected an array of tables [[cohort.strata]]")
+        raise _KeyProblem(sec.path("strata"), "expected an array of tables [[cohort.strata]]")
     for i, item in enumerate(raw):
         s = Section(f"{sec.path('strata')}[{i}]", item)
         baseline = s.get("baseline")
@@ -189,7 +96,7 @@ def _outcome(sec: Section) -> Any:
                                                               sec.get("events")),
                     name=sec.get("name", "event"), **common)
     else:
-        raise _KeyError(sec.path("kind"), f"got {kind!r}; allowed: 'binary', 'counts', 'markov'")
+        raise _KeyProblem(sec.path("kind"), f"got {kind!r}; allowed: 'binary', 'counts', 'markov'")
     sec.finish()
     return out
 
@@ -214,27 +121,19 @@ def _comparison(sec: Section) -> ComparisonGroup | None:
     return out
 
 
-#: Extra top-level sections (e.g. the money layer's contract) register a parser here.
-_SECTIONS: dict[str, Callable[[Section, dict[str, Any]], Any]] = {}
-
-
-def register_section(name: str, parser: Callable[[Section, dict[str, Any]], Any]) -> None:
-    """Let a later layer read its own top-level table into ``Scenario.extras[name]``."""
-    _SECTIONS[name] = parser
-
-
 def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Scenario:
     """Build a :class:`~sibsim.Scenario` from parsed TOML data."""
-    _load_money_sections()
+    from sibsim.money import scenario_sections
+
     try:
         top = Section("", data)
         osec = top.sub("outcome")
         if osec is None:
-            raise _KeyError("outcome", "this table is required")
+            raise _KeyProblem("outcome", "this table is required")
         outcome = _outcome(osec)
         csec = top.sub("cohort")
         if csec is None:
-            raise _KeyError("cohort", "this table is required")
+            raise _KeyProblem("cohort", "this table is required")
         cohort = _cohort(csec, outcome.kind)
         esec = top.sub("effect")
         effect = _effect(esec) if esec is not None else None
@@ -250,26 +149,15 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Scena
                   "horizon": top.require("horizon"), "period": top.get("period", "year"),
                   "name": top.get("name", Path(source).stem),
                   "description": top.get("description", "")}
-        extras: dict[str, Any] = {}
-        for name, parser in _SECTIONS.items():
-            sub = top.sub(name)
-            if sub is not None:
-                extras[name] = parser(sub, kwargs)
-        top.get("currency")
-        if "currency" in data:
-            extras["currency"] = data["currency"]
+        currency = top.get("currency", "EUR")
+        extras: dict[str, Any] = {"currency": currency}
+        sib = scenario_sections.parse_money(top, currency)
+        if sib is not None:
+            extras["sib"] = sib
         top.finish()
         return build("(scenario)", Scenario, extras=extras, **kwargs)
-    except _KeyError as err:
+    except _KeyProblem as err:
         raise ScenarioFileError(f"{source}: key '{err.key}': {err.problem}") from None
-
-
-def _load_money_sections() -> None:
-    """Import the money layer's section parsers, if present (they register themselves)."""
-    try:
-        import sibsim.money.scenario_sections  # noqa: F401
-    except ImportError:  # pragma: no cover - money layer absent
-        pass
 
 
 def builtin_scenarios() -> dict[str, Path]:

@@ -37,8 +37,8 @@ def summarise(metrics: xr.Dataset, level: float = 0.05) -> xr.Dataset:
     (expected shortfall at ``level``), ``p_finite`` (share of draws with a finite value).
     For 0/1 indicators (``loss``, ``net_loss``) the mean is the probability.
     """
-    stats = ["mean", *[f"q{int(round(q * 100)):02d}" for q in QUANTILES],
-             f"cvar{int(round(level * 100)):02d}", "p_finite"]
+    stats = ["mean", *[f"q{round(q * 100):02d}" for q in QUANTILES],
+             f"cvar{round(level * 100):02d}", "p_finite"]
     out = {}
     for name, da in metrics.data_vars.items():
         if "draw" not in da.dims or da.dtype.kind not in "fiu":

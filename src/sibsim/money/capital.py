@@ -40,6 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -378,10 +379,10 @@ class CashFlows:
         Labels of axis 1: commissioner, each tranche, guarantor, provider, intermediary.
     tranches : tuple of str
         Tranche names (in ``CapitalStructure`` order).
-    drawdown : array (D, T, P)
-        Capital drawn from each tranche (currency, >= 0).
-    distribution : array (D, T, P)
-        Outcome payments distributed to each tranche (currency, >= 0), excluding guarantee.
+    commitment_share : tuple of float
+        Each tranche's share of the total commitment (drawdowns are pro rata to it).
+    drawdown_total : array (D, P)
+        Capital drawn from all tranches together (currency, >= 0); see ``drawdown``.
     guarantee_paid : array (D, T)
         Paid by the guarantor to each tranche in the last period (currency).
     outstanding : array (D, T, P)
@@ -405,12 +406,26 @@ class CashFlows:
     flows: FloatArray
     parties: tuple[str, ...]
     tranches: tuple[str, ...]
-    drawdown: FloatArray
-    distribution: FloatArray
+    commitment_share: tuple[float, ...]
+    drawdown_total: FloatArray
     guarantee_paid: FloatArray
     outstanding: FloatArray
     unfunded: FloatArray
     currency: str
+
+    @property
+    def drawdown(self) -> FloatArray:
+        """Capital drawn from each tranche, array (D, T, P) (currency, >= 0)."""
+        share = np.asarray(self.commitment_share)
+        return self.drawdown_total[:, None, :] * share[None, :, None]
+
+    @property
+    def distribution(self) -> FloatArray:
+        """Outcome payments distributed to each tranche, array (D, T, P), excluding guarantee."""
+        idx = [self.parties.index(t) for t in self.tranches]
+        dist = self.flows[:, idx, :] + self.drawdown
+        dist[:, :, -1] -= self.guarantee_paid
+        return dist
 
     def party(self, name: str) -> FloatArray:
         """Net flows (D, P) of one party (+ received, - paid)."""
@@ -501,12 +516,12 @@ def _money_array(name: str, value: ArrayLike) -> FloatArray:
     if hasattr(value, "total") and not isinstance(value, np.ndarray):
         value = value.total  # a PaymentResult
     a = np.array(value, dtype=np.float64, ndmin=2)
-    if a.ndim != 2 or not np.all(np.isfinite(a)) or np.any(a < 0):
+    if a.ndim != 2 or 0 in a.shape or not np.all(np.isfinite(a)) or np.any(a < 0):
         raise _invalid(
             "waterfall",
             name,
             f"array of shape {a.shape}",
-            "finite amounts >= 0 shaped (D, P) or (P,)",
+            "finite amounts >= 0 shaped (D, P) or (P,), D >= 1 and P >= 1",
         )
     return a
 
@@ -515,42 +530,6 @@ def _seniority_groups(tranches: tuple[Tranche, ...]) -> list[NDArray[np.intp]]:
     """Tranche indices grouped by seniority, most senior first."""
     ranks = sorted({t.seniority for t in tranches})
     return [np.array([i for i, t in enumerate(tranches) if t.seniority == r]) for r in ranks]
-
-
-def _pay_pro_rata(available: FloatArray, claims: FloatArray) -> FloatArray:
-    """Pay ``available`` (D,) towards ``claims`` (n, D), pro rata when short."""
-    total = claims.sum(axis=0)
-    paid = np.minimum(available, total)
-    frac = np.divide(paid, total, out=np.zeros_like(total), where=total > 0)
-    return claims * frac
-
-
-def _headroom(cap: FloatArray, drawn: FloatArray, received: FloatArray) -> FloatArray:
-    """Return-cap headroom (T, D): cap x drawn - received, inf where uncapped."""
-    head = np.full_like(drawn, np.inf)
-    for i in np.flatnonzero(np.isfinite(cap)):
-        head[i] = np.maximum(cap[i] * drawn[i] - received[i], 0.0)
-    return head
-
-
-def _guarantee(
-    g: Guarantee, tranches: tuple[Tranche, ...], drawn: FloatArray, received: FloatArray
-) -> FloatArray:
-    """Guarantee paid to each tranche (T, D) at the end of the horizon (inputs (T, D))."""
-    covered = np.array([g.covers == "first_loss" or t.name in g.covers for t in tranches])
-    loss = np.maximum(drawn - received, 0.0) * covered[:, None]
-    cap = math.inf if g.cap is None else g.cap
-    if g.pro_rata:
-        pay = g.share_of_principal * loss
-        total = pay.sum(axis=0)
-        scale = np.where(total > cap, cap / np.where(total > 0, total, 1.0), 1.0)
-        return pay * scale
-    limit = np.minimum(g.share_of_principal * drawn[covered].sum(axis=0), cap)
-    pay = np.zeros_like(loss)
-    for grp in _seniority_groups(tranches):  # compensate senior losses first
-        pay[grp] = _pay_pro_rata(limit, loss[grp])
-        limit = limit - pay[grp].sum(axis=0)
-    return pay
 
 
 def waterfall(
@@ -607,91 +586,287 @@ def waterfall(
     return _run(structure, costs, pay)
 
 
-def _run(structure: CapitalStructure, costs: FloatArray, pay: FloatArray) -> CashFlows:
-    """The period loop of :func:`waterfall` (validated inputs, both (D, P)).
+_BLOCK = 1024  # draws per parallel block
+_SERIAL_BELOW = 4 * _BLOCK  # fewer draws than this run on one thread
+_EXCESS_CODE = {"commissioner": 0, "provider": 1, "investors": 2}
 
-    State is held tranche-major (T, D) and outputs period-major (P, ..., D), so that every
-    operation runs over contiguous rows of draws; outputs are transposed at the end.
-    """
+
+def _run(structure: CapitalStructure, costs: FloatArray, pay: FloatArray) -> CashFlows:
+    """Prepare the kernel's arguments from ``structure`` and wrap its outputs."""
     n_draws, n_periods = pay.shape
     tranches = structure.tranches
     n_tr = len(tranches)
-    commit = np.array([t.commitment for t in tranches])
-    share = (commit / commit.sum())[:, None]
-    growth = 1.0 + np.array([t.target_return for t in tranches])[:, None]
-    cap = np.array([math.inf if t.return_cap is None else t.return_cap for t in tranches])
     groups = _seniority_groups(tranches)
+    order = np.concatenate(groups).astype(np.int64)
+    group_start = np.cumsum([0] + [len(g) for g in groups]).astype(np.int64)
     fees = structure.fees or Fees()
-    fixed_fee = _per_period(
-        "Fees", "intermediary_per_period", fees.intermediary_per_period, n_periods
+    commit = np.array([t.commitment for t in tranches])
+    share = commit / commit.sum()
+    g = structure.guarantee
+    if g is None:
+        g_mode, covered, g_share, g_cap = 0, np.zeros(n_tr, dtype=np.bool_), 0.0, 0.0
+    else:
+        g_mode = 2 if g.pro_rata else 1
+        covered = np.array([g.covers == "first_loss" or t.name in g.covers for t in tranches])
+        g_share, g_cap = g.share_of_principal, (math.inf if g.cap is None else g.cap)
+
+    flows = np.empty((n_draws, len(structure.parties), n_periods))
+    drawdown = np.empty((n_draws, n_periods))
+    outstanding = np.empty((n_draws, n_tr, n_periods))
+    guarantee = np.empty((n_draws, n_tr))
+    unfunded = np.empty((n_draws, n_periods))
+    kernel = _waterfall_parallel if n_draws > _SERIAL_BELOW else _waterfall_serial
+    kernel(
+        costs,
+        pay,
+        share,
+        float(commit.sum()),
+        1.0 + np.array([t.target_return for t in tranches]),
+        np.array([math.inf if t.return_cap is None else t.return_cap for t in tranches]),
+        order,
+        group_start,
+        _per_period("Fees", "intermediary_per_period", fees.intermediary_per_period, n_periods),
+        fees.management_rate_on_drawn,
+        _EXCESS_CODE[structure.excess_to],
+        g_mode,
+        covered,
+        g_share,
+        g_cap,
+        flows,
+        drawdown,
+        outstanding,
+        guarantee,
+        unfunded,
     )
-    costs_t, pay_t = np.ascontiguousarray(costs.T), np.ascontiguousarray(pay.T)
-
-    drawn = np.zeros((n_tr, n_draws))  # cumulative capital drawn
-    claim = np.zeros((n_tr, n_draws))  # principal outstanding + unpaid target return
-    received = np.zeros((n_tr, n_draws))  # cumulative cash received from outcome payments
-    drawdown = np.zeros((n_periods, n_tr, n_draws))
-    dist = np.zeros((n_periods, n_tr, n_draws))
-    outstanding = np.zeros((n_periods, n_tr, n_draws))
-    funded_cost = np.zeros((n_periods, n_draws))
-    funded_fee = np.zeros((n_periods, n_draws))
-    unfunded = np.zeros((n_periods, n_draws))
-    excess = np.zeros((n_periods, n_draws))  # to the commissioner or the provider
-
-    for t in range(n_periods):
-        claim *= growth
-        # drawdown for service costs and fees, pro rata to commitments
-        drawn_total = drawn.sum(axis=0)
-        need = costs_t[t] + fixed_fee[t] + fees.management_rate_on_drawn * drawn_total
-        draw = np.minimum(need, np.maximum(commit.sum() - drawn_total, 0.0))
-        np.minimum(costs_t[t], draw, out=funded_cost[t])
-        np.subtract(draw, funded_cost[t], out=funded_fee[t])
-        np.subtract(need, draw, out=unfunded[t])
-        np.multiply(share, draw, out=drawdown[t])
-        drawn += drawdown[t]
-        claim += drawdown[t]
-        # outcome payment: tranches by seniority, up to claim and return-cap headroom
-        available = pay_t[t].copy()
-        head = _headroom(cap, drawn, received)
-        for grp in groups:
-            paid = _pay_pro_rata(available, np.minimum(claim[grp], head[grp]))
-            claim[grp] -= paid
-            dist[t, grp] = paid
-            available -= paid.sum(axis=0)
-        received += dist[t]
-        if structure.excess_to == "investors":
-            bonus = np.minimum(share * available, _headroom(cap, drawn, received))
-            dist[t] += bonus
-            received += bonus
-            available -= bonus.sum(axis=0)
-        np.maximum(available, 0.0, out=excess[t])
-        outstanding[t] = claim
-
-    guarantee = np.zeros((n_tr, n_draws))
-    if structure.guarantee is not None:
-        guarantee = _guarantee(structure.guarantee, tranches, drawn, received)
-
-    flows = np.zeros((n_periods, len(structure.parties), n_draws))
-    to_provider = structure.excess_to == "provider"
-    flows[:, 0] = -pay_t + (0.0 if to_provider else excess)
-    flows[:, 1 : 1 + n_tr] = dist - drawdown
-    flows[-1, 1 : 1 + n_tr] += guarantee
-    flows[-1, 1 + n_tr] = 0.0 - guarantee.sum(axis=0)  # 0.0 - x: no -0.0
-    flows[:, 2 + n_tr] = funded_cost + (excess if to_provider else 0.0)
-    flows[:, 3 + n_tr] = funded_fee
-
-    def draw_major(a: FloatArray) -> FloatArray:
-        """(P, ..., D) -> (D, ..., P), C-contiguous and read-only."""
-        return _readonly(np.ascontiguousarray(np.moveaxis(a, (0, -1), (-1, 0))))
-
     return CashFlows(
-        flows=draw_major(flows),
+        flows=_readonly(flows),
         parties=structure.parties,
         tranches=structure.tranche_names,
-        drawdown=draw_major(drawdown),
-        distribution=draw_major(dist),
-        guarantee_paid=_readonly(np.ascontiguousarray(guarantee.T)),
-        outstanding=draw_major(outstanding),
-        unfunded=draw_major(unfunded),
+        commitment_share=tuple(share.tolist()),
+        drawdown_total=_readonly(drawdown),
+        guarantee_paid=_readonly(guarantee),
+        outstanding=_readonly(outstanding),
+        unfunded=_readonly(unfunded),
         currency=structure.currency,
     )
+
+
+@numba.njit(cache=True, nogil=True)
+def _pay_group(
+    available: float,
+    claims: FloatArray,
+    order: NDArray[np.int64],
+    lo: int,
+    hi: int,
+    out: FloatArray,
+) -> float:
+    """Pay ``available`` to tranches ``order[lo:hi]`` pro rata to ``claims``; return total."""
+    total = 0.0
+    for j in range(lo, hi):
+        total += claims[order[j]]
+    frac = min(available, total) / total if total > 0.0 else 0.0
+    paid = 0.0
+    for j in range(lo, hi):
+        i = order[j]
+        out[i] = claims[i] * frac
+        paid += out[i]
+    return paid
+
+
+@numba.njit(cache=True, nogil=True)
+def _guarantee_draw(
+    drawn: FloatArray,
+    received: FloatArray,
+    order: NDArray[np.int64],
+    group_start: NDArray[np.int64],
+    mode: int,
+    covered: NDArray[np.bool_],
+    share: float,
+    cap: float,
+    loss: FloatArray,
+    out: FloatArray,
+) -> None:
+    """Guarantee paid to each tranche of one draw (mode 1: first loss, 2: pro rata)."""
+    n_tr = drawn.shape[0]
+    limit = 0.0
+    for i in range(n_tr):
+        out[i] = 0.0
+        loss[i] = 0.0
+        if covered[i]:
+            loss[i] = max(drawn[i] - received[i], 0.0)
+            limit += share * drawn[i]
+    if mode == 2:
+        total = 0.0
+        for i in range(n_tr):
+            out[i] = share * loss[i]
+            total += out[i]
+        if total > cap:
+            for i in range(n_tr):
+                out[i] *= cap / total
+    elif mode == 1:
+        limit = min(limit, cap)
+        for k in range(group_start.shape[0] - 1):  # compensate senior losses first
+            limit -= _pay_group(limit, loss, order, group_start[k], group_start[k + 1], out)
+
+
+def _waterfall_kernel(
+    costs: FloatArray,
+    pay: FloatArray,
+    share: FloatArray,
+    total_commit: float,
+    growth: FloatArray,
+    cap: FloatArray,
+    order: NDArray[np.int64],
+    group_start: NDArray[np.int64],
+    fixed_fee: FloatArray,
+    mgmt_rate: float,
+    excess_code: int,
+    g_mode: int,
+    g_covered: NDArray[np.bool_],
+    g_share: float,
+    g_cap: float,
+    flows: FloatArray,
+    drawdown: FloatArray,
+    outstanding: FloatArray,
+    guarantee: FloatArray,
+    unfunded: FloatArray,
+) -> None:
+    """Waterfall of every draw; sequential in periods, parallel over draws.
+
+    Party axis of ``flows``: commissioner, tranches (T), guarantor, provider, intermediary.
+    Each draw writes only its own rows, so results do not depend on the thread count.
+    """
+    n_draws, n_periods = pay.shape
+    n_tr = share.shape[0]
+    n_blocks = (n_draws + _BLOCK - 1) // _BLOCK
+    for b in numba.prange(n_blocks):  # scratch arrays allocated once per block of draws
+        drawn = np.empty(n_tr)  # cumulative capital drawn
+        claim = np.empty(n_tr)  # principal outstanding + unpaid target return
+        received = np.empty(n_tr)  # cumulative cash received from outcome payments
+        room = np.empty(n_tr)  # payable now: min(claim, return-cap headroom)
+        paid = np.empty(n_tr)
+        loss = np.empty(n_tr)
+        for d in range(b * _BLOCK, min((b + 1) * _BLOCK, n_draws)):
+            drawn[:] = 0.0
+            claim[:] = 0.0
+            received[:] = 0.0
+            _waterfall_draw(
+                d,
+                costs,
+                pay,
+                share,
+                total_commit,
+                growth,
+                cap,
+                order,
+                group_start,
+                fixed_fee,
+                mgmt_rate,
+                excess_code,
+                flows,
+                drawdown,
+                outstanding,
+                unfunded,
+                drawn,
+                claim,
+                received,
+                room,
+                paid,
+            )
+            # guarantee at the end of the horizon
+            _guarantee_draw(
+                drawn,
+                received,
+                order,
+                group_start,
+                g_mode,
+                g_covered,
+                g_share,
+                g_cap,
+                loss,
+                paid,
+            )
+            total = 0.0
+            for i in range(n_tr):
+                guarantee[d, i] = paid[i]
+                flows[d, 1 + i, n_periods - 1] += paid[i]
+                total += paid[i]
+            flows[d, 1 + n_tr, n_periods - 1] = 0.0 - total
+
+
+# one kernel, two compilations: threads pay off only for many draws
+_waterfall_parallel = numba.njit(cache=True, parallel=True)(_waterfall_kernel)
+_waterfall_serial = numba.njit(cache=True)(_waterfall_kernel)
+
+
+@numba.njit(cache=True, nogil=True)
+def _waterfall_draw(
+    d: int,
+    costs: FloatArray,
+    pay: FloatArray,
+    share: FloatArray,
+    total_commit: float,
+    growth: FloatArray,
+    cap: FloatArray,
+    order: NDArray[np.int64],
+    group_start: NDArray[np.int64],
+    fixed_fee: FloatArray,
+    mgmt_rate: float,
+    excess_code: int,
+    flows: FloatArray,
+    drawdown: FloatArray,
+    outstanding: FloatArray,
+    unfunded: FloatArray,
+    drawn: FloatArray,
+    claim: FloatArray,
+    received: FloatArray,
+    room: FloatArray,
+    paid: FloatArray,
+) -> None:
+    """Periods of draw ``d``: updates the state (drawn, claim, received) and the outputs."""
+    n_periods = pay.shape[1]
+    n_tr = share.shape[0]
+    for t in range(n_periods):
+        # 1. accrual; 2. fees; 3. drawdown pro rata to commitments
+        drawn_total = 0.0
+        for i in range(n_tr):
+            claim[i] *= growth[i]
+            drawn_total += drawn[i]
+        need = costs[d, t] + fixed_fee[t] + mgmt_rate * drawn_total
+        draw = min(need, max(total_commit - drawn_total, 0.0))
+        funded_cost = min(costs[d, t], draw)
+        unfunded[d, t] = need - draw
+        drawdown[d, t] = draw
+        for i in range(n_tr):
+            x = draw * share[i]
+            flows[d, 1 + i, t] = -x
+            drawn[i] += x
+            claim[i] += x
+            headroom = cap[i] * drawn[i] - received[i] if cap[i] < np.inf else np.inf
+            room[i] = min(claim[i], max(headroom, 0.0))
+        # 4. outcome payment to tranches by seniority
+        available = pay[d, t]
+        for k in range(group_start.shape[0] - 1):
+            lo, hi = group_start[k], group_start[k + 1]
+            available -= _pay_group(available, room, order, lo, hi, paid)
+            for j in range(lo, hi):
+                i = order[j]
+                claim[i] -= paid[i]
+                received[i] += paid[i]
+                flows[d, 1 + i, t] += paid[i]
+        # 5. excess
+        if excess_code == 2:  # pro rata to commitments, up to return-cap headroom
+            excess = max(available, 0.0)
+            for i in range(n_tr):
+                headroom = cap[i] * drawn[i] - received[i] if cap[i] < np.inf else np.inf
+                x = min(excess * share[i], max(headroom, 0.0))
+                flows[d, 1 + i, t] += x
+                received[i] += x
+                available -= x
+        excess = max(available, 0.0)
+        flows[d, 0, t] = -pay[d, t] + (excess if excess_code != 1 else 0.0)
+        for i in range(n_tr):
+            outstanding[d, i, t] = claim[i]
+        flows[d, 1 + n_tr, t] = 0.0
+        flows[d, 2 + n_tr, t] = funded_cost + (excess if excess_code == 1 else 0.0)
+        flows[d, 3 + n_tr, t] = draw - funded_cost

@@ -85,6 +85,7 @@ _NO_SIGN_CHANGE = np.int8(IRRStatus.NO_SIGN_CHANGE)
 _NOT_CONVERGED = np.int8(IRRStatus.NOT_CONVERGED)
 _ALL_ZERO = np.int8(IRRStatus.ALL_ZERO)
 _NO_ROOT = np.int8(IRRStatus.NO_ROOT_FOUND)
+_INVALID = np.int8(-1)  # internal only: a non-finite flow (the wrapper raises ValueError)
 
 #: Search range for u = log(1 + rate) = -log(y), with y = 1 / (1 + rate) the one-period discount
 #: factor; exp(+-700) stays well inside float64.
@@ -95,6 +96,9 @@ _Y_MAX = math.exp(_U_MAX)
 #: to the distance d from the guess beyond d = _SCAN_H0 / _SCAN_REL (width = max(H0, REL * d)).
 _SCAN_H0 = 0.005
 _SCAN_REL = 0.02
+#: While one end of the bracket is the (never evaluated) edge of the range, step out from the
+#: last point by this factor on y, squared after each use (0.25, 0.5, 1, 2, ... in log(1 + rate)).
+_GROW0 = math.exp(0.25)
 
 # Outcome of _refine.
 _CONVERGED = 0
@@ -107,7 +111,7 @@ _OUT_OF_RANGE = 2
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _poly(f: np.ndarray, t0: int, t1: int, scale: float, y: float) -> tuple[float, float, float]:
     """``(Q(y), Q'(y), Q''(y) / 2)`` for ``Q(y) = sum_{t=t0}^{t1} scale * f[t] * y**(t - t0)``.
 
@@ -146,39 +150,72 @@ def _refine(
 ) -> tuple[float, int]:
     """Safeguarded Halley/Newton iteration for ``Q(y) = 0`` on the bracket ``lo < y < hi``.
 
-    ``Q`` is positive at ``lo`` iff ``pos_at_lo`` and has the opposite sign at ``hi``.  An end
-    flagged ``*_virtual`` was never evaluated (its sign is only known from the asymptotics of
-    ``Q``).  ``x`` (with ``Q, Q', Q''/2 = p, dp, ddp``) is the starting point.  A Halley step
-    (Newton if Halley is unusable) is taken when it stays strictly inside the bracket and is less
-    than half the step before last; otherwise the bracket is bisected (geometric mean when the
-    ends differ by more than 4x, so wide brackets are halved on the log scale).  Converged when
+    ``Q`` is positive just above ``lo`` iff ``pos_at_lo`` and has the opposite sign just below
+    ``hi``.  ``x`` (with ``Q, Q', Q''/2 = p, dp, ddp``) is the starting point.  An end flagged
+    ``*_virtual`` is the edge of the searched range and was never evaluated; while one end is
+    virtual, ``x`` is the real end (every evaluation so far fell on one side of the root).
+
+    Each step tries Halley (then Newton).  The step is taken only if it lands strictly inside
+    the bracket and, relative to ``y``, is at most half the previous step (so accepted steps
+    shrink geometrically, also on the log scale);
+    while the bracket spans more than a factor 4 it must also halve ``log(hi / lo)`` at least
+    every two steps.  Otherwise: with a virtual end, step out from ``x`` by a factor that is
+    squared each time (0.25, 0.5, 1, 2, ... on the log scale) until the sign flips or the edge
+    is reached; with two real ends, bisect (geometric mean while ``hi > 4 lo``).  Converged when
     a step is below ``tol * y``.  At most ``maxiter`` evaluations.  Returns ``(y, outcome)``.
     """
-    dx_old = hi - lo
-    dx = dx_old
+    dxr = np.inf  # relative size |step| / y of the last step
+    grow = _GROW0
+    r1 = np.inf  # bracket ratio hi / lo one and two steps ago
+    r2 = np.inf
     for _ in range(maxiter):
+        # Halley step, else Newton step; NaN/inf (from overflow) fail the bracket test.
         ok = False
+        stepped = False
         xn = x
-        if math.isfinite(p) and math.isfinite(dp) and dp != 0.0:
-            den = dp * dp - p * ddp
-            if math.isfinite(den) and den > 0.0:
-                xn = x - p * dp / den
-                ok = lo < xn < hi
-            if not ok:
-                xn = x - p / dp
-                ok = lo < xn < hi
-            if ok and 2.0 * abs(xn - x) > dx_old:
+        den = dp * dp - p * ddp
+        if den > 0.0:
+            xn = x - p * dp / den
+            stepped = True
+            ok = lo < xn < hi
+        if not ok and dp != 0.0:
+            xn = x - p / dp
+            stepped = True
+            ok = lo < xn < hi
+        if stepped and abs(xn - x) <= tol * x and math.isfinite(dp):
+            # x is within tol of the root.  (Checked before the bracket test: at this scale the
+            # sign of Q is rounding noise, and bisecting on it would only waste steps.)
+            return (xn if ok else x), _CONVERGED
+        if ok and 2.0 * abs(xn - x) > dxr * x:
+            ok = False
+        at_edge = False
+        if lo_virtual or hi_virtual:
+            if ok and (xn > x * grow or xn * grow < x):
                 ok = False
-        if not ok:
-            xn = math.sqrt(lo) * math.sqrt(hi) if hi > 4.0 * lo else 0.5 * (lo + hi)
-            if xn <= lo or xn >= hi or 0.5 * (hi - lo) <= tol * xn:
-                # The bracket has collapsed.  Onto a never-evaluated end: the root lies outside
-                # the searched range (|log(1 + rate)| <= _U_MAX).
-                if lo_virtual or hi_virtual:
-                    return xn, _OUT_OF_RANGE
-                return xn, _CONVERGED
-        dx_old = dx
+            if not ok:
+                if hi_virtual:
+                    xn = x * grow
+                    if xn >= hi:
+                        xn = hi
+                        at_edge = True
+                else:
+                    xn = x / grow
+                    if xn <= lo:
+                        xn = lo
+                        at_edge = True
+                grow *= grow
+        else:
+            ratio = hi / lo
+            if ok and ratio > 4.0 and ratio * ratio > r2:
+                ok = False
+            r2 = r1
+            r1 = ratio
+            if not ok:
+                xn = math.sqrt(lo) * math.sqrt(hi) if ratio > 4.0 else 0.5 * (lo + hi)
+                if xn <= lo or xn >= hi or 0.5 * (hi - lo) <= tol * xn:
+                    return xn, _CONVERGED  # the bracket has collapsed
         dx = abs(xn - x)
+        dxr = dx / x
         x = xn
         if ok and dx <= tol * x:
             return x, _CONVERGED
@@ -186,9 +223,13 @@ def _refine(
         if p == 0.0:
             return x, _CONVERGED
         if (p > 0.0) == pos_at_lo:
+            if at_edge and hi_virtual:
+                return x, _OUT_OF_RANGE  # Q has not changed sign up to the edge
             lo = x
             lo_virtual = False
         else:
+            if at_edge and lo_virtual:
+                return x, _OUT_OF_RANGE
             hi = x
             hi_virtual = False
     return x, _MAXITER
@@ -208,14 +249,12 @@ def _solve_single(
     if p == 0.0:
         return yg, _OK
     first_pos = f[t0] > 0.0
-    if (p > 0.0) == first_pos:  # root above the guess (lower rate)
-        y, out = _refine(
-            f, t0, t1, scale, yg, _Y_MAX, first_pos, False, True, yg, p, dp, ddp, tol, maxiter
-        )
-    else:
-        y, out = _refine(
-            f, t0, t1, scale, _Y_MIN, yg, first_pos, True, False, yg, p, dp, ddp, tol, maxiter
-        )
+    above = (p > 0.0) == first_pos  # root above the guess (lower rate)
+    lo = yg if above else _Y_MIN
+    hi = _Y_MAX if above else yg
+    y, out = _refine(
+        f, t0, t1, scale, lo, hi, first_pos, not above, above, yg, p, dp, ddp, tol, maxiter
+    )
     if out == _CONVERGED:
         return y, _OK
     if out == _MAXITER:
@@ -319,7 +358,7 @@ def _solve_multi(
 
 @njit(cache=True, nogil=True)
 def _irr_path(f: np.ndarray, yg: float, tol: float, maxiter: int) -> tuple[float, np.int8]:
-    """IRR of one path of flows ``f`` (1-D float64, finite); returns ``(rate, status)``.
+    """IRR of one path of flows ``f`` (1-D float64); returns ``(rate, status)``.
 
     ``yg = 1 / (1 + guess)``, already clipped to the searched range.
     """
@@ -335,6 +374,8 @@ def _irr_path(f: np.ndarray, yg: float, tol: float, maxiter: int) -> tuple[float
         v = f[t]
         if v == 0.0:
             continue
+        if not math.isfinite(v):
+            return np.nan, _INVALID
         pos = v > 0.0
         if t0 < 0:
             t0 = t
@@ -372,9 +413,10 @@ def _irr_path(f: np.ndarray, yg: float, tol: float, maxiter: int) -> tuple[float
 def _irr_kernel(
     flows: np.ndarray, guess: float, tol: float, maxiter: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """IRR of every row of ``flows`` (C-contiguous float64, shape (paths, periods), all finite).
+    """IRR of every row of ``flows`` (C-contiguous float64, shape (paths, periods)).
 
-    Returns ``(rate, status)``: float64 per-period rates and int8 :class:`IRRStatus` codes.
+    Returns ``(rate, status)``: float64 per-period rates and int8 :class:`IRRStatus` codes; a
+    path holding NaN or inf gets the internal code -1 (checked here to save a separate pass).
     """
     n = flows.shape[0]
     rate = np.empty(n, dtype=np.float64)
@@ -416,7 +458,7 @@ def _npv_kernel(flows: np.ndarray, rates: np.ndarray, begin: bool) -> np.ndarray
 # --------------------------------------------------------------------------------------------
 
 
-def _as_flows(cashflows: npt.ArrayLike) -> tuple[np.ndarray, bool]:
+def _as_flows(cashflows: npt.ArrayLike, check_finite: bool = True) -> tuple[np.ndarray, bool]:
     """Validate ``cashflows``; return a C-contiguous float64 (paths, periods) array and is_1d."""
     try:
         arr = np.asarray(cashflows)
@@ -437,15 +479,19 @@ def _as_flows(cashflows: npt.ArrayLike) -> tuple[np.ndarray, bool]:
     if arr.shape[-1] == 0:
         raise ValueError(f"cashflows must have at least one period; got shape {arr.shape}")
     flows = np.ascontiguousarray(arr, dtype=np.float64)
-    finite = np.isfinite(flows)
-    if not finite.all():
-        bad = np.argwhere(~finite)[0]
-        where = f"period {bad[0]}" if flows.ndim == 1 else f"path {bad[0]}, period {bad[1]}"
-        raise ValueError(
-            f"cashflows must be finite (no NaN or inf); found {flows[tuple(bad)]} at {where}"
-        )
     is_1d = flows.ndim == 1
-    return (flows.reshape(1, -1) if is_1d else flows), is_1d
+    flows2 = flows.reshape(1, -1) if is_1d else flows
+    if check_finite and not np.isfinite(flows2).all():
+        _raise_not_finite(flows2, is_1d)
+    return flows2, is_1d
+
+
+def _raise_not_finite(flows: np.ndarray, is_1d: bool) -> None:
+    i, t = np.argwhere(~np.isfinite(flows))[0]
+    where = f"period {t}" if is_1d else f"path {i}, period {t}"
+    raise ValueError(
+        f"cashflows must be finite (no NaN or inf); found {flows[i, t]} at {where}"
+    )
 
 
 def _real_scalar(value: Any, name: str) -> float:
@@ -559,7 +605,7 @@ def irr(
     >>> [IRRStatus(s).name for s in status]
     ['OK', 'TOTAL_LOSS', 'ALL_ZERO']
     """
-    flows, is_1d = _as_flows(cashflows)
+    flows, is_1d = _as_flows(cashflows, check_finite=False)  # the kernel flags non-finite paths
     g = _real_scalar(guess, "guess")
     if not (math.isfinite(g) and g > -1.0):
         raise ValueError(f"guess must be a finite rate > -1; got {guess!r}")
@@ -578,6 +624,8 @@ def irr(
         raise TypeError(f"return_info must be a bool; got {type(return_info).__name__}")
 
     rate, status = _irr_kernel(flows, g, tl, mi)
+    if status.size and status.min() < 0:
+        _raise_not_finite(flows, is_1d)
     if is_1d:
         if return_info:
             return float(rate[0]), IRRStatus(int(status[0]))

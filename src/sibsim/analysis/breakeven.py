@@ -1,0 +1,209 @@
+"""Break-even distributions: the true effect at which each party breaks even, per draw.
+
+For every Monte Carlo draw we ask: holding that draw's parameters *and its random outcome noise*
+fixed (common random numbers), how strong must the true effect be for
+
+* the investors' NPV (at their discount rate) to be zero,
+* the investors' IRR to equal their target (their NPV at the target rate is zero),
+* the commissioner's net savings (NPV at the social discount rate) to be zero?
+
+Method
+------
+The treated arm's outcomes at a candidate effect ``e`` are its expected outcomes at ``e`` (the
+expected-value engine, exact and smooth in ``e``) times the draw's simulated noise ratio
+``simulated / expected`` at the draw's sampled effect. The comparison arm does not depend on the
+effect and is kept as simulated. This keeps each draw's sampling and measurement noise fixed while
+the effect varies, and makes the outcomes monotone in the effect. Everything downstream
+(evaluation, payments, waterfall, savings) is recomputed exactly.
+
+Each party's NPV is evaluated on a grid of effects from *no effect* to the strongest effect in
+``effect_range``; the break-even effect is the weakest effect from which the NPV stays >= 0 for
+every stronger effect in the range, refined by vectorised bisection between grid points. It is NaN
+when the NPV is still negative at the strongest effect (no break-even in range), and equals the
+no-effect end when the NPV is >= 0 throughout. The same grid gives the curves of P(investor loss)
+and P(commissioner net loss) against the true effect.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from sibsim.dataset.build import simulate
+from sibsim.money.irr import npv
+from sibsim.money.municipality import per_period_rate
+from sibsim.money.sib import SIBTerms, counterfactual, money_flows
+from sibsim.spec import _validate as v
+from sibsim.spec.scenario import Scenario
+
+__all__ = ["breakeven", "default_effect_range"]
+
+PARTIES = ("investors", "investors_target_irr", "commissioner")
+RULES = ("first", "stays")
+
+
+def default_effect_range(scenario: Scenario, terms: SIBTerms) -> tuple[float, float]:
+    """(no effect, strongest effect) searched by default: a halving or doubling of the outcome."""
+    measure = scenario.effect.measure
+    reduce = terms.evaluations[0].direction == "reduce"
+    if measure == "absolute":
+        return (0.0, -0.25) if reduce else (0.0, 0.25)
+    return (1.0, 0.5) if reduce else (1.0, 2.0)
+
+
+class _Pipeline:
+    """Money outcomes of every draw as a function of a per-draw true effect."""
+
+    def __init__(self, scenario: Scenario, ds: xr.Dataset, terms: SIBTerms) -> None:
+        self.scenario, self.ds, self.terms = scenario, ds, terms
+        self.D = ds.sizes["draw"]
+        self.seed = int(ds.attrs["seed"])
+        self.cf = counterfactual(scenario, self.D, self.seed)
+        names = list(ds["parameter"].values)
+        sampled = ds["parameter_value"].values[:, names.index("effect.value")]
+        exp = self._expected(sampled)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.ratio = {k: np.where(exp[k] > 0, ds[k].values[:, :1] / np.where(
+                exp[k] > 0, exp[k], 1.0), 1.0) for k in exp}
+        ppy = int(ds.attrs["periods_per_year"])
+        self.rates = {
+            "investors": per_period_rate(terms.investor_discount_rate, ppy),
+            "investors_target_irr": per_period_rate(terms.target_irr, ppy),
+        }
+
+    def _expected(self, effect: np.ndarray) -> dict[str, np.ndarray]:
+        e = simulate(self.scenario, self.D, self.seed, engine="expected", progress=False,
+                     overrides={"effect.value": effect})
+        keys = ["events"] + (["occupancy"] if "occupancy" in self.ds else [])
+        return {k: e[k].values[:, :1] for k in keys}  # treatment arm only
+
+    def __call__(self, effect: np.ndarray) -> dict[str, np.ndarray]:
+        exp = self._expected(effect)
+        ds = self.ds.copy()
+        for k, arr in exp.items():
+            full = ds[k].values.copy()
+            full[:, :1] = arr * self.ratio[k]
+            ds[k] = (ds[k].dims, full, ds[k].attrs)
+        money = money_flows(self.scenario, ds, self.terms, cf=self.cf)
+        tranches = [t for t in money.attrs["tranches"].split(",") if t]
+        flows = money["flow"].sel(party=tranches).sum("party").values
+        invested = -np.where(flows < 0, flows, 0.0).sum(-1)
+        received = np.where(flows > 0, flows, 0.0).sum(-1)
+        net = money["net_savings"].values
+        ppy = int(money.attrs["periods_per_year"])
+        r = per_period_rate(float(money.attrs["social_discount_rate_per_year"]), ppy)
+        return {
+            "investors": npv(self.rates["investors"], flows),
+            "investors_target_irr": npv(self.rates["investors_target_irr"], flows),
+            "commissioner": net @ (1.0 + r) ** -np.arange(net.shape[-1]),
+            "investor_loss": (received < invested * (1 - 1e-12)).astype(float),
+            "commissioner_net_loss": (net.sum(-1) < 0).astype(float),
+        }
+
+
+def _crossing(f: np.ndarray, xs: np.ndarray, rule: str) -> np.ndarray:
+    """Effect at which ``f`` (D, G; effects from weak to strong) crosses to >= 0.
+
+    ``rule="first"``: the first grid interval where f goes from < 0 to >= 0 (the no-effect end
+    if f >= 0 there); ``rule="stays"``: the crossing after the last negative grid value.
+    The crossing is linearly interpolated between the two grid points (``xs`` is the effect on
+    the scale used for interpolation). NaN if there is no such crossing.
+    """
+    D, G = f.shape
+    neg = f < 0
+    if rule == "first":
+        up = neg[:, :-1] & ~neg[:, 1:]
+        has = up.any(1)
+        j = np.argmax(up, axis=1)
+        start_ok = ~neg[:, 0]
+    else:
+        has_neg = neg.any(1)
+        last = np.where(has_neg, G - 1 - np.argmax(neg[:, ::-1], axis=1), -1)
+        has = has_neg & (last < G - 1)
+        j = np.clip(last, 0, G - 2)
+        start_ok = ~has_neg
+    rows = np.arange(D)
+    f0, f1 = f[rows, j], f[rows, j + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(f1 != f0, -f0 / (f1 - f0), 1.0)
+    x = xs[j] + np.clip(w, 0.0, 1.0) * (xs[j + 1] - xs[j])
+    out = np.where(has, x, np.nan)
+    return np.where(start_ok, xs[0], out)
+
+
+def breakeven(scenario: Scenario, ds: xr.Dataset, terms: SIBTerms, *,
+              effect_range: tuple[float, float] | None = None, grid: int = 41) -> xr.Dataset:
+    """Break-even effect per draw for investors and the commissioner, and loss curves.
+
+    Parameters
+    ----------
+    scenario, terms : the simulated scenario and its money terms.
+    ds : xarray.Dataset
+        The outcome dataset of ``scenario`` (any stochastic engine).
+    effect_range : (no_effect, strongest), optional
+        Values of the effect (in the scenario's measure, e.g. relative risk) searched; default
+        from :func:`default_effect_range`.
+    grid : int
+        Grid points between the two ends (ratios on a log scale); the crossing is interpolated
+        linearly between grid points.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``breakeven_effect(draw, party)`` with party in ``investors`` (NPV at the investors'
+        discount rate), ``investors_target_irr`` and ``commissioner``; ``loss_curve`` variables
+        ``p_investor_loss(effect)``, ``p_commissioner_net_loss(effect)`` and the mean NPVs.
+    """
+    if scenario.effect is None:
+        raise v.fail("Scenario.effect", None, "an effect, to search for break-even")
+    grid = v.positive_int("grid", grid, minimum=3)
+    lo_end, hi_end = effect_range or default_effect_range(scenario, terms)
+    ratio_scale = scenario.effect.measure != "absolute"
+    if ratio_scale:
+        if lo_end <= 0 or hi_end <= 0:
+            raise v.fail("effect_range", effect_range, "positive ratios")
+        xs = np.exp(np.linspace(np.log(lo_end), np.log(hi_end), grid))
+    else:
+        xs = np.linspace(lo_end, hi_end, grid)
+    pipe = _Pipeline(scenario, ds, terms)
+    D = pipe.D
+    evals = [pipe(np.full(D, x)) for x in xs]
+    # interpolate on the log scale for ratios, so the crossing lies between grid points
+    scale = np.log(xs) if ratio_scale else xs
+    out = np.full((D, len(PARTIES), 2), np.nan)
+    for i, party in enumerate(PARTIES):
+        f = np.stack([e[party] for e in evals], axis=1)  # (D, G), effect weak -> strong
+        for r, rule in enumerate(RULES):
+            c = _crossing(f, scale, rule)
+            out[:, i, r] = np.exp(c) if ratio_scale else c
+    curves = {
+        "p_investor_loss": np.array([e["investor_loss"].mean() for e in evals]),
+        "p_commissioner_net_loss": np.array([e["commissioner_net_loss"].mean() for e in evals]),
+        "mean_investor_npv": np.array([e["investors"].mean() for e in evals]),
+        "mean_commissioner_npv": np.array([e["commissioner"].mean() for e in evals]),
+    }
+    cur = terms.currency
+    ds_out = xr.Dataset(
+        {"breakeven_effect": xr.Variable(
+            ("draw", "party"), out[:, :, 0],
+            attrs={"units": scenario.effect.measure,
+                   "description": "Weakest true effect at which the party's NPV reaches 0 "
+                                  "(NaN: none in the searched range)."}),
+         "breakeven_effect_stays": xr.Variable(
+            ("draw", "party"), out[:, :, 1],
+            attrs={"units": scenario.effect.measure,
+                   "description": "True effect from which the party's NPV stays >= 0 for every "
+                                  "stronger effect in the range (NaN: none)."}),
+         "p_investor_loss": xr.Variable(("effect",), curves["p_investor_loss"],
+                                        attrs={"units": "probability"}),
+         "p_commissioner_net_loss": xr.Variable(("effect",), curves["p_commissioner_net_loss"],
+                                                attrs={"units": "probability"}),
+         "mean_investor_npv": xr.Variable(("effect",), curves["mean_investor_npv"],
+                                          attrs={"units": cur}),
+         "mean_commissioner_npv": xr.Variable(("effect",), curves["mean_commissioner_npv"],
+                                              attrs={"units": cur})},
+        coords={"draw": ds["draw"].values, "party": list(PARTIES), "effect": xs})
+    ds_out.attrs.update({"measure": scenario.effect.measure, "effect_range": [lo_end, hi_end],
+                         "method": "common random numbers: expected outcomes x fixed noise "
+                                   "ratio; grid with linear interpolation", "currency": cur})
+    return ds_out

@@ -1,0 +1,190 @@
+"""The money tables of a scenario file: evaluation, contract, service costs, capital,
+municipality and investors (see docs/scenario-format.md). They build a
+:class:`~sibsim.money.sib.SIBTerms`, stored in ``Scenario.extras["sib"]``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sibsim.money.capital import CapitalStructure, Fees, Guarantee, ServiceCosts, Tranche
+from sibsim.money.evaluation import Evaluation
+from sibsim.money.municipality import Municipality
+from sibsim.money.payments import (
+    Caps,
+    Contract,
+    LinearFloorCap,
+    MetricTerms,
+    PricePerUnit,
+    SavingsShare,
+    StepSchedule,
+)
+from sibsim.money.sib import SIBTerms
+from sibsim.spec.toml import KeyProblem, Section, build
+
+MONEY_SECTIONS = ("evaluation", "contract", "service_costs", "capital", "municipality",
+                  "investors")
+
+
+def _tuple(x: Any) -> Any:
+    return tuple(x) if isinstance(x, list) else x
+
+
+def _rule(sec: Any, name: str) -> Any:
+    sub = sec.sub(name)
+    if sub is None:
+        return None
+    kind = sub.require("kind")
+    if kind == "price_per_unit":
+        out = build(sub.key, PricePerUnit, price=sub.require("price"),
+                           threshold=sub.get("threshold", 0.0))
+    elif kind == "steps":
+        out = build(sub.key, StepSchedule, thresholds=_tuple(sub.require("thresholds")),
+                           payments=_tuple(sub.require("payments")))
+    elif kind == "linear":
+        out = build(sub.key, LinearFloorCap, floor_effect=sub.require("floor_effect"),
+                           cap_effect=sub.require("cap_effect"),
+                           floor_payment=sub.require("floor_payment"),
+                           cap_payment=sub.require("cap_payment"))
+    elif kind == "savings_share":
+        tiers = sub.require("tiers")
+        if not isinstance(tiers, list):
+            raise KeyProblem(sub.path("tiers"), "expected a list of [share, up_to] pairs")
+        tiers = tuple(tuple(t) + ((None,) if isinstance(t, list) and len(t) == 1 else ())
+                      if isinstance(t, list) else t for t in tiers)
+        out = build(sub.key, SavingsShare, tiers=tiers, threshold=sub.get("threshold"))
+    else:
+        raise KeyProblem(sub.path("kind"), f"got {kind!r}; allowed: 'price_per_unit', "
+                                "'steps', 'linear', 'savings_share'")
+    sub.finish()
+    return out
+
+
+def _evaluations(top: Any) -> tuple[Evaluation, ...]:
+    raw = top.get("evaluation")
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list) or not raw:
+        raise KeyProblem("evaluation", "expected one or more [[evaluation]] tables")
+    out = []
+    for i, item in enumerate(raw):
+        sec = Section(f"evaluation[{i}]", item)
+        out.append(build(
+            sec.key, Evaluation, metric=sec.require("metric"), design=sec.get("design", "rct"),
+            window=sec.get("window", 1), outcome=sec.get("outcome", "events"),
+            state=sec.get("state"), direction=sec.get("direction", "reduce"),
+            per_wave=sec.get("per_wave", True), pooled=sec.get("pooled", True),
+            bias=sec.get("bias", 0.0, uncertain=True),
+            historical_rate=sec.get("historical_rate", uncertain=True),
+            alpha=sec.get("alpha"), report_lag=sec.get("report_lag", 0),
+            value_per_unit=sec.get("value_per_unit", 0.0)))
+        sec.finish()
+    return tuple(out)
+
+
+def _contract(top: Section, currency: str) -> Contract:
+    sec = top.sub("contract")
+    if sec is None:
+        raise KeyProblem("contract", "this table is required with an [[evaluation]]")
+    terms = []
+    raw = sec.get("terms")
+    if not isinstance(raw, list) or not raw:
+        raise KeyProblem(sec.path("terms"), "expected one or more [[contract.terms]]")
+    for i, item in enumerate(raw):
+        t = Section(f"contract.terms[{i}]", item)
+        rule = _rule(t, "rule")
+        if rule is None:
+            raise KeyProblem(t.path("rule"), "this key is required")
+        terms.append(build(t.key, MetricTerms, metric=t.require("metric"), rule=rule,
+                                  pooled_rule=_rule(t, "pooled_rule"),
+                                  cap=t.get("cap"), per_person_cap=t.get("per_person_cap")))
+        t.finish()
+    caps = Caps()
+    csec = sec.sub("caps")
+    if csec is not None:
+        caps = build(csec.key, Caps, per_period=_tuple(csec.get("per_period")),
+                            per_person=csec.get("per_person"), total=csec.get("total"))
+        csec.finish()
+    out = build(sec.key, Contract, terms=tuple(terms), caps=caps, lag=sec.get("lag", 0),
+                       currency=currency, overflow=sec.get("overflow", "last"))
+    sec.finish()
+    return out
+
+
+def _capital(top: Section, currency: str) -> CapitalStructure:
+    sec = top.sub("capital")
+    if sec is None:
+        raise KeyProblem("capital", "this table is required with a [contract]")
+    raw = sec.get("tranches")
+    if not isinstance(raw, list) or not raw:
+        raise KeyProblem(sec.path("tranches"), "expected one or more [[capital.tranches]]")
+    tranches = []
+    for i, item in enumerate(raw):
+        t = Section(f"capital.tranches[{i}]", item)
+        tranches.append(build(t.key, Tranche, name=t.require("name"),
+                                     commitment=t.require("commitment"),
+                                     seniority=t.get("seniority", 1),
+                                     target_return=t.get("target_return", 0.0),
+                                     return_cap=t.get("return_cap")))
+        t.finish()
+    guarantee = None
+    gsec = sec.sub("guarantee")
+    if gsec is not None:
+        covers = gsec.get("covers", ["senior"])
+        guarantee = build(gsec.key, Guarantee, funder=gsec.require("funder"),
+                                 share_of_principal=gsec.require("share_of_principal"),
+                                 covers=_tuple(covers), cap=gsec.get("cap"),
+                                 pro_rata=gsec.get("pro_rata", False))
+        gsec.finish()
+    fees = None
+    fsec = sec.sub("fees")
+    if fsec is not None:
+        fees = build(fsec.key, Fees,
+                            intermediary_per_period=_tuple(fsec.get("intermediary_per_period",
+                                                                    0.0)),
+                            management_rate_on_drawn=fsec.get("management_rate_on_drawn", 0.0))
+        fsec.finish()
+    out = build(sec.key, CapitalStructure, tranches=tuple(tranches), guarantee=guarantee,
+                       fees=fees, excess_to=sec.get("excess_to", "commissioner"),
+                       currency=currency)
+    sec.finish()
+    return out
+
+
+def parse_money(top: Section, currency: str) -> SIBTerms | None:
+    """Read the money tables of a scenario file, or return None if it has none."""
+    present = [name for name in MONEY_SECTIONS if name in top.data]
+    if not present:
+        return None
+    evaluations = _evaluations(top)
+    contract = _contract(top, currency)
+    sc_sec = top.sub("service_costs")
+    costs, service_periods = ServiceCosts(), 1
+    if sc_sec is not None:
+        costs = build(sc_sec.key, ServiceCosts,
+                             fixed_per_period=_tuple(sc_sec.get("fixed_per_period", 0.0)),
+                             per_participant=sc_sec.get("per_participant", 0.0))
+        service_periods = sc_sec.get("service_periods", 1)
+        sc_sec.finish()
+    capital = _capital(top, currency)
+    m_sec = top.sub("municipality")
+    municipality = Municipality()
+    if m_sec is not None:
+        municipality = build(
+            m_sec.key, Municipality, saving_per_event=m_sec.get("saving_per_event", 0.0),
+            wider_value_per_event=m_sec.get("wider_value_per_event", 0.0),
+            saving_per_person_period=m_sec.get("saving_per_person_period", {}),
+            wider_value_per_person_period=m_sec.get("wider_value_per_person_period", {}),
+            discount_rate=m_sec.get("discount_rate", 0.035),
+            other_costs_per_period=m_sec.get("other_costs_per_period", 0.0),
+            contract_periods=m_sec.get("contract_periods"))
+        m_sec.finish()
+    i_sec = top.sub("investors")
+    disc, target = 0.0, 0.05
+    if i_sec is not None:
+        disc = i_sec.get("discount_rate", 0.0)
+        target = i_sec.get("target_irr", 0.05)
+        i_sec.finish()
+    return build("(money)", SIBTerms, evaluations=evaluations, contract=contract,
+                        service_costs=costs, capital=capital, municipality=municipality,
+                        service_periods=service_periods, investor_discount_rate=disc,
+                        target_irr=target, currency=currency)

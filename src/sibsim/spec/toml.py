@@ -1,0 +1,112 @@
+"""Reading specification tables from parsed TOML: sections, distributions, error locations.
+
+Shared by the scenario-file loader and the money layer's tables. Problems are raised as
+:class:`KeyProblem` (the key and what is wrong); the loader turns them into a
+``ScenarioFileError`` naming the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sibsim.spec import distributions as dist
+
+__all__ = ["KeyProblem", "Section", "build", "parse_distribution"]
+
+
+class KeyProblem(Exception):
+    """A problem at a key of a specification table."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(problem)
+        self.key = key
+        self.problem = problem
+
+
+# --------------------------------------------------------------------------- distributions
+_DIST_FORMS: dict[str, list[tuple[tuple[str, ...], Callable[..., dist.Distribution]]]] = {
+    "fixed": [(("value",), lambda value: dist.Fixed(value))],
+    "normal": [(("mean", "sd"), lambda mean, sd: dist.Normal(mean, sd))],
+    "lognormal": [(("meanlog", "sdlog"), dist.LogNormal),
+                  (("mean", "sd"), dist.LogNormal.from_mean_sd)],
+    "beta": [(("a", "b"), dist.Beta), (("mean", "sd"), dist.Beta.from_mean_sd)],
+    "gamma": [(("shape", "scale"), dist.Gamma), (("mean", "sd"), dist.Gamma.from_mean_sd)],
+    "uniform": [(("low", "high"), dist.Uniform)],
+    "triangular": [(("low", "mode", "high"), dist.Triangular)],
+    "dirichlet": [(("alpha",), lambda alpha: dist.Dirichlet(tuple(alpha))),
+                  (("mean", "concentration"),
+                   lambda mean, concentration: dist.Dirichlet.from_mean(tuple(mean),
+                                                                        concentration))],
+}
+
+
+def parse_distribution(key: str, value: Any) -> Any:
+    """A number stays a number; ``{dist = ..., ...}`` becomes a Distribution."""
+    if not isinstance(value, Mapping):
+        return value
+    if "dist" not in value:
+        raise KeyProblem(key, "an uncertain value needs a 'dist' key, one of "
+                        + ", ".join(_DIST_FORMS))
+    kind = value["dist"]
+    if kind not in _DIST_FORMS:
+        raise KeyProblem(f"{key}.dist", f"unknown distribution {kind!r}; allowed: "
+                        + ", ".join(_DIST_FORMS))
+    given = set(value) - {"dist"}
+    for fields, factory in _DIST_FORMS[kind]:
+        if given == set(fields):
+            try:
+                return factory(**{f: value[f] for f in fields})
+            except (ValueError, TypeError) as err:
+                raise KeyProblem(key, str(err)) from None
+    forms = " or ".join("{" + ", ".join(f) + "}" for f, _ in _DIST_FORMS[kind])
+    raise KeyProblem(key, f"a {kind} distribution takes {forms}; got {sorted(given)}")
+
+
+# --------------------------------------------------------------------------- helpers
+class Section:
+    """A TOML table read key by key; leftover keys are reported as unknown."""
+
+    def __init__(self, key: str, data: Any) -> None:
+        if not isinstance(data, Mapping):
+            raise KeyProblem(key, f"expected a table, got {type(data).__name__}")
+        self.key = key
+        self.data = dict(data)
+        self.used: set[str] = set()
+
+    def path(self, name: str) -> str:
+        return f"{self.key}.{name}" if self.key else name
+
+    def get(self, name: str, default: Any = None, *, uncertain: bool = False) -> Any:
+        self.used.add(name)
+        if name not in self.data:
+            return default
+        val = self.data[name]
+        return parse_distribution(self.path(name), val) if uncertain else val
+
+    def require(self, name: str, *, uncertain: bool = False) -> Any:
+        if name not in self.data:
+            raise KeyProblem(self.path(name), "this key is required")
+        return self.get(name, uncertain=uncertain)
+
+    def sub(self, name: str) -> Section | None:
+        self.used.add(name)
+        if name not in self.data:
+            return None
+        return Section(self.path(name), self.data[name])
+
+    def finish(self) -> None:
+        extra = sorted(set(self.data) - self.used)
+        if extra:
+            raise KeyProblem(self.path(extra[0]), "unknown key (allowed here: "
+                            + ", ".join(sorted(self.used)) + ")")
+
+
+def build(key: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
+    """Call a spec constructor, turning its validation errors into errors at ``key``."""
+    try:
+        return factory(**kwargs)
+    except (ValueError, TypeError) as err:
+        raise KeyProblem(key, str(err)) from None
+
+
