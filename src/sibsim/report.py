@@ -135,8 +135,9 @@ def describe(res: SIBResults, scenario: Scenario) -> str:
                  f"{_money(float(s_inv['npv'].sel(statistic='cvar05')), cur)}.")
     pb = allinv["payback_period"].values
     if np.isfinite(pb).any():
-        lines.append(f"  They get their money back within the horizon in {_pct(np.isfinite(pb).mean())}"
-                     f" of draws; median payback period {np.nanmedian(pb):.0f}.")
+        lines.append("  They get their money back within the horizon in "
+                     f"{_pct(np.isfinite(pb).mean())} of draws; median payback period "
+                     f"{np.nanmedian(pb):.0f}.")
     pay = m["outcome_payments"].sum("period").values
     cash = m["cashable_savings"].sum("period").values
     q_pay, q_cash = _q(pay), _q(cash)
