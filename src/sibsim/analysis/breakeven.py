@@ -86,7 +86,7 @@ class _Pipeline:
             ds[k] = (ds[k].dims, full, ds[k].attrs)
         money = money_flows(self.scenario, ds, self.terms, cf=self.cf)
         tranches = [t for t in money.attrs["tranches"].split(",") if t]
-        flows = money["flow"].sel(party=tranches).sum("party").values
+        flows = money["flow"].sel(party=tranches).sum("party", skipna=False).values
         invested = -np.where(flows < 0, flows, 0.0).sum(-1)
         received = np.where(flows > 0, flows, 0.0).sum(-1)
         net = money["net_savings"].values

@@ -156,11 +156,11 @@ def _window_mask(entry: np.ndarray, n_periods: int, window: int) -> np.ndarray:
 def _units(ds: xr.Dataset, ev: Evaluation) -> xr.DataArray:
     """Outcome units per draw, arm, wave and period."""
     if ev.outcome == "events":
-        return ds["events"].sum("stratum")
+        return ds["events"].sum("stratum", skipna=False)
     if "state" not in ds.dims or ev.state not in ds["state"].values:
         raise v.fail("Evaluation.state", ev.state, "a state of the scenario's Markov/binary "
                      "outcome")
-    return ds["occupancy"].sel(state=ev.state).sum("stratum")
+    return ds["occupancy"].sel(state=ev.state).sum("stratum", skipna=False)
 
 
 def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int) -> EvaluationTable:
@@ -172,7 +172,7 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int) -> 
     D = ds.sizes["draw"]
     P = ds.sizes["period"]
     entry = ds["entry_period"].values
-    size = ds["size"].sum("stratum")  # (arm, wave)
+    size = ds["size"].sum("stratum", skipna=False)  # (arm, wave)
     metric, period, cumulative, participants = [], [], [], []
     effects, units, gates, values = [], [], [], []
     for ev in evaluations:

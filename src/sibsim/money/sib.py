@@ -126,7 +126,7 @@ def counterfactual(scenario: Scenario, draws: int, seed: int) -> xr.Dataset:
 
 
 def _served(ds: xr.Dataset, service_periods: int) -> np.ndarray:
-    eng = ds["engaged"].sel(arm="treatment").sum("stratum").values  # (D, W, P)
+    eng = ds["engaged"].sel(arm="treatment").sum("stratum", skipna=False).values  # (D, W, P)
     entry = ds["entry_period"].values
     t = np.arange(ds.sizes["period"])
     mask = (t[None, :] >= entry[:, None]) & (t[None, :] < entry[:, None] + service_periods)
@@ -158,18 +158,19 @@ def money_flows(scenario: Scenario, ds: xr.Dataset, terms: SIBTerms,
     costs = terms.service_costs.cost(served)
     flows = waterfall(terms.capital, costs, pay.total)
     mun = terms.municipality
-    treated = {"arm": "treatment"}
-    sim_ev = ds["events"].sel(treated).sum(("wave", "stratum")).values
-    cf_ev = cf["events"].sel(treated).sum(("wave", "stratum")).values
+    def treated_total(data: xr.Dataset, var: str, **sel: str) -> np.ndarray:
+        return data[var].sel(arm="treatment", **sel).sum(("wave", "stratum"), skipna=False).values
+
+    sim_ev = treated_total(ds, "events")
+    cf_ev = treated_total(cf, "events")
     avoided = cf_ev - sim_ev
     avoided_pp = {}
     for state in mun.states_valued():
         if "state" not in ds.dims or state not in ds["state"].values:
             raise v.fail("Municipality.saving_per_person_period", state,
                          "states of the scenario's outcome")
-        occ = ds["occupancy"].sel(treated).sel(state=state).sum(("wave", "stratum")).values
-        cf_occ = cf["occupancy"].sel(treated).sel(state=state).sum(("wave", "stratum")).values
-        avoided_pp[state] = cf_occ - occ
+        avoided_pp[state] = (treated_total(cf, "occupancy", state=state)
+                             - treated_total(ds, "occupancy", state=state))
     cash, wider = mun.savings(avoided, avoided_pp)
     other = mun.other_costs(P)
     net = cash + flows.party("commissioner") - other[None, :]

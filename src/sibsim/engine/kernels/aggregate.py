@@ -5,8 +5,9 @@ people in every (engagement, state) cell and moves them with binomial draws (a m
 drawn as a chain of conditional binomials). This is exact in distribution and its cost does not
 depend on the cohort size.
 
-Each task seeds numba's built-in generator from the key ``(seed, draw, arm, wave, stratum)``
-before drawing, so the result does not depend on which thread runs the task.
+Each task draws from its own keyed xoroshiro128+ stream, ``(seed, draw, arm, wave, stratum)``,
+with exact binomial (inversion / BTRS), Poisson (inversion / PTRS) and gamma (Marsaglia-Tsang)
+samplers, so the result does not depend on which thread runs the task.
 Array conventions are those of :mod:`sibsim.engine.kernels.individual`.
 """
 
@@ -15,26 +16,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sibsim.engine.kernels.rng import seed32
+from sibsim.engine.kernels.rng import binomial, gamma, poisson, stream_state
 
 PURPOSE_AGGREGATE = 2
-
-
-@njit(inline="always", cache=True)
-def _binomial(n, p):
-    if n <= 0 or p <= 0.0:
-        return 0
-    if p >= 1.0:
-        return n
-    return np.random.binomial(n, p)
-
-
-@njit(cache=True)
-def _split_engagement(n, treated, p_engage):
-    if not treated:
-        return n, 0
-    n1 = _binomial(n, p_engage)
-    return n - n1, n1
 
 
 @njit(parallel=True, cache=True)
@@ -52,18 +36,21 @@ def markov_aggregate(seed, draw0, trans, tidx, event_flag, absorbing, init, size
         a = rest // (W * K)
         w = (rest // K) % W
         k = rest % K
-        np.random.seed(seed32(seed, PURPOSE_AGGREGATE, draw0 + d, a, w, k))
+        s0, s1 = stream_state(seed, PURPOSE_AGGREGATE, draw0 + d, a * 65536 + w, k, 0)
         treated = has_effect and a == 0
         cnt = np.zeros((2, S), np.int64)
         new = np.zeros((2, S), np.int64)
-        n0, n1 = _split_engagement(sizes[a, w, k], treated, engage[d])
+        n1 = 0
+        if treated:
+            s0, s1, n1 = binomial(s0, s1, sizes[a, w, k], engage[d])
+        n0 = sizes[a, w, k] - n1
         cnt[0, init] = n0
         cnt[1, init] = n1
         e = entry[w]
         for t in range(e, P):
             if t > e and dropout[d] > 0.0:
                 for s in range(S):
-                    x = _binomial(cnt[1, s], dropout[d])
+                    s0, s1, x = binomial(s0, s1, cnt[1, s], dropout[d])
                     cnt[1, s] -= x
                     cnt[0, s] += x
             ev = 0
@@ -88,7 +75,7 @@ def markov_aggregate(seed, draw0, trans, tidx, event_flag, absorbing, init, size
                         if s2 == S - 1 or p_rem <= pr:
                             x = rem
                         else:
-                            x = _binomial(rem, pr / p_rem)
+                            s0, s1, x = binomial(s0, s1, rem, pr / p_rem)
                         new[j, s2] += x
                         if event_flag[s, s2]:
                             ev += x
@@ -108,7 +95,8 @@ def counts_aggregate(seed, draw0, rate, tidx, nb_shape, sizes, entry, engage, dr
 
     The sum of ``n`` independent Poisson(``r``) counts is Poisson(``n r``); the sum of ``n``
     negative-binomial counts with shape ``k`` and mean ``r`` is Poisson(``r / k * G``) with
-    ``G ~ Gamma(n k, 1)``. Both are exact.
+    ``G ~ Gamma(n k, 1)``. Both are exact. Uses the keyed xoroshiro128+ streams (no generator
+    to seed), one per ``(draw, arm, wave, stratum)``.
     """
     D = rate.shape[0]
     P = tidx.shape[1]
@@ -120,15 +108,19 @@ def counts_aggregate(seed, draw0, rate, tidx, nb_shape, sizes, entry, engage, dr
         a = rest // (W * K)
         w = (rest // K) % W
         k = rest % K
-        np.random.seed(seed32(seed, PURPOSE_AGGREGATE, draw0 + d, a, w, k))
+        s0, s1 = stream_state(seed, PURPOSE_AGGREGATE, draw0 + d, a * 65536 + w, k, 0)
         treated = has_effect and a == 0
-        n0, n1 = _split_engagement(sizes[a, w, k], treated, engage[d])
+        n = sizes[a, w, k]
+        n1 = 0
+        if treated:
+            s0, s1, n1 = binomial(s0, s1, n, engage[d])
+        n0 = n - n1
         shape = nb_shape[d]
         negbin = shape > 0.0 and np.isfinite(shape)
         e = entry[w]
         for t in range(e, P):
-            if t > e and dropout[d] > 0.0:
-                x = _binomial(n1, dropout[d])
+            if t > e and dropout[d] > 0.0 and n1 > 0:
+                s0, s1, x = binomial(s0, s1, n1, dropout[d])
                 n1 -= x
                 n0 += x
             ev = 0
@@ -138,9 +130,11 @@ def counts_aggregate(seed, draw0, rate, tidx, nb_shape, sizes, entry, engage, dr
                 if nj == 0 or lam <= 0.0:
                     continue
                 if negbin:
-                    mean = lam / shape * np.random.gamma(nj * shape, 1.0)
+                    s0, s1, g = gamma(s0, s1, nj * shape)
+                    mean = lam / shape * g
                 else:
                     mean = lam * nj
-                ev += np.random.poisson(mean)
+                s0, s1, x = poisson(s0, s1, mean)
+                ev += x
             events_out[d, a, w, k, t] = ev
             engaged_out[d, a, w, k, t] = n1

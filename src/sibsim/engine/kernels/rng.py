@@ -141,6 +141,88 @@ def poisson_inverse(u, lam):
 
 
 @njit(cache=True)
+def poisson(s0, s1, lam):
+    """A Poisson(lam) variate: inversion below 10, else PTRS transformed rejection
+    (Hoermann 1993, as in numpy)."""
+    if lam < 10.0:
+        s0, s1, u = uniform(s0, s1)
+        return s0, s1, poisson_inverse(u, lam)
+    slam = math.sqrt(lam)
+    loglam = math.log(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    invalpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    for _ in range(100_000):
+        s0, s1, u = uniform(s0, s1)
+        s0, s1, vv = uniform(s0, s1)
+        u -= 0.5
+        us = 0.5 - abs(u)
+        k = math.floor((2.0 * a / us + b) * u + lam + 0.43) if us > 0.0 else -1.0
+        if us >= 0.07 and vv <= vr:
+            return s0, s1, np.int64(k)
+        if k < 0 or (us < 0.013 and vv > us):
+            continue
+        if (math.log(vv) + math.log(invalpha) - math.log(a / (us * us) + b)
+                <= -lam + k * loglam - math.lgamma(k + 1.0)):
+            return s0, s1, np.int64(k)
+    return s0, s1, np.int64(math.floor(lam))  # pragma: no cover - acceptance rate > 0.9
+
+
+@njit(cache=True)
+def binomial(s0, s1, n, p):
+    """A Binomial(n, p) variate: inversion when ``n min(p, 1-p) < 30``, else BTRS transformed
+    rejection (Hoermann 1993). Exact; the cost does not grow with ``n``."""
+    if n <= 0 or p <= 0.0:
+        return s0, s1, np.int64(0)
+    if p >= 1.0:
+        return s0, s1, np.int64(n)
+    flip = p > 0.5
+    pp = 1.0 - p if flip else p
+    q = 1.0 - pp
+    if n * pp < 30.0:
+        s = pp / q
+        a = (n + 1) * s
+        r = q**n
+        s0, s1, u = uniform(s0, s1)
+        x = 0
+        while u > r and x < n:
+            u -= r
+            x += 1
+            r *= a / x - s
+        k = np.int64(x)
+    else:
+        spq = math.sqrt(n * pp * q)
+        b = 1.15 + 2.53 * spq
+        a = -0.0873 + 0.0248 * b + 0.01 * pp
+        c = n * pp + 0.5
+        alpha = (2.83 + 5.1 / b) * spq
+        lpq = math.log(pp / q)
+        m = math.floor((n + 1) * pp)
+        h = math.lgamma(m + 1.0) + math.lgamma(n - m + 1.0)
+        vr = 0.92 - 4.2 / b
+        k = np.int64(math.floor(n * pp))
+        for _ in range(100_000):
+            s0, s1, u = uniform(s0, s1)
+            s0, s1, vv = uniform(s0, s1)
+            u -= 0.5
+            us = 0.5 - abs(u)
+            if us <= 0.0:
+                continue
+            kk = math.floor((2.0 * a / us + b) * u + c)
+            if kk < 0 or kk > n:
+                continue
+            if us >= 0.07 and vv <= vr:
+                k = np.int64(kk)
+                break
+            lv = math.log(vv * alpha / (a / (us * us) + b))
+            if lv <= h - math.lgamma(kk + 1.0) - math.lgamma(n - kk + 1.0) + (kk - m) * lpq:
+                k = np.int64(kk)
+                break
+    return s0, s1, (np.int64(n) - k) if flip else k
+
+
+@njit(cache=True)
 def _norm_ppf(u):
     """Standard normal quantile by bisection on erfc (used only for huge Poisson means)."""
     lo, hi = -40.0, 40.0
