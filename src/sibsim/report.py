@@ -169,7 +169,7 @@ def describe(res: SIBResults, scenario: Scenario) -> str:
             ("investors_target_irr", "Investors reach their target IRR of "
              f"{_pct(m.attrs['target_irr_per_year'])} a year", "breakeven_effect"),
             ("commissioner", "The commissioner's net cashable savings stay positive",
-             "breakeven_effect_stays"),
+             "breakeven_effect"),
         ):
             x = be[var].sel(party=party).values
             share_none = float(np.isnan(x).mean())
@@ -222,5 +222,8 @@ def run_and_report(scenario: Scenario, *, draws: int, seed: int, engine: str = "
         fig = sib_summary_figure(res.money, res.investors, res.municipality, be=res.breakeven,
                                  curve=res.breakeven, title=scenario.name)
         save_figure(fig, figure)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
         lines.append(f"Figure written to {figure}")
     return "\n".join(lines)

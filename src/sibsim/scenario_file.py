@@ -89,7 +89,7 @@ def _outcome(sec: Section) -> Any:
                     name=sec.get("name", "event"),
                     profile=tuple(prof) if isinstance(prof, list) else prof, **common)
     elif kind == "markov":
-        out = build(sec.key, MarkovOutcome, states=tuple(sec.require("states")),
+        out = build(sec.key, MarkovOutcome, states=sec.require("states"),
                     transitions=_transitions(sec.path("transitions"),
                                              sec.require("transitions")),
                     initial=sec.get("initial"), events=_pairs(sec.path("events"),

@@ -40,6 +40,8 @@ __all__ = ["breakeven", "default_effect_range"]
 
 PARTIES = ("investors", "investors_target_irr", "commissioner")
 RULES = ("first", "stays")
+#: The rule behind ``breakeven_effect`` for each party.
+HEADLINE_RULE = {"investors": "first", "investors_target_irr": "first", "commissioner": "stays"}
 
 
 def default_effect_range(scenario: Scenario, terms: SIBTerms) -> tuple[float, float]:
@@ -151,8 +153,10 @@ def breakeven(scenario: Scenario, ds: xr.Dataset, terms: SIBTerms, *,
     -------
     xarray.Dataset
         ``breakeven_effect(draw, party)`` with party in ``investors`` (NPV at the investors'
-        discount rate), ``investors_target_irr`` and ``commissioner``; ``loss_curve`` variables
-        ``p_investor_loss(effect)``, ``p_commissioner_net_loss(effect)`` and the mean NPVs.
+        discount rate), ``investors_target_irr`` and ``commissioner`` (rules in
+        :data:`HEADLINE_RULE`), both rules in ``breakeven_effect_first`` and
+        ``breakeven_effect_stays``; loss curves ``p_investor_loss(effect)``,
+        ``p_commissioner_net_loss(effect)`` and the mean NPVs.
     """
     if scenario.effect is None:
         raise v.fail("Scenario.effect", None, "an effect, to search for break-even")
@@ -176,6 +180,8 @@ def breakeven(scenario: Scenario, ds: xr.Dataset, terms: SIBTerms, *,
         for r, rule in enumerate(RULES):
             c = _crossing(f, scale, rule)
             out[:, i, r] = np.exp(c) if ratio_scale else c
+    headline = np.stack([out[:, i, RULES.index(HEADLINE_RULE[p])]
+                         for i, p in enumerate(PARTIES)], axis=1)
     curves = {
         "p_investor_loss": np.array([e["investor_loss"].mean() for e in evals]),
         "p_commissioner_net_loss": np.array([e["commissioner_net_loss"].mean() for e in evals]),
@@ -185,6 +191,13 @@ def breakeven(scenario: Scenario, ds: xr.Dataset, terms: SIBTerms, *,
     cur = terms.currency
     ds_out = xr.Dataset(
         {"breakeven_effect": xr.Variable(
+            ("draw", "party"), headline,
+            attrs={"units": scenario.effect.measure,
+                   "description": "Break-even true effect: for investors the weakest effect at "
+                                  "which their NPV reaches 0 (rule 'first'); for the "
+                                  "commissioner the weakest effect from which net savings stay "
+                                  ">= 0 (rule 'stays'). NaN: none in the searched range."}),
+         "breakeven_effect_first": xr.Variable(
             ("draw", "party"), out[:, :, 0],
             attrs={"units": scenario.effect.measure,
                    "description": "Weakest true effect at which the party's NPV reaches 0 "

@@ -664,7 +664,7 @@ def _pay_group(
     total = 0.0
     for j in range(lo, hi):
         total += claims[order[j]]
-    frac = min(available, total) / total if total > 0.0 else 0.0
+    frac = max(min(available, total), 0.0) / total if total > 0.0 else 0.0
     paid = 0.0
     for j in range(lo, hi):
         i = order[j]

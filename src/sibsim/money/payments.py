@@ -16,7 +16,8 @@ Conventions
 
   1. pricing rule (``MetricTerms.rule``, or ``pooled_rule`` for a cumulative trigger);
   2. significance gate (a failed gate pays 0);
-  3. per-person cap: ``min(per-person cap) x participants`` of the trigger;
+  3. per-person cap: the smaller of ``Caps.per_person`` and ``MetricTerms.per_person_cap``,
+     times the trigger's ``participants``;
   4. cumulative top-up: a cumulative trigger pays its amount minus what has already been
      committed under the metric, floored at 0;
   5. metric cap (``MetricTerms.cap``) on the amount committed under the metric;

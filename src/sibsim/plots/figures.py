@@ -118,7 +118,10 @@ def _share_pct(mask: np.ndarray, n: int) -> float:
     return 100.0 * float(np.count_nonzero(mask)) / n if n else float("nan")
 
 
-def _no_data(ax: Axes, message: str) -> None:
+def _no_data(ax: Axes, message: str, clear_ticks: bool = False) -> None:
+    if clear_ticks:
+        ax.set_xticks([])
+        ax.set_yticks([])
     ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center",
             fontsize=10, color="0.35", wrap=True)
 
@@ -211,7 +214,7 @@ def plot_irr_distribution(inv: xr.Dataset, investor: str = "all", ax: Axes | Non
                               label=f"No IRR defined: {np.count_nonzero(no_irr)} draws "
                                     f"({_share_pct(no_irr, n):.1f}%)"))
     if not x.size and not np.any(total):
-        _no_data(ax, "No IRR defined in any draw")
+        _no_data(ax, "No IRR defined in any draw", clear_ticks=True)
 
     percent = PercentFormatter(xmax=100, decimals=None)
     if broken:
@@ -222,7 +225,7 @@ def plot_irr_distribution(inv: xr.Dataset, investor: str = "all", ax: Axes | Non
             cont_lo, max(right, hi)) if cont_lo <= t <= right]
         ax.xaxis.set_major_locator(FixedLocator([pos, *ticks]))
         ax.xaxis.set_major_formatter(FuncFormatter(
-            lambda v, _i: "-100%" if np.isclose(v, pos) else percent(v)))
+            lambda v, _i: f"{-100.0 if np.isclose(v, pos) else v:g}%".replace("-", "\u2212")))
         ax.axvline(lo - width, color="0.75", linestyle=":", linewidth=1.0)
         ax.text(lo - width, 0.0, "//", transform=ax.get_xaxis_transform(), ha="center",
                 va="center", fontsize=10, color="0.3", clip_on=False,
@@ -309,8 +312,8 @@ def plot_breakeven_distribution(be: xr.Dataset, ax: Axes | None = None,
             text = f"{label}\n  none in range: {none_share:.0f}%"
         handles.append(Line2D([], [], color=color, linestyle=ls, linewidth=1.8, label=text))
     if edges is None:
-        _no_data(ax, "No break-even effect within the searched range")
-    if handles:
+        _no_data(ax, "No break-even effect within the searched range", clear_ticks=True)
+    else:
         handles.append(Line2D([], [], color="0.4", linestyle=":", linewidth=1.4, label="median"))
     if pct:
         ax.xaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=None))
@@ -401,8 +404,8 @@ def plot_cumulative_net_cash(money: xr.Dataset, mun: xr.Dataset, inv: xr.Dataset
     if ahead:
         title += "\nAhead at the horizon: " + ", ".join(ahead) + " of draws"
     ax.set_title(title)
-    ax.legend(handles=handles, fontsize=_FONT_SMALL, loc="best", framealpha=0.85,
-              edgecolor="none")
+    ax.legend(handles=handles, fontsize=_FONT_SMALL, loc="best", framealpha=0.9,
+              edgecolor="0.8", fancybox=False)
     _style(ax)
     return ax
 

@@ -1,0 +1,37 @@
+# %% [markdown]
+# # Utah High Quality Preschool: a tiered savings share against a predicted counterfactual
+#
+# With no control group, payments rest on a *predicted* number of special-education years. If the
+# prediction overstates what would have happened, the commissioner pays for "avoided" years that
+# were never going to happen. We vary the predicted counterfactual and watch the commissioner's
+# probability of paying more than it saves.
+#
+#     python examples/utah_preschool.py [--draws 3000]
+
+# %%
+import argparse
+import dataclasses
+
+from sibsim.money.evaluation import Evaluation
+from sibsim.report import analyse
+from sibsim.scenario_file import load_scenario
+from sibsim.spec import Gamma
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--draws", type=int, default=3_000)
+parser.add_argument("--seed", type=int, default=1)
+args, _ = parser.parse_known_args()
+
+scenario = load_scenario("utah-preschool")
+terms = scenario.extras["sib"]
+ev = terms.evaluations[0]
+
+# %%
+for predicted in (2.1, 2.5, 2.8, 3.2):
+    ev2 = dataclasses.replace(ev, historical_rate=Gamma.from_mean_sd(predicted, 0.1))
+    t = dataclasses.replace(terms, evaluations=(ev2,))
+    res = analyse(scenario, t, draws=args.draws, seed=args.seed, with_breakeven=False)
+    print(f"predicted special-education years per child {predicted:.1f}: "
+          f"P(commissioner net loss) = {float(res.municipality['net_loss'].mean()):.1%}, "
+          f"P(investor loss) = {float(res.investors['loss'].sel(investor='all').mean()):.1%}, "
+          f"mean outcome payments = USD {float(res.money['outcome_payments'].sum('period').mean()) / 1e6:.2f}M")

@@ -1,0 +1,419 @@
+"""Tests of sibsim.money.evaluation: measured effects worked out by hand on small synthetic
+outcome datasets (the schema of ``sibsim.simulate``), and on simulated ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from scipy import stats
+
+import sibsim
+from sibsim import Cohort, ComparisonGroup, CountOutcome, Effect, Gamma, Normal, Scenario
+from sibsim.engine.parameters import sample_parameter
+from sibsim.money.evaluation import Evaluation, evaluate
+
+# --------------------------------------------------------------------------------------
+# a synthetic outcome dataset
+# --------------------------------------------------------------------------------------
+
+
+def outcome_ds(events, sizes, entry, *, occupancy=None, states=None, seed=0):
+    """An outcome dataset with the schema of ``sibsim.simulate``.
+
+    ``events`` maps arm -> array (D, W, P) (or (D, W, K, P) with strata); ``sizes`` maps
+    arm -> per-wave sizes (W,) (or (W, K)); ``occupancy`` maps arm -> (D, W, P, S).
+    """
+    arms = list(events)
+    ev = np.stack([np.asarray(events[a], float) for a in arms], axis=1)
+    if ev.ndim == 4:
+        ev = ev[:, :, :, None, :]
+    D, _A, W, K, P = ev.shape
+    size = np.stack([np.asarray(sizes[a], float) for a in arms])
+    if size.ndim == 2:
+        size = size[:, :, None]
+    engaged = np.zeros_like(ev)
+    engaged[:, 0] = size[0][None, :, :, None]
+    data = {
+        "events": (("draw", "arm", "wave", "stratum", "period"), ev),
+        "engaged": (("draw", "arm", "wave", "stratum", "period"), engaged),
+        "size": (("arm", "wave", "stratum"), size),
+        "entry_period": (("wave",), np.asarray(entry, dtype=np.int64)),
+        "parameter_value": (("draw", "parameter"), np.ones((D, 1))),
+    }
+    coords = {"draw": np.arange(D), "arm": arms, "wave": np.arange(W),
+              "stratum": [f"s{k}" for k in range(K)], "period": np.arange(P),
+              "parameter": ["baseline.rate"]}
+    if occupancy is not None:
+        occ = np.stack([np.asarray(occupancy[a], float) for a in arms], axis=1)
+        data["occupancy"] = (("draw", "arm", "wave", "stratum", "period", "state"),
+                             occ[:, :, :, None, :, :])
+        coords["state"] = list(states)
+    return xr.Dataset(data, coords=coords,
+                      attrs={"seed": seed, "period": "year", "periods_per_year": 1})
+
+
+# Two waves entering in periods 0 and 2, a 2-period window, 6 periods. Values outside each
+# wave's window (before entry or after the window) are large, so any masking error shows.
+TREATED_D0 = [[3, 2, 90, 90, 90, 90], [50, 50, 4, 4, 70, 70]]
+COMPARISON_D0 = [[8, 6, 90, 90, 90, 90], [50, 50, 10, 10, 70, 70]]
+SIZES = {"treatment": [10, 20], "comparison": [20, 40]}
+ENTRY = [0, 2]
+
+
+def two_wave_ds(seed=0):
+    """Draw 0: treated rates 0.5 and 0.4, comparison 0.7 and 0.5 (pooled 13/30 vs 17/30).
+    Draw 1: treated events doubled (rates 1.0 and 0.8)."""
+    t = np.array([TREATED_D0, np.array(TREATED_D0) * 2], float)
+    c = np.array([COMPARISON_D0, COMPARISON_D0], float)
+    return outcome_ds({"treatment": t, "comparison": c}, SIZES, ENTRY, seed=seed)
+
+
+def test_rct_hand_computed_effects_units_and_triggers():
+    ev = Evaluation("reconviction", design="rct", window=2, report_lag=1)
+    table = evaluate(two_wave_ds(), (ev,), seed=0)
+    # triggers: wave 0, wave 1, pooled (a cumulative top-up over the per-wave triggers)
+    assert table.metric == ("reconviction",) * 3
+    # result known in entry + window - 1 + report_lag: 0+2-1+1 = 2, 2+2-1+1 = 4; pooled: last
+    assert table.period == (2, 4, 4)
+    assert table.cumulative == (False, False, True)
+    assert table.participants == (10, 20, 30)
+    expected_effect = [[1 - 0.5 / 0.7, 1 - 0.4 / 0.5, 1 - 13 / 17],
+                       [1 - 1.0 / 0.7, 1 - 0.8 / 0.5, 1 - 26 / 17]]
+    # units = (comparison rate - treated rate) x treated participants
+    expected_units = [[(0.7 - 0.5) * 10, (0.5 - 0.4) * 20, (17 - 13) / 30 * 30],
+                      [(0.7 - 1.0) * 10, (0.5 - 0.8) * 20, (17 - 26) / 30 * 30]]
+    np.testing.assert_allclose(table.measured_effect, expected_effect, rtol=1e-12)
+    np.testing.assert_allclose(table.units, expected_units, rtol=1e-12, atol=1e-12)
+    assert table.gate.all()
+    np.testing.assert_array_equal(table.avoided_cost, 0.0)
+
+
+def test_strata_are_summed():
+    """Splitting each group into two strata changes nothing."""
+    base = two_wave_ds()
+    ev = Evaluation("m", window=2, report_lag=1)
+    t = np.stack([base["events"].sel(arm="treatment", stratum="s0").values * f
+                  for f in (0.25, 0.75)], axis=2)
+    c = np.stack([base["events"].sel(arm="comparison", stratum="s0").values * f
+                  for f in (0.5, 0.5)], axis=2)
+    sizes = {a: np.stack([np.asarray(SIZES[a], float) * f for f in (0.5, 0.5)], axis=1)
+             for a in SIZES}
+    split = outcome_ds({"treatment": t, "comparison": c}, sizes, ENTRY)
+    a, b = evaluate(base, (ev,), 0), evaluate(split, (ev,), 0)
+    np.testing.assert_allclose(b.measured_effect, a.measured_effect, rtol=1e-12)
+    np.testing.assert_allclose(b.units, a.units, rtol=1e-12)
+
+
+def test_value_per_unit_gives_avoided_cost():
+    ev = Evaluation("m", window=2, report_lag=1, value_per_unit=2_500.0)
+    table = evaluate(two_wave_ds(), (ev,), 0)
+    np.testing.assert_allclose(table.avoided_cost, table.units * 2_500.0, rtol=1e-12)
+
+
+def test_matched_fixed_bias_scales_the_counterfactual():
+    ev = Evaluation("m", design="matched", window=2, report_lag=1, bias=0.25)
+    table = evaluate(two_wave_ds(), (ev,), 0)
+    c0, c1, cp = 0.7 * 1.25, 0.5 * 1.25, 17 / 30 * 1.25
+    np.testing.assert_allclose(table.measured_effect[0],
+                               [1 - 0.5 / c0, 1 - 0.4 / c1, 1 - (13 / 30) / cp], rtol=1e-12)
+    np.testing.assert_allclose(table.units[0],
+                               [(c0 - 0.5) * 10, (c1 - 0.4) * 20, (cp - 13 / 30) * 30],
+                               rtol=1e-12)
+
+
+def test_matched_bias_below_minus_one_floors_the_counterfactual_at_zero():
+    ev = Evaluation("m", design="matched", window=2, report_lag=1, bias=-1.5)
+    table = evaluate(two_wave_ds(), (ev,), 0)
+    # counterfactual rate max(0, 1 - 1.5) * rate = 0: no relative effect, units = -treated
+    np.testing.assert_array_equal(table.measured_effect, 0.0)
+    np.testing.assert_allclose(table.units[0], [-5.0, -8.0, -13.0])
+
+
+def test_matched_uncertain_bias_is_sampled_per_draw_by_name():
+    D = 50
+    t = np.broadcast_to(np.array(TREATED_D0, float), (D, 2, 6))
+    c = np.broadcast_to(np.array(COMPARISON_D0, float), (D, 2, 6))
+    ds = outcome_ds({"treatment": t, "comparison": c}, SIZES, ENTRY, seed=7)
+    bias = Normal(0.0, 0.1)
+    ev = Evaluation("reconviction", design="matched", window=2, report_lag=1, bias=bias)
+    table = evaluate(ds, (ev,), seed=7)
+    # counterfactual of wave 0 = 0.7 * (1 + bias): recover the bias of each draw
+    implied = 0.5 / (1 - table.measured_effect[:, 0]) / 0.7 - 1
+    want = sample_parameter(bias, "evaluation.reconviction.bias", 7, 0, D)
+    np.testing.assert_allclose(implied, want, rtol=1e-9, atol=1e-12)
+    assert np.std(implied) > 0.05  # really uncertain
+    again = evaluate(ds, (ev,), seed=7)
+    np.testing.assert_array_equal(again.measured_effect, table.measured_effect)
+    other = evaluate(ds, (ev,), seed=8)
+    assert not np.allclose(other.measured_effect, table.measured_effect)
+
+
+def test_before_after_uses_the_comparison_arm_as_before_period():
+    sizes = {"treatment": [10, 20], "comparison": [10, 20]}
+    before = np.array([[[7, 7, 0, 0, 0, 0], [0, 0, 5, 5, 0, 0]]], float)
+    after = np.array([TREATED_D0], float)
+    ds = outcome_ds({"treatment": after, "comparison": before}, sizes, ENTRY)
+    ev = Evaluation("m", design="before_after", window=2, report_lag=0, bias=-0.2)
+    table = evaluate(ds, (ev,), 0)
+    # before rates 1.4 and 0.5, times (1 - 0.2); after rates 0.5 and 0.4
+    b0, b1, bp = 1.4 * 0.8, 0.5 * 0.8, 24 / 30 * 0.8
+    np.testing.assert_allclose(table.measured_effect[0],
+                               [1 - 0.5 / b0, 1 - 0.4 / b1, 1 - (13 / 30) / bp], rtol=1e-12)
+    assert table.period == (1, 3, 3)
+
+
+def test_historical_rate_without_comparison_arm():
+    t = np.array([TREATED_D0], float)
+    ds = outcome_ds({"treatment": t}, {"treatment": [10, 20]}, ENTRY)
+    ev = Evaluation("m", design="historical", window=2, report_lag=1, historical_rate=0.8)
+    table = evaluate(ds, (ev,), 0)
+    np.testing.assert_allclose(table.measured_effect[0],
+                               [1 - 0.5 / 0.8, 1 - 0.4 / 0.8, 1 - (13 / 30) / 0.8], rtol=1e-12)
+    np.testing.assert_allclose(table.units[0], [3.0, 8.0, 11.0], rtol=1e-12)
+    assert table.period == (2, 4, 4)
+
+
+def test_historical_ignores_a_comparison_arm_and_samples_its_rate():
+    D = 40
+    t = np.broadcast_to(np.array(TREATED_D0, float), (D, 2, 6))
+    c = np.zeros_like(t)  # an empty comparison arm must not matter
+    ds = outcome_ds({"treatment": t, "comparison": c}, SIZES, ENTRY, seed=3)
+    rate = Gamma.from_mean_sd(0.8, 0.1)
+    ev = Evaluation("m", design="historical", window=2, report_lag=1, historical_rate=rate)
+    table = evaluate(ds, (ev,), seed=3)
+    want = sample_parameter(rate, "evaluation.m.historical_rate", 3, 0, D)
+    np.testing.assert_allclose(table.units[:, 0], (want - 0.5) * 10, rtol=1e-9)
+    np.testing.assert_allclose(table.units[:, 2], (want - 13 / 30) * 30, rtol=1e-9)
+
+
+def test_designs_needing_a_comparison_fail_without_one():
+    ds = outcome_ds({"treatment": np.array([TREATED_D0], float)}, {"treatment": [10, 20]},
+                    ENTRY)
+    for design in ("rct", "matched", "before_after"):
+        with pytest.raises(ValueError, match=r"Evaluation\[m\]\.design"):
+            evaluate(ds, (Evaluation("m", design=design),), 0)
+
+
+def test_per_wave_only_and_pooled_only():
+    ds = two_wave_ds()
+    only_waves = evaluate(ds, (Evaluation("m", window=2, pooled=False),), 0)
+    assert only_waves.n_triggers == 2 and only_waves.cumulative == (False, False)
+    only_pooled = evaluate(ds, (Evaluation("m", window=2, per_wave=False, report_lag=3),), 0)
+    assert only_pooled.n_triggers == 1
+    # a pooled trigger alone is not a top-up
+    assert only_pooled.cumulative == (False,)
+    assert only_pooled.period == (2 + 2 - 1 + 3,)
+    assert only_pooled.participants == (30,)
+
+
+def test_wave_without_treated_participants_has_no_trigger():
+    sizes = {"treatment": [10, 0], "comparison": [20, 40]}
+    t = np.array([TREATED_D0], float)
+    t[:, 1] = 0.0
+    ds = outcome_ds({"treatment": t, "comparison": np.array([COMPARISON_D0], float)}, sizes,
+                    ENTRY)
+    table = evaluate(ds, (Evaluation("m", window=2),), 0)
+    assert table.participants == (10, 10)
+    assert table.cumulative == (False, True)
+
+
+def test_several_evaluations_are_concatenated():
+    ds = two_wave_ds()
+    table = evaluate(ds, (Evaluation("a", window=2, pooled=False),
+                          Evaluation("b", window=1, per_wave=False)), 0)
+    assert table.metric == ("a", "a", "b")
+    assert table.period == (1, 3, 2)
+
+
+# --------------------------------------------------------------------------------------
+# significance gate
+# --------------------------------------------------------------------------------------
+
+
+def gate_ds(n_t, n_c, t_units, c_units):
+    """One wave, one period, one draw per (t_units, c_units) pair."""
+    t = np.array(t_units, float).reshape(-1, 1, 1)
+    c = np.array(c_units, float).reshape(-1, 1, 1)
+    return outcome_ds({"treatment": t, "comparison": c},
+                      {"treatment": [n_t], "comparison": [n_c]}, [0])
+
+
+def test_gate_tiny_samples_fail_and_huge_effects_pass():
+    ev = Evaluation("m", window=1, pooled=False, alpha=0.05)
+    tiny = evaluate(gate_ds(3, 3, [2], [3]), (ev,), 0)
+    assert tiny.measured_effect[0, 0] == pytest.approx(1 / 3)  # a large measured effect...
+    assert not tiny.gate[0, 0]  # ...that is not significant on 3 people
+    huge = evaluate(gate_ds(10_000, 10_000, [5_000], [10_000]), (ev,), 0)
+    assert huge.gate[0, 0]
+
+
+def test_gate_one_sided_z_test_at_alpha():
+    # n = 100 per arm, 100 comparison events (rate 1): z = (100 - x) / sqrt(100 + x)
+    ds = gate_ds(100, 100, [80, 75, 110], [100, 100, 100])
+    # z = 1.49 (fails at 5%), 1.89 (passes at 5%, fails at 1%), negative
+    at5 = evaluate(ds, (Evaluation("m", pooled=False, alpha=0.05),), 0)
+    at1 = evaluate(ds, (Evaluation("m", pooled=False, alpha=0.01),), 0)
+    none = evaluate(ds, (Evaluation("m", pooled=False),), 0)
+    assert at5.gate[:, 0].tolist() == [False, True, False]
+    assert at1.gate[:, 0].tolist() == [False, False, False]
+    assert none.gate.all()
+    # the gate never changes the measured effect
+    np.testing.assert_array_equal(at5.measured_effect, none.measured_effect)
+    z = (100 - np.array([80, 75])) / np.sqrt(100 + np.array([80, 75]))
+    assert z[0] < stats.norm.isf(0.05) < z[1] < stats.norm.isf(0.01)
+
+
+def test_gate_variance_of_a_biased_comparison_scales_with_bias_squared():
+    # bias 0.5: counterfactual 1.5, variance 100 / 100**2 * 1.5**2; treated 120 events:
+    # z = 0.3 / sqrt(0.012 + 0.0225) = 1.615 < 1.645 (fails); a variance scaled by 1.5 or
+    # not scaled at all would give z = 1.83 or 2.02 (passes)
+    ds = gate_ds(100, 100, [120, 105], [100, 100])
+    ev = Evaluation("m", design="matched", pooled=False, alpha=0.05, bias=0.5)
+    table = evaluate(ds, (ev,), 0)
+    assert table.gate[:, 0].tolist() == [False, True]
+
+
+def test_gate_historical_has_no_comparison_variance():
+    # rate 0.4 on 100 people vs historical 0.5: z = 0.1 / sqrt(40 / 100**2) = 1.58 (fails);
+    # 0.37: z = 0.13 / sqrt(0.0037) = 2.14 (passes)
+    t = np.array([40, 37], float).reshape(-1, 1, 1)
+    ds = outcome_ds({"treatment": t}, {"treatment": [100]}, [0])
+    ev = Evaluation("m", design="historical", historical_rate=0.5, pooled=False, alpha=0.05)
+    assert evaluate(ds, (ev,), 0).gate[:, 0].tolist() == [False, True]
+
+
+# --------------------------------------------------------------------------------------
+# direction and occupancy
+# --------------------------------------------------------------------------------------
+
+
+def test_direction_increase():
+    # employment: treated 30 of 50 (0.6), comparison 50 of 100 (0.5)
+    ds = gate_ds(50, 100, [30, 20], [50, 50])
+    table = evaluate(ds, (Evaluation("employment", direction="increase", pooled=False),), 0)
+    np.testing.assert_allclose(table.measured_effect[:, 0], [0.6 / 0.5 - 1, 0.4 / 0.5 - 1])
+    np.testing.assert_allclose(table.units[:, 0], [(0.6 - 0.5) * 50, (0.4 - 0.5) * 50])
+    gated = evaluate(ds, (Evaluation("employment", direction="increase", pooled=False,
+                                     alpha=0.45),), 0)
+    assert gated.gate[:, 0].tolist() == [True, False]
+
+
+STATES = ("well", "sick", "dead")
+
+
+def occupancy_ds():
+    """One wave of 10 treated and 10 comparison people, 3 periods."""
+    occ_t = np.zeros((1, 1, 3, 3))
+    occ_c = np.zeros((1, 1, 3, 3))
+    occ_t[0, 0, :, 1] = [2, 3, 9]  # sick person-periods; period 2 is outside a 2-period window
+    occ_c[0, 0, :, 1] = [4, 6, 0]
+    occ_t[0, 0, :, 0] = [8, 7, 1]
+    occ_c[0, 0, :, 0] = [6, 4, 10]
+    events = np.full((1, 1, 3), 100.0)  # events must be ignored
+    return outcome_ds({"treatment": events, "comparison": events},
+                      {"treatment": [10], "comparison": [10]}, [0],
+                      occupancy={"treatment": occ_t, "comparison": occ_c}, states=STATES)
+
+
+def test_occupancy_outcome_with_a_state():
+    ev = Evaluation("days_sick", outcome="occupancy", state="sick", window=2, pooled=False)
+    table = evaluate(occupancy_ds(), (ev,), 0)
+    # treated 5 person-periods per 10 people = 0.5, comparison 10 / 10 = 1.0
+    np.testing.assert_allclose(table.measured_effect, [[0.5]])
+    np.testing.assert_allclose(table.units, [[5.0]])
+    up = Evaluation("days_well", outcome="occupancy", state="well", window=2, pooled=False,
+                    direction="increase")
+    table = evaluate(occupancy_ds(), (up,), 0)
+    np.testing.assert_allclose(table.measured_effect, [[1.5 / 1.0 - 1]])
+    np.testing.assert_allclose(table.units, [[5.0]])
+
+
+def test_occupancy_unknown_state_names_the_field():
+    ev = Evaluation("m", outcome="occupancy", state="in_care", pooled=False)
+    with pytest.raises(ValueError, match=r"Evaluation\.state"):
+        evaluate(occupancy_ds(), (ev,), 0)
+    ev = Evaluation("m", outcome="occupancy", state="sick", pooled=False)
+    with pytest.raises(ValueError, match=r"Evaluation\.state"):
+        evaluate(two_wave_ds(), (ev,), 0)  # a counts dataset has no states
+
+
+# --------------------------------------------------------------------------------------
+# simulated outcomes
+# --------------------------------------------------------------------------------------
+
+
+def count_scenario(rate=1.2, rr=0.8, engagement=1.0, entry=(200, 300), ratio=1):
+    return Scenario(cohort=Cohort(entry=entry), outcome=CountOutcome(rate), horizon=4,
+                    effect=Effect("rr", rr, engagement=engagement),
+                    comparison=ComparisonGroup(ratio=ratio))
+
+
+@pytest.mark.parametrize("engagement", [1.0, 0.5])
+def test_expected_engine_rct_measures_the_true_effect(engagement):
+    sc = count_scenario(engagement=engagement)
+    ds = sibsim.simulate(sc, draws=3, seed=0, engine="expected", progress=False)
+    table = evaluate(ds, (Evaluation("m", window=2, report_lag=1),), 0)
+    true = engagement * (1 - 0.8)  # only engaged participants get the effect
+    np.testing.assert_allclose(table.measured_effect, true, rtol=1e-9)
+    want = np.broadcast_to(1.2 * 2 * true * np.array([200.0, 300.0, 500.0]), (3, 3))
+    np.testing.assert_allclose(table.units, want, rtol=1e-9)
+    assert table.period == (2, 3, 3)
+
+
+def test_stochastic_rct_units_are_unbiased():
+    """E[(comparison rate - treated rate) x n] = rate x (1 - rr) x n: check within 4 SE."""
+    sc = count_scenario(entry=(100,), ratio=2)
+    D = 400
+    ds = sibsim.simulate(sc, draws=D, seed=11, engine="aggregate", progress=False)
+    u = evaluate(ds, (Evaluation("m", window=1, pooled=False),), 11).units[:, 0]
+    se = u.std(ddof=1) / np.sqrt(D)
+    assert abs(u.mean() - 1.2 * 0.2 * 100) < 4 * se
+    assert se < 1.0  # the test has power: the effect is 24 units
+
+
+# --------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"design": "bogus"}, "Evaluation.design"),
+        ({"window": 0}, "Evaluation.window"),
+        ({"window": 1.5}, "Evaluation.window"),
+        ({"outcome": "money"}, "Evaluation.outcome"),
+        ({"outcome": "occupancy"}, "Evaluation.state"),
+        ({"direction": "down"}, "Evaluation.direction"),
+        ({"per_wave": "yes"}, "Evaluation.per_wave"),
+        ({"pooled": 1}, "Evaluation.pooled"),
+        ({"per_wave": False, "pooled": False}, "Evaluation.per_wave/pooled"),
+        ({"design": "historical"}, "Evaluation.historical_rate"),
+        ({"historical_rate": 0.5}, "Evaluation.historical_rate"),
+        ({"design": "historical", "historical_rate": -0.1}, "Evaluation.historical_rate"),
+        ({"design": "historical", "historical_rate": Normal(1.0, 0.1)},
+         "Evaluation.historical_rate"),
+        ({"alpha": 0.0}, "Evaluation.alpha"),
+        ({"alpha": 0.6}, "Evaluation.alpha"),
+        ({"report_lag": -1}, "Evaluation.report_lag"),
+        ({"value_per_unit": -5.0}, "Evaluation.value_per_unit"),
+        ({"bias": "big"}, "Evaluation.bias"),
+        ({"bias": float("nan")}, "Evaluation.bias"),
+    ],
+)
+def test_validation_errors_name_the_field(kwargs, field):
+    with pytest.raises((ValueError, TypeError), match=field.replace(".", r"\.")):
+        Evaluation("m", **kwargs)
+
+
+def test_metric_name_is_validated():
+    with pytest.raises(TypeError, match=r"Evaluation\.metric"):
+        Evaluation("")
+
+
+def test_parameters_lists_only_the_uncertain_inputs_of_the_design():
+    assert Evaluation("m").parameters() == {}
+    assert set(Evaluation("m", design="matched").parameters()) == {"evaluation.m.bias"}
+    assert set(Evaluation("m", design="historical", historical_rate=0.3).parameters()) == {
+        "evaluation.m.historical_rate"}
