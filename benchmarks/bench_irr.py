@@ -179,8 +179,10 @@ def main(argv: list[str] | None = None) -> dict:
     ]
     for name, n, t, p in table:
         print(f"{name:<34}{n:>10,}{t:>11.4f}{p:>14,.0f}{pps / p:>9.1f}x")
-    print(f"max |sibsim - pyxirr| = {max_diff_pyx:.3g}, "
-          f"max |sibsim - numpy_financial| = {max_diff_npf:.3g}; statuses {counts}")
+    print(
+        f"max |sibsim - pyxirr| = {max_diff_pyx:.3g}, "
+        f"max |sibsim - numpy_financial| = {max_diff_npf:.3g}; statuses {counts}"
+    )
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -58,7 +58,7 @@ def rst_to_md(text: str) -> str:
 
 
 def first_paragraph(obj: object) -> str:
-    """The first paragraph of ``obj``'s own docstring, on one line ('' if none)."""
+    """The first paragraph of ``obj``'s docstring (inherited if it has none), on one line."""
     doc = obj.__doc__ if isinstance(obj, ModuleType) else inspect.getdoc(obj)
     if not doc:
         return ""
@@ -73,6 +73,16 @@ def first_paragraph(obj: object) -> str:
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= MAX_DEFAULT else text[: MAX_DEFAULT - 3] + "..."
+
+
+def constant(value: object) -> str:
+    """A constant's value, or the keys of a long mapping."""
+    text = repr(value)
+    if len(text) <= 100:
+        return f"`{text}`"
+    if isinstance(value, dict):
+        return f"a `dict` with keys {', '.join(f'`{k}`' for k in value)}"
+    return f"`{text[:97]}...`"
 
 
 def _annotation(ann: object) -> str:
@@ -222,7 +232,7 @@ def render_module(modname: str) -> list[str]:
             if text:
                 body += [text, ""]
         else:
-            consts.append(f"- `{name}` = `{_short(obj)}`")
+            consts.append(f"- `{name}`: {constant(obj)}")
     if refs:
         lines += ["Also exported here (described in their own module): " + ", ".join(refs) + ".",
                   ""]

@@ -6,6 +6,9 @@ The library is layered, one way: specification (:mod:`sibsim.spec`) -> simulatio
 """
 
 from sibsim.dataset import open_dataset, simulate, to_netcdf
+from sibsim.money.irr import irr, npv
+from sibsim.report import SIBResults, analyse, open_results
+from sibsim.scenario_file import load_scenario
 from sibsim.spec import (
     Beta,
     BinaryOutcome,
@@ -42,12 +45,18 @@ __all__ = [
     "LogNormal",
     "MarkovOutcome",
     "Normal",
+    "SIBResults",
     "Scenario",
     "Stratum",
     "Triangular",
     "Uniform",
     "__version__",
+    "analyse",
+    "irr",
+    "load_scenario",
+    "npv",
     "open_dataset",
+    "open_results",
     "simulate",
     "to_netcdf",
 ]

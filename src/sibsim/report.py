@@ -209,6 +209,9 @@ def run_and_report(scenario: Scenario, *, draws: int, seed: int, engine: str = "
         if out is not None:
             to_netcdf(ds, out)
             lines.append(f"Results written to {out}")
+        if figure is not None:
+            lines.append("No figure written: the scenario has no money tables ([[evaluation]], "
+                         "[contract], [capital]), and the figure shows money.")
         return "\n".join(lines)
     res = analyse(scenario, terms, draws=draws, seed=seed, engine=engine, progress=progress)
     lines = [describe(res, scenario), ""]

@@ -17,11 +17,18 @@ the effect varies, and makes the outcomes monotone in the effect. Everything dow
 (evaluation, payments, waterfall, savings) is recomputed exactly.
 
 Each party's NPV is evaluated on a grid of effects from *no effect* to the strongest effect in
-``effect_range``; the break-even effect is the weakest effect from which the NPV stays >= 0 for
-every stronger effect in the range, refined by vectorised bisection between grid points. It is NaN
-when the NPV is still negative at the strongest effect (no break-even in range), and equals the
-no-effect end when the NPV is >= 0 throughout. The same grid gives the curves of P(investor loss)
-and P(commissioner net loss) against the true effect.
+``effect_range`` (vectorised over draws), and the crossing is interpolated linearly between grid
+points, by two rules:
+
+* ``first``: the weakest effect at which the NPV reaches 0 (the no-effect end if it is >= 0
+  there) - the headline for investors, whose payoff can dip again at very strong effects when a
+  payment cap binds early;
+* ``stays``: the weakest effect from which the NPV stays >= 0 for every stronger effect in the
+  range - the headline for the commissioner, whose net savings are noise around 0 without an
+  effect and can fall once payments start.
+
+Both are NaN when there is no such crossing in the range. The same grid gives the curves of
+P(investor loss) and P(commissioner net loss) against the true effect.
 """
 
 from __future__ import annotations
@@ -87,10 +94,10 @@ class _Pipeline:
             full[:, :1] = arr * self.ratio[k]
             ds[k] = (ds[k].dims, full, ds[k].attrs)
         money = money_flows(self.scenario, ds, self.terms, cf=self.cf)
-        tranches = [t for t in money.attrs["tranches"].split(",") if t]
+        tranches = list(money["tranche"].values)
         flows = money["flow"].sel(party=tranches).sum("party", skipna=False).values
-        invested = -np.where(flows < 0, flows, 0.0).sum(-1)
-        received = np.where(flows > 0, flows, 0.0).sum(-1)
+        invested = money["drawdown"].values.sum((1, 2))
+        received = money["investor_received"].values.sum((1, 2))
         net = money["net_savings"].values
         ppy = int(money.attrs["periods_per_year"])
         r = per_period_rate(float(money.attrs["social_discount_rate_per_year"]), ppy)

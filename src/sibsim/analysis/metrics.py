@@ -8,7 +8,8 @@ Conventions
 * Rates: ``irr`` is per period; ``irr_annual = (1 + irr) ** periods_per_year - 1``. NPVs discount
   the flow of period ``t`` by ``(1 + r) ** t`` with ``r`` the per-period equivalent of the annual
   rate (period 0 undiscounted).
-* Money multiple (MOIC) = cash received / cash invested (drawdowns), over the horizon.
+* Money multiple (MOIC) = gross cash received / gross capital drawn, over the horizon (a
+  drawdown and a distribution in the same period are both counted).
 * Loss: an investor loses money in a draw when cash received < cash invested (MOIC < 1).
 * Break-even (payback) period: the first period from which a party's cumulative net cash stays
   >= 0 until the horizon; NaN when it is negative at the horizon.
@@ -41,11 +42,15 @@ def breakeven_period(flows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _investor_flows(money: xr.Dataset) -> dict[str, np.ndarray]:
-    tranches = [t for t in money.attrs["tranches"].split(",") if t]
-    flows = {t: money["flow"].sel(party=t).values for t in tranches}
-    flows["all"] = np.sum([flows[t] for t in tranches], axis=0)
-    return flows
+def _investor_flows(money: xr.Dataset) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``{investor: (net flows, gross drawdowns, gross receipts)}``, each (D, P)."""
+    out = {}
+    for t in money["tranche"].values:
+        out[str(t)] = (money["flow"].sel(party=t).values,
+                       money["drawdown"].sel(tranche=t).values,
+                       money["investor_received"].sel(tranche=t).values)
+    out["all"] = tuple(np.sum([v[i] for v in out.values()], axis=0) for i in range(3))
+    return out
 
 
 def investor_metrics(money: xr.Dataset) -> xr.Dataset:
@@ -55,10 +60,10 @@ def investor_metrics(money: xr.Dataset) -> xr.Dataset:
     out = {k: [] for k in ("irr", "irr_status", "irr_annual", "moic", "npv", "payback_period",
                            "invested", "received", "loss")}
     flows = _investor_flows(money)
-    for f in flows.values():
+    for f, drawn, got in flows.values():
         r, status = irr(f, return_info=True)
-        invested = -np.where(f < 0, f, 0.0).sum(-1)
-        received = np.where(f > 0, f, 0.0).sum(-1)
+        invested = drawn.sum(-1)
+        received = got.sum(-1)
         out["irr"].append(r)
         out["irr_status"].append(np.asarray(status, dtype=np.int8))
         out["irr_annual"].append(np.where(r > -1, (1.0 + r) ** ppy - 1.0, r))
@@ -76,11 +81,11 @@ def investor_metrics(money: xr.Dataset) -> xr.Dataset:
                 "irr_status)."),
         "irr_status": ("code", "sibsim.money.irr.IRRStatus code of each IRR."),
         "irr_annual": ("per year", "IRR annualised: (1 + irr) ** periods_per_year - 1."),
-        "moic": ("multiple", "Money multiple: cash received / cash invested."),
+        "moic": ("multiple", "Money multiple: gross cash received / gross capital drawn."),
         "npv": (cur, "NPV at the investors' discount rate."),
         "payback_period": ("period", "First period from which cumulative cash stays >= 0."),
-        "invested": (cur, "Cash invested (drawdowns)."),
-        "received": (cur, "Cash received (distributions and guarantee)."),
+        "invested": (cur, "Capital drawn (gross drawdowns)."),
+        "received": (cur, "Cash received (gross distributions and guarantee)."),
         "loss": ("1", "1 if cash received < cash invested."),
     }
     ds = xr.Dataset(
@@ -88,7 +93,14 @@ def investor_metrics(money: xr.Dataset) -> xr.Dataset:
                                                                  "description": meta[k][1]})
          for k, v in out.items()},
         coords={"investor": list(flows), "draw": money["draw"].values})
+    ds.attrs.update(_money_attrs(money))
     return ds.transpose("draw", "investor")
+
+
+def _money_attrs(money: xr.Dataset) -> dict:
+    keys = ("currency", "period", "periods_per_year", "seed", "social_discount_rate_per_year",
+            "investor_discount_rate_per_year", "target_irr_per_year")
+    return {k: money.attrs[k] for k in keys if k in money.attrs}
 
 
 def municipality_metrics(money: xr.Dataset) -> xr.Dataset:
@@ -133,7 +145,9 @@ def municipality_metrics(money: xr.Dataset) -> xr.Dataset:
         "net_loss": (("draw",), (net.sum(-1) < 0).astype(np.int8), "1",
                      "1 if the commissioner pays more than it saves (undiscounted)."),
     }
-    return xr.Dataset(
+    out = xr.Dataset(
         {k: xr.Variable(d, v, attrs={"units": u, "description": t})
          for k, (d, v, u, t) in data.items()},
         coords={"draw": money["draw"].values, "period": money["period"].values})
+    out.attrs.update(_money_attrs(money))
+    return out

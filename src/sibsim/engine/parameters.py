@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from sibsim.spec.distributions import Distribution
+from sibsim.spec.distributions import Distribution, Fixed
 
 PARAM_BLOCK = 4096
 _PURPOSE_PARAMETERS = 7
@@ -32,7 +32,13 @@ def sample_parameter(dist: Distribution, name: str, seed: int, start: int, stop:
     parts = [dist.sample(parameter_rng(seed, name, b), PARAM_BLOCK) for b in range(first, last + 1)]
     full = np.concatenate(parts, axis=0)
     off = first * PARAM_BLOCK
-    return np.asarray(full[start - off: stop - off], dtype=float)
+    out = np.asarray(full[start - off: stop - off], dtype=float)
+    if not np.all(np.isfinite(out)):
+        bad = int(np.argmax(~np.isfinite(out).reshape(out.shape[0], -1).all(1)))
+        raise ValueError(f"{name}: {dist.describe()} sampled a non-finite value in draw "
+                         f"{start + bad}; allowed: distributions whose samples are finite "
+                         "(narrow the distribution)")
+    return out
 
 
 def sample_parameters(params: Mapping[str, Distribution], seed: int, start: int, stop: int,
@@ -44,7 +50,9 @@ def sample_parameters(params: Mapping[str, Distribution], seed: int, start: int,
     """
     out = {}
     for name, dist in params.items():
-        if overrides is not None and name in overrides:
+        if isinstance(dist, Fixed) and not (overrides and name in overrides):
+            out[name] = np.full(stop - start, dist.value)
+        elif overrides is not None and name in overrides:
             out[name] = np.asarray(overrides[name], dtype=float)[start:stop]
         else:
             out[name] = sample_parameter(dist, name, seed, start, stop)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sibsim.spec.distributions import Dirichlet
-from sibsim.spec.outcomes import BinaryOutcome, CountOutcome, MarkovOutcome
+from sibsim.spec.outcomes import MAX_RATE, BinaryOutcome, CountOutcome, MarkovOutcome
 from sibsim.spec.scenario import Scenario
 
 
@@ -97,10 +97,13 @@ class Tables:
 def apply_to_probability(p: np.ndarray, measure: str, value: np.ndarray) -> np.ndarray:
     """Apply an effect (already scaled by its strength) to probabilities ``p``."""
     if measure == "rr":
-        return np.minimum(1.0, p * value)
+        with np.errstate(invalid="ignore"):
+            return np.where(p > 0, np.minimum(1.0, p * value), 0.0)
     if measure == "hr":
-        with np.errstate(divide="ignore"):
-            return -np.expm1(value * np.log1p(-np.minimum(p, 1.0)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = -np.expm1(value * np.log1p(-np.minimum(p, 1.0)))
+        # a zero hazard ratio removes all hazard, even where p = 1 (0 * log(0))
+        return np.where(value == 0, 0.0, np.where(p > 0, out, 0.0))
     if measure == "or":
         num = value * p
         den = 1.0 - p + num
@@ -110,7 +113,8 @@ def apply_to_probability(p: np.ndarray, measure: str, value: np.ndarray) -> np.n
 
 def apply_to_rate(r: np.ndarray, measure: str, value: np.ndarray) -> np.ndarray:
     if measure in ("rr", "hr"):
-        return r * value
+        with np.errstate(invalid="ignore"):
+            return np.where(r > 0, r * value, 0.0)
     return np.maximum(0.0, r + value)
 
 
@@ -215,9 +219,21 @@ def build_tables(scenario: Scenario, params: dict[str, np.ndarray], D: int) -> T
         eff = _effect_by_column(scenario, params, strength)
         r1 = r0 if eff is None else apply_to_rate(r0, scenario.effect.measure, eff)
         rate = np.ascontiguousarray(np.stack([r0, r1], axis=1))
+        _check_rates(rate)
         return Tables(prob=None, trans=None, rate=rate, tidx=tidx, **common)
     tidx, trans = _markov_trans(scenario, params, D)
     return Tables(prob=None, trans=trans, rate=None, tidx=tidx, **common)
+
+
+def _check_rates(rate: np.ndarray) -> None:
+    """Refuse sampled rates that are not finite or exceed :data:`MAX_RATE`."""
+    bad = ~np.isfinite(rate) | (rate > MAX_RATE)
+    if bad.any():
+        d = int(np.argwhere(bad)[0][0])
+        raise ValueError(
+            f"event rate: sampled parameters give {rate[bad][0]:g} events per person-period "
+            f"(chunk draw {d}); allowed: finite rates up to {MAX_RATE:g} (check the "
+            "distributions of baseline.rate, the profile and effect.value)")
 
 
 def binary_transitions(prob: np.ndarray, recurrent: bool) -> np.ndarray:

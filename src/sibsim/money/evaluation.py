@@ -40,7 +40,7 @@ from scipy import stats
 from sibsim.engine.parameters import sample_parameter
 from sibsim.money.payments import EvaluationTable
 from sibsim.spec import _validate as v
-from sibsim.spec.distributions import Distribution, as_distribution, require_support
+from sibsim.spec.distributions import Distribution, Fixed, as_distribution, require_support
 
 __all__ = ["DESIGNS", "Evaluation", "evaluate"]
 
@@ -113,6 +113,11 @@ class Evaluation:
             raise v.fail("Evaluation.per_wave/pooled", (self.per_wave, self.pooled),
                          "at least one of per_wave or pooled")
         bias = as_distribution("Evaluation.bias", self.bias)
+        if self.design in ("rct", "historical") and not (isinstance(bias, Fixed)
+                                                         and bias.value == 0.0):
+            raise v.fail("Evaluation.bias", bias.describe(),
+                         "no bias for an 'rct' or 'historical' design (bias applies to "
+                         "'matched' and 'before_after' comparisons)")
         require_support("Evaluation.bias", bias, -np.inf, np.inf, "a relative bias")
         object.__setattr__(self, "bias", bias)
         if self.design == "historical":
@@ -179,6 +184,12 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int) -> 
         if ev.needs_comparison and "comparison" not in ds["arm"].values:
             raise v.fail(f"Evaluation[{ev.metric}].design", ev.design,
                          "'historical' when the scenario has no comparison group")
+        late = [w for w, e in enumerate(entry) if e + ev.window + ev.report_lag > P]
+        if late:
+            raise v.fail(f"Evaluation[{ev.metric}].window", ev.window,
+                         f"a window (plus report_lag {ev.report_lag}) that ends within the "
+                         f"horizon of {P} periods for every entry wave (wave {late[0]} enters "
+                         f"in period {entry[late[0]]})")
         params = {name: sample_parameter(dist, name, seed, 0, D)
                   for name, dist in ev.parameters().items()}
         mask = _window_mask(entry, P, ev.window)  # (W, P)

@@ -16,8 +16,9 @@ quarterly columns, ...) and are plain fractions (``0.05`` means 5 % per period).
 Layout
 ------
 The numerical work is done by pure numba kernels (``_irr_kernel``, ``_npv_kernel``) that take
-C-contiguous ``float64`` arrays of shape ``(paths, periods)`` and loop over paths with ``prange``.
-Every path is solved independently, so results do not depend on the number of threads.  The public
+C-contiguous ``float64`` arrays of shape ``(paths, periods)`` and loop over paths with ``prange``
+(below 512 paths, identical single-threaded twins are used).  Every path is solved independently
+by the same per-path function, so results do not depend on the number of threads.  The public
 functions (:func:`irr`, :func:`npv`, :func:`annualise_rate`) validate and prepare inputs and raise
 ``ValueError`` / ``TypeError`` naming the offending argument.
 
@@ -99,6 +100,13 @@ _SCAN_REL = 0.02
 #: While one end of the bracket is the (never evaluated) edge of the range, step out from the
 #: last point by this factor on y, squared after each use (0.25, 0.5, 1, 2, ... in log(1 + rate)).
 _GROW0 = math.exp(0.25)
+
+#: Flows whose largest magnitude lies outside (_SCALE_LO, _SCALE_HI) are rescaled first.
+_SCALE_LO = 2.0**-300
+_SCALE_HI = 2.0**300
+#: Below this many paths the single-threaded kernels are used: waking the thread pool costs more
+#: than it saves, and much more on a loaded machine.  Results are identical either way.
+_PARALLEL_MIN_PATHS = 512
 
 # Outcome of _refine.
 _CONVERGED = 0
@@ -281,14 +289,11 @@ def _refine_cell(
     y_near = math.exp(-u_near)
     y_far = math.exp(-u_far)
     p, dp, ddp = q_near
-    if y_near < y_far:
-        return _refine(
-            f, t0, t1, scale, y_near, y_far, p > 0.0, False, False, y_near, p, dp, ddp, tol,
-            maxiter,
-        )
+    lo = min(y_near, y_far)
+    hi = max(y_near, y_far)
+    pos_at_lo = (p > 0.0) if y_near < y_far else (p_far > 0.0)
     return _refine(
-        f, t0, t1, scale, y_far, y_near, p_far > 0.0, False, False, y_near, p, dp, ddp, tol,
-        maxiter,
+        f, t0, t1, scale, lo, hi, pos_at_lo, False, False, y_near, p, dp, ddp, tol, maxiter
     )
 
 
@@ -396,10 +401,15 @@ def _irr_path(f: np.ndarray, yg: float, tol: float, maxiter: int) -> tuple[float
         return -1.0, _TOTAL_LOSS
     if not has_neg:
         return np.nan, _NO_SIGN_CHANGE
-    # Exact power-of-two scaling so that max |scale*f| is in [0.5, 1): avoids spurious overflow.
-    e = math.frexp(amax)[1]
-    e = min(max(e, -1021), 1021)
-    scale = math.ldexp(1.0, -e)
+    # Huge or tiny flows: scale by an exact power of two so that max |scale*f| is in [0.5, 1),
+    # avoiding spurious overflow/underflow in Horner and in the Halley products.  Skipped within
+    # 2**+-300 (the usual case; saves two libm calls), where an overflow needs an extreme rate,
+    # keeps the sign of Q right, and only makes a step fall back from Halley to Newton/bisection.
+    scale = 1.0
+    if not (_SCALE_LO < amax < _SCALE_HI):
+        e = math.frexp(amax)[1]
+        e = min(max(e, -1021), 1021)
+        scale = math.ldexp(1.0, -e)
     if changes == 1:
         y, status = _solve_single(f, t0, t1, scale, yg, tol, maxiter)
     else:
@@ -423,33 +433,57 @@ def _irr_kernel(
     status = np.empty(n, dtype=np.int8)
     yg = min(max(1.0 / (1.0 + guess), _Y_MIN), _Y_MAX)
     for i in prange(n):
-        r, s = _irr_path(flows[i], yg, tol, maxiter)
-        rate[i] = r
-        status[i] = s
+        rate[i], status[i] = _irr_path(flows[i], yg, tol, maxiter)
     return rate, status
+
+
+@njit(cache=True, nogil=True)
+def _irr_kernel_serial(
+    flows: np.ndarray, guess: float, tol: float, maxiter: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Single-threaded :func:`_irr_kernel` (same results), for a few paths."""
+    n = flows.shape[0]
+    rate = np.empty(n, dtype=np.float64)
+    status = np.empty(n, dtype=np.int8)
+    yg = min(max(1.0 / (1.0 + guess), _Y_MIN), _Y_MAX)
+    for i in range(n):
+        rate[i], status[i] = _irr_path(flows[i], yg, tol, maxiter)
+    return rate, status
+
+
+@njit(cache=True, nogil=True)
+def _npv_path(f: np.ndarray, r: float, begin: bool) -> float:
+    """``sum_t f[t] / (1 + r)**t`` by Horner in ``1 / (1 + r)``, times ``1 + r`` if ``begin``."""
+    if math.isnan(r):
+        return np.nan
+    y = 1.0 / (1.0 + r)
+    acc = 0.0
+    for t in range(f.shape[0] - 1, -1, -1):
+        acc = acc * y + f[t]
+    return acc * (1.0 + r) if begin else acc
 
 
 @njit(parallel=True, cache=True)
 def _npv_kernel(flows: np.ndarray, rates: np.ndarray, begin: bool) -> np.ndarray:
     """NPV of every row of ``flows`` at the matching per-path rate (numpy-financial timing).
 
-    ``out[i] = sum_t flows[i, t] / (1 + rates[i])**t`` (times ``1 + rates[i]`` when ``begin``),
-    evaluated by Horner's rule in ``1 / (1 + rate)``.  NaN rates give NaN.
+    ``out[i] = sum_t flows[i, t] / (1 + rates[i])**t`` (times ``1 + rates[i]`` when ``begin``).
+    NaN rates give NaN.
     """
-    n, m = flows.shape
+    n = flows.shape[0]
     out = np.empty(n, dtype=np.float64)
     for i in prange(n):
-        r = rates[i]
-        if math.isnan(r):
-            out[i] = np.nan
-            continue
-        y = 1.0 / (1.0 + r)
-        acc = 0.0
-        for t in range(m - 1, -1, -1):
-            acc = acc * y + flows[i, t]
-        if begin:
-            acc *= 1.0 + r
-        out[i] = acc
+        out[i] = _npv_path(flows[i], rates[i], begin)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _npv_kernel_serial(flows: np.ndarray, rates: np.ndarray, begin: bool) -> np.ndarray:
+    """Single-threaded :func:`_npv_kernel` (same results), for a few paths."""
+    n = flows.shape[0]
+    out = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        out[i] = _npv_path(flows[i], rates[i], begin)
     return out
 
 
@@ -468,8 +502,7 @@ def _as_flows(cashflows: npt.ArrayLike, check_finite: bool = True) -> tuple[np.n
         ) from None
     if arr.dtype.kind not in "iuf":
         raise TypeError(
-            "cashflows must hold real numbers (integer or floating dtype); "
-            f"got dtype {arr.dtype}"
+            f"cashflows must hold real numbers (integer or floating dtype); got dtype {arr.dtype}"
         )
     if arr.ndim not in (1, 2):
         raise ValueError(
@@ -489,9 +522,7 @@ def _as_flows(cashflows: npt.ArrayLike, check_finite: bool = True) -> tuple[np.n
 def _raise_not_finite(flows: np.ndarray, is_1d: bool) -> None:
     i, t = np.argwhere(~np.isfinite(flows))[0]
     where = f"period {t}" if is_1d else f"path {i}, period {t}"
-    raise ValueError(
-        f"cashflows must be finite (no NaN or inf); found {flows[i, t]} at {where}"
-    )
+    raise ValueError(f"cashflows must be finite (no NaN or inf); found {flows[i, t]} at {where}")
 
 
 def _real_scalar(value: Any, name: str) -> float:
@@ -552,12 +583,15 @@ def irr(
         ``guess`` only affects speed.  With several sign changes the returned root is the one
         closest to ``guess`` on the ``log(1 + rate)`` scale.
     tol : float, default 1e-12
-        Convergence tolerance (> 0) on ``log(1 + rate)``, i.e. a relative tolerance on the growth
-        factor ``1 + rate``.  Newton converges quadratically, so the final error is usually far
-        smaller.
+        Convergence tolerance (> 0), relative, on the growth factor ``1 + rate`` (equivalently
+        absolute on ``log(1 + rate)``): iteration stops once a step changes ``1 / (1 + rate)``
+        by less than ``tol`` times its value.  The steps converge cubically, so the final error
+        is usually at the rounding level.
     maxiter : int, default 100
-        Hard cap (>= 1) on refinement steps (Newton or bisection) per root.  The bracketing
-        search before refinement is bounded by a fixed grid, so the call always terminates.
+        Hard cap (>= 1) on the function evaluations of the root refinement per path (Halley,
+        Newton, bracket expansion or bisection steps); paths that hit it get ``NOT_CONVERGED``.
+        Typical paths need 3-5; the worst cases seen in stress tests about 70.  The grid scan
+        used for several sign changes is bounded separately by its fixed grid.
     return_info : bool, default False
         Also return the per-path status codes (:class:`IRRStatus`).
 
@@ -590,10 +624,14 @@ def irr(
 
     Notes
     -----
-    Each path is solved in a numba ``prange`` loop, independently of the others, with Newton
-    steps on ``u = log(1 + rate)`` safeguarded by bisection on a sign-change bracket, so results
-    are identical for any thread count.  Unlike ``numpy_financial.irr`` (NaN), a total loss
-    returns ``-1.0``.
+    Each path is solved in a numba ``prange`` loop, independently of the others (results are
+    identical for any thread count).  The NPV is a polynomial in the discount factor
+    ``y = 1 / (1 + rate)``; its root is found with Halley/Newton steps safeguarded by a
+    sign-change bracket (bisection on the log scale while the bracket is wide), starting from
+    ``guess``.  Flows are scaled by an exact power of two first, so huge or tiny magnitudes do
+    not overflow.  Rates are searched in ``|log(1 + rate)| <= 700``.  Every loop has a hard
+    bound, so the call always terminates.  Unlike ``numpy_financial.irr`` (NaN), a total loss
+    returns ``-1.0``.  See ``docs/irr.md``.
 
     Examples
     --------
@@ -623,7 +661,8 @@ def irr(
     if not isinstance(return_info, bool | np.bool_):
         raise TypeError(f"return_info must be a bool; got {type(return_info).__name__}")
 
-    rate, status = _irr_kernel(flows, g, tl, mi)
+    kernel = _irr_kernel if flows.shape[0] >= _PARALLEL_MIN_PATHS else _irr_kernel_serial
+    rate, status = kernel(flows, g, tl, mi)
     if status.size and status.min() < 0:
         _raise_not_finite(flows, is_1d)
     if is_1d:
@@ -711,13 +750,12 @@ def npv(
             + ("" if r.ndim == 0 else f"at path {i} ")
             + "(mask TOTAL_LOSS paths from irr before discounting)"
         )
-    out = _npv_kernel(flows, rates, when == "begin")
+    kernel = _npv_kernel if n >= _PARALLEL_MIN_PATHS else _npv_kernel_serial
+    out = kernel(flows, rates, when == "begin")
     return float(out[0]) if is_1d else out
 
 
-def annualise_rate(
-    rate_per_period: npt.ArrayLike, periods_per_year: float
-) -> float | np.ndarray:
+def annualise_rate(rate_per_period: npt.ArrayLike, periods_per_year: float) -> float | np.ndarray:
     """Convert a per-period rate into the equivalent effective annual rate.
 
     ``annual = (1 + rate_per_period) ** periods_per_year - 1`` (compounding), computed as
@@ -754,8 +792,7 @@ def annualise_rate(
     bad = ~np.isnan(r) & ~(np.isfinite(r) & (r >= -1.0))
     if bad.any():
         raise ValueError(
-            "rate_per_period must be finite and >= -1 (NaN allowed); "
-            f"got {r[bad].flat[0]}"
+            f"rate_per_period must be finite and >= -1 (NaN allowed); got {r[bad].flat[0]}"
         )
     with np.errstate(divide="ignore"):
         out = np.expm1(ppy * np.log1p(r))

@@ -29,10 +29,13 @@ def real(field: str, value: object, *, low: float = -math.inf, high: float = mat
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{field}: got {_show(value)} of type {type(value).__name__}; "
                         "allowed: a real number")
-    x = float(value)
     lo = "(" if low_open else "["
     hi = ")" if high_open else "]"
     interval = f"a finite number in {lo}{low:g}, {high:g}{hi}"
+    try:
+        x = float(value)
+    except OverflowError:
+        raise fail(field, value, interval) from None
     if not math.isfinite(x):
         raise fail(field, value, interval)
     if x < low or x > high or (low_open and x == low) or (high_open and x == high):
@@ -44,13 +47,20 @@ def probability(field: str, value: object) -> float:
     return real(field, value, low=0.0, high=1.0)
 
 
-def positive_int(field: str, value: object, *, minimum: int = 1) -> int:
-    """Return ``value`` as an int >= ``minimum`` (bools and floats are refused)."""
+#: Largest group of people the engines accept (keeps every count far below 2**63).
+MAX_PEOPLE = 10**12
+
+
+def positive_int(field: str, value: object, *, minimum: int = 1,
+                 maximum: int | None = None) -> int:
+    """Return ``value`` as an int in ``[minimum, maximum]`` (bools and floats are refused)."""
+    allowed = f"an integer >= {minimum}" if maximum is None else \
+        f"an integer in [{minimum}, {maximum}]"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{field}: got {_show(value)} of type {type(value).__name__}; "
-                        f"allowed: an integer >= {minimum}")
-    if int(value) < minimum:
-        raise fail(field, value, f"an integer >= {minimum}")
+                        f"allowed: {allowed}")
+    if int(value) < minimum or (maximum is not None and int(value) > maximum):
+        raise fail(field, value, allowed)
     return int(value)
 
 

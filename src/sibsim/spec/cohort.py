@@ -89,17 +89,19 @@ class Cohort:
             if isinstance(self.entry, (str, bytes)) or not isinstance(self.entry, Sequence):
                 raise TypeError(f"Cohort.entry: got {self.entry!r}; allowed: a sequence of "
                                 "non-negative integers (people entering in each period)")
-            entry = tuple(v.positive_int(f"Cohort.entry[{i}]", n, minimum=0)
+            entry = tuple(v.positive_int(f"Cohort.entry[{i}]", n, minimum=0,
+                                         maximum=v.MAX_PEOPLE)
                           for i, n in enumerate(self.entry))
-            if not entry or sum(entry) == 0:
-                raise v.fail("Cohort.entry", self.entry, "at least one wave with people in it")
+            if not entry or sum(entry) == 0 or sum(entry) > v.MAX_PEOPLE:
+                raise v.fail("Cohort.entry", self.entry, "at least one wave with people in it "
+                             f"and at most {v.MAX_PEOPLE:,} people in all")
             if self.size is not None and self.size != sum(entry):
                 raise v.fail("Cohort.size", self.size,
                              f"the sum of the entry waves ({sum(entry)}) when both are given")
             object.__setattr__(self, "entry", entry)
             object.__setattr__(self, "size", sum(entry))
         else:
-            size = v.positive_int("Cohort.size", self.size)
+            size = v.positive_int("Cohort.size", self.size, maximum=v.MAX_PEOPLE)
             object.__setattr__(self, "size", size)
             object.__setattr__(self, "entry", (size,))
         strata = tuple(self.strata)
@@ -150,7 +152,8 @@ class ComparisonGroup:
             raise v.fail("ComparisonGroup", {"size": self.size, "ratio": self.ratio},
                          "exactly one of size (an integer) or ratio (per participant)")
         if self.size is not None:
-            object.__setattr__(self, "size", v.positive_int("ComparisonGroup.size", self.size))
+            object.__setattr__(self, "size", v.positive_int("ComparisonGroup.size", self.size,
+                                                            maximum=v.MAX_PEOPLE))
         else:
             object.__setattr__(self, "ratio", v.real("ComparisonGroup.ratio", self.ratio,
                                                      low=0.0, high=1e4, low_open=True))
@@ -167,7 +170,8 @@ class ComparisonGroup:
 class Frailty:
     """Unobserved individual heterogeneity: a gamma multiplier with mean 1 on each person's hazard.
 
-    ``variance`` is the frailty variance (0 < variance <= 100). A person with frailty ``z`` has
+    ``variance`` is the frailty variance (1e-4 <= variance <= 100; below 1e-4 frailty makes no
+    measurable difference: leave it out). A person with frailty ``z`` has
     per-period event probability ``1 - (1 - p) ** z`` (binary and Markov exits) or event rate
     ``z * rate`` (counts). Frailty makes individuals non-exchangeable, so the individual-level
     engine is used.
@@ -177,4 +181,4 @@ class Frailty:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "variance", v.real("Frailty.variance", self.variance,
-                                                    low=0.0, high=100.0, low_open=True))
+                                                    low=1e-4, high=100.0))

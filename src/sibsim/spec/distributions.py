@@ -106,8 +106,8 @@ class Normal(Distribution):
     kind: ClassVar[str] = "normal"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "mu", v.real("Normal.mean", self.mu))
-        object.__setattr__(self, "sd", v.real("Normal.sd", self.sd, low=0.0))
+        object.__setattr__(self, "mu", v.real("Normal.mean", self.mu, low=-1e300, high=1e300))
+        object.__setattr__(self, "sd", v.real("Normal.sd", self.sd, low=0.0, high=1e300))
 
     @property
     def mean(self) -> float:
@@ -135,14 +135,17 @@ class LogNormal(Distribution):
     kind: ClassVar[str] = "lognormal"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "meanlog", v.real("LogNormal.meanlog", self.meanlog))
-        object.__setattr__(self, "sdlog", v.real("LogNormal.sdlog", self.sdlog, low=0.0))
+        object.__setattr__(self, "meanlog", v.real("LogNormal.meanlog", self.meanlog,
+                                                   low=-300.0, high=300.0))
+        object.__setattr__(self, "sdlog", v.real("LogNormal.sdlog", self.sdlog, low=0.0,
+                                                 high=10.0))
 
     @classmethod
     def from_mean_sd(cls, mean: float, sd: float) -> LogNormal:
-        m = v.real("LogNormal.mean", mean, low=0.0, low_open=True)
-        s = v.real("LogNormal.sd", sd, low=0.0)
-        sdlog2 = math.log1p((s / m) ** 2)
+        m = v.real("LogNormal.mean", mean, low=1e-300, high=1e300)
+        s = v.real("LogNormal.sd", sd, low=0.0, high=1e300)
+        cv = s / m
+        sdlog2 = math.log1p(cv * cv) if cv < 1e150 else 2 * math.log(cv)
         return cls(math.log(m) - sdlog2 / 2, math.sqrt(sdlog2))
 
     @property
@@ -168,13 +171,13 @@ class Beta(Distribution):
     kind: ClassVar[str] = "beta"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "a", v.real("Beta.a", self.a, low=0.0, low_open=True))
-        object.__setattr__(self, "b", v.real("Beta.b", self.b, low=0.0, low_open=True))
+        object.__setattr__(self, "a", v.real("Beta.a", self.a, low=1e-3, high=1e10))
+        object.__setattr__(self, "b", v.real("Beta.b", self.b, low=1e-3, high=1e10))
 
     @classmethod
     def from_mean_sd(cls, mean: float, sd: float) -> Beta:
         m = v.real("Beta.mean", mean, low=0.0, high=1.0, low_open=True, high_open=True)
-        s = v.real("Beta.sd", sd, low=0.0, low_open=True)
+        s = v.real("Beta.sd", sd, low=1e-100, high=1.0)
         if s**2 >= m * (1 - m):
             raise v.fail("Beta.sd", sd, f"sd < sqrt(mean*(1-mean)) = {math.sqrt(m * (1 - m)):.6g}")
         k = m * (1 - m) / s**2 - 1
@@ -201,14 +204,15 @@ class Gamma(Distribution):
     kind: ClassVar[str] = "gamma"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "shape", v.real("Gamma.shape", self.shape, low=0.0, low_open=True))
-        object.__setattr__(self, "scale", v.real("Gamma.scale", self.scale, low=0.0, low_open=True))
+        object.__setattr__(self, "shape", v.real("Gamma.shape", self.shape, low=1e-3, high=1e10))
+        object.__setattr__(self, "scale", v.real("Gamma.scale", self.scale, low=1e-100,
+                                                 high=1e100))
 
     @classmethod
     def from_mean_sd(cls, mean: float, sd: float) -> Gamma:
-        m = v.real("Gamma.mean", mean, low=0.0, low_open=True)
-        s = v.real("Gamma.sd", sd, low=0.0, low_open=True)
-        return cls((m / s) ** 2, s**2 / m)
+        m = v.real("Gamma.mean", mean, low=1e-100, high=1e100)
+        s = v.real("Gamma.sd", sd, low=1e-100, high=1e100)
+        return cls((m / s) ** 2, (s / m) * s)
 
     @property
     def mean(self) -> float:
@@ -231,8 +235,8 @@ class Uniform(Distribution):
     kind: ClassVar[str] = "uniform"
 
     def __post_init__(self) -> None:
-        lo = v.real("Uniform.low", self.low)
-        hi = v.real("Uniform.high", self.high)
+        lo = v.real("Uniform.low", self.low, low=-1e300, high=1e300)
+        hi = v.real("Uniform.high", self.high, low=-1e300, high=1e300)
         if hi < lo:
             raise v.fail("Uniform.high", self.high, f"a number >= low ({lo:g})")
         object.__setattr__(self, "low", lo)
@@ -260,8 +264,8 @@ class Triangular(Distribution):
     kind: ClassVar[str] = "triangular"
 
     def __post_init__(self) -> None:
-        lo = v.real("Triangular.low", self.low)
-        hi = v.real("Triangular.high", self.high)
+        lo = v.real("Triangular.low", self.low, low=-1e300, high=1e300)
+        hi = v.real("Triangular.high", self.high, low=-1e300, high=1e300)
         mo = v.real("Triangular.mode", self.mode, low=lo, high=max(lo, hi))
         if hi <= lo:
             raise v.fail("Triangular.high", self.high, f"a number > low ({lo:g})")
@@ -293,11 +297,11 @@ class Dirichlet(Distribution):
     kind: ClassVar[str] = "dirichlet"
 
     def __post_init__(self) -> None:
-        alpha = v.real_vector("Dirichlet.alpha", self.alpha, low=0.0)
-        if any(a == 0 for a in alpha):
-            # zero entries are allowed and mean a structural zero (that transition never happens)
-            if all(a == 0 for a in alpha):
-                raise v.fail("Dirichlet.alpha", self.alpha, "at least one alpha > 0")
+        alpha = v.real_vector("Dirichlet.alpha", self.alpha, low=0.0, high=1e10)
+        # zero entries are allowed and mean a structural zero (that transition never happens)
+        if all(a == 0 for a in alpha) or any(0 < a < 1e-3 for a in alpha):
+            raise v.fail("Dirichlet.alpha", self.alpha,
+                         "alphas of 0 (a structural zero) or in [0.001, 1e10], not all 0")
         object.__setattr__(self, "alpha", alpha)
 
     @classmethod
@@ -305,7 +309,7 @@ class Dirichlet(Distribution):
         m = v.real_vector("Dirichlet.mean", mean, low=0.0, high=1.0)
         if abs(sum(m) - 1.0) > 1e-9:
             raise v.fail("Dirichlet.mean", mean, "probabilities summing to 1 within 1e-9")
-        c = v.real("Dirichlet.concentration", concentration, low=0.0, low_open=True)
+        c = v.real("Dirichlet.concentration", concentration, low=1e-3, high=1e10)
         return cls(tuple(x * c for x in m))
 
     @property

@@ -85,9 +85,11 @@ class Effect:
                 raise v.fail("Effect.targets", t, "a transition between two different states")
             targets.append((v.name("Effect.targets from", t[0]), v.name("Effect.targets to", t[1])))
         object.__setattr__(self, "targets", tuple(targets))
-        object.__setattr__(self, "onset", v.positive_int("Effect.onset", self.onset, minimum=0))
+        object.__setattr__(self, "onset", v.positive_int("Effect.onset", self.onset, minimum=0,
+                                                         maximum=10**6))
         if self.duration is not None:
-            object.__setattr__(self, "duration", v.positive_int("Effect.duration", self.duration))
+            object.__setattr__(self, "duration", v.positive_int("Effect.duration", self.duration,
+                                                                maximum=10**6))
         object.__setattr__(self, "decay", v.real("Effect.decay", self.decay, low=0.0, high=1.0))
         eng = as_distribution("Effect.engagement", self.engagement)
         require_support("Effect.engagement", eng, 0.0, 1.0, "a probability")

@@ -31,6 +31,9 @@ __all__ = ["BinaryOutcome", "CountOutcome", "MarkovOutcome", "Outcome"]
 
 CLOCKS = ("entry", "calendar")
 
+#: Largest event rate per person-period a count outcome accepts (including sampled values).
+MAX_RATE = 1e6
+
 
 def _profile(field: str, profile: object) -> tuple[float, ...] | None:
     if profile is None:
@@ -110,7 +113,8 @@ class CountOutcome(Outcome):
     Parameters
     ----------
     rate : float or Distribution
-        Baseline mean number of events per person per period (>= 0).
+        Baseline mean number of events per person per period (>= 0; a sampled rate, after the
+        profile and the effect, above 1e6 is refused at simulation time).
     dispersion : float or Distribution, optional
         Negative-binomial shape ``k`` (> 0): the count has variance ``mu + mu**2 / k``.
         ``None`` gives Poisson counts.
@@ -148,7 +152,12 @@ class CountOutcome(Outcome):
 
     def check_baseline(self, field: str, value: object) -> Distribution:
         r = as_distribution(field, value)
-        return require_support(field, r, 0.0, np.inf, "an event rate per person-period")
+        require_support(field, r, 0.0, np.inf, "an event rate per person-period")
+        lo, hi = r.support
+        if lo > MAX_RATE or (np.isfinite(hi) and hi > MAX_RATE):
+            raise v.fail(field, r.describe(), f"an event rate per person-period of at most "
+                         f"{MAX_RATE:g} (unbounded distributions are checked when sampled)")
+        return r
 
     def parameters(self, prefix: str = "baseline") -> dict[str, Distribution]:
         out: dict[str, Distribution] = {f"{prefix}.rate": self.rate}  # type: ignore[dict-item]

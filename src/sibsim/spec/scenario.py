@@ -87,6 +87,9 @@ class Scenario:
             for s in self.cohort.strata)
         object.__setattr__(self, "cohort", replace(self.cohort, strata=strata))
         self._check_effect()
+        if self.comparison is not None and sum(self.comparison.sizes(self.cohort)) > v.MAX_PEOPLE:
+            raise v.fail("ComparisonGroup", self.comparison,
+                         f"at most {v.MAX_PEOPLE:,} people in the comparison group")
 
     def _check_effect(self) -> None:
         e = self.effect
