@@ -73,6 +73,31 @@ def assert_moments(x: np.ndarray, dist) -> None:
     assert_variance(x, var, (kurt + 3.0) * var**2)
 
 
+def assert_fits(x: np.ndarray, dist, min_expected: float = 20.0) -> None:
+    """Pearson chi-square goodness of fit of integer values ``x`` to a discrete scipy
+    distribution, with neighbouring values pooled until each cell expects ``min_expected``."""
+    x = np.asarray(x).ravel().astype(np.int64)
+    n = x.size
+    lo, hi = int(dist.ppf(1e-7)), int(dist.ppf(1 - 1e-7))
+    ks = np.arange(lo, hi + 1)
+    prob = dist.pmf(ks)
+    prob[0], prob[-1] = dist.cdf(lo), dist.sf(hi - 1)
+    obs = np.bincount(np.clip(x, lo, hi) - lo, minlength=ks.size).astype(float)
+    cells_p, cells_o, acc_p, acc_o = [], [], 0.0, 0.0
+    for pk, ok in zip(prob, obs, strict=True):
+        acc_p, acc_o = acc_p + pk, acc_o + ok
+        if acc_p * n >= min_expected:
+            cells_p.append(acc_p)
+            cells_o.append(acc_o)
+            acc_p, acc_o = 0.0, 0.0
+    cells_p[-1] += acc_p
+    cells_o[-1] += acc_o
+    expected = np.array(cells_p) / sum(cells_p) * n
+    assert len(expected) >= 3
+    pvalue = stats.chisquare(np.array(cells_o), expected).pvalue
+    assert pvalue > 1e-6, (pvalue, len(expected))
+
+
 def assert_cell_means(sim: np.ndarray, target: np.ndarray, what: str = "") -> None:
     """Per-cell means over draws (axis 0) against ``target``, with the sample standard error.
 
@@ -163,20 +188,33 @@ def augmented_trace(n: float, init: int, engage: float, dropout: float, mats0, m
 
 
 # ------------------------------------------------------------------ binary
-@pytest.mark.parametrize("engine", STOCHASTIC)
-def test_recurrent_binary_is_binomial(engine):
-    n, p, horizon, draws = 50, 0.3, 8, 400
+# Individual engine: per-person uniforms; aggregate engine: inversion when n min(p, 1-p) < 30,
+# else BTRS rejection (also with p > 1/2, and for huge n with small p). The aggregate engine's
+# cost does not depend on n, so it gets large samples (400,000 counts) that resolve a 2% error
+# in the variance.
+BINOMIAL_CASES = [("individual", 50, 0.3, 5000, 40), ("individual", 400, 0.8, 1000, 20),
+                  ("aggregate", 50, 0.3, 5000, 40), ("aggregate", 1000, 0.3, 5000, 40),
+                  ("aggregate", 1000, 0.85, 5000, 40), ("aggregate", 100_000, 0.0002, 5000, 40),
+                  ("aggregate", 1_000_000, 0.001, 5000, 40)]
+
+
+@pytest.mark.parametrize(("engine", "n", "p", "draws", "horizon"), BINOMIAL_CASES)
+def test_recurrent_binary_is_binomial(engine, n, p, draws, horizon):
     sc = Scenario(cohort=Cohort(size=n), outcome=BinaryOutcome(p), horizon=horizon,
                   comparison=ComparisonGroup(ratio=1))
     ds = run(sc, engine, draws)
     # every (draw, arm, period) count is an independent Binomial(n, p)
-    assert_moments(ds["events"].values, stats.binom(n, p))
+    x = ds["events"].values
+    assert_moments(x, stats.binom(n, p))
+    assert_fits(x, stats.binom(n, p))
     np.testing.assert_array_equal(ds["at_risk"].values, n)
+    np.testing.assert_allclose(run(sc, "expected", 1)["events"].values, n * p, rtol=1e-9)
 
 
-@pytest.mark.parametrize("engine", STOCHASTIC)
-def test_absorbing_binary_survival(engine):
-    n, p, horizon, draws = 200, 0.2, 6, 400
+@pytest.mark.parametrize(("engine", "n"), [("individual", 200), ("aggregate", 200),
+                                           ("aggregate", 100_000)])
+def test_absorbing_binary_survival(engine, n):
+    p, horizon, draws = 0.2, 6, 400
     sc = Scenario(cohort=Cohort(size=n), outcome=BinaryOutcome(p, recurrent=False),
                   horizon=horizon)
     ds = run(sc, engine, draws)
@@ -261,31 +299,39 @@ def test_expected_absorbing_binary_closed_form():
 
 
 # ------------------------------------------------------------------ counts
-@pytest.mark.parametrize("engine", STOCHASTIC)
-def test_poisson_counts_mean_and_variance(engine):
-    n, r, horizon, draws = 30, 0.7, 6, 500
-    sc = Scenario(cohort=Cohort(size=n), outcome=CountOutcome(r), horizon=horizon,
+# aggregate engine: inversion for a group mean below 10, else PTRS rejection
+@pytest.mark.parametrize(("engine", "n", "r", "draws"), [("individual", 30, 0.7, 5000),
+                                                         ("aggregate", 30, 0.1, 5000),
+                                                         ("aggregate", 30, 0.7, 5000),
+                                                         ("aggregate", 1000, 5.0, 5000)])
+def test_poisson_counts_mean_and_variance(engine, n, r, draws):
+    sc = Scenario(cohort=Cohort(size=n), outcome=CountOutcome(r), horizon=40,
                   comparison=ComparisonGroup(ratio=1))
     ds = run(sc, engine, draws)
     # a group's total in a period is Poisson(n r), independent across groups and periods
     assert_moments(ds["events"].values, stats.poisson(n * r))
+    assert_fits(ds["events"].values, stats.poisson(n * r))
+    np.testing.assert_allclose(run(sc, "expected", 1)["events"].values, n * r, rtol=1e-9)
 
 
 @pytest.mark.parametrize("engine", STOCHASTIC)
-def test_negative_binomial_variance(engine):
-    mu, k = 2.0, 1.5
+@pytest.mark.parametrize("k", [1.5, 0.5])
+def test_negative_binomial_variance(engine, k):
+    mu = 2.0
     # one person per group: each value is one person-period count, variance mu + mu^2 / k
-    one = Scenario(cohort=Cohort(size=1), outcome=CountOutcome(mu, dispersion=k), horizon=10,
+    one = Scenario(cohort=Cohort(size=1), outcome=CountOutcome(mu, dispersion=k), horizon=20,
                    comparison=ComparisonGroup(ratio=1))
-    x = run(one, engine, 3000)["events"].values
+    x = run(one, engine, 10_000)["events"].values
     assert_moments(x, stats.nbinom(k, k / (k + mu)))
+    assert_fits(x, stats.nbinom(k, k / (k + mu)))
     assert abs(x.var(ddof=1) - mu) > 10 * math.sqrt(mu / x.size)  # clearly over-dispersed
     # the sum over n people: mean n mu, variance n mu + n mu^2 / k
     n = 40
-    grp = Scenario(cohort=Cohort(size=n), outcome=CountOutcome(mu, dispersion=k), horizon=5,
+    grp = Scenario(cohort=Cohort(size=n), outcome=CountOutcome(mu, dispersion=k), horizon=20,
                    comparison=ComparisonGroup(ratio=1))
-    y = run(grp, engine, 800, seed=7)["events"].values
+    y = run(grp, engine, 5000, seed=7)["events"].values
     assert_moments(y, stats.nbinom(n * k, k / (k + mu)))
+    assert_fits(y, stats.nbinom(n * k, k / (k + mu)))
 
 
 def test_expected_counts_closed_form():
@@ -313,9 +359,10 @@ def test_expected_counts_closed_form():
 
 
 # ------------------------------------------------------------------ Markov
-@pytest.mark.parametrize("engine", STOCHASTIC)
-def test_markov_occupancy_is_matrix_power(engine):
-    n, horizon, draws = 300, 6, 400
+@pytest.mark.parametrize(("engine", "n"), [("individual", 300), ("aggregate", 300),
+                                           ("aggregate", 100_000)])
+def test_markov_occupancy_is_matrix_power(engine, n):
+    horizon, draws = 6, 400
     sc = Scenario(cohort=Cohort(size=n), horizon=horizon,
                   outcome=MarkovOutcome(STATES, T, events=[("well", "sick"), ("sick", "dead")]))
     ds = run(sc, engine, draws)

@@ -23,9 +23,12 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 @pytest.fixture(scope="module", autouse=True)
 def warm() -> None:
+    # Small inputs use the single-threaded kernels, >= 512 paths the parallel ones: warm both.
+    many = np.tile([-100.0, 110.0], (512, 1))
     irr([-100.0, 110.0])
-    irr(np.array([[-100.0, 110.0]]), return_info=True)
+    irr(many)
     npv(0.1, [-100.0, 110.0])
+    npv(0.1, many)
 
 
 def _log_dist(r: float, g: float) -> float:
@@ -183,6 +186,7 @@ def test_return_types_and_shapes() -> None:
     assert isinstance(r2, np.ndarray) and r2.shape == (2,) and r2.dtype == np.float64
     rates, status = irr([[-100, 110], [1, 1]], return_info=True)
     assert status.dtype == np.int8 and status.tolist() == [0, 3]
+    assert rates[0] == pytest.approx(0.1, abs=1e-15) and math.isnan(rates[1])
     empty, est = irr(np.zeros((0, 5)), return_info=True)
     assert empty.shape == (0,) and est.shape == (0,)
     assert np.allclose(irr(np.array([[-100, 0, 121]], dtype=np.int32)), [0.1])
@@ -387,6 +391,7 @@ def test_adversarial_fixed_cases_terminate_quickly() -> None:
     for c in cases:
         rate, status = irr(c, return_info=True)
         assert status in set(IRRStatus)
+        assert math.isnan(rate) or rate >= -1.0
     assert time.perf_counter() - t0 < 2.0
     many = rng.standard_normal((2000, 30)) * 10.0 ** rng.integers(-100, 100, (2000, 30))
     t0 = time.perf_counter()
@@ -408,6 +413,16 @@ def test_results_do_not_depend_on_thread_count() -> None:
     r2, s2 = irr(flows, return_info=True)
     np.testing.assert_array_equal(r1, r2)
     np.testing.assert_array_equal(s1, s2)
+    # Fewer than 512 paths go through the single-threaded kernels: same results.
+    parts = [irr(flows[i : i + 100], return_info=True) for i in range(0, len(flows), 100)]
+    np.testing.assert_array_equal(np.concatenate([p[0] for p in parts]), r2)
+    np.testing.assert_array_equal(np.concatenate([p[1] for p in parts]), s2)
+    rates = np.where(s2 == IRRStatus.OK, r2, 0.05)
+    whole = npv(rates, flows)
+    pieces = np.concatenate(
+        [npv(rates[i : i + 100], flows[i : i + 100]) for i in range(0, 1000, 100)]
+    )
+    np.testing.assert_array_equal(pieces, whole)
 
 
 # --------------------------------------------------------------------------------------------

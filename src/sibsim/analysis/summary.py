@@ -21,7 +21,7 @@ def cvar(x: np.ndarray, level: float = 0.05, axis: int = -1) -> np.ndarray:
     2.0
     """
     x = np.moveaxis(np.asarray(x, dtype=float), axis, -1)
-    xs = np.sort(x, axis=-1)  # NaN sort last
+    xs = np.sort(np.where(np.isfinite(x), x, np.inf), axis=-1)  # non-finite values sort last
     n_finite = np.isfinite(xs).sum(-1)
     k = np.maximum(np.ceil(level * n_finite).astype(int), 1)
     idx = np.arange(xs.shape[-1])

@@ -184,10 +184,10 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int) -> 
         if ev.needs_comparison and "comparison" not in ds["arm"].values:
             raise v.fail(f"Evaluation[{ev.metric}].design", ev.design,
                          "'historical' when the scenario has no comparison group")
-        late = [w for w, e in enumerate(entry) if e + ev.window + ev.report_lag > P]
+        late = [w for w, e in enumerate(entry) if e + ev.window > P]
         if late:
             raise v.fail(f"Evaluation[{ev.metric}].window", ev.window,
-                         f"a window (plus report_lag {ev.report_lag}) that ends within the "
+                         "a follow-up window that ends within the "
                          f"horizon of {P} periods for every entry wave (wave {late[0]} enters "
                          f"in period {entry[late[0]]})")
         params = {name: sample_parameter(dist, name, seed, 0, D)

@@ -178,6 +178,12 @@ def parse_money(top: Section, currency: str) -> SIBTerms | None:
             other_costs_per_period=m_sec.get("other_costs_per_period", 0.0),
             contract_periods=m_sec.get("contract_periods"))
         m_sec.finish()
+    measured = {e.metric for e in evaluations}
+    for i, t in enumerate(contract.terms):
+        if t.metric not in measured:
+            raise KeyProblem(f"contract.terms[{i}].metric",
+                             f"got {t.metric!r}; allowed: a metric that an [[evaluation]] "
+                             f"measures ({', '.join(sorted(measured))})")
     i_sec = top.sub("investors")
     disc, target = 0.0, 0.05
     if i_sec is not None:

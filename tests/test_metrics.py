@@ -1,0 +1,295 @@
+"""Tests of sibsim.analysis.metrics and sibsim.analysis.summary on hand-made money datasets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from sibsim.analysis.metrics import breakeven_period, investor_metrics, municipality_metrics
+from sibsim.analysis.summary import QUANTILES, cvar, summarise
+from sibsim.money.capital import CapitalStructure, Tranche, waterfall
+
+PARTIES = ["commissioner", "senior", "junior", "guarantor", "provider", "intermediary"]
+
+
+def money_ds(flows, *, ppy=1, investor_rate=0.0, social_rate=0.0, cash=None, wider=None,
+             other=None, tranches="senior,junior", parties=PARTIES, drawdown=None):
+    """A money dataset (the parts metrics read) from flows (D, party, P) in PARTIES order.
+
+    ``drawdown`` (D, tranche, P) gives gross drawdowns; by default each tranche's negative net
+    flows (right when no period has both a drawdown and a distribution)."""
+    flows = np.asarray(flows, float)
+    D, _, P = flows.shape
+    names = [t for t in tranches.split(",") if t]
+    net_t = np.stack([flows[:, list(parties).index(t), :] for t in names], axis=1)
+    drawn = np.maximum(-net_t, 0.0) if drawdown is None else np.asarray(drawdown, float)
+    received = net_t + drawn
+    cash = np.zeros((D, P)) if cash is None else np.asarray(cash, float)
+    wider = np.zeros((D, P)) if wider is None else np.asarray(wider, float)
+    other = np.zeros(P) if other is None else np.asarray(other, float)
+    net = cash + flows[:, 0, :] - other[None, :]
+    return xr.Dataset(
+        {"flow": (("draw", "party", "period"), flows),
+         "cashable_savings": (("draw", "period"), cash),
+         "wider_value": (("draw", "period"), wider),
+         "commissioner_other_costs": (("period",), other),
+         "net_savings": (("draw", "period"), net),
+         "drawdown": (("draw", "tranche", "period"), drawn),
+         "investor_received": (("draw", "tranche", "period"), received)},
+        coords={"draw": np.arange(D), "party": list(parties), "period": np.arange(P),
+                "tranche": names},
+        attrs={"periods_per_year": ppy, "investor_discount_rate_per_year": investor_rate,
+               "social_discount_rate_per_year": social_rate, "tranches": tranches,
+               "currency": "EUR"})
+
+
+def balanced(senior, junior, commissioner=None):
+    """Flows (D, party, P) where the commissioner (or the provider) balances the investors."""
+    senior, junior = np.atleast_2d(senior), np.atleast_2d(junior)
+    D, P = senior.shape
+    f = np.zeros((D, len(PARTIES), P))
+    f[:, 1], f[:, 2] = senior, junior
+    if commissioner is not None:
+        f[:, 0] = commissioner
+    f[:, 4] = -f.sum(1)  # the provider takes the rest: flows sum to 0
+    return f
+
+
+# --------------------------------------------------------------------------------------
+# breakeven_period
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flows", "expected"),
+    [
+        ([-10.0, 5.0, 6.0], 2.0),  # cumulative -10, -5, 1
+        ([-1.0, 2.0, -3.0, 5.0], 3.0),  # -1, 1, -2, 3: dips again, so from period 3
+        ([5.0, -1.0, 0.0], 0.0),  # never negative
+        ([0.0, 0.0, 0.0], 0.0),
+        ([-1.0, 1.0], 1.0),  # reaching exactly 0 counts as broken even
+        ([1.0, -2.0], np.nan),  # negative at the horizon
+        ([-1.0, 0.0, 0.5], np.nan),
+        ([-1.0, 1.0 - 1e-13], 1.0),  # rounding noise is not a loss
+    ],
+)
+def test_breakeven_period_worked_examples(flows, expected):
+    out = breakeven_period(np.array([flows]))
+    assert out.shape == (1,)
+    np.testing.assert_equal(out[0], expected)
+
+
+def test_breakeven_period_is_vectorised_over_draws():
+    f = np.array([[-10.0, 5.0, 6.0], [-1.0, 0.0, 0.5], [3.0, -1.0, -1.0]])
+    np.testing.assert_equal(breakeven_period(f), [2.0, np.nan, 0.0])
+
+
+# --------------------------------------------------------------------------------------
+# investor metrics
+# --------------------------------------------------------------------------------------
+
+
+def test_investor_metrics_by_hand_quarterly():
+    # draw 0: senior -100 then +121 two quarters later (10% a quarter), junior -50 -> +20
+    # draw 1: senior -100 -> +100 (0%), junior -50 -> +80 late
+    senior = [[-100.0, 0.0, 121.0, 0.0], [-100.0, 0.0, 0.0, 100.0]]
+    junior = [[-50.0, 0.0, 20.0, 0.0], [0.0, -50.0, 0.0, 80.0]]
+    money = money_ds(balanced(senior, junior), ppy=4, investor_rate=0.08)
+    m = investor_metrics(money)
+    assert list(m["investor"].values) == ["senior", "junior", "all"]
+    assert m["irr"].dims == ("draw", "investor")
+    s, j, a = (m.sel(investor=k) for k in ("senior", "junior", "all"))
+    np.testing.assert_allclose(s["moic"], [1.21, 1.0])
+    np.testing.assert_allclose(j["moic"], [0.4, 1.6])
+    np.testing.assert_allclose(a["moic"], [141 / 150, 180 / 150])
+    np.testing.assert_array_equal(s["loss"], [0, 0])
+    np.testing.assert_array_equal(j["loss"], [1, 0])
+    np.testing.assert_array_equal(a["loss"], [1, 0])
+    np.testing.assert_allclose(s["invested"], [100, 100])
+    np.testing.assert_allclose(a["received"], [141, 180])
+    np.testing.assert_allclose(s["irr"], [0.10, 0.0], atol=1e-12)
+    np.testing.assert_allclose(s["irr_annual"], [1.1**4 - 1, 0.0], atol=1e-12)
+    np.testing.assert_allclose(j["irr"].values[1], 1.6**0.5 - 1, rtol=1e-10)  # -50 -> 80 in 2q
+    # NPV at 8% a year, i.e. r = 1.08 ** 0.25 - 1 a quarter: flow t discounted by 1.08 ** (t/4)
+    np.testing.assert_allclose(s["npv"], [-100 + 121 / 1.08**0.5, -100 + 100 / 1.08**0.75],
+                               rtol=1e-12)
+    np.testing.assert_allclose(a["npv"].values[1],
+                               -100 - 50 / 1.08**0.25 + 180 / 1.08**0.75, rtol=1e-12)
+    # payback: cumulative cash >= 0 from period 2 (draw 0 senior), period 3 (draw 1)
+    np.testing.assert_equal(s["payback_period"].values, [2.0, 3.0])
+    np.testing.assert_equal(j["payback_period"].values, [np.nan, 3.0])
+    assert set(m["irr_status"].values.ravel().tolist()) <= {0}
+
+
+def test_total_loss_has_irr_minus_one_and_moic_zero():
+    money = money_ds(balanced([[-100.0, 0.0]], [[-10.0, 0.0]]), ppy=12)
+    m = investor_metrics(money).sel(investor="all")
+    assert m["moic"].item() == 0.0
+    assert m["irr"].item() == -1.0
+    assert m["irr_annual"].item() == -1.0
+    assert m["loss"].item() == 1
+    assert np.isnan(m["payback_period"].item())
+
+
+def test_nothing_invested_has_nan_moic_and_no_loss():
+    money = money_ds(balanced([[0.0, 0.0]], [[0.0, 5.0]]))
+    m = investor_metrics(money)
+    assert np.isnan(m["moic"].sel(investor="senior").item())
+    assert np.isnan(m["moic"].sel(investor="junior").item())
+    assert m["loss"].sel(investor="junior").item() == 0
+    assert np.isnan(m["irr"].sel(investor="junior").item())  # no IRR without an outflow
+
+
+def test_moic_counts_gross_drawdowns_not_net_period_flows():
+    """MOIC is documented as cash received / cash invested (drawdowns). When a period has
+    both a drawdown and a distribution (a later cohort's services are funded in the period an
+    earlier cohort's outcome payment arrives), netting them within the period understates
+    both the capital invested and the cash received, and biases the MOIC."""
+    cs = CapitalStructure((Tranche("senior", 1_000.0),), excess_to="investors")
+    cf = waterfall(cs, [[100.0, 100.0, 0.0]], [[0.0, 150.0, 100.0]])
+    assert cf.drawdown_total.sum() == 200.0  # drawn 100 + 100
+    assert cf.distribution.sum() == 250.0  # received 150 + 100
+    money = money_ds(cf.flows, tranches="senior", parties=cf.parties, drawdown=cf.drawdown)
+    m = investor_metrics(money).sel(investor="senior")
+    assert m["loss"].item() == 0
+    assert m["invested"].item() == pytest.approx(200.0)
+    assert m["received"].item() == pytest.approx(250.0)
+    assert m["moic"].item() == pytest.approx(1.25)
+
+
+def test_irr_annual_compounds_the_per_period_irr():
+    # monthly: -100 now, +110 after 12 months -> 10% a year
+    senior = np.zeros((1, 13))
+    senior[0, 0], senior[0, 12] = -100.0, 110.0
+    money = money_ds(balanced(senior, np.zeros((1, 13))), ppy=12,
+                     tranches="senior")
+    m = investor_metrics(money).sel(investor="senior")
+    assert m["irr_annual"].item() == pytest.approx(0.10, rel=1e-10)
+    assert m["irr"].item() == pytest.approx(1.1 ** (1 / 12) - 1, rel=1e-10)
+
+
+# --------------------------------------------------------------------------------------
+# municipality metrics
+# --------------------------------------------------------------------------------------
+
+
+def test_municipality_metrics_quarterly_by_hand():
+    # 6 quarters (1.5 years); the commissioner pays outcome payments and saves cash
+    pay = np.array([[0.0, 0.0, 40.0, 0.0, 30.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]])
+    cash = np.array([[5.0, 5.0, 10.0, 10.0, 10.0, 10.0], [0.0, 1.0, 1.0, 1.0, 1.0, 1.0]])
+    wider = 2.0 * cash
+    other = np.array([3.0, 3.0, 3.0, 3.0, 0.0, 0.0])
+    flows = balanced(np.zeros((2, 6)), np.zeros((2, 6)), commissioner=-pay)
+    money = money_ds(flows, ppy=4, social_rate=0.04, cash=cash, wider=wider, other=other)
+    m = municipality_metrics(money)
+    net = cash - pay - other
+    disc = 1.04 ** -(np.arange(6) / 4)
+    np.testing.assert_allclose(m["npv_net_savings"], net @ disc, rtol=1e-12)
+    np.testing.assert_allclose(m["npv_net_public_value"], (net + wider) @ disc, rtol=1e-12)
+    np.testing.assert_allclose(m["pv_outcome_payments"], (pay + other) @ disc, rtol=1e-12)
+    np.testing.assert_allclose(m["bcr"], (cash @ disc) / ((pay + other) @ disc), rtol=1e-12)
+    np.testing.assert_allclose(m["bcr_public"], (3 * cash @ disc) / ((pay + other) @ disc),
+                               rtol=1e-12)
+    np.testing.assert_allclose(m["cumulative_net_cash"], np.cumsum(net, axis=1))
+    # draw 0: net = [2, 2, -33, 7, -20, 10]; year 1 needs 22, year 2 (two quarters) 10
+    # draw 1: net = [-3, -2, -2, -2, 1, 1]: year 1 needs 9, year 2 gives 2
+    np.testing.assert_allclose(m["peak_annual_budget_need"], [22.0, 9.0])
+    # cumulative draw 0: 2, 4, -29, -22, -42, -32 -> NaN; draw 1 ends at -7 -> NaN
+    np.testing.assert_equal(m["breakeven_period"].values, [np.nan, np.nan])
+    np.testing.assert_array_equal(m["net_loss"], [1, 1])
+
+
+def test_peak_budget_need_is_zero_when_savings_always_exceed_costs():
+    cash = np.array([[10.0, 10.0, 10.0]])
+    pay = np.array([[0.0, 5.0, 5.0]])
+    flows = balanced(np.zeros((1, 3)), np.zeros((1, 3)), commissioner=-pay)
+    m = municipality_metrics(money_ds(flows, ppy=2, cash=cash))
+    assert m["peak_annual_budget_need"].item() == 0.0
+    assert m["breakeven_period"].item() == 0.0
+    assert m["net_loss"].item() == 0
+
+
+def test_excess_returned_reduces_the_commissioners_cost():
+    # the commissioner pays 100 in period 1 and gets 30 back (excess): its net flow is -70
+    flows = balanced(np.zeros((1, 2)), np.zeros((1, 2)), commissioner=[[0.0, -70.0]])
+    m = municipality_metrics(money_ds(flows, cash=[[0.0, 140.0]]))
+    assert m["pv_outcome_payments"].item() == pytest.approx(70.0)
+    assert m["bcr"].item() == pytest.approx(2.0)
+
+
+def test_bcr_is_nan_without_costs():
+    flows = balanced(np.zeros((1, 2)), np.zeros((1, 2)))
+    m = municipality_metrics(money_ds(flows, cash=[[1.0, 1.0]]))
+    assert np.isnan(m["bcr"].item())
+
+
+# --------------------------------------------------------------------------------------
+# summaries
+# --------------------------------------------------------------------------------------
+
+
+def test_cvar_hand_computed():
+    x = np.arange(20.0)[::-1]  # order must not matter
+    assert float(cvar(x, 0.10)) == pytest.approx((0 + 1) / 2)  # ceil(0.1 * 20) = 2 worst
+    assert float(cvar(x, 0.05)) == 0.0  # the single worst
+    assert float(cvar(x, 0.12)) == pytest.approx((0 + 1 + 2) / 3)  # ceil(2.4) = 3
+    assert float(cvar(x, 1.0)) == pytest.approx(x.mean())
+
+
+def test_cvar_ignores_nan_and_is_vectorised():
+    x = np.array([[np.nan, 4.0, 1.0, 3.0, 2.0], [np.nan] * 5])
+    out = cvar(x, 0.5)  # ceil(0.5 * 4) = 2 worst finite values of row 0
+    assert out[0] == pytest.approx(1.5)
+    assert np.isnan(out[1])
+    np.testing.assert_allclose(cvar(x.T, 0.5, axis=0)[0], 1.5)
+
+
+def test_cvar_ignores_infinite_values():
+    """Docstring: 'the ceil(level * n) smallest finite values'. An -inf (e.g. a degenerate
+    NPV or log-return) must not enter the mean of the finite tail."""
+    x = np.concatenate([[-np.inf], np.arange(1.0, 101.0)])
+    assert float(cvar(x, 0.05)) == pytest.approx(np.mean([1.0, 2.0, 3.0, 4.0, 5.0]))
+
+
+def metrics_ds():
+    rng = np.random.default_rng(3)
+    npv = rng.normal(0.0, 100.0, (500, 2))
+    npv[::50, 1] = np.nan  # e.g. no IRR in some draws
+    loss = (rng.random((500, 2)) < 0.3).astype(np.int8)
+    return xr.Dataset(
+        {"npv": (("draw", "investor"), npv, {"units": "EUR"}),
+         "loss": (("draw", "investor"), loss),
+         "label": (("investor",), np.array(["a", "b"]))},
+        coords={"draw": np.arange(500), "investor": ["senior", "all"]})
+
+
+def test_summarise_matches_numpy():
+    ds = metrics_ds()
+    s = summarise(ds)
+    assert list(s["statistic"].values) == ["mean", "q05", "q25", "q50", "q75", "q95",
+                                           "cvar05", "p_finite"]
+    assert "label" not in s  # no draw dimension
+    assert s["npv"].dims == ("statistic", "investor")
+    assert s["npv"].attrs["units"] == "EUR"
+    x = ds["npv"].values
+    np.testing.assert_allclose(s["npv"].sel(statistic="mean"), np.nanmean(x, 0))
+    for q in QUANTILES:
+        np.testing.assert_allclose(s["npv"].sel(statistic=f"q{round(q * 100):02d}"),
+                                   np.nanquantile(x, q, axis=0))
+    np.testing.assert_allclose(s["npv"].sel(statistic="p_finite"), [1.0, 0.98])
+    for i in range(2):
+        col = np.sort(x[np.isfinite(x[:, i]), i])
+        k = int(np.ceil(0.05 * col.size))
+        assert float(s["npv"].sel(statistic="cvar05").values[i]) == pytest.approx(
+            col[:k].mean())
+    # a probability is the mean of a 0/1 indicator
+    np.testing.assert_allclose(s["loss"].sel(statistic="mean"), ds["loss"].values.mean(0))
+
+
+def test_summarise_level_names_the_statistic():
+    s = summarise(metrics_ds(), level=0.1)
+    assert "cvar10" in s["statistic"].values
+    x = metrics_ds()["npv"].values[:, 0]
+    assert float(s["npv"].sel(statistic="cvar10", investor="senior")) == pytest.approx(
+        np.sort(x)[:50].mean())
