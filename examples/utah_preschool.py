@@ -12,7 +12,6 @@
 import argparse
 import dataclasses
 
-from sibsim.money.evaluation import Evaluation
 from sibsim.report import analyse
 from sibsim.scenario_file import load_scenario
 from sibsim.spec import Gamma
@@ -34,4 +33,5 @@ for predicted in (2.1, 2.5, 2.8, 3.2):
     print(f"predicted special-education years per child {predicted:.1f}: "
           f"P(commissioner net loss) = {float(res.municipality['net_loss'].mean()):.1%}, "
           f"P(investor loss) = {float(res.investors['loss'].sel(investor='all').mean()):.1%}, "
-          f"mean outcome payments = USD {float(res.money['outcome_payments'].sum('period').mean()) / 1e6:.2f}M")
+          "mean outcome payments = USD "
+          f"{float(res.money['outcome_payments'].sum('period').mean()) / 1e6:.2f}M")
