@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 import sibsim
 from sibsim import (
@@ -26,13 +26,15 @@ from sibsim import (
     Stratum,
 )
 
-# Deterministic fuzzing: the same examples on every run, nothing stored between runs.
+# Deterministic fuzzing: the same examples on every run, nothing stored between runs (no
+# example database, no "explain" phase writing patch files).
 settings.register_profile(
     "sibsim",
     derandomize=True,
     database=None,
     deadline=None,
     print_blob=True,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
     report_multiple_bugs=False,  # stop at the first bug found: shrinking several is slow
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )

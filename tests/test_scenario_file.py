@@ -286,16 +286,23 @@ def test_normal_distribution_and_strata_baselines(tmp_path):
     assert list(ds["stratum"].values) == ["young", "mid", "old"]
 
 
-def test_builtin_peterborough():
-    assert "peterborough" in builtin_scenarios()
-    sc = load_scenario("peterborough")
-    assert sc.name == "peterborough"
-    assert sc.cohort.entry == (1000, 1000, 1000)
-    assert sc.comparison == ComparisonGroup(ratio=10)
-    assert isinstance(sc.outcome, CountOutcome) and sc.outcome.dispersion == Fixed(1.0)
-    assert sc.outcome.rate == Gamma.from_mean_sd(1.55, 0.08)
-    assert sc.effect.measure == "rr" and sc.extras.get("currency") == "GBP"
-    assert load_scenario(builtin_scenarios()["peterborough"]) == sc
+def test_builtin_scenarios_load_by_name_and_path():
+    import tomllib
+
+    builtins = builtin_scenarios()
+    assert "peterborough" in builtins
+    for name, path in builtins.items():
+        sc = load_scenario(name)
+        assert load_scenario(path) == sc
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        assert sc.name == raw.get("name", name) and sc.horizon == raw["horizon"]
+        assert sc.outcome.kind == raw["outcome"]["kind"]
+        if "entry" in raw["cohort"]:
+            assert sc.cohort.entry == tuple(raw["cohort"]["entry"])
+    pb = load_scenario("peterborough")
+    raw = tomllib.loads(builtins["peterborough"].read_text(encoding="utf-8"))
+    assert pb.comparison == ComparisonGroup(ratio=raw["comparison"]["ratio"])
+    assert isinstance(pb.outcome, CountOutcome) and pb.effect is not None
 
 
 # ------------------------------------------------------------------ errors

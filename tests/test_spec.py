@@ -130,7 +130,7 @@ BAD = [
     (lambda: CountOutcome(1.0, dispersion=-2.0), ValueError, ["CountOutcome.dispersion", "-2.0"]),
     (lambda: CountOutcome(1.0, dispersion=INF), ValueError, ["CountOutcome.dispersion", "inf"]),
     (
-        lambda: CountOutcome(1.0, dispersion=Uniform(0.0, 2.0)),
+        lambda: CountOutcome(1.0, dispersion=Uniform(-1.0, 2.0)),
         ValueError,
         ["CountOutcome.dispersion", "uniform"],
     ),
@@ -507,15 +507,28 @@ def test_hr_zero_on_certain_event_gives_finite_events(check_finite):
         check_finite(sibsim.simulate(sc, draws=2, seed=0, engine=engine, progress=False))
 
 
-def test_huge_count_rate_never_gives_negative_events(check_finite):
-    """Bug: counts above 2**63 wrap around to negative numbers (int64 overflow)."""
-    sc = _scenario(outcome=CountOutcome(1e300))
-    for engine in ("individual", "aggregate", "expected"):
+@pytest.mark.parametrize("make", [lambda: _scenario(outcome=CountOutcome(1e300)),
+                                  lambda: _scenario(outcome=CountOutcome(Uniform(0.0, 1e300))),
+                                  lambda: _scenario(outcome=CountOutcome(1e6)),
+                                  lambda: _scenario(outcome=CountOutcome(1e6),
+                                                    cohort=Cohort(size=10**12))],
+                         ids=["rate-1e300", "uniform-1e300", "rate-1e6", "rate-1e6-x-1e12"])
+def test_huge_count_rate_never_gives_negative_events(make, check_finite):
+    """Bug (fixed): counts above 2**63 wrapped around to negative numbers (int64 overflow).
+    A huge rate must be refused (ValueError) or simulated without overflow."""
+    try:
+        sc = make()
+    except ValueError:
+        return
+    small = sc.cohort.size <= 1000
+    for engine in ("individual", "aggregate", "expected") if small else ("aggregate", "expected"):
         try:
             ds = sibsim.simulate(sc, draws=2, seed=0, engine=engine, progress=False)
         except ValueError:
             continue
         check_finite(ds)
+        rate = float(sc.outcome.rate.mean) * sc.cohort.size
+        assert np.all(np.abs(ds["events"].values / rate - 1) < 0.01)
 
 
 def test_huge_cohort_is_rejected_or_simulated_exactly(check_finite):
@@ -560,11 +573,39 @@ def test_tiny_frailty_variance_is_rejected_or_harmless(outcome, check_finite):
     np.testing.assert_allclose(exp["events"].values.ravel(), ref, rtol=1e-6)
 
 
-def test_effect_ratio_sampled_as_infinity_gives_finite_events(check_finite):
-    """Bug: LogNormal(0, 1000) samples inf and 0; ``0 * inf`` makes the probability nan."""
-    sc = _scenario(outcome=BinaryOutcome(0.0), effect=Effect("rr", LogNormal(0.0, 1000.0)))
+@pytest.mark.parametrize("dist", [(0.0, 1000.0), (300.0, 10.0), (0.0, 10.0)],
+                         ids=["sdlog-1000", "meanlog-300", "sdlog-10"])
+def test_effect_ratio_sampled_huge_gives_finite_events(dist, check_finite):
+    """Bug (fixed): LogNormal(0, 1000) sampled inf and 0; ``0 * inf`` made the probability nan.
+    Such a distribution must be refused (ValueError, at construction or when sampled) or give
+    finite events."""
+    for p in (0.0, 0.3):
+        try:
+            sc = _scenario(outcome=BinaryOutcome(p), effect=Effect("rr", LogNormal(*dist)))
+        except ValueError:
+            return
+        for engine in ("individual", "aggregate", "expected"):
+            try:
+                ds = sibsim.simulate(sc, draws=20, seed=1, engine=engine, progress=False)
+            except ValueError:
+                continue
+            check_finite(ds)
+
+
+@pytest.mark.parametrize("kind", ["binary", "counts"])
+def test_zero_profile_on_certain_event_gives_no_events(kind, check_finite):
+    """Bug: a profile multiplier of 0 with a baseline probability of 1 computes
+    ``0 * log(0) = nan``, so every engine returns nan events (a zero multiplier means no
+    hazard: no events)."""
+    outcome = (BinaryOutcome(1.0, profile=(0.0, 1.0)) if kind == "binary"
+               else CountOutcome(1.0, profile=(0.0, 1.0)))
+    sc = _scenario(outcome=outcome)
     for engine in ("individual", "aggregate", "expected"):
-        check_finite(sibsim.simulate(sc, draws=20, seed=1, engine=engine, progress=False))
+        ds = sibsim.simulate(sc, draws=2, seed=0, engine=engine, progress=False)
+        check_finite(ds)
+        assert np.all(ds["events"].values[..., 0] == 0)
+        if kind == "binary":
+            assert np.all(ds["events"].values[..., 1:] == 10)
 
 
 # ------------------------------------------------------------------ fuzzing the constructors

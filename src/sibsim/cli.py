@@ -82,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      progress=progress)
     except (ValueError, TypeError) as err:
         return _fail(f"{args.scenario}: {err}")
+    except OSError as err:
+        return _fail(f"cannot write the results: {err}")
     print(text)
     return EXIT_OK
 

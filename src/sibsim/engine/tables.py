@@ -200,15 +200,23 @@ def build_tables(scenario: Scenario, params: dict[str, np.ndarray], D: int) -> T
     nb = np.full(D, np.inf)
     if isinstance(o, CountOutcome) and o.dispersion is not None:
         nb = np.ascontiguousarray(params["baseline.dispersion"], dtype=float)
+        if np.any(nb <= 0):
+            raise ValueError(f"baseline.dispersion: sampled {nb[nb <= 0][0]!r}; allowed: a "
+                             "negative-binomial shape > 0 (use a distribution on (0, inf))")
     common = {"nb_shape": nb, "engage": engage, "dropout": dropout}
     if isinstance(o, BinaryOutcome):
         hm = _profile_values(o.profile)
         tidx, bidx, strength = columns(scenario, hm.size)
         base = np.stack(_stratum_baselines(scenario, params, "probability"), axis=1)  # (D, K)
-        p0 = -np.expm1(hm[bidx][None, None, :] * np.log1p(-np.minimum(base, 1.0))[:, :, None])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p0 = -np.expm1(hm[bidx][None, None, :]
+                           * np.log1p(-np.minimum(base, 1.0))[:, :, None])
+        # a zero hazard multiplier means no events, even where p = 1 (0 * log(0))
+        p0 = np.where(hm[bidx][None, None, :] == 0, 0.0, p0)
         eff = _effect_by_column(scenario, params, strength)
         p1 = p0 if eff is None else apply_to_probability(p0, scenario.effect.measure, eff)
         prob = np.ascontiguousarray(np.stack([p0, p1], axis=1))  # (D, 2, K, C)
+        _check_probabilities(prob, "event probability")
         return Tables(prob=prob, trans=binary_transitions(prob, o.recurrent), rate=None,
                       tidx=tidx, **common)
     if isinstance(o, CountOutcome):
@@ -222,7 +230,17 @@ def build_tables(scenario: Scenario, params: dict[str, np.ndarray], D: int) -> T
         _check_rates(rate)
         return Tables(prob=None, trans=None, rate=rate, tidx=tidx, **common)
     tidx, trans = _markov_trans(scenario, params, D)
+    _check_probabilities(trans, "transition probability")
     return Tables(prob=None, trans=trans, rate=None, tidx=tidx, **common)
+
+
+def _check_probabilities(prob: np.ndarray, what: str) -> None:
+    """Refuse probabilities that are not finite or outside [0, 1] (a bug guard: never NaN)."""
+    bad = ~np.isfinite(prob) | (prob < 0) | (prob > 1 + 1e-12)
+    if bad.any():
+        raise ValueError(f"{what}: the sampled parameters and the effect give "
+                         f"{prob[bad][0]!r}; allowed: a finite probability in [0, 1] (check "
+                         "the outcome's distributions and effect.value)")
 
 
 def _check_rates(rate: np.ndarray) -> None:

@@ -170,8 +170,9 @@ class ComparisonGroup:
 class Frailty:
     """Unobserved individual heterogeneity: a gamma multiplier with mean 1 on each person's hazard.
 
-    ``variance`` is the frailty variance (1e-4 <= variance <= 100; below 1e-4 frailty makes no
-    measurable difference: leave it out). A person with frailty ``z`` has
+    ``variance`` is the frailty variance (1e-4 <= variance <= 10; below 1e-4 frailty makes no
+    measurable difference: leave it out; above 10 almost everyone has near-zero risk and the
+    expected-value engine's quadrature loses accuracy). A person with frailty ``z`` has
     per-period event probability ``1 - (1 - p) ** z`` (binary and Markov exits) or event rate
     ``z * rate`` (counts). Frailty makes individuals non-exchangeable, so the individual-level
     engine is used.
@@ -181,4 +182,4 @@ class Frailty:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "variance", v.real("Frailty.variance", self.variance,
-                                                    low=1e-4, high=100.0))
+                                                    low=1e-4, high=10.0))

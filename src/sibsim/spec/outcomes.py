@@ -139,8 +139,11 @@ class CountOutcome(Outcome):
         object.__setattr__(self, "rate", self.check_baseline("CountOutcome.rate", self.rate))
         if self.dispersion is not None:
             k = as_distribution("CountOutcome.dispersion", self.dispersion)
-            require_support("CountOutcome.dispersion", k, 1e-6, np.inf,
-                            "a negative-binomial shape")
+            require_support("CountOutcome.dispersion", k, 0.0, np.inf,
+                            "a negative-binomial shape (> 0)")
+            if k.support[1] <= 0:
+                raise v.fail("CountOutcome.dispersion", k.describe(),
+                             "a negative-binomial shape > 0")
             object.__setattr__(self, "dispersion", k)
         object.__setattr__(self, "profile", _profile("CountOutcome.profile", self.profile))
         v.choice("CountOutcome.clock", self.clock, CLOCKS)

@@ -49,7 +49,7 @@ def parse_distribution(key: str, value: Any) -> Any:
         raise KeyProblem(key, "an uncertain value needs a 'dist' key, one of "
                         + ", ".join(_DIST_FORMS))
     kind = value["dist"]
-    if kind not in _DIST_FORMS:
+    if not isinstance(kind, str) or kind not in _DIST_FORMS:
         raise KeyProblem(f"{key}.dist", f"unknown distribution {kind!r}; allowed: "
                         + ", ".join(_DIST_FORMS))
     given = set(value) - {"dist"}

@@ -108,12 +108,20 @@ def binary_individual(seed, draw0, prob, log_q, tidx, recurrent, sizes, entry, e
             for _ in range(m):
                 s0, s1, z = _frailty(s0, s1, frailty_var)
                 s0, s1, j = _engaged_at_entry(s0, s1, treated, p_eng)
+                at_risk = True
                 for t in range(e, P):
                     if j == 1 and t > e and p_drop > 0.0:
                         s0, s1, u = uniform(s0, s1)
                         if u < p_drop:
                             j = 0
                     en[t] += j
+                    if not at_risk:
+                        if j == 0 or p_drop <= 0.0:
+                            # nothing left to draw: book engagement for the remaining periods
+                            for t2 in range(t + 1, P):
+                                en[t2] += j
+                            break
+                        continue
                     if z == 1.0:
                         p = prob[d, j, k, tidx[w, t]]
                     else:
@@ -122,7 +130,7 @@ def binary_individual(seed, draw0, prob, log_q, tidx, recurrent, sizes, entry, e
                     if u < p:
                         ev[t] += 1
                         if not recurrent:
-                            break
+                            at_risk = False
         for t in range(P):
             events_out[d, a, w, k, t] = ev[t]
             engaged_out[d, a, w, k, t] = en[t]
