@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     flows = make_paths(n_paths)
     threads = numba.get_num_threads()
+    load_start = os.getloadavg()[0]
 
     # --- warm up: the first call compiles or loads the numba cache --------------------------
     t0 = time.perf_counter()
@@ -163,13 +164,17 @@ def main(argv: list[str] | None = None) -> dict:
             "numpy": np.__version__,
             "numba": numba.__version__,
             "numba_threading_layer": numba.threading_layer(),
+            "load_average_1min_start_end": [load_start, os.getloadavg()[0]],
             "pyxirr": getattr(pyxirr, "__version__", "unknown"),
             "numpy_financial": getattr(npf, "__version__", "unknown"),
         },
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
-    print(f"IRR benchmark: {n_paths:,} paths x {N_PERIODS} flows, numba threads = {threads}")
+    print(
+        f"IRR benchmark: {n_paths:,} paths x {N_PERIODS} flows, numba threads = {threads}, "
+        f"load average {load_start:.2f}"
+    )
     print(f"{'implementation':<34}{'paths':>10}{'seconds':>11}{'paths/s':>14}{'ratio':>10}")
     table = [
         (f"sibsim irr ({threads} threads)", n_paths, t_sib, pps),
