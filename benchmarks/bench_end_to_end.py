@@ -9,7 +9,7 @@ Usage::
 counterfactual trace, evaluation, outcome payments, capital waterfall, commissioner savings,
 investor and commissioner metrics (IRR, MOIC, NPV, payback, BCR, budget peak, break-even period)
 and their summaries, with warm numba caches (a warm-up run first). The break-even root finding
-(41 evaluations of the whole money chain) is timed separately on 10,000 draws. Writes
+(41 evaluations of the whole money chain) is timed separately on the same draws. Writes
 ``benchmarks/results/end_to_end.json`` (``end_to_end-quick.json`` with ``--quick``).
 """
 
@@ -50,7 +50,7 @@ def main(argv=None):
         t0 = time.perf_counter()
         end_to_end(scenario, terms, draws, rep + 1)
         times.append(time.perf_counter() - t0)
-    be_draws = 2_000 if args.quick else 10_000
+    be_draws = 2_000 if args.quick else draws
     res = end_to_end(scenario, terms, be_draws, 9)
     t0 = time.perf_counter()
     breakeven(scenario, res.outcomes, terms)
