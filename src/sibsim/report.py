@@ -104,6 +104,21 @@ def _reduction(effect: float, measure: str) -> str:
     return f"{100 * (1 - effect):.1f}%"
 
 
+def _period_text(be: np.ndarray) -> str:
+    """Break-even periods in words: never behind, when behind then ahead, never ahead."""
+    never_behind = float(np.mean(be == 0))
+    never = float(np.mean(np.isnan(be)))
+    later = be[np.isfinite(be) & (be > 0)]
+    parts = []
+    if never_behind > 0:
+        parts.append(f"never behind in {_pct(never_behind)} of draws")
+    if later.size:
+        parts.append(f"back to >= 0 by period {np.median(later):.0f} (median) in "
+                     f"{_pct(later.size / be.size)}")
+    parts.append(f"still behind at the horizon in {_pct(never)}")
+    return ", ".join(parts)
+
+
 def describe(res: SIBResults, scenario: Scenario) -> str:
     """The plain-language summary of an analysis."""
     m, inv, mun = res.money, res.investors, res.municipality
@@ -187,12 +202,8 @@ def describe(res: SIBResults, scenario: Scenario) -> str:
                             if share_none > 0 else "."))
         inv_be = allinv["payback_period"].values
         com_be = mun["breakeven_period"].values
-        lines.append(f"  Break-even period (cumulative cash >= 0 from then on): investors median "
-                     f"{np.nanmedian(inv_be) if np.isfinite(inv_be).any() else float('nan'):.0f}"
-                     f" ({_pct(np.isfinite(inv_be).mean())} of draws within the horizon), "
-                     f"commissioner median "
-                     f"{np.nanmedian(com_be) if np.isfinite(com_be).any() else float('nan'):.0f}"
-                     f" ({_pct(np.isfinite(com_be).mean())} of draws).")
+        lines.append(f"  Break-even period (cumulative cash >= 0 from then on): investors "
+                     f"{_period_text(inv_be)}; commissioner {_period_text(com_be)}.")
     return "\n".join(lines)
 
 
