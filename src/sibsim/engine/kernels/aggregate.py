@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sibsim.engine.kernels.rng import binomial, gamma, poisson, stream_state
+from sibsim.engine.kernels.rng import binomial, gamma, group_of, poisson, stream_state
 
 PURPOSE_AGGREGATE = 2
 
@@ -31,11 +31,7 @@ def markov_aggregate(seed, draw0, trans, tidx, event_flag, absorbing, init, size
     A, W, K = sizes.shape
     n_tasks = D * A * W * K
     for task in prange(n_tasks):
-        d = task // (A * W * K)
-        rest = task % (A * W * K)
-        a = rest // (W * K)
-        w = (rest // K) % W
-        k = rest % K
+        d, a, w, k = group_of(task, A, W, K)
         s0, s1 = stream_state(seed, PURPOSE_AGGREGATE, draw0 + d, a * 65536 + w, k, 0)
         treated = has_effect and a == 0
         cnt = np.zeros((2, S), np.int64)
@@ -103,11 +99,7 @@ def counts_aggregate(seed, draw0, rate, tidx, nb_shape, sizes, entry, engage, dr
     A, W, K = sizes.shape
     n_tasks = D * A * W * K
     for task in prange(n_tasks):
-        d = task // (A * W * K)
-        rest = task % (A * W * K)
-        a = rest // (W * K)
-        w = (rest // K) % W
-        k = rest % K
+        d, a, w, k = group_of(task, A, W, K)
         s0, s1 = stream_state(seed, PURPOSE_AGGREGATE, draw0 + d, a * 65536 + w, k, 0)
         treated = has_effect and a == 0
         n = sizes[a, w, k]

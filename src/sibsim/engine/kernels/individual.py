@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sibsim.engine.kernels.rng import BLOCK, gamma, poisson_inverse, stream_state, uniform
+from sibsim.engine.kernels.rng import BLOCK, gamma, group_of, poisson_inverse, stream_state, uniform
 
 # stream purposes, part of every key, so that the outcome streams never overlap other streams
 PURPOSE_INDIVIDUAL = 1
@@ -63,11 +63,7 @@ def binary_individual(seed, draw0, prob, log_q, tidx, recurrent, sizes, entry, e
     A, W, K = sizes.shape
     n_tasks = D * A * W * K
     for task in prange(n_tasks):
-        d = task // (A * W * K)
-        rest = task % (A * W * K)
-        a = rest // (W * K)
-        w = (rest // K) % W
-        k = rest % K
+        d, a, w, k = group_of(task, A, W, K)
         n = sizes[a, w, k]
         e = entry[w]
         ev = np.zeros(P, np.int64)
@@ -159,11 +155,7 @@ def markov_individual(seed, draw0, cum, exit_prob, exit_cum, tidx, event_flag, a
     A, W, K = sizes.shape
     n_tasks = D * A * W * K
     for task in prange(n_tasks):
-        d = task // (A * W * K)
-        rest = task % (A * W * K)
-        a = rest // (W * K)
-        w = (rest // K) % W
-        k = rest % K
+        d, a, w, k = group_of(task, A, W, K)
         n = sizes[a, w, k]
         e = entry[w]
         docc = np.zeros((P + 1, S), np.int64)
@@ -239,11 +231,7 @@ def counts_individual(seed, draw0, rate, tidx, nb_shape, sizes, entry, engage, d
     A, W, K = sizes.shape
     n_tasks = D * A * W * K
     for task in prange(n_tasks):
-        d = task // (A * W * K)
-        rest = task % (A * W * K)
-        a = rest // (W * K)
-        w = (rest // K) % W
-        k = rest % K
+        d, a, w, k = group_of(task, A, W, K)
         n = sizes[a, w, k]
         e = entry[w]
         ev = np.zeros(P, np.int64)

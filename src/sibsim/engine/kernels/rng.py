@@ -64,6 +64,14 @@ def seed32(seed, a, b, c, d, e):
 
 
 @njit(inline="always", cache=True)
+def group_of(task, A, W, K):
+    """``(draw, arm, wave, stratum)`` of a flat task index (draw-major order)."""
+    d = task // (A * W * K)
+    rest = task % (A * W * K)
+    return d, rest // (W * K), (rest // K) % W, rest % K
+
+
+@njit(inline="always", cache=True)
 def _rotl(x, k):
     return (x << uint64(k)) | (x >> uint64(64 - k))
 
