@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from sibsim.engine.kernels.trace import markov_trace
+from sibsim.engine.kernels.trace import counts_trace, markov_trace
 from sibsim.engine.tables import Structure, Tables, frailty_transitions
 
 QUADRATURE_HALF_NODES = 80
@@ -66,25 +66,10 @@ def expected_trace(st: Structure, tb: Tables, frailty_var: float):
 
 def _counts_trace(st: Structure, tb: Tables):
     """Expected counts: people present times the rate (frailty and dispersion have mean 1)."""
-    rate = tb.rate[:, :, :, tb.tidx]  # (D, 2, K, W, P)
-    D = rate.shape[0]
     A, W, K = st.sizes.shape
-    P = st.horizon
-    ev = np.zeros((D, A, W, K, P))
-    en = np.zeros((D, A, W, K, P))
-    tau = np.arange(P)[None, :] - st.entry[:, None]  # (W, P)
-    present = tau >= 0
-    for a in range(A):
-        treated = st.has_effect and a == 0
-        n = st.sizes[a].astype(float)  # (W, K)
-        if treated:
-            stay = (1.0 - tb.dropout)[:, None, None] ** np.maximum(tau, 0)[None]  # (D, W, P)
-            frac1 = tb.engage[:, None, None] * stay * present[None]
-        else:
-            frac1 = np.zeros((D, W, P))
-        frac0 = present[None] - frac1
-        r0 = np.moveaxis(rate[:, 0], 1, 2)  # (D, W, K, P)
-        r1 = np.moveaxis(rate[:, 1], 1, 2)
-        ev[:, a] = n[None, :, :, None] * (frac0[:, :, None, :] * r0 + frac1[:, :, None, :] * r1)
-        en[:, a] = n[None, :, :, None] * frac1[:, :, None, :]
+    D = tb.rate.shape[0]
+    ev = np.zeros((D, A, W, K, st.horizon))
+    en = np.zeros((D, A, W, K, st.horizon))
+    counts_trace(tb.rate, tb.tidx, st.sizes.astype(np.float64), st.entry, tb.engage, tb.dropout,
+                 st.has_effect, ev, en)
     return None, ev, en

@@ -59,3 +59,31 @@ def markov_trace(trans, tidx, event_flag, init, sizes, entry, engage, dropout, h
                         events_out[d, a, w, k, t] += ev
                         engaged_out[d, a, w, k, t] += eng
                         v[:, :] = nv
+
+
+@njit(parallel=True, cache=True)
+def counts_trace(rate, tidx, sizes, entry, engage, dropout, has_effect, events_out,
+                 engaged_out):
+    """Expected event counts: people present times the rate of their engagement level.
+
+    Frailty and negative-binomial dispersion have mean 1, so they do not change the mean.
+    Engaged participants drop out at the start of each period after their first.
+    """
+    D = rate.shape[0]
+    P = tidx.shape[1]
+    A, W, K = sizes.shape
+    for d in prange(D):
+        for a in range(A):
+            treated = has_effect and a == 0
+            for w in range(W):
+                e = entry[w]
+                for k in range(K):
+                    n = sizes[a, w, k]
+                    n1 = n * engage[d] if treated else 0.0
+                    for t in range(e, P):
+                        if t > e:
+                            n1 *= 1.0 - dropout[d]
+                        c = tidx[w, t]
+                        events_out[d, a, w, k, t] = ((n - n1) * rate[d, 0, k, c]
+                                                     + n1 * rate[d, 1, k, c])
+                        engaged_out[d, a, w, k, t] = n1
