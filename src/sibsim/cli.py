@@ -11,8 +11,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from sibsim.scenario_file import ScenarioFileError, builtin_scenarios, load_scenario
 
 EXIT_OK = 0
@@ -86,29 +84,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"cannot write the results: {err}")
     print(text)
     return EXIT_OK
-
-
-def summarise_outcomes(ds) -> str:
-    """A few plain lines about simulated events per arm."""
-    lines = [f"Scenario '{ds.attrs['scenario']}': {ds.sizes['draw']:,} draws, engine "
-             f"{ds.attrs['engine']}, seed {ds.attrs['seed']}, period = {ds.attrs['period']}."]
-    ev = ds["events"].sum(("wave", "stratum", "period"))
-    size = ds["size"].sum(("wave", "stratum"))
-    per100 = 100 * ev / size
-    for arm in ds["arm"].values:
-        x = per100.sel(arm=arm).values
-        lo, hi = np.quantile(x, [0.05, 0.95])
-        lines.append(f"  {arm:>10}: {x.mean():8.1f} events per 100 people over the horizon "
-                     f"(90% of draws in {lo:.1f} to {hi:.1f})")
-    if "comparison" in ds["arm"].values:
-        rel = 1 - per100.sel(arm="treatment") / per100.sel(arm="comparison")
-        r = rel.values[np.isfinite(rel.values)]
-        if r.size:
-            lo, hi = np.quantile(r, [0.05, 0.95])
-            lines.append("  observed reduction, treatment vs comparison: "
-                         f"mean {100 * r.mean():.1f}% "
-                         f"(90% of draws in {100 * lo:.1f}% to {100 * hi:.1f}%)")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":  # pragma: no cover

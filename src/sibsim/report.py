@@ -9,7 +9,6 @@ per step) and, on request, the summary figure.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from sibsim.analysis.breakeven import breakeven
 from sibsim.analysis.metrics import investor_metrics, municipality_metrics
 from sibsim.analysis.summary import summarise
 from sibsim.dataset import simulate, to_netcdf
+from sibsim.dataset.io import ENGINE as NETCDF_ENGINE
+from sibsim.dataset.io import atomic_output
 from sibsim.money.sib import SIBTerms, counterfactual, money_flows
 from sibsim.spec.scenario import Scenario
 
@@ -42,22 +43,14 @@ class SIBResults:
 
     def to_netcdf(self, path: str | os.PathLike) -> Path:
         """Write one netCDF-4 file with a group per dataset (atomically)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
-            self.to_datatree().to_netcdf(tmp, engine="netcdf4")
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return path
+        with atomic_output(path) as tmp:
+            self.to_datatree().to_netcdf(tmp, engine=NETCDF_ENGINE)
+        return Path(path)
 
 
 def open_results(path: str | os.PathLike) -> SIBResults:
     """Read a file written by :meth:`SIBResults.to_netcdf`."""
-    tree = xr.open_datatree(path, engine="netcdf4")
+    tree = xr.open_datatree(path, engine=NETCDF_ENGINE)
     parts = {g: (tree[g].to_dataset().load() if g in tree.children else None) for g in GROUPS}
     tree.close()
     return SIBResults(**parts)
@@ -157,6 +150,9 @@ def describe(res: SIBResults, scenario: Scenario) -> str:
     cash = m["cashable_savings"].sum("period").values
     q_pay, q_cash = _q(pay), _q(cash)
     npv_net = mun["npv_net_savings"].values
+    shortfall = float(summarise(mun[["npv_net_savings"]])["npv_net_savings"].sel(
+        statistic="cvar05"))
+    public = float(mun["npv_net_public_value"].mean())
     lines += [
         "",
         "Commissioner",
@@ -167,8 +163,8 @@ def describe(res: SIBResults, scenario: Scenario) -> str:
         f"  The commissioner pays more than it saves (cashable) in "
         f"{_pct(float(mun['net_loss'].mean()))} of draws; NPV of net savings at "
         f"{_pct(m.attrs['social_discount_rate_per_year'])}: mean {_money(npv_net.mean(), cur)}"
-        f", expected shortfall {_money(float(summarise(mun[['npv_net_savings']])['npv_net_savings'].sel(statistic='cvar05')), cur)}.",  # noqa: E501
-        f"  Including wider public value, the NPV is {_money(float(mun['npv_net_public_value'].mean()), cur)}"  # noqa: E501
+        f", expected shortfall {_money(shortfall, cur)}.",
+        f"  Including wider public value, the NPV is {_money(public, cur)}"
         f" on average; peak annual budget need: median "
         f"{_money(float(np.median(mun['peak_annual_budget_need'].values)), cur)}.",
     ]
@@ -207,14 +203,35 @@ def describe(res: SIBResults, scenario: Scenario) -> str:
     return "\n".join(lines)
 
 
+def summarise_outcomes(ds: xr.Dataset) -> str:
+    """A few plain lines about simulated events per arm."""
+    lines = [f"Scenario '{ds.attrs['scenario']}': {ds.sizes['draw']:,} draws, engine "
+             f"{ds.attrs['engine']}, seed {ds.attrs['seed']}, period = {ds.attrs['period']}."]
+    ev = ds["events"].sum(("wave", "stratum", "period"))
+    size = ds["size"].sum(("wave", "stratum"))
+    per100 = 100 * ev / size
+    for arm in ds["arm"].values:
+        x = per100.sel(arm=arm).values
+        lo, hi = np.quantile(x, [0.05, 0.95])
+        lines.append(f"  {arm:>10}: {x.mean():8.1f} events per 100 people over the horizon "
+                     f"(90% of draws in {lo:.1f} to {hi:.1f})")
+    if "comparison" in ds["arm"].values:
+        rel = 1 - per100.sel(arm="treatment") / per100.sel(arm="comparison")
+        r = rel.values[np.isfinite(rel.values)]
+        if r.size:
+            lo, hi = np.quantile(r, [0.05, 0.95])
+            lines.append("  observed reduction, treatment vs comparison: "
+                         f"mean {100 * r.mean():.1f}% "
+                         f"(90% of draws in {100 * lo:.1f}% to {100 * hi:.1f}%)")
+    return "\n".join(lines)
+
+
 def run_and_report(scenario: Scenario, *, draws: int, seed: int, engine: str = "auto",
                    out: Path | None = None, figure: Path | None = None,
                    progress: bool | None = None) -> str:
     """Simulate, write ``out`` (netCDF), optionally the figure, and return a summary."""
     terms = scenario.extras.get("sib")
     if terms is None:
-        from sibsim.cli import summarise_outcomes
-
         ds = simulate(scenario, draws=draws, seed=seed, engine=engine, progress=progress)
         lines = [summarise_outcomes(ds)]
         if out is not None:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from sibsim.analysis.metrics import discount_factors, investor_loss
 from sibsim.dataset.build import simulate
 from sibsim.money.irr import npv
 from sibsim.money.municipality import per_period_rate
@@ -99,13 +100,13 @@ class _Pipeline:
         invested = money["drawdown"].values.sum((1, 2))
         received = money["investor_received"].values.sum((1, 2))
         net = money["net_savings"].values
-        ppy = int(money.attrs["periods_per_year"])
-        r = per_period_rate(float(money.attrs["social_discount_rate_per_year"]), ppy)
+        disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]),
+                                int(money.attrs["periods_per_year"]), net.shape[-1])
         return {
             "investors": npv(self.rates["investors"], flows),
             "investors_target_irr": npv(self.rates["investors_target_irr"], flows),
-            "commissioner": net @ (1.0 + r) ** -np.arange(net.shape[-1]),
-            "investor_loss": (received < invested * (1 - 1e-12)).astype(float),
+            "commissioner": net @ disc,
+            "investor_loss": investor_loss(invested, received).astype(float),
             "commissioner_net_loss": (net.sum(-1) < 0).astype(float),
         }
 

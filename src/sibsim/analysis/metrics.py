@@ -23,7 +23,19 @@ import xarray as xr
 from sibsim.money.irr import irr, npv
 from sibsim.money.municipality import per_period_rate
 
-__all__ = ["breakeven_period", "investor_metrics", "municipality_metrics"]
+__all__ = ["breakeven_period", "discount_factors", "investor_loss", "investor_metrics",
+           "municipality_metrics"]
+
+
+def discount_factors(annual_rate: float, periods_per_year: int, n_periods: int) -> np.ndarray:
+    """``(1 + r) ** -t`` for ``t = 0 .. n_periods - 1``, ``r`` the per-period equivalent rate."""
+    r = per_period_rate(annual_rate, periods_per_year)
+    return (1.0 + r) ** -np.arange(n_periods)
+
+
+def investor_loss(invested: np.ndarray, received: np.ndarray) -> np.ndarray:
+    """1 where cash received falls short of capital drawn (beyond rounding), else 0."""
+    return (received < invested * (1 - 1e-12)).astype(np.int8)
 
 
 def breakeven_period(flows: np.ndarray) -> np.ndarray:
@@ -74,7 +86,7 @@ def investor_metrics(money: xr.Dataset) -> xr.Dataset:
         out["payback_period"].append(breakeven_period(f))
         out["invested"].append(invested)
         out["received"].append(received)
-        out["loss"].append((received < invested * (1 - 1e-12)).astype(np.int8))
+        out["loss"].append(investor_loss(invested, received))
     cur = money.attrs["currency"]
     meta = {
         "irr": ("per period", "Internal rate of return per period (NaN where none exists; see "
@@ -106,14 +118,13 @@ def _money_attrs(money: xr.Dataset) -> dict:
 def municipality_metrics(money: xr.Dataset) -> xr.Dataset:
     """NPV of net savings, benefit-cost ratios, cumulative net cash, budget peak, break-even."""
     ppy = int(money.attrs["periods_per_year"])
-    r = per_period_rate(float(money.attrs["social_discount_rate_per_year"]), ppy)
     net = money["net_savings"].values
     cash = money["cashable_savings"].values
     wider = money["wider_value"].values
     paid = -money["flow"].sel(party="commissioner").values + money[
         "commissioner_other_costs"].values[None, :]
     P = net.shape[-1]
-    disc = (1.0 + r) ** -np.arange(P)
+    disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]), ppy, P)
     pv_cost = paid @ disc
     with np.errstate(divide="ignore", invalid="ignore"):
         bcr = np.where(pv_cost > 0, (cash @ disc) / np.where(pv_cost > 0, pv_cost, 1.0), np.nan)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import xarray as xr
@@ -15,19 +17,31 @@ import xarray as xr
 ENGINE = "netcdf4"
 
 
-def to_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Write ``ds`` to ``path`` atomically and return the path."""
+@contextmanager
+def atomic_output(path: str | os.PathLike) -> Iterator[str]:
+    """Yield a temporary file name beside ``path``; on success it replaces ``path``.
+
+    On any error the temporary file is removed and ``path`` is left as it was, so no partial
+    output file ever appears. Parent folders are created.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        ds.to_netcdf(tmp, engine=ENGINE)
+        yield tmp
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private; give it ordinary permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return path
+
+
+def to_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write ``ds`` to ``path`` atomically and return the path."""
+    with atomic_output(path) as tmp:
+        ds.to_netcdf(tmp, engine=ENGINE)
+    return Path(path)
 
 
 def open_dataset(path: str | os.PathLike) -> xr.Dataset:

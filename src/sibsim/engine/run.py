@@ -97,7 +97,9 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
     S = len(st.states)
     events = np.zeros((draws, A, W, K, P))
     engaged = np.zeros((draws, A, W, K, P))
-    occupancy = np.zeros((draws, A, W, K, P, S)) if S else None
+    # the binary individual kernel counts events only; its occupancy is derived afterwards
+    derive_occupancy = st.kind == "binary" and engine == "individual"
+    occupancy = np.zeros((draws, A, W, K, P, S)) if S and not derive_occupancy else None
     sampled: dict[str, list[np.ndarray]] = {name: [] for name in params}
     frailty_var = scenario.frailty.variance if scenario.frailty is not None else 0.0
     bar = Progress(draws, progress)
@@ -117,14 +119,14 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
         else:
             ev = np.zeros((D, A, W, K, P), np.int64)
             en = np.zeros((D, A, W, K, P), np.int64)
-            occ = np.zeros((D, A, W, K, P, S), np.int64) if S else None
+            occ = np.zeros((D, A, W, K, P, S), np.int64) if occupancy is not None else None
             _run_stochastic(engine, st, tb, seed, start, frailty_var, ev, en, occ)
             events[sl], engaged[sl] = ev, en
             if occ is not None:
                 occupancy[sl] = occ
         bar.update(D)
     bar.close()
-    if st.kind == "binary" and engine == "individual":
+    if derive_occupancy:
         occupancy = binary_occupancy(st, events)
     out_params = {name: np.concatenate(vals, axis=0) for name, vals in sampled.items()}
     return EngineOutput(engine=engine, reason=reason, structure=st, events=events,

@@ -197,14 +197,11 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int) -> 
         arms = list(ds["arm"].values)
         treated = (u[:, arms.index("treatment")] * mask[None]).sum(-1)  # (D, W)
         n_t = size.sel(arm="treatment").values  # (W,)
-        if ev.design == "historical":
-            control_rate = np.repeat(params[f"evaluation.{ev.metric}.historical_rate"][:, None],
-                                     len(entry), axis=1)
-            control_units = None
-            n_c = None
-        else:
-            control_units = (u[:, arms.index("comparison")] * mask[None]).sum(-1)
+        if ev.design != "historical":
+            control_units = (u[:, arms.index("comparison")] * mask[None]).sum(-1)  # (D, W)
             n_c = size.sel(arm="comparison").values
+            scale = np.maximum(1.0 + params.get(f"evaluation.{ev.metric}.bias", np.zeros(D)),
+                               0.0)
         groups = []
         if ev.per_wave:
             groups += [([w], False) for w in range(len(entry)) if n_t[w] > 0]
@@ -215,13 +212,11 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int) -> 
             t_units = treated[:, waves].sum(1)
             t_rate = t_units / nt
             if ev.design == "historical":
-                c_rate = control_rate[:, 0]
+                c_rate = params[f"evaluation.{ev.metric}.historical_rate"]
                 c_var = np.zeros(D)
             else:
                 nc = n_c[waves].sum()
                 c_units = control_units[:, waves].sum(1)
-                scale = np.maximum(1.0 + params.get(f"evaluation.{ev.metric}.bias",
-                                                    np.zeros(D)), 0.0)
                 c_rate = c_units / max(nc, 1) * scale
                 c_var = c_units / max(nc, 1) ** 2 * scale**2
             diff = (c_rate - t_rate) if ev.direction == "reduce" else (t_rate - c_rate)

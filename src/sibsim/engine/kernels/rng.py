@@ -57,12 +57,6 @@ def stream_state(seed, a, b, c, d, e):
     return s0, s1
 
 
-@njit(cache=True)
-def seed32(seed, a, b, c, d, e):
-    """A 32-bit seed for numba's built-in generator, derived from the same key."""
-    return np.int64(stream_key(seed, a, b, c, d, e) >> uint64(33))
-
-
 @njit(inline="always", cache=True)
 def group_of(task, A, W, K):
     """``(draw, arm, wave, stratum)`` of a flat task index (draw-major order)."""
