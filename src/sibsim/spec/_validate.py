@@ -85,3 +85,176 @@ def real_vector(field: str, value: object, *, low: float = -math.inf,
     if not out:
         raise fail(field, value, "a non-empty sequence")
     return out
+
+
+# --------------------------------------------------------------------------- declared constraints
+# Each constraint is a callable ``check(field, value) -> value`` that returns the (normalised)
+# value or raises with :func:`fail`'s message form. Specification classes declare one per field
+# (see :func:`sibsim.spec.variant.param`) and :class:`sibsim.spec.variant.Spec` checks them all
+# in one place, numpyro-style.
+
+class Constraint:
+    """A declared constraint on a specification field."""
+
+    description = "a value"
+
+    def __call__(self, field: str, value: object) -> object:  # pragma: no cover - interface
+        raise TypeError(f"{type(self).__name__} is abstract")
+
+    def __repr__(self) -> str:
+        return f"<constraint: {self.description}>"
+
+
+class _Interval(Constraint):
+    def __init__(self, low: float = -math.inf, high: float = math.inf, *, low_open: bool = False,
+                 high_open: bool = False, percent_hint: bool = False) -> None:
+        self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
+        self.percent_hint = percent_hint
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        self.description = f"a finite number in {lo}{low:g}, {high:g}{hi}"
+
+    def __call__(self, field: str, value: object) -> float:
+        try:
+            return real(field, value, low=self.low, high=self.high, low_open=self.low_open,
+                        high_open=self.high_open)
+        except ValueError:
+            if (self.percent_hint and isinstance(value, numbers.Real)
+                    and 1.0 < abs(float(value)) <= 100.0):
+                raise fail(field, value, f"{self.description}, a fraction: write "
+                           f"{float(value) / 100:g} for {float(value):g}%") from None
+            raise
+
+
+def interval(low: float = -math.inf, high: float = math.inf, *, low_open: bool = False,
+             high_open: bool = False) -> Constraint:
+    """A finite real number in an interval."""
+    return _Interval(low, high, low_open=low_open, high_open=high_open)
+
+
+def fraction(low: float = -1.0, high: float = 1.0, *, low_open: bool = False,
+             high_open: bool = False) -> Constraint:
+    """A number that is a fraction by convention (0.10 = 10%): thresholds, shares, rates.
+
+    Values that only make sense as percentages (``10`` meant as 10%) are refused with a message
+    that suggests the fraction.
+    """
+    return _Interval(low, high, low_open=low_open, high_open=high_open, percent_hint=True)
+
+
+class _Integer(Constraint):
+    def __init__(self, minimum: int, maximum: int | None) -> None:
+        self.minimum, self.maximum = minimum, maximum
+        self.description = (f"an integer >= {minimum}" if maximum is None
+                            else f"an integer in [{minimum}, {maximum}]")
+
+    def __call__(self, field: str, value: object) -> int:
+        return positive_int(field, value, minimum=self.minimum, maximum=self.maximum)
+
+
+def integer(minimum: int = 0, maximum: int | None = None) -> Constraint:
+    """An integer in ``[minimum, maximum]`` (bools and floats refused)."""
+    return _Integer(minimum, maximum)
+
+
+class _Name(Constraint):
+    description = "a non-empty string"
+
+    def __call__(self, field: str, value: object) -> str:
+        return name(field, value)
+
+
+#: A non-empty string (labels, metric and party names).
+label = _Name()
+
+
+class _Choice(Constraint):
+    def __init__(self, options: Sequence[str]) -> None:
+        self.options = tuple(options)
+        self.description = "one of " + ", ".join(repr(o) for o in self.options)
+
+    def __call__(self, field: str, value: object) -> str:
+        return choice(field, value, self.options)
+
+
+def one_of(*options: str) -> Constraint:
+    """One of a fixed set of strings."""
+    return _Choice(options)
+
+
+class _Flag(Constraint):
+    description = "true or false"
+
+    def __call__(self, field: str, value: object) -> bool:
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{field}: got {_show(value)}; allowed: true or false")
+        return bool(value)
+
+
+#: A boolean.
+flag = _Flag()
+
+
+class _Optional(Constraint):
+    def __init__(self, inner: Constraint) -> None:
+        self.inner = inner
+        self.description = f"{inner.description}, or None"
+
+    def __call__(self, field: str, value: object) -> object:
+        return None if value is None else self.inner(field, value)
+
+
+def optional(inner: Constraint) -> Constraint:
+    """``None`` or a value satisfying ``inner``."""
+    return _Optional(inner)
+
+
+class _Vector(Constraint):
+    def __init__(self, inner: Constraint, scalar_ok: bool, min_len: int) -> None:
+        self.inner, self.scalar_ok, self.min_len = inner, scalar_ok, min_len
+        self.description = (("a value or " if scalar_ok else "")
+                            + f"a sequence of {inner.description}")
+
+    def __call__(self, field: str, value: object) -> object:
+        if isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, (str, bytes)):
+            out = tuple(self.inner(f"{field}[{i}]", x) for i, x in enumerate(value))
+            if len(out) < self.min_len:
+                raise fail(field, value, f"at least {self.min_len} value(s)")
+            return out
+        if self.scalar_ok:
+            return self.inner(field, value)
+        raise TypeError(f"{field}: got {_show(value)}; allowed: {self.description}")
+
+
+def vector(inner: Constraint, *, min_len: int = 1) -> Constraint:
+    """A sequence (stored as a tuple) whose items satisfy ``inner``."""
+    return _Vector(inner, False, min_len)
+
+
+def scalar_or_vector(inner: Constraint) -> Constraint:
+    """A value, or a per-period sequence of values, each satisfying ``inner``."""
+    return _Vector(inner, True, 1)
+
+
+class _InstanceOf(Constraint):
+    def __init__(self, *classes: type) -> None:
+        self.classes = classes
+        self.description = " or ".join(c.__name__ for c in classes)
+
+    def __call__(self, field: str, value: object) -> object:
+        if not isinstance(value, self.classes):
+            raise TypeError(f"{field}: got {type(value).__name__}; allowed: {self.description}")
+        return value
+
+
+def instance_of(*classes: type) -> Constraint:
+    """An instance of one of ``classes``."""
+    return _InstanceOf(*classes)
+
+
+def unique(field: str, names: Sequence[str], what: str = "names") -> None:
+    """Refuse repeated names (duplicate evaluations, terms, tranches, payers...)."""
+    seen: set[str] = set()
+    dupes = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+    if dupes:
+        raise fail(field, list(names), f"unique {what} (repeated: {', '.join(map(str, dupes))})")
