@@ -30,8 +30,8 @@ from sibsim.scenario_file import load_scenario
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def end_to_end(scenario, terms, draws, seed):
-    res = analyse(scenario, terms, draws=draws, seed=seed, progress=False, with_breakeven=False)
+def end_to_end(deal, draws, seed):
+    res = analyse(deal, draws=draws, seed=seed, progress=False, with_breakeven=False)
     summarise(res.investors)
     summarise(res.municipality.drop_vars("cumulative_net_cash"))
     return res
@@ -42,18 +42,17 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args(argv)
     draws = 10_000 if args.quick else 100_000
-    scenario = load_scenario("peterborough")
-    terms = scenario.extras["sib"]
-    end_to_end(scenario, terms, 1000, 0)  # warm-up: compile/load kernels
+    deal = load_scenario("peterborough")
+    end_to_end(deal, 1000, 0)  # warm-up: compile/load kernels
     times = []
     for rep in range(3):
         t0 = time.perf_counter()
-        end_to_end(scenario, terms, draws, rep + 1)
+        end_to_end(deal, draws, rep + 1)
         times.append(time.perf_counter() - t0)
     be_draws = 2_000 if args.quick else draws
-    res = end_to_end(scenario, terms, be_draws, 9)
+    res = end_to_end(deal, be_draws, 9)
     t0 = time.perf_counter()
-    breakeven(scenario, res.outcomes, terms)
+    breakeven(deal, res.outcomes)
     t_be = time.perf_counter() - t0
     out = {
         "scenario": "peterborough",

@@ -12,7 +12,6 @@
 import argparse
 import dataclasses
 
-from sibsim.money.capital import CapitalStructure
 from sibsim.report import analyse
 from sibsim.scenario_file import load_scenario
 
@@ -21,16 +20,13 @@ parser.add_argument("--draws", type=int, default=5_000)
 parser.add_argument("--seed", type=int, default=1)
 args, _ = parser.parse_known_args()
 
-scenario = load_scenario("nyc-able")
-terms = scenario.extras["sib"]
-no_guarantee = dataclasses.replace(
-    terms, capital=CapitalStructure(terms.capital.tranches, guarantee=None,
-                                    excess_to=terms.capital.excess_to,
-                                    currency=terms.capital.currency))
+deal = load_scenario("nyc-able")
+no_guarantee = deal.replace(
+    capital=dataclasses.replace(deal.capital, guarantee=None))
 
 # %%
-for label, t in (("with the guarantee", terms), ("without it", no_guarantee)):
-    res = analyse(scenario, t, draws=args.draws, seed=args.seed, with_breakeven=False)
+for label, d in (("with the guarantee", deal), ("without it", no_guarantee)):
+    res = analyse(d, draws=args.draws, seed=args.seed, with_breakeven=False)
     inv = res.investors.sel(investor="senior")
     print(f"Lender {label}: P(loss) = {float(inv['loss'].mean()):.1%}, "
           f"mean money multiple = {float(inv['moic'].mean()):.2f}, "

@@ -25,13 +25,13 @@ parser.add_argument("--out", type=Path, default=Path("results/examples"))
 args, _ = parser.parse_known_args()
 
 # %% The scenario: a specification object, validated at construction
-scenario = load_scenario("peterborough")
-terms = scenario.extras["sib"]
-print(scenario.cohort, scenario.outcome, scenario.effect, sep="\n")
+deal = load_scenario("peterborough")           # a sibsim.Deal: outcome scenario + money terms
+scenario = deal.scenario
+print(scenario.cohort, scenario.outcome, scenario.effect, deal.contract, sep="\n")
 
 # %% Simulate and analyse (the seed alone fixes every number below)
-res = analyse(scenario, terms, draws=args.draws, seed=args.seed)
-print(describe(res, scenario))
+res = analyse(deal, draws=args.draws, seed=args.seed)
+print(describe(res, deal))
 
 # %% Labelled results: every dataset has a draw dimension
 print(summarise(res.investors[["irr_annual", "moic", "loss"]]).sel(investor="all").to_pandas())

@@ -21,15 +21,14 @@ parser.add_argument("--draws", type=int, default=3_000)
 parser.add_argument("--seed", type=int, default=1)
 args, _ = parser.parse_known_args()
 
-scenario = load_scenario("utah-preschool")
-terms = scenario.extras["sib"]
-ev = terms.evaluations[0]
+deal = load_scenario("utah-preschool")
+ev = deal.evaluations[0]
 
 # %%
 for predicted in (2.1, 2.5, 2.8, 3.2):
     ev2 = dataclasses.replace(ev, historical_rate=Gamma.from_mean_sd(predicted, 0.1))
-    t = dataclasses.replace(terms, evaluations=(ev2,))
-    res = analyse(scenario, t, draws=args.draws, seed=args.seed, with_breakeven=False)
+    res = analyse(deal.replace(evaluations=(ev2,)), draws=args.draws, seed=args.seed,
+                  with_breakeven=False)
     print(f"predicted special-education years per child {predicted:.1f}: "
           f"P(commissioner net loss) = {float(res.municipality['net_loss'].mean()):.1%}, "
           f"P(investor loss) = {float(res.investors['loss'].sel(investor='all').mean()):.1%}, "

@@ -10,10 +10,10 @@ import sibsim
 from sibsim import Beta, Cohort, ComparisonGroup, CountOutcome, Effect, Gamma, LogNormal, Scenario
 from sibsim.analysis.breakeven import PARTIES, _crossing, breakeven, default_effect_range
 from sibsim.money.capital import CapitalStructure, ServiceCosts, Tranche
+from sibsim.money.deal import Deal, Investors
 from sibsim.money.evaluation import Evaluation
 from sibsim.money.municipality import Municipality
 from sibsim.money.payments import Contract, MetricTerms, PricePerUnit
-from sibsim.money.sib import SIBTerms
 
 # --------------------------------------------------------------------------------------
 # _crossing on hand-made arrays
@@ -79,7 +79,8 @@ def closed_form_case(period="year"):
                   outcome=CountOutcome(Gamma.from_mean_sd(1.0, 0.1)), horizon=2,
                   effect=Effect("rr", 0.8, duration=1), comparison=ComparisonGroup(ratio=1),
                   period=period)
-    terms = SIBTerms(
+    terms = Deal(
+        scenario=sc,
         evaluations=(Evaluation("events", design="rct", window=1, pooled=False,
                                 report_lag=1),),
         contract=Contract((MetricTerms("events", PricePerUnit(PRICE, threshold=0.0)),)),
@@ -87,7 +88,7 @@ def closed_form_case(period="year"):
         capital=CapitalStructure((Tranche("investors", 2 * COST),), excess_to="investors"),
         municipality=Municipality(saving_per_event=SAVING, other_costs_per_period=OTHER,
                                   contract_periods=1, discount_rate=R_SOCIAL),
-        investor_discount_rate=R_INV, target_irr=R_TARGET)
+        investors=Investors(discount_rate=R_INV, target_irr=R_TARGET))
     ds = sibsim.simulate(sc, draws=D, seed=SEED, engine="expected", progress=False)
     names = list(ds["parameter"].values)
     rate = ds["parameter_value"].values[:, names.index("baseline.rate")]
@@ -99,11 +100,11 @@ PPY = {"year": 1, "quarter": 4}
 
 @pytest.fixture(scope="module", params=["year", "quarter"])
 def closed_form(request):
-    sc, terms, ds, rate = closed_form_case(request.param)
+    _sc, terms, ds, rate = closed_form_case(request.param)
     grid = 41
     rates = {k: (1 + r) ** (1 / PPY[request.param]) - 1
              for k, r in (("inv", R_INV), ("target", R_TARGET), ("social", R_SOCIAL))}
-    return breakeven(sc, ds, terms, grid=grid), rate, grid, rates
+    return breakeven(terms, ds, grid=grid), rate, grid, rates
 
 
 def test_breakeven_effects_match_the_closed_form(closed_form):
@@ -145,20 +146,19 @@ def test_loss_curves_and_mean_npvs_match_the_closed_form(closed_form):
 
 
 def test_no_break_even_in_range_gives_nan():
-    sc, terms, ds, _ = closed_form_case()
+    _sc, terms, ds, _ = closed_form_case()
     # the strongest effect searched (RR 0.9) pays at most 0.1 x 1000 x 1.3 x 1000 < COST
-    be = breakeven(sc, ds, terms, effect_range=(1.0, 0.9), grid=5)
+    be = breakeven(terms, ds, effect_range=(1.0, 0.9), grid=5)
     assert np.isnan(be["breakeven_effect"].sel(party="investors").values).all()
     assert np.isnan(be["breakeven_effect_stays"].sel(party="investors").values).all()
     assert be.attrs["effect_range"] == [1.0, 0.9]
 
 
 def test_break_even_at_no_effect_when_always_in_profit():
-    sc, terms, ds, _ = closed_form_case()
-    free = SIBTerms(terms.evaluations, terms.contract, ServiceCosts(),
-                    terms.capital, Municipality(saving_per_event=SAVING),
-                    investor_discount_rate=R_INV, target_irr=R_TARGET)
-    be = breakeven(sc, ds, free, grid=5)
+    _sc, terms, ds, _ = closed_form_case()
+    free = terms.replace(service_costs=ServiceCosts(),
+                         municipality=Municipality(saving_per_event=SAVING))
+    be = breakeven(free, ds, grid=5)
     # nothing invested and nothing spent: every party's NPV is >= 0 at no effect
     np.testing.assert_array_equal(be["breakeven_effect"].values, 1.0)
 
@@ -175,7 +175,8 @@ def stochastic_case(excess_to="investors"):
                   effect=Effect("rr", LogNormal.from_mean_sd(0.85, 0.08),
                                 engagement=Beta.from_mean_sd(0.9, 0.03)),
                   comparison=ComparisonGroup(ratio=2))
-    terms = SIBTerms(
+    terms = Deal(
+        scenario=sc,
         evaluations=(Evaluation("events", design="matched", window=1, report_lag=1,
                                 bias=sibsim.Normal(0.0, 0.02)),),
         contract=Contract((MetricTerms("events", PricePerUnit(5_000.0, threshold=0.10),
@@ -186,7 +187,7 @@ def stochastic_case(excess_to="investors"):
                                   Tranche("junior", 100_000.0, 2, target_return=0.10)),
                                  excess_to=excess_to),
         municipality=Municipality(saving_per_event=1_500.0),
-        investor_discount_rate=0.08, target_irr=0.05)
+        investors=Investors(discount_rate=0.08, target_irr=0.05))
     ds = sibsim.simulate(sc, draws=150, seed=SEED, engine="aggregate", progress=False)
     return sc, terms, ds
 
@@ -195,8 +196,8 @@ def stochastic_case(excess_to="investors"):
 def test_loss_curve_is_monotone_in_effect_strength(excess_to):
     """Total outcome payments never fall as the true effect strengthens (common random
     numbers), so neither does the probability that investors get their capital back."""
-    sc, terms, ds = stochastic_case(excess_to)
-    be = breakeven(sc, ds, terms, grid=9)
+    _sc, terms, ds = stochastic_case(excess_to)
+    be = breakeven(terms, ds, grid=9)
     p = be["p_investor_loss"].values  # effects from no effect to the strongest
     assert np.all(np.diff(p) <= 0)
     assert p[0] > p[-1] + 0.5  # the effect matters
@@ -207,8 +208,8 @@ def test_monotone_contract_has_monotone_npv_and_a_single_crossing():
     their NPV at any rate never falls as the effect strengthens (with excess to the
     commissioner it can: a junior tranche whose claim accrues faster than the discount rate
     prefers being repaid later)."""
-    sc, terms, ds = stochastic_case("investors")
-    be = breakeven(sc, ds, terms, grid=9)
+    _sc, terms, ds = stochastic_case("investors")
+    be = breakeven(terms, ds, grid=9)
     npv = be["mean_investor_npv"].values
     assert np.all(np.diff(npv) >= -1e-9 * np.abs(npv).max())
     # a monotone NPV crosses zero once: both rules agree draw by draw
@@ -229,21 +230,20 @@ def test_monotone_contract_has_monotone_npv_and_a_single_crossing():
 
 
 def test_default_effect_range():
-    sc, terms, _, _ = closed_form_case()
-    assert default_effect_range(sc, terms) == (1.0, 0.5)
-    up = SIBTerms((Evaluation("events", direction="increase"),), terms.contract,
-                  terms.service_costs, terms.capital, terms.municipality)
-    assert default_effect_range(sc, up) == (1.0, 2.0)
-    absolute = sc.with_effect(Effect("absolute", -0.1))
-    assert default_effect_range(absolute, terms) == (0.0, -0.25)
-    assert default_effect_range(absolute, up) == (0.0, 0.25)
+    _sc, terms, _, _ = closed_form_case()
+    assert default_effect_range(terms) == (1.0, 0.5)
+    up = terms.replace(evaluations=(Evaluation("events", direction="increase"),))
+    assert default_effect_range(up) == (1.0, 2.0)
+    absolute = Effect("absolute", -0.1)
+    assert default_effect_range(terms.with_scenario(effect=absolute)) == (0.0, -0.25)
+    assert default_effect_range(up.with_scenario(effect=absolute)) == (0.0, 0.25)
 
 
 def test_validation():
-    sc, terms, ds, _ = closed_form_case()
+    _sc, terms, ds, _ = closed_form_case()
     with pytest.raises(ValueError, match=r"Scenario\.effect"):
-        breakeven(sc.with_effect(None), ds, terms)
+        breakeven(terms.with_scenario(effect=None), ds)
     with pytest.raises(ValueError, match="grid"):
-        breakeven(sc, ds, terms, grid=2)
+        breakeven(terms, ds, grid=2)
     with pytest.raises(ValueError, match="effect_range"):
-        breakeven(sc, ds, terms, effect_range=(1.0, 0.0))
+        breakeven(terms, ds, effect_range=(1.0, 0.0))

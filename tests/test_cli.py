@@ -199,3 +199,10 @@ def test_python_dash_m_sibsim(tmp_path):
     assert res.returncode == 2
     assert "'horizn'" in res.stderr and str(bad) in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "no.nc").exists()
+
+
+def test_version_is_printed(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sibsim {sibsim.__version__}"

@@ -39,4 +39,4 @@ def test_toml_blocks_parse_and_the_complete_example_loads():
     full = re.search(r"Save it as `family-care.toml`:\n\n```toml\n(.*?)```", text, re.S)
     assert full is not None
     scenario = parse_scenario(tomllib.loads(full.group(1)), "family-care.toml")
-    assert "sib" in scenario.extras
+    assert scenario.has_money

@@ -10,7 +10,7 @@ from sibsim.report import analyse
 
 def test_open_dataset_on_a_grouped_results_file_points_to_open_results(tmp_path):
     scenario = sibsim.load_scenario("peterborough")
-    res = analyse(scenario, scenario.extras["sib"], draws=50, seed=3, progress=False,
+    res = analyse(scenario, draws=50, seed=3, progress=False,
                   with_breakeven=False)
     path = res.to_netcdf(tmp_path / "pb.nc")
     with pytest.raises(ValueError, match="open_results"):

@@ -430,14 +430,16 @@ def test_summary_figure_of_a_real_simulation(tmp_path):
     import sibsim
     from sibsim.analysis.metrics import investor_metrics, municipality_metrics
     from sibsim.money.capital import CapitalStructure, Fees, ServiceCosts, Tranche
+    from sibsim.money.deal import Deal, Investors
     from sibsim.money.evaluation import Evaluation
     from sibsim.money.municipality import Municipality
     from sibsim.money.payments import Caps, Contract, MetricTerms, PricePerUnit
-    from sibsim.money.sib import SIBTerms, money_flows
+    from sibsim.money.sib import money_flows
     from sibsim.scenario_file import load_scenario
 
     sc = load_scenario("peterborough")
-    terms = SIBTerms(
+    terms = Deal(
+        scenario=sc.scenario,
         evaluations=(Evaluation("reconviction", design="matched", window=1,
                                 bias=sibsim.Normal(0, 0.02), report_lag=1),),
         contract=Contract((MetricTerms("reconviction", PricePerUnit(12500, threshold=0.10),
@@ -446,12 +448,14 @@ def test_summary_figure_of_a_real_simulation(tmp_path):
         service_costs=ServiceCosts(fixed_per_period=(600e3,) * 3 + (0,) * 5,
                                    per_participant=1000),
         capital=CapitalStructure((Tranche("investors", 5e6, target_return=0.13),),
-                                 fees=Fees(intermediary_per_period=(100e3,) * 4 + (0,) * 4)),
+                                 fees=Fees(intermediary_per_period=(100e3,) * 4 + (0,) * 4),
+                                 currency="GBP"),
         municipality=Municipality(saving_per_event=4000, wider_value_per_event=20000,
                                   discount_rate=0.035),
-        service_periods=1, investor_discount_rate=0.08, target_irr=0.05, currency="GBP")
+        service_periods=1, investors=Investors(discount_rate=0.08, target_irr=0.05),
+        currency="GBP")
     ds = sibsim.simulate(sc, 500, 1)
-    money = money_flows(sc, ds, terms)
+    money = money_flows(terms, ds)
     inv, mun = investor_metrics(money), municipality_metrics(money)
     fig = sib_summary_figure(money, inv, mun, curve=make_curve())
     assert fig.get_suptitle() == "Social Impact Bond simulation: 500 draws, GBP"

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import sibsim
 from sibsim.cli import main
 from sibsim.report import GROUPS, analyse, open_results, run_and_report
 from sibsim.scenario_file import builtin_scenarios, load_scenario
@@ -34,7 +35,7 @@ def peterborough_report(tmp_path_factory):
 def test_report_file_reads_back_identically(peterborough_report):
     sc, path, _ = peterborough_report
     back = open_results(path)
-    fresh = analyse(sc, sc.extras["sib"], draws=300, seed=SEED, progress=False)
+    fresh = analyse(sc, draws=300, seed=SEED, progress=False)
     for group in GROUPS:
         a, b = getattr(fresh, group), getattr(back, group)
         assert a is not None and b is not None, group
@@ -182,3 +183,34 @@ def test_money_results_cover_every_draw(peterborough_report):
     flow = res.money["flow"].values
     assert np.all(np.abs(flow.sum(axis=1)) <= 1e-6 * np.maximum(np.abs(flow).sum(axis=1), 1))
     assert np.isfinite(res.investors["npv"].values).all()
+
+
+def test_load_scenario_returns_a_typed_deal_and_analyse_takes_it():
+    deal = load_scenario("peterborough")
+    assert isinstance(deal, sibsim.Deal) and deal.has_money
+    assert deal.scenario.name == deal.name == "peterborough"
+    with pytest.raises(ValueError, match=r"analyse\.deal"):
+        analyse(deal.scenario, draws=10, seed=1)
+    with pytest.raises(ValueError, match=r"analyse\.deal"):
+        analyse(sibsim.Deal(scenario=deal.scenario), draws=10, seed=1)
+
+
+def test_analyse_computes_the_counterfactual_once():
+    """The money chain and the break-even search share one counterfactual."""
+    from unittest import mock
+
+    import sibsim.analysis.breakeven as be_mod
+    import sibsim.report as report_mod
+
+    calls = []
+
+    def counting(*args, **kw):
+        calls.append(args)
+        return real(*args, **kw)
+
+    real = report_mod.counterfactual
+    with mock.patch.object(report_mod, "counterfactual", counting), \
+            mock.patch.object(be_mod, "counterfactual", counting):
+        res = analyse(load_scenario("peterborough"), draws=50, seed=SEED, progress=False)
+    assert res.breakeven is not None
+    assert len(calls) == 1

@@ -41,6 +41,15 @@ from sibsim.scenario_file import (
 pytestmark = pytest.mark.usefixtures("warm_kernels")
 
 
+def load_outcomes(source):
+    """The outcome scenario of a loaded deal (these tests are about the outcome tables)."""
+    return load_scenario(source).scenario
+
+
+def parse_outcomes(data, source="<scenario>"):
+    return parse_scenario(data, source).scenario
+
+
 def write(tmp_path: Path, text: str, name: str = "scen.toml") -> Path:
     path = tmp_path / name
     path.write_text(textwrap.dedent(text), encoding="utf-8")
@@ -180,7 +189,7 @@ def _identical(a: xr.Dataset, b: xr.Dataset) -> None:
 @pytest.mark.parametrize("kind", list(ROUND_TRIPS))
 def test_round_trip_each_outcome_kind(tmp_path, kind):
     text, expected = ROUND_TRIPS[kind]
-    loaded = load_scenario(write(tmp_path, text))
+    loaded = load_outcomes(write(tmp_path, text))
     assert loaded == expected
     assert loaded.outcome.kind == ("binary" if kind == "binary" else kind)
     assert loaded.description == expected.description
@@ -198,7 +207,7 @@ def test_defaults_and_name_from_file_stem(tmp_path):
         kind = "binary"
         probability = 0.25
     """, name="my_study.toml")
-    sc = load_scenario(path)
+    sc = load_outcomes(path)
     assert sc == Scenario(cohort=Cohort(size=10), outcome=BinaryOutcome(0.25), horizon=3,
                           name="my_study")
     assert sc.name == "my_study" and sc.period == "year" and sc.comparison is None
@@ -208,7 +217,7 @@ def test_defaults_and_name_from_file_stem(tmp_path):
 def test_parse_scenario_takes_a_mapping():
     data = {"horizon": 2, "cohort": {"entry": [5, 5]}, "comparison": {"ratio": 1},
             "outcome": {"kind": "counts", "rate": 0.5}, "effect": {"value": 0.9}}
-    sc = parse_scenario(data, "inline.toml")
+    sc = parse_outcomes(data, "inline.toml")
     assert sc == Scenario(cohort=Cohort(entry=(5, 5)), outcome=CountOutcome(0.5), horizon=2,
                           effect=Effect("rr", 0.9), comparison=ComparisonGroup(ratio=1),
                           name="inline")
@@ -243,7 +252,7 @@ def test_distributions_in_inline_tables(text, dist):
         value = {text}
         engagement = {text if "beta" in text or "uniform" in text else 1.0}
     """)
-    sc = parse_scenario(data)
+    sc = parse_outcomes(data)
     assert sc.effect.value == dist
     assert sc.parameters()["effect.value"] == dist
     if "beta" in text or "uniform" in text:
@@ -251,7 +260,7 @@ def test_distributions_in_inline_tables(text, dist):
 
 
 def test_normal_distribution_and_strata_baselines(tmp_path):
-    sc = load_scenario(write(tmp_path, """
+    sc = load_outcomes(write(tmp_path, """
         horizon = 2
         [cohort]
         entry = [40, 40]
@@ -292,14 +301,14 @@ def test_builtin_scenarios_load_by_name_and_path():
     builtins = builtin_scenarios()
     assert "peterborough" in builtins
     for name, path in builtins.items():
-        sc = load_scenario(name)
-        assert load_scenario(path) == sc
+        sc = load_outcomes(name)
+        assert load_outcomes(path) == sc
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
         assert sc.name == raw.get("name", name) and sc.horizon == raw["horizon"]
         assert sc.outcome.kind == raw["outcome"]["kind"]
         if "entry" in raw["cohort"]:
             assert sc.cohort.entry == tuple(raw["cohort"]["entry"])
-    pb = load_scenario("peterborough")
+    pb = load_outcomes("peterborough")
     raw = tomllib.loads(builtins["peterborough"].read_text(encoding="utf-8"))
     assert pb.comparison == ComparisonGroup(ratio=raw["comparison"]["ratio"])
     assert isinstance(pb.outcome, CountOutcome) and pb.effect is not None
@@ -366,7 +375,7 @@ def test_errors_name_the_file_and_the_key(tmp_path, old, new, key, words):
         text = "effect = 0.8\n" + text
     path = write(tmp_path, text)
     with pytest.raises(ScenarioFileError) as info:
-        load_scenario(path)
+        load_outcomes(path)
     message = str(info.value)
     assert isinstance(info.value, ValueError)
     assert message.startswith(str(path)), message
@@ -378,11 +387,11 @@ def test_errors_name_the_file_and_the_key(tmp_path, old, new, key, words):
 def test_invalid_toml_and_missing_file(tmp_path):
     path = write(tmp_path, "horizon = \n[cohort")
     with pytest.raises(ScenarioFileError, match="not valid TOML") as info:
-        load_scenario(path)
+        load_outcomes(path)
     assert str(path) in str(info.value)
     missing = tmp_path / "nope.toml"
     with pytest.raises(ScenarioFileError, match="no such file") as info:
-        load_scenario(missing)
+        load_outcomes(missing)
     assert str(missing) in str(info.value) and "peterborough" in str(info.value)
 
 
@@ -397,7 +406,7 @@ def test_markov_errors_name_the_key(tmp_path):
         transitions = [[0.5, 0.6], [0.0, 1.0]]
     """)
     with pytest.raises(ScenarioFileError, match=r"key 'outcome'.*MarkovOutcome.transitions\[a\]"):
-        load_scenario(path)
+        load_outcomes(path)
     path = write(tmp_path, """
         horizon = 3
         [cohort]
@@ -408,7 +417,7 @@ def test_markov_errors_name_the_key(tmp_path):
         transitions = [[0.5, 0.5], {dist = "dirichlet", alpha = [1, 2], extra = 1}]
     """)
     with pytest.raises(ScenarioFileError, match=r"outcome.transitions\[1\]"):
-        load_scenario(path)
+        load_outcomes(path)
 
 
 @pytest.mark.parametrize("states", [5, 2.5, True, "ab"])
@@ -419,7 +428,7 @@ def test_markov_states_of_wrong_type_is_a_file_error(states):
             "outcome": {"kind": "markov", "states": states,
                         "transitions": [[1.0, 0.0], [0.0, 1.0]]}}
     with pytest.raises(ScenarioFileError, match="outcome"):
-        parse_scenario(data, "x.toml")
+        parse_outcomes(data, "x.toml")
 
 
 @pytest.mark.parametrize("kind", [["beta"], {"a": 1}])
@@ -430,7 +439,7 @@ def test_unhashable_distribution_name_is_a_file_error(kind):
             "outcome": {"kind": "binary", "probability": 0.3},
             "effect": {"value": {"dist": kind, "a": 1, "b": 2}}}
     with pytest.raises(ScenarioFileError, match=r"effect\.value"):
-        parse_scenario(data, "x.toml")
+        parse_outcomes(data, "x.toml")
 
 
 # ------------------------------------------------------------------ fuzzing the loader
@@ -455,7 +464,7 @@ TOML_VALUES = st.recursive(
 
 def _parse(data) -> None:
     try:
-        sc = parse_scenario(data, "fuzz.toml")
+        sc = parse_outcomes(data, "fuzz.toml")
     except ScenarioFileError as err:
         assert str(err).startswith("fuzz.toml")
         return
@@ -550,5 +559,5 @@ def test_fuzz_parse_mutated_valid_scenarios(data):
 def test_fuzz_bases_are_valid():
     """The fuzzers start from valid scenarios (else they would only test error paths)."""
     for base in (_valid_base(), _markov_base()):
-        sc = parse_scenario(base)
+        sc = parse_outcomes(base)
         assert math.isclose(sum(s.share for s in sc.cohort.strata) or 1.0, 1.0)

@@ -26,11 +26,12 @@ from sibsim import (
 )
 from sibsim.analysis.breakeven import _Pipeline
 from sibsim.money.capital import CapitalStructure, Fees, Guarantee, ServiceCosts, Tranche
+from sibsim.money.deal import Deal, Investors
 from sibsim.money.evaluation import Evaluation, evaluate
 from sibsim.money.irr import IRRStatus, irr, npv
 from sibsim.money.municipality import Municipality
 from sibsim.money.payments import Caps, Contract, MetricTerms, PricePerUnit
-from sibsim.money.sib import SIBTerms, counterfactual, money_flows
+from sibsim.money.sib import counterfactual, money_flows
 
 SEED = 20240611
 DRAWS = 200
@@ -50,10 +51,11 @@ def count_scenario(effect=None, **kw) -> Scenario:
 
 
 def terms(*, excess_to="commissioner", guarantee=True, return_cap=2.0, threshold=0.05,
-          investor_rate=0.08, municipality=None, total_cap=1.5e6) -> SIBTerms:
+          investor_rate=0.08, municipality=None, total_cap=1.5e6, scenario=None) -> Deal:
     tranches = (Tranche("senior", 300_000.0, 1, target_return=0.05),
                 Tranche("junior", 150_000.0, 2, target_return=0.10, return_cap=return_cap))
-    return SIBTerms(
+    return Deal(
+        scenario=scenario or count_scenario(),
         evaluations=(Evaluation("events", design="matched", window=1, report_lag=1,
                                 bias=Normal(0.0, 0.02)),),
         contract=Contract((MetricTerms("events", PricePerUnit(5_000.0, threshold=threshold),
@@ -69,7 +71,7 @@ def terms(*, excess_to="commissioner", guarantee=True, return_cap=2.0, threshold
         municipality=municipality or Municipality(
             saving_per_event=1_500.0, wider_value_per_event=5_000.0,
             other_costs_per_period=2_000.0, contract_periods=3, discount_rate=0.035),
-        service_periods=1, investor_discount_rate=investor_rate, target_irr=0.05,
+        service_periods=1, investors=Investors(discount_rate=investor_rate, target_irr=0.05),
         currency="GBP")
 
 
@@ -78,8 +80,8 @@ def run():
     sc = count_scenario()
     t = terms()
     ds = sibsim.simulate(sc, draws=DRAWS, seed=SEED, engine="aggregate", progress=False)
-    cf = counterfactual(sc, DRAWS, SEED)
-    return sc, t, ds, cf, money_flows(sc, ds, t, cf=cf)
+    cf = counterfactual(t, DRAWS, SEED)
+    return sc, t, ds, cf, money_flows(t, ds, cf=cf)
 
 
 def test_money_is_conserved_in_every_draw_and_period(run):
@@ -95,16 +97,15 @@ def test_money_is_conserved_in_every_draw_and_period(run):
 def test_money_is_conserved_with_unfunded_costs_and_a_guarantee(run):
     """Commitments far below the costs (part of the service is unfunded) and a first-loss
     guarantee: the flows still sum to zero over parties."""
-    sc, t, ds, cf, _ = run
+    _sc, t, ds, cf, _ = run
     small = CapitalStructure((Tranche("senior", 60_000.0, 1, target_return=0.05),
                               Tranche("junior", 20_000.0, 2, target_return=0.2)),
                              guarantee=Guarantee("Foundation", 0.8, covers="first_loss"),
                              fees=Fees(intermediary_per_period=5_000.0,
                                        management_rate_on_drawn=0.01),
-                             excess_to="provider")
-    t = SIBTerms(t.evaluations, t.contract, t.service_costs, small, t.municipality,
-                 currency="GBP")
-    money = money_flows(sc, ds, t, cf=cf)
+                             excess_to="provider", currency="GBP")
+    t = t.replace(capital=small)
+    money = money_flows(t, ds, cf=cf)
     flow = money["flow"].values
     scale = np.maximum(np.abs(flow).sum(axis=1), 1.0)
     assert np.all(np.abs(flow.sum(axis=1)) <= 1e-6 * scale)
@@ -151,8 +152,8 @@ def test_avoided_events_are_counterfactual_minus_simulated(run):
 
 
 def test_counterfactual_is_computed_when_not_given(run):
-    sc, t, ds, _, money = run
-    again = money_flows(sc, ds, t)
+    _sc, t, ds, _, money = run
+    again = money_flows(t, ds)
     np.testing.assert_array_equal(again["avoided_events"].values, money["avoided_events"].values)
     np.testing.assert_array_equal(again["flow"].values, money["flow"].values)
 
@@ -178,11 +179,11 @@ def test_service_costs_of_participants_served():
     sc = Scenario(cohort=Cohort(entry=(100, 50)), outcome=CountOutcome(1.0), horizon=4,
                   effect=Effect("rr", 0.8), comparison=ComparisonGroup(ratio=1))
     t = terms()
-    t = SIBTerms(t.evaluations, t.contract, ServiceCosts(fixed_per_period=1_000.0,
-                                                         per_participant=10.0),
-                 t.capital, t.municipality, service_periods=2, currency="GBP")
+    t = t.replace(scenario=sc, service_costs=ServiceCosts(fixed_per_period=1_000.0,
+                                                          per_participant=10.0),
+                  service_periods=2)
     ds = sibsim.simulate(sc, draws=2, seed=1, engine="expected", progress=False)
-    money = money_flows(sc, ds, t)
+    money = money_flows(t, ds)
     np.testing.assert_allclose(money["participants_served"].values, [[100, 150, 50, 0]] * 2)
     np.testing.assert_allclose(money["service_costs"].values,
                                [[2_000.0, 2_500.0, 1_500.0, 1_000.0]] * 2)
@@ -203,7 +204,7 @@ def test_no_effect_means_no_avoided_events_on_average():
     sc = count_scenario(effect=1.0)
     D = 400
     ds = sibsim.simulate(sc, draws=D, seed=SEED, engine="aggregate", progress=False)
-    money = money_flows(sc, ds, terms())
+    money = money_flows(terms(scenario=sc), ds)
     avoided = money["avoided_events"].sum("period").values
     se = avoided.std(ddof=1) / np.sqrt(D)
     assert abs(avoided.mean()) < 4 * se
@@ -223,10 +224,10 @@ def test_person_period_savings_from_occupancy():
                   comparison=ComparisonGroup(ratio=1))
     mun = Municipality(saving_per_event=10.0, saving_per_person_period={"sick": 100.0},
                        wider_value_per_person_period={"dead": 1_000.0})
-    t = terms(municipality=mun)
+    t = terms(municipality=mun, scenario=sc)
     ds = sibsim.simulate(sc, draws=30, seed=5, progress=False)
-    cf = counterfactual(sc, 30, 5)
-    money = money_flows(sc, ds, t, cf=cf)
+    cf = counterfactual(t, 30, 5)
+    money = money_flows(t, ds, cf=cf)
 
     def treated(data, var, **sel):
         return data[var].sel(arm="treatment", **sel).sum(("wave", "stratum")).values
@@ -242,29 +243,39 @@ def test_person_period_savings_from_occupancy():
 
 def test_a_valued_state_must_exist(run):
     sc, _, ds, cf, _ = run
-    t = terms(municipality=Municipality(saving_per_person_period={"in_care": 1.0}))
+    t = terms(municipality=Municipality(saving_per_person_period={"in_care": 1.0}), scenario=sc)
     with pytest.raises(ValueError, match=r"Municipality\.saving_per_person_period"):
-        money_flows(sc, ds, t, cf=cf)
+        money_flows(t, ds, cf=cf)
 
 
-def test_sibterms_validation_names_the_field():
+def test_deal_validation_names_the_field():
     t = terms()
-    with pytest.raises(ValueError, match=r"SIBTerms\.contract\.terms"):
-        SIBTerms((Evaluation("other"),), t.contract, t.service_costs, t.capital,
-                 t.municipality)
-    with pytest.raises(ValueError, match=r"SIBTerms\.evaluations"):
-        SIBTerms((), t.contract, t.service_costs, t.capital, t.municipality)
-    with pytest.raises(TypeError, match=r"SIBTerms\.capital"):
-        SIBTerms(t.evaluations, t.contract, t.service_costs, None, t.municipality)
-    with pytest.raises(ValueError, match=r"SIBTerms\.service_periods"):
-        SIBTerms(t.evaluations, t.contract, t.service_costs, t.capital, t.municipality,
-                 service_periods=0)
-    with pytest.raises(ValueError, match=r"SIBTerms\.investor_discount_rate"):
-        SIBTerms(t.evaluations, t.contract, t.service_costs, t.capital, t.municipality,
-                 investor_discount_rate=2.0)
-    # a single Evaluation is accepted as a one-element tuple
-    one = SIBTerms(t.evaluations[0], t.contract, t.service_costs, t.capital, t.municipality)
-    assert one.evaluations == t.evaluations
+    with pytest.raises(ValueError, match=r"Deal\.contract\.terms"):
+        t.replace(evaluations=(Evaluation("other"),))
+    with pytest.raises(ValueError, match=r"Deal\.evaluations"):
+        t.replace(evaluations=())
+    with pytest.raises(ValueError, match=r"Deal\.capital"):
+        t.replace(capital=None)
+    with pytest.raises(ValueError, match=r"Deal\.service_periods"):
+        t.replace(service_periods=0)
+    with pytest.raises(ValueError, match=r"Investors\.discount_rate"):
+        Investors(discount_rate=2.0)
+    with pytest.raises(TypeError, match=r"Deal\.scenario"):
+        t.replace(scenario=None)
+    # two evaluations of one metric would double-pay: refused
+    with pytest.raises(ValueError, match=r"Deal\.evaluations.*repeated: events"):
+        t.replace(evaluations=t.evaluations * 2)
+    # a contract in another currency than the deal's
+    with pytest.raises(ValueError, match=r"Deal\.contract\.currency"):
+        t.replace(currency="EUR")
+    # outcome-only deal: no money parts at all
+    assert not Deal(scenario=t.scenario).has_money
+
+
+def test_percent_slip_in_investor_terms_is_refused_with_the_fraction():
+    with pytest.raises(ValueError, match=r"Investors\.target_irr: got 13.*write 0\.13"):
+        Investors(target_irr=13)
+    assert Investors(target_irr=0.13).target_irr == 0.13
 
 
 # --------------------------------------------------------------------------------------
@@ -300,7 +311,7 @@ def monotone_pipeline():
     t = terms(excess_to="investors", guarantee=False, return_cap=None, total_cap=None,
               investor_rate=0.0)
     ds = sibsim.simulate(sc, draws=PIPE_DRAWS, seed=SEED, engine="aggregate", progress=False)
-    return _Pipeline(sc, ds, t)
+    return _Pipeline(t.replace(scenario=sc), ds)
 
 
 def investor_cash(pipe, rr):
@@ -350,6 +361,6 @@ def test_pipeline_at_the_sampled_effect_reproduces_the_simulation(monotone_pipel
     names = list(pipe.ds["parameter"].values)
     sampled = pipe.ds["parameter_value"].values[:, names.index("effect.value")]
     out = pipe(sampled)
-    money = money_flows(pipe.scenario, pipe.ds, pipe.terms, cf=pipe.cf)
+    money = money_flows(pipe.deal, pipe.ds, cf=pipe.cf)
     flows = money["flow"].sel(party=["senior", "junior"]).sum("party").values
     np.testing.assert_allclose(out["investors"], flows.sum(-1), rtol=1e-9, atol=1e-6)

@@ -6,6 +6,7 @@ The library is layered, one way: specification (:mod:`sibsim.spec`) -> simulatio
 """
 
 from sibsim.dataset import open_dataset, simulate, to_netcdf
+from sibsim.money.deal import Deal, Investors
 from sibsim.money.irr import irr, npv
 from sibsim.report import SIBResults, analyse, open_results
 from sibsim.scenario_file import load_scenario
@@ -37,11 +38,13 @@ __all__ = [
     "Cohort",
     "ComparisonGroup",
     "CountOutcome",
+    "Deal",
     "Dirichlet",
     "Effect",
     "Fixed",
     "Frailty",
     "Gamma",
+    "Investors",
     "LogNormal",
     "MarkovOutcome",
     "Normal",

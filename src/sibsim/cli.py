@@ -24,6 +24,9 @@ def _parser() -> argparse.ArgumentParser:
                     "commissioner pays and saves, what investors earn, and where each breaks even.",
         epilog="Run 'sibsim run --help' for the options of a run; 'sibsim scenarios' lists the "
                "built-in scenarios. Scenario files are TOML (see docs/scenario-format.md).")
+    from sibsim import __version__
+
+    p.add_argument("--version", action="version", version=f"sibsim {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser(
         "run", help="simulate a scenario and write the results",
@@ -67,15 +70,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seed < 0:
         return _fail(f"--seed: got {args.seed}; allowed: an integer >= 0")
     try:
-        scenario = load_scenario(args.scenario)
+        deal = load_scenario(args.scenario)
     except ScenarioFileError as err:
         return _fail(str(err))
-    out = args.out or Path("results") / f"{scenario.name}.nc"
+    out = args.out or Path("results") / f"{deal.name}.nc"
     progress = False if args.no_progress else None
     from sibsim import report
 
     try:
-        text = report.run_and_report(scenario, draws=args.draws, seed=args.seed,
+        text = report.run_and_report(deal, draws=args.draws, seed=args.seed,
                                      engine=args.engine, out=out, figure=args.figure,
                                      progress=progress)
     except (ValueError, TypeError) as err:

@@ -1,7 +1,7 @@
 """Run a scenario end to end and describe the results in plain language.
 
-The command line and the README's main job call :func:`run_and_report`. For a scenario with
-money terms (``Scenario.extras["sib"]``) it runs the whole chain: outcomes -> money ->
+The command line and the README's main job call :func:`run_and_report`. For a deal with
+money terms (:class:`~sibsim.Deal`) it runs the whole chain: outcomes -> money ->
 investor and commissioner metrics -> break-even, writes everything to one netCDF file (one group
 per step) and, on request, the summary figure.
 """
@@ -21,8 +21,9 @@ from sibsim.analysis.summary import summarise
 from sibsim.dataset import simulate, to_netcdf
 from sibsim.dataset.io import ENGINE as NETCDF_ENGINE
 from sibsim.dataset.io import atomic_output
-from sibsim.money.sib import SIBTerms, counterfactual, money_flows
-from sibsim.spec.scenario import Scenario
+from sibsim.money.deal import Deal
+from sibsim.money.sib import counterfactual, money_flows
+from sibsim.spec import _validate as v
 
 GROUPS = ("outcomes", "money", "investors", "municipality", "breakeven")
 
@@ -56,14 +57,44 @@ def open_results(path: str | os.PathLike) -> SIBResults:
     return SIBResults(**parts)
 
 
-def analyse(scenario: Scenario, terms: SIBTerms, *, draws: int, seed: int | np.random.Generator,
+def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
             engine: str = "auto", progress: bool | None = None,
             with_breakeven: bool = True) -> SIBResults:
-    """Simulate a SIB and compute every party's money, metrics and break-even."""
-    ds = simulate(scenario, draws=draws, seed=seed, engine=engine, progress=progress)
-    cf = counterfactual(scenario, draws, int(ds.attrs["seed"]))
-    money = money_flows(scenario, ds, terms, cf=cf)
-    be = breakeven(scenario, ds, terms) if with_breakeven and scenario.effect else None
+    """Simulate a SIB and compute every party's money, metrics and break-even.
+
+    Parameters
+    ----------
+    deal : Deal
+        The deal (outcome scenario and money terms), e.g. from :func:`sibsim.load_scenario`.
+    draws : int
+        Monte Carlo draws.
+    seed : int or numpy.random.Generator
+        The results depend on the seed alone.
+    engine : {"auto", "individual", "aggregate", "expected"}
+        Outcome engine (see :func:`sibsim.simulate`).
+    with_breakeven : bool
+        Also search the break-even effect (needs an effect in the scenario).
+
+    The counterfactual (expected outcomes without the service) is computed once and shared by
+    the money chain and the break-even search.
+
+    Examples
+    --------
+    >>> import sibsim
+    >>> res = sibsim.analyse(sibsim.load_scenario("peterborough"), draws=200, seed=1,
+    ...                      progress=False, with_breakeven=False)
+    >>> sorted(res.investors.data_vars)[:2]
+    ['gross_moic', 'invested']
+    """
+    if not isinstance(deal, Deal) or not deal.has_money:
+        raise v.fail("analyse.deal", type(deal).__name__,
+                     "a Deal with money terms (evaluations, a contract and a capital "
+                     "structure); use sibsim.simulate for an outcome-only scenario")
+    ds = simulate(deal.scenario, draws=draws, seed=seed, engine=engine, progress=progress)
+    cf = counterfactual(deal, draws, int(ds.attrs["seed"]))
+    money = money_flows(deal, ds, cf=cf)
+    be = (breakeven(deal, ds, cf=cf) if with_breakeven and deal.scenario.effect is not None
+          else None)
     return SIBResults(outcomes=ds, money=money, investors=investor_metrics(money),
                       municipality=municipality_metrics(money), breakeven=be)
 
@@ -112,8 +143,9 @@ def _period_text(be: np.ndarray) -> str:
     return ", ".join(parts)
 
 
-def describe(res: SIBResults, scenario: Scenario) -> str:
+def describe(res: SIBResults, deal: Deal) -> str:
     """The plain-language summary of an analysis."""
+    scenario = deal.scenario
     m, inv, mun = res.money, res.investors, res.municipality
     cur = m.attrs["currency"]
     ppy = m.attrs["period"]
@@ -226,12 +258,12 @@ def summarise_outcomes(ds: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
-def run_and_report(scenario: Scenario, *, draws: int, seed: int, engine: str = "auto",
+def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
                    out: Path | None = None, figure: Path | None = None,
                    progress: bool | None = None) -> str:
     """Simulate, write ``out`` (netCDF), optionally the figure, and return a summary."""
-    terms = scenario.extras.get("sib")
-    if terms is None:
+    scenario = deal.scenario
+    if not deal.has_money:
         ds = simulate(scenario, draws=draws, seed=seed, engine=engine, progress=progress)
         lines = [summarise_outcomes(ds)]
         if out is not None:
@@ -241,8 +273,8 @@ def run_and_report(scenario: Scenario, *, draws: int, seed: int, engine: str = "
             lines.append("No figure written: the scenario has no money tables ([[evaluation]], "
                          "[contract], [capital]), and the figure shows money.")
         return "\n".join(lines)
-    res = analyse(scenario, terms, draws=draws, seed=seed, engine=engine, progress=progress)
-    lines = [describe(res, scenario), ""]
+    res = analyse(deal, draws=draws, seed=seed, engine=engine, progress=progress)
+    lines = [describe(res, deal), ""]
     if out is not None:
         res.to_netcdf(out)
         lines.append(f"Results written to {out} (groups: "

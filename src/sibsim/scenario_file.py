@@ -16,6 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from sibsim.money import scenario_sections
+from sibsim.money.deal import Deal
 from sibsim.spec.cohort import Cohort, ComparisonGroup, Frailty, Stratum
 from sibsim.spec.effect import Effect
 from sibsim.spec.outcomes import BinaryOutcome, CountOutcome, MarkovOutcome
@@ -121,9 +123,8 @@ def _comparison(sec: Section) -> ComparisonGroup | None:
     return out
 
 
-def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Scenario:
-    """Build a :class:`~sibsim.Scenario` from parsed TOML data."""
-    from sibsim.money import scenario_sections
+def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Deal:
+    """Build a :class:`~sibsim.Deal` (outcome scenario and money terms) from parsed TOML data."""
 
     try:
         top = Section("", data)
@@ -150,12 +151,10 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Scena
                   "name": top.get("name", Path(source).stem),
                   "description": top.get("description", "")}
         currency = top.get("currency", "EUR")
-        extras: dict[str, Any] = {"currency": currency}
-        sib = scenario_sections.parse_money(top, currency)
-        if sib is not None:
-            extras["sib"] = sib
+        money = scenario_sections.parse_money(top, currency)
         top.finish()
-        return build("(scenario)", Scenario, extras=extras, **kwargs)
+        scenario = build("(scenario)", Scenario, **kwargs)
+        return build("(deal)", Deal, scenario=scenario, currency=currency, **money)
     except _KeyProblem as err:
         raise ScenarioFileError(f"{source}: key '{err.key}': {err.problem}") from None
 
@@ -166,8 +165,11 @@ def builtin_scenarios() -> dict[str, Path]:
     return {Path(str(p)).stem: Path(str(p)) for p in root.iterdir() if str(p).endswith(".toml")}
 
 
-def load_scenario(source: str | Path) -> Scenario:
-    """Load a scenario from a TOML file, or a built-in scenario by name."""
+def load_scenario(source: str | Path) -> Deal:
+    """Load a deal from a TOML scenario file, or a built-in scenario by name.
+
+    Returns a :class:`~sibsim.Deal`: the outcome scenario (``deal.scenario``) and, when the file
+    has money tables, the evaluation, contract, costs, capital and payers."""
     builtins = builtin_scenarios()
     path = Path(source)
     if not path.exists() and str(source) in builtins:

@@ -38,11 +38,11 @@ import xarray as xr
 
 from sibsim.analysis.metrics import discount_factors, investor_loss
 from sibsim.dataset.build import simulate
+from sibsim.money.deal import Deal
 from sibsim.money.irr import npv
 from sibsim.money.municipality import per_period_rate
-from sibsim.money.sib import SIBTerms, counterfactual, money_flows
+from sibsim.money.sib import counterfactual, money_flows
 from sibsim.spec import _validate as v
-from sibsim.spec.scenario import Scenario
 
 __all__ = ["breakeven", "default_effect_range"]
 
@@ -52,10 +52,10 @@ RULES = ("first", "stays")
 HEADLINE_RULE = {"investors": "first", "investors_target_irr": "first", "commissioner": "stays"}
 
 
-def default_effect_range(scenario: Scenario, terms: SIBTerms) -> tuple[float, float]:
+def default_effect_range(deal: Deal) -> tuple[float, float]:
     """(no effect, strongest effect) searched by default: a halving or doubling of the outcome."""
-    measure = scenario.effect.measure
-    reduce = terms.evaluations[0].direction == "reduce"
+    measure = deal.scenario.effect.measure
+    reduce = deal.evaluations[0].direction == "reduce"
     if measure == "absolute":
         return (0.0, -0.25) if reduce else (0.0, 0.25)
     return (1.0, 0.5) if reduce else (1.0, 2.0)
@@ -64,11 +64,11 @@ def default_effect_range(scenario: Scenario, terms: SIBTerms) -> tuple[float, fl
 class _Pipeline:
     """Money outcomes of every draw as a function of a per-draw true effect."""
 
-    def __init__(self, scenario: Scenario, ds: xr.Dataset, terms: SIBTerms) -> None:
-        self.scenario, self.ds, self.terms = scenario, ds, terms
+    def __init__(self, deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> None:
+        self.deal, self.scenario, self.ds = deal, deal.scenario, ds
         self.D = ds.sizes["draw"]
         self.seed = int(ds.attrs["seed"])
-        self.cf = counterfactual(scenario, self.D, self.seed)
+        self.cf = counterfactual(deal, self.D, self.seed) if cf is None else cf
         names = list(ds["parameter"].values)
         sampled = ds["parameter_value"].values[:, names.index("effect.value")]
         exp = self._expected(sampled)
@@ -77,8 +77,8 @@ class _Pipeline:
                 exp[k] > 0, exp[k], 1.0), 1.0) for k in exp}
         ppy = int(ds.attrs["periods_per_year"])
         self.rates = {
-            "investors": per_period_rate(terms.investor_discount_rate, ppy),
-            "investors_target_irr": per_period_rate(terms.target_irr, ppy),
+            "investors": per_period_rate(deal.investors.discount_rate, ppy),
+            "investors_target_irr": per_period_rate(deal.investors.target_irr, ppy),
         }
 
     def _expected(self, effect: np.ndarray) -> dict[str, np.ndarray]:
@@ -94,7 +94,7 @@ class _Pipeline:
             full = ds[k].values.copy()
             full[:, :1] = arr * self.ratio[k]
             ds[k] = (ds[k].dims, full, ds[k].attrs)
-        money = money_flows(self.scenario, ds, self.terms, cf=self.cf)
+        money = money_flows(self.deal, ds, cf=self.cf)
         tranches = list(money["tranche"].values)
         flows = money["flow"].sel(party=tranches).sum("party", skipna=False).values
         invested = money["drawdown"].values.sum((1, 2))
@@ -141,15 +141,19 @@ def _crossing(f: np.ndarray, xs: np.ndarray, rule: str) -> np.ndarray:
     return np.where(start_ok, xs[0], out)
 
 
-def breakeven(scenario: Scenario, ds: xr.Dataset, terms: SIBTerms, *,
+def breakeven(deal: Deal, ds: xr.Dataset, *, cf: xr.Dataset | None = None,
               effect_range: tuple[float, float] | None = None, grid: int = 41) -> xr.Dataset:
     """Break-even effect per draw for investors and the commissioner, and loss curves.
 
     Parameters
     ----------
-    scenario, terms : the simulated scenario and its money terms.
+    deal : Deal
+        The deal whose outcome scenario was simulated in ``ds``.
     ds : xarray.Dataset
-        The outcome dataset of ``scenario`` (any stochastic engine).
+        The outcome dataset of ``deal.scenario`` (any stochastic engine).
+    cf : xarray.Dataset, optional
+        The counterfactual of the run (:func:`sibsim.money.sib.counterfactual`); computed if
+        not given. :func:`sibsim.analyse` passes the one it already has.
     effect_range : (no_effect, strongest), optional
         Values of the effect (in the scenario's measure, e.g. relative risk) searched; default
         from :func:`default_effect_range`.
@@ -166,10 +170,11 @@ def breakeven(scenario: Scenario, ds: xr.Dataset, terms: SIBTerms, *,
         ``breakeven_effect_stays``; loss curves ``p_investor_loss(effect)``,
         ``p_commissioner_net_loss(effect)`` and the mean NPVs.
     """
+    scenario = deal.scenario
     if scenario.effect is None:
         raise v.fail("Scenario.effect", None, "an effect, to search for break-even")
     grid = v.positive_int("grid", grid, minimum=3)
-    lo_end, hi_end = effect_range or default_effect_range(scenario, terms)
+    lo_end, hi_end = effect_range or default_effect_range(deal)
     ratio_scale = scenario.effect.measure != "absolute"
     if ratio_scale:
         if lo_end <= 0 or hi_end <= 0:
@@ -177,7 +182,7 @@ def breakeven(scenario: Scenario, ds: xr.Dataset, terms: SIBTerms, *,
         xs = np.exp(np.linspace(np.log(lo_end), np.log(hi_end), grid))
     else:
         xs = np.linspace(lo_end, hi_end, grid)
-    pipe = _Pipeline(scenario, ds, terms)
+    pipe = _Pipeline(deal, ds, cf)
     D = pipe.D
     evals = [pipe(np.full(D, x)) for x in xs]
     # interpolate on the log scale for ratios, so the crossing lies between grid points
@@ -196,7 +201,7 @@ def breakeven(scenario: Scenario, ds: xr.Dataset, terms: SIBTerms, *,
         "mean_investor_npv": np.array([e["investors"].mean() for e in evals]),
         "mean_commissioner_npv": np.array([e["commissioner"].mean() for e in evals]),
     }
-    cur = terms.currency
+    cur = deal.currency
     ds_out = xr.Dataset(
         {"breakeven_effect": xr.Variable(
             ("draw", "party"), headline,

@@ -122,8 +122,8 @@ def simulate(scenario: Scenario, draws: int = 1000, seed: int | np.random.Genera
 
     Parameters
     ----------
-    scenario : Scenario
-        What to simulate.
+    scenario : Scenario or Deal
+        What to simulate (a deal's outcome scenario; the money terms are not used here).
     draws : int
         Monte Carlo draws; each samples every uncertain parameter once, then the outcomes.
     seed : int or numpy.random.Generator
@@ -156,8 +156,13 @@ def simulate(scenario: Scenario, draws: int = 1000, seed: int | np.random.Genera
     >>> ds["events"].dims
     ('draw', 'arm', 'wave', 'stratum', 'period')
     """
+    # a Deal (money layer) carries its outcome scenario as ``.scenario``
+    held = getattr(scenario, "scenario", None)
+    if not isinstance(scenario, Scenario) and isinstance(held, Scenario):
+        scenario = held
     if not isinstance(scenario, Scenario):
-        raise TypeError(f"scenario: got {type(scenario).__name__}; allowed: a sibsim.Scenario")
+        raise TypeError(f"scenario: got {type(scenario).__name__}; allowed: a sibsim.Scenario "
+                        "or a sibsim.Deal")
     seed_int = resolve_seed(seed)
     out = run_engine(scenario, draws, seed_int, engine=engine, chunk_draws=chunk_draws,
                      progress=progress, overrides=overrides)

@@ -1,12 +1,13 @@
 """The money tables of a scenario file: evaluation, contract, service costs, capital,
-municipality and investors (see docs/scenario-format.md). They build a
-:class:`~sibsim.money.sib.SIBTerms`, stored in ``Scenario.extras["sib"]``."""
+municipality and investors (see docs/scenario-format.md). They give the money fields of a
+:class:`~sibsim.money.deal.Deal`."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sibsim.money.capital import CapitalStructure, Fees, Guarantee, ServiceCosts, Tranche
+from sibsim.money.deal import Investors
 from sibsim.money.evaluation import Evaluation
 from sibsim.money.municipality import Municipality
 from sibsim.money.payments import (
@@ -18,7 +19,6 @@ from sibsim.money.payments import (
     SavingsShare,
     StepSchedule,
 )
-from sibsim.money.sib import SIBTerms
 from sibsim.spec.toml import KeyProblem, Section, build
 
 MONEY_SECTIONS = ("evaluation", "contract", "service_costs", "capital", "municipality",
@@ -150,11 +150,12 @@ def _capital(top: Section, currency: str) -> CapitalStructure:
     return out
 
 
-def parse_money(top: Section, currency: str) -> SIBTerms | None:
-    """Read the money tables of a scenario file, or return None if it has none."""
+def parse_money(top: Section, currency: str) -> dict[str, Any]:
+    """Read the money tables of a scenario file: keyword arguments of a
+    :class:`~sibsim.money.deal.Deal` (empty if the file has none)."""
     present = [name for name in MONEY_SECTIONS if name in top.data]
     if not present:
-        return None
+        return {}
     evaluations = _evaluations(top)
     contract = _contract(top, currency)
     sc_sec = top.sub("service_costs")
@@ -185,12 +186,7 @@ def parse_money(top: Section, currency: str) -> SIBTerms | None:
                              f"got {t.metric!r}; allowed: a metric that an [[evaluation]] "
                              f"measures ({', '.join(sorted(measured))})")
     i_sec = top.sub("investors")
-    disc, target = 0.0, 0.05
-    if i_sec is not None:
-        disc = i_sec.get("discount_rate", 0.0)
-        target = i_sec.get("target_irr", 0.05)
-        i_sec.finish()
-    return build("(money)", SIBTerms, evaluations=evaluations, contract=contract,
-                        service_costs=costs, capital=capital, municipality=municipality,
-                        service_periods=service_periods, investor_discount_rate=disc,
-                        target_irr=target, currency=currency)
+    investors = Investors() if i_sec is None else Investors.from_toml(i_sec)
+    return {"evaluations": evaluations, "contract": contract, "service_costs": costs,
+            "capital": capital, "municipality": municipality,
+            "service_periods": service_periods, "investors": investors}

@@ -1,7 +1,6 @@
 """From an outcome dataset to every party's money, draw by draw.
 
-:class:`SIBTerms` gathers the money side of a deal (evaluation, contract, service costs, capital
-structure, the commissioner's savings); :func:`money_flows` turns a simulated outcome dataset into
+:func:`money_flows` turns a simulated outcome dataset of a :class:`~sibsim.money.deal.Deal` into
 a labelled money dataset:
 
 outcome dataset -> evaluation (measured effect per trigger) -> outcome payments (contract) ->
@@ -15,20 +14,17 @@ is known plus the contract's lag; savings in the period the outcome is avoided.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import xarray as xr
 
 from sibsim.dataset.build import simulate
-from sibsim.money.capital import CapitalStructure, ServiceCosts, waterfall
-from sibsim.money.evaluation import Evaluation, evaluate
-from sibsim.money.municipality import Municipality
-from sibsim.money.payments import Contract
+from sibsim.money.capital import waterfall
+from sibsim.money.deal import Deal
+from sibsim.money.evaluation import evaluate
 from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
 
-__all__ = ["SIBTerms", "counterfactual", "money_flows"]
+__all__ = ["counterfactual", "money_flows"]
 
 MONEY_SCHEMA = {
     "outcome_payments": (("draw", "period"), "Outcome payments made by the commissioner."),
@@ -56,74 +52,13 @@ MONEY_SCHEMA = {
 }
 
 
-@dataclass(frozen=True)
-class SIBTerms:
-    """The money side of a Social Impact Bond.
-
-    Parameters
-    ----------
-    evaluations : sequence of Evaluation
-        One per outcome metric paid on.
-    contract : Contract
-        Payment terms, caps and lag.
-    service_costs : ServiceCosts
-        Fixed cost per period and cost per participant served.
-    capital : CapitalStructure
-        Tranches, guarantee, fees, excess rule.
-    municipality : Municipality
-        The commissioner's savings, discount rate and own costs.
-    service_periods : int
-        Periods for which each engaged participant is served (and costs money), from entry.
-    investor_discount_rate : float
-        Investors' required return per year, for their NPV.
-    target_irr : float
-        Annual IRR investors target, for the break-even effect at that IRR.
-    currency : str
-
-    Examples
-    --------
-    See ``examples/peterborough.py`` and the built-in scenario files.
-    """
-
-    evaluations: tuple[Evaluation, ...]
-    contract: Contract
-    service_costs: ServiceCosts
-    capital: CapitalStructure
-    municipality: Municipality
-    service_periods: int = 1
-    investor_discount_rate: float = 0.0
-    target_irr: float = 0.05
-    currency: str = "EUR"
-
-    def __post_init__(self) -> None:
-        evs = tuple(self.evaluations) if not isinstance(self.evaluations, Evaluation) else (
-            self.evaluations,)
-        if not evs or not all(isinstance(e, Evaluation) for e in evs):
-            raise v.fail("SIBTerms.evaluations", self.evaluations, "one or more Evaluation")
-        object.__setattr__(self, "evaluations", evs)
-        paid = set(self.contract.metrics)
-        measured = {e.metric for e in evs}
-        if paid - measured:
-            raise v.fail("SIBTerms.contract.terms", sorted(paid - measured),
-                         f"metrics that an evaluation measures ({', '.join(sorted(measured))})")
-        for f, cls in (("contract", Contract), ("service_costs", ServiceCosts),
-                       ("capital", CapitalStructure), ("municipality", Municipality)):
-            if not isinstance(getattr(self, f), cls):
-                raise TypeError(f"SIBTerms.{f}: got {type(getattr(self, f)).__name__}; "
-                                f"allowed: {cls.__name__}")
-        object.__setattr__(self, "service_periods",
-                           v.positive_int("SIBTerms.service_periods", self.service_periods))
-        object.__setattr__(self, "investor_discount_rate",
-                           v.real("SIBTerms.investor_discount_rate", self.investor_discount_rate,
-                                  low=-0.5, high=1.0))
-        object.__setattr__(self, "target_irr", v.real("SIBTerms.target_irr", self.target_irr,
-                                                      low=-0.99, high=10.0))
-        v.name("SIBTerms.currency", self.currency)
-
-
-def counterfactual(scenario: Scenario, draws: int, seed: int) -> xr.Dataset:
+def counterfactual(deal: Deal | Scenario, draws: int, seed: int) -> xr.Dataset:
     """Expected outcomes without the service, per draw (same baseline parameters as a run
-    with the same seed, because parameter streams are keyed by name)."""
+    with the same seed, because parameter streams are keyed by name).
+
+    Compute it once per run and pass it to :func:`money_flows` and
+    :func:`sibsim.analysis.breakeven.breakeven`, which reuse it."""
+    scenario = deal.scenario if isinstance(deal, Deal) else deal
     return simulate(scenario.with_effect(None), draws=draws, seed=seed, engine="expected",
                     progress=False)
 
@@ -136,25 +71,27 @@ def _served(ds: xr.Dataset, service_periods: int) -> np.ndarray:
     return (eng * mask[None]).sum(1)
 
 
-def money_flows(scenario: Scenario, ds: xr.Dataset, terms: SIBTerms,
-                cf: xr.Dataset | None = None) -> xr.Dataset:
+def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.Dataset:
     """Every party's money in every draw and period, as a labelled dataset.
 
     Parameters
     ----------
-    scenario : Scenario
-        The scenario simulated in ``ds``.
+    deal : Deal
+        The deal whose outcome scenario was simulated in ``ds`` (it must have money terms).
     ds : xarray.Dataset
         Outcome dataset from :func:`sibsim.simulate`.
-    terms : SIBTerms
-        The money side of the deal.
     cf : xarray.Dataset, optional
-        The counterfactual (see :func:`counterfactual`); computed if not given.
+        The counterfactual (see :func:`counterfactual`); computed if not given. Pass it when
+        calling several times on one run: it is the same for every money variant.
     """
+    if not isinstance(deal, Deal) or not deal.has_money:
+        raise v.fail("money_flows.deal", type(deal).__name__,
+                     "a Deal with evaluations, a contract and a capital structure")
+    terms, scenario = deal, deal.scenario
     seed = int(ds.attrs["seed"])
     D, P = ds.sizes["draw"], ds.sizes["period"]
     if cf is None:
-        cf = counterfactual(scenario, D, seed)
+        cf = counterfactual(deal, D, seed)
     table = evaluate(ds, terms.evaluations, seed)
     pay = terms.contract.outcome_payments(table, P)
     served = _served(ds, terms.service_periods)
@@ -224,8 +161,8 @@ def money_flows(scenario: Scenario, ds: xr.Dataset, terms: SIBTerms,
         "period": ds.attrs["period"],
         "periods_per_year": int(ds.attrs["periods_per_year"]),
         "social_discount_rate_per_year": mun.discount_rate,
-        "investor_discount_rate_per_year": terms.investor_discount_rate,
-        "target_irr_per_year": terms.target_irr,
+        "investor_discount_rate_per_year": terms.investors.discount_rate,
+        "target_irr_per_year": terms.investors.target_irr,
         "tranches": ",".join(flows.tranches),
         "timing": ("flows of period t are discounted by (1 + r)**t (period 0 undiscounted); "
                    "service costs in the period delivered; outcome payments in the period the "

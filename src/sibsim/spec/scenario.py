@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from sibsim.spec import _validate as v
 from sibsim.spec.cohort import Cohort, ComparisonGroup, Frailty, Stratum
@@ -40,9 +40,6 @@ class Scenario:
         What one period is. All rates in the scenario are per period.
     name, description : str
         Labels stored in the output's attrs.
-    extras : dict
-        Later layers (evaluation, contract, capital, municipality) attach their specifications
-        here; the engine ignores them.
 
     Examples
     --------
@@ -61,7 +58,6 @@ class Scenario:
     period: str = "year"
     name: str = "scenario"
     description: str = ""
-    extras: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         for fname, cls in (("cohort", Cohort), ("effect", (Effect, type(None))),

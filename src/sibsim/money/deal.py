@@ -1,0 +1,158 @@
+"""The deal: one typed object holding a SIB's outcome scenario and its money terms.
+
+A :class:`Deal` is what a scenario file describes and what :func:`sibsim.analyse` runs: the
+outcome scenario (who is served, what happens to them, what the service changes) together with
+the evaluation, the outcomes contract, the service costs, the capital structure, the
+commissioner's savings and the investors' terms. A deal without money terms (no evaluation,
+contract or capital) is an outcome-only scenario: it can be simulated but not priced.
+
+Examples
+--------
+>>> import sibsim
+>>> deal = sibsim.load_scenario("peterborough")
+>>> deal.name, deal.has_money, deal.currency
+('peterborough', True, 'GBP')
+>>> deal.investors.target_irr
+0.05
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sibsim.money.capital import CapitalStructure, ServiceCosts
+from sibsim.money.evaluation import Evaluation
+from sibsim.money.municipality import Municipality
+from sibsim.money.payments import Contract
+from sibsim.spec import _validate as v
+from sibsim.spec.scenario import Scenario
+from sibsim.spec.variant import Spec, param
+
+__all__ = ["Deal", "Investors"]
+
+
+@dataclass(frozen=True)
+class Investors(Spec):
+    """The investors' own yardsticks (their capital is in :class:`CapitalStructure`).
+
+    Parameters
+    ----------
+    discount_rate : float
+        Required return per year, for the investors' NPV (0.08 = 8% a year).
+    target_irr : float
+        IRR per year the investors target, for the break-even effect at that IRR.
+
+    Examples
+    --------
+    >>> Investors(discount_rate=0.08, target_irr=0.05).target_irr
+    0.05
+    """
+
+    discount_rate: float = param(v.fraction(-0.5, 1.0), default=0.0,
+                                 doc="required return per year (fraction)")
+    target_irr: float = param(v.fraction(-0.99, 1.0), default=0.05,
+                              doc="targeted IRR per year (fraction)")
+
+
+@dataclass(frozen=True)
+class Deal(Spec):
+    """A Social Impact Bond: its outcome scenario and its money terms.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The outcome scenario (cohort, outcome process, effect, comparison group, horizon).
+    evaluations : sequence of Evaluation
+        How each paid outcome metric is measured; one per metric (no duplicates).
+    contract : Contract, optional
+        Outcome-payment terms, caps and lag.
+    service_costs : ServiceCosts
+        Cost of delivering the service.
+    capital : CapitalStructure, optional
+        Tranches, guarantee, fees and the excess rule.
+    municipality : Municipality
+        The commissioner's savings, discount rate and own costs.
+    investors : Investors
+        The investors' discount rate and target IRR.
+    service_periods : int
+        Periods for which each engaged participant is served (and costs money), from entry.
+    currency : str
+        Currency of every amount.
+
+    Evaluations, contract and capital come together: give all three (a priced deal) or none
+    (an outcome-only scenario).
+
+    Examples
+    --------
+    >>> import sibsim
+    >>> deal = sibsim.load_scenario("nyc-able")
+    >>> [e.metric for e in deal.evaluations]
+    ['jail_days']
+    >>> outcome_only = Deal(scenario=deal.scenario)
+    >>> outcome_only.has_money
+    False
+    """
+
+    scenario: Scenario = param(v.instance_of(Scenario))
+    evaluations: tuple[Evaluation, ...] = param(v.vector(v.instance_of(Evaluation), min_len=0),
+                                                default=())
+    contract: Contract | None = param(v.optional(v.instance_of(Contract)), default=None)
+    service_costs: ServiceCosts = param(v.instance_of(ServiceCosts),
+                                        default_factory=ServiceCosts)
+    capital: CapitalStructure | None = param(v.optional(v.instance_of(CapitalStructure)),
+                                             default=None)
+    municipality: Municipality = param(v.instance_of(Municipality),
+                                       default_factory=Municipality)
+    investors: Investors = param(v.instance_of(Investors), default_factory=Investors)
+    service_periods: int = param(v.integer(1), default=1, doc="periods")
+    currency: str = param(v.label, default="EUR")
+
+    def validate(self) -> None:
+        parts = {"evaluations": bool(self.evaluations), "contract": self.contract is not None,
+                 "capital": self.capital is not None}
+        if any(parts.values()) and not all(parts.values()):
+            missing = [k for k, given in parts.items() if not given]
+            raise v.fail(f"Deal.{missing[0]}", None,
+                         "evaluations, a contract and a capital structure together (a priced "
+                         "deal) or none of them (an outcome-only scenario)")
+        if not self.has_money:
+            return
+        v.unique("Deal.evaluations", [e.metric for e in self.evaluations], "metrics")
+        measured = {e.metric for e in self.evaluations}
+        unmeasured = sorted(set(self.contract.metrics) - measured)
+        if unmeasured:
+            raise v.fail("Deal.contract.terms", unmeasured,
+                         f"metrics that an evaluation measures ({', '.join(sorted(measured))})")
+        for part in ("contract", "capital"):
+            cur = getattr(getattr(self, part), "currency", self.currency)
+            if cur != self.currency:
+                raise v.fail(f"Deal.{part}.currency", cur,
+                             f"the deal's currency {self.currency!r}")
+
+    # ------------------------------------------------------------------ convenience
+    @property
+    def has_money(self) -> bool:
+        """True for a priced deal (evaluations, contract and capital given)."""
+        return self.contract is not None
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def description(self) -> str:
+        return self.scenario.description
+
+    @property
+    def effect(self) -> Any:
+        return self.scenario.effect
+
+    def replace(self, **changes: Any) -> Deal:
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+    def with_scenario(self, **changes: Any) -> Deal:
+        """A copy whose outcome scenario has some fields changed."""
+        return replace(self, scenario=replace(self.scenario, **changes))
+
