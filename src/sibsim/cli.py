@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
                      default="auto", help="simulation engine (default: auto)")
     run.add_argument("--figure", type=Path, default=None, metavar="PNG",
                      help="also write the summary figure (money scenarios only)")
+    run.add_argument("--breakeven-range", type=float, nargs=2, default=None,
+                     metavar=("NO_EFFECT", "STRONGEST"),
+                     help="true effects searched for break-even, in the effect's measure "
+                          "(e.g. 1.0 0.3 for a relative risk from 1 down to 0.3); default: the "
+                          "scenario file's [breakeven] table, else halving or doubling")
     run.add_argument("--no-progress", action="store_true",
                      help="do not show progress (it is shown only in a terminal anyway)")
     sub.add_parser("scenarios", help="list the built-in scenarios")
@@ -73,19 +79,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         deal = load_scenario(args.scenario)
     except ScenarioFileError as err:
         return _fail(str(err))
+    if args.breakeven_range is not None:
+        from sibsim.money.deal import BreakevenSearch
+
+        try:
+            deal = deal.replace(breakeven=BreakevenSearch(
+                effect_range=tuple(args.breakeven_range), grid=deal.breakeven.grid))
+        except ValueError as err:
+            return _fail(f"--breakeven-range: {err}")
     out = args.out or Path("results") / f"{deal.name}.nc"
     progress = False if args.no_progress else None
     from sibsim import report
 
     try:
-        text = report.run_and_report(deal, draws=args.draws, seed=args.seed,
-                                     engine=args.engine, out=out, figure=args.figure,
-                                     progress=progress)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", report.UnfundedCostsWarning)
+            text = report.run_and_report(deal, draws=args.draws, seed=args.seed,
+                                         engine=args.engine, out=out, figure=args.figure,
+                                         progress=progress)
     except (ValueError, TypeError) as err:
         return _fail(f"{args.scenario}: {err}")
     except OSError as err:
         return _fail(f"cannot write the results: {err}")
     print(text)
+    for w in caught:  # every warning as one line, no source location
+        print(f"sibsim: warning: {w.message}", file=sys.stderr)
     return EXIT_OK
 
 

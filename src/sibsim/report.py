@@ -9,6 +9,7 @@ per step) and, on request, the summary figure.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +39,60 @@ class SIBResults:
     municipality: xr.Dataset
     breakeven: xr.Dataset | None
 
+    def headline(self) -> xr.Dataset:
+        """The headline figures as scalars (the root group of a results file).
+
+        ``xarray.open_dataset(results.nc)`` shows this summary; :func:`open_results` reads
+        every group.
+        """
+        inv = self.investors.sel(investor="all")
+        mun, m = self.municipality, self.money
+        cur = m.attrs["currency"]
+        data = {
+            "p_investor_loss": (float(inv["loss"].mean()), "probability",
+                                "Share of draws in which investors get back less than they "
+                                "put in."),
+            "median_investor_irr_annual": (float(np.nanmedian(inv["irr_annual"].values))
+                                           if np.isfinite(inv["irr_annual"].values).any()
+                                           else np.nan, "per year",
+                                           "Median annualised IRR of all investors together."),
+            "mean_investor_moic": (float(inv["moic"].mean()), "1",
+                                   "Mean money multiple of all investors together."),
+            "mean_outcome_payments": (float(m["outcome_payments"].sum("period").mean()), cur,
+                                      "Mean total outcome payments by the commissioner."),
+            "mean_cashable_savings": (float(m["cashable_savings"].sum("period").mean()), cur,
+                                      "Mean total cashable savings of the commissioner."),
+            "p_commissioner_net_loss": (float(mun["net_loss"].mean()), "probability",
+                                        "Share of draws in which the commissioner pays more "
+                                        "than it saves (cashable)."),
+            "mean_npv_net_savings": (float(mun["npv_net_savings"].mean()), cur,
+                                     "Mean NPV of the commissioner's net cashable savings."),
+            "mean_unfunded_costs": (float(m["unfunded_costs"].sum("period").mean()), cur,
+                                    "Mean service costs and fees the capital does not fund."),
+        }
+        if self.breakeven is not None:
+            for party in self.breakeven["party"].values:
+                x = self.breakeven["breakeven_effect"].sel(party=party).values
+                data[f"median_breakeven_effect_{party}"] = (
+                    float(np.nanmedian(x)) if np.isfinite(x).any() else np.nan,
+                    self.breakeven.attrs["measure"],
+                    f"Median break-even true effect ({party}); NaN when none in range.")
+        ds = xr.Dataset({k: xr.Variable((), val, attrs={"units": u, "description": d})
+                         for k, (val, u, d) in data.items()})
+        ds.attrs.update({
+            "sibsim_content": "results summary",
+            "draws": int(m.sizes["draw"]),
+            "seed": int(m.attrs["seed"]),
+            "currency": cur,
+            "groups": ",".join(g for g in GROUPS if getattr(self, g) is not None),
+            "read_with": "sibsim.open_results(path) reads every group; xarray.open_dataset("
+                         "path, group='money') reads one",
+        })
+        return ds
+
     def to_datatree(self) -> xr.DataTree:
-        parts = {f"/{g}": getattr(self, g) for g in GROUPS if getattr(self, g) is not None}
+        parts = {"/": self.headline()}
+        parts.update({f"/{g}": getattr(self, g) for g in GROUPS if getattr(self, g) is not None})
         return xr.DataTree.from_dict(parts)
 
     def to_netcdf(self, path: str | os.PathLike) -> Path:
@@ -84,7 +137,7 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
     >>> res = sibsim.analyse(sibsim.load_scenario("peterborough"), draws=200, seed=1,
     ...                      progress=False, with_breakeven=False)
     >>> sorted(res.investors.data_vars)[:2]
-    ['gross_moic', 'invested']
+    ['invested', 'irr']
     """
     if not isinstance(deal, Deal) or not deal.has_money:
         raise v.fail("analyse.deal", type(deal).__name__,
@@ -93,8 +146,12 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
     ds = simulate(deal.scenario, draws=draws, seed=seed, engine=engine, progress=progress)
     cf = counterfactual(deal, draws, int(ds.attrs["seed"]))
     money = money_flows(deal, ds, cf=cf)
-    be = (breakeven(deal, ds, cf=cf) if with_breakeven and deal.scenario.effect is not None
-          else None)
+    unfunded = unfunded_text(money)
+    if unfunded is not None:
+        warnings.warn(UnfundedCostsWarning(unfunded), stacklevel=2)
+    be = (breakeven(deal, ds, cf=cf, effect_range=deal.breakeven.effect_range,
+                    grid=deal.breakeven.grid)
+          if with_breakeven and deal.scenario.effect is not None else None)
     return SIBResults(outcomes=ds, money=money, investors=investor_metrics(money),
                       municipality=municipality_metrics(money), breakeven=be)
 
@@ -119,13 +176,50 @@ def _q(x: np.ndarray, qs=(0.05, 0.5, 0.95)) -> np.ndarray:
     return np.quantile(x, qs) if x.size else np.full(len(qs), np.nan)
 
 
-def _reduction(effect: float, measure: str) -> str:
-    """A true effect as plain words."""
+def _effect_words(effect: float, measure: str) -> str:
+    """A true effect in plain words: "a 12.0% reduction", "a 5.0% increase", "+0.030".
+
+    >>> _effect_words(0.88, "rr"), _effect_words(1.05, "rr"), _effect_words(0.03, "absolute")
+    ('a 12.0% reduction', 'a 5.0% increase', 'a change of +0.030')
+    >>> _effect_words(1.0, "rr")
+    'no effect'
+    """
     if not np.isfinite(effect):
         return "n/a"
+    if abs(effect - (0.0 if measure == "absolute" else 1.0)) < 5e-4:
+        return "no effect"
     if measure == "absolute":
-        return f"{effect:+.3f}"
-    return f"{100 * (1 - effect):.1f}%"
+        return f"a change of {effect:+.3f}"
+    if effect <= 1.0:
+        return f"a {100 * (1 - effect):.1f}% reduction"
+    return f"a {100 * (effect - 1):.1f}% increase"
+
+
+def _strength(effect: np.ndarray, measure: str) -> np.ndarray:
+    """How far an effect is from no effect (for ordering quantiles weak -> strong)."""
+    return np.abs(effect) if measure == "absolute" else np.abs(np.log(effect))
+
+
+WIDEN_HINT = ("widen the searched range: effect_range=(no effect, strongest) in Python, "
+              "--breakeven-range NO_EFFECT STRONGEST on the command line, or "
+              "[breakeven] effect_range = [no effect, strongest] in the scenario file")
+
+
+class UnfundedCostsWarning(UserWarning):
+    """Service costs exceed the capital committed in some draws: part of the service is not
+    funded by the deal (see the ``unfunded_costs`` variable of the money dataset)."""
+
+
+def unfunded_text(money: xr.Dataset) -> str | None:
+    """A plain sentence on unfunded costs, or None when every cost is funded."""
+    unf = money["unfunded_costs"].sum("period").values
+    if not np.any(unf > 1e-9 * max(float(money["service_costs"].sum("period").max()), 1.0)):
+        return None
+    cur = money.attrs["currency"]
+    return (f"Unfunded costs: in {_pct(float(np.mean(unf > 0)))} of draws the service costs and "
+            f"fees exceed the capital committed (mean {_money(float(unf.mean()), cur)}, "
+            f"at most {_money(float(unf.max()), cur)}); the deal does not fund them: raise the "
+            "commitments or cut the costs.")
 
 
 def _period_text(be: np.ndarray) -> str:
@@ -152,7 +246,7 @@ def describe(res: SIBResults, deal: Deal) -> str:
     D = m.sizes["draw"]
     allinv = inv.sel(investor="all")
     lines = [
-        f"{scenario.name}: {scenario.description}",
+        f"{scenario.name}: {scenario.description}" if scenario.description else scenario.name,
         f"{D:,} draws, seed {res.outcomes.attrs['seed']}, engine {res.outcomes.attrs['engine']}, "
         f"one period = one {ppy}, amounts in {cur}.",
         "",
@@ -170,6 +264,16 @@ def describe(res: SIBResults, deal: Deal) -> str:
         f"mean NPV at {_pct(m.attrs['investor_discount_rate_per_year'])} a year: "
         f"{_money(float(allinv['npv'].mean()), cur)}.",
     ]
+    got_nothing = (allinv["received"].values <= 0) & (allinv["invested"].values > 0)
+    net_minus_100 = (allinv["irr_status"].values == 2) & ~got_nothing
+    if got_nothing.any():
+        lines.append(f"  Total loss (nothing comes back) in {_pct(float(got_nothing.mean()))} "
+                     "of draws.")
+    if net_minus_100.any():
+        lines.append(f"  In {_pct(float(net_minus_100.mean()))} of draws some money comes back, "
+                     "but only in periods when more capital is drawn: every net cash flow is "
+                     "negative, so the IRR of the net flows is -100% although it is not a "
+                     "total loss.")
     s_inv = summarise(inv[["npv"]]).sel(investor="all")
     lines.append(f"  Expected shortfall (mean NPV of the worst 5% of draws): "
                  f"{_money(float(s_inv['npv'].sel(statistic='cvar05')), cur)}.")
@@ -185,6 +289,9 @@ def describe(res: SIBResults, deal: Deal) -> str:
     shortfall = float(summarise(mun[["npv_net_savings"]])["npv_net_savings"].sel(
         statistic="cvar05"))
     public = float(mun["npv_net_public_value"].mean())
+    unfunded = unfunded_text(m)
+    if unfunded is not None:
+        lines.append("  " + unfunded)
     lines += [
         "",
         "Commissioner",
@@ -203,8 +310,7 @@ def describe(res: SIBResults, deal: Deal) -> str:
     if res.breakeven is not None:
         be = res.breakeven
         meas = be.attrs["measure"]
-        what = f"true reduction in {scenario.outcome.name}s" if meas != "absolute" else \
-            "true change"
+        what = f"true effect on {scenario.outcome.name}s"
         lines += ["", "Break-even"]
         for party, text, var in (
             ("investors", "Investors break even (NPV at their discount rate = 0)",
@@ -216,18 +322,19 @@ def describe(res: SIBResults, deal: Deal) -> str:
         ):
             x = be[var].sel(party=party).values
             share_none = float(np.isnan(x).mean())
+            strongest = _effect_words(be.attrs["effect_range"][1], meas)
             if share_none >= 0.5:
-                lines.append(f"  {text}: no break-even up to a "
-                             f"{_reduction(be.attrs['effect_range'][1], meas)} reduction in "
-                             f"{_pct(share_none)} of draws.")
+                lines.append(f"  {text}: no break-even in {_pct(share_none)} of draws, even at "
+                             f"{strongest} (the strongest effect searched); to look further, "
+                             f"{WIDEN_HINT}.")
                 continue
-            lo, med, hi = _q(x)
-            # a larger reduction means a smaller ratio: quantiles swap
+            lo, med, hi = sorted(_q(x), key=lambda e: _strength(np.array(e), meas))
             lines.append(f"  {text} when the {what} is at least "
-                         f"{_reduction(med, meas)} (median over draws; 90% between "
-                         f"{_reduction(hi, meas)} and {_reduction(lo, meas)})"
-                         + (f"; no break-even in range in {_pct(share_none)} of draws."
-                            if share_none > 0 else "."))
+                         f"{_effect_words(med, meas)} (median over draws; 90% between "
+                         f"{_effect_words(lo, meas)} and {_effect_words(hi, meas)})"
+                         + (f"; no break-even up to {strongest} (the strongest effect "
+                            f"searched) in {_pct(share_none)} of draws." if share_none > 0
+                            else "."))
         inv_be = allinv["payback_period"].values
         com_be = mun["breakeven_period"].values
         lines.append(f"  Break-even period (cumulative cash >= 0 from then on): investors "

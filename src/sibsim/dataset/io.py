@@ -48,7 +48,8 @@ def open_dataset(path: str | os.PathLike) -> xr.Dataset:
     """Read a dataset written by :func:`to_netcdf` fully into memory."""
     with xr.open_dataset(path, engine=ENGINE) as ds:
         ds = ds.load()
-    if not ds.data_vars and not ds.attrs:
+    summary_only = ds.attrs.get("sibsim_content") == "results summary"
+    if (not ds.data_vars and not ds.attrs) or summary_only:
         raise ValueError(f"{path}: no outcome dataset at the file's root; a file written by "
                          "'sibsim run' for a scenario with money tables holds one group per "
                          "step: read it with sibsim.open_results")

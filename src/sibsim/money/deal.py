@@ -29,7 +29,7 @@ from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
 from sibsim.spec.variant import Spec, param
 
-__all__ = ["Deal", "Investors"]
+__all__ = ["BreakevenSearch", "Deal", "Investors"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,38 @@ class Investors(Spec):
                               doc="targeted IRR per year (fraction)")
 
 
+def _effect_range(field: str, value: object) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    pair = v.vector(v.interval())(field, value)
+    if len(pair) != 2 or pair[0] == pair[1]:  # type: ignore[arg-type]
+        raise v.fail(field, value, "two different effects: (no effect, strongest effect)")
+    return pair  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class BreakevenSearch(Spec):
+    """Where the break-even search looks (``[breakeven]`` in a scenario file).
+
+    Parameters
+    ----------
+    effect_range : (float, float) or None
+        (no effect, strongest effect) searched, in the effect's measure (e.g. relative risk
+        ``(1.0, 0.5)``: from no effect to halving the outcome). None: halving or doubling the
+        outcome, as the evaluation's direction says.
+    grid : int
+        Grid points between the two ends (at least 3).
+
+    Examples
+    --------
+    >>> BreakevenSearch(effect_range=(1.0, 0.3)).effect_range
+    (1.0, 0.3)
+    """
+
+    effect_range: tuple[float, float] | None = param(_effect_range, default=None)
+    grid: int = param(v.integer(3, 1001), default=41, doc="grid points")
+
+
 @dataclass(frozen=True)
 class Deal(Spec):
     """A Social Impact Bond: its outcome scenario and its money terms.
@@ -77,6 +109,8 @@ class Deal(Spec):
         The investors' discount rate and target IRR.
     service_periods : int
         Periods for which each engaged participant is served (and costs money), from entry.
+    breakeven : BreakevenSearch
+        Where the break-even search looks.
     currency : str
         Currency of every amount.
 
@@ -106,6 +140,8 @@ class Deal(Spec):
                                        default_factory=Municipality)
     investors: Investors = param(v.instance_of(Investors), default_factory=Investors)
     service_periods: int = param(v.integer(1), default=1, doc="periods")
+    breakeven: BreakevenSearch = param(v.instance_of(BreakevenSearch),
+                                       default_factory=BreakevenSearch)
     currency: str = param(v.label, default="EUR")
 
     def validate(self) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sibsim.money.capital import CapitalStructure, Fees, Guarantee, ServiceCosts, Tranche
-from sibsim.money.deal import Investors
+from sibsim.money.deal import BreakevenSearch, Investors
 from sibsim.money.evaluation import Evaluation
 from sibsim.money.municipality import Municipality
 from sibsim.money.payments import (
@@ -22,7 +22,7 @@ from sibsim.money.payments import (
 from sibsim.spec.toml import KeyProblem, Section, build
 
 MONEY_SECTIONS = ("evaluation", "contract", "service_costs", "capital", "municipality",
-                  "investors")
+                  "investors", "breakeven")
 
 
 def _tuple(x: Any) -> Any:
@@ -187,6 +187,8 @@ def parse_money(top: Section, currency: str) -> dict[str, Any]:
                              f"measures ({', '.join(sorted(measured))})")
     i_sec = top.sub("investors")
     investors = Investors() if i_sec is None else Investors.from_toml(i_sec)
-    return {"evaluations": evaluations, "contract": contract, "service_costs": costs,
-            "capital": capital, "municipality": municipality,
+    b_sec = top.sub("breakeven")
+    search = BreakevenSearch() if b_sec is None else BreakevenSearch.from_toml(b_sec)
+    return {"breakeven": search, "evaluations": evaluations, "contract": contract,
+            "service_costs": costs, "capital": capital, "municipality": municipality,
             "service_periods": service_periods, "investors": investors}

@@ -31,6 +31,9 @@ MONEY_SCHEMA = {
     "payments_by_metric": (("draw", "metric", "period"), "Outcome payments by metric."),
     "participants_served": (("draw", "period"), "Participants receiving the service (people)."),
     "service_costs": (("draw", "period"), "Cost of delivering the service."),
+    "unfunded_costs": (("draw", "period"),
+                       "Service costs and fees beyond the capital committed: not funded by the "
+                       "deal (borne by the provider or cut from the service); never dropped."),
     "flow": (("draw", "party", "period"),
              "Net cash flow of each party (+ received, - paid); sums to 0 over parties."),
     "drawdown": (("draw", "tranche", "period"), "Capital drawn from each tranche (gross)."),
@@ -122,6 +125,7 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
         "payments_by_metric": pay.by_metric,
         "participants_served": served,
         "service_costs": costs,
+        "unfunded_costs": flows.unfunded,
         "flow": flows.flows,
         "drawdown": flows.drawdown,
         "investor_received": np.stack([flows.party(t) for t in flows.tranches], axis=1)

@@ -172,10 +172,13 @@ def plot_irr_distribution(inv: xr.Dataset, investor: str = "all", ax: Axes | Non
     sel = inv.sel(investor=investor)
     irr = np.asarray(sel["irr_annual"].values, dtype=float).ravel()
     n = irr.size
-    total = irr <= -1.0 + 1e-9
-    if "irr_status" in sel:
-        total |= np.asarray(sel["irr_status"].values).ravel() == 2  # IRRStatus.TOTAL_LOSS
-    finite = np.isfinite(irr) & ~total
+    if "received" in sel and "invested" in sel:  # total loss: nothing at all comes back
+        total = ((np.asarray(sel["received"].values).ravel() <= 0)
+                 & (np.asarray(sel["invested"].values).ravel() > 0))
+    else:
+        total = irr <= -1.0 + 1e-9
+    # IRR of -100% on net flows although money came back: labelled by its IRR status
+    finite = np.isfinite(irr) & ~total & (irr > -1.0 + 1e-9)
     no_irr = ~finite & ~total
     x = irr[finite] * 100.0
     weight = 100.0 / n if n else 0.0
@@ -210,6 +213,13 @@ def plot_irr_distribution(inv: xr.Dataset, investor: str = "all", ax: Axes | Non
 
     handles.append(ax.axvline(0.0, color=REFERENCE_COLOR, linestyle="--", linewidth=1.0,
                               label="IRR = 0"))
+    net_minus = no_irr & (irr <= -1.0 + 1e-9)  # IRR status TOTAL_LOSS, yet money came back
+    if np.any(net_minus):
+        handles.append(Line2D([], [], linestyle="none",
+                              label=f"IRR -100% on net flows, some money back: "
+                                    f"{np.count_nonzero(net_minus)} draws "
+                                    f"({_share_pct(net_minus, n):.1f}%)"))
+    no_irr = no_irr & ~net_minus
     if np.any(no_irr):
         handles.append(Line2D([], [], linestyle="none",
                               label=f"No IRR defined: {np.count_nonzero(no_irr)} draws "
