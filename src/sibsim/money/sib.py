@@ -22,7 +22,7 @@ import xarray as xr
 
 from sibsim.dataset.build import simulate
 from sibsim.money.capital import CapitalStructure, ServiceCosts, waterfall
-from sibsim.money.evaluation import Evaluation, evaluate
+from sibsim.money.evaluation import Evaluation, check_evaluations, evaluate
 from sibsim.money.municipality import Municipality
 from sibsim.money.payments import Contract
 from sibsim.spec import _validate as v
@@ -96,10 +96,7 @@ class SIBTerms:
     currency: str = "EUR"
 
     def __post_init__(self) -> None:
-        evs = tuple(self.evaluations) if not isinstance(self.evaluations, Evaluation) else (
-            self.evaluations,)
-        if not evs or not all(isinstance(e, Evaluation) for e in evs):
-            raise v.fail("SIBTerms.evaluations", self.evaluations, "one or more Evaluation")
+        evs = check_evaluations(self.evaluations, "SIBTerms.evaluations")
         object.__setattr__(self, "evaluations", evs)
         paid = set(self.contract.metrics)
         measured = {e.metric for e in evs}
