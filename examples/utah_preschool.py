@@ -12,6 +12,7 @@
 import argparse
 import dataclasses
 
+from sibsim.money.evaluation import Historical
 from sibsim.report import analyse
 from sibsim.scenario_file import load_scenario
 from sibsim.spec import Gamma
@@ -26,7 +27,7 @@ ev = deal.evaluations[0]
 
 # %%
 for predicted in (2.1, 2.5, 2.8, 3.2):
-    ev2 = dataclasses.replace(ev, historical_rate=Gamma.from_mean_sd(predicted, 0.1))
+    ev2 = dataclasses.replace(ev, design=Historical(Gamma.from_mean_sd(predicted, 0.1)))
     res = analyse(deal.replace(evaluations=(ev2,)), draws=args.draws, seed=args.seed,
                   with_breakeven=False)
     print(f"predicted special-education years per child {predicted:.1f}: "

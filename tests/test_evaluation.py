@@ -3,6 +3,8 @@ outcome datasets (the schema of ``sibsim.simulate``), and on simulated ones."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -11,7 +13,18 @@ from scipy import stats
 import sibsim
 from sibsim import Cohort, ComparisonGroup, CountOutcome, Effect, Gamma, Normal, Scenario
 from sibsim.engine.parameters import sample_parameter
-from sibsim.money.evaluation import Evaluation, evaluate
+from sibsim.money.evaluation import (
+    EVALUATION_DESIGNS,
+    RCT,
+    BeforeAfter,
+    Evaluation,
+    EvaluationDesign,
+    Historical,
+    Matched,
+    check_evaluations,
+    evaluate,
+)
+from sibsim.spec.toml import KeyProblem, Section
 
 # --------------------------------------------------------------------------------------
 # a synthetic outcome dataset
@@ -417,3 +430,249 @@ def test_parameters_lists_only_the_uncertain_inputs_of_the_design():
     assert set(Evaluation("m", design="matched").parameters()) == {"evaluation.m.bias"}
     assert set(Evaluation("m", design="historical", historical_rate=0.3).parameters()) == {
         "evaluation.m.historical_rate"}
+
+
+# --------------------------------------------------------------------------------------
+# designs: registry, new and old spellings
+# --------------------------------------------------------------------------------------
+
+
+def test_registry_lists_the_designs_by_kind():
+    assert EVALUATION_DESIGNS.names() == ("rct", "matched", "historical", "before_after")
+    assert EVALUATION_DESIGNS["matched"] is Matched
+    assert EVALUATION_DESIGNS["before_after"] is BeforeAfter
+    assert [c.needs_comparison for c in EVALUATION_DESIGNS.classes()] == [True, True, False,
+                                                                          True]
+    with pytest.raises(ValueError, match=r"evaluation design kind: got 'quasi'; allowed: one "
+                                         r"of 'rct', 'matched', 'historical', 'before_after'"):
+        EVALUATION_DESIGNS["quasi"]
+
+
+def test_public_names_are_importable_from_sibsim_money():
+    import sibsim.money as money
+
+    for name in ("EVALUATION_DESIGNS", "RCT", "Matched", "Historical", "BeforeAfter",
+                 "Evaluation", "EvaluationDesign", "check_evaluations", "evaluate"):
+        assert name in money.__all__ and hasattr(money, name)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ({}, {}),
+        ({"design": "rct"}, {"design": RCT()}),
+        ({"design": "matched"}, {"design": Matched()}),
+        ({"design": "matched", "bias": 0.25}, {"design": Matched(bias=0.25)}),
+        ({"design": "matched", "bias": Normal(0.0, 0.1)},
+         {"design": Matched(bias=Normal(0.0, 0.1))}),
+        ({"design": "before_after", "bias": -0.2}, {"design": BeforeAfter(bias=-0.2)}),
+        ({"design": "historical", "historical_rate": 0.8},
+         {"design": Historical(historical_rate=0.8)}),
+    ],
+)
+def test_old_flat_spelling_builds_the_same_design(old, new):
+    a, b = Evaluation("m", window=2, **old), Evaluation("m", window=2, **new)
+    assert a == b
+    assert isinstance(a.design, EvaluationDesign)
+    assert a.bias is None and a.historical_rate is None
+    assert a.parameters() == b.parameters()
+
+
+def test_new_spelling_gives_the_same_results():
+    ds = two_wave_ds()
+    for old, new in [(Evaluation("m", design="matched", window=2, bias=0.25),
+                      Evaluation("m", design=Matched(bias=0.25), window=2)),
+                     (Evaluation("m", design="rct", window=2, alpha=0.05),
+                      Evaluation("m", design=RCT(), window=2, alpha=0.05))]:
+        a, b = evaluate(ds, (old,), 3), evaluate(ds, (new,), 3)
+        np.testing.assert_array_equal(a.measured_effect, b.measured_effect)
+        np.testing.assert_array_equal(a.units, b.units)
+        np.testing.assert_array_equal(a.gate, b.gate)
+
+
+def test_designs_validate_their_own_fields():
+    assert Matched().bias == sibsim.Fixed(0.0)
+    with pytest.raises(TypeError, match="bias"):
+        RCT(bias=0.1)  # an RCT has no bias
+    with pytest.raises(TypeError, match="historical_rate"):
+        Historical()  # required
+    with pytest.raises(ValueError, match=r"Historical\.historical_rate"):
+        Historical(historical_rate=-0.1)
+    with pytest.raises(ValueError, match=r"Historical\.historical_rate"):
+        Historical(historical_rate=Normal(1.0, 0.1))  # can be negative
+    with pytest.raises(TypeError, match=r"Matched\.bias"):
+        Matched(bias="big")
+    with pytest.raises(ValueError, match=r"BeforeAfter\.bias"):
+        BeforeAfter(bias=float("inf"))
+    assert set(Historical(historical_rate=0.3).parameters("x")) == {"evaluation.x.historical_rate"}
+    assert set(BeforeAfter().parameters("x")) == {"evaluation.x.bias"}
+    assert RCT().parameters("x") == {}
+
+
+def test_flat_keys_are_refused_where_the_design_has_no_such_field():
+    with pytest.raises(ValueError, match=r"Evaluation\.bias: got 0\.1; allowed: no bias for "
+                                         r"design 'rct' \(designs with a bias: 'matched', "
+                                         r"'before_after'\)"):
+        Evaluation("m", bias=0.1)
+    with pytest.raises(ValueError, match=r"Evaluation\.bias.*design 'historical'"):
+        Evaluation("m", design="historical", historical_rate=0.5, bias=0.1)
+    with pytest.raises(ValueError, match=r"Evaluation\.historical_rate.*design 'matched'"):
+        Evaluation("m", design=Matched(), historical_rate=0.5)
+
+
+def test_flat_keys_with_a_design_object_point_to_the_design():
+    with pytest.raises(ValueError, match=r"Evaluation\.bias.*design=Matched\(bias=\.\.\.\)"):
+        Evaluation("m", design=Matched(bias=0.1), bias=0.2)
+
+
+def test_design_must_be_a_design_or_a_kind():
+    with pytest.raises(TypeError, match=r"Evaluation\.design: got int"):
+        Evaluation("m", design=3)
+    with pytest.raises(ValueError, match=r"Evaluation\.design: got 'quasi'; allowed: a design "
+                                         r"object or one of 'rct', 'matched'"):
+        Evaluation("m", design="quasi")
+
+
+def test_alpha_is_a_fraction_and_a_percent_slip_is_explained():
+    with pytest.raises(ValueError, match=r"Evaluation\.alpha: got 5; .*write 0\.05 for 5%"):
+        Evaluation("m", alpha=5)
+    assert Evaluation("m", alpha=0.5).alpha == 0.5
+
+
+def test_a_new_design_needs_no_change_to_evaluate():
+    """evaluate() calls design methods: an unregistered design subclass works as is."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Halved(EvaluationDesign):
+        kind = "halved"
+
+        def counterfactual(self, metric, params, comparison, waves):
+            rate, var = RCT().counterfactual(metric, params, comparison, waves)
+            return rate * 0.5, var * 0.25
+
+    ds = two_wave_ds()
+    table = evaluate(ds, (Evaluation("m", design=Halved(), window=2),), 0)
+    np.testing.assert_allclose(table.units[0], [(0.35 - 0.5) * 10, (0.25 - 0.4) * 20,
+                                                (17 / 60 - 13 / 30) * 30], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------
+# TOML
+# --------------------------------------------------------------------------------------
+
+
+def from_toml(table):
+    return Evaluation.from_toml(Section("evaluation[0]", table))
+
+
+def test_from_toml_new_spelling():
+    ev = from_toml({"metric": "reconviction", "window": 1, "report_lag": 1,
+                    "design": {"kind": "matched",
+                               "bias": {"dist": "normal", "mean": 0.0, "sd": 0.02}}})
+    assert ev == Evaluation("reconviction", design=Matched(bias=Normal(0.0, 0.02)), window=1,
+                            report_lag=1)
+    ev = from_toml({"metric": "m", "design": {"kind": "historical", "historical_rate": 2.8}})
+    assert ev.design == Historical(historical_rate=2.8)
+    assert from_toml({"metric": "m", "design": {"kind": "before_after"}}).design == \
+        BeforeAfter()
+
+
+def test_from_toml_old_spelling_and_defaults():
+    assert from_toml({"metric": "m"}) == Evaluation("m")
+    assert from_toml({"metric": "m", "design": "rct"}).design == RCT()
+    ev = from_toml({"metric": "m", "design": "matched",
+                    "bias": {"dist": "normal", "mean": 0.0, "sd": 0.02}, "alpha": 0.1,
+                    "per_wave": False, "value_per_unit": 2_600})
+    assert ev == Evaluation("m", design=Matched(bias=Normal(0.0, 0.02)), alpha=0.1,
+                            per_wave=False, value_per_unit=2_600.0)
+    ev = from_toml({"metric": "m", "design": "historical",
+                    "historical_rate": {"dist": "gamma", "mean": 2.8, "sd": 0.1}})
+    assert ev.design == Historical(historical_rate=Gamma.from_mean_sd(2.8, 0.1))
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "problem"),
+    [
+        ({}, r"evaluation\[0\]\.metric", "required"),
+        ({"metric": "m", "design": "quasi"}, r"evaluation\[0\]\.design",
+         "'quasi'; allowed: 'rct', 'matched', 'historical', 'before_after'"),
+        ({"metric": "m", "design": {"kind": "quasi"}}, r"evaluation\[0\]\.design\.kind",
+         "'quasi'"),
+        ({"metric": "m", "design": {"bias": 0.1}}, r"evaluation\[0\]\.design\.kind",
+         "required"),
+        ({"metric": "m", "design": 3}, r"evaluation\[0\]\.design", "evaluation design table"),
+        ({"metric": "m", "design": {"kind": "rct", "bias": 0.1}},
+         r"evaluation\[0\]\.design\.bias", "unknown key"),
+        ({"metric": "m", "design": {"kind": "historical"}},
+         r"evaluation\[0\]\.design\.historical_rate", "required"),
+        ({"metric": "m", "design": {"kind": "matched", "bias": {"dist": "normal"}}},
+         r"evaluation\[0\]\.design\.bias", "normal distribution takes"),
+        ({"metric": "m", "design": {"kind": "historical", "historical_rate": -1.0}},
+         r"evaluation\[0\]\.design", r"Historical\.historical_rate"),
+        ({"metric": "m", "design": {"kind": "matched"}, "bias": 0.1}, r"evaluation\[0\]",
+         r"Evaluation\.bias.*design=Matched"),
+        ({"metric": "m", "design": "rct", "bias": 0.1}, r"evaluation\[0\]",
+         r"Evaluation\.bias.*no bias for design 'rct'"),
+        ({"metric": "m", "design": "historical"}, r"evaluation\[0\]",
+         r"Evaluation\.historical_rate"),
+        ({"metric": "m", "alpha": 5}, r"evaluation\[0\]", "write 0.05 for 5%"),
+        ({"metric": "m", "windw": 2}, r"evaluation\[0\]\.windw", "unknown key"),
+    ],
+)
+def test_from_toml_problems_name_the_key(table, key, problem):
+    with pytest.raises(KeyProblem) as info:
+        from_toml(table)
+    assert re.fullmatch(key, info.value.key), info.value.key
+    assert re.search(problem, info.value.problem), info.value.problem
+
+
+def test_builtin_scenarios_use_design_tables():
+    from sibsim.scenario_file import builtin_scenarios, load_scenario
+
+    want = {"peterborough": Matched(bias=Normal(0.0, 0.02)),
+            "nyc-able": Matched(bias=Normal(0.0, 0.03)),
+            "utah-preschool": Historical(historical_rate=Gamma.from_mean_sd(2.8, 0.1))}
+    for name, design in want.items():
+        assert "design = {kind" in builtin_scenarios()[name].read_text(encoding="utf-8")
+        (ev,) = load_scenario(name).extras["sib"].evaluations
+        assert ev.design == design
+
+
+# --------------------------------------------------------------------------------------
+# one evaluation per metric
+# --------------------------------------------------------------------------------------
+
+
+def test_check_evaluations_refuses_two_evaluations_of_one_metric():
+    a, b = Evaluation("a"), Evaluation("b", design=Matched())
+    assert check_evaluations([a, b]) == (a, b)
+    assert check_evaluations(a) == (a,)
+    with pytest.raises(ValueError, match=r"evaluations: got \['a', 'b', 'a'\]; allowed: unique "
+                                         r"metrics.*\(repeated: a\)"):
+        check_evaluations([a, b, Evaluation("a", window=2)])
+    for bad in ([], [a, "b"], 3):
+        with pytest.raises(ValueError, match="one or more Evaluation"):
+            check_evaluations(bad)
+
+
+def test_sib_terms_refuse_duplicate_evaluations():
+    from sibsim.money.sib import SIBTerms
+
+    terms = sibsim.load_scenario("peterborough").extras["sib"]
+    (ev,) = terms.evaluations
+    with pytest.raises(ValueError, match=r"SIBTerms\.evaluations.*repeated: reconviction"):
+        SIBTerms((ev, ev), terms.contract, terms.service_costs, terms.capital,
+                 terms.municipality)
+
+
+def test_scenario_file_refuses_duplicate_evaluations():
+    import tomllib
+
+    from sibsim.scenario_file import ScenarioFileError, builtin_scenarios, parse_scenario
+
+    text = builtin_scenarios()["peterborough"].read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    data["evaluation"] = data["evaluation"] * 2
+    with pytest.raises(ScenarioFileError, match=r"key 'evaluation': .*repeated: reconviction"):
+        parse_scenario(data, "twice.toml")

@@ -114,10 +114,9 @@ BAD_MONEY = {
         "saving_per_event = 4_000", "saving_per_evnt = 4_000",
         r"municipality\.saving_per_evnt", "unknown key"),
     "bad_design": (
-        'design = "matched"', 'design = "quasi"', r"evaluation\[0\]", "quasi"),
+        'design = {kind = "matched"', 'design = {kind = "quasi"', r"evaluation\[0\]", "quasi"),
     "no_evaluation": (
-        '[[evaluation]]\nmetric = "reconviction"\ndesign = "matched"\nwindow = 1\n'
-        "per_wave = true\npooled = true\nreport_lag = 1\n", "", r"evaluation'", "[[evaluation]]"),
+        '[[evaluation]]\nmetric = "reconviction"\n', "", r"evaluation'", "[[evaluation]]"),
 }
 
 
@@ -125,8 +124,9 @@ def bad_file(tmp_path: Path, case: str) -> Path:
     old, new, *_ = BAD_MONEY[case]
     assert old in PB, case
     text = PB.replace(old, new, 1)
-    if case == "no_evaluation":  # drop the evaluation's bias line too
-        text = re.sub(r"\nbias = \{dist = \"normal\".*\n", "\n", text)
+    if case == "no_evaluation":  # drop the rest of the evaluation table too
+        text = re.sub(r"\n# residual bias.*\ndesign = \{kind = \"matched\".*\n(\w+ = .*\n)*",
+                      "\n", text)
     path = tmp_path / f"{case}.toml"
     path.write_text(text, encoding="utf-8")
     return path

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sibsim.money.capital import CapitalStructure, ServiceCosts
-from sibsim.money.evaluation import Evaluation
+from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.municipality import Municipality
 from sibsim.money.payments import Contract
 from sibsim.spec import _validate as v
@@ -154,7 +154,7 @@ class Deal(Spec):
                          "deal) or none of them (an outcome-only scenario)")
         if not self.has_money:
             return
-        v.unique("Deal.evaluations", [e.metric for e in self.evaluations], "metrics")
+        self._set("evaluations", check_evaluations(self.evaluations, "Deal.evaluations"))
         measured = {e.metric for e in self.evaluations}
         unmeasured = sorted(set(self.contract.metrics) - measured)
         if unmeasured:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sibsim.money.capital import CapitalStructure, Fees, Guarantee, ServiceCosts, Tranche
 from sibsim.money.deal import BreakevenSearch, Investors
-from sibsim.money.evaluation import Evaluation
+from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.municipality import Municipality
 from sibsim.money.payments import (
     Caps,
@@ -65,20 +65,9 @@ def _evaluations(top: Any) -> tuple[Evaluation, ...]:
         raw = [raw]
     if not isinstance(raw, list) or not raw:
         raise KeyProblem("evaluation", "expected one or more [[evaluation]] tables")
-    out = []
-    for i, item in enumerate(raw):
-        sec = Section(f"evaluation[{i}]", item)
-        out.append(build(
-            sec.key, Evaluation, metric=sec.require("metric"), design=sec.get("design", "rct"),
-            window=sec.get("window", 1), outcome=sec.get("outcome", "events"),
-            state=sec.get("state"), direction=sec.get("direction", "reduce"),
-            per_wave=sec.get("per_wave", True), pooled=sec.get("pooled", True),
-            bias=sec.get("bias", 0.0, uncertain=True),
-            historical_rate=sec.get("historical_rate", uncertain=True),
-            alpha=sec.get("alpha"), report_lag=sec.get("report_lag", 0),
-            value_per_unit=sec.get("value_per_unit", 0.0)))
-        sec.finish()
-    return tuple(out)
+    out = tuple(Evaluation.from_toml(Section(f"evaluation[{i}]", item))
+                for i, item in enumerate(raw))
+    return build("evaluation", check_evaluations, evaluations=out)
 
 
 def _contract(top: Section, currency: str) -> Contract:
