@@ -21,7 +21,8 @@ import numpy as np
 import xarray as xr
 
 from sibsim.dataset.build import simulate
-from sibsim.money.capital import CapitalStructure, ServiceCosts, waterfall
+from sibsim.money.capital import CapitalStructure, ServiceCosts
+from sibsim.money.cashflows import waterfall
 from sibsim.money.evaluation import Evaluation, evaluate
 from sibsim.money.municipality import Municipality
 from sibsim.money.payments import Contract
