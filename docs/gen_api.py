@@ -34,6 +34,7 @@ MODULES = (
     "sibsim.money.evaluation",
     "sibsim.money.payments",
     "sibsim.money.capital",
+    "sibsim.money.cashflows",
     "sibsim.money.municipality",
     "sibsim.money.sib",
     "sibsim.money.irr",

@@ -1,8 +1,10 @@
-"""Tests of sibsim.money.capital: worked waterfalls by hand and property tests."""
+"""Tests of sibsim.money.capital and sibsim.money.cashflows: worked waterfalls by hand, property
+tests, the guarantee registry and reading from TOML."""
 
 from __future__ import annotations
 
 import math
+import tomllib
 
 import numpy as np
 import pytest
@@ -10,14 +12,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sibsim.money.capital import (
+    GUARANTEES,
     CapitalStructure,
-    CashFlows,
     Fees,
+    FirstLossGuarantee,
     Guarantee,
+    ProRataGuarantee,
     ServiceCosts,
     Tranche,
-    waterfall,
 )
+from sibsim.money.cashflows import CashFlows, waterfall
+from sibsim.money.kernels.waterfall import ExcessTo, GuaranteeMode
+from sibsim.spec.toml import KeyProblem, Section
 
 
 def two_tranches(guarantee: Guarantee | None = None, **kw) -> CapitalStructure:
@@ -51,7 +57,7 @@ def test_two_tranches_outcome_payments_repay_senior_then_junior():
 def test_two_tranches_with_first_loss_guarantee_of_the_senior():
     # 300 of outcome payments: senior receives 300 of 480 drawn, loss 180. The guarantee
     # covers senior losses up to 50% of 480 = 240: pays 180. Junior loses its 320.
-    g = Guarantee("Foundation", 0.5, covers=("senior",))
+    g = FirstLossGuarantee("Foundation", 0.5, covers=("senior",))
     cf = waterfall(two_tranches(g), COSTS, [0.0, 0.0, 300.0])
     expected = np.array(
         [
@@ -70,15 +76,16 @@ def test_two_tranches_with_first_loss_guarantee_of_the_senior():
 
 def test_guarantee_limit_and_pro_rata_and_whole_structure_first_loss():
     pay = [0.0, 0.0, 300.0]  # losses: senior 180, junior 320
-    limited = waterfall(two_tranches(Guarantee("F", 0.25, covers=("senior",))), COSTS, pay)
+    limited = waterfall(two_tranches(FirstLossGuarantee("F", 0.25, covers=("senior",))), COSTS,
+                        pay)
     np.testing.assert_allclose(limited.guarantee_paid[0], [120.0, 0.0])  # 25% of 480
     pro_rata = waterfall(
-        two_tranches(Guarantee("F", 0.5, covers=("senior",), pro_rata=True)), COSTS, pay
+        two_tranches(ProRataGuarantee("F", 0.5, covers=("senior",))), COSTS, pay
     )
     np.testing.assert_allclose(pro_rata.guarantee_paid[0], [90.0, 0.0])  # 50% of 180
     # first loss over both tranches: limit min(25% of 800, 190) = 190, senior losses first
     whole = waterfall(
-        two_tranches(Guarantee("F", 0.25, covers="first_loss", cap=190.0)), COSTS, pay
+        two_tranches(FirstLossGuarantee("F", 0.25, covers="first_loss", cap=190.0)), COSTS, pay
     )
     np.testing.assert_allclose(whole.guarantee_paid[0], [180.0, 10.0])
     np.testing.assert_allclose(whole.party("guarantor")[0], [0.0, 0.0, -190.0])
@@ -89,7 +96,7 @@ def test_nyc_able_guarantee_when_no_outcome_payment():
     # the guarantor pays 7.2M and the lender loses 2.4M.
     cs = CapitalStructure(
         (Tranche("senior", 9.6e6),),
-        guarantee=Guarantee("Bloomberg Philanthropies", 0.75, covers=("senior",)),
+        guarantee=FirstLossGuarantee("Bloomberg Philanthropies", 0.75, covers=("senior",)),
         currency="USD",
     )
     cf = waterfall(cs, [3.2e6, 3.2e6, 3.2e6, 0.0], [0.0, 0.0, 0.0, 0.0])
@@ -165,7 +172,7 @@ def test_accepts_a_payment_result_and_broadcasts_1d_costs():
 
 
 def test_dataset_and_accessors():
-    cf = waterfall(two_tranches(Guarantee("F", 0.5)), COSTS, [[0.0, 0.0, 300.0]] * 2)
+    cf = waterfall(two_tranches(FirstLossGuarantee("F", 0.5)), COSTS, [[0.0, 0.0, 300.0]] * 2)
     ds = cf.to_dataset()
     assert ds["flow"].dims == ("draw", "party", "period")
     assert list(ds["party"].values) == list(cf.parties)
@@ -192,13 +199,17 @@ def test_dataset_and_accessors():
 @pytest.mark.parametrize(
     ("build", "exc", "fragments"),
     [
-        (lambda: Tranche("s", 0.0), ValueError, ["Tranche.commitment", "0.0", "> 0"]),
+        (lambda: Tranche("s", 0.0), ValueError, ["Tranche.commitment", "0.0", "(0, inf]"]),
         (lambda: Tranche("s", 1.0, seniority=0), ValueError, ["Tranche.seniority", "0"]),
         (lambda: Tranche("s", 1.0, seniority=1.5), TypeError, ["Tranche.seniority", "1.5"]),
-        (lambda: Tranche("s", 1.0, return_cap=0.9), ValueError, ["Tranche.return_cap", ">= 1"]),
+        (lambda: Tranche("s", 1.0, return_cap=0.9), ValueError, ["Tranche.return_cap", "[1, inf]"]),
         (lambda: Tranche("provider", 1.0), ValueError, ["Tranche.name", "provider"]),
-        (lambda: Guarantee("F", 1.5), ValueError, ["Guarantee.share_of_principal", "1.5"]),
-        (lambda: Guarantee("F", 0.5, covers=()), ValueError, ["Guarantee.covers"]),
+        (
+            lambda: FirstLossGuarantee("F", 1.5),
+            ValueError,
+            ["Guarantee.share_of_principal", "1.5"],
+        ),
+        (lambda: ProRataGuarantee("F", 0.5, covers=()), ValueError, ["Guarantee.covers"]),
         (lambda: Fees(-1.0), ValueError, ["Fees.intermediary_per_period", "-1.0"]),
         (lambda: ServiceCosts(per_participant=-5.0), ValueError, ["ServiceCosts.per_participant"]),
         (lambda: CapitalStructure(()), TypeError, ["CapitalStructure.tranches"]),
@@ -208,7 +219,7 @@ def test_dataset_and_accessors():
             ["CapitalStructure.tranches", "unique"],
         ),
         (
-            lambda: CapitalStructure((Tranche("a", 1.0),), guarantee=Guarantee("F", 0.5)),
+            lambda: CapitalStructure((Tranche("a", 1.0),), guarantee=FirstLossGuarantee("F", 0.5)),
             ValueError,
             ["CapitalStructure.guarantee.covers", "senior"],
         ),
@@ -247,7 +258,7 @@ def test_large_run_is_fast_and_conserves_money():
     d, p = 100_000, 10
     cs = CapitalStructure(
         (Tranche("senior", 6e6, 1, 0.05, 1.6), Tranche("junior", 2e6, 2, 0.10)),
-        guarantee=Guarantee("F", 0.5, covers="first_loss"),
+        guarantee=FirstLossGuarantee("F", 0.5, covers="first_loss"),
         fees=Fees(5e4, 0.01),
         excess_to="investors",
     )
@@ -260,6 +271,174 @@ def test_large_run_is_fast_and_conserves_money():
         seconds.append(time.perf_counter() - start)
     assert min(seconds) < 1.0
     assert np.abs(cf.flows.sum(axis=1)).max() < 1e-6
+
+
+# --------------------------------------------------------------------------------------
+# guarantee kinds, lowering to the kernel, reading from TOML
+# --------------------------------------------------------------------------------------
+
+
+def read_capital(text: str, currency: str = "GBP") -> CapitalStructure:
+    return CapitalStructure.from_toml(Section("capital", tomllib.loads(text)), currency=currency)
+
+
+TRANCHES_TOML = """
+excess_to = "investors"
+[[tranches]]
+name = "senior"
+commitment = 600
+target_return = 0.05
+[[tranches]]
+name = "junior"
+commitment = 400
+seniority = 2
+return_cap = 1.5
+"""
+
+
+def test_guarantee_registry_and_lowering():
+    assert GUARANTEES.names() == ("first_loss", "pro_rata")
+    assert GUARANTEES["first_loss"] is FirstLossGuarantee
+    assert GUARANTEES["pro_rata"] is ProRataGuarantee
+    with pytest.raises(ValueError, match=r"guarantee kind: got 'partial'; allowed: one of 'first"):
+        GUARANTEES["partial"]
+    with pytest.raises(TypeError, match=r"Guarantee is not a guarantee kind.*FirstLossGuarantee"):
+        Guarantee("F", 0.5)
+    names = ("senior", "junior")
+    first = FirstLossGuarantee("F", 0.5, covers="first_loss").lower(names)
+    assert first.mode == GuaranteeMode.FIRST_LOSS
+    assert first.covered.tolist() == [True, True]
+    assert (first.share, first.cap) == (0.5, math.inf)
+    pro = ProRataGuarantee("F", 0.25, covers="junior", cap=10.0).lower(names)
+    assert pro.mode == GuaranteeMode.PRO_RATA
+    assert pro.covered.tolist() == [False, True]
+    assert (pro.share, pro.cap) == (0.25, 10.0)
+    arrays = two_tranches(excess_to="provider").lower(n_periods=3)
+    assert arrays.guarantee.mode == GuaranteeMode.NONE
+    assert arrays.excess_to == ExcessTo.PROVIDER
+    assert arrays.fees.fixed.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_capital_structure_from_toml_matches_the_constructor():
+    cs = read_capital(TRANCHES_TOML + """
+[guarantee]
+kind = "pro_rata"
+funder = "Foundation"
+share_of_principal = 0.5
+covers = ["senior", "junior"]
+cap = 100
+[fees]
+intermediary_per_period = [10, 10, 0]
+management_rate_on_drawn = 0.01
+""")
+    assert cs == CapitalStructure(
+        (Tranche("senior", 600.0, target_return=0.05),
+         Tranche("junior", 400.0, seniority=2, return_cap=1.5)),
+        guarantee=ProRataGuarantee("Foundation", 0.5, covers=("senior", "junior"), cap=100.0),
+        fees=Fees((10.0, 10.0, 0.0), 0.01),
+        excess_to="investors",
+        currency="GBP",
+    )
+    minimal = read_capital('[[tranches]]\nname = "s"\ncommitment = 1\n', currency="USD")
+    assert minimal == CapitalStructure((Tranche("s", 1.0),), currency="USD")
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ('kind = "first_loss"', FirstLossGuarantee),
+        ('kind = "pro_rata"', ProRataGuarantee),
+        ("", FirstLossGuarantee),  # the default kind
+    ],
+)
+def test_each_guarantee_kind_reads_from_toml(table, expected):
+    cs = read_capital(TRANCHES_TOML + f"""
+[guarantee]
+{table}
+funder = "F"
+share_of_principal = 0.75
+""")
+    assert type(cs.guarantee) is expected
+    assert cs.guarantee == expected("F", 0.75, covers=("senior",))
+
+
+@pytest.mark.parametrize(("flag", "expected"), [("true", ProRataGuarantee),
+                                               ("false", FirstLossGuarantee)])
+def test_deprecated_pro_rata_key_is_still_read(flag, expected):
+    text = TRANCHES_TOML + f'[guarantee]\nfunder = "F"\nshare_of_principal = 0.5\npro_rata = {flag}'
+    with pytest.warns(FutureWarning, match=r"capital\.guarantee\.pro_rata is deprecated"):
+        cs = read_capital(text)
+    assert type(cs.guarantee) is expected
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "fragments"),
+    [
+        ('[guarantee]\nkind = "partial"\nfunder = "F"\nshare_of_principal = 0.5',
+         "capital.guarantee.kind", ["'partial'", "'first_loss', 'pro_rata'"]),
+        ('[guarantee]\nkind = "pro_rata"\npro_rata = true\nfunder = "F"\n'
+         "share_of_principal = 0.5", "capital.guarantee.pro_rata", ["deprecated", "kind"]),
+        ('[guarantee]\npro_rata = 1\nfunder = "F"\nshare_of_principal = 0.5',
+         "capital.guarantee.pro_rata", ["true or false"]),
+        ('[guarantee]\nfunder = "F"\nshare_of_principal = 0.5\ncovers = ["mezzanine"]',
+         "capital", ["CapitalStructure.guarantee.covers", "mezzanine"]),
+        ('[guarantee]\nfunder = "F"\nshare_of_principal = 0.5\nshare = 1',
+         "capital.guarantee.share", ["unknown key"]),
+        ("[fees]\nmanagement_rate_on_drawn = 5", "capital.fees",
+         ["Fees.management_rate_on_drawn", "0.05"]),
+    ],
+)
+def test_toml_problems_name_the_key(extra, key, fragments):
+    with pytest.raises(KeyProblem) as info:
+        read_capital(TRANCHES_TOML + extra)
+    assert info.value.key == key
+    for fragment in fragments:
+        assert fragment in info.value.problem
+
+
+def test_currency_comes_from_the_scenario():
+    assert read_capital(TRANCHES_TOML, currency="USD").currency == "USD"
+    with pytest.raises(KeyProblem) as info:
+        read_capital('currency = "USD"\n' + TRANCHES_TOML)
+    assert info.value.key == "capital.currency"
+    assert "top-level 'currency'" in info.value.problem
+
+
+def test_tranche_toml_problems_name_the_tranche():
+    with pytest.raises(KeyProblem) as info:
+        read_capital('[[tranches]]\nname = "s"\ncommitment = 1\ntarget_return = 13\n')
+    assert info.value.key == "capital.tranches[0]"
+    assert "Tranche.target_return: got 13" in info.value.problem
+    assert "write 0.13 for 13%" in info.value.problem
+    with pytest.raises(KeyProblem) as info:
+        read_capital('[[tranches]]\nname = "s"\ncommitment = 1\nsenority = 2\n')
+    assert info.value.key == "capital.tranches[0].senority"
+    assert info.value.problem == ("unknown key (allowed here: commitment, name, return_cap, "
+                                  "seniority, target_return)")
+    with pytest.raises(KeyProblem, match="unknown key"):  # a tranche is not a variant
+        read_capital('[[tranches]]\nkind = "senior"\nname = "s"\ncommitment = 1\n')
+    with pytest.raises(KeyProblem) as info:
+        read_capital('[[tranches]]\nname = "s"\n')
+    assert info.value.key == "capital.tranches[0].commitment"
+    with pytest.raises(KeyProblem) as info:
+        read_capital('excess_to = "provider"\n')
+    assert info.value.key == "capital.tranches"
+    with pytest.raises(KeyProblem) as info:
+        read_capital("tranches = []\n")
+    assert "[[capital.tranches]]" in info.value.problem
+
+
+@pytest.mark.parametrize(
+    ("build", "field", "suggestion"),
+    [
+        (lambda: Tranche("s", 1.0, target_return=13), "Tranche.target_return", "0.13"),
+        (lambda: Fees(management_rate_on_drawn=2), "Fees.management_rate_on_drawn", "0.02"),
+        (lambda: ProRataGuarantee("F", 75), "ProRataGuarantee.share_of_principal", "0.75"),
+    ],
+)
+def test_percent_written_for_a_fraction_is_refused_with_the_fraction(build, field, suggestion):
+    with pytest.raises(ValueError, match=rf"{field}: got .*; allowed: .*write {suggestion} for"):
+        build()
 
 
 # --------------------------------------------------------------------------------------
@@ -328,7 +507,7 @@ def reference_flows(cs: CapitalStructure, costs: np.ndarray, pay: np.ndarray) ->
                 max(dr - gt, 0.0) if c else 0.0 for dr, gt, c in zip(drawn, got, cov, strict=True)
             ]
             cap = math.inf if g.cap is None else g.cap
-            if g.pro_rata:
+            if isinstance(g, ProRataGuarantee):
                 paid = [g.share_of_principal * x for x in loss]
                 if sum(paid) > cap:
                     paid = [x * cap / sum(paid) for x in paid]
@@ -372,8 +551,8 @@ def structures(draw):
     guarantee = draw(
         st.one_of(
             st.none(),
-            st.builds(
-                Guarantee,
+            st.sampled_from(GUARANTEES.names()).flatmap(lambda kind: st.builds(
+                GUARANTEES[kind],
                 st.just("F"),
                 st.floats(0.05, 1.0),
                 covers=st.one_of(
@@ -383,8 +562,7 @@ def structures(draw):
                     ).map(tuple),
                 ),
                 cap=st.one_of(st.none(), st.floats(0.0, 500.0)),
-                pro_rata=st.booleans(),
-            ),
+            )),
         )
     )
     fees = draw(st.one_of(st.none(), st.builds(Fees, st.floats(0.0, 50.0), st.floats(0.0, 0.05))))

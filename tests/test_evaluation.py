@@ -635,7 +635,7 @@ def test_builtin_scenarios_use_design_tables():
             "utah-preschool": Historical(historical_rate=Gamma.from_mean_sd(2.8, 0.1))}
     for name, design in want.items():
         assert "design = {kind" in builtin_scenarios()[name].read_text(encoding="utf-8")
-        (ev,) = load_scenario(name).extras["sib"].evaluations
+        (ev,) = load_scenario(name).evaluations
         assert ev.design == design
 
 
@@ -656,14 +656,11 @@ def test_check_evaluations_refuses_two_evaluations_of_one_metric():
             check_evaluations(bad)
 
 
-def test_sib_terms_refuse_duplicate_evaluations():
-    from sibsim.money.sib import SIBTerms
-
-    terms = sibsim.load_scenario("peterborough").extras["sib"]
-    (ev,) = terms.evaluations
-    with pytest.raises(ValueError, match=r"SIBTerms\.evaluations.*repeated: reconviction"):
-        SIBTerms((ev, ev), terms.contract, terms.service_costs, terms.capital,
-                 terms.municipality)
+def test_deal_refuses_duplicate_evaluations():
+    deal = sibsim.load_scenario("peterborough")
+    (ev,) = deal.evaluations
+    with pytest.raises(ValueError, match=r"Deal\.evaluations.*repeated: reconviction"):
+        deal.replace(evaluations=(ev, ev))
 
 
 def test_scenario_file_refuses_duplicate_evaluations():

@@ -8,7 +8,8 @@ import xarray as xr
 
 from sibsim.analysis.metrics import breakeven_period, investor_metrics, municipality_metrics
 from sibsim.analysis.summary import QUANTILES, cvar, summarise
-from sibsim.money.capital import CapitalStructure, Tranche, waterfall
+from sibsim.money.capital import CapitalStructure, Tranche
+from sibsim.money.cashflows import waterfall
 
 PARTIES = ["commissioner", "senior", "junior", "guarantor", "provider", "intermediary"]
 

@@ -25,7 +25,7 @@ from sibsim import (
     Scenario,
 )
 from sibsim.analysis.breakeven import _Pipeline
-from sibsim.money.capital import CapitalStructure, Fees, Guarantee, ServiceCosts, Tranche
+from sibsim.money.capital import CapitalStructure, Fees, FirstLossGuarantee, ServiceCosts, Tranche
 from sibsim.money.deal import Deal, Investors
 from sibsim.money.evaluation import Evaluation, evaluate
 from sibsim.money.irr import IRRStatus, irr, npv
@@ -65,7 +65,7 @@ def terms(*, excess_to="commissioner", guarantee=True, return_cap=2.0, threshold
         service_costs=ServiceCosts(fixed_per_period=(50_000.0, 50_000.0, 0.0, 0.0, 0.0),
                                    per_participant=300.0),
         capital=CapitalStructure(
-            tranches, guarantee=Guarantee("Foundation", 0.5, covers=("senior",))
+            tranches, guarantee=FirstLossGuarantee("Foundation", 0.5, covers=("senior",))
             if guarantee else None,
             fees=Fees(intermediary_per_period=5_000.0), excess_to=excess_to, currency="GBP"),
         municipality=municipality or Municipality(
@@ -100,7 +100,7 @@ def test_money_is_conserved_with_unfunded_costs_and_a_guarantee(run):
     _sc, t, ds, cf, _ = run
     small = CapitalStructure((Tranche("senior", 60_000.0, 1, target_return=0.05),
                               Tranche("junior", 20_000.0, 2, target_return=0.2)),
-                             guarantee=Guarantee("Foundation", 0.8, covers="first_loss"),
+                             guarantee=FirstLossGuarantee("Foundation", 0.8, covers="first_loss"),
                              fees=Fees(intermediary_per_period=5_000.0,
                                        management_rate_on_drawn=0.01),
                              excess_to="provider", currency="GBP")

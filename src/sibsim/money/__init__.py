@@ -1,6 +1,18 @@
-"""Money layer: evaluation (measured effect), outcome payments, capital waterfall, the
-commissioner's savings, IRR/NPV."""
+"""The money layer: the deal, evaluation (measured effect), outcome payments, capital structure
+and cash-flow waterfall, the commissioner's savings, IRR and NPV."""
 
+from sibsim.money.capital import (
+    GUARANTEES,
+    CapitalStructure,
+    Fees,
+    FirstLossGuarantee,
+    Guarantee,
+    ProRataGuarantee,
+    ServiceCosts,
+    Tranche,
+)
+from sibsim.money.cashflows import CashFlows, waterfall
+from sibsim.money.deal import BreakevenSearch, Deal, Investors
 from sibsim.money.evaluation import (
     EVALUATION_DESIGNS,
     RCT,
@@ -12,15 +24,38 @@ from sibsim.money.evaluation import (
     check_evaluations,
     evaluate,
 )
+from sibsim.money.irr import IRRStatus, irr, npv
+from sibsim.money.municipality import Municipality, per_period_rate
+from sibsim.money.sib import counterfactual, money_flows
 
 __all__ = [
     "EVALUATION_DESIGNS",
+    "GUARANTEES",
     "RCT",
     "BeforeAfter",
+    "BreakevenSearch",
+    "CapitalStructure",
+    "CashFlows",
+    "Deal",
     "Evaluation",
     "EvaluationDesign",
+    "Fees",
+    "FirstLossGuarantee",
+    "Guarantee",
     "Historical",
+    "IRRStatus",
+    "Investors",
     "Matched",
+    "Municipality",
+    "ProRataGuarantee",
+    "ServiceCosts",
+    "Tranche",
     "check_evaluations",
+    "counterfactual",
     "evaluate",
+    "irr",
+    "money_flows",
+    "npv",
+    "per_period_rate",
+    "waterfall",
 ]

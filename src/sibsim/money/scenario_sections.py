@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sibsim.money.capital import CapitalStructure, Fees, Guarantee, ServiceCosts, Tranche
+from sibsim.money.capital import CapitalStructure, ServiceCosts
 from sibsim.money.deal import BreakevenSearch, Investors
 from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.municipality import Municipality
@@ -103,40 +103,7 @@ def _capital(top: Section, currency: str) -> CapitalStructure:
     sec = top.sub("capital")
     if sec is None:
         raise KeyProblem("capital", "this table is required with a [contract]")
-    raw = sec.get("tranches")
-    if not isinstance(raw, list) or not raw:
-        raise KeyProblem(sec.path("tranches"), "expected one or more [[capital.tranches]]")
-    tranches = []
-    for i, item in enumerate(raw):
-        t = Section(f"capital.tranches[{i}]", item)
-        tranches.append(build(t.key, Tranche, name=t.require("name"),
-                                     commitment=t.require("commitment"),
-                                     seniority=t.get("seniority", 1),
-                                     target_return=t.get("target_return", 0.0),
-                                     return_cap=t.get("return_cap")))
-        t.finish()
-    guarantee = None
-    gsec = sec.sub("guarantee")
-    if gsec is not None:
-        covers = gsec.get("covers", ["senior"])
-        guarantee = build(gsec.key, Guarantee, funder=gsec.require("funder"),
-                                 share_of_principal=gsec.require("share_of_principal"),
-                                 covers=_tuple(covers), cap=gsec.get("cap"),
-                                 pro_rata=gsec.get("pro_rata", False))
-        gsec.finish()
-    fees = None
-    fsec = sec.sub("fees")
-    if fsec is not None:
-        fees = build(fsec.key, Fees,
-                            intermediary_per_period=_tuple(fsec.get("intermediary_per_period",
-                                                                    0.0)),
-                            management_rate_on_drawn=fsec.get("management_rate_on_drawn", 0.0))
-        fsec.finish()
-    out = build(sec.key, CapitalStructure, tranches=tuple(tranches), guarantee=guarantee,
-                       fees=fees, excess_to=sec.get("excess_to", "commissioner"),
-                       currency=currency)
-    sec.finish()
-    return out
+    return CapitalStructure.from_toml(sec, currency=currency)
 
 
 def parse_money(top: Section, currency: str) -> dict[str, Any]:
@@ -150,11 +117,8 @@ def parse_money(top: Section, currency: str) -> dict[str, Any]:
     sc_sec = top.sub("service_costs")
     costs, service_periods = ServiceCosts(), 1
     if sc_sec is not None:
-        costs = build(sc_sec.key, ServiceCosts,
-                             fixed_per_period=_tuple(sc_sec.get("fixed_per_period", 0.0)),
-                             per_participant=sc_sec.get("per_participant", 0.0))
-        service_periods = sc_sec.get("service_periods", 1)
-        sc_sec.finish()
+        service_periods = sc_sec.get("service_periods", 1)  # a SIBTerms field, read first
+        costs = ServiceCosts.from_toml(sc_sec)
     capital = _capital(top, currency)
     m_sec = top.sub("municipality")
     municipality = Municipality()

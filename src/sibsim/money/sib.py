@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from sibsim.dataset.build import simulate
-from sibsim.money.capital import waterfall
+from sibsim.money.cashflows import waterfall
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
 from sibsim.spec import _validate as v

@@ -108,7 +108,8 @@ class Spec:
         ``context`` gives values that are not in the table (e.g. the scenario's currency); a
         key absent from both the table and ``context`` takes the field's declared default.
         """
-        sec.used.add("kind")
+        if cls.kind:  # type: ignore[attr-defined]  # a variant's table names it; others have no kind
+            sec.used.add("kind")
         kwargs: dict[str, Any] = {}
         for f in cls.toml_fields():  # type: ignore[attr-defined]
             reader = f.metadata.get("reader")

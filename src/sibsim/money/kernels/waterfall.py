@@ -1,0 +1,317 @@
+"""The cash-flow waterfall kernel: sequential in periods, parallel over blocks of draws.
+
+Inputs and outputs are grouped in :class:`typing.NamedTuple` s:
+
+* :class:`WaterfallInputs` -- service costs and outcome payments, arrays (D, P);
+* :class:`TrancheArrays` -- commitments, target returns, return caps and seniority order;
+* :class:`FeeArrays` -- intermediary fee per period and management rate on drawn capital;
+* :class:`GuaranteeArrays` -- the guarantee's :class:`GuaranteeMode`, covered tranches, share
+  and cap;
+* :class:`CapitalArrays` -- the three above and the :class:`ExcessTo` code;
+* :class:`WaterfallOutputs` -- flows (D, party, P), drawdown, outstanding, guarantee, unfunded.
+
+The rules are documented in :mod:`sibsim.money.capital` and ``docs/money.md``; the
+specification objects lower themselves to these groups (``CapitalStructure.lower``) and
+:func:`sibsim.money.cashflows.waterfall` wraps the outputs in a ``CashFlows``.
+
+Examples
+--------
+One tranche of 100 (no return), 100 of costs then 120 of outcome payments; the excess of 20
+goes back to the commissioner:
+
+>>> import numpy as np
+>>> x = WaterfallInputs(costs=np.array([[100.0, 0.0]]), pay=np.array([[0.0, 120.0]]))
+>>> tr = TrancheArrays(share=np.ones(1), total_commit=100.0, growth=np.ones(1),
+...                    cap=np.full(1, np.inf), order=np.zeros(1, np.int64),
+...                    group_start=np.array([0, 1], np.int64))
+>>> capital = CapitalArrays(tr, FeeArrays(np.zeros(2), 0.0), GuaranteeArrays.none(1),
+...                         int(ExcessTo.COMMISSIONER))
+>>> out = run(x, capital)
+>>> out.flows[0, :, 1].tolist()  # commissioner, tranche, guarantor, provider, intermediary
+[-100.0, 100.0, 0.0, 0.0, 0.0]
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import NamedTuple
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "CapitalArrays",
+    "ExcessTo",
+    "FeeArrays",
+    "GuaranteeArrays",
+    "GuaranteeMode",
+    "TrancheArrays",
+    "WaterfallInputs",
+    "WaterfallOutputs",
+    "run",
+]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+class ExcessTo(IntEnum):
+    """Who receives outcome payments left once every tranche's claim is met."""
+
+    COMMISSIONER = 0  #: it pays less
+    PROVIDER = 1  #: a performance bonus
+    INVESTORS = 2  #: pro rata to commitments, up to each return cap; the rest to the commissioner
+
+
+class GuaranteeMode(IntEnum):
+    """How the guarantee pays covered principal losses at the end of the horizon."""
+
+    NONE = 0  #: no guarantee
+    FIRST_LOSS = 1  #: from the first unit lost, up to share x covered capital drawn; senior first
+    PRO_RATA = 2  #: share x loss of each covered tranche
+
+
+class WaterfallInputs(NamedTuple):
+    """Money coming in, per draw and period (currency, >= 0, C-contiguous float64)."""
+
+    costs: FloatArray  #: (D, P) service costs incurred
+    pay: FloatArray  #: (D, P) outcome payments made by the commissioner
+
+
+class TrancheArrays(NamedTuple):
+    """The tranches, in ``CapitalStructure`` order (T tranches)."""
+
+    share: FloatArray  #: (T,) share of the total commitment (drawdowns are pro rata to it)
+    total_commit: float  #: total commitment (currency)
+    growth: FloatArray  #: (T,) 1 + target return per period
+    cap: FloatArray  #: (T,) return cap, a multiple of capital drawn (inf: none)
+    order: IntArray  #: tranche indices by seniority, most senior first
+    group_start: IntArray  #: (G + 1,) bounds in ``order`` of each seniority group
+
+
+class FeeArrays(NamedTuple):
+    """Fees funded by drawdowns."""
+
+    fixed: FloatArray  #: (P,) intermediary fee per period (currency)
+    mgmt_rate: float  #: per period, a fraction of capital drawn before the period
+
+
+class GuaranteeArrays(NamedTuple):
+    """The guarantee of principal, paid in the last period."""
+
+    mode: int  #: a :class:`GuaranteeMode` code
+    covered: NDArray[np.bool_]  #: (T,) tranches covered
+    share: float  #: share of principal (fraction)
+    cap: float  #: maximum paid (currency; inf: none)
+
+    @classmethod
+    def none(cls, n_tranches: int) -> GuaranteeArrays:
+        """No guarantee."""
+        return cls(int(GuaranteeMode.NONE), np.zeros(n_tranches, dtype=np.bool_), 0.0, 0.0)
+
+
+class CapitalArrays(NamedTuple):
+    """Everything the kernel needs of a capital structure (``CapitalStructure.lower``)."""
+
+    tranches: TrancheArrays
+    fees: FeeArrays
+    guarantee: GuaranteeArrays
+    excess_to: int  #: an :class:`ExcessTo` code
+
+
+class WaterfallOutputs(NamedTuple):
+    """Kernel outputs (currency). Party axis: commissioner, T tranches, guarantor, provider,
+    intermediary."""
+
+    flows: FloatArray  #: (D, T + 4, P) net flow per party, + received / - paid
+    drawdown: FloatArray  #: (D, P) capital drawn from all tranches
+    outstanding: FloatArray  #: (D, T, P) claim after the period's distribution
+    guarantee: FloatArray  #: (D, T) paid by the guarantor in the last period
+    unfunded: FloatArray  #: (D, P) service costs and fees beyond the total commitment
+
+    @classmethod
+    def empty(cls, n_draws: int, n_tranches: int, n_periods: int) -> WaterfallOutputs:
+        return cls(
+            flows=np.empty((n_draws, n_tranches + 4, n_periods)),
+            drawdown=np.empty((n_draws, n_periods)),
+            outstanding=np.empty((n_draws, n_tranches, n_periods)),
+            guarantee=np.empty((n_draws, n_tranches)),
+            unfunded=np.empty((n_draws, n_periods)),
+        )
+
+
+class _DrawState(NamedTuple):
+    """Scratch state of one draw, allocated once per block of draws."""
+
+    drawn: FloatArray  # cumulative capital drawn
+    claim: FloatArray  # principal outstanding + unpaid target return
+    received: FloatArray  # cumulative cash received from outcome payments
+    room: FloatArray  # payable now: min(claim, return-cap headroom)
+    paid: FloatArray
+    loss: FloatArray
+
+
+_BLOCK = 1024  # draws per parallel block
+_SERIAL_BELOW = 4 * _BLOCK  # fewer draws than this run on one thread
+
+# enum codes as plain ints, frozen into the kernels as constants
+_PROVIDER = int(ExcessTo.PROVIDER)
+_INVESTORS = int(ExcessTo.INVESTORS)
+_FIRST_LOSS = int(GuaranteeMode.FIRST_LOSS)
+_PRO_RATA = int(GuaranteeMode.PRO_RATA)
+
+
+def run(inputs: WaterfallInputs, capital: CapitalArrays) -> WaterfallOutputs:
+    """Allocate the outputs and run the waterfall of every draw.
+
+    Parameters
+    ----------
+    inputs : WaterfallInputs
+        Costs and outcome payments, C-contiguous float64 arrays (D, P) of the same shape.
+    capital : CapitalArrays
+        The tranches, fees, guarantee and excess rule (``CapitalStructure.lower``).
+
+    Returns
+    -------
+    WaterfallOutputs
+    """
+    n_draws, n_periods = inputs.pay.shape
+    out = WaterfallOutputs.empty(n_draws, capital.tranches.share.shape[0], n_periods)
+    kernel = _waterfall_parallel if n_draws > _SERIAL_BELOW else _waterfall_serial
+    kernel(inputs, capital.tranches, capital.fees, capital.guarantee, int(capital.excess_to),
+           out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _pay_group(available: float, claims: FloatArray, order: IntArray, lo: int, hi: int,
+               out: FloatArray) -> float:
+    """Pay ``available`` to tranches ``order[lo:hi]`` pro rata to ``claims``; return total."""
+    total = 0.0
+    for j in range(lo, hi):
+        total += claims[order[j]]
+    frac = max(min(available, total), 0.0) / total if total > 0.0 else 0.0
+    paid = 0.0
+    for j in range(lo, hi):
+        i = order[j]
+        out[i] = claims[i] * frac
+        paid += out[i]
+    return paid
+
+
+@numba.njit(cache=True, nogil=True)
+def _guarantee_draw(tr: TrancheArrays, g: GuaranteeArrays, s: _DrawState) -> None:
+    """Guarantee paid to each tranche of one draw, written to ``s.paid``."""
+    drawn, received, loss, out = s.drawn, s.received, s.loss, s.paid
+    n_tr = drawn.shape[0]
+    limit = 0.0
+    for i in range(n_tr):
+        out[i] = 0.0
+        loss[i] = 0.0
+        if g.covered[i]:
+            loss[i] = max(drawn[i] - received[i], 0.0)
+            limit += g.share * drawn[i]
+    if g.mode == _PRO_RATA:
+        total = 0.0
+        for i in range(n_tr):
+            out[i] = g.share * loss[i]
+            total += out[i]
+        if total > g.cap:
+            for i in range(n_tr):
+                out[i] *= g.cap / total
+    elif g.mode == _FIRST_LOSS:
+        limit = min(limit, g.cap)
+        group_start = tr.group_start
+        for k in range(group_start.shape[0] - 1):  # compensate senior losses first
+            limit -= _pay_group(limit, loss, tr.order, group_start[k], group_start[k + 1], out)
+
+
+@numba.njit(cache=True, nogil=True)
+def _waterfall_draw(d: int, x: WaterfallInputs, tr: TrancheArrays, fees: FeeArrays,
+                    excess_to: int, out: WaterfallOutputs, s: _DrawState) -> None:
+    """Periods of draw ``d``: updates the state (drawn, claim, received) and the outputs."""
+    costs, pay = x.costs, x.pay
+    share, growth, cap, order, group_start = tr.share, tr.growth, tr.cap, tr.order, tr.group_start
+    flows = out.flows
+    drawn, claim, received, room, paid = s.drawn, s.claim, s.received, s.room, s.paid
+    n_periods = pay.shape[1]
+    n_tr = share.shape[0]
+    for t in range(n_periods):
+        # 1. accrual; 2. fees; 3. drawdown pro rata to commitments
+        drawn_total = 0.0
+        for i in range(n_tr):
+            claim[i] *= growth[i]
+            drawn_total += drawn[i]
+        need = costs[d, t] + fees.fixed[t] + fees.mgmt_rate * drawn_total
+        draw = min(need, max(tr.total_commit - drawn_total, 0.0))
+        funded_cost = min(costs[d, t], draw)
+        out.unfunded[d, t] = need - draw
+        out.drawdown[d, t] = draw
+        for i in range(n_tr):
+            v = draw * share[i]
+            flows[d, 1 + i, t] = -v
+            drawn[i] += v
+            claim[i] += v
+            headroom = cap[i] * drawn[i] - received[i] if cap[i] < np.inf else np.inf
+            room[i] = min(claim[i], max(headroom, 0.0))
+        # 4. outcome payment to tranches by seniority
+        available = pay[d, t]
+        for k in range(group_start.shape[0] - 1):
+            lo, hi = group_start[k], group_start[k + 1]
+            available -= _pay_group(available, room, order, lo, hi, paid)
+            for j in range(lo, hi):
+                i = order[j]
+                claim[i] -= paid[i]
+                received[i] += paid[i]
+                flows[d, 1 + i, t] += paid[i]
+        # 5. excess
+        if excess_to == _INVESTORS:  # pro rata to commitments, up to return-cap headroom
+            excess = max(available, 0.0)
+            for i in range(n_tr):
+                headroom = cap[i] * drawn[i] - received[i] if cap[i] < np.inf else np.inf
+                v = min(excess * share[i], max(headroom, 0.0))
+                flows[d, 1 + i, t] += v
+                received[i] += v
+                available -= v
+        excess = max(available, 0.0)
+        flows[d, 0, t] = -pay[d, t] + (excess if excess_to != _PROVIDER else 0.0)
+        for i in range(n_tr):
+            out.outstanding[d, i, t] = claim[i]
+        flows[d, 1 + n_tr, t] = 0.0
+        flows[d, 2 + n_tr, t] = funded_cost + (excess if excess_to == _PROVIDER else 0.0)
+        flows[d, 3 + n_tr, t] = draw - funded_cost
+
+
+def _waterfall_kernel(x: WaterfallInputs, tr: TrancheArrays, fees: FeeArrays,
+                      g: GuaranteeArrays, excess_to: int, out: WaterfallOutputs) -> None:
+    """Waterfall of every draw; sequential in periods, parallel over blocks of draws.
+
+    Each draw writes only its own rows, so results do not depend on the thread count.
+    """
+    n_draws, n_periods = x.pay.shape
+    n_tr = tr.share.shape[0]
+    flows, guarantee = out.flows, out.guarantee
+    n_blocks = (n_draws + _BLOCK - 1) // _BLOCK
+    for b in numba.prange(n_blocks):  # scratch arrays allocated once per block of draws
+        drawn, claim, received = np.empty(n_tr), np.empty(n_tr), np.empty(n_tr)
+        s = _DrawState(drawn, claim, received, np.empty(n_tr), np.empty(n_tr), np.empty(n_tr))
+        for d in range(b * _BLOCK, min((b + 1) * _BLOCK, n_draws)):
+            # reset through the local names: numba does not reliably apply a slice
+            # assignment made through a tuple attribute (``s.drawn[:] = 0.0``) here
+            drawn[:] = 0.0
+            claim[:] = 0.0
+            received[:] = 0.0
+            _waterfall_draw(d, x, tr, fees, excess_to, out, s)
+            _guarantee_draw(tr, g, s)  # at the end of the horizon
+            total = 0.0
+            for i in range(n_tr):
+                guarantee[d, i] = s.paid[i]
+                flows[d, 1 + i, n_periods - 1] += s.paid[i]
+                total += s.paid[i]
+            flows[d, 1 + n_tr, n_periods - 1] = 0.0 - total
+
+
+# one kernel, two compilations: threads pay off only for many draws
+_waterfall_parallel = numba.njit(cache=True, parallel=True)(_waterfall_kernel)
+_waterfall_serial = numba.njit(cache=True)(_waterfall_kernel)
