@@ -1,7 +1,9 @@
 """Simulation engine layer: specification -> arrays of simulated outcomes.
 
 * :mod:`sibsim.engine.parameters` samples uncertain parameters per draw;
-* :mod:`sibsim.engine.tables` turns a scenario into the kernels' arrays;
+* :mod:`sibsim.engine.tables` holds the kernels' arrays and the helpers that build them;
+* :mod:`sibsim.engine.outcome_models` has one model per outcome kind (registered by ``kind``):
+  its tables and which kernels simulate it;
 * :mod:`sibsim.engine.kernels` holds the numba kernels (pure functions over arrays);
 * :mod:`sibsim.engine.expected` computes the deterministic expected trace;
 * :mod:`sibsim.engine.run` picks an engine and runs it over chunks of draws.

@@ -10,11 +10,13 @@ transform over the allowed variances).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy import special
 
 from sibsim.engine.kernels.trace import counts_trace, markov_trace
-from sibsim.engine.tables import Structure, Tables, frailty_transitions
+from sibsim.engine.tables import Structure, Tables
 
 QUADRATURE_HALF_NODES = 80
 
@@ -41,10 +43,14 @@ def frailty_nodes(variance: float,
     return z[ok], w[ok] / w[ok].sum()
 
 
-def expected_trace(st: Structure, tb: Tables, frailty_var: float):
-    """Return float arrays ``(occupancy, events, engaged)`` shaped like the stochastic engines'."""
-    if st.kind == "counts":
-        return _counts_trace(st, tb)
+def transition_trace(st: Structure, tb: Tables, frailty_var: float,
+                     at_frailty: Callable[[np.ndarray, float], np.ndarray]):
+    """Expected trace of an outcome given as transition matrices ``tb.trans`` (binary, Markov).
+
+    ``at_frailty(trans, z)`` gives the matrices of a person with frailty ``z`` (called once per
+    quadrature node). Returns float arrays ``(occupancy, events, engaged)`` shaped like the
+    stochastic engines'.
+    """
     A, W, K = st.sizes.shape
     P = st.horizon
     D = tb.trans.shape[0]
@@ -57,15 +63,17 @@ def expected_trace(st: Structure, tb: Tables, frailty_var: float):
     else:
         zs, ws = np.ones(1), np.ones(1)
     for z, weight in zip(zs, ws, strict=True):
-        trans = tb.trans if frailty_var <= 0 else np.ascontiguousarray(
-            frailty_transitions(tb.trans, z, st.kind, st.recurrent))
+        trans = tb.trans if frailty_var <= 0 else np.ascontiguousarray(at_frailty(tb.trans, z))
         markov_trace(trans, tb.tidx, st.event_flag, st.init, st.sizes.astype(np.float64),
                      st.entry, tb.engage, tb.dropout, st.has_effect, float(weight), occ, ev, en)
     return occ, ev, en
 
 
-def _counts_trace(st: Structure, tb: Tables):
-    """Expected counts: people present times the rate (frailty and dispersion have mean 1)."""
+def count_trace(st: Structure, tb: Tables):
+    """Expected counts: people present times the rate (frailty and dispersion have mean 1).
+
+    Returns ``(None, events, engaged)`` (a count outcome has no states).
+    """
     A, W, K = st.sizes.shape
     D = tb.rate.shape[0]
     ev = np.zeros((D, A, W, K, st.horizon))

@@ -1,8 +1,10 @@
 """Run an engine over all draws, chunk by chunk, and return plain arrays.
 
-This module picks the engine, samples parameters for each chunk of draws, builds the kernels'
-tables and calls the kernels. It returns an :class:`EngineOutput` of numpy arrays; the outcome
-dataset layer (:mod:`sibsim.dataset`) labels them.
+This module picks the engine and, once per run, the outcome kind's model
+(:func:`~sibsim.engine.outcome_models.model_of`); it samples parameters for each chunk of draws
+and has the model build the kernels' tables and call its kernels. It returns an
+:class:`EngineOutput` of numpy arrays; the outcome dataset layer (:mod:`sibsim.dataset`) labels
+them.
 """
 
 from __future__ import annotations
@@ -12,19 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sibsim.engine import expected as _expected
-from sibsim.engine.kernels import aggregate as _agg
-from sibsim.engine.kernels import individual as _ind
+from sibsim.engine.outcome_models import OutcomeModel, model_of
 from sibsim.engine.parameters import sample_parameters
 from sibsim.engine.progress import Progress
-from sibsim.engine.tables import (
-    Structure,
-    build_tables,
-    cumulative_rows,
-    exit_tables,
-    n_columns,
-    structure,
-)
+from sibsim.engine.tables import Structure, Tables
 from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
 
@@ -68,7 +61,7 @@ def default_chunk(scenario: Scenario, st: Structure) -> int:
     """Draws per chunk, so that one chunk's tables and temporary outputs stay near 32 MiB."""
     S = max(len(st.states), 1)
     A, W, K = st.sizes.shape
-    C = n_columns(scenario)
+    C = model_of(scenario).n_columns()
     tables = 8 * 2 * K * C * S * S * 3
     outputs = 8 * A * W * K * scenario.horizon * (S + 2)
     return int(max(1, min(65536, _CHUNK_BYTES // (tables + outputs))))
@@ -80,7 +73,8 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
     """Simulate ``draws`` draws of ``scenario``; see :func:`sibsim.simulate`."""
     draws = v.positive_int("draws", draws)
     engine, reason = choose_engine(scenario, engine)
-    st = structure(scenario)
+    model = model_of(scenario)  # the outcome kind's tables and kernels, chosen once
+    st = model.structure()
     chunk = default_chunk(scenario, st) if chunk_draws is None else v.positive_int(
         "chunk_draws", chunk_draws)
     params = scenario.parameters()
@@ -97,8 +91,8 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
     S = len(st.states)
     events = np.zeros((draws, A, W, K, P))
     engaged = np.zeros((draws, A, W, K, P))
-    # the binary individual kernel counts events only; its occupancy is derived afterwards
-    derive_occupancy = st.kind == "binary" and engine == "individual"
+    # some kinds' individual kernels count events only; their occupancy is derived afterwards
+    derive_occupancy = engine == "individual" and model.occupancy_from_events
     occupancy = np.zeros((draws, A, W, K, P, S)) if S and not derive_occupancy else None
     sampled: dict[str, list[np.ndarray]] = {name: [] for name in params}
     frailty_var = scenario.frailty.variance if scenario.frailty is not None else 0.0
@@ -109,10 +103,10 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
         pc = sample_parameters(params, seed, start, stop, overrides)
         for name, val in pc.items():
             sampled[name].append(val)
-        tb = build_tables(scenario, pc, D)
+        tb = model.tables(pc, D)
         sl = slice(start, stop)
         if engine == "expected":
-            occ, ev, en = _expected.expected_trace(st, tb, frailty_var)
+            occ, ev, en = model.expected(st, tb, frailty_var)
             events[sl], engaged[sl] = ev, en
             if occ is not None:
                 occupancy[sl] = occ
@@ -120,67 +114,26 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
             ev = np.zeros((D, A, W, K, P), np.int64)
             en = np.zeros((D, A, W, K, P), np.int64)
             occ = np.zeros((D, A, W, K, P, S), np.int64) if occupancy is not None else None
-            _run_stochastic(engine, st, tb, seed, start, frailty_var, ev, en, occ)
+            _run_stochastic(model, engine, st, tb, seed, start, frailty_var, ev, en, occ)
             events[sl], engaged[sl] = ev, en
             if occ is not None:
                 occupancy[sl] = occ
         bar.update(D)
     bar.close()
     if derive_occupancy:
-        occupancy = binary_occupancy(st, events)
+        occupancy = model.derived_occupancy(st, events)
     out_params = {name: np.concatenate(vals, axis=0) for name, vals in sampled.items()}
     return EngineOutput(engine=engine, reason=reason, structure=st, events=events,
                         engaged=engaged, occupancy=occupancy, parameters=out_params, seed=seed,
                         draws=draws)
 
 
-def _run_stochastic(engine: str, st: Structure, tb, seed: int, draw0: int, frailty_var: float,
-                    ev: np.ndarray, en: np.ndarray, occ: np.ndarray | None) -> None:
+def _run_stochastic(model: OutcomeModel, engine: str, st: Structure, tb: Tables, seed: int,
+                    draw0: int, frailty_var: float, ev: np.ndarray, en: np.ndarray,
+                    occ: np.ndarray | None) -> None:
     seed = np.uint64(seed)
     draw0 = np.int64(draw0)
     if engine == "individual":
-        if st.kind == "binary":
-            log_q = np.log1p(-np.minimum(tb.prob, 1.0)) if frailty_var > 0 else tb.prob
-            _ind.binary_individual(seed, draw0, tb.prob, log_q, tb.tidx, st.recurrent, st.sizes,
-                                   st.entry, tb.engage, tb.dropout, frailty_var, st.has_effect,
-                                   ev, en)
-        elif st.kind == "markov":
-            cum = cumulative_rows(tb.trans)
-            if frailty_var > 0:
-                q, qcum = exit_tables(tb.trans)
-            else:
-                q, qcum = cum[..., 0], cum
-            _ind.markov_individual(seed, draw0, cum, q, qcum, tb.tidx, st.event_flag, st.absorbing,
-                                   st.init, st.sizes, st.entry, tb.engage, tb.dropout, frailty_var,
-                                   st.has_effect, occ, ev, en)
-        else:
-            _ind.counts_individual(seed, draw0, tb.rate, tb.tidx, tb.nb_shape, st.sizes, st.entry,
-                                   tb.engage, tb.dropout, frailty_var, st.has_effect, ev, en)
-        return
-    if st.kind == "counts":
-        _agg.counts_aggregate(seed, draw0, tb.rate, tb.tidx, tb.nb_shape, st.sizes, st.entry,
-                              tb.engage, tb.dropout, st.has_effect, ev, en)
+        model.individual(st, tb, seed, draw0, frailty_var, ev, en, occ)
     else:
-        _agg.markov_aggregate(seed, draw0, tb.trans, tb.tidx, st.event_flag, st.absorbing, st.init,
-                              st.sizes, st.entry, tb.engage, tb.dropout, st.has_effect, occ, ev,
-                              en)
-
-
-def binary_occupancy(st: Structure, events: np.ndarray) -> np.ndarray:
-    """State occupancy of a binary outcome, derived from its events.
-
-    Recurrent: a person is in state ``event`` in period ``t`` if they had the event in ``t - 1``.
-    Absorbing: in state ``event`` once they have had it.
-    """
-    P = events.shape[-1]
-    present = (np.arange(P)[None, :] >= st.entry[:, None]).astype(float)  # (W, P)
-    n = st.sizes.astype(float)  # (A, W, K)
-    pres = n[:, :, :, None] * present[None, :, None, :]  # (A, W, K, P)
-    occ = np.zeros((*events.shape, 2))
-    if st.recurrent:
-        occ[..., 1:, 1] = events[..., :-1]
-    else:
-        occ[..., 1:, 1] = np.cumsum(events, axis=-1)[..., :-1]
-    occ[..., 1] *= present[None, None, :, None, :]
-    occ[..., 0] = pres[None] - occ[..., 1]
-    return occ
+        model.aggregate(st, tb, seed, draw0, ev, en, occ)

@@ -1,6 +1,9 @@
-"""Turn a scenario and one chunk of sampled parameters into the arrays the kernels read.
+"""The arrays the kernels read, and the helpers that build them from a scenario and sampled
+parameters.
 
-This is the only place where the specification objects meet numpy arrays. Everything is
+Each outcome kind's model (:mod:`sibsim.engine.outcome_models`) assembles its tables from these
+helpers (table columns, effect measures, stratum baselines, transition matrices); together they
+are the only place where the specification objects meet numpy arrays. Everything is
 vectorised over draws. Index conventions: see :mod:`sibsim.engine.kernels.individual`
 (``[d, j, k, c, ...]``: draw, engagement, stratum, table column; the column of wave ``w`` in
 calendar period ``t`` is ``tidx[w, t]``).
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sibsim.spec.distributions import Dirichlet
-from sibsim.spec.outcomes import MAX_RATE, BinaryOutcome, CountOutcome, MarkovOutcome
+from sibsim.spec.outcomes import MAX_RATE
 from sibsim.spec.scenario import Scenario
 
 
@@ -31,53 +34,6 @@ class Structure:
     recurrent: bool
     has_effect: bool
     horizon: int
-
-
-def structure(scenario: Scenario) -> Structure:
-    o = scenario.outcome
-    sizes = np.array(scenario.group_sizes(), dtype=np.int64)
-    entry = np.arange(scenario.cohort.n_waves, dtype=np.int64)
-    if isinstance(o, MarkovOutcome):
-        states = o.states
-        idx = {s: i for i, s in enumerate(states)}
-        flag = np.zeros((len(states), len(states)), bool)
-        for a, b in o.events:
-            flag[idx[a], idx[b]] = True
-        absorbing = np.array(o.absorbing) & _never_leaves(scenario)
-        init = idx[o.initial]
-        recurrent = False
-    elif isinstance(o, BinaryOutcome):
-        states = o.states
-        flag = np.array([[False, True], [False, o.recurrent]])
-        absorbing = np.array([False, not o.recurrent])
-        init = 0
-        recurrent = o.recurrent
-    else:
-        states = ()
-        flag = np.zeros((0, 0), bool)
-        absorbing = np.zeros(0, bool)
-        init = 0
-        recurrent = True
-    return Structure(kind=o.kind, states=states, sizes=sizes, entry=entry, event_flag=flag,
-                     absorbing=absorbing, init=init, recurrent=recurrent,
-                     has_effect=scenario.effect is not None, horizon=scenario.horizon)
-
-
-def _never_leaves(scenario: Scenario) -> np.ndarray:
-    """A state stays absorbing only if the effect cannot move people out of it."""
-    o = scenario.outcome
-    out = np.ones(len(o.states), bool)
-    if scenario.effect is not None and scenario.effect.measure == "absolute":
-        for a, _ in scenario.effect.targets:
-            out[o.states.index(a)] = False
-    for s in scenario.cohort.strata:
-        if s.baseline is not None:
-            for i in range(len(o.states)):
-                for mat in s.baseline:
-                    row = mat[i]
-                    mean = row.mean_row if isinstance(row, Dirichlet) else row
-                    out[i] &= mean[i] == 1.0
-    return out
 
 
 @dataclass(frozen=True)
@@ -153,22 +109,11 @@ def columns(scenario: Scenario, n_base: int) -> tuple[np.ndarray, np.ndarray, np
     return tidx, uniq[:, 0].astype(np.int64), uniq[:, 1]
 
 
-def n_columns(scenario: Scenario) -> int:
-    """Number of table columns the scenario needs (see :func:`columns`)."""
-    o = scenario.outcome
-    if isinstance(o, MarkovOutcome):
-        n_base = max([len(o.transitions)] + [len(s.baseline) for s in scenario.cohort.strata
-                                             if s.baseline is not None])
-    else:
-        n_base = 1 if o.profile is None else len(o.profile)
-    return len(columns(scenario, n_base)[1])
-
-
-def _profile_values(profile: tuple[float, ...] | None) -> np.ndarray:
+def profile_values(profile: tuple[float, ...] | None) -> np.ndarray:
     return np.ones(1) if profile is None else np.asarray(profile, dtype=float)
 
 
-def _stratum_baselines(scenario: Scenario, params: dict[str, np.ndarray], field: str) -> list:
+def stratum_baselines(scenario: Scenario, params: dict[str, np.ndarray], field: str) -> list:
     out = []
     for s in scenario.cohort.strata or (None,):
         name = "baseline" if s is None or s.baseline is None else f"baseline[{s.name}]"
@@ -176,13 +121,13 @@ def _stratum_baselines(scenario: Scenario, params: dict[str, np.ndarray], field:
     return out
 
 
-def _draw_vector(params: dict[str, np.ndarray], name: str, D: int, default: float) -> np.ndarray:
+def draw_vector(params: dict[str, np.ndarray], name: str, D: int, default: float) -> np.ndarray:
     if name in params:
         return np.ascontiguousarray(params[name], dtype=float)
     return np.full(D, default)
 
 
-def _effect_by_column(scenario: Scenario, params: dict[str, np.ndarray],
+def effect_by_column(scenario: Scenario, params: dict[str, np.ndarray],
                       strength: np.ndarray) -> np.ndarray | None:
     """Effect per draw and column, ``(D, 1, C)``, at each column's strength."""
     if scenario.effect is None:
@@ -191,50 +136,7 @@ def _effect_by_column(scenario: Scenario, params: dict[str, np.ndarray],
     return scaled_effect(scenario.effect.measure, value[:, None, None], strength[None, None, :])
 
 
-# ---------------------------------------------------------------------------- builders
-def build_tables(scenario: Scenario, params: dict[str, np.ndarray], D: int) -> Tables:
-    """Build the kernels' arrays for ``D`` draws from sampled ``params``."""
-    o = scenario.outcome
-    engage = _draw_vector(params, "effect.engagement", D, 1.0)
-    dropout = _draw_vector(params, "effect.dropout", D, 0.0)
-    nb = np.full(D, np.inf)
-    if isinstance(o, CountOutcome) and o.dispersion is not None:
-        nb = np.ascontiguousarray(params["baseline.dispersion"], dtype=float)
-        if np.any(nb <= 0):
-            raise ValueError(f"baseline.dispersion: sampled {nb[nb <= 0][0]!r}; allowed: a "
-                             "negative-binomial shape > 0 (use a distribution on (0, inf))")
-    common = {"nb_shape": nb, "engage": engage, "dropout": dropout}
-    if isinstance(o, BinaryOutcome):
-        hm = _profile_values(o.profile)
-        tidx, bidx, strength = columns(scenario, hm.size)
-        base = np.stack(_stratum_baselines(scenario, params, "probability"), axis=1)  # (D, K)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p0 = -np.expm1(hm[bidx][None, None, :]
-                           * np.log1p(-np.minimum(base, 1.0))[:, :, None])
-        # a zero hazard multiplier means no events, even where p = 1 (0 * log(0))
-        p0 = np.where(hm[bidx][None, None, :] == 0, 0.0, p0)
-        eff = _effect_by_column(scenario, params, strength)
-        p1 = p0 if eff is None else apply_to_probability(p0, scenario.effect.measure, eff)
-        prob = np.ascontiguousarray(np.stack([p0, p1], axis=1))  # (D, 2, K, C)
-        _check_probabilities(prob, "event probability")
-        return Tables(prob=prob, trans=binary_transitions(prob, o.recurrent), rate=None,
-                      tidx=tidx, **common)
-    if isinstance(o, CountOutcome):
-        mult = _profile_values(o.profile)
-        tidx, bidx, strength = columns(scenario, mult.size)
-        base = np.stack(_stratum_baselines(scenario, params, "rate"), axis=1)
-        r0 = base[:, :, None] * mult[bidx][None, None, :]
-        eff = _effect_by_column(scenario, params, strength)
-        r1 = r0 if eff is None else apply_to_rate(r0, scenario.effect.measure, eff)
-        rate = np.ascontiguousarray(np.stack([r0, r1], axis=1))
-        _check_rates(rate)
-        return Tables(prob=None, trans=None, rate=rate, tidx=tidx, **common)
-    tidx, trans = _markov_trans(scenario, params, D)
-    _check_probabilities(trans, "transition probability")
-    return Tables(prob=None, trans=trans, rate=None, tidx=tidx, **common)
-
-
-def _check_probabilities(prob: np.ndarray, what: str) -> None:
+def check_probabilities(prob: np.ndarray, what: str) -> None:
     """Refuse probabilities that are not finite or outside [0, 1] (a bug guard: never NaN)."""
     bad = ~np.isfinite(prob) | (prob < 0) | (prob > 1 + 1e-12)
     if bad.any():
@@ -243,7 +145,7 @@ def _check_probabilities(prob: np.ndarray, what: str) -> None:
                          "the outcome's distributions and effect.value)")
 
 
-def _check_rates(rate: np.ndarray) -> None:
+def check_rates(rate: np.ndarray) -> None:
     """Refuse sampled rates that are not finite or exceed :data:`MAX_RATE`."""
     bad = ~np.isfinite(rate) | (rate > MAX_RATE)
     if bad.any():
@@ -267,7 +169,7 @@ def binary_transitions(prob: np.ndarray, recurrent: bool) -> np.ndarray:
     return trans
 
 
-def _matrices(mats: tuple, prefix: str, params: dict[str, np.ndarray], states: tuple[str, ...],
+def matrices(mats: tuple, prefix: str, params: dict[str, np.ndarray], states: tuple[str, ...],
               D: int) -> np.ndarray:
     """Sampled matrices ``(D, M, S, S)`` of one baseline."""
     S = len(states)
@@ -279,28 +181,6 @@ def _matrices(mats: tuple, prefix: str, params: dict[str, np.ndarray], states: t
             else:
                 out[:, m, r, :] = np.asarray(row)[None, :]
     return out
-
-
-def _markov_trans(scenario: Scenario, params: dict[str, np.ndarray],
-                  D: int) -> tuple[np.ndarray, np.ndarray]:
-    o = scenario.outcome
-    per_stratum = []
-    for s in scenario.cohort.strata or (None,):
-        if s is None or s.baseline is None:
-            per_stratum.append(_matrices(o.transitions, "baseline", params, o.states, D))
-        else:
-            per_stratum.append(_matrices(s.baseline, f"baseline[{s.name}]", params, o.states, D))
-    n_base = max(m.shape[1] for m in per_stratum)
-    tidx, bidx, strength = columns(scenario, n_base)
-    t0 = np.stack([m[:, np.minimum(bidx, m.shape[1] - 1)] for m in per_stratum], axis=1)
-    eff = _effect_by_column(scenario, params, strength)  # (D, 1, C)
-    if eff is None:
-        t1 = t0
-    else:
-        t1 = apply_to_transitions(t0, scenario.effect.measure, eff,
-                                  [(o.states.index(a), o.states.index(b))
-                                   for a, b in scenario.effect.targets])
-    return tidx, np.ascontiguousarray(np.stack([t0, t1], axis=1))  # (D, 2, K, C, S, S)
 
 
 def apply_to_transitions(t0: np.ndarray, measure: str, eff: np.ndarray,
@@ -347,12 +227,18 @@ def exit_tables(trans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(q), np.ascontiguousarray(cum)
 
 
-def frailty_transitions(trans: np.ndarray, z: float, kind: str, recurrent: bool) -> np.ndarray:
-    """Transition matrices for a person with frailty ``z`` (used by the expected trace)."""
-    if kind == "binary":
-        p = trans[..., 0, 1]
-        pz = -np.expm1(z * np.log1p(-np.minimum(p, 1.0)))
-        return binary_transitions(pz, recurrent)
+def binary_frailty_transitions(trans: np.ndarray, z: float, recurrent: bool) -> np.ndarray:
+    """Two-state matrices of a binary outcome for a person with frailty ``z``:
+    ``p_z = 1 - (1 - p) ** z`` (used by the expected trace)."""
+    p = trans[..., 0, 1]
+    pz = -np.expm1(z * np.log1p(-np.minimum(p, 1.0)))
+    return binary_transitions(pz, recurrent)
+
+
+def markov_frailty_transitions(trans: np.ndarray, z: float) -> np.ndarray:
+    """Transition matrices for a person with frailty ``z``: the exit probability ``q`` of each
+    state becomes ``1 - (1 - q) ** z``, destinations given an exit unchanged (used by the
+    expected trace)."""
     S = trans.shape[-1]
     q, _ = exit_tables(trans)
     qz = -np.expm1(z * np.log1p(-np.minimum(q, 1.0)))

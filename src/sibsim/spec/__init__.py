@@ -16,10 +16,11 @@ from sibsim.spec.distributions import (
     Uniform,
 )
 from sibsim.spec.effect import Effect
-from sibsim.spec.outcomes import BinaryOutcome, CountOutcome, MarkovOutcome
+from sibsim.spec.outcomes import OUTCOME_KINDS, BinaryOutcome, CountOutcome, MarkovOutcome, Outcome
 from sibsim.spec.scenario import PERIODS_PER_YEAR, Scenario
 
 __all__ = [
+    "OUTCOME_KINDS",
     "PERIODS_PER_YEAR",
     "Beta",
     "BinaryOutcome",
@@ -35,6 +36,7 @@ __all__ = [
     "LogNormal",
     "MarkovOutcome",
     "Normal",
+    "Outcome",
     "Scenario",
     "Stratum",
     "Triangular",

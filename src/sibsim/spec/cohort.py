@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from sibsim.spec import _validate as v
+from sibsim.spec.outcomes import Outcome
+from sibsim.spec.toml import KeyProblem, Section, build
+from sibsim.spec.variant import Spec, param, toml_value
 
 __all__ = ["Cohort", "ComparisonGroup", "Frailty", "Stratum", "split_by_shares"]
+
+
+_SHARE = v.fraction(0.0, 1.0, low_open=True)
 
 
 def split_by_shares(total: int, shares: Sequence[float]) -> tuple[int, ...]:
@@ -30,7 +37,7 @@ def split_by_shares(total: int, shares: Sequence[float]) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
-class Stratum:
+class Stratum(Spec):
     """A sub-population with its own share of the cohort and, optionally, its own baseline.
 
     Parameters
@@ -43,21 +50,40 @@ class Stratum:
     baseline : optional
         Replaces the outcome's baseline for this stratum: a probability (or distribution) for a
         binary outcome, a rate for a count outcome, or a transition matrix for a Markov outcome.
-        ``None`` keeps the outcome's own baseline.
+        ``None`` keeps the outcome's own baseline. The scenario checks it against the outcome
+        kind.
+
+    Examples
+    --------
+    >>> Stratum("high risk", 0.25, baseline=0.4).share
+    0.25
     """
 
-    name: str
-    share: float
-    baseline: object = None
+    name: str = param(v.label, doc="label in the output's stratum coordinate")
+    share: float = param(doc="share of every entry wave, in (0, 1]; shares add up to 1")
+    baseline: object = param(default=None, doc="replaces the outcome's baseline in this stratum")
 
-    def __post_init__(self) -> None:
-        v.name("Stratum.name", self.name)
-        object.__setattr__(self, "share", v.real(f"Stratum[{self.name}].share", self.share,
-                                                 low=0.0, high=1.0, low_open=True))
+    def validate(self) -> None:
+        # the share's message names the stratum: "Stratum[young].share: got ..."
+        self._set("share", _SHARE(f"Stratum[{self.name}].share", self.share))
+
+    @classmethod
+    def from_toml(cls, sec: Section, *, outcome: type[Outcome] | Outcome = Outcome,
+                  **context: Any) -> Stratum:
+        """Read one ``[[cohort.strata]]`` table.
+
+        ``outcome`` (an outcome kind, class or object) reads ``baseline`` in that kind's form
+        (:meth:`~sibsim.spec.outcomes.Outcome.parse_baseline`: a number or distribution, or
+        transition matrices); without it a baseline is read as a number or distribution.
+        """
+        out = build(sec.key, cls, name=sec.require("name"), share=sec.require("share"),
+                    baseline=outcome.parse_baseline(sec, "baseline"))
+        sec.finish()
+        return out
 
 
 @dataclass(frozen=True)
-class Cohort:
+class Cohort(Spec):
     """The treated cohort: its size, when participants enter, and its strata.
 
     Parameters
@@ -77,33 +103,28 @@ class Cohort:
     3000
     """
 
-    size: int | None = None
-    entry: tuple[int, ...] | None = None
-    strata: tuple[Stratum, ...] = ()
+    size: int | None = param(v.optional(v.integer(1, v.MAX_PEOPLE)), default=None,
+                             doc="participants, all entering in period 0")
+    entry: tuple[int, ...] | None = param(
+        v.optional(v.vector(v.integer(0, v.MAX_PEOPLE))), default=None,
+        doc="people entering at the start of each period (entry waves)")
+    strata: tuple[Stratum, ...] = param(default=(), doc="sub-populations (shares add up to 1)")
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
         if self.size is None and self.entry is None:
             raise v.fail("Cohort", {"size": self.size, "entry": self.entry},
                          "size (an integer) or entry (people entering per period)")
         if self.entry is not None:
-            if isinstance(self.entry, (str, bytes)) or not isinstance(self.entry, Sequence):
-                raise TypeError(f"Cohort.entry: got {self.entry!r}; allowed: a sequence of "
-                                "non-negative integers (people entering in each period)")
-            entry = tuple(v.positive_int(f"Cohort.entry[{i}]", n, minimum=0,
-                                         maximum=v.MAX_PEOPLE)
-                          for i, n in enumerate(self.entry))
-            if not entry or sum(entry) == 0 or sum(entry) > v.MAX_PEOPLE:
+            entry = self.entry
+            if sum(entry) == 0 or sum(entry) > v.MAX_PEOPLE:
                 raise v.fail("Cohort.entry", self.entry, "at least one wave with people in it "
                              f"and at most {v.MAX_PEOPLE:,} people in all")
             if self.size is not None and self.size != sum(entry):
                 raise v.fail("Cohort.size", self.size,
                              f"the sum of the entry waves ({sum(entry)}) when both are given")
-            object.__setattr__(self, "entry", entry)
-            object.__setattr__(self, "size", sum(entry))
+            self._set("size", sum(entry))
         else:
-            size = v.positive_int("Cohort.size", self.size, maximum=v.MAX_PEOPLE)
-            object.__setattr__(self, "size", size)
-            object.__setattr__(self, "entry", (size,))
+            self._set("entry", (self.size,))
         strata = tuple(self.strata)
         for s in strata:
             if not isinstance(s, Stratum):
@@ -113,10 +134,27 @@ class Cohort:
             if abs(total - 1.0) > 1e-9:
                 raise v.fail("Cohort.strata[*].share", [s.share for s in strata],
                              "shares adding up to 1 within 1e-9")
-            names = [s.name for s in strata]
-            if len(set(names)) != len(names):
-                raise v.fail("Cohort.strata[*].name", names, "distinct names")
-        object.__setattr__(self, "strata", strata)
+            v.unique("Cohort.strata[*].name", [s.name for s in strata], "names")
+        self._set("strata", strata)
+
+    @classmethod
+    def from_toml(cls, sec: Section, *, outcome: type[Outcome] | Outcome = Outcome,
+                  **context: Any) -> Cohort:
+        """Read a ``[cohort]`` table with its ``[[cohort.strata]]``.
+
+        ``outcome`` (an outcome kind, class or object) reads the strata's baselines (see
+        :meth:`Stratum.from_toml`).
+        """
+        raw = sec.get("strata", [])
+        if not isinstance(raw, list):
+            raise KeyProblem(sec.path("strata"), "expected an array of tables [[cohort.strata]]")
+        strata = tuple(Stratum.from_toml(Section(f"{sec.path('strata')}[{i}]", item),
+                                         outcome=outcome)
+                       for i, item in enumerate(raw))
+        out = build(sec.key, cls, size=sec.get("size"), entry=toml_value(sec.get("entry")),
+                    strata=strata)
+        sec.finish()
+        return out
 
     @property
     def n_waves(self) -> int:
@@ -132,7 +170,7 @@ class Cohort:
 
 
 @dataclass(frozen=True)
-class ComparisonGroup:
+class ComparisonGroup(Spec):
     """A concurrent comparison group (an RCT control arm or a matched comparison group).
 
     Give its total ``size`` or a ``ratio`` of comparison individuals per participant (e.g. 10 for
@@ -144,19 +182,15 @@ class ComparisonGroup:
     (1000, 500)
     """
 
-    size: int | None = None
-    ratio: float | None = None
+    size: int | None = param(v.optional(v.integer(1, v.MAX_PEOPLE)), default=None,
+                             doc="people in the comparison group, in all")
+    ratio: float | None = param(v.optional(v.interval(0.0, 1e4, low_open=True)), default=None,
+                                doc="comparison individuals per participant, in (0, 10000]")
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
         if (self.size is None) == (self.ratio is None):
             raise v.fail("ComparisonGroup", {"size": self.size, "ratio": self.ratio},
                          "exactly one of size (an integer) or ratio (per participant)")
-        if self.size is not None:
-            object.__setattr__(self, "size", v.positive_int("ComparisonGroup.size", self.size,
-                                                            maximum=v.MAX_PEOPLE))
-        else:
-            object.__setattr__(self, "ratio", v.real("ComparisonGroup.ratio", self.ratio,
-                                                     low=0.0, high=1e4, low_open=True))
 
     def sizes(self, cohort: Cohort) -> tuple[int, ...]:
         """Comparison-group size per entry wave."""
@@ -167,7 +201,7 @@ class ComparisonGroup:
 
 
 @dataclass(frozen=True)
-class Frailty:
+class Frailty(Spec):
     """Unobserved individual heterogeneity: a gamma multiplier with mean 1 on each person's hazard.
 
     ``variance`` is the frailty variance (1e-4 <= variance <= 10; below 1e-4 frailty makes no
@@ -176,10 +210,10 @@ class Frailty:
     per-period event probability ``1 - (1 - p) ** z`` (binary and Markov exits) or event rate
     ``z * rate`` (counts). Frailty makes individuals non-exchangeable, so the individual-level
     engine is used.
+
+    >>> Frailty(0.5).variance
+    0.5
     """
 
-    variance: float
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "variance", v.real("Frailty.variance", self.variance,
-                                                    low=1e-4, high=10.0))
+    variance: float = param(v.interval(1e-4, 10.0),
+                            doc="variance of the gamma frailty (mean 1), in [1e-4, 10]")

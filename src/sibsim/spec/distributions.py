@@ -42,6 +42,7 @@ __all__ = [
     "Uniform",
     "as_distribution",
     "require_support",
+    "within",
 ]
 
 
@@ -355,3 +356,35 @@ def require_support(field: str, dist: Distribution, low: float, high: float,
                      f"{what}: a distribution whose values lie in [{low:g}, {high:g}] "
                      f"(this one ranges over [{lo:g}, {hi:g}])")
     return dist
+
+
+class _Within(v.Constraint):
+    def __init__(self, low: float, high: float, what: str, percent_hint: bool) -> None:
+        self.low, self.high, self.what, self.percent_hint = low, high, what, percent_hint
+        self.description = f"{what}: a number or a distribution with values in [{low:g}, {high:g}]"
+
+    def __call__(self, field: str, value: object) -> Distribution:
+        dist = as_distribution(field, value)
+        try:
+            return require_support(field, dist, self.low, self.high, self.what)
+        except ValueError:
+            x = None if isinstance(value, Distribution) else float(value)  # type: ignore[arg-type]
+            if (self.percent_hint and x is not None and 1.0 < abs(x) <= 100.0
+                    and self.low <= x / 100 <= self.high):
+                raise v.fail(field, value, f"{self.what} in [{self.low:g}, {self.high:g}], a "
+                             f"fraction: write {x / 100:g} for {x:g}%") from None
+            raise
+
+
+def within(low: float, high: float, what: str, *, fraction: bool = False) -> v.Constraint:
+    """Declared constraint: a number or :class:`Distribution` whose support lies in [low, high].
+
+    The value is stored as a :class:`Distribution` (a plain number becomes :class:`Fixed`).
+    ``what`` names the quantity in messages ("a probability"). With ``fraction=True`` a plain
+    number that only makes sense as a percentage (``30`` meant as 30%) is refused with a message
+    that suggests the fraction.
+
+    >>> within(0.0, 1.0, "a probability")("p", 0.3)
+    Fixed(value=0.3)
+    """
+    return _Within(low, high, what, fraction)

@@ -4,19 +4,43 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from sibsim.spec import _validate as v
-from sibsim.spec.distributions import Distribution, as_distribution, require_support
+from sibsim.spec.distributions import Distribution, require_support, within
+from sibsim.spec.toml import KeyProblem, Section, read_pairs
+from sibsim.spec.variant import Spec, param
 
 __all__ = ["MEASURES", "Effect"]
 
 MEASURES = ("rr", "hr", "or", "absolute")
 
 
+class _Targets(v.Constraint):
+    """``(from, to)`` pairs of two different state names (stored as a tuple of tuples)."""
+
+    description = "(from, to) pairs"
+
+    def __call__(self, field: str, value: object) -> tuple[tuple[str, str], ...]:
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            raise TypeError(f"{field}: got {value!r}; allowed: (from, to) pairs")
+        targets = []
+        for t in value:
+            if isinstance(t, (str, bytes)) or not isinstance(t, Sequence) or len(t) != 2:
+                raise v.fail(field, t, "a (from_state, to_state) pair")
+            if t[0] == t[1]:
+                raise v.fail(field, t, "a transition between two different states")
+            targets.append((v.name(f"{field} from", t[0]), v.name(f"{field} to", t[1])))
+        return tuple(targets)
+
+
+_SHARE = within(0.0, 1.0, "a probability", fraction=True)
+
+
 @dataclass(frozen=True)
-class Effect:
+class Effect(Spec):
     """What the service does to the outcome of the people who engage with it.
 
     Parameters
@@ -58,45 +82,37 @@ class Effect:
     [1.0, 1.0, 0.5, 0.25, 0.125]
     """
 
-    measure: str = "rr"
-    value: float | Distribution = 1.0
-    targets: tuple[tuple[str, str], ...] = ()
-    onset: int = 0
-    duration: int | None = None
-    decay: float = 1.0
-    engagement: float | Distribution = 1.0
-    dropout: float | Distribution = 0.0
+    measure: str = param(v.one_of(*MEASURES), default="rr",
+                         doc="how value changes the baseline: rr, hr, or, absolute")
+    value: float | Distribution = param(
+        within(-np.inf, np.inf, "an absolute change"), default=1.0, uncertain=True,
+        doc="the true effect (a ratio >= 0, or an absolute change); required in a file")
+    targets: tuple[tuple[str, str], ...] = param(
+        _Targets(), default=(), reader=read_pairs,
+        doc="Markov outcomes only: the (from, to) transitions the effect acts on")
+    onset: int = param(v.integer(0, 10**6), default=0,
+                       doc="periods after entry before the effect starts")
+    duration: int | None = param(v.optional(v.integer(1, 10**6)), default=None,
+                                 doc="periods of full effect from onset; none: to the horizon")
+    decay: float = param(v.fraction(0.0, 1.0), default=1.0,
+                         doc="share of the effect lost per period after the service ends")
+    engagement: float | Distribution = param(
+        _SHARE, default=1.0, uncertain=True, doc="share of the treated cohort who engage")
+    dropout: float | Distribution = param(
+        _SHARE, default=0.0, uncertain=True,
+        doc="per-period probability that an engaged participant drops out")
 
-    def __post_init__(self) -> None:
-        v.choice("Effect.measure", self.measure, MEASURES)
-        value = as_distribution("Effect.value", self.value)
-        if self.measure == "absolute":
-            require_support("Effect.value", value, -np.inf, np.inf, "an absolute change")
-        else:
-            require_support("Effect.value", value, 0.0, np.inf, f"a ratio ({self.measure})")
-        object.__setattr__(self, "value", value)
-        if isinstance(self.targets, (str, bytes)) or not isinstance(self.targets, Sequence):
-            raise TypeError(f"Effect.targets: got {self.targets!r}; allowed: (from, to) pairs")
-        targets = []
-        for t in self.targets:
-            if isinstance(t, (str, bytes)) or not isinstance(t, Sequence) or len(t) != 2:
-                raise v.fail("Effect.targets", t, "a (from_state, to_state) pair")
-            if t[0] == t[1]:
-                raise v.fail("Effect.targets", t, "a transition between two different states")
-            targets.append((v.name("Effect.targets from", t[0]), v.name("Effect.targets to", t[1])))
-        object.__setattr__(self, "targets", tuple(targets))
-        object.__setattr__(self, "onset", v.positive_int("Effect.onset", self.onset, minimum=0,
-                                                         maximum=10**6))
-        if self.duration is not None:
-            object.__setattr__(self, "duration", v.positive_int("Effect.duration", self.duration,
-                                                                maximum=10**6))
-        object.__setattr__(self, "decay", v.real("Effect.decay", self.decay, low=0.0, high=1.0))
-        eng = as_distribution("Effect.engagement", self.engagement)
-        require_support("Effect.engagement", eng, 0.0, 1.0, "a probability")
-        object.__setattr__(self, "engagement", eng)
-        drop = as_distribution("Effect.dropout", self.dropout)
-        require_support("Effect.dropout", drop, 0.0, 1.0, "a probability")
-        object.__setattr__(self, "dropout", drop)
+    def validate(self) -> None:
+        if self.measure != "absolute":
+            require_support("Effect.value", self.value, 0.0, np.inf,  # type: ignore[arg-type]
+                            f"a ratio ({self.measure})")
+
+    @classmethod
+    def from_toml(cls, sec: Section, **context: Any) -> Effect:
+        """Read an ``[effect]`` table; ``value`` is required there (no silent no-op effect)."""
+        if "value" not in sec.data:
+            raise KeyProblem(sec.path("value"), "this key is required")
+        return super().from_toml(sec, **context)
 
     def strength(self, n_periods: int) -> np.ndarray:
         """Strength of the effect (0 to 1) by period since entry, shape ``(n_periods,)``."""

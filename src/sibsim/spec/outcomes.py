@@ -10,6 +10,14 @@ quarter or month; see :class:`sibsim.Scenario`):
 * :class:`CountOutcome` - a count of events per person-period: Poisson, or negative binomial for
   over-dispersion.
 
+Each kind is a registered variant (:data:`OUTCOME_KINDS`, looked up by ``kind``): it declares its
+fields once (:func:`~sibsim.spec.variant.param`), reads itself from a scenario file's
+``[outcome]`` table (:meth:`~sibsim.spec.variant.Spec.from_toml`) and answers the questions the
+scenario asks of it (:meth:`Outcome.check_effect`, :attr:`Outcome.baseline`,
+:meth:`Outcome.check_baseline`, :meth:`Outcome.parse_baseline`). The engine's side of each kind
+(tables and kernels) is registered under the same ``kind`` in
+:data:`sibsim.engine.outcome_models.OUTCOME_MODELS`.
+
 Timing convention (all kinds): a participant of entry wave ``w`` is present from the start of
 period ``entry(w)``. In each period they *occupy* the state they hold at the start of the period
 (one person-period), then make one transition (or have their events) during the period. Events
@@ -18,48 +26,150 @@ are counted in the period in which they happen.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from sibsim.spec import _validate as v
-from sibsim.spec.distributions import Dirichlet, Distribution, as_distribution, require_support
+from sibsim.spec.distributions import (
+    Dirichlet,
+    Distribution,
+    as_distribution,
+    require_support,
+    within,
+)
+from sibsim.spec.toml import KeyProblem, Section, parse_distribution, read_pairs
+from sibsim.spec.variant import Registry, Spec, param
 
-__all__ = ["BinaryOutcome", "CountOutcome", "MarkovOutcome", "Outcome"]
+if TYPE_CHECKING:
+    from sibsim.spec.effect import Effect
+
+__all__ = ["OUTCOME_KINDS", "BinaryOutcome", "CountOutcome", "MarkovOutcome", "Outcome"]
 
 CLOCKS = ("entry", "calendar")
 
 #: Largest event rate per person-period a count outcome accepts (including sampled values).
 MAX_RATE = 1e6
 
-
-def _profile(field: str, profile: object) -> tuple[float, ...] | None:
-    if profile is None:
-        return None
-    return v.real_vector(field, profile, low=0.0, high=1e6)
+#: The outcome kinds, by their TOML ``kind``: ``OUTCOME_KINDS["binary"] is BinaryOutcome``.
+OUTCOME_KINDS = Registry("outcome")
 
 
-class Outcome:
-    """Common interface of the outcome processes."""
+# --------------------------------------------------------------------------- constraints
+class _Rate(v.Constraint):
+    """A mean event count per person-period: a number or distribution in [0, MAX_RATE]."""
 
-    kind: ClassVar[str] = "outcome"
+    description = f"an event rate per person-period in [0, {MAX_RATE:g}]"
+
+    def __call__(self, field: str, value: object) -> Distribution:
+        r = as_distribution(field, value)
+        require_support(field, r, 0.0, np.inf, "an event rate per person-period")
+        lo, hi = r.support
+        if lo > MAX_RATE or (np.isfinite(hi) and hi > MAX_RATE):
+            raise v.fail(field, r.describe(), f"an event rate per person-period of at most "
+                         f"{MAX_RATE:g} (unbounded distributions are checked when sampled)")
+        return r
+
+
+class _Shape(v.Constraint):
+    """A negative-binomial shape: a number or distribution on [0, inf) that is not all 0."""
+
+    description = "a negative-binomial shape (> 0)"
+
+    def __call__(self, field: str, value: object) -> Distribution:
+        k = as_distribution(field, value)
+        require_support(field, k, 0.0, np.inf, "a negative-binomial shape (> 0)")
+        if k.support[1] <= 0:
+            raise v.fail(field, k.describe(), "a negative-binomial shape > 0")
+        return k
+
+
+_PROBABILITY = within(0.0, 1.0, "a probability", fraction=True)
+_RATE = _Rate()
+_PROFILE = v.optional(v.vector(v.interval(0.0, 1e6)))
+_CLOCK = v.one_of(*CLOCKS)
+
+
+# --------------------------------------------------------------------------- TOML readers
+def _matrices_from_toml(key: str, value: Any) -> Any:
+    """A matrix (list of rows) or a list of matrices; ``{dist = "dirichlet", ...}`` rows become
+    :class:`~sibsim.spec.distributions.Dirichlet` (the outcome checks the shape)."""
+    def row(k: str, r: Any) -> Any:
+        return parse_distribution(k, r) if isinstance(r, Mapping) else r
+
+    if not isinstance(value, list) or not value:
+        raise KeyProblem(key, "expected a matrix (list of rows) or a list of matrices")
+    first = value[0]
+    if isinstance(first, list) and first and isinstance(first[0], (list, Mapping)):
+        return [[row(f"{key}[{m}][{i}]", r) for i, r in enumerate(mat)]
+                for m, mat in enumerate(value)]
+    return [row(f"{key}[{i}]", r) for i, r in enumerate(value)]
+
+
+def read_transitions(sec: Section, key: str) -> Any:
+    """Field reader for Markov transition matrices (``transitions``, a stratum's ``baseline``)."""
+    return _matrices_from_toml(sec.path(key), sec.get(key))
+
+
+# --------------------------------------------------------------------------- the kinds
+class Outcome(Spec):
+    """Common interface of the outcome kinds (registered in :data:`OUTCOME_KINDS`).
+
+    A kind declares ``kind`` (its TOML name) and ``baseline_field`` (the field a stratum's
+    ``baseline`` replaces), and implements :meth:`check_baseline` and :meth:`parameters`.
+    """
+
+    kind: ClassVar[str] = ""
+    #: Name of the field that holds the baseline (probability, rate or transitions).
+    baseline_field: ClassVar[str] = ""
     clock: str
+
+    @property
+    def baseline(self) -> Any:
+        """The baseline parameter: probability, rate or transition matrices."""
+        return getattr(self, self.baseline_field)
+
+    def with_baseline(self, value: Any) -> Outcome:
+        """A copy with another baseline (e.g. a stratum's), validated like the original."""
+        return replace(self, **{self.baseline_field: value})  # type: ignore[type-var]
+
+    def check_baseline(self, field: str, value: object) -> Any:
+        """Validate a baseline (a stratum's) for this kind; return it normalised."""
+        raise TypeError(f"{type(self).__name__} does not define check_baseline")  # pragma: no cover
+
+    @classmethod
+    def parse_baseline(cls, sec: Section, key: str) -> Any:
+        """Read a baseline written at ``sec[key]`` in a scenario file (``None`` if absent).
+
+        A number or ``{dist = ...}`` table by default; :meth:`check_baseline` validates it.
+        """
+        return sec.get(key, uncertain=True)
+
+    def check_effect(self, effect: Effect) -> None:
+        """Refuse an effect this kind cannot take (raise with the standard message).
+
+        By default the effect acts on the kind's event, so it takes no ``targets``.
+        """
+        if effect.targets:
+            raise v.fail("Effect.targets", effect.targets,
+                         f"no targets for a {self.kind} outcome (the effect acts on its event)")
 
     def parameters(self, prefix: str = "baseline") -> dict[str, Distribution]:
         """Uncertain inputs of this process, by parameter name (sampled once per draw)."""
         raise TypeError(f"{type(self).__name__} does not define parameters")  # pragma: no cover
 
 
+@OUTCOME_KINDS.register
 @dataclass(frozen=True)
 class BinaryOutcome(Outcome):
-    """A yes/no event per person and period.
+    """A yes/no event per person and period (``kind = "binary"``).
 
     Parameters
     ----------
     probability : float or Distribution
-        Baseline probability of the event in a period, in [0, 1].
+        Baseline probability of the event in a period, in [0, 1] (a fraction: 0.3, not 30).
     recurrent : bool
         ``True``: the event can happen in every period (e.g. "arrested this year");
         ``False``: first event only, after which the person leaves the risk set (absorbing).
@@ -75,40 +185,39 @@ class BinaryOutcome(Outcome):
     --------
     >>> BinaryOutcome(probability=0.3, recurrent=False).states
     ('at_risk', 'event')
+    >>> from sibsim.spec.toml import Section
+    >>> o = OUTCOME_KINDS.from_toml(Section("outcome", {"kind": "binary", "probability": 0.3}))
+    >>> o.probability, o.recurrent
+    (Fixed(value=0.3), True)
     """
 
-    probability: float | Distribution
-    recurrent: bool = True
-    profile: tuple[float, ...] | None = None
-    clock: str = "entry"
-    name: str = "event"
     kind: ClassVar[str] = "binary"
+    baseline_field: ClassVar[str] = "probability"
 
-    def __post_init__(self) -> None:
-        p = as_distribution("BinaryOutcome.probability", self.probability)
-        require_support("BinaryOutcome.probability", p, 0.0, 1.0, "a probability")
-        object.__setattr__(self, "probability", p)
-        if not isinstance(self.recurrent, bool):
-            raise TypeError(f"BinaryOutcome.recurrent: got {self.recurrent!r}; allowed: True/False")
-        object.__setattr__(self, "profile", _profile("BinaryOutcome.profile", self.profile))
-        v.choice("BinaryOutcome.clock", self.clock, CLOCKS)
-        v.name("BinaryOutcome.name", self.name)
+    probability: float | Distribution = param(
+        _PROBABILITY, uncertain=True, doc="event probability per person-period, in [0, 1]")
+    recurrent: bool = param(v.flag, default=True,
+                            doc="the event can recur (false: first event only, absorbing)")
+    profile: tuple[float, ...] | None = param(
+        _PROFILE, default=None, doc="hazard multipliers by clock period (last one repeats)")
+    clock: str = param(_CLOCK, default="entry", doc="profile indexed by 'entry' or 'calendar'")
+    name: str = param(v.label, default="event", doc="name of the event")
 
     @property
     def states(self) -> tuple[str, str]:
         return ("no_event", "event") if self.recurrent else ("at_risk", "event")
 
     def check_baseline(self, field: str, value: object) -> Distribution:
-        p = as_distribution(field, value)
-        return require_support(field, p, 0.0, 1.0, "a probability")
+        return _PROBABILITY(field, value)
 
     def parameters(self, prefix: str = "baseline") -> dict[str, Distribution]:
         return {f"{prefix}.probability": self.probability}  # type: ignore[dict-item]
 
 
+@OUTCOME_KINDS.register
 @dataclass(frozen=True)
 class CountOutcome(Outcome):
-    """A count of events per person and period (e.g. reconviction events).
+    """A count of events per person and period, e.g. reconviction events (``kind = "counts"``).
 
     Parameters
     ----------
@@ -121,6 +230,8 @@ class CountOutcome(Outcome):
     profile : sequence of float, optional
         Rate multipliers by clock period (the last value repeats).
     clock : {"entry", "calendar"}
+    name : str
+        Name of the event, used in labels.
 
     Examples
     --------
@@ -128,39 +239,30 @@ class CountOutcome(Outcome):
     'counts'
     """
 
-    rate: float | Distribution
-    dispersion: float | Distribution | None = None
-    profile: tuple[float, ...] | None = None
-    clock: str = "entry"
-    name: str = "event"
     kind: ClassVar[str] = "counts"
+    baseline_field: ClassVar[str] = "rate"
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "rate", self.check_baseline("CountOutcome.rate", self.rate))
-        if self.dispersion is not None:
-            k = as_distribution("CountOutcome.dispersion", self.dispersion)
-            require_support("CountOutcome.dispersion", k, 0.0, np.inf,
-                            "a negative-binomial shape (> 0)")
-            if k.support[1] <= 0:
-                raise v.fail("CountOutcome.dispersion", k.describe(),
-                             "a negative-binomial shape > 0")
-            object.__setattr__(self, "dispersion", k)
-        object.__setattr__(self, "profile", _profile("CountOutcome.profile", self.profile))
-        v.choice("CountOutcome.clock", self.clock, CLOCKS)
-        v.name("CountOutcome.name", self.name)
+    rate: float | Distribution = param(_RATE, uncertain=True,
+                                       doc="mean events per person-period, >= 0")
+    dispersion: float | Distribution | None = param(
+        v.optional(_Shape()), default=None, uncertain=True,
+        doc="negative-binomial shape k > 0 (variance mu + mu**2/k); none: Poisson")
+    profile: tuple[float, ...] | None = param(
+        _PROFILE, default=None, doc="rate multipliers by clock period (last one repeats)")
+    clock: str = param(_CLOCK, default="entry", doc="profile indexed by 'entry' or 'calendar'")
+    name: str = param(v.label, default="event", doc="name of the event")
 
     @property
     def states(self) -> tuple[str, ...]:
         return ()
 
     def check_baseline(self, field: str, value: object) -> Distribution:
-        r = as_distribution(field, value)
-        require_support(field, r, 0.0, np.inf, "an event rate per person-period")
-        lo, hi = r.support
-        if lo > MAX_RATE or (np.isfinite(hi) and hi > MAX_RATE):
-            raise v.fail(field, r.describe(), f"an event rate per person-period of at most "
-                         f"{MAX_RATE:g} (unbounded distributions are checked when sampled)")
-        return r
+        return _RATE(field, value)
+
+    def check_effect(self, effect: Effect) -> None:
+        if effect.measure == "or":
+            raise v.fail("Effect.measure", "or", "rr, hr or absolute for a count outcome")
+        super().check_effect(effect)
 
     def parameters(self, prefix: str = "baseline") -> dict[str, Distribution]:
         out: dict[str, Distribution] = {f"{prefix}.rate": self.rate}  # type: ignore[dict-item]
@@ -173,9 +275,10 @@ Row = tuple[float, ...] | Dirichlet
 Matrix = tuple[Row, ...]
 
 
+@OUTCOME_KINDS.register
 @dataclass(frozen=True)
 class MarkovOutcome(Outcome):
-    """A discrete-time multi-state Markov chain.
+    """A discrete-time multi-state Markov chain (``kind = "markov"``).
 
     Parameters
     ----------
@@ -192,6 +295,8 @@ class MarkovOutcome(Outcome):
         Transitions counted as *events* in the output (e.g. ``("home", "care")``).
     clock : {"entry", "calendar"}
         Whether the list of matrices is indexed by time since entry or by calendar period.
+    name : str
+        Name of the outcome, used in labels.
 
     Examples
     --------
@@ -202,30 +307,30 @@ class MarkovOutcome(Outcome):
     (False, False, True)
     """
 
-    states: tuple[str, ...]
-    transitions: object
-    initial: str | None = None
-    events: tuple[tuple[str, str], ...] = ()
-    clock: str = "entry"
-    name: str = "event"
     kind: ClassVar[str] = "markov"
+    baseline_field: ClassVar[str] = "transitions"
 
-    def __post_init__(self) -> None:
-        if isinstance(self.states, (str, bytes)) or not isinstance(self.states, Sequence):
-            raise TypeError(f"MarkovOutcome.states: got {self.states!r}; "
-                            "allowed: a sequence of state names")
-        states = tuple(v.name(f"MarkovOutcome.states[{i}]", s) for i, s in enumerate(self.states))
-        if len(states) < 2 or len(set(states)) != len(states):
+    states: tuple[str, ...] = param(v.vector(v.label, min_len=2),
+                                    doc="state names (at least two, distinct)")
+    transitions: object = param(
+        reader=read_transitions,
+        doc="S x S matrix or list of matrices by clock period; rows sum to 1 or are Dirichlet")
+    initial: str | None = param(default=None, doc="starting state (default: the first state)")
+    events: tuple[tuple[str, str], ...] = param(
+        default=(), reader=read_pairs, doc="(from, to) transitions counted as events")
+    clock: str = param(_CLOCK, default="entry",
+                       doc="matrices indexed by 'entry' or 'calendar' period")
+    name: str = param(v.label, default="event", doc="name of the outcome")
+
+    def validate(self) -> None:
+        if len(set(self.states)) != len(self.states):
             raise v.fail("MarkovOutcome.states", self.states, "at least two distinct names")
-        object.__setattr__(self, "states", states)
-        object.__setattr__(self, "transitions",
-                           self.check_baseline("MarkovOutcome.transitions", self.transitions))
-        initial = states[0] if self.initial is None else self.initial
-        v.choice("MarkovOutcome.initial", initial, states)
-        object.__setattr__(self, "initial", initial)
-        events = tuple(self._pair("MarkovOutcome.events", e) for e in self.events)
-        object.__setattr__(self, "events", events)
-        v.choice("MarkovOutcome.clock", self.clock, CLOCKS)
+        self._set("transitions", self.check_baseline("MarkovOutcome.transitions",
+                                                     self.transitions))
+        initial = self.states[0] if self.initial is None else self.initial
+        v.choice("MarkovOutcome.initial", initial, self.states)
+        self._set("initial", initial)
+        self._set("events", tuple(self._pair("MarkovOutcome.events", e) for e in self.events))
 
     def _pair(self, field: str, pair: object) -> tuple[str, str]:
         if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
@@ -234,6 +339,23 @@ class MarkovOutcome(Outcome):
         v.choice(f"{field} from-state", a, self.states)
         v.choice(f"{field} to-state", b, self.states)
         return (str(a), str(b))
+
+    @classmethod
+    def parse_baseline(cls, sec: Section, key: str) -> Any:
+        """A stratum's baseline in a file: a matrix or list of matrices (or a distribution)."""
+        value = sec.get(key)
+        if isinstance(value, list):
+            return _matrices_from_toml(sec.path(key), value)
+        return parse_distribution(sec.path(key), value)
+
+    def check_effect(self, effect: Effect) -> None:
+        """A Markov effect acts on named transitions: ``targets`` must name this chain's states."""
+        if not effect.targets:
+            raise v.fail("Effect.targets", effect.targets,
+                         "at least one (from, to) transition for a Markov outcome")
+        for a, b in effect.targets:
+            v.choice("Effect.targets from-state", a, self.states)
+            v.choice("Effect.targets to-state", b, self.states)
 
     def check_baseline(self, field: str, value: object) -> tuple[Matrix, ...]:
         """Validate one matrix or a list of matrices; return a tuple of matrices."""

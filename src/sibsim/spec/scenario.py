@@ -8,14 +8,12 @@ from sibsim.spec import _validate as v
 from sibsim.spec.cohort import Cohort, ComparisonGroup, Frailty, Stratum
 from sibsim.spec.distributions import Distribution
 from sibsim.spec.effect import Effect
-from sibsim.spec.outcomes import BinaryOutcome, CountOutcome, MarkovOutcome
+from sibsim.spec.outcomes import OUTCOME_KINDS, Outcome
 
 __all__ = ["PERIODS_PER_YEAR", "Scenario"]
 
 #: Period labels and how many of them make a year (used to annualise rates).
 PERIODS_PER_YEAR = {"year": 1, "half-year": 2, "quarter": 4, "month": 12}
-
-Outcome = BinaryOutcome | CountOutcome | MarkovOutcome
 
 
 @dataclass(frozen=True)
@@ -27,7 +25,8 @@ class Scenario:
     cohort : Cohort
         The participants (size or entry waves, strata).
     outcome : BinaryOutcome | CountOutcome | MarkovOutcome
-        The outcome process at baseline (no service).
+        The outcome process at baseline (no service): one of the registered kinds
+        (:data:`sibsim.spec.outcomes.OUTCOME_KINDS`).
     horizon : int
         Number of periods simulated, counted from the first entry period (period 0).
     effect : Effect, optional
@@ -43,6 +42,7 @@ class Scenario:
 
     Examples
     --------
+    >>> from sibsim.spec.outcomes import BinaryOutcome
     >>> s = Scenario(cohort=Cohort(size=1000), outcome=BinaryOutcome(0.3), horizon=5,
     ...              effect=Effect("rr", 0.8), comparison=ComparisonGroup(ratio=1))
     >>> s.arms
@@ -63,7 +63,7 @@ class Scenario:
         for fname, cls in (("cohort", Cohort), ("effect", (Effect, type(None))),
                            ("comparison", (ComparisonGroup, type(None))),
                            ("frailty", (Frailty, type(None))),
-                           ("outcome", (BinaryOutcome, CountOutcome, MarkovOutcome))):
+                           ("outcome", OUTCOME_KINDS.classes())):
             val = getattr(self, fname)
             if not isinstance(val, cls):
                 raise TypeError(f"Scenario.{fname}: got {type(val).__name__}; allowed: "
@@ -88,22 +88,8 @@ class Scenario:
                          f"at most {v.MAX_PEOPLE:,} people in the comparison group")
 
     def _check_effect(self) -> None:
-        e = self.effect
-        if e is None:
-            return
-        if isinstance(self.outcome, CountOutcome) and e.measure == "or":
-            raise v.fail("Effect.measure", "or", "rr, hr or absolute for a count outcome")
-        if isinstance(self.outcome, MarkovOutcome):
-            if not e.targets:
-                raise v.fail("Effect.targets", e.targets,
-                             "at least one (from, to) transition for a Markov outcome")
-            for a, b in e.targets:
-                v.choice("Effect.targets from-state", a, self.outcome.states)
-                v.choice("Effect.targets to-state", b, self.outcome.states)
-        elif e.targets:
-            raise v.fail("Effect.targets", e.targets,
-                         f"no targets for a {self.outcome.kind} outcome (the effect acts on its "
-                         "event)")
+        if self.effect is not None:
+            self.outcome.check_effect(self.effect)
 
     # ------------------------------------------------------------------ derived structure
     @property
@@ -129,19 +115,14 @@ class Scenario:
         """The baseline parameter (probability, rate or transitions) of a stratum."""
         if stratum is not None and stratum.baseline is not None:
             return stratum.baseline
-        o = self.outcome
-        if isinstance(o, BinaryOutcome):
-            return o.probability
-        if isinstance(o, CountOutcome):
-            return o.rate
-        return o.transitions
+        return self.outcome.baseline
 
     def parameters(self) -> dict[str, Distribution]:
         """Every uncertain input, by name, in a fixed order."""
         out: dict[str, Distribution] = dict(self.outcome.parameters("baseline"))
         for s in self.cohort.strata:
             if s.baseline is not None:
-                tmp = _with_baseline(self.outcome, s.baseline)
+                tmp = self.outcome.with_baseline(s.baseline)
                 out.update(tmp.parameters(f"baseline[{s.name}]"))
         if self.effect is not None:
             out.update(self.effect.parameters())
@@ -150,10 +131,3 @@ class Scenario:
     def with_effect(self, effect: Effect | None) -> Scenario:
         return replace(self, effect=effect)
 
-
-def _with_baseline(outcome: Outcome, baseline: object) -> Outcome:
-    if isinstance(outcome, BinaryOutcome):
-        return replace(outcome, probability=baseline)
-    if isinstance(outcome, CountOutcome):
-        return replace(outcome, rate=baseline)
-    return replace(outcome, transitions=baseline)

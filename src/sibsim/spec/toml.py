@@ -12,7 +12,7 @@ from typing import Any
 
 from sibsim.spec import distributions as dist
 
-__all__ = ["KeyProblem", "Section", "build", "parse_distribution"]
+__all__ = ["KeyProblem", "Section", "build", "parse_distribution", "read_pairs"]
 
 
 class KeyProblem(Exception):
@@ -110,3 +110,14 @@ def build(key: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
         raise KeyProblem(key, str(err)) from None
 
 
+
+
+def read_pairs(sec: Section, key: str) -> tuple:
+    """Field reader for a list of ``[from, to]`` pairs (Markov events, effect targets).
+
+    Each pair becomes a tuple; the spec's constraint checks the names.
+    """
+    value = sec.get(key)
+    if not isinstance(value, list):
+        raise KeyProblem(sec.path(key), "expected a list of [from, to] pairs")
+    return tuple(tuple(p) if isinstance(p, list) else p for p in value)

@@ -1,0 +1,349 @@
+"""The engine side of each outcome kind: its tables and the kernels that simulate it.
+
+An outcome kind's specification (:data:`sibsim.spec.outcomes.OUTCOME_KINDS`) says *what* the
+process is; its model here, registered under the same ``kind`` in :data:`OUTCOME_MODELS`, says
+*how* it is simulated:
+
+* :meth:`OutcomeModel.structure`: the draw-independent shape (states, counted transitions,
+  absorbing states, the starting state);
+* :meth:`OutcomeModel.tables`: the kernels' arrays for one chunk of sampled parameters;
+* :meth:`OutcomeModel.individual`, :meth:`OutcomeModel.aggregate`, :meth:`OutcomeModel.expected`:
+  which numba kernel each engine runs, with which tables.
+
+The model is picked once per run (:func:`model_of`), before any kernel runs; the kernels see
+arrays only. Binary outcomes are simulated as two-state chains by the aggregate and expected
+engines (:class:`TransitionModel`) and by their own kernel in the individual engine.
+
+Examples
+--------
+>>> import sibsim
+>>> sc = sibsim.Scenario(cohort=sibsim.Cohort(size=10), outcome=sibsim.BinaryOutcome(0.3),
+...                      horizon=3)
+>>> model = model_of(sc)
+>>> type(model).__name__, model.structure().states
+('BinaryModel', ('no_event', 'event'))
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from sibsim.engine import expected as _expected
+from sibsim.engine.kernels import aggregate as _agg
+from sibsim.engine.kernels import individual as _ind
+from sibsim.engine.tables import (
+    Structure,
+    Tables,
+    apply_to_probability,
+    apply_to_rate,
+    apply_to_transitions,
+    binary_frailty_transitions,
+    binary_transitions,
+    check_probabilities,
+    check_rates,
+    columns,
+    cumulative_rows,
+    draw_vector,
+    effect_by_column,
+    exit_tables,
+    markov_frailty_transitions,
+    matrices,
+    profile_values,
+    stratum_baselines,
+)
+from sibsim.spec.distributions import Dirichlet
+from sibsim.spec.scenario import Scenario
+from sibsim.spec.variant import Registry
+
+__all__ = ["OUTCOME_MODELS", "BinaryModel", "CountModel", "MarkovModel", "OutcomeModel",
+           "TransitionModel", "binary_occupancy", "model_of"]
+
+#: Engine models of the outcome kinds, by the same ``kind`` as ``OUTCOME_KINDS``.
+OUTCOME_MODELS = Registry("outcome model")
+
+
+def model_of(scenario: Scenario) -> OutcomeModel:
+    """The engine model of the scenario's outcome kind (chosen once per run)."""
+    return OUTCOME_MODELS[scenario.outcome.kind](scenario)
+
+
+class OutcomeModel:
+    """How one outcome kind is simulated (subclass per kind, register in :data:`OUTCOME_MODELS`).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario whose outcome is of this model's ``kind``.
+    """
+
+    kind: ClassVar[str] = ""
+    #: The individual engine's kernel counts events only: occupancy is derived from the events
+    #: afterwards (:meth:`derived_occupancy`).
+    occupancy_from_events: ClassVar[bool] = False
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.outcome = scenario.outcome
+
+    # ------------------------------------------------------------------ structure
+    def layout(self) -> tuple[tuple[str, ...], np.ndarray, np.ndarray, int, bool]:
+        """``(states, event_flag (S, S), absorbing (S,), initial state index, recurrent)``."""
+        raise NotImplementedError
+
+    def structure(self) -> Structure:
+        """The fixed (draw-independent) shape of the scenario."""
+        sc = self.scenario
+        sizes = np.array(sc.group_sizes(), dtype=np.int64)
+        entry = np.arange(sc.cohort.n_waves, dtype=np.int64)
+        states, flag, absorbing, init, recurrent = self.layout()
+        return Structure(kind=self.kind, states=states, sizes=sizes, entry=entry,
+                         event_flag=flag, absorbing=absorbing, init=init, recurrent=recurrent,
+                         has_effect=sc.effect is not None, horizon=sc.horizon)
+
+    def n_base(self) -> int:
+        """Number of baseline entries (profile values or matrices) indexed by the clock."""
+        profile = self.outcome.profile
+        return 1 if profile is None else len(profile)
+
+    def n_columns(self) -> int:
+        """Number of table columns (see :func:`sibsim.engine.tables.columns`)."""
+        return len(columns(self.scenario, self.n_base())[1])
+
+    # ------------------------------------------------------------------ tables
+    def _common(self, params: dict[str, np.ndarray], D: int) -> dict[str, np.ndarray]:
+        """Engagement, drop-out and negative-binomial shape per draw (Poisson: inf)."""
+        return {"nb_shape": np.full(D, np.inf),
+                "engage": draw_vector(params, "effect.engagement", D, 1.0),
+                "dropout": draw_vector(params, "effect.dropout", D, 0.0)}
+
+    def tables(self, params: dict[str, np.ndarray], D: int) -> Tables:
+        """The kernels' arrays for ``D`` draws from sampled ``params``."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ kernels
+    def individual(self, st: Structure, tb: Tables, seed: np.uint64, draw0: np.int64,
+                   frailty_var: float, ev: np.ndarray, en: np.ndarray,
+                   occ: np.ndarray | None) -> None:
+        """Run the individual-level kernel, filling ``ev``, ``en`` (and ``occ``)."""
+        raise NotImplementedError
+
+    def aggregate(self, st: Structure, tb: Tables, seed: np.uint64, draw0: np.int64,
+                  ev: np.ndarray, en: np.ndarray, occ: np.ndarray | None) -> None:
+        """Run the aggregate kernel, filling ``ev``, ``en`` (and ``occ``)."""
+        raise NotImplementedError
+
+    def expected(self, st: Structure, tb: Tables, frailty_var: float):
+        """Expected ``(occupancy or None, events, engaged)`` as float arrays."""
+        raise NotImplementedError
+
+    def derived_occupancy(self, st: Structure, events: np.ndarray) -> np.ndarray:
+        """Occupancy derived from events (kinds with :attr:`occupancy_from_events`)."""
+        raise NotImplementedError
+
+
+class TransitionModel(OutcomeModel):
+    """Kinds simulated as transition matrices ``trans (D, 2, K, C, S, S)`` by the aggregate and
+    expected engines (binary and Markov outcomes)."""
+
+    def frailty_transitions(self, st: Structure, trans: np.ndarray, z: float) -> np.ndarray:
+        """The matrices of a person with frailty ``z`` (used by the expected trace)."""
+        return markov_frailty_transitions(trans, z)
+
+    def aggregate(self, st, tb, seed, draw0, ev, en, occ) -> None:
+        _agg.markov_aggregate(seed, draw0, tb.trans, tb.tidx, st.event_flag, st.absorbing, st.init,
+                              st.sizes, st.entry, tb.engage, tb.dropout, st.has_effect, occ, ev,
+                              en)
+
+    def expected(self, st, tb, frailty_var):
+        return _expected.transition_trace(
+            st, tb, frailty_var, lambda trans, z: self.frailty_transitions(st, trans, z))
+
+
+@OUTCOME_MODELS.register
+class BinaryModel(TransitionModel):
+    """Binary outcomes: an event probability table ``prob (D, 2, K, C)`` and its two-state
+    matrices; the individual kernel draws one event per person-period."""
+
+    kind: ClassVar[str] = "binary"
+    occupancy_from_events: ClassVar[bool] = True
+
+    def layout(self):
+        o = self.outcome
+        flag = np.array([[False, True], [False, o.recurrent]])
+        absorbing = np.array([False, not o.recurrent])
+        return o.states, flag, absorbing, 0, o.recurrent
+
+    def tables(self, params, D):
+        scenario, o = self.scenario, self.outcome
+        common = self._common(params, D)
+        hm = profile_values(o.profile)
+        tidx, bidx, strength = columns(scenario, hm.size)
+        base = np.stack(stratum_baselines(scenario, params, "probability"), axis=1)  # (D, K)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p0 = -np.expm1(hm[bidx][None, None, :]
+                           * np.log1p(-np.minimum(base, 1.0))[:, :, None])
+        # a zero hazard multiplier means no events, even where p = 1 (0 * log(0))
+        p0 = np.where(hm[bidx][None, None, :] == 0, 0.0, p0)
+        eff = effect_by_column(scenario, params, strength)
+        p1 = p0 if eff is None else apply_to_probability(p0, scenario.effect.measure, eff)
+        prob = np.ascontiguousarray(np.stack([p0, p1], axis=1))  # (D, 2, K, C)
+        check_probabilities(prob, "event probability")
+        return Tables(prob=prob, trans=binary_transitions(prob, o.recurrent), rate=None,
+                      tidx=tidx, **common)
+
+    def frailty_transitions(self, st, trans, z):
+        return binary_frailty_transitions(trans, z, st.recurrent)
+
+    def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ) -> None:
+        log_q = np.log1p(-np.minimum(tb.prob, 1.0)) if frailty_var > 0 else tb.prob
+        _ind.binary_individual(seed, draw0, tb.prob, log_q, tb.tidx, st.recurrent, st.sizes,
+                               st.entry, tb.engage, tb.dropout, frailty_var, st.has_effect,
+                               ev, en)
+
+    def derived_occupancy(self, st, events):
+        return binary_occupancy(st, events)
+
+
+@OUTCOME_MODELS.register
+class CountModel(OutcomeModel):
+    """Count outcomes: a rate table ``rate (D, 2, K, C)`` and a negative-binomial shape per draw;
+    no states."""
+
+    kind: ClassVar[str] = "counts"
+
+    def layout(self):
+        return (), np.zeros((0, 0), bool), np.zeros(0, bool), 0, True
+
+    def _common(self, params, D):
+        common = super()._common(params, D)
+        if self.outcome.dispersion is not None:
+            nb = np.ascontiguousarray(params["baseline.dispersion"], dtype=float)
+            if np.any(nb <= 0):
+                raise ValueError(f"baseline.dispersion: sampled {nb[nb <= 0][0]!r}; allowed: a "
+                                 "negative-binomial shape > 0 (use a distribution on (0, inf))")
+            common["nb_shape"] = nb
+        return common
+
+    def tables(self, params, D):
+        scenario, o = self.scenario, self.outcome
+        common = self._common(params, D)
+        mult = profile_values(o.profile)
+        tidx, bidx, strength = columns(scenario, mult.size)
+        base = np.stack(stratum_baselines(scenario, params, "rate"), axis=1)
+        r0 = base[:, :, None] * mult[bidx][None, None, :]
+        eff = effect_by_column(scenario, params, strength)
+        r1 = r0 if eff is None else apply_to_rate(r0, scenario.effect.measure, eff)
+        rate = np.ascontiguousarray(np.stack([r0, r1], axis=1))
+        check_rates(rate)
+        return Tables(prob=None, trans=None, rate=rate, tidx=tidx, **common)
+
+    def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ) -> None:
+        _ind.counts_individual(seed, draw0, tb.rate, tb.tidx, tb.nb_shape, st.sizes, st.entry,
+                               tb.engage, tb.dropout, frailty_var, st.has_effect, ev, en)
+
+    def aggregate(self, st, tb, seed, draw0, ev, en, occ) -> None:
+        _agg.counts_aggregate(seed, draw0, tb.rate, tb.tidx, tb.nb_shape, st.sizes, st.entry,
+                              tb.engage, tb.dropout, st.has_effect, ev, en)
+
+    def expected(self, st, tb, frailty_var):
+        # frailty and dispersion have mean 1: the expected count ignores them
+        return _expected.count_trace(st, tb)
+
+
+@OUTCOME_MODELS.register
+class MarkovModel(TransitionModel):
+    """Markov outcomes: transition matrices ``trans (D, 2, K, C, S, S)`` per stratum, with the
+    effect applied to its target transitions."""
+
+    kind: ClassVar[str] = "markov"
+
+    def layout(self):
+        o = self.outcome
+        states = o.states
+        idx = {s: i for i, s in enumerate(states)}
+        flag = np.zeros((len(states), len(states)), bool)
+        for a, b in o.events:
+            flag[idx[a], idx[b]] = True
+        absorbing = np.array(o.absorbing) & self._never_leaves()
+        return states, flag, absorbing, idx[o.initial], False
+
+    def _never_leaves(self) -> np.ndarray:
+        """A state stays absorbing only if the effect cannot move people out of it."""
+        scenario, o = self.scenario, self.outcome
+        out = np.ones(len(o.states), bool)
+        if scenario.effect is not None and scenario.effect.measure == "absolute":
+            for a, _ in scenario.effect.targets:
+                out[o.states.index(a)] = False
+        for s in scenario.cohort.strata:
+            if s.baseline is not None:
+                for i in range(len(o.states)):
+                    for mat in s.baseline:
+                        row = mat[i]
+                        mean = row.mean_row if isinstance(row, Dirichlet) else row
+                        out[i] &= mean[i] == 1.0
+        return out
+
+    def n_base(self) -> int:
+        o = self.outcome
+        return max([len(o.transitions)] + [len(s.baseline) for s in self.scenario.cohort.strata
+                                           if s.baseline is not None])
+
+    def tables(self, params, D):
+        common = self._common(params, D)
+        tidx, trans = self._transitions(params, D)
+        check_probabilities(trans, "transition probability")
+        return Tables(prob=None, trans=trans, rate=None, tidx=tidx, **common)
+
+    def _transitions(self, params: dict[str, np.ndarray],
+                     D: int) -> tuple[np.ndarray, np.ndarray]:
+        scenario, o = self.scenario, self.outcome
+        per_stratum = []
+        for s in scenario.cohort.strata or (None,):
+            if s is None or s.baseline is None:
+                per_stratum.append(matrices(o.transitions, "baseline", params, o.states, D))
+            else:
+                per_stratum.append(matrices(s.baseline, f"baseline[{s.name}]", params, o.states,
+                                            D))
+        n_base = max(m.shape[1] for m in per_stratum)
+        tidx, bidx, strength = columns(scenario, n_base)
+        t0 = np.stack([m[:, np.minimum(bidx, m.shape[1] - 1)] for m in per_stratum], axis=1)
+        eff = effect_by_column(scenario, params, strength)  # (D, 1, C)
+        if eff is None:
+            t1 = t0
+        else:
+            t1 = apply_to_transitions(t0, scenario.effect.measure, eff,
+                                      [(o.states.index(a), o.states.index(b))
+                                       for a, b in scenario.effect.targets])
+        return tidx, np.ascontiguousarray(np.stack([t0, t1], axis=1))  # (D, 2, K, C, S, S)
+
+    def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ) -> None:
+        cum = cumulative_rows(tb.trans)
+        if frailty_var > 0:
+            q, qcum = exit_tables(tb.trans)
+        else:
+            q, qcum = cum[..., 0], cum
+        _ind.markov_individual(seed, draw0, cum, q, qcum, tb.tidx, st.event_flag, st.absorbing,
+                               st.init, st.sizes, st.entry, tb.engage, tb.dropout, frailty_var,
+                               st.has_effect, occ, ev, en)
+
+
+def binary_occupancy(st: Structure, events: np.ndarray) -> np.ndarray:
+    """State occupancy of a binary outcome, derived from its events.
+
+    Recurrent: a person is in state ``event`` in period ``t`` if they had the event in ``t - 1``.
+    Absorbing: in state ``event`` once they have had it.
+    """
+    P = events.shape[-1]
+    present = (np.arange(P)[None, :] >= st.entry[:, None]).astype(float)  # (W, P)
+    n = st.sizes.astype(float)  # (A, W, K)
+    pres = n[:, :, :, None] * present[None, :, None, :]  # (A, W, K, P)
+    occ = np.zeros((*events.shape, 2))
+    if st.recurrent:
+        occ[..., 1:, 1] = events[..., :-1]
+    else:
+        occ[..., 1:, 1] = np.cumsum(events, axis=-1)[..., :-1]
+    occ[..., 1] *= present[None, None, :, None, :]
+    occ[..., 0] = pres[None] - occ[..., 1]
+    return occ
