@@ -194,6 +194,7 @@ class Contract(Spec):
                                doc="payments due after the horizon: last period, or dropped")
 
     def validate(self) -> None:
+        """Metric names unique across ``terms``."""
         v.unique("Contract.terms", self.metrics, "metric names")
 
     @classmethod

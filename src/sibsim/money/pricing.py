@@ -177,6 +177,7 @@ class StepSchedule(PricingRule):
                                         doc="currency paid from each step on, non-decreasing")
 
     def validate(self) -> None:
+        """Thresholds strictly increasing; payments non-decreasing, one per threshold."""
         th, pay = self.thresholds, self.payments
         if any(b <= a for a, b in itertools.pairwise(th)):
             raise v.fail("StepSchedule.thresholds", th, "strictly increasing values")
@@ -231,6 +232,7 @@ class LinearFloorCap(PricingRule):
     cap_payment: float = param(AMOUNT, doc="currency paid at and above the cap")
 
     def validate(self) -> None:
+        """``floor_effect < cap_effect`` and ``floor_payment <= cap_payment``."""
         if self.cap_effect <= self.floor_effect:
             raise v.fail("LinearFloorCap.cap_effect", self.cap_effect,
                          f"> floor_effect={self.floor_effect}")
@@ -321,6 +323,7 @@ class SavingsShare(PricingRule):
                                     doc="minimum measured effect (fraction); None: always pay")
 
     def validate(self) -> None:
+        """Tier ends ``up_to`` strictly increasing."""
         for j in range(1, len(self.tiers)):
             if self.tiers[j][1] <= self.tiers[j - 1][1]:
                 raise v.fail(f"SavingsShare.tiers[{j}].up_to", self.tiers[j][1],

@@ -184,6 +184,18 @@ class PaymentResult:
         Currency of every amount.
     overflow : {"last", "drop"}
         The lag-overflow rule used.
+
+    Examples
+    --------
+    GBP 10 per unit, paid one period after the result is known:
+
+    >>> from sibsim.money import Contract, MetricTerms, PricePerUnit
+    >>> contract = Contract((MetricTerms("m", PricePerUnit(10.0)),), lag=1, currency="GBP")
+    >>> table = EvaluationTable(("m",), (0,), (False,), (100,), measured_effect=[[0.2]],
+    ...                         units=[[3.0]])
+    >>> res = contract.outcome_payments(table, n_periods=2)
+    >>> res.total.tolist(), res.by_metric.shape, res.currency
+    ([[0.0, 30.0]], (1, 1, 2), 'GBP')
     """
 
     total: FloatArray
