@@ -751,11 +751,11 @@ def test_bad_contract_tables_name_the_key(text, key, words):
 def test_the_builtin_scenarios_read_their_contracts_through_the_registry():
     from sibsim.scenario_file import load_scenario
 
-    utah = load_scenario("utah-preschool").extras["sib"].contract
+    utah = load_scenario("utah-preschool").contract
     assert utah.terms[0].rule == SavingsShare(((0.95, 7_350_000.0), (0.40, None)))
-    able = load_scenario("nyc-able").extras["sib"].contract
+    able = load_scenario("nyc-able").contract
     assert isinstance(able.terms[0].rule, StepSchedule)
-    pb = load_scenario("peterborough").extras["sib"].contract
+    pb = load_scenario("peterborough").contract
     assert pb.terms[0].rule_for(cumulative=True) == PricePerUnit(12_500.0, threshold=0.075)
     assert pb.currency == "GBP"
 
