@@ -9,11 +9,11 @@ import pytest
 import sibsim
 from sibsim import Beta, Cohort, ComparisonGroup, CountOutcome, Effect, Gamma, LogNormal, Scenario
 from sibsim.analysis.breakeven import PARTIES, _crossing, breakeven, default_effect_range
+from sibsim.money import Contract, MetricTerms, PricePerUnit
 from sibsim.money.capital import CapitalStructure, ServiceCosts, Tranche
 from sibsim.money.deal import Deal, Investors
 from sibsim.money.evaluation import Evaluation
 from sibsim.money.municipality import Municipality
-from sibsim.money.payments import Contract, MetricTerms, PricePerUnit
 
 # --------------------------------------------------------------------------------------
 # _crossing on hand-made arrays

@@ -108,8 +108,8 @@ def test_breakeven_wording_for_an_outcome_where_more_is_better():
     deal = Deal(scenario=sc,
                 evaluations=(sibsim.money.evaluation.Evaluation("jobs", direction="increase",
                                                                    report_lag=1),),
-                contract=sibsim.money.payments.Contract((sibsim.money.payments.MetricTerms(
-                    "jobs", sibsim.money.payments.PricePerUnit(20_000.0, threshold=0.05)),)),
+                contract=sibsim.money.Contract((sibsim.money.MetricTerms(
+                    "jobs", sibsim.money.PricePerUnit(20_000.0, threshold=0.05)),)),
                 capital=base.capital.__class__(base.capital.tranches[:1], currency="EUR"),
                 service_costs=sibsim.money.capital.ServiceCosts(
                     fixed_per_period=(100_000.0, 100_000.0, 0.0, 0.0)))

@@ -1,22 +1,30 @@
-"""Tests of sibsim.money.payments: worked examples by hand and property tests."""
+"""Tests of the outcome payments (sibsim.money.pricing, .contract, .results): worked examples by
+hand, property tests, the pricing-rule registry and the TOML readers."""
 
 from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sibsim.money.payments import (
+from sibsim.money import (
+    PRICING_RULES,
     Caps,
     Contract,
     EvaluationTable,
     LinearFloorCap,
     MetricTerms,
     PricePerUnit,
+    PricingRule,
     SavingsShare,
     StepSchedule,
 )
+from sibsim.spec.toml import KeyProblem, Section
 
 # NYC ABLE steps on the reduction in re-incarceration (real-sibs.md); the amounts between the
 # break-even (USD 9.6M at 10%) and the top payment (USD 11.712M at 20%) are illustrative.
@@ -240,7 +248,7 @@ def test_results_are_read_only():
 @pytest.mark.parametrize(
     ("build", "exc", "fragments"),
     [
-        (lambda: PricePerUnit(-1.0), ValueError, ["PricePerUnit.price", "-1.0", ">= 0"]),
+        (lambda: PricePerUnit(-1.0), ValueError, ["PricePerUnit.price", "-1.0", "[0, inf]"]),
         (lambda: PricePerUnit(True), TypeError, ["PricePerUnit.price", "True"]),
         (lambda: PricePerUnit("5"), TypeError, ["PricePerUnit.price"]),
         (
@@ -263,12 +271,16 @@ def test_results_are_read_only():
             ValueError,
             ["SavingsShare.tiers[1].up_to"],
         ),
-        (lambda: SavingsShare(()), TypeError, ["SavingsShare.tiers"]),
+        (lambda: SavingsShare(()), ValueError, ["SavingsShare.tiers", "at least 1"]),
         (lambda: Caps(total=-1.0), ValueError, ["Caps.total", "-1.0"]),
         (lambda: Caps(per_period=(1.0, float("nan"))), ValueError, ["Caps.per_period[1]"]),
-        (lambda: MetricTerms("m", rule=3.0), TypeError, ["MetricTerms.rule", "3.0"]),
+        (
+            lambda: MetricTerms("m", rule=3.0),
+            TypeError,
+            ["MetricTerms.rule", "float", "PricingRule"],
+        ),
         (lambda: MetricTerms("", PricePerUnit(1.0)), TypeError, ["MetricTerms.metric"]),
-        (lambda: Contract(()), TypeError, ["Contract.terms"]),
+        (lambda: Contract(()), ValueError, ["Contract.terms", "at least 1"]),
         (
             lambda: Contract((MetricTerms("m", PricePerUnit(1.0)),) * 2),
             ValueError,
@@ -282,7 +294,7 @@ def test_results_are_read_only():
         (
             lambda: Contract((MetricTerms("m", PricePerUnit(1.0)),), overflow="carry"),
             ValueError,
-            ["Contract.overflow", "carry", "'last' or 'drop'"],
+            ["Contract.overflow", "carry", "one of 'last', 'drop'"],
         ),
     ],
 )
@@ -523,3 +535,248 @@ def test_payments_never_decrease_as_the_measured_effect_grows(case):
     up = contract.outcome_payments(better, n_periods)
     assert np.all(up.total.sum(axis=1) >= base.total.sum(axis=1) - TOL)
     assert np.all(up.by_trigger.sum(axis=1) >= base.by_trigger.sum(axis=1) - TOL)
+
+
+# --------------------------------------------------------------------------------------
+# the pricing-rule registry and the TOML readers
+# --------------------------------------------------------------------------------------
+
+
+def test_registry_names_the_four_rules_by_kind():
+    assert PRICING_RULES.names() == ("price_per_unit", "steps", "linear", "savings_share")
+    assert PRICING_RULES["steps"] is StepSchedule
+    assert "savings_share" in PRICING_RULES and "bonus" not in PRICING_RULES
+    assert all(issubclass(cls, PricingRule) for cls in PRICING_RULES.classes())
+    assert [cls.kind for cls in PRICING_RULES.classes()] == list(PRICING_RULES.names())
+
+
+def test_unknown_rule_kind_lists_the_allowed_kinds():
+    allowed = "'price_per_unit', 'steps', 'linear', 'savings_share'"
+    with pytest.raises(ValueError) as info:
+        PRICING_RULES["step"]
+    assert str(info.value) == f"pricing rule kind: got 'step'; allowed: one of {allowed}"
+    with pytest.raises(KeyProblem) as info:
+        PRICING_RULES.lookup("rule.kind", "step")
+    assert info.value.key == "rule.kind"
+    assert info.value.problem == f"got 'step'; allowed: {allowed}"
+
+
+def test_the_base_rule_has_no_amount():
+    with pytest.raises(NotImplementedError, match=r"PricingRule\.due"):
+        PricingRule().due(0.1)
+
+
+def read_rule(text: str) -> PricingRule:
+    """A rule from the TOML line ``rule = {...}``, as in [[contract.terms]]."""
+    return PRICING_RULES.read(Section("t", tomllib.loads(text)), "rule")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('rule = {kind = "price_per_unit", price = 12_500, threshold = 0.10}',
+         PricePerUnit(12_500.0, threshold=0.10)),
+        ('rule = {kind = "price_per_unit", price = 2_900}', PricePerUnit(2_900.0)),
+        ('rule = {kind = "steps", thresholds = [0.085, 0.10], payments = [4_800_000, 9_600_000]}',
+         StepSchedule((0.085, 0.10), (4.8e6, 9.6e6))),
+        ('rule = {kind = "linear", floor_effect = 0.2, cap_effect = 0.6, floor_payment = 100, '
+         "cap_payment = 500}", LinearFloorCap(0.2, 0.6, 100.0, 500.0)),
+        ('rule = {kind = "savings_share", tiers = [[0.95, 7_350_000], [0.40]]}',
+         SavingsShare(((0.95, 7.35e6), (0.40, None)))),
+        ('rule = {kind = "savings_share", tiers = [[0.5, 10], [0.4, inf]], threshold = 0.05}',
+         SavingsShare(((0.5, 10.0), (0.4, None)), threshold=0.05)),
+    ],
+    ids=["price", "price-default-threshold", "steps", "linear", "savings-open", "savings-inf"],
+)
+def test_rules_read_from_toml_equal_the_rules_built_in_python(text, expected):
+    rule = read_rule(text)
+    assert rule == expected
+    assert type(rule) is type(expected)
+
+
+def test_savings_share_stores_an_open_tier_as_inf():
+    assert SavingsShare(((0.95, 100), (0.4, None))).tiers == ((0.95, 100.0), (0.4, float("inf")))
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "words"),
+    [
+        ('rule = {kind = "bonus", price = 1}', "t.rule.kind", ["'bonus'", "'price_per_unit'"]),
+        ('rule = {price = 1}', "t.rule.kind", ["required"]),
+        ('rule = {kind = "price_per_unit"}', "t.rule.price", ["required"]),
+        ('rule = {kind = "price_per_unit", price = 1, treshold = 0.1}', "t.rule.treshold",
+         ["unknown key", "threshold"]),
+        ('rule = {kind = "steps", thresholds = [0.1, 0.1], payments = [1, 2]}', "t.rule",
+         ["StepSchedule.thresholds", "strictly increasing"]),
+        ('rule = {kind = "savings_share", tiers = 0.95}', "t.rule.tiers", ["[share, up_to]"]),
+        ('rule = {kind = "savings_share", tiers = [[0.95, 10, 3]]}', "t.rule",
+         ["SavingsShare.tiers[0]", "(share, up_to)"]),
+        ('rule = 3', "t.rule", ["pricing rule table"]),
+    ],
+    ids=["unknown-kind", "no-kind", "missing-key", "misspelt-key", "bad-steps", "tiers-not-list",
+         "tier-triple", "not-a-table"],
+)
+def test_bad_rule_tables_name_the_key(text, key, words):
+    with pytest.raises(KeyProblem) as info:
+        read_rule(text)
+    assert info.value.key == key
+    for word in words:
+        assert word in info.value.problem, (word, info.value.problem)
+
+
+@pytest.mark.parametrize(
+    ("build", "field", "hint"),
+    [
+        (lambda: PricePerUnit(1000.0, threshold=10), "PricePerUnit.threshold", "write 0.1 for 10%"),
+        (lambda: StepSchedule((8.5, 10.0), (1.0, 2.0)), "StepSchedule.thresholds[0]",
+         "write 0.085 for 8.5%"),
+        (lambda: LinearFloorCap(0.2, 60, 1.0, 2.0), "LinearFloorCap.cap_effect",
+         "write 0.6 for 60%"),
+        (lambda: SavingsShare(((95, 100.0),)), "SavingsShare.tiers[0].share",
+         "write 0.95 for 95%"),
+        (lambda: SavingsShare(((0.95, None),), threshold=5), "SavingsShare.threshold",
+         "write 0.05 for 5%"),
+    ],
+)
+def test_percentages_given_for_fractions_are_refused_with_the_fraction(build, field, hint):
+    with pytest.raises(ValueError) as info:
+        build()
+    assert str(info.value).startswith(f"{field}: got ")
+    assert hint in str(info.value)
+
+
+def test_percentage_slip_in_a_toml_rule_names_the_key_and_the_fraction():
+    with pytest.raises(KeyProblem) as info:
+        read_rule('rule = {kind = "price_per_unit", price = 12_500, threshold = 10}')
+    assert info.value.key == "t.rule"
+    assert "PricePerUnit.threshold: got 10" in info.value.problem
+    assert "write 0.1 for 10%" in info.value.problem
+
+
+CONTRACT_TOML = """
+[contract]
+lag = 1
+overflow = "drop"
+
+[contract.caps]
+total = 13_000_000
+per_period = [5_000_000, 6_000_000, 7_000_000]
+per_person = 2_000
+
+[[contract.terms]]
+metric = "reconviction"
+rule = {kind = "price_per_unit", price = 1_000, threshold = 0.10}
+pooled_rule = {kind = "price_per_unit", price = 1_000, threshold = 0.075}
+cap = 8_000_000
+
+[[contract.terms]]
+metric = "special_ed"
+rule = {kind = "savings_share", tiers = [[0.95, 100], [0.40]]}
+per_person_cap = 500
+"""
+
+
+def read_contract(text: str, **context) -> Contract:
+    return Contract.from_toml(Section("contract", tomllib.loads(text)["contract"]), **context)
+
+
+def test_contract_from_toml_equals_the_contract_built_in_python():
+    expected = Contract(
+        (
+            MetricTerms("reconviction", PricePerUnit(1_000.0, threshold=0.10),
+                        pooled_rule=PricePerUnit(1_000.0, threshold=0.075), cap=8e6),
+            MetricTerms("special_ed", SavingsShare(((0.95, 100.0), (0.40, None))),
+                        per_person_cap=500.0),
+        ),
+        caps=Caps(per_period=(5e6, 6e6, 7e6), per_person=2_000.0, total=13e6),
+        lag=1,
+        currency="GBP",
+        overflow="drop",
+    )
+    contract = read_contract(CONTRACT_TOML, currency="GBP")
+    assert contract == expected
+    assert contract.caps.per_period == (5e6, 6e6, 7e6)
+    assert read_contract(CONTRACT_TOML).currency == "EUR"  # the declared default
+
+
+def test_contract_defaults_from_toml_are_the_declared_defaults():
+    text = ('[contract]\n[[contract.terms]]\nmetric = "m"\n'
+            'rule = {kind = "price_per_unit", price = 1}')
+    contract = read_contract(text, currency="USD")
+    assert contract == Contract((MetricTerms("m", PricePerUnit(1.0)),), currency="USD")
+    assert contract.caps == Caps() and contract.lag == 0 and contract.overflow == "last"
+
+
+def terms_text(*lines: str) -> str:
+    rule = 'rule = {kind = "price_per_unit", price = 1}'
+    return "[contract]\n" + "\n".join(lines or (f'[[contract.terms]]\nmetric = "m"\n{rule}',))
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "words"),
+    [
+        ("[contract]\nlag = 1", "contract.terms", ["required"]),
+        ("[contract]\nterms = []", "contract.terms", ["[[contract.terms]]"]),
+        (terms_text('[[contract.terms]]\nmetric = "m"'), "contract.terms[0].rule", ["required"]),
+        (terms_text('[[contract.terms]]\nmetric = "m"\nrule = {kind = "step", price = 1}'),
+         "contract.terms[0].rule.kind", ["'step'", "'steps'"]),
+        (terms_text('[[contract.terms]]\nmetric = "m"\nrule = {kind = "price_per_unit", '
+                    'price = 1}\ncap = -5'), "contract.terms[0]", ["MetricTerms.cap", "-5"]),
+        (terms_text('[[contract.terms]]\nmetric = "m"\nrule = {kind = "price_per_unit", '
+                    'price = 1}\n[[contract.terms]]\nmetric = "m"\nrule = {kind = "steps", '
+                    'thresholds = [0.1], payments = [1]}'),
+         "contract", ["Contract.terms", "unique metric names (repeated: m)"]),
+        ("lag = 1.0\n" + terms_text(), "contract", ["Contract.lag"]),
+        ('overflow = "carry"\n' + terms_text(), "contract", ["'carry'", "'last', 'drop'"]),
+        ('currency = "GBP"\n' + terms_text(), "contract.currency", ["unknown key"]),
+        (terms_text() + '\n[contract.caps]\ntotl = 5', "contract.caps.totl", ["unknown key"]),
+        (terms_text() + '\n[contract.caps]\nper_period = [1, -2]', "contract.caps",
+         ["Caps.per_period[1]", "-2"]),
+        ("caps = 5\n" + terms_text(), "contract.caps", ["expected a table"]),
+    ],
+    ids=["no-terms", "empty-terms", "no-rule", "unknown-kind", "negative-cap", "duplicate-metric",
+         "float-lag", "bad-overflow", "currency-in-contract", "misspelt-cap", "negative-period-cap",
+         "caps-not-table"],
+)
+def test_bad_contract_tables_name_the_key(text, key, words):
+    if not text.startswith("[contract]"):  # keys of [contract] itself go before its terms
+        text = "[contract]\n" + text.replace("[contract]\n", "", 1)
+    with pytest.raises(KeyProblem) as info:
+        read_contract(text, currency="EUR")
+    assert info.value.key == key, info.value.key
+    for word in words:
+        assert word in info.value.problem, (word, info.value.problem)
+
+
+def test_the_builtin_scenarios_read_their_contracts_through_the_registry():
+    from sibsim.scenario_file import load_scenario
+
+    utah = load_scenario("utah-preschool").contract
+    assert utah.terms[0].rule == SavingsShare(((0.95, 7_350_000.0), (0.40, None)))
+    able = load_scenario("nyc-able").contract
+    assert isinstance(able.terms[0].rule, StepSchedule)
+    pb = load_scenario("peterborough").contract
+    assert pb.terms[0].rule_for(cumulative=True) == PricePerUnit(12_500.0, threshold=0.075)
+    assert pb.currency == "GBP"
+
+
+# --------------------------------------------------------------------------------------
+# docs/extending.md: a new pricing rule is one class and one registry line
+# --------------------------------------------------------------------------------------
+
+EXTENDING = Path(__file__).resolve().parents[1] / "docs" / "extending.md"
+
+
+def test_the_extending_page_example_runs(monkeypatch):
+    # the page registers a new kind: run it against a copy of the registry
+    monkeypatch.setattr(PRICING_RULES, "_classes", dict(PRICING_RULES._classes))
+    text = EXTENDING.read_text(encoding="utf-8")
+    section = text.split("## Adding a pricing rule", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert blocks
+    ns: dict = {}
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"extending.md[{i}]", "exec"), ns)
+    assert "capped_price_per_unit" in PRICING_RULES
+    rule = PRICING_RULES["capped_price_per_unit"]
+    assert issubclass(rule, PricingRule) and ns["contract"].terms[0].rule.cap == 250_000.0

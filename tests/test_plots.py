@@ -429,11 +429,11 @@ def test_save_figure_makes_parents_and_leaves_no_temporary_file(tmp_path):
 def test_summary_figure_of_a_real_simulation(tmp_path):
     import sibsim
     from sibsim.analysis.metrics import investor_metrics, municipality_metrics
+    from sibsim.money import Caps, Contract, MetricTerms, PricePerUnit
     from sibsim.money.capital import CapitalStructure, Fees, ServiceCosts, Tranche
     from sibsim.money.deal import Deal, Investors
     from sibsim.money.evaluation import Evaluation
     from sibsim.money.municipality import Municipality
-    from sibsim.money.payments import Caps, Contract, MetricTerms, PricePerUnit
     from sibsim.money.sib import money_flows
     from sibsim.scenario_file import load_scenario
 

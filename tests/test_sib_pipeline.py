@@ -25,12 +25,12 @@ from sibsim import (
     Scenario,
 )
 from sibsim.analysis.breakeven import _Pipeline
+from sibsim.money import Caps, Contract, MetricTerms, PricePerUnit
 from sibsim.money.capital import CapitalStructure, Fees, FirstLossGuarantee, ServiceCosts, Tranche
 from sibsim.money.deal import Deal, Investors
 from sibsim.money.evaluation import Evaluation, evaluate
 from sibsim.money.irr import IRRStatus, irr, npv
 from sibsim.money.municipality import Municipality
-from sibsim.money.payments import Caps, Contract, MetricTerms, PricePerUnit
 from sibsim.money.sib import counterfactual, money_flows
 
 SEED = 20240611

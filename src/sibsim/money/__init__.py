@@ -12,6 +12,7 @@ from sibsim.money.capital import (
     Tranche,
 )
 from sibsim.money.cashflows import CashFlows, waterfall
+from sibsim.money.contract import Caps, Contract, MetricTerms
 from sibsim.money.deal import BreakevenSearch, Deal, Investors
 from sibsim.money.evaluation import (
     EVALUATION_DESIGNS,
@@ -26,29 +27,49 @@ from sibsim.money.evaluation import (
 )
 from sibsim.money.irr import IRRStatus, irr, npv
 from sibsim.money.municipality import Municipality, per_period_rate
+from sibsim.money.pricing import (
+    PRICING_RULES,
+    LinearFloorCap,
+    PricePerUnit,
+    PricingRule,
+    SavingsShare,
+    StepSchedule,
+)
+from sibsim.money.results import EvaluationTable, PaymentResult
 from sibsim.money.sib import counterfactual, money_flows
 
 __all__ = [
     "EVALUATION_DESIGNS",
     "GUARANTEES",
+    "PRICING_RULES",
     "RCT",
     "BeforeAfter",
     "BreakevenSearch",
     "CapitalStructure",
+    "Caps",
     "CashFlows",
+    "Contract",
     "Deal",
     "Evaluation",
     "EvaluationDesign",
+    "EvaluationTable",
     "Fees",
     "FirstLossGuarantee",
     "Guarantee",
     "Historical",
     "IRRStatus",
     "Investors",
+    "LinearFloorCap",
     "Matched",
+    "MetricTerms",
     "Municipality",
+    "PaymentResult",
+    "PricePerUnit",
+    "PricingRule",
     "ProRataGuarantee",
+    "SavingsShare",
     "ServiceCosts",
+    "StepSchedule",
     "Tranche",
     "check_evaluations",
     "counterfactual",

@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sibsim.money.capital import CapitalStructure, ServiceCosts
+from sibsim.money.contract import Contract
 from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.municipality import Municipality
-from sibsim.money.payments import Contract
 from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
 from sibsim.spec.variant import Spec, param

@@ -15,7 +15,7 @@ variants registered in :data:`EVALUATION_DESIGNS` (TOML ``design = {kind = ...}`
   represent a secular trend or regression to the mean.
 
 Each entry wave can be measured on its own (``per_wave``) and all waves pooled (``pooled``);
-each is one *trigger* of the contract (see :class:`sibsim.money.payments.EvaluationTable`).
+each is one *trigger* of the contract (see :class:`sibsim.money.results.EvaluationTable`).
 An optional significance gate (a one-sided z-test at level ``alpha`` on the difference of rates,
 with Poisson variances) must pass before a trigger pays.
 
@@ -52,7 +52,7 @@ import xarray as xr
 from scipy import stats
 
 from sibsim.engine.parameters import sample_parameter
-from sibsim.money.payments import EvaluationTable
+from sibsim.money.results import EvaluationTable
 from sibsim.spec import _validate as v
 from sibsim.spec.distributions import Distribution, as_distribution, require_support
 from sibsim.spec.toml import Section

@@ -7,18 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from sibsim.money.capital import CapitalStructure, ServiceCosts
+from sibsim.money.contract import Contract
 from sibsim.money.deal import BreakevenSearch, Investors
 from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.municipality import Municipality
-from sibsim.money.payments import (
-    Caps,
-    Contract,
-    LinearFloorCap,
-    MetricTerms,
-    PricePerUnit,
-    SavingsShare,
-    StepSchedule,
-)
 from sibsim.spec.toml import KeyProblem, Section, build
 
 MONEY_SECTIONS = ("evaluation", "contract", "service_costs", "capital", "municipality",
@@ -27,36 +19,6 @@ MONEY_SECTIONS = ("evaluation", "contract", "service_costs", "capital", "municip
 
 def _tuple(x: Any) -> Any:
     return tuple(x) if isinstance(x, list) else x
-
-
-def _rule(sec: Any, name: str) -> Any:
-    sub = sec.sub(name)
-    if sub is None:
-        return None
-    kind = sub.require("kind")
-    if kind == "price_per_unit":
-        out = build(sub.key, PricePerUnit, price=sub.require("price"),
-                           threshold=sub.get("threshold", 0.0))
-    elif kind == "steps":
-        out = build(sub.key, StepSchedule, thresholds=_tuple(sub.require("thresholds")),
-                           payments=_tuple(sub.require("payments")))
-    elif kind == "linear":
-        out = build(sub.key, LinearFloorCap, floor_effect=sub.require("floor_effect"),
-                           cap_effect=sub.require("cap_effect"),
-                           floor_payment=sub.require("floor_payment"),
-                           cap_payment=sub.require("cap_payment"))
-    elif kind == "savings_share":
-        tiers = sub.require("tiers")
-        if not isinstance(tiers, list):
-            raise KeyProblem(sub.path("tiers"), "expected a list of [share, up_to] pairs")
-        tiers = tuple(tuple(t) + ((None,) if isinstance(t, list) and len(t) == 1 else ())
-                      if isinstance(t, list) else t for t in tiers)
-        out = build(sub.key, SavingsShare, tiers=tiers, threshold=sub.get("threshold"))
-    else:
-        raise KeyProblem(sub.path("kind"), f"got {kind!r}; allowed: 'price_per_unit', "
-                                "'steps', 'linear', 'savings_share'")
-    sub.finish()
-    return out
 
 
 def _evaluations(top: Any) -> tuple[Evaluation, ...]:
@@ -74,29 +36,7 @@ def _contract(top: Section, currency: str) -> Contract:
     sec = top.sub("contract")
     if sec is None:
         raise KeyProblem("contract", "this table is required with an [[evaluation]]")
-    terms = []
-    raw = sec.get("terms")
-    if not isinstance(raw, list) or not raw:
-        raise KeyProblem(sec.path("terms"), "expected one or more [[contract.terms]]")
-    for i, item in enumerate(raw):
-        t = Section(f"contract.terms[{i}]", item)
-        rule = _rule(t, "rule")
-        if rule is None:
-            raise KeyProblem(t.path("rule"), "this key is required")
-        terms.append(build(t.key, MetricTerms, metric=t.require("metric"), rule=rule,
-                                  pooled_rule=_rule(t, "pooled_rule"),
-                                  cap=t.get("cap"), per_person_cap=t.get("per_person_cap")))
-        t.finish()
-    caps = Caps()
-    csec = sec.sub("caps")
-    if csec is not None:
-        caps = build(csec.key, Caps, per_period=_tuple(csec.get("per_period")),
-                            per_person=csec.get("per_person"), total=csec.get("total"))
-        csec.finish()
-    out = build(sec.key, Contract, terms=tuple(terms), caps=caps, lag=sec.get("lag", 0),
-                       currency=currency, overflow=sec.get("overflow", "last"))
-    sec.finish()
-    return out
+    return Contract.from_toml(sec, currency=currency)
 
 
 def _capital(top: Section, currency: str) -> CapitalStructure:

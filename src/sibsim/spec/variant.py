@@ -145,6 +145,9 @@ class Registry:
         self.what = what
         self._classes: dict[str, type] = {}
 
+    def __repr__(self) -> str:
+        return f"Registry({self.what!r}, kinds={self.names()!r})"
+
     def register(self, cls: type[T]) -> type[T]:
         """Class decorator: register ``cls`` under ``cls.kind``."""
         kind = getattr(cls, "kind", "")

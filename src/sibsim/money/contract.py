@@ -1,0 +1,262 @@
+"""The outcomes contract of a Social Impact Bond: payment terms per metric, caps and lag.
+
+:class:`Contract` turns evaluation results (an :class:`~sibsim.money.results.EvaluationTable`)
+into the commissioner's outcome payments (a :class:`~sibsim.money.results.PaymentResult`) with
+:meth:`Contract.outcome_payments`; the computation and the cap order are in
+:mod:`sibsim.money.payment_ledger`. Each metric is priced by a rule from
+:data:`sibsim.money.pricing.PRICING_RULES`.
+
+Units: amounts are in ``Contract.currency``; per-person caps in currency per participant; the
+lag in payment periods (the period length, year, quarter or month, is only a label).
+
+In a scenario file the contract is the ``[contract]`` table (``Contract.from_toml``)::
+
+    [contract]
+    lag = 1
+    [contract.caps]
+    total = 2_500_000
+    [[contract.terms]]
+    metric = "reconviction"
+    rule = {kind = "price_per_unit", price = 12_500, threshold = 0.10}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sibsim.money._arrays import per_period
+from sibsim.money.payment_ledger import compute_payments
+from sibsim.money.pricing import PRICING_RULES, PricingRule
+from sibsim.money.results import EvaluationTable, Overflow, PaymentResult
+from sibsim.spec import _validate as v
+from sibsim.spec.toml import KeyProblem, Section, build
+from sibsim.spec.variant import Spec, param
+
+__all__ = ["Caps", "Contract", "MetricTerms"]
+
+FloatArray = NDArray[np.float64]
+
+#: An optional currency cap: None (no cap) or a finite amount >= 0.
+CAP = v.optional(v.interval(0.0, math.inf))
+
+
+@dataclass(frozen=True)
+class Caps(Spec):
+    """Contract-wide caps on outcome payments (currency). None = no cap.
+
+    TOML: the ``[contract.caps]`` table, e.g. ``total = 13_000_000``.
+
+    Parameters
+    ----------
+    per_period : float, sequence of float (length P), or None
+        Maximum paid by the commissioner in any one payment period (all metrics together);
+        a sequence gives one cap per period (e.g. an annual budget line).
+    per_person : float or None
+        Maximum per participant covered by a trigger (currency per person): each trigger pays
+        at most ``per_person x participants`` (applied per trigger, before the cumulative
+        top-up).
+    total : float or None
+        Maximum over the whole contract (all metrics, all periods, including amounts falling
+        after the horizon).
+
+    Examples
+    --------
+    >>> Caps(total=13e6).total
+    13000000.0
+    >>> Caps(per_period=(5.0, 8.0)).per_period_array(2).tolist()
+    [5.0, 8.0]
+    """
+
+    per_period: float | tuple[float, ...] | None = param(
+        v.optional(v.scalar_or_vector(v.interval(0.0, math.inf))), default=None,
+        doc="currency per period: a number or one per period")
+    per_person: float | None = param(CAP, default=None, doc="currency per participant")
+    total: float | None = param(CAP, default=None, doc="currency over the contract")
+
+    def per_period_array(self, n_periods: int) -> FloatArray:
+        """Per-period caps as an array of length ``n_periods`` (inf where uncapped)."""
+        if self.per_period is None:
+            return np.full(n_periods, np.inf)
+        return per_period("Caps.per_period", self.per_period, n_periods)
+
+
+@dataclass(frozen=True)
+class MetricTerms(Spec):
+    """The payment terms of one outcome metric.
+
+    TOML: one ``[[contract.terms]]`` table; ``rule`` and ``pooled_rule`` are pricing-rule
+    tables ``{kind = ..., ...}`` (see :data:`~sibsim.money.pricing.PRICING_RULES`).
+
+    Parameters
+    ----------
+    metric : str
+        Metric name, as in ``EvaluationTable.metric``.
+    rule : PricingRule
+        Pricing rule for the metric's triggers.
+    pooled_rule : PricingRule or None
+        Rule for cumulative (pooled) triggers, if different (Peterborough: 10% threshold per
+        cohort, 7.5% pooled). Default: ``rule``.
+    cap : float or None
+        Maximum committed under this metric over the contract (currency).
+    per_person_cap : float or None
+        Per-participant cap for this metric's triggers (currency per person); combined with
+        ``Caps.per_person`` by taking the smaller.
+
+    Examples
+    --------
+    >>> from sibsim.money.pricing import PricePerUnit
+    >>> terms = MetricTerms("reconviction", PricePerUnit(1000.0, threshold=0.10),
+    ...                     pooled_rule=PricePerUnit(1000.0, threshold=0.075))
+    >>> terms.rule_for(cumulative=True).threshold
+    0.075
+    """
+
+    metric: str = param(v.label, doc="metric name, as evaluated")
+    rule: PricingRule = param(v.instance_of(PricingRule), reader=PRICING_RULES.read,
+                              doc="pricing rule of the metric's triggers")
+    pooled_rule: PricingRule | None = param(v.optional(v.instance_of(PricingRule)),
+                                            default=None, reader=PRICING_RULES.read,
+                                            doc="rule of cumulative triggers (default: rule)")
+    cap: float | None = param(CAP, default=None, doc="currency over the contract")
+    per_person_cap: float | None = param(CAP, default=None, doc="currency per participant")
+
+    def rule_for(self, cumulative: bool) -> PricingRule:
+        """The rule applied to a cohort (``cumulative=False``) or pooled trigger."""
+        return self.pooled_rule if (cumulative and self.pooled_rule is not None) else self.rule
+
+
+def _read_terms(sec: Section, key: str) -> tuple[MetricTerms, ...]:
+    """``[[contract.terms]]``: one or more metric-terms tables."""
+    raw = sec.get(key)
+    if not isinstance(raw, list) or not raw:
+        raise KeyProblem(sec.path(key), "expected one or more [[contract.terms]]")
+    return tuple(MetricTerms.from_toml(Section(f"{sec.path(key)}[{i}]", item))
+                 for i, item in enumerate(raw))
+
+
+def _read_caps(sec: Section, key: str) -> Caps:
+    """``[contract.caps]``: a table of caps."""
+    sub = sec.sub(key)
+    assert sub is not None  # only called when the key is present
+    return Caps.from_toml(sub)
+
+
+@dataclass(frozen=True)
+class Contract(Spec):
+    """An outcomes contract: payment terms per metric, caps, payment lag.
+
+    TOML: the ``[contract]`` table with ``[[contract.terms]]`` and an optional
+    ``[contract.caps]``; the currency is the scenario's top-level ``currency``
+    (``Contract.from_toml(section, currency="GBP")``).
+
+    Parameters
+    ----------
+    terms : sequence of MetricTerms
+        One entry per outcome metric (unique metric names).
+    caps : Caps, default no caps
+        Contract-wide caps (per period, per person, total).
+    lag : int, default 0
+        Payment lag in periods: a trigger known in period q is paid in period q + lag.
+    currency : str, default "EUR"
+        Currency of all amounts.
+    overflow : {"last", "drop"}, default "last"
+        Payments falling after the last period: ``"last"`` pays them in the last period
+        (the commissioner's liability does not vanish with the horizon), ``"drop"`` leaves
+        them out of the horizon (they still count towards caps and top-ups and are reported
+        in ``PaymentResult.beyond_horizon``).
+
+    Examples
+    --------
+    >>> from sibsim.money.pricing import PricePerUnit
+    >>> contract = Contract(
+    ...     terms=(MetricTerms("reconviction", PricePerUnit(1000.0, threshold=0.10)),),
+    ...     caps=Caps(total=250_000.0), lag=1, currency="GBP")
+    >>> table = EvaluationTable(("reconviction",), (1,), (False,), (1000,),
+    ...                         measured_effect=[[0.12]], units=[[300.0]])
+    >>> contract.outcome_payments(table, n_periods=4).total.tolist()
+    [[0.0, 0.0, 250000.0, 0.0]]
+    """
+
+    terms: tuple[MetricTerms, ...] = param(v.vector(v.instance_of(MetricTerms)),
+                                           reader=_read_terms, doc="one per metric")
+    caps: Caps = param(v.instance_of(Caps), default_factory=Caps, reader=_read_caps,
+                       doc="contract-wide caps")
+    lag: int = param(v.integer(0), default=0, doc="payment lag (periods)")
+    currency: str = param(v.label, default="EUR", doc="currency of every amount")
+    overflow: Overflow = param(v.one_of("last", "drop"), default="last",
+                               doc="payments due after the horizon: last period, or dropped")
+
+    def validate(self) -> None:
+        """Metric names unique across ``terms``."""
+        v.unique("Contract.terms", self.metrics, "metric names")
+
+    @classmethod
+    def toml_fields(cls) -> tuple[dataclasses.Field, ...]:
+        """Every field but ``currency``, which is the scenario's (not a key of ``[contract]``)."""
+        return tuple(f for f in super().toml_fields() if f.name != "currency")
+
+    @classmethod
+    def from_toml(cls, sec: Section, **context: Any) -> Contract:
+        """Read a ``[contract]`` table; ``currency`` comes from ``context`` (the scenario's).
+
+        >>> import tomllib
+        >>> doc = tomllib.loads('''
+        ... [contract]
+        ... lag = 1
+        ... [[contract.terms]]
+        ... metric = "reconviction"
+        ... rule = {kind = "price_per_unit", price = 12_500, threshold = 0.10}
+        ... ''')
+        >>> c = Contract.from_toml(Section("contract", doc["contract"]), currency="GBP")
+        >>> c.terms[0].rule, c.lag, c.currency
+        (PricePerUnit(price=12500.0, threshold=0.1), 1, 'GBP')
+        """
+        out = super().from_toml(sec)  # type: ignore[misc]
+        if "currency" not in context:
+            return out
+        return build(sec.key, functools.partial(dataclasses.replace, out),
+                     currency=context["currency"])
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """Metric names, in ``terms`` order."""
+        return tuple(t.metric for t in self.terms)
+
+    def outcome_payments(self, table: EvaluationTable, n_periods: int) -> PaymentResult:
+        """Outcome payments per draw and period for the evaluation results in ``table``.
+
+        Parameters
+        ----------
+        table : EvaluationTable
+            Evaluation results, (D, K); every metric must have terms in this contract.
+        n_periods : int
+            Number of payment periods ``P`` (the horizon).
+
+        Returns
+        -------
+        PaymentResult
+            ``total`` (D, P), ``by_metric`` (D, M, P), ``by_trigger`` (D, K),
+            ``beyond_horizon`` (D, M), in ``currency``.
+
+        Notes
+        -----
+        Triggers are processed in order of period (table order within a period), applying
+        the pricing rule, gate, per-person cap, cumulative top-up, metric cap, total cap, lag
+        and overflow, then the per-period cap (see :mod:`sibsim.money.payment_ledger`). Caps
+        are never exceeded.
+        """
+        owner = "Contract.outcome_payments"
+        n_periods = v.integer(1)(f"{owner}.n_periods", n_periods)
+        v.instance_of(EvaluationTable)(f"{owner}.table", table)
+        unknown = sorted(set(table.metric) - set(self.metrics))
+        if unknown:
+            raise v.fail(f"{owner}.table.metric", unknown,
+                         f"metrics with terms in the contract: {list(self.metrics)}")
+        return compute_payments(self, table, n_periods)
