@@ -175,12 +175,12 @@ def test_loader_reads_any_registered_kind(checked_kind):
     data = {"horizon": 3, "cohort": {"entry": [20, 10]}, "comparison": {"ratio": 1},
             "outcome": {"kind": "checked", "probability": 0.3, "recurrent": False},
             "effect": {"value": 0.8}}
-    sc = parse_scenario(data, "new.toml")
+    sc = parse_scenario(data, "new.toml").scenario
     assert type(sc.outcome) is _Checked and sc.outcome.kind == "checked"
     assert isinstance(model_of(sc), _CheckedModel)
     # the engine dispatches through OUTCOME_MODELS: same numbers as the binary kind
     data["outcome"]["kind"] = "binary"
-    ref = parse_scenario(data, "new.toml")
+    ref = parse_scenario(data, "new.toml").scenario
     for engine in ("aggregate", "individual", "expected"):
         a = sibsim.simulate(sc, draws=3, seed=2, engine=engine, progress=False)
         b = sibsim.simulate(ref, draws=3, seed=2, engine=engine, progress=False)
@@ -202,7 +202,7 @@ def test_loader_outcome_reader_is_the_registry(monkeypatch):
     monkeypatch.setattr(OUTCOME_KINDS, "from_toml", spy)
     sc = sf.parse_scenario({"horizon": 2, "cohort": {"size": 3},
                             "outcome": {"kind": "counts", "rate": 0.5}}, "spy.toml")
-    assert seen == ["outcome"] and sc.outcome == CountOutcome(0.5)
+    assert seen == ["outcome"] and sc.scenario.outcome == CountOutcome(0.5)
 
 
 # ------------------------------------------------------------------ methods instead of chains
