@@ -708,7 +708,7 @@ def _windows(ev: Evaluation, entry: np.ndarray, n_periods: int,
     last = first + ev.window - 1
     late = [w for w in range(len(entry)) if last[w] >= n_periods]
     if late:
-        start = f" {ev.window_start} periods after entry" if ev.window_start else ""
+        start = f" {ev.window_start} period(s) after entry" if ev.window_start else ""
         raise v.fail(f"{field}.window", ev.window,
                      f"a follow-up window{start} that ends within the "
                      f"horizon of {n_periods} periods for every entry wave (wave {late[0]} "
