@@ -9,6 +9,8 @@ import re
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import sibsim
@@ -1056,6 +1058,20 @@ def test_contract_round_half_away_from_zero_at_the_float_boundary():
     assert contract_round(np.array([0.0046, 0.0044]), 0.003).tolist() == [0.006, 0.003]
     np.testing.assert_array_equal(contract_round(near, None), near)
     assert np.isnan(contract_round(np.array([np.nan]), 0.001)[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-2.0, 2.0), min_size=2, max_size=20),
+       st.sampled_from([0.001, 0.0025, 0.003, 0.01]))
+def test_contract_round_properties(xs, precision):
+    """Rounding is monotone (payments stay monotone in the effect), odd, idempotent, and
+    moves a value by at most half the precision."""
+    x = np.sort(np.asarray(xs))
+    r = contract_round(x, precision)
+    assert np.all(np.diff(r) >= 0)
+    assert np.all(np.abs(r - x) <= precision / 2 * (1 + 1e-9) + 1e-15)
+    np.testing.assert_array_equal(contract_round(-x, precision), -r + 0.0)
+    np.testing.assert_array_equal(contract_round(r, precision), r)
 
 
 def test_default_precision_pays_a_true_10_percent_at_a_10_percent_threshold():

@@ -38,7 +38,7 @@ Conventions
   ``direction="increase"``: measured effect = ``treated_rate / counterfactual_rate - 1``, units =
   ``(treated_rate - counterfactual_rate) * participants``.
 * The measured effect is rounded half away from zero to the contract's ``precision`` (default
-  0.001, one decimal of a percentage) before any threshold sees it; units are not rounded.
+  0.001, 0.1 percentage point) before any threshold sees it; units are not rounded.
 
 Examples
 --------
