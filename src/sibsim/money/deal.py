@@ -155,6 +155,9 @@ class Deal(Spec):
         if not self.has_money:
             return
         self._set("evaluations", check_evaluations(self.evaluations, "Deal.evaluations"))
+        cohort = self.scenario.cohort
+        for e in self.evaluations:
+            e.check_scenario(cohort.stratum_names, cohort.n_waves)
         measured = {e.metric for e in self.evaluations}
         unmeasured = sorted(set(self.contract.metrics) - measured)
         if unmeasured:
