@@ -20,7 +20,7 @@ Order of the money
 3. Each payer's caps then apply to its own share, period by period: per period, then over the
    contract. What a capped payer does not pay is **not paid**: no other payer makes it up, it
    is not carried to a later period, and it is missing from what enters the capital waterfall,
-   so a capped payer's shortfall reduces what the investors (or the provider) receive. The
+   so the investors (and whoever receives any excess) have that much less to share. The
    money dataset reports it as ``unpaid_by_payer``.
 
 Payer caps apply to payments inside the horizon (with the contract's ``overflow = "last"``

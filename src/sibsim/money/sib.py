@@ -62,7 +62,7 @@ MONEY_SCHEMA = {
                           "outcome_payments over payers."),
     "unpaid_by_payer": (("draw", "payer", "period"),
                         "Due under a payer's shares but not paid because of its caps (missing "
-                        "from what the investors receive)."),
+                        "from what enters the waterfall)."),
     "cashable_savings_by_payer": (("draw", "payer", "period"),
                                   "Cashable savings of each payer, from its own saving rates."),
     "wider_value_by_payer": (("draw", "payer", "period"),
