@@ -25,6 +25,7 @@ from sibsim.money.capital import CapitalStructure, ServiceCosts
 from sibsim.money.contract import Contract
 from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.municipality import Municipality
+from sibsim.money.payers import Payer, check_payers, effective_payers
 from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
 from sibsim.spec.variant import Spec, param
@@ -104,7 +105,12 @@ class Deal(Spec):
     capital : CapitalStructure, optional
         Tranches, guarantee, fees and the excess rule.
     municipality : Municipality
-        The commissioner's savings, discount rate and own costs.
+        The commissioner's savings, discount rate and own costs. With ``payers``, only its
+        ``discount_rate`` (the one social discount rate of the deal) may be set.
+    payers : sequence of Payer
+        The bodies sharing the outcome payments, each with its own shares, savings, costs and
+        caps (:mod:`sibsim.money.payers`). Empty (the default): one payer, ``"commissioner"``,
+        paying everything with the municipality's savings and costs.
     investors : Investors
         The investors' discount rate and target IRR.
     service_periods : int
@@ -138,6 +144,7 @@ class Deal(Spec):
                                              default=None)
     municipality: Municipality = param(v.instance_of(Municipality),
                                        default_factory=Municipality)
+    payers: tuple[Payer, ...] = param(v.vector(v.instance_of(Payer), min_len=0), default=())
     investors: Investors = param(v.instance_of(Investors), default_factory=Investors)
     service_periods: int = param(v.integer(1), default=1, doc="periods")
     breakeven: BreakevenSearch = param(v.instance_of(BreakevenSearch),
@@ -152,6 +159,9 @@ class Deal(Spec):
             raise v.fail(f"Deal.{missing[0]}", None,
                          "evaluations, a contract and a capital structure together (a priced "
                          "deal) or none of them (an outcome-only scenario)")
+        if self.payers and not self.has_money:
+            raise v.fail("Deal.payers", [p.name for p in self.payers],
+                         "payers only in a priced deal (with a contract)")
         if not self.has_money:
             return
         self._set("evaluations", check_evaluations(self.evaluations, "Deal.evaluations"))
@@ -163,6 +173,8 @@ class Deal(Spec):
         if unmeasured:
             raise v.fail("Deal.contract.terms", unmeasured,
                          f"metrics that an evaluation measures ({', '.join(sorted(measured))})")
+        if self.payers:
+            check_payers(self.payers, self.contract.metrics, self.municipality)
         for part in ("contract", "capital"):
             cur = getattr(getattr(self, part), "currency", self.currency)
             if cur != self.currency:
@@ -174,6 +186,12 @@ class Deal(Spec):
     def has_money(self) -> bool:
         """True for a priced deal (evaluations, contract and capital given)."""
         return self.contract is not None
+
+    @property
+    def effective_payers(self) -> tuple[Payer, ...]:
+        """The bodies paying outcomes: ``payers``, or, when none is given, one payer
+        ``"commissioner"`` paying all of every metric with the municipality's savings."""
+        return effective_payers(self.payers, self.municipality)
 
     @property
     def name(self) -> str:
