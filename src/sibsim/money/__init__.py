@@ -35,7 +35,8 @@ from sibsim.money.pricing import (
     SavingsShare,
     StepSchedule,
 )
-from sibsim.money.results import EvaluationTable, PaymentResult
+from sibsim.money.ratecard import RateCard
+from sibsim.money.results import Achievements, EvaluationTable, PaymentResult
 from sibsim.money.sib import counterfactual, money_flows
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "GUARANTEES",
     "PRICING_RULES",
     "RCT",
+    "Achievements",
     "BeforeAfter",
     "BreakevenSearch",
     "CapitalStructure",
@@ -67,6 +69,7 @@ __all__ = [
     "PricePerUnit",
     "PricingRule",
     "ProRataGuarantee",
+    "RateCard",
     "SavingsShare",
     "ServiceCosts",
     "StepSchedule",

@@ -160,6 +160,8 @@ class Deal(Spec):
         if unmeasured:
             raise v.fail("Deal.contract.terms", unmeasured,
                          f"metrics that an evaluation measures ({', '.join(sorted(measured))})")
+        self.contract.check_outcome(self.scenario.cohort.stratum_names,
+                                    tuple(getattr(self.scenario.outcome, "states", ())))
         for part in ("contract", "capital"):
             cur = getattr(getattr(self, part), "currency", self.currency)
             if cur != self.currency:
