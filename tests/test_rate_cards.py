@@ -4,7 +4,9 @@ outcome payments under its caps and lag; a Koto-like deal on the expected engine
 
 from __future__ import annotations
 
+import re
 import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -539,3 +541,31 @@ def test_a_rate_card_naming_an_unknown_stratum_or_state_is_refused_at_load():
         koto(KOTO.replace('name = "training_completed"\n',
                           'name = "training_completed"\nmeasure = "occupancy"\n'
                           'state = "employd"\n'))
+
+
+# --------------------------------------------------------------------------------------
+# the tunnel-states example of docs/money.md: sustained employment for three quarters
+# --------------------------------------------------------------------------------------
+
+
+def test_the_tunnel_states_example_of_the_docs_pays_each_sustained_job_once():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "money.md").read_text()
+    block = re.search(r"```toml\n(# tunnel-states example\n.*?)```", text, re.S)
+    assert block is not None
+    deal = parse_scenario(tomllib.loads(block.group(1)), "sustained.toml")
+    ds = sibsim.simulate(deal.scenario, draws=2, seed=3, engine="expected", progress=False)
+    money = money_flows(deal, ds)
+    # the treated arm by hand: job starts at 20% x 1.3 a quarter, then the tunnel
+    start = 1 - (1 - 0.2) ** 1.3  # a hazard ratio on the job-start probability
+    j, e1, e2 = 100.0, 0.0, 0.0
+    sustained = []
+    for _ in range(12):
+        sustained.append(0.8 * e2)
+        j, e1, e2 = (j * (1 - start) + 0.3 * e1 + 0.2 * e2, j * start, 0.7 * e1)
+    sustained = np.array(sustained)
+    np.testing.assert_allclose(money["achievements"].values[:, 0],
+                               np.broadcast_to(sustained, (2, 12)), rtol=1e-9)
+    paid = money["payments_by_metric"].sel(metric="sustained_employment").values
+    expected = 4_000 * np.concatenate(([0.0], sustained[:10], [sustained[10:].sum()]))
+    np.testing.assert_allclose(paid, np.broadcast_to(expected, (2, 12)), rtol=1e-9)
+    assert np.all(paid.sum(axis=1) <= 4_000 * 100 + 1e-6)
