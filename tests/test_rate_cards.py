@@ -569,3 +569,21 @@ def test_the_tunnel_states_example_of_the_docs_pays_each_sustained_job_once():
     expected = 4_000 * np.concatenate(([0.0], sustained[:10], [sustained[10:].sum()]))
     np.testing.assert_allclose(paid, np.broadcast_to(expected, (2, 12)), rtol=1e-9)
     assert np.all(paid.sum(axis=1) <= 4_000 * 100 + 1e-6)
+
+
+def test_simulated_rate_card_payments_average_to_the_expected_engines():
+    # the aggregate engine draws whole completions; their mean payment matches the expected
+    # trace within Monte Carlo error (fixed parameters, so every draw has the same mean)
+    deal = koto()
+    draws = 400
+    paid = {}
+    for engine in ("aggregate", "expected"):
+        ds = sibsim.simulate(deal.scenario, draws=draws, seed=11, engine=engine,
+                             progress=False)
+        money = money_flows(deal, ds)
+        paid[engine] = money["payments_by_metric"].sel(metric="training_completed").values
+    total = paid["aggregate"].sum(axis=1)
+    assert np.all(total == np.round(total / 500.0) * 500.0)  # whole completions
+    se = total.std(ddof=1) / np.sqrt(draws)
+    assert se > 0
+    assert abs(total.mean() - paid["expected"].sum(axis=1).mean()) < 4 * se

@@ -68,7 +68,8 @@ class Caps(Spec):
     per_person : float or None
         Maximum per participant covered by a trigger (currency per person): each trigger pays
         at most ``per_person x participants`` (applied per trigger, before the cumulative
-        top-up).
+        top-up); each rate card pays each stratum at most ``per_person x`` its participants
+        over the deal.
     total : float or None
         Maximum over the whole contract (all metrics, all periods, including amounts falling
         after the horizon).
