@@ -928,7 +928,7 @@ def test_per_period_needs_per_wave():
 
 def test_per_period_results_are_paid_as_they_come_in():
     """An expected-engine deal: each cohort-year is paid in the year after its result."""
-    from sibsim.money.payments import Contract, MetricTerms, PricePerUnit
+    from sibsim.money import Contract, MetricTerms, PricePerUnit
 
     sc = count_scenario(rate=1.0, rr=0.8, entry=(100, 100))
     ds = sibsim.simulate(sc, draws=1, seed=0, engine="expected", progress=False)
@@ -1077,7 +1077,7 @@ def test_contract_round_properties(xs, precision):
 def test_default_precision_pays_a_true_10_percent_at_a_10_percent_threshold():
     """Baseline 0.3 and rr 0.9 measure 1 - 0.27 / 0.3 = 0.0999...9 in floating point: the
     contract's rounding (0.1 percentage point) makes it the 10.0% a report prints."""
-    from sibsim.money.payments import Contract, MetricTerms, PricePerUnit
+    from sibsim.money import Contract, MetricTerms, PricePerUnit
 
     sc = count_scenario(rate=0.3, rr=0.9, entry=(1000,))
     ds = sibsim.simulate(sc, draws=2, seed=0, engine="expected", progress=False)

@@ -36,7 +36,8 @@ from sibsim.money.pricing import (
     SavingsShare,
     StepSchedule,
 )
-from sibsim.money.results import EvaluationTable, PaymentResult
+from sibsim.money.ratecard import RateCard
+from sibsim.money.results import Achievements, EvaluationTable, PaymentResult
 from sibsim.money.sib import counterfactual, money_flows
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "GUARANTEES",
     "PRICING_RULES",
     "RCT",
+    "Achievements",
     "BeforeAfter",
     "BreakevenSearch",
     "CapitalStructure",
@@ -70,6 +72,7 @@ __all__ = [
     "PricePerUnit",
     "PricingRule",
     "ProRataGuarantee",
+    "RateCard",
     "SavingsShare",
     "ServiceCosts",
     "StepSchedule",

@@ -174,7 +174,9 @@ class Deal(Spec):
             raise v.fail("Deal.contract.terms", unmeasured,
                          f"metrics that an evaluation measures ({', '.join(sorted(measured))})")
         if self.payers:
-            check_payers(self.payers, self.contract.metrics, self.municipality)
+            check_payers(self.payers, self.contract.payment_labels, self.municipality)
+        self.contract.check_outcome(self.scenario.cohort.stratum_names,
+                                    tuple(getattr(self.scenario.outcome, "states", ())))
         for part in ("contract", "capital"):
             cur = getattr(getattr(self, part), "currency", self.currency)
             if cur != self.currency:

@@ -34,6 +34,9 @@ MONEY_SCHEMA = {
     "payments_by_metric": (("draw", "metric", "period"),
                            "Outcome payments by metric under the contract (before any payer's "
                            "own caps, see unpaid_by_payer)."),
+    "achievements": (("draw", "rate_card", "period"),
+                     "What each rate card counts in the treated arm (events or person-periods), "
+                     "all strata, by period of achievement (only with rate cards)."),
     "participants_served": (("draw", "period"), "Participants receiving the service (people)."),
     "service_costs": (("draw", "period"), "Cost of delivering the service."),
     "unfunded_costs": (("draw", "period"),
@@ -115,7 +118,8 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
     if cf is None:
         cf = counterfactual(deal, D, seed)
     table = evaluate(ds, terms.evaluations, seed)
-    pay = terms.contract.outcome_payments(table, P)
+    achieved = terms.contract.achievements(ds)
+    pay = terms.contract.outcome_payments(table, P, achieved)
     payers = terms.effective_payers
     split = split_by_payer(payers, pay)
     served = _served(ds, terms.service_periods)
@@ -167,21 +171,26 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
         "other_costs_by_payer": other_y,
         "net_savings_by_payer": net_y,
     }
+    if achieved is not None:
+        data["achievements"] = achieved.counts.sum(axis=2)
     coords = {
         "draw": np.arange(D), "period": np.arange(P), "party": list(flows.parties),
         "tranche": list(flows.tranches), "payer": list(split.payers),
-        "metric": list(terms.contract.metrics), "trigger": np.arange(table.n_triggers),
+        "metric": list(pay.metrics), "trigger": np.arange(table.n_triggers),
         "trigger_metric": ("trigger", list(table.metric)),
         "trigger_period": ("trigger", np.array(table.period, dtype=np.int64)),
         "trigger_pooled": ("trigger", np.array(table.cumulative, dtype=np.int8)),
         "trigger_participants": ("trigger", np.array(table.participants, dtype=np.int64)),
     }
+    if achieved is not None:
+        coords["rate_card"] = list(achieved.cards)
     variables = {}
     for name, arr in data.items():
         dims, desc = MONEY_SCHEMA[name]
         units = {"participants_served": "people", "measured_effect": "fraction",
                  "trigger_units": "outcome units", "gate_passed": "1",
-                 "avoided_events": "events", "true_effect": scenario.effect.measure
+                 "avoided_events": "events", "achievements": "achievements",
+                 "true_effect": scenario.effect.measure
                  if scenario.effect is not None else "none"}.get(name, terms.currency)
         variables[name] = xr.Variable(dims, np.asarray(arr), attrs={"units": units,
                                                                     "description": desc})
