@@ -5,6 +5,7 @@ The library is layered, one way: specification (:mod:`sibsim.spec`) -> simulatio
 -> analysis (:mod:`sibsim.analysis`) and plots (:mod:`sibsim.plots`).
 """
 
+from sibsim.analysis.replay import replay
 from sibsim.dataset import open_dataset, simulate, to_netcdf
 from sibsim.money.deal import Deal, Investors
 from sibsim.money.irr import irr, npv
@@ -58,6 +59,7 @@ __all__ = [
     "irr",
     "load_scenario",
     "npv",
+    "replay",
     "open_dataset",
     "open_results",
     "simulate",
