@@ -59,9 +59,9 @@ __all__ = [
     "irr",
     "load_scenario",
     "npv",
-    "replay",
     "open_dataset",
     "open_results",
+    "replay",
     "simulate",
     "to_netcdf",
 ]
