@@ -62,8 +62,21 @@ def _parser() -> argparse.ArgumentParser:
                           "(e.g. in a log)")
     run.add_argument("--no-progress", action="store_true",
                      help="do not show progress (it is shown only in a terminal anyway)")
-    sub.add_parser("scenarios", help="list the built-in scenarios")
+    sub.add_parser("scenarios", help="list the built-in scenarios with a one-line description")
     return p
+
+
+def _scenario_list() -> str:
+    """The built-in scenarios, one a line: name and one-line description in aligned columns
+    (the description is the file's top-level ``description`` key)."""
+    import tomllib
+
+    rows = []
+    for name, path in sorted(builtin_scenarios().items()):
+        with open(path, "rb") as fh:
+            rows.append((name, str(tomllib.load(fh).get("description", ""))))
+    width = max((len(n) for n, _ in rows), default=0)
+    return "\n".join(f"{n:<{width}}  {d}".rstrip() for n, d in rows)
 
 
 def _fail(message: str) -> int:
@@ -110,8 +123,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
         _parser().print_help()
         return EXIT_USAGE
     if args.command == "scenarios":
-        for name, path in sorted(builtin_scenarios().items()):
-            print(f"{name:24s} {path}")
+        print(_scenario_list())
         return EXIT_OK
     if args.draws < 1:
         return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")

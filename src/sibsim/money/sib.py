@@ -22,6 +22,7 @@ from sibsim.money.cashflows import waterfall
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
 from sibsim.money.payers import payer_savings, split_by_payer, valued_states
+from sibsim.money.results import EvaluationTable
 from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
 
@@ -96,7 +97,8 @@ def _served(ds: xr.Dataset, service_periods: int) -> np.ndarray:
     return (eng * mask[None]).sum(1)
 
 
-def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.Dataset:
+def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
+                table: EvaluationTable | None = None) -> xr.Dataset:
     """Every party's money in every draw and period, as a labelled dataset.
 
     Parameters
@@ -108,6 +110,10 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
     cf : xarray.Dataset, optional
         The counterfactual (see :func:`counterfactual`); computed if not given. Pass it when
         calling several times on one run: it is the same for every money variant.
+    table : EvaluationTable, optional
+        Evaluation results to pay on instead of measuring ``ds`` (the hook of
+        :func:`sibsim.analysis.replay.replay`, which fixes realised measured effects); it must
+        have the triggers that :func:`~sibsim.money.evaluation.evaluate` gives for ``ds``.
     """
     if not isinstance(deal, Deal) or not deal.has_money:
         raise v.fail("money_flows.deal", type(deal).__name__,
@@ -117,7 +123,8 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
     D, P = ds.sizes["draw"], ds.sizes["period"]
     if cf is None:
         cf = counterfactual(deal, D, seed)
-    table = evaluate(ds, terms.evaluations, seed)
+    if table is None:
+        table = evaluate(ds, terms.evaluations, seed)
     achieved = terms.contract.achievements(ds)
     pay = terms.contract.outcome_payments(table, P, achieved)
     payers = terms.effective_payers
