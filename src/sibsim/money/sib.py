@@ -18,9 +18,9 @@ import numpy as np
 import xarray as xr
 
 from sibsim.dataset.build import simulate
-from sibsim.money.cashflows import waterfall
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
+from sibsim.money.termination import interim_results, lifecycle
 from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
 
@@ -52,7 +52,14 @@ MONEY_SCHEMA = {
                     "Commissioner's net cash: cashable savings + its waterfall flow (- outcome "
                     "payments + any excess returned) - other costs."),
     "true_effect": (("draw",), "True effect (the scenario's effect.value) in each draw."),
+    # the deal's lifecycle (money/termination.py)
+    "stop_period": (("draw",), "First period without service, drawdowns or fees (the number of "
+                    "periods if the deal ran its course)."),
+    "settlement_period": (("draw",), "Period in which the deal settled (guarantee paid)."),
+    "recycled_reserve": (("draw", "period"), "Outcome payments held back after the period to "
+                         "fund later service costs (capital.recycle)."),
 }
+LIFECYCLE_UNITS = {"stop_period": "period", "settlement_period": "period"}
 
 
 def counterfactual(deal: Deal | Scenario, draws: int, seed: int) -> xr.Dataset:
@@ -96,13 +103,17 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
     if cf is None:
         cf = counterfactual(deal, D, seed)
     table = evaluate(ds, terms.evaluations, seed)
-    pay = terms.contract.outcome_payments(table, P)
-    served = _served(ds, terms.service_periods)
-    costs = terms.service_costs.cost(served)
-    flows = waterfall(terms.capital, costs, pay.total)
+    # payments, costs and waterfall under the termination rules (money/termination.py)
+    life = lifecycle(deal, table, _served(ds, terms.service_periods),
+                     interim_results(deal, ds, seed))
+    pay, served, costs, flows = life.payments, life.served, life.costs, life.flows
+    started = life.started(ds["entry_period"].values)  # (D, W): cohorts started before a stop
     mun = terms.municipality
     def treated_total(data: xr.Dataset, var: str, **sel: str) -> np.ndarray:
-        return data[var].sel(arm="treatment", **sel).sum(("wave", "stratum"), skipna=False).values
+        treated = data[var].sel(arm="treatment", **sel)
+        if not started.all():  # cohorts never started avoid nothing
+            treated = treated * xr.DataArray(started, dims=("draw", "wave"))
+        return treated.sum(("wave", "stratum"), skipna=False).values
 
     sim_ev = treated_total(ds, "events")
     cf_ev = treated_total(cf, "events")
@@ -139,6 +150,9 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
         "commissioner_other_costs": other,
         "net_savings": net,
         "true_effect": true_eff,
+        "stop_period": life.stop,
+        "settlement_period": flows.settlement,
+        "recycled_reserve": flows.reserve,
     }
     coords = {
         "draw": np.arange(D), "period": np.arange(P), "party": list(flows.parties),
@@ -155,7 +169,8 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
         units = {"participants_served": "people", "measured_effect": "fraction",
                  "trigger_units": "outcome units", "gate_passed": "1",
                  "avoided_events": "events", "true_effect": scenario.effect.measure
-                 if scenario.effect is not None else "none"}.get(name, terms.currency)
+                 if scenario.effect is not None else "none",
+                 **LIFECYCLE_UNITS}.get(name, terms.currency)
         variables[name] = xr.Variable(dims, np.asarray(arr), attrs={"units": units,
                                                                     "description": desc})
     out = xr.Dataset(variables, coords=coords)
