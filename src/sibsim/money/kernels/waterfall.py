@@ -321,6 +321,9 @@ def _waterfall_draw(d: int, x: WaterfallInputs, tr: TrancheArrays, fees: FeeArra
     settle = life.settle_at[stop]
     reserve = 0.0
     claim_total = 0.0
+    claim_share = life.claim.active
+    stop_loss = life.stop_loss
+    check_loss = stop_loss < np.inf
     for i in range(n_tr):
         out.guarantee[d, i] = 0.0
     for t in range(n_periods):
@@ -352,7 +355,7 @@ def _waterfall_draw(d: int, x: WaterfallInputs, tr: TrancheArrays, fees: FeeArra
             room[i] = min(claim[i], max(headroom, 0.0))
         # the claim-tied savings share, on the investors' claim at this moment
         incoming = pay[d, t]
-        if life.claim.active:
+        if claim_share:
             claim_owed = 0.0
             multiple_owed = 0.0
             for i in range(n_tr):
@@ -405,11 +408,11 @@ def _waterfall_draw(d: int, x: WaterfallInputs, tr: TrancheArrays, fees: FeeArra
             flows[d, 3 + n_tr, t] = (draw + from_reserve - funded_cost) + (reserve
                                                                            - reserve_start)
         # stop-loss: the investors' loss at the end of the period stops the deal from t + 1
-        if t < stop and life.stop_loss < np.inf:
+        if check_loss and t < stop:
             loss = 0.0
             for i in range(n_tr):
                 loss += drawn[i] - received[i]
-            if loss >= life.stop_loss:
+            if loss >= stop_loss:
                 stop = t + 1
                 settle = life.settle_at[stop]
         # settlement: the guarantee covers the losses left once the period's money has moved
