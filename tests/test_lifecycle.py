@@ -453,3 +453,18 @@ def test_claim_share_rule_reads_from_toml():
     sec = Section("rule", {"kind": "claim_share", "share_until_repaid": 0.95,
                            "share_after": 0.4, "repaid_multiple": 1.05})
     assert PRICING_RULES.from_toml(sec) == ClaimShare(0.95, 0.4, repaid_multiple=1.05)
+
+
+def test_the_extending_page_termination_example_runs(monkeypatch):
+    import re
+    from pathlib import Path
+
+    monkeypatch.setattr(TERMINATION_RULES, "_classes", dict(TERMINATION_RULES._classes))
+    text = (Path(__file__).resolve().parents[1] / "docs" / "extending.md").read_text()
+    section = text.split("## Adding a termination rule", 1)[1].split("\n## ", 1)[0]
+    ns: dict = {}
+    for block in re.findall(r"```python\n(.*?)```", section, re.S):
+        exec(compile(block, "extending.md", "exec"), ns)
+    rule = TERMINATION_RULES["harm_detected"](metric="m")
+    table = _table([[-0.1, 0.3], [0.1, -0.2]])
+    assert rule.stop_period(table, 5).tolist() == [2, 3]

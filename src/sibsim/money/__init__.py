@@ -29,6 +29,7 @@ from sibsim.money.irr import IRRStatus, irr, npv
 from sibsim.money.municipality import Municipality, per_period_rate
 from sibsim.money.pricing import (
     PRICING_RULES,
+    ClaimShare,
     LinearFloorCap,
     PricePerUnit,
     PricingRule,
@@ -37,19 +38,23 @@ from sibsim.money.pricing import (
 )
 from sibsim.money.results import EvaluationTable, PaymentResult
 from sibsim.money.sib import counterfactual, money_flows
+from sibsim.money.termination import TERMINATION_RULES, EffectBelow, StopLoss, TerminationRule
 
 __all__ = [
     "EVALUATION_DESIGNS",
     "GUARANTEES",
     "PRICING_RULES",
     "RCT",
+    "TERMINATION_RULES",
     "BeforeAfter",
     "BreakevenSearch",
     "CapitalStructure",
     "Caps",
     "CashFlows",
+    "ClaimShare",
     "Contract",
     "Deal",
+    "EffectBelow",
     "Evaluation",
     "EvaluationDesign",
     "EvaluationTable",
@@ -70,6 +75,8 @@ __all__ = [
     "SavingsShare",
     "ServiceCosts",
     "StepSchedule",
+    "StopLoss",
+    "TerminationRule",
     "Tranche",
     "check_evaluations",
     "counterfactual",
