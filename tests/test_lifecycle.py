@@ -468,3 +468,32 @@ def test_the_extending_page_termination_example_runs(monkeypatch):
     rule = TERMINATION_RULES["harm_detected"](metric="m")
     table = _table([[-0.1, 0.3], [0.1, -0.2]])
     assert rule.stop_period(table, 5).tolist() == [2, 3]
+
+
+def test_recycling_in_a_deal_conserves_money_and_draws_less(able):
+    import dataclasses
+
+    from sibsim.money import ServiceCosts
+
+    deal, ds, cf = able
+    # service for all six years: the pooled result paid in period 3 can fund years 4 and 5
+    longer = deal.replace(termination=(), service_costs=ServiceCosts(fixed_per_period=2.0e6))
+    recycled = longer.replace(capital=dataclasses.replace(longer.capital, recycle=True))
+    plain, money = money_flows(longer, ds, cf), money_flows(recycled, ds, cf)
+    np.testing.assert_allclose(money["flow"].sum("party"), 0.0, atol=1e-6)
+    drawn = money["drawdown"].sum(("tranche", "period")).values
+    drawn_plain = plain["drawdown"].sum(("tranche", "period")).values
+    assert np.all(drawn <= drawn_plain + 1e-6)
+    paid = plain["outcome_payments"].values[:, 3] > 0
+    assert paid.any() and np.all(drawn[paid] < drawn_plain[paid])
+    # the commissioner pays the same; unfunded costs fall; nothing is dropped
+    np.testing.assert_array_equal(money["outcome_payments"], plain["outcome_payments"])
+    unfunded = money["unfunded_costs"].sum("period").values
+    assert np.all(unfunded <= plain["unfunded_costs"].sum("period").values + 1e-6)
+    assert np.all(unfunded[paid] < plain["unfunded_costs"].sum("period").values[paid])
+    provider = money["flow"].sel(party="provider").sum("period").values  # costs funded
+    np.testing.assert_allclose(provider + unfunded, 6 * 2.0e6, rtol=1e-12)
+    np.testing.assert_allclose(money["flow"].sel(party="intermediary").sum("period"), 0.0,
+                               atol=1e-6)  # no fees: the vehicle only holds the reserve
+    # the reserve is empty once the deal has settled
+    assert np.all(money["recycled_reserve"].values[:, -1] == 0.0)
