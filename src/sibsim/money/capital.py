@@ -215,7 +215,7 @@ class _Covers(v.Constraint):
 
 @dataclass(frozen=True)
 class Guarantee(Spec):
-    """Base of the guarantee kinds (a guarantee of investors' principal, paid at the end).
+    """Base of the guarantee kinds (a guarantee of investors' principal, paid at settlement).
 
     Use a registered kind: :class:`FirstLossGuarantee` (``"first_loss"``) or
     :class:`ProRataGuarantee` (``"pro_rata"``); ``GUARANTEES[kind]`` gives the class.

@@ -70,7 +70,7 @@ class ExcessTo(IntEnum):
 
 
 class GuaranteeMode(IntEnum):
-    """How the guarantee pays covered principal losses at the end of the horizon."""
+    """How the guarantee pays covered principal losses when the deal settles."""
 
     NONE = 0  #: no guarantee
     FIRST_LOSS = 1  #: from the first unit lost, up to share x covered capital drawn; senior first
@@ -103,7 +103,7 @@ class FeeArrays(NamedTuple):
 
 
 class GuaranteeArrays(NamedTuple):
-    """The guarantee of principal, paid in the last period."""
+    """The guarantee of principal, paid in the settlement period (the last period by default)."""
 
     mode: int  #: a :class:`GuaranteeMode` code
     covered: NDArray[np.bool_]  #: (T,) tranches covered
