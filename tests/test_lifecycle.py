@@ -497,3 +497,30 @@ def test_recycling_in_a_deal_conserves_money_and_draws_less(able):
                                atol=1e-6)  # no fees: the vehicle only holds the reserve
     # the reserve is empty once the deal has settled
     assert np.all(money["recycled_reserve"].values[:, -1] == 0.0)
+
+
+def test_payers_share_what_is_paid_before_the_stop(able):
+    from sibsim.money import Municipality
+    from sibsim.money.payers import Payer
+
+    deal, ds, cf = able
+    payers = (Payer("city", shares=0.6, saving_per_event=250.0), Payer("fund", shares=0.4))
+    shared = deal.replace(payers=payers, municipality=Municipality(discount_rate=0.03))
+    money = money_flows(shared, ds, cf)
+    stopped = money["stop_period"].values < ds.sizes["period"]
+    pay = money["outcome_payments"].values
+    assert stopped.any() and np.all(pay[stopped] == 0) and pay[~stopped].sum() > 0
+    by_payer = money["payments_by_payer"].values
+    np.testing.assert_allclose(by_payer.sum(1), pay)
+    np.testing.assert_allclose(by_payer[:, 0], 0.6 * pay)
+    np.testing.assert_allclose(money["flow"].sum("party"), 0.0, atol=1e-6)
+    single = money_flows(deal, ds, cf)  # the same deal with one commissioner pays the same
+    np.testing.assert_allclose(single["outcome_payments"], pay)
+
+
+def test_claim_share_with_capped_payers_is_refused():
+    from sibsim.money.payers import Payer
+
+    terms = (MetricTerms("m", ClaimShare(0.95, 0.4)),)
+    with pytest.raises(ValueError, match=r"Payer\[city\]"):
+        check_claim_share(Contract(terms), (Payer("city", shares=1.0, cap_total=1e6),))

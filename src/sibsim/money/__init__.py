@@ -1,5 +1,5 @@
 """The money layer: the deal, evaluation (measured effect), outcome payments, capital structure
-and cash-flow waterfall, the commissioner's savings, IRR and NPV."""
+and cash-flow waterfall, the payers' (commissioners') savings, IRR and NPV."""
 
 from sibsim.money.capital import (
     GUARANTEES,
@@ -27,6 +27,7 @@ from sibsim.money.evaluation import (
 )
 from sibsim.money.irr import IRRStatus, irr, npv
 from sibsim.money.municipality import Municipality, per_period_rate
+from sibsim.money.payers import Payer, PayerSplit, split_by_payer
 from sibsim.money.pricing import (
     PRICING_RULES,
     ClaimShare,
@@ -36,7 +37,8 @@ from sibsim.money.pricing import (
     SavingsShare,
     StepSchedule,
 )
-from sibsim.money.results import EvaluationTable, PaymentResult
+from sibsim.money.ratecard import RateCard
+from sibsim.money.results import Achievements, EvaluationTable, PaymentResult
 from sibsim.money.sib import counterfactual, money_flows
 from sibsim.money.termination import TERMINATION_RULES, EffectBelow, StopLoss, TerminationRule
 
@@ -46,6 +48,7 @@ __all__ = [
     "PRICING_RULES",
     "RCT",
     "TERMINATION_RULES",
+    "Achievements",
     "BeforeAfter",
     "BreakevenSearch",
     "CapitalStructure",
@@ -68,10 +71,13 @@ __all__ = [
     "Matched",
     "MetricTerms",
     "Municipality",
+    "Payer",
+    "PayerSplit",
     "PaymentResult",
     "PricePerUnit",
     "PricingRule",
     "ProRataGuarantee",
+    "RateCard",
     "SavingsShare",
     "ServiceCosts",
     "StepSchedule",
@@ -85,5 +91,6 @@ __all__ = [
     "money_flows",
     "npv",
     "per_period_rate",
+    "split_by_payer",
     "waterfall",
 ]

@@ -25,6 +25,7 @@ from sibsim.money.capital import CapitalStructure, ServiceCosts
 from sibsim.money.contract import Contract
 from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.municipality import Municipality
+from sibsim.money.payers import Payer, check_payers, effective_payers
 from sibsim.money.termination import TerminationRule, check_claim_share
 from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
@@ -105,7 +106,12 @@ class Deal(Spec):
     capital : CapitalStructure, optional
         Tranches, guarantee, fees and the excess rule.
     municipality : Municipality
-        The commissioner's savings, discount rate and own costs.
+        The commissioner's savings, discount rate and own costs. With ``payers``, only its
+        ``discount_rate`` (the one social discount rate of the deal) may be set.
+    payers : sequence of Payer
+        The bodies sharing the outcome payments, each with its own shares, savings, costs and
+        caps (:mod:`sibsim.money.payers`). Empty (the default): one payer, ``"commissioner"``,
+        paying everything with the municipality's savings and costs.
     investors : Investors
         The investors' discount rate and target IRR.
     service_periods : int
@@ -145,6 +151,7 @@ class Deal(Spec):
                                              default=None)
     municipality: Municipality = param(v.instance_of(Municipality),
                                        default_factory=Municipality)
+    payers: tuple[Payer, ...] = param(v.vector(v.instance_of(Payer), min_len=0), default=())
     investors: Investors = param(v.instance_of(Investors), default_factory=Investors)
     service_periods: int = param(v.integer(1), default=1, doc="periods")
     breakeven: BreakevenSearch = param(v.instance_of(BreakevenSearch),
@@ -164,6 +171,9 @@ class Deal(Spec):
             raise v.fail(f"Deal.{missing[0]}", None,
                          "evaluations, a contract and a capital structure together (a priced "
                          "deal) or none of them (an outcome-only scenario)")
+        if self.payers and not self.has_money:
+            raise v.fail("Deal.payers", [p.name for p in self.payers],
+                         "payers only in a priced deal (with a contract)")
         if not self.has_money:
             if self.termination or self.maturity is not None:
                 raise v.fail("Deal.termination", self.termination,
@@ -171,11 +181,18 @@ class Deal(Spec):
             return
         self._check_lifecycle()
         self._set("evaluations", check_evaluations(self.evaluations, "Deal.evaluations"))
+        cohort = self.scenario.cohort
+        for e in self.evaluations:
+            e.check_scenario(cohort.stratum_names, cohort.n_waves)
         measured = {e.metric for e in self.evaluations}
         unmeasured = sorted(set(self.contract.metrics) - measured)
         if unmeasured:
             raise v.fail("Deal.contract.terms", unmeasured,
                          f"metrics that an evaluation measures ({', '.join(sorted(measured))})")
+        if self.payers:
+            check_payers(self.payers, self.contract.payment_labels, self.municipality)
+        self.contract.check_outcome(self.scenario.cohort.stratum_names,
+                                    tuple(getattr(self.scenario.outcome, "states", ())))
         for part in ("contract", "capital"):
             cur = getattr(getattr(self, part), "currency", self.currency)
             if cur != self.currency:
@@ -195,13 +212,19 @@ class Deal(Spec):
                     raise v.fail(f"Deal.termination[{i}].metric", m,
                                  f"a metric that an evaluation measures "
                                  f"({', '.join(sorted(measured))})")
-        check_claim_share(self.contract)
+        check_claim_share(self.contract, self.payers)
 
     # ------------------------------------------------------------------ convenience
     @property
     def has_money(self) -> bool:
         """True for a priced deal (evaluations, contract and capital given)."""
         return self.contract is not None
+
+    @property
+    def effective_payers(self) -> tuple[Payer, ...]:
+        """The bodies paying outcomes: ``payers``, or, when none is given, one payer
+        ``"commissioner"`` paying all of every metric with the municipality's savings."""
+        return effective_payers(self.payers, self.municipality)
 
     @property
     def name(self) -> str:

@@ -20,6 +20,7 @@ import xarray as xr
 from sibsim.dataset.build import simulate
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
+from sibsim.money.payers import payer_savings, valued_states
 from sibsim.money.termination import interim_results, lifecycle
 from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
@@ -27,8 +28,15 @@ from sibsim.spec.scenario import Scenario
 __all__ = ["counterfactual", "money_flows"]
 
 MONEY_SCHEMA = {
-    "outcome_payments": (("draw", "period"), "Outcome payments made by the commissioner."),
-    "payments_by_metric": (("draw", "metric", "period"), "Outcome payments by metric."),
+    "outcome_payments": (("draw", "period"),
+                         "Outcome payments made by the commissioner (all payers together): what "
+                         "enters the waterfall."),
+    "payments_by_metric": (("draw", "metric", "period"),
+                           "Outcome payments by metric under the contract (before any payer's "
+                           "own caps, see unpaid_by_payer)."),
+    "achievements": (("draw", "rate_card", "period"),
+                     "What each rate card counts in the treated arm (events or person-periods), "
+                     "all strata, by period of achievement (only with rate cards)."),
     "participants_served": (("draw", "period"), "Participants receiving the service (people)."),
     "service_costs": (("draw", "period"), "Cost of delivering the service."),
     "unfunded_costs": (("draw", "period"),
@@ -52,6 +60,20 @@ MONEY_SCHEMA = {
                     "Commissioner's net cash: cashable savings + its waterfall flow (- outcome "
                     "payments + any excess returned) - other costs."),
     "true_effect": (("draw",), "True effect (the scenario's effect.value) in each draw."),
+    "payments_by_payer": (("draw", "payer", "period"),
+                          "Outcome payments made by each payer, after its caps; sums to "
+                          "outcome_payments over payers."),
+    "unpaid_by_payer": (("draw", "payer", "period"),
+                        "Due under a payer's shares but not paid because of its caps (missing "
+                        "from what enters the waterfall)."),
+    "cashable_savings_by_payer": (("draw", "payer", "period"),
+                                  "Cashable savings of each payer, from its own saving rates."),
+    "wider_value_by_payer": (("draw", "payer", "period"),
+                             "Wider public value to each payer, from its own rates."),
+    "other_costs_by_payer": (("payer", "period"), "Each payer's own costs."),
+    "net_savings_by_payer": (("draw", "payer", "period"),
+                             "Each payer's net cash: its cashable savings - its outcome "
+                             "payments + its part of any excess returned - its own costs."),
     # the deal's lifecycle (money/termination.py)
     "stop_period": (("draw",), "First period without service, drawdowns or fees (the number of "
                     "periods if the deal ran its course)."),
@@ -103,10 +125,12 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
     if cf is None:
         cf = counterfactual(deal, D, seed)
     table = evaluate(ds, terms.evaluations, seed)
-    # payments, costs and waterfall under the termination rules (money/termination.py)
+    # payments, payers, costs and waterfall under the termination rules (money/termination.py)
+    payers = terms.effective_payers
     life = lifecycle(deal, table, _served(ds, terms.service_periods),
-                     interim_results(deal, ds, seed))
-    pay, served, costs, flows = life.payments, life.served, life.costs, life.flows
+                     interim_results(deal, ds, seed), terms.contract.achievements(ds))
+    pay, split, achieved = life.payments, life.split, life.achieved
+    served, costs, flows = life.served, life.costs, life.flows
     started = life.started(ds["entry_period"].values)  # (D, W): cohorts started before a stop
     mun = terms.municipality
     def treated_total(data: xr.Dataset, var: str, **sel: str) -> np.ndarray:
@@ -119,20 +143,20 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
     cf_ev = treated_total(cf, "events")
     avoided = cf_ev - sim_ev
     avoided_pp = {}
-    for state in mun.states_valued():
+    for state, key in valued_states(payers, explicit=bool(terms.payers)).items():
         if "state" not in ds.dims or state not in ds["state"].values:
-            raise v.fail("Municipality.saving_per_person_period", state,
-                         "states of the scenario's outcome")
+            raise v.fail(key, state, "states of the scenario's outcome")
         avoided_pp[state] = (treated_total(cf, "occupancy", state=state)
                              - treated_total(ds, "occupancy", state=state))
-    cash, wider = mun.savings(avoided, avoided_pp)
-    other = mun.other_costs(P)
+    cash_y, wider_y, other_y = payer_savings(payers, avoided, avoided_pp, P)
+    cash, wider, other = cash_y.sum(axis=1), wider_y.sum(axis=1), other_y.sum(axis=0)
     net = cash + flows.party("commissioner") - other[None, :]
+    net_y = cash_y + split.flows(flows.party("commissioner")) - other_y[None]
     names = list(ds["parameter"].values)
     true_eff = (ds["parameter_value"].values[:, names.index("effect.value")]
                 if "effect.value" in names else np.full(D, np.nan))
     data = {
-        "outcome_payments": pay.total,
+        "outcome_payments": split.total,
         "payments_by_metric": pay.by_metric,
         "participants_served": served,
         "service_costs": costs,
@@ -150,25 +174,36 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
         "commissioner_other_costs": other,
         "net_savings": net,
         "true_effect": true_eff,
+        "payments_by_payer": split.paid,
+        "unpaid_by_payer": split.unpaid,
+        "cashable_savings_by_payer": cash_y,
+        "wider_value_by_payer": wider_y,
+        "other_costs_by_payer": other_y,
+        "net_savings_by_payer": net_y,
         "stop_period": life.stop,
         "settlement_period": flows.settlement,
         "recycled_reserve": flows.reserve,
     }
+    if achieved is not None:
+        data["achievements"] = achieved.counts.sum(axis=2)
     coords = {
         "draw": np.arange(D), "period": np.arange(P), "party": list(flows.parties),
-        "tranche": list(flows.tranches),
-        "metric": list(terms.contract.metrics), "trigger": np.arange(table.n_triggers),
+        "tranche": list(flows.tranches), "payer": list(split.payers),
+        "metric": list(pay.metrics), "trigger": np.arange(table.n_triggers),
         "trigger_metric": ("trigger", list(table.metric)),
         "trigger_period": ("trigger", np.array(table.period, dtype=np.int64)),
         "trigger_pooled": ("trigger", np.array(table.cumulative, dtype=np.int8)),
         "trigger_participants": ("trigger", np.array(table.participants, dtype=np.int64)),
     }
+    if achieved is not None:
+        coords["rate_card"] = list(achieved.cards)
     variables = {}
     for name, arr in data.items():
         dims, desc = MONEY_SCHEMA[name]
         units = {"participants_served": "people", "measured_effect": "fraction",
                  "trigger_units": "outcome units", "gate_passed": "1",
-                 "avoided_events": "events", "true_effect": scenario.effect.measure
+                 "avoided_events": "events", "achievements": "achievements",
+                 "true_effect": scenario.effect.measure
                  if scenario.effect is not None else "none",
                  **LIFECYCLE_UNITS}.get(name, terms.currency)
         variables[name] = xr.Variable(dims, np.asarray(arr), attrs={"units": units,

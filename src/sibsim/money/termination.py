@@ -56,14 +56,18 @@ from numpy.typing import NDArray
 from sibsim.money.cashflows import CashFlows, waterfall
 from sibsim.money.evaluation import evaluate
 from sibsim.money.kernels.waterfall import ClaimShareArrays, LifecycleArrays
-from sibsim.money.results import EvaluationTable, PaymentResult
+from sibsim.money.payers import PayerSplit, split_by_payer
+from sibsim.money.results import Achievements, EvaluationTable, PaymentResult
 from sibsim.spec import _validate as v
 from sibsim.spec.toml import KeyProblem, Section
 from sibsim.spec.variant import Registry, Spec, param
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sibsim.money.contract import Contract
     from sibsim.money.deal import Deal
+    from sibsim.money.payers import Payer
 
 __all__ = [
     "TERMINATION_RULES",
@@ -239,11 +243,12 @@ def _in_waterfall(rule: Any) -> bool:
     return bool(getattr(rule, "in_waterfall", False))
 
 
-def check_claim_share(contract: Contract) -> None:
+def check_claim_share(contract: Contract, payers: Sequence[Payer] = ()) -> None:
     """Refuse a claim-tied share (``ClaimShare``) where the waterfall cannot honour the terms.
 
     At most one metric may use it, for its cohort and pooled triggers alike, and no
-    contract-wide or per-person cap may apply (the waterfall applies only the metric's cap).
+    contract-wide, per-person or payer cap may apply (the waterfall applies only the metric's
+    cap; the payers share the amount by their shares of the metric, uncapped).
     """
     waterfall_terms = [t for t in contract.terms
                        if _in_waterfall(t.rule) or _in_waterfall(t.pooled_rule)]
@@ -263,6 +268,11 @@ def check_claim_share(contract: Contract) -> None:
         if value is not None:
             raise v.fail(f"Contract.{name}", value, "None with a claim-tied share (the "
                          "waterfall computes it and applies only the metric's cap)")
+    for p in payers:
+        if p.cap_total is not None or p.cap_per_period is not None:
+            raise v.fail(f"Payer[{p.name}].cap_total/cap_per_period",
+                         (p.cap_total, p.cap_per_period),
+                         "None with a claim-tied share (the waterfall computes it)")
 
 
 def _pay_period(contract: Contract, period: int, n_periods: int) -> int | None:
@@ -310,6 +320,11 @@ class Lifecycle:
     payments : PaymentResult
         Outcome payments, nothing on results known from the stop on; a claim-tied share is
         included in ``total`` and ``by_metric``.
+    split : PayerSplit
+        The payments split among the deal's payers (after their caps); ``split.total`` is
+        what entered the waterfall (plus any claim-tied share).
+    achieved : Achievements or None
+        What the rate cards counted, none from the stop on.
     served : array (D, P)
         Participants served (people), none from the stop on.
     costs : array (D, P)
@@ -320,6 +335,8 @@ class Lifecycle:
 
     stop: IntArray
     payments: PaymentResult
+    split: PayerSplit
+    achieved: Achievements | None
     served: FloatArray
     costs: FloatArray
     flows: CashFlows
@@ -364,7 +381,8 @@ def interim_results(deal: Deal, ds: xr.Dataset, seed: int) -> EvaluationTable | 
 
 
 def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
-              interim: EvaluationTable | None) -> Lifecycle:
+              interim: EvaluationTable | None,
+              achieved: Achievements | None = None) -> Lifecycle:
     """Payments, costs and the waterfall of a deal, with its termination rules applied.
 
     Parameters
@@ -377,12 +395,15 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
         Participants served if the deal ran its course (people).
     interim : EvaluationTable or None
         Interim results (:func:`interim_results`); None when no rule reads them.
+    achieved : Achievements or None
+        What the contract's rate cards count (``contract.achievements``), if any.
 
     Returns
     -------
     Lifecycle
         Without termination rules, claim-tied share or maturity, exactly the plain
-        ``contract.outcome_payments`` -> ``service_costs.cost`` -> ``waterfall`` chain.
+        ``contract.outcome_payments`` -> ``split_by_payer`` -> ``service_costs.cost`` ->
+        ``waterfall`` chain.
     """
     contract, capital = deal.contract, deal.capital
     assert contract is not None and capital is not None
@@ -400,15 +421,22 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
         active = t[None, :] < stop[:, None]
         known = np.asarray(table.period)[None, :] < stop[:, None]
         gated = dataclasses.replace(table, gate=table.gate & known)
-        pay = contract.outcome_payments(gated, n_periods)
+        achieved_now = achieved
+        if achieved is not None and not active.all():  # nothing counts from the stop on
+            achieved_now = dataclasses.replace(
+                achieved, counts=np.where(active[:, None, None, :], achieved.counts, 0.0))
+        pay = contract.outcome_payments(gated, n_periods, achieved_now)
+        split = split_by_payer(deal.effective_payers, pay)
         served_now = np.where(active, served, 0.0)
         costs = np.where(active, deal.service_costs.cost(served_now), 0.0)
         life = LifecycleArrays(stop, settle_at, loss_limit,
                                _claim_arrays(contract, gated, n_periods))
-        flows = waterfall(capital, costs, pay.total, life)
+        flows = waterfall(capital, costs, split.total, life)
         if np.array_equal(flows.stop_period, stop):
             break
         stop = np.asarray(flows.stop_period, dtype=np.int64).copy()
-    if life.claim.active:
+    if life.claim.active:  # the payers share it by their shares of the metric, uncapped
         pay = _with_claim_share(pay, contract, np.asarray(flows.claim_share_paid))
-    return Lifecycle(stop=stop, payments=pay, served=served_now, costs=costs, flows=flows)
+        split = split_by_payer(deal.effective_payers, pay)
+    return Lifecycle(stop=stop, payments=pay, split=split, achieved=achieved_now,
+                     served=served_now, costs=costs, flows=flows)
