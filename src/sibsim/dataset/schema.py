@@ -42,7 +42,24 @@ DIMS = {
     "period": "Calendar period, 0 = the first entry period; the length is attrs['period'].",
     "state": "State of the outcome process (binary: no_event/event or at_risk/event).",
     "parameter": "Name of an uncertain parameter.",
+    "process": "Outcome process (scenarios with several processes only; named by the outcome's "
+               "name).",
 }
+
+#: Variables that get a ``process`` dimension when a scenario has several outcome processes
+#: (it comes after ``period``; ``occupancy`` has it before ``state``).
+PER_PROCESS = ("events", "at_risk", "occupancy")
+
+
+def dims_of(name: str, several_processes: bool) -> tuple[str, ...]:
+    """Dims of variable ``name``: those of :data:`VARIABLES`, with ``process`` added for a
+    scenario with several outcome processes (single-process datasets are unchanged)."""
+    dims = VARIABLES[name][0]
+    if not several_processes or name not in PER_PROCESS:
+        return dims
+    if dims[-1] == "state":
+        return (*dims[:-1], "process", "state")
+    return (*dims, "process")
 
 REQUIRED_ATTRS = ("seed", "engine", "engine_reason", "draws", "period", "periods_per_year",
                   "outcome_kind", "scenario", "schema_version", "sibsim_version")
@@ -50,7 +67,9 @@ REQUIRED_ATTRS = ("seed", "engine", "engine_reason", "draws", "period", "periods
 
 def check(ds: xr.Dataset) -> None:
     """Raise ``ValueError`` if ``ds`` does not follow the schema."""
-    for name, (dims, _, _) in VARIABLES.items():
+    several = "process" in ds.dims
+    for name in VARIABLES:
+        dims = dims_of(name, several)
         if name == "occupancy" and "state" not in ds.dims:
             continue
         if name not in ds:

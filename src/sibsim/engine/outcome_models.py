@@ -153,8 +153,8 @@ class TransitionModel(OutcomeModel):
 
     def aggregate(self, st, tb, seed, draw0, ev, en, occ) -> None:
         _agg.markov_aggregate(seed, draw0, tb.trans, tb.tidx, st.event_flag, st.absorbing, st.init,
-                              st.sizes, st.entry, tb.engage, tb.dropout, st.has_effect, occ, ev,
-                              en)
+                              st.sizes, st.entry, tb.engage, tb.dropout, st.has_effect,
+                              _agg.aggregate_purpose(st.process), occ, ev, en)
 
     def expected(self, st, tb, frailty_var):
         return _expected.transition_trace(
@@ -200,7 +200,7 @@ class BinaryModel(TransitionModel):
         log_q = np.log1p(-np.minimum(tb.prob, 1.0)) if frailty_var > 0 else tb.prob
         _ind.binary_individual(seed, draw0, tb.prob, log_q, tb.tidx, st.recurrent, st.sizes,
                                st.entry, tb.engage, tb.dropout, frailty_var, st.has_effect,
-                               ev, en)
+                               *_streams(st), ev, en)
 
     def derived_occupancy(self, st, events):
         return binary_occupancy(st, events)
@@ -241,11 +241,13 @@ class CountModel(OutcomeModel):
 
     def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ) -> None:
         _ind.counts_individual(seed, draw0, tb.rate, tb.tidx, tb.nb_shape, st.sizes, st.entry,
-                               tb.engage, tb.dropout, frailty_var, st.has_effect, ev, en)
+                               tb.engage, tb.dropout, frailty_var, st.has_effect, *_streams(st),
+                               ev, en)
 
     def aggregate(self, st, tb, seed, draw0, ev, en, occ) -> None:
         _agg.counts_aggregate(seed, draw0, tb.rate, tb.tidx, tb.nb_shape, st.sizes, st.entry,
-                              tb.engage, tb.dropout, st.has_effect, ev, en)
+                              tb.engage, tb.dropout, st.has_effect,
+                              _agg.aggregate_purpose(st.process), ev, en)
 
     def expected(self, st, tb, frailty_var):
         # frailty and dispersion have mean 1: the expected count ignores them
@@ -326,7 +328,13 @@ class MarkovModel(TransitionModel):
             q, qcum = cum[..., 0], cum
         _ind.markov_individual(seed, draw0, cum, q, qcum, tb.tidx, st.event_flag, st.absorbing,
                                st.init, st.sizes, st.entry, tb.engage, tb.dropout, frailty_var,
-                               st.has_effect, occ, ev, en)
+                               st.has_effect, *_streams(st), occ, ev, en)
+
+
+def _streams(st: Structure) -> tuple[np.int64, bool, bool]:
+    """The individual kernels' stream arguments ``(purpose, person, shared_frailty)``."""
+    return (np.int64(_ind.outcome_purpose(st.process)), bool(st.person_stream),
+            bool(st.shared_frailty))
 
 
 def binary_occupancy(st: Structure, events: np.ndarray) -> np.ndarray:

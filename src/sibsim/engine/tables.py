@@ -34,6 +34,12 @@ class Structure:
     recurrent: bool
     has_effect: bool
     horizon: int
+    #: index of the outcome process (keys its random streams; 0 for the first or only one)
+    process: int = 0
+    #: draw engagement, drop-out (and a shared frailty) from a person stream shared by the
+    #: processes (individual engine, several processes)
+    person_stream: bool = False
+    shared_frailty: bool = False
 
 
 @dataclass(frozen=True)

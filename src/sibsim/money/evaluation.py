@@ -343,6 +343,9 @@ class Evaluation(Spec):
         Periods between the end of a window and the result being known.
     value_per_unit : float
         Currency value of one outcome unit, used as ``avoided_cost`` for savings-share rules.
+    process : str, optional
+        The outcome process measured (its outcome's ``name``); required when the scenario has
+        several outcome processes, else optional (it must then name the only one).
 
     Examples
     --------
@@ -379,6 +382,8 @@ class Evaluation(Spec):
                             doc="periods from the end of a window to the result being known")
     value_per_unit: float = param(v.interval(0.0), default=0.0,
                                   doc="currency per outcome unit (avoided cost)")
+    process: str | None = param(v.optional(v.label), default=None,
+                                doc="the outcome process measured (several processes: required)")
 
     def validate(self) -> None:
         if self.outcome == "occupancy":
@@ -434,6 +439,16 @@ def _window_mask(entry: np.ndarray, n_periods: int, window: int) -> np.ndarray:
 
 def _units(ds: xr.Dataset, ev: Evaluation) -> xr.DataArray:
     """Outcome units per draw, arm, wave and period."""
+    if "process" in ds.dims:
+        names = [str(x) for x in ds["process"].values]
+        if ev.process not in names:
+            raise v.fail(f"Evaluation[{ev.metric}].process", ev.process,
+                         "one of " + ", ".join(repr(n) for n in names)
+                         + " (the scenario has several outcome processes)")
+        ds = ds.sel(process=ev.process)
+        if (ev.outcome == "occupancy" and "state" in ds.dims and ev.state in ds["state"].values
+                and np.isnan(ds["occupancy"].sel(state=ev.state)[(0,) * 5].item())):
+            raise v.fail("Evaluation.state", ev.state, f"a state of process {ev.process!r}")
     if ev.outcome == "events":
         return ds["events"].sum("stratum", skipna=False)
     if "state" not in ds.dims or ev.state not in ds["state"].values:

@@ -44,7 +44,11 @@ MONEY_SCHEMA = {
     "trigger_units": (("draw", "trigger"), "Outcome units attributed by each evaluation."),
     "gate_passed": (("draw", "trigger"), "1 if the significance gate passed (or no gate)."),
     "avoided_events": (("draw", "period"),
-                       "Events truly avoided in the treated cohort (counterfactual - simulated)."),
+                       "Events truly avoided in the treated cohort (counterfactual - simulated); "
+                       "with several outcome processes, those of the first process."),
+    "avoided_events_by_process": (("draw", "process", "period"),
+                                  "Events truly avoided in the treated cohort, by outcome process "
+                                  "(scenarios with several processes only)."),
     "cashable_savings": (("draw", "period"), "Cashable savings to the commissioner."),
     "wider_value": (("draw", "period"), "Wider public value of the avoided outcomes."),
     "commissioner_other_costs": (("period",), "Commissioner's own costs (evaluation, management)."),
@@ -104,17 +108,27 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
     def treated_total(data: xr.Dataset, var: str, **sel: str) -> np.ndarray:
         return data[var].sel(arm="treatment", **sel).sum(("wave", "stratum"), skipna=False).values
 
-    sim_ev = treated_total(ds, "events")
-    cf_ev = treated_total(cf, "events")
-    avoided = cf_ev - sim_ev
+    pnames = scenario.process_names
+    several = "process" in ds.dims
+    avoided_by = {}
+    for name in pnames:
+        pick = {"process": name} if several else {}
+        avoided_by[name] = treated_total(cf, "events", **pick) - treated_total(ds, "events",
+                                                                               **pick)
+    avoided = avoided_by[pnames[0]]
     avoided_pp = {}
     for state in mun.states_valued():
         if "state" not in ds.dims or state not in ds["state"].values:
             raise v.fail("Municipality.saving_per_person_period", state,
                          "states of the scenario's outcome")
-        avoided_pp[state] = (treated_total(cf, "occupancy", state=state)
-                             - treated_total(ds, "occupancy", state=state))
-    cash, wider = mun.savings(avoided, avoided_pp)
+        pick = {}
+        if several:
+            pick = {"process": next(p.name for p in scenario.processes
+                                    if state in getattr(p.outcome, "states", ()))}
+        avoided_pp[state] = (treated_total(cf, "occupancy", state=state, **pick)
+                             - treated_total(ds, "occupancy", state=state, **pick))
+    by_process = several or bool(mun.processes_valued())
+    cash, wider = mun.savings(avoided_by if by_process else avoided, avoided_pp)
     other = mun.other_costs(P)
     net = cash + flows.party("commissioner") - other[None, :]
     names = list(ds["parameter"].values)
@@ -140,6 +154,8 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
         "net_savings": net,
         "true_effect": true_eff,
     }
+    if several:
+        data["avoided_events_by_process"] = np.stack([avoided_by[n] for n in pnames], axis=1)
     coords = {
         "draw": np.arange(D), "period": np.arange(P), "party": list(flows.parties),
         "tranche": list(flows.tranches),
@@ -149,12 +165,15 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
         "trigger_pooled": ("trigger", np.array(table.cumulative, dtype=np.int8)),
         "trigger_participants": ("trigger", np.array(table.participants, dtype=np.int64)),
     }
+    if several:
+        coords["process"] = list(pnames)
     variables = {}
     for name, arr in data.items():
         dims, desc = MONEY_SCHEMA[name]
         units = {"participants_served": "people", "measured_effect": "fraction",
                  "trigger_units": "outcome units", "gate_passed": "1",
-                 "avoided_events": "events", "true_effect": scenario.effect.measure
+                 "avoided_events": "events", "avoided_events_by_process": "events",
+                 "true_effect": scenario.effect.measure
                  if scenario.effect is not None else "none"}.get(name, terms.currency)
         variables[name] = xr.Variable(dims, np.asarray(arr), attrs={"units": units,
                                                                     "description": desc})
