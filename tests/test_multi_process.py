@@ -400,3 +400,18 @@ def test_binary_process_beside_markov_in_individual_engine():
     ds = sibsim.simulate(sc, draws=3, seed=1, engine="individual", progress=False)
     occ = ds["occupancy"].sel(process="arrest", state=["at_risk", "event"]).sum("state")
     np.testing.assert_allclose(occ.values, np.broadcast_to(ds["present"].values, occ.shape))
+
+
+def test_in_service_costs_follow_the_process_with_states():
+    from sibsim.money.capital import ServiceCosts
+    deal = _load(MULTI_TOML + MONEY_TOML)
+    deal = deal.replace(service_costs=ServiceCosts(per_participant=10.0, basis="in_service"),
+                        service_periods=2)
+    ds = sibsim.simulate(deal, draws=5, seed=2, progress=False)
+    money = sibsim.money.sib.money_flows(deal, ds, sibsim.money.sib.counterfactual(deal, 5, 2))
+    alive = ds["engaged_occupancy"].sel(arm="treatment", process="housing",
+                                        state=["housed", "homeless"]).sum(("state", "stratum"))
+    mask = np.array([[1, 1, 0, 0], [0, 1, 1, 0]])[None]
+    np.testing.assert_allclose(money["participants_served"].values,
+                               (alive.values * mask).sum(1))
+    assert ds["absorbing"].sel(process="housing").values.tolist() == [False, False, True]

@@ -72,11 +72,17 @@ def _add_processes(out: EngineOutput, present: np.ndarray, coords: dict, dvars: 
     if states:
         coords["state"] = states
         occ = np.full((*procs[0].events.shape, len(procs), len(states)), np.nan)
+        eocc = occ.copy()
+        absorbing = np.zeros((len(procs), len(states)), bool)
         for i, p in enumerate(procs):
             if p.occupancy is not None:
                 idx = [states.index(s) for s in p.structure.states]
                 occ[..., i, idx] = p.occupancy
+                eocc[..., i, idx] = p.engaged_occupancy
+                absorbing[i, idx] = p.structure.absorbing
         dvars["occupancy"] = occ
+        dvars["engaged_occupancy"] = eocc
+        coords["absorbing"] = (("process", "state"), absorbing)
 
 
 def outcome_dataset(scenario: Scenario, out: EngineOutput) -> xr.Dataset:
@@ -104,7 +110,10 @@ def outcome_dataset(scenario: Scenario, out: EngineOutput) -> xr.Dataset:
     if not several:
         if out.occupancy is not None:
             coords["state"] = list(st.states)
+            coords["absorbing"] = ("state", np.asarray(st.absorbing, dtype=bool))
             dvars["occupancy"] = out.occupancy
+            if out.processes and out.processes[0].engaged_occupancy is not None:
+                dvars["engaged_occupancy"] = out.processes[0].engaged_occupancy
             risky = st.event_flag.any(axis=1)
             dvars["at_risk"] = (out.occupancy * risky).sum(axis=-1)
         else:

@@ -35,6 +35,8 @@ class ProcessOutput:
     structure: Structure
     events: np.ndarray
     occupancy: np.ndarray | None
+    #: engaged people by state at the start of each period (kinds with states)
+    engaged_occupancy: np.ndarray | None = None
 
 
 @dataclass
@@ -86,7 +88,8 @@ def default_chunk(scenario: Scenario, st: Structure | None = None) -> int:
         S = max(len(pst.states), 1)
         A, W, K = pst.sizes.shape
         C = model.n_columns()
-        per_draw += 8 * 2 * K * C * S * S * 3 + 8 * A * W * K * scenario.horizon * (S + 2)
+        S2 = S + len(pst.states)  # occupancy and engaged occupancy
+        per_draw += 8 * 2 * K * C * S * S * 3 + 8 * A * W * K * scenario.horizon * (S2 + 2)
     return int(max(1, min(65536, _CHUNK_BYTES // per_draw)))
 
 
@@ -133,13 +136,14 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
     A, W, K = models[0][1].sizes.shape
     P = scenario.horizon
     engaged = np.zeros((draws, A, W, K, P))
-    events, occupancy, derive = [], [], []
+    events, occupancy, eoccupancy, derive = [], [], [], []
     for model, st in models:
         S = len(st.states)
         events.append(np.zeros((draws, A, W, K, P)))
         # some kinds' individual kernels count events only; their occupancy is derived afterwards
         derive.append(engine == "individual" and model.occupancy_from_events)
         occupancy.append(np.zeros((draws, A, W, K, P, S)) if S and not derive[-1] else None)
+        eoccupancy.append(np.zeros((draws, A, W, K, P, S)) if S else None)
     sampled: dict[str, list[np.ndarray]] = {name: [] for name in params}
     frailty_var = scenario.frailty.variance if scenario.frailty is not None else 0.0
     bar = Progress(draws, progress)
@@ -153,18 +157,22 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
         for i, (model, st) in enumerate(models):
             tb = model.tables(scenario.process_parameters(i, pc), D)
             if engine == "expected":
-                occ, ev, en = model.expected(st, tb, frailty_var)
+                occ, ev, en, eocc = model.expected(st, tb, frailty_var)
             else:
                 S = len(st.states)
                 ev = np.zeros((D, A, W, K, P), np.int64)
                 en = np.zeros((D, A, W, K, P), np.int64)
                 occ = np.zeros((D, A, W, K, P, S), np.int64) if occupancy[i] is not None else None
-                _run_stochastic(model, engine, st, tb, seed, start, frailty_var, ev, en, occ)
+                eocc = np.zeros((D, A, W, K, P, S), np.int64) if S else None
+                _run_stochastic(model, engine, st, tb, seed, start, frailty_var, ev, en, occ,
+                                eocc)
             events[i][sl] = ev
             if i == 0:
                 engaged[sl] = en
             if occ is not None and occupancy[i] is not None:
                 occupancy[i][sl] = occ
+            if eocc is not None:
+                eoccupancy[i][sl] = eocc
         bar.update(D)
     bar.close()
     for i, (model, st) in enumerate(models):
@@ -172,7 +180,7 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
             occupancy[i] = model.derived_occupancy(st, events[i])
     out_params = {name: np.concatenate(vals, axis=0) for name, vals in sampled.items()}
     procs = tuple(ProcessOutput(name=p.name, structure=st, events=events[i],
-                                occupancy=occupancy[i])
+                                occupancy=occupancy[i], engaged_occupancy=eoccupancy[i])
                   for i, (p, (_, st)) in enumerate(zip(scenario.processes, models, strict=True)))
     return EngineOutput(engine=engine, reason=reason, structure=models[0][1], events=events[0],
                         engaged=engaged, occupancy=occupancy[0], parameters=out_params,
@@ -181,10 +189,10 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
 
 def _run_stochastic(model: OutcomeModel, engine: str, st: Structure, tb: Tables, seed: int,
                     draw0: int, frailty_var: float, ev: np.ndarray, en: np.ndarray,
-                    occ: np.ndarray | None) -> None:
+                    occ: np.ndarray | None, eocc: np.ndarray | None) -> None:
     seed = np.uint64(seed)
     draw0 = np.int64(draw0)
     if engine == "individual":
-        model.individual(st, tb, seed, draw0, frailty_var, ev, en, occ)
+        model.individual(st, tb, seed, draw0, frailty_var, ev, en, occ, eocc)
     else:
-        model.aggregate(st, tb, seed, draw0, ev, en, occ)
+        model.aggregate(st, tb, seed, draw0, ev, en, occ, eocc)

@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from sibsim.dataset.build import simulate
+from sibsim.money.capital import ServiceCosts
 from sibsim.money.cashflows import waterfall
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
@@ -70,12 +71,60 @@ def counterfactual(deal: Deal | Scenario, draws: int, seed: int) -> xr.Dataset:
                     progress=False)
 
 
-def _served(ds: xr.Dataset, service_periods: int) -> np.ndarray:
-    eng = ds["engaged"].sel(arm="treatment").sum("stratum", skipna=False).values  # (D, W, P)
+def _served(ds: xr.Dataset, service_periods: int, costs: ServiceCosts | None = None,
+            process: str | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Participants served per draw and period (in their service window), and of those the
+    ones in each state that ``costs.per_state`` prices.
+
+    ``costs.basis == "engaged"``: every engaged participant; ``"in_service"``: engaged
+    participants not in an absorbing state (from ``engaged_occupancy`` of ``process``, the
+    outcome process with states; a dataset without states has no absorbing state).
+    """
     entry = ds["entry_period"].values
     t = np.arange(ds.sizes["period"])
     mask = (t[None, :] >= entry[:, None]) & (t[None, :] < entry[:, None] + service_periods)
-    return (eng * mask[None]).sum(1)
+    eng = ds["engaged"].sel(arm="treatment").sum("stratum", skipna=False).values  # (D, W, P)
+    served = (eng * mask[None]).sum(1)
+    if costs is None or (costs.basis == "engaged" and not costs.per_state):
+        return served, {}
+    if "engaged_occupancy" not in ds:
+        if costs.per_state:
+            raise v.fail("ServiceCosts.per_state", sorted(costs.per_state),
+                         "no states: the scenario's outcome has none")
+        return served, {}
+    eocc = ds["engaged_occupancy"].sel(arm="treatment")
+    absorbing = ds["absorbing"]
+    if "process" in ds.dims:
+        eocc = eocc.sel(process=process)
+        absorbing = absorbing.sel(process=process)
+    eocc = eocc.sum("stratum", skipna=False)  # (D, W, P, S)
+    by_state = (eocc.values * mask[None, :, :, None]).sum(1)  # (D, P, S)
+    states = [str(s) for s in ds["state"].values]
+    if costs.basis == "in_service":
+        alive = ~absorbing.values.astype(bool) & np.isfinite(by_state[0, 0])
+        served = by_state[..., alive].sum(-1)
+    out = {}
+    for state in costs.per_state:
+        if state not in states or not np.isfinite(by_state[0, 0, states.index(state)]):
+            raise v.fail("ServiceCosts.per_state", state,
+                         f"a state of the outcome process {process!r}" if process
+                         else "a state of the scenario's outcome")
+        if costs.basis == "in_service" and bool(absorbing.values[states.index(state)]):
+            raise v.fail("ServiceCosts.per_state", state,
+                         "a state that is not absorbing with basis = 'in_service' (nobody is "
+                         "served in an absorbing state)")
+        out[state] = by_state[..., states.index(state)]
+    return served, out
+
+
+def _state_process(scenario: Scenario) -> str | None:
+    """The outcome process whose states the service costs follow (the first with states)."""
+    if not scenario.other_processes:
+        return None
+    for p in scenario.processes:
+        if getattr(p.outcome, "states", ()):
+            return p.name
+    return scenario.process_names[0]
 
 
 def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.Dataset:
@@ -101,8 +150,9 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
         cf = counterfactual(deal, D, seed)
     table = evaluate(ds, terms.evaluations, seed)
     pay = terms.contract.outcome_payments(table, P)
-    served = _served(ds, terms.service_periods)
-    costs = terms.service_costs.cost(served)
+    served, served_by_state = _served(ds, terms.service_periods, terms.service_costs,
+                                      _state_process(scenario))
+    costs = terms.service_costs.cost(served, served_by_state)
     flows = waterfall(terms.capital, costs, pay.total)
     mun = terms.municipality
     def treated_total(data: xr.Dataset, var: str, **sel: str) -> np.ndarray:

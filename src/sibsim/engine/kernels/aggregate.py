@@ -29,8 +29,10 @@ def aggregate_purpose(process: int) -> int:
 
 @njit(parallel=True, cache=True)
 def markov_aggregate(seed, draw0, trans, tidx, event_flag, absorbing, init, sizes, entry, engage,
-                     dropout, has_effect, purpose, occ_out, events_out, engaged_out):
-    """State counts moved by multinomial steps; ``trans[d, j, k, tidx[w, t], s, s2]``."""
+                     dropout, has_effect, purpose, occ_out, events_out, engaged_out,
+                     engaged_occ_out):
+    """State counts moved by multinomial steps; ``trans[d, j, k, tidx[w, t], s, s2]``.
+    ``engaged_occ_out`` gets the engaged people by state at the start of each period."""
     D = trans.shape[0]
     P = tidx.shape[1]
     S = trans.shape[4]
@@ -59,6 +61,7 @@ def markov_aggregate(seed, draw0, trans, tidx, event_flag, absorbing, init, size
             eng = 0
             for s in range(S):
                 occ_out[d, a, w, k, t, s] = cnt[0, s] + cnt[1, s]
+                engaged_occ_out[d, a, w, k, t, s] = cnt[1, s]
                 eng += cnt[1, s]
             new[:, :] = 0
             c = tidx[w, t]

@@ -91,12 +91,13 @@ def _person_uniform(s0, s1, p0, p1, person):
 @njit(parallel=True, cache=True)
 def binary_individual(seed, draw0, prob, log_q, tidx, recurrent, sizes, entry, engage, dropout,
                       frailty_var, has_effect, purpose, person, shared_frailty, events_out,
-                      engaged_out):
+                      engaged_out, engaged_event_out):
     """Binary event per person-period.
 
     ``prob[d, j, k, tidx[w, t]]`` is the event probability in calendar period ``t`` for a member
     of wave ``w``, stratum ``k`` with engagement ``j``; ``log_q = log(1 - prob)`` (used with
-    frailty: ``p_i = 1 - exp(z_i * log_q)``). Writes ``events_out`` and ``engaged_out``.
+    frailty: ``p_i = 1 - exp(z_i * log_q)``). Writes ``events_out``, ``engaged_out`` and
+    ``engaged_event_out`` (engaged people in the ``event`` state at the start of the period).
     """
     D = prob.shape[0]
     P = tidx.shape[1]
@@ -108,6 +109,7 @@ def binary_individual(seed, draw0, prob, log_q, tidx, recurrent, sizes, entry, e
         e = entry[w]
         ev = np.zeros(P, np.int64)
         en = np.zeros(P, np.int64)
+        eev = np.zeros(P, np.int64)
         treated = has_effect and a == 0
         p_eng = engage[d]
         p_drop = dropout[d]
@@ -148,6 +150,7 @@ def binary_individual(seed, draw0, prob, log_q, tidx, recurrent, sizes, entry, e
                 s0, s1, p0, p1, z, j = _person_start(s0, s1, p0, p1, person, shared_frailty,
                                                      frailty_var, treated, p_eng)
                 at_risk = True
+                had = False  # recurrent: had the event in the previous period
                 for t in range(e, P):
                     if j == 1 and t > e and p_drop > 0.0:
                         s0, s1, p0, p1, u = _person_uniform(s0, s1, p0, p1, person)
@@ -155,38 +158,50 @@ def binary_individual(seed, draw0, prob, log_q, tidx, recurrent, sizes, entry, e
                             j = 0
                     en[t] += j
                     if not at_risk:
+                        eev[t] += j
                         if j == 0 or p_drop <= 0.0:
                             # nothing left to draw: book engagement for the remaining periods
                             for t2 in range(t + 1, P):
                                 en[t2] += j
+                                eev[t2] += j
                             break
                         continue
+                    if had:
+                        eev[t] += j
                     if z == 1.0:
                         p = prob[d, j, k, tidx[w, t]]
                     else:
                         p = 1.0 - np.exp(z * log_q[d, j, k, tidx[w, t]])
                     s0, s1, u = uniform(s0, s1)
-                    if u < p:
+                    had = u < p
+                    if had:
                         ev[t] += 1
                         if not recurrent:
                             at_risk = False
+        if simple and jfix == 1:
+            # everyone engaged throughout: engaged in the event state = in the event state
+            run = 0
+            for t in range(e + 1, P):
+                run = ev[t - 1] if recurrent else run + ev[t - 1]
+                eev[t] = run
         for t in range(P):
             events_out[d, a, w, k, t] = ev[t]
             engaged_out[d, a, w, k, t] = en[t]
+            engaged_event_out[d, a, w, k, t] = eev[t]
 
 
 @njit(parallel=True, cache=True)
 def markov_individual(seed, draw0, cum, exit_prob, exit_cum, tidx, event_flag, absorbing, init,
                       sizes, entry, engage, dropout, frailty_var, has_effect, purpose, person,
-                      shared_frailty, occ_out, events_out, engaged_out):
+                      shared_frailty, occ_out, events_out, engaged_out, engaged_occ_out):
     """Multi-state Markov chain per person.
 
     ``cum[d, j, k, tidx[w, t], s, :]`` is the cumulative transition row out of state ``s`` in
     calendar period ``t``. With frailty ``z`` a person leaves state ``s`` with probability
     ``1 - (1 - q) ** z`` where ``q = exit_prob[d, j, k, tidx[w, t], s]``, and then goes where
     ``exit_cum`` (the cumulative row of destinations given exit) sends them.
-    Writes ``occ_out (D, A, W, K, P, S)`` (person-periods by state), ``events_out`` and
-    ``engaged_out``.
+    Writes ``occ_out (D, A, W, K, P, S)`` (person-periods by state), ``events_out``,
+    ``engaged_out`` and ``engaged_occ_out (D, A, W, K, P, S)`` (engaged person-periods by state).
 
     Occupancy and engagement are booked as changes (``+1`` when a person enters a state or
     engages, ``-1`` when they leave) and summed over periods once per task, so a person who
@@ -202,6 +217,7 @@ def markov_individual(seed, draw0, cum, exit_prob, exit_cum, tidx, event_flag, a
         n = sizes[a, w, k]
         e = entry[w]
         docc = np.zeros((P + 1, S), np.int64)
+        deocc = np.zeros((P + 1, S), np.int64)
         den = np.zeros(P + 1, np.int64)
         ev = np.zeros(P, np.int64)
         treated = has_effect and a == 0
@@ -221,12 +237,14 @@ def markov_individual(seed, draw0, cum, exit_prob, exit_cum, tidx, event_flag, a
                 s = init
                 docc[e, s] += 1
                 den[e] += j
+                deocc[e, s] += j
                 for t in range(e, P):
                     if j == 1 and t > e and p_drop > 0.0:
                         s0, s1, p0, p1, u = _person_uniform(s0, s1, p0, p1, person)
                         if u < p_drop:
                             j = 0
                             den[t] -= 1
+                            deocc[t, s] -= 1
                     if absorbing[s]:
                         if j == 0 or p_drop <= 0.0:
                             break  # nothing left to draw: the booked changes stand
@@ -251,8 +269,12 @@ def markov_individual(seed, draw0, cum, exit_prob, exit_cum, tidx, event_flag, a
                     if ns != s:
                         docc[t + 1, s] -= 1
                         docc[t + 1, ns] += 1
+                        if j == 1:
+                            deocc[t + 1, s] -= 1
+                            deocc[t + 1, ns] += 1
                         s = ns
         occ_run = np.zeros(S, np.int64)
+        eocc_run = np.zeros(S, np.int64)
         en_run = 0
         for t in range(P):
             en_run += den[t]
@@ -261,6 +283,8 @@ def markov_individual(seed, draw0, cum, exit_prob, exit_cum, tidx, event_flag, a
             for s in range(S):
                 occ_run[s] += docc[t, s]
                 occ_out[d, a, w, k, t, s] = occ_run[s]
+                eocc_run[s] += deocc[t, s]
+                engaged_occ_out[d, a, w, k, t, s] = eocc_run[s]
 
 
 @njit(parallel=True, cache=True)
