@@ -323,7 +323,8 @@ class MarkovModel(TransitionModel):
         else:
             t1 = apply_to_transitions(t0, scenario.effect.measure, eff,
                                       [(o.states.index(a), o.states.index(b))
-                                       for a, b in scenario.effect.targets])
+                                       for a, b in scenario.effect.targets],
+                                      scenario.effect.target_scale)
         return tidx, np.ascontiguousarray(np.stack([t0, t1], axis=1))  # (D, 2, K, C, S, S)
 
     def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ, eocc) -> None:

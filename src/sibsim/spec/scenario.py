@@ -148,6 +148,10 @@ class Scenario:
     def _check_effect(self) -> None:
         if self.effect is not None:
             self.outcome.check_effect(self.effect)
+        for p in (self.effect, *(q.effect for q in self.other_processes)):
+            if p is not None and len(p.by_wave) > self.cohort.n_waves:
+                raise v.fail("Effect.by_wave", p.by_wave,
+                             f"at most one multiplier per entry wave ({self.cohort.n_waves})")
 
     def _check_processes(self) -> None:
         others = self.other_processes
