@@ -206,3 +206,20 @@ def test_version_is_printed(capsys):
         main(["--version"])
     assert exc.value.code == 0
     assert capsys.readouterr().out.strip() == f"sibsim {sibsim.__version__}"
+
+
+def test_scenarios_lists_names_and_descriptions_in_columns(capsys):
+    import tomllib
+
+    from sibsim.scenario_file import builtin_scenarios
+
+    assert main(["scenarios"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    builtins = builtin_scenarios()
+    assert [line.split()[0] for line in lines] == sorted(builtins)
+    starts = set()
+    for line, name in zip(lines, sorted(builtins), strict=True):
+        desc = tomllib.loads(builtins[name].read_text(encoding="utf-8"))["description"]
+        assert line.endswith(desc) and str(builtins[name]) not in line
+        starts.add(line.index(desc))
+    assert len(starts) == 1  # descriptions start in one column

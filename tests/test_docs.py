@@ -40,3 +40,20 @@ def test_toml_blocks_parse_and_the_complete_example_loads():
     assert full is not None
     scenario = parse_scenario(tomllib.loads(full.group(1)), "family-care.toml")
     assert scenario.has_money
+
+
+def test_the_payers_example_loads_in_the_complete_example():
+    """The ``[[payers]]`` block, replacing the complete example's ``[municipality]`` table,
+    loads: three payers whose shares of each metric sum to 1."""
+    text = (DOCS / "scenario-format.md").read_text()
+    full = re.search(r"Save it as `family-care.toml`:\n\n```toml\n(.*?)```", text, re.S)
+    block = re.search(r"```toml\n(\[municipality\]\ndiscount_rate = 0\.03 .*?)```", text, re.S)
+    assert full is not None and block is not None
+    base = re.sub(r"\n\[municipality\]\n.*?\n\n", "\n", full.group(1), flags=re.S)
+    assert "[municipality]" not in base
+    deal = parse_scenario(tomllib.loads(base + "\n" + block.group(1)), "family-care.toml")
+    assert [p.name for p in deal.payers] == ["wellbeing services county", "state",
+                                             "social insurance"]
+    assert deal.payers[0].share_of("care_quarters") == 1.0
+    assert deal.payers[1].share_of("care_quarters") == 0.0
+    assert deal.municipality.discount_rate == 0.03

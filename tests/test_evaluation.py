@@ -3,11 +3,14 @@ outcome datasets (the schema of ``sibsim.simulate``), and on simulated ones."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import sibsim
@@ -22,6 +25,7 @@ from sibsim.money.evaluation import (
     Historical,
     Matched,
     check_evaluations,
+    contract_round,
     evaluate,
 )
 from sibsim.spec.toml import KeyProblem, Section
@@ -74,6 +78,12 @@ SIZES = {"treatment": [10, 20], "comparison": [20, 40]}
 ENTRY = [0, 2]
 
 
+def rounded(effect):
+    """A measured effect as the evaluation reports it: rounded to the default precision,
+    0.001 (0.1 percentage point), half away from zero."""
+    return contract_round(np.asarray(effect, float), 0.001)
+
+
 def two_wave_ds(seed=0):
     """Draw 0: treated rates 0.5 and 0.4, comparison 0.7 and 0.5 (pooled 13/30 vs 17/30).
     Draw 1: treated events doubled (rates 1.0 and 0.8)."""
@@ -96,7 +106,7 @@ def test_rct_hand_computed_effects_units_and_triggers():
     # units = (comparison rate - treated rate) x treated participants
     expected_units = [[(0.7 - 0.5) * 10, (0.5 - 0.4) * 20, (17 - 13) / 30 * 30],
                       [(0.7 - 1.0) * 10, (0.5 - 0.8) * 20, (17 - 26) / 30 * 30]]
-    np.testing.assert_allclose(table.measured_effect, expected_effect, rtol=1e-12)
+    np.testing.assert_allclose(table.measured_effect, rounded(expected_effect), rtol=1e-12)
     np.testing.assert_allclose(table.units, expected_units, rtol=1e-12, atol=1e-12)
     assert table.gate.all()
     np.testing.assert_array_equal(table.avoided_cost, 0.0)
@@ -129,7 +139,8 @@ def test_matched_fixed_bias_scales_the_counterfactual():
     table = evaluate(two_wave_ds(), (ev,), 0)
     c0, c1, cp = 0.7 * 1.25, 0.5 * 1.25, 17 / 30 * 1.25
     np.testing.assert_allclose(table.measured_effect[0],
-                               [1 - 0.5 / c0, 1 - 0.4 / c1, 1 - (13 / 30) / cp], rtol=1e-12)
+                               rounded([1 - 0.5 / c0, 1 - 0.4 / c1, 1 - (13 / 30) / cp]),
+                               rtol=1e-12)
     np.testing.assert_allclose(table.units[0],
                                [(c0 - 0.5) * 10, (c1 - 0.4) * 20, (cp - 13 / 30) * 30],
                                rtol=1e-12)
@@ -149,7 +160,8 @@ def test_matched_uncertain_bias_is_sampled_per_draw_by_name():
     c = np.broadcast_to(np.array(COMPARISON_D0, float), (D, 2, 6))
     ds = outcome_ds({"treatment": t, "comparison": c}, SIZES, ENTRY, seed=7)
     bias = Normal(0.0, 0.1)
-    ev = Evaluation("reconviction", design="matched", window=2, report_lag=1, bias=bias)
+    ev = Evaluation("reconviction", design="matched", window=2, report_lag=1, bias=bias,
+                    precision=None)  # unrounded, to recover the bias
     table = evaluate(ds, (ev,), seed=7)
     # counterfactual of wave 0 = 0.7 * (1 + bias): recover the bias of each draw
     implied = 0.5 / (1 - table.measured_effect[:, 0]) / 0.7 - 1
@@ -172,7 +184,8 @@ def test_before_after_uses_the_comparison_arm_as_before_period():
     # before rates 1.4 and 0.5, times (1 - 0.2); after rates 0.5 and 0.4
     b0, b1, bp = 1.4 * 0.8, 0.5 * 0.8, 24 / 30 * 0.8
     np.testing.assert_allclose(table.measured_effect[0],
-                               [1 - 0.5 / b0, 1 - 0.4 / b1, 1 - (13 / 30) / bp], rtol=1e-12)
+                               rounded([1 - 0.5 / b0, 1 - 0.4 / b1, 1 - (13 / 30) / bp]),
+                               rtol=1e-12)
     assert table.period == (1, 3, 3)
 
 
@@ -182,7 +195,8 @@ def test_historical_rate_without_comparison_arm():
     ev = Evaluation("m", design="historical", window=2, report_lag=1, historical_rate=0.8)
     table = evaluate(ds, (ev,), 0)
     np.testing.assert_allclose(table.measured_effect[0],
-                               [1 - 0.5 / 0.8, 1 - 0.4 / 0.8, 1 - (13 / 30) / 0.8], rtol=1e-12)
+                               rounded([1 - 0.5 / 0.8, 1 - 0.4 / 0.8, 1 - (13 / 30) / 0.8]),
+                               rtol=1e-12)
     np.testing.assert_allclose(table.units[0], [3.0, 8.0, 11.0], rtol=1e-12)
     assert table.period == (2, 4, 4)
 
@@ -255,7 +269,7 @@ def gate_ds(n_t, n_c, t_units, c_units):
 def test_gate_tiny_samples_fail_and_huge_effects_pass():
     ev = Evaluation("m", window=1, pooled=False, alpha=0.05)
     tiny = evaluate(gate_ds(3, 3, [2], [3]), (ev,), 0)
-    assert tiny.measured_effect[0, 0] == pytest.approx(1 / 3)  # a large measured effect...
+    assert tiny.measured_effect[0, 0] == rounded(1 / 3) == 0.333  # a large measured effect...
     assert not tiny.gate[0, 0]  # ...that is not significant on 3 people
     huge = evaluate(gate_ds(10_000, 10_000, [5_000], [10_000]), (ev,), 0)
     assert huge.gate[0, 0]
@@ -673,3 +687,499 @@ def test_scenario_file_refuses_duplicate_evaluations():
     data["evaluation"] = data["evaluation"] * 2
     with pytest.raises(ScenarioFileError, match=r"key 'evaluation': .*repeated: reconviction"):
         parse_scenario(data, "twice.toml")
+
+
+# --------------------------------------------------------------------------------------
+# evaluation on a subgroup (stratum)
+# --------------------------------------------------------------------------------------
+
+
+def two_strata_ds():
+    """Two waves (entry 0 and 2), two strata s0 and s1, 6 periods, one draw.
+
+    s0: treated rates over a 2-period window 0.5 and 0.4, comparison 0.7 and 0.5 (as
+    ``two_wave_ds``); s1: treated 0.1 and 1.0, comparison 0.2 and 1.25 (sizes 5 and 8 treated,
+    10 and 16 comparison)."""
+    t0, c0 = np.array(TREATED_D0, float), np.array(COMPARISON_D0, float)
+    t1 = np.array([[0.25, 0.25, 70, 70, 70, 70], [30, 30, 4, 4, 30, 30]])
+    c1 = np.array([[1, 1, 70, 70, 70, 70], [30, 30, 10, 10, 30, 30]], float)
+    t = np.stack([t0, t1], axis=1)[None]  # (D, W, K, P)
+    c = np.stack([c0, c1], axis=1)[None]
+    sizes = {"treatment": [[10, 5], [20, 8]], "comparison": [[20, 10], [40, 16]]}
+    return outcome_ds({"treatment": t, "comparison": c}, sizes, ENTRY)
+
+
+def test_stratum_measures_only_its_people():
+    ds = two_strata_ds()
+    ev = Evaluation("m", window=2, report_lag=1, precision=None, stratum="s1")
+    assert ev.stratum == ("s1",)
+    table = evaluate(ds, (ev,), 0)
+    assert table.participants == (5, 8, 13)
+    np.testing.assert_allclose(table.measured_effect[0],
+                               [1 - 0.1 / 0.2, 1 - 1.0 / 1.25, 1 - (8.5 / 13) / (22 / 26)],
+                               rtol=1e-12)
+    np.testing.assert_allclose(table.units[0], [0.5, 2.0, (22 / 26 - 8.5 / 13) * 13],
+                               rtol=1e-12)
+    # s0 alone gives the one-stratum dataset's results
+    s0 = evaluate(ds, (Evaluation("m", window=2, report_lag=1, stratum=["s0"]),), 0)
+    base = evaluate(two_wave_ds(), (Evaluation("m", window=2, report_lag=1),), 0)
+    np.testing.assert_array_equal(s0.measured_effect[0], base.measured_effect[0])
+    np.testing.assert_allclose(s0.units[0], base.units[0], rtol=1e-12)
+    # both strata listed = no stratum given
+    both = evaluate(ds, (Evaluation("m", window=2, stratum=("s1", "s0")),), 0)
+    whole = evaluate(ds, (Evaluation("m", window=2),), 0)
+    np.testing.assert_allclose(both.units, whole.units, rtol=1e-12)
+    assert both.participants == whole.participants == (15, 28, 43)
+
+
+def test_stratum_expected_engine_measures_the_subgroups_true_effect():
+    sc = Scenario(cohort=Cohort(entry=(200, 300), strata=(sibsim.Stratum("young", 0.4, 2.0),
+                                                          sibsim.Stratum("adult", 0.6, 0.5))),
+                  outcome=CountOutcome(1.0), horizon=3, effect=Effect("rr", 0.8),
+                  comparison=ComparisonGroup(ratio=1))
+    ds = sibsim.simulate(sc, draws=2, seed=0, engine="expected", progress=False)
+    for name, rate, share in (("young", 2.0, 0.4), ("adult", 0.5, 0.6)):
+        table = evaluate(ds, (Evaluation("m", window=2, stratum=name, precision=None),), 0)
+        n = np.array([200, 300, 500]) * share
+        assert table.participants == tuple(int(x) for x in n)
+        np.testing.assert_allclose(table.measured_effect, 0.2, rtol=1e-9)
+        np.testing.assert_allclose(table.units, np.broadcast_to(rate * 2 * 0.2 * n, (2, 3)),
+                                   rtol=1e-9)
+
+
+def test_unknown_stratum_names_the_allowed_strata():
+    ds = two_strata_ds()
+    for bad in ("s2", ["s0", "s9"]):
+        with pytest.raises(ValueError, match=r"Evaluation\[m\]\.stratum: got 's[29]'; "
+                                             r"allowed: strata of the scenario: 's0', 's1'"):
+            evaluate(ds, (Evaluation("m", window=2, stratum=bad),), 0)
+    with pytest.raises(ValueError, match=r"Evaluation\.stratum: .*repeated: s0"):
+        Evaluation("m", stratum=["s0", "s0"])
+    with pytest.raises(TypeError, match=r"Evaluation\.stratum"):
+        Evaluation("m", stratum="")
+
+
+def test_stratum_without_treated_people_is_an_error():
+    ds = two_strata_ds()
+    ds["size"].loc[{"arm": "treatment", "stratum": "s1"}] = 0.0
+    with pytest.raises(ValueError, match=r"Evaluation\[m\]\.stratum: got \('s1',\); allowed: "
+                                         r"strata with treated participants"):
+        evaluate(ds, (Evaluation("m", window=2, stratum="s1"),), 0)
+
+
+def test_deal_checks_strata_and_per_wave_lengths_against_the_scenario():
+    deal = sibsim.load_scenario("peterborough")  # three waves, no strata (one named "all")
+    with pytest.raises(ValueError, match=r"Evaluation\[reconviction\]\.stratum: got 'young'; "
+                                         r"allowed: strata of the scenario: 'all'"):
+        deal.replace(evaluations=(Evaluation("reconviction", stratum="young"),))
+    with pytest.raises(ValueError, match=r"Evaluation\[reconviction\]\.design\.bias: .*one "
+                                         r"value per entry wave of the scenario \(3"):
+        deal.replace(evaluations=(Evaluation("reconviction", design=Matched(bias=[0.0, 0.1])),))
+    ok = deal.replace(evaluations=(Evaluation("reconviction", stratum="all",
+                                              design=Matched(bias=[0.0, 0.1, 0.2])),))
+    assert ok.evaluations[0].design.bias[2] == sibsim.Fixed(0.2)
+
+
+# --------------------------------------------------------------------------------------
+# windows: offset from entry, or fixed on the calendar
+# --------------------------------------------------------------------------------------
+
+
+def test_window_start_offsets_the_window_from_entry():
+    # wave 0 measured in period 1 only, wave 1 in period 3: rates 2/10 vs 6/20, 4/20 vs 10/40
+    ev = Evaluation("m", window=1, window_start=1, report_lag=2, precision=None)
+    table = evaluate(two_wave_ds(), (ev,), 0)
+    assert table.period == (1 + 2, 3 + 2, 3 + 2)
+    np.testing.assert_allclose(table.measured_effect[0],
+                               [1 - 0.2 / 0.3, 1 - 0.2 / 0.25, 1 - (6 / 30) / (16 / 60)],
+                               rtol=1e-12)
+    np.testing.assert_allclose(table.units[0], [1.0, 1.0, (16 / 60 - 6 / 30) * 30], rtol=1e-12)
+    # window_start = 0 is the default window
+    a = evaluate(two_wave_ds(), (Evaluation("m", window=2, window_start=0),), 0)
+    b = evaluate(two_wave_ds(), (Evaluation("m", window=2),), 0)
+    np.testing.assert_array_equal(a.units, b.units)
+
+
+def test_window_start_past_the_horizon_is_an_error():
+    with pytest.raises(ValueError, match=r"Evaluation\[m\]\.window: got 2; allowed: a follow-up "
+                                         r"window 3 period\(s\) after entry that ends within the "
+                                         r"horizon of 6 periods .*wave 1 enters in period 2"):
+        evaluate(two_wave_ds(), (Evaluation("m", window=2, window_start=3),), 0)
+
+
+def calendar_ds():
+    """Waves entering in periods 0 and 2 (10 and 20 treated, 20 and 40 comparison), 5 periods.
+    Wave 1 has events before its entry, which no window may count."""
+    t = np.array([[[1, 2, 3, 4, 5], [50, 50, 6, 7, 8]]], float)
+    c = np.array([[[4, 4, 8, 8, 8], [50, 50, 20, 20, 20]]], float)
+    return outcome_ds({"treatment": t, "comparison": c}, SIZES, ENTRY)
+
+
+def test_calendar_window_measures_every_wave_over_the_same_periods():
+    ev = Evaluation("m", clock="calendar", calendar_window=[1, 3], report_lag=1, precision=None)
+    assert ev.calendar_window == (1, 3)
+    table = evaluate(calendar_ds(), (ev,), 0)
+    # wave 0: periods 1-3, treated 2+3+4 = 9 of 10, comparison 20 of 20; wave 1: periods 2-3
+    # (from its entry), treated 13 of 20, comparison 40 of 40; all known in 3 + 1
+    assert table.period == (4, 4, 4)
+    np.testing.assert_allclose(table.measured_effect[0],
+                               [1 - 0.9 / 1.0, 1 - 0.65 / 1.0, 1 - (22 / 30) / (60 / 60)],
+                               rtol=1e-12)
+    np.testing.assert_allclose(table.units[0], [1.0, 7.0, 8.0], rtol=1e-12)
+    # window = the calendar window's length is accepted
+    same = Evaluation("m", clock="calendar", calendar_window=(1, 3), window=3, precision=None)
+    np.testing.assert_array_equal(evaluate(calendar_ds(), (same,), 0).units, table.units)
+
+
+def test_calendar_window_errors():
+    with pytest.raises(ValueError, match=r"Evaluation\[m\]\.calendar_window: got \(1, 5\); "
+                                         r"allowed: calendar periods within the horizon of 5"):
+        evaluate(calendar_ds(), (Evaluation("m", clock="calendar", calendar_window=(1, 5)),), 0)
+    with pytest.raises(ValueError, match=r"Evaluation\[m\]\.calendar_window: got \(0, 1\); "
+                                         r"allowed: .*wave 1 enters in period 2"):
+        evaluate(calendar_ds(), (Evaluation("m", clock="calendar", calendar_window=(0, 1)),), 0)
+    # an empty wave entering after the window is no problem
+    ds = calendar_ds()
+    ds["size"].loc[{"wave": 1}] = 0.0
+    table = evaluate(ds, (Evaluation("m", clock="calendar", calendar_window=(0, 1)),), 0)
+    assert table.participants == (10, 10)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"calendar_window": (1, 2)}, r"Evaluation\.calendar_window: got \(1, 2\); allowed: "
+                                      r"None with clock = 'entry'"),
+        ({"clock": "calendar"}, r"Evaluation\.calendar_window: got None; allowed: \[first, "
+                                r"last\] calendar periods \(required with clock = 'calendar'\)"),
+        ({"clock": "calendar", "calendar_window": (3, 2)}, r"first <= last"),
+        ({"clock": "calendar", "calendar_window": (1, 2, 3)}, r"two periods"),
+        ({"clock": "calendar", "calendar_window": (1,)}, r"at least 2 value"),
+        ({"clock": "calendar", "calendar_window": (-1, 2)}, r"calendar_window\[0\]"),
+        ({"clock": "calendar", "calendar_window": (1, 2), "window_start": 1},
+         r"Evaluation\.window_start: got 1; allowed: 0 with clock = 'calendar'"),
+        ({"clock": "calendar", "calendar_window": (1, 3), "window": 2},
+         r"Evaluation\.window: got 2; allowed: 1 \(left out\) or 3"),
+        ({"clock": "fiscal"}, r"Evaluation\.clock"),
+        ({"window_start": -1}, r"Evaluation\.window_start"),
+    ],
+)
+def test_window_options_are_validated(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        Evaluation("m", **kwargs)
+
+
+# --------------------------------------------------------------------------------------
+# one trigger per wave and period (per_period)
+# --------------------------------------------------------------------------------------
+
+
+def test_per_period_gives_one_trigger_per_wave_and_period():
+    ev = Evaluation("m", window=2, report_lag=1, per_period=True, precision=None)
+    table = evaluate(two_wave_ds(), (ev,), 0)
+    # wave 0 in periods 0 and 1, wave 1 in periods 2 and 3, then the pooled top-up
+    assert table.period == (1, 2, 3, 4, 4)
+    assert table.cumulative == (False, False, False, False, True)
+    assert table.participants == (10, 10, 20, 20, 30)
+    # treated 3/10, 2/10, 4/20, 4/20; comparison 8/20, 6/20, 10/40, 10/40
+    np.testing.assert_allclose(table.measured_effect[0, :4],
+                               [1 - 0.3 / 0.4, 1 - 0.2 / 0.3, 1 - 0.2 / 0.25, 1 - 0.2 / 0.25],
+                               rtol=1e-12)
+    np.testing.assert_allclose(table.units[0, :4], [1.0, 1.0, 1.0, 1.0], rtol=1e-12)
+    # the per-period units of a wave add up to its per-wave units; the pooled trigger is the
+    # usual pooled trigger
+    whole = evaluate(two_wave_ds(), (dataclasses.replace(ev, per_period=False),), 0)
+    np.testing.assert_allclose(table.units[:, [0, 2]] + table.units[:, [1, 3]],
+                               whole.units[:, :2], rtol=1e-12)
+    np.testing.assert_array_equal(table.units[:, 4], whole.units[:, 2])
+    np.testing.assert_array_equal(table.measured_effect[:, 4], whole.measured_effect[:, 2])
+
+
+def test_per_period_without_pooled_and_with_a_calendar_window():
+    ev = Evaluation("m", clock="calendar", calendar_window=(1, 3), per_period=True,
+                    pooled=False, precision=None)
+    table = evaluate(calendar_ds(), (ev,), 0)
+    # wave 0 in periods 1, 2, 3; wave 1 in periods 2, 3 (from its entry)
+    assert table.period == (1, 2, 3, 2, 3)
+    # treated 0.2, 0.3, 0.4 and 0.3, 0.35; comparison 0.2, 0.4, 0.4 and 0.5, 0.5
+    np.testing.assert_allclose(table.units[0], [(0.2 - 0.2) * 10, (0.4 - 0.3) * 10,
+                                                (0.4 - 0.4) * 10, (0.5 - 0.3) * 20,
+                                                (0.5 - 0.35) * 20], rtol=1e-12, atol=1e-12)
+
+
+def test_per_period_historical_rate_is_per_period_and_pooled_sums_the_periods():
+    t = np.array([TREATED_D0], float)
+    ds = outcome_ds({"treatment": t}, {"treatment": [10, 20]}, ENTRY)
+    ev = Evaluation("m", design=Historical(historical_rate=0.4), window=2, per_period=True,
+                    precision=None)
+    table = evaluate(ds, (ev,), 0)
+    # per period: 0.4 vs 0.3, 0.2 (wave 0) and 0.2, 0.2 (wave 1)
+    np.testing.assert_allclose(table.units[0, :4], [1.0, 2.0, 4.0, 4.0], rtol=1e-12)
+    # pooled: counterfactual 0.4 per period x 2 periods, against 13/30 over the window
+    np.testing.assert_allclose(table.measured_effect[0, 4], 1 - (13 / 30) / 0.8, rtol=1e-12)
+    np.testing.assert_allclose(table.units[0, 4], table.units[0, :4].sum(), rtol=1e-12)
+
+
+def test_per_period_needs_per_wave():
+    with pytest.raises(ValueError, match=r"Evaluation\.per_period: got True; allowed: "
+                                         r"per_period only with per_wave = true"):
+        Evaluation("m", per_wave=False, per_period=True)
+
+
+def test_per_period_results_are_paid_as_they_come_in():
+    """An expected-engine deal: each cohort-year is paid in the year after its result."""
+    from sibsim.money import Contract, MetricTerms, PricePerUnit
+
+    sc = count_scenario(rate=1.0, rr=0.8, entry=(100, 100))
+    ds = sibsim.simulate(sc, draws=1, seed=0, engine="expected", progress=False)
+    ev = Evaluation("m", window=2, report_lag=1, per_period=True, pooled=False)
+    table = evaluate(ds, (ev,), 0)
+    assert table.period == (1, 2, 2, 3)
+    contract = Contract(terms=(MetricTerms("m", PricePerUnit(100.0, threshold=0.1)),))
+    paid = contract.outcome_payments(table, n_periods=4).total[0]
+    # 20 events avoided per cohort-year, 2000 each
+    np.testing.assert_allclose(paid, [0.0, 2000.0, 4000.0, 2000.0], rtol=1e-9)
+
+
+# --------------------------------------------------------------------------------------
+# a counterfactual for each cohort (per-wave historical_rate and bias)
+# --------------------------------------------------------------------------------------
+
+
+def test_historical_rate_per_wave():
+    t = np.array([TREATED_D0], float)
+    ds = outcome_ds({"treatment": t}, {"treatment": [10, 20]}, ENTRY)
+    ev = Evaluation("m", design=Historical(historical_rate=[0.8, 0.5]), window=2,
+                    precision=None)
+    table = evaluate(ds, (ev,), 0)
+    # pooled counterfactual: participant-weighted (10 x 0.8 + 20 x 0.5) / 30 = 0.6
+    np.testing.assert_allclose(table.measured_effect[0],
+                               [1 - 0.5 / 0.8, 1 - 0.4 / 0.5, 1 - (13 / 30) / 0.6], rtol=1e-12)
+    np.testing.assert_allclose(table.units[0], [3.0, 2.0, 5.0], rtol=1e-12)
+    # the same rate for every wave is the scalar rate (bitwise for the waves)
+    same = evaluate(ds, (dataclasses.replace(ev, design=Historical([0.8, 0.8])),), 0)
+    scalar = evaluate(ds, (dataclasses.replace(ev, design=Historical(0.8)),), 0)
+    np.testing.assert_array_equal(same.units[:, :2], scalar.units[:, :2])
+    np.testing.assert_allclose(same.units, scalar.units, rtol=1e-12)
+
+
+def test_per_wave_distributions_are_sampled_by_name():
+    D = 40
+    t = np.broadcast_to(np.array(TREATED_D0, float), (D, 2, 6))
+    ds = outcome_ds({"treatment": t}, {"treatment": [10, 20]}, ENTRY, seed=3)
+    rates = (Gamma.from_mean_sd(0.8, 0.1), 0.5)
+    ev = Evaluation("m", design=Historical(historical_rate=rates), window=2)
+    assert set(ev.parameters()) == {"evaluation.m.historical_rate[0]",
+                                    "evaluation.m.historical_rate[1]"}
+    table = evaluate(ds, (ev,), seed=3)
+    want = sample_parameter(rates[0], "evaluation.m.historical_rate[0]", 3, 0, D)
+    np.testing.assert_allclose(table.units[:, 0], (want - 0.5) * 10, rtol=1e-9)
+    np.testing.assert_allclose(table.units[:, 1], (0.5 - 0.4) * 20, rtol=1e-9)
+    np.testing.assert_allclose(table.units[:, 2], (want * 10 + 0.5 * 20) / 30 * 30 - 13,
+                               rtol=1e-9)
+    # a scalar keeps its name (existing results unchanged)
+    assert set(Evaluation("m", design=Historical(Gamma.from_mean_sd(0.8, 0.1))).parameters()) \
+        == {"evaluation.m.historical_rate"}
+
+
+def test_bias_per_wave():
+    ev = Evaluation("m", design=Matched(bias=[0.25, 0.0]), window=2, precision=None,
+                    alpha=0.05)
+    table = evaluate(two_wave_ds(), (ev,), 0)
+    # wave 0: 0.7 x 1.25; wave 1: 0.5; pooled: (14 x 1.25 + 20) / 60 comparison events/person
+    cp = (14 * 1.25 + 20) / 60
+    np.testing.assert_allclose(table.measured_effect[0],
+                               [1 - 0.5 / 0.875, 1 - 0.4 / 0.5, 1 - (13 / 30) / cp],
+                               rtol=1e-12)
+    np.testing.assert_allclose(table.units[0], [3.75, 2.0, (cp - 13 / 30) * 30], rtol=1e-12)
+    # the same bias for every wave is the scalar bias
+    same = evaluate(two_wave_ds(), (dataclasses.replace(ev, design=Matched([0.25, 0.25])),), 0)
+    scalar = evaluate(two_wave_ds(), (dataclasses.replace(ev, design=Matched(0.25)),), 0)
+    np.testing.assert_allclose(same.units, scalar.units, rtol=1e-12)
+    np.testing.assert_array_equal(same.gate, scalar.gate)
+    assert set(BeforeAfter(bias=[0.0, -0.1]).parameters("x")) == {"evaluation.x.bias[0]",
+                                                                  "evaluation.x.bias[1]"}
+
+
+def test_gate_variance_with_a_bias_per_wave_scales_each_wave():
+    # one period, two waves entering together in period 0 (so one pooled trigger)
+    t = np.array([[[60.0], [60.0]]])
+    c = np.array([[[50.0], [50.0]]])
+    ds = outcome_ds({"treatment": t, "comparison": c},
+                    {"treatment": [100, 100], "comparison": [50, 50]}, [0, 0])
+    ev = Evaluation("m", design=Matched(bias=[0.5, 0.0]), per_wave=False, alpha=0.05)
+    # counterfactual (50 x 1.5 + 50) / 100 = 1.25, treated 0.6: z = 0.65 / se with
+    # se**2 = 120 / 200**2 + (50 x 2.25 + 50) / 100**2
+    se = np.sqrt(120 / 200**2 + (50 * 2.25 + 50) / 100**2)
+    z = (1.25 - 0.6) / se
+    table = evaluate(ds, (ev,), 0)
+    assert table.gate[0, 0] == (z > stats.norm.isf(0.05))
+    assert table.measured_effect[0, 0] == rounded(1 - 0.6 / 1.25)
+    strict = evaluate(ds, (dataclasses.replace(ev, alpha=float(stats.norm.sf(z)) * 0.999),), 0)
+    loose = evaluate(ds, (dataclasses.replace(ev, alpha=float(stats.norm.sf(z)) * 1.001),), 0)
+    assert not strict.gate[0, 0] and loose.gate[0, 0]
+
+
+def test_per_wave_values_of_the_wrong_length_are_errors():
+    ds = two_wave_ds()
+    with pytest.raises(ValueError, match=r"Evaluation\[m\]\.design\.historical_rate: got .*; "
+                                         r"allowed: one value per entry wave of the scenario "
+                                         r"\(2, empty waves included\)"):
+        t = np.array([TREATED_D0], float)
+        evaluate(outcome_ds({"treatment": t}, {"treatment": [10, 20]}, ENTRY),
+                 (Evaluation("m", design=Historical([0.5, 0.5, 0.5])),), 0)
+    with pytest.raises(ValueError, match=r"Evaluation\[m\]\.design\.bias"):
+        evaluate(ds, (Evaluation("m", design=Matched(bias=[0.1])),), 0)
+    with pytest.raises(ValueError, match=r"Historical\.historical_rate\[1\]"):
+        Historical(historical_rate=[0.5, -0.1])
+    with pytest.raises(ValueError, match=r"Matched\.bias: got \[\]; allowed: at least one"):
+        Matched(bias=[])
+    with pytest.raises(ValueError, match=r"Evaluation\.historical_rate\[0\]"):
+        Evaluation("m", design="historical", historical_rate=[Normal(1.0, 0.5)])
+
+
+# --------------------------------------------------------------------------------------
+# contract rounding of the measured effect (precision)
+# --------------------------------------------------------------------------------------
+
+
+def test_contract_round_half_away_from_zero_at_the_float_boundary():
+    half = 0.1005  # the float nearest 0.1005: 1000 x it is exactly 100.5
+    below, above = np.nextafter(half, 0.0), np.nextafter(half, 1.0)
+    assert half * 1000 == 100.5
+    got = contract_round(np.array([half, below, above, -half, -below, -above]), 0.001)
+    assert got.tolist() == [0.101, 0.1, 0.101, -0.101, -0.1, -0.101]
+    # float error around a multiple lands on it, and on the same float as the literal
+    near = np.array([np.nextafter(0.1, 0.0), 0.1, np.nextafter(0.1, 1.0), 1 - 0.27 / 0.3])
+    assert contract_round(near, 0.001).tolist() == [0.1, 0.1, 0.1, 0.1]
+    assert contract_round(np.array([-0.0004, 0.0004999]), 0.001).tolist() == [0.0, 0.0]
+    assert np.signbit(contract_round(np.array([-0.0004]), 0.001)).tolist() == [False]
+    # a precision whose inverse is not whole: multiples of it
+    assert contract_round(np.array([0.0046, 0.0044]), 0.003).tolist() == [0.006, 0.003]
+    np.testing.assert_array_equal(contract_round(near, None), near)
+    assert np.isnan(contract_round(np.array([np.nan]), 0.001)[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-2.0, 2.0), min_size=2, max_size=20),
+       st.sampled_from([0.001, 0.0025, 0.003, 0.01]))
+def test_contract_round_properties(xs, precision):
+    """Rounding is monotone (payments stay monotone in the effect), odd, idempotent, and
+    moves a value by at most half the precision."""
+    x = np.sort(np.asarray(xs))
+    r = contract_round(x, precision)
+    assert np.all(np.diff(r) >= 0)
+    assert np.all(np.abs(r - x) <= precision / 2 * (1 + 1e-9) + 1e-15)
+    np.testing.assert_array_equal(contract_round(-x, precision), -r + 0.0)
+    np.testing.assert_array_equal(contract_round(r, precision), r)
+
+
+def test_default_precision_pays_a_true_10_percent_at_a_10_percent_threshold():
+    """Baseline 0.3 and rr 0.9 measure 1 - 0.27 / 0.3 = 0.0999...9 in floating point: the
+    contract's rounding (0.1 percentage point) makes it the 10.0% a report prints."""
+    from sibsim.money import Contract, MetricTerms, PricePerUnit
+
+    sc = count_scenario(rate=0.3, rr=0.9, entry=(1000,))
+    ds = sibsim.simulate(sc, draws=2, seed=0, engine="expected", progress=False)
+    contract = Contract(terms=(MetricTerms("m", PricePerUnit(100.0, threshold=0.10)),))
+    rounded_ = evaluate(ds, (Evaluation("m", pooled=False),), 0)
+    raw = evaluate(ds, (Evaluation("m", pooled=False, precision=None),), 0)
+    assert 0.1 - 1e-12 < raw.measured_effect[0, 0] < 0.1  # float error below the threshold
+    assert rounded_.measured_effect[0, 0] == 0.1
+    np.testing.assert_array_equal(rounded_.units, raw.units)  # units are not rounded
+    paid = contract.outcome_payments(rounded_, n_periods=4).total.sum(1)
+    np.testing.assert_allclose(paid, 100.0 * 1000 * (0.3 - 0.27), rtol=1e-9)
+    assert contract.outcome_payments(raw, n_periods=4).total.sum() == 0.0
+
+
+def test_precision_is_validated():
+    assert Evaluation("m").precision == 0.001
+    assert Evaluation("m", precision=0).precision is None
+    assert Evaluation("m", precision=0.01).precision == 0.01
+    with pytest.raises(ValueError, match=r"Evaluation\.precision: got 0\.1; allowed: a fraction "
+                                         r"in \(0, 0\.01\].*write 0\.001 for 0\.1 percentage"):
+        Evaluation("m", precision=0.1)
+    for bad in (-0.001, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"Evaluation\.precision"):
+            Evaluation("m", precision=bad)
+    with pytest.raises(TypeError, match=r"Evaluation\.precision"):
+        Evaluation("m", precision=True)
+
+
+def test_precision_rounds_the_measured_effect_only():
+    ev = Evaluation("m", window=2, report_lag=1, alpha=0.1)
+    a = evaluate(two_wave_ds(), (ev,), 0)
+    b = evaluate(two_wave_ds(), (dataclasses.replace(ev, precision=None),), 0)
+    np.testing.assert_array_equal(a.measured_effect, rounded(b.measured_effect))
+    np.testing.assert_array_equal(a.units, b.units)
+    np.testing.assert_array_equal(a.gate, b.gate)
+    c = evaluate(two_wave_ds(), (dataclasses.replace(ev, precision=0.01),), 0)
+    np.testing.assert_array_equal(c.measured_effect,
+                                  contract_round(b.measured_effect, 0.01))
+
+
+# --------------------------------------------------------------------------------------
+# TOML for the new keys
+# --------------------------------------------------------------------------------------
+
+
+def test_from_toml_new_keys_round_trip():
+    ev = from_toml({"metric": "m", "stratum": ["young", "adult"], "clock": "calendar",
+                    "calendar_window": [2, 4], "per_period": True, "precision": 0.01,
+                    "design": {"kind": "historical",
+                               "historical_rate": [0.5, {"dist": "gamma", "mean": 0.6,
+                                                         "sd": 0.1}]}})
+    assert ev == Evaluation("m", stratum=("young", "adult"), clock="calendar",
+                            calendar_window=(2, 4), per_period=True, precision=0.01,
+                            design=Historical(historical_rate=(0.5, Gamma.from_mean_sd(0.6,
+                                                                                       0.1))))
+    ev = from_toml({"metric": "m", "stratum": "young", "window": 2, "window_start": 1,
+                    "precision": 0, "design": {"kind": "matched", "bias": [0.0, 0.05]}})
+    assert ev == Evaluation("m", stratum="young", window=2, window_start=1, precision=None,
+                            design=Matched(bias=(0.0, 0.05)))
+    # the older flat spelling reads per-wave lists too
+    ev = from_toml({"metric": "m", "design": "before_after",
+                    "bias": [{"dist": "normal", "mean": 0.0, "sd": 0.01}, -0.1]})
+    assert ev.design == BeforeAfter(bias=(Normal(0.0, 0.01), -0.1))
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "problem"),
+    [
+        ({"metric": "m", "design": {"kind": "historical",
+                                    "historical_rate": [0.5, {"dist": "gamma"}]}},
+         r"evaluation\[0\]\.design\.historical_rate\[1\]", "gamma distribution takes"),
+        ({"metric": "m", "design": {"kind": "matched", "bias": [0.1, "x"]}},
+         r"evaluation\[0\]\.design", r"Matched\.bias\[1\]"),
+        ({"metric": "m", "clock": "calendar"}, r"evaluation\[0\]",
+         r"calendar_window.*required with clock = 'calendar'"),
+        ({"metric": "m", "precision": 0.1}, r"evaluation\[0\]", "write 0.001 for 0.1"),
+        ({"metric": "m", "per_period": True, "per_wave": False}, r"evaluation\[0\]",
+         "per_period only with per_wave"),
+        ({"metric": "m", "calender_window": [1, 2]}, r"evaluation\[0\]\.calender_window",
+         "unknown key"),
+    ],
+)
+def test_from_toml_new_key_problems_name_the_key(table, key, problem):
+    with pytest.raises(KeyProblem) as info:
+        from_toml(table)
+    assert re.fullmatch(key, info.value.key), info.value.key
+    assert re.search(problem, info.value.problem), info.value.problem
+
+
+def test_scenario_file_with_the_new_keys():
+    import tomllib
+
+    from sibsim.scenario_file import ScenarioFileError, builtin_scenarios, parse_scenario
+
+    data = tomllib.loads(builtin_scenarios()["peterborough"].read_text(encoding="utf-8"))
+    data["evaluation"][0].update({"stratum": "all", "per_period": True, "precision": 0.005,
+                                  "design": {"kind": "matched", "bias": [0.0, 0.01, 0.02]}})
+    (ev,) = parse_scenario(data, "options.toml").evaluations
+    assert ev.stratum == ("all",) and ev.per_period and ev.precision == 0.005
+    assert ev.design == Matched(bias=(0.0, 0.01, 0.02))
+    data["evaluation"][0]["stratum"] = "young"
+    with pytest.raises(ScenarioFileError, match=r"Evaluation\[reconviction\]\.stratum: got "
+                                                r"'young'; allowed: strata of the scenario: "
+                                                r"'all'"):
+        parse_scenario(data, "options.toml")

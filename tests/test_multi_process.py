@@ -415,3 +415,20 @@ def test_in_service_costs_follow_the_process_with_states():
     np.testing.assert_allclose(money["participants_served"].values,
                                (alive.values * mask).sum(1))
     assert ds["absorbing"].sel(process="housing").values.tolist() == [False, False, True]
+
+
+def test_payers_value_each_process_at_their_own_amounts():
+    from sibsim.money.payers import Payer
+    deal = _load(MULTI_TOML + MONEY_TOML)
+    split = deal.replace(municipality=Municipality(), payers=(
+        Payer("city", shares=0.5, saving_per_event={"jail_days": 100.0},
+              saving_per_person_period={"homeless": 2000.0}),
+        Payer("state", shares=0.5, saving_per_event={"jail_days": 50.0})))
+    ds = sibsim.simulate(deal, draws=5, seed=2, progress=False)
+    cf = sibsim.money.sib.counterfactual(deal, 5, 2)
+    one = sibsim.money.sib.money_flows(deal, ds, cf)
+    two = sibsim.money.sib.money_flows(split, ds, cf)
+    np.testing.assert_allclose(two["cashable_savings"].values, one["cashable_savings"].values)
+    with pytest.raises(ValueError, match=r"Deal\.payers\[1\]\.saving_per_event"):
+        split.replace(payers=(split.payers[0], Payer("state", shares=0.5,
+                                                     saving_per_event=50.0)))

@@ -5,6 +5,8 @@ The library is layered, one way: specification (:mod:`sibsim.spec`) -> simulatio
 -> analysis (:mod:`sibsim.analysis`) and plots (:mod:`sibsim.plots`).
 """
 
+from sibsim import _numba_cache  # noqa: F401  (chooses numba's cache before any kernel)
+from sibsim.analysis.replay import replay
 from sibsim.dataset import open_dataset, simulate, to_netcdf
 from sibsim.money.deal import Deal, Investors
 from sibsim.money.irr import irr, npv
@@ -60,6 +62,7 @@ __all__ = [
     "npv",
     "open_dataset",
     "open_results",
+    "replay",
     "simulate",
     "to_netcdf",
 ]

@@ -7,15 +7,21 @@ built-in scenario by name), writes the results as netCDF and prints a short summ
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from sibsim.engine.progress import end_line
 from sibsim.scenario_file import ScenarioFileError, builtin_scenarios, load_scenario
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,10 +57,26 @@ def _parser() -> argparse.ArgumentParser:
                      help="true effects searched for break-even, in the effect's measure "
                           "(e.g. 1.0 0.3 for a relative risk from 1 down to 0.3); default: the "
                           "scenario file's [breakeven] table, else halving or doubling")
+    run.add_argument("--progress", action="store_true",
+                     help="show progress on standard error even when it is not a terminal "
+                          "(e.g. in a log)")
     run.add_argument("--no-progress", action="store_true",
                      help="do not show progress (it is shown only in a terminal anyway)")
-    sub.add_parser("scenarios", help="list the built-in scenarios")
+    sub.add_parser("scenarios", help="list the built-in scenarios with a one-line description")
     return p
+
+
+def _scenario_list() -> str:
+    """The built-in scenarios, one a line: name and one-line description in aligned columns
+    (the description is the file's top-level ``description`` key)."""
+    import tomllib
+
+    rows = []
+    for name, path in sorted(builtin_scenarios().items()):
+        with open(path, "rb") as fh:
+            rows.append((name, str(tomllib.load(fh).get("description", ""))))
+    width = max((len(n) for n, _ in rows), default=0)
+    return "\n".join(f"{n:<{width}}  {d}".rstrip() for n, d in rows)
 
 
 def _fail(message: str) -> int:
@@ -62,14 +84,46 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C so that every temporary file is cleaned up."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status.
+
+    Exit statuses: 0 success, 2 bad input or a file that cannot be read or written (with one
+    ``sibsim: error:`` line), 130 interrupted by Ctrl-C (SIGINT), 143 terminated (SIGTERM).
+    An interrupted run leaves no partial or temporary file and keeps any previous output.
+    """
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        end_line()
+        print("sibsim: interrupted (Ctrl-C); nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except _Terminated:
+        end_line()
+        print("sibsim: terminated (SIGTERM); nothing was written", file=sys.stderr)
+        return EXIT_TERMINATED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
         _parser().print_help()
         return EXIT_USAGE
     if args.command == "scenarios":
-        for name, path in sorted(builtin_scenarios().items()):
-            print(f"{name:24s} {path}")
+        print(_scenario_list())
         return EXIT_OK
     if args.draws < 1:
         return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")
@@ -88,7 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError as err:
             return _fail(f"--breakeven-range: {err}")
     out = args.out or Path("results") / f"{deal.name}.nc"
-    progress = False if args.no_progress else None
+    problem = check_outputs(args.scenario, {"--out": (out, (".nc",)),
+                                            "--figure": (args.figure, _figure_formats())})
+    if problem is not None:
+        return _fail(problem)
+    progress = False if args.no_progress else (True if args.progress else None)
     from sibsim import report
 
     try:
@@ -105,6 +163,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     for w in caught:  # every warning as one line, no source location
         print(f"sibsim: warning: {w.message}", file=sys.stderr)
     return EXIT_OK
+
+
+def _figure_formats() -> tuple[str, ...]:
+    from matplotlib.figure import Figure
+
+    # no suffix: save_figure writes a PNG
+    return ("", *(f".{ext}" for ext in Figure().canvas.get_supported_filetypes()))
+
+
+def check_outputs(source: str | Path, outputs: dict[str, tuple[Path | None, tuple[str, ...]]]
+                  ) -> str | None:
+    """Check every output path before a run starts; return a problem, or None if all is well.
+
+    ``outputs`` maps an option name to (path or None, allowed suffixes). Refused: a suffix
+    not allowed, a path that exists but is not a regular file (a folder, a device, a FIFO), the
+    scenario file itself, and two outputs on the same path.
+    """
+    seen: dict[Path, str] = {}
+    src = Path(source)
+    for option, (path, suffixes) in outputs.items():
+        if path is None:
+            continue
+        path = Path(path)
+        if path.suffix.lower() not in suffixes:
+            return (f"{option}: got {str(path)!r}; allowed: a file name ending in "
+                    + ", ".join(x for x in suffixes if x))
+        if not path.suffix and "" in suffixes:
+            path = path.with_suffix(".png")
+        if path.exists() and not path.is_file():
+            return f"{option}: {path} exists and is not a regular file; refusing to write on it"
+        if src.is_file() and path.exists() and os.path.samefile(src, path):
+            return f"{option}: {path} is the scenario file; refusing to overwrite the input"
+        key = path.resolve()
+        if key in seen:
+            return f"{option}: {path} is also the {seen[key]} file; give each output its own path"
+        seen[key] = option
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -237,6 +237,34 @@ def _period_text(be: np.ndarray) -> str:
     return ", ".join(parts)
 
 
+def _payer_lines(m: xr.Dataset, mun: xr.Dataset) -> list[str]:
+    """One line per payer (what it pays, saves, and how often it pays more than it saves);
+    nothing when a single body pays everything."""
+    if "payer" not in mun.dims or mun.sizes["payer"] < 2:
+        return []
+    cur = m.attrs["currency"]
+    total = float(m["outcome_payments"].sum("period").mean())
+    lines = ["", "Payers"]
+    for y in mun["payer"].values:
+        one = mun.sel(payer=y)
+        pay = float(one["payments_by_payer"].mean())
+        share = f" ({_pct(pay / total)} of all outcome payments)" if total > 0 else ""
+        lines.append(
+            f"  {y}: pays mean {_money(pay, cur)}{share}, saves mean "
+            f"{_money(float(one['cashable_savings_by_payer'].mean()), cur)} (cashable); pays "
+            f"more than it saves in {_pct(float(one['net_loss_by_payer'].mean()))} of draws; "
+            f"NPV of net savings: mean "
+            f"{_money(float(one['npv_net_savings_by_payer'].mean()), cur)}.")
+    unpaid = m["unpaid_by_payer"].sum("period")
+    for y in unpaid["payer"].values:
+        u = unpaid.sel(payer=y).values
+        if np.any(u > 0):
+            lines.append(f"  {y}'s caps leave {_money(float(u.mean()), cur)} unpaid on average "
+                         f"(in {_pct(float(np.mean(u > 0)))} of draws): no one pays it, so "
+                         "the investors have that much less to share.")
+    return lines
+
+
 def describe(res: SIBResults, deal: Deal) -> str:
     """The plain-language summary of an analysis."""
     scenario = deal.scenario
@@ -294,7 +322,7 @@ def describe(res: SIBResults, deal: Deal) -> str:
         lines.append("  " + unfunded)
     lines += [
         "",
-        "Commissioner",
+        "Commissioner" + (" (all payers together)" if mun.sizes.get("payer", 1) > 1 else ""),
         f"  Outcome payments: mean {_money(pay.mean(), cur)} (90% between "
         f"{_money(q_pay[0], cur)} and {_money(q_pay[2], cur)}).",
         f"  Cashable savings: mean {_money(cash.mean(), cur)} (90% between "
@@ -307,6 +335,7 @@ def describe(res: SIBResults, deal: Deal) -> str:
         f" on average; peak annual budget need: median "
         f"{_money(float(np.median(mun['peak_annual_budget_need'].values)), cur)}.",
     ]
+    lines += _payer_lines(m, mun)
     if res.breakeven is not None:
         be = res.breakeven
         meas = be.attrs["measure"]

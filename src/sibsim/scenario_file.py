@@ -10,6 +10,8 @@ problem. Unknown keys are errors too, so a typo never passes silently.
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -18,6 +20,7 @@ from typing import Any
 
 from sibsim.money import scenario_sections
 from sibsim.money.deal import Deal
+from sibsim.spec import _validate as v
 from sibsim.spec.cohort import Cohort, ComparisonGroup, Frailty
 from sibsim.spec.effect import Effect
 from sibsim.spec.outcomes import OUTCOME_KINDS, Outcome
@@ -81,6 +84,15 @@ def _frailty(sec: Section) -> Frailty:
     return Frailty.from_toml(sec)
 
 
+def _name_from(source: str) -> str:
+    """The default scenario name: the file's stem when it can name output files."""
+    stem = Path(source).stem
+    try:
+        return v.file_name("name", stem)
+    except (TypeError, ValueError):
+        return "scenario"
+
+
 def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Deal:
     """Build a :class:`~sibsim.Deal` (outcome scenario and money terms) from parsed TOML data."""
 
@@ -109,7 +121,7 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Deal:
         kwargs = {"cohort": cohort, "outcome": outcome, "effect": effect,
                   "comparison": comparison, "frailty": frailty,
                   "horizon": top.require("horizon"), "period": top.get("period", "year"),
-                  "name": top.get("name", Path(source).stem),
+                  "name": top.get("name", _name_from(source)),
                   "description": top.get("description", ""), "other_processes": others}
         currency = top.get("currency", "EUR")
         money = scenario_sections.parse_money(top, currency)
@@ -139,10 +151,39 @@ def load_scenario(source: str | Path) -> Deal:
         raise ScenarioFileError(f"{source}: no such file, and not a built-in scenario "
                                 f"(built-in: {', '.join(sorted(builtins)) or 'none'})")
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        data = tomllib.loads(read_text_file(path, "scenario file", MAX_SCENARIO_BYTES))
     except tomllib.TOMLDecodeError as err:
         raise ScenarioFileError(f"{path}: not valid TOML: {err}") from None
-    except OSError as err:
-        raise ScenarioFileError(f"{path}: cannot read: {err}") from None
+    except (OSError, ValueError) as err:
+        raise ScenarioFileError(f"{path}: {err}") from None
     return parse_scenario(data, str(path))
+
+
+#: Largest scenario file read (bytes); real scenario files are a few kilobytes.
+MAX_SCENARIO_BYTES = 1_000_000
+
+
+def read_text_file(path: Path, what: str, max_bytes: int) -> str:
+    """Read a UTF-8 text file of at most ``max_bytes``, refusing anything else.
+
+    Refused with a ``ValueError`` (a message for the user): a path that is not a regular file
+    (a folder, a device or a FIFO, which would block), a file larger than ``max_bytes``, a file
+    that starts with a byte-order mark or is not UTF-8. The read itself is bounded.
+    """
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"cannot read: not a regular file (a {what} must be a file)")
+    if st.st_size > max_bytes:
+        raise ValueError(f"cannot read: {st.st_size:,} bytes; a {what} has at most "
+                         f"{max_bytes:,} bytes")
+    with open(path, "rb") as fh:
+        raw = fh.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise ValueError(f"cannot read: more than {max_bytes:,} bytes; a {what} has at most "
+                         f"{max_bytes:,} bytes")
+    if raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        raise ValueError("starts with a byte-order mark; save it as UTF-8 without BOM")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"not UTF-8 text (byte {err.start}): save it as UTF-8") from None

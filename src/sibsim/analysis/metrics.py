@@ -116,7 +116,14 @@ def _money_attrs(money: xr.Dataset) -> dict:
 
 
 def municipality_metrics(money: xr.Dataset) -> xr.Dataset:
-    """NPV of net savings, benefit-cost ratios, cumulative net cash, budget peak, break-even."""
+    """NPV of net savings, benefit-cost ratios, cumulative net cash, budget peak, break-even.
+
+    The variables without ``payer`` are the public side as a whole (all payers together).
+    With a money dataset from :func:`sibsim.money.sib.money_flows`, each payer's budget line is
+    also given along a ``payer`` dimension: ``payments_by_payer``,
+    ``cashable_savings_by_payer``, ``npv_net_savings_by_payer``, ``net_loss_by_payer`` and
+    ``peak_annual_budget_need_by_payer``.
+    """
     ppy = int(money.attrs["periods_per_year"])
     net = money["net_savings"].values
     cash = money["cashable_savings"].values
@@ -130,10 +137,7 @@ def municipality_metrics(money: xr.Dataset) -> xr.Dataset:
         bcr = np.where(pv_cost > 0, (cash @ disc) / np.where(pv_cost > 0, pv_cost, 1.0), np.nan)
         bcr_public = np.where(pv_cost > 0, ((cash + wider) @ disc)
                               / np.where(pv_cost > 0, pv_cost, 1.0), np.nan)
-    n_years = -(-P // ppy)
-    need = np.zeros((net.shape[0], n_years * ppy))
-    need[:, :P] = -net
-    yearly = need.reshape(net.shape[0], n_years, ppy).sum(-1)
+    yearly = _yearly_need(net, ppy)
     cur = money.attrs["currency"]
     data = {
         "npv_net_savings": (("draw",), net @ disc, cur,
@@ -156,9 +160,49 @@ def municipality_metrics(money: xr.Dataset) -> xr.Dataset:
         "net_loss": (("draw",), (net.sum(-1) < 0).astype(np.int8), "1",
                      "1 if the commissioner pays more than it saves (undiscounted)."),
     }
+    coords = {"draw": money["draw"].values, "period": money["period"].values}
+    if "net_savings_by_payer" in money:  # absent from files written before payers existed
+        data.update(_payer_metrics(money, disc, ppy, cur))
+        coords["payer"] = money["payer"].values
     out = xr.Dataset(
         {k: xr.Variable(d, v, attrs={"units": u, "description": t})
          for k, (d, v, u, t) in data.items()},
-        coords={"draw": money["draw"].values, "period": money["period"].values})
+        coords=coords)
     out.attrs.update(_money_attrs(money))
     return out
+
+
+def _yearly_need(net: np.ndarray, ppy: int) -> np.ndarray:
+    """Net outflow (-net) summed by year, (..., years); the last year may be partial."""
+    P = net.shape[-1]
+    n_years = -(-P // ppy)
+    need = np.zeros((*net.shape[:-1], n_years * ppy))
+    need[..., :P] = -net
+    return need.reshape((*net.shape[:-1], n_years, ppy)).sum(-1)
+
+
+def _payer_metrics(money: xr.Dataset, disc: np.ndarray, ppy: int, cur: str) -> dict:
+    """Each payer's budget line: (draw, payer) results of ``*_by_payer`` money variables."""
+    net = money["net_savings_by_payer"].transpose("draw", "payer", "period").values
+    paid = money["payments_by_payer"].transpose("draw", "payer", "period").values
+    cash = money["cashable_savings_by_payer"].transpose("draw", "payer", "period").values
+    dims = ("draw", "payer")
+    npv_y = np.stack([np.ascontiguousarray(net[:, y, :]) @ disc for y in range(net.shape[1])],
+                     axis=1)
+    return {
+        "payments_by_payer": (dims, paid.sum(-1), cur,
+                              "Outcome payments made by each payer over the horizon "
+                              "(undiscounted)."),
+        "cashable_savings_by_payer": (dims, cash.sum(-1), cur,
+                                      "Each payer's cashable savings over the horizon "
+                                      "(undiscounted)."),
+        "npv_net_savings_by_payer": (dims, npv_y, cur,
+                                     "NPV of each payer's net cashable savings at the social "
+                                     "discount rate."),
+        "net_loss_by_payer": (dims, (net.sum(-1) < 0).astype(np.int8), "1",
+                              "1 if the payer pays more than it saves (undiscounted)."),
+        "peak_annual_budget_need_by_payer": (
+            dims, np.maximum(_yearly_need(net, ppy).max(-1), 0.0), cur,
+            "Largest net outflow of the payer in any year (its payments + costs - savings), "
+            "0 if none."),
+    }

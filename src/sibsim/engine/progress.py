@@ -9,6 +9,17 @@ from __future__ import annotations
 import sys
 import time
 
+_line_open = False  # a progress line without its newline is on standard error
+
+
+def end_line() -> None:
+    """Finish an open progress line (before printing a message after an interruption)."""
+    global _line_open
+    if _line_open:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+        _line_open = False
+
 
 def interactive() -> bool:
     """True in a terminal or a notebook."""
@@ -45,10 +56,12 @@ class Progress:
         elapsed = max(now - self.start, 1e-9)
         rate = self.done / elapsed
         left = (self.total - self.done) / rate if rate > 0 else float("inf")
+        global _line_open
+        _line_open = True  # before writing: a signal may interrupt the write itself
+        self._shown = True
         sys.stderr.write(f"\r  {self.label} {self.done:,}/{self.total:,}  "
                          f"{rate:,.0f}/s  ~{left:,.0f} s left   ")
         sys.stderr.flush()
-        self._shown = True
 
     def close(self) -> None:
         if self.enabled and self._shown:
@@ -56,3 +69,5 @@ class Progress:
             sys.stderr.write(f"\r  {self.label} {self.done:,}/{self.total:,} in {elapsed:,.1f} s"
                              + " " * 20 + "\n")
             sys.stderr.flush()
+            global _line_open
+            _line_open = False

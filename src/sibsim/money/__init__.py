@@ -1,5 +1,5 @@
 """The money layer: the deal, evaluation (measured effect), outcome payments, capital structure
-and cash-flow waterfall, the commissioner's savings, IRR and NPV."""
+and cash-flow waterfall, the payers' (commissioners') savings, IRR and NPV."""
 
 from sibsim.money.capital import (
     GUARANTEES,
@@ -27,6 +27,7 @@ from sibsim.money.evaluation import (
 )
 from sibsim.money.irr import IRRStatus, irr, npv
 from sibsim.money.municipality import Municipality, per_period_rate
+from sibsim.money.payers import Payer, PayerSplit, split_by_payer
 from sibsim.money.pricing import (
     PRICING_RULES,
     LinearFloorCap,
@@ -35,7 +36,8 @@ from sibsim.money.pricing import (
     SavingsShare,
     StepSchedule,
 )
-from sibsim.money.results import EvaluationTable, PaymentResult
+from sibsim.money.ratecard import RateCard
+from sibsim.money.results import Achievements, EvaluationTable, PaymentResult
 from sibsim.money.sib import counterfactual, money_flows
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "GUARANTEES",
     "PRICING_RULES",
     "RCT",
+    "Achievements",
     "BeforeAfter",
     "BreakevenSearch",
     "CapitalStructure",
@@ -63,10 +66,13 @@ __all__ = [
     "Matched",
     "MetricTerms",
     "Municipality",
+    "Payer",
+    "PayerSplit",
     "PaymentResult",
     "PricePerUnit",
     "PricingRule",
     "ProRataGuarantee",
+    "RateCard",
     "SavingsShare",
     "ServiceCosts",
     "StepSchedule",
@@ -78,5 +84,6 @@ __all__ = [
     "money_flows",
     "npv",
     "per_period_rate",
+    "split_by_payer",
     "waterfall",
 ]

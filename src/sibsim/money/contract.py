@@ -4,7 +4,8 @@
 into the commissioner's outcome payments (a :class:`~sibsim.money.results.PaymentResult`) with
 :meth:`Contract.outcome_payments`; the computation and the cap order are in
 :mod:`sibsim.money.payment_ledger`. Each metric is priced by a rule from
-:data:`sibsim.money.pricing.PRICING_RULES`.
+:data:`sibsim.money.pricing.PRICING_RULES`; rate cards (:class:`~sibsim.money.ratecard.RateCard`)
+add payments per achievement of the treated participants, under the same caps and lag.
 
 Units: amounts are in ``Contract.currency``; per-person caps in currency per participant; the
 lag in payment periods (the period length, year, quarter or month, is only a label).
@@ -18,6 +19,9 @@ In a scenario file the contract is the ``[contract]`` table (``Contract.from_tom
     [[contract.terms]]
     metric = "reconviction"
     rule = {kind = "price_per_unit", price = 12_500, threshold = 0.10}
+    [[contract.rate_cards]]
+    name = "training_completed"
+    price = 1_500
 """
 
 from __future__ import annotations
@@ -25,16 +29,19 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import xarray as xr
 from numpy.typing import NDArray
 
 from sibsim.money._arrays import per_period
 from sibsim.money.payment_ledger import compute_payments
 from sibsim.money.pricing import PRICING_RULES, PricingRule
-from sibsim.money.results import EvaluationTable, Overflow, PaymentResult
+from sibsim.money.ratecard import RateCard
+from sibsim.money.results import Achievements, EvaluationTable, Overflow, PaymentResult
 from sibsim.spec import _validate as v
 from sibsim.spec.toml import KeyProblem, Section, build
 from sibsim.spec.variant import Spec, param
@@ -61,7 +68,8 @@ class Caps(Spec):
     per_person : float or None
         Maximum per participant covered by a trigger (currency per person): each trigger pays
         at most ``per_person x participants`` (applied per trigger, before the cumulative
-        top-up).
+        top-up); each rate card pays each stratum at most ``per_person x`` its participants
+        over the deal.
     total : float or None
         Maximum over the whole contract (all metrics, all periods, including amounts falling
         after the horizon).
@@ -141,6 +149,15 @@ def _read_terms(sec: Section, key: str) -> tuple[MetricTerms, ...]:
                  for i, item in enumerate(raw))
 
 
+def _read_rate_cards(sec: Section, key: str) -> tuple[RateCard, ...]:
+    """``[[contract.rate_cards]]``: rate-card tables."""
+    raw = sec.get(key)
+    if not isinstance(raw, list):
+        raise KeyProblem(sec.path(key), "expected [[contract.rate_cards]] tables")
+    return tuple(RateCard.from_toml(Section(f"{sec.path(key)}[{i}]", item))
+                 for i, item in enumerate(raw))
+
+
 def _read_caps(sec: Section, key: str) -> Caps:
     """``[contract.caps]``: a table of caps."""
     sub = sec.sub(key)
@@ -150,10 +167,11 @@ def _read_caps(sec: Section, key: str) -> Caps:
 
 @dataclass(frozen=True)
 class Contract(Spec):
-    """An outcomes contract: payment terms per metric, caps, payment lag.
+    """An outcomes contract: payment terms per metric, rate cards, caps, payment lag.
 
-    TOML: the ``[contract]`` table with ``[[contract.terms]]`` and an optional
-    ``[contract.caps]``; the currency is the scenario's top-level ``currency``
+    TOML: the ``[contract]`` table with ``[[contract.terms]]``, optional
+    ``[[contract.rate_cards]]`` and an optional ``[contract.caps]``; the currency is the
+    scenario's top-level ``currency``
     (``Contract.from_toml(section, currency="GBP")``).
 
     Parameters
@@ -161,7 +179,8 @@ class Contract(Spec):
     terms : sequence of MetricTerms
         One entry per outcome metric (unique metric names).
     caps : Caps, default no caps
-        Contract-wide caps (per period, per person, total).
+        Contract-wide caps (per period, per person, total); they apply to the rate cards'
+        payments too.
     lag : int, default 0
         Payment lag in periods: a trigger known in period q is paid in period q + lag.
     currency : str, default "EUR"
@@ -171,6 +190,9 @@ class Contract(Spec):
         (the commissioner's liability does not vanish with the horizon), ``"drop"`` leaves
         them out of the horizon (they still count towards caps and top-ups and are reported
         in ``PaymentResult.beyond_horizon``).
+    rate_cards : sequence of RateCard, default none
+        Prices per achievement of the treated participants (no counterfactual); names unique
+        among themselves and the metrics of ``terms``.
 
     Examples
     --------
@@ -192,10 +214,14 @@ class Contract(Spec):
     currency: str = param(v.label, default="EUR", doc="currency of every amount")
     overflow: Overflow = param(v.one_of("last", "drop"), default="last",
                                doc="payments due after the horizon: last period, or dropped")
+    rate_cards: tuple[RateCard, ...] = param(v.vector(v.instance_of(RateCard), min_len=0),
+                                             default=(), reader=_read_rate_cards,
+                                             doc="prices per achievement of the participants")
 
     def validate(self) -> None:
-        """Metric names unique across ``terms``."""
+        """Metric names unique across ``terms``; rate-card names unique and not metrics."""
         v.unique("Contract.terms", self.metrics, "metric names")
+        v.unique("Contract.rate_cards", self.payment_labels, "names (metrics and rate cards)")
 
     @classmethod
     def toml_fields(cls) -> tuple[dataclasses.Field, ...]:
@@ -216,7 +242,7 @@ class Contract(Spec):
         ... ''')
         >>> c = Contract.from_toml(Section("contract", doc["contract"]), currency="GBP")
         >>> c.terms[0].rule, c.lag, c.currency
-        (PricePerUnit(price=12500.0, threshold=0.1), 1, 'GBP')
+        (PricePerUnit(price=12500.0, threshold=0.1, ceiling=None), 1, 'GBP')
         """
         out = super().from_toml(sec)  # type: ignore[misc]
         if "currency" not in context:
@@ -229,7 +255,39 @@ class Contract(Spec):
         """Metric names, in ``terms`` order."""
         return tuple(t.metric for t in self.terms)
 
-    def outcome_payments(self, table: EvaluationTable, n_periods: int) -> PaymentResult:
+    @property
+    def rate_card_names(self) -> tuple[str, ...]:
+        """Rate-card names, in ``rate_cards`` order."""
+        return tuple(c.name for c in self.rate_cards)
+
+    @property
+    def payment_labels(self) -> tuple[str, ...]:
+        """Labels of the payments by metric: the metrics of ``terms``, then the rate cards."""
+        return self.metrics + self.rate_card_names
+
+    def check_outcome(self, strata: Sequence[str], states: Sequence[str]) -> None:
+        """Refuse rate cards naming strata or states the outcome scenario does not have."""
+        for card in self.rate_cards:
+            card.check_outcome(strata, states)
+
+    def achievements(self, ds: xr.Dataset) -> Achievements | None:
+        """What the rate cards count in an outcome dataset (None without rate cards).
+
+        >>> import sibsim
+        >>> deal = sibsim.load_scenario("peterborough")
+        >>> deal.contract.achievements(sibsim.simulate(deal.scenario, draws=2)) is None
+        True
+        """
+        if not self.rate_cards:
+            return None
+        counts = np.stack([card.counts(ds) for card in self.rate_cards], axis=1)
+        participants = ds["size"].sel(arm="treatment").sum("wave").values
+        return Achievements(cards=self.rate_card_names,
+                            strata=tuple(str(s) for s in ds["stratum"].values),
+                            participants=participants, counts=counts)
+
+    def outcome_payments(self, table: EvaluationTable, n_periods: int,
+                         achievements: Achievements | None = None) -> PaymentResult:
         """Outcome payments per draw and period for the evaluation results in ``table``.
 
         Parameters
@@ -238,19 +296,23 @@ class Contract(Spec):
             Evaluation results, (D, K); every metric must have terms in this contract.
         n_periods : int
             Number of payment periods ``P`` (the horizon).
+        achievements : Achievements, optional
+            What the rate cards count (:meth:`achievements`); required with rate cards, over
+            the same draws and ``P`` periods.
 
         Returns
         -------
         PaymentResult
-            ``total`` (D, P), ``by_metric`` (D, M, P), ``by_trigger`` (D, K),
-            ``beyond_horizon`` (D, M), in ``currency``.
+            ``total`` (D, P), ``by_metric`` (D, M + R, P), ``by_trigger`` (D, K),
+            ``beyond_horizon`` (D, M + R), in ``currency`` (M metrics, then R rate cards).
 
         Notes
         -----
-        Triggers are processed in order of period (table order within a period), applying
-        the pricing rule, gate, per-person cap, cumulative top-up, metric cap, total cap, lag
-        and overflow, then the per-period cap (see :mod:`sibsim.money.payment_ledger`). Caps
-        are never exceeded.
+        Triggers and rate-card payments are processed in order of period (triggers first,
+        in table order, then the rate cards, in contract order), applying the pricing rule,
+        gate, per-person cap, cumulative top-up, metric (or rate-card) cap, total cap, lag and
+        overflow, then the per-period cap (see :mod:`sibsim.money.payment_ledger`). Caps are
+        never exceeded.
         """
         owner = "Contract.outcome_payments"
         n_periods = v.integer(1)(f"{owner}.n_periods", n_periods)
@@ -259,4 +321,19 @@ class Contract(Spec):
         if unknown:
             raise v.fail(f"{owner}.table.metric", unknown,
                          f"metrics with terms in the contract: {list(self.metrics)}")
-        return compute_payments(self, table, n_periods)
+        if self.rate_cards:
+            if not isinstance(achievements, Achievements):
+                raise v.fail(f"{owner}.achievements", type(achievements).__name__,
+                             "the Achievements of the contract's rate cards "
+                             "(Contract.achievements(dataset))")
+            if achievements.cards != self.rate_card_names:
+                raise v.fail(f"{owner}.achievements.cards", achievements.cards,
+                             f"the contract's rate cards {self.rate_card_names}")
+            shape = (table.n_draws, n_periods)
+            if (achievements.counts.shape[0], achievements.n_periods) != shape:
+                raise v.fail(f"{owner}.achievements.counts", achievements.counts.shape,
+                             f"D={shape[0]} draws and P={shape[1]} periods")
+        elif achievements is not None and achievements.cards:
+            raise v.fail(f"{owner}.achievements.cards", achievements.cards,
+                         "none: the contract has no rate cards")
+        return compute_payments(self, table, n_periods, achievements)

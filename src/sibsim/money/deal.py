@@ -25,6 +25,7 @@ from sibsim.money.capital import CapitalStructure, ServiceCosts
 from sibsim.money.contract import Contract
 from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.municipality import Municipality
+from sibsim.money.payers import Payer, check_payers, effective_payers
 from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
 from sibsim.spec.variant import Spec, param
@@ -104,7 +105,12 @@ class Deal(Spec):
     capital : CapitalStructure, optional
         Tranches, guarantee, fees and the excess rule.
     municipality : Municipality
-        The commissioner's savings, discount rate and own costs.
+        The commissioner's savings, discount rate and own costs. With ``payers``, only its
+        ``discount_rate`` (the one social discount rate of the deal) may be set.
+    payers : sequence of Payer
+        The bodies sharing the outcome payments, each with its own shares, savings, costs and
+        caps (:mod:`sibsim.money.payers`). Empty (the default): one payer, ``"commissioner"``,
+        paying everything with the municipality's savings and costs.
     investors : Investors
         The investors' discount rate and target IRR.
     service_periods : int
@@ -138,6 +144,7 @@ class Deal(Spec):
                                              default=None)
     municipality: Municipality = param(v.instance_of(Municipality),
                                        default_factory=Municipality)
+    payers: tuple[Payer, ...] = param(v.vector(v.instance_of(Payer), min_len=0), default=())
     investors: Investors = param(v.instance_of(Investors), default_factory=Investors)
     service_periods: int = param(v.integer(1), default=1, doc="periods")
     breakeven: BreakevenSearch = param(v.instance_of(BreakevenSearch),
@@ -152,14 +159,24 @@ class Deal(Spec):
             raise v.fail(f"Deal.{missing[0]}", None,
                          "evaluations, a contract and a capital structure together (a priced "
                          "deal) or none of them (an outcome-only scenario)")
+        if self.payers and not self.has_money:
+            raise v.fail("Deal.payers", [p.name for p in self.payers],
+                         "payers only in a priced deal (with a contract)")
         if not self.has_money:
             return
         self._set("evaluations", check_evaluations(self.evaluations, "Deal.evaluations"))
+        cohort = self.scenario.cohort
+        for e in self.evaluations:
+            e.check_scenario(cohort.stratum_names, cohort.n_waves)
         measured = {e.metric for e in self.evaluations}
         unmeasured = sorted(set(self.contract.metrics) - measured)
         if unmeasured:
             raise v.fail("Deal.contract.terms", unmeasured,
                          f"metrics that an evaluation measures ({', '.join(sorted(measured))})")
+        if self.payers:
+            check_payers(self.payers, self.contract.payment_labels, self.municipality)
+        self.contract.check_outcome(self.scenario.cohort.stratum_names,
+                                    tuple(getattr(self.scenario.outcome, "states", ())))
         for part in ("contract", "capital"):
             cur = getattr(getattr(self, part), "currency", self.currency)
             if cur != self.currency:
@@ -184,31 +201,38 @@ class Deal(Spec):
                 if e.state not in getattr(own, "states", ()):
                     raise v.fail(f"Evaluation[{e.metric}].state", e.state,
                                  f"a state of process {e.process!r}")
-        mun = self.municipality
-        for f in ("saving_per_event", "wider_value_per_event"):
-            amount = getattr(mun, f)
-            if isinstance(amount, dict):
-                bad = sorted(set(amount) - set(names))
-                if bad:
-                    raise v.fail(f"Municipality.{f}", bad, f"process names ({allowed})")
-            elif several and amount != 0.0:
-                raise v.fail(f"Municipality.{f}", amount, "an amount per process, "
-                             "{process = amount}, when the scenario has several outcome "
-                             "processes")
-        if several:
-            for state in sorted(mun.states_valued()):
-                owners = [p.name for p in sc.processes
-                          if state in getattr(p.outcome, "states", ())]
-                if len(owners) != 1:
-                    raise v.fail("Municipality.saving_per_person_period", state,
-                                 "a state of exactly one outcome process (found in "
-                                 f"{owners or 'none'})")
+        for i, payer in enumerate(self.effective_payers):
+            owner = f"Deal.payers[{i}]" if self.payers else "Municipality"
+            for f in ("saving_per_event", "wider_value_per_event"):
+                amount = getattr(payer, f)
+                if isinstance(amount, dict):
+                    bad = sorted(set(amount) - set(names))
+                    if bad:
+                        raise v.fail(f"{owner}.{f}", bad, f"process names ({allowed})")
+                elif several and amount != 0.0:
+                    raise v.fail(f"{owner}.{f}", amount, "an amount per process, "
+                                 "{process = amount}, when the scenario has several outcome "
+                                 "processes")
+            if several:
+                for state in sorted(payer.states_valued()):
+                    owners = [p.name for p in sc.processes
+                              if state in getattr(p.outcome, "states", ())]
+                    if len(owners) != 1:
+                        raise v.fail(f"{owner}.saving_per_person_period", state,
+                                     "a state of exactly one outcome process (found in "
+                                     f"{owners or 'none'})")
 
     # ------------------------------------------------------------------ convenience
     @property
     def has_money(self) -> bool:
         """True for a priced deal (evaluations, contract and capital given)."""
         return self.contract is not None
+
+    @property
+    def effective_payers(self) -> tuple[Payer, ...]:
+        """The bodies paying outcomes: ``payers``, or, when none is given, one payer
+        ``"commissioner"`` paying all of every metric with the municipality's savings."""
+        return effective_payers(self.payers, self.municipality)
 
     @property
     def name(self) -> str:

@@ -14,21 +14,31 @@ variants registered in :data:`EVALUATION_DESIGNS` (TOML ``design = {kind = ...}`
   comparison arm (``ComparisonGroup(ratio=1)``) plays their "before" period, and ``bias`` can
   represent a secular trend or regression to the mean.
 
-Each entry wave can be measured on its own (``per_wave``) and all waves pooled (``pooled``);
-each is one *trigger* of the contract (see :class:`sibsim.money.results.EvaluationTable`).
-An optional significance gate (a one-sided z-test at level ``alpha`` on the difference of rates,
-with Poisson variances) must pass before a trigger pays.
+``bias`` and ``historical_rate`` may also be given per entry wave (a sequence, one value or
+distribution per wave: a different counterfactual for each cohort).
+
+Each entry wave can be measured on its own (``per_wave``), period by period (``per_period``:
+one result per wave and period of its window) and all waves pooled (``pooled``); each result
+is one *trigger* of the contract (see :class:`sibsim.money.results.EvaluationTable`). An
+optional significance gate (a one-sided z-test at level ``alpha`` on the difference of rates,
+with Poisson variances) must pass before a trigger pays. ``stratum`` restricts the measurement
+to some strata of the cohort (and of the comparison group).
 
 Conventions
 -----------
-* The window of wave ``w`` covers periods ``entry(w), ..., entry(w) + window - 1``; its result is
-  known in period ``entry(w) + window - 1 + report_lag`` (the pooled result after the last wave's).
+* The window of wave ``w`` covers periods ``entry(w) + window_start, ...,
+  entry(w) + window_start + window - 1`` (``clock="entry"``), or the calendar periods
+  ``calendar_window = (first, last)`` from the wave's entry on (``clock="calendar"``); its
+  result is known at the end of the window plus ``report_lag`` periods (the pooled result after
+  the last wave's; a per-period result at the end of its period plus ``report_lag``).
 * ``rate`` = outcome units per participant over the window: events (``outcome="events"``) or
   person-periods in ``state`` (``outcome="occupancy"``).
 * ``direction="reduce"``: measured effect = ``1 - treated_rate / counterfactual_rate``, units =
   ``(counterfactual_rate - treated_rate) * participants`` (events avoided);
   ``direction="increase"``: measured effect = ``treated_rate / counterfactual_rate - 1``, units =
   ``(treated_rate - counterfactual_rate) * participants``.
+* The measured effect is rounded half away from zero to the contract's ``precision`` (default
+  0.001, 0.1 percentage point) before any threshold sees it; units are not rounded.
 
 Examples
 --------
@@ -38,11 +48,15 @@ Examples
 ('matched', ['evaluation.reconviction.bias'])
 >>> Evaluation("reconviction", design="matched", bias=0.05).design   # the older flat spelling
 Matched(bias=Fixed(value=0.05))
+>>> sorted(Evaluation("m", design=Historical(historical_rate=(0.5, 0.6))).parameters())
+['evaluation.m.historical_rate[0]', 'evaluation.m.historical_rate[1]']
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -55,7 +69,7 @@ from sibsim.engine.parameters import sample_parameter
 from sibsim.money.results import EvaluationTable
 from sibsim.spec import _validate as v
 from sibsim.spec.distributions import Distribution, as_distribution, require_support
-from sibsim.spec.toml import Section
+from sibsim.spec.toml import Section, parse_distribution
 from sibsim.spec.variant import Registry, Spec, param
 
 __all__ = [
@@ -67,7 +81,9 @@ __all__ = [
     "EvaluationDesign",
     "Historical",
     "Matched",
+    "Measured",
     "check_evaluations",
+    "contract_round",
     "evaluate",
 ]
 
@@ -78,26 +94,85 @@ EVALUATION_DESIGNS = Registry("evaluation design")
 
 class _Uncertain(v.Constraint):
     """A number (kept as a :class:`Fixed` value) or a distribution whose support lies in
-    ``[low, high]``."""
+    ``[low, high]``; with ``per_wave``, also a sequence of them, one per entry wave."""
 
-    def __init__(self, low: float, high: float, what: str) -> None:
-        self.low, self.high, self.what = low, high, what
+    def __init__(self, low: float, high: float, what: str, per_wave: bool = False) -> None:
+        self.low, self.high, self.what, self.per_wave = low, high, what, per_wave
         self.description = f"{what}: a number or a distribution with values in [{low:g}, {high:g}]"
+        if per_wave:
+            self.description += ", or a sequence of them (one per entry wave)"
 
-    def __call__(self, field: str, value: object) -> Distribution:
+    def one(self, field: str, value: object) -> Distribution:
         return require_support(field, as_distribution(field, value), self.low, self.high,
                                self.what)
+
+    def __call__(self, field: str, value: object) -> Distribution | tuple[Distribution, ...]:
+        if self.per_wave and isinstance(value, (Sequence, np.ndarray)) \
+                and not isinstance(value, (str, bytes)):
+            out = tuple(self.one(f"{field}[{w}]", x) for w, x in enumerate(value))
+            if not out:
+                raise v.fail(field, value, "at least one value (one per entry wave)")
+            return out
+        return self.one(field, value)
+
+
+def _read_per_wave(sec: Section, key: str) -> Any:
+    """TOML reader of an uncertain value that may be given per entry wave: a number, a
+    ``{dist = ...}`` table, or an array of them."""
+    sec.used.add(key)
+    raw = sec.data[key]
+    if isinstance(raw, list):
+        return tuple(parse_distribution(f"{sec.path(key)}[{w}]", x) for w, x in enumerate(raw))
+    return parse_distribution(sec.path(key), raw)
+
+
+def _named(metric: str, field: str, value: Any) -> dict[str, Distribution]:
+    """Parameter names of a design field: ``evaluation.<metric>.<field>``, with ``[w]`` per
+    entry wave when the field is given per wave."""
+    name = f"evaluation.{metric}.{field}"
+    if isinstance(value, tuple):
+        return {f"{name}[{w}]": d for w, d in enumerate(value)}
+    return {name: value}
+
+
+def _draws(params: Mapping[str, np.ndarray], metric: str, field: str, value: Any) -> np.ndarray:
+    """The sampled values of a design field: shape ``(draws,)``, or ``(draws, waves)`` when the
+    field is given per entry wave."""
+    name = f"evaluation.{metric}.{field}"
+    if isinstance(value, tuple):
+        return np.stack([params[f"{name}[{w}]"] for w in range(len(value))], axis=1)
+    return params[name]
 
 
 class ComparisonArm(NamedTuple):
     """The concurrent comparison arm of one evaluation, per entry wave.
 
-    ``units``: outcome units in each wave's follow-up window, shape ``(draws, waves)``;
-    ``size``: participants per wave, shape ``(waves,)``.
+    ``units``: outcome units measured by the trigger in each wave (its window, or one period of
+    it), shape ``(draws, waves)``; ``size``: participants per wave, shape ``(waves,)``.
     """
 
     units: np.ndarray
     size: np.ndarray
+
+
+class Measured(NamedTuple):
+    """What one trigger measures, passed to :meth:`EvaluationDesign.counterfactual`.
+
+    ``waves``: the entry waves (indices); ``treated``: treated participants in each of them,
+    shape ``(len(waves),)``; ``spans``: how many *trigger spans* of each wave the trigger
+    covers, shape ``(len(waves),)`` (1, except for the pooled trigger of a ``per_period``
+    evaluation, which covers every period of each wave's window). A span is what one of the
+    wave's own triggers measures: its whole window, or one period of it with ``per_period``.
+
+    Examples
+    --------
+    >>> Measured(waves=[0, 1], treated=np.array([10, 20]), spans=np.array([1, 1])).waves
+    [0, 1]
+    """
+
+    waves: list[int]
+    treated: np.ndarray
+    spans: np.ndarray
 
 
 # --------------------------------------------------------------------------- designs
@@ -106,8 +181,10 @@ class EvaluationDesign(Spec):
 
     A design declares its fields with :func:`~sibsim.spec.variant.param`, its uncertain inputs
     (:meth:`parameters`), whether it needs a concurrent comparison arm
-    (``needs_comparison``) and computes the counterfactual rate of a group of waves
-    (:meth:`counterfactual`). Register a new design with ``@EVALUATION_DESIGNS.register``.
+    (``needs_comparison``) and computes the counterfactual rate of a trigger
+    (:meth:`counterfactual`). A field given as a tuple holds one value per entry wave
+    (checked against the scenario by :meth:`check_waves`). Register a new design with
+    ``@EVALUATION_DESIGNS.register``.
     """
 
     #: The design compares the treated cohort with the scenario's comparison arm.
@@ -117,25 +194,44 @@ class EvaluationDesign(Spec):
         """Uncertain inputs of the design for ``metric``, by parameter name."""
         return {}
 
+    def check_waves(self, field: str, n_waves: int) -> None:
+        """Refuse a per-wave field (a tuple) whose length is not the number of entry waves.
+
+        ``field`` names the design in the message (e.g. ``"Evaluation[m].design"``).
+        """
+        for f in self.toml_fields():
+            value = getattr(self, f.name)
+            if isinstance(value, tuple) and len(value) != n_waves:
+                raise v.fail(f"{field}.{f.name}", value,
+                             f"one value per entry wave of the scenario ({n_waves}, empty "
+                             "waves included), or a single value for all waves")
+
     def counterfactual(self, metric: str, params: Mapping[str, np.ndarray],
                        comparison: ComparisonArm | None,
-                       waves: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Counterfactual rate per participant over the window of the waves ``waves``, per
+                       measured: Measured) -> tuple[np.ndarray, np.ndarray]:
+        """Counterfactual rate per participant over what the trigger ``measured`` measures, per
         draw, and its (Poisson) variance: two arrays of shape ``(draws,)``.
 
         ``params`` holds the draws of :meth:`parameters`; ``comparison`` is the comparison arm
-        (``None`` when ``needs_comparison`` is false).
+        over the same periods (``None`` when ``needs_comparison`` is false).
         """
         raise NotImplementedError
 
 
 def _comparison_rate(comparison: ComparisonArm | None, waves: Sequence[int],
                      scale: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The comparison arm's rate over ``waves`` times ``scale``, and its Poisson variance."""
+    """The comparison arm's rate over ``waves`` times ``scale``, and its Poisson variance.
+
+    ``scale``: a number, an array ``(draws,)``, or one per draw and wave ``(draws, waves)``
+    (each wave's comparison units scaled before pooling).
+    """
     assert comparison is not None
-    nc = comparison.size[waves].sum()
+    nc = max(comparison.size[waves].sum(), 1)
+    if np.ndim(scale) == 2:
+        c_units, s = comparison.units[:, waves], scale[:, waves]
+        return (c_units * s).sum(1) / nc, (c_units * s**2).sum(1) / nc**2
     c_units = comparison.units[:, waves].sum(1)
-    return c_units / max(nc, 1) * scale, c_units / max(nc, 1) ** 2 * scale**2
+    return c_units / nc * scale, c_units / nc**2 * scale**2
 
 
 @EVALUATION_DESIGNS.register
@@ -153,27 +249,28 @@ class RCT(EvaluationDesign):
 
     def counterfactual(self, metric: str, params: Mapping[str, np.ndarray],
                        comparison: ComparisonArm | None,
-                       waves: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        return _comparison_rate(comparison, waves, 1.0)
+                       measured: Measured) -> tuple[np.ndarray, np.ndarray]:
+        return _comparison_rate(comparison, measured.waves, 1.0)
 
 
 @dataclass(frozen=True)
 class _BiasedComparison(EvaluationDesign):
     """A comparison arm whose rate is off by a relative ``bias`` (matched, before-after)."""
 
-    bias: float | Distribution = param(
-        _Uncertain(-np.inf, np.inf, "a relative bias"), default=0.0, uncertain=True,
+    bias: float | Distribution | tuple[Distribution, ...] = param(
+        _Uncertain(-np.inf, np.inf, "a relative bias", per_wave=True), default=0.0,
+        uncertain=True, reader=_read_per_wave,
         doc="relative bias of the comparison rate (fraction, e.g. 0.02 = 2% too high); "
-            "number or distribution")
+            "number or distribution, or one per entry wave")
 
     def parameters(self, metric: str) -> dict[str, Distribution]:
-        return {f"evaluation.{metric}.bias": self.bias}  # type: ignore[dict-item]
+        return _named(metric, "bias", self.bias)
 
     def counterfactual(self, metric: str, params: Mapping[str, np.ndarray],
                        comparison: ComparisonArm | None,
-                       waves: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        scale = np.maximum(1.0 + params[f"evaluation.{metric}.bias"], 0.0)
-        return _comparison_rate(comparison, waves, scale)
+                       measured: Measured) -> tuple[np.ndarray, np.ndarray]:
+        scale = np.maximum(1.0 + _draws(params, metric, "bias", self.bias), 0.0)
+        return _comparison_rate(comparison, measured.waves, scale)
 
 
 @EVALUATION_DESIGNS.register
@@ -184,15 +281,19 @@ class Matched(_BiasedComparison):
 
     Parameters
     ----------
-    bias : float or Distribution
+    bias : float or Distribution, or a sequence of them
         Relative bias of the comparison rate (a fraction; sampled per draw if uncertain, as
-        parameter ``evaluation.<metric>.bias``).
+        parameter ``evaluation.<metric>.bias``). A sequence gives one bias per entry wave
+        (parameters ``evaluation.<metric>.bias[w]``); a pooled result scales each wave's
+        comparison outcomes by its own ``max(0, 1 + bias[w])`` before pooling.
 
     Examples
     --------
     >>> from sibsim.spec import Normal
     >>> Matched(bias=Normal(0.0, 0.02)).bias
     Normal(mu=0.0, sd=0.02)
+    >>> Matched(bias=[0.0, Normal(0.05, 0.02)]).bias
+    (Fixed(value=0.0), Normal(mu=0.05, sd=0.02))
     """
 
     kind = "matched"
@@ -205,32 +306,46 @@ class Historical(EvaluationDesign):
 
     Parameters
     ----------
-    historical_rate : float or Distribution
-        Outcome units per participant over the window, >= 0 (sampled per draw if uncertain, as
-        parameter ``evaluation.<metric>.historical_rate``).
+    historical_rate : float or Distribution, or a sequence of them
+        Outcome units per participant, >= 0, over what one trigger of a wave measures: its
+        window, or one period of it with ``per_period`` (sampled per draw if uncertain, as
+        parameter ``evaluation.<metric>.historical_rate``). A sequence gives one rate per entry
+        wave (parameters ``evaluation.<metric>.historical_rate[w]``). A pooled result's
+        counterfactual is the participant-weighted mean of the waves' rates (times the periods
+        of each wave's window with ``per_period``).
 
     Examples
     --------
     >>> from sibsim.spec import Gamma
     >>> Historical(historical_rate=Gamma.from_mean_sd(2.8, 0.1)).needs_comparison
     False
+    >>> Historical(historical_rate=[2.8, 2.6]).historical_rate
+    (Fixed(value=2.8), Fixed(value=2.6))
     """
 
     kind = "historical"
     needs_comparison = False
 
-    historical_rate: float | Distribution = param(
-        _Uncertain(0.0, np.inf, "a rate (>= 0)"), uncertain=True,
-        doc="counterfactual outcome units per participant over the window (>= 0); number or "
-            "distribution")
+    historical_rate: float | Distribution | tuple[Distribution, ...] = param(
+        _Uncertain(0.0, np.inf, "a rate (>= 0)", per_wave=True), uncertain=True,
+        reader=_read_per_wave,
+        doc="counterfactual outcome units per participant over the window (per period with "
+            "per_period), >= 0; number or distribution, or one per entry wave")
 
     def parameters(self, metric: str) -> dict[str, Distribution]:
-        return {f"evaluation.{metric}.historical_rate": self.historical_rate}  # type: ignore
+        return _named(metric, "historical_rate", self.historical_rate)
 
     def counterfactual(self, metric: str, params: Mapping[str, np.ndarray],
                        comparison: ComparisonArm | None,
-                       waves: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        rate = params[f"evaluation.{metric}.historical_rate"]
+                       measured: Measured) -> tuple[np.ndarray, np.ndarray]:
+        rate = _draws(params, metric, "historical_rate", self.historical_rate)
+        n, spans = np.asarray(measured.treated, float), np.asarray(measured.spans, float)
+        if rate.ndim == 2 and len(measured.waves) == 1 and spans[0] == 1:
+            rate = rate[:, measured.waves[0]]
+        elif rate.ndim == 2:  # one rate per wave: weighted by participants (and spans)
+            rate = (rate[:, measured.waves] * (n * spans)).sum(1) / n.sum()
+        elif np.any(spans != 1):
+            rate = rate * ((n * spans).sum() / n.sum())
         return rate, np.zeros(len(rate))
 
 
@@ -243,8 +358,9 @@ class BeforeAfter(_BiasedComparison):
 
     Parameters
     ----------
-    bias : float or Distribution
-        Relative bias of the "before" rate (a fraction; parameter ``evaluation.<metric>.bias``).
+    bias : float or Distribution, or a sequence of them
+        Relative bias of the "before" rate (a fraction; parameter ``evaluation.<metric>.bias``),
+        or one per entry wave (``evaluation.<metric>.bias[w]``).
 
     Examples
     --------
@@ -312,6 +428,57 @@ def _design(design: EvaluationDesign | str, flat: Mapping[str, Any]) -> Evaluati
         raise type(err)(msg) from None
 
 
+class _Precision(v.Constraint):
+    """The contract's rounding of measured effects: a fraction in (0, 0.01]; 0 or ``None``
+    switch rounding off (stored as ``None``)."""
+
+    description = ("a fraction in (0, 0.01] (0.001 = 0.1 percentage point), or 0 or None for "
+                   "no rounding")
+
+    def __call__(self, field: str, value: object) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{field}: got {value!r}; allowed: {self.description}")
+        x = float(value)
+        if x == 0.0:
+            return None
+        if not (math.isfinite(x) and 0.0 < x <= 0.01):
+            hint = (f": write {x / 100:g} for {x:g} percentage point(s)"
+                    if math.isfinite(x) and 0.01 < x <= 100.0 else "")
+            raise v.fail(field, value, self.description + hint)
+        return x
+
+
+def contract_round(effect: Any, precision: float | None) -> np.ndarray:
+    """Round measured effects half away from zero to a multiple of ``precision`` (a fraction;
+    ``None``: unchanged).
+
+    When ``1 / precision`` is a whole number (0.001 -> 1000) the result is ``k / 1000``, the
+    same float as the decimal the report prints, so a threshold written as ``0.1`` compares
+    equal to a measured ``0.1``. What is rounded is the float the simulation produced: a value
+    within float error of a multiple lands on it, one exactly half-way goes away from zero.
+
+    Examples
+    --------
+    >>> contract_round(np.array([0.09999999999999998, 0.1005, -0.1005, 0.12345]), 0.001)
+    array([ 0.1  ,  0.101, -0.101,  0.123])
+    >>> float(contract_round(np.array(0.1234), None))
+    0.1234
+    """
+    x = np.asarray(effect, dtype=float)
+    if precision is None:
+        return x
+    inverse = 1.0 / precision
+    steps = round(inverse)
+    whole = steps > 0 and abs(steps - inverse) <= 1e-9 * inverse
+    q = np.abs(x) * (steps if whole else inverse)
+    k = np.floor(q)
+    k = k + (q - k >= 0.5)  # exact: q - floor(q) has no rounding error
+    mag = k / steps if whole else k * precision
+    return np.where(x < 0, -mag, mag) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
 @dataclass(frozen=True)
 class Evaluation(Spec):
     """How the evaluator measures the effect of one outcome metric.
@@ -325,7 +492,8 @@ class Evaluation(Spec):
         :class:`Historical` or :class:`BeforeAfter`. A kind name (``"matched"``) is the older
         spelling: the design is then built from the flat ``bias`` / ``historical_rate``.
     window : int
-        Follow-up periods per participant, from entry (Peterborough: 1 year after release).
+        Follow-up periods per participant, from entry (plus ``window_start``); Peterborough: 1
+        year after release. With ``clock="calendar"`` the window is ``calendar_window``.
     outcome : {"events", "occupancy"}
         Measure events, or person-periods in ``state``.
     state : str, optional
@@ -340,9 +508,31 @@ class Evaluation(Spec):
     alpha : float, optional
         One-sided significance level of the gate, a fraction in (0, 0.5]; ``None``: no gate.
     report_lag : int
-        Periods between the end of a window and the result being known.
+        Periods between the end of a window (or, with ``per_period``, of a period) and the
+        result being known.
     value_per_unit : float
         Currency value of one outcome unit, used as ``avoided_cost`` for savings-share rules.
+    stratum : str or sequence of str, optional
+        Measure only these strata of the cohort (treated and comparison people alike); stored
+        as a tuple of names. ``None``: every stratum.
+    window_start : int
+        Periods from entry to the start of the window (``clock="entry"``), e.g. 1 to skip the
+        first year.
+    clock : {"entry", "calendar"}
+        ``"entry"``: each wave's window starts at its own entry (plus ``window_start``);
+        ``"calendar"``: every wave is measured over the same calendar periods,
+        ``calendar_window``, from its entry on.
+    calendar_window : (int, int), optional
+        First and last period (0-based, inclusive) of the calendar window; required with
+        ``clock="calendar"`` and only then.
+    per_period : bool
+        Split each wave's result by period: one trigger per wave and period of its window
+        (each cohort-year paid as its result comes in) instead of one per wave. Needs
+        ``per_wave``; with ``pooled`` the pooled trigger still covers every wave's whole window
+        and tops up what the per-period triggers earned.
+    precision : float, optional
+        Rounding of the measured effect before thresholds apply, a fraction (default 0.001,
+        0.1 percentage point; half away from zero); ``None`` or 0: no rounding.
     process : str, optional
         The outcome process measured (its outcome's ``name``); required when the scenario has
         several outcome processes, else optional (it must then name the only one).
@@ -354,6 +544,8 @@ class Evaluation(Spec):
     'matched'
     >>> Evaluation("reconviction", design="historical", historical_rate=0.6).design
     Historical(historical_rate=Fixed(value=0.6))
+    >>> Evaluation("m", stratum="young", clock="calendar", calendar_window=[2, 3]).stratum
+    ('young',)
     """
 
     metric: str = param(v.label, doc="name of the outcome metric paid on")
@@ -361,7 +553,7 @@ class Evaluation(Spec):
         v.instance_of(EvaluationDesign, str), default=RCT(), reader=_read_design,
         doc="where the counterfactual comes from: a design of EVALUATION_DESIGNS")
     window: int = param(v.integer(1), default=1,
-                        doc="follow-up periods per participant, from entry")
+                        doc="follow-up periods per participant, from entry (+ window_start)")
     outcome: str = param(v.one_of("events", "occupancy"), default="events",
                          doc="measure events, or person-periods in `state`")
     state: str | None = param(v.optional(v.label), default=None,
@@ -371,10 +563,10 @@ class Evaluation(Spec):
     per_wave: bool = param(v.flag, default=True, doc="one trigger per entry wave")
     pooled: bool = param(v.flag, default=True, doc="one trigger for all waves pooled")
     bias: float | Distribution | None = param(
-        default=None, uncertain=True,
+        default=None, uncertain=True, reader=_read_per_wave,
         doc="older flat spelling of the design's bias (with design given as a kind name)")
     historical_rate: float | Distribution | None = param(
-        default=None, uncertain=True,
+        default=None, uncertain=True, reader=_read_per_wave,
         doc="older flat spelling of the design's historical_rate (with design given as a kind)")
     alpha: float | None = param(v.optional(v.fraction(0.0, 0.5, low_open=True)), default=None,
                                 doc="one-sided significance level of the gate; None: no gate")
@@ -382,6 +574,20 @@ class Evaluation(Spec):
                             doc="periods from the end of a window to the result being known")
     value_per_unit: float = param(v.interval(0.0), default=0.0,
                                   doc="currency per outcome unit (avoided cost)")
+    stratum: str | tuple[str, ...] | None = param(
+        v.optional(v.scalar_or_vector(v.label)), default=None,
+        doc="measure only these strata (a name or a list); None: all")
+    window_start: int = param(v.integer(0), default=0,
+                              doc="periods from entry to the start of the window")
+    clock: str = param(v.one_of("entry", "calendar"), default="entry",
+                       doc="windows from each wave's entry, or fixed calendar periods")
+    calendar_window: tuple[int, int] | None = param(
+        v.optional(v.vector(v.integer(0), min_len=2)), default=None,
+        doc="[first, last] period of the calendar window (clock='calendar')")
+    per_period: bool = param(v.flag, default=False,
+                             doc="one trigger per wave and period of its window")
+    precision: float | None = param(_Precision(), default=0.001,
+                                    doc="rounding of the measured effect (fraction); None: off")
     process: str | None = param(v.optional(v.label), default=None,
                                 doc="the outcome process measured (several processes: required)")
 
@@ -391,9 +597,42 @@ class Evaluation(Spec):
         if not (self.per_wave or self.pooled):
             raise v.fail("Evaluation.per_wave/pooled", (self.per_wave, self.pooled),
                          "at least one of per_wave or pooled")
+        if self.per_period and not self.per_wave:
+            raise v.fail("Evaluation.per_period", self.per_period,
+                         "per_period only with per_wave = true (it splits each wave's result "
+                         "by period; a pooled-only evaluation has one result)")
+        if self.stratum is not None:
+            strata = (self.stratum,) if isinstance(self.stratum, str) else self.stratum
+            v.unique("Evaluation.stratum", strata, "strata")
+            self._set("stratum", strata)
+        self._check_clock()
         self._set("design", _design(self.design, {k: getattr(self, k) for k in _FLAT_KEYS}))
         for k in _FLAT_KEYS:
             self._set(k, None)
+
+    def _check_clock(self) -> None:
+        cal = self.calendar_window
+        if self.clock == "entry":
+            if cal is not None:
+                raise v.fail("Evaluation.calendar_window", cal,
+                             "None with clock = 'entry' (set clock = 'calendar' to measure "
+                             "every wave over the same calendar periods)")
+            return
+        if cal is None:
+            raise v.fail("Evaluation.calendar_window", cal,
+                         "[first, last] calendar periods (required with clock = 'calendar')")
+        if len(cal) != 2 or cal[0] > cal[1]:
+            raise v.fail("Evaluation.calendar_window", cal,
+                         "[first, last]: two periods with first <= last")
+        self._set("calendar_window", (cal[0], cal[1]))
+        if self.window_start != 0:
+            raise v.fail("Evaluation.window_start", self.window_start,
+                         "0 with clock = 'calendar' (the window is calendar_window)")
+        length = cal[1] - cal[0] + 1
+        if self.window not in (1, length):
+            raise v.fail("Evaluation.window", self.window,
+                         f"1 (left out) or {length}, the length of calendar_window, with "
+                         "clock = 'calendar'")
 
     @property
     def needs_comparison(self) -> bool:
@@ -401,8 +640,29 @@ class Evaluation(Spec):
         return self.design.needs_comparison  # type: ignore[union-attr]
 
     def parameters(self) -> dict[str, Distribution]:
-        """Uncertain inputs of the evaluation, by name (``evaluation.<metric>.<field>``)."""
+        """Uncertain inputs of the evaluation, by name (``evaluation.<metric>.<field>``, with
+        ``[w]`` for a value given per entry wave)."""
         return self.design.parameters(self.metric)  # type: ignore[union-attr]
+
+    def check_scenario(self, strata: Sequence[str], n_waves: int) -> None:
+        """Refuse strata the scenario does not have, and per-wave design values whose number
+        is not the scenario's number of entry waves.
+
+        Examples
+        --------
+        >>> Evaluation("m", stratum="old").check_scenario(("young", "adult"), 2)
+        ... # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: Evaluation[m].stratum: got 'old'; allowed: strata of the scenario: 'young', ...
+        """
+        field = f"Evaluation[{self.metric}]"
+        names = [str(s) for s in strata]
+        for s in self.stratum or ():
+            if s not in names:
+                raise v.fail(f"{field}.stratum", s, "strata of the scenario: "
+                             + ", ".join(repr(n) for n in names))
+        self.design.check_waves(f"{field}.design", n_waves)  # type: ignore[union-attr]
 
 
 def check_evaluations(evaluations: Evaluation | Sequence[Evaluation],
@@ -431,10 +691,41 @@ def check_evaluations(evaluations: Evaluation | Sequence[Evaluation],
     return evs
 
 
-def _window_mask(entry: np.ndarray, n_periods: int, window: int) -> np.ndarray:
-    """``mask[w, t]``: period ``t`` is in wave ``w``'s follow-up window."""
-    t = np.arange(n_periods)[None, :]
-    return (t >= entry[:, None]) & (t < entry[:, None] + window)
+def _windows(ev: Evaluation, entry: np.ndarray, n_periods: int,
+             treated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last period (inclusive) of each wave's window; a wave with ``last < first``
+    has an empty window (only possible without people in it)."""
+    field = f"Evaluation[{ev.metric}]"
+    if ev.clock == "calendar":
+        assert ev.calendar_window is not None
+        lo, hi = ev.calendar_window
+        if hi >= n_periods:
+            raise v.fail(f"{field}.calendar_window", ev.calendar_window,
+                         f"calendar periods within the horizon of {n_periods} periods "
+                         f"(0 to {n_periods - 1})")
+        late = [w for w, e in enumerate(entry) if treated[w] > 0 and e > hi]
+        if late:
+            raise v.fail(f"{field}.calendar_window", ev.calendar_window,
+                         "a calendar window that ends at or after the entry of every wave "
+                         f"with people (wave {late[0]} enters in period {entry[late[0]]})")
+        return np.maximum(entry, lo), np.full(len(entry), hi)
+    first = entry + ev.window_start
+    last = first + ev.window - 1
+    late = [w for w in range(len(entry)) if last[w] >= n_periods]
+    if late:
+        start = f" {ev.window_start} period(s) after entry" if ev.window_start else ""
+        raise v.fail(f"{field}.window", ev.window,
+                     f"a follow-up window{start} that ends within the "
+                     f"horizon of {n_periods} periods for every entry wave (wave {late[0]} "
+                     f"enters in period {entry[late[0]]})")
+    return first, last
+
+
+def _in_strata(da: xr.DataArray, ev: Evaluation) -> xr.DataArray:
+    """``da`` restricted to the evaluation's strata, then summed over strata."""
+    if ev.stratum is not None:
+        da = da.sel(stratum=list(ev.stratum))
+    return da.sum("stratum", skipna=False)
 
 
 def _units(ds: xr.Dataset, ev: Evaluation) -> xr.DataArray:
@@ -450,61 +741,96 @@ def _units(ds: xr.Dataset, ev: Evaluation) -> xr.DataArray:
                 and np.isnan(ds["occupancy"].sel(state=ev.state)[(0,) * 5].item())):
             raise v.fail("Evaluation.state", ev.state, f"a state of process {ev.process!r}")
     if ev.outcome == "events":
-        return ds["events"].sum("stratum", skipna=False)
+        return _in_strata(ds["events"], ev)
     if "state" not in ds.dims or ev.state not in ds["state"].values:
         raise v.fail("Evaluation.state", ev.state, "a state of the scenario's Markov/binary "
                      "outcome")
-    return ds["occupancy"].sel(state=ev.state).sum("stratum", skipna=False)
+    return _in_strata(ds["occupancy"].sel(state=ev.state), ev)
+
+
+class _Trigger(NamedTuple):
+    """One trigger to measure: its waves, when it is known, whether it is a top-up, the
+    treated units of each wave it measures ``(D, W)`` and the comparison arm over the same
+    periods."""
+
+    waves: list[int]
+    known: int
+    cumulative: bool
+    treated_units: np.ndarray
+    comparison: ComparisonArm | None
+    spans: np.ndarray
+
+
+def _triggers(ev: Evaluation, u: np.ndarray, arms: list[str], size: xr.DataArray,
+              entry: np.ndarray) -> list[_Trigger]:
+    """The triggers of one evaluation: per wave (or per wave and period), then pooled."""
+    W, P = len(entry), u.shape[-1]
+    n_t = size.sel(arm="treatment").values  # (W,)
+    first, last = _windows(ev, entry, P, n_t)
+    t = np.arange(P)[None, :]
+    mask = (t >= first[:, None]) & (t <= last[:, None])  # (W, P): period t in wave w's window
+    u_t = u[:, arms.index("treatment")]  # (D, W, P)
+    treated = (u_t * mask[None]).sum(-1)  # (D, W)
+    u_c = n_c = comparison = None
+    if ev.needs_comparison:
+        u_c = u[:, arms.index("comparison")]
+        n_c = size.sel(arm="comparison").values
+        comparison = ComparisonArm(units=(u_c * mask[None]).sum(-1), size=n_c)
+    lag, ones = ev.report_lag, np.ones(W, dtype=np.int64)
+    out = []
+    if ev.per_wave:
+        for w in range(W):
+            if n_t[w] <= 0:
+                continue
+            if not ev.per_period:
+                out.append(_Trigger([w], int(last[w]) + lag, False, treated, comparison, ones))
+                continue
+            for p in range(int(first[w]), int(last[w]) + 1):
+                arm = None if u_c is None else ComparisonArm(units=u_c[:, :, p], size=n_c)
+                out.append(_Trigger([w], p + lag, False, u_t[:, :, p], arm, ones))
+    if ev.pooled:
+        spans = np.maximum(last - first + 1, 0) if ev.per_period else ones
+        out.append(_Trigger(list(range(W)), int(last.max()) + lag, ev.per_wave, treated,
+                            comparison, spans))
+    return out
 
 
 def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int) -> EvaluationTable:
     """Measure every evaluation on a simulated outcome dataset.
 
     ``seed`` keys the evaluation's own uncertain parameters (bias, historical rate), sampled per
-    draw like the scenario's parameters.
+    draw like the scenario's parameters. Measured effects are rounded to each evaluation's
+    ``precision`` (:func:`contract_round`); units are not.
     """
     D = ds.sizes["draw"]
-    P = ds.sizes["period"]
     entry = ds["entry_period"].values
-    size = ds["size"].sum("stratum", skipna=False)  # (arm, wave)
+    arms = list(ds["arm"].values)
     metric, period, cumulative, participants = [], [], [], []
     effects, units, gates, values = [], [], [], []
     for ev in evaluations:
         design = ev.design
-        if design.needs_comparison and "comparison" not in ds["arm"].values:
+        if design.needs_comparison and "comparison" not in arms:
             alone = [c.kind for c in EVALUATION_DESIGNS.classes() if not c.needs_comparison]
             raise v.fail(f"Evaluation[{ev.metric}].design", design.kind,
                          "a design without a concurrent comparison group ("
                          + ", ".join(repr(k) for k in alone)
                          + ") when the scenario has no comparison group")
-        late = [w for w, e in enumerate(entry) if e + ev.window > P]
-        if late:
-            raise v.fail(f"Evaluation[{ev.metric}].window", ev.window,
-                         "a follow-up window that ends within the "
-                         f"horizon of {P} periods for every entry wave (wave {late[0]} enters "
-                         f"in period {entry[late[0]]})")
+        ev.check_scenario(list(ds["stratum"].values), len(entry))
+        size = _in_strata(ds["size"], ev)  # (arm, wave)
+        n_t = size.sel(arm="treatment").values  # (W,)
+        if not n_t.sum() > 0:
+            raise v.fail(f"Evaluation[{ev.metric}].stratum", ev.stratum,
+                         "strata with treated participants in at least one entry wave")
         params = {name: sample_parameter(dist, name, seed, 0, D)
                   for name, dist in ev.parameters().items()}
-        mask = _window_mask(entry, P, ev.window)  # (W, P)
         u = _units(ds, ev).values  # (D, A, W, P)
-        arms = list(ds["arm"].values)
-        treated = (u[:, arms.index("treatment")] * mask[None]).sum(-1)  # (D, W)
-        n_t = size.sel(arm="treatment").values  # (W,)
-        comparison = None
-        if design.needs_comparison:
-            comparison = ComparisonArm(
-                units=(u[:, arms.index("comparison")] * mask[None]).sum(-1),  # (D, W)
-                size=size.sel(arm="comparison").values)  # (W,)
-        groups = []
-        if ev.per_wave:
-            groups += [([w], False) for w in range(len(entry)) if n_t[w] > 0]
-        if ev.pooled:
-            groups.append((list(range(len(entry))), True))
-        for waves, pooled in groups:
+        for trig in _triggers(ev, u, arms, size, entry):
+            waves = trig.waves
             nt = n_t[waves].sum()
-            t_units = treated[:, waves].sum(1)
+            t_units = trig.treated_units[:, waves].sum(1)
             t_rate = t_units / nt
-            c_rate, c_var = design.counterfactual(ev.metric, params, comparison, waves)
+            measured = Measured(waves=waves, treated=n_t[waves], spans=trig.spans[waves])
+            c_rate, c_var = design.counterfactual(ev.metric, params, trig.comparison, measured)
             diff = (c_rate - t_rate) if ev.direction == "reduce" else (t_rate - c_rate)
             with np.errstate(divide="ignore", invalid="ignore"):
                 rel = np.where(c_rate > 0, diff / np.where(c_rate > 0, c_rate, 1.0), 0.0)
@@ -513,12 +839,11 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int) -> 
                 se = np.sqrt(t_units / nt**2 + c_var)
                 z = np.where(se > 0, diff / np.where(se > 0, se, 1.0), 0.0)
                 gate = z > stats.norm.isf(ev.alpha)
-            last = max(entry[w] for w in waves) + ev.window - 1 + ev.report_lag
             metric.append(ev.metric)
-            period.append(int(last))
-            cumulative.append(bool(pooled and ev.per_wave))
+            period.append(int(trig.known))
+            cumulative.append(bool(trig.cumulative))
             participants.append(int(nt))
-            effects.append(rel)
+            effects.append(contract_round(rel, ev.precision))
             units.append(diff * nt)
             gates.append(gate)
             values.append(diff * nt * ev.value_per_unit)

@@ -4,7 +4,11 @@ This is the engine behind :meth:`sibsim.money.contract.Contract.outcome_payments
 entry point, which validates its inputs first). Every step is vectorised over Monte Carlo draws
 (axis 0, ``D``); amounts are in the contract currency.
 
-Cap order, for each trigger, in order of ``period`` (table order within a period):
+Triggers and rate-card payments are committed in order of period: within a period, the
+triggers first (in table order), then each rate card's payment for achievements of that period
+(in the contract's order).
+
+Cap order, for each trigger:
 
 1. pricing rule (``MetricTerms.rule``, or ``pooled_rule`` for a cumulative trigger);
 2. significance gate (a failed gate pays 0);
@@ -21,6 +25,12 @@ Cap order, for each trigger, in order of ``period`` (table order within a period
    amount cut by it is forfeited (a later cumulative trigger of the same metric may top
    it up, because only amounts actually committed count as paid).
 
+For a rate card (:class:`~sibsim.money.ratecard.RateCard`), the amount of a period is the
+achievements of the period times their prices (by stratum and period), each stratum's
+cumulative amount stopped at the per-person cap (the smaller of ``RateCard.per_person_cap`` and
+``Caps.per_person``) times the stratum's treated participants; then steps 5-8 above, with the
+rate card's own ``cap`` as the metric cap. There is no gate and no top-up.
+
 "Committed" means paid in the horizon or falling after it (``beyond_horizon``).
 """
 
@@ -33,7 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sibsim.money._arrays import readonly
-from sibsim.money.results import EvaluationTable, PaymentResult
+from sibsim.money.results import Achievements, EvaluationTable, PaymentResult
 
 if TYPE_CHECKING:
     from sibsim.money.contract import Contract, MetricTerms
@@ -71,7 +81,7 @@ class PaymentLedger:
 
     def commit(
         self,
-        k: int,
+        k: int | None,
         m: int,
         due: FloatArray,
         period: int | None,
@@ -81,7 +91,8 @@ class PaymentLedger:
         """Apply metric, total and per-period caps to ``due`` and book it.
 
         ``period`` is the payment period (None: after the horizon and dropped, so no
-        per-period cap applies); ``beyond`` marks an amount due after the horizon.
+        per-period cap applies); ``beyond`` marks an amount due after the horizon; ``k`` is
+        the trigger (None for a rate-card payment).
         """
         if metric_cap is not None:
             due = np.minimum(due, np.maximum(metric_cap - self.committed_metric[:, m], 0.0))
@@ -93,7 +104,8 @@ class PaymentLedger:
             self.by_metric[:, m, period] += due
         if beyond:
             self.beyond[:, m] += due
-        self.by_trigger[:, k] = due
+        if k is not None:
+            self.by_trigger[:, k] = due
         self.committed_metric[:, m] += due
         self.committed_total += due
 
@@ -135,34 +147,55 @@ def _trigger_due(
     return due
 
 
-def compute_payments(contract: Contract, table: EvaluationTable, n_periods: int) -> PaymentResult:
+def _rate_card_due(contract: Contract, achievements: Achievements | None) -> list[FloatArray]:
+    """Amount due on each rate card by period of achievement, (D, P) each, after the prices and
+    the per-person cap."""
+    if not contract.rate_cards:
+        return []
+    assert achievements is not None  # checked by Contract.outcome_payments
+    return [card.amounts(achievements.counts[:, r], achievements.strata,
+                         achievements.participants, contract.caps.per_person)
+            for r, card in enumerate(contract.rate_cards)]
+
+
+def compute_payments(contract: Contract, table: EvaluationTable, n_periods: int,
+                     achievements: Achievements | None = None) -> PaymentResult:
     """Outcome payments of ``contract`` for ``table`` over ``n_periods`` (inputs already checked).
 
-    Every metric of ``table`` must have terms in ``contract`` and ``n_periods >= 1``; use
-    :meth:`~sibsim.money.contract.Contract.outcome_payments`, which checks both.
+    Every metric of ``table`` must have terms in ``contract``, ``n_periods >= 1`` and, with rate
+    cards, ``achievements`` must match them; use
+    :meth:`~sibsim.money.contract.Contract.outcome_payments`, which checks all three.
     """
     index = {m: i for i, m in enumerate(contract.metrics)}
+    n_terms = len(contract.terms)
     ledger = PaymentLedger(
         table.n_draws,
-        len(contract.terms),
+        n_terms + len(contract.rate_cards),
         n_periods,
         table.n_triggers,
         contract.caps.per_period_array(n_periods),
         contract.caps.total,
     )
-    order = sorted(range(table.n_triggers), key=lambda k: table.period[k])
-    for k in order:
-        m = index[table.metric[k]]
-        terms = contract.terms[m]
-        due = _trigger_due(contract, table, k, terms, ledger.committed_metric[:, m])
-        period, beyond = _payment_period(contract, table.period[k], n_periods)
-        ledger.commit(k, m, due, period, beyond, terms.cap)
+    card_due = _rate_card_due(contract, achievements)
+    # (period, 0 = trigger / 1 = rate card, index); a stable sort keeps table order in a period
+    items = [(table.period[k], 0, k) for k in range(table.n_triggers)]
+    items += [(t, 1, r) for r in range(len(card_due)) for t in range(n_periods)]
+    for when, what, i in sorted(items, key=lambda item: item[:2]):
+        period, beyond = _payment_period(contract, when, n_periods)
+        if what == 0:
+            m = index[table.metric[i]]
+            terms = contract.terms[m]
+            due = _trigger_due(contract, table, i, terms, ledger.committed_metric[:, m])
+            ledger.commit(i, m, due, period, beyond, terms.cap)
+        else:
+            ledger.commit(None, n_terms + i, card_due[i][:, when], period, beyond,
+                          contract.rate_cards[i].cap)
     return PaymentResult(
         total=readonly(ledger.by_metric.sum(axis=1)),
         by_metric=readonly(ledger.by_metric),
         by_trigger=readonly(ledger.by_trigger),
         beyond_horizon=readonly(ledger.beyond),
-        metrics=contract.metrics,
+        metrics=contract.payment_labels,
         currency=contract.currency,
         overflow=contract.overflow,
     )

@@ -94,7 +94,10 @@ class PricingRule(Spec):
         -------
         array (D,)
             Currency, never negative, non-decreasing in ``measured_effect``, ``units`` and
-            ``avoided_cost``. Any broadcastable shapes are accepted.
+            ``avoided_cost`` (a rule may rely on how an evaluation links them instead: a
+            :class:`PricePerUnit` with a ``ceiling`` is non-decreasing along
+            ``units = measured_effect x counterfactual units``). Any broadcastable shapes are
+            accepted.
         """
         raise NotImplementedError(f"{type(self).__name__}.due")
 
@@ -104,8 +107,13 @@ class PricingRule(Spec):
 class PricePerUnit(PricingRule):
     """A price per outcome unit (event avoided, success, person-period in a state).
 
-    Pays ``price x max(units, 0)`` when ``measured_effect >= threshold``, else 0.
-    TOML: ``rule = {kind = "price_per_unit", price = 12_500, threshold = 0.10}``.
+    Pays ``price x max(units, 0)`` when ``measured_effect >= threshold``, else 0. With a
+    ``ceiling`` on the measured effect, the units counted stop growing once the effect reaches
+    it: ``price x max(units, 0) x min(effect, ceiling) / effect`` (Denver's jail-day payments
+    scale from a 20% to a 65% reduction).
+    TOML: ``rule = {kind = "price_per_unit", price = 12_500, threshold = 0.10}``, or with a
+    ceiling ``rule = {kind = "price_per_unit", price = 1_500, threshold = 0.20,
+    ceiling = 0.65}``.
 
     Parameters
     ----------
@@ -113,6 +121,16 @@ class PricePerUnit(PricingRule):
         Currency per outcome unit, >= 0.
     threshold : float or None, default 0.0
         Minimum measured effect (fraction) for any payment; None pays unconditionally.
+    ceiling : float or None, default None
+        Measured effect (fraction, > 0 and > ``threshold``) beyond which no more units are paid
+        for. None: no ceiling (every unit is paid for).
+
+    Notes
+    -----
+    In an evaluation, ``units / measured_effect`` is the counterfactual's outcome units, so
+    with a ceiling the amount is ``price x min(units, ceiling x counterfactual units)``: it
+    never decreases as the service does better. Holding ``units`` fixed while the effect
+    rises above the ceiling (which no evaluation produces) lowers it.
 
     Examples
     --------
@@ -121,6 +139,13 @@ class PricePerUnit(PricingRule):
     >>> rule = PricePerUnit(price=1000.0, threshold=0.10)
     >>> rule.due([0.12, 0.09], units=[186.0, 140.0]).tolist()
     [186000.0, 0.0]
+
+    Denver-like: USD 1,000 per jail day avoided from a 20% reduction, counted up to 65%. An
+    80% reduction that avoided 800 days (of 1,000 expected) pays for 650 of them:
+
+    >>> denver = PricePerUnit(price=1000.0, threshold=0.20, ceiling=0.65)
+    >>> denver.due([0.19, 0.20, 0.65, 0.80], units=[190.0, 200.0, 650.0, 800.0]).tolist()
+    [0.0, 200000.0, 650000.0, 650000.0]
     """
 
     kind = "price_per_unit"
@@ -128,6 +153,15 @@ class PricePerUnit(PricingRule):
     price: float = param(AMOUNT, doc="currency per outcome unit")
     threshold: float | None = param(v.optional(EFFECT), default=0.0,
                                     doc="minimum measured effect (fraction); None: always pay")
+    ceiling: float | None = param(v.optional(v.fraction(0.0, 1.0, low_open=True)), default=None,
+                                  doc="measured effect (fraction) beyond which no more units "
+                                      "are paid for; None: no ceiling")
+
+    def validate(self) -> None:
+        """``ceiling > threshold`` when both are given."""
+        if (self.ceiling is not None and self.threshold is not None
+                and self.ceiling <= self.threshold):
+            raise v.fail("PricePerUnit.ceiling", self.ceiling, f"> threshold={self.threshold}")
 
     def due(
         self,
@@ -139,6 +173,11 @@ class PricePerUnit(PricingRule):
         """Amount due (currency) for each draw."""
         effect, units_, _, _ = _broadcast(measured_effect, units, avoided_cost, paid_to_date)
         amount = self.price * np.maximum(units_, 0.0)
+        if self.ceiling is not None:
+            # beyond the ceiling the units counted are units x ceiling / effect (effect > 0 there)
+            over = effect > self.ceiling
+            amount = np.where(over, amount * (self.ceiling / np.where(over, effect, 1.0)),
+                              amount)
         if self.threshold is not None:
             amount = np.where(effect >= self.threshold, amount, 0.0)
         return amount

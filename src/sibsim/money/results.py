@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from sibsim.money._arrays import readonly
 from sibsim.spec import _validate as v
 
-__all__ = ["EvaluationTable", "Overflow", "PaymentResult"]
+__all__ = ["Achievements", "EvaluationTable", "Overflow", "PaymentResult"]
 
 FloatArray = NDArray[np.float64]
 #: Where payments due after the horizon go: the last period, or out of the horizon.
@@ -163,6 +163,66 @@ class EvaluationTable:
 
 
 @dataclass(frozen=True, eq=False)
+class Achievements:
+    """What the treated participants achieved, for the contract's rate cards.
+
+    The rate cards' counterpart of :class:`EvaluationTable`: built from the outcome dataset
+    by :meth:`sibsim.money.contract.Contract.achievements` and handed to
+    :meth:`~sibsim.money.contract.Contract.outcome_payments`.
+
+    Parameters
+    ----------
+    cards : sequence of str, length R
+        Rate-card names, in the contract's order.
+    strata : sequence of str, length S
+        Stratum names.
+    participants : array (S,)
+        Treated participants of each stratum (people, >= 0).
+    counts : array (D, R, S, P)
+        Achievements (events or person-periods, >= 0) per draw, rate card, stratum and the
+        period in which they happen.
+
+    Examples
+    --------
+    >>> a = Achievements(("training",), ("all",), [20.0], [[[[10.0, 4.0]]]])
+    >>> a.counts.shape, a.n_periods
+    ((1, 1, 1, 2), 2)
+    """
+
+    cards: tuple[str, ...]
+    strata: tuple[str, ...]
+    participants: FloatArray
+    counts: FloatArray
+
+    def __post_init__(self) -> None:
+        owner = "Achievements"
+        cards = _LABELS(f"{owner}.cards", self.cards)
+        strata = _LABELS(f"{owner}.strata", self.strata)
+        v.unique(f"{owner}.cards", cards, "rate-card names")
+        participants = np.array(self.participants, dtype=np.float64)
+        counts = np.array(self.counts, dtype=np.float64)
+        if participants.shape != (len(strata),) or not np.all(participants >= 0):
+            raise v.fail(f"{owner}.participants", self.participants,
+                         f"one number of people >= 0 per stratum ({len(strata)})")
+        if counts.ndim != 4 or counts.shape[1:3] != (len(cards), len(strata)) \
+                or counts.shape[0] < 1:
+            raise ValueError(f"{owner}.counts: got an array of shape {counts.shape}; allowed: "
+                             f"shape (D, R={len(cards)}, S={len(strata)}, P)")
+        if not np.all(np.isfinite(counts)) or np.any(counts < 0):
+            raise ValueError(f"{owner}.counts: got non-finite or negative values; allowed: "
+                             "finite counts >= 0")
+        for name, value in (("cards", cards), ("strata", strata),
+                            ("participants", readonly(participants)),
+                            ("counts", readonly(counts))):
+            object.__setattr__(self, name, value)
+
+    @property
+    def n_periods(self) -> int:
+        """Number of periods of achievement ``P``."""
+        return int(self.counts.shape[-1])
+
+
+@dataclass(frozen=True, eq=False)
 class PaymentResult:
     """Outcome payments made by the commissioner, per draw and payment period.
 
@@ -171,7 +231,8 @@ class PaymentResult:
     total : array (D, P)
         Paid by the commissioner in each period (currency, >= 0), after gate, caps and lag.
     by_metric : array (D, M, P)
-        The same, split by metric (``metrics`` order); sums to ``total`` over axis 1.
+        The same, split by metric (``metrics`` order: the contract's metrics, then its rate
+        cards); sums to ``total`` over axis 1.
     by_trigger : array (D, K)
         Amount committed on each trigger (currency), whether paid in the horizon or not.
     beyond_horizon : array (D, M)
@@ -179,7 +240,7 @@ class PaymentResult:
         the last period if ``overflow == "last"`` (already in ``total``), left out of
         ``total`` if ``overflow == "drop"``.
     metrics : tuple of str
-        Metric labels of axis 1 of ``by_metric``.
+        Labels of axis 1 of ``by_metric``: the metrics with terms, then the rate cards.
     currency : str
         Currency of every amount.
     overflow : {"last", "drop"}

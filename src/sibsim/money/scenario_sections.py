@@ -1,5 +1,5 @@
 """The money tables of a scenario file: evaluation, contract, service costs, capital,
-municipality and investors (see docs/scenario-format.md). They give the money fields of a
+municipality, payers and investors (see docs/scenario-format.md). They give the money fields of a
 :class:`~sibsim.money.deal.Deal`."""
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from sibsim.money.contract import Contract
 from sibsim.money.deal import BreakevenSearch, Investors
 from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.municipality import Municipality
+from sibsim.money.payers import Payer, check_payers
 from sibsim.spec.toml import KeyProblem, Section, build
 
 MONEY_SECTIONS = ("evaluation", "contract", "service_costs", "capital", "municipality",
-                  "investors", "breakeven")
+                  "payers", "investors", "breakeven")
 
 
 def _tuple(x: Any) -> Any:
@@ -46,6 +47,29 @@ def _capital(top: Section, currency: str) -> CapitalStructure:
     return CapitalStructure.from_toml(sec, currency=currency)
 
 
+def _payers(top: Section, contract: Contract, municipality: Municipality,
+            m_sec: Section | None) -> tuple[Payer, ...]:
+    """``[[payers]]``: none (one commissioner, from ``[municipality]``) or one or more
+    tables; with payers, ``[municipality]`` holds only ``discount_rate``."""
+    raw = top.get("payers")
+    if raw is None:
+        return ()
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list) or not raw:
+        raise KeyProblem("payers", "expected one or more [[payers]] tables")
+    if m_sec is not None:
+        extra = sorted(set(m_sec.data) - {"discount_rate"})
+        if extra:
+            raise KeyProblem(f"municipality.{extra[0]}",
+                             "with [[payers]], [municipality] holds only discount_rate: put "
+                             "each payer's savings and costs in its [[payers]] table")
+    out = tuple(Payer.from_toml(Section(f"payers[{i}]", item)) for i, item in enumerate(raw))
+    build("payers", check_payers, payers=out, metrics=contract.metrics,
+          municipality=municipality)
+    return out
+
+
 def parse_money(top: Section, currency: str) -> dict[str, Any]:
     """Read the money tables of a scenario file: keyword arguments of a
     :class:`~sibsim.money.deal.Deal` (empty if the file has none)."""
@@ -72,6 +96,7 @@ def parse_money(top: Section, currency: str) -> dict[str, Any]:
             other_costs_per_period=m_sec.get("other_costs_per_period", 0.0),
             contract_periods=m_sec.get("contract_periods"))
         m_sec.finish()
+    payers = _payers(top, contract, municipality, m_sec)
     measured = {e.metric for e in evaluations}
     for i, t in enumerate(contract.terms):
         if t.metric not in measured:
@@ -84,4 +109,5 @@ def parse_money(top: Section, currency: str) -> dict[str, Any]:
     search = BreakevenSearch() if b_sec is None else BreakevenSearch.from_toml(b_sec)
     return {"breakeven": search, "evaluations": evaluations, "contract": contract,
             "service_costs": costs, "capital": capital, "municipality": municipality,
+            "payers": payers,
             "service_periods": service_periods, "investors": investors}

@@ -22,14 +22,23 @@ from sibsim.money.capital import ServiceCosts
 from sibsim.money.cashflows import waterfall
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
+from sibsim.money.payers import payer_savings, split_by_payer, valued_states
+from sibsim.money.results import EvaluationTable
 from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
 
 __all__ = ["counterfactual", "money_flows"]
 
 MONEY_SCHEMA = {
-    "outcome_payments": (("draw", "period"), "Outcome payments made by the commissioner."),
-    "payments_by_metric": (("draw", "metric", "period"), "Outcome payments by metric."),
+    "outcome_payments": (("draw", "period"),
+                         "Outcome payments made by the commissioner (all payers together): what "
+                         "enters the waterfall."),
+    "payments_by_metric": (("draw", "metric", "period"),
+                           "Outcome payments by metric under the contract (before any payer's "
+                           "own caps, see unpaid_by_payer)."),
+    "achievements": (("draw", "rate_card", "period"),
+                     "What each rate card counts in the treated arm (events or person-periods), "
+                     "all strata, by period of achievement (only with rate cards)."),
     "participants_served": (("draw", "period"), "Participants receiving the service (people)."),
     "service_costs": (("draw", "period"), "Cost of delivering the service."),
     "unfunded_costs": (("draw", "period"),
@@ -57,6 +66,20 @@ MONEY_SCHEMA = {
                     "Commissioner's net cash: cashable savings + its waterfall flow (- outcome "
                     "payments + any excess returned) - other costs."),
     "true_effect": (("draw",), "True effect (the scenario's effect.value) in each draw."),
+    "payments_by_payer": (("draw", "payer", "period"),
+                          "Outcome payments made by each payer, after its caps; sums to "
+                          "outcome_payments over payers."),
+    "unpaid_by_payer": (("draw", "payer", "period"),
+                        "Due under a payer's shares but not paid because of its caps (missing "
+                        "from what enters the waterfall)."),
+    "cashable_savings_by_payer": (("draw", "payer", "period"),
+                                  "Cashable savings of each payer, from its own saving rates."),
+    "wider_value_by_payer": (("draw", "payer", "period"),
+                             "Wider public value to each payer, from its own rates."),
+    "other_costs_by_payer": (("payer", "period"), "Each payer's own costs."),
+    "net_savings_by_payer": (("draw", "payer", "period"),
+                             "Each payer's net cash: its cashable savings - its outcome "
+                             "payments + its part of any excess returned - its own costs."),
 }
 
 
@@ -127,7 +150,8 @@ def _state_process(scenario: Scenario) -> str | None:
     return scenario.process_names[0]
 
 
-def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.Dataset:
+def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
+                table: EvaluationTable | None = None) -> xr.Dataset:
     """Every party's money in every draw and period, as a labelled dataset.
 
     Parameters
@@ -139,6 +163,10 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
     cf : xarray.Dataset, optional
         The counterfactual (see :func:`counterfactual`); computed if not given. Pass it when
         calling several times on one run: it is the same for every money variant.
+    table : EvaluationTable, optional
+        Evaluation results to pay on instead of measuring ``ds`` (the hook of
+        :func:`sibsim.analysis.replay.replay`, which fixes realised measured effects); it must
+        have the triggers that :func:`~sibsim.money.evaluation.evaluate` gives for ``ds``.
     """
     if not isinstance(deal, Deal) or not deal.has_money:
         raise v.fail("money_flows.deal", type(deal).__name__,
@@ -148,12 +176,16 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
     D, P = ds.sizes["draw"], ds.sizes["period"]
     if cf is None:
         cf = counterfactual(deal, D, seed)
-    table = evaluate(ds, terms.evaluations, seed)
-    pay = terms.contract.outcome_payments(table, P)
+    if table is None:
+        table = evaluate(ds, terms.evaluations, seed)
+    achieved = terms.contract.achievements(ds)
+    pay = terms.contract.outcome_payments(table, P, achieved)
+    payers = terms.effective_payers
+    split = split_by_payer(payers, pay)
     served, served_by_state = _served(ds, terms.service_periods, terms.service_costs,
                                       _state_process(scenario))
     costs = terms.service_costs.cost(served, served_by_state)
-    flows = waterfall(terms.capital, costs, pay.total)
+    flows = waterfall(terms.capital, costs, split.total)
     mun = terms.municipality
     def treated_total(data: xr.Dataset, var: str, **sel: str) -> np.ndarray:
         return data[var].sel(arm="treatment", **sel).sum(("wave", "stratum"), skipna=False).values
@@ -167,25 +199,26 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
                                                                                **pick)
     avoided = avoided_by[pnames[0]]
     avoided_pp = {}
-    for state in mun.states_valued():
+    for state, key in valued_states(payers, explicit=bool(terms.payers)).items():
         if "state" not in ds.dims or state not in ds["state"].values:
-            raise v.fail("Municipality.saving_per_person_period", state,
-                         "states of the scenario's outcome")
+            raise v.fail(key, state, "states of the scenario's outcome")
         pick = {}
         if several:
             pick = {"process": next(p.name for p in scenario.processes
                                     if state in getattr(p.outcome, "states", ()))}
         avoided_pp[state] = (treated_total(cf, "occupancy", state=state, **pick)
                              - treated_total(ds, "occupancy", state=state, **pick))
-    by_process = several or bool(mun.processes_valued())
-    cash, wider = mun.savings(avoided_by if by_process else avoided, avoided_pp)
-    other = mun.other_costs(P)
+    by_process = several or any(p.savings_terms.processes_valued() for p in payers)
+    cash_y, wider_y, other_y = payer_savings(payers, avoided_by if by_process else avoided,
+                                             avoided_pp, P)
+    cash, wider, other = cash_y.sum(axis=1), wider_y.sum(axis=1), other_y.sum(axis=0)
     net = cash + flows.party("commissioner") - other[None, :]
+    net_y = cash_y + split.flows(flows.party("commissioner")) - other_y[None]
     names = list(ds["parameter"].values)
     true_eff = (ds["parameter_value"].values[:, names.index("effect.value")]
                 if "effect.value" in names else np.full(D, np.nan))
     data = {
-        "outcome_payments": pay.total,
+        "outcome_payments": split.total,
         "payments_by_metric": pay.by_metric,
         "participants_served": served,
         "service_costs": costs,
@@ -203,13 +236,21 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
         "commissioner_other_costs": other,
         "net_savings": net,
         "true_effect": true_eff,
+        "payments_by_payer": split.paid,
+        "unpaid_by_payer": split.unpaid,
+        "cashable_savings_by_payer": cash_y,
+        "wider_value_by_payer": wider_y,
+        "other_costs_by_payer": other_y,
+        "net_savings_by_payer": net_y,
     }
     if several:
         data["avoided_events_by_process"] = np.stack([avoided_by[n] for n in pnames], axis=1)
+    if achieved is not None:
+        data["achievements"] = achieved.counts.sum(axis=2)
     coords = {
         "draw": np.arange(D), "period": np.arange(P), "party": list(flows.parties),
-        "tranche": list(flows.tranches),
-        "metric": list(terms.contract.metrics), "trigger": np.arange(table.n_triggers),
+        "tranche": list(flows.tranches), "payer": list(split.payers),
+        "metric": list(pay.metrics), "trigger": np.arange(table.n_triggers),
         "trigger_metric": ("trigger", list(table.metric)),
         "trigger_period": ("trigger", np.array(table.period, dtype=np.int64)),
         "trigger_pooled": ("trigger", np.array(table.cumulative, dtype=np.int8)),
@@ -217,12 +258,15 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.
     }
     if several:
         coords["process"] = list(pnames)
+    if achieved is not None:
+        coords["rate_card"] = list(achieved.cards)
     variables = {}
     for name, arr in data.items():
         dims, desc = MONEY_SCHEMA[name]
         units = {"participants_served": "people", "measured_effect": "fraction",
                  "trigger_units": "outcome units", "gate_passed": "1",
                  "avoided_events": "events", "avoided_events_by_process": "events",
+                 "achievements": "achievements",
                  "true_effect": scenario.effect.measure
                  if scenario.effect is not None else "none"}.get(name, terms.currency)
         variables[name] = xr.Variable(dims, np.asarray(arr), attrs={"units": units,

@@ -70,6 +70,25 @@ def name(field: str, value: object) -> str:
     return value
 
 
+def file_name(field: str, value: object) -> str:
+    """A name that can name output files: it stays inside the output folder.
+
+    Letters, digits, spaces and ``-_.,()+`` only (any language's letters), at most 100
+    characters, not starting with a dot: no path separators, ``..``, control characters or
+    absolute paths.
+
+    >>> file_name("Scenario.name", "lapset-sib-2")
+    'lapset-sib-2'
+    """
+    text = name(field, value)
+    allowed = ("a name of letters, digits, spaces and - _ . , ( ) + (at most 100 characters, "
+               "not starting with a dot): it names the output files")
+    if (len(text) > 100 or text.startswith(".") or text != text.strip()
+            or not all(c.isalnum() or c in " -_.,()+" for c in text)):
+        raise fail(field, value, allowed)
+    return text
+
+
 def choice(field: str, value: object, options: Sequence[str]) -> str:
     if value not in options:
         raise fail(field, value, "one of " + ", ".join(repr(o) for o in options))

@@ -133,7 +133,7 @@ class Scenario:
             raise v.fail("Cohort.entry", self.cohort.entry,
                          f"no more entry waves than the horizon ({self.horizon} periods)")
         v.choice("Scenario.period", self.period, tuple(PERIODS_PER_YEAR))
-        v.name("Scenario.name", self.name)
+        v.file_name("Scenario.name", self.name)
         strata = tuple(
             s if s.baseline is None else replace(
                 s, baseline=self.outcome.check_baseline(f"Stratum[{s.name}].baseline", s.baseline))

@@ -1,0 +1,313 @@
+"""Replays: a deal's money chain run on *realised* evaluation results.
+
+A replay answers "with the effect the evaluator actually reported, what would this scenario's
+contract have paid, and how would the investors and the commissioner have fared?", and puts the
+answer next to the cash outcome reported in public sources.
+
+:func:`replay` simulates the deal as usual, measures its evaluations (:func:`evaluate`), then
+replaces the measured effect of the chosen triggers by the realised value and the units they
+pay on by the units implied against the contract's counterfactual:
+
+    units = realised effect x counterfactual units of the trigger
+
+(the counterfactual is the evaluation design's: the comparison group's rate, biased if the
+design says so, or the historical rate, times the trigger's participants). When realised units
+are public (Utah: 109 child-years), pass them and they are used as they are. Triggers with no
+realised value keep their simulated values. Replayed triggers pass any significance gate (the
+realised result is the one the contract was settled on). The outcome payments, the capital
+waterfall and the guarantee then run unchanged (:func:`sibsim.money.sib.money_flows` with the
+replayed table).
+
+The commissioner's net position in a replay values the realised units (not the simulated
+outcomes) at the municipality's cashable saving: ``saving_per_event`` for an evaluation of
+events, ``saving_per_person_period[state]`` for an occupancy evaluation; per metric the pooled
+trigger's units are used when there is one, else the sum over the waves. Savings are booked in
+the period the result is known (a simplification: the real savings arise over the window).
+
+The realised figures and reported cash outcomes of the built-in scenarios, with their sources,
+are in ``replays.toml`` next to this module; :func:`load_replays` reads them and
+:func:`run_replay` runs one.
+
+Examples
+--------
+>>> import sibsim
+>>> rep = sibsim.replay(sibsim.load_scenario("nyc-able"), measured={"jail_days": 0.0},
+...                     draws=20, seed=1)
+>>> float(rep["outcome_payments"].max())           # no reduction: nothing is paid
+0.0
+>>> float(rep["guarantee_paid"].mean()) / float(rep["investor_invested"].mean())
+0.75
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+import xarray as xr
+
+from sibsim.dataset.build import simulate
+from sibsim.money.deal import Deal
+from sibsim.money.evaluation import evaluate
+from sibsim.money.results import EvaluationTable
+from sibsim.money.sib import counterfactual, money_flows
+from sibsim.spec import _validate as v
+
+__all__ = ["ReplayCase", "load_replays", "replay", "run_replay"]
+
+Realised = float | Sequence[float | None] | None
+
+
+def _per_trigger(field_name: str, metric: str, value: Realised, n: int) -> np.ndarray:
+    """A realised value for each of the ``n`` triggers of ``metric`` (NaN: keep simulated)."""
+    if value is None:
+        return np.full(n, np.nan)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return np.full(n, float(value))
+    try:
+        seq = [np.nan if x is None else float(x) for x in value]  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise v.fail(f"{field_name}[{metric}]", value,
+                     "a number, or a list with one number (or None / nan) per trigger") from None
+    if len(seq) != n:
+        raise v.fail(f"{field_name}[{metric}]", value,
+                     f"a number or a list of {n} values, one per trigger of {metric!r} "
+                     "(per-wave triggers in wave order, then the pooled one)")
+    return np.array(seq)
+
+
+def _counterfactual_units(ds: xr.Dataset, deal: Deal, seed: int) -> np.ndarray:
+    """Counterfactual outcome units of every trigger, (D, K): the evaluation of ``ds`` with the
+    treated arm's outcomes set to 0, so that the measured difference is the counterfactual."""
+    keep = xr.where(ds["arm"] == "treatment", 0.0, 1.0)
+    zero = ds.copy()
+    for var in ("events", "occupancy"):
+        if var in zero:
+            zero[var] = zero[var] * keep
+    return np.abs(evaluate(zero, deal.evaluations, seed).units)
+
+
+def replay(deal: Deal, measured: Mapping[str, Realised], *,
+           units: Mapping[str, Realised] | None = None, draws: int = 1000, seed: int = 0,
+           engine: str = "auto", progress: bool | None = False) -> xr.Dataset:
+    """Run a deal's money chain with realised measured effects.
+
+    Parameters
+    ----------
+    deal : Deal
+        A deal with money terms, e.g. ``sibsim.load_scenario("peterborough")``.
+    measured : mapping
+        Realised measured effect (a fraction: 0.09 = 9% fewer events than the counterfactual,
+        or 9% more with ``direction="increase"``) per metric: one number for every trigger of
+        the metric, or a list with one value per trigger (per-wave triggers in wave order, then
+        the pooled one; ``None`` or ``nan`` keeps a trigger's simulated value).
+    units : mapping, optional
+        Realised outcome units per metric (same shapes as ``measured``), used instead of the
+        units implied by the effect. Needed where the contract's counterfactual is zero (a
+        payment on a level) or the scenario's trigger covers more than the realised figure.
+    draws, seed : int
+        Monte Carlo draws and seed of the simulation (the uncertain counterfactual, costs and
+        triggers left unreplayed vary by draw).
+    engine : str
+        Outcome engine (see :func:`sibsim.simulate`).
+
+    Returns
+    -------
+    xarray.Dataset
+        Per draw (amounts in the deal's currency, over the whole horizon, undiscounted):
+        ``measured_effect`` and ``trigger_units`` (draw, trigger) as paid on; ``replayed``
+        (trigger) 1 where a realised value was used; ``payments_by_trigger`` (draw, trigger);
+        ``outcome_payments``; ``investor_invested``, ``investor_received`` (incl. the
+        guarantee), ``investor_net`` (received - invested), also ``..._by_tranche``;
+        ``guarantee_paid``; ``commissioner_paid`` (outcome payments less any excess returned);
+        ``commissioner_savings`` (cashable, on the realised units); ``commissioner_net``
+        (savings - paid - the commissioner's other costs). ``attrs["unfunded_costs_max"]``:
+        the largest unfunded cost of a draw (0 when the capital covers every cost).
+
+    Notes
+    -----
+    Money conservation holds as in :func:`~sibsim.money.sib.money_flows`: the replay only
+    changes the evaluation table that the contract pays on.
+
+    Examples
+    --------
+    >>> import sibsim
+    >>> rep = sibsim.replay(sibsim.load_scenario("peterborough"),
+    ...                     measured={"reconviction": [0.084, 0.096, 0.09, 0.09]},
+    ...                     draws=20, seed=1)
+    >>> bool((rep["payments_by_trigger"].isel(trigger=0) == 0).all())   # 8.4% < 10%
+    True
+    >>> bool((rep["payments_by_trigger"].isel(trigger=3) > 0).all())    # 9% pooled >= 7.5%
+    True
+    """
+    if not isinstance(deal, Deal) or not deal.has_money:
+        raise v.fail("replay.deal", type(deal).__name__, "a Deal with money terms")
+    metrics = {ev.metric for ev in deal.evaluations}
+    for name, given in (("replay.measured", measured), ("replay.units", units or {})):
+        if not isinstance(given, Mapping):
+            raise v.fail(name, given, "a mapping from metric to realised value(s)")
+        unknown = sorted(set(given) - metrics)
+        if unknown:
+            raise v.fail(name, unknown, "evaluated metrics of the deal: "
+                         + ", ".join(sorted(metrics)))
+    ds = simulate(deal.scenario, draws=draws, seed=seed, engine=engine, progress=progress)
+    seed = int(ds.attrs["seed"])
+    cf = counterfactual(deal, draws, seed)
+    table = evaluate(ds, deal.evaluations, seed)
+    cf_units = _counterfactual_units(ds, deal, seed)
+    effect, unit = table.measured_effect.copy(), table.units.copy()
+    gate = table.gate.copy()
+    value = {ev.metric: ev.value_per_unit for ev in deal.evaluations}
+    replayed = np.zeros(table.n_triggers, bool)
+    trig = np.array(table.metric)
+    for metric in metrics:
+        idx = np.flatnonzero(trig == metric)
+        eff = _per_trigger("replay.measured", metric, measured.get(metric), len(idx))
+        n_units = _per_trigger("replay.units", metric, (units or {}).get(metric), len(idx))
+        for j, k in enumerate(idx):
+            if math.isnan(eff[j]) and math.isnan(n_units[j]):
+                continue
+            replayed[k] = True
+            if not math.isnan(eff[j]):
+                effect[:, k] = eff[j]
+            unit[:, k] = n_units[j] if not math.isnan(n_units[j]) else effect[:, k] * cf_units[:, k]
+            gate[:, k] = True
+    avoided_cost = unit * np.array([value[m] for m in table.metric])[None, :]
+    new = dataclasses.replace(table, measured_effect=effect, units=unit,
+                              avoided_cost=avoided_cost, gate=gate)
+    money = money_flows(deal, ds, cf, table=new)
+    by_trigger = deal.contract.outcome_payments(new, ds.sizes["period"]).by_trigger
+    return _summary(deal, money, new, replayed, by_trigger)
+
+
+def _savings_on_units(deal: Deal, table: EvaluationTable, n_periods: int) -> np.ndarray:
+    """Cashable savings (D, P) on the units of the table, booked when each result is known."""
+    mun = deal.municipality
+    out = np.zeros((table.n_draws, n_periods))
+    for ev in deal.evaluations:
+        idx = [k for k, m in enumerate(table.metric) if m == ev.metric]
+        pooled = [k for k in idx if table.cumulative[k]] or (
+            idx if not ev.per_wave else [])
+        use = pooled or idx
+        price = (mun.saving_per_event if ev.outcome == "events"
+                 else mun.saving_per_person_period.get(ev.state, 0.0))
+        for k in use:
+            out[:, min(table.period[k], n_periods - 1)] += table.units[:, k] * price
+    return out
+
+
+def _summary(deal: Deal, money: xr.Dataset, table: EvaluationTable, replayed: np.ndarray,
+             by_trigger: np.ndarray) -> xr.Dataset:
+    cur = deal.currency
+    flow = money["flow"]
+    parties = list(money["party"].values)
+    drawn = money["drawdown"].sum("period")
+    received = money["investor_received"].sum("period")
+    guarantee = (-flow.sel(party="guarantor").sum("period") if "guarantor" in parties
+                 else xr.zeros_like(money["outcome_payments"].sum("period")))
+    commissioner_flow = flow.sel(party="commissioner").sum("period")
+    savings = _savings_on_units(deal, table, money.sizes["period"]).sum(-1)
+    other = float(money["commissioner_other_costs"].sum())
+    data = {
+        "measured_effect": (("draw", "trigger"), table.measured_effect, "fraction",
+                            "Measured effect paid on: realised where replayed, else simulated."),
+        "trigger_units": (("draw", "trigger"), table.units, "outcome units",
+                          "Outcome units paid on: realised effect x counterfactual units, or "
+                          "the realised units given."),
+        "replayed": (("trigger",), replayed.astype(np.int8), "1",
+                     "1 where the trigger's result is the realised one."),
+        "payments_by_trigger": (("draw", "trigger"), by_trigger, cur,
+                                "Outcome payment due on each trigger."),
+        "outcome_payments": (("draw",), money["outcome_payments"].sum("period").values, cur,
+                             "Total outcome payments."),
+        "investor_invested": (("draw",), drawn.sum("tranche").values, cur,
+                              "Capital drawn from all tranches."),
+        "investor_received": (("draw",), received.sum("tranche").values, cur,
+                              "Cash received by all tranches, including the guarantee."),
+        "investor_net": (("draw",), (received - drawn).sum("tranche").values, cur,
+                         "Investors' cash result: received - invested (undiscounted)."),
+        "investor_net_by_tranche": (("draw", "tranche"), (received - drawn).values, cur,
+                                    "Cash result of each tranche (undiscounted)."),
+        "guarantee_paid": (("draw",), np.asarray(guarantee.values, dtype=float), cur,
+                           "Paid by the guarantor."),
+        "commissioner_paid": (("draw",), -commissioner_flow.values, cur,
+                              "Outcome payments less any excess returned to the commissioner."),
+        "commissioner_savings": (("draw",), savings, cur,
+                                 "Cashable savings valued on the units paid on."),
+        "commissioner_net": (("draw",), savings + commissioner_flow.values - other, cur,
+                             "Commissioner's net position: savings - paid - own costs "
+                             "(undiscounted)."),
+    }
+    out = xr.Dataset(
+        {k: xr.Variable(d, np.asarray(a), attrs={"units": u, "description": t})
+         for k, (d, a, u, t) in data.items()},
+        coords={"draw": money["draw"].values, "trigger": money["trigger"].values,
+                "tranche": money["tranche"].values,
+                "trigger_metric": money["trigger_metric"],
+                "trigger_pooled": money["trigger_pooled"],
+                "trigger_period": money["trigger_period"]})
+    out.attrs.update({"scenario": deal.name, "currency": cur, "seed": money.attrs["seed"],
+                      "unfunded_costs_max": float(money["unfunded_costs"].sum("period").max())})
+    return out
+
+
+# --------------------------------------------------------------------------- the cases
+@dataclass(frozen=True)
+class ReplayCase:
+    """One public realised result of a built-in scenario (a ``[[replay]]`` of replays.toml).
+
+    ``measured`` / ``units``: realised values per metric, as :func:`replay` takes them;
+    ``reported_outcome_payments`` / ``reported_investor_net``: the public cash figures in the
+    scenario's currency, ``None`` where not public; ``realised`` / ``reported``: the figures in
+    words; ``sources``: where they come from.
+    """
+
+    scenario: str
+    label: str
+    realised: str
+    reported: str
+    sources: tuple[str, ...]
+    measured: Mapping[str, Realised] = field(default_factory=dict)
+    units: Mapping[str, Realised] = field(default_factory=dict)
+    reported_outcome_payments: float | None = None
+    reported_investor_net: float | None = None
+    reported_trigger_payment: float | None = None
+    trigger: int | None = None
+    note: str = ""
+
+
+_CASE_KEYS = {f.name for f in dataclasses.fields(ReplayCase)}
+
+
+def load_replays() -> list[ReplayCase]:
+    """The realised results of the built-in scenarios, with their sources (replays.toml).
+
+    Examples
+    --------
+    >>> sorted({c.scenario for c in load_replays()})[:2]
+    ['denver-housing', 'essex-mst']
+    """
+    text = (resources.files("sibsim.analysis") / "replays.toml").read_text(encoding="utf-8")
+    cases = []
+    for i, raw in enumerate(tomllib.loads(text)["replay"]):
+        unknown = sorted(set(raw) - _CASE_KEYS)
+        if unknown:
+            raise v.fail(f"replays.toml: replay[{i}]", unknown,
+                         "keys " + ", ".join(sorted(_CASE_KEYS)))
+        raw = dict(raw)
+        raw["sources"] = tuple(raw.get("sources", ()))
+        cases.append(ReplayCase(**raw))
+    return cases
+
+
+def run_replay(case: ReplayCase, draws: int = 1000, seed: int = 0) -> xr.Dataset:
+    """:func:`replay` of one :class:`ReplayCase` on its built-in scenario."""
+    from sibsim.scenario_file import load_scenario
+
+    return replay(load_scenario(case.scenario), case.measured, units=case.units, draws=draws,
+                  seed=seed)

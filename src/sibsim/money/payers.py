@@ -1,0 +1,388 @@
+"""Outcome payers: the public bodies that share a SIB's outcome payments and its savings.
+
+A real outcomes contract often has several payers: the state and a municipality, a social
+insurance institution, a wellbeing services county, or a central top-up fund paying a share of
+every payment (Peterborough: the Ministry of Justice with the Big Lottery Fund; Lapset-SIB II:
+three payers committing EUR 10.0M, 4.3M and 1.6M). Each :class:`Payer` has
+
+* its **share** of each metric's outcome payments (a fraction per metric, or one fraction for
+  every metric);
+* its **own savings** (cashable and wider, per avoided event and per avoided person-period in a
+  state) and its own costs: which body saves what;
+* its **own caps** (over the contract and per period) and its own budget line in the results.
+
+Order of the money
+------------------
+1. The contract computes the outcome payments with *its* rules and caps
+   (:meth:`~sibsim.money.contract.Contract.outcome_payments`): the contract's caps come first.
+2. Each metric's payments are split among the payers by their shares (the shares of a metric
+   sum to 1 over the payers, so the split conserves money).
+3. Each payer's caps then apply to its own share, period by period: per period, then over the
+   contract. What a capped payer does not pay is **not paid**: no other payer makes it up, it
+   is not carried to a later period, and it is missing from what enters the capital waterfall,
+   so the investors (and whoever receives any excess) have that much less to share. The
+   money dataset reports it as ``unpaid_by_payer``.
+
+Payer caps apply to payments inside the horizon (with the contract's ``overflow = "last"``
+the payments due after the horizon are in the last period, and capped there; with
+``overflow = "drop"`` they are outside the money dataset and outside the payer caps).
+
+The waterfall's excess returned to the public side (``excess_to = "commissioner"``) is shared
+among the payers in proportion to what each paid in that period. One social discount rate
+(``[municipality] discount_rate``) discounts every payer's flows.
+
+A deal without payers has one: ``"commissioner"``, paying all of every metric, with the
+savings and costs of ``Deal.municipality``; its results are those of a single-commissioner
+deal, bit for bit.
+
+Examples
+--------
+The state pays all of metric "training" and half of "tax"; a municipality the other half:
+
+>>> state = Payer("state", shares={"training": 1.0, "tax": 0.5}, saving_per_event=3_000.0)
+>>> city = Payer("city", shares={"tax": 0.5}, cap_total=1e6)
+>>> state.share_of("tax"), city.share_of("training")
+(0.5, 0.0)
+>>> fund = Payer("top-up fund", shares=0.25)  # a quarter of every payment
+>>> fund.share_of("anything")
+0.25
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sibsim.money._arrays import per_period, readonly
+from sibsim.money.municipality import Municipality
+from sibsim.money.results import PaymentResult
+from sibsim.spec import _validate as v
+from sibsim.spec.variant import Spec, param
+
+__all__ = ["DEFAULT_PAYER", "SHARE_TOLERANCE", "Payer", "PayerSplit", "check_payers",
+           "effective_payers", "payer_savings", "split_by_payer", "valued_states"]
+
+FloatArray = NDArray[np.float64]
+
+#: Name of the payer a deal without ``payers`` gets (built from ``Deal.municipality``).
+DEFAULT_PAYER = "commissioner"
+
+#: How far the shares of a metric over the payers may be from 1.
+SHARE_TOLERANCE = 1e-9
+
+_SHARE = v.fraction(0.0, 1.0)
+_AMOUNT = v.interval(0.0, math.inf)
+
+
+class _Shares(v.Constraint):
+    """One fraction in [0, 1] for every metric, or a mapping metric -> fraction."""
+
+    description = "a fraction in [0, 1] (every metric), or a table {metric = fraction}"
+
+    def __call__(self, field: str, value: object) -> float | dict[str, float]:
+        if isinstance(value, Mapping):
+            if not value:
+                raise v.fail(field, value, "at least one metric")
+            return {v.name(f"{field} key", k): _SHARE(f"{field}[{k}]", x)
+                    for k, x in value.items()}
+        if isinstance(value, (str, bytes)) or isinstance(value, Sequence):
+            raise TypeError(f"{field}: got {value!r}; allowed: {self.description}")
+        return _SHARE(field, value)
+
+
+class _PerState(v.Constraint):
+    """A mapping state -> amount >= 0 (currency per person-period)."""
+
+    description = "a table {state = amount >= 0}"
+
+    def __call__(self, field: str, value: object) -> dict[str, float]:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{field}: got {value!r}; allowed: {self.description}")
+        return {v.name(f"{field} key", k): _AMOUNT(f"{field}[{k}]", x) for k, x in value.items()}
+
+
+class _AmountOrTable(v.Constraint):
+    """An amount >= 0, or a table ``{process = amount >= 0}`` (several outcome processes)."""
+
+    description = "an amount >= 0, or a table {process = amount >= 0}"
+
+    def __call__(self, field: str, value: object) -> float | dict[str, float]:
+        if isinstance(value, Mapping):
+            return {v.name(f"{field} key", k): _AMOUNT(f"{field}[{k}]", x)
+                    for k, x in value.items()}
+        return _AMOUNT(field, value)
+
+
+@dataclass(frozen=True)
+class Payer(Spec):
+    """One body paying a share of the outcome payments, with its own savings, costs and caps.
+
+    TOML: one ``[[payers]]`` table (see ``docs/scenario-format.md``).
+
+    Parameters
+    ----------
+    name : str
+        The payer ("state", "Kela", "city of Espoo", "top-up fund"); unique in a deal.
+    shares : float or mapping metric -> float
+        Fraction of each metric's outcome payments this payer pays (0.25 = 25%). A single
+        number applies to every metric of the contract; a metric left out of a mapping is 0.
+    saving_per_event : float or mapping process -> float
+        Cashable saving of this payer per avoided event (currency per event), >= 0; with
+        several outcome processes one amount per process (see
+        :class:`~sibsim.money.municipality.Municipality`).
+    wider_value_per_event : float or mapping process -> float
+        Wider public value to this payer per avoided event (currency per event), >= 0.
+    saving_per_person_period : mapping state -> float
+        Cashable saving per avoided person-period in a state (currency per person-period).
+    wider_value_per_person_period : mapping state -> float
+        Wider public value per avoided person-period in a state.
+    other_costs_per_period : float
+        The payer's own costs per period (evaluation, contract management), currency.
+    contract_periods : int, optional
+        Periods over which ``other_costs_per_period`` are incurred (default: all).
+    cap_total : float, optional
+        Most this payer pays over the contract (currency); None: no cap.
+    cap_per_period : float or sequence of float (length P), optional
+        Most this payer pays in one period (currency; a sequence: one per period, e.g. an
+        annual budget line); None: no cap.
+
+    Examples
+    --------
+    >>> p = Payer("Kela", shares={"employment": 0.6}, saving_per_event=12_000.0,
+    ...           cap_total=4.3e6)
+    >>> p.cap_total, p.share_vector(("employment", "care")).tolist()
+    (4300000.0, [0.6, 0.0])
+    """
+
+    name: str = param(v.label, doc="payer name, unique in the deal")
+    shares: float | dict[str, float] = param(_Shares(), doc="fraction of each metric's payments")
+    saving_per_event: float | dict[str, float] = param(
+        _AmountOrTable(), default=0.0,
+        doc="currency per event avoided; or {process = amount} with several outcome processes")
+    wider_value_per_event: float | dict[str, float] = param(
+        _AmountOrTable(), default=0.0,
+        doc="currency per event avoided; or {process = amount} with several outcome processes")
+    saving_per_person_period: dict[str, float] = param(
+        _PerState(), default_factory=dict, doc="currency per person-period avoided, by state")
+    wider_value_per_person_period: dict[str, float] = param(
+        _PerState(), default_factory=dict, doc="currency per person-period avoided, by state")
+    other_costs_per_period: float = param(_AMOUNT, default=0.0, doc="currency per period")
+    contract_periods: int | None = param(v.optional(v.integer(1)), default=None,
+                                         doc="periods with other costs (default: all)")
+    cap_total: float | None = param(v.optional(_AMOUNT), default=None,
+                                    doc="currency over the contract")
+    cap_per_period: float | tuple[float, ...] | None = param(
+        v.optional(v.scalar_or_vector(_AMOUNT)), default=None,
+        doc="currency per period: a number or one per period")
+
+    @classmethod
+    def from_municipality(cls, municipality: Municipality, name: str = DEFAULT_PAYER) -> Payer:
+        """The single payer of a deal without ``payers``: all of every metric, with the
+        municipality's savings and costs.
+
+        >>> Payer.from_municipality(Municipality(saving_per_event=10.0)).shares
+        1.0
+        """
+        m = municipality
+        return cls(name=name, shares=1.0, saving_per_event=m.saving_per_event,
+                   wider_value_per_event=m.wider_value_per_event,
+                   saving_per_person_period=dict(m.saving_per_person_period),
+                   wider_value_per_person_period=dict(m.wider_value_per_person_period),
+                   other_costs_per_period=m.other_costs_per_period,
+                   contract_periods=m.contract_periods)
+
+    def share_of(self, metric: str) -> float:
+        """This payer's fraction of ``metric``'s payments (0 for a metric it does not pay)."""
+        if isinstance(self.shares, dict):
+            return self.shares.get(metric, 0.0)
+        return self.shares
+
+    def share_vector(self, metrics: Sequence[str]) -> FloatArray:
+        """Shares of ``metrics``, in that order, as an array (M,)."""
+        return np.array([self.share_of(m) for m in metrics], dtype=np.float64)
+
+    @property
+    def savings_terms(self) -> Municipality:
+        """The payer's savings and costs as a :class:`Municipality` (whose arithmetic is
+        reused; its discount rate is unused: the deal has one social discount rate)."""
+        return Municipality(
+            saving_per_event=self.saving_per_event,
+            wider_value_per_event=self.wider_value_per_event,
+            saving_per_person_period=self.saving_per_person_period,
+            wider_value_per_person_period=self.wider_value_per_person_period,
+            other_costs_per_period=self.other_costs_per_period,
+            contract_periods=self.contract_periods)
+
+    def states_valued(self) -> set[str]:
+        """States whose person-periods this payer values."""
+        return set(self.saving_per_person_period) | set(self.wider_value_per_person_period)
+
+
+def check_payers(payers: Sequence[Payer], metrics: Sequence[str],
+                 municipality: Municipality, field: str = "Deal.payers") -> None:
+    """Refuse an inconsistent set of payers (raises ``ValueError`` naming the field).
+
+    Payer names are unique; every metric named in a payer's ``shares`` is a contract metric;
+    the shares of each metric sum to 1 over the payers (within :data:`SHARE_TOLERANCE`);
+    ``municipality`` holds no savings or costs (with payers, each payer holds its own: only the
+    social ``discount_rate`` stays in the municipality).
+
+    >>> try:
+    ...     check_payers([Payer("state", 0.5), Payer("city", {"m": 0.4})], ["m"], Municipality())
+    ... except ValueError as err:
+    ...     print(str(err).split("; allowed")[0])
+    Deal.payers.shares[m]: got 0.9
+    """
+    v.unique(field, [p.name for p in payers], "payer names")
+    known = set(metrics)
+    for i, p in enumerate(payers):
+        if isinstance(p.shares, dict):
+            unknown = sorted(set(p.shares) - known)
+            if unknown:
+                raise v.fail(f"{field}[{i}].shares", unknown,
+                             f"metrics of the contract ({', '.join(metrics)})")
+    for m in metrics:
+        parts = [(p.name, p.share_of(m)) for p in payers]
+        total = math.fsum(s for _, s in parts)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            who = ", ".join(f"{n} {s:g}" for n, s in parts)
+            raise v.fail(f"{field}.shares[{m}]", round(total, 12),
+                         f"shares of metric {m!r} summing to 1 over the payers ({who})")
+    if municipality != Municipality(discount_rate=municipality.discount_rate):
+        raise v.fail("Deal.municipality", municipality,
+                     "only discount_rate when payers are given (each payer's savings and "
+                     "costs are its own: put them in its [[payers]] table)")
+
+
+@dataclass(frozen=True, eq=False)
+class PayerSplit:
+    """Outcome payments split among the payers, after each payer's caps.
+
+    Attributes
+    ----------
+    payers : tuple of str
+        Payer names (axis 1).
+    due : array (D, Y, P)
+        Each payer's share of the contract's payments, before its caps (currency).
+    paid : array (D, Y, P)
+        What each payer pays, after its caps (currency, >= 0).
+    total : array (D, P)
+        What all payers pay together: the outcome payments entering the waterfall. Exactly
+        the contract's total when no payer cap binds; else the contract's total less what
+        capped payers do not pay (equal to ``paid.sum(1)`` up to rounding).
+
+    Examples
+    --------
+    >>> from sibsim.money import Contract, MetricTerms, PricePerUnit
+    >>> from sibsim.money.results import EvaluationTable
+    >>> c = Contract((MetricTerms("m", PricePerUnit(10.0)),))
+    >>> pay = c.outcome_payments(EvaluationTable(("m",), (0,), (False,), (1,),
+    ...                          measured_effect=[[0.2]], units=[[10.0]]), n_periods=1)
+    >>> s = split_by_payer((Payer("state", 0.7), Payer("city", 0.3, cap_total=20.0)), pay)
+    >>> s.paid[0, :, 0].tolist(), s.total.tolist()
+    ([70.0, 20.0], [[90.0]])
+    """
+
+    payers: tuple[str, ...]
+    due: FloatArray
+    paid: FloatArray
+    total: FloatArray
+
+    @property
+    def unpaid(self) -> FloatArray:
+        """Due under a payer's shares but not paid because of its caps, (D, Y, P)."""
+        return self.due - self.paid
+
+    def flows(self, commissioner_flow: FloatArray) -> FloatArray:
+        """Each payer's waterfall flow (D, Y, P): its payments (-) and its part of any excess
+        returned to the public side (+), in proportion to what it paid in the period."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            part = np.where(self.total[:, None, :] > 0,
+                            self.paid / np.where(self.total > 0, self.total, 1.0)[:, None, :],
+                            0.0)
+        return commissioner_flow[:, None, :] * part
+
+
+def split_by_payer(payers: Sequence[Payer], pay: PaymentResult) -> PayerSplit:
+    """Split the contract's payments among ``payers`` by their shares, then apply each
+    payer's caps (per period, then over the contract), period by period.
+
+    Parameters
+    ----------
+    payers : sequence of Payer
+        Payers whose shares of each metric sum to 1 (see :func:`check_payers`).
+    pay : PaymentResult
+        The contract's outcome payments (after the contract's own caps).
+
+    Returns
+    -------
+    PayerSplit
+        Due, paid (D, Y, P) and the total paid (D, P), in the contract's currency.
+    """
+    P = pay.n_periods
+    shares = np.stack([p.share_vector(pay.metrics) for p in payers])  # (Y, M)
+    due = np.einsum("ym,dmp->dyp", shares, pay.by_metric)
+    if len(payers) == 1 and np.all(shares == 1.0):
+        due = np.array(pay.total[:, None, :])  # one payer paying all: exactly the total
+    capped = [i for i, p in enumerate(payers)
+              if p.cap_total is not None or p.cap_per_period is not None]
+    if not capped:
+        return PayerSplit(tuple(p.name for p in payers), readonly(due), readonly(due.copy()),
+                          pay.total)
+    paid = due.copy()
+    for i in capped:
+        p = payers[i]
+        per = (np.full(P, np.inf) if p.cap_per_period is None
+               else per_period(f"Payer[{p.name}].cap_per_period", p.cap_per_period, P))
+        room_total = np.full(due.shape[0], np.inf if p.cap_total is None else p.cap_total)
+        for t in range(P):
+            x = np.minimum(np.minimum(due[:, i, t], per[t]), np.maximum(room_total, 0.0))
+            paid[:, i, t] = x
+            room_total = room_total - x
+    shortfall = (due - paid).sum(axis=1)
+    total = np.where(shortfall > 0, np.maximum(pay.total - shortfall, 0.0), pay.total)
+    return PayerSplit(tuple(p.name for p in payers), readonly(due), readonly(paid),
+                      readonly(total))
+
+
+def payer_savings(payers: Sequence[Payer], avoided_events: FloatArray | Mapping[str, FloatArray],
+                  avoided_pp: Mapping[str, FloatArray], n_periods: int
+                  ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Each payer's ``(cashable, wider, other costs)`` from its own rates.
+
+    ``avoided_events`` is (D, P), or ``{process: (D, P)}`` with several outcome processes
+    (valued at each payer's per-process amounts); ``avoided_pp`` maps each valued state to its
+    avoided person-periods (D, P). Returns arrays (D, Y, P), (D, Y, P) and (Y, P), in currency.
+    """
+    cash, wider, other = [], [], []
+    shape = (next(iter(avoided_events.values())) if isinstance(avoided_events, Mapping)
+             else avoided_events).shape
+    for p in payers:
+        terms = p.savings_terms
+        c, w = terms.savings(avoided_events, {s: avoided_pp[s] for s in p.states_valued()})
+        cash.append(np.broadcast_to(c, shape))
+        wider.append(np.broadcast_to(w, shape))
+        other.append(terms.other_costs(n_periods))
+    return np.stack(cash, axis=1), np.stack(wider, axis=1), np.stack(other)
+
+
+def effective_payers(payers: Sequence[Payer], municipality: Municipality) -> tuple[Payer, ...]:
+    """``payers``, or the single default payer built from ``municipality`` when none."""
+    return tuple(payers) if payers else (Payer.from_municipality(municipality),)
+
+
+def valued_states(payers: Sequence[Payer], explicit: bool) -> dict[str, str]:
+    """Every state some payer values -> the field to name if the outcome lacks it."""
+    out: dict[str, str] = {}
+    for i, p in enumerate(payers):
+        owner = f"Deal.payers[{i}]" if explicit else "Municipality"
+        for s in sorted(p.saving_per_person_period):
+            out.setdefault(s, f"{owner}.saving_per_person_period")
+        for s in sorted(p.wider_value_per_person_period):
+            out.setdefault(s, f"{owner}.wider_value_per_person_period")
+    return out
+

@@ -1,0 +1,241 @@
+"""Faults a user can cause: unreadable inputs, unsafe outputs, disk errors, signals and a
+read-only installation. Each ends with a message and a documented exit status, never a
+traceback, and keeps any previous output."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+import sibsim
+from sibsim.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, main
+from sibsim.dataset.io import atomic_output
+from sibsim.scenario_file import MAX_SCENARIO_BYTES, ScenarioFileError, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SMALL = """
+name = "small"
+horizon = 3
+[cohort]
+size = 50
+[outcome]
+kind = "binary"
+probability = 0.3
+"""
+
+
+def write(path: Path, data: bytes | str) -> Path:
+    path.write_bytes(data if isinstance(data, bytes) else textwrap.dedent(data).encode())
+    return path
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ------------------------------------------------------------------ unreadable inputs
+@pytest.mark.parametrize(("data", "words"), [
+    (b"\xef\xbb\xbf" + SMALL.encode(), "byte-order mark"),
+    (b"\xff\xfe" + SMALL.encode("utf-16-le"), "byte-order mark"),
+    ('name = "caf\xe9"\n'.encode("latin-1") + SMALL.encode(), "not UTF-8"),
+    (b"horizon = 3\n" + b"# " + b"x" * MAX_SCENARIO_BYTES + b"\n", "at most"),
+])
+def test_unreadable_scenario_files_are_refused_with_a_message(tmp_path, capsys, data, words):
+    path = write(tmp_path / "bad.toml", data)
+    with pytest.raises(ScenarioFileError, match=words):
+        load_scenario(path)
+    code, _, err = run_cli(capsys, "run", str(path), "--out", str(tmp_path / "r.nc"))
+    assert code == EXIT_USAGE and err.startswith("sibsim: error:") and words in err
+    assert "Traceback" not in err and not (tmp_path / "r.nc").exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "device"])
+def test_non_regular_inputs_are_refused_without_blocking(tmp_path, capsys, kind):
+    if kind == "fifo":
+        path = tmp_path / "pipe.toml"
+        os.mkfifo(path)  # opening it for reading would block forever
+    elif kind == "folder":
+        path = tmp_path / "dir.toml"
+        path.mkdir()
+    else:
+        path = Path("/dev/zero")  # endless: an unbounded read would never return
+    code, _, err = run_cli(capsys, "run", str(path), "--out", str(tmp_path / "r.nc"))
+    assert code == EXIT_USAGE and "not a regular file" in err
+
+
+# ------------------------------------------------------------------ unsafe outputs
+@pytest.mark.parametrize("name", ["../escape", "/abs/path", "a/b", ".hidden", "tab\there",
+                                  "x" * 101, "nul\x00"])
+def test_a_scenario_name_cannot_steer_the_output_path(tmp_path, name):
+    with pytest.raises(ValueError, match=r"Scenario\.name.*names the output files"):
+        sibsim.Scenario(cohort=sibsim.Cohort(size=5), outcome=sibsim.BinaryOutcome(0.1),
+                        horizon=2, name=name)
+    toml = SMALL.replace('name = "small"', f"name = {json.dumps(name)}")  # a TOML string
+    path = write(tmp_path / "s.toml", toml)
+    with pytest.raises(ScenarioFileError, match="names the output files"):
+        load_scenario(path)
+
+
+def test_unicode_names_are_fine():
+    sc = sibsim.Scenario(cohort=sibsim.Cohort(size=5), outcome=sibsim.BinaryOutcome(0.1),
+                         horizon=2, name="Työllisyys-SIB (Hämeenlinna)")
+    assert sc.name == "Työllisyys-SIB (Hämeenlinna)"
+
+
+def test_outputs_are_checked_before_the_run(tmp_path, capsys):
+    src = write(tmp_path / "s.toml", SMALL)
+    before = src.read_bytes()
+    (tmp_path / "folder.nc").mkdir()
+    cases = [
+        (["--out", str(src)], "ending in .nc"),
+        (["--out", str(tmp_path / "folder.nc")], "not a regular file"),
+        (["--out", str(tmp_path / "a.nc"), "--figure", str(tmp_path / "a.nc")], "ending in"),
+        (["--out", str(tmp_path / "a.nc"), "--figure", str(tmp_path / "fig.doc")], "ending in"),
+    ]
+    for extra, words in cases:
+        t0 = time.perf_counter()
+        code, _, err = run_cli(capsys, "run", str(src), "--draws", "10", *extra)
+        assert code == EXIT_USAGE and words in err, (extra, err)
+        assert time.perf_counter() - t0 < 5  # refused before simulating
+    assert src.read_bytes() == before
+    assert not (tmp_path / "a.nc").exists()
+
+
+def test_two_outputs_on_one_path_are_refused(tmp_path, capsys):
+    from sibsim.cli import check_outputs
+
+    src = write(tmp_path / "s.toml", SMALL)
+    same = tmp_path / "x.png"
+    problem = check_outputs(src, {"--out": (same, (".png",)), "--figure": (same, (".png",))})
+    assert problem is not None and "also the --out file" in problem
+    # a figure without a suffix is written as PNG: that is the same file too
+    problem = check_outputs(src, {"--out": (tmp_path / "f.png", (".png",)),
+                                  "--figure": (tmp_path / "f", ("", ".png"))})
+    assert problem is not None and "also the --out file" in problem
+    # the scenario file itself, under another name (a hard link)
+    link = tmp_path / "link.nc"
+    os.link(src, link)
+    problem = check_outputs(src, {"--out": (link, (".nc",))})
+    assert problem is not None and "is the scenario file" in problem
+
+
+# ------------------------------------------------------------------ disk full and I/O errors
+def test_disk_full_while_writing_keeps_the_previous_file(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "r.nc"
+    out.write_bytes(b"previous results")
+
+    def full(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"half")  # a partial write, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(xr.DataTree, "to_netcdf", full)
+    code, _, err = run_cli(capsys, "run", "peterborough", "--draws", "20", "--out", str(out),
+                           "--no-progress")
+    assert code == EXIT_USAGE and "No space left on device" in err and "Traceback" not in err
+    assert out.read_bytes() == b"previous results"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]  # no temporary file left
+
+
+def test_an_interrupt_inside_a_write_leaves_no_temporary_file(tmp_path):
+    out = tmp_path / "r.nc"
+    out.write_bytes(b"previous")
+    with pytest.raises(KeyboardInterrupt), atomic_output(out) as tmp:
+        Path(tmp).write_bytes(b"partial")
+        raise KeyboardInterrupt
+    assert out.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]
+
+
+# ------------------------------------------------------------------ signals
+def _wait_until_simulating(proc: subprocess.Popen) -> str:
+    """Read standard error until the first progress report: the simulation is under way, so
+    the signal arrives during the run, not during the imports."""
+    seen = b""
+    while b"draws" not in seen:
+        byte = proc.stderr.read(1)
+        if not byte:
+            raise AssertionError(f"the run ended before reporting progress: {seen!r}")
+        seen += byte
+    return seen.decode()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "code", "words"), [
+    (signal.SIGINT, EXIT_INTERRUPTED, "interrupted"),
+    (signal.SIGTERM, EXIT_TERMINATED, "terminated"),
+])
+def test_a_signal_stops_the_run_with_one_line_and_keeps_the_previous_file(tmp_path, sig, code,
+                                                                          words):
+    out = tmp_path / "r.nc"
+    out.write_bytes(b"previous results")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sibsim", "run", "peterborough", "--draws", "2000000",
+         "--out", str(out), "--progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    first = _wait_until_simulating(proc)
+    t0 = time.perf_counter()
+    proc.send_signal(sig)
+    try:
+        _, rest = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    err = first + rest.decode()
+    assert proc.returncode == code, err
+    assert time.perf_counter() - t0 < 30  # stops promptly, not at the end of the run
+    lines = [ln for ln in err.replace("\r", "\n").splitlines()
+             if ln.strip() and not ln.strip().startswith("draws")]  # progress reports
+    assert len(lines) == 1 and words in lines[0] and "Traceback" not in err, repr(err)
+    assert out.read_bytes() == b"previous results"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]
+
+
+# ------------------------------------------------------------------ read-only installation
+def test_numba_cache_falls_back_when_nothing_is_writable(monkeypatch):
+    import numba
+    from numba.core import dispatcher
+
+    import sibsim._numba_cache as nc
+
+    monkeypatch.setattr(numba.config, "CACHE_DIR", "")
+    monkeypatch.setattr(nc, "writable", lambda folder: False)
+    monkeypatch.setattr(dispatcher.Dispatcher, "enable_caching",
+                        dispatcher.Dispatcher.enable_caching)
+    assert nc.configure() == "none"
+    monkeypatch.setattr(nc, "writable", lambda folder: "sibsim-numba-cache" in str(folder))
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "")
+    assert nc.configure() == "temporary"
+    assert "sibsim-numba-cache" in numba.config.CACHE_DIR
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0,
+                    reason="needs unshare and root for a private read-only mount")
+def test_import_works_from_a_read_only_installation_and_home(tmp_path):
+    pkg, home = tmp_path / "site", tmp_path / "home"
+    home.mkdir()
+    shutil.copytree(ROOT / "src" / "sibsim", pkg / "sibsim",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    script = (f"mount --bind -o ro {pkg} {pkg} && mount --bind -o ro {home} {home} && "
+              f"{sys.executable} -c 'import sibsim, sibsim._numba_cache as c; "
+              "print(c.CHOICE, float(sibsim.irr([[-100.0, 110.0]])[0]))'")
+    env = {**os.environ, "HOME": str(home), "PYTHONPATH": str(pkg)}
+    env.pop("NUMBA_CACHE_DIR", None)
+    res = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
+                         env=env, timeout=600)
+    assert res.returncode == 0, res.stderr
+    choice, rate = res.stdout.split()
+    assert choice == "temporary" and abs(float(rate) - 0.1) < 1e-12
+    assert "Traceback" not in res.stderr
