@@ -432,3 +432,18 @@ def test_payers_value_each_process_at_their_own_amounts():
     with pytest.raises(ValueError, match=r"Deal\.payers\[1\]\.saving_per_event"):
         split.replace(payers=(split.payers[0], Payer("state", shares=0.5,
                                                      saving_per_event=50.0)))
+
+
+def test_overrides_of_a_second_process_are_range_checked():
+    """A per-draw value for another process's parameter gets the same range check as the
+    first process's: a negative relative risk for jail days is refused, a valid one runs."""
+    import numpy as np
+
+    sc = two_processes(n=50)
+    assert "jail_days.effect.value" in sc.parameters()
+    with pytest.raises(ValueError, match=r"overrides\[jail_days\.effect\.value\]"):
+        sibsim.simulate(sc, draws=3, seed=1, engine="expected",
+                        overrides={"jail_days.effect.value": np.array([-1.0, 1.0, 1.0])})
+    ds = sibsim.simulate(sc, draws=3, seed=1, engine="expected",
+                         overrides={"jail_days.effect.value": np.array([0.5, 1.0, 1.0])})
+    assert ds.sizes["draw"] == 3

@@ -148,10 +148,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return _fail(problem)
     progress = False if args.no_progress else (True if args.progress else None)
     from sibsim import report
+    from sibsim.analysis.power import SmallSampleWarning
 
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", report.UnfundedCostsWarning)
+            warnings.simplefilter("always", SmallSampleWarning)
             text = report.run_and_report(deal, draws=args.draws, seed=args.seed,
                                          engine=args.engine, out=out, figure=args.figure,
                                          progress=progress)

@@ -18,6 +18,7 @@ import xarray as xr
 
 from sibsim.analysis.breakeven import breakeven
 from sibsim.analysis.metrics import investor_metrics, municipality_metrics
+from sibsim.analysis.power import power_warnings, warn_small_samples
 from sibsim.analysis.summary import summarise
 from sibsim.dataset import simulate, to_netcdf
 from sibsim.dataset.io import ENGINE as NETCDF_ENGINE
@@ -149,6 +150,7 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
     unfunded = unfunded_text(money)
     if unfunded is not None:
         warnings.warn(UnfundedCostsWarning(unfunded), stacklevel=2)
+    warn_small_samples(deal)
     be = (breakeven(deal, ds, cf=cf, effect_range=deal.breakeven.effect_range,
                     grid=deal.breakeven.grid)
           if with_breakeven and deal.scenario.effect is not None else None)
@@ -336,6 +338,9 @@ def describe(res: SIBResults, deal: Deal) -> str:
         f"{_money(float(np.median(mun['peak_annual_budget_need'].values)), cur)}.",
     ]
     lines += _payer_lines(m, mun)
+    small = power_warnings(deal)
+    if small:
+        lines += ["", "Evaluation power"] + [f"  {text}" for text in small]
     if res.breakeven is not None:
         be = res.breakeven
         meas = be.attrs["measure"]

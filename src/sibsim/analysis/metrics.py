@@ -93,7 +93,8 @@ def investor_metrics(money: xr.Dataset) -> xr.Dataset:
                 "irr_status)."),
         "irr_status": ("code", "sibsim.money.irr.IRRStatus code of each IRR."),
         "irr_annual": ("per year", "IRR annualised: (1 + irr) ** periods_per_year - 1."),
-        "moic": ("multiple", "Money multiple: gross cash received / gross capital drawn."),
+        "moic": ("multiple", "Money multiple: gross cash received / gross capital drawn (NaN "
+                             "where no capital is drawn)."),
         "npv": (cur, "NPV at the investors' discount rate."),
         "payback_period": ("period", "First period from which cumulative cash stays >= 0."),
         "invested": (cur, "Capital drawn (gross drawdowns)."),

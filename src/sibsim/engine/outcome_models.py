@@ -33,6 +33,7 @@ import numpy as np
 from sibsim.engine import expected as _expected
 from sibsim.engine.kernels import aggregate as _agg
 from sibsim.engine.kernels import individual as _ind
+from sibsim.engine.ranges import check_expected_counts
 from sibsim.engine.tables import (
     Structure,
     Tables,
@@ -243,6 +244,7 @@ class CountModel(OutcomeModel):
         r1 = r0 if eff is None else apply_to_rate(r0, scenario.effect.measure, eff)
         rate = np.ascontiguousarray(np.stack([r0, r1], axis=1))
         check_rates(rate)
+        check_expected_counts(rate, common["nb_shape"], np.array(scenario.group_sizes()))
         return Tables(prob=None, trans=None, rate=rate, tidx=tidx, **common)
 
     def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ, eocc) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sibsim.engine.outcome_models import OutcomeModel, model_of
+from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
 from sibsim.engine.progress import Progress
 from sibsim.engine.tables import Structure, Tables
@@ -125,14 +126,7 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
     chunk = default_chunk(scenario) if chunk_draws is None else v.positive_int(
         "chunk_draws", chunk_draws)
     params = scenario.parameters()
-    if overrides:
-        for name, val in overrides.items():
-            if name not in params:
-                raise v.fail("overrides", name, "names of the scenario's parameters: "
-                             + ", ".join(params))
-            arr = np.asarray(val, dtype=float)
-            if arr.shape[0] != draws or not np.all(np.isfinite(arr)):
-                raise v.fail(f"overrides[{name}]", val, f"{draws} finite values (one per draw)")
+    overrides = check_overrides(scenario, overrides, draws)
     A, W, K = models[0][1].sizes.shape
     P = scenario.horizon
     engaged = np.zeros((draws, A, W, K, P))

@@ -182,8 +182,10 @@ class Deal(Spec):
         self._check_lifecycle()
         self._set("evaluations", check_evaluations(self.evaluations, "Deal.evaluations"))
         cohort = self.scenario.cohort
+        sizes = self.scenario.group_sizes()
         for e in self.evaluations:
             e.check_scenario(cohort.stratum_names, cohort.n_waves)
+            e.check_groups(sizes, cohort.stratum_names)
         measured = {e.metric for e in self.evaluations}
         unmeasured = sorted(set(self.contract.metrics) - measured)
         if unmeasured:

@@ -226,7 +226,10 @@ def _comparison_rate(comparison: ComparisonArm | None, waves: Sequence[int],
     (each wave's comparison units scaled before pooling).
     """
     assert comparison is not None
-    nc = max(comparison.size[waves].sum(), 1)
+    nc = comparison.size[waves].sum()
+    if not nc > 0:  # refused before (Evaluation.check_groups): never a rate of 0 people
+        raise ValueError(f"comparison arm: got 0 people in entry waves {list(waves)}; allowed: "
+                         "at least one person in each group the design compares")
     if np.ndim(scale) == 2:
         c_units, s = comparison.units[:, waves], scale[:, waves]
         return (c_units * s).sum(1) / nc, (c_units * s**2).sum(1) / nc**2
@@ -664,6 +667,67 @@ class Evaluation(Spec):
                              + ", ".join(repr(n) for n in names))
         self.design.check_waves(f"{field}.design", n_waves)  # type: ignore[union-attr]
 
+    def check_groups(self, sizes: np.ndarray, strata: Sequence[str]) -> None:
+        """Refuse a design with an empty group: every group a trigger measures must hold at
+        least one person (an empty comparison group would measure an effect of exactly 0).
+
+        ``sizes``: people per arm (treatment, then comparison if any), entry wave and stratum,
+        shape ``(arms, waves, strata)``, as :meth:`sibsim.Scenario.group_sizes`; ``strata``:
+        the stratum names. Refused: no treated participant in the evaluated strata; with
+        ``per_wave``, an entry wave with people but none in the evaluated strata; a design with
+        a comparison arm whose evaluated strata hold no comparison person in a measured wave
+        (``per_wave``) or in all waves together (``pooled``).
+
+        Examples
+        --------
+        >>> sizes = np.array([[[100]], [[0]]])   # 100 treated, 0 comparison people
+        >>> Evaluation("m").check_groups(sizes, ("all",))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: Evaluation[m] comparison group: got 0 people (100 treated); allowed: ...
+        """
+        field = f"Evaluation[{self.metric}]"
+        sizes = np.asarray(sizes)
+        wave_people = sizes[0].sum(-1)  # (W,) treated people per wave, all strata
+        keep = [i for i, s in enumerate(strata) if self.stratum is None or s in self.stratum]
+        n_t = sizes[0][:, keep].sum(-1)
+        where = "" if self.stratum is None else f" in strata {list(self.stratum)}"
+        if n_t.sum() <= 0:
+            raise v.fail(f"{field}.stratum", self.stratum,
+                         "strata with treated participants in at least one entry wave")
+        if self.per_wave:
+            empty = [w for w in range(len(n_t)) if wave_people[w] > 0 and n_t[w] <= 0]
+            if empty:
+                raise v.fail(f"{field}.stratum", self.stratum,
+                             f"strata with at least one participant in every entry wave with "
+                             f"people (wave {empty[0]} has {int(wave_people[empty[0]])} "
+                             f"participants, none{where}); measure pooled only, or widen the "
+                             "strata or their shares")
+        if not self.needs_comparison:
+            return
+        if sizes.shape[0] < 2:
+            raise _no_comparison(self)
+        n_c = sizes[1][:, keep].sum(-1)
+        hint = ("at least one person in each group the design compares (raise "
+                "ComparisonGroup.ratio or size, or the strata's shares)")
+        if self.pooled and n_c.sum() <= 0:
+            raise ValueError(f"{field} comparison group{where}: got 0 people "
+                             f"({int(n_t.sum())} treated); allowed: {hint}")
+        if self.per_wave:
+            for w in range(len(n_t)):
+                if n_t[w] > 0 and n_c[w] <= 0:
+                    raise ValueError(f"{field} comparison group of entry wave {w}{where}: got "
+                                     f"0 people ({int(n_t[w])} treated); allowed: {hint}")
+
+
+def _no_comparison(ev: Evaluation) -> ValueError:
+    """The error for a design that needs a comparison group the scenario does not have."""
+    alone = [c.kind for c in EVALUATION_DESIGNS.classes() if not c.needs_comparison]
+    return v.fail(f"Evaluation[{ev.metric}].design", ev.design.kind,  # type: ignore[union-attr]
+                  "a design without a concurrent comparison group ("
+                  + ", ".join(repr(k) for k in alone)
+                  + ") when the scenario has no comparison group")
+
 
 def check_evaluations(evaluations: Evaluation | Sequence[Evaluation],
                       field: str = "evaluations") -> tuple[Evaluation, ...]:
@@ -810,17 +874,12 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int) -> 
     for ev in evaluations:
         design = ev.design
         if design.needs_comparison and "comparison" not in arms:
-            alone = [c.kind for c in EVALUATION_DESIGNS.classes() if not c.needs_comparison]
-            raise v.fail(f"Evaluation[{ev.metric}].design", design.kind,
-                         "a design without a concurrent comparison group ("
-                         + ", ".join(repr(k) for k in alone)
-                         + ") when the scenario has no comparison group")
+            raise _no_comparison(ev)
         ev.check_scenario(list(ds["stratum"].values), len(entry))
+        ev.check_groups(ds["size"].transpose("arm", "wave", "stratum").values,
+                        list(ds["stratum"].values))
         size = _in_strata(ds["size"], ev)  # (arm, wave)
         n_t = size.sel(arm="treatment").values  # (W,)
-        if not n_t.sum() > 0:
-            raise v.fail(f"Evaluation[{ev.metric}].stratum", ev.stratum,
-                         "strata with treated participants in at least one entry wave")
         params = {name: sample_parameter(dist, name, seed, 0, D)
                   for name, dist in ev.parameters().items()}
         u = _units(ds, ev).values  # (D, A, W, P)

@@ -53,6 +53,10 @@ CLOCKS = ("entry", "calendar")
 #: Largest event rate per person-period a count outcome accepts (including sampled values).
 MAX_RATE = 1e6
 
+#: Smallest negative-binomial shape (dispersion) a count outcome accepts (sampled values are
+#: checked at simulation time): below it the mean is carried by events too rare to sample.
+MIN_DISPERSION = 1e-3
+
 #: The outcome kinds, by their TOML ``kind``: ``OUTCOME_KINDS["binary"] is BinaryOutcome``.
 OUTCOME_KINDS = Registry("outcome")
 
@@ -81,8 +85,9 @@ class _Shape(v.Constraint):
     def __call__(self, field: str, value: object) -> Distribution:
         k = as_distribution(field, value)
         require_support(field, k, 0.0, np.inf, "a negative-binomial shape (> 0)")
-        if k.support[1] <= 0:
-            raise v.fail(field, k.describe(), "a negative-binomial shape > 0")
+        if k.support[1] < MIN_DISPERSION:
+            raise v.fail(field, k.describe(),
+                         f"a negative-binomial shape >= {MIN_DISPERSION:g}")
         return k
 
 

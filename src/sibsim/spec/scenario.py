@@ -144,6 +144,22 @@ class Scenario:
         if self.comparison is not None and sum(self.comparison.sizes(self.cohort)) > v.MAX_PEOPLE:
             raise v.fail("ComparisonGroup", self.comparison,
                          f"at most {v.MAX_PEOPLE:,} people in the comparison group")
+        self._check_groups()
+
+    def _check_groups(self) -> None:
+        """Refuse groups that round to nobody: a comparison group of 0 people, a stratum
+        without a participant (they would measure, or pay on, nobody)."""
+        if self.comparison is not None and sum(self.comparison.sizes(self.cohort)) == 0:
+            c = self.comparison
+            raise v.fail("ComparisonGroup.ratio", c.ratio,
+                         f"a ratio that gives at least one comparison person ({c.ratio:g} x "
+                         f"{self.cohort.size:,} participants rounds to 0 people)")
+        treated = self.group_sizes()[0]  # [wave][stratum]
+        for k, s in enumerate(self.cohort.strata):
+            if sum(wave[k] for wave in treated) == 0:
+                raise v.fail(f"Stratum[{s.name}].share", s.share,
+                             f"a share that gives at least one participant ({s.share:g} of "
+                             f"{self.cohort.size:,} participants rounds to 0 people)")
 
     def _check_effect(self) -> None:
         if self.effect is not None:

@@ -97,7 +97,13 @@ def normal(s0, s1):
 
 @njit(cache=True)
 def gamma(s0, s1, shape):
-    """A Gamma(shape, scale=1) variate (Marsaglia & Tsang 2000; boosted for shape < 1)."""
+    """A Gamma(shape, scale=1) variate (Marsaglia & Tsang 2000; boosted for shape < 1).
+
+    The proposal ``d (1 + c x)**3`` is kept as ``d + d y`` with ``y = (1 + c x)**3 - 1``
+    computed directly, and the acceptance test as ``d (log1p(y) - y)``, so that neither loses
+    the fluctuation (of relative size ``1 / sqrt(shape)``) to cancellation: exact in mean and
+    variance from ``shape = 0.001`` to ``1e18`` (see docs/engine.md, "Numerical range").
+    """
     boost = 1.0
     a = shape
     if a < 1.0:
@@ -108,13 +114,13 @@ def gamma(s0, s1, shape):
     c = 1.0 / np.sqrt(9.0 * d)
     for _ in range(1000):
         s0, s1, x = normal(s0, s1)
-        vv = 1.0 + c * x
-        if vv <= 0.0:
+        cx = c * x
+        if cx <= -1.0:
             continue
-        vv = vv * vv * vv
+        y = cx * (3.0 + cx * (3.0 + cx))  # (1 + cx)**3 - 1
         s0, s1, u = uniform(s0, s1)
-        if np.log(1.0 - u) < 0.5 * x * x + d - d * vv + d * np.log(vv):
-            return s0, s1, d * vv * boost
+        if np.log(1.0 - u) < 0.5 * x * x + d * (math.log1p(y) - y):
+            return s0, s1, (d + d * y) * boost
     return s0, s1, d * boost  # pragma: no cover - acceptance probability > 0.95 per try
 
 
@@ -142,13 +148,24 @@ def poisson_inverse(u, lam):
     return x
 
 
+#: Largest Poisson mean the PTRS sampler takes: above it (outside the validated range, see
+#: :data:`sibsim.engine.ranges.MAX_EXPECTED_COUNT`) a rounded normal variate with the same mean
+#: and variance, clipped to ``[0, 4e18]``, keeps every count finite and >= 0.
+POISSON_PTRS_MAX = 1e15
+
+
 @njit(cache=True)
 def poisson(s0, s1, lam):
     """A Poisson(lam) variate: inversion below 10, else PTRS transformed rejection
-    (Hoermann 1993, as in numpy)."""
+    (Hoermann 1993, as in numpy). Exact in mean and variance up to ``lam = 1e13`` (the
+    validated range); never negative."""
     if lam < 10.0:
         s0, s1, u = uniform(s0, s1)
         return s0, s1, poisson_inverse(u, lam)
+    if not lam <= POISSON_PTRS_MAX:  # also NaN: a guard, refused before any run
+        s0, s1, z = normal(s0, s1)
+        x = math.floor(lam + math.sqrt(lam) * z + 0.5) if lam < 4e18 else 4e18
+        return s0, s1, np.int64(min(max(x, 0.0), 4e18))
     slam = math.sqrt(lam)
     loglam = math.log(lam)
     b = 0.931 + 2.53 * slam
