@@ -543,7 +543,8 @@ def test_payments_never_decrease_as_the_measured_effect_grows(case):
 
 
 def test_registry_names_the_four_rules_by_kind():
-    assert PRICING_RULES.names() == ("price_per_unit", "steps", "linear", "savings_share")
+    assert PRICING_RULES.names()[:4] == ("price_per_unit", "steps", "linear", "savings_share")
+    assert "claim_share" in PRICING_RULES  # computed in the waterfall (test_lifecycle.py)
     assert PRICING_RULES["steps"] is StepSchedule
     assert "savings_share" in PRICING_RULES and "bonus" not in PRICING_RULES
     assert all(issubclass(cls, PricingRule) for cls in PRICING_RULES.classes())
@@ -551,7 +552,8 @@ def test_registry_names_the_four_rules_by_kind():
 
 
 def test_unknown_rule_kind_lists_the_allowed_kinds():
-    allowed = "'price_per_unit', 'steps', 'linear', 'savings_share'"
+    allowed = ", ".join(repr(k) for k in PRICING_RULES.names())
+    assert allowed.startswith("'price_per_unit', 'steps', 'linear', 'savings_share'")
     with pytest.raises(ValueError) as info:
         PRICING_RULES["step"]
     assert str(info.value) == f"pricing rule kind: got 'step'; allowed: one of {allowed}"
@@ -752,7 +754,9 @@ def test_the_builtin_scenarios_read_their_contracts_through_the_registry():
     from sibsim.scenario_file import load_scenario
 
     utah = load_scenario("utah-preschool").contract
-    assert utah.terms[0].rule == SavingsShare(((0.95, 7_350_000.0), (0.40, None)))
+    # Utah's tiers are tied to the investors' claim (computed in the waterfall)
+    from sibsim.money.pricing import ClaimShare
+    assert utah.terms[0].rule == ClaimShare(share_until_repaid=0.95, share_after=0.40)
     able = load_scenario("nyc-able").contract
     assert isinstance(able.terms[0].rule, StepSchedule)
     pb = load_scenario("peterborough").contract

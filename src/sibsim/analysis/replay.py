@@ -54,8 +54,10 @@ import xarray as xr
 from sibsim.dataset.build import simulate
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
+from sibsim.money.pricing import ClaimShare
 from sibsim.money.results import EvaluationTable
 from sibsim.money.sib import counterfactual, money_flows
+from sibsim.money.termination import interim_results
 from sibsim.spec import _validate as v
 
 __all__ = ["ReplayCase", "load_replays", "replay", "run_replay"]
@@ -180,9 +182,20 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
     avoided_cost = unit * np.array([value[m] for m in table.metric])[None, :]
     new = dataclasses.replace(table, measured_effect=effect, units=unit,
                               avoided_cost=avoided_cost, gate=gate)
-    money = money_flows(deal, ds, cf, table=new)
-    by_trigger = deal.contract.outcome_payments(
-        new, ds.sizes["period"], deal.contract.achievements(ds)).by_trigger
+    interim = interim_results(deal, ds, seed)
+    if interim is not None:  # termination rules read the realised interim results too
+        i_eff, i_gate = interim.measured_effect.copy(), interim.gate.copy()
+        for metric in metrics:
+            given = measured.get(metric)
+            if given is None or not isinstance(given, (int, float)) or math.isnan(given):
+                continue  # a list is per contract trigger: interim results stay simulated
+            cols = [k for k, m in enumerate(interim.metric) if m == metric]
+            i_eff[:, cols], i_gate[:, cols] = float(given), True
+        interim = dataclasses.replace(interim, measured_effect=i_eff, gate=i_gate)
+    money = money_flows(deal, ds, cf, table=new, interim=interim)
+    by_trigger = _claim_share_by_trigger(
+        deal, money, new, deal.contract.outcome_payments(new, ds.sizes["period"],
+                                            deal.contract.achievements(ds)).by_trigger)
     return _summary(deal, money, new, replayed, by_trigger)
 
 
@@ -200,6 +213,25 @@ def _savings_on_units(deal: Deal, table: EvaluationTable, n_periods: int) -> np.
                     else p.saving_per_person_period.get(ev.state, 0.0) for p in payers)
         for k in use:
             out[:, min(table.period[k], n_periods - 1)] += table.units[:, k] * price
+    return out
+
+
+def _claim_share_by_trigger(deal: Deal, money: xr.Dataset, table: EvaluationTable,
+                            by_trigger: np.ndarray) -> np.ndarray:
+    """Payments on claim-tied shares are made in the waterfall, not the ledger (which books 0):
+    take them from the money dataset, in each trigger's payment period (shared equally between
+    triggers of one metric paid in the same period)."""
+    claim = {t.metric for t in deal.contract.terms if isinstance(t.rule, ClaimShare)}
+    if not claim:
+        return by_trigger
+    out = by_trigger.copy()
+    P = money.sizes["period"]
+    when = [min(p + deal.contract.lag, P - 1) for p in table.period]
+    for k, metric in enumerate(table.metric):
+        if metric in claim:
+            same = sum(1 for j, m in enumerate(table.metric) if m == metric and when[j] == when[k])
+            paid = money["payments_by_metric"].sel(metric=metric).values[:, when[k]]
+            out[:, k] = paid / same
     return out
 
 

@@ -30,6 +30,7 @@ from sibsim.money.municipality import Municipality, per_period_rate
 from sibsim.money.payers import Payer, PayerSplit, split_by_payer
 from sibsim.money.pricing import (
     PRICING_RULES,
+    ClaimShare,
     LinearFloorCap,
     PricePerUnit,
     PricingRule,
@@ -39,20 +40,24 @@ from sibsim.money.pricing import (
 from sibsim.money.ratecard import RateCard
 from sibsim.money.results import Achievements, EvaluationTable, PaymentResult
 from sibsim.money.sib import counterfactual, money_flows
+from sibsim.money.termination import TERMINATION_RULES, EffectBelow, StopLoss, TerminationRule
 
 __all__ = [
     "EVALUATION_DESIGNS",
     "GUARANTEES",
     "PRICING_RULES",
     "RCT",
+    "TERMINATION_RULES",
     "Achievements",
     "BeforeAfter",
     "BreakevenSearch",
     "CapitalStructure",
     "Caps",
     "CashFlows",
+    "ClaimShare",
     "Contract",
     "Deal",
+    "EffectBelow",
     "Evaluation",
     "EvaluationDesign",
     "EvaluationTable",
@@ -76,6 +81,8 @@ __all__ = [
     "SavingsShare",
     "ServiceCosts",
     "StepSchedule",
+    "StopLoss",
+    "TerminationRule",
     "Tranche",
     "check_evaluations",
     "counterfactual",

@@ -20,10 +20,11 @@ Within each period ``t`` (all flows of a period happen at the same date):
 2. fees are due: ``intermediary_per_period[t] + management_rate_on_drawn x capital drawn
    before period t``;
 3. drawdown: investors fund service costs plus fees, pro rata to commitments, up to the total
-   commitment. Beyond it, the need is **unfunded**: service costs are funded before fees,
-   and what is left unfunded is reported in ``CashFlows.unfunded`` (borne outside the deal:
-   the provider delivers at its own risk or scales the service down). Outcome payments are
-   not recycled into service costs;
+   commitment, and only as the need arises (no drawdown before a cost or fee is due). Beyond
+   the commitment, the need is **unfunded**: service costs are funded before fees, and what
+   is left unfunded is reported in ``CashFlows.unfunded`` (borne outside the deal: the
+   provider delivers at its own risk or scales the service down). With ``recycle=True``,
+   outcome payments held back from earlier periods fund the need before any drawdown;
 4. the outcome payment is distributed immediately: tranches in order of seniority (1 = most
    senior; equal seniority shares pro rata to claims), each up to its claim and its return
    cap headroom ``return_cap x capital drawn - cash received``; fees are not paid from
@@ -33,7 +34,14 @@ Within each period ``t`` (all flows of a period happen at the same date):
    commitments, each up to its return cap headroom; what no tranche can take goes back to the
    commissioner).
 
-At the end of the horizon (last period) the guarantor pays the covered principal losses,
+With ``recycle=True`` an outcome payment is first held back, up to the service costs and fixed
+fees the deal still has to pay in later periods (before its stop), and only the rest is
+distributed; the held reserve is released when the deal settles.
+
+From a stop period on (early termination, :mod:`sibsim.money.termination`) there are no more
+service costs, fees or drawdowns. When the deal settles (at its stop, once the payments
+already due are in, or at its maturity; the last period by default) the guarantor pays the
+covered principal losses,
 ``loss = max(capital drawn - cash received, 0)`` per tranche, as its guarantee kind says
 (:class:`FirstLossGuarantee`, :class:`ProRataGuarantee`; registered in :data:`GUARANTEES`).
 """
@@ -207,7 +215,7 @@ class _Covers(v.Constraint):
 
 @dataclass(frozen=True)
 class Guarantee(Spec):
-    """Base of the guarantee kinds (a guarantee of investors' principal, paid at the end).
+    """Base of the guarantee kinds (a guarantee of investors' principal, paid at settlement).
 
     Use a registered kind: :class:`FirstLossGuarantee` (``"first_loss"``) or
     :class:`ProRataGuarantee` (``"pro_rata"``); ``GUARANTEES[kind]`` gives the class.
@@ -410,6 +418,11 @@ class CapitalStructure(Spec):
     fees : Fees or None
     excess_to : {"commissioner", "provider", "investors"}, default "commissioner"
         Who gets outcome payments left once every tranche's claim is met.
+    recycle : bool, default False
+        Outcome payments received during the deal fund later service costs and fees before
+        new drawdowns: each payment is held back up to what the deal still has to pay in later
+        periods, and only the rest is distributed (the held reserve is in the intermediary's
+        flow and in ``CashFlows.reserve``; it is released when the deal settles).
     currency : str, default "EUR"
         Currency of all amounts (from the scenario when read from TOML).
 
@@ -430,6 +443,8 @@ class CapitalStructure(Spec):
         doc="who gets outcome payments left once every claim is met")
     currency: str = param(v.label, default="EUR", reader=_scenario_currency,
                           doc="currency of all amounts")
+    recycle: bool = param(v.flag, default=False,
+                          doc="outcome payments fund later costs before new drawdowns")
 
     def validate(self) -> None:
         names = self.tranche_names
@@ -490,4 +505,5 @@ class CapitalStructure(Spec):
             fees=(self.fees or Fees()).lower(n_periods),
             guarantee=guarantee,
             excess_to=int(ExcessTo[self.excess_to.upper()]),
+            recycle=self.recycle,
         )

@@ -42,13 +42,23 @@ class CashFlows:
     drawdown_total : array (D, P)
         Capital drawn from all tranches together (currency, >= 0); see ``drawdown``.
     guarantee_paid : array (D, T)
-        Paid by the guarantor to each tranche in the last period (currency).
+        Paid by the guarantor to each tranche in the settlement period (currency).
     outstanding : array (D, T, P)
         Each tranche's claim (principal plus unpaid target return) after the period's
         distribution (currency).
     unfunded : array (D, P)
         Service costs plus fees that the remaining commitment could not fund (currency).
     currency : str
+    stop_period : int array (D,) or None
+        First period without service, drawdowns or fees (P: the deal was not stopped early).
+        None: not recorded (every draw runs to the end).
+    settlement_period : int array (D,) or None
+        Period in which the deal settles and the guarantee is paid; None: the last period.
+    reserve : array (D, P) or None
+        Recycled outcome payments held by the deal after each period (``recycle=True``).
+    claim_share_paid : array (D, P) or None
+        Outcome payments of a claim-tied savings share (``ClaimShare``), computed in the
+        waterfall and included in the commissioner's flow (currency).
 
     Examples
     --------
@@ -70,6 +80,17 @@ class CashFlows:
     outstanding: FloatArray
     unfunded: FloatArray
     currency: str
+    stop_period: NDArray[np.int64] | None = None
+    settlement_period: NDArray[np.int64] | None = None
+    reserve: FloatArray | None = None
+    claim_share_paid: FloatArray | None = None
+
+    @property
+    def settlement(self) -> NDArray[np.int64]:
+        """Settlement period of each draw, int array (D,) (the last period if not recorded)."""
+        if self.settlement_period is not None:
+            return self.settlement_period
+        return np.full(self.flows.shape[0], self.flows.shape[2] - 1, dtype=np.int64)
 
     @property
     def drawdown(self) -> FloatArray:
@@ -82,7 +103,7 @@ class CashFlows:
         """Outcome payments distributed to each tranche, array (D, T, P), excluding guarantee."""
         idx = [self.parties.index(t) for t in self.tranches]
         dist = self.flows[:, idx, :] + self.drawdown
-        dist[:, :, -1] -= self.guarantee_paid
+        dist[np.arange(dist.shape[0]), :, self.settlement] -= self.guarantee_paid
         return dist
 
     def party(self, name: str) -> FloatArray:
@@ -148,7 +169,7 @@ class CashFlows:
                 "guarantee_paid": var(
                     ("draw", "tranche"),
                     self.guarantee_paid,
-                    "paid by the guarantor to each tranche in the last period",
+                    "paid by the guarantor to each tranche in the settlement period",
                 ),
                 "outstanding": var(
                     ("draw", "tranche", "period"),
@@ -182,7 +203,8 @@ def _money_array(name: str, value: ArrayLike) -> FloatArray:
 
 
 def waterfall(
-    structure: CapitalStructure, service_costs: ArrayLike, outcome_payments: ArrayLike
+    structure: CapitalStructure, service_costs: ArrayLike, outcome_payments: ArrayLike,
+    life: kernel.LifecycleArrays | None = None,
 ) -> CashFlows:
     """Cash flows between commissioner, investors, guarantor, provider and intermediary.
 
@@ -194,6 +216,10 @@ def waterfall(
         Service costs incurred in each period (currency, >= 0), e.g. ``ServiceCosts.cost``.
     outcome_payments : array (D, P) or (P,), or a PaymentResult
         Outcome payments made by the commissioner in each period (currency, >= 0).
+    life : LifecycleArrays, optional
+        When the deal stops and settles, its stop-loss and a claim-tied savings share (built
+        by :func:`sibsim.money.termination.lifecycle`); default: no early stop, settlement in
+        the last period.
 
     Returns
     -------
@@ -227,7 +253,9 @@ def waterfall(
         raise v.fail("waterfall.service_costs", costs.shape,
                      f"a shape broadcastable with outcome_payments {pay.shape}") from err
     capital = structure.lower(n_periods=pay.shape[1])
-    out = kernel.run(kernel.WaterfallInputs(costs, pay), capital)
+    if life is not None:
+        _check_life(life, *pay.shape)
+    out = kernel.run(kernel.WaterfallInputs(costs, pay), capital, life)
     return CashFlows(
         flows=readonly(out.flows),
         parties=structure.parties,
@@ -238,4 +266,21 @@ def waterfall(
         outstanding=readonly(out.outstanding),
         unfunded=readonly(out.unfunded),
         currency=structure.currency,
+        stop_period=readonly(out.stop),
+        settlement_period=readonly(out.settled),
+        reserve=readonly(out.reserve),
+        claim_share_paid=readonly(out.claim_paid),
     )
+
+
+def _check_life(life: kernel.LifecycleArrays, n_draws: int, n_periods: int) -> None:
+    """Shapes and ranges of the lifecycle inputs (they index the kernel's arrays)."""
+    stop, settle = np.asarray(life.stop), np.asarray(life.settle_at)
+    if stop.shape != (n_draws,) or stop.min() < 0 or stop.max() > n_periods:
+        raise v.fail("waterfall.life.stop", stop, f"(D={n_draws},) periods in [0, {n_periods}]")
+    if settle.shape != (n_periods + 1,) or settle.min() < 0 or settle.max() >= n_periods:
+        raise v.fail("waterfall.life.settle_at", settle,
+                     f"({n_periods + 1},) periods in [0, {n_periods - 1}]")
+    if life.claim.active and np.shape(life.claim.avoided) != (n_draws, n_periods):
+        raise v.fail("waterfall.life.claim.avoided", np.shape(life.claim.avoided),
+                     f"shape (D={n_draws}, P={n_periods})")

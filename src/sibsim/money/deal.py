@@ -26,6 +26,7 @@ from sibsim.money.contract import Contract
 from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.municipality import Municipality
 from sibsim.money.payers import Payer, check_payers, effective_payers
+from sibsim.money.termination import TerminationRule, check_claim_share
 from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
 from sibsim.spec.variant import Spec, param
@@ -119,6 +120,12 @@ class Deal(Spec):
         Where the break-even search looks.
     currency : str
         Currency of every amount.
+    termination : sequence of TerminationRule
+        Early-termination rules (``[[termination]]``), see :mod:`sibsim.money.termination`;
+        the deal stops at the first rule that fires.
+    maturity : int or None
+        Period (0-based, < horizon) in which the deal settles if it runs its course: the
+        guarantee is paid then, and no service is funded after it. None: the last period.
 
     Evaluations, contract and capital come together: give all three (a priced deal) or none
     (an outcome-only scenario).
@@ -150,6 +157,11 @@ class Deal(Spec):
     breakeven: BreakevenSearch = param(v.instance_of(BreakevenSearch),
                                        default_factory=BreakevenSearch)
     currency: str = param(v.label, default="EUR")
+    termination: tuple[TerminationRule, ...] = param(
+        v.vector(v.instance_of(TerminationRule), min_len=0), default=(),
+        doc="early-termination rules")
+    maturity: int | None = param(v.optional(v.integer(0)), default=None,
+                                 doc="settlement period (0-based); None: the last period")
 
     def validate(self) -> None:
         parts = {"evaluations": bool(self.evaluations), "contract": self.contract is not None,
@@ -163,7 +175,11 @@ class Deal(Spec):
             raise v.fail("Deal.payers", [p.name for p in self.payers],
                          "payers only in a priced deal (with a contract)")
         if not self.has_money:
+            if self.termination or self.maturity is not None:
+                raise v.fail("Deal.termination", self.termination,
+                             "termination rules and a maturity only with a priced deal")
             return
+        self._check_lifecycle()
         self._set("evaluations", check_evaluations(self.evaluations, "Deal.evaluations"))
         cohort = self.scenario.cohort
         for e in self.evaluations:
@@ -182,6 +198,21 @@ class Deal(Spec):
             if cur != self.currency:
                 raise v.fail(f"Deal.{part}.currency", cur,
                              f"the deal's currency {self.currency!r}")
+
+    def _check_lifecycle(self) -> None:
+        """Maturity within the horizon; rules read evaluated metrics; claim-tied share."""
+        if self.maturity is not None and self.maturity >= self.scenario.horizon:
+            raise v.fail("Deal.maturity", self.maturity,
+                         f"a period in [0, {self.scenario.horizon - 1}] (the horizon is "
+                         f"{self.scenario.horizon} periods)")
+        measured = {e.metric for e in self.evaluations}
+        for i, rule in enumerate(self.termination):
+            for m in rule.metrics():
+                if m not in measured:
+                    raise v.fail(f"Deal.termination[{i}].metric", m,
+                                 f"a metric that an evaluation measures "
+                                 f"({', '.join(sorted(measured))})")
+        check_claim_share(self.contract, self.payers)
 
     # ------------------------------------------------------------------ convenience
     @property

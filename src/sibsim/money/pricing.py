@@ -15,7 +15,7 @@ Adding a rule is one class and one ``@PRICING_RULES.register`` line (see
 Examples
 --------
 >>> PRICING_RULES.names()
-('price_per_unit', 'steps', 'linear', 'savings_share')
+('price_per_unit', 'steps', 'linear', 'savings_share', 'claim_share')
 >>> rule = PRICING_RULES["price_per_unit"](price=1000.0, threshold=0.10)
 >>> rule.due([0.12, 0.09], units=[186.0, 140.0]).tolist()
 [186000.0, 0.0]
@@ -38,6 +38,7 @@ from sibsim.spec.variant import Registry, Spec, param
 
 __all__ = [
     "PRICING_RULES",
+    "ClaimShare",
     "LinearFloorCap",
     "PricePerUnit",
     "PricingRule",
@@ -391,3 +392,127 @@ class SavingsShare(PricingRule):
         if self.threshold is not None:
             amount = np.where(effect >= self.threshold, amount, 0.0)
         return amount
+
+
+@PRICING_RULES.register
+@dataclass(frozen=True)
+class ClaimShare(PricingRule):
+    """A share of avoided cost tiered on the investors' outstanding claim (e.g. Utah preschool).
+
+    "95% of the avoided cost until the investors are repaid plus 5%, then 40%": the tier
+    boundary is what the investors are still owed **at the moment of payment**, so the
+    amount is computed inside the cash-flow waterfall, period by period
+    (:mod:`sibsim.money.kernels.waterfall`), not by the payment ledger: :meth:`due` is 0 and
+    :meth:`lower` gives the waterfall the avoided cost to share in each payment period.
+    In period ``t`` the commissioner pays ``share_until_repaid x`` the avoided cost until the
+    investors' outstanding amount (less the period's other outcome payments) is paid, and
+    ``share_after x`` the rest of the avoided cost.
+    TOML: ``rule = {kind = "claim_share", share_until_repaid = 0.95, share_after = 0.40}``.
+
+    Parameters
+    ----------
+    share_until_repaid : float
+        Share of the avoided cost (fraction in (0, 1]) paid while the investors are owed money.
+    share_after : float
+        Share of the avoided cost (fraction in [0, share_until_repaid]) paid after that.
+    repaid_multiple : float or None, default None
+        None: the investors are owed their claim, principal plus unpaid target return at each
+        tranche's ``target_return`` (Utah: 5% a year). A multiple ``m >= 1``: they are owed
+        ``m x capital drawn - cash received`` (principal plus a flat premium, e.g. 1.05),
+        whatever the tranches' target returns.
+    threshold : float or None, default None
+        Minimum measured effect (fraction) for any payment; None pays whenever avoided cost > 0.
+
+    Notes
+    -----
+    The gate, the trigger's lag and overflow, a stop of the deal (no payment on results known
+    from the stop on) and the metric's ``cap`` apply; a cumulative trigger shares the avoided
+    cost not yet shared under the metric. Contract-wide caps (``per_period``, ``total``,
+    per-person caps) do not reach inside the waterfall, so a deal that combines them with a
+    claim share is refused. At most one metric may use the rule.
+
+    Examples
+    --------
+    >>> rule = ClaimShare(share_until_repaid=0.95, share_after=0.40)
+    >>> rule.due(0.2, avoided_cost=1e6).tolist()   # computed in the waterfall instead
+    0.0
+    >>> arrays = rule.lower(measured_effect=[[0.2]], avoided_cost=[[1000.0]], gate=[[True]],
+    ...                     cumulative=(False,), pay_period=(1,), n_periods=3)
+    >>> arrays.avoided.tolist(), arrays.share_until, arrays.multiple
+    ([[0.0, 1000.0, 0.0]], 0.95, 0.0)
+    """
+
+    kind = "claim_share"
+    #: The amount is computed in the waterfall (see :meth:`lower`), not by the ledger.
+    in_waterfall: ClassVar[bool] = True
+
+    share_until_repaid: float = param(v.fraction(0.0, 1.0, low_open=True),
+                                      doc="share of avoided cost until the investors are repaid")
+    share_after: float = param(v.fraction(0.0, 1.0), doc="share of avoided cost after that")
+    repaid_multiple: float | None = param(
+        v.optional(v.interval(1.0, 10.0)), default=None,
+        doc="None: owed = the claim; m: owed = m x capital drawn - cash received")
+    threshold: float | None = param(v.optional(EFFECT), default=None,
+                                    doc="minimum measured effect (fraction); None: always pay")
+
+    def validate(self) -> None:
+        """``share_after <= share_until_repaid``."""
+        if self.share_after > self.share_until_repaid:
+            raise v.fail("ClaimShare.share_after", self.share_after,
+                         f"<= share_until_repaid={self.share_until_repaid}")
+
+    def due(
+        self,
+        measured_effect: ArrayLike,
+        units: ArrayLike = 0.0,
+        avoided_cost: ArrayLike = 0.0,
+        paid_to_date: ArrayLike = 0.0,
+    ) -> FloatArray:
+        """0 for each draw: the amount depends on the investors' claim, known in the waterfall."""
+        effect, *_ = _broadcast(measured_effect, units, avoided_cost, paid_to_date)
+        return np.zeros_like(effect)
+
+    def lower(self, measured_effect: ArrayLike, avoided_cost: ArrayLike, gate: ArrayLike,
+              cumulative: Sequence[bool], pay_period: Sequence[int | None], n_periods: int,
+              cap: float | None = None) -> Any:
+        """The waterfall's inputs: the avoided cost to share in each payment period.
+
+        Parameters
+        ----------
+        measured_effect, avoided_cost : array (D, K)
+            The rule's triggers, in processing order (fraction; currency).
+        gate : bool array (D, K)
+            False where a trigger pays nothing (failed gate, or known after a stop).
+        cumulative : sequence of bool (K,)
+            Pooled top-up triggers: they share the avoided cost not yet shared.
+        pay_period : sequence of int or None (K,)
+            Payment period of each trigger (None: after the horizon and dropped).
+        n_periods : int
+            Periods ``P``.
+        cap : float or None
+            The metric's cap over the deal (currency).
+
+        Returns
+        -------
+        ClaimShareArrays
+            ``avoided`` (D, P) and the shares, for :mod:`sibsim.money.kernels.waterfall`.
+        """
+        from sibsim.money.kernels.waterfall import ClaimShareArrays
+
+        effect = np.asarray(measured_effect, dtype=np.float64)
+        avoided = np.asarray(avoided_cost, dtype=np.float64)
+        ok = np.asarray(gate, dtype=bool)
+        out = np.zeros((effect.shape[0], n_periods))
+        shared = np.zeros(effect.shape[0])  # avoided cost already shared under the metric
+        for k, (pooled, period) in enumerate(zip(cumulative, pay_period, strict=True)):
+            a = np.where(ok[:, k], np.maximum(avoided[:, k], 0.0), 0.0)
+            if self.threshold is not None:
+                a = np.where(effect[:, k] >= self.threshold, a, 0.0)
+            if pooled:
+                a = np.maximum(a - shared, 0.0)
+            shared += a
+            if period is not None:
+                out[:, period] += a
+        return ClaimShareArrays(out, self.share_until_repaid, self.share_after,
+                                0.0 if self.repaid_multiple is None else self.repaid_multiple,
+                                math.inf if cap is None else cap, True)

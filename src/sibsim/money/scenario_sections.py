@@ -12,10 +12,11 @@ from sibsim.money.deal import BreakevenSearch, Investors
 from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.municipality import Municipality
 from sibsim.money.payers import Payer, check_payers
+from sibsim.money.termination import read_termination
 from sibsim.spec.toml import KeyProblem, Section, build
 
 MONEY_SECTIONS = ("evaluation", "contract", "service_costs", "capital", "municipality",
-                  "payers", "investors", "breakeven")
+                  "payers", "investors", "breakeven", "termination", "maturity")
 
 
 def _tuple(x: Any) -> Any:
@@ -107,7 +108,10 @@ def parse_money(top: Section, currency: str) -> dict[str, Any]:
     investors = Investors() if i_sec is None else Investors.from_toml(i_sec)
     b_sec = top.sub("breakeven")
     search = BreakevenSearch() if b_sec is None else BreakevenSearch.from_toml(b_sec)
-    return {"breakeven": search, "evaluations": evaluations, "contract": contract,
+    lifecycle = {"termination": read_termination(top)}  # [[termination]], maturity
+    if "maturity" in top.data:
+        lifecycle["maturity"] = top.get("maturity")
+    return {**lifecycle, "breakeven": search, "evaluations": evaluations, "contract": contract,
             "service_costs": costs, "capital": capital, "municipality": municipality,
             "payers": payers,
             "service_periods": service_periods, "investors": investors}

@@ -18,11 +18,11 @@ import numpy as np
 import xarray as xr
 
 from sibsim.dataset.build import simulate
-from sibsim.money.cashflows import waterfall
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
-from sibsim.money.payers import payer_savings, split_by_payer, valued_states
+from sibsim.money.payers import payer_savings, valued_states
 from sibsim.money.results import EvaluationTable
+from sibsim.money.termination import interim_results, lifecycle
 from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
 
@@ -75,7 +75,14 @@ MONEY_SCHEMA = {
     "net_savings_by_payer": (("draw", "payer", "period"),
                              "Each payer's net cash: its cashable savings - its outcome "
                              "payments + its part of any excess returned - its own costs."),
+    # the deal's lifecycle (money/termination.py)
+    "stop_period": (("draw",), "First period without service, drawdowns or fees (the number of "
+                    "periods if the deal ran its course)."),
+    "settlement_period": (("draw",), "Period in which the deal settled (guarantee paid)."),
+    "recycled_reserve": (("draw", "period"), "Outcome payments held back after the period to "
+                         "fund later service costs (capital.recycle)."),
 }
+LIFECYCLE_UNITS = {"stop_period": "period", "settlement_period": "period"}
 
 
 def counterfactual(deal: Deal | Scenario, draws: int, seed: int) -> xr.Dataset:
@@ -98,7 +105,8 @@ def _served(ds: xr.Dataset, service_periods: int) -> np.ndarray:
 
 
 def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
-                table: EvaluationTable | None = None) -> xr.Dataset:
+                table: EvaluationTable | None = None,
+                interim: EvaluationTable | None = None) -> xr.Dataset:
     """Every party's money in every draw and period, as a labelled dataset.
 
     Parameters
@@ -114,6 +122,9 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         Evaluation results to pay on instead of measuring ``ds`` (the hook of
         :func:`sibsim.analysis.replay.replay`, which fixes realised measured effects); it must
         have the triggers that :func:`~sibsim.money.evaluation.evaluate` gives for ``ds``.
+    interim : EvaluationTable, optional
+        Interim results the termination rules read, instead of measuring ``ds`` (see
+        :func:`sibsim.money.termination.interim_results`; the replay's hook too).
     """
     if not isinstance(deal, Deal) or not deal.has_money:
         raise v.fail("money_flows.deal", type(deal).__name__,
@@ -125,16 +136,20 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         cf = counterfactual(deal, D, seed)
     if table is None:
         table = evaluate(ds, terms.evaluations, seed)
-    achieved = terms.contract.achievements(ds)
-    pay = terms.contract.outcome_payments(table, P, achieved)
+    # payments, payers, costs and waterfall under the termination rules (money/termination.py)
     payers = terms.effective_payers
-    split = split_by_payer(payers, pay)
-    served = _served(ds, terms.service_periods)
-    costs = terms.service_costs.cost(served)
-    flows = waterfall(terms.capital, costs, split.total)
+    life = lifecycle(deal, table, _served(ds, terms.service_periods),
+                     interim_results(deal, ds, seed) if interim is None else interim,
+                     terms.contract.achievements(ds))
+    pay, split, achieved = life.payments, life.split, life.achieved
+    served, costs, flows = life.served, life.costs, life.flows
+    started = life.started(ds["entry_period"].values)  # (D, W): cohorts started before a stop
     mun = terms.municipality
     def treated_total(data: xr.Dataset, var: str, **sel: str) -> np.ndarray:
-        return data[var].sel(arm="treatment", **sel).sum(("wave", "stratum"), skipna=False).values
+        treated = data[var].sel(arm="treatment", **sel)
+        if not started.all():  # cohorts never started avoid nothing
+            treated = treated * xr.DataArray(started, dims=("draw", "wave"))
+        return treated.sum(("wave", "stratum"), skipna=False).values
 
     sim_ev = treated_total(ds, "events")
     cf_ev = treated_total(cf, "events")
@@ -177,6 +192,9 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         "wider_value_by_payer": wider_y,
         "other_costs_by_payer": other_y,
         "net_savings_by_payer": net_y,
+        "stop_period": life.stop,
+        "settlement_period": flows.settlement,
+        "recycled_reserve": flows.reserve,
     }
     if achieved is not None:
         data["achievements"] = achieved.counts.sum(axis=2)
@@ -198,7 +216,8 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
                  "trigger_units": "outcome units", "gate_passed": "1",
                  "avoided_events": "events", "achievements": "achievements",
                  "true_effect": scenario.effect.measure
-                 if scenario.effect is not None else "none"}.get(name, terms.currency)
+                 if scenario.effect is not None else "none",
+                 **LIFECYCLE_UNITS}.get(name, terms.currency)
         variables[name] = xr.Variable(dims, np.asarray(arr), attrs={"units": units,
                                                                     "description": desc})
     out = xr.Dataset(variables, coords=coords)

@@ -7,8 +7,11 @@ Inputs and outputs are grouped in :class:`typing.NamedTuple` s:
 * :class:`FeeArrays` -- intermediary fee per period and management rate on drawn capital;
 * :class:`GuaranteeArrays` -- the guarantee's :class:`GuaranteeMode`, covered tranches, share
   and cap;
-* :class:`CapitalArrays` -- the three above and the :class:`ExcessTo` code;
-* :class:`WaterfallOutputs` -- flows (D, party, P), drawdown, outstanding, guarantee, unfunded.
+* :class:`CapitalArrays` -- the three above, the :class:`ExcessTo` code and the recycling flag;
+* :class:`LifecycleArrays` -- when the deal stops and settles (termination, stop-loss,
+  maturity) and a :class:`ClaimShareArrays` (a savings share tied to the investors' claim);
+* :class:`WaterfallOutputs` -- flows (D, party, P), drawdown, outstanding, guarantee, unfunded,
+  stop and settlement periods, recycled reserve, claim-share payments.
 
 The rules are documented in :mod:`sibsim.money.capital` and ``docs/money.md``; the
 specification objects lower themselves to these groups (``CapitalStructure.lower``) and
@@ -42,10 +45,12 @@ from numpy.typing import NDArray
 
 __all__ = [
     "CapitalArrays",
+    "ClaimShareArrays",
     "ExcessTo",
     "FeeArrays",
     "GuaranteeArrays",
     "GuaranteeMode",
+    "LifecycleArrays",
     "TrancheArrays",
     "WaterfallInputs",
     "WaterfallOutputs",
@@ -65,7 +70,7 @@ class ExcessTo(IntEnum):
 
 
 class GuaranteeMode(IntEnum):
-    """How the guarantee pays covered principal losses at the end of the horizon."""
+    """How the guarantee pays covered principal losses when the deal settles."""
 
     NONE = 0  #: no guarantee
     FIRST_LOSS = 1  #: from the first unit lost, up to share x covered capital drawn; senior first
@@ -98,7 +103,7 @@ class FeeArrays(NamedTuple):
 
 
 class GuaranteeArrays(NamedTuple):
-    """The guarantee of principal, paid in the last period."""
+    """The guarantee of principal, paid in the settlement period (the last period by default)."""
 
     mode: int  #: a :class:`GuaranteeMode` code
     covered: NDArray[np.bool_]  #: (T,) tranches covered
@@ -118,6 +123,49 @@ class CapitalArrays(NamedTuple):
     fees: FeeArrays
     guarantee: GuaranteeArrays
     excess_to: int  #: an :class:`ExcessTo` code
+    recycle: bool = False  #: outcome payments fund later service costs before new drawdowns
+
+
+class ClaimShareArrays(NamedTuple):
+    """A share of avoided cost whose tier boundary is the investors' outstanding claim.
+
+    Lowered by :meth:`sibsim.money.pricing.ClaimShare.lower`. In period ``t`` the commissioner
+    pays ``share_until`` of ``avoided[d, t]`` until the investors' outstanding amount (less the
+    period's other outcome payments) is reached, and ``share_after`` of the rest.
+    """
+
+    avoided: FloatArray  #: (D, P) avoided cost shared in the period it is paid (currency)
+    share_until: float  #: share of avoided cost until the investors are repaid (fraction)
+    share_after: float  #: share of avoided cost after that (fraction, <= share_until)
+    multiple: float  #: 0: the boundary is the claim; m > 0: m x capital drawn - cash received
+    cap: float  #: maximum paid under the rule over the deal (currency; inf: none)
+    active: bool  #: False: no such rule (``avoided`` is then a dummy (1, 1) array)
+
+    @classmethod
+    def none(cls) -> ClaimShareArrays:
+        """No claim-tied savings share."""
+        return cls(np.zeros((1, 1)), 0.0, 0.0, 0.0, np.inf, False)
+
+
+class LifecycleArrays(NamedTuple):
+    """When the deal stops and settles (built by :func:`sibsim.money.termination.lifecycle`).
+
+    From the stop period ``s`` on there are no service costs, fees or drawdowns; the deal
+    settles (the guarantee is paid) in ``settle_at[s]``; ``settle_at[P]`` is the maturity,
+    used when the deal runs its course.
+    """
+
+    stop: IntArray  #: (D,) first period without service (P: the deal is not stopped early)
+    settle_at: IntArray  #: (P + 1,) settlement period for a stop from each period
+    stop_loss: float  #: investors' loss (drawn - received) that stops the deal; inf: none
+    claim: ClaimShareArrays
+
+    @classmethod
+    def none(cls, n_draws: int, n_periods: int) -> LifecycleArrays:
+        """No early stop; settlement (the guarantee) in the last period."""
+        return cls(np.full(n_draws, n_periods, np.int64),
+                   np.full(n_periods + 1, n_periods - 1, np.int64), np.inf,
+                   ClaimShareArrays.none())
 
 
 class WaterfallOutputs(NamedTuple):
@@ -127,8 +175,12 @@ class WaterfallOutputs(NamedTuple):
     flows: FloatArray  #: (D, T + 4, P) net flow per party, + received / - paid
     drawdown: FloatArray  #: (D, P) capital drawn from all tranches
     outstanding: FloatArray  #: (D, T, P) claim after the period's distribution
-    guarantee: FloatArray  #: (D, T) paid by the guarantor in the last period
+    guarantee: FloatArray  #: (D, T) paid by the guarantor in the settlement period
     unfunded: FloatArray  #: (D, P) service costs and fees beyond the total commitment
+    stop: IntArray  #: (D,) first period without service (P: not stopped early)
+    settled: IntArray  #: (D,) settlement period (the guarantee is paid in it)
+    reserve: FloatArray  #: (D, P) recycled outcome payments held after the period (currency)
+    claim_paid: FloatArray  #: (D, P) outcome payments of the claim-tied share (currency)
 
     @classmethod
     def empty(cls, n_draws: int, n_tranches: int, n_periods: int) -> WaterfallOutputs:
@@ -138,6 +190,10 @@ class WaterfallOutputs(NamedTuple):
             outstanding=np.empty((n_draws, n_tranches, n_periods)),
             guarantee=np.empty((n_draws, n_tranches)),
             unfunded=np.empty((n_draws, n_periods)),
+            stop=np.empty(n_draws, np.int64),
+            settled=np.empty(n_draws, np.int64),
+            reserve=np.empty((n_draws, n_periods)),
+            claim_paid=np.empty((n_draws, n_periods)),
         )
 
 
@@ -162,7 +218,8 @@ _FIRST_LOSS = int(GuaranteeMode.FIRST_LOSS)
 _PRO_RATA = int(GuaranteeMode.PRO_RATA)
 
 
-def run(inputs: WaterfallInputs, capital: CapitalArrays) -> WaterfallOutputs:
+def run(inputs: WaterfallInputs, capital: CapitalArrays,
+        life: LifecycleArrays | None = None) -> WaterfallOutputs:
     """Allocate the outputs and run the waterfall of every draw.
 
     Parameters
@@ -170,17 +227,23 @@ def run(inputs: WaterfallInputs, capital: CapitalArrays) -> WaterfallOutputs:
     inputs : WaterfallInputs
         Costs and outcome payments, C-contiguous float64 arrays (D, P) of the same shape.
     capital : CapitalArrays
-        The tranches, fees, guarantee and excess rule (``CapitalStructure.lower``).
+        The tranches, fees, guarantee, excess rule and recycling flag
+        (``CapitalStructure.lower``).
+    life : LifecycleArrays, optional
+        Stop and settlement periods, stop-loss and claim-tied share; default: the deal runs
+        to the last period, which is also its settlement period.
 
     Returns
     -------
     WaterfallOutputs
     """
     n_draws, n_periods = inputs.pay.shape
+    if life is None:
+        life = LifecycleArrays.none(n_draws, n_periods)
     out = WaterfallOutputs.empty(n_draws, capital.tranches.share.shape[0], n_periods)
     kernel = _waterfall_parallel if n_draws > _SERIAL_BELOW else _waterfall_serial
     kernel(inputs, capital.tranches, capital.fees, capital.guarantee, int(capital.excess_to),
-           out)
+           bool(capital.recycle), life, out)
     return out
 
 
@@ -228,25 +291,60 @@ def _guarantee_draw(tr: TrancheArrays, g: GuaranteeArrays, s: _DrawState) -> Non
 
 
 @numba.njit(cache=True, nogil=True)
+def _claim_share(d: int, t: int, c: ClaimShareArrays, other: float, paid_so_far: float,
+                 multiple_owed: float, claim_owed: float) -> float:
+    """Claim-tied share of the avoided cost shared in period ``t`` of draw ``d``."""
+    avoided = c.avoided[d, t]
+    if avoided <= 0.0:
+        return 0.0
+    owed = multiple_owed if c.multiple > 0.0 else claim_owed
+    owed = max(owed - other, 0.0)  # the period's other outcome payments repay first
+    first = min(c.share_until * avoided, owed)
+    rest = max(avoided - first / c.share_until, 0.0)
+    amount = first + c.share_after * rest
+    return min(amount, max(c.cap - paid_so_far, 0.0))
+
+
+@numba.njit(cache=True, nogil=True)
 def _waterfall_draw(d: int, x: WaterfallInputs, tr: TrancheArrays, fees: FeeArrays,
-                    excess_to: int, out: WaterfallOutputs, s: _DrawState) -> None:
-    """Periods of draw ``d``: updates the state (drawn, claim, received) and the outputs."""
+                    g: GuaranteeArrays, excess_to: int, recycle: bool, life: LifecycleArrays,
+                    out: WaterfallOutputs, s: _DrawState) -> None:
+    """Periods of draw ``d``: updates the state (drawn, claim, received) and the outputs,
+    and pays the guarantee in the settlement period."""
     costs, pay = x.costs, x.pay
     share, growth, cap, order, group_start = tr.share, tr.growth, tr.cap, tr.order, tr.group_start
     flows = out.flows
     drawn, claim, received, room, paid = s.drawn, s.claim, s.received, s.room, s.paid
     n_periods = pay.shape[1]
     n_tr = share.shape[0]
+    stop = life.stop[d]
+    settle = life.settle_at[stop]
+    reserve = 0.0
+    claim_total = 0.0
+    claim_share = life.claim.active
+    stop_loss = life.stop_loss
+    check_loss = stop_loss < np.inf
+    for i in range(n_tr):
+        out.guarantee[d, i] = 0.0
     for t in range(n_periods):
-        # 1. accrual; 2. fees; 3. drawdown pro rata to commitments
+        # 1. accrual; 2. fees; 3. drawdown pro rata to commitments (none from the stop on)
         drawn_total = 0.0
         for i in range(n_tr):
             claim[i] *= growth[i]
             drawn_total += drawn[i]
-        need = costs[d, t] + fees.fixed[t] + fees.mgmt_rate * drawn_total
-        draw = min(need, max(tr.total_commit - drawn_total, 0.0))
-        funded_cost = min(costs[d, t], draw)
-        out.unfunded[d, t] = need - draw
+        need = 0.0
+        cost = 0.0
+        if t < stop:
+            cost = costs[d, t]
+            need = cost + fees.fixed[t] + fees.mgmt_rate * drawn_total
+        reserve_start = reserve
+        from_reserve = 0.0
+        if recycle:  # recycled outcome payments fund the need before new drawdowns
+            from_reserve = min(reserve, need)
+            reserve -= from_reserve
+        draw = min(need - from_reserve, max(tr.total_commit - drawn_total, 0.0))
+        funded_cost = min(cost, draw + from_reserve)
+        out.unfunded[d, t] = need - from_reserve - draw
         out.drawdown[d, t] = draw
         for i in range(n_tr):
             v = draw * share[i]
@@ -255,8 +353,33 @@ def _waterfall_draw(d: int, x: WaterfallInputs, tr: TrancheArrays, fees: FeeArra
             claim[i] += v
             headroom = cap[i] * drawn[i] - received[i] if cap[i] < np.inf else np.inf
             room[i] = min(claim[i], max(headroom, 0.0))
+        # the claim-tied savings share, on the investors' claim at this moment
+        incoming = pay[d, t]
+        if claim_share:
+            claim_owed = 0.0
+            multiple_owed = 0.0
+            for i in range(n_tr):
+                claim_owed += claim[i]
+                multiple_owed += max(life.claim.multiple * drawn[i] - received[i], 0.0)
+            extra = _claim_share(d, t, life.claim, incoming, claim_total, multiple_owed,
+                                 claim_owed)
+            claim_total += extra
+            out.claim_paid[d, t] = extra
+            incoming += extra
+        else:
+            out.claim_paid[d, t] = 0.0
+        available = incoming
+        if recycle:  # hold back what later service costs and fees of the deal still need
+            hold = 0.0
+            if t < settle:
+                future = 0.0
+                for u in range(t + 1, min(stop, n_periods)):
+                    future += costs[d, u] + fees.fixed[u]
+                hold = min(reserve + incoming, future)
+            available = reserve + incoming - hold
+            reserve = hold
+        out.reserve[d, t] = reserve
         # 4. outcome payment to tranches by seniority
-        available = pay[d, t]
         for k in range(group_start.shape[0] - 1):
             lo, hi = group_start[k], group_start[k + 1]
             available -= _pay_group(available, room, order, lo, hi, paid)
@@ -275,23 +398,45 @@ def _waterfall_draw(d: int, x: WaterfallInputs, tr: TrancheArrays, fees: FeeArra
                 received[i] += v
                 available -= v
         excess = max(available, 0.0)
-        flows[d, 0, t] = -pay[d, t] + (excess if excess_to != _PROVIDER else 0.0)
+        flows[d, 0, t] = -incoming + (excess if excess_to != _PROVIDER else 0.0)
         for i in range(n_tr):
             out.outstanding[d, i, t] = claim[i]
         flows[d, 1 + n_tr, t] = 0.0
         flows[d, 2 + n_tr, t] = funded_cost + (excess if excess_to == _PROVIDER else 0.0)
         flows[d, 3 + n_tr, t] = draw - funded_cost
+        if recycle:  # the vehicle's fees funded plus the change in its recycled reserve
+            flows[d, 3 + n_tr, t] = (draw + from_reserve - funded_cost) + (reserve
+                                                                           - reserve_start)
+        # stop-loss: the investors' loss at the end of the period stops the deal from t + 1
+        if check_loss and t < stop:
+            loss = 0.0
+            for i in range(n_tr):
+                loss += drawn[i] - received[i]
+            if loss >= stop_loss:
+                stop = t + 1
+                settle = life.settle_at[stop]
+        # settlement: the guarantee covers the losses left once the period's money has moved
+        if t == settle:
+            _guarantee_draw(tr, g, s)
+            total = 0.0
+            for i in range(n_tr):
+                out.guarantee[d, i] = paid[i]
+                flows[d, 1 + i, t] += paid[i]
+                total += paid[i]
+            flows[d, 1 + n_tr, t] = 0.0 - total
+    out.stop[d] = stop
+    out.settled[d] = settle
 
 
 def _waterfall_kernel(x: WaterfallInputs, tr: TrancheArrays, fees: FeeArrays,
-                      g: GuaranteeArrays, excess_to: int, out: WaterfallOutputs) -> None:
+                      g: GuaranteeArrays, excess_to: int, recycle: bool, life: LifecycleArrays,
+                      out: WaterfallOutputs) -> None:
     """Waterfall of every draw; sequential in periods, parallel over blocks of draws.
 
     Each draw writes only its own rows, so results do not depend on the thread count.
     """
-    n_draws, n_periods = x.pay.shape
+    n_draws = x.pay.shape[0]
     n_tr = tr.share.shape[0]
-    flows, guarantee = out.flows, out.guarantee
     n_blocks = (n_draws + _BLOCK - 1) // _BLOCK
     for b in numba.prange(n_blocks):  # scratch arrays allocated once per block of draws
         drawn, claim, received = np.empty(n_tr), np.empty(n_tr), np.empty(n_tr)
@@ -302,14 +447,7 @@ def _waterfall_kernel(x: WaterfallInputs, tr: TrancheArrays, fees: FeeArrays,
             drawn[:] = 0.0
             claim[:] = 0.0
             received[:] = 0.0
-            _waterfall_draw(d, x, tr, fees, excess_to, out, s)
-            _guarantee_draw(tr, g, s)  # at the end of the horizon
-            total = 0.0
-            for i in range(n_tr):
-                guarantee[d, i] = s.paid[i]
-                flows[d, 1 + i, n_periods - 1] += s.paid[i]
-                total += s.paid[i]
-            flows[d, 1 + n_tr, n_periods - 1] = 0.0 - total
+            _waterfall_draw(d, x, tr, fees, g, excess_to, recycle, life, out, s)
 
 
 # one kernel, two compilations: threads pay off only for many draws

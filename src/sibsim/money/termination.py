@@ -1,0 +1,442 @@
+"""Early termination, settlement and the deal's lifecycle in the waterfall.
+
+A deal can stop before its horizon: the evaluator's interim result shows too small an effect
+(NYC ABLE ended after the year-1 result showed no significant reduction), or the investors'
+losses reach a stop-loss. Each **termination rule** is a :class:`TerminationRule` registered in
+:data:`TERMINATION_RULES` by its TOML ``kind`` (``[[termination]]`` tables of a scenario file):
+
+* :class:`EffectBelow` (``"effect_below"``): stop when an interim measured effect of a metric is
+  below a threshold; computed from the evaluation results, per draw, before the waterfall;
+* :class:`StopLoss` (``"stop_loss"``): stop when the investors' loss (capital drawn minus cash
+  received) reaches an amount or a share of the commitment; it depends on the waterfall's
+  state, so it is lowered to a kernel parameter and checked inside the waterfall.
+
+What a stop from period ``s`` means (per draw; ``s = P`` when the deal runs its course):
+
+* **service**: nobody is served from ``s`` on; entry waves (cohorts) entering in ``s`` or later
+  are never started; a cohort in service has its service cut at ``s``;
+* **money out**: no service costs, fees or drawdowns from ``s`` on;
+* **outcome payments**: results known before ``s`` are paid as the contract says (with its lag,
+  even after ``s``: they are already due); results known in ``s`` or later pay nothing (the
+  contract has ended);
+* **savings**: the commissioner's savings count only the cohorts started before ``s`` (the
+  others were not served, so they avoid nothing). A cohort whose service was cut keeps its
+  simulated outcomes: the outcome model does not know the service was cut short;
+* **settlement**: the deal settles, and the guarantee is paid, in ``s``, or in the period of the
+  last payment already due if later, and never after the deal's ``maturity`` (the last period
+  by default). A deal that runs its course settles at its maturity. The service runs at most
+  to the maturity.
+
+A stop-loss stop is only known inside the waterfall; :func:`lifecycle` then recomputes the
+payments and costs with the stop and runs the waterfall again (the periods before the stop do
+not change, so the second run confirms the stop).
+
+Examples
+--------
+>>> rule = EffectBelow(metric="jail_days", threshold=0.085)
+>>> rule.kind, rule.results, rule.notice
+('effect_below', 'first', 0)
+>>> StopLoss(share_of_commitment=0.5).limit(total_commitment=9.6e6)
+4800000.0
+>>> TERMINATION_RULES.names()
+('effect_below', 'stop_loss')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import xarray as xr
+from numpy.typing import NDArray
+
+from sibsim.money.cashflows import CashFlows, waterfall
+from sibsim.money.evaluation import evaluate
+from sibsim.money.kernels.waterfall import ClaimShareArrays, LifecycleArrays
+from sibsim.money.payers import PayerSplit, split_by_payer
+from sibsim.money.results import Achievements, EvaluationTable, PaymentResult
+from sibsim.spec import _validate as v
+from sibsim.spec.toml import KeyProblem, Section
+from sibsim.spec.variant import Registry, Spec, param
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sibsim.money.contract import Contract
+    from sibsim.money.deal import Deal
+    from sibsim.money.payers import Payer
+
+__all__ = [
+    "TERMINATION_RULES",
+    "EffectBelow",
+    "Lifecycle",
+    "StopLoss",
+    "TerminationRule",
+    "check_claim_share",
+    "lifecycle",
+    "read_termination",
+]
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+#: Termination rules by TOML ``kind`` (``[[termination]]`` tables).
+TERMINATION_RULES = Registry("termination rule")
+
+
+class TerminationRule(Spec):
+    """Base of the termination rules: when the deal stops, per draw.
+
+    A rule decided by evaluation results overrides :meth:`stop_period`; a rule decided by the
+    waterfall's state overrides :meth:`limit` (the kernel checks it). Register a subclass with
+    ``@TERMINATION_RULES.register``.
+    """
+
+    kind: ClassVar[str] = ""
+
+    def metrics(self) -> tuple[str, ...]:
+        """Metrics whose interim results the rule reads (they must be evaluated)."""
+        return ()
+
+    def stop_period(self, interim: EvaluationTable, n_periods: int) -> IntArray:
+        """First period without service, per draw (``n_periods``: no stop); int array (D,).
+
+        ``interim`` holds every interim result of the metrics in :meth:`metrics`: each
+        cohort's and the pooled one, whether or not the contract pays on them.
+        """
+        return np.full(interim.n_draws, n_periods, dtype=np.int64)
+
+    def limit(self, total_commitment: float) -> float:
+        """Investors' loss (currency) at which the waterfall stops the deal; inf: none."""
+        return math.inf
+
+
+@TERMINATION_RULES.register
+@dataclass(frozen=True)
+class EffectBelow(TerminationRule):
+    """Stop when an interim measured effect is below a threshold (NYC ABLE).
+
+    TOML: ``[[termination]]`` with ``kind = "effect_below"``, ``metric = "jail_days"``,
+    ``threshold = 0.085``.
+
+    Parameters
+    ----------
+    metric : str
+        The evaluated metric whose interim results are read.
+    threshold : float
+        The deal stops when the measured effect (fraction, 0.085 = 8.5%) is below it.
+    results : {"first", "any"}, default "first"
+        ``"first"``: only the metric's first interim result (the first cohort's, read even
+        when the contract pays only on the pooled result); ``"any"``: every interim result
+        (each cohort's and the pooled one); the first one below the threshold stops the deal.
+    or_not_significant : bool, default False
+        Also stop when the result fails the evaluation's significance gate (``alpha``).
+    notice : int, default 0
+        Periods between the result and the stop: a result known in period ``q`` stops the deal
+        from ``q + 1 + notice`` (the service of period ``q`` is delivered).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table = EvaluationTable(("m", "m"), (1, 2), (False, False), (100, 100),
+    ...                         measured_effect=[[0.05, 0.2], [0.2, 0.01], [0.2, 0.2]],
+    ...                         units=np.zeros((3, 2)))
+    >>> EffectBelow("m", 0.1).stop_period(table, n_periods=5).tolist()
+    [2, 5, 5]
+    >>> EffectBelow("m", 0.1, results="any").stop_period(table, n_periods=5).tolist()
+    [2, 3, 5]
+    """
+
+    kind = "effect_below"
+
+    metric: str = param(v.label, doc="evaluated metric")
+    threshold: float = param(v.fraction(), doc="measured effect (fraction) below which to stop")
+    results: str = param(v.one_of("first", "any"), default="first",
+                         doc="the first interim result only, or any of them")
+    or_not_significant: bool = param(v.flag, default=False,
+                                     doc="also stop on a failed significance gate")
+    notice: int = param(v.integer(0), default=0, doc="periods from the result to the stop, less 1")
+
+    def metrics(self) -> tuple[str, ...]:
+        return (self.metric,)
+
+    def stop_period(self, interim: EvaluationTable, n_periods: int) -> IntArray:
+        """First period without service, per draw (``n_periods``: no stop)."""
+        stop = np.full(interim.n_draws, n_periods, dtype=np.int64)
+        mine = [k for k in range(interim.n_triggers) if interim.metric[k] == self.metric]
+        mine.sort(key=lambda k: interim.period[k])
+        if self.results == "first":
+            mine = mine[:1]
+        for k in mine:
+            below = interim.measured_effect[:, k] < self.threshold
+            if self.or_not_significant:
+                below |= ~interim.gate[:, k]
+            at = min(interim.period[k] + 1 + self.notice, n_periods)
+            stop = np.where(below, np.minimum(stop, at), stop)
+        return stop
+
+
+@TERMINATION_RULES.register
+@dataclass(frozen=True)
+class StopLoss(TerminationRule):
+    """Stop when the investors' loss reaches a stop-loss (checked inside the waterfall).
+
+    The loss is capital drawn minus cash received (all tranches, guarantee not counted),
+    checked at the end of every period in service; once it reaches the limit the deal stops
+    from the next period. TOML: ``[[termination]]`` with ``kind = "stop_loss"`` and
+    ``share_of_commitment = 0.5`` (or ``amount = 3_000_000``).
+
+    Parameters
+    ----------
+    amount : float or None
+        The loss (currency, > 0) that stops the deal.
+    share_of_commitment : float or None
+        The same as a fraction in (0, 1] of the total commitment. Give exactly one.
+
+    Examples
+    --------
+    >>> StopLoss(amount=3e6).limit(total_commitment=9.6e6)
+    3000000.0
+    """
+
+    kind = "stop_loss"
+
+    amount: float | None = param(v.optional(v.interval(0.0, math.inf, low_open=True)),
+                                 default=None, doc="currency")
+    share_of_commitment: float | None = param(
+        v.optional(v.fraction(0.0, 1.0, low_open=True)), default=None,
+        doc="fraction of the total commitment")
+
+    def validate(self) -> None:
+        if (self.amount is None) == (self.share_of_commitment is None):
+            raise v.fail("StopLoss.amount", (self.amount, self.share_of_commitment),
+                         "exactly one of amount or share_of_commitment")
+
+    def limit(self, total_commitment: float) -> float:
+        if self.amount is not None:
+            return self.amount
+        return float(self.share_of_commitment) * total_commitment  # type: ignore[arg-type]
+
+
+def read_termination(top: Section) -> tuple[TerminationRule, ...]:
+    """Read the ``[[termination]]`` tables of a scenario file (none: an empty tuple)."""
+    if "termination" not in top.data:
+        return ()
+    raw = top.get("termination")
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list) or not raw:
+        raise KeyProblem("termination", "expected one or more [[termination]] tables")
+    return tuple(TERMINATION_RULES.from_toml(Section(f"termination[{i}]", item))
+                 for i, item in enumerate(raw))
+
+
+# --------------------------------------------------------------------------------------
+# claim-tied savings share: the contract's part
+# --------------------------------------------------------------------------------------
+
+
+def _in_waterfall(rule: Any) -> bool:
+    return bool(getattr(rule, "in_waterfall", False))
+
+
+def check_claim_share(contract: Contract, payers: Sequence[Payer] = ()) -> None:
+    """Refuse a claim-tied share (``ClaimShare``) where the waterfall cannot honour the terms.
+
+    At most one metric may use it, for its cohort and pooled triggers alike, and no
+    contract-wide, per-person or payer cap may apply (the waterfall applies only the metric's
+    cap; the payers share the amount by their shares of the metric, uncapped).
+    """
+    waterfall_terms = [t for t in contract.terms
+                       if _in_waterfall(t.rule) or _in_waterfall(t.pooled_rule)]
+    if not waterfall_terms:
+        return
+    if len(waterfall_terms) > 1:
+        raise v.fail("Contract.terms", [t.metric for t in waterfall_terms],
+                     "at most one metric with a claim-tied share (kind 'claim_share')")
+    t = waterfall_terms[0]
+    if t.pooled_rule is not None and _in_waterfall(t.rule) != _in_waterfall(t.pooled_rule):
+        raise v.fail(f"Contract.terms[{t.metric}].pooled_rule", t.pooled_rule,
+                     "a claim-tied share like 'rule', or none")
+    caps = contract.caps
+    for name, value in (("caps.per_period", caps.per_period), ("caps.total", caps.total),
+                        ("caps.per_person", caps.per_person),
+                        (f"terms[{t.metric}].per_person_cap", t.per_person_cap)):
+        if value is not None:
+            raise v.fail(f"Contract.{name}", value, "None with a claim-tied share (the "
+                         "waterfall computes it and applies only the metric's cap)")
+    for p in payers:
+        if p.cap_total is not None or p.cap_per_period is not None:
+            raise v.fail(f"Payer[{p.name}].cap_total/cap_per_period",
+                         (p.cap_total, p.cap_per_period),
+                         "None with a claim-tied share (the waterfall computes it)")
+
+
+def _pay_period(contract: Contract, period: int, n_periods: int) -> int | None:
+    """Payment period of a result known in ``period`` (None: after the horizon, dropped)."""
+    q = period + contract.lag
+    if q < n_periods:
+        return q
+    return n_periods - 1 if contract.overflow == "last" else None
+
+
+def _claim_arrays(contract: Contract, table: EvaluationTable, n_periods: int) -> ClaimShareArrays:
+    for t in contract.terms:
+        if _in_waterfall(t.rule):
+            ks = sorted((k for k in range(table.n_triggers) if table.metric[k] == t.metric),
+                        key=lambda k: table.period[k])
+            return t.rule.lower(  # type: ignore[attr-defined, no-any-return]
+                table.measured_effect[:, ks], table.avoided_cost[:, ks], table.gate[:, ks],
+                [table.cumulative[k] for k in ks],
+                [_pay_period(contract, table.period[k], n_periods) for k in ks],
+                n_periods, t.cap)
+    return ClaimShareArrays.none()
+
+
+def _with_claim_share(pay: PaymentResult, contract: Contract, claim: FloatArray) -> PaymentResult:
+    """The ledger's payments plus the claim-tied share paid in the waterfall."""
+    m = next(i for i, t in enumerate(contract.terms) if _in_waterfall(t.rule))
+    by_metric = pay.by_metric.copy()
+    by_metric[:, m, :] += claim
+    return dataclasses.replace(pay, total=pay.total + claim, by_metric=by_metric)
+
+
+# --------------------------------------------------------------------------------------
+# the lifecycle of one run
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Lifecycle:
+    """A run's money once termination, settlement and the claim-tied share are applied.
+
+    Attributes
+    ----------
+    stop : int array (D,)
+        First period without service, drawdowns or fees (P: the deal ran its course).
+    payments : PaymentResult
+        Outcome payments, nothing on results known from the stop on; a claim-tied share is
+        included in ``total`` and ``by_metric``.
+    split : PayerSplit
+        The payments split among the deal's payers (after their caps); ``split.total`` is
+        what entered the waterfall (plus any claim-tied share).
+    achieved : Achievements or None
+        What the rate cards counted, none from the stop on.
+    served : array (D, P)
+        Participants served (people), none from the stop on.
+    costs : array (D, P)
+        Service costs incurred (currency), none from the stop on.
+    flows : CashFlows
+        The waterfall's result (settlement period, reserve, stop).
+    """
+
+    stop: IntArray
+    payments: PaymentResult
+    split: PayerSplit
+    achieved: Achievements | None
+    served: FloatArray
+    costs: FloatArray
+    flows: CashFlows
+
+    def started(self, entry_period: Any) -> NDArray[np.bool_]:
+        """Which entry waves started before the stop, bool (D, W) (others were not served)."""
+        entry = np.asarray(entry_period)
+        return entry[None, :] < self.stop[:, None]
+
+
+def _maturity(deal: Deal, n_periods: int) -> int:
+    return n_periods - 1 if deal.maturity is None else min(deal.maturity, n_periods - 1)
+
+
+def _settle_at(contract: Contract, table: EvaluationTable, n_periods: int,
+               maturity: int) -> IntArray:
+    """Settlement period for a stop from each period ``s`` in 0..P (P: no stop)."""
+    out = np.empty(n_periods + 1, dtype=np.int64)
+    for s in range(n_periods + 1):
+        last = s
+        for k in range(table.n_triggers):
+            q = _pay_period(contract, table.period[k], n_periods)
+            if table.period[k] < s and q is not None:
+                last = max(last, q)
+        out[s] = min(last, maturity)
+    return out
+
+
+def interim_results(deal: Deal, ds: xr.Dataset, seed: int) -> EvaluationTable | None:
+    """Every interim result of the metrics the termination rules read (None: no such rule).
+
+    The deal's evaluations of those metrics are measured per cohort as well as pooled as
+    configured: an evaluator reports each cohort's result even when the contract pays only
+    on the pooled one.
+    """
+    needed = {m for rule in deal.termination for m in rule.metrics()}
+    if not needed:
+        return None
+    evs = tuple(dataclasses.replace(ev, per_wave=True) for ev in deal.evaluations
+                if ev.metric in needed)
+    return evaluate(ds, evs, seed)
+
+
+def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
+              interim: EvaluationTable | None,
+              achieved: Achievements | None = None) -> Lifecycle:
+    """Payments, costs and the waterfall of a deal, with its termination rules applied.
+
+    Parameters
+    ----------
+    deal : Deal
+        A priced deal.
+    table : EvaluationTable
+        The contract's evaluation results (D, K).
+    served : array (D, P)
+        Participants served if the deal ran its course (people).
+    interim : EvaluationTable or None
+        Interim results (:func:`interim_results`); None when no rule reads them.
+    achieved : Achievements or None
+        What the contract's rate cards count (``contract.achievements``), if any.
+
+    Returns
+    -------
+    Lifecycle
+        Without termination rules, claim-tied share or maturity, exactly the plain
+        ``contract.outcome_payments`` -> ``split_by_payer`` -> ``service_costs.cost`` ->
+        ``waterfall`` chain.
+    """
+    contract, capital = deal.contract, deal.capital
+    assert contract is not None and capital is not None
+    n_draws, n_periods = served.shape
+    maturity = _maturity(deal, n_periods)
+    stop = np.full(n_draws, min(n_periods, maturity + 1), dtype=np.int64)
+    for rule in deal.termination:
+        if interim is not None and rule.metrics():
+            stop = np.minimum(stop, rule.stop_period(interim, n_periods))
+    loss_limit = min((rule.limit(capital.total_commitment) for rule in deal.termination),
+                     default=math.inf)
+    settle_at = _settle_at(contract, table, n_periods, maturity)
+    t = np.arange(n_periods)
+    for _ in range(n_periods + 1):  # converges in at most two runs (see the module notes)
+        active = t[None, :] < stop[:, None]
+        known = np.asarray(table.period)[None, :] < stop[:, None]
+        gated = dataclasses.replace(table, gate=table.gate & known)
+        achieved_now = achieved
+        if achieved is not None and not active.all():  # nothing counts from the stop on
+            achieved_now = dataclasses.replace(
+                achieved, counts=np.where(active[:, None, None, :], achieved.counts, 0.0))
+        pay = contract.outcome_payments(gated, n_periods, achieved_now)
+        split = split_by_payer(deal.effective_payers, pay)
+        served_now = np.where(active, served, 0.0)
+        costs = np.where(active, deal.service_costs.cost(served_now), 0.0)
+        life = LifecycleArrays(stop, settle_at, loss_limit,
+                               _claim_arrays(contract, gated, n_periods))
+        flows = waterfall(capital, costs, split.total, life)
+        if np.array_equal(flows.stop_period, stop):
+            break
+        stop = np.asarray(flows.stop_period, dtype=np.int64).copy()
+    if life.claim.active:  # the payers share it by their shares of the metric, uncapped
+        pay = _with_claim_share(pay, contract, np.asarray(flows.claim_share_paid))
+        split = split_by_payer(deal.effective_payers, pay)
+    return Lifecycle(stop=stop, payments=pay, split=split, achieved=achieved_now,
+                     served=served_now, costs=costs, flows=flows)
