@@ -524,3 +524,15 @@ def test_claim_share_with_capped_payers_is_refused():
     terms = (MetricTerms("m", ClaimShare(0.95, 0.4)),)
     with pytest.raises(ValueError, match=r"Payer\[city\]"):
         check_claim_share(Contract(terms), (Payer("city", shares=1.0, cap_total=1e6),))
+
+
+@pytest.mark.parametrize("name", ["utah-preschool", "nyc-able"])
+def test_parallel_waterfall_equals_the_serial_one(name):
+    """Above 4,096 draws the waterfall runs its parallel compilation (with the claim-tied share
+    and the termination arrays): the first draws of a large run equal a small (serial) run, bit
+    for bit. A kernel that only compiles serially would fail here, not in a user's first run."""
+    deal = sibsim.load_scenario(name)
+    big = sibsim.analyse(deal, draws=5_000, seed=4, progress=False, with_breakeven=False)
+    small = sibsim.analyse(deal, draws=60, seed=4, progress=False, with_breakeven=False)
+    for var in ("flow", "drawdown", "investor_received", "outcome_payments", "unfunded_costs"):
+        np.testing.assert_array_equal(big.money[var].values[:60], small.money[var].values)

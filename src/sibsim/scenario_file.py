@@ -24,7 +24,7 @@ from sibsim.spec import _validate as v
 from sibsim.spec.cohort import Cohort, ComparisonGroup, Frailty
 from sibsim.spec.effect import Effect
 from sibsim.spec.outcomes import OUTCOME_KINDS, Outcome
-from sibsim.spec.scenario import Scenario
+from sibsim.spec.scenario import Process, Scenario
 from sibsim.spec.toml import KeyProblem as _KeyProblem
 from sibsim.spec.toml import Section, build
 
@@ -48,6 +48,28 @@ def _outcome(sec: Section) -> Outcome:
 
 def _effect(sec: Section) -> Effect:
     return Effect.from_toml(sec)
+
+
+def _processes(top: Section) -> list[Process]:
+    """``[[outcome]]`` tables: one outcome process each, with its own ``[outcome.effect]``."""
+    raw = top.data["outcome"]
+    top.used.add("outcome")
+    if not raw:
+        raise _KeyProblem("outcome", "expected one or more [[outcome]] tables")
+    if "effect" in top.data:
+        raise _KeyProblem("effect", "with several [[outcome]] tables give each process's effect "
+                          "as [outcome.effect] under its [[outcome]]")
+    out = []
+    for i, item in enumerate(raw):
+        key = f"outcome[{i}]"
+        if not isinstance(item, Mapping):
+            raise _KeyProblem(key, "expected a table")
+        rest = {k: x for k, x in item.items() if k != "effect"}
+        outcome = _outcome(Section(key, rest))
+        effect = (_effect(Section(f"{key}.effect", item["effect"])) if "effect" in item
+                  else None)
+        out.append(build(key, Process, outcome=outcome, effect=effect))
+    return out
 
 
 def _comparison(sec: Section) -> ComparisonGroup | None:
@@ -76,16 +98,22 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Deal:
 
     try:
         top = Section("", data)
-        osec = top.sub("outcome")
-        if osec is None:
-            raise _KeyProblem("outcome", "this table is required")
-        outcome = _outcome(osec)
+        others: tuple[Process, ...] = ()
+        if isinstance(data.get("outcome"), list):  # [[outcome]]: several processes
+            processes = _processes(top)
+            outcome, effect = processes[0].outcome, processes[0].effect
+            others = tuple(processes[1:])
+        else:
+            osec = top.sub("outcome")
+            if osec is None:
+                raise _KeyProblem("outcome", "this table is required")
+            outcome = _outcome(osec)
+            esec = top.sub("effect")
+            effect = _effect(esec) if esec is not None else None
         csec = top.sub("cohort")
         if csec is None:
             raise _KeyProblem("cohort", "this table is required")
         cohort = _cohort(csec, outcome.kind)
-        esec = top.sub("effect")
-        effect = _effect(esec) if esec is not None else None
         cmp_sec = top.sub("comparison")
         comparison = _comparison(cmp_sec) if cmp_sec is not None else None
         fsec = top.sub("frailty")
@@ -94,7 +122,7 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Deal:
                   "comparison": comparison, "frailty": frailty,
                   "horizon": top.require("horizon"), "period": top.get("period", "year"),
                   "name": top.get("name", _name_from(source)),
-                  "description": top.get("description", "")}
+                  "description": top.get("description", ""), "other_processes": others}
         currency = top.get("currency", "EUR")
         money = scenario_sections.parse_money(top, currency)
         top.finish()

@@ -9,7 +9,7 @@ from importlib import metadata
 import numpy as np
 import xarray as xr
 
-from sibsim.dataset.schema import DIMS, SCHEMA_VERSION, VARIABLES
+from sibsim.dataset.schema import DIMS, SCHEMA_VERSION, VARIABLES, dims_of
 from sibsim.engine.run import EngineOutput, run_engine
 from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
@@ -50,6 +50,41 @@ def _flatten_parameters(params: dict[str, np.ndarray], states: tuple[str, ...]):
     return names, cols
 
 
+def _add_processes(out: EngineOutput, present: np.ndarray, coords: dict, dvars: dict) -> None:
+    """Variables of several outcome processes, with a ``process`` dimension (last, or before
+    ``state``). ``state`` lists every process's states in order of appearance; occupancy of a
+    state that is not a process's own is NaN."""
+    procs = out.processes
+    coords["process"] = [p.name for p in procs]
+    coords["process_kind"] = ("process", [p.structure.kind for p in procs])
+    dvars["events"] = np.stack([p.events for p in procs], axis=-1)
+    states: list[str] = []
+    for p in procs:
+        states += [s for s in p.structure.states if s not in states]
+    at_risk = []
+    for p in procs:
+        if p.occupancy is None:
+            at_risk.append(np.broadcast_to(present[None], p.events.shape))
+        else:
+            risky = p.structure.event_flag.any(axis=1)
+            at_risk.append((p.occupancy * risky).sum(axis=-1))
+    dvars["at_risk"] = np.stack(at_risk, axis=-1)
+    if states:
+        coords["state"] = states
+        occ = np.full((*procs[0].events.shape, len(procs), len(states)), np.nan)
+        eocc = occ.copy()
+        absorbing = np.zeros((len(procs), len(states)), bool)
+        for i, p in enumerate(procs):
+            if p.occupancy is not None:
+                idx = [states.index(s) for s in p.structure.states]
+                occ[..., i, idx] = p.occupancy
+                eocc[..., i, idx] = p.engaged_occupancy
+                absorbing[i, idx] = p.structure.absorbing
+        dvars["occupancy"] = occ
+        dvars["engaged_occupancy"] = eocc
+        coords["absorbing"] = (("process", "state"), absorbing)
+
+
 def outcome_dataset(scenario: Scenario, out: EngineOutput) -> xr.Dataset:
     """Build the labelled outcome dataset (see :mod:`sibsim.dataset.schema`)."""
     st = out.structure
@@ -71,20 +106,28 @@ def outcome_dataset(scenario: Scenario, out: EngineOutput) -> xr.Dataset:
         "size": st.sizes.astype(float),
         "entry_period": st.entry.astype(np.int64),
     }
-    if out.occupancy is not None:
-        coords["state"] = list(st.states)
-        dvars["occupancy"] = out.occupancy
-        risky = st.event_flag.any(axis=1)
-        dvars["at_risk"] = (out.occupancy * risky).sum(axis=-1)
+    several = len(out.processes) > 1
+    if not several:
+        if out.occupancy is not None:
+            coords["state"] = list(st.states)
+            coords["absorbing"] = ("state", np.asarray(st.absorbing, dtype=bool))
+            dvars["occupancy"] = out.occupancy
+            if out.processes and out.processes[0].engaged_occupancy is not None:
+                dvars["engaged_occupancy"] = out.processes[0].engaged_occupancy
+            risky = st.event_flag.any(axis=1)
+            dvars["at_risk"] = (out.occupancy * risky).sum(axis=-1)
+        else:
+            dvars["at_risk"] = np.broadcast_to(present[None], out.events.shape).copy()
     else:
-        dvars["at_risk"] = np.broadcast_to(present[None], out.events.shape).copy()
+        _add_processes(out, present, coords, dvars)
     names, cols = _flatten_parameters(out.parameters, st.states)
     coords["parameter"] = names
     dvars["parameter_value"] = (np.stack(cols, axis=1) if cols
                                 else np.zeros((out.draws, 0)))
     variables = {}
     for name, data in dvars.items():
-        dims, units, desc = VARIABLES[name]
+        _, units, desc = VARIABLES[name]
+        dims = dims_of(name, several)
         variables[name] = xr.Variable(dims, data, attrs={"units": units, "description": desc})
     ds = xr.Dataset(variables, coords=coords)
     for dim, desc in DIMS.items():
@@ -95,7 +138,7 @@ def outcome_dataset(scenario: Scenario, out: EngineOutput) -> xr.Dataset:
         "title": f"sibsim outcome simulation: {scenario.name}",
         "scenario": scenario.name,
         "description": scenario.description,
-        "outcome_kind": st.kind,
+        "outcome_kind": ",".join(p.structure.kind for p in out.processes) or st.kind,
         "seed": int(out.seed),
         "draws": int(out.draws),
         "engine": out.engine,

@@ -21,6 +21,11 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "occupancy": (("draw", "arm", "wave", "stratum", "period", "state"), "person-periods",
                   "People in each state at the start of the period, i.e. person-periods spent in "
                   "the state during the period (binary and Markov outcomes only)."),
+    "engaged_occupancy": (("draw", "arm", "wave", "stratum", "period", "state"), "person-periods",
+                          "Engaged treated participants in each state at the start of the period, "
+                          "i.e. engaged person-periods in the state (binary and Markov outcomes "
+                          "only; 0 in the comparison arm). Summed over the states that are not "
+                          "absorbing: the people still in service."),
     "engaged": (("draw", "arm", "wave", "stratum", "period"), "people",
                 "Treated participants engaged in the service during the period (0 in the "
                 "comparison arm)."),
@@ -40,9 +45,28 @@ DIMS = {
     "wave": "Entry wave: participants entering in the same period.",
     "stratum": "Sub-population with its own baseline ('all' if none).",
     "period": "Calendar period, 0 = the first entry period; the length is attrs['period'].",
-    "state": "State of the outcome process (binary: no_event/event or at_risk/event).",
+    "state": "State of the outcome process (binary: no_event/event or at_risk/event); its "
+             "coordinate 'absorbing' (by process with several processes) flags the states "
+             "nobody leaves (e.g. death).",
     "parameter": "Name of an uncertain parameter.",
+    "process": "Outcome process (scenarios with several processes only; named by the outcome's "
+               "name).",
 }
+
+#: Variables that get a ``process`` dimension when a scenario has several outcome processes
+#: (it comes after ``period``; ``occupancy`` has it before ``state``).
+PER_PROCESS = ("events", "at_risk", "occupancy", "engaged_occupancy")
+
+
+def dims_of(name: str, several_processes: bool) -> tuple[str, ...]:
+    """Dims of variable ``name``: those of :data:`VARIABLES`, with ``process`` added for a
+    scenario with several outcome processes (single-process datasets are unchanged)."""
+    dims = VARIABLES[name][0]
+    if not several_processes or name not in PER_PROCESS:
+        return dims
+    if dims[-1] == "state":
+        return (*dims[:-1], "process", "state")
+    return (*dims, "process")
 
 REQUIRED_ATTRS = ("seed", "engine", "engine_reason", "draws", "period", "periods_per_year",
                   "outcome_kind", "scenario", "schema_version", "sibsim_version")
@@ -50,8 +74,10 @@ REQUIRED_ATTRS = ("seed", "engine", "engine_reason", "draws", "period", "periods
 
 def check(ds: xr.Dataset) -> None:
     """Raise ``ValueError`` if ``ds`` does not follow the schema."""
-    for name, (dims, _, _) in VARIABLES.items():
-        if name == "occupancy" and "state" not in ds.dims:
+    several = "process" in ds.dims
+    for name in VARIABLES:
+        dims = dims_of(name, several)
+        if name in ("occupancy", "engaged_occupancy") and "state" not in ds.dims:
             continue
         if name not in ds:
             raise ValueError(f"outcome dataset: variable {name!r} is missing")

@@ -48,8 +48,8 @@ def transition_trace(st: Structure, tb: Tables, frailty_var: float,
     """Expected trace of an outcome given as transition matrices ``tb.trans`` (binary, Markov).
 
     ``at_frailty(trans, z)`` gives the matrices of a person with frailty ``z`` (called once per
-    quadrature node). Returns float arrays ``(occupancy, events, engaged)`` shaped like the
-    stochastic engines'.
+    quadrature node). Returns float arrays ``(occupancy, events, engaged, engaged occupancy)``
+    shaped like the stochastic engines'.
     """
     A, W, K = st.sizes.shape
     P = st.horizon
@@ -58,6 +58,7 @@ def transition_trace(st: Structure, tb: Tables, frailty_var: float,
     occ = np.zeros((D, A, W, K, P, S))
     ev = np.zeros((D, A, W, K, P))
     en = np.zeros((D, A, W, K, P))
+    eocc = np.zeros((D, A, W, K, P, S))
     if frailty_var > 0:
         zs, ws = frailty_nodes(frailty_var)
     else:
@@ -65,14 +66,15 @@ def transition_trace(st: Structure, tb: Tables, frailty_var: float,
     for z, weight in zip(zs, ws, strict=True):
         trans = tb.trans if frailty_var <= 0 else np.ascontiguousarray(at_frailty(tb.trans, z))
         markov_trace(trans, tb.tidx, st.event_flag, st.init, st.sizes.astype(np.float64),
-                     st.entry, tb.engage, tb.dropout, st.has_effect, float(weight), occ, ev, en)
-    return occ, ev, en
+                     st.entry, tb.engage, tb.dropout, st.has_effect, float(weight), occ, ev, en,
+                     eocc)
+    return occ, ev, en, eocc
 
 
 def count_trace(st: Structure, tb: Tables):
     """Expected counts: people present times the rate (frailty and dispersion have mean 1).
 
-    Returns ``(None, events, engaged)`` (a count outcome has no states).
+    Returns ``(None, events, engaged, None)`` (a count outcome has no states).
     """
     A, W, K = st.sizes.shape
     D = tb.rate.shape[0]
@@ -80,4 +82,4 @@ def count_trace(st: Structure, tb: Tables):
     en = np.zeros((D, A, W, K, st.horizon))
     counts_trace(tb.rate, tb.tidx, st.sizes.astype(np.float64), st.entry, tb.engage, tb.dropout,
                  st.has_effect, ev, en)
-    return None, ev, en
+    return None, ev, en, None

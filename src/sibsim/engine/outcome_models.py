@@ -125,17 +125,20 @@ class OutcomeModel:
     # ------------------------------------------------------------------ kernels
     def individual(self, st: Structure, tb: Tables, seed: np.uint64, draw0: np.int64,
                    frailty_var: float, ev: np.ndarray, en: np.ndarray,
-                   occ: np.ndarray | None) -> None:
-        """Run the individual-level kernel, filling ``ev``, ``en`` (and ``occ``)."""
+                   occ: np.ndarray | None, eocc: np.ndarray | None) -> None:
+        """Run the individual-level kernel, filling ``ev``, ``en`` (and ``occ``, and ``eocc``:
+        engaged people by state, for kinds with states)."""
         raise NotImplementedError
 
     def aggregate(self, st: Structure, tb: Tables, seed: np.uint64, draw0: np.int64,
-                  ev: np.ndarray, en: np.ndarray, occ: np.ndarray | None) -> None:
-        """Run the aggregate kernel, filling ``ev``, ``en`` (and ``occ``)."""
+                  ev: np.ndarray, en: np.ndarray, occ: np.ndarray | None,
+                  eocc: np.ndarray | None) -> None:
+        """Run the aggregate kernel, filling ``ev``, ``en`` (and ``occ``, ``eocc``)."""
         raise NotImplementedError
 
     def expected(self, st: Structure, tb: Tables, frailty_var: float):
-        """Expected ``(occupancy or None, events, engaged)`` as float arrays."""
+        """Expected ``(occupancy or None, events, engaged, engaged occupancy or None)`` as float
+        arrays."""
         raise NotImplementedError
 
     def derived_occupancy(self, st: Structure, events: np.ndarray) -> np.ndarray:
@@ -151,10 +154,10 @@ class TransitionModel(OutcomeModel):
         """The matrices of a person with frailty ``z`` (used by the expected trace)."""
         return markov_frailty_transitions(trans, z)
 
-    def aggregate(self, st, tb, seed, draw0, ev, en, occ) -> None:
+    def aggregate(self, st, tb, seed, draw0, ev, en, occ, eocc) -> None:
         _agg.markov_aggregate(seed, draw0, tb.trans, tb.tidx, st.event_flag, st.absorbing, st.init,
-                              st.sizes, st.entry, tb.engage, tb.dropout, st.has_effect, occ, ev,
-                              en)
+                              st.sizes, st.entry, tb.engage, tb.dropout, st.has_effect,
+                              _agg.aggregate_purpose(st.process), occ, ev, en, eocc)
 
     def expected(self, st, tb, frailty_var):
         return _expected.transition_trace(
@@ -196,11 +199,14 @@ class BinaryModel(TransitionModel):
     def frailty_transitions(self, st, trans, z):
         return binary_frailty_transitions(trans, z, st.recurrent)
 
-    def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ) -> None:
+    def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ, eocc) -> None:
         log_q = np.log1p(-np.minimum(tb.prob, 1.0)) if frailty_var > 0 else tb.prob
+        eev = np.zeros_like(ev)
         _ind.binary_individual(seed, draw0, tb.prob, log_q, tb.tidx, st.recurrent, st.sizes,
                                st.entry, tb.engage, tb.dropout, frailty_var, st.has_effect,
-                               ev, en)
+                               *_streams(st), ev, en, eev)
+        eocc[..., 1] = eev
+        eocc[..., 0] = en - eev
 
     def derived_occupancy(self, st, events):
         return binary_occupancy(st, events)
@@ -239,13 +245,15 @@ class CountModel(OutcomeModel):
         check_rates(rate)
         return Tables(prob=None, trans=None, rate=rate, tidx=tidx, **common)
 
-    def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ) -> None:
+    def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ, eocc) -> None:
         _ind.counts_individual(seed, draw0, tb.rate, tb.tidx, tb.nb_shape, st.sizes, st.entry,
-                               tb.engage, tb.dropout, frailty_var, st.has_effect, ev, en)
+                               tb.engage, tb.dropout, frailty_var, st.has_effect, *_streams(st),
+                               ev, en)
 
-    def aggregate(self, st, tb, seed, draw0, ev, en, occ) -> None:
+    def aggregate(self, st, tb, seed, draw0, ev, en, occ, eocc) -> None:
         _agg.counts_aggregate(seed, draw0, tb.rate, tb.tidx, tb.nb_shape, st.sizes, st.entry,
-                              tb.engage, tb.dropout, st.has_effect, ev, en)
+                              tb.engage, tb.dropout, st.has_effect,
+                              _agg.aggregate_purpose(st.process), ev, en)
 
     def expected(self, st, tb, frailty_var):
         # frailty and dispersion have mean 1: the expected count ignores them
@@ -315,10 +323,11 @@ class MarkovModel(TransitionModel):
         else:
             t1 = apply_to_transitions(t0, scenario.effect.measure, eff,
                                       [(o.states.index(a), o.states.index(b))
-                                       for a, b in scenario.effect.targets])
+                                       for a, b in scenario.effect.targets],
+                                      scenario.effect.target_scale)
         return tidx, np.ascontiguousarray(np.stack([t0, t1], axis=1))  # (D, 2, K, C, S, S)
 
-    def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ) -> None:
+    def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ, eocc) -> None:
         cum = cumulative_rows(tb.trans)
         if frailty_var > 0:
             q, qcum = exit_tables(tb.trans)
@@ -326,7 +335,13 @@ class MarkovModel(TransitionModel):
             q, qcum = cum[..., 0], cum
         _ind.markov_individual(seed, draw0, cum, q, qcum, tb.tidx, st.event_flag, st.absorbing,
                                st.init, st.sizes, st.entry, tb.engage, tb.dropout, frailty_var,
-                               st.has_effect, occ, ev, en)
+                               st.has_effect, *_streams(st), occ, ev, en, eocc)
+
+
+def _streams(st: Structure) -> tuple[np.int64, bool, bool]:
+    """The individual kernels' stream arguments ``(purpose, person, shared_frailty)``."""
+    return (np.int64(_ind.outcome_purpose(st.process)), bool(st.person_stream),
+            bool(st.shared_frailty))
 
 
 def binary_occupancy(st: Structure, events: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -28,8 +28,25 @@ _CHUNK_BYTES = 32 * 2**20
 
 
 @dataclass
+class ProcessOutput:
+    """Raw results of one outcome process (float64 arrays, ``[d, a, w, k, t(, s)]``)."""
+
+    name: str
+    structure: Structure
+    events: np.ndarray
+    occupancy: np.ndarray | None
+    #: engaged people by state at the start of each period (kinds with states)
+    engaged_occupancy: np.ndarray | None = None
+
+
+@dataclass
 class EngineOutput:
-    """Raw engine results for all draws (float64 arrays, ``[d, a, w, k, t(, s)]``)."""
+    """Raw engine results for all draws (float64 arrays, ``[d, a, w, k, t(, s)]``).
+
+    ``structure``, ``events`` and ``occupancy`` are the first process's; ``processes`` holds
+    every process (one entry for a single-process scenario). ``engaged`` is the person's (the
+    first process's draws in the aggregate engine, where processes are independent).
+    """
 
     engine: str
     reason: str
@@ -40,6 +57,7 @@ class EngineOutput:
     parameters: dict[str, np.ndarray]
     seed: int
     draws: int
+    processes: tuple[ProcessOutput, ...] = ()
 
 
 def choose_engine(scenario: Scenario, requested: str = "auto") -> tuple[str, str]:
@@ -50,6 +68,9 @@ def choose_engine(scenario: Scenario, requested: str = "auto") -> tuple[str, str
             raise v.fail("engine", requested, "'individual' or 'expected' when the scenario has "
                          "frailty (individuals are not exchangeable)")
         return requested, "requested by the user"
+    if scenario.frailty is not None and scenario.frailty.shared and scenario.other_processes:
+        return "individual", ("auto: a frailty shared by the outcome processes links each "
+                              "person's processes, so each person is simulated")
     if scenario.frailty is not None:
         return "individual", ("auto: frailty makes individuals non-exchangeable, so each person "
                               "is simulated")
@@ -57,14 +78,41 @@ def choose_engine(scenario: Scenario, requested: str = "auto") -> tuple[str, str
                          "binomial/multinomial steps (exact; cost independent of cohort size)")
 
 
-def default_chunk(scenario: Scenario, st: Structure) -> int:
+def default_chunk(scenario: Scenario, st: Structure | None = None) -> int:
     """Draws per chunk, so that one chunk's tables and temporary outputs stay near 32 MiB."""
-    S = max(len(st.states), 1)
-    A, W, K = st.sizes.shape
-    C = model_of(scenario).n_columns()
-    tables = 8 * 2 * K * C * S * S * 3
-    outputs = 8 * A * W * K * scenario.horizon * (S + 2)
-    return int(max(1, min(65536, _CHUNK_BYTES // (tables + outputs))))
+    per_draw = 0
+    for i in range(len(scenario.processes)):
+        sub = scenario.process_scenario(i)
+        model = model_of(sub)
+        pst = model.structure()
+        S = max(len(pst.states), 1)
+        A, W, K = pst.sizes.shape
+        C = model.n_columns()
+        S2 = S + len(pst.states)  # occupancy and engaged occupancy
+        per_draw += 8 * 2 * K * C * S * S * 3 + 8 * A * W * K * scenario.horizon * (S2 + 2)
+    return int(max(1, min(65536, _CHUNK_BYTES // per_draw)))
+
+
+def _process_models(scenario: Scenario, engine: str) -> list[tuple[OutcomeModel, Structure]]:
+    """The model and structure of each outcome process (chosen once per run).
+
+    With several processes every process is simulated as a treated arm when any process has an
+    effect (a process without an effect has equal engaged and not-engaged tables), so that each
+    process sees the same engagement; the individual engine draws engagement, drop-out and a
+    shared frailty from one person stream.
+    """
+    multi = bool(scenario.other_processes)
+    service = scenario.service_effect is not None
+    shared = scenario.frailty is not None and scenario.frailty.shared
+    out = []
+    for i in range(len(scenario.processes)):
+        model = model_of(scenario.process_scenario(i))
+        st = model.structure()
+        if multi:
+            st = replace(st, has_effect=service, process=i,
+                         person_stream=engine == "individual", shared_frailty=shared)
+        out.append((model, st))
+    return out
 
 
 def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
@@ -73,9 +121,8 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
     """Simulate ``draws`` draws of ``scenario``; see :func:`sibsim.simulate`."""
     draws = v.positive_int("draws", draws)
     engine, reason = choose_engine(scenario, engine)
-    model = model_of(scenario)  # the outcome kind's tables and kernels, chosen once
-    st = model.structure()
-    chunk = default_chunk(scenario, st) if chunk_draws is None else v.positive_int(
+    models = _process_models(scenario, engine)  # each kind's tables and kernels, chosen once
+    chunk = default_chunk(scenario) if chunk_draws is None else v.positive_int(
         "chunk_draws", chunk_draws)
     params = scenario.parameters()
     if overrides:
@@ -86,14 +133,17 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
             arr = np.asarray(val, dtype=float)
             if arr.shape[0] != draws or not np.all(np.isfinite(arr)):
                 raise v.fail(f"overrides[{name}]", val, f"{draws} finite values (one per draw)")
-    A, W, K = st.sizes.shape
+    A, W, K = models[0][1].sizes.shape
     P = scenario.horizon
-    S = len(st.states)
-    events = np.zeros((draws, A, W, K, P))
     engaged = np.zeros((draws, A, W, K, P))
-    # some kinds' individual kernels count events only; their occupancy is derived afterwards
-    derive_occupancy = engine == "individual" and model.occupancy_from_events
-    occupancy = np.zeros((draws, A, W, K, P, S)) if S and not derive_occupancy else None
+    events, occupancy, eoccupancy, derive = [], [], [], []
+    for model, st in models:
+        S = len(st.states)
+        events.append(np.zeros((draws, A, W, K, P)))
+        # some kinds' individual kernels count events only; their occupancy is derived afterwards
+        derive.append(engine == "individual" and model.occupancy_from_events)
+        occupancy.append(np.zeros((draws, A, W, K, P, S)) if S and not derive[-1] else None)
+        eoccupancy.append(np.zeros((draws, A, W, K, P, S)) if S else None)
     sampled: dict[str, list[np.ndarray]] = {name: [] for name in params}
     frailty_var = scenario.frailty.variance if scenario.frailty is not None else 0.0
     bar = Progress(draws, progress)
@@ -103,37 +153,46 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
         pc = sample_parameters(params, seed, start, stop, overrides)
         for name, val in pc.items():
             sampled[name].append(val)
-        tb = model.tables(pc, D)
         sl = slice(start, stop)
-        if engine == "expected":
-            occ, ev, en = model.expected(st, tb, frailty_var)
-            events[sl], engaged[sl] = ev, en
-            if occ is not None:
-                occupancy[sl] = occ
-        else:
-            ev = np.zeros((D, A, W, K, P), np.int64)
-            en = np.zeros((D, A, W, K, P), np.int64)
-            occ = np.zeros((D, A, W, K, P, S), np.int64) if occupancy is not None else None
-            _run_stochastic(model, engine, st, tb, seed, start, frailty_var, ev, en, occ)
-            events[sl], engaged[sl] = ev, en
-            if occ is not None:
-                occupancy[sl] = occ
+        for i, (model, st) in enumerate(models):
+            tb = model.tables(scenario.process_parameters(i, pc), D)
+            if engine == "expected":
+                occ, ev, en, eocc = model.expected(st, tb, frailty_var)
+            else:
+                S = len(st.states)
+                ev = np.zeros((D, A, W, K, P), np.int64)
+                en = np.zeros((D, A, W, K, P), np.int64)
+                occ = np.zeros((D, A, W, K, P, S), np.int64) if occupancy[i] is not None else None
+                eocc = np.zeros((D, A, W, K, P, S), np.int64) if S else None
+                _run_stochastic(model, engine, st, tb, seed, start, frailty_var, ev, en, occ,
+                                eocc)
+            events[i][sl] = ev
+            if i == 0:
+                engaged[sl] = en
+            if occ is not None and occupancy[i] is not None:
+                occupancy[i][sl] = occ
+            if eocc is not None:
+                eoccupancy[i][sl] = eocc
         bar.update(D)
     bar.close()
-    if derive_occupancy:
-        occupancy = model.derived_occupancy(st, events)
+    for i, (model, st) in enumerate(models):
+        if derive[i]:
+            occupancy[i] = model.derived_occupancy(st, events[i])
     out_params = {name: np.concatenate(vals, axis=0) for name, vals in sampled.items()}
-    return EngineOutput(engine=engine, reason=reason, structure=st, events=events,
-                        engaged=engaged, occupancy=occupancy, parameters=out_params, seed=seed,
-                        draws=draws)
+    procs = tuple(ProcessOutput(name=p.name, structure=st, events=events[i],
+                                occupancy=occupancy[i], engaged_occupancy=eoccupancy[i])
+                  for i, (p, (_, st)) in enumerate(zip(scenario.processes, models, strict=True)))
+    return EngineOutput(engine=engine, reason=reason, structure=models[0][1], events=events[0],
+                        engaged=engaged, occupancy=occupancy[0], parameters=out_params,
+                        seed=seed, draws=draws, processes=procs)
 
 
 def _run_stochastic(model: OutcomeModel, engine: str, st: Structure, tb: Tables, seed: int,
                     draw0: int, frailty_var: float, ev: np.ndarray, en: np.ndarray,
-                    occ: np.ndarray | None) -> None:
+                    occ: np.ndarray | None, eocc: np.ndarray | None) -> None:
     seed = np.uint64(seed)
     draw0 = np.int64(draw0)
     if engine == "individual":
-        model.individual(st, tb, seed, draw0, frailty_var, ev, en, occ)
+        model.individual(st, tb, seed, draw0, frailty_var, ev, en, occ, eocc)
     else:
-        model.aggregate(st, tb, seed, draw0, ev, en, occ)
+        model.aggregate(st, tb, seed, draw0, ev, en, occ, eocc)

@@ -34,6 +34,12 @@ class Structure:
     recurrent: bool
     has_effect: bool
     horizon: int
+    #: index of the outcome process (keys its random streams; 0 for the first or only one)
+    process: int = 0
+    #: draw engagement, drop-out (and a shared frailty) from a person stream shared by the
+    #: processes (individual engine, several processes)
+    person_stream: bool = False
+    shared_frailty: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,8 @@ def columns(scenario: Scenario, n_base: int) -> tuple[np.ndarray, np.ndarray, np
     base = np.minimum(clk, n_base - 1)
     if scenario.effect is not None:
         strength = scenario.effect.strength(P)[np.maximum(tau, 0)]
+        if scenario.effect.by_wave:
+            strength = strength * scenario.effect.wave_strength(W)[:, None]
     else:
         strength = np.zeros((W, P))
     pairs = np.stack([base.ravel().astype(float), strength.ravel()], axis=1)
@@ -184,18 +192,29 @@ def matrices(mats: tuple, prefix: str, params: dict[str, np.ndarray], states: tu
 
 
 def apply_to_transitions(t0: np.ndarray, measure: str, eff: np.ndarray,
-                         targets: list[tuple[int, int]]) -> np.ndarray:
+                         targets: list[tuple[int, int]],
+                         scales: tuple[float, ...] = ()) -> np.ndarray:
     """Apply the effect to target transitions; balance each changed row on its diagonal.
 
     If the stay probability would go negative, the changed targets are scaled so the row sums
-    to one and the stay probability is zero.
+    to one and the stay probability is zero. ``scales`` (one per target, optional) multiply
+    the effect's strength for each target: ``eff ** scale`` for ratios, ``eff * scale`` for
+    absolute changes.
     """
     t1 = t0.copy()
     rows = sorted({a for a, _ in targets})
     for a in rows:
-        cols = [b for aa, b in targets if aa == a]
+        idx = [i for i, (aa, _) in enumerate(targets) if aa == a]
+        cols = [targets[i][1] for i in idx]
         old = t0[..., a, cols]
-        new = apply_to_probability(old, measure, eff[..., None])
+        if scales:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                per = np.stack([eff * scales[i] if measure == "absolute"
+                                else np.where(scales[i] == 0, 1.0, eff ** scales[i])
+                                for i in idx], axis=-1)
+            new = apply_to_probability(old, measure, per)
+        else:
+            new = apply_to_probability(old, measure, eff[..., None])
         others = 1.0 - t0[..., a, a] - old.sum(-1)
         room = np.maximum(1.0 - others, 0.0)
         tot = new.sum(-1)

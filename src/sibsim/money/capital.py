@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -114,12 +114,27 @@ class ServiceCosts(Spec):
         Fixed cost in each period (currency per period: staff, premises), >= 0.
     per_participant : float, default 0
         Variable cost per participant served in a period (currency per participant-period).
+    basis : {"engaged", "in_service"}, default "engaged"
+        Who is served in a period of their service window (``service_periods`` from entry):
+        ``"engaged"``, every engaged participant (who has not dropped out), as before;
+        ``"in_service"``, engaged participants who are not in an absorbing state (dead, or
+        left for good): costs follow the people. The states come from the outcome process with
+        states (the first one, with several processes); a count outcome has none, so both
+        bases agree there.
+    per_state : mapping state -> float, default {}
+        Cost per engaged participant-period spent in a state (currency), replacing
+        ``per_participant`` there (e.g. ``{"shelter": 900, "housed": 400}``); other states cost
+        ``per_participant``. With ``basis = "in_service"`` an absorbing state cannot be listed.
 
     Examples
     --------
     >>> costs = ServiceCosts(fixed_per_period=(50_000.0, 20_000.0), per_participant=1_500.0)
     >>> costs.cost([[100, 40]]).tolist()
     [[200000.0, 80000.0]]
+    >>> by_state = {"shelter": np.array([[60.0, 10.0]])}
+    >>> ServiceCosts(per_participant=1_000.0, per_state={"shelter": 2_000.0}).cost(
+    ...     [[100, 40]], by_state).tolist()
+    [[160000.0, 50000.0]]
     """
 
     fixed_per_period: float | tuple[float, ...] = param(
@@ -127,19 +142,42 @@ class ServiceCosts(Spec):
         doc="currency per period: a number, or one per period of the horizon")
     per_participant: float = param(v.interval(0.0), default=0.0,
                                    doc="currency per participant served per period")
+    basis: str = param(v.one_of("engaged", "in_service"), default="engaged",
+                       doc="who is served: every engaged participant, or those not in an "
+                           "absorbing state")
+    per_state: dict = param(default_factory=dict,
+                            doc="currency per engaged participant-period in a state")
 
-    def cost(self, participants_served: ArrayLike) -> FloatArray:
+    def validate(self) -> None:
+        raw = self.per_state
+        if not isinstance(raw, Mapping):
+            raise TypeError(f"ServiceCosts.per_state: got {raw!r}; allowed: a mapping "
+                            "state -> cost")
+        self._set("per_state", {v.name("ServiceCosts.per_state key", k):
+                                v.real(f"ServiceCosts.per_state[{k}]", x, low=0.0)
+                                for k, x in raw.items()})
+
+    def __hash__(self) -> int:
+        return hash((self.fixed_per_period, self.per_participant, self.basis,
+                     tuple(sorted(self.per_state.items()))))
+
+    def cost(self, participants_served: ArrayLike,
+             served_by_state: Mapping[str, ArrayLike] | None = None) -> FloatArray:
         """Service cost per draw and period.
 
         Parameters
         ----------
         participants_served : array (D, P) or (P,)
             Participants served in each period (>= 0); a 1-D array is one draw.
+        served_by_state : mapping state -> array (D, P), optional
+            Of those, the participants served in each state of :attr:`per_state` (needed when
+            ``per_state`` is given).
 
         Returns
         -------
         array (D, P)
-            ``fixed_per_period + per_participant x participants_served`` (currency).
+            ``fixed_per_period + per_participant x (participants_served - sum of the listed
+            states) + sum of per_state[s] x served_by_state[s]`` (currency).
         """
         served = np.array(participants_served, dtype=np.float64, ndmin=2)
         if served.ndim != 2 or not np.all(np.isfinite(served)) or np.any(served < 0):
@@ -147,7 +185,19 @@ class ServiceCosts(Spec):
                          "finite counts >= 0, shaped (D, P) or (P,)")
         fixed = per_period("ServiceCosts.fixed_per_period", self.fixed_per_period,
                            served.shape[1])
-        return fixed[None, :] + self.per_participant * served
+        if not self.per_state:
+            return fixed[None, :] + self.per_participant * served
+        if served_by_state is None or set(self.per_state) - set(served_by_state):
+            raise v.fail("ServiceCosts.cost.served_by_state", served_by_state,
+                         "participants served in each state of per_state: "
+                         + ", ".join(self.per_state))
+        rest = served.copy()
+        out = np.array(fixed[None, :] + 0.0 * served)
+        for state, price in self.per_state.items():
+            x = np.array(served_by_state[state], dtype=np.float64, ndmin=2)
+            rest -= x
+            out += price * x
+        return out + self.per_participant * np.maximum(rest, 0.0)
 
 
 # --------------------------------------------------------------------------------------

@@ -198,6 +198,45 @@ class Deal(Spec):
             if cur != self.currency:
                 raise v.fail(f"Deal.{part}.currency", cur,
                              f"the deal's currency {self.currency!r}")
+        self._check_processes()
+
+    def _check_processes(self) -> None:
+        """Evaluations and savings name the outcome processes they measure or value."""
+        sc = self.scenario
+        names = sc.process_names
+        several = len(names) > 1
+        allowed = "one of " + ", ".join(repr(n) for n in names)
+        for e in self.evaluations:
+            if (e.process is None and several) or (e.process is not None
+                                                   and e.process not in names):
+                raise v.fail(f"Evaluation[{e.metric}].process", e.process, allowed
+                             + (" (the scenario has several outcome processes)" if several
+                                else ""))
+            if e.outcome == "occupancy" and several:
+                own = sc.processes[names.index(e.process)].outcome
+                if e.state not in getattr(own, "states", ()):
+                    raise v.fail(f"Evaluation[{e.metric}].state", e.state,
+                                 f"a state of process {e.process!r}")
+        for i, payer in enumerate(self.effective_payers):
+            owner = f"Deal.payers[{i}]" if self.payers else "Municipality"
+            for f in ("saving_per_event", "wider_value_per_event"):
+                amount = getattr(payer, f)
+                if isinstance(amount, dict):
+                    bad = sorted(set(amount) - set(names))
+                    if bad:
+                        raise v.fail(f"{owner}.{f}", bad, f"process names ({allowed})")
+                elif several and amount != 0.0:
+                    raise v.fail(f"{owner}.{f}", amount, "an amount per process, "
+                                 "{process = amount}, when the scenario has several outcome "
+                                 "processes")
+            if several:
+                for state in sorted(payer.states_valued()):
+                    owners = [p.name for p in sc.processes
+                              if state in getattr(p.outcome, "states", ())]
+                    if len(owners) != 1:
+                        raise v.fail(f"{owner}.saving_per_person_period", state,
+                                     "a state of exactly one outcome process (found in "
+                                     f"{owners or 'none'})")
 
     def _check_lifecycle(self) -> None:
         """Maturity within the horizon; rules read evaluated metrics; claim-tied share."""

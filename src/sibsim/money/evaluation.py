@@ -533,6 +533,9 @@ class Evaluation(Spec):
     precision : float, optional
         Rounding of the measured effect before thresholds apply, a fraction (default 0.001,
         0.1 percentage point; half away from zero); ``None`` or 0: no rounding.
+    process : str, optional
+        The outcome process measured (its outcome's ``name``); required when the scenario has
+        several outcome processes, else optional (it must then name the only one).
 
     Examples
     --------
@@ -585,6 +588,8 @@ class Evaluation(Spec):
                              doc="one trigger per wave and period of its window")
     precision: float | None = param(_Precision(), default=0.001,
                                     doc="rounding of the measured effect (fraction); None: off")
+    process: str | None = param(v.optional(v.label), default=None,
+                                doc="the outcome process measured (several processes: required)")
 
     def validate(self) -> None:
         if self.outcome == "occupancy":
@@ -725,6 +730,16 @@ def _in_strata(da: xr.DataArray, ev: Evaluation) -> xr.DataArray:
 
 def _units(ds: xr.Dataset, ev: Evaluation) -> xr.DataArray:
     """Outcome units per draw, arm, wave and period."""
+    if "process" in ds.dims:
+        names = [str(x) for x in ds["process"].values]
+        if ev.process not in names:
+            raise v.fail(f"Evaluation[{ev.metric}].process", ev.process,
+                         "one of " + ", ".join(repr(n) for n in names)
+                         + " (the scenario has several outcome processes)")
+        ds = ds.sel(process=ev.process)
+        if (ev.outcome == "occupancy" and "state" in ds.dims and ev.state in ds["state"].values
+                and np.isnan(ds["occupancy"].sel(state=ev.state)[(0,) * 5].item())):
+            raise v.fail("Evaluation.state", ev.state, f"a state of process {ev.process!r}")
     if ev.outcome == "events":
         return _in_strata(ds["events"], ev)
     if "state" not in ds.dims or ev.state not in ds["state"].values:

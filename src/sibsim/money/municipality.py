@@ -51,10 +51,12 @@ class Municipality:
 
     Parameters
     ----------
-    saving_per_event : float
-        Cashable saving per avoided event (currency per event), >= 0.
-    wider_value_per_event : float
-        Wider public value per avoided event (currency per event), >= 0.
+    saving_per_event : float or mapping process -> float
+        Cashable saving per avoided event (currency per event), >= 0. A scenario with several
+        outcome processes gives one amount per process, ``{"jail_days": 250.0}`` (processes left
+        out save nothing per event); a single number is refused there unless it is 0.
+    wider_value_per_event : float or mapping process -> float
+        Wider public value per avoided event (currency per event), >= 0; per process as above.
     saving_per_person_period : mapping state -> float
         Cashable saving per avoided person-period in a costly state (e.g. a day, or year, in
         care); a negative avoided amount (more time in the state) costs the same.
@@ -73,8 +75,8 @@ class Municipality:
     0.035
     """
 
-    saving_per_event: float = 0.0
-    wider_value_per_event: float = 0.0
+    saving_per_event: float | Mapping[str, float] = 0.0
+    wider_value_per_event: float | Mapping[str, float] = 0.0
     saving_per_person_period: Mapping[str, float] = field(default_factory=dict)
     wider_value_per_person_period: Mapping[str, float] = field(default_factory=dict)
     discount_rate: float = 0.035
@@ -82,8 +84,13 @@ class Municipality:
     contract_periods: int | None = None
 
     def __post_init__(self) -> None:
-        for f in ("saving_per_event", "wider_value_per_event", "other_costs_per_period"):
-            object.__setattr__(self, f, v.real(f"Municipality.{f}", getattr(self, f), low=0.0))
+        for f in ("saving_per_event", "wider_value_per_event"):
+            val = getattr(self, f)
+            object.__setattr__(self, f, _values(f"Municipality.{f}", val) if isinstance(
+                val, Mapping) else v.real(f"Municipality.{f}", val, low=0.0))
+        object.__setattr__(self, "other_costs_per_period",
+                           v.real("Municipality.other_costs_per_period",
+                                  self.other_costs_per_period, low=0.0))
         object.__setattr__(self, "saving_per_person_period",
                            _values("Municipality.saving_per_person_period",
                                    self.saving_per_person_period))
@@ -100,11 +107,39 @@ class Municipality:
     def states_valued(self) -> set[str]:
         return set(self.saving_per_person_period) | set(self.wider_value_per_person_period)
 
-    def savings(self, avoided_events: np.ndarray, avoided_pp: Mapping[str, np.ndarray]
-                ) -> tuple[np.ndarray, np.ndarray]:
-        """``(cashable, wider)`` per draw and period from avoided events and person-periods."""
-        cash = avoided_events * self.saving_per_event
-        wider = avoided_events * self.wider_value_per_event
+    def per_event(self, process: str | None = None) -> tuple[float, float]:
+        """``(saving, wider value)`` per avoided event of ``process`` (``None``: the single
+        process of a one-process scenario, valued by plain numbers)."""
+        out = []
+        for amount in (self.saving_per_event, self.wider_value_per_event):
+            if isinstance(amount, Mapping):
+                out.append(float(amount.get(process, 0.0)) if process is not None else 0.0)
+            else:
+                out.append(float(amount))
+        return out[0], out[1]
+
+    def processes_valued(self) -> set[str]:
+        """Processes named in a per-process ``saving_per_event`` / ``wider_value_per_event``."""
+        return {k for amount in (self.saving_per_event, self.wider_value_per_event)
+                if isinstance(amount, Mapping) for k in amount}
+
+    def savings(self, avoided_events: np.ndarray | Mapping[str, np.ndarray],
+                avoided_pp: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """``(cashable, wider)`` per draw and period from avoided events and person-periods.
+
+        ``avoided_events``: one array (a single process), or ``{process: array}`` valued by the
+        per-process amounts.
+        """
+        if isinstance(avoided_events, Mapping):
+            cash = wider = 0.0
+            for name, avoided in avoided_events.items():
+                save, value = self.per_event(name)
+                cash = cash + avoided * save
+                wider = wider + avoided * value
+        else:
+            save, value = self.per_event()
+            cash = avoided_events * save
+            wider = avoided_events * value
         for state, value in self.saving_per_person_period.items():
             cash = cash + avoided_pp[state] * value
         for state, value in self.wider_value_per_person_period.items():

@@ -105,6 +105,18 @@ class _PerState(v.Constraint):
         return {v.name(f"{field} key", k): _AMOUNT(f"{field}[{k}]", x) for k, x in value.items()}
 
 
+class _AmountOrTable(v.Constraint):
+    """An amount >= 0, or a table ``{process = amount >= 0}`` (several outcome processes)."""
+
+    description = "an amount >= 0, or a table {process = amount >= 0}"
+
+    def __call__(self, field: str, value: object) -> float | dict[str, float]:
+        if isinstance(value, Mapping):
+            return {v.name(f"{field} key", k): _AMOUNT(f"{field}[{k}]", x)
+                    for k, x in value.items()}
+        return _AMOUNT(field, value)
+
+
 @dataclass(frozen=True)
 class Payer(Spec):
     """One body paying a share of the outcome payments, with its own savings, costs and caps.
@@ -118,9 +130,11 @@ class Payer(Spec):
     shares : float or mapping metric -> float
         Fraction of each metric's outcome payments this payer pays (0.25 = 25%). A single
         number applies to every metric of the contract; a metric left out of a mapping is 0.
-    saving_per_event : float
-        Cashable saving of this payer per avoided event (currency per event), >= 0.
-    wider_value_per_event : float
+    saving_per_event : float or mapping process -> float
+        Cashable saving of this payer per avoided event (currency per event), >= 0; with
+        several outcome processes one amount per process (see
+        :class:`~sibsim.money.municipality.Municipality`).
+    wider_value_per_event : float or mapping process -> float
         Wider public value to this payer per avoided event (currency per event), >= 0.
     saving_per_person_period : mapping state -> float
         Cashable saving per avoided person-period in a state (currency per person-period).
@@ -146,8 +160,12 @@ class Payer(Spec):
 
     name: str = param(v.label, doc="payer name, unique in the deal")
     shares: float | dict[str, float] = param(_Shares(), doc="fraction of each metric's payments")
-    saving_per_event: float = param(_AMOUNT, default=0.0, doc="currency per event avoided")
-    wider_value_per_event: float = param(_AMOUNT, default=0.0, doc="currency per event avoided")
+    saving_per_event: float | dict[str, float] = param(
+        _AmountOrTable(), default=0.0,
+        doc="currency per event avoided; or {process = amount} with several outcome processes")
+    wider_value_per_event: float | dict[str, float] = param(
+        _AmountOrTable(), default=0.0,
+        doc="currency per event avoided; or {process = amount} with several outcome processes")
     saving_per_person_period: dict[str, float] = param(
         _PerState(), default_factory=dict, doc="currency per person-period avoided, by state")
     wider_value_per_person_period: dict[str, float] = param(
@@ -331,20 +349,23 @@ def split_by_payer(payers: Sequence[Payer], pay: PaymentResult) -> PayerSplit:
                       readonly(total))
 
 
-def payer_savings(payers: Sequence[Payer], avoided_events: FloatArray,
+def payer_savings(payers: Sequence[Payer], avoided_events: FloatArray | Mapping[str, FloatArray],
                   avoided_pp: Mapping[str, FloatArray], n_periods: int
                   ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Each payer's ``(cashable, wider, other costs)`` from its own rates.
 
-    ``avoided_events`` is (D, P); ``avoided_pp`` maps each valued state to its avoided
-    person-periods (D, P). Returns arrays (D, Y, P), (D, Y, P) and (Y, P), in currency.
+    ``avoided_events`` is (D, P), or ``{process: (D, P)}`` with several outcome processes
+    (valued at each payer's per-process amounts); ``avoided_pp`` maps each valued state to its
+    avoided person-periods (D, P). Returns arrays (D, Y, P), (D, Y, P) and (Y, P), in currency.
     """
     cash, wider, other = [], [], []
+    shape = (next(iter(avoided_events.values())) if isinstance(avoided_events, Mapping)
+             else avoided_events).shape
     for p in payers:
         terms = p.savings_terms
         c, w = terms.savings(avoided_events, {s: avoided_pp[s] for s in p.states_valued()})
-        cash.append(np.broadcast_to(c, avoided_events.shape))
-        wider.append(np.broadcast_to(w, avoided_events.shape))
+        cash.append(np.broadcast_to(c, shape))
+        wider.append(np.broadcast_to(w, shape))
         other.append(terms.other_costs(n_periods))
     return np.stack(cash, axis=1), np.stack(wider, axis=1), np.stack(other)
 

@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from sibsim.dataset.build import simulate
+from sibsim.money.capital import ServiceCosts
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
 from sibsim.money.payers import payer_savings, valued_states
@@ -53,7 +54,11 @@ MONEY_SCHEMA = {
     "trigger_units": (("draw", "trigger"), "Outcome units attributed by each evaluation."),
     "gate_passed": (("draw", "trigger"), "1 if the significance gate passed (or no gate)."),
     "avoided_events": (("draw", "period"),
-                       "Events truly avoided in the treated cohort (counterfactual - simulated)."),
+                       "Events truly avoided in the treated cohort (counterfactual - simulated); "
+                       "with several outcome processes, those of the first process."),
+    "avoided_events_by_process": (("draw", "process", "period"),
+                                  "Events truly avoided in the treated cohort, by outcome process "
+                                  "(scenarios with several processes only)."),
     "cashable_savings": (("draw", "period"), "Cashable savings to the commissioner."),
     "wider_value": (("draw", "period"), "Wider public value of the avoided outcomes."),
     "commissioner_other_costs": (("period",), "Commissioner's own costs (evaluation, management)."),
@@ -96,12 +101,60 @@ def counterfactual(deal: Deal | Scenario, draws: int, seed: int) -> xr.Dataset:
                     progress=False)
 
 
-def _served(ds: xr.Dataset, service_periods: int) -> np.ndarray:
-    eng = ds["engaged"].sel(arm="treatment").sum("stratum", skipna=False).values  # (D, W, P)
+def _served(ds: xr.Dataset, service_periods: int, costs: ServiceCosts | None = None,
+            process: str | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Participants served per draw and period (in their service window), and of those the
+    ones in each state that ``costs.per_state`` prices.
+
+    ``costs.basis == "engaged"``: every engaged participant; ``"in_service"``: engaged
+    participants not in an absorbing state (from ``engaged_occupancy`` of ``process``, the
+    outcome process with states; a dataset without states has no absorbing state).
+    """
     entry = ds["entry_period"].values
     t = np.arange(ds.sizes["period"])
     mask = (t[None, :] >= entry[:, None]) & (t[None, :] < entry[:, None] + service_periods)
-    return (eng * mask[None]).sum(1)
+    eng = ds["engaged"].sel(arm="treatment").sum("stratum", skipna=False).values  # (D, W, P)
+    served = (eng * mask[None]).sum(1)
+    if costs is None or (costs.basis == "engaged" and not costs.per_state):
+        return served, {}
+    if "engaged_occupancy" not in ds:
+        if costs.per_state:
+            raise v.fail("ServiceCosts.per_state", sorted(costs.per_state),
+                         "no states: the scenario's outcome has none")
+        return served, {}
+    eocc = ds["engaged_occupancy"].sel(arm="treatment")
+    absorbing = ds["absorbing"]
+    if "process" in ds.dims:
+        eocc = eocc.sel(process=process)
+        absorbing = absorbing.sel(process=process)
+    eocc = eocc.sum("stratum", skipna=False)  # (D, W, P, S)
+    by_state = (eocc.values * mask[None, :, :, None]).sum(1)  # (D, P, S)
+    states = [str(s) for s in ds["state"].values]
+    if costs.basis == "in_service":
+        alive = ~absorbing.values.astype(bool) & np.isfinite(by_state[0, 0])
+        served = by_state[..., alive].sum(-1)
+    out = {}
+    for state in costs.per_state:
+        if state not in states or not np.isfinite(by_state[0, 0, states.index(state)]):
+            raise v.fail("ServiceCosts.per_state", state,
+                         f"a state of the outcome process {process!r}" if process
+                         else "a state of the scenario's outcome")
+        if costs.basis == "in_service" and bool(absorbing.values[states.index(state)]):
+            raise v.fail("ServiceCosts.per_state", state,
+                         "a state that is not absorbing with basis = 'in_service' (nobody is "
+                         "served in an absorbing state)")
+        out[state] = by_state[..., states.index(state)]
+    return served, out
+
+
+def _state_process(scenario: Scenario) -> str | None:
+    """The outcome process whose states the service costs follow (the first with states)."""
+    if not scenario.other_processes:
+        return None
+    for p in scenario.processes:
+        if getattr(p.outcome, "states", ()):
+            return p.name
+    return scenario.process_names[0]
 
 
 def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
@@ -138,9 +191,11 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         table = evaluate(ds, terms.evaluations, seed)
     # payments, payers, costs and waterfall under the termination rules (money/termination.py)
     payers = terms.effective_payers
-    life = lifecycle(deal, table, _served(ds, terms.service_periods),
+    served_plan, served_by_state = _served(ds, terms.service_periods, terms.service_costs,
+                                           _state_process(scenario))
+    life = lifecycle(deal, table, served_plan,
                      interim_results(deal, ds, seed) if interim is None else interim,
-                     terms.contract.achievements(ds))
+                     terms.contract.achievements(ds), served_by_state)
     pay, split, achieved = life.payments, life.split, life.achieved
     served, costs, flows = life.served, life.costs, life.flows
     started = life.started(ds["entry_period"].values)  # (D, W): cohorts started before a stop
@@ -151,16 +206,27 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
             treated = treated * xr.DataArray(started, dims=("draw", "wave"))
         return treated.sum(("wave", "stratum"), skipna=False).values
 
-    sim_ev = treated_total(ds, "events")
-    cf_ev = treated_total(cf, "events")
-    avoided = cf_ev - sim_ev
+    pnames = scenario.process_names
+    several = "process" in ds.dims
+    avoided_by = {}
+    for name in pnames:
+        pick = {"process": name} if several else {}
+        avoided_by[name] = treated_total(cf, "events", **pick) - treated_total(ds, "events",
+                                                                               **pick)
+    avoided = avoided_by[pnames[0]]
     avoided_pp = {}
     for state, key in valued_states(payers, explicit=bool(terms.payers)).items():
         if "state" not in ds.dims or state not in ds["state"].values:
             raise v.fail(key, state, "states of the scenario's outcome")
-        avoided_pp[state] = (treated_total(cf, "occupancy", state=state)
-                             - treated_total(ds, "occupancy", state=state))
-    cash_y, wider_y, other_y = payer_savings(payers, avoided, avoided_pp, P)
+        pick = {}
+        if several:
+            pick = {"process": next(p.name for p in scenario.processes
+                                    if state in getattr(p.outcome, "states", ()))}
+        avoided_pp[state] = (treated_total(cf, "occupancy", state=state, **pick)
+                             - treated_total(ds, "occupancy", state=state, **pick))
+    by_process = several or any(p.savings_terms.processes_valued() for p in payers)
+    cash_y, wider_y, other_y = payer_savings(payers, avoided_by if by_process else avoided,
+                                             avoided_pp, P)
     cash, wider, other = cash_y.sum(axis=1), wider_y.sum(axis=1), other_y.sum(axis=0)
     net = cash + flows.party("commissioner") - other[None, :]
     net_y = cash_y + split.flows(flows.party("commissioner")) - other_y[None]
@@ -196,6 +262,8 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         "settlement_period": flows.settlement,
         "recycled_reserve": flows.reserve,
     }
+    if several:
+        data["avoided_events_by_process"] = np.stack([avoided_by[n] for n in pnames], axis=1)
     if achieved is not None:
         data["achievements"] = achieved.counts.sum(axis=2)
     coords = {
@@ -207,6 +275,8 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         "trigger_pooled": ("trigger", np.array(table.cumulative, dtype=np.int8)),
         "trigger_participants": ("trigger", np.array(table.participants, dtype=np.int64)),
     }
+    if several:
+        coords["process"] = list(pnames)
     if achieved is not None:
         coords["rate_card"] = list(achieved.cards)
     variables = {}
@@ -214,7 +284,8 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         dims, desc = MONEY_SCHEMA[name]
         units = {"participants_served": "people", "measured_effect": "fraction",
                  "trigger_units": "outcome units", "gate_passed": "1",
-                 "avoided_events": "events", "achievements": "achievements",
+                 "avoided_events": "events", "avoided_events_by_process": "events",
+                 "achievements": "achievements",
                  "true_effect": scenario.effect.measure
                  if scenario.effect is not None else "none",
                  **LIFECYCLE_UNITS}.get(name, terms.currency)

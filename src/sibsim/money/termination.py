@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -382,7 +383,8 @@ def interim_results(deal: Deal, ds: xr.Dataset, seed: int) -> EvaluationTable | 
 
 def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
               interim: EvaluationTable | None,
-              achieved: Achievements | None = None) -> Lifecycle:
+              achieved: Achievements | None = None,
+              served_by_state: Mapping[str, FloatArray] | None = None) -> Lifecycle:
     """Payments, costs and the waterfall of a deal, with its termination rules applied.
 
     Parameters
@@ -397,6 +399,8 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
         Interim results (:func:`interim_results`); None when no rule reads them.
     achieved : Achievements or None
         What the contract's rate cards count (``contract.achievements``), if any.
+    served_by_state : mapping state -> array (D, P), optional
+        Of those served, the ones in each state that ``service_costs.per_state`` prices.
 
     Returns
     -------
@@ -428,7 +432,9 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
         pay = contract.outcome_payments(gated, n_periods, achieved_now)
         split = split_by_payer(deal.effective_payers, pay)
         served_now = np.where(active, served, 0.0)
-        costs = np.where(active, deal.service_costs.cost(served_now), 0.0)
+        by_state = ({k: np.where(active, x, 0.0) for k, x in served_by_state.items()}
+                    if served_by_state else None)
+        costs = np.where(active, deal.service_costs.cost(served_now, by_state), 0.0)
         life = LifecycleArrays(stop, settle_at, loss_limit,
                                _claim_arrays(contract, gated, n_periods))
         flows = waterfall(capital, costs, split.total, life)

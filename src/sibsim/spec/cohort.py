@@ -211,9 +211,16 @@ class Frailty(Spec):
     ``z * rate`` (counts). Frailty makes individuals non-exchangeable, so the individual-level
     engine is used.
 
+    With several outcome processes (``Scenario.other_processes``), ``shared=True`` gives each
+    person one frailty for all of their processes (a person at high risk of one outcome is at
+    high risk of the others: positive correlation between the processes); ``shared=False``
+    draws an independent frailty per process. It has no effect on a single process.
+
     >>> Frailty(0.5).variance
     0.5
     """
 
     variance: float = param(v.interval(1e-4, 10.0),
                             doc="variance of the gamma frailty (mean 1), in [1e-4, 10]")
+    shared: bool = param(v.flag, default=False,
+                         doc="one frailty per person for all outcome processes")

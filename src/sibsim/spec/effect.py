@@ -74,6 +74,17 @@ class Effect(Spec):
     dropout : float or Distribution
         Per-period probability that an engaged participant drops out (from their second period on);
         drop-outs get no effect from then on.
+    by_wave : sequence of float
+        Strength of the effect by entry wave, a multiplier (>= 0) on the log effect for ratios
+        and on the change for ``absolute`` (the last value repeats for later waves): with
+        ``value = 0.8`` and ``by_wave = (0.5, 1.0)`` the first wave gets ``0.8 ** 0.5 = 0.894``
+        and later waves 0.8 (e.g. a weaker first cohort while the service beds in). Empty: 1
+        for every wave.
+    target_scale : sequence of float
+        Markov outcomes only: one multiplier (>= 0) per target transition, on the log effect for
+        ratios and on the change for ``absolute``: target ``i`` gets ``value ** target_scale[i]``
+        (a different effect per transition from one uncertain ``value``). Empty: 1 for every
+        target.
 
     Examples
     --------
@@ -101,8 +112,17 @@ class Effect(Spec):
     dropout: float | Distribution = param(
         _SHARE, default=0.0, uncertain=True,
         doc="per-period probability that an engaged participant drops out")
+    by_wave: tuple[float, ...] = param(
+        v.vector(v.interval(0.0, 100.0), min_len=0), default=(),
+        doc="strength multiplier by entry wave (log scale for ratios; last repeats)")
+    target_scale: tuple[float, ...] = param(
+        v.vector(v.interval(0.0, 100.0), min_len=0), default=(),
+        doc="Markov: strength multiplier per target transition (log scale for ratios)")
 
     def validate(self) -> None:
+        if self.target_scale and len(self.target_scale) != len(self.targets):
+            raise v.fail("Effect.target_scale", self.target_scale,
+                         f"one multiplier per target ({len(self.targets)}), or none")
         if self.measure != "absolute":
             require_support("Effect.value", self.value, 0.0, np.inf,  # type: ignore[arg-type]
                             f"a ratio ({self.measure})")
@@ -124,6 +144,17 @@ class Effect(Spec):
             k = (tau - end + 1)[after]
             w[after] = (1.0 - self.decay) ** k
         return w
+
+    def wave_strength(self, n_waves: int) -> np.ndarray:
+        """Multiplier of the strength for each entry wave, shape ``(n_waves,)``.
+
+        >>> Effect("rr", 0.8, by_wave=(0.5, 1.0)).wave_strength(3).tolist()
+        [0.5, 1.0, 1.0]
+        """
+        if not self.by_wave:
+            return np.ones(n_waves)
+        w = np.asarray(self.by_wave, dtype=float)
+        return w[np.minimum(np.arange(n_waves), w.size - 1)]
 
     def parameters(self) -> dict[str, Distribution]:
         """Uncertain inputs, by parameter name."""

@@ -6,14 +6,62 @@ from dataclasses import dataclass, replace
 
 from sibsim.spec import _validate as v
 from sibsim.spec.cohort import Cohort, ComparisonGroup, Frailty, Stratum
-from sibsim.spec.distributions import Distribution
+from sibsim.spec.distributions import Distribution, as_distribution
 from sibsim.spec.effect import Effect
 from sibsim.spec.outcomes import OUTCOME_KINDS, Outcome
 
-__all__ = ["PERIODS_PER_YEAR", "Scenario"]
+__all__ = ["PERIODS_PER_YEAR", "Process", "Scenario"]
 
 #: Period labels and how many of them make a year (used to annualise rates).
 PERIODS_PER_YEAR = {"year": 1, "half-year": 2, "quarter": 4, "month": 12}
+
+
+@dataclass(frozen=True)
+class Process:
+    """One outcome process of the participants, with the service's effect on it.
+
+    A scenario has one process (its ``outcome`` and ``effect``) and optionally more
+    (``Scenario.other_processes``): e.g. housing states (Markov) and jail days (counts) of the same
+    people. A process is named by its outcome's ``name`` (names are unique within a scenario).
+
+    Parameters
+    ----------
+    outcome : BinaryOutcome | CountOutcome | MarkovOutcome
+        The process at baseline (no service).
+    effect : Effect, optional
+        The service's effect on this process; ``None``: the service does not change it.
+
+    Examples
+    --------
+    >>> from sibsim.spec.outcomes import CountOutcome
+    >>> Process(CountOutcome(rate=40.0, name="jail_days"), Effect("rr", 0.9)).name
+    'jail_days'
+    """
+
+    outcome: Outcome
+    effect: Effect | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.outcome, OUTCOME_KINDS.classes()):
+            raise TypeError(f"Process.outcome: got {type(self.outcome).__name__}; allowed: "
+                            + " or ".join(c.__name__ for c in OUTCOME_KINDS.classes()))
+        if not isinstance(self.effect, (Effect, type(None))):
+            raise TypeError(f"Process.effect: got {type(self.effect).__name__}; allowed: "
+                            "Effect or None")
+        if self.effect is not None:
+            self.outcome.check_effect(self.effect)
+
+    @property
+    def name(self) -> str:
+        return self.outcome.name
+
+
+#: Effect fields that belong to the service (the person), not to one process: every process's
+#: effect must agree on them (or leave them at their defaults).
+SERVICE_FIELDS = (("engagement", 1.0), ("dropout", 0.0))
+SERVICE_PARAMETERS = ("effect.engagement", "effect.dropout")
+#: Names a process cannot take when there are several (its parameters are prefixed with it).
+RESERVED_NAMES = ("baseline", "effect", "evaluation")
 
 
 @dataclass(frozen=True)
@@ -39,6 +87,14 @@ class Scenario:
         What one period is. All rates in the scenario are per period.
     name, description : str
         Labels stored in the output's attrs.
+    other_processes : sequence of Process
+        Further outcome processes of the same people, each with its own effect (e.g. jail days
+        beside housing states); ``outcome`` and ``effect`` are the first process. Process names
+        (the outcomes' ``name``) must be distinct. The effects must agree on ``engagement`` and
+        ``dropout`` (they are the person's: one engaged person is engaged in every process; an
+        effect that leaves them at their defaults takes the others'). Strata baselines replace
+        the first process's baseline only. With ``frailty.shared`` the processes of one person
+        share one frailty draw (individual engine).
 
     Examples
     --------
@@ -58,6 +114,7 @@ class Scenario:
     period: str = "year"
     name: str = "scenario"
     description: str = ""
+    other_processes: tuple[Process, ...] = ()
 
     def __post_init__(self) -> None:
         for fname, cls in (("cohort", Cohort), ("effect", (Effect, type(None))),
@@ -83,6 +140,7 @@ class Scenario:
             for s in self.cohort.strata)
         object.__setattr__(self, "cohort", replace(self.cohort, strata=strata))
         self._check_effect()
+        self._check_processes()
         if self.comparison is not None and sum(self.comparison.sizes(self.cohort)) > v.MAX_PEOPLE:
             raise v.fail("ComparisonGroup", self.comparison,
                          f"at most {v.MAX_PEOPLE:,} people in the comparison group")
@@ -90,6 +148,74 @@ class Scenario:
     def _check_effect(self) -> None:
         if self.effect is not None:
             self.outcome.check_effect(self.effect)
+        for p in (self.effect, *(q.effect for q in self.other_processes)):
+            if p is not None and len(p.by_wave) > self.cohort.n_waves:
+                raise v.fail("Effect.by_wave", p.by_wave,
+                             f"at most one multiplier per entry wave ({self.cohort.n_waves})")
+
+    def _check_processes(self) -> None:
+        others = self.other_processes
+        if isinstance(others, Process) or not isinstance(others, (tuple, list)):
+            raise TypeError(f"Scenario.other_processes: got {others!r}; allowed: a sequence of "
+                            "Process")
+        for p in others:
+            if not isinstance(p, Process):
+                raise TypeError(f"Scenario.other_processes: got {p!r}; allowed: Process objects")
+        object.__setattr__(self, "other_processes", tuple(others))
+        if not others:
+            return
+        names = [p.name for p in self.processes]
+        v.unique("Scenario processes (outcome names)", names, "names: one per process")
+        for n in names:
+            if n in RESERVED_NAMES:
+                raise v.fail("Scenario process name (outcome name)", n,
+                             "a name other than " + ", ".join(RESERVED_NAMES)
+                             + " (parameter names start with it)")
+        effects = [p.effect for p in self.processes if p.effect is not None]
+        for fname, default in SERVICE_FIELDS:
+            given = [getattr(e, fname) for e in effects
+                     if getattr(e, fname) != as_distribution(fname, default)]
+            if any(g != given[0] for g in given[1:]):
+                raise v.fail(f"Effect.{fname}", [g.describe() for g in given],
+                             f"the same {fname} in every process's effect (it is the person's "
+                             "engagement with the service), or the default in all but one")
+
+    # ------------------------------------------------------------------ processes
+    @property
+    def processes(self) -> tuple[Process, ...]:
+        """Every outcome process: ``(outcome, effect)`` first, then ``other_processes``."""
+        return (Process(self.outcome, self.effect), *self.other_processes)
+
+    @property
+    def process_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.processes)
+
+    @property
+    def service_effect(self) -> Effect | None:
+        """The effect that carries the service's engagement and dropout (the first one that
+        sets them, else the first effect); ``None`` if no process has an effect."""
+        effects = [p.effect for p in self.processes if p.effect is not None]
+        for e in effects:
+            if any(getattr(e, f) != as_distribution(f, d) for f, d in SERVICE_FIELDS):
+                return e
+        return effects[0] if effects else None
+
+    def process_scenario(self, index: int) -> Scenario:
+        """Process ``index`` as a single-process scenario (the engine simulates each process
+        with it). Strata keep their baselines for the first process only; the service's
+        engagement and dropout are those of :attr:`service_effect`."""
+        if not self.other_processes:
+            return self
+        p = self.processes[index]
+        cohort = self.cohort
+        if index > 0:
+            cohort = replace(cohort, strata=tuple(replace(s, baseline=None)
+                                                  for s in cohort.strata))
+        effect = p.effect
+        service = self.service_effect
+        if effect is not None and service is not None:
+            effect = replace(effect, engagement=service.engagement, dropout=service.dropout)
+        return replace(self, cohort=cohort, outcome=p.outcome, effect=effect, other_processes=())
 
     # ------------------------------------------------------------------ derived structure
     @property
@@ -118,7 +244,14 @@ class Scenario:
         return self.outcome.baseline
 
     def parameters(self) -> dict[str, Distribution]:
-        """Every uncertain input, by name, in a fixed order."""
+        """Every uncertain input, by name, in a fixed order.
+
+        The first process's inputs are named ``baseline.*`` and ``effect.*``; those of a further
+        process ``<name>.baseline.*`` and ``<name>.effect.value`` (engagement and dropout are
+        the service's, named ``effect.engagement`` and ``effect.dropout``).
+        """
+        if self.other_processes:
+            return self._all_parameters()
         out: dict[str, Distribution] = dict(self.outcome.parameters("baseline"))
         for s in self.cohort.strata:
             if s.baseline is not None:
@@ -128,6 +261,39 @@ class Scenario:
             out.update(self.effect.parameters())
         return out
 
+    def _all_parameters(self) -> dict[str, Distribution]:
+        out = self.process_scenario(0).parameters()
+        service = self.service_effect
+        if service is not None:
+            out.setdefault("effect.engagement", service.engagement)  # type: ignore[arg-type]
+            out.setdefault("effect.dropout", service.dropout)  # type: ignore[arg-type]
+        for i, p in enumerate(self.processes[1:], start=1):
+            for key, dist in self.process_scenario(i).parameters().items():
+                if key not in SERVICE_PARAMETERS:
+                    out[f"{p.name}.{key}"] = dist
+        return out
+
+    def process_parameters(self, index: int, sampled: dict) -> dict:
+        """The sampled parameters of process ``index`` under the names its own single-process
+        scenario uses (:meth:`process_scenario`); ``sampled`` is keyed as :meth:`parameters`."""
+        if not self.other_processes:
+            return sampled
+        if index == 0:
+            others = tuple(f"{p.name}." for p in self.other_processes)
+            out = {k: x for k, x in sampled.items() if not k.startswith(others)}
+        else:
+            prefix = f"{self.processes[index].name}."
+            out = {k[len(prefix):]: x for k, x in sampled.items() if k.startswith(prefix)}
+        for k in SERVICE_PARAMETERS:
+            if k in sampled:
+                out[k] = sampled[k]
+        return out
+
     def with_effect(self, effect: Effect | None) -> Scenario:
+        """A copy with another effect on the first process; ``None`` removes the service from
+        every process (no effect anywhere: the counterfactual)."""
+        if effect is None and self.other_processes:
+            return replace(self, effect=None, other_processes=tuple(
+                replace(p, effect=None) for p in self.other_processes))
         return replace(self, effect=effect)
 

@@ -21,10 +21,18 @@ from sibsim.engine.kernels.rng import binomial, gamma, group_of, poisson, stream
 PURPOSE_AGGREGATE = 2
 
 
+def aggregate_purpose(process: int) -> int:
+    """Purpose code of the streams of outcome process ``process`` (0: the first, unchanged).
+    Processes are simulated independently given the parameters (their engagement draws too)."""
+    return PURPOSE_AGGREGATE + (int(process) << 8)
+
+
 @njit(parallel=True, cache=True)
 def markov_aggregate(seed, draw0, trans, tidx, event_flag, absorbing, init, sizes, entry, engage,
-                     dropout, has_effect, occ_out, events_out, engaged_out):
-    """State counts moved by multinomial steps; ``trans[d, j, k, tidx[w, t], s, s2]``."""
+                     dropout, has_effect, purpose, occ_out, events_out, engaged_out,
+                     engaged_occ_out):
+    """State counts moved by multinomial steps; ``trans[d, j, k, tidx[w, t], s, s2]``.
+    ``engaged_occ_out`` gets the engaged people by state at the start of each period."""
     D = trans.shape[0]
     P = tidx.shape[1]
     S = trans.shape[4]
@@ -32,7 +40,7 @@ def markov_aggregate(seed, draw0, trans, tidx, event_flag, absorbing, init, size
     n_tasks = D * A * W * K
     for task in prange(n_tasks):
         d, a, w, k = group_of(task, A, W, K)
-        s0, s1 = stream_state(seed, PURPOSE_AGGREGATE, draw0 + d, a * 65536 + w, k, 0)
+        s0, s1 = stream_state(seed, purpose, draw0 + d, a * 65536 + w, k, 0)
         treated = has_effect and a == 0
         cnt = np.zeros((2, S), np.int64)
         new = np.zeros((2, S), np.int64)
@@ -53,6 +61,7 @@ def markov_aggregate(seed, draw0, trans, tidx, event_flag, absorbing, init, size
             eng = 0
             for s in range(S):
                 occ_out[d, a, w, k, t, s] = cnt[0, s] + cnt[1, s]
+                engaged_occ_out[d, a, w, k, t, s] = cnt[1, s]
                 eng += cnt[1, s]
             new[:, :] = 0
             c = tidx[w, t]
@@ -86,7 +95,7 @@ def markov_aggregate(seed, draw0, trans, tidx, event_flag, absorbing, init, size
 
 @njit(parallel=True, cache=True)
 def counts_aggregate(seed, draw0, rate, tidx, nb_shape, sizes, entry, engage, dropout, has_effect,
-                     events_out, engaged_out):
+                     purpose, events_out, engaged_out):
     """Total event counts per group and period.
 
     The sum of ``n`` independent Poisson(``r``) counts is Poisson(``n r``); the sum of ``n``
@@ -100,7 +109,7 @@ def counts_aggregate(seed, draw0, rate, tidx, nb_shape, sizes, entry, engage, dr
     n_tasks = D * A * W * K
     for task in prange(n_tasks):
         d, a, w, k = group_of(task, A, W, K)
-        s0, s1 = stream_state(seed, PURPOSE_AGGREGATE, draw0 + d, a * 65536 + w, k, 0)
+        s0, s1 = stream_state(seed, purpose, draw0 + d, a * 65536 + w, k, 0)
         treated = has_effect and a == 0
         n = sizes[a, w, k]
         n1 = 0

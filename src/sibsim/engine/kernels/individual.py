@@ -15,7 +15,14 @@ indexed ``[d, j, k, c]``; wave ``w`` in calendar period ``t`` reads column ``tid
 
 * ``sizes[a, w, k]`` people per group; ``entry[w]`` the period in which wave ``w`` enters;
 * ``engage[d]`` share engaging at entry; ``dropout[d]`` per-period drop-out probability;
-* ``draw0``: global index of draw 0 of the chunk (keys the random streams).
+* ``draw0``: global index of draw 0 of the chunk (keys the random streams);
+* ``purpose``: the outcome stream's purpose code (:func:`outcome_purpose` of the process index;
+  :data:`PURPOSE_INDIVIDUAL` for the first, or only, process);
+* ``person``: draw the person's own variables (engagement, drop-out, and frailty when
+  ``shared_frailty``) from a separate *person stream* keyed without the process, so that every
+  outcome process of a person sees the same engagement path (and frailty). ``False`` (a single
+  process) draws everything from the outcome stream. The number of person-stream draws of a
+  person never depends on their outcomes, so the streams stay aligned across processes.
 
 Outputs are int64 arrays ``(D, A, W, K, P)`` (plus a state axis) filled by the kernel.
 """
@@ -29,6 +36,13 @@ from sibsim.engine.kernels.rng import BLOCK, gamma, group_of, poisson_inverse, s
 
 # stream purposes, part of every key, so that the outcome streams never overlap other streams
 PURPOSE_INDIVIDUAL = 1
+#: The person stream (engagement, drop-out, shared frailty) of several outcome processes.
+PURPOSE_PERSON = 3
+
+
+def outcome_purpose(process: int) -> int:
+    """Purpose code of the outcome stream of process ``process`` (0: the first, unchanged)."""
+    return PURPOSE_INDIVIDUAL + (int(process) << 8)
 
 
 @njit(inline="always", cache=True)
@@ -49,14 +63,41 @@ def _engaged_at_entry(s0, s1, treated, p_engage):
     return s0, s1, 1 if u < p_engage else 0
 
 
+@njit(inline="always", cache=True)
+def _person_start(s0, s1, p0, p1, person, shared_frailty, frailty_var, treated, p_engage):
+    """Frailty and engagement at entry, from the person stream or the outcome stream."""
+    if not person:
+        s0, s1, z = _frailty(s0, s1, frailty_var)
+        s0, s1, j = _engaged_at_entry(s0, s1, treated, p_engage)
+        return s0, s1, p0, p1, z, j
+    if shared_frailty:
+        p0, p1, z = _frailty(p0, p1, frailty_var)
+    else:
+        s0, s1, z = _frailty(s0, s1, frailty_var)
+    p0, p1, j = _engaged_at_entry(p0, p1, treated, p_engage)
+    return s0, s1, p0, p1, z, j
+
+
+@njit(inline="always", cache=True)
+def _person_uniform(s0, s1, p0, p1, person):
+    """A uniform for a person-level event (drop-out) from the right stream."""
+    if person:
+        p0, p1, u = uniform(p0, p1)
+    else:
+        s0, s1, u = uniform(s0, s1)
+    return s0, s1, p0, p1, u
+
+
 @njit(parallel=True, cache=True)
 def binary_individual(seed, draw0, prob, log_q, tidx, recurrent, sizes, entry, engage, dropout,
-                      frailty_var, has_effect, events_out, engaged_out):
+                      frailty_var, has_effect, purpose, person, shared_frailty, events_out,
+                      engaged_out, engaged_event_out):
     """Binary event per person-period.
 
     ``prob[d, j, k, tidx[w, t]]`` is the event probability in calendar period ``t`` for a member
     of wave ``w``, stratum ``k`` with engagement ``j``; ``log_q = log(1 - prob)`` (used with
-    frailty: ``p_i = 1 - exp(z_i * log_q)``). Writes ``events_out`` and ``engaged_out``.
+    frailty: ``p_i = 1 - exp(z_i * log_q)``). Writes ``events_out``, ``engaged_out`` and
+    ``engaged_event_out`` (engaged people in the ``event`` state at the start of the period).
     """
     D = prob.shape[0]
     P = tidx.shape[1]
@@ -68,6 +109,7 @@ def binary_individual(seed, draw0, prob, log_q, tidx, recurrent, sizes, entry, e
         e = entry[w]
         ev = np.zeros(P, np.int64)
         en = np.zeros(P, np.int64)
+        eev = np.zeros(P, np.int64)
         treated = has_effect and a == 0
         p_eng = engage[d]
         p_drop = dropout[d]
@@ -78,7 +120,10 @@ def binary_individual(seed, draw0, prob, log_q, tidx, recurrent, sizes, entry, e
             row[t] = prob[d, jfix, k, tidx[w, t]]
         n_blocks = (n + BLOCK - 1) // BLOCK
         for b in range(n_blocks):
-            s0, s1 = stream_state(seed, PURPOSE_INDIVIDUAL, draw0 + d, a * 65536 + w, k, b)
+            s0, s1 = stream_state(seed, purpose, draw0 + d, a * 65536 + w, k, b)
+            p0, p1 = s0, s1
+            if person:
+                p0, p1 = stream_state(seed, PURPOSE_PERSON, draw0 + d, a * 65536 + w, k, b)
             m = min(BLOCK, n - b * BLOCK)
             if simple and recurrent:
                 # no per-person state: period-major, with a branch-free count in a register
@@ -102,48 +147,61 @@ def binary_individual(seed, draw0, prob, log_q, tidx, recurrent, sizes, entry, e
                         en[t] += m
                 continue
             for _ in range(m):
-                s0, s1, z = _frailty(s0, s1, frailty_var)
-                s0, s1, j = _engaged_at_entry(s0, s1, treated, p_eng)
+                s0, s1, p0, p1, z, j = _person_start(s0, s1, p0, p1, person, shared_frailty,
+                                                     frailty_var, treated, p_eng)
                 at_risk = True
+                had = False  # recurrent: had the event in the previous period
                 for t in range(e, P):
                     if j == 1 and t > e and p_drop > 0.0:
-                        s0, s1, u = uniform(s0, s1)
+                        s0, s1, p0, p1, u = _person_uniform(s0, s1, p0, p1, person)
                         if u < p_drop:
                             j = 0
                     en[t] += j
                     if not at_risk:
+                        eev[t] += j
                         if j == 0 or p_drop <= 0.0:
                             # nothing left to draw: book engagement for the remaining periods
                             for t2 in range(t + 1, P):
                                 en[t2] += j
+                                eev[t2] += j
                             break
                         continue
+                    if had:
+                        eev[t] += j
                     if z == 1.0:
                         p = prob[d, j, k, tidx[w, t]]
                     else:
                         p = 1.0 - np.exp(z * log_q[d, j, k, tidx[w, t]])
                     s0, s1, u = uniform(s0, s1)
-                    if u < p:
+                    had = u < p
+                    if had:
                         ev[t] += 1
                         if not recurrent:
                             at_risk = False
+        if simple and jfix == 1:
+            # everyone engaged throughout: engaged in the event state = in the event state
+            run = 0
+            for t in range(e + 1, P):
+                run = ev[t - 1] if recurrent else run + ev[t - 1]
+                eev[t] = run
         for t in range(P):
             events_out[d, a, w, k, t] = ev[t]
             engaged_out[d, a, w, k, t] = en[t]
+            engaged_event_out[d, a, w, k, t] = eev[t]
 
 
 @njit(parallel=True, cache=True)
 def markov_individual(seed, draw0, cum, exit_prob, exit_cum, tidx, event_flag, absorbing, init,
-                      sizes, entry, engage, dropout, frailty_var, has_effect, occ_out, events_out,
-                      engaged_out):
+                      sizes, entry, engage, dropout, frailty_var, has_effect, purpose, person,
+                      shared_frailty, occ_out, events_out, engaged_out, engaged_occ_out):
     """Multi-state Markov chain per person.
 
     ``cum[d, j, k, tidx[w, t], s, :]`` is the cumulative transition row out of state ``s`` in
     calendar period ``t``. With frailty ``z`` a person leaves state ``s`` with probability
     ``1 - (1 - q) ** z`` where ``q = exit_prob[d, j, k, tidx[w, t], s]``, and then goes where
     ``exit_cum`` (the cumulative row of destinations given exit) sends them.
-    Writes ``occ_out (D, A, W, K, P, S)`` (person-periods by state), ``events_out`` and
-    ``engaged_out``.
+    Writes ``occ_out (D, A, W, K, P, S)`` (person-periods by state), ``events_out``,
+    ``engaged_out`` and ``engaged_occ_out (D, A, W, K, P, S)`` (engaged person-periods by state).
 
     Occupancy and engagement are booked as changes (``+1`` when a person enters a state or
     engages, ``-1`` when they leave) and summed over periods once per task, so a person who
@@ -159,6 +217,7 @@ def markov_individual(seed, draw0, cum, exit_prob, exit_cum, tidx, event_flag, a
         n = sizes[a, w, k]
         e = entry[w]
         docc = np.zeros((P + 1, S), np.int64)
+        deocc = np.zeros((P + 1, S), np.int64)
         den = np.zeros(P + 1, np.int64)
         ev = np.zeros(P, np.int64)
         treated = has_effect and a == 0
@@ -167,20 +226,25 @@ def markov_individual(seed, draw0, cum, exit_prob, exit_cum, tidx, event_flag, a
         col = tidx[w]
         n_blocks = (n + BLOCK - 1) // BLOCK
         for b in range(n_blocks):
-            s0, s1 = stream_state(seed, PURPOSE_INDIVIDUAL, draw0 + d, a * 65536 + w, k, b)
+            s0, s1 = stream_state(seed, purpose, draw0 + d, a * 65536 + w, k, b)
+            p0, p1 = s0, s1
+            if person:
+                p0, p1 = stream_state(seed, PURPOSE_PERSON, draw0 + d, a * 65536 + w, k, b)
             m = min(BLOCK, n - b * BLOCK)
             for _ in range(m):
-                s0, s1, z = _frailty(s0, s1, frailty_var)
-                s0, s1, j = _engaged_at_entry(s0, s1, treated, p_eng)
+                s0, s1, p0, p1, z, j = _person_start(s0, s1, p0, p1, person, shared_frailty,
+                                                     frailty_var, treated, p_eng)
                 s = init
                 docc[e, s] += 1
                 den[e] += j
+                deocc[e, s] += j
                 for t in range(e, P):
                     if j == 1 and t > e and p_drop > 0.0:
-                        s0, s1, u = uniform(s0, s1)
+                        s0, s1, p0, p1, u = _person_uniform(s0, s1, p0, p1, person)
                         if u < p_drop:
                             j = 0
                             den[t] -= 1
+                            deocc[t, s] -= 1
                     if absorbing[s]:
                         if j == 0 or p_drop <= 0.0:
                             break  # nothing left to draw: the booked changes stand
@@ -205,8 +269,12 @@ def markov_individual(seed, draw0, cum, exit_prob, exit_cum, tidx, event_flag, a
                     if ns != s:
                         docc[t + 1, s] -= 1
                         docc[t + 1, ns] += 1
+                        if j == 1:
+                            deocc[t + 1, s] -= 1
+                            deocc[t + 1, ns] += 1
                         s = ns
         occ_run = np.zeros(S, np.int64)
+        eocc_run = np.zeros(S, np.int64)
         en_run = 0
         for t in range(P):
             en_run += den[t]
@@ -215,11 +283,13 @@ def markov_individual(seed, draw0, cum, exit_prob, exit_cum, tidx, event_flag, a
             for s in range(S):
                 occ_run[s] += docc[t, s]
                 occ_out[d, a, w, k, t, s] = occ_run[s]
+                eocc_run[s] += deocc[t, s]
+                engaged_occ_out[d, a, w, k, t, s] = eocc_run[s]
 
 
 @njit(parallel=True, cache=True)
 def counts_individual(seed, draw0, rate, tidx, nb_shape, sizes, entry, engage, dropout, frailty_var,
-                      has_effect, events_out, engaged_out):
+                      has_effect, purpose, person, shared_frailty, events_out, engaged_out):
     """Event counts per person-period: Poisson, or negative binomial (gamma-Poisson).
 
     ``rate[d, j, k, tidx[w, t]]`` is the mean count; ``nb_shape[d]`` the negative-binomial shape
@@ -243,14 +313,17 @@ def counts_individual(seed, draw0, rate, tidx, nb_shape, sizes, entry, engage, d
         negbin = shape > 0.0 and np.isfinite(shape)
         n_blocks = (n + BLOCK - 1) // BLOCK
         for b in range(n_blocks):
-            s0, s1 = stream_state(seed, PURPOSE_INDIVIDUAL, draw0 + d, a * 65536 + w, k, b)
+            s0, s1 = stream_state(seed, purpose, draw0 + d, a * 65536 + w, k, b)
+            p0, p1 = s0, s1
+            if person:
+                p0, p1 = stream_state(seed, PURPOSE_PERSON, draw0 + d, a * 65536 + w, k, b)
             m = min(BLOCK, n - b * BLOCK)
             for _ in range(m):
-                s0, s1, z = _frailty(s0, s1, frailty_var)
-                s0, s1, j = _engaged_at_entry(s0, s1, treated, p_eng)
+                s0, s1, p0, p1, z, j = _person_start(s0, s1, p0, p1, person, shared_frailty,
+                                                     frailty_var, treated, p_eng)
                 for t in range(e, P):
                     if j == 1 and t > e and p_drop > 0.0:
-                        s0, s1, u = uniform(s0, s1)
+                        s0, s1, p0, p1, u = _person_uniform(s0, s1, p0, p1, person)
                         if u < p_drop:
                             j = 0
                     en[t] += j

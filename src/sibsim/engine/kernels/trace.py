@@ -14,7 +14,7 @@ from numba import njit, prange
 
 @njit(parallel=True, cache=True)
 def markov_trace(trans, tidx, event_flag, init, sizes, entry, engage, dropout, has_effect,
-                 weight, occ_out, events_out, engaged_out):
+                 weight, occ_out, events_out, engaged_out, engaged_occ_out):
     D = trans.shape[0]
     S = trans.shape[4]
     P = tidx.shape[1]
@@ -46,6 +46,7 @@ def markov_trace(trans, tidx, event_flag, init, sizes, entry, engage, dropout, h
                         nv[:, :] = 0.0
                         for s in range(S):
                             occ_out[d, a, w, k, t, s] += v[0, s] + v[1, s]
+                            engaged_occ_out[d, a, w, k, t, s] += v[1, s]
                             eng += v[1, s]
                             for j in range(2):
                                 x = v[j, s]

@@ -147,6 +147,14 @@ class ClaimShareArrays(NamedTuple):
         return cls(np.zeros((1, 1)), 0.0, 0.0, 0.0, np.inf, False)
 
 
+class _StopArrays(NamedTuple):
+    """The kernel's view of :class:`LifecycleArrays` without the nested claim share."""
+
+    stop: IntArray
+    settle_at: IntArray
+    stop_loss: float
+
+
 class LifecycleArrays(NamedTuple):
     """When the deal stops and settles (built by :func:`sibsim.money.termination.lifecycle`).
 
@@ -242,8 +250,12 @@ def run(inputs: WaterfallInputs, capital: CapitalArrays,
         life = LifecycleArrays.none(n_draws, n_periods)
     out = WaterfallOutputs.empty(n_draws, capital.tranches.share.shape[0], n_periods)
     kernel = _waterfall_parallel if n_draws > _SERIAL_BELOW else _waterfall_serial
+    # the claim-tied share travels as its own argument: numba's parallel lowering refuses a
+    # tuple of arrays nested inside another tuple argument ("scalar type ... given for non
+    # scalar argument")
     kernel(inputs, capital.tranches, capital.fees, capital.guarantee, int(capital.excess_to),
-           bool(capital.recycle), life, out)
+           bool(capital.recycle), _StopArrays(life.stop, life.settle_at, life.stop_loss),
+           life.claim, out)
     return out
 
 
@@ -307,8 +319,8 @@ def _claim_share(d: int, t: int, c: ClaimShareArrays, other: float, paid_so_far:
 
 @numba.njit(cache=True, nogil=True)
 def _waterfall_draw(d: int, x: WaterfallInputs, tr: TrancheArrays, fees: FeeArrays,
-                    g: GuaranteeArrays, excess_to: int, recycle: bool, life: LifecycleArrays,
-                    out: WaterfallOutputs, s: _DrawState) -> None:
+                    g: GuaranteeArrays, excess_to: int, recycle: bool, life: _StopArrays,
+                    cs: ClaimShareArrays, out: WaterfallOutputs, s: _DrawState) -> None:
     """Periods of draw ``d``: updates the state (drawn, claim, received) and the outputs,
     and pays the guarantee in the settlement period."""
     costs, pay = x.costs, x.pay
@@ -321,7 +333,7 @@ def _waterfall_draw(d: int, x: WaterfallInputs, tr: TrancheArrays, fees: FeeArra
     settle = life.settle_at[stop]
     reserve = 0.0
     claim_total = 0.0
-    claim_share = life.claim.active
+    claim_share = cs.active
     stop_loss = life.stop_loss
     check_loss = stop_loss < np.inf
     for i in range(n_tr):
@@ -360,8 +372,8 @@ def _waterfall_draw(d: int, x: WaterfallInputs, tr: TrancheArrays, fees: FeeArra
             multiple_owed = 0.0
             for i in range(n_tr):
                 claim_owed += claim[i]
-                multiple_owed += max(life.claim.multiple * drawn[i] - received[i], 0.0)
-            extra = _claim_share(d, t, life.claim, incoming, claim_total, multiple_owed,
+                multiple_owed += max(cs.multiple * drawn[i] - received[i], 0.0)
+            extra = _claim_share(d, t, cs, incoming, claim_total, multiple_owed,
                                  claim_owed)
             claim_total += extra
             out.claim_paid[d, t] = extra
@@ -429,8 +441,8 @@ def _waterfall_draw(d: int, x: WaterfallInputs, tr: TrancheArrays, fees: FeeArra
 
 
 def _waterfall_kernel(x: WaterfallInputs, tr: TrancheArrays, fees: FeeArrays,
-                      g: GuaranteeArrays, excess_to: int, recycle: bool, life: LifecycleArrays,
-                      out: WaterfallOutputs) -> None:
+                      g: GuaranteeArrays, excess_to: int, recycle: bool, life: _StopArrays,
+                      cs: ClaimShareArrays, out: WaterfallOutputs) -> None:
     """Waterfall of every draw; sequential in periods, parallel over blocks of draws.
 
     Each draw writes only its own rows, so results do not depend on the thread count.
@@ -447,7 +459,7 @@ def _waterfall_kernel(x: WaterfallInputs, tr: TrancheArrays, fees: FeeArrays,
             drawn[:] = 0.0
             claim[:] = 0.0
             received[:] = 0.0
-            _waterfall_draw(d, x, tr, fees, g, excess_to, recycle, life, out, s)
+            _waterfall_draw(d, x, tr, fees, g, excess_to, recycle, life, cs, out, s)
 
 
 # one kernel, two compilations: threads pay off only for many draws
