@@ -420,3 +420,23 @@ def test_toml_payers_must_be_tables():
 
 def test_check_payers_alone():
     check_payers([Payer("a", 0.25), Payer("b", 0.75)], ["x", "y"], Municipality())
+
+
+def test_a_scenario_file_payer_may_pay_the_rate_cards():
+    """[[payers]] shares name rate cards as well as metrics (the file reader checks them
+    against every payment label, as Deal does): Chicago's City pays the two rate cards,
+    the schools the special-education metric."""
+    import sibsim
+
+    deal = sibsim.load_scenario("chicago-cpc")
+    schools, city = deal.payers
+    assert deal.contract.rate_card_names == ("kindergarten_ready", "third_grade_literacy")
+    assert city.share_of("kindergarten_ready") == city.share_of("third_grade_literacy") == 1.0
+    assert city.share_of("special_education") == 0.0
+    assert schools.share_of("special_education") == 1.0
+    res = sibsim.analyse(deal, draws=20, seed=1, progress=False, with_breakeven=False)
+    by = res.money["payments_by_metric"].sum(("draw", "period"))
+    paid = res.money["payments_by_payer"].sum(("draw", "period"))
+    cards = float(by.sel(metric=["kindergarten_ready", "third_grade_literacy"]).sum())
+    assert cards > 0
+    assert float(paid.sel(payer="City of Chicago")) == pytest.approx(cards)

@@ -43,7 +43,9 @@ def test_utah_cohort_1_pays_95_percent_of_avoided_cost():
     paid = rep["payments_by_trigger"].isel(trigger=0).values
     np.testing.assert_allclose(paid, 0.95 * 109 * 2_600)          # the 95% tier
     assert abs(paid.mean() / case.reported_trigger_payment - 1) < 0.02  # USD 267k reported
-    assert list(rep["replayed"].values) == [1, 0, 0, 0, 0]
+    # the scenario pays every cohort every school year (5 cohorts x 7 years): only cohort 1's
+    # kindergarten year is replayed
+    assert list(rep["replayed"].values) == [1] + [0] * 34
 
 
 def test_peterborough_cohort_threshold_missed_pooled_threshold_met():
@@ -149,3 +151,29 @@ def test_tyhy_target_missed_no_payment_investors_lose_their_capital():
     rep = run_replay(case, draws=DRAWS, seed=1)
     assert float(rep["outcome_payments"].max()) == 0.0
     np.testing.assert_allclose(rep["investor_net"].values, -rep["investor_invested"].values)
+
+
+def test_a_replay_pays_the_rate_cards_next_to_the_replayed_triggers():
+    """Koto-SIB: the savings share on the replayed triggers plus EUR 1,500 per training
+    completed (simulated: no realised count is public)."""
+    deal = load_scenario("koto-sib")
+    rep = replay(deal, measured={"public_finance": 0.18}, draws=DRAWS, seed=8)
+    on_triggers = rep["payments_by_trigger"].sum("trigger").values
+    cards = rep["outcome_payments"].values - on_triggers
+    (card,) = deal.contract.rate_cards
+    assert card.per_person_cap == 1_500              # one completed training a person
+    n = sum(deal.scenario.cohort.entry)
+    assert (cards > 0).all() and (cards <= 1_500 * n + 1e-6).all()
+
+
+def test_replay_savings_are_the_payers_savings():
+    """With [[payers]] the commissioner's savings in a replay are the payers' (Peterborough:
+    the Ministry of Justice's GBP 4,000 per event avoided; the lottery fund saves nothing)."""
+    deal = load_scenario("peterborough")
+    assert deal.municipality.saving_per_event == 0.0
+    per_event = sum(p.saving_per_event for p in deal.payers)
+    assert per_event == 4_000
+    rep = replay(deal, measured={"reconviction": [0.084, 0.096, 0.09, 0.09]}, draws=DRAWS,
+                 seed=3)
+    np.testing.assert_allclose(rep["commissioner_savings"].values,
+                               per_event * rep["trigger_units"].isel(trigger=3).values)

@@ -110,9 +110,9 @@ BAD_MONEY = {
     "negative_commitment": (
         "commitment = 5_000_000", "commitment = -5_000_000",
         r"capital\.tranches\[0\]", "commitment"),
-    "misspelt_key": (
+    "misspelt_key": (  # Peterborough's savings are the Ministry of Justice's ([[payers]])
         "saving_per_event = 4_000", "saving_per_evnt = 4_000",
-        r"municipality\.saving_per_evnt", "unknown key"),
+        r"payers\[0\]\.saving_per_evnt", "unknown key"),
     "bad_design": (
         'design = {kind = "matched"', 'design = {kind = "quasi"', r"evaluation\[0\]", "quasi"),
     "no_evaluation": (

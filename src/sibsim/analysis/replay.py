@@ -194,21 +194,23 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
         interim = dataclasses.replace(interim, measured_effect=i_eff, gate=i_gate)
     money = money_flows(deal, ds, cf, table=new, interim=interim)
     by_trigger = _claim_share_by_trigger(
-        deal, money, new, deal.contract.outcome_payments(new, ds.sizes["period"]).by_trigger)
+        deal, money, new, deal.contract.outcome_payments(new, ds.sizes["period"],
+                                            deal.contract.achievements(ds)).by_trigger)
     return _summary(deal, money, new, replayed, by_trigger)
 
 
 def _savings_on_units(deal: Deal, table: EvaluationTable, n_periods: int) -> np.ndarray:
-    """Cashable savings (D, P) on the units of the table, booked when each result is known."""
-    mun = deal.municipality
+    """Cashable savings (D, P) on the units of the table, booked when each result is known
+    (summed over the deal's payers: with ``[[payers]]`` the savings are theirs)."""
+    payers = deal.effective_payers
     out = np.zeros((table.n_draws, n_periods))
     for ev in deal.evaluations:
         idx = [k for k, m in enumerate(table.metric) if m == ev.metric]
         pooled = [k for k in idx if table.cumulative[k]] or (
             idx if not ev.per_wave else [])
         use = pooled or idx
-        price = (mun.saving_per_event if ev.outcome == "events"
-                 else mun.saving_per_person_period.get(ev.state, 0.0))
+        price = sum(p.saving_per_event if ev.outcome == "events"
+                    else p.saving_per_person_period.get(ev.state, 0.0) for p in payers)
         for k in use:
             out[:, min(table.period[k], n_periods - 1)] += table.units[:, k] * price
     return out

@@ -66,7 +66,7 @@ def _payers(top: Section, contract: Contract, municipality: Municipality,
                              "with [[payers]], [municipality] holds only discount_rate: put "
                              "each payer's savings and costs in its [[payers]] table")
     out = tuple(Payer.from_toml(Section(f"payers[{i}]", item)) for i, item in enumerate(raw))
-    build("payers", check_payers, payers=out, metrics=contract.metrics,
+    build("payers", check_payers, payers=out, metrics=contract.payment_labels,
           municipality=municipality)
     return out
 
