@@ -505,3 +505,56 @@ def test_caps_exactly_met_and_one_step_over():
     for a, b in [(25.0, 30.0), (30.0, 25.0)]:
         contract = Contract((MetricTerms("a", rule, per_person_cap=b),), caps=Caps(per_person=a))
         assert contract.outcome_payments(table, 1).total.tolist() == [[100.0]]
+
+
+# ------------------------------------------------------------------ messages and broadcasting
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: StepSchedule((0.1, 0.1), (1.0, 2.0)),
+     "StepSchedule.thresholds: got (0.1, 0.1); allowed: strictly increasing values"),
+    (lambda: StepSchedule((0.1, 0.2), (2.0, 1.0)),
+     "StepSchedule.payments: got (2.0, 1.0); allowed: non-decreasing values"),
+    (lambda: StepSchedule((0.1, 0.2), (1.0,)),
+     "StepSchedule.payments: got (1.0,); allowed: one per threshold (2 values)"),
+    (lambda: LinearFloorCap(0.2, 0.2, 1.0, 2.0),
+     "LinearFloorCap.cap_effect: got 0.2; allowed: > floor_effect=0.2"),
+    (lambda: LinearFloorCap(0.2, 0.4, 2.0, 1.0),
+     "LinearFloorCap.cap_payment: got 1.0; allowed: >= floor_payment=2.0"),
+    (lambda: PricePerUnit(1.0, threshold=0.3, ceiling=0.3),
+     "PricePerUnit.ceiling: got 0.3; allowed: > threshold=0.3"),
+    (lambda: SavingsShare(((1.0, 10.0), (0.5, 10.0))),
+     "SavingsShare.tiers[1].up_to: got 10.0; allowed: > the previous tier's up_to=10.0"),
+])
+def test_pricing_rule_messages_name_the_field_the_value_and_the_rule(make, message):
+    """The whole message: "Owner.field: got X; allowed: Y" (a message that lost the value or
+    named another field would still raise)."""
+    with pytest.raises(ValueError) as info:
+        make()
+    assert str(info.value) == message
+
+
+def test_savings_share_tiers_that_are_not_a_list_name_the_key():
+    from sibsim.money.pricing import PRICING_RULES
+    from sibsim.spec.toml import KeyProblem, Section
+
+    with pytest.raises(KeyProblem) as info:
+        PRICING_RULES.read(Section("t", {"rule": {"kind": "savings_share", "tiers": 5}}), "rule")
+    assert info.value.key == "t.rule.tiers"
+    assert info.value.problem == ("expected a list of [share, up_to] pairs (the last may be "
+                                  "[share], an open tier)")
+    rule = PRICING_RULES.read(
+        Section("t", {"rule": {"kind": "savings_share", "tiers": [[0.5, 10], [0.4]]}}), "rule")
+    assert rule.tiers == ((0.5, 10.0), (0.4, INF))
+
+
+@pytest.mark.parametrize("rule", [
+    PricePerUnit(2.0, threshold=0.1, ceiling=0.5), StepSchedule((0.1,), (5.0,)),
+    LinearFloorCap(0.1, 0.3, 1.0, 3.0), SavingsShare(((0.5, None),), threshold=0.1)])
+def test_every_rule_broadcasts_all_its_arguments(rule):
+    """``due`` accepts any broadcastable shapes (its docstring): a scalar effect with arrays of
+    units, avoided cost or paid to date gives one amount per element."""
+    for kw in ({"units": np.ones(3)}, {"avoided_cost": np.ones(4)},
+               {"paid_to_date": np.zeros(5)}):
+        out = rule.due(0.2, **kw)
+        assert out.shape == next(iter(kw.values())).shape
+    assert rule.due(np.full((2, 3), 0.2), units=np.ones(3)).shape == (2, 3)
+    assert rule.due([0.2, 0.0], units=10.0, avoided_cost=10.0).tolist()[1] == 0.0
