@@ -61,7 +61,43 @@ MODULES: dict[str, list[str]] = {
 
 #: Surviving mutants that no test can tell apart from the original, with the reason. Keyed by
 #: mutmut's mutant name; listed in the results file next to the survivor.
-EQUIVALENT: dict[str, str] = {}
+EQUIVALENT: dict[str, str] = {
+    "sibsim.money.pricing.x__read_tiers__mutmut_20":
+        ("lists are left as lists instead of tuples; the _Tier check accepts any sequence and "
+         "stores a tuple"),
+    "sibsim.money.pricing.xǁPricingRuleǁdue__mutmut_1":
+        "a default of the abstract base's due, which only raises NotImplementedError",
+    "sibsim.money.pricing.xǁPricingRuleǁdue__mutmut_2":
+        "a default of the abstract base's due, which only raises NotImplementedError",
+    "sibsim.money.pricing.xǁPricingRuleǁdue__mutmut_3":
+        "a default of the abstract base's due, which only raises NotImplementedError",
+    "sibsim.money.pricing.xǁPricePerUnitǁdue__mutmut_2":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁPricePerUnitǁdue__mutmut_3":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁStepScheduleǁdue__mutmut_1":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁStepScheduleǁdue__mutmut_2":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁStepScheduleǁdue__mutmut_3":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁLinearFloorCapǁdue__mutmut_1":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁLinearFloorCapǁdue__mutmut_2":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁLinearFloorCapǁdue__mutmut_3":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁSavingsShareǁdue__mutmut_1":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁPricePerUnitǁdue__mutmut_22":
+        ("at effect == ceiling the scaled amount is amount x ceiling / ceiling = amount exactly "
+         "(x / x == 1 in IEEE arithmetic)"),
+    "sibsim.money.pricing.xǁPricePerUnitǁdue__mutmut_38":
+        ("the placeholder divisor of draws not over the ceiling; their scaled amount is "
+         "discarded by the outer np.where"),
+    "sibsim.money.pricing.xǁLinearFloorCapǁdue__mutmut_15":
+        "the fraction is below 0 only where effect < floor_effect, where the outer np.where pays 0",
+}
 
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",
           34: "skipped", 35: "suspicious", 36: "timeout", 37: "caught by type check",

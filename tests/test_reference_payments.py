@@ -558,3 +558,34 @@ def test_every_rule_broadcasts_all_its_arguments(rule):
         assert out.shape == next(iter(kw.values())).shape
     assert rule.due(np.full((2, 3), 0.2), units=np.ones(3)).shape == (2, 3)
     assert rule.due([0.2, 0.0], units=10.0, avoided_cost=10.0).tolist()[1] == 0.0
+
+
+def test_savings_share_messages_name_the_tier_and_the_previous_bound():
+    """Killed surviving mutants: the message names the tier before (not another one) and the
+    value given, and a tier that is not a pair is refused as such, in Python and in TOML."""
+    from sibsim.money.pricing import PRICING_RULES
+    from sibsim.spec.toml import KeyProblem, Section
+
+    with pytest.raises(ValueError) as info:
+        SavingsShare(((1.0, 10.0), (0.5, 20.0), (0.2, 15.0)))
+    assert str(info.value) == ("SavingsShare.tiers[2].up_to: got 15.0; allowed: > the previous "
+                               "tier's up_to=20.0")
+    pair = "a (share, up_to) pair: share in (0, 1], up_to > 0 or None"
+    with pytest.raises(TypeError) as info:
+        SavingsShare(tiers=(5,))
+    assert str(info.value) == f"SavingsShare.tiers[0]: got 5; allowed: {pair}"
+    with pytest.raises(KeyProblem) as info:
+        PRICING_RULES.read(Section("t", {"rule": {"kind": "savings_share", "tiers": [5]}}),
+                           "rule")
+    assert str(info.value.problem).endswith(f"got 5; allowed: {pair}")
+
+
+def test_defaults_of_due_pay_nothing_and_integers_are_read_as_floats():
+    """``due(effect)`` alone: no units and no avoided cost pay nothing; integer inputs give
+    the same amounts as floats (a savings share of integer avoided costs is not truncated)."""
+    assert PricePerUnit(10.0, threshold=None).due(0.5).tolist() == 0.0
+    assert SavingsShare(((0.5, None),)).due(0.5).tolist() == 0.0
+    share = SavingsShare(((0.5, None),))
+    assert share.due([1, 1], avoided_cost=[3, 5]).tolist() == [1.5, 2.5]
+    assert share.due([1, 1], avoided_cost=[3, 5], paid_to_date=[0, 1]).dtype == np.float64
+    assert PricePerUnit(1.5, threshold=0).due([1, 0], units=[3, 3]).tolist() == [4.5, 4.5]
