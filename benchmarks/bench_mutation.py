@@ -14,7 +14,9 @@ Run (from the repository root, with ``pip install -e .[mutation]``)::
         --budget 1200 --jobs 2
 
 The killed share counts killed, timed-out and type-check-caught mutants as killed; "no tests"
-mutants (code no selected test reaches) count as survivors. The target is >= 90% killed.
+mutants (code no selected test reaches) and "suspicious" ones (the test run ended with an exit
+status mutmut does not know, recorded as ``exit_code``) count as survivors. The target is
+>= 90% killed.
 """
 
 from __future__ import annotations
@@ -165,7 +167,8 @@ def run_module(module: str, budget: float, jobs: int) -> dict:
             if status in ("survived", "no tests", "suspicious"):
                 shown = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=work,
                                        env=env, capture_output=True, text=True, timeout=120)
-                entry = {"mutant": name, "status": status, "diff": _strip(shown.stdout)}
+                entry = {"mutant": name, "status": status, "exit_code": code,
+                         "diff": _strip(shown.stdout)}
                 if name in EQUIVALENT:
                     entry["equivalent"] = EQUIVALENT[name]
                 survivors.append(entry)
