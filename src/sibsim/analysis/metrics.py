@@ -92,11 +92,13 @@ def investor_metrics(money: xr.Dataset) -> xr.Dataset:
         "irr": ("per period", "Internal rate of return per period (NaN where none exists; see "
                 "irr_status)."),
         "irr_status": ("code", "sibsim.money.irr.IRRStatus code of each IRR."),
-        "irr_annual": ("per year", "IRR annualised: (1 + irr) ** periods_per_year - 1."),
+        "irr_annual": ("per year", "IRR annualised: (1 + irr) ** periods_per_year - 1 (NaN "
+                       "where irr is)."),
         "moic": ("multiple", "Money multiple: gross cash received / gross capital drawn (NaN "
-                             "where no capital is drawn)."),
+                 "where nothing was drawn)."),
         "npv": (cur, "NPV at the investors' discount rate."),
-        "payback_period": ("period", "First period from which cumulative cash stays >= 0."),
+        "payback_period": ("period", "First period from which cumulative cash stays >= 0 (NaN "
+                           "where it is negative at the horizon)."),
         "invested": (cur, "Capital drawn (gross drawdowns)."),
         "received": (cur, "Cash received (gross distributions and guarantee)."),
         "loss": ("1", "1 if cash received < cash invested."),
@@ -148,16 +150,19 @@ def municipality_metrics(money: xr.Dataset) -> xr.Dataset:
         "pv_outcome_payments": (("draw",), pv_cost, cur,
                                 "Present value of outcome payments and the commissioner's costs "
                                 "(net of any excess returned)."),
-        "bcr": (("draw",), bcr, "ratio", "PV of cashable savings / PV of costs."),
+        "bcr": (("draw",), bcr, "ratio", "PV of cashable savings / PV of costs (NaN where the "
+                                          "PV of costs is 0: nothing paid)."),
         "bcr_public": (("draw",), bcr_public, "ratio",
-                       "PV of cashable savings and wider value / PV of costs."),
+                       "PV of cashable savings and wider value / PV of costs (NaN where the "
+                       "PV of costs is 0: nothing paid)."),
         "cumulative_net_cash": (("draw", "period"), np.cumsum(net, -1), cur,
                                 "Cumulative net cash of the commissioner (undiscounted)."),
         "peak_annual_budget_need": (("draw",), np.maximum(yearly.max(-1), 0.0), cur,
                                     "Largest net outflow in any year (payments + costs - "
                                     "savings), 0 if none."),
         "breakeven_period": (("draw",), breakeven_period(net), "period",
-                             "First period from which cumulative net cash stays >= 0."),
+                             "First period from which cumulative net cash stays >= 0 (NaN "
+                             "where it is negative at the horizon)."),
         "net_loss": (("draw",), (net.sum(-1) < 0).astype(np.int8), "1",
                      "1 if the commissioner pays more than it saves (undiscounted)."),
     }

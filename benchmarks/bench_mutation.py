@@ -1,0 +1,253 @@
+"""Mutation testing of the money, analysis and dataset code and the scenario readers (mutmut).
+
+Too slow for CI (each mutant re-runs the tests that reach the mutated function). Each module is
+mutated in a throw-away copy of the repository with its own ``[tool.mutmut]`` section, against
+the test files that exercise it, under a time budget; a module whose budget runs out is recorded
+with the mutants it did check. The result is ``benchmarks/results/mutation.json``: for each
+module the counts by status, the killed share, and every surviving mutant with its diff and,
+where one is written in ``EQUIVALENT`` below, why it is equivalent (no test can tell it apart).
+
+Run (from the repository root, with ``pip install -e .[mutation]``)::
+
+    python benchmarks/bench_mutation.py                          # every module, default budget
+    python benchmarks/bench_mutation.py --modules money/pricing.py money/payment_ledger.py \\
+        --budget 1200 --jobs 2
+
+The killed share counts killed, timed-out and type-check-caught mutants as killed; "no tests"
+mutants (code no selected test reaches) and "suspicious" ones (the test run ended with an exit
+status mutmut does not know, recorded as ``exit_code``) count as survivors. The target is
+>= 90% killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "mutation.json"
+
+#: Modules (under src/sibsim/) and the test files that exercise them.
+MODULES: dict[str, list[str]] = {
+    "money/pricing.py": ["test_payments.py", "test_reference_payments.py",
+                         "test_price_ceiling.py"],
+    "money/payment_ledger.py": ["test_payments.py", "test_reference_payments.py",
+                                "test_rate_cards.py"],
+    "money/contract.py": ["test_payments.py", "test_reference_payments.py", "test_rate_cards.py",
+                          "test_roundtrip.py"],
+    "money/ratecard.py": ["test_rate_cards.py", "test_roundtrip.py"],
+    "money/results.py": ["test_payments.py", "test_rate_cards.py", "test_sib_pipeline.py"],
+    "money/capital.py": ["test_capital.py", "test_roundtrip.py"],
+    "money/cashflows.py": ["test_capital.py", "test_sib_pipeline.py"],
+    "money/payers.py": ["test_payers.py", "test_roundtrip.py"],
+    "money/municipality.py": ["test_municipality.py", "test_sib_pipeline.py"],
+    "money/evaluation.py": ["test_evaluation.py", "test_roundtrip.py"],
+    "money/deal.py": ["test_deal.py", "test_roundtrip.py"],
+    "money/sib.py": ["test_sib_pipeline.py"],
+    "money/scenario_sections.py": ["test_scenario_file.py", "test_roundtrip.py",
+                                   "test_fuzz_toml.py"],
+    "scenario_file.py": ["test_scenario_file.py", "test_roundtrip.py", "test_fuzz_toml.py"],
+    "analysis/breakeven.py": ["test_breakeven.py"],
+    "analysis/metrics.py": ["test_metrics.py"],
+    "analysis/summary.py": ["test_metrics.py"],
+    "dataset/io.py": ["test_io.py"],
+}
+
+#: Surviving mutants that no test can tell apart from the original, with the reason. Keyed by
+#: mutmut's mutant name; listed in the results file next to the survivor.
+EQUIVALENT: dict[str, str] = {
+    "sibsim.money.pricing.x__read_tiers__mutmut_20":
+        ("lists are left as lists instead of tuples; the _Tier check accepts any sequence and "
+         "stores a tuple"),
+    "sibsim.money.pricing.xǁPricingRuleǁdue__mutmut_1":
+        "a default of the abstract base's due, which only raises NotImplementedError",
+    "sibsim.money.pricing.xǁPricingRuleǁdue__mutmut_2":
+        "a default of the abstract base's due, which only raises NotImplementedError",
+    "sibsim.money.pricing.xǁPricingRuleǁdue__mutmut_3":
+        "a default of the abstract base's due, which only raises NotImplementedError",
+    "sibsim.money.pricing.xǁPricePerUnitǁdue__mutmut_2":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁPricePerUnitǁdue__mutmut_3":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁStepScheduleǁdue__mutmut_1":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁStepScheduleǁdue__mutmut_2":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁStepScheduleǁdue__mutmut_3":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁLinearFloorCapǁdue__mutmut_1":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁLinearFloorCapǁdue__mutmut_2":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁLinearFloorCapǁdue__mutmut_3":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁSavingsShareǁdue__mutmut_1":
+        "a default of an argument this rule does not use (only its shape is broadcast)",
+    "sibsim.money.pricing.xǁPricePerUnitǁdue__mutmut_22":
+        ("at effect == ceiling the scaled amount is amount x ceiling / ceiling = amount exactly "
+         "(x / x == 1 in IEEE arithmetic)"),
+    "sibsim.money.pricing.xǁPricePerUnitǁdue__mutmut_38":
+        ("the placeholder divisor of draws not over the ceiling; their scaled amount is "
+         "discarded by the outer np.where"),
+    "sibsim.money.pricing.xǁLinearFloorCapǁdue__mutmut_15":
+        "the fraction is below 0 only where effect < floor_effect, where the outer np.where pays 0",
+}
+
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",
+          34: "skipped", 35: "suspicious", 36: "timeout", 37: "caught by type check",
+          -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout", None: "not checked"}
+KILLED = {"killed", "timeout", "caught by type check"}
+
+COPY = ("src", "tests", "docs", "examples", "README.md", "pyproject.toml")
+
+
+def _config(module: str, tests: list[str], jobs: int) -> str:
+    selection = json.dumps([f"tests/{t}" for t in tests if (ROOT / "tests" / t).exists()])
+    return f"""
+
+[tool.mutmut]
+source_paths = ["src"]
+only_mutate = ["src/sibsim/{module}"]
+pytest_add_cli_args_test_selection = {selection}
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]
+also_copy = ["docs", "examples", "README.md"]
+"""
+
+
+def _copy(dest: Path) -> None:
+    for name in COPY:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.nc"))
+        else:
+            shutil.copy2(src, dest / name)
+
+
+def _strip(diff: str) -> str:
+    """The changed lines of a mutant's diff (without the file headers)."""
+    lines = [ln for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+    return "\n".join(lines)
+
+
+def run_module(module: str, budget: float, jobs: int) -> dict:
+    tests = MODULES[module]
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="sibsim-mutation-") as tmp:
+        work = Path(tmp)
+        _copy(work)
+        with open(work / "pyproject.toml", "a", encoding="utf-8") as fh:
+            fh.write(_config(module, tests, jobs))
+        env = {k: val for k, val in os.environ.items() if k != "PYTHONPATH"}
+        timed_out = False
+        try:
+            proc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
+                                   str(jobs)], cwd=work, env=env, capture_output=True, text=True,
+                                  timeout=budget)
+            tail = (proc.stdout + proc.stderr)[-2000:]
+        except subprocess.TimeoutExpired as err:
+            timed_out = True
+            out = err.stdout or b""
+            tail = (out.decode(errors="replace") if isinstance(out, bytes) else out)[-2000:]
+        meta = work / "mutants" / "src" / "sibsim" / f"{module}.meta"
+        codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+        counts: dict[str, int] = {}
+        survivors = []
+        for name, code in sorted(codes.items()):
+            status = STATUS.get(code, "suspicious")
+            counts[status] = counts.get(status, 0) + 1
+            if status in ("survived", "no tests", "suspicious"):
+                shown = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=work,
+                                       env=env, capture_output=True, text=True, timeout=120)
+                entry = {"mutant": name, "status": status, "exit_code": code,
+                         "diff": _strip(shown.stdout)}
+                if name in EQUIVALENT:
+                    entry["equivalent"] = EQUIVALENT[name]
+                survivors.append(entry)
+    checked = sum(n for s, n in counts.items() if s not in ("not checked", "skipped"))
+    killed = sum(n for s, n in counts.items() if s in KILLED)
+    equivalent = sum(1 for s in survivors if "equivalent" in s)
+    return {
+        "module": f"src/sibsim/{module}",
+        "tests": tests,
+        "mutants": len(codes),
+        "checked": checked,
+        "counts": counts,
+        "killed_share": round(killed / checked, 4) if checked else None,
+        "killed_share_without_equivalent": (round(killed / (checked - equivalent), 4)
+                                            if checked - equivalent > 0 else None),
+        "budget_s": budget,
+        "budget_ran_out": timed_out,
+        "wall_s": round(time.perf_counter() - started, 1),
+        "survivors": survivors,
+        "log_tail": None if codes else tail,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--modules", nargs="*", default=list(MODULES),
+                   help="modules under src/sibsim/ (default: all listed in MODULES)")
+    p.add_argument("--budget", type=float, default=1800.0,
+                   help="seconds per module (default 1800); the rest is 'not checked'")
+    p.add_argument("--jobs", type=int, default=2, help="mutants run at once (default 2)")
+    p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--merge", action="store_true",
+                   help="keep the other modules already in --out (re-run only those given)")
+    args = p.parse_args(argv)
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        p.error(f"unknown modules {unknown}; known: {list(MODULES)}")
+    previous = {}
+    if args.merge and args.out.exists():
+        previous = {r["module"]: r for r in json.loads(args.out.read_text())["modules"]}
+    for module in args.modules:
+        print(f"mutating {module} (budget {args.budget:.0f} s) ...", flush=True)
+        res = run_module(module, args.budget, args.jobs)
+        previous[res["module"]] = res
+        print(f"  {res['checked']}/{res['mutants']} checked, killed share "
+              f"{res['killed_share']}, {len(res['survivors'])} survivors, {res['wall_s']} s",
+              flush=True)
+        _write(args.out, previous)
+    return 0
+
+
+def _write(out: Path, modules: dict) -> None:
+    rows = sorted(modules.values(), key=lambda r: r["module"])
+    checked = sum(r["checked"] for r in rows)
+    killed = sum(n for r in rows for s, n in r["counts"].items() if s in KILLED)
+    try:
+        import mutmut
+        version = mutmut.__version__
+    except (ImportError, AttributeError):
+        version = "unknown"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    report = {
+        "tool": f"mutmut {version}",
+        "commit": commit,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+                   f"{platform.python_version()}",
+        "target_killed_share": 0.90,
+        "checked": checked,
+        "killed": killed,
+        "killed_share": round(killed / checked, 4) if checked else None,
+        "modules_not_run": sorted(f"src/sibsim/{m}" for m in MODULES
+                                  if f"src/sibsim/{m}" not in modules),
+        "modules": rows,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
