@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import special
 
+from sibsim.engine.kernels.arrays import Chain, Groups, Occupancy, Service, Tallies
 from sibsim.engine.kernels.trace import counts_trace, markov_trace
 from sibsim.engine.tables import Structure, Tables
 
@@ -63,11 +64,13 @@ def transition_trace(st: Structure, tb: Tables, frailty_var: float,
         zs, ws = frailty_nodes(frailty_var)
     else:
         zs, ws = np.ones(1), np.ones(1)
+    chain = Chain(st.event_flag, st.absorbing, int(st.init))
+    groups = Groups(st.sizes.astype(np.float64), st.entry, tb.tidx)
+    service = Service(tb.engage, tb.dropout, bool(st.has_effect))
+    out, occupancy = Tallies(ev, en), Occupancy(occ, eocc)
     for z, weight in zip(zs, ws, strict=True):
         trans = tb.trans if frailty_var <= 0 else np.ascontiguousarray(at_frailty(tb.trans, z))
-        markov_trace(trans, tb.tidx, st.event_flag, st.init, st.sizes.astype(np.float64),
-                     st.entry, tb.engage, tb.dropout, st.has_effect, float(weight), occ, ev, en,
-                     eocc)
+        markov_trace(trans, chain, groups, service, float(weight), out, occupancy)
     return occ, ev, en, eocc
 
 
@@ -80,6 +83,6 @@ def count_trace(st: Structure, tb: Tables):
     D = tb.rate.shape[0]
     ev = np.zeros((D, A, W, K, st.horizon))
     en = np.zeros((D, A, W, K, st.horizon))
-    counts_trace(tb.rate, tb.tidx, st.sizes.astype(np.float64), st.entry, tb.engage, tb.dropout,
-                 st.has_effect, ev, en)
+    counts_trace(tb.rate, Groups(st.sizes.astype(np.float64), st.entry, tb.tidx),
+                 Service(tb.engage, tb.dropout, bool(st.has_effect)), Tallies(ev, en))
     return None, ev, en, None

@@ -33,6 +33,19 @@ import numpy as np
 from sibsim.engine import expected as _expected
 from sibsim.engine.kernels import aggregate as _agg
 from sibsim.engine.kernels import individual as _ind
+from sibsim.engine.kernels.arrays import (
+    BinaryTables,
+    Chain,
+    CountTables,
+    Groups,
+    JumpTables,
+    Occupancy,
+    Service,
+    Streams,
+    Tallies,
+    aggregate_purpose,
+    outcome_purpose,
+)
 from sibsim.engine.ranges import check_expected_counts
 from sibsim.engine.tables import (
     Structure,
@@ -156,9 +169,9 @@ class TransitionModel(OutcomeModel):
         return markov_frailty_transitions(trans, z)
 
     def aggregate(self, st, tb, seed, draw0, ev, en, occ, eocc) -> None:
-        _agg.markov_aggregate(seed, draw0, tb.trans, tb.tidx, st.event_flag, st.absorbing, st.init,
-                              st.sizes, st.entry, tb.engage, tb.dropout, st.has_effect,
-                              _agg.aggregate_purpose(st.process), occ, ev, en, eocc)
+        _agg.markov_aggregate(tb.trans, chain(st), groups(st, tb), service(st, tb),
+                              _aggregate_streams(st, seed, draw0), Tallies(ev, en),
+                              Occupancy(occ, eocc))
 
     def expected(self, st, tb, frailty_var):
         return _expected.transition_trace(
@@ -203,9 +216,9 @@ class BinaryModel(TransitionModel):
     def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ, eocc) -> None:
         log_q = np.log1p(-np.minimum(tb.prob, 1.0)) if frailty_var > 0 else tb.prob
         eev = np.zeros_like(ev)
-        _ind.binary_individual(seed, draw0, tb.prob, log_q, tb.tidx, st.recurrent, st.sizes,
-                               st.entry, tb.engage, tb.dropout, frailty_var, st.has_effect,
-                               *_streams(st), ev, en, eev)
+        _ind.binary_individual(BinaryTables(tb.prob, log_q, bool(st.recurrent)), groups(st, tb),
+                               service(st, tb), _individual_streams(st, seed, draw0),
+                               float(frailty_var), Tallies(ev, en), eev)
         eocc[..., 1] = eev
         eocc[..., 0] = en - eev
 
@@ -248,14 +261,13 @@ class CountModel(OutcomeModel):
         return Tables(prob=None, trans=None, rate=rate, tidx=tidx, **common)
 
     def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ, eocc) -> None:
-        _ind.counts_individual(seed, draw0, tb.rate, tb.tidx, tb.nb_shape, st.sizes, st.entry,
-                               tb.engage, tb.dropout, frailty_var, st.has_effect, *_streams(st),
-                               ev, en)
+        _ind.counts_individual(CountTables(tb.rate, tb.nb_shape), groups(st, tb), service(st, tb),
+                               _individual_streams(st, seed, draw0), float(frailty_var),
+                               Tallies(ev, en))
 
     def aggregate(self, st, tb, seed, draw0, ev, en, occ, eocc) -> None:
-        _agg.counts_aggregate(seed, draw0, tb.rate, tb.tidx, tb.nb_shape, st.sizes, st.entry,
-                              tb.engage, tb.dropout, st.has_effect,
-                              _agg.aggregate_purpose(st.process), ev, en)
+        _agg.counts_aggregate(CountTables(tb.rate, tb.nb_shape), groups(st, tb), service(st, tb),
+                              _aggregate_streams(st, seed, draw0), Tallies(ev, en))
 
     def expected(self, st, tb, frailty_var):
         # frailty and dispersion have mean 1: the expected count ignores them
@@ -335,15 +347,35 @@ class MarkovModel(TransitionModel):
             q, qcum = exit_tables(tb.trans)
         else:
             q, qcum = cum[..., 0], cum
-        _ind.markov_individual(seed, draw0, cum, q, qcum, tb.tidx, st.event_flag, st.absorbing,
-                               st.init, st.sizes, st.entry, tb.engage, tb.dropout, frailty_var,
-                               st.has_effect, *_streams(st), occ, ev, en, eocc)
+        _ind.markov_individual(JumpTables(cum, q, qcum), chain(st), groups(st, tb),
+                               service(st, tb), _individual_streams(st, seed, draw0),
+                               float(frailty_var), Tallies(ev, en), Occupancy(occ, eocc))
 
 
-def _streams(st: Structure) -> tuple[np.int64, bool, bool]:
-    """The individual kernels' stream arguments ``(purpose, person, shared_frailty)``."""
-    return (np.int64(_ind.outcome_purpose(st.process)), bool(st.person_stream),
-            bool(st.shared_frailty))
+def groups(st: Structure, tb: Tables) -> Groups:
+    """The stochastic kernels' cohort layout."""
+    return Groups(st.sizes, st.entry, tb.tidx)
+
+
+def service(st: Structure, tb: Tables) -> Service:
+    """The kernels' engagement inputs."""
+    return Service(tb.engage, tb.dropout, bool(st.has_effect))
+
+
+def chain(st: Structure) -> Chain:
+    """The kernels' states of a transition model."""
+    return Chain(st.event_flag, st.absorbing, int(st.init))
+
+
+def _individual_streams(st: Structure, seed: np.uint64, draw0: np.int64) -> Streams:
+    """The individual kernels' stream keys (own outcome purpose, optional person stream)."""
+    return Streams(np.uint64(seed), np.int64(draw0), np.int64(outcome_purpose(st.process)),
+                   bool(st.person_stream), bool(st.shared_frailty))
+
+
+def _aggregate_streams(st: Structure, seed: np.uint64, draw0: np.int64) -> Streams:
+    """The aggregate kernels' stream keys (no person stream)."""
+    return Streams(np.uint64(seed), np.int64(draw0), np.int64(aggregate_purpose(st.process)))
 
 
 def binary_occupancy(st: Structure, events: np.ndarray) -> np.ndarray:

@@ -8,7 +8,10 @@ depend on the cohort size.
 Each task draws from its own keyed xoroshiro128+ stream, ``(seed, draw, arm, wave, stratum)``,
 with exact binomial (inversion / BTRS), Poisson (inversion / PTRS) and gamma (Marsaglia-Tsang)
 samplers, so the result does not depend on which thread runs the task.
-Array conventions are those of :mod:`sibsim.engine.kernels.individual`.
+Array conventions and the grouped inputs (:mod:`sibsim.engine.kernels.arrays`) are those of
+:mod:`sibsim.engine.kernels.individual`; ``streams.purpose`` is
+:func:`~sibsim.engine.kernels.arrays.aggregate_purpose` of the process index and the person
+stream is not used.
 """
 
 from __future__ import annotations
@@ -16,23 +19,26 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from sibsim.engine.kernels.arrays import Purpose
 from sibsim.engine.kernels.rng import binomial, gamma, group_of, poisson, stream_state
 
-PURPOSE_AGGREGATE = 2
-
-
-def aggregate_purpose(process: int) -> int:
-    """Purpose code of the streams of outcome process ``process`` (0: the first, unchanged).
-    Processes are simulated independently given the parameters (their engagement draws too)."""
-    return PURPOSE_AGGREGATE + (int(process) << 8)
+#: Purpose code of the streams of the first (or only) process.
+PURPOSE_AGGREGATE = int(Purpose.AGGREGATE)
 
 
 @njit(parallel=True, cache=True)
-def markov_aggregate(seed, draw0, trans, tidx, event_flag, absorbing, init, sizes, entry, engage,
-                     dropout, has_effect, purpose, occ_out, events_out, engaged_out,
-                     engaged_occ_out):
-    """State counts moved by multinomial steps; ``trans[d, j, k, tidx[w, t], s, s2]``.
-    ``engaged_occ_out`` gets the engaged people by state at the start of each period."""
+def markov_aggregate(trans, chain, groups, service, streams, out, occupancy):
+    """State counts moved by multinomial steps; ``trans[d, j, k, tidx[w, t], s, s2]``, the states
+    in ``chain`` (:class:`~sibsim.engine.kernels.arrays.Chain`). Writes ``out``
+    (:class:`~sibsim.engine.kernels.arrays.Tallies`) and ``occupancy``
+    (:class:`~sibsim.engine.kernels.arrays.Occupancy`: people and engaged people by state at the
+    start of each period)."""
+    event_flag, absorbing, init = chain.event_flag, chain.absorbing, chain.init
+    sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
+    engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
+    seed, draw0, purpose = streams.seed, streams.draw0, streams.purpose
+    events_out, engaged_out = out.events, out.engaged
+    occ_out, engaged_occ_out = occupancy.occupancy, occupancy.engaged_occupancy
     D = trans.shape[0]
     P = tidx.shape[1]
     S = trans.shape[4]
@@ -94,15 +100,21 @@ def markov_aggregate(seed, draw0, trans, tidx, event_flag, absorbing, init, size
 
 
 @njit(parallel=True, cache=True)
-def counts_aggregate(seed, draw0, rate, tidx, nb_shape, sizes, entry, engage, dropout, has_effect,
-                     purpose, events_out, engaged_out):
+def counts_aggregate(tables, groups, service, streams, out):
     """Total event counts per group and period.
 
     The sum of ``n`` independent Poisson(``r``) counts is Poisson(``n r``); the sum of ``n``
     negative-binomial counts with shape ``k`` and mean ``r`` is Poisson(``r / k * G``) with
     ``G ~ Gamma(n k, 1)``. Both are exact. Uses the keyed xoroshiro128+ streams (no generator
-    to seed), one per ``(draw, arm, wave, stratum)``.
+    to seed), one per ``(draw, arm, wave, stratum)``. ``rate`` and ``nb_shape`` are in ``tables``
+    (:class:`~sibsim.engine.kernels.arrays.CountTables`); writes ``out``
+    (:class:`~sibsim.engine.kernels.arrays.Tallies`).
     """
+    rate, nb_shape = tables.rate, tables.nb_shape
+    sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
+    engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
+    seed, draw0, purpose = streams.seed, streams.draw0, streams.purpose
+    events_out, engaged_out = out.events, out.engaged
     D = rate.shape[0]
     P = tidx.shape[1]
     A, W, K = sizes.shape

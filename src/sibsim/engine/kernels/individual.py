@@ -13,18 +13,26 @@ engaged or dropped out; 1: engaged in the service), ``K`` strata, ``C`` table co
 entry waves, ``P`` periods, ``A`` arms (0: treatment, 1: comparison), ``S`` states. Tables are
 indexed ``[d, j, k, c]``; wave ``w`` in calendar period ``t`` reads column ``tidx[w, t]``.
 
-* ``sizes[a, w, k]`` people per group; ``entry[w]`` the period in which wave ``w`` enters;
-* ``engage[d]`` share engaging at entry; ``dropout[d]`` per-period drop-out probability;
-* ``draw0``: global index of draw 0 of the chunk (keys the random streams);
-* ``purpose``: the outcome stream's purpose code (:func:`outcome_purpose` of the process index;
-  :data:`PURPOSE_INDIVIDUAL` for the first, or only, process);
-* ``person``: draw the person's own variables (engagement, drop-out, and frailty when
-  ``shared_frailty``) from a separate *person stream* keyed without the process, so that every
-  outcome process of a person sees the same engagement path (and frailty). ``False`` (a single
-  process) draws everything from the outcome stream. The number of person-stream draws of a
-  person never depends on their outcomes, so the streams stay aligned across processes.
+Inputs are grouped in the named tuples of :mod:`sibsim.engine.kernels.arrays`:
 
-Outputs are int64 arrays ``(D, A, W, K, P)`` (plus a state axis) filled by the kernel.
+* :class:`~sibsim.engine.kernels.arrays.Groups`: ``sizes[a, w, k]`` people per group;
+  ``entry[w]`` the period in which wave ``w`` enters; ``tidx[w, t]`` the table column;
+* :class:`~sibsim.engine.kernels.arrays.Service`: ``engage[d]`` share engaging at entry;
+  ``dropout[d]`` per-period drop-out probability; ``has_effect``;
+* :class:`~sibsim.engine.kernels.arrays.Streams`: ``seed``; ``draw0``, the global index of
+  draw 0 of the chunk (keys the random streams); ``purpose``, the outcome stream's purpose code
+  (:func:`~sibsim.engine.kernels.arrays.outcome_purpose` of the process index;
+  :attr:`Purpose.INDIVIDUAL` for the first, or only, process); ``person``: draw the person's own
+  variables (engagement, drop-out, and frailty when ``shared_frailty``) from a separate *person
+  stream* keyed without the process, so that every outcome process of a person sees the same
+  engagement path (and frailty). ``False`` (a single process) draws everything from the outcome
+  stream. The number of person-stream draws of a person never depends on their outcomes, so
+  the streams stay aligned across processes;
+* the kind's tables (:class:`~sibsim.engine.kernels.arrays.BinaryTables`, ...) and
+  ``frailty_var``, the variance of the gamma frailty (0: none).
+
+Outputs are int64 arrays ``(D, A, W, K, P)`` (plus a state axis) filled by the kernel, grouped in
+:class:`~sibsim.engine.kernels.arrays.Tallies` and :class:`~sibsim.engine.kernels.arrays.Occupancy`.
 """
 
 from __future__ import annotations
@@ -32,17 +40,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from sibsim.engine.kernels.arrays import Purpose
 from sibsim.engine.kernels.rng import BLOCK, gamma, group_of, poisson_inverse, stream_state, uniform
 
 # stream purposes, part of every key, so that the outcome streams never overlap other streams
-PURPOSE_INDIVIDUAL = 1
+#: Purpose code of the outcome stream of the first (or only) process.
+PURPOSE_INDIVIDUAL = int(Purpose.INDIVIDUAL)
 #: The person stream (engagement, drop-out, shared frailty) of several outcome processes.
-PURPOSE_PERSON = 3
-
-
-def outcome_purpose(process: int) -> int:
-    """Purpose code of the outcome stream of process ``process`` (0: the first, unchanged)."""
-    return PURPOSE_INDIVIDUAL + (int(process) << 8)
+PURPOSE_PERSON = int(Purpose.PERSON)
 
 
 @njit(inline="always", cache=True)
@@ -89,16 +94,21 @@ def _person_uniform(s0, s1, p0, p1, person):
 
 
 @njit(parallel=True, cache=True)
-def binary_individual(seed, draw0, prob, log_q, tidx, recurrent, sizes, entry, engage, dropout,
-                      frailty_var, has_effect, purpose, person, shared_frailty, events_out,
-                      engaged_out, engaged_event_out):
+def binary_individual(tables, groups, service, streams, frailty_var, out, engaged_event_out):
     """Binary event per person-period.
 
     ``prob[d, j, k, tidx[w, t]]`` is the event probability in calendar period ``t`` for a member
     of wave ``w``, stratum ``k`` with engagement ``j``; ``log_q = log(1 - prob)`` (used with
-    frailty: ``p_i = 1 - exp(z_i * log_q)``). Writes ``events_out``, ``engaged_out`` and
-    ``engaged_event_out`` (engaged people in the ``event`` state at the start of the period).
+    frailty: ``p_i = 1 - exp(z_i * log_q)``), both in ``tables`` (:class:`BinaryTables`).
+    Writes ``out`` (:class:`Tallies`) and ``engaged_event_out (D, A, W, K, P)`` (engaged people
+    in the ``event`` state at the start of the period).
     """
+    prob, log_q, recurrent = tables.prob, tables.log_q, tables.recurrent
+    events_out, engaged_out = out.events, out.engaged
+    sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
+    engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
+    seed, draw0, purpose = streams.seed, streams.draw0, streams.purpose
+    person, shared_frailty = streams.person, streams.shared_frailty
     D = prob.shape[0]
     P = tidx.shape[1]
     A, W, K = sizes.shape
@@ -191,22 +201,29 @@ def binary_individual(seed, draw0, prob, log_q, tidx, recurrent, sizes, entry, e
 
 
 @njit(parallel=True, cache=True)
-def markov_individual(seed, draw0, cum, exit_prob, exit_cum, tidx, event_flag, absorbing, init,
-                      sizes, entry, engage, dropout, frailty_var, has_effect, purpose, person,
-                      shared_frailty, occ_out, events_out, engaged_out, engaged_occ_out):
+def markov_individual(tables, chain, groups, service, streams, frailty_var, out, occupancy):
     """Multi-state Markov chain per person.
 
     ``cum[d, j, k, tidx[w, t], s, :]`` is the cumulative transition row out of state ``s`` in
     calendar period ``t``. With frailty ``z`` a person leaves state ``s`` with probability
     ``1 - (1 - q) ** z`` where ``q = exit_prob[d, j, k, tidx[w, t], s]``, and then goes where
-    ``exit_cum`` (the cumulative row of destinations given exit) sends them.
-    Writes ``occ_out (D, A, W, K, P, S)`` (person-periods by state), ``events_out``,
-    ``engaged_out`` and ``engaged_occ_out (D, A, W, K, P, S)`` (engaged person-periods by state).
+    ``exit_cum`` (the cumulative row of destinations given exit) sends them; the three are in
+    ``tables`` (:class:`JumpTables`), the states in ``chain`` (:class:`Chain`).
+    Writes ``out`` (:class:`Tallies`) and ``occupancy`` (:class:`Occupancy`: person-periods by
+    state, engaged person-periods by state).
 
     Occupancy and engagement are booked as changes (``+1`` when a person enters a state or
     engages, ``-1`` when they leave) and summed over periods once per task, so a person who
     stays put costs one uniform and one comparison per period.
     """
+    cum, exit_prob, exit_cum = tables.cum, tables.exit_prob, tables.exit_cum
+    event_flag, absorbing, init = chain.event_flag, chain.absorbing, chain.init
+    events_out, engaged_out = out.events, out.engaged
+    sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
+    engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
+    seed, draw0, purpose = streams.seed, streams.draw0, streams.purpose
+    person, shared_frailty = streams.person, streams.shared_frailty
+    occ_out, engaged_occ_out = occupancy.occupancy, occupancy.engaged_occupancy
     D = cum.shape[0]
     P = tidx.shape[1]
     S = cum.shape[4]
@@ -288,14 +305,20 @@ def markov_individual(seed, draw0, cum, exit_prob, exit_cum, tidx, event_flag, a
 
 
 @njit(parallel=True, cache=True)
-def counts_individual(seed, draw0, rate, tidx, nb_shape, sizes, entry, engage, dropout, frailty_var,
-                      has_effect, purpose, person, shared_frailty, events_out, engaged_out):
+def counts_individual(tables, groups, service, streams, frailty_var, out):
     """Event counts per person-period: Poisson, or negative binomial (gamma-Poisson).
 
     ``rate[d, j, k, tidx[w, t]]`` is the mean count; ``nb_shape[d]`` the negative-binomial shape
     (``inf`` or ``<= 0`` for Poisson). Counts are drawn by inversion, so for a fixed seed they
     never decrease when the rate grows (common random numbers are monotone in the effect).
+    Both are in ``tables`` (:class:`CountTables`); writes ``out`` (:class:`Tallies`).
     """
+    rate, nb_shape = tables.rate, tables.nb_shape
+    events_out, engaged_out = out.events, out.engaged
+    sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
+    engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
+    seed, draw0, purpose = streams.seed, streams.draw0, streams.purpose
+    person, shared_frailty = streams.person, streams.shared_frailty
     D = rate.shape[0]
     P = tidx.shape[1]
     A, W, K = sizes.shape

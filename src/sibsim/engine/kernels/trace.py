@@ -3,7 +3,8 @@
 Pure numba over arrays, parallel over draws. The occupancy vector of each (engagement level)
 sub-cohort is multiplied by the period's transition matrix; expected events are the flows along
 event transitions. Results are *added* (scaled by ``weight``) to the outputs, so frailty
-quadrature can call the kernel once per node.
+quadrature can call the kernel once per node. Inputs and outputs are the named tuples of
+:mod:`sibsim.engine.kernels.arrays` (``groups.sizes`` in float64, outputs in float64).
 """
 
 from __future__ import annotations
@@ -13,8 +14,15 @@ from numba import njit, prange
 
 
 @njit(parallel=True, cache=True)
-def markov_trace(trans, tidx, event_flag, init, sizes, entry, engage, dropout, has_effect,
-                 weight, occ_out, events_out, engaged_out, engaged_occ_out):
+def markov_trace(trans, chain, groups, service, weight, out, occupancy):
+    """Expected trace of transition matrices ``trans (D, 2, K, C, S, S)`` over the states of
+    ``chain``; adds ``weight`` times the expected events and engaged people to ``out`` and the
+    expected (engaged) occupancy to ``occupancy``."""
+    event_flag, init = chain.event_flag, chain.init
+    sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
+    engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
+    events_out, engaged_out = out.events, out.engaged
+    occ_out, engaged_occ_out = occupancy.occupancy, occupancy.engaged_occupancy
     D = trans.shape[0]
     S = trans.shape[4]
     P = tidx.shape[1]
@@ -63,13 +71,16 @@ def markov_trace(trans, tidx, event_flag, init, sizes, entry, engage, dropout, h
 
 
 @njit(parallel=True, cache=True)
-def counts_trace(rate, tidx, sizes, entry, engage, dropout, has_effect, events_out,
-                 engaged_out):
+def counts_trace(rate, groups, service, out):
     """Expected event counts: people present times the rate of their engagement level.
 
     Frailty and negative-binomial dispersion have mean 1, so they do not change the mean.
-    Engaged participants drop out at the start of each period after their first.
+    Engaged participants drop out at the start of each period after their first. Writes
+    ``out`` (:class:`~sibsim.engine.kernels.arrays.Tallies`, float64).
     """
+    sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
+    engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
+    events_out, engaged_out = out.events, out.engaged
     D = rate.shape[0]
     P = tidx.shape[1]
     A, W, K = sizes.shape

@@ -1,0 +1,148 @@
+"""The engine kernels' grouped inputs and outputs, and their stream purpose codes.
+
+Each kernel takes a few :class:`typing.NamedTuple` s instead of a long list of positional arrays;
+the groups are shared across kernels (array conventions in
+:mod:`sibsim.engine.kernels.individual`):
+
+* :class:`Groups` -- the cohort layout: people per ``(arm, wave, stratum)``, entry period of each
+  wave, table column of each wave and calendar period;
+* :class:`Service` -- engagement share and drop-out per draw, and whether the service has an
+  effect at all;
+* :class:`Streams` -- the keys of the random streams (seed, first draw, :class:`Purpose`) and
+  whether a person's own variables come from a separate person stream;
+* :class:`Chain` -- the states of a transition model (counted transitions, absorbing states,
+  starting state);
+* per-kind tables: :class:`BinaryTables`, :class:`CountTables`, :class:`JumpTables` (the
+  individual Markov kernel); the aggregate and expected Markov kernels take the transition
+  matrices ``trans (D, 2, K, C, S, S)`` directly;
+* outputs, filled by the kernels: :class:`Tallies` (events and engaged people per period) and
+  :class:`Occupancy` (people by state, and engaged people by state).
+
+numba caveats: every group is passed as its own top-level kernel argument (numba's parallel
+lowering refuses a tuple of arrays nested in another tuple argument), and the kernels bind the
+fields to local names before their parallel loop.
+
+Examples
+--------
+>>> import numpy as np
+>>> g = Groups(sizes=np.full((2, 1, 1), 100, np.int64), entry=np.zeros(1, np.int64),
+...            tidx=np.zeros((1, 3), np.int64))
+>>> g.sizes.shape  # (arms, waves, strata)
+(2, 1, 1)
+>>> int(Purpose.AGGREGATE), outcome_purpose(1)
+(2, 257)
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["BinaryTables", "Chain", "CountTables", "Groups", "JumpTables", "Occupancy", "Purpose",
+           "Service", "Streams", "Tallies", "aggregate_purpose", "outcome_purpose"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+class Purpose(IntEnum):
+    """What a random stream is for: part of every stream key, so that streams never overlap.
+
+    The outcome streams of process ``i > 0`` add ``i << 8`` (:func:`outcome_purpose`,
+    :func:`aggregate_purpose`); the parameter sampler uses its own code (7).
+    """
+
+    INDIVIDUAL = 1  #: outcome stream of the individual engine
+    AGGREGATE = 2  #: streams of the aggregate engine (engagement, drop-out, outcomes)
+    PERSON = 3  #: a person's engagement, drop-out and shared frailty (several processes)
+
+
+def outcome_purpose(process: int) -> int:
+    """Purpose code of the individual engine's outcome stream of process ``process`` (0: the
+    first, unchanged)."""
+    return int(Purpose.INDIVIDUAL) + (int(process) << 8)
+
+
+def aggregate_purpose(process: int) -> int:
+    """Purpose code of the aggregate engine's streams of outcome process ``process`` (0: the
+    first, unchanged). Processes are simulated independently given the parameters (their
+    engagement draws too)."""
+    return int(Purpose.AGGREGATE) + (int(process) << 8)
+
+
+class Groups(NamedTuple):
+    """The cohort layout, shared by every draw."""
+
+    sizes: IntArray  #: (A, W, K) people per arm, wave and stratum (float64 in the trace kernels)
+    entry: IntArray  #: (W,) period in which each wave enters
+    tidx: IntArray  #: (W, P) table column read by wave ``w`` in calendar period ``t``
+
+
+class Service(NamedTuple):
+    """Engagement with the service, per draw."""
+
+    engage: FloatArray  #: (D,) share of the treated arm engaging at entry
+    dropout: FloatArray  #: (D,) per-period drop-out probability of engaged people
+    has_effect: bool  #: False: nobody engages (no effect in the scenario)
+
+
+class Streams(NamedTuple):
+    """Keys of the random streams of one chunk of draws."""
+
+    seed: np.uint64  #: the run's seed
+    draw0: np.int64  #: global index of the chunk's first draw
+    purpose: np.int64  #: the outcome stream's purpose code (:func:`outcome_purpose`, ...)
+    #: individual engine: draw engagement, drop-out (and a shared frailty) from the person stream
+    #: (:attr:`Purpose.PERSON`), so every outcome process of a person sees the same path
+    person: bool = False
+    #: with ``person``: the frailty comes from the person stream too (shared by the processes)
+    shared_frailty: bool = False
+
+
+class Chain(NamedTuple):
+    """The states of a transition model (binary outcomes as two-state chains, Markov)."""
+
+    event_flag: BoolArray  #: (S, S) transitions counted as events
+    absorbing: BoolArray  #: (S,) states nobody leaves
+    init: int  #: index of the starting state
+
+
+class BinaryTables(NamedTuple):
+    """A binary outcome for the individual kernel."""
+
+    prob: FloatArray  #: (D, 2, K, C) event probability per person-period
+    log_q: FloatArray  #: (D, 2, K, C) ``log(1 - prob)`` (used with frailty)
+    recurrent: bool  #: the event can happen again (else the person leaves the risk set)
+
+
+class CountTables(NamedTuple):
+    """A count outcome."""
+
+    rate: FloatArray  #: (D, 2, K, C) mean count per person-period
+    nb_shape: FloatArray  #: (D,) negative-binomial shape; ``inf`` (or <= 0) for Poisson
+
+
+class JumpTables(NamedTuple):
+    """A Markov outcome for the individual kernel (see ``markov_individual``)."""
+
+    cum: FloatArray  #: (D, 2, K, C, S, S) cumulative transition rows
+    exit_prob: FloatArray  #: (D, 2, K, C, S) probability of leaving each state
+    exit_cum: FloatArray  #: (D, 2, K, C, S, S) cumulative destinations given exit
+
+
+class Tallies(NamedTuple):
+    """Outputs per ``(draw, arm, wave, stratum, period)``, shape (D, A, W, K, P)."""
+
+    events: IntArray  #: events (int64; expected values in float64 in the trace kernels)
+    engaged: IntArray  #: engaged people at the start of the period
+
+
+class Occupancy(NamedTuple):
+    """Outputs by state, shape (D, A, W, K, P, S), at the start of each period."""
+
+    occupancy: IntArray  #: people in each state
+    engaged_occupancy: IntArray  #: engaged people in each state
