@@ -438,7 +438,14 @@ def _waterfall_kernel(x: WaterfallInputs, tr: TrancheArrays, fees: FeeArrays,
     n_draws = x.pay.shape[0]
     n_tr = tr.share.shape[0]
     n_blocks = (n_draws + _BLOCK - 1) // _BLOCK
+    # a parallel loop cannot take a nested tuple (``life.claim``) as an argument: bind the
+    # fields to locals here and rebuild the groups inside the loop
+    stop, settle_at, stop_loss = life.stop, life.settle_at, life.stop_loss
+    avoided, until, after = life.claim.avoided, life.claim.share_until, life.claim.share_after
+    multiple, cs_cap, cs_active = life.claim.multiple, life.claim.cap, life.claim.active
     for b in numba.prange(n_blocks):  # scratch arrays allocated once per block of draws
+        lf = LifecycleArrays(stop, settle_at, stop_loss, ClaimShareArrays(
+            avoided, until, after, multiple, cs_cap, cs_active))
         drawn, claim, received = np.empty(n_tr), np.empty(n_tr), np.empty(n_tr)
         s = _DrawState(drawn, claim, received, np.empty(n_tr), np.empty(n_tr), np.empty(n_tr))
         for d in range(b * _BLOCK, min((b + 1) * _BLOCK, n_draws)):
@@ -447,7 +454,7 @@ def _waterfall_kernel(x: WaterfallInputs, tr: TrancheArrays, fees: FeeArrays,
             drawn[:] = 0.0
             claim[:] = 0.0
             received[:] = 0.0
-            _waterfall_draw(d, x, tr, fees, g, excess_to, recycle, life, out, s)
+            _waterfall_draw(d, x, tr, fees, g, excess_to, recycle, lf, out, s)
 
 
 # one kernel, two compilations: threads pay off only for many draws
