@@ -40,6 +40,7 @@ class EngineOutput:
     parameters: dict[str, np.ndarray]
     seed: int
     draws: int
+    first_draw: int = 0  #: global index of the first draw (a block of a longer run)
 
 
 def choose_engine(scenario: Scenario, requested: str = "auto") -> tuple[str, str]:
@@ -69,9 +70,12 @@ def default_chunk(scenario: Scenario, st: Structure) -> int:
 
 def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
                chunk_draws: int | None = None, progress: bool | None = None,
-               overrides: Mapping[str, np.ndarray] | None = None) -> EngineOutput:
-    """Simulate ``draws`` draws of ``scenario``; see :func:`sibsim.simulate`."""
+               overrides: Mapping[str, np.ndarray] | None = None,
+               first_draw: int = 0) -> EngineOutput:
+    """Simulate draws ``first_draw, ..., first_draw + draws - 1`` of ``scenario``; see
+    :func:`sibsim.simulate`."""
     draws = v.positive_int("draws", draws)
+    first_draw = v.positive_int("first_draw", first_draw, minimum=0)
     engine, reason = choose_engine(scenario, engine)
     model = model_of(scenario)  # the outcome kind's tables and kernels, chosen once
     st = model.structure()
@@ -100,7 +104,8 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
     for start in range(0, draws, chunk):
         stop = min(draws, start + chunk)
         D = stop - start
-        pc = sample_parameters(params, seed, start, stop, overrides)
+        pc = sample_parameters(params, seed, first_draw + start, first_draw + stop)
+        pc.update({k: np.asarray(x, dtype=float)[start:stop] for k, x in (overrides or {}).items()})
         for name, val in pc.items():
             sampled[name].append(val)
         tb = model.tables(pc, D)
@@ -114,7 +119,8 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
             ev = np.zeros((D, A, W, K, P), np.int64)
             en = np.zeros((D, A, W, K, P), np.int64)
             occ = np.zeros((D, A, W, K, P, S), np.int64) if occupancy is not None else None
-            _run_stochastic(model, engine, st, tb, seed, start, frailty_var, ev, en, occ)
+            _run_stochastic(model, engine, st, tb, seed, first_draw + start, frailty_var, ev, en,
+                            occ)
             events[sl], engaged[sl] = ev, en
             if occ is not None:
                 occupancy[sl] = occ
@@ -125,7 +131,7 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
     out_params = {name: np.concatenate(vals, axis=0) for name, vals in sampled.items()}
     return EngineOutput(engine=engine, reason=reason, structure=st, events=events,
                         engaged=engaged, occupancy=occupancy, parameters=out_params, seed=seed,
-                        draws=draws)
+                        draws=draws, first_draw=first_draw)
 
 
 def _run_stochastic(model: OutcomeModel, engine: str, st: Structure, tb: Tables, seed: int,
