@@ -9,6 +9,7 @@ per step) and, on request, the summary figure.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from sibsim.dataset import simulate, to_netcdf
 from sibsim.dataset.build import resolve_seed
 from sibsim.dataset.io import ENGINE as NETCDF_ENGINE
 from sibsim.dataset.io import atomic_output
-from sibsim.engine.progress import Progress
+from sibsim.engine.progress import Progress, interactive
 from sibsim.money.deal import Deal
 from sibsim.money.sib import counterfactual, money_flows
 from sibsim.resources import (
@@ -147,8 +148,8 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
     keep_outcomes : bool, optional
         Keep the per-draw outcome arrays (``events``, ``engaged``, ``at_risk``, ``occupancy``)
         in ``results.outcomes``. Default: keep them while they take at most
-        :data:`sibsim.resources.KEEP_OUTCOMES_BYTES` (512 MiB; 1,200 bytes a draw for
-        Peterborough, so up to ~440,000 draws); otherwise the outcomes group holds their means
+        :data:`sibsim.resources.KEEP_OUTCOMES_BYTES` (512 MiB; 1,152 bytes a draw for
+        Peterborough, so up to ~460,000 draws); otherwise the outcomes group holds their means
         over draws (``mean_events``, ...), the sampled parameters of every draw and the cohort.
     check_memory : bool
         Estimate the memory before the run (:func:`sibsim.resources.estimate_run`) and refuse
@@ -184,6 +185,9 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
                        block_draws=block_draws, keep_outcomes=keep_outcomes, available=available)
     if check_memory:
         check_fits(est, available)
+    if est.seconds is not None and est.seconds > 60 and (
+            interactive() if progress is None else progress):
+        print(f"sibsim: note: this run needs {est.describe()}", file=sys.stderr)
     search = (BreakevenBlocks(deal, effect_range=deal.breakeven.effect_range,
                               grid=deal.breakeven.grid) if do_be else None)
     if est.block_draws >= draws:  # one block: the datasets as they come
