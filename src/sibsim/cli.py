@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="true effects searched for break-even, in the effect's measure "
                           "(e.g. 1.0 0.3 for a relative risk from 1 down to 0.3); default: the "
                           "scenario file's [breakeven] table, else halving or doubling")
+    run.add_argument("--block-draws", type=int, default=None, metavar="N",
+                     help="draws processed at a time through the whole chain (bounds memory; "
+                          "results do not depend on it); default: chosen from the memory "
+                          "available, about 256 MiB of working memory a block")
     run.add_argument("--progress", action="store_true",
                      help="show progress on standard error even when it is not a terminal "
                           "(e.g. in a log)")
@@ -129,6 +133,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")
     if args.seed < 0:
         return _fail(f"--seed: got {args.seed}; allowed: an integer >= 0")
+    if args.block_draws is not None and args.block_draws < 1:
+        return _fail(f"--block-draws: got {args.block_draws}; allowed: an integer >= 1")
     try:
         deal = load_scenario(args.scenario)
     except ScenarioFileError as err:
@@ -156,7 +162,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
             warnings.simplefilter("always", SmallSampleWarning)
             text = report.run_and_report(deal, draws=args.draws, seed=args.seed,
                                          engine=args.engine, out=out, figure=args.figure,
-                                         progress=progress)
+                                         progress=progress, block_draws=args.block_draws)
     except (ValueError, TypeError) as err:
         return _fail(f"{args.scenario}: {err}")
     except OSError as err:

@@ -9,6 +9,7 @@ per step) and, on request, the summary figure.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,15 +17,26 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from sibsim.analysis.breakeven import breakeven
+from sibsim import resources
+from sibsim.analysis.blocks import DrawAssembler, DrawSum
+from sibsim.analysis.breakeven import BreakevenBlocks
 from sibsim.analysis.metrics import investor_metrics, municipality_metrics
 from sibsim.analysis.power import power_warnings, warn_small_samples
 from sibsim.analysis.summary import summarise
 from sibsim.dataset import simulate, to_netcdf
+from sibsim.dataset.build import resolve_seed
 from sibsim.dataset.io import ENGINE as NETCDF_ENGINE
 from sibsim.dataset.io import atomic_output
+from sibsim.engine.progress import Progress, interactive
 from sibsim.money.deal import Deal
 from sibsim.money.sib import counterfactual, money_flows
+from sibsim.resources import (
+    KEEP_OUTCOMES_BYTES,
+    RunEstimate,
+    check_fits,
+    estimate_outcomes,
+    estimate_run,
+)
 from sibsim.spec import _validate as v
 
 GROUPS = ("outcomes", "money", "investors", "municipality", "breakeven")
@@ -113,7 +125,8 @@ def open_results(path: str | os.PathLike) -> SIBResults:
 
 def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
             engine: str = "auto", progress: bool | None = None,
-            with_breakeven: bool = True) -> SIBResults:
+            with_breakeven: bool = True, block_draws: int | None = None,
+            keep_outcomes: bool | None = None, check_memory: bool = True) -> SIBResults:
     """Simulate a SIB and compute every party's money, metrics and break-even.
 
     Parameters
@@ -128,9 +141,24 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
         Outcome engine (see :func:`sibsim.simulate`).
     with_breakeven : bool
         Also search the break-even effect (needs an effect in the scenario).
+    block_draws : int, optional
+        Draws processed at a time through the whole chain (outcomes, counterfactual, money,
+        metrics, break-even); memory is the results plus one block. Default: as many draws as
+        fit in :data:`sibsim.resources.BLOCK_BYTES` (256 MiB) of working memory. The results do
+        not depend on it, to the last bit.
+    keep_outcomes : bool, optional
+        Keep the per-draw outcome arrays (``events``, ``engaged``, ``at_risk``, ``occupancy``)
+        in ``results.outcomes``. Default: keep them while they take at most
+        :data:`sibsim.resources.KEEP_OUTCOMES_BYTES` (512 MiB; 1,152 bytes a draw for
+        Peterborough, so up to ~460,000 draws); otherwise the outcomes group holds their means
+        over draws (``mean_events``, ...), the sampled parameters of every draw and the cohort.
+    check_memory : bool
+        Estimate the memory before the run (:func:`sibsim.resources.estimate_run`) and refuse
+        with :class:`~sibsim.resources.RunTooLargeError`, giving the estimate and the option
+        that helps, when it exceeds the memory available.
 
-    The counterfactual (expected outcomes without the service) is computed once and shared by
-    the money chain and the break-even search.
+    The counterfactual (expected outcomes without the service) is computed once per block and
+    shared by the money chain and the break-even search.
 
     Examples
     --------
@@ -139,23 +167,123 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
     ...                      progress=False, with_breakeven=False)
     >>> sorted(res.investors.data_vars)[:2]
     ['invested', 'irr']
+    >>> blocks = sibsim.analyse(sibsim.load_scenario("peterborough"), draws=200, seed=1,
+    ...                         progress=False, with_breakeven=False, block_draws=64)
+    >>> blocks.money.identical(res.money)
+    True
     """
     if not isinstance(deal, Deal) or not deal.has_money:
         raise v.fail("analyse.deal", type(deal).__name__,
                      "a Deal with money terms (evaluations, a contract and a capital "
                      "structure); use sibsim.simulate for an outcome-only scenario")
-    ds = simulate(deal.scenario, draws=draws, seed=seed, engine=engine, progress=progress)
-    cf = counterfactual(deal, draws, int(ds.attrs["seed"]))
-    money = money_flows(deal, ds, cf=cf)
-    unfunded = unfunded_text(money)
+    draws = v.positive_int("draws", draws)
+    seed = resolve_seed(seed)
+    do_be = with_breakeven and deal.scenario.effect is not None
+    if keep_outcomes is not None:
+        keep_outcomes = v.flag("keep_outcomes", keep_outcomes)
+    available = resources.available_memory() if check_memory else None
+    est = estimate_run(deal, draws, engine=engine, with_breakeven=do_be,
+                       block_draws=block_draws, keep_outcomes=keep_outcomes, available=available)
+    if check_memory:
+        check_fits(est, available)
+    if est.seconds is not None and est.seconds > 60 and (
+            interactive() if progress is None else progress):
+        print(f"sibsim: note: this run needs {est.describe()}", file=sys.stderr)
+    search = (BreakevenBlocks(deal, effect_range=deal.breakeven.effect_range,
+                              grid=deal.breakeven.grid) if do_be else None)
+    if est.block_draws >= draws:  # one block: the datasets as they come
+        ds = simulate(deal.scenario, draws=draws, seed=seed, engine=engine, progress=progress)
+        cf = counterfactual(deal, draws, seed)
+        money = money_flows(deal, ds, cf=cf)
+        be = search.finish(search.add(ds, cf=cf)) if search is not None else None
+        del cf
+        outcomes = ds if est.keep_outcomes else _outcome_means(ds, draws, _OutcomeSums(ds))
+        res = SIBResults(outcomes=outcomes, money=money, investors=investor_metrics(money),
+                         municipality=municipality_metrics(money), breakeven=be)
+    else:
+        res = _analyse_blocks(deal, draws, seed, engine, progress, est, search)
+    unfunded = unfunded_text(res.money)
     if unfunded is not None:
         warnings.warn(UnfundedCostsWarning(unfunded), stacklevel=2)
     warn_small_samples(deal)
-    be = (breakeven(deal, ds, cf=cf, effect_range=deal.breakeven.effect_range,
-                    grid=deal.breakeven.grid)
-          if with_breakeven and deal.scenario.effect is not None else None)
-    return SIBResults(outcomes=ds, money=money, investors=investor_metrics(money),
-                      municipality=municipality_metrics(money), breakeven=be)
+    return res
+
+
+def _analyse_blocks(deal: Deal, draws: int, seed: int, engine: str, progress: bool | None,
+                    est: RunEstimate, search: BreakevenBlocks | None) -> SIBResults:
+    """:func:`analyse` over blocks of ``est.block_draws`` draws, assembled in place."""
+    asm = {g: DrawAssembler(draws) for g in GROUPS}
+    sums = None
+    bar = Progress(draws, progress)
+    for first in range(0, draws, est.block_draws):
+        n = min(est.block_draws, draws - first)
+        ds = simulate(deal.scenario, draws=n, seed=seed, engine=engine, progress=False,
+                      first_draw=first)
+        cf = counterfactual(deal, n, seed, first_draw=first)
+        money = money_flows(deal, ds, cf=cf)
+        asm["money"].add(money)
+        asm["investors"].add(investor_metrics(money))
+        asm["municipality"].add(municipality_metrics(money))
+        del money
+        if search is not None:
+            asm["breakeven"].add(search.add(ds, cf=cf))
+        del cf
+        if est.keep_outcomes:
+            asm["outcomes"].add(ds)
+        else:
+            sums = _OutcomeSums(ds) if sums is None else sums
+            asm["outcomes"].add(sums.add(ds))
+        del ds
+        bar.update(n)
+    bar.close()
+    outcomes = asm["outcomes"].result()
+    outcomes.attrs["draws"] = draws
+    if sums is not None:
+        outcomes = _outcome_means(outcomes, draws, sums)
+    return SIBResults(outcomes=outcomes, money=asm["money"].result(),
+                      investors=asm["investors"].result(),
+                      municipality=asm["municipality"].result(),
+                      breakeven=(search.finish(asm["breakeven"].result())
+                                 if search is not None else None))
+
+
+class _OutcomeSums:
+    """Sums over draws of the per-draw outcome arrays, for results without them."""
+
+    def __init__(self, ds: xr.Dataset) -> None:
+        self.names = [k for k, var in ds.data_vars.items()
+                      if "draw" in var.dims and k != "parameter_value"]
+        self.sums = {k: DrawSum() for k in self.names}
+        self.template = {k: ds[k].variable for k in self.names}
+
+    def add(self, ds: xr.Dataset) -> xr.Dataset:
+        """Add a block's outcome arrays; return the block without them."""
+        for k in self.names:
+            self.sums[k].add(ds[k].transpose("draw", ...).values)
+        return ds.drop_vars(self.names)
+
+
+def _outcome_means(ds: xr.Dataset, draws: int, sums: _OutcomeSums) -> xr.Dataset:
+    """The outcomes group without per-draw outcome arrays: their means over draws."""
+    if sums.sums[sums.names[0]].count == 0:  # one block: sum it now
+        ds = sums.add(ds)
+    out = ds.copy()
+    for k in sums.names:
+        var = sums.template[k].transpose("draw", ...)
+        out[f"mean_{k}"] = xr.Variable(
+            var.dims[1:], sums.sums[k].mean(),
+            attrs={"units": var.attrs.get("units", ""),
+                   "description": "Mean over draws of: " + var.attrs.get("description", k)})
+    per_draw = sum(sums.template[k].nbytes / sums.template[k].sizes["draw"] for k in sums.names)
+    out.attrs["per_draw_outcomes"] = (
+        f"not kept: {', '.join(sums.names)} of {draws:,} draws take {_bytes(per_draw * draws)} "
+        f"(kept up to {_bytes(KEEP_OUTCOMES_BYTES)}); mean_<name> holds their means over "
+        "draws; analyse(..., keep_outcomes=True) keeps them")
+    return out
+
+
+def _bytes(n: float) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
 
 
 # ------------------------------------------------------------------------- plain language
@@ -401,10 +529,14 @@ def summarise_outcomes(ds: xr.Dataset) -> str:
 
 def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
                    out: Path | None = None, figure: Path | None = None,
-                   progress: bool | None = None) -> str:
-    """Simulate, write ``out`` (netCDF), optionally the figure, and return a summary."""
+                   progress: bool | None = None, block_draws: int | None = None) -> str:
+    """Simulate, write ``out`` (netCDF), optionally the figure, and return a summary.
+
+    The memory the run needs is estimated first; a run that cannot fit is refused with
+    :class:`~sibsim.resources.RunTooLargeError` (see :func:`analyse`)."""
     scenario = deal.scenario
     if not deal.has_money:
+        check_fits(estimate_outcomes(scenario, draws, engine), blocks_option=False)
         ds = simulate(scenario, draws=draws, seed=seed, engine=engine, progress=progress)
         lines = [summarise_outcomes(ds)]
         if out is not None:
@@ -414,7 +546,8 @@ def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
             lines.append("No figure written: the scenario has no money tables ([[evaluation]], "
                          "[contract], [capital]), and the figure shows money.")
         return "\n".join(lines)
-    res = analyse(deal, draws=draws, seed=seed, engine=engine, progress=progress)
+    res = analyse(deal, draws=draws, seed=seed, engine=engine, progress=progress,
+                  block_draws=block_draws)
     lines = [describe(res, deal), ""]
     if out is not None:
         res.to_netcdf(out)

@@ -36,15 +36,16 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from sibsim.analysis.metrics import discount_factors, investor_loss
+from sibsim.analysis.blocks import DrawSum
+from sibsim.analysis.metrics import discount_factors, investor_loss, present_value
 from sibsim.dataset.build import simulate
 from sibsim.money.deal import Deal
 from sibsim.money.irr import npv
 from sibsim.money.municipality import per_period_rate
-from sibsim.money.sib import counterfactual, money_flows
+from sibsim.money.sib import check_same_draws, counterfactual, money_flows
 from sibsim.spec import _validate as v
 
-__all__ = ["breakeven", "default_effect_range"]
+__all__ = ["BreakevenBlocks", "breakeven", "default_effect_range"]
 
 PARTIES = ("investors", "investors_target_irr", "commissioner")
 RULES = ("first", "stays")
@@ -68,7 +69,15 @@ class _Pipeline:
         self.deal, self.scenario, self.ds = deal, deal.scenario, ds
         self.D = ds.sizes["draw"]
         self.seed = int(ds.attrs["seed"])
-        self.cf = counterfactual(deal, self.D, self.seed) if cf is None else cf
+        draws = np.asarray(ds["draw"].values, dtype=np.int64)
+        self.first = int(draws[0]) if draws.size else 0
+        if not np.array_equal(draws, self.first + np.arange(self.D)):
+            raise v.fail("breakeven.ds", "a selection of draws",
+                         "a whole run or a contiguous block of draws of one (draw coordinate "
+                         "k, k + 1, ...)")
+        self.cf = (counterfactual(deal, self.D, self.seed, first_draw=self.first)
+                   if cf is None else cf)
+        check_same_draws(ds, self.cf, "breakeven.cf")
         names = list(ds["parameter"].values)
         sampled = ds["parameter_value"].values[:, names.index("effect.value")]
         exp = self._expected(sampled)
@@ -83,7 +92,7 @@ class _Pipeline:
 
     def _expected(self, effect: np.ndarray) -> dict[str, np.ndarray]:
         e = simulate(self.scenario, self.D, self.seed, engine="expected", progress=False,
-                     overrides={"effect.value": effect})
+                     overrides={"effect.value": effect}, first_draw=self.first)
         keys = ["events"] + (["occupancy"] if "occupancy" in self.ds else [])
         return {k: e[k].values[:, :1] for k in keys}  # treatment arm only
 
@@ -105,7 +114,7 @@ class _Pipeline:
         return {
             "investors": npv(self.rates["investors"], flows),
             "investors_target_irr": npv(self.rates["investors_target_irr"], flows),
-            "commissioner": net @ disc,
+            "commissioner": present_value(net, disc),
             "investor_loss": investor_loss(invested, received).astype(float),
             "commissioner_net_loss": (net.sum(-1) < 0).astype(float),
         }
@@ -150,7 +159,8 @@ def breakeven(deal: Deal, ds: xr.Dataset, *, cf: xr.Dataset | None = None,
     deal : Deal
         The deal whose outcome scenario was simulated in ``ds``.
     ds : xarray.Dataset
-        The outcome dataset of ``deal.scenario`` (any stochastic engine).
+        The outcome dataset of ``deal.scenario`` (any stochastic engine): a whole run or a
+        block of draws of one (its ``draw`` coordinate gives the draws' global indices).
     cf : xarray.Dataset, optional
         The counterfactual of the run (:func:`sibsim.money.sib.counterfactual`); computed if
         not given. :func:`sibsim.analyse` passes the one it already has.
@@ -169,67 +179,112 @@ def breakeven(deal: Deal, ds: xr.Dataset, *, cf: xr.Dataset | None = None,
         :data:`HEADLINE_RULE`), both rules in ``breakeven_effect_first`` and
         ``breakeven_effect_stays``; loss curves ``p_investor_loss(effect)``,
         ``p_commissioner_net_loss(effect)`` and the mean NPVs.
+
+    A long run can be searched block by block with :class:`BreakevenBlocks` (what
+    :func:`sibsim.analyse` does); the result is the same to the last bit.
     """
-    scenario = deal.scenario
-    if scenario.effect is None:
-        raise v.fail("Scenario.effect", None, "an effect, to search for break-even")
-    grid = v.positive_int("grid", grid, minimum=3)
-    lo_end, hi_end = effect_range or default_effect_range(deal)
-    ratio_scale = scenario.effect.measure != "absolute"
-    if ratio_scale:
-        if lo_end <= 0 or hi_end <= 0:
-            raise v.fail("effect_range", effect_range, "positive ratios")
-        xs = np.exp(np.linspace(np.log(lo_end), np.log(hi_end), grid))
-    else:
-        xs = np.linspace(lo_end, hi_end, grid)
-    pipe = _Pipeline(deal, ds, cf)
-    D = pipe.D
-    evals = [pipe(np.full(D, x)) for x in xs]
-    # interpolate on the log scale for ratios, so the crossing lies between grid points
-    scale = np.log(xs) if ratio_scale else xs
-    out = np.full((D, len(PARTIES), 2), np.nan)
-    for i, party in enumerate(PARTIES):
-        f = np.stack([e[party] for e in evals], axis=1)  # (D, G), effect weak -> strong
-        for r, rule in enumerate(RULES):
-            c = _crossing(f, scale, rule)
-            out[:, i, r] = np.exp(c) if ratio_scale else c
-    headline = np.stack([out[:, i, RULES.index(HEADLINE_RULE[p])]
-                         for i, p in enumerate(PARTIES)], axis=1)
-    curves = {
-        "p_investor_loss": np.array([e["investor_loss"].mean() for e in evals]),
-        "p_commissioner_net_loss": np.array([e["commissioner_net_loss"].mean() for e in evals]),
-        "mean_investor_npv": np.array([e["investors"].mean() for e in evals]),
-        "mean_commissioner_npv": np.array([e["commissioner"].mean() for e in evals]),
-    }
-    cur = deal.currency
-    ds_out = xr.Dataset(
-        {"breakeven_effect": xr.Variable(
-            ("draw", "party"), headline,
-            attrs={"units": scenario.effect.measure,
-                   "description": "Break-even true effect: for investors the weakest effect at "
-                                  "which their NPV reaches 0 (rule 'first'); for the "
-                                  "commissioner the weakest effect from which net savings stay "
-                                  ">= 0 (rule 'stays'). NaN: none in the searched range."}),
-         "breakeven_effect_first": xr.Variable(
-            ("draw", "party"), out[:, :, 0],
-            attrs={"units": scenario.effect.measure,
-                   "description": "Weakest true effect at which the party's NPV reaches 0 "
-                                  "(NaN: none in the searched range)."}),
-         "breakeven_effect_stays": xr.Variable(
-            ("draw", "party"), out[:, :, 1],
-            attrs={"units": scenario.effect.measure,
-                   "description": "True effect from which the party's NPV stays >= 0 for every "
-                                  "stronger effect in the range (NaN: none)."}),
-         "p_investor_loss": xr.Variable(("effect",), curves["p_investor_loss"],
-                                        attrs={"units": "probability"}),
-         "p_commissioner_net_loss": xr.Variable(("effect",), curves["p_commissioner_net_loss"],
-                                                attrs={"units": "probability"}),
-         "mean_investor_npv": xr.Variable(("effect",), curves["mean_investor_npv"],
-                                          attrs={"units": cur}),
-         "mean_commissioner_npv": xr.Variable(("effect",), curves["mean_commissioner_npv"],
-                                              attrs={"units": cur})},
-        coords={"draw": ds["draw"].values, "party": list(PARTIES), "effect": xs})
-    ds_out.attrs.update({"measure": scenario.effect.measure, "effect_range": [lo_end, hi_end],
-                         "method": "common random numbers: expected outcomes x fixed noise "
-                                   "ratio; grid with linear interpolation", "currency": cur})
-    return ds_out
+    search = BreakevenBlocks(deal, effect_range=effect_range, grid=grid)
+    return search.finish(search.add(ds, cf=cf))
+
+
+class BreakevenBlocks:
+    """The break-even search over a run processed in blocks of draws.
+
+    :meth:`add` searches one block (an outcome dataset with its counterfactual) and returns its
+    per-draw break-even effects; the loss curves and mean NPVs over draws are accumulated with
+    :class:`~sibsim.analysis.blocks.DrawSum`, so :meth:`finish` gives the same curves as one
+    pass over all draws, whatever the blocks.
+
+    Examples
+    --------
+    >>> import sibsim
+    >>> from sibsim.analysis.blocks import DrawAssembler
+    >>> deal = sibsim.load_scenario("peterborough")
+    >>> search, asm = BreakevenBlocks(deal, grid=5), DrawAssembler(20)
+    >>> for lo in (0, 10):
+    ...     asm.add(search.add(sibsim.simulate(deal, 10, 1, first_draw=lo, progress=False)))
+    >>> search.finish(asm.result())["breakeven_effect"].shape
+    (20, 3)
+    """
+
+    def __init__(self, deal: Deal, effect_range: tuple[float, float] | None = None,
+                 grid: int = 41) -> None:
+        scenario = deal.scenario
+        if scenario.effect is None:
+            raise v.fail("Scenario.effect", None, "an effect, to search for break-even")
+        grid = v.positive_int("grid", grid, minimum=3)
+        lo_end, hi_end = effect_range or default_effect_range(deal)
+        self.ratio_scale = scenario.effect.measure != "absolute"
+        if self.ratio_scale:
+            if lo_end <= 0 or hi_end <= 0:
+                raise v.fail("effect_range", effect_range, "positive ratios")
+            self.xs = np.exp(np.linspace(np.log(lo_end), np.log(hi_end), grid))
+        else:
+            self.xs = np.linspace(lo_end, hi_end, grid)
+        self.deal, self.effect_range = deal, (lo_end, hi_end)
+        self._sums = {k: DrawSum() for k in _CURVES}
+
+    def add(self, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.Dataset:
+        """Search the draws of ``ds``: their break-even effects (draw, party)."""
+        xs, ratio_scale = self.xs, self.ratio_scale
+        pipe = _Pipeline(self.deal, ds, cf)
+        D = pipe.D
+        evals = [pipe(np.full(D, x)) for x in xs]
+        # interpolate on the log scale for ratios, so the crossing lies between grid points
+        scale = np.log(xs) if ratio_scale else xs
+        out = np.full((D, len(PARTIES), 2), np.nan)
+        for i, party in enumerate(PARTIES):
+            f = np.stack([e[party] for e in evals], axis=1)  # (D, G), effect weak -> strong
+            for r, rule in enumerate(RULES):
+                c = _crossing(f, scale, rule)
+                out[:, i, r] = np.exp(c) if ratio_scale else c
+        for name, key in _CURVES.items():
+            self._sums[name].add(np.stack([e[key] for e in evals], axis=1))
+        headline = np.stack([out[:, i, RULES.index(HEADLINE_RULE[p])]
+                             for i, p in enumerate(PARTIES)], axis=1)
+        measure = self.deal.scenario.effect.measure
+        return xr.Dataset(
+            {"breakeven_effect": xr.Variable(
+                ("draw", "party"), headline,
+                attrs={"units": measure,
+                       "description": "Break-even true effect: for investors the weakest effect "
+                                      "at which their NPV reaches 0 (rule 'first'); for the "
+                                      "commissioner the weakest effect from which net savings "
+                                      "stay >= 0 (rule 'stays'). NaN: none in the searched "
+                                      "range."}),
+             "breakeven_effect_first": xr.Variable(
+                ("draw", "party"), out[:, :, 0],
+                attrs={"units": measure,
+                       "description": "Weakest true effect at which the party's NPV reaches 0 "
+                                      "(NaN: none in the searched range)."}),
+             "breakeven_effect_stays": xr.Variable(
+                ("draw", "party"), out[:, :, 1],
+                attrs={"units": measure,
+                       "description": "True effect from which the party's NPV stays >= 0 for "
+                                      "every stronger effect in the range (NaN: none)."})},
+            coords={"draw": ds["draw"].values, "party": list(PARTIES)})
+
+    def finish(self, per_draw: xr.Dataset) -> xr.Dataset:
+        """The break-even dataset: the per-draw results of every block (assembled, e.g. with
+        :class:`~sibsim.analysis.blocks.DrawAssembler`) with the curves over all draws."""
+        if per_draw.sizes["draw"] != self._sums["p_investor_loss"].count:
+            raise ValueError(f"BreakevenBlocks.finish: {per_draw.sizes['draw']} draws given, "
+                             f"{self._sums['p_investor_loss'].count} searched")
+        cur = self.deal.currency
+        units = {"p_investor_loss": "probability", "p_commissioner_net_loss": "probability",
+                 "mean_investor_npv": cur, "mean_commissioner_npv": cur}
+        ds_out = per_draw.assign(
+            {name: xr.Variable(("effect",), self._sums[name].mean(), attrs={"units": units[name]})
+             for name in _CURVES})
+        ds_out = ds_out.assign_coords(effect=self.xs)
+        ds_out.attrs.update({"measure": self.deal.scenario.effect.measure,
+                             "effect_range": list(self.effect_range),
+                             "method": "common random numbers: expected outcomes x fixed noise "
+                                       "ratio; grid with linear interpolation", "currency": cur})
+        return ds_out
+
+
+#: The curves over effects (means over draws) and the pipeline output each averages.
+_CURVES = {"p_investor_loss": "investor_loss",
+           "p_commissioner_net_loss": "commissioner_net_loss",
+           "mean_investor_npv": "investors", "mean_commissioner_npv": "commissioner"}

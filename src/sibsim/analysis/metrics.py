@@ -24,13 +24,29 @@ from sibsim.money.irr import irr, npv
 from sibsim.money.municipality import per_period_rate
 
 __all__ = ["breakeven_period", "discount_factors", "investor_loss", "investor_metrics",
-           "municipality_metrics"]
+           "municipality_metrics", "present_value"]
 
 
 def discount_factors(annual_rate: float, periods_per_year: int, n_periods: int) -> np.ndarray:
     """``(1 + r) ** -t`` for ``t = 0 .. n_periods - 1``, ``r`` the per-period equivalent rate."""
     r = per_period_rate(annual_rate, periods_per_year)
     return (1.0 + r) ** -np.arange(n_periods)
+
+
+def present_value(flows: np.ndarray, disc: np.ndarray) -> np.ndarray:
+    """``sum_t flows[..., t] * disc[t]``, added period by period.
+
+    Each draw's value depends on its own flows only, not on how many draws there are (a
+    matrix product may order its sums differently for different numbers of rows), so a run
+    processed in blocks of draws gives the same values to the last bit.
+
+    >>> present_value(np.array([[100.0, 110.0]]), np.array([1.0, 1 / 1.1])).round(6).tolist()
+    [200.0]
+    """
+    out = flows[..., 0] * disc[0]
+    for t in range(1, flows.shape[-1]):
+        out = out + flows[..., t] * disc[t]
+    return out
 
 
 def investor_loss(invested: np.ndarray, received: np.ndarray) -> np.ndarray:
@@ -135,17 +151,18 @@ def municipality_metrics(money: xr.Dataset) -> xr.Dataset:
         "commissioner_other_costs"].values[None, :]
     P = net.shape[-1]
     disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]), ppy, P)
-    pv_cost = paid @ disc
+    pv_cost = present_value(paid, disc)
     with np.errstate(divide="ignore", invalid="ignore"):
-        bcr = np.where(pv_cost > 0, (cash @ disc) / np.where(pv_cost > 0, pv_cost, 1.0), np.nan)
-        bcr_public = np.where(pv_cost > 0, ((cash + wider) @ disc)
+        bcr = np.where(pv_cost > 0, present_value(cash, disc)
+                       / np.where(pv_cost > 0, pv_cost, 1.0), np.nan)
+        bcr_public = np.where(pv_cost > 0, present_value(cash + wider, disc)
                               / np.where(pv_cost > 0, pv_cost, 1.0), np.nan)
     yearly = _yearly_need(net, ppy)
     cur = money.attrs["currency"]
     data = {
-        "npv_net_savings": (("draw",), net @ disc, cur,
+        "npv_net_savings": (("draw",), present_value(net, disc), cur,
                             "NPV of net cashable savings at the social discount rate."),
-        "npv_net_public_value": (("draw",), (net + wider) @ disc, cur,
+        "npv_net_public_value": (("draw",), present_value(net + wider, disc), cur,
                                  "NPV of net savings plus wider public value."),
         "pv_outcome_payments": (("draw",), pv_cost, cur,
                                 "Present value of outcome payments and the commissioner's costs "
@@ -193,8 +210,7 @@ def _payer_metrics(money: xr.Dataset, disc: np.ndarray, ppy: int, cur: str) -> d
     paid = money["payments_by_payer"].transpose("draw", "payer", "period").values
     cash = money["cashable_savings_by_payer"].transpose("draw", "payer", "period").values
     dims = ("draw", "payer")
-    npv_y = np.stack([np.ascontiguousarray(net[:, y, :]) @ disc for y in range(net.shape[1])],
-                     axis=1)
+    npv_y = present_value(net, disc)
     return {
         "payments_by_payer": (dims, paid.sum(-1), cur,
                               "Outcome payments made by each payer over the horizon "

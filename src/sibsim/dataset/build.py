@@ -93,7 +93,7 @@ def outcome_dataset(scenario: Scenario, out: EngineOutput) -> xr.Dataset:
     present_wp = (np.arange(P)[None, :] >= st.entry[:, None]).astype(float)
     present = st.sizes[:, :, :, None].astype(float) * present_wp[None, :, None, :]
     coords = {
-        "draw": np.arange(out.draws),
+        "draw": out.first_draw + np.arange(out.draws),
         "arm": list(scenario.arms),
         "wave": np.arange(W),
         "stratum": list(scenario.cohort.stratum_names),
@@ -160,7 +160,8 @@ def outcome_dataset(scenario: Scenario, out: EngineOutput) -> xr.Dataset:
 
 def simulate(scenario: Scenario, draws: int = 1000, seed: int | np.random.Generator = 0, *,
              engine: str = "auto", chunk_draws: int | None = None, progress: bool | None = None,
-             overrides: Mapping[str, np.ndarray] | None = None) -> xr.Dataset:
+             overrides: Mapping[str, np.ndarray] | None = None,
+             first_draw: int = 0) -> xr.Dataset:
     """Simulate a scenario's treated cohort and comparison group.
 
     Parameters
@@ -182,6 +183,10 @@ def simulate(scenario: Scenario, draws: int = 1000, seed: int | np.random.Genera
     overrides : mapping, optional
         Parameter values per draw (name -> array of length ``draws``) used instead of sampling,
         e.g. ``{"effect.value": ...}``.
+    first_draw : int
+        Global index of the first draw: ``simulate(s, n, seed, first_draw=k)`` is identical to
+        draws ``k, ..., k + n - 1`` of a longer run with the same seed (its ``draw``
+        coordinate holds those indices), so a long run can be processed block by block.
 
     Returns
     -------
@@ -208,5 +213,5 @@ def simulate(scenario: Scenario, draws: int = 1000, seed: int | np.random.Genera
                         "or a sibsim.Deal")
     seed_int = resolve_seed(seed)
     out = run_engine(scenario, draws, seed_int, engine=engine, chunk_draws=chunk_draws,
-                     progress=progress, overrides=overrides)
+                     progress=progress, overrides=overrides, first_draw=first_draw)
     return outcome_dataset(scenario, out)

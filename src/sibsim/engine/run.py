@@ -59,6 +59,7 @@ class EngineOutput:
     seed: int
     draws: int
     processes: tuple[ProcessOutput, ...] = ()
+    first_draw: int = 0  #: global index of the first draw (a block of a longer run)
 
 
 def choose_engine(scenario: Scenario, requested: str = "auto") -> tuple[str, str]:
@@ -118,9 +119,12 @@ def _process_models(scenario: Scenario, engine: str) -> list[tuple[OutcomeModel,
 
 def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
                chunk_draws: int | None = None, progress: bool | None = None,
-               overrides: Mapping[str, np.ndarray] | None = None) -> EngineOutput:
-    """Simulate ``draws`` draws of ``scenario``; see :func:`sibsim.simulate`."""
+               overrides: Mapping[str, np.ndarray] | None = None,
+               first_draw: int = 0) -> EngineOutput:
+    """Simulate draws ``first_draw, ..., first_draw + draws - 1`` of ``scenario``; see
+    :func:`sibsim.simulate`."""
     draws = v.positive_int("draws", draws)
+    first_draw = v.positive_int("first_draw", first_draw, minimum=0)
     engine, reason = choose_engine(scenario, engine)
     models = _process_models(scenario, engine)  # each kind's tables and kernels, chosen once
     chunk = default_chunk(scenario) if chunk_draws is None else v.positive_int(
@@ -144,7 +148,8 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
     for start in range(0, draws, chunk):
         stop = min(draws, start + chunk)
         D = stop - start
-        pc = sample_parameters(params, seed, start, stop, overrides)
+        pc = sample_parameters(params, seed, first_draw + start, first_draw + stop)
+        pc.update({k: np.asarray(x, dtype=float)[start:stop] for k, x in (overrides or {}).items()})
         for name, val in pc.items():
             sampled[name].append(val)
         sl = slice(start, stop)
@@ -158,8 +163,8 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
                 en = np.zeros((D, A, W, K, P), np.int64)
                 occ = np.zeros((D, A, W, K, P, S), np.int64) if occupancy[i] is not None else None
                 eocc = np.zeros((D, A, W, K, P, S), np.int64) if S else None
-                _run_stochastic(model, engine, st, tb, seed, start, frailty_var, ev, en, occ,
-                                eocc)
+                _run_stochastic(model, engine, st, tb, seed, first_draw + start, frailty_var, ev,
+                                en, occ, eocc)
             events[i][sl] = ev
             if i == 0:
                 engaged[sl] = en
@@ -178,7 +183,8 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
                   for i, (p, (_, st)) in enumerate(zip(scenario.processes, models, strict=True)))
     return EngineOutput(engine=engine, reason=reason, structure=models[0][1], events=events[0],
                         engaged=engaged, occupancy=occupancy[0], parameters=out_params,
-                        seed=seed, draws=draws, processes=procs)
+                        seed=seed, draws=draws, processes=procs,
+                        first_draw=first_draw)
 
 
 def _run_stochastic(model: OutcomeModel, engine: str, st: Structure, tb: Tables, seed: int,

@@ -859,12 +859,25 @@ def _triggers(ev: Evaluation, u: np.ndarray, arms: list[str], size: xr.DataArray
     return out
 
 
+def _sample_for_draws(dist: Distribution, name: str, seed: int, draws: np.ndarray) -> np.ndarray:
+    """Values of an evaluation parameter for the draws with global indices ``draws`` (the
+    outcome dataset's ``draw`` coordinate: a block of a longer run, or any selection of its
+    draws, gets the values the whole run gives those draws)."""
+    draws = np.asarray(draws, dtype=np.int64)
+    if draws.size == 0:
+        return np.zeros(0)
+    lo, hi = int(draws.min()), int(draws.max()) + 1
+    vals = sample_parameter(dist, name, seed, lo, hi)
+    return vals if hi - lo == draws.size and np.all(np.diff(draws) == 1) else vals[draws - lo]
+
+
 def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int) -> EvaluationTable:
     """Measure every evaluation on a simulated outcome dataset.
 
     ``seed`` keys the evaluation's own uncertain parameters (bias, historical rate), sampled per
-    draw like the scenario's parameters. Measured effects are rounded to each evaluation's
-    ``precision`` (:func:`contract_round`); units are not.
+    draw like the scenario's parameters, for the global draw indices in ``ds["draw"]`` (so a
+    block of draws is measured exactly as in the whole run). Measured effects are rounded to
+    each evaluation's ``precision`` (:func:`contract_round`); units are not.
     """
     D = ds.sizes["draw"]
     entry = ds["entry_period"].values
@@ -880,7 +893,10 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int) -> 
                         list(ds["stratum"].values))
         size = _in_strata(ds["size"], ev)  # (arm, wave)
         n_t = size.sel(arm="treatment").values  # (W,)
-        params = {name: sample_parameter(dist, name, seed, 0, D)
+        if not n_t.sum() > 0:
+            raise v.fail(f"Evaluation[{ev.metric}].stratum", ev.stratum,
+                         "strata with treated participants in at least one entry wave")
+        params = {name: _sample_for_draws(dist, name, seed, ds["draw"].values)
                   for name, dist in ev.parameters().items()}
         u = _units(ds, ev).values  # (D, A, W, P)
         for trig in _triggers(ev, u, arms, size, entry):

@@ -27,7 +27,7 @@ from sibsim.money.termination import interim_results, lifecycle
 from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
 
-__all__ = ["counterfactual", "money_flows"]
+__all__ = ["counterfactual", "counterfactual_of", "money_flows"]
 
 MONEY_SCHEMA = {
     "outcome_payments": (("draw", "period"),
@@ -90,15 +90,35 @@ MONEY_SCHEMA = {
 LIFECYCLE_UNITS = {"stop_period": "period", "settlement_period": "period"}
 
 
-def counterfactual(deal: Deal | Scenario, draws: int, seed: int) -> xr.Dataset:
+def counterfactual(deal: Deal | Scenario, draws: int, seed: int,
+                   first_draw: int = 0) -> xr.Dataset:
     """Expected outcomes without the service, per draw (same baseline parameters as a run
     with the same seed, because parameter streams are keyed by name).
 
     Compute it once per run and pass it to :func:`money_flows` and
-    :func:`sibsim.analysis.breakeven.breakeven`, which reuse it."""
+    :func:`sibsim.analysis.breakeven.breakeven`, which reuse it. ``first_draw``: global index
+    of the first draw, for a block of a longer run (see :func:`sibsim.simulate`)."""
     scenario = deal.scenario if isinstance(deal, Deal) else deal
     return simulate(scenario.with_effect(None), draws=draws, seed=seed, engine="expected",
-                    progress=False)
+                    progress=False, first_draw=first_draw)
+
+
+def counterfactual_of(deal: Deal | Scenario, ds: xr.Dataset) -> xr.Dataset:
+    """The :func:`counterfactual` of the draws of the outcome dataset ``ds`` (its seed and its
+    ``draw`` coordinate: a whole run, a block of one, or any selection of its draws)."""
+    draws = np.asarray(ds["draw"].values, dtype=np.int64)
+    lo, hi = int(draws.min()), int(draws.max()) + 1
+    cf = counterfactual(deal, hi - lo, int(ds.attrs["seed"]), first_draw=lo)
+    return cf if hi - lo == draws.size else cf.sel(draw=draws)
+
+
+def check_same_draws(ds: xr.Dataset, other: xr.Dataset, name: str) -> None:
+    """Refuse a dataset (a counterfactual) computed for other draws than the outcome dataset."""
+    if not np.array_equal(other["draw"].values, ds["draw"].values):
+        d = other["draw"].values
+        got = f"draws {d.min()}..{d.max()} ({d.size})" if d.size else "no draws"
+        raise v.fail(name, got, f"the same draws as the outcome dataset ({ds.sizes['draw']}, "
+                     "same draw coordinate); compute it with counterfactual_of(deal, ds)")
 
 
 def _served(ds: xr.Dataset, service_periods: int, costs: ServiceCosts | None = None,
@@ -186,7 +206,8 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     seed = int(ds.attrs["seed"])
     D, P = ds.sizes["draw"], ds.sizes["period"]
     if cf is None:
-        cf = counterfactual(deal, D, seed)
+        cf = counterfactual_of(deal, ds)
+    check_same_draws(ds, cf, "money_flows.cf")
     if table is None:
         table = evaluate(ds, terms.evaluations, seed)
     # payments, payers, costs and waterfall under the termination rules (money/termination.py)
@@ -267,7 +288,7 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     if achieved is not None:
         data["achievements"] = achieved.counts.sum(axis=2)
     coords = {
-        "draw": np.arange(D), "period": np.arange(P), "party": list(flows.parties),
+        "draw": ds["draw"].values, "period": np.arange(P), "party": list(flows.parties),
         "tranche": list(flows.tranches), "payer": list(split.payers),
         "metric": list(pay.metrics), "trigger": np.arange(table.n_triggers),
         "trigger_metric": ("trigger", list(table.metric)),
