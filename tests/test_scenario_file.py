@@ -306,7 +306,10 @@ def test_builtin_scenarios_load_by_name_and_path():
         assert load_outcomes(path) == sc
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
         assert sc.name == raw.get("name", name) and sc.horizon == raw["horizon"]
-        assert sc.outcome.kind == raw["outcome"]["kind"]
+        # [[outcome]] (several processes): the first table is the first process
+        outcomes = raw["outcome"] if isinstance(raw["outcome"], list) else [raw["outcome"]]
+        assert sc.outcome.kind == outcomes[0]["kind"]
+        assert [p.outcome.kind for p in sc.other_processes] == [o["kind"] for o in outcomes[1:]]
         if "entry" in raw["cohort"]:
             assert sc.cohort.entry == tuple(raw["cohort"]["entry"])
     pb = load_outcomes("peterborough")

@@ -199,6 +199,14 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
     return _summary(deal, money, new, replayed, by_trigger)
 
 
+def _per_event(amount, process: str | None) -> float:
+    """A payer's saving per event of the process measured: a plain number, or with several
+    processes the table's amount for ``process`` (0 for a process left out)."""
+    if isinstance(amount, dict | Mapping):
+        return float(amount.get(process, 0.0))
+    return float(amount)
+
+
 def _savings_on_units(deal: Deal, table: EvaluationTable, n_periods: int) -> np.ndarray:
     """Cashable savings (D, P) on the units of the table, booked when each result is known
     (summed over the deal's payers: with ``[[payers]]`` the savings are theirs)."""
@@ -209,7 +217,7 @@ def _savings_on_units(deal: Deal, table: EvaluationTable, n_periods: int) -> np.
         pooled = [k for k in idx if table.cumulative[k]] or (
             idx if not ev.per_wave else [])
         use = pooled or idx
-        price = sum(p.saving_per_event if ev.outcome == "events"
+        price = sum(_per_event(p.saving_per_event, ev.process) if ev.outcome == "events"
                     else p.saving_per_person_period.get(ev.state, 0.0) for p in payers)
         for k in use:
             out[:, min(table.period[k], n_periods - 1)] += table.units[:, k] * price
