@@ -38,7 +38,11 @@ MOVED = {
     ("Deal", "horizon"): lambda deal: deal.scenario.horizon,
     ("Deal", "period"): lambda deal: deal.scenario.period,
     ("Deal", "cohort"): lambda deal: deal.scenario.cohort,
-    ("Deal", "outcome"): lambda deal: deal.scenario.outcome,
+    # [outcome] is the first process; [[outcome]] tables are every process, each with its
+    # [outcome.effect] (compared as (outcome, effect) pairs by _Process below)
+    ("Deal", "outcome"): lambda deal: (deal.scenario.outcome if len(deal.scenario.processes) == 1
+                                       and not deal.scenario.other_processes
+                                       else [_Process(p) for p in deal.scenario.processes]),
     ("Deal", "effect"): lambda deal: deal.scenario.effect,
     ("Deal", "comparison"): lambda deal: deal.scenario.comparison,
     ("Deal", "frailty"): lambda deal: deal.scenario.frailty,
@@ -60,6 +64,16 @@ def _close(a: float, b: float) -> bool:
 def _dist_sd(d: Distribution) -> float:
     x = d.sample(np.random.default_rng(0), 400_000)
     return float(np.std(x))
+
+
+class _Process:
+    """An outcome process seen as its [[outcome]] table: the outcome's keys plus its effect."""
+
+    def __init__(self, process) -> None:
+        self._outcome, self.effect = process.outcome, process.effect
+
+    def __getattr__(self, key):
+        return getattr(self._outcome, key)
 
 
 #: (class name, key) pairs the walker has compared, for the coverage test.
@@ -104,8 +118,9 @@ def check(raw, parsed, path: str, problems: list[str]) -> None:
             check(raw[key], parsed[key], f"{path}.{key}", problems)
         return
     if isinstance(raw, Mapping):
-        owner = type(parsed).__name__
-        if "kind" in raw and getattr(type(parsed), "kind", None) != raw["kind"]:
+        owner = type(parsed._outcome if isinstance(parsed, _Process) else parsed).__name__
+        kind_of = parsed._outcome if isinstance(parsed, _Process) else parsed
+        if "kind" in raw and getattr(type(kind_of), "kind", None) != raw["kind"]:
             problems.append(f"{path}.kind: file {raw['kind']!r}, parsed {owner}")
         for key, value in raw.items():
             VISITED.add((owner, key))
@@ -145,6 +160,8 @@ def check(raw, parsed, path: str, problems: list[str]) -> None:
         if type(parsed).kind != raw:  # a variant given by its kind alone: design = "rct"
             problems.append(f"{path}: file {raw!r}, parsed {parsed!r}")
         return
+    if isinstance(raw, str) and isinstance(parsed, tuple) and len(parsed) == 1:
+        parsed = parsed[0]  # one name for a list of names: stratum = "at_risk"
     if isinstance(raw, bool) or isinstance(raw, str):
         if isinstance(parsed, Distribution) or parsed != raw:
             problems.append(f"{path}: file {raw!r}, parsed {parsed!r}")
@@ -367,10 +384,28 @@ def every_key_documents() -> dict[str, dict]:
                          "saving_per_person_period": {"care": 25_100},
                          "wider_value_per_person_period": {"care": 6_200}}]
     docs["markov-calendar"] = markov
+    # the deal's lifecycle and the features of several processes, on the same example
+    for variant, stop_loss in (("lifecycle-amount", {"kind": "stop_loss", "amount": 4.5e6}),
+                               ("lifecycle-share", {"kind": "stop_loss",
+                                                    "share_of_commitment": 0.85})):
+        life = tomllib.loads(_docs_example())
+        life["maturity"] = 21
+        life["effect"]["target_scale"] = [0.9]
+        life["frailty"] = {"variance": 0.1, "shared": True}
+        life["service_costs"].update({"basis": "in_service", "per_state": {"care": 950}})
+        life["termination"] = [{"kind": "effect_below", "metric": "placements",
+                                "threshold": 0.02, "or_not_significant": True}, stop_loss]
+        del life["contract"]["caps"]
+        life["contract"]["terms"][0] = {"metric": "care_quarters", "rule": {
+            "kind": "claim_share", "share_until_repaid": 0.9, "share_after": 0.3,
+            "repaid_multiple": 1.05, "threshold": 0.01}}
+        del life["contract"]["terms"][1]["per_person_cap"]
+        docs[variant] = life
     return docs
 
 
-@pytest.mark.parametrize("name", ["binary", "docs-example", "counts-calendar", "markov-calendar"])
+@pytest.mark.parametrize("name", ["binary", "docs-example", "counts-calendar", "markov-calendar",
+                                  "lifecycle-amount", "lifecycle-share"])
 def test_every_key_document_parses_to_its_values(name):
     assert roundtrip_problems(every_key_documents()[name]) == []
 
