@@ -179,6 +179,7 @@ class Deal(Spec):
                 raise v.fail("Deal.termination", self.termination,
                              "termination rules and a maturity only with a priced deal")
             return
+        self._check_period_lists()
         self._check_lifecycle()
         self._set("evaluations", check_evaluations(self.evaluations, "Deal.evaluations"))
         cohort = self.scenario.cohort
@@ -254,6 +255,21 @@ class Deal(Spec):
                                  f"a metric that an evaluation measures "
                                  f"({', '.join(sorted(measured))})")
         check_claim_share(self.contract, self.payers)
+
+    def _check_period_lists(self) -> None:
+        """Per-period sequences have one value per period of the horizon (checked at load, so
+        that a file whose horizon and lists disagree is refused before the run)."""
+        P = self.scenario.horizon
+        lists = {"service_costs.fixed_per_period": self.service_costs.fixed_per_period,
+                 "capital.fees.intermediary_per_period":
+                     getattr(self.capital.fees, "intermediary_per_period", None),
+                 "contract.caps.per_period": getattr(self.contract.caps, "per_period", None)}
+        for i, p in enumerate(self.payers):
+            lists[f"payers[{i}].cap_per_period"] = p.cap_per_period
+        for name, value in lists.items():
+            if isinstance(value, tuple) and len(value) != P:
+                raise v.fail(f"Deal.{name}", f"{len(value)} values", f"a number, or {P} values "
+                             f"(one per period of the horizon of {P} periods)")
 
     # ------------------------------------------------------------------ convenience
     @property
