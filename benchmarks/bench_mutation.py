@@ -14,9 +14,11 @@ Run (from the repository root, with ``pip install -e .[mutation]``)::
         --budget 1200 --jobs 2
 
 The killed share counts killed, timed-out and type-check-caught mutants as killed; "no tests"
-mutants (code no selected test reaches) and "suspicious" ones (the test run ended with an exit
-status mutmut does not know, recorded as ``exit_code``) count as survivors. The target is
->= 90% killed.
+mutants (code no selected test reaches), "terminated" and "suspicious" ones (the test run ended
+with an exit status mutmut does not know, recorded as ``exit_code``) count as survivors.
+Hypothesis runs with the ``mutation`` profile of tests/conftest.py: the same examples, no
+shrinking (a failing test that shrinks for minutes was terminated, and not counted as a
+kill). The target is >= 90% killed.
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ EQUIVALENT: dict[str, str] = {
         "the fraction is below 0 only where effect < floor_effect, where the outer np.where pays 0",
 }
 
-STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",
+STATUS = {-15: "terminated", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",
           34: "skipped", 35: "suspicious", 36: "timeout", 37: "caught by type check",
           -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout", None: "not checked"}
 KILLED = {"killed", "timeout", "caught by type check"}
@@ -147,6 +149,7 @@ def run_module(module: str, budget: float, jobs: int) -> dict:
         with open(work / "pyproject.toml", "a", encoding="utf-8") as fh:
             fh.write(_config(module, tests, jobs))
         env = {k: val for k, val in os.environ.items() if k != "PYTHONPATH"}
+        env["SIBSIM_HYPOTHESIS_PROFILE"] = "mutation"  # report a failure without shrinking it
         timed_out = False
         try:
             proc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
@@ -164,7 +167,7 @@ def run_module(module: str, budget: float, jobs: int) -> dict:
         for name, code in sorted(codes.items()):
             status = STATUS.get(code, "suspicious")
             counts[status] = counts.get(status, 0) + 1
-            if status in ("survived", "no tests", "suspicious"):
+            if status in ("survived", "no tests", "suspicious", "terminated"):
                 shown = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=work,
                                        env=env, capture_output=True, text=True, timeout=120)
                 entry = {"mutant": name, "status": status, "exit_code": code,
