@@ -150,6 +150,9 @@ def run_module(module: str, budget: float, jobs: int) -> dict:
             fh.write(_config(module, tests, jobs))
         env = {k: val for k, val in os.environ.items() if k != "PYTHONPATH"}
         env["SIBSIM_HYPOTHESIS_PROFILE"] = "mutation"  # report a failure without shrinking it
+        # mutmut forks a worker per mutant from a process that has run the kernels; numba's
+        # default GNU OpenMP threading layer deadlocks after a fork, workqueue does not
+        env["NUMBA_THREADING_LAYER"] = "workqueue"
         timed_out = False
         try:
             proc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
