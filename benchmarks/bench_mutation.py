@@ -66,6 +66,29 @@ MODULES: dict[str, list[str]] = {
 #: Surviving mutants that no test can tell apart from the original, with the reason. Keyed by
 #: mutmut's mutant name; listed in the results file next to the survivor.
 EQUIVALENT: dict[str, str] = {
+    "sibsim.money.pricing.x__broadcast__mutmut_3":
+        ("every rule promotes the arrays to float64 itself (np.maximum with 0.0, a float price "
+         "or threshold), so integer input gives the same amounts"),
+    "sibsim.money.pricing.x__broadcast__mutmut_5":
+        ("every rule promotes the arrays to float64 itself (np.maximum with 0.0, a float price "
+         "or threshold), so integer input gives the same amounts"),
+    "sibsim.money.payment_ledger.x__trigger_due__mutmut_6":
+        "every pricing rule already returns float64",
+    "sibsim.money.payment_ledger.x__trigger_due__mutmut_8":
+        "every pricing rule already returns float64",
+    "sibsim.money.payment_ledger.x_compute_payments__mutmut_29":
+        "rate cards sort after triggers with any code above 0",
+    "sibsim.money.payment_ledger.x_compute_payments__mutmut_33":
+        ("the sort key (period, kind) is stable and the items are listed in (index) order within"
+         " it, so sorting by the whole tuple gives the same order"),
+    "sibsim.money.payment_ledger.x_compute_payments__mutmut_35":
+        ("the sort key (period, kind) is stable and the items are listed in (index) order within"
+         " it, so sorting by the whole tuple gives the same order"),
+    "sibsim.money.payment_ledger.x_compute_payments__mutmut_37":
+        ("the sort key (period, kind) is stable and the items are listed in (index) order within"
+         " it, so sorting by the whole tuple gives the same order"),
+    "sibsim.money.payment_ledger.xǁPaymentLedgerǁ__init____mutmut_18":
+        "PaymentLedger.n_periods is never read",
     "sibsim.money.pricing.x__read_tiers__mutmut_20":
         ("lists are left as lists instead of tuples; the _Tier check accepts any sequence and "
          "stores a tuple"),
