@@ -7,6 +7,8 @@ The numba kernels are compiled (or loaded from numba's on-disk cache) the first 
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -39,7 +41,12 @@ settings.register_profile(
     report_multiple_bugs=False,  # stop at the first bug found: shrinking several is slow
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.load_profile("sibsim")
+# Mutation testing (benchmarks/bench_mutation.py) sets SIBSIM_HYPOTHESIS_PROFILE=mutation: the
+# same examples, but a failure is reported at once instead of being shrunk (shrinking can take
+# minutes, and a mutant is killed by the failure, not by its smallest example).
+settings.register_profile("mutation", parent=settings.get_profile("sibsim"),
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+settings.load_profile(os.environ.get("SIBSIM_HYPOTHESIS_PROFILE", "sibsim"))
 
 
 def _no_local_constants() -> None:

@@ -14,6 +14,7 @@ float step (``math.nextafter``) either side.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -589,3 +590,37 @@ def test_defaults_of_due_pay_nothing_and_integers_are_read_as_floats():
     assert share.due([1, 1], avoided_cost=[3, 5]).tolist() == [1.5, 2.5]
     assert share.due([1, 1], avoided_cost=[3, 5], paid_to_date=[0, 1]).dtype == np.float64
     assert PricePerUnit(1.5, threshold=0).due([1, 0], units=[3, 3]).tolist() == [4.5, 4.5]
+
+
+# ------------------------------------------------------------------ rate cards in the ledger
+def _cards_case(caps=None):
+    """One metric and two rate cards, one stratum of 4 participants, 2 periods, 1 draw."""
+    from sibsim.money.ratecard import RateCard
+    from sibsim.money.results import Achievements
+
+    contract = Contract((MetricTerms("m", PricePerUnit(1.0, threshold=None)),),
+                        caps=caps or Caps(),
+                        rate_cards=(RateCard("first", price=10.0), RateCard("second", price=1.0)))
+    table = _table("m", (0,), (False,), (4,), [[0.0]], [[7.0]])
+    counts = np.array([[[[1.0, 2.0]], [[3.0, 4.0]]]])  # (D=1, R=2, S=1, P=2)
+    return contract, table, Achievements(("first", "second"), ("s",), [4.0], counts)
+
+
+def test_each_rate_card_is_booked_under_its_own_label():
+    contract, table, ach = _cards_case()
+    res = contract.outcome_payments(table, 2, ach)
+    assert res.metrics == ("m", "first", "second")
+    assert res.by_metric.tolist() == [[[7.0, 0.0], [10.0, 20.0], [3.0, 4.0]]]
+    assert res.total.tolist() == [[20.0, 24.0]]
+    assert res.overflow == contract.overflow == "last"
+    dropped = dataclasses.replace(contract, overflow="drop")
+    assert dropped.outcome_payments(table, 2, ach).overflow == "drop"
+
+
+def test_the_contract_per_person_cap_applies_to_rate_cards():
+    """Caps.per_person caps each stratum's rate-card payments at per_person x participants."""
+    contract, table, ach = _cards_case(Caps(per_person=5.0))  # 5 x 4 participants = 20
+    res = contract.outcome_payments(table, 2, ach)
+    assert res.by_metric[0, 1].tolist() == [10.0, 10.0]  # 10 + 20 stopped at 20
+    assert res.by_metric[0, 2].tolist() == [3.0, 4.0]
+    assert res.by_metric[0, 0].tolist() == [7.0, 0.0]  # the trigger: 7 <= 5 x 4
