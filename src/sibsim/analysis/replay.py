@@ -54,10 +54,9 @@ import xarray as xr
 from sibsim.dataset.build import simulate
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
-from sibsim.money.pricing import ClaimShare
 from sibsim.money.results import EvaluationTable
 from sibsim.money.sib import counterfactual, money_flows
-from sibsim.money.termination import interim_results
+from sibsim.money.termination import paid_in_waterfall, interim_results
 from sibsim.spec import _validate as v
 
 __all__ = ["ReplayCase", "load_replays", "replay", "run_replay"]
@@ -229,7 +228,7 @@ def _claim_share_by_trigger(deal: Deal, money: xr.Dataset, table: EvaluationTabl
     """Payments on claim-tied shares are made in the waterfall, not the ledger (which books 0):
     take them from the money dataset, in each trigger's payment period (shared equally between
     triggers of one metric paid in the same period)."""
-    claim = {t.metric for t in deal.contract.terms if isinstance(t.rule, ClaimShare)}
+    claim = {t.metric for t in deal.contract.terms if paid_in_waterfall(t.rule)}
     if not claim:
         return by_trigger
     out = by_trigger.copy()

@@ -240,7 +240,8 @@ def read_termination(top: Section) -> tuple[TerminationRule, ...]:
 # --------------------------------------------------------------------------------------
 
 
-def _in_waterfall(rule: Any) -> bool:
+def paid_in_waterfall(rule: Any) -> bool:
+    """True for a pricing rule the waterfall pays (a claim-tied share), not the ledger."""
     return bool(getattr(rule, "in_waterfall", False))
 
 
@@ -252,14 +253,14 @@ def check_claim_share(contract: Contract, payers: Sequence[Payer] = ()) -> None:
     cap; the payers share the amount by their shares of the metric, uncapped).
     """
     waterfall_terms = [t for t in contract.terms
-                       if _in_waterfall(t.rule) or _in_waterfall(t.pooled_rule)]
+                       if paid_in_waterfall(t.rule) or paid_in_waterfall(t.pooled_rule)]
     if not waterfall_terms:
         return
     if len(waterfall_terms) > 1:
         raise v.fail("Contract.terms", [t.metric for t in waterfall_terms],
                      "at most one metric with a claim-tied share (kind 'claim_share')")
     t = waterfall_terms[0]
-    if t.pooled_rule is not None and _in_waterfall(t.rule) != _in_waterfall(t.pooled_rule):
+    if t.pooled_rule is not None and paid_in_waterfall(t.rule) != paid_in_waterfall(t.pooled_rule):
         raise v.fail(f"Contract.terms[{t.metric}].pooled_rule", t.pooled_rule,
                      "a claim-tied share like 'rule', or none")
     caps = contract.caps
@@ -286,7 +287,7 @@ def _pay_period(contract: Contract, period: int, n_periods: int) -> int | None:
 
 def _claim_arrays(contract: Contract, table: EvaluationTable, n_periods: int) -> ClaimShareArrays:
     for t in contract.terms:
-        if _in_waterfall(t.rule):
+        if paid_in_waterfall(t.rule):
             ks = sorted((k for k in range(table.n_triggers) if table.metric[k] == t.metric),
                         key=lambda k: table.period[k])
             return t.rule.lower(  # type: ignore[attr-defined, no-any-return]
@@ -299,7 +300,7 @@ def _claim_arrays(contract: Contract, table: EvaluationTable, n_periods: int) ->
 
 def _with_claim_share(pay: PaymentResult, contract: Contract, claim: FloatArray) -> PaymentResult:
     """The ledger's payments plus the claim-tied share paid in the waterfall."""
-    m = next(i for i, t in enumerate(contract.terms) if _in_waterfall(t.rule))
+    m = next(i for i, t in enumerate(contract.terms) if paid_in_waterfall(t.rule))
     by_metric = pay.by_metric.copy()
     by_metric[:, m, :] += claim
     return dataclasses.replace(pay, total=pay.total + claim, by_metric=by_metric)
