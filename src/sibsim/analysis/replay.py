@@ -56,7 +56,7 @@ from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
 from sibsim.money.results import EvaluationTable
 from sibsim.money.sib import counterfactual, money_flows
-from sibsim.money.termination import paid_in_waterfall, interim_results
+from sibsim.money.termination import interim_results, paid_in_waterfall
 from sibsim.spec import _validate as v
 
 __all__ = ["ReplayCase", "load_replays", "replay", "run_replay"]
