@@ -162,3 +162,14 @@ def test_results_root_group_holds_the_headline(tmp_path):
 def test_investor_terms_refuse_percentages():
     with pytest.raises(ValueError, match=r"Investors\.discount_rate: got 8;.*write 0\.08"):
         Investors(discount_rate=8)
+
+
+def test_start_year_gives_calendar_years_and_is_checked():
+    deal = sibsim.load_scenario("koto-sib")  # quarters from 2017
+    years = deal.calendar_years()
+    assert years.shape == (deal.scenario.horizon,)
+    assert years[0] == deal.start_year == 2017
+    assert (np.diff(years) >= 0).all() and (years[4] - years[0]) == 1
+    assert deal.replace(start_year=None).calendar_years()[0] == 1
+    with pytest.raises(ValueError, match=r"start_year: got 20; allowed"):
+        deal.replace(start_year=20)

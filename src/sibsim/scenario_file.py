@@ -125,6 +125,8 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Deal:
                   "description": top.get("description", ""), "other_processes": others}
         currency = top.get("currency", "EUR")
         money = scenario_sections.parse_money(top, currency)
+        if "start_year" in top.data:
+            money["start_year"] = top.get("start_year")
         top.finish()
         scenario = build("(scenario)", Scenario, **kwargs)
         return build("(deal)", Deal, scenario=scenario, currency=currency, **money)

@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from sibsim.money.capital import CapitalStructure, ServiceCosts
 from sibsim.money.contract import Contract
 from sibsim.money.evaluation import Evaluation, check_evaluations
@@ -126,6 +128,10 @@ class Deal(Spec):
     maturity : int or None
         Period (0-based, < horizon) in which the deal settles if it runs its course: the
         guarantee is paid then, and no service is funded after it. None: the last period.
+    start_year : int or None
+        Calendar year in which period 0 begins (periods are counted from 1 January of that
+        year): budgets and reports are given by calendar year. None: years are numbered from
+        the deal's start (year 1, 2, ...).
 
     Evaluations, contract and capital come together: give all three (a priced deal) or none
     (an outcome-only scenario).
@@ -162,6 +168,8 @@ class Deal(Spec):
         doc="early-termination rules")
     maturity: int | None = param(v.optional(v.integer(0)), default=None,
                                  doc="settlement period (0-based); None: the last period")
+    start_year: int | None = param(v.optional(v.integer(1900, 2200)), default=None,
+                                   doc="calendar year in which period 0 begins")
 
     def validate(self) -> None:
         parts = {"evaluations": bool(self.evaluations), "contract": self.contract is not None,
@@ -294,6 +302,18 @@ class Deal(Spec):
     @property
     def effect(self) -> Any:
         return self.scenario.effect
+
+    def calendar_years(self) -> np.ndarray:
+        """Calendar year of each period, shape (horizon,) (``start_year`` + whole years since
+        the start; with no ``start_year``, 1 for the deal's first year).
+
+        >>> import sibsim
+        >>> sibsim.load_scenario("peterborough").replace(start_year=2010).calendar_years()[:3]
+        array([2010, 2011, 2012])
+        """
+        ppy = self.scenario.periods_per_year
+        first = 1 if self.start_year is None else self.start_year
+        return first + np.arange(self.scenario.horizon) // ppy
 
     def replace(self, **changes: Any) -> Deal:
         """A copy with some fields changed (validated again)."""
