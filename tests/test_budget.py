@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 import sibsim
-from sibsim.analysis.budget import ALL_PAYERS, yearly_budget
+from sibsim.analysis.budget import ALL_PAYERS, write_budget_table, yearly_budget
 
 DRAWS = 80
 SEED = 7
@@ -195,3 +195,163 @@ def test_single_payer_deal_without_start_year(peterborough):
     for k in b.data_vars:
         np.testing.assert_allclose(b[k].sel(payer="commissioner"), b[k].sel(payer=ALL_PAYERS),
                                    err_msg=k)
+
+
+# ------------------------------------------------------------------------------ exports
+def _read_csv(path, delimiter):
+    import csv
+
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        return list(csv.reader(fh, delimiter=delimiter))
+
+
+@pytest.mark.parametrize("lang, sep, first", [("en", ",", "Year"), ("fi", ";", "Vuosi"),
+                                              ("sv", ";", "År")])
+def test_csv_in_each_language_reads_back(peterborough, tmp_path, lang, sep, first):
+    deal, res = peterborough
+    b = yearly_budget(res.money, deal, confidence=0.95)
+    path = write_budget_table(b, tmp_path / "budget.csv", lang=lang)
+    rows = _read_csv(path, sep)
+    head, body = rows[0], rows[1:]
+    assert head[0] == first and len(head) == 16
+    assert len(body) == 3 * 8  # two payers and the total, 8 years each
+    assert all(len(r) == len(head) for r in body)
+    conf = {"en": "95%", "fi": "95 %:n", "sv": "95 %"}[lang]
+    assert conf in head[6]
+    total = {"en": ALL_PAYERS, "fi": "maksajat yhteensä", "sv": "betalarna sammanlagt"}[lang]
+    last = body[-1]
+    assert last[0] == "2017" and last[1] == total
+    number = (lambda x: float(x.replace(",", "."))) if lang != "en" else float
+    # money rounded to whole units, the probability a percentage with one decimal
+    for col, name in enumerate(["gross_payments_mean", "appropriation", "net_savings_p05"]):
+        j = [0, 4, 10][col] + 2
+        for r in body:
+            want = float(b[name].sel(payer=ALL_PAYERS if r[1] == total else r[1],
+                                     year=int(r[0])))
+            assert number(r[j]) == pytest.approx(want, abs=0.5)
+    probs = [r[-1] for r in body]
+    if lang != "en":
+        assert all("." not in x for r in body for x in r[2:])
+        assert any("," in x for x in probs)  # decimal comma
+    want = float(b["p_net_loss"].sel(payer=ALL_PAYERS, year=2011))
+    row_2011 = next(r for r in body if r[1] == total and r[0] == "2011")
+    assert number(row_2011[-1]) == pytest.approx(100 * want, abs=0.05)
+
+
+def test_single_payer_table_has_no_total_rows(tmp_path):
+    deal = sibsim.load_scenario("peterborough")
+    one = sibsim.Deal(scenario=deal.scenario, start_year=2010)  # outcome-only: synthetic money
+    money = synthetic_money(one, 30, ["commissioner"])
+    rows = _read_csv(write_budget_table(yearly_budget(money, one), tmp_path / "b.csv", "fi"),
+                     ";")
+    assert [r[1] for r in rows[1:]] == ["tilaaja"] * 8
+
+
+def test_xlsx_reads_back(koto, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    deal, res = koto
+    b = yearly_budget(res.money, deal)
+    path = write_budget_table(b, tmp_path / "talousarvio.xlsx", lang="fi")
+    ws = openpyxl.load_workbook(path).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:2] == ("Vuosi", "Maksaja")
+    assert rows[0][6] == "Määräraha 90 %:n varmuudella (EUR)"
+    assert len(rows) == 1 + 4 * 6  # three payers and the total, six years
+    r = rows[1]
+    assert r[0] == 2017 and r[1] == "state (TEM)"
+    assert isinstance(r[2], int)  # numbers are numbers, not text
+    assert r[2] == round(float(b["gross_payments_mean"].sel(payer="state (TEM)", year=2017)))
+    assert ws.cell(row=2, column=3).number_format == "#,##0"
+
+
+@pytest.mark.parametrize("name, lang, text", [
+    ("b.txt", "en", "write_budget_table.path suffix: got '.txt'; allowed: one of '.csv', "
+                    "'.xlsx'"),
+    ("b.csv", "de", "write_budget_table.lang: got 'de'; allowed: one of 'en', 'fi', 'sv'")])
+def test_export_refuses_unknown_suffix_and_language(peterborough, tmp_path, name, lang, text):
+    deal, res = peterborough
+    with pytest.raises(ValueError) as info:
+        write_budget_table(yearly_budget(res.money, deal), tmp_path / name, lang=lang)
+    assert str(info.value) == text
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_failed_write_leaves_the_old_file(peterborough, tmp_path, monkeypatch, suffix):
+    import sibsim.analysis.budget as budget_module
+
+    deal, res = peterborough
+    path = tmp_path / f"b{suffix}"
+    path.write_bytes(b"old")
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(budget_module.csv, "writer", broken)
+    monkeypatch.setattr(budget_module, "_write_xlsx", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_budget_table(yearly_budget(res.money, deal), path)
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
+
+
+def test_results_file_keeps_the_budget(peterborough, tmp_path):
+    deal, res = peterborough
+    assert res.budget is not None
+    xr.testing.assert_identical(res.budget, yearly_budget(res.money, deal))
+    back = sibsim.open_results(res.to_netcdf(tmp_path / "r.nc"))
+    xr.testing.assert_identical(back.budget, res.budget)
+    root = xr.open_dataset(tmp_path / "r.nc")
+    assert "budget" in root.attrs["groups"] and "p_investor_loss" in root
+    root.close()
+
+
+# ------------------------------------------------------------------------------ command line
+def test_cli_writes_a_finnish_csv(tmp_path, capsys):
+    from sibsim.cli import main
+
+    out, table = tmp_path / "r.nc", tmp_path / "talousarvio.csv"
+    assert main(["run", "koto-sib", "--draws", "40", "--seed", "3", "--out", str(out),
+                 "--budget", str(table), "--lang", "fi", "--confidence", "0.8",
+                 "--no-progress"]) == 0
+    assert f"Yearly budget table written to {table}" in capsys.readouterr().out
+    rows = _read_csv(table, ";")
+    assert rows[0][0] == "Vuosi" and rows[0][6] == "Määräraha 80 %:n varmuudella (EUR)"
+    assert {r[1] for r in rows[1:]} == {"state (TEM)", "Kela", "municipalities",
+                                        "maksajat yhteensä"}
+    back = sibsim.open_results(out).budget
+    assert back.attrs["confidence"] == 0.8
+    first = rows[1]
+    assert float(first[6].replace(",", ".")) == pytest.approx(
+        float(back["appropriation"].sel(payer="state (TEM)", year=2017)), abs=0.5)
+    assert all("," in r[-1] and "." not in r[-1] for r in rows[1:])
+
+
+def test_cli_writes_an_xlsx(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    from sibsim.cli import main
+
+    table = tmp_path / "budget.xlsx"
+    assert main(["run", "peterborough", "--draws", "30", "--seed", "1", "--out",
+                 str(tmp_path / "r.nc"), "--budget", str(table), "--no-progress"]) == 0
+    rows = list(openpyxl.load_workbook(table).active.iter_rows(values_only=True))
+    assert rows[0][:2] == ("Year", "Payer")
+    assert rows[0][6] == "Appropriation at 90% confidence (GBP)"
+    assert len(rows) == 1 + 3 * 8
+
+
+@pytest.mark.parametrize("args, text", [
+    (["--budget", "b.txt"], "--budget: got 'b.txt'; allowed: a file name ending in .csv, .xlsx"),
+    (["--budget", "folder.csv"], "--budget: folder.csv exists and is not a regular file"),
+    (["--confidence", "90"], "--confidence: got 90.0; allowed: a finite number in (0, 1], a "
+                             "fraction: write 0.9 for 90%"),
+    (["--confidence", "0"], "--confidence: got 0.0; allowed: a finite number in (0, 1]")])
+def test_cli_refuses_bad_budget_options(tmp_path, capsys, monkeypatch, args, text):
+    from sibsim.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder.csv").mkdir()
+    assert main(["run", "peterborough", "--draws", "5", "--out", "r.nc", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sibsim: error: ") and text in err
+    assert [p.name for p in tmp_path.iterdir()] == ["folder.csv"]  # nothing written

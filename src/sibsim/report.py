@@ -20,7 +20,13 @@ import xarray as xr
 from sibsim import resources
 from sibsim.analysis.blocks import DrawAssembler, DrawSum
 from sibsim.analysis.breakeven import BreakevenBlocks
-from sibsim.analysis.budget import ALL_PAYERS, check_confidence, yearly_budget
+from sibsim.analysis.budget import (
+    ALL_PAYERS,
+    LANGUAGES,
+    check_confidence,
+    write_budget_table,
+    yearly_budget,
+)
 from sibsim.analysis.metrics import investor_metrics, municipality_metrics
 from sibsim.analysis.power import power_warnings, warn_small_samples
 from sibsim.analysis.summary import summarise
@@ -570,8 +576,14 @@ def summarise_outcomes(ds: xr.Dataset) -> str:
 
 def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
                    out: Path | None = None, figure: Path | None = None,
-                   progress: bool | None = None, block_draws: int | None = None) -> str:
+                   progress: bool | None = None, block_draws: int | None = None,
+                   budget: Path | None = None, lang: str = "en",
+                   confidence: float = 0.9) -> str:
     """Simulate, write ``out`` (netCDF), optionally the figure, and return a summary.
+
+    ``budget``: also write the yearly budget table there (``.csv`` or ``.xlsx``, headers and
+    number format in ``lang``, see :func:`sibsim.analysis.budget.write_budget_table`), with
+    the appropriation at ``confidence``.
 
     The memory the run needs is estimated first; a run that cannot fit is refused with
     :class:`~sibsim.resources.RunTooLargeError` (see :func:`analyse`)."""
@@ -586,9 +598,14 @@ def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
         if figure is not None:
             lines.append("No figure written: the scenario has no money tables ([[evaluation]], "
                          "[contract], [capital]), and the figure shows money.")
+        if budget is not None:
+            lines.append("No budget table written: the scenario has no money tables "
+                         "([[evaluation]], [contract], [capital]), and the budget is money.")
         return "\n".join(lines)
+    if budget is not None:
+        v.choice("lang", lang, LANGUAGES)
     res = analyse(deal, draws=draws, seed=seed, engine=engine, progress=progress,
-                  block_draws=block_draws)
+                  block_draws=block_draws, confidence=confidence)
     lines = [describe(res, deal), ""]
     if out is not None:
         res.to_netcdf(out)
@@ -604,4 +621,7 @@ def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
 
         plt.close(fig)
         lines.append(f"Figure written to {figure}")
+    if budget is not None:
+        write_budget_table(res.budget, budget, lang=lang)
+        lines.append(f"Yearly budget table written to {budget}")
     return "\n".join(lines)
