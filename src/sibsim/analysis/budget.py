@@ -107,7 +107,7 @@ def yearly_budget(money: xr.Dataset, deal: Deal, confidence: float = 0.9) -> xr.
     >>> deal = sibsim.load_scenario("peterborough")
     >>> res = sibsim.analyse(deal, draws=200, seed=1, progress=False, with_breakeven=False)
     >>> b = yearly_budget(res.money, deal, confidence=0.9)
-    >>> b["year"].values[:3].tolist(), b["payer"].values[-1]
+    >>> b["year"].values[:3].tolist(), b["payer"].values.tolist()[-1]
     ([2010, 2011, 2012], 'all payers')
     >>> bool((b["appropriation"] == b["gross_payments_p90"]).all())
     True
@@ -338,8 +338,8 @@ def write_budget_table(budget: xr.Dataset, path: str | os.PathLike, lang: str = 
     >>> res = sibsim.analyse(deal, draws=100, seed=1, progress=False, with_breakeven=False)
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "talousarvio.csv"
     >>> _ = write_budget_table(yearly_budget(res.money, deal), out, lang="fi")
-    >>> out.read_text(encoding="utf-8-sig").splitlines()[0][:40]
-    'Vuosi;Maksaja;Tulosperusteiset maksut, '
+    >>> out.read_text(encoding="utf-8-sig").splitlines()[0][:50]
+    'Vuosi;Maksaja;Tulosperusteiset maksut, keskiarvo ('
     """
     from sibsim.dataset.io import atomic_output
 
