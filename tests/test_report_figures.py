@@ -180,6 +180,12 @@ def check_report(text: str, res) -> int:
             near(money(*g[4:8]), float(np.median(mun["peak_annual_net_budget_need"])),
                  "peak net")
             checked += 2
+        elif s.startswith("Yearly budget"):
+            calendar = res.budget.attrs["years"] == "calendar"
+            assert ("by calendar year" in s) == calendar, s
+            if not calendar:
+                assert "(1 = its first year;" in s and res.budget["year"].values[0] == 1, s
+                checked += 1
         elif s.startswith("Year ") and "Appropriation" in s:
             found = re.fullmatch(rf"Year +Payments: mean +90th pct +Appropriation \({PCT}\) +"
                                  r"Net savings: mean", s)

@@ -429,8 +429,10 @@ def budget_lines(budget: xr.Dataset) -> list[str]:
             for y in budget["year"].values]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     fmt = "  " + "  ".join(f"{{:>{w}}}" for w in widths)
-    return ["", "Yearly budget" + (" (all payers together)" if several else "")
-            + ", by calendar year",
+    years = ("by calendar year" if budget.attrs.get("years", "calendar") == "calendar"
+             else "by year of the deal (1 = its first year; start_year in the scenario gives "
+                  "calendar years)")
+    return ["", "Yearly budget" + (" (all payers together)" if several else "") + f", {years}",
             fmt.format(*head), *(fmt.format(*r) for r in rows),
             f"  Payments: gross outcome payments. The appropriation covers the year's payments "
             f"in {100 * conf:g}% of draws. Net savings: cashable savings - outcome payments - "

@@ -189,6 +189,7 @@ def yearly_budget(money: xr.Dataset, deal: Deal, confidence: float = 0.9) -> xr.
                           "start_year)"))
     out.attrs.update({
         "sibsim_content": "yearly budget",
+        "years": "calendar" if deal.start_year is not None else "of the deal",
         "currency": cur,
         "confidence": confidence,
         "draws": int(money.sizes["draw"]),
