@@ -1,9 +1,8 @@
 """The figures the council report states, computed once from an analysis.
 
 Everything here reads the results container (:class:`sibsim.report.SIBResults`) and the deal;
-nothing reruns the analysis. The yearly budget comes from :func:`sibsim.analysis.budget.
-yearly_budget` when that module is present, else from a thin adapter over the money dataset
-(gross outcome payments per calendar year and its quantiles over draws). The break-even in
+nothing reruns the analysis. The yearly budget is :func:`sibsim.analysis.budget.yearly_budget`
+(``results.budget`` when it was computed at the report's confidence). The break-even in
 outcome terms needs the expected outcomes at one effect: two runs of the expected-value engine
 over at most :data:`UNIT_DRAWS` draws (well under a second).
 """
@@ -31,32 +30,34 @@ def _by_year(arr: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return uniq, out
 
 
-def yearly_table(money: xr.Dataset, deal: Deal, confidence: float = 0.9) -> xr.Dataset:
-    """Gross outcome payments, savings and net savings per calendar year (all payers).
+def yearly_table(money: xr.Dataset, deal: Deal, confidence: float = 0.9,
+                 budget: xr.Dataset | None = None) -> xr.Dataset:
+    """The report's yearly table (all payers together) from the yearly budget.
 
-    Uses :func:`sibsim.analysis.budget.yearly_budget` when it exists; otherwise this thin
-    adapter: per draw, the money dataset's ``outcome_payments``, ``cashable_savings`` and
-    ``net_savings`` summed into calendar years (``deal.calendar_years()``), then statistics
-    over draws. Variables (dim ``year``): ``gross_mean``, ``gross_median``, ``gross_p05``,
-    ``gross_p25``, ``gross_p75``, ``gross_p90``, ``gross_p95``, ``appropriation`` (the
-    ``confidence`` quantile of the year's gross payments), ``cashable_mean``, ``net_mean``.
+    The figures are :func:`sibsim.analysis.budget.yearly_budget`'s row ``"all payers"``
+    (``budget``: ``results.budget`` when computed at the same confidence, else computed here);
+    this adapter only renames them and adds the fan chart's band edges (5th, 25th and 75th
+    percentiles of each year's gross payments). Variables (dim ``year``): ``gross_mean``,
+    ``gross_median``, ``gross_p05``, ``gross_p25``, ``gross_p75``, ``gross_p90``, ``gross_p95``,
+    ``appropriation``, ``cashable_mean``, ``net_mean``, ``p_net_loss``.
     """
+    from sibsim.analysis.budget import ALL_PAYERS, yearly_budget
+
+    if budget is None or float(budget.attrs.get("confidence", -1)) != confidence:
+        budget = yearly_budget(money, deal, confidence)
+    tot = budget.sel(payer=ALL_PAYERS)
     years = np.asarray(deal.calendar_years())
-    P = money.sizes["period"]
-    years = years[:P]
     uniq, gross = _by_year(money["outcome_payments"].transpose("draw", "period").values, years)
-    _, cash = _by_year(money["cashable_savings"].transpose("draw", "period").values, years)
-    _, net = _by_year(money["net_savings"].transpose("draw", "period").values, years)
-    qs = np.quantile(gross, [0.05, 0.25, 0.5, 0.75, 0.9, 0.95, confidence], axis=0)
-    data = {
-        "gross_mean": gross.mean(0), "gross_p05": qs[0], "gross_p25": qs[1],
-        "gross_median": qs[2], "gross_p75": qs[3], "gross_p90": qs[4], "gross_p95": qs[5],
-        "appropriation": qs[6], "cashable_mean": cash.mean(0), "net_mean": net.mean(0),
-    }
-    cur = money.attrs["currency"]
-    ds = xr.Dataset({k: ("year", v, {"units": cur}) for k, v in data.items()},
-                    coords={"year": uniq})
-    ds.attrs.update(confidence=confidence, currency=cur)
+    bands = np.quantile(gross, [0.05, 0.25, 0.75], axis=0)
+    names = {"gross_mean": "gross_payments_mean", "gross_median": "gross_payments_median",
+             "gross_p90": "gross_payments_p90", "gross_p95": "gross_payments_p95",
+             "appropriation": "appropriation", "cashable_mean": "cashable_savings_mean",
+             "net_mean": "net_savings_mean", "p_net_loss": "p_net_loss"}
+    ds = xr.Dataset({k: ("year", tot[v].values, tot[v].attrs) for k, v in names.items()},
+                    coords={"year": tot["year"].values})
+    for k, b in zip(("gross_p05", "gross_p25", "gross_p75"), bands, strict=True):
+        ds[k] = ("year", b, {"units": budget.attrs["currency"]})
+    ds.attrs.update(confidence=confidence, currency=budget.attrs["currency"])
     return ds
 
 
@@ -167,7 +168,7 @@ def council_facts(results, deal: Deal, confidence: float = 0.9) -> Facts:
     """The summary figures of ``results`` (a :class:`~sibsim.report.SIBResults`)."""
     m, mun = results.money, results.municipality
     allinv = results.investors.sel(investor="all")
-    yearly = yearly_table(m, deal, confidence)
+    yearly = yearly_table(m, deal, confidence, getattr(results, "budget", None))
     pay = m["outcome_payments"].sum("period").values
     invested = allinv["invested"].values
     received = allinv["received"].values

@@ -98,6 +98,7 @@ TEXTS: dict[str, dict[str, str]] = {
                             "mistä luku on peräisin; ”oletus” tarkoittaa mallintajan arviota, "
                             "jota kannattaa tarkistaa.",
         "col_item": "Oletus",
+        "col_figure": "Tunnusluku",
         "col_value": "Arvo",
         "col_source": "Lähde",
         "assumption_word": "oletus",
@@ -230,6 +231,7 @@ TEXTS: dict[str, dict[str, str]] = {
                             "varifrån siffran kommer; ”antagande” betyder en bedömning av den "
                             "som gjort modellen och bör kontrolleras.",
         "col_item": "Antagande",
+        "col_figure": "Nyckeltal",
         "col_value": "Värde",
         "col_source": "Källa",
         "assumption_word": "antagande",
@@ -361,6 +363,7 @@ TEXTS: dict[str, dict[str, str]] = {
                             "says where a figure comes from; “assumption” marks the modeller's "
                             "estimate, which is worth checking.",
         "col_item": "Assumption",
+        "col_figure": "Key figure",
         "col_value": "Value",
         "col_source": "Source",
         "assumption_word": "assumption",
