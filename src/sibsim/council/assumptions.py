@@ -93,7 +93,6 @@ def _first_row(x) -> tuple[float, ...] | None:
 
 def _baseline(deal: Deal, f: Formatter) -> tuple[str, str, str] | None:
     o = deal.scenario.outcome
-    ppy = deal.scenario.periods_per_year
     if hasattr(o, "rate"):
         return _per_period(f.num(float(o.rate.mean), 2), deal, f.lang), "outcome", "rate"
     if hasattr(o, "p"):

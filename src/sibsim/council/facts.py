@@ -47,7 +47,7 @@ def yearly_table(money: xr.Dataset, deal: Deal, confidence: float = 0.9,
         budget = yearly_budget(money, deal, confidence)
     tot = budget.sel(payer=ALL_PAYERS)
     years = np.asarray(deal.calendar_years())
-    uniq, gross = _by_year(money["outcome_payments"].transpose("draw", "period").values, years)
+    _, gross = _by_year(money["outcome_payments"].transpose("draw", "period").values, years)
     bands = np.quantile(gross, [0.05, 0.25, 0.75], axis=0)
     names = {"gross_mean": "gross_payments_mean", "gross_median": "gross_payments_median",
              "gross_p90": "gross_payments_p90", "gross_p95": "gross_payments_p95",

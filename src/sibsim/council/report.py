@@ -120,7 +120,7 @@ def _reading(p: float, t: dict[str, str]) -> str:
         return t["reading_low"]
     if p > 0.5:
         return t["reading_high"]
-    return t["reading_mid"].format(k=int(round(10 * p)))
+    return t["reading_mid"].format(k=round(10 * p))
 
 
 def _table(head: list[str], rows: list[list[str]], numeric: set[int],
@@ -185,7 +185,9 @@ def council_report(results, deal: Deal, lang: str = "fi", confidence: float = 0.
              f"<title>{e(t['title'])}: {e(name)}</title><style>{_CSS}</style></head><body>"]
     parts.append(f"<h1>{e(t['title'])}</h1><p class=\"key\">{e(name)}</p>"
                  f"<p class=\"meta\">{e(deal.scenario.description or '')}</p>"
-                 f"<p class=\"meta\">{e(t['generated'].format(date=f.date(), draws=f.num(facts.draws), seed=facts.seed, currency=cur))}</p>")
+                 + '<p class="meta">' + e(t["generated"].format(
+                     date=f.date(), draws=f.num(facts.draws), seed=facts.seed, currency=cur))
+                 + "</p>")
     # ---------------------------------------------------------------- summary
     s = [f'<section id="summary"><h2>{e(t["summary"])}</h2>',
          f'<p class="lead">{e(t["summary_lead"])}</p>',
