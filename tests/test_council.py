@@ -235,3 +235,16 @@ def test_renders_in_chromium(lapset, lang, tmp_path):
     checks = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
     assert len(checks["imgs"]) == 3 and all(checks["imgs"])
     assert checks["over"] == [] and not checks["body"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_investors_sentence_names_the_deals_currency(lapset, lang):
+    """Lapset-SIB I is in euros; a deal in pounds must not speak of euros invested."""
+    from sibsim.council.texts import CURRENCY_WORDS, currency_words
+
+    deal, *_, html = lapset
+    per_unit, unit = currency_words(lang, deal.currency)
+    assert deal.currency == "EUR" and per_unit in html[lang] and f" {unit}" in html[lang]
+    gbp = currency_words(lang, "GBP")
+    assert gbp != currency_words(lang, "EUR") and "euro" not in " ".join(gbp)
+    assert currency_words(lang, "SEK") == CURRENCY_WORDS[lang]["*"]

@@ -23,6 +23,7 @@ from sibsim.council.texts import (
     PERIOD_WORDS,
     STATE_WORDS,
     TEXTS,
+    currency_words,
 )
 from sibsim.money.deal import Deal
 
@@ -238,8 +239,10 @@ def council_report(results, deal: Deal, lang: str = "fi", confidence: float = 0.
             lo, hi = facts.effect_q
             s.append('<p class="note">' + e(t["effect_prior"].format(
                 mean=f.num(facts.effect_mean, 2), lo=f.num(lo, 2), hi=f.num(hi, 2))) + "</p>")
+    per_unit, unit = currency_words(lang, deal.currency)
     s.append(f"<h3>{e(t['investors_h'])}</h3><p>" + e(t["investors_text"].format(
-        invested=money(facts.inv_invested_median), back=f.ratio(facts.inv_money_back),
+        per_unit=per_unit, unit=unit, invested=money(facts.inv_invested_median),
+        back=f.ratio(facts.inv_money_back),
         irr=f.pct(facts.inv_irr_median), irr_lo=f.pct(facts.inv_irr_p05),
         irr_hi=f.pct(facts.inv_irr_p95), target=t["per_year"].format(
             x=f.pct(facts.inv_target)), p_loss=f.pct(facts.inv_p_loss, 0))) + "</p>")

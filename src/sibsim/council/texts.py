@@ -56,9 +56,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_saves": "Säästää, keskiarvo",
         "col_p_net_loss": "Maksaa enemmän kuin säästää",
         "investors_h": "Mitä sijoittajat saavat",
-        "investors_text": "Sijoittajat sijoittavat tyypillisesti {invested}. Jokaista "
-                          "sijoitettua euroa kohden he saavat keskimäärin takaisin {back} "
-                          "euroa. Vuotuisen tuoton mediaani on {irr} (90 %:n vaihteluväli "
+        "investors_text": "Sijoittajat sijoittavat tyypillisesti {invested}. {per_unit} "
+                          "he saavat keskimäärin takaisin {back} {unit}. Vuotuisen tuoton "
+                          "mediaani on {irr} (90 %:n vaihteluväli "
                           "{irr_lo} … {irr_hi}); sijoittajat tavoittelevat {target}. "
                           "Todennäköisyys, että sijoittajat menettävät osan pääomastaan: "
                           "{p_loss}.",
@@ -79,7 +79,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "fig_budget_alt": "Tulosperusteiset maksut vuosittain: mediaani, vaihteluvälit ja "
                           "varattava määräraha.",
         "fig_chance_alt": "Todennäköisyys, että kunta maksaa enemmän kuin säästää.",
-        "fig_investors_alt": "Sijoittajien saama rahamäärä sijoitettua euroa kohden.",
+        "fig_investors_alt": "Sijoittajien takaisin saama rahamäärä suhteessa sijoitukseen.",
         "ax_year": "Vuosi",
         "ax_payments": "Maksut, {unit}",
         "legend_median": "Mediaani",
@@ -89,7 +89,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "chance_title": "Kunta maksaa enemmän kuin säästää",
         "chance_pays_more": "Maksaa enemmän",
         "chance_saves": "Säästää vähintään saman",
-        "ax_back_per_euro": "Takaisin saatu rahamäärä sijoitettua euroa kohden",
+        "ax_back_per_euro": "Takaisin saatu rahamäärä suhteessa sijoitukseen",
         "ax_share": "Osuus tapauksista",
         "legend_loss": "Tappio: {p} tapauksista",
         "legend_break_even": "Sijoitus takaisin (1,0)",
@@ -189,8 +189,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_saves": "Sparar, medelvärde",
         "col_p_net_loss": "Betalar mer än den sparar",
         "investors_h": "Vad investerarna får",
-        "investors_text": "Investerarna satsar typiskt {invested}. För varje investerad euro "
-                          "får de i genomsnitt tillbaka {back} euro. Medianavkastningen är "
+        "investors_text": "Investerarna satsar typiskt {invested}. {per_unit} "
+                          "får de i genomsnitt tillbaka {back} {unit}. Medianavkastningen är "
                           "{irr} per år (90 % av fallen mellan {irr_lo} och {irr_hi}); "
                           "investerarnas mål är {target}. Sannolikheten att investerarna "
                           "förlorar en del av sitt kapital: {p_loss}.",
@@ -212,7 +212,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "fig_budget_alt": "Resultatbaserade ersättningar per år: median, variationsintervall "
                           "och anslag att reservera.",
         "fig_chance_alt": "Sannolikheten att kommunen betalar mer än den sparar.",
-        "fig_investors_alt": "Belopp som investerarna får tillbaka per investerad euro.",
+        "fig_investors_alt": "Belopp som investerarna får tillbaka i förhållande till insatsen.",
         "ax_year": "År",
         "ax_payments": "Ersättningar, {unit}",
         "legend_median": "Median",
@@ -222,7 +222,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "chance_title": "Kommunen betalar mer än den sparar",
         "chance_pays_more": "Betalar mer",
         "chance_saves": "Sparar minst lika mycket",
-        "ax_back_per_euro": "Belopp tillbaka per investerad euro",
+        "ax_back_per_euro": "Belopp tillbaka i förhållande till insatsen",
         "ax_share": "Andel av fallen",
         "legend_loss": "Förlust: {p} av fallen",
         "legend_break_even": "Insatsen tillbaka (1,0)",
@@ -322,8 +322,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_saves": "Saves, mean",
         "col_p_net_loss": "Pays more than it saves",
         "investors_h": "What investors get",
-        "investors_text": "Investors typically put in {invested}. For each euro invested they "
-                          "get back {back} on average. Their median return is {irr} a year "
+        "investors_text": "Investors typically put in {invested}. {per_unit} they "
+                          "get back {back} {unit} on average. Their median return is {irr} a year "
                           "(90% of cases between {irr_lo} and {irr_hi}); they aim for "
                           "{target}. The chance that investors lose part of their capital: "
                           "{p_loss}.",
@@ -344,7 +344,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "fig_budget_alt": "Outcome payments per year: median, ranges and the appropriation "
                           "to reserve.",
         "fig_chance_alt": "The chance that the municipality pays more than it saves.",
-        "fig_investors_alt": "Money investors get back per euro invested.",
+        "fig_investors_alt": "Money investors get back relative to the money they invested.",
         "ax_year": "Year",
         "ax_payments": "Payments, {unit}",
         "legend_median": "Median",
@@ -354,7 +354,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "chance_title": "The municipality pays more than it saves",
         "chance_pays_more": "Pays more",
         "chance_saves": "Saves at least as much",
-        "ax_back_per_euro": "Money back per euro invested",
+        "ax_back_per_euro": "Money back relative to money invested",
         "ax_share": "Share of cases",
         "legend_loss": "Loss: {p} of cases",
         "legend_break_even": "Money back (1.0)",
@@ -486,3 +486,31 @@ PERIOD_WORDS: dict[str, dict[str, str]] = {
     "object_of": {"fi": "tapahtumia ({name})", "sv": "händelserna ({name})",
                   "en": "{name} events"},
 }
+
+
+#: How the investors' sentence names the currency: (the phrase "for each unit invested", the
+#: unit after an amount), by language and currency; other currencies use the last entry.
+CURRENCY_WORDS = {
+    "fi": {"EUR": ("Jokaista sijoitettua euroa kohden", "euroa"),
+           "GBP": ("Jokaista sijoitettua puntaa kohden", "puntaa"),
+           "USD": ("Jokaista sijoitettua dollaria kohden", "dollaria"),
+           "*": ("Jokaista sijoitettua rahayksikköä kohden", "rahayksikköä")},
+    "sv": {"EUR": ("För varje investerad euro", "euro"),
+           "GBP": ("För varje investerat pund", "pund"),
+           "USD": ("För varje investerad dollar", "dollar"),
+           "*": ("För varje investerad valutaenhet", "valutaenheter")},
+    "en": {"EUR": ("For each euro invested", "euros"),
+           "GBP": ("For each pound invested", "pounds"),
+           "USD": ("For each dollar invested", "dollars"),
+           "*": ("For each unit of currency invested", "units")},
+}
+
+
+def currency_words(lang: str, currency: str) -> tuple[str, str]:
+    """(phrase for "for each unit invested", unit after an amount) in ``lang``.
+
+    >>> currency_words("fi", "GBP")
+    ('Jokaista sijoitettua puntaa kohden', 'puntaa')
+    """
+    table = CURRENCY_WORDS[lang]
+    return table.get(currency, table["*"])
