@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true",
                      help="do not show progress (it is shown only in a terminal anyway)")
     sub.add_parser("scenarios", help="list the built-in scenarios with a one-line description")
+    from sibsim.council.cli import add_parser as add_report_parser
+
+    add_report_parser(sub)
     return p
 
 
@@ -140,6 +143,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if args.command == "scenarios":
         print(_scenario_list())
         return EXIT_OK
+    if args.command == "report":
+        from sibsim.council.cli import run_report
+
+        return run_report(args)
     if args.draws < 1:
         return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")
     if args.seed < 0:
