@@ -216,5 +216,5 @@ def test_peterborough_two_cohorts_that_ran():
     ratio = rep["trigger_units"].isel(trigger=2).values / three["trigger_units"].isel(
         trigger=3).values
     assert 0.55 < ratio.mean() < 0.8
-    with pytest.raises(ValueError, match="first_cohorts.n"):
+    with pytest.raises(ValueError, match=r"first_cohorts\.n"):
         first_cohorts(load_scenario("peterborough"), 4)

@@ -242,7 +242,7 @@ class RateCard(Spec):
             states = []                          # this process's states: occupancy not NaN
             if "state" in ds.dims:
                 own = ~np.isnan(ds["occupancy"].transpose(..., "state")[(0,) * 5].values)
-                states = [str(s) for s, mine in zip(ds["state"].values, own) if mine]
+                states = [str(s) for s, mine in zip(ds["state"].values, own, strict=True) if mine]
         else:
             states = list(ds["state"].values) if "state" in ds.dims else []
         self.check_outcome(list(ds["stratum"].values), states)
