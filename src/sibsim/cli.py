@@ -56,8 +56,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="also write the yearly budget table (each payer's outcome payments, "
                           "appropriation and savings by calendar year): .csv or .xlsx "
                           "(money scenarios only)")
+    run.add_argument("--report", type=Path, default=None, metavar="HTML",
+                     help="also write the council report (one self-contained HTML file: "
+                          "yearly budget, savings, chance of paying more than saving, "
+                          "investors, break-even, assumptions; see 'sibsim report'), in --lang "
+                          "(money scenarios only)")
     run.add_argument("--lang", choices=("en", "fi", "sv"), default="en",
-                     help="language of the budget table's headers and number format: en "
+                     help="language of the council report and of the budget table's headers "
+                          "and number format: en "
                           "(comma-separated, decimal point), fi or sv (semicolon-separated, "
                           "decimal comma); default: en")
     run.add_argument("--confidence", type=float, default=0.9, metavar="C",
@@ -174,7 +180,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
     out = args.out or Path("results") / f"{deal.name}.nc"
     problem = check_outputs(args.scenario, {"--out": (out, (".nc",)),
                                             "--figure": (args.figure, _figure_formats()),
-                                            "--budget": (args.budget, TABLE_FORMATS)})
+                                            "--budget": (args.budget, TABLE_FORMATS),
+                                            "--report": (args.report, (".html",))})
     if problem is not None:
         return _fail(problem)
     progress = False if args.no_progress else (True if args.progress else None)
@@ -189,7 +196,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
                                          engine=args.engine, out=out, figure=args.figure,
                                          progress=progress, block_draws=args.block_draws,
                                          budget=args.budget, lang=args.lang,
-                                         confidence=args.confidence)
+                                         confidence=args.confidence, council=args.report,
+                                         source=_scenario_source(args.scenario))
     except (ValueError, TypeError) as err:
         return _fail(f"{args.scenario}: {err}")
     except OSError as err:
@@ -198,6 +206,14 @@ def _main(argv: Sequence[str] | None = None) -> int:
     for w in caught:  # every warning as one line, no source location
         print(f"sibsim: warning: {w.message}", file=sys.stderr)
     return EXIT_OK
+
+
+def _scenario_source(scenario: str) -> Path | None:
+    """The TOML file of a scenario argument (a built-in name or a path), for citations."""
+    from sibsim.scenario_file import builtin_scenarios
+
+    path = Path(scenario)
+    return path if path.is_file() else builtin_scenarios().get(scenario)
 
 
 def _figure_formats() -> tuple[str, ...]:

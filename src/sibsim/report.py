@@ -580,12 +580,15 @@ def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
                    out: Path | None = None, figure: Path | None = None,
                    progress: bool | None = None, block_draws: int | None = None,
                    budget: Path | None = None, lang: str = "en",
-                   confidence: float = 0.9) -> str:
+                   confidence: float = 0.9, council: Path | None = None,
+                   source: Path | None = None) -> str:
     """Simulate, write ``out`` (netCDF), optionally the figure, and return a summary.
 
     ``budget``: also write the yearly budget table there (``.csv`` or ``.xlsx``, headers and
     number format in ``lang``, see :func:`sibsim.analysis.budget.write_budget_table`), with
-    the appropriation at ``confidence``.
+    the appropriation at ``confidence``. ``council``: also write the council report there
+    (one self-contained HTML file in ``lang``, see :func:`sibsim.council.council_report`;
+    ``source`` is the scenario file whose comments give the assumptions' sources).
 
     The memory the run needs is estimated first; a run that cannot fit is refused with
     :class:`~sibsim.resources.RunTooLargeError` (see :func:`analyse`)."""
@@ -603,8 +606,12 @@ def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
         if budget is not None:
             lines.append("No budget table written: the scenario has no money tables "
                          "([[evaluation]], [contract], [capital]), and the budget is money.")
+        if council is not None:
+            lines.append("No council report written: the scenario has no money tables "
+                         "([[evaluation]], [contract], [capital]), and the report is about "
+                         "money.")
         return "\n".join(lines)
-    if budget is not None:
+    if budget is not None or council is not None:
         v.choice("lang", lang, LANGUAGES)
     res = analyse(deal, draws=draws, seed=seed, engine=engine, progress=progress,
                   block_draws=block_draws, confidence=confidence)
@@ -626,4 +633,10 @@ def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
     if budget is not None:
         write_budget_table(res.budget, budget, lang=lang)
         lines.append(f"Yearly budget table written to {budget}")
+    if council is not None:
+        from sibsim.council import write_council_report
+
+        write_council_report(res, deal, council, lang=lang, confidence=confidence,
+                             source=source)
+        lines.append(f"Council report written to {council}")
     return "\n".join(lines)
