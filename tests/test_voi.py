@@ -123,6 +123,6 @@ def test_value_of_information_of_peterborough():
 
 
 def test_value_of_information_refuses_an_unknown_parameter():
-    with pytest.raises(ValueError, match="value_of_information.parameters"):
+    with pytest.raises(ValueError, match=r"value_of_information\.parameters"):
         value_of_information(sibsim.load_scenario("peterborough"), draws=20, seed=1,
                              parameters=("nope",))

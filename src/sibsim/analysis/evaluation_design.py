@@ -57,8 +57,9 @@ from sibsim.spec import _validate as v
 from sibsim.spec.cohort import ComparisonGroup
 from sibsim.spec.distributions import Dirichlet, Normal
 
-__all__ = ["DESIGN_NAMES", "MATCHED_BIAS", "DesignOption", "default_effects", "design_for", "historical_rate_at_prior_mean",
-           "payment_curves", "plot_payment_curves", "rule_threshold", "with_threshold"]
+__all__ = ["DESIGN_NAMES", "MATCHED_BIAS", "DesignOption", "default_effects", "design_for",
+           "historical_rate_at_prior_mean", "payment_curves", "plot_payment_curves",
+           "rule_threshold", "with_threshold"]
 
 #: The bias of a matched comparison group asked for by name (``designs=["matched"]``) when
 #: the deal's own design is not matched: unbiased on average, with a 3% standard deviation.
@@ -416,10 +417,10 @@ def payment_curves(deal: Deal, effects: Sequence[float] | None = None,
     options = _options(deal, designs, comparison_sizes, thresholds, alphas)
     cur = deal.currency
     names = ("payment", "amount", "investor_loss", "commissioner_net_loss", "net_savings")
-    O, E = len(options), xs.size
-    mean = {k: np.zeros((O, E)) for k in names}
-    se = {k: np.zeros((O, E)) for k in names}
-    prior = {k: np.zeros(O) for k in names}
+    n_opt, n_eff = len(options), xs.size
+    mean = {k: np.zeros((n_opt, n_eff)) for k in names}
+    se = {k: np.zeros((n_opt, n_eff)) for k in names}
+    prior = {k: np.zeros(n_opt) for k in names}
     trig_mean: list[list[np.ndarray]] = []
     trig_se: list[list[np.ndarray]] = []
     power: list[list[np.ndarray]] = []
