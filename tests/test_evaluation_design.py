@@ -152,3 +152,24 @@ def test_plot_has_one_labelled_line_per_option():
     assert not math.isnan(ax.get_ylim()[0])
     with pytest.raises(ValueError, match=r"plot_payment_curves\.variable"):
         plot_payment_curves(pc, variable="power_normal")
+
+
+def test_cli_evaluation_design(tmp_path, capsys):
+    from sibsim.cli import main
+
+    fig, nc = tmp_path / "pc.png", tmp_path / "pc.nc"
+    rc = main(["evaluation-design", "peterborough", "--draws", "20", "--seed", "1",
+               "--designs", "rct", "historical", "--effects", "1.0", "0.85",
+               "--alphas", "none", "0.05", "--figure", str(fig), "--out", str(nc)])
+    out = capsys.readouterr().out
+    assert rc == 0 and fig.stat().st_size > 0
+    assert "RCT, no gate" in out and "historical, alpha 0.05" in out
+    import xarray as xr
+
+    with xr.open_dataset(nc) as ds:
+        assert ds.sizes["option"] == 4 and ds.sizes["effect"] == 2
+    assert main(["evaluation-design", "peterborough", "--alphas", "x"]) == 2
+    assert "--alphas" in capsys.readouterr().err
+    assert main(["evaluation-design", "peterborough", "--designs", "quasi",
+                 "--draws", "5"]) == 2
+    assert "payment_curves.designs: got 'quasi'" in capsys.readouterr().err

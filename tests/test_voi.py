@@ -10,6 +10,7 @@ import pytest
 
 import sibsim
 from sibsim.analysis.voi import (
+    ALL,
     evpi,
     evppi,
     evsi,
@@ -90,6 +91,19 @@ def test_orderings_evpi_evppi_evsi():
     assert sample[-1] <= float(part["evppi"]) + 1e-12
 
 
+def test_evppi_of_two_parameters_together_matches_the_closed_form():
+    # NB = a + b1 theta1 + b2 theta2 + eps: knowing both is knowing a normal with sd
+    # sqrt(b1^2 + b2^2); the additive model is exact here
+    rng = np.random.default_rng(8)
+    D = 4000
+    th = rng.normal(size=(D, 2))
+    nb = np.stack([np.zeros(D), 0.3 + th @ [1.0, 0.7] + rng.normal(0, 1.0, D)], axis=1)
+    r = evppi(nb, th)
+    exact = normal_voi(0.3, math.hypot(1.0, 0.7))
+    assert abs(float(r["evppi"]) - exact) <= Z * float(r["evppi_se"]) + 0.02 * exact
+    assert float(r["evppi"]) > float(evppi(nb, th[:, 0])["evppi"])
+
+
 def test_a_parameter_that_does_not_matter_has_no_partial_value():
     nb, _, *_ = linear_case(3000, 6)
     unrelated = np.random.default_rng(7).normal(size=3000)
@@ -113,7 +127,8 @@ def test_value_of_information_of_peterborough():
     assert r["evpi"].attrs["units"] == "GBP" and "dampack" in r.attrs["reference"]
     se = float(r["evpi_se"])
     e_pp = float(r["evppi"].sel(parameter="effect.value"))
-    assert float(r["evpi"]) + Z * se >= e_pp >= 0
+    e_all = float(r["evppi"].sel(parameter=ALL))
+    assert float(r["evpi"]) + Z * se >= e_all >= 0 and float(r["evpi"]) + Z * se >= e_pp >= 0
     s = r["evsi"].values
     assert np.all(np.diff(s) > 0) and s[-1] <= e_pp + 1e-9
     # EVPI by hand from the net benefits: E[max(0, NB)] - max(0, E[NB])
@@ -126,3 +141,16 @@ def test_value_of_information_refuses_an_unknown_parameter():
     with pytest.raises(ValueError, match=r"value_of_information\.parameters"):
         value_of_information(sibsim.load_scenario("peterborough"), draws=20, seed=1,
                              parameters=("nope",))
+
+
+def test_cli_value_of_information(tmp_path, capsys):
+    from sibsim.cli import main
+
+    fig = tmp_path / "voi.png"
+    rc = main(["voi", "peterborough", "--draws", "40", "--seed", "1", "--pilot-sizes", "100",
+               "1000", "--figure", str(fig)])
+    out = capsys.readouterr().out
+    assert rc == 0 and fig.stat().st_size > 0
+    assert "EVPI" in out and "EVSI of a pilot" in out and "1,000 participants" in out
+    assert main(["value-of-information", "peterborough", "--draws", "1"]) == 2
+    assert "--draws: got 1" in capsys.readouterr().err

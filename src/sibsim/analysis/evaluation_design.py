@@ -58,7 +58,8 @@ from sibsim.spec.cohort import ComparisonGroup
 from sibsim.spec.distributions import Dirichlet, Normal
 
 __all__ = ["DESIGN_NAMES", "MATCHED_BIAS", "DesignOption", "default_effects", "design_for",
-           "historical_rate_at_prior_mean", "payment_curves", "plot_payment_curves",
+           "effect_for_probability", "format_payment_curves", "historical_rate_at_prior_mean",
+           "payment_curves", "plot_payment_curves",
            "rule_threshold", "with_threshold"]
 
 #: The bias of a matched comparison group asked for by name (``designs=["matched"]``) when
@@ -551,3 +552,74 @@ def plot_payment_curves(result: xr.Dataset, ax: Any = None, variable: str = "p_p
     ax.set_title(f"{result.attrs.get('scenario', '')}: {ylabels.get(variable, variable)} "
                  "against the true effect", fontsize=10)
     return ax
+
+
+def effect_for_probability(result: xr.Dataset, p: float = 0.8) -> xr.DataArray:
+    """The weakest true effect of the grid at which each option pays with probability ``p``
+    (linear interpolation between grid points; NaN: not reached on the grid).
+
+    >>> import sibsim
+    >>> pc = payment_curves(sibsim.load_scenario("peterborough"), effects=[1.0, 0.9, 0.8],
+    ...                     draws=30, seed=1, with_prior=False)
+    >>> effect_for_probability(pc, 0.5).dims
+    ('option',)
+    """
+    x = result["effect"].values
+    out = []
+    for label in result["option"].values:
+        y = result["p_payment"].sel(option=label).values
+        hit = np.flatnonzero(y >= p)
+        if hit.size == 0:
+            out.append(math.nan)
+            continue
+        j = int(hit[0])
+        if j == 0:
+            out.append(float(x[0]))
+            continue
+        w = (p - y[j - 1]) / (y[j] - y[j - 1])
+        out.append(float(x[j - 1] + w * (x[j] - x[j - 1])))
+    return xr.DataArray(np.array(out), dims="option", coords={"option": result["option"]},
+                        attrs={"units": result.attrs.get("measure", ""),
+                               "description": f"Weakest true effect paid with probability "
+                                              f"{p:g} (NaN: not on the grid)"})
+
+
+def format_payment_curves(result: xr.Dataset) -> str:
+    """A plain-text table of the options: the chance of a payment with no effect (a false
+    positive), the effect needed for an 80% chance of payment, and, with the effect drawn from
+    its prior, each party's risk.
+
+    >>> import sibsim
+    >>> pc = payment_curves(sibsim.load_scenario("peterborough"), effects=[1.0, 0.9, 0.8],
+    ...                     draws=30, seed=1)
+    >>> "P(pay | no effect)" in format_payment_curves(pc)
+    True
+    """
+    cur = result.attrs.get("currency", "")
+    e80 = effect_for_probability(result, 0.8).values
+    head = ["option", "P(pay | no effect)", "effect for 80%"]
+    prior = "prior_p_payment" in result
+    if prior:
+        head += ["P(pay)", "P(investor loss)", "P(commissioner loss)",
+                 f"net savings ({cur}, mean NPV)"]
+    rows = []
+    for i, label in enumerate(result["option"].values):
+        row = [str(label), f"{100 * float(result['p_payment'][i, 0]):.1f}%",
+               "not reached" if math.isnan(e80[i]) else f"{e80[i]:.3g}"]
+        if prior:
+            row += [f"{100 * float(result['prior_p_payment'][i]):.1f}%",
+                    f"{100 * float(result['prior_p_investor_loss'][i]):.1f}%",
+                    f"{100 * float(result['prior_p_commissioner_net_loss'][i]):.1f}%",
+                    f"{float(result['prior_expected_net_savings'][i]):,.0f}"]
+        rows.append(row)
+    widths = [max(len(r[k]) for r in [head, *rows]) for k in range(len(head))]
+    lines = [f"Evaluation design options for {result.attrs.get('scenario', '')} "
+             f"({result.attrs.get('draws')} draws, seed {result.attrs.get('seed')}; no effect "
+             f"= {float(result['effect'][0]):g}, measure {result.attrs.get('measure', '')})"]
+    for r in [head, *rows]:
+        lines.append("  ".join(c.ljust(w) if k == 0 else c.rjust(w)
+                               for k, (c, w) in enumerate(zip(r, widths, strict=True))))
+    if prior:
+        lines.append("P(pay), P(investor loss), P(commissioner loss) and net savings: with the "
+                     "effect drawn from its prior.")
+    return "\n".join(lines)

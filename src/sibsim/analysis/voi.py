@@ -66,8 +66,11 @@ from scipy.interpolate import make_smoothing_spline
 
 from sibsim.spec import _validate as v
 
-__all__ = ["STRATEGIES", "commissioner_net_benefit", "evpi", "evppi", "evsi",
-           "normal_voi", "pilot_information", "value_of_information"]
+__all__ = ["ALL", "STRATEGIES", "commissioner_net_benefit", "evpi", "evppi", "evsi", "format_voi",
+           "normal_voi", "pilot_information", "plot_voi", "value_of_information"]
+
+#: The name of the EVPPI of every sampled parameter together (additive model).
+ALL = "all parameters"
 
 #: The commissioner's strategies: do not sign (net benefit 0), sign the deal.
 STRATEGIES = ("do_not_sign", "sign")
@@ -143,7 +146,7 @@ def evpi(nb: object) -> xr.Dataset:
 
 #: Above this many distinct parameter values, the losses are averaged in as many bins of equal
 #: counts before the spline is fitted (the fit then costs the same whatever the draws).
-SPLINE_BINS = 200
+SPLINE_BINS = 100
 
 
 def _smooth(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -186,11 +189,39 @@ def _smooth(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _phi(phi: object, D: int, name: str) -> np.ndarray:
     arr = np.asarray(phi.values if isinstance(phi, xr.DataArray) else phi, dtype=float)
-    if arr.shape != (D,):
+    if arr.ndim == 2 and arr.shape[0] == D and arr.shape[1] >= 1 and name == "phi":
+        pass  # several parameters: an additive model
+    elif arr.shape != (D,):
         raise v.fail(f"voi.{name}", arr.shape, f"one value per draw, shape ({D},)")
     if not np.isfinite(arr).all():
         raise v.fail(f"voi.{name}", "non-finite values", "a finite value in every draw")
     return arr
+
+
+#: Most backfitting sweeps of the additive model of several parameters (it stops earlier
+#: once a sweep moves no fitted value by more than 0.1% of the losses' standard deviation).
+BACKFIT_SWEEPS = 10
+
+
+def _additive(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Fitted values of an additive model ``y ~ c + sum_j f_j(x_j)`` (one smoothing spline per
+    parameter, by backfitting); one parameter: :func:`_smooth`."""
+    if x.ndim == 1:
+        return _smooth(x, y)
+    c = y.mean()
+    f = np.zeros_like(x)
+    tol = 1e-3 * (y.std() or 1.0)
+    for _ in range(BACKFIT_SWEEPS):
+        change = 0.0
+        for j in range(x.shape[1]):
+            r = y - c - f.sum(1) + f[:, j]
+            fj = _smooth(x[:, j], r)
+            fj -= fj.mean()
+            change = max(change, float(np.abs(fj - f[:, j]).max()))
+            f[:, j] = fj
+        if change < tol:  # converged: a further sweep moves no fitted value by 0.1% of sd
+            break
+    return c + f.sum(1)
 
 
 def _fitted_losses(arr: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, int]:
@@ -198,7 +229,7 @@ def _fitted_losses(arr: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, int]:
     fitted = np.zeros_like(loss)
     for s in range(arr.shape[1]):
         if s != best:  # the chosen strategy's loss is 0 in every draw
-            fitted[:, s] = _smooth(phi, loss[:, s])
+            fitted[:, s] = _additive(phi, loss[:, s])
     return fitted, best
 
 
@@ -214,8 +245,11 @@ def evppi(nb: object, phi: object) -> xr.Dataset:
     ----------
     nb : array (draws, strategies) or DataArray (draw, strategy)
         Net benefit of each strategy in each draw (currency).
-    phi : array (draws,)
-        The parameter's value in each draw (e.g. the true effect).
+    phi : array (draws,) or (draws, k)
+        The parameter's value in each draw (e.g. the true effect); with ``k`` columns, the
+        EVPPI of the ``k`` parameters together, by an additive model (one spline per
+        parameter, fitted by backfitting: no interactions, where dampack's GAM would add a
+        tensor-product term).
 
     Returns
     -------
@@ -444,7 +478,10 @@ def value_of_information(deal, draws: int = 2000, seed: int = 0, *,
         Treated participants of the pilot (each with ``comparison_ratio`` comparison people).
     parameters : sequence of str, optional
         Sampled parameters whose EVPPI is computed (names of the outcome dataset's
-        ``parameter`` coordinate); default ``("effect.value",)``, the true effect.
+        ``parameter`` coordinate), or :data:`ALL` (``"all parameters"``: every sampled
+        parameter together, additive model); default ``("effect.value", ALL)``. EVPI minus
+        the EVPPI of all parameters is the value of knowing the cohort's own chance (which
+        people reoffend, ...) in advance, which no study can give.
     value : {"savings", "public"}
         The commissioner's net benefit of signing (see :func:`commissioner_net_benefit`).
     comparison_ratio : float, optional
@@ -468,13 +505,19 @@ def value_of_information(deal, draws: int = 2000, seed: int = 0, *,
     """
     nb, params = commissioner_net_benefit(deal, draws, seed, value=value)
     names = list(params["parameter"].values)
-    wanted = list(parameters) if parameters is not None else ["effect.value"]
+    wanted = list(parameters) if parameters is not None else ["effect.value", ALL]
     for p in wanted:
-        if p not in names:
+        if p not in names and p != ALL:
             raise v.fail("value_of_information.parameters", p,
-                         "sampled parameters of the scenario: " + ", ".join(names))
+                         f"{ALL!r} or sampled parameters of the scenario: " + ", ".join(names))
     out = evpi(nb)
-    ev_pp = [evppi(nb, params["parameter_value"].sel(parameter=p)) for p in wanted]
+    values = params["parameter_value"].transpose("draw", "parameter").values
+    varied = values[:, np.ptp(values, axis=0) > 0]
+
+    def phi_of(p: str) -> np.ndarray:
+        return varied if p == ALL else params["parameter_value"].sel(parameter=p).values
+
+    ev_pp = [evppi(nb, phi_of(p)) for p in wanted]
     cur = deal.currency
     out["evppi"] = xr.Variable("parameter", [float(r["evppi"]) for r in ev_pp], attrs={
         "units": cur, "description": "Expected value of partial perfect information on each "
@@ -495,3 +538,76 @@ def value_of_information(deal, draws: int = 2000, seed: int = 0, *,
         "comparison_ratio"], value=value, currency=cur, draws=int(nb.sizes["draw"]), seed=seed,
         reference="dampack (DARTH-git/dampack): calc_evpi, calc_evppi, calc_evsi")
     return out
+
+
+def format_voi(result: xr.Dataset) -> str:
+    """The value-of-information results as plain text (amounts in the deal's currency).
+
+    >>> r = xr.Dataset({"evpi": 1.0, "evpi_se": 0.1, "expected_net_benefit": (
+    ...     "strategy", [0.0, 2.0])}, coords={"strategy": list(STRATEGIES)},
+    ...     attrs={"best_strategy": "sign", "currency": "EUR"})
+    >>> print(format_voi(r).splitlines()[1])
+    Decision on expectations: sign (expected net benefit of signing 2 EUR)
+    """
+    cur = result.attrs.get("currency", "")
+    se = float(result["evpi_se"])
+    lines = [f"Value of information of the decision to sign ({result.attrs.get('value', '')} "
+             f"value; {result.attrs.get('draws', '?')} draws, seed "
+             f"{result.attrs.get('seed', '?')}; after dampack's calc_evpi/calc_evppi/calc_evsi)",
+             f"Decision on expectations: {result.attrs['best_strategy'].replace('_', ' ')} "
+             f"(expected net benefit of signing "
+             f"{float(result['expected_net_benefit'].sel(strategy='sign')):,.0f} {cur})",
+             f"EVPI (perfect information on everything, the cohort's own chance included): "
+             f"{float(result['evpi']):,.0f} {cur} (MC s.e. {se:,.0f})"]
+    if "evppi" in result:
+        for p in result["parameter"].values:
+            lines.append(f"EVPPI of {p}: {float(result['evppi'].sel(parameter=p)):,.0f} {cur} "
+                         f"(MC s.e. {float(result['evppi_se'].sel(parameter=p)):,.0f})")
+    if "evsi" in result:
+        lines.append(f"EVSI of a pilot (n0 = {result.attrs.get('n0', math.nan):,.0f} people "
+                     f"of prior information; comparison "
+                     f"{result.attrs.get('pilot_comparison_ratio', math.nan):g}:1):")
+        for n in result["pilot_size"].values:
+            value = float(result["evsi"].sel(pilot_size=n))
+            lines.append(f"  {n:>8,.0f} participants: {value:,.0f} {cur}")
+    lines.append("A study is worth running before signing only if it costs less than its EVSI "
+                 "(and the delay costs nothing).")
+    return "\n".join(lines)
+
+
+def plot_voi(result: xr.Dataset, ax=None):
+    """EVSI against the pilot's size, with EVPPI of the true effect and EVPI as horizontal
+    lines (two Monte Carlo standard errors shaded). Returns the axes.
+
+    >>> import sibsim
+    >>> r = value_of_information(sibsim.load_scenario("peterborough"), draws=100, seed=1,
+    ...                          pilot_sizes=(100, 1000))
+    >>> plot_voi(r).get_xlabel()
+    'Pilot participants'
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.5))
+    cur = result.attrs.get("currency", "")
+    n = result["pilot_size"].values
+    y, s = result["evsi"].values, result["evsi_se"].values
+    (line,) = ax.plot(n, y, marker="o", label="EVSI of a pilot")
+    ax.fill_between(n, y - 2 * s, y + 2 * s, color=line.get_color(), alpha=0.15, lw=0)
+    levels = [("EVPI (everything, the cohort's chance included)", float(result["evpi"]), "k")]
+    named = {ALL: ("EVPPI (all parameters)", "tab:purple"),
+             "effect.value": ("EVPPI (true effect)", "tab:red")}
+    for p, (label, colour) in named.items():
+        if "evppi" in result and p in result["parameter"].values:
+            levels.append((label, float(result["evppi"].sel(parameter=p)), colour))
+    for label, value, colour in levels:
+        ax.axhline(value, color=colour, ls="--", lw=1, label=label)
+    ax.set_xscale("log")
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:,.0f}"))
+    ax.set_xlabel("Pilot participants")
+    ax.set_ylabel(f"Expected value ({cur})")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("Value of information of the decision to sign", fontsize=10)
+    return ax
