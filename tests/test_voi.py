@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sibsim
 from sibsim.analysis.voi import (
@@ -102,6 +104,20 @@ def test_evppi_of_two_parameters_together_matches_the_closed_form():
     exact = normal_voi(0.3, math.hypot(1.0, 0.7))
     assert abs(float(r["evppi"]) - exact) <= Z * float(r["evppi_se"]) + 0.02 * exact
     assert float(r["evppi"]) > float(evppi(nb, th[:, 0])["evppi"])
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), a=st.floats(-2, 2), b=st.floats(-3, 3),
+       n0=st.floats(1, 1e4))
+def test_evsi_grows_with_the_pilot_from_zero_to_at_most_the_evppi(seed, a, b, n0):
+    # the fitted losses keep the mean loss (<= 0 for the strategy not chosen), so shrinking
+    # them less can only raise the mean of their positive part
+    nb, theta, *_ = linear_case(400, seed, a=a, b=b)
+    sizes = [0.0, 1.0, 10.0, 100.0, 1e3, 1e5]
+    s = evsi(nb, theta, sizes, n0)["evsi"].values
+    assert s[0] == pytest.approx(0.0, abs=1e-9)
+    assert np.all(np.diff(s) >= -1e-9)
+    assert s[-1] <= float(evppi(nb, theta)["evppi"]) + 1e-9
 
 
 def test_a_parameter_that_does_not_matter_has_no_partial_value():

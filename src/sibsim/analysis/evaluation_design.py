@@ -226,8 +226,8 @@ def _options(deal: Deal, designs, comparison_sizes, thresholds, alphas) -> list[
     ev0 = deal.evaluations[0]
     given = {"design": designs is not None, "comparison": comparison_sizes is not None,
              "threshold": thresholds is not None, "alpha": alphas is not None}
-    design_list = [design_for(deal, d) for d in (designs if designs is not None else [None])
-                   ] if designs is not None else [ev0.design]
+    design_list = ([design_for(deal, d) for d in designs] if designs is not None
+                   else [ev0.design])
     comp_list = ([_comparison(c) for c in comparison_sizes] if comparison_sizes is not None
                  else [deal.scenario.comparison])
     th_list = ([float(t) for t in thresholds] if thresholds is not None

@@ -229,7 +229,10 @@ def _fitted_losses(arr: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, int]:
     fitted = np.zeros_like(loss)
     for s in range(arr.shape[1]):
         if s != best:  # the chosen strategy's loss is 0 in every draw
-            fitted[:, s] = _additive(phi, loss[:, s])
+            f = _additive(phi, loss[:, s])
+            # keep the mean loss exactly, as a regression with an intercept does (binning
+            # moves it slightly): the mean fitted loss of a strategy not chosen is then <= 0
+            fitted[:, s] = f + (loss[:, s].mean() - f.mean())
     return fitted, best
 
 
