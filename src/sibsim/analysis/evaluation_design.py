@@ -20,7 +20,7 @@ Examples
 >>> import sibsim
 >>> deal = sibsim.load_scenario("peterborough")
 >>> pc = payment_curves(deal, effects=[1.0, 0.8], designs=["rct", "matched"], draws=50, seed=1)
->>> pc["p_payment"].dims, list(pc["option"].values)
+>>> pc["p_payment"].dims, pc["option"].values.tolist()
 (('option', 'effect'), ['RCT', 'matched'])
 """
 
