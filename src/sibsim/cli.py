@@ -87,7 +87,119 @@ def _parser() -> argparse.ArgumentParser:
     from sibsim.council.cli import add_parser as add_report_parser
 
     add_report_parser(sub)
+    _add_evaluation_parsers(sub)
     return p
+
+
+def _add_evaluation_parsers(sub: argparse._SubParsersAction) -> None:
+    """``sibsim evaluation-design`` and ``sibsim value-of-information`` (see
+    docs/evaluation-design.md)."""
+    ed = sub.add_parser(
+        "evaluation-design", help="probability of payment against the true effect for each "
+                                  "evaluation design, comparison size, threshold and gate",
+        description="Compare evaluation options of SCENARIO: for each true effect of a grid, "
+                    "the chance that the contract pays, and each party's risk. Options are "
+                    "every combination of the choices given (the scenario's own if none).")
+    ed.add_argument("scenario", metavar="SCENARIO",
+                    help="path of a TOML scenario file, or the name of a built-in scenario")
+    ed.add_argument("--designs", nargs="+", default=None, metavar="KIND",
+                    help="designs compared: rct, matched, historical, before_after")
+    ed.add_argument("--comparison-ratios", nargs="+", type=float, default=None, metavar="R",
+                    help="comparison people per participant, e.g. 1 10")
+    ed.add_argument("--thresholds", nargs="+", type=float, default=None, metavar="T",
+                    help="measured effect (fraction) from which the metric pays, e.g. 0.05 0.1")
+    ed.add_argument("--alphas", nargs="+", default=None, metavar="A",
+                    help="significance levels of the gate, or 'none' for no gate")
+    ed.add_argument("--effects", nargs="+", type=float, default=None, metavar="E",
+                    help="true effects, in the scenario's measure (default: from no effect to "
+                         "where payment is all but sure)")
+    ed.add_argument("--draws", type=int, default=1000, metavar="N",
+                    help="Monte Carlo draws per option and effect (default: 1000)")
+    ed.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
+    ed.add_argument("--figure", type=Path, default=None, metavar="PNG",
+                    help="write the payment curves figure")
+    ed.add_argument("--out", type=Path, default=None, metavar="FILE",
+                    help="write the curves as netCDF (.nc)")
+    vi = sub.add_parser(
+        "value-of-information", aliases=["voi"],
+        help="EVPI, EVPPI of the true effect and EVSI of a pilot for the decision to sign",
+        description="Value of information of the commissioner's decision to sign SCENARIO "
+                    "(definitions of dampack: calc_evpi, calc_evppi, calc_evsi).")
+    vi.add_argument("scenario", metavar="SCENARIO",
+                    help="path of a TOML scenario file, or the name of a built-in scenario")
+    vi.add_argument("--draws", type=int, default=2000, metavar="N",
+                    help="Monte Carlo draws (default: 2000)")
+    vi.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
+    vi.add_argument("--pilot-sizes", nargs="+", type=float, default=[50, 100, 200, 500, 1000],
+                    metavar="N", help="pilot participants (default: 50 100 200 500 1000)")
+    vi.add_argument("--value", choices=("savings", "public"), default="savings",
+                    help="net benefit of signing: NPV of net cashable savings, or with the "
+                         "wider public value (default: savings)")
+    vi.add_argument("--figure", type=Path, default=None, metavar="PNG",
+                    help="write EVSI against the pilot's size")
+
+
+def _evaluation_main(args: argparse.Namespace) -> int:
+    """Run ``evaluation-design`` or ``value-of-information``."""
+    if args.draws < 2:
+        return _fail(f"--draws: got {args.draws}; allowed: an integer >= 2")
+    if args.seed < 0:
+        return _fail(f"--seed: got {args.seed}; allowed: an integer >= 0")
+    try:
+        deal = load_scenario(args.scenario)
+    except ScenarioFileError as err:
+        return _fail(str(err))
+    outputs = {"--figure": (args.figure, _figure_formats())}
+    if getattr(args, "out", None) is not None:
+        outputs["--out"] = (args.out, (".nc",))
+    problem = check_outputs(args.scenario, outputs)
+    if problem is not None:
+        return _fail(problem)
+    if not deal.has_money:
+        return _fail(f"{args.scenario}: no contract; these tools need a priced deal")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    try:
+        if args.command == "evaluation-design":
+            from sibsim.analysis import evaluation_design as ed
+
+            alphas = None
+            if args.alphas is not None:
+                try:
+                    alphas = [None if a.lower() == "none" else float(a) for a in args.alphas]
+                except ValueError:
+                    return _fail(f"--alphas: got {args.alphas}; allowed: numbers in (0, 0.5] "
+                                 "or 'none'")
+            result = ed.payment_curves(deal, effects=args.effects, designs=args.designs,
+                                       comparison_sizes=args.comparison_ratios,
+                                       thresholds=args.thresholds, alphas=alphas,
+                                       draws=args.draws, seed=args.seed)
+            text = ed.format_payment_curves(result)
+            plot = ed.plot_payment_curves
+        else:
+            from sibsim.analysis import voi
+
+            result = voi.value_of_information(deal, draws=args.draws, seed=args.seed,
+                                              pilot_sizes=args.pilot_sizes, value=args.value)
+            text = voi.format_voi(result)
+            plot = voi.plot_voi
+    except (ValueError, TypeError) as err:
+        return _fail(f"{args.scenario}: {err}")
+    try:
+        if args.figure is not None:  # written atomically: no half-written file
+            from sibsim.plots import save_figure
+
+            save_figure(plot(result).figure, args.figure, dpi=120)
+        if getattr(args, "out", None) is not None:
+            from sibsim.dataset.io import atomic_output
+
+            with atomic_output(args.out) as tmp:
+                result.to_netcdf(tmp)
+    except OSError as err:
+        return _fail(f"cannot write the results: {err}")
+    print(text)
+    return EXIT_OK
 
 
 def _scenario_list() -> str:
@@ -153,6 +265,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
         from sibsim.council.cli import run_report
 
         return run_report(args)
+    if args.command in ("evaluation-design", "value-of-information", "voi"):
+        return _evaluation_main(args)
     if args.draws < 1:
         return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")
     if args.seed < 0:
