@@ -7,11 +7,15 @@ The library is layered, one way: specification (:mod:`sibsim.spec`) -> simulatio
 
 from sibsim import _numba_cache  # noqa: F401  (chooses numba's cache before any kernel)
 from sibsim.analysis.replay import replay
+from sibsim.analysis.sensitivity import sensitivity
+from sibsim.analysis.sensitivity.discovery import where_parties_lose
+from sibsim.analysis.sensitivity.tornado import tornado
 from sibsim.dataset import open_dataset, simulate, to_netcdf
 from sibsim.money.deal import Deal, Investors
 from sibsim.money.irr import irr, npv
 from sibsim.report import SIBResults, analyse, open_results
 from sibsim.scenario_file import load_scenario
+from sibsim.spec.correlation import Correlation
 from sibsim.spec import (
     Beta,
     BinaryOutcome,
@@ -39,6 +43,7 @@ __all__ = [
     "BinaryOutcome",
     "Cohort",
     "ComparisonGroup",
+    "Correlation",
     "CountOutcome",
     "Deal",
     "Dirichlet",
@@ -62,7 +67,19 @@ __all__ = [
     "npv",
     "open_dataset",
     "open_results",
+    "plot_tornado",
     "replay",
+    "sensitivity",
     "simulate",
     "to_netcdf",
+    "tornado",
+    "where_parties_lose",
 ]
+
+
+def plot_tornado(result, ax=None):  # type: ignore[no-untyped-def]
+    """Tornado diagram of :func:`tornado` (see :func:`sibsim.plots.sensitivity.plot_tornado`;
+    imported on use, so that ``import sibsim`` does not load matplotlib)."""
+    from sibsim.plots.sensitivity import plot_tornado as plot
+
+    return plot(result, ax=ax)

@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true",
                      help="do not show progress (it is shown only in a terminal anyway)")
     sub.add_parser("scenarios", help="list the built-in scenarios with a one-line description")
+    from sibsim.analysis.sensitivity.command import add_parser as add_sensitivity
+
+    add_sensitivity(sub)
     return p
 
 
@@ -129,6 +132,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if args.command == "scenarios":
         print(_scenario_list())
         return EXIT_OK
+    if args.command == "sensitivity":
+        return _sensitivity(args)
     if args.draws < 1:
         return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")
     if args.seed < 0:
@@ -170,6 +175,34 @@ def _main(argv: Sequence[str] | None = None) -> int:
     print(text)
     for w in caught:  # every warning as one line, no source location
         print(f"sibsim: warning: {w.message}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    """``sibsim sensitivity``: see :mod:`sibsim.analysis.sensitivity.command`."""
+    from sibsim.analysis.sensitivity.command import run_command
+
+    if args.draws < 1:
+        return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")
+    if args.seed < 0:
+        return _fail(f"--seed: got {args.seed}; allowed: an integer >= 0")
+    try:
+        deal = load_scenario(args.scenario)
+    except ScenarioFileError as err:
+        return _fail(str(err))
+    problem = check_outputs(args.scenario, {"--figure": (args.figure, _figure_formats())})
+    if problem is not None:
+        return _fail(problem)
+    try:
+        text, fig = run_command(args, deal)
+    except (ValueError, TypeError) as err:
+        return _fail(f"{args.scenario}: {err}")
+    if fig is not None:
+        try:
+            fig.savefig(args.figure, dpi=130)
+        except OSError as err:
+            return _fail(f"cannot write the figure: {err}")
+    print(text)
     return EXIT_OK
 
 
