@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true",
                      help="do not show progress (it is shown only in a terminal anyway)")
     sub.add_parser("scenarios", help="list the built-in scenarios with a one-line description")
-    from sibsim.analysis.sensitivity.command import add_parser as add_sensitivity
+    from sibsim.analysis.sensitivity._command import add_parser as add_sensitivity
 
     add_sensitivity(sub)
     return p
@@ -179,8 +179,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
-    """``sibsim sensitivity``: see :mod:`sibsim.analysis.sensitivity.command`."""
-    from sibsim.analysis.sensitivity.command import run_command
+    """``sibsim sensitivity``: see :mod:`sibsim.analysis.sensitivity._command`."""
+    from sibsim.analysis.sensitivity._command import run_command
 
     if args.draws < 1:
         return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")

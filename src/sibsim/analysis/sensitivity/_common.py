@@ -19,6 +19,7 @@ Outputs (per draw, then summarised over draws):
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -159,6 +160,11 @@ class Chain:
         self.interim = interim_results(self.deal, self.ds, self.seed)
         self.money = money_flows(self.deal, self.ds, self.cf, table=self.table,
                                  interim=self.interim)
+        from sibsim.report import UnfundedCostsWarning, unfunded_text
+
+        unfunded = unfunded_text(self.money)  # said, as by sibsim.analyse
+        if unfunded is not None:
+            warnings.warn(UnfundedCostsWarning(unfunded), stacklevel=3)
         self.money_names = set(money_parameters(self.deal))
         self.outcome_names = {n for n in self.deal.uncertain_inputs()
                               if n not in self.money_names}
