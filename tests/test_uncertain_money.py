@@ -43,7 +43,7 @@ def run():
 
 def test_money_parameters_are_named_and_sampled_per_draw(run):
     deal, _, money = run
-    names = [f"service_costs.per_participant", f"{MOJ}.saving_per_event",
+    names = ["service_costs.per_participant", f"{MOJ}.saving_per_event",
              f"{MOJ}.other_costs_per_period"]
     assert sorted(money_parameters(deal)) == sorted(names)
     assert sorted(money["money_parameter"].values.tolist()) == sorted(names)
@@ -108,7 +108,7 @@ def test_results_do_not_depend_on_blocks():
 
 def test_a_distribution_must_respect_the_amount_range():
     deal = sibsim.load_scenario("peterborough")
-    with pytest.raises(ValueError, match="per_participant.*values lie in"):
+    with pytest.raises(ValueError, match=r"per_participant.*values lie in"):
         replace(deal.service_costs, per_participant=Normal(800.0, 50.0))
 
 
@@ -164,7 +164,7 @@ def test_correlation_matrix_is_checked(matrix, words):
 
 def test_correlation_names_uncertain_inputs():
     deal = uncertain_deal()
-    with pytest.raises(ValueError, match="inputs\\[1\\].*uncertain inputs"):
+    with pytest.raises(ValueError, match=r"inputs\[1\].*uncertain inputs"):
         deal.replace(correlation=Correlation(("effect.value", "no.such"), ((1, 0), (0, 1))))
     with pytest.raises(ValueError, match="uncertain inputs"):  # a fixed number is not one
         sibsim.load_scenario("peterborough").replace(correlation=Correlation(

@@ -15,7 +15,6 @@ from sibsim.money.deal import Deal, Investors
 from sibsim.money.irr import irr, npv
 from sibsim.report import SIBResults, analyse, open_results
 from sibsim.scenario_file import load_scenario
-from sibsim.spec.correlation import Correlation
 from sibsim.spec import (
     Beta,
     BinaryOutcome,
@@ -35,6 +34,7 @@ from sibsim.spec import (
     Triangular,
     Uniform,
 )
+from sibsim.spec.correlation import Correlation
 
 __version__ = "0.1.0"
 

@@ -199,7 +199,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
         return _fail(f"{args.scenario}: {err}")
     if fig is not None:
         try:
-            fig.savefig(args.figure, dpi=130)
+            fig.savefig(args.figure, dpi=130, bbox_inches="tight")
         except OSError as err:
             return _fail(f"cannot write the figure: {err}")
     print(text)

@@ -20,9 +20,9 @@ from typing import Any
 
 from sibsim.money import scenario_sections
 from sibsim.money.deal import Deal
-from sibsim.spec.correlation import Correlation
 from sibsim.spec import _validate as v
 from sibsim.spec.cohort import Cohort, ComparisonGroup, Frailty
+from sibsim.spec.correlation import Correlation
 from sibsim.spec.effect import Effect
 from sibsim.spec.outcomes import OUTCOME_KINDS, Outcome
 from sibsim.spec.scenario import Process, Scenario

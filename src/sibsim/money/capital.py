@@ -58,7 +58,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from sibsim.money._arrays import per_period
-from sibsim.money.uncertain import UncertainAmount, amount_value, read_amount
 from sibsim.money.kernels.waterfall import (
     CapitalArrays,
     ExcessTo,
@@ -67,6 +66,7 @@ from sibsim.money.kernels.waterfall import (
     GuaranteeMode,
     TrancheArrays,
 )
+from sibsim.money.uncertain import UncertainAmount, amount_value, read_amount
 from sibsim.spec import _validate as v
 from sibsim.spec.distributions import Distribution
 from sibsim.spec.toml import KeyProblem, Section, parse_distribution

@@ -171,9 +171,11 @@ class Payer(Spec):
         _AmountOrTable(), default=0.0, reader=read_amount,
         doc="currency per event avoided; or {process = amount} with several outcome processes")
     saving_per_person_period: dict[str, float] = param(
-        _PerState(), default_factory=dict, reader=read_amount, doc="currency per person-period avoided, by state")
+        _PerState(), default_factory=dict, reader=read_amount,
+        doc="currency per person-period avoided, by state")
     wider_value_per_person_period: dict[str, float] = param(
-        _PerState(), default_factory=dict, reader=read_amount, doc="currency per person-period avoided, by state")
+        _PerState(), default_factory=dict, reader=read_amount,
+        doc="currency per person-period avoided, by state")
     other_costs_per_period: float = param(_UNCERTAIN, default=0.0, uncertain=True,
                                           doc="currency per period")
     contract_periods: int | None = param(v.optional(v.integer(1)), default=None,

@@ -173,7 +173,7 @@ def sample_money(deal: Any, seed: int, draws: Any) -> dict[str, np.ndarray]:
 def _resolved(obj: Any, prefix: str, values: Mapping[str, np.ndarray]) -> Any:
     """A copy of ``obj`` with each uncertain field replaced by its :class:`PerDraw` values."""
     changes: dict[str, Any] = {}
-    for name, f, key, val in _walk(obj, prefix):
+    for name, f, key, _ in _walk(obj, prefix):
         if name not in values:
             continue
         if key is None:

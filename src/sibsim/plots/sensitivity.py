@@ -104,7 +104,7 @@ def plot_indices(result: xr.Dataset, output: str | None = None,
     ax.set_yticklabels([str(x) for x in s["input"].values[order]], fontsize=8)
     ax.axvline(0, color="0.2", lw=0.8)
     ax.set_xlabel("first-order index (share of the output's variance)")
-    ax.set_title(f"{output or result.attrs.get('output', '')}: {result.attrs.get('method')}",
+    ax.set_title(f"First-order indices of {output or result.attrs.get('output', '')}",
                  fontsize=10)
     ax.figure.tight_layout()
     return ax

@@ -96,7 +96,7 @@ def run_command(args: argparse.Namespace, deal: Any) -> tuple[str, Any]:
                           f"of the money chain over {args.draws} outcome draws)", ""]
                          + [f"{n:<50} first order {a:6.3f}   total {b:6.3f}" for n, a, b in
                             zip(res["input"].values, res["first_order"].values,
-                                res["total_order"].values)])
+                                res["total_order"].values, strict=True)])
         if args.figure is not None:
             from sibsim.plots.sensitivity import plot_indices
 

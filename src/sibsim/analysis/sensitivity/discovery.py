@@ -34,7 +34,7 @@ import numpy as np
 from sibsim.analysis.sensitivity._common import per_draw_outputs, results_inputs
 from sibsim.spec import _validate as v
 
-__all__ = ["Node", "grow", "leaves", "run", "statement", "where_parties_lose"]
+__all__ = ["Node", "describe_region", "grow", "leaves", "run", "statement", "where_parties_lose"]
 
 QUANTILES = np.arange(0.05, 0.951, 0.05)
 PARTIES = {"investor_loss": "Investors lose", "commissioner_net_loss":
@@ -48,7 +48,7 @@ class Node:
     rate: float
     share: float
     n: int
-    conditions: tuple[str, ...] = ()
+    conditions: tuple[tuple[str, str, float], ...] = ()  # (input, "<=" or ">", threshold)
     feature: str | None = None
     threshold: float = np.nan
     children: list[Node] = field(default_factory=list)
@@ -102,9 +102,8 @@ def grow(X: np.ndarray, y: np.ndarray, names: Sequence[str], depth: int = 2,
         i, t, _ = split
         node.feature, node.threshold = names[i], t
         left = X[rows, i] <= t
-        node.children = [
-            build(rows[left], level + 1, (*conditions, f"{names[i]} <= {_fmt(t)}")),
-            build(rows[~left], level + 1, (*conditions, f"{names[i]} > {_fmt(t)}"))]
+        node.children = [build(rows[left], level + 1, (*conditions, (names[i], "<=", t))),
+                         build(rows[~left], level + 1, (*conditions, (names[i], ">", t)))]
         return node
 
     return build(np.arange(N), 0, ())
@@ -115,8 +114,32 @@ def leaves(node: Node) -> list[Node]:
     return [node] if not node.children else [x for c in node.children for x in leaves(c)]
 
 
+def describe_region(conditions: Sequence[tuple[str, str, float]]) -> str:
+    """The conditions in words, one bound per input and side (the tighter one kept).
+
+    >>> describe_region([("x", "<=", 2.0), ("x", "<=", 1.5), ("y", ">", 3.0)])
+    'x <= 1.5 and y > 3'
+    """
+    tight: dict[tuple[str, str], float] = {}
+    for name, op, t in conditions:
+        key = (name, op)
+        tight[key] = t if key not in tight else (min(tight[key], t) if op == "<=" else
+                                                 max(tight[key], t))
+    parts = []
+    for name in dict.fromkeys(n for n, _, _ in conditions):
+        lo, hi = tight.get((name, ">")), tight.get((name, "<="))
+        if lo is not None and hi is not None:
+            parts.append(f"{_fmt(lo)} < {name} <= {_fmt(hi)}")
+        elif lo is not None:
+            parts.append(f"{name} > {_fmt(lo)}")
+        else:
+            parts.append(f"{name} <= {_fmt(hi)}")
+    return " and ".join(parts)
+
+
 def statement(tree: Node, who: str, min_share: float = 0.05) -> str:
-    """One plain sentence: where ``who`` loses most often (the riskiest leaf)."""
+    """Plain sentences: where ``who`` loses most often (the riskiest leaf) and, when losses
+    are the rule, where least often."""
     if tree.rate == 0:
         return f"{who} in none of the draws."
     if tree.rate == 1:
@@ -126,9 +149,13 @@ def statement(tree: Node, who: str, min_share: float = 0.05) -> str:
         return (f"{who} in {tree.rate:.0%} of draws; no input region stands out (no split "
                 "of the inputs separates the losses).")
     top = max(cand, key=lambda lf: (lf.rate, lf.share))
-    where = " and ".join(top.conditions)
-    return (f"{who} in {top.rate:.0%} of draws where {where} ({top.share:.0%} of draws), "
-            f"against {tree.rate:.0%} overall.")
+    text = (f"{who} in {top.rate:.0%} of draws where {describe_region(top.conditions)} "
+            f"({top.share:.0%} of draws), against {tree.rate:.0%} overall.")
+    if tree.rate >= 0.5:
+        low = min(cand, key=lambda lf: (lf.rate, -lf.share))
+        text += (f" Least often ({low.rate:.0%}) where {describe_region(low.conditions)} "
+                 f"({low.share:.0%} of draws).")
+    return text
 
 
 def where_parties_lose(results: Any, depth: int = 2, min_share: float = 0.05
