@@ -11,7 +11,7 @@ from scipy import stats
 
 import sibsim
 from sibsim.analysis.sensitivity import methods, sensitivity
-from sibsim.analysis.sensitivity._common import output_values
+from sibsim.analysis.sensitivity._common import output_values, per_draw_outputs
 from sibsim.analysis.sensitivity.discovery import grow, statement, where_parties_lose
 from sibsim.analysis.sensitivity.given_data import first_order, given_data
 from sibsim.analysis.sensitivity.sobol import sobol, sobol_indices
@@ -160,6 +160,17 @@ def test_given_data_on_a_run(results):
     assert abs(float(irr.sel(input=f"{MOJ}.saving_per_event"))) < 3 * float(se) + 0.01
     se_npv = s["standard_error"].sel(output="commissioner_npv", input=f"{MOJ}.saving_per_event")
     assert float(npv.sel(input=f"{MOJ}.saving_per_event")) > 3 * float(se_npv)
+
+
+def test_per_draw_outputs_are_the_metrics(results):
+    """The lean per-draw outputs equal the full metrics' definitions."""
+    out = per_draw_outputs(results.money)
+    inv = results.investors.sel(investor="all")
+    mun = results.municipality
+    np.testing.assert_array_equal(out["investor_irr"], inv["irr_annual"].values)
+    np.testing.assert_array_equal(out["investor_loss"], inv["loss"].values)
+    np.testing.assert_array_equal(out["commissioner_npv"], mun["npv_net_savings"].values)
+    np.testing.assert_array_equal(out["commissioner_net_loss"], mun["net_loss"].values)
 
 
 def test_where_parties_lose_on_a_run(results):

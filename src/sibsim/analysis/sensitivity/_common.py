@@ -27,9 +27,15 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sibsim.analysis.metrics import investor_metrics, municipality_metrics
+from sibsim.analysis.metrics import (
+    _investor_flows,
+    discount_factors,
+    investor_loss,
+    present_value,
+)
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
+from sibsim.money.irr import irr
 from sibsim.money.sib import counterfactual, money_flows
 from sibsim.money.termination import interim_results
 from sibsim.money.uncertain import _holders, _walk, money_parameters, per_draw
@@ -64,13 +70,22 @@ def check_output(name: str, allowed: Mapping[str, Any] = OUTPUTS) -> str:
 def per_draw_outputs(money: xr.Dataset) -> dict[str, np.ndarray]:
     """The per-draw outputs of a money dataset: investor_irr (a year; -1 a total loss; NaN
     where no IRR exists), investor_loss (0/1), commissioner_npv (currency),
-    commissioner_net_loss (0/1)."""
-    inv = investor_metrics(money).sel(investor="all")
-    mun = municipality_metrics(money)
-    return {"investor_irr": inv["irr_annual"].values.astype(float),
-            "investor_loss": inv["loss"].values.astype(float),
-            "commissioner_npv": mun["npv_net_savings"].values.astype(float),
-            "commissioner_net_loss": mun["net_loss"].values.astype(float)}
+    commissioner_net_loss (0/1).
+
+    The same numbers as ``investor_metrics(money).sel(investor="all")`` (``irr_annual``,
+    ``loss``) and ``municipality_metrics(money)`` (``npv_net_savings``, ``net_loss``), computed
+    without the other metrics (the tornado and Sobol evaluate them many times).
+    """
+    ppy = int(money.attrs["periods_per_year"])
+    flows, drawn, got = _investor_flows(money)["all"]
+    r = irr(flows)
+    net = money["net_savings"].values
+    disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]), ppy,
+                            net.shape[-1])
+    return {"investor_irr": np.where(r > -1, (1.0 + r) ** ppy - 1.0, r).astype(float),
+            "investor_loss": investor_loss(drawn.sum(-1), got.sum(-1)).astype(float),
+            "commissioner_npv": present_value(net, disc).astype(float),
+            "commissioner_net_loss": (net.sum(-1) < 0).astype(float)}
 
 
 def output_values(money: xr.Dataset) -> dict[str, float]:
