@@ -149,6 +149,10 @@ class ServiceCosts(Spec):
         ``per_participant`` there (e.g. ``{"shelter": 900, "housed": 400}``); other states cost
         ``per_participant``. With ``basis = "in_service"`` an absorbing state cannot be listed.
 
+    ``per_participant``, a single ``fixed_per_period`` and the ``per_state`` costs may be
+    distributions (uncertain money assumptions, sampled once per draw:
+    :mod:`sibsim.money.uncertain`).
+
     Examples
     --------
     >>> costs = ServiceCosts(fixed_per_period=(50_000.0, 20_000.0), per_participant=1_500.0)

@@ -72,7 +72,12 @@ class Municipality:
     wider_value_per_person_period : mapping state -> float
         Wider public value per avoided person-period in a state.
     discount_rate : float
-        Social discount rate per year (e.g. 0.035, the UK Green Book rate).
+        Social discount rate per year (e.g. 0.035, the UK Green Book rate); a number (a
+        decision of the deal, not an uncertain assumption).
+
+    Every amount above except the discount rate may also be a
+    :class:`~sibsim.spec.distributions.Distribution` (values >= 0), sampled once per draw
+    (see :mod:`sibsim.money.uncertain`).
     other_costs_per_period : float
         Commissioner's own costs per period during the contract (evaluation, management).
     contract_periods : int, optional

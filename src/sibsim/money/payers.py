@@ -154,6 +154,10 @@ class Payer(Spec):
         Most this payer pays in one period (currency; a sequence: one per period, e.g. an
         annual budget line); None: no cap.
 
+    The savings rates and ``other_costs_per_period`` may be distributions (uncertain money
+    assumptions, sampled once per draw: :mod:`sibsim.money.uncertain`); shares and caps are
+    decisions and stay numbers.
+
     Examples
     --------
     >>> p = Payer("Kela", shares={"employment": 0.6}, saving_per_event=12_000.0,
@@ -363,7 +367,8 @@ def payer_savings(payers: Sequence[Payer], avoided_events: FloatArray | Mapping[
 
     ``avoided_events`` is (D, P), or ``{process: (D, P)}`` with several outcome processes
     (valued at each payer's per-process amounts); ``avoided_pp`` maps each valued state to its
-    avoided person-periods (D, P). Returns arrays (D, Y, P), (D, Y, P) and (Y, P), in currency.
+    avoided person-periods (D, P). Returns arrays (D, Y, P), (D, Y, P) and (Y, P), in currency
+    (the costs (D, Y, P) when some payer's own costs are uncertain, resolved per draw).
     """
     cash, wider, other = [], [], []
     shape = (next(iter(avoided_events.values())) if isinstance(avoided_events, Mapping)
