@@ -308,7 +308,7 @@ cap = 12_345
 
 [service_costs]
 fixed_per_period = 4_321
-per_participant = 210
+per_participant = {dist = "gamma", mean = 210, sd = 20}
 service_periods = 2
 
 [capital]
@@ -357,6 +357,10 @@ target_irr = 0.071
 [breakeven]
 effect_range = [1.0, 0.35]
 grid = 17
+
+[correlation]
+inputs = ["baseline.probability", "service_costs.per_participant"]
+matrix = [[1.0, -0.35], [-0.35, 1.0]]
 """
 
 

@@ -88,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
 
     add_report_parser(sub)
     _add_evaluation_parsers(sub)
+    from sibsim.analysis.sensitivity._command import add_parser as add_sensitivity
+
+    add_sensitivity(sub)
     return p
 
 
@@ -267,6 +270,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return run_report(args)
     if args.command in ("evaluation-design", "value-of-information", "voi"):
         return _evaluation_main(args)
+    if args.command == "sensitivity":
+        return _sensitivity(args)
     if args.draws < 1:
         return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")
     if args.seed < 0:
@@ -328,6 +333,36 @@ def _scenario_source(scenario: str) -> Path | None:
 
     path = Path(scenario)
     return path if path.is_file() else builtin_scenarios().get(scenario)
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    """``sibsim sensitivity``: see :mod:`sibsim.analysis.sensitivity._command`."""
+    from sibsim.analysis.sensitivity._command import run_command
+
+    if args.draws < 1:
+        return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")
+    if args.seed < 0:
+        return _fail(f"--seed: got {args.seed}; allowed: an integer >= 0")
+    try:
+        deal = load_scenario(args.scenario)
+    except ScenarioFileError as err:
+        return _fail(str(err))
+    problem = check_outputs(args.scenario, {"--figure": (args.figure, _figure_formats())})
+    if problem is not None:
+        return _fail(problem)
+    try:
+        text, fig = run_command(args, deal)
+    except (ValueError, TypeError) as err:
+        return _fail(f"{args.scenario}: {err}")
+    if fig is not None:
+        try:
+            from sibsim.plots import save_figure
+
+            save_figure(fig, args.figure, dpi=130)  # atomically: no half-written file
+        except OSError as err:
+            return _fail(f"cannot write the figure: {err}")
+    print(text)
+    return EXIT_OK
 
 
 def _figure_formats() -> tuple[str, ...]:

@@ -209,7 +209,7 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
     search = (BreakevenBlocks(deal, effect_range=deal.breakeven.effect_range,
                               grid=deal.breakeven.grid) if do_be else None)
     if est.block_draws >= draws:  # one block: the datasets as they come
-        ds = simulate(deal.scenario, draws=draws, seed=seed, engine=engine, progress=progress)
+        ds = simulate(deal, draws=draws, seed=seed, engine=engine, progress=progress)
         cf = counterfactual(deal, draws, seed)
         money = money_flows(deal, ds, cf=cf)
         be = search.finish(search.add(ds, cf=cf)) if search is not None else None
@@ -235,7 +235,7 @@ def _analyse_blocks(deal: Deal, draws: int, seed: int, engine: str, progress: bo
     bar = Progress(draws, progress)
     for first in range(0, draws, est.block_draws):
         n = min(est.block_draws, draws - first)
-        ds = simulate(deal.scenario, draws=n, seed=seed, engine=engine, progress=False,
+        ds = simulate(deal, draws=n, seed=seed, engine=engine, progress=False,
                       first_draw=first)
         cf = counterfactual(deal, n, seed, first_draw=first)
         money = money_flows(deal, ds, cf=cf)

@@ -91,7 +91,7 @@ class _Pipeline:
         }
 
     def _expected(self, effect: np.ndarray) -> dict[str, np.ndarray]:
-        e = simulate(self.scenario, self.D, self.seed, engine="expected", progress=False,
+        e = simulate(self.deal, self.D, self.seed, engine="expected", progress=False,
                      overrides={"effect.value": effect}, first_draw=self.first)
         keys = ["events"] + (["occupancy"] if "occupancy" in self.ds else [])
         return {k: e[k].values[:, :1] for k in keys}  # treatment arm only

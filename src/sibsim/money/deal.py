@@ -29,7 +29,9 @@ from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.municipality import Municipality
 from sibsim.money.payers import Payer, check_payers, effective_payers
 from sibsim.money.termination import TerminationRule, check_claim_share
+from sibsim.money.uncertain import money_parameters
 from sibsim.spec import _validate as v
+from sibsim.spec.correlation import Correlation
 from sibsim.spec.scenario import Scenario
 from sibsim.spec.variant import Spec, param
 
@@ -132,6 +134,9 @@ class Deal(Spec):
         Calendar year in which period 0 begins (periods are counted from 1 January of that
         year): budgets and reports are given by calendar year. None: years are numbered from
         the deal's start (year 1, 2, ...).
+    correlation : Correlation or None
+        Target rank correlations among uncertain inputs (scenario parameters and money
+        assumptions), applied through a Gaussian copula (:mod:`sibsim.spec.correlation`).
 
     Evaluations, contract and capital come together: give all three (a priced deal) or none
     (an outcome-only scenario).
@@ -170,8 +175,12 @@ class Deal(Spec):
                                  doc="settlement period (0-based); None: the last period")
     start_year: int | None = param(v.optional(v.integer(1900, 2200)), default=None,
                                    doc="calendar year in which period 0 begins")
+    correlation: Correlation | None = param(v.optional(v.instance_of(Correlation)),
+                                            default=None,
+                                            doc="rank correlations of uncertain inputs")
 
     def validate(self) -> None:
+        self._check_correlation()
         parts = {"evaluations": bool(self.evaluations), "contract": self.contract is not None,
                  "capital": self.capital is not None}
         if any(parts.values()) and not all(parts.values()):
@@ -262,6 +271,27 @@ class Deal(Spec):
                         raise v.fail(f"{owner}.saving_per_person_period", state,
                                      "a state of exactly one outcome process (found in "
                                      f"{owners or 'none'})")
+
+    def uncertain_inputs(self) -> dict[str, Any]:
+        """Every uncertain one-dimensional input by name: the scenario's parameters that are
+        not fixed numbers, then the uncertain money assumptions
+        (:func:`sibsim.money.uncertain.money_parameters`)."""
+        from sibsim.spec.distributions import Fixed
+
+        out = {n: d for n, d in self.scenario.parameters().items()
+               if not isinstance(d, Fixed) and d.size == 1}
+        out.update(money_parameters(self))
+        return out
+
+    def _check_correlation(self) -> None:
+        if self.correlation is None:
+            return
+        known = self.uncertain_inputs()
+        for i, name in enumerate(self.correlation.inputs):
+            if name not in known:
+                raise v.fail(f"Deal.correlation.inputs[{i}]", name,
+                             "names of uncertain inputs of the deal (distributions, not fixed "
+                             "numbers): " + (", ".join(known) or "none"))
 
     def _check_lifecycle(self) -> None:
         """Maturity within the horizon; rules read evaluated metrics; claim-tied share."""

@@ -24,7 +24,9 @@ from sibsim.money.evaluation import evaluate
 from sibsim.money.payers import payer_savings, valued_states
 from sibsim.money.results import EvaluationTable
 from sibsim.money.termination import interim_results, lifecycle
+from sibsim.money.uncertain import resolve_money
 from sibsim.spec import _validate as v
+from sibsim.spec.correlation import outcome_overrides
 from sibsim.spec.scenario import Scenario
 
 __all__ = ["counterfactual", "counterfactual_of", "money_flows"]
@@ -86,6 +88,10 @@ MONEY_SCHEMA = {
     "settlement_period": (("draw",), "Period in which the deal settled (guarantee paid)."),
     "recycled_reserve": (("draw", "period"), "Outcome payments held back after the period to "
                          "fund later service costs (capital.recycle)."),
+    "money_parameter_value": (("draw", "money_parameter"),
+                              "Sampled value of each uncertain money assumption (savings rates, "
+                              "service costs, other costs) in each draw; only when some are "
+                              "distributions (sibsim.money.uncertain)."),
 }
 LIFECYCLE_UNITS = {"stop_period": "period", "settlement_period": "period"}
 
@@ -99,8 +105,11 @@ def counterfactual(deal: Deal | Scenario, draws: int, seed: int,
     :func:`sibsim.analysis.breakeven.breakeven`, which reuse it. ``first_draw``: global index
     of the first draw, for a block of a longer run (see :func:`sibsim.simulate`)."""
     scenario = deal.scenario if isinstance(deal, Deal) else deal
-    return simulate(scenario.with_effect(None), draws=draws, seed=seed, engine="expected",
-                    progress=False, first_draw=first_draw)
+    corr = deal.correlation if isinstance(deal, Deal) else None
+    base = scenario.with_effect(None)
+    return simulate(base, draws=draws, seed=seed, engine="expected", progress=False,
+                    first_draw=first_draw,
+                    overrides=outcome_overrides(corr, base, seed, first_draw, draws) or None)
 
 
 def counterfactual_of(deal: Deal | Scenario, ds: xr.Dataset) -> xr.Dataset:
@@ -202,8 +211,9 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     if not isinstance(deal, Deal) or not deal.has_money:
         raise v.fail("money_flows.deal", type(deal).__name__,
                      "a Deal with evaluations, a contract and a capital structure")
-    terms, scenario = deal, deal.scenario
     seed = int(ds.attrs["seed"])
+    deal, money_values = resolve_money(deal, seed, ds["draw"].values)
+    terms, scenario = deal, deal.scenario
     D, P = ds.sizes["draw"], ds.sizes["period"]
     if cf is None:
         cf = counterfactual_of(deal, ds)
@@ -248,9 +258,12 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     by_process = several or any(p.savings_terms.processes_valued() for p in payers)
     cash_y, wider_y, other_y = payer_savings(payers, avoided_by if by_process else avoided,
                                              avoided_pp, P)
-    cash, wider, other = cash_y.sum(axis=1), wider_y.sum(axis=1), other_y.sum(axis=0)
-    net = cash + flows.party("commissioner") - other[None, :]
-    net_y = cash_y + split.flows(flows.party("commissioner")) - other_y[None]
+    per_draw_costs = other_y.ndim == 3  # some payer's own costs are uncertain: (D, Y, P)
+    cash, wider = cash_y.sum(axis=1), wider_y.sum(axis=1)
+    other = other_y.sum(axis=1) if per_draw_costs else other_y.sum(axis=0)
+    net = cash + flows.party("commissioner") - (other if per_draw_costs else other[None, :])
+    net_y = cash_y + split.flows(flows.party("commissioner")) - (
+        other_y if per_draw_costs else other_y[None])
     names = list(ds["parameter"].values)
     true_eff = (ds["parameter_value"].values[:, names.index("effect.value")]
                 if "effect.value" in names else np.full(D, np.nan))
@@ -285,6 +298,8 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     }
     if several:
         data["avoided_events_by_process"] = np.stack([avoided_by[n] for n in pnames], axis=1)
+    if money_values:
+        data["money_parameter_value"] = np.stack(list(money_values.values()), axis=1)
     if achieved is not None:
         data["achievements"] = achieved.counts.sum(axis=2)
     coords = {
@@ -298,15 +313,19 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     }
     if several:
         coords["process"] = list(pnames)
+    if money_values:
+        coords["money_parameter"] = list(money_values)
     if achieved is not None:
         coords["rate_card"] = list(achieved.cards)
     variables = {}
     for name, arr in data.items():
         dims, desc = MONEY_SCHEMA[name]
+        if per_draw_costs and name in ("commissioner_other_costs", "other_costs_by_payer"):
+            dims = ("draw", *dims)
         units = {"participants_served": "people", "measured_effect": "fraction",
                  "trigger_units": "outcome units", "gate_passed": "1",
                  "avoided_events": "events", "avoided_events_by_process": "events",
-                 "achievements": "achievements",
+                 "achievements": "achievements", "money_parameter_value": terms.currency,
                  "true_effect": scenario.effect.measure
                  if scenario.effect is not None else "none",
                  **LIFECYCLE_UNITS}.get(name, terms.currency)
