@@ -45,7 +45,13 @@ from sibsim.engine.run import _process_models, default_chunk
 from sibsim.money.deal import Deal
 from sibsim.money.irr import npv
 from sibsim.money.municipality import per_period_rate
-from sibsim.money.sib import check_same_draws, counterfactual, money_flows
+from sibsim.money.sib import (
+    check_same_draws,
+    counterfactual,
+    effect_free,
+    money_arrays,
+    money_flows,
+)
 from sibsim.spec import _validate as v
 
 __all__ = ["BreakevenBlocks", "breakeven", "default_effect_range"]
@@ -100,6 +106,8 @@ class _Pipeline:
             self.ratio = {k: np.where(exp[k] > 0, ds[k].values[:, :1] / np.where(
                 exp[k] > 0, exp[k], 1.0), 1.0) for k in exp}
         ppy = int(ds.attrs["periods_per_year"])
+        # engagement and the counterfactual are the same at every effect: computed once
+        self._fixed = effect_free(deal, ds, self.cf) if self.fast else None
         self.rates = {
             "investors": per_period_rate(deal.investors.discount_rate, ppy),
             "investors_target_irr": per_period_rate(deal.investors.target_irr, ppy),
@@ -139,14 +147,25 @@ class _Pipeline:
             full = ds[k].values.copy()
             full[:, :1] = arr * self.ratio[k]
             ds[k] = (ds[k].dims, full, ds[k].attrs)
-        money = money_flows(self.deal, ds, cf=self.cf)
-        tranches = list(money["tranche"].values)
-        flows = money["flow"].sel(party=tranches).sum("party", skipna=False).values
-        invested = money["drawdown"].values.sum((1, 2))
-        received = money["investor_received"].values.sum((1, 2))
-        net = money["net_savings"].values
-        disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]),
-                                int(money.attrs["periods_per_year"]), net.shape[-1])
+        if self.fast:  # the arrays alone, with the parts that do not depend on the effect
+            data, coords = money_arrays(self.deal, ds, cf=self.cf, fixed=self._fixed)
+            parties = list(coords["party"])
+            pick = [parties.index(t) for t in coords["tranche"]]
+            flows = data["flow"][:, pick].sum(1)
+            invested = data["drawdown"].sum((1, 2))
+            received = data["investor_received"].sum((1, 2))
+            net = data["net_savings"]
+            disc = discount_factors(float(self.deal.municipality.discount_rate),
+                                    int(ds.attrs["periods_per_year"]), net.shape[-1])
+        else:
+            money = money_flows(self.deal, ds, cf=self.cf)
+            tranches = list(money["tranche"].values)
+            flows = money["flow"].sel(party=tranches).sum("party", skipna=False).values
+            invested = money["drawdown"].values.sum((1, 2))
+            received = money["investor_received"].values.sum((1, 2))
+            net = money["net_savings"].values
+            disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]),
+                                    int(money.attrs["periods_per_year"]), net.shape[-1])
         return {
             "investors": npv(self.rates["investors"], flows),
             "investors_target_irr": npv(self.rates["investors_target_irr"], flows),
