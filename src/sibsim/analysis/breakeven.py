@@ -250,6 +250,13 @@ class BreakevenBlocks:
     :class:`~sibsim.analysis.blocks.DrawSum`, so :meth:`finish` gives the same curves as one
     pass over all draws, whatever the blocks.
 
+    ``fast=True`` (the default) samples each block's parameters once and, at each effect,
+    re-runs only the expected-trace tables and kernel and the money arrays, reusing what does
+    not depend on the effect (engagement, service costs served, the counterfactual) and
+    building no dataset; scenarios with several outcome processes take the general path.
+    ``fast=False`` is the general path: a whole expected-engine run and :func:`money_flows`
+    dataset per effect. Both give the same numbers (tests/test_breakeven_fast.py).
+
     Examples
     --------
     >>> import sibsim
