@@ -124,20 +124,16 @@ def numpy_markov_psa(draws: int, seed: int, n: int = 1000, horizon: int = 20,
         moved = treated[:, a, b] * (1.0 - rr)
         treated[:, a, b] -= moved
         treated[:, a, a] += moved
-    flag = np.zeros((S, S))
-    for a, b in TARGETS_RR:
-        flag[a, b] = 1.0
     occ = np.zeros((draws, 2, horizon, S))
     events = np.zeros((draws, 2, horizon))
     for arm, base in enumerate((treated, trans)):
-        v = np.zeros((draws, S))
-        v[:, 0] = n
+        v = np.zeros((draws, 1, S))
+        v[:, 0, 0] = n
         for t in range(horizon):
-            occ[:, arm, t] = v
+            occ[:, arm, t] = v[:, 0]
             T = base if (arm == 0 and t < duration) else trans
-            flows = v[:, :, None] * T
-            events[:, arm, t] = np.einsum("dij,ij->d", flows, flag)
-            v = flows.sum(axis=1)
+            events[:, arm, t] = sum(v[:, 0, a] * T[:, a, b] for a, b in TARGETS_RR)
+            v = v @ T  # (draws, 1, S) x (draws, S, S)
     return xr.Dataset({"occupancy": (("draw", "arm", "period", "state"), occ),
                        "events": (("draw", "arm", "period"), events)},
                       coords={"draw": np.arange(draws), "arm": ["treatment", "comparison"],
