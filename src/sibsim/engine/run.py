@@ -171,8 +171,12 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
         sl = slice(start, stop)
         for i, (model, st) in enumerate(models):
             tb = model.tables(scenario.process_parameters(i, pc), D)
-            if engine == "expected":
-                occ, ev, en, eocc = model.expected(st, tb, frailty_var)
+            if engine == "expected":  # written in place, into this chunk's rows of the outputs
+                model.expected(st, tb, frailty_var, out=(
+                    None if occupancy[i] is None else occupancy[i][sl], events[i][sl],
+                    engaged[sl] if i == 0 else np.zeros((D, A, W, K, P)),
+                    None if eoccupancy[i] is None else eoccupancy[i][sl]))
+                continue
             else:
                 S = len(st.states)
                 ev = np.zeros((D, A, W, K, P), np.int64)
