@@ -21,7 +21,12 @@ from sibsim import resources
 from sibsim.analysis.blocks import DrawAssembler, DrawSum
 from sibsim.analysis.breakeven import BreakevenBlocks
 from sibsim.analysis.metrics import investor_metrics, municipality_metrics
-from sibsim.analysis.power import power_warnings, warn_small_samples
+from sibsim.analysis.power import (
+    detection_lines,
+    evaluation_power,
+    power_warnings,
+    warn_small_samples,
+)
 from sibsim.analysis.summary import summarise
 from sibsim.dataset import simulate, to_netcdf
 from sibsim.dataset.build import resolve_seed
@@ -466,7 +471,8 @@ def describe(res: SIBResults, deal: Deal) -> str:
         f"{_money(float(np.median(mun['peak_annual_budget_need'].values)), cur)}.",
     ]
     lines += _payer_lines(m, mun)
-    small = power_warnings(deal)
+    pw = evaluation_power(deal)
+    small = power_warnings(deal, pw) + detection_lines(deal, pw)
     if small:
         lines += ["", "Evaluation power"] + [f"  {text}" for text in small]
     if res.breakeven is not None:
