@@ -39,6 +39,7 @@ import xarray as xr
 from sibsim.analysis.blocks import DrawSum
 from sibsim.analysis.metrics import discount_factors, investor_loss, present_value
 from sibsim.dataset.build import simulate
+from sibsim.engine.progress import steps
 from sibsim.money.deal import Deal
 from sibsim.money.irr import npv
 from sibsim.money.municipality import per_period_rate
@@ -229,7 +230,7 @@ class BreakevenBlocks:
         xs, ratio_scale = self.xs, self.ratio_scale
         pipe = _Pipeline(self.deal, ds, cf)
         D = pipe.D
-        evals = [pipe(np.full(D, x)) for x in xs]
+        evals = [pipe(np.full(D, x)) for x in steps(xs)]  # steps: the run's progress bar
         # interpolate on the log scale for ratios, so the crossing lies between grid points
         scale = np.log(xs) if ratio_scale else xs
         out = np.full((D, len(PARTIES), 2), np.nan)
