@@ -163,6 +163,8 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
         with :class:`~sibsim.resources.RunTooLargeError`, giving the estimate and the option
         that helps, when it exceeds the memory available.
 
+    Notes
+    -----
     The counterfactual (expected outcomes without the service) is computed once per block and
     shared by the money chain and the break-even search.
 

@@ -133,6 +133,8 @@ class Deal(Spec):
         year): budgets and reports are given by calendar year. None: years are numbered from
         the deal's start (year 1, 2, ...).
 
+    Notes
+    -----
     Evaluations, contract and capital come together: give all three (a priced deal) or none
     (an outcome-only scenario).
 
