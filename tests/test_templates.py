@@ -137,6 +137,7 @@ def test_new_writes_and_refuses_to_overwrite(tmp_path, capsys):
     assert path.read_text(encoding="utf-8") == "# my edits\n"  # kept
     assert main(["new", "--template", "employment", str(path), "--force"]) == 0
     assert 'name = "deal"' in path.read_text(encoding="utf-8")
+    assert "sibsim run deal.toml --draws 2000" in path.read_text(encoding="utf-8")
     assert tomllib.loads(path.read_text(encoding="utf-8"))["outcome"]["states"][0] == "outside"
 
 

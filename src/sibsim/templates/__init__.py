@@ -30,6 +30,10 @@ __all__ = ["TemplateError", "describe_templates", "template_names", "template_te
            "write_template"]
 
 
+#: How a template's header names its own file; the written file's name replaces it.
+RUN_HINT = "THIS-FILE.toml --draws 2000   (THIS-FILE: the name you gave it)"
+
+
 class TemplateError(ValueError):
     """An unknown template, or an output file that cannot be written."""
 
@@ -68,7 +72,8 @@ def describe_templates() -> str:
 def write_template(name: str, path: str | Path, *, force: bool = False) -> Path:
     """Write template ``name`` to ``path`` (a ``.toml`` file) and return the path.
 
-    The scenario's ``name`` key becomes the file's stem, so that ``sibsim run`` writes its
+    The scenario's ``name`` key becomes the file's stem (and the header's "Run it" line names
+    the file), so that ``sibsim run`` writes its
     results to ``results/<stem>.nc`` and two files made from one template do not collide. An
     existing file is kept unless ``force`` is true.
     """
@@ -84,6 +89,7 @@ def write_template(name: str, path: str | Path, *, force: bool = False) -> Path:
                             "replace it)")
     stem = path.stem.replace("\\", "").replace('"', "")
     text = re.sub(r'(?m)^name = "[^"]*"', lambda _: f'name = "{stem}"', text, count=1)
+    text = text.replace(RUN_HINT, f"{path.name} --draws 2000")
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as err:
