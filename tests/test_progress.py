@@ -20,6 +20,22 @@ def test_off_by_default_outside_a_terminal(capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_a_kernel_is_a_notebook_but_an_imported_ipykernel_is_not(monkeypatch):
+    """Starting kernels (nbclient, in the notebook tests) imports ipykernel in this process: not
+    a notebook. A running kernel's shell has a ``kernel``."""
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    assert not pg.interactive()
+    shell = types.SimpleNamespace(kernel=object())
+    monkeypatch.setitem(sys.modules, "IPython",
+                        types.SimpleNamespace(get_ipython=lambda: shell))
+    assert pg.interactive()
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: None))
+    assert not pg.interactive()
+
+
 @pytest.mark.parametrize("block_draws", [None, 16])
 def test_one_bar_covers_the_whole_run(capsys, block_draws):
     deal = sibsim.load_scenario("peterborough")

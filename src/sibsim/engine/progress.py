@@ -51,9 +51,18 @@ BAR_FORMAT = ("{desc} {n:,.0f}/{total:,.0f} |{bar}| {percentage:3.0f}% "
               "[{elapsed}<{remaining}{postfix}]")
 
 
+def _in_notebook() -> bool:
+    """True inside a running Jupyter kernel (ipykernel merely imported, e.g. by a tool that
+    starts kernels, is not one)."""
+    if "IPython" not in sys.modules:
+        return False
+    shell = sys.modules["IPython"].get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
 def interactive() -> bool:
     """True in a terminal or a notebook."""
-    if "ipykernel" in sys.modules:
+    if _in_notebook():
         return True
     try:
         return sys.stderr.isatty()
