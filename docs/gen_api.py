@@ -31,6 +31,7 @@ MODULES = (
     "sibsim.dataset",
     "sibsim.engine",
     "sibsim.scenario_file",
+    "sibsim.templates",
     "sibsim.money.evaluation",
     "sibsim.money.pricing",
     "sibsim.money.contract",

@@ -91,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     from sibsim.analysis.sensitivity._command import add_parser as add_sensitivity
 
     add_sensitivity(sub)
+    _add_new_parser(sub)
     return p
 
 
@@ -205,6 +206,43 @@ def _evaluation_main(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_new_parser(sub: argparse._SubParsersAction) -> None:
+    new = sub.add_parser(
+        "new", help="write a commented scenario file from a template",
+        description="Write FILE, a scenario from a template, with a comment on every number "
+                    "saying what it means and where its default comes from. Edit the numbers, "
+                    "then run 'sibsim run FILE'. 'sibsim new --list' lists the templates.")
+    new.add_argument("file", metavar="FILE", nargs="?", type=Path,
+                     help="the TOML file to write")
+    new.add_argument("--template", metavar="NAME", default=None,
+                     help="the template: child-welfare, employment, youth-justice, "
+                          "elderly-care or wellbeing-at-work")
+    new.add_argument("--list", action="store_true", help="list the templates and exit")
+    new.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+
+def _new(args: argparse.Namespace) -> int:
+    """``sibsim new``: list the templates, or write one."""
+    from sibsim.templates import TemplateError, describe_templates, template_names, write_template
+
+    if args.list:
+        print(describe_templates())
+        return EXIT_OK
+    if args.template is None:
+        return _fail("--template: missing; allowed: " + ", ".join(template_names())
+                     + " (sibsim new --list describes them)")
+    if args.file is None:
+        return _fail("FILE: missing; give the TOML file to write, e.g. "
+                     f"'sibsim new --template {args.template} my-deal.toml'")
+    try:
+        path = write_template(args.template, args.file, force=args.force)
+    except TemplateError as err:
+        return _fail(str(err))
+    print(f"Wrote {path} (template {args.template}). Edit the numbers (each has a comment), "
+          f"then run: sibsim run {path}")
+    return EXIT_OK
+
+
 def _scenario_list() -> str:
     """The built-in scenarios, one a line: name and one-line description in aligned columns
     (the description is the file's top-level ``description`` key)."""
@@ -272,6 +310,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return _evaluation_main(args)
     if args.command == "sensitivity":
         return _sensitivity(args)
+    if args.command == "new":
+        return _new(args)
     if args.draws < 1:
         return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")
     if args.seed < 0:

@@ -28,13 +28,19 @@ from sibsim.analysis.budget import (
     yearly_budget,
 )
 from sibsim.analysis.metrics import investor_metrics, municipality_metrics
-from sibsim.analysis.power import power_warnings, warn_small_samples
+from sibsim.analysis.power import (
+    detection_lines,
+    evaluation_power,
+    power_warnings,
+    warn_small_samples,
+)
 from sibsim.analysis.summary import summarise
 from sibsim.dataset import simulate, to_netcdf
 from sibsim.dataset.build import resolve_seed
 from sibsim.dataset.io import ENGINE as NETCDF_ENGINE
 from sibsim.dataset.io import atomic_output
 from sibsim.engine.progress import Progress, interactive
+from sibsim.engine.progress import progress as run_progress
 from sibsim.money.deal import Deal
 from sibsim.money.sib import counterfactual, money_flows
 from sibsim.resources import (
@@ -173,6 +179,8 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
         Confidence of the yearly budget's appropriation (``results.budget``, see
         :func:`sibsim.analysis.budget.yearly_budget`), a fraction in (0, 1]; default 0.9.
 
+    Notes
+    -----
     The counterfactual (expected outcomes without the service) is computed once per block and
     shared by the money chain and the break-even search.
 
@@ -208,17 +216,24 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
         print(f"sibsim: note: this run needs {est.describe()}", file=sys.stderr)
     search = (BreakevenBlocks(deal, effect_range=deal.breakeven.effect_range,
                               grid=deal.breakeven.grid) if do_be else None)
-    if est.block_draws >= draws:  # one block: the datasets as they come
-        ds = simulate(deal, draws=draws, seed=seed, engine=engine, progress=progress)
-        cf = counterfactual(deal, draws, seed)
-        money = money_flows(deal, ds, cf=cf)
-        be = search.finish(search.add(ds, cf=cf)) if search is not None else None
-        del cf
-        outcomes = ds if est.keep_outcomes else _outcome_means(ds, draws, _OutcomeSums(ds))
-        res = SIBResults(outcomes=outcomes, money=money, investors=investor_metrics(money),
-                         municipality=municipality_metrics(money), breakeven=be)
-    else:
-        res = _analyse_blocks(deal, draws, seed, engine, progress, est, search)
+    with run_progress(draws, progress) as bar:  # one bar for the whole run
+        if est.block_draws >= draws:  # one block: the datasets as they come
+            be_share = _BREAKEVEN_SHARE if search is not None else 0.0
+            bar.stage("simulation", weight=0.9 * (1.0 - be_share))
+            ds = simulate(deal, draws=draws, seed=seed, engine=engine,
+                          progress=progress)
+            bar.stage("money", weight=0.1 * (1.0 - be_share))
+            cf = counterfactual(deal, draws, seed)
+            money = money_flows(deal, ds, cf=cf)
+            if search is not None:
+                bar.stage("break-even", weight=_BREAKEVEN_SHARE)
+            be = search.finish(search.add(ds, cf=cf)) if search is not None else None
+            del cf
+            outcomes = ds if est.keep_outcomes else _outcome_means(ds, draws, _OutcomeSums(ds))
+            res = SIBResults(outcomes=outcomes, money=money, investors=investor_metrics(money),
+                             municipality=municipality_metrics(money), breakeven=be)
+        else:
+            res = _analyse_blocks(deal, draws, seed, engine, bar, est, search)
     res.budget = yearly_budget(res.money, deal, confidence)
     unfunded = unfunded_text(res.money)
     if unfunded is not None:
@@ -227,14 +242,20 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
     return res
 
 
-def _analyse_blocks(deal: Deal, draws: int, seed: int, engine: str, progress: bool | None,
+#: Share of the progress bar given to the break-even search (it takes most of a run's time).
+_BREAKEVEN_SHARE = 0.75
+
+
+def _analyse_blocks(deal: Deal, draws: int, seed: int, engine: str, bar: Progress,
                     est: RunEstimate, search: BreakevenBlocks | None) -> SIBResults:
-    """:func:`analyse` over blocks of ``est.block_draws`` draws, assembled in place."""
+    """:func:`analyse` over blocks of ``est.block_draws`` draws, assembled in place; each
+    block is a stage of ``bar`` (the run's bar, counted in draws)."""
     asm = {g: DrawAssembler(draws) for g in _DRAW_GROUPS}
     sums = None
-    bar = Progress(draws, progress)
     for first in range(0, draws, est.block_draws):
         n = min(est.block_draws, draws - first)
+        bar.stage(f"block {first // est.block_draws + 1} of {-(-draws // est.block_draws)}",
+                  weight=n / draws)
         ds = simulate(deal, draws=n, seed=seed, engine=engine, progress=False,
                       first_draw=first)
         cf = counterfactual(deal, n, seed, first_draw=first)
@@ -252,8 +273,6 @@ def _analyse_blocks(deal: Deal, draws: int, seed: int, engine: str, progress: bo
             sums = _OutcomeSums(ds) if sums is None else sums
             asm["outcomes"].add(sums.add(ds))
         del ds
-        bar.update(n)
-    bar.close()
     outcomes = asm["outcomes"].result()
     outcomes.attrs["draws"] = draws
     if sums is not None:
@@ -515,7 +534,8 @@ def describe(res: SIBResults, deal: Deal) -> str:
     lines += _payer_lines(m, mun)
     lines += budget_lines(res.budget if res.budget is not None
                           else yearly_budget(res.money, deal))
-    small = power_warnings(deal)
+    pw = evaluation_power(deal)
+    small = power_warnings(deal, pw) + detection_lines(deal, pw)
     if small:
         lines += ["", "Evaluation power"] + [f"  {text}" for text in small]
     if res.breakeven is not None:

@@ -41,6 +41,7 @@ from sibsim.analysis.metrics import discount_factors, investor_loss, present_val
 from sibsim.dataset.build import simulate
 from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
+from sibsim.engine.progress import steps
 from sibsim.engine.run import _process_models, default_chunk
 from sibsim.money.deal import Deal
 from sibsim.money.irr import npv
@@ -297,7 +298,7 @@ class BreakevenBlocks:
         xs, ratio_scale = self.xs, self.ratio_scale
         pipe = _Pipeline(self.deal, ds, cf, fast=self.fast)
         D = pipe.D
-        evals = [pipe(np.full(D, x)) for x in xs]
+        evals = [pipe(np.full(D, x)) for x in steps(xs)]  # steps: the run's progress bar
         # interpolate on the log scale for ratios, so the crossing lies between grid points
         scale = np.log(xs) if ratio_scale else xs
         out = np.full((D, len(PARTIES), 2), np.nan)

@@ -17,7 +17,7 @@ import numpy as np
 from sibsim.engine.outcome_models import OutcomeModel, model_of
 from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
-from sibsim.engine.progress import Progress
+from sibsim.engine.progress import share
 from sibsim.engine.tables import Structure, Tables
 from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
@@ -160,7 +160,7 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
         eoccupancy.append(np.zeros((draws, A, W, K, P, S)) if S else None)
     sampled: dict[str, list[np.ndarray]] = {name: [] for name in params}
     frailty_var = scenario.frailty.variance if scenario.frailty is not None else 0.0
-    bar = Progress(draws, progress)
+    bar = share(draws, progress)  # the run's bar when one is open (sibsim.analyse)
     for start in range(0, draws, chunk):
         stop = min(draws, start + chunk)
         D = stop - start

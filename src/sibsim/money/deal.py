@@ -138,6 +138,8 @@ class Deal(Spec):
         Target rank correlations among uncertain inputs (scenario parameters and money
         assumptions), applied through a Gaussian copula (:mod:`sibsim.spec.correlation`).
 
+    Notes
+    -----
     Evaluations, contract and capital come together: give all three (a priced deal) or none
     (an outcome-only scenario).
 
