@@ -6,6 +6,7 @@ The library is layered, one way: specification (:mod:`sibsim.spec`) -> simulatio
 """
 
 from sibsim import _numba_cache  # noqa: F401  (chooses numba's cache before any kernel)
+from sibsim.analysis.design import compare, design
 from sibsim.analysis.replay import replay
 from sibsim.dataset import open_dataset, simulate, to_netcdf
 from sibsim.money.deal import Deal, Investors
@@ -57,6 +58,8 @@ __all__ = [
     "Uniform",
     "__version__",
     "analyse",
+    "compare",
+    "design",
     "irr",
     "load_scenario",
     "npv",

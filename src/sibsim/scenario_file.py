@@ -127,6 +127,7 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Deal:
         money = scenario_sections.parse_money(top, currency)
         if "start_year" in top.data:
             money["start_year"] = top.get("start_year")
+        top.used.add("design")  # [design]: read by `sibsim design` (sibsim.design_file)
         top.finish()
         scenario = build("(scenario)", Scenario, **kwargs)
         return build("(deal)", Deal, scenario=scenario, currency=currency, **money)
