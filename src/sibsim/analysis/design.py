@@ -782,7 +782,8 @@ def describe_design(res: DesignResult, max_rows: int = 10) -> str:
     others = np.flatnonzero(feas & ~d["on_frontier"].values)
     if others.size:
         lines.append(f"Other feasible variants ({others.size}), each bettered for one party "
-                     "by a frontier variant that is no worse for the other: " + ", ".join(f"#{i}" for i in others[:30])
+                     "by a frontier variant that is no worse for the other: "
+                     + ", ".join(f"#{i}" for i in others[:30])
                      + (" ..." if others.size > 30 else ""))
     lines.append("Differences between variants are paired (the same draws): they are much "
                  "more precise than the +/- of each value.")
