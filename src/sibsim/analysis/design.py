@@ -77,8 +77,8 @@ from sibsim.spec.toml import KeyProblem, Section
 from sibsim.spec.variant import Spec, param
 
 __all__ = ["Constraints", "DesignResult", "Range", "compare", "describe_comparison",
-           "describe_design", "design", "evaluate_variants", "pareto_front", "read_design",
-           "variant_grid"]
+           "describe_design", "design", "evaluate_variants", "expected_irr", "pareto_front",
+           "read_design", "variant_grid"]
 
 #: Most variants one design evaluates (a grid beyond this is refused: split the search).
 MAX_VARIANTS = 100_000
@@ -373,18 +373,67 @@ def _nanstd(x: np.ndarray, axis: int) -> np.ndarray:
         return np.where(n > 1, np.sqrt((dev**2).sum(axis=axis) / np.maximum(n - 1, 1)), np.nan)
 
 
+def _irr_summaries(irr_annual: np.ndarray, mean_flow: np.ndarray, ppy: int
+                   ) -> dict[str, np.ndarray]:
+    """The two expected IRRs from per-draw annual IRRs (V, D) and mean flows (V, P)."""
+    D = irr_annual.shape[1]
+    n_irr = np.isfinite(irr_annual).sum(1)
+    flows_rate, flows_status = irr(mean_flow, return_info=True)
+    ok = np.isin(flows_status, (IRRStatus.OK, IRRStatus.MULTIPLE_SIGN_CHANGES,
+                                IRRStatus.TOTAL_LOSS))
+    with np.errstate(invalid="ignore"):
+        return {
+            "investor_irr_of_expected_flows": np.where(ok, annualise_rate(flows_rate, ppy),
+                                                       np.nan),
+            "investor_mean_irr": _nanmean(irr_annual, 1),
+            "investor_mean_irr_se": np.where(n_irr > 1, _nanstd(irr_annual, 1)
+                                             / np.sqrt(np.maximum(n_irr, 1)), np.nan),
+            "investor_irr_undefined_share": 1.0 - n_irr / D,
+        }
+
+
+def expected_irr(flows: np.ndarray, periods_per_year: int = 1) -> dict[str, float]:
+    """The two "expected IRRs" of cash flows over draws, as :func:`design` defines them.
+
+    Parameters
+    ----------
+    flows : array (draws, periods)
+        Net cash flows of the investors per draw and period (``-`` paid in, ``+`` received).
+    periods_per_year : int
+        Periods per year, to annualise the per-period IRRs.
+
+    Returns
+    -------
+    dict
+        ``investor_irr_of_expected_flows`` (the annualised IRR of the mean flow per period),
+        ``investor_mean_irr`` (the mean of the per-draw annualised IRRs, a total loss -1,
+        draws without an IRR left out), its standard error ``investor_mean_irr_se`` and
+        ``investor_irr_undefined_share`` (the share of draws left out).
+
+    Examples
+    --------
+    >>> out = expected_irr(np.array([[-100.0, 120.0], [-100.0, 0.0], [0.0, 0.0]]))
+    >>> round(out["investor_irr_of_expected_flows"], 6)   # mean flows [-66.7, 40]
+    -0.4
+    >>> round(out["investor_mean_irr"], 6), round(out["investor_irr_undefined_share"], 4)
+    (-0.4, 0.3333)
+    """
+    flows = np.asarray(flows, dtype=float)
+    if flows.ndim != 2 or flows.shape[0] < 1 or flows.shape[1] < 2:
+        raise v.fail("expected_irr.flows", flows.shape, "an array (draws, periods), with at "
+                     "least two periods")
+    ppy = v.positive_int("expected_irr.periods_per_year", periods_per_year)
+    per_draw = annualise_rate(irr(flows), ppy)
+    out = _irr_summaries(per_draw[None], flows.mean(0)[None], ppy)
+    return {k: float(x[0]) for k, x in out.items()}
+
+
 def _summarise(d: dict[str, np.ndarray], confidence: float) -> dict[str, np.ndarray]:
     """Per-variant summaries from stacked per-draw arrays (variant first)."""
     D = d["npv"].shape[1]
-    irr_draw = d["irr_annual"]  # NaN where the draw has no IRR
-    mean_irr = _nanmean(irr_draw, 1)
-    n_irr = np.isfinite(irr_draw).sum(1)
     p_inv = d["loss"].mean(1)
     p_com = (d["npv"] < 0).mean(1)
-    flows_rate, flows_status = irr(d["mean_flow"], return_info=True)
-    ok = np.isin(flows_status, (IRRStatus.OK, IRRStatus.MULTIPLE_SIGN_CHANGES,
-                                IRRStatus.TOTAL_LOSS))
-    of_expected = np.where(ok, annualise_rate(flows_rate, int(d["ppy"][0])), np.nan)
+    irrs = _irr_summaries(d["irr_annual"], d["mean_flow"], int(d["ppy"][0]))
     yearly_q = np.quantile(d["yearly"], confidence, axis=1)  # (V, Y)
     with np.errstate(invalid="ignore"):
         return {
@@ -393,11 +442,7 @@ def _summarise(d: dict[str, np.ndarray], confidence: float) -> dict[str, np.ndar
             else np.full(d["npv"].shape[0], np.nan),
             "commissioner_loss_probability": p_com,
             "commissioner_loss_probability_se": np.sqrt(p_com * (1 - p_com) / D),
-            "investor_irr_of_expected_flows": of_expected,
-            "investor_mean_irr": mean_irr,
-            "investor_mean_irr_se": np.where(n_irr > 1, _nanstd(irr_draw, 1)
-                                             / np.sqrt(np.maximum(n_irr, 1)), np.nan),
-            "investor_irr_undefined_share": 1.0 - n_irr / D,
+            **irrs,
             "investor_loss_probability": p_inv,
             "investor_loss_probability_se": np.sqrt(p_inv * (1 - p_inv) / D),
             "total_outcome_payments": d["payments"].mean(1),
@@ -921,34 +966,41 @@ _COMPARE_LABELS = {
 
 
 def describe_comparison(res: xr.Dataset) -> str:
-    """A side-by-side table of :func:`compare`'s result, with paired differences."""
+    """A side-by-side table of :func:`compare`'s result, with paired differences.
+
+    Differences of probabilities and rates are in percentage points (pp)."""
     cur = res.attrs["currency"]
     opts = [str(o) for o in res["option"].values]
 
-    def fmt(x: float, kind: str, signed: bool = False) -> str:
+    def fmt(x: float, kind: str, diff: bool = False) -> str:
         if not np.isfinite(x):
             return "n/a"
-        text = _money(x, cur) if kind == "money" else _pct(x)
-        return ("+" + text) if signed and x >= 0 else text
+        if kind == "money":
+            text = _money(x, cur)
+        else:
+            text = f"{100 * x:.1f} pp" if diff else _pct(x)
+        return ("+" + text) if diff and x >= 0 else text
 
-    width = max(len(lab) for lab, _ in _COMPARE_LABELS.values())
-    col = max(24, *(len(o) + 2 for o in opts))
-    lines = [f"Options compared on the same {res.attrs['draws']:,} outcome draws (seed "
-             f"{res.attrs['seed']}); differences are from {opts[0]!r}, paired draw by draw, "
-             "+/- one Monte Carlo standard error.",
-             " " * width + "".join(f"{o:>{col}}" for o in opts)]
+    header = ["", opts[0]]
+    for o in opts[1:]:
+        header += [o, f"{o} - {opts[0]}"]
+    rows = [header]
     for name, (label, kind) in _COMPARE_LABELS.items():
-        cells = []
-        for k in range(len(opts)):
-            val = fmt(float(res[name][k]), kind)
-            if k > 0:
-                diff = fmt(float(res[f"{name}_diff"][k]), kind, signed=True)
-                se = float(res[f"{name}_diff_se"][k])
-                diff += f" +/- {fmt(se, kind)}" if np.isfinite(se) else ""
-                cells.append(f"{val} ({diff})")
-            else:
-                cells.append(val)
-        lines.append(f"{label:<{width}}" + "".join(f"{c:>{col}}" for c in cells))
+        row = [label, fmt(float(res[name][0]), kind)]
+        for k in range(1, len(opts)):
+            diff = fmt(float(res[f"{name}_diff"][k]), kind, diff=True)
+            se = float(res[f"{name}_diff_se"][k])
+            if np.isfinite(se):
+                diff += f" +/- {fmt(se, kind, diff=True).lstrip('+')}"
+            row += [fmt(float(res[name][k]), kind), diff]
+        rows.append(row)
+    widths = [max(len(r[j]) for r in rows) for j in range(len(header))]
+    lines = [f"Options compared on the same {res.attrs['draws']:,} outcome draws (seed "
+             f"{res.attrs['seed']}); differences from {opts[0]!r} are paired draw by draw, "
+             "+/- one Monte Carlo standard error (pp: percentage points)."]
+    for r in rows:
+        lines.append(f"{r[0]:<{widths[0]}}" + "".join(f"  {c:>{w}}" for c, w in
+                                                     zip(r[1:], widths[1:], strict=True)))
     lines.append("The IRR of the expected cash flows has no standard error here (it is not a "
                  "mean over draws).")
     return "\n".join(lines)
