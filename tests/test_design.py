@@ -518,3 +518,17 @@ def test_module_doctests():
     for mod in (paths, design_mod):
         result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0 and result.attempted > 0, mod.__name__
+
+
+def test_paths_star_sets_every_item():
+    lap = sibsim.load_scenario("lapset-sib-1")
+    new = lap.with_values({"contract.terms[*].rule.tiers[0][0]": 0.4})
+    assert [t.rule.tiers[0][0] for t in new.contract.terms] == [0.4] * 5
+    assert paths.get_value(new, "contract.terms[*].rule.tiers[0][0]") == 0.4
+    assert len(paths.expand_path(lap, "contract.terms[*].metric")) == 5
+    with pytest.raises(ValueError, match="they differ"):
+        paths.get_value(lap, "contract.terms[*].metric")
+    with pytest.raises(ValueError, match=r"non-empty sequence for \[\*\]"):
+        paths.expand_path(lap, "contract.caps[*]")
+    _, _, deals = variant_grid(lap, {"contract.terms[*].rule.tiers[0][0]": [0.2, 0.3]})
+    assert [d.contract.terms[4].rule.tiers[0][0] for d in deals] == [0.2, 0.3]

@@ -72,7 +72,7 @@ from sibsim.money.irr import IRRStatus, annualise_rate, irr
 from sibsim.money.sib import counterfactual, money_flows
 from sibsim.money.termination import interim_results
 from sibsim.spec import _validate as v
-from sibsim.spec.paths import get_value, parse_path
+from sibsim.spec.paths import expand_path, get_value
 from sibsim.spec.toml import KeyProblem, Section
 from sibsim.spec.variant import Spec, param
 
@@ -236,6 +236,27 @@ def _grid_values(path: str, current: Any, spec: Any) -> tuple[Any, ...]:
     return values
 
 
+def _current(deal: Deal, path: str) -> Any:
+    """The deal's value at ``path`` (the first, where ``[*]`` names several); refused unless
+    each is a number or None."""
+    values = [get_value(deal, one) for one in expand_path(deal, path)]
+    for current in values:
+        if not (current is None or (isinstance(current, (int, float))
+                                    and not isinstance(current, bool))):
+            raise v.fail(f"grid[{path!r}]", current, "a path to one number (a price, a "
+                         "threshold, a cap, a share...); this path names "
+                         f"{type(current).__name__}")
+    return values[0]
+
+
+def _base_value(deal: Deal, path: str) -> float:
+    """The deal's value at ``path`` as a float (NaN: None, or different values under [*])."""
+    values = [get_value(deal, one) for one in expand_path(deal, path)]
+    if values[0] is None or any(x != values[0] for x in values):
+        return math.nan
+    return float(values[0])
+
+
 def variant_grid(deal: Deal, grid: Mapping[str, Any]
                  ) -> tuple[tuple[str, ...], list[tuple[Any, ...]], list[Deal]]:
     """Every combination of the grid's values, as deals.
@@ -266,16 +287,7 @@ def variant_grid(deal: Deal, grid: Mapping[str, Any]
                      "a Deal with money terms (evaluations, a contract and a capital structure)")
     if not isinstance(grid, Mapping) or not grid:
         raise v.fail("design.grid", grid, "a non-empty mapping {path: values}")
-    axes = []
-    for path in grid:
-        parse_path(path)
-        current = get_value(deal, path)
-        if not (current is None or (isinstance(current, (int, float))
-                                    and not isinstance(current, bool))):
-            raise v.fail(f"grid[{path!r}]", current, "a path to one number (a price, a "
-                         "threshold, a cap, a share...); this path names "
-                         f"{type(current).__name__}")
-        axes.append(_grid_values(path, current, grid[path]))
+    axes = [_grid_values(path, _current(deal, path), grid[path]) for path in grid]
     n = math.prod(len(a) for a in axes)
     if n > MAX_VARIANTS:
         raise v.fail("design.grid", f"{n:,} variants", f"at most {MAX_VARIANTS:,} variants")
@@ -737,8 +749,9 @@ def design(deal: Deal, grid: Mapping[str, Any],
     data["value"] = xr.Variable(("variant", "parameter"), values, attrs={
         "description": "value of each free parameter (NaN: None, e.g. no cap)"})
     data["base_value"] = xr.Variable(("parameter",), np.array(
-        [np.nan if get_value(deal, p) is None else float(get_value(deal, p)) for p in paths]),
-        attrs={"description": "the parameter's value in the deal as given"})
+        [_base_value(deal, p) for p in paths]),
+        attrs={"description": "the parameter's value in the deal as given (NaN: none, or "
+                              "different values under [*])"})
     feasible = np.ones(len(variants), dtype=bool)
     for name, bound in cons.active().items():
         metric = data[cons.metric(name)].values
@@ -1041,7 +1054,7 @@ def read_design(data: Mapping[str, Any], deal: Deal, key: str = "design"
             rsec = Section(where, spec)
             spec = Range.from_toml(rsec)
         try:
-            _grid_values(path, get_value(deal, path), spec)
+            _grid_values(path, _current(deal, path), spec)
         except (TypeError, ValueError) as err:
             raise KeyProblem(where, str(err)) from None
         grid[path] = spec

@@ -9,6 +9,7 @@ attribute names joined by dots, with ``[i]`` for an item of a sequence and ``.ke
     contract.terms[1].rule.payments[2]       # the third step payment of a step schedule
     contract.caps.total
     payers[0].shares.reconviction            # a payer's share of one metric
+    contract.terms[*].rule.threshold         # [*]: every item (all metrics' thresholds at once)
 
 :func:`with_values` returns a copy with several values changed at once. Every object on the way
 is rebuilt with :func:`dataclasses.replace`, so each one is validated again (a price below 0, a
@@ -44,9 +45,11 @@ import numpy as np
 
 from sibsim.spec import _validate as v
 
-__all__ = ["get_value", "parse_path", "with_values"]
+__all__ = ["ALL", "expand_path", "get_value", "parse_path", "with_values"]
 
-_TOKEN = re.compile(r"""\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[["']([^"'\]]+)["']\]""")
+_TOKEN = re.compile(r"""\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+|\*)\]|\[["']([^"'\]]+)["']\]""")
+#: The step ``[*]``: every item of a sequence (see :func:`expand_path`).
+ALL = "[*]"
 
 
 def parse_path(path: str) -> tuple[str | int, ...]:
@@ -67,7 +70,11 @@ def parse_path(path: str) -> tuple[str | int, ...]:
             raise v.fail("path", path, "names joined by '.', with [i] for the i-th item of a "
                          "sequence (e.g. 'contract.terms[0].rule.price')")
         name, index, key = m.groups()
-        steps.append(int(index) if index is not None else (name if name is not None else key))
+        if index == "*":
+            steps.append(ALL)
+        else:
+            steps.append(int(index) if index is not None else (name if name is not None
+                                                                  else key))
         pos = m.end()
     return tuple(steps)
 
@@ -75,8 +82,36 @@ def parse_path(path: str) -> tuple[str | int, ...]:
 def _show_path(owner: str, steps: tuple[str | int, ...]) -> str:
     out = owner
     for s in steps:
-        out += f"[{s}]" if isinstance(s, int) else f".{s}"
+        out += f"[{s}]" if isinstance(s, int) else (s if s == ALL else f".{s}")
     return out
+
+
+def expand_path(obj: object, path: str) -> tuple[str, ...]:
+    """The concrete paths that ``path`` names: ``[*]`` stands for every item of a sequence.
+
+    >>> import sibsim
+    >>> expand_path(sibsim.load_scenario("lapset-sib-1"), "contract.terms[*].rule.threshold")[:2]
+    ('contract.terms[0].rule.threshold', 'contract.terms[1].rule.threshold')
+    """
+    steps = parse_path(path)
+    owner = type(obj).__name__
+    found: list[tuple[str | int, ...]] = []
+
+    def walk(node: object, done: tuple[str | int, ...]) -> None:
+        if len(done) == len(steps):
+            found.append(done)
+            return
+        step = steps[len(done)]
+        if step == ALL:
+            if not isinstance(node, (tuple, list)) or not node:
+                raise v.fail(_show_path(owner, done), "[*]", "a non-empty sequence for [*]")
+            for i in range(len(node)):
+                walk(node[i], (*done, i))
+            return
+        walk(_step(node, step, owner, done), (*done, step))
+
+    walk(obj, ())
+    return tuple(_show_path("", p).lstrip(".") for p in found)
 
 
 def _fields(obj: object) -> tuple[str, ...]:
@@ -133,11 +168,17 @@ def get_value(obj: object, path: str) -> Any:
     >>> get_value(sibsim.load_scenario("lapset-sib-1"), "contract.caps.total")
     10000000.0
     """
-    steps = parse_path(path)
-    owner = type(obj).__name__
-    for i, step in enumerate(steps):
-        obj = _step(obj, step, owner, steps[:i])
-    return obj
+    concrete = expand_path(obj, path)
+    values = []
+    for one in concrete:
+        steps = parse_path(one)
+        node = obj
+        for i, step in enumerate(steps):
+            node = _step(node, step, type(obj).__name__, steps[:i])
+        values.append(node)
+    if any(x != values[0] for x in values[1:]):
+        raise v.fail(path, values, "one value at every item of [*] (they differ here)")
+    return values[0]
 
 
 def _plain(value: Any) -> Any:
@@ -214,5 +255,6 @@ def with_values(obj: Any, values: Mapping[str, Any]) -> Any:
         raise v.fail("values", type(values).__name__, "a mapping {path: value}")
     if not values:
         return obj
-    changes = [(parse_path(p), val) for p, val in values.items()]
+    changes = [(parse_path(one), val) for p, val in values.items()
+               for one in expand_path(obj, p)]
     return _apply(obj, changes, type(obj).__name__, ())
