@@ -818,10 +818,15 @@ def describe_design(res: DesignResult, max_rows: int = 10) -> str:
     lines = [f"Contract design for {res.deal.name}: {n} variant(s) of "
              f"{', '.join(map(str, d['parameter'].values))}, each on the same "
              f"{d.attrs['draws']:,} outcome draws (seed {d.attrs['seed']}).",
-             f"Constraints: {d.attrs['constraints']}."]
-    for name in res.constraints.active():
+             "Constraints (on each variant's Monte Carlo estimate):" if
+             res.constraints.active() else "Constraints: none."]
+    for name, bound in res.constraints.active().items():
         ok = int(d[f"feasible_{name}"].sum())
-        lines.append(f"  {name}: met by {ok} of {n}")
+        metric = d[res.constraints.metric(name)].values
+        best = np.nanmax(metric) if name.endswith("_min") else np.nanmin(metric)
+        show = ((lambda x: _money(x, cur)) if name == "yearly_budget_max" else _pct)
+        lines.append(f"  {name} = {show(bound)}: met by {ok} of {n} (best variant: "
+                     f"{show(best) if np.isfinite(best) else 'n/a'})")
     lines.append(f"{int(feas.sum())} of {n} variant(s) meet every constraint.")
     if not feas.any():
         lines.append("No variant meets every constraint: widen the grid or relax a constraint.")

@@ -26,7 +26,9 @@ def plot_design(result: Any, ax: Any = None) -> Any:
     Horizontal: the commissioner's expected net savings NPV (millions of the deal's currency);
     vertical: the investors' expected return the frontier uses (% a year). Feasible variants
     are filled circles, infeasible ones grey crosses; the Pareto frontier of the feasible
-    variants is joined by a line and ringed. Variants whose investor return is undefined are
+    variants is joined by a line, ringed and numbered (``#i``: the variant's index, as in the
+    printed summary); a dashed line marks the investors' minimum IRR when the frontier uses
+    the same measure. Variants whose investor return is undefined are
     left out (counted in the legend).
 
     Parameters
@@ -64,6 +66,10 @@ def plot_design(result: Any, ax: Any = None) -> Any:
         ax.scatter(x[front], y[front], facecolors="none", edgecolors=COMMISSIONER_COLOR, s=110,
                    linewidths=1.5, zorder=4,
                    label=f"best trade-offs: Pareto frontier ({int(front.sum())})")
+        if front.sum() <= 15:  # number them as the printed summary does
+            for i in np.flatnonzero(front):
+                ax.annotate(f"#{d['variant'].values[i]}", (x[i], y[i]), xytext=(7, 5),
+                            textcoords="offset points", fontsize=8, color=COMMISSIONER_COLOR)
     hidden = int((~shown).sum())
     if hidden:
         ax.plot([], [], " ", label=f"{hidden} variant(s) without an investor IRR not shown")
@@ -75,8 +81,9 @@ def plot_design(result: Any, ax: Any = None) -> Any:
                    label=f"investors' minimum ({100 * irr_min:g}% a year)")
     ax.set_xlabel(f"Commissioner's expected net savings NPV ({cur} {unit})")
     ax.set_ylabel(f"Investors' expected return, {what} (% a year)")
-    ax.axvline(0.0, color="0.8", lw=0.8, zorder=0)
-    ax.axhline(0.0, color="0.8", lw=0.8, zorder=0)
+    for values, line in ((x[shown], ax.axvline), (y[shown], ax.axhline)):
+        if values.size and values.min() < 0 < values.max():  # zero inside the data: mark it
+            line(0.0, color="0.75", lw=0.8, zorder=0)
     ax.set_title(f"Contract variants of {d.attrs['deal']}: {d.sizes['variant']} on "
                  f"{d.attrs['draws']:,} shared draws", fontsize=10)
     ax.legend(fontsize=8, loc="best")
