@@ -532,3 +532,18 @@ def test_paths_star_sets_every_item():
         paths.expand_path(lap, "contract.caps[*]")
     _, _, deals = variant_grid(lap, {"contract.terms[*].rule.tiers[0][0]": [0.2, 0.3]})
     assert [d.contract.terms[4].rule.tiers[0][0] for d in deals] == [0.2, 0.3]
+
+
+def test_docs_examples_run_and_the_toml_block_reads(tmp_path, monkeypatch):
+    """docs/design.md: every Python block runs; the [design] block reads for its deal."""
+    import re
+
+    monkeypatch.chdir(tmp_path)
+    text = (Path(__file__).resolve().parents[1] / "docs" / "design.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) >= 3
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"design.md[{i}]", "exec"), {})
+    (toml_block,) = re.findall(r"```toml\n(.*?)```", text, re.S)
+    kw = read_design(tomllib.loads(toml_block)["design"], sibsim.load_scenario("lapset-sib-1"))
+    assert len(kw["grid"]) == 2 and kw["constraints"].yearly_budget_max == 8e6
