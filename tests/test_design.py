@@ -515,7 +515,10 @@ def test_plot_design_labels_and_marks(deal):
 
 
 def test_module_doctests():
-    for mod in (paths, design_mod):
+    from sibsim import design_file
+    from sibsim.plots import design as plots_design
+
+    for mod in (paths, design_mod, design_file, plots_design):
         result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0 and result.attempted > 0, mod.__name__
 
