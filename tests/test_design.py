@@ -214,6 +214,7 @@ def test_grid_is_the_product_of_lists_and_ranges(deal):
     ({"contract.caps.total": ["a"]}, ["numbers"]),
     ({"contract.terms[0].rule.price": [-1.0, 5.0]}, ["the variant with", "price = -1.0"]),
     ({}, ["non-empty"]),
+    ({"scenario.horizon": [5]}, ["a money term", "shared by every variant"]),
 ])
 def test_grid_refuses_bad_axes(deal, grid, words):
     with pytest.raises((ValueError, TypeError)) as info:
@@ -550,3 +551,22 @@ def test_docs_examples_run_and_the_toml_block_reads(tmp_path, monkeypatch):
     (toml_block,) = re.findall(r"```toml\n(.*?)```", text, re.S)
     kw = read_design(tomllib.loads(toml_block)["design"], sibsim.load_scenario("lapset-sib-1"))
     assert len(kw["grid"]) == 2 and kw["constraints"].yearly_budget_max == 8e6
+
+
+def test_yearly_budget_of_one_payer():
+    lap = sibsim.load_scenario("lapset-sib-1")
+    res = design(lap, {"contract.caps.total": [10e6]}, {"budget_payer": "Helsinki",
+                                                        "yearly_budget_max": 1e6},
+                 draws=60, seed=5, confidence=0.95, progress=False)
+    ds = sibsim.simulate(lap.scenario, draws=60, seed=5, progress=False)
+    money = money_flows(res.variants[0], ds, counterfactual(lap, 60, 5))
+    paid = money["payments_by_payer"].sel(payer="Helsinki").values
+    years = lap.calendar_years()
+    by_year = np.stack([paid[:, years == y].sum(1) for y in np.unique(years)], axis=1)
+    want = np.quantile(by_year, 0.95, axis=0)
+    np.testing.assert_allclose(res.data["yearly_budget_by_year"].values[0], want, rtol=1e-12)
+    assert float(res.data["yearly_budget"][0]) == pytest.approx(want.max())
+    assert res.data.attrs["budget_payer"] == "Helsinki"
+    with pytest.raises(ValueError, match="budget_payer"):
+        design(lap, {"contract.caps.total": [10e6]}, {"budget_payer": "Espoo"}, draws=5,
+               progress=False)

@@ -72,7 +72,7 @@ from sibsim.money.irr import IRRStatus, annualise_rate, irr
 from sibsim.money.sib import counterfactual, money_flows
 from sibsim.money.termination import interim_results
 from sibsim.spec import _validate as v
-from sibsim.spec.paths import expand_path, get_value
+from sibsim.spec.paths import expand_path, get_value, parse_path
 from sibsim.spec.toml import KeyProblem, Section
 from sibsim.spec.variant import Spec, param
 
@@ -287,6 +287,12 @@ def variant_grid(deal: Deal, grid: Mapping[str, Any]
                      "a Deal with money terms (evaluations, a contract and a capital structure)")
     if not isinstance(grid, Mapping) or not grid:
         raise v.fail("design.grid", grid, "a non-empty mapping {path: values}")
+    for path in grid:
+        first = parse_path(path)[0]
+        if first in ("scenario", "start_year"):
+            raise v.fail(f"grid[{path!r}]", first, "a money term (contract, capital, payers, "
+                         "municipality, investors, service costs, evaluations...): the outcome "
+                         "scenario and the calendar are shared by every variant")
     axes = [_grid_values(path, _current(deal, path), grid[path]) for path in grid]
     n = math.prod(len(a) for a in axes)
     if n > MAX_VARIANTS:
@@ -347,7 +353,7 @@ def _variant_draws(variant: Deal, money: xr.Dataset, year_index: np.ndarray, n_y
     flow = money["flow"].sel(party=tranches).values.sum(axis=1)  # (D, P) all investors
     drawn = money["drawdown"].values.sum(axis=(1, 2))
     received = money["investor_received"].values.sum(axis=(1, 2))
-    rate, status = irr(flow, return_info=True)
+    rate = irr(flow)
     ppy = int(money.attrs["periods_per_year"])
     disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]), ppy,
                             flow.shape[-1])
@@ -360,8 +366,7 @@ def _variant_draws(variant: Deal, money: xr.Dataset, year_index: np.ndarray, n_y
         yearly[:, year_index[t]] += paid[:, t]
     return {
         "npv": present_value(money["net_savings"].values, disc),
-        "irr_annual": annualise_rate(rate, ppy),
-        "irr_status": np.asarray(status, dtype=np.int8),
+        "irr_annual": annualise_rate(rate, ppy),  # NaN where the draw has no IRR
         "loss": investor_loss(drawn, received),
         "mean_flow": flow.mean(axis=0),
         "payments": money["outcome_payments"].values.sum(axis=1),
@@ -740,6 +745,10 @@ def design(deal: Deal, grid: Mapping[str, Any],
     confidence = v.fraction(0.0, 1.0, low_open=True, high_open=True)("confidence", confidence)
     draws = v.positive_int("draws", draws)
     paths, combos, variants = variant_grid(deal, grid)
+    payers = [p.name for p in deal.effective_payers]
+    if cons.budget_payer is not None and cons.budget_payer not in payers:
+        raise v.fail("Constraints.budget_payer", cons.budget_payer,
+                     "one of " + ", ".join(repr(p) for p in payers))
     ds = simulate(deal.scenario, draws=draws, seed=seed, engine=engine, progress=progress)
     cf = counterfactual(deal, draws, int(ds.attrs["seed"]))
     data = evaluate_variants(deal, ds, cf, variants, confidence=confidence,
