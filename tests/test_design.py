@@ -570,3 +570,39 @@ def test_yearly_budget_of_one_payer():
     with pytest.raises(ValueError, match="budget_payer"):
         design(lap, {"contract.caps.total": [10e6]}, {"budget_payer": "Espoo"}, draws=5,
                progress=False)
+
+
+def test_every_field_of_the_design_table_is_read():
+    """Each TOML field of the [design] table's classes is set by a document and read back
+    (the deal's round-trip test, tests/test_roundtrip.py, leaves these classes to this one)."""
+    import dataclasses
+
+    from sibsim.analysis.design import Range
+
+    lap = sibsim.load_scenario("lapset-sib-1")
+    doc = tomllib.loads("""
+        [design]
+        confidence = 0.8
+        frontier_return = "mean_of_draws"
+        [design.grid]
+        "contract.caps.total" = {low = 5e6, high = 9e6, n = 3}
+        [design.constraints]
+        investor_expected_irr_min = 0.04
+        investor_irr_measure = "mean_of_draws"
+        investor_loss_probability_max = 0.3
+        commissioner_loss_probability_max = 0.25
+        yearly_budget_max = 3e6
+        budget_payer = "Vantaa"
+        """)
+    kw = read_design(doc["design"], lap)
+    assert kw["confidence"] == 0.8 and kw["frontier_return"] == "mean_of_draws"
+    assert kw["grid"]["contract.caps.total"] == Range(5e6, 9e6, 3)
+    want = Constraints(investor_expected_irr_min=0.04, investor_irr_measure="mean_of_draws",
+                       investor_loss_probability_max=0.3,
+                       commissioner_loss_probability_max=0.25, yearly_budget_max=3e6,
+                       budget_payer="Vantaa")
+    assert kw["constraints"] == want
+    table = doc["design"]["constraints"]
+    assert {f.name for f in dataclasses.fields(Constraints)} == set(table)
+    assert {f.name for f in dataclasses.fields(Range)} == set(
+        doc["design"]["grid"]["contract.caps.total"])
