@@ -251,9 +251,8 @@ def test_invalid_waterfall_inputs():
         waterfall("senior", [1.0], [1.0])
 
 
-def test_large_run_is_fast_and_conserves_money():
-    import time
-
+def test_large_run_conserves_money():
+    """(Its speed is measured in benchmarks/bench_end_to_end.py, not here.)"""
     rng = np.random.default_rng(1)
     d, p = 100_000, 10
     cs = CapitalStructure(
@@ -263,14 +262,9 @@ def test_large_run_is_fast_and_conserves_money():
         excess_to="investors",
     )
     costs, pay = rng.uniform(0, 1.2e6, (d, p)), rng.gamma(2.0, 5e5, (d, p))
-    waterfall(cs, costs[:10], pay[:10])  # compile outside the timing
-    seconds = []
-    for _ in range(2):  # best of two: the machines are shared
-        start = time.perf_counter()
-        cf = waterfall(cs, costs, pay)
-        seconds.append(time.perf_counter() - start)
-    assert min(seconds) < 1.0
+    cf = waterfall(cs, costs, pay)
     assert np.abs(cf.flows.sum(axis=1)).max() < 1e-6
+    assert (cf.flows != 0).any()
 
 
 # --------------------------------------------------------------------------------------

@@ -606,3 +606,16 @@ def test_every_field_of_the_design_table_is_read():
     assert {f.name for f in dataclasses.fields(Constraints)} == set(table)
     assert {f.name for f in dataclasses.fields(Range)} == set(
         doc["design"]["grid"]["contract.caps.total"])
+
+
+def test_yearly_budget_agrees_with_the_budget_table(deal, shared):
+    """The design's yearly gross budget is the appropriation of sibsim.analysis.budget for all
+    payers together (same calendar years, same quantile)."""
+    from sibsim.analysis.budget import yearly_budget
+
+    ds, cf = shared
+    out = evaluate_variants(deal, ds, cf, [deal], confidence=0.9)
+    table = yearly_budget(money_flows(deal, ds, cf), deal, confidence=0.9)
+    want = table["appropriation"].sel(payer="all payers")
+    assert list(want["year"].values) == list(out["year"].values)
+    np.testing.assert_allclose(out["yearly_budget_by_year"].values[0], want.values, rtol=1e-12)

@@ -4,6 +4,7 @@ traceback, and keeps any previous output."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -201,6 +202,65 @@ def test_a_signal_stops_the_run_with_one_line_and_keeps_the_previous_file(tmp_pa
     assert len(lines) == 1 and words in lines[0] and "Traceback" not in err, repr(err)
     assert out.read_bytes() == b"previous results"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]
+
+
+BIG_COHORT = """
+name = "big"
+horizon = 10
+[cohort]
+size = 2000000
+[comparison]
+ratio = 1
+[outcome]
+kind = "binary"
+probability = 0.2
+[effect]
+measure = "rr"
+value = 0.9
+"""
+
+
+def test_individual_engine_kernel_calls_are_short():
+    """The individual engine works in slices of at most ~1e8 person-periods per kernel call
+    (one draw at least), whatever the cohort, so a signal is seen between slices."""
+    import tomllib
+
+    from sibsim.engine.run import _SLICE_PERSON_PERIODS, interrupt_chunk
+    from sibsim.scenario_file import parse_scenario
+
+    sc = parse_scenario(tomllib.loads(BIG_COHORT)).scenario
+    people_periods = 2 * 2_000_000 * 10
+    chunk = interrupt_chunk(sc, "individual")
+    assert chunk == _SLICE_PERSON_PERIODS // people_periods
+    assert chunk * people_periods <= _SLICE_PERSON_PERIODS
+    assert interrupt_chunk(sc, "aggregate") == 65536  # its work does not grow with the cohort
+    huge = dataclasses.replace(sc, cohort=dataclasses.replace(sc.cohort, size=10**9, entry=None))
+    assert interrupt_chunk(huge, "individual") == 1
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_long_individual_run_within_about_a_second(tmp_path):
+    """Without slicing, these 200 draws of 4 million people are one kernel call of ~10 s or
+    more; Ctrl-C must stop it within about a second (a few on a loaded 2-core CI machine)."""
+    src = tmp_path / "big.toml"
+    src.write_text(BIG_COHORT)
+    out = tmp_path / "r.nc"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sibsim", "run", str(src), "--draws", "200", "--engine",
+         "individual", "--out", str(out), "--progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    first = _wait_until_simulating(proc)
+    t0 = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, rest = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    latency = time.perf_counter() - t0
+    err = first + rest.decode()
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert latency < 4.0, f"stopped {latency:.1f} s after Ctrl-C"
+    assert "Traceback" not in err and not out.exists()
 
 
 # ------------------------------------------------------------------ read-only installation

@@ -32,6 +32,8 @@ def money_ds(flows, *, ppy=1, investor_rate=0.0, social_rate=0.0, cash=None, wid
     net = cash + flows[:, 0, :] - other[None, :]
     return xr.Dataset(
         {"flow": (("draw", "party", "period"), flows),
+         # the commissioner's outflows (these tests return no excess)
+         "outcome_payments": (("draw", "period"), np.maximum(-flows[:, 0, :], 0.0)),
          "cashable_savings": (("draw", "period"), cash),
          "wider_value": (("draw", "period"), wider),
          "commissioner_other_costs": (("period",), other),
@@ -195,7 +197,9 @@ def test_municipality_metrics_quarterly_by_hand():
     np.testing.assert_allclose(m["cumulative_net_cash"], np.cumsum(net, axis=1))
     # draw 0: net = [2, 2, -33, 7, -20, 10]; year 1 needs 22, year 2 (two quarters) 10
     # draw 1: net = [-3, -2, -2, -2, 1, 1]: year 1 needs 9, year 2 gives 2
-    np.testing.assert_allclose(m["peak_annual_budget_need"], [22.0, 9.0])
+    np.testing.assert_allclose(m["peak_annual_net_budget_need"], [22.0, 9.0])
+    # gross: draw 0 pays 40 in year 1 and 30 in year 2; draw 1 pays nothing
+    np.testing.assert_allclose(m["peak_annual_gross_payments"], [40.0, 0.0])
     # cumulative draw 0: 2, 4, -29, -22, -42, -32 -> NaN; draw 1 ends at -7 -> NaN
     np.testing.assert_equal(m["breakeven_period"].values, [np.nan, np.nan])
     np.testing.assert_array_equal(m["net_loss"], [1, 1])
@@ -206,7 +210,8 @@ def test_peak_budget_need_is_zero_when_savings_always_exceed_costs():
     pay = np.array([[0.0, 5.0, 5.0]])
     flows = balanced(np.zeros((1, 3)), np.zeros((1, 3)), commissioner=-pay)
     m = municipality_metrics(money_ds(flows, ppy=2, cash=cash))
-    assert m["peak_annual_budget_need"].item() == 0.0
+    assert m["peak_annual_net_budget_need"].item() == 0.0
+    assert m["peak_annual_gross_payments"].item() == 5.0  # net of savings 0, gross 5
     assert m["breakeven_period"].item() == 0.0
     assert m["net_loss"].item() == 0
 

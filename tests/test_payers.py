@@ -307,9 +307,9 @@ def test_metrics_give_each_payer_its_budget_line(run):
                                   m1["npv_net_savings"])
     np.testing.assert_array_equal(m1["net_loss_by_payer"].sel(payer="commissioner"),
                                   m1["net_loss"])
-    np.testing.assert_array_equal(
-        m1["peak_annual_budget_need_by_payer"].sel(payer="commissioner"),
-        m1["peak_annual_budget_need"])
+    for peak in ("peak_annual_net_budget_need", "peak_annual_gross_payments"):
+        np.testing.assert_array_equal(m1[f"{peak}_by_payer"].sel(payer="commissioner"),
+                                      m1[peak])
     assert m2["npv_net_savings_by_payer"].dims == ("draw", "payer")
     np.testing.assert_allclose(m2["npv_net_savings_by_payer"].sum("payer"),
                                m2["npv_net_savings"], rtol=1e-9, atol=1e-3)
@@ -320,7 +320,10 @@ def test_metrics_give_each_payer_its_budget_line(run):
                                   (net.values < 0).astype(np.int8))
     # the city saves 1,000 per event and pays half of "long": it loses in some draws only
     assert 0 < float(m2["net_loss_by_payer"].sel(payer="city").mean()) < 1
-    assert (m2["peak_annual_budget_need_by_payer"].values >= 0).all()
+    assert (m2["peak_annual_net_budget_need_by_payer"].values >= 0).all()
+    # gross peaks: no payer's largest year exceeds the largest year of all payers together
+    assert (m2["peak_annual_gross_payments_by_payer"].max("payer")
+            <= m2["peak_annual_gross_payments"] * (1 + 1e-12)).all()
 
 
 def test_report_has_one_line_per_payer():

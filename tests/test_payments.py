@@ -784,3 +784,18 @@ def test_the_extending_page_example_runs(monkeypatch):
     assert "capped_price_per_unit" in PRICING_RULES
     rule = PRICING_RULES["capped_price_per_unit"]
     assert issubclass(rule, PricingRule) and ns["contract"].terms[0].rule.cap == 250_000.0
+
+
+def test_linear_floor_cap_with_a_tiny_range_is_a_step_without_warnings():
+    """cap_effect - floor_effect of a few subnormals overflows the quotient; the rule is then a
+    step from floor_payment to cap_payment, with no RuntimeWarning (a test fails on warnings)."""
+    import warnings
+
+    from sibsim.money.pricing import LinearFloorCap
+
+    tiny = 5e-324 * 4
+    rule = LinearFloorCap(floor_effect=0.0, cap_effect=tiny, floor_payment=1.0, cap_payment=2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = rule.due(np.array([-0.5, 0.0, tiny / 2, tiny, 0.5]))
+    np.testing.assert_array_equal(got, [0.0, 1.0, 1.5, 2.0, 2.0])

@@ -76,7 +76,7 @@ def make_mun(money: xr.Dataset) -> xr.Dataset:
         {"npv_net_savings": (("draw",), net.sum(-1), {"units": cur}),
          "bcr": (("draw",), np.full(net.shape[0], 1.1)),
          "cumulative_net_cash": (("draw", "period"), cum, {"units": cur}),
-         "peak_annual_budget_need": (("draw",), np.maximum(-net.min(-1), 0.0)),
+         "peak_annual_net_budget_need": (("draw",), np.maximum(-net.min(-1), 0.0)),
          "breakeven_period": (("draw",), be),
          "net_loss": (("draw",), (cum[:, -1] < 0).astype(np.int8))},
         coords={"draw": money["draw"].values, "period": money["period"].values})

@@ -6,6 +6,7 @@ The library is layered, one way: specification (:mod:`sibsim.spec`) -> simulatio
 """
 
 from sibsim import _numba_cache  # noqa: F401  (chooses numba's cache before any kernel)
+from sibsim.analysis.budget import yearly_budget
 from sibsim.analysis.design import compare, design
 from sibsim.analysis.replay import replay
 from sibsim.dataset import open_dataset, simulate, to_netcdf
@@ -68,4 +69,5 @@ __all__ = [
     "replay",
     "simulate",
     "to_netcdf",
+    "yearly_budget",
 ]

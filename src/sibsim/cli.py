@@ -52,6 +52,17 @@ def _parser() -> argparse.ArgumentParser:
                      default="auto", help="simulation engine (default: auto)")
     run.add_argument("--figure", type=Path, default=None, metavar="PNG",
                      help="also write the summary figure (money scenarios only)")
+    run.add_argument("--budget", type=Path, default=None, metavar="FILE",
+                     help="also write the yearly budget table (each payer's outcome payments, "
+                          "appropriation and savings by calendar year): .csv or .xlsx "
+                          "(money scenarios only)")
+    run.add_argument("--lang", choices=("en", "fi", "sv"), default="en",
+                     help="language of the budget table's headers and number format: en "
+                          "(comma-separated, decimal point), fi or sv (semicolon-separated, "
+                          "decimal comma); default: en")
+    run.add_argument("--confidence", type=float, default=0.9, metavar="C",
+                     help="share of draws in which the yearly appropriation covers the "
+                          "outcome payments, a fraction in (0, 1] (default: 0.9)")
     run.add_argument("--breakeven-range", type=float, nargs=2, default=None,
                      metavar=("NO_EFFECT", "STRONGEST"),
                      help="true effects searched for break-even, in the effect's measure "
@@ -70,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     from sibsim.cli_design import add_parsers as add_design_parsers
 
     add_design_parsers(sub)  # design, compare
+    from sibsim.council.cli import add_parser as add_report_parser
+
+    add_report_parser(sub)
     return p
 
 
@@ -137,12 +151,22 @@ def _main(argv: Sequence[str] | None = None) -> int:
 
         run = cli_design.run_design if args.command == "design" else cli_design.run_compare
         return run(args, _fail)
+    if args.command == "report":
+        from sibsim.council.cli import run_report
+
+        return run_report(args)
     if args.draws < 1:
         return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")
     if args.seed < 0:
         return _fail(f"--seed: got {args.seed}; allowed: an integer >= 0")
     if args.block_draws is not None and args.block_draws < 1:
         return _fail(f"--block-draws: got {args.block_draws}; allowed: an integer >= 1")
+    from sibsim.analysis.budget import TABLE_FORMATS, check_confidence
+
+    try:
+        check_confidence("--confidence", args.confidence)
+    except ValueError as err:
+        return _fail(str(err))
     try:
         deal = load_scenario(args.scenario)
     except ScenarioFileError as err:
@@ -157,7 +181,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
             return _fail(f"--breakeven-range: {err}")
     out = args.out or Path("results") / f"{deal.name}.nc"
     problem = check_outputs(args.scenario, {"--out": (out, (".nc",)),
-                                            "--figure": (args.figure, _figure_formats())})
+                                            "--figure": (args.figure, _figure_formats()),
+                                            "--budget": (args.budget, TABLE_FORMATS)})
     if problem is not None:
         return _fail(problem)
     progress = False if args.no_progress else (True if args.progress else None)
@@ -170,7 +195,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
             warnings.simplefilter("always", SmallSampleWarning)
             text = report.run_and_report(deal, draws=args.draws, seed=args.seed,
                                          engine=args.engine, out=out, figure=args.figure,
-                                         progress=progress, block_draws=args.block_draws)
+                                         progress=progress, block_draws=args.block_draws,
+                                         budget=args.budget, lang=args.lang,
+                                         confidence=args.confidence)
     except (ValueError, TypeError) as err:
         return _fail(f"{args.scenario}: {err}")
     except OSError as err:

@@ -20,6 +20,13 @@ import xarray as xr
 from sibsim import resources
 from sibsim.analysis.blocks import DrawAssembler, DrawSum
 from sibsim.analysis.breakeven import BreakevenBlocks
+from sibsim.analysis.budget import (
+    ALL_PAYERS,
+    LANGUAGES,
+    check_confidence,
+    write_budget_table,
+    yearly_budget,
+)
 from sibsim.analysis.metrics import investor_metrics, municipality_metrics
 from sibsim.analysis.power import power_warnings, warn_small_samples
 from sibsim.analysis.summary import summarise
@@ -39,7 +46,9 @@ from sibsim.resources import (
 )
 from sibsim.spec import _validate as v
 
-GROUPS = ("outcomes", "money", "investors", "municipality", "breakeven")
+GROUPS = ("outcomes", "money", "investors", "municipality", "breakeven", "budget")
+#: The groups assembled draw by draw (the budget is computed from the assembled money).
+_DRAW_GROUPS = GROUPS[:5]
 
 
 @dataclass
@@ -51,6 +60,9 @@ class SIBResults:
     investors: xr.Dataset
     municipality: xr.Dataset
     breakeven: xr.Dataset | None
+    #: Each payer's yearly budget (:func:`sibsim.analysis.budget.yearly_budget`); None in
+    #: files written before it existed.
+    budget: xr.Dataset | None = None
 
     def headline(self) -> xr.Dataset:
         """The headline figures as scalars (the root group of a results file).
@@ -126,7 +138,8 @@ def open_results(path: str | os.PathLike) -> SIBResults:
 def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
             engine: str = "auto", progress: bool | None = None,
             with_breakeven: bool = True, block_draws: int | None = None,
-            keep_outcomes: bool | None = None, check_memory: bool = True) -> SIBResults:
+            keep_outcomes: bool | None = None, check_memory: bool = True,
+            confidence: float = 0.9) -> SIBResults:
     """Simulate a SIB and compute every party's money, metrics and break-even.
 
     Parameters
@@ -156,6 +169,9 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
         Estimate the memory before the run (:func:`sibsim.resources.estimate_run`) and refuse
         with :class:`~sibsim.resources.RunTooLargeError`, giving the estimate and the option
         that helps, when it exceeds the memory available.
+    confidence : float
+        Confidence of the yearly budget's appropriation (``results.budget``, see
+        :func:`sibsim.analysis.budget.yearly_budget`), a fraction in (0, 1]; default 0.9.
 
     The counterfactual (expected outcomes without the service) is computed once per block and
     shared by the money chain and the break-even search.
@@ -177,6 +193,7 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
                      "a Deal with money terms (evaluations, a contract and a capital "
                      "structure); use sibsim.simulate for an outcome-only scenario")
     draws = v.positive_int("draws", draws)
+    confidence = check_confidence("confidence", confidence)
     seed = resolve_seed(seed)
     do_be = with_breakeven and deal.scenario.effect is not None
     if keep_outcomes is not None:
@@ -202,6 +219,7 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
                          municipality=municipality_metrics(money), breakeven=be)
     else:
         res = _analyse_blocks(deal, draws, seed, engine, progress, est, search)
+    res.budget = yearly_budget(res.money, deal, confidence)
     unfunded = unfunded_text(res.money)
     if unfunded is not None:
         warnings.warn(UnfundedCostsWarning(unfunded), stacklevel=2)
@@ -212,7 +230,7 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
 def _analyse_blocks(deal: Deal, draws: int, seed: int, engine: str, progress: bool | None,
                     est: RunEstimate, search: BreakevenBlocks | None) -> SIBResults:
     """:func:`analyse` over blocks of ``est.block_draws`` draws, assembled in place."""
-    asm = {g: DrawAssembler(draws) for g in GROUPS}
+    asm = {g: DrawAssembler(draws) for g in _DRAW_GROUPS}
     sums = None
     bar = Progress(draws, progress)
     for first in range(0, draws, est.block_draws):
@@ -395,6 +413,33 @@ def _payer_lines(m: xr.Dataset, mun: xr.Dataset) -> list[str]:
     return lines
 
 
+def budget_lines(budget: xr.Dataset) -> list[str]:
+    """The commissioner's yearly budget as a short table (all payers together): year, mean
+    and 90th-percentile gross outcome payments, the appropriation at the budget's confidence
+    and mean net savings."""
+    cur = budget.attrs["currency"]
+    conf = float(budget.attrs["confidence"])
+    tot = budget.sel(payer=ALL_PAYERS)
+    several = budget.sizes["payer"] > 2
+    head = ("Year", "Payments: mean", "90th pct", f"Appropriation ({100 * conf:g}%)",
+            "Net savings: mean")
+    rows = [(str(int(y)), *(_money(float(tot[k].sel(year=y)), cur) for k in (
+                "gross_payments_mean", "gross_payments_p90", "appropriation",
+                "net_savings_mean")))
+            for y in budget["year"].values]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    fmt = "  " + "  ".join(f"{{:>{w}}}" for w in widths)
+    years = ("by calendar year" if budget.attrs.get("years", "calendar") == "calendar"
+             else "by year of the deal (1 = its first year; start_year in the scenario gives "
+                  "calendar years)")
+    return ["", "Yearly budget" + (" (all payers together)" if several else "") + f", {years}",
+            fmt.format(*head), *(fmt.format(*r) for r in rows),
+            f"  Payments: gross outcome payments. The appropriation covers the year's payments "
+            f"in {100 * conf:g}% of draws. Net savings: cashable savings - outcome payments - "
+            "own costs. Each payer and more statistics: results.budget (sibsim run --budget "
+            "FILE writes it as CSV or Excel)."]
+
+
 def describe(res: SIBResults, deal: Deal) -> str:
     """The plain-language summary of an analysis."""
     scenario = deal.scenario
@@ -461,11 +506,15 @@ def describe(res: SIBResults, deal: Deal) -> str:
         f"{_pct(float(mun['net_loss'].mean()))} of draws; NPV of net savings at "
         f"{_pct(m.attrs['social_discount_rate_per_year'])}: mean {_money(npv_net.mean(), cur)}"
         f", expected shortfall {_money(shortfall, cur)}.",
-        f"  Including wider public value, the NPV is {_money(public, cur)}"
-        f" on average; peak annual budget need: median "
-        f"{_money(float(np.median(mun['peak_annual_budget_need'].values)), cur)}.",
+        f"  Including wider public value, the NPV is {_money(public, cur)} on average.",
+        "  Peak annual budget (the largest year): outcome payments (gross) median "
+        f"{_money(float(np.median(mun['peak_annual_gross_payments'].values)), cur)}; "
+        "net of cashable savings median "
+        f"{_money(float(np.median(mun['peak_annual_net_budget_need'].values)), cur)}.",
     ]
     lines += _payer_lines(m, mun)
+    lines += budget_lines(res.budget if res.budget is not None
+                          else yearly_budget(res.money, deal))
     small = power_warnings(deal)
     if small:
         lines += ["", "Evaluation power"] + [f"  {text}" for text in small]
@@ -529,8 +578,14 @@ def summarise_outcomes(ds: xr.Dataset) -> str:
 
 def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
                    out: Path | None = None, figure: Path | None = None,
-                   progress: bool | None = None, block_draws: int | None = None) -> str:
+                   progress: bool | None = None, block_draws: int | None = None,
+                   budget: Path | None = None, lang: str = "en",
+                   confidence: float = 0.9) -> str:
     """Simulate, write ``out`` (netCDF), optionally the figure, and return a summary.
+
+    ``budget``: also write the yearly budget table there (``.csv`` or ``.xlsx``, headers and
+    number format in ``lang``, see :func:`sibsim.analysis.budget.write_budget_table`), with
+    the appropriation at ``confidence``.
 
     The memory the run needs is estimated first; a run that cannot fit is refused with
     :class:`~sibsim.resources.RunTooLargeError` (see :func:`analyse`)."""
@@ -545,9 +600,14 @@ def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
         if figure is not None:
             lines.append("No figure written: the scenario has no money tables ([[evaluation]], "
                          "[contract], [capital]), and the figure shows money.")
+        if budget is not None:
+            lines.append("No budget table written: the scenario has no money tables "
+                         "([[evaluation]], [contract], [capital]), and the budget is money.")
         return "\n".join(lines)
+    if budget is not None:
+        v.choice("lang", lang, LANGUAGES)
     res = analyse(deal, draws=draws, seed=seed, engine=engine, progress=progress,
-                  block_draws=block_draws)
+                  block_draws=block_draws, confidence=confidence)
     lines = [describe(res, deal), ""]
     if out is not None:
         res.to_netcdf(out)
@@ -563,4 +623,7 @@ def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
 
         plt.close(fig)
         lines.append(f"Figure written to {figure}")
+    if budget is not None:
+        write_budget_table(res.budget, budget, lang=lang)
+        lines.append(f"Yearly budget table written to {budget}")
     return "\n".join(lines)

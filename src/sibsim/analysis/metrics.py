@@ -140,8 +140,15 @@ def municipality_metrics(money: xr.Dataset) -> xr.Dataset:
     The variables without ``payer`` are the public side as a whole (all payers together).
     With a money dataset from :func:`sibsim.money.sib.money_flows`, each payer's budget line is
     also given along a ``payer`` dimension: ``payments_by_payer``,
-    ``cashable_savings_by_payer``, ``npv_net_savings_by_payer``, ``net_loss_by_payer`` and
-    ``peak_annual_budget_need_by_payer``.
+    ``cashable_savings_by_payer``, ``npv_net_savings_by_payer``, ``net_loss_by_payer``,
+    ``peak_annual_gross_payments_by_payer`` and ``peak_annual_net_budget_need_by_payer``.
+
+    Two peaks of the yearly budget are given, per draw (years: consecutive blocks of
+    ``periods_per_year`` periods from period 0, i.e. the deal's calendar years; the last may be
+    partial): ``peak_annual_gross_payments``, the largest year's outcome payments (gross:
+    before any savings), and ``peak_annual_net_budget_need``, the largest year's net outflow
+    (outcome payments + own costs - cashable savings - any excess returned: net of savings).
+    :func:`sibsim.analysis.budget.yearly_budget` gives each year's distribution.
     """
     ppy = int(money.attrs["periods_per_year"])
     net = money["net_savings"].values
@@ -174,9 +181,14 @@ def municipality_metrics(money: xr.Dataset) -> xr.Dataset:
                        "PV of costs is 0: nothing paid)."),
         "cumulative_net_cash": (("draw", "period"), np.cumsum(net, -1), cur,
                                 "Cumulative net cash of the commissioner (undiscounted)."),
-        "peak_annual_budget_need": (("draw",), np.maximum(yearly.max(-1), 0.0), cur,
-                                    "Largest net outflow in any year (payments + costs - "
-                                    "savings), 0 if none."),
+        "peak_annual_gross_payments": (("draw",), np.maximum(_yearly_sum(
+            money["outcome_payments"].values, ppy).max(-1), 0.0), cur,
+            "Gross: the largest total of outcome payments in any year (before any savings; "
+            "own costs not included)."),
+        "peak_annual_net_budget_need": (("draw",), np.maximum(yearly.max(-1), 0.0), cur,
+                                        "Net of savings: the largest net outflow in any year "
+                                        "(outcome payments + own costs - cashable savings - "
+                                        "any excess returned), 0 if none."),
         "breakeven_period": (("draw",), breakeven_period(net), "period",
                              "First period from which cumulative net cash stays >= 0 (NaN "
                              "where it is negative at the horizon)."),
@@ -195,13 +207,23 @@ def municipality_metrics(money: xr.Dataset) -> xr.Dataset:
     return out
 
 
-def _yearly_need(net: np.ndarray, ppy: int) -> np.ndarray:
-    """Net outflow (-net) summed by year, (..., years); the last year may be partial."""
-    P = net.shape[-1]
+def _yearly_sum(x: np.ndarray, ppy: int) -> np.ndarray:
+    """``x`` (..., periods) summed by year, (..., years); the last year may be partial.
+
+    >>> _yearly_sum(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), 2).tolist()
+    [3.0, 7.0, 5.0]
+    """
+    P = x.shape[-1]
     n_years = -(-P // ppy)
-    need = np.zeros((*net.shape[:-1], n_years * ppy))
-    need[..., :P] = -net
-    return need.reshape((*net.shape[:-1], n_years, ppy)).sum(-1)
+    out = np.zeros((*x.shape[:-1], n_years * ppy))
+    out[..., :P] = x
+    return out.reshape((*x.shape[:-1], n_years, ppy)).sum(-1)
+
+
+def _yearly_need(net: np.ndarray, ppy: int) -> np.ndarray:
+    """Net outflow (-net: net of savings) summed by year, (..., years); the last year may be
+    partial."""
+    return _yearly_sum(-net, ppy)
 
 
 def _payer_metrics(money: xr.Dataset, disc: np.ndarray, ppy: int, cur: str) -> dict:
@@ -223,8 +245,13 @@ def _payer_metrics(money: xr.Dataset, disc: np.ndarray, ppy: int, cur: str) -> d
                                      "discount rate."),
         "net_loss_by_payer": (dims, (net.sum(-1) < 0).astype(np.int8), "1",
                               "1 if the payer pays more than it saves (undiscounted)."),
-        "peak_annual_budget_need_by_payer": (
+        "peak_annual_gross_payments_by_payer": (
+            dims, np.maximum(_yearly_sum(paid, ppy).max(-1), 0.0), cur,
+            "Gross: the largest total of the payer's outcome payments in any year (before any "
+            "savings)."),
+        "peak_annual_net_budget_need_by_payer": (
             dims, np.maximum(_yearly_need(net, ppy).max(-1), 0.0), cur,
-            "Largest net outflow of the payer in any year (its payments + costs - savings), "
-            "0 if none."),
+            "Net of savings: the largest net outflow of the payer in any year (its outcome "
+            "payments + own costs - cashable savings - its part of any excess returned), 0 if "
+            "none."),
     }

@@ -25,6 +25,8 @@ from sibsim.spec.scenario import Scenario
 ENGINES = ("auto", "individual", "aggregate", "expected")
 
 #: Target size of one chunk's tables and outputs, in bytes.
+#: Person-periods per kernel call of the individual engine (see :func:`interrupt_chunk`).
+_SLICE_PERSON_PERIODS = 1e8
 _CHUNK_BYTES = 32 * 2**20
 
 
@@ -95,6 +97,20 @@ def default_chunk(scenario: Scenario, st: Structure | None = None) -> int:
     return int(max(1, min(65536, _CHUNK_BYTES // per_draw)))
 
 
+def interrupt_chunk(scenario: Scenario, engine: str) -> int:
+    """Draws per chunk that keep one call of a kernel short (about 0.1-0.2 s on one core), so
+    that Ctrl-C and SIGTERM, which Python handles only between kernel calls, stop a run within
+    about a second. Only the individual engine's work grows with the cohort: it simulates
+    every person in every period (the other engines' work per draw is tiny)."""
+    if engine != "individual":
+        return 65536
+    people = 0.0
+    for i in range(len(scenario.processes)):
+        people += float(model_of(scenario.process_scenario(i)).structure().sizes.sum())
+    per_draw = max(1.0, people * scenario.horizon)
+    return int(max(1, min(65536, _SLICE_PERSON_PERIODS // per_draw)))
+
+
 def _process_models(scenario: Scenario, engine: str) -> list[tuple[OutcomeModel, Structure]]:
     """The model and structure of each outcome process (chosen once per run).
 
@@ -127,8 +143,8 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
     first_draw = v.positive_int("first_draw", first_draw, minimum=0)
     engine, reason = choose_engine(scenario, engine)
     models = _process_models(scenario, engine)  # each kind's tables and kernels, chosen once
-    chunk = default_chunk(scenario) if chunk_draws is None else v.positive_int(
-        "chunk_draws", chunk_draws)
+    chunk = (min(default_chunk(scenario), interrupt_chunk(scenario, engine))
+             if chunk_draws is None else v.positive_int("chunk_draws", chunk_draws))
     params = scenario.parameters()
     overrides = check_overrides(scenario, overrides, draws)
     A, W, K = models[0][1].sizes.shape

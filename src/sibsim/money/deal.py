@@ -202,14 +202,28 @@ class Deal(Spec):
                          f"metrics that an evaluation measures ({', '.join(sorted(measured))})")
         if self.payers:
             check_payers(self.payers, self.contract.payment_labels, self.municipality)
-        self.contract.check_outcome(self.scenario.cohort.stratum_names,
-                                    tuple(getattr(self.scenario.outcome, "states", ())))
         for part in ("contract", "capital"):
             cur = getattr(getattr(self, part), "currency", self.currency)
             if cur != self.currency:
                 raise v.fail(f"Deal.{part}.currency", cur,
                              f"the deal's currency {self.currency!r}")
         self._check_processes()
+        self._check_rate_cards()
+
+    def _check_rate_cards(self) -> None:
+        """Rate cards name a process of the scenario (required with several) and its states."""
+        sc = self.scenario
+        names = sc.process_names
+        for card in self.contract.rate_cards:
+            if (card.process is None and len(names) > 1) or (card.process is not None
+                                                              and card.process not in names):
+                raise v.fail(f"RateCard[{card.name}].process", card.process,
+                             "one of " + ", ".join(repr(n) for n in names)
+                             + (" (the scenario has several outcome processes)"
+                                if len(names) > 1 else ""))
+            own = sc.processes[names.index(card.process)] if card.process else sc.processes[0]
+            card.check_outcome(sc.cohort.stratum_names,
+                               tuple(getattr(own.outcome, "states", ())))
 
     def _check_processes(self) -> None:
         """Evaluations and savings name the outcome processes they measure or value."""

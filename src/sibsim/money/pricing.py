@@ -289,7 +289,11 @@ class LinearFloorCap(PricingRule):
     ) -> FloatArray:
         """Amount due (currency) for each draw."""
         effect, *_ = _broadcast(measured_effect, units, avoided_cost, paid_to_date)
-        frac = np.clip((effect - self.floor_effect) / (self.cap_effect - self.floor_effect), 0, 1)
+        # effects lie in [-1, 1], so only a tiny cap - floor overflows the quotient, to +-inf,
+        # which the clip maps to the right end: exact, and no RuntimeWarning
+        with np.errstate(over="ignore"):
+            frac = np.clip((effect - self.floor_effect) / (self.cap_effect - self.floor_effect),
+                           0, 1)
         amount = self.floor_payment + (self.cap_payment - self.floor_payment) * frac
         return np.where(effect >= self.floor_effect, amount, 0.0)
 

@@ -1,0 +1,383 @@
+"""The yearly budget: what each payer pays and saves in each calendar year.
+
+:func:`yearly_budget` turns the money dataset of an analysis (per draw and period) into the
+table a budget officer needs: for each payer and each calendar year of the deal
+(:meth:`sibsim.Deal.calendar_years`), the gross outcome payments (mean, median, 90th and 95th
+percentile over the draws), the appropriation to reserve at a chosen confidence, the cashable
+savings, the net savings and the probability that the year ends with a net loss.
+
+Definitions (per payer ``y`` and calendar year ``Y``; each draw's amounts are first summed over
+the periods of the year):
+
+* **gross outcome payments**: the outcome payments the payer makes in the year
+  (``payments_by_payer``), before any savings;
+* **appropriation at confidence c**: the ``c`` quantile over draws of the gross outcome
+  payments: a budget line that covers the year's payments in a share ``c`` of the draws;
+* **cashable savings**: savings that leave the payer's budget (``cashable_savings_by_payer``);
+* **net savings**: cashable savings - outcome payments + any excess returned - the payer's own
+  costs (``net_savings_by_payer``); negative when the payer pays more than it saves;
+* **P(net loss)**: the share of draws in which the year's net savings are negative.
+
+The row ``payer="all payers"`` is the deal as a whole: each draw's amounts summed over the
+payers, then the same statistics (so its means are the sums of the payers' means, its
+quantiles are not the sums of theirs).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from sibsim.money.deal import Deal
+from sibsim.spec import _validate as v
+
+__all__ = ["ALL_PAYERS", "LANGUAGES", "TABLE_FORMATS", "budget_table", "check_confidence",
+           "write_budget_table", "yearly_budget"]
+
+#: The ``payer`` label of the deal total (all payers together).
+ALL_PAYERS = "all payers"
+
+#: Relative tolerance below which a net amount counts as zero (rounding in sums of payments).
+_ZERO_TOL = 1e-9
+
+
+def check_confidence(field: str, value: object) -> float:
+    """A confidence level: a fraction in (0, 1] (``90`` is refused with a hint to write 0.9).
+
+    >>> check_confidence("confidence", 0.9)
+    0.9
+    """
+    return v.fraction(0.0, 1.0, low_open=True)(field, value)
+
+
+def _by_year(x: np.ndarray, years: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Sum the last axis (periods) of ``x`` into calendar years: (..., P) -> (..., Y)."""
+    return np.stack([x[..., years == y].sum(-1) for y in labels], axis=-1)
+
+
+def _payer_arrays(money: xr.Dataset) -> tuple[list[str], dict[str, np.ndarray]]:
+    """(payer names, {measure: (draw, payer, period)}) from a money dataset."""
+    if "payments_by_payer" in money:
+        names = [str(p) for p in money["payer"].values]
+        get = {"gross": "payments_by_payer", "cash": "cashable_savings_by_payer",
+               "net": "net_savings_by_payer"}
+        return names, {k: money[n].transpose("draw", "payer", "period").values
+                       for k, n in get.items()}
+    # a file written before payers existed: one payer, the commissioner
+    get = {"gross": "outcome_payments", "cash": "cashable_savings", "net": "net_savings"}
+    return ["commissioner"], {k: money[n].transpose("draw", "period").values[:, None, :]
+                              for k, n in get.items()}
+
+
+def yearly_budget(money: xr.Dataset, deal: Deal, confidence: float = 0.9) -> xr.Dataset:
+    """Each payer's outcome payments, appropriation and savings in each calendar year.
+
+    Parameters
+    ----------
+    money : xarray.Dataset
+        The money dataset of an analysis (``results.money``, from
+        :func:`sibsim.money.sib.money_flows`).
+    deal : Deal
+        The deal that produced it; its :meth:`~sibsim.Deal.calendar_years` give the year of each
+        period (with no ``start_year``, years 1, 2, ... of the deal).
+    confidence : float
+        The share of draws in which the appropriation covers the year's outcome payments, a
+        fraction in (0, 1] (default 0.9: the 90th percentile).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimensions ``payer`` (each payer, then ``"all payers"``, the deal total) and ``year``
+        (calendar years); coordinate ``periods_in_year`` (periods of the horizon in each year;
+        a partial first or last year has fewer). Variables, in the deal's currency unless
+        stated: ``gross_payments_mean``, ``gross_payments_median``, ``gross_payments_p90``,
+        ``gross_payments_p95``, ``appropriation`` (the ``confidence`` quantile of gross
+        payments), ``cashable_savings_mean``, ``cashable_savings_p05``,
+        ``cashable_savings_median``, ``cashable_savings_p95``, ``net_savings_mean``,
+        ``net_savings_p05``, ``net_savings_median``, ``net_savings_p95`` and ``p_net_loss``
+        (probability). ``budget.to_dataframe()`` is the table, one row per payer and year.
+
+    Examples
+    --------
+    >>> import sibsim
+    >>> deal = sibsim.load_scenario("peterborough")
+    >>> res = sibsim.analyse(deal, draws=200, seed=1, progress=False, with_breakeven=False)
+    >>> b = yearly_budget(res.money, deal, confidence=0.9)
+    >>> b["year"].values[:3].tolist(), b["payer"].values.tolist()[-1]
+    ([2010, 2011, 2012], 'all payers')
+    >>> bool((b["appropriation"] == b["gross_payments_p90"]).all())
+    True
+    """
+    if not isinstance(deal, Deal):
+        raise TypeError(f"yearly_budget.deal: got {type(deal).__name__}; allowed: Deal")
+    confidence = check_confidence("yearly_budget.confidence", confidence)
+    years = np.asarray(deal.calendar_years())
+    P = int(money.sizes["period"])
+    if years.size != P:
+        raise v.fail("yearly_budget.money", f"{P} periods",
+                     f"the deal's horizon of {years.size} periods (the money dataset of this "
+                     "deal)")
+    names, arrays = _payer_arrays(money)
+    if ALL_PAYERS in names:
+        raise v.fail("yearly_budget.money.payer", ALL_PAYERS,
+                     f"payer names other than {ALL_PAYERS!r} (it labels the deal total)")
+    labels = np.unique(years)
+    yearly = {}
+    for k, x in arrays.items():
+        y = _by_year(x, years, labels)                           # (draw, payer, year)
+        yearly[k] = np.concatenate([y, y.sum(1, keepdims=True)], axis=1)
+    gross, cash, net = yearly["gross"], yearly["cash"], yearly["net"]
+    scale = max(float(np.abs(gross).max(initial=0.0)), float(np.abs(cash).max(initial=0.0)), 1.0)
+    pct = f"{100 * confidence:g}%"
+    cur = money.attrs.get("currency", deal.currency)
+
+    def q(x: np.ndarray, level: float) -> np.ndarray:
+        return np.quantile(x, level, axis=0)
+
+    data = {
+        "gross_payments_mean": (gross.mean(0), cur, "Gross outcome payments in the year: mean "
+                                "over draws (before any savings)."),
+        "gross_payments_median": (q(gross, 0.5), cur,
+                                  "Gross outcome payments in the year: median over draws."),
+        "gross_payments_p90": (q(gross, 0.9), cur, "Gross outcome payments in the year: 90th "
+                               "percentile over draws (exceeded in 10% of draws)."),
+        "gross_payments_p95": (q(gross, 0.95), cur, "Gross outcome payments in the year: 95th "
+                               "percentile over draws (exceeded in 5% of draws)."),
+        "appropriation": (q(gross, confidence), cur,
+                          f"Appropriation needed at {pct} confidence: the {confidence:g} "
+                          "quantile of the year's gross outcome payments (covers them in "
+                          f"{pct} of draws)."),
+        "cashable_savings_mean": (cash.mean(0), cur, "Cashable savings in the year (leave the "
+                                  "payer's budget): mean over draws."),
+        "cashable_savings_p05": (q(cash, 0.05), cur,
+                                 "Cashable savings in the year: 5th percentile over draws."),
+        "cashable_savings_median": (q(cash, 0.5), cur,
+                                    "Cashable savings in the year: median over draws."),
+        "cashable_savings_p95": (q(cash, 0.95), cur,
+                                 "Cashable savings in the year: 95th percentile over draws."),
+        "net_savings_mean": (net.mean(0), cur, "Net savings in the year (cashable savings - "
+                             "outcome payments + any excess returned - own costs): mean over "
+                             "draws; negative: pays more than it saves."),
+        "net_savings_p05": (q(net, 0.05), cur,
+                            "Net savings in the year: 5th percentile over draws."),
+        "net_savings_median": (q(net, 0.5), cur, "Net savings in the year: median over draws."),
+        "net_savings_p95": (q(net, 0.95), cur,
+                            "Net savings in the year: 95th percentile over draws."),
+        "p_net_loss": ((net < -_ZERO_TOL * scale).mean(0), "probability",
+                       "Probability that the year's net savings are negative (the payer pays "
+                       "more than it saves in the year)."),
+    }
+    out = xr.Dataset(
+        {k: xr.Variable(("payer", "year"), val, attrs={"units": u, "description": d})
+         for k, (val, u, d) in data.items()},
+        coords={"payer": np.array([*names, ALL_PAYERS], dtype=object).astype(str),
+                "year": labels.astype(np.int64),
+                "periods_in_year": ("year", np.array([(years == y).sum() for y in labels]),
+                                    {"units": "periods",
+                                     "description": "Periods of the horizon in the year."})})
+    out["payer"].attrs["description"] = (f"Body paying outcomes; {ALL_PAYERS!r}: the deal "
+                                         "total (all payers together).")
+    out["year"].attrs.update(
+        units="calendar year",
+        description=("Calendar year (the deal's start_year + whole years since the start)"
+                     if deal.start_year is not None
+                     else "Year of the deal (1 = its first year; the deal states no "
+                          "start_year)"))
+    out.attrs.update({
+        "sibsim_content": "yearly budget",
+        "years": "calendar" if deal.start_year is not None else "of the deal",
+        "currency": cur,
+        "confidence": confidence,
+        "draws": int(money.sizes["draw"]),
+        "period": money.attrs.get("period", ""),
+        "description": "Each payer's gross outcome payments, appropriation at the given "
+                       "confidence, cashable and net savings in each calendar year, over the "
+                       "Monte Carlo draws (undiscounted).",
+    })
+    if "seed" in money.attrs:
+        out.attrs["seed"] = money.attrs["seed"]
+    return out
+
+
+# ------------------------------------------------------------------------------ table export
+#: Languages of the exported table's headers and number format.
+LANGUAGES = ("en", "fi", "sv")
+#: File formats of :func:`write_budget_table`, by suffix.
+TABLE_FORMATS = (".csv", ".xlsx")
+
+# (variable, header pattern per language, kind); {cur} is the currency, {conf} the confidence
+# in the language's percent form. "money" columns are rounded to whole currency units, "share"
+# columns are percentages with one decimal.
+_COLUMNS = (
+    ("gross_payments_mean", {"en": "Gross outcome payments, mean ({cur})",
+                             "fi": "Tulosperusteiset maksut, keskiarvo ({cur})",
+                             "sv": "Resultatbaserade betalningar, medelvärde ({cur})"}, "money"),
+    ("gross_payments_median", {"en": "Gross outcome payments, median ({cur})",
+                               "fi": "Tulosperusteiset maksut, mediaani ({cur})",
+                               "sv": "Resultatbaserade betalningar, median ({cur})"}, "money"),
+    ("gross_payments_p90", {"en": "Gross outcome payments, 90th percentile ({cur})",
+                            "fi": "Tulosperusteiset maksut, 90. persentiili ({cur})",
+                            "sv": "Resultatbaserade betalningar, 90:e percentilen ({cur})"},
+     "money"),
+    ("gross_payments_p95", {"en": "Gross outcome payments, 95th percentile ({cur})",
+                            "fi": "Tulosperusteiset maksut, 95. persentiili ({cur})",
+                            "sv": "Resultatbaserade betalningar, 95:e percentilen ({cur})"},
+     "money"),
+    ("appropriation", {"en": "Appropriation at {conf} confidence ({cur})",
+                       "fi": "Määräraha {conf}:n varmuudella ({cur})",
+                       "sv": "Anslag med {conf} säkerhet ({cur})"}, "money"),
+    ("cashable_savings_mean", {"en": "Cashable savings, mean ({cur})",
+                               "fi": "Kassavaikutteiset säästöt, keskiarvo ({cur})",
+                               "sv": "Kassapåverkande besparingar, medelvärde ({cur})"}, "money"),
+    ("cashable_savings_p05", {"en": "Cashable savings, 5th percentile ({cur})",
+                              "fi": "Kassavaikutteiset säästöt, 5. persentiili ({cur})",
+                              "sv": "Kassapåverkande besparingar, 5:e percentilen ({cur})"},
+     "money"),
+    ("cashable_savings_median", {"en": "Cashable savings, median ({cur})",
+                                 "fi": "Kassavaikutteiset säästöt, mediaani ({cur})",
+                                 "sv": "Kassapåverkande besparingar, median ({cur})"}, "money"),
+    ("cashable_savings_p95", {"en": "Cashable savings, 95th percentile ({cur})",
+                              "fi": "Kassavaikutteiset säästöt, 95. persentiili ({cur})",
+                              "sv": "Kassapåverkande besparingar, 95:e percentilen ({cur})"},
+     "money"),
+    ("net_savings_mean", {"en": "Net savings, mean ({cur})",
+                          "fi": "Nettosäästöt, keskiarvo ({cur})",
+                          "sv": "Nettobesparingar, medelvärde ({cur})"}, "money"),
+    ("net_savings_p05", {"en": "Net savings, 5th percentile ({cur})",
+                         "fi": "Nettosäästöt, 5. persentiili ({cur})",
+                         "sv": "Nettobesparingar, 5:e percentilen ({cur})"}, "money"),
+    ("net_savings_median", {"en": "Net savings, median ({cur})",
+                            "fi": "Nettosäästöt, mediaani ({cur})",
+                            "sv": "Nettobesparingar, median ({cur})"}, "money"),
+    ("net_savings_p95", {"en": "Net savings, 95th percentile ({cur})",
+                         "fi": "Nettosäästöt, 95. persentiili ({cur})",
+                         "sv": "Nettobesparingar, 95:e percentilen ({cur})"}, "money"),
+    ("p_net_loss", {"en": "Probability of paying more than saving (%)",
+                    "fi": "Todennäköisyys, että maksut ylittävät säästöt (%)",
+                    "sv": "Sannolikhet att betalningarna överstiger besparingarna (%)"}, "share"),
+)
+_FIRST = {"en": ("Year", "Payer"), "fi": ("Vuosi", "Maksaja"), "sv": ("År", "Betalare")}
+_PAYER_NAMES = {"en": {}, "fi": {"commissioner": "tilaaja", ALL_PAYERS: "maksajat yhteensä"},
+                "sv": {"commissioner": "beställaren", ALL_PAYERS: "betalarna sammanlagt"}}
+
+
+def _percent(x: float, lang: str) -> str:
+    """A percentage in the language's form: "90%" (en), "90 %" (fi, sv), "97,5 %"."""
+    text = f"{100 * x:.10g}"
+    return f"{text}%" if lang == "en" else f"{text.replace('.', ',')} %"
+
+
+def budget_table(budget: xr.Dataset, lang: str = "en"
+                 ) -> tuple[list[str], list[list[object]]]:
+    """The yearly budget as (column headers, rows), one row per payer and year.
+
+    Money is rounded to whole currency units, probabilities are percentages with one decimal.
+    The ``"all payers"`` rows are left out when a single body pays (they would repeat its
+    rows). Headers and the labels ``"commissioner"`` and ``"all payers"`` are in ``lang``
+    (``"en"``, ``"fi"`` or ``"sv"``); the payers' own names are kept as given.
+
+    >>> import sibsim
+    >>> deal = sibsim.load_scenario("peterborough")
+    >>> res = sibsim.analyse(deal, draws=100, seed=1, progress=False, with_breakeven=False)
+    >>> head, rows = budget_table(yearly_budget(res.money, deal), "fi")
+    >>> head[:2], head[6], rows[0][:2]
+    (['Vuosi', 'Maksaja'], 'Määräraha 90 %:n varmuudella (GBP)', [2010, 'Ministry of Justice'])
+    """
+    lang = v.choice("write_budget_table.lang", lang, LANGUAGES)
+    cur = budget.attrs.get("currency", "")
+    conf = _percent(float(budget.attrs.get("confidence", 0.9)), lang)
+    head = [*_FIRST[lang]] + [h[lang].format(cur=cur, conf=conf) for _, h, _ in _COLUMNS]
+    payers = [str(p) for p in budget["payer"].values]
+    if len(payers) == 2 and payers[-1] == ALL_PAYERS:
+        payers = payers[:1]
+    rows: list[list[object]] = []
+    for p in payers:
+        one = budget.sel(payer=p)
+        for i, year in enumerate(budget["year"].values):
+            row: list[object] = [int(year), _PAYER_NAMES[lang].get(p, p)]
+            for name, _, kind in _COLUMNS:
+                x = float(one[name].values[i])
+                row.append(round(x) if kind == "money" else round(100 * x, 1))
+            rows.append(row)
+    return head, rows
+
+
+def _csv_cell(x: object, lang: str) -> str:
+    if isinstance(x, float) and lang != "en":
+        return f"{x:.1f}".replace(".", ",")
+    if isinstance(x, float):
+        return f"{x:.1f}"
+    return str(x)
+
+
+def write_budget_table(budget: xr.Dataset, path: str | os.PathLike, lang: str = "en") -> Path:
+    """Write the yearly budget as a CSV or Excel file (chosen by the suffix); return the path.
+
+    One row per payer and calendar year (see :func:`budget_table`), with column headers in
+    ``lang``: ``"en"`` (comma separator, decimal point), ``"fi"`` or ``"sv"`` (semicolon
+    separator, decimal comma, as Finnish and Swedish spreadsheets expect). CSV files are UTF-8
+    with a byte-order mark, so that Excel shows ä and ö. ``.xlsx`` files (openpyxl) hold numbers
+    as numbers, with a thousands format. The file is written to a temporary file beside
+    ``path`` and renamed: no half-written file is ever left.
+
+    Parameters
+    ----------
+    budget : xarray.Dataset
+        From :func:`yearly_budget` (``results.budget``).
+    path : str or os.PathLike
+        A file name ending in ``.csv`` or ``.xlsx``.
+    lang : {"en", "fi", "sv"}
+
+    Examples
+    --------
+    >>> import sibsim, tempfile, pathlib
+    >>> deal = sibsim.load_scenario("peterborough")
+    >>> res = sibsim.analyse(deal, draws=100, seed=1, progress=False, with_breakeven=False)
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "talousarvio.csv"
+    >>> _ = write_budget_table(yearly_budget(res.money, deal), out, lang="fi")
+    >>> out.read_text(encoding="utf-8-sig").splitlines()[0][:50]
+    'Vuosi;Maksaja;Tulosperusteiset maksut, keskiarvo ('
+    """
+    from sibsim.dataset.io import atomic_output
+
+    path = Path(path)
+    suffix = v.choice("write_budget_table.path suffix", path.suffix.lower(), TABLE_FORMATS)
+    head, rows = budget_table(budget, lang)
+    with atomic_output(path) as tmp:
+        if suffix == ".csv":
+            with open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
+                w = csv.writer(fh, delimiter="," if lang == "en" else ";")
+                w.writerow(head)
+                w.writerows([[_csv_cell(x, lang) for x in row] for row in rows])
+        else:
+            _write_xlsx(tmp, head, rows, budget)
+    return path
+
+
+def _write_xlsx(tmp: str, head: list[str], rows: list[list[object]], budget: xr.Dataset
+                ) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Budget"
+    ws.append(head)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for row in rows:
+        ws.append(row)
+    for col, (_, _, kind) in enumerate(_COLUMNS, start=3):
+        for r in range(2, len(rows) + 2):
+            ws.cell(row=r, column=col).number_format = "#,##0" if kind == "money" else "0.0"
+    ws.column_dimensions["A"].width = 8
+    ws.column_dimensions["B"].width = max([12, *(len(str(r[1])) + 2 for r in rows)])
+    for col in range(3, len(head) + 1):
+        ws.column_dimensions[ws.cell(row=1, column=col).column_letter].width = 18
+    ws.freeze_panes = "C2"
+    wb.save(tmp)

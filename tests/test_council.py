@@ -1,0 +1,250 @@
+"""The council report: texts, locale formats, HTML content, CLI and a real browser."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import warnings
+
+import numpy as np
+import pytest
+
+import sibsim
+from sibsim.cli import main
+from sibsim.council import SECTIONS, council_report, write_council_report
+from sibsim.council.assumptions import file_sources
+from sibsim.council.facts import breakeven_units, council_facts
+from sibsim.council.formats import LANGUAGES, Formatter
+from sibsim.council.texts import TEXTS
+from sibsim.scenario_file import builtin_scenarios
+
+LANGS = ("fi", "sv", "en")
+
+
+@pytest.fixture(scope="module")
+def lapset(tmp_path_factory):
+    deal = sibsim.load_scenario("lapset-sib-1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = sibsim.analyse(deal, draws=60, seed=3, progress=False)
+    path = tmp_path_factory.mktemp("council") / "lapset.nc"
+    res.to_netcdf(path)
+    facts = council_facts(res, deal, 0.9)
+    html = {lang: council_report(res, deal, lang, source=builtin_scenarios()["lapset-sib-1"],
+                                 facts=facts) for lang in LANGS}
+    return deal, res, path, facts, html
+
+
+# ---------------------------------------------------------------------- texts and formats
+def test_every_key_in_every_language():
+    keys = set(TEXTS["en"])
+    for lang in LANGS:
+        assert set(TEXTS[lang]) == keys, lang
+        for k, text in TEXTS[lang].items():
+            assert text.strip(), (lang, k)
+            # the same placeholders in every language
+            assert set(re.findall(r"{(\w+)}", text)) == set(
+                re.findall(r"{(\w+)}", TEXTS["en"][k])), (lang, k)
+
+
+def test_money_and_percent_per_locale():
+    assert Formatter("fi").money(11_000_000, "EUR") == "11,0\u00a0milj.\u00a0€"
+    assert Formatter("sv").money(11_040_000, "EUR") == "11,0\u00a0mn\u00a0€"
+    assert Formatter("en").money(11_000_000, "EUR") == "EUR 11.0M"
+    assert Formatter("en").money(-250_000, "GBP") == "−GBP 250,000"
+    assert Formatter("fi").money(250_000, "EUR") == "250\u00a0000\u00a0€"
+    assert Formatter("fi").pct(0.125) == "12,5\u00a0%"
+    assert Formatter("en").pct(0.125) == "12.5%"
+    assert Formatter("sv").axis(2.5) == "2,5" and Formatter("en").axis(2.5) == "2.5"
+    with pytest.raises(ValueError, match="lang"):
+        Formatter("de")
+    assert set(LANGUAGES) == set(LANGS)
+
+
+def test_sources_from_comments():
+    text = ("# Sources: [L1] EuroHealthNet e-guide; [L7] Iltalehti, article;\n\n"
+            "[cohort]\nentry = [1, 2]   # counts [L7]\n[effect]\n# prior (assumption)\n"
+            "value = 0.8\n")
+    refs, comments = file_sources(text)
+    assert refs["L7"].startswith("Iltalehti")
+    assert comments[("cohort", "entry")] == "counts [L7]"
+    assert comments[("effect", "value")] == "prior (assumption)"
+
+
+# ---------------------------------------------------------------------- facts
+def test_breakeven_units_match_effect(lapset):
+    deal, res, _, facts, _ = lapset
+    be = facts.breakeven
+    assert be.kind == "state_years" and be.states == ("care",)
+    med = float(np.nanmedian(res.breakeven["breakeven_effect"].sel(party="commissioner")))
+    assert be.effect == pytest.approx(med)
+    # a stronger effect avoids more care-years; no effect avoids none
+    stronger = res.breakeven.copy()
+    stronger["breakeven_effect"] = stronger["breakeven_effect"] * 0 + 0.6
+    none = res.breakeven.copy()
+    none["breakeven_effect"] = none["breakeven_effect"] * 0 + 1.0
+    u_strong = breakeven_units(stronger, deal, 3, draws=20).units
+    u_none = breakeven_units(none, deal, 3, draws=20).units
+    assert u_strong > breakeven_units(res.breakeven, deal, 3, draws=20).units > 0
+    assert abs(u_none) < 1e-6 * u_strong
+
+
+def test_yearly_table_is_the_budget(lapset):
+    deal, res, _, facts, _ = lapset
+    tot = res.budget.sel(payer="all payers")
+    np.testing.assert_allclose(facts.yearly["appropriation"], tot["appropriation"])
+    assert list(facts.yearly["year"].values) == sorted(set(deal.calendar_years()))
+    gross = res.money["outcome_payments"].sum("period")
+    assert facts.pay_mean == pytest.approx(float(gross.mean()))
+    assert facts.p_net_loss == pytest.approx(float(res.municipality["net_loss"].mean()))
+
+
+# ---------------------------------------------------------------------- HTML
+@pytest.mark.parametrize("lang", LANGS)
+def test_html_sections_and_locale(lapset, lang):
+    deal, _, _, _, html = lapset
+    doc = html[lang]
+    assert f'<html lang="{lang}">' in doc
+    ids = [doc.index(f'id="{s}"') for s in SECTIONS]
+    assert ids == sorted(ids)
+    for year in deal.calendar_years():
+        assert f">{year}<" in doc
+    assert doc.count("data:image/png;base64,") == 3
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", doc)
+    assert "<script" not in doc and "<link" not in doc
+    t = TEXTS[lang]
+    for key in ("summary", "assumptions", "method", "pays_h", "investors_h", "breakeven_h"):
+        assert t[key].replace("'", "&#x27;") in doc
+    if lang == "fi":
+        assert re.search(r"\d,\d\u00a0milj\.\u00a0€", doc)
+    elif lang == "sv":
+        assert re.search(r"\d,\d\u00a0mn\u00a0€", doc)
+    else:
+        assert re.search(r"EUR \d+\.\dM", doc) and "milj." not in doc
+
+
+def test_breakeven_in_outcome_terms(lapset):
+    _, _, _, facts, html = lapset
+    n = f"{int(np.ceil(facts.breakeven.units))}"
+    assert f"vähintään {n} vuotta sijoitettuna vähemmän" in html["fi"]
+    assert f"at least {n} fewer years in care" in html["en"]
+    assert f"minst {n} år i vård utom hemmet färre" in html["sv"]
+
+
+def test_report_refuses_bad_input(lapset):
+    deal, res, _, _, _ = lapset
+    with pytest.raises(ValueError, match="lang"):
+        council_report(res, deal, "de")
+    with pytest.raises(ValueError, match="confidence"):
+        council_report(res, deal, "fi", confidence=90)
+
+
+def test_write_is_atomic(lapset, tmp_path, monkeypatch):
+    deal, res, _, _, _ = lapset
+    out = tmp_path / "r.html"
+    out.write_text("old")
+    import sibsim.council.report as rep
+
+    def boom(*a, **k):
+        raise RuntimeError("figure failed")
+
+    monkeypatch.setattr(rep, "_figures", boom)
+    with pytest.raises(RuntimeError):
+        write_council_report(res, deal, out, "fi")
+    assert out.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+# ---------------------------------------------------------------------- CLI
+def test_cli_from_results_with_exports(lapset, tmp_path, capsys):
+    _, _, nc, _, _ = lapset
+    out, csv, xlsx = tmp_path / "r.html", tmp_path / "t.csv", tmp_path / "t.xlsx"
+    pytest.importorskip("openpyxl")
+    rc = main(["report", "lapset-sib-1", "--lang", "fi", "--from-results", str(nc),
+               "--out", str(out), "--csv", str(csv), "--xlsx", str(xlsx)])
+    assert rc == 0, capsys.readouterr().err
+    assert 'id="summary"' in out.read_text(encoding="utf-8")
+    summary = csv.read_text(encoding="utf-8-sig").splitlines()
+    assert summary[0] == "Tunnusluku;Arvo" and re.search(r";\d+,\d$", summary[5])
+    yearly = (tmp_path / "t-yearly.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert yearly[1].startswith("2019;") and xlsx.stat().st_size > 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["report", "no-such-deal"], "not a built-in scenario"),
+    (["report", "peterborough", "--out", "x.txt"], "--out"),
+    (["report", "peterborough", "--confidence", "90"], "--confidence"),
+    (["report", "peterborough", "--from-results", "missing.nc", "--out", "r.html"],
+     "--from-results"),
+])
+def test_cli_bad_input_exits_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_from_results_of_another_deal(lapset, tmp_path, capsys):
+    _, _, nc, _, _ = lapset
+    out = tmp_path / "r.html"
+    assert main(["report", "peterborough", "--from-results", str(nc), "--out", str(out)]) == 2
+    assert "not a run of" in capsys.readouterr().err and not out.exists()
+
+
+# ---------------------------------------------------------------------- browser
+_CHECK = """<script>
+window.addEventListener('load', () => {
+  const imgs = [...document.images].map(i => i.complete && i.naturalWidth > 0);
+  const over = [];
+  for (const el of document.querySelectorAll('h1,h2,h3,p,td,th,figcaption,li')) {
+    if (el.scrollWidth > el.clientWidth + 1) over.push(el.tagName + ':' +
+        el.textContent.slice(0, 40));
+  }
+  const body = document.documentElement.scrollWidth > window.innerWidth + 1;
+  const pre = document.createElement('pre'); pre.id = 'checks';
+  pre.textContent = JSON.stringify({imgs, over, body});
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_renders_in_chromium(lapset, lang, tmp_path):
+    import json
+
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("no chromium binary (apt-get install chromium) to render the report")
+    page = tmp_path / f"r-{lang}.html"
+    page.write_text(lapset[4][lang].replace("</body>", _CHECK + "</body>"), encoding="utf-8")
+    cmd = [chromium, "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
+           "--window-size=1200,900", "--virtual-time-budget=5000",
+           f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()]
+    dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+    m = re.search(r'<pre id="checks">(.*?)</pre>', dom, re.S)
+    assert m, dom[-2000:]
+    checks = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert len(checks["imgs"]) == 3 and all(checks["imgs"])
+    assert checks["over"] == [] and not checks["body"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_investors_sentence_names_the_deals_currency(lapset, lang):
+    """Lapset-SIB I is in euros; a deal in pounds must not speak of euros invested."""
+    from sibsim.council.texts import CURRENCY_WORDS, currency_words
+
+    deal, *_, html = lapset
+    per_unit, unit = currency_words(lang, deal.currency)
+    assert deal.currency == "EUR" and per_unit in html[lang] and f" {unit}" in html[lang]
+    gbp = currency_words(lang, "GBP")
+    assert gbp != currency_words(lang, "EUR") and "euro" not in " ".join(gbp)
+    assert currency_words(lang, "SEK") == CURRENCY_WORDS[lang]["*"]
