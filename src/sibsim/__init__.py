@@ -7,6 +7,7 @@ The library is layered, one way: specification (:mod:`sibsim.spec`) -> simulatio
 
 from sibsim import _numba_cache  # noqa: F401  (chooses numba's cache before any kernel)
 from sibsim.analysis.budget import yearly_budget
+from sibsim.analysis.design import compare, design
 from sibsim.analysis.replay import replay
 from sibsim.analysis.sensitivity import sensitivity
 from sibsim.analysis.sensitivity.discovery import where_parties_lose
@@ -63,6 +64,8 @@ __all__ = [
     "Uniform",
     "__version__",
     "analyse",
+    "compare",
+    "design",
     "irr",
     "load_scenario",
     "npv",

@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true",
                      help="do not show progress (it is shown only in a terminal anyway)")
     sub.add_parser("scenarios", help="list the built-in scenarios with a one-line description")
+    from sibsim.cli_design import add_parsers as add_design_parsers
+
+    add_design_parsers(sub)  # design, compare
     from sibsim.council.cli import add_parser as add_report_parser
 
     add_report_parser(sub)
@@ -302,6 +305,11 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if args.command == "scenarios":
         print(_scenario_list())
         return EXIT_OK
+    if args.command in ("design", "compare"):
+        from sibsim import cli_design
+
+        run = cli_design.run_design if args.command == "design" else cli_design.run_compare
+        return run(args, _fail)
     if args.command == "report":
         from sibsim.council.cli import run_report
 

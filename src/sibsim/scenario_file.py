@@ -131,6 +131,7 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Deal:
         corr_sec = top.sub("correlation")  # [correlation]: rank correlations of inputs
         if corr_sec is not None:
             money["correlation"] = Correlation.from_toml(corr_sec)
+        top.used.add("design")  # [design]: read by `sibsim design` (sibsim.design_file)
         top.finish()
         scenario = build("(scenario)", Scenario, **kwargs)
         return build("(deal)", Deal, scenario=scenario, currency=currency, **money)

@@ -365,6 +365,19 @@ class Deal(Spec):
         """A copy with some fields changed (validated again)."""
         return replace(self, **changes)
 
+    def with_values(self, values: dict[str, Any]) -> Deal:
+        """A copy with the values at some paths changed, every object on the way validated
+        again (see :func:`sibsim.spec.paths.with_values`).
+
+        >>> import sibsim
+        >>> deal = sibsim.load_scenario("peterborough")
+        >>> deal.with_values({"contract.caps.total": 8e6}).contract.caps.total
+        8000000.0
+        """
+        from sibsim.spec.paths import with_values
+
+        return with_values(self, values)
+
     def with_scenario(self, **changes: Any) -> Deal:
         """A copy whose outcome scenario has some fields changed."""
         return replace(self, scenario=replace(self.scenario, **changes))
