@@ -59,7 +59,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import xarray as xr
@@ -69,7 +69,8 @@ from sibsim.dataset.build import simulate
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
 from sibsim.money.irr import IRRStatus, annualise_rate, irr
-from sibsim.money.sib import counterfactual, money_flows
+from sibsim.money.payers import valued_states
+from sibsim.money.sib import counterfactual, effect_free, money_arrays
 from sibsim.money.termination import interim_results
 from sibsim.spec import _validate as v
 from sibsim.spec.paths import expand_path, get_value, parse_path
@@ -342,34 +343,56 @@ class _Measurements:
                             lambda: interim_results(deal, self.ds, self.seed))
 
 
-def _variant_draws(variant: Deal, money: xr.Dataset, year_index: np.ndarray, n_years: int,
-                   budget_payer: str | None) -> dict[str, np.ndarray]:
-    """What the summaries need from one variant's money dataset, per draw.
+class _MoneyArrays(NamedTuple):
+    """A variant's money as arrays (:func:`~sibsim.money.sib.money_arrays`), without the
+    labelled dataset that :func:`money_flows` would build from them."""
 
-    This and :func:`money_flows` are the inner step that a fused (variant, draw) evaluator
+    data: dict[str, np.ndarray]
+    coords: dict[str, Any]
+    periods_per_year: int
+    social_discount_rate: float
+
+    @classmethod
+    def of_dataset(cls, money: xr.Dataset) -> _MoneyArrays:
+        return cls({k: money[k].values for k in money.data_vars},
+                   {k: list(money[k].values) for k in ("party", "tranche", "payer")},
+                   int(money.attrs["periods_per_year"]),
+                   float(money.attrs["social_discount_rate_per_year"]))
+
+
+def _variant_draws(variant: Deal, money: xr.Dataset | _MoneyArrays, year_index: np.ndarray,
+                   n_years: int, budget_payer: str | None) -> dict[str, np.ndarray]:
+    """What the summaries need from one variant's money (its dataset, or the arrays of
+    :func:`~sibsim.money.sib.money_arrays` that the dataset labels), per draw.
+
+    This and :func:`money_arrays` are the inner step that a fused (variant, draw) evaluator
     replaces: it must return the same arrays for a stack of variants.
     """
-    tranches = list(money["tranche"].values)
-    flow = money["flow"].sel(party=tranches).values.sum(axis=1)  # (D, P) all investors
-    drawn = money["drawdown"].values.sum(axis=(1, 2))
-    received = money["investor_received"].values.sum(axis=(1, 2))
+    if isinstance(money, xr.Dataset):
+        money = _MoneyArrays.of_dataset(money)
+    tranches = money.coords["tranche"]
+    parties = list(money.coords["party"])
+    pick = [parties.index(t) for t in tranches]
+    flow = money.data["flow"][:, pick].sum(axis=1)  # (D, P) all investors
+    drawn = money.data["drawdown"].sum(axis=(1, 2))
+    received = money.data["investor_received"].sum(axis=(1, 2))
     rate = irr(flow)
-    ppy = int(money.attrs["periods_per_year"])
-    disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]), ppy,
-                            flow.shape[-1])
+    ppy = money.periods_per_year
+    disc = discount_factors(money.social_discount_rate, ppy, flow.shape[-1])
     if budget_payer is None:
-        paid = money["outcome_payments"].values
+        paid = money.data["outcome_payments"]
     else:
-        paid = money["payments_by_payer"].sel(payer=budget_payer).values
+        paid = money.data["payments_by_payer"][:, list(money.coords["payer"]).index(
+            budget_payer)]
     yearly = np.zeros((paid.shape[0], n_years))
     for t in range(paid.shape[1]):
         yearly[:, year_index[t]] += paid[:, t]
     return {
-        "npv": present_value(money["net_savings"].values, disc),
+        "npv": present_value(money.data["net_savings"], disc),
         "irr_annual": annualise_rate(rate, ppy),  # NaN where the draw has no IRR
         "loss": investor_loss(drawn, received),
         "mean_flow": flow.mean(axis=0),
-        "payments": money["outcome_payments"].values.sum(axis=1),
+        "payments": money.data["outcome_payments"].sum(axis=1),
         "yearly": yearly,
         "ppy": np.array(ppy),
     }
@@ -565,12 +588,22 @@ def evaluate_variants(deal: Deal, ds: xr.Dataset, cf: xr.Dataset, variants: Sequ
     years = np.unique(years_of_period)
     year_index = np.searchsorted(years, years_of_period)
     meas = _Measurements(ds)
+    ppy = int(ds.attrs["periods_per_year"])
+    fixed: dict[Any, Any] = {}  # the parts of the money that no contract term changes
     chunks: list[dict[str, np.ndarray]] = []
     kept: dict[str, list[np.ndarray]] = {k: [] for k in _DRAW_VARS}
     for start in range(0, len(variants), CHUNK_VARIANTS):
         rows = []
         for var in variants[start:start + CHUNK_VARIANTS]:
-            money = money_flows(var, ds, cf, table=meas.table(var), interim=meas.interim(var))
+            key = (var.service_periods, var.service_costs.basis,
+                   tuple(sorted(var.service_costs.per_state or ())),
+                   tuple(sorted(valued_states(var.effective_payers,
+                                              explicit=bool(var.payers)))))
+            if key not in fixed:
+                fixed[key] = effect_free(var, ds, cf)
+            data, coords = money_arrays(var, ds, cf, table=meas.table(var),
+                                        interim=meas.interim(var), fixed=fixed[key])
+            money = _MoneyArrays(data, coords, ppy, float(var.municipality.discount_rate))
             rows.append(_variant_draws(var, money, year_index, len(years), budget_payer))
         stacked = {k: np.stack([r[k] for r in rows]) for k in rows[0]}
         chunks.append(_summarise(stacked, confidence))
