@@ -44,6 +44,12 @@ MODULES = (
     "sibsim.analysis.metrics",
     "sibsim.analysis.summary",
     "sibsim.analysis.breakeven",
+    "sibsim.analysis.budget",
+    "sibsim.analysis.design",
+    "sibsim.analysis.sensitivity",
+    "sibsim.analysis.evaluation_design",
+    "sibsim.analysis.voi",
+    "sibsim.council",
     "sibsim.report",
     "sibsim.plots",
 )
