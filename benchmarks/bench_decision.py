@@ -15,8 +15,15 @@ Writes ``benchmarks/results/decision.json`` (``decision-quick.json`` with ``--qu
   (Dirichlet rows, lognormal relative risk, 20 periods, 10,000 draws, expected-trace engine),
   from the specification to a labelled dataset, against a plain numpy implementation of the
   same model (written below) that also ends in a labelled dataset.
-* placeholders (``null`` with a note) for the tools other developers build:
-  ``design_1000_variants_1e4_draws_s``, ``tornado_20_inputs_1e4_draws_s``, ``report_html_s``.
+* ``design_1000_variants_1e4_draws_s``: :func:`sibsim.analysis.design.evaluate_variants` over a
+  grid of Peterborough price/cap variants on 10,000 shared draws (fewer variants with
+  ``--quick``, scaled linearly to 1,000), beside a plain loop of ``money_flows`` + the metrics
+  per variant on the same draws (the straightforward implementation), with their ratio;
+* ``tornado_20_inputs_1e4_draws_s``: :func:`sibsim.tornado` of Koto-SIB with 20 uncertain
+  inputs (``bench_sensitivity.deal_with_20_inputs``) on 10,000 draws (2,000 with ``--quick``,
+  scaled);
+* ``report_html_s``: :func:`sibsim.council.council_report` (Finnish) of a 10,000-draw
+  Peterborough analysis, the analysis itself excluded.
 
 Compare ratios, not absolute times: the machines are shared and noisy.
 """
@@ -155,6 +162,76 @@ def bench_markov(draws: int, res: dict) -> None:
         res["markov_psa_1e4_vs_numpy_time_ratio_note"] = f"measured at {draws} draws (--quick)"
 
 
+# ----------------------------------------------------------------------------- design
+def bench_design(n_variants: int, res: dict) -> None:
+    """The design search's inner loop against a plain per-variant loop on the same draws."""
+    from sibsim.analysis.design import evaluate_variants
+    from sibsim.analysis.metrics import investor_metrics, municipality_metrics
+    from sibsim.money.sib import money_flows
+
+    deal = sibsim.load_scenario("peterborough")
+    draws = 10_000
+    ds = sibsim.simulate(deal, draws=draws, seed=1, progress=False)
+    cf = counterfactual(deal, draws, 1)
+    prices = np.linspace(5_000.0, 15_000.0, max(n_variants // 2, 1))
+    variants = [deal.with_values({"contract.terms[0].rule.price": float(p),
+                                  "contract.terms[0].pooled_rule.price": float(p),
+                                  "contract.caps.total": cap})
+                for p in prices for cap in (8e6, 13e6)][:n_variants]
+    evaluate_variants(deal, ds, cf, variants[:2])  # warm-up
+    t0 = time.perf_counter()
+    evaluate_variants(deal, ds, cf, variants)
+    t_design = time.perf_counter() - t0
+    n_plain = min(len(variants), 20)
+    t0 = time.perf_counter()
+    for var in variants[:n_plain]:  # the straightforward loop: a money dataset per variant
+        money = money_flows(var, ds, cf)
+        investor_metrics(money)
+        municipality_metrics(money)
+    t_plain = (time.perf_counter() - t0) * len(variants) / n_plain
+    res["design_variants"] = len(variants)
+    res["design_draws"] = draws
+    res["design_s"] = t_design
+    res["design_plain_loop_s"] = t_plain
+    res["design_plain_loop_note"] = f"timed on {n_plain} variants, scaled to {len(variants)}"
+    res["design_plain_vs_design_time_ratio"] = t_plain / t_design
+    res["design_1000_variants_1e4_draws_s"] = t_design * 1000 / len(variants)
+    if len(variants) != 1000:
+        res["design_1000_variants_1e4_draws_s_note"] = (
+            f"scaled linearly from {len(variants)} variants (--quick)")
+
+
+# ----------------------------------------------------------------------------- tornado
+def bench_tornado(draws: int, res: dict) -> None:
+    import warnings
+
+    from bench_sensitivity import deal_with_20_inputs
+
+    deal = deal_with_20_inputs()
+    warnings.simplefilter("ignore")
+    sibsim.tornado(deal, output="commissioner_npv_mean", draws=50, seed=1)  # warm-up
+    t0 = time.perf_counter()
+    out = sibsim.tornado(deal, output="commissioner_npv_mean", draws=draws, seed=1)
+    t = time.perf_counter() - t0
+    res["tornado_inputs"] = int(out.sizes["input"])
+    res["tornado_draws"] = draws
+    res["tornado_s"] = t
+    res["tornado_20_inputs_1e4_draws_s"] = t * 10_000 / draws
+    if draws != 10_000:
+        res["tornado_20_inputs_1e4_draws_s_note"] = f"scaled linearly from {draws} draws"
+
+
+# ----------------------------------------------------------------------------- report
+def bench_report(res: dict) -> None:
+    from sibsim.council import council_report
+
+    deal = sibsim.load_scenario("peterborough")
+    results = sibsim.analyse(deal, draws=10_000, seed=1, progress=False)
+    council_report(results, deal, lang="fi")  # warm-up (fonts, babel data)
+    res["report_html_s"] = timed(lambda: council_report(results, deal, lang="fi"), repeat=2)
+    res["report_html_note"] = "the Finnish report of a 10,000-draw analysis (analysis excluded)"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes (about a minute)")
@@ -166,17 +243,14 @@ def main(argv=None):
            "command": "python benchmarks/bench_decision.py" + (" --quick" if q else "")}
     bench_markov(10_000, res)
     bench_breakeven(10_000 if q else 100_000, res)
-    for key, tool in (("design_1000_variants_1e4_draws_s", "the design search"),
-                      ("tornado_20_inputs_1e4_draws_s", "the tornado (one-way sensitivity)"),
-                      ("report_html_s", "the HTML council report")):
-        res[key] = None
-        res[key + "_note"] = (f"not measured: {tool} is built in another branch; the "
-                              "integrator adds its measurement here")
+    bench_design(50 if q else 1000, res)
+    bench_tornado(2_000 if q else 10_000, res)
+    bench_report(res)
     res["load_average_at_end"] = list(os.getloadavg())
     print(f"{'metric':44s} {'value':>12s}  target")
     for key in ("breakeven_fast_s", "breakeven_general_s", "breakeven_general_vs_fast_time_ratio",
                 "breakeven_fast_vs_general_max_rel_diff", "markov_psa_sibsim_s",
-                "markov_psa_numpy_s", *TARGETS):
+                "markov_psa_numpy_s", "design_plain_vs_design_time_ratio", *TARGETS):
         val, tgt = res.get(key), TARGETS.get(key)
         mark = "" if tgt is None else f"<= {tgt:g}  " + (
             "not measured" if val is None else ("ok" if val <= tgt else "MISSED"))
