@@ -230,39 +230,80 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
 def _analyse_blocks(deal: Deal, draws: int, seed: int, engine: str, progress: bool | None,
                     est: RunEstimate, search: BreakevenBlocks | None) -> SIBResults:
     """:func:`analyse` over blocks of ``est.block_draws`` draws, assembled in place."""
-    asm = {g: DrawAssembler(draws) for g in _DRAW_GROUPS}
-    sums = None
+    collect = _BlockCollector(draws, est.keep_outcomes, search)
     bar = Progress(draws, progress)
     for first in range(0, draws, est.block_draws):
         n = min(est.block_draws, draws - first)
-        ds = simulate(deal.scenario, draws=n, seed=seed, engine=engine, progress=False,
-                      first_draw=first)
-        cf = counterfactual(deal, n, seed, first_draw=first)
-        money = money_flows(deal, ds, cf=cf)
-        asm["money"].add(money)
-        asm["investors"].add(investor_metrics(money))
-        asm["municipality"].add(municipality_metrics(money))
-        del money
-        if search is not None:
-            asm["breakeven"].add(search.add(ds, cf=cf))
-        del cf
-        if est.keep_outcomes:
-            asm["outcomes"].add(ds)
-        else:
-            sums = _OutcomeSums(ds) if sums is None else sums
-            asm["outcomes"].add(sums.add(ds))
-        del ds
+        collect.add(run_block(deal, first, n, seed, engine, search))
         bar.update(n)
     bar.close()
-    outcomes = asm["outcomes"].result()
-    outcomes.attrs["draws"] = draws
-    if sums is not None:
-        outcomes = _outcome_means(outcomes, draws, sums)
-    return SIBResults(outcomes=outcomes, money=asm["money"].result(),
-                      investors=asm["investors"].result(),
-                      municipality=asm["municipality"].result(),
-                      breakeven=(search.finish(asm["breakeven"].result())
-                                 if search is not None else None))
+    return collect.result()
+
+
+def run_block(deal: Deal, first: int, n: int, seed: int, engine: str,
+              search: BreakevenBlocks | None, threads: int | None = None) -> dict:
+    """Every per-draw result of the draws ``[first, first + n)`` of a run (a block).
+
+    The one function that processes a block, in one process (:func:`analyse`) or on a dask
+    worker (:mod:`sibsim.distributed`); :class:`_BlockCollector` puts the blocks together.
+    ``search``'s state is not changed (its curves come back in ``"curves"``). ``threads``:
+    numba threads for this block (default: as configured).
+    """
+    if threads is not None:
+        import numba
+
+        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    ds = simulate(deal.scenario, draws=n, seed=seed, engine=engine, progress=False,
+                  first_draw=first)
+    cf = counterfactual(deal, n, seed, first_draw=first)
+    out: dict = {"first": first, "n": n}
+    if search is not None:
+        out["breakeven"], out["curves"] = search.search(ds, cf=cf)
+    money = money_flows(deal, ds, cf=cf)
+    del cf
+    out.update(money=money, investors=investor_metrics(money),
+               municipality=municipality_metrics(money), outcomes=ds)
+    return out
+
+
+class _BlockCollector:
+    """The blocks of :func:`run_block`, added in draw order, assembled into :class:`SIBResults`
+    (per-draw variables in place, means over draws with :class:`DrawSum`)."""
+
+    def __init__(self, draws: int, keep_outcomes: bool, search: BreakevenBlocks | None) -> None:
+        self.draws, self.keep_outcomes, self.search = draws, keep_outcomes, search
+        self.asm = {g: DrawAssembler(draws) for g in _DRAW_GROUPS}
+        self.sums: _OutcomeSums | None = None
+        self.next_draw = 0
+
+    def add(self, block: dict) -> None:
+        if block["first"] != self.next_draw:
+            raise ValueError(f"blocks out of order: draw {block['first']} given, "
+                             f"{self.next_draw} expected")
+        self.next_draw += block["n"]
+        for g in ("money", "investors", "municipality"):
+            self.asm[g].add(block[g])
+        if self.search is not None:
+            self.search.add_curves(block["curves"])
+            self.asm["breakeven"].add(block["breakeven"])
+        ds = block["outcomes"]
+        if self.keep_outcomes:
+            self.asm["outcomes"].add(ds)
+        else:
+            self.sums = _OutcomeSums(ds) if self.sums is None else self.sums
+            self.asm["outcomes"].add(self.sums.add(ds))
+
+    def result(self) -> SIBResults:
+        outcomes = self.asm["outcomes"].result()
+        outcomes.attrs["draws"] = self.draws
+        if self.sums is not None:
+            outcomes = _outcome_means(outcomes, self.draws, self.sums)
+        search = self.search
+        return SIBResults(outcomes=outcomes, money=self.asm["money"].result(),
+                          investors=self.asm["investors"].result(),
+                          municipality=self.asm["municipality"].result(),
+                          breakeven=(search.finish(self.asm["breakeven"].result())
+                                     if search is not None else None))
 
 
 class _OutcomeSums:
