@@ -139,7 +139,7 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
             engine: str = "auto", progress: bool | None = None,
             with_breakeven: bool = True, block_draws: int | None = None,
             keep_outcomes: bool | None = None, check_memory: bool = True,
-            confidence: float = 0.9) -> SIBResults:
+            confidence: float = 0.9, client=None) -> SIBResults:
     """Simulate a SIB and compute every party's money, metrics and break-even.
 
     Parameters
@@ -172,6 +172,10 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
     confidence : float
         Confidence of the yearly budget's appropriation (``results.budget``, see
         :func:`sibsim.analysis.budget.yearly_budget`), a fraction in (0, 1]; default 0.9.
+    client : distributed.Client, optional
+        Run the blocks of draws on this dask cluster (``pip install sibsim[dask]``; see
+        :mod:`sibsim.distributed`); the results are bitwise identical to a run without it.
+        ``block_draws`` default: about four blocks per worker thread.
 
     The counterfactual (expected outcomes without the service) is computed once per block and
     shared by the money chain and the break-even search.
@@ -208,7 +212,12 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
         print(f"sibsim: note: this run needs {est.describe()}", file=sys.stderr)
     search = (BreakevenBlocks(deal, effect_range=deal.breakeven.effect_range,
                               grid=deal.breakeven.grid) if do_be else None)
-    if est.block_draws >= draws:  # one block: the datasets as they come
+    if client is not None:
+        from sibsim.distributed import analyse_on_cluster
+
+        res = analyse_on_cluster(client, deal, draws, seed, engine, progress, est.keep_outcomes,
+                                 search, block_draws, est.block_draws)
+    elif est.block_draws >= draws:  # one block: the datasets as they come
         ds = simulate(deal.scenario, draws=draws, seed=seed, engine=engine, progress=progress)
         cf = counterfactual(deal, draws, seed)
         money = money_flows(deal, ds, cf=cf)
@@ -621,7 +630,7 @@ def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
                    out: Path | None = None, figure: Path | None = None,
                    progress: bool | None = None, block_draws: int | None = None,
                    budget: Path | None = None, lang: str = "en",
-                   confidence: float = 0.9) -> str:
+                   confidence: float = 0.9, client=None) -> str:
     """Simulate, write ``out`` (netCDF), optionally the figure, and return a summary.
 
     ``budget``: also write the yearly budget table there (``.csv`` or ``.xlsx``, headers and
@@ -648,7 +657,7 @@ def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
     if budget is not None:
         v.choice("lang", lang, LANGUAGES)
     res = analyse(deal, draws=draws, seed=seed, engine=engine, progress=progress,
-                  block_draws=block_draws, confidence=confidence)
+                  block_draws=block_draws, confidence=confidence, client=client)
     lines = [describe(res, deal), ""]
     if out is not None:
         res.to_netcdf(out)
