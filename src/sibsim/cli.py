@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="draws processed at a time through the whole chain (bounds memory; "
                           "results do not depend on it); default: chosen from the memory "
                           "available, about 256 MiB of working memory a block")
+    from sibsim.distributed import add_cluster_options
+
+    add_cluster_options(run)
     run.add_argument("--progress", action="store_true",
                      help="show progress on standard error even when it is not a terminal "
                           "(e.g. in a log)")
@@ -180,16 +183,20 @@ def _main(argv: Sequence[str] | None = None) -> int:
     progress = False if args.no_progress else (True if args.progress else None)
     from sibsim import report
     from sibsim.analysis.power import SmallSampleWarning
+    from sibsim.distributed import ClusterOptionError, cluster
 
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", report.UnfundedCostsWarning)
             warnings.simplefilter("always", SmallSampleWarning)
-            text = report.run_and_report(deal, draws=args.draws, seed=args.seed,
-                                         engine=args.engine, out=out, figure=args.figure,
-                                         progress=progress, block_draws=args.block_draws,
-                                         budget=args.budget, lang=args.lang,
-                                         confidence=args.confidence)
+            with cluster(args, deal) as client:
+                text = report.run_and_report(deal, draws=args.draws, seed=args.seed,
+                                             engine=args.engine, out=out, figure=args.figure,
+                                             progress=progress, block_draws=args.block_draws,
+                                             budget=args.budget, lang=args.lang,
+                                             confidence=args.confidence, client=client)
+    except ClusterOptionError as err:
+        return _fail(str(err))
     except (ValueError, TypeError) as err:
         return _fail(f"{args.scenario}: {err}")
     except OSError as err:

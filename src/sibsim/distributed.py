@@ -208,3 +208,48 @@ def cluster_client(workers: int | None = None, scheduler: str | None = None
                                   dashboard_address=None, silence_logs=logging.ERROR,
                                   env=env) as cluster, distributed.Client(cluster) as client:
         yield client
+
+
+# ----------------------------------------------------------------------------- command line
+class ClusterOptionError(ValueError):
+    """``--workers`` / ``--scheduler`` cannot be honoured (one line, for the command line)."""
+
+
+def add_cluster_options(parser: Any) -> None:
+    """``--workers N`` and ``--scheduler ADDRESS`` of ``sibsim run``."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="run the draws on a local dask cluster of N worker processes "
+                            f"(results identical to one process; needs {INSTALL_HINT})")
+    group.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run the draws on the running dask cluster at ADDRESS, e.g. "
+                            f"tcp://10.0.0.5:8786 (needs {INSTALL_HINT})")
+
+
+@contextlib.contextmanager
+def cluster(args: Any, deal: Deal) -> Iterator[Any]:
+    """The client the command line's ``--workers`` / ``--scheduler`` ask for, or None.
+
+    Raises :class:`ClusterOptionError` when dask is missing, ``--workers`` is not a positive
+    integer, the scenario has no money terms (an outcome-only run is one process) or the
+    scheduler cannot be reached."""
+    workers, scheduler = getattr(args, "workers", None), getattr(args, "scheduler", None)
+    if workers is None and scheduler is None:
+        yield None
+        return
+    option = "--workers" if workers is not None else "--scheduler"
+    if workers is not None and workers < 1:
+        raise ClusterOptionError(f"--workers: got {workers}; allowed: an integer >= 1")
+    if not dask_available():
+        raise ClusterOptionError(f"{option}: dask.distributed is not installed; install it "
+                                 f"with: {INSTALL_HINT}")
+    if not deal.has_money:
+        raise ClusterOptionError(f"{option}: the scenario has no money terms; an outcome-only "
+                                 "run is single-process (leave the option out)")
+    with contextlib.ExitStack() as stack:
+        try:
+            client = stack.enter_context(cluster_client(workers=workers, scheduler=scheduler))
+        except OSError as err:  # includes a timeout reaching the scheduler
+            raise ClusterOptionError(f"{option}: cannot reach the dask cluster: {err}"
+                                     ) from None
+        yield client
