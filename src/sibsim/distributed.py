@@ -125,13 +125,13 @@ def _block_task(deal: Deal, first: int, n: int, seed: int, engine: str,
 
 def _blocks(client: Any, deal: Deal, draws: int, seed: int, engine: str, block: int,
             search: BreakevenBlocks | None, threads: dict[str, int] | int | None,
-            retries: int) -> Iterator[dict]:
+            retries: int, starts: list[int] | None = None) -> Iterator[dict]:
     """The blocks of a run, computed on the cluster, yielded in draw order; at most a window of
     blocks is submitted ahead of the one the client waits for."""
     run_id = uuid.uuid4().hex[:12]
     nthreads = sum(client.nthreads().values()) or 1
     window = WINDOW_PER_THREAD * nthreads + 1
-    starts = iter(range(0, draws, block))
+    starts = iter(range(0, draws, block) if starts is None else starts)
     pending: deque = deque()
 
     def submit_next() -> None:
