@@ -72,9 +72,13 @@ def _zarr() -> Any:
     return zarr
 
 
+def _fingerprint(deal: Deal) -> str:
+    return hashlib.sha256(repr(deal).encode()).hexdigest()
+
+
 def _identity(deal: Deal, draws: int, seed: int, engine: str, block: int,
               with_breakeven: bool, confidence: float) -> dict:
-    return {"sibsim_deal": deal.name, "sibsim_deal_sha256": hashlib.sha256(repr(deal).encode()).hexdigest(),
+    return {"sibsim_deal": deal.name, "sibsim_deal_sha256": _fingerprint(deal),
             "sibsim_draws": int(draws), "sibsim_seed": int(seed), "sibsim_engine": engine,
             "sibsim_block_draws": int(block), "sibsim_breakeven": bool(with_breakeven),
             "sibsim_confidence": float(confidence)}
@@ -256,7 +260,7 @@ def open_store(path: str | os.PathLike, *, deal: Deal | None = None) -> SIBResul
         import sibsim
 
         deal = sibsim.load_scenario(status["sibsim_deal"])
-    if hashlib.sha256(repr(deal).encode()).hexdigest() != status.get("sibsim_deal_sha256"):
+    if _fingerprint(deal) != status.get("sibsim_deal_sha256"):
         raise StoreMismatchError(f"{path}: the store was written for another version of deal "
                                  f"{status['sibsim_deal']!r}; pass the deal of the run")
     if be is not None:
