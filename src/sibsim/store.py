@@ -278,3 +278,81 @@ def open_store(path: str | os.PathLike, *, deal: Deal | None = None) -> SIBResul
 
     res.budget = yearly_budget(res.money, deal, float(status["sibsim_confidence"]))
     return res
+
+
+# ----------------------------------------------------------------------------- command line
+def add_store_options(parser: Any) -> None:
+    """``--resume`` of ``sibsim run``."""
+    parser.add_argument("--resume", action="store_true",
+                        help="finish the zarr store (--out NAME.zarr) that an interrupted run "
+                             "with the same options left: compute the missing blocks only")
+
+
+def run_store_command(args: Any, deal: Deal, out: Path, progress: bool | None,
+                      fail: Any) -> int:
+    """``sibsim run ... --out NAME.zarr [--resume]``: stream, summarise from the store."""
+    import sys
+    import warnings
+
+    from sibsim import report
+    from sibsim.distributed import ClusterOptionError, cluster
+
+    if out.suffix.lower() != ".zarr":
+        return fail(f"--resume: --out is {str(out)!r}; allowed: a zarr store (a name ending in "
+                    ".zarr) written by an interrupted run")
+    if not deal.has_money:
+        return fail(f"--out: {out} is a zarr store; streamed results are for scenarios with "
+                    "money terms (write an outcome-only run to a .nc file)")
+    if out.exists() and not out.is_dir():
+        return fail(f"--out: {out} exists and is not a zarr store (a folder); refusing to write "
+                    "on it")
+    try:
+        _zarr()
+    except ImportError as err:
+        return fail(f"--out: {err}")
+    if args.resume and not out.exists():
+        return fail(f"--resume: {out} does not exist; run without --resume to start it")
+    if (not args.resume and out.exists() and any(out.iterdir())
+            and not (out / "zarr.json").exists() and not (out / ".zgroup").exists()):
+        return fail(f"--out: {out} is a folder that is not a zarr store; refusing to replace it")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", report.UnfundedCostsWarning)
+            with cluster(args, deal) as client:
+                analyse_to_zarr(deal, out, draws=args.draws, seed=args.seed, engine=args.engine,
+                                block_draws=args.block_draws, client=client,
+                                resume=args.resume, progress=progress,
+                                confidence=args.confidence)
+            res = open_store(out, deal=deal)
+            lines = [report.describe(res, deal), "",
+                     f"Results written to {out} (zarr store; groups: "
+                     + ", ".join(STORE_GROUPS if res.breakeven is not None
+                                 else STORE_GROUPS[:-1]) + ")"]
+            if args.figure is not None:
+                from sibsim.plots import save_figure, sib_summary_figure
+
+                fig = sib_summary_figure(res.money, res.investors, res.municipality,
+                                         be=res.breakeven, curve=res.breakeven,
+                                         title=deal.scenario.name)
+                save_figure(fig, args.figure)
+                import matplotlib.pyplot as plt
+
+                plt.close(fig)
+                lines.append(f"Figure written to {args.figure}")
+            if args.budget is not None:
+                from sibsim.analysis.budget import write_budget_table
+
+                write_budget_table(res.budget, args.budget, lang=args.lang)
+                lines.append(f"Yearly budget table written to {args.budget}")
+    except ClusterOptionError as err:
+        return fail(str(err))
+    except (StoreMismatchError, IncompleteStoreError) as err:
+        return fail(str(err))
+    except (ValueError, TypeError) as err:
+        return fail(f"{args.scenario}: {err}")
+    except OSError as err:
+        return fail(f"cannot write the results: {err}")
+    print("\n".join(lines))
+    for w in caught:
+        print(f"sibsim: warning: {w.message}", file=sys.stderr)
+    return 0
