@@ -638,7 +638,8 @@ def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
     the appropriation at ``confidence``.
 
     The memory the run needs is estimated first; a run that cannot fit is refused with
-    :class:`~sibsim.resources.RunTooLargeError` (see :func:`analyse`)."""
+    :class:`~sibsim.resources.RunTooLargeError` (see :func:`analyse`). ``client``: run the
+    blocks on this dask cluster (:mod:`sibsim.distributed`), same results."""
     scenario = deal.scenario
     if not deal.has_money:
         check_fits(estimate_outcomes(scenario, draws, engine), blocks_option=False)
