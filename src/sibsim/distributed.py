@@ -93,13 +93,12 @@ def _host(address: str) -> str:
 def numba_threads_by_host(client: Any) -> dict[str, int]:
     """numba threads a block gets on each host: the host's cores over its dask worker threads
     (at least 1), so that workers x threads = cores."""
-    workers = client.scheduler_info(n_workers=-1)["workers"]
     cores = client.run(_cores)
     busy: dict[str, int] = {}
     host_cores: dict[str, int] = {}
-    for addr, info in workers.items():
+    for addr, nthreads in client.nthreads().items():
         h = _host(addr)
-        busy[h] = busy.get(h, 0) + int(info.get("nthreads", 1))
+        busy[h] = busy.get(h, 0) + int(nthreads)
         host_cores[h] = int(cores.get(addr, 1))
     return {h: max(1, host_cores[h] // busy[h]) for h in busy}
 
