@@ -1,3 +1,15 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: title,-all
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+# ---
+
 # %% [markdown]
 # # A tour of the outcome engine
 #
@@ -7,9 +19,14 @@
 #     python examples/engine_tour.py
 
 # %%
+import os
+
 import numpy as np
 
 import sibsim
+
+# SIBSIM_EXAMPLE_DRAWS: fewer draws (the test suite runs every notebook quickly)
+DRAWS = int(os.environ.get("SIBSIM_EXAMPLE_DRAWS", 2000))
 
 # %% A first-event-only binary outcome with staggered entry and two strata
 binary = sibsim.Scenario(
@@ -21,7 +38,7 @@ binary = sibsim.Scenario(
     effect=sibsim.Effect("hr", sibsim.LogNormal.from_mean_sd(0.8, 0.1), duration=2, decay=0.5,
                          engagement=0.8, dropout=0.1),
     comparison=sibsim.ComparisonGroup(ratio=2), name="binary-demo")
-ds = sibsim.simulate(binary, draws=2000, seed=42)
+ds = sibsim.simulate(binary, draws=DRAWS, seed=42)
 print(ds)
 print("engine:", ds.attrs["engine"], "-", ds.attrs["engine_reason"])
 
@@ -38,7 +55,7 @@ markov = sibsim.Scenario(
     effect=sibsim.Effect("rr", 0.7, targets=[("home", "care")], duration=3),
     comparison=sibsim.ComparisonGroup(ratio=1), name="care-demo")
 for engine in ("individual", "aggregate", "expected"):
-    d = sibsim.simulate(markov, draws=1000, seed=7, engine=engine)
+    d = sibsim.simulate(markov, draws=DRAWS // 2, seed=7, engine=engine)
     days = d["occupancy"].sel(state="care").sum(("wave", "stratum", "period")).mean("draw")
     print(f"{engine:>10}: mean person-years in care by arm", np.round(days.values, 1))
 
@@ -48,6 +65,6 @@ counts = sibsim.Scenario(
     outcome=sibsim.CountOutcome(rate=1.5, dispersion=2.0), horizon=3,
     effect=sibsim.Effect("rr", 0.9), comparison=sibsim.ComparisonGroup(ratio=3),
     frailty=sibsim.Frailty(0.5), name="counts-demo")
-d = sibsim.simulate(counts, draws=500, seed=3)
+d = sibsim.simulate(counts, draws=DRAWS // 4, seed=3)
 print(d.attrs["engine"], "-", d.attrs["engine_reason"])
 print(d["events"].sum(("wave", "stratum", "period")).mean("draw").to_pandas())

@@ -1,3 +1,15 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: -all
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+# ---
+
 # %% [markdown]
 # # NYC ABLE (Rikers Island): a step schedule and a first-loss guarantee
 #
@@ -11,12 +23,15 @@
 # %%
 import argparse
 import dataclasses
+import os
 
 from sibsim.report import analyse
 from sibsim.scenario_file import load_scenario
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--draws", type=int, default=5_000)
+# SIBSIM_EXAMPLE_DRAWS: fewer draws (the test suite runs every notebook quickly)
+parser.add_argument("--draws", type=int,
+                    default=int(os.environ.get("SIBSIM_EXAMPLE_DRAWS", 5_000)))
 parser.add_argument("--seed", type=int, default=1)
 args, _ = parser.parse_known_args()
 

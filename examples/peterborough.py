@@ -1,3 +1,15 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: title,-all
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+# ---
+
 # %% [markdown]
 # # The Peterborough prison SIB, end to end
 #
@@ -10,6 +22,7 @@
 
 # %%
 import argparse
+import os
 from pathlib import Path
 
 import sibsim
@@ -19,7 +32,9 @@ from sibsim.report import analyse, describe
 from sibsim.scenario_file import load_scenario
 
 parser = argparse.ArgumentParser(description="Peterborough SIB analysis")
-parser.add_argument("--draws", type=int, default=10_000)
+# SIBSIM_EXAMPLE_DRAWS: fewer draws (the test suite runs every notebook quickly)
+parser.add_argument("--draws", type=int,
+                    default=int(os.environ.get("SIBSIM_EXAMPLE_DRAWS", 10_000)))
 parser.add_argument("--seed", type=int, default=1)
 parser.add_argument("--out", type=Path, default=Path("results/examples"))
 args, _ = parser.parse_known_args()

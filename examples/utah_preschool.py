@@ -1,3 +1,15 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: -all
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+# ---
+
 # %% [markdown]
 # # Utah High Quality Preschool: a tiered savings share against a predicted counterfactual
 #
@@ -11,6 +23,7 @@
 # %%
 import argparse
 import dataclasses
+import os
 
 from sibsim.money.evaluation import Historical
 from sibsim.report import analyse
@@ -18,7 +31,9 @@ from sibsim.scenario_file import load_scenario
 from sibsim.spec import Gamma
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--draws", type=int, default=3_000)
+# SIBSIM_EXAMPLE_DRAWS: fewer draws (the test suite runs every notebook quickly)
+parser.add_argument("--draws", type=int,
+                    default=int(os.environ.get("SIBSIM_EXAMPLE_DRAWS", 3_000)))
 parser.add_argument("--seed", type=int, default=1)
 args, _ = parser.parse_known_args()
 

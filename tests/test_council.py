@@ -248,3 +248,23 @@ def test_the_investors_sentence_names_the_deals_currency(lapset, lang):
     gbp = currency_words(lang, "GBP")
     assert gbp != currency_words(lang, "EUR") and "euro" not in " ".join(gbp)
     assert currency_words(lang, "SEK") == CURRENCY_WORDS[lang]["*"]
+
+
+def test_the_main_job_writes_the_council_report_beside_the_results(tmp_path, capsys):
+    """``sibsim run ... --report FILE.html`` (the README's first command) writes the council
+    report in ``--lang`` with the same draws as the results file; a wrong suffix is refused
+    before the run, and nothing is written."""
+    from sibsim.cli import main
+
+    out, html = tmp_path / "r.nc", tmp_path / "council.html"
+    assert main(["run", "peterborough", "--draws", "60", "--seed", "2", "--out", str(out),
+                 "--report", str(html), "--lang", "sv", "--no-progress"]) == 0
+    assert f"Council report written to {html}" in capsys.readouterr().out
+    doc = html.read_text(encoding="utf-8")
+    assert '<html lang="sv">' in doc and doc.count("data:image/png;base64,") == 3
+    assert "2010" in doc  # calendar years from the scenario's start_year
+    bad = tmp_path / "council.pdf"
+    assert main(["run", "peterborough", "--draws", "5", "--out", str(tmp_path / "s.nc"),
+                 "--report", str(bad), "--no-progress"]) == 2
+    assert "--report" in capsys.readouterr().err
+    assert not bad.exists() and not (tmp_path / "s.nc").exists()

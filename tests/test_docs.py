@@ -14,7 +14,7 @@ from sibsim.scenario_file import parse_scenario
 
 matplotlib.use("Agg")
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-PAGES = ["index.md", "engine.md", "analysis.md"]
+PAGES = ["index.md", "engine.md", "analysis.md", "evaluation-design.md", "sensitivity.md"]
 
 
 @pytest.mark.parametrize("page", PAGES)

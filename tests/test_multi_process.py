@@ -447,3 +447,28 @@ def test_overrides_of_a_second_process_are_range_checked():
     ds = sibsim.simulate(sc, draws=3, seed=1, engine="expected",
                          overrides={"jail_days.effect.value": np.array([0.5, 1.0, 1.0])})
     assert ds.sizes["draw"] == 3
+
+
+# ------------------------------------------------------------------ the library: lapset-sib-2
+
+
+def test_lapset_sib_2_pays_the_age_25_milestone_once_in_each_age_bands_year():
+    """Three processes; the first (in work or study) has a transition list per age band whose
+    milestone falls in the year of the 25th birthday; its rate card counts that transition."""
+    deal = sibsim.load_scenario("lapset-sib-2")
+    assert deal.scenario.process_names == ("activity", "education", "absences")
+    cards = {c.name: c for c in deal.contract.rate_cards}
+    assert cards["in_work_or_study_at_25"].process == "activity"
+    assert cards["degree_completed"].process == "education"
+    ds = sibsim.simulate(deal.scenario, draws=2, seed=1, engine="expected", progress=False)
+    events = ds["events"].sel(process="activity", arm="treatment")   # (draw, wave, stratum, P)
+    entry = ds["entry_period"].values
+    for stratum in ds["stratum"].values:
+        age = int(str(stratum).split("_")[1])
+        for w, e in enumerate(entry):
+            ev = events.sel(stratum=stratum).isel(wave=w).values
+            year = e + 25 - age
+            # events only in the milestone year, and at most one per young person
+            assert np.all(np.delete(ev, year, axis=-1) == 0.0)
+            size = float(ds["size"].sel(arm="treatment", stratum=stratum).isel(wave=w))
+            assert np.all((ev[:, year] > 0) & (ev[:, year] <= size))

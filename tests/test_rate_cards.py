@@ -587,3 +587,129 @@ def test_simulated_rate_card_payments_average_to_the_expected_engines():
     se = total.std(ddof=1) / np.sqrt(draws)
     assert se > 0
     assert abs(total.mean() - paid["expected"].sum(axis=1).mean()) < 4 * se
+
+
+# --------------------------------------------------------------------------------------
+# rate cards on a scenario with several outcome processes ([[outcome]]): `process` names the
+# process counted
+# --------------------------------------------------------------------------------------
+
+TWO_PROCESSES = """
+name = "two-processes"
+horizon = 6
+period = "quarter"
+currency = "USD"
+
+[cohort]
+entry = [50, 50]
+
+[comparison]
+ratio = 1.0
+
+[[outcome]]
+kind = "markov"
+name = "incarceration"
+states = ["community", "custody"]
+events = [["community", "custody"]]
+transitions = [[0.9, 0.1], [0.3, 0.7]]
+[outcome.effect]
+measure = "hr"
+value = 0.6
+targets = [["community", "custody"]]
+
+[[outcome]]
+kind = "markov"
+name = "work"
+states = ["jobless", "employed"]
+events = [["jobless", "employed"]]
+transitions = [[0.8, 0.2], [0.0, 1.0]]
+[outcome.effect]
+measure = "hr"
+value = 1.5
+targets = [["jobless", "employed"]]
+
+[[evaluation]]
+metric = "custody"
+process = "incarceration"
+outcome = "occupancy"
+state = "custody"
+window = 4
+
+[contract]
+[[contract.terms]]
+metric = "custody"
+rule = {kind = "price_per_unit", price = 1_000}
+
+[[contract.rate_cards]]
+name = "job_starts"
+process = "work"
+price = 700
+
+[[contract.rate_cards]]
+name = "quarters_employed"
+process = "work"
+measure = "occupancy"
+state = "employed"
+price = 100
+
+[[capital.tranches]]
+name = "investors"
+commitment = 1_000_000
+"""
+
+
+def test_rate_cards_count_the_process_they_name():
+    deal = parse_scenario(tomllib.loads(TWO_PROCESSES), "two.toml")
+    ds = sibsim.simulate(deal.scenario, draws=2, seed=5, engine="expected", progress=False)
+    money = money_flows(deal, ds)
+    paid = money["payments_by_metric"]
+    # job starts by hand: a wave of 50 enters jobless and finds work at 1 - (1 - 0.2)**1.5 a
+    # quarter (an absorbing job); 700 per start, paid in the period it happens (lag 0)
+    p = 1 - (1 - 0.2) ** 1.5
+    t = np.arange(6)
+    starts = sum(50 * p * (1 - p) ** (t - e) * (t >= e) for e in (0, 1))
+    np.testing.assert_allclose(paid.sel(metric="job_starts").values,
+                               np.broadcast_to(700 * starts, (2, 6)), rtol=1e-9)
+    # quarters employed: 100 per treated person-quarter in "employed" of the work process,
+    # none of the other process's states
+    employed = ds["occupancy"].sel(process="work", state="employed", arm="treatment")
+    np.testing.assert_allclose(paid.sel(metric="quarters_employed").values,
+                               100 * employed.sum(("wave", "stratum")).values, rtol=1e-12)
+    # the comparison arm (no effect: starts at 0.2 a quarter) is not what is paid
+    untreated = sum(50 * 0.2 * 0.8 ** (t - e) * (t >= e) for e in (0, 1))
+    assert not np.allclose(paid.sel(metric="job_starts").values[0], 700 * untreated)
+
+
+@pytest.mark.parametrize("change, words", [
+    # several processes: the rate card must name one
+    (('name = "job_starts"\nprocess = "work"\n', 'name = "job_starts"\n'),
+     r"RateCard\[job_starts\]\.process: got None; allowed: one of 'incarceration', 'work' "
+     r"\(the scenario has several outcome processes\)"),
+    (('name = "job_starts"\nprocess = "work"\n', 'name = "job_starts"\nprocess = "wrok"\n'),
+     r"RateCard\[job_starts\]\.process: got 'wrok'"),
+    # a state of another process is refused
+    (('state = "employed"\nprice = 100', 'state = "custody"\nprice = 100'),
+     r"RateCard\[quarters_employed\]\.state: got 'custody'; allowed: one of 'jobless', "
+     r"'employed'"),
+])
+def test_a_rate_card_on_several_processes_names_a_process_and_its_state(change, words):
+    text = TWO_PROCESSES.replace(*change)
+    assert text != TWO_PROCESSES
+    with pytest.raises(ScenarioFileError, match=words):
+        parse_scenario(tomllib.loads(text), "two.toml")
+
+
+def test_the_roca_scenario_pays_its_job_readiness_rate_card_on_the_engagement_process():
+    """massachusetts-roca: three processes; the job-readiness rate card counts the treated arm's
+    quarters engaged (its own process), every quarter of the intensive phase."""
+    deal = sibsim.load_scenario("massachusetts-roca")
+    (card,) = deal.contract.rate_cards
+    assert (card.process, card.measure, card.state) == ("engagement", "occupancy", "engaged")
+    ds = sibsim.simulate(deal.scenario, draws=2, seed=1, engine="expected", progress=False)
+    engaged = ds["occupancy"].sel(process="engagement", state="engaged", arm="treatment")
+    engaged = engaged.sum(("wave", "stratum")).values
+    money = money_flows(deal, ds)
+    np.testing.assert_allclose(money["payments_by_metric"].sel(metric=card.name).values,
+                               card.price[0][1] * engaged, rtol=1e-9)
+    # nobody is engaged after the 8 quarters of the intensive phase of the last wave
+    assert engaged[:, 15 + 9:].max() == 0.0

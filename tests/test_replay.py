@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import sibsim
-from sibsim.analysis.replay import load_replays, replay, run_replay
+from sibsim.analysis.replay import first_cohorts, load_replays, replay, run_replay
 from sibsim.money.evaluation import evaluate
 from sibsim.money.sib import counterfactual, money_flows
 from sibsim.scenario_file import builtin_scenarios, load_scenario
@@ -177,3 +177,44 @@ def test_replay_savings_are_the_payers_savings():
                  seed=3)
     np.testing.assert_allclose(rep["commissioner_savings"].values,
                                per_event * rep["trigger_units"].isel(trigger=3).values)
+
+
+def test_a_replay_on_several_outcome_processes_with_a_rate_card():
+    """massachusetts-roca: three processes, two evaluated metrics and a rate card. Replaying
+    the incarceration metric at no reduction pays none of its steps; the employment trigger
+    keeps its simulated value, and the job-readiness rate card pays as without the replay."""
+    deal = load_scenario("massachusetts-roca")
+    rep = replay(deal, measured={"incarceration_days": 0.0}, draws=20, seed=9)
+    assert list(rep["replayed"].values) == [1, 0]        # (incarceration, employment) pooled
+    assert float(rep["payments_by_trigger"].isel(trigger=0).max()) == 0.0
+    ds = sibsim.simulate(deal.scenario, draws=20, seed=9, progress=False)
+    table = evaluate(ds, deal.evaluations, 9)
+    np.testing.assert_allclose(rep["trigger_units"].values[:, 1], table.units[:, 1])
+    money = money_flows(deal, ds, counterfactual(deal, 20, 9))
+    card = money["payments_by_metric"].sel(metric="job_readiness").sum("period").values
+    assert (card > 0).all()
+    np.testing.assert_allclose(rep["outcome_payments"].values,
+                               rep["payments_by_trigger"].sum("trigger").values + card,
+                               rtol=1e-9)
+    # the commissioner's savings value the replayed custody quarters avoided: none here
+    np.testing.assert_allclose(rep["commissioner_savings"].values, 0.0, atol=1e-6)
+
+
+def test_peterborough_two_cohorts_that_ran():
+    """The third cohort was cancelled by government policy, outside the contract: the replay
+    runs the first two waves, whose results are still paid (a termination rule would not)."""
+    case = next(c for c in load_replays() if c.scenario == "peterborough" and c.cohorts == 2)
+    rep = run_replay(case, draws=DRAWS, seed=3)
+    by = rep["payments_by_trigger"]
+    assert by.sizes["trigger"] == 3                            # 2 waves + pooled
+    assert float(by.isel(trigger=[0, 1]).max()) == 0.0         # 8.4%, 9.6% < 10%
+    assert bool((by.isel(trigger=2) > 0).all())                # 9% pooled >= 7.5%
+    # the pooled units are those of 2,000 people, not 3,000: two thirds of the three-cohort
+    # replay's (same draws, same counterfactual rate)
+    three = replay(load_scenario("peterborough"),
+                   measured={"reconviction": [0.084, 0.096, 0.09, 0.09]}, draws=DRAWS, seed=3)
+    ratio = rep["trigger_units"].isel(trigger=2).values / three["trigger_units"].isel(
+        trigger=3).values
+    assert 0.55 < ratio.mean() < 0.8
+    with pytest.raises(ValueError, match=r"first_cohorts\.n"):
+        first_cohorts(load_scenario("peterborough"), 4)

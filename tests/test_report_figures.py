@@ -235,6 +235,8 @@ def check_report(text: str, res) -> int:
                 checked += check_periods(part, x)
         elif be is not None and (" when the true effect" in s or "no break-even in" in s):
             checked += check_breakeven_line(s, be, m)
+        elif s.startswith("Too few people to tell the effect from noise"):
+            checked += check_detection_line(s, res)
         else:
             pytest.fail(f"a report line with figures that no check knows: {s!r}")
     return checked
@@ -260,6 +262,32 @@ def check_budget_row(s: str, res) -> int:
     near(money(*g[9:13]), float(tot["appropriation"]), "appropriation")
     near(money(*g[13:17]), float(m["net_savings"].sum("period").mean()), "year net savings")
     return 4
+
+
+def check_detection_line(s: str, res) -> int:
+    """The detection sentence (analysis/power.py, detection_lines): its probability is
+    Phi(E / s - z_0.05) of the effect and standard error it states, and its group is a wave of
+    the results with at most that wave's treated people."""
+    from scipy import stats
+
+    found = re.fullmatch(
+        r"Too few people to tell the effect from noise: evaluation '(\w+)' \('(wave (\d+)|"
+        r"pooled)[^']*', ([\d,]+) people(?: against ([\d,]+) in the comparison group)?\) "
+        r"would detect the assumed effect \(a measured change of (-?[\d.]+)%, give or take "
+        r"([\d.]+) percentage points\) with probability (\d+)% at the 5% significance level\. "
+        r"Payments will follow chance as much as the service's effect; larger groups, pooling "
+        r"the waves \(pooled = true\) or a longer window help\.", s)
+    assert found, s
+    e, sd, p = float(found.group(6)), float(found.group(7)), float(found.group(8))
+    # E and s are rounded to 0.05 percentage points: the probability within what that allows
+    lo = stats.norm.cdf((e - 0.05) / (sd + 0.05) - stats.norm.isf(0.05))
+    hi = stats.norm.cdf((e + 0.05) / max(sd - 0.05, 1e-9) - stats.norm.isf(0.05))
+    assert 100 * lo - 0.5 <= p <= 100 * hi + 0.5, (s, lo, hi)
+    assert p < 50  # the sentence is only written below 50%
+    size = res.outcomes["size"].sel(arm="treatment").sum("stratum")
+    if found.group(3) is not None:
+        assert int(found.group(4).replace(",", "")) <= float(size.isel(wave=int(found.group(3))))
+    return 3
 
 
 def check_periods(text: str, x: np.ndarray) -> int:

@@ -311,7 +311,9 @@ def monotone_pipeline():
     t = terms(excess_to="investors", guarantee=False, return_cap=None, total_cap=None,
               investor_rate=0.0)
     ds = sibsim.simulate(sc, draws=PIPE_DRAWS, seed=SEED, engine="aggregate", progress=False)
-    return _Pipeline(t.replace(scenario=sc), ds)
+    # the general path builds the money dataset that investor_cash inspects (the fast path
+    # gives the same numbers without it: tests/test_breakeven_fast.py)
+    return _Pipeline(t.replace(scenario=sc), ds, fast=False)
 
 
 def investor_cash(pipe, rr):

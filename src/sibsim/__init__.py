@@ -7,7 +7,11 @@ The library is layered, one way: specification (:mod:`sibsim.spec`) -> simulatio
 
 from sibsim import _numba_cache  # noqa: F401  (chooses numba's cache before any kernel)
 from sibsim.analysis.budget import yearly_budget
+from sibsim.analysis.design import compare, design
 from sibsim.analysis.replay import replay
+from sibsim.analysis.sensitivity import sensitivity
+from sibsim.analysis.sensitivity.discovery import where_parties_lose
+from sibsim.analysis.sensitivity.tornado import tornado
 from sibsim.dataset import open_dataset, simulate, to_netcdf
 from sibsim.money.deal import Deal, Investors
 from sibsim.money.irr import irr, npv
@@ -32,6 +36,7 @@ from sibsim.spec import (
     Triangular,
     Uniform,
 )
+from sibsim.spec.correlation import Correlation
 
 __version__ = "0.1.0"
 
@@ -40,6 +45,7 @@ __all__ = [
     "BinaryOutcome",
     "Cohort",
     "ComparisonGroup",
+    "Correlation",
     "CountOutcome",
     "Deal",
     "Dirichlet",
@@ -58,13 +64,27 @@ __all__ = [
     "Uniform",
     "__version__",
     "analyse",
+    "compare",
+    "design",
     "irr",
     "load_scenario",
     "npv",
     "open_dataset",
     "open_results",
+    "plot_tornado",
     "replay",
+    "sensitivity",
     "simulate",
     "to_netcdf",
+    "tornado",
+    "where_parties_lose",
     "yearly_budget",
 ]
+
+
+def plot_tornado(result, ax=None):  # type: ignore[no-untyped-def]
+    """Tornado diagram of :func:`tornado` (see :func:`sibsim.plots.sensitivity.plot_tornado`;
+    imported on use, so that ``import sibsim`` does not load matplotlib)."""
+    from sibsim.plots.sensitivity import plot_tornado as plot
+
+    return plot(result, ax=ax)

@@ -58,8 +58,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="also write the yearly budget table (each payer's outcome payments, "
                           "appropriation and savings by calendar year): .csv or .xlsx "
                           "(money scenarios only)")
+    run.add_argument("--report", type=Path, default=None, metavar="HTML",
+                     help="also write the council report (one self-contained HTML file: "
+                          "yearly budget, savings, chance of paying more than saving, "
+                          "investors, break-even, assumptions; see 'sibsim report'), in --lang "
+                          "(money scenarios only)")
     run.add_argument("--lang", choices=("en", "fi", "sv"), default="en",
-                     help="language of the budget table's headers and number format: en "
+                     help="language of the council report and of the budget table's headers "
+                          "and number format: en "
                           "(comma-separated, decimal point), fi or sv (semicolon-separated, "
                           "decimal comma); default: en")
     run.add_argument("--confidence", type=float, default=0.9, metavar="C",
@@ -85,10 +91,166 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true",
                      help="do not show progress (it is shown only in a terminal anyway)")
     sub.add_parser("scenarios", help="list the built-in scenarios with a one-line description")
+    from sibsim.cli_design import add_parsers as add_design_parsers
+
+    add_design_parsers(sub)  # design, compare
     from sibsim.council.cli import add_parser as add_report_parser
 
     add_report_parser(sub)
+    _add_evaluation_parsers(sub)
+    from sibsim.analysis.sensitivity._command import add_parser as add_sensitivity
+
+    add_sensitivity(sub)
+    _add_new_parser(sub)
     return p
+
+
+def _add_evaluation_parsers(sub: argparse._SubParsersAction) -> None:
+    """``sibsim evaluation-design`` and ``sibsim value-of-information`` (see
+    docs/evaluation-design.md)."""
+    ed = sub.add_parser(
+        "evaluation-design", help="probability of payment against the true effect for each "
+                                  "evaluation design, comparison size, threshold and gate",
+        description="Compare evaluation options of SCENARIO: for each true effect of a grid, "
+                    "the chance that the contract pays, and each party's risk. Options are "
+                    "every combination of the choices given (the scenario's own if none).")
+    ed.add_argument("scenario", metavar="SCENARIO",
+                    help="path of a TOML scenario file, or the name of a built-in scenario")
+    ed.add_argument("--designs", nargs="+", default=None, metavar="KIND",
+                    help="designs compared: rct, matched, historical, before_after")
+    ed.add_argument("--comparison-ratios", nargs="+", type=float, default=None, metavar="R",
+                    help="comparison people per participant, e.g. 1 10")
+    ed.add_argument("--thresholds", nargs="+", type=float, default=None, metavar="T",
+                    help="measured effect (fraction) from which the metric pays, e.g. 0.05 0.1")
+    ed.add_argument("--alphas", nargs="+", default=None, metavar="A",
+                    help="significance levels of the gate, or 'none' for no gate")
+    ed.add_argument("--effects", nargs="+", type=float, default=None, metavar="E",
+                    help="true effects, in the scenario's measure (default: from no effect to "
+                         "where payment is all but sure)")
+    ed.add_argument("--draws", type=int, default=1000, metavar="N",
+                    help="Monte Carlo draws per option and effect (default: 1000)")
+    ed.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
+    ed.add_argument("--figure", type=Path, default=None, metavar="PNG",
+                    help="write the payment curves figure")
+    ed.add_argument("--out", type=Path, default=None, metavar="FILE",
+                    help="write the curves as netCDF (.nc)")
+    vi = sub.add_parser(
+        "value-of-information", aliases=["voi"],
+        help="EVPI, EVPPI of the true effect and EVSI of a pilot for the decision to sign",
+        description="Value of information of the commissioner's decision to sign SCENARIO "
+                    "(definitions of dampack: calc_evpi, calc_evppi, calc_evsi).")
+    vi.add_argument("scenario", metavar="SCENARIO",
+                    help="path of a TOML scenario file, or the name of a built-in scenario")
+    vi.add_argument("--draws", type=int, default=2000, metavar="N",
+                    help="Monte Carlo draws (default: 2000)")
+    vi.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
+    vi.add_argument("--pilot-sizes", nargs="+", type=float, default=[50, 100, 200, 500, 1000],
+                    metavar="N", help="pilot participants (default: 50 100 200 500 1000)")
+    vi.add_argument("--value", choices=("savings", "public"), default="savings",
+                    help="net benefit of signing: NPV of net cashable savings, or with the "
+                         "wider public value (default: savings)")
+    vi.add_argument("--figure", type=Path, default=None, metavar="PNG",
+                    help="write EVSI against the pilot's size")
+
+
+def _evaluation_main(args: argparse.Namespace) -> int:
+    """Run ``evaluation-design`` or ``value-of-information``."""
+    if args.draws < 2:
+        return _fail(f"--draws: got {args.draws}; allowed: an integer >= 2")
+    if args.seed < 0:
+        return _fail(f"--seed: got {args.seed}; allowed: an integer >= 0")
+    try:
+        deal = load_scenario(args.scenario)
+    except ScenarioFileError as err:
+        return _fail(str(err))
+    outputs = {"--figure": (args.figure, _figure_formats())}
+    if getattr(args, "out", None) is not None:
+        outputs["--out"] = (args.out, (".nc",))
+    problem = check_outputs(args.scenario, outputs)
+    if problem is not None:
+        return _fail(problem)
+    if not deal.has_money:
+        return _fail(f"{args.scenario}: no contract; these tools need a priced deal")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    try:
+        if args.command == "evaluation-design":
+            from sibsim.analysis import evaluation_design as ed
+
+            alphas = None
+            if args.alphas is not None:
+                try:
+                    alphas = [None if a.lower() == "none" else float(a) for a in args.alphas]
+                except ValueError:
+                    return _fail(f"--alphas: got {args.alphas}; allowed: numbers in (0, 0.5] "
+                                 "or 'none'")
+            result = ed.payment_curves(deal, effects=args.effects, designs=args.designs,
+                                       comparison_sizes=args.comparison_ratios,
+                                       thresholds=args.thresholds, alphas=alphas,
+                                       draws=args.draws, seed=args.seed)
+            text = ed.format_payment_curves(result)
+            plot = ed.plot_payment_curves
+        else:
+            from sibsim.analysis import voi
+
+            result = voi.value_of_information(deal, draws=args.draws, seed=args.seed,
+                                              pilot_sizes=args.pilot_sizes, value=args.value)
+            text = voi.format_voi(result)
+            plot = voi.plot_voi
+    except (ValueError, TypeError) as err:
+        return _fail(f"{args.scenario}: {err}")
+    try:
+        if args.figure is not None:  # written atomically: no half-written file
+            from sibsim.plots import save_figure
+
+            save_figure(plot(result).figure, args.figure, dpi=120)
+        if getattr(args, "out", None) is not None:
+            from sibsim.dataset.io import atomic_output
+
+            with atomic_output(args.out) as tmp:
+                result.to_netcdf(tmp)
+    except OSError as err:
+        return _fail(f"cannot write the results: {err}")
+    print(text)
+    return EXIT_OK
+
+
+def _add_new_parser(sub: argparse._SubParsersAction) -> None:
+    new = sub.add_parser(
+        "new", help="write a commented scenario file from a template",
+        description="Write FILE, a scenario from a template, with a comment on every number "
+                    "saying what it means and where its default comes from. Edit the numbers, "
+                    "then run 'sibsim run FILE'. 'sibsim new --list' lists the templates.")
+    new.add_argument("file", metavar="FILE", nargs="?", type=Path,
+                     help="the TOML file to write")
+    new.add_argument("--template", metavar="NAME", default=None,
+                     help="the template: child-welfare, employment, youth-justice, "
+                          "elderly-care or wellbeing-at-work")
+    new.add_argument("--list", action="store_true", help="list the templates and exit")
+    new.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+
+def _new(args: argparse.Namespace) -> int:
+    """``sibsim new``: list the templates, or write one."""
+    from sibsim.templates import TemplateError, describe_templates, template_names, write_template
+
+    if args.list:
+        print(describe_templates())
+        return EXIT_OK
+    if args.template is None:
+        return _fail("--template: missing; allowed: " + ", ".join(template_names())
+                     + " (sibsim new --list describes them)")
+    if args.file is None:
+        return _fail("FILE: missing; give the TOML file to write, e.g. "
+                     f"'sibsim new --template {args.template} my-deal.toml'")
+    try:
+        path = write_template(args.template, args.file, force=args.force)
+    except TemplateError as err:
+        return _fail(str(err))
+    print(f"Wrote {path} (template {args.template}). Edit the numbers (each has a comment), "
+          f"then run: sibsim run {path}")
+    return EXIT_OK
 
 
 def _scenario_list() -> str:
@@ -150,10 +312,21 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if args.command == "scenarios":
         print(_scenario_list())
         return EXIT_OK
+    if args.command in ("design", "compare"):
+        from sibsim import cli_design
+
+        run = cli_design.run_design if args.command == "design" else cli_design.run_compare
+        return run(args, _fail)
     if args.command == "report":
         from sibsim.council.cli import run_report
 
         return run_report(args)
+    if args.command in ("evaluation-design", "value-of-information", "voi"):
+        return _evaluation_main(args)
+    if args.command == "sensitivity":
+        return _sensitivity(args)
+    if args.command == "new":
+        return _new(args)
     if args.draws < 1:
         return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")
     if args.seed < 0:
@@ -182,7 +355,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
     zarr_out = out.suffix.lower() == ".zarr"  # a store: a folder, see sibsim.store
     problem = check_outputs(args.scenario, {"--out": (None if zarr_out else out, (".nc",)),
                                             "--figure": (args.figure, _figure_formats()),
-                                            "--budget": (args.budget, TABLE_FORMATS)})
+                                            "--budget": (args.budget, TABLE_FORMATS),
+                                            "--report": (args.report, (".html",))})
     if problem is not None:
         return _fail(problem)
     progress = False if args.no_progress else (True if args.progress else None)
@@ -203,7 +377,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
                                              engine=args.engine, out=out, figure=args.figure,
                                              progress=progress, block_draws=args.block_draws,
                                              budget=args.budget, lang=args.lang,
-                                             confidence=args.confidence, client=client)
+                                             confidence=args.confidence, council=args.report,
+                                             source=_scenario_source(args.scenario),
+                                             client=client)
     except ClusterOptionError as err:
         return _fail(str(err))
     except (ValueError, TypeError) as err:
@@ -213,6 +389,44 @@ def _main(argv: Sequence[str] | None = None) -> int:
     print(text)
     for w in caught:  # every warning as one line, no source location
         print(f"sibsim: warning: {w.message}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _scenario_source(scenario: str) -> Path | None:
+    """The TOML file of a scenario argument (a built-in name or a path), for citations."""
+    from sibsim.scenario_file import builtin_scenarios
+
+    path = Path(scenario)
+    return path if path.is_file() else builtin_scenarios().get(scenario)
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    """``sibsim sensitivity``: see :mod:`sibsim.analysis.sensitivity._command`."""
+    from sibsim.analysis.sensitivity._command import run_command
+
+    if args.draws < 1:
+        return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")
+    if args.seed < 0:
+        return _fail(f"--seed: got {args.seed}; allowed: an integer >= 0")
+    try:
+        deal = load_scenario(args.scenario)
+    except ScenarioFileError as err:
+        return _fail(str(err))
+    problem = check_outputs(args.scenario, {"--figure": (args.figure, _figure_formats())})
+    if problem is not None:
+        return _fail(problem)
+    try:
+        text, fig = run_command(args, deal)
+    except (ValueError, TypeError) as err:
+        return _fail(f"{args.scenario}: {err}")
+    if fig is not None:
+        try:
+            from sibsim.plots import save_figure
+
+            save_figure(fig, args.figure, dpi=130)  # atomically: no half-written file
+        except OSError as err:
+            return _fail(f"cannot write the figure: {err}")
+    print(text)
     return EXIT_OK
 
 

@@ -156,14 +156,14 @@ def _blocks(client: Any, deal: Deal, draws: int, seed: int, engine: str, block: 
 
 
 def analyse_on_cluster(client: Any, deal: Deal, draws: int, seed: int, engine: str,
-                       progress: bool | None, keep_outcomes: bool,
+                       bar: Any, keep_outcomes: bool,
                        search: BreakevenBlocks | None, block_draws: int | None,
                        memory_block: int, numba_threads: int | None = None,
                        retries: int = 2) -> SIBResults:
     """What :func:`sibsim.analyse` does with ``client=``: the blocks on the cluster, put
-    together in draw order by the collector of a single-process run."""
+    together in draw order by the collector of a single-process run. ``bar``: the run's
+    progress bar (:class:`sibsim.engine.progress.Progress`, counted in draws)."""
     _require()
-    from sibsim.engine.progress import Progress
     from sibsim.report import _BlockCollector
 
     nthreads = sum(client.nthreads().values())
@@ -172,11 +172,9 @@ def analyse_on_cluster(client: Any, deal: Deal, draws: int, seed: int, engine: s
     block = block_draws or default_block_draws(draws, nthreads, memory_block)
     threads = numba_threads if numba_threads is not None else numba_threads_by_host(client)
     collect = _BlockCollector(draws, keep_outcomes, search)
-    bar = Progress(draws, progress)
     for result in _blocks(client, deal, draws, seed, engine, block, search, threads, retries):
         collect.add(result)
         bar.update(result["n"])
-    bar.close()
     return collect.result()
 
 

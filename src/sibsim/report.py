@@ -28,13 +28,19 @@ from sibsim.analysis.budget import (
     yearly_budget,
 )
 from sibsim.analysis.metrics import investor_metrics, municipality_metrics
-from sibsim.analysis.power import power_warnings, warn_small_samples
+from sibsim.analysis.power import (
+    detection_lines,
+    evaluation_power,
+    power_warnings,
+    warn_small_samples,
+)
 from sibsim.analysis.summary import summarise
 from sibsim.dataset import simulate, to_netcdf
 from sibsim.dataset.build import resolve_seed
 from sibsim.dataset.io import ENGINE as NETCDF_ENGINE
 from sibsim.dataset.io import atomic_output
 from sibsim.engine.progress import Progress, interactive
+from sibsim.engine.progress import progress as run_progress
 from sibsim.money.deal import Deal
 from sibsim.money.sib import counterfactual, money_flows
 from sibsim.resources import (
@@ -177,6 +183,8 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
         :mod:`sibsim.distributed`); the results are bitwise identical to a run without it.
         ``block_draws`` default: about four blocks per worker thread.
 
+    Notes
+    -----
     The counterfactual (expected outcomes without the service) is computed once per block and
     shared by the money chain and the break-even search.
 
@@ -212,22 +220,29 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
         print(f"sibsim: note: this run needs {est.describe()}", file=sys.stderr)
     search = (BreakevenBlocks(deal, effect_range=deal.breakeven.effect_range,
                               grid=deal.breakeven.grid) if do_be else None)
-    if client is not None:
-        from sibsim.distributed import analyse_on_cluster
+    with run_progress(draws, progress) as bar:  # one bar for the whole run
+        if client is not None:
+            from sibsim.distributed import analyse_on_cluster
 
-        res = analyse_on_cluster(client, deal, draws, seed, engine, progress, est.keep_outcomes,
-                                 search, block_draws, est.block_draws)
-    elif est.block_draws >= draws:  # one block: the datasets as they come
-        ds = simulate(deal.scenario, draws=draws, seed=seed, engine=engine, progress=progress)
-        cf = counterfactual(deal, draws, seed)
-        money = money_flows(deal, ds, cf=cf)
-        be = search.finish(search.add(ds, cf=cf)) if search is not None else None
-        del cf
-        outcomes = ds if est.keep_outcomes else _outcome_means(ds, draws, _OutcomeSums(ds))
-        res = SIBResults(outcomes=outcomes, money=money, investors=investor_metrics(money),
-                         municipality=municipality_metrics(money), breakeven=be)
-    else:
-        res = _analyse_blocks(deal, draws, seed, engine, progress, est, search)
+            res = analyse_on_cluster(client, deal, draws, seed, engine, bar, est.keep_outcomes,
+                                     search, block_draws, est.block_draws)
+        elif est.block_draws >= draws:  # one block: the datasets as they come
+            be_share = _BREAKEVEN_SHARE if search is not None else 0.0
+            bar.stage("simulation", weight=0.9 * (1.0 - be_share))
+            ds = simulate(deal, draws=draws, seed=seed, engine=engine,
+                          progress=progress)
+            bar.stage("money", weight=0.1 * (1.0 - be_share))
+            cf = counterfactual(deal, draws, seed)
+            money = money_flows(deal, ds, cf=cf)
+            if search is not None:
+                bar.stage("break-even", weight=_BREAKEVEN_SHARE)
+            be = search.finish(search.add(ds, cf=cf)) if search is not None else None
+            del cf
+            outcomes = ds if est.keep_outcomes else _outcome_means(ds, draws, _OutcomeSums(ds))
+            res = SIBResults(outcomes=outcomes, money=money, investors=investor_metrics(money),
+                             municipality=municipality_metrics(money), breakeven=be)
+        else:
+            res = _analyse_blocks(deal, draws, seed, engine, bar, est, search)
     res.budget = yearly_budget(res.money, deal, confidence)
     unfunded = unfunded_text(res.money)
     if unfunded is not None:
@@ -236,16 +251,20 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
     return res
 
 
-def _analyse_blocks(deal: Deal, draws: int, seed: int, engine: str, progress: bool | None,
+#: Share of the progress bar given to the break-even search (it takes most of a run's time).
+_BREAKEVEN_SHARE = 0.75
+
+
+def _analyse_blocks(deal: Deal, draws: int, seed: int, engine: str, bar: Progress,
                     est: RunEstimate, search: BreakevenBlocks | None) -> SIBResults:
-    """:func:`analyse` over blocks of ``est.block_draws`` draws, assembled in place."""
+    """:func:`analyse` over blocks of ``est.block_draws`` draws, assembled in place; each
+    block is a stage of ``bar`` (the run's bar, counted in draws)."""
     collect = _BlockCollector(draws, est.keep_outcomes, search)
-    bar = Progress(draws, progress)
     for first in range(0, draws, est.block_draws):
         n = min(est.block_draws, draws - first)
+        bar.stage(f"block {first // est.block_draws + 1} of {-(-draws // est.block_draws)}",
+                  weight=n / draws)
         collect.add(run_block(deal, first, n, seed, engine, search))
-        bar.update(n)
-    bar.close()
     return collect.result()
 
 
@@ -262,8 +281,7 @@ def run_block(deal: Deal, first: int, n: int, seed: int, engine: str,
         import numba
 
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
-    ds = simulate(deal.scenario, draws=n, seed=seed, engine=engine, progress=False,
-                  first_draw=first)
+    ds = simulate(deal, draws=n, seed=seed, engine=engine, progress=False, first_draw=first)
     cf = counterfactual(deal, n, seed, first_draw=first)
     out: dict = {"first": first, "n": n}
     if search is not None:
@@ -565,7 +583,8 @@ def describe(res: SIBResults, deal: Deal) -> str:
     lines += _payer_lines(m, mun)
     lines += budget_lines(res.budget if res.budget is not None
                           else yearly_budget(res.money, deal))
-    small = power_warnings(deal)
+    pw = evaluation_power(deal)
+    small = power_warnings(deal, pw) + detection_lines(deal, pw)
     if small:
         lines += ["", "Evaluation power"] + [f"  {text}" for text in small]
     if res.breakeven is not None:
@@ -630,12 +649,15 @@ def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
                    out: Path | None = None, figure: Path | None = None,
                    progress: bool | None = None, block_draws: int | None = None,
                    budget: Path | None = None, lang: str = "en",
-                   confidence: float = 0.9, client=None) -> str:
+                   confidence: float = 0.9, council: Path | None = None,
+                   source: Path | None = None, client=None) -> str:
     """Simulate, write ``out`` (netCDF), optionally the figure, and return a summary.
 
     ``budget``: also write the yearly budget table there (``.csv`` or ``.xlsx``, headers and
     number format in ``lang``, see :func:`sibsim.analysis.budget.write_budget_table`), with
-    the appropriation at ``confidence``.
+    the appropriation at ``confidence``. ``council``: also write the council report there
+    (one self-contained HTML file in ``lang``, see :func:`sibsim.council.council_report`;
+    ``source`` is the scenario file whose comments give the assumptions' sources).
 
     The memory the run needs is estimated first; a run that cannot fit is refused with
     :class:`~sibsim.resources.RunTooLargeError` (see :func:`analyse`). ``client``: run the
@@ -654,8 +676,12 @@ def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
         if budget is not None:
             lines.append("No budget table written: the scenario has no money tables "
                          "([[evaluation]], [contract], [capital]), and the budget is money.")
+        if council is not None:
+            lines.append("No council report written: the scenario has no money tables "
+                         "([[evaluation]], [contract], [capital]), and the report is about "
+                         "money.")
         return "\n".join(lines)
-    if budget is not None:
+    if budget is not None or council is not None:
         v.choice("lang", lang, LANGUAGES)
     res = analyse(deal, draws=draws, seed=seed, engine=engine, progress=progress,
                   block_draws=block_draws, confidence=confidence, client=client)
@@ -677,4 +703,10 @@ def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
     if budget is not None:
         write_budget_table(res.budget, budget, lang=lang)
         lines.append(f"Yearly budget table written to {budget}")
+    if council is not None:
+        from sibsim.council import write_council_report
+
+        write_council_report(res, deal, council, lang=lang, confidence=confidence,
+                             source=source)
+        lines.append(f"Council report written to {council}")
     return "\n".join(lines)

@@ -22,6 +22,7 @@ from sibsim.money import scenario_sections
 from sibsim.money.deal import Deal
 from sibsim.spec import _validate as v
 from sibsim.spec.cohort import Cohort, ComparisonGroup, Frailty
+from sibsim.spec.correlation import Correlation
 from sibsim.spec.effect import Effect
 from sibsim.spec.outcomes import OUTCOME_KINDS, Outcome
 from sibsim.spec.scenario import Process, Scenario
@@ -127,6 +128,10 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Deal:
         money = scenario_sections.parse_money(top, currency)
         if "start_year" in top.data:
             money["start_year"] = top.get("start_year")
+        corr_sec = top.sub("correlation")  # [correlation]: rank correlations of inputs
+        if corr_sec is not None:
+            money["correlation"] = Correlation.from_toml(corr_sec)
+        top.used.add("design")  # [design]: read by `sibsim design` (sibsim.design_file)
         top.finish()
         scenario = build("(scenario)", Scenario, **kwargs)
         return build("(deal)", Deal, scenario=scenario, currency=currency, **money)

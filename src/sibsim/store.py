@@ -300,6 +300,9 @@ def run_store_command(args: Any, deal: Deal, out: Path, progress: bool | None,
     if out.suffix.lower() != ".zarr":
         return fail(f"--resume: --out is {str(out)!r}; allowed: a zarr store (a name ending in "
                     ".zarr) written by an interrupted run")
+    if getattr(args, "report", None) is not None:
+        return fail("--report: the council report is written from a netCDF run for now; "
+                    "leave --report out with a .zarr store")
     if not deal.has_money:
         return fail(f"--out: {out} is a zarr store; streamed results are for scenarios with "
                     "money terms (write an outcome-only run to a .nc file)")

@@ -39,10 +39,20 @@ import xarray as xr
 from sibsim.analysis.blocks import DrawSum
 from sibsim.analysis.metrics import discount_factors, investor_loss, present_value
 from sibsim.dataset.build import simulate
+from sibsim.engine.overrides import check_overrides
+from sibsim.engine.parameters import sample_parameters
+from sibsim.engine.progress import steps
+from sibsim.engine.run import _process_models, default_chunk
 from sibsim.money.deal import Deal
 from sibsim.money.irr import npv
 from sibsim.money.municipality import per_period_rate
-from sibsim.money.sib import check_same_draws, counterfactual, money_flows
+from sibsim.money.sib import (
+    check_same_draws,
+    counterfactual,
+    effect_free,
+    money_arrays,
+    money_flows,
+)
 from sibsim.spec import _validate as v
 
 __all__ = ["BreakevenBlocks", "breakeven", "default_effect_range"]
@@ -65,7 +75,8 @@ def default_effect_range(deal: Deal) -> tuple[float, float]:
 class _Pipeline:
     """Money outcomes of every draw as a function of a per-draw true effect."""
 
-    def __init__(self, deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None) -> None:
+    def __init__(self, deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
+                 fast: bool = True) -> None:
         self.deal, self.scenario, self.ds = deal, deal.scenario, ds
         self.D = ds.sizes["draw"]
         self.seed = int(ds.attrs["seed"])
@@ -78,6 +89,22 @@ class _Pipeline:
         self.cf = (counterfactual(deal, self.D, self.seed, first_draw=self.first)
                    if cf is None else cf)
         check_same_draws(ds, self.cf, "breakeven.cf")
+        # the fast path samples the parameters once and re-runs only the expected-trace tables
+        # and kernel at each effect; scenarios with several outcome processes take the general
+        # path (a whole expected-engine run per effect), which gives the same numbers
+        self.fast = bool(fast) and not self.scenario.other_processes
+        if self.fast:
+            self._models = _process_models(self.scenario, "expected")
+            self._params = sample_parameters(self.scenario.parameters(), self.seed, self.first,
+                                             self.first + self.D)
+            if self.deal.correlation is not None:  # as simulate(deal) does
+                from sibsim.spec.correlation import outcome_overrides
+
+                self._params.update(outcome_overrides(self.deal.correlation, self.scenario,
+                                                      self.seed, self.first, self.D))
+            self._chunk = default_chunk(self.scenario)
+            frailty = self.scenario.frailty
+            self._frailty_var = frailty.variance if frailty is not None else 0.0
         names = list(ds["parameter"].values)
         sampled = ds["parameter_value"].values[:, names.index("effect.value")]
         exp = self._expected(sampled)
@@ -85,13 +112,37 @@ class _Pipeline:
             self.ratio = {k: np.where(exp[k] > 0, ds[k].values[:, :1] / np.where(
                 exp[k] > 0, exp[k], 1.0), 1.0) for k in exp}
         ppy = int(ds.attrs["periods_per_year"])
+        # engagement and the counterfactual are the same at every effect: computed once
+        self._fixed = effect_free(deal, ds, self.cf) if self.fast else None
         self.rates = {
             "investors": per_period_rate(deal.investors.discount_rate, ppy),
             "investors_target_irr": per_period_rate(deal.investors.target_irr, ppy),
         }
 
     def _expected(self, effect: np.ndarray) -> dict[str, np.ndarray]:
-        e = simulate(self.scenario, self.D, self.seed, engine="expected", progress=False,
+        """Expected treated-arm outcomes (events, and occupancy if any) at a per-draw effect:
+        exactly what ``simulate(..., engine="expected", overrides={"effect.value": effect})``
+        gives for the treatment arm."""
+        if not self.fast:
+            return self._expected_general(effect)
+        over = check_overrides(self.scenario, {"effect.value": effect}, self.D)
+        model, st = self._models[0]
+        keys = ["events"] + (["occupancy"] if "occupancy" in self.ds else [])
+        out = {k: np.empty((self.D, 1, *self.ds[k].shape[2:])) for k in keys}
+        for start in range(0, self.D, self._chunk):
+            stop = min(self.D, start + self._chunk)
+            pc = {k: x[start:stop] for k, x in self._params.items()}
+            pc.update({k: x[start:stop] for k, x in over.items()})
+            tb = model.tables(self.scenario.process_parameters(0, pc), stop - start)
+            occ, ev, _, _ = model.expected(st, tb, self._frailty_var)
+            out["events"][start:stop] = ev[:, :1]
+            if "occupancy" in out:
+                out["occupancy"][start:stop] = occ[:, :1]
+        return out
+
+    def _expected_general(self, effect: np.ndarray) -> dict[str, np.ndarray]:
+        # the deal, not its scenario: a deal's correlated inputs reach the engine this way
+        e = simulate(self.deal, self.D, self.seed, engine="expected", progress=False,
                      overrides={"effect.value": effect}, first_draw=self.first)
         keys = ["events"] + (["occupancy"] if "occupancy" in self.ds else [])
         return {k: e[k].values[:, :1] for k in keys}  # treatment arm only
@@ -103,14 +154,25 @@ class _Pipeline:
             full = ds[k].values.copy()
             full[:, :1] = arr * self.ratio[k]
             ds[k] = (ds[k].dims, full, ds[k].attrs)
-        money = money_flows(self.deal, ds, cf=self.cf)
-        tranches = list(money["tranche"].values)
-        flows = money["flow"].sel(party=tranches).sum("party", skipna=False).values
-        invested = money["drawdown"].values.sum((1, 2))
-        received = money["investor_received"].values.sum((1, 2))
-        net = money["net_savings"].values
-        disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]),
-                                int(money.attrs["periods_per_year"]), net.shape[-1])
+        if self.fast:  # the arrays alone, with the parts that do not depend on the effect
+            data, coords = money_arrays(self.deal, ds, cf=self.cf, fixed=self._fixed)
+            parties = list(coords["party"])
+            pick = [parties.index(t) for t in coords["tranche"]]
+            flows = data["flow"][:, pick].sum(1)
+            invested = data["drawdown"].sum((1, 2))
+            received = data["investor_received"].sum((1, 2))
+            net = data["net_savings"]
+            disc = discount_factors(float(self.deal.municipality.discount_rate),
+                                    int(ds.attrs["periods_per_year"]), net.shape[-1])
+        else:
+            money = money_flows(self.deal, ds, cf=self.cf)
+            tranches = list(money["tranche"].values)
+            flows = money["flow"].sel(party=tranches).sum("party", skipna=False).values
+            invested = money["drawdown"].values.sum((1, 2))
+            received = money["investor_received"].values.sum((1, 2))
+            net = money["net_savings"].values
+            disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]),
+                                    int(money.attrs["periods_per_year"]), net.shape[-1])
         return {
             "investors": npv(self.rates["investors"], flows),
             "investors_target_irr": npv(self.rates["investors_target_irr"], flows),
@@ -195,6 +257,13 @@ class BreakevenBlocks:
     :class:`~sibsim.analysis.blocks.DrawSum`, so :meth:`finish` gives the same curves as one
     pass over all draws, whatever the blocks.
 
+    ``fast=True`` (the default) samples each block's parameters once and, at each effect,
+    re-runs only the expected-trace tables and kernel and the money arrays, reusing what does
+    not depend on the effect (engagement, service costs served, the counterfactual) and
+    building no dataset; scenarios with several outcome processes take the general path.
+    ``fast=False`` is the general path: a whole expected-engine run and :func:`money_flows`
+    dataset per effect. Both give the same numbers (tests/test_breakeven_fast.py).
+
     Examples
     --------
     >>> import sibsim
@@ -208,7 +277,7 @@ class BreakevenBlocks:
     """
 
     def __init__(self, deal: Deal, effect_range: tuple[float, float] | None = None,
-                 grid: int = 41) -> None:
+                 grid: int = 41, *, fast: bool = True) -> None:
         scenario = deal.scenario
         if scenario.effect is None:
             raise v.fail("Scenario.effect", None, "an effect, to search for break-even")
@@ -221,7 +290,7 @@ class BreakevenBlocks:
             self.xs = np.exp(np.linspace(np.log(lo_end), np.log(hi_end), grid))
         else:
             self.xs = np.linspace(lo_end, hi_end, grid)
-        self.deal, self.effect_range = deal, (lo_end, hi_end)
+        self.deal, self.effect_range, self.fast = deal, (lo_end, hi_end), bool(fast)
         self._sums = {k: DrawSum() for k in _CURVES}
 
     def add(self, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.Dataset:
@@ -242,9 +311,9 @@ class BreakevenBlocks:
         effects (draw, party) and their per-draw curve values (draw, effect), which
         :meth:`add_curves` adds (a block searched elsewhere, e.g. on a dask worker)."""
         xs, ratio_scale = self.xs, self.ratio_scale
-        pipe = _Pipeline(self.deal, ds, cf)
+        pipe = _Pipeline(self.deal, ds, cf, fast=self.fast)
         D = pipe.D
-        evals = [pipe(np.full(D, x)) for x in xs]
+        evals = [pipe(np.full(D, x)) for x in steps(xs)]  # steps: the run's progress bar
         # interpolate on the log scale for ratios, so the crossing lies between grid points
         scale = np.log(xs) if ratio_scale else xs
         out = np.full((D, len(PARTIES), 2), np.nan)

@@ -154,8 +154,10 @@ def municipality_metrics(money: xr.Dataset) -> xr.Dataset:
     net = money["net_savings"].values
     cash = money["cashable_savings"].values
     wider = money["wider_value"].values
-    paid = -money["flow"].sel(party="commissioner").values + money[
-        "commissioner_other_costs"].values[None, :]
+    other = money["commissioner_other_costs"]  # (period,), or (draw, period) if uncertain
+    paid = -money["flow"].sel(party="commissioner").values + (
+        other.transpose("draw", "period").values if "draw" in other.dims
+        else other.values[None, :])
     P = net.shape[-1]
     disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]), ppy, P)
     pv_cost = present_value(paid, disc)

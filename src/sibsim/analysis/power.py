@@ -33,8 +33,8 @@ from sibsim.money.pricing import PricingRule
 from sibsim.spec import _validate as v
 from sibsim.spec.distributions import Dirichlet, Distribution
 
-__all__ = ["SmallSampleWarning", "evaluation_power", "paying_threshold", "power_warnings",
-           "trigger_power", "warn_small_samples"]
+__all__ = ["SmallSampleWarning", "detection_lines", "detection_power", "evaluation_power",
+           "paying_threshold", "power_warnings", "trigger_power", "warn_small_samples"]
 
 #: Power below which :func:`sibsim.analyse` warns.
 LOW_POWER = 0.5
@@ -268,3 +268,69 @@ def warn_small_samples(deal: Deal, power: xr.Dataset | None = None) -> list[str]
     for text in texts:
         warnings.warn(SmallSampleWarning(text), stacklevel=3)
     return texts
+
+
+#: One-sided significance level of the detection check in the summary (:func:`detection_lines`).
+DETECTION_LEVEL = 0.05
+
+
+def detection_power(power: xr.Dataset, level: float = DETECTION_LEVEL) -> xr.DataArray:
+    """Probability that each trigger's measured effect tells the assumed effect from no effect.
+
+    With the measured effect expected at the prior mean ``E`` (``expected_effect``) and its
+    standard error ``s`` (``effect_sd``) from :func:`evaluation_power`, a one-sided test at
+    ``level`` (does the measured effect exceed ``z_level x s``?) detects the effect with
+    probability ``Phi(E / s - z_level)`` (normal approximation). NaN where no effect in the
+    paying direction is assumed (``E <= 0``) or the standard error is unknown.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> pw = xr.Dataset({"expected_effect": ("trigger", [0.2, 0.2, 0.0]),
+    ...                  "effect_sd": ("trigger", [0.1, 0.2 / 1.6448536269514722, 0.1])})
+    >>> detection_power(pw).values.round(3).tolist()
+    [0.639, 0.5, nan]
+    """
+    e, s = power["expected_effect"], power["effect_sd"]
+    z = stats.norm.isf(level)
+    ok = (e > 0) & (s > 0) & np.isfinite(e) & np.isfinite(s)
+    p = xr.apply_ufunc(stats.norm.cdf, (e / s.where(ok)) - z)
+    return p.where(ok).rename("detection_power").assign_attrs(
+        units="probability",
+        description=f"Probability that a one-sided test at level {level:g} tells the effect "
+                    "expected at the prior mean from no effect (normal approximation)")
+
+
+def detection_lines(deal: Deal, power: xr.Dataset | None = None,
+                    level: float = DETECTION_LEVEL) -> list[str]:
+    """Plain sentences, one per evaluation whose groups are too small to tell the assumed
+    effect from noise: the trigger least likely to detect it does so with probability below
+    50% (:func:`detection_power`). Evaluations already named by :func:`power_warnings` are left
+    out (one sentence each). None: ``[]``.
+
+    The standard errors are Poisson ones (as in :func:`evaluation_power`): over-dispersed counts
+    are noisier than this says, so a sentence here is a lower bound on the problem.
+    """
+    pw = evaluation_power(deal) if power is None else power
+    warned = {t.split("'")[1] for t in power_warnings(deal, pw)}
+    det = detection_power(pw, level).values
+    out = []
+    for metric in dict.fromkeys(pw["trigger_metric"].values.tolist()):
+        if metric in warned:
+            continue
+        idx = np.flatnonzero(pw["trigger_metric"].values == metric)
+        d = det[idx]
+        if not np.isfinite(d).any() or np.nanmin(d) >= LOW_POWER:
+            continue
+        i = int(idx[np.nanargmin(d)])
+        n_t, n_c = int(pw["trigger_participants"][i]), int(pw["comparison_participants"][i])
+        groups = f"{n_t:,} people" + (f" against {n_c:,} in the comparison group" if n_c else "")
+        out.append(
+            f"Too few people to tell the effect from noise: evaluation {metric!r} "
+            f"('{pw['trigger_label'].values[i]}', {groups}) would detect the assumed effect "
+            f"(a measured change of {100 * float(pw['expected_effect'][i]):.1f}%, give or take "
+            f"{100 * float(pw['effect_sd'][i]):.1f} percentage points) with probability "
+            f"{100 * float(det[i]):.0f}% at the {100 * level:g}% significance level. Payments "
+            "will follow chance as much as the service's effect; larger groups, pooling the "
+            "waves (pooled = true) or a longer window help.")
+    return out

@@ -59,7 +59,7 @@ from sibsim.money.sib import counterfactual, money_flows
 from sibsim.money.termination import interim_results, paid_in_waterfall
 from sibsim.spec import _validate as v
 
-__all__ = ["ReplayCase", "load_replays", "replay", "run_replay"]
+__all__ = ["ReplayCase", "first_cohorts", "load_replays", "replay", "run_replay"]
 
 Realised = float | Sequence[float | None] | None
 
@@ -305,7 +305,10 @@ class ReplayCase:
     ``measured`` / ``units``: realised values per metric, as :func:`replay` takes them;
     ``reported_outcome_payments`` / ``reported_investor_net``: the public cash figures in the
     scenario's currency, ``None`` where not public; ``realised`` / ``reported``: the figures in
-    words; ``sources``: where they come from.
+    words; ``sources``: where they come from. ``cohorts``: the number of entry waves that ran,
+    when fewer than the scenario's (later waves cancelled by a decision outside the contract,
+    e.g. Peterborough's third cohort): the replay runs the scenario with its first ``cohorts``
+    waves only (:func:`first_cohorts`); ``None`` runs them all.
     """
 
     scenario: str
@@ -319,6 +322,7 @@ class ReplayCase:
     reported_investor_net: float | None = None
     reported_trigger_payment: float | None = None
     trigger: int | None = None
+    cohorts: int | None = None
     note: str = ""
 
 
@@ -350,5 +354,29 @@ def run_replay(case: ReplayCase, draws: int = 1000, seed: int = 0) -> xr.Dataset
     """:func:`replay` of one :class:`ReplayCase` on its built-in scenario."""
     from sibsim.scenario_file import load_scenario
 
-    return replay(load_scenario(case.scenario), case.measured, units=case.units, draws=draws,
-                  seed=seed)
+    deal = load_scenario(case.scenario)
+    if case.cohorts is not None:
+        deal = first_cohorts(deal, case.cohorts)
+    return replay(deal, case.measured, units=case.units, draws=draws, seed=seed)
+
+
+def first_cohorts(deal: Deal, n: int) -> Deal:
+    """The deal with its first ``n`` entry waves only (later cohorts never started).
+
+    For a cancellation decided outside the contract (a policy change), where the waves that
+    ran keep their terms and their results are still paid: unlike a ``[[termination]]`` rule,
+    which stops the deal and pays nothing for results known after the stop. Per-wave effect
+    multipliers (``by_wave``) are cut to the waves kept.
+
+    >>> import sibsim
+    >>> first_cohorts(sibsim.load_scenario("peterborough"), 2).scenario.cohort.entry
+    (1000, 1000)
+    """
+    sc = deal.scenario
+    n = v.integer(1, sc.cohort.n_waves)("first_cohorts.n", n)
+    entry = tuple(sc.cohort.entry)[:n]
+    cohort = dataclasses.replace(sc.cohort, entry=entry, size=sum(entry))
+    changes: dict[str, object] = {"cohort": cohort}
+    if sc.effect is not None and sc.effect.by_wave is not None:
+        changes["effect"] = dataclasses.replace(sc.effect, by_wave=tuple(sc.effect.by_wave)[:n])
+    return deal.with_scenario(**changes)

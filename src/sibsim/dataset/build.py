@@ -206,12 +206,20 @@ def simulate(scenario: Scenario, draws: int = 1000, seed: int | np.random.Genera
     """
     # a Deal (money layer) carries its outcome scenario as ``.scenario``
     held = getattr(scenario, "scenario", None)
+    corr = getattr(scenario, "correlation", None)  # a deal's rank correlations of inputs
     if not isinstance(scenario, Scenario) and isinstance(held, Scenario):
         scenario = held
+    else:
+        corr = None
     if not isinstance(scenario, Scenario):
         raise TypeError(f"scenario: got {type(scenario).__name__}; allowed: a sibsim.Scenario "
                         "or a sibsim.Deal")
     seed_int = resolve_seed(seed)
+    if corr is not None:  # correlated scenario parameters (spec/correlation.py); given win
+        from sibsim.spec.correlation import outcome_overrides
+
+        overrides = {**outcome_overrides(corr, scenario, seed_int, first_draw, draws),
+                     **(overrides or {})}
     out = run_engine(scenario, draws, seed_int, engine=engine, chunk_draws=chunk_draws,
                      progress=progress, overrides=overrides, first_draw=first_draw)
     return outcome_dataset(scenario, out)

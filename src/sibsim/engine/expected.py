@@ -45,21 +45,22 @@ def frailty_nodes(variance: float,
 
 
 def transition_trace(st: Structure, tb: Tables, frailty_var: float,
-                     at_frailty: Callable[[np.ndarray, float], np.ndarray]):
+                     at_frailty: Callable[[np.ndarray, float], np.ndarray], out=None):
     """Expected trace of an outcome given as transition matrices ``tb.trans`` (binary, Markov).
 
     ``at_frailty(trans, z)`` gives the matrices of a person with frailty ``z`` (called once per
     quadrature node). Returns float arrays ``(occupancy, events, engaged, engaged occupancy)``
-    shaped like the stochastic engines'.
+    shaped like the stochastic engines'; ``out``: zeroed arrays of those shapes to add them to
+    (no new arrays: :func:`~sibsim.engine.run.run_engine` passes its own).
     """
     A, W, K = st.sizes.shape
     P = st.horizon
     D = tb.trans.shape[0]
     S = tb.trans.shape[-1]
-    occ = np.zeros((D, A, W, K, P, S))
-    ev = np.zeros((D, A, W, K, P))
-    en = np.zeros((D, A, W, K, P))
-    eocc = np.zeros((D, A, W, K, P, S))
+    if out is None:
+        out = (np.zeros((D, A, W, K, P, S)), np.zeros((D, A, W, K, P)),
+               np.zeros((D, A, W, K, P)), np.zeros((D, A, W, K, P, S)))
+    occ, ev, en, eocc = out
     if frailty_var > 0:
         zs, ws = frailty_nodes(frailty_var)
     else:
@@ -67,22 +68,26 @@ def transition_trace(st: Structure, tb: Tables, frailty_var: float,
     chain = Chain(st.event_flag, st.absorbing, int(st.init))
     groups = Groups(st.sizes.astype(np.float64), st.entry, tb.tidx)
     service = Service(tb.engage, tb.dropout, bool(st.has_effect))
-    out, occupancy = Tallies(ev, en), Occupancy(occ, eocc)
+    tallies, occupancy = Tallies(ev, en), Occupancy(occ, eocc)
     for z, weight in zip(zs, ws, strict=True):
         trans = tb.trans if frailty_var <= 0 else np.ascontiguousarray(at_frailty(tb.trans, z))
-        markov_trace(trans, chain, groups, service, float(weight), out, occupancy)
+        markov_trace(trans, chain, groups, service, float(weight), tallies, occupancy)
     return occ, ev, en, eocc
 
 
-def count_trace(st: Structure, tb: Tables):
+def count_trace(st: Structure, tb: Tables, out=None):
     """Expected counts: people present times the rate (frailty and dispersion have mean 1).
 
-    Returns ``(None, events, engaged, None)`` (a count outcome has no states).
+    Returns ``(None, events, engaged, None)`` (a count outcome has no states); ``out``: arrays
+    ``(None, events, engaged, None)`` to write them into instead of new ones.
     """
     A, W, K = st.sizes.shape
     D = tb.rate.shape[0]
-    ev = np.zeros((D, A, W, K, st.horizon))
-    en = np.zeros((D, A, W, K, st.horizon))
+    if out is None:
+        ev = np.zeros((D, A, W, K, st.horizon))
+        en = np.zeros((D, A, W, K, st.horizon))
+    else:
+        _, ev, en, _ = out
     counts_trace(tb.rate, Groups(st.sizes.astype(np.float64), st.entry, tb.tidx),
                  Service(tb.engage, tb.dropout, bool(st.has_effect)), Tallies(ev, en))
     return None, ev, en, None

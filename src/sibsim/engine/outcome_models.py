@@ -150,9 +150,10 @@ class OutcomeModel:
         """Run the aggregate kernel, filling ``ev``, ``en`` (and ``occ``, ``eocc``)."""
         raise NotImplementedError
 
-    def expected(self, st: Structure, tb: Tables, frailty_var: float):
+    def expected(self, st: Structure, tb: Tables, frailty_var: float, out=None):
         """Expected ``(occupancy or None, events, engaged, engaged occupancy or None)`` as float
-        arrays."""
+        arrays; ``out``: zeroed arrays of those shapes (None where the kind has no states) to
+        write them into instead of new ones."""
         raise NotImplementedError
 
     def derived_occupancy(self, st: Structure, events: np.ndarray) -> np.ndarray:
@@ -173,9 +174,9 @@ class TransitionModel(OutcomeModel):
                               _aggregate_streams(st, seed, draw0), Tallies(ev, en),
                               Occupancy(occ, eocc))
 
-    def expected(self, st, tb, frailty_var):
+    def expected(self, st, tb, frailty_var, out=None):
         return _expected.transition_trace(
-            st, tb, frailty_var, lambda trans, z: self.frailty_transitions(st, trans, z))
+            st, tb, frailty_var, lambda trans, z: self.frailty_transitions(st, trans, z), out)
 
 
 @OUTCOME_MODELS.register
@@ -269,9 +270,9 @@ class CountModel(OutcomeModel):
         _agg.counts_aggregate(CountTables(tb.rate, tb.nb_shape), groups(st, tb), service(st, tb),
                               _aggregate_streams(st, seed, draw0), Tallies(ev, en))
 
-    def expected(self, st, tb, frailty_var):
+    def expected(self, st, tb, frailty_var, out=None):
         # frailty and dispersion have mean 1: the expected count ignores them
-        return _expected.count_trace(st, tb)
+        return _expected.count_trace(st, tb, out)
 
 
 @OUTCOME_MODELS.register

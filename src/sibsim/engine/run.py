@@ -17,7 +17,7 @@ import numpy as np
 from sibsim.engine.outcome_models import OutcomeModel, model_of
 from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
-from sibsim.engine.progress import Progress
+from sibsim.engine.progress import share
 from sibsim.engine.tables import Structure, Tables
 from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
@@ -160,7 +160,7 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
         eoccupancy.append(np.zeros((draws, A, W, K, P, S)) if S else None)
     sampled: dict[str, list[np.ndarray]] = {name: [] for name in params}
     frailty_var = scenario.frailty.variance if scenario.frailty is not None else 0.0
-    bar = Progress(draws, progress)
+    bar = share(draws, progress)  # the run's bar when one is open (sibsim.analyse)
     for start in range(0, draws, chunk):
         stop = min(draws, start + chunk)
         D = stop - start
@@ -171,8 +171,12 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
         sl = slice(start, stop)
         for i, (model, st) in enumerate(models):
             tb = model.tables(scenario.process_parameters(i, pc), D)
-            if engine == "expected":
-                occ, ev, en, eocc = model.expected(st, tb, frailty_var)
+            if engine == "expected":  # written in place, into this chunk's rows of the outputs
+                model.expected(st, tb, frailty_var, out=(
+                    None if occupancy[i] is None else occupancy[i][sl], events[i][sl],
+                    engaged[sl] if i == 0 else np.zeros((D, A, W, K, P)),
+                    None if eoccupancy[i] is None else eoccupancy[i][sl]))
+                continue
             else:
                 S = len(st.states)
                 ev = np.zeros((D, A, W, K, P), np.int64)

@@ -52,7 +52,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -66,9 +66,11 @@ from sibsim.money.kernels.waterfall import (
     GuaranteeMode,
     TrancheArrays,
 )
+from sibsim.money.uncertain import UncertainAmount, amount_value, read_amount
 from sibsim.spec import _validate as v
-from sibsim.spec.toml import KeyProblem, Section
-from sibsim.spec.variant import Registry, Spec, param
+from sibsim.spec.distributions import Distribution
+from sibsim.spec.toml import KeyProblem, Section, parse_distribution
+from sibsim.spec.variant import Registry, Spec, param, toml_value
 
 __all__ = [
     "GUARANTEES",
@@ -104,6 +106,27 @@ EXCESS_TO = tuple(e.name.lower() for e in ExcessTo)
 # --------------------------------------------------------------------------------------
 
 
+_COST = UncertainAmount(lambda field, x: v.real(field, x, low=0.0))
+
+
+class _FixedCosts(v.Constraint):
+    """A number or a distribution (every period), or one number per period."""
+
+    description = "an amount >= 0 (a number or a distribution), or one number per period"
+
+    def __call__(self, field: str, value: object) -> Any:
+        if isinstance(value, (Distribution, np.ndarray, Mapping)):
+            return _COST(field, value)
+        return v.scalar_or_vector(v.interval(0.0))(field, value)
+
+
+def _read_fixed(sec: Section, key: str) -> Any:
+    sec.used.add(key)
+    raw = sec.data[key]
+    return parse_distribution(sec.path(key), raw) if isinstance(raw, Mapping) \
+        else toml_value(raw)
+
+
 @dataclass(frozen=True)
 class ServiceCosts(Spec):
     """Cost of delivering the service, per period.
@@ -126,6 +149,10 @@ class ServiceCosts(Spec):
         ``per_participant`` there (e.g. ``{"shelter": 900, "housed": 400}``); other states cost
         ``per_participant``. With ``basis = "in_service"`` an absorbing state cannot be listed.
 
+    ``per_participant``, a single ``fixed_per_period`` and the ``per_state`` costs may be
+    distributions (uncertain money assumptions, sampled once per draw:
+    :mod:`sibsim.money.uncertain`).
+
     Examples
     --------
     >>> costs = ServiceCosts(fixed_per_period=(50_000.0, 20_000.0), per_participant=1_500.0)
@@ -138,14 +165,15 @@ class ServiceCosts(Spec):
     """
 
     fixed_per_period: float | tuple[float, ...] = param(
-        v.scalar_or_vector(v.interval(0.0)), default=0.0,
-        doc="currency per period: a number, or one per period of the horizon")
-    per_participant: float = param(v.interval(0.0), default=0.0,
+        _FixedCosts(), default=0.0, reader=_read_fixed,
+        doc="currency per period: a number (or distribution), or one per period of the horizon")
+    per_participant: float = param(UncertainAmount(v.interval(0.0)), default=0.0,
+                                   uncertain=True,
                                    doc="currency per participant served per period")
     basis: str = param(v.one_of("engaged", "in_service"), default="engaged",
                        doc="who is served: every engaged participant, or those not in an "
                            "absorbing state")
-    per_state: dict = param(default_factory=dict,
+    per_state: dict = param(default_factory=dict, reader=read_amount,
                             doc="currency per engaged participant-period in a state")
 
     def validate(self) -> None:
@@ -154,7 +182,7 @@ class ServiceCosts(Spec):
             raise TypeError(f"ServiceCosts.per_state: got {raw!r}; allowed: a mapping "
                             "state -> cost")
         self._set("per_state", {v.name("ServiceCosts.per_state key", k):
-                                v.real(f"ServiceCosts.per_state[{k}]", x, low=0.0)
+                                _COST(f"ServiceCosts.per_state[{k}]", x)
                                 for k, x in raw.items()})
 
     def __hash__(self) -> int:
@@ -183,21 +211,26 @@ class ServiceCosts(Spec):
         if served.ndim != 2 or not np.all(np.isfinite(served)) or np.any(served < 0):
             raise v.fail("ServiceCosts.cost.participants_served", served,
                          "finite counts >= 0, shaped (D, P) or (P,)")
-        fixed = per_period("ServiceCosts.fixed_per_period", self.fixed_per_period,
-                           served.shape[1])
+        if isinstance(self.fixed_per_period, np.ndarray):  # uncertain, resolved per draw (D, 1)
+            fixed = np.repeat(np.asarray(self.fixed_per_period, dtype=np.float64).reshape(-1, 1),
+                              served.shape[1], 1)
+        else:
+            fixed = per_period("ServiceCosts.fixed_per_period", self.fixed_per_period,
+                               served.shape[1])[None, :]
+        per_participant = amount_value(self.per_participant)
         if not self.per_state:
-            return fixed[None, :] + self.per_participant * served
+            return fixed + per_participant * served
         if served_by_state is None or set(self.per_state) - set(served_by_state):
             raise v.fail("ServiceCosts.cost.served_by_state", served_by_state,
                          "participants served in each state of per_state: "
                          + ", ".join(self.per_state))
         rest = served.copy()
-        out = np.array(fixed[None, :] + 0.0 * served)
+        out = np.array(fixed + 0.0 * served)
         for state, price in self.per_state.items():
             x = np.array(served_by_state[state], dtype=np.float64, ndmin=2)
             rest -= x
-            out += price * x
-        return out + self.per_participant * np.maximum(rest, 0.0)
+            out += amount_value(price) * x
+        return out + per_participant * np.maximum(rest, 0.0)
 
 
 # --------------------------------------------------------------------------------------

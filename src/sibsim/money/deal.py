@@ -29,7 +29,9 @@ from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.municipality import Municipality
 from sibsim.money.payers import Payer, check_payers, effective_payers
 from sibsim.money.termination import TerminationRule, check_claim_share
+from sibsim.money.uncertain import money_parameters
 from sibsim.spec import _validate as v
+from sibsim.spec.correlation import Correlation
 from sibsim.spec.scenario import Scenario
 from sibsim.spec.variant import Spec, param
 
@@ -132,7 +134,12 @@ class Deal(Spec):
         Calendar year in which period 0 begins (periods are counted from 1 January of that
         year): budgets and reports are given by calendar year. None: years are numbered from
         the deal's start (year 1, 2, ...).
+    correlation : Correlation or None
+        Target rank correlations among uncertain inputs (scenario parameters and money
+        assumptions), applied through a Gaussian copula (:mod:`sibsim.spec.correlation`).
 
+    Notes
+    -----
     Evaluations, contract and capital come together: give all three (a priced deal) or none
     (an outcome-only scenario).
 
@@ -170,8 +177,12 @@ class Deal(Spec):
                                  doc="settlement period (0-based); None: the last period")
     start_year: int | None = param(v.optional(v.integer(1900, 2200)), default=None,
                                    doc="calendar year in which period 0 begins")
+    correlation: Correlation | None = param(v.optional(v.instance_of(Correlation)),
+                                            default=None,
+                                            doc="rank correlations of uncertain inputs")
 
     def validate(self) -> None:
+        self._check_correlation()
         parts = {"evaluations": bool(self.evaluations), "contract": self.contract is not None,
                  "capital": self.capital is not None}
         if any(parts.values()) and not all(parts.values()):
@@ -202,14 +213,28 @@ class Deal(Spec):
                          f"metrics that an evaluation measures ({', '.join(sorted(measured))})")
         if self.payers:
             check_payers(self.payers, self.contract.payment_labels, self.municipality)
-        self.contract.check_outcome(self.scenario.cohort.stratum_names,
-                                    tuple(getattr(self.scenario.outcome, "states", ())))
         for part in ("contract", "capital"):
             cur = getattr(getattr(self, part), "currency", self.currency)
             if cur != self.currency:
                 raise v.fail(f"Deal.{part}.currency", cur,
                              f"the deal's currency {self.currency!r}")
         self._check_processes()
+        self._check_rate_cards()
+
+    def _check_rate_cards(self) -> None:
+        """Rate cards name a process of the scenario (required with several) and its states."""
+        sc = self.scenario
+        names = sc.process_names
+        for card in self.contract.rate_cards:
+            if (card.process is None and len(names) > 1) or (card.process is not None
+                                                              and card.process not in names):
+                raise v.fail(f"RateCard[{card.name}].process", card.process,
+                             "one of " + ", ".join(repr(n) for n in names)
+                             + (" (the scenario has several outcome processes)"
+                                if len(names) > 1 else ""))
+            own = sc.processes[names.index(card.process)] if card.process else sc.processes[0]
+            card.check_outcome(sc.cohort.stratum_names,
+                               tuple(getattr(own.outcome, "states", ())))
 
     def _check_processes(self) -> None:
         """Evaluations and savings name the outcome processes they measure or value."""
@@ -248,6 +273,27 @@ class Deal(Spec):
                         raise v.fail(f"{owner}.saving_per_person_period", state,
                                      "a state of exactly one outcome process (found in "
                                      f"{owners or 'none'})")
+
+    def uncertain_inputs(self) -> dict[str, Any]:
+        """Every uncertain one-dimensional input by name: the scenario's parameters that are
+        not fixed numbers, then the uncertain money assumptions
+        (:func:`sibsim.money.uncertain.money_parameters`)."""
+        from sibsim.spec.distributions import Fixed
+
+        out = {n: d for n, d in self.scenario.parameters().items()
+               if not isinstance(d, Fixed) and d.size == 1}
+        out.update(money_parameters(self))
+        return out
+
+    def _check_correlation(self) -> None:
+        if self.correlation is None:
+            return
+        known = self.uncertain_inputs()
+        for i, name in enumerate(self.correlation.inputs):
+            if name not in known:
+                raise v.fail(f"Deal.correlation.inputs[{i}]", name,
+                             "names of uncertain inputs of the deal (distributions, not fixed "
+                             "numbers): " + (", ".join(known) or "none"))
 
     def _check_lifecycle(self) -> None:
         """Maturity within the horizon; rules read evaluated metrics; claim-tied share."""
@@ -318,6 +364,19 @@ class Deal(Spec):
     def replace(self, **changes: Any) -> Deal:
         """A copy with some fields changed (validated again)."""
         return replace(self, **changes)
+
+    def with_values(self, values: dict[str, Any]) -> Deal:
+        """A copy with the values at some paths changed, every object on the way validated
+        again (see :func:`sibsim.spec.paths.with_values`).
+
+        >>> import sibsim
+        >>> deal = sibsim.load_scenario("peterborough")
+        >>> deal.with_values({"contract.caps.total": 8e6}).contract.caps.total
+        8000000.0
+        """
+        from sibsim.spec.paths import with_values
+
+        return with_values(self, values)
 
     def with_scenario(self, **changes: Any) -> Deal:
         """A copy whose outcome scenario has some fields changed."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sibsim.money.uncertain import UncertainAmount, amount_value
 from sibsim.spec import _validate as v
 
 __all__ = ["Municipality", "per_period_rate"]
@@ -36,12 +37,20 @@ def per_period_rate(annual_rate: float, periods_per_year: int) -> float:
     return (1.0 + annual_rate) ** (1.0 / periods_per_year) - 1.0
 
 
+def _real_amount(field: str, value: object) -> float:
+    return v.real(field, value, low=0.0)
+
+
+#: A number >= 0 or a distribution of values >= 0 (see :mod:`sibsim.money.uncertain`).
+_AMOUNT = UncertainAmount(_real_amount)
+
+
 def _values(field_name: str, mapping: Mapping[str, float] | None) -> dict[str, float]:
     if mapping is None:
         return {}
     if not isinstance(mapping, Mapping):
         raise TypeError(f"{field_name}: got {mapping!r}; allowed: a mapping state -> value")
-    return {v.name(f"{field_name} key", k): v.real(f"{field_name}[{k}]", x, low=0.0)
+    return {v.name(f"{field_name} key", k): _AMOUNT(f"{field_name}[{k}]", x)
             for k, x in mapping.items()}
 
 
@@ -63,7 +72,12 @@ class Municipality:
     wider_value_per_person_period : mapping state -> float
         Wider public value per avoided person-period in a state.
     discount_rate : float
-        Social discount rate per year (e.g. 0.035, the UK Green Book rate).
+        Social discount rate per year (e.g. 0.035, the UK Green Book rate); a number (a
+        decision of the deal, not an uncertain assumption).
+
+    Every amount above except the discount rate may also be a
+    :class:`~sibsim.spec.distributions.Distribution` (values >= 0), sampled once per draw
+    (see :mod:`sibsim.money.uncertain`).
     other_costs_per_period : float
         Commissioner's own costs per period during the contract (evaluation, management).
     contract_periods : int, optional
@@ -87,10 +101,10 @@ class Municipality:
         for f in ("saving_per_event", "wider_value_per_event"):
             val = getattr(self, f)
             object.__setattr__(self, f, _values(f"Municipality.{f}", val) if isinstance(
-                val, Mapping) else v.real(f"Municipality.{f}", val, low=0.0))
+                val, Mapping) and "dist" not in val else _AMOUNT(f"Municipality.{f}", val))
         object.__setattr__(self, "other_costs_per_period",
-                           v.real("Municipality.other_costs_per_period",
-                                  self.other_costs_per_period, low=0.0))
+                           _AMOUNT("Municipality.other_costs_per_period",
+                                   self.other_costs_per_period))
         object.__setattr__(self, "saving_per_person_period",
                            _values("Municipality.saving_per_person_period",
                                    self.saving_per_person_period))
@@ -113,9 +127,10 @@ class Municipality:
         out = []
         for amount in (self.saving_per_event, self.wider_value_per_event):
             if isinstance(amount, Mapping):
-                out.append(float(amount.get(process, 0.0)) if process is not None else 0.0)
+                out.append(amount_value(amount.get(process, 0.0)) if process is not None
+                           else 0.0)
             else:
-                out.append(float(amount))
+                out.append(amount_value(amount))
         return out[0], out[1]
 
     def processes_valued(self) -> set[str]:
@@ -141,13 +156,19 @@ class Municipality:
             cash = avoided_events * save
             wider = avoided_events * value
         for state, value in self.saving_per_person_period.items():
-            cash = cash + avoided_pp[state] * value
+            cash = cash + avoided_pp[state] * amount_value(value)
         for state, value in self.wider_value_per_person_period.items():
-            wider = wider + avoided_pp[state] * value
+            wider = wider + avoided_pp[state] * amount_value(value)
         return cash, wider
 
     def other_costs(self, n_periods: int) -> np.ndarray:
-        out = np.full(n_periods, self.other_costs_per_period)
+        """Own costs per period, shape (P,); (D, P) when the cost is uncertain and resolved
+        per draw (:func:`sibsim.money.uncertain.resolve_money`)."""
+        cost = self.other_costs_per_period
+        if isinstance(cost, np.ndarray):
+            out = np.repeat(np.asarray(cost, dtype=np.float64).reshape(-1, 1), n_periods, 1)
+        else:
+            out = np.full(n_periods, cost)
         if self.contract_periods is not None:
-            out[self.contract_periods:] = 0.0
+            out[..., self.contract_periods:] = 0.0
         return out

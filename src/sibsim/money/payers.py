@@ -60,6 +60,7 @@ from numpy.typing import NDArray
 from sibsim.money._arrays import per_period, readonly
 from sibsim.money.municipality import Municipality
 from sibsim.money.results import PaymentResult
+from sibsim.money.uncertain import UncertainAmount, read_amount
 from sibsim.spec import _validate as v
 from sibsim.spec.variant import Spec, param
 
@@ -76,6 +77,8 @@ SHARE_TOLERANCE = 1e-9
 
 _SHARE = v.fraction(0.0, 1.0)
 _AMOUNT = v.interval(0.0, math.inf)
+#: An amount >= 0 or a distribution of amounts (an uncertain money assumption).
+_UNCERTAIN = UncertainAmount(_AMOUNT)
 
 
 class _Shares(v.Constraint):
@@ -102,7 +105,8 @@ class _PerState(v.Constraint):
     def __call__(self, field: str, value: object) -> dict[str, float]:
         if not isinstance(value, Mapping):
             raise TypeError(f"{field}: got {value!r}; allowed: {self.description}")
-        return {v.name(f"{field} key", k): _AMOUNT(f"{field}[{k}]", x) for k, x in value.items()}
+        return {v.name(f"{field} key", k): _UNCERTAIN(f"{field}[{k}]", x)
+                for k, x in value.items()}
 
 
 class _AmountOrTable(v.Constraint):
@@ -111,10 +115,10 @@ class _AmountOrTable(v.Constraint):
     description = "an amount >= 0, or a table {process = amount >= 0}"
 
     def __call__(self, field: str, value: object) -> float | dict[str, float]:
-        if isinstance(value, Mapping):
-            return {v.name(f"{field} key", k): _AMOUNT(f"{field}[{k}]", x)
+        if isinstance(value, Mapping) and "dist" not in value:
+            return {v.name(f"{field} key", k): _UNCERTAIN(f"{field}[{k}]", x)
                     for k, x in value.items()}
-        return _AMOUNT(field, value)
+        return _UNCERTAIN(field, value)
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,10 @@ class Payer(Spec):
         Most this payer pays in one period (currency; a sequence: one per period, e.g. an
         annual budget line); None: no cap.
 
+    The savings rates and ``other_costs_per_period`` may be distributions (uncertain money
+    assumptions, sampled once per draw: :mod:`sibsim.money.uncertain`); shares and caps are
+    decisions and stay numbers.
+
     Examples
     --------
     >>> p = Payer("Kela", shares={"employment": 0.6}, saving_per_event=12_000.0,
@@ -161,16 +169,19 @@ class Payer(Spec):
     name: str = param(v.label, doc="payer name, unique in the deal")
     shares: float | dict[str, float] = param(_Shares(), doc="fraction of each metric's payments")
     saving_per_event: float | dict[str, float] = param(
-        _AmountOrTable(), default=0.0,
+        _AmountOrTable(), default=0.0, reader=read_amount,
         doc="currency per event avoided; or {process = amount} with several outcome processes")
     wider_value_per_event: float | dict[str, float] = param(
-        _AmountOrTable(), default=0.0,
+        _AmountOrTable(), default=0.0, reader=read_amount,
         doc="currency per event avoided; or {process = amount} with several outcome processes")
     saving_per_person_period: dict[str, float] = param(
-        _PerState(), default_factory=dict, doc="currency per person-period avoided, by state")
+        _PerState(), default_factory=dict, reader=read_amount,
+        doc="currency per person-period avoided, by state")
     wider_value_per_person_period: dict[str, float] = param(
-        _PerState(), default_factory=dict, doc="currency per person-period avoided, by state")
-    other_costs_per_period: float = param(_AMOUNT, default=0.0, doc="currency per period")
+        _PerState(), default_factory=dict, reader=read_amount,
+        doc="currency per person-period avoided, by state")
+    other_costs_per_period: float = param(_UNCERTAIN, default=0.0, uncertain=True,
+                                          doc="currency per period")
     contract_periods: int | None = param(v.optional(v.integer(1)), default=None,
                                          doc="periods with other costs (default: all)")
     cap_total: float | None = param(v.optional(_AMOUNT), default=None,
@@ -356,7 +367,8 @@ def payer_savings(payers: Sequence[Payer], avoided_events: FloatArray | Mapping[
 
     ``avoided_events`` is (D, P), or ``{process: (D, P)}`` with several outcome processes
     (valued at each payer's per-process amounts); ``avoided_pp`` maps each valued state to its
-    avoided person-periods (D, P). Returns arrays (D, Y, P), (D, Y, P) and (Y, P), in currency.
+    avoided person-periods (D, P). Returns arrays (D, Y, P), (D, Y, P) and (Y, P), in currency
+    (the costs (D, Y, P) when some payer's own costs are uncertain, resolved per draw).
     """
     cash, wider, other = [], [], []
     shape = (next(iter(avoided_events.values())) if isinstance(avoided_events, Mapping)
@@ -367,6 +379,9 @@ def payer_savings(payers: Sequence[Payer], avoided_events: FloatArray | Mapping[
         cash.append(np.broadcast_to(c, shape))
         wider.append(np.broadcast_to(w, shape))
         other.append(terms.other_costs(n_periods))
+    if any(o.ndim == 2 for o in other):  # an uncertain cost: (D, Y, P)
+        return (np.stack(cash, axis=1), np.stack(wider, axis=1),
+                np.stack([np.broadcast_to(o, shape) for o in other], axis=1))
     return np.stack(cash, axis=1), np.stack(wider, axis=1), np.stack(other)
 
 

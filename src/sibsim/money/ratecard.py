@@ -165,6 +165,10 @@ class RateCard(Spec):
         the smaller.
     cap : float, optional
         Most paid under the rate card over the deal (currency).
+    process : str, optional
+        The outcome process counted (its outcome's ``name``); required when the scenario has
+        several outcome processes (``[[outcome]]``), else optional (it must then name the only
+        one).
 
     Examples
     --------
@@ -199,6 +203,8 @@ class RateCard(Spec):
                                          doc="currency per participant over the deal")
     cap: float | None = param(v.optional(_AMOUNT), default=None,
                               doc="currency under the rate card over the deal")
+    process: str | None = param(v.optional(v.label), default=None,
+                                doc="the outcome process counted (several processes: required)")
 
     def validate(self) -> None:
         """``state`` given exactly for ``measure="occupancy"``."""
@@ -226,7 +232,19 @@ class RateCard(Spec):
         Events, or person-periods in ``state``, of the outcome dataset's treatment arm, summed
         over entry waves, in the period they happen (occupancy: the period occupied).
         """
-        states = list(ds["state"].values) if "state" in ds.dims else []
+        if "process" in ds.dims:
+            names = [str(x) for x in ds["process"].values]
+            if self.process not in names:
+                raise v.fail(f"RateCard[{self.name}].process", self.process,
+                             "one of " + ", ".join(repr(n) for n in names)
+                             + " (the scenario has several outcome processes)")
+            ds = ds.sel(process=self.process)
+            states = []                          # this process's states: occupancy not NaN
+            if "state" in ds.dims:
+                own = ~np.isnan(ds["occupancy"].transpose(..., "state")[(0,) * 5].values)
+                states = [str(s) for s, mine in zip(ds["state"].values, own, strict=True) if mine]
+        else:
+            states = list(ds["state"].values) if "state" in ds.dims else []
         self.check_outcome(list(ds["stratum"].values), states)
         if self.measure == "events":
             data = ds["events"]

@@ -14,6 +14,8 @@ is known plus the contract's lag; savings in the period the outcome is avoided.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import xarray as xr
 
@@ -24,7 +26,9 @@ from sibsim.money.evaluation import evaluate
 from sibsim.money.payers import payer_savings, valued_states
 from sibsim.money.results import EvaluationTable
 from sibsim.money.termination import interim_results, lifecycle
+from sibsim.money.uncertain import resolve_money
 from sibsim.spec import _validate as v
+from sibsim.spec.correlation import outcome_overrides
 from sibsim.spec.scenario import Scenario
 
 __all__ = ["counterfactual", "counterfactual_of", "money_flows"]
@@ -86,6 +90,10 @@ MONEY_SCHEMA = {
     "settlement_period": (("draw",), "Period in which the deal settled (guarantee paid)."),
     "recycled_reserve": (("draw", "period"), "Outcome payments held back after the period to "
                          "fund later service costs (capital.recycle)."),
+    "money_parameter_value": (("draw", "money_parameter"),
+                              "Sampled value of each uncertain money assumption (savings rates, "
+                              "service costs, other costs) in each draw; only when some are "
+                              "distributions (sibsim.money.uncertain)."),
 }
 LIFECYCLE_UNITS = {"stop_period": "period", "settlement_period": "period"}
 
@@ -99,8 +107,11 @@ def counterfactual(deal: Deal | Scenario, draws: int, seed: int,
     :func:`sibsim.analysis.breakeven.breakeven`, which reuse it. ``first_draw``: global index
     of the first draw, for a block of a longer run (see :func:`sibsim.simulate`)."""
     scenario = deal.scenario if isinstance(deal, Deal) else deal
-    return simulate(scenario.with_effect(None), draws=draws, seed=seed, engine="expected",
-                    progress=False, first_draw=first_draw)
+    corr = deal.correlation if isinstance(deal, Deal) else None
+    base = scenario.with_effect(None)
+    return simulate(base, draws=draws, seed=seed, engine="expected", progress=False,
+                    first_draw=first_draw,
+                    overrides=outcome_overrides(corr, base, seed, first_draw, draws) or None)
 
 
 def counterfactual_of(deal: Deal | Scenario, ds: xr.Dataset) -> xr.Dataset:
@@ -177,6 +188,51 @@ def _state_process(scenario: Scenario) -> str | None:
     return scenario.process_names[0]
 
 
+class EffectFree(NamedTuple):
+    """Parts of :func:`money_flows` that do not depend on the treated arm's outcomes, computed
+    once by :func:`effect_free` and reused when only those outcomes change (the break-even
+    search re-runs the money chain at many true effects)."""
+
+    served: tuple[np.ndarray, dict[str, np.ndarray]]  #: what ``_served`` gives
+    cf_events: dict[str, np.ndarray]  #: counterfactual treated events by process (all started)
+    cf_occupancy: dict[str, np.ndarray]  #: counterfactual treated occupancy of valued states
+
+
+def effect_free(deal: Deal, ds: xr.Dataset, cf: xr.Dataset) -> EffectFree:
+    """The :class:`EffectFree` parts of the money of ``ds`` (engagement and the counterfactual:
+    the same at every true effect)."""
+    terms, scenario = deal, deal.scenario
+    served = _served(ds, terms.service_periods, terms.service_costs, _state_process(scenario))
+    several = "process" in ds.dims
+    cf_events = {name: _treated_total(cf, "events", None, **({"process": name} if several
+                                                              else {}))
+                 for name in scenario.process_names}
+    cf_occ = {}
+    for state in valued_states(terms.effective_payers, explicit=bool(terms.payers)):
+        if "state" in ds.dims and state in ds["state"].values:
+            cf_occ[state] = _treated_total(cf, "occupancy", None, state=state,
+                                           **_state_pick(scenario, state, several))
+    return EffectFree(served, cf_events, cf_occ)
+
+
+def _treated_total(data: xr.Dataset, var: str, started: np.ndarray | None,
+                   **sel: str) -> np.ndarray:
+    """Treated arm's ``var`` summed over waves and strata, (D, P); waves not ``started``
+    (bool (D, W); None: all) count nothing."""
+    treated = data[var].sel(arm="treatment", **sel)
+    if started is not None and not started.all():  # cohorts never started avoid nothing
+        treated = treated * xr.DataArray(started, dims=("draw", "wave"))
+    return treated.sum(("wave", "stratum"), skipna=False).values
+
+
+def _state_pick(scenario: Scenario, state: str, several: bool) -> dict[str, str]:
+    """The process selection of a valued state (scenarios with several processes)."""
+    if not several:
+        return {}
+    return {"process": next(p.name for p in scenario.processes
+                            if state in getattr(p.outcome, "states", ()))}
+
+
 def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
                 table: EvaluationTable | None = None,
                 interim: EvaluationTable | None = None) -> xr.Dataset:
@@ -199,11 +255,23 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         Interim results the termination rules read, instead of measuring ``ds`` (see
         :func:`sibsim.money.termination.interim_results`; the replay's hook too).
     """
+    data, coords = money_arrays(deal, ds, cf, table, interim)
+    return _label(deal, ds, data, coords)
+
+
+def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
+                 table: EvaluationTable | None = None, interim: EvaluationTable | None = None,
+                 fixed: EffectFree | None = None) -> tuple[dict[str, np.ndarray], dict]:
+    """The arrays of :func:`money_flows` (name -> numpy array, dims as in ``MONEY_SCHEMA``)
+    and their coordinates, without building the dataset; ``fixed``: the :func:`effect_free`
+    parts of ``deal`` and ``ds`` (or of a dataset that differs from ``ds`` only in the treated
+    arm's events and occupancy), computed once."""
     if not isinstance(deal, Deal) or not deal.has_money:
         raise v.fail("money_flows.deal", type(deal).__name__,
                      "a Deal with evaluations, a contract and a capital structure")
-    terms, scenario = deal, deal.scenario
     seed = int(ds.attrs["seed"])
+    deal, money_values = resolve_money(deal, seed, ds["draw"].values)
+    terms, scenario = deal, deal.scenario
     D, P = ds.sizes["draw"], ds.sizes["period"]
     if cf is None:
         cf = counterfactual_of(deal, ds)
@@ -212,45 +280,44 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         table = evaluate(ds, terms.evaluations, seed)
     # payments, payers, costs and waterfall under the termination rules (money/termination.py)
     payers = terms.effective_payers
-    served_plan, served_by_state = _served(ds, terms.service_periods, terms.service_costs,
-                                           _state_process(scenario))
+    served_plan, served_by_state = (
+        _served(ds, terms.service_periods, terms.service_costs, _state_process(scenario))
+        if fixed is None else fixed.served)
     life = lifecycle(deal, table, served_plan,
                      interim_results(deal, ds, seed) if interim is None else interim,
                      terms.contract.achievements(ds), served_by_state)
     pay, split, achieved = life.payments, life.split, life.achieved
     served, costs, flows = life.served, life.costs, life.flows
     started = life.started(ds["entry_period"].values)  # (D, W): cohorts started before a stop
-    mun = terms.municipality
+    reuse = fixed is not None and bool(started.all())
     def treated_total(data: xr.Dataset, var: str, **sel: str) -> np.ndarray:
-        treated = data[var].sel(arm="treatment", **sel)
-        if not started.all():  # cohorts never started avoid nothing
-            treated = treated * xr.DataArray(started, dims=("draw", "wave"))
-        return treated.sum(("wave", "stratum"), skipna=False).values
+        return _treated_total(data, var, started, **sel)
 
     pnames = scenario.process_names
     several = "process" in ds.dims
     avoided_by = {}
     for name in pnames:
         pick = {"process": name} if several else {}
-        avoided_by[name] = treated_total(cf, "events", **pick) - treated_total(ds, "events",
-                                                                               **pick)
+        cf_total = fixed.cf_events[name] if reuse else treated_total(cf, "events", **pick)
+        avoided_by[name] = cf_total - treated_total(ds, "events", **pick)
     avoided = avoided_by[pnames[0]]
     avoided_pp = {}
     for state, key in valued_states(payers, explicit=bool(terms.payers)).items():
         if "state" not in ds.dims or state not in ds["state"].values:
             raise v.fail(key, state, "states of the scenario's outcome")
-        pick = {}
-        if several:
-            pick = {"process": next(p.name for p in scenario.processes
-                                    if state in getattr(p.outcome, "states", ()))}
-        avoided_pp[state] = (treated_total(cf, "occupancy", state=state, **pick)
-                             - treated_total(ds, "occupancy", state=state, **pick))
+        pick = _state_pick(scenario, state, several)
+        cf_total = (fixed.cf_occupancy[state] if reuse
+                    else treated_total(cf, "occupancy", state=state, **pick))
+        avoided_pp[state] = cf_total - treated_total(ds, "occupancy", state=state, **pick)
     by_process = several or any(p.savings_terms.processes_valued() for p in payers)
     cash_y, wider_y, other_y = payer_savings(payers, avoided_by if by_process else avoided,
                                              avoided_pp, P)
-    cash, wider, other = cash_y.sum(axis=1), wider_y.sum(axis=1), other_y.sum(axis=0)
-    net = cash + flows.party("commissioner") - other[None, :]
-    net_y = cash_y + split.flows(flows.party("commissioner")) - other_y[None]
+    per_draw_costs = other_y.ndim == 3  # some payer's own costs are uncertain: (D, Y, P)
+    cash, wider = cash_y.sum(axis=1), wider_y.sum(axis=1)
+    other = other_y.sum(axis=1) if per_draw_costs else other_y.sum(axis=0)
+    net = cash + flows.party("commissioner") - (other if per_draw_costs else other[None, :])
+    net_y = cash_y + split.flows(flows.party("commissioner")) - (
+        other_y if per_draw_costs else other_y[None])
     names = list(ds["parameter"].values)
     true_eff = (ds["parameter_value"].values[:, names.index("effect.value")]
                 if "effect.value" in names else np.full(D, np.nan))
@@ -285,6 +352,8 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     }
     if several:
         data["avoided_events_by_process"] = np.stack([avoided_by[n] for n in pnames], axis=1)
+    if money_values:
+        data["money_parameter_value"] = np.stack(list(money_values.values()), axis=1)
     if achieved is not None:
         data["achievements"] = achieved.counts.sum(axis=2)
     coords = {
@@ -298,15 +367,27 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     }
     if several:
         coords["process"] = list(pnames)
+    if money_values:
+        coords["money_parameter"] = list(money_values)
     if achieved is not None:
         coords["rate_card"] = list(achieved.cards)
+    return data, coords
+
+
+def _label(deal: Deal, ds: xr.Dataset, data: dict[str, np.ndarray], coords: dict) -> xr.Dataset:
+    """The money dataset of :func:`money_arrays`' arrays: units, descriptions, attributes."""
+    terms, scenario, seed = deal, deal.scenario, int(ds.attrs["seed"])
+    mun = terms.municipality
     variables = {}
     for name, arr in data.items():
         dims, desc = MONEY_SCHEMA[name]
+        if name in ("commissioner_other_costs", "other_costs_by_payer") and (
+                np.ndim(arr) == len(dims) + 1):  # some payer's own costs are uncertain
+            dims = ("draw", *dims)
         units = {"participants_served": "people", "measured_effect": "fraction",
                  "trigger_units": "outcome units", "gate_passed": "1",
                  "avoided_events": "events", "avoided_events_by_process": "events",
-                 "achievements": "achievements",
+                 "achievements": "achievements", "money_parameter_value": terms.currency,
                  "true_effect": scenario.effect.measure
                  if scenario.effect is not None else "none",
                  **LIFECYCLE_UNITS}.get(name, terms.currency)
@@ -321,7 +402,7 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         "social_discount_rate_per_year": mun.discount_rate,
         "investor_discount_rate_per_year": terms.investors.discount_rate,
         "target_irr_per_year": terms.investors.target_irr,
-        "tranches": ",".join(flows.tranches),
+        "tranches": ",".join(coords["tranche"]),
         "timing": ("flows of period t are discounted by (1 + r)**t (period 0 undiscounted); "
                    "service costs in the period delivered; outcome payments in the period the "
                    "result is known plus the contract lag; savings when the outcome is avoided"),

@@ -108,6 +108,9 @@ def _matrices_from_toml(key: str, value: Any) -> Any:
         raise KeyProblem(key, "expected a matrix (list of rows) or a list of matrices")
     first = value[0]
     if isinstance(first, list) and first and isinstance(first[0], (list, Mapping)):
+        for m, mat in enumerate(value):
+            if not isinstance(mat, list):
+                raise KeyProblem(f"{key}[{m}]", f"expected a matrix (list of rows), got {mat!r}")
         return [[row(f"{key}[{m}][{i}]", r) for i, r in enumerate(mat)]
                 for m, mat in enumerate(value)]
     return [row(f"{key}[{i}]", r) for i, r in enumerate(value)]

@@ -107,7 +107,18 @@ def build(key: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
     try:
         return factory(**kwargs)
     except (ValueError, TypeError) as err:
+        tables = [k for k, x in kwargs.items() if isinstance(x, Mapping) and "dist" in x]
+        if tables:  # a distribution where the spec takes a number: a decision, not an assumption
+            raise KeyProblem(f"{key}.{tables[0]}", f"{err}. {FIXED_KEY}") from None
         raise KeyProblem(key, str(err)) from None
+
+
+#: Why a key refuses a ``{dist = ...}`` table.
+FIXED_KEY = ("This key takes a number, not a distribution: it is a decision of the deal (a "
+             "contract term such as a price, threshold, cap or share; the capital structure; "
+             "a setting), not an uncertain assumption. The uncertain money assumptions are the "
+             "savings per avoided outcome, the service costs and other costs (see "
+             "docs/sensitivity.md); compare decisions with sibsim design")
 
 
 

@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from sibsim.spec import _validate as v
-from sibsim.spec.toml import KeyProblem, Section, build
+from sibsim.spec.toml import FIXED_KEY, KeyProblem, Section, build
 
 __all__ = ["Registry", "Spec", "param", "toml_value"]
 
@@ -69,6 +69,10 @@ def toml_value(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(toml_value(x) for x in value)
     return value
+
+
+def _is_distribution_table(raw: Any) -> bool:
+    return isinstance(raw, Mapping) and "dist" in raw
 
 
 class Spec:
@@ -124,6 +128,9 @@ class Spec:
                 continue
             if reader is not None:
                 kwargs[f.name] = reader(sec, f.name)
+            elif not f.metadata.get("uncertain", False) and _is_distribution_table(
+                    sec.data[f.name]):
+                raise KeyProblem(sec.path(f.name), FIXED_KEY)
             else:
                 kwargs[f.name] = toml_value(sec.get(f.name,
                                                     uncertain=f.metadata.get("uncertain", False)))

@@ -259,7 +259,7 @@ def run(inputs: WaterfallInputs, capital: CapitalArrays,
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _pay_group(available: float, claims: FloatArray, order: IntArray, lo: int, hi: int,
                out: FloatArray) -> float:
     """Pay ``available`` to tranches ``order[lo:hi]`` pro rata to ``claims``; return total."""
@@ -275,7 +275,7 @@ def _pay_group(available: float, claims: FloatArray, order: IntArray, lo: int, h
     return paid
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _guarantee_draw(tr: TrancheArrays, g: GuaranteeArrays, s: _DrawState) -> None:
     """Guarantee paid to each tranche of one draw, written to ``s.paid``."""
     drawn, received, loss, out = s.drawn, s.received, s.loss, s.paid
@@ -302,7 +302,7 @@ def _guarantee_draw(tr: TrancheArrays, g: GuaranteeArrays, s: _DrawState) -> Non
             limit -= _pay_group(limit, loss, tr.order, group_start[k], group_start[k + 1], out)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _claim_share(d: int, t: int, c: ClaimShareArrays, other: float, paid_so_far: float,
                  multiple_owed: float, claim_owed: float) -> float:
     """Claim-tied share of the avoided cost shared in period ``t`` of draw ``d``."""
@@ -318,126 +318,137 @@ def _claim_share(d: int, t: int, c: ClaimShareArrays, other: float, paid_so_far:
 
 
 @numba.njit(cache=True, nogil=True)
-def _waterfall_draw(d: int, x: WaterfallInputs, tr: TrancheArrays, fees: FeeArrays,
+def _waterfall_draws(lo: int, hi: int, x: WaterfallInputs, tr: TrancheArrays, fees: FeeArrays,
                     g: GuaranteeArrays, excess_to: int, recycle: bool, life: _StopArrays,
                     cs: ClaimShareArrays, out: WaterfallOutputs, s: _DrawState) -> None:
-    """Periods of draw ``d``: updates the state (drawn, claim, received) and the outputs,
-    and pays the guarantee in the settlement period."""
+    """Periods of draws ``lo, ..., hi - 1``, one after the other: updates the state (drawn,
+    claim, received; reset for each draw) and the outputs, and pays the guarantee in the
+    settlement period. One call per block of draws (a call per draw costs more than a draw)."""
     costs, pay = x.costs, x.pay
     share, growth, cap, order, group_start = tr.share, tr.growth, tr.cap, tr.order, tr.group_start
     flows = out.flows
+    o_guarantee, o_unfunded, o_drawdown = out.guarantee, out.unfunded, out.drawdown
+    o_claim_paid, o_reserve, o_outstanding = out.claim_paid, out.reserve, out.outstanding
+    o_stop, o_settled = out.stop, out.settled
+    fixed, mgmt_rate, total_commit = fees.fixed, fees.mgmt_rate, tr.total_commit
+    life_stop, settle_at, stop_loss = life.stop, life.settle_at, life.stop_loss
+    claim_share = cs.active
     drawn, claim, received, room, paid = s.drawn, s.claim, s.received, s.room, s.paid
     n_periods = pay.shape[1]
     n_tr = share.shape[0]
-    stop = life.stop[d]
-    settle = life.settle_at[stop]
-    reserve = 0.0
-    claim_total = 0.0
-    claim_share = cs.active
-    stop_loss = life.stop_loss
-    check_loss = stop_loss < np.inf
-    for i in range(n_tr):
-        out.guarantee[d, i] = 0.0
-    for t in range(n_periods):
-        # 1. accrual; 2. fees; 3. drawdown pro rata to commitments (none from the stop on)
-        drawn_total = 0.0
+    for d in range(lo, hi):
+        # reset through the local names: numba does not reliably apply a slice
+        # assignment made through a tuple attribute (``s.drawn[:] = 0.0``) here
+        drawn[:] = 0.0
+        claim[:] = 0.0
+        received[:] = 0.0
+        stop = life_stop[d]
+        settle = settle_at[stop]
+        reserve = 0.0
+        claim_total = 0.0
+        check_loss = stop_loss < np.inf
         for i in range(n_tr):
-            claim[i] *= growth[i]
-            drawn_total += drawn[i]
-        need = 0.0
-        cost = 0.0
-        if t < stop:
-            cost = costs[d, t]
-            need = cost + fees.fixed[t] + fees.mgmt_rate * drawn_total
-        reserve_start = reserve
-        from_reserve = 0.0
-        if recycle:  # recycled outcome payments fund the need before new drawdowns
-            from_reserve = min(reserve, need)
-            reserve -= from_reserve
-        draw = min(need - from_reserve, max(tr.total_commit - drawn_total, 0.0))
-        funded_cost = min(cost, draw + from_reserve)
-        out.unfunded[d, t] = need - from_reserve - draw
-        out.drawdown[d, t] = draw
-        for i in range(n_tr):
-            v = draw * share[i]
-            flows[d, 1 + i, t] = -v
-            drawn[i] += v
-            claim[i] += v
-            headroom = cap[i] * drawn[i] - received[i] if cap[i] < np.inf else np.inf
-            room[i] = min(claim[i], max(headroom, 0.0))
-        # the claim-tied savings share, on the investors' claim at this moment
-        incoming = pay[d, t]
-        if claim_share:
-            claim_owed = 0.0
-            multiple_owed = 0.0
+            o_guarantee[d, i] = 0.0
+        for t in range(n_periods):
+            # 1. accrual; 2. fees; 3. drawdown pro rata to commitments (none from the stop on)
+            drawn_total = 0.0
             for i in range(n_tr):
-                claim_owed += claim[i]
-                multiple_owed += max(cs.multiple * drawn[i] - received[i], 0.0)
-            extra = _claim_share(d, t, cs, incoming, claim_total, multiple_owed,
-                                 claim_owed)
-            claim_total += extra
-            out.claim_paid[d, t] = extra
-            incoming += extra
-        else:
-            out.claim_paid[d, t] = 0.0
-        available = incoming
-        if recycle:  # hold back what later service costs and fees of the deal still need
-            hold = 0.0
-            if t < settle:
-                future = 0.0
-                for u in range(t + 1, min(stop, n_periods)):
-                    future += costs[d, u] + fees.fixed[u]
-                hold = min(reserve + incoming, future)
-            available = reserve + incoming - hold
-            reserve = hold
-        out.reserve[d, t] = reserve
-        # 4. outcome payment to tranches by seniority
-        for k in range(group_start.shape[0] - 1):
-            lo, hi = group_start[k], group_start[k + 1]
-            available -= _pay_group(available, room, order, lo, hi, paid)
-            for j in range(lo, hi):
-                i = order[j]
-                claim[i] -= paid[i]
-                received[i] += paid[i]
-                flows[d, 1 + i, t] += paid[i]
-        # 5. excess
-        if excess_to == _INVESTORS:  # pro rata to commitments, up to return-cap headroom
-            excess = max(available, 0.0)
+                claim[i] *= growth[i]
+                drawn_total += drawn[i]
+            need = 0.0
+            cost = 0.0
+            if t < stop:
+                cost = costs[d, t]
+                need = cost + fixed[t] + mgmt_rate * drawn_total
+            reserve_start = reserve
+            from_reserve = 0.0
+            if recycle:  # recycled outcome payments fund the need before new drawdowns
+                from_reserve = min(reserve, need)
+                reserve -= from_reserve
+            draw = min(need - from_reserve, max(total_commit - drawn_total, 0.0))
+            funded_cost = min(cost, draw + from_reserve)
+            o_unfunded[d, t] = need - from_reserve - draw
+            o_drawdown[d, t] = draw
             for i in range(n_tr):
+                v = draw * share[i]
+                flows[d, 1 + i, t] = -v
+                drawn[i] += v
+                claim[i] += v
                 headroom = cap[i] * drawn[i] - received[i] if cap[i] < np.inf else np.inf
-                v = min(excess * share[i], max(headroom, 0.0))
-                flows[d, 1 + i, t] += v
-                received[i] += v
-                available -= v
-        excess = max(available, 0.0)
-        flows[d, 0, t] = -incoming + (excess if excess_to != _PROVIDER else 0.0)
-        for i in range(n_tr):
-            out.outstanding[d, i, t] = claim[i]
-        flows[d, 1 + n_tr, t] = 0.0
-        flows[d, 2 + n_tr, t] = funded_cost + (excess if excess_to == _PROVIDER else 0.0)
-        flows[d, 3 + n_tr, t] = draw - funded_cost
-        if recycle:  # the vehicle's fees funded plus the change in its recycled reserve
-            flows[d, 3 + n_tr, t] = (draw + from_reserve - funded_cost) + (reserve
-                                                                           - reserve_start)
-        # stop-loss: the investors' loss at the end of the period stops the deal from t + 1
-        if check_loss and t < stop:
-            loss = 0.0
+                room[i] = min(claim[i], max(headroom, 0.0))
+            # the claim-tied savings share, on the investors' claim at this moment
+            incoming = pay[d, t]
+            if claim_share:
+                claim_owed = 0.0
+                multiple_owed = 0.0
+                for i in range(n_tr):
+                    claim_owed += claim[i]
+                    multiple_owed += max(cs.multiple * drawn[i] - received[i], 0.0)
+                extra = _claim_share(d, t, cs, incoming, claim_total, multiple_owed,
+                                     claim_owed)
+                claim_total += extra
+                o_claim_paid[d, t] = extra
+                incoming += extra
+            else:
+                o_claim_paid[d, t] = 0.0
+            available = incoming
+            if recycle:  # hold back what later service costs and fees of the deal still need
+                hold = 0.0
+                if t < settle:
+                    future = 0.0
+                    for u in range(t + 1, min(stop, n_periods)):
+                        future += costs[d, u] + fixed[u]
+                    hold = min(reserve + incoming, future)
+                available = reserve + incoming - hold
+                reserve = hold
+            o_reserve[d, t] = reserve
+            # 4. outcome payment to tranches by seniority
+            for k in range(group_start.shape[0] - 1):
+                lo, hi = group_start[k], group_start[k + 1]
+                available -= _pay_group(available, room, order, lo, hi, paid)
+                for j in range(lo, hi):
+                    i = order[j]
+                    claim[i] -= paid[i]
+                    received[i] += paid[i]
+                    flows[d, 1 + i, t] += paid[i]
+            # 5. excess
+            if excess_to == _INVESTORS:  # pro rata to commitments, up to return-cap headroom
+                excess = max(available, 0.0)
+                for i in range(n_tr):
+                    headroom = cap[i] * drawn[i] - received[i] if cap[i] < np.inf else np.inf
+                    v = min(excess * share[i], max(headroom, 0.0))
+                    flows[d, 1 + i, t] += v
+                    received[i] += v
+                    available -= v
+            excess = max(available, 0.0)
+            flows[d, 0, t] = -incoming + (excess if excess_to != _PROVIDER else 0.0)
             for i in range(n_tr):
-                loss += drawn[i] - received[i]
-            if loss >= stop_loss:
-                stop = t + 1
-                settle = life.settle_at[stop]
-        # settlement: the guarantee covers the losses left once the period's money has moved
-        if t == settle:
-            _guarantee_draw(tr, g, s)
-            total = 0.0
-            for i in range(n_tr):
-                out.guarantee[d, i] = paid[i]
-                flows[d, 1 + i, t] += paid[i]
-                total += paid[i]
-            flows[d, 1 + n_tr, t] = 0.0 - total
-    out.stop[d] = stop
-    out.settled[d] = settle
+                o_outstanding[d, i, t] = claim[i]
+            flows[d, 1 + n_tr, t] = 0.0
+            flows[d, 2 + n_tr, t] = funded_cost + (excess if excess_to == _PROVIDER else 0.0)
+            flows[d, 3 + n_tr, t] = draw - funded_cost
+            if recycle:  # the vehicle's fees funded plus the change in its recycled reserve
+                flows[d, 3 + n_tr, t] = (draw + from_reserve - funded_cost) + (reserve
+                                                                               - reserve_start)
+            # stop-loss: the investors' loss at the end of the period stops the deal from t + 1
+            if check_loss and t < stop:
+                loss = 0.0
+                for i in range(n_tr):
+                    loss += drawn[i] - received[i]
+                if loss >= stop_loss:
+                    stop = t + 1
+                    settle = settle_at[stop]
+            # settlement: the guarantee covers the losses left once the period's money has moved
+            if t == settle:
+                _guarantee_draw(tr, g, s)
+                total = 0.0
+                for i in range(n_tr):
+                    o_guarantee[d, i] = paid[i]
+                    flows[d, 1 + i, t] += paid[i]
+                    total += paid[i]
+                flows[d, 1 + n_tr, t] = 0.0 - total
+        o_stop[d] = stop
+        o_settled[d] = settle
 
 
 def _waterfall_kernel(x: WaterfallInputs, tr: TrancheArrays, fees: FeeArrays,
@@ -451,15 +462,10 @@ def _waterfall_kernel(x: WaterfallInputs, tr: TrancheArrays, fees: FeeArrays,
     n_tr = tr.share.shape[0]
     n_blocks = (n_draws + _BLOCK - 1) // _BLOCK
     for b in numba.prange(n_blocks):  # scratch arrays allocated once per block of draws
-        drawn, claim, received = np.empty(n_tr), np.empty(n_tr), np.empty(n_tr)
-        s = _DrawState(drawn, claim, received, np.empty(n_tr), np.empty(n_tr), np.empty(n_tr))
-        for d in range(b * _BLOCK, min((b + 1) * _BLOCK, n_draws)):
-            # reset through the local names: numba does not reliably apply a slice
-            # assignment made through a tuple attribute (``s.drawn[:] = 0.0``) here
-            drawn[:] = 0.0
-            claim[:] = 0.0
-            received[:] = 0.0
-            _waterfall_draw(d, x, tr, fees, g, excess_to, recycle, life, cs, out, s)
+        s = _DrawState(np.empty(n_tr), np.empty(n_tr), np.empty(n_tr), np.empty(n_tr),
+                       np.empty(n_tr), np.empty(n_tr))
+        _waterfall_draws(b * _BLOCK, min((b + 1) * _BLOCK, n_draws), x, tr, fees, g,
+                         excess_to, recycle, life, cs, out, s)
 
 
 # one kernel, two compilations: threads pay off only for many draws

@@ -1,0 +1,209 @@
+"""What the sensitivity methods share: the outputs, the inputs of a run, and the money chain
+re-evaluated with some inputs set.
+
+Outputs (per draw, then summarised over draws):
+
+=====================================  ==========================================================
+``investor_mean_irr``                  mean over draws of all investors' IRR a year, a total loss
+                                       counted as -100% (draws with no IRR, e.g. no money out,
+                                       are left out of the mean)
+``investor_loss_probability``          share of draws where investors get back less than they
+                                       put in
+``commissioner_npv_mean``              mean NPV of the commissioner's net savings (all payers,
+                                       social discount rate), currency
+``commissioner_net_loss_probability``  share of draws where the commissioner pays more than it
+                                       saves (undiscounted net savings < 0)
+=====================================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from sibsim.analysis.metrics import (
+    _investor_flows,
+    discount_factors,
+    investor_loss,
+    present_value,
+)
+from sibsim.money.deal import Deal
+from sibsim.money.evaluation import evaluate
+from sibsim.money.irr import irr
+from sibsim.money.sib import counterfactual, money_flows
+from sibsim.money.termination import interim_results
+from sibsim.money.uncertain import _holders, _walk, money_parameters, per_draw
+from sibsim.spec import _validate as v
+from sibsim.spec.correlation import outcome_overrides
+
+__all__ = ["OUTPUTS", "PER_DRAW", "Chain", "output_values", "per_draw_outputs",
+           "results_inputs"]
+
+#: Summary outputs -> (per-draw output, description, units).
+OUTPUTS = {
+    "investor_mean_irr": ("investor_irr", "Investors' mean IRR a year (total loss = -100%)",
+                          "per year"),
+    "investor_loss_probability": ("investor_loss", "Probability that investors lose money",
+                                  "probability"),
+    "commissioner_npv_mean": ("commissioner_npv", "Commissioner's mean NPV of net savings",
+                              "currency"),
+    "commissioner_net_loss_probability": ("commissioner_net_loss",
+                                          "Probability that the commissioner pays more than "
+                                          "it saves", "probability"),
+}
+#: Per-draw outputs (what the given-data indices and scenario discovery read).
+PER_DRAW = {v[0]: k for k, v in OUTPUTS.items()}
+
+
+def check_output(name: str, allowed: Mapping[str, Any] = OUTPUTS) -> str:
+    if name not in allowed:
+        raise v.fail("output", name, "one of " + ", ".join(repr(k) for k in allowed))
+    return name
+
+
+def per_draw_outputs(money: xr.Dataset) -> dict[str, np.ndarray]:
+    """The per-draw outputs of a money dataset: investor_irr (a year; -1 a total loss; NaN
+    where no IRR exists), investor_loss (0/1), commissioner_npv (currency),
+    commissioner_net_loss (0/1).
+
+    The same numbers as ``investor_metrics(money).sel(investor="all")`` (``irr_annual``,
+    ``loss``) and ``municipality_metrics(money)`` (``npv_net_savings``, ``net_loss``), computed
+    without the other metrics (the tornado and Sobol evaluate them many times).
+    """
+    ppy = int(money.attrs["periods_per_year"])
+    flows, drawn, got = _investor_flows(money)["all"]
+    r = irr(flows)
+    net = money["net_savings"].values
+    disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]), ppy,
+                            net.shape[-1])
+    return {"investor_irr": np.where(r > -1, (1.0 + r) ** ppy - 1.0, r).astype(float),
+            "investor_loss": investor_loss(drawn.sum(-1), got.sum(-1)).astype(float),
+            "commissioner_npv": present_value(net, disc).astype(float),
+            "commissioner_net_loss": (net.sum(-1) < 0).astype(float)}
+
+
+def output_values(money: xr.Dataset) -> dict[str, float]:
+    """Each summary output of :data:`OUTPUTS` from a money dataset."""
+    d = per_draw_outputs(money)
+    irr = d["investor_irr"]
+    return {"investor_mean_irr": float(np.nanmean(irr)) if np.isfinite(irr).any() else np.nan,
+            "investor_loss_probability": float(d["investor_loss"].mean()),
+            "commissioner_npv_mean": float(d["commissioner_npv"].mean()),
+            "commissioner_net_loss_probability": float(d["commissioner_net_loss"].mean())}
+
+
+def results_inputs(results: Any) -> tuple[list[str], np.ndarray]:
+    """Names and per-draw values (D, k) of the uncertain inputs of a run (``SIBResults``):
+    the scenario's parameters that vary over draws, then the money assumptions."""
+    names, cols = [], []
+    out = results.outcomes
+    if "parameter_value" in out:
+        for i, n in enumerate(out["parameter"].values):
+            col = out["parameter_value"].values[:, i]
+            if np.ptp(col) > 0:
+                names.append(str(n))
+                cols.append(col)
+    money = results.money
+    if "money_parameter_value" in money:
+        for i, n in enumerate(money["money_parameter"].values):
+            names.append(str(n))
+            cols.append(money["money_parameter_value"].values[:, i])
+    X = np.stack(cols, axis=1) if cols else np.zeros((money.sizes["draw"], 0))
+    return names, X
+
+
+def with_money_values(deal: Deal, values: Mapping[str, np.ndarray]) -> Deal:
+    """The deal with some money assumptions set to given values per draw (the others are
+    sampled as in the run; correlated ones keep their copula values). Internal: the copy is
+    not validated again (a set input stays named in ``deal.correlation``)."""
+    known = money_parameters(deal)
+    for name in values:
+        if name not in known:
+            raise v.fail("money input", name, "an uncertain money assumption of the deal: "
+                         + (", ".join(known) or "none"))
+    new = copy.copy(deal)
+    for attr, prefix, obj in _holders(deal):
+        changes: dict[str, Any] = {}
+        for name, f, key, _ in _walk(obj, prefix):
+            if name in values:
+                val = per_draw(values[name])
+                if key is None:
+                    changes[f] = val
+                else:
+                    changes.setdefault(f, dict(getattr(obj, f)))[key] = val
+        if not changes:
+            continue
+        changed = copy.copy(obj)
+        for f, val in changes.items():
+            object.__setattr__(changed, f, val)
+        if attr == "payers":
+            object.__setattr__(new, "payers", tuple(changed if p is obj else p
+                                                    for p in new.payers))
+        else:
+            object.__setattr__(new, attr, changed)
+    return new
+
+
+@dataclass
+class Chain:
+    """One run's outcome draws, kept to re-evaluate the money chain with inputs set.
+
+    Money inputs re-use the outcome draws (only the money chain runs again); a scenario
+    parameter re-runs the outcomes with ``overrides`` (same seed: the other parameters keep
+    their draws).
+    """
+
+    deal: Deal
+    draws: int
+    seed: int
+    engine: str = "auto"
+
+    def __post_init__(self) -> None:
+        from sibsim.dataset.build import simulate
+
+        if not isinstance(self.deal, Deal) or not self.deal.has_money:
+            raise v.fail("deal", type(self.deal).__name__, "a Deal with money terms")
+        self.ds = simulate(self.deal, self.draws, self.seed, engine=self.engine, progress=False)
+        self.cf = counterfactual(self.deal, self.draws, self.seed)
+        self.table = evaluate(self.ds, self.deal.evaluations, self.seed)
+        self.interim = interim_results(self.deal, self.ds, self.seed)
+        self.money = money_flows(self.deal, self.ds, self.cf, table=self.table,
+                                 interim=self.interim)
+        from sibsim.report import UnfundedCostsWarning, unfunded_text
+
+        unfunded = unfunded_text(self.money)  # said, as by sibsim.analyse
+        if unfunded is not None:
+            warnings.warn(UnfundedCostsWarning(unfunded), stacklevel=3)
+        self.money_names = set(money_parameters(self.deal))
+        self.outcome_names = {n for n in self.deal.uncertain_inputs()
+                              if n not in self.money_names}
+
+    def evaluate(self, values: Mapping[str, np.ndarray]) -> xr.Dataset:
+        """The money dataset with the named inputs set to ``values`` (one value per draw)."""
+        money_vals = {k: x for k, x in values.items() if k in self.money_names}
+        outcome_vals = {k: x for k, x in values.items() if k not in self.money_names}
+        deal = with_money_values(self.deal, money_vals) if money_vals else self.deal
+        if not outcome_vals:
+            return money_flows(deal, self.ds, self.cf, table=self.table, interim=self.interim)
+        from sibsim.dataset.build import simulate
+
+        for k in outcome_vals:
+            if k not in self.outcome_names:
+                raise v.fail("input", k, "an uncertain input of the deal: "
+                             + ", ".join(sorted(self.outcome_names | self.money_names)))
+        ds = simulate(self.deal, self.draws, self.seed, engine=self.engine, progress=False,
+                      overrides=outcome_vals)
+        base = self.deal.scenario.with_effect(None)
+        params = base.parameters()
+        cf_over = {**outcome_overrides(self.deal.correlation, base, self.seed, 0, self.draws),
+                   **{k: x for k, x in outcome_vals.items() if k in params}}
+        cf = (self.cf if not any(k in params for k in outcome_vals) else
+              simulate(base, self.draws, self.seed, engine="expected", progress=False,
+                       overrides=cf_over))
+        return money_flows(deal, ds, cf)

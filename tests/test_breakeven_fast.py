@@ -1,0 +1,75 @@
+"""The break-even search's fast path (parameters sampled once, only the expected trace re-run
+per effect) against the general path (a whole expected-engine run and money chain per effect).
+
+Both must give the same numbers: the fast path only skips work that does not depend on the
+effect. Small runs (few draws, a coarse grid) keep this quick.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sibsim
+from sibsim.analysis.breakeven import BreakevenBlocks, _Pipeline
+from sibsim.engine.ranges import MAX_EXPECTED_COUNT, check_expected_counts, dispersion_factor
+
+pytestmark = pytest.mark.usefixtures("warm_kernels")
+
+
+def _search(deal, ds, fast):
+    search = BreakevenBlocks(deal, grid=7, fast=fast)
+    return search.finish(search.add(ds))
+
+
+@pytest.mark.parametrize("name", ["peterborough", "nyc-able", "utah-preschool", "koto-sib",
+                                  "denver-housing"])
+def test_fast_path_equals_general_path(name):
+    deal = sibsim.load_scenario(name)
+    ds = sibsim.simulate(deal, draws=12, seed=5, progress=False, first_draw=3)
+    fast, general = _search(deal, ds, True), _search(deal, ds, False)
+    assert set(fast.data_vars) == set(general.data_vars)
+    for var in general.data_vars:
+        np.testing.assert_allclose(fast[var].values, general[var].values, rtol=1e-12, atol=0,
+                                   equal_nan=True, err_msg=f"{name}: {var}")
+    # the money moves with the effect (a comparison of constants would prove little)
+    assert np.ptp(general["mean_investor_npv"].values) > 0
+
+
+def test_pipeline_expected_outcomes_equal_the_expected_engine():
+    deal = sibsim.load_scenario("koto-sib")
+    ds = sibsim.simulate(deal, draws=15, seed=2, progress=False)
+    effect = np.linspace(0.5, 1.2, 15)
+    fast, general = _Pipeline(deal, ds), _Pipeline(deal, ds, fast=False)
+    assert fast.fast and not general.fast
+    a, b = fast._expected(effect), general._expected(effect)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_several_processes_take_the_general_path():
+    from test_multi_process import MONEY_TOML, MULTI_TOML, _load
+
+    deal = _load(MULTI_TOML + MONEY_TOML)
+    ds = sibsim.simulate(deal, draws=6, seed=2, progress=False)
+    assert not _Pipeline(deal, ds).fast
+
+
+def test_dispersion_factor_falls_with_the_shape():
+    # check_expected_counts bounds every draw's factor by the factor at the smallest shape
+    a = np.exp(np.linspace(np.log(1e-4), np.log(1e14), 4001))
+    f = dispersion_factor(a)
+    assert np.all(np.diff(f) <= 0) and f[0] > 1e3 and f[-1] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_expected_count_check_still_refuses_counts_only_the_dispersion_makes_too_large():
+    sizes = np.full((1, 1, 1), 1000.0)
+    nb = np.array([1e3, 0.01])  # the second draw's tiny shape has a large dispersion factor
+    factor = dispersion_factor(1000.0 * nb)
+    rate = MAX_EXPECTED_COUNT / 1000.0 / factor[1] * 2  # over the limit with the factor only
+    table = np.full((2, 2, 1, 1), rate)
+    assert 1000.0 * rate <= MAX_EXPECTED_COUNT
+    with pytest.raises(ValueError, match="chunk draw 1"):
+        check_expected_counts(table, nb, sizes)
+    check_expected_counts(table / 4, nb, sizes)  # within range: no error
