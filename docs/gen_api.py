@@ -51,6 +51,8 @@ MODULES = (
     "sibsim.analysis.voi",
     "sibsim.council",
     "sibsim.report",
+    "sibsim.distributed",
+    "sibsim.store",
     "sibsim.plots",
 )
 

@@ -311,3 +311,39 @@ def test_cli_block_draws_gives_the_same_file(tmp_path):
     ra, rb = open_results(a), open_results(b)
     for g in GROUPS:
         _same_run(getattr(ra, g), getattr(rb, g))
+
+
+# ------------------------------------------------ every step of the chain on a block alone
+def test_counterfactual_and_breakeven_of_a_block_are_that_slice_of_the_whole():
+    deal = _small_grid(sibsim.load_scenario("peterborough"))
+    ds = sibsim.simulate(deal, draws=24, seed=9, progress=False)
+    whole_cf = counterfactual(deal, 24, 9)
+    block_cf = counterfactual(deal, 10, 9, first_draw=14)
+    assert block_cf["draw"].values.tolist() == list(range(14, 24))
+    xr.testing.assert_identical(_no_attrs(block_cf), _no_attrs(whole_cf.isel(draw=slice(14, 24))))
+    be = dict(effect_range=deal.breakeven.effect_range, grid=9)
+    whole = breakeven(deal, ds, **be)
+    block = breakeven(deal, ds.isel(draw=slice(14, 24)), cf=block_cf, **be)
+    per_draw = [k for k in whole.data_vars if "draw" in whole[k].dims]
+    assert per_draw and all("draw" in block[k].dims for k in per_draw)
+    xr.testing.assert_identical(block[per_draw], whole[per_draw].isel(draw=slice(14, 24)))
+
+
+def test_a_block_run_alone_is_that_slice_of_the_whole_analysis():
+    """report.run_block (what each dask worker runs) on draws [7, 19) gives, for every
+    per-draw result, the slice of a one-pass analysis."""
+    from sibsim.analysis.breakeven import BreakevenBlocks
+    from sibsim.report import run_block
+
+    deal = _small_grid(sibsim.load_scenario("peterborough"))
+    one = analyse(deal, draws=30, seed=3, progress=False, block_draws=30)
+    search = BreakevenBlocks(deal, effect_range=deal.breakeven.effect_range, grid=9)
+    block = run_block(deal, 7, 12, 3, "auto", search, threads=1)
+    assert search._sums["p_investor_loss"].count == 0  # the search object is left untouched
+    for g in ("money", "investors", "municipality"):
+        xr.testing.assert_identical(block[g], getattr(one, g).isel(draw=slice(7, 19)))
+    per_draw = ["breakeven_effect", "breakeven_effect_first", "breakeven_effect_stays"]
+    xr.testing.assert_identical(block["breakeven"][per_draw],
+                                _no_attrs(one.breakeven[per_draw].isel(draw=slice(7, 19))))
+    xr.testing.assert_identical(_no_attrs(block["outcomes"]),
+                                _no_attrs(one.outcomes.isel(draw=slice(7, 19))))

@@ -47,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, metavar="S",
                      help="random seed; the same seed gives identical results (default: 0)")
     run.add_argument("--out", type=Path, default=None, metavar="FILE",
-                     help="netCDF file to write (default: results/<scenario>.nc)")
+                     help="netCDF file to write (default: results/<scenario>.nc); a name "
+                          "ending in .zarr streams the results block by block to a zarr store "
+                          "(bounded memory; see --resume)")
     run.add_argument("--engine", choices=("auto", "individual", "aggregate", "expected"),
                      default="auto", help="simulation engine (default: auto)")
     run.add_argument("--figure", type=Path, default=None, metavar="PNG",
@@ -78,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="draws processed at a time through the whole chain (bounds memory; "
                           "results do not depend on it); default: chosen from the memory "
                           "available, about 256 MiB of working memory a block")
+    from sibsim.distributed import add_cluster_options
+    from sibsim.store import add_store_options
+
+    add_cluster_options(run)
+    add_store_options(run)
     run.add_argument("--progress", action="store_true",
                      help="show progress on standard error even when it is not a terminal "
                           "(e.g. in a log)")
@@ -345,26 +352,36 @@ def _main(argv: Sequence[str] | None = None) -> int:
         except ValueError as err:
             return _fail(f"--breakeven-range: {err}")
     out = args.out or Path("results") / f"{deal.name}.nc"
-    problem = check_outputs(args.scenario, {"--out": (out, (".nc",)),
+    zarr_out = out.suffix.lower() == ".zarr"  # a store: a folder, see sibsim.store
+    problem = check_outputs(args.scenario, {"--out": (None if zarr_out else out, (".nc",)),
                                             "--figure": (args.figure, _figure_formats()),
                                             "--budget": (args.budget, TABLE_FORMATS),
                                             "--report": (args.report, (".html",))})
     if problem is not None:
         return _fail(problem)
     progress = False if args.no_progress else (True if args.progress else None)
+    if zarr_out or args.resume:
+        from sibsim.store import run_store_command
+
+        return run_store_command(args, deal, out, progress, _fail)
     from sibsim import report
     from sibsim.analysis.power import SmallSampleWarning
+    from sibsim.distributed import ClusterOptionError, cluster
 
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", report.UnfundedCostsWarning)
             warnings.simplefilter("always", SmallSampleWarning)
-            text = report.run_and_report(deal, draws=args.draws, seed=args.seed,
-                                         engine=args.engine, out=out, figure=args.figure,
-                                         progress=progress, block_draws=args.block_draws,
-                                         budget=args.budget, lang=args.lang,
-                                         confidence=args.confidence, council=args.report,
-                                         source=_scenario_source(args.scenario))
+            with cluster(args, deal) as client:
+                text = report.run_and_report(deal, draws=args.draws, seed=args.seed,
+                                             engine=args.engine, out=out, figure=args.figure,
+                                             progress=progress, block_draws=args.block_draws,
+                                             budget=args.budget, lang=args.lang,
+                                             confidence=args.confidence, council=args.report,
+                                             source=_scenario_source(args.scenario),
+                                             client=client)
+    except ClusterOptionError as err:
+        return _fail(str(err))
     except (ValueError, TypeError) as err:
         return _fail(f"{args.scenario}: {err}")
     except OSError as err:

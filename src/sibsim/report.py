@@ -145,7 +145,7 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
             engine: str = "auto", progress: bool | None = None,
             with_breakeven: bool = True, block_draws: int | None = None,
             keep_outcomes: bool | None = None, check_memory: bool = True,
-            confidence: float = 0.9) -> SIBResults:
+            confidence: float = 0.9, client=None) -> SIBResults:
     """Simulate a SIB and compute every party's money, metrics and break-even.
 
     Parameters
@@ -178,6 +178,10 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
     confidence : float
         Confidence of the yearly budget's appropriation (``results.budget``, see
         :func:`sibsim.analysis.budget.yearly_budget`), a fraction in (0, 1]; default 0.9.
+    client : distributed.Client, optional
+        Run the blocks of draws on this dask cluster (``pip install sibsim[dask]``; see
+        :mod:`sibsim.distributed`); the results are bitwise identical to a run without it.
+        ``block_draws`` default: about four blocks per worker thread.
 
     Notes
     -----
@@ -217,7 +221,12 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
     search = (BreakevenBlocks(deal, effect_range=deal.breakeven.effect_range,
                               grid=deal.breakeven.grid) if do_be else None)
     with run_progress(draws, progress) as bar:  # one bar for the whole run
-        if est.block_draws >= draws:  # one block: the datasets as they come
+        if client is not None:
+            from sibsim.distributed import analyse_on_cluster
+
+            res = analyse_on_cluster(client, deal, draws, seed, engine, bar, est.keep_outcomes,
+                                     search, block_draws, est.block_draws)
+        elif est.block_draws >= draws:  # one block: the datasets as they come
             be_share = _BREAKEVEN_SHARE if search is not None else 0.0
             bar.stage("simulation", weight=0.9 * (1.0 - be_share))
             ds = simulate(deal, draws=draws, seed=seed, engine=engine,
@@ -250,38 +259,78 @@ def _analyse_blocks(deal: Deal, draws: int, seed: int, engine: str, bar: Progres
                     est: RunEstimate, search: BreakevenBlocks | None) -> SIBResults:
     """:func:`analyse` over blocks of ``est.block_draws`` draws, assembled in place; each
     block is a stage of ``bar`` (the run's bar, counted in draws)."""
-    asm = {g: DrawAssembler(draws) for g in _DRAW_GROUPS}
-    sums = None
+    collect = _BlockCollector(draws, est.keep_outcomes, search)
     for first in range(0, draws, est.block_draws):
         n = min(est.block_draws, draws - first)
         bar.stage(f"block {first // est.block_draws + 1} of {-(-draws // est.block_draws)}",
                   weight=n / draws)
-        ds = simulate(deal, draws=n, seed=seed, engine=engine, progress=False,
-                      first_draw=first)
-        cf = counterfactual(deal, n, seed, first_draw=first)
-        money = money_flows(deal, ds, cf=cf)
-        asm["money"].add(money)
-        asm["investors"].add(investor_metrics(money))
-        asm["municipality"].add(municipality_metrics(money))
-        del money
-        if search is not None:
-            asm["breakeven"].add(search.add(ds, cf=cf))
-        del cf
-        if est.keep_outcomes:
-            asm["outcomes"].add(ds)
+        collect.add(run_block(deal, first, n, seed, engine, search))
+    return collect.result()
+
+
+def run_block(deal: Deal, first: int, n: int, seed: int, engine: str,
+              search: BreakevenBlocks | None, threads: int | None = None) -> dict:
+    """Every per-draw result of the draws ``[first, first + n)`` of a run (a block).
+
+    The one function that processes a block, in one process (:func:`analyse`) or on a dask
+    worker (:mod:`sibsim.distributed`); :class:`_BlockCollector` puts the blocks together.
+    ``search``'s state is not changed (its curves come back in ``"curves"``). ``threads``:
+    numba threads for this block (default: as configured).
+    """
+    if threads is not None:
+        import numba
+
+        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    ds = simulate(deal, draws=n, seed=seed, engine=engine, progress=False, first_draw=first)
+    cf = counterfactual(deal, n, seed, first_draw=first)
+    out: dict = {"first": first, "n": n}
+    if search is not None:
+        out["breakeven"], out["curves"] = search.search(ds, cf=cf)
+    money = money_flows(deal, ds, cf=cf)
+    del cf
+    out.update(money=money, investors=investor_metrics(money),
+               municipality=municipality_metrics(money), outcomes=ds)
+    return out
+
+
+class _BlockCollector:
+    """The blocks of :func:`run_block`, added in draw order, assembled into :class:`SIBResults`
+    (per-draw variables in place, means over draws with :class:`DrawSum`)."""
+
+    def __init__(self, draws: int, keep_outcomes: bool, search: BreakevenBlocks | None) -> None:
+        self.draws, self.keep_outcomes, self.search = draws, keep_outcomes, search
+        self.asm = {g: DrawAssembler(draws) for g in _DRAW_GROUPS}
+        self.sums: _OutcomeSums | None = None
+        self.next_draw = 0
+
+    def add(self, block: dict) -> None:
+        if block["first"] != self.next_draw:
+            raise ValueError(f"blocks out of order: draw {block['first']} given, "
+                             f"{self.next_draw} expected")
+        self.next_draw += block["n"]
+        for g in ("money", "investors", "municipality"):
+            self.asm[g].add(block[g])
+        if self.search is not None:
+            self.search.add_curves(block["curves"])
+            self.asm["breakeven"].add(block["breakeven"])
+        ds = block["outcomes"]
+        if self.keep_outcomes:
+            self.asm["outcomes"].add(ds)
         else:
-            sums = _OutcomeSums(ds) if sums is None else sums
-            asm["outcomes"].add(sums.add(ds))
-        del ds
-    outcomes = asm["outcomes"].result()
-    outcomes.attrs["draws"] = draws
-    if sums is not None:
-        outcomes = _outcome_means(outcomes, draws, sums)
-    return SIBResults(outcomes=outcomes, money=asm["money"].result(),
-                      investors=asm["investors"].result(),
-                      municipality=asm["municipality"].result(),
-                      breakeven=(search.finish(asm["breakeven"].result())
-                                 if search is not None else None))
+            self.sums = _OutcomeSums(ds) if self.sums is None else self.sums
+            self.asm["outcomes"].add(self.sums.add(ds))
+
+    def result(self) -> SIBResults:
+        outcomes = self.asm["outcomes"].result()
+        outcomes.attrs["draws"] = self.draws
+        if self.sums is not None:
+            outcomes = _outcome_means(outcomes, self.draws, self.sums)
+        search = self.search
+        return SIBResults(outcomes=outcomes, money=self.asm["money"].result(),
+                          investors=self.asm["investors"].result(),
+                          municipality=self.asm["municipality"].result(),
+                          breakeven=(search.finish(self.asm["breakeven"].result())
+                                     if search is not None else None))
 
 
 class _OutcomeSums:
@@ -601,7 +650,7 @@ def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
                    progress: bool | None = None, block_draws: int | None = None,
                    budget: Path | None = None, lang: str = "en",
                    confidence: float = 0.9, council: Path | None = None,
-                   source: Path | None = None) -> str:
+                   source: Path | None = None, client=None) -> str:
     """Simulate, write ``out`` (netCDF), optionally the figure, and return a summary.
 
     ``budget``: also write the yearly budget table there (``.csv`` or ``.xlsx``, headers and
@@ -611,7 +660,8 @@ def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
     ``source`` is the scenario file whose comments give the assumptions' sources).
 
     The memory the run needs is estimated first; a run that cannot fit is refused with
-    :class:`~sibsim.resources.RunTooLargeError` (see :func:`analyse`)."""
+    :class:`~sibsim.resources.RunTooLargeError` (see :func:`analyse`). ``client``: run the
+    blocks on this dask cluster (:mod:`sibsim.distributed`), same results."""
     scenario = deal.scenario
     if not deal.has_money:
         check_fits(estimate_outcomes(scenario, draws, engine), blocks_option=False)
@@ -634,7 +684,7 @@ def run_and_report(deal: Deal, *, draws: int, seed: int, engine: str = "auto",
     if budget is not None or council is not None:
         v.choice("lang", lang, LANGUAGES)
     res = analyse(deal, draws=draws, seed=seed, engine=engine, progress=progress,
-                  block_draws=block_draws, confidence=confidence)
+                  block_draws=block_draws, confidence=confidence, client=client)
     lines = [describe(res, deal), ""]
     if out is not None:
         res.to_netcdf(out)

@@ -295,6 +295,21 @@ class BreakevenBlocks:
 
     def add(self, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.Dataset:
         """Search the draws of ``ds``: their break-even effects (draw, party)."""
+        per_draw, curves = self.search(ds, cf)
+        self.add_curves(curves)
+        return per_draw
+
+    def add_curves(self, curves: dict[str, np.ndarray]) -> None:
+        """Add the per-draw curve values of the next block (from :meth:`search`), in draw
+        order."""
+        for name in _CURVES:
+            self._sums[name].add(curves[name])
+
+    def search(self, ds: xr.Dataset, cf: xr.Dataset | None = None
+               ) -> tuple[xr.Dataset, dict[str, np.ndarray]]:
+        """Search the draws of ``ds`` without adding them to the curves: their break-even
+        effects (draw, party) and their per-draw curve values (draw, effect), which
+        :meth:`add_curves` adds (a block searched elsewhere, e.g. on a dask worker)."""
         xs, ratio_scale = self.xs, self.ratio_scale
         pipe = _Pipeline(self.deal, ds, cf, fast=self.fast)
         D = pipe.D
@@ -307,12 +322,12 @@ class BreakevenBlocks:
             for r, rule in enumerate(RULES):
                 c = _crossing(f, scale, rule)
                 out[:, i, r] = np.exp(c) if ratio_scale else c
-        for name, key in _CURVES.items():
-            self._sums[name].add(np.stack([e[key] for e in evals], axis=1))
+        curves = {name: np.stack([e[key] for e in evals], axis=1)
+                  for name, key in _CURVES.items()}
         headline = np.stack([out[:, i, RULES.index(HEADLINE_RULE[p])]
                              for i, p in enumerate(PARTIES)], axis=1)
         measure = self.deal.scenario.effect.measure
-        return xr.Dataset(
+        per_draw = xr.Dataset(
             {"breakeven_effect": xr.Variable(
                 ("draw", "party"), headline,
                 attrs={"units": measure,
@@ -332,6 +347,7 @@ class BreakevenBlocks:
                        "description": "True effect from which the party's NPV stays >= 0 for "
                                       "every stronger effect in the range (NaN: none)."})},
             coords={"draw": ds["draw"].values, "party": list(PARTIES)})
+        return per_draw, curves
 
     def finish(self, per_draw: xr.Dataset) -> xr.Dataset:
         """The break-even dataset: the per-draw results of every block (assembled, e.g. with

@@ -1,0 +1,130 @@
+"""Scale: dask.distributed workers, dask's overhead, and a worker's memory on a streamed run.
+
+Usage::
+
+    python benchmarks/bench_scale.py [--draws 40000] [--store-draws 200000] [--full]
+
+Writes ``benchmarks/results/scale.json``:
+
+* ``workers_2_vs_1_throughput_ratio``: draws per second of a ``LocalCluster`` of 2 worker
+  processes over one of 1 worker process (1 dask thread and 1 numba thread each);
+* ``dask_overhead_vs_single_process``: time of the 2-worker cluster over a single-process run
+  with 2 numba threads (the same cores); ``dask_overhead_1_core``: 1 worker over a
+  single-process run with 1 numba thread;
+* ``peak_rss_mb_per_worker_1e7_draws``: the largest peak resident memory of a worker on a run
+  of 10 million draws streamed to zarr (``--full`` only: it takes hours on 2 cores; without it
+  the figure is null and ``peak_rss_mb_per_worker_measured`` gives the peak at
+  ``store_draws`` draws: a worker holds one block, so it does not grow with the draws);
+* ``programme_300_deals_1e4_draws_s``: null (programme sweeps are not implemented yet).
+
+The whole chain runs (outcomes, counterfactual, money, metrics) for the Peterborough deal,
+without the break-even search (its grid multiplies the money chain ~40 times and would dominate
+every figure equally). Each time is the best of ``--repeats`` runs after a warm-up run (numba
+kernels loaded from the cache on every worker). The machines are shared: the JSON records the
+load average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _best(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--draws", type=int, default=40_000)
+    p.add_argument("--block-draws", type=int, default=5_000)
+    p.add_argument("--store-draws", type=int, default=200_000)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--full", action="store_true", help="also stream 10 million draws")
+    args = p.parse_args(argv)
+
+    import logging
+
+    import numba
+    from distributed import Client, LocalCluster
+
+    import sibsim
+    from sibsim.store import analyse_to_zarr
+
+    deal = sibsim.load_scenario("peterborough")
+    D, B = args.draws, args.block_draws
+    load_before = os.getloadavg()
+
+    def single(threads: int) -> float:
+        numba.set_num_threads(threads)
+        return _best(lambda: sibsim.analyse(deal, draws=D, seed=1, progress=False,
+                                            with_breakeven=False, block_draws=B), args.repeats)
+
+    t_single_1 = single(1)
+    t_single_2 = single(min(2, numba.config.NUMBA_NUM_THREADS))
+    out: dict = {}
+    times = {}
+    for workers in (1, 2):
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None, silence_logs=logging.ERROR,
+                          env={"NUMBA_NUM_THREADS": "1"}) as cluster, Client(cluster) as client:
+            times[workers] = _best(lambda c=client: sibsim.analyse(
+                deal, draws=D, seed=1, progress=False, with_breakeven=False, block_draws=B,
+                client=c), args.repeats)
+            if workers == 2:
+                client.run(lambda: None)
+                with tempfile.TemporaryDirectory() as tmp:
+                    n = 10_000_000 if args.full else args.store_draws
+                    t = time.perf_counter()
+                    analyse_to_zarr(deal, Path(tmp) / "scale.zarr", draws=n, seed=1,
+                                    block_draws=B, with_breakeven=False, client=client,
+                                    progress=False)
+                    store_s = time.perf_counter() - t
+                peak = max(client.run(_peak_rss_mb).values())
+                out["peak_rss_mb_per_worker_measured"] = round(peak, 1)
+                out["store_draws"] = n
+                out["store_seconds"] = round(store_s, 2)
+                out["peak_rss_mb_per_worker_1e7_draws"] = round(peak, 1) if args.full else None
+    out.update({
+        "workers_2_vs_1_throughput_ratio": round(times[1] / times[2], 3),
+        "dask_overhead_vs_single_process": round(times[2] / t_single_2, 3),
+        "dask_overhead_1_core": round(times[1] / t_single_1, 3),
+        "programme_300_deals_1e4_draws_s": None,
+        "seconds": {"single_process_1_thread": round(t_single_1, 3),
+                    "single_process_2_threads": round(t_single_2, 3),
+                    "cluster_1_worker": round(times[1], 3),
+                    "cluster_2_workers": round(times[2], 3)},
+        "draws": D, "block_draws": B, "with_breakeven": False, "deal": "peterborough",
+        "cores": len(os.sched_getaffinity(0)),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "notes": "programme sweeps (issue 9 section 4) are not implemented: null. "
+                 "peak_rss_mb_per_worker_1e7_draws is measured with --full only.",
+    })
+    path = HERE / "results" / "scale.json"
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    json.dump(out, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,252 @@
+"""Large runs on a dask.distributed cluster, with the results of one process to the last bit.
+
+``sibsim.analyse(deal, draws=..., seed=..., client=client)`` maps the blocks of draws of a run
+over the workers of a :class:`distributed.Client`. Every block is processed by the same
+function as a single-process run (:func:`sibsim.report.run_block`: outcomes, counterfactual,
+money, metrics, break-even of draws ``[first, first + n)``), and the blocks come back and are
+put together **in draw order** by the same collector (per-draw variables written in place, means
+over draws summed in a fixed partition of the draws, :class:`~sibsim.analysis.blocks.DrawSum`).
+The random streams are keyed on (seed, draw), so the results are bitwise identical to
+``sibsim.analyse(deal, draws=..., seed=...)`` for any number of workers and any block size.
+
+dask is optional (``pip install sibsim[dask]``): this module imports it only when a cluster is
+asked for, and ``import sibsim`` never imports it.
+
+A worker that dies in the middle of a run (killed, out of memory) loses only its blocks: the
+scheduler gives them to another worker (``distributed.scheduler.allowed-failures`` deaths a
+block at most) and a block that raised is tried again ``retries`` times; as each block depends on
+its draws alone, the result is unchanged.
+
+Each block sets numba's threads so that, on every machine, dask's worker threads times numba's
+threads equals the machine's cores (a :class:`distributed.LocalCluster` with ``N`` single-thread
+worker processes on a 2-core machine runs ``2 // N`` numba threads, at least 1, a block).
+
+Examples
+--------
+>>> from distributed import Client, LocalCluster              # doctest: +SKIP
+>>> import sibsim                                             # doctest: +SKIP
+>>> deal = sibsim.load_scenario("peterborough")               # doctest: +SKIP
+>>> with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, Client(cluster) as client:
+...     res = sibsim.analyse(deal, draws=100_000, seed=1, client=client)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sibsim.analysis.breakeven import BreakevenBlocks
+    from sibsim.money.deal import Deal
+    from sibsim.report import SIBResults
+
+__all__ = ["INSTALL_HINT", "DaskMissingError", "analyse_on_cluster", "cluster_client",
+           "dask_available", "default_block_draws", "numba_threads_by_host"]
+
+#: How to install the optional engine, named by every refusal.
+INSTALL_HINT = "pip install sibsim[dask]"
+#: Blocks of a run given to the cluster at a time, per worker thread (bounds the results that
+#: wait, on the workers, for the client to take them in draw order).
+WINDOW_PER_THREAD = 2
+#: Blocks per worker thread that the default block size aims at (for balance).
+BLOCKS_PER_THREAD = 4
+#: Smallest default block (numba kernels and dask tasks have a fixed cost per call).
+MIN_BLOCK = 1024
+
+
+class DaskMissingError(ImportError):
+    """dask.distributed is not installed (it is the optional extra ``sibsim[dask]``)."""
+
+
+def dask_available() -> bool:
+    """True if ``dask.distributed`` can be imported (without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("distributed") is not None
+
+
+def _require() -> Any:
+    if not dask_available():
+        raise DaskMissingError("dask.distributed is not installed; it runs sibsim on several "
+                               f"processes or machines: {INSTALL_HINT}")
+    import distributed
+
+    return distributed
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _host(address: str) -> str:
+    return address.split("://")[-1].rsplit(":", 1)[0]
+
+
+def numba_threads_by_host(client: Any) -> dict[str, int]:
+    """numba threads a block gets on each host: the host's cores over its dask worker threads
+    (at least 1), so that workers x threads = cores."""
+    cores = client.run(_cores)
+    busy: dict[str, int] = {}
+    host_cores: dict[str, int] = {}
+    for addr, nthreads in client.nthreads().items():
+        h = _host(addr)
+        busy[h] = busy.get(h, 0) + int(nthreads)
+        host_cores[h] = int(cores.get(addr, 1))
+    return {h: max(1, host_cores[h] // busy[h]) for h in busy}
+
+
+def default_block_draws(draws: int, worker_threads: int, memory_block: int) -> int:
+    """Draws a block on a cluster: about :data:`BLOCKS_PER_THREAD` blocks per worker thread,
+    at least :data:`MIN_BLOCK`, at most the block that fits the memory (``memory_block``)."""
+    aim = math.ceil(draws / max(1, BLOCKS_PER_THREAD * worker_threads))
+    return max(1, min(memory_block, draws, max(MIN_BLOCK, aim)))
+
+
+def _block_task(deal: Deal, first: int, n: int, seed: int, engine: str,
+                search: BreakevenBlocks | None, threads: dict[str, int] | int | None) -> dict:
+    """One block on a worker: :func:`sibsim.report.run_block` with this host's numba threads."""
+    from sibsim.report import run_block
+
+    if isinstance(threads, dict):
+        from distributed import get_worker
+
+        threads = threads.get(_host(get_worker().address), 1)
+    return run_block(deal, first, n, seed, engine, search, threads=threads)
+
+
+def _blocks(client: Any, deal: Deal, draws: int, seed: int, engine: str, block: int,
+            search: BreakevenBlocks | None, threads: dict[str, int] | int | None,
+            retries: int, starts: list[int] | None = None) -> Iterator[dict]:
+    """The blocks of a run, computed on the cluster, yielded in draw order; at most a window of
+    blocks is submitted ahead of the one the client waits for."""
+    run_id = uuid.uuid4().hex[:12]
+    nthreads = sum(client.nthreads().values()) or 1
+    window = WINDOW_PER_THREAD * nthreads + 1
+    starts = iter(range(0, draws, block) if starts is None else starts)
+    pending: deque = deque()
+
+    def submit_next() -> None:
+        first = next(starts, None)
+        if first is not None:
+            n = min(block, draws - first)
+            pending.append(client.submit(_block_task, deal, first, n, seed, engine, search,
+                                         threads, key=f"sibsim-block-{run_id}-{first}",
+                                         retries=retries, pure=False))
+
+    for _ in range(window):
+        submit_next()
+    try:
+        while pending:
+            future = pending.popleft()
+            result = future.result()
+            future.release()
+            submit_next()
+            yield result
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def analyse_on_cluster(client: Any, deal: Deal, draws: int, seed: int, engine: str,
+                       bar: Any, keep_outcomes: bool,
+                       search: BreakevenBlocks | None, block_draws: int | None,
+                       memory_block: int, numba_threads: int | None = None,
+                       retries: int = 2) -> SIBResults:
+    """What :func:`sibsim.analyse` does with ``client=``: the blocks on the cluster, put
+    together in draw order by the collector of a single-process run. ``bar``: the run's
+    progress bar (:class:`sibsim.engine.progress.Progress`, counted in draws)."""
+    _require()
+    from sibsim.report import _BlockCollector
+
+    nthreads = sum(client.nthreads().values())
+    if nthreads == 0:
+        raise RuntimeError("the dask cluster has no workers")
+    block = block_draws or default_block_draws(draws, nthreads, memory_block)
+    threads = numba_threads if numba_threads is not None else numba_threads_by_host(client)
+    collect = _BlockCollector(draws, keep_outcomes, search)
+    for result in _blocks(client, deal, draws, seed, engine, block, search, threads, retries):
+        collect.add(result)
+        bar.update(result["n"])
+    return collect.result()
+
+
+@contextlib.contextmanager
+def cluster_client(workers: int | None = None, scheduler: str | None = None
+                   ) -> Iterator[Any]:
+    """A client of a new :class:`distributed.LocalCluster` of ``workers`` single-thread worker
+    processes, or of the running cluster at ``scheduler`` (an address such as
+    ``tcp://10.0.0.5:8786``); closed (and the local cluster stopped) on exit.
+
+    Raises :class:`DaskMissingError` (naming ``pip install sibsim[dask]``) when dask is not
+    installed.
+    """
+    distributed = _require()
+    if (workers is None) == (scheduler is None):
+        raise ValueError("cluster_client: give workers or scheduler (one of them)")
+    if scheduler is not None:
+        with distributed.Client(scheduler) as client:
+            yield client
+        return
+    import logging
+
+    cores = _cores()
+    # numba reads NUMBA_NUM_THREADS when the workers start: no worker starts more threads
+    # than its share of the cores
+    env = {"NUMBA_NUM_THREADS": str(max(1, cores // workers))}
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=logging.ERROR,
+                                  env=env) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+# ----------------------------------------------------------------------------- command line
+class ClusterOptionError(ValueError):
+    """``--workers`` / ``--scheduler`` cannot be honoured (one line, for the command line)."""
+
+
+def add_cluster_options(parser: Any) -> None:
+    """``--workers N`` and ``--scheduler ADDRESS`` of ``sibsim run``."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="run the draws on a local dask cluster of N worker processes "
+                            f"(results identical to one process; needs {INSTALL_HINT})")
+    group.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run the draws on the running dask cluster at ADDRESS, e.g. "
+                            f"tcp://10.0.0.5:8786 (needs {INSTALL_HINT})")
+
+
+@contextlib.contextmanager
+def cluster(args: Any, deal: Deal) -> Iterator[Any]:
+    """The client the command line's ``--workers`` / ``--scheduler`` ask for, or None.
+
+    Raises :class:`ClusterOptionError` when dask is missing, ``--workers`` is not a positive
+    integer, the scenario has no money terms (an outcome-only run is one process) or the
+    scheduler cannot be reached."""
+    workers, scheduler = getattr(args, "workers", None), getattr(args, "scheduler", None)
+    if workers is None and scheduler is None:
+        yield None
+        return
+    option = "--workers" if workers is not None else "--scheduler"
+    if workers is not None and workers < 1:
+        raise ClusterOptionError(f"--workers: got {workers}; allowed: an integer >= 1")
+    if not dask_available():
+        raise ClusterOptionError(f"{option}: dask.distributed is not installed; install it "
+                                 f"with: {INSTALL_HINT}")
+    if not deal.has_money:
+        raise ClusterOptionError(f"{option}: the scenario has no money terms; an outcome-only "
+                                 "run is single-process (leave the option out)")
+    with contextlib.ExitStack() as stack:
+        try:
+            client = stack.enter_context(cluster_client(workers=workers, scheduler=scheduler))
+        except OSError as err:  # includes a timeout reaching the scheduler
+            raise ClusterOptionError(f"{option}: cannot reach the dask cluster: {err}"
+                                     ) from None
+        yield client

@@ -1,0 +1,166 @@
+"""dask.distributed runs (sibsim.analyse(client=), sibsim run --workers): the results of one
+process, bitwise, for any block size, also when a worker dies in the middle of a run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+import sibsim
+from sibsim import distributed as sd
+from sibsim.cli import main
+from sibsim.money.deal import BreakevenSearch
+from sibsim.report import GROUPS, analyse, open_results
+
+DRAWS, SEED = 300, 11
+
+
+def _deal():
+    deal = sibsim.load_scenario("peterborough")
+    return deal.replace(breakeven=BreakevenSearch(effect_range=deal.breakeven.effect_range,
+                                                  grid=7))
+
+
+def _same(a: sibsim.SIBResults, b: sibsim.SIBResults) -> None:
+    for g in GROUPS:
+        x, y = getattr(a, g), getattr(b, g)
+        assert (x is None) == (y is None), g
+        if x is not None:
+            x, y = x.copy(), y.copy()
+            x.attrs.pop("created", None)
+            y.attrs.pop("created", None)
+            xr.testing.assert_identical(x, y)
+
+
+# ------------------------------------------------------------------- without dask installed
+def test_the_default_path_needs_no_dask(tmp_path):
+    """With dask hidden (as if not installed) analyse and the CLI run as before; with it
+    installed, analyse never imports dask.distributed (xarray itself imports dask.array to
+    recognise its arrays, and looks for a dask scheduler when it writes netCDF: not sibsim's
+    doing)."""
+    src = str(Path(sibsim.__file__).parents[1])
+    code = ("import sys\n"
+            "if sys.argv[1] == 'hide':\n"
+            "    sys.modules.update(dask=None, distributed=None)\n"
+            "import sibsim\n"
+            "from sibsim.cli import main\n"
+            "sibsim.analyse(sibsim.load_scenario('peterborough'), draws=20, seed=1, "
+            "progress=False, with_breakeven=False, block_draws=8)\n"
+            "assert sys.modules.get('distributed') is None\n"
+            "if sys.argv[1] == 'hide':\n"
+            "    assert main(['run', 'peterborough', '--draws', '10', '--no-progress', "
+            "'--out', sys.argv[2]]) == 0\n")
+    env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for mode in ("hide", "installed"):
+        subprocess.run([sys.executable, "-c", code, mode, str(tmp_path / f"{mode}.nc")],
+                       check=True, env=env, timeout=300)
+
+
+@pytest.mark.parametrize("option", [["--workers", "2"], ["--scheduler", "tcp://127.0.0.1:1"]])
+def test_cli_refuses_cleanly_without_dask(monkeypatch, tmp_path, capsys, option):
+    monkeypatch.setattr(sd, "dask_available", lambda: False)
+    out = tmp_path / "x.nc"
+    rc = main(["run", "peterborough", "--draws", "10", "--out", str(out), "--no-progress",
+               *option])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and not out.exists()
+    assert err[0].startswith(f"sibsim: error: {option[0]}:") and sd.INSTALL_HINT in err[0]
+
+
+def test_cli_checks_the_worker_count(tmp_path, capsys):
+    assert main(["run", "peterborough", "--draws", "10", "--workers", "0",
+                 "--out", str(tmp_path / "x.nc")]) == 2
+    assert "--workers: got 0" in capsys.readouterr().err
+
+
+def test_default_block_gives_every_worker_thread_blocks():
+    assert sd.default_block_draws(100_000, 2, 65_536) == 12_500
+    assert sd.default_block_draws(100_000, 2, 4096) == 4096  # the memory bound wins
+    assert sd.default_block_draws(3000, 8, 65_536) == sd.MIN_BLOCK
+    assert sd.default_block_draws(500, 8, 65_536) == 500
+
+
+# ------------------------------------------------------------------------ on a LocalCluster
+distributed = pytest.importorskip(
+    "distributed", reason="dask.distributed is not installed (pip install sibsim[dask])")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with sd.cluster_client(workers=2) as c:
+        c.wait_for_workers(2, timeout=120)
+        yield c
+
+
+@pytest.fixture(scope="module")
+def one_process():
+    return analyse(_deal(), draws=DRAWS, seed=SEED, progress=False, block_draws=DRAWS)
+
+
+@pytest.mark.parametrize("block", [64, 300])
+def test_two_worker_processes_give_the_results_of_one_process(client, one_process, block):
+    assert len(client.nthreads()) == 2
+    res = analyse(_deal(), draws=DRAWS, seed=SEED, progress=False, block_draws=block,
+                  client=client)
+    _same(res, one_process)
+    # workers x numba threads = cores
+    threads = sd.numba_threads_by_host(client)
+    assert list(threads.values()) == [max(1, sd._cores() // 2)]
+
+
+class KillOnce(distributed.WorkerPlugin):
+    """Kills its worker process (SIGKILL) when a block after the first starts, once."""
+
+    name = "sibsim-kill-once"
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def transition(self, key, start, finish, **kwargs):
+        key = str(key)
+        if (finish == "executing" and key.startswith("sibsim-block-")
+                and not key.endswith("-0") and not os.path.exists(self.marker)):
+            Path(self.marker).write_text(str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_worker_killed_in_the_middle_of_a_run_changes_nothing(client, one_process,
+                                                                 tmp_path):
+    marker = tmp_path / "killed"
+    before = set(client.run(os.getpid).values())
+    client.register_plugin(KillOnce(str(marker)))
+    try:
+        res = analyse(_deal(), draws=DRAWS, seed=SEED, progress=False, block_draws=50,
+                      client=client)
+    finally:
+        client.unregister_worker_plugin(KillOnce.name)
+    assert marker.exists() and int(marker.read_text()) in before  # a worker did die
+    _same(res, one_process)
+    client.wait_for_workers(2, timeout=120)
+
+
+def test_cli_workers_writes_the_file_of_one_process(tmp_path):
+    a, b = tmp_path / "a.nc", tmp_path / "b.nc"
+    args = ["run", "peterborough", "--draws", "80", "--seed", "3", "--no-progress"]
+    assert main([*args, "--out", str(a)]) == 0
+    assert main([*args, "--out", str(b), "--block-draws", "30", "--workers", "2"]) == 0
+    _same(open_results(a), open_results(b))
+
+
+def test_a_store_written_from_the_cluster_holds_the_results_of_one_process(client, one_process,
+                                                                         tmp_path):
+    pytest.importorskip("zarr", reason="zarr is not installed (pip install sibsim[dask])")
+    from sibsim.store import analyse_to_zarr, open_store
+
+    path = analyse_to_zarr(_deal(), tmp_path / "r.zarr", draws=DRAWS, seed=SEED,
+                           block_draws=100, client=client, progress=False)
+    back = open_store(path, deal=_deal())
+    for g in GROUPS:
+        getattr(back, g).load()
+    _same(back, one_process)
