@@ -46,10 +46,10 @@ from sibsim.money.evaluation import (
     EvaluationDesign,
     Historical,
     Matched,
-    _in_strata,
-    _triggers,
-    _units,
     evaluate,
+    evaluation_triggers,
+    in_strata,
+    outcome_units,
 )
 from sibsim.money.pricing import PricingRule
 from sibsim.money.sib import counterfactual, money_flows
@@ -114,9 +114,9 @@ def historical_rate_at_prior_mean(deal: Deal) -> tuple[float, ...]:
         sc = dataclasses.replace(sc, comparison=ComparisonGroup(ratio=1.0))
     ds = simulate(sc, draws=1, seed=0, engine="expected", overrides=_prior_means(sc),
                   progress=False)
-    size = _in_strata(ds["size"], ev)
+    size = in_strata(ds["size"], ev)
     sums: dict[int, list[float]] = {}
-    for trig in _triggers(ev, _units(ds, ev).values, list(ds["arm"].values), size,
+    for trig in evaluation_triggers(ev, outcome_units(ds, ev).values, list(ds["arm"].values), size,
                           ds["entry_period"].values):
         w = trig.waves[0]
         comp = trig.comparison

@@ -28,7 +28,13 @@ from scipy import stats
 
 from sibsim.dataset.build import simulate
 from sibsim.money.deal import Deal
-from sibsim.money.evaluation import Measured, _in_strata, _triggers, _units, contract_round
+from sibsim.money.evaluation import (
+    Measured,
+    contract_round,
+    evaluation_triggers,
+    in_strata,
+    outcome_units,
+)
 from sibsim.money.pricing import PricingRule
 from sibsim.spec import _validate as v
 from sibsim.spec.distributions import Dirichlet, Distribution
@@ -170,11 +176,11 @@ def evaluation_power(deal: Deal) -> xr.Dataset:
         "threshold")}
     for ev in deal.evaluations:
         params = {name: np.array([float(dist.mean)]) for name, dist in ev.parameters().items()}
-        size = _in_strata(ds["size"], ev)
+        size = in_strata(ds["size"], ev)
         n_t = size.sel(arm="treatment").values
         n_c = size.sel(arm="comparison").values if "comparison" in arms else np.zeros_like(n_t)
-        u = _units(ds, ev).values
-        for trig in _triggers(ev, u, arms, size, entry):
+        u = outcome_units(ds, ev).values
+        for trig in evaluation_triggers(ev, u, arms, size, entry):
             waves = trig.waves
             nt = float(n_t[waves].sum())
             t_units = float(trig.treated_units[:, waves].sum(1)[0])

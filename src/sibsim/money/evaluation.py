@@ -785,14 +785,14 @@ def _windows(ev: Evaluation, entry: np.ndarray, n_periods: int,
     return first, last
 
 
-def _in_strata(da: xr.DataArray, ev: Evaluation) -> xr.DataArray:
+def in_strata(da: xr.DataArray, ev: Evaluation) -> xr.DataArray:
     """``da`` restricted to the evaluation's strata, then summed over strata."""
     if ev.stratum is not None:
         da = da.sel(stratum=list(ev.stratum))
     return da.sum("stratum", skipna=False)
 
 
-def _units(ds: xr.Dataset, ev: Evaluation) -> xr.DataArray:
+def outcome_units(ds: xr.Dataset, ev: Evaluation) -> xr.DataArray:
     """Outcome units per draw, arm, wave and period."""
     if "process" in ds.dims:
         names = [str(x) for x in ds["process"].values]
@@ -805,11 +805,11 @@ def _units(ds: xr.Dataset, ev: Evaluation) -> xr.DataArray:
                 and np.isnan(ds["occupancy"].sel(state=ev.state)[(0,) * 5].item())):
             raise v.fail("Evaluation.state", ev.state, f"a state of process {ev.process!r}")
     if ev.outcome == "events":
-        return _in_strata(ds["events"], ev)
+        return in_strata(ds["events"], ev)
     if "state" not in ds.dims or ev.state not in ds["state"].values:
         raise v.fail("Evaluation.state", ev.state, "a state of the scenario's Markov/binary "
                      "outcome")
-    return _in_strata(ds["occupancy"].sel(state=ev.state), ev)
+    return in_strata(ds["occupancy"].sel(state=ev.state), ev)
 
 
 class _Trigger(NamedTuple):
@@ -825,9 +825,14 @@ class _Trigger(NamedTuple):
     spans: np.ndarray
 
 
-def _triggers(ev: Evaluation, u: np.ndarray, arms: list[str], size: xr.DataArray,
-              entry: np.ndarray) -> list[_Trigger]:
-    """The triggers of one evaluation: per wave (or per wave and period), then pooled."""
+def evaluation_triggers(ev: Evaluation, u: np.ndarray, arms: list[str], size: xr.DataArray,
+                        entry: np.ndarray) -> list[_Trigger]:
+    """The triggers of one evaluation: per wave (or per wave and period), then pooled.
+
+    ``u``: :func:`outcome_units` of the evaluation, (draw, arm, wave, period); ``size``:
+    :func:`in_strata` of the dataset's ``size`` (arm, wave); ``entry``: entry period of each
+    wave. Shared with :mod:`sibsim.analysis.power` and
+    :mod:`sibsim.analysis.evaluation_design`, which compute the same triggers' power."""
     W, P = len(entry), u.shape[-1]
     n_t = size.sel(arm="treatment").values  # (W,)
     first, last = _windows(ev, entry, P, n_t)
@@ -891,15 +896,15 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int) -> 
         ev.check_scenario(list(ds["stratum"].values), len(entry))
         ev.check_groups(ds["size"].transpose("arm", "wave", "stratum").values,
                         list(ds["stratum"].values))
-        size = _in_strata(ds["size"], ev)  # (arm, wave)
+        size = in_strata(ds["size"], ev)  # (arm, wave)
         n_t = size.sel(arm="treatment").values  # (W,)
         if not n_t.sum() > 0:
             raise v.fail(f"Evaluation[{ev.metric}].stratum", ev.stratum,
                          "strata with treated participants in at least one entry wave")
         params = {name: _sample_for_draws(dist, name, seed, ds["draw"].values)
                   for name, dist in ev.parameters().items()}
-        u = _units(ds, ev).values  # (D, A, W, P)
-        for trig in _triggers(ev, u, arms, size, entry):
+        u = outcome_units(ds, ev).values  # (D, A, W, P)
+        for trig in evaluation_triggers(ev, u, arms, size, entry):
             waves = trig.waves
             nt = n_t[waves].sum()
             t_units = trig.treated_units[:, waves].sum(1)
