@@ -335,8 +335,8 @@ def check_breakeven_line(s: str, be, m) -> int:
         near(pct(found.group(1)), float(np.isnan(x).mean()), "no break-even share")
         n += 1
     words = r"(no effect|an? [\d.]+% (?:reduction|increase))"
-    found = re.search(rf"is at least {words} \(median over draws; 90% between {words} and "
-                      rf"{words}\)", s)
+    found = re.search(rf"(?:is at least|even with) {words} \(median over draws; 90% between "
+                      rf"{words} and {words}\)", s)
     if found:
         lo, med, hi = np.quantile(x[np.isfinite(x)], [0.05, 0.5, 0.95])
         near(effect(found.group(1), measure), med, f"{party} median")

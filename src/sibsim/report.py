@@ -609,8 +609,10 @@ def describe(res: SIBResults, deal: Deal) -> str:
                              f"{WIDEN_HINT}.")
                 continue
             lo, med, hi = sorted(_q(x), key=lambda e: _strength(np.array(e), meas))
-            lines.append(f"  {text} when the {what} is at least "
-                         f"{_effect_words(med, meas)} (median over draws; 90% between "
+            med_words = _effect_words(med, meas)
+            when = (f"even with {med_words}" if med_words == "no effect"
+                    else f"when the {what} is at least {med_words}")
+            lines.append(f"  {text} {when} (median over draws; 90% between "
                          f"{_effect_words(lo, meas)} and {_effect_words(hi, meas)})"
                          + (f"; no break-even up to {strongest} (the strongest effect "
                             f"searched) in {_pct(share_none)} of draws." if share_none > 0
