@@ -268,3 +268,52 @@ def test_the_main_job_writes_the_council_report_beside_the_results(tmp_path, cap
                  "--report", str(bad), "--no-progress"]) == 2
     assert "--report" in capsys.readouterr().err
     assert not bad.exists() and not (tmp_path / "s.nc").exists()
+
+
+@pytest.mark.parametrize("p", [0.03, 0.23, 0.5, 0.97])
+def test_chance_bar_labels_are_never_cut(p):
+    """A label that does not fit in its segment goes below the bar, inside the axes."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import xarray as xr
+    from matplotlib.figure import Figure
+
+    from sibsim.council.figures import plot_net_loss_chance
+
+    fig = Figure(figsize=(7, 2.4))
+    ax = fig.add_subplot()
+    loss = (np.arange(100) < round(p * 100)).astype(float)
+    plot_net_loss_chance(SimpleNamespace(municipality=xr.Dataset({"net_loss": ("draw", loss)})),
+                         ax, "fi")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    box = ax.get_window_extent(renderer)
+    segments = {0: (0.0, p), 1: (p, 1.0)}
+    for i, label in enumerate(ax.texts):
+        ext = label.get_window_extent(renderer)
+        assert box.x0 - 1 <= ext.x0 and ext.x1 <= box.x1 + 1, (p, label.get_text())
+        lo, hi = ax.transData.transform([(segments[i][0], 0), (segments[i][1], 0)])[:, 0]
+        inside = label.get_position()[1] == 0
+        assert not inside or (lo <= ext.x0 and ext.x1 <= hi), (p, label.get_text())
+
+
+def test_a_breakeven_without_any_effect_is_said_so(tmp_path):
+    """The child-welfare template pays a share of the savings: its commissioner breaks even
+    with no effect at all (median), which reads as such, not as "at least 0 %"."""
+    import html as html_lib
+
+    import sibsim
+    from sibsim.council import council_facts, council_report
+    from sibsim.council.texts import TEXTS
+    from sibsim.templates import write_template
+
+    deal = sibsim.load_scenario(write_template("child-welfare", tmp_path / "cw.toml"))
+    res = sibsim.analyse(deal, draws=300, seed=1, progress=False)
+    be = council_facts(res, deal).breakeven
+    assert abs(be.effect - 1.0) < 0.005  # the case this test is about
+    for lang in LANGS:
+        doc = html_lib.unescape(council_report(res, deal, lang=lang))
+        assert TEXTS[lang]["breakeven_no_effect"] in doc
+        assert "0 %" + " verrattuna" not in doc and "at least 0%" not in doc

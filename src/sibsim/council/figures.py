@@ -57,19 +57,43 @@ def plot_budget_fan(results, ax: Axes, deal: Deal, lang: str = "en",
     return ax
 
 
+def _segment_label(ax: Axes, left: float, width: float, text: str, color: str) -> None:
+    """Label a segment of the bar inside it in white when the text fits, else below it in the
+    segment's colour (the text is never cut by the segment's edges or the figure's)."""
+    if width <= 0:
+        return
+    label = ax.text(left + width / 2, 0, text, ha="center", va="center", color="white",
+                    fontsize=FONT, fontweight="bold")
+    canvas = ax.figure.canvas
+    if not hasattr(canvas, "get_renderer"):  # a bare Figure(): measure with an Agg canvas
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        canvas = FigureCanvasAgg(ax.figure)
+    renderer = canvas.get_renderer()
+    text_px = label.get_window_extent(renderer).width
+    x0, x1 = ax.transData.transform([(left, 0), (left + width, 0)])[:, 0]
+    if text_px <= 0.92 * (x1 - x0):
+        return
+    label.set(color=color, va="top", y=-0.4)
+    # keep it inside the axes: anchor at the nearer end when the centre is too close to it
+    half = 0.5 * text_px / (ax.transAxes.transform((1, 0))[0] - ax.transAxes.transform((0, 0))[0])
+    centre = left + width / 2
+    if centre - half < 0:
+        label.set(x=0.0, ha="left")
+    elif centre + half > 1:
+        label.set(x=1.0, ha="right")
+
+
 def plot_net_loss_chance(results, ax: Axes, lang: str = "en") -> Axes:
     """The chance that the commissioner pays more than it saves, as one horizontal bar."""
     t, f = TEXTS[lang], Formatter(lang)
     p = float(results.municipality["net_loss"].mean())
     ax.barh([0], [p], color=RED, height=0.6)
     ax.barh([0], [1 - p], left=[p], color=GREEN, height=0.6)
-    if p >= 0.12:
-        ax.text(p / 2, 0, f"{t['chance_pays_more']}\n{f.pct(p, 0)}", ha="center",
-                va="center", color="white", fontsize=FONT, fontweight="bold")
-    if 1 - p >= 0.12:
-        ax.text(p + (1 - p) / 2, 0, f"{t['chance_saves']}\n{f.pct(1 - p, 0)}", ha="center",
-                va="center", color="white", fontsize=FONT, fontweight="bold")
     ax.set_xlim(0, 1)
+    ax.set_ylim(-1.1, 0.5)
+    _segment_label(ax, 0.0, p, f"{t['chance_pays_more']}\n{f.pct(p, 0)}", RED)
+    _segment_label(ax, p, 1 - p, f"{t['chance_saves']}\n{f.pct(1 - p, 0)}", GREEN)
     ax.set_yticks([])
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f.pct(v, 0)))
     ax.set_title(f"{t['chance_title']}: {f.pct(p, 0)}", fontsize=FONT + 1, loc="left")

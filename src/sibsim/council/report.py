@@ -224,7 +224,13 @@ def council_report(results, deal: Deal, lang: str = "fi", confidence: float = 0.
     be = facts.breakeven
     if be is not None:
         s.append(f"<h3>{e(t['breakeven_h'])}</h3>")
-        if np.isfinite(be.effect):
+        no_effect = (0.0 if be.measure == "absolute" else 1.0)
+        if np.isfinite(be.effect) and abs(be.effect - no_effect) < 0.005:
+            s.append("<p>" + e(t["breakeven_no_effect"]) + "</p>")  # "at least 0 %" reads badly
+            if be.share_none > 0.005:
+                s.append("<p>" + e(t["breakeven_partial"].format(share=f.pct(be.share_none, 0)))
+                         + "</p>")
+        elif np.isfinite(be.effect):
             n = max(0.0, be.units)
             s.append("<p>" + e(t["breakeven_text"].format(
                 effect=_effect_phrase(facts, deal, lang, f), n=f.num(np.ceil(n)),

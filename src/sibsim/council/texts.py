@@ -66,6 +66,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "breakeven_text": "Jotta kunnan säästöt kattavat maksut, palvelun on {effect} "
                           "verrattuna tilanteeseen ilman palvelua (mediaani). Se tarkoittaa "
                           "koko sopimuskaudella yhteensä vähintään {n} {unit} vähemmän.",
+        "breakeven_no_effect": "Kunnan säästöt kattavat maksut jo silloin, kun palvelulla ei ole "
+                               "vaikutusta lainkaan (mediaani).",
         "breakeven_none": "Kunnan säästöt eivät kata maksuja edes vahvimmalla tutkitulla "
                           "vaikutuksella {share} tapauksista.",
         "breakeven_partial": "Osassa tapauksista ({share}) säästöt eivät kata maksuja "
@@ -199,6 +201,8 @@ TEXTS: dict[str, dict[str, str]] = {
                           "tjänsten {effect} jämfört med en situation utan tjänsten (median). "
                           "Det motsvarar under hela avtalsperioden sammanlagt minst {n} "
                           "{unit} färre.",
+        "breakeven_no_effect": "Kommunens besparingar täcker ersättningarna redan när tjänsten "
+                               "inte har någon effekt alls (median).",
         "breakeven_none": "Kommunens besparingar täcker inte ersättningarna ens med den "
                           "starkaste effekt som prövats i {share} av fallen.",
         "breakeven_partial": "I en del av fallen ({share}) täcker besparingarna inte "
@@ -331,6 +335,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "breakeven_text": "For the municipality's savings to cover the payments, the service "
                           "must {effect} compared with no service (median). Over the whole "
                           "contract that means at least {n} fewer {unit} in total.",
+        "breakeven_no_effect": "The municipality's savings cover the payments even if the "
+                               "service has no effect at all (median).",
         "breakeven_none": "The municipality's savings do not cover the payments even at the "
                           "strongest effect examined in {share} of cases.",
         "breakeven_partial": "In some cases ({share}) the savings do not cover the payments "
