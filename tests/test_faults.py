@@ -8,6 +8,7 @@ import dataclasses
 import errno
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -163,10 +164,11 @@ def test_an_interrupt_inside_a_write_leaves_no_temporary_file(tmp_path):
 
 # ------------------------------------------------------------------ signals
 def _wait_until_simulating(proc: subprocess.Popen) -> str:
-    """Read standard error until the first progress report: the simulation is under way, so
-    the signal arrives during the run, not during the imports."""
+    """Read standard error until the progress bar reports draws done ("draws N/" with N > 0):
+    the simulation is under way (kernels compiled or loaded from the cache), so the signal
+    arrives during the run, not during the imports or the bar's first drawing."""
     seen = b""
-    while b"draws" not in seen:
+    while re.search(rb"draws [1-9][\d,]*/", seen) is None:
         byte = proc.stderr.read(1)
         if not byte:
             raise AssertionError(f"the run ended before reporting progress: {seen!r}")
