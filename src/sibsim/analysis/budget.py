@@ -211,51 +211,36 @@ TABLE_FORMATS = (".csv", ".xlsx")
 
 # (variable, header pattern per language, kind); {cur} is the currency, {conf} the confidence
 # in the language's percent form. "money" columns are rounded to whole currency units, "share"
-# columns are percentages with one decimal.
+# columns are percentages with one decimal. Money columns are "<measure>, <statistic> ({cur})".
+_MEASURES = {
+    "gross_payments": {"en": "Gross outcome payments", "fi": "Tulosperusteiset maksut",
+                       "sv": "Resultatbaserade betalningar"},
+    "cashable_savings": {"en": "Cashable savings", "fi": "Kassavaikutteiset säästöt",
+                         "sv": "Kassapåverkande besparingar"},
+    "net_savings": {"en": "Net savings", "fi": "Nettosäästöt", "sv": "Nettobesparingar"},
+}
+_STATISTICS = {
+    "mean": {"en": "mean", "fi": "keskiarvo", "sv": "medelvärde"},
+    "median": {"en": "median", "fi": "mediaani", "sv": "median"},
+    "p05": {"en": "5th percentile", "fi": "5. persentiili", "sv": "5:e percentilen"},
+    "p90": {"en": "90th percentile", "fi": "90. persentiili", "sv": "90:e percentilen"},
+    "p95": {"en": "95th percentile", "fi": "95. persentiili", "sv": "95:e percentilen"},
+}
+
+
+def _money_column(measure: str, stat: str) -> tuple[str, dict[str, str], str]:
+    names, stats = _MEASURES[measure], _STATISTICS[stat]
+    return (f"{measure}_{stat}", {lang: f"{names[lang]}, {stats[lang]} ({{cur}})"
+                                  for lang in names}, "money")
+
+
 _COLUMNS = (
-    ("gross_payments_mean", {"en": "Gross outcome payments, mean ({cur})",
-                             "fi": "Tulosperusteiset maksut, keskiarvo ({cur})",
-                             "sv": "Resultatbaserade betalningar, medelvärde ({cur})"}, "money"),
-    ("gross_payments_median", {"en": "Gross outcome payments, median ({cur})",
-                               "fi": "Tulosperusteiset maksut, mediaani ({cur})",
-                               "sv": "Resultatbaserade betalningar, median ({cur})"}, "money"),
-    ("gross_payments_p90", {"en": "Gross outcome payments, 90th percentile ({cur})",
-                            "fi": "Tulosperusteiset maksut, 90. persentiili ({cur})",
-                            "sv": "Resultatbaserade betalningar, 90:e percentilen ({cur})"},
-     "money"),
-    ("gross_payments_p95", {"en": "Gross outcome payments, 95th percentile ({cur})",
-                            "fi": "Tulosperusteiset maksut, 95. persentiili ({cur})",
-                            "sv": "Resultatbaserade betalningar, 95:e percentilen ({cur})"},
-     "money"),
+    *(_money_column("gross_payments", s) for s in ("mean", "median", "p90", "p95")),
     ("appropriation", {"en": "Appropriation at {conf} confidence ({cur})",
                        "fi": "Määräraha {conf}:n varmuudella ({cur})",
                        "sv": "Anslag med {conf} säkerhet ({cur})"}, "money"),
-    ("cashable_savings_mean", {"en": "Cashable savings, mean ({cur})",
-                               "fi": "Kassavaikutteiset säästöt, keskiarvo ({cur})",
-                               "sv": "Kassapåverkande besparingar, medelvärde ({cur})"}, "money"),
-    ("cashable_savings_p05", {"en": "Cashable savings, 5th percentile ({cur})",
-                              "fi": "Kassavaikutteiset säästöt, 5. persentiili ({cur})",
-                              "sv": "Kassapåverkande besparingar, 5:e percentilen ({cur})"},
-     "money"),
-    ("cashable_savings_median", {"en": "Cashable savings, median ({cur})",
-                                 "fi": "Kassavaikutteiset säästöt, mediaani ({cur})",
-                                 "sv": "Kassapåverkande besparingar, median ({cur})"}, "money"),
-    ("cashable_savings_p95", {"en": "Cashable savings, 95th percentile ({cur})",
-                              "fi": "Kassavaikutteiset säästöt, 95. persentiili ({cur})",
-                              "sv": "Kassapåverkande besparingar, 95:e percentilen ({cur})"},
-     "money"),
-    ("net_savings_mean", {"en": "Net savings, mean ({cur})",
-                          "fi": "Nettosäästöt, keskiarvo ({cur})",
-                          "sv": "Nettobesparingar, medelvärde ({cur})"}, "money"),
-    ("net_savings_p05", {"en": "Net savings, 5th percentile ({cur})",
-                         "fi": "Nettosäästöt, 5. persentiili ({cur})",
-                         "sv": "Nettobesparingar, 5:e percentilen ({cur})"}, "money"),
-    ("net_savings_median", {"en": "Net savings, median ({cur})",
-                            "fi": "Nettosäästöt, mediaani ({cur})",
-                            "sv": "Nettobesparingar, median ({cur})"}, "money"),
-    ("net_savings_p95", {"en": "Net savings, 95th percentile ({cur})",
-                         "fi": "Nettosäästöt, 95. persentiili ({cur})",
-                         "sv": "Nettobesparingar, 95:e percentilen ({cur})"}, "money"),
+    *(_money_column(m, s) for m in ("cashable_savings", "net_savings")
+      for s in ("mean", "p05", "median", "p95")),
     ("p_net_loss", {"en": "Probability of paying more than saving (%)",
                     "fi": "Todennäköisyys, että maksut ylittävät säästöt (%)",
                     "sv": "Sannolikhet att betalningarna överstiger besparingarna (%)"}, "share"),
