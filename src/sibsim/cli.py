@@ -14,9 +14,13 @@ import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sibsim.engine.progress import end_line
 from sibsim.scenario_file import ScenarioFileError, builtin_scenarios, load_scenario
+
+if TYPE_CHECKING:
+    from sibsim.money.deal import Deal
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -153,22 +157,38 @@ def _add_evaluation_parsers(sub: argparse._SubParsersAction) -> None:
                     help="write EVSI against the pilot's size")
 
 
-def _evaluation_main(args: argparse.Namespace) -> int:
-    """Run ``evaluation-design`` or ``value-of-information``."""
-    if args.draws < 2:
-        return _fail(f"--draws: got {args.draws}; allowed: an integer >= 2")
+def check_counts(args: argparse.Namespace, min_draws: int = 1) -> str | None:
+    """The message for a ``--draws`` below ``min_draws`` or a negative ``--seed`` (every
+    subcommand's shared options), else None."""
+    if args.draws < min_draws:
+        return f"--draws: got {args.draws}; allowed: an integer >= {min_draws}"
     if args.seed < 0:
-        return _fail(f"--seed: got {args.seed}; allowed: an integer >= 0")
+        return f"--seed: got {args.seed}; allowed: an integer >= 0"
+    return None
+
+
+def _open_deal(args: argparse.Namespace, outputs: dict, min_draws: int = 1) -> Deal | int:
+    """Check the counts, load ``args.scenario`` and check ``outputs`` before any work: the
+    deal, or the exit status of the one-line error already printed."""
+    problem = check_counts(args, min_draws)
+    if problem is not None:
+        return _fail(problem)
     try:
         deal = load_scenario(args.scenario)
     except ScenarioFileError as err:
         return _fail(str(err))
+    problem = check_outputs(args.scenario, outputs)
+    return deal if problem is None else _fail(problem)
+
+
+def _evaluation_main(args: argparse.Namespace) -> int:
+    """Run ``evaluation-design`` or ``value-of-information``."""
     outputs = {"--figure": (args.figure, _figure_formats())}
     if getattr(args, "out", None) is not None:
         outputs["--out"] = (args.out, (".nc",))
-    problem = check_outputs(args.scenario, outputs)
-    if problem is not None:
-        return _fail(problem)
+    deal = _open_deal(args, outputs, min_draws=2)
+    if isinstance(deal, int):
+        return deal
     if not deal.has_money:
         return _fail(f"{args.scenario}: no contract; these tools need a priced deal")
     import matplotlib
@@ -327,10 +347,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return _sensitivity(args)
     if args.command == "new":
         return _new(args)
-    if args.draws < 1:
-        return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")
-    if args.seed < 0:
-        return _fail(f"--seed: got {args.seed}; allowed: an integer >= 0")
+    problem = check_counts(args)
+    if problem is not None:
+        return _fail(problem)
     if args.block_draws is not None and args.block_draws < 1:
         return _fail(f"--block-draws: got {args.block_draws}; allowed: an integer >= 1")
     from sibsim.analysis.budget import TABLE_FORMATS, check_confidence
@@ -404,17 +423,9 @@ def _sensitivity(args: argparse.Namespace) -> int:
     """``sibsim sensitivity``: see :mod:`sibsim.analysis.sensitivity._command`."""
     from sibsim.analysis.sensitivity._command import run_command
 
-    if args.draws < 1:
-        return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")
-    if args.seed < 0:
-        return _fail(f"--seed: got {args.seed}; allowed: an integer >= 0")
-    try:
-        deal = load_scenario(args.scenario)
-    except ScenarioFileError as err:
-        return _fail(str(err))
-    problem = check_outputs(args.scenario, {"--figure": (args.figure, _figure_formats())})
-    if problem is not None:
-        return _fail(problem)
+    deal = _open_deal(args, {"--figure": (args.figure, _figure_formats())})
+    if isinstance(deal, int):
+        return deal
     try:
         text, fig = run_command(args, deal)
     except (ValueError, TypeError) as err:

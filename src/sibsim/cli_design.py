@@ -56,11 +56,9 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _check_numbers(args: argparse.Namespace) -> str | None:
-    if args.draws < 2:
-        return f"--draws: got {args.draws}; allowed: an integer >= 2"
-    if args.seed < 0:
-        return f"--seed: got {args.seed}; allowed: an integer >= 0"
-    return None
+    from sibsim.cli import check_counts
+
+    return check_counts(args, min_draws=2)
 
 
 def run_design(args: argparse.Namespace, fail: Any) -> int:

@@ -84,13 +84,12 @@ def write_summary_csv(facts, path: Path, lang: str) -> Path:
 
 def run_report(args: argparse.Namespace) -> int:
     """The ``report`` subcommand; returns the exit status."""
-    from sibsim.cli import check_outputs
+    from sibsim.cli import check_counts, check_outputs
     from sibsim.scenario_file import ScenarioFileError, builtin_scenarios, load_scenario
 
-    if args.draws < 1:
-        return _fail(f"--draws: got {args.draws}; allowed: an integer >= 1")
-    if args.seed < 0:
-        return _fail(f"--seed: got {args.seed}; allowed: an integer >= 0")
+    problem = check_counts(args)
+    if problem is not None:
+        return _fail(problem)
     if not 0 < args.confidence < 1:
         return _fail(f"--confidence: got {args.confidence}; allowed: a number in (0, 1), "
                      "e.g. 0.9")
