@@ -352,24 +352,15 @@ class _MoneyArrays(NamedTuple):
     periods_per_year: int
     social_discount_rate: float
 
-    @classmethod
-    def of_dataset(cls, money: xr.Dataset) -> _MoneyArrays:
-        return cls({k: money[k].values for k in money.data_vars},
-                   {k: list(money[k].values) for k in ("party", "tranche", "payer")},
-                   int(money.attrs["periods_per_year"]),
-                   float(money.attrs["social_discount_rate_per_year"]))
 
-
-def _variant_draws(variant: Deal, money: xr.Dataset | _MoneyArrays, year_index: np.ndarray,
+def _variant_draws(variant: Deal, money: _MoneyArrays, year_index: np.ndarray,
                    n_years: int, budget_payer: str | None) -> dict[str, np.ndarray]:
-    """What the summaries need from one variant's money (its dataset, or the arrays of
-    :func:`~sibsim.money.sib.money_arrays` that the dataset labels), per draw.
+    """What the summaries need from one variant's money (the arrays of
+    :func:`~sibsim.money.sib.money_arrays`), per draw.
 
     This and :func:`money_arrays` are the inner step that a fused (variant, draw) evaluator
     replaces: it must return the same arrays for a stack of variants.
     """
-    if isinstance(money, xr.Dataset):
-        money = _MoneyArrays.of_dataset(money)
     tranches = money.coords["tranche"]
     parties = list(money.coords["party"])
     pick = [parties.index(t) for t in tranches]
@@ -569,8 +560,8 @@ def evaluate_variants(deal: Deal, ds: xr.Dataset, cf: xr.Dataset, variants: Sequ
     -----
     The outcome draws and the counterfactual are computed once by the caller; each
     variant's evaluation tables are reused when its evaluations are the deal's. The loop over
-    variants (:func:`money_flows` then the per-draw extraction) is the one place that a fused
-    (variant, draw) evaluator replaces.
+    variants (:func:`~sibsim.money.sib.money_arrays` then the per-draw extraction) is the one
+    place that a fused (variant, draw) evaluator replaces.
     """
     confidence = v.fraction(0.0, 1.0, low_open=True, high_open=True)("confidence", confidence)
     if not variants:
