@@ -73,3 +73,23 @@ def test_expected_count_check_still_refuses_counts_only_the_dispersion_makes_too
     with pytest.raises(ValueError, match="chunk draw 1"):
         check_expected_counts(table, nb, sizes)
     check_expected_counts(table / 4, nb, sizes)  # within range: no error
+
+
+def test_fast_path_keeps_a_deals_correlated_inputs():
+    """A deal whose engagement and effect are rank-correlated: the fast path samples the
+    parameters itself and must apply the same copula as simulate(deal), or the break-even
+    would be computed for other draws than the outcomes."""
+    deal = sibsim.load_scenario("peterborough")
+    deal = deal.replace(correlation=sibsim.Correlation(
+        ("effect.engagement", "effect.value"), ((1.0, -0.8), (-0.8, 1.0))))
+    # (the baseline would not do: the break-even's noise ratio cancels a rate's scale)
+    ds = sibsim.simulate(deal, draws=12, seed=5, progress=False)
+    fast, general = _search(deal, ds, True), _search(deal, ds, False)
+    for var in general.data_vars:
+        np.testing.assert_allclose(fast[var].values, general[var].values, rtol=1e-12, atol=0,
+                                   equal_nan=True, err_msg=var)
+    plain = _search(deal.replace(correlation=None),
+                    sibsim.simulate(deal.replace(correlation=None), draws=12, seed=5,
+                                    progress=False), True)
+    assert not np.array_equal(plain["breakeven_effect"].values,
+                              fast["breakeven_effect"].values, equal_nan=True)

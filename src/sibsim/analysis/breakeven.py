@@ -38,7 +38,7 @@ import xarray as xr
 
 from sibsim.analysis.blocks import DrawSum
 from sibsim.analysis.metrics import discount_factors, investor_loss, present_value
-from sibsim.dataset.build import simulate
+from sibsim.dataset.build import simulate, with_correlated_inputs
 from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
 from sibsim.engine.progress import steps
@@ -97,11 +97,8 @@ class _Pipeline:
             self._models = _process_models(self.scenario, "expected")
             self._params = sample_parameters(self.scenario.parameters(), self.seed, self.first,
                                              self.first + self.D)
-            if self.deal.correlation is not None:  # as simulate(deal) does
-                from sibsim.spec.correlation import outcome_overrides
-
-                self._params.update(outcome_overrides(self.deal.correlation, self.scenario,
-                                                      self.seed, self.first, self.D))
+            self._params.update(with_correlated_inputs(  # as simulate(deal) does
+                self.deal.correlation, self.scenario, self.seed, self.first, self.D) or {})
             self._chunk = default_chunk(self.scenario)
             frailty = self.scenario.frailty
             self._frailty_var = frailty.variance if frailty is not None else 0.0

@@ -158,6 +158,20 @@ def outcome_dataset(scenario: Scenario, out: EngineOutput) -> xr.Dataset:
     return ds
 
 
+def with_correlated_inputs(corr, scenario: Scenario, seed: int, first_draw: int, draws: int,
+                           overrides: Mapping[str, np.ndarray] | None = None
+                           ) -> Mapping[str, np.ndarray] | None:
+    """``overrides`` plus the per-draw values of the scenario parameters that a deal's
+    rank correlation ``corr`` (:class:`~sibsim.spec.correlation.Correlation` or None) ties
+    together; values given in ``overrides`` win. Every path that samples a deal's outcome
+    parameters (:func:`simulate`, the break-even search) goes through here."""
+    if corr is None:
+        return overrides
+    from sibsim.spec.correlation import outcome_overrides
+
+    return {**outcome_overrides(corr, scenario, seed, first_draw, draws), **(overrides or {})}
+
+
 def simulate(scenario: Scenario, draws: int = 1000, seed: int | np.random.Generator = 0, *,
              engine: str = "auto", chunk_draws: int | None = None, progress: bool | None = None,
              overrides: Mapping[str, np.ndarray] | None = None,
@@ -215,11 +229,7 @@ def simulate(scenario: Scenario, draws: int = 1000, seed: int | np.random.Genera
         raise TypeError(f"scenario: got {type(scenario).__name__}; allowed: a sibsim.Scenario "
                         "or a sibsim.Deal")
     seed_int = resolve_seed(seed)
-    if corr is not None:  # correlated scenario parameters (spec/correlation.py); given win
-        from sibsim.spec.correlation import outcome_overrides
-
-        overrides = {**outcome_overrides(corr, scenario, seed_int, first_draw, draws),
-                     **(overrides or {})}
+    overrides = with_correlated_inputs(corr, scenario, seed_int, first_draw, draws, overrides)
     out = run_engine(scenario, draws, seed_int, engine=engine, chunk_draws=chunk_draws,
                      progress=progress, overrides=overrides, first_draw=first_draw)
     return outcome_dataset(scenario, out)
