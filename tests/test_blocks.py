@@ -11,6 +11,7 @@ import pytest
 import xarray as xr
 
 import sibsim
+from results_equal import assert_same_dataset
 from sibsim import resources
 from sibsim.analysis.blocks import SUM_CHUNK, DrawAssembler, DrawSum
 from sibsim.analysis.breakeven import breakeven
@@ -34,12 +35,7 @@ def _no_attrs(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
-def _same_run(a: xr.Dataset, b: xr.Dataset) -> None:
-    """Identical apart from the creation time."""
-    a, b = a.copy(), b.copy()
-    a.attrs.pop("created", None)
-    b.attrs.pop("created", None)
-    xr.testing.assert_identical(a, b)
+_same_run = assert_same_dataset
 
 
 # ----------------------------------------------------------------------- the draw offset

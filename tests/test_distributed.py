@@ -10,32 +10,18 @@ import sys
 from pathlib import Path
 
 import pytest
-import xarray as xr
 
 import sibsim
+from results_equal import assert_same_results, coarse_peterborough
 from sibsim import distributed as sd
 from sibsim.cli import main
-from sibsim.money.deal import BreakevenSearch
 from sibsim.report import GROUPS, analyse, open_results
 
 DRAWS, SEED = 300, 11
 
 
-def _deal():
-    deal = sibsim.load_scenario("peterborough")
-    return deal.replace(breakeven=BreakevenSearch(effect_range=deal.breakeven.effect_range,
-                                                  grid=7))
-
-
-def _same(a: sibsim.SIBResults, b: sibsim.SIBResults) -> None:
-    for g in GROUPS:
-        x, y = getattr(a, g), getattr(b, g)
-        assert (x is None) == (y is None), g
-        if x is not None:
-            x, y = x.copy(), y.copy()
-            x.attrs.pop("created", None)
-            y.attrs.pop("created", None)
-            xr.testing.assert_identical(x, y)
+_deal = coarse_peterborough
+_same = assert_same_results
 
 
 # ------------------------------------------------------------------- without dask installed

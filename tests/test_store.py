@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 import xarray as xr
 
-import sibsim
+from results_equal import assert_same_results, coarse_peterborough
 from sibsim.cli import main
-from sibsim.money.deal import BreakevenSearch
-from sibsim.report import GROUPS, analyse
+from sibsim.report import analyse
 
 zarr = pytest.importorskip("zarr", reason="zarr is not installed (pip install sibsim[dask])")
 pytest.importorskip("dask", reason="dask is not installed (pip install sibsim[dask])")
@@ -19,21 +18,8 @@ from sibsim import store  # noqa: E402
 DRAWS, SEED = 250, 5
 
 
-def _deal():
-    deal = sibsim.load_scenario("peterborough")
-    return deal.replace(breakeven=BreakevenSearch(effect_range=deal.breakeven.effect_range,
-                                                  grid=7))
-
-
-def _same(a: sibsim.SIBResults, b: sibsim.SIBResults) -> None:
-    for g in GROUPS:
-        x, y = getattr(a, g), getattr(b, g)
-        assert (x is None) == (y is None), g
-        if x is not None:
-            x, y = x.load().copy(), y.copy()
-            x.attrs.pop("created", None)
-            y.attrs.pop("created", None)
-            xr.testing.assert_identical(x, y)
+_deal = coarse_peterborough
+_same = assert_same_results
 
 
 @pytest.fixture(scope="module")
