@@ -163,6 +163,36 @@ def test_an_interrupt_inside_a_write_leaves_no_temporary_file(tmp_path):
 
 
 # ------------------------------------------------------------------ signals
+def _as_in_a_terminal() -> None:
+    """Start the child with Ctrl-C at its default disposition, as a command typed in a terminal
+    is. A process started with SIGINT ignored (``nohup``, or ``cmd &`` in a script without job
+    control) inherits that, and Python then leaves SIGINT ignored: by Unix convention the
+    command keeps ignoring it. Without this reset the signal tests would pass or fail with how
+    the test runner itself was started (a background CI step ignores SIGINT)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _run_cli(args: list[str], cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "sibsim", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=cwd, preexec_fn=_as_in_a_terminal)
+
+
+def test_a_command_started_with_ctrl_c_ignored_keeps_ignoring_it():
+    """The convention the reset above relies on: an inherited 'ignore SIGINT' survives into
+    Python, and a default one becomes KeyboardInterrupt."""
+    probe = "import signal; print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)"
+
+    def ignoring() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def run(pre) -> str:
+        return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                              preexec_fn=pre, check=True).stdout.strip()
+
+    assert run(ignoring) == "True"
+    assert run(_as_in_a_terminal) == "False"
+
+
 def _wait_until_simulating(proc: subprocess.Popen) -> str:
     """Read standard error until the progress bar reports draws done ("draws N/" with N > 0):
     the simulation is under way (kernels compiled or loaded from the cache), so the signal
@@ -185,10 +215,8 @@ def test_a_signal_stops_the_run_with_one_line_and_keeps_the_previous_file(tmp_pa
                                                                           words):
     out = tmp_path / "r.nc"
     out.write_bytes(b"previous results")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sibsim", "run", "peterborough", "--draws", "2000000",
-         "--out", str(out), "--progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    proc = _run_cli(["run", "peterborough", "--draws", "2000000", "--out", str(out),
+                     "--progress"], tmp_path)
     first = _wait_until_simulating(proc)
     t0 = time.perf_counter()
     proc.send_signal(sig)
@@ -247,10 +275,8 @@ def test_ctrl_c_stops_a_long_individual_run_within_about_a_second(tmp_path):
     src = tmp_path / "big.toml"
     src.write_text(BIG_COHORT)
     out = tmp_path / "r.nc"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sibsim", "run", str(src), "--draws", "200", "--engine",
-         "individual", "--out", str(out), "--progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    proc = _run_cli(["run", str(src), "--draws", "200", "--engine", "individual", "--out",
+                     str(out), "--progress"], tmp_path)
     first = _wait_until_simulating(proc)
     t0 = time.perf_counter()
     proc.send_signal(signal.SIGINT)

@@ -305,6 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Exit statuses: 0 success, 2 bad input or a file that cannot be read or written (with one
     ``sibsim: error:`` line), 130 interrupted by Ctrl-C (SIGINT), 143 terminated (SIGTERM).
     An interrupted run leaves no partial or temporary file and keeps any previous output.
+    A command started with Ctrl-C ignored (``nohup``, or ``cmd &`` in a script) keeps
+    ignoring it, by Unix convention; SIGTERM stops it all the same.
     """
     previous = None
     if threading.current_thread() is threading.main_thread():
