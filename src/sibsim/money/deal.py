@@ -205,7 +205,7 @@ class Deal(Spec):
         sizes = self.scenario.group_sizes()
         for e in self.evaluations:
             e.check_scenario(cohort.stratum_names, cohort.n_waves)
-            e.check_groups(sizes, cohort.stratum_names)
+            e.check_groups(sizes, cohort.stratum_names, own_entry=cohort.strata_own_entry)
         measured = {e.metric for e in self.evaluations}
         unmeasured = sorted(set(self.contract.metrics) - measured)
         if unmeasured:
