@@ -12,7 +12,6 @@ import tomllib
 
 import numpy as np
 import pytest
-from test_engine_statistics import assert_cell_means
 
 import sibsim
 from sibsim import (
@@ -26,6 +25,7 @@ from sibsim import (
     Stratum,
 )
 from sibsim.scenario_file import ScenarioFileError, builtin_scenarios, parse_scenario
+from test_engine_statistics import assert_cell_means
 
 pytestmark = pytest.mark.usefixtures("warm_kernels")
 
