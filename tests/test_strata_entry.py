@@ -12,6 +12,8 @@ import tomllib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sibsim
 from sibsim import (
@@ -76,6 +78,37 @@ def test_cohort_entry_is_the_sum_of_the_strata():
 def test_stratum_refuses(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Stratum(**kwargs)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.lists(st.integers(0, 40), min_size=1,
+                                                      max_size=3)).filter(lambda t: sum(t[1])),
+                min_size=1, max_size=4),
+       st.sampled_from([None, 0.5, 1.0, 3.0]))
+def test_group_sizes_follow_the_strata_entries(strata, ratio):
+    """Property: each stratum's treated people are its own entry waves; the comparison group of
+    a wave is the cohort's for that wave, with nobody in a stratum that has no participant."""
+    cohort = Cohort(strata=tuple(Stratum(f"s{i}", entry=tuple(e), start=s)
+                                 for i, (s, e) in enumerate(strata)))
+    sc = Scenario(cohort=cohort, outcome=BinaryOutcome(0.2), horizon=cohort.n_waves,
+                  comparison=None if ratio is None else ComparisonGroup(ratio=ratio))
+    sizes = np.array(sc.group_sizes())
+    for k, (start, entry) in enumerate(strata):
+        want = np.zeros(cohort.n_waves, int)
+        want[start:start + len(entry)] = entry
+        np.testing.assert_array_equal(sizes[0, :, k], want)
+    assert cohort.size == sizes[0].sum() and cohort.entry == tuple(sizes[0].sum(1))
+    if ratio is not None:
+        np.testing.assert_array_equal(sizes[1].sum(1), sc.comparison.sizes(cohort))
+        assert not ((sizes[1] > 0) & (sizes[0] == 0)).any()
+
+
+def test_cohort_size_alone_must_agree_with_the_strata():
+    strata = (Stratum("a", entry=(5,)), Stratum("b", entry=(3,), start=1))
+    assert Cohort(size=8, strata=strata).entry == (5, 3)
+    with pytest.raises(ValueError, match=r"Cohort.size: got 9; allowed: the sum of the entry "
+                                         r"waves \(8\)"):
+        Cohort(size=9, strata=strata)
 
 
 def test_strata_give_their_own_entry_all_or_none():

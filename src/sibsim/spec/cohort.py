@@ -185,7 +185,7 @@ class Cohort(Spec):
             name = getattr(self.strata[own.index(False)], "name", "?")
             raise v.fail(f"Stratum[{name}].entry", None, "the stratum's own entry, as the "
                          "other strata give theirs (every stratum gives entry, or none does)")
-        if self.size is None and self.entry is None and own and all(own):
+        if self.entry is None and own and all(own):  # the strata's waves added up
             n = max(s.start + len(s.entry) for s in self.strata)  # type: ignore[arg-type]
             self._set("entry", tuple(sum(col) for col in zip(
                 *(s.entry_waves(n) for s in self.strata), strict=True)))
