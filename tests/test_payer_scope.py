@@ -195,7 +195,7 @@ def test_lapset_sib_1_counties_take_over_in_2023():
     years = deal_.calendar_years()
     assert here[names.index("Helsinki")].all()
     assert (here[names.index("Vantaa")] == (years <= 2022)).all()
-    assert (here[names.index("Vantaa and Kerava wellbeing services county")]
+    assert (here[names.index("Vantaan ja Keravan hyvinvointialue")]
             == (years >= 2023)).all()
     assert {p.savings_strata for p in deal_.payers} == {
         (s,) for s in deal_.scenario.cohort.stratum_names}
