@@ -147,7 +147,7 @@ def test_a_late_stratum_is_simulated_as_a_cohort_entering_then(kind):
 
 
 @pytest.mark.parametrize("engine", ["individual", "aggregate"])
-@pytest.mark.parametrize("kind", ["markov", "counts"])
+@pytest.mark.parametrize("kind", ["markov", "counts", "binary"])
 def test_stochastic_engines_converge_to_the_expected_trace(kind, engine):
     sc = staggered(kind, comparison=ComparisonGroup(ratio=1))
     sim = sibsim.simulate(sc, draws=400, seed=3, engine=engine, progress=False)

@@ -114,13 +114,13 @@ def apply_presence(here: NDArray[np.bool_] | None, *arrays: FloatArray) -> tuple
     return tuple(np.where(here if a.ndim == 2 else here[None], a, 0.0) for a in arrays)
 
 
-def _treated(data: xr.Dataset, var: str, started: np.ndarray | None, strata: Sequence[str],
-             **sel: str) -> np.ndarray:
-    """Treated arm's ``var`` in ``strata``, summed over waves and those strata, (D, P)."""
-    x = data[var].sel(arm="treatment", stratum=list(strata), **sel)
+def _by_stratum(data: xr.Dataset, var: str, started: np.ndarray | None,
+                **sel: str) -> np.ndarray:
+    """Treated arm's ``var`` summed over waves, per stratum: (D, K, P)."""
+    x = data[var].sel(arm="treatment", **sel)
     if started is not None and not started.all():
         x = x * xr.DataArray(started, dims=("draw", "wave"))
-    return x.sum(("wave", "stratum"), skipna=False).values
+    return x.sum("wave", skipna=False).transpose("draw", "stratum", "period").values
 
 
 def _process_of_state(ds: xr.Dataset, processes: Sequence[tuple[str, Sequence[str]]],
@@ -147,22 +147,25 @@ def scoped_savings(payers: Sequence[Payer], ds: xr.Dataset, cf: xr.Dataset,
     cash, wider = np.array(cash), np.array(wider)
     several = "process" in ds.dims
     names = [name for name, _ in processes]
+    strata = [str(k) for k in ds["stratum"].values]
+    avoided: dict[tuple[str, ...], np.ndarray] = {}  # avoided units per stratum, (D, K, P)
+
+    def per_stratum(var: str, **sel: str) -> np.ndarray:
+        key = (var, *sel.values())
+        if key not in avoided:
+            avoided[key] = (_by_stratum(cf, var, started, **sel)
+                            - _by_stratum(ds, var, started, **sel))
+        return avoided[key]
+
     for i in scoped:
         p = payers[i]
-        strata = p.savings_strata
-        avoided = {}
-        for name in names:
-            pick = {"process": name} if several else {}
-            avoided[name] = (_treated(cf, "events", started, strata, **pick)
-                             - _treated(ds, "events", started, strata, **pick))
-        avoided_pp = {}
-        for state in p.states_valued():
-            pick = _process_of_state(ds, processes, state)
-            avoided_pp[state] = (
-                _treated(cf, "occupancy", started, strata, state=state, **pick)
-                - _treated(ds, "occupancy", started, strata, state=state, **pick))
+        keep = [strata.index(k) for k in p.savings_strata]  # type: ignore[union-attr]
+        events = {name: per_stratum("events", **({"process": name} if several else {}))[
+            :, keep].sum(1) for name in names}
+        person_periods = {state: per_stratum("occupancy", state=state, **_process_of_state(
+            ds, processes, state))[:, keep].sum(1) for state in p.states_valued()}
         by_process = several or bool(p.savings_terms.processes_valued())
-        c, w, _ = payer_savings([p], avoided if by_process else avoided[names[0]],
-                                avoided_pp, n_periods)
+        c, w, _ = payer_savings([p], events if by_process else events[names[0]],
+                                person_periods, n_periods)
         cash[:, i], wider[:, i] = c[:, 0], w[:, 0]
     return cash, wider
