@@ -54,7 +54,7 @@ MOVED = {
     ("RateCard", "price_by_stratum"): lambda card: dict(card.price_by_stratum),
 }
 #: Keys whose value is checked by a dedicated assertion rather than by the walker.
-SPECIAL = {("ComparisonGroup", "none")}
+SPECIAL = {("ComparisonGroup", "none"), ("Stratum", "start_year")}
 
 
 def _close(a: float, b: float) -> bool:
@@ -190,6 +190,14 @@ def roundtrip_problems(doc: dict) -> list[str]:
             problems.append("service_costs.service_periods: not read")
     if doc.get("comparison", {}).get("none") is True and deal.scenario.comparison is not None:
         problems.append("comparison.none = true: a comparison group was parsed")
+    ppy = deal.scenario.periods_per_year
+    for i, raw in enumerate(doc.get("cohort", {}).get("strata", [])):
+        if "start_year" in raw:  # a calendar year: the stratum starts that many periods in
+            want = (raw["start_year"] - doc["start_year"]) * ppy
+            got = deal.scenario.cohort.strata[i].start
+            if got != want:
+                problems.append(f"cohort.strata[{i}].start_year: file {raw['start_year']}, "
+                                f"parsed start {got} (want {want})")
     return problems
 
 
@@ -388,6 +396,12 @@ def every_key_documents() -> dict[str, dict]:
                          "saving_per_person_period": {"care": 25_100},
                          "wider_value_per_person_period": {"care": 6_200}}]
     docs["markov-calendar"] = markov
+    # strata entering at different times: their own entry waves from a start period
+    late = tomllib.loads(EVERY_KEY_BINARY)
+    del late["cohort"]["size"]
+    late["cohort"]["strata"] = [{"name": "young", "entry": [50, 10], "baseline": 0.25},
+                                {"name": "old", "entry": [20, 10], "start": 1}]
+    docs["strata-entry"] = late
     # the deal's lifecycle and the features of several processes, on the same example
     for variant, stop_loss in (("lifecycle-amount", {"kind": "stop_loss", "amount": 4.5e6}),
                                ("lifecycle-share", {"kind": "stop_loss",
@@ -409,7 +423,7 @@ def every_key_documents() -> dict[str, dict]:
 
 
 @pytest.mark.parametrize("name", ["binary", "docs-example", "counts-calendar", "markov-calendar",
-                                  "lifecycle-amount", "lifecycle-share"])
+                                  "lifecycle-amount", "lifecycle-share", "strata-entry"])
 def test_every_key_document_parses_to_its_values(name):
     assert roundtrip_problems(every_key_documents()[name]) == []
 

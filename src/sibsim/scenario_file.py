@@ -37,9 +37,17 @@ class ScenarioFileError(ValueError):
 
 
 # --------------------------------------------------------------------------- sections
-def _cohort(sec: Section, outcome_kind: str) -> Cohort:
-    """``[cohort]``; the outcome kind reads the strata's baselines in its own form."""
-    return Cohort.from_toml(sec, outcome=OUTCOME_KINDS[outcome_kind])
+def _cohort(sec: Section, outcome_kind: str, top: Section | None = None) -> Cohort:
+    """``[cohort]``; the outcome kind reads the strata's baselines in its own form, and the
+    file's ``start_year`` and ``period`` place a stratum's ``start_year``."""
+    from sibsim.spec.scenario import PERIODS_PER_YEAR
+
+    data = top.data if top is not None else {}
+    start_year = data.get("start_year")
+    ppy = PERIODS_PER_YEAR.get(data.get("period", "year"), 1)
+    return Cohort.from_toml(sec, outcome=OUTCOME_KINDS[outcome_kind],
+                            start_year=start_year if isinstance(start_year, int) else None,
+                            periods_per_year=ppy)
 
 
 def _outcome(sec: Section) -> Outcome:
@@ -114,7 +122,7 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Deal:
         csec = top.sub("cohort")
         if csec is None:
             raise _KeyProblem("cohort", "this table is required")
-        cohort = _cohort(csec, outcome.kind)
+        cohort = _cohort(csec, outcome.kind, top)
         cmp_sec = top.sub("comparison")
         comparison = _comparison(cmp_sec) if cmp_sec is not None else None
         fsec = top.sub("frailty")

@@ -140,6 +140,8 @@ def outcome_dataset(scenario: Scenario, out: EngineOutput) -> xr.Dataset:
         "description": scenario.description,
         "outcome_kind": ",".join(p.structure.kind for p in out.processes) or st.kind,
         "seed": int(out.seed),
+        # 1: the strata give their own entry waves (enter at different times), see Cohort
+        "strata_own_entry": int(scenario.cohort.strata_own_entry),
         "draws": int(out.draws),
         "engine": out.engine,
         "engine_reason": out.reason,

@@ -27,6 +27,7 @@ from sibsim.money.capital import CapitalStructure, ServiceCosts
 from sibsim.money.contract import Contract
 from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.municipality import Municipality
+from sibsim.money.payer_scope import check_payer_scope, presence
 from sibsim.money.payers import Payer, check_payers, effective_payers
 from sibsim.money.termination import TerminationRule, check_claim_share
 from sibsim.money.uncertain import money_parameters
@@ -205,7 +206,7 @@ class Deal(Spec):
         sizes = self.scenario.group_sizes()
         for e in self.evaluations:
             e.check_scenario(cohort.stratum_names, cohort.n_waves)
-            e.check_groups(sizes, cohort.stratum_names)
+            e.check_groups(sizes, cohort.stratum_names, own_entry=cohort.strata_own_entry)
         measured = {e.metric for e in self.evaluations}
         unmeasured = sorted(set(self.contract.metrics) - measured)
         if unmeasured:
@@ -213,6 +214,8 @@ class Deal(Spec):
                          f"metrics that an evaluation measures ({', '.join(sorted(measured))})")
         if self.payers:
             check_payers(self.payers, self.contract.payment_labels, self.municipality)
+            check_payer_scope(self.payers, self.contract.payment_labels, cohort.stratum_names,
+                              self.calendar_years(), self.start_year)
         for part in ("contract", "capital"):
             cur = getattr(getattr(self, part), "currency", self.currency)
             if cur != self.currency:
@@ -336,6 +339,11 @@ class Deal(Spec):
         """The bodies paying outcomes: ``payers``, or, when none is given, one payer
         ``"commissioner"`` paying all of every metric with the municipality's savings."""
         return effective_payers(self.payers, self.municipality)
+
+    def payer_presence(self) -> np.ndarray | None:
+        """Whether each payer takes part in each period, (Y, P), from the payers' ``first_year``
+        and ``last_year`` (:mod:`sibsim.money.payer_scope`); None: every payer throughout."""
+        return presence(self.effective_payers, self.calendar_years())
 
     @property
     def name(self) -> str:

@@ -667,7 +667,8 @@ class Evaluation(Spec):
                              + ", ".join(repr(n) for n in names))
         self.design.check_waves(f"{field}.design", n_waves)  # type: ignore[union-attr]
 
-    def check_groups(self, sizes: np.ndarray, strata: Sequence[str]) -> None:
+    def check_groups(self, sizes: np.ndarray, strata: Sequence[str],
+                     own_entry: bool = False) -> None:
         """Refuse a design with an empty group: every group a trigger measures must hold at
         least one person (an empty comparison group would measure an effect of exactly 0).
 
@@ -676,7 +677,9 @@ class Evaluation(Spec):
         the stratum names. Refused: no treated participant in the evaluated strata; with
         ``per_wave``, an entry wave with people but none in the evaluated strata; a design with
         a comparison arm whose evaluated strata hold no comparison person in a measured wave
-        (``per_wave``) or in all waves together (``pooled``).
+        (``per_wave``) or in all waves together (``pooled``). With ``own_entry`` (strata that
+        give their own entry waves, entering at different times) a wave in which the evaluated
+        strata have nobody is not measured rather than refused: the file says so.
 
         Examples
         --------
@@ -695,7 +698,7 @@ class Evaluation(Spec):
         if n_t.sum() <= 0:
             raise v.fail(f"{field}.stratum", self.stratum,
                          "strata with treated participants in at least one entry wave")
-        if self.per_wave:
+        if self.per_wave and not own_entry:
             empty = [w for w in range(len(n_t)) if wave_people[w] > 0 and n_t[w] <= 0]
             if empty:
                 raise v.fail(f"{field}.stratum", self.stratum,
@@ -895,7 +898,8 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int) -> 
             raise _no_comparison(ev)
         ev.check_scenario(list(ds["stratum"].values), len(entry))
         ev.check_groups(ds["size"].transpose("arm", "wave", "stratum").values,
-                        list(ds["stratum"].values))
+                        list(ds["stratum"].values),
+                        own_entry=bool(ds.attrs.get("strata_own_entry", 0)))
         size = in_strata(ds["size"], ev)  # (arm, wave)
         n_t = size.sel(arm="treatment").values  # (W,)
         if not n_t.sum() > 0:

@@ -153,6 +153,16 @@ class Payer(Spec):
     cap_per_period : float or sequence of float (length P), optional
         Most this payer pays in one period (currency; a sequence: one per period, e.g. an
         annual budget line); None: no cap.
+    savings_strata : str or sequence of str, optional
+        Strata of the cohort whose avoided outcomes count in this payer's savings (a
+        municipality saves only on its own residents); None: every stratum. See
+        :mod:`sibsim.money.payer_scope`.
+    first_year, last_year : int, optional
+        Calendar years (inclusive, with the deal's ``start_year``) in which this payer takes
+        part: it pays its shares, counts its savings and incurs its own costs only in periods of
+        those years (child welfare moving from the municipalities to the wellbeing services
+        counties in 2023). None: from the deal's start, to its end. In every year the shares of
+        each metric over the payers present then sum to 1.
 
     The savings rates and ``other_costs_per_period`` may be distributions (uncertain money
     assumptions, sampled once per draw: :mod:`sibsim.money.uncertain`); shares and caps are
@@ -189,6 +199,29 @@ class Payer(Spec):
     cap_per_period: float | tuple[float, ...] | None = param(
         v.optional(v.scalar_or_vector(_AMOUNT)), default=None,
         doc="currency per period: a number or one per period")
+    # when and on whom the payer counts (sibsim.money.payer_scope)
+    savings_strata: tuple[str, ...] | None = param(
+        v.optional(v.scalar_or_vector(v.label)), default=None,
+        doc="strata whose avoided outcomes count in the payer's savings; None: all")
+    first_year: int | None = param(v.optional(v.integer(1900, 2200)), default=None,
+                                   doc="first calendar year in which the payer takes part")
+    last_year: int | None = param(v.optional(v.integer(1900, 2200)), default=None,
+                                  doc="last calendar year in which the payer takes part")
+
+    def validate(self) -> None:
+        if isinstance(self.savings_strata, str):
+            self._set("savings_strata", (self.savings_strata,))
+        if self.savings_strata is not None:
+            v.unique(f"Payer[{self.name}].savings_strata", self.savings_strata, "strata")
+        if (self.first_year is not None and self.last_year is not None
+                and self.last_year < self.first_year):
+            raise v.fail(f"Payer[{self.name}].last_year", self.last_year,
+                         f"a year from first_year ({self.first_year}) on")
+
+    @property
+    def bounded(self) -> bool:
+        """The payer takes part in some calendar years only (``first_year``/``last_year``)."""
+        return self.first_year is not None or self.last_year is not None
 
     @classmethod
     def from_municipality(cls, municipality: Municipality, name: str = DEFAULT_PAYER) -> Payer:
@@ -256,6 +289,8 @@ def check_payers(payers: Sequence[Payer], metrics: Sequence[str],
             if unknown:
                 raise v.fail(f"{field}[{i}].shares", unknown,
                              f"metrics of the contract ({', '.join(metrics)})")
+    if any(p.bounded for p in payers):  # shares sum to 1 year by year: payer_scope checks
+        metrics = ()
     for m in metrics:
         parts = [(p.name, p.share_of(m)) for p in payers]
         total = math.fsum(s for _, s in parts)
@@ -318,7 +353,8 @@ class PayerSplit:
         return commissioner_flow[:, None, :] * part
 
 
-def split_by_payer(payers: Sequence[Payer], pay: PaymentResult) -> PayerSplit:
+def split_by_payer(payers: Sequence[Payer], pay: PaymentResult,
+                   presence: NDArray[np.bool_] | None = None) -> PayerSplit:
     """Split the contract's payments among ``payers`` by their shares, then apply each
     payer's caps (per period, then over the contract), period by period.
 
@@ -328,6 +364,9 @@ def split_by_payer(payers: Sequence[Payer], pay: PaymentResult) -> PayerSplit:
         Payers whose shares of each metric sum to 1 (see :func:`check_payers`).
     pay : PaymentResult
         The contract's outcome payments (after the contract's own caps).
+    presence : bool array (Y, P), optional
+        Whether each payer takes part in each period (payers with ``first_year`` /
+        ``last_year``: :func:`sibsim.money.payer_scope.presence`); None: all throughout.
 
     Returns
     -------
@@ -339,6 +378,8 @@ def split_by_payer(payers: Sequence[Payer], pay: PaymentResult) -> PayerSplit:
     due = np.einsum("ym,dmp->dyp", shares, pay.by_metric)
     if len(payers) == 1 and np.all(shares == 1.0):
         due = np.array(pay.total[:, None, :])  # one payer paying all: exactly the total
+    if presence is not None:  # payers present in some years only (money/payer_scope.py)
+        due = due * presence[None]
     capped = [i for i, p in enumerate(payers)
               if p.cap_total is not None or p.cap_per_period is not None]
     if not capped:

@@ -23,6 +23,7 @@ from sibsim.dataset.build import simulate
 from sibsim.money.capital import ServiceCosts
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
+from sibsim.money.payer_scope import apply_presence, scoped_savings
 from sibsim.money.payers import payer_savings, valued_states
 from sibsim.money.results import EvaluationTable
 from sibsim.money.termination import interim_results, lifecycle
@@ -312,6 +313,12 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     by_process = several or any(p.savings_terms.processes_valued() for p in payers)
     cash_y, wider_y, other_y = payer_savings(payers, avoided_by if by_process else avoided,
                                              avoided_pp, P)
+    # savings on some strata only, payers present in some years only (money/payer_scope.py)
+    cash_y, wider_y = scoped_savings(
+        payers, ds, cf, started,
+        [(p.name, getattr(p.outcome, "states", ())) for p in scenario.processes], P,
+        cash_y, wider_y)
+    cash_y, wider_y, other_y = apply_presence(deal.payer_presence(), cash_y, wider_y, other_y)
     per_draw_costs = other_y.ndim == 3  # some payer's own costs are uncertain: (D, Y, P)
     cash, wider = cash_y.sum(axis=1), wider_y.sum(axis=1)
     other = other_y.sum(axis=1) if per_draw_costs else other_y.sum(axis=0)

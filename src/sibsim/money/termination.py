@@ -431,7 +431,7 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
             achieved_now = dataclasses.replace(
                 achieved, counts=np.where(active[:, None, None, :], achieved.counts, 0.0))
         pay = contract.outcome_payments(gated, n_periods, achieved_now)
-        split = split_by_payer(deal.effective_payers, pay)
+        split = split_by_payer(deal.effective_payers, pay, deal.payer_presence())
         served_now = np.where(active, served, 0.0)
         by_state = ({k: np.where(active, x, 0.0) for k, x in served_by_state.items()}
                     if served_by_state else None)
@@ -444,6 +444,6 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
         stop = np.asarray(flows.stop_period, dtype=np.int64).copy()
     if life.claim.active:  # the payers share it by their shares of the metric, uncapped
         pay = _with_claim_share(pay, contract, np.asarray(flows.claim_share_paid))
-        split = split_by_payer(deal.effective_payers, pay)
+        split = split_by_payer(deal.effective_payers, pay, deal.payer_presence())
     return Lifecycle(stop=stop, payments=pay, split=split, achieved=achieved_now,
                      served=served_now, costs=costs, flows=flows)

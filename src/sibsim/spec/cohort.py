@@ -44,42 +44,111 @@ class Stratum(Spec):
     ----------
     name : str
         Label used in the output's ``stratum`` coordinate.
-    share : float
+    share : float, optional
         Share of every entry wave (and of the comparison group) in this stratum, in (0, 1].
-        Shares of all strata must add up to 1.
+        Shares of all strata must add up to 1. Give ``share`` or ``entry``, not both.
     baseline : optional
         Replaces the outcome's baseline for this stratum: a probability (or distribution) for a
         binary outcome, a rate for a count outcome, or a transition matrix for a Markov outcome.
         ``None`` keeps the outcome's own baseline. The scenario checks it against the outcome
         kind.
+    entry : sequence of int, optional
+        The stratum's own entry waves (people): ``entry[i]`` of its people enter at the start
+        of period ``start + i``. For strata that enter at different times (a municipality
+        joining a year later): either every stratum gives ``entry`` or none does; the cohort's
+        entry waves are then their sum, and each stratum's share of the cohort is its people
+        over all.
+    start : int
+        Period (0-based) of the stratum's first entry wave, with ``entry`` (default 0). In a
+        scenario file ``start_year`` (a calendar year, with the file's ``start_year``) may
+        stand for it.
 
     Examples
     --------
     >>> Stratum("high risk", 0.25, baseline=0.4).share
     0.25
+    >>> late = Stratum("helsinki", entry=(200,), start=1)   # 200 people, a year later
+    >>> late.entry_waves(3)
+    (0, 200, 0)
     """
 
     name: str = param(v.label, doc="label in the output's stratum coordinate")
-    share: float = param(doc="share of every entry wave, in (0, 1]; shares add up to 1")
+    share: float | None = param(default=None,
+                                doc="share of every entry wave, in (0, 1]; shares add up to 1")
     baseline: object = param(default=None, doc="replaces the outcome's baseline in this stratum")
+    entry: tuple[int, ...] | None = param(
+        v.optional(v.vector(v.integer(0, v.MAX_PEOPLE))), default=None,
+        doc="the stratum's own people entering in each period from start (instead of share)")
+    start: int = param(v.integer(0, 10_000), default=0,
+                       doc="period of the stratum's first entry wave (with entry)")
 
     def validate(self) -> None:
-        # the share's message names the stratum: "Stratum[young].share: got ..."
-        self._set("share", _SHARE(f"Stratum[{self.name}].share", self.share))
+        owner = f"Stratum[{self.name}]"
+        if self.entry is None:
+            if self.share is None:
+                raise v.fail(f"{owner}.share", None, "a share of every entry wave in (0, 1], "
+                             "or the stratum's own entry (people entering per period)")
+            if self.start != 0:
+                raise v.fail(f"{owner}.start", self.start, "0 unless the stratum gives its own "
+                             "entry (a stratum given by share is a share of every wave)")
+            # the share's message names the stratum: "Stratum[young].share: got ..."
+            self._set("share", _SHARE(f"{owner}.share", self.share))
+            return
+        if self.share is not None:
+            raise v.fail(f"{owner}.share", self.share, "no share when the stratum gives its own "
+                         "entry (its share of the cohort is its people over all)")
+        if sum(self.entry) == 0:
+            raise v.fail(f"{owner}.entry", self.entry, "at least one wave with people in it")
+
+    @property
+    def own_entry(self) -> bool:
+        """The stratum gives its own entry waves (rather than a share of every wave)."""
+        return self.entry is not None
+
+    def entry_waves(self, n_waves: int) -> tuple[int, ...]:
+        """People of this stratum entering in each of ``n_waves`` periods (own entry only)."""
+        assert self.entry is not None
+        out = [0] * n_waves
+        for i, n in enumerate(self.entry):
+            out[self.start + i] = n
+        return tuple(out)
 
     @classmethod
     def from_toml(cls, sec: Section, *, outcome: type[Outcome] | Outcome = Outcome,
+                  start_year: int | None = None, periods_per_year: int = 1,
                   **context: Any) -> Stratum:
         """Read one ``[[cohort.strata]]`` table.
 
         ``outcome`` (an outcome kind, class or object) reads ``baseline`` in that kind's form
         (:meth:`~sibsim.spec.outcomes.Outcome.parse_baseline`: a number or distribution, or
         transition matrices); without it a baseline is read as a number or distribution.
+        ``start_year`` (the file's calendar year of period 0) and ``periods_per_year`` turn
+        the table's ``start_year`` into the stratum's ``start`` period.
         """
-        out = build(sec.key, cls, name=sec.require("name"), share=sec.require("share"),
-                    baseline=outcome.parse_baseline(sec, "baseline"))
+        start = sec.get("start", 0)
+        if "start_year" in sec.data:
+            start = stratum_start(sec, start_year, periods_per_year)
+        out = build(sec.key, cls, name=sec.require("name"), share=sec.get("share"),
+                    baseline=outcome.parse_baseline(sec, "baseline"),
+                    entry=toml_value(sec.get("entry")), start=start)
         sec.finish()
         return out
+
+
+def stratum_start(sec: Section, start_year: int | None, periods_per_year: int) -> int:
+    """The ``start`` period of a ``[[cohort.strata]]`` table that gives ``start_year`` (a
+    calendar year): whole years after the file's ``start_year``, in periods."""
+    key = sec.path("start_year")
+    if "start" in sec.data:
+        raise KeyProblem(key, "give start (a period) or start_year (a calendar year), not both")
+    year = sec.get("start_year")
+    if start_year is None:
+        raise KeyProblem(key, "needs the file's top-level start_year (the calendar year of "
+                         "period 0) to count periods from")
+    if isinstance(year, bool) or not isinstance(year, int) or year < start_year:
+        raise KeyProblem(key, f"got {year!r}; allowed: a calendar year from the file's "
+                         f"start_year ({start_year}) on")
+    return (year - start_year) * periods_per_year
 
 
 @dataclass(frozen=True)
@@ -111,6 +180,15 @@ class Cohort(Spec):
     strata: tuple[Stratum, ...] = param(default=(), doc="sub-populations (shares add up to 1)")
 
     def validate(self) -> None:
+        own = [isinstance(s, Stratum) and s.own_entry for s in self.strata]
+        if any(own) and not all(own):
+            name = getattr(self.strata[own.index(False)], "name", "?")
+            raise v.fail(f"Stratum[{name}].entry", None, "the stratum's own entry, as the "
+                         "other strata give theirs (every stratum gives entry, or none does)")
+        if self.entry is None and own and all(own):  # the strata's waves added up
+            n = max(s.start + len(s.entry) for s in self.strata)  # type: ignore[arg-type]
+            self._set("entry", tuple(sum(col) for col in zip(
+                *(s.entry_waves(n) for s in self.strata), strict=True)))
         if self.size is None and self.entry is None:
             raise v.fail("Cohort", {"size": self.size, "entry": self.entry},
                          "size (an integer) or entry (people entering per period)")
@@ -129,6 +207,9 @@ class Cohort(Spec):
         for s in strata:
             if not isinstance(s, Stratum):
                 raise TypeError(f"Cohort.strata: got {s!r}; allowed: Stratum objects")
+        if any(s.own_entry for s in strata):
+            self._own_entry(strata)
+            return
         if strata:
             total = sum(s.share for s in strata)
             if abs(total - 1.0) > 1e-9:
@@ -137,19 +218,56 @@ class Cohort(Spec):
             v.unique("Cohort.strata[*].name", [s.name for s in strata], "names")
         self._set("strata", strata)
 
+    def _own_entry(self, strata: tuple[Stratum, ...]) -> None:
+        """Strata with their own entry waves: all of them, adding up to the cohort's."""
+        n = max(s.start + len(s.entry) for s in strata)  # type: ignore[arg-type]
+        entry = tuple(self.entry)  # type: ignore[arg-type]
+        if n > len(entry):
+            raise v.fail("Cohort.entry", entry, f"entry waves as long as the strata's ({n} "
+                         "periods: their start plus their entry)")
+        waves = [s.entry_waves(len(entry)) for s in strata]
+        total = tuple(sum(col) for col in zip(*waves, strict=True))
+        if total != entry:
+            raise v.fail("Cohort.entry", entry, f"the sum of the strata's own entry waves "
+                         f"{list(total)} (or leave size and entry out)")
+        v.unique("Cohort.strata[*].name", [s.name for s in strata], "names")
+        self._set("strata", strata)
+
+    @property
+    def strata_own_entry(self) -> bool:
+        """The strata give their own entry waves (they enter at different times)."""
+        return bool(self.strata) and self.strata[0].own_entry
+
+    def stratum_people(self) -> tuple[tuple[int, ...], ...]:
+        """People per ``[wave][stratum]`` of the treated cohort.
+
+        >>> c = Cohort(strata=(Stratum("a", entry=(5,)), Stratum("b", entry=(3,), start=1)))
+        >>> c.entry, c.stratum_people()
+        ((5, 3), ((5, 0), (0, 3)))
+        """
+        if self.strata_own_entry:
+            waves = [s.entry_waves(self.n_waves) for s in self.strata]
+            return tuple(zip(*waves, strict=True))
+        shares = self.stratum_shares
+        return tuple(split_by_shares(n, shares) if n else (0,) * len(shares)
+                     for n in self.entry)  # type: ignore[union-attr]
+
     @classmethod
     def from_toml(cls, sec: Section, *, outcome: type[Outcome] | Outcome = Outcome,
+                  start_year: int | None = None, periods_per_year: int = 1,
                   **context: Any) -> Cohort:
         """Read a ``[cohort]`` table with its ``[[cohort.strata]]``.
 
-        ``outcome`` (an outcome kind, class or object) reads the strata's baselines (see
+        ``outcome`` (an outcome kind, class or object) reads the strata's baselines;
+        ``start_year`` and ``periods_per_year`` their calendar start (see
         :meth:`Stratum.from_toml`).
         """
         raw = sec.get("strata", [])
         if not isinstance(raw, list):
             raise KeyProblem(sec.path("strata"), "expected an array of tables [[cohort.strata]]")
         strata = tuple(Stratum.from_toml(Section(f"{sec.path('strata')}[{i}]", item),
-                                         outcome=outcome)
+                                         outcome=outcome, start_year=start_year,
+                                         periods_per_year=periods_per_year)
                        for i, item in enumerate(raw))
         out = build(sec.key, cls, size=sec.get("size"), entry=toml_value(sec.get("entry")),
                     strata=strata)
@@ -166,7 +284,10 @@ class Cohort(Spec):
 
     @property
     def stratum_shares(self) -> tuple[float, ...]:
-        return tuple(s.share for s in self.strata) or (1.0,)
+        """Each stratum's share of the cohort (with own entry waves: its people over all)."""
+        if self.strata_own_entry:
+            return tuple(sum(s.entry) / self.size for s in self.strata)  # type: ignore[arg-type,operator]
+        return tuple(s.share for s in self.strata) or (1.0,)  # type: ignore[misc]
 
 
 @dataclass(frozen=True)

@@ -243,15 +243,25 @@ class Scenario:
         return PERIODS_PER_YEAR[self.period]
 
     def group_sizes(self) -> list[list[list[int]]]:
-        """People per ``[arm][wave][stratum]``."""
+        """People per ``[arm][wave][stratum]``.
+
+        The treated cohort's strata are shares of every wave, or their own entry waves
+        (:meth:`Cohort.stratum_people`); the comparison group of a wave is split among the
+        strata as that wave's participants are."""
         from sibsim.spec.cohort import split_by_shares
 
-        shares = self.cohort.stratum_shares
-        waves = [list(self.cohort.entry)]  # type: ignore[arg-type]
+        treated = [list(w) for w in self.cohort.stratum_people()]
+        out = [treated]
         if self.comparison is not None:
-            waves.append(list(self.comparison.sizes(self.cohort)))
-        return [[list(split_by_shares(n, shares)) if n else [0] * len(shares) for n in arm]
-                for arm in waves]
+            if self.cohort.strata_own_entry:
+                out.append([list(split_by_shares(n, t)) if n and sum(t) else [0] * len(t)
+                            for n, t in zip(self.comparison.sizes(self.cohort), treated,
+                                            strict=True)])
+            else:
+                shares = self.cohort.stratum_shares
+                out.append([list(split_by_shares(n, shares)) if n else [0] * len(shares)
+                            for n in self.comparison.sizes(self.cohort)])
+        return out
 
     def baseline_of(self, stratum: Stratum | None) -> object:
         """The baseline parameter (probability, rate or transitions) of a stratum."""
