@@ -59,18 +59,37 @@ def _by_year(x: np.ndarray, years: np.ndarray, labels: np.ndarray) -> np.ndarray
     return np.stack([x[..., years == y].sum(-1) for y in labels], axis=-1)
 
 
-def _payer_arrays(money: xr.Dataset) -> tuple[list[str], dict[str, np.ndarray]]:
-    """(payer names, {measure: (draw, payer, period)}) from a money dataset."""
+#: Draws read at a time when a measure is summed into years (bounds the memory of a budget
+#: computed from a large streamed store: one measure's (draw, payer, year) at a time).
+_READ_DRAWS = 65536
+
+
+def _payer_measures(money: xr.Dataset) -> tuple[list[str], dict[str, xr.DataArray]]:
+    """(payer names, {measure: (draw, payer, period) array, lazy if ``money`` is}) of a money
+    dataset."""
     if "payments_by_payer" in money:
         names = [str(p) for p in money["payer"].values]
         get = {"gross": "payments_by_payer", "cash": "cashable_savings_by_payer",
                "net": "net_savings_by_payer"}
-        return names, {k: money[n].transpose("draw", "payer", "period").values
-                       for k, n in get.items()}
+        return names, {k: money[n].transpose("draw", "payer", "period") for k, n in get.items()}
     # a file written before payers existed: one payer, the commissioner
     get = {"gross": "outcome_payments", "cash": "cashable_savings", "net": "net_savings"}
-    return ["commissioner"], {k: money[n].transpose("draw", "period").values[:, None, :]
-                              for k, n in get.items()}
+    return ["commissioner"], {k: money[n].transpose("draw", "period").expand_dims(
+        "payer", axis=1) for k, n in get.items()}
+
+
+def _yearly(x: xr.DataArray, years: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(draw, payer + 1, year): a measure summed into calendar years for each payer, and over
+    the payers (last), read :data:`_READ_DRAWS` draws at a time (each draw's sums do not
+    depend on which draws are read with it)."""
+    D, n_payers = x.shape[0], x.shape[1]
+    out = np.empty((D, n_payers + 1, labels.size))
+    for lo in range(0, D, _READ_DRAWS):
+        hi = min(D, lo + _READ_DRAWS)
+        y = _by_year(np.asarray(x[lo:hi].values), years, labels)     # (draws, payer, year)
+        out[lo:hi, :n_payers] = y
+        out[lo:hi, n_payers] = y.sum(1)
+    return out
 
 
 def yearly_budget(money: xr.Dataset, deal: Deal, confidence: float = 0.9) -> xr.Dataset:
@@ -121,23 +140,19 @@ def yearly_budget(money: xr.Dataset, deal: Deal, confidence: float = 0.9) -> xr.
         raise v.fail("yearly_budget.money", f"{P} periods",
                      f"the deal's horizon of {years.size} periods (the money dataset of this "
                      "deal)")
-    names, arrays = _payer_arrays(money)
+    names, measures = _payer_measures(money)
     if ALL_PAYERS in names:
         raise v.fail("yearly_budget.money.payer", ALL_PAYERS,
                      f"payer names other than {ALL_PAYERS!r} (it labels the deal total)")
     labels = np.unique(years)
-    yearly = {}
-    for k, x in arrays.items():
-        y = _by_year(x, years, labels)                           # (draw, payer, year)
-        yearly[k] = np.concatenate([y, y.sum(1, keepdims=True)], axis=1)
-    gross, cash, net = yearly["gross"], yearly["cash"], yearly["net"]
-    scale = max(float(np.abs(gross).max(initial=0.0)), float(np.abs(cash).max(initial=0.0)), 1.0)
     pct = f"{100 * confidence:g}%"
     cur = money.attrs.get("currency", deal.currency)
 
     def q(x: np.ndarray, level: float) -> np.ndarray:
         return np.quantile(x, level, axis=0)
 
+    # one measure in memory at a time (a store of millions of draws is read in pieces)
+    gross = _yearly(measures["gross"], years, labels)
     data = {
         "gross_payments_mean": (gross.mean(0), cur, "Gross outcome payments in the year: mean "
                                 "over draws (before any savings)."),
@@ -151,6 +166,12 @@ def yearly_budget(money: xr.Dataset, deal: Deal, confidence: float = 0.9) -> xr.
                           f"Appropriation needed at {pct} confidence: the {confidence:g} "
                           "quantile of the year's gross outcome payments (covers them in "
                           f"{pct} of draws)."),
+    }
+    scale = float(np.abs(gross).max(initial=0.0))
+    del gross
+    cash = _yearly(measures["cash"], years, labels)
+    scale = max(scale, float(np.abs(cash).max(initial=0.0)), 1.0)
+    data |= {
         "cashable_savings_mean": (cash.mean(0), cur, "Cashable savings in the year (leave the "
                                   "payer's budget): mean over draws."),
         "cashable_savings_p05": (q(cash, 0.05), cur,
@@ -159,6 +180,10 @@ def yearly_budget(money: xr.Dataset, deal: Deal, confidence: float = 0.9) -> xr.
                                     "Cashable savings in the year: median over draws."),
         "cashable_savings_p95": (q(cash, 0.95), cur,
                                  "Cashable savings in the year: 95th percentile over draws."),
+    }
+    del cash
+    net = _yearly(measures["net"], years, labels)
+    data |= {
         "net_savings_mean": (net.mean(0), cur, "Net savings in the year (cashable savings - "
                              "outcome payments + any excess returned - own costs): mean over "
                              "draws; negative: pays more than it saves."),
