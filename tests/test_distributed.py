@@ -70,6 +70,13 @@ def test_default_block_gives_every_worker_thread_blocks():
     assert sd.default_block_draws(100_000, 2, 4096) == 4096  # the memory bound wins
     assert sd.default_block_draws(3000, 8, 65_536) == sd.MIN_BLOCK
     assert sd.default_block_draws(500, 8, 65_536) == 500
+    # a worker's budget: the block's work and its waiting results fit WORKER_BLOCK_BYTES
+    work, kept = 4_000, 3_000
+    b = sd.default_block_draws(10_000_000, 2, 65_536, per_draw=(work, kept))
+    assert b * (work + sd.WINDOW_PER_THREAD * kept) <= sd.WORKER_BLOCK_BYTES
+    assert (b + 1) * (work + sd.WINDOW_PER_THREAD * kept) > sd.WORKER_BLOCK_BYTES
+    assert sd.default_block_draws(10_000, 2, 65_536, per_draw=(work, kept)) == 1_250  # aim
+    assert sd.default_block_draws(10**7, 2, 65_536, per_draw=(10**9, 0)) == sd.MIN_BLOCK
 
 
 # ------------------------------------------------------------------------ on a LocalCluster

@@ -57,6 +57,11 @@ WINDOW_PER_THREAD = 2
 BLOCKS_PER_THREAD = 4
 #: Smallest default block (numba kernels and dask tasks have a fixed cost per call).
 MIN_BLOCK = 1024
+#: Estimated bytes a worker gives a block by default: the block's working memory plus the
+#: finished blocks that wait on the worker for the client (:data:`WINDOW_PER_THREAD`). It keeps
+#: a worker of the Peterborough deal well under 1 GB whatever the draws (measured with
+#: ``benchmarks/bench_scale.py``).
+WORKER_BLOCK_BYTES = 128 * 2**20
 
 
 class DaskMissingError(ImportError):
@@ -103,10 +108,22 @@ def numba_threads_by_host(client: Any) -> dict[str, int]:
     return {h: max(1, host_cores[h] // busy[h]) for h in busy}
 
 
-def default_block_draws(draws: int, worker_threads: int, memory_block: int) -> int:
+def default_block_draws(draws: int, worker_threads: int, memory_block: int,
+                        per_draw: tuple[int, int] | None = None) -> int:
     """Draws a block on a cluster: about :data:`BLOCKS_PER_THREAD` blocks per worker thread,
-    at least :data:`MIN_BLOCK`, at most the block that fits the memory (``memory_block``)."""
+    at least :data:`MIN_BLOCK`, at most the block that fits the memory (``memory_block``) and,
+    given ``per_draw`` = (working bytes, kept bytes) a draw (a
+    :class:`~sibsim.resources.RunEstimate`'s ``work_per_draw`` and ``kept_per_draw``), at most
+    the block whose work and waiting results fit :data:`WORKER_BLOCK_BYTES`.
+
+    >>> default_block_draws(10_000_000, 2, 57_344, per_draw=(4_470, 3_371))
+    11970
+    """
     aim = math.ceil(draws / max(1, BLOCKS_PER_THREAD * worker_threads))
+    if per_draw is not None:
+        work, kept = per_draw
+        worker = WORKER_BLOCK_BYTES // max(1, work + WINDOW_PER_THREAD * kept)
+        memory_block = min(memory_block, max(MIN_BLOCK, worker))
     return max(1, min(memory_block, draws, max(MIN_BLOCK, aim)))
 
 
@@ -159,7 +176,8 @@ def analyse_on_cluster(client: Any, deal: Deal, draws: int, seed: int, engine: s
                        bar: Any, keep_outcomes: bool,
                        search: BreakevenBlocks | None, block_draws: int | None,
                        memory_block: int, numba_threads: int | None = None,
-                       retries: int = 2) -> SIBResults:
+                       retries: int = 2, per_draw: tuple[int, int] | None = None
+                       ) -> SIBResults:
     """What :func:`sibsim.analyse` does with ``client=``: the blocks on the cluster, put
     together in draw order by the collector of a single-process run. ``bar``: the run's
     progress bar (:class:`sibsim.engine.progress.Progress`, counted in draws)."""
@@ -169,7 +187,7 @@ def analyse_on_cluster(client: Any, deal: Deal, draws: int, seed: int, engine: s
     nthreads = sum(client.nthreads().values())
     if nthreads == 0:
         raise RuntimeError("the dask cluster has no workers")
-    block = block_draws or default_block_draws(draws, nthreads, memory_block)
+    block = block_draws or default_block_draws(draws, nthreads, memory_block, per_draw)
     threads = numba_threads if numba_threads is not None else numba_threads_by_host(client)
     collect = _BlockCollector(draws, keep_outcomes, search)
     for result in _blocks(client, deal, draws, seed, engine, block, search, threads, retries):

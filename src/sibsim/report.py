@@ -225,7 +225,8 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
             from sibsim.distributed import analyse_on_cluster
 
             res = analyse_on_cluster(client, deal, draws, seed, engine, bar, est.keep_outcomes,
-                                     search, block_draws, est.block_draws)
+                                     search, block_draws, est.block_draws,
+                                     per_draw=(est.work_per_draw, est.kept_per_draw))
         elif est.block_draws >= draws:  # one block: the datasets as they come
             be_share = _BREAKEVEN_SHARE if search is not None else 0.0
             bar.stage("simulation", weight=0.9 * (1.0 - be_share))

@@ -187,13 +187,15 @@ def analyse_to_zarr(deal: Deal, path: str | os.PathLike, *, draws: int, seed: in
     draws = v.positive_int("draws", draws)
     do_be = with_breakeven and deal.scenario.effect is not None
     if block_draws is None:
-        block_draws = estimate_run(deal, draws, engine=engine, with_breakeven=do_be,
-                                   keep_outcomes=True).block_draws
+        est = estimate_run(deal, draws, engine=engine, with_breakeven=do_be,
+                           keep_outcomes=True)
+        block_draws = est.block_draws
         if client is not None:
             from sibsim.distributed import default_block_draws
 
             block_draws = default_block_draws(draws, sum(client.nthreads().values()),
-                                              block_draws)
+                                              block_draws,
+                                              (est.work_per_draw, est.kept_per_draw))
     block = v.positive_int("block_draws", min(block_draws, draws))
     identity = _identity(deal, draws, seed, engine, block, do_be, confidence)
     search = (BreakevenBlocks(deal, effect_range=deal.breakeven.effect_range,
