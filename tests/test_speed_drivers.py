@@ -1,0 +1,84 @@
+"""The decision tools' shortcuts give the same numbers, to the last bit, as the work they skip.
+
+* an outcome model's tables from their effect-free parts (built once) and the effect equal
+  :meth:`OutcomeModel.tables`;
+* the break-even search's expected trace of the treated arm alone equals the treated arm of the
+  expected engine's trace (with frailty too), whether or not the effect-free tables are kept;
+* the break-even search's vectorised NPV equals :func:`sibsim.money.irr.npv`.
+
+Small runs (few draws) keep this quick.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sibsim
+from sibsim.analysis import breakeven as be
+from sibsim.engine.outcome_models import model_of
+from sibsim.engine.parameters import sample_parameters
+from sibsim.money.irr import npv
+from sibsim.spec.cohort import Frailty
+
+pytestmark = pytest.mark.usefixtures("warm_kernels")
+
+
+@pytest.mark.parametrize("name", ["utah-preschool", "peterborough", "koto-sib"])
+def test_tables_from_effect_free_parts_equal_tables(name):
+    sc = sibsim.load_scenario(name).scenario
+    model, D = model_of(sc), 9
+    params = sample_parameters(sc.parameters(), 4, 0, D)
+    free = model.effect_free_tables(params, D)
+    for effect in (np.full(D, 0.7), np.linspace(0.4, 1.3, D), params["effect.value"]):
+        whole = model.tables({**params, "effect.value": effect}, D)
+        part = model.tables_at_effect(free, {"effect.value": effect}, D)
+        for field in dataclasses.fields(whole):
+            a, b = getattr(whole, field.name), getattr(part, field.name)
+            if a is None:
+                assert b is None
+            else:
+                np.testing.assert_array_equal(a, b, err_msg=f"{name}: {field.name}")
+    # the effect moves the treated tables (a comparison of constants would prove little)
+    field = "rate" if model.kind == "counts" else "trans"
+    weak, strong = (getattr(model.tables_at_effect(free, {"effect.value": np.full(D, x)}, D),
+                            field) for x in (0.9, 0.5))
+    assert not np.array_equal(weak, strong)
+
+
+@pytest.mark.parametrize("name", ["peterborough", "utah-preschool", "koto-sib"])
+@pytest.mark.parametrize("frailty", [False, True])
+def test_treated_trace_equals_the_expected_engine(name, frailty, monkeypatch):
+    deal = sibsim.load_scenario(name)
+    if frailty:
+        deal = deal.replace(scenario=dataclasses.replace(deal.scenario, frailty=Frailty(0.5)))
+    ds = sibsim.simulate(deal, draws=7, seed=2, progress=False, first_draw=4)
+    effect = np.linspace(0.5, 1.1, 7)
+    general = be._Pipeline(deal, ds, fast=False)._expected(effect)
+    kept = be._Pipeline(deal, ds)
+    assert kept._free  # the effect-free tables are kept...
+    monkeypatch.setattr(be, "_FREE_TABLES_BYTES", 0)
+    rebuilt = be._Pipeline(deal, ds)
+    assert not rebuilt._free  # ...or built again at each effect when too large
+    for fast in (kept, rebuilt):
+        got = fast._expected(effect)
+        assert got.keys() == general.keys()
+        for k in got:
+            np.testing.assert_array_equal(got[k], general[k], err_msg=f"{name}: {k}")
+    assert np.ptp(general["events"].sum((1, 2, 3, 4))) > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 12), st.floats(-0.5, 2.0), st.integers(0, 2**32 - 1))
+def test_breakeven_npv_equals_money_npv(rows, periods, rate, seed):
+    flows = np.random.default_rng(seed).normal(0.0, 1e6, (rows, periods))
+    np.testing.assert_array_equal(be._npv(rate, flows), npv(rate, flows))
+
+
+def test_breakeven_npv_refuses_flows_that_are_not_finite():
+    with pytest.raises(ValueError, match="not finite"):
+        be._npv(0.05, np.array([[-1.0, np.nan]]))
