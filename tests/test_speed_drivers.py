@@ -82,3 +82,29 @@ def test_breakeven_npv_equals_money_npv(rows, periods, rate, seed):
 def test_breakeven_npv_refuses_flows_that_are_not_finite():
     with pytest.raises(ValueError, match="not finite"):
         be._npv(0.05, np.array([[-1.0, np.nan]]))
+
+
+@pytest.mark.parametrize("name", ["chicago-cpc", "koto-sib"])
+def test_sensitivity_output_from_arrays_equals_output_from_the_money_dataset(name):
+    from sibsim.analysis.sensitivity._common import OUTPUTS, Chain, output_values
+
+    deal = sibsim.load_scenario(name)
+    cost = 500.0  # per participant and period, on top of the deal's own costs
+    deal = deal.replace(service_costs=dataclasses.replace(
+        deal.service_costs, per_participant=sibsim.Triangular(0.5 * cost, cost, 2.0 * cost)))
+    assert len(deal.capital.tranches) >= (2 if name == "chicago-cpc" else 1)
+    chain = Chain(deal, 40, 3)
+    for values in ({"service_costs.per_participant": np.full(40, 0.6 * cost)},
+                   {"service_costs.per_participant": np.full(40, 1.8 * cost)},
+                   {"effect.value": np.full(40, float(np.median(
+                       chain.ds["parameter_value"].sel(parameter="effect.value"))))}):
+        expected = output_values(chain.evaluate(values))
+        for output in OUTPUTS:
+            got = chain.output(values, output)
+            assert got == expected[output] or (np.isnan(got) and np.isnan(expected[output])), (
+                name, values.keys(), output)
+    # the inputs move the outputs (a comparison of constants would prove little)
+    low = chain.output({"service_costs.per_participant": np.full(40, 0.6 * cost)},
+                       "commissioner_npv_mean")
+    assert low != chain.output({"service_costs.per_participant": np.full(40, 1.8 * cost)},
+                               "commissioner_npv_mean")
