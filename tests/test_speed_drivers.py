@@ -108,3 +108,27 @@ def test_sensitivity_output_from_arrays_equals_output_from_the_money_dataset(nam
                        "commissioner_npv_mean")
     assert low != chain.output({"service_costs.per_participant": np.full(40, 1.8 * cost)},
                                "commissioner_npv_mean")
+
+
+def test_design_irr_in_batches_equals_one_irr_per_variant(monkeypatch):
+    from sibsim.analysis import design
+    from sibsim.analysis.metrics import investor_metrics
+    from sibsim.money.sib import counterfactual, money_flows
+
+    deal = sibsim.load_scenario("peterborough")
+    ds = sibsim.simulate(deal, draws=30, seed=6, progress=False)
+    cf = counterfactual(deal, 30, 6)
+    _, _, variants = design.variant_grid(deal, {"contract.terms[0].rule.price": [3e3, 9e3, 2e4],
+                                                "contract.caps.total": [4e6, 13e6]})
+    whole = design.evaluate_variants(deal, ds, cf, variants, keep_draws=True)
+    monkeypatch.setattr(design, "_IRR_BATCH_BYTES", 0)  # one IRR call per variant
+    one_by_one = design.evaluate_variants(deal, ds, cf, variants, keep_draws=True)
+    for var in whole.data_vars:
+        np.testing.assert_array_equal(whole[var].values, one_by_one[var].values, err_msg=var)
+    # each variant's IRRs are its own money's (investor_metrics on its money dataset, which
+    # annualises as (1 + r) ** ppy - 1 rather than expm1(ppy log1p(r)): equal to rounding)
+    for i, var in enumerate(variants):
+        ref = investor_metrics(money_flows(var, ds, cf)).sel(investor="all")["irr_annual"]
+        np.testing.assert_allclose(whole["investor_irr_draws"].values[i], ref.values,
+                                   rtol=1e-12, atol=1e-15)
+    assert np.ptp(np.nan_to_num(whole["investor_mean_irr"].values)) > 0
