@@ -62,6 +62,7 @@ def test_treated_trace_equals_the_expected_engine(name, frailty, monkeypatch):
     kept = be._Pipeline(deal, ds)
     assert kept._free  # the effect-free tables are kept...
     monkeypatch.setattr(be, "_FREE_TABLES_BYTES", 0)
+    monkeypatch.setattr(be, "_SERIAL_TRACE_CELLS", 0)  # and the trace on every thread
     rebuilt = be._Pipeline(deal, ds)
     assert not rebuilt._free  # ...or built again at each effect when too large
     for fast in (kept, rebuilt):
@@ -70,6 +71,18 @@ def test_treated_trace_equals_the_expected_engine(name, frailty, monkeypatch):
         for k in got:
             np.testing.assert_array_equal(got[k], general[k], err_msg=f"{name}: {k}")
     assert np.ptp(general["events"].sum((1, 2, 3, 4))) > 0
+
+
+def test_threads_are_restored():
+    import numba
+
+    before = numba.get_num_threads()
+    with be._threads(1):
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+    with pytest.raises(RuntimeError), be._threads(1):
+        raise RuntimeError
+    assert numba.get_num_threads() == before
 
 
 @settings(max_examples=60, deadline=None)

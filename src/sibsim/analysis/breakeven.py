@@ -34,13 +34,17 @@ P(investor loss) and P(commissioner net loss) against the true effect.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import numba
 import numpy as np
 import xarray as xr
 
 from sibsim.analysis.blocks import DrawSum
 from sibsim.analysis.metrics import discount_factors, investor_loss, present_value
 from sibsim.dataset.build import simulate, with_correlated_inputs
+from sibsim.engine.expected import frailty_nodes
 from sibsim.engine.outcome_models import EffectFreeTables
 from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
@@ -67,6 +71,9 @@ HEADLINE_RULE = {"investors": "first", "investors_target_irr": "first", "commiss
 
 #: Largest size of the effect-free tables kept between effects (the rest are built again).
 _FREE_TABLES_BYTES = 256 * 2**20
+#: Treated-arm trace steps (draws x groups x periods x states^2 x frailty nodes) up to which
+#: one kernel call runs on one thread (a few milliseconds of work).
+_SERIAL_TRACE_CELLS = 4_000_000
 
 
 def default_effect_range(deal: Deal) -> tuple[float, float]:
@@ -112,6 +119,11 @@ class _Pipeline:
             # the kernels trace the treated arm only (each arm's trace is its own: the same
             # numbers as tracing both), and the tables' effect-free parts are built once
             self._treated = dataclasses.replace(st, sizes=st.sizes[:1])
+            # a small trace runs on one thread: starting the parallel kernel's threads would
+            # cost more than the work (much more on a machine whose cores are busy)
+            nodes = frailty_nodes(self._frailty_var)[0].size if self._frailty_var > 0 else 1
+            S = max(len(st.states), 1)
+            self._cells_per_draw = st.sizes[:1].size * self.scenario.horizon * S * S * nodes
             self._free: dict[int, EffectFreeTables] = {}
             cached = 0
             for start in range(0, self.D, self._chunk):
@@ -152,7 +164,9 @@ class _Pipeline:
                 free = model.effect_free_tables(self._chunk_params(start, stop), stop - start)
             at = {k: x[start:stop] for k, x in over.items()}
             tb = model.tables_at_effect(free, at, stop - start)
-            occ, ev, _, _ = model.expected(self._treated, tb, self._frailty_var)
+            serial = (stop - start) * self._cells_per_draw <= _SERIAL_TRACE_CELLS
+            with _threads(1 if serial else None):
+                occ, ev, _, _ = model.expected(self._treated, tb, self._frailty_var)
             out["events"][start:stop] = ev
             if "occupancy" in out:
                 out["occupancy"][start:stop] = occ
@@ -203,6 +217,20 @@ class _Pipeline:
             "investor_loss": investor_loss(invested, received).astype(float),
             "commissioner_net_loss": (net.sum(-1) < 0).astype(float),
         }
+
+
+@contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    """numba kernels called inside run on at most ``n`` threads (None: as many as set)."""
+    old = numba.get_num_threads()
+    if n is None or n >= old:
+        yield
+        return
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(old)
 
 
 def _npv(rate: float, flows: np.ndarray) -> np.ndarray:
