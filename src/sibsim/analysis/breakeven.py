@@ -380,14 +380,14 @@ class BreakevenBlocks:
         evals = [pipe(np.full(D, x)) for x in steps(xs)]  # steps: the run's progress bar
         # interpolate on the log scale for ratios, so the crossing lies between grid points
         scale = np.log(xs) if ratio_scale else xs
+        # each output over the grid, (D, G), effect weak -> strong: stacked once
+        grid = {key: np.stack([e[key] for e in evals], axis=1) for key in evals[0]}
         out = np.full((D, len(PARTIES), 2), np.nan)
         for i, party in enumerate(PARTIES):
-            f = np.stack([e[party] for e in evals], axis=1)  # (D, G), effect weak -> strong
             for r, rule in enumerate(RULES):
-                c = _crossing(f, scale, rule)
+                c = _crossing(grid[party], scale, rule)
                 out[:, i, r] = np.exp(c) if ratio_scale else c
-        curves = {name: np.stack([e[key] for e in evals], axis=1)
-                  for name, key in _CURVES.items()}
+        curves = {name: grid[key] for name, key in _CURVES.items()}
         headline = np.stack([out[:, i, RULES.index(HEADLINE_RULE[p])]
                              for i, p in enumerate(PARTIES)], axis=1)
         measure = self.deal.scenario.effect.measure
