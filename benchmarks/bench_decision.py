@@ -21,7 +21,8 @@ Writes ``benchmarks/results/decision.json`` (``decision-quick.json`` with ``--qu
   per variant on the same draws (the straightforward implementation), with their ratio;
 * ``tornado_20_inputs_1e4_draws_s``: :func:`sibsim.tornado` of Koto-SIB with 20 uncertain
   inputs (``bench_sensitivity.deal_with_20_inputs``) on 10,000 draws (2,000 with ``--quick``,
-  scaled);
+  scaled), beside the straightforward loop (a money dataset and every output per end, on the
+  same draws, timed on the first four inputs and scaled), their ratio and whether they agree;
 * ``report_html_s``: :func:`sibsim.council.council_report` (Finnish) of a 10,000-draw
   Peterborough analysis, the analysis itself excluded.
 
@@ -207,12 +208,27 @@ def bench_tornado(draws: int, res: dict) -> None:
 
     from bench_sensitivity import deal_with_20_inputs
 
+    from sibsim.analysis.sensitivity._common import Chain, output_values
+
     deal = deal_with_20_inputs()
     warnings.simplefilter("ignore")
     sibsim.tornado(deal, output="commissioner_npv_mean", draws=50, seed=1)  # warm-up
     t0 = time.perf_counter()
     out = sibsim.tornado(deal, output="commissioner_npv_mean", draws=draws, seed=1)
     t = time.perf_counter() - t0
+    # the straightforward loop on the same draws: a money dataset and every output per end
+    chain = Chain(deal, draws, 1)
+    names = list(out["input"].values)[:4]
+    t0 = time.perf_counter()
+    plain = [output_values(chain.evaluate({n: np.full(draws, x)}))["commissioner_npv_mean"]
+             for n in names for x in out["input_value"].sel(input=n).values]
+    t_plain = (time.perf_counter() - t0) * out.sizes["input"] / len(names)
+    same = np.array_equal(np.array(plain), out["value"].sel(input=names).values.ravel())
+    res["tornado_plain_loop_s"] = t_plain
+    res["tornado_plain_loop_note"] = (f"timed on {len(names)} inputs, scaled to "
+                                      f"{out.sizes['input']}; the simulation itself excluded")
+    res["tornado_plain_vs_tornado_time_ratio"] = t_plain / t
+    res["tornado_plain_equals_tornado"] = bool(same)
     res["tornado_inputs"] = int(out.sizes["input"])
     res["tornado_draws"] = draws
     res["tornado_s"] = t
@@ -250,7 +266,8 @@ def main(argv=None):
     print(f"{'metric':44s} {'value':>12s}  target")
     for key in ("breakeven_fast_s", "breakeven_general_s", "breakeven_general_vs_fast_time_ratio",
                 "breakeven_fast_vs_general_max_rel_diff", "markov_psa_sibsim_s",
-                "markov_psa_numpy_s", "design_plain_vs_design_time_ratio", *TARGETS):
+                "markov_psa_numpy_s", "design_plain_vs_design_time_ratio",
+                "tornado_plain_vs_tornado_time_ratio", *TARGETS):
         val, tgt = res.get(key), TARGETS.get(key)
         mark = "" if tgt is None else f"<= {tgt:g}  " + (
             "not measured" if val is None else ("ok" if val <= tgt else "MISSED"))

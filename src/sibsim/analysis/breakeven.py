@@ -33,18 +33,24 @@ P(investor loss) and P(commissioner net loss) against the true effect.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numba
 import numpy as np
 import xarray as xr
 
 from sibsim.analysis.blocks import DrawSum
 from sibsim.analysis.metrics import discount_factors, investor_loss, present_value
 from sibsim.dataset.build import simulate, with_correlated_inputs
+from sibsim.engine.expected import frailty_nodes
+from sibsim.engine.outcome_models import EffectFreeTables
 from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
 from sibsim.engine.progress import steps
 from sibsim.engine.run import _process_models, default_chunk
 from sibsim.money.deal import Deal
-from sibsim.money.irr import npv
 from sibsim.money.municipality import per_period_rate
 from sibsim.money.sib import (
     check_same_draws,
@@ -61,6 +67,13 @@ PARTIES = ("investors", "investors_target_irr", "commissioner")
 RULES = ("first", "stays")
 #: The rule behind ``breakeven_effect`` for each party.
 HEADLINE_RULE = {"investors": "first", "investors_target_irr": "first", "commissioner": "stays"}
+
+
+#: Largest size of the effect-free tables kept between effects (the rest are built again).
+_FREE_TABLES_BYTES = 256 * 2**20
+#: Treated-arm trace steps (draws x groups x periods x states^2 x frailty nodes) up to which
+#: one kernel call runs on one thread (a few milliseconds of work).
+_SERIAL_TRACE_CELLS = 4_000_000
 
 
 def default_effect_range(deal: Deal) -> tuple[float, float]:
@@ -102,6 +115,24 @@ class _Pipeline:
             self._chunk = default_chunk(self.scenario)
             frailty = self.scenario.frailty
             self._frailty_var = frailty.variance if frailty is not None else 0.0
+            model, st = self._models[0]
+            # the kernels trace the treated arm only (each arm's trace is its own: the same
+            # numbers as tracing both), and the tables' effect-free parts are built once
+            self._treated = dataclasses.replace(st, sizes=st.sizes[:1])
+            # a small trace runs on one thread: starting the parallel kernel's threads would
+            # cost more than the work (much more on a machine whose cores are busy)
+            nodes = frailty_nodes(self._frailty_var)[0].size if self._frailty_var > 0 else 1
+            S = max(len(st.states), 1)
+            self._cells_per_draw = st.sizes[:1].size * self.scenario.horizon * S * S * nodes
+            self._free: dict[int, EffectFreeTables] = {}
+            cached = 0
+            for start in range(0, self.D, self._chunk):
+                stop = min(self.D, start + self._chunk)
+                free = model.effect_free_tables(self._chunk_params(start, stop), stop - start)
+                cached += free.untreated.nbytes
+                if cached > _FREE_TABLES_BYTES:  # the rest are built again at each effect
+                    break
+                self._free[start] = free
         names = list(ds["parameter"].values)
         sampled = ds["parameter_value"].values[:, names.index("effect.value")]
         exp = self._expected(sampled)
@@ -123,19 +154,28 @@ class _Pipeline:
         if not self.fast:
             return self._expected_general(effect)
         over = check_overrides(self.scenario, {"effect.value": effect}, self.D)
-        model, st = self._models[0]
+        model = self._models[0][0]
         keys = ["events"] + (["occupancy"] if "occupancy" in self.ds else [])
         out = {k: np.empty((self.D, 1, *self.ds[k].shape[2:])) for k in keys}
         for start in range(0, self.D, self._chunk):
             stop = min(self.D, start + self._chunk)
-            pc = {k: x[start:stop] for k, x in self._params.items()}
-            pc.update({k: x[start:stop] for k, x in over.items()})
-            tb = model.tables(self.scenario.process_parameters(0, pc), stop - start)
-            occ, ev, _, _ = model.expected(st, tb, self._frailty_var)
-            out["events"][start:stop] = ev[:, :1]
+            free = self._free.get(start)
+            if free is None:
+                free = model.effect_free_tables(self._chunk_params(start, stop), stop - start)
+            at = {k: x[start:stop] for k, x in over.items()}
+            tb = model.tables_at_effect(free, at, stop - start)
+            serial = (stop - start) * self._cells_per_draw <= _SERIAL_TRACE_CELLS
+            with _threads(1 if serial else None):
+                occ, ev, _, _ = model.expected(self._treated, tb, self._frailty_var)
+            out["events"][start:stop] = ev
             if "occupancy" in out:
-                out["occupancy"][start:stop] = occ[:, :1]
+                out["occupancy"][start:stop] = occ
         return out
+
+    def _chunk_params(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """The sampled parameters of draws ``start:stop`` of the block."""
+        return self.scenario.process_parameters(
+            0, {k: x[start:stop] for k, x in self._params.items()})
 
     def _expected_general(self, effect: np.ndarray) -> dict[str, np.ndarray]:
         # the deal, not its scenario: a deal's correlated inputs reach the engine this way
@@ -171,12 +211,39 @@ class _Pipeline:
             disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]),
                                     int(money.attrs["periods_per_year"]), net.shape[-1])
         return {
-            "investors": npv(self.rates["investors"], flows),
-            "investors_target_irr": npv(self.rates["investors_target_irr"], flows),
+            "investors": _npv(self.rates["investors"], flows),
+            "investors_target_irr": _npv(self.rates["investors_target_irr"], flows),
             "commissioner": present_value(net, disc),
             "investor_loss": investor_loss(invested, received).astype(float),
             "commissioner_net_loss": (net.sum(-1) < 0).astype(float),
         }
+
+
+@contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    """numba kernels called inside run on at most ``n`` threads (None: as many as set)."""
+    old = numba.get_num_threads()
+    if n is None or n >= old:
+        yield
+        return
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(old)
+
+
+def _npv(rate: float, flows: np.ndarray) -> np.ndarray:
+    """:func:`sibsim.money.irr.npv` of each row of ``flows`` (D, P) at one per-period rate,
+    vectorised over rows: the same Horner sum in ``1 / (1 + rate)``, so the same numbers to the
+    last bit (tests/test_breakeven_fast.py), without a kernel call per effect."""
+    if not np.isfinite(flows).all():
+        raise ValueError("breakeven: the investors' cash flows are not finite")
+    y = 1.0 / (1.0 + rate)
+    acc = np.zeros(flows.shape[0])
+    for t in range(flows.shape[1] - 1, -1, -1):
+        acc = acc * y + flows[:, t]
+    return acc
 
 
 def _crossing(f: np.ndarray, xs: np.ndarray, rule: str) -> np.ndarray:
@@ -313,14 +380,14 @@ class BreakevenBlocks:
         evals = [pipe(np.full(D, x)) for x in steps(xs)]  # steps: the run's progress bar
         # interpolate on the log scale for ratios, so the crossing lies between grid points
         scale = np.log(xs) if ratio_scale else xs
+        # each output over the grid, (D, G), effect weak -> strong: stacked once
+        grid = {key: np.stack([e[key] for e in evals], axis=1) for key in evals[0]}
         out = np.full((D, len(PARTIES), 2), np.nan)
         for i, party in enumerate(PARTIES):
-            f = np.stack([e[party] for e in evals], axis=1)  # (D, G), effect weak -> strong
             for r, rule in enumerate(RULES):
-                c = _crossing(f, scale, rule)
+                c = _crossing(grid[party], scale, rule)
                 out[:, i, r] = np.exp(c) if ratio_scale else c
-        curves = {name: np.stack([e[key] for e in evals], axis=1)
-                  for name, key in _CURVES.items()}
+        curves = {name: grid[key] for name, key in _CURVES.items()}
         headline = np.stack([out[:, i, RULES.index(HEADLINE_RULE[p])]
                              for i, p in enumerate(PARTIES)], axis=1)
         measure = self.deal.scenario.effect.measure

@@ -314,6 +314,8 @@ def variant_grid(deal: Deal, grid: Mapping[str, Any]
 def _same_outcomes(deal: Deal, other: Deal) -> bool:
     """Two deals with the same outcome scenario (names and descriptions aside)."""
     a, b = deal.scenario, other.scenario
+    if a is b:  # a variant of the contract's terms keeps its deal's scenario object
+        return True
     return dataclasses.replace(b, name=a.name, description=a.description) == a
 
 
@@ -356,7 +358,8 @@ class _MoneyArrays(NamedTuple):
 def _variant_draws(variant: Deal, money: _MoneyArrays, year_index: np.ndarray,
                    n_years: int, budget_payer: str | None) -> dict[str, np.ndarray]:
     """What the summaries need from one variant's money (the arrays of
-    :func:`~sibsim.money.sib.money_arrays`), per draw.
+    :func:`~sibsim.money.sib.money_arrays`), per draw; the investors' IRRs are computed
+    afterwards for a whole chunk of variants at once from ``flow`` (:func:`_add_irr`).
 
     This and :func:`money_arrays` are the inner step that a fused (variant, draw) evaluator
     replaces: it must return the same arrays for a stack of variants.
@@ -367,7 +370,6 @@ def _variant_draws(variant: Deal, money: _MoneyArrays, year_index: np.ndarray,
     flow = money.data["flow"][:, pick].sum(axis=1)  # (D, P) all investors
     drawn = money.data["drawdown"].sum(axis=(1, 2))
     received = money.data["investor_received"].sum(axis=(1, 2))
-    rate = irr(flow)
     ppy = money.periods_per_year
     disc = discount_factors(money.social_discount_rate, ppy, flow.shape[-1])
     if budget_payer is None:
@@ -380,13 +382,31 @@ def _variant_draws(variant: Deal, money: _MoneyArrays, year_index: np.ndarray,
         yearly[:, year_index[t]] += paid[:, t]
     return {
         "npv": present_value(money.data["net_savings"], disc),
-        "irr_annual": annualise_rate(rate, ppy),  # NaN where the draw has no IRR
+        "flow": flow,
         "loss": investor_loss(drawn, received),
         "mean_flow": flow.mean(axis=0),
         "payments": money.data["outcome_payments"].sum(axis=1),
         "yearly": yearly,
         "ppy": np.array(ppy),
     }
+
+
+def _add_irr(rows: list[dict[str, np.ndarray]]) -> None:
+    """Replace the investors' flows ``flow`` (D, P) of some variants' per-draw arrays by their
+    annualised IRR ``irr_annual`` (D,) (NaN where the draw has no IRR): one IRR call for them
+    all, each row's IRR its own (the same numbers as one call per variant)."""
+    todo = [r for r in rows if "flow" in r]
+    if not todo:
+        return
+    flows = np.concatenate([r.pop("flow") for r in todo])
+    rates = annualise_rate(irr(flows), int(todo[0]["ppy"]))
+    for i, r in enumerate(todo):
+        D = r["npv"].shape[0]
+        r["irr_annual"] = rates[i * D:(i + 1) * D]
+
+
+#: Investors' flows gathered before one IRR call over several variants (bytes).
+_IRR_BATCH_BYTES = 32 * 2**20
 
 
 def _nanmean(x: np.ndarray, axis: int) -> np.ndarray:
@@ -596,6 +616,9 @@ def evaluate_variants(deal: Deal, ds: xr.Dataset, cf: xr.Dataset, variants: Sequ
                                         interim=meas.interim(var), fixed=fixed[key])
             money = _MoneyArrays(data, coords, ppy, float(var.municipality.discount_rate))
             rows.append(_variant_draws(var, money, year_index, len(years), budget_payer))
+            if sum(r["flow"].nbytes for r in rows if "flow" in r) >= _IRR_BATCH_BYTES:
+                _add_irr(rows)
+        _add_irr(rows)
         stacked = {k: np.stack([r[k] for r in rows]) for k in rows[0]}
         chunks.append(_summarise(stacked, confidence))
         if keep_draws:

@@ -26,7 +26,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -71,8 +71,8 @@ from sibsim.spec.distributions import Dirichlet
 from sibsim.spec.scenario import Scenario
 from sibsim.spec.variant import Registry
 
-__all__ = ["OUTCOME_MODELS", "BinaryModel", "CountModel", "MarkovModel", "OutcomeModel",
-           "TransitionModel", "binary_occupancy", "model_of"]
+__all__ = ["OUTCOME_MODELS", "BinaryModel", "CountModel", "EffectFreeTables", "MarkovModel",
+           "OutcomeModel", "TransitionModel", "binary_occupancy", "model_of"]
 
 #: Engine models of the outcome kinds, by the same ``kind`` as ``OUTCOME_KINDS``.
 OUTCOME_MODELS = Registry("outcome model")
@@ -81,6 +81,17 @@ OUTCOME_MODELS = Registry("outcome model")
 def model_of(scenario: Scenario) -> OutcomeModel:
     """The engine model of the scenario's outcome kind (chosen once per run)."""
     return OUTCOME_MODELS[scenario.outcome.kind](scenario)
+
+
+class EffectFreeTables(NamedTuple):
+    """The parts of a model's tables that do not depend on the effect's value (see
+    :meth:`OutcomeModel.effect_free_tables`): computed once when only the effect changes, as in
+    the break-even search."""
+
+    common: dict[str, np.ndarray]  #: engagement, drop-out, negative-binomial shape per draw
+    tidx: np.ndarray  #: (W, P) table column of each wave and period
+    strength: np.ndarray  #: (C,) the effect's strength in each column
+    untreated: Any  #: the not-engaged table: rates or probabilities (D, K, C), matrices
 
 
 class OutcomeModel:
@@ -134,6 +145,28 @@ class OutcomeModel:
 
     def tables(self, params: dict[str, np.ndarray], D: int) -> Tables:
         """The kernels' arrays for ``D`` draws from sampled ``params``."""
+        return self.tables_at_effect(self.effect_free_tables(params, D), params, D)
+
+    def effect_free_tables(self, params: dict[str, np.ndarray], D: int) -> EffectFreeTables:
+        """The parts of :meth:`tables` that do not read ``params["effect.value"]``."""
+        raise NotImplementedError
+
+    def tables_at_effect(self, free: EffectFreeTables, params: dict[str, np.ndarray],
+                         D: int) -> Tables:
+        """The tables from their effect-free parts (:meth:`effect_free_tables` of the same
+        draws) and ``params`` (only ``effect.value`` is read): the same arrays, to the last
+        bit, as :meth:`tables` with those ``params``.
+
+        >>> import numpy as np, sibsim
+        >>> from sibsim.engine.parameters import sample_parameters
+        >>> sc = sibsim.load_scenario("peterborough").scenario
+        >>> model, p = model_of(sc), sample_parameters(sc.parameters(), 1, 0, 4)
+        >>> free = model.effect_free_tables(p, 4)
+        >>> at = model.tables_at_effect(free, {"effect.value": np.full(4, 0.7)}, 4)
+        >>> bool(np.array_equal(at.rate, model.tables({**p, "effect.value": np.full(4, 0.7)},
+        ...                                                  4).rate))
+        True
+        """
         raise NotImplementedError
 
     # ------------------------------------------------------------------ kernels
@@ -193,7 +226,7 @@ class BinaryModel(TransitionModel):
         absorbing = np.array([False, not o.recurrent])
         return o.states, flag, absorbing, 0, o.recurrent
 
-    def tables(self, params, D):
+    def effect_free_tables(self, params, D):
         scenario, o = self.scenario, self.outcome
         common = self._common(params, D)
         hm = profile_values(o.profile)
@@ -204,12 +237,16 @@ class BinaryModel(TransitionModel):
                            * np.log1p(-np.minimum(base, 1.0))[:, :, None])
         # a zero hazard multiplier means no events, even where p = 1 (0 * log(0))
         p0 = np.where(hm[bidx][None, None, :] == 0, 0.0, p0)
-        eff = effect_by_column(scenario, params, strength)
+        return EffectFreeTables(common, tidx, strength, p0)
+
+    def tables_at_effect(self, free, params, D):
+        scenario, p0 = self.scenario, free.untreated
+        eff = effect_by_column(scenario, params, free.strength)
         p1 = p0 if eff is None else apply_to_probability(p0, scenario.effect.measure, eff)
         prob = np.ascontiguousarray(np.stack([p0, p1], axis=1))  # (D, 2, K, C)
         check_probabilities(prob, "event probability")
-        return Tables(prob=prob, trans=binary_transitions(prob, o.recurrent), rate=None,
-                      tidx=tidx, **common)
+        return Tables(prob=prob, trans=binary_transitions(prob, self.outcome.recurrent),
+                      rate=None, tidx=free.tidx, **free.common)
 
     def frailty_transitions(self, st, trans, z):
         return binary_frailty_transitions(trans, z, st.recurrent)
@@ -247,19 +284,23 @@ class CountModel(OutcomeModel):
             common["nb_shape"] = nb
         return common
 
-    def tables(self, params, D):
+    def effect_free_tables(self, params, D):
         scenario, o = self.scenario, self.outcome
         common = self._common(params, D)
         mult = profile_values(o.profile)
         tidx, bidx, strength = columns(scenario, mult.size)
         base = np.stack(stratum_baselines(scenario, params, "rate"), axis=1)
         r0 = base[:, :, None] * mult[bidx][None, None, :]
-        eff = effect_by_column(scenario, params, strength)
+        return EffectFreeTables(common, tidx, strength, r0)
+
+    def tables_at_effect(self, free, params, D):
+        scenario, r0, common = self.scenario, free.untreated, free.common
+        eff = effect_by_column(scenario, params, free.strength)
         r1 = r0 if eff is None else apply_to_rate(r0, scenario.effect.measure, eff)
         rate = np.ascontiguousarray(np.stack([r0, r1], axis=1))
         check_rates(rate)
         check_expected_counts(rate, common["nb_shape"], np.array(scenario.group_sizes()))
-        return Tables(prob=None, trans=None, rate=rate, tidx=tidx, **common)
+        return Tables(prob=None, trans=None, rate=rate, tidx=free.tidx, **common)
 
     def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ, eocc) -> None:
         _ind.counts_individual(CountTables(tb.rate, tb.nb_shape), groups(st, tb), service(st, tb),
@@ -313,14 +354,7 @@ class MarkovModel(TransitionModel):
         return max([len(o.transitions)] + [len(s.baseline) for s in self.scenario.cohort.strata
                                            if s.baseline is not None])
 
-    def tables(self, params, D):
-        common = self._common(params, D)
-        tidx, trans = self._transitions(params, D)
-        check_probabilities(trans, "transition probability")
-        return Tables(prob=None, trans=trans, rate=None, tidx=tidx, **common)
-
-    def _transitions(self, params: dict[str, np.ndarray],
-                     D: int) -> tuple[np.ndarray, np.ndarray]:
+    def effect_free_tables(self, params, D):
         scenario, o = self.scenario, self.outcome
         per_stratum = []
         for s in scenario.cohort.strata or (None,):
@@ -332,7 +366,11 @@ class MarkovModel(TransitionModel):
         n_base = max(m.shape[1] for m in per_stratum)
         tidx, bidx, strength = columns(scenario, n_base)
         t0 = np.stack([m[:, np.minimum(bidx, m.shape[1] - 1)] for m in per_stratum], axis=1)
-        eff = effect_by_column(scenario, params, strength)  # (D, 1, C)
+        return EffectFreeTables(self._common(params, D), tidx, strength, t0)
+
+    def tables_at_effect(self, free, params, D):
+        scenario, o, t0 = self.scenario, self.outcome, free.untreated
+        eff = effect_by_column(scenario, params, free.strength)  # (D, 1, C)
         if eff is None:
             t1 = t0
         else:
@@ -340,7 +378,9 @@ class MarkovModel(TransitionModel):
                                       [(o.states.index(a), o.states.index(b))
                                        for a, b in scenario.effect.targets],
                                       scenario.effect.target_scale)
-        return tidx, np.ascontiguousarray(np.stack([t0, t1], axis=1))  # (D, 2, K, C, S, S)
+        trans = np.ascontiguousarray(np.stack([t0, t1], axis=1))  # (D, 2, K, C, S, S)
+        check_probabilities(trans, "transition probability")
+        return Tables(prob=None, trans=trans, rate=None, tidx=free.tidx, **free.common)
 
     def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ, eocc) -> None:
         cum = cumulative_rows(tb.trans)

@@ -33,6 +33,8 @@ ValueError: expected events per group and period (Cohort.size x baseline.rate ..
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import stats
 
@@ -64,6 +66,13 @@ def dispersion_factor(shape_times_people: np.ndarray) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _smallest_shape_factor(shape: float) -> float:
+    """:func:`dispersion_factor` of one shape, remembered: the break-even search checks the
+    same draws' counts at every effect (a gamma quantile costs more than the check)."""
+    return float(dispersion_factor(np.array([shape]))[0])
+
+
 def check_expected_counts(rate: np.ndarray, nb_shape: np.ndarray, sizes: np.ndarray) -> None:
     """Refuse parameters whose counts would leave the samplers' exact range.
 
@@ -89,7 +98,7 @@ def check_expected_counts(rate: np.ndarray, nb_shape: np.ndarray, sizes: np.ndar
     # the factor falls as the shape grows: its value at the smallest shape bounds every draw's,
     # so the per-draw gamma quantiles (slow) are needed only when that bound could fail
     finite = shape[np.isfinite(shape) & (shape > 0)]
-    bound = dispersion_factor(finite.min(keepdims=True))[0] if finite.size else 1.0
+    bound = _smallest_shape_factor(float(finite.min())) if finite.size else 1.0
     if np.all(people[None, :] * top_rate * bound <= MAX_EXPECTED_COUNT):
         return
     factor = dispersion_factor(shape)

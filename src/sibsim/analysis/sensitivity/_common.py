@@ -36,7 +36,8 @@ from sibsim.analysis.metrics import (
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
 from sibsim.money.irr import irr
-from sibsim.money.sib import counterfactual, money_flows
+from sibsim.money.payers import valued_states
+from sibsim.money.sib import EffectFree, counterfactual, effect_free, money_arrays, money_flows
 from sibsim.money.termination import interim_results
 from sibsim.money.uncertain import _holders, _walk, money_parameters, per_draw
 from sibsim.spec import _validate as v
@@ -76,26 +77,43 @@ def per_draw_outputs(money: xr.Dataset) -> dict[str, np.ndarray]:
     ``loss``) and ``municipality_metrics(money)`` (``npv_net_savings``, ``net_loss``), computed
     without the other metrics (the tornado and Sobol evaluate them many times).
     """
-    ppy = int(money.attrs["periods_per_year"])
     flows, drawn, got = _investor_flows(money)["all"]
-    r = irr(flows)
-    net = money["net_savings"].values
-    disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]), ppy,
-                            net.shape[-1])
-    return {"investor_irr": np.where(r > -1, (1.0 + r) ** ppy - 1.0, r).astype(float),
-            "investor_loss": investor_loss(drawn.sum(-1), got.sum(-1)).astype(float),
-            "commissioner_npv": present_value(net, disc).astype(float),
-            "commissioner_net_loss": (net.sum(-1) < 0).astype(float)}
+    return _outputs(flows, drawn, got, money["net_savings"].values,
+                    int(money.attrs["periods_per_year"]),
+                    float(money.attrs["social_discount_rate_per_year"]))
+
+
+def _outputs(flows: np.ndarray, drawn: np.ndarray, got: np.ndarray, net: np.ndarray, ppy: int,
+             social_rate: float, only: str | None = None) -> dict[str, np.ndarray]:
+    """:func:`per_draw_outputs` from all investors' flows, drawdowns and receipts and the
+    commissioner's net savings, each (D, P); ``only``: compute just this per-draw output (the
+    IRR, the one that costs, only when asked)."""
+    out = {}
+    if only in (None, "investor_irr"):
+        r = irr(flows)
+        out["investor_irr"] = np.where(r > -1, (1.0 + r) ** ppy - 1.0, r).astype(float)
+    if only in (None, "investor_loss"):
+        out["investor_loss"] = investor_loss(drawn.sum(-1), got.sum(-1)).astype(float)
+    if only in (None, "commissioner_npv"):
+        disc = discount_factors(social_rate, ppy, net.shape[-1])
+        out["commissioner_npv"] = present_value(net, disc).astype(float)
+    if only in (None, "commissioner_net_loss"):
+        out["commissioner_net_loss"] = (net.sum(-1) < 0).astype(float)
+    return out
+
+
+def _summary(d: Mapping[str, np.ndarray], output: str) -> float:
+    """One summary output of :data:`OUTPUTS` from the per-draw outputs."""
+    x = d[OUTPUTS[output][0]]
+    if output == "investor_mean_irr":
+        return float(np.nanmean(x)) if np.isfinite(x).any() else np.nan
+    return float(x.mean())
 
 
 def output_values(money: xr.Dataset) -> dict[str, float]:
     """Each summary output of :data:`OUTPUTS` from a money dataset."""
     d = per_draw_outputs(money)
-    irr = d["investor_irr"]
-    return {"investor_mean_irr": float(np.nanmean(irr)) if np.isfinite(irr).any() else np.nan,
-            "investor_loss_probability": float(d["investor_loss"].mean()),
-            "commissioner_npv_mean": float(d["commissioner_npv"].mean()),
-            "commissioner_net_loss_probability": float(d["commissioner_net_loss"].mean())}
+    return {name: _summary(d, name) for name in OUTPUTS}
 
 
 def results_inputs(results: Any) -> tuple[list[str], np.ndarray]:
@@ -183,14 +201,53 @@ class Chain:
         self.money_names = set(money_parameters(self.deal))
         self.outcome_names = {n for n in self.deal.uncertain_inputs()
                               if n not in self.money_names}
+        self._fixed: dict[Any, EffectFree] = {}
 
     def evaluate(self, values: Mapping[str, np.ndarray]) -> xr.Dataset:
         """The money dataset with the named inputs set to ``values`` (one value per draw)."""
+        deal, ds, cf, reuse = self._inputs(values)
+        if reuse:
+            return money_flows(deal, ds, cf, table=self.table, interim=self.interim)
+        return money_flows(deal, ds, cf)
+
+    def output(self, values: Mapping[str, np.ndarray], output: str) -> float:
+        """One summary output of :data:`OUTPUTS` with the named inputs set to ``values``: the
+        same number as ``output_values(self.evaluate(values))[output]``, from the money arrays
+        (no dataset), reusing what the inputs do not change and computing only that output."""
+        deal, ds, cf, reuse = self._inputs(values)
+        if reuse:  # the outcome draws of the run: its measurements and effect-free parts
+            data, coords = money_arrays(deal, ds, cf, table=self.table, interim=self.interim,
+                                        fixed=self._effect_free(deal))
+        else:
+            data, coords = money_arrays(deal, ds, cf)
+        parties, tranches = list(coords["party"]), list(coords["tranche"])
+        # all investors added tranche by tranche, as _investor_flows does
+        flows = np.sum([data["flow"][:, parties.index(t)] for t in tranches], axis=0)
+        drawn = np.sum([data["drawdown"][:, i] for i in range(len(tranches))], axis=0)
+        got = np.sum([data["investor_received"][:, i] for i in range(len(tranches))], axis=0)
+        per = _outputs(flows, drawn, got, data["net_savings"], int(ds.attrs["periods_per_year"]),
+                       float(deal.municipality.discount_rate), only=OUTPUTS[output][0])
+        return _summary(per, output)
+
+    def _effect_free(self, deal: Deal) -> EffectFree:
+        """The money's parts that no money input changes (engagement served, counterfactual
+        totals), once per structure of the deal's terms."""
+        key = (deal.service_periods, deal.service_costs.basis,
+               tuple(sorted(deal.service_costs.per_state or ())),
+               tuple(sorted(valued_states(deal.effective_payers, explicit=bool(deal.payers)))))
+        if key not in self._fixed:
+            self._fixed[key] = effect_free(deal, self.ds, self.cf)
+        return self._fixed[key]
+
+    def _inputs(self, values: Mapping[str, np.ndarray]
+                ) -> tuple[Deal, xr.Dataset, xr.Dataset, bool]:
+        """The deal, outcome draws and counterfactual with the named inputs set, and whether
+        the outcome draws are the run's (only money inputs set)."""
         money_vals = {k: x for k, x in values.items() if k in self.money_names}
         outcome_vals = {k: x for k, x in values.items() if k not in self.money_names}
         deal = with_money_values(self.deal, money_vals) if money_vals else self.deal
         if not outcome_vals:
-            return money_flows(deal, self.ds, self.cf, table=self.table, interim=self.interim)
+            return deal, self.ds, self.cf, True
         from sibsim.dataset.build import simulate
 
         for k in outcome_vals:
@@ -206,4 +263,4 @@ class Chain:
         cf = (self.cf if not any(k in params for k in outcome_vals) else
               simulate(base, self.draws, self.seed, engine="expected", progress=False,
                        overrides=cf_over))
-        return money_flows(deal, ds, cf)
+        return deal, ds, cf, False

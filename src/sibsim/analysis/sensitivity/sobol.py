@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from sibsim.analysis.sensitivity._common import Chain, check_output, output_values
+from sibsim.analysis.sensitivity._common import Chain, check_output
 from sibsim.money.deal import Deal
 from sibsim.money.uncertain import money_parameters
 from sibsim.spec import _validate as v
@@ -113,8 +113,8 @@ def sobol(deal: Deal, output: str = "investor_mean_irr", *, draws: int = 200, se
     def func(x: np.ndarray) -> np.ndarray:
         out = np.empty(x.shape[1])
         for j in range(x.shape[1]):
-            money = chain.evaluate({nm: np.full(draws, x[i, j]) for i, nm in enumerate(names)})
-            out[j] = output_values(money)[output]
+            out[j] = chain.output({nm: np.full(draws, x[i, j]) for i, nm in enumerate(names)},
+                                  output)
         return out
 
     res = sobol_indices(func, [known[nm] for nm in names], n=n, seed=int(seed))

@@ -96,7 +96,7 @@ def tornado(deal: Deal, output: str = "investor_mean_irr", *, draws: int = 1000,
                                       for q in DEFAULT_LEVELS)
         for j, x in enumerate(ends):
             at[i, j] = x
-            vals[i, j] = output_values(chain.evaluate({n: np.full(draws, x)}))[output]
+            vals[i, j] = chain.output({n: np.full(draws, x)}, output)
     swing = np.abs(vals[:, 1] - vals[:, 0])
     order = np.argsort(-np.nan_to_num(swing, nan=-1.0), kind="stable")
     desc, units = OUTPUTS[output][1], OUTPUTS[output][2]
