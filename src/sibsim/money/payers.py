@@ -58,6 +58,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sibsim.money._arrays import per_period, readonly
+from sibsim.money.kernels.chain import payer_flows
 from sibsim.money.municipality import Municipality
 from sibsim.money.results import PaymentResult
 from sibsim.money.uncertain import UncertainAmount, read_amount
@@ -311,11 +312,11 @@ class PayerSplit:
     def flows(self, commissioner_flow: FloatArray) -> FloatArray:
         """Each payer's waterfall flow (D, Y, P): its payments (-) and its part of any excess
         returned to the public side (+), in proportion to what it paid in the period."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            part = np.where(self.total[:, None, :] > 0,
-                            self.paid / np.where(self.total > 0, self.total, 1.0)[:, None, :],
-                            0.0)
-        return commissioner_flow[:, None, :] * part
+        out = np.empty(self.paid.shape)
+        payer_flows(np.ascontiguousarray(self.paid, dtype=np.float64),
+                    np.ascontiguousarray(self.total, dtype=np.float64),
+                    np.ascontiguousarray(commissioner_flow, dtype=np.float64), out)
+        return out
 
 
 def split_by_payer(payers: Sequence[Payer], pay: PaymentResult) -> PayerSplit:
@@ -336,9 +337,10 @@ def split_by_payer(payers: Sequence[Payer], pay: PaymentResult) -> PayerSplit:
     """
     P = pay.n_periods
     shares = np.stack([p.share_vector(pay.metrics) for p in payers])  # (Y, M)
-    due = np.einsum("ym,dmp->dyp", shares, pay.by_metric)
     if len(payers) == 1 and np.all(shares == 1.0):
         due = np.array(pay.total[:, None, :])  # one payer paying all: exactly the total
+    else:
+        due = np.einsum("ym,dmp->dyp", shares, pay.by_metric)
     capped = [i for i, p in enumerate(payers)
               if p.cap_total is not None or p.cap_per_period is not None]
     if not capped:

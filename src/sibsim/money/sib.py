@@ -14,7 +14,7 @@ is known plus the contract's lag; savings in the period the outcome is avoided.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import xarray as xr
@@ -196,6 +196,12 @@ class EffectFree(NamedTuple):
     served: tuple[np.ndarray, dict[str, np.ndarray]]  #: what ``_served`` gives
     cf_events: dict[str, np.ndarray]  #: counterfactual treated events by process (all started)
     cf_occupancy: dict[str, np.ndarray]  #: counterfactual treated occupancy of valued states
+    #: service costs of ``served`` (the deal running its course), by the deal's
+    #: ``service_costs`` (the variants of a design can share one ``EffectFree``), filled on use
+    costs: dict[Any, np.ndarray]
+    #: the evaluations' effect-free parts (:func:`~sibsim.money.evaluation.evaluation_fixed`),
+    #: by the deal's ``evaluations``, filled on use
+    evaluations: dict[Any, Any]
 
 
 def effect_free(deal: Deal, ds: xr.Dataset, cf: xr.Dataset) -> EffectFree:
@@ -212,17 +218,32 @@ def effect_free(deal: Deal, ds: xr.Dataset, cf: xr.Dataset) -> EffectFree:
         if "state" in ds.dims and state in ds["state"].values:
             cf_occ[state] = _treated_total(cf, "occupancy", None, state=state,
                                            **_state_pick(scenario, state, several))
-    return EffectFree(served, cf_events, cf_occ)
+    return EffectFree(served, cf_events, cf_occ, {}, {})
 
 
 def _treated_total(data: xr.Dataset, var: str, started: np.ndarray | None,
                    **sel: str) -> np.ndarray:
     """Treated arm's ``var`` summed over waves and strata, (D, P); waves not ``started``
     (bool (D, W); None: all) count nothing."""
-    treated = data[var].sel(arm="treatment", **sel)
+    da = data[var]
+    dims = list(da.dims)
+    pick: list[Any] = [slice(None)] * len(dims)
+    for dim, label in {"arm": "treatment", **sel}.items():
+        pick[dims.index(dim)] = _position(data, dim, label)
+    kept = [d for d, i in zip(dims, pick, strict=True) if isinstance(i, slice)]
+    treated = da.values[tuple(pick)]
     if started is not None and not started.all():  # cohorts never started avoid nothing
-        treated = treated * xr.DataArray(started, dims=("draw", "wave"))
-    return treated.sum(("wave", "stratum"), skipna=False).values
+        shape = [1] * len(kept)
+        shape[kept.index("draw")], shape[kept.index("wave")] = started.shape
+        if kept.index("draw") > kept.index("wave"):
+            started = started.T
+        treated = treated * started.reshape(shape)
+    return treated.sum(axis=(kept.index("wave"), kept.index("stratum")))
+
+
+def _position(data: xr.Dataset, dim: str, label: str) -> int:
+    """Index of ``label`` along ``dim`` (as ``.sel`` finds it; a KeyError if missing)."""
+    return int(data.indexes[dim].get_loc(label))
 
 
 def _state_pick(scenario: Scenario, state: str, several: bool) -> dict[str, str]:
@@ -270,6 +291,7 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         raise v.fail("money_flows.deal", type(deal).__name__,
                      "a Deal with evaluations, a contract and a capital structure")
     seed = int(ds.attrs["seed"])
+    unresolved = deal
     deal, money_values = resolve_money(deal, seed, ds["draw"].values)
     terms, scenario = deal, deal.scenario
     D, P = ds.sizes["draw"], ds.sizes["period"]
@@ -283,9 +305,15 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     served_plan, served_by_state = (
         _served(ds, terms.service_periods, terms.service_costs, _state_process(scenario))
         if fixed is None else fixed.served)
+    full_costs = None
+    if fixed is not None:  # keyed by the deal's terms before resolve_money (same draws)
+        key = unresolved.service_costs
+        if key not in fixed.costs:
+            fixed.costs[key] = terms.service_costs.cost(served_plan, served_by_state or None)
+        full_costs = fixed.costs[key]
     life = lifecycle(deal, table, served_plan,
                      interim_results(deal, ds, seed) if interim is None else interim,
-                     terms.contract.achievements(ds), served_by_state)
+                     terms.contract.achievements(ds), served_by_state, full_costs)
     pay, split, achieved = life.payments, life.split, life.achieved
     served, costs, flows = life.served, life.costs, life.flows
     started = life.started(ds["entry_period"].values)  # (D, W): cohorts started before a stop
@@ -321,6 +349,9 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     names = list(ds["parameter"].values)
     true_eff = (ds["parameter_value"].values[:, names.index("effect.value")]
                 if "effect.value" in names else np.full(D, np.nan))
+    drawdown = flows.drawdown
+    n_tr = len(flows.tranches)
+    assert flows.parties[1:1 + n_tr] == flows.tranches  # the waterfall's party order
     data = {
         "outcome_payments": split.total,
         "payments_by_metric": pay.by_metric,
@@ -328,9 +359,8 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         "service_costs": costs,
         "unfunded_costs": flows.unfunded,
         "flow": flows.flows,
-        "drawdown": flows.drawdown,
-        "investor_received": np.stack([flows.party(t) for t in flows.tranches], axis=1)
-        + flows.drawdown,
+        "drawdown": drawdown,
+        "investor_received": flows.flows[:, 1:1 + n_tr] + drawdown,
         "measured_effect": table.measured_effect,
         "trigger_units": table.units,
         "gate_passed": table.gate.astype(np.int8),
