@@ -22,7 +22,7 @@ import xarray as xr
 from sibsim.dataset.build import simulate
 from sibsim.money.capital import ServiceCosts
 from sibsim.money.deal import Deal
-from sibsim.money.evaluation import evaluate
+from sibsim.money.evaluation import evaluate, evaluation_fixed
 from sibsim.money.payers import payer_savings, valued_states
 from sibsim.money.results import EvaluationTable
 from sibsim.money.termination import interim_results, lifecycle
@@ -299,7 +299,13 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         cf = counterfactual_of(deal, ds)
     check_same_draws(ds, cf, "money_flows.cf")
     if table is None:
-        table = evaluate(ds, terms.evaluations, seed)
+        measured = None
+        if fixed is not None:  # the comparison arm and counterfactual rates: the same
+            key = unresolved.evaluations
+            if key not in fixed.evaluations:
+                fixed.evaluations[key] = evaluation_fixed(ds, key, seed)
+            measured = fixed.evaluations[key]
+        table = evaluate(ds, terms.evaluations, seed, measured)
     # payments, payers, costs and waterfall under the termination rules (money/termination.py)
     payers = terms.effective_payers
     served_plan, served_by_state = (
