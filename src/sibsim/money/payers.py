@@ -58,7 +58,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sibsim.money._arrays import per_period, readonly
-from sibsim.money.kernels.chain import payer_flows
+from sibsim.money.kernels.chain import apply_payer_caps, payer_flows
 from sibsim.money.municipality import Municipality
 from sibsim.money.results import PaymentResult
 from sibsim.money.uncertain import UncertainAmount, read_amount
@@ -346,18 +346,15 @@ def split_by_payer(payers: Sequence[Payer], pay: PaymentResult) -> PayerSplit:
     if not capped:
         return PayerSplit(tuple(p.name for p in payers), readonly(due), readonly(due.copy()),
                           pay.total)
-    paid = due.copy()
-    for i in capped:
-        p = payers[i]
-        per = (np.full(P, np.inf) if p.cap_per_period is None
-               else per_period(f"Payer[{p.name}].cap_per_period", p.cap_per_period, P))
-        room_total = np.full(due.shape[0], np.inf if p.cap_total is None else p.cap_total)
-        for t in range(P):
-            x = np.minimum(np.minimum(due[:, i, t], per[t]), np.maximum(room_total, 0.0))
-            paid[:, i, t] = x
-            room_total = room_total - x
-    shortfall = (due - paid).sum(axis=1)
-    total = np.where(shortfall > 0, np.maximum(pay.total - shortfall, 0.0), pay.total)
+    per = np.array([np.full(P, np.inf) if payers[i].cap_per_period is None
+                    else per_period(f"Payer[{payers[i].name}].cap_per_period",
+                                    payers[i].cap_per_period, P) for i in capped])  # (C, P)
+    cap_total = np.array([np.inf if payers[i].cap_total is None else payers[i].cap_total
+                          for i in capped], dtype=np.float64)
+    due = np.ascontiguousarray(due, dtype=np.float64)
+    paid, total = np.empty_like(due), np.empty(pay.total.shape)
+    apply_payer_caps(due, np.array(capped, dtype=np.int64), per, cap_total,
+                     np.ascontiguousarray(pay.total, dtype=np.float64), paid, total)
     return PayerSplit(tuple(p.name for p in payers), readonly(due), readonly(paid),
                       readonly(total))
 

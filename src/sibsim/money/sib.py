@@ -14,6 +14,7 @@ is known plus the contract's lag; savings in the period the outcome is avoided.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -282,7 +283,7 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
 
 def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
                  table: EvaluationTable | None = None, interim: EvaluationTable | None = None,
-                 fixed: EffectFree | None = None) -> tuple[dict[str, np.ndarray], dict]:
+                 fixed: EffectFree | None = None) -> tuple[MoneyArrays, dict]:
     """The arrays of :func:`money_flows` (name -> numpy array, dims as in ``MONEY_SCHEMA``)
     and their coordinates, without building the dataset; ``fixed``: the :func:`effect_free`
     parts of ``deal`` and ``ds`` (or of a dataset that differs from ``ds`` only in the treated
@@ -347,18 +348,20 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     cash_y, wider_y, other_y = payer_savings(payers, avoided_by if by_process else avoided,
                                              avoided_pp, P)
     per_draw_costs = other_y.ndim == 3  # some payer's own costs are uncertain: (D, Y, P)
-    cash, wider = cash_y.sum(axis=1), wider_y.sum(axis=1)
+    cash = cash_y.sum(axis=1)
     other = other_y.sum(axis=1) if per_draw_costs else other_y.sum(axis=0)
     net = cash + flows.party("commissioner") - (other if per_draw_costs else other[None, :])
-    net_y = cash_y + split.flows(flows.party("commissioner")) - (
-        other_y if per_draw_costs else other_y[None])
+
+    def net_by_payer() -> np.ndarray:
+        return cash_y + split.flows(flows.party("commissioner")) - (
+            other_y if per_draw_costs else other_y[None])
     names = list(ds["parameter"].values)
     true_eff = (ds["parameter_value"].values[:, names.index("effect.value")]
                 if "effect.value" in names else np.full(D, np.nan))
     drawdown = flows.drawdown
     n_tr = len(flows.tranches)
     assert flows.parties[1:1 + n_tr] == flows.tranches  # the waterfall's party order
-    data = {
+    data = MoneyArrays({
         "outcome_payments": split.total,
         "payments_by_metric": pay.by_metric,
         "participants_served": served,
@@ -372,26 +375,27 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         "gate_passed": table.gate.astype(np.int8),
         "avoided_events": avoided,
         "cashable_savings": cash,
-        "wider_value": wider,
+        "wider_value": _Later(lambda: wider_y.sum(axis=1)),
         "commissioner_other_costs": other,
         "net_savings": net,
         "true_effect": true_eff,
         "payments_by_payer": split.paid,
-        "unpaid_by_payer": split.unpaid,
+        "unpaid_by_payer": _Later(lambda: split.unpaid),
         "cashable_savings_by_payer": cash_y,
         "wider_value_by_payer": wider_y,
         "other_costs_by_payer": other_y,
-        "net_savings_by_payer": net_y,
+        "net_savings_by_payer": _Later(net_by_payer),
         "stop_period": life.stop,
         "settlement_period": flows.settlement,
         "recycled_reserve": flows.reserve,
-    }
+    })
     if several:
-        data["avoided_events_by_process"] = np.stack([avoided_by[n] for n in pnames], axis=1)
+        data["avoided_events_by_process"] = _Later(
+            lambda: np.stack([avoided_by[n] for n in pnames], axis=1))
     if money_values:
         data["money_parameter_value"] = np.stack(list(money_values.values()), axis=1)
     if achieved is not None:
-        data["achievements"] = achieved.counts.sum(axis=2)
+        data["achievements"] = _Later(lambda: achieved.counts.sum(axis=2))
     coords = {
         "draw": ds["draw"].values, "period": np.arange(P), "party": list(flows.parties),
         "tranche": list(flows.tranches), "payer": list(split.payers),
@@ -410,7 +414,52 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     return data, coords
 
 
-def _label(deal: Deal, ds: xr.Dataset, data: dict[str, np.ndarray], coords: dict) -> xr.Dataset:
+class _Later:
+    """An array of :class:`MoneyArrays` computed when first read."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], np.ndarray]) -> None:
+        self.make = make
+
+
+class MoneyArrays(MutableMapping[str, np.ndarray]):
+    """The arrays of :func:`money_arrays`, by name: a mapping whose rarely read arrays (per
+    payer net savings and unpaid amounts, wider value, ...) are computed on first access, so
+    a caller that reads a few (the break-even search, the design grid) does not pay for the
+    others. Every array is the same, bit for bit, whenever it is read.
+
+    Examples
+    --------
+    >>> m = MoneyArrays({"a": np.zeros(2), "b": _Later(lambda: np.ones(2))})
+    >>> list(m), m["b"].tolist()
+    (['a', 'b'], [1.0, 1.0])
+    """
+
+    def __init__(self, items: dict[str, Any]) -> None:
+        self._items = dict(items)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        value = self._items[name]
+        if isinstance(value, _Later):
+            value = self._items[name] = value.make()
+        return value  # type: ignore[no-any-return]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._items[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del self._items[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _label(deal: Deal, ds: xr.Dataset, data: Mapping[str, np.ndarray],
+           coords: dict) -> xr.Dataset:
     """The money dataset of :func:`money_arrays`' arrays: units, descriptions, attributes."""
     terms, scenario, seed = deal, deal.scenario, int(ds.attrs["seed"])
     mun = terms.municipality

@@ -23,7 +23,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["payer_flows"]
+__all__ = ["apply_payer_caps", "payer_flows"]
 
 FloatArray = NDArray[np.float64]
 
@@ -46,3 +46,59 @@ def payer_flows(paid: FloatArray, total: FloatArray, commissioner_flow: FloatArr
             for y in range(n_payers):
                 part = paid[d, y, p] / tot if tot > 0.0 else 0.0
                 out[d, y, p] = flow * part
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _np_minimum(a: float, b: float) -> float:
+    """``np.minimum`` of two floats (NaN propagates)."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a < b else b
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _np_maximum(a: float, b: float) -> float:
+    """``np.maximum`` of two floats (NaN propagates)."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a > b else b
+
+
+@numba.njit(cache=True, nogil=True)
+def apply_payer_caps(due: FloatArray, capped: NDArray[np.int64], per_period: FloatArray,
+                     cap_total: FloatArray, contract_total: FloatArray, paid: FloatArray,
+                     total: FloatArray) -> None:
+    """Each capped payer's caps, period by period, and what all payers pay together.
+
+    ``due`` (D, Y, P): each payer's share of the contract's payments; ``capped`` (C,): the
+    payers with caps; ``per_period`` (C, P) and ``cap_total`` (C,): their caps (inf: none);
+    ``contract_total`` (D, P): the contract's payments. Writes ``paid`` (D, Y, P): ``due``,
+    with payer ``capped[c]`` paying ``min(due, per_period[c, t], max(room, 0))`` in period
+    ``t`` (``room``: ``cap_total[c]`` less what it paid before), and ``total`` (D, P):
+    ``contract_total`` less the payers' shortfall ``sum_y (due - paid)`` where that is > 0,
+    floored at 0. The same operations as the numpy loop of
+    :func:`sibsim.money.payers.split_by_payer`, bit for bit.
+    """
+    n_draws, n_payers, n_periods = due.shape
+    for d in range(n_draws):
+        for y in range(n_payers):
+            for t in range(n_periods):
+                paid[d, y, t] = due[d, y, t]
+        for c in range(capped.shape[0]):
+            y = capped[c]
+            room = cap_total[c]
+            for t in range(n_periods):
+                x = _np_minimum(_np_minimum(due[d, y, t], per_period[c, t]),
+                                _np_maximum(room, 0.0))
+                paid[d, y, t] = x
+                room = room - x
+        for t in range(n_periods):
+            short = due[d, 0, t] - paid[d, 0, t]
+            for y in range(1, n_payers):
+                short += due[d, y, t] - paid[d, y, t]
+            pay = contract_total[d, t]
+            total[d, t] = _np_maximum(pay - short, 0.0) if short > 0.0 else pay
