@@ -66,6 +66,7 @@ import xarray as xr
 from scipy import stats
 
 from sibsim.engine.parameters import sample_parameter
+from sibsim.money.kernels.chain import sum_strata
 from sibsim.money.results import EvaluationTable
 from sibsim.spec import _validate as v
 from sibsim.spec.distributions import Distribution, as_distribution, require_support
@@ -962,9 +963,28 @@ def evaluation_fixed(ds: xr.Dataset, evaluations: tuple[Evaluation, ...],
 
 
 def _treated_units(ds: xr.Dataset, ev: Evaluation) -> np.ndarray:
-    """The treated arm's outcome units (D, W, P) (:func:`outcome_units` of that arm alone)."""
-    i = list(ds["arm"].values).index("treatment")
-    return outcome_units(ds.isel(arm=slice(i, i + 1)), ev).values[:, 0]
+    """The treated arm's outcome units (D, W, P): :func:`outcome_units` of that arm alone (its
+    checks were made by :func:`evaluation_fixed`), the same numbers to the last bit."""
+    da = ds["events" if ev.outcome == "events" else "occupancy"]
+    pick = {"arm": "treatment"}
+    if "process" in da.dims:
+        pick["process"] = ev.process
+    if ev.outcome != "events":
+        pick["state"] = ev.state
+    dims = list(da.dims)
+    index: list[Any] = [slice(None)] * len(dims)
+    for dim, label in pick.items():
+        index[dims.index(dim)] = int(ds.indexes[dim].get_loc(label))
+    x = da.values[tuple(index)]
+    if [d for d in dims if d not in pick] != ["draw", "wave", "stratum", "period"] \
+            or x.dtype != np.float64:  # not the usual layout: the labelled way
+        i = list(ds["arm"].values).index("treatment")
+        return outcome_units(ds.isel(arm=slice(i, i + 1)), ev).values[:, 0]
+    strata = list(ds["stratum"].values)
+    chosen = np.array([strata.index(s) for s in (ev.stratum or strata)], dtype=np.int64)
+    out = np.empty((x.shape[0], x.shape[1], x.shape[3]))
+    sum_strata(x, chosen, out)
+    return out
 
 
 def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,

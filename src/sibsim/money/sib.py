@@ -24,6 +24,7 @@ from sibsim.dataset.build import simulate
 from sibsim.money.capital import ServiceCosts
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate, evaluation_fixed
+from sibsim.money.kernels.chain import sum_waves_strata
 from sibsim.money.payers import payer_savings, valued_states
 from sibsim.money.results import EvaluationTable
 from sibsim.money.termination import interim_results, lifecycle
@@ -233,7 +234,13 @@ def _treated_total(data: xr.Dataset, var: str, started: np.ndarray | None,
         pick[dims.index(dim)] = _position(data, dim, label)
     kept = [d for d, i in zip(dims, pick, strict=True) if isinstance(i, slice)]
     treated = da.values[tuple(pick)]
-    if started is not None and not started.all():  # cohorts never started avoid nothing
+    mask = started is not None and not started.all()  # cohorts never started avoid nothing
+    if kept == ["draw", "wave", "stratum", "period"] and treated.dtype == np.float64:
+        out = np.empty((treated.shape[0], treated.shape[3]))
+        sum_waves_strata(treated, started if mask else np.ones((1, 1), bool), mask, out)
+        return out
+    if mask:
+        assert started is not None
         shape = [1] * len(kept)
         shape[kept.index("draw")], shape[kept.index("wave")] = started.shape
         if kept.index("draw") > kept.index("wave"):
