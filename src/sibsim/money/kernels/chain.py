@@ -97,8 +97,8 @@ def apply_payer_caps(due: FloatArray, capped: NDArray[np.int64], per_period: Flo
                 paid[d, y, t] = x
                 room = room - x
         for t in range(n_periods):
-            short = due[d, 0, t] - paid[d, 0, t]
-            for y in range(1, n_payers):
+            short = 0.0  # numpy's reduction starts from 0.0
+            for y in range(n_payers):
                 short += due[d, y, t] - paid[d, y, t]
             pay = contract_total[d, t]
             total[d, t] = _np_maximum(pay - short, 0.0) if short > 0.0 else pay
@@ -111,35 +111,31 @@ def sum_waves_strata(x: FloatArray, started: NDArray[np.bool_], mask: bool,
 
     ``x`` (D, W, S, P), ``started`` (D, W) (read when ``mask``); writes ``out`` (D, P):
     ``(x * started[:, :, None, None]).sum(axis=(1, 2))`` (or ``x.sum(axis=(1, 2))``), adding
-    the (wave, stratum) terms one after the other in that order from the first, as numpy does
-    for a reduction over outer axes.
+    the (wave, stratum) terms one after the other in that order to 0.0, as numpy does for a
+    reduction over outer axes.
     """
     n_draws, n_waves, n_strata, n_periods = x.shape
     for d in range(n_draws):
+        for p in range(n_periods):
+            out[d, p] = 0.0
         for w in range(n_waves):
             f = (1.0 if started[d, w] else 0.0) if mask else 1.0
             for s in range(n_strata):
-                first = w == 0 and s == 0
                 for p in range(n_periods):
-                    v = x[d, w, s, p] * f if mask else x[d, w, s, p]
-                    if first:
-                        out[d, p] = v
-                    else:
-                        out[d, p] += v
+                    out[d, p] += x[d, w, s, p] * f if mask else x[d, w, s, p]
 
 
 @numba.njit(cache=True, nogil=True)
 def sum_strata(x: FloatArray, strata: NDArray[np.int64], out: FloatArray) -> None:
     """Sum over the strata ``strata`` (in that order) of ``x`` (D, W, S, P) into ``out``
-    (D, W, P): ``x[:, :, strata].sum(axis=2)``, the terms added one after the other from the
-    first, as numpy does for a reduction over an outer axis."""
+    (D, W, P): ``x[:, :, strata].sum(axis=2)``, the terms added one after the other to 0.0,
+    as numpy does for a reduction over an outer axis."""
     n_draws, n_waves, _, n_periods = x.shape
     for d in range(n_draws):
         for w in range(n_waves):
+            for p in range(n_periods):
+                out[d, w, p] = 0.0
             for k in range(strata.shape[0]):
                 s = strata[k]
                 for p in range(n_periods):
-                    if k == 0:
-                        out[d, w, p] = x[d, w, s, p]
-                    else:
-                        out[d, w, p] += x[d, w, s, p]
+                    out[d, w, p] += x[d, w, s, p]
