@@ -369,19 +369,19 @@ def payer_savings(payers: Sequence[Payer], avoided_events: FloatArray | Mapping[
     avoided person-periods (D, P). Returns arrays (D, Y, P), (D, Y, P) and (Y, P), in currency
     (the costs (D, Y, P) when some payer's own costs are uncertain, resolved per draw).
     """
-    cash, wider, other = [], [], []
+    other = []
     shape = (next(iter(avoided_events.values())) if isinstance(avoided_events, Mapping)
              else avoided_events).shape
-    for p in payers:
+    by_payer = (shape[0], len(payers), *shape[1:])
+    cash, wider = np.empty(by_payer), np.empty(by_payer)  # written in place, not stacked
+    for y, p in enumerate(payers):
         terms = p.savings_terms
         c, w = terms.savings(avoided_events, {s: avoided_pp[s] for s in p.states_valued()})
-        cash.append(np.broadcast_to(c, shape))
-        wider.append(np.broadcast_to(w, shape))
+        cash[:, y], wider[:, y] = c, w
         other.append(terms.other_costs(n_periods))
     if any(o.ndim == 2 for o in other):  # an uncertain cost: (D, Y, P)
-        return (np.stack(cash, axis=1), np.stack(wider, axis=1),
-                np.stack([np.broadcast_to(o, shape) for o in other], axis=1))
-    return np.stack(cash, axis=1), np.stack(wider, axis=1), np.stack(other)
+        return cash, wider, np.stack([np.broadcast_to(o, shape) for o in other], axis=1)
+    return cash, wider, np.stack(other)
 
 
 def effective_payers(payers: Sequence[Payer], municipality: Municipality) -> tuple[Payer, ...]:
