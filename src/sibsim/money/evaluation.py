@@ -66,6 +66,7 @@ import xarray as xr
 from scipy import stats
 
 from sibsim.engine.parameters import sample_parameter
+from sibsim.money.kernels.chain import sum_strata
 from sibsim.money.results import EvaluationTable
 from sibsim.spec import _validate as v
 from sibsim.spec.distributions import Distribution, as_distribution, require_support
@@ -79,12 +80,14 @@ __all__ = [
     "ComparisonArm",
     "Evaluation",
     "EvaluationDesign",
+    "EvaluationFixed",
     "Historical",
     "Matched",
     "Measured",
     "check_evaluations",
     "contract_round",
     "evaluate",
+    "evaluation_fixed",
 ]
 
 #: The evaluation designs, by TOML ``kind``: ``"rct"``, ``"matched"``, ``"historical"``,
@@ -826,6 +829,9 @@ class _Trigger(NamedTuple):
     treated_units: np.ndarray
     comparison: ComparisonArm | None
     spans: np.ndarray
+    #: the one period measured (``per_period``: ``treated_units`` is that period's units);
+    #: None: ``treated_units`` sums each wave's window
+    period: int | None = None
 
 
 def evaluation_triggers(ev: Evaluation, u: np.ndarray, arms: list[str], size: xr.DataArray,
@@ -859,7 +865,7 @@ def evaluation_triggers(ev: Evaluation, u: np.ndarray, arms: list[str], size: xr
                 continue
             for p in range(int(first[w]), int(last[w]) + 1):
                 arm = None if u_c is None else ComparisonArm(units=u_c[:, :, p], size=n_c)
-                out.append(_Trigger([w], p + lag, False, u_t[:, :, p], arm, ones))
+                out.append(_Trigger([w], p + lag, False, u_t[:, :, p], arm, ones, p))
     if ev.pooled:
         spans = np.maximum(last - first + 1, 0) if ev.per_period else ones
         out.append(_Trigger(list(range(W)), int(last.max()) + lag, ev.per_wave, treated,
@@ -879,42 +885,148 @@ def _sample_for_draws(dist: Distribution, name: str, seed: int, draws: np.ndarra
     return vals if hi - lo == draws.size and np.all(np.diff(draws) == 1) else vals[draws - lo]
 
 
-def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int) -> EvaluationTable:
+class _FixedTrigger(NamedTuple):
+    """What one trigger needs besides the treated arm's outcomes (see :class:`EvaluationFixed`):
+    its waves, when it is known, whether it is a top-up, its treated participants, the period
+    it measures (None: each wave's window) and its counterfactual rate and variance (D,)."""
+
+    waves: list[int]
+    known: int
+    cumulative: bool
+    participants: float
+    period: int | None
+    c_rate: np.ndarray
+    c_var: np.ndarray
+
+
+class _FixedEvaluation(NamedTuple):
+    """One evaluation's :class:`_FixedTrigger` s and its window mask (W, P)."""
+
+    ev: Evaluation
+    mask: np.ndarray
+    triggers: list[_FixedTrigger]
+
+
+class EvaluationFixed(NamedTuple):
+    """The parts of :func:`evaluate` that do not depend on the treated arm's outcomes: the
+    checks, the evaluation parameters, the comparison arm and every trigger's counterfactual
+    rate, computed once by :func:`evaluation_fixed` and reused for datasets that differ only
+    in the treated arm's events and occupancy (the break-even search)."""
+
+    evaluations: tuple[Evaluation, ...]
+    draws: np.ndarray
+    parts: list[_FixedEvaluation]
+
+
+def _window_mask(ev: Evaluation, entry: np.ndarray, n_periods: int,
+                 treated: np.ndarray) -> np.ndarray:
+    """(W, P): period t in wave w's window (as :func:`evaluation_triggers`)."""
+    first, last = _windows(ev, entry, n_periods, treated)
+    t = np.arange(n_periods)[None, :]
+    return (t >= first[:, None]) & (t <= last[:, None])
+
+
+def _prepare(ds: xr.Dataset, ev: Evaluation, seed: int
+             ) -> tuple[_FixedEvaluation, np.ndarray]:
+    """One evaluation's :class:`_FixedEvaluation` and the treated arm's outcome units
+    (D, W, P) of ``ds``."""
+    entry = ds["entry_period"].values
+    arms = list(ds["arm"].values)
+    design = ev.design
+    if design.needs_comparison and "comparison" not in arms:
+        raise _no_comparison(ev)
+    ev.check_scenario(list(ds["stratum"].values), len(entry))
+    ev.check_groups(ds["size"].transpose("arm", "wave", "stratum").values,
+                    list(ds["stratum"].values),
+                    own_entry=bool(ds.attrs.get("strata_own_entry", 0)))
+    size = in_strata(ds["size"], ev)  # (arm, wave)
+    n_t = size.sel(arm="treatment").values  # (W,)
+    if not n_t.sum() > 0:
+        raise v.fail(f"Evaluation[{ev.metric}].stratum", ev.stratum,
+                     "strata with treated participants in at least one entry wave")
+    params = {name: _sample_for_draws(dist, name, seed, ds["draw"].values)
+              for name, dist in ev.parameters().items()}
+    u = outcome_units(ds, ev).values  # (D, A, W, P)
+    triggers = []
+    for trig in evaluation_triggers(ev, u, arms, size, entry):
+        waves = trig.waves
+        measured = Measured(waves=waves, treated=n_t[waves], spans=trig.spans[waves])
+        c_rate, c_var = design.counterfactual(ev.metric, params, trig.comparison, measured)
+        triggers.append(_FixedTrigger(waves, int(trig.known), bool(trig.cumulative),
+                                      n_t[waves].sum(), trig.period, c_rate, c_var))
+    mask = _window_mask(ev, entry, u.shape[-1], n_t)
+    return _FixedEvaluation(ev, mask, triggers), u[:, arms.index("treatment")]
+
+
+def evaluation_fixed(ds: xr.Dataset, evaluations: tuple[Evaluation, ...],
+                     seed: int) -> EvaluationFixed:
+    """The :class:`EvaluationFixed` parts of measuring ``evaluations`` on ``ds`` (pass it to
+    :func:`evaluate` for ``ds`` or a dataset that differs only in the treated arm)."""
+    return EvaluationFixed(tuple(evaluations), np.asarray(ds["draw"].values),
+                           [_prepare(ds, ev, seed)[0] for ev in evaluations])
+
+
+def _treated_units(ds: xr.Dataset, ev: Evaluation) -> np.ndarray:
+    """The treated arm's outcome units (D, W, P): :func:`outcome_units` of that arm alone (its
+    checks were made by :func:`evaluation_fixed`), the same numbers to the last bit."""
+    da = ds["events" if ev.outcome == "events" else "occupancy"]
+    pick = {"arm": "treatment"}
+    if "process" in da.dims:
+        pick["process"] = ev.process
+    if ev.outcome != "events":
+        pick["state"] = ev.state
+    dims = list(da.dims)
+    index: list[Any] = [slice(None)] * len(dims)
+    for dim, label in pick.items():
+        index[dims.index(dim)] = int(ds.indexes[dim].get_loc(label))
+    x = da.values[tuple(index)]
+    if [d for d in dims if d not in pick] != ["draw", "wave", "stratum", "period"] \
+            or x.dtype != np.float64:  # not the usual layout: the labelled way
+        i = list(ds["arm"].values).index("treatment")
+        return outcome_units(ds.isel(arm=slice(i, i + 1)), ev).values[:, 0]
+    strata = list(ds["stratum"].values)
+    chosen = np.array([strata.index(s) for s in (ev.stratum or strata)], dtype=np.int64)
+    out = np.empty((x.shape[0], x.shape[1], x.shape[3]))
+    sum_strata(x, chosen, out)
+    return out
+
+
+def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
+             fixed: EvaluationFixed | None = None) -> EvaluationTable:
     """Measure every evaluation on a simulated outcome dataset.
 
     ``seed`` keys the evaluation's own uncertain parameters (bias, historical rate), sampled per
     draw like the scenario's parameters, for the global draw indices in ``ds["draw"]`` (so a
     block of draws is measured exactly as in the whole run). Measured effects are rounded to
     each evaluation's ``precision`` (:func:`contract_round`); units are not.
+
+    ``fixed``: :func:`evaluation_fixed` of the same evaluations and seed on a dataset that
+    differs from ``ds`` at most in the treated arm's events and occupancy (the comparison arm,
+    sizes and parameters are taken from it); the result is the same to the last bit.
     """
     D = ds.sizes["draw"]
-    entry = ds["entry_period"].values
-    arms = list(ds["arm"].values)
+    if fixed is not None and (fixed.evaluations != tuple(evaluations)
+                              or not np.array_equal(fixed.draws, ds["draw"].values)):
+        raise v.fail("evaluate.fixed", "the parts of other evaluations or draws",
+                     "evaluation_fixed(ds, evaluations, seed) of these evaluations and draws")
     metric, period, cumulative, participants = [], [], [], []
     effects, units, gates, values = [], [], [], []
-    for ev in evaluations:
-        design = ev.design
-        if design.needs_comparison and "comparison" not in arms:
-            raise _no_comparison(ev)
-        ev.check_scenario(list(ds["stratum"].values), len(entry))
-        ev.check_groups(ds["size"].transpose("arm", "wave", "stratum").values,
-                        list(ds["stratum"].values),
-                        own_entry=bool(ds.attrs.get("strata_own_entry", 0)))
-        size = in_strata(ds["size"], ev)  # (arm, wave)
-        n_t = size.sel(arm="treatment").values  # (W,)
-        if not n_t.sum() > 0:
-            raise v.fail(f"Evaluation[{ev.metric}].stratum", ev.stratum,
-                         "strata with treated participants in at least one entry wave")
-        params = {name: _sample_for_draws(dist, name, seed, ds["draw"].values)
-                  for name, dist in ev.parameters().items()}
-        u = outcome_units(ds, ev).values  # (D, A, W, P)
-        for trig in evaluation_triggers(ev, u, arms, size, entry):
-            waves = trig.waves
-            nt = n_t[waves].sum()
-            t_units = trig.treated_units[:, waves].sum(1)
+    for i, ev in enumerate(evaluations):
+        if fixed is None:
+            part, u_t = _prepare(ds, ev, seed)
+        else:
+            part, u_t = fixed.parts[i], _treated_units(ds, ev)
+        treated = None
+        for trig in part.triggers:
+            if trig.period is not None:
+                t_units = u_t[:, :, trig.period][:, trig.waves].sum(1)
+            else:
+                if treated is None:
+                    treated = (u_t * part.mask[None]).sum(-1)  # (D, W)
+                t_units = treated[:, trig.waves].sum(1)
+            nt = trig.participants
             t_rate = t_units / nt
-            measured = Measured(waves=waves, treated=n_t[waves], spans=trig.spans[waves])
-            c_rate, c_var = design.counterfactual(ev.metric, params, trig.comparison, measured)
+            c_rate, c_var = trig.c_rate, trig.c_var
             diff = (c_rate - t_rate) if ev.direction == "reduce" else (t_rate - c_rate)
             with np.errstate(divide="ignore", invalid="ignore"):
                 rel = np.where(c_rate > 0, diff / np.where(c_rate > 0, c_rate, 1.0), 0.0)
@@ -924,8 +1036,8 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int) -> 
                 z = np.where(se > 0, diff / np.where(se > 0, se, 1.0), 0.0)
                 gate = z > stats.norm.isf(ev.alpha)
             metric.append(ev.metric)
-            period.append(int(trig.known))
-            cumulative.append(bool(trig.cumulative))
+            period.append(trig.known)
+            cumulative.append(trig.cumulative)
             participants.append(int(nt))
             effects.append(contract_round(rel, ev.precision))
             units.append(diff * nt)

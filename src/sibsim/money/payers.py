@@ -58,6 +58,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sibsim.money._arrays import per_period, readonly
+from sibsim.money.kernels.chain import apply_payer_caps, payer_flows
 from sibsim.money.municipality import Municipality
 from sibsim.money.results import PaymentResult
 from sibsim.money.uncertain import UncertainAmount, read_amount
@@ -346,11 +347,11 @@ class PayerSplit:
     def flows(self, commissioner_flow: FloatArray) -> FloatArray:
         """Each payer's waterfall flow (D, Y, P): its payments (-) and its part of any excess
         returned to the public side (+), in proportion to what it paid in the period."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            part = np.where(self.total[:, None, :] > 0,
-                            self.paid / np.where(self.total > 0, self.total, 1.0)[:, None, :],
-                            0.0)
-        return commissioner_flow[:, None, :] * part
+        out = np.empty(self.paid.shape)
+        payer_flows(np.ascontiguousarray(self.paid, dtype=np.float64),
+                    np.ascontiguousarray(self.total, dtype=np.float64),
+                    np.ascontiguousarray(commissioner_flow, dtype=np.float64), out)
+        return out
 
 
 def split_by_payer(payers: Sequence[Payer], pay: PaymentResult,
@@ -375,9 +376,10 @@ def split_by_payer(payers: Sequence[Payer], pay: PaymentResult,
     """
     P = pay.n_periods
     shares = np.stack([p.share_vector(pay.metrics) for p in payers])  # (Y, M)
-    due = np.einsum("ym,dmp->dyp", shares, pay.by_metric)
     if len(payers) == 1 and np.all(shares == 1.0):
         due = np.array(pay.total[:, None, :])  # one payer paying all: exactly the total
+    else:
+        due = np.einsum("ym,dmp->dyp", shares, pay.by_metric)
     if presence is not None:  # payers present in some years only (money/payer_scope.py)
         due = due * presence[None]
     capped = [i for i, p in enumerate(payers)
@@ -385,18 +387,15 @@ def split_by_payer(payers: Sequence[Payer], pay: PaymentResult,
     if not capped:
         return PayerSplit(tuple(p.name for p in payers), readonly(due), readonly(due.copy()),
                           pay.total)
-    paid = due.copy()
-    for i in capped:
-        p = payers[i]
-        per = (np.full(P, np.inf) if p.cap_per_period is None
-               else per_period(f"Payer[{p.name}].cap_per_period", p.cap_per_period, P))
-        room_total = np.full(due.shape[0], np.inf if p.cap_total is None else p.cap_total)
-        for t in range(P):
-            x = np.minimum(np.minimum(due[:, i, t], per[t]), np.maximum(room_total, 0.0))
-            paid[:, i, t] = x
-            room_total = room_total - x
-    shortfall = (due - paid).sum(axis=1)
-    total = np.where(shortfall > 0, np.maximum(pay.total - shortfall, 0.0), pay.total)
+    per = np.array([np.full(P, np.inf) if payers[i].cap_per_period is None
+                    else per_period(f"Payer[{payers[i].name}].cap_per_period",
+                                    payers[i].cap_per_period, P) for i in capped])  # (C, P)
+    cap_total = np.array([np.inf if payers[i].cap_total is None else payers[i].cap_total
+                          for i in capped], dtype=np.float64)
+    due = np.ascontiguousarray(due, dtype=np.float64)
+    paid, total = np.empty_like(due), np.empty(pay.total.shape)
+    apply_payer_caps(due, np.array(capped, dtype=np.int64), per, cap_total,
+                     np.ascontiguousarray(pay.total, dtype=np.float64), paid, total)
     return PayerSplit(tuple(p.name for p in payers), readonly(due), readonly(paid),
                       readonly(total))
 
@@ -411,19 +410,19 @@ def payer_savings(payers: Sequence[Payer], avoided_events: FloatArray | Mapping[
     avoided person-periods (D, P). Returns arrays (D, Y, P), (D, Y, P) and (Y, P), in currency
     (the costs (D, Y, P) when some payer's own costs are uncertain, resolved per draw).
     """
-    cash, wider, other = [], [], []
+    other = []
     shape = (next(iter(avoided_events.values())) if isinstance(avoided_events, Mapping)
              else avoided_events).shape
-    for p in payers:
+    by_payer = (shape[0], len(payers), *shape[1:])
+    cash, wider = np.empty(by_payer), np.empty(by_payer)  # written in place, not stacked
+    for y, p in enumerate(payers):
         terms = p.savings_terms
         c, w = terms.savings(avoided_events, {s: avoided_pp[s] for s in p.states_valued()})
-        cash.append(np.broadcast_to(c, shape))
-        wider.append(np.broadcast_to(w, shape))
+        cash[:, y], wider[:, y] = c, w
         other.append(terms.other_costs(n_periods))
     if any(o.ndim == 2 for o in other):  # an uncertain cost: (D, Y, P)
-        return (np.stack(cash, axis=1), np.stack(wider, axis=1),
-                np.stack([np.broadcast_to(o, shape) for o in other], axis=1))
-    return np.stack(cash, axis=1), np.stack(wider, axis=1), np.stack(other)
+        return cash, wider, np.stack([np.broadcast_to(o, shape) for o in other], axis=1)
+    return cash, wider, np.stack(other)
 
 
 def effective_payers(payers: Sequence[Payer], municipality: Municipality) -> tuple[Payer, ...]:

@@ -14,7 +14,8 @@ is known plus the contract's lag; savings in the period the outcome is avoided.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from typing import Any, NamedTuple
 
 import numpy as np
 import xarray as xr
@@ -22,7 +23,8 @@ import xarray as xr
 from sibsim.dataset.build import simulate
 from sibsim.money.capital import ServiceCosts
 from sibsim.money.deal import Deal
-from sibsim.money.evaluation import evaluate
+from sibsim.money.evaluation import evaluate, evaluation_fixed
+from sibsim.money.kernels.chain import sum_waves_strata
 from sibsim.money.payer_scope import apply_presence, scoped_savings
 from sibsim.money.payers import payer_savings, valued_states
 from sibsim.money.results import EvaluationTable
@@ -197,6 +199,12 @@ class EffectFree(NamedTuple):
     served: tuple[np.ndarray, dict[str, np.ndarray]]  #: what ``_served`` gives
     cf_events: dict[str, np.ndarray]  #: counterfactual treated events by process (all started)
     cf_occupancy: dict[str, np.ndarray]  #: counterfactual treated occupancy of valued states
+    #: service costs of ``served`` (the deal running its course), by the deal's
+    #: ``service_costs`` (the variants of a design can share one ``EffectFree``), filled on use
+    costs: dict[Any, np.ndarray]
+    #: the evaluations' effect-free parts (:func:`~sibsim.money.evaluation.evaluation_fixed`),
+    #: by the deal's ``evaluations``, filled on use
+    evaluations: dict[Any, Any]
 
 
 def effect_free(deal: Deal, ds: xr.Dataset, cf: xr.Dataset) -> EffectFree:
@@ -213,17 +221,38 @@ def effect_free(deal: Deal, ds: xr.Dataset, cf: xr.Dataset) -> EffectFree:
         if "state" in ds.dims and state in ds["state"].values:
             cf_occ[state] = _treated_total(cf, "occupancy", None, state=state,
                                            **_state_pick(scenario, state, several))
-    return EffectFree(served, cf_events, cf_occ)
+    return EffectFree(served, cf_events, cf_occ, {}, {})
 
 
 def _treated_total(data: xr.Dataset, var: str, started: np.ndarray | None,
                    **sel: str) -> np.ndarray:
     """Treated arm's ``var`` summed over waves and strata, (D, P); waves not ``started``
     (bool (D, W); None: all) count nothing."""
-    treated = data[var].sel(arm="treatment", **sel)
-    if started is not None and not started.all():  # cohorts never started avoid nothing
-        treated = treated * xr.DataArray(started, dims=("draw", "wave"))
-    return treated.sum(("wave", "stratum"), skipna=False).values
+    da = data[var]
+    dims = list(da.dims)
+    pick: list[Any] = [slice(None)] * len(dims)
+    for dim, label in {"arm": "treatment", **sel}.items():
+        pick[dims.index(dim)] = _position(data, dim, label)
+    kept = [d for d, i in zip(dims, pick, strict=True) if isinstance(i, slice)]
+    treated = da.values[tuple(pick)]
+    mask = started is not None and not started.all()  # cohorts never started avoid nothing
+    if kept == ["draw", "wave", "stratum", "period"] and treated.dtype == np.float64:
+        out = np.empty((treated.shape[0], treated.shape[3]))
+        sum_waves_strata(treated, started if mask else np.ones((1, 1), bool), mask, out)
+        return out
+    if mask:
+        assert started is not None
+        shape = [1] * len(kept)
+        shape[kept.index("draw")], shape[kept.index("wave")] = started.shape
+        if kept.index("draw") > kept.index("wave"):
+            started = started.T
+        treated = treated * started.reshape(shape)
+    return treated.sum(axis=(kept.index("wave"), kept.index("stratum")))
+
+
+def _position(data: xr.Dataset, dim: str, label: str) -> int:
+    """Index of ``label`` along ``dim`` (as ``.sel`` finds it; a KeyError if missing)."""
+    return int(data.indexes[dim].get_loc(label))
 
 
 def _state_pick(scenario: Scenario, state: str, several: bool) -> dict[str, str]:
@@ -260,9 +289,19 @@ def money_flows(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     return _label(deal, ds, data, coords)
 
 
+def _hashable(terms: object) -> bool:
+    """Whether ``terms`` can key a cache: terms holding per-draw values set in Python (a
+    sensitivity run's inputs) cannot, and are computed afresh."""
+    try:
+        hash(terms)
+    except TypeError:
+        return False
+    return True
+
+
 def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
                  table: EvaluationTable | None = None, interim: EvaluationTable | None = None,
-                 fixed: EffectFree | None = None) -> tuple[dict[str, np.ndarray], dict]:
+                 fixed: EffectFree | None = None) -> tuple[MoneyArrays, dict]:
     """The arrays of :func:`money_flows` (name -> numpy array, dims as in ``MONEY_SCHEMA``)
     and their coordinates, without building the dataset; ``fixed``: the :func:`effect_free`
     parts of ``deal`` and ``ds`` (or of a dataset that differs from ``ds`` only in the treated
@@ -271,6 +310,7 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         raise v.fail("money_flows.deal", type(deal).__name__,
                      "a Deal with evaluations, a contract and a capital structure")
     seed = int(ds.attrs["seed"])
+    unresolved = deal
     deal, money_values = resolve_money(deal, seed, ds["draw"].values)
     terms, scenario = deal, deal.scenario
     D, P = ds.sizes["draw"], ds.sizes["period"]
@@ -278,15 +318,27 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         cf = counterfactual_of(deal, ds)
     check_same_draws(ds, cf, "money_flows.cf")
     if table is None:
-        table = evaluate(ds, terms.evaluations, seed)
+        measured = None
+        if fixed is not None:  # the comparison arm and counterfactual rates: the same
+            key = unresolved.evaluations
+            if key not in fixed.evaluations:
+                fixed.evaluations[key] = evaluation_fixed(ds, key, seed)
+            measured = fixed.evaluations[key]
+        table = evaluate(ds, terms.evaluations, seed, measured)
     # payments, payers, costs and waterfall under the termination rules (money/termination.py)
     payers = terms.effective_payers
     served_plan, served_by_state = (
         _served(ds, terms.service_periods, terms.service_costs, _state_process(scenario))
         if fixed is None else fixed.served)
+    full_costs = None
+    if fixed is not None and _hashable(unresolved.service_costs):
+        key = unresolved.service_costs  # the deal's terms before resolve_money (same draws)
+        if key not in fixed.costs:
+            fixed.costs[key] = terms.service_costs.cost(served_plan, served_by_state or None)
+        full_costs = fixed.costs[key]
     life = lifecycle(deal, table, served_plan,
                      interim_results(deal, ds, seed) if interim is None else interim,
-                     terms.contract.achievements(ds), served_by_state)
+                     terms.contract.achievements(ds), served_by_state, full_costs)
     pay, split, achieved = life.payments, life.split, life.achieved
     served, costs, flows = life.served, life.costs, life.flows
     started = life.started(ds["entry_period"].values)  # (D, W): cohorts started before a stop
@@ -320,49 +372,54 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         cash_y, wider_y)
     cash_y, wider_y, other_y = apply_presence(deal.payer_presence(), cash_y, wider_y, other_y)
     per_draw_costs = other_y.ndim == 3  # some payer's own costs are uncertain: (D, Y, P)
-    cash, wider = cash_y.sum(axis=1), wider_y.sum(axis=1)
+    cash = cash_y.sum(axis=1)
     other = other_y.sum(axis=1) if per_draw_costs else other_y.sum(axis=0)
     net = cash + flows.party("commissioner") - (other if per_draw_costs else other[None, :])
-    net_y = cash_y + split.flows(flows.party("commissioner")) - (
-        other_y if per_draw_costs else other_y[None])
+
+    def net_by_payer() -> np.ndarray:
+        return cash_y + split.flows(flows.party("commissioner")) - (
+            other_y if per_draw_costs else other_y[None])
     names = list(ds["parameter"].values)
     true_eff = (ds["parameter_value"].values[:, names.index("effect.value")]
                 if "effect.value" in names else np.full(D, np.nan))
-    data = {
+    drawdown = flows.drawdown
+    n_tr = len(flows.tranches)
+    assert flows.parties[1:1 + n_tr] == flows.tranches  # the waterfall's party order
+    data = MoneyArrays({
         "outcome_payments": split.total,
         "payments_by_metric": pay.by_metric,
         "participants_served": served,
         "service_costs": costs,
         "unfunded_costs": flows.unfunded,
         "flow": flows.flows,
-        "drawdown": flows.drawdown,
-        "investor_received": np.stack([flows.party(t) for t in flows.tranches], axis=1)
-        + flows.drawdown,
+        "drawdown": drawdown,
+        "investor_received": flows.flows[:, 1:1 + n_tr] + drawdown,
         "measured_effect": table.measured_effect,
         "trigger_units": table.units,
         "gate_passed": table.gate.astype(np.int8),
         "avoided_events": avoided,
         "cashable_savings": cash,
-        "wider_value": wider,
+        "wider_value": _Later(lambda: wider_y.sum(axis=1)),
         "commissioner_other_costs": other,
         "net_savings": net,
         "true_effect": true_eff,
         "payments_by_payer": split.paid,
-        "unpaid_by_payer": split.unpaid,
+        "unpaid_by_payer": _Later(lambda: split.unpaid),
         "cashable_savings_by_payer": cash_y,
         "wider_value_by_payer": wider_y,
         "other_costs_by_payer": other_y,
-        "net_savings_by_payer": net_y,
+        "net_savings_by_payer": _Later(net_by_payer),
         "stop_period": life.stop,
         "settlement_period": flows.settlement,
         "recycled_reserve": flows.reserve,
-    }
+    })
     if several:
-        data["avoided_events_by_process"] = np.stack([avoided_by[n] for n in pnames], axis=1)
+        data["avoided_events_by_process"] = _Later(
+            lambda: np.stack([avoided_by[n] for n in pnames], axis=1))
     if money_values:
         data["money_parameter_value"] = np.stack(list(money_values.values()), axis=1)
     if achieved is not None:
-        data["achievements"] = achieved.counts.sum(axis=2)
+        data["achievements"] = _Later(lambda: achieved.counts.sum(axis=2))
     coords = {
         "draw": ds["draw"].values, "period": np.arange(P), "party": list(flows.parties),
         "tranche": list(flows.tranches), "payer": list(split.payers),
@@ -381,7 +438,52 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     return data, coords
 
 
-def _label(deal: Deal, ds: xr.Dataset, data: dict[str, np.ndarray], coords: dict) -> xr.Dataset:
+class _Later:
+    """An array of :class:`MoneyArrays` computed when first read."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], np.ndarray]) -> None:
+        self.make = make
+
+
+class MoneyArrays(MutableMapping[str, np.ndarray]):
+    """The arrays of :func:`money_arrays`, by name: a mapping whose rarely read arrays (per
+    payer net savings and unpaid amounts, wider value, ...) are computed on first access, so
+    a caller that reads a few (the break-even search, the design grid) does not pay for the
+    others. Every array is the same, bit for bit, whenever it is read.
+
+    Examples
+    --------
+    >>> m = MoneyArrays({"a": np.zeros(2), "b": _Later(lambda: np.ones(2))})
+    >>> list(m), m["b"].tolist()
+    (['a', 'b'], [1.0, 1.0])
+    """
+
+    def __init__(self, items: dict[str, Any]) -> None:
+        self._items = dict(items)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        value = self._items[name]
+        if isinstance(value, _Later):
+            value = self._items[name] = value.make()
+        return value  # type: ignore[no-any-return]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._items[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del self._items[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _label(deal: Deal, ds: xr.Dataset, data: Mapping[str, np.ndarray],
+           coords: dict) -> xr.Dataset:
     """The money dataset of :func:`money_arrays`' arrays: units, descriptions, attributes."""
     terms, scenario, seed = deal, deal.scenario, int(ds.attrs["seed"])
     mun = terms.municipality

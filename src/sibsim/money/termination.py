@@ -385,7 +385,8 @@ def interim_results(deal: Deal, ds: xr.Dataset, seed: int) -> EvaluationTable | 
 def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
               interim: EvaluationTable | None,
               achieved: Achievements | None = None,
-              served_by_state: Mapping[str, FloatArray] | None = None) -> Lifecycle:
+              served_by_state: Mapping[str, FloatArray] | None = None,
+              full_costs: FloatArray | None = None) -> Lifecycle:
     """Payments, costs and the waterfall of a deal, with its termination rules applied.
 
     Parameters
@@ -402,6 +403,9 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
         What the contract's rate cards count (``contract.achievements``), if any.
     served_by_state : mapping state -> array (D, P), optional
         Of those served, the ones in each state that ``service_costs.per_state`` prices.
+    full_costs : array (D, P), optional
+        ``deal.service_costs.cost(served, served_by_state)``, if already computed (the
+        costs had the deal run its course; a stop masks them).
 
     Returns
     -------
@@ -422,20 +426,26 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
                      default=math.inf)
     settle_at = _settle_at(contract, table, n_periods, maturity)
     t = np.arange(n_periods)
+    if full_costs is None:  # the service costs had the deal run its course (elementwise in
+        full_costs = deal.service_costs.cost(served, served_by_state or None)  # the served)
+    payers, presence = deal.effective_payers, deal.payer_presence()
     for _ in range(n_periods + 1):  # converges in at most two runs (see the module notes)
+        # a stop at the horizon changes nothing: skip the masks (the same numbers, bit for bit)
+        runs_its_course = bool(stop.min() >= n_periods)
         active = t[None, :] < stop[:, None]
         known = np.asarray(table.period)[None, :] < stop[:, None]
-        gated = dataclasses.replace(table, gate=table.gate & known)
+        gated = table if known.all() else dataclasses.replace(table, gate=table.gate & known)
         achieved_now = achieved
-        if achieved is not None and not active.all():  # nothing counts from the stop on
+        if achieved is not None and not runs_its_course:  # nothing counts from the stop on
             achieved_now = dataclasses.replace(
                 achieved, counts=np.where(active[:, None, None, :], achieved.counts, 0.0))
         pay = contract.outcome_payments(gated, n_periods, achieved_now)
-        split = split_by_payer(deal.effective_payers, pay, deal.payer_presence())
-        served_now = np.where(active, served, 0.0)
-        by_state = ({k: np.where(active, x, 0.0) for k, x in served_by_state.items()}
-                    if served_by_state else None)
-        costs = np.where(active, deal.service_costs.cost(served_now, by_state), 0.0)
+        split = split_by_payer(payers, pay, presence)
+        if runs_its_course:
+            served_now, costs = served, full_costs
+        else:  # the costs are elementwise in the people served: masking them masks the costs
+            served_now = np.where(active, served, 0.0)
+            costs = np.where(active, full_costs, 0.0)
         life = LifecycleArrays(stop, settle_at, loss_limit,
                                _claim_arrays(contract, gated, n_periods))
         flows = waterfall(capital, costs, split.total, life)
@@ -444,6 +454,6 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
         stop = np.asarray(flows.stop_period, dtype=np.int64).copy()
     if life.claim.active:  # the payers share it by their shares of the metric, uncapped
         pay = _with_claim_share(pay, contract, np.asarray(flows.claim_share_paid))
-        split = split_by_payer(deal.effective_payers, pay, deal.payer_presence())
+        split = split_by_payer(payers, pay, presence)
     return Lifecycle(stop=stop, payments=pay, split=split, achieved=achieved_now,
                      served=served_now, costs=costs, flows=flows)

@@ -1,0 +1,141 @@
+"""Small kernels of the money chain (:func:`sibsim.money.sib.money_arrays`), over draws and
+periods, writing into preallocated outputs.
+
+Each kernel does, element by element, exactly the floating-point operations of the numpy
+expression it replaces (documented with it), in the same order, so its results are the same
+to the last bit; what it saves is the temporaries and passes over memory of the numpy
+expression. Sums over an axis are written only where numpy adds the terms one after the
+other too (a reduction over a non-contiguous axis, or fewer than 8 terms).
+
+Examples
+--------
+>>> import numpy as np
+>>> out = np.empty((1, 2, 2))
+>>> payer_flows(np.array([[[30.0, 0.0], [70.0, 0.0]]]), np.array([[100.0, 0.0]]),
+...             np.array([[-100.0, 5.0]]), out)
+>>> out[0].tolist()
+[[-30.0, 0.0], [-70.0, 0.0]]
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["apply_payer_caps", "payer_flows", "sum_strata", "sum_waves_strata"]
+
+FloatArray = NDArray[np.float64]
+
+
+@numba.njit(cache=True, nogil=True)
+def payer_flows(paid: FloatArray, total: FloatArray, commissioner_flow: FloatArray,
+                out: FloatArray) -> None:
+    """Each payer's part of the commissioner's waterfall flow, in proportion to what it paid.
+
+    ``paid`` (D, Y, P), ``total`` (D, P) and ``commissioner_flow`` (D, P) in currency; writes
+    ``out`` (D, Y, P): ``commissioner_flow[d, p] * (paid[d, y, p] / total[d, p])`` where
+    ``total[d, p] > 0``, else ``commissioner_flow[d, p] * 0.0`` (the numpy expression
+    ``flow[:, None] * np.where(total[:, None] > 0, paid / total[:, None], 0.0)``).
+    """
+    n_draws, n_payers, n_periods = paid.shape
+    for d in range(n_draws):
+        for p in range(n_periods):
+            tot = total[d, p]
+            flow = commissioner_flow[d, p]
+            for y in range(n_payers):
+                part = paid[d, y, p] / tot if tot > 0.0 else 0.0
+                out[d, y, p] = flow * part
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _np_minimum(a: float, b: float) -> float:
+    """``np.minimum`` of two floats (NaN propagates)."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a < b else b
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _np_maximum(a: float, b: float) -> float:
+    """``np.maximum`` of two floats (NaN propagates)."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a > b else b
+
+
+@numba.njit(cache=True, nogil=True)
+def apply_payer_caps(due: FloatArray, capped: NDArray[np.int64], per_period: FloatArray,
+                     cap_total: FloatArray, contract_total: FloatArray, paid: FloatArray,
+                     total: FloatArray) -> None:
+    """Each capped payer's caps, period by period, and what all payers pay together.
+
+    ``due`` (D, Y, P): each payer's share of the contract's payments; ``capped`` (C,): the
+    payers with caps; ``per_period`` (C, P) and ``cap_total`` (C,): their caps (inf: none);
+    ``contract_total`` (D, P): the contract's payments. Writes ``paid`` (D, Y, P): ``due``,
+    with payer ``capped[c]`` paying ``min(due, per_period[c, t], max(room, 0))`` in period
+    ``t`` (``room``: ``cap_total[c]`` less what it paid before), and ``total`` (D, P):
+    ``contract_total`` less the payers' shortfall ``sum_y (due - paid)`` where that is > 0,
+    floored at 0. The same operations as the numpy loop of
+    :func:`sibsim.money.payers.split_by_payer`, bit for bit.
+    """
+    n_draws, n_payers, n_periods = due.shape
+    for d in range(n_draws):
+        for y in range(n_payers):
+            for t in range(n_periods):
+                paid[d, y, t] = due[d, y, t]
+        for c in range(capped.shape[0]):
+            y = capped[c]
+            room = cap_total[c]
+            for t in range(n_periods):
+                x = _np_minimum(_np_minimum(due[d, y, t], per_period[c, t]),
+                                _np_maximum(room, 0.0))
+                paid[d, y, t] = x
+                room = room - x
+        for t in range(n_periods):
+            short = 0.0  # numpy's reduction starts from 0.0
+            for y in range(n_payers):
+                short += due[d, y, t] - paid[d, y, t]
+            pay = contract_total[d, t]
+            total[d, t] = _np_maximum(pay - short, 0.0) if short > 0.0 else pay
+
+
+@numba.njit(cache=True, nogil=True)
+def sum_waves_strata(x: FloatArray, started: NDArray[np.bool_], mask: bool,
+                     out: FloatArray) -> None:
+    """Sum over entry waves and strata, of the started waves only when ``mask``.
+
+    ``x`` (D, W, S, P), ``started`` (D, W) (read when ``mask``); writes ``out`` (D, P):
+    ``(x * started[:, :, None, None]).sum(axis=(1, 2))`` (or ``x.sum(axis=(1, 2))``), adding
+    the (wave, stratum) terms one after the other in that order to 0.0, as numpy does for a
+    reduction over outer axes.
+    """
+    n_draws, n_waves, n_strata, n_periods = x.shape
+    for d in range(n_draws):
+        for p in range(n_periods):
+            out[d, p] = 0.0
+        for w in range(n_waves):
+            f = (1.0 if started[d, w] else 0.0) if mask else 1.0
+            for s in range(n_strata):
+                for p in range(n_periods):
+                    out[d, p] += x[d, w, s, p] * f if mask else x[d, w, s, p]
+
+
+@numba.njit(cache=True, nogil=True)
+def sum_strata(x: FloatArray, strata: NDArray[np.int64], out: FloatArray) -> None:
+    """Sum over the strata ``strata`` (in that order) of ``x`` (D, W, S, P) into ``out``
+    (D, W, P): ``x[:, :, strata].sum(axis=2)``, the terms added one after the other to 0.0,
+    as numpy does for a reduction over an outer axis."""
+    n_draws, n_waves, _, n_periods = x.shape
+    for d in range(n_draws):
+        for w in range(n_waves):
+            for p in range(n_periods):
+                out[d, w, p] = 0.0
+            for k in range(strata.shape[0]):
+                s = strata[k]
+                for p in range(n_periods):
+                    out[d, w, p] += x[d, w, s, p]
