@@ -41,12 +41,9 @@ SEED = 2027
 BASE_RATE, CONCENTRATION, HISTORICAL_MEAN = 0.035, 2000.0, 0.58
 
 
-def rows(n: int = MUNICIPALITIES, seed: int = SEED) -> list[dict[str, object]]:
-    """One row per municipality (see the module's docstring)."""
-    import sibsim
-
-    template = sibsim.load_scenario(write_template("child-welfare", HERE / "child-welfare.toml",
-                                                   force=True))
+def rows(template, n: int = MUNICIPALITIES, seed: int = SEED) -> list[dict[str, object]]:
+    """One row per municipality over ``template`` (the child-welfare template's deal; see the
+    module's docstring)."""
     shape = template.evaluations[0].design.historical_rate.shape
     rng = np.random.default_rng(seed)
     population = np.clip(rng.lognormal(np.log(8000), 1.1, n), 1000, 650_000)
@@ -72,7 +69,11 @@ def rows(n: int = MUNICIPALITIES, seed: int = SEED) -> list[dict[str, object]]:
 
 
 def main() -> Path:
-    table = rows()
+    import sibsim
+
+    template = sibsim.load_scenario(write_template("child-welfare", HERE / "child-welfare.toml",
+                                                   force=True))
+    table = rows(template)
     path = HERE / "municipalities.csv"
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(table[0]), lineterminator="\n")
