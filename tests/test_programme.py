@@ -281,3 +281,12 @@ def test_cli_refuses_to_overwrite_its_table(template_path, tmp_path, capsys):
 
 # The same programme on a LocalCluster of 2 worker processes: tests/test_distributed.py
 # (test_two_worker_processes_give_the_same_programme, on that module's cluster).
+
+
+def test_module_doctests():
+    import doctest
+
+    import sibsim.programme as mod
+
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 8 and result.failed == 0

@@ -63,7 +63,7 @@ import xarray as xr
 
 from sibsim.money.deal import Deal
 from sibsim.spec import _validate as v
-from sibsim.spec.paths import ALL, expand_path, parse_path
+from sibsim.spec.paths import expand_path, parse_path
 
 __all__ = ["DEAL_COLUMN", "QUANTILES", "Programme", "ProgrammeError", "deal_seed",
            "describe_programme", "load_programme", "programme_table", "programme_warnings",
@@ -91,7 +91,7 @@ def table_paths(template: Deal) -> tuple[str, ...]:
 
     >>> import sibsim
     >>> paths = table_paths(sibsim.load_scenario("koto-sib"))
-    >>> "start_year" in paths and "contract.caps.total" in paths
+    >>> "start_year" in paths and "capital.tranches[0].commitment" in paths
     True
     """
     found: list[str] = []
@@ -137,7 +137,7 @@ def deal_seed(seed: int, index: int) -> int:
 def _check_column(template: Deal, column: str, allowed: tuple[str, ...]) -> None:
     """Refuse a column that is not a path of the template, naming the paths allowed."""
     try:
-        concrete = expand_path(template, column)
+        expand_path(template, column)
     except (ValueError, TypeError) as err:
         close = difflib.get_close_matches(column, allowed, n=3, cutoff=0.6)
         hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
@@ -148,8 +148,6 @@ def _check_column(template: Deal, column: str, allowed: tuple[str, ...]) -> None
             f"column {column!r}: not a path of the template deal{hint}; allowed: "
             f"{DEAL_COLUMN!r} and a path of the template, e.g. {shown}{more} [{err}]"
         ) from None
-    if ALL in parse_path(column) and len(concrete) == 0:  # pragma: no cover - refused above
-        raise ProgrammeError(f"column {column!r}: names nothing in the template")
 
 
 def _cohort_size(template: Deal, row: dict[str, Any]) -> dict[str, Any]:
@@ -529,8 +527,8 @@ def run_programme(programme: Programme, *, draws: int, seed: int, engine: str = 
     >>> prog = Programme(sibsim.load_scenario("koto-sib"), names=("a", "b"),
     ...                  columns=("contract.caps.total",), values=((1e6,), (2e6,)))
     >>> res = run_programme(prog, draws=40, seed=3, progress=False)
-    >>> bool((res["fund_payments"].sum("year")
-    ...       == res["outcome_payments"].sum("deal")).all())  # doctest: +SKIP
+    >>> import numpy as np
+    >>> bool(np.allclose(res["fund_payments"].sum("year"), res["outcome_payments"].sum("deal")))
     True
     >>> int(res["deals_paying"].max()) <= 2
     True
