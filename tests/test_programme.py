@@ -271,6 +271,18 @@ def test_cli_refuses_bad_input_in_one_line(template_path, tmp_path, capsys, monk
     assert not (tmp_path / "p.nc").exists()
 
 
+def test_cli_prints_each_deals_warnings_in_one_line(template_path, tmp_path, capsys):
+    table = _write(tmp_path / "t.csv", "deal,capital.tranches[0].commitment\n"
+                                       "poor,50000\nrich,400000\n")
+    rc = main(["programme", str(template_path), str(table), "--draws", "30", "--no-progress",
+               "--out", str(tmp_path / "p.nc")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 0 and len(err) == 1
+    assert err[0].startswith("sibsim: warning: 1 deal (poor): Unfunded costs")
+    with xr.open_dataset(tmp_path / "p.nc") as got:
+        assert got["warnings"].values.tolist()[1] == ""
+
+
 def test_cli_refuses_to_overwrite_its_table(template_path, tmp_path, capsys):
     table = _write(tmp_path / "t.csv", "deal,start_year\na,2027\n")
     rc = main(["programme", str(template_path), str(table), "--csv", str(table),

@@ -16,6 +16,9 @@ from typing import Any
 
 __all__ = ["add_parser", "run_command"]
 
+#: Lines of the deals' warnings printed (the rest are in the results file).
+MAX_WARNINGS = 10
+
 
 def add_parser(sub: Any) -> None:
     """Add the ``programme`` subcommand to the command line's subparsers."""
@@ -112,8 +115,12 @@ def run_command(args: argparse.Namespace, fail: Any) -> int:
     except OSError as err:
         return fail(f"cannot write the results: {err}")
     print("\n".join(lines))
-    for text in programme_warnings(res):
+    notes = programme_warnings(res)
+    for text in notes[:MAX_WARNINGS]:
         print(f"sibsim: warning: {text}", file=sys.stderr)
+    if len(notes) > MAX_WARNINGS:
+        print(f"sibsim: warning: {len(notes) - MAX_WARNINGS} more warnings of the deals: the "
+              f"'warnings' variable of {out} has each deal's", file=sys.stderr)
     for w in caught:
         if issubclass(w.category, UserWarning):
             print(f"sibsim: warning: {w.message}", file=sys.stderr)
