@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.programme_only:
         out = json.loads(path.read_text()) if path.exists() else {}
         out.update(programme(args.programme_deals))
+        out["notes"] = out.get("notes", "").replace(
+            "programme sweeps (issue 9 section 4) are not implemented: null. ", "")
         path.write_text(json.dumps(out, indent=2) + "\n")
         json.dump(out, sys.stdout, indent=2)
         print()

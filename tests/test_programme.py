@@ -148,6 +148,14 @@ def test_the_same_seed_gives_the_same_programme_and_another_seed_another(program
     assert not np.array_equal(other["outcome_payments"], result["outcome_payments"])
 
 
+def test_blocks_of_draws_change_nothing(programme, result, monkeypatch):
+    import sibsim.programme as sp
+
+    monkeypatch.setattr(sp, "_block_draws", lambda deals, draws, engine: 50)
+    xr.testing.assert_identical(run_programme(programme, draws=DRAWS, seed=SEED,
+                                              progress=False), result)
+
+
 def test_results_round_trip_through_netcdf_and_the_table(result, tmp_path):
     from sibsim.programme import write_programme, write_programme_table
 

@@ -401,10 +401,17 @@ def _year_sums(x: np.ndarray, years: np.ndarray, labels: np.ndarray) -> np.ndarr
     return np.stack([x[:, years == y].sum(-1) for y in labels], axis=-1)
 
 
-def _run_deal(deal: Deal, draws: int, seed: int, engine: str, confidence: float,
+def _run_deal(deal: Deal, draws: int, seed: int, engine: str, block: int,
               threads: dict[str, int] | int | None = None) -> dict:
-    """One deal of a programme: its summary scalars and per-draw yearly totals."""
-    from sibsim.report import analyse
+    """One deal of a programme: its summary scalars and per-draw yearly totals.
+
+    The draws run in blocks of ``block`` through :func:`sibsim.report.run_block`, put
+    together by the collector of :func:`sibsim.analyse`: the same numbers as
+    ``analyse(deal, draws=draws, seed=seed, with_breakeven=False)``, to the last bit (blocks
+    do not change results), without what a programme does not use (the memory estimate of
+    each run, the yearly budget of each deal, the per-draw outcome arrays)."""
+    from sibsim.analysis.power import warn_small_samples
+    from sibsim.report import UnfundedCostsWarning, _BlockCollector, run_block, unfunded_text
 
     if isinstance(threads, dict):
         from distributed import get_worker
@@ -418,8 +425,14 @@ def _run_deal(deal: Deal, draws: int, seed: int, engine: str, confidence: float,
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = analyse(deal, draws=draws, seed=seed, engine=engine, progress=False,
-                      with_breakeven=False, confidence=confidence)
+        collect = _BlockCollector(draws, keep_outcomes=False, search=None)
+        for first in range(0, draws, block):
+            collect.add(run_block(deal, first, min(block, draws - first), seed, engine, None))
+        res = collect.result()
+        unfunded = unfunded_text(res.money)
+        if unfunded is not None:
+            warnings.warn(UnfundedCostsWarning(unfunded), stacklevel=1)
+        warn_small_samples(deal)
     m = res.money
     years = np.asarray(deal.calendar_years())
     labels = np.unique(years)
@@ -440,12 +453,12 @@ def _run_deal(deal: Deal, draws: int, seed: int, engine: str, confidence: float,
 
 
 def _results_in_order(deals: Sequence[Deal], seeds: Sequence[int], draws: int, engine: str,
-                      confidence: float, client: Any) -> Iterator[dict]:
+                      block: int, client: Any) -> Iterator[dict]:
     """Each deal's :func:`_run_deal`, in the table's order; on ``client``'s cluster, at most a
     window of deals ahead of the one awaited."""
     if client is None:
         for deal, s in zip(deals, seeds, strict=True):
-            yield _run_deal(deal, draws, s, engine, confidence)
+            yield _run_deal(deal, draws, s, engine, block)
         return
     from sibsim.distributed import _require, numba_threads_by_host
 
@@ -462,9 +475,9 @@ def _results_in_order(deals: Sequence[Deal], seeds: Sequence[int], draws: int, e
         item = next(todo, None)
         if item is not None:
             i, (deal, s) = item
-            pending.append(client.submit(_run_deal, deal, draws, s, engine, confidence,
-                                         threads, key=f"sibsim-deal-{run_id}-{i}",
-                                         retries=2, pure=False))
+            pending.append(client.submit(_run_deal, deal, draws, s, engine, block, threads,
+                                         key=f"sibsim-deal-{run_id}-{i}", retries=2,
+                                         pure=False))
 
     for _ in range(WINDOW_PER_THREAD * nthreads + 1):
         submit_next()
@@ -478,6 +491,20 @@ def _results_in_order(deals: Sequence[Deal], seeds: Sequence[int], draws: int, e
     finally:
         for future in pending:
             future.cancel()
+
+
+def _block_draws(deals: Sequence[Deal], draws: int, engine: str) -> int:
+    """Draws a block of every deal: those of :func:`sibsim.analyse` for the deal with the
+    longest horizon (a deal's working memory grows with its periods, not its people), checked
+    against the memory available."""
+    from sibsim import resources
+
+    longest = max(deals, key=lambda d: d.scenario.horizon)
+    available = resources.available_memory()
+    est = resources.estimate_run(longest, draws, engine=engine, with_breakeven=False,
+                                 keep_outcomes=False, available=available)
+    resources.check_fits(est, available)
+    return est.block_draws
 
 
 def run_programme(programme: Programme, *, draws: int, seed: int, engine: str = "auto",
@@ -545,6 +572,7 @@ def run_programme(programme: Programme, *, draws: int, seed: int, engine: str = 
     v.choice("engine", engine, ("auto", "individual", "aggregate", "expected"))
     deals = programme.deals
     seeds = [deal_seed(seed, i) for i in range(len(deals))]
+    block = _block_draws(deals, draws, engine)
     labels = np.unique(np.concatenate([d.calendar_years() for d in deals]))
     where = {int(y): j for j, y in enumerate(labels)}
     fund_gross = np.zeros((draws, labels.size))
@@ -554,8 +582,7 @@ def run_programme(programme: Programme, *, draws: int, seed: int, engine: str = 
     meta: dict[str, tuple[str, str]] = {}
     notes: list[str] = []
     with run_progress(len(deals), progress, label="deals") as bar:
-        for i, r in enumerate(_results_in_order(deals, seeds, draws, engine, confidence,
-                                                client)):
+        for i, r in enumerate(_results_in_order(deals, seeds, draws, engine, block, client)):
             cols = [where[int(y)] for y in r["labels"]]
             fund_gross[:, cols] += r["gross"]  # in the table's order: the same sums anywhere
             fund_net[:, cols] += r["net"]
