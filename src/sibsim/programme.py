@@ -445,7 +445,7 @@ def _run_deal(deal: Deal, draws: int, seed: int, engine: str, block: int,
     messages = []
     for w in caught:
         text = str(w.message)
-        if issubclass(w.category, (UserWarning, RuntimeWarning)) and text not in messages:
+        if issubclass(w.category, UserWarning) and text not in messages:
             messages.append(text)
     return {"scalars": scalars, "labels": labels, "gross": _year_sums(gross, years, labels),
             "net": _year_sums(net, years, labels), "total": total,
