@@ -15,7 +15,13 @@ Writes ``benchmarks/results/scale.json``:
   of 10 million draws streamed to zarr (``--full`` only: it takes hours on 2 cores; without it
   the figure is null and ``peak_rss_mb_per_worker_measured`` gives the peak at
   ``store_draws`` draws: a worker holds one block, so it does not grow with the draws);
-* ``programme_300_deals_1e4_draws_s``: null (programme sweeps are not implemented yet).
+* ``programme_300_deals_1e4_draws_s``: seconds to run the example programme of 300
+  municipalities (``examples/programme``: the child-welfare template, 6-567 children a deal)
+  with 10,000 draws a deal (:func:`sibsim.programme.run_programme`, no break-even search), in
+  one process; ``programme_seconds`` also gives it on a ``LocalCluster`` of 2 worker processes
+  (1 numba thread each). ``--programme-deals N`` times the first N deals only and extrapolates
+  to 300 in proportion to their participants (stated in ``programme_notes``).
+  ``--programme-only`` measures this alone and keeps the rest of the JSON of the previous run.
 
 The whole chain runs (outcomes, counterfactual, money, metrics) for the Peterborough deal,
 without the break-even search (its grid multiplies the money chain ~40 times and would dominate
@@ -78,7 +84,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--store-draws", type=int, default=200_000)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--full", action="store_true", help="also stream 10 million draws")
+    p.add_argument("--programme-deals", type=int, default=300,
+                   help="deals of the example programme timed (extrapolated to 300)")
+    p.add_argument("--programme-only", action="store_true",
+                   help="time the programme alone; keep the rest of scale.json")
     args = p.parse_args(argv)
+    path = HERE / "results" / "scale.json"
+    if args.programme_only:
+        out = json.loads(path.read_text()) if path.exists() else {}
+        out.update(programme(args.programme_deals))
+        out["notes"] = out.get("notes", "").replace(
+            "programme sweeps (issue 9 section 4) are not implemented: null. ", "")
+        path.write_text(json.dumps(out, indent=2) + "\n")
+        json.dump(out, sys.stdout, indent=2)
+        print()
+        return 0
 
     import logging
 
@@ -127,7 +147,6 @@ def main(argv: list[str] | None = None) -> int:
         "workers_2_vs_1_throughput_ratio": round(times[1] / times[2], 3),
         "dask_overhead_vs_single_process": round(times[2] / t_single_2, 3),
         "dask_overhead_1_core": round(times[1] / t_single_1, 3),
-        "programme_300_deals_1e4_draws_s": None,
         "seconds": {"single_process_1_thread": round(t_single_1, 3),
                     "single_process_2_threads": round(t_single_2, 3),
                     "cluster_1_worker": round(times[1], 3),
@@ -136,14 +155,58 @@ def main(argv: list[str] | None = None) -> int:
         "cores": len(os.sched_getaffinity(0)),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "notes": "programme sweeps (issue 9 section 4) are not implemented: null. "
-                 "peak_rss_mb_per_worker_1e7_draws is measured with --full only.",
+        "notes": "peak_rss_mb_per_worker_1e7_draws is measured with --full only.",
     })
-    path = HERE / "results" / "scale.json"
+    out.update(programme(args.programme_deals))
     path.write_text(json.dumps(out, indent=2) + "\n")
     json.dump(out, sys.stdout, indent=2)
     print()
     return 0
+
+
+def programme(deals: int, draws: int = 10_000) -> dict:
+    """``programme_300_deals_1e4_draws_s``: the example programme, in one process and on 2
+    worker processes (the first ``deals`` deals, extrapolated to all in proportion to their
+    participants)."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    from sibsim.programme import Programme, load_programme, run_programme
+
+    root = HERE.parent / "examples" / "programme"
+    full = load_programme(root / "child-welfare.toml", root / "municipalities.csv")
+    n = min(deals, len(full))
+    sub = Programme(full.template, full.names[:n], full.columns, full.values[:n])
+    people = sum(d.scenario.cohort.size for d in full.deals)
+    scale = people / sum(d.scenario.cohort.size for d in sub.deals)
+    warm = Programme(full.template, full.names[:2], full.columns, full.values[:2])
+    load_before = os.getloadavg()
+    run_programme(warm, draws=200, seed=1, progress=False)  # numba kernels from the cache
+    t = time.perf_counter()
+    run_programme(sub, draws=draws, seed=1, progress=False)
+    one = time.perf_counter() - t
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None, silence_logs=logging.ERROR,
+                      env={"NUMBA_NUM_THREADS": "1"}) as cluster, Client(cluster) as client:
+        run_programme(warm, draws=200, seed=1, progress=False, client=client)
+        t = time.perf_counter()
+        run_programme(sub, draws=draws, seed=1, progress=False, client=client)
+        two = time.perf_counter() - t
+    note = (f"the example programme (examples/programme, {len(full)} deals, {people:,} "
+            f"children), {draws:,} draws a deal, no break-even search, one run each")
+    if n < len(full):
+        note += (f"; timed on the first {n} deals and extrapolated in proportion to their "
+                 f"participants (x{scale:.2f})")
+    else:
+        scale = 1.0
+    return {"programme_300_deals_1e4_draws_s": round(one * scale, 1),
+            "programme_seconds": {"single_process": round(one * scale, 1),
+                                  "cluster_2_workers": round(two * scale, 1)},
+            "programme_deals_timed": n,
+            "programme_load_average": [[round(x, 2) for x in load_before],
+                                       [round(x, 2) for x in os.getloadavg()]],
+            "programme_notes": note}
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ MODULES = (
     "sibsim.report",
     "sibsim.distributed",
     "sibsim.store",
+    "sibsim.programme",
     "sibsim.plots",
 )
 

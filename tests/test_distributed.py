@@ -157,3 +157,20 @@ def test_a_store_written_from_the_cluster_holds_the_results_of_one_process(clien
     for g in GROUPS:
         getattr(back, g).load()
     _same(back, one_process)
+
+
+def test_two_worker_processes_give_the_same_programme(client, tmp_path):
+    """A programme (sibsim.programme) run on the cluster, one task a deal: identical to the
+    run in one process."""
+    import xarray as xr
+
+    from sibsim.programme import Programme, run_programme
+    from sibsim.templates import write_template
+
+    template = sibsim.load_scenario(write_template("child-welfare", tmp_path / "cw.toml"))
+    prog = Programme(template, names=("a", "b", "c"),
+                     columns=("start_year", "scenario.cohort.entry[0]"),
+                     values=((2027, 12), (2029, 5), (2028, 30)))
+    here = run_programme(prog, draws=80, seed=3, progress=False)
+    there = run_programme(prog, draws=80, seed=3, progress=False, client=client)
+    xr.testing.assert_identical(there, here)

@@ -106,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
 
     add_sensitivity(sub)
     _add_new_parser(sub)
+    from sibsim.cli_programme import add_parser as add_programme
+
+    add_programme(sub)
     return p
 
 
@@ -349,6 +352,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return _sensitivity(args)
     if args.command == "new":
         return _new(args)
+    if args.command == "programme":
+        from sibsim.cli_programme import run_command
+
+        return run_command(args, _fail)
     problem = check_counts(args)
     if problem is not None:
         return _fail(problem)
