@@ -58,8 +58,9 @@ def result(programme) -> xr.Dataset:
 
 @pytest.fixture(scope="module")
 def singles(programme) -> list[sibsim.SIBResults]:
-    return [sibsim.analyse(d, draws=DRAWS, seed=deal_seed(SEED, i), progress=False,
-                           with_breakeven=False) for i, d in enumerate(programme.deals)]
+    return [sibsim.analyse(d, draws=DRAWS, seed=deal_seed(SEED, n), progress=False,
+                           with_breakeven=False)
+            for n, d in zip(programme.names, programme.deals, strict=True)]
 
 
 def _write(path: Path, text: str) -> Path:
@@ -80,12 +81,29 @@ def test_each_row_sets_its_values_and_the_cohort_follows_the_waves(programme, te
 
 
 def test_deal_seeds_are_deterministic_distinct_and_in_range():
-    seeds = [deal_seed(7, i) for i in range(50)]
-    assert seeds == [deal_seed(7, i) for i in range(50)]
+    names = [f"kunta {i}" for i in range(50)]
+    seeds = [deal_seed(7, n) for n in names]
+    assert seeds == [deal_seed(7, n) for n in names]
     assert len(set(seeds)) == 50 and all(0 <= s < 2**63 for s in seeds)
-    assert deal_seed(8, 0) != deal_seed(7, 0)
+    assert deal_seed(8, "a") != deal_seed(7, "a")
+    assert deal_seed(7, "Äänekoski") != deal_seed(7, "Aanekoski")
     with pytest.raises(ValueError, match="seed"):
-        deal_seed(-1, 0)
+        deal_seed(-1, "a")
+    with pytest.raises(ValueError, match="name"):
+        deal_seed(1, "")
+
+
+def test_a_deal_keeps_its_draws_when_other_rows_change(programme, result):
+    """Seeds are keyed on the deal's name: dropping and reordering the other rows leaves a
+    deal's results as they were."""
+    keep = [i for i, n in enumerate(programme.names) if n != "north"][::-1]
+    smaller = Programme(programme.template, names=tuple(programme.names[i] for i in keep),
+                        columns=programme.columns,
+                        values=tuple(programme.values[i] for i in keep), name="two")
+    again = run_programme(smaller, draws=DRAWS, seed=SEED, progress=False)
+    for name in smaller.names:
+        np.testing.assert_array_equal(again["outcome_payments"].sel(deal=name).values,
+                                      result["outcome_payments"].sel(deal=name).values)
 
 
 def test_each_deal_is_its_single_deal_analysis_with_the_derived_seed(result, singles,
@@ -93,7 +111,7 @@ def test_each_deal_is_its_single_deal_analysis_with_the_derived_seed(result, sin
     assert result["deal"].values.tolist() == ["north", "south", "east"]
     for i, res in enumerate(singles):
         one = result.isel(deal=i)
-        assert int(one["seed"]) == deal_seed(SEED, i)
+        assert int(one["seed"]) == deal_seed(SEED, programme.names[i])
         head = res.headline()
         for k in head.data_vars:  # the same numbers, to the last bit
             np.testing.assert_array_equal(one[k].values, head[k].values, err_msg=k)

@@ -23,10 +23,11 @@ deals together in each calendar year, per draw, with their mean and percentiles,
 deals pay out.
 
 Random streams
-    Deal ``i`` runs with its own seed, :func:`deal_seed` ``(seed, i)`` (numpy's
-    :class:`~numpy.random.SeedSequence` with spawn key ``i``): the results depend on ``seed``
-    and the order of the table's rows alone, not on the workers, and deal ``i``'s results are
-    those of ``sibsim.analyse(programme.deals[i], draws=draws, seed=deal_seed(seed, i))``.
+    The deal named ``name`` runs with its own seed, :func:`deal_seed` ``(seed, name)`` (numpy's
+    :class:`~numpy.random.SeedSequence` with a spawn key from the name): the results depend on
+    ``seed`` and the deal's own row alone, not on the workers nor on the other rows, and its
+    results are those of ``sibsim.analyse(programme.deal(name), draws=draws,
+    seed=deal_seed(seed, name))``.
     The deals' draws are independent of each other (a draw of the fund is draw ``d`` of
     every deal).
 
@@ -47,6 +48,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import difflib
+import hashlib
 import io
 import math
 import os
@@ -121,16 +123,20 @@ def table_paths(template: Deal) -> tuple[str, ...]:
     return tuple(found)
 
 
-def deal_seed(seed: int, index: int) -> int:
-    """The seed of deal ``index`` (0-based row of the table) in a programme run with ``seed``:
-    a 63-bit integer from :class:`numpy.random.SeedSequence` ``(seed, spawn_key=(index,))``.
+def deal_seed(seed: int, name: str) -> int:
+    """The seed of the deal named ``name`` in a programme run with ``seed``: a 63-bit integer
+    from :class:`numpy.random.SeedSequence` ``(seed, spawn_key=(key,))``, ``key`` the first 8
+    bytes of the name's SHA-256. Keyed on the name, not the row: adding, removing or sorting
+    rows of the table leaves every other deal's draws as they were.
 
-    >>> deal_seed(1, 0) == deal_seed(1, 0) != deal_seed(1, 1)
+    >>> deal_seed(1, "Espoo") == deal_seed(1, "Espoo") != deal_seed(1, "Vantaa")
     True
     """
     seed = v.positive_int("seed", seed, minimum=0)
-    index = v.positive_int("index", index, minimum=0)
-    state = np.random.SeedSequence(seed, spawn_key=(index,)).generate_state(1, np.uint64)[0]
+    if not isinstance(name, str) or not name:
+        raise v.fail("deal_seed.name", name, "a deal's name (non-empty text)")
+    key = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big")
+    state = np.random.SeedSequence(seed, spawn_key=(key,)).generate_state(1, np.uint64)[0]
     return int(state >> np.uint64(1))
 
 
@@ -519,8 +525,8 @@ def run_programme(programme: Programme, *, draws: int, seed: int, engine: str = 
     draws : int
         Monte Carlo draws of each deal (and of the fund's totals).
     seed : int
-        Deal ``i`` runs with :func:`deal_seed` ``(seed, i)``; the results depend on ``seed``
-        alone (not on the workers).
+        The deal named ``name`` runs with :func:`deal_seed` ``(seed, name)``; the results
+        depend on ``seed`` alone (not on the workers, nor on the other rows of the table).
     engine : {"auto", "individual", "aggregate", "expected"}
         Outcome engine of each deal.
     confidence : float
@@ -571,7 +577,7 @@ def run_programme(programme: Programme, *, draws: int, seed: int, engine: str = 
     confidence = check_confidence("confidence", confidence)
     v.choice("engine", engine, ("auto", "individual", "aggregate", "expected"))
     deals = programme.deals
-    seeds = [deal_seed(seed, i) for i in range(len(deals))]
+    seeds = [deal_seed(seed, name) for name in programme.names]
     block = _block_draws(deals, draws, engine)
     labels = np.unique(np.concatenate([d.calendar_years() for d in deals]))
     where = {int(y): j for j, y in enumerate(labels)}
@@ -626,7 +632,7 @@ def _dataset(programme: Programme, draws: int, seed: int, seeds: list[int], conf
                                   {"units": "calendar year" if calendar else "year of the deal",
                                    "description": "First year of the deal."}),
         "seed": xr.Variable("deal", np.array(seeds, dtype=np.int64), {
-            "units": "1", "description": "The deal's own seed, deal_seed(seed, index): "
+            "units": "1", "description": "The deal's own seed, deal_seed(seed, name): "
                                          "sibsim.analyse(deal, draws, seed) gives its results."}),
         "warnings": xr.Variable("deal", np.array(notes, dtype=object).astype(str), {
             "description": "Warnings of the deal's run, one a line ('' if none)."}),
@@ -689,8 +695,9 @@ def _dataset(programme: Programme, draws: int, seed: int, seeds: list[int], conf
         "deals": n,
         "draws": draws,
         "seed": seed,
-        "seeds": "deal i runs with sibsim.programme.deal_seed(seed, i) = SeedSequence(seed, "
-                 "spawn_key=(i,)); draw d of the fund is draw d of every deal",
+        "seeds": "the deal named n runs with sibsim.programme.deal_seed(seed, n) = "
+                 "SeedSequence(seed, spawn_key=(first 8 bytes of sha256(n),)); draw d of the "
+                 "fund is draw d of every deal",
         "currency": cur,
         "confidence": confidence,
         "years": "calendar" if calendar else "of the deal",
