@@ -11,17 +11,22 @@ Writes ``benchmarks/results/scale.json``:
 * ``dask_overhead_vs_single_process``: time of the 2-worker cluster over a single-process run
   with 2 numba threads (the same cores); ``dask_overhead_1_core``: 1 worker over a
   single-process run with 1 numba thread;
-* ``peak_rss_mb_per_worker_1e7_draws``: the largest peak resident memory of a worker on a run
-  of 10 million draws streamed to zarr (``--full`` only: it takes hours on 2 cores; without it
-  the figure is null and ``peak_rss_mb_per_worker_measured`` gives the peak at
-  ``store_draws`` draws: a worker holds one block, so it does not grow with the draws);
+* ``peak_rss_mb_per_worker_1e7_draws``: the largest peak resident memory (VmHWM, reset when
+  the workers start) of a worker of a ``LocalCluster`` of 2 single-thread workers streaming 10
+  million draws to zarr with the default block size (``--full``, or ``--stream-only 10000000``
+  alone: about 20-45 minutes on the shared 2-core machine); ``stream`` records that run (draws,
+  seconds, each worker's peak, the client's peak, the store's size). Without it,
+  ``peak_rss_mb_per_worker_measured`` gives the peak at ``--store-draws`` draws (a worker holds
+  its block and the finished blocks waiting for the client, so it does not grow with the
+  draws);
 * ``programme_300_deals_1e4_draws_s``: seconds to run the example programme of 300
   municipalities (``examples/programme``: the child-welfare template, 6-567 children a deal)
   with 10,000 draws a deal (:func:`sibsim.programme.run_programme`, no break-even search), in
   one process; ``programme_seconds`` also gives it on a ``LocalCluster`` of 2 worker processes
   (1 numba thread each). ``--programme-deals N`` times the first N deals only and extrapolates
   to 300 in proportion to their participants (stated in ``programme_notes``).
-  ``--programme-only`` measures this alone and keeps the rest of the JSON of the previous run.
+  ``--programme-only`` measures this alone; ``--no-programme`` leaves it out. Keys not
+  measured in a run keep their values of the previous run.
 
 The whole chain runs (outcomes, counterfactual, money, metrics) for the Peterborough deal,
 without the break-even search (its grid multiplies the money chain ~40 times and would dominate
@@ -77,6 +82,39 @@ def _best(fn, repeats: int) -> float:
     return min(times)
 
 
+def stream(draws: int) -> dict:
+    """Stream ``draws`` Peterborough draws to zarr on a ``LocalCluster`` of 2 single-thread
+    workers with the default block size; each worker's peak memory from the start of the run."""
+    import logging
+    import shutil
+
+    from distributed import Client, LocalCluster
+
+    import sibsim
+    from sibsim.store import analyse_to_zarr, store_status
+
+    deal = sibsim.load_scenario("peterborough")
+    tmp = Path(tempfile.mkdtemp(prefix="sibsim-scale-"))
+    try:
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address=None, silence_logs=logging.ERROR,
+                          env={"NUMBA_NUM_THREADS": "1"}) as cluster, Client(cluster) as client:
+            client.run(_reset_peak_rss)
+            t = time.perf_counter()
+            analyse_to_zarr(deal, tmp / "s.zarr", draws=draws, seed=1, with_breakeven=False,
+                            client=client, progress=False)
+            seconds = time.perf_counter() - t
+            peaks = sorted(round(x, 1) for x in client.run(_peak_rss_mb).values())
+        block = int(store_status(tmp / "s.zarr")["sibsim_block_draws"])
+        size = sum(f.stat().st_size for f in (tmp / "s.zarr").rglob("*") if f.is_file())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"draws": draws, "block_draws": block, "seconds": round(seconds, 1),
+            "peak_rss_mb_per_worker": peaks, "client_peak_rss_mb": round(_peak_rss_mb(), 1),
+            "store_gb": round(size / 1e9, 2),
+            "load_average_after": [round(x, 2) for x in os.getloadavg()]}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--draws", type=int, default=40_000)
@@ -88,8 +126,24 @@ def main(argv: list[str] | None = None) -> int:
                    help="deals of the example programme timed (extrapolated to 300)")
     p.add_argument("--programme-only", action="store_true",
                    help="time the programme alone; keep the rest of scale.json")
+    p.add_argument("--no-programme", action="store_true", help="leave the programme out")
+    p.add_argument("--stream-only", type=int, default=None, metavar="DRAWS",
+                   help="only stream DRAWS draws to zarr on 2 workers (10000000: the 1e7 key)")
     args = p.parse_args(argv)
     path = HERE / "results" / "scale.json"
+    if args.stream_only is not None or args.full:
+        n = args.stream_only if args.stream_only is not None else 10_000_000
+        out = json.loads(path.read_text()) if path.exists() else {}
+        run = stream(n)
+        out["stream"] = run | {"command": "python benchmarks/bench_scale.py "
+                                          + " ".join(argv if argv is not None else sys.argv[1:])}
+        if n == 10_000_000:
+            out["peak_rss_mb_per_worker_1e7_draws"] = max(run["peak_rss_mb_per_worker"])
+        path.write_text(json.dumps(out, indent=2) + "\n")
+        json.dump(out, sys.stdout, indent=2)
+        print()
+        if args.stream_only is not None:
+            return 0
     if args.programme_only:
         out = json.loads(path.read_text()) if path.exists() else {}
         out.update(programme(args.programme_deals))
@@ -119,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t_single_1 = single(1)
     t_single_2 = single(min(2, numba.config.NUMBA_NUM_THREADS))
-    out: dict = {}
+    out: dict = json.loads(path.read_text()) if path.exists() else {}
     times = {}
     for workers in (1, 2):
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -131,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             if workers == 2:
                 reset = all(client.run(_reset_peak_rss).values())
                 with tempfile.TemporaryDirectory() as tmp:
-                    n = 10_000_000 if args.full else args.store_draws
+                    n = args.store_draws
                     t = time.perf_counter()
                     analyse_to_zarr(deal, Path(tmp) / "scale.zarr", draws=n, seed=1,
                                     block_draws=B, with_breakeven=False, client=client,
@@ -142,7 +196,6 @@ def main(argv: list[str] | None = None) -> int:
                 out["peak_rss_reset_before_store"] = reset
                 out["store_draws"] = n
                 out["store_seconds"] = round(store_s, 2)
-                out["peak_rss_mb_per_worker_1e7_draws"] = round(peak, 1) if args.full else None
     out.update({
         "workers_2_vs_1_throughput_ratio": round(times[1] / times[2], 3),
         "dask_overhead_vs_single_process": round(times[2] / t_single_2, 3),
@@ -155,9 +208,11 @@ def main(argv: list[str] | None = None) -> int:
         "cores": len(os.sched_getaffinity(0)),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "notes": "peak_rss_mb_per_worker_1e7_draws is measured with --full only.",
+        "notes": "peak_rss_mb_per_worker_1e7_draws: see 'stream' (--full or --stream-only "
+                 "10000000).",
     })
-    out.update(programme(args.programme_deals))
+    if not args.no_programme:
+        out.update(programme(args.programme_deals))
     path.write_text(json.dumps(out, indent=2) + "\n")
     json.dump(out, sys.stdout, indent=2)
     print()
