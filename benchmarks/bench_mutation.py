@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -163,7 +164,7 @@ def _strip(diff: str) -> str:
     return "\n".join(lines)
 
 
-def run_module(module: str, budget: float, jobs: int) -> dict:
+def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None = None) -> dict:
     tests = MODULES[module]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="sibsim-mutation-") as tmp:
@@ -177,17 +178,21 @@ def run_module(module: str, budget: float, jobs: int) -> dict:
         # default GNU OpenMP threading layer deadlocks after a fork, workqueue does not
         env["NUMBA_THREADING_LAYER"] = "workqueue"
         timed_out = False
+        # its own process group, so that a budget running out also ends the forked mutants
+        proc = subprocess.Popen([sys.executable, "-m", "mutmut", "run", "--max-children",
+                                 str(jobs), *(recheck or [])], cwd=work, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
         try:
-            proc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
-                                   str(jobs)], cwd=work, env=env, capture_output=True, text=True,
-                                  timeout=budget)
-            tail = (proc.stdout + proc.stderr)[-2000:]
-        except subprocess.TimeoutExpired as err:
+            tail = proc.communicate(timeout=budget)[0][-2000:]
+        except subprocess.TimeoutExpired:
             timed_out = True
-            out = err.stdout or b""
-            tail = (out.decode(errors="replace") if isinstance(out, bytes) else out)[-2000:]
+            os.killpg(proc.pid, signal.SIGKILL)
+            tail = (proc.communicate()[0] or "")[-2000:]
         meta = work / "mutants" / "src" / "sibsim" / f"{module}.meta"
         codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+        if recheck:  # only the mutants named were run again
+            codes = {k: codes.get(k) for k in recheck}
         counts: dict[str, int] = {}
         survivors = []
         for name, code in sorted(codes.items()):
@@ -221,6 +226,30 @@ def run_module(module: str, budget: float, jobs: int) -> dict:
     }
 
 
+def merge_recheck(before: dict, again: dict) -> dict:
+    """A module's results after its survivors in ``before`` were run again (``again``): each
+    rechecked mutant takes its new status, the others keep theirs."""
+    rechecked = {s["mutant"]: s for s in before["survivors"]}
+    counts = dict(before["counts"])
+    for entry in rechecked.values():
+        counts[entry["status"]] -= 1
+    for status, n in again["counts"].items():
+        counts[status] = counts.get(status, 0) + n
+    counts = {s: n for s, n in counts.items() if n}
+    checked = sum(n for s, n in counts.items() if s not in ("not checked", "skipped"))
+    killed = sum(n for s, n in counts.items() if s in KILLED)
+    survivors = again["survivors"]
+    equivalent = sum(1 for s in survivors if "equivalent" in s)
+    return {**before, "counts": counts, "checked": checked,
+            "killed_share": round(killed / checked, 4) if checked else None,
+            "killed_share_without_equivalent": (round(killed / (checked - equivalent), 4)
+                                                if checked - equivalent > 0 else None),
+            "survivors": survivors,
+            "rechecked": {"mutants": len(rechecked), "tests": again["tests"],
+                          "wall_s": again["wall_s"], "budget_ran_out": again["budget_ran_out"],
+                          "still_surviving": len(survivors)}}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--modules", nargs="*", default=list(MODULES),
@@ -231,16 +260,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--merge", action="store_true",
                    help="keep the other modules already in --out (re-run only those given)")
+    p.add_argument("--recheck", action="store_true",
+                   help="run again only the survivors of each module given that --out lists "
+                        "(after new tests); implies --merge")
     args = p.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         p.error(f"unknown modules {unknown}; known: {list(MODULES)}")
     previous = {}
-    if args.merge and args.out.exists():
+    if (args.merge or args.recheck) and args.out.exists():
         previous = {r["module"]: r for r in json.loads(args.out.read_text())["modules"]}
     for module in args.modules:
         print(f"mutating {module} (budget {args.budget:.0f} s) ...", flush=True)
-        res = run_module(module, args.budget, args.jobs)
+        before = previous.get(f"src/sibsim/{module}")
+        if args.recheck and before is not None and not before["survivors"]:
+            continue
+        if args.recheck and before is not None:
+            names = [s["mutant"] for s in before["survivors"]]
+            res = merge_recheck(before, run_module(module, args.budget, args.jobs, names))
+        else:
+            res = run_module(module, args.budget, args.jobs)
         previous[res["module"]] = res
         print(f"  {res['checked']}/{res['mutants']} checked, killed share "
               f"{res['killed_share']}, {len(res['survivors'])} survivors, {res['wall_s']} s",
