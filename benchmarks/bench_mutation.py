@@ -125,6 +125,14 @@ EQUIVALENT: dict[str, str] = {
          "discarded by the outer np.where"),
     "sibsim.money.pricing.xǁLinearFloorCapǁdue__mutmut_15":
         "the fraction is below 0 only where effect < floor_effect, where the outer np.where pays 0",
+    "sibsim.money.capital.x__read_guarantee__mutmut_47":
+        ("the stack level only picks which frame inside sibsim the deprecation warning is "
+         "attributed to (the generic TOML reader, or capital.py); its category and text are "
+         "tested"),
+    "sibsim.money.capital.x__read_guarantee__mutmut_51":
+        ("the stack level only picks which frame inside sibsim the deprecation warning is "
+         "attributed to (the generic TOML reader, or the one above it); its category and text "
+         "are tested"),
 }
 
 STATUS = {-15: "terminated", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",

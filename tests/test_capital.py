@@ -661,3 +661,109 @@ def test_investor_payoff_is_monotone_in_outcome_payments(case, data):
     )
     a, b = waterfall(flat, costs, pay), waterfall(flat, costs, pay + extra)
     assert np.all(b.investor().sum(axis=1) >= a.investor().sum(axis=1) - 1e-6)
+
+
+# --------------------------------------------------------------------------------------
+# service costs by value (mutation testing found ServiceCosts.cost unguarded here)
+# --------------------------------------------------------------------------------------
+
+
+def test_service_costs_fixed_plus_per_participant_worked_example():
+    costs = ServiceCosts(fixed_per_period=(50_000.0, 20_000.0), per_participant=1_500.0)
+    out = costs.cost([[100, 40], [0, 3]])
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, [[200_000.0, 80_000.0], [50_000.0, 24_500.0]])
+    # one draw given as a 1-D array comes back (1, P)
+    np.testing.assert_array_equal(costs.cost([100, 40]), [[200_000.0, 80_000.0]])
+    # integer counts are costed in floats: 3 x 0.5 is 1.5, not 1
+    np.testing.assert_array_equal(ServiceCosts(per_participant=0.5).cost(np.array([[3]])), [[1.5]])
+
+
+def test_uncertain_costs_resolved_per_draw_are_repeated_over_the_periods():
+    from sibsim.money.uncertain import per_draw
+
+    costs = ServiceCosts(fixed_per_period=per_draw([10.0, 20.0]),
+                         per_participant=per_draw([1.0, 2.0]))
+    np.testing.assert_array_equal(costs.cost([[1, 2, 3], [4, 5, 6]]),
+                                  [[11.0, 12.0, 13.0], [28.0, 30.0, 32.0]])
+
+
+@pytest.mark.parametrize("served", [[[1.0, -1.0]], [[1.0, np.nan]], [[1.0, np.inf]],
+                                    [[[1.0]]]], ids=["negative", "nan", "inf", "3-d"])
+def test_service_costs_refuse_bad_counts_served(served):
+    with pytest.raises(ValueError, match=r"^ServiceCosts\.cost\.participants_served: got .*; "
+                                         r"allowed: finite counts >= 0, shaped \(D, P\) or \(P,\)$"):
+        ServiceCosts(per_participant=1.0).cost(served)
+
+
+def test_fixed_costs_per_period_of_the_wrong_length_name_the_field():
+    with pytest.raises(ValueError, match=r"^ServiceCosts\.fixed_per_period: got \(1\.0, 2\.0\)"):
+        ServiceCosts(fixed_per_period=(1.0, 2.0)).cost([[1.0, 1.0, 1.0]])
+
+
+def test_costs_per_state_replace_the_per_participant_cost_there():
+    costs = ServiceCosts(fixed_per_period=5.0, per_participant=1_000.0,
+                         per_state={"shelter": 2_000.0, "housed": 400.0})
+    served = [[100.0, 40.0]]
+    by_state = {"shelter": np.array([[60.0, 10.0]]), "housed": np.array([[20.0, 40.0]])}
+    # 5 + 2,000 x 60 + 400 x 20 + 1,000 x 20 ; 5 + 2,000 x 10 + 400 x 40 + 1,000 x 0 (clipped: -10)
+    np.testing.assert_array_equal(costs.cost(served, by_state),
+                                  [[148_005.0, 36_005.0]])
+
+
+@pytest.mark.parametrize("by_state", [None, {"shelter": np.array([[1.0]])}],
+                         ids=["none", "one-missing"])
+def test_costs_per_state_need_the_participants_served_in_each_state(by_state):
+    costs = ServiceCosts(per_state={"shelter": 2_000.0, "housed": 400.0})
+    with pytest.raises(ValueError, match=r"^ServiceCosts\.cost\.served_by_state: got .*; "
+                                         r"allowed: participants served in each state of "
+                                         r"per_state: shelter, housed$"):
+        costs.cost([[1.0]], by_state)
+
+
+def test_costs_per_state_must_be_a_mapping():
+    with pytest.raises(TypeError, match=r"^ServiceCosts\.per_state: got 3; allowed: a mapping "
+                                        r"state -> cost$"):
+        ServiceCosts(per_state=3)
+
+
+def test_service_costs_hash_by_value_including_the_costs_per_state():
+    assert hash(ServiceCosts(per_state={"a": 1.0, "b": 2.0})) == \
+        hash(ServiceCosts(per_state={"b": 2.0, "a": 1.0}))
+    assert ServiceCosts(per_state={"a": 1.0}) != ServiceCosts(per_state={"a": 2.0})
+    assert len({ServiceCosts(per_state={"a": 1.0}), ServiceCosts(per_state={"a": 2.0}),
+                ServiceCosts(per_state={"a": 1.0})}) == 2
+    assert hash(ServiceCosts(per_state={"a": 1.0})) != hash(ServiceCosts(per_state={"a": 2.0}))
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [("fixed_per_period = [1, 2]", (1.0, 2.0)), ("fixed_per_period = 7", 7.0)],
+    ids=["per-period", "number"])
+def test_fixed_costs_read_from_toml(line, expected):
+    costs = ServiceCosts.from_toml(Section("service_costs", tomllib.loads(line)))
+    assert costs.fixed_per_period == expected
+
+
+def test_fixed_costs_read_from_toml_as_a_distribution():
+    from sibsim.spec.distributions import Distribution
+
+    costs = ServiceCosts.from_toml(Section("service_costs", tomllib.loads(
+        'fixed_per_period = {dist = "lognormal", mean = 5, sd = 1}')))
+    assert isinstance(costs.fixed_per_period, Distribution)
+    with pytest.raises(KeyProblem) as info:
+        ServiceCosts.from_toml(Section("service_costs", tomllib.loads(
+            'fixed_per_period = {dist = "normal", mean = 5}')))
+    assert info.value.key == "service_costs.fixed_per_period"
+    assert "takes {mean, sd}" in info.value.problem
+
+
+def test_deprecated_pro_rata_key_messages_in_full():
+    with pytest.raises(KeyProblem) as info:
+        read_capital(TRANCHES_TOML + '[guarantee]\nkind = "pro_rata"\npro_rata = true\nfunder = "F"\n'
+             "share_of_principal = 0.5")
+    assert info.value.problem == "deprecated, and 'kind' is given: remove 'pro_rata'"
+    with pytest.raises(KeyProblem) as info:
+        read_capital(TRANCHES_TOML + '[guarantee]\npro_rata = 1\nfunder = "F"\nshare_of_principal = 0.5')
+    assert info.value.problem == ("got 1; allowed: true or false (deprecated: write kind = "
+                                  '"pro_rata" or "first_loss")')
