@@ -692,7 +692,8 @@ def test_uncertain_costs_resolved_per_draw_are_repeated_over_the_periods():
                                     [[[1.0]]]], ids=["negative", "nan", "inf", "3-d"])
 def test_service_costs_refuse_bad_counts_served(served):
     with pytest.raises(ValueError, match=r"^ServiceCosts\.cost\.participants_served: got .*; "
-                                         r"allowed: finite counts >= 0, shaped \(D, P\) or \(P,\)$"):
+                                         r"allowed: finite counts >= 0, shaped \(D, P\) "
+                                         r"or \(P,\)$"):
         ServiceCosts(per_participant=1.0).cost(served)
 
 
@@ -760,10 +761,11 @@ def test_fixed_costs_read_from_toml_as_a_distribution():
 
 def test_deprecated_pro_rata_key_messages_in_full():
     with pytest.raises(KeyProblem) as info:
-        read_capital(TRANCHES_TOML + '[guarantee]\nkind = "pro_rata"\npro_rata = true\nfunder = "F"\n'
-             "share_of_principal = 0.5")
+        read_capital(TRANCHES_TOML + '[guarantee]\nkind = "pro_rata"\npro_rata = true\n'
+                     'funder = "F"\nshare_of_principal = 0.5')
     assert info.value.problem == "deprecated, and 'kind' is given: remove 'pro_rata'"
     with pytest.raises(KeyProblem) as info:
-        read_capital(TRANCHES_TOML + '[guarantee]\npro_rata = 1\nfunder = "F"\nshare_of_principal = 0.5')
+        read_capital(TRANCHES_TOML + '[guarantee]\npro_rata = 1\nfunder = "F"\n'
+                     'share_of_principal = 0.5')
     assert info.value.problem == ("got 1; allowed: true or false (deprecated: write kind = "
                                   '"pro_rata" or "first_loss")')

@@ -746,8 +746,8 @@ def test_a_bad_scenario_currency_is_reported_at_the_contract_table():
 
 
 def test_per_period_caps_of_the_wrong_length_name_the_field():
-    with pytest.raises(ValueError, match=r"^Caps\.per_period: got \(1\.0, 2\.0\); allowed: a scalar "
-                                         r"or a sequence of length n_periods=3"):
+    with pytest.raises(ValueError, match=r"^Caps\.per_period: got \(1\.0, 2\.0\); allowed: "
+                                         r"a scalar or a sequence of length n_periods=3"):
         Caps(per_period=(1.0, 2.0)).per_period_array(3)
 
 
