@@ -769,3 +769,38 @@ def test_deprecated_pro_rata_key_messages_in_full():
                      'share_of_principal = 0.5')
     assert info.value.problem == ("got 1; allowed: true or false (deprecated: write kind = "
                                   '"pro_rata" or "first_loss")')
+
+
+def test_costs_per_state_are_checked_and_kept_as_floats():
+    costs = ServiceCosts(per_state={"a": 2})
+    assert costs.per_state == {"a": 2.0} and type(costs.per_state["a"]) is float
+    with pytest.raises(TypeError, match=r"^ServiceCosts\.per_state key: got ''"):
+        ServiceCosts(per_state={"": 1.0})
+    with pytest.raises(ValueError, match=r"^ServiceCosts\.per_state\[a\]: got -1\.0"):
+        ServiceCosts(per_state={"a": -1.0})
+
+
+def test_fixed_costs_are_checked_as_numbers_per_period_or_distributions():
+    from sibsim.spec.distributions import LogNormal, Normal
+
+    assert ServiceCosts(fixed_per_period=LogNormal(1.0, 0.2)).fixed_per_period == \
+        LogNormal(1.0, 0.2)
+    with pytest.raises(ValueError, match=r"^ServiceCosts\.fixed_per_period: got 'normal"):
+        ServiceCosts(fixed_per_period=Normal(5.0, 1.0))
+    with pytest.raises(ValueError, match=r"^ServiceCosts\.fixed_per_period: got -1\.0"):
+        ServiceCosts(fixed_per_period=-1.0)
+    with pytest.raises(ValueError, match=r"^ServiceCosts\.fixed_per_period\[1\]: got -1\.0"):
+        ServiceCosts(fixed_per_period=(1.0, -1.0))
+
+
+def test_no_tranches_is_reported_at_the_tranches_key():
+    with pytest.raises(KeyProblem) as info:
+        read_capital('excess_to = "investors"\ntranches = []\n')
+    assert info.value.key == "capital.tranches"
+    assert info.value.problem == "expected one or more [[capital.tranches]]"
+
+
+def test_what_a_guarantee_covers_is_a_boolean_array_even_for_no_tranches():
+    g = FirstLossGuarantee("F", 0.5, covers=("senior",))
+    assert g.covered(("senior", "junior")).tolist() == [True, False]
+    assert g.covered(()).dtype == np.bool_
