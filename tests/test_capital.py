@@ -804,3 +804,38 @@ def test_what_a_guarantee_covers_is_a_boolean_array_even_for_no_tranches():
     g = FirstLossGuarantee("F", 0.5, covers=("senior",))
     assert g.covered(("senior", "junior")).tolist() == [True, False]
     assert g.covered(()).dtype == np.bool_
+
+
+#: What a results file says about each cash-flow variable (dims and description).
+CASH_FLOW_VARIABLES = {
+    "flow": (("draw", "party", "period"),
+             "net cash flow per party: + received, - paid; sums to 0 over party"),
+    "drawdown": (("draw", "tranche", "period"),
+                 "capital drawn from each tranche to fund service costs and fees"),
+    "distribution": (("draw", "tranche", "period"),
+                     "outcome payments distributed to each tranche"),
+    "guarantee_paid": (("draw", "tranche"),
+                       "paid by the guarantor to each tranche in the settlement period"),
+    "outstanding": (("draw", "tranche", "period"),
+                    "claim (principal plus unpaid target return) after the period's distribution"),
+    "unfunded": (("draw", "period"), "service costs and fees beyond the total commitment, "
+                                     "unfunded"),
+}
+
+
+def test_the_cash_flow_dataset_holds_each_array_with_its_dims_units_and_description():
+    structure = two_tranches(FirstLossGuarantee("F", 0.5), currency="GBP")
+    cf = waterfall(structure, [[500.0, 300.0, 0.0], [500.0, 300.0, 2_000.0]],
+                   [[0.0, 0.0, 300.0], [0.0, 0.0, 0.0]])
+    ds = cf.to_dataset()
+    assert set(ds.data_vars) == set(CASH_FLOW_VARIABLES)
+    assert ds.attrs == {"currency": "GBP", "sign_convention": "+ received, - paid"}
+    assert ds["draw"].values.tolist() == [0, 1] and ds["period"].values.tolist() == [0, 1, 2]
+    assert ds["party"].values.tolist() == list(cf.parties)
+    assert ds["tranche"].values.tolist() == ["senior", "junior"]
+    for name, (dims, text) in CASH_FLOW_VARIABLES.items():
+        assert ds[name].dims == dims, name
+        assert ds[name].attrs == {"units": "GBP", "description": text}, name
+        attribute = "flows" if name == "flow" else name
+        np.testing.assert_array_equal(ds[name].values, getattr(cf, attribute), err_msg=name)
+    assert ds["unfunded"].values[1, 2] > 0 and ds["guarantee_paid"].values[1].sum() > 0
