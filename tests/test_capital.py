@@ -839,3 +839,63 @@ def test_the_cash_flow_dataset_holds_each_array_with_its_dims_units_and_descript
         attribute = "flows" if name == "flow" else name
         np.testing.assert_array_equal(ds[name].values, getattr(cf, attribute), err_msg=name)
     assert ds["unfunded"].values[1, 2] > 0 and ds["guarantee_paid"].values[1].sum() > 0
+
+
+# --------------------------------------------------------------------------------------
+# the lifecycle inputs of the waterfall at their boundaries
+# --------------------------------------------------------------------------------------
+
+
+def _life(stop, settle_at, claim=None):
+    from sibsim.money.kernels.waterfall import ClaimShareArrays, LifecycleArrays
+
+    return LifecycleArrays(np.asarray(stop, np.int64), np.asarray(settle_at, np.int64), np.inf,
+                           claim or ClaimShareArrays.none())
+
+
+def test_lifecycle_stops_and_settlements_at_their_extreme_periods_are_accepted():
+    structure = two_tranches(FirstLossGuarantee("F", 0.5))
+    # stop at 0 (no service at all) and at P = 3 (not stopped); settle in 0 or P - 1 = 2
+    cf = waterfall(structure, [[500.0, 300.0, 0.0]] * 2, [[0.0, 0.0, 0.0]] * 2,
+                   _life([0, 3], [0, 2, 2, 2]))
+    assert cf.stop_period.tolist() == [0, 3]
+    assert cf.settlement.tolist() == [0, 2]
+    np.testing.assert_array_equal(cf.drawdown_total[0], 0.0)  # stopped before any service
+    np.testing.assert_array_equal(cf.drawdown_total[1], [500.0, 300.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    "stop, settle_at, words",
+    [([0, 4], [0, 2, 2, 2], r"^waterfall\.life\.stop: got .*allowed: \(D=2,\) periods in "
+                            r"\[0, 3\]$"),
+     ([-1, 3], [0, 2, 2, 2], r"^waterfall\.life\.stop: "),
+     ([3], [0, 2, 2, 2], r"^waterfall\.life\.stop: "),
+     ([3, 3], [0, 3, 2, 2], r"^waterfall\.life\.settle_at: got .*allowed: \(4,\) periods in "
+                            r"\[0, 2\]$"),
+     ([3, 3], [-1, 2, 2, 2], r"^waterfall\.life\.settle_at: "),
+     ([3, 3], [2, 2, 2], r"^waterfall\.life\.settle_at: ")],
+    ids=["stop-after-P", "stop-negative", "stop-shape", "settle-at-P", "settle-negative",
+         "settle-shape"])
+def test_lifecycle_inputs_outside_the_horizon_are_refused(stop, settle_at, words):
+    with pytest.raises(ValueError, match=words):
+        waterfall(two_tranches(), [[500.0, 300.0, 0.0]] * 2, [[0.0, 0.0, 0.0]] * 2,
+                  _life(stop, settle_at))
+
+
+def test_a_claim_share_needs_avoided_costs_per_draw_and_period():
+    from sibsim.money.kernels.waterfall import ClaimShareArrays
+
+    claim = ClaimShareArrays(np.zeros((2, 2)), 0.5, 0.1, 0.0, np.inf, True)
+    with pytest.raises(ValueError, match=r"^waterfall\.life\.claim\.avoided: got \(2, 2\); "
+                                         r"allowed: shape \(D=2, P=3\)$"):
+        waterfall(two_tranches(), [[500.0, 300.0, 0.0]] * 2, [[0.0, 0.0, 0.0]] * 2,
+                  _life([3, 3], [2, 2, 2, 2], claim))
+
+
+def test_the_investors_flows_are_the_sum_of_the_tranches_flows():
+    cf = waterfall(two_tranches(), COSTS, [[0.0, 0.0, 700.0]])
+    np.testing.assert_array_equal(cf.investor(), cf.party("senior") + cf.party("junior"))
+    np.testing.assert_array_equal(cf.investor("junior"), cf.flows[:, 2, :])
+    with pytest.raises(ValueError, match=r"^CashFlows\.investor\.tranche: got 'guarantor'; "
+                                         r"allowed: one of senior, junior$"):
+        cf.investor("guarantor")
