@@ -133,6 +133,31 @@ EQUIVALENT: dict[str, str] = {
         ("the stack level only picks which frame inside sibsim the deprecation warning is "
          "attributed to (the generic TOML reader, or the one above it); its category and text "
          "are tested"),
+    "sibsim.money.capital.x__read_fixed__mutmut_3":
+        ('a {dist = ...} table left as a table is parsed by the amount check to the same '
+         'distribution, and a bad one is reported at the same key (spec.toml.build names the '
+         "key of a table with 'dist')"),
+    "sibsim.money.capital.x__read_fixed__mutmut_4":
+        ('parse_distribution returns a number or a list as it is, so numbers and per-period '
+         'lists are read the same'),
+    "sibsim.money.capital.xǁServiceCostsǁcost__mutmut_43":
+        ('a per-draw amount (PerDraw) is float64 by construction'),
+    "sibsim.money.capital.xǁServiceCostsǁcost__mutmut_45":
+        ('a per-draw amount (PerDraw) is float64 by construction'),
+    "sibsim.money.capital.xǁServiceCostsǁcost__mutmut_47":
+        ("numpy reads a negative size in reshape as 'the rest', like -1"),
+    "sibsim.money.capital.xǁServiceCostsǁcost__mutmut_89":
+        ('0.0 x served is 0 (served is checked finite), so adding or subtracting it only '
+         'broadcasts the fixed costs to (D, P)'),
+    "sibsim.money.capital.xǁServiceCostsǁcost__mutmut_94":
+        ('the counts in a state are only multiplied by a float price and subtracted from a '
+         'float array, so integer counts give the same amounts'),
+    "sibsim.money.capital.xǁServiceCostsǁcost__mutmut_97":
+        ('the counts in a state are only multiplied by a float price and subtracted from a '
+         'float array, so integer counts give the same amounts'),
+    "sibsim.money.capital.xǁServiceCostsǁcost__mutmut_98":
+        ('a (P,) array of counts in a state broadcasts against the (D, P) arrays as (1, P) '
+         'would'),
 }
 
 STATUS = {-15: "terminated", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",

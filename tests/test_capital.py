@@ -691,7 +691,8 @@ def test_uncertain_costs_resolved_per_draw_are_repeated_over_the_periods():
 @pytest.mark.parametrize("served", [[[1.0, -1.0]], [[1.0, np.nan]], [[1.0, np.inf]],
                                     [[[1.0]]]], ids=["negative", "nan", "inf", "3-d"])
 def test_service_costs_refuse_bad_counts_served(served):
-    with pytest.raises(ValueError, match=r"^ServiceCosts\.cost\.participants_served: got .*; "
+    with pytest.raises(ValueError, match=r"^ServiceCosts\.cost\.participants_served: got array"
+                                         r"\(.*; "
                                          r"allowed: finite counts >= 0, shaped \(D, P\) "
                                          r"or \(P,\)$"):
         ServiceCosts(per_participant=1.0).cost(served)
@@ -899,3 +900,15 @@ def test_the_investors_flows_are_the_sum_of_the_tranches_flows():
     with pytest.raises(ValueError, match=r"^CashFlows\.investor\.tranche: got 'guarantor'; "
                                          r"allowed: one of senior, junior$"):
         cf.investor("guarantor")
+
+
+def test_costs_per_state_with_integer_counts_and_periods_nobody_is_served():
+    costs = ServiceCosts(fixed_per_period=5.0, per_participant=1_000.0,
+                         per_state={"shelter": 2_000.0})
+    # integer counts, as a simulation counts people; nobody served in period 1
+    out = costs.cost(np.array([[3, 0]]), {"shelter": np.array([[1, 0]])})
+    np.testing.assert_array_equal(out, [[4_005.0, 5.0]])
+    with pytest.raises(ValueError, match=r"^ServiceCosts\.cost\.served_by_state: got "
+                                         r"\{'shelter'"):
+        ServiceCosts(per_state={"shelter": 2_000.0, "housed": 1.0}).cost(
+            [[1.0]], {"shelter": np.array([[1.0]])})
