@@ -912,3 +912,11 @@ def test_costs_per_state_with_integer_counts_and_periods_nobody_is_served():
                                          r"\{'shelter'"):
         ServiceCosts(per_state={"shelter": 2_000.0, "housed": 1.0}).cost(
             [[1.0]], {"shelter": np.array([[1.0]])})
+
+
+def test_an_unknown_party_is_refused_with_the_parties_listed():
+    cf = waterfall(two_tranches(), COSTS, [[0.0, 0.0, 700.0]])
+    with pytest.raises(ValueError, match=r"^CashFlows\.party\.name: got 'investor'; allowed: one "
+                                         r"of commissioner, senior, junior, guarantor, provider, "
+                                         r"intermediary$"):
+        cf.party("investor")
