@@ -1183,3 +1183,48 @@ def test_scenario_file_with_the_new_keys():
                                                 r"'young'; allowed: strata of the scenario: "
                                                 r"'all'"):
         parse_scenario(data, "options.toml")
+
+
+# --------------------------------------------------------------------------------------
+# the historical design's counterfactual by value (mutation testing found it unguarded)
+# --------------------------------------------------------------------------------------
+
+RATES = np.array([[0.2, 0.5], [0.4, 0.1]])  # (draw, wave)
+
+
+def _historical(rate, waves, treated, spans):
+    from sibsim.money.evaluation import Measured
+
+    design = Historical(historical_rate=tuple(rate[0]) if np.ndim(rate) == 2 else 0.3)
+    if np.ndim(rate) == 2:
+        params = {f"evaluation.m.historical_rate[{w}]": rate[:, w] for w in range(rate.shape[1])}
+    else:
+        params = {"evaluation.m.historical_rate": rate}
+    measured = Measured(waves=waves, treated=np.array(treated), spans=np.array(spans))
+    return design.counterfactual("m", params, None, measured)
+
+
+@pytest.mark.parametrize(
+    "rate, waves, treated, spans, expected",
+    [(RATES, [1], [30], [1], [0.5, 0.1]),                          # one wave: its own rate
+     (RATES, [0, 1], [10, 30], [1, 1], [(0.2 * 10 + 0.5 * 30) / 40, (0.4 * 10 + 0.1 * 30) / 40]),
+     (RATES, [1], [30], [3], [0.5 * 3, 0.1 * 3]),                  # pooled over 3 periods
+     (RATES, [0, 1], [10, 30], [2, 3], [(0.2 * 20 + 0.5 * 90) / 40, (0.4 * 20 + 0.1 * 90) / 40]),
+     (np.array([0.3, 0.6]), [0, 1], [10, 30], [1, 1], [0.3, 0.6]),  # one rate for all waves
+     (np.array([0.3, 0.6]), [0, 1], [10, 30], [2, 3], [0.3 * 110 / 40, 0.6 * 110 / 40])],
+    ids=["wave-rate", "per-wave-mean", "wave-rate-pooled", "per-wave-pooled", "one-rate",
+         "one-rate-pooled"])
+def test_historical_counterfactual_weights_the_waves_rates_by_participants_and_spans(
+        rate, waves, treated, spans, expected):
+    cf, var = _historical(rate, waves, treated, spans)
+    np.testing.assert_allclose(cf, expected, rtol=1e-12)
+    np.testing.assert_array_equal(var, [0.0, 0.0])
+
+
+def test_a_design_needing_a_comparison_group_names_the_designs_that_do_not():
+    t = np.array([TREATED_D0], float)
+    ds = outcome_ds({"treatment": t}, {"treatment": [10, 20]}, ENTRY)
+    with pytest.raises(ValueError, match=r"^Evaluation\[m\]\.design: got 'rct'; allowed: a design "
+                                         r"without a concurrent comparison group \('historical'\)"
+                                         r" when the scenario has no comparison group$"):
+        evaluate(ds, (Evaluation("m", design=RCT()),), 0)
