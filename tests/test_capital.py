@@ -831,6 +831,7 @@ def test_the_cash_flow_dataset_holds_each_array_with_its_dims_units_and_descript
     ds = cf.to_dataset()
     assert set(ds.data_vars) == set(CASH_FLOW_VARIABLES)
     assert ds.attrs == {"currency": "GBP", "sign_convention": "+ received, - paid"}
+    assert set(ds.coords) == {"draw", "party", "tranche", "period"}
     assert ds["draw"].values.tolist() == [0, 1] and ds["period"].values.tolist() == [0, 1, 2]
     assert ds["party"].values.tolist() == list(cf.parties)
     assert ds["tranche"].values.tolist() == ["senior", "junior"]
@@ -867,11 +868,13 @@ def test_lifecycle_stops_and_settlements_at_their_extreme_periods_are_accepted()
 
 @pytest.mark.parametrize(
     "stop, settle_at, words",
-    [([0, 4], [0, 2, 2, 2], r"^waterfall\.life\.stop: got .*allowed: \(D=2,\) periods in "
+    [([0, 4], [0, 2, 2, 2], r"^waterfall\.life\.stop: got array\(\[0, 4\]\); allowed: \(D=2,\) "
+                            r"periods in "
                             r"\[0, 3\]$"),
      ([-1, 3], [0, 2, 2, 2], r"^waterfall\.life\.stop: "),
      ([3], [0, 2, 2, 2], r"^waterfall\.life\.stop: "),
-     ([3, 3], [0, 3, 2, 2], r"^waterfall\.life\.settle_at: got .*allowed: \(4,\) periods in "
+     ([3, 3], [0, 3, 2, 2], r"^waterfall\.life\.settle_at: got array\(\[0, 3, 2, 2\]\); "
+                            r"allowed: \(4,\) periods in "
                             r"\[0, 2\]$"),
      ([3, 3], [-1, 2, 2, 2], r"^waterfall\.life\.settle_at: "),
      ([3, 3], [2, 2, 2], r"^waterfall\.life\.settle_at: ")],
@@ -886,6 +889,10 @@ def test_lifecycle_inputs_outside_the_horizon_are_refused(stop, settle_at, words
 def test_a_claim_share_needs_avoided_costs_per_draw_and_period():
     from sibsim.money.kernels.waterfall import ClaimShareArrays
 
+    ok = ClaimShareArrays(np.full((2, 3), 100.0), 0.5, 0.1, 0.0, np.inf, True)
+    cf = waterfall(two_tranches(), [[500.0, 300.0, 0.0]] * 2, [[0.0, 0.0, 0.0]] * 2,
+                   _life([3, 3], [2, 2, 2, 2], ok))
+    assert cf.claim_share_paid.shape == (2, 3)
     claim = ClaimShareArrays(np.zeros((2, 2)), 0.5, 0.1, 0.0, np.inf, True)
     with pytest.raises(ValueError, match=r"^waterfall\.life\.claim\.avoided: got \(2, 2\); "
                                          r"allowed: shape \(D=2, P=3\)$"):
