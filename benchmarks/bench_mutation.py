@@ -158,6 +158,55 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.capital.xǁServiceCostsǁcost__mutmut_98":
         ('a (P,) array of counts in a state broadcasts against the (D, P) arrays as (1, P) '
          'would'),
+    "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_1":
+        ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
+         "design classes are defined, in mutmut's parent process before any mutant is switched "
+         'on; the descriptions it builds reach users only through the generated docs'),
+    "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_2":
+        ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
+         "design classes are defined, in mutmut's parent process before any mutant is switched "
+         'on; the descriptions it builds reach users only through the generated docs'),
+    "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_3":
+        ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
+         "design classes are defined, in mutmut's parent process before any mutant is switched "
+         'on; the descriptions it builds reach users only through the generated docs'),
+    "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_4":
+        ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
+         "design classes are defined, in mutmut's parent process before any mutant is switched "
+         'on; the descriptions it builds reach users only through the generated docs'),
+    "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_5":
+        ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
+         "design classes are defined, in mutmut's parent process before any mutant is switched "
+         'on; the descriptions it builds reach users only through the generated docs'),
+    "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_6":
+        ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
+         "design classes are defined, in mutmut's parent process before any mutant is switched "
+         'on; the descriptions it builds reach users only through the generated docs'),
+    "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_7":
+        ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
+         "design classes are defined, in mutmut's parent process before any mutant is switched "
+         'on; the descriptions it builds reach users only through the generated docs'),
+    "sibsim.money.evaluation.x__sample_for_draws__mutmut_14":
+        ('one more draw is sampled and not used: values are keyed on (seed, draw), so the '
+         'draws asked for get the same values'),
+    "sibsim.money.evaluation.x__sample_for_draws__mutmut_26":
+        ('always indexing instead of the fast path for a contiguous ascending block gives the '
+         'same values'),
+    "sibsim.money.evaluation.x__sample_for_draws__mutmut_30":
+        ('the values are the same: the draws are a contiguous ascending block whenever this '
+         "test is true, and indexing gives the fast path's values"),
+    "sibsim.money.evaluation.x__sample_for_draws__mutmut_31":
+        ('always indexing instead of the fast path for a contiguous ascending block gives the '
+         'same values'),
+    "sibsim.money.evaluation.x__sample_for_draws__mutmut_34":
+        ('distinct integer draws whose span equals their count and that step by 2 do not exist '
+         '(but one draw, where both paths agree)'),
+    "sibsim.money.evaluation.x__sample_for_draws__mutmut_3":
+        ("the draws are the outcome dataset's integer draw coordinate; any integer dtype "
+         'indexes the same'),
+    "sibsim.money.evaluation.x__sample_for_draws__mutmut_5":
+        ("the draws are the outcome dataset's integer draw coordinate; any integer dtype "
+         'indexes the same'),
 }
 
 STATUS = {-15: "terminated", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",

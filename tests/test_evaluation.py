@@ -1228,3 +1228,64 @@ def test_a_design_needing_a_comparison_group_names_the_designs_that_do_not():
                                          r"without a concurrent comparison group \('historical'\)"
                                          r" when the scenario has no comparison group$"):
         evaluate(ds, (Evaluation("m", design=RCT()),), 0)
+
+
+def test_calendar_window_messages_and_boundaries():
+    with pytest.raises(ValueError, match=r"allowed: calendar periods within the horizon of 5 "
+                                         r"periods \(0 to 4\)$"):
+        evaluate(calendar_ds(), (Evaluation("m", clock="calendar", calendar_window=(1, 5)),), 0)
+    with pytest.raises(ValueError, match=r"allowed: a calendar window that ends at or after the "
+                                         r"entry of every wave with people \(wave 1 enters in "
+                                         r"period 2\)$"):
+        evaluate(calendar_ds(), (Evaluation("m", clock="calendar", calendar_window=(0, 1)),), 0)
+    # a window ending in the period the last wave enters, and a wave of one person, count
+    ds = calendar_ds()
+    ds["size"].loc[{"wave": 1}] = 1.0
+    with pytest.raises(ValueError, match=r"wave 1 enters in period 2"):
+        evaluate(ds, (Evaluation("m", clock="calendar", calendar_window=(0, 1)),), 0)
+    evaluate(calendar_ds(), (Evaluation("m", clock="calendar", calendar_window=(0, 2)),), 0)
+
+
+def test_check_evaluations_refuses_what_is_not_evaluations():
+    from sibsim.money.evaluation import check_evaluations
+
+    for bad, shown in [(3, "3"), ([], r"\[\]"), (["m"], r"\['m'\]")]:
+        with pytest.raises(ValueError, match=rf"^deal\.evaluations: got {shown}; allowed: one or "
+                                             r"more Evaluation$"):
+            check_evaluations(bad, "deal.evaluations")
+
+
+def test_comparison_rate_pools_the_waves_and_scales_rate_and_variance():
+    from sibsim.money.evaluation import ComparisonArm, _comparison_rate
+
+    arm = ComparisonArm(units=np.array([[3.0, 6.0], [9.0, 0.0]]), size=np.array([10, 20]))
+    rate, var = _comparison_rate(arm, [0, 1], 2.0)
+    np.testing.assert_allclose(rate, [9 / 30 * 2, 9 / 30 * 2], rtol=1e-12)
+    np.testing.assert_allclose(var, [9 / 900 * 4, 9 / 900 * 4], rtol=1e-12)
+    scale = np.array([[1.0, 0.5], [2.0, 3.0]])  # per draw and wave
+    rate, var = _comparison_rate(arm, [0, 1], scale)
+    np.testing.assert_allclose(rate, [(3 + 3) / 30, 18 / 30], rtol=1e-12)
+    np.testing.assert_allclose(var, [(3 + 6 * 0.25) / 900, 36 / 900], rtol=1e-12)
+    one = ComparisonArm(units=np.array([[1.0, 6.0]]), size=np.array([1, 0]))
+    np.testing.assert_allclose(_comparison_rate(one, [0], 1.0)[0], [1.0])
+    with pytest.raises(ValueError, match=r"^comparison arm: got 0 people in entry waves \[1\]; "
+                                         r"allowed: at least one person in each group the "
+                                         r"design compares$"):
+        _comparison_rate(one, [1], 1.0)
+
+
+@pytest.mark.parametrize("draws", [[3, 4, 5], [7, 2, 5], [3, 2], [4, 6], [0], []],
+                         ids=["block", "any-order", "reversed", "gap", "one", "none"])
+def test_evaluation_parameters_of_any_draws_are_the_whole_runs_values(draws):
+    from sibsim.money.evaluation import _sample_for_draws
+
+    whole = _sample_for_draws(Normal(0.0, 1.0), "evaluation.m.bias", 11, np.arange(10))
+    got = _sample_for_draws(Normal(0.0, 1.0), "evaluation.m.bias", 11, np.array(draws))
+    assert got.shape == (len(draws),)
+    np.testing.assert_array_equal(got, whole[np.array(draws, dtype=int)])
+
+
+def test_a_historical_rate_that_can_be_negative_says_what_is_allowed():
+    with pytest.raises(ValueError, match=r"^Historical\.historical_rate: got .*; allowed: a rate "
+                                         r"\(>= 0\): a distribution whose values lie in"):
+        Historical(historical_rate=Normal(1.0, 0.1))
