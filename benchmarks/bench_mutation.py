@@ -193,8 +193,8 @@ EQUIVALENT: dict[str, str] = {
         ('always indexing instead of the fast path for a contiguous ascending block gives the '
          'same values'),
     "sibsim.money.evaluation.x__sample_for_draws__mutmut_30":
-        ('the values are the same: the draws are a contiguous ascending block whenever this '
-         "test is true, and indexing gives the fast path's values"),
+        ("distinct integer draws stepping by 1 always span exactly their count, so the "
+         "mutated test is never true and every selection is indexed, with the same values"),
     "sibsim.money.evaluation.x__sample_for_draws__mutmut_31":
         ('always indexing instead of the fast path for a contiguous ascending block gives the '
          'same values'),
