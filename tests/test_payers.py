@@ -443,3 +443,16 @@ def test_a_scenario_file_payer_may_pay_the_rate_cards():
     cards = float(by.sel(metric=["kindergarten_ready", "third_grade_literacy"]).sum())
     assert cards > 0
     assert float(paid.sel(payer="City of Chicago")) == pytest.approx(cards)
+
+
+def test_the_single_payer_of_a_municipality_carries_every_saving_and_cost():
+    m = Municipality(saving_per_event=2_500.0, wider_value_per_event=700.0,
+                     saving_per_person_period={"care": 900.0},
+                     wider_value_per_person_period={"care": 50.0},
+                     other_costs_per_period=1_000.0, contract_periods=3)
+    payer = Payer.from_municipality(m, name="city")
+    assert (payer.name, payer.shares) == ("city", 1.0)
+    assert payer.saving_per_event == 2_500.0 and payer.wider_value_per_event == 700.0
+    assert payer.saving_per_person_period == {"care": 900.0}
+    assert payer.wider_value_per_person_period == {"care": 50.0}
+    assert payer.other_costs_per_period == 1_000.0 and payer.contract_periods == 3
