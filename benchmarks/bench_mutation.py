@@ -207,6 +207,24 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.evaluation.x__sample_for_draws__mutmut_5":
         ("the draws are the outcome dataset's integer draw coordinate; any integer dtype "
          'indexes the same'),
+    "sibsim.money.evaluation.x__no_comparison__mutmut_14":
+        ("only one registered design ('historical') needs no comparison group, so the "
+         'separator between design names is never printed'),
+    "sibsim.money.evaluation.x__sample_for_draws__mutmut_29":
+        ('for draws stepping by 1, hi + lo equals their count only when lo = 0, where it is hi '
+         '- lo: the same test'),
+    "sibsim.money.evaluation.xǁHistoricalǁcounterfactual__mutmut_14":
+        ('participants and spans enter only products and a true division, which give floats '
+         'whatever their dtype'),
+    "sibsim.money.evaluation.xǁHistoricalǁcounterfactual__mutmut_16":
+        ('participants and spans enter only products and a true division, which give floats '
+         'whatever their dtype'),
+    "sibsim.money.evaluation.xǁHistoricalǁcounterfactual__mutmut_18":
+        ('participants and spans enter only products and a true division, which give floats '
+         'whatever their dtype'),
+    "sibsim.money.evaluation.xǁHistoricalǁcounterfactual__mutmut_20":
+        ('participants and spans enter only products and a true division, which give floats '
+         'whatever their dtype'),
 }
 
 STATUS = {-15: "terminated", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",

@@ -1289,3 +1289,10 @@ def test_a_historical_rate_that_can_be_negative_says_what_is_allowed():
     with pytest.raises(ValueError, match=r"^Historical\.historical_rate: got .*; allowed: a rate "
                                          r"\(>= 0\): a distribution whose values lie in"):
         Historical(historical_rate=Normal(1.0, 0.1))
+
+
+def test_a_single_waves_historical_counterfactual_is_its_rate_exactly():
+    # weighting by participants would give 0.1 x 3 / 3 = 0.10000000000000002
+    rates = np.array([[0.1, 0.7], [0.1, 0.2]])
+    cf, _ = _historical(rates, [0], [3], [1])
+    np.testing.assert_array_equal(cf, [0.1, 0.1])
