@@ -225,6 +225,27 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.evaluation.xǁHistoricalǁcounterfactual__mutmut_20":
         ('participants and spans enter only products and a true division, which give floats '
          'whatever their dtype'),
+    "sibsim.money.payers.xǁPayerSplitǁflows__mutmut_1":
+        ("the divisor is never 0 (zero totals are replaced by 1.0 first), so numpy's error "
+         'state is never consulted'),
+    "sibsim.money.payers.xǁPayerSplitǁflows__mutmut_16":
+        ('where the total paid is 0 every payer paid 0 (paid >= 0), so its part, 0 / 1.0, is 0 '
+         'either way'),
+    "sibsim.money.payers.xǁPayerSplitǁflows__mutmut_2":
+        ("the divisor is never 0 (zero totals are replaced by 1.0 first), so numpy's error "
+         'state is never consulted'),
+    "sibsim.money.payers.xǁPayerSplitǁflows__mutmut_25":
+        ('the placeholder divisor of periods nobody paid in; their part is discarded by the '
+         'outer np.where'),
+    "sibsim.money.payers.xǁPayerSplitǁflows__mutmut_27":
+        ('the placeholder divisor of periods nobody paid in; their part is discarded by the '
+         'outer np.where'),
+    "sibsim.money.payers.xǁPayerSplitǁflows__mutmut_3":
+        ("the divisor is never 0 (zero totals are replaced by 1.0 first), so numpy's error "
+         'state is never consulted'),
+    "sibsim.money.payers.xǁPayerSplitǁflows__mutmut_4":
+        ("the divisor is never 0 (zero totals are replaced by 1.0 first), so numpy's error "
+         'state is never consulted'),
 }
 
 STATUS = {-15: "terminated", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",

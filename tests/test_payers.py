@@ -461,11 +461,12 @@ def test_the_single_payer_of_a_municipality_carries_every_saving_and_cost():
 def test_each_payers_flow_is_its_part_of_what_was_paid_in_the_period():
     from sibsim.money.payers import PayerSplit
 
-    paid = np.array([[[30.0, 0.0, 5.0], [10.0, 0.0, 15.0]]])  # (D=1, Y=2, P=3)
+    paid = np.array([[[30.0, 0.0, 5.0, 0.2], [10.0, 0.0, 15.0, 0.6]]])  # (D=1, Y=2, P=4)
     split = PayerSplit(("state", "city"), due=paid, paid=paid, total=paid.sum(1))
-    flows = split.flows(np.array([[-40.0, 8.0, -20.0]]))
+    flows = split.flows(np.array([[-40.0, 8.0, -20.0, -0.8]]))
     # period 1: nothing paid, so no part of the returned excess; others: pro rata to paid
-    np.testing.assert_allclose(flows, [[[-30.0, 0.0, -5.0], [-10.0, 0.0, -15.0]]], rtol=1e-12)
+    np.testing.assert_allclose(flows, [[[-30.0, 0.0, -5.0, -0.2], [-10.0, 0.0, -15.0, -0.6]]],
+                               rtol=1e-12)
 
 
 def test_payer_savings_value_each_payers_avoided_outcomes_at_its_own_rates():
@@ -483,7 +484,12 @@ def test_payer_savings_value_each_payers_avoided_outcomes_at_its_own_rates():
     np.testing.assert_allclose(cash[:, 1], [[70.0, 80.0], [120.0, 60.0]])
     np.testing.assert_allclose(wider[:, 0], [[10.0, 20.0], [30.0, 0.0]])
     np.testing.assert_allclose(wider[:, 1], 0.0)
+    assert cash.shape == wider.shape == (2, 2, 2) and other.shape == (2, 2)  # (D, Y, P), (Y, P)
     np.testing.assert_array_equal(other, [[5.0, 5.0], [2.0, 0.0]])
+    # several outcome processes: avoided events by process, valued at each payer's amounts
+    by_process = Payer("state", 1.0, saving_per_event={"crime": 100.0, "care": 1.0})
+    cash, _, _ = payer_savings((by_process,), {"crime": avoided, "care": 2 * avoided}, {}, 2)
+    np.testing.assert_allclose(cash[:, 0], 102.0 * avoided)
     # a payer's own costs uncertain (resolved per draw): costs per draw, payer and period
     city_uncertain = Payer("city", 0.3, other_costs_per_period=per_draw([2.0, 4.0]))
     *_, other = payer_savings((state, city_uncertain), avoided, {}, 2)
