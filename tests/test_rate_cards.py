@@ -772,3 +772,23 @@ def test_outcome_payments_refuse_a_table_that_is_not_one_or_names_unknown_metric
                                          r"\['n'\]; allowed: metrics with terms in the "
                                          r"contract: \['m'\]"):
         contract.outcome_payments(other, n_periods=2)
+
+
+def test_counting_refuses_a_process_the_outcomes_do_not_have():
+    import dataclasses
+
+    deal = parse_scenario(tomllib.loads(TWO_PROCESSES), "two.toml")
+    ds = sibsim.simulate(deal.scenario, draws=1, seed=5, engine="expected", progress=False)
+    card = deal.contract.rate_cards[0]
+    for process, shown in [("wrok", "'wrok'"), (None, "None")]:
+        with pytest.raises(ValueError, match=rf"^RateCard\[{card.name}\]\.process: got {shown}; "
+                                             r"allowed: one of 'incarceration', 'work' \(the "
+                                             r"scenario has several outcome processes\)$"):
+            dataclasses.replace(card, process=process).counts(ds)
+
+
+def test_an_occupancy_rate_card_needs_an_outcome_with_states():
+    card = RateCard("held", 5.0, measure="occupancy", state="employed")
+    with pytest.raises(ValueError, match=r"^RateCard\[held\]\.measure: got 'occupancy'; allowed: "
+                                         r"'events' for an outcome without states \(counts\)$"):
+        card.check_outcome(STRATA, ())
