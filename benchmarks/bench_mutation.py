@@ -246,6 +246,17 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.payers.xǁPayerSplitǁflows__mutmut_4":
         ("the divisor is never 0 (zero totals are replaced by 1.0 first), so numpy's error "
          'state is never consulted'),
+    "sibsim.money.ratecard.x__toml_schedule__mutmut_2":
+        ('the schedule check takes any sequence for a (from_period, price) pair and stores a '
+         'tuple, so pairs left as lists are read the same'),
+    "sibsim.money.ratecard.xǁRateCardǁamounts__mutmut_3":
+        ('counts only multiply float prices, so integer counts give the same amounts'),
+    "sibsim.money.ratecard.xǁRateCardǁamounts__mutmut_5":
+        ('counts only multiply float prices, so integer counts give the same amounts'),
+    "sibsim.money.ratecard.xǁRateCardǁamounts__mutmut_29":
+        ('participants only multiply a float cap, so integer participants give the same limit'),
+    "sibsim.money.ratecard.xǁRateCardǁamounts__mutmut_31":
+        ('participants only multiply a float cap, so integer participants give the same limit'),
 }
 
 STATUS = {-15: "terminated", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",

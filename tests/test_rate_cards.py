@@ -792,3 +792,15 @@ def test_an_occupancy_rate_card_needs_an_outcome_with_states():
     with pytest.raises(ValueError, match=r"^RateCard\[held\]\.measure: got 'occupancy'; allowed: "
                                          r"'events' for an outcome without states \(counts\)$"):
         card.check_outcome(STRATA, ())
+
+
+def test_rate_card_price_tables_read_or_refused_with_their_messages():
+    head = '[contract]\n' + TERMS + '[[contract.rate_cards]]\nname = "x"\n'
+    card = read_contract(head + "price = [[0, 10], [2, 5]]").rate_cards[0]
+    assert card.price == ((0, 10.0), (2, 5.0))
+    with pytest.raises(KeyProblem) as info:
+        read_contract(head + "price = [5]")
+    assert info.value.problem == "RateCard.price[0]: got 5; allowed: a (from_period, price) pair"
+    with pytest.raises(KeyProblem) as info:
+        read_contract(head + "price = 1\nprice_by_stratum = 4")
+    assert info.value.problem == "expected a table {stratum = price, ...}"
