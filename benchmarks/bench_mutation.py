@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -124,6 +125,138 @@ EQUIVALENT: dict[str, str] = {
          "discarded by the outer np.where"),
     "sibsim.money.pricing.xǁLinearFloorCapǁdue__mutmut_15":
         "the fraction is below 0 only where effect < floor_effect, where the outer np.where pays 0",
+    "sibsim.money.capital.x__read_guarantee__mutmut_47":
+        ("the stack level only picks which frame inside sibsim the deprecation warning is "
+         "attributed to (the generic TOML reader, or capital.py); its category and text are "
+         "tested"),
+    "sibsim.money.capital.x__read_guarantee__mutmut_51":
+        ("the stack level only picks which frame inside sibsim the deprecation warning is "
+         "attributed to (the generic TOML reader, or the one above it); its category and text "
+         "are tested"),
+    "sibsim.money.capital.x__read_fixed__mutmut_3":
+        ('a {dist = ...} table left as a table is parsed by the amount check to the same '
+         'distribution, and a bad one is reported at the same key (spec.toml.build names the '
+         "key of a table with 'dist')"),
+    "sibsim.money.capital.x__read_fixed__mutmut_4":
+        ('parse_distribution returns a number or a list as it is, so numbers and per-period '
+         'lists are read the same'),
+    "sibsim.money.capital.xǁServiceCostsǁcost__mutmut_43":
+        ('a per-draw amount (PerDraw) is float64 by construction'),
+    "sibsim.money.capital.xǁServiceCostsǁcost__mutmut_45":
+        ('a per-draw amount (PerDraw) is float64 by construction'),
+    "sibsim.money.capital.xǁServiceCostsǁcost__mutmut_47":
+        ("numpy reads a negative size in reshape as 'the rest', like -1"),
+    "sibsim.money.capital.xǁServiceCostsǁcost__mutmut_89":
+        ('0.0 x served is 0 (served is checked finite), so adding or subtracting it only '
+         'broadcasts the fixed costs to (D, P)'),
+    "sibsim.money.capital.xǁServiceCostsǁcost__mutmut_94":
+        ('the counts in a state are only multiplied by a float price and subtracted from a '
+         'float array, so integer counts give the same amounts'),
+    "sibsim.money.capital.xǁServiceCostsǁcost__mutmut_97":
+        ('the counts in a state are only multiplied by a float price and subtracted from a '
+         'float array, so integer counts give the same amounts'),
+    "sibsim.money.capital.xǁServiceCostsǁcost__mutmut_98":
+        ('a (P,) array of counts in a state broadcasts against the (D, P) arrays as (1, P) '
+         'would'),
+    "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_1":
+        ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
+         "design classes are defined, in mutmut's parent process before any mutant is switched "
+         'on; the descriptions it builds reach users only through the generated docs'),
+    "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_2":
+        ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
+         "design classes are defined, in mutmut's parent process before any mutant is switched "
+         'on; the descriptions it builds reach users only through the generated docs'),
+    "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_3":
+        ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
+         "design classes are defined, in mutmut's parent process before any mutant is switched "
+         'on; the descriptions it builds reach users only through the generated docs'),
+    "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_4":
+        ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
+         "design classes are defined, in mutmut's parent process before any mutant is switched "
+         'on; the descriptions it builds reach users only through the generated docs'),
+    "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_5":
+        ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
+         "design classes are defined, in mutmut's parent process before any mutant is switched "
+         'on; the descriptions it builds reach users only through the generated docs'),
+    "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_6":
+        ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
+         "design classes are defined, in mutmut's parent process before any mutant is switched "
+         'on; the descriptions it builds reach users only through the generated docs'),
+    "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_7":
+        ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
+         "design classes are defined, in mutmut's parent process before any mutant is switched "
+         'on; the descriptions it builds reach users only through the generated docs'),
+    "sibsim.money.evaluation.x__sample_for_draws__mutmut_14":
+        ('one more draw is sampled and not used: values are keyed on (seed, draw), so the '
+         'draws asked for get the same values'),
+    "sibsim.money.evaluation.x__sample_for_draws__mutmut_26":
+        ('always indexing instead of the fast path for a contiguous ascending block gives the '
+         'same values'),
+    "sibsim.money.evaluation.x__sample_for_draws__mutmut_30":
+        ("distinct integer draws stepping by 1 always span exactly their count, so the "
+         "mutated test is never true and every selection is indexed, with the same values"),
+    "sibsim.money.evaluation.x__sample_for_draws__mutmut_31":
+        ('always indexing instead of the fast path for a contiguous ascending block gives the '
+         'same values'),
+    "sibsim.money.evaluation.x__sample_for_draws__mutmut_34":
+        ('distinct integer draws whose span equals their count and that step by 2 do not exist '
+         '(but one draw, where both paths agree)'),
+    "sibsim.money.evaluation.x__sample_for_draws__mutmut_3":
+        ("the draws are the outcome dataset's integer draw coordinate; any integer dtype "
+         'indexes the same'),
+    "sibsim.money.evaluation.x__sample_for_draws__mutmut_5":
+        ("the draws are the outcome dataset's integer draw coordinate; any integer dtype "
+         'indexes the same'),
+    "sibsim.money.evaluation.x__no_comparison__mutmut_14":
+        ("only one registered design ('historical') needs no comparison group, so the "
+         'separator between design names is never printed'),
+    "sibsim.money.evaluation.x__sample_for_draws__mutmut_29":
+        ('for draws stepping by 1, hi + lo equals their count only when lo = 0, where it is hi '
+         '- lo: the same test'),
+    "sibsim.money.evaluation.xǁHistoricalǁcounterfactual__mutmut_14":
+        ('participants and spans enter only products and a true division, which give floats '
+         'whatever their dtype'),
+    "sibsim.money.evaluation.xǁHistoricalǁcounterfactual__mutmut_16":
+        ('participants and spans enter only products and a true division, which give floats '
+         'whatever their dtype'),
+    "sibsim.money.evaluation.xǁHistoricalǁcounterfactual__mutmut_18":
+        ('participants and spans enter only products and a true division, which give floats '
+         'whatever their dtype'),
+    "sibsim.money.evaluation.xǁHistoricalǁcounterfactual__mutmut_20":
+        ('participants and spans enter only products and a true division, which give floats '
+         'whatever their dtype'),
+    "sibsim.money.payers.xǁPayerSplitǁflows__mutmut_1":
+        ("the divisor is never 0 (zero totals are replaced by 1.0 first), so numpy's error "
+         'state is never consulted'),
+    "sibsim.money.payers.xǁPayerSplitǁflows__mutmut_16":
+        ('where the total paid is 0 every payer paid 0 (paid >= 0), so its part, 0 / 1.0, is 0 '
+         'either way'),
+    "sibsim.money.payers.xǁPayerSplitǁflows__mutmut_2":
+        ("the divisor is never 0 (zero totals are replaced by 1.0 first), so numpy's error "
+         'state is never consulted'),
+    "sibsim.money.payers.xǁPayerSplitǁflows__mutmut_25":
+        ('the placeholder divisor of periods nobody paid in; their part is discarded by the '
+         'outer np.where'),
+    "sibsim.money.payers.xǁPayerSplitǁflows__mutmut_27":
+        ('the placeholder divisor of periods nobody paid in; their part is discarded by the '
+         'outer np.where'),
+    "sibsim.money.payers.xǁPayerSplitǁflows__mutmut_3":
+        ("the divisor is never 0 (zero totals are replaced by 1.0 first), so numpy's error "
+         'state is never consulted'),
+    "sibsim.money.payers.xǁPayerSplitǁflows__mutmut_4":
+        ("the divisor is never 0 (zero totals are replaced by 1.0 first), so numpy's error "
+         'state is never consulted'),
+    "sibsim.money.ratecard.x__toml_schedule__mutmut_2":
+        ('the schedule check takes any sequence for a (from_period, price) pair and stores a '
+         'tuple, so pairs left as lists are read the same'),
+    "sibsim.money.ratecard.xǁRateCardǁamounts__mutmut_3":
+        ('counts only multiply float prices, so integer counts give the same amounts'),
+    "sibsim.money.ratecard.xǁRateCardǁamounts__mutmut_5":
+        ('counts only multiply float prices, so integer counts give the same amounts'),
+    "sibsim.money.ratecard.xǁRateCardǁamounts__mutmut_29":
+        ('participants only multiply a float cap, so integer participants give the same limit'),
+    "sibsim.money.ratecard.xǁRateCardǁamounts__mutmut_31":
+        ('participants only multiply a float cap, so integer participants give the same limit'),
 }
 
 STATUS = {-15: "terminated", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",
@@ -163,7 +296,7 @@ def _strip(diff: str) -> str:
     return "\n".join(lines)
 
 
-def run_module(module: str, budget: float, jobs: int) -> dict:
+def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None = None) -> dict:
     tests = MODULES[module]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="sibsim-mutation-") as tmp:
@@ -177,17 +310,21 @@ def run_module(module: str, budget: float, jobs: int) -> dict:
         # default GNU OpenMP threading layer deadlocks after a fork, workqueue does not
         env["NUMBA_THREADING_LAYER"] = "workqueue"
         timed_out = False
+        # its own process group, so that a budget running out also ends the forked mutants
+        proc = subprocess.Popen([sys.executable, "-m", "mutmut", "run", "--max-children",
+                                 str(jobs), *(recheck or [])], cwd=work, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
         try:
-            proc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
-                                   str(jobs)], cwd=work, env=env, capture_output=True, text=True,
-                                  timeout=budget)
-            tail = (proc.stdout + proc.stderr)[-2000:]
-        except subprocess.TimeoutExpired as err:
+            tail = proc.communicate(timeout=budget)[0][-2000:]
+        except subprocess.TimeoutExpired:
             timed_out = True
-            out = err.stdout or b""
-            tail = (out.decode(errors="replace") if isinstance(out, bytes) else out)[-2000:]
+            os.killpg(proc.pid, signal.SIGKILL)
+            tail = (proc.communicate()[0] or "")[-2000:]
         meta = work / "mutants" / "src" / "sibsim" / f"{module}.meta"
         codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+        if recheck:  # only the mutants named were run again
+            codes = {k: codes.get(k) for k in recheck}
         counts: dict[str, int] = {}
         survivors = []
         for name, code in sorted(codes.items()):
@@ -221,6 +358,30 @@ def run_module(module: str, budget: float, jobs: int) -> dict:
     }
 
 
+def merge_recheck(before: dict, again: dict) -> dict:
+    """A module's results after its survivors in ``before`` were run again (``again``): each
+    rechecked mutant takes its new status, the others keep theirs."""
+    rechecked = {s["mutant"]: s for s in before["survivors"]}
+    counts = dict(before["counts"])
+    for entry in rechecked.values():
+        counts[entry["status"]] -= 1
+    for status, n in again["counts"].items():
+        counts[status] = counts.get(status, 0) + n
+    counts = {s: n for s, n in counts.items() if n}
+    checked = sum(n for s, n in counts.items() if s not in ("not checked", "skipped"))
+    killed = sum(n for s, n in counts.items() if s in KILLED)
+    survivors = again["survivors"]
+    equivalent = sum(1 for s in survivors if "equivalent" in s)
+    return {**before, "counts": counts, "checked": checked,
+            "killed_share": round(killed / checked, 4) if checked else None,
+            "killed_share_without_equivalent": (round(killed / (checked - equivalent), 4)
+                                                if checked - equivalent > 0 else None),
+            "survivors": survivors,
+            "rechecked": {"mutants": len(rechecked), "tests": again["tests"],
+                          "wall_s": again["wall_s"], "budget_ran_out": again["budget_ran_out"],
+                          "still_surviving": len(survivors)}}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--modules", nargs="*", default=list(MODULES),
@@ -231,16 +392,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--merge", action="store_true",
                    help="keep the other modules already in --out (re-run only those given)")
+    p.add_argument("--recheck", action="store_true",
+                   help="run again only the survivors of each module given that --out lists "
+                        "(after new tests); implies --merge")
     args = p.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         p.error(f"unknown modules {unknown}; known: {list(MODULES)}")
     previous = {}
-    if args.merge and args.out.exists():
+    if (args.merge or args.recheck) and args.out.exists():
         previous = {r["module"]: r for r in json.loads(args.out.read_text())["modules"]}
     for module in args.modules:
         print(f"mutating {module} (budget {args.budget:.0f} s) ...", flush=True)
-        res = run_module(module, args.budget, args.jobs)
+        before = previous.get(f"src/sibsim/{module}")
+        if args.recheck and before is not None and not before["survivors"]:
+            continue
+        if args.recheck and before is not None:
+            names = [s["mutant"] for s in before["survivors"]]
+            res = merge_recheck(before, run_module(module, args.budget, args.jobs, names))
+        else:
+            res = run_module(module, args.budget, args.jobs)
         previous[res["module"]] = res
         print(f"  {res['checked']}/{res['mutants']} checked, killed share "
               f"{res['killed_share']}, {len(res['survivors'])} survivors, {res['wall_s']} s",

@@ -661,3 +661,269 @@ def test_investor_payoff_is_monotone_in_outcome_payments(case, data):
     )
     a, b = waterfall(flat, costs, pay), waterfall(flat, costs, pay + extra)
     assert np.all(b.investor().sum(axis=1) >= a.investor().sum(axis=1) - 1e-6)
+
+
+# --------------------------------------------------------------------------------------
+# service costs by value (mutation testing found ServiceCosts.cost unguarded here)
+# --------------------------------------------------------------------------------------
+
+
+def test_service_costs_fixed_plus_per_participant_worked_example():
+    costs = ServiceCosts(fixed_per_period=(50_000.0, 20_000.0), per_participant=1_500.0)
+    out = costs.cost([[100, 40], [0, 3]])
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, [[200_000.0, 80_000.0], [50_000.0, 24_500.0]])
+    # one draw given as a 1-D array comes back (1, P)
+    np.testing.assert_array_equal(costs.cost([100, 40]), [[200_000.0, 80_000.0]])
+    # integer counts are costed in floats: 3 x 0.5 is 1.5, not 1
+    np.testing.assert_array_equal(ServiceCosts(per_participant=0.5).cost(np.array([[3]])), [[1.5]])
+
+
+def test_uncertain_costs_resolved_per_draw_are_repeated_over_the_periods():
+    from sibsim.money.uncertain import per_draw
+
+    costs = ServiceCosts(fixed_per_period=per_draw([10.0, 20.0]),
+                         per_participant=per_draw([1.0, 2.0]))
+    np.testing.assert_array_equal(costs.cost([[1, 2, 3], [4, 5, 6]]),
+                                  [[11.0, 12.0, 13.0], [28.0, 30.0, 32.0]])
+
+
+@pytest.mark.parametrize("served", [[[1.0, -1.0]], [[1.0, np.nan]], [[1.0, np.inf]],
+                                    [[[1.0]]]], ids=["negative", "nan", "inf", "3-d"])
+def test_service_costs_refuse_bad_counts_served(served):
+    with pytest.raises(ValueError, match=r"^ServiceCosts\.cost\.participants_served: got array"
+                                         r"\(.*; "
+                                         r"allowed: finite counts >= 0, shaped \(D, P\) "
+                                         r"or \(P,\)$"):
+        ServiceCosts(per_participant=1.0).cost(served)
+
+
+def test_fixed_costs_per_period_of_the_wrong_length_name_the_field():
+    with pytest.raises(ValueError, match=r"^ServiceCosts\.fixed_per_period: got \(1\.0, 2\.0\)"):
+        ServiceCosts(fixed_per_period=(1.0, 2.0)).cost([[1.0, 1.0, 1.0]])
+
+
+def test_costs_per_state_replace_the_per_participant_cost_there():
+    costs = ServiceCosts(fixed_per_period=5.0, per_participant=1_000.0,
+                         per_state={"shelter": 2_000.0, "housed": 400.0})
+    served = [[100.0, 40.0]]
+    by_state = {"shelter": np.array([[60.0, 10.0]]), "housed": np.array([[20.0, 40.0]])}
+    # 5 + 2,000 x 60 + 400 x 20 + 1,000 x 20 ; 5 + 2,000 x 10 + 400 x 40 + 1,000 x 0 (clipped: -10)
+    np.testing.assert_array_equal(costs.cost(served, by_state),
+                                  [[148_005.0, 36_005.0]])
+
+
+@pytest.mark.parametrize("by_state", [None, {"shelter": np.array([[1.0]])}],
+                         ids=["none", "one-missing"])
+def test_costs_per_state_need_the_participants_served_in_each_state(by_state):
+    costs = ServiceCosts(per_state={"shelter": 2_000.0, "housed": 400.0})
+    with pytest.raises(ValueError, match=r"^ServiceCosts\.cost\.served_by_state: got .*; "
+                                         r"allowed: participants served in each state of "
+                                         r"per_state: shelter, housed$"):
+        costs.cost([[1.0]], by_state)
+
+
+def test_costs_per_state_must_be_a_mapping():
+    with pytest.raises(TypeError, match=r"^ServiceCosts\.per_state: got 3; allowed: a mapping "
+                                        r"state -> cost$"):
+        ServiceCosts(per_state=3)
+
+
+def test_service_costs_hash_by_value_including_the_costs_per_state():
+    assert hash(ServiceCosts(per_state={"a": 1.0, "b": 2.0})) == \
+        hash(ServiceCosts(per_state={"b": 2.0, "a": 1.0}))
+    assert ServiceCosts(per_state={"a": 1.0}) != ServiceCosts(per_state={"a": 2.0})
+    assert len({ServiceCosts(per_state={"a": 1.0}), ServiceCosts(per_state={"a": 2.0}),
+                ServiceCosts(per_state={"a": 1.0})}) == 2
+    assert hash(ServiceCosts(per_state={"a": 1.0})) != hash(ServiceCosts(per_state={"a": 2.0}))
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [("fixed_per_period = [1, 2]", (1.0, 2.0)), ("fixed_per_period = 7", 7.0)],
+    ids=["per-period", "number"])
+def test_fixed_costs_read_from_toml(line, expected):
+    costs = ServiceCosts.from_toml(Section("service_costs", tomllib.loads(line)))
+    assert costs.fixed_per_period == expected
+
+
+def test_fixed_costs_read_from_toml_as_a_distribution():
+    from sibsim.spec.distributions import Distribution
+
+    costs = ServiceCosts.from_toml(Section("service_costs", tomllib.loads(
+        'fixed_per_period = {dist = "lognormal", mean = 5, sd = 1}')))
+    assert isinstance(costs.fixed_per_period, Distribution)
+    with pytest.raises(KeyProblem) as info:
+        ServiceCosts.from_toml(Section("service_costs", tomllib.loads(
+            'fixed_per_period = {dist = "normal", mean = 5}')))
+    assert info.value.key == "service_costs.fixed_per_period"
+    assert "takes {mean, sd}" in info.value.problem
+
+
+def test_deprecated_pro_rata_key_messages_in_full():
+    with pytest.raises(KeyProblem) as info:
+        read_capital(TRANCHES_TOML + '[guarantee]\nkind = "pro_rata"\npro_rata = true\n'
+                     'funder = "F"\nshare_of_principal = 0.5')
+    assert info.value.problem == "deprecated, and 'kind' is given: remove 'pro_rata'"
+    with pytest.raises(KeyProblem) as info:
+        read_capital(TRANCHES_TOML + '[guarantee]\npro_rata = 1\nfunder = "F"\n'
+                     'share_of_principal = 0.5')
+    assert info.value.problem == ("got 1; allowed: true or false (deprecated: write kind = "
+                                  '"pro_rata" or "first_loss")')
+
+
+def test_costs_per_state_are_checked_and_kept_as_floats():
+    costs = ServiceCosts(per_state={"a": 2})
+    assert costs.per_state == {"a": 2.0} and type(costs.per_state["a"]) is float
+    with pytest.raises(TypeError, match=r"^ServiceCosts\.per_state key: got ''"):
+        ServiceCosts(per_state={"": 1.0})
+    with pytest.raises(ValueError, match=r"^ServiceCosts\.per_state\[a\]: got -1\.0"):
+        ServiceCosts(per_state={"a": -1.0})
+
+
+def test_fixed_costs_are_checked_as_numbers_per_period_or_distributions():
+    from sibsim.spec.distributions import LogNormal, Normal
+
+    assert ServiceCosts(fixed_per_period=LogNormal(1.0, 0.2)).fixed_per_period == \
+        LogNormal(1.0, 0.2)
+    with pytest.raises(ValueError, match=r"^ServiceCosts\.fixed_per_period: got 'normal"):
+        ServiceCosts(fixed_per_period=Normal(5.0, 1.0))
+    with pytest.raises(ValueError, match=r"^ServiceCosts\.fixed_per_period: got -1\.0"):
+        ServiceCosts(fixed_per_period=-1.0)
+    with pytest.raises(ValueError, match=r"^ServiceCosts\.fixed_per_period\[1\]: got -1\.0"):
+        ServiceCosts(fixed_per_period=(1.0, -1.0))
+
+
+def test_no_tranches_is_reported_at_the_tranches_key():
+    with pytest.raises(KeyProblem) as info:
+        read_capital('excess_to = "investors"\ntranches = []\n')
+    assert info.value.key == "capital.tranches"
+    assert info.value.problem == "expected one or more [[capital.tranches]]"
+
+
+def test_what_a_guarantee_covers_is_a_boolean_array_even_for_no_tranches():
+    g = FirstLossGuarantee("F", 0.5, covers=("senior",))
+    assert g.covered(("senior", "junior")).tolist() == [True, False]
+    assert g.covered(()).dtype == np.bool_
+
+
+#: What a results file says about each cash-flow variable (dims and description).
+CASH_FLOW_VARIABLES = {
+    "flow": (("draw", "party", "period"),
+             "net cash flow per party: + received, - paid; sums to 0 over party"),
+    "drawdown": (("draw", "tranche", "period"),
+                 "capital drawn from each tranche to fund service costs and fees"),
+    "distribution": (("draw", "tranche", "period"),
+                     "outcome payments distributed to each tranche"),
+    "guarantee_paid": (("draw", "tranche"),
+                       "paid by the guarantor to each tranche in the settlement period"),
+    "outstanding": (("draw", "tranche", "period"),
+                    "claim (principal plus unpaid target return) after the period's distribution"),
+    "unfunded": (("draw", "period"), "service costs and fees beyond the total commitment, "
+                                     "unfunded"),
+}
+
+
+def test_the_cash_flow_dataset_holds_each_array_with_its_dims_units_and_description():
+    structure = two_tranches(FirstLossGuarantee("F", 0.5), currency="GBP")
+    cf = waterfall(structure, [[500.0, 300.0, 0.0], [500.0, 300.0, 2_000.0]],
+                   [[0.0, 0.0, 300.0], [0.0, 0.0, 0.0]])
+    ds = cf.to_dataset()
+    assert set(ds.data_vars) == set(CASH_FLOW_VARIABLES)
+    assert ds.attrs == {"currency": "GBP", "sign_convention": "+ received, - paid"}
+    assert set(ds.coords) == {"draw", "party", "tranche", "period"}
+    assert ds["draw"].values.tolist() == [0, 1] and ds["period"].values.tolist() == [0, 1, 2]
+    assert ds["party"].values.tolist() == list(cf.parties)
+    assert ds["tranche"].values.tolist() == ["senior", "junior"]
+    for name, (dims, text) in CASH_FLOW_VARIABLES.items():
+        assert ds[name].dims == dims, name
+        assert ds[name].attrs == {"units": "GBP", "description": text}, name
+        attribute = "flows" if name == "flow" else name
+        np.testing.assert_array_equal(ds[name].values, getattr(cf, attribute), err_msg=name)
+    assert ds["unfunded"].values[1, 2] > 0 and ds["guarantee_paid"].values[1].sum() > 0
+
+
+# --------------------------------------------------------------------------------------
+# the lifecycle inputs of the waterfall at their boundaries
+# --------------------------------------------------------------------------------------
+
+
+def _life(stop, settle_at, claim=None):
+    from sibsim.money.kernels.waterfall import ClaimShareArrays, LifecycleArrays
+
+    return LifecycleArrays(np.asarray(stop, np.int64), np.asarray(settle_at, np.int64), np.inf,
+                           claim or ClaimShareArrays.none())
+
+
+def test_lifecycle_stops_and_settlements_at_their_extreme_periods_are_accepted():
+    structure = two_tranches(FirstLossGuarantee("F", 0.5))
+    # stop at 0 (no service at all) and at P = 3 (not stopped); settle in 0 or P - 1 = 2
+    cf = waterfall(structure, [[500.0, 300.0, 0.0]] * 2, [[0.0, 0.0, 0.0]] * 2,
+                   _life([0, 3], [0, 2, 2, 2]))
+    assert cf.stop_period.tolist() == [0, 3]
+    assert cf.settlement.tolist() == [0, 2]
+    np.testing.assert_array_equal(cf.drawdown_total[0], 0.0)  # stopped before any service
+    np.testing.assert_array_equal(cf.drawdown_total[1], [500.0, 300.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    "stop, settle_at, words",
+    [([0, 4], [0, 2, 2, 2], r"^waterfall\.life\.stop: got array\(\[0, 4\]\); allowed: \(D=2,\) "
+                            r"periods in "
+                            r"\[0, 3\]$"),
+     ([-1, 3], [0, 2, 2, 2], r"^waterfall\.life\.stop: "),
+     ([3], [0, 2, 2, 2], r"^waterfall\.life\.stop: "),
+     ([3, 3], [0, 3, 2, 2], r"^waterfall\.life\.settle_at: got array\(\[0, 3, 2, 2\]\); "
+                            r"allowed: \(4,\) periods in "
+                            r"\[0, 2\]$"),
+     ([3, 3], [-1, 2, 2, 2], r"^waterfall\.life\.settle_at: "),
+     ([3, 3], [2, 2, 2], r"^waterfall\.life\.settle_at: ")],
+    ids=["stop-after-P", "stop-negative", "stop-shape", "settle-at-P", "settle-negative",
+         "settle-shape"])
+def test_lifecycle_inputs_outside_the_horizon_are_refused(stop, settle_at, words):
+    with pytest.raises(ValueError, match=words):
+        waterfall(two_tranches(), [[500.0, 300.0, 0.0]] * 2, [[0.0, 0.0, 0.0]] * 2,
+                  _life(stop, settle_at))
+
+
+def test_a_claim_share_needs_avoided_costs_per_draw_and_period():
+    from sibsim.money.kernels.waterfall import ClaimShareArrays
+
+    ok = ClaimShareArrays(np.full((2, 3), 100.0), 0.5, 0.1, 0.0, np.inf, True)
+    cf = waterfall(two_tranches(), [[500.0, 300.0, 0.0]] * 2, [[0.0, 0.0, 0.0]] * 2,
+                   _life([3, 3], [2, 2, 2, 2], ok))
+    assert cf.claim_share_paid.shape == (2, 3)
+    claim = ClaimShareArrays(np.zeros((2, 2)), 0.5, 0.1, 0.0, np.inf, True)
+    with pytest.raises(ValueError, match=r"^waterfall\.life\.claim\.avoided: got \(2, 2\); "
+                                         r"allowed: shape \(D=2, P=3\)$"):
+        waterfall(two_tranches(), [[500.0, 300.0, 0.0]] * 2, [[0.0, 0.0, 0.0]] * 2,
+                  _life([3, 3], [2, 2, 2, 2], claim))
+
+
+def test_the_investors_flows_are_the_sum_of_the_tranches_flows():
+    cf = waterfall(two_tranches(), COSTS, [[0.0, 0.0, 700.0]])
+    np.testing.assert_array_equal(cf.investor(), cf.party("senior") + cf.party("junior"))
+    np.testing.assert_array_equal(cf.investor("junior"), cf.flows[:, 2, :])
+    with pytest.raises(ValueError, match=r"^CashFlows\.investor\.tranche: got 'guarantor'; "
+                                         r"allowed: one of senior, junior$"):
+        cf.investor("guarantor")
+
+
+def test_costs_per_state_with_integer_counts_and_periods_nobody_is_served():
+    costs = ServiceCosts(fixed_per_period=5.0, per_participant=1_000.0,
+                         per_state={"shelter": 2_000.0})
+    # integer counts, as a simulation counts people; nobody served in period 1
+    out = costs.cost(np.array([[3, 0]]), {"shelter": np.array([[1, 0]])})
+    np.testing.assert_array_equal(out, [[4_005.0, 5.0]])
+    with pytest.raises(ValueError, match=r"^ServiceCosts\.cost\.served_by_state: got "
+                                         r"\{'shelter'"):
+        ServiceCosts(per_state={"shelter": 2_000.0, "housed": 1.0}).cost(
+            [[1.0]], {"shelter": np.array([[1.0]])})
+
+
+def test_an_unknown_party_is_refused_with_the_parties_listed():
+    cf = waterfall(two_tranches(), COSTS, [[0.0, 0.0, 700.0]])
+    with pytest.raises(ValueError, match=r"^CashFlows\.party\.name: got 'investor'; allowed: one "
+                                         r"of commissioner, senior, junior, guarantor, provider, "
+                                         r"intermediary$"):
+        cf.party("investor")

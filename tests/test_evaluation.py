@@ -1183,3 +1183,116 @@ def test_scenario_file_with_the_new_keys():
                                                 r"'young'; allowed: strata of the scenario: "
                                                 r"'all'"):
         parse_scenario(data, "options.toml")
+
+
+# --------------------------------------------------------------------------------------
+# the historical design's counterfactual by value (mutation testing found it unguarded)
+# --------------------------------------------------------------------------------------
+
+RATES = np.array([[0.2, 0.5], [0.4, 0.1]])  # (draw, wave)
+
+
+def _historical(rate, waves, treated, spans):
+    from sibsim.money.evaluation import Measured
+
+    design = Historical(historical_rate=tuple(rate[0]) if np.ndim(rate) == 2 else 0.3)
+    if np.ndim(rate) == 2:
+        params = {f"evaluation.m.historical_rate[{w}]": rate[:, w] for w in range(rate.shape[1])}
+    else:
+        params = {"evaluation.m.historical_rate": rate}
+    measured = Measured(waves=waves, treated=np.array(treated), spans=np.array(spans))
+    return design.counterfactual("m", params, None, measured)
+
+
+@pytest.mark.parametrize(
+    "rate, waves, treated, spans, expected",
+    [(RATES, [1], [30], [1], [0.5, 0.1]),                          # one wave: its own rate
+     (RATES, [0, 1], [10, 30], [1, 1], [(0.2 * 10 + 0.5 * 30) / 40, (0.4 * 10 + 0.1 * 30) / 40]),
+     (RATES, [1], [30], [3], [0.5 * 3, 0.1 * 3]),                  # pooled over 3 periods
+     (RATES, [0, 1], [10, 30], [2, 3], [(0.2 * 20 + 0.5 * 90) / 40, (0.4 * 20 + 0.1 * 90) / 40]),
+     (np.array([0.3, 0.6]), [0, 1], [10, 30], [1, 1], [0.3, 0.6]),  # one rate for all waves
+     (np.array([0.3, 0.6]), [0, 1], [10, 30], [2, 3], [0.3 * 110 / 40, 0.6 * 110 / 40])],
+    ids=["wave-rate", "per-wave-mean", "wave-rate-pooled", "per-wave-pooled", "one-rate",
+         "one-rate-pooled"])
+def test_historical_counterfactual_weights_the_waves_rates_by_participants_and_spans(
+        rate, waves, treated, spans, expected):
+    cf, var = _historical(rate, waves, treated, spans)
+    np.testing.assert_allclose(cf, expected, rtol=1e-12)
+    np.testing.assert_array_equal(var, [0.0, 0.0])
+
+
+def test_a_design_needing_a_comparison_group_names_the_designs_that_do_not():
+    t = np.array([TREATED_D0], float)
+    ds = outcome_ds({"treatment": t}, {"treatment": [10, 20]}, ENTRY)
+    with pytest.raises(ValueError, match=r"^Evaluation\[m\]\.design: got 'rct'; allowed: a design "
+                                         r"without a concurrent comparison group \('historical'\)"
+                                         r" when the scenario has no comparison group$"):
+        evaluate(ds, (Evaluation("m", design=RCT()),), 0)
+
+
+def test_calendar_window_messages_and_boundaries():
+    with pytest.raises(ValueError, match=r"allowed: calendar periods within the horizon of 5 "
+                                         r"periods \(0 to 4\)$"):
+        evaluate(calendar_ds(), (Evaluation("m", clock="calendar", calendar_window=(1, 5)),), 0)
+    with pytest.raises(ValueError, match=r"allowed: a calendar window that ends at or after the "
+                                         r"entry of every wave with people \(wave 1 enters in "
+                                         r"period 2\)$"):
+        evaluate(calendar_ds(), (Evaluation("m", clock="calendar", calendar_window=(0, 1)),), 0)
+    # a window ending in the period the last wave enters, and a wave of one person, count
+    ds = calendar_ds()
+    ds["size"].loc[{"wave": 1}] = 1.0
+    with pytest.raises(ValueError, match=r"wave 1 enters in period 2"):
+        evaluate(ds, (Evaluation("m", clock="calendar", calendar_window=(0, 1)),), 0)
+    evaluate(calendar_ds(), (Evaluation("m", clock="calendar", calendar_window=(0, 2)),), 0)
+
+
+def test_check_evaluations_refuses_what_is_not_evaluations():
+    from sibsim.money.evaluation import check_evaluations
+
+    for bad, shown in [(3, "3"), ([], r"\[\]"), (["m"], r"\['m'\]")]:
+        with pytest.raises(ValueError, match=rf"^deal\.evaluations: got {shown}; allowed: one or "
+                                             r"more Evaluation$"):
+            check_evaluations(bad, "deal.evaluations")
+
+
+def test_comparison_rate_pools_the_waves_and_scales_rate_and_variance():
+    from sibsim.money.evaluation import ComparisonArm, _comparison_rate
+
+    arm = ComparisonArm(units=np.array([[3.0, 6.0], [9.0, 0.0]]), size=np.array([10, 20]))
+    rate, var = _comparison_rate(arm, [0, 1], 2.0)
+    np.testing.assert_allclose(rate, [9 / 30 * 2, 9 / 30 * 2], rtol=1e-12)
+    np.testing.assert_allclose(var, [9 / 900 * 4, 9 / 900 * 4], rtol=1e-12)
+    scale = np.array([[1.0, 0.5], [2.0, 3.0]])  # per draw and wave
+    rate, var = _comparison_rate(arm, [0, 1], scale)
+    np.testing.assert_allclose(rate, [(3 + 3) / 30, 18 / 30], rtol=1e-12)
+    np.testing.assert_allclose(var, [(3 + 6 * 0.25) / 900, 36 / 900], rtol=1e-12)
+    one = ComparisonArm(units=np.array([[1.0, 6.0]]), size=np.array([1, 0]))
+    np.testing.assert_allclose(_comparison_rate(one, [0], 1.0)[0], [1.0])
+    with pytest.raises(ValueError, match=r"^comparison arm: got 0 people in entry waves \[1\]; "
+                                         r"allowed: at least one person in each group the "
+                                         r"design compares$"):
+        _comparison_rate(one, [1], 1.0)
+
+
+@pytest.mark.parametrize("draws", [[3, 4, 5], [7, 2, 5], [3, 2], [4, 6], [0], []],
+                         ids=["block", "any-order", "reversed", "gap", "one", "none"])
+def test_evaluation_parameters_of_any_draws_are_the_whole_runs_values(draws):
+    from sibsim.money.evaluation import _sample_for_draws
+
+    whole = _sample_for_draws(Normal(0.0, 1.0), "evaluation.m.bias", 11, np.arange(10))
+    got = _sample_for_draws(Normal(0.0, 1.0), "evaluation.m.bias", 11, np.array(draws))
+    assert got.shape == (len(draws),)
+    np.testing.assert_array_equal(got, whole[np.array(draws, dtype=int)])
+
+
+def test_a_historical_rate_that_can_be_negative_says_what_is_allowed():
+    with pytest.raises(ValueError, match=r"^Historical\.historical_rate: got .*; allowed: a rate "
+                                         r"\(>= 0\): a distribution whose values lie in"):
+        Historical(historical_rate=Normal(1.0, 0.1))
+
+
+def test_a_single_waves_historical_counterfactual_is_its_rate_exactly():
+    # weighting by participants would give 0.1 x 3 / 3 = 0.10000000000000002
+    rates = np.array([[0.1, 0.7], [0.1, 0.2]])
+    cf, _ = _historical(rates, [0], [3], [1])
+    np.testing.assert_array_equal(cf, [0.1, 0.1])

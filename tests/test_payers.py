@@ -443,3 +443,54 @@ def test_a_scenario_file_payer_may_pay_the_rate_cards():
     cards = float(by.sel(metric=["kindergarten_ready", "third_grade_literacy"]).sum())
     assert cards > 0
     assert float(paid.sel(payer="City of Chicago")) == pytest.approx(cards)
+
+
+def test_the_single_payer_of_a_municipality_carries_every_saving_and_cost():
+    m = Municipality(saving_per_event=2_500.0, wider_value_per_event=700.0,
+                     saving_per_person_period={"care": 900.0},
+                     wider_value_per_person_period={"care": 50.0},
+                     other_costs_per_period=1_000.0, contract_periods=3)
+    payer = Payer.from_municipality(m, name="city")
+    assert (payer.name, payer.shares) == ("city", 1.0)
+    assert payer.saving_per_event == 2_500.0 and payer.wider_value_per_event == 700.0
+    assert payer.saving_per_person_period == {"care": 900.0}
+    assert payer.wider_value_per_person_period == {"care": 50.0}
+    assert payer.other_costs_per_period == 1_000.0 and payer.contract_periods == 3
+
+
+def test_each_payers_flow_is_its_part_of_what_was_paid_in_the_period():
+    from sibsim.money.payers import PayerSplit
+
+    paid = np.array([[[30.0, 0.0, 5.0, 0.2], [10.0, 0.0, 15.0, 0.6]]])  # (D=1, Y=2, P=4)
+    split = PayerSplit(("state", "city"), due=paid, paid=paid, total=paid.sum(1))
+    flows = split.flows(np.array([[-40.0, 8.0, -20.0, -0.8]]))
+    # period 1: nothing paid, so no part of the returned excess; others: pro rata to paid
+    np.testing.assert_allclose(flows, [[[-30.0, 0.0, -5.0, -0.2], [-10.0, 0.0, -15.0, -0.6]]],
+                               rtol=1e-12)
+
+
+def test_payer_savings_value_each_payers_avoided_outcomes_at_its_own_rates():
+    from sibsim.money.payers import payer_savings
+    from sibsim.money.uncertain import per_draw
+
+    state = Payer("state", 0.7, saving_per_event=100.0, wider_value_per_event=10.0,
+                  other_costs_per_period=5.0)
+    city = Payer("city", 0.3, saving_per_event=40.0, saving_per_person_period={"care": 3.0},
+                 other_costs_per_period=2.0, contract_periods=1)
+    avoided = np.array([[1.0, 2.0], [3.0, 0.0]])  # (D=2, P=2)
+    care = {"care": np.array([[10.0, 0.0], [0.0, 20.0]])}
+    cash, wider, other = payer_savings((state, city), avoided, care, 2)
+    np.testing.assert_allclose(cash[:, 0], [[100.0, 200.0], [300.0, 0.0]])
+    np.testing.assert_allclose(cash[:, 1], [[70.0, 80.0], [120.0, 60.0]])
+    np.testing.assert_allclose(wider[:, 0], [[10.0, 20.0], [30.0, 0.0]])
+    np.testing.assert_allclose(wider[:, 1], 0.0)
+    assert cash.shape == wider.shape == (2, 2, 2) and other.shape == (2, 2)  # (D, Y, P), (Y, P)
+    np.testing.assert_array_equal(other, [[5.0, 5.0], [2.0, 0.0]])
+    # several outcome processes: avoided events by process, valued at each payer's amounts
+    by_process = Payer("state", 1.0, saving_per_event={"crime": 100.0, "care": 1.0})
+    cash, _, _ = payer_savings((by_process,), {"crime": avoided, "care": 2 * avoided}, {}, 2)
+    np.testing.assert_allclose(cash[:, 0], 102.0 * avoided)
+    # a payer's own costs uncertain (resolved per draw): costs per draw, payer and period
+    city_uncertain = Payer("city", 0.3, other_costs_per_period=per_draw([2.0, 4.0]))
+    *_, other = payer_savings((state, city_uncertain), avoided, {}, 2)
+    np.testing.assert_array_equal(other, [[[5.0, 5.0], [2.0, 2.0]], [[5.0, 5.0], [4.0, 4.0]]])

@@ -713,3 +713,94 @@ def test_the_roca_scenario_pays_its_job_readiness_rate_card_on_the_engagement_pr
                                card.price[0][1] * engaged, rtol=1e-9)
     # nobody is engaged after the 8 quarters of the intensive phase of the last wave
     assert engaged[:, 15 + 9:].max() == 0.0
+
+
+# --------------------------------------------------------------------------------------
+# the contract's own messages and checks (mutation testing found them unguarded)
+# --------------------------------------------------------------------------------------
+
+TERMS = '[[contract.terms]]\nmetric = "m"\nrule = {kind = "price_per_unit", price = 1}\n'
+
+
+def test_rate_cards_not_a_list_say_what_is_expected():
+    with pytest.raises(KeyProblem) as info:
+        read_contract("[contract]\nrate_cards = 3\n" + TERMS)
+    assert info.value.problem == "expected [[contract.rate_cards]] tables"
+
+
+@pytest.mark.parametrize("text", ["[contract]\nterms = []\n", "[contract]\nterms = 3\n"],
+                         ids=["empty", "not-a-list"])
+def test_a_contract_without_terms_says_what_is_expected(text):
+    with pytest.raises(KeyProblem) as info:
+        read_contract(text)
+    assert info.value.key == "contract.terms"
+    assert info.value.problem == "expected one or more [[contract.terms]]"
+
+
+def test_a_bad_scenario_currency_is_reported_at_the_contract_table():
+    with pytest.raises(KeyProblem) as info:
+        Contract.from_toml(Section("contract", tomllib.loads("[contract]\n" + TERMS)["contract"]),
+                           currency="")
+    assert info.value.key == "contract"
+    assert "Contract.currency" in info.value.problem
+
+
+def test_per_period_caps_of_the_wrong_length_name_the_field():
+    with pytest.raises(ValueError, match=r"^Caps\.per_period: got \(1\.0, 2\.0\); allowed: "
+                                         r"a scalar or a sequence of length n_periods=3"):
+        Caps(per_period=(1.0, 2.0)).per_period_array(3)
+
+
+def test_the_contract_checks_its_rate_cards_against_the_outcomes_strata_and_states():
+    by_stratum = RateCard("jobs", 5.0, price_by_stratum={"under_25": 7.0})
+    occupancy = RateCard("held", 5.0, measure="occupancy", state="employed")
+    terms = (MetricTerms("m", PricePerUnit(1.0)),)
+    Contract(terms, rate_cards=(by_stratum, occupancy)).check_outcome(STRATA, ("employed",))
+    with pytest.raises(ValueError, match=r"RateCard\[jobs\]\.price_by_stratum: got 'under_25'"):
+        Contract(terms, rate_cards=(by_stratum,)).check_outcome(("25_plus",), ())
+    with pytest.raises(ValueError, match=r"RateCard\[held\]\.state: got 'employed'"):
+        Contract(terms, rate_cards=(occupancy,)).check_outcome(STRATA, ("training",))
+
+
+def test_outcome_payments_refuse_a_table_that_is_not_one_or_names_unknown_metrics():
+    contract = Contract((MetricTerms("m", PricePerUnit(1.0)),))
+    with pytest.raises(TypeError, match=r"^Contract\.outcome_payments\.table: got "):
+        contract.outcome_payments({"metric": ("m",)}, n_periods=2)
+    other = EvaluationTable(("n",), (0,), (False,), (10,), measured_effect=[[0.1]],
+                            units=[[1.0]])
+    with pytest.raises(ValueError, match=r"^Contract\.outcome_payments\.table\.metric: got "
+                                         r"\['n'\]; allowed: metrics with terms in the "
+                                         r"contract: \['m'\]"):
+        contract.outcome_payments(other, n_periods=2)
+
+
+def test_counting_refuses_a_process_the_outcomes_do_not_have():
+    import dataclasses
+
+    deal = parse_scenario(tomllib.loads(TWO_PROCESSES), "two.toml")
+    ds = sibsim.simulate(deal.scenario, draws=1, seed=5, engine="expected", progress=False)
+    card = deal.contract.rate_cards[0]
+    for process, shown in [("wrok", "'wrok'"), (None, "None")]:
+        with pytest.raises(ValueError, match=rf"^RateCard\[{card.name}\]\.process: got {shown}; "
+                                             r"allowed: one of 'incarceration', 'work' \(the "
+                                             r"scenario has several outcome processes\)$"):
+            dataclasses.replace(card, process=process).counts(ds)
+
+
+def test_an_occupancy_rate_card_needs_an_outcome_with_states():
+    card = RateCard("held", 5.0, measure="occupancy", state="employed")
+    with pytest.raises(ValueError, match=r"^RateCard\[held\]\.measure: got 'occupancy'; allowed: "
+                                         r"'events' for an outcome without states \(counts\)$"):
+        card.check_outcome(STRATA, ())
+
+
+def test_rate_card_price_tables_read_or_refused_with_their_messages():
+    head = '[contract]\n' + TERMS + '[[contract.rate_cards]]\nname = "x"\n'
+    card = read_contract(head + "price = [[0, 10], [2, 5]]").rate_cards[0]
+    assert card.price == ((0, 10.0), (2, 5.0))
+    with pytest.raises(KeyProblem) as info:
+        read_contract(head + "price = [5]")
+    assert info.value.problem == "RateCard.price[0]: got 5; allowed: a (from_period, price) pair"
+    with pytest.raises(KeyProblem) as info:
+        read_contract(head + "price = 1\nprice_by_stratum = 4")
+    assert info.value.problem == "expected a table {stratum = price, ...}"
