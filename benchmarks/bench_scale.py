@@ -85,20 +85,16 @@ def _best(fn, repeats: int) -> float:
 def stream(draws: int) -> dict:
     """Stream ``draws`` Peterborough draws to zarr on a ``LocalCluster`` of 2 single-thread
     workers with the default block size; each worker's peak memory from the start of the run."""
-    import logging
     import shutil
 
-    from distributed import Client, LocalCluster
-
     import sibsim
+    from sibsim.distributed import cluster_client
     from sibsim.store import analyse_to_zarr, store_status
 
     deal = sibsim.load_scenario("peterborough")
     tmp = Path(tempfile.mkdtemp(prefix="sibsim-scale-"))
     try:
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          dashboard_address=None, silence_logs=logging.ERROR,
-                          env={"NUMBA_NUM_THREADS": "1"}) as cluster, Client(cluster) as client:
+        with cluster_client(workers=2, numba_threads=1) as client:
             client.run(_reset_peak_rss)
             t = time.perf_counter()
             analyse_to_zarr(deal, tmp / "s.zarr", draws=draws, seed=1, with_breakeven=False,
@@ -154,12 +150,11 @@ def main(argv: list[str] | None = None) -> int:
         print()
         return 0
 
-    import logging
 
     import numba
-    from distributed import Client, LocalCluster
 
     import sibsim
+    from sibsim.distributed import cluster_client
     from sibsim.store import analyse_to_zarr
 
     deal = sibsim.load_scenario("peterborough")
@@ -176,9 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     out: dict = json.loads(path.read_text()) if path.exists() else {}
     times = {}
     for workers in (1, 2):
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None, silence_logs=logging.ERROR,
-                          env={"NUMBA_NUM_THREADS": "1"}) as cluster, Client(cluster) as client:
+        with cluster_client(workers=workers, numba_threads=1) as client:
             times[workers] = _best(lambda c=client: sibsim.analyse(
                 deal, draws=D, seed=1, progress=False, with_breakeven=False, block_draws=B,
                 client=c), args.repeats)
@@ -223,10 +216,8 @@ def programme(deals: int, draws: int = 10_000) -> dict:
     """``programme_300_deals_1e4_draws_s``: the example programme, in one process and on 2
     worker processes (the first ``deals`` deals, extrapolated to all in proportion to their
     participants)."""
-    import logging
 
-    from distributed import Client, LocalCluster
-
+    from sibsim.distributed import cluster_client
     from sibsim.programme import Programme, load_programme, run_programme
 
     root = HERE.parent / "examples" / "programme"
@@ -241,9 +232,7 @@ def programme(deals: int, draws: int = 10_000) -> dict:
     t = time.perf_counter()
     run_programme(sub, draws=draws, seed=1, progress=False)
     one = time.perf_counter() - t
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR,
-                      env={"NUMBA_NUM_THREADS": "1"}) as cluster, Client(cluster) as client:
+    with cluster_client(workers=2, numba_threads=1) as client:
         run_programme(warm, draws=200, seed=1, progress=False, client=client)
         t = time.perf_counter()
         run_programme(sub, draws=draws, seed=1, progress=False, client=client)
