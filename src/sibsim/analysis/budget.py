@@ -35,11 +35,14 @@ import xarray as xr
 from sibsim.money.deal import Deal
 from sibsim.spec import _validate as v
 
-__all__ = ["ALL_PAYERS", "LANGUAGES", "TABLE_FORMATS", "budget_table", "check_confidence",
+__all__ = ["ALL_DEALS", "ALL_PAYERS", "LANGUAGES", "TABLE_FORMATS", "budget_table", "check_confidence",
            "write_budget_table", "yearly_budget"]
 
 #: The ``payer`` label of the deal total (all payers together).
 ALL_PAYERS = "all payers"
+#: The ``payer`` label of a programme's fund (all payers of all its deals together), see
+#: :func:`sibsim.programme.fund_budget`.
+ALL_DEALS = "all deals"
 
 #: Relative tolerance below which a net amount counts as zero (rounding in sums of payments).
 _ZERO_TOL = 1e-9
@@ -90,6 +93,72 @@ def _yearly(x: xr.DataArray, years: np.ndarray, labels: np.ndarray) -> np.ndarra
         out[lo:hi, :n_payers] = y
         out[lo:hi, n_payers] = y.sum(1)
     return out
+
+
+def _q(x: np.ndarray, level: float) -> np.ndarray:
+    return np.quantile(x, level, axis=0)
+
+
+def gross_statistics(gross: np.ndarray, cur: str, confidence: float
+                     ) -> dict[str, tuple[np.ndarray, str, str]]:
+    """{variable: (values, units, description)} of a yearly budget's gross outcome payments:
+    ``gross`` is (draw, ..., year), each draw's payments in each year; the statistics are over
+    the draws (axis 0). Shared by :func:`yearly_budget` and
+    :func:`sibsim.programme.fund_budget`.
+
+    >>> g = gross_statistics(np.arange(11.0)[:, None], "EUR", 0.9)
+    >>> float(g["appropriation"][0][0]), float(g["gross_payments_mean"][0][0])
+    (9.0, 5.0)
+    """
+    pct = f"{100 * confidence:g}%"
+    return {
+        "gross_payments_mean": (gross.mean(0), cur, "Gross outcome payments in the year: mean "
+                                "over draws (before any savings)."),
+        "gross_payments_median": (_q(gross, 0.5), cur,
+                                  "Gross outcome payments in the year: median over draws."),
+        "gross_payments_p90": (_q(gross, 0.9), cur, "Gross outcome payments in the year: 90th "
+                               "percentile over draws (exceeded in 10% of draws)."),
+        "gross_payments_p95": (_q(gross, 0.95), cur, "Gross outcome payments in the year: 95th "
+                               "percentile over draws (exceeded in 5% of draws)."),
+        "appropriation": (_q(gross, confidence), cur,
+                          f"Appropriation needed at {pct} confidence: the {confidence:g} "
+                          "quantile of the year's gross outcome payments (covers them in "
+                          f"{pct} of draws)."),
+    }
+
+
+def cashable_statistics(cash: np.ndarray, cur: str) -> dict[str, tuple[np.ndarray, str, str]]:
+    """{variable: (values, units, description)} of the cashable savings (draw, ..., year)."""
+    return {
+        "cashable_savings_mean": (cash.mean(0), cur, "Cashable savings in the year (leave the "
+                                  "payer's budget): mean over draws."),
+        "cashable_savings_p05": (_q(cash, 0.05), cur,
+                                 "Cashable savings in the year: 5th percentile over draws."),
+        "cashable_savings_median": (_q(cash, 0.5), cur,
+                                    "Cashable savings in the year: median over draws."),
+        "cashable_savings_p95": (_q(cash, 0.95), cur,
+                                 "Cashable savings in the year: 95th percentile over draws."),
+    }
+
+
+def net_statistics(net: np.ndarray, cur: str, scale: float
+                   ) -> dict[str, tuple[np.ndarray, str, str]]:
+    """{variable: (values, units, description)} of the net savings (draw, ..., year) and the
+    probability of a net loss (net savings below ``-1e-9 * scale``: ``scale`` is the largest
+    amount in the sums, so that rounding is not counted as a loss)."""
+    return {
+        "net_savings_mean": (net.mean(0), cur, "Net savings in the year (cashable savings - "
+                             "outcome payments + any excess returned - own costs): mean over "
+                             "draws; negative: pays more than it saves."),
+        "net_savings_p05": (_q(net, 0.05), cur,
+                            "Net savings in the year: 5th percentile over draws."),
+        "net_savings_median": (_q(net, 0.5), cur, "Net savings in the year: median over draws."),
+        "net_savings_p95": (_q(net, 0.95), cur,
+                            "Net savings in the year: 95th percentile over draws."),
+        "p_net_loss": ((net < -_ZERO_TOL * scale).mean(0), "probability",
+                       "Probability that the year's net savings are negative (the payer pays "
+                       "more than it saves in the year)."),
+    }
 
 
 def yearly_budget(money: xr.Dataset, deal: Deal, confidence: float = 0.9) -> xr.Dataset:
@@ -145,57 +214,18 @@ def yearly_budget(money: xr.Dataset, deal: Deal, confidence: float = 0.9) -> xr.
         raise v.fail("yearly_budget.money.payer", ALL_PAYERS,
                      f"payer names other than {ALL_PAYERS!r} (it labels the deal total)")
     labels = np.unique(years)
-    pct = f"{100 * confidence:g}%"
     cur = money.attrs.get("currency", deal.currency)
-
-    def q(x: np.ndarray, level: float) -> np.ndarray:
-        return np.quantile(x, level, axis=0)
 
     # one measure in memory at a time (a store of millions of draws is read in pieces)
     gross = _yearly(measures["gross"], years, labels)
-    data = {
-        "gross_payments_mean": (gross.mean(0), cur, "Gross outcome payments in the year: mean "
-                                "over draws (before any savings)."),
-        "gross_payments_median": (q(gross, 0.5), cur,
-                                  "Gross outcome payments in the year: median over draws."),
-        "gross_payments_p90": (q(gross, 0.9), cur, "Gross outcome payments in the year: 90th "
-                               "percentile over draws (exceeded in 10% of draws)."),
-        "gross_payments_p95": (q(gross, 0.95), cur, "Gross outcome payments in the year: 95th "
-                               "percentile over draws (exceeded in 5% of draws)."),
-        "appropriation": (q(gross, confidence), cur,
-                          f"Appropriation needed at {pct} confidence: the {confidence:g} "
-                          "quantile of the year's gross outcome payments (covers them in "
-                          f"{pct} of draws)."),
-    }
+    data = gross_statistics(gross, cur, confidence)
     scale = float(np.abs(gross).max(initial=0.0))
     del gross
     cash = _yearly(measures["cash"], years, labels)
     scale = max(scale, float(np.abs(cash).max(initial=0.0)), 1.0)
-    data |= {
-        "cashable_savings_mean": (cash.mean(0), cur, "Cashable savings in the year (leave the "
-                                  "payer's budget): mean over draws."),
-        "cashable_savings_p05": (q(cash, 0.05), cur,
-                                 "Cashable savings in the year: 5th percentile over draws."),
-        "cashable_savings_median": (q(cash, 0.5), cur,
-                                    "Cashable savings in the year: median over draws."),
-        "cashable_savings_p95": (q(cash, 0.95), cur,
-                                 "Cashable savings in the year: 95th percentile over draws."),
-    }
+    data |= cashable_statistics(cash, cur)
     del cash
-    net = _yearly(measures["net"], years, labels)
-    data |= {
-        "net_savings_mean": (net.mean(0), cur, "Net savings in the year (cashable savings - "
-                             "outcome payments + any excess returned - own costs): mean over "
-                             "draws; negative: pays more than it saves."),
-        "net_savings_p05": (q(net, 0.05), cur,
-                            "Net savings in the year: 5th percentile over draws."),
-        "net_savings_median": (q(net, 0.5), cur, "Net savings in the year: median over draws."),
-        "net_savings_p95": (q(net, 0.95), cur,
-                            "Net savings in the year: 95th percentile over draws."),
-        "p_net_loss": ((net < -_ZERO_TOL * scale).mean(0), "probability",
-                       "Probability that the year's net savings are negative (the payer pays "
-                       "more than it saves in the year)."),
-    }
+    data |= net_statistics(_yearly(measures["net"], years, labels), cur, scale)
     out = xr.Dataset(
         {k: xr.Variable(("payer", "year"), val, attrs={"units": u, "description": d})
          for k, (val, u, d) in data.items()},
@@ -271,8 +301,16 @@ _COLUMNS = (
                     "sv": "Sannolikhet att betalningarna överstiger besparingarna (%)"}, "share"),
 )
 _FIRST = {"en": ("Year", "Payer"), "fi": ("Vuosi", "Maksaja"), "sv": ("År", "Betalare")}
-_PAYER_NAMES = {"en": {}, "fi": {"commissioner": "tilaaja", ALL_PAYERS: "maksajat yhteensä"},
-                "sv": {"commissioner": "beställaren", ALL_PAYERS: "betalarna sammanlagt"}}
+_PAYER_NAMES = {"en": {},
+                "fi": {"commissioner": "tilaaja", ALL_PAYERS: "maksajat yhteensä",
+                       ALL_DEALS: "kaikki sopimukset yhteensä"},
+                "sv": {"commissioner": "beställaren", ALL_PAYERS: "betalarna sammanlagt",
+                       ALL_DEALS: "alla avtal sammanlagt"}}
+
+
+def _columns(budget: xr.Dataset) -> tuple[tuple[str, dict[str, str], str], ...]:
+    """The table's columns that the budget holds (a fund's budget has no cashable savings)."""
+    return tuple(c for c in _COLUMNS if c[0] in budget)
 
 
 def _percent(x: float, lang: str) -> str:
@@ -287,7 +325,8 @@ def budget_table(budget: xr.Dataset, lang: str = "en"
 
     Money is rounded to whole currency units, probabilities are percentages with one decimal.
     The ``"all payers"`` rows are left out when a single body pays (they would repeat its
-    rows). Headers and the labels ``"commissioner"`` and ``"all payers"`` are in ``lang``
+    rows). Columns whose variable the budget lacks are left out (a programme's
+    :func:`~sibsim.programme.fund_budget` has no cashable savings). Headers and the labels ``"commissioner"`` and ``"all payers"`` are in ``lang``
     (``"en"``, ``"fi"`` or ``"sv"``); the payers' own names are kept as given.
 
     >>> import sibsim
@@ -300,7 +339,8 @@ def budget_table(budget: xr.Dataset, lang: str = "en"
     lang = v.choice("write_budget_table.lang", lang, LANGUAGES)
     cur = budget.attrs.get("currency", "")
     conf = _percent(float(budget.attrs.get("confidence", 0.9)), lang)
-    head = [*_FIRST[lang]] + [h[lang].format(cur=cur, conf=conf) for _, h, _ in _COLUMNS]
+    columns = _columns(budget)
+    head = [*_FIRST[lang]] + [h[lang].format(cur=cur, conf=conf) for _, h, _ in columns]
     payers = [str(p) for p in budget["payer"].values]
     if len(payers) == 2 and payers[-1] == ALL_PAYERS:
         payers = payers[:1]
@@ -309,7 +349,7 @@ def budget_table(budget: xr.Dataset, lang: str = "en"
         one = budget.sel(payer=p)
         for i, year in enumerate(budget["year"].values):
             row: list[object] = [int(year), _PAYER_NAMES[lang].get(p, p)]
-            for name, _, kind in _COLUMNS:
+            for name, _, kind in columns:
                 x = float(one[name].values[i])
                 row.append(round(x) if kind == "money" else round(100 * x, 1))
             rows.append(row)
@@ -382,7 +422,7 @@ def _write_xlsx(tmp: str, head: list[str], rows: list[list[object]], budget: xr.
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows:
         ws.append(row)
-    for col, (_, _, kind) in enumerate(_COLUMNS, start=3):
+    for col, (_, _, kind) in enumerate(_columns(budget), start=3):
         for r in range(2, len(rows) + 2):
             ws.cell(row=r, column=col).number_format = "#,##0" if kind == "money" else "0.0"
     ws.column_dimensions["A"].width = 8
