@@ -68,7 +68,7 @@ from sibsim.spec import _validate as v
 from sibsim.spec.paths import expand_path, parse_path
 
 __all__ = ["DEAL_COLUMN", "QUANTILES", "Programme", "ProgrammeError", "deal_seed",
-           "describe_programme", "load_programme", "programme_table", "programme_warnings",
+           "describe_programme", "fund_budget", "load_programme", "programme_table", "programme_warnings",
            "run_programme", "table_paths", "write_programme", "write_programme_table"]
 
 #: The header of the column naming each deal.
@@ -735,6 +735,79 @@ def write_programme_table(res: xr.Dataset, path: str | os.PathLike) -> Path:
         for r in rows:
             w.writerow({k: (f"{x:.6g}" if isinstance(x, float) else x) for k, x in r.items()})
     return Path(path)
+
+
+def fund_budget(res: xr.Dataset) -> xr.Dataset:
+    """The fund's yearly budget, shaped like a deal's (:func:`sibsim.analysis.budget.
+    yearly_budget`) with one payer, ``"all deals"``: what
+    :func:`sibsim.analysis.budget.write_budget_table` writes as a council's table (CSV in
+    English, Finnish or Swedish, or Excel).
+
+    The statistics are over the draws of the fund's totals ``fund_payments`` and
+    ``fund_net_savings`` (all payers of all deals together, per calendar year): gross outcome
+    payments (mean, median, 90th and 95th percentile), the appropriation at the programme's
+    ``confidence`` (equal to ``fund_appropriation``), net savings (mean, 5th percentile,
+    median, 95th percentile) and the probability that the year's net savings are negative.
+    The fund keeps no cashable savings of its own, so the budget has none (the table leaves
+    those columns out).
+
+    Parameters
+    ----------
+    res : xarray.Dataset
+        From :func:`run_programme` (or its netCDF file read back).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimensions ``payer`` (``"all deals"``) and ``year``; amounts in the deals' currency,
+        undiscounted.
+
+    Examples
+    --------
+    >>> import sibsim
+    >>> prog = Programme(sibsim.load_scenario("koto-sib"), names=("a", "b"),
+    ...                  columns=("start_year",), values=((2020,), (2021,)))
+    >>> res = run_programme(prog, draws=40, seed=3, progress=False)
+    >>> b = fund_budget(res)
+    >>> b["payer"].values.tolist(), b["year"].values[:2].tolist()
+    (['all deals'], [2020, 2021])
+    >>> bool((b["appropriation"].sel(payer="all deals") == res["fund_appropriation"]).all())
+    True
+    """
+    from sibsim.analysis.budget import ALL_DEALS, gross_statistics, net_statistics
+
+    if not isinstance(res, xr.Dataset) or res.attrs.get("sibsim_content") != "programme":
+        raise v.fail("fund_budget.res", type(res).__name__,
+                     "the results of sibsim.programme.run_programme (an xarray.Dataset)")
+    cur = str(res.attrs["currency"])
+    confidence = float(res.attrs["confidence"])
+    gross = res["fund_payments"].transpose("draw", "year").values[:, None, :]
+    net = res["fund_net_savings"].transpose("draw", "year").values[:, None, :]
+    scale = max(float(np.abs(gross).max(initial=0.0)), 1.0)
+    data = gross_statistics(gross, cur, confidence) | net_statistics(net, cur, scale)
+    calendar = res.attrs.get("years") == "calendar"
+    out = xr.Dataset(
+        {k: xr.Variable(("payer", "year"), val, attrs={"units": u, "description": d})
+         for k, (val, u, d) in data.items()},
+        coords={"payer": ("payer", np.array([ALL_DEALS]),
+                          {"description": f"{ALL_DEALS!r}: all payers of all the programme's "
+                                          "deals together."}),
+                "year": ("year", res["year"].values.astype(np.int64), dict(res["year"].attrs))})
+    out.attrs.update({
+        "sibsim_content": "fund budget",
+        "programme": res.attrs.get("programme", ""),
+        "deals": int(res.sizes["deal"]),
+        "years": "calendar" if calendar else "of the deal",
+        "currency": cur,
+        "confidence": confidence,
+        "draws": int(res.sizes["draw"]),
+        "period": res.attrs.get("period", ""),
+        "seed": res.attrs.get("seed", ""),
+        "description": "The fund's gross outcome payments, appropriation at the given "
+                       "confidence and net savings in each year (all deals together), over "
+                       "the Monte Carlo draws (undiscounted).",
+    })
+    return out
 
 
 def describe_programme(res: xr.Dataset) -> str:
