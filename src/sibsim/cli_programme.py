@@ -1,9 +1,11 @@
 """``sibsim programme``: every deal of a programme table, and the fund's totals.
 
 ``sibsim programme TEMPLATE TABLE.csv --draws N --seed S --out prog.nc [--csv deals.csv]
-[--workers N | --scheduler ADDRESS]`` reads the deals (:func:`sibsim.programme.load_programme`),
-runs each one (:func:`sibsim.programme.run_programme`), writes the results as netCDF and prints
-the fund's yearly budget and how many deals pay out.
+[--budget fund.csv|fund.xlsx --lang en|fi|sv] [--workers N | --scheduler ADDRESS]`` reads the
+deals (:func:`sibsim.programme.load_programme`), runs each one
+(:func:`sibsim.programme.run_programme`), writes the results as netCDF and prints the fund's
+yearly budget and how many deals pay out; ``--budget`` also writes the fund's yearly budget
+(:func:`sibsim.programme.fund_budget`) as a council's table.
 """
 
 from __future__ import annotations
@@ -47,6 +49,14 @@ def add_parser(sub: Any) -> None:
                    help="netCDF file to write (default: results/<table>.nc)")
     p.add_argument("--csv", type=Path, default=None, metavar="CSV",
                    help="also write one row per deal (its summary) as CSV")
+    p.add_argument("--budget", type=Path, default=None, metavar="FILE",
+                   help="also write the fund's yearly budget table (all deals together: "
+                        "outcome payments, appropriation at --confidence and net savings by "
+                        "year): .csv or .xlsx")
+    p.add_argument("--lang", choices=("en", "fi", "sv"), default="en",
+                   help="language of the budget table's headers and number format: en "
+                        "(comma-separated, decimal point), fi or sv (semicolon-separated, "
+                        "decimal comma); default: en")
     p.add_argument("--confidence", type=float, default=0.9, metavar="C",
                    help="share of draws in which the fund's yearly appropriation covers the "
                         "outcome payments, a fraction in (0, 1] (default: 0.9)")
@@ -58,7 +68,7 @@ def add_parser(sub: Any) -> None:
 
 def run_command(args: argparse.Namespace, fail: Any) -> int:
     """``sibsim programme``: returns the exit status (``fail(message)`` for bad input)."""
-    from sibsim.analysis.budget import check_confidence
+    from sibsim.analysis.budget import TABLE_FORMATS, check_confidence
     from sibsim.cli import check_counts, check_outputs
     from sibsim.programme import ProgrammeError, load_programme
     from sibsim.scenario_file import ScenarioFileError, load_scenario
@@ -71,7 +81,8 @@ def run_command(args: argparse.Namespace, fail: Any) -> int:
     except ValueError as err:
         return fail(str(err))
     out = args.out or Path("results") / f"{args.table.stem}.nc"
-    outputs = {"--out": (out, (".nc",)), "--csv": (args.csv, (".csv",))}
+    outputs = {"--out": (out, (".nc",)), "--csv": (args.csv, (".csv",)),
+               "--budget": (args.budget, TABLE_FORMATS)}
     for source in (args.table, args.template):
         problem = check_outputs(source, outputs)
         if problem is not None:
@@ -112,6 +123,9 @@ def run_command(args: argparse.Namespace, fail: Any) -> int:
         if args.csv is not None:
             write_programme_table(res, args.csv)
             lines.append(f"Summary of each deal written to {args.csv}")
+        if args.budget is not None:
+            _write_fund_budget(res, args.budget, args.lang)
+            lines.append(f"The fund's yearly budget written to {args.budget}")
     except OSError as err:
         return fail(f"cannot write the results: {err}")
     print("\n".join(lines))
@@ -125,3 +139,11 @@ def run_command(args: argparse.Namespace, fail: Any) -> int:
         if issubclass(w.category, UserWarning):
             print(f"sibsim: warning: {w.message}", file=sys.stderr)
     return 0
+
+
+def _write_fund_budget(res: Any, path: Path, lang: str) -> None:
+    """``--budget``: the fund's yearly budget as a CSV or Excel table in ``lang``."""
+    from sibsim.analysis.budget import write_budget_table
+    from sibsim.programme import fund_budget
+
+    write_budget_table(fund_budget(res), path, lang=lang)
