@@ -68,8 +68,9 @@ from sibsim.spec import _validate as v
 from sibsim.spec.paths import expand_path, parse_path
 
 __all__ = ["DEAL_COLUMN", "QUANTILES", "Programme", "ProgrammeError", "deal_seed",
-           "describe_programme", "fund_budget", "load_programme", "programme_table", "programme_warnings",
-           "run_programme", "table_paths", "write_programme", "write_programme_table"]
+           "describe_programme", "fund_budget", "load_programme", "programme_table",
+           "programme_warnings", "run_programme", "table_paths", "write_programme",
+           "write_programme_table"]
 
 #: The header of the column naming each deal.
 DEAL_COLUMN = "deal"

@@ -35,7 +35,8 @@ import xarray as xr
 from sibsim.money.deal import Deal
 from sibsim.spec import _validate as v
 
-__all__ = ["ALL_DEALS", "ALL_PAYERS", "LANGUAGES", "TABLE_FORMATS", "budget_table", "check_confidence",
+__all__ = ["ALL_DEALS", "ALL_PAYERS", "LANGUAGES", "TABLE_FORMATS", "budget_table",
+           "cashable_statistics", "check_confidence", "gross_statistics", "net_statistics",
            "write_budget_table", "yearly_budget"]
 
 #: The ``payer`` label of the deal total (all payers together).
@@ -326,8 +327,9 @@ def budget_table(budget: xr.Dataset, lang: str = "en"
     Money is rounded to whole currency units, probabilities are percentages with one decimal.
     The ``"all payers"`` rows are left out when a single body pays (they would repeat its
     rows). Columns whose variable the budget lacks are left out (a programme's
-    :func:`~sibsim.programme.fund_budget` has no cashable savings). Headers and the labels ``"commissioner"`` and ``"all payers"`` are in ``lang``
-    (``"en"``, ``"fi"`` or ``"sv"``); the payers' own names are kept as given.
+    :func:`~sibsim.programme.fund_budget` has no cashable savings). Headers and the labels
+    ``"commissioner"``, ``"all payers"`` and ``"all deals"`` are in ``lang`` (``"en"``,
+    ``"fi"`` or ``"sv"``); the payers' own names are kept as given.
 
     >>> import sibsim
     >>> deal = sibsim.load_scenario("peterborough")
