@@ -257,6 +257,46 @@ EQUIVALENT: dict[str, str] = {
         ('participants only multiply a float cap, so integer participants give the same limit'),
     "sibsim.money.ratecard.xǁRateCardǁamounts__mutmut_31":
         ('participants only multiply a float cap, so integer participants give the same limit'),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_39":
+        ("net_savings, outcome_payments and their yearly sums are 2-d (draw, period|year): "
+         "axis +1 is axis -1"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_56":
+        ("np.errstate only silences warnings: the divisions never divide by 0 (the denominator"
+         " is 1.0 where the PV of costs is <= 0), so no warning is raised for finite money "
+         "amounts"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_57":
+        ("np.errstate only silences warnings: the divisions never divide by 0 (the denominator"
+         " is 1.0 where the PV of costs is <= 0), so no warning is raised for finite money "
+         "amounts"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_58":
+        ("np.errstate only silences warnings: the divisions never divide by 0 (the denominator"
+         " is 1.0 where the PV of costs is <= 0), so no warning is raised for finite money "
+         "amounts"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_59":
+        ("np.errstate only silences warnings: the divisions never divide by 0 (the denominator"
+         " is 1.0 where the PV of costs is <= 0), so no warning is raised for finite money "
+         "amounts"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_84":
+        ("at a PV of costs of exactly 0 the quotient is computed but the outer np.where "
+         "replaces it with NaN (the warning it raises is silenced by np.errstate)"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_86":
+        ("the placeholder denominator is used only where the PV of costs is <= 0, whose "
+         "quotient the outer np.where replaces with NaN"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_108":
+        ("at a PV of costs of exactly 0 the quotient is computed but the outer np.where "
+         "replaces it with NaN (the warning it raises is silenced by np.errstate)"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_110":
+        ("the placeholder denominator is used only where the PV of costs is <= 0, whose "
+         "quotient the outer np.where replaces with NaN"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_186":
+        ("net_savings, outcome_payments and their yearly sums are 2-d (draw, period|year): "
+         "axis +1 is axis -1"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_206":
+        ("net_savings, outcome_payments and their yearly sums are 2-d (draw, period|year): "
+         "axis +1 is axis -1"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_223":
+        ("net_savings, outcome_payments and their yearly sums are 2-d (draw, period|year): "
+         "axis +1 is axis -1"),
 }
 
 STATUS = {-15: "terminated", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",
