@@ -392,6 +392,7 @@ def test_payer_metrics_by_hand():
     # draw 0: the city nets -5; the state +5; draw 1: the city exactly 0, the state -0.75;
     # draw 2: the city one float step below 0, the state one step above; draw 3: both save
     np.testing.assert_array_equal(m["net_loss_by_payer"], [[1, 0], [0, 1], [1, 0], [0, 0]])
+    assert m["net_loss_by_payer"].dtype == m["net_loss"].dtype == np.int8  # 0/1 flags
     # yearly sums (quarters 0-3, 4-7, 8-9): draw 0 city pays 3, 3, 8 -> 8 (the partial year)
     np.testing.assert_allclose(m["peak_annual_gross_payments_by_payer"],
                                [[8, 0], [3, 0.25], [0, 0], [5, 0.5]], rtol=1e-15)
