@@ -297,6 +297,50 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.analysis.metrics.x_municipality_metrics__mutmut_223":
         ("net_savings, outcome_payments and their yearly sums are 2-d (draw, period|year): "
          "axis +1 is axis -1"),
+    "sibsim.analysis.metrics.x_breakeven_period__mutmut_6":
+        "breakeven_period is given 2-d flows (draw, period) only: axis +1 is axis -1",
+    "sibsim.analysis.metrics.x_breakeven_period__mutmut_20":
+        "breakeven_period is given 2-d flows (draw, period) only: axis +1 is axis -1",
+    "sibsim.analysis.metrics.x_breakeven_period__mutmut_28":
+        "breakeven_period is given 2-d flows (draw, period) only: axis +1 is axis -1",
+    "sibsim.analysis.metrics.x_breakeven_period__mutmut_38":
+        "breakeven_period is given 2-d flows (draw, period) only: axis +1 is axis -1",
+    "sibsim.analysis.metrics.x_breakeven_period__mutmut_49":
+        "breakeven_period is given 2-d flows (draw, period) only: axis +1 is axis -1",
+    "sibsim.analysis.metrics.x_breakeven_period__mutmut_54":
+        "(last_neg + 1).astype(None) is float64, as astype(float)",
+    "sibsim.analysis.metrics.x_breakeven_period__mutmut_57":
+        "None assigned into a float array is stored as NaN",
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_42":
+        ("an investor's drawdowns, receipts and flows are 2-d (draw, period): axis +1 is axis "
+         "-1"),
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_46":
+        ("an investor's drawdowns, receipts and flows are 2-d (draw, period): axis +1 is axis "
+         "-1"),
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_75":
+        ("np.errstate only silences warnings: the division never divides by 0 (the denominator"
+         " is 1.0 where nothing was drawn), so no warning is raised for finite money amounts"),
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_76":
+        ("np.errstate only silences warnings: the division never divides by 0 (the denominator"
+         " is 1.0 where nothing was drawn), so no warning is raised for finite money amounts"),
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_77":
+        ("np.errstate only silences warnings: the division never divides by 0 (the denominator"
+         " is 1.0 where nothing was drawn), so no warning is raised for finite money amounts"),
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_78":
+        ("np.errstate only silences warnings: the division never divides by 0 (the denominator"
+         " is 1.0 where nothing was drawn), so no warning is raised for finite money amounts"),
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_101":
+        ("where nothing was drawn the quotient is computed but the outer np.where replaces it "
+         "with NaN (the warning it raises is silenced by np.errstate)"),
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_103":
+        ("the placeholder denominator is used only where nothing was drawn, whose quotient the"
+         " outer np.where replaces with NaN"),
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_67":
+        "at irr == -1 both branches give -1: (1 + -1) ** ppy - 1 == -1",
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_69":
+        "irr returns NaN or a rate >= -1 (money.irr: the range (-1, inf), -1 for total loss)",
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_251":
+        "net_savings is 2-d (draw, period): axis +1 is axis -1",
 }
 
 STATUS = {-15: "terminated", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",

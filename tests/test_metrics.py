@@ -177,6 +177,58 @@ def test_irr_annual_compounds_the_per_period_irr():
     assert m["irr"].item() == pytest.approx(1.1 ** (1 / 12) - 1, rel=1e-10)
 
 
+#: units and wording of each investor metric (a change of wording updates this table)
+INVESTOR_META = {
+    "irr": ("per period", "Internal rate of return per period (NaN where none exists; see "
+            "irr_status)."),
+    "irr_status": ("code", "sibsim.money.irr.IRRStatus code of each IRR."),
+    "irr_annual": ("per year", "IRR annualised: (1 + irr) ** periods_per_year - 1 (NaN where "
+                   "irr is)."),
+    "moic": ("multiple", "Money multiple: gross cash received / gross capital drawn (NaN where "
+             "nothing was drawn)."),
+    "npv": ("SEK", "NPV at the investors' discount rate."),
+    "payback_period": ("period", "First period from which cumulative cash stays >= 0 (NaN "
+                       "where it is negative at the horizon)."),
+    "invested": ("SEK", "Capital drawn (gross drawdowns)."),
+    "received": ("SEK", "Cash received (gross distributions and guarantee)."),
+    "loss": ("1", "1 if cash received < cash invested."),
+}
+
+
+def test_investor_metric_units_descriptions_and_dtypes():
+    money = money_ds(balanced([[-1.0, 2.0]], [[0.0, 0.0]]))
+    money.attrs["currency"] = "SEK"
+    m = investor_metrics(money)
+    assert {k: (v.attrs["units"], v.attrs["description"])
+            for k, v in m.data_vars.items()} == INVESTOR_META
+    assert m["loss"].dtype == m["irr_status"].dtype == np.int8
+
+
+def test_moic_and_loss_below_one_unit_and_at_the_rounding_boundary():
+    # senior draws 0.5 and gets 0.75 back (MOIC 1.5, below 1 unit of money drawn); junior
+    # draws 1 and gets back exactly 1 * (1 - 1e-12): within rounding, not a loss
+    drawn = np.array([[[0.5, 0.0], [1.0, 0.0]]])
+    flows = balanced([[-0.5, 0.75]], [[-1.0, 1.0 * (1 - 1e-12)]])
+    m = investor_metrics(money_ds(flows, drawdown=drawn))
+    assert m["moic"].sel(investor="senior").item() == pytest.approx(1.5, rel=1e-15)
+    np.testing.assert_array_equal(m["loss"].sel(investor=["senior", "junior"]), [[0, 0]])
+    flows = balanced([[-0.5, 0.75]], [[-1.0, np.nextafter(1.0 * (1 - 1e-12), 0.0)]])
+    m = investor_metrics(money_ds(flows, drawdown=drawn))
+    assert m["loss"].sel(investor="junior").item() == 1  # one float step short: a loss
+
+
+def test_breakeven_tolerance_is_relative_to_each_draws_own_flows():
+    # draw 0 moves 1e12 and ends 0.01 short: within its rounding (1e-9 of its flows), paid back
+    # draw 1 moves 0.02 and ends 0.01 short: negative (the tolerance is per draw, not pooled)
+    f = np.array([[-1e12, 0.0, 1e12 - 0.01], [-0.01, 0.01, -0.01]])
+    np.testing.assert_equal(breakeven_period(f), [2.0, np.nan])
+    # a draw of small flows (|flows| sum < 1): the tolerance is 1e-9, not below
+    np.testing.assert_equal(breakeven_period(np.array([[0.5, -0.5 - 1.5e-9]])), [np.nan])
+    np.testing.assert_equal(breakeven_period(np.array([[0.5, -0.5 - 0.5e-9]])), [0.0])
+    # exactly at -tolerance is not negative
+    np.testing.assert_equal(breakeven_period(np.array([[-1e-9]])), [0.0])
+
+
 # --------------------------------------------------------------------------------------
 # municipality metrics
 # --------------------------------------------------------------------------------------
@@ -291,6 +343,19 @@ DESCRIPTIONS = {
 }
 
 
+def test_commissioner_net_loss_at_zero_and_one_float_step_either_side():
+    tiny = np.nextafter(0.0, 1.0)
+    cash = np.array([[1.0, -1.0], [0.0, -tiny], [0.0, tiny], [0.5, 0.0], [-0.5, 0.0]])
+    flows = balanced(np.zeros((5, 2)), np.zeros((5, 2)))
+    money = money_ds(flows, cash=cash).assign_coords(draw=[10, 11, 12, 13, 14],
+                                                      period=[3, 4])
+    m = municipality_metrics(money)
+    np.testing.assert_array_equal(m["net_loss"], [0, 1, 0, 0, 1])
+    # the run's draw and period labels are kept
+    np.testing.assert_array_equal(m["draw"], [10, 11, 12, 13, 14])
+    np.testing.assert_array_equal(m["period"], [3, 4])
+
+
 def test_municipality_metric_descriptions():
     m = municipality_metrics(payer_money_ds()[0])
     assert {k: v.attrs["description"] for k, v in m.data_vars.items()} == DESCRIPTIONS
@@ -331,6 +396,21 @@ def test_bcr_boundaries_at_zero_and_below_one():
     assert m["bcr"][1].item() == pytest.approx((cash[1] @ disc) / 0.5, rel=1e-12)
     assert m["bcr_public"][1].item() == pytest.approx(((cash[1] + wider[1]) @ disc) / 0.5,
                                                       rel=1e-12)
+
+
+def test_metrics_carry_the_runs_settings_and_only_those():
+    flows = balanced([[-1.0, 2.0]], [[0.0, 0.0]])
+    money = money_ds(flows, ppy=4, investor_rate=0.07, social_rate=0.03)
+    money.attrs.update(period="quarter", seed=11, target_irr_per_year=0.09, tranches="senior",
+                       something_else="not copied")
+    expected = {"currency": "EUR", "period": "quarter", "periods_per_year": 4, "seed": 11,
+                "social_discount_rate_per_year": 0.03, "investor_discount_rate_per_year": 0.07,
+                "target_irr_per_year": 0.09}
+    assert investor_metrics(money).attrs == expected
+    assert municipality_metrics(money).attrs == expected
+    del money.attrs["seed"], money.attrs["target_irr_per_year"]  # absent keys stay absent
+    assert municipality_metrics(money).attrs == {k: v for k, v in expected.items()
+                                                 if k not in ("seed", "target_irr_per_year")}
 
 
 # --------------------------------------------------------------------------------------
