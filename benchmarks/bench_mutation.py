@@ -341,6 +341,10 @@ EQUIVALENT: dict[str, str] = {
         "irr returns NaN or a rate >= -1 (money.irr: the range (-1, inf), -1 for total loss)",
     "sibsim.analysis.metrics.x_municipality_metrics__mutmut_251":
         "net_savings is 2-d (draw, period): axis +1 is axis -1",
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_55":
+        "money.irr.irr returns its status codes as int8 already",
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_57":
+        "money.irr.irr returns its status codes as int8 already",
 }
 
 STATUS = {-15: "terminated", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",
