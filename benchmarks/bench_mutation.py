@@ -257,6 +257,94 @@ EQUIVALENT: dict[str, str] = {
         ('participants only multiply a float cap, so integer participants give the same limit'),
     "sibsim.money.ratecard.xǁRateCardǁamounts__mutmut_31":
         ('participants only multiply a float cap, so integer participants give the same limit'),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_39":
+        ("net_savings, outcome_payments and their yearly sums are 2-d (draw, period|year): "
+         "axis +1 is axis -1"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_56":
+        ("np.errstate only silences warnings: the divisions never divide by 0 (the denominator"
+         " is 1.0 where the PV of costs is <= 0), so no warning is raised for finite money "
+         "amounts"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_57":
+        ("np.errstate only silences warnings: the divisions never divide by 0 (the denominator"
+         " is 1.0 where the PV of costs is <= 0), so no warning is raised for finite money "
+         "amounts"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_58":
+        ("np.errstate only silences warnings: the divisions never divide by 0 (the denominator"
+         " is 1.0 where the PV of costs is <= 0), so no warning is raised for finite money "
+         "amounts"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_59":
+        ("np.errstate only silences warnings: the divisions never divide by 0 (the denominator"
+         " is 1.0 where the PV of costs is <= 0), so no warning is raised for finite money "
+         "amounts"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_84":
+        ("at a PV of costs of exactly 0 the quotient is computed but the outer np.where "
+         "replaces it with NaN (the warning it raises is silenced by np.errstate)"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_86":
+        ("the placeholder denominator is used only where the PV of costs is <= 0, whose "
+         "quotient the outer np.where replaces with NaN"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_108":
+        ("at a PV of costs of exactly 0 the quotient is computed but the outer np.where "
+         "replaces it with NaN (the warning it raises is silenced by np.errstate)"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_110":
+        ("the placeholder denominator is used only where the PV of costs is <= 0, whose "
+         "quotient the outer np.where replaces with NaN"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_186":
+        ("net_savings, outcome_payments and their yearly sums are 2-d (draw, period|year): "
+         "axis +1 is axis -1"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_206":
+        ("net_savings, outcome_payments and their yearly sums are 2-d (draw, period|year): "
+         "axis +1 is axis -1"),
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_223":
+        ("net_savings, outcome_payments and their yearly sums are 2-d (draw, period|year): "
+         "axis +1 is axis -1"),
+    "sibsim.analysis.metrics.x_breakeven_period__mutmut_6":
+        "breakeven_period is given 2-d flows (draw, period) only: axis +1 is axis -1",
+    "sibsim.analysis.metrics.x_breakeven_period__mutmut_20":
+        "breakeven_period is given 2-d flows (draw, period) only: axis +1 is axis -1",
+    "sibsim.analysis.metrics.x_breakeven_period__mutmut_28":
+        "breakeven_period is given 2-d flows (draw, period) only: axis +1 is axis -1",
+    "sibsim.analysis.metrics.x_breakeven_period__mutmut_38":
+        "breakeven_period is given 2-d flows (draw, period) only: axis +1 is axis -1",
+    "sibsim.analysis.metrics.x_breakeven_period__mutmut_49":
+        "breakeven_period is given 2-d flows (draw, period) only: axis +1 is axis -1",
+    "sibsim.analysis.metrics.x_breakeven_period__mutmut_54":
+        "(last_neg + 1).astype(None) is float64, as astype(float)",
+    "sibsim.analysis.metrics.x_breakeven_period__mutmut_57":
+        "None assigned into a float array is stored as NaN",
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_42":
+        ("an investor's drawdowns, receipts and flows are 2-d (draw, period): axis +1 is axis "
+         "-1"),
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_46":
+        ("an investor's drawdowns, receipts and flows are 2-d (draw, period): axis +1 is axis "
+         "-1"),
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_75":
+        ("np.errstate only silences warnings: the division never divides by 0 (the denominator"
+         " is 1.0 where nothing was drawn), so no warning is raised for finite money amounts"),
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_76":
+        ("np.errstate only silences warnings: the division never divides by 0 (the denominator"
+         " is 1.0 where nothing was drawn), so no warning is raised for finite money amounts"),
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_77":
+        ("np.errstate only silences warnings: the division never divides by 0 (the denominator"
+         " is 1.0 where nothing was drawn), so no warning is raised for finite money amounts"),
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_78":
+        ("np.errstate only silences warnings: the division never divides by 0 (the denominator"
+         " is 1.0 where nothing was drawn), so no warning is raised for finite money amounts"),
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_101":
+        ("where nothing was drawn the quotient is computed but the outer np.where replaces it "
+         "with NaN (the warning it raises is silenced by np.errstate)"),
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_103":
+        ("the placeholder denominator is used only where nothing was drawn, whose quotient the"
+         " outer np.where replaces with NaN"),
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_67":
+        "at irr == -1 both branches give -1: (1 + -1) ** ppy - 1 == -1",
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_69":
+        "irr returns NaN or a rate >= -1 (money.irr: the range (-1, inf), -1 for total loss)",
+    "sibsim.analysis.metrics.x_municipality_metrics__mutmut_251":
+        "net_savings is 2-d (draw, period): axis +1 is axis -1",
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_55":
+        "money.irr.irr returns its status codes as int8 already",
+    "sibsim.analysis.metrics.x_investor_metrics__mutmut_57":
+        "money.irr.irr returns its status codes as int8 already",
 }
 
 STATUS = {-15: "terminated", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sibsim.analysis.metrics import breakeven_period, investor_metrics, municipality_metrics
+from sibsim.analysis.metrics import (
+    breakeven_period,
+    investor_metrics,
+    municipality_metrics,
+    present_value,
+)
 from sibsim.analysis.summary import QUANTILES, cvar, summarise
 from sibsim.money.capital import CapitalStructure, Tranche
 from sibsim.money.cashflows import waterfall
@@ -172,6 +177,58 @@ def test_irr_annual_compounds_the_per_period_irr():
     assert m["irr"].item() == pytest.approx(1.1 ** (1 / 12) - 1, rel=1e-10)
 
 
+#: units and wording of each investor metric (a change of wording updates this table)
+INVESTOR_META = {
+    "irr": ("per period", "Internal rate of return per period (NaN where none exists; see "
+            "irr_status)."),
+    "irr_status": ("code", "sibsim.money.irr.IRRStatus code of each IRR."),
+    "irr_annual": ("per year", "IRR annualised: (1 + irr) ** periods_per_year - 1 (NaN where "
+                   "irr is)."),
+    "moic": ("multiple", "Money multiple: gross cash received / gross capital drawn (NaN where "
+             "nothing was drawn)."),
+    "npv": ("SEK", "NPV at the investors' discount rate."),
+    "payback_period": ("period", "First period from which cumulative cash stays >= 0 (NaN "
+                       "where it is negative at the horizon)."),
+    "invested": ("SEK", "Capital drawn (gross drawdowns)."),
+    "received": ("SEK", "Cash received (gross distributions and guarantee)."),
+    "loss": ("1", "1 if cash received < cash invested."),
+}
+
+
+def test_investor_metric_units_descriptions_and_dtypes():
+    money = money_ds(balanced([[-1.0, 2.0]], [[0.0, 0.0]]))
+    money.attrs["currency"] = "SEK"
+    m = investor_metrics(money)
+    assert {k: (v.attrs["units"], v.attrs["description"])
+            for k, v in m.data_vars.items()} == INVESTOR_META
+    assert m["loss"].dtype == m["irr_status"].dtype == np.int8
+
+
+def test_moic_and_loss_below_one_unit_and_at_the_rounding_boundary():
+    # senior draws 0.5 and gets 0.75 back (MOIC 1.5, below 1 unit of money drawn); junior
+    # draws 1 and gets back exactly 1 * (1 - 1e-12): within rounding, not a loss
+    drawn = np.array([[[0.5, 0.0], [1.0, 0.0]]])
+    flows = balanced([[-0.5, 0.75]], [[-1.0, 1.0 * (1 - 1e-12)]])
+    m = investor_metrics(money_ds(flows, drawdown=drawn))
+    assert m["moic"].sel(investor="senior").item() == pytest.approx(1.5, rel=1e-15)
+    np.testing.assert_array_equal(m["loss"].sel(investor=["senior", "junior"]), [[0, 0]])
+    flows = balanced([[-0.5, 0.75]], [[-1.0, np.nextafter(1.0 * (1 - 1e-12), 0.0)]])
+    m = investor_metrics(money_ds(flows, drawdown=drawn))
+    assert m["loss"].sel(investor="junior").item() == 1  # one float step short: a loss
+
+
+def test_breakeven_tolerance_is_relative_to_each_draws_own_flows():
+    # draw 0 moves 1e12 and ends 0.01 short: within its rounding (1e-9 of its flows), paid back
+    # draw 1 moves 0.02 and ends 0.01 short: negative (the tolerance is per draw, not pooled)
+    f = np.array([[-1e12, 0.0, 1e12 - 0.01], [-0.01, 0.01, -0.01]])
+    np.testing.assert_equal(breakeven_period(f), [2.0, np.nan])
+    # a draw of small flows (|flows| sum < 1): the tolerance is 1e-9, not below
+    np.testing.assert_equal(breakeven_period(np.array([[0.5, -0.5 - 1.5e-9]])), [np.nan])
+    np.testing.assert_equal(breakeven_period(np.array([[0.5, -0.5 - 0.5e-9]])), [0.0])
+    # exactly at -tolerance is not negative
+    np.testing.assert_equal(breakeven_period(np.array([[-1e-9]])), [0.0])
+
+
 # --------------------------------------------------------------------------------------
 # municipality metrics
 # --------------------------------------------------------------------------------------
@@ -228,6 +285,222 @@ def test_bcr_is_nan_without_costs():
     flows = balanced(np.zeros((1, 2)), np.zeros((1, 2)))
     m = municipality_metrics(money_ds(flows, cash=[[1.0, 1.0]]))
     assert np.isnan(m["bcr"].item())
+
+
+def test_present_value_multiplies_every_period_including_the_first():
+    # a first factor other than 1 and 3-d flows (draw, payer, period) with payers != periods
+    flows = np.arange(24.0).reshape(2, 3, 4) - 7.0
+    disc = np.array([0.5, 0.25, 2.0, 3.0])
+    expected = np.zeros((2, 3))
+    for t in range(4):
+        expected += flows[..., t] * disc[t]
+    np.testing.assert_array_equal(present_value(flows, disc), expected)
+
+
+def test_municipality_metrics_dims_units_and_currency():
+    flows = balanced(np.zeros((2, 3)), np.zeros((2, 3)), commissioner=[[-1.0, 0, -2], [0, 0, 0]])
+    money = money_ds(flows, cash=np.ones((2, 3)))
+    money.attrs["currency"] = "SEK"  # units follow the money dataset's currency
+    m = municipality_metrics(money)
+    for k, v in m.data_vars.items():
+        assert v.dims == (("draw", "period") if k == "cumulative_net_cash" else ("draw",)), k
+        expected = {"bcr": "ratio", "bcr_public": "ratio", "breakeven_period": "period",
+                    "net_loss": "1"}.get(k, "SEK")
+        assert v.attrs["units"] == expected, k
+
+
+#: The wording the reports show next to each metric (report.py prefixes "Mean over draws of: ");
+#: a change of wording is deliberate and updates this table.
+DESCRIPTIONS = {
+    "npv_net_savings": "NPV of net cashable savings at the social discount rate.",
+    "npv_net_public_value": "NPV of net savings plus wider public value.",
+    "pv_outcome_payments": ("Present value of outcome payments and the commissioner's costs "
+                            "(net of any excess returned)."),
+    "bcr": ("PV of cashable savings / PV of costs (NaN where the PV of costs is 0: nothing "
+            "paid)."),
+    "bcr_public": ("PV of cashable savings and wider value / PV of costs (NaN where the PV of "
+                   "costs is 0: nothing paid)."),
+    "cumulative_net_cash": "Cumulative net cash of the commissioner (undiscounted).",
+    "peak_annual_gross_payments": ("Gross: the largest total of outcome payments in any year "
+                                   "(before any savings; own costs not included)."),
+    "peak_annual_net_budget_need": ("Net of savings: the largest net outflow in any year "
+                                    "(outcome payments + own costs - cashable savings - any "
+                                    "excess returned), 0 if none."),
+    "breakeven_period": ("First period from which cumulative net cash stays >= 0 (NaN where it "
+                         "is negative at the horizon)."),
+    "net_loss": "1 if the commissioner pays more than it saves (undiscounted).",
+    "payments_by_payer": "Outcome payments made by each payer over the horizon (undiscounted).",
+    "cashable_savings_by_payer": "Each payer's cashable savings over the horizon (undiscounted).",
+    "npv_net_savings_by_payer": ("NPV of each payer's net cashable savings at the social "
+                                 "discount rate."),
+    "net_loss_by_payer": "1 if the payer pays more than it saves (undiscounted).",
+    "peak_annual_gross_payments_by_payer": ("Gross: the largest total of the payer's outcome "
+                                            "payments in any year (before any savings)."),
+    "peak_annual_net_budget_need_by_payer": ("Net of savings: the largest net outflow of the "
+                                             "payer in any year (its outcome payments + own "
+                                             "costs - cashable savings - its part of any excess "
+                                             "returned), 0 if none."),
+}
+
+
+def test_commissioner_net_loss_at_zero_and_one_float_step_either_side():
+    tiny = np.nextafter(0.0, 1.0)
+    cash = np.array([[1.0, -1.0], [0.0, -tiny], [0.0, tiny], [0.5, 0.0], [-0.5, 0.0]])
+    flows = balanced(np.zeros((5, 2)), np.zeros((5, 2)))
+    money = money_ds(flows, cash=cash).assign_coords(draw=[10, 11, 12, 13, 14],
+                                                      period=[3, 4])
+    m = municipality_metrics(money)
+    np.testing.assert_array_equal(m["net_loss"], [0, 1, 0, 0, 1])
+    # the run's draw and period labels are kept
+    np.testing.assert_array_equal(m["draw"], [10, 11, 12, 13, 14])
+    np.testing.assert_array_equal(m["period"], [3, 4])
+
+
+def test_municipality_metric_descriptions():
+    m = municipality_metrics(payer_money_ds()[0])
+    assert {k: v.attrs["description"] for k, v in m.data_vars.items()} == DESCRIPTIONS
+
+
+def test_uncertain_other_costs_are_read_per_draw():
+    # commissioner_other_costs with a draw dimension, stored (period, draw): D=3 != P=5
+    D, P = 3, 5
+    rng = np.random.default_rng(7)
+    other = rng.uniform(0.0, 4.0, (D, P))
+    pay = rng.uniform(0.0, 10.0, (D, P))
+    cash = rng.uniform(0.0, 8.0, (D, P))
+    flows = balanced(np.zeros((D, P)), np.zeros((D, P)), commissioner=-pay)
+    money = money_ds(flows, ppy=2, social_rate=0.05, cash=cash)
+    money["commissioner_other_costs"] = (("period", "draw"), other.T)
+    m = municipality_metrics(money)
+    disc = 1.05 ** -(np.arange(P) / 2)
+    cost = ((pay + other) * disc).sum(-1)
+    np.testing.assert_allclose(m["pv_outcome_payments"], cost, rtol=1e-12)
+    np.testing.assert_allclose(m["bcr"], (cash * disc).sum(-1) / cost, rtol=1e-12)
+
+
+def test_bcr_boundaries_at_zero_and_below_one():
+    # draw 0: nothing paid (PV of costs exactly 0) -> NaN, although savings and wider value
+    # exist; draw 1: PV of costs 0.5 (below 1, period 0 undiscounted); draw 2: the commissioner
+    # receives more than it pays (PV of costs < 0) -> NaN
+    P = 3
+    com = np.array([[0.0, 0.0, 0.0], [-0.5, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    flows = balanced(np.zeros((3, P)), np.zeros((3, P)), commissioner=com)
+    cash = np.array([[2.0, 1.0, 0.0]] * 3)
+    wider = np.array([[0.0, 3.0, 1.0]] * 3)
+    money = money_ds(flows, ppy=1, social_rate=0.1, cash=cash, wider=wider)
+    m = municipality_metrics(money)
+    disc = 1.1 ** -np.arange(P)
+    np.testing.assert_allclose(m["pv_outcome_payments"], [0.0, 0.5, -1.0], atol=0)
+    assert np.isnan(m["bcr"][0]) and np.isnan(m["bcr_public"][0])
+    assert np.isnan(m["bcr"][2]) and np.isnan(m["bcr_public"][2])
+    assert m["bcr"][1].item() == pytest.approx((cash[1] @ disc) / 0.5, rel=1e-12)
+    assert m["bcr_public"][1].item() == pytest.approx(((cash[1] + wider[1]) @ disc) / 0.5,
+                                                      rel=1e-12)
+
+
+def test_metrics_carry_the_runs_settings_and_only_those():
+    flows = balanced([[-1.0, 2.0]], [[0.0, 0.0]])
+    money = money_ds(flows, ppy=4, investor_rate=0.07, social_rate=0.03)
+    money.attrs.update(period="quarter", seed=11, target_irr_per_year=0.09, tranches="senior",
+                       something_else="not copied")
+    expected = {"currency": "EUR", "period": "quarter", "periods_per_year": 4, "seed": 11,
+                "social_discount_rate_per_year": 0.03, "investor_discount_rate_per_year": 0.07,
+                "target_irr_per_year": 0.09}
+    assert investor_metrics(money).attrs == expected
+    assert municipality_metrics(money).attrs == expected
+    del money.attrs["seed"], money.attrs["target_irr_per_year"]  # absent keys stay absent
+    assert municipality_metrics(money).attrs == {k: v for k, v in expected.items()
+                                                 if k not in ("seed", "target_irr_per_year")}
+
+
+# --------------------------------------------------------------------------------------
+# per-payer metrics
+# --------------------------------------------------------------------------------------
+
+PAYERS = ["city", "state"]
+
+
+def payer_money_ds():
+    """A money dataset with two payers, 4 draws, 10 quarters (2.5 years: the last partial).
+
+    The by-payer variables are stored (payer, period, draw), not in the order the metrics use.
+    Returns (money, paid, cash, net) with the by-payer arrays (draw, payer, period)."""
+    D, P = 4, 10
+    tiny = np.nextafter(0.0, 1.0)  # the smallest positive float
+    paid = np.zeros((D, 2, P))
+    cash = np.zeros((D, 2, P))
+    # draw 0: the city pays most in the partial last year (periods 8, 9), the state nothing
+    paid[0, 0] = [1, 0, 0, 2, 0, 3, 0, 0, 4, 4]
+    cash[0, 0] = [0, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+    cash[0, 1] = [0.5] * P
+    # draw 1: the city's net savings sum to exactly 0; the state pays 0.25 a year more than it
+    # saves (peaks below 1)
+    paid[1, 0] = [0, 3, 0, 0, 0, 0, 0, 0, 0, 0]
+    cash[1, 0] = [0, 0, 0, 0, 1, 1, 1, 0, 0, 0]
+    paid[1, 1] = [0.25, 0, 0, 0, 0.25, 0, 0, 0, 0.25, 0]
+    # draw 2: the city's net savings one float step below 0, the state's one step above
+    cash[2, 0, 3] = -tiny
+    cash[2, 1, 6] = tiny
+    # draw 3: both save more than they pay every year; the state's payments total 0.5
+    paid[3, 0] = [5, 0, 0, 0, 5, 0, 0, 0, 5, 0]
+    cash[3, 0] = [3] * P
+    paid[3, 1] = [0, 0.5, 0, 0, 0, 0, 0, 0, 0, 0]
+    cash[3, 1] = [1] * P
+    net = cash - paid
+    com = -paid.sum(1)
+    flows = balanced(np.zeros((D, P)), np.zeros((D, P)), commissioner=com)
+    money = money_ds(flows, ppy=4, social_rate=0.06, cash=cash.sum(1))
+    for name, x in (("payments_by_payer", paid), ("cashable_savings_by_payer", cash),
+                    ("net_savings_by_payer", net)):
+        money[name] = (("payer", "period", "draw"), x.transpose(1, 2, 0))
+    money = money.assign_coords(payer=PAYERS)
+    return money, paid, cash, net
+
+
+def test_payer_metrics_by_hand():
+    money, paid, cash, net = payer_money_ds()
+    m = municipality_metrics(money)
+    assert list(m["payer"].values) == PAYERS
+    D, _, P = paid.shape
+    r = 1.06 ** 0.25 - 1.0  # per-quarter equivalent of 6 % a year
+    npv = np.zeros((D, 2))
+    for t in range(P):
+        npv += net[..., t] / (1.0 + r) ** t
+    np.testing.assert_allclose(m["npv_net_savings_by_payer"], npv, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(m["payments_by_payer"], paid.sum(-1), rtol=1e-15)
+    np.testing.assert_allclose(m["cashable_savings_by_payer"], cash.sum(-1), rtol=1e-15)
+    # draw 0: the city nets -5; the state +5; draw 1: the city exactly 0, the state -0.75;
+    # draw 2: the city one float step below 0, the state one step above; draw 3: both save
+    np.testing.assert_array_equal(m["net_loss_by_payer"], [[1, 0], [0, 1], [1, 0], [0, 0]])
+    assert m["net_loss_by_payer"].dtype == m["net_loss"].dtype == np.int8  # 0/1 flags
+    # yearly sums (quarters 0-3, 4-7, 8-9): draw 0 city pays 3, 3, 8 -> 8 (the partial year)
+    np.testing.assert_allclose(m["peak_annual_gross_payments_by_payer"],
+                               [[8, 0], [3, 0.25], [0, 0], [5, 0.5]], rtol=1e-15)
+    # net need by year: draw 0 city 3-3=0, 3-4=-1, 8-2=6 -> 6; state always saves -> 0;
+    # draw 1 city 3, -3, 0 -> 3; state 0.25 each year -> 0.25; draw 2 -> 0 (tiny);
+    # draw 3 city 5-12, 5-12, 5-6 -> 0 (savings exceed); state 0.5-4 -> 0
+    np.testing.assert_allclose(m["peak_annual_net_budget_need_by_payer"],
+                               [[6, 0], [3, 0.25], [np.nextafter(0.0, 1.0), 0], [0, 0]], rtol=1e-15)
+    for k in DESCRIPTIONS:
+        if k.endswith("_by_payer"):
+            assert m[k].dims == ("draw", "payer"), k
+            assert m[k].attrs["units"] == ("1" if k == "net_loss_by_payer" else "EUR"), k
+
+
+def test_payer_metrics_add_up_to_the_whole_public_side():
+    # the payers' budget lines together are the commissioner's (no own costs here)
+    money = payer_money_ds()[0]
+    m = municipality_metrics(money)
+    np.testing.assert_allclose(m["npv_net_savings_by_payer"].sum("payer"), m["npv_net_savings"],
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(m["net_loss_by_payer"].max("payer") >= m["net_loss"], True)
+
+
+def test_money_without_payers_gives_no_payer_metrics():
+    money = payer_money_ds()[0].drop_vars(
+        ["payments_by_payer", "cashable_savings_by_payer", "net_savings_by_payer", "payer"])
+    m = municipality_metrics(money)
+    assert "payer" not in m.dims and "npv_net_savings_by_payer" not in m
 
 
 # --------------------------------------------------------------------------------------
