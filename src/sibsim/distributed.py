@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sibsim.report import SIBResults
 
 __all__ = ["INSTALL_HINT", "DaskMissingError", "analyse_on_cluster", "cluster_client",
-           "dask_available", "default_block_draws", "numba_threads_by_host"]
+           "dask_available", "default_block_draws", "in_order", "numba_threads_by_host"]
 
 #: How to install the optional engine, named by every refusal.
 INSTALL_HINT = "pip install sibsim[dask]"
@@ -139,26 +139,22 @@ def _block_task(deal: Deal, first: int, n: int, seed: int, engine: str,
     return run_block(deal, first, n, seed, engine, search, threads=threads)
 
 
-def _blocks(client: Any, deal: Deal, draws: int, seed: int, engine: str, block: int,
-            search: BreakevenBlocks | None, threads: dict[str, int] | int | None,
-            retries: int, starts: list[int] | None = None) -> Iterator[dict]:
-    """The blocks of a run, computed on the cluster, yielded in draw order; at most a window of
-    blocks is submitted ahead of the one the client waits for."""
-    run_id = uuid.uuid4().hex[:12]
+def in_order(client: Any, tasks: Iterator[tuple[str, Any, tuple]], retries: int = 2
+             ) -> Iterator[Any]:
+    """The results of ``tasks`` ((key, function, arguments), in order) computed on ``client``'s
+    cluster and yielded in the same order; at most a window of tasks
+    (:data:`WINDOW_PER_THREAD` per worker thread, plus one) is submitted ahead of the one the
+    client waits for, which bounds the finished results waiting on the workers."""
     nthreads = sum(client.nthreads().values()) or 1
-    window = WINDOW_PER_THREAD * nthreads + 1
-    starts = iter(range(0, draws, block) if starts is None else starts)
     pending: deque = deque()
 
     def submit_next() -> None:
-        first = next(starts, None)
-        if first is not None:
-            n = min(block, draws - first)
-            pending.append(client.submit(_block_task, deal, first, n, seed, engine, search,
-                                         threads, key=f"sibsim-block-{run_id}-{first}",
-                                         retries=retries, pure=False))
+        task = next(tasks, None)
+        if task is not None:
+            key, fn, args = task
+            pending.append(client.submit(fn, *args, key=key, retries=retries, pure=False))
 
-    for _ in range(window):
+    for _ in range(WINDOW_PER_THREAD * nthreads + 1):
         submit_next()
     try:
         while pending:
@@ -170,6 +166,18 @@ def _blocks(client: Any, deal: Deal, draws: int, seed: int, engine: str, block: 
     finally:
         for future in pending:
             future.cancel()
+
+
+def _blocks(client: Any, deal: Deal, draws: int, seed: int, engine: str, block: int,
+            search: BreakevenBlocks | None, threads: dict[str, int] | int | None,
+            retries: int, starts: list[int] | None = None) -> Iterator[dict]:
+    """The blocks of a run, computed on the cluster, yielded in draw order (:func:`in_order`)."""
+    run_id = uuid.uuid4().hex[:12]
+    starts = range(0, draws, block) if starts is None else starts
+    tasks = ((f"sibsim-block-{run_id}-{first}", _block_task,
+              (deal, first, min(block, draws - first), seed, engine, search, threads))
+             for first in starts)
+    return in_order(client, tasks, retries)
 
 
 def analyse_on_cluster(client: Any, deal: Deal, draws: int, seed: int, engine: str,

@@ -55,7 +55,6 @@ import os
 import tomllib
 import uuid
 import warnings
-from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -467,7 +466,7 @@ def _results_in_order(deals: Sequence[Deal], seeds: Sequence[int], draws: int, e
         for deal, s in zip(deals, seeds, strict=True):
             yield _run_deal(deal, draws, s, engine, block)
         return
-    from sibsim.distributed import _require, numba_threads_by_host
+    from sibsim.distributed import _require, in_order, numba_threads_by_host
 
     _require()
     nthreads = sum(client.nthreads().values())
@@ -475,29 +474,9 @@ def _results_in_order(deals: Sequence[Deal], seeds: Sequence[int], draws: int, e
         raise RuntimeError("the dask cluster has no workers")
     threads = numba_threads_by_host(client)
     run_id = uuid.uuid4().hex[:12]
-    todo = iter(enumerate(zip(deals, seeds, strict=True)))
-    pending: deque = deque()
-
-    def submit_next() -> None:
-        item = next(todo, None)
-        if item is not None:
-            i, (deal, s) = item
-            pending.append(client.submit(_run_deal, deal, draws, s, engine, block, threads,
-                                         key=f"sibsim-deal-{run_id}-{i}", retries=2,
-                                         pure=False))
-
-    for _ in range(WINDOW_PER_THREAD * nthreads + 1):
-        submit_next()
-    try:
-        while pending:
-            future = pending.popleft()
-            result = future.result()
-            future.release()
-            submit_next()
-            yield result
-    finally:
-        for future in pending:
-            future.cancel()
+    tasks = ((f"sibsim-deal-{run_id}-{i}", _run_deal, (deal, draws, s, engine, block, threads))
+             for i, (deal, s) in enumerate(zip(deals, seeds, strict=True)))
+    yield from in_order(client, tasks)
 
 
 def _block_draws(deals: Sequence[Deal], draws: int, engine: str) -> int:
