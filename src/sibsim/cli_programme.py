@@ -43,8 +43,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--draws", type=int, default=1000, metavar="N",
                    help="Monte Carlo draws of each deal (default: 1000)")
     p.add_argument("--seed", type=int, default=0, metavar="S",
-                   help="random seed; deal i runs with a seed derived from (S, i), so the same "
-                        "seed gives identical results (default: 0)")
+                   help="random seed; each deal runs with a seed derived from (S, its name), so "
+                        "the same seed gives identical results whatever the other rows "
+                        "(default: 0)")
     p.add_argument("--out", type=Path, default=None, metavar="FILE",
                    help="netCDF file to write (default: results/<table>.nc)")
     p.add_argument("--csv", type=Path, default=None, metavar="CSV",
