@@ -224,6 +224,7 @@ _PROVIDER = int(ExcessTo.PROVIDER)
 _INVESTORS = int(ExcessTo.INVESTORS)
 _FIRST_LOSS = int(GuaranteeMode.FIRST_LOSS)
 _PRO_RATA = int(GuaranteeMode.PRO_RATA)
+_NONE = int(GuaranteeMode.NONE)
 
 
 def run(inputs: WaterfallInputs, capital: CapitalArrays,
@@ -439,7 +440,9 @@ def _waterfall_draws(lo: int, hi: int, x: WaterfallInputs, tr: TrancheArrays, fe
                     stop = t + 1
                     settle = settle_at[stop]
             # settlement: the guarantee covers the losses left once the period's money has moved
-            if t == settle:
+            # (without a guarantee there is nothing to pay: the call alone cost about a quarter
+            # of a simple deal's waterfall)
+            if t == settle and g.mode != _NONE:
                 _guarantee_draw(tr, g, s)
                 total = 0.0
                 for i in range(n_tr):
