@@ -13,7 +13,7 @@ import pytest
 import sibsim
 from sibsim.cli import main
 from sibsim.council import SECTIONS, council_report, write_council_report
-from sibsim.council.assumptions import file_sources
+from sibsim.council.assumptions import assumption_rows, file_sources
 from sibsim.council.facts import breakeven_units, council_facts
 from sibsim.council.formats import LANGUAGES, Formatter
 from sibsim.council.texts import TEXTS
@@ -57,6 +57,10 @@ def test_money_and_percent_per_locale():
     assert Formatter("fi").pct(0.125) == "12,5\u00a0%"
     assert Formatter("en").pct(0.125) == "12.5%"
     assert Formatter("sv").axis(2.5) == "2,5" and Formatter("en").axis(2.5) == "2.5"
+    # one minus sign for money, numbers and shares; no "minus zero"
+    assert Formatter("fi").pct(-0.153) == "\u221215,3\u00a0%"
+    assert Formatter("en").num(-2.5, 1) == "\u22122.5"
+    assert Formatter("fi").pct(-0.0001) == "0,0\u00a0%"
     with pytest.raises(ValueError, match="lang"):
         Formatter("de")
     assert set(LANGUAGES) == set(LANGS)
@@ -73,6 +77,50 @@ def test_sources_from_comments():
 
 
 # ---------------------------------------------------------------------- facts
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_assumptions_name_every_payer_and_metric(lapset, lang):
+    """Lapset-SIB I has nine payers and five metrics: every payer's savings and every metric's
+    price appear, equal values in one row that names who shares them."""
+    deal = lapset[0]
+    rows = assumption_rows(deal, lang)
+    t = TEXTS[lang]
+    saving_rows = [r for r in rows if r[0].startswith(t["a_saving_state"].split("{")[0])]
+    named = " ".join(r[0] for r in saving_rows)
+    everyone = t["all_payers"] in named
+    for payer in deal.payers:
+        if payer.saving_per_person_period:
+            assert everyone or payer.name in named, payer.name
+    # the amounts shown are the payers' own, per year
+    ppy = deal.scenario.periods_per_year
+    f = Formatter(lang)
+    amounts = {f.money(float(x) * ppy, deal.currency) for p in deal.payers
+               for x in (p.saving_per_person_period or {}).values()}
+    assert {r[1] for r in saving_rows} == amounts
+    price_rows = [r for r in rows if r[0].startswith(t["a_price"].split("{")[0])]
+    priced = [e for e in deal.evaluations if (e.value_per_unit or 0) > 0]
+    assert {r[1] for r in price_rows} == {f.money(float(e.value_per_unit), deal.currency)
+                                          for e in priced}
+    labels = " ".join(r[0] for r in price_rows)
+    assert t["all_metrics"] in labels or all(e.metric in labels for e in priced)
+
+
+def test_the_investor_figure_legend_shows_the_loss_in_red(lapset):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+
+    from sibsim.council.figures import RED, plot_investor_outcome
+
+    fig, ax = plt.subplots()
+    plot_investor_outcome(lapset[1], ax, "fi")
+    handles = ax.get_legend().legend_handles
+    texts = [x.get_text() for x in ax.get_legend().get_texts()]
+    loss = [h for h, x in zip(handles, texts, strict=True) if x.startswith("Tappio")]
+    assert len(loss) == 1 and loss[0].get_facecolor() == to_rgba(RED)
+    plt.close(fig)
+
+
 def test_breakeven_units_match_effect(lapset):
     deal, res, _, facts, _ = lapset
     be = facts.breakeven

@@ -108,6 +108,11 @@ def _baseline(deal: Deal, f: Formatter) -> tuple[str, str, str] | None:
     return None
 
 
+def _who(names: list[str], of: int, everyone: str) -> str:
+    """``names`` joined, or ``everyone`` when they are all ``of`` of them (more than one)."""
+    return everyone if of > 1 and len(names) == of else ", ".join(names)
+
+
 def assumption_rows(deal: Deal, lang: str, source: str | Path | None = None,
                     effect: tuple[float, float, float] | None = None
                     ) -> list[tuple[str, str, str]]:
@@ -143,13 +148,15 @@ def assumption_rows(deal: Deal, lang: str, source: str | Path | None = None,
         m, lo, hi = effect
         add(t["a_effect"], f"{f.num(m, 2)} ({f.num(lo, 2)} … {f.num(hi, 2)}; "
             f"{s.effect.measure})", "effect", "value")
-    seen = set()
+    # one row per distinct price, naming the metrics that share it
+    prices: dict[float, list[str]] = {}
     for e in deal.evaluations:
         val = float(getattr(e, "value_per_unit", 0.0) or 0.0)
-        if val > 0 and val not in seen:
-            seen.add(val)
-            add(t["a_price"].format(metric=e.metric), f.money(val, cur), "evaluation",
-                "value_per_unit")
+        if val > 0:
+            prices.setdefault(val, []).append(e.metric)
+    for val, metrics in prices.items():
+        who = _who(metrics, len(deal.evaluations), t["all_metrics"])
+        add(t["a_price"].format(metric=who), f.money(val, cur), "evaluation", "value_per_unit")
     caps = deal.contract.caps
     if caps.total is not None:
         add(t["a_cap"], f.money(caps.total, cur), "contract.caps", "total")
@@ -163,18 +170,28 @@ def assumption_rows(deal: Deal, lang: str, source: str | Path | None = None,
     payers = deal.payers or ()
     sources = [(p.name, p, "payers") for p in payers] or [
         ("", deal.municipality, "municipality")]
-    for name, p, section in sources[:6]:
+    # every payer's savings, one row per distinct (kind, state, amount) naming the payers that
+    # share it: a deal of many payers gets a short table, and no payer is left out
+    ppy = deal.scenario.periods_per_year
+    savings: dict[tuple[str, str, float], list[str]] = {}
+    section = sources[0][2]
+    for name, p, _ in sources:
         who = name or "–"
         if p.saving_per_event:
             vals = p.saving_per_event
             vals = vals if isinstance(vals, dict) else {"": vals}
             for _, x in vals.items():
-                add(t["a_saving_event"].format(payer=who), f.money(float(x), cur), section,
-                    "saving_per_event")
+                savings.setdefault(("event", "", float(x)), []).append(who)
         for state, x in (p.saving_per_person_period or {}).items():
-            ppy = deal.scenario.periods_per_year
-            add(t["a_saving_state"].format(state=state, payer=who), f.money(float(x) * ppy, cur),
-                section, "saving_per_person_period")
+            savings.setdefault(("state", state, float(x) * ppy), []).append(who)
+    for (kind, state, x), names in savings.items():
+        who = _who(names, len(sources), t["all_payers"]) if len(sources) > 1 else names[0]
+        if kind == "event":
+            add(t["a_saving_event"].format(payer=who), f.money(x, cur), section,
+                "saving_per_event")
+        else:
+            add(t["a_saving_state"].format(state=state, payer=who), f.money(x, cur), section,
+                "saving_per_person_period")
     if deal.service_costs is not None and deal.service_costs.per_participant:
         add(t["a_service_cost"], f.money(deal.service_costs.per_participant, cur),
             "service_costs", "per_participant")

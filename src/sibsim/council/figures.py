@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sibsim.council.facts import yearly_table
@@ -117,13 +119,15 @@ def plot_investor_outcome(results, ax: Axes, lang: str = "en") -> Axes:
     mids = 0.5 * (edges[1:] + edges[:-1])
     colors = [RED if m < 1 else BLUE for m in mids]
     ax.bar(mids, share, width=np.diff(edges), color=colors, edgecolor="white")
-    ax.axvline(1.0, color="black", lw=1.5, ls="--", label=t["legend_break_even"])
-    ax.bar([], [], color=RED, label=t["legend_loss"].format(p=f.pct(loss, 0)))
+    ax.axvline(1.0, color="black", lw=1.5, ls="--")
     ax.set_xlabel(t["ax_back_per_euro"], fontsize=FONT)
     ax.set_ylabel(t["ax_share"], fontsize=FONT)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f.axis(v, 1)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f.pct(v, 0)))
-    ax.legend(fontsize=FONT - 2, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0),
-              ncol=2)
+    # the handles are given: an empty bar() has no patch to lend the legend its colour
+    handles = [Line2D([], [], color="black", lw=1.5, ls="--", label=t["legend_break_even"]),
+               Patch(color=RED, label=t["legend_loss"].format(p=f.pct(loss, 0)))]
+    ax.legend(handles=handles, fontsize=FONT - 2, frameon=False, loc="lower left",
+              bbox_to_anchor=(0, 1.0), ncol=2)
     _style(ax)
     return ax

@@ -51,7 +51,9 @@ class Formatter:
         if not np.isfinite(x):
             return "–"
         fmt = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-        return format_decimal(round(float(x), digits) + 0.0, format=fmt, locale=self.locale)
+        s = format_decimal(round(float(x), digits) + 0.0, format=fmt, locale=self.locale)
+        # the minus sign (U+2212) of the money amounts, not babel's hyphen-minus
+        return "\u2212" + s[1:] if s.startswith("-") else s
 
     def axis(self, x: float, digits: int = 1) -> str:
         """An axis tick label (no grouping of small numbers, the language's decimal sign)."""
