@@ -11,7 +11,7 @@ import pytest
 import xarray as xr
 
 import sibsim
-from sibsim.analysis.budget import ALL_DEALS, write_budget_table, yearly_budget
+from sibsim.analysis.budget import ALL_DEALS, budget_table, write_budget_table, yearly_budget
 from sibsim.cli import main
 from sibsim.programme import Programme, deal_seed, fund_budget, run_programme
 
@@ -52,7 +52,24 @@ def test_the_budget_is_the_results_fund_totals(result, budget):
         np.testing.assert_allclose(one[f"net_savings_{name}"], nq.sel(quantile=level))
     net = result["fund_net_savings"].transpose("draw", "year").values
     np.testing.assert_allclose(one["p_net_loss"], (net < 0).mean(0))
-    assert 0 < float(one["p_net_loss"].max()) and "cashable_savings_mean" not in budget
+    assert 0 < float(one["p_net_loss"].max())
+    cash = result["fund_cashable_savings"].transpose("draw", "year").values
+    np.testing.assert_allclose(one["cashable_savings_mean"], result["fund_cashable_savings_mean"])
+    np.testing.assert_allclose(one["cashable_savings_mean"], cash.mean(0))
+    for name, level in (("p05", 0.05), ("median", 0.5), ("p95", 0.95)):
+        np.testing.assert_allclose(one[f"cashable_savings_{name}"],
+                                   np.quantile(cash, level, axis=0))
+    assert float(one["cashable_savings_mean"].max()) > 0
+
+
+def test_results_without_the_funds_cashable_savings_still_make_a_budget(result):
+    """A programme's results written before the fund kept cashable savings: the budget leaves
+    those columns out instead of showing zeros."""
+    old = result.drop_vars(["fund_cashable_savings", "fund_cashable_savings_mean"])
+    b = fund_budget(old)
+    assert "cashable_savings_mean" not in b and "net_savings_mean" in b
+    head, _ = budget_table(b, "fi")
+    assert not any("Kassavaikutteiset" in h for h in head)
 
 
 def test_the_fund_mean_is_the_sum_of_each_deals_own_budget(programme, budget):
@@ -60,16 +77,21 @@ def test_the_fund_mean_is_the_sum_of_each_deals_own_budget(programme, budget):
     added by calendar year, give the fund's mean payments and net savings."""
     gross = xr.zeros_like(budget["gross_payments_mean"].sel(payer=ALL_DEALS))
     net = xr.zeros_like(gross)
+    cash = xr.zeros_like(gross)
     for name, deal in zip(programme.names, programme.deals, strict=True):
         res = sibsim.analyse(deal, draws=DRAWS, seed=deal_seed(SEED, name), progress=False,
                              with_breakeven=False)
         own = yearly_budget(res.money, deal).sel(payer="all payers")
         gross += own["gross_payments_mean"].reindex(year=gross["year"], fill_value=0.0)
         net += own["net_savings_mean"].reindex(year=gross["year"], fill_value=0.0)
+        cash += own["cashable_savings_mean"].reindex(year=gross["year"], fill_value=0.0)
     np.testing.assert_allclose(budget["gross_payments_mean"].sel(payer=ALL_DEALS), gross,
                                rtol=1e-9)
     np.testing.assert_allclose(budget["net_savings_mean"].sel(payer=ALL_DEALS), net, rtol=1e-9,
                                atol=1e-6)
+    np.testing.assert_allclose(budget["cashable_savings_mean"].sel(payer=ALL_DEALS), cash,
+                               rtol=1e-9, atol=1e-6)
+    assert float(cash.sum()) > 0
     assert int(budget["year"][0]) == START[0] and float(gross.sum()) > 0
 
 
@@ -83,7 +105,7 @@ def test_finnish_csv_uses_semicolons_and_decimal_commas_and_reads_back(budget, t
     rows = list(csv.reader(text.splitlines(), delimiter=";"))
     head, body = rows[0], rows[1:]
     assert head[:2] == ["Vuosi", "Maksaja"] and "Määräraha 80 %:n varmuudella (EUR)" in head
-    assert not any("Kassavaikutteiset" in h for h in head)        # no cashable savings
+    cash_col = head.index("Kassavaikutteiset säästöt, keskiarvo (EUR)")
     assert len(body) == budget.sizes["year"] and all(len(r) == len(head) for r in body)
     assert {r[1] for r in body} == {"kaikki sopimukset yhteensä"}
     one = budget.sel(payer=ALL_DEALS)
@@ -94,6 +116,8 @@ def test_finnish_csv_uses_semicolons_and_decimal_commas_and_reads_back(budget, t
     loss = [r[-1] for r in body]
     assert all("," in x and "." not in x for x in loss)
     np.testing.assert_allclose([_number(x) for x in loss], 100 * one["p_net_loss"], atol=0.05)
+    np.testing.assert_allclose([_number(r[cash_col]) for r in body],
+                               one["cashable_savings_mean"], atol=0.5)
 
 
 def test_xlsx_reads_back(budget, tmp_path):

@@ -444,6 +444,7 @@ def _run_deal(deal: Deal, draws: int, seed: int, engine: str, block: int,
     labels = np.unique(years)
     gross = m["payments_by_payer"].sum("payer").transpose("draw", "period").values
     net = m["net_savings_by_payer"].sum("payer").transpose("draw", "period").values
+    cash = m["cashable_savings_by_payer"].sum("payer").transpose("draw", "period").values
     total = gross.sum(-1)
     head = res.headline()
     scalars = {k: (float(head[k]), head[k].attrs["units"], head[k].attrs["description"])
@@ -454,7 +455,8 @@ def _run_deal(deal: Deal, draws: int, seed: int, engine: str, block: int,
         if issubclass(w.category, UserWarning) and text not in messages:
             messages.append(text)
     return {"scalars": scalars, "labels": labels, "gross": _year_sums(gross, years, labels),
-            "net": _year_sums(net, years, labels), "total": total,
+            "net": _year_sums(net, years, labels), "cash": _year_sums(cash, years, labels),
+            "total": total,
             "warnings": messages}
 
 
@@ -563,6 +565,7 @@ def run_programme(programme: Programme, *, draws: int, seed: int, engine: str = 
     where = {int(y): j for j, y in enumerate(labels)}
     fund_gross = np.zeros((draws, labels.size))
     fund_net = np.zeros((draws, labels.size))
+    fund_cash = np.zeros((draws, labels.size))
     per_draw = np.zeros((len(deals), draws))
     scalars: dict[str, list] = {}
     meta: dict[str, tuple[str, str]] = {}
@@ -572,6 +575,7 @@ def run_programme(programme: Programme, *, draws: int, seed: int, engine: str = 
             cols = [where[int(y)] for y in r["labels"]]
             fund_gross[:, cols] += r["gross"]  # in the table's order: the same sums anywhere
             fund_net[:, cols] += r["net"]
+            fund_cash[:, cols] += r["cash"]
             per_draw[i] = r["total"]
             for k, (val, unit, desc) in r["scalars"].items():
                 scalars.setdefault(k, []).append(val)
@@ -579,13 +583,13 @@ def run_programme(programme: Programme, *, draws: int, seed: int, engine: str = 
             notes.append("\n".join(r["warnings"]))
             bar.update(1)
     return _dataset(programme, draws, seed, seeds, confidence, labels, fund_gross, fund_net,
-                    per_draw, scalars, meta, notes)
+                    fund_cash, per_draw, scalars, meta, notes)
 
 
 def _dataset(programme: Programme, draws: int, seed: int, seeds: list[int], confidence: float,
              labels: np.ndarray, fund_gross: np.ndarray, fund_net: np.ndarray,
-             per_draw: np.ndarray, scalars: dict[str, list], meta: dict[str, tuple[str, str]],
-             notes: list[str]) -> xr.Dataset:
+             fund_cash: np.ndarray, per_draw: np.ndarray, scalars: dict[str, list],
+             meta: dict[str, tuple[str, str]], notes: list[str]) -> xr.Dataset:
     deals = programme.deals
     n = len(deals)
     cur = deals[0].currency
@@ -626,6 +630,13 @@ def _dataset(programme: Programme, draws: int, seed: int, seeds: list[int], conf
             "units": cur, "description": "Net savings of all deals' commissioners together in "
                                          "the year (cashable savings - outcome payments + "
                                          "excess returned - own costs), per draw."}),
+        "fund_cashable_savings": xr.Variable(("draw", "year"), fund_cash, {
+            "units": cur, "description": "Cashable savings of all deals' payers together in "
+                                         "the year (savings that leave their budgets), per "
+                                         "draw."}),
+        "fund_cashable_savings_mean": xr.Variable("year", fund_cash.mean(0), {
+            "units": cur, "description": "Mean over draws of the year's cashable savings of "
+                                         "all deals together."}),
         "fund_payments_mean": xr.Variable("year", fund_gross.mean(0), {
             "units": cur, "description": "Mean over draws of the year's outcome payments of "
                                          "all deals together."}),
@@ -728,8 +739,9 @@ def fund_budget(res: xr.Dataset) -> xr.Dataset:
     payments (mean, median, 90th and 95th percentile), the appropriation at the programme's
     ``confidence`` (equal to ``fund_appropriation``), net savings (mean, 5th percentile,
     median, 95th percentile) and the probability that the year's net savings are negative.
-    The fund keeps no cashable savings of its own, so the budget has none (the table leaves
-    those columns out).
+    Cashable savings (mean, 5th percentile, median, 95th percentile) are those of all the
+    deals' payers together (``fund_cashable_savings``); a programme's results written before
+    they were kept have none, and the table then leaves those columns out.
 
     Parameters
     ----------
@@ -754,7 +766,12 @@ def fund_budget(res: xr.Dataset) -> xr.Dataset:
     >>> bool((b["appropriation"].sel(payer="all deals") == res["fund_appropriation"]).all())
     True
     """
-    from sibsim.analysis.budget import ALL_DEALS, gross_statistics, net_statistics
+    from sibsim.analysis.budget import (
+        ALL_DEALS,
+        cashable_statistics,
+        gross_statistics,
+        net_statistics,
+    )
 
     if not isinstance(res, xr.Dataset) or res.attrs.get("sibsim_content") != "programme":
         raise v.fail("fund_budget.res", type(res).__name__,
@@ -764,7 +781,11 @@ def fund_budget(res: xr.Dataset) -> xr.Dataset:
     gross = res["fund_payments"].transpose("draw", "year").values[:, None, :]
     net = res["fund_net_savings"].transpose("draw", "year").values[:, None, :]
     scale = max(float(np.abs(gross).max(initial=0.0)), 1.0)
-    data = gross_statistics(gross, cur, confidence) | net_statistics(net, cur, scale)
+    data = gross_statistics(gross, cur, confidence)
+    if "fund_cashable_savings" in res:
+        cash = res["fund_cashable_savings"].transpose("draw", "year").values[:, None, :]
+        data |= cashable_statistics(cash, cur)
+    data |= net_statistics(net, cur, scale)
     calendar = res.attrs.get("years") == "calendar"
     out = xr.Dataset(
         {k: xr.Variable(("payer", "year"), val, attrs={"units": u, "description": d})
@@ -784,7 +805,8 @@ def fund_budget(res: xr.Dataset) -> xr.Dataset:
         "period": res.attrs.get("period", ""),
         "seed": res.attrs.get("seed", ""),
         "description": "The fund's gross outcome payments, appropriation at the given "
-                       "confidence and net savings in each year (all deals together), over "
+                       "confidence, cashable and net savings in each year (all deals "
+                       "together), over "
                        "the Monte Carlo draws (undiscounted).",
     })
     return out

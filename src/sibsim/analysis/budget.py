@@ -310,7 +310,8 @@ _PAYER_NAMES = {"en": {},
 
 
 def _columns(budget: xr.Dataset) -> tuple[tuple[str, dict[str, str], str], ...]:
-    """The table's columns that the budget holds (a fund's budget has no cashable savings)."""
+    """The table's columns that the budget holds (a programme's results from before the fund
+    kept cashable savings have none)."""
     return tuple(c for c in _COLUMNS if c[0] in budget)
 
 
