@@ -540,3 +540,60 @@ def test_annualise_rate() -> None:
         annualise_rate(0.1, 0)
     with pytest.raises(TypeError, match="periods_per_year"):
         annualise_rate(0.1, "12")
+
+
+# --------------------------------------------------------------------------------------------
+# the multiple-sign-change scan stops where Cauchy's bound leaves no root: the same results
+# --------------------------------------------------------------------------------------------
+def _multi_both_ways(flows: np.ndarray, guess: float) -> tuple[tuple, tuple]:
+    from sibsim.money.irr import _root_free_beyond, _solve_multi
+
+    f = np.ascontiguousarray(flows, dtype=float)
+    nz = np.flatnonzero(f)
+    t0, t1 = int(nz[0]), int(nz[-1])
+    ug = math.log1p(guess)
+    full = _solve_multi(f, t0, t1, 1.0, ug, 1e-12, 100)
+    lo, hi = _root_free_beyond(f, t0, t1)
+    return full, _solve_multi(f, t0, t1, 1.0, ug, 1e-12, 100, lo, hi)
+
+
+sign_flows = st.lists(st.one_of(st.floats(-1e6, -1e-3), st.floats(1e-3, 1e6), st.just(0.0)),
+                      min_size=3, max_size=12)
+
+
+@given(flows=sign_flows, guess=st.floats(-0.9, 5.0))
+@FAST
+def test_property_bounded_scan_gives_the_full_scans_result(flows: list[float],
+                                                           guess: float) -> None:
+    f = np.array(flows)
+    signs = np.sign(f[f != 0])
+    assume(signs.size >= 3 and np.count_nonzero(np.diff(signs)) >= 2)
+    full, bounded = _multi_both_ways(f, guess)
+    assert full[1] == bounded[1]
+    assert (math.isnan(full[0]) and math.isnan(bounded[0])) or full[0] == bounded[0]
+
+
+@pytest.mark.parametrize("flows, guess", [
+    ([-1442400.0, 892766.0, -1433600.0, -100000.0], 0.1),       # a deal's: no root at all
+    ([-1e6, 3e6, -2.0000001e6], 0.1),                           # two roots near 0% and 50%
+    (list(np.poly(np.exp(-np.array([-4.0, 3.0, 5.0])))[::-1]), 0.1),  # roots far out
+    ([1e-3, -1e6, 1e6, -1e-3], 0.1),                            # roots near the range's edges
+    ([-100.0, 230.0, -132.0], 0.1),                             # the textbook 10% and 20%
+    ([-1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0, -1.1], 5.0),
+])
+def test_bounded_scan_worked_cases(flows: list[float], guess: float) -> None:
+    full, bounded = _multi_both_ways(np.array(flows), guess)
+    assert full[1] == bounded[1]
+    assert (math.isnan(full[0]) and math.isnan(bounded[0])) or full[0] == bounded[0]
+
+
+def test_root_free_bounds_hold_around_known_roots() -> None:
+    """Cauchy's bound brackets every root: roots at rates of -99% and +10,000% lie inside."""
+    from sibsim.money.irr import _root_free_beyond
+
+    u = np.array([math.log1p(-0.99), 0.0, math.log1p(100.0)])
+    f = np.poly(np.exp(-u))[::-1].copy()
+    lo, hi = _root_free_beyond(f, 0, f.size - 1)
+    assert lo < u.min() and u.max() < hi
+    rate, status = irr(f, guess=0.05, return_info=True)
+    assert status is IRRStatus.MULTIPLE_SIGN_CHANGES and rate == pytest.approx(0.0, abs=1e-9)

@@ -298,8 +298,31 @@ def _refine_cell(
 
 
 @njit(cache=True, nogil=True)
+def _root_free_beyond(f: np.ndarray, t0: int, t1: int) -> tuple[float, float]:
+    """``(u_left, u_right)``: ``Q`` has no root with ``u < u_left`` or ``u > u_right``.
+
+    Cauchy's bound: every root of ``Q`` (degree ``n = t1 - t0``) has ``|y| < 1 + M`` with
+    ``M = max_{t < t1} |f[t] / f[t1]|``, and (the same bound on the reversed polynomial)
+    ``|y| > 1 / (1 + m)`` with ``m = max_{t > t0} |f[t] / f[t0]|``. A further factor
+    ``e**0.5`` leaves the leading (or constant) term larger than all the others together by
+    more than a third, so no rounding in Horner's sum can change the sign of ``Q`` there: the
+    scan of :func:`_solve_multi` would find no sign change beyond these points.
+    """
+    big = 0.0
+    small = 0.0
+    for t in range(t0, t1 + 1):
+        a = abs(f[t])
+        if t < t1:
+            big = max(big, a / abs(f[t1]))
+        if t > t0:
+            small = max(small, a / abs(f[t0]))
+    return -math.log1p(big) - 0.5, math.log1p(small) + 0.5
+
+
+@njit(cache=True, nogil=True)
 def _solve_multi(
-    f: np.ndarray, t0: int, t1: int, scale: float, ug: float, tol: float, maxiter: int
+    f: np.ndarray, t0: int, t1: int, scale: float, ug: float, tol: float, maxiter: int,
+    u_left: float = -np.inf, u_right: float = np.inf,
 ) -> tuple[float, np.int8]:
     """Root closest to ``ug`` (in ``u = log(1 + rate)``) for several sign changes: ``(y, status)``.
 
@@ -308,6 +331,10 @@ def _solve_multi(
     two) bracketing cells are refined and the root nearer to ``ug`` is returned (a tie goes to the
     lower rate).  Any root in a later cell is at least as far away, so this is the closest root,
     up to roots the grid cannot see (two roots inside one cell, or a root of even multiplicity).
+
+    A side stops once it has passed ``u_left`` or ``u_right`` (:func:`_root_free_beyond`), where
+    no cell can bracket a sign change: the same result, without scanning out to +-700 when
+    there is no root (most of the time of a deal's IRRs went there).
     """
     qg = _poly(f, t0, t1, scale, math.exp(-ug))
     if qg[0] == 0.0:
@@ -320,6 +347,12 @@ def _solve_multi(
     left_open = ug > -_U_MAX
     right_open = ug < _U_MAX
     while left_open or right_open:
+        if ul < u_left:
+            left_open = False
+        if ur > u_right:
+            right_open = False
+        if not (left_open or right_open):
+            break
         d_next = d + max(_SCAN_H0, _SCAN_REL * d)
         found_l = False
         found_r = False
@@ -413,7 +446,8 @@ def _irr_path(f: np.ndarray, yg: float, tol: float, maxiter: int) -> tuple[float
     if changes == 1:
         y, status = _solve_single(f, t0, t1, scale, yg, tol, maxiter)
     else:
-        y, status = _solve_multi(f, t0, t1, scale, -math.log(yg), tol, maxiter)
+        u_left, u_right = _root_free_beyond(f, t0, t1)
+        y, status = _solve_multi(f, t0, t1, scale, -math.log(yg), tol, maxiter, u_left, u_right)
     if status == _OK or status == _MULTI:
         return (1.0 - y) / y, status
     return np.nan, status
