@@ -26,7 +26,14 @@ Writes ``benchmarks/results/scale.json``:
   (1 numba thread each). ``--programme-deals N`` times the first N deals only and extrapolates
   to 300 in proportion to their participants (stated in ``programme_notes``).
   ``--programme-only`` measures this alone; ``--no-programme`` leaves it out. Keys not
-  measured in a run keep their values of the previous run.
+  measured in a run keep their values of the previous run;
+* diagnostics of the overhead: ``block_result_bytes_per_draw`` (what a worker sends the client
+  for each draw of a block: the money, metrics and outcome datasets) and
+  ``dask_transfer_mb_per_s`` (16 arrays of 17 MB, a block's worth each, sent from a worker of
+  the 1-worker cluster to the client, in order, as a run's blocks are);
+* ``--breakeven``: the same comparisons with the break-even search (``analyse``'s default and
+  the main job's), under keys ending in ``_with_breakeven`` (``--draws`` defaults to 10,000
+  there); the keys above are left as they are.
 
 The whole chain runs (outcomes, counterfactual, money, metrics) for the Peterborough deal,
 without the break-even search (its grid multiplies the money chain ~40 times and would dominate
@@ -123,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--programme-only", action="store_true",
                    help="time the programme alone; keep the rest of scale.json")
     p.add_argument("--no-programme", action="store_true", help="leave the programme out")
+    p.add_argument("--breakeven", action="store_true",
+                   help="compare with the break-even search (keys *_with_breakeven)")
     p.add_argument("--stream-only", type=int, default=None, metavar="DRAWS",
                    help="only stream DRAWS draws to zarr on 2 workers (10000000: the 1e7 key)")
     args = p.parse_args(argv)
@@ -160,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     deal = sibsim.load_scenario("peterborough")
     D, B = args.draws, args.block_draws
     load_before = os.getloadavg()
+    if args.breakeven:
+        return breakeven_scaling(deal, path, args.draws if "--draws" in (argv or sys.argv)
+                                 else 10_000, B, args.repeats)
 
     def single(threads: int) -> float:
         numba.set_num_threads(threads)
@@ -175,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             times[workers] = _best(lambda c=client: sibsim.analyse(
                 deal, draws=D, seed=1, progress=False, with_breakeven=False, block_draws=B,
                 client=c), args.repeats)
+            if workers == 1:
+                out.update(transfer_diagnostics(client, deal, B))
             if workers == 2:
                 reset = all(client.run(_reset_peak_rss).values())
                 with tempfile.TemporaryDirectory() as tmp:
@@ -206,6 +220,77 @@ def main(argv: list[str] | None = None) -> int:
     })
     if not args.no_programme:
         out.update(programme(args.programme_deals))
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    json.dump(out, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+def _array(n: int, i: int):
+    import numpy as np
+
+    return np.full(n, float(i))
+
+
+def transfer_diagnostics(client, deal, block: int) -> dict:
+    """Bytes a block sends the client per draw, and dask's transfer rate on this machine."""
+    import pickle
+
+    from sibsim.distributed import in_order
+    from sibsim.report import run_block
+
+    res = run_block(deal, 0, block, 1, "auto", None, threads=1)
+    bufs: list = []
+    head = pickle.dumps(res, protocol=5, buffer_callback=bufs.append)
+    per_draw = (len(head) + sum(memoryview(b).nbytes for b in bufs)) / block
+    n = 17_000_000 // 8
+    list(in_order(client, ((f"warm-{i}", _array, (n, i)) for i in range(2))))
+    best = float("inf")
+    for r in range(2):
+        t = time.perf_counter()
+        list(in_order(client, ((f"xfer-{r}-{i}", _array, (n, i)) for i in range(16))))
+        best = min(best, time.perf_counter() - t)
+    return {"block_result_bytes_per_draw": round(per_draw),
+            "dask_transfer_mb_per_s": round(16 * n * 8 / 1e6 / best, 1)}
+
+
+def breakeven_scaling(deal, path: Path, draws: int, block: int, repeats: int) -> int:
+    """The workers' scaling and dask's overhead with the break-even search."""
+    import numba
+
+    import sibsim
+    from sibsim.distributed import cluster_client
+
+    load_before = os.getloadavg()
+
+    def run(client=None) -> float:
+        return _best(lambda: sibsim.analyse(deal, draws=draws, seed=1, progress=False,
+                                            block_draws=block, client=client), repeats)
+
+    numba.set_num_threads(1)
+    t_single_1 = run()
+    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    t_single_2 = run()
+    times = {}
+    for workers in (1, 2):
+        with cluster_client(workers=workers, numba_threads=1) as client:
+            sibsim.analyse(deal, draws=block * workers, seed=1, progress=False,
+                           block_draws=block, client=client)  # warm every worker
+            times[workers] = run(client)
+    out: dict = json.loads(path.read_text()) if path.exists() else {}
+    out.update({
+        "workers_2_vs_1_throughput_ratio_with_breakeven": round(times[1] / times[2], 3),
+        "dask_overhead_vs_single_process_with_breakeven": round(times[2] / t_single_2, 3),
+        "dask_overhead_1_core_with_breakeven": round(times[1] / t_single_1, 3),
+        "seconds_with_breakeven": {"single_process_1_thread": round(t_single_1, 3),
+                                   "single_process_2_threads": round(t_single_2, 3),
+                                   "cluster_1_worker": round(times[1], 3),
+                                   "cluster_2_workers": round(times[2], 3),
+                                   "draws": draws, "block_draws": block,
+                                   "load_average_before": [round(x, 2) for x in load_before],
+                                   "load_average_after": [round(x, 2)
+                                                          for x in os.getloadavg()]},
+    })
     path.write_text(json.dumps(out, indent=2) + "\n")
     json.dump(out, sys.stdout, indent=2)
     print()
