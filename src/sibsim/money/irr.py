@@ -320,9 +320,36 @@ def _root_free_beyond(f: np.ndarray, t0: int, t1: int) -> tuple[float, float]:
 
 
 @njit(cache=True, nogil=True)
+def _rootless(f: np.ndarray, t0: int, t1: int, y_lo: float, y_hi: float) -> bool:
+    """Whether ``Q`` has no root for ``y`` in ``[y_lo, y_hi]`` (``0 < y_lo <= y_hi``), proved by
+    splitting ``Q = P - N`` into its positive and negative terms, both non-decreasing in ``y``:
+    on the interval ``P(y_lo) - N(y_hi) <= Q <= P(y_hi) - N(y_lo)``. The bound must clear a
+    margin of ``1e-8 * (P + N)(y_hi)``, far above the rounding of Horner's sum, so the computed
+    ``Q`` keeps one sign at every point of the interval too. Overflow gives False."""
+    p_lo = 0.0
+    n_lo = 0.0
+    p_hi = 0.0
+    n_hi = 0.0
+    for t in range(t1, t0 - 1, -1):
+        c = f[t]
+        pos = c if c > 0.0 else 0.0
+        neg = -c if c < 0.0 else 0.0
+        p_lo = p_lo * y_lo + pos
+        n_lo = n_lo * y_lo + neg
+        p_hi = p_hi * y_hi + pos
+        n_hi = n_hi * y_hi + neg
+    margin = 1e-8 * (p_hi + n_hi)
+    return (p_lo - n_hi > margin) or (p_hi - n_lo < -margin)
+
+
+#: Width of a stretch of the scan (in scan cells) that :func:`_rootless` tries to clear at once.
+_CLEAR_CELLS = 8.0
+
+
+@njit(cache=True, nogil=True)
 def _solve_multi(
     f: np.ndarray, t0: int, t1: int, scale: float, ug: float, tol: float, maxiter: int,
-    u_left: float = -np.inf, u_right: float = np.inf,
+    u_left: float = -np.inf, u_right: float = np.inf, clear: bool = True,
 ) -> tuple[float, np.int8]:
     """Root closest to ``ug`` (in ``u = log(1 + rate)``) for several sign changes: ``(y, status)``.
 
@@ -334,7 +361,11 @@ def _solve_multi(
 
     A side stops once it has passed ``u_left`` or ``u_right`` (:func:`_root_free_beyond`), where
     no cell can bracket a sign change: the same result, without scanning out to +-700 when
-    there is no root (most of the time of a deal's IRRs went there).
+    there is no root (most of the time of a deal's IRRs went there). With ``clear``, the scan
+    also steps over stretches of :data:`_CLEAR_CELLS` cells (twice as many after each stretch
+    proved, back to that after a failure) that :func:`_rootless` proves free
+    of roots, without evaluating ``Q`` in them (no cell there could bracket a sign change; the
+    near end of the first cell after one is evaluated again): the same result.
     """
     qg = _poly(f, t0, t1, scale, math.exp(-ug))
     if qg[0] == 0.0:
@@ -346,6 +377,15 @@ def _solve_multi(
     ur_n, qr_n = ug, qg
     left_open = ug > -_U_MAX
     right_open = ug < _U_MAX
+    # proved free of roots: u in [clear_l, ug] and [ug, clear_r]; the next try at distance d
+    clear_l = ug
+    clear_r = ug
+    try_l = 0.0
+    try_r = 0.0
+    stale_l = False
+    stale_r = False
+    grow_l = 1.0  # a stretch proved free doubles the next one's width; a failure resets it
+    grow_r = 1.0
     while left_open or right_open:
         if ul < u_left:
             left_open = False
@@ -353,23 +393,71 @@ def _solve_multi(
             right_open = False
         if not (left_open or right_open):
             break
+        if clear:  # step over the cells that both sides skip, with the loop's own arithmetic
+            d_from = d
+            while True:
+                d_next = d + max(_SCAN_H0, _SCAN_REL * d)
+                u_l = ug - d_next
+                u_r = ug + d_next
+                if left_open and (u_l <= -_U_MAX or u_l < clear_l or ul < u_left):
+                    break
+                if right_open and (u_r >= _U_MAX or u_r > clear_r or ur > u_right):
+                    break
+                d = d_next
+                if left_open:
+                    ul = u_l
+                if right_open:
+                    ur = u_r
+            if d > d_from:
+                stale_l = stale_l or left_open
+                stale_r = stale_r or right_open
+                continue  # the side checks again at the top
         d_next = d + max(_SCAN_H0, _SCAN_REL * d)
         found_l = False
         found_r = False
+        skip_l = False
+        skip_r = False
+        width = _CLEAR_CELLS * (d_next - d)
         if left_open:
             ul_n = ug - d_next
             if ul_n <= -_U_MAX:
                 ul_n = -_U_MAX
                 left_open = False
-            ql_n = _poly(f, t0, t1, scale, math.exp(-ul_n))
-            found_l = ql_n[0] == 0.0 or ((ql_n[0] > 0.0) != (ql[0] > 0.0))
+            if clear and ul_n < clear_l and d >= try_l:
+                far = max(ul - grow_l * width, -_U_MAX)
+                if _rootless(f, t0, t1, math.exp(-ul), math.exp(-far)):
+                    clear_l = far
+                    grow_l *= 2.0
+                else:
+                    try_l = d + width
+                    grow_l = 1.0
+            skip_l = ul_n >= clear_l
+            if not skip_l:
+                if stale_l:
+                    ql = _poly(f, t0, t1, scale, math.exp(-ul))
+                    stale_l = False
+                ql_n = _poly(f, t0, t1, scale, math.exp(-ul_n))
+                found_l = ql_n[0] == 0.0 or ((ql_n[0] > 0.0) != (ql[0] > 0.0))
         if right_open:
             ur_n = ug + d_next
             if ur_n >= _U_MAX:
                 ur_n = _U_MAX
                 right_open = False
-            qr_n = _poly(f, t0, t1, scale, math.exp(-ur_n))
-            found_r = qr_n[0] == 0.0 or ((qr_n[0] > 0.0) != (qr[0] > 0.0))
+            if clear and ur_n > clear_r and d >= try_r:
+                far = min(ur + grow_r * width, _U_MAX)
+                if _rootless(f, t0, t1, math.exp(-far), math.exp(-ur)):
+                    clear_r = far
+                    grow_r *= 2.0
+                else:
+                    try_r = d + width
+                    grow_r = 1.0
+            skip_r = ur_n <= clear_r
+            if not skip_r:
+                if stale_r:
+                    qr = _poly(f, t0, t1, scale, math.exp(-ur))
+                    stale_r = False
+                qr_n = _poly(f, t0, t1, scale, math.exp(-ur_n))
+                found_r = qr_n[0] == 0.0 or ((qr_n[0] > 0.0) != (qr[0] > 0.0))
         if found_l or found_r:
             best_y = np.nan
             best_out = _MAXITER
@@ -387,9 +475,17 @@ def _solve_multi(
                 return best_y, _MULTI
             return np.nan, _NOT_CONVERGED
         if left_open:
-            ul, ql = ul_n, ql_n
+            ul = ul_n
+            if skip_l:
+                stale_l = True
+            else:
+                ql = ql_n
         if right_open:
-            ur, qr = ur_n, qr_n
+            ur = ur_n
+            if skip_r:
+                stale_r = True
+            else:
+                qr = qr_n
         d = d_next
     return np.nan, _NO_ROOT
 
