@@ -88,6 +88,8 @@ __all__ = [
     "contract_round",
     "evaluate",
     "evaluation_fixed",
+    "person_periods",
+    "targets_met",
 ]
 
 #: The evaluation designs, by TOML ``kind``: ``"rct"``, ``"matched"``, ``"historical"``,
@@ -542,6 +544,22 @@ class Evaluation(Spec):
     process : str, optional
         The outcome process measured (its outcome's ``name``); required when the scenario has
         several outcome processes, else optional (it must then name the only one).
+    target_per_person_period : float, optional
+        An absolute target (Tyhy-SIB: 2.1 sick-leave days fewer per employee a year): the
+        improvement on the counterfactual, in outcome units per participant and period
+        (``units / person-periods measured``, rounded to ``precision``), that a trigger must
+        reach before it pays anything; >= 0. It is a condition of the trigger next to the
+        significance gate (a trigger that misses it has ``gate`` False), so each draw's own
+        counterfactual rate does not move the bar, and the measured effect stays relative.
+        ``None`` (default): no absolute target.
+    to_date : bool
+        Netting to date (Essex: paid every quarter on care days saved to date). Needs
+        ``per_period``: instead of one trigger per wave and period, one trigger per period,
+        known at its end plus ``report_lag``, measures every wave's window up to that period
+        (all waves together) and is a top-up: it pays the amount due on the result to date
+        minus what has been committed under the metric, never less than 0. A period that goes
+        the wrong way lowers the result to date, so later periods pay less; nothing paid
+        before is taken back (no clawback).
 
     Examples
     --------
@@ -596,6 +614,13 @@ class Evaluation(Spec):
                                     doc="rounding of the measured effect (fraction); None: off")
     process: str | None = param(v.optional(v.label), default=None,
                                 doc="the outcome process measured (several processes: required)")
+    target_per_person_period: float | None = param(
+        v.optional(v.interval(0.0, math.inf)), default=None,
+        doc="absolute target: outcome units per participant and period the result must "
+            "improve on the counterfactual by before it pays; None: no absolute target")
+    to_date: bool = param(v.flag, default=False,
+                          doc="per_period results to date: each period measures every wave's "
+                              "window up to it, and pays the increase of the amount due")
 
     def validate(self) -> None:
         if self.outcome == "occupancy":
@@ -607,6 +632,10 @@ class Evaluation(Spec):
             raise v.fail("Evaluation.per_period", self.per_period,
                          "per_period only with per_wave = true (it splits each wave's result "
                          "by period; a pooled-only evaluation has one result)")
+        if self.to_date and not self.per_period:
+            raise v.fail("Evaluation.to_date", self.to_date,
+                         "to_date only with per_period = true (it nets the per-period results "
+                         "to date)")
         if self.stratum is not None:
             strata = (self.stratum,) if isinstance(self.stratum, str) else self.stratum
             v.unique("Evaluation.stratum", strata, "strata")
@@ -832,6 +861,9 @@ class _Trigger(NamedTuple):
     #: the one period measured (``per_period``: ``treated_units`` is that period's units);
     #: None: ``treated_units`` sums each wave's window
     period: int | None = None
+    #: ``to_date``: the last period measured (``treated_units`` sums each wave's window up to
+    #: it); None: not a result to date
+    upto: int | None = None
 
 
 def evaluation_triggers(ev: Evaluation, u: np.ndarray, arms: list[str], size: xr.DataArray,
@@ -856,7 +888,9 @@ def evaluation_triggers(ev: Evaluation, u: np.ndarray, arms: list[str], size: xr
         comparison = ComparisonArm(units=(u_c * mask[None]).sum(-1), size=n_c)
     lag, ones = ev.report_lag, np.ones(W, dtype=np.int64)
     out = []
-    if ev.per_wave:
+    if ev.to_date:
+        out.extend(_to_date_triggers(ev, u_t, u_c, n_t, n_c, mask))
+    if ev.per_wave and not ev.to_date:
         for w in range(W):
             if n_t[w] <= 0:
                 continue
@@ -871,6 +905,67 @@ def evaluation_triggers(ev: Evaluation, u: np.ndarray, arms: list[str], size: xr
         out.append(_Trigger(list(range(W)), int(last.max()) + lag, ev.per_wave, treated,
                             comparison, spans))
     return out
+
+
+def _to_date_triggers(ev: Evaluation, u_t: np.ndarray, u_c: np.ndarray | None,
+                      n_t: np.ndarray, n_c: np.ndarray | None,
+                      mask: np.ndarray) -> list[_Trigger]:
+    """The triggers of a ``to_date`` evaluation: one per period from the first window period
+    of a wave with people to the last, each measuring every wave's window up to that period
+    (a top-up of what was committed under the metric before)."""
+    has = n_t > 0
+    periods = np.flatnonzero(mask[has].any(0))
+    out = []
+    for p in range(int(periods.min()), int(periods.max()) + 1):
+        upto = mask.copy()
+        upto[:, p + 1:] = False
+        spans = upto.sum(1)
+        waves = [w for w in range(len(n_t)) if has[w] and spans[w] > 0]
+        arm = None if u_c is None or n_c is None else ComparisonArm(
+            units=(u_c * upto[None]).sum(-1), size=n_c)
+        out.append(_Trigger(waves, p + ev.report_lag, True, (u_t * upto[None]).sum(-1), arm,
+                            spans, None, p))
+    return out
+
+
+def person_periods(mask: np.ndarray, n_t: np.ndarray, waves: Sequence[int],
+                   period: int | None = None, upto: int | None = None) -> float:
+    """Person-periods a trigger measures: its treated participants times the periods of each
+    wave's window it covers (one with ``period``; those up to ``upto`` for a result to date;
+    else the whole window). ``mask`` (W, P): the windows; ``n_t`` (W,): treated per wave.
+
+    Examples
+    --------
+    >>> mask = np.array([[True, True, False], [False, True, True]])
+    >>> n = np.array([10, 20])
+    >>> person_periods(mask, n, [0, 1]), person_periods(mask, n, [0, 1], upto=1)
+    (60.0, 40.0)
+    """
+    if period is not None:
+        return float(np.asarray(n_t)[list(waves)].sum())
+    m = mask if upto is None else mask[:, :upto + 1]
+    return float((np.asarray(n_t, float) * m.sum(1))[list(waves)].sum())
+
+
+def _target_met(ev: Evaluation, units: np.ndarray, person_periods: float) -> np.ndarray:
+    """Whether each draw's improvement per person-period (rounded to the contract's precision)
+    reaches the evaluation's ``target_per_person_period``; all True without a target."""
+    if ev.target_per_person_period is None:
+        return np.ones(np.shape(units), bool)
+    per = contract_round(np.asarray(units, float) / person_periods, ev.precision)
+    return per >= ev.target_per_person_period
+
+
+def targets_met(fixed: EvaluationFixed, units: np.ndarray) -> np.ndarray:
+    """Whether the units of every trigger (D, K), in :func:`evaluate`'s order, reach their
+    evaluation's ``target_per_person_period`` (True where there is none): for results replaced
+    after :func:`evaluate` (a replay)."""
+    cols, k = [], 0
+    for part in fixed.parts:
+        for trig in part.triggers:
+            cols.append(_target_met(part.ev, units[:, k], trig.person_periods))
+            k += 1
+    return np.stack(cols, 1) if cols else np.ones(np.shape(units), bool)
 
 
 def _sample_for_draws(dist: Distribution, name: str, seed: int, draws: np.ndarray) -> np.ndarray:
@@ -897,6 +992,10 @@ class _FixedTrigger(NamedTuple):
     period: int | None
     c_rate: np.ndarray
     c_var: np.ndarray
+    #: ``to_date``: the last period measured (see :class:`_Trigger`)
+    upto: int | None = None
+    #: treated person-periods measured (for ``target_per_person_period``)
+    person_periods: float = math.nan
 
 
 class _FixedEvaluation(NamedTuple):
@@ -948,13 +1047,14 @@ def _prepare(ds: xr.Dataset, ev: Evaluation, seed: int
               for name, dist in ev.parameters().items()}
     u = outcome_units(ds, ev).values  # (D, A, W, P)
     triggers = []
+    mask = _window_mask(ev, entry, u.shape[-1], n_t)
     for trig in evaluation_triggers(ev, u, arms, size, entry):
         waves = trig.waves
         measured = Measured(waves=waves, treated=n_t[waves], spans=trig.spans[waves])
         c_rate, c_var = design.counterfactual(ev.metric, params, trig.comparison, measured)
         triggers.append(_FixedTrigger(waves, int(trig.known), bool(trig.cumulative),
-                                      n_t[waves].sum(), trig.period, c_rate, c_var))
-    mask = _window_mask(ev, entry, u.shape[-1], n_t)
+                                      n_t[waves].sum(), trig.period, c_rate, c_var, trig.upto,
+                                      person_periods(mask, n_t, waves, trig.period, trig.upto)))
     return _FixedEvaluation(ev, mask, triggers), u[:, arms.index("treatment")]
 
 
@@ -1018,7 +1118,11 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
             part, u_t = fixed.parts[i], _treated_units(ds, ev)
         treated = None
         for trig in part.triggers:
-            if trig.period is not None:
+            if trig.upto is not None:  # a result to date: each wave's window up to trig.upto
+                upto = part.mask.copy()
+                upto[:, trig.upto + 1:] = False
+                t_units = (u_t * upto[None]).sum(-1)[:, trig.waves].sum(1)
+            elif trig.period is not None:
                 t_units = u_t[:, :, trig.period][:, trig.waves].sum(1)
             else:
                 if treated is None:
@@ -1035,6 +1139,8 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
                 se = np.sqrt(t_units / nt**2 + c_var)
                 z = np.where(se > 0, diff / np.where(se > 0, se, 1.0), 0.0)
                 gate = z > stats.norm.isf(ev.alpha)
+            if ev.target_per_person_period is not None:  # an absolute target
+                gate = gate & _target_met(ev, diff * nt, trig.person_periods)
             metric.append(ev.metric)
             period.append(trig.known)
             cumulative.append(trig.cumulative)
