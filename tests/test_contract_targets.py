@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_evaluation import ENTRY, TREATED_D0, outcome_ds, two_wave_ds
 
 from sibsim.money import Contract, MetricTerms, PricePerUnit
 from sibsim.money.evaluation import (
@@ -23,6 +22,7 @@ from sibsim.money.evaluation import (
     targets_met,
 )
 from sibsim.spec.toml import KeyProblem, Section
+from test_evaluation import ENTRY, TREATED_D0, outcome_ds, two_wave_ds
 
 
 def pay(table, price=100.0, threshold=None, n_periods=8, **caps):
