@@ -12,10 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sibsim import Normal
 from sibsim.money import Contract, MetricTerms, PricePerUnit
 from sibsim.money.evaluation import (
+    RCT,
+    Blend,
     Evaluation,
     Historical,
+    Matched,
     evaluate,
     evaluation_fixed,
     person_periods,
@@ -265,3 +269,78 @@ def test_tyhy_replay_checks_the_absolute_target_on_the_replayed_result():
     assert (high["outcome_payments"].values > 0).all()
     np.testing.assert_allclose(high["payments_by_trigger"].sum("trigger").values,
                                150 * high["trigger_units"].sum("trigger").values, rtol=1e-9)
+
+
+# --------------------------------------------------------------------------------------
+# a blend of designs (Massachusetts' backstop estimate)
+# --------------------------------------------------------------------------------------
+
+
+def test_blend_worked_example_rct_and_historical():
+    """Wave 0 of two_wave_ds, draw 0: RCT counterfactual 0.7, historical 0.9 per participant;
+    0.8 x 0.7 + 0.2 x 0.9 = 0.74 against a treated 0.5: units (0.74 - 0.5) x 10 = 2.4, effect
+    0.24 / 0.74. The same as blending the two designs' units: 0.8 x 2 + 0.2 x 4."""
+    blend = Blend(designs=(RCT(), Historical(historical_rate=0.9)), weights=(0.8, 0.2))
+    ev = Evaluation("m", design=blend, window=2, pooled=False, precision=None)
+    table = evaluate(two_wave_ds(), (ev,), 0)
+    np.testing.assert_allclose(table.units[0, 0], 2.4, rtol=1e-12)
+    np.testing.assert_allclose(table.measured_effect[0, 0], 0.24 / 0.74, rtol=1e-12)
+    apart = [evaluate(two_wave_ds(), (dataclasses.replace(ev, design=d),), 0)
+             for d in blend.designs]
+    np.testing.assert_allclose(table.units, 0.8 * apart[0].units + 0.2 * apart[1].units,
+                               rtol=1e-12)
+
+
+def test_blend_gate_variance_and_parameters():
+    """A blend of RCT and matched with bias b scales one comparison arm by 1 + w x b: it is
+    the matched design with bias w x b, units and gate (its variance) included."""
+    bl = Blend(designs=(RCT(), Matched(bias=0.1)), weights=(0.5, 0.5))
+    ev = Evaluation("m", design=bl, window=2, alpha=0.3, precision=None)
+    same = dataclasses.replace(ev, design=Matched(bias=0.05))
+    a, b = (evaluate(two_wave_ds(), (e,), 0) for e in (ev, same))
+    np.testing.assert_allclose(a.units, b.units, rtol=1e-12)
+    np.testing.assert_array_equal(a.gate, b.gate)
+    unc = Blend(designs=(RCT(), Matched(bias=Normal(0.0, 0.1))), weights=(0.8, 0.2))
+    assert list(Evaluation("days", design=unc).parameters()) == [
+        "evaluation.days.designs[1].bias"]
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"designs": (RCT(),), "weights": (1.0,)}, r"Blend\.designs: .*allowed: two or more"),
+    ({"designs": (RCT(), RCT()), "weights": (0.5,)}, r"Blend\.weights: .*one weight per design"),
+    ({"designs": (RCT(), RCT()), "weights": (0.5, 0.6)}, r"Blend\.weights: .*add up to 1"),
+    ({"designs": (RCT(), RCT()), "weights": (80, 20)}, r"Blend\.weights\[0\]: got 80"),
+    ({"designs": (RCT(), "rct"), "weights": (0.5, 0.5)}, r"Blend\.designs\[1\]: got str"),
+])
+def test_blend_is_validated(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        Blend(**kwargs)
+
+
+def test_blend_from_toml_and_its_comparison_needs():
+    ev = Evaluation.from_toml(Section("evaluation[0]", {"metric": "m", "design": {
+        "kind": "blend", "weights": [0.8, 0.2],
+        "designs": [{"kind": "rct"}, {"kind": "matched", "bias": {"dist": "normal",
+                                                                   "mean": 0.0, "sd": 0.1}}]}}))
+    assert ev.design == Blend(designs=(RCT(), Matched(bias=Normal(0.0, 0.1))),
+                              weights=(0.8, 0.2))
+    assert ev.needs_comparison
+    alone = Blend(designs=(Historical(historical_rate=0.5), Historical(historical_rate=0.6)),
+                  weights=(0.5, 0.5))
+    assert not alone.needs_comparison
+    with pytest.raises(KeyProblem) as info:
+        Evaluation.from_toml(Section("evaluation[0]", {"metric": "m", "design": {
+            "kind": "blend", "weights": [0.5, 0.5], "designs": [{"kind": "rct"}, 3]}}))
+    assert info.value.key == "evaluation[0].design.designs[1]"
+
+
+def test_roca_pays_on_the_backstop_blend():
+    import sibsim.money as money
+    from sibsim import load_scenario
+
+    assert "Blend" in money.__all__
+    deal = load_scenario("massachusetts-roca")
+    for ev in deal.evaluations:
+        assert isinstance(ev.design, Blend) and ev.design.weights == (0.8, 0.2)
+        assert isinstance(ev.design.designs[0], RCT)
+    assert "evaluation.incarceration_days.designs[1].bias" in deal.evaluations[0].parameters()

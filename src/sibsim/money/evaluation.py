@@ -12,7 +12,9 @@ variants registered in :data:`EVALUATION_DESIGNS` (TOML ``design = {kind = ...}`
   historical rate per participant over the window (``historical_rate``, itself uncertain);
 * :class:`BeforeAfter` (``"before_after"``): the same people before the service; the scenario's
   comparison arm (``ComparisonGroup(ratio=1)``) plays their "before" period, and ``bias`` can
-  represent a secular trend or regression to the mean.
+  represent a secular trend or regression to the mean;
+* :class:`Blend` (``"blend"``): a weighted blend of several designs' estimates (Massachusetts'
+  backstop: 0.8 x RCT + 0.2 x difference-in-differences).
 
 ``bias`` and ``historical_rate`` may also be given per entry wave (a sequence, one value or
 distribution per wave: a different counterfactual for each cohort).
@@ -70,13 +72,14 @@ from sibsim.money.kernels.chain import sum_strata
 from sibsim.money.results import EvaluationTable
 from sibsim.spec import _validate as v
 from sibsim.spec.distributions import Distribution, as_distribution, require_support
-from sibsim.spec.toml import Section, parse_distribution
+from sibsim.spec.toml import KeyProblem, Section, parse_distribution
 from sibsim.spec.variant import Registry, Spec, param
 
 __all__ = [
     "EVALUATION_DESIGNS",
     "RCT",
     "BeforeAfter",
+    "Blend",
     "ComparisonArm",
     "Evaluation",
     "EvaluationDesign",
@@ -93,7 +96,7 @@ __all__ = [
 ]
 
 #: The evaluation designs, by TOML ``kind``: ``"rct"``, ``"matched"``, ``"historical"``,
-#: ``"before_after"``.
+#: ``"before_after"``, ``"blend"``.
 EVALUATION_DESIGNS = Registry("evaluation design")
 
 
@@ -377,6 +380,108 @@ class BeforeAfter(_BiasedComparison):
     """
 
     kind = "before_after"
+
+
+def _read_designs(sec: Section, key: str) -> tuple[Any, ...]:
+    """TOML ``designs``: a list of design tables ``{kind = ..., ...}`` (or bare kinds)."""
+    raw = sec.data[key]
+    sec.used.add(key)
+    if not isinstance(raw, list) or not raw:
+        raise KeyProblem(sec.path(key), "expected a list of design tables {kind = ..., ...}")
+    out = []
+    for i, item in enumerate(raw):
+        path = f"{sec.path(key)}[{i}]"
+        item = {"kind": item} if isinstance(item, str) else item
+        if not isinstance(item, Mapping):
+            raise KeyProblem(path, "expected a design table {kind = ..., ...} or a kind name")
+        out.append(EVALUATION_DESIGNS.from_toml(Section(path, item)))
+    return tuple(out)
+
+
+@EVALUATION_DESIGNS.register
+@dataclass(frozen=True)
+class Blend(EvaluationDesign):
+    """A weighted blend of the estimates of several designs (Massachusetts' "backstop"
+    estimate: 0.8 x the RCT's + 0.2 x a difference-in-differences estimate).
+
+    The weights apply to the impact estimates in outcome units per participant,
+    ``diff_i = c_i - t`` (the treated rate ``t`` is the same for every design), so the blended
+    counterfactual is ``c = sum_i w_i c_i`` (the weights add up to 1) and the measured effect is
+    ``(c - t) / c``. The gate's variance is ``(sum_i w_i sd_i)**2``: exact when the designs
+    scale one comparison arm (RCT, matched, before-after) or have none (historical).
+
+    Parameters
+    ----------
+    designs : sequence of EvaluationDesign
+        Two or more designs (not blends), each with its own parameters, named
+        ``evaluation.<metric>.designs[i].<field>``.
+    weights : sequence of float
+        One weight per design, fractions in (0, 1] adding up to 1.
+
+    Examples
+    --------
+    >>> from sibsim.spec import Normal
+    >>> b = Blend(designs=(RCT(), Matched(bias=Normal(0.0, 0.1))), weights=(0.8, 0.2))
+    >>> b.needs_comparison, sorted(b.parameters("days"))
+    (True, ['evaluation.days.designs[1].bias'])
+    >>> Blend(designs=(RCT(), Historical(historical_rate=0.5)), weights=(0.8, 0.3))
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Blend.weights: got (0.8, 0.3); allowed: weights that add up to 1 ...
+    """
+
+    kind = "blend"
+
+    designs: tuple[EvaluationDesign, ...] = param(
+        v.vector(v.instance_of(EvaluationDesign)), reader=_read_designs,
+        doc="the designs blended: a list of design tables {kind = ..., ...}")
+    weights: tuple[float, ...] = param(
+        v.vector(v.fraction(0.0, 1.0, low_open=True)),
+        doc="one weight per design (fractions adding up to 1)")
+
+    def validate(self) -> None:
+        """Two or more designs, none a blend; one weight per design, adding up to 1."""
+        if len(self.designs) < 2:
+            raise v.fail("Blend.designs", self.designs, "two or more designs")
+        if any(isinstance(d, Blend) for d in self.designs):
+            raise v.fail("Blend.designs", self.designs, "designs that are not blends")
+        if len(self.weights) != len(self.designs):
+            raise v.fail("Blend.weights", self.weights,
+                         f"one weight per design ({len(self.designs)} values)")
+        if abs(math.fsum(self.weights) - 1.0) > 1e-9:
+            raise v.fail("Blend.weights", self.weights,
+                         f"weights that add up to 1 (they add up to {math.fsum(self.weights):g})")
+
+    @property  # type: ignore[override]
+    def needs_comparison(self) -> bool:  # type: ignore[override]
+        """A blend needs the comparison arm when any of its designs does."""
+        return any(d.needs_comparison for d in self.designs)
+
+    @staticmethod
+    def _part(metric: str, i: int) -> str:
+        return f"{metric}.designs[{i}]"
+
+    def parameters(self, metric: str) -> dict[str, Distribution]:
+        out: dict[str, Distribution] = {}
+        for i, d in enumerate(self.designs):
+            out.update(d.parameters(self._part(metric, i)))
+        return out
+
+    def check_waves(self, field: str, n_waves: int) -> None:
+        for i, d in enumerate(self.designs):
+            d.check_waves(f"{field}.designs[{i}]", n_waves)
+
+    def counterfactual(self, metric: str, params: Mapping[str, np.ndarray],
+                       comparison: ComparisonArm | None,
+                       measured: Measured) -> tuple[np.ndarray, np.ndarray]:
+        rate: Any = 0.0
+        sd: Any = 0.0
+        for i, (d, w) in enumerate(zip(self.designs, self.weights, strict=True)):
+            c, var = d.counterfactual(self._part(metric, i), params, comparison, measured)
+            rate = rate + w * np.asarray(c, float)
+            sd = sd + w * np.sqrt(np.asarray(var, float))
+        return rate, sd**2
 
 
 # --------------------------------------------------------------------------- the evaluation
