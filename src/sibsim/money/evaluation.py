@@ -1020,16 +1020,17 @@ def _to_date_triggers(ev: Evaluation, u_t: np.ndarray, u_c: np.ndarray | None,
     (a top-up of what was committed under the metric before)."""
     has = n_t > 0
     periods = np.flatnonzero(mask[has].any(0))
+    spans_to = np.cumsum(mask, axis=1)  # (W, P): window periods of each wave up to p
+    treated = np.cumsum(u_t * mask[None], axis=-1)  # (D, W, P): units to date
+    compared = None if u_c is None else np.cumsum(u_c * mask[None], axis=-1)
     out = []
     for p in range(int(periods.min()), int(periods.max()) + 1):
-        upto = mask.copy()
-        upto[:, p + 1:] = False
-        spans = upto.sum(1)
+        spans = spans_to[:, p]
         waves = [w for w in range(len(n_t)) if has[w] and spans[w] > 0]
-        arm = None if u_c is None or n_c is None else ComparisonArm(
-            units=(u_c * upto[None]).sum(-1), size=n_c)
-        out.append(_Trigger(waves, p + ev.report_lag, True, (u_t * upto[None]).sum(-1), arm,
-                            spans, None, p))
+        arm = None if compared is None or n_c is None else ComparisonArm(
+            units=compared[:, :, p], size=n_c)
+        out.append(_Trigger(waves, p + ev.report_lag, True, treated[:, :, p], arm, spans,
+                            None, p))
     return out
 
 
@@ -1221,12 +1222,12 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
             part, u_t = _prepare(ds, ev, seed)
         else:
             part, u_t = fixed.parts[i], _treated_units(ds, ev)
-        treated = None
+        treated = to_date = None
         for trig in part.triggers:
             if trig.upto is not None:  # a result to date: each wave's window up to trig.upto
-                upto = part.mask.copy()
-                upto[:, trig.upto + 1:] = False
-                t_units = (u_t * upto[None]).sum(-1)[:, trig.waves].sum(1)
+                if to_date is None:
+                    to_date = np.cumsum(u_t * part.mask[None], axis=-1)  # (D, W, P)
+                t_units = to_date[:, trig.waves, trig.upto].sum(1)
             elif trig.period is not None:
                 t_units = u_t[:, :, trig.period][:, trig.waves].sum(1)
             else:
