@@ -344,3 +344,16 @@ def test_roca_pays_on_the_backstop_blend():
         assert isinstance(ev.design, Blend) and ev.design.weights == (0.8, 0.2)
         assert isinstance(ev.design.designs[0], RCT)
     assert "evaluation.incarceration_days.designs[1].bias" in deal.evaluations[0].parameters()
+
+
+def test_a_period_that_is_not_a_name_is_a_scenario_file_error():
+    """Found by tests/test_fuzz_toml.py once the scenarios above changed: [cohort] read the
+    top-level period before it was checked, and a list raised a bare TypeError."""
+    import tomllib
+
+    from sibsim.scenario_file import ScenarioFileError, builtin_scenarios, parse_scenario
+
+    doc = tomllib.loads(builtin_scenarios()["chicago-cpc"].read_text(encoding="utf-8"))
+    doc["period"] = [1, 2]
+    with pytest.raises(ScenarioFileError, match=r"Scenario\.period: got \[1, 2\]; allowed: "):
+        parse_scenario(doc, "chicago-cpc.toml")
