@@ -282,6 +282,8 @@ window_start = 1
 clock = "entry"
 per_period = true
 precision = 0.005
+to_date = true
+target_per_person_period = 0.0123
 
 [[evaluation]]
 metric = "arrests_cal"

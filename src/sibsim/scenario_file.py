@@ -44,7 +44,9 @@ def _cohort(sec: Section, outcome_kind: str, top: Section | None = None) -> Coho
 
     data = top.data if top is not None else {}
     start_year = data.get("start_year")
-    ppy = PERIODS_PER_YEAR.get(data.get("period", "year"), 1)
+    period = data.get("period", "year")
+    # a period that is not a name is refused where it is read, with its key
+    ppy = PERIODS_PER_YEAR.get(period, 1) if isinstance(period, str) else 1
     return Cohort.from_toml(sec, outcome=OUTCOME_KINDS[outcome_kind],
                             start_year=start_year if isinstance(start_year, int) else None,
                             periods_per_year=ppy)

@@ -108,7 +108,8 @@ def historical_rate_at_prior_mean(deal: Deal) -> tuple[float, ...]:
     >>> len(rates), all(r > 0 for r in rates)
     (3, True)
     """
-    ev = dataclasses.replace(deal.evaluations[0], design=RCT(), pooled=False, per_wave=True)
+    ev = dataclasses.replace(deal.evaluations[0], design=RCT(), pooled=False, per_wave=True,
+                             to_date=False)
     sc = deal.scenario
     if sc.comparison is None:
         sc = dataclasses.replace(sc, comparison=ComparisonGroup(ratio=1.0))

@@ -30,10 +30,12 @@ from sibsim.dataset.build import simulate
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import (
     Measured,
+    _window_mask,
     contract_round,
     evaluation_triggers,
     in_strata,
     outcome_units,
+    person_periods,
 )
 from sibsim.money.pricing import PricingRule
 from sibsim.spec import _validate as v
@@ -190,6 +192,11 @@ def evaluation_power(deal: Deal) -> xr.Dataset:
             c_rate, c_var = float(np.ravel(c)[0]), float(np.ravel(vc)[0])
             rule = terms[ev.metric].rule_for(trig.cumulative)
             th = paying_threshold(rule, ev.precision)
+            if ev.target_per_person_period is not None and c_rate > 0:
+                # an absolute target as a relative cut on this trigger's counterfactual
+                pp = person_periods(_window_mask(ev, entry, u.shape[-1], n_t), n_t, waves,
+                                    trig.period, trig.upto)
+                th = max(th, ev.target_per_person_period * pp / (nt * c_rate))
             if c_rate > 0:
                 ratio = t_rate / c_rate
                 effect = 1 - ratio if ev.direction == "reduce" else ratio - 1
@@ -200,6 +207,8 @@ def evaluation_power(deal: Deal) -> xr.Dataset:
             label = "pooled" if pooled else f"wave {waves[0]}"
             if ev.per_period and not pooled:
                 label += f", period {int(trig.known) - ev.report_lag}"
+            if trig.upto is not None:
+                label = f"to date, period {trig.upto}"
             rows["metric"].append(ev.metric)
             rows["label"].append(label)
             rows["pooled"].append(pooled)

@@ -14,7 +14,8 @@ pay on by the units implied against the contract's counterfactual:
 design says so, or the historical rate, times the trigger's participants). When realised units
 are public (Utah: 109 child-years), pass them and they are used as they are. Triggers with no
 realised value keep their simulated values. Replayed triggers pass any significance gate (the
-realised result is the one the contract was settled on). The outcome payments, the capital
+realised result is the one the contract was settled on); an absolute target
+(``target_per_person_period``) is checked on their replayed units. The outcome payments, the capital
 waterfall and the guarantee then run unchanged (:func:`sibsim.money.sib.money_flows` with the
 replayed table).
 
@@ -53,7 +54,7 @@ import xarray as xr
 
 from sibsim.dataset.build import simulate
 from sibsim.money.deal import Deal
-from sibsim.money.evaluation import evaluate
+from sibsim.money.evaluation import evaluate, evaluation_fixed, targets_met
 from sibsim.money.results import EvaluationTable
 from sibsim.money.sib import counterfactual, money_flows
 from sibsim.money.termination import interim_results, paid_in_waterfall
@@ -178,6 +179,11 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
                 effect[:, k] = eff[j]
             unit[:, k] = n_units[j] if not math.isnan(n_units[j]) else effect[:, k] * cf_units[:, k]
             gate[:, k] = True
+    if replayed.any() and any(ev.target_per_person_period is not None
+                              for ev in deal.evaluations):
+        # an absolute target is checked on the replayed units (the realised result)
+        met = targets_met(evaluation_fixed(ds, deal.evaluations, seed), unit)
+        gate[:, replayed] = met[:, replayed]
     avoided_cost = unit * np.array([value[m] for m in table.metric])[None, :]
     new = dataclasses.replace(table, measured_effect=effect, units=unit,
                               avoided_cost=avoided_cost, gate=gate)

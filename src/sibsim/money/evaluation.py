@@ -12,7 +12,9 @@ variants registered in :data:`EVALUATION_DESIGNS` (TOML ``design = {kind = ...}`
   historical rate per participant over the window (``historical_rate``, itself uncertain);
 * :class:`BeforeAfter` (``"before_after"``): the same people before the service; the scenario's
   comparison arm (``ComparisonGroup(ratio=1)``) plays their "before" period, and ``bias`` can
-  represent a secular trend or regression to the mean.
+  represent a secular trend or regression to the mean;
+* :class:`Blend` (``"blend"``): a weighted blend of several designs' estimates (Massachusetts'
+  backstop: 0.8 x RCT + 0.2 x difference-in-differences).
 
 ``bias`` and ``historical_rate`` may also be given per entry wave (a sequence, one value or
 distribution per wave: a different counterfactual for each cohort).
@@ -70,13 +72,14 @@ from sibsim.money.kernels.chain import sum_strata
 from sibsim.money.results import EvaluationTable
 from sibsim.spec import _validate as v
 from sibsim.spec.distributions import Distribution, as_distribution, require_support
-from sibsim.spec.toml import Section, parse_distribution
+from sibsim.spec.toml import KeyProblem, Section, parse_distribution
 from sibsim.spec.variant import Registry, Spec, param
 
 __all__ = [
     "EVALUATION_DESIGNS",
     "RCT",
     "BeforeAfter",
+    "Blend",
     "ComparisonArm",
     "Evaluation",
     "EvaluationDesign",
@@ -88,10 +91,12 @@ __all__ = [
     "contract_round",
     "evaluate",
     "evaluation_fixed",
+    "person_periods",
+    "targets_met",
 ]
 
 #: The evaluation designs, by TOML ``kind``: ``"rct"``, ``"matched"``, ``"historical"``,
-#: ``"before_after"``.
+#: ``"before_after"``, ``"blend"``.
 EVALUATION_DESIGNS = Registry("evaluation design")
 
 
@@ -377,6 +382,108 @@ class BeforeAfter(_BiasedComparison):
     kind = "before_after"
 
 
+def _read_designs(sec: Section, key: str) -> tuple[Any, ...]:
+    """TOML ``designs``: a list of design tables ``{kind = ..., ...}`` (or bare kinds)."""
+    raw = sec.data[key]
+    sec.used.add(key)
+    if not isinstance(raw, list) or not raw:
+        raise KeyProblem(sec.path(key), "expected a list of design tables {kind = ..., ...}")
+    out = []
+    for i, item in enumerate(raw):
+        path = f"{sec.path(key)}[{i}]"
+        item = {"kind": item} if isinstance(item, str) else item
+        if not isinstance(item, Mapping):
+            raise KeyProblem(path, "expected a design table {kind = ..., ...} or a kind name")
+        out.append(EVALUATION_DESIGNS.from_toml(Section(path, item)))
+    return tuple(out)
+
+
+@EVALUATION_DESIGNS.register
+@dataclass(frozen=True)
+class Blend(EvaluationDesign):
+    """A weighted blend of the estimates of several designs (Massachusetts' "backstop"
+    estimate: 0.8 x the RCT's + 0.2 x a difference-in-differences estimate).
+
+    The weights apply to the impact estimates in outcome units per participant,
+    ``diff_i = c_i - t`` (the treated rate ``t`` is the same for every design), so the blended
+    counterfactual is ``c = sum_i w_i c_i`` (the weights add up to 1) and the measured effect is
+    ``(c - t) / c``. The gate's variance is ``(sum_i w_i sd_i)**2``: exact when the designs
+    scale one comparison arm (RCT, matched, before-after) or have none (historical).
+
+    Parameters
+    ----------
+    designs : sequence of EvaluationDesign
+        Two or more designs (not blends), each with its own parameters, named
+        ``evaluation.<metric>.designs[i].<field>``.
+    weights : sequence of float
+        One weight per design, fractions in (0, 1] adding up to 1.
+
+    Examples
+    --------
+    >>> from sibsim.spec import Normal
+    >>> b = Blend(designs=(RCT(), Matched(bias=Normal(0.0, 0.1))), weights=(0.8, 0.2))
+    >>> b.needs_comparison, sorted(b.parameters("days"))
+    (True, ['evaluation.days.designs[1].bias'])
+    >>> Blend(designs=(RCT(), Historical(historical_rate=0.5)), weights=(0.8, 0.3))
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Blend.weights: got (0.8, 0.3); allowed: weights that add up to 1 ...
+    """
+
+    kind = "blend"
+
+    designs: tuple[EvaluationDesign, ...] = param(
+        v.vector(v.instance_of(EvaluationDesign)), reader=_read_designs,
+        doc="the designs blended: a list of design tables {kind = ..., ...}")
+    weights: tuple[float, ...] = param(
+        v.vector(v.fraction(0.0, 1.0, low_open=True)),
+        doc="one weight per design (fractions adding up to 1)")
+
+    def validate(self) -> None:
+        """Two or more designs, none a blend; one weight per design, adding up to 1."""
+        if len(self.designs) < 2:
+            raise v.fail("Blend.designs", self.designs, "two or more designs")
+        if any(isinstance(d, Blend) for d in self.designs):
+            raise v.fail("Blend.designs", self.designs, "designs that are not blends")
+        if len(self.weights) != len(self.designs):
+            raise v.fail("Blend.weights", self.weights,
+                         f"one weight per design ({len(self.designs)} values)")
+        if abs(math.fsum(self.weights) - 1.0) > 1e-9:
+            raise v.fail("Blend.weights", self.weights,
+                         f"weights that add up to 1 (they add up to {math.fsum(self.weights):g})")
+
+    @property  # type: ignore[override]
+    def needs_comparison(self) -> bool:  # type: ignore[override]
+        """A blend needs the comparison arm when any of its designs does."""
+        return any(d.needs_comparison for d in self.designs)
+
+    @staticmethod
+    def _part(metric: str, i: int) -> str:
+        return f"{metric}.designs[{i}]"
+
+    def parameters(self, metric: str) -> dict[str, Distribution]:
+        out: dict[str, Distribution] = {}
+        for i, d in enumerate(self.designs):
+            out.update(d.parameters(self._part(metric, i)))
+        return out
+
+    def check_waves(self, field: str, n_waves: int) -> None:
+        for i, d in enumerate(self.designs):
+            d.check_waves(f"{field}.designs[{i}]", n_waves)
+
+    def counterfactual(self, metric: str, params: Mapping[str, np.ndarray],
+                       comparison: ComparisonArm | None,
+                       measured: Measured) -> tuple[np.ndarray, np.ndarray]:
+        rate: Any = 0.0
+        sd: Any = 0.0
+        for i, (d, w) in enumerate(zip(self.designs, self.weights, strict=True)):
+            c, var = d.counterfactual(self._part(metric, i), params, comparison, measured)
+            rate = rate + w * np.asarray(c, float)
+            sd = sd + w * np.sqrt(np.asarray(var, float))
+        return rate, sd**2
+
+
 # --------------------------------------------------------------------------- the evaluation
 #: Keys of the older flat spelling: ``design="matched", bias=...`` (fields of the design).
 _FLAT_KEYS = ("bias", "historical_rate")
@@ -542,6 +649,22 @@ class Evaluation(Spec):
     process : str, optional
         The outcome process measured (its outcome's ``name``); required when the scenario has
         several outcome processes, else optional (it must then name the only one).
+    target_per_person_period : float, optional
+        An absolute target (Tyhy-SIB: 2.1 sick-leave days fewer per employee a year): the
+        improvement on the counterfactual, in outcome units per participant and period
+        (``units / person-periods measured``, rounded to ``precision``), that a trigger must
+        reach before it pays anything; >= 0. It is a condition of the trigger next to the
+        significance gate (a trigger that misses it has ``gate`` False), so each draw's own
+        counterfactual rate does not move the bar, and the measured effect stays relative.
+        ``None`` (default): no absolute target.
+    to_date : bool
+        Netting to date (Essex: paid every quarter on care days saved to date). Needs
+        ``per_period``: instead of one trigger per wave and period, one trigger per period,
+        known at its end plus ``report_lag``, measures every wave's window up to that period
+        (all waves together) and is a top-up: it pays the amount due on the result to date
+        minus what has been committed under the metric, never less than 0. A period that goes
+        the wrong way lowers the result to date, so later periods pay less; nothing paid
+        before is taken back (no clawback).
 
     Examples
     --------
@@ -596,6 +719,13 @@ class Evaluation(Spec):
                                     doc="rounding of the measured effect (fraction); None: off")
     process: str | None = param(v.optional(v.label), default=None,
                                 doc="the outcome process measured (several processes: required)")
+    target_per_person_period: float | None = param(
+        v.optional(v.interval(0.0, math.inf)), default=None,
+        doc="absolute target: outcome units per participant and period the result must "
+            "improve on the counterfactual by before it pays; None: no absolute target")
+    to_date: bool = param(v.flag, default=False,
+                          doc="per_period results to date: each period measures every wave's "
+                              "window up to it, and pays the increase of the amount due")
 
     def validate(self) -> None:
         if self.outcome == "occupancy":
@@ -607,6 +737,10 @@ class Evaluation(Spec):
             raise v.fail("Evaluation.per_period", self.per_period,
                          "per_period only with per_wave = true (it splits each wave's result "
                          "by period; a pooled-only evaluation has one result)")
+        if self.to_date and not self.per_period:
+            raise v.fail("Evaluation.to_date", self.to_date,
+                         "to_date only with per_period = true (it nets the per-period results "
+                         "to date)")
         if self.stratum is not None:
             strata = (self.stratum,) if isinstance(self.stratum, str) else self.stratum
             v.unique("Evaluation.stratum", strata, "strata")
@@ -832,6 +966,9 @@ class _Trigger(NamedTuple):
     #: the one period measured (``per_period``: ``treated_units`` is that period's units);
     #: None: ``treated_units`` sums each wave's window
     period: int | None = None
+    #: ``to_date``: the last period measured (``treated_units`` sums each wave's window up to
+    #: it); None: not a result to date
+    upto: int | None = None
 
 
 def evaluation_triggers(ev: Evaluation, u: np.ndarray, arms: list[str], size: xr.DataArray,
@@ -856,7 +993,9 @@ def evaluation_triggers(ev: Evaluation, u: np.ndarray, arms: list[str], size: xr
         comparison = ComparisonArm(units=(u_c * mask[None]).sum(-1), size=n_c)
     lag, ones = ev.report_lag, np.ones(W, dtype=np.int64)
     out = []
-    if ev.per_wave:
+    if ev.to_date:
+        out.extend(_to_date_triggers(ev, u_t, u_c, n_t, n_c, mask))
+    if ev.per_wave and not ev.to_date:
         for w in range(W):
             if n_t[w] <= 0:
                 continue
@@ -871,6 +1010,68 @@ def evaluation_triggers(ev: Evaluation, u: np.ndarray, arms: list[str], size: xr
         out.append(_Trigger(list(range(W)), int(last.max()) + lag, ev.per_wave, treated,
                             comparison, spans))
     return out
+
+
+def _to_date_triggers(ev: Evaluation, u_t: np.ndarray, u_c: np.ndarray | None,
+                      n_t: np.ndarray, n_c: np.ndarray | None,
+                      mask: np.ndarray) -> list[_Trigger]:
+    """The triggers of a ``to_date`` evaluation: one per period from the first window period
+    of a wave with people to the last, each measuring every wave's window up to that period
+    (a top-up of what was committed under the metric before)."""
+    has = n_t > 0
+    periods = np.flatnonzero(mask[has].any(0))
+    spans_to = np.cumsum(mask, axis=1)  # (W, P): window periods of each wave up to p
+    treated = np.cumsum(u_t * mask[None], axis=-1)  # (D, W, P): units to date
+    compared = None if u_c is None else np.cumsum(u_c * mask[None], axis=-1)
+    out = []
+    for p in range(int(periods.min()), int(periods.max()) + 1):
+        spans = spans_to[:, p]
+        waves = [w for w in range(len(n_t)) if has[w] and spans[w] > 0]
+        arm = None if compared is None or n_c is None else ComparisonArm(
+            units=compared[:, :, p], size=n_c)
+        out.append(_Trigger(waves, p + ev.report_lag, True, treated[:, :, p], arm, spans,
+                            None, p))
+    return out
+
+
+def person_periods(mask: np.ndarray, n_t: np.ndarray, waves: Sequence[int],
+                   period: int | None = None, upto: int | None = None) -> float:
+    """Person-periods a trigger measures: its treated participants times the periods of each
+    wave's window it covers (one with ``period``; those up to ``upto`` for a result to date;
+    else the whole window). ``mask`` (W, P): the windows; ``n_t`` (W,): treated per wave.
+
+    Examples
+    --------
+    >>> mask = np.array([[True, True, False], [False, True, True]])
+    >>> n = np.array([10, 20])
+    >>> person_periods(mask, n, [0, 1]), person_periods(mask, n, [0, 1], upto=1)
+    (60.0, 40.0)
+    """
+    if period is not None:
+        return float(np.asarray(n_t)[list(waves)].sum())
+    m = mask if upto is None else mask[:, :upto + 1]
+    return float((np.asarray(n_t, float) * m.sum(1))[list(waves)].sum())
+
+
+def _target_met(ev: Evaluation, units: np.ndarray, person_periods: float) -> np.ndarray:
+    """Whether each draw's improvement per person-period (rounded to the contract's precision)
+    reaches the evaluation's ``target_per_person_period``; all True without a target."""
+    if ev.target_per_person_period is None:
+        return np.ones(np.shape(units), bool)
+    per = contract_round(np.asarray(units, float) / person_periods, ev.precision)
+    return per >= ev.target_per_person_period
+
+
+def targets_met(fixed: EvaluationFixed, units: np.ndarray) -> np.ndarray:
+    """Whether the units of every trigger (D, K), in :func:`evaluate`'s order, reach their
+    evaluation's ``target_per_person_period`` (True where there is none): for results replaced
+    after :func:`evaluate` (a replay)."""
+    cols, k = [], 0
+    for part in fixed.parts:
+        for trig in part.triggers:
+            cols.append(_target_met(part.ev, units[:, k], trig.person_periods))
+            k += 1
+    return np.stack(cols, 1) if cols else np.ones(np.shape(units), bool)
 
 
 def _sample_for_draws(dist: Distribution, name: str, seed: int, draws: np.ndarray) -> np.ndarray:
@@ -897,6 +1098,10 @@ class _FixedTrigger(NamedTuple):
     period: int | None
     c_rate: np.ndarray
     c_var: np.ndarray
+    #: ``to_date``: the last period measured (see :class:`_Trigger`)
+    upto: int | None = None
+    #: treated person-periods measured (for ``target_per_person_period``)
+    person_periods: float = math.nan
 
 
 class _FixedEvaluation(NamedTuple):
@@ -948,13 +1153,14 @@ def _prepare(ds: xr.Dataset, ev: Evaluation, seed: int
               for name, dist in ev.parameters().items()}
     u = outcome_units(ds, ev).values  # (D, A, W, P)
     triggers = []
+    mask = _window_mask(ev, entry, u.shape[-1], n_t)
     for trig in evaluation_triggers(ev, u, arms, size, entry):
         waves = trig.waves
         measured = Measured(waves=waves, treated=n_t[waves], spans=trig.spans[waves])
         c_rate, c_var = design.counterfactual(ev.metric, params, trig.comparison, measured)
         triggers.append(_FixedTrigger(waves, int(trig.known), bool(trig.cumulative),
-                                      n_t[waves].sum(), trig.period, c_rate, c_var))
-    mask = _window_mask(ev, entry, u.shape[-1], n_t)
+                                      n_t[waves].sum(), trig.period, c_rate, c_var, trig.upto,
+                                      person_periods(mask, n_t, waves, trig.period, trig.upto)))
     return _FixedEvaluation(ev, mask, triggers), u[:, arms.index("treatment")]
 
 
@@ -1016,9 +1222,13 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
             part, u_t = _prepare(ds, ev, seed)
         else:
             part, u_t = fixed.parts[i], _treated_units(ds, ev)
-        treated = None
+        treated = to_date = None
         for trig in part.triggers:
-            if trig.period is not None:
+            if trig.upto is not None:  # a result to date: each wave's window up to trig.upto
+                if to_date is None:
+                    to_date = np.cumsum(u_t * part.mask[None], axis=-1)  # (D, W, P)
+                t_units = to_date[:, trig.waves, trig.upto].sum(1)
+            elif trig.period is not None:
                 t_units = u_t[:, :, trig.period][:, trig.waves].sum(1)
             else:
                 if treated is None:
@@ -1035,6 +1245,8 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
                 se = np.sqrt(t_units / nt**2 + c_var)
                 z = np.where(se > 0, diff / np.where(se > 0, se, 1.0), 0.0)
                 gate = z > stats.norm.isf(ev.alpha)
+            if ev.target_per_person_period is not None:  # an absolute target
+                gate = gate & _target_met(ev, diff * nt, trig.person_periods)
             metric.append(ev.metric)
             period.append(trig.known)
             cumulative.append(trig.cumulative)

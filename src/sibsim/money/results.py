@@ -59,7 +59,8 @@ class EvaluationTable:
     avoided_cost : array (D, K), optional
         Currency value of the avoided outcomes (for savings-share rules). Default 0.
     gate : bool array (D, K), optional
-        True where the significance gate passed (or there is no gate). Default all True.
+        True where the significance gate passed (or there is no gate) and any absolute target
+        of the evaluation (``target_per_person_period``) was met. Default all True.
 
     Examples
     --------

@@ -59,7 +59,8 @@ MONEY_SCHEMA = {
     "measured_effect": (("draw", "trigger"),
                         "Measured relative improvement of each evaluation (fraction)."),
     "trigger_units": (("draw", "trigger"), "Outcome units attributed by each evaluation."),
-    "gate_passed": (("draw", "trigger"), "1 if the significance gate passed (or no gate)."),
+    "gate_passed": (("draw", "trigger"), "1 if the significance gate passed (or no gate) and "
+                    "any absolute target (target_per_person_period) was met."),
     "avoided_events": (("draw", "period"),
                        "Events truly avoided in the treated cohort (counterfactual - simulated); "
                        "with several outcome processes, those of the first process."),
