@@ -707,13 +707,14 @@ def programme_table(res: xr.Dataset) -> list[dict[str, Any]]:
 def write_programme_table(res: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write :func:`programme_table` as CSV (comma-separated, decimal point), atomically."""
     from sibsim.dataset.io import atomic_output
+    from sibsim.spreadsheet import safe_row
 
     rows = programme_table(res)
     with atomic_output(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
+        w = csv.writer(fh)  # a deal's name or a warning is text, never a spreadsheet formula
+        w.writerow(safe_row(rows[0]))
         for r in rows:
-            w.writerow({k: (f"{x:.6g}" if isinstance(x, float) else x) for k, x in r.items()})
+            w.writerow(safe_row(f"{x:.6g}" if isinstance(x, float) else x for x in r.values()))
     return Path(path)
 
 

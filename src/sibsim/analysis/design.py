@@ -723,9 +723,12 @@ class DesignResult:
     def to_csv(self, path: str | os.PathLike) -> Path:
         """Write :meth:`table` as CSV (comma-separated, decimal point), atomically."""
         from sibsim.dataset.io import atomic_output
+        from sibsim.spreadsheet import safe_cell
 
+        table = self.table()
+        table.columns = [safe_cell(str(c)) for c in table.columns]  # text, never a formula
         with atomic_output(path) as tmp:
-            self.table().to_csv(tmp)
+            table.to_csv(tmp)
         return Path(path)
 
     def to_netcdf(self, path: str | os.PathLike) -> Path:
