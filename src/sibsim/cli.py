@@ -338,6 +338,14 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise _Terminated
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    """A warning that reaches the command line as ONE line, without a source location (e.g.
+    numpy's overflow notice before the engine refuses an implausible rate)."""
+    text = " ".join(str(message).split())
+    print(f"sibsim: warning: {text}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status.
 
@@ -351,7 +359,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return _main(argv)
+        with warnings.catch_warnings():  # restores the default display afterwards
+            warnings.showwarning = _show_warning
+            return _main(argv)
     except KeyboardInterrupt:
         end_line()
         print("sibsim: interrupted (Ctrl-C); nothing was written", file=sys.stderr)
