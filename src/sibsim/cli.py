@@ -32,6 +32,14 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with a usage error as ONE line (``sibsim: error: ...``, exit 2) naming the
     option and what is allowed, like every other error of the command line."""
 
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        ns, extras = self.parse_known_args(args, namespace)
+        if extras:  # named with the subcommand they were given to
+            cmd = getattr(ns, "command", None)
+            self.error(f"{cmd + ': ' if cmd else ''}unrecognized arguments: "
+                       + " ".join(extras))
+        return ns
+
     def error(self, message: str) -> None:  # type: ignore[override]
         sub = self.prog.split(" ", 1)[1] if " " in self.prog else ""
         where = f"{sub}: " if sub else ""

@@ -229,9 +229,9 @@ class Programme:
             raise ProgrammeError("the programme table has no deals; allowed: one row per deal "
                                  f"(at least one), named in the {DEAL_COLUMN!r} column")
         for i, n in enumerate(names):
-            if not isinstance(n, str) or not n.strip():
+            if not isinstance(n, str) or not n.strip() or v.has_control_characters(n):
                 raise ProgrammeError(f"row {i + 1}: {DEAL_COLUMN}: got {n!r}; allowed: a "
-                                     "non-empty name")
+                                     "non-empty name without control characters")
         seen: dict[str, int] = {}
         for i, n in enumerate(names):
             if n in seen:

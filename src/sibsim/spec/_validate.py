@@ -67,7 +67,18 @@ def positive_int(field: str, value: object, *, minimum: int = 1,
 def name(field: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise TypeError(f"{field}: got {_show(value)}; allowed: a non-empty string")
+    if has_control_characters(value):  # they break tables, reports and spreadsheets
+        raise fail(field, value, "a non-empty string without control characters (tabs, "
+                                 "line breaks...)")
     return value
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a control character (Unicode category Cc: tab, line break, NUL,
+    escape...), which no name, label or table cell should."""
+    import unicodedata
+
+    return any(unicodedata.category(c) == "Cc" for c in text)
 
 
 def file_name(field: str, value: object) -> str:
