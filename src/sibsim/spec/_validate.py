@@ -64,9 +64,14 @@ def positive_int(field: str, value: object, *, minimum: int = 1,
     return int(value)
 
 
-def name(field: str, value: object) -> str:
+def _non_empty(field: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise TypeError(f"{field}: got {_show(value)}; allowed: a non-empty string")
+    return value
+
+
+def name(field: str, value: object) -> str:
+    value = _non_empty(field, value)
     if has_control_characters(value):  # they break tables, reports and spreadsheets
         raise fail(field, value, "a non-empty string without control characters (tabs, "
                                  "line breaks...)")
@@ -91,7 +96,7 @@ def file_name(field: str, value: object) -> str:
     >>> file_name("Scenario.name", "lapset-sib-2")
     'lapset-sib-2'
     """
-    text = name(field, value)
+    text = _non_empty(field, value)  # control characters: refused below, as for a file
     allowed = ("a name of letters, digits, spaces and - _ . , ( ) + (at most 100 characters, "
                "not starting with a dot): it names the output files")
     if (len(text) > 100 or text.startswith(".") or text != text.strip()
