@@ -489,3 +489,39 @@ def test_warnings_reach_the_command_line_as_one_line(files):
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert lines and all(ln.startswith("sibsim: ") for ln in lines), err
     assert lines[-1].startswith("sibsim: error: ") and ".py:" not in err
+
+
+@pytest.mark.parametrize("call", ["design", "compare"])
+def test_python_design_and_compare_need_two_draws(call):
+    """From Python as from the command line: one draw gives no standard error (a silent NaN)."""
+    deal = _peterborough()
+    with pytest.raises(ValueError, match=r"draws: got 1; allowed: an integer >= 2"):
+        if call == "design":
+            sibsim.design(deal, grid={"contract.caps.total": [1e6, 2e6]}, draws=1)
+        else:
+            sibsim.compare([deal, deal], ["a", "b"], draws=1)
+
+
+@pytest.mark.parametrize(("args", "output"), [
+    (["design", "peterborough", "--design", "design.csv", "--csv", "o.csv"], "o.csv"),
+    (["compare", "peterborough", "peterborough", "--out", "o.nc"], "o.nc"),
+    (["voi", "peterborough", "--pilot-sizes", "100", "--figure", "o.png"], "o.png"),
+    (["report", "peterborough", "--lang", "sv", "--out", "o.html"], "o.html"),
+    (["programme", "koto-sib", "t.csv", "--out", "o.nc"], "o.nc"),
+])
+def test_a_write_error_is_one_line_and_keeps_the_previous_file(files, monkeypatch, args,
+                                                               output):
+    """Disk full, a read-only folder: every temporary file is made with mkstemp, here failing
+    as a full disk would."""
+    import tempfile
+
+    (files / output).write_bytes(b"previous")
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    rc, _, err = cli([*args, "--draws", "4", *(["--no-progress"] if args[0] in (
+        "design", "compare", "programme") else [])])
+    assert_one_line_error(rc, err, "cannot write", "No space left on device")
+    assert (files / output).read_bytes() == b"previous"
