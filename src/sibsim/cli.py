@@ -28,8 +28,28 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as ONE line (``sibsim: error: ...``, exit 2) naming the
+    option and what is allowed, like every other error of the command line."""
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        ns, extras = self.parse_known_args(args, namespace)
+        if extras:  # named with the subcommand they were given to
+            cmd = getattr(ns, "command", None)
+            self.error(f"{cmd + ': ' if cmd else ''}unrecognized arguments: "
+                       + " ".join(extras))
+        return ns
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sub = self.prog.split(" ", 1)[1] if " " in self.prog else ""
+        where = f"{sub}: " if sub else ""
+        text = " ".join(f"{where}{message}".split())
+        self.exit(EXIT_USAGE, f"sibsim: error: {text} (see 'sibsim {sub} --help')\n"
+                  .replace("sibsim  --help", "sibsim --help"))
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="sibsim",
         description="Monte Carlo simulation of Social Impact Bond financial risk: what a "
                     "commissioner pays and saves, what investors earn, and where each breaks even.",
@@ -170,9 +190,33 @@ def check_counts(args: argparse.Namespace, min_draws: int = 1) -> str | None:
     return None
 
 
+def check_memory(deal: Deal, draws: int, copies: int = 1) -> str | None:
+    """The message for a ``--draws`` whose run cannot fit in memory, else None.
+
+    For the commands that hold every draw at once (design, compare, evaluation-design,
+    value-of-information, sensitivity): the estimate of one unblocked analysis of ``deal``
+    without break-even (:func:`sibsim.resources.estimate_run`), its results held ``copies``
+    times (e.g. once per option compared). A lower bound of what the command needs: it refuses
+    runs that would fail with an allocation error, before any work."""
+    from dataclasses import replace
+
+    from sibsim.resources import RunTooLargeError, check_fits, estimate_run
+
+    if not deal.has_money:
+        return None
+    est = estimate_run(deal, draws, with_breakeven=False, block_draws=draws, keep_outcomes=True)
+    try:
+        check_fits(replace(est, kept_per_draw=est.kept_per_draw * max(copies, 1)),
+                   blocks_option=False)
+    except RunTooLargeError as err:
+        return f"--draws: {err}"
+    return None
+
+
 def _open_deal(args: argparse.Namespace, outputs: dict, min_draws: int = 1) -> Deal | int:
-    """Check the counts, load ``args.scenario`` and check ``outputs`` before any work: the
-    deal, or the exit status of the one-line error already printed."""
+    """Check the counts, load ``args.scenario`` and check ``outputs`` and the memory the draws
+    need before any work: the deal, or the exit status of the one-line error already
+    printed."""
     problem = check_counts(args, min_draws)
     if problem is not None:
         return _fail(problem)
@@ -180,7 +224,7 @@ def _open_deal(args: argparse.Namespace, outputs: dict, min_draws: int = 1) -> D
         deal = load_scenario(args.scenario)
     except ScenarioFileError as err:
         return _fail(str(err))
-    problem = check_outputs(args.scenario, outputs)
+    problem = check_outputs(args.scenario, outputs) or check_memory(deal, args.draws)
     return deal if problem is None else _fail(problem)
 
 
@@ -302,6 +346,14 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise _Terminated
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    """A warning that reaches the command line as ONE line, without a source location (e.g.
+    numpy's overflow notice before the engine refuses an implausible rate)."""
+    text = " ".join(str(message).split())
+    print(f"sibsim: warning: {text}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status.
 
@@ -315,7 +367,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return _main(argv)
+        with warnings.catch_warnings():  # restores the default display afterwards
+            warnings.showwarning = _show_warning
+            return _main(argv)
     except KeyboardInterrupt:
         end_line()
         print("sibsim: interrupted (Ctrl-C); nothing was written", file=sys.stderr)
@@ -432,7 +486,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
     """``sibsim sensitivity``: see :mod:`sibsim.analysis.sensitivity._command`."""
     from sibsim.analysis.sensitivity._command import run_command
 
-    deal = _open_deal(args, {"--figure": (args.figure, _figure_formats())})
+    deal = _open_deal(args, {"--figure": (args.figure, _figure_formats())}, min_draws=2)
     if isinstance(deal, int):
         return deal
     try:
@@ -457,16 +511,18 @@ def _figure_formats() -> tuple[str, ...]:
     return ("", *(f".{ext}" for ext in Figure().canvas.get_supported_filetypes()))
 
 
-def check_outputs(source: str | Path, outputs: dict[str, tuple[Path | None, tuple[str, ...]]]
-                  ) -> str | None:
+def check_outputs(source: str | Path | Sequence[str | Path],
+                  outputs: dict[str, tuple[Path | None, tuple[str, ...]]]) -> str | None:
     """Check every output path before a run starts; return a problem, or None if all is well.
 
     ``outputs`` maps an option name to (path or None, allowed suffixes). Refused: a suffix
     not allowed, a path that exists but is not a regular file (a folder, a device, a FIFO), the
-    scenario file itself, and two outputs on the same path.
+    scenario file itself (or any of the input files, when ``source`` is a sequence of them: a
+    design file, the other options of a comparison), and two outputs on the same path.
     """
     seen: dict[Path, str] = {}
-    src = Path(source)
+    sources = [Path(x) for x in ((source,) if isinstance(source, (str, os.PathLike))
+                                 else source)]
     for option, (path, suffixes) in outputs.items():
         if path is None:
             continue
@@ -478,8 +534,10 @@ def check_outputs(source: str | Path, outputs: dict[str, tuple[Path | None, tupl
             path = path.with_suffix(".png")
         if path.exists() and not path.is_file():
             return f"{option}: {path} exists and is not a regular file; refusing to write on it"
-        if src.is_file() and path.exists() and os.path.samefile(src, path):
-            return f"{option}: {path} is the scenario file; refusing to overwrite the input"
+        for src in sources:
+            if src.is_file() and path.exists() and os.path.samefile(src, path):
+                what = "the scenario file" if src == sources[0] else "an input file"
+                return f"{option}: {path} is {what}; refusing to overwrite the input"
         key = path.resolve()
         if key in seen:
             return f"{option}: {path} is also the {seen[key]} file; give each output its own path"

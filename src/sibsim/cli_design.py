@@ -63,10 +63,11 @@ def _check_numbers(args: argparse.Namespace) -> str | None:
 
 def run_design(args: argparse.Namespace, fail: Any) -> int:
     """``sibsim design``: returns the exit status (``fail(message)`` for bad input)."""
-    from sibsim.cli import _figure_formats, check_outputs
+    from sibsim.cli import _figure_formats, check_memory, check_outputs
     from sibsim.scenario_file import ScenarioFileError
 
-    problem = _check_numbers(args) or check_outputs(args.scenario, {
+    inputs = [args.scenario] if args.design is None else [args.scenario, args.design]
+    problem = _check_numbers(args) or check_outputs(inputs, {
         "--out": (args.out, (".nc",)), "--figure": (args.figure, _figure_formats()),
         "--csv": (args.csv, (".csv",))})
     if problem is not None:
@@ -78,6 +79,9 @@ def run_design(args: argparse.Namespace, fail: Any) -> int:
         deal, kwargs = load_design(args.scenario, args.design)
     except ScenarioFileError as err:
         return fail(str(err))
+    problem = check_memory(deal, args.draws)
+    if problem is not None:
+        return fail(problem)
     try:
         res = design(deal, draws=args.draws, seed=args.seed,
                      progress=False if args.no_progress else None, **kwargs)
@@ -104,13 +108,13 @@ def run_design(args: argparse.Namespace, fail: Any) -> int:
 
 def run_compare(args: argparse.Namespace, fail: Any) -> int:
     """``sibsim compare``: returns the exit status."""
-    from sibsim.cli import check_outputs
+    from sibsim.cli import check_memory, check_outputs
     from sibsim.scenario_file import ScenarioFileError, load_scenario
 
     if len(args.scenarios) < 2:
         return fail(f"compare: got {len(args.scenarios)} option; allowed: two or more "
                     "scenario files or built-in names")
-    problem = _check_numbers(args) or check_outputs(args.scenarios[0],
+    problem = _check_numbers(args) or check_outputs(args.scenarios,
                                                     {"--out": (args.out, (".nc",))})
     if problem is not None:
         return fail(problem)
@@ -135,6 +139,9 @@ def run_compare(args: argparse.Namespace, fail: Any) -> int:
                         f"group or horizon) differs from that of {args.scenarios[0]}; options "
                         "are compared on the same outcome draws, so give them the same "
                         "outcome tables and vary only the money terms")
+    problem = check_memory(deals[0], args.draws, copies=len(deals))
+    if problem is not None:
+        return fail(problem)
     try:
         res = compare(deals, names, draws=args.draws, seed=args.seed,
                       progress=False if args.no_progress else None)

@@ -229,9 +229,9 @@ class Programme:
             raise ProgrammeError("the programme table has no deals; allowed: one row per deal "
                                  f"(at least one), named in the {DEAL_COLUMN!r} column")
         for i, n in enumerate(names):
-            if not isinstance(n, str) or not n.strip():
+            if not isinstance(n, str) or not n.strip() or v.has_control_characters(n):
                 raise ProgrammeError(f"row {i + 1}: {DEAL_COLUMN}: got {n!r}; allowed: a "
-                                     "non-empty name")
+                                     "non-empty name without control characters")
         seen: dict[str, int] = {}
         for i, n in enumerate(names):
             if n in seen:
@@ -312,6 +312,38 @@ def _cell(text: str, decimal_comma: bool) -> Any:
     return s
 
 
+#: Largest programme table read (bytes): far above any real fund's, and the read is bounded.
+MAX_TABLE_BYTES = 64 * 2**20
+
+
+def _read_table_text(path: Path) -> str:
+    """The text of a programme table: a regular file (a FIFO or a device would block, a folder
+    cannot be read) of at most :data:`MAX_TABLE_BYTES`, UTF-8 with or without the byte-order
+    mark that Excel's "CSV UTF-8" writes; else :class:`ProgrammeError`."""
+    import stat
+
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ProgrammeError(f"{path}: cannot read the table: not a regular file (a "
+                                 "programme table must be a CSV file)")
+        if st.st_size > MAX_TABLE_BYTES:
+            raise ProgrammeError(f"{path}: cannot read the table: {st.st_size:,} bytes; "
+                                 f"allowed: at most {MAX_TABLE_BYTES:,} bytes")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_TABLE_BYTES + 1)
+    except OSError as err:
+        raise ProgrammeError(f"{path}: cannot read the table: {err.strerror or err}") from None
+    if len(raw) > MAX_TABLE_BYTES:
+        raise ProgrammeError(f"{path}: cannot read the table: more than {MAX_TABLE_BYTES:,} "
+                             "bytes")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ProgrammeError(f"{path}: not UTF-8 text ({err.reason}); save the table as CSV "
+                             "UTF-8") from None
+
+
 def load_programme(template: Deal | str | os.PathLike, table: str | os.PathLike,
                    name: str | None = None) -> Programme:
     """A :class:`Programme` from a template deal and a CSV table, one row per deal.
@@ -350,13 +382,7 @@ def load_programme(template: Deal | str | os.PathLike, table: str | os.PathLike,
 
         template = load_scenario(template)
     path = Path(table)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise ProgrammeError(f"{path}: not UTF-8 text ({err.reason}); save the table as CSV "
-                             "UTF-8") from None
-    except OSError as err:
-        raise ProgrammeError(f"{path}: cannot read the table: {err.strerror or err}") from None
+    text = _read_table_text(path)
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
         raise ProgrammeError(f"{path}: the table is empty; allowed: a header row ({DEAL_COLUMN!r} "
@@ -718,13 +744,14 @@ def programme_table(res: xr.Dataset) -> list[dict[str, Any]]:
 def write_programme_table(res: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write :func:`programme_table` as CSV (comma-separated, decimal point), atomically."""
     from sibsim.dataset.io import atomic_output
+    from sibsim.spreadsheet import safe_row
 
     rows = programme_table(res)
     with atomic_output(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
+        w = csv.writer(fh)  # a deal's name or a warning is text, never a spreadsheet formula
+        w.writerow(safe_row(rows[0]))
         for r in rows:
-            w.writerow({k: (f"{x:.6g}" if isinstance(x, float) else x) for k, x in r.items()})
+            w.writerow(safe_row(f"{x:.6g}" if isinstance(x, float) else x for x in r.values()))
     return Path(path)
 
 

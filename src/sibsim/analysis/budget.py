@@ -396,6 +396,7 @@ def write_budget_table(budget: xr.Dataset, path: str | os.PathLike, lang: str = 
     'Vuosi;Maksaja;Tulosperusteiset maksut, keskiarvo ('
     """
     from sibsim.dataset.io import atomic_output
+    from sibsim.spreadsheet import safe_row
 
     path = Path(path)
     suffix = v.choice("write_budget_table.path suffix", path.suffix.lower(), TABLE_FORMATS)
@@ -404,8 +405,8 @@ def write_budget_table(budget: xr.Dataset, path: str | os.PathLike, lang: str = 
         if suffix == ".csv":
             with open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
                 w = csv.writer(fh, delimiter="," if lang == "en" else ";")
-                w.writerow(head)
-                w.writerows([[_csv_cell(x, lang) for x in row] for row in rows])
+                w.writerow(safe_row(head))  # no formula from a payer's name
+                w.writerows([safe_row(_csv_cell(x, lang) for x in row) for row in rows])
         else:
             _write_xlsx(tmp, head, rows, budget)
     return path
@@ -425,6 +426,10 @@ def _write_xlsx(tmp: str, head: list[str], rows: list[list[object]], budget: xr.
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows:
         ws.append(row)
+    for line in ws.iter_rows():
+        for cell in line:  # a payer's name is text, never a formula (openpyxl reads "=..." so)
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
     for col, (_, _, kind) in enumerate(_columns(budget), start=3):
         for r in range(2, len(rows) + 2):
             ws.cell(row=r, column=col).number_format = "#,##0" if kind == "money" else "0.0"

@@ -723,9 +723,12 @@ class DesignResult:
     def to_csv(self, path: str | os.PathLike) -> Path:
         """Write :meth:`table` as CSV (comma-separated, decimal point), atomically."""
         from sibsim.dataset.io import atomic_output
+        from sibsim.spreadsheet import safe_cell
 
+        table = self.table()
+        table.columns = [safe_cell(str(c)) for c in table.columns]  # text, never a formula
         with atomic_output(path) as tmp:
-            self.table().to_csv(tmp)
+            table.to_csv(tmp)
         return Path(path)
 
     def to_netcdf(self, path: str | os.PathLike) -> Path:
@@ -790,7 +793,7 @@ def design(deal: Deal, grid: Mapping[str, Any],
     cons = _as_constraints(constraints)
     frontier_return = v.choice("frontier_return", frontier_return, tuple(RETURN_MEASURES))
     confidence = v.fraction(0.0, 1.0, low_open=True, high_open=True)("confidence", confidence)
-    draws = v.positive_int("draws", draws)
+    draws = v.positive_int("draws", draws, minimum=2)  # standard errors need two draws
     paths, combos, variants = variant_grid(deal, grid)
     payers = [p.name for p in deal.effective_payers]
     if cons.budget_payer is not None and cons.budget_payer not in payers:
@@ -982,7 +985,7 @@ def compare(deals: Sequence[Deal], names: Sequence[str] | None = None, *, draws:
     if len(names) != len(deals):
         raise v.fail("compare.names", names, f"{len(deals)} names, one per deal")
     v.unique("compare.names", names, "option names")
-    draws = v.positive_int("draws", draws)
+    draws = v.positive_int("draws", draws, minimum=2)  # paired standard errors need two
     ds = simulate(base.scenario, draws=draws, seed=seed, engine=engine, progress=progress)
     cf = counterfactual(base, draws, int(ds.attrs["seed"]))
     data = evaluate_variants(base, ds, cf, list(deals), keep_draws=True)

@@ -238,6 +238,8 @@ def _options(deal: Deal, designs, comparison_sizes, thresholds, alphas) -> list[
                      (th_list, "thresholds"), (alpha_list, "alphas")):
         if not lst:
             raise v.fail(f"payment_curves.{key}", [], "at least one value, or None")
+        # a value given twice would be one option shown twice (or quietly dropped)
+        v.unique(f"payment_curves.{key}", [repr(x) for x in lst], "values")
     out: list[DesignOption] = []
     seen: set[tuple] = set()
     for design, comp, th, alpha in itertools.product(design_list, comp_list, th_list,
@@ -416,6 +418,7 @@ def payment_curves(deal: Deal, effects: Sequence[float] | None = None,
         raise v.fail("payment_curves.effects", effects, "one or more finite true effects")
     if eff.measure != "absolute" and np.any(xs <= 0):
         raise v.fail("payment_curves.effects", effects, f"positive values ({eff.measure})")
+    v.unique("payment_curves.effects", [float(x) for x in xs], "true effects")
     options = _options(deal, designs, comparison_sizes, thresholds, alphas)
     cur = deal.currency
     names = ("payment", "amount", "investor_loss", "commissioner_net_loss", "net_savings")

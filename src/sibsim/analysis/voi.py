@@ -280,6 +280,24 @@ def evppi(nb: object, phi: object) -> xr.Dataset:
     })
 
 
+def _pilot_sizes(sizes: object) -> list[float]:
+    """Pilot sizes checked: one or more distinct whole numbers of participants, each >= 1 (a
+    pilot of 0.5 people would be printed as "0 participants")."""
+    values = list(np.atleast_1d(np.asarray(sizes, dtype=object)))
+    if not values:
+        raise v.fail("value_of_information.pilot_sizes", values, "one or more pilot sizes")
+    out = []
+    for x in values:
+        if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(float(x)) or float(x) < 1 or float(x) != int(float(x)) \
+                or float(x) > 1e9:
+            raise v.fail("value_of_information.pilot_sizes", x,
+                         "whole numbers of participants in [1, 1e9]")
+        out.append(float(x))
+    v.unique("value_of_information.pilot_sizes", out, "pilot sizes")
+    return out
+
+
 def evsi(nb: object, phi: object, n: float | Sequence[float], n0: float) -> xr.Dataset:
     """Expected value of sample information of a study of ``n`` people informing ``phi``
     (dampack ``calc_evsi``, R/evsi.R: the Gaussian approximation of Jalal and Alarid-Escudero
@@ -321,6 +339,7 @@ def evsi(nb: object, phi: object, n: float | Sequence[float], n0: float) -> xr.D
     sizes = np.atleast_1d(np.asarray(n, dtype=float))
     if sizes.ndim != 1 or not np.all(np.isfinite(sizes)) or np.any(sizes < 0):
         raise v.fail("evsi.n", n, "study sizes >= 0")
+    v.unique("evsi.n", [float(x) for x in sizes], "study sizes")
     if not (math.isfinite(n0) and n0 > 0):
         raise v.fail("evsi.n0", n0, "an effective prior sample size > 0")
     fitted, _ = _fitted_losses(arr, x)
@@ -506,6 +525,7 @@ def value_of_information(deal, draws: int = 2000, seed: int = 0, *,
     >>> bool(r["evpi"] >= r["evppi"].sel(parameter="effect.value") - 3 * r["evpi_se"])
     True
     """
+    pilot_sizes = _pilot_sizes(pilot_sizes)  # before the draws: a typo costs no run
     nb, params = commissioner_net_benefit(deal, draws, seed, value=value)
     names = list(params["parameter"].values)
     wanted = list(parameters) if parameters is not None else ["effect.value", ALL]

@@ -56,6 +56,7 @@ def write_summary_csv(facts, path: Path, lang: str) -> Path:
     from sibsim.council.formats import Formatter
     from sibsim.council.texts import TEXTS
     from sibsim.dataset.io import atomic_output
+    from sibsim.spreadsheet import safe_row
 
     t, f = TEXTS[lang], Formatter(lang)
     cur = facts.currency
@@ -77,8 +78,8 @@ def write_summary_csv(facts, path: Path, lang: str) -> Path:
     with atomic_output(path) as tmp:
         with open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
             w = csv.writer(fh, delimiter="," if lang == "en" else ";")
-            w.writerow([t["col_figure"], t["col_value"]])
-            w.writerows(rows)
+            w.writerow(safe_row([t["col_figure"], t["col_value"]]))
+            w.writerows(safe_row(r) for r in rows)
     return path
 
 

@@ -64,10 +64,26 @@ def positive_int(field: str, value: object, *, minimum: int = 1,
     return int(value)
 
 
-def name(field: str, value: object) -> str:
+def _non_empty(field: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise TypeError(f"{field}: got {_show(value)}; allowed: a non-empty string")
     return value
+
+
+def name(field: str, value: object) -> str:
+    value = _non_empty(field, value)
+    if has_control_characters(value):  # they break tables, reports and spreadsheets
+        raise fail(field, value, "a non-empty string without control characters (tabs, "
+                                 "line breaks...)")
+    return value
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a control character (Unicode category Cc: tab, line break, NUL,
+    escape...), which no name, label or table cell should."""
+    import unicodedata
+
+    return any(unicodedata.category(c) == "Cc" for c in text)
 
 
 def file_name(field: str, value: object) -> str:
@@ -80,7 +96,7 @@ def file_name(field: str, value: object) -> str:
     >>> file_name("Scenario.name", "lapset-sib-2")
     'lapset-sib-2'
     """
-    text = name(field, value)
+    text = _non_empty(field, value)  # control characters: refused below, as for a file
     allowed = ("a name of letters, digits, spaces and - _ . , ( ) + (at most 100 characters, "
                "not starting with a dot): it names the output files")
     if (len(text) > 100 or text.startswith(".") or text != text.strip()
