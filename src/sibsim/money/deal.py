@@ -28,6 +28,7 @@ from sibsim.money.contract import Contract
 from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.municipality import Municipality
 from sibsim.money.payer_scope import check_payer_scope, presence
+from sibsim.money.payer_waves import check_payer_waves
 from sibsim.money.payers import Payer, check_payers, effective_payers
 from sibsim.money.termination import TerminationRule, check_claim_share
 from sibsim.money.uncertain import money_parameters
@@ -216,6 +217,9 @@ class Deal(Spec):
             check_payers(self.payers, self.contract.payment_labels, self.municipality)
             check_payer_scope(self.payers, self.contract.payment_labels, cohort.stratum_names,
                               self.calendar_years(), self.start_year)
+            check_payer_waves(self.payers, self.contract.payment_labels, cohort.n_waves,
+                              self.evaluations, tuple(c.name for c in self.contract.rate_cards),
+                              self.payer_presence(), self.calendar_years())
         for part in ("contract", "capital"):
             cur = getattr(getattr(self, part), "currency", self.currency)
             if cur != self.currency:

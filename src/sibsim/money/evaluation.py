@@ -1216,7 +1216,7 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
         raise v.fail("evaluate.fixed", "the parts of other evaluations or draws",
                      "evaluation_fixed(ds, evaluations, seed) of these evaluations and draws")
     metric, period, cumulative, participants = [], [], [], []
-    effects, units, gates, values = [], [], [], []
+    effects, units, gates, values, waves = [], [], [], [], []
     for i, ev in enumerate(evaluations):
         if fixed is None:
             part, u_t = _prepare(ds, ev, seed)
@@ -1251,6 +1251,7 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
             period.append(trig.known)
             cumulative.append(trig.cumulative)
             participants.append(int(nt))
+            waves.append(tuple(int(w) for w in trig.waves))
             effects.append(contract_round(rel, ev.precision))
             units.append(diff * nt)
             gates.append(gate)
@@ -1258,4 +1259,5 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
     return EvaluationTable(metric=tuple(metric), period=tuple(period),
                            cumulative=tuple(cumulative), participants=tuple(participants),
                            measured_effect=np.stack(effects, 1), units=np.stack(units, 1),
-                           avoided_cost=np.stack(values, 1), gate=np.stack(gates, 1))
+                           avoided_cost=np.stack(values, 1), gate=np.stack(gates, 1),
+                           waves=tuple(waves))

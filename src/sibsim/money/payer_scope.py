@@ -94,6 +94,8 @@ def check_payer_scope(payers: Sequence[Payer], metrics: Sequence[str], strata: S
         if not here[i].any():
             raise v.fail(key, (p.first_year, p.last_year), f"years that meet the deal's "
                          f"{int(years[0])}-{int(years[-1])}")
+    if any(p.waves is not None for p in payers):  # year by year and wave by wave:
+        return  # sibsim.money.payer_waves.check_payer_waves
     for m in metrics:
         shares = np.array([p.share_of(m) for p in payers])
         for year in np.unique(years):

@@ -164,6 +164,12 @@ class Payer(Spec):
         those years (child welfare moving from the municipalities to the wellbeing services
         counties in 2023). None: from the deal's start, to its end. In every year the shares of
         each metric over the payers present then sum to 1.
+    waves : int or sequence of int, optional
+        Entry waves (cohorts; 0-based, as the ``[cohort] entry`` list) whose outcome payments
+        this payer's shares apply to: Utah's United Way and Salt Lake County paid for cohort 1
+        (``waves = [0]``), the State for later cohorts. None: every wave. For each metric and
+        wave the shares over the payers covering that wave sum to 1. See
+        :mod:`sibsim.money.payer_waves`.
 
     The savings rates and ``other_costs_per_period`` may be distributions (uncertain money
     assumptions, sampled once per draw: :mod:`sibsim.money.uncertain`); shares and caps are
@@ -208,12 +214,20 @@ class Payer(Spec):
                                    doc="first calendar year in which the payer takes part")
     last_year: int | None = param(v.optional(v.integer(1900, 2200)), default=None,
                                   doc="last calendar year in which the payer takes part")
+    # whose payments the payer shares (sibsim.money.payer_waves)
+    waves: tuple[int, ...] | None = param(
+        v.optional(v.scalar_or_vector(v.integer(0))), default=None,
+        doc="entry waves (0-based) whose outcome payments the shares apply to; None: all")
 
     def validate(self) -> None:
         if isinstance(self.savings_strata, str):
             self._set("savings_strata", (self.savings_strata,))
         if self.savings_strata is not None:
             v.unique(f"Payer[{self.name}].savings_strata", self.savings_strata, "strata")
+        if isinstance(self.waves, int):
+            self._set("waves", (self.waves,))
+        if self.waves is not None:
+            v.unique(f"Payer[{self.name}].waves", self.waves, "entry waves")
         if (self.first_year is not None and self.last_year is not None
                 and self.last_year < self.first_year):
             raise v.fail(f"Payer[{self.name}].last_year", self.last_year,
@@ -245,6 +259,16 @@ class Payer(Spec):
         if isinstance(self.shares, dict):
             return self.shares.get(metric, 0.0)
         return self.shares
+
+    def wave_mask(self, n_waves: int) -> FloatArray:
+        """1.0 for each of ``n_waves`` entry waves whose payments this payer shares, else 0.
+
+        >>> Payer("county", 1.0, waves=[0]).wave_mask(3).tolist()
+        [1.0, 0.0, 0.0]
+        """
+        if self.waves is None:
+            return np.ones(n_waves)
+        return np.isin(np.arange(n_waves), self.waves).astype(np.float64)
 
     def share_vector(self, metrics: Sequence[str]) -> FloatArray:
         """Shares of ``metrics``, in that order, as an array (M,)."""
@@ -291,6 +315,8 @@ def check_payers(payers: Sequence[Payer], metrics: Sequence[str],
                 raise v.fail(f"{field}[{i}].shares", unknown,
                              f"metrics of the contract ({', '.join(metrics)})")
     if any(p.bounded for p in payers):  # shares sum to 1 year by year: payer_scope checks
+        metrics = ()
+    if any(p.waves is not None for p in payers):  # ... and wave by wave: payer_waves checks
         metrics = ()
     for m in metrics:
         parts = [(p.name, p.share_of(m)) for p in payers]
@@ -355,7 +381,8 @@ class PayerSplit:
 
 
 def split_by_payer(payers: Sequence[Payer], pay: PaymentResult,
-                   presence: NDArray[np.bool_] | None = None) -> PayerSplit:
+                   presence: NDArray[np.bool_] | None = None,
+                   by_wave: FloatArray | None = None) -> PayerSplit:
     """Split the contract's payments among ``payers`` by their shares, then apply each
     payer's caps (per period, then over the contract), period by period.
 
@@ -368,6 +395,10 @@ def split_by_payer(payers: Sequence[Payer], pay: PaymentResult,
     presence : bool array (Y, P), optional
         Whether each payer takes part in each period (payers with ``first_year`` /
         ``last_year``: :func:`sibsim.money.payer_scope.presence`); None: all throughout.
+    by_wave : array (D, M, W, P), optional
+        ``pay.by_metric`` by entry wave, for payers with ``waves``
+        (:func:`sibsim.money.payer_waves.payments_by_wave`): each payer's shares then apply
+        to the waves it covers only; None: every payer shares every wave's payments.
 
     Returns
     -------
@@ -376,7 +407,10 @@ def split_by_payer(payers: Sequence[Payer], pay: PaymentResult,
     """
     P = pay.n_periods
     shares = np.stack([p.share_vector(pay.metrics) for p in payers])  # (Y, M)
-    if len(payers) == 1 and np.all(shares == 1.0):
+    if by_wave is not None:  # payers by entry wave (money/payer_waves.py)
+        cover = np.stack([p.wave_mask(by_wave.shape[2]) for p in payers])  # (Y, W)
+        due = np.einsum("ym,yw,dmwp->dyp", shares, cover, by_wave)
+    elif len(payers) == 1 and np.all(shares == 1.0):
         due = np.array(pay.total[:, None, :])  # one payer paying all: exactly the total
     else:
         due = np.einsum("ym,dmp->dyp", shares, pay.by_metric)

@@ -61,6 +61,10 @@ class EvaluationTable:
     gate : bool array (D, K), optional
         True where the significance gate passed (or there is no gate) and any absolute target
         of the evaluation (``target_per_person_period``) was met. Default all True.
+    waves : sequence of tuple of int, length K, optional
+        Entry waves (0-based) each trigger measures: one wave for a per-wave trigger, every
+        wave for a pooled one. Filled by :func:`sibsim.money.evaluation.evaluate`; payers by
+        wave (:mod:`sibsim.money.payer_waves`) need it. Default None (not known).
 
     Examples
     --------
@@ -80,6 +84,7 @@ class EvaluationTable:
     units: FloatArray
     avoided_cost: FloatArray | None = None
     gate: NDArray[np.bool_] | None = None
+    waves: tuple[tuple[int, ...], ...] | None = None
 
     def __post_init__(self) -> None:
         metric = _LABELS(f"{_OWNER}.metric", self._seq("metric"))
@@ -102,6 +107,13 @@ class EvaluationTable:
             np.zeros((d, k)) if self.avoided_cost is None else self._array("avoided_cost", k, d)
         )
         gate = np.ones((d, k), dtype=bool) if self.gate is None else self._gate(k, d)
+        if self.waves is not None:
+            waves = tuple(tuple(_COUNTS(f"{_OWNER}.waves[{i}]", list(w)))
+                          for i, w in enumerate(self.waves))
+            if len(waves) != k:
+                raise v.fail(f"{_OWNER}.waves", self.waves,
+                             f"a sequence of length K={k} (one tuple of waves per trigger)")
+            object.__setattr__(self, "waves", waves)
         for name, value in (
             ("metric", metric),
             ("period", period),

@@ -57,6 +57,7 @@ from numpy.typing import NDArray
 from sibsim.money.cashflows import CashFlows, waterfall
 from sibsim.money.evaluation import evaluate
 from sibsim.money.kernels.waterfall import ClaimShareArrays, LifecycleArrays
+from sibsim.money.payer_waves import wave_payments
 from sibsim.money.payers import PayerSplit, split_by_payer
 from sibsim.money.results import Achievements, EvaluationTable, PaymentResult
 from sibsim.spec import _validate as v
@@ -440,7 +441,8 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
             achieved_now = dataclasses.replace(
                 achieved, counts=np.where(active[:, None, None, :], achieved.counts, 0.0))
         pay = contract.outcome_payments(gated, n_periods, achieved_now)
-        split = split_by_payer(payers, pay, presence)
+        split = split_by_payer(payers, pay, presence,
+                               wave_payments(deal, gated, pay, n_periods))  # payer_waves.py
         if runs_its_course:
             served_now, costs = served, full_costs
         else:  # the costs are elementwise in the people served: masking them masks the costs
@@ -454,6 +456,7 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
         stop = np.asarray(flows.stop_period, dtype=np.int64).copy()
     if life.claim.active:  # the payers share it by their shares of the metric, uncapped
         pay = _with_claim_share(pay, contract, np.asarray(flows.claim_share_paid))
-        split = split_by_payer(payers, pay, presence)
+        split = split_by_payer(payers, pay, presence, wave_payments(
+            deal, gated, pay, n_periods, np.asarray(flows.claim_share_paid)))
     return Lifecycle(stop=stop, payments=pay, split=split, achieved=achieved_now,
                      served=served_now, costs=costs, flows=flows)
