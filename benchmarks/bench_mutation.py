@@ -37,6 +37,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "mutation.json"
+#: mutmut's per-module verdicts (its ``.meta`` files), kept between runs for ``--resume``
+STATE = ROOT / "benchmarks" / ".mutation-state"
 
 #: Modules (under src/sibsim/) and the test files that exercise them.
 MODULES: dict[str, list[str]] = {
@@ -63,6 +65,9 @@ MODULES: dict[str, list[str]] = {
     "analysis/summary.py": ["test_metrics.py"],
     "dataset/io.py": ["test_io.py"],
 }
+
+#: Why a module's run is as it is (slow tests in its subset, a budget that ran out, ...).
+NOTES: dict[str, str] = {}
 
 #: Surviving mutants that no test can tell apart from the original, with the reason. Keyed by
 #: mutmut's mutant name; listed in the results file next to the survivor.
@@ -158,6 +163,38 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.capital.xǁServiceCostsǁcost__mutmut_98":
         ('a (P,) array of counts in a state broadcasts against the (D, P) arrays as (1, P) '
          'would'),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_26":
+        ("check_outcome only asks whether there are states (`not states`), and None and [] "
+         "both say no; with measure 'events' the states are not read"),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_36":
+        ("the outcome dataset stores occupancy with state as its last dimension (dataset/"
+         "build.py puts (..., process, state) last; netCDF keeps the order), so the transpose "
+         "moves nothing"),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_48":
+        ("`own` is computed from the state axis itself, so it always has one entry per state "
+         "and zip's strict check never fires"),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_51":
+        ("`own` is computed from the state axis itself, so it always has one entry per state "
+         "and zip's strict check never fires"),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_54":
+        ("`own` is computed from the state axis itself, so it always has one entry per state "
+         "and zip's strict check never fires"),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_83":
+        ("the engine's events and a process's occupancy of its own states are finite (NaN "
+         "marks only another process's states, which check_outcome refuses first), so "
+         "skipping NaN in the sum over waves changes nothing"),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_85":
+        ("the engine's events and a process's occupancy of its own states are finite (NaN "
+         "marks only another process's states, which check_outcome refuses first), so "
+         "skipping NaN in the sum over waves changes nothing"),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_91":
+        ("the engine's events and a process's occupancy of its own states are finite (NaN "
+         "marks only another process's states, which check_outcome refuses first), so "
+         "skipping NaN in the sum over waves changes nothing"),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_93":
+        "the outcome dataset's events and occupancy are float64 already (dataset/build.py)",
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_95":
+        "the outcome dataset's events and occupancy are float64 already (dataset/build.py)",
     "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_1":
         ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
          "design classes are defined, in mutmut's parent process before any mutant is switched "
@@ -384,12 +421,24 @@ def _strip(diff: str) -> str:
     return "\n".join(lines)
 
 
-def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None = None) -> dict:
+def _state_file(module: str) -> Path:
+    return STATE / (module.replace("/", "__") + ".meta")
+
+
+def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None = None,
+               resume: bool = False) -> dict:
+    """Mutate one module under a time budget. With ``resume``, the verdicts of an earlier run
+    (kept in ``STATE``) stand for every function whose source is unchanged (mutmut compares a
+    hash per function), and only the mutants not yet checked are run."""
     tests = MODULES[module]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="sibsim-mutation-") as tmp:
         work = Path(tmp)
         _copy(work)
+        meta = work / "mutants" / "src" / "sibsim" / f"{module}.meta"
+        if resume and _state_file(module).exists():
+            meta.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(_state_file(module), meta)
         with open(work / "pyproject.toml", "a", encoding="utf-8") as fh:
             fh.write(_config(module, tests, jobs))
         env = {k: val for k, val in os.environ.items() if k != "PYTHONPATH"}
@@ -409,8 +458,14 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
             timed_out = True
             os.killpg(proc.pid, signal.SIGKILL)
             tail = (proc.communicate()[0] or "")[-2000:]
-        meta = work / "mutants" / "src" / "sibsim" / f"{module}.meta"
         codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+        if meta.exists() and not recheck:
+            STATE.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(meta, _state_file(module))
+        elif recheck and _state_file(module).exists():  # the kept verdicts take the new ones
+            kept = json.loads(_state_file(module).read_text())
+            kept["exit_code_by_key"].update({k: c for k, c in codes.items() if c is not None})
+            _state_file(module).write_text(json.dumps(kept))
         if recheck:  # only the mutants named were run again
             codes = {k: codes.get(k) for k in recheck}
         counts: dict[str, int] = {}
@@ -470,6 +525,22 @@ def merge_recheck(before: dict, again: dict) -> dict:
                           "still_surviving": len(survivors)}}
 
 
+def annotate(row: dict) -> dict:
+    """A module's results with the reasons now in ``EQUIVALENT`` on its survivors."""
+    survivors = []
+    for entry in row["survivors"]:
+        entry = {k: val for k, val in entry.items() if k != "equivalent"}
+        if entry["mutant"] in EQUIVALENT:
+            entry["equivalent"] = EQUIVALENT[entry["mutant"]]
+        survivors.append(entry)
+    checked = row["checked"]
+    killed = sum(n for s, n in row["counts"].items() if s in KILLED)
+    equivalent = sum(1 for s in survivors if "equivalent" in s)
+    return {**row, "survivors": survivors,
+            "killed_share_without_equivalent": (round(killed / (checked - equivalent), 4)
+                                                if checked - equivalent > 0 else None)}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--modules", nargs="*", default=list(MODULES),
@@ -480,15 +551,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--merge", action="store_true",
                    help="keep the other modules already in --out (re-run only those given)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the verdicts of the last run of each module given (from "
+                        "benchmarks/.mutation-state/, for functions whose source is unchanged) "
+                        "and check only the mutants it did not reach; implies --merge")
     p.add_argument("--recheck", action="store_true",
                    help="run again only the survivors of each module given that --out lists "
                         "(after new tests); implies --merge")
+    p.add_argument("--annotate", action="store_true",
+                   help="only write the reasons in EQUIVALENT onto the survivors --out lists "
+                        "(after new reasons were written), running nothing")
     args = p.parse_args(argv)
+    if args.annotate:
+        rows = {r["module"]: annotate(r) for r in json.loads(args.out.read_text())["modules"]}
+        _write(args.out, rows)
+        return 0
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         p.error(f"unknown modules {unknown}; known: {list(MODULES)}")
     previous = {}
-    if (args.merge or args.recheck) and args.out.exists():
+    if (args.merge or args.recheck or args.resume) and args.out.exists():
         previous = {r["module"]: r for r in json.loads(args.out.read_text())["modules"]}
     for module in args.modules:
         print(f"mutating {module} (budget {args.budget:.0f} s) ...", flush=True)
@@ -499,7 +581,16 @@ def main(argv: list[str] | None = None) -> int:
             names = [s["mutant"] for s in before["survivors"]]
             res = merge_recheck(before, run_module(module, args.budget, args.jobs, names))
         else:
-            res = run_module(module, args.budget, args.jobs)
+            res = run_module(module, args.budget, args.jobs, resume=args.resume)
+            if args.resume and before is not None and before.get("resumed_from_state"):
+                res["wall_s"] = round(res["wall_s"] + before["wall_s"], 1)
+                res["budget_s"] = res["budget_s"] + before["budget_s"]
+            if args.resume:
+                res["resumed_from_state"] = True
+            if before is not None and "note" in before:
+                res.setdefault("note", before["note"])
+        if module in NOTES:
+            res["note"] = NOTES[module]
         previous[res["module"]] = res
         print(f"  {res['checked']}/{res['mutants']} checked, killed share "
               f"{res['killed_share']}, {len(res['survivors'])} survivors, {res['wall_s']} s",
