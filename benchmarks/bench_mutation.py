@@ -198,7 +198,8 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_95":
         "the outcome dataset's events and occupancy are float64 already (dataset/build.py)",
     'sibsim.money.payers.x_check_payers__mutmut_36':
-        ('near 1, |total - 1| is a multiple of 2**-53 and 1e-9 is not, so it never equals the tolerance: > and >= agree'),
+        ('near 1, |total - 1| is a multiple of 2**-53 and 1e-9 is not, so it never equals '
+         'the tolerance: > and >= agree'),
     'sibsim.money.payers.x_split_by_payer__mutmut_21':
         ('einsum takes upper-case subscripts as it takes lower-case ones'),
     'sibsim.money.payers.x_split_by_payer__mutmut_59':
