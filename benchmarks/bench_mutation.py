@@ -470,8 +470,12 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
     hash per function), and only the mutants not yet checked are run."""
     tests = MODULES[module]
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="sibsim-mutation-") as tmp:
-        work = Path(tmp)
+    # one fixed folder (emptied first), so that numba's cache of the unmutated kernels, kept in
+    # NUMBA_CACHE_DIR and keyed on each file's path and time stamp, serves every later run
+    work = Path(tempfile.gettempdir()) / "sibsim-mutation-work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    try:
         _copy(work)
         meta = work / "mutants" / "src" / "sibsim" / f"{module}.meta"
         if resume and _state_file(module).exists():
@@ -484,6 +488,8 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
         # mutmut forks a worker per mutant from a process that has run the kernels; numba's
         # default GNU OpenMP threading layer deadlocks after a fork, workqueue does not
         env["NUMBA_THREADING_LAYER"] = "workqueue"
+        env.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir())
+                                              / "sibsim-mutation-numba-cache"))
         timed_out = False
         # its own process group, so that a budget running out also ends the forked mutants
         proc = subprocess.Popen([sys.executable, "-m", "mutmut", "run", "--max-children",
@@ -519,6 +525,8 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
                 if name in EQUIVALENT:
                     entry["equivalent"] = EQUIVALENT[name]
                 survivors.append(entry)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     checked = sum(n for s, n in counts.items() if s not in ("not checked", "skipped"))
     killed = sum(n for s, n in counts.items() if s in KILLED)
     equivalent = sum(1 for s in survivors if "equivalent" in s)
