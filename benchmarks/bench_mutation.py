@@ -58,7 +58,8 @@ MODULES: dict[str, list[str]] = {
     "money/municipality.py": ["test_municipality.py", "test_sib_pipeline.py"],
     "money/evaluation.py": ["test_evaluation.py", "test_roundtrip.py"],
     "money/deal.py": ["test_deal.py", "test_roundtrip.py"],
-    "money/sib.py": ["test_sib_pipeline.py"],
+    "money/sib.py": ["test_sib_pipeline.py", "test_money_fast.py", "test_payer_scope.py",
+                     "test_payers_edges.py"],
     "money/scenario_sections.py": ["test_scenario_file.py", "test_roundtrip.py",
                                    "test_fuzz_toml.py"],
     "scenario_file.py": ["test_scenario_file.py", "test_roundtrip.py", "test_fuzz_toml.py"],
@@ -66,6 +67,16 @@ MODULES: dict[str, list[str]] = {
     "analysis/metrics.py": ["test_metrics.py"],
     "analysis/summary.py": ["test_metrics.py"],
     "dataset/io.py": ["test_io.py"],
+    "money/termination.py": ["test_lifecycle.py", "test_sib_pipeline.py", "test_roundtrip.py"],
+    "money/payer_scope.py": ["test_payer_scope.py", "test_payers_edges.py"],
+    "money/uncertain.py": ["test_uncertain_money.py", "test_payers_edges.py",
+                           "test_roundtrip.py"],
+    "money/irr.py": ["test_irr.py", "test_sib_pipeline.py"],
+    "analysis/budget.py": ["test_budget.py", "test_fund_budget.py"],
+    "analysis/blocks.py": ["test_blocks.py"],
+    "analysis/design.py": ["test_design.py"],
+    "dataset/build.py": ["test_multi_process.py", "test_rate_cards.py", "test_io.py"],
+    "dataset/schema.py": ["test_io.py", "test_evaluation.py"],
 }
 
 #: Why a module's run is as it is (slow tests in its subset, a budget that ran out, ...).
@@ -463,6 +474,29 @@ def _state_file(module: str) -> Path:
     return STATE / (module.replace("/", "__") + ".meta")
 
 
+SURVIVED = ("survived", "no tests", "suspicious", "terminated")
+
+_DIFFS = """
+import json, sys
+from mutmut.mutation.diff_apply import find_mutant, get_diff_for_mutant
+names = json.load(sys.stdin)
+json.dump({n: get_diff_for_mutant(n, path=find_mutant(n).path) for n in names}, sys.stdout)
+"""
+
+
+def _diffs(names: list[str], work: Path, env: dict) -> dict[str, str]:
+    """The diff of each mutant named (what ``mutmut show`` prints), in one process."""
+    if not names:
+        return {}
+    done = subprocess.run([sys.executable, "-c", _DIFFS], input=json.dumps(names), cwd=work,
+                          env=env, capture_output=True, text=True, timeout=600)
+    if done.returncode == 0:
+        return json.loads(done.stdout)
+    return {n: subprocess.run([sys.executable, "-m", "mutmut", "show", n], cwd=work, env=env,
+                              capture_output=True, text=True, timeout=120).stdout
+            for n in names}
+
+
 def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None = None,
                resume: bool = False) -> dict:
     """Mutate one module under a time budget. With ``resume``, the verdicts of an earlier run
@@ -514,14 +548,14 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
             codes = {k: codes.get(k) for k in recheck}
         counts: dict[str, int] = {}
         survivors = []
+        shown = _diffs([n for n, c in codes.items()
+                        if STATUS.get(c, "suspicious") in SURVIVED], work, env)
         for name, code in sorted(codes.items()):
             status = STATUS.get(code, "suspicious")
             counts[status] = counts.get(status, 0) + 1
-            if status in ("survived", "no tests", "suspicious", "terminated"):
-                shown = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=work,
-                                       env=env, capture_output=True, text=True, timeout=120)
+            if status in SURVIVED:
                 entry = {"mutant": name, "status": status, "exit_code": code,
-                         "diff": _strip(shown.stdout)}
+                         "diff": _strip(shown[name])}
                 if name in EQUIVALENT:
                     entry["equivalent"] = EQUIVALENT[name]
                 survivors.append(entry)
