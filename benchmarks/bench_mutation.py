@@ -250,9 +250,12 @@ EQUIVALENT: dict[str, str] = {
     'sibsim.money.payers.xǁPayerǁshare_vector__mutmut_4':
         ('shares are floats (the fraction check returns a float, and a metric left out is 0.0)'),
     'sibsim.money.evaluation.x_contract_round__mutmut_14':
-        ('steps is 0 only for a precision above 2, where |0 - 1/precision| <= 1e-9/precision is false anyway'),
+        ('steps is 0 only for a precision above 2, where |0 - 1/precision| <= 1e-9/precision '
+         'is false anyway'),
     'sibsim.money.evaluation.x_contract_round__mutmut_18':
-        ('|steps - 1/precision| equal to exactly 1e-9/precision needs a precision that hits the tolerance to the last bit: a search over 1/precision within 30 ulps of n/(1 + 1e-9), n <= 20,000, found none'),
+        ('|steps - 1/precision| equal to exactly 1e-9/precision needs a precision that hits '
+         'the tolerance to the last bit: a search over 1/precision within 30 ulps of n/(1 + '
+         '1e-9), n <= 20,000, found none'),
     'sibsim.money.evaluation.x_contract_round__mutmut_45':
         ('at x == 0 the magnitude is 0, and -0.0 + 0.0 is 0.0'),
     'sibsim.money.evaluation.xǁEvaluationǁcheck_groups__mutmut_8':
