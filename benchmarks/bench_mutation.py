@@ -68,8 +68,11 @@ MODULES: dict[str, list[str]] = {
                       "--deselect=tests/test_payers.py::"
                       "test_a_scenario_file_payer_may_pay_the_rate_cards",
                       "--deselect=tests/test_payers.py::test_report_has_one_line_per_payer"],
-    "money/sib.py": ["test_sib_pipeline.py", "test_money_fast.py", "test_payer_scope.py",
-                     "test_payers_edges.py"],
+    "money/sib.py": ["test_sib_edges.py", "test_sib_pipeline.py", "test_money_fast.py",
+                     "test_payer_scope.py", "test_payers_edges.py", "test_breakeven_fast.py",
+                     "test_costs_follow_people.py", "test_multi_process.py",
+                     "--deselect=tests/test_multi_process.py::"
+                     "test_thread_count_does_not_change_multi_process_results"],
     "money/scenario_sections.py": ["test_scenario_file.py", "test_roundtrip.py",
                                    "test_fuzz_toml.py"],
     "scenario_file.py": ["test_scenario_file.py", "test_roundtrip.py", "test_fuzz_toml.py"],
@@ -268,6 +271,26 @@ EQUIVALENT: dict[str, str] = {
         ('sizes[arm] is 2-d (wave, stratum): axis +1 is axis -1'),
     'sibsim.money.evaluation.xǁEvaluationǁcheck_groups__mutmut_64':
         ('sizes[arm] is 2-d (wave, stratum): axis +1 is axis -1'),
+    'sibsim.money.sib.x_counterfactual__mutmut_13':
+        ('progress=None is off, as progress=False'),
+    'sibsim.money.sib.x_counterfactual_of__mutmut_3':
+        ('the draw coordinate is int64 already'),
+    'sibsim.money.sib.x_counterfactual_of__mutmut_5':
+        ('the draw coordinate is int64 already'),
+    'sibsim.money.sib.x_counterfactual_of__mutmut_12':
+        ('one more draw is computed and then left out by the selection of the draws asked for:'
+         ' draws are keyed on (seed, draw), so the same values'),
+    'sibsim.money.sib.x_counterfactual_of__mutmut_22':
+        ('more draws are computed (lo more) and then left out by the selection of the draws '
+         'asked for: draws are keyed on (seed, draw), so the same values'),
+    'sibsim.money.sib.x_counterfactual_of__mutmut_26':
+        ('selecting every draw of a contiguous block gives the block itself'),
+    'sibsim.money.sib.x_effect_free__mutmut_31':
+        ("explicit only picks the field named in valued_states' values; effect_free uses its "
+         'keys (the states)'),
+    'sibsim.money.sib.x_effect_free__mutmut_34':
+        ("explicit only picks the field named in valued_states' values; effect_free uses its "
+         'keys (the states)'),
     "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_1":
         ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
          "design classes are defined, in mutmut's parent process before any mutant is switched "
