@@ -63,8 +63,9 @@ MODULES: dict[str, list[str]] = {
                             "test_money_fast.py", "test_silent.py", "test_roundtrip.py",
                             "--deselect=tests/test_multi_process.py::"
                             "test_thread_count_does_not_change_multi_process_results"],
-    "money/deal.py": ["test_deal.py", "test_sib_pipeline.py", "test_payers_edges.py",
-                      "test_payer_scope.py", "test_payers.py", "test_roundtrip.py",
+    "money/deal.py": ["test_deal_edges.py", "test_deal.py", "test_sib_pipeline.py",
+                      "test_payers_edges.py", "test_payer_scope.py", "test_payers.py",
+                      "test_roundtrip.py",
                       "--deselect=tests/test_payers.py::"
                       "test_a_scenario_file_payer_may_pay_the_rate_cards",
                       "--deselect=tests/test_payers.py::test_report_has_one_line_per_payer"],
