@@ -6,12 +6,15 @@ Each test pins a behaviour that mutation testing (benchmarks/bench_mutation.py) 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import xarray as xr
 
 import sibsim
-from sibsim.money.sib import counterfactual, counterfactual_of
+from sibsim import Gamma
+from sibsim.money.sib import counterfactual, counterfactual_of, money_flows
 
 DRAWS, SEED = 8, 5
 
@@ -49,3 +52,43 @@ def test_the_counterfactual_of_some_draws_is_those_draws_of_the_whole(deal, pick
     got = counterfactual_of(deal, ds)
     np.testing.assert_array_equal(got["draw"].values, ds["draw"].values)
     xr.testing.assert_equal(got, counterfactual(deal, DRAWS, SEED).isel(draw=pick))
+
+
+# ------------------------------------------------------------------------ units and dims
+UNITS = {"participants_served": "people", "measured_effect": "fraction",
+         "trigger_units": "outcome units", "gate_passed": "1", "avoided_events": "events",
+         "avoided_events_by_process": "events", "achievements": "achievements",
+         "stop_period": "period", "settlement_period": "period"}
+
+
+def test_every_money_variable_carries_its_units():
+    deal = sibsim.load_scenario("massachusetts-roca")   # rate cards, several processes
+    money = money_flows(deal, sibsim.simulate(deal, draws=3, seed=1, progress=False))
+    assert set(UNITS) <= set(money.data_vars)
+    for name, var in money.data_vars.items():
+        expected = UNITS.get(name, "hr" if name == "true_effect" else "USD")
+        assert var.attrs["units"] == expected, name
+
+
+def test_uncertain_own_costs_are_per_draw(deal):
+    moj, fund = deal.payers
+    uncertain = deal.replace(payers=(
+        dataclasses.replace(moj, other_costs_per_period=Gamma.from_mean_sd(100.0, 10.0)), fund))
+    money = money_flows(uncertain, sibsim.simulate(uncertain, draws=3, seed=1, progress=False))
+    assert money["other_costs_by_payer"].dims == ("draw", "payer", "period")
+    assert money["commissioner_other_costs"].dims == ("draw", "period")
+    assert money["money_parameter_value"].attrs["units"] == "GBP"
+    own = money["other_costs_by_payer"].sel(payer=moj.name).values
+    assert own[:, 0].std() > 0 and (own >= 0).all()
+    plain = money_flows(deal, sibsim.simulate(deal, draws=3, seed=1, progress=False))
+    assert plain["other_costs_by_payer"].dims == ("payer", "period")
+
+
+def test_the_counterfactual_is_the_expected_count_of_each_draw(deal, capsys):
+    # no service: 1,000 people of the first wave x the draw's baseline rate x the profile of
+    # the years after release (1.0, 0.8, 0.7, then 0.6), with no sampling noise
+    cf = counterfactual(deal, 3, SEED)
+    assert capsys.readouterr().err == ""   # no progress bar for this inner run
+    events = cf["events"].sel(arm="treatment", wave=0).sum("stratum").values
+    profile = np.array([1.0, 0.8, 0.7, 0.6, 0.6, 0.6, 0.6, 0.6])
+    np.testing.assert_allclose(events, 1000 * _baseline(cf)[:, None] * profile, rtol=1e-12)
