@@ -97,7 +97,22 @@ MODULES: dict[str, list[str]] = {
 }
 
 #: Why a module's run is as it is (slow tests in its subset, a budget that ran out, ...).
-NOTES: dict[str, str] = {}
+NOTES: dict[str, str] = {
+    "money/evaluation.py":
+        ("1,502 mutants: more than one 10-minute budget checks; runs are resumed (--resume) "
+         "and the survivors of a run with fewer test files were run again with these. "
+         "test_multi_process's thread-count test (15 s, the same results under 1 and 2 "
+         "threads) is deselected: the other tests of the file reach the same code"),
+    "money/sib.py":
+        ("1,051 mutants: more than one 10-minute budget checks; runs are resumed (--resume). "
+         "test_multi_process's thread-count test is deselected (see money/evaluation.py)"),
+    "money/deal.py":
+        ("two report tests of test_payers.py (8-13 s each: a scenario file's payers and the "
+         "report's lines) are deselected; Deal's checks run in every other test of the subset"),
+    "money/scenario_sections.py":
+        ("test_scenario_file.py's round trip of each outcome kind (up to 100 s) is "
+         "deselected: it reads outcome-only files, which have no money tables"),
+}
 
 #: Surviving mutants that no test can tell apart from the original, with the reason. Keyed by
 #: mutmut's mutant name; listed in the results file next to the survivor.
