@@ -102,7 +102,10 @@ NOTES: dict[str, str] = {
         ("1,502 mutants: more than one 10-minute budget checks; runs are resumed (--resume) "
          "and the survivors of a run with fewer test files were run again with these. "
          "test_multi_process's thread-count test (15 s, the same results under 1 and 2 "
-         "threads) is deselected: the other tests of the file reach the same code"),
+         "threads) is deselected: the other tests of the file reach the same code. "
+         "x__treated_units__mutmut_86 (an output array of the wrong shape) ends the test run "
+         "with an out-of-bounds write in the numba kernel: caught, but by a crash that mutmut "
+         "counts as 'suspicious'"),
     "money/sib.py":
         ("1,051 mutants: more than one 10-minute budget checks; runs are resumed (--resume). "
          "test_multi_process's thread-count test is deselected (see money/evaluation.py)"),
@@ -310,6 +313,50 @@ EQUIVALENT: dict[str, str] = {
     'sibsim.money.sib.x_effect_free__mutmut_34':
         ("explicit only picks the field named in valued_states' values; effect_free uses its "
          'keys (the states)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_39':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_40':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_42':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_43':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_44':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_45':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_46':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_47':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_48':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_49':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_77':
+        ('a list of Python ints is int64 already'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_79':
+        ('a list of Python ints is int64 already'),
     "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_1":
         ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
          "design classes are defined, in mutmut's parent process before any mutant is switched "
