@@ -357,6 +357,14 @@ EQUIVALENT: dict[str, str] = {
         ('a list of Python ints is int64 already'),
     'sibsim.money.evaluation.x__treated_units__mutmut_79':
         ('a list of Python ints is int64 already'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_16':
+        ('only the speed changes: with several processes the process dimension is left in, the'
+         ' layout test fails and the data is read the labelled way, which gives the same '
+         'numbers'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_17':
+        ('only the speed changes: with several processes the process dimension is left in, the'
+         ' layout test fails and the data is read the labelled way, which gives the same '
+         'numbers'),
     "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_1":
         ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
          "design classes are defined, in mutmut's parent process before any mutant is switched "
