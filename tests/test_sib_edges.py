@@ -92,3 +92,17 @@ def test_the_counterfactual_is_the_expected_count_of_each_draw(deal, capsys):
     events = cf["events"].sel(arm="treatment", wave=0).sum("stratum").values
     profile = np.array([1.0, 0.8, 0.7, 0.6, 0.6, 0.6, 0.6, 0.6])
     np.testing.assert_allclose(events, 1000 * _baseline(cf)[:, None] * profile, rtol=1e-12)
+
+
+def test_per_draw_costs_equal_to_a_constant_give_the_same_breakeven(deal):
+    """Service costs holding per-draw values set in Python (a sensitivity run's inputs) cannot
+    key the break-even search's cache of costs: they are computed afresh, to the same result."""
+    from sibsim.analysis.breakeven import breakeven
+    from sibsim.money.uncertain import per_draw
+
+    costs = deal.service_costs
+    per_person = float(costs.per_participant)
+    same = deal.replace(service_costs=dataclasses.replace(
+        costs, per_participant=per_draw(np.full(4, per_person))))
+    ds = sibsim.simulate(deal, draws=4, seed=3, progress=False)
+    xr.testing.assert_equal(breakeven(same, ds, grid=9), breakeven(deal, ds, grid=9))
