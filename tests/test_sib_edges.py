@@ -14,6 +14,7 @@ import xarray as xr
 
 import sibsim
 from sibsim import Gamma
+from sibsim.money.evaluation import evaluate
 from sibsim.money.sib import counterfactual, counterfactual_of, money_flows
 
 DRAWS, SEED = 8, 5
@@ -106,3 +107,44 @@ def test_per_draw_costs_equal_to_a_constant_give_the_same_breakeven(deal):
         costs, per_participant=per_draw(np.full(4, per_person))))
     ds = sibsim.simulate(deal, draws=4, seed=3, progress=False)
     xr.testing.assert_equal(breakeven(same, ds, grid=9), breakeven(deal, ds, grid=9))
+
+
+# ------------------------------------------------------------------------ given parts
+def test_money_flows_uses_the_counterfactual_and_table_it_is_given(deal):
+    ds = sibsim.simulate(deal, draws=4, seed=3, progress=False)
+    cf = counterfactual_of(deal, ds)
+    base = money_flows(deal, ds, cf=cf)
+    # twice the events without the service: the avoided events grow by the treated arm's
+    # counterfactual events, summed over waves and strata
+    double = cf.assign(events=cf["events"] * 2)
+    more = money_flows(deal, ds, cf=double)
+    extra = cf["events"].sel(arm="treatment").sum(("wave", "stratum")).values
+    np.testing.assert_allclose(more["avoided_events"].values - base["avoided_events"].values,
+                               extra, rtol=1e-12)
+    # a table in which no evaluation measured anything pays nothing
+    table = evaluate(ds, deal.evaluations, 3)
+    nothing = dataclasses.replace(table, measured_effect=np.zeros_like(table.measured_effect),
+                                  units=np.zeros_like(table.units))
+    paid = money_flows(deal, ds, cf=cf, table=nothing)["outcome_payments"].values
+    assert paid.sum() == 0 and base["outcome_payments"].values.sum() > 0
+
+
+def test_the_money_dataset_says_what_it_holds(deal):
+    ds = sibsim.simulate(deal, draws=2, seed=3, progress=False)
+    money = money_flows(deal, ds)
+    assert {k: money.attrs[k] for k in ("currency", "seed", "period", "periods_per_year",
+                                        "social_discount_rate_per_year",
+                                        "investor_discount_rate_per_year",
+                                        "target_irr_per_year", "tranches")} == {
+        "currency": "GBP", "seed": 3, "period": "year", "periods_per_year": 1,
+        "social_discount_rate_per_year": deal.municipality.discount_rate,
+        "investor_discount_rate_per_year": deal.investors.discount_rate,
+        "target_irr_per_year": deal.investors.target_irr,
+        "tranches": ",".join(t.name for t in deal.capital.tranches)}
+    assert money.attrs["timing"].startswith("flows of period t are discounted by (1 + r)**t")
+    assert money.attrs["timing"].endswith("savings when the outcome is avoided")
+    assert all(var.attrs["description"] for var in money.data_vars.values())
+    # a deal whose scenario has no effect: its true effect has no measure
+    none = deal.with_scenario(effect=None)
+    money = money_flows(none, sibsim.simulate(none, draws=2, seed=3, progress=False))
+    assert money["true_effect"].attrs["units"] == "none"
