@@ -365,9 +365,10 @@ EQUIVALENT: dict[str, str] = {
         ('only the speed changes: with several processes the process dimension is left in, the'
          ' layout test fails and the data is read the labelled way, which gives the same '
          'numbers'),
-    'sibsim.money.sib.x_counterfactual_of__mutmut_28':
-        ('hi + lo equals the count only where hi - lo does (lo = 0) or by chance; otherwise '
-         'every draw of the block is selected, which gives the block itself'),
+    "sibsim.money.sib.x_counterfactual_of__mutmut_28":
+        ("distinct draws span at least their count (hi - lo >= n), so with lo > 0 hi + lo "
+         "exceeds n and the draws are selected, which gives the same block; with lo = 0 the "
+         "two tests are the same"),
     "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_1":
         ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
          "design classes are defined, in mutmut's parent process before any mutant is switched "
