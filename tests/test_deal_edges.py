@@ -7,6 +7,7 @@ or likely to be (the checks' texts were matched only in part before).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -19,6 +20,7 @@ from sibsim.money.deal import Deal
 from sibsim.money.evaluation import Evaluation
 from sibsim.money.municipality import Municipality
 from sibsim.money.payers import Payer
+from sibsim.spec.distributions import Fixed
 
 SCENARIO = Scenario(cohort=Cohort(entry=(40,)),
                     outcome=CountOutcome(Gamma.from_mean_sd(1.0, 0.1), dispersion=2.0),
@@ -86,3 +88,49 @@ def test_each_refusal_names_the_key_the_value_and_what_is_allowed(case):
 
 def test_a_maturity_may_be_the_last_period_of_the_horizon():
     assert Deal(**priced(maturity=2)).maturity == 2
+
+
+# ------------------------------------------------------------------------ several processes
+def _card(deal, **changes):
+    first, *rest = deal.contract.rate_cards
+    return deal.replace(contract=dataclasses.replace(
+        deal.contract, rate_cards=(dataclasses.replace(first, **changes), *rest)))
+
+
+def test_process_refusals_name_the_processes():
+    roca = sibsim.load_scenario("massachusetts-roca")   # three processes
+    several = "one of 'incarceration', 'employment', 'engagement'"
+    with pytest.raises(ValueError, match="^" + re.escape(
+            f"RateCard[job_readiness].process: got None; allowed: {several} (the scenario has "
+            "several outcome processes)") + "$"):
+        _card(roca, process=None)
+    first, *rest = roca.evaluations
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "Evaluation[incarceration_days].state: got 'nope'; allowed: a state of process "
+            "'incarceration'") + "$"):
+        roca.replace(evaluations=(dataclasses.replace(first, state="nope"), *rest))
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "Municipality.saving_per_event: got 5.0; allowed: an amount per process, "
+            "{process = amount}, when the scenario has several outcome processes") + "$"):
+        roca.replace(municipality=dataclasses.replace(roca.municipality, saving_per_event=5.0))
+    koto = sibsim.load_scenario("koto-sib")   # one process
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "RateCard[training_completed].process: got 'nope'; allowed: one of 'job start'")
+            + "$"):
+        _card(koto, process="nope")
+
+
+# ------------------------------------------------------------------------ conveniences
+def test_calendar_years_of_quarters():
+    deal = sibsim.load_scenario("peterborough").with_scenario(period="quarter")
+    assert deal.calendar_years().tolist() == [2010] * 4 + [2011] * 4
+
+
+def test_with_scenario_and_with_values_change_one_thing():
+    deal = sibsim.load_scenario("peterborough")
+    quarterly = deal.with_scenario(period="quarter")
+    assert quarterly.scenario.period == "quarter" and quarterly.contract == deal.contract
+    assert quarterly.scenario.horizon == deal.scenario.horizon
+    fixed = deal.with_values({"scenario.outcome.rate": 1.2})
+    assert fixed.scenario.outcome.rate == Fixed(1.2) and fixed.payers == deal.payers
+    assert deal.scenario.outcome.rate != Fixed(1.2)
