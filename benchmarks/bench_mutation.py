@@ -369,6 +369,15 @@ EQUIVALENT: dict[str, str] = {
         ("distinct draws span at least their count (hi - lo >= n), so with lo > 0 hi + lo "
          "exceeds n and the draws are selected, which gives the same block; with lo = 0 the "
          "two tests are the same"),
+    'sibsim.money.municipality.xǁMunicipalityǁother_costs__mutmut_14':
+        ('a per-draw cost (PerDraw) is float64 by construction'),
+    'sibsim.money.municipality.xǁMunicipalityǁother_costs__mutmut_16':
+        ('a per-draw cost (PerDraw) is float64 by construction'),
+    'sibsim.money.municipality.xǁMunicipalityǁother_costs__mutmut_18':
+        ("numpy reads a negative size in reshape as 'the rest', like -1"),
+    'sibsim.money.municipality.xǁMunicipalityǁper_event__mutmut_4':
+        ('with process None, amount.get(None, 0.0) is 0.0 (process names are non-empty '
+         'strings), the value of the else branch'),
     "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_1":
         ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
          "design classes are defined, in mutmut's parent process before any mutant is switched "

@@ -96,3 +96,16 @@ def test_own_costs_stop_after_the_contract_periods():
     assert m.other_costs(4).tolist() == [5.0, 5.0, 0.0, 0.0]
     uncertain = Municipality(other_costs_per_period=per_draw([1.0, 2.0]), contract_periods=1)
     assert uncertain.other_costs(3).tolist() == [[1.0, 0.0, 0.0], [2.0, 0.0, 0.0]]
+
+
+def test_every_amount_is_stored_as_read():
+    """Distribution tables become distributions and the discount rate a float, in the field
+    itself (not beside it)."""
+    gamma = {"dist": "gamma", "mean": 10.0, "sd": 1.0}
+    m = Municipality(discount_rate=0, other_costs_per_period=dict(gamma),
+                     saving_per_person_period={"care": dict(gamma)},
+                     wider_value_per_person_period={"care": dict(gamma)})
+    assert type(m.discount_rate) is float and m.discount_rate == 0.0
+    assert isinstance(m.other_costs_per_period, Distribution)
+    assert isinstance(m.saving_per_person_period["care"], Distribution)
+    assert isinstance(m.wider_value_per_person_period["care"], Distribution)
