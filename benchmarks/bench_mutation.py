@@ -683,6 +683,7 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
             _state_file(module).write_text(json.dumps(kept))
         if recheck:  # only the mutants named were run again
             codes = {k: codes.get(k) for k in recheck}
+            not_reached = [k for k, c in codes.items() if c is None]
         counts: dict[str, int] = {}
         survivors = []
         shown = _diffs([n for n, c in codes.items()
@@ -715,6 +716,7 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
         "wall_s": round(time.perf_counter() - started, 1),
         "survivors": survivors,
         "log_tail": None if codes else tail,
+        **({"not_reached": not_reached} if recheck else {}),
     }
 
 
@@ -722,15 +724,21 @@ def merge_recheck(before: dict, again: dict) -> dict:
     """A module's results after its survivors in ``before`` were run again (``again``): each
     rechecked mutant takes its new status, the others keep theirs."""
     rechecked = {s["mutant"]: s for s in before["survivors"]}
+    # a survivor that the budget did not reach again keeps its earlier verdict and entry
+    reached = {s["mutant"] for s in again["survivors"]} | {
+        name for name in rechecked if name not in again.get("not_reached", ())}
     counts = dict(before["counts"])
-    for entry in rechecked.values():
-        counts[entry["status"]] -= 1
+    for name, entry in rechecked.items():
+        if name in reached:
+            counts[entry["status"]] -= 1
     for status, n in again["counts"].items():
-        counts[status] = counts.get(status, 0) + n
+        if status != "not checked":
+            counts[status] = counts.get(status, 0) + n
     counts = {s: n for s, n in counts.items() if n}
     checked = sum(n for s, n in counts.items() if s not in ("not checked", "skipped"))
     killed = sum(n for s, n in counts.items() if s in KILLED)
-    survivors = again["survivors"]
+    survivors = again["survivors"] + [entry for name, entry in rechecked.items()
+                                      if name not in reached]
     equivalent = sum(1 for s in survivors if "equivalent" in s)
     return {**before, "counts": counts, "checked": checked,
             "killed_share": round(killed / checked, 4) if checked else None,
@@ -739,7 +747,8 @@ def merge_recheck(before: dict, again: dict) -> dict:
             "survivors": survivors,
             "rechecked": {"mutants": len(rechecked), "tests": again["tests"],
                           "wall_s": again["wall_s"], "budget_ran_out": again["budget_ran_out"],
-                          "still_surviving": len(survivors)}}
+                          "still_surviving": len(again["survivors"]),
+                          "not_reached": len(rechecked) - len(reached)}}
 
 
 def annotate(row: dict) -> dict:
