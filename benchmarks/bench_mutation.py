@@ -378,6 +378,12 @@ EQUIVALENT: dict[str, str] = {
     'sibsim.money.municipality.xǁMunicipalityǁper_event__mutmut_4':
         ('with process None, amount.get(None, 0.0) is 0.0 (process names are non-empty '
          'strings), the value of the else branch'),
+    "sibsim.money.scenario_sections.x__tuple__mutmut_1":
+        "dead code: scenario_sections._tuple is defined but never called",
+    "sibsim.money.scenario_sections.x__tuple__mutmut_2":
+        "dead code: scenario_sections._tuple is defined but never called",
+    "sibsim.money.scenario_sections.x__tuple__mutmut_3":
+        "dead code: scenario_sections._tuple is defined but never called",
     "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_1":
         ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
          "design classes are defined, in mutmut's parent process before any mutant is switched "

@@ -94,6 +94,9 @@ def test_payers_keep_the_municipalitys_discount_rate():
     ({"contract": None}, "key 'contract': this table is required with an [[evaluation]]"),
     ({"capital": None}, "key 'capital': this table is required with a [contract]"),
     ({"payers": []}, "key 'payers': expected one or more [[payers]] tables"),
+    ({"payers": [PAYER, {"name": "q", "shares": 2.0}]},
+     "key 'payers[1]': Payer.shares: got 2.0; allowed: a finite number in [0, 1], a fraction: "
+     "write 0.02 for 2%"),
     ({"payers": [PAYER], "municipality": {"discount_rate": 0.01, "saving_per_event": 5.0}},
      "key 'municipality.saving_per_event': with [[payers]], [municipality] holds only "
      "discount_rate: put each payer's savings and costs in its [[payers]] table"),
