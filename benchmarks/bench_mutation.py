@@ -37,8 +37,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "mutation.json"
+#: mutmut's per-module verdicts (its ``.meta`` files), kept between runs for ``--resume``
+STATE = ROOT / "benchmarks" / ".mutation-state"
 
-#: Modules (under src/sibsim/) and the test files that exercise them.
+#: Modules (under src/sibsim/) and the test files that exercise them (a file, or one test of
+#: it as ``file::name``, where the rest of the file is slow and does not reach the module;
+#: an entry starting with "-" is a pytest option, such as ``--deselect`` of a slow test that
+#: other tests of the subset cover for the module).
 MODULES: dict[str, list[str]] = {
     "money/pricing.py": ["test_payments.py", "test_reference_payments.py",
                          "test_price_ceiling.py"],
@@ -50,18 +55,66 @@ MODULES: dict[str, list[str]] = {
     "money/results.py": ["test_payments.py", "test_rate_cards.py", "test_sib_pipeline.py"],
     "money/capital.py": ["test_capital.py", "test_roundtrip.py"],
     "money/cashflows.py": ["test_capital.py", "test_sib_pipeline.py"],
-    "money/payers.py": ["test_payers.py", "test_roundtrip.py"],
-    "money/municipality.py": ["test_municipality.py", "test_sib_pipeline.py"],
-    "money/evaluation.py": ["test_evaluation.py", "test_roundtrip.py"],
-    "money/deal.py": ["test_deal.py", "test_roundtrip.py"],
-    "money/sib.py": ["test_sib_pipeline.py"],
-    "money/scenario_sections.py": ["test_scenario_file.py", "test_roundtrip.py",
-                                   "test_fuzz_toml.py"],
+    "money/payers.py": ["test_payers_edges.py", "test_payer_scope.py", "test_payers.py",
+                        "test_roundtrip.py"],
+    "money/municipality.py": ["test_municipality_edges.py", "test_municipality.py",
+                              "test_payers_edges.py", "test_sib_pipeline.py"],
+    "money/evaluation.py": ["test_evaluation_edges.py", "test_evaluation.py",
+                            "test_strata_entry.py", "test_multi_process.py",
+                            "test_money_fast.py", "test_silent.py", "test_roundtrip.py",
+                            "--deselect=tests/test_multi_process.py::"
+                            "test_thread_count_does_not_change_multi_process_results"],
+    "money/deal.py": ["test_deal_edges.py", "test_deal.py", "test_sib_pipeline.py",
+                      "test_payers_edges.py", "test_payer_scope.py", "test_payers.py",
+                      "test_roundtrip.py",
+                      "--deselect=tests/test_payers.py::"
+                      "test_a_scenario_file_payer_may_pay_the_rate_cards",
+                      "--deselect=tests/test_payers.py::test_report_has_one_line_per_payer"],
+    "money/sib.py": ["test_sib_edges.py", "test_sib_pipeline.py", "test_money_fast.py",
+                     "test_payer_scope.py", "test_payers_edges.py", "test_breakeven_fast.py",
+                     "test_costs_follow_people.py", "test_multi_process.py",
+                     "--deselect=tests/test_multi_process.py::"
+                     "test_thread_count_does_not_change_multi_process_results"],
+    "money/scenario_sections.py": ["test_scenario_sections_edges.py", "test_scenario_file.py",
+                                   "test_roundtrip.py", "test_fuzz_toml.py",
+                                   "--deselect=tests/test_scenario_file.py::"
+                                   "test_round_trip_each_outcome_kind"],
     "scenario_file.py": ["test_scenario_file.py", "test_roundtrip.py", "test_fuzz_toml.py"],
     "analysis/breakeven.py": ["test_breakeven.py"],
     "analysis/metrics.py": ["test_metrics.py"],
     "analysis/summary.py": ["test_metrics.py"],
     "dataset/io.py": ["test_io.py"],
+    "money/termination.py": ["test_lifecycle.py", "test_sib_pipeline.py", "test_roundtrip.py"],
+    "money/payer_scope.py": ["test_payer_scope.py", "test_payers_edges.py"],
+    "money/uncertain.py": ["test_uncertain_money.py", "test_payers_edges.py",
+                           "test_roundtrip.py"],
+    "money/irr.py": ["test_irr.py", "test_sib_pipeline.py"],
+    "analysis/budget.py": ["test_budget.py", "test_fund_budget.py"],
+    "analysis/blocks.py": ["test_blocks.py"],
+    "analysis/design.py": ["test_design.py"],
+    "dataset/build.py": ["test_multi_process.py", "test_rate_cards.py", "test_io.py"],
+    "dataset/schema.py": ["test_io.py", "test_evaluation.py"],
+}
+
+#: Why a module's run is as it is (slow tests in its subset, a budget that ran out, ...).
+NOTES: dict[str, str] = {
+    "money/evaluation.py":
+        ("1,502 mutants: more than one 10-minute budget checks; runs are resumed (--resume) "
+         "and the survivors of a run with fewer test files were run again with these. "
+         "test_multi_process's thread-count test (15 s, the same results under 1 and 2 "
+         "threads) is deselected: the other tests of the file reach the same code. "
+         "x__treated_units__mutmut_86 (an output array of the wrong shape) ends the test run "
+         "with an out-of-bounds write in the numba kernel: caught, but by a crash that mutmut "
+         "counts as 'suspicious'"),
+    "money/sib.py":
+        ("1,051 mutants: more than one 10-minute budget checks; runs are resumed (--resume). "
+         "test_multi_process's thread-count test is deselected (see money/evaluation.py)"),
+    "money/deal.py":
+        ("two report tests of test_payers.py (8-13 s each: a scenario file's payers and the "
+         "report's lines) are deselected; Deal's checks run in every other test of the subset"),
+    "money/scenario_sections.py":
+        ("test_scenario_file.py's round trip of each outcome kind (up to 100 s) is "
+         "deselected: it reads outcome-only files, which have no money tables"),
 }
 
 #: Surviving mutants that no test can tell apart from the original, with the reason. Keyed by
@@ -158,6 +211,179 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.capital.xǁServiceCostsǁcost__mutmut_98":
         ('a (P,) array of counts in a state broadcasts against the (D, P) arrays as (1, P) '
          'would'),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_26":
+        ("check_outcome only asks whether there are states (`not states`), and None and [] "
+         "both say no; with measure 'events' the states are not read"),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_36":
+        ("the outcome dataset stores occupancy with state as its last dimension (dataset/"
+         "build.py puts (..., process, state) last; netCDF keeps the order), so the transpose "
+         "moves nothing"),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_48":
+        ("`own` is computed from the state axis itself, so it always has one entry per state "
+         "and zip's strict check never fires"),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_51":
+        ("`own` is computed from the state axis itself, so it always has one entry per state "
+         "and zip's strict check never fires"),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_54":
+        ("`own` is computed from the state axis itself, so it always has one entry per state "
+         "and zip's strict check never fires"),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_83":
+        ("the engine's events and a process's occupancy of its own states are finite (NaN "
+         "marks only another process's states, which check_outcome refuses first), so "
+         "skipping NaN in the sum over waves changes nothing"),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_85":
+        ("the engine's events and a process's occupancy of its own states are finite (NaN "
+         "marks only another process's states, which check_outcome refuses first), so "
+         "skipping NaN in the sum over waves changes nothing"),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_91":
+        ("the engine's events and a process's occupancy of its own states are finite (NaN "
+         "marks only another process's states, which check_outcome refuses first), so "
+         "skipping NaN in the sum over waves changes nothing"),
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_93":
+        "the outcome dataset's events and occupancy are float64 already (dataset/build.py)",
+    "sibsim.money.ratecard.xǁRateCardǁcounts__mutmut_95":
+        "the outcome dataset's events and occupancy are float64 already (dataset/build.py)",
+    'sibsim.money.payers.x_check_payers__mutmut_36':
+        ('near 1, |total - 1| is a multiple of 2**-53 and 1e-9 is not, so it never equals '
+         'the tolerance: > and >= agree'),
+    'sibsim.money.payers.x_split_by_payer__mutmut_21':
+        ('einsum takes upper-case subscripts as it takes lower-case ones'),
+    'sibsim.money.payers.x_split_by_payer__mutmut_59':
+        ('the caps are floats or inf (checked amounts), so the array is float64 either way'),
+    'sibsim.money.payers.x_split_by_payer__mutmut_61':
+        ('the caps are floats or inf (checked amounts), so the array is float64 either way'),
+    'sibsim.money.payers.x_split_by_payer__mutmut_67':
+        ("due is float64 already (the contract's float64 totals, or shares x float64 payments)"),
+    'sibsim.money.payers.x_split_by_payer__mutmut_69':
+        ("due is float64 already (the contract's float64 totals, or shares x float64 payments)"),
+    'sibsim.money.payers.x_split_by_payer__mutmut_88':
+        ('an array of Python ints is int64 already (on the 64-bit platforms sibsim runs on)'),
+    'sibsim.money.payers.x_split_by_payer__mutmut_90':
+        ('an array of Python ints is int64 already (on the 64-bit platforms sibsim runs on)'),
+    'sibsim.money.payers.x_split_by_payer__mutmut_92':
+        ("PaymentResult.total is float64 already (the contract's payments)"),
+    'sibsim.money.payers.x_split_by_payer__mutmut_94':
+        ("PaymentResult.total is float64 already (the contract's payments)"),
+    'sibsim.money.payers.xǁPayerSplitǁflows__mutmut_12':
+        ("paid, total and the waterfall's flows are float64 arrays already"),
+    'sibsim.money.payers.xǁPayerSplitǁflows__mutmut_14':
+        ("paid, total and the waterfall's flows are float64 arrays already"),
+    'sibsim.money.payers.xǁPayerSplitǁflows__mutmut_18':
+        ("paid, total and the waterfall's flows are float64 arrays already"),
+    'sibsim.money.payers.xǁPayerSplitǁflows__mutmut_20':
+        ("paid, total and the waterfall's flows are float64 arrays already"),
+    'sibsim.money.payers.xǁPayerSplitǁflows__mutmut_22':
+        ("paid, total and the waterfall's flows are float64 arrays already"),
+    'sibsim.money.payers.xǁPayerǁshare_vector__mutmut_2':
+        ('shares are floats (the fraction check returns a float, and a metric left out is 0.0)'),
+    'sibsim.money.payers.xǁPayerǁshare_vector__mutmut_4':
+        ('shares are floats (the fraction check returns a float, and a metric left out is 0.0)'),
+    'sibsim.money.evaluation.x_contract_round__mutmut_14':
+        ('steps is 0 only for a precision above 2, where |0 - 1/precision| <= 1e-9/precision '
+         'is false anyway'),
+    'sibsim.money.evaluation.x_contract_round__mutmut_18':
+        ('|steps - 1/precision| equal to exactly 1e-9/precision needs a precision that hits '
+         'the tolerance to the last bit: a search over 1/precision within 30 ulps of n/(1 + '
+         '1e-9), n <= 20,000, found none'),
+    'sibsim.money.evaluation.x_contract_round__mutmut_45':
+        ('at x == 0 the magnitude is 0, and -0.0 + 0.0 is 0.0'),
+    'sibsim.money.evaluation.xǁEvaluationǁcheck_groups__mutmut_8':
+        ('sizes[arm] is 2-d (wave, stratum): axis +1 is axis -1'),
+    'sibsim.money.evaluation.xǁEvaluationǁcheck_groups__mutmut_18':
+        ('sizes[arm] is 2-d (wave, stratum): axis +1 is axis -1'),
+    'sibsim.money.evaluation.xǁEvaluationǁcheck_groups__mutmut_64':
+        ('sizes[arm] is 2-d (wave, stratum): axis +1 is axis -1'),
+    'sibsim.money.sib.x_counterfactual__mutmut_13':
+        ('progress=None is off, as progress=False'),
+    'sibsim.money.sib.x_counterfactual_of__mutmut_3':
+        ('the draw coordinate is int64 already'),
+    'sibsim.money.sib.x_counterfactual_of__mutmut_5':
+        ('the draw coordinate is int64 already'),
+    'sibsim.money.sib.x_counterfactual_of__mutmut_12':
+        ('one more draw is computed and then left out by the selection of the draws asked for:'
+         ' draws are keyed on (seed, draw), so the same values'),
+    'sibsim.money.sib.x_counterfactual_of__mutmut_22':
+        ('more draws are computed (lo more) and then left out by the selection of the draws '
+         'asked for: draws are keyed on (seed, draw), so the same values'),
+    'sibsim.money.sib.x_counterfactual_of__mutmut_26':
+        ('selecting every draw of a contiguous block gives the block itself'),
+    'sibsim.money.sib.x_effect_free__mutmut_31':
+        ("explicit only picks the field named in valued_states' values; effect_free uses its "
+         'keys (the states)'),
+    'sibsim.money.sib.x_effect_free__mutmut_34':
+        ("explicit only picks the field named in valued_states' values; effect_free uses its "
+         'keys (the states)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_39':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_40':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_42':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_43':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_44':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_45':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_46':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_47':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_48':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_49':
+        ('only the speed changes: usual-layout data is read the labelled way, which gives the '
+         "same numbers to the last bit (the fast path's claim; tests/test_evaluation_edges.py "
+         'compares the two)'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_77':
+        ('a list of Python ints is int64 already'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_79':
+        ('a list of Python ints is int64 already'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_16':
+        ('only the speed changes: with several processes the process dimension is left in, the'
+         ' layout test fails and the data is read the labelled way, which gives the same '
+         'numbers'),
+    'sibsim.money.evaluation.x__treated_units__mutmut_17':
+        ('only the speed changes: with several processes the process dimension is left in, the'
+         ' layout test fails and the data is read the labelled way, which gives the same '
+         'numbers'),
+    "sibsim.money.sib.x_counterfactual_of__mutmut_28":
+        ("distinct draws span at least their count (hi - lo >= n), so with lo > 0 hi + lo "
+         "exceeds n and the draws are selected, which gives the same block; with lo = 0 the "
+         "two tests are the same"),
+    'sibsim.money.municipality.xǁMunicipalityǁother_costs__mutmut_14':
+        ('a per-draw cost (PerDraw) is float64 by construction'),
+    'sibsim.money.municipality.xǁMunicipalityǁother_costs__mutmut_16':
+        ('a per-draw cost (PerDraw) is float64 by construction'),
+    'sibsim.money.municipality.xǁMunicipalityǁother_costs__mutmut_18':
+        ("numpy reads a negative size in reshape as 'the rest', like -1"),
+    'sibsim.money.municipality.xǁMunicipalityǁper_event__mutmut_4':
+        ('with process None, amount.get(None, 0.0) is 0.0 (process names are non-empty '
+         'strings), the value of the else branch'),
+    "sibsim.money.scenario_sections.x__tuple__mutmut_1":
+        "dead code: scenario_sections._tuple is defined but never called",
+    "sibsim.money.scenario_sections.x__tuple__mutmut_2":
+        "dead code: scenario_sections._tuple is defined but never called",
+    "sibsim.money.scenario_sections.x__tuple__mutmut_3":
+        "dead code: scenario_sections._tuple is defined but never called",
     "sibsim.money.evaluation.xǁ_Uncertainǁ__init____mutmut_1":
         ('not observable under mutmut: _Uncertain.__init__ runs only at import, when the '
          "design classes are defined, in mutmut's parent process before any mutant is switched "
@@ -356,14 +582,17 @@ COPY = ("src", "tests", "docs", "examples", "README.md", "pyproject.toml")
 
 
 def _config(module: str, tests: list[str], jobs: int) -> str:
-    selection = json.dumps([f"tests/{t}" for t in tests if (ROOT / "tests" / t).exists()])
+    selection = json.dumps([f"tests/{t}" for t in tests if not t.startswith("-")
+                            and (ROOT / "tests" / t.split("::")[0]).exists()])
+    options = json.dumps(["-p", "no:cacheprovider", "-q", "-x",
+                          *(t for t in tests if t.startswith("-"))])
     return f"""
 
 [tool.mutmut]
 source_paths = ["src"]
 only_mutate = ["src/sibsim/{module}"]
 pytest_add_cli_args_test_selection = {selection}
-pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]
+pytest_add_cli_args = {options}
 also_copy = ["docs", "examples", "README.md"]
 """
 
@@ -384,12 +613,51 @@ def _strip(diff: str) -> str:
     return "\n".join(lines)
 
 
-def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None = None) -> dict:
+def _state_file(module: str) -> Path:
+    return STATE / (module.replace("/", "__") + ".meta")
+
+
+SURVIVED = ("survived", "no tests", "suspicious", "terminated")
+
+_DIFFS = """
+import json, sys
+from mutmut.mutation.diff_apply import find_mutant, get_diff_for_mutant
+names = json.load(sys.stdin)
+json.dump({n: get_diff_for_mutant(n, path=find_mutant(n).path) for n in names}, sys.stdout)
+"""
+
+
+def _diffs(names: list[str], work: Path, env: dict) -> dict[str, str]:
+    """The diff of each mutant named (what ``mutmut show`` prints), in one process."""
+    if not names:
+        return {}
+    done = subprocess.run([sys.executable, "-c", _DIFFS], input=json.dumps(names), cwd=work,
+                          env=env, capture_output=True, text=True, timeout=600)
+    if done.returncode == 0:
+        return json.loads(done.stdout)
+    return {n: subprocess.run([sys.executable, "-m", "mutmut", "show", n], cwd=work, env=env,
+                              capture_output=True, text=True, timeout=120).stdout
+            for n in names}
+
+
+def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None = None,
+               resume: bool = False) -> dict:
+    """Mutate one module under a time budget. With ``resume``, the verdicts of an earlier run
+    (kept in ``STATE``) stand for every function whose source is unchanged (mutmut compares a
+    hash per function), and only the mutants not yet checked are run."""
     tests = MODULES[module]
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="sibsim-mutation-") as tmp:
-        work = Path(tmp)
+    # one fixed folder (emptied first), so that numba's cache of the unmutated kernels, kept in
+    # NUMBA_CACHE_DIR and keyed on each file's path and time stamp, serves every later run
+    work = Path(tempfile.gettempdir()) / "sibsim-mutation-work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    try:
         _copy(work)
+        meta = work / "mutants" / "src" / "sibsim" / f"{module}.meta"
+        if resume and _state_file(module).exists():
+            meta.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(_state_file(module), meta)
         with open(work / "pyproject.toml", "a", encoding="utf-8") as fh:
             fh.write(_config(module, tests, jobs))
         env = {k: val for k, val in os.environ.items() if k != "PYTHONPATH"}
@@ -397,6 +665,8 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
         # mutmut forks a worker per mutant from a process that has run the kernels; numba's
         # default GNU OpenMP threading layer deadlocks after a fork, workqueue does not
         env["NUMBA_THREADING_LAYER"] = "workqueue"
+        env.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir())
+                                              / "sibsim-mutation-numba-cache"))
         timed_out = False
         # its own process group, so that a budget running out also ends the forked mutants
         proc = subprocess.Popen([sys.executable, "-m", "mutmut", "run", "--max-children",
@@ -409,23 +679,32 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
             timed_out = True
             os.killpg(proc.pid, signal.SIGKILL)
             tail = (proc.communicate()[0] or "")[-2000:]
-        meta = work / "mutants" / "src" / "sibsim" / f"{module}.meta"
         codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+        if meta.exists() and not recheck:
+            STATE.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(meta, _state_file(module))
+        elif recheck and _state_file(module).exists():  # the kept verdicts take the new ones
+            kept = json.loads(_state_file(module).read_text())
+            kept["exit_code_by_key"].update({k: c for k, c in codes.items() if c is not None})
+            _state_file(module).write_text(json.dumps(kept))
         if recheck:  # only the mutants named were run again
             codes = {k: codes.get(k) for k in recheck}
+            not_reached = [k for k, c in codes.items() if c is None]
         counts: dict[str, int] = {}
         survivors = []
+        shown = _diffs([n for n, c in codes.items()
+                        if STATUS.get(c, "suspicious") in SURVIVED], work, env)
         for name, code in sorted(codes.items()):
             status = STATUS.get(code, "suspicious")
             counts[status] = counts.get(status, 0) + 1
-            if status in ("survived", "no tests", "suspicious", "terminated"):
-                shown = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=work,
-                                       env=env, capture_output=True, text=True, timeout=120)
+            if status in SURVIVED:
                 entry = {"mutant": name, "status": status, "exit_code": code,
-                         "diff": _strip(shown.stdout)}
+                         "diff": _strip(shown[name])}
                 if name in EQUIVALENT:
                     entry["equivalent"] = EQUIVALENT[name]
                 survivors.append(entry)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     checked = sum(n for s, n in counts.items() if s not in ("not checked", "skipped"))
     killed = sum(n for s, n in counts.items() if s in KILLED)
     equivalent = sum(1 for s in survivors if "equivalent" in s)
@@ -443,6 +722,7 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
         "wall_s": round(time.perf_counter() - started, 1),
         "survivors": survivors,
         "log_tail": None if codes else tail,
+        **({"not_reached": not_reached} if recheck else {}),
     }
 
 
@@ -450,15 +730,21 @@ def merge_recheck(before: dict, again: dict) -> dict:
     """A module's results after its survivors in ``before`` were run again (``again``): each
     rechecked mutant takes its new status, the others keep theirs."""
     rechecked = {s["mutant"]: s for s in before["survivors"]}
+    # a survivor that the budget did not reach again keeps its earlier verdict and entry
+    reached = {s["mutant"] for s in again["survivors"]} | {
+        name for name in rechecked if name not in again.get("not_reached", ())}
     counts = dict(before["counts"])
-    for entry in rechecked.values():
-        counts[entry["status"]] -= 1
+    for name, entry in rechecked.items():
+        if name in reached:
+            counts[entry["status"]] -= 1
     for status, n in again["counts"].items():
-        counts[status] = counts.get(status, 0) + n
+        if status != "not checked":
+            counts[status] = counts.get(status, 0) + n
     counts = {s: n for s, n in counts.items() if n}
     checked = sum(n for s, n in counts.items() if s not in ("not checked", "skipped"))
     killed = sum(n for s, n in counts.items() if s in KILLED)
-    survivors = again["survivors"]
+    survivors = again["survivors"] + [entry for name, entry in rechecked.items()
+                                      if name not in reached]
     equivalent = sum(1 for s in survivors if "equivalent" in s)
     return {**before, "counts": counts, "checked": checked,
             "killed_share": round(killed / checked, 4) if checked else None,
@@ -467,7 +753,24 @@ def merge_recheck(before: dict, again: dict) -> dict:
             "survivors": survivors,
             "rechecked": {"mutants": len(rechecked), "tests": again["tests"],
                           "wall_s": again["wall_s"], "budget_ran_out": again["budget_ran_out"],
-                          "still_surviving": len(survivors)}}
+                          "still_surviving": len(again["survivors"]),
+                          "not_reached": len(rechecked) - len(reached)}}
+
+
+def annotate(row: dict) -> dict:
+    """A module's results with the reasons now in ``EQUIVALENT`` on its survivors."""
+    survivors = []
+    for entry in row["survivors"]:
+        entry = {k: val for k, val in entry.items() if k != "equivalent"}
+        if entry["mutant"] in EQUIVALENT:
+            entry["equivalent"] = EQUIVALENT[entry["mutant"]]
+        survivors.append(entry)
+    checked = row["checked"]
+    killed = sum(n for s, n in row["counts"].items() if s in KILLED)
+    equivalent = sum(1 for s in survivors if "equivalent" in s)
+    return {**row, "survivors": survivors,
+            "killed_share_without_equivalent": (round(killed / (checked - equivalent), 4)
+                                                if checked - equivalent > 0 else None)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -480,15 +783,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--merge", action="store_true",
                    help="keep the other modules already in --out (re-run only those given)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the verdicts of the last run of each module given (from "
+                        "benchmarks/.mutation-state/, for functions whose source is unchanged) "
+                        "and check only the mutants it did not reach; implies --merge")
     p.add_argument("--recheck", action="store_true",
                    help="run again only the survivors of each module given that --out lists "
                         "(after new tests); implies --merge")
+    p.add_argument("--annotate", action="store_true",
+                   help="only write the reasons in EQUIVALENT onto the survivors --out lists "
+                        "(after new reasons were written), running nothing")
     args = p.parse_args(argv)
+    if args.annotate:
+        rows = {r["module"]: annotate(r) for r in json.loads(args.out.read_text())["modules"]}
+        _write(args.out, rows)
+        return 0
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         p.error(f"unknown modules {unknown}; known: {list(MODULES)}")
     previous = {}
-    if (args.merge or args.recheck) and args.out.exists():
+    if (args.merge or args.recheck or args.resume) and args.out.exists():
         previous = {r["module"]: r for r in json.loads(args.out.read_text())["modules"]}
     for module in args.modules:
         print(f"mutating {module} (budget {args.budget:.0f} s) ...", flush=True)
@@ -499,7 +813,16 @@ def main(argv: list[str] | None = None) -> int:
             names = [s["mutant"] for s in before["survivors"]]
             res = merge_recheck(before, run_module(module, args.budget, args.jobs, names))
         else:
-            res = run_module(module, args.budget, args.jobs)
+            res = run_module(module, args.budget, args.jobs, resume=args.resume)
+            if args.resume and before is not None and before.get("resumed_from_state"):
+                res["wall_s"] = round(res["wall_s"] + before["wall_s"], 1)
+                res["budget_s"] = res["budget_s"] + before["budget_s"]
+            if args.resume:
+                res["resumed_from_state"] = True
+            if before is not None and "note" in before:
+                res.setdefault("note", before["note"])
+        if module in NOTES:
+            res["note"] = NOTES[module]
         previous[res["module"]] = res
         print(f"  {res['checked']}/{res['mutants']} checked, killed share "
               f"{res['killed_share']}, {len(res['survivors'])} survivors, {res['wall_s']} s",

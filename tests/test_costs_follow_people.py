@@ -197,3 +197,18 @@ def test_service_costs_toml_keys():
     assert c.basis == "in_service" and c.per_state == {"homeless": 9.0}
     with pytest.raises(ValueError, match=r"per_state\[a\]"):
         ServiceCosts(per_state={"a": -1.0})
+
+
+def test_per_state_costs_are_the_same_in_the_breakevens_fast_path():
+    """The break-even's fast path computes who is served, in which state, once (effect_free):
+    costs that follow people in states must come out as in the general path."""
+    from sibsim.analysis.breakeven import BreakevenBlocks
+
+    deal = _deal(life(), ServiceCosts(per_participant=100.0, basis="in_service",
+                                      per_state={"homeless": 300.0}))
+    ds = sibsim.simulate(deal, draws=6, seed=4, progress=False)
+    fast, general = (BreakevenBlocks(deal, grid=5, fast=f) for f in (True, False))
+    fast, general = fast.finish(fast.add(ds)), general.finish(general.add(ds))
+    for var in general.data_vars:
+        np.testing.assert_allclose(fast[var].values, general[var].values, rtol=1e-12, atol=0,
+                                   equal_nan=True, err_msg=var)

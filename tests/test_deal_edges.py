@@ -1,0 +1,136 @@
+"""A deal's checks at their edges: the exact message of each refusal, naming the key, the value
+and what is allowed, and the last period a maturity may take.
+
+Each test pins a behaviour that mutation testing (benchmarks/bench_mutation.py) found unguarded
+or likely to be (the checks' texts were matched only in part before).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+import sibsim
+from sibsim import Cohort, ComparisonGroup, CountOutcome, Effect, Gamma, LogNormal, Scenario
+from sibsim.money import Contract, MetricTerms, PricePerUnit
+from sibsim.money.capital import CapitalStructure, ServiceCosts, Tranche
+from sibsim.money.deal import Deal
+from sibsim.money.evaluation import Evaluation
+from sibsim.money.municipality import Municipality
+from sibsim.money.payers import Payer
+from sibsim.spec.distributions import Fixed
+
+SCENARIO = Scenario(cohort=Cohort(entry=(40,)),
+                    outcome=CountOutcome(Gamma.from_mean_sd(1.0, 0.1), dispersion=2.0),
+                    horizon=3, effect=Effect("rr", LogNormal.from_mean_sd(0.8, 0.05)),
+                    comparison=ComparisonGroup(ratio=1))
+TOGETHER = ("evaluations, a contract and a capital structure together (a priced deal) or none "
+            "of them (an outcome-only scenario)")
+
+
+def priced(**changes) -> dict:
+    """The parts of a small priced deal, with ``changes`` (None leaves a part out)."""
+    parts = dict(scenario=SCENARIO, evaluations=(Evaluation("m", window=1, report_lag=0),),
+                 contract=Contract((MetricTerms("m", PricePerUnit(100.0)),)),
+                 service_costs=ServiceCosts(fixed_per_period=1_000.0),
+                 capital=CapitalStructure((Tranche("senior", 10_000.0, 1),)),
+                 service_periods=1)
+    parts.update(changes)
+    return {k: x for k, x in parts.items() if x is not None}
+
+
+CASES = {
+    "no evaluations": (priced(evaluations=()), f"Deal.evaluations: got None; allowed: {TOGETHER}"),
+    "no capital": (priced(capital=None), f"Deal.capital: got None; allowed: {TOGETHER}"),
+    "payers, no contract": (
+        {"scenario": SCENARIO, "payers": (Payer("p", 1.0),)},
+        "Deal.payers: got ['p']; allowed: payers only in a priced deal (with a contract)"),
+    "maturity, no contract": (
+        {"scenario": SCENARIO, "maturity": 1},
+        "Deal.termination: got (); allowed: termination rules and a maturity only with a "
+        "priced deal"),
+    "unmeasured metric": (
+        priced(contract=Contract((MetricTerms("m", PricePerUnit(100.0)),
+                                  MetricTerms("x", PricePerUnit(1.0))))),
+        "Deal.contract.terms: got ['x']; allowed: metrics that an evaluation measures (m)"),
+    "currency": (
+        priced(capital=CapitalStructure((Tranche("senior", 10_000.0, 1),), currency="GBP")),
+        "Deal.capital.currency: got 'GBP'; allowed: the deal's currency 'EUR'"),
+    "maturity at the horizon": (
+        priced(maturity=3),
+        "Deal.maturity: got 3; allowed: a period in [0, 2] (the horizon is 3 periods)"),
+    "costs per period": (
+        priced(service_costs=ServiceCosts(fixed_per_period=(1.0, 2.0))),
+        "Deal.service_costs.fixed_per_period: got '2 values'; allowed: a number, or 3 values "
+        "(one per period of the horizon of 3 periods)"),
+    "correlated input": (
+        priced(correlation=sibsim.Correlation(("nope", "effect.value"),
+                                              ((1.0, 0.5), (0.5, 1.0)))),
+        "Deal.correlation.inputs[0]: got 'nope'; allowed: names of uncertain inputs of the deal "
+        "(distributions, not fixed numbers): baseline.rate, effect.value"),
+    "saving of a process": (
+        priced(municipality=Municipality(saving_per_event={"nope": 1.0})),
+        "Municipality.saving_per_event: got ['nope']; allowed: process names (one of 'event')"),
+    "evaluated process": (
+        priced(evaluations=(Evaluation("m", window=1, report_lag=0, process="nope"),)),
+        "Evaluation[m].process: got 'nope'; allowed: one of 'event'"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_each_refusal_names_the_key_the_value_and_what_is_allowed(case):
+    parts, message = CASES[case]
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        Deal(**parts)
+
+
+def test_a_maturity_may_be_the_last_period_of_the_horizon():
+    assert Deal(**priced(maturity=2)).maturity == 2
+
+
+# ------------------------------------------------------------------------ several processes
+def _card(deal, **changes):
+    first, *rest = deal.contract.rate_cards
+    return deal.replace(contract=dataclasses.replace(
+        deal.contract, rate_cards=(dataclasses.replace(first, **changes), *rest)))
+
+
+def test_process_refusals_name_the_processes():
+    roca = sibsim.load_scenario("massachusetts-roca")   # three processes
+    several = "one of 'incarceration', 'employment', 'engagement'"
+    with pytest.raises(ValueError, match="^" + re.escape(
+            f"RateCard[job_readiness].process: got None; allowed: {several} (the scenario has "
+            "several outcome processes)") + "$"):
+        _card(roca, process=None)
+    first, *rest = roca.evaluations
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "Evaluation[incarceration_days].state: got 'nope'; allowed: a state of process "
+            "'incarceration'") + "$"):
+        roca.replace(evaluations=(dataclasses.replace(first, state="nope"), *rest))
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "Municipality.saving_per_event: got 5.0; allowed: an amount per process, "
+            "{process = amount}, when the scenario has several outcome processes") + "$"):
+        roca.replace(municipality=dataclasses.replace(roca.municipality, saving_per_event=5.0))
+    koto = sibsim.load_scenario("koto-sib")   # one process
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "RateCard[training_completed].process: got 'nope'; allowed: one of 'job start'")
+            + "$"):
+        _card(koto, process="nope")
+
+
+# ------------------------------------------------------------------------ conveniences
+def test_calendar_years_of_quarters():
+    deal = sibsim.load_scenario("peterborough").with_scenario(period="quarter")
+    assert deal.calendar_years().tolist() == [2010] * 4 + [2011] * 4
+
+
+def test_with_scenario_and_with_values_change_one_thing():
+    deal = sibsim.load_scenario("peterborough")
+    quarterly = deal.with_scenario(period="quarter")
+    assert quarterly.scenario.period == "quarter" and quarterly.contract == deal.contract
+    assert quarterly.scenario.horizon == deal.scenario.horizon
+    fixed = deal.with_values({"scenario.outcome.rate": 1.2})
+    assert fixed.scenario.outcome.rate == Fixed(1.2) and fixed.payers == deal.payers
+    assert deal.scenario.outcome.rate != Fixed(1.2)
