@@ -198,16 +198,10 @@ def check_memory(deal: Deal, draws: int, copies: int = 1) -> str | None:
     without break-even (:func:`sibsim.resources.estimate_run`), its results held ``copies``
     times (e.g. once per option compared). A lower bound of what the command needs: it refuses
     runs that would fail with an allocation error, before any work."""
-    from dataclasses import replace
+    from sibsim.resources import RunTooLargeError, check_draws_fit
 
-    from sibsim.resources import RunTooLargeError, check_fits, estimate_run
-
-    if not deal.has_money:
-        return None
-    est = estimate_run(deal, draws, with_breakeven=False, block_draws=draws, keep_outcomes=True)
     try:
-        check_fits(replace(est, kept_per_draw=est.kept_per_draw * max(copies, 1)),
-                   blocks_option=False)
+        check_draws_fit(deal, draws, copies, from_draws=1)
     except RunTooLargeError as err:
         return f"--draws: {err}"
     return None

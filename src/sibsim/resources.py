@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sibsim.spec import _validate as v
@@ -262,6 +262,34 @@ def estimate_run(deal, draws: int, *, engine: str = "auto", with_breakeven: bool
     return RunEstimate(draws=draws, block_draws=block_draws, keep_outcomes=bool(keep_outcomes),
                        outcome_per_draw=outcome, kept_per_draw=kept, work_per_draw=work,
                        seconds=seconds)
+
+
+#: Draws from which :func:`check_draws_fit` checks a run from Python (its estimate simulates a
+#: pilot; fewer draws of any deal fit in a few hundred megabytes).
+CHECK_DRAWS_FROM = 20_000
+
+
+def check_draws_fit(deal, draws: int, copies: int = 1, *,
+                    from_draws: int = CHECK_DRAWS_FROM) -> None:
+    """Raise :class:`RunTooLargeError` before any work when ``draws`` draws of ``deal``, held all
+    at once, cannot fit in memory: the estimate of one unblocked analysis without break-even
+    (:func:`estimate_run`), its results held ``copies`` times (e.g. once per option compared).
+
+    For the tools that keep every draw (``sibsim.design``, ``compare``, ``payment_curves``,
+    ``value_of_information``, the sensitivity methods) and the command line (``from_draws=1``).
+    A lower bound of what they need: it refuses runs that would fail with an allocation error
+    after minutes of work, and gives the number of draws that fit. Runs of fewer than
+    ``from_draws`` draws are not checked.
+
+    >>> import sibsim
+    >>> check_draws_fit(sibsim.load_scenario("peterborough"), 1000)  # fits: returns None
+    """
+    draws = v.positive_int("draws", draws)
+    if draws < from_draws or not getattr(deal, "has_money", False):
+        return
+    est = estimate_run(deal, draws, with_breakeven=False, block_draws=draws, keep_outcomes=True)
+    check_fits(replace(est, kept_per_draw=est.kept_per_draw * max(int(copies), 1)),
+               blocks_option=False)
 
 
 def check_fits(est: RunEstimate, available: int | None = None, *,

@@ -72,6 +72,7 @@ from sibsim.money.irr import IRRStatus, annualise_rate, irr
 from sibsim.money.payers import valued_states
 from sibsim.money.sib import counterfactual, effect_free, money_arrays
 from sibsim.money.termination import interim_results
+from sibsim.resources import check_draws_fit
 from sibsim.spec import _validate as v
 from sibsim.spec.paths import expand_path, get_value, parse_path
 from sibsim.spec.toml import KeyProblem, Section
@@ -799,6 +800,7 @@ def design(deal: Deal, grid: Mapping[str, Any],
     if cons.budget_payer is not None and cons.budget_payer not in payers:
         raise v.fail("Constraints.budget_payer", cons.budget_payer,
                      "one of " + ", ".join(repr(p) for p in payers))
+    check_draws_fit(deal, draws)
     ds = simulate(deal.scenario, draws=draws, seed=seed, engine=engine, progress=progress)
     cf = counterfactual(deal, draws, int(ds.attrs["seed"]))
     data = evaluate_variants(deal, ds, cf, variants, confidence=confidence,
@@ -986,6 +988,7 @@ def compare(deals: Sequence[Deal], names: Sequence[str] | None = None, *, draws:
         raise v.fail("compare.names", names, f"{len(deals)} names, one per deal")
     v.unique("compare.names", names, "option names")
     draws = v.positive_int("draws", draws, minimum=2)  # paired standard errors need two
+    check_draws_fit(base, draws, copies=len(deals))
     ds = simulate(base.scenario, draws=draws, seed=seed, engine=engine, progress=progress)
     cf = counterfactual(base, draws, int(ds.attrs["seed"]))
     data = evaluate_variants(base, ds, cf, list(deals), keep_draws=True)

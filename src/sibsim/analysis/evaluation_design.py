@@ -53,6 +53,7 @@ from sibsim.money.evaluation import (
 )
 from sibsim.money.pricing import PricingRule
 from sibsim.money.sib import counterfactual, money_flows
+from sibsim.resources import check_draws_fit
 from sibsim.spec import _validate as v
 from sibsim.spec.cohort import ComparisonGroup
 from sibsim.spec.distributions import Dirichlet, Normal
@@ -430,6 +431,8 @@ def payment_curves(deal: Deal, effects: Sequence[float] | None = None,
     trig_se: list[list[np.ndarray]] = []
     power: list[list[np.ndarray]] = []
     sims: dict[str, xr.Dataset] = {}
+    # every (scenario, effect) simulation is kept: about one analysis per effect
+    check_draws_fit(deal, draws, copies=n_eff)
 
     def sim(sc: Any, e: float | None) -> xr.Dataset:
         key = f"{sc!r}|{e!r}"

@@ -64,6 +64,7 @@ import xarray as xr
 from scipy import stats
 from scipy.interpolate import make_smoothing_spline
 
+from sibsim.resources import check_draws_fit
 from sibsim.spec import _validate as v
 
 __all__ = ["ALL", "STRATEGIES", "commissioner_net_benefit", "evpi", "evppi", "evsi", "format_voi",
@@ -410,6 +411,7 @@ def commissioner_net_benefit(deal, draws: int = 2000, seed: int = 0, *,
     if value not in key:
         raise v.fail("commissioner_net_benefit.value", value, "'savings' or 'public'")
     draws = v.positive_int("draws", draws, minimum=2)
+    check_draws_fit(deal, draws)
     ds = simulate(deal.scenario, draws, seed, progress=False)
     money = money_flows(deal, ds, counterfactual(deal, draws, seed))
     sign = municipality_metrics(money)[key[value]].values

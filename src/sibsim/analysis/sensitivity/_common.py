@@ -40,6 +40,7 @@ from sibsim.money.payers import valued_states
 from sibsim.money.sib import EffectFree, counterfactual, effect_free, money_arrays, money_flows
 from sibsim.money.termination import interim_results
 from sibsim.money.uncertain import _holders, _walk, money_parameters, per_draw
+from sibsim.resources import check_draws_fit
 from sibsim.spec import _validate as v
 from sibsim.spec.correlation import outcome_overrides
 
@@ -187,6 +188,7 @@ class Chain:
 
         if not isinstance(self.deal, Deal) or not self.deal.has_money:
             raise v.fail("deal", type(self.deal).__name__, "a Deal with money terms")
+        check_draws_fit(self.deal, self.draws)
         self.ds = simulate(self.deal, self.draws, self.seed, engine=self.engine, progress=False)
         self.cf = counterfactual(self.deal, self.draws, self.seed)
         self.table = evaluate(self.ds, self.deal.evaluations, self.seed)
