@@ -132,12 +132,35 @@ def test_measuring_with_fixed_parts_gives_the_same_table_in_any_layout(name):
     evs = deal.evaluations
     fixed = evaluation_fixed(ds, evs, 2)
     plain = evaluate(ds, evs, 2)
-    # (another order of the dimensions is not supported by evaluate at all: its results are
-    # read in the dataset's order)
-    layouts = {"usual": ds, "float32": ds.assign(events=ds["events"].astype(np.float32))}
+    layouts = {"usual": ds, "float32": ds.assign(events=ds["events"].astype(np.float32)),
+               "transposed": ds.transpose("period", ...)}
     for layout, data in layouts.items():
         table = evaluate(data, evs, 2, fixed=fixed)
         expected = plain if layout != "float32" else evaluate(data, evs, 2)
         np.testing.assert_array_equal(table.measured_effect, expected.measured_effect,
                                       err_msg=layout)
         np.testing.assert_array_equal(table.units, expected.units, err_msg=layout)
+
+
+@pytest.mark.parametrize("name", ["peterborough", "koto-sib"])
+def test_the_money_chain_reads_a_transposed_outcome_dataset_as_the_usual_one(name):
+    """A user's ``transpose`` of the outcome dataset (or its counterfactual) changes nothing:
+    the money layer and the break-even search put the schema's dimension order back first
+    (before, evaluate failed with a broadcast error)."""
+    import sibsim
+    from sibsim.analysis.breakeven import breakeven
+    from sibsim.money.sib import counterfactual, money_flows
+
+    deal = sibsim.load_scenario(name)
+    ds = sibsim.simulate(deal, draws=6, seed=3, progress=False)
+    cf = counterfactual(deal, 6, 3)
+    odd, odd_cf = ds.transpose("period", ...), cf.transpose(*reversed(list(cf.dims)))
+    assert odd["events"].dims != ds["events"].dims
+    a, b = money_flows(deal, ds, cf), money_flows(deal, odd, odd_cf)
+    for k in a.data_vars:
+        np.testing.assert_array_equal(a[k].values, b[k].transpose(*a[k].dims).values,
+                                      err_msg=k)
+    be_a = breakeven(deal, ds, cf=cf, grid=5)
+    be_b = breakeven(deal, odd, cf=odd_cf, grid=5)
+    np.testing.assert_array_equal(be_a["breakeven_effect"].values,
+                                  be_b["breakeven_effect"].values)

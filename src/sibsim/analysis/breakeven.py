@@ -44,6 +44,7 @@ import xarray as xr
 from sibsim.analysis.blocks import DrawSum
 from sibsim.analysis.metrics import discount_factors, investor_loss, present_value
 from sibsim.dataset.build import simulate, with_correlated_inputs
+from sibsim.dataset.schema import in_schema_order
 from sibsim.engine.expected import frailty_nodes
 from sibsim.engine.outcome_models import EffectFreeTables
 from sibsim.engine.overrides import check_overrides
@@ -90,6 +91,8 @@ class _Pipeline:
 
     def __init__(self, deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
                  fast: bool = True) -> None:
+        ds = in_schema_order(ds)  # arrays are read by position
+        cf = None if cf is None else in_schema_order(cf)
         self.deal, self.scenario, self.ds = deal, deal.scenario, ds
         self.D = ds.sizes["draw"]
         self.seed = int(ds.attrs["seed"])

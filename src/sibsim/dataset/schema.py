@@ -68,6 +68,27 @@ def dims_of(name: str, several_processes: bool) -> tuple[str, ...]:
         return (*dims[:-1], "process", "state")
     return (*dims, "process")
 
+def in_schema_order(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with every schema variable's dimensions in the schema's order (:func:`dims_of`):
+    ``ds`` itself when they already are, so the money layer can read arrays by position
+    whatever order a user's ``transpose`` left them in.
+
+    >>> import sibsim
+    >>> s = sibsim.Scenario(cohort=sibsim.Cohort(size=100), outcome=sibsim.BinaryOutcome(0.3),
+    ...                     horizon=2)
+    >>> ds = sibsim.simulate(s, draws=2, seed=1)
+    >>> in_schema_order(ds.transpose("period", ...))["events"].dims
+    ('draw', 'arm', 'wave', 'stratum', 'period')
+    """
+    several = "process" in ds.dims
+    wrong = [k for k in VARIABLES if k in ds.data_vars
+             and ds[k].dims != dims_of(k, several)
+             and set(ds[k].dims) == set(dims_of(k, several))]
+    if not wrong:
+        return ds
+    return ds.assign({k: ds[k].transpose(*dims_of(k, several)) for k in wrong})
+
+
 REQUIRED_ATTRS = ("seed", "engine", "engine_reason", "draws", "period", "periods_per_year",
                   "outcome_kind", "scenario", "schema_version", "sibsim_version")
 

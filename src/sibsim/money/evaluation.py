@@ -67,6 +67,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
+from sibsim.dataset.schema import in_schema_order
 from sibsim.engine.parameters import sample_parameter
 from sibsim.money.kernels.chain import sum_strata
 from sibsim.money.results import EvaluationTable
@@ -934,6 +935,7 @@ def in_strata(da: xr.DataArray, ev: Evaluation) -> xr.DataArray:
 
 def outcome_units(ds: xr.Dataset, ev: Evaluation) -> xr.DataArray:
     """Outcome units per draw, arm, wave and period."""
+    ds = in_schema_order(ds)
     if "process" in ds.dims:
         names = [str(x) for x in ds["process"].values]
         if ev.process not in names:
@@ -1168,6 +1170,7 @@ def evaluation_fixed(ds: xr.Dataset, evaluations: tuple[Evaluation, ...],
                      seed: int) -> EvaluationFixed:
     """The :class:`EvaluationFixed` parts of measuring ``evaluations`` on ``ds`` (pass it to
     :func:`evaluate` for ``ds`` or a dataset that differs only in the treated arm)."""
+    ds = in_schema_order(ds)
     return EvaluationFixed(tuple(evaluations), np.asarray(ds["draw"].values),
                            [_prepare(ds, ev, seed)[0] for ev in evaluations])
 
@@ -1210,6 +1213,7 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
     differs from ``ds`` at most in the treated arm's events and occupancy (the comparison arm,
     sizes and parameters are taken from it); the result is the same to the last bit.
     """
+    ds = in_schema_order(ds)
     D = ds.sizes["draw"]
     if fixed is not None and (fixed.evaluations != tuple(evaluations)
                               or not np.array_equal(fixed.draws, ds["draw"].values)):

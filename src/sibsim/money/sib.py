@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from sibsim.dataset.build import simulate
+from sibsim.dataset.schema import in_schema_order
 from sibsim.money.capital import ServiceCosts
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate, evaluation_fixed
@@ -310,6 +311,8 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     if not isinstance(deal, Deal) or not deal.has_money:
         raise v.fail("money_flows.deal", type(deal).__name__,
                      "a Deal with evaluations, a contract and a capital structure")
+    ds = in_schema_order(ds)  # arrays are read by position below
+    cf = None if cf is None else in_schema_order(cf)
     seed = int(ds.attrs["seed"])
     unresolved = deal
     deal, money_values = resolve_money(deal, seed, ds["draw"].values)
