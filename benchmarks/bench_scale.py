@@ -120,7 +120,8 @@ def stream(draws: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--draws", type=int, default=40_000)
+    p.add_argument("--draws", type=int, default=None,
+                   help="draws of each run (default 40,000; 10,000 with --breakeven)")
     p.add_argument("--block-draws", type=int, default=5_000)
     p.add_argument("--store-draws", type=int, default=200_000)
     p.add_argument("--repeats", type=int, default=2)
@@ -167,11 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     from sibsim.store import analyse_to_zarr
 
     deal = sibsim.load_scenario("peterborough")
-    D, B = args.draws, args.block_draws
+    D, B = args.draws or 40_000, args.block_draws
     load_before = os.getloadavg()
     if args.breakeven:
-        return breakeven_scaling(deal, path, args.draws if "--draws" in (argv or sys.argv)
-                                 else 10_000, B, args.repeats)
+        return breakeven_scaling(deal, path, args.draws or 10_000, B, args.repeats)
 
     def single(threads: int) -> float:
         numba.set_num_threads(threads)

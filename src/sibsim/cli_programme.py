@@ -52,8 +52,8 @@ def add_parser(sub: Any) -> None:
                    help="also write one row per deal (its summary) as CSV")
     p.add_argument("--budget", type=Path, default=None, metavar="FILE",
                    help="also write the fund's yearly budget table (all deals together: "
-                        "outcome payments, appropriation at --confidence and net savings by "
-                        "year): .csv or .xlsx")
+                        "outcome payments, appropriation at --confidence, cashable and net "
+                        "savings by year): .csv or .xlsx")
     p.add_argument("--lang", choices=("en", "fi", "sv"), default="en",
                    help="language of the budget table's headers and number format: en "
                         "(comma-separated, decimal point), fi or sv (semicolon-separated, "

@@ -612,6 +612,20 @@ def run_programme(programme: Programme, *, draws: int, seed: int, engine: str = 
                     fund_cash, per_draw, scalars, meta, notes)
 
 
+def _year_statistics(name: str, x: np.ndarray, cur: str, what: str,
+                     q: np.ndarray | None) -> dict[str, xr.Variable]:
+    """``<name>_mean`` (year) of the fund's per-draw yearly totals ``x`` (draw, year), and
+    ``<name>_quantile`` (quantile, year) at ``q`` unless it is None."""
+    out = {f"{name}_mean": xr.Variable("year", x.mean(0), {
+        "units": cur, "description": f"Mean over draws of the year's {what} of all deals "
+                                     "together."})}
+    if q is not None:
+        out[f"{name}_quantile"] = xr.Variable(("quantile", "year"), np.quantile(x, q, axis=0), {
+            "units": cur, "description": f"Quantiles over draws of the year's {what} of all "
+                                         "deals together."})
+    return out
+
+
 def _dataset(programme: Programme, draws: int, seed: int, seeds: list[int], confidence: float,
              labels: np.ndarray, fund_gross: np.ndarray, fund_net: np.ndarray,
              fund_cash: np.ndarray, per_draw: np.ndarray, scalars: dict[str, list],
@@ -660,27 +674,13 @@ def _dataset(programme: Programme, draws: int, seed: int, seeds: list[int], conf
             "units": cur, "description": "Cashable savings of all deals' payers together in "
                                          "the year (savings that leave their budgets), per "
                                          "draw."}),
-        "fund_cashable_savings_mean": xr.Variable("year", fund_cash.mean(0), {
-            "units": cur, "description": "Mean over draws of the year's cashable savings of "
-                                         "all deals together."}),
-        "fund_payments_mean": xr.Variable("year", fund_gross.mean(0), {
-            "units": cur, "description": "Mean over draws of the year's outcome payments of "
-                                         "all deals together."}),
-        "fund_payments_quantile": xr.Variable(("quantile", "year"),
-                                              np.quantile(fund_gross, q, axis=0), {
-            "units": cur, "description": "Quantiles over draws of the year's outcome payments "
-                                         "of all deals together."}),
+        **_year_statistics("fund_cashable_savings", fund_cash, cur, "cashable savings", q=None),
+        **_year_statistics("fund_payments", fund_gross, cur, "outcome payments", q=q),
         "fund_appropriation": xr.Variable("year", np.quantile(fund_gross, confidence, axis=0), {
             "units": cur, "description": f"Appropriation at {pct} confidence: the "
                                          f"{confidence:g} quantile of the year's outcome "
                                          "payments of all deals together."}),
-        "fund_net_savings_mean": xr.Variable("year", fund_net.mean(0), {
-            "units": cur, "description": "Mean over draws of the year's net savings of all "
-                                         "deals together."}),
-        "fund_net_savings_quantile": xr.Variable(("quantile", "year"),
-                                                 np.quantile(fund_net, q, axis=0), {
-            "units": cur, "description": "Quantiles over draws of the year's net savings of "
-                                         "all deals together."}),
+        **_year_statistics("fund_net_savings", fund_net, cur, "net savings", q=q),
         "fund_total_payments": xr.Variable("draw", fund_gross.sum(1), {
             "units": cur, "description": "Outcome payments of all deals over all years, per "
                                          "draw."}),
