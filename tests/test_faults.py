@@ -162,6 +162,119 @@ def test_an_interrupt_inside_a_write_leaves_no_temporary_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]
 
 
+# ------------------------------------------------------------------ several outputs together
+def _run_all_outputs(capsys, folder: Path) -> tuple[int, str, str]:
+    return run_cli(capsys, "run", "peterborough", "--draws", "20", "--no-progress",
+                   "--out", str(folder / "o.nc"), "--figure", str(folder / "o.png"),
+                   "--budget", str(folder / "o.csv"), "--report", str(folder / "o.html"))
+
+
+@pytest.mark.parametrize("fault", ["interrupt", "terminate", "disk full"])
+def test_a_command_stopped_between_its_files_writes_none_of_them(tmp_path, capsys,
+                                                                  monkeypatch, fault):
+    """The results file, the figure and the budget table are written before the council
+    report: a stop while writing the report leaves every earlier file as it was, not a mix of
+    new and old files."""
+    import sibsim.cli
+    import sibsim.council
+
+    (tmp_path / "o.nc").write_bytes(b"previous results")
+    (tmp_path / "o.csv").write_bytes(b"previous budget")
+    errors = {"interrupt": KeyboardInterrupt, "terminate": sibsim.cli._Terminated,
+              "disk full": lambda: OSError(errno.ENOSPC, "No space left on device")}
+
+    def stopped(*args, **kwargs):
+        raise errors[fault]()
+
+    monkeypatch.setattr(sibsim.council, "write_council_report", stopped)
+    code, _, err = _run_all_outputs(capsys, tmp_path)
+    assert code == {"interrupt": EXIT_INTERRUPTED, "terminate": EXIT_TERMINATED,
+                    "disk full": EXIT_USAGE}[fault]
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    if fault != "disk full":
+        assert err.strip().endswith("nothing was written")
+    assert (tmp_path / "o.nc").read_bytes() == b"previous results"
+    assert (tmp_path / "o.csv").read_bytes() == b"previous budget"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.csv", "o.nc"]  # no temporary file
+
+
+def test_a_command_that_finishes_puts_every_file_in_place(tmp_path, capsys):
+    (tmp_path / "o.nc").write_bytes(b"previous results")
+    code, _, err = _run_all_outputs(capsys, tmp_path)
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.csv", "o.html", "o.nc", "o.png"]
+    assert sibsim.open_results(tmp_path / "o.nc").money.sizes["draw"] == 20
+    assert (tmp_path / "o.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_signal_while_the_files_are_put_in_place_waits_until_all_are(tmp_path, monkeypatch):
+    """SIGINT arriving during the renames is held back until every file is in place, then
+    raised: the files are all new, and the set says so."""
+    from sibsim.dataset import io
+
+    replace, calls = os.replace, []
+
+    def replace_and_signal(src, dst):
+        calls.append(dst)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        replace(src, dst)
+
+    monkeypatch.setattr(io.os, "replace", replace_and_signal)
+    outputs = io.OutputSet()
+    with pytest.raises(KeyboardInterrupt):
+        with outputs.deferring():
+            for name in ("a.txt", "b.txt", "c.txt"):
+                with atomic_output(tmp_path / name) as tmp:
+                    Path(tmp).write_text(name)
+            assert not list(tmp_path.glob("[abc].txt"))  # nothing in place before the end
+        time.sleep(0.1)  # the held-back signal is handled at the next bytecode
+    assert outputs.committed and len(calls) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt", "c.txt"]
+    assert [(tmp_path / n).read_text() for n in ("a.txt", "b.txt", "c.txt")] == [
+        "a.txt", "b.txt", "c.txt"]
+
+
+def test_ctrl_c_while_the_files_are_put_in_place_says_they_were_written(tmp_path, capsys,
+                                                                        monkeypatch):
+    from sibsim.dataset import io
+
+    replace, calls = os.replace, []
+
+    def replace_and_signal(src, dst):
+        calls.append(dst)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        replace(src, dst)
+
+    monkeypatch.setattr(io.os, "replace", replace_and_signal)
+    code, _, err = _run_all_outputs(capsys, tmp_path)
+    assert code == EXIT_INTERRUPTED and len(calls) == 4
+    assert err.strip().splitlines()[-1] == (
+        "sibsim: interrupted (Ctrl-C); it came after every output was written")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.csv", "o.html", "o.nc", "o.png"]
+
+
+def test_an_output_that_cannot_be_put_in_place_removes_the_others(tmp_path, monkeypatch):
+    from sibsim.dataset import io
+
+    replace = os.replace
+
+    def fails_second(src, dst):
+        if Path(dst).name == "b.txt":
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        replace(src, dst)
+
+    monkeypatch.setattr(io.os, "replace", fails_second)
+    outputs = io.OutputSet()
+    with pytest.raises(io.OutputPlacementError, match=r"b\.txt"), outputs.deferring():
+        for name in ("a.txt", "b.txt", "c.txt"):
+            with atomic_output(tmp_path / name) as tmp:
+                Path(tmp).write_text(name)
+    assert not outputs.committed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]  # no temporary file left
+
+
 # ------------------------------------------------------------------ signals
 def _as_in_a_terminal() -> None:
     """Start the child with Ctrl-C at its default disposition, as a command typed in a terminal

@@ -353,28 +353,47 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Exit statuses: 0 success, 2 bad input or a file that cannot be read or written (with one
     ``sibsim: error:`` line), 130 interrupted by Ctrl-C (SIGINT), 143 terminated (SIGTERM).
-    An interrupted run leaves no partial or temporary file and keeps any previous output.
-    A command started with Ctrl-C ignored (``nohup``, or ``cmd &`` in a script) keeps
+    An interrupted run leaves no partial or temporary file and keeps any previous output:
+    a command's files (results, figure, budget table, report) are put in place together when
+    all are written (:class:`sibsim.dataset.io.OutputSet`), so it never leaves some new and
+    some old. A command started with Ctrl-C ignored (``nohup``, or ``cmd &`` in a script) keeps
     ignoring it, by Unix convention; SIGTERM stops it all the same.
     """
+    from sibsim.dataset.io import OutputPlacementError, OutputSet
+
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    outputs = OutputSet()
     try:
         with warnings.catch_warnings():  # restores the default display afterwards
             warnings.showwarning = _show_warning
-            return _main(argv)
+            with outputs.deferring():
+                status = _main(argv)
+                if status != EXIT_OK:  # a command that failed keeps every previous file
+                    outputs.discard()
+            return status
     except KeyboardInterrupt:
         end_line()
-        print("sibsim: interrupted (Ctrl-C); nothing was written", file=sys.stderr)
+        print(f"sibsim: interrupted (Ctrl-C); {_written(outputs)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except _Terminated:
         end_line()
-        print("sibsim: terminated (SIGTERM); nothing was written", file=sys.stderr)
+        print(f"sibsim: terminated (SIGTERM); {_written(outputs)}", file=sys.stderr)
         return EXIT_TERMINATED
+    except OutputPlacementError as err:  # renaming the written files failed (rare)
+        return _fail(str(err))
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _written(outputs: object) -> str:
+    """What an interrupted command left: nothing, or (a signal that came while the files were
+    being put in place, handled just after) every file it was asked for."""
+    if getattr(outputs, "committed", False):
+        return "it came after every output was written"
+    return "nothing was written"
 
 
 def _main(argv: Sequence[str] | None = None) -> int:

@@ -1,13 +1,19 @@
 """Writing and reading datasets as netCDF-4 files (through netCDF4), losslessly.
 
 Writes go to a temporary file in the same folder that is renamed into place, so a failed or
-interrupted write never leaves a partial file behind.
+interrupted write never leaves a partial file behind. A command that writes several files
+(results, figure, budget table, report) writes them as one :class:`OutputSet`: every file is
+written to its temporary name first and all are renamed into place together at the end, so an
+interrupted or failed command leaves every previous file as it was, never a mix of new and old.
 """
 
 from __future__ import annotations
 
+import contextvars
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,24 +22,113 @@ import xarray as xr
 
 ENGINE = "netcdf4"
 
+#: The output set that :func:`atomic_output` adds its finished files to (None: replace at once).
+_CURRENT: contextvars.ContextVar[OutputSet | None] = contextvars.ContextVar(
+    "sibsim_output_set", default=None)
+
+
+class OutputPlacementError(OSError):
+    """A finished output file could not be renamed into place."""
+
+
+class OutputSet:
+    """The files one command writes, put in place together.
+
+    Inside :meth:`deferring`, each :func:`atomic_output` that finishes leaves its complete
+    temporary file beside its destination; when the block ends without an error the files are
+    renamed into place one after the other with SIGINT and SIGTERM held back (a few renames in
+    one folder each), and :attr:`committed` becomes True. If the block ends with an error or an
+    interrupt, every temporary file is removed and every destination keeps its previous content.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> outputs = OutputSet()
+    >>> with outputs.deferring():
+    ...     with atomic_output(folder / "a.txt") as tmp:
+    ...         _ = pathlib.Path(tmp).write_text("a")
+    ...     (folder / "a.txt").exists()
+    False
+    >>> (folder / "a.txt").read_text(), outputs.committed
+    ('a', True)
+    """
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[str, Path]] = []
+        self.committed = False
+
+    @contextmanager
+    def deferring(self) -> Iterator[OutputSet]:
+        token = _CURRENT.set(self)
+        try:
+            yield self
+        except BaseException:
+            self.discard()
+            raise
+        finally:
+            _CURRENT.reset(token)
+        self.commit()
+
+    def commit(self) -> None:
+        """Rename every finished temporary file into place. SIGINT and SIGTERM that come
+        meanwhile (in the main thread, where handlers can be set) are held back and raised
+        again once the files are in place."""
+        held: list[int] = []
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, lambda signum, frame: held.append(signum))
+        try:
+            while self.pending:
+                tmp, path = self.pending[0]
+                try:
+                    os.replace(tmp, path)
+                except OSError as err:
+                    raise OutputPlacementError(f"cannot put {path} in place: {err}") from err
+                self.pending.pop(0)
+            self.committed = True
+        except BaseException:
+            self.discard()
+            raise
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            if held:  # handled now, as it would have been, after the files are in place
+                signal.raise_signal(held[0])
+
+    def discard(self) -> None:
+        """Remove the temporary files not yet put in place."""
+        for tmp, _ in self.pending:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        self.pending.clear()
+
 
 @contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[str]:
     """Yield a temporary file name beside ``path``; on success it replaces ``path``.
 
     On any error the temporary file is removed and ``path`` is left as it was, so no partial
-    output file ever appears. Parent folders are created.
+    output file ever appears. Parent folders are created. Inside
+    :meth:`OutputSet.deferring`, the finished file replaces ``path`` only when the whole set
+    is written.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    outputs = _CURRENT.get()
     try:
         yield tmp
         os.chmod(tmp, 0o644)  # mkstemp makes the file private; give it ordinary permissions
-        os.replace(tmp, path)
+        if outputs is None:
+            os.replace(tmp, path)
+        else:
+            outputs.pending.append((tmp, path))
     finally:
-        if os.path.exists(tmp):
+        if os.path.exists(tmp) and (outputs is None
+                                    or (tmp, path) not in outputs.pending):
             os.unlink(tmp)
 
 

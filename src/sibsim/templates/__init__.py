@@ -90,8 +90,11 @@ def write_template(name: str, path: str | Path, *, force: bool = False) -> Path:
     stem = path.stem.replace("\\", "").replace('"', "")
     text = re.sub(r'(?m)^name = "[^"]*"', lambda _: f'name = "{stem}"', text, count=1)
     text = text.replace(RUN_HINT, f"{path.name} --draws 2000")
+    from sibsim.dataset.io import atomic_output
+
     try:
-        path.write_text(text, encoding="utf-8")
+        with atomic_output(path) as tmp:  # no half-written file, whatever stops the write
+            Path(tmp).write_text(text, encoding="utf-8")
     except OSError as err:
         raise TemplateError(f"FILE: cannot write {path}: {err.strerror or err}") from err
     return path
