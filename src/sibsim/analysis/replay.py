@@ -60,7 +60,8 @@ from sibsim.money.sib import counterfactual, money_flows
 from sibsim.money.termination import interim_results, paid_in_waterfall
 from sibsim.spec import _validate as v
 
-__all__ = ["ReplayCase", "first_cohorts", "load_replays", "replay", "run_replay"]
+__all__ = ["ReplayCase", "first_cohorts", "load_replays", "replay", "run_replay",
+           "without_policy"]
 
 Realised = float | Sequence[float | None] | None
 
@@ -149,6 +150,12 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
     """
     if not isinstance(deal, Deal) or not deal.has_money:
         raise v.fail("replay.deal", type(deal).__name__, "a Deal with money terms")
+    outside = [r.kind for r in deal.termination if r.outside_contract]
+    if outside:
+        raise v.fail("replay.deal.termination", outside,
+                     "no rule decided outside the contract: a replay runs what happened "
+                     "(first_cohorts(deal, n) for the cohorts that ran, without_policy(deal) "
+                     "for all of them)")
     metrics = {ev.metric for ev in deal.evaluations}
     for name, given in (("replay.measured", measured), ("replay.units", units or {})):
         if not isinstance(given, Mapping):
@@ -360,7 +367,7 @@ def run_replay(case: ReplayCase, draws: int = 1000, seed: int = 0) -> xr.Dataset
     """:func:`replay` of one :class:`ReplayCase` on its built-in scenario."""
     from sibsim.scenario_file import load_scenario
 
-    deal = load_scenario(case.scenario)
+    deal = without_policy(load_scenario(case.scenario))  # what happened, not its risk
     if case.cohorts is not None:
         deal = first_cohorts(deal, case.cohorts)
     return replay(deal, case.measured, units=case.units, draws=draws, seed=seed)
@@ -386,3 +393,17 @@ def first_cohorts(deal: Deal, n: int) -> Deal:
     if sc.effect is not None and sc.effect.by_wave is not None:
         changes["effect"] = dataclasses.replace(sc.effect, by_wave=tuple(sc.effect.by_wave)[:n])
     return deal.with_scenario(**changes)
+
+
+def without_policy(deal: Deal) -> Deal:
+    """The deal without its termination rules decided outside the contract
+    (``cancel_later_cohorts``): every planned cohort runs, as the contract was written. A
+    replay fixes what happened, so the risk of a cancellation has no place in it; use
+    :func:`first_cohorts` for the cohorts that ran.
+
+    >>> import sibsim
+    >>> without_policy(sibsim.load_scenario("peterborough")).termination
+    ()
+    """
+    return deal.replace(termination=tuple(r for r in deal.termination
+                                          if not r.outside_contract))
