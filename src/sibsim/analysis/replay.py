@@ -134,6 +134,9 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
 
     Notes
     -----
+    A replay runs what happened, so a termination rule decided outside the contract (a risk of
+    cancellation, ``kind = "cancel_later_cohorts"``) is not applied: every planned cohort runs
+    (``attrs["not_applied"]`` says so); :func:`first_cohorts` gives the cohorts that ran.
     Money conservation holds as in :func:`~sibsim.money.sib.money_flows`: the replay only
     changes the evaluation table that the contract pays on.
 
@@ -150,12 +153,10 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
     """
     if not isinstance(deal, Deal) or not deal.has_money:
         raise v.fail("replay.deal", type(deal).__name__, "a Deal with money terms")
+    # the risk of a cancellation decided outside the contract is not a result: a replay runs
+    # the cohorts given (all planned ones, or first_cohorts(deal, n) for those that ran)
     outside = [r.kind for r in deal.termination if r.outside_contract]
-    if outside:
-        raise v.fail("replay.deal.termination", outside,
-                     "no rule decided outside the contract: a replay runs what happened "
-                     "(first_cohorts(deal, n) for the cohorts that ran, without_policy(deal) "
-                     "for all of them)")
+    deal = without_policy(deal)
     metrics = {ev.metric for ev in deal.evaluations}
     for name, given in (("replay.measured", measured), ("replay.units", units or {})):
         if not isinstance(given, Mapping):
@@ -208,7 +209,12 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
     by_trigger = _claim_share_by_trigger(
         deal, money, new, deal.contract.outcome_payments(new, ds.sizes["period"],
                                             deal.contract.achievements(ds)).by_trigger)
-    return _summary(deal, money, new, replayed, by_trigger)
+    out = _summary(deal, money, new, replayed, by_trigger)
+    if outside:
+        out.attrs["not_applied"] = (
+            f"termination rules decided outside the contract ({', '.join(outside)}): a replay "
+            "runs every planned cohort; first_cohorts(deal, n) runs the cohorts that ran")
+    return out
 
 
 def _per_event(amount, process: str | None) -> float:
