@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sibsim
-from sibsim.analysis.replay import first_cohorts, replay, run_replay, load_replays, without_policy
+from sibsim.analysis.replay import first_cohorts, load_replays, replay, run_replay, without_policy
 from sibsim.money.cancellation import apply_cancellation
 from sibsim.money.evaluation import evaluate
 from sibsim.money.sib import counterfactual, money_flows

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_evaluation import SIZES, rounded, two_wave_ds
 
 import sibsim
 from sibsim.money.evaluation import Evaluation, _window_mask, evaluate, evaluation_fixed
 from sibsim.scenario_file import builtin_scenarios, parse_scenario
+from test_evaluation import SIZES, rounded, two_wave_ds
 
 # two_wave_ds: entry [0, 2], 6 periods; treated events wave 0 [3, 2, 90, ...], wave 1
 # [50, 50, 4, 4, 70, 70]; comparison wave 0 [8, 6, 90, ...], wave 1 [50, 50, 10, 10, 70, 70];

@@ -385,12 +385,14 @@ def first_cohorts(deal: Deal, n: int) -> Deal:
     For a cancellation decided outside the contract (a policy change), where the waves that
     ran keep their terms and their results are still paid: unlike a ``[[termination]]`` rule,
     which stops the deal and pays nothing for results known after the stop. Per-wave effect
-    multipliers (``by_wave``) are cut to the waves kept.
+    multipliers (``by_wave``) are cut to the waves kept; a rule decided outside the contract
+    (the risk of the cancellation, ``cancel_later_cohorts``) is dropped: it has happened.
 
     >>> import sibsim
     >>> first_cohorts(sibsim.load_scenario("peterborough"), 2).scenario.cohort.entry
     (1000, 1000)
     """
+    deal = without_policy(deal)  # the cohorts that ran: no risk of cancellation is left
     sc = deal.scenario
     n = v.integer(1, sc.cohort.n_waves)("first_cohorts.n", n)
     entry = tuple(sc.cohort.entry)[:n]

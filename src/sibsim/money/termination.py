@@ -301,7 +301,7 @@ class CancelLaterCohorts(TerminationRule):
     --------
     >>> rule = CancelLaterCohorts(from_period=2, probability=0.5)
     >>> rule.cancel_period(seed=1, draws=np.arange(6), n_periods=8).tolist()
-    [2, 8, 2, 2, 8, 8]
+    [8, 2, 2, 2, 2, 2]
     >>> CancelLaterCohorts(from_period=2, probability=0.0).inert
     True
     """
