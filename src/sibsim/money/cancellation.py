@@ -203,3 +203,23 @@ def apply_cancellation(deal: Deal, ds: xr.Dataset, table: EvaluationTable,
         waves=tuple((waves[k] if t is table else tuple(ran[w] for w in small_waves[k]))
                     for t, k, _ in cols))
     return new, Cancellation(stop=stop, period=c, due=due)
+
+
+def cancellation_text(money: xr.Dataset, deal: Deal) -> str | None:
+    """One plain-language line on the cancellation of later cohorts in a run (None without an
+    active rule): in how many draws it happened, and what that means.
+
+    >>> import sibsim
+    >>> deal = sibsim.load_scenario("peterborough")
+    >>> res = sibsim.analyse(deal, draws=50, seed=1, progress=False, with_breakeven=False)
+    >>> print(cancellation_text(res.money, deal))  # doctest: +ELLIPSIS
+    Later cohorts cancelled by a decision outside the contract (from period 2 on) in ...
+    """
+    rules = [r for r in deal.termination if r.outside_contract and not r.inert]
+    if not rules:
+        return None
+    c = rules[0].from_period
+    share = float((np.asarray(money["stop_period"].values) == c).mean())
+    return (f"Later cohorts cancelled by a decision outside the contract (from period {c} on) "
+            f"in {100 * share:.1f}% of draws (probability {rules[0].describe_probability()}, "
+            "an assumption); the cohorts that started are still paid on their results.")

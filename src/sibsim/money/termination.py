@@ -332,6 +332,11 @@ class CancelLaterCohorts(TerminationRule):
         u = _sample_for_draws(Uniform(0.0, 1.0), f"{name}.draw", seed, draws)
         return np.asarray(u < p)
 
+    def describe_probability(self) -> str:
+        """The probability in words: ``"0.2"`` or the distribution's description."""
+        p = self.probability
+        return p.describe() if isinstance(p, Distribution) else f"{p:g}"
+
     def cancel_period(self, seed: int, draws: Any, n_periods: int) -> IntArray:
         happens = self.happens(seed, draws)
         return np.where(happens, min(self.from_period, n_periods), n_periods).astype(np.int64)
