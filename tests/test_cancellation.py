@@ -261,3 +261,16 @@ def test_cli_bad_cancellation_exits_2_with_one_line(tmp_path, capsys):
     assert main(["run", str(bad), "--draws", "10"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "from_period" in err[0], err
+
+
+def test_the_summary_says_how_often_later_cohorts_were_cancelled(peterborough):
+    from sibsim.report import describe
+
+    res = sibsim.analyse(peterborough, draws=30, seed=2, progress=False, with_breakeven=False)
+    share = float((res.money["stop_period"].values == 2).mean())
+    text = describe(res, peterborough)
+    assert (f"Later cohorts cancelled by a decision outside the contract (from period 2 on) in "
+            f"{100 * share:.1f}% of draws (probability 0.2") in text
+    plain = without_policy(peterborough)
+    assert "cancelled" not in describe(sibsim.analyse(plain, draws=30, seed=2, progress=False,
+                                                      with_breakeven=False), plain)
