@@ -274,3 +274,20 @@ def test_the_summary_says_how_often_later_cohorts_were_cancelled(peterborough):
     plain = without_policy(peterborough)
     assert "cancelled" not in describe(sibsim.analyse(plain, draws=30, seed=2, progress=False,
                                                       with_breakeven=False), plain)
+
+
+def test_the_effect_free_parts_give_the_same_money(peterborough, run3):
+    """The break-even search's path (money_arrays with EffectFree, the cohorts-that-ran
+    evaluation cached there) gives the same arrays, bit for bit, on every call."""
+    from sibsim.money.sib import effect_free, money_arrays
+
+    ds, cf = run3
+    deal = _with(peterborough, from_period=2, probability=0.5)
+    want = money_flows(deal, ds, cf)
+    fixed = effect_free(deal, ds, cf)
+    for _ in range(2):
+        data, _coords = money_arrays(deal, ds, cf, fixed=fixed)
+        for name in ("outcome_payments", "measured_effect", "gate_passed", "flow",
+                     "cashable_savings", "settlement_period"):
+            assert np.array_equal(np.asarray(data[name]), want[name].values), name
+    assert any(isinstance(k, tuple) and k[0] == "cancel_later_cohorts" for k in fixed.evaluations)

@@ -34,13 +34,13 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
-from sibsim.money.evaluation import Evaluation, evaluate
+from sibsim.money.evaluation import Evaluation, evaluate, evaluation_fixed
 from sibsim.money.results import EvaluationTable
 from sibsim.spec import _validate as v
 
@@ -151,12 +151,14 @@ def _trimmed(ev: Evaluation, n: int) -> Evaluation:
     return ev if new is design else dataclasses.replace(ev, design=new)
 
 
-def apply_cancellation(deal: Deal, ds: xr.Dataset, table: EvaluationTable,
-                       seed: int) -> tuple[EvaluationTable, Cancellation | None]:
+def apply_cancellation(deal: Deal, ds: xr.Dataset, table: EvaluationTable, seed: int,
+                       fixed: Any = None) -> tuple[EvaluationTable, Cancellation | None]:
     """The evaluation table of ``ds`` with the deal's cancellation applied, and the
     cancellation's arrays (None, and ``table`` unchanged, without an active rule).
 
-    ``table``: :func:`~sibsim.money.evaluation.evaluate` of the deal's evaluations on ``ds``.
+    ``table``: :func:`~sibsim.money.evaluation.evaluate` of the deal's evaluations on ``ds``;
+    ``fixed``: the :class:`~sibsim.money.sib.EffectFree` parts of the run, if any (the
+    evaluation of the cohorts that ran keeps its effect-free parts there, computed once).
     """
     rules = [r for r in deal.termination if r.outside_contract and not r.inert]
     if not rules:
@@ -168,8 +170,17 @@ def apply_cancellation(deal: Deal, ds: xr.Dataset, table: EvaluationTable,
     happened = stop < P  # (D,)
     c = rule.from_period
     ran = [int(w) for w, e in enumerate(ds["entry_period"].values) if e < c]
-    small = evaluate(ds.isel(wave=ran), tuple(_trimmed(e, len(ran)) for e in deal.evaluations),
-                     seed)
+    # wave w enters in period w: the waves that ran are the first ones (a slice is a view)
+    assert ran == list(range(len(ran)))
+    ds_ran = ds.isel(wave=slice(0, len(ran)))
+    evs = tuple(_trimmed(e, len(ran)) for e in deal.evaluations)
+    parts = None
+    if fixed is not None:  # the comparison arm and counterfactual rates: the same every time
+        key = ("cancel_later_cohorts", evs, len(ran))
+        if key not in fixed.evaluations:
+            fixed.evaluations[key] = evaluation_fixed(ds_ran, evs, seed)
+        parts = fixed.evaluations[key]
+    small = evaluate(ds_ran, evs, seed, parts)
     cols: list[tuple[EvaluationTable, int, str]] = []  # (table, column, role)
     waves = table.waves or tuple(() for _ in range(table.n_triggers))
     for ev in deal.evaluations:

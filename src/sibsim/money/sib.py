@@ -341,7 +341,7 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         if key not in fixed.costs:
             fixed.costs[key] = terms.service_costs.cost(served_plan, served_by_state or None)
         full_costs = fixed.costs[key]
-    table, cancel = apply_cancellation(deal, ds, table, seed)  # money/cancellation.py
+    table, cancel = apply_cancellation(deal, ds, table, seed, fixed)  # money/cancellation.py
     life = lifecycle(deal, table, served_plan,
                      interim_results(deal, ds, seed) if interim is None else interim,
                      terms.contract.achievements(ds), served_by_state, full_costs, cancel)
