@@ -41,6 +41,7 @@ from sibsim.dataset.io import ENGINE as NETCDF_ENGINE
 from sibsim.dataset.io import atomic_output
 from sibsim.engine.progress import Progress, interactive
 from sibsim.engine.progress import progress as run_progress
+from sibsim.money.cancellation import cancellation_text
 from sibsim.money.deal import Deal
 from sibsim.money.sib import counterfactual, money_flows
 from sibsim.resources import (
@@ -524,6 +525,9 @@ def describe(res: SIBResults, deal: Deal) -> str:
         "",
         "Investors",
     ]
+    cancelled = cancellation_text(m, deal)  # money/cancellation.py
+    if cancelled is not None:
+        lines[2:2] = [cancelled]
     loss = float(allinv["loss"].mean())
     moic = _q(allinv["moic"].values)
     irr = _q(allinv["irr_annual"].values)

@@ -60,7 +60,8 @@ from sibsim.money.sib import counterfactual, money_flows
 from sibsim.money.termination import interim_results, paid_in_waterfall
 from sibsim.spec import _validate as v
 
-__all__ = ["ReplayCase", "first_cohorts", "load_replays", "replay", "run_replay"]
+__all__ = ["ReplayCase", "first_cohorts", "load_replays", "replay", "run_replay",
+           "without_policy"]
 
 Realised = float | Sequence[float | None] | None
 
@@ -133,6 +134,9 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
 
     Notes
     -----
+    A replay runs what happened, so a termination rule decided outside the contract (a risk of
+    cancellation, ``kind = "cancel_later_cohorts"``) is not applied: every planned cohort runs
+    (``attrs["not_applied"]`` says so); :func:`first_cohorts` gives the cohorts that ran.
     Money conservation holds as in :func:`~sibsim.money.sib.money_flows`: the replay only
     changes the evaluation table that the contract pays on.
 
@@ -149,6 +153,10 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
     """
     if not isinstance(deal, Deal) or not deal.has_money:
         raise v.fail("replay.deal", type(deal).__name__, "a Deal with money terms")
+    # the risk of a cancellation decided outside the contract is not a result: a replay runs
+    # the cohorts given (all planned ones, or first_cohorts(deal, n) for those that ran)
+    outside = [r.kind for r in deal.termination if r.outside_contract]
+    deal = without_policy(deal)
     metrics = {ev.metric for ev in deal.evaluations}
     for name, given in (("replay.measured", measured), ("replay.units", units or {})):
         if not isinstance(given, Mapping):
@@ -201,7 +209,12 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
     by_trigger = _claim_share_by_trigger(
         deal, money, new, deal.contract.outcome_payments(new, ds.sizes["period"],
                                             deal.contract.achievements(ds)).by_trigger)
-    return _summary(deal, money, new, replayed, by_trigger)
+    out = _summary(deal, money, new, replayed, by_trigger)
+    if outside:
+        out.attrs["not_applied"] = (
+            f"termination rules decided outside the contract ({', '.join(outside)}): a replay "
+            "runs every planned cohort; first_cohorts(deal, n) runs the cohorts that ran")
+    return out
 
 
 def _per_event(amount, process: str | None) -> float:
@@ -360,7 +373,7 @@ def run_replay(case: ReplayCase, draws: int = 1000, seed: int = 0) -> xr.Dataset
     """:func:`replay` of one :class:`ReplayCase` on its built-in scenario."""
     from sibsim.scenario_file import load_scenario
 
-    deal = load_scenario(case.scenario)
+    deal = without_policy(load_scenario(case.scenario))  # what happened, not its risk
     if case.cohorts is not None:
         deal = first_cohorts(deal, case.cohorts)
     return replay(deal, case.measured, units=case.units, draws=draws, seed=seed)
@@ -372,12 +385,14 @@ def first_cohorts(deal: Deal, n: int) -> Deal:
     For a cancellation decided outside the contract (a policy change), where the waves that
     ran keep their terms and their results are still paid: unlike a ``[[termination]]`` rule,
     which stops the deal and pays nothing for results known after the stop. Per-wave effect
-    multipliers (``by_wave``) are cut to the waves kept.
+    multipliers (``by_wave``) are cut to the waves kept; a rule decided outside the contract
+    (the risk of the cancellation, ``cancel_later_cohorts``) is dropped: it has happened.
 
     >>> import sibsim
     >>> first_cohorts(sibsim.load_scenario("peterborough"), 2).scenario.cohort.entry
     (1000, 1000)
     """
+    deal = without_policy(deal)  # the cohorts that ran: no risk of cancellation is left
     sc = deal.scenario
     n = v.integer(1, sc.cohort.n_waves)("first_cohorts.n", n)
     entry = tuple(sc.cohort.entry)[:n]
@@ -386,3 +401,17 @@ def first_cohorts(deal: Deal, n: int) -> Deal:
     if sc.effect is not None and sc.effect.by_wave is not None:
         changes["effect"] = dataclasses.replace(sc.effect, by_wave=tuple(sc.effect.by_wave)[:n])
     return deal.with_scenario(**changes)
+
+
+def without_policy(deal: Deal) -> Deal:
+    """The deal without its termination rules decided outside the contract
+    (``cancel_later_cohorts``): every planned cohort runs, as the contract was written. A
+    replay fixes what happened, so the risk of a cancellation has no place in it; use
+    :func:`first_cohorts` for the cohorts that ran.
+
+    >>> import sibsim
+    >>> without_policy(sibsim.load_scenario("peterborough")).termination
+    ()
+    """
+    return deal.replace(termination=tuple(r for r in deal.termination
+                                          if not r.outside_contract))

@@ -41,7 +41,13 @@ from sibsim.money.pricing import (
 from sibsim.money.ratecard import RateCard
 from sibsim.money.results import Achievements, EvaluationTable, PaymentResult
 from sibsim.money.sib import counterfactual, money_flows
-from sibsim.money.termination import TERMINATION_RULES, EffectBelow, StopLoss, TerminationRule
+from sibsim.money.termination import (
+    TERMINATION_RULES,
+    CancelLaterCohorts,
+    EffectBelow,
+    StopLoss,
+    TerminationRule,
+)
 
 __all__ = [
     "EVALUATION_DESIGNS",
@@ -53,6 +59,7 @@ __all__ = [
     "BeforeAfter",
     "Blend",
     "BreakevenSearch",
+    "CancelLaterCohorts",
     "CapitalStructure",
     "Caps",
     "CashFlows",

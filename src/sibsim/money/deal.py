@@ -316,6 +316,8 @@ class Deal(Spec):
                                  f"a metric that an evaluation measures "
                                  f"({', '.join(sorted(measured))})")
         check_claim_share(self.contract, self.payers)
+        for i, rule in enumerate(self.termination):
+            rule.check_deal(self, i)
 
     def _check_period_lists(self) -> None:
         """Per-period sequences have one value per period of the horizon (checked at load, so

@@ -666,6 +666,15 @@ class Evaluation(Spec):
         minus what has been committed under the metric, never less than 0. A period that goes
         the wrong way lowers the result to date, so later periods pay less; nothing paid
         before is taken back (no clawback).
+    window_ends_by : int, optional
+        The last period (0-based, inclusive) any window may cover (``clock="entry"`` only):
+        each wave's window runs from its entry (plus ``window_start``) for ``window`` periods
+        but no later than this period, the contract's end (Essex: 30 months from engagement,
+        to March 2019 at the latest). Late entrants' windows are shorter: the outcome units,
+        person-periods and counterfactual (``Historical``: its per-period rate times the
+        periods measured, so ``per_period`` is needed with it) cover the periods measured
+        only. A wave with people must enter by this period. ``None`` (default): whole
+        windows, each within the horizon.
 
     Examples
     --------
@@ -727,6 +736,10 @@ class Evaluation(Spec):
     to_date: bool = param(v.flag, default=False,
                           doc="per_period results to date: each period measures every wave's "
                               "window up to it, and pays the increase of the amount due")
+    window_ends_by: int | None = param(
+        v.optional(v.integer(0)), default=None,
+        doc="last period (0-based) of every window: windows from entry are cut at the "
+            "contract's end; None: whole windows")
 
     def validate(self) -> None:
         if self.outcome == "occupancy":
@@ -758,6 +771,7 @@ class Evaluation(Spec):
                 raise v.fail("Evaluation.calendar_window", cal,
                              "None with clock = 'entry' (set clock = 'calendar' to measure "
                              "every wave over the same calendar periods)")
+            self._check_window_end()
             return
         if cal is None:
             raise v.fail("Evaluation.calendar_window", cal,
@@ -769,11 +783,26 @@ class Evaluation(Spec):
         if self.window_start != 0:
             raise v.fail("Evaluation.window_start", self.window_start,
                          "0 with clock = 'calendar' (the window is calendar_window)")
+        if self.window_ends_by is not None:
+            raise v.fail("Evaluation.window_ends_by", self.window_ends_by,
+                         "None with clock = 'calendar' (the last period of calendar_window "
+                         "ends every window)")
         length = cal[1] - cal[0] + 1
         if self.window not in (1, length):
             raise v.fail("Evaluation.window", self.window,
                          f"1 (left out) or {length}, the length of calendar_window, with "
                          "clock = 'calendar'")
+
+    def _check_window_end(self) -> None:
+        """A historical rate is given per trigger span: over a whole window, unless results
+        are per period; a window cut short would compare part of a window with all of it."""
+        if self.window_ends_by is None or self.per_period:
+            return
+        designs = getattr(self.design, "designs", (self.design,))
+        if any(d == "historical" or getattr(d, "kind", "") == "historical" for d in designs):
+            raise v.fail("Evaluation.window_ends_by", self.window_ends_by,
+                         "None with a historical design unless per_period = true (its "
+                         "historical_rate covers a whole window, which the end would cut)")
 
     @property
     def needs_comparison(self) -> bool:
@@ -916,6 +945,18 @@ def _windows(ev: Evaluation, entry: np.ndarray, n_periods: int,
         return np.maximum(entry, lo), np.full(len(entry), hi)
     first = entry + ev.window_start
     last = first + ev.window - 1
+    if ev.window_ends_by is not None:  # windows cut at the contract's end
+        end = ev.window_ends_by
+        if end >= n_periods:
+            raise v.fail(f"{field}.window_ends_by", end,
+                         f"a period within the horizon of {n_periods} periods "
+                         f"(0 to {n_periods - 1})")
+        after = [w for w in range(len(entry)) if treated[w] > 0 and first[w] > end]
+        if after:
+            raise v.fail(f"{field}.window_ends_by", end,
+                         "a last period at or after the start of every window of a wave with "
+                         f"people (wave {after[0]} enters in period {entry[after[0]]})")
+        last = np.minimum(last, end)
     late = [w for w in range(len(entry)) if last[w] >= n_periods]
     if late:
         start = f" {ev.window_start} period(s) after entry" if ev.window_start else ""

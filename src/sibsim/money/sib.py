@@ -22,6 +22,7 @@ import xarray as xr
 
 from sibsim.dataset.build import simulate
 from sibsim.dataset.schema import in_schema_order
+from sibsim.money.cancellation import apply_cancellation
 from sibsim.money.capital import ServiceCosts
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate, evaluation_fixed
@@ -340,9 +341,10 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         if key not in fixed.costs:
             fixed.costs[key] = terms.service_costs.cost(served_plan, served_by_state or None)
         full_costs = fixed.costs[key]
+    table, cancel = apply_cancellation(deal, ds, table, seed, fixed)  # money/cancellation.py
     life = lifecycle(deal, table, served_plan,
                      interim_results(deal, ds, seed) if interim is None else interim,
-                     terms.contract.achievements(ds), served_by_state, full_costs)
+                     terms.contract.achievements(ds), served_by_state, full_costs, cancel)
     pay, split, achieved = life.payments, life.split, life.achieved
     served, costs, flows = life.served, life.costs, life.flows
     started = life.started(ds["entry_period"].values)  # (D, W): cohorts started before a stop

@@ -9,7 +9,11 @@ losses reach a stop-loss. Each **termination rule** is a :class:`TerminationRule
   below a threshold; computed from the evaluation results, per draw, before the waterfall;
 * :class:`StopLoss` (``"stop_loss"``): stop when the investors' loss (capital drawn minus cash
   received) reaches an amount or a share of the commitment; it depends on the waterfall's
-  state, so it is lowered to a kernel parameter and checked inside the waterfall.
+  state, so it is lowered to a kernel parameter and checked inside the waterfall;
+* :class:`CancelLaterCohorts` (``"cancel_later_cohorts"``): a cancellation decided outside
+  the contract (a policy change): from a period on, later entry waves never start, with a
+  probability that it happens at all; the cohorts that started are still evaluated and paid
+  (:mod:`sibsim.money.cancellation`).
 
 What a stop from period ``s`` means (per draw; ``s = P`` when the deal runs its course):
 
@@ -39,7 +43,7 @@ Examples
 >>> StopLoss(share_of_commitment=0.5).limit(total_commitment=9.6e6)
 4800000.0
 >>> TERMINATION_RULES.names()
-('effect_below', 'stop_loss')
+('effect_below', 'stop_loss', 'cancel_later_cohorts')
 """
 
 from __future__ import annotations
@@ -61,18 +65,21 @@ from sibsim.money.payer_waves import wave_payments
 from sibsim.money.payers import PayerSplit, split_by_payer
 from sibsim.money.results import Achievements, EvaluationTable, PaymentResult
 from sibsim.spec import _validate as v
+from sibsim.spec.distributions import Distribution, Fixed, Uniform, require_support
 from sibsim.spec.toml import KeyProblem, Section
 from sibsim.spec.variant import Registry, Spec, param
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from sibsim.money.cancellation import Cancellation
     from sibsim.money.contract import Contract
     from sibsim.money.deal import Deal
     from sibsim.money.payers import Payer
 
 __all__ = [
     "TERMINATION_RULES",
+    "CancelLaterCohorts",
     "EffectBelow",
     "Lifecycle",
     "StopLoss",
@@ -114,6 +121,18 @@ class TerminationRule(Spec):
     def limit(self, total_commitment: float) -> float:
         """Investors' loss (currency) at which the waterfall stops the deal; inf: none."""
         return math.inf
+
+    #: The rule stands for a decision outside the contract (a policy change): the cohorts
+    #: that started are still paid on their results (:class:`CancelLaterCohorts`).
+    outside_contract: ClassVar[bool] = False
+
+    def cancel_period(self, seed: int, draws: Any, n_periods: int) -> IntArray:
+        """First period in which no entry wave starts, per draw (``n_periods``: none is
+        cancelled); int array (D,). Only a rule decided outside the contract overrides it."""
+        return np.full(len(np.asarray(draws)), n_periods, dtype=np.int64)
+
+    def check_deal(self, deal: Deal, index: int) -> None:
+        """Refuse a deal the rule cannot apply to (``index``: its place in ``termination``)."""
 
 
 @TERMINATION_RULES.register
@@ -221,6 +240,111 @@ class StopLoss(TerminationRule):
         if self.amount is not None:
             return self.amount
         return float(self.share_of_commitment) * total_commitment  # type: ignore[arg-type]
+
+
+class _Probability(v.Constraint):
+    """A probability: a number in [0, 1] (kept as a float) or a one-dimensional distribution
+    whose values lie in [0, 1] (e.g. a beta)."""
+
+    description = "a probability: a number in [0, 1] or a distribution with values in [0, 1]"
+
+    def __call__(self, field: str, value: object) -> float | Distribution:
+        if isinstance(value, Fixed):
+            value = value.value
+        if isinstance(value, Distribution):
+            if value.size != 1:
+                raise v.fail(field, value.describe(), self.description)
+            return require_support(field, value, 0.0, 1.0, "a probability")
+        return v.fraction()(field, value)  # type: ignore[no-any-return]
+
+
+@TERMINATION_RULES.register
+@dataclass(frozen=True)
+class CancelLaterCohorts(TerminationRule):
+    """A cancellation decided outside the contract: later entry waves never start (Peterborough).
+
+    From ``from_period`` on, no entry wave (cohort) starts: a government policy, not a contract
+    rule, ends the programme (Peterborough's third cohort was cancelled when Transforming
+    Rehabilitation took over short-sentence supervision). Unlike :class:`EffectBelow`, the
+    contract does not end: the cohorts that had started are still evaluated and paid on their
+    results when they are known. ``probability`` is the chance that the cancellation happens at
+    all, an assumption; each draw decides it with a Bernoulli draw on the keyed random streams
+    (so results depend on the seed alone). In a draw where it happens
+    (:mod:`sibsim.money.cancellation`):
+
+    * **service and money out**: as for any stop from ``from_period`` (no service, service
+      costs, fees or drawdowns from then on; later waves are never served);
+    * **the cohorts that started**: their own results (``per_wave``) are measured and paid as
+      the contract says, even when known after ``from_period``;
+    * **pooled results**: the pooled result measures the waves that ran only, known when the
+      last of their windows has ended (plus ``report_lag``), and is priced by the pooled rule:
+      an extra trigger per pooled evaluation (``trigger_pooled`` = 1, after the planned pooled
+      trigger); the planned pooled result over every wave is not measured (0, gate 0);
+    * **savings**: only the cohorts that started avoid anything;
+    * **settlement**: when the last payment due on the cohorts that ran is made (never after
+      the deal's ``maturity``).
+
+    TOML: ``[[termination]]`` with ``kind = "cancel_later_cohorts"``, ``from_period = 2``,
+    ``probability = 0.3`` (or ``{dist = "beta", mean = 0.3, sd = 0.1}``).
+
+    Parameters
+    ----------
+    from_period : int
+        The first period (0-based) in which no entry wave starts; waves entering earlier run.
+        It must lie after the first wave's entry and at or before the last wave's (some
+        cohorts run, some are cancelled), and at or before the deal's ``maturity``.
+    probability : float or Distribution, default 1
+        The probability that the cancellation happens (a fraction; a distribution is sampled
+        per draw as ``termination.cancel_later_cohorts.probability``).
+
+    Examples
+    --------
+    >>> rule = CancelLaterCohorts(from_period=2, probability=0.5)
+    >>> rule.cancel_period(seed=1, draws=np.arange(6), n_periods=8).tolist()
+    [8, 2, 2, 2, 2, 2]
+    >>> CancelLaterCohorts(from_period=2, probability=0.0).inert
+    True
+    """
+
+    kind = "cancel_later_cohorts"
+    outside_contract = True
+
+    from_period: int = param(v.integer(1), doc="first period (0-based) in which no wave starts")
+    probability: float | Distribution = param(
+        _Probability(), default=1.0, uncertain=True,
+        doc="probability that the cancellation happens (a fraction, or a distribution)")
+
+    @property
+    def inert(self) -> bool:
+        """True when the cancellation never happens (``probability`` exactly 0)."""
+        return isinstance(self.probability, float) and self.probability == 0.0
+
+    def happens(self, seed: int, draws: Any) -> NDArray[np.bool_]:
+        """Whether the cancellation happens in each of the draws with global indices
+        ``draws`` (a block of a longer run gets the values the whole run gives those draws)."""
+        from sibsim.money.evaluation import _sample_for_draws
+
+        draws = np.asarray(draws, dtype=np.int64)
+        name = f"termination.{self.kind}"
+        p: Any = self.probability
+        if isinstance(p, Distribution):
+            p = _sample_for_draws(p, f"{name}.probability", seed, draws)
+        u = _sample_for_draws(Uniform(0.0, 1.0), f"{name}.draw", seed, draws)
+        return np.asarray(u < p)
+
+    def describe_probability(self) -> str:
+        """The probability in words: ``"0.2"`` or the distribution's description."""
+        p = self.probability
+        return p.describe() if isinstance(p, Distribution) else f"{p:g}"
+
+    def cancel_period(self, seed: int, draws: Any, n_periods: int) -> IntArray:
+        happens = self.happens(seed, draws)
+        return np.where(happens, min(self.from_period, n_periods), n_periods).astype(np.int64)
+
+    def check_deal(self, deal: Deal, index: int) -> None:
+        from sibsim.money.cancellation import check_cancellation
+
+        check_cancellation(self, deal, index)
 
 
 def read_termination(top: Section) -> tuple[TerminationRule, ...]:
@@ -387,7 +511,8 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
               interim: EvaluationTable | None,
               achieved: Achievements | None = None,
               served_by_state: Mapping[str, FloatArray] | None = None,
-              full_costs: FloatArray | None = None) -> Lifecycle:
+              full_costs: FloatArray | None = None,
+              cancel: Cancellation | None = None) -> Lifecycle:
     """Payments, costs and the waterfall of a deal, with its termination rules applied.
 
     Parameters
@@ -407,6 +532,10 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
     full_costs : array (D, P), optional
         ``deal.service_costs.cost(served, served_by_state)``, if already computed (the
         costs had the deal run its course; a stop masks them).
+    cancel : Cancellation, optional
+        A cancellation decided outside the contract (:mod:`sibsim.money.cancellation`, with
+        ``table`` from :func:`~sibsim.money.cancellation.apply_cancellation`): it stops the
+        service but not the payments on results known later.
 
     Returns
     -------
@@ -426,6 +555,10 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
     loss_limit = min((rule.limit(capital.total_commitment) for rule in deal.termination),
                      default=math.inf)
     settle_at = _settle_at(contract, table, n_periods, maturity)
+    paid_until = stop  # results known from here on pay nothing (the contract has ended)
+    if cancel is not None:  # a cancellation ends the service, not the contract
+        stop = np.minimum(stop, cancel.stop)
+        settle_at = cancel.settle_at(settle_at, contract, table, n_periods, maturity)
     t = np.arange(n_periods)
     if full_costs is None:  # the service costs had the deal run its course (elementwise in
         full_costs = deal.service_costs.cost(served, served_by_state or None)  # the served)
@@ -434,7 +567,8 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
         # a stop at the horizon changes nothing: skip the masks (the same numbers, bit for bit)
         runs_its_course = bool(stop.min() >= n_periods)
         active = t[None, :] < stop[:, None]
-        known = np.asarray(table.period)[None, :] < stop[:, None]
+        known = np.asarray(table.period)[None, :] < (
+            stop if cancel is None else paid_until)[:, None]
         gated = table if known.all() else dataclasses.replace(table, gate=table.gate & known)
         achieved_now = achieved
         if achieved is not None and not runs_its_course:  # nothing counts from the stop on
