@@ -119,7 +119,7 @@ def test_dates_only_delay_payments(units, dates, lag):
 def test_dates_must_increase():
     with pytest.raises(ValueError, match=r"Contract.payment_periods: got \[3, 3\]"):
         contract(payment_periods=(3, 3))
-    with pytest.raises((ValueError, TypeError), match="Contract.payment_periods"):
+    with pytest.raises((ValueError, TypeError), match=r"Contract\.payment_periods"):
         contract(payment_periods=(-1, 3))
 
 
@@ -217,7 +217,7 @@ def test_deferred_fees_are_repaid_at_their_rank_out_of_outcome_payments():
 
 
 def test_a_stop_loss_and_a_guarantee_concern_investors_only():
-    with pytest.raises(ValueError, match="guarantee.covers"):
+    with pytest.raises(ValueError, match=r"guarantee\.covers"):
         CapitalStructure((Tranche("senior", 100.0), Grant("grants", 50.0)),
                          guarantee=FirstLossGuarantee("F", 0.5, covers=("grants",)))
     # "first_loss" covers every investors' tranche: the grant's 50 drawn is no loss covered
@@ -228,11 +228,11 @@ def test_a_stop_loss_and_a_guarantee_concern_investors_only():
 
 
 def test_capital_kinds_refusals():
-    with pytest.raises(ValueError, match="CapitalStructure.tranches"):
+    with pytest.raises(ValueError, match=r"CapitalStructure\.tranches"):
         CapitalStructure((Grant("grants", 100.0),))
-    with pytest.raises(ValueError, match="Grant.name"):
+    with pytest.raises(ValueError, match=r"Grant\.name"):
         Grant("commissioner", 1.0)
-    with pytest.raises(ValueError, match="DeferredFees.commitment"):
+    with pytest.raises(ValueError, match=r"DeferredFees\.commitment"):
         DeferredFees("fees", 0.0)
 
 

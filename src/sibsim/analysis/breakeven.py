@@ -41,7 +41,6 @@ import numba
 import numpy as np
 import xarray as xr
 
-from sibsim.money.capital import investor_tranches
 from sibsim.analysis.blocks import DrawSum
 from sibsim.analysis.metrics import discount_factors, investor_loss, present_value
 from sibsim.dataset.build import simulate, with_correlated_inputs
@@ -52,6 +51,7 @@ from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
 from sibsim.engine.progress import steps
 from sibsim.engine.run import _process_models, default_chunk
+from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal
 from sibsim.money.municipality import per_period_rate
 from sibsim.money.sib import (

@@ -64,9 +64,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import xarray as xr
 
-from sibsim.money.capital import investor_tranches
 from sibsim.analysis.metrics import discount_factors, investor_loss, present_value
 from sibsim.dataset.build import simulate
+from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
 from sibsim.money.irr import IRRStatus, annualise_rate, irr

@@ -52,8 +52,8 @@ from importlib import resources
 import numpy as np
 import xarray as xr
 
-from sibsim.money.capital import investor_tranches
 from sibsim.dataset.build import simulate
+from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate, evaluation_fixed, targets_met
 from sibsim.money.results import EvaluationTable

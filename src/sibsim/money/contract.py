@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -234,7 +235,7 @@ class Contract(Spec):
         v.unique("Contract.terms", self.metrics, "metric names")
         v.unique("Contract.rate_cards", self.payment_labels, "names (metrics and rate cards)")
         dates = self.payment_periods
-        if dates is not None and any(b <= a for a, b in zip(dates, dates[1:])):
+        if dates is not None and any(b <= a for a, b in itertools.pairwise(dates)):
             raise v.fail("Contract.payment_periods", list(dates),
                          "strictly increasing periods (each payment date once)")
 

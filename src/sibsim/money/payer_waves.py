@@ -51,8 +51,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from sibsim.money.payment_ledger import payment_period
 from sibsim.money.payers import SHARE_TOLERANCE, Payer
+from sibsim.money.payment_ledger import payment_period
 from sibsim.money.results import EvaluationTable, PaymentResult
 from sibsim.spec import _validate as v
 

@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sibsim.money.capital import investor_tranches
 from sibsim.analysis.metrics import (
     _investor_flows,
     discount_factors,
     investor_loss,
     present_value,
 )
+from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
 from sibsim.money.irr import irr
