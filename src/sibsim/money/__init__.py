@@ -2,11 +2,15 @@
 and cash-flow waterfall, the payers' (commissioners') savings, IRR and NPV."""
 
 from sibsim.money.capital import (
+    CAPITAL_KINDS,
     GUARANTEES,
+    Capital,
     CapitalStructure,
+    DeferredFees,
     Fees,
     FirstLossGuarantee,
     Guarantee,
+    Grant,
     ProRataGuarantee,
     ServiceCosts,
     Tranche,
@@ -44,6 +48,7 @@ from sibsim.money.sib import counterfactual, money_flows
 from sibsim.money.termination import TERMINATION_RULES, EffectBelow, StopLoss, TerminationRule
 
 __all__ = [
+    "CAPITAL_KINDS",
     "EVALUATION_DESIGNS",
     "GUARANTEES",
     "PRICING_RULES",
@@ -53,18 +58,21 @@ __all__ = [
     "BeforeAfter",
     "Blend",
     "BreakevenSearch",
+    "Capital",
     "CapitalStructure",
     "Caps",
     "CashFlows",
     "ClaimShare",
     "Contract",
     "Deal",
+    "DeferredFees",
     "EffectBelow",
     "Evaluation",
     "EvaluationDesign",
     "EvaluationTable",
     "Fees",
     "FirstLossGuarantee",
+    "Grant",
     "Guarantee",
     "Historical",
     "IRRStatus",

@@ -10,6 +10,11 @@ seniority; a guarantee may cover principal losses at the end of the horizon. Cas
 the sign convention **+ received / - paid** and sum to zero over parties in every draw and
 period.
 
+Capital kinds (``[[capital.tranches]]``): investors' loans (:class:`Tranche`), non-recoverable
+grants (:class:`Grant`: drawn like the others, never repaid, not investors') and deferred fees
+(:class:`DeferredFees`: part of the service cost drawn in kind and repaid at its seniority out of
+outcome payments only); every kind is drawn pro rata to its commitment.
+
 Conventions (see ``docs/money.md``)
 -----------------------------------
 Within each period ``t`` (all flows of a period happen at the same date):
