@@ -51,6 +51,7 @@ from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
 from sibsim.engine.progress import steps
 from sibsim.engine.run import _process_models, default_chunk
+from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal
 from sibsim.money.municipality import per_period_rate
 from sibsim.money.sib import (
@@ -197,19 +198,21 @@ class _Pipeline:
         if self.fast:  # the arrays alone, with the parts that do not depend on the effect
             data, coords = money_arrays(self.deal, ds, cf=self.cf, fixed=self._fixed)
             parties = list(coords["party"])
-            pick = [parties.index(t) for t in coords["tranche"]]
+            investors = investor_tranches(coords)  # not grants or deferred fees
+            pick = [parties.index(t) for t in investors]
             flows = data["flow"][:, pick].sum(1)
-            invested = data["drawdown"].sum((1, 2))
-            received = data["investor_received"].sum((1, 2))
+            rows = [list(coords["tranche"]).index(t) for t in investors]
+            invested = data["drawdown"][:, rows].sum((1, 2))
+            received = data["investor_received"][:, rows].sum((1, 2))
             net = data["net_savings"]
             disc = discount_factors(float(self.deal.municipality.discount_rate),
                                     int(ds.attrs["periods_per_year"]), net.shape[-1])
         else:
             money = money_flows(self.deal, ds, cf=self.cf)
-            tranches = list(money["tranche"].values)
+            tranches = investor_tranches(money.coords)  # not grants or deferred fees
             flows = money["flow"].sel(party=tranches).sum("party", skipna=False).values
-            invested = money["drawdown"].values.sum((1, 2))
-            received = money["investor_received"].values.sum((1, 2))
+            invested = money["drawdown"].sel(tranche=tranches).values.sum((1, 2))
+            received = money["investor_received"].sel(tranche=tranches).values.sum((1, 2))
             net = money["net_savings"].values
             disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]),
                                     int(money.attrs["periods_per_year"]), net.shape[-1])

@@ -66,6 +66,7 @@ import xarray as xr
 
 from sibsim.analysis.metrics import discount_factors, investor_loss, present_value
 from sibsim.dataset.build import simulate
+from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
 from sibsim.money.irr import IRRStatus, annualise_rate, irr
@@ -365,12 +366,13 @@ def _variant_draws(variant: Deal, money: _MoneyArrays, year_index: np.ndarray,
     This and :func:`money_arrays` are the inner step that a fused (variant, draw) evaluator
     replaces: it must return the same arrays for a stack of variants.
     """
-    tranches = money.coords["tranche"]
+    tranches = investor_tranches(money.coords)  # not grants or deferred fees
     parties = list(money.coords["party"])
     pick = [parties.index(t) for t in tranches]
     flow = money.data["flow"][:, pick].sum(axis=1)  # (D, P) all investors
-    drawn = money.data["drawdown"].sum(axis=(1, 2))
-    received = money.data["investor_received"].sum(axis=(1, 2))
+    rows = [list(money.coords["tranche"]).index(t) for t in tranches]
+    drawn = money.data["drawdown"][:, rows].sum(axis=(1, 2))
+    received = money.data["investor_received"][:, rows].sum(axis=(1, 2))
     ppy = money.periods_per_year
     disc = discount_factors(money.social_discount_rate, ppy, flow.shape[-1])
     if budget_payer is None:

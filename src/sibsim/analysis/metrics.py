@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from sibsim.money.capital import investor_tranches
 from sibsim.money.irr import irr, npv
 from sibsim.money.municipality import per_period_rate
 
@@ -71,9 +72,10 @@ def breakeven_period(flows: np.ndarray) -> np.ndarray:
 
 
 def _investor_flows(money: xr.Dataset) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """``{investor: (net flows, gross drawdowns, gross receipts)}``, each (D, P)."""
+    """``{investor: (net flows, gross drawdowns, gross receipts)}``, each (D, P): the
+    investors' tranches (not grants or deferred fees) and "all" of them."""
     out = {}
-    for t in money["tranche"].values:
+    for t in investor_tranches(money.coords):
         out[str(t)] = (money["flow"].sel(party=t).values,
                        money["drawdown"].sel(tranche=t).values,
                        money["investor_received"].sel(tranche=t).values)

@@ -53,6 +53,7 @@ import numpy as np
 import xarray as xr
 
 from sibsim.dataset.build import simulate
+from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate, evaluation_fixed, targets_met
 from sibsim.money.results import EvaluationTable
@@ -252,7 +253,8 @@ def _claim_share_by_trigger(deal: Deal, money: xr.Dataset, table: EvaluationTabl
         return by_trigger
     out = by_trigger.copy()
     P = money.sizes["period"]
-    when = [min(p + deal.contract.lag, P - 1) for p in table.period]
+    pay_at = [deal.contract.payment_period(p, P)[0] for p in table.period]  # lag and dates
+    when = [P - 1 if q is None else q for q in pay_at]
     for k, metric in enumerate(table.metric):
         if metric in claim:
             same = sum(1 for j, m in enumerate(table.metric) if m == metric and when[j] == when[k])
@@ -266,8 +268,9 @@ def _summary(deal: Deal, money: xr.Dataset, table: EvaluationTable, replayed: np
     cur = deal.currency
     flow = money["flow"]
     parties = list(money["party"].values)
-    drawn = money["drawdown"].sum("period")
-    received = money["investor_received"].sum("period")
+    investors = investor_tranches(money.coords)  # not grants or deferred fees
+    drawn = money["drawdown"].sel(tranche=investors).sum("period")
+    received = money["investor_received"].sel(tranche=investors).sum("period")
     guarantee = (-flow.sel(party="guarantor").sum("period") if "guarantor" in parties
                  else xr.zeros_like(money["outcome_payments"].sum("period")))
     commissioner_flow = flow.sel(party="commissioner").sum("period")

@@ -163,7 +163,7 @@ def assumption_rows(deal: Deal, lang: str, source: str | Path | None = None,
     for tr in deal.capital.tranches:
         add(t["a_capital"].format(name=tr.name), f.money(tr.commitment, cur),
             "capital.tranches", "commitment")
-        if getattr(tr, "target_return", None) is not None:
+        if tr.investor:  # grants and deferred fees have no target return
             add(t["a_target"].format(name=tr.name),
                 t["per_year"].format(x=f.pct(tr.target_return)), "capital.tranches",
                 "target_return")

@@ -2,11 +2,15 @@
 and cash-flow waterfall, the payers' (commissioners') savings, IRR and NPV."""
 
 from sibsim.money.capital import (
+    CAPITAL_KINDS,
     GUARANTEES,
+    Capital,
     CapitalStructure,
+    DeferredFees,
     Fees,
     FirstLossGuarantee,
     Guarantee,
+    Grant,
     ProRataGuarantee,
     ServiceCosts,
     Tranche,
@@ -50,6 +54,7 @@ from sibsim.money.termination import (
 )
 
 __all__ = [
+    "CAPITAL_KINDS",
     "EVALUATION_DESIGNS",
     "GUARANTEES",
     "PRICING_RULES",
@@ -60,18 +65,21 @@ __all__ = [
     "Blend",
     "BreakevenSearch",
     "CancelLaterCohorts",
+    "Capital",
     "CapitalStructure",
     "Caps",
     "CashFlows",
     "ClaimShare",
     "Contract",
     "Deal",
+    "DeferredFees",
     "EffectBelow",
     "Evaluation",
     "EvaluationDesign",
     "EvaluationTable",
     "Fees",
     "FirstLossGuarantee",
+    "Grant",
     "Guarantee",
     "Historical",
     "IRRStatus",

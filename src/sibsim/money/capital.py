@@ -10,6 +10,11 @@ seniority; a guarantee may cover principal losses at the end of the horizon. Cas
 the sign convention **+ received / - paid** and sum to zero over parties in every draw and
 period.
 
+Capital kinds (``[[capital.tranches]]``): investors' loans (:class:`Tranche`), non-recoverable
+grants (:class:`Grant`: drawn like the others, never repaid, not investors') and deferred fees
+(:class:`DeferredFees`: part of the service cost drawn in kind and repaid at its seniority out of
+outcome payments only); every kind is drawn pro rata to its commitment.
+
 Conventions (see ``docs/money.md``)
 -----------------------------------
 Within each period ``t`` (all flows of a period happen at the same date):
@@ -73,14 +78,19 @@ from sibsim.spec.toml import KeyProblem, Section, parse_distribution
 from sibsim.spec.variant import Registry, Spec, param, toml_value
 
 __all__ = [
+    "CAPITAL_KINDS",
     "GUARANTEES",
+    "Capital",
     "CapitalStructure",
+    "DeferredFees",
     "Fees",
     "FirstLossGuarantee",
+    "Grant",
     "Guarantee",
     "ProRataGuarantee",
     "ServiceCosts",
     "Tranche",
+    "investor_tranches",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -239,8 +249,64 @@ class ServiceCosts(Spec):
 
 
 @dataclass(frozen=True)
-class Tranche(Spec):
-    """One class of investor capital.
+class Capital(Spec):
+    """Base of the capital kinds of ``[[capital.tranches]]``: a named commitment that funds
+    service costs (and fees) pro rata with the others as the need arises.
+
+    Use one of the kinds: :class:`Tranche` (an investors' loan repaid with a target return:
+    a table without ``kind``), or a registered kind (``CAPITAL_KINDS[kind]``): :class:`Grant`
+    (``kind = "grant"``: never repaid) or :class:`DeferredFees` (``kind = "deferred_fees"``:
+    the provider's own fees, repaid only out of outcome payments).
+
+    Parameters
+    ----------
+    name : str
+        Label, used as the party name; not one of commissioner, guarantor, provider,
+        intermediary.
+    commitment : float
+        Capital committed (currency), > 0.
+    """
+
+    #: The capital kind: "loan", "grant" or "deferred_fees" (the money dataset's
+    #: ``tranche_kind``).
+    capital_kind: ClassVar[str] = ""
+    #: Repaid from outcome payments (1.0) or never (0.0: a grant); the kernel's weight.
+    repaid: ClassVar[float] = 1.0
+    #: An investor's capital: counted in the investor metrics ("all" investors), can take an
+    #: excess paid to investors and be covered by a guarantee.
+    investor: ClassVar[bool] = False
+
+    name: str = param(v.label, doc="party label")
+    commitment: float = param(v.interval(0.0, low_open=True), doc="currency, > 0")
+
+    def validate(self) -> None:
+        if not type(self).capital_kind:
+            raise TypeError(f"{type(self).__name__} is not a capital kind; allowed: one of "
+                            + ", ".join(f"{c.__name__} ({c.capital_kind!r})"
+                                        for c in (Tranche, *CAPITAL_KINDS.classes())))
+        if self.name in RESERVED_PARTIES:
+            raise v.fail(f"{type(self).__name__}.name", self.name,
+                         "a name other than " + ", ".join(RESERVED_PARTIES))
+
+    # the waterfall terms of kinds without a return (grants, deferred fees)
+    @property
+    def target_return(self) -> float:
+        return 0.0
+
+    @property
+    def return_cap(self) -> float | None:
+        return None
+
+
+#: Capital kinds of ``[[capital.tranches]]`` other than an investors' loan, by their TOML
+#: ``kind``; a table without ``kind`` is a :class:`Tranche`.
+CAPITAL_KINDS = Registry("capital kind")
+
+
+@dataclass(frozen=True)
+class Tranche(Capital):
+    """One class of investor capital: a loan (a ``[[capital.tranches]]`` table without
+    ``kind``).
 
     Parameters
     ----------
@@ -264,18 +330,94 @@ class Tranche(Spec):
     9600000.0
     """
 
-    name: str = param(v.label, doc="party label")
-    commitment: float = param(v.interval(0.0, low_open=True), doc="currency, > 0")
-    seniority: int = param(v.integer(1), default=1, doc="rank; 1 is repaid first")
-    target_return: float = param(v.fraction(0.0, 1.0), default=0.0,
-                                 doc="fraction per period, compounding on the claim")
-    return_cap: float | None = param(v.optional(v.interval(1.0)), default=None,
-                                     doc="multiple of capital drawn, >= 1; None: no cap")
+    capital_kind = "loan"
+    investor = True
 
-    def validate(self) -> None:
-        if self.name in RESERVED_PARTIES:
-            raise v.fail("Tranche.name", self.name,
-                         "a name other than " + ", ".join(RESERVED_PARTIES))
+    seniority: int = param(v.integer(1), default=1, doc="rank; 1 is repaid first")
+    target_return: float = param(v.fraction(0.0, 1.0), default=0.0,  # type: ignore[assignment]
+                                 doc="fraction per period, compounding on the claim")
+    return_cap: float | None = param(  # type: ignore[assignment]
+        v.optional(v.interval(1.0)), default=None,
+        doc="multiple of capital drawn, >= 1; None: no cap")
+
+
+@CAPITAL_KINDS.register
+@dataclass(frozen=True)
+class Grant(Capital):
+    """A non-recoverable grant (TOML ``kind = "grant"``): drawn pro rata with the other capital
+    to fund service costs and fees, never repaid.
+
+    It has no claim on outcome payments (it receives nothing, whatever the results), is not an
+    investor (left out of the investor metrics, of an excess paid to investors, of a
+    guarantee, of a stop-loss and of a claim-tied share's boundary) and appears as its own party
+    with the grant drawn as its outflow. Fields as :class:`Capital`.
+
+    Examples
+    --------
+    Roca: USD 6M of philanthropic grants next to the senior and junior loans.
+
+    >>> g = Grant("grants", 6e6)
+    >>> g.capital_kind, g.repaid, g.investor, g.target_return
+    ('grant', 0.0, False, 0.0)
+    """
+
+    kind = "grant"
+    capital_kind = "grant"
+    repaid = 0.0
+
+    @property
+    def seniority(self) -> int:
+        """Grants are repaid by no one: ranked after every tranche (their claim is 0)."""
+        return 10**9
+
+
+@CAPITAL_KINDS.register
+@dataclass(frozen=True)
+class DeferredFees(Capital):
+    """Fees of the provider (or intermediary) deferred at risk (TOML ``kind = "deferred_fees"``).
+
+    Part of the service costs that the provider does not receive in cash when it is incurred:
+    the deferred part is "drawn" in kind, pro rata with the other capital (so a share
+    ``commitment / total commitment`` of each period's need, until the commitment is used), and
+    becomes a claim repaid only out of outcome payments, at its ``seniority``, without return.
+    It is not an investor (left out of the investor metrics, of an excess paid to investors
+    and of a guarantee). The service costs must include the deferred fees.
+
+    Parameters
+    ----------
+    name, commitment
+        As :class:`Capital`: ``commitment`` is the most deferred (currency).
+    seniority : int, default 1
+        Repayment rank among the tranches (1 first; Roca's deferred fees: after the loans).
+
+    Examples
+    --------
+    >>> f = DeferredFees("deferred_fees", 3.76e6, seniority=3)
+    >>> f.capital_kind, f.repaid, f.investor, f.return_cap
+    ('deferred_fees', 1.0, False, None)
+    """
+
+    kind = "deferred_fees"
+    capital_kind = "deferred_fees"
+
+    seniority: int = param(v.integer(1), default=1, doc="rank; 1 is repaid first")
+
+
+def investor_tranches(coords: Mapping[str, Any]) -> list[str]:
+    """The investors' tranches (kind ``"loan"``) among the ``tranche`` coordinate of a money
+    dataset's coordinates (``Dataset.coords`` or :func:`~sibsim.money.sib.money_arrays`'
+    dict): grants and deferred fees are not investors'.
+
+    >>> investor_tranches({"tranche": ["senior", "grants"],
+    ...                    "tranche_kind": ("tranche", ["loan", "grant"])})
+    ['senior']
+    """
+    names = [str(t) for t in np.asarray(coords["tranche"]).tolist()]
+    if "tranche_kind" not in coords:
+        return names
+    kinds = coords["tranche_kind"]
+    kinds = kinds[1] if isinstance(kinds, tuple) else np.asarray(kinds).tolist()
+    return [n for n, k in zip(names, kinds, strict=True) if str(k) == Tranche.capital_kind]
 
 
 # --------------------------------------------------------------------------------------
@@ -457,23 +599,38 @@ class Fees(Spec):
 class _Tranches(v.Constraint):
     """A Tranche (becomes a 1-tuple) or a non-empty sequence of Tranche."""
 
-    description = "a Tranche or a non-empty sequence of Tranche"
+    description = ("a capital kind (Tranche, Grant, DeferredFees) or a non-empty sequence of "
+                   "them")
 
-    def __call__(self, field: str, value: object) -> tuple[Tranche, ...]:
-        if isinstance(value, Tranche):
+    def __call__(self, field: str, value: object) -> tuple[Capital, ...]:
+        if isinstance(value, Capital):
             return (value,)
         if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value:
             raise TypeError(*v.fail(field, value, self.description).args)
-        check = v.instance_of(Tranche)
+        check = v.instance_of(Capital)
         return tuple(check(f"{field}[{i}]", t) for i, t in enumerate(value))  # type: ignore[misc]
 
 
-def _read_tranches(sec: Section, key: str) -> tuple[Tranche, ...]:
+def _read_tranches(sec: Section, key: str) -> tuple[Capital, ...]:
+    """``[[capital.tranches]]``: a table's ``kind`` picks a capital kind of
+    :data:`CAPITAL_KINDS`; without one it is an investors' loan (:class:`Tranche`)."""
     raw = sec.get(key)
     if not isinstance(raw, list) or not raw:
         raise KeyProblem(sec.path(key), f"expected one or more [[{sec.path(key)}]]")
-    return tuple(Tranche.from_toml(Section(f"{sec.path(key)}[{i}]", item))
-                 for i, item in enumerate(raw))
+    out: list[Capital] = []
+    for i, item in enumerate(raw):
+        item_sec = Section(f"{sec.path(key)}[{i}]", item)
+        kind = item.get("kind") if isinstance(item, Mapping) else None
+        if kind is None:
+            out.append(Tranche.from_toml(item_sec))
+        elif isinstance(kind, str) and kind in CAPITAL_KINDS:
+            out.append(CAPITAL_KINDS[kind].from_toml(item_sec))
+        else:
+            raise KeyProblem(item_sec.path("kind"), f"unknown key for a loan, and got {kind!r} "
+                             "as a capital kind; allowed: "
+                             + ", ".join(repr(k) for k in CAPITAL_KINDS.names())
+                             + " (a loan has no kind)")
+    return tuple(out)
 
 
 def _read_fees(sec: Section, key: str) -> Fees:
@@ -493,8 +650,9 @@ class CapitalStructure(Spec):
 
     Parameters
     ----------
-    tranches : sequence of Tranche
-        At least one; unique names.
+    tranches : sequence of Capital
+        At least one; unique names: investors' loans (:class:`Tranche`), grants
+        (:class:`Grant`) and deferred fees (:class:`DeferredFees`), at least one loan.
     guarantee : Guarantee or None
         A :class:`FirstLossGuarantee` or :class:`ProRataGuarantee`; its ``covers`` must name
         tranches of this structure.
@@ -516,7 +674,7 @@ class CapitalStructure(Spec):
     (7000000.0, ('commissioner', 'senior', 'junior', 'guarantor', 'provider', 'intermediary'))
     """
 
-    tranches: tuple[Tranche, ...] = param(_Tranches(), reader=_read_tranches,
+    tranches: tuple[Capital, ...] = param(_Tranches(), reader=_read_tranches,
                                           doc="at least one, unique names")
     guarantee: Guarantee | None = param(v.optional(v.instance_of(Guarantee)), default=None,
                                         reader=_read_guarantee)
@@ -532,10 +690,16 @@ class CapitalStructure(Spec):
     def validate(self) -> None:
         names = self.tranche_names
         v.unique("CapitalStructure.tranches", names, "tranche names")
+        if not any(t.investor for t in self.tranches):
+            raise v.fail("CapitalStructure.tranches", [t.capital_kind for t in self.tranches],
+                         "at least one investors' tranche (kind 'loan') next to grants and "
+                         "deferred fees")
         g = self.guarantee
-        if g is not None and g.covers != COVERS_ALL and any(c not in names for c in g.covers):
+        loans = [t.name for t in self.tranches if t.investor]
+        if g is not None and g.covers != COVERS_ALL and any(c not in loans for c in g.covers):
             raise v.fail("CapitalStructure.guarantee.covers", g.covers,
-                         f"{COVERS_ALL!r} or names among the tranches {list(names)}")
+                         f"{COVERS_ALL!r} or names among the investors' tranches {loans} "
+                         "(not grants or deferred fees)")
 
     @property
     def tranche_names(self) -> tuple[str, ...]:
@@ -546,6 +710,11 @@ class CapitalStructure(Spec):
     def total_commitment(self) -> float:
         """Sum of the tranches' commitments (currency)."""
         return float(sum(t.commitment for t in self.tranches))
+
+    @property
+    def tranche_kinds(self) -> tuple[str, ...]:
+        """Capital kind of each tranche (``"loan"``, ``"grant"``, ``"deferred_fees"``)."""
+        return tuple(t.capital_kind for t in self.tranches)
 
     @property
     def parties(self) -> tuple[str, ...]:
@@ -559,6 +728,7 @@ class CapitalStructure(Spec):
         groups = [np.array([i for i, t in enumerate(tranches) if t.seniority == r])
                   for r in ranks]
         commit = np.array([t.commitment for t in tranches])
+        investor = np.array([t.investor for t in tranches], dtype=np.float64) * commit
         return TrancheArrays(
             share=commit / commit.sum(),
             total_commit=float(commit.sum()),
@@ -567,6 +737,8 @@ class CapitalStructure(Spec):
                           for t in tranches]),
             order=np.concatenate(groups).astype(np.int64),
             group_start=np.cumsum([0] + [len(g) for g in groups]).astype(np.int64),
+            repaid=np.array([t.repaid for t in tranches], dtype=np.float64),
+            excess_share=investor / investor.sum(),
         )
 
     def lower(self, n_periods: int) -> CapitalArrays:
@@ -583,6 +755,9 @@ class CapitalStructure(Spec):
         names = self.tranche_names
         guarantee = (GuaranteeArrays.none(len(names)) if self.guarantee is None
                      else self.guarantee.lower(names))
+        # a guarantee covers investors only ("first_loss": every investors' tranche)
+        guarantee = guarantee._replace(covered=guarantee.covered & np.array(
+            [t.investor for t in self.tranches], dtype=np.bool_))
         return CapitalArrays(
             tranches=self.tranche_arrays(),
             fees=(self.fees or Fees()).lower(n_periods),

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from sibsim.money._arrays import per_period
-from sibsim.money.payment_ledger import compute_payments
+from sibsim.money.payment_ledger import compute_payments, payment_period
 from sibsim.money.pricing import PRICING_RULES, PricingRule
 from sibsim.money.ratecard import RateCard
 from sibsim.money.results import Achievements, EvaluationTable, Overflow, PaymentResult
@@ -190,6 +191,13 @@ class Contract(Spec):
         (the commissioner's liability does not vanish with the horizon), ``"drop"`` leaves
         them out of the horizon (they still count towards caps and top-ups and are reported
         in ``PaymentResult.beyond_horizon``).
+    payment_periods : sequence of int, or None, default None
+        The contract's own payment dates, as periods (0-based, strictly increasing, within the
+        horizon): an amount falling due (result period + ``lag``) between two dates is paid on
+        the next date; one due after the last date is treated as due after the horizon (see
+        ``overflow``). Caps, the cumulative top-up and the payers' shares apply as without
+        dates; the per-period cap applies to the payment date. None: each amount is paid when
+        due. Denver paid its housing outcomes in five instalments.
     rate_cards : sequence of RateCard, default none
         Prices per achievement of the treated participants (no counterfactual); names unique
         among themselves and the metrics of ``terms``.
@@ -217,11 +225,37 @@ class Contract(Spec):
     rate_cards: tuple[RateCard, ...] = param(v.vector(v.instance_of(RateCard), min_len=0),
                                              default=(), reader=_read_rate_cards,
                                              doc="prices per achievement of the participants")
+    payment_periods: tuple[int, ...] | None = param(
+        v.optional(v.vector(v.integer(0))), default=None,
+        doc="the contract's payment dates (periods, increasing); None: pay when due")
 
     def validate(self) -> None:
-        """Metric names unique across ``terms``; rate-card names unique and not metrics."""
+        """Metric names unique across ``terms``; rate-card names unique and not metrics;
+        payment periods strictly increasing."""
         v.unique("Contract.terms", self.metrics, "metric names")
         v.unique("Contract.rate_cards", self.payment_labels, "names (metrics and rate cards)")
+        dates = self.payment_periods
+        if dates is not None and any(b <= a for a, b in itertools.pairwise(dates)):
+            raise v.fail("Contract.payment_periods", list(dates),
+                         "strictly increasing periods (each payment date once)")
+
+    def payment_period(self, period: int, n_periods: int) -> tuple[int | None, bool]:
+        """The period in which an amount of a result known in ``period`` is paid, and whether
+        it falls after the horizon (or after the last payment date).
+
+        The amount falls due in ``period + lag``. With ``payment_periods`` it is paid on the
+        first payment date at or after that; an amount due after the last payment date is
+        treated as one due after the horizon (``overflow``: ``"last"`` pays it in the
+        horizon's last period, ``"drop"`` leaves it out, reported in ``beyond_horizon``).
+        Returns ``(None, True)`` for an amount dropped.
+
+        >>> from sibsim.money.pricing import PricePerUnit
+        >>> c = Contract((MetricTerms("m", PricePerUnit(1.0)),), lag=1,
+        ...              payment_periods=(3, 7))
+        >>> [c.payment_period(p, 10) for p in (0, 2, 3, 6, 7)]
+        [(3, False), (3, False), (7, False), (7, False), (9, True)]
+        """
+        return payment_period(period, self.lag, self.overflow, n_periods, self.payment_periods)
 
     @classmethod
     def toml_fields(cls) -> tuple[dataclasses.Field, ...]:

@@ -308,6 +308,11 @@ class Deal(Spec):
             raise v.fail("Deal.maturity", self.maturity,
                          f"a period in [0, {self.scenario.horizon - 1}] (the horizon is "
                          f"{self.scenario.horizon} periods)")
+        dates = self.contract.payment_periods if self.contract is not None else None
+        if dates is not None and dates[-1] >= self.scenario.horizon:
+            raise v.fail("Deal.contract.payment_periods", list(dates),
+                         f"periods in [0, {self.scenario.horizon - 1}] (the horizon is "
+                         f"{self.scenario.horizon} periods)")
         measured = {e.metric for e in self.evaluations}
         for i, rule in enumerate(self.termination):
             for m in rule.metrics():

@@ -52,6 +52,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sibsim.money.payers import SHARE_TOLERANCE, Payer
+from sibsim.money.payment_ledger import payment_period
 from sibsim.money.results import EvaluationTable, PaymentResult
 from sibsim.spec import _validate as v
 
@@ -116,15 +117,14 @@ def check_payer_waves(payers: Sequence[Payer], metrics: Sequence[str], n_waves: 
                                  f"covering wave {w} ({names or 'none'})")
 
 
-def _pay_period(period: int, lag: int, overflow: str, n_periods: int) -> int | None:
-    q = period + lag
-    if q < n_periods:
-        return q
-    return n_periods - 1 if overflow == "last" else None
+def _pay_period(period: int, lag: int, overflow: str, n_periods: int,
+                dates: tuple[int, ...] | None = None) -> int | None:
+    """Payment period of a result known in ``period`` (as ``Contract.payment_period``)."""
+    return payment_period(period, lag, overflow, n_periods, dates)[0]
 
 
 def payments_by_wave(pay: PaymentResult, table: EvaluationTable, lag: int,
-                     n_waves: int) -> FloatArray:
+                     n_waves: int, dates: tuple[int, ...] | None = None) -> FloatArray:
     """The contract's payments by metric, entry wave and payment period, (D, M, W, P).
 
     Parameters
@@ -137,6 +137,8 @@ def payments_by_wave(pay: PaymentResult, table: EvaluationTable, lag: int,
         The contract's payment lag (periods).
     n_waves : int
         Entry waves ``W`` of the cohort.
+    dates : sequence of int, optional
+        The contract's payment dates (``Contract.payment_periods``).
 
     Examples
     --------
@@ -158,7 +160,7 @@ def payments_by_wave(pay: PaymentResult, table: EvaluationTable, lag: int,
         if len(waves) != 1:
             raise v.fail(f"payments_by_wave.table.waves[{k}]", list(waves),
                          "one entry wave per trigger (no pooled results)")
-        q = _pay_period(table.period[k], lag, pay.overflow, P)
+        q = _pay_period(table.period[k], lag, pay.overflow, P, dates)
         if q is not None:
             out[:, index[table.metric[k]], waves[0], q] += pay.by_trigger[:, k]
     return out
@@ -178,7 +180,7 @@ def wave_payments(deal: Deal, table: EvaluationTable, pay: PaymentResult, n_peri
     assert contract is not None
     n_waves = deal.scenario.cohort.n_waves
     if claim is None:
-        return payments_by_wave(pay, table, contract.lag, n_waves)
+        return payments_by_wave(pay, table, contract.lag, n_waves, contract.payment_periods)
     from sibsim.money.termination import _claim_arrays, paid_in_waterfall
 
     assert table.waves is not None
@@ -187,7 +189,7 @@ def wave_payments(deal: Deal, table: EvaluationTable, pay: PaymentResult, n_peri
         _claim_arrays(contract, dataclasses.replace(
             table, gate=table.gate & (wave_of == w)[None]), n_periods).avoided
         for w in range(n_waves)], axis=1)  # (D, W, P)
-    out = payments_by_wave(pay, table, contract.lag, n_waves)
+    out = payments_by_wave(pay, table, contract.lag, n_waves, contract.payment_periods)
     m = next(i for i, t in enumerate(contract.terms) if paid_in_waterfall(t.rule))
     total = avoided.sum(axis=1, keepdims=True)
     weight = np.divide(avoided, total, out=np.zeros_like(avoided), where=total > 0)

@@ -18,9 +18,10 @@ Cap order, for each trigger:
    committed under the metric, floored at 0;
 5. metric cap (``MetricTerms.cap``) on the amount committed under the metric;
 6. contract total cap (``Caps.total``) on the amount committed under the contract;
-7. lag, then the overflow rule for payment periods after the horizon
-   (``Contract.overflow``: ``"last"`` pays them in the last period, ``"drop"`` leaves
-   them out of the horizon);
+7. lag, the contract's payment dates (``Contract.payment_periods``: an amount is paid on the
+   first date at or after it falls due), then the overflow rule for payment periods after
+   the horizon or the last payment date (``Contract.overflow``: ``"last"`` pays them in the
+   last period, ``"drop"`` leaves them out of the horizon);
 8. per-period cap (``Caps.per_period``) on the total paid in the payment period; an
    amount cut by it is forfeited (a later cumulative trigger of the same metric may top
    it up, because only amounts actually committed count as paid).
@@ -48,7 +49,7 @@ from sibsim.money.results import Achievements, EvaluationTable, PaymentResult
 if TYPE_CHECKING:
     from sibsim.money.contract import Contract, MetricTerms
 
-__all__ = ["PaymentLedger", "compute_payments"]
+__all__ = ["PaymentLedger", "compute_payments", "payment_period"]
 
 FloatArray = NDArray[np.float64]
 
@@ -110,12 +111,31 @@ class PaymentLedger:
         self.committed_total += due
 
 
-def _payment_period(contract: Contract, period: int, n_periods: int) -> tuple[int | None, bool]:
-    """Payment period of a trigger (None if dropped) and whether it is after the horizon."""
-    q = period + contract.lag
+def payment_period(period: int, lag: int, overflow: str, n_periods: int,
+                   dates: tuple[int, ...] | None = None) -> tuple[int | None, bool]:
+    """Payment period of an amount of a result known in ``period`` (None: dropped) and whether
+    it falls after the horizon or the last payment date: due in ``period + lag``, paid on the
+    first of ``dates`` at or after that (every period a date when ``dates`` is None), and
+    after the last date or the horizon as ``overflow`` says (``"last"``: the last period).
+
+    >>> payment_period(2, 1, "last", 10, (3, 7)), payment_period(7, 1, "drop", 10, (3, 7))
+    ((3, False), (None, True))
+    """
+    q = period + lag
+    if dates is not None:
+        for d in dates:
+            if q <= d < n_periods:
+                return d, False
+        q = max(q, n_periods)  # after the last payment date: as if after the horizon
     if q < n_periods:
         return q, False
-    return (n_periods - 1 if contract.overflow == "last" else None), True
+    return (n_periods - 1 if overflow == "last" else None), True
+
+
+def _payment_period(contract: Contract, period: int, n_periods: int) -> tuple[int | None, bool]:
+    """Payment period of a trigger (None if dropped) and whether it is after the horizon
+    (:meth:`~sibsim.money.contract.Contract.payment_period`: lag and payment dates)."""
+    return contract.payment_period(period, n_periods)
 
 
 def _trigger_due(

@@ -55,7 +55,8 @@ MONEY_SCHEMA = {
                        "deal (borne by the provider or cut from the service); never dropped."),
     "flow": (("draw", "party", "period"),
              "Net cash flow of each party (+ received, - paid); sums to 0 over parties."),
-    "drawdown": (("draw", "tranche", "period"), "Capital drawn from each tranche (gross)."),
+    "drawdown": (("draw", "tranche", "period"), "Capital drawn from each tranche (gross; "
+                 "grants and deferred fees too, see the tranche_kind coordinate)."),
     "investor_received": (("draw", "tranche", "period"),
                           "Cash received by each tranche: distributions and guarantee (gross)."),
     "measured_effect": (("draw", "trigger"),
@@ -429,6 +430,7 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     coords = {
         "draw": ds["draw"].values, "period": np.arange(P), "party": list(flows.parties),
         "tranche": list(flows.tranches), "payer": list(split.payers),
+        "tranche_kind": ("tranche", list(deal.capital.tranche_kinds)),
         "metric": list(pay.metrics), "trigger": np.arange(table.n_triggers),
         "trigger_metric": ("trigger", list(table.metric)),
         "trigger_period": ("trigger", np.array(table.period, dtype=np.int64)),

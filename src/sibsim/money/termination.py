@@ -404,10 +404,7 @@ def check_claim_share(contract: Contract, payers: Sequence[Payer] = ()) -> None:
 
 def _pay_period(contract: Contract, period: int, n_periods: int) -> int | None:
     """Payment period of a result known in ``period`` (None: after the horizon, dropped)."""
-    q = period + contract.lag
-    if q < n_periods:
-        return q
-    return n_periods - 1 if contract.overflow == "last" else None
+    return contract.payment_period(period, n_periods)[0]  # lag and payment dates
 
 
 def _claim_arrays(contract: Contract, table: EvaluationTable, n_periods: int) -> ClaimShareArrays:

@@ -33,6 +33,7 @@ from sibsim.analysis.metrics import (
     investor_loss,
     present_value,
 )
+from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
 from sibsim.money.irr import irr
@@ -223,10 +224,11 @@ class Chain:
         else:
             data, coords = money_arrays(deal, ds, cf)
         parties, tranches = list(coords["party"]), list(coords["tranche"])
+        investors = [tranches.index(t) for t in investor_tranches(coords)]  # not grants
         # all investors added tranche by tranche, as _investor_flows does
-        flows = np.sum([data["flow"][:, parties.index(t)] for t in tranches], axis=0)
-        drawn = np.sum([data["drawdown"][:, i] for i in range(len(tranches))], axis=0)
-        got = np.sum([data["investor_received"][:, i] for i in range(len(tranches))], axis=0)
+        flows = np.sum([data["flow"][:, parties.index(tranches[i])] for i in investors], axis=0)
+        drawn = np.sum([data["drawdown"][:, i] for i in investors], axis=0)
+        got = np.sum([data["investor_received"][:, i] for i in investors], axis=0)
         per = _outputs(flows, drawn, got, data["net_savings"], int(ds.attrs["periods_per_year"]),
                        float(deal.municipality.discount_rate), only=OUTPUTS[output][0])
         return _summary(per, output)

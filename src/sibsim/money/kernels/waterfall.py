@@ -93,6 +93,13 @@ class TrancheArrays(NamedTuple):
     cap: FloatArray  #: (T,) return cap, a multiple of capital drawn (inf: none)
     order: IntArray  #: tranche indices by seniority, most senior first
     group_start: IntArray  #: (G + 1,) bounds in ``order`` of each seniority group
+    #: (T,) 1.0 for capital repaid from outcome payments (loans, deferred fees), 0.0 for a
+    #: grant (drawn, never repaid: no claim, outside the stop-loss and the claim-tied share);
+    #: None: every tranche is repaid (filled in by :func:`run`)
+    repaid: FloatArray | None = None
+    #: (T,) share of an excess to investors (``ExcessTo.INVESTORS``): commitments of the
+    #: investors' tranches only; None: ``share`` (filled in by :func:`run`)
+    excess_share: FloatArray | None = None
 
 
 class FeeArrays(NamedTuple):
@@ -247,6 +254,10 @@ def run(inputs: WaterfallInputs, capital: CapitalArrays,
     WaterfallOutputs
     """
     n_draws, n_periods = inputs.pay.shape
+    tr = capital.tranches
+    if tr.repaid is None or tr.excess_share is None:  # every tranche an investor's loan
+        tr = tr._replace(repaid=np.ones_like(tr.share) if tr.repaid is None else tr.repaid,
+                         excess_share=tr.share if tr.excess_share is None else tr.excess_share)
     if life is None:
         life = LifecycleArrays.none(n_draws, n_periods)
     out = WaterfallOutputs.empty(n_draws, capital.tranches.share.shape[0], n_periods)
@@ -254,7 +265,7 @@ def run(inputs: WaterfallInputs, capital: CapitalArrays,
     # the claim-tied share travels as its own argument: numba's parallel lowering refuses a
     # tuple of arrays nested inside another tuple argument ("scalar type ... given for non
     # scalar argument")
-    kernel(inputs, capital.tranches, capital.fees, capital.guarantee, int(capital.excess_to),
+    kernel(inputs, tr, capital.fees, capital.guarantee, int(capital.excess_to),
            bool(capital.recycle), _StopArrays(life.stop, life.settle_at, life.stop_loss),
            life.claim, out)
     return out
@@ -327,6 +338,7 @@ def _waterfall_draws(lo: int, hi: int, x: WaterfallInputs, tr: TrancheArrays, fe
     settlement period. One call per block of draws (a call per draw costs more than a draw)."""
     costs, pay = x.costs, x.pay
     share, growth, cap, order, group_start = tr.share, tr.growth, tr.cap, tr.order, tr.group_start
+    repaid, excess_share = tr.repaid, tr.excess_share
     flows = out.flows
     o_guarantee, o_unfunded, o_drawdown = out.guarantee, out.unfunded, out.drawdown
     o_claim_paid, o_reserve, o_outstanding = out.claim_paid, out.reserve, out.outstanding
@@ -374,7 +386,7 @@ def _waterfall_draws(lo: int, hi: int, x: WaterfallInputs, tr: TrancheArrays, fe
                 v = draw * share[i]
                 flows[d, 1 + i, t] = -v
                 drawn[i] += v
-                claim[i] += v
+                claim[i] += v * repaid[i]  # a grant is never owed back
                 headroom = cap[i] * drawn[i] - received[i] if cap[i] < np.inf else np.inf
                 room[i] = min(claim[i], max(headroom, 0.0))
             # the claim-tied savings share, on the investors' claim at this moment
@@ -384,7 +396,7 @@ def _waterfall_draws(lo: int, hi: int, x: WaterfallInputs, tr: TrancheArrays, fe
                 multiple_owed = 0.0
                 for i in range(n_tr):
                     claim_owed += claim[i]
-                    multiple_owed += max(cs.multiple * drawn[i] - received[i], 0.0)
+                    multiple_owed += max(cs.multiple * drawn[i] - received[i], 0.0) * repaid[i]
                 extra = _claim_share(d, t, cs, incoming, claim_total, multiple_owed,
                                      claim_owed)
                 claim_total += extra
@@ -417,7 +429,7 @@ def _waterfall_draws(lo: int, hi: int, x: WaterfallInputs, tr: TrancheArrays, fe
                 excess = max(available, 0.0)
                 for i in range(n_tr):
                     headroom = cap[i] * drawn[i] - received[i] if cap[i] < np.inf else np.inf
-                    v = min(excess * share[i], max(headroom, 0.0))
+                    v = min(excess * excess_share[i], max(headroom, 0.0))
                     flows[d, 1 + i, t] += v
                     received[i] += v
                     available -= v
@@ -435,7 +447,7 @@ def _waterfall_draws(lo: int, hi: int, x: WaterfallInputs, tr: TrancheArrays, fe
             if check_loss and t < stop:
                 loss = 0.0
                 for i in range(n_tr):
-                    loss += drawn[i] - received[i]
+                    loss += (drawn[i] - received[i]) * repaid[i]
                 if loss >= stop_loss:
                     stop = t + 1
                     settle = settle_at[stop]
