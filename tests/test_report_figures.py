@@ -237,6 +237,17 @@ def check_report(text: str, res) -> int:
             checked += check_breakeven_line(s, be, m)
         elif s.startswith("Too few people to tell the effect from noise"):
             checked += check_detection_line(s, res)
+        elif s.startswith("Later cohorts cancelled"):  # money/cancellation.py
+            found = re.fullmatch(rf"Later cohorts cancelled by a decision outside the contract "
+                                 rf"\(from period (\d+) on\) in {PCT} of draws \(probability "
+                                 r"[^,]+, an assumption\); the cohorts that started are still "
+                                 r"paid on their results\.", s)
+            assert found, s
+            cancelled = m["stop_period"].values == int(found.group(1))
+            assert cancelled.any() and (m["stop_period"].values[~cancelled]
+                                        == m.sizes["period"]).all()
+            near(pct(found.group(2)), float(cancelled.mean()), "cancelled share")
+            checked += 2
         else:
             pytest.fail(f"a report line with figures that no check knows: {s!r}")
     return checked

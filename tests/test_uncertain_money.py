@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 import sibsim
+from sibsim.analysis.replay import without_policy
 from sibsim.money.sib import counterfactual, money_flows
 from sibsim.money.uncertain import money_parameters, sample_money
 from sibsim.scenario_file import ScenarioFileError, load_scenario
@@ -26,7 +27,8 @@ OTHER = Uniform(1_000.0, 5_000.0)
 def uncertain_deal(deal=None):
     """Peterborough with an uncertain saving per avoided event, cost per participant and
     payer's own costs."""
-    deal = deal or sibsim.load_scenario("peterborough")
+    # the contract as designed: without the scenario's risk of cancelling the third cohort
+    deal = deal or without_policy(sibsim.load_scenario("peterborough"))
     moj, fund = deal.payers
     return deal.replace(
         payers=(replace(moj, saving_per_event=SAVING, other_costs_per_period=OTHER), fund),
