@@ -148,3 +148,38 @@ def test_the_money_dataset_says_what_it_holds(deal):
     none = deal.with_scenario(effect=None)
     money = money_flows(none, sibsim.simulate(none, draws=2, seed=3, progress=False))
     assert money["true_effect"].attrs["units"] == "none"
+
+
+def test_money_flows_uses_the_interim_results_it_is_given():
+    """NYC ABLE stops when the first interim jail-day reduction is below 8.5% (a notice of one
+    period): interim results of no reduction stop every draw at period 3, results of 50% stop
+    none (the stop period is then the horizon, 6), whatever the run measured."""
+    from sibsim.money.termination import interim_results
+
+    nyc = sibsim.load_scenario("nyc-able")
+    ds = sibsim.simulate(nyc, draws=4, seed=3, progress=False)
+    cf = counterfactual_of(nyc, ds)
+    interim = interim_results(nyc, ds, 3)
+    assert interim is not None and set(interim.metric) == {"jail_days"}
+    own = money_flows(nyc, ds, cf)
+    xr.testing.assert_identical(money_flows(nyc, ds, cf, interim=interim), own)
+    for effect, stop in ((0.0, 3), (0.5, nyc.scenario.horizon)):
+        given = dataclasses.replace(
+            interim, measured_effect=np.full_like(interim.measured_effect, effect))
+        money = money_flows(nyc, ds, cf, interim=given)
+        assert money["stop_period"].values.tolist() == [stop] * 4, effect
+    # nothing is paid after a stop at period 3 with no result known before it
+    stopped = dataclasses.replace(interim, measured_effect=np.zeros_like(interim.measured_effect))
+    assert money_flows(nyc, ds, cf, interim=stopped)["outcome_payments"].values.sum() == 0
+
+
+def test_the_timing_and_tranches_attributes_in_full():
+    """The whole timing convention (each clause in its place) and every tranche of a deal with
+    three, in the waterfall's order, comma-separated."""
+    roca = sibsim.load_scenario("massachusetts-roca")
+    money = money_flows(roca, sibsim.simulate(roca, draws=2, seed=3, progress=False))
+    assert money.attrs["tranches"] == "senior,junior,grants"
+    assert money.attrs["timing"] == (
+        "flows of period t are discounted by (1 + r)**t (period 0 undiscounted); service costs "
+        "in the period delivered; outcome payments in the period the result is known plus the "
+        "contract lag; savings when the outcome is avoided")
