@@ -183,3 +183,41 @@ def test_the_timing_and_tranches_attributes_in_full():
         "flows of period t are discounted by (1 + r)**t (period 0 undiscounted); service costs "
         "in the period delivered; outcome payments in the period the result is known plus the "
         "contract lag; savings when the outcome is avoided")
+
+
+def test_a_valued_state_the_outcome_lacks_is_refused_by_the_break_even_search_too(deal):
+    """A payer valuing person-periods in a state of an outcome without states (Peterborough
+    counts reconvictions): the money chain and the break-even search both refuse it by key."""
+    from sibsim.analysis.breakeven import breakeven
+    from sibsim.money.municipality import Municipality
+    from sibsim.money.payers import Payer
+
+    odd = deal.replace(payers=(Payer("moj", 1.0, saving_per_person_period={"housed": 5.0}),),
+                       municipality=Municipality(discount_rate=0.035))
+    ds = sibsim.simulate(odd, draws=2, seed=3, progress=False)
+    message = r"saving_per_person_period.*got 'housed'; allowed: states of the scenario's outcome"
+    with pytest.raises(ValueError, match=message):
+        money_flows(odd, ds)
+    with pytest.raises(ValueError, match=message):
+        breakeven(odd, ds, grid=3)
+
+
+def test_the_variants_money_follows_people_in_a_two_process_deal():
+    """Denver (housing states and jail days): costs per person-quarter on the street, priced
+    on the first process with states. The design grid's reused parts give the investors' IRR
+    of the money chain, draw by draw."""
+    from sibsim.analysis.design import evaluate_variants
+
+    denver = sibsim.load_scenario("denver-housing")
+    denver = denver.replace(service_costs=dataclasses.replace(
+        denver.service_costs, per_participant=100.0, per_state={"street": 900.0}))
+    ds = sibsim.simulate(denver, draws=3, seed=4, progress=False)
+    cf = counterfactual_of(denver, ds)
+    res = evaluate_variants(denver, ds, cf, [denver], keep_draws=True)
+    ref = sibsim.analyse(denver, draws=3, seed=4, progress=False, with_breakeven=False)
+    np.testing.assert_allclose(res["investor_irr_draws"].values[0],
+                               ref.investors["irr_annual"].sel(investor="all").values,
+                               rtol=1e-9, equal_nan=True)
+    assert np.isfinite(res["investor_irr_draws"].values).any()
+    served = ref.money["participants_served"].values
+    assert ref.money["service_costs"].values[served > 0].min() > 0
