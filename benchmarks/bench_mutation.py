@@ -19,6 +19,17 @@ with an exit status mutmut does not know, recorded as ``exit_code``) count as su
 Hypothesis runs with the ``mutation`` profile of tests/conftest.py: the same examples, no
 shrinking (a failing test that shrinks for minutes was terminated, and not counted as a
 kill). The target is >= 90% killed.
+
+A module too large to check in one sitting can be sampled (``--sample N``): all its mutants are
+generated, a uniform random sample of N of them (drawn with ``--sample-seed``, fixed by default,
+so the same sample is drawn again for the same source) is checked, and the module's entry says
+``"sampled": true`` with the killed share of the sample and its 95% confidence interval (Wilson
+score interval of a binomial proportion). The overall figures keep the modules checked in full
+(``exhaustive``) apart from the sampled ones (``sampled``), and estimate the killed share over
+all mutants of the sampled modules by stratified sampling (each module weighted by its number
+of mutants)::
+
+    python benchmarks/bench_mutation.py --merge --sample 40 --modules analysis/summary.py
 """
 
 from __future__ import annotations
@@ -627,6 +638,78 @@ json.dump({n: get_diff_for_mutant(n, path=find_mutant(n).path) for n in names}, 
 """
 
 
+_GENERATE = """
+import json, os, sys
+from pathlib import Path
+from mutmut.__main__ import (SourceFileMutationData, copy_also_copy_files, copy_src_dir,
+                             create_mutants, setup_source_paths, store_lines_covered_by_tests,
+                             walk_mutatable_files)
+from mutmut.mutation.trampoline import set_mutant_under_test
+set_mutant_under_test("mutant_generation")
+os.makedirs("mutants", exist_ok=True)
+copy_src_dir()
+copy_also_copy_files()
+setup_source_paths()
+store_lines_covered_by_tests()
+create_mutants(1)
+names = []
+for path in walk_mutatable_files():
+    data = SourceFileMutationData(path=path)
+    data.load()
+    names.extend(data.exit_code_by_key)
+json.dump(sorted(names), sys.stdout)
+"""
+
+#: the seed of --sample's draw when none is given
+SAMPLE_SEED = 20261129
+
+
+def _generate(work: Path, env: dict) -> list[str]:
+    """The names of every mutant of the module configured in ``work`` (mutmut's generation
+    step alone: no test is run)."""
+    done = subprocess.run([sys.executable, "-c", _GENERATE], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"generating the mutants failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def draw_sample(names: list[str], n: int, seed: int) -> list[str]:
+    """A uniform random sample (without replacement) of ``n`` of the mutant ``names``, the
+    same for the same names, ``n`` and ``seed`` (all of them when ``n`` >= their number)."""
+    import random
+    names = sorted(names)
+    if n >= len(names):
+        return names
+    return sorted(random.Random(seed).sample(names, n))
+
+
+def wilson_interval(killed: int, checked: int) -> list[float] | None:
+    """The 95% Wilson score interval of the killed share ``killed / checked`` (a binomial
+    proportion), as ``scipy.stats.binomtest(...).proportion_ci(method="wilson")`` gives it."""
+    if not checked:
+        return None
+    from scipy.stats import binomtest
+    ci = binomtest(killed, checked).proportion_ci(confidence_level=0.95, method="wilson")
+    return [round(float(ci.low), 4), round(float(ci.high), 4)]
+
+
+def _shares(row: dict) -> dict:
+    """``row`` with its killed shares (and, for a sample, the share's 95% interval) computed
+    from its counts and survivors."""
+    checked = row["checked"]
+    killed = sum(n for s, n in row["counts"].items() if s in KILLED)
+    equivalent = sum(1 for s in row["survivors"] if "equivalent" in s)
+    row = {**row, "killed_share": round(killed / checked, 4) if checked else None,
+           "killed_share_without_equivalent": (round(killed / (checked - equivalent), 4)
+                                               if checked - equivalent > 0 else None)}
+    if row.get("sampled"):
+        row["killed_share_ci95"] = wilson_interval(killed, checked)
+        row["killed_share_without_equivalent_ci95"] = wilson_interval(killed,
+                                                                      checked - equivalent)
+    return row
+
+
 def _diffs(names: list[str], work: Path, env: dict) -> dict[str, str]:
     """The diff of each mutant named (what ``mutmut show`` prints), in one process."""
     if not names:
@@ -641,10 +724,12 @@ def _diffs(names: list[str], work: Path, env: dict) -> dict[str, str]:
 
 
 def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None = None,
-               resume: bool = False) -> dict:
+               resume: bool = False, sample: int | None = None,
+               sample_seed: int = SAMPLE_SEED) -> dict:
     """Mutate one module under a time budget. With ``resume``, the verdicts of an earlier run
     (kept in ``STATE``) stand for every function whose source is unchanged (mutmut compares a
-    hash per function), and only the mutants not yet checked are run."""
+    hash per function), and only the mutants not yet checked are run. With ``sample``, every
+    mutant is generated and a uniform random sample of ``sample`` of them is checked."""
     tests = MODULES[module]
     started = time.perf_counter()
     # one fixed folder (emptied first), so that numba's cache of the unmutated kernels, kept in
@@ -667,6 +752,10 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
         env["NUMBA_THREADING_LAYER"] = "workqueue"
         env.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir())
                                               / "sibsim-mutation-numba-cache"))
+        every: list[str] = []
+        if sample is not None:
+            every = _generate(work, env)
+            recheck = draw_sample(every, sample, sample_seed)
         timed_out = False
         # its own process group, so that a budget running out also ends the forked mutants
         proc = subprocess.Popen([sys.executable, "-m", "mutmut", "run", "--max-children",
@@ -680,14 +769,15 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
             os.killpg(proc.pid, signal.SIGKILL)
             tail = (proc.communicate()[0] or "")[-2000:]
         codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
-        if meta.exists() and not recheck:
+        if meta.exists() and (sample is not None or not recheck):
             STATE.mkdir(parents=True, exist_ok=True)
             shutil.copy2(meta, _state_file(module))
-        elif recheck and _state_file(module).exists():  # the kept verdicts take the new ones
+        elif recheck and sample is None and _state_file(module).exists():
+            # the kept verdicts take the new ones
             kept = json.loads(_state_file(module).read_text())
             kept["exit_code_by_key"].update({k: c for k, c in codes.items() if c is not None})
             _state_file(module).write_text(json.dumps(kept))
-        if recheck:  # only the mutants named were run again
+        if recheck:  # only the mutants named were run (again)
             codes = {k: codes.get(k) for k in recheck}
             not_reached = [k for k, c in codes.items() if c is None]
         counts: dict[str, int] = {}
@@ -706,24 +796,21 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
     finally:
         shutil.rmtree(work, ignore_errors=True)
     checked = sum(n for s, n in counts.items() if s not in ("not checked", "skipped"))
-    killed = sum(n for s, n in counts.items() if s in KILLED)
-    equivalent = sum(1 for s in survivors if "equivalent" in s)
-    return {
+    return _shares({
         "module": f"src/sibsim/{module}",
         "tests": tests,
-        "mutants": len(codes),
+        "mutants": len(every) if sample is not None else len(codes),
         "checked": checked,
+        **({"sampled": True, "sample_size": len(recheck), "sample_seed": sample_seed}
+           if sample is not None else {}),
         "counts": counts,
-        "killed_share": round(killed / checked, 4) if checked else None,
-        "killed_share_without_equivalent": (round(killed / (checked - equivalent), 4)
-                                            if checked - equivalent > 0 else None),
         "budget_s": budget,
         "budget_ran_out": timed_out,
         "wall_s": round(time.perf_counter() - started, 1),
         "survivors": survivors,
-        "log_tail": None if codes else tail,
-        **({"not_reached": not_reached} if recheck else {}),
-    }
+        "log_tail": None if any(c is not None for c in codes.values()) else tail,
+        **({"not_reached": not_reached} if recheck and sample is None else {}),
+    })
 
 
 def merge_recheck(before: dict, again: dict) -> dict:
@@ -742,19 +829,14 @@ def merge_recheck(before: dict, again: dict) -> dict:
             counts[status] = counts.get(status, 0) + n
     counts = {s: n for s, n in counts.items() if n}
     checked = sum(n for s, n in counts.items() if s not in ("not checked", "skipped"))
-    killed = sum(n for s, n in counts.items() if s in KILLED)
     survivors = again["survivors"] + [entry for name, entry in rechecked.items()
                                       if name not in reached]
-    equivalent = sum(1 for s in survivors if "equivalent" in s)
-    return {**before, "counts": counts, "checked": checked,
-            "killed_share": round(killed / checked, 4) if checked else None,
-            "killed_share_without_equivalent": (round(killed / (checked - equivalent), 4)
-                                                if checked - equivalent > 0 else None),
+    return _shares({**before, "counts": counts, "checked": checked,
             "survivors": survivors,
             "rechecked": {"mutants": len(rechecked), "tests": again["tests"],
                           "wall_s": again["wall_s"], "budget_ran_out": again["budget_ran_out"],
                           "still_surviving": len(again["survivors"]),
-                          "not_reached": len(rechecked) - len(reached)}}
+                          "not_reached": len(rechecked) - len(reached)}})
 
 
 def annotate(row: dict) -> dict:
@@ -765,12 +847,7 @@ def annotate(row: dict) -> dict:
         if entry["mutant"] in EQUIVALENT:
             entry["equivalent"] = EQUIVALENT[entry["mutant"]]
         survivors.append(entry)
-    checked = row["checked"]
-    killed = sum(n for s, n in row["counts"].items() if s in KILLED)
-    equivalent = sum(1 for s in survivors if "equivalent" in s)
-    return {**row, "survivors": survivors,
-            "killed_share_without_equivalent": (round(killed / (checked - equivalent), 4)
-                                                if checked - equivalent > 0 else None)}
+    return _shares({**row, "survivors": survivors})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -790,10 +867,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--recheck", action="store_true",
                    help="run again only the survivors of each module given that --out lists "
                         "(after new tests); implies --merge")
+    p.add_argument("--sample", type=int, default=None, metavar="N",
+                   help="generate every mutant of each module given and check a uniform random "
+                        "sample of N of them; the module's entry says sampled, with the killed "
+                        "share's 95%% confidence interval")
+    p.add_argument("--sample-seed", type=int, default=SAMPLE_SEED,
+                   help=f"seed of --sample's draw (default {SAMPLE_SEED})")
     p.add_argument("--annotate", action="store_true",
                    help="only write the reasons in EQUIVALENT onto the survivors --out lists "
                         "(after new reasons were written), running nothing")
     args = p.parse_args(argv)
+    if args.sample is not None and args.sample < 1:
+        p.error(f"--sample: got {args.sample}; allowed: a whole number of mutants >= 1")
+    if args.sample is not None and (args.recheck or args.resume):
+        p.error("--sample checks a new sample; it cannot be combined with --recheck or --resume")
     if args.annotate:
         rows = {r["module"]: annotate(r) for r in json.loads(args.out.read_text())["modules"]}
         _write(args.out, rows)
@@ -813,7 +900,8 @@ def main(argv: list[str] | None = None) -> int:
             names = [s["mutant"] for s in before["survivors"]]
             res = merge_recheck(before, run_module(module, args.budget, args.jobs, names))
         else:
-            res = run_module(module, args.budget, args.jobs, resume=args.resume)
+            res = run_module(module, args.budget, args.jobs, resume=args.resume,
+                             sample=args.sample, sample_seed=args.sample_seed)
             if args.resume and before is not None and before.get("resumed_from_state"):
                 res["wall_s"] = round(res["wall_s"] + before["wall_s"], 1)
                 res["budget_s"] = res["budget_s"] + before["budget_s"]
@@ -829,6 +917,45 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         _write(args.out, previous)
     return 0
+
+
+def stratified_share(rows: list[dict]) -> tuple[float, list[float]] | None:
+    """The killed share over all the mutants of the sampled modules ``rows``, estimated from
+    their samples (stratified sampling: each module's share weighted by its number of mutants),
+    with an approximate 95% interval: each module's variance is taken from the width of its
+    Wilson interval (so that a sample with no survivor still has one), times the finite
+    population correction 1 - checked / mutants, and the weighted variances are summed."""
+    rows = [r for r in rows if r["checked"]]
+    if not rows:
+        return None
+    total = sum(r["mutants"] for r in rows)
+    share = variance = 0.0
+    for r in rows:
+        weight = r["mutants"] / total
+        killed = sum(n for s, n in r["counts"].items() if s in KILLED)
+        share += weight * killed / r["checked"]
+        low, high = wilson_interval(killed, r["checked"])
+        fpc = max(0.0, 1.0 - r["checked"] / r["mutants"])
+        variance += weight ** 2 * fpc * ((high - low) / (2 * 1.959964)) ** 2
+    half = 1.959964 * variance ** 0.5
+    return round(share, 4), [round(max(0.0, share - half), 4), round(min(1.0, share + half), 4)]
+
+
+def _part(rows: list[dict], sampled: bool = False) -> dict:
+    """The overall figures of the modules ``rows`` (checked in full, or sampled)."""
+    checked = sum(r["checked"] for r in rows)
+    killed = sum(n for r in rows for s, n in r["counts"].items() if s in KILLED)
+    part = {"modules": len(rows), "mutants": sum(r["mutants"] for r in rows),
+            "checked": checked, "killed": killed,
+            "killed_share": round(killed / checked, 4) if checked else None}
+    if sampled:
+        part["killed_share_ci95"] = wilson_interval(killed, checked)
+        estimate = stratified_share(rows)
+        part["estimated_killed_share_of_all_their_mutants"] = estimate and estimate[0]
+        part["estimated_killed_share_ci95"] = estimate and estimate[1]
+        part["note"] = ("killed_share pools the samples; the estimate weights each module's "
+                        "sample share by its number of mutants (stratified sampling)")
+    return part
 
 
 def _write(out: Path, modules: dict) -> None:
@@ -851,6 +978,10 @@ def _write(out: Path, modules: dict) -> None:
         "checked": checked,
         "killed": killed,
         "killed_share": round(killed / checked, 4) if checked else None,
+        "killed_share_note": ("over every mutant checked, of the modules checked in full and "
+                              "of the samples alike; 'exhaustive' and 'sampled' keep them apart"),
+        "exhaustive": _part([r for r in rows if not r.get("sampled")]),
+        "sampled": _part([r for r in rows if r.get("sampled")], sampled=True),
         "modules_not_run": sorted(f"src/sibsim/{m}" for m in MODULES
                                   if f"src/sibsim/{m}" not in modules),
         "modules": rows,
