@@ -389,6 +389,12 @@ EQUIVALENT: dict[str, str] = {
     'sibsim.money.municipality.xǁMunicipalityǁper_event__mutmut_4':
         ('with process None, amount.get(None, 0.0) is 0.0 (process names are non-empty '
          'strings), the value of the else branch'),
+    "sibsim.money.sib.x__label__mutmut_53":
+        ("the units of money_parameter_value are the deal's currency, which is also the default "
+         "of the units lookup: a misspelt key gives the same units"),
+    "sibsim.money.sib.x__label__mutmut_54":
+        ("the units of money_parameter_value are the deal's currency, which is also the default "
+         "of the units lookup: a misspelt key gives the same units"),
     "sibsim.money.scenario_sections.x__tuple__mutmut_1":
         "dead code: scenario_sections._tuple is defined but never called",
     "sibsim.money.scenario_sections.x__tuple__mutmut_2":

@@ -221,3 +221,30 @@ def test_the_variants_money_follows_people_in_a_two_process_deal():
     assert np.isfinite(res["investor_irr_draws"].values).any()
     served = ref.money["participants_served"].values
     assert ref.money["service_costs"].values[served > 0].min() > 0
+
+
+def test_a_valued_state_of_a_later_process_after_one_without_states():
+    """Jail days (counts, no states) listed before housing (Markov): the commissioner's saving
+    per homeless person-period avoided is found on the second process, and the savings are
+    EUR 150 per jail day avoided plus EUR 2,000 per homeless person-period avoided."""
+    import tomllib
+
+    from sibsim.scenario_file import parse_scenario
+    from test_multi_process import MONEY_TOML, MULTI_TOML
+
+    housing, jail = MULTI_TOML.split("[[outcome]]")[1:]
+    head = MULTI_TOML.split("[[outcome]]")[0]
+    text = head + "[[outcome]]" + jail + "\n[[outcome]]" + housing + MONEY_TOML
+    deal = parse_scenario(tomllib.loads(text), "jail-first.toml")
+    assert deal.scenario.process_names == ("jail_days", "housing")
+    ds = sibsim.simulate(deal, draws=4, seed=2, progress=False)
+    cf = counterfactual_of(deal, ds)
+    money = money_flows(deal, ds, cf)
+    treated = dict(arm="treatment")
+    hom = (cf["occupancy"].sel(process="housing", state="homeless", **treated)
+           - ds["occupancy"].sel(process="housing", state="homeless", **treated)).sum(
+        ("wave", "stratum")).values
+    jail_avoided = money["avoided_events_by_process"].sel(process="jail_days").values
+    assert (hom != 0).any() and (jail_avoided != 0).any()
+    np.testing.assert_allclose(money["cashable_savings"].values,
+                               150 * jail_avoided + 2000 * hom, rtol=1e-12)
