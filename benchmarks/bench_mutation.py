@@ -395,6 +395,24 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.sib.x__label__mutmut_54":
         ("the units of money_parameter_value are the deal's currency, which is also the default "
          "of the units lookup: a misspelt key gives the same units"),
+    "sibsim.money.deal.xǁDealǁ_check_processes__mutmut_41":
+        ("every outcome kind (binary, counts, markov) defines states (a count outcome's are "
+         "()), so getattr's default is never used"),
+    "sibsim.money.deal.xǁDealǁ_check_processes__mutmut_44":
+        ("every outcome kind (binary, counts, markov) defines states (a count outcome's are "
+         "()), so getattr's default is never used"),
+    "sibsim.money.deal.xǁDealǁ_check_rate_cards__mutmut_44":
+        ("every outcome kind (binary, counts, markov) defines states (a count outcome's are "
+         "()), so getattr's default is never used"),
+    "sibsim.money.deal.xǁDealǁ_check_rate_cards__mutmut_47":
+        ("every outcome kind (binary, counts, markov) defines states (a count outcome's are "
+         "()), so getattr's default is never used"),
+    "sibsim.money.sib.x__state_pick__mutmut_8":
+        ("every outcome kind (binary, counts, markov) defines states (a count outcome's are "
+         "()), so getattr's default is never used"),
+    "sibsim.money.sib.x__state_pick__mutmut_11":
+        ("every outcome kind (binary, counts, markov) defines states (a count outcome's are "
+         "()), so getattr's default is never used"),
     "sibsim.money.scenario_sections.x__tuple__mutmut_1":
         "dead code: scenario_sections._tuple is defined but never called",
     "sibsim.money.scenario_sections.x__tuple__mutmut_2":
