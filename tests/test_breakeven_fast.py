@@ -97,8 +97,9 @@ def test_fast_path_keeps_a_deals_correlated_inputs():
 
 def test_fast_path_equals_general_path_when_costs_follow_people():
     """Service costs per person in a state (Koto: EUR 300 per person-quarter job seeking,
-    instead of the EUR 500 of every other engaged person): the fast path reuses the people served in each state,
-    found once, and must cost them as the general path does at every effect."""
+    instead of the EUR 500 of every other engaged person): the fast path reuses the people
+    served in each state, found once, and must cost them as the general path does at every
+    effect."""
     import dataclasses
 
     deal = sibsim.load_scenario("koto-sib")
