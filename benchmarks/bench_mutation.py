@@ -413,6 +413,16 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.sib.x__state_pick__mutmut_11":
         ("every outcome kind (binary, counts, markov) defines states (a count outcome's are "
          "()), so getattr's default is never used"),
+    "sibsim.money.evaluation.x__treated_units__mutmut_41":
+        ("evaluate puts every dataset in the schema's dimension order first (in_schema_order), "
+         "so the inverted test sends every dataset the labelled way, which gives the same "
+         "numbers to the last bit (only slower)"),
+    "sibsim.money.evaluation.x__treated_units__mutmut_65":
+        ("values[:, 0] takes the first arm of the slice, which starts at the treated arm "
+         "wherever it is listed: a slice that runs on to the end gives the same arm"),
+    "sibsim.money.evaluation.x__treated_units__mutmut_69":
+        ("values[:, 0] takes the first arm of the slice, which starts at the treated arm "
+         "wherever it is listed: a slice one arm longer gives the same arm"),
     "sibsim.money.scenario_sections.x__tuple__mutmut_1":
         "dead code: scenario_sections._tuple is defined but never called",
     "sibsim.money.scenario_sections.x__tuple__mutmut_2":

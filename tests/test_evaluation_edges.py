@@ -189,3 +189,25 @@ def test_measuring_with_fixed_parts_with_more_strata_than_waves():
     metric = list(plain.metric)
     assert not np.array_equal(plain.units[:, metric.index("all")],
                               plain.units[:, metric.index("b")])
+
+
+@pytest.mark.parametrize("engine", ["aggregate", "expected"])
+def test_measuring_with_fixed_parts_reads_the_treated_arm_wherever_it_is(engine):
+    """The treated arm found by its label, not its position: arms listed comparison first,
+    events stored as float32 (read the labelled way) or float64 (the fast way), whole or
+    fractional (expected) counts: the same table as the plain measurement."""
+    import sibsim
+    from sibsim.money.evaluation import evaluate, evaluation_fixed
+
+    deal = sibsim.load_scenario("peterborough")
+    ds = sibsim.simulate(deal, draws=3, seed=2, engine=engine, progress=False)
+    evs = deal.evaluations
+    plain = evaluate(ds, evs, 2)
+    flipped = ds.isel(arm=[1, 0])
+    assert list(flipped["arm"].values) == ["comparison", "treatment"]
+    for data in (flipped, flipped.assign(events=flipped["events"].astype(np.float32))):
+        expected = evaluate(data, evs, 2)
+        table = evaluate(data, evs, 2, fixed=evaluation_fixed(data, evs, 2))
+        np.testing.assert_array_equal(table.measured_effect, expected.measured_effect)
+        np.testing.assert_array_equal(table.units, expected.units)
+    np.testing.assert_array_equal(evaluate(flipped, evs, 2).units, plain.units)
