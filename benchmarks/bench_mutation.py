@@ -100,8 +100,8 @@ MODULES: dict[str, list[str]] = {
                              "test_sib_pipeline.py", "test_roundtrip.py"],
     "money/payer_scope.py": ["test_payer_scope_edges.py", "test_payer_scope.py",
                              "test_payers_edges.py"],
-    "money/uncertain.py": ["test_uncertain_money.py", "test_payers_edges.py",
-                           "test_roundtrip.py"],
+    "money/uncertain.py": ["test_uncertain_edges.py", "test_uncertain_money.py",
+                           "test_payers_edges.py", "test_roundtrip.py"],
     "money/irr.py": ["test_irr.py", "test_sib_pipeline.py"],
     "analysis/budget.py": ["test_budget.py", "test_fund_budget.py"],
     "analysis/blocks.py": ["test_blocks.py"],
@@ -426,6 +426,18 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.evaluation.x__treated_units__mutmut_69":
         ("values[:, 0] takes the first arm of the slice, which starts at the treated arm "
          "wherever it is listed: a slice one arm longer gives the same arm"),
+    "sibsim.money.uncertain.x__holders__mutmut_8":
+        ("resolve_money resolves the payers after its loop over the holders whatever their "
+         "label: a mislabelled payers holder only sets an attribute nothing reads on the copy"),
+    "sibsim.money.uncertain.x_resolve_money__mutmut_14":
+        ("the payers are set after the loop, to the tuple of resolved payers, whatever the loop "
+         "set the attribute to before"),
+    "sibsim.money.uncertain.x_resolve_money__mutmut_15":
+        ("the payers' holders are the last of _holders' list (after the service costs), so "
+         "leaving the loop at the first one skips the same holders as continuing"),
+    "sibsim.money.uncertain.x_per_draw__mutmut_9":
+        ("per-draw values are sampled (float64 already) or set in Python, and only multiply or "
+         "add float amounts: an integer array gives the same amounts"),
     "sibsim.money.scenario_sections.x__tuple__mutmut_1":
         "dead code: scenario_sections._tuple is defined but never called",
     "sibsim.money.scenario_sections.x__tuple__mutmut_2":
