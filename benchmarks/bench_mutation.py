@@ -438,6 +438,9 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.uncertain.x_per_draw__mutmut_9":
         ("per-draw values are sampled (float64 already) or set in Python, and only multiply or "
          "add float amounts: an integer array gives the same amounts"),
+    "sibsim.money.termination.x_lifecycle__mutmut_2":
+        ("lifecycle is given priced deals only, and a Deal has a contract and a capital "
+         "structure together or neither, so 'and' and 'or' agree"),
     "sibsim.money.scenario_sections.x__tuple__mutmut_1":
         "dead code: scenario_sections._tuple is defined but never called",
     "sibsim.money.scenario_sections.x__tuple__mutmut_2":
