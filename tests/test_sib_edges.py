@@ -203,14 +203,15 @@ def test_a_valued_state_the_outcome_lacks_is_refused_by_the_break_even_search_to
 
 
 def test_the_variants_money_follows_people_in_a_two_process_deal():
-    """Denver (housing states and jail days): costs per person-quarter on the street, priced
-    on the first process with states. The design grid's reused parts give the investors' IRR
-    of the money chain, draw by draw."""
+    """Denver (housing states and jail days), its costs per person-quarter only, dearer on the
+    street: priced on the first process with states. The design grid's reused parts give the
+    investors' IRR of the money chain, draw by draw."""
     from sibsim.analysis.design import evaluate_variants
 
     denver = sibsim.load_scenario("denver-housing")
     denver = denver.replace(service_costs=dataclasses.replace(
-        denver.service_costs, per_participant=100.0, per_state={"street": 900.0}))
+        denver.service_costs, fixed_per_period=0.0, per_participant=100.0,
+        per_state={"street": 900.0}))
     ds = sibsim.simulate(denver, draws=3, seed=4, progress=False)
     cf = counterfactual_of(denver, ds)
     res = evaluate_variants(denver, ds, cf, [denver], keep_draws=True)
