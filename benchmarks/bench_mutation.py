@@ -102,7 +102,7 @@ MODULES: dict[str, list[str]] = {
                              "test_payers_edges.py"],
     "money/uncertain.py": ["test_uncertain_edges.py", "test_uncertain_money.py",
                            "test_payers_edges.py", "test_roundtrip.py"],
-    "money/irr.py": ["test_irr.py", "test_sib_pipeline.py"],
+    "money/irr.py": ["test_irr_edges.py", "test_irr.py", "test_sib_pipeline.py"],
     "analysis/budget.py": ["test_budget.py", "test_fund_budget.py"],
     "analysis/blocks.py": ["test_blocks.py"],
     "analysis/design.py": ["test_design.py"],
@@ -441,6 +441,17 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.termination.x_lifecycle__mutmut_2":
         ("lifecycle is given priced deals only, and a Deal has a contract and a capital "
          "structure together or neither, so 'and' and 'or' agree"),
+    "sibsim.money.irr.x_irr__mutmut_56":
+        ("the parallel and the serial kernel compute each path with the same arithmetic; the "
+         "number of paths only picks which one runs (for speed)"),
+    "sibsim.money.irr.x_npv__mutmut_63":
+        ("the parallel and the serial kernel compute each path with the same arithmetic; the "
+         "number of paths only picks which one runs (for speed)"),
+    "sibsim.money.irr.x_npv__mutmut_64":
+        ("the parallel and the serial kernel compute each path with the same arithmetic; the "
+         "number of paths only picks which one runs (for speed)"),
+    "sibsim.money.irr.x_npv__mutmut_21":
+        "astype(None) converts to float64, as astype(np.float64)",
     "sibsim.money.scenario_sections.x__tuple__mutmut_1":
         "dead code: scenario_sections._tuple is defined but never called",
     "sibsim.money.scenario_sections.x__tuple__mutmut_2":
