@@ -91,10 +91,10 @@ MODULES: dict[str, list[str]] = {
                                    "--deselect=tests/test_scenario_file.py::"
                                    "test_round_trip_each_outcome_kind"],
     "scenario_file.py": ["test_scenario_file.py", "test_roundtrip.py", "test_fuzz_toml.py"],
-    "analysis/breakeven.py": ["test_breakeven.py"],
+    "analysis/breakeven.py": ["test_breakeven_fast.py", "test_breakeven.py"],
     "analysis/metrics.py": ["test_metrics.py"],
-    "analysis/summary.py": ["test_metrics.py"],
-    "dataset/io.py": ["test_io.py"],
+    "analysis/summary.py": ["test_summary_edges.py", "test_metrics.py"],
+    "dataset/io.py": ["test_io_edges.py", "test_io.py"],
     "money/termination.py": ["test_lifecycle.py", "test_sib_pipeline.py", "test_roundtrip.py"],
     "money/payer_scope.py": ["test_payer_scope.py", "test_payers_edges.py"],
     "money/uncertain.py": ["test_uncertain_money.py", "test_payers_edges.py",
@@ -104,7 +104,7 @@ MODULES: dict[str, list[str]] = {
     "analysis/blocks.py": ["test_blocks.py"],
     "analysis/design.py": ["test_design.py"],
     "dataset/build.py": ["test_multi_process.py", "test_rate_cards.py", "test_io.py"],
-    "dataset/schema.py": ["test_io.py", "test_evaluation.py"],
+    "dataset/schema.py": ["test_schema_edges.py", "test_evaluation.py"],
 }
 
 #: Why a module's run is as it is (slow tests in its subset, a budget that ran out, ...).
