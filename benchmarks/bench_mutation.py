@@ -101,7 +101,10 @@ MODULES: dict[str, list[str]] = {
                            "test_roundtrip.py"],
     "money/irr.py": ["test_irr.py", "test_sib_pipeline.py"],
     "analysis/budget.py": ["test_budget.py", "test_fund_budget.py"],
-    "analysis/blocks.py": ["test_blocks.py"],
+    "analysis/blocks.py": ["test_blocks_edges.py",
+                           "test_blocks.py::test_drawsum_does_not_depend_on_the_blocks",
+                           "test_blocks.py::test_drawassembler_refuses_gaps_and_overlaps",
+                           "test_blocks.py::test_money_of_a_block_is_that_slice_of_the_whole_money"],
     "analysis/design.py": ["test_design.py"],
     "dataset/build.py": ["test_multi_process.py", "test_rate_cards.py", "test_io.py"],
     "dataset/schema.py": ["test_schema_edges.py", "test_evaluation.py"],
@@ -126,6 +129,10 @@ NOTES: dict[str, str] = {
     "money/scenario_sections.py":
         ("test_scenario_file.py's round trip of each outcome kind (up to 100 s) is "
          "deselected: it reads outcome-only files, which have no money tables"),
+    "analysis/blocks.py":
+        ("test_blocks.py takes 400 s on 2 shared cores (whole analyses run in blocks and in one "
+         "pass, on every scenario): only its tests of DrawSum and DrawAssembler themselves and "
+         "one money test are in the subset, with test_blocks_edges.py"),
 }
 
 #: Surviving mutants that no test can tell apart from the original, with the reason. Keyed by
