@@ -107,7 +107,9 @@ MODULES: dict[str, list[str]] = {
                            "test_blocks.py::test_money_of_a_block_is_that_slice_of_the_whole_money"],
     "analysis/design.py": ["test_design.py"],
     "dataset/build.py": ["test_multi_process.py", "test_rate_cards.py", "test_io.py"],
-    "dataset/schema.py": ["test_schema_edges.py", "test_evaluation.py"],
+    "dataset/schema.py": ["test_schema_edges.py",
+                          "test_evaluation_edges.py::"
+                          "test_the_money_chain_reads_a_transposed_outcome_dataset_as_the_usual_one"],
 }
 
 #: Why a module's run is as it is (slow tests in its subset, a budget that ran out, ...).
