@@ -91,7 +91,8 @@ MODULES: dict[str, list[str]] = {
                                    "--deselect=tests/test_scenario_file.py::"
                                    "test_round_trip_each_outcome_kind"],
     "scenario_file.py": ["test_scenario_file.py", "test_roundtrip.py", "test_fuzz_toml.py"],
-    "analysis/breakeven.py": ["test_breakeven_fast.py", "test_breakeven.py"],
+    "analysis/breakeven.py": ["test_breakeven_edges.py", "test_breakeven_fast.py",
+                              "test_breakeven.py"],
     "analysis/metrics.py": ["test_metrics.py"],
     "analysis/summary.py": ["test_summary_edges.py", "test_metrics.py"],
     "dataset/io.py": ["test_io_edges.py", "test_io.py"],
@@ -587,6 +588,18 @@ EQUIVALENT: dict[str, str] = {
         "irr returns NaN or a rate >= -1 (money.irr: the range (-1, inf), -1 for total loss)",
     "sibsim.analysis.metrics.x_municipality_metrics__mutmut_251":
         "net_savings is 2-d (draw, period): axis +1 is axis -1",
+    "sibsim.analysis.breakeven.xǁ_Pipelineǁ__init____mutmut_126":
+        ("the trace's size per draw only decides whether the expected-trace kernel runs on one "
+         "thread or on all (a few milliseconds of work is not worth starting threads): each "
+         "draw's trace is computed alone, so the numbers are the same on any number of threads "
+         "(tests/test_multi_process.py::test_thread_count_does_not_change_multi_process_"
+         "results)"),
+    "sibsim.analysis.breakeven.xǁ_Pipelineǁ__init____mutmut_135":
+        ("the trace's size per draw only decides whether the expected-trace kernel runs on one "
+         "thread or on all (a few milliseconds of work is not worth starting threads): each "
+         "draw's trace is computed alone, so the numbers are the same on any number of threads "
+         "(tests/test_multi_process.py::test_thread_count_does_not_change_multi_process_"
+         "results)"),
     "sibsim.analysis.metrics.x_investor_metrics__mutmut_55":
         "money.irr.irr returns its status codes as int8 already",
     "sibsim.analysis.metrics.x_investor_metrics__mutmut_57":
