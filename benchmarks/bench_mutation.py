@@ -90,7 +90,10 @@ MODULES: dict[str, list[str]] = {
                                    "test_roundtrip.py", "test_fuzz_toml.py",
                                    "--deselect=tests/test_scenario_file.py::"
                                    "test_round_trip_each_outcome_kind"],
-    "scenario_file.py": ["test_scenario_file.py", "test_roundtrip.py", "test_fuzz_toml.py"],
+    "scenario_file.py": ["test_scenario_file_edges.py", "test_scenario_file.py",
+                         "test_roundtrip.py", "test_fuzz_toml.py",
+                         "--deselect=tests/test_scenario_file.py::"
+                         "test_round_trip_each_outcome_kind"],
     "analysis/breakeven.py": ["test_breakeven_edges.py", "test_breakeven_fast.py",
                               "test_breakeven.py"],
     "analysis/metrics.py": ["test_metrics.py"],
@@ -134,6 +137,9 @@ NOTES: dict[str, str] = {
     "money/scenario_sections.py":
         ("test_scenario_file.py's round trip of each outcome kind (up to 100 s) is "
          "deselected: it reads outcome-only files, which have no money tables"),
+    "scenario_file.py":
+        ("test_scenario_file.py's round trip of each outcome kind (up to 100 s) is deselected: "
+         "the other files of the subset read and write every kind of table the reader reaches"),
     "analysis/blocks.py":
         ("test_blocks.py takes 400 s on 2 shared cores (whole analyses run in blocks and in one "
          "pass, on every scenario): only its tests of DrawSum and DrawAssembler themselves and "
