@@ -608,6 +608,22 @@ EQUIVALENT: dict[str, str] = {
          "draw's trace is computed alone, so the numbers are the same on any number of threads "
          "(tests/test_multi_process.py::test_thread_count_does_not_change_multi_process_"
          "results)"),
+    "sibsim.dataset.io.x_open_dataset__mutmut_2":
+        ("xarray's default engine is netcdf4 whenever the netCDF4 package is installed, and "
+         "sibsim requires it (pyproject.toml dependencies); naming it only guards against "
+         "another default in a future xarray"),
+    "sibsim.dataset.io.x_open_dataset__mutmut_4":
+        ("xarray's default engine is netcdf4 whenever the netCDF4 package is installed, and "
+         "sibsim requires it (pyproject.toml dependencies); naming it only guards against "
+         "another default in a future xarray"),
+    "sibsim.dataset.io.x_to_netcdf__mutmut_3":
+        ("xarray's default engine is netcdf4 whenever the netCDF4 package is installed, and "
+         "sibsim requires it (pyproject.toml dependencies); naming it only guards against "
+         "another default in a future xarray"),
+    "sibsim.dataset.io.x_to_netcdf__mutmut_5":
+        ("xarray's default engine is netcdf4 whenever the netCDF4 package is installed, and "
+         "sibsim requires it (pyproject.toml dependencies); naming it only guards against "
+         "another default in a future xarray"),
     "sibsim.analysis.summary.x_cvar__mutmut_10":
         ("np.where(np.isfinite(x), x, np.inf) promotes integer or boolean values to float64 "
          "itself, so reading them as float first changes nothing"),
