@@ -60,6 +60,7 @@ def test_simulated_datasets_follow_the_schema(binary, several):
 
 def test_in_schema_order_puts_back_each_transposed_variable(binary, several):
     assert in_schema_order(binary) is binary  # already in order: the dataset itself
+    assert in_schema_order(several) is several
     for ds, multi in ((binary, False), (several, True)):
         moved = ds.transpose(*reversed(list(ds.dims)))
         assert moved["events"].dims != dims_of("events", multi)
@@ -94,6 +95,10 @@ def test_check_needs_no_occupancy_without_states(binary):
     ds = sibsim.simulate(counts, draws=DRAWS, seed=SEED)
     assert "state" not in ds.dims and "occupancy" not in ds
     check(ds)
+    # the variables after the occupancies in the schema are still checked
+    for name in ("engaged", "size", "parameter_value"):
+        with pytest.raises(ValueError, match=f"variable '{name}' is missing"):
+            check(ds.drop_vars(name))
     # with a state dimension the occupancies are required
     assert "state" in binary.dims
     with pytest.raises(ValueError, match="'engaged_occupancy' is missing"):
