@@ -624,6 +624,12 @@ EQUIVALENT: dict[str, str] = {
         ("xarray's default engine is netcdf4 whenever the netCDF4 package is installed, and "
          "sibsim requires it (pyproject.toml dependencies); naming it only guards against "
          "another default in a future xarray"),
+    "sibsim.analysis.blocks.xǁDrawAssemblerǁ__init____mutmut_6":
+        ("the coordinate names are set from the first block (_start) before anything reads "
+         "them; an assembler given no block has no variables, so result() never asks"),
+    "sibsim.analysis.blocks.xǁDrawSumǁadd__mutmut_22":
+        ("concatenating a buffer of one array gives a copy of that array: the same values, and "
+         "each chunk is copied to row-major order before it is summed"),
     "sibsim.analysis.summary.x_cvar__mutmut_10":
         ("np.where(np.isfinite(x), x, np.inf) promotes integer or boolean values to float64 "
          "itself, so reading them as float first changes nothing"),

@@ -112,3 +112,33 @@ def test_assembler_result_needs_every_draw():
     asm.add(whole.isel(draw=slice(0, 3)))
     with pytest.raises(ValueError, match="3 of 6 draws were added"):
         asm.result()
+
+
+def test_draw_sum_of_a_column_major_block_sums_in_the_same_order():
+    # numpy sums a contiguous axis pairwise: a column-major block must be summed as a
+    # row-major one, or the bits would depend on how a caller laid out its array
+    x = np.random.default_rng(5).lognormal(size=(1000, 3))
+    total = DrawSum()
+    total.add(np.asfortranarray(x))
+    assert np.array_equal(total.sum(), _chunked_sum(x))
+    whole = DrawSum()
+    whole.add(np.asfortranarray(np.random.default_rng(6).lognormal(size=(SUM_CHUNK + 9, 3))))
+    assert np.array_equal(whole.sum(),
+                          _chunked_sum(np.random.default_rng(6).lognormal(size=(SUM_CHUNK + 9, 3))))
+
+
+def test_assembler_keeps_encodings_single_precision_nan_and_the_draw_numbers():
+    draws, first = 20_000, 7
+    whole = xr.Dataset(
+        {"x": (("draw",), np.linspace(0.0, 1.0, draws)),
+         "w": (("arm",), np.array([1.0, np.nan], dtype=np.float32))},
+        coords={"draw": first + np.arange(draws), "arm": ["treatment", "comparison"]})
+    whole["x"].encoding = {"zlib": True, "complevel": 4}
+    asm = DrawAssembler(draws, first_draw=first)
+    for lo, hi in [(0, 5_000), (5_000, draws)]:
+        asm.add(whole.isel(draw=slice(lo, hi)))  # NaN == NaN in a float32 variable too
+    out = asm.result()
+    np.testing.assert_array_equal(out["draw"].values, first + np.arange(draws))
+    xr.testing.assert_identical(out, whole)
+    assert out["x"].encoding["zlib"] is True and out["x"].encoding["complevel"] == 4
+    assert out["w"].dtype == np.float32
