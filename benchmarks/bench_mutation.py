@@ -754,6 +754,10 @@ def wilson_interval(killed: int, checked: int) -> list[float] | None:
 def _shares(row: dict) -> dict:
     """``row`` with its killed shares (and, for a sample, the share's 95% interval) computed
     from its counts and survivors."""
+    if row.get("sampled") and row["sample_size"] >= row["mutants"]:  # the sample was all
+        row = {k: x for k, x in row.items()
+               if k not in ("sampled", "sample_size", "sample_seed", "killed_share_ci95",
+                            "killed_share_without_equivalent_ci95")}
     checked = row["checked"]
     killed = sum(n for s, n in row["counts"].items() if s in KILLED)
     equivalent = sum(1 for s in row["survivors"] if "equivalent" in s)

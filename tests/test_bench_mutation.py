@@ -82,3 +82,10 @@ def test_results_file_keeps_the_full_runs_and_the_samples_apart(tmp_path):
     assert report["checked"] == 140 and report["killed"] == 131
     sampled = next(r for r in report["modules"] if r.get("sampled"))
     assert sampled["killed_share_ci95"] == bench.wilson_interval(36, 40)
+
+
+def test_a_sample_of_every_mutant_is_a_full_run():
+    row = bench._shares({**_row(27, 27, 20), "sample_size": 27, "sample_seed": 1})
+    assert "sampled" not in row and "killed_share_ci95" not in row
+    assert row["killed_share"] == round(20 / 27, 4)
+    assert bench._shares({**_row(28, 27, 20), "sample_size": 27})["sampled"] is True
