@@ -754,7 +754,7 @@ def wilson_interval(killed: int, checked: int) -> list[float] | None:
 def _shares(row: dict) -> dict:
     """``row`` with its killed shares (and, for a sample, the share's 95% interval) computed
     from its counts and survivors."""
-    if row.get("sampled") and row["sample_size"] >= row["mutants"]:  # the sample was all
+    if row.get("sampled") and row.get("sample_size", 0) >= row["mutants"]:  # the sample: all
         row = {k: x for k, x in row.items()
                if k not in ("sampled", "sample_size", "sample_seed", "killed_share_ci95",
                             "killed_share_without_equivalent_ci95")}
