@@ -630,6 +630,13 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.analysis.blocks.xǁDrawSumǁadd__mutmut_22":
         ("concatenating a buffer of one array gives a copy of that array: the same values, and "
          "each chunk is copied to row-major order before it is summed"),
+    "sibsim.dataset.build.x_outcome_dataset__mutmut_190":
+        ("importlib.metadata finds a distribution by its normalised name (PEP 503: case does "
+         "not matter), so 'SIBSIM' is the same package"),
+    "sibsim.dataset.build.x_outcome_dataset__mutmut_62":
+        ("a run has one process or more (engine/run.py makes one output per process), and the "
+         "engine allocates a process's engaged occupancy whenever it has states, the same "
+         "condition as its occupancy: the test after 'and' never differs"),
     "sibsim.analysis.summary.x_cvar__mutmut_10":
         ("np.where(np.isfinite(x), x, np.inf) promotes integer or boolean values to float64 "
          "itself, so reading them as float first changes nothing"),

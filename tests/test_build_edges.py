@@ -7,8 +7,12 @@ Each test pins a behaviour that mutation testing (benchmarks/bench_mutation.py) 
 
 from __future__ import annotations
 
+import datetime
+
+import numba
 import numpy as np
 import pytest
+import xarray as xr
 
 import sibsim
 from sibsim.dataset.build import resolve_seed
@@ -45,6 +49,12 @@ def test_coordinates_attributes_units_and_descriptions():
     assert a["period"] == "year" and a["schema_version"] == SCHEMA_VERSION
     assert a["strata_own_entry"] == 0 and "start of each period" in a["timing"]
     assert a["engine"] in ("aggregate", "individual") and a["engine_reason"]
+    assert a["sibsim_version"] == sibsim.__version__ != "unknown"
+    assert a["numpy_version"] == np.__version__ and a["xarray_version"] == xr.__version__
+    assert a["numba_version"] == numba.__version__
+    created = datetime.datetime.fromisoformat(a["created"])
+    assert created.tzinfo is not None
+    assert abs((datetime.datetime.now(datetime.UTC) - created).total_seconds()) < 600
     assert ds["entry_period"].dtype == np.int64 and list(ds["entry_period"].values) == [0, 1]
 
 
@@ -90,6 +100,9 @@ def test_several_processes_have_a_process_dimension_and_nan_for_other_states():
     first = s.outcome.name
     assert list(ds["process"].values) == [first, "days"]
     assert list(ds["process_kind"].values) == ["binary", "counts"]
+    assert ds["process_kind"].dims == ("process",)
+    assert set(ds.dims) == {"draw", "arm", "wave", "stratum", "period", "process", "state",
+                            "parameter"}
     assert ds.attrs["outcome_kind"] == "binary,counts"
     assert ds["absorbing"].dims == ("process", "state")
     assert not ds["absorbing"].sel(process="days").any()
@@ -106,7 +119,7 @@ def test_seeds():
     first, second = resolve_seed(g), resolve_seed(g)
     assert first != second and 0 <= first < 2**63 - 1
     assert first == resolve_seed(np.random.default_rng(1))
-    with pytest.raises(ValueError, match="seed"):
+    with pytest.raises(ValueError, match=r"^seed: got -1"):
         resolve_seed(-1)
     with pytest.raises(ValueError, match=r"seed: got 9223372036854775808; allowed: an integer "
                                          r"in \[0, 2\*\*63\)"):
@@ -118,5 +131,17 @@ def test_simulate_takes_a_scenario_or_a_deal_and_nothing_else():
     a = sibsim.simulate(deal, draws=2, seed=1, progress=False)
     b = sibsim.simulate(deal.scenario, draws=2, seed=1, progress=False)
     np.testing.assert_array_equal(a["events"].values, b["events"].values)
+    # a deal's rank correlations of inputs reach the sampled parameters
+    tied = deal.replace(correlation=sibsim.Correlation(["baseline.rate", "effect.value"],
+                                                       [[1.0, 0.95], [0.95, 1.0]]))
+    c = sibsim.simulate(tied, draws=200, seed=1, progress=False)["parameter_value"]
+    u = sibsim.simulate(deal, draws=200, seed=1, progress=False)["parameter_value"]
+
+    def rank_correlation(p):
+        ranks = [np.argsort(np.argsort(p.sel(parameter=k).values))
+                 for k in ("baseline.rate", "effect.value")]
+        return np.corrcoef(*ranks)[0, 1]
+
+    assert rank_correlation(c) > 0.85 and abs(rank_correlation(u)) < 0.3
     with pytest.raises(TypeError, match=r"scenario: got str; allowed: a sibsim\.Scenario"):
         sibsim.simulate("peterborough", draws=2)
