@@ -637,6 +637,12 @@ EQUIVALENT: dict[str, str] = {
         ("a run has one process or more (engine/run.py makes one output per process), and the "
          "engine allocates a process's engaged occupancy whenever it has states, the same "
          "condition as its occupancy: the test after 'and' never differs"),
+    "sibsim.scenario_file.x__cohort__mutmut_11":
+        ("a period that is not a string (None included) counts 1 period a year, the same as "
+         "the default 'year'; the period itself is read (and a bad one refused) by the "
+         "scenario, from the file's own key"),
+    "sibsim.scenario_file.x__comparison__mutmut_4":
+        "only `none = true` (is True) means no group: a missing key read as None or False alike",
     "sibsim.analysis.summary.x_cvar__mutmut_10":
         ("np.where(np.isfinite(x), x, np.inf) promotes integer or boolean values to float64 "
          "itself, so reading them as float first changes nothing"),

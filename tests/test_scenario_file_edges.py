@@ -7,6 +7,7 @@ Each test pins a behaviour that mutation testing (benchmarks/bench_mutation.py) 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -155,3 +156,19 @@ def test_the_reader_does_not_block_on_a_fifo(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(ScenarioFileError, match="a scenario file must be a file"):
         load_scenario(fifo)
+
+
+def test_without_built_in_scenarios_the_message_says_none(monkeypatch):
+    import sibsim.scenario_file as scenario_file
+    monkeypatch.setattr(scenario_file, "builtin_scenarios", dict)
+    with pytest.raises(ScenarioFileError, match=r"^nope: no such file, and not a built-in "
+                                                r"scenario \(built-in: none\)$"):
+        load_scenario("nope")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="no /proc here")
+def test_the_read_is_bounded_when_a_file_is_larger_than_it_says():
+    # /proc files are regular files of size 0 that read as more: the read itself stops
+    with pytest.raises(ValueError, match=r"^cannot read: more than 10 bytes; a text has at most "
+                                         r"10 bytes$"):
+        read_text_file(Path("/proc/self/status"), "text", 10)
