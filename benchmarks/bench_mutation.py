@@ -925,7 +925,8 @@ def annotate(row: dict) -> dict:
         if entry["mutant"] in EQUIVALENT:
             entry["equivalent"] = EQUIVALENT[entry["mutant"]]
         survivors.append(entry)
-    return _shares({**row, "survivors": survivors})
+    note = NOTES.get(row["module"].removeprefix("src/sibsim/"))
+    return _shares({**row, "survivors": survivors, **({"note": note} if note else {})})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -953,7 +954,8 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"seed of --sample's draw (default {SAMPLE_SEED})")
     p.add_argument("--annotate", action="store_true",
                    help="only write the reasons in EQUIVALENT onto the survivors --out lists "
-                        "(after new reasons were written), running nothing")
+                        "(after new reasons were written), and the notes in NOTES onto their "
+                        "modules, running nothing")
     args = p.parse_args(argv)
     if args.sample is not None and args.sample < 1:
         p.error(f"--sample: got {args.sample}; allowed: a whole number of mutants >= 1")
