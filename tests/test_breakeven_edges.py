@@ -52,9 +52,10 @@ def test_per_draw_results_are_labelled_by_draw_and_party_and_say_their_rules(dea
         assert out[name].dims == ("draw", "party"), name
         assert out[name].attrs["units"] == deal.scenario.effect.measure
     assert list(out["party"].values) == list(PARTIES)
-    text = out["breakeven_effect"].attrs["description"]
-    assert "at which their NPV reaches 0 (rule 'first')" in text
-    assert "stay >= 0 (rule 'stays')" in text
+    assert out["breakeven_effect"].attrs["description"] == (
+        "Break-even true effect: for investors the weakest effect at which their NPV reaches 0 "
+        "(rule 'first'); for the commissioner the weakest effect from which net savings stay "
+        ">= 0 (rule 'stays'). NaN: none in the searched range.")
     # the headline takes each party's rule: 'first' for investors, 'stays' for the commissioner
     first, stays = out["breakeven_effect_first"], out["breakeven_effect_stays"]
     np.testing.assert_array_equal(out["breakeven_effect"].sel(party="investors").values,
