@@ -19,6 +19,17 @@ with an exit status mutmut does not know, recorded as ``exit_code``) count as su
 Hypothesis runs with the ``mutation`` profile of tests/conftest.py: the same examples, no
 shrinking (a failing test that shrinks for minutes was terminated, and not counted as a
 kill). The target is >= 90% killed.
+
+A module too large to check in one sitting can be sampled (``--sample N``): all its mutants are
+generated, a uniform random sample of N of them (drawn with ``--sample-seed``, fixed by default,
+so the same sample is drawn again for the same source) is checked, and the module's entry says
+``"sampled": true`` with the killed share of the sample and its 95% confidence interval (Wilson
+score interval of a binomial proportion). The overall figures keep the modules checked in full
+(``exhaustive``) apart from the sampled ones (``sampled``), and estimate the killed share over
+all mutants of the sampled modules by stratified sampling (each module weighted by its number
+of mutants)::
+
+    python benchmarks/bench_mutation.py --merge --sample 40 --modules analysis/summary.py
 """
 
 from __future__ import annotations
@@ -52,7 +63,8 @@ MODULES: dict[str, list[str]] = {
     "money/contract.py": ["test_payments.py", "test_reference_payments.py", "test_rate_cards.py",
                           "test_roundtrip.py"],
     "money/ratecard.py": ["test_rate_cards.py", "test_roundtrip.py"],
-    "money/results.py": ["test_payments.py", "test_rate_cards.py", "test_sib_pipeline.py"],
+    "money/results.py": ["test_results_edges.py", "test_payments.py", "test_rate_cards.py",
+                         "test_sib_pipeline.py"],
     "money/capital.py": ["test_capital.py", "test_roundtrip.py"],
     "money/cashflows.py": ["test_capital.py", "test_sib_pipeline.py"],
     "money/payers.py": ["test_payers_edges.py", "test_payer_scope.py", "test_payers.py",
@@ -79,21 +91,34 @@ MODULES: dict[str, list[str]] = {
                                    "test_roundtrip.py", "test_fuzz_toml.py",
                                    "--deselect=tests/test_scenario_file.py::"
                                    "test_round_trip_each_outcome_kind"],
-    "scenario_file.py": ["test_scenario_file.py", "test_roundtrip.py", "test_fuzz_toml.py"],
-    "analysis/breakeven.py": ["test_breakeven.py"],
+    "scenario_file.py": ["test_scenario_file_edges.py", "test_scenario_file.py",
+                         "test_roundtrip.py", "test_fuzz_toml.py",
+                         "--deselect=tests/test_scenario_file.py::"
+                         "test_round_trip_each_outcome_kind"],
+    "analysis/breakeven.py": ["test_breakeven_edges.py", "test_breakeven_fast.py",
+                              "test_breakeven.py"],
     "analysis/metrics.py": ["test_metrics.py"],
-    "analysis/summary.py": ["test_metrics.py"],
-    "dataset/io.py": ["test_io.py"],
-    "money/termination.py": ["test_lifecycle.py", "test_sib_pipeline.py", "test_roundtrip.py"],
-    "money/payer_scope.py": ["test_payer_scope.py", "test_payers_edges.py"],
-    "money/uncertain.py": ["test_uncertain_money.py", "test_payers_edges.py",
-                           "test_roundtrip.py"],
-    "money/irr.py": ["test_irr.py", "test_sib_pipeline.py"],
+    "analysis/summary.py": ["test_summary_edges.py", "test_metrics.py"],
+    "dataset/io.py": ["test_io_edges.py", "test_io.py"],
+    "money/termination.py": ["test_termination_edges.py", "test_lifecycle.py",
+                             "test_sib_pipeline.py", "test_roundtrip.py"],
+    "money/payer_scope.py": ["test_payer_scope_edges.py", "test_payer_scope.py",
+                             "test_payers_edges.py"],
+    "money/uncertain.py": ["test_uncertain_edges.py", "test_uncertain_money.py",
+                           "test_payers_edges.py", "test_roundtrip.py"],
+    "money/irr.py": ["test_irr_edges.py", "test_irr.py", "test_sib_pipeline.py"],
     "analysis/budget.py": ["test_budget.py", "test_fund_budget.py"],
-    "analysis/blocks.py": ["test_blocks.py"],
+    "analysis/blocks.py": ["test_blocks_edges.py",
+                           "test_blocks.py::test_drawsum_does_not_depend_on_the_blocks",
+                           "test_blocks.py::test_drawassembler_refuses_gaps_and_overlaps",
+                           "test_blocks.py::test_money_of_a_block_is_that_slice_of_the_whole_money"],
     "analysis/design.py": ["test_design.py"],
-    "dataset/build.py": ["test_multi_process.py", "test_rate_cards.py", "test_io.py"],
-    "dataset/schema.py": ["test_io.py", "test_evaluation.py"],
+    "dataset/build.py": ["test_build_edges.py", "test_io.py", "test_multi_process.py",
+                         "--deselect=tests/test_multi_process.py::"
+                         "test_thread_count_does_not_change_multi_process_results"],
+    "dataset/schema.py": ["test_schema_edges.py",
+                          "test_evaluation_edges.py::"
+                          "test_the_money_chain_reads_a_transposed_outcome_dataset_as_the_usual_one"],
 }
 
 #: Why a module's run is as it is (slow tests in its subset, a budget that ran out, ...).
@@ -115,6 +140,17 @@ NOTES: dict[str, str] = {
     "money/scenario_sections.py":
         ("test_scenario_file.py's round trip of each outcome kind (up to 100 s) is "
          "deselected: it reads outcome-only files, which have no money tables"),
+    "scenario_file.py":
+        ("test_scenario_file.py's round trip of each outcome kind (up to 100 s) is deselected: "
+         "the other files of the subset read and write every kind of table the reader reaches. "
+         "A sample of 40 (11-29) ran out of its 900 s budget after 8 mutants, on cores shared "
+         "with other runs (load 12 on 2 cores): a mutant the first tests do not kill re-runs "
+         "test_fuzz_toml.py and test_roundtrip.py. mutmut runs the fastest mutants first, so "
+         "those 8 are not a uniform sample; test_scenario_file_edges.py was written after it"),
+    "analysis/blocks.py":
+        ("test_blocks.py takes 400 s on 2 shared cores (whole analyses run in blocks and in one "
+         "pass, on every scenario): only its tests of DrawSum and DrawAssembler themselves and "
+         "one money test are in the subset, with test_blocks_edges.py"),
 }
 
 #: Surviving mutants that no test can tell apart from the original, with the reason. Keyed by
@@ -378,6 +414,66 @@ EQUIVALENT: dict[str, str] = {
     'sibsim.money.municipality.xǁMunicipalityǁper_event__mutmut_4':
         ('with process None, amount.get(None, 0.0) is 0.0 (process names are non-empty '
          'strings), the value of the else branch'),
+    "sibsim.money.sib.x__label__mutmut_53":
+        ("the units of money_parameter_value are the deal's currency, which is also the default "
+         "of the units lookup: a misspelt key gives the same units"),
+    "sibsim.money.sib.x__label__mutmut_54":
+        ("the units of money_parameter_value are the deal's currency, which is also the default "
+         "of the units lookup: a misspelt key gives the same units"),
+    "sibsim.money.deal.xǁDealǁ_check_processes__mutmut_41":
+        ("every outcome kind (binary, counts, markov) defines states (a count outcome's are "
+         "()), so getattr's default is never used"),
+    "sibsim.money.deal.xǁDealǁ_check_processes__mutmut_44":
+        ("every outcome kind (binary, counts, markov) defines states (a count outcome's are "
+         "()), so getattr's default is never used"),
+    "sibsim.money.deal.xǁDealǁ_check_rate_cards__mutmut_44":
+        ("every outcome kind (binary, counts, markov) defines states (a count outcome's are "
+         "()), so getattr's default is never used"),
+    "sibsim.money.deal.xǁDealǁ_check_rate_cards__mutmut_47":
+        ("every outcome kind (binary, counts, markov) defines states (a count outcome's are "
+         "()), so getattr's default is never used"),
+    "sibsim.money.sib.x__state_pick__mutmut_8":
+        ("every outcome kind (binary, counts, markov) defines states (a count outcome's are "
+         "()), so getattr's default is never used"),
+    "sibsim.money.sib.x__state_pick__mutmut_11":
+        ("every outcome kind (binary, counts, markov) defines states (a count outcome's are "
+         "()), so getattr's default is never used"),
+    "sibsim.money.evaluation.x__treated_units__mutmut_41":
+        ("evaluate puts every dataset in the schema's dimension order first (in_schema_order), "
+         "so the inverted test sends every dataset the labelled way, which gives the same "
+         "numbers to the last bit (only slower)"),
+    "sibsim.money.evaluation.x__treated_units__mutmut_65":
+        ("values[:, 0] takes the first arm of the slice, which starts at the treated arm "
+         "wherever it is listed: a slice that runs on to the end gives the same arm"),
+    "sibsim.money.evaluation.x__treated_units__mutmut_69":
+        ("values[:, 0] takes the first arm of the slice, which starts at the treated arm "
+         "wherever it is listed: a slice one arm longer gives the same arm"),
+    "sibsim.money.uncertain.x__holders__mutmut_8":
+        ("resolve_money resolves the payers after its loop over the holders whatever their "
+         "label: a mislabelled payers holder only sets an attribute nothing reads on the copy"),
+    "sibsim.money.uncertain.x_resolve_money__mutmut_14":
+        ("the payers are set after the loop, to the tuple of resolved payers, whatever the loop "
+         "set the attribute to before"),
+    "sibsim.money.uncertain.x_resolve_money__mutmut_15":
+        ("the payers' holders are the last of _holders' list (after the service costs), so "
+         "leaving the loop at the first one skips the same holders as continuing"),
+    "sibsim.money.uncertain.x_per_draw__mutmut_9":
+        ("per-draw values are sampled (float64 already) or set in Python, and only multiply or "
+         "add float amounts: an integer array gives the same amounts"),
+    "sibsim.money.termination.x_lifecycle__mutmut_2":
+        ("lifecycle is given priced deals only, and a Deal has a contract and a capital "
+         "structure together or neither, so 'and' and 'or' agree"),
+    "sibsim.money.irr.x_irr__mutmut_56":
+        ("the parallel and the serial kernel compute each path with the same arithmetic; the "
+         "number of paths only picks which one runs (for speed)"),
+    "sibsim.money.irr.x_npv__mutmut_63":
+        ("the parallel and the serial kernel compute each path with the same arithmetic; the "
+         "number of paths only picks which one runs (for speed)"),
+    "sibsim.money.irr.x_npv__mutmut_64":
+        ("the parallel and the serial kernel compute each path with the same arithmetic; the "
+         "number of paths only picks which one runs (for speed)"),
+    "sibsim.money.irr.x_npv__mutmut_21":
+        "astype(None) converts to float64, as astype(np.float64)",
     "sibsim.money.scenario_sections.x__tuple__mutmut_1":
         "dead code: scenario_sections._tuple is defined but never called",
     "sibsim.money.scenario_sections.x__tuple__mutmut_2":
@@ -567,6 +663,58 @@ EQUIVALENT: dict[str, str] = {
         "irr returns NaN or a rate >= -1 (money.irr: the range (-1, inf), -1 for total loss)",
     "sibsim.analysis.metrics.x_municipality_metrics__mutmut_251":
         "net_savings is 2-d (draw, period): axis +1 is axis -1",
+    "sibsim.analysis.breakeven.xǁ_Pipelineǁ__init____mutmut_126":
+        ("the trace's size per draw only decides whether the expected-trace kernel runs on one "
+         "thread or on all (a few milliseconds of work is not worth starting threads): each "
+         "draw's trace is computed alone, so the numbers are the same on any number of threads "
+         "(tests/test_multi_process.py::test_thread_count_does_not_change_multi_process_"
+         "results)"),
+    "sibsim.analysis.breakeven.xǁ_Pipelineǁ__init____mutmut_135":
+        ("the trace's size per draw only decides whether the expected-trace kernel runs on one "
+         "thread or on all (a few milliseconds of work is not worth starting threads): each "
+         "draw's trace is computed alone, so the numbers are the same on any number of threads "
+         "(tests/test_multi_process.py::test_thread_count_does_not_change_multi_process_"
+         "results)"),
+    "sibsim.dataset.io.x_open_dataset__mutmut_2":
+        ("xarray's default engine is netcdf4 whenever the netCDF4 package is installed, and "
+         "sibsim requires it (pyproject.toml dependencies); naming it only guards against "
+         "another default in a future xarray"),
+    "sibsim.dataset.io.x_open_dataset__mutmut_4":
+        ("xarray's default engine is netcdf4 whenever the netCDF4 package is installed, and "
+         "sibsim requires it (pyproject.toml dependencies); naming it only guards against "
+         "another default in a future xarray"),
+    "sibsim.dataset.io.x_to_netcdf__mutmut_3":
+        ("xarray's default engine is netcdf4 whenever the netCDF4 package is installed, and "
+         "sibsim requires it (pyproject.toml dependencies); naming it only guards against "
+         "another default in a future xarray"),
+    "sibsim.dataset.io.x_to_netcdf__mutmut_5":
+        ("xarray's default engine is netcdf4 whenever the netCDF4 package is installed, and "
+         "sibsim requires it (pyproject.toml dependencies); naming it only guards against "
+         "another default in a future xarray"),
+    "sibsim.analysis.blocks.xǁDrawAssemblerǁ__init____mutmut_6":
+        ("the coordinate names are set from the first block (_start) before anything reads "
+         "them; an assembler given no block has no variables, so result() never asks"),
+    "sibsim.analysis.blocks.xǁDrawSumǁadd__mutmut_22":
+        ("concatenating a buffer of one array gives a copy of that array: the same values, and "
+         "each chunk is copied to row-major order before it is summed"),
+    "sibsim.dataset.build.x_outcome_dataset__mutmut_190":
+        ("importlib.metadata finds a distribution by its normalised name (PEP 503: case does "
+         "not matter), so 'SIBSIM' is the same package"),
+    "sibsim.dataset.build.x_outcome_dataset__mutmut_62":
+        ("a run has one process or more (engine/run.py makes one output per process), and the "
+         "engine allocates a process's engaged occupancy whenever it has states, the same "
+         "condition as its occupancy: the test after 'and' never differs"),
+    "sibsim.scenario_file.x__cohort__mutmut_11":
+        ("a period that is not a string (None included) counts 1 period a year, the same as "
+         "the default 'year'; the period itself is read (and a bad one refused) by the "
+         "scenario, from the file's own key"),
+    "sibsim.scenario_file.x__comparison__mutmut_4":
+        "only `none = true` (is True) means no group: a missing key read as None or False alike",
+    "sibsim.analysis.summary.x_cvar__mutmut_10":
+        ("np.where(np.isfinite(x), x, np.inf) promotes integer or boolean values to float64 "
+         "itself, so reading them as float first changes nothing"),
+    "sibsim.analysis.summary.x_cvar__mutmut_19":
+        "np.sort's default axis is -1, the one given",
     "sibsim.analysis.metrics.x_investor_metrics__mutmut_55":
         "money.irr.irr returns its status codes as int8 already",
     "sibsim.analysis.metrics.x_investor_metrics__mutmut_57":
@@ -627,6 +775,82 @@ json.dump({n: get_diff_for_mutant(n, path=find_mutant(n).path) for n in names}, 
 """
 
 
+_GENERATE = """
+import json, os, sys
+from pathlib import Path
+from mutmut.__main__ import (SourceFileMutationData, copy_also_copy_files, copy_src_dir,
+                             create_mutants, setup_source_paths, store_lines_covered_by_tests,
+                             walk_mutatable_files)
+from mutmut.mutation.trampoline import set_mutant_under_test
+set_mutant_under_test("mutant_generation")
+os.makedirs("mutants", exist_ok=True)
+copy_src_dir()
+copy_also_copy_files()
+setup_source_paths()
+store_lines_covered_by_tests()
+create_mutants(1)
+names = []
+for path in walk_mutatable_files():
+    data = SourceFileMutationData(path=path)
+    data.load()
+    names.extend(data.exit_code_by_key)
+json.dump(sorted(names), sys.stdout)
+"""
+
+#: the seed of --sample's draw when none is given
+SAMPLE_SEED = 20261129
+
+
+def _generate(work: Path, env: dict) -> list[str]:
+    """The names of every mutant of the module configured in ``work`` (mutmut's generation
+    step alone: no test is run)."""
+    done = subprocess.run([sys.executable, "-c", _GENERATE], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"generating the mutants failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def draw_sample(names: list[str], n: int, seed: int) -> list[str]:
+    """A uniform random sample (without replacement) of ``n`` of the mutant ``names``, the
+    same for the same names, ``n`` and ``seed`` (all of them when ``n`` >= their number)."""
+    import random
+    names = sorted(names)
+    if n >= len(names):
+        return names
+    return sorted(random.Random(seed).sample(names, n))
+
+
+def wilson_interval(killed: int, checked: int) -> list[float] | None:
+    """The 95% Wilson score interval of the killed share ``killed / checked`` (a binomial
+    proportion), as ``scipy.stats.binomtest(...).proportion_ci(method="wilson")`` gives it."""
+    if not checked:
+        return None
+    from scipy.stats import binomtest
+    ci = binomtest(killed, checked).proportion_ci(confidence_level=0.95, method="wilson")
+    return [round(float(ci.low), 4), round(float(ci.high), 4)]
+
+
+def _shares(row: dict) -> dict:
+    """``row`` with its killed shares (and, for a sample, the share's 95% interval) computed
+    from its counts and survivors."""
+    if row.get("sampled") and row.get("sample_size", 0) >= row["mutants"]:  # the sample: all
+        row = {k: x for k, x in row.items()
+               if k not in ("sampled", "sample_size", "sample_seed", "killed_share_ci95",
+                            "killed_share_without_equivalent_ci95")}
+    checked = row["checked"]
+    killed = sum(n for s, n in row["counts"].items() if s in KILLED)
+    equivalent = sum(1 for s in row["survivors"] if "equivalent" in s)
+    row = {**row, "killed_share": round(killed / checked, 4) if checked else None,
+           "killed_share_without_equivalent": (round(killed / (checked - equivalent), 4)
+                                               if checked - equivalent > 0 else None)}
+    if row.get("sampled"):
+        row["killed_share_ci95"] = wilson_interval(killed, checked)
+        row["killed_share_without_equivalent_ci95"] = wilson_interval(killed,
+                                                                      checked - equivalent)
+    return row
+
+
 def _diffs(names: list[str], work: Path, env: dict) -> dict[str, str]:
     """The diff of each mutant named (what ``mutmut show`` prints), in one process."""
     if not names:
@@ -641,10 +865,12 @@ def _diffs(names: list[str], work: Path, env: dict) -> dict[str, str]:
 
 
 def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None = None,
-               resume: bool = False) -> dict:
+               resume: bool = False, sample: int | None = None,
+               sample_seed: int = SAMPLE_SEED) -> dict:
     """Mutate one module under a time budget. With ``resume``, the verdicts of an earlier run
     (kept in ``STATE``) stand for every function whose source is unchanged (mutmut compares a
-    hash per function), and only the mutants not yet checked are run."""
+    hash per function), and only the mutants not yet checked are run. With ``sample``, every
+    mutant is generated and a uniform random sample of ``sample`` of them is checked."""
     tests = MODULES[module]
     started = time.perf_counter()
     # one fixed folder (emptied first), so that numba's cache of the unmutated kernels, kept in
@@ -667,6 +893,10 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
         env["NUMBA_THREADING_LAYER"] = "workqueue"
         env.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir())
                                               / "sibsim-mutation-numba-cache"))
+        every: list[str] = []
+        if sample is not None:
+            every = _generate(work, env)
+            recheck = draw_sample(every, sample, sample_seed)
         timed_out = False
         # its own process group, so that a budget running out also ends the forked mutants
         proc = subprocess.Popen([sys.executable, "-m", "mutmut", "run", "--max-children",
@@ -680,14 +910,15 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
             os.killpg(proc.pid, signal.SIGKILL)
             tail = (proc.communicate()[0] or "")[-2000:]
         codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
-        if meta.exists() and not recheck:
+        if meta.exists() and (sample is not None or not recheck):
             STATE.mkdir(parents=True, exist_ok=True)
             shutil.copy2(meta, _state_file(module))
-        elif recheck and _state_file(module).exists():  # the kept verdicts take the new ones
+        elif recheck and sample is None and _state_file(module).exists():
+            # the kept verdicts take the new ones
             kept = json.loads(_state_file(module).read_text())
             kept["exit_code_by_key"].update({k: c for k, c in codes.items() if c is not None})
             _state_file(module).write_text(json.dumps(kept))
-        if recheck:  # only the mutants named were run again
+        if recheck:  # only the mutants named were run (again)
             codes = {k: codes.get(k) for k in recheck}
             not_reached = [k for k, c in codes.items() if c is None]
         counts: dict[str, int] = {}
@@ -706,24 +937,21 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
     finally:
         shutil.rmtree(work, ignore_errors=True)
     checked = sum(n for s, n in counts.items() if s not in ("not checked", "skipped"))
-    killed = sum(n for s, n in counts.items() if s in KILLED)
-    equivalent = sum(1 for s in survivors if "equivalent" in s)
-    return {
+    return _shares({
         "module": f"src/sibsim/{module}",
         "tests": tests,
-        "mutants": len(codes),
+        "mutants": len(every) if sample is not None else len(codes),
         "checked": checked,
+        **({"sampled": True, "sample_size": len(recheck), "sample_seed": sample_seed}
+           if sample is not None else {}),
         "counts": counts,
-        "killed_share": round(killed / checked, 4) if checked else None,
-        "killed_share_without_equivalent": (round(killed / (checked - equivalent), 4)
-                                            if checked - equivalent > 0 else None),
         "budget_s": budget,
         "budget_ran_out": timed_out,
         "wall_s": round(time.perf_counter() - started, 1),
         "survivors": survivors,
-        "log_tail": None if codes else tail,
-        **({"not_reached": not_reached} if recheck else {}),
-    }
+        "log_tail": None if any(c is not None for c in codes.values()) else tail,
+        **({"not_reached": not_reached} if recheck and sample is None else {}),
+    })
 
 
 def merge_recheck(before: dict, again: dict) -> dict:
@@ -742,19 +970,14 @@ def merge_recheck(before: dict, again: dict) -> dict:
             counts[status] = counts.get(status, 0) + n
     counts = {s: n for s, n in counts.items() if n}
     checked = sum(n for s, n in counts.items() if s not in ("not checked", "skipped"))
-    killed = sum(n for s, n in counts.items() if s in KILLED)
     survivors = again["survivors"] + [entry for name, entry in rechecked.items()
                                       if name not in reached]
-    equivalent = sum(1 for s in survivors if "equivalent" in s)
-    return {**before, "counts": counts, "checked": checked,
-            "killed_share": round(killed / checked, 4) if checked else None,
-            "killed_share_without_equivalent": (round(killed / (checked - equivalent), 4)
-                                                if checked - equivalent > 0 else None),
+    return _shares({**before, "counts": counts, "checked": checked,
             "survivors": survivors,
             "rechecked": {"mutants": len(rechecked), "tests": again["tests"],
                           "wall_s": again["wall_s"], "budget_ran_out": again["budget_ran_out"],
                           "still_surviving": len(again["survivors"]),
-                          "not_reached": len(rechecked) - len(reached)}}
+                          "not_reached": len(rechecked) - len(reached)}})
 
 
 def annotate(row: dict) -> dict:
@@ -765,12 +988,8 @@ def annotate(row: dict) -> dict:
         if entry["mutant"] in EQUIVALENT:
             entry["equivalent"] = EQUIVALENT[entry["mutant"]]
         survivors.append(entry)
-    checked = row["checked"]
-    killed = sum(n for s, n in row["counts"].items() if s in KILLED)
-    equivalent = sum(1 for s in survivors if "equivalent" in s)
-    return {**row, "survivors": survivors,
-            "killed_share_without_equivalent": (round(killed / (checked - equivalent), 4)
-                                                if checked - equivalent > 0 else None)}
+    note = NOTES.get(row["module"].removeprefix("src/sibsim/"))
+    return _shares({**row, "survivors": survivors, **({"note": note} if note else {})})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -790,10 +1009,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--recheck", action="store_true",
                    help="run again only the survivors of each module given that --out lists "
                         "(after new tests); implies --merge")
+    p.add_argument("--sample", type=int, default=None, metavar="N",
+                   help="generate every mutant of each module given and check a uniform random "
+                        "sample of N of them; the module's entry says sampled, with the killed "
+                        "share's 95%% confidence interval")
+    p.add_argument("--sample-seed", type=int, default=SAMPLE_SEED,
+                   help=f"seed of --sample's draw (default {SAMPLE_SEED})")
     p.add_argument("--annotate", action="store_true",
                    help="only write the reasons in EQUIVALENT onto the survivors --out lists "
-                        "(after new reasons were written), running nothing")
+                        "(after new reasons were written), and the notes in NOTES onto their "
+                        "modules, running nothing")
     args = p.parse_args(argv)
+    if args.sample is not None and args.sample < 1:
+        p.error(f"--sample: got {args.sample}; allowed: a whole number of mutants >= 1")
+    if args.sample is not None and (args.recheck or args.resume):
+        p.error("--sample checks a new sample; it cannot be combined with --recheck or --resume")
     if args.annotate:
         rows = {r["module"]: annotate(r) for r in json.loads(args.out.read_text())["modules"]}
         _write(args.out, rows)
@@ -813,7 +1043,8 @@ def main(argv: list[str] | None = None) -> int:
             names = [s["mutant"] for s in before["survivors"]]
             res = merge_recheck(before, run_module(module, args.budget, args.jobs, names))
         else:
-            res = run_module(module, args.budget, args.jobs, resume=args.resume)
+            res = run_module(module, args.budget, args.jobs, resume=args.resume,
+                             sample=args.sample, sample_seed=args.sample_seed)
             if args.resume and before is not None and before.get("resumed_from_state"):
                 res["wall_s"] = round(res["wall_s"] + before["wall_s"], 1)
                 res["budget_s"] = res["budget_s"] + before["budget_s"]
@@ -829,6 +1060,45 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         _write(args.out, previous)
     return 0
+
+
+def stratified_share(rows: list[dict]) -> tuple[float, list[float]] | None:
+    """The killed share over all the mutants of the sampled modules ``rows``, estimated from
+    their samples (stratified sampling: each module's share weighted by its number of mutants),
+    with an approximate 95% interval: each module's variance is taken from the width of its
+    Wilson interval (so that a sample with no survivor still has one), times the finite
+    population correction 1 - checked / mutants, and the weighted variances are summed."""
+    rows = [r for r in rows if r["checked"]]
+    if not rows:
+        return None
+    total = sum(r["mutants"] for r in rows)
+    share = variance = 0.0
+    for r in rows:
+        weight = r["mutants"] / total
+        killed = sum(n for s, n in r["counts"].items() if s in KILLED)
+        share += weight * killed / r["checked"]
+        low, high = wilson_interval(killed, r["checked"])
+        fpc = max(0.0, 1.0 - r["checked"] / r["mutants"])
+        variance += weight ** 2 * fpc * ((high - low) / (2 * 1.959964)) ** 2
+    half = 1.959964 * variance ** 0.5
+    return round(share, 4), [round(max(0.0, share - half), 4), round(min(1.0, share + half), 4)]
+
+
+def _part(rows: list[dict], sampled: bool = False) -> dict:
+    """The overall figures of the modules ``rows`` (checked in full, or sampled)."""
+    checked = sum(r["checked"] for r in rows)
+    killed = sum(n for r in rows for s, n in r["counts"].items() if s in KILLED)
+    part = {"modules": len(rows), "mutants": sum(r["mutants"] for r in rows),
+            "checked": checked, "killed": killed,
+            "killed_share": round(killed / checked, 4) if checked else None}
+    if sampled:
+        part["killed_share_ci95"] = wilson_interval(killed, checked)
+        estimate = stratified_share(rows)
+        part["estimated_killed_share_of_all_their_mutants"] = estimate and estimate[0]
+        part["estimated_killed_share_ci95"] = estimate and estimate[1]
+        part["note"] = ("killed_share pools the samples; the estimate weights each module's "
+                        "sample share by its number of mutants (stratified sampling)")
+    return part
 
 
 def _write(out: Path, modules: dict) -> None:
@@ -851,6 +1121,10 @@ def _write(out: Path, modules: dict) -> None:
         "checked": checked,
         "killed": killed,
         "killed_share": round(killed / checked, 4) if checked else None,
+        "killed_share_note": ("over every mutant checked, of the modules checked in full and "
+                              "of the samples alike; 'exhaustive' and 'sampled' keep them apart"),
+        "exhaustive": _part([r for r in rows if not r.get("sampled")]),
+        "sampled": _part([r for r in rows if r.get("sampled")], sampled=True),
         "modules_not_run": sorted(f"src/sibsim/{m}" for m in MODULES
                                   if f"src/sibsim/{m}" not in modules),
         "modules": rows,

@@ -93,3 +93,24 @@ def test_fast_path_keeps_a_deals_correlated_inputs():
                                     progress=False), True)
     assert not np.array_equal(plain["breakeven_effect"].values,
                               fast["breakeven_effect"].values, equal_nan=True)
+
+
+def test_fast_path_equals_general_path_when_costs_follow_people():
+    """Service costs per person in a state (Koto: EUR 300 per person-quarter job seeking,
+    instead of the EUR 500 of every other engaged person): the fast path reuses the people
+    served in each state, found once, and must cost them as the general path does at every
+    effect."""
+    import dataclasses
+
+    deal = sibsim.load_scenario("koto-sib")
+    deal = deal.replace(service_costs=dataclasses.replace(
+        deal.service_costs, per_state={"jobseeking": 300.0}))
+    ds = sibsim.simulate(deal, draws=6, seed=5, progress=False)
+    fast, general = _search(deal, ds, True), _search(deal, ds, False)
+    for var in ("breakeven_effect", "mean_investor_npv", "p_investor_loss"):
+        np.testing.assert_allclose(fast[var].values, general[var].values, rtol=1e-12, atol=0,
+                                   equal_nan=True, err_msg=var)
+    # the state's own price (instead of the EUR 500) reaches the investors at every effect
+    plain = _search(deal.replace(service_costs=dataclasses.replace(
+        deal.service_costs, per_state={})), ds, True)
+    assert (fast["mean_investor_npv"].values != plain["mean_investor_npv"].values).all()

@@ -20,6 +20,7 @@ from sibsim.money.deal import Deal
 from sibsim.money.evaluation import Evaluation
 from sibsim.money.municipality import Municipality
 from sibsim.money.payers import Payer
+from sibsim.money.ratecard import RateCard
 from sibsim.spec.distributions import Fixed
 
 SCENARIO = Scenario(cohort=Cohort(entry=(40,)),
@@ -134,3 +135,61 @@ def test_with_scenario_and_with_values_change_one_thing():
     fixed = deal.with_values({"scenario.outcome.rate": 1.2})
     assert fixed.scenario.outcome.rate == Fixed(1.2) and fixed.payers == deal.payers
     assert deal.scenario.outcome.rate != Fixed(1.2)
+
+
+# ------------------------------------------------------------------------ exactly two processes
+TWO = "one of 'housing', 'jail_days'"     # denver-housing: a Markov process and a count process
+
+
+def test_two_processes_are_several():
+    """Two outcome processes are already several (the checks compare the count with 1): an
+    evaluation or a rate card that names none is refused, and the message lists both names."""
+    denver = sibsim.load_scenario("denver-housing")
+    first, *rest = denver.evaluations
+    with pytest.raises(ValueError, match="^" + re.escape(
+            f"Evaluation[housing].process: got None; allowed: {TWO} (the scenario has several "
+            "outcome processes)") + "$"):
+        denver.replace(evaluations=(dataclasses.replace(first, process=None), *rest))
+    card = RateCard("housed_quarters", price=10.0, measure="occupancy", state="housed")
+    with pytest.raises(ValueError, match="^" + re.escape(
+            f"RateCard[housed_quarters].process: got None; allowed: {TWO} (the scenario has "
+            "several outcome processes)") + "$"):
+        denver.replace(contract=dataclasses.replace(denver.contract, rate_cards=(card,)))
+    ok = denver.replace(contract=dataclasses.replace(
+        denver.contract, rate_cards=(dataclasses.replace(card, process="housing"),)))
+    assert ok.contract.rate_cards[0].process == "housing"
+
+
+def test_a_process_without_states_is_named_not_crashed_on():
+    """Occupancy of a count process (it has no states), in an evaluation or a rate card: the
+    refusal names the key; a rate card counting a count process's events is accepted."""
+    denver = sibsim.load_scenario("denver-housing")
+    first, *rest = denver.evaluations
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "Evaluation[housing].state: got 'housed'; allowed: a state of process 'jail_days'")
+            + "$"):
+        denver.replace(evaluations=(dataclasses.replace(first, process="jail_days"), *rest))
+    card = RateCard("jail_quarters", price=10.0, measure="occupancy", state="housed",
+                    process="jail_days")
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "RateCard[jail_quarters].measure: got 'occupancy'; allowed: 'events' for an outcome "
+            "without states (counts)") + "$"):
+        denver.replace(contract=dataclasses.replace(denver.contract, rate_cards=(card,)))
+    events = RateCard("jail_days", price=10.0, process="jail_days")
+    deal = denver.replace(contract=dataclasses.replace(denver.contract, rate_cards=(events,)))
+    assert deal.contract.rate_cards == (events,)
+    one = Deal(**priced(contract=Contract((MetricTerms("m", PricePerUnit(100.0)),),
+                                          rate_cards=(RateCard("c", price=5.0),))))
+    assert one.contract.rate_cards[0].measure == "events"   # one count process: no states
+
+
+def test_a_payers_refusal_names_the_payer_by_its_index():
+    """With payers, a saving on an unknown process names ``Deal.payers[i]`` (the municipality
+    only when it pays alone)."""
+    denver = sibsim.load_scenario("denver-housing")
+    payers = (Payer("city", 1.0, saving_per_event={"jail_days": 30.0}),
+              Payer("state", 0.0, saving_per_event={"nope": 1.0}))
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "Deal.payers[1].saving_per_event: got ['nope']; allowed: process names "
+            f"({TWO})") + "$"):
+        denver.replace(payers=payers, municipality=Municipality(discount_rate=0.03))

@@ -164,3 +164,50 @@ def test_the_money_chain_reads_a_transposed_outcome_dataset_as_the_usual_one(nam
     be_b = breakeven(deal, odd, cf=odd_cf, grid=5)
     np.testing.assert_array_equal(be_a["breakeven_effect"].values,
                                   be_b["breakeven_effect"].values)
+
+
+def test_measuring_with_fixed_parts_with_more_strata_than_waves():
+    """One entry wave, three strata (the fast way's output is per wave, not per stratum): the
+    table measured with fixed parts is the plain one, for an evaluation of every stratum and
+    one of a single stratum."""
+    import sibsim
+    from sibsim import Cohort, ComparisonGroup, CountOutcome, Effect, Scenario, Stratum
+    from sibsim.money.evaluation import evaluate, evaluation_fixed
+
+    sc = Scenario(cohort=Cohort(size=300, strata=(Stratum("a", 0.2), Stratum("b", 0.3),
+                                                  Stratum("c", 0.5))),
+                  outcome=CountOutcome(1.0, dispersion=2.0), horizon=3,
+                  effect=Effect("rr", 0.7), comparison=ComparisonGroup(ratio=1))
+    ds = sibsim.simulate(sc, draws=3, seed=2, progress=False)
+    assert ds.sizes["wave"] < ds.sizes["stratum"]
+    evs = (Evaluation("all", window=2, report_lag=0),
+           Evaluation("b", window=2, report_lag=0, stratum=("b",)))
+    plain = evaluate(ds, evs, 2)
+    table = evaluate(ds, evs, 2, fixed=evaluation_fixed(ds, evs, 2))
+    np.testing.assert_array_equal(table.measured_effect, plain.measured_effect)
+    np.testing.assert_array_equal(table.units, plain.units)
+    metric = list(plain.metric)
+    assert not np.array_equal(plain.units[:, metric.index("all")],
+                              plain.units[:, metric.index("b")])
+
+
+@pytest.mark.parametrize("engine", ["aggregate", "expected"])
+def test_measuring_with_fixed_parts_reads_the_treated_arm_wherever_it_is(engine):
+    """The treated arm found by its label, not its position: arms listed comparison first,
+    events stored as float32 (read the labelled way) or float64 (the fast way), whole or
+    fractional (expected) counts: the same table as the plain measurement."""
+    import sibsim
+    from sibsim.money.evaluation import evaluate, evaluation_fixed
+
+    deal = sibsim.load_scenario("peterborough")
+    ds = sibsim.simulate(deal, draws=3, seed=2, engine=engine, progress=False)
+    evs = deal.evaluations
+    plain = evaluate(ds, evs, 2)
+    flipped = ds.isel(arm=[1, 0])
+    assert list(flipped["arm"].values) == ["comparison", "treatment"]
+    for data in (flipped, flipped.assign(events=flipped["events"].astype(np.float32))):
+        expected = evaluate(data, evs, 2)
+        table = evaluate(data, evs, 2, fixed=evaluation_fixed(data, evs, 2))
+        np.testing.assert_array_equal(table.measured_effect, expected.measured_effect)
+        np.testing.assert_array_equal(table.units, expected.units)
+    np.testing.assert_array_equal(evaluate(flipped, evs, 2).units, plain.units)

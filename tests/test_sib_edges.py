@@ -150,3 +150,104 @@ def test_the_money_dataset_says_what_it_holds(deal):
     none = deal.with_scenario(effect=None)
     money = money_flows(none, sibsim.simulate(none, draws=2, seed=3, progress=False))
     assert money["true_effect"].attrs["units"] == "none"
+
+
+def test_money_flows_uses_the_interim_results_it_is_given():
+    """NYC ABLE stops when the first interim jail-day reduction is below 8.5% (a notice of one
+    period): interim results of no reduction stop every draw at period 3, results of 50% stop
+    none (the stop period is then the horizon, 6), whatever the run measured."""
+    from sibsim.money.termination import interim_results
+
+    nyc = sibsim.load_scenario("nyc-able")
+    ds = sibsim.simulate(nyc, draws=4, seed=3, progress=False)
+    cf = counterfactual_of(nyc, ds)
+    interim = interim_results(nyc, ds, 3)
+    assert interim is not None and set(interim.metric) == {"jail_days"}
+    own = money_flows(nyc, ds, cf)
+    xr.testing.assert_identical(money_flows(nyc, ds, cf, interim=interim), own)
+    for effect, stop in ((0.0, 3), (0.5, nyc.scenario.horizon)):
+        given = dataclasses.replace(
+            interim, measured_effect=np.full_like(interim.measured_effect, effect))
+        money = money_flows(nyc, ds, cf, interim=given)
+        assert money["stop_period"].values.tolist() == [stop] * 4, effect
+    # nothing is paid after a stop at period 3 with no result known before it
+    stopped = dataclasses.replace(interim, measured_effect=np.zeros_like(interim.measured_effect))
+    assert money_flows(nyc, ds, cf, interim=stopped)["outcome_payments"].values.sum() == 0
+
+
+def test_the_timing_and_tranches_attributes_in_full():
+    """The whole timing convention (each clause in its place) and every tranche of a deal with
+    three, in the waterfall's order, comma-separated."""
+    roca = sibsim.load_scenario("massachusetts-roca")
+    money = money_flows(roca, sibsim.simulate(roca, draws=2, seed=3, progress=False))
+    assert money.attrs["tranches"] == "senior,junior,grants"
+    assert money.attrs["timing"] == (
+        "flows of period t are discounted by (1 + r)**t (period 0 undiscounted); service costs "
+        "in the period delivered; outcome payments in the period the result is known plus the "
+        "contract lag; savings when the outcome is avoided")
+
+
+def test_a_valued_state_the_outcome_lacks_is_refused_by_the_break_even_search_too(deal):
+    """A payer valuing person-periods in a state of an outcome without states (Peterborough
+    counts reconvictions): the money chain and the break-even search both refuse it by key."""
+    from sibsim.analysis.breakeven import breakeven
+    from sibsim.money.municipality import Municipality
+    from sibsim.money.payers import Payer
+
+    odd = deal.replace(payers=(Payer("moj", 1.0, saving_per_person_period={"housed": 5.0}),),
+                       municipality=Municipality(discount_rate=0.035))
+    ds = sibsim.simulate(odd, draws=2, seed=3, progress=False)
+    message = r"saving_per_person_period.*got 'housed'; allowed: states of the scenario's outcome"
+    with pytest.raises(ValueError, match=message):
+        money_flows(odd, ds)
+    with pytest.raises(ValueError, match=message):
+        breakeven(odd, ds, grid=3)
+
+
+def test_the_variants_money_follows_people_in_a_two_process_deal():
+    """Denver (housing states and jail days), its costs per person-quarter only, dearer on the
+    street: priced on the first process with states. The design grid's reused parts give the
+    investors' IRR of the money chain, draw by draw."""
+    from sibsim.analysis.design import evaluate_variants
+
+    denver = sibsim.load_scenario("denver-housing")
+    denver = denver.replace(service_costs=dataclasses.replace(
+        denver.service_costs, fixed_per_period=0.0, per_participant=100.0,
+        per_state={"street": 900.0}))
+    ds = sibsim.simulate(denver, draws=3, seed=4, progress=False)
+    cf = counterfactual_of(denver, ds)
+    res = evaluate_variants(denver, ds, cf, [denver], keep_draws=True)
+    ref = sibsim.analyse(denver, draws=3, seed=4, progress=False, with_breakeven=False)
+    np.testing.assert_allclose(res["investor_irr_draws"].values[0],
+                               ref.investors["irr_annual"].sel(investor="all").values,
+                               rtol=1e-9, equal_nan=True)
+    assert np.isfinite(res["investor_irr_draws"].values).any()
+    served = ref.money["participants_served"].values
+    assert ref.money["service_costs"].values[served > 0].min() > 0
+
+
+def test_a_valued_state_of_a_later_process_after_one_without_states():
+    """Jail days (counts, no states) listed before housing (Markov): the commissioner's saving
+    per homeless person-period avoided is found on the second process, and the savings are
+    EUR 150 per jail day avoided plus EUR 2,000 per homeless person-period avoided."""
+    import tomllib
+
+    from sibsim.scenario_file import parse_scenario
+    from test_multi_process import MONEY_TOML, MULTI_TOML
+
+    housing, jail = MULTI_TOML.split("[[outcome]]")[1:]
+    head = MULTI_TOML.split("[[outcome]]")[0]
+    text = head + "[[outcome]]" + jail + "\n[[outcome]]" + housing + MONEY_TOML
+    deal = parse_scenario(tomllib.loads(text), "jail-first.toml")
+    assert deal.scenario.process_names == ("jail_days", "housing")
+    ds = sibsim.simulate(deal, draws=4, seed=2, progress=False)
+    cf = counterfactual_of(deal, ds)
+    money = money_flows(deal, ds, cf)
+    treated = dict(arm="treatment")
+    hom = (cf["occupancy"].sel(process="housing", state="homeless", **treated)
+           - ds["occupancy"].sel(process="housing", state="homeless", **treated)).sum(
+        ("wave", "stratum")).values
+    jail_avoided = money["avoided_events_by_process"].sel(process="jail_days").values
+    assert (hom != 0).any() and (jail_avoided != 0).any()
+    np.testing.assert_allclose(money["cashable_savings"].values,
+                               150 * jail_avoided + 2000 * hom, rtol=1e-12)

@@ -1,0 +1,91 @@
+"""The sampling arithmetic of benchmarks/bench_mutation.py (``--sample``): the draw of mutants,
+the Wilson interval of a module's killed share, and the stratified estimate over modules,
+checked against closed forms. (The mutation runs themselves are too slow for the suite.)"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_mutation.py"
+_spec = importlib.util.spec_from_file_location("bench_mutation", _PATH)
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+
+def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """The Wilson score interval, written out (Wilson 1927; Agresti & Coull 1998)."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+@pytest.mark.parametrize(("k", "n"), [(40, 40), (36, 40), (0, 10), (7, 9), (500, 1000)])
+def test_wilson_interval_is_the_closed_form(k, n):
+    low, high = bench.wilson_interval(k, n)
+    expected = _wilson(k, n)
+    assert low == pytest.approx(expected[0], abs=1e-4)
+    assert high == pytest.approx(expected[1], abs=1e-4)
+    assert bench.wilson_interval(0, 0) is None
+
+
+def test_the_sample_is_the_same_for_the_same_seed_and_a_subset_of_the_mutants():
+    names = [f"m{i}" for i in range(200)]
+    a = bench.draw_sample(names, 40, 1)
+    assert a == bench.draw_sample(list(reversed(names)), 40, 1)  # the names' order is no matter
+    assert len(set(a)) == 40 and set(a) <= set(names)
+    assert a != bench.draw_sample(names, 40, 2)
+    assert bench.draw_sample(names[:5], 40, 1) == sorted(names[:5])
+
+
+def test_the_sample_is_uniform():
+    # each of 10 names is drawn with probability 3/10: over 2,000 seeds, 600 draws each
+    names = [str(i) for i in range(10)]
+    counts = dict.fromkeys(names, 0)
+    for seed in range(2000):
+        for n in bench.draw_sample(names, 3, seed):
+            counts[n] += 1
+    sd = math.sqrt(2000 * 0.3 * 0.7)  # binomial standard error of one name's count
+    assert all(abs(c - 600) < 4.5 * sd for c in counts.values()), counts
+
+
+def _row(mutants, checked, killed, sampled=True):
+    return {"module": f"src/sibsim/m{mutants}.py", "mutants": mutants, "checked": checked,
+            "counts": {"killed": killed, "survived": checked - killed}, "survivors": [],
+            **({"sampled": True} if sampled else {})}
+
+
+def test_stratified_estimate_weights_each_module_by_its_mutants():
+    share, (low, high) = bench.stratified_share([_row(400, 40, 36), _row(100, 40, 40)])
+    assert share == pytest.approx(0.8 * 0.9 + 0.2 * 1.0)
+    assert low < share < high <= 1.0
+    # a module checked in full has no sampling error
+    whole, (lo, hi) = bench.stratified_share([_row(30, 30, 27)])
+    assert whole == lo == hi == pytest.approx(0.9)
+
+
+def test_results_file_keeps_the_full_runs_and_the_samples_apart(tmp_path):
+    out = tmp_path / "mutation.json"
+    rows = {"a": bench._shares(_row(100, 100, 95, sampled=False)),
+            "b": bench._shares(_row(400, 40, 36))}
+    bench._write(out, rows)
+    report = json.loads(out.read_text())
+    assert report["exhaustive"]["checked"] == 100 and report["exhaustive"]["killed"] == 95
+    assert report["sampled"]["modules"] == 1 and report["sampled"]["mutants"] == 400
+    assert report["sampled"]["killed_share"] == 0.9
+    assert report["sampled"]["killed_share_ci95"] == bench.wilson_interval(36, 40)
+    assert report["checked"] == 140 and report["killed"] == 131
+    sampled = next(r for r in report["modules"] if r.get("sampled"))
+    assert sampled["killed_share_ci95"] == bench.wilson_interval(36, 40)
+
+
+def test_a_sample_of_every_mutant_is_a_full_run():
+    row = bench._shares({**_row(27, 27, 20), "sample_size": 27, "sample_seed": 1})
+    assert "sampled" not in row and "killed_share_ci95" not in row
+    assert row["killed_share"] == round(20 / 27, 4)
+    assert bench._shares({**_row(28, 27, 20), "sample_size": 27})["sampled"] is True
