@@ -210,7 +210,9 @@ class _Pipeline:
             data, coords = money_arrays(self.deal, ds, cf=self.cf, fixed=self._fixed)
             parties = list(coords["party"])
             pick = [parties.index(t) for t in coords["tranche"]]
-            flows = data["flow"][:, pick].sum(1)
+            lo = pick[0] if pick else 0  # the tranches follow each other: a view, not a copy
+            flows = data["flow"][:, lo:lo + len(pick)].sum(1) if pick == list(
+                range(lo, lo + len(pick))) else data["flow"][:, pick].sum(1)
             invested = data["drawdown"].sum((1, 2))
             received = data["investor_received"].sum((1, 2))
             net = data["net_savings"]
