@@ -58,10 +58,12 @@ def time_tree(src: Path, draws: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ref", default="/work/main", help="the reference tree")
+    parser.add_argument("--this", default=str(HERE),
+                        help="the tree timed against it (default: this one)")
     parser.add_argument("--draws", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    trees = {"this": HERE / "src", "ref": Path(args.ref) / "src"}
+    trees = {"this": Path(args.this) / "src", "ref": Path(args.ref) / "src"}
     best = {name: {"wall_s": float("inf"), "cpu_1thread_s": float("inf")} for name in trees}
     for r in range(args.rounds):
         for name, src in trees.items():
