@@ -95,6 +95,7 @@ class _Pipeline:
         ds = in_schema_order(ds)  # arrays are read by position
         cf = None if cf is None else in_schema_order(cf)
         self.deal, self.scenario, self.ds = deal, deal.scenario, ds
+        self._work: xr.Dataset | None = None  # the dataset at the current effect (_at_effect)
         self.D = ds.sizes["draw"]
         self.seed = int(ds.attrs["seed"])
         draws = np.asarray(ds["draw"].values, dtype=np.int64)
@@ -188,13 +189,24 @@ class _Pipeline:
         keys = ["events"] + (["occupancy"] if "occupancy" in self.ds else [])
         return {k: e[k].values[:, :1] for k in keys}  # treatment arm only
 
+    def _at_effect(self, exp: dict[str, np.ndarray]) -> xr.Dataset:
+        """The outcome dataset with the treated arm's events (and occupancy) replaced by
+        ``exp`` times the noise ratio. One shallow copy of ``self.ds`` (left untouched) is
+        made once, whose replaced variables own a copy of their array; each effect overwrites
+        only the treated arm of it: no merge or alignment, and no copy of the comparison arm,
+        per effect. What the money chain returns never views these arrays."""
+        if self._work is None:
+            self._work = self.ds.copy(deep=False)  # new Variable objects sharing the arrays
+            for k in exp:
+                var = self._work.variables[k]
+                var.data = np.array(var.values)  # the comparison arm as simulated
+        for k, arr in exp.items():
+            np.multiply(arr, self.ratio[k], out=self._work.variables[k].values[:, :1])
+        return self._work
+
     def __call__(self, effect: np.ndarray) -> dict[str, np.ndarray]:
         exp = self._expected(effect)
-        ds = self.ds.copy()
-        for k, arr in exp.items():
-            full = ds[k].values.copy()
-            full[:, :1] = arr * self.ratio[k]
-            ds[k] = (ds[k].dims, full, ds[k].attrs)
+        ds = self._at_effect(exp)
         if self.fast:  # the arrays alone, with the parts that do not depend on the effect
             data, coords = money_arrays(self.deal, ds, cf=self.cf, fixed=self._fixed)
             parties = list(coords["party"])

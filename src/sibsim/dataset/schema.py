@@ -81,9 +81,10 @@ def in_schema_order(ds: xr.Dataset) -> xr.Dataset:
     ('draw', 'arm', 'wave', 'stratum', 'period')
     """
     several = "process" in ds.dims
+    variables = ds.variables  # their dims without building a DataArray each (a hot path)
     wrong = [k for k in VARIABLES if k in ds.data_vars
-             and ds[k].dims != dims_of(k, several)
-             and set(ds[k].dims) == set(dims_of(k, several))]
+             and variables[k].dims != dims_of(k, several)
+             and set(variables[k].dims) == set(dims_of(k, several))]
     if not wrong:
         return ds
     return ds.assign({k: ds[k].transpose(*dims_of(k, several)) for k in wrong})

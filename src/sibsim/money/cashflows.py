@@ -196,7 +196,8 @@ def _money_array(name: str, value: ArrayLike) -> FloatArray:
     if hasattr(value, "total") and not isinstance(value, np.ndarray):
         value = value.total  # a PaymentResult
     a = np.array(value, dtype=np.float64, ndmin=2)
-    if a.ndim != 2 or 0 in a.shape or not np.all(np.isfinite(a)) or np.any(a < 0):
+    # finite and >= 0 in two reductions without temporaries: a NaN makes both comparisons fail
+    if a.ndim != 2 or 0 in a.shape or not (a.min() >= 0.0 and a.max() < np.inf):
         raise v.fail(f"waterfall.{name}", a,
                      "finite amounts >= 0 shaped (D, P) or (P,), D >= 1 and P >= 1")
     return a
