@@ -310,7 +310,7 @@ def _summary(deal: Deal, money: xr.Dataset, table: EvaluationTable, replayed: np
         {k: xr.Variable(d, np.asarray(a), attrs={"units": u, "description": t})
          for k, (d, a, u, t) in data.items()},
         coords={"draw": money["draw"].values, "trigger": money["trigger"].values,
-                "tranche": money["tranche"].values,
+                "tranche": investors,  # the investors' tranches (not grants)
                 "trigger_metric": money["trigger_metric"],
                 "trigger_pooled": money["trigger_pooled"],
                 "trigger_period": money["trigger_period"]})
