@@ -144,6 +144,10 @@ NOTES: dict[str, str] = {
          "with other runs (load 12 on 2 cores): a mutant the first tests do not kill re-runs "
          "test_fuzz_toml.py and test_roundtrip.py. mutmut runs the fastest mutants first, so "
          "those 8 are not a uniform sample; test_scenario_file_edges.py was written after it"),
+    "analysis/budget.py":
+        ("a sample of 40 (11-29) ran out of its 600 s budget after 26 mutants on cores shared "
+         "with other runs; mutmut runs the fastest mutants first, so the 26 lean to the fast "
+         "ones. test_budget_edges.py was written after it"),
     "analysis/blocks.py":
         ("test_blocks.py takes 400 s on 2 shared cores (whole analyses run in blocks and in one "
          "pass, on every scenario): only its tests of DrawSum and DrawAssembler themselves and "
@@ -647,6 +651,10 @@ EQUIVALENT: dict[str, str] = {
          "scenario, from the file's own key"),
     "sibsim.scenario_file.x__comparison__mutmut_4":
         "only `none = true` (is True) means no group: a missing key read as None or False alike",
+    "sibsim.analysis.budget.x__write_xlsx__mutmut_55":
+        ("openpyxl reads a column letter in either case (column_index_from_string upper-cases "
+         "it), so the file has the same width on column B (tests/test_budget_edges.py reads "
+         "it back)"),
     "sibsim.analysis.summary.x_cvar__mutmut_10":
         ("np.where(np.isfinite(x), x, np.inf) promotes integer or boolean values to float64 "
          "itself, so reading them as float first changes nothing"),
