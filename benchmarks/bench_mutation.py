@@ -1043,11 +1043,19 @@ def _part(rows: list[dict], sampled: bool = False) -> dict:
             "killed_share": round(killed / checked, 4) if checked else None}
     if sampled:
         part["killed_share_ci95"] = wilson_interval(killed, checked)
-        estimate = stratified_share(rows)
+        # a sample the budget cut short is not uniform (mutmut runs the fastest first)
+        whole = [r for r in rows if not r.get("budget_ran_out")]
+        estimate = stratified_share(whole)
         part["estimated_killed_share_of_all_their_mutants"] = estimate and estimate[0]
         part["estimated_killed_share_ci95"] = estimate and estimate[1]
+        part["estimate_over"] = {"modules": len(whole),
+                                 "mutants": sum(r["mutants"] for r in whole)}
+        part["estimate_leaves_out"] = sorted(r["module"] for r in rows
+                                             if r.get("budget_ran_out"))
         part["note"] = ("killed_share pools the samples; the estimate weights each module's "
-                        "sample share by its number of mutants (stratified sampling)")
+                        "sample share by its number of mutants (stratified sampling), over "
+                        "the samples checked whole (a sample whose budget ran out leans to "
+                        "the fastest mutants)")
     return part
 
 
