@@ -104,7 +104,7 @@ MODULES: dict[str, list[str]] = {
     "money/uncertain.py": ["test_uncertain_money.py", "test_payers_edges.py",
                            "test_roundtrip.py"],
     "money/irr.py": ["test_irr.py", "test_sib_pipeline.py"],
-    "analysis/budget.py": ["test_budget.py", "test_fund_budget.py"],
+    "analysis/budget.py": ["test_budget_edges.py", "test_budget.py", "test_fund_budget.py"],
     "analysis/blocks.py": ["test_blocks_edges.py",
                            "test_blocks.py::test_drawsum_does_not_depend_on_the_blocks",
                            "test_blocks.py::test_drawassembler_refuses_gaps_and_overlaps",
