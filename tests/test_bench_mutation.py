@@ -89,3 +89,14 @@ def test_a_sample_of_every_mutant_is_a_full_run():
     assert "sampled" not in row and "killed_share_ci95" not in row
     assert row["killed_share"] == round(20 / 27, 4)
     assert bench._shares({**_row(28, 27, 20), "sample_size": 27})["sampled"] is True
+
+
+def test_the_estimate_leaves_out_samples_cut_short_by_their_budget(tmp_path):
+    out = tmp_path / "mutation.json"
+    cut = {**_row(300, 8, 4), "budget_ran_out": True}
+    bench._write(out, {"a": _row(400, 40, 36), "b": cut})
+    sampled = json.loads(out.read_text())["sampled"]
+    assert sampled["estimated_killed_share_of_all_their_mutants"] == pytest.approx(0.9)
+    assert sampled["estimate_over"] == {"modules": 1, "mutants": 400}
+    assert sampled["estimate_leaves_out"] == [cut["module"]]
+    assert sampled["checked"] == 48  # the pooled figures keep every sample
