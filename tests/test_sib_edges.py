@@ -177,10 +177,11 @@ def test_money_flows_uses_the_interim_results_it_is_given():
 
 def test_the_timing_and_tranches_attributes_in_full():
     """The whole timing convention (each clause in its place) and every tranche of a deal with
-    three, in the waterfall's order, comma-separated."""
+    four (two loans, grants, deferred fees), in the waterfall's order, comma-separated."""
     roca = sibsim.load_scenario("massachusetts-roca")
     money = money_flows(roca, sibsim.simulate(roca, draws=2, seed=3, progress=False))
-    assert money.attrs["tranches"] == "senior,junior,grants"
+    assert money.attrs["tranches"] == "senior,junior,grants,deferred_fees"
+    assert list(money["tranche"].values) == ["senior", "junior", "grants", "deferred_fees"]
     assert money.attrs["timing"] == (
         "flows of period t are discounted by (1 + r)**t (period 0 undiscounted); service costs "
         "in the period delivered; outcome payments in the period the result is known plus the "
