@@ -193,7 +193,8 @@ def roundtrip_problems(doc: dict) -> list[str]:
     ppy = deal.scenario.periods_per_year
     for i, raw in enumerate(doc.get("cohort", {}).get("strata", [])):
         if "start_year" in raw:  # a calendar year: the stratum starts that many periods in
-            want = (raw["start_year"] - doc["start_year"]) * ppy
+            want = max(0, (raw["start_year"] - doc["start_year"]) * ppy  # first period
+                       - doc.get("start_period", 0))  # of that year (period 0 at the latest)
             got = deal.scenario.cohort.strata[i].start
             if got != want:
                 problems.append(f"cohort.strata[{i}].start_year: file {raw['start_year']}, "

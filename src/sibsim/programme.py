@@ -140,12 +140,20 @@ def deal_seed(seed: int, name: str) -> int:
     return int(state >> np.uint64(1))
 
 
+def _closest(column: str, close: list[str]) -> list[str]:
+    """Of difflib's close matches (best first), those nearly as close as the best (a typo of
+    ``start_year`` suggests ``start_year``, not also ``start_period``)."""
+    score = [difflib.SequenceMatcher(None, column, c).ratio() for c in close]
+    return [c for c, r in zip(close, score, strict=True) if r >= score[0] - 0.1] if close else []
+
+
 def _check_column(template: Deal, column: str, allowed: tuple[str, ...]) -> None:
     """Refuse a column that is not a path of the template, naming the paths allowed."""
     try:
         expand_path(template, column)
     except (ValueError, TypeError) as err:
         close = difflib.get_close_matches(column, allowed, n=3, cutoff=0.6)
+        close = _closest(column, close)
         hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
         shown = ", ".join(repr(p) for p in allowed[:12])
         more = f", ... ({len(allowed)} in all: sibsim.programme.table_paths(template))" \

@@ -39,7 +39,7 @@ class ScenarioFileError(ValueError):
 # --------------------------------------------------------------------------- sections
 def _cohort(sec: Section, outcome_kind: str, top: Section | None = None) -> Cohort:
     """``[cohort]``; the outcome kind reads the strata's baselines in its own form, and the
-    file's ``start_year`` and ``period`` place a stratum's ``start_year``."""
+    file's ``start_year``, ``start_period`` and ``period`` place a stratum's ``start_year``."""
     from sibsim.spec.scenario import PERIODS_PER_YEAR
 
     data = top.data if top is not None else {}
@@ -47,9 +47,12 @@ def _cohort(sec: Section, outcome_kind: str, top: Section | None = None) -> Coho
     period = data.get("period", "year")
     # a period that is not a name is refused where it is read, with its key
     ppy = PERIODS_PER_YEAR.get(period, 1) if isinstance(period, str) else 1
+    # a start_period that is not a period of the year is refused by the Deal, with its key
+    sp = data.get("start_period", 0)
+    sp = sp if isinstance(sp, int) and not isinstance(sp, bool) and 0 <= sp < ppy else 0
     return Cohort.from_toml(sec, outcome=OUTCOME_KINDS[outcome_kind],
                             start_year=start_year if isinstance(start_year, int) else None,
-                            periods_per_year=ppy)
+                            periods_per_year=ppy, start_period=sp)
 
 
 def _outcome(sec: Section) -> Outcome:
@@ -138,6 +141,8 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Deal:
         money = scenario_sections.parse_money(top, currency)
         if "start_year" in top.data:
             money["start_year"] = top.get("start_year")
+        if "start_period" in top.data:  # the period of start_year in which period 0 begins
+            money["start_period"] = top.get("start_period")
         corr_sec = top.sub("correlation")  # [correlation]: rank correlations of inputs
         if corr_sec is not None:
             money["correlation"] = Correlation.from_toml(corr_sec)

@@ -239,7 +239,8 @@ def yearly_budget(money: xr.Dataset, deal: Deal, confidence: float = 0.9) -> xr.
                                          "total (all payers together).")
     out["year"].attrs.update(
         units="calendar year",
-        description=("Calendar year (the deal's start_year + whole years since the start)"
+        description=("Calendar year (Deal.calendar_years: the deal's start_year + whole years "
+                     "since 1 January of it, period 0 being its start_period)"
                      if deal.start_year is not None
                      else "Year of the deal (1 = its first year; the deal states no "
                           "start_year)"))

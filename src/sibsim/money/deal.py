@@ -134,8 +134,12 @@ class Deal(Spec):
         guarantee is paid then, and no service is funded after it. None: the last period.
     start_year : int or None
         Calendar year in which period 0 begins (periods are counted from 1 January of that
-        year): budgets and reports are given by calendar year. None: years are numbered from
-        the deal's start (year 1, 2, ...).
+        year, or from ``start_period``): budgets and reports are given by calendar year. None:
+        years are numbered from the deal's start (year 1, 2, ...).
+    start_period : int
+        Period of the calendar year ``start_year`` in which period 0 begins, 0-based, in the
+        scenario's periods: 0 = January (the default); quarters: 1 = April-June; months: 3 =
+        April. Must be below the periods per year, and other than 0 only with ``start_year``.
     correlation : Correlation or None
         Target rank correlations among uncertain inputs (scenario parameters and money
         assumptions), applied through a Gaussian copula (:mod:`sibsim.spec.correlation`).
@@ -179,12 +183,16 @@ class Deal(Spec):
                                  doc="settlement period (0-based); None: the last period")
     start_year: int | None = param(v.optional(v.integer(1900, 2200)), default=None,
                                    doc="calendar year in which period 0 begins")
+    start_period: int = param(v.integer(0), default=0,
+                              doc="period of start_year in which period 0 begins (0-based; "
+                                  "0 = January, quarters 1 = April, months 3 = April)")
     correlation: Correlation | None = param(v.optional(v.instance_of(Correlation)),
                                             default=None,
                                             doc="rank correlations of uncertain inputs")
 
     def validate(self) -> None:
         self._check_correlation()
+        self._check_start_period()
         parts = {"evaluations": bool(self.evaluations), "contract": self.contract is not None,
                  "capital": self.capital is not None}
         if any(parts.values()) and not all(parts.values()):
@@ -227,6 +235,20 @@ class Deal(Spec):
                              f"the deal's currency {self.currency!r}")
         self._check_processes()
         self._check_rate_cards()
+
+    def _check_start_period(self) -> None:
+        """``start_period`` is a period of one year, and other than 0 only with ``start_year``."""
+        sp = self.start_period
+        if sp == 0:
+            return
+        if self.start_year is None:
+            raise v.fail("Deal.start_period", sp, "0 without start_year (give start_year, the "
+                         "calendar year in which period 0 begins, to start part-way through it)")
+        ppy = self.scenario.periods_per_year
+        if sp >= ppy:
+            raise v.fail("Deal.start_period", sp,
+                         f"0 to {ppy - 1} (one of the {ppy} {self.scenario.period}s of a year)"
+                         if ppy > 1 else "0 (a yearly scenario: period 0 is the start year)")
 
     def _check_rate_cards(self) -> None:
         """Rate cards name a process of the scenario (required with several) and its states."""
@@ -369,16 +391,22 @@ class Deal(Spec):
         return self.scenario.effect
 
     def calendar_years(self) -> np.ndarray:
-        """Calendar year of each period, shape (horizon,) (``start_year`` + whole years since
-        the start; with no ``start_year``, 1 for the deal's first year).
+        """Calendar year of each period, shape (horizon,): ``start_year + (start_period + p) //
+        periods_per_year`` for period ``p`` (whole years since 1 January of ``start_year``;
+        with no ``start_year``, 1 for the deal's first year).
+
+        A quarterly deal whose period 0 is April-June 2013 (``start_year = 2013``,
+        ``start_period = 1``) has three quarters in 2013, then four a year:
 
         >>> import sibsim
         >>> sibsim.load_scenario("peterborough").replace(start_year=2010).calendar_years()[:3]
         array([2010, 2011, 2012])
+        >>> sibsim.load_scenario("essex-mst").calendar_years()[:6]
+        array([2013, 2013, 2013, 2014, 2014, 2014])
         """
         ppy = self.scenario.periods_per_year
         first = 1 if self.start_year is None else self.start_year
-        return first + np.arange(self.scenario.horizon) // ppy
+        return first + (self.start_period + np.arange(self.scenario.horizon)) // ppy
 
     def replace(self, **changes: Any) -> Deal:
         """A copy with some fields changed (validated again)."""

@@ -116,18 +116,19 @@ class Stratum(Spec):
     @classmethod
     def from_toml(cls, sec: Section, *, outcome: type[Outcome] | Outcome = Outcome,
                   start_year: int | None = None, periods_per_year: int = 1,
-                  **context: Any) -> Stratum:
+                  start_period: int = 0, **context: Any) -> Stratum:
         """Read one ``[[cohort.strata]]`` table.
 
         ``outcome`` (an outcome kind, class or object) reads ``baseline`` in that kind's form
         (:meth:`~sibsim.spec.outcomes.Outcome.parse_baseline`: a number or distribution, or
         transition matrices); without it a baseline is read as a number or distribution.
-        ``start_year`` (the file's calendar year of period 0) and ``periods_per_year`` turn
-        the table's ``start_year`` into the stratum's ``start`` period.
+        ``start_year`` (the file's calendar year of period 0), ``periods_per_year`` and
+        ``start_period`` (the period of that year in which period 0 begins) turn the table's
+        ``start_year`` into the stratum's ``start`` period (see :func:`stratum_start`).
         """
         start = sec.get("start", 0)
         if "start_year" in sec.data:
-            start = stratum_start(sec, start_year, periods_per_year)
+            start = stratum_start(sec, start_year, periods_per_year, start_period)
         out = build(sec.key, cls, name=sec.require("name"), share=sec.get("share"),
                     baseline=outcome.parse_baseline(sec, "baseline"),
                     entry=toml_value(sec.get("entry")), start=start)
@@ -135,9 +136,19 @@ class Stratum(Spec):
         return out
 
 
-def stratum_start(sec: Section, start_year: int | None, periods_per_year: int) -> int:
+def stratum_start(sec: Section, start_year: int | None, periods_per_year: int,
+                  start_period: int = 0) -> int:
     """The ``start`` period of a ``[[cohort.strata]]`` table that gives ``start_year`` (a
-    calendar year): whole years after the file's ``start_year``, in periods."""
+    calendar year): the deal's first period in that year, ``(year - start_year) *
+    periods_per_year - start_period``, where ``start_period`` is the period of the file's
+    ``start_year`` in which period 0 begins; a stratum of the start year itself starts at
+    period 0 (the year's periods before the deal began are not in it).
+
+    >>> stratum_start(Section("s", {"start_year": 2014}), 2013, 4, start_period=1)
+    3
+    >>> stratum_start(Section("s", {"start_year": 2013}), 2013, 4, start_period=1)
+    0
+    """
     key = sec.path("start_year")
     if "start" in sec.data:
         raise KeyProblem(key, "give start (a period) or start_year (a calendar year), not both")
@@ -148,7 +159,7 @@ def stratum_start(sec: Section, start_year: int | None, periods_per_year: int) -
     if isinstance(year, bool) or not isinstance(year, int) or year < start_year:
         raise KeyProblem(key, f"got {year!r}; allowed: a calendar year from the file's "
                          f"start_year ({start_year}) on")
-    return (year - start_year) * periods_per_year
+    return max(0, (year - start_year) * periods_per_year - start_period)
 
 
 @dataclass(frozen=True)
@@ -255,11 +266,11 @@ class Cohort(Spec):
     @classmethod
     def from_toml(cls, sec: Section, *, outcome: type[Outcome] | Outcome = Outcome,
                   start_year: int | None = None, periods_per_year: int = 1,
-                  **context: Any) -> Cohort:
+                  start_period: int = 0, **context: Any) -> Cohort:
         """Read a ``[cohort]`` table with its ``[[cohort.strata]]``.
 
         ``outcome`` (an outcome kind, class or object) reads the strata's baselines;
-        ``start_year`` and ``periods_per_year`` their calendar start (see
+        ``start_year``, ``periods_per_year`` and ``start_period`` their calendar start (see
         :meth:`Stratum.from_toml`).
         """
         raw = sec.get("strata", [])
@@ -267,7 +278,8 @@ class Cohort(Spec):
             raise KeyProblem(sec.path("strata"), "expected an array of tables [[cohort.strata]]")
         strata = tuple(Stratum.from_toml(Section(f"{sec.path('strata')}[{i}]", item),
                                          outcome=outcome, start_year=start_year,
-                                         periods_per_year=periods_per_year)
+                                         periods_per_year=periods_per_year,
+                                         start_period=start_period)
                        for i, item in enumerate(raw))
         out = build(sec.key, cls, size=sec.get("size"), entry=toml_value(sec.get("entry")),
                     strata=strata)
