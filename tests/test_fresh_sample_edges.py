@@ -1,5 +1,6 @@
 """Edges that a fresh mutation sample (benchmarks/results/mutation-fresh-sample.json, seed 7)
-found unguarded in money/termination.py and money/results.py: a settlement boundary, the exact
+found unguarded in money/termination.py, money/results.py, money/payer_scope.py and
+money/uncertain.py: a settlement boundary, the exact
 words of refusals, a cancellation's period per draw, and what Achievements and PaymentResult
 hand back.
 
@@ -9,6 +10,8 @@ Each test kills one surviving mutant, confirmed by planting it by hand.
 from __future__ import annotations
 
 import re
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +23,9 @@ from sibsim.money.pricing import ClaimShare
 from sibsim.money.results import Achievements, EvaluationTable
 from sibsim.money.sib import money_flows
 from sibsim.money.termination import CancelLaterCohorts, check_claim_share
+from sibsim.scenario_file import ScenarioFileError, parse_scenario
 from sibsim.spec.distributions import Beta, Dirichlet, Normal
+from test_multi_process import MONEY_TOML, MULTI_TOML
 from test_termination_edges import _stopping
 
 
@@ -102,3 +107,46 @@ def test_payments_by_metric_are_described():
     var = ds["outcome_payment_by_metric"]
     assert var.attrs["description"] == "outcome payments per metric and period"
     assert var.values.sum() == pytest.approx(6.0)
+
+
+# ------------------------------------------------------------------ payer_scope.py
+SCOPED_PAYERS = """
+[[payers]]
+name = "scoped"
+shares = 1.0
+saving_per_event = {jail_days = 150}
+saving_per_person_period = {homeless = 2000}
+savings_strata = ["all"]
+[[payers]]
+name = "whole"
+shares = 0.0
+saving_per_event = {jail_days = 150}
+saving_per_person_period = {homeless = 2000}
+"""
+
+
+def test_a_payer_scoped_to_every_stratum_saves_as_much_as_an_unscoped_one():
+    """Two outcome processes (a Markov housing process and jail-day counts), one stratum
+    ("all"): a payer whose savings count in "all" only saves exactly what the same payer
+    without a scope saves, per person-period of its state and per event of its process."""
+    deal = parse_scenario(tomllib.loads(
+        MULTI_TOML + MONEY_TOML.split("[municipality]")[0] + SCOPED_PAYERS), "multi.toml")
+    ds = sibsim.simulate(deal.scenario, draws=3, seed=2, progress=False)
+    assert ds.sizes["process"] == 2 and ds["stratum"].values.tolist() == ["all"]
+    cash = money_flows(deal, ds)["cashable_savings_by_payer"]
+    scoped, whole = cash.sel(payer="scoped").values, cash.sel(payer="whole").values
+    assert np.abs(whole).sum() > 0
+    np.testing.assert_allclose(scoped, whole, rtol=1e-12)
+
+
+# ------------------------------------------------------------------ uncertain.py
+def test_a_payers_bad_distribution_names_its_key(tmp_path):
+    src = Path(sibsim.__file__).parent.joinpath("scenarios", "koto-sib.toml").read_text()
+    kela = 'name = "Kela"\nshares = 0.0'
+    assert src.count(kela) == 1
+    path = tmp_path / "bad.toml"
+    path.write_text(src.replace(kela, kela + '\nsaving_per_event = {dist = "normal", mean = 1.0}'))
+    with pytest.raises(ScenarioFileError, match=full(
+            f"{path}: key 'payers[1].saving_per_event': a normal distribution takes "
+            "{mean, sd}; got ['mean']")):
+        sibsim.load_scenario(path)
