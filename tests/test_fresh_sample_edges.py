@@ -1,8 +1,8 @@
 """Edges that a fresh mutation sample (benchmarks/results/mutation-fresh-sample.json, seed 7)
-found unguarded in money/termination.py, money/results.py, money/payer_scope.py and
-money/uncertain.py: a settlement boundary, the exact
-words of refusals, a cancellation's period per draw, and what Achievements and PaymentResult
-hand back.
+found unguarded in money/termination.py, money/results.py, money/payer_scope.py,
+money/uncertain.py and money/irr.py: a settlement boundary, the exact words of refusals, a
+cancellation's period per draw, what Achievements and PaymentResult hand back, a scoped payer's
+savings over two processes, and IRR/NPV of flows in a dtype the kernels do not compile for.
 
 Each test kills one surviving mutant, confirmed by planting it by hand.
 """
@@ -19,6 +19,7 @@ import pytest
 import sibsim
 from sibsim.money import Contract, MetricTerms, PricePerUnit
 from sibsim.money.contract import Caps
+from sibsim.money.irr import irr, npv
 from sibsim.money.pricing import ClaimShare
 from sibsim.money.results import Achievements, EvaluationTable
 from sibsim.money.sib import money_flows
@@ -150,3 +151,17 @@ def test_a_payers_bad_distribution_names_its_key(tmp_path):
             f"{path}: key 'payers[1].saving_per_event': a normal distribution takes "
             "{mean, sd}; got ['mean']")):
         sibsim.load_scenario(path)
+
+
+# ------------------------------------------------------------------ irr.py
+@pytest.mark.parametrize("dtype", [np.float16, np.int32])
+def test_irr_and_npv_take_any_real_dtype_as_float64(dtype):
+    """float16 flows (a floating dtype the kernels do not compile for) and int32 flows give
+    the IRR and NPV of the same numbers as float64."""
+    flows = np.array([[-200.0, 60.0, 70.0, 80.0, 50.0], [-100.0, 30.0, 20.0, 10.0, 5.0]])
+    small = flows.astype(dtype)
+    assert np.array_equal(small.astype(np.float64), flows)
+    np.testing.assert_array_equal(irr(small), irr(flows))
+    np.testing.assert_array_equal(npv(0.05, small),
+                                  npv(0.05, flows))
+    assert irr(small[0]) == irr(flows[0])
