@@ -140,6 +140,21 @@ def test_a_payer_scoped_to_every_stratum_saves_as_much_as_an_unscoped_one():
     np.testing.assert_allclose(scoped, whole, rtol=1e-12)
 
 
+
+def test_a_missing_outcome_shows_in_a_scoped_payers_savings():
+    """A NaN among the treated arm's housing events (a damaged outcome dataset; no
+    evaluation reads them) makes that period's savings NaN for the scoped payer as for the
+    unscoped one: never a quietly smaller sum (_by_stratum's ``skipna=False``)."""
+    deal = parse_scenario(tomllib.loads(
+        MULTI_TOML + MONEY_TOML.split("[municipality]")[0] + SCOPED_PAYERS), "multi.toml")
+    ds = sibsim.simulate(deal.scenario, draws=3, seed=2, progress=False).copy(deep=True)
+    ds["events"].loc[{"draw": 0, "arm": "treatment", "period": 1, "process": "housing"}] = [
+        [np.nan], [0.0]]  # (wave, stratum): the first wave's events
+    cash = money_flows(deal, ds)["cashable_savings_by_payer"].sel(draw=0)
+    for payer in ("scoped", "whole"):
+        got = cash.sel(payer=payer).values
+        assert np.isnan(got[1]) and np.isfinite(np.delete(got, 1)).all()
+
 # ------------------------------------------------------------------ uncertain.py
 def test_a_payers_bad_distribution_names_its_key(tmp_path):
     src = Path(sibsim.__file__).parent.joinpath("scenarios", "koto-sib.toml").read_text()
