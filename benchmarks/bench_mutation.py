@@ -476,6 +476,27 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.uncertain.x_per_draw__mutmut_9":
         ("per-draw values are sampled (float64 already) or set in Python, and only multiply or "
          "add float amounts: an integer array gives the same amounts"),
+    "sibsim.money.termination.x__with_claim_share__mutmut_6":
+        ("the ledger pays nothing on a claim-tied share's metric (ClaimShare.due is 0 for every "
+         "draw, and check_claim_share refuses a pooled rule that is not a claim-tied share), so "
+         "that metric's row of by_metric is 0 and '= claim' equals '0 + claim'"),
+    "sibsim.money.termination.xǁTerminationRuleǁcancel_period__mutmut_6":
+        ("the base class's cancel_period is never called by the library (apply_cancellation "
+         "calls it only on rules decided outside the contract, and CancelLaterCohorts, the only "
+         "one, overrides it), and its n_periods is a Python int (ds.sizes), for which np.full "
+         "gives int64 without a dtype under numpy >= 2 on every platform"),
+    "sibsim.money.payer_scope.x_check_payer_scope__mutmut_88":
+        ("zip without strict=True: shares is built from the payers (one entry each) and col is "
+         "a column of presence(payers, years), one row per payer, so the three always have the "
+         "same length and strict never raises"),
+    "sibsim.money.uncertain.x__holders__mutmut_9":
+        ("resolve_money resolves the payers after its loop over the holders whatever their "
+         "label: a mislabelled payers holder ('PAYERS') only sets an attribute nothing reads "
+         "on the copy (as _holders__mutmut_8)"),
+    "sibsim.money.irr.x__as_flows__mutmut_38":
+        ("numpy takes any negative size in reshape as the one unknown dimension "
+         "(np.arange(4).reshape(1, -2).shape == (1, 4) under numpy 2.4), so reshape(1, -2) "
+         "gives the same (1, periods) array as reshape(1, -1)"),
     "sibsim.money.termination.x_lifecycle__mutmut_2":
         ("lifecycle is given priced deals only, and a Deal has a contract and a capital "
          "structure together or neither, so 'and' and 'or' agree"),
