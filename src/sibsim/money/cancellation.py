@@ -69,12 +69,10 @@ class Cancellation(NamedTuple):
         """``settle_at`` (settlement period for a stop from each period) with the
         cancellation's: the last payment due on the cohorts that ran, at the latest the
         maturity (no other stop falls in ``period``: :func:`check_cancellation`)."""
-        from sibsim.money.termination import _pay_period
-
         out = np.array(settle_at, copy=True)
         last = self.period
         for k in np.flatnonzero(self.due):
-            q = _pay_period(contract, table.period[k], n_periods)
+            q = contract.payment_period(table.period[k], n_periods)[0]
             if q is not None:
                 last = max(last, q)
         out[self.period] = min(last, maturity)

@@ -198,6 +198,9 @@ class EvaluationDesign(Spec):
 
     #: The design compares the treated cohort with the scenario's comparison arm.
     needs_comparison = True
+    #: The design's counterfactual rate is given for a whole window (a historical rate), so a
+    #: window cut short (``Evaluation.window_ends_by``) needs results per period.
+    whole_window_rate = False
 
     def parameters(self, metric: str) -> dict[str, Distribution]:
         """Uncertain inputs of the design for ``metric``, by parameter name."""
@@ -336,6 +339,7 @@ class Historical(EvaluationDesign):
     """
 
     kind = "historical"
+    whole_window_rate = True
     needs_comparison = False
 
     historical_rate: float | Distribution | tuple[Distribution, ...] = param(
@@ -458,6 +462,11 @@ class Blend(EvaluationDesign):
     def needs_comparison(self) -> bool:  # type: ignore[override]
         """A blend needs the comparison arm when any of its designs does."""
         return any(d.needs_comparison for d in self.designs)
+
+    @property  # type: ignore[override]
+    def whole_window_rate(self) -> bool:  # type: ignore[override]
+        """A blend's rate covers a whole window when any of its designs' does."""
+        return any(d.whole_window_rate for d in self.designs)
 
     @staticmethod
     def _part(metric: str, i: int) -> str:
@@ -763,6 +772,7 @@ class Evaluation(Spec):
         self._set("design", _design(self.design, {k: getattr(self, k) for k in _FLAT_KEYS}))
         for k in _FLAT_KEYS:
             self._set(k, None)
+        self._check_window_end()
 
     def _check_clock(self) -> None:
         cal = self.calendar_window
@@ -771,7 +781,6 @@ class Evaluation(Spec):
                 raise v.fail("Evaluation.calendar_window", cal,
                              "None with clock = 'entry' (set clock = 'calendar' to measure "
                              "every wave over the same calendar periods)")
-            self._check_window_end()
             return
         if cal is None:
             raise v.fail("Evaluation.calendar_window", cal,
@@ -798,8 +807,7 @@ class Evaluation(Spec):
         are per period; a window cut short would compare part of a window with all of it."""
         if self.window_ends_by is None or self.per_period:
             return
-        designs = getattr(self.design, "designs", (self.design,))
-        if any(d == "historical" or getattr(d, "kind", "") == "historical" for d in designs):
+        if self.design.whole_window_rate:  # type: ignore[union-attr]  # resolved above
             raise v.fail("Evaluation.window_ends_by", self.window_ends_by,
                          "None with a historical design unless per_period = true (its "
                          "historical_rate covers a whole window, which the end would cut)")

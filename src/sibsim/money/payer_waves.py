@@ -117,12 +117,6 @@ def check_payer_waves(payers: Sequence[Payer], metrics: Sequence[str], n_waves: 
                                  f"covering wave {w} ({names or 'none'})")
 
 
-def _pay_period(period: int, lag: int, overflow: str, n_periods: int,
-                dates: tuple[int, ...] | None = None) -> int | None:
-    """Payment period of a result known in ``period`` (as ``Contract.payment_period``)."""
-    return payment_period(period, lag, overflow, n_periods, dates)[0]
-
-
 def payments_by_wave(pay: PaymentResult, table: EvaluationTable, lag: int,
                      n_waves: int, dates: tuple[int, ...] | None = None) -> FloatArray:
     """The contract's payments by metric, entry wave and payment period, (D, M, W, P).
@@ -160,7 +154,7 @@ def payments_by_wave(pay: PaymentResult, table: EvaluationTable, lag: int,
         if len(waves) != 1:
             raise v.fail(f"payments_by_wave.table.waves[{k}]", list(waves),
                          "one entry wave per trigger (no pooled results)")
-        q = _pay_period(table.period[k], lag, pay.overflow, P, dates)
+        q = payment_period(table.period[k], lag, pay.overflow, P, dates)[0]
         if q is not None:
             out[:, index[table.metric[k]], waves[0], q] += pay.by_trigger[:, k]
     return out

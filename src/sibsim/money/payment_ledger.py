@@ -132,12 +132,6 @@ def payment_period(period: int, lag: int, overflow: str, n_periods: int,
     return (n_periods - 1 if overflow == "last" else None), True
 
 
-def _payment_period(contract: Contract, period: int, n_periods: int) -> tuple[int | None, bool]:
-    """Payment period of a trigger (None if dropped) and whether it is after the horizon
-    (:meth:`~sibsim.money.contract.Contract.payment_period`: lag and payment dates)."""
-    return contract.payment_period(period, n_periods)
-
-
 def _trigger_due(
     contract: Contract, table: EvaluationTable, k: int, terms: MetricTerms,
     committed: FloatArray,
@@ -201,7 +195,7 @@ def compute_payments(contract: Contract, table: EvaluationTable, n_periods: int,
     items = [(table.period[k], 0, k) for k in range(table.n_triggers)]
     items += [(t, 1, r) for r in range(len(card_due)) for t in range(n_periods)]
     for when, what, i in sorted(items, key=lambda item: item[:2]):
-        period, beyond = _payment_period(contract, when, n_periods)
+        period, beyond = contract.payment_period(when, n_periods)
         if what == 0:
             m = index[table.metric[i]]
             terms = contract.terms[m]

@@ -402,11 +402,6 @@ def check_claim_share(contract: Contract, payers: Sequence[Payer] = ()) -> None:
                          "None with a claim-tied share (the waterfall computes it)")
 
 
-def _pay_period(contract: Contract, period: int, n_periods: int) -> int | None:
-    """Payment period of a result known in ``period`` (None: after the horizon, dropped)."""
-    return contract.payment_period(period, n_periods)[0]  # lag and payment dates
-
-
 def _claim_arrays(contract: Contract, table: EvaluationTable, n_periods: int) -> ClaimShareArrays:
     for t in contract.terms:
         if paid_in_waterfall(t.rule):
@@ -415,7 +410,7 @@ def _claim_arrays(contract: Contract, table: EvaluationTable, n_periods: int) ->
             return t.rule.lower(  # type: ignore[attr-defined, no-any-return]
                 table.measured_effect[:, ks], table.avoided_cost[:, ks], table.gate[:, ks],
                 [table.cumulative[k] for k in ks],
-                [_pay_period(contract, table.period[k], n_periods) for k in ks],
+                [contract.payment_period(table.period[k], n_periods)[0] for k in ks],
                 n_periods, t.cap)
     return ClaimShareArrays.none()
 
@@ -482,7 +477,7 @@ def _settle_at(contract: Contract, table: EvaluationTable, n_periods: int,
     for s in range(n_periods + 1):
         last = s
         for k in range(table.n_triggers):
-            q = _pay_period(contract, table.period[k], n_periods)
+            q = contract.payment_period(table.period[k], n_periods)[0]
             if table.period[k] < s and q is not None:
                 last = max(last, q)
         out[s] = min(last, maturity)
