@@ -207,9 +207,9 @@ def test_a_command_that_finishes_puts_every_file_in_place(tmp_path, capsys):
     assert (tmp_path / "o.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_a_signal_while_the_files_are_put_in_place_waits_until_all_are(tmp_path, monkeypatch):
-    """SIGINT arriving during the renames is held back until every file is in place, then
-    raised: the files are all new, and the set says so."""
+def _sigint_at_the_first_rename(monkeypatch) -> list:
+    """Send this process SIGINT while the first output is renamed into place; the list of
+    destinations renamed fills as the renames happen."""
     from sibsim.dataset import io
 
     replace, calls = os.replace, []
@@ -221,6 +221,15 @@ def test_a_signal_while_the_files_are_put_in_place_waits_until_all_are(tmp_path,
         replace(src, dst)
 
     monkeypatch.setattr(io.os, "replace", replace_and_signal)
+    return calls
+
+
+def test_a_signal_while_the_files_are_put_in_place_waits_until_all_are(tmp_path, monkeypatch):
+    """SIGINT arriving during the renames is held back until every file is in place, then
+    raised: the files are all new, and the set says so."""
+    from sibsim.dataset import io
+
+    calls = _sigint_at_the_first_rename(monkeypatch)
     outputs = io.OutputSet()
     with pytest.raises(KeyboardInterrupt):
         with outputs.deferring():
@@ -237,17 +246,7 @@ def test_a_signal_while_the_files_are_put_in_place_waits_until_all_are(tmp_path,
 
 def test_ctrl_c_while_the_files_are_put_in_place_says_they_were_written(tmp_path, capsys,
                                                                         monkeypatch):
-    from sibsim.dataset import io
-
-    replace, calls = os.replace, []
-
-    def replace_and_signal(src, dst):
-        calls.append(dst)
-        if len(calls) == 1:
-            os.kill(os.getpid(), signal.SIGINT)
-        replace(src, dst)
-
-    monkeypatch.setattr(io.os, "replace", replace_and_signal)
+    calls = _sigint_at_the_first_rename(monkeypatch)
     code, _, err = _run_all_outputs(capsys, tmp_path)
     assert code == EXIT_INTERRUPTED and len(calls) == 4
     assert err.strip().splitlines()[-1] == (
