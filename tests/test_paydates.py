@@ -135,6 +135,22 @@ def _denver_text() -> str:
     return builtin_scenarios()["denver-housing"].read_text(encoding="utf-8")
 
 
+def _refused_in_one_line(tmp_path, capsys, text: str, old: str, new: str, words,
+                         count: int = -1) -> None:
+    """``sibsim run`` of ``text`` with ``old`` replaced by ``new`` exits 2 with one error line
+    holding every word of ``words``."""
+    assert old in text
+    path = tmp_path / "bad.toml"
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+    code = main(["run", str(path), "--draws", "3", "--out", str(tmp_path / "o.nc"),
+                 "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("sibsim: error: ") and err.count("\n") == 1 and "Traceback" not in err
+    for word in words:
+        assert word in err, (word, err)
+
+
 @pytest.mark.parametrize(("old", "new", "words"), [
     ("payment_periods = [5, 9, 13, 17, 20]", "payment_periods = [9, 5]",
      ["Contract.payment_periods", "strictly increasing"]),
@@ -144,17 +160,7 @@ def _denver_text() -> str:
      ["payment_periods"]),
 ])
 def test_cli_refuses_bad_dates_with_one_line(tmp_path, capsys, old, new, words):
-    text = _denver_text()
-    assert old in text
-    path = tmp_path / "bad.toml"
-    path.write_text(text.replace(old, new), encoding="utf-8")
-    code = main(["run", str(path), "--draws", "3", "--out", str(tmp_path / "o.nc"),
-                 "--no-progress"])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert err.startswith("sibsim: error: ") and err.count("\n") == 1 and "Traceback" not in err
-    for word in words:
-        assert word in err, (word, err)
+    _refused_in_one_line(tmp_path, capsys, _denver_text(), old, new, words)
 
 
 def test_denver_contract_reads_its_dates():
@@ -303,17 +309,7 @@ def _roca_text() -> str:
     ('commitment = 3_760_000', 'commitment = -1', ["commitment"]),
 ])
 def test_cli_refuses_bad_capital_kinds_with_one_line(tmp_path, capsys, old, new, words):
-    text = _roca_text()
-    assert old in text
-    path = tmp_path / "bad.toml"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    code = main(["run", str(path), "--draws", "3", "--out", str(tmp_path / "o.nc"),
-                 "--no-progress"])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert err.startswith("sibsim: error: ") and err.count("\n") == 1 and "Traceback" not in err
-    for word in words:
-        assert word in err, (word, err)
+    _refused_in_one_line(tmp_path, capsys, _roca_text(), old, new, words, count=1)
 
 
 def test_roca_investors_are_the_loans_and_money_is_conserved():
