@@ -2,7 +2,9 @@
 
 Speed work on the break-even search must not change a single number. This script runs
 :func:`sibsim.analysis.breakeven.breakeven` (fast and general paths) and
-:func:`sibsim.money.sib.money_flows` for every built-in scenario on a few hundred draws, once
+:func:`sibsim.money.sib.money_flows` and a few design variants
+(:func:`sibsim.analysis.design.evaluate_variants`, per draw) for every built-in scenario on a
+few hundred draws, once
 with this tree's ``src`` and once with a reference tree's (``/work/main/src`` by default), each
 in its own subprocess writing an ``.npz``, and compares every array: the largest absolute
 difference must be 0, with NaNs in the same places.
@@ -36,6 +38,7 @@ import sys, traceback
 import numpy as np
 import sibsim
 from sibsim.analysis.breakeven import BreakevenBlocks
+from sibsim.analysis.design import evaluate_variants, variant_grid
 from sibsim.money.sib import counterfactual, money_flows
 from sibsim.scenario_file import builtin_scenarios
 
@@ -50,6 +53,15 @@ for name in sorted(builtin_scenarios()):
         money = money_flows(deal, ds, cf=cf)
         for var in money.data_vars:
             arrays[f"{name}/money/{var}"] = np.asarray(money[var].values, dtype=float)
+        # the design grid's path (outcomes kept between variants): a few variants each
+        grid = {"municipality.discount_rate": [0.02, 0.05],
+                "investors.target_irr": [0.05, 0.1]}
+        if deal.contract.caps.total is not None:
+            grid["contract.caps.total"] = [deal.contract.caps.total * f for f in (0.5, 1.0)]
+        variants = variant_grid(deal, grid)[2]
+        des = evaluate_variants(deal, ds, cf, variants + variants[:1], keep_draws=True)
+        for var in des.data_vars:
+            arrays[f"{name}/design/{var}"] = np.asarray(des[var].values, dtype=float)
         if deal.scenario.effect is not None:
             for fast in paths:
                 search = BreakevenBlocks(deal, fast=fast)

@@ -183,3 +183,60 @@ def test_strata_sum_kernel_is_numpy_sum(x, order, k):
     out = np.empty((3, 2, 9))
     sum_strata(x, strata, out)
     assert same_bits(out, x[:, :, strata].sum(axis=2))
+
+
+def _variants_on_fixed_outcomes(deal):
+    """Variants that change, in turn, each thing kept between calls on the same outcomes: the
+    contract alone (everything kept is reused), the payers' savings (the savings are not), the
+    termination rules (the cancellation's table is not), then the deal itself again."""
+    out = [deal]
+    if deal.contract.caps.total is not None:
+        out.append(deal.with_values({"contract.caps.total": deal.contract.caps.total / 2}))
+    owner = "payers[0]" if deal.payers else "municipality"
+    saving = (deal.payers[0] if deal.payers else deal.municipality).saving_per_event
+    if not isinstance(saving, dict) and len(deal.scenario.process_names) > 1:
+        saving = dict.fromkeys(deal.scenario.process_names, saving)  # one amount per process
+    out.append(deal.with_values({f"{owner}.saving_per_event": (
+        {k: x * 0.5 + 1.0 for k, x in saving.items()} if isinstance(saving, dict)
+        else saving * 0.5 + 1.0)}))
+    if deal.termination:
+        from sibsim.analysis.replay import without_policy
+        out.append(without_policy(deal))
+    return [*out, deal]
+
+
+def test_outcomes_kept_between_variants_give_the_same_bits(run):
+    """``effect_free(..., same_outcomes=True)`` (the design grid's and sensitivity's path)
+    keeps what depends on the outcomes alone between calls; every variant's arrays are still
+    those of a fresh call, whichever variant came before."""
+    deal, ds, cf = run
+    fixed = effect_free(deal, ds, cf, same_outcomes=True)
+    table = evaluate(ds, deal.evaluations, int(ds.attrs["seed"]))
+    variants = _variants_on_fixed_outcomes(deal)
+    for var in variants:
+        kept, kept_coords = money_arrays(var, ds, cf=cf, table=table, fixed=fixed)
+        plain, plain_coords = money_arrays(var, ds, cf=cf)
+        assert list(kept) == list(plain)
+        for name in plain:
+            assert same_bits(kept[name], plain[name]), (var.name, name)
+        assert {k: str(x) for k, x in kept_coords.items()} == \
+            {k: str(x) for k, x in plain_coords.items()}
+    assert fixed.outcomes  # something was kept
+    # what is kept cannot be changed in place by a caller
+    kept, _ = money_arrays(deal, ds, cf=cf, table=table, fixed=fixed)
+    with pytest.raises(ValueError, match="read-only"):
+        kept["cashable_savings_by_payer"][...] = 0.0
+
+
+def test_outcomes_are_not_kept_when_they_change(run):
+    """Without ``same_outcomes`` (the break-even search) nothing that depends on the treated
+    arm is kept: a call on other outcomes gives that call's numbers."""
+    deal, ds, cf = run
+    fixed = effect_free(deal, ds, cf)
+    assert fixed.outcomes is None
+    money_arrays(deal, ds, cf=cf, fixed=fixed)
+    other = _perturbed(ds, 0.8)
+    fast, _ = money_arrays(deal, other, cf=cf, fixed=fixed)
+    plain, _ = money_arrays(deal, other, cf=cf)
+    for name in plain:
+        assert same_bits(fast[name], plain[name]), name

@@ -614,7 +614,7 @@ def evaluate_variants(deal: Deal, ds: xr.Dataset, cf: xr.Dataset, variants: Sequ
                    tuple(sorted(valued_states(var.effective_payers,
                                               explicit=bool(var.payers)))))
             if key not in fixed:
-                fixed[key] = effect_free(var, ds, cf)
+                fixed[key] = effect_free(var, ds, cf, same_outcomes=True)
             data, coords = money_arrays(var, ds, cf, table=meas.table(var),
                                         interim=meas.interim(var), fixed=fixed[key])
             money = _MoneyArrays(data, coords, ppy, float(var.municipality.discount_rate))

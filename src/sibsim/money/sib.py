@@ -14,6 +14,7 @@ is known plus the contract's lag; savings in the period the outcome is avoided.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any, NamedTuple
 
@@ -209,11 +210,26 @@ class EffectFree(NamedTuple):
     #: the evaluations' effect-free parts (:func:`~sibsim.money.evaluation.evaluation_fixed`),
     #: by the deal's ``evaluations``, filled on use
     evaluations: dict[Any, Any]
+    #: counterfactual treated totals when some cohorts never started (a cancellation, a stop),
+    #: by variable, selection and the pattern of cohorts started, filled on use
+    cf_totals: dict[Any, np.ndarray]
+    #: what depends on the outcome dataset and not on the money terms varied (the cancellation's
+    #: evaluation table, rate-card counts, treated totals, savings), filled on use, when every
+    #: call passes the same outcomes (``effect_free(..., same_outcomes=True)``: a design grid,
+    #: a sensitivity run); None when the treated arm's outcomes change between calls (the
+    #: break-even search)
+    outcomes: dict[Any, Any] | None
 
 
-def effect_free(deal: Deal, ds: xr.Dataset, cf: xr.Dataset) -> EffectFree:
+def effect_free(deal: Deal, ds: xr.Dataset, cf: xr.Dataset, *,
+                same_outcomes: bool = False) -> EffectFree:
     """The :class:`EffectFree` parts of the money of ``ds`` (engagement and the counterfactual:
-    the same at every true effect)."""
+    the same at every true effect).
+
+    ``same_outcomes=True`` promises that every :func:`money_arrays` call given this object
+    passes ``ds`` itself, unchanged (variants of the money terms on fixed outcome draws: a
+    design grid, a sensitivity run), so that what depends on the outcomes alone is also kept
+    between calls; the break-even search, which changes the treated arm, leaves it False."""
     terms, scenario = deal, deal.scenario
     served = _served(ds, terms.service_periods, terms.service_costs, _state_process(scenario))
     several = "process" in ds.dims
@@ -225,7 +241,7 @@ def effect_free(deal: Deal, ds: xr.Dataset, cf: xr.Dataset) -> EffectFree:
         if "state" in ds.dims and state in ds["state"].values:
             cf_occ[state] = _treated_total(cf, "occupancy", None, state=state,
                                            **_state_pick(scenario, state, several))
-    return EffectFree(served, cf_events, cf_occ, {}, {})
+    return EffectFree(served, cf_events, cf_occ, {}, {}, {}, {} if same_outcomes else None)
 
 
 def _treated_total(data: xr.Dataset, var: str, started: np.ndarray | None,
@@ -323,6 +339,7 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     if cf is None:
         cf = counterfactual_of(deal, ds)
     check_same_draws(ds, cf, "money_flows.cf")
+    memo = None if fixed is None else fixed.outcomes  # kept between calls on the same outcomes
     if table is None:
         measured = None
         if fixed is not None:  # the comparison arm and counterfactual rates: the same
@@ -330,7 +347,8 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
             if key not in fixed.evaluations:
                 fixed.evaluations[key] = evaluation_fixed(ds, key, seed)
             measured = fixed.evaluations[key]
-        table = evaluate(ds, terms.evaluations, seed, measured)
+        table = _kept(memo, ("evaluation", unresolved.evaluations),
+                      lambda: evaluate(ds, terms.evaluations, seed, measured))
     # payments, payers, costs and waterfall under the termination rules (money/termination.py)
     payers = terms.effective_payers
     served_plan, served_by_state = (
@@ -342,42 +360,64 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         if key not in fixed.costs:
             fixed.costs[key] = terms.service_costs.cost(served_plan, served_by_state or None)
         full_costs = fixed.costs[key]
-    table, cancel = apply_cancellation(deal, ds, table, seed, fixed)  # money/cancellation.py
+    given = table  # money/cancellation.py; kept for the same table (of the same outcomes)
+    table, cancel = _kept(memo, ("cancellation", unresolved.termination, unresolved.evaluations),
+                          lambda: apply_cancellation(deal, ds, given, seed, fixed), tied=given)
+    achievements = _kept(memo, ("achievements", unresolved.contract.rate_cards),
+                         lambda: terms.contract.achievements(ds))
     life = lifecycle(deal, table, served_plan,
                      interim_results(deal, ds, seed) if interim is None else interim,
-                     terms.contract.achievements(ds), served_by_state, full_costs, cancel)
+                     achievements, served_by_state, full_costs, cancel)
     pay, split, achieved = life.payments, life.split, life.achieved
     served, costs, flows = life.served, life.costs, life.flows
     started = life.started(ds["entry_period"].values)  # (D, W): cohorts started before a stop
-    reuse = fixed is not None and bool(started.all())
+    all_started = bool(started.all())
+    pattern = started.tobytes()  # keys what depends on the cohorts started
     def treated_total(data: xr.Dataset, var: str, **sel: str) -> np.ndarray:
         return _treated_total(data, var, started, **sel)
+
+    def cf_total(var: str, preset: Callable[[], np.ndarray], **sel: str) -> np.ndarray:
+        if fixed is None:
+            return treated_total(cf, var, **sel)
+        if all_started:
+            return preset()
+        return _kept(fixed.cf_totals, (var, tuple(sorted(sel.items())), pattern),
+                     lambda: treated_total(cf, var, **sel), bound=_CF_TOTALS_KEPT)
+
+    def ds_total(var: str, **sel: str) -> np.ndarray:
+        return _kept(memo, ("treated", var, tuple(sorted(sel.items())), pattern),
+                     lambda: treated_total(ds, var, **sel))
 
     pnames = scenario.process_names
     several = "process" in ds.dims
     avoided_by = {}
     for name in pnames:
         pick = {"process": name} if several else {}
-        cf_total = fixed.cf_events[name] if reuse else treated_total(cf, "events", **pick)
-        avoided_by[name] = cf_total - treated_total(ds, "events", **pick)
+        avoided_by[name] = (cf_total("events", lambda n=name: fixed.cf_events[n], **pick)
+                            - ds_total("events", **pick))
     avoided = avoided_by[pnames[0]]
     avoided_pp = {}
     for state, key in valued_states(payers, explicit=bool(terms.payers)).items():
         if "state" not in ds.dims or state not in ds["state"].values:
             raise v.fail(key, state, "states of the scenario's outcome")
         pick = _state_pick(scenario, state, several)
-        cf_total = (fixed.cf_occupancy[state] if reuse
-                    else treated_total(cf, "occupancy", state=state, **pick))
-        avoided_pp[state] = cf_total - treated_total(ds, "occupancy", state=state, **pick)
-    by_process = several or any(p.savings_terms.processes_valued() for p in payers)
-    cash_y, wider_y, other_y = payer_savings(payers, avoided_by if by_process else avoided,
-                                             avoided_pp, P)
-    # savings on some strata only, payers present in some years only (money/payer_scope.py)
-    cash_y, wider_y = scoped_savings(
-        payers, ds, cf, started,
-        [(p.name, getattr(p.outcome, "states", ())) for p in scenario.processes], P,
-        cash_y, wider_y)
-    cash_y, wider_y, other_y = apply_presence(deal.payer_presence(), cash_y, wider_y, other_y)
+        avoided_pp[state] = (
+            cf_total("occupancy", lambda s=state: fixed.cf_occupancy[s], state=state, **pick)
+            - ds_total("occupancy", state=state, **pick))
+
+    def savings() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        by_process = several or any(p.savings_terms.processes_valued() for p in payers)
+        cash_y, wider_y, other_y = payer_savings(payers, avoided_by if by_process else avoided,
+                                                 avoided_pp, P)
+        # savings on some strata only, payers present in some years only (money/payer_scope.py)
+        cash_y, wider_y = scoped_savings(
+            payers, ds, cf, started,
+            [(p.name, getattr(p.outcome, "states", ())) for p in scenario.processes], P,
+            cash_y, wider_y)
+        return apply_presence(deal.payer_presence(), cash_y, wider_y, other_y)
+    cash_y, wider_y, other_y = _kept(
+        memo, ("savings", _frozen(unresolved.effective_payers), unresolved.start_year,
+               unresolved.start_period, pattern), savings)
     per_draw_costs = other_y.ndim == 3  # some payer's own costs are uncertain: (D, Y, P)
     cash = cash_y.sum(axis=1)
     other = other_y.sum(axis=1) if per_draw_costs else other_y.sum(axis=0)
@@ -444,6 +484,47 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     if achieved is not None:
         coords["rate_card"] = list(achieved.cards)
     return data, coords
+
+
+#: Counterfactual totals kept per pattern of cohorts started (a stop that depends on the
+#: results can give a new pattern at every true effect of a break-even search).
+_CF_TOTALS_KEPT = 8
+#: Entries kept in an :class:`EffectFree`'s ``outcomes`` (each a few arrays (D, P)).
+_OUTCOMES_KEPT = 64
+
+
+def _frozen(x: Any) -> Any:
+    """``x`` with its dicts and lists (at any depth, in specification dataclasses too) as
+    tuples, to key a cache; arrays stay as they are (such a key cannot be hashed)."""
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return (type(x), tuple(_frozen(getattr(x, f.name)) for f in dataclasses.fields(x)))
+    if isinstance(x, Mapping):
+        return (dict, tuple((k, _frozen(y)) for k, y in x.items()))
+    if isinstance(x, list | tuple):
+        return (type(x), tuple(_frozen(y) for y in x))
+    return x
+
+
+def _kept(memo: dict[Any, Any] | None, key: Any, make: Callable[[], Any],
+          tied: object = None, bound: int = _OUTCOMES_KEPT) -> Any:
+    """``make()``, kept in ``memo`` under ``key`` for the next call: computed afresh without a
+    memo, for a key that cannot be hashed (terms holding per-draw values set in Python), or
+    when ``tied`` (an object the value is computed from, e.g. the evaluation table given) is
+    not the very object it was kept with. The oldest entry goes beyond ``bound`` entries. The
+    arrays kept are made read-only, so that no caller can change them in place."""
+    if memo is None or not _hashable(key):
+        return make()
+    hit = memo.get(key)
+    if hit is not None and hit[0] is tied:
+        return hit[1]
+    value = make()
+    for a in value if isinstance(value, tuple) else (value,):
+        if isinstance(a, np.ndarray):
+            a.flags.writeable = False
+    if len(memo) >= bound:
+        memo.pop(next(iter(memo)))
+    memo[key] = (tied, value)
+    return value
 
 
 class _Later:

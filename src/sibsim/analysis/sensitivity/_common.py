@@ -240,7 +240,7 @@ class Chain:
                tuple(sorted(deal.service_costs.per_state or ())),
                tuple(sorted(valued_states(deal.effective_payers, explicit=bool(deal.payers)))))
         if key not in self._fixed:
-            self._fixed[key] = effect_free(deal, self.ds, self.cf)
+            self._fixed[key] = effect_free(deal, self.ds, self.cf, same_outcomes=True)
         return self._fixed[key]
 
     def _inputs(self, values: Mapping[str, np.ndarray]
