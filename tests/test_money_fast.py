@@ -9,6 +9,7 @@ expression it replaces (written out here as the reference).
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 
 import numpy as np
@@ -240,3 +241,26 @@ def test_outcomes_are_not_kept_when_they_change(run):
     plain, _ = money_arrays(deal, other, cf=cf)
     for name in plain:
         assert same_bits(fast[name], plain[name]), name
+
+
+def test_uncertain_money_sampled_once_per_set_of_draws():
+    """The uncertain money assumptions are sampled once per set of draws (``money_samples``):
+    the variants that set one of them to fixed values, in turn, get a fresh call's numbers."""
+    deal = sibsim.load_scenario("koto-sib")
+    payer = deal.payers[0]
+    deal = deal.replace(payers=(dataclasses.replace(
+        payer, saving_per_event=sibsim.Gamma.from_mean_sd(1_000.0, 200.0)), *deal.payers[1:]),
+        service_costs=dataclasses.replace(deal.service_costs,
+                                          per_participant=sibsim.Triangular(400.0, 500.0, 700.0)))
+    ds = sibsim.simulate(deal, draws=DRAWS, seed=3, progress=False)
+    cf = counterfactual(deal, DRAWS, 3)
+    fixed = effect_free(deal, ds, cf, same_outcomes=True)
+    fixed_cost = deal.with_values({"service_costs.per_participant": 450.0})
+    other_cost = deal.with_values({"service_costs.per_participant":
+                                   sibsim.Triangular(400.0, 500.0, 800.0)})
+    for var in (deal, fixed_cost, other_cost, deal):
+        kept, _ = money_arrays(var, ds, cf=cf, fixed=fixed)
+        plain, _ = money_arrays(var, ds, cf=cf)
+        for name in plain:
+            assert same_bits(kept[name], plain[name]), name
+    assert len(fixed.money_samples) == 3  # each distribution's values, sampled once

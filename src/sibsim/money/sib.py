@@ -210,6 +210,9 @@ class EffectFree(NamedTuple):
     #: the evaluations' effect-free parts (:func:`~sibsim.money.evaluation.evaluation_fixed`),
     #: by the deal's ``evaluations``, filled on use
     evaluations: dict[Any, Any]
+    #: the uncertain money assumptions' values for the draws of ``ds``, by name and
+    #: distribution (:func:`~sibsim.money.uncertain.sample_money`), filled on use
+    money_samples: dict[Any, np.ndarray]
     #: counterfactual treated totals when some cohorts never started (a cancellation, a stop),
     #: by variable, selection and the pattern of cohorts started, filled on use
     cf_totals: dict[Any, np.ndarray]
@@ -241,7 +244,8 @@ def effect_free(deal: Deal, ds: xr.Dataset, cf: xr.Dataset, *,
         if "state" in ds.dims and state in ds["state"].values:
             cf_occ[state] = _treated_total(cf, "occupancy", None, state=state,
                                            **_state_pick(scenario, state, several))
-    return EffectFree(served, cf_events, cf_occ, {}, {}, {}, {} if same_outcomes else None)
+    return EffectFree(served, cf_events, cf_occ, {}, {}, {}, {},
+                      {} if same_outcomes else None)
 
 
 def _treated_total(data: xr.Dataset, var: str, started: np.ndarray | None,
@@ -333,7 +337,8 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     cf = None if cf is None else in_schema_order(cf)
     seed = int(ds.attrs["seed"])
     unresolved = deal
-    deal, money_values = resolve_money(deal, seed, ds["draw"].values)
+    deal, money_values = resolve_money(deal, seed, ds["draw"].values,
+                                       None if fixed is None else fixed.money_samples)
     terms, scenario = deal, deal.scenario
     D, P = ds.sizes["draw"], ds.sizes["period"]
     if cf is None:

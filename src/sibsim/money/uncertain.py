@@ -152,15 +152,29 @@ def money_parameters(deal: Any) -> dict[str, Distribution]:
     return out
 
 
-def sample_money(deal: Any, seed: int, draws: Any) -> dict[str, np.ndarray]:
+def sample_money(deal: Any, seed: int, draws: Any,
+                 kept: dict[Any, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Values of every uncertain money assumption for the draws with global indices ``draws``
     (a block of a longer run gets the values the whole run gives those draws). With a
-    ``deal.correlation``, the correlated inputs come from its Gaussian copula."""
+    ``deal.correlation``, the correlated inputs come from its Gaussian copula.
+
+    ``kept``: values sampled by earlier calls with the same ``seed`` and ``draws``, by
+    parameter name and distribution (read and filled; the values are made read-only), so that
+    the variants of a deal on one set of draws sample each assumption once."""
     from sibsim.money.evaluation import _sample_for_draws
 
     draws = np.asarray(draws, dtype=np.int64)
     params = money_parameters(deal)
-    out = {name: _sample_for_draws(dist, name, seed, draws) for name, dist in params.items()}
+    out = {}
+    for name, dist in params.items():
+        if kept is None:
+            out[name] = _sample_for_draws(dist, name, seed, draws)
+            continue
+        key = (name, dist)
+        if key not in kept:
+            kept[key] = _sample_for_draws(dist, name, seed, draws)
+            kept[key].flags.writeable = False
+        out[name] = kept[key]
     corr = getattr(deal, "correlation", None)
     if corr is not None:
         from sibsim.spec.correlation import correlated_values
@@ -188,13 +202,15 @@ def _resolved(obj: Any, prefix: str, values: Mapping[str, np.ndarray]) -> Any:
     return new
 
 
-def resolve_money(deal: Any, seed: int, draws: Any) -> tuple[Any, dict[str, np.ndarray]]:
+def resolve_money(deal: Any, seed: int, draws: Any, kept: dict[Any, np.ndarray] | None = None
+                  ) -> tuple[Any, dict[str, np.ndarray]]:
     """The deal with its uncertain money assumptions replaced by their values per draw, and
-    those values by parameter name (shape ``(draws,)`` each).
+    those values by parameter name (shape ``(draws,)`` each); ``kept``: as in
+    :func:`sample_money`.
 
     A deal whose money assumptions are all numbers is returned as it is, with ``{}``.
     """
-    values = sample_money(deal, seed, draws)
+    values = sample_money(deal, seed, draws, kept)
     if not values:
         return deal, {}
     new = copy.copy(deal)
