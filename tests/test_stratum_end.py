@@ -354,7 +354,7 @@ def test_the_summary_says_which_sub_project_ended(lapset):
 
     res = sibsim.analyse(lapset, draws=20, seed=2, progress=False, with_breakeven=False)
     assert ("Sub-project 'vantaa' ended from period 4 on in 100.0% of draws (probability 1); "
-            "the other strata continue") in describe(res, lapset)
+            "the other sub-projects (strata) continue") in describe(res, lapset)
 
 
 # ----------------------------------------------------------------------------- TOML and CLI

@@ -212,6 +212,7 @@ def stratum_end_text(money: xr.Dataset, deal: Deal) -> str | None:
         lines.append(
             f"Sub-project {r.stratum!r} ended from period {r.from_period} on in "
             f"{100 * share:.1f}% of draws (probability {r.describe_probability()}"
-            f"{'' if not r.policy_risk else ', an assumption'}); the other strata continue: "
-            "its people are not served and its results known from then on pay nothing.")
+            f"{'' if not r.policy_risk else ', an assumption'}); the other sub-projects "
+            "(strata) continue: its people are not served and its results known from then "
+            "on pay nothing.")
     return "\n".join(lines)
