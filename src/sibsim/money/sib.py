@@ -219,8 +219,8 @@ class EffectFree(NamedTuple):
     #: the evaluations' effect-free parts (:func:`~sibsim.money.evaluation.evaluation_fixed`),
     #: by the deal's ``evaluations``, filled on use
     evaluations: dict[Any, Any]
-    #: what ``_served`` gives with the deal's stratum ends (:mod:`sibsim.money.stratum_end`)
-    #: and its service costs, by the rules and cost terms, filled on use
+    #: what ``_served`` gives with the deal's stratum ends (:mod:`sibsim.money.stratum_end`),
+    #: by the rules and cost terms, filled on use (its costs are in ``costs``)
     ended: dict[Any, Any]
 
 
@@ -487,10 +487,10 @@ def _ended_served(ds: xr.Dataset, deal: Deal, unresolved: Deal, ends: StratumEnd
     served, by_state = fixed.ended[key]
     if not _hashable(costs):
         return served, by_state, None
-    ckey = ("costs", key, costs)
-    if ckey not in fixed.ended:
-        fixed.ended[ckey] = deal.service_costs.cost(served, by_state or None)
-    return served, by_state, fixed.ended[ckey]
+    ckey = ("end_stratum", key, costs)  # beside the plain costs, keyed apart
+    if ckey not in fixed.costs:
+        fixed.costs[ckey] = deal.service_costs.cost(served, by_state or None)
+    return served, by_state, fixed.costs[ckey]
 
 
 class _Later:
