@@ -44,6 +44,7 @@ from sibsim.engine.progress import progress as run_progress
 from sibsim.money.cancellation import cancellation_text
 from sibsim.money.deal import Deal
 from sibsim.money.sib import counterfactual, money_flows
+from sibsim.money.stratum_end import stratum_end_text
 from sibsim.resources import (
     KEEP_OUTCOMES_BYTES,
     RunEstimate,
@@ -528,6 +529,9 @@ def describe(res: SIBResults, deal: Deal) -> str:
     cancelled = cancellation_text(m, deal)  # money/cancellation.py
     if cancelled is not None:
         lines[2:2] = [cancelled]
+    ended = stratum_end_text(m, deal)  # money/stratum_end.py
+    if ended is not None:
+        lines[2:2] = ended.splitlines()
     loss = float(allinv["loss"].mean())
     moic = _q(allinv["moic"].values)
     irr = _q(allinv["irr_annual"].values)

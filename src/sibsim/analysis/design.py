@@ -43,7 +43,7 @@ Examples
 >>> import sibsim
 >>> deal = sibsim.load_scenario("lapset-sib-1")
 >>> res = sibsim.design(deal, {"contract.terms[0].rule.tiers[0][0]": [0.2, 0.3, 0.4]},
-...                     {"investor_loss_probability_max": 0.5}, draws=200, seed=1)
+...                     {"investor_loss_probability_max": 0.7}, draws=200, seed=1)
 >>> res.data.sizes["variant"]
 3
 >>> bool(res.data["feasible"].any())

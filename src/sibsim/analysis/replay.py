@@ -58,6 +58,7 @@ from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate, evaluation_fixed, targets_met
 from sibsim.money.results import EvaluationTable
 from sibsim.money.sib import counterfactual, money_flows
+from sibsim.money.stratum_end import end_results, stratum_ends
 from sibsim.money.termination import interim_results, paid_in_waterfall
 from sibsim.spec import _validate as v
 
@@ -136,7 +137,8 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
     Notes
     -----
     A replay runs what happened, so a termination rule decided outside the contract (a risk of
-    cancellation, ``kind = "cancel_later_cohorts"``) is not applied: every planned cohort runs
+    cancellation, ``kind = "cancel_later_cohorts"``) or a sub-project's end with a probability
+    below 1 (``kind = "end_stratum"``) is not applied: every planned cohort runs
     (``attrs["not_applied"]`` says so); :func:`first_cohorts` gives the cohorts that ran.
     Money conservation holds as in :func:`~sibsim.money.sib.money_flows`: the replay only
     changes the evaluation table that the contract pays on.
@@ -156,7 +158,7 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
         raise v.fail("replay.deal", type(deal).__name__, "a Deal with money terms")
     # the risk of a cancellation decided outside the contract is not a result: a replay runs
     # the cohorts given (all planned ones, or first_cohorts(deal, n) for those that ran)
-    outside = [r.kind for r in deal.termination if r.outside_contract]
+    outside = [r.kind for r in deal.termination if r.policy_risk]
     deal = without_policy(deal)
     metrics = {ev.metric for ev in deal.evaluations}
     for name, given in (("replay.measured", measured), ("replay.units", units or {})):
@@ -206,6 +208,9 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
             cols = [k for k, m in enumerate(interim.metric) if m == metric]
             i_eff[:, cols], i_gate[:, cols] = float(given), True
         interim = dataclasses.replace(interim, measured_effect=i_eff, gate=i_gate)
+    ends = stratum_ends(deal, ds, seed)  # a sub-project's certain end: its later results
+    if ends is not None:  # pay nothing here too (money_flows applies the same gate again)
+        new = end_results(ends, new)
     money = money_flows(deal, ds, cf, table=new, interim=interim)
     by_trigger = _claim_share_by_trigger(
         deal, money, new, deal.contract.outcome_payments(new, ds.sizes["period"],
@@ -213,8 +218,9 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
     out = _summary(deal, money, new, replayed, by_trigger)
     if outside:
         out.attrs["not_applied"] = (
-            f"termination rules decided outside the contract ({', '.join(outside)}): a replay "
-            "runs every planned cohort; first_cohorts(deal, n) runs the cohorts that ran")
+            f"termination rules decided outside the contract or stating a risk "
+            f"({', '.join(outside)}): a replay runs every planned cohort and sub-project; "
+            "first_cohorts(deal, n) runs the cohorts that ran")
     return out
 
 
@@ -407,14 +413,16 @@ def first_cohorts(deal: Deal, n: int) -> Deal:
 
 
 def without_policy(deal: Deal) -> Deal:
-    """The deal without its termination rules decided outside the contract
-    (``cancel_later_cohorts``): every planned cohort runs, as the contract was written. A
-    replay fixes what happened, so the risk of a cancellation has no place in it; use
-    :func:`first_cohorts` for the cohorts that ran.
+    """The deal without its termination rules that state a risk rather than a contract term
+    (``policy_risk``: ``cancel_later_cohorts``, and ``end_stratum`` with a probability below 1):
+    every planned cohort and sub-project runs, as the contract was written. A replay fixes
+    what happened, so the risk of a cancellation has no place in it; use
+    :func:`first_cohorts` for the cohorts that ran. A stratum's end with probability 1 (a
+    known fact of the deal) is kept.
 
     >>> import sibsim
     >>> without_policy(sibsim.load_scenario("peterborough")).termination
     ()
     """
     return deal.replace(termination=tuple(r for r in deal.termination
-                                          if not r.outside_contract))
+                                          if not r.policy_risk))

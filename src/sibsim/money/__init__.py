@@ -49,6 +49,7 @@ from sibsim.money.termination import (
     TERMINATION_RULES,
     CancelLaterCohorts,
     EffectBelow,
+    EndStratum,
     StopLoss,
     TerminationRule,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "Deal",
     "DeferredFees",
     "EffectBelow",
+    "EndStratum",
     "Evaluation",
     "EvaluationDesign",
     "EvaluationTable",

@@ -31,6 +31,7 @@ from sibsim.money.kernels.chain import sum_waves_strata
 from sibsim.money.payer_scope import apply_presence, scoped_savings
 from sibsim.money.payers import payer_savings, valued_states
 from sibsim.money.results import EvaluationTable
+from sibsim.money.stratum_end import StratumEnds, end_results, stratum_ends, unserved_mask
 from sibsim.money.termination import interim_results, lifecycle
 from sibsim.money.uncertain import resolve_money
 from sibsim.spec import _validate as v
@@ -141,18 +142,25 @@ def check_same_draws(ds: xr.Dataset, other: xr.Dataset, name: str) -> None:
 
 
 def _served(ds: xr.Dataset, service_periods: int, costs: ServiceCosts | None = None,
-            process: str | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+            process: str | None = None, unserved: np.ndarray | None = None,
+            ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Participants served per draw and period (in their service window), and of those the
     ones in each state that ``costs.per_state`` prices.
 
     ``costs.basis == "engaged"``: every engaged participant; ``"in_service"``: engaged
     participants not in an absorbing state (from ``engaged_occupancy`` of ``process``, the
     outcome process with states; a dataset without states has no absorbing state).
+    ``unserved``: bool (D, S, P), people of a stratum not served in a period (a stratum that
+    ended, :func:`~sibsim.money.stratum_end.unserved_mask`); they count 0 before the strata
+    are added together (adding a 0 is exact: the other strata's sum is unchanged).
     """
     entry = ds["entry_period"].values
     t = np.arange(ds.sizes["period"])
     mask = (t[None, :] >= entry[:, None]) & (t[None, :] < entry[:, None] + service_periods)
-    eng = ds["engaged"].sel(arm="treatment").sum("stratum", skipna=False).values  # (D, W, P)
+    eng = ds["engaged"].sel(arm="treatment")
+    if unserved is not None:  # (D, W, S, P): the ended strata's people count 0
+        eng = eng.copy(data=np.where(unserved[:, None], 0.0, eng.values))
+    eng = eng.sum("stratum", skipna=False).values  # (D, W, P)
     served = (eng * mask[None]).sum(1)
     if costs is None or (costs.basis == "engaged" and not costs.per_state):
         return served, {}
@@ -166,6 +174,8 @@ def _served(ds: xr.Dataset, service_periods: int, costs: ServiceCosts | None = N
     if "process" in ds.dims:
         eocc = eocc.sel(process=process)
         absorbing = absorbing.sel(process=process)
+    if unserved is not None:  # (D, W, Str, P, S): the ended strata's people count 0
+        eocc = eocc.copy(data=np.where(unserved[:, None, :, :, None], 0.0, eocc.values))
     eocc = eocc.sum("stratum", skipna=False)  # (D, W, P, S)
     by_state = (eocc.values * mask[None, :, :, None]).sum(1)  # (D, P, S)
     states = [str(s) for s in ds["state"].values]
@@ -210,6 +220,9 @@ class EffectFree(NamedTuple):
     #: the evaluations' effect-free parts (:func:`~sibsim.money.evaluation.evaluation_fixed`),
     #: by the deal's ``evaluations``, filled on use
     evaluations: dict[Any, Any]
+    #: what ``_served`` gives with the deal's stratum ends (:mod:`sibsim.money.stratum_end`),
+    #: by the rules and cost terms, filled on use (its costs are in ``costs``)
+    ended: dict[Any, Any]
     #: the uncertain money assumptions' values for the draws of ``ds``, by name and
     #: distribution (:func:`~sibsim.money.uncertain.sample_money`), filled on use
     money_samples: dict[Any, np.ndarray]
@@ -244,7 +257,7 @@ def effect_free(deal: Deal, ds: xr.Dataset, cf: xr.Dataset, *,
         if "state" in ds.dims and state in ds["state"].values:
             cf_occ[state] = _treated_total(cf, "occupancy", None, state=state,
                                            **_state_pick(scenario, state, several))
-    return EffectFree(served, cf_events, cf_occ, {}, {}, {}, {},
+    return EffectFree(served, cf_events, cf_occ, {}, {}, {}, {}, {},
                       {} if same_outcomes else None)
 
 
@@ -356,11 +369,18 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
                       lambda: evaluate(ds, terms.evaluations, seed, measured))
     # payments, payers, costs and waterfall under the termination rules (money/termination.py)
     payers = terms.effective_payers
-    served_plan, served_by_state = (
-        _served(ds, terms.service_periods, terms.service_costs, _state_process(scenario))
-        if fixed is None else fixed.served)
+    ends = stratum_ends(deal, ds, seed)  # a sub-project that ended (money/stratum_end.py)
     full_costs = None
-    if fixed is not None and _hashable(unresolved.service_costs):
+    if ends is not None:
+        served_plan, served_by_state, full_costs = _ended_served(
+            ds, terms, unresolved, ends, fixed)
+        table = end_results(ends, table)
+    elif fixed is None:
+        served_plan, served_by_state = _served(ds, terms.service_periods, terms.service_costs,
+                                               _state_process(scenario))
+    else:
+        served_plan, served_by_state = fixed.served
+    if ends is None and fixed is not None and _hashable(unresolved.service_costs):
         key = unresolved.service_costs  # the deal's terms before resolve_money (same draws)
         if key not in fixed.costs:
             fixed.costs[key] = terms.service_costs.cost(served_plan, served_by_state or None)
@@ -489,6 +509,33 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     if achieved is not None:
         coords["rate_card"] = list(achieved.cards)
     return data, coords
+
+
+def _ended_served(ds: xr.Dataset, deal: Deal, unresolved: Deal, ends: StratumEnds,
+                  fixed: EffectFree | None,
+                  ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
+    """What ``_served`` gives with the deal's stratum ends, and its service costs (None: to
+    be computed by the lifecycle); cached in ``fixed.ended`` (the break-even fast path: the
+    same arrays as the general path, bit for bit)."""
+    def make() -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        mask = unserved_mask(ends, ds.sizes["stratum"], ds.sizes["period"])
+        return _served(ds, deal.service_periods, deal.service_costs,
+                       _state_process(deal.scenario), mask)
+
+    if fixed is None:
+        return (*make(), None)
+    costs = unresolved.service_costs  # the terms before resolve_money (the same draws)
+    key = ("served", ends.rules, deal.service_periods, costs.basis,
+           tuple(sorted(costs.per_state or ())))
+    if key not in fixed.ended:
+        fixed.ended[key] = make()
+    served, by_state = fixed.ended[key]
+    if not _hashable(costs):
+        return served, by_state, None
+    ckey = ("end_stratum", key, costs)  # beside the plain costs, keyed apart
+    if ckey not in fixed.costs:
+        fixed.costs[ckey] = deal.service_costs.cost(served, by_state or None)
+    return served, by_state, fixed.costs[ckey]
 
 
 #: Counterfactual totals kept per pattern of cohorts started (a stop that depends on the

@@ -13,7 +13,11 @@ losses reach a stop-loss. Each **termination rule** is a :class:`TerminationRule
 * :class:`CancelLaterCohorts` (``"cancel_later_cohorts"``): a cancellation decided outside
   the contract (a policy change): from a period on, later entry waves never start, with a
   probability that it happens at all; the cohorts that started are still evaluated and paid
-  (:mod:`sibsim.money.cancellation`).
+  (:mod:`sibsim.money.cancellation`);
+* :class:`EndStratum` (``"end_stratum"``): one sub-project (a stratum of the cohort, e.g. one
+  municipality) ends from a period on, with a probability that it happens at all, while the
+  other strata continue: its people are no longer served (no service costs, so nothing drawn
+  for them) and its own later results pay nothing (:mod:`sibsim.money.stratum_end`).
 
 What a stop from period ``s`` means (per draw; ``s = P`` when the deal runs its course):
 
@@ -43,7 +47,7 @@ Examples
 >>> StopLoss(share_of_commitment=0.5).limit(total_commitment=9.6e6)
 4800000.0
 >>> TERMINATION_RULES.names()
-('effect_below', 'stop_loss', 'cancel_later_cohorts')
+('effect_below', 'stop_loss', 'cancel_later_cohorts', 'end_stratum')
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ __all__ = [
     "TERMINATION_RULES",
     "CancelLaterCohorts",
     "EffectBelow",
+    "EndStratum",
     "Lifecycle",
     "StopLoss",
     "TerminationRule",
@@ -130,6 +135,16 @@ class TerminationRule(Spec):
         """First period in which no entry wave starts, per draw (``n_periods``: none is
         cancelled); int array (D,). Only a rule decided outside the contract overrides it."""
         return np.full(len(np.asarray(draws)), n_periods, dtype=np.int64)
+
+    #: The rule ends one stratum of the cohort, not the deal (:class:`EndStratum`).
+    ends_stratum: ClassVar[bool] = False
+
+    @property
+    def policy_risk(self) -> bool:
+        """True for a rule that states a risk rather than a contract term (a replay, which
+        fixes what happened, drops it): a cancellation decided outside the contract, or a
+        stratum's end with a probability below 1."""
+        return self.outside_contract
 
     def check_deal(self, deal: Deal, index: int) -> None:
         """Refuse a deal the rule cannot apply to (``index``: its place in ``termination``)."""
@@ -345,6 +360,108 @@ class CancelLaterCohorts(TerminationRule):
         from sibsim.money.cancellation import check_cancellation
 
         check_cancellation(self, deal, index)
+
+
+@TERMINATION_RULES.register
+@dataclass(frozen=True)
+class EndStratum(TerminationRule):
+    """One sub-project ends while the others continue (Lapset-SIB I: Vantaa after 3 years).
+
+    A deal whose cohort has strata with their own evaluations and payers (one municipality
+    each) can lose one of them: from ``from_period`` on, the stratum ``stratum`` is no longer
+    served, while the deal and its other strata run on. ``probability`` is the chance that the
+    end happens at all (1 for a known fact of the deal, else an assumption); each draw decides
+    it with a Bernoulli draw on the keyed random streams (results depend on the seed alone).
+    In a draw where it happens (:mod:`sibsim.money.stratum_end`):
+
+    * **service**: the stratum's people are not served from ``from_period`` on (other strata
+      as planned); the service costs per participant (and per state) of those people are not
+      incurred, so nothing is drawn down for them; the deal's ``fixed_per_period`` costs are
+      shared by every stratum and stay;
+    * **outcome payments**: the results of the evaluations measuring the stratum alone
+      (``stratum = "..."``) that are known before ``from_period`` are paid as the contract
+      says (with its lag, even later); those known in ``from_period`` or later pay nothing
+      (gate 0; the measured effect is still reported as the evaluator would have found it).
+      The payers' shares follow the metrics, so a payer tied to the stratum's metric stops
+      paying;
+    * **savings**: the stratum's simulated outcomes stand (the outcome model does not know the
+      service ended, as for a cohort whose service a stop cut); its payers keep the savings
+      the simulated outcomes give;
+    * **the deal** does not stop: no settlement, stop_period or maturity changes.
+
+    TOML: ``[[termination]]`` with ``kind = "end_stratum"``, ``stratum = "vantaa"``,
+    ``from_period = 4``, ``probability = 1`` (or ``{dist = "beta", mean = 0.3, sd = 0.1}``).
+
+    Parameters
+    ----------
+    stratum : str
+        The stratum (a name of ``[[cohort.strata]]``) that ends.
+    from_period : int
+        The first period (0-based) in which the stratum is not served. It must lie after the
+        stratum's last entry wave with people (everyone in it started the service: people
+        never served would keep the service's effect in their simulated outcomes) and before
+        the horizon (and at or before the deal's ``maturity``).
+    probability : float or Distribution, default 1
+        The probability that the stratum ends (a fraction; a distribution is sampled per draw
+        as ``termination.end_stratum.<stratum>.probability``).
+
+    Examples
+    --------
+    >>> rule = EndStratum(stratum="vantaa", from_period=4, probability=0.5)
+    >>> rule.end_period(seed=1, draws=np.arange(6), n_periods=12).tolist()
+    [12, 4, 4, 12, 12, 12]
+    >>> EndStratum(stratum="vantaa", from_period=4, probability=0.0).inert
+    True
+    """
+
+    kind = "end_stratum"
+    ends_stratum = True
+
+    stratum: str = param(v.label, doc="the stratum (sub-project) that ends")
+    from_period: int = param(v.integer(1), doc="first period (0-based) without its service")
+    probability: float | Distribution = param(
+        _Probability(), default=1.0, uncertain=True,
+        doc="probability that the stratum ends (a fraction, or a distribution)")
+
+    @property
+    def inert(self) -> bool:
+        """True when the end never happens (``probability`` exactly 0)."""
+        return isinstance(self.probability, float) and self.probability == 0.0
+
+    @property
+    def policy_risk(self) -> bool:
+        """A stratum's end is a risk (dropped by a replay) unless it is certain."""
+        return not (isinstance(self.probability, float) and self.probability == 1.0)
+
+    def happens(self, seed: int, draws: Any) -> NDArray[np.bool_]:
+        """Whether the stratum ends in each of the draws with global indices ``draws`` (a
+        block of a longer run gets the values the whole run gives those draws); each stratum
+        has its own stream."""
+        from sibsim.money.evaluation import _sample_for_draws
+
+        draws = np.asarray(draws, dtype=np.int64)
+        name = f"termination.{self.kind}.{self.stratum}"
+        p: Any = self.probability
+        if isinstance(p, Distribution):
+            p = _sample_for_draws(p, f"{name}.probability", seed, draws)
+        u = _sample_for_draws(Uniform(0.0, 1.0), f"{name}.draw", seed, draws)
+        return np.asarray(u < p)
+
+    def describe_probability(self) -> str:
+        """The probability in words: ``"0.2"`` or the distribution's description."""
+        p = self.probability
+        return p.describe() if isinstance(p, Distribution) else f"{p:g}"
+
+    def end_period(self, seed: int, draws: Any, n_periods: int) -> IntArray:
+        """First period in which the stratum is not served, per draw (``n_periods``: it
+        does not end); int array (D,)."""
+        happens = self.happens(seed, draws)
+        return np.where(happens, min(self.from_period, n_periods), n_periods).astype(np.int64)
+
+    def check_deal(self, deal: Deal, index: int) -> None:
+        from sibsim.money.stratum_end import check_stratum_end
+
+        check_stratum_end(self, deal, index)
 
 
 def read_termination(top: Section) -> tuple[TerminationRule, ...]:
