@@ -173,7 +173,7 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
     cf_units = _counterfactual_units(ds, deal, seed)
     effect, unit = table.measured_effect.copy(), table.units.copy()
     gate = table.gate.copy()
-    value = {ev.metric: ev.value_per_unit for ev in deal.evaluations}
+    value = {ev.metric: ev.avoided_cost_per_unit for ev in deal.evaluations}
     replayed = np.zeros(table.n_triggers, bool)
     trig = np.array(table.metric)
     for metric in metrics:
