@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_evaluation import ENTRY, SIZES, outcome_ds, rounded, two_wave_ds
 
 import sibsim
 from sibsim.cli import main
@@ -22,6 +21,7 @@ from sibsim.money import MoneyValue, PricePerUnit
 from sibsim.money.evaluation import Evaluation, Historical, evaluate, evaluation_fixed
 from sibsim.scenario_file import builtin_scenarios, parse_scenario
 from sibsim.spec import LogNormal
+from test_evaluation import ENTRY, SIZES, outcome_ds, rounded, two_wave_ds
 
 
 def money_ev(**kw):
@@ -86,14 +86,6 @@ def test_bad_values_are_refused(kw, words):
 
 
 # --------------------------------------------------------------------------- value 1
-def _with_money(deal, per_unit=1.0, keep_value=False):
-    """The deal with every evaluation measured in money at ``per_unit`` (value_per_unit 0)."""
-    evs = tuple(dataclasses.replace(e, value_per_unit=0.0,
-                                    money=MoneyValue(per_unit=per_unit))
-                for e in deal.evaluations)
-    return deal.replace(evaluations=evs)
-
-
 @pytest.mark.parametrize("name", ["peterborough", "tyollisyys-sib", "koto-sib", "denver-housing"])
 def test_value_of_one_reproduces_the_unit_evaluation_bit_for_bit(name):
     """Per unit 1: the same measured effects, units and gates, to the last bit, and the same
@@ -288,3 +280,50 @@ def test_cli_refuses_a_bad_value_with_exit_2(tmp_path, capsys, old, new, words):
     text = builtin_scenarios()["tyollisyys-sib"].read_text(encoding="utf-8")
     assert old in text
     _cli_refuses(tmp_path, capsys, text.replace(old, new, 1), words)
+
+
+def test_replay_values_savings_on_the_outcome_units_of_a_money_metric():
+    """A replay of Työllisyys-SIB in money books the state's savings (EUR 1,180 a month of work)
+    on the months behind the euros: the same savings as the same replay in months."""
+    deal = sibsim.load_scenario("tyollisyys-sib")
+    months = deal.replace(evaluations=tuple(dataclasses.replace(e, money=None)
+                                            for e in deal.evaluations))
+    measured = {"wages_easier": 0.08, "wages_harder": 0.05}
+    a = sibsim.replay(deal, measured=measured, draws=6, seed=2)
+    b = sibsim.replay(months, measured=measured, draws=6, seed=2)
+    assert (b["commissioner_savings"] > 0).all()
+    np.testing.assert_allclose(a["commissioner_savings"], b["commissioner_savings"], rtol=1e-9)
+    assert a["trigger_units"].attrs["units"] == "EUR"
+    assert b["trigger_units"].attrs["units"] == "outcome units"
+    # the money paid on is the months times the wage drawn (EUR 2,000 a month in 2020)
+    ratio = (a["trigger_units"] / b["trigger_units"]).values
+    assert np.all((ratio > 1_000) & (ratio < 4_000))
+
+
+def test_power_of_a_money_metric():
+    """The power calculation works in outcome units: the spread of earnings widens the measured
+    effect's sd by sqrt(1 + cv**2), and a target in currency per person-period is the same cut
+    as the target in units times the value of a unit."""
+    from sibsim.analysis.power import evaluation_power
+
+    deal = sibsim.load_scenario("koto-sib")
+
+    def with_money(**kw):
+        evs = tuple(dataclasses.replace(e, money=MoneyValue(**kw)) for e in deal.evaluations)
+        return deal.replace(evaluations=evs)
+
+    plain = evaluation_power(with_money(per_unit=4_944.0))
+    spread = evaluation_power(with_money(per_unit=4_944.0, cv=0.5))
+    np.testing.assert_allclose(spread["effect_sd"], plain["effect_sd"] * math.sqrt(1.25),
+                               rtol=1e-12)
+    np.testing.assert_allclose(spread["expected_effect"], plain["expected_effect"], rtol=1e-12)
+    in_units = deal.replace(evaluations=tuple(
+        dataclasses.replace(e, target_per_person_period=0.05, money=None)
+        for e in deal.evaluations))
+    in_money = deal.replace(evaluations=tuple(
+        dataclasses.replace(e, target_per_person_period=0.05 * 4_944.0,
+                            money=MoneyValue(per_unit=4_944.0, growth=0.0))
+        for e in deal.evaluations))
+    a, b = evaluation_power(in_units), evaluation_power(in_money)
+    assert (a["threshold"] > 0.0).all()
+    np.testing.assert_allclose(b["threshold"], a["threshold"], rtol=1e-12)

@@ -95,6 +95,7 @@ __all__ = [
     "evaluation_fixed",
     "person_periods",
     "targets_met",
+    "unit_values",
 ]
 
 #: The evaluation designs, by TOML ``kind``: ``"rct"``, ``"matched"``, ``"historical"``,
@@ -1163,6 +1164,16 @@ def targets_met(fixed: EvaluationFixed, units: np.ndarray) -> np.ndarray:
             cols.append(_target_met(part.ev, units[:, k], trig.person_periods))
             k += 1
     return np.stack(cols, 1) if cols else np.ones(np.shape(units), bool)
+
+
+def unit_values(fixed: EvaluationFixed) -> np.ndarray:
+    """Currency per outcome unit of every trigger (D, K), in :func:`evaluate`'s order: a money
+    evaluation's mean value over the person-periods the trigger measures
+    (``Evaluation.money``), 1 for an evaluation in outcome units. ``units / unit_values`` are
+    a money trigger's units back in outcome units (without its dispersion)."""
+    cols = [np.ones(len(fixed.draws)) if trig.value is None else np.asarray(trig.value, float)
+            for part in fixed.parts for trig in part.triggers]
+    return np.stack(cols, 1) if cols else np.ones((len(fixed.draws), 0))
 
 
 def _sample_for_draws(dist: Distribution, name: str, seed: int, draws: np.ndarray) -> np.ndarray:

@@ -528,7 +528,7 @@ def _label(deal: Deal, ds: xr.Dataset, data: Mapping[str, np.ndarray],
     return out
 
 
-def _label_money_units(out: xr.Dataset, deal: Deal) -> None:
+def _label_money_units(out: xr.Dataset, deal: Deal, describe: bool = True) -> None:
     """Money evaluations (``Evaluation.money``): their triggers' units are the deal's currency.
     Adds the ``trigger_unit`` coordinate (each trigger's unit) and labels ``trigger_units``
     in the currency when every trigger is money; nothing changes without a money evaluation."""
@@ -541,6 +541,7 @@ def _label_money_units(out: xr.Dataset, deal: Deal) -> None:
     out["trigger_units"].attrs["units"] = (
         deal.currency if all(m in money for m in metrics)
         else f"outcome units or {deal.currency} (see trigger_unit)")
-    out["trigger_units"].attrs["description"] = (
-        "Outcome units attributed by each evaluation; money for a money evaluation "
-        "(evaluation money = {...}): currency above the counterfactual.")
+    if describe:
+        out["trigger_units"].attrs["description"] = (
+            "Outcome units attributed by each evaluation; money for a money evaluation "
+            "(evaluation money = {...}): currency above the counterfactual.")
