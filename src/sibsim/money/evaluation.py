@@ -185,8 +185,9 @@ class Measured(NamedTuple):
     treated: np.ndarray
     spans: np.ndarray
     #: money evaluations (``Evaluation.money``): currency per outcome unit over what the
-    #: trigger measures (its person-periods' mean), shape ``(draws,)``, by which a design
-    #: values a rate given in outcome units (a historical rate); None: outcome units
+    #: trigger measures in each of its waves (the mean over the wave's periods measured),
+    #: shape ``(draws, len(waves))``, by which a design values a rate given in outcome units
+    #: (a historical rate); None: outcome units
     value: np.ndarray | None = None
 
 
@@ -363,14 +364,20 @@ class Historical(EvaluationDesign):
                        measured: Measured) -> tuple[np.ndarray, np.ndarray]:
         rate = _draws(params, metric, "historical_rate", self.historical_rate)
         n, spans = np.asarray(measured.treated, float), np.asarray(measured.spans, float)
+        value = measured.value  # a money evaluation: each wave's rate valued in currency
         if rate.ndim == 2 and len(measured.waves) == 1 and spans[0] == 1:
             rate = rate[:, measured.waves[0]]
+            if value is not None:
+                rate = rate * value[:, 0]
         elif rate.ndim == 2:  # one rate per wave: weighted by participants (and spans)
-            rate = (rate[:, measured.waves] * (n * spans)).sum(1) / n.sum()
+            per_wave = rate[:, measured.waves]
+            if value is not None:
+                per_wave = per_wave * value
+            rate = (per_wave * (n * spans)).sum(1) / n.sum()
+        elif value is not None:  # one rate, valued by wave
+            rate = rate * ((n * spans * value).sum(1) / n.sum())
         elif np.any(spans != 1):
             rate = rate * ((n * spans).sum() / n.sum())
-        if measured.value is not None:  # a money evaluation: the rate valued in currency
-            rate = rate * measured.value
         return rate, np.zeros(len(rate))
 
 
@@ -1272,10 +1279,12 @@ def _prepare(ds: xr.Dataset, ev: Evaluation, seed: int
         noise = None if z is None else z[:, arms.index("treatment")]
     for trig in evaluation_triggers(ev, u, arms, size, entry):
         waves = trig.waves
-        value = None if scale is None else _mean_value(scale, mask, n_t, waves, trig.period,
-                                                        trig.upto)
+        by_wave = value = None
+        if scale is not None:
+            by_wave = _wave_values(scale, mask, waves, trig.period, trig.upto)
+            value = _mean_value(scale, mask, n_t, waves, trig.period, trig.upto)
         measured = Measured(waves=waves, treated=n_t[waves], spans=trig.spans[waves],
-                            value=value)
+                            value=by_wave)
         c_rate, c_var = design.counterfactual(ev.metric, params, trig.comparison, measured)
         triggers.append(_FixedTrigger(waves, int(trig.known), bool(trig.cumulative),
                                       n_t[waves].sum(), trig.period, c_rate, c_var, trig.upto,
@@ -1283,6 +1292,27 @@ def _prepare(ds: xr.Dataset, ev: Evaluation, seed: int
                                       value))
     return (_FixedEvaluation(ev, mask, triggers, scale, noise),
             u[:, arms.index("treatment")])
+
+
+def _wave_values(scale: np.ndarray, mask: np.ndarray, waves: Sequence[int],
+                 period: int | None, upto: int | None) -> np.ndarray:
+    """Currency per outcome unit of each of a trigger's waves (D, len(waves)): ``scale``
+    (D, P) at its one period, else the mean over the periods of the wave's window it measures
+    (up to ``upto``).
+
+    Examples
+    --------
+    >>> scale = np.array([[1.0, 2.0, 4.0]])
+    >>> mask = np.array([[True, True, False], [False, True, True]])
+    >>> _wave_values(scale, mask, [0, 1], None, None).tolist()
+    [[1.5, 3.0]]
+    """
+    if period is not None:
+        return np.repeat(scale[:, period:period + 1], len(waves), axis=1)
+    m = (mask if upto is None else mask[:, :upto + 1])[list(waves)].astype(float)
+    counts = m.sum(1)
+    out = scale[:, :m.shape[1]] @ m.T / np.where(counts > 0, counts, 1.0)
+    return np.where(counts > 0, out, scale[:, :1])
 
 
 def _mean_value(scale: np.ndarray, mask: np.ndarray, n_t: np.ndarray, waves: Sequence[int],
