@@ -244,7 +244,7 @@ def test_toml_round_trip():
     assert math.isclose(b.money.per_unit.shape * b.money.per_unit.scale**2, 150.0**2)
     assert sorted(b.parameters()) == ["evaluation.wages_harder.historical_rate",
                                       "evaluation.wages_harder.money.per_unit"]
-    assert a.value_per_unit == 0.0 and a.unit_name == "currency"
+    assert a.value_per_unit == 0.0 and a.avoided_cost_per_unit == 1.0
 
 
 MONEY_LINE = ('money = {per_unit = {dist = "lognormal", mean = 2_000, sd = 300}, '

@@ -859,12 +859,6 @@ class Evaluation(Spec):
         return out
 
     @property
-    def unit_name(self) -> str:
-        """What the trigger's ``units`` count: ``"currency"`` for a money evaluation (the
-        deal's currency), else ``"outcome units"``."""
-        return "currency" if self.money is not None else "outcome units"
-
-    @property
     def avoided_cost_per_unit(self) -> float:
         """Avoided cost of one of the trigger's units: 1 for a money evaluation (its units
         are money), else ``value_per_unit``."""
