@@ -33,6 +33,7 @@ MODULES = (
     "sibsim.scenario_file",
     "sibsim.templates",
     "sibsim.money.evaluation",
+    "sibsim.money.money_metric",
     "sibsim.money.pricing",
     "sibsim.money.contract",
     "sibsim.money.results",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -30,6 +31,7 @@ from sibsim.dataset.build import simulate
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import (
     Measured,
+    _mean_value,
     _window_mask,
     contract_round,
     evaluation_triggers,
@@ -190,13 +192,18 @@ def evaluation_power(deal: Deal) -> xr.Dataset:
             measured = Measured(waves=waves, treated=n_t[waves], spans=trig.spans[waves])
             c, vc = ev.design.counterfactual(ev.metric, params, trig.comparison, measured)
             c_rate, c_var = float(np.ravel(c)[0]), float(np.ravel(vc)[0])
+            target = ev.target_per_person_period
+            if ev.money is not None:  # measured in outcome units here: see _money_units
+                spread, value = _money_units(ev, params, ds, n_t, entry, trig)
+                t_var, c_var = t_var * spread, c_var * spread
+                target = None if target is None else target / value
             rule = terms[ev.metric].rule_for(trig.cumulative)
             th = paying_threshold(rule, ev.precision)
-            if ev.target_per_person_period is not None and c_rate > 0:
+            if target is not None and c_rate > 0:
                 # an absolute target as a relative cut on this trigger's counterfactual
                 pp = person_periods(_window_mask(ev, entry, u.shape[-1], n_t), n_t, waves,
                                     trig.period, trig.upto)
-                th = max(th, ev.target_per_person_period * pp / (nt * c_rate))
+                th = max(th, target * pp / (nt * c_rate))
             if c_rate > 0:
                 ratio = t_rate / c_rate
                 effect = 1 - ratio if ev.direction == "reduce" else ratio - 1
@@ -349,3 +356,16 @@ def detection_lines(deal: Deal, power: xr.Dataset | None = None,
             "will follow chance as much as the service's effect; larger groups, pooling the "
             "waves (pooled = true) or a longer window help.")
     return out
+
+
+def _money_units(ev: Any, params: dict, ds: xr.Dataset, n_t: np.ndarray, entry: np.ndarray,
+                 trig: Any) -> tuple[float, float]:
+    """A money evaluation (``Evaluation.money``) in outcome units: the factor of its variance,
+    ``1 + cv**2`` (earnings spread between person-periods), and the currency per outcome unit
+    over what the trigger measures at the prior mean (to turn a target in currency per
+    person-period into outcome units). The measured effect itself is the same in either."""
+    P = ds.sizes["period"]
+    scale = ev.money.scale(params, ev.metric, 1, P, int(ds.attrs["periods_per_year"]))
+    mask = _window_mask(ev, entry, P, n_t)
+    value = float(_mean_value(scale, mask, n_t, trig.waves, trig.period, trig.upto)[0])
+    return 1.0 + ev.money.cv**2, value

@@ -55,9 +55,9 @@ import xarray as xr
 from sibsim.dataset.build import simulate
 from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal
-from sibsim.money.evaluation import evaluate, evaluation_fixed, targets_met
+from sibsim.money.evaluation import evaluate, evaluation_fixed, targets_met, unit_values
 from sibsim.money.results import EvaluationTable
-from sibsim.money.sib import counterfactual, money_flows
+from sibsim.money.sib import _label_money_units, counterfactual, money_flows
 from sibsim.money.stratum_end import end_results, stratum_ends
 from sibsim.money.termination import interim_results, paid_in_waterfall
 from sibsim.spec import _validate as v
@@ -175,7 +175,7 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
     cf_units = _counterfactual_units(ds, deal, seed)
     effect, unit = table.measured_effect.copy(), table.units.copy()
     gate = table.gate.copy()
-    value = {ev.metric: ev.value_per_unit for ev in deal.evaluations}
+    value = {ev.metric: ev.avoided_cost_per_unit for ev in deal.evaluations}
     replayed = np.zeros(table.n_triggers, bool)
     trig = np.array(table.metric)
     for metric in metrics:
@@ -215,7 +215,9 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
     by_trigger = _claim_share_by_trigger(
         deal, money, new, deal.contract.outcome_payments(new, ds.sizes["period"],
                                             deal.contract.achievements(ds)).by_trigger)
-    out = _summary(deal, money, new, replayed, by_trigger)
+    per_unit = (unit_values(evaluation_fixed(ds, deal.evaluations, seed))
+                if any(ev.money is not None for ev in deal.evaluations) else None)
+    out = _summary(deal, money, new, replayed, by_trigger, per_unit)
     if outside:
         out.attrs["not_applied"] = (
             f"termination rules decided outside the contract or stating a risk "
@@ -232,9 +234,12 @@ def _per_event(amount, process: str | None) -> float:
     return float(amount)
 
 
-def _savings_on_units(deal: Deal, table: EvaluationTable, n_periods: int) -> np.ndarray:
+def _savings_on_units(deal: Deal, table: EvaluationTable, n_periods: int,
+                      per_unit: np.ndarray | None = None) -> np.ndarray:
     """Cashable savings (D, P) on the units of the table, booked when each result is known
-    (summed over the deal's payers: with ``[[payers]]`` the savings are theirs)."""
+    (summed over the deal's payers: with ``[[payers]]`` the savings are theirs). ``per_unit``
+    (D, K): currency per outcome unit of money triggers (:func:`unit_values`), whose units are
+    turned back into outcome units before the payers' savings per unit value them."""
     payers = deal.effective_payers
     out = np.zeros((table.n_draws, n_periods))
     for ev in deal.evaluations:
@@ -245,7 +250,8 @@ def _savings_on_units(deal: Deal, table: EvaluationTable, n_periods: int) -> np.
         price = sum(_per_event(p.saving_per_event, ev.process) if ev.outcome == "events"
                     else p.saving_per_person_period.get(ev.state, 0.0) for p in payers)
         for k in use:
-            out[:, min(table.period[k], n_periods - 1)] += table.units[:, k] * price
+            units = table.units[:, k] if per_unit is None else table.units[:, k] / per_unit[:, k]
+            out[:, min(table.period[k], n_periods - 1)] += units * price
     return out
 
 
@@ -270,7 +276,7 @@ def _claim_share_by_trigger(deal: Deal, money: xr.Dataset, table: EvaluationTabl
 
 
 def _summary(deal: Deal, money: xr.Dataset, table: EvaluationTable, replayed: np.ndarray,
-             by_trigger: np.ndarray) -> xr.Dataset:
+             by_trigger: np.ndarray, per_unit: np.ndarray | None = None) -> xr.Dataset:
     cur = deal.currency
     flow = money["flow"]
     parties = list(money["party"].values)
@@ -280,7 +286,7 @@ def _summary(deal: Deal, money: xr.Dataset, table: EvaluationTable, replayed: np
     guarantee = (-flow.sel(party="guarantor").sum("period") if "guarantor" in parties
                  else xr.zeros_like(money["outcome_payments"].sum("period")))
     commissioner_flow = flow.sel(party="commissioner").sum("period")
-    savings = _savings_on_units(deal, table, money.sizes["period"]).sum(-1)
+    savings = _savings_on_units(deal, table, money.sizes["period"], per_unit).sum(-1)
     other = float(money["commissioner_other_costs"].sum())
     data = {
         "measured_effect": (("draw", "trigger"), table.measured_effect, "fraction",
@@ -320,6 +326,7 @@ def _summary(deal: Deal, money: xr.Dataset, table: EvaluationTable, replayed: np
                 "trigger_metric": money["trigger_metric"],
                 "trigger_pooled": money["trigger_pooled"],
                 "trigger_period": money["trigger_period"]})
+    _label_money_units(out, deal, describe=False)  # money evaluations' units are currency
     out.attrs.update({"scenario": deal.name, "currency": cur, "seed": money.attrs["seed"],
                       "unfunded_costs_max": float(money["unfunded_costs"].sum("period").max())})
     return out

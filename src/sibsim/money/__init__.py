@@ -31,6 +31,7 @@ from sibsim.money.evaluation import (
     evaluate,
 )
 from sibsim.money.irr import IRRStatus, irr, npv
+from sibsim.money.money_metric import MoneyValue
 from sibsim.money.municipality import Municipality, per_period_rate
 from sibsim.money.payers import Payer, PayerSplit, split_by_payer
 from sibsim.money.pricing import (
@@ -89,6 +90,7 @@ __all__ = [
     "LinearFloorCap",
     "Matched",
     "MetricTerms",
+    "MoneyValue",
     "Municipality",
     "Payer",
     "PayerSplit",

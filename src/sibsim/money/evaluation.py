@@ -70,6 +70,7 @@ from scipy import stats
 from sibsim.dataset.schema import in_schema_order
 from sibsim.engine.parameters import sample_parameter
 from sibsim.money.kernels.chain import sum_strata
+from sibsim.money.money_metric import MoneyValue, read_money
 from sibsim.money.results import EvaluationTable
 from sibsim.spec import _validate as v
 from sibsim.spec.distributions import Distribution, as_distribution, require_support
@@ -94,6 +95,7 @@ __all__ = [
     "evaluation_fixed",
     "person_periods",
     "targets_met",
+    "unit_values",
 ]
 
 #: The evaluation designs, by TOML ``kind``: ``"rct"``, ``"matched"``, ``"historical"``,
@@ -182,6 +184,11 @@ class Measured(NamedTuple):
     waves: list[int]
     treated: np.ndarray
     spans: np.ndarray
+    #: money evaluations (``Evaluation.money``): currency per outcome unit over what the
+    #: trigger measures in each of its waves (the mean over the wave's periods measured),
+    #: shape ``(draws, len(waves))``, by which a design values a rate given in outcome units
+    #: (a historical rate); None: outcome units
+    value: np.ndarray | None = None
 
 
 # --------------------------------------------------------------------------- designs
@@ -327,7 +334,8 @@ class Historical(EvaluationDesign):
         parameter ``evaluation.<metric>.historical_rate``). A sequence gives one rate per entry
         wave (parameters ``evaluation.<metric>.historical_rate[w]``). A pooled result's
         counterfactual is the participant-weighted mean of the waves' rates (times the periods
-        of each wave's window with ``per_period``).
+        of each wave's window with ``per_period``). With ``Evaluation.money`` the rate stays
+        in outcome units and is valued at the money per unit of the periods measured.
 
     Examples
     --------
@@ -356,10 +364,18 @@ class Historical(EvaluationDesign):
                        measured: Measured) -> tuple[np.ndarray, np.ndarray]:
         rate = _draws(params, metric, "historical_rate", self.historical_rate)
         n, spans = np.asarray(measured.treated, float), np.asarray(measured.spans, float)
+        value = measured.value  # a money evaluation: each wave's rate valued in currency
         if rate.ndim == 2 and len(measured.waves) == 1 and spans[0] == 1:
             rate = rate[:, measured.waves[0]]
+            if value is not None:
+                rate = rate * value[:, 0]
         elif rate.ndim == 2:  # one rate per wave: weighted by participants (and spans)
-            rate = (rate[:, measured.waves] * (n * spans)).sum(1) / n.sum()
+            per_wave = rate[:, measured.waves]
+            if value is not None:
+                per_wave = per_wave * value
+            rate = (per_wave * (n * spans)).sum(1) / n.sum()
+        elif value is not None:  # one rate, valued by wave
+            rate = rate * ((n * spans * value).sum(1) / n.sum())
         elif np.any(spans != 1):
             rate = rate * ((n * spans).sum() / n.sum())
         return rate, np.zeros(len(rate))
@@ -635,6 +651,15 @@ class Evaluation(Spec):
         result being known.
     value_per_unit : float
         Currency value of one outcome unit, used as ``avoided_cost`` for savings-share rules.
+        Left at 0 with ``money`` (the avoided cost is then the money measured).
+    money : MoneyValue, optional
+        The metric is money (:mod:`sibsim.money.money_metric`): each outcome unit is worth
+        ``money.per_unit`` currency (a number or a distribution, growing by ``money.growth``
+        a year), so the evaluation measures and compares money (wages above a prediction, taxes
+        and benefits gained), the trigger's ``units`` and avoided cost are currency, the
+        pricing rules pay per unit of currency (``price_per_unit`` with ``price = 0.5``: half
+        of the gain) and ``target_per_person_period`` is currency per person-period. TOML:
+        ``money = {per_unit = 2_000, growth = 0.02}``. ``None``: outcome units.
     stratum : str or sequence of str, optional
         Measure only these strata of the cohort (treated and comparison people alike); stored
         as a tuple of names. ``None``: every stratum.
@@ -722,6 +747,10 @@ class Evaluation(Spec):
                             doc="periods from the end of a window to the result being known")
     value_per_unit: float = param(v.interval(0.0), default=0.0,
                                   doc="currency per outcome unit (avoided cost)")
+    money: MoneyValue | None = param(
+        v.optional(v.instance_of(MoneyValue)), default=None, reader=read_money,
+        doc="the metric is money: {per_unit = currency per outcome unit, growth, cv}; "
+            "None: outcome units")
     stratum: str | tuple[str, ...] | None = param(
         v.optional(v.scalar_or_vector(v.label)), default=None,
         doc="measure only these strata (a name or a list); None: all")
@@ -769,6 +798,10 @@ class Evaluation(Spec):
             v.unique("Evaluation.stratum", strata, "strata")
             self._set("stratum", strata)
         self._check_clock()
+        if self.money is not None and self.value_per_unit != 0.0:
+            raise v.fail("Evaluation.value_per_unit", self.value_per_unit,
+                         "0 (left out) with money: the units are then money and the avoided "
+                         "cost is that money; give the value of a unit as money.per_unit")
         self._set("design", _design(self.design, {k: getattr(self, k) for k in _FLAT_KEYS}))
         for k in _FLAT_KEYS:
             self._set(k, None)
@@ -820,7 +853,16 @@ class Evaluation(Spec):
     def parameters(self) -> dict[str, Distribution]:
         """Uncertain inputs of the evaluation, by name (``evaluation.<metric>.<field>``, with
         ``[w]`` for a value given per entry wave)."""
-        return self.design.parameters(self.metric)  # type: ignore[union-attr]
+        out = self.design.parameters(self.metric)  # type: ignore[union-attr]
+        if self.money is not None:
+            out.update(self.money.parameters(self.metric))
+        return out
+
+    @property
+    def avoided_cost_per_unit(self) -> float:
+        """Avoided cost of one of the trigger's units: 1 for a money evaluation (its units
+        are money), else ``value_per_unit``."""
+        return 1.0 if self.money is not None else self.value_per_unit
 
     def check_scenario(self, strata: Sequence[str], n_waves: int) -> None:
         """Refuse strata the scenario does not have, and per-wave design values whose number
@@ -1125,6 +1167,16 @@ def targets_met(fixed: EvaluationFixed, units: np.ndarray) -> np.ndarray:
     return np.stack(cols, 1) if cols else np.ones(np.shape(units), bool)
 
 
+def unit_values(fixed: EvaluationFixed) -> np.ndarray:
+    """Currency per outcome unit of every trigger (D, K), in :func:`evaluate`'s order: a money
+    evaluation's mean value over the person-periods the trigger measures
+    (``Evaluation.money``), 1 for an evaluation in outcome units. ``units / unit_values`` are
+    a money trigger's units back in outcome units (without its dispersion)."""
+    cols = [np.ones(len(fixed.draws)) if trig.value is None else np.asarray(trig.value, float)
+            for part in fixed.parts for trig in part.triggers]
+    return np.stack(cols, 1) if cols else np.ones((len(fixed.draws), 0))
+
+
 def _sample_for_draws(dist: Distribution, name: str, seed: int, draws: np.ndarray) -> np.ndarray:
     """Values of an evaluation parameter for the draws with global indices ``draws`` (the
     outcome dataset's ``draw`` coordinate: a block of a longer run, or any selection of its
@@ -1153,6 +1205,9 @@ class _FixedTrigger(NamedTuple):
     upto: int | None = None
     #: treated person-periods measured (for ``target_per_person_period``)
     person_periods: float = math.nan
+    #: money evaluations: currency per outcome unit over the periods measured (D,) (scales
+    #: the gate's variance); None: outcome units
+    value: np.ndarray | None = None
 
 
 class _FixedEvaluation(NamedTuple):
@@ -1161,6 +1216,10 @@ class _FixedEvaluation(NamedTuple):
     ev: Evaluation
     mask: np.ndarray
     triggers: list[_FixedTrigger]
+    #: money evaluations: currency per outcome unit (D, P), and the dispersion's normal draws
+    #: of the treated arm (D, W, P) (None without ``cv``)
+    scale: np.ndarray | None = None
+    noise: np.ndarray | None = None
 
 
 class EvaluationFixed(NamedTuple):
@@ -1205,14 +1264,71 @@ def _prepare(ds: xr.Dataset, ev: Evaluation, seed: int
     u = outcome_units(ds, ev).values  # (D, A, W, P)
     triggers = []
     mask = _window_mask(ev, entry, u.shape[-1], n_t)
+    scale = noise = None
+    if ev.money is not None:  # a money evaluation: outcome units valued period by period
+        scale = ev.money.scale(params, ev.metric, u.shape[0], u.shape[-1],
+                               int(ds.attrs["periods_per_year"]))
+        z = ev.money.noise(ev.metric, seed, ds["draw"].values, u.shape[1:])
+        u = ev.money.value(u, scale[:, None, None, :], z)
+        noise = None if z is None else z[:, arms.index("treatment")]
     for trig in evaluation_triggers(ev, u, arms, size, entry):
         waves = trig.waves
-        measured = Measured(waves=waves, treated=n_t[waves], spans=trig.spans[waves])
+        by_wave = value = None
+        if scale is not None:
+            by_wave = _wave_values(scale, mask, waves, trig.period, trig.upto)
+            value = _mean_value(scale, mask, n_t, waves, trig.period, trig.upto)
+        measured = Measured(waves=waves, treated=n_t[waves], spans=trig.spans[waves],
+                            value=by_wave)
         c_rate, c_var = design.counterfactual(ev.metric, params, trig.comparison, measured)
         triggers.append(_FixedTrigger(waves, int(trig.known), bool(trig.cumulative),
                                       n_t[waves].sum(), trig.period, c_rate, c_var, trig.upto,
-                                      person_periods(mask, n_t, waves, trig.period, trig.upto)))
-    return _FixedEvaluation(ev, mask, triggers), u[:, arms.index("treatment")]
+                                      person_periods(mask, n_t, waves, trig.period, trig.upto),
+                                      value))
+    return (_FixedEvaluation(ev, mask, triggers, scale, noise),
+            u[:, arms.index("treatment")])
+
+
+def _wave_values(scale: np.ndarray, mask: np.ndarray, waves: Sequence[int],
+                 period: int | None, upto: int | None) -> np.ndarray:
+    """Currency per outcome unit of each of a trigger's waves (D, len(waves)): ``scale``
+    (D, P) at its one period, else the mean over the periods of the wave's window it measures
+    (up to ``upto``).
+
+    Examples
+    --------
+    >>> scale = np.array([[1.0, 2.0, 4.0]])
+    >>> mask = np.array([[True, True, False], [False, True, True]])
+    >>> _wave_values(scale, mask, [0, 1], None, None).tolist()
+    [[1.5, 3.0]]
+    """
+    if period is not None:
+        return np.repeat(scale[:, period:period + 1], len(waves), axis=1)
+    m = (mask if upto is None else mask[:, :upto + 1])[list(waves)].astype(float)
+    counts = m.sum(1)
+    out = scale[:, :m.shape[1]] @ m.T / np.where(counts > 0, counts, 1.0)
+    return np.where(counts > 0, out, scale[:, :1])
+
+
+def _mean_value(scale: np.ndarray, mask: np.ndarray, n_t: np.ndarray, waves: Sequence[int],
+                period: int | None, upto: int | None) -> np.ndarray:
+    """Currency per outcome unit over what a trigger measures (D,): ``scale`` (D, P) at its
+    one period, else averaged over the person-periods of its waves' windows (up to ``upto``).
+
+    Examples
+    --------
+    >>> scale = np.array([[1.0, 2.0, 4.0]])
+    >>> mask = np.array([[True, True, False], [False, True, True]])
+    >>> _mean_value(scale, mask, np.array([1.0, 3.0]), [0, 1], None, None).tolist()
+    [2.625]
+    """
+    if period is not None:
+        return scale[:, period]
+    m = mask if upto is None else mask[:, :upto + 1]
+    weights = (np.asarray(n_t, float)[list(waves), None] * m[list(waves)]).sum(0)
+    total = weights.sum()
+    if not total > 0:
+        return scale[:, 0]
+    return scale[:, :len(weights)] @ weights / total
 
 
 def evaluation_fixed(ds: xr.Dataset, evaluations: tuple[Evaluation, ...],
@@ -1249,6 +1365,15 @@ def _treated_units(ds: xr.Dataset, ev: Evaluation) -> np.ndarray:
     return out
 
 
+def _valued(part: _FixedEvaluation, u_t: np.ndarray) -> np.ndarray:
+    """The treated arm's units (D, W, P) in money for a money evaluation (as in
+    :func:`_prepare`), else as they are."""
+    ev = part.ev
+    if ev.money is None or part.scale is None:
+        return u_t
+    return ev.money.value(u_t, part.scale[:, None, :], part.noise)
+
+
 def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
              fixed: EvaluationFixed | None = None) -> EvaluationTable:
     """Measure every evaluation on a simulated outcome dataset.
@@ -1274,7 +1399,8 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
         if fixed is None:
             part, u_t = _prepare(ds, ev, seed)
         else:
-            part, u_t = fixed.parts[i], _treated_units(ds, ev)
+            part = fixed.parts[i]
+            u_t = _valued(part, _treated_units(ds, ev))
         treated = to_date = None
         for trig in part.triggers:
             if trig.upto is not None:  # a result to date: each wave's window up to trig.upto
@@ -1295,7 +1421,11 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
                 rel = np.where(c_rate > 0, diff / np.where(c_rate > 0, c_rate, 1.0), 0.0)
             gate = np.ones(D, bool)
             if ev.alpha is not None:
-                se = np.sqrt(t_units / nt**2 + c_var)
+                var = t_units / nt**2 + c_var
+                if trig.value is not None and ev.money is not None:
+                    # money: a unit's variance is value**2 (1 + cv**2), its mean value
+                    var = var * trig.value * (1.0 + ev.money.cv**2)
+                se = np.sqrt(var)
                 z = np.where(se > 0, diff / np.where(se > 0, se, 1.0), 0.0)
                 gate = z > stats.norm.isf(ev.alpha)
             if ev.target_per_person_period is not None:  # an absolute target
@@ -1308,7 +1438,7 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
             effects.append(contract_round(rel, ev.precision))
             units.append(diff * nt)
             gates.append(gate)
-            values.append(diff * nt * ev.value_per_unit)
+            values.append(diff * nt * ev.avoided_cost_per_unit)
     return EvaluationTable(metric=tuple(metric), period=tuple(period),
                            cumulative=tuple(cumulative), participants=tuple(participants),
                            measured_effect=np.stack(effects, 1), units=np.stack(units, 1),

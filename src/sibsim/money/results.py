@@ -55,9 +55,11 @@ class EvaluationTable:
         counterfactual); may be negative.
     units : array (D, K)
         Outcome units attributable (events avoided, successes, person-periods in a state);
+        currency for a money evaluation (``Evaluation.money``: wages above the prediction);
         may be negative.
     avoided_cost : array (D, K), optional
-        Currency value of the avoided outcomes (for savings-share rules). Default 0.
+        Currency value of the avoided outcomes (for savings-share rules); a money
+        evaluation's units themselves. Default 0.
     gate : bool array (D, K), optional
         True where the significance gate passed (or there is no gate) and any absolute target
         of the evaluation (``target_per_person_period``) was met. Default all True.

@@ -644,6 +644,7 @@ def _label(deal: Deal, ds: xr.Dataset, data: Mapping[str, np.ndarray],
         variables[name] = xr.Variable(dims, np.asarray(arr), attrs={"units": units,
                                                                     "description": desc})
     out = xr.Dataset(variables, coords=coords)
+    _label_money_units(out, terms)
     out.attrs.update({
         "currency": terms.currency,
         "seed": seed,
@@ -658,3 +659,22 @@ def _label(deal: Deal, ds: xr.Dataset, data: Mapping[str, np.ndarray],
                    "result is known plus the contract lag; savings when the outcome is avoided"),
     })
     return out
+
+
+def _label_money_units(out: xr.Dataset, deal: Deal, describe: bool = True) -> None:
+    """Money evaluations (``Evaluation.money``): their triggers' units are the deal's currency.
+    Adds the ``trigger_unit`` coordinate (each trigger's unit) and labels ``trigger_units``
+    in the currency when every trigger is money; nothing changes without a money evaluation."""
+    money = {e.metric for e in deal.evaluations if e.money is not None}
+    if not money or "trigger_units" not in out:
+        return
+    metrics = [str(m) for m in out["trigger_metric"].values]
+    unit = [deal.currency if m in money else "outcome units" for m in metrics]
+    out.coords["trigger_unit"] = ("trigger", unit)
+    out["trigger_units"].attrs["units"] = (
+        deal.currency if all(m in money for m in metrics)
+        else f"outcome units or {deal.currency} (see trigger_unit)")
+    if describe:
+        out["trigger_units"].attrs["description"] = (
+            "Outcome units attributed by each evaluation; money for a money evaluation "
+            "(evaluation money = {...}): currency above the counterfactual.")
