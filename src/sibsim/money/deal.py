@@ -25,6 +25,7 @@ import numpy as np
 
 from sibsim.money.capital import CapitalStructure, ServiceCosts
 from sibsim.money.contract import Contract
+from sibsim.money.estimand import check_estimand
 from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.municipality import Municipality
 from sibsim.money.payer_scope import check_payer_scope, presence
@@ -216,6 +217,7 @@ class Deal(Spec):
         for e in self.evaluations:
             e.check_scenario(cohort.stratum_names, cohort.n_waves)
             e.check_groups(sizes, cohort.stratum_names, own_entry=cohort.strata_own_entry)
+            check_estimand(e, self.scenario)
         measured = {e.metric for e in self.evaluations}
         unmeasured = sorted(set(self.contract.metrics) - measured)
         if unmeasured:
