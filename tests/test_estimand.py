@@ -234,3 +234,38 @@ def test_a_rate_card_refuses_engaged_events():
     with pytest.raises(ValueError, match=r"RateCard.count: got 'engaged'; allowed: 'all' with "
                                          r"measure='events'"):
         RateCard("done", price=1.0, count="engaged")
+
+
+def test_a_replayed_effect_on_the_treated_implies_the_enrolled_units(tmp_path):
+    """A realised effect among the enrolled of 20% stands for 20% x the enrolled share of the
+    counterfactual units: the ITT replay's units times the share, draw by draw."""
+    from sibsim.analysis.replay import replay
+
+    tot = load_scenario(write(tmp_path, PRICED))
+    itt = load_scenario(write(tmp_path, PRICED.replace('estimand = "treated"\n', "")))
+    a = replay(tot, measured={"m": 0.2}, draws=6, seed=4)
+    b = replay(itt, measured={"m": 0.2}, draws=6, seed=4)
+    ds = sibsim.simulate(tot, draws=6, seed=4, progress=False)
+    share = enrolled(ds, tot.evaluations[0])[:, 0] / 200.0
+    assert 0.3 < share.mean() < 0.9
+    for k in range(a.sizes["trigger"]):
+        np.testing.assert_allclose(a["trigger_units"].values[:, k],
+                                   b["trigger_units"].values[:, k] * share, rtol=1e-12)
+
+
+def test_the_power_of_a_treated_trigger_is_the_itt_power_at_the_threshold_times_the_share(
+        tmp_path):
+    """60% enrolled: a 20% step on the effect among the enrolled pays when the ITT effect
+    reaches 12%, so its power is that of an ITT evaluation with a 12% step; the expected
+    effect reported is the effect on the enrolled (the ITT's / 0.6)."""
+    from sibsim.analysis.power import evaluation_power
+
+    text = PRICED.replace('estimand = "treated"\n', 'estimand = "treated"\nprecision = 0\n')
+    tot = evaluation_power(load_scenario(write(tmp_path, text)))
+    itt = evaluation_power(load_scenario(write(tmp_path, text.replace(
+        'estimand = "treated"\n', "").replace("thresholds = [0.2]", "thresholds = [0.12]"))))
+    np.testing.assert_allclose(tot["power"].values, itt["power"].values, rtol=1e-9)
+    assert 0.05 < tot["power"].values[0] < 0.95
+    np.testing.assert_allclose(tot["expected_effect"].values,
+                               itt["expected_effect"].values / 0.6, rtol=1e-9)
+    np.testing.assert_allclose(tot["expected_effect"].values, 0.30, rtol=1e-9)
