@@ -4,6 +4,7 @@ outcome payments under its caps and lag; a Koto-like deal on the expected engine
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from pathlib import Path
@@ -701,10 +702,14 @@ def test_a_rate_card_on_several_processes_names_a_process_and_its_state(change, 
 
 def test_the_roca_scenario_pays_its_job_readiness_rate_card_on_the_engagement_process():
     """massachusetts-roca: three processes; the job-readiness rate card counts the treated arm's
-    quarters engaged (its own process), every quarter of the intensive phase."""
-    deal = sibsim.load_scenario("massachusetts-roca")
+    quarters engaged (its own process), every quarter of the intensive phase, of the enrolled
+    only (count = "engaged"). With everyone enrolled (engagement 1, the scenario before its
+    cohort became the assigned) those are the treated arm's quarters engaged."""
+    full = sibsim.load_scenario("massachusetts-roca")
+    deal = full.with_scenario(effect=dataclasses.replace(full.scenario.effect, engagement=1.0))
     (card,) = deal.contract.rate_cards
     assert (card.process, card.measure, card.state) == ("engagement", "occupancy", "engaged")
+    assert card.count == "engaged"
     ds = sibsim.simulate(deal.scenario, draws=2, seed=1, engine="expected", progress=False)
     engaged = ds["occupancy"].sel(process="engagement", state="engaged", arm="treatment")
     engaged = engaged.sum(("wave", "stratum")).values
@@ -713,6 +718,14 @@ def test_the_roca_scenario_pays_its_job_readiness_rate_card_on_the_engagement_pr
                                card.price[0][1] * engaged, rtol=1e-9)
     # nobody is engaged after the 8 quarters of the intensive phase of the last wave
     assert engaged[:, 15 + 9:].max() == 0.0
+    # the scenario itself: the enrolled's quarters engaged, fewer than everyone's
+    ds = sibsim.simulate(full.scenario, draws=2, seed=1, engine="expected", progress=False)
+    pick = {"process": "engagement", "state": "engaged", "arm": "treatment"}
+    enrolled = ds["engaged_occupancy"].sel(pick).sum(("wave", "stratum")).values
+    everyone = ds["occupancy"].sel(pick).sum(("wave", "stratum")).values
+    paid = money_flows(full, ds)["payments_by_metric"].sel(metric=card.name).values
+    np.testing.assert_allclose(paid, card.price[0][1] * enrolled, rtol=1e-9)
+    assert (enrolled.sum(-1) < everyone.sum(-1)).all()
 
 
 # --------------------------------------------------------------------------------------

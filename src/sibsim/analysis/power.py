@@ -29,6 +29,7 @@ from scipy import stats
 
 from sibsim.dataset.build import simulate
 from sibsim.money.deal import Deal
+from sibsim.money.estimand import enrolled, enrolled_share
 from sibsim.money.evaluation import (
     Measured,
     _mean_value,
@@ -210,6 +211,10 @@ def evaluation_power(deal: Deal) -> xr.Dataset:
                 sd = math.sqrt(t_var / c_rate**2 + t_rate**2 * c_var / c_rate**4)
             else:
                 effect, sd = math.nan, math.nan
+            share = 1.0  # estimand "treated": the effect on the enrolled is the ITT's / share,
+            if ev.estimand == "treated":  # so it pays when the ITT effect reaches th x share
+                share = float(enrolled_share(enrolled(ds, ev), n_t, waves, trig.spans)[0])
+                effect, sd = (effect / share, sd / share) if share > 0 else (math.nan, math.nan)
             pooled = bool(trig.cumulative or not ev.per_wave)
             label = "pooled" if pooled else f"wave {waves[0]}"
             if ev.per_period and not pooled:
@@ -221,8 +226,8 @@ def evaluation_power(deal: Deal) -> xr.Dataset:
             rows["pooled"].append(pooled)
             rows["participants"].append(int(nt))
             rows["comparison"].append(int(n_c[waves].sum()) if ev.needs_comparison else 0)
-            rows["power"].append(trigger_power(t_rate, t_var, c_rate, c_var, th, ev.alpha,
-                                               ev.direction))
+            rows["power"].append(trigger_power(t_rate, t_var, c_rate, c_var, th * share,
+                                               ev.alpha, ev.direction) if share > 0 else 0.0)
             rows["effect"].append(effect)
             rows["sd"].append(sd)
             rows["threshold"].append(th)

@@ -55,6 +55,7 @@ import xarray as xr
 from sibsim.dataset.build import simulate
 from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal
+from sibsim.money.estimand import trigger_shares
 from sibsim.money.evaluation import evaluate, evaluation_fixed, targets_met, unit_values
 from sibsim.money.results import EvaluationTable
 from sibsim.money.sib import _label_money_units, counterfactual, money_flows
@@ -173,6 +174,8 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
     cf = counterfactual(deal, draws, seed)
     table = evaluate(ds, deal.evaluations, seed)
     cf_units = _counterfactual_units(ds, deal, seed)
+    fixed = evaluation_fixed(ds, deal.evaluations, seed)
+    shares = trigger_shares(ds, fixed)  # 1, or the enrolled share (estimand = "treated")
     effect, unit = table.measured_effect.copy(), table.units.copy()
     gate = table.gate.copy()
     value = {ev.metric: ev.avoided_cost_per_unit for ev in deal.evaluations}
@@ -188,12 +191,13 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
             replayed[k] = True
             if not math.isnan(eff[j]):
                 effect[:, k] = eff[j]
-            unit[:, k] = n_units[j] if not math.isnan(n_units[j]) else effect[:, k] * cf_units[:, k]
+            unit[:, k] = n_units[j] if not math.isnan(n_units[j]) \
+                else effect[:, k] * shares[:, k] * cf_units[:, k]
             gate[:, k] = True
     if replayed.any() and any(ev.target_per_person_period is not None
                               for ev in deal.evaluations):
         # an absolute target is checked on the replayed units (the realised result)
-        met = targets_met(evaluation_fixed(ds, deal.evaluations, seed), unit)
+        met = targets_met(fixed, unit, shares)
         gate[:, replayed] = met[:, replayed]
     avoided_cost = unit * np.array([value[m] for m in table.metric])[None, :]
     new = dataclasses.replace(table, measured_effect=effect, units=unit,

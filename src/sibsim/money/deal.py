@@ -25,6 +25,7 @@ import numpy as np
 
 from sibsim.money.capital import CapitalStructure, ServiceCosts
 from sibsim.money.contract import Contract
+from sibsim.money.estimand import check_estimand
 from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.money_metric import check_money_prices
 from sibsim.money.municipality import Municipality
@@ -217,6 +218,7 @@ class Deal(Spec):
         for e in self.evaluations:
             e.check_scenario(cohort.stratum_names, cohort.n_waves)
             e.check_groups(sizes, cohort.stratum_names, own_entry=cohort.strata_own_entry)
+            check_estimand(e, self.scenario)
         measured = {e.metric for e in self.evaluations}
         check_money_prices(self.evaluations, self.contract.terms)
         unmeasured = sorted(set(self.contract.metrics) - measured)

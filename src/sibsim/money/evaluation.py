@@ -69,6 +69,7 @@ from scipy import stats
 
 from sibsim.dataset.schema import in_schema_order
 from sibsim.engine.parameters import sample_parameter
+from sibsim.money.estimand import ESTIMANDS, enrolled, enrolled_share, on_the_treated
 from sibsim.money.kernels.chain import sum_strata
 from sibsim.money.money_metric import MoneyValue, read_money
 from sibsim.money.results import EvaluationTable
@@ -709,6 +710,11 @@ class Evaluation(Spec):
         periods measured, so ``per_period`` is needed with it) cover the periods measured
         only. A wave with people must enter by this period. ``None`` (default): whole
         windows, each within the horizon.
+    estimand : {"intention_to_treat", "treated"}
+        What the measured effect estimates: the intention-to-treat contrast of every assigned
+        participant (default), or the effect on the treated (enrolled), the ITT contrast
+        divided by the share of the assigned who enrolled in that draw (Bloom 1984); units,
+        the gate and per-person caps count as under ITT, see :mod:`sibsim.money.estimand`.
 
     Examples
     --------
@@ -778,6 +784,9 @@ class Evaluation(Spec):
         v.optional(v.integer(0)), default=None,
         doc="last period (0-based) of every window: windows from entry are cut at the "
             "contract's end; None: whole windows")
+    estimand: str = param(v.one_of(*ESTIMANDS), default="intention_to_treat",
+                          doc="'intention_to_treat' (every assigned participant) or 'treated' "
+                              "(the effect on the enrolled: ITT / enrolled share, Bloom 1984)")
 
     def validate(self) -> None:
         if self.outcome == "occupancy":
@@ -1155,14 +1164,19 @@ def _target_met(ev: Evaluation, units: np.ndarray, person_periods: float) -> np.
     return per >= ev.target_per_person_period
 
 
-def targets_met(fixed: EvaluationFixed, units: np.ndarray) -> np.ndarray:
+def targets_met(fixed: EvaluationFixed, units: np.ndarray,
+                shares: np.ndarray | None = None) -> np.ndarray:
     """Whether the units of every trigger (D, K), in :func:`evaluate`'s order, reach their
     evaluation's ``target_per_person_period`` (True where there is none): for results replaced
-    after :func:`evaluate` (a replay)."""
+    after :func:`evaluate` (a replay). ``shares`` (D, K): the enrolled share of each trigger
+    (:func:`sibsim.money.estimand.trigger_shares`; per enrolled person-period), None: 1."""
     cols, k = [], 0
     for part in fixed.parts:
         for trig in part.triggers:
-            cols.append(_target_met(part.ev, units[:, k], trig.person_periods))
+            pp: Any = trig.person_periods
+            if shares is not None and part.ev.estimand == "treated":
+                pp = np.where(shares[:, k] > 0, pp * shares[:, k], pp)
+            cols.append(_target_met(part.ev, units[:, k], pp))
             k += 1
     return np.stack(cols, 1) if cols else np.ones(np.shape(units), bool)
 
@@ -1208,6 +1222,8 @@ class _FixedTrigger(NamedTuple):
     #: money evaluations: currency per outcome unit over the periods measured (D,) (scales
     #: the gate's variance); None: outcome units
     value: np.ndarray | None = None
+    #: trigger spans of each wave (W,) (weights of the enrolled share, ``estimand="treated"``)
+    spans: np.ndarray | None = None
 
 
 class _FixedEvaluation(NamedTuple):
@@ -1283,7 +1299,7 @@ def _prepare(ds: xr.Dataset, ev: Evaluation, seed: int
         triggers.append(_FixedTrigger(waves, int(trig.known), bool(trig.cumulative),
                                       n_t[waves].sum(), trig.period, c_rate, c_var, trig.upto,
                                       person_periods(mask, n_t, waves, trig.period, trig.upto),
-                                      value))
+                                      value, trig.spans))
     return (_FixedEvaluation(ev, mask, triggers, scale, noise),
             u[:, arms.index("treatment")])
 
@@ -1402,6 +1418,9 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
             part = fixed.parts[i]
             u_t = _valued(part, _treated_units(ds, ev))
         treated = to_date = None
+        if ev.estimand == "treated":  # Bloom's no-show adjustment (sibsim.money.estimand)
+            n_all = in_strata(ds["size"], ev).sel(arm="treatment").values
+            took_up = enrolled(ds, ev)  # (D, W)
         for trig in part.triggers:
             if trig.upto is not None:  # a result to date: each wave's window up to trig.upto
                 if to_date is None:
@@ -1428,17 +1447,23 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
                 se = np.sqrt(var)
                 z = np.where(se > 0, diff / np.where(se > 0, se, 1.0), 0.0)
                 gate = z > stats.norm.isf(ev.alpha)
+            n_units = diff * nt
+            pp: Any = trig.person_periods
+            if ev.estimand == "treated":
+                share = enrolled_share(took_up, n_all, trig.waves, trig.spans)
+                rel, n_units, gate = on_the_treated(rel, n_units, gate, share)
+                pp = np.where(share > 0, pp * share, pp)  # enrolled person-periods
             if ev.target_per_person_period is not None:  # an absolute target
-                gate = gate & _target_met(ev, diff * nt, trig.person_periods)
+                gate = gate & _target_met(ev, n_units, pp)
             metric.append(ev.metric)
             period.append(trig.known)
             cumulative.append(trig.cumulative)
             participants.append(int(nt))
             waves.append(tuple(int(w) for w in trig.waves))
             effects.append(contract_round(rel, ev.precision))
-            units.append(diff * nt)
+            units.append(n_units)
             gates.append(gate)
-            values.append(diff * nt * ev.avoided_cost_per_unit)
+            values.append(n_units * ev.avoided_cost_per_unit)
     return EvaluationTable(metric=tuple(metric), period=tuple(period),
                            cumulative=tuple(cumulative), participants=tuple(participants),
                            measured_effect=np.stack(effects, 1), units=np.stack(units, 1),

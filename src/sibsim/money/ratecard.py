@@ -169,6 +169,13 @@ class RateCard(Spec):
         The outcome process counted (its outcome's ``name``); required when the scenario has
         several outcome processes (``[[outcome]]``), else optional (it must then name the only
         one).
+    count : {"all", "engaged"}
+        Whose achievements are counted: every person of the treated cohort (``"all"``, default:
+        the non-engaged included, as an intention-to-treat cohort's rate card that pays for
+        everyone drawn), or the engaged participants only (``"engaged"``: those who took up the
+        service and have not dropped out, from the outcome dataset's ``engaged_occupancy``).
+        ``"engaged"`` needs ``measure="occupancy"``: the outcome dataset counts the events of
+        engaged and not-engaged people together, so engaged-only events are not available.
 
     Examples
     --------
@@ -205,9 +212,18 @@ class RateCard(Spec):
                               doc="currency under the rate card over the deal")
     process: str | None = param(v.optional(v.label), default=None,
                                 doc="the outcome process counted (several processes: required)")
+    count: str = param(v.one_of("all", "engaged"), default="all",
+                       doc="count everyone in the treated cohort ('all') or the engaged "
+                           "participants only ('engaged', with measure='occupancy')")
 
     def validate(self) -> None:
-        """``state`` given exactly for ``measure="occupancy"``."""
+        """``state`` given exactly for ``measure="occupancy"``; ``count="engaged"`` only with
+        it."""
+        if self.count == "engaged" and self.measure != "occupancy":
+            raise v.fail("RateCard.count", self.count,
+                         "'all' with measure='events' (the outcome dataset counts the events "
+                         "of engaged and not-engaged people together; the engaged are counted "
+                         "apart only in person-periods in a state, measure='occupancy')")
         if self.measure == "occupancy":
             v.name("RateCard.state", self.state)
         elif self.state is not None:
@@ -230,7 +246,8 @@ class RateCard(Spec):
         """Achievements of the treated participants, shape ``(draw, stratum, period)``.
 
         Events, or person-periods in ``state``, of the outcome dataset's treatment arm, summed
-        over entry waves, in the period they happen (occupancy: the period occupied).
+        over entry waves, in the period they happen (occupancy: the period occupied); with
+        ``count="engaged"``, the engaged participants' person-periods in ``state``.
         """
         if "process" in ds.dims:
             names = [str(x) for x in ds["process"].values]
@@ -248,6 +265,11 @@ class RateCard(Spec):
         self.check_outcome(list(ds["stratum"].values), states)
         if self.measure == "events":
             data = ds["events"]
+        elif self.count == "engaged":  # engaged person-periods in the state
+            if "engaged_occupancy" not in ds:
+                raise v.fail(f"RateCard[{self.name}].count", self.count,
+                             "'all' for an outcome dataset without engaged_occupancy")
+            data = ds["engaged_occupancy"].sel(state=self.state)
         else:
             data = ds["occupancy"].sel(state=self.state)
         treated = data.sel(arm="treatment").sum("wave", skipna=False)
