@@ -273,9 +273,51 @@ class _Probability(v.Constraint):
         return v.fraction()(field, value)  # type: ignore[no-any-return]
 
 
+class _Chance:
+    """What a rule that happens in a draw with a ``probability`` (a number or a distribution)
+    shares: :class:`CancelLaterCohorts` and :class:`EndStratum`. Each draw decides with a
+    Bernoulli draw on the keyed random streams named after :meth:`_stream` (results depend on
+    the seed alone; a block of a longer run gets the values the whole run gives its draws)."""
+
+    kind: ClassVar[str]
+    from_period: int
+    probability: float | Distribution
+
+    def _stream(self) -> str:
+        """Name of the rule's random streams (``<name>.draw``, ``<name>.probability``)."""
+        return f"termination.{self.kind}"
+
+    @property
+    def inert(self) -> bool:
+        """True when the rule never applies (``probability`` exactly 0)."""
+        return isinstance(self.probability, float) and self.probability == 0.0
+
+    def happens(self, seed: int, draws: Any) -> NDArray[np.bool_]:
+        """Whether the rule applies in each of the draws with global indices ``draws``."""
+        from sibsim.money.evaluation import _sample_for_draws
+
+        draws = np.asarray(draws, dtype=np.int64)
+        name = self._stream()
+        p: Any = self.probability
+        if isinstance(p, Distribution):
+            p = _sample_for_draws(p, f"{name}.probability", seed, draws)
+        u = _sample_for_draws(Uniform(0.0, 1.0), f"{name}.draw", seed, draws)
+        return np.asarray(u < p)
+
+    def describe_probability(self) -> str:
+        """The probability in words: ``"0.2"`` or the distribution's description."""
+        p = self.probability
+        return p.describe() if isinstance(p, Distribution) else f"{p:g}"
+
+    def _first_period(self, seed: int, draws: Any, n_periods: int) -> IntArray:
+        """``from_period`` where the rule applies, else ``n_periods``; int array (D,)."""
+        happens = self.happens(seed, draws)
+        return np.where(happens, min(self.from_period, n_periods), n_periods).astype(np.int64)
+
+
 @TERMINATION_RULES.register
 @dataclass(frozen=True)
-class CancelLaterCohorts(TerminationRule):
+class CancelLaterCohorts(_Chance, TerminationRule):
     """A cancellation decided outside the contract: later entry waves never start (Peterborough).
 
     From ``from_period`` on, no entry wave (cohort) starts: a government policy, not a contract
@@ -329,32 +371,8 @@ class CancelLaterCohorts(TerminationRule):
         _Probability(), default=1.0, uncertain=True,
         doc="probability that the cancellation happens (a fraction, or a distribution)")
 
-    @property
-    def inert(self) -> bool:
-        """True when the cancellation never happens (``probability`` exactly 0)."""
-        return isinstance(self.probability, float) and self.probability == 0.0
-
-    def happens(self, seed: int, draws: Any) -> NDArray[np.bool_]:
-        """Whether the cancellation happens in each of the draws with global indices
-        ``draws`` (a block of a longer run gets the values the whole run gives those draws)."""
-        from sibsim.money.evaluation import _sample_for_draws
-
-        draws = np.asarray(draws, dtype=np.int64)
-        name = f"termination.{self.kind}"
-        p: Any = self.probability
-        if isinstance(p, Distribution):
-            p = _sample_for_draws(p, f"{name}.probability", seed, draws)
-        u = _sample_for_draws(Uniform(0.0, 1.0), f"{name}.draw", seed, draws)
-        return np.asarray(u < p)
-
-    def describe_probability(self) -> str:
-        """The probability in words: ``"0.2"`` or the distribution's description."""
-        p = self.probability
-        return p.describe() if isinstance(p, Distribution) else f"{p:g}"
-
     def cancel_period(self, seed: int, draws: Any, n_periods: int) -> IntArray:
-        happens = self.happens(seed, draws)
-        return np.where(happens, min(self.from_period, n_periods), n_periods).astype(np.int64)
+        return self._first_period(seed, draws, n_periods)
 
     def check_deal(self, deal: Deal, index: int) -> None:
         from sibsim.money.cancellation import check_cancellation
@@ -364,7 +382,7 @@ class CancelLaterCohorts(TerminationRule):
 
 @TERMINATION_RULES.register
 @dataclass(frozen=True)
-class EndStratum(TerminationRule):
+class EndStratum(_Chance, TerminationRule):
     """One sub-project ends while the others continue (Lapset-SIB I: Vantaa after 3 years).
 
     A deal whose cohort has strata with their own evaluations and payers (one municipality
@@ -424,39 +442,17 @@ class EndStratum(TerminationRule):
         doc="probability that the stratum ends (a fraction, or a distribution)")
 
     @property
-    def inert(self) -> bool:
-        """True when the end never happens (``probability`` exactly 0)."""
-        return isinstance(self.probability, float) and self.probability == 0.0
-
-    @property
     def policy_risk(self) -> bool:
         """A stratum's end is a risk (dropped by a replay) unless it is certain."""
         return not (isinstance(self.probability, float) and self.probability == 1.0)
 
-    def happens(self, seed: int, draws: Any) -> NDArray[np.bool_]:
-        """Whether the stratum ends in each of the draws with global indices ``draws`` (a
-        block of a longer run gets the values the whole run gives those draws); each stratum
-        has its own stream."""
-        from sibsim.money.evaluation import _sample_for_draws
-
-        draws = np.asarray(draws, dtype=np.int64)
-        name = f"termination.{self.kind}.{self.stratum}"
-        p: Any = self.probability
-        if isinstance(p, Distribution):
-            p = _sample_for_draws(p, f"{name}.probability", seed, draws)
-        u = _sample_for_draws(Uniform(0.0, 1.0), f"{name}.draw", seed, draws)
-        return np.asarray(u < p)
-
-    def describe_probability(self) -> str:
-        """The probability in words: ``"0.2"`` or the distribution's description."""
-        p = self.probability
-        return p.describe() if isinstance(p, Distribution) else f"{p:g}"
+    def _stream(self) -> str:
+        return f"termination.{self.kind}.{self.stratum}"  # each stratum its own stream
 
     def end_period(self, seed: int, draws: Any, n_periods: int) -> IntArray:
         """First period in which the stratum is not served, per draw (``n_periods``: it
         does not end); int array (D,)."""
-        happens = self.happens(seed, draws)
-        return np.where(happens, min(self.from_period, n_periods), n_periods).astype(np.int64)
+        return self._first_period(seed, draws, n_periods)
 
     def check_deal(self, deal: Deal, index: int) -> None:
         from sibsim.money.stratum_end import check_stratum_end
