@@ -264,3 +264,32 @@ def test_uncertain_money_sampled_once_per_set_of_draws():
         for name in plain:
             assert same_bits(kept[name], plain[name]), name
     assert len(fixed.money_samples) == 3  # each distribution's values, sampled once
+
+
+def test_what_is_kept_stays_within_its_byte_budget():
+    """The caches kept between calls hold at most their budget of bytes: the oldest entries
+    go first, a value larger than the whole budget is not kept, and a kept value comes back
+    as the same read-only arrays."""
+    from sibsim.money.sib import _kept, _nbytes
+
+    memo: dict = {}
+    made = []
+
+    def make(n):
+        def f():
+            made.append(n)
+            return np.zeros(n), np.ones(n)  # 16 n bytes
+        return f
+
+    a = _kept(memo, "a", make(10), budget=400)  # 160 bytes
+    assert _kept(memo, "a", make(10), budget=400) is a and made == [10]
+    assert not a[0].flags.writeable
+    _kept(memo, "b", make(10), budget=400)
+    _kept(memo, "c", make(10), budget=400)  # 480 > 400: "a" goes
+    assert list(memo) == ["b", "c"]
+    assert sum(_nbytes(e[1]) for e in memo.values()) <= 400
+    big = _kept(memo, "d", make(40), budget=400)  # 640 bytes: never kept
+    assert "d" not in memo and big[0].flags.writeable
+    assert _kept(None, "a", make(3))[0].shape == (3,)  # no memo: computed afresh
+    assert _kept(memo, ("x", [1]), make(2), budget=400)[0].shape == (2,)  # unhashable key
+    assert made == [10, 10, 10, 40, 3, 2]

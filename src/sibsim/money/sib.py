@@ -407,7 +407,7 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         if all_started:
             return preset()
         return _kept(fixed.cf_totals, (var, tuple(sorted(sel.items())), pattern),
-                     lambda: treated_total(cf, var, **sel), bound=_CF_TOTALS_KEPT)
+                     lambda: treated_total(cf, var, **sel))
 
     def ds_total(var: str, **sel: str) -> np.ndarray:
         return _kept(memo, ("treated", var, tuple(sorted(sel.items())), pattern),
@@ -538,11 +538,27 @@ def _ended_served(ds: xr.Dataset, deal: Deal, unresolved: Deal, ends: StratumEnd
     return served, by_state, fixed.costs[ckey]
 
 
-#: Counterfactual totals kept per pattern of cohorts started (a stop that depends on the
-#: results can give a new pattern at every true effect of a break-even search).
-_CF_TOTALS_KEPT = 8
-#: Entries kept in an :class:`EffectFree`'s ``outcomes`` (each a few arrays (D, P)).
-_OUTCOMES_KEPT = 64
+#: Most bytes of arrays kept in one cache of an :class:`EffectFree` (``outcomes`` and
+#: ``cf_totals``): the oldest entries go first beyond it, and a value larger than it alone is
+#: computed afresh each time. A design grid of a million draws must not keep an array set per
+#: variant; a break-even search whose stop depends on the results keeps a few patterns.
+_KEPT_BYTES = 256 * 2**20
+
+
+def _nbytes(value: Any) -> int:
+    """Bytes of the arrays in ``value``: an array, a tuple of them, or an object holding
+    arrays in its fields (an evaluation table), one level deep."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, tuple | list):
+        return sum(_nbytes(x) for x in value)
+    if hasattr(value, "_asdict"):  # a NamedTuple
+        fields = value._asdict()
+    elif dataclasses.is_dataclass(value):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    else:
+        fields = getattr(value, "__dict__", {})
+    return sum(x.nbytes for x in fields.values() if isinstance(x, np.ndarray))
 
 
 def _frozen(x: Any) -> Any:
@@ -558,24 +574,29 @@ def _frozen(x: Any) -> Any:
 
 
 def _kept(memo: dict[Any, Any] | None, key: Any, make: Callable[[], Any],
-          tied: object = None, bound: int = _OUTCOMES_KEPT) -> Any:
+          tied: object = None, budget: int = _KEPT_BYTES) -> Any:
     """``make()``, kept in ``memo`` under ``key`` for the next call: computed afresh without a
     memo, for a key that cannot be hashed (terms holding per-draw values set in Python), or
     when ``tied`` (an object the value is computed from, e.g. the evaluation table given) is
-    not the very object it was kept with. The oldest entry goes beyond ``bound`` entries. The
-    arrays kept are made read-only, so that no caller can change them in place."""
+    not the very object it was kept with. The memo holds at most ``budget`` bytes of arrays,
+    the oldest entries going first. The arrays kept are made read-only, so that no caller can
+    change them in place."""
     if memo is None or not _hashable(key):
         return make()
     hit = memo.get(key)
     if hit is not None and hit[0] is tied:
         return hit[1]
     value = make()
+    size = _nbytes(value)
+    if size > budget:
+        return value
     for a in value if isinstance(value, tuple) else (value,):
         if isinstance(a, np.ndarray):
             a.flags.writeable = False
-    if len(memo) >= bound:
+    memo.pop(key, None)
+    while memo and sum(entry[2] for entry in memo.values()) + size > budget:
         memo.pop(next(iter(memo)))
-    memo[key] = (tied, value)
+    memo[key] = (tied, value, size)
     return value
 
 
