@@ -316,6 +316,7 @@ measure = "events"
 price_by_stratum = {old = 66}
 per_person_cap = 99
 cap = 12_345
+stratum = ["old"]
 
 [service_costs]
 fixed_per_period = 4_321

@@ -176,6 +176,13 @@ class RateCard(Spec):
         service and have not dropped out, from the outcome dataset's ``engaged_occupancy``).
         ``"engaged"`` needs ``measure="occupancy"``: the outcome dataset counts the events of
         engaged and not-engaged people together, so engaged-only events are not available.
+    stratum : str or sequence of str, optional
+        Count only the achievements of these strata of the cohort (a name or a list, stored as
+        a tuple of names; as ``[[evaluation]] stratum``); None: every stratum. Strata that
+        combine two kinds of group (site x age band: ``tampere_15``, ``tampere_16``, ...) let a
+        site's rate card count its own young people, at prices by age band
+        (``price_by_stratum``), so that each site's payer pays on its own results
+        (Lapset-SIB II). Every name must be a stratum of the scenario.
 
     Examples
     --------
@@ -187,6 +194,13 @@ class RateCard(Spec):
     >>> counts = np.array([[[10.0, 4.0, 0.0]]])         # (draw, stratum, period)
     >>> card.amounts(counts, ("all",), participants=np.array([20.0])).tolist()
     [[15000.0, 6000.0, 0.0]]
+
+    Counting one stratum only (the other's achievements are not this card's):
+
+    >>> card = RateCard("degree", price=1_000.0, stratum="tampere")
+    >>> counts = card.restrict(np.array([[[2.0], [5.0]]]), ("tampere", "jyvaskyla"))
+    >>> card.amounts(counts, ("tampere", "jyvaskyla"), np.array([10.0, 10.0])).tolist()
+    [[2000.0]]
 
     With at most EUR 2,000 per participant (20 people: EUR 40,000), 30 completions pay
     EUR 40,000, not 45,000:
@@ -215,10 +229,17 @@ class RateCard(Spec):
     count: str = param(v.one_of("all", "engaged"), default="all",
                        doc="count everyone in the treated cohort ('all') or the engaged "
                            "participants only ('engaged', with measure='occupancy')")
+    stratum: str | tuple[str, ...] | None = param(
+        v.optional(v.scalar_or_vector(v.label)), default=None,
+        doc="count only these strata (a name or a list); None: all")
 
     def validate(self) -> None:
         """``state`` given exactly for ``measure="occupancy"``; ``count="engaged"`` only with
-        it."""
+        it; ``stratum`` stored as a tuple of distinct names."""
+        if isinstance(self.stratum, str):
+            self._set("stratum", (self.stratum,))
+        if self.stratum is not None:
+            v.unique(f"RateCard[{self.name}].stratum", self.stratum, "strata")
         if self.count == "engaged" and self.measure != "occupancy":
             raise v.fail("RateCard.count", self.count,
                          "'all' with measure='events' (the outcome dataset counts the events "
@@ -235,6 +256,10 @@ class RateCard(Spec):
         """Refuse stratum or state names that the scenario does not have."""
         for stratum, _ in self.price_by_stratum:
             v.choice(f"RateCard[{self.name}].price_by_stratum", stratum, tuple(strata))
+        for stratum in self.stratum or ():
+            if stratum not in strata:
+                raise v.fail(f"RateCard[{self.name}].stratum", stratum, "strata of the "
+                             "scenario: " + ", ".join(repr(str(s)) for s in strata))
         if self.measure == "occupancy":
             if not states:
                 raise v.fail(f"RateCard[{self.name}].measure", self.measure,
@@ -273,8 +298,20 @@ class RateCard(Spec):
         else:
             data = ds["occupancy"].sel(state=self.state)
         treated = data.sel(arm="treatment").sum("wave", skipna=False)
-        return np.asarray(treated.transpose("draw", "stratum", "period").values,
-                          dtype=np.float64)
+        return self.restrict(np.asarray(treated.transpose("draw", "stratum", "period").values,
+                                        dtype=np.float64), [str(s) for s in ds["stratum"].values])
+
+    def restrict(self, counts: FloatArray, strata: Sequence[str]) -> FloatArray:
+        """``counts`` (D, S, P) with the strata this card does not count (``stratum``) set to 0.
+
+        >>> card = RateCard("degree", price=1.0, stratum=["a"])
+        >>> card.restrict(np.ones((1, 2, 1)), ("a", "b")).tolist()
+        [[[1.0], [0.0]]]
+        """
+        if self.stratum is None:
+            return counts
+        keep = np.isin(np.asarray(strata, dtype=object), self.stratum)
+        return np.where(keep[None, :, None], counts, 0.0)
 
     def price_table(self, strata: Sequence[str], n_periods: int) -> FloatArray:
         """Price per achievement of each stratum in each period, shape ``(S, P)`` (currency)."""
