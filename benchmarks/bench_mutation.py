@@ -64,7 +64,7 @@ MODULES: dict[str, list[str]] = {
                           "test_roundtrip.py"],
     "money/ratecard.py": ["test_rate_cards.py", "test_roundtrip.py"],
     "money/results.py": ["test_results_edges.py", "test_payments.py", "test_rate_cards.py",
-                         "test_sib_pipeline.py"],
+                         "test_sib_pipeline.py", "test_fresh_sample_edges.py"],
     "money/capital.py": ["test_capital.py", "test_roundtrip.py"],
     "money/cashflows.py": ["test_capital.py", "test_sib_pipeline.py"],
     "money/payers.py": ["test_payers_edges.py", "test_payer_scope.py", "test_payers.py",
@@ -101,12 +101,18 @@ MODULES: dict[str, list[str]] = {
     "analysis/summary.py": ["test_summary_edges.py", "test_metrics.py"],
     "dataset/io.py": ["test_io_edges.py", "test_io.py"],
     "money/termination.py": ["test_termination_edges.py", "test_lifecycle.py",
-                             "test_sib_pipeline.py", "test_roundtrip.py"],
+                             "test_sib_pipeline.py", "test_roundtrip.py",
+                             "test_fresh_sample_edges.py"],
     "money/payer_scope.py": ["test_payer_scope_edges.py", "test_payer_scope.py",
-                             "test_payers_edges.py"],
+                             "test_payers_edges.py", "test_fresh_sample_edges.py"],
     "money/uncertain.py": ["test_uncertain_edges.py", "test_uncertain_money.py",
-                           "test_payers_edges.py", "test_roundtrip.py"],
-    "money/irr.py": ["test_irr_edges.py", "test_irr.py", "test_sib_pipeline.py"],
+                           "test_payers_edges.py", "test_roundtrip.py",
+                           "test_fresh_sample_edges.py"],
+    "money/irr.py": ["test_irr_edges.py", "test_irr.py", "test_sib_pipeline.py",
+                     "test_fresh_sample_edges.py"],
+    "money/cancellation.py": ["test_cancellation.py", "test_termination_edges.py",
+                              "test_lifecycle.py"],
+    "money/payer_waves.py": ["test_payer_waves.py", "test_payers_edges.py"],
     "analysis/budget.py": ["test_budget_edges.py", "test_budget.py", "test_fund_budget.py"],
     "analysis/blocks.py": ["test_blocks_edges.py",
                            "test_blocks.py::test_drawsum_does_not_depend_on_the_blocks",
@@ -905,13 +911,45 @@ def _diffs(names: list[str], work: Path, env: dict) -> dict[str, str]:
             for n in names}
 
 
+def _function(name: str) -> str:
+    """The function part of a mutant's name (mutmut numbers the mutants of each function)."""
+    return name.rsplit("__mutmut_", 1)[0]
+
+
+def match_by_diff(names: list[str], recorded: dict[str, str],
+                  diffs: dict[str, str]) -> tuple[list[str], dict[str, str], list[str]]:
+    """The mutants of a new generation that are ``names`` of an earlier one: mutmut numbers
+    the mutants of a function in order, so an edit of the function's source earlier than a
+    mutation renumbers it. Each name whose new diff (``diffs``, stripped, of every mutant of
+    the same functions) is its ``recorded`` one is kept; otherwise the one mutant of its
+    function with that diff takes its place. Returns the names to run, ``{old: new}`` for the
+    renumbered, and the names whose mutation is no longer generated (its line was edited)."""
+    run, renamed, gone = [], {}, []
+    for name in names:
+        if diffs.get(name) == recorded[name]:
+            run.append(name)
+            continue
+        same = [m for m, d in diffs.items()
+                if _function(m) == _function(name) and d == recorded[name]]
+        if len(same) == 1:
+            run.append(same[0])
+            renamed[name] = same[0]
+        else:
+            gone.append(name)
+    return run, renamed, gone
+
+
 def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None = None,
                resume: bool = False, sample: int | None = None,
-               sample_seed: int = SAMPLE_SEED) -> dict:
+               sample_seed: int = SAMPLE_SEED,
+               recorded_diffs: dict[str, str] | None = None) -> dict:
     """Mutate one module under a time budget. With ``resume``, the verdicts of an earlier run
     (kept in ``STATE``) stand for every function whose source is unchanged (mutmut compares a
     hash per function), and only the mutants not yet checked are run. With ``sample``, every
-    mutant is generated and a uniform random sample of ``sample`` of them is checked."""
+    mutant is generated and a uniform random sample of ``sample`` of them is checked. With
+    ``recheck`` and ``recorded_diffs`` (the survivors' diffs of the earlier run), every mutant
+    is generated and each survivor is found again by its diff (``match_by_diff``), so that a
+    recheck after an edit of the module runs the same mutations."""
     tests = MODULES[module]
     started = time.perf_counter()
     # one fixed folder (emptied first), so that numba's cache of the unmutated kernels, kept in
@@ -935,9 +973,19 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
         env.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir())
                                               / "sibsim-mutation-numba-cache"))
         every: list[str] = []
+        renamed: dict[str, str] = {}
+        gone: list[str] = []
         if sample is not None:
             every = _generate(work, env)
             recheck = draw_sample(every, sample, sample_seed)
+        elif recheck and recorded_diffs:
+            functions = {_function(n) for n in recheck}
+            now = _diffs([m for m in _generate(work, env) if _function(m) in functions],
+                         work, env)
+            recheck, renamed, gone = match_by_diff(
+                recheck, recorded_diffs, {m: _strip(d) for m, d in now.items()})
+            if not recheck:  # nothing left to run
+                recheck = None
         timed_out = False
         # its own process group, so that a budget running out also ends the forked mutants
         proc = subprocess.Popen([sys.executable, "-m", "mutmut", "run", "--max-children",
@@ -992,6 +1040,8 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
         "survivors": survivors,
         "log_tail": None if any(c is not None for c in codes.values()) else tail,
         **({"not_reached": not_reached} if recheck and sample is None else {}),
+        **({"renamed": renamed} if renamed else {}),
+        **({"gone": gone} if gone else {}),
     })
 
 
@@ -999,9 +1049,15 @@ def merge_recheck(before: dict, again: dict) -> dict:
     """A module's results after its survivors in ``before`` were run again (``again``): each
     rechecked mutant takes its new status, the others keep theirs."""
     rechecked = {s["mutant"]: s for s in before["survivors"]}
-    # a survivor that the budget did not reach again keeps its earlier verdict and entry
-    reached = {s["mutant"] for s in again["survivors"]} | {
-        name for name in rechecked if name not in again.get("not_reached", ())}
+    # a survivor that the budget did not reach again, or whose mutation is no longer generated
+    # (its line was edited), keeps its earlier verdict and entry; a renumbered one is run
+    # under its new name
+    renamed = again.get("renamed", {})
+    gone = set(again.get("gone", ()))
+    not_reached = set(again.get("not_reached", ()))
+    reached = {name for name in rechecked
+               if name not in gone and renamed.get(name, name) not in not_reached}
+    still = {s["mutant"] for s in again["survivors"]}
     counts = dict(before["counts"])
     for name, entry in rechecked.items():
         if name in reached:
@@ -1013,12 +1069,21 @@ def merge_recheck(before: dict, again: dict) -> dict:
     checked = sum(n for s, n in counts.items() if s not in ("not checked", "skipped"))
     survivors = again["survivors"] + [entry for name, entry in rechecked.items()
                                       if name not in reached]
+    # the figures of the run before any recheck stay in the file: a recheck after new tests
+    # reports the tests written for those survivors, not a fresh measurement
+    first = before.get("first_run") or {
+        k: before[k] for k in ("counts", "checked", "killed_share", "killed_share_ci95",
+                               "wall_s", "budget_ran_out") if k in before}
     return _shares({**before, "counts": counts, "checked": checked,
-            "survivors": survivors,
+            "survivors": survivors, "first_run": first,
             "rechecked": {"mutants": len(rechecked), "tests": again["tests"],
                           "wall_s": again["wall_s"], "budget_ran_out": again["budget_ran_out"],
                           "still_surviving": len(again["survivors"]),
-                          "not_reached": len(rechecked) - len(reached)}})
+                          "not_reached": len(rechecked) - len(reached),
+                          "killed": sorted(name for name in reached
+                                           if renamed.get(name, name) not in still),
+                          **({"renumbered": renamed} if renamed else {}),
+                          **({"no_longer_generated": sorted(gone)} if gone else {})}})
 
 
 def annotate(row: dict) -> dict:
@@ -1082,7 +1147,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if args.recheck and before is not None:
             names = [s["mutant"] for s in before["survivors"]]
-            res = merge_recheck(before, run_module(module, args.budget, args.jobs, names))
+            diffs = {s["mutant"]: s["diff"] for s in before["survivors"]}
+            res = merge_recheck(before, run_module(module, args.budget, args.jobs, names,
+                                                   recorded_diffs=diffs))
         else:
             res = run_module(module, args.budget, args.jobs, resume=args.resume,
                              sample=args.sample, sample_seed=args.sample_seed)
@@ -1134,6 +1201,21 @@ def _part(rows: list[dict], sampled: bool = False) -> dict:
             "killed_share": round(killed / checked, 4) if checked else None}
     if sampled:
         part["killed_share_ci95"] = wilson_interval(killed, checked)
+        if any("first_run" in r for r in rows):
+            # the samples as first drawn and run, before the survivors were rechecked after
+            # new tests: the unbiased measurement of the suite as it was
+            firsts = [r.get("first_run", r) for r in rows]
+            checked0 = sum(f["checked"] for f in firsts)
+            killed0 = sum(n for f in firsts for s, n in f["counts"].items() if s in KILLED)
+            part["before_recheck"] = {
+                "checked": checked0, "killed": killed0,
+                "killed_share": round(killed0 / checked0, 4) if checked0 else None,
+                "killed_share_ci95": wilson_interval(killed0, checked0)}
+            estimate0 = stratified_share([{**r, **r.get("first_run", {})} for r in rows
+                                          if not r.get("budget_ran_out")])
+            part["before_recheck"]["estimated_killed_share_of_all_their_mutants"] = (
+                estimate0 and estimate0[0])
+            part["before_recheck"]["estimated_killed_share_ci95"] = estimate0 and estimate0[1]
         # a sample the budget cut short is not uniform (mutmut runs the fastest first)
         whole = [r for r in rows if not r.get("budget_ran_out")]
         estimate = stratified_share(whole)
