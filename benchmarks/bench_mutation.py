@@ -82,12 +82,14 @@ MODULES: dict[str, list[str]] = {
                       "--deselect=tests/test_payers.py::"
                       "test_a_scenario_file_payer_may_pay_the_rate_cards",
                       "--deselect=tests/test_payers.py::test_report_has_one_line_per_payer"],
-    "money/sib.py": ["test_sib_edges.py", "test_sib_pipeline.py", "test_money_fast.py",
+    "money/sib.py": ["test_sib_edges.py", "test_fresh_sample_2_edges.py", "test_sib_pipeline.py",
+                     "test_money_fast.py",
                      "test_payer_scope.py", "test_payers_edges.py", "test_breakeven_fast.py",
                      "test_costs_follow_people.py", "test_multi_process.py",
                      "--deselect=tests/test_multi_process.py::"
                      "test_thread_count_does_not_change_multi_process_results"],
     "money/scenario_sections.py": ["test_scenario_sections_edges.py", "test_scenario_file.py",
+                                   "test_fresh_sample_2_edges.py",
                                    "test_roundtrip.py", "test_fuzz_toml.py",
                                    "--deselect=tests/test_scenario_file.py::"
                                    "test_round_trip_each_outcome_kind"],
@@ -98,7 +100,8 @@ MODULES: dict[str, list[str]] = {
     "analysis/breakeven.py": ["test_breakeven_edges.py", "test_breakeven_fast.py",
                               "test_breakeven.py"],
     "analysis/metrics.py": ["test_metrics.py"],
-    "analysis/summary.py": ["test_summary_edges.py", "test_metrics.py"],
+    "analysis/summary.py": ["test_summary_edges.py", "test_metrics.py",
+                            "test_fresh_sample_2_edges.py"],
     "dataset/io.py": ["test_io_edges.py", "test_io.py"],
     "money/termination.py": ["test_termination_edges.py", "test_lifecycle.py",
                              "test_sib_pipeline.py", "test_roundtrip.py",
@@ -111,8 +114,9 @@ MODULES: dict[str, list[str]] = {
     "money/irr.py": ["test_irr_edges.py", "test_irr.py", "test_sib_pipeline.py",
                      "test_fresh_sample_edges.py"],
     "money/cancellation.py": ["test_cancellation.py", "test_termination_edges.py",
-                              "test_lifecycle.py"],
-    "money/payer_waves.py": ["test_payer_waves.py", "test_payers_edges.py"],
+                              "test_lifecycle.py", "test_fresh_sample_2_edges.py"],
+    "money/payer_waves.py": ["test_payer_waves.py", "test_payers_edges.py",
+                             "test_fresh_sample_2_edges.py"],
     "analysis/budget.py": ["test_budget_edges.py", "test_budget.py", "test_fund_budget.py"],
     "analysis/blocks.py": ["test_blocks_edges.py",
                            "test_blocks.py::test_drawsum_does_not_depend_on_the_blocks",
@@ -120,6 +124,7 @@ MODULES: dict[str, list[str]] = {
                            "test_blocks.py::test_money_of_a_block_is_that_slice_of_the_whole_money"],
     "analysis/design.py": ["test_design_edges.py", "test_design.py"],
     "dataset/build.py": ["test_build_edges.py", "test_io.py", "test_multi_process.py",
+                         "test_fresh_sample_2_edges.py",
                          "--deselect=tests/test_multi_process.py::"
                          "test_thread_count_does_not_change_multi_process_results"],
     "dataset/schema.py": ["test_schema_edges.py",
@@ -757,11 +762,36 @@ EQUIVALENT: dict[str, str] = {
         ("openpyxl reads a column letter in either case (column_index_from_string upper-cases "
          "it), so the file has the same width on column B (tests/test_budget_edges.py reads "
          "it back)"),
-    "sibsim.analysis.summary.x_cvar__mutmut_10":
-        ("np.where(np.isfinite(x), x, np.inf) promotes integer or boolean values to float64 "
-         "itself, so reading them as float first changes nothing"),
     "sibsim.analysis.summary.x_cvar__mutmut_19":
         "np.sort's default axis is -1, the one given",
+    "sibsim.money.payer_waves.x_check_payer_waves__mutmut_97":
+        ("zip without strict=True: shares has one entry per payer (p.share_of for each) and "
+         "who is a column of cover (one row per payer) and-ed with here (one entry per payer), "
+         "so the three always have the same length and strict never raises"),
+    "sibsim.money.cancellation.x_apply_cancellation__mutmut_95":
+        ("a role is only compared with 'planned' and 'after' (measured and due), so 'RAN' acts "
+         "as 'ran' does: measured in every draw and due"),
+    "sibsim.money.cancellation.x_check_cancellation__mutmut_74":
+        ("any() reads getattr's default of a rule without in_waterfall, None or False, as false "
+         "alike"),
+    "sibsim.dataset.build.x_resolve_seed__mutmut_4":
+        ("Generator.integers(high) draws from [0, high), as integers(0, high), and from the same "
+         "stream (the same values for 10,000 draws, numpy 2.4)"),
+    "sibsim.analysis.breakeven.xǁ_Pipelineǁ__call____mutmut_73":
+        ("money_flows' flows are finite (tests/test_chain_properties.py checks every money "
+         "variable of random valid deals), so summing the tranches' flows with or without skipping "
+         "NaN gives the same values"),
+    "sibsim.analysis.breakeven.xǁ_Pipelineǁ__init____mutmut_122":
+        ("the trace's size per draw only decides whether the expected-trace kernel runs on one "
+         "thread or on all (as __init____mutmut_126): each draw's trace is computed alone, so "
+         "the numbers are the same on any number of threads"),
+    "sibsim.analysis.breakeven.xǁ_Pipelineǁ__init____mutmut_137":
+        ("the trace's size per draw only decides whether the expected-trace kernel runs on one "
+         "thread or on all (as __init____mutmut_126): each draw's trace is computed alone, so "
+         "the numbers are the same on any number of threads"),
+    "sibsim.money.scenario_sections.x_parse_money__mutmut_81":
+        ("Municipality reads None as no values (money/municipality.py _values returns {} for "
+         "None), the same as the default {}"),
     "sibsim.analysis.metrics.x_investor_metrics__mutmut_55":
         "money.irr.irr returns its status codes as int8 already",
     "sibsim.analysis.metrics.x_investor_metrics__mutmut_57":
