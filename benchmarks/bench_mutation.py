@@ -161,7 +161,9 @@ NOTES: dict[str, str] = {
     "analysis/budget.py":
         ("a sample of 40 (11-29) ran out of its 600 s budget after 26 mutants on cores shared "
          "with other runs; mutmut runs the fastest mutants first, so the 26 lean to the fast "
-         "ones. test_budget_edges.py was written after it"),
+         "ones. test_budget_edges.py was written after it. Its 4 'timeout' verdicts may be "
+         "the tests passing mutmut's wall-clock limit under load rather than kills (fresh "
+         "sample 2's budget sample had 11, among them a change of a description's case)"),
     "analysis/design.py":
         ("2,227 mutants; a sample of 40 (11-29) ran out of its 600 s budget after 17 on cores "
          "shared with other runs (a mutant the first tests do not kill re-runs most of "
@@ -1116,15 +1118,16 @@ def merge_recheck(before: dict, again: dict) -> dict:
                           **({"no_longer_generated": sorted(gone)} if gone else {})}})
 
 
-def annotate(row: dict) -> dict:
-    """A module's results with the reasons now in ``EQUIVALENT`` on its survivors."""
+def annotate(row: dict, notes: bool = True) -> dict:
+    """A module's results with the reasons now in ``EQUIVALENT`` on its survivors (and, with
+    ``notes``, the module's note in ``NOTES``, which describes its runs in ``RESULTS``)."""
     survivors = []
     for entry in row["survivors"]:
         entry = {k: val for k, val in entry.items() if k != "equivalent"}
         if entry["mutant"] in EQUIVALENT:
             entry["equivalent"] = EQUIVALENT[entry["mutant"]]
         survivors.append(entry)
-    note = NOTES.get(row["module"].removeprefix("src/sibsim/"))
+    note = NOTES.get(row["module"].removeprefix("src/sibsim/")) if notes else None
     return _shares({**row, "survivors": survivors, **({"note": note} if note else {})})
 
 
@@ -1161,7 +1164,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.sample is not None and (args.recheck or args.resume):
         p.error("--sample checks a new sample; it cannot be combined with --recheck or --resume")
     if args.annotate:
-        rows = {r["module"]: annotate(r) for r in json.loads(args.out.read_text())["modules"]}
+        main_file = args.out.resolve() == RESULTS.resolve()
+        rows = {r["module"]: annotate(r, notes=main_file)
+                for r in json.loads(args.out.read_text())["modules"]}
         _write(args.out, rows)
         return 0
     unknown = [m for m in args.modules if m not in MODULES]
@@ -1190,7 +1195,7 @@ def main(argv: list[str] | None = None) -> int:
                 res["resumed_from_state"] = True
             if before is not None and "note" in before:
                 res.setdefault("note", before["note"])
-        if module in NOTES:
+        if module in NOTES and args.out.resolve() == RESULTS.resolve():  # notes on RESULTS
             res["note"] = NOTES[module]
         previous[res["module"]] = res
         print(f"  {res['checked']}/{res['mutants']} checked, killed share "
@@ -1248,19 +1253,22 @@ def _part(rows: list[dict], sampled: bool = False) -> dict:
                 "killed_share": round(killed0 / checked0, 4) if checked0 else None,
                 "killed_share_ci95": wilson_interval(killed0, checked0)}
             estimate0 = stratified_share([{**r, **r.get("first_run", {})} for r in rows
-                                          if not r.get("budget_ran_out")])
+                                          if not r.get("budget_ran_out")
+                                          and not r.get("left_out_of_estimate")])
             part["before_recheck"]["estimated_killed_share_of_all_their_mutants"] = (
                 estimate0 and estimate0[0])
             part["before_recheck"]["estimated_killed_share_ci95"] = estimate0 and estimate0[1]
         # a sample the budget cut short is not uniform (mutmut runs the fastest first)
-        whole = [r for r in rows if not r.get("budget_ran_out")]
+        whole = [r for r in rows if not r.get("budget_ran_out")
+                 and not r.get("left_out_of_estimate")]
         estimate = stratified_share(whole)
         part["estimated_killed_share_of_all_their_mutants"] = estimate and estimate[0]
         part["estimated_killed_share_ci95"] = estimate and estimate[1]
         part["estimate_over"] = {"modules": len(whole),
                                  "mutants": sum(r["mutants"] for r in whole)}
         part["estimate_leaves_out"] = sorted(r["module"] for r in rows
-                                             if r.get("budget_ran_out"))
+                                             if r.get("budget_ran_out")
+                                             or r.get("left_out_of_estimate"))
         part["note"] = ("killed_share pools the samples; the estimate weights each module's "
                         "sample share by its number of mutants (stratified sampling), over "
                         "the samples checked whole (a sample whose budget ran out leans to "
