@@ -64,7 +64,7 @@ MODULES: dict[str, list[str]] = {
                           "test_roundtrip.py"],
     "money/ratecard.py": ["test_rate_cards.py", "test_roundtrip.py"],
     "money/results.py": ["test_results_edges.py", "test_payments.py", "test_rate_cards.py",
-                         "test_sib_pipeline.py"],
+                         "test_sib_pipeline.py", "test_fresh_sample_edges.py"],
     "money/capital.py": ["test_capital.py", "test_roundtrip.py"],
     "money/cashflows.py": ["test_capital.py", "test_sib_pipeline.py"],
     "money/payers.py": ["test_payers_edges.py", "test_payer_scope.py", "test_payers.py",
@@ -82,12 +82,14 @@ MODULES: dict[str, list[str]] = {
                       "--deselect=tests/test_payers.py::"
                       "test_a_scenario_file_payer_may_pay_the_rate_cards",
                       "--deselect=tests/test_payers.py::test_report_has_one_line_per_payer"],
-    "money/sib.py": ["test_sib_edges.py", "test_sib_pipeline.py", "test_money_fast.py",
+    "money/sib.py": ["test_sib_edges.py", "test_fresh_sample_2_edges.py", "test_sib_pipeline.py",
+                     "test_money_fast.py",
                      "test_payer_scope.py", "test_payers_edges.py", "test_breakeven_fast.py",
                      "test_costs_follow_people.py", "test_multi_process.py",
                      "--deselect=tests/test_multi_process.py::"
                      "test_thread_count_does_not_change_multi_process_results"],
     "money/scenario_sections.py": ["test_scenario_sections_edges.py", "test_scenario_file.py",
+                                   "test_fresh_sample_2_edges.py",
                                    "test_roundtrip.py", "test_fuzz_toml.py",
                                    "--deselect=tests/test_scenario_file.py::"
                                    "test_round_trip_each_outcome_kind"],
@@ -98,15 +100,23 @@ MODULES: dict[str, list[str]] = {
     "analysis/breakeven.py": ["test_breakeven_edges.py", "test_breakeven_fast.py",
                               "test_breakeven.py"],
     "analysis/metrics.py": ["test_metrics.py"],
-    "analysis/summary.py": ["test_summary_edges.py", "test_metrics.py"],
+    "analysis/summary.py": ["test_summary_edges.py", "test_metrics.py",
+                            "test_fresh_sample_2_edges.py"],
     "dataset/io.py": ["test_io_edges.py", "test_io.py"],
     "money/termination.py": ["test_termination_edges.py", "test_lifecycle.py",
-                             "test_sib_pipeline.py", "test_roundtrip.py"],
+                             "test_sib_pipeline.py", "test_roundtrip.py",
+                             "test_fresh_sample_edges.py"],
     "money/payer_scope.py": ["test_payer_scope_edges.py", "test_payer_scope.py",
-                             "test_payers_edges.py"],
+                             "test_payers_edges.py", "test_fresh_sample_edges.py"],
     "money/uncertain.py": ["test_uncertain_edges.py", "test_uncertain_money.py",
-                           "test_payers_edges.py", "test_roundtrip.py"],
-    "money/irr.py": ["test_irr_edges.py", "test_irr.py", "test_sib_pipeline.py"],
+                           "test_payers_edges.py", "test_roundtrip.py",
+                           "test_fresh_sample_edges.py"],
+    "money/irr.py": ["test_irr_edges.py", "test_irr.py", "test_sib_pipeline.py",
+                     "test_fresh_sample_edges.py"],
+    "money/cancellation.py": ["test_cancellation.py", "test_termination_edges.py",
+                              "test_lifecycle.py", "test_fresh_sample_2_edges.py"],
+    "money/payer_waves.py": ["test_payer_waves.py", "test_payers_edges.py",
+                             "test_fresh_sample_2_edges.py"],
     "analysis/budget.py": ["test_budget_edges.py", "test_budget.py", "test_fund_budget.py"],
     "analysis/blocks.py": ["test_blocks_edges.py",
                            "test_blocks.py::test_drawsum_does_not_depend_on_the_blocks",
@@ -114,6 +124,7 @@ MODULES: dict[str, list[str]] = {
                            "test_blocks.py::test_money_of_a_block_is_that_slice_of_the_whole_money"],
     "analysis/design.py": ["test_design_edges.py", "test_design.py"],
     "dataset/build.py": ["test_build_edges.py", "test_io.py", "test_multi_process.py",
+                         "test_fresh_sample_2_edges.py",
                          "--deselect=tests/test_multi_process.py::"
                          "test_thread_count_does_not_change_multi_process_results"],
     "dataset/schema.py": ["test_schema_edges.py",
@@ -150,14 +161,16 @@ NOTES: dict[str, str] = {
     "analysis/budget.py":
         ("a sample of 40 (11-29) ran out of its 600 s budget after 26 mutants on cores shared "
          "with other runs; mutmut runs the fastest mutants first, so the 26 lean to the fast "
-         "ones. test_budget_edges.py was written after it"),
+         "ones. test_budget_edges.py was written after it. Its 4 'timeout' verdicts may be "
+         "the tests passing mutmut's wall-clock limit under load rather than kills (fresh "
+         "sample 2's budget sample had 11, among them a change of a description's case)"),
     "analysis/design.py":
         ("2,227 mutants; a sample of 40 (11-29) ran out of its 600 s budget after 17 on cores "
          "shared with other runs (a mutant the first tests do not kill re-runs most of "
          "test_design.py); mutmut runs the fastest mutants first, so the 17 are not a uniform "
          "sample. Of its 8 survivors, 7 have a test in test_design_edges.py, written after "
-         "it and confirmed by planting each mutation by hand (not by a mutmut recheck: "
-         "'killed_by_test' on each), and one is equivalent"),
+         "it; a mutmut recheck (--recheck, 11-29, 423 s) killed all 7, and the one left is "
+         "equivalent"),
     "analysis/blocks.py":
         ("test_blocks.py takes 400 s on 2 shared cores (whole analyses run in blocks and in one "
          "pass, on every scenario): only its tests of DrawSum and DrawAssembler themselves and "
@@ -751,11 +764,36 @@ EQUIVALENT: dict[str, str] = {
         ("openpyxl reads a column letter in either case (column_index_from_string upper-cases "
          "it), so the file has the same width on column B (tests/test_budget_edges.py reads "
          "it back)"),
-    "sibsim.analysis.summary.x_cvar__mutmut_10":
-        ("np.where(np.isfinite(x), x, np.inf) promotes integer or boolean values to float64 "
-         "itself, so reading them as float first changes nothing"),
     "sibsim.analysis.summary.x_cvar__mutmut_19":
         "np.sort's default axis is -1, the one given",
+    "sibsim.money.payer_waves.x_check_payer_waves__mutmut_97":
+        ("zip without strict=True: shares has one entry per payer (p.share_of for each) and "
+         "who is a column of cover (one row per payer) and-ed with here (one entry per payer), "
+         "so the three always have the same length and strict never raises"),
+    "sibsim.money.cancellation.x_apply_cancellation__mutmut_95":
+        ("a role is only compared with 'planned' and 'after' (measured and due), so 'RAN' acts "
+         "as 'ran' does: measured in every draw and due"),
+    "sibsim.money.cancellation.x_check_cancellation__mutmut_74":
+        ("any() reads getattr's default of a rule without in_waterfall, None or False, as false "
+         "alike"),
+    "sibsim.dataset.build.x_resolve_seed__mutmut_4":
+        ("Generator.integers(high) draws from [0, high), as integers(0, high), and from the same "
+         "stream (the same values for 10,000 draws, numpy 2.4)"),
+    "sibsim.analysis.breakeven.xǁ_Pipelineǁ__call____mutmut_73":
+        ("money_flows' flows are finite (tests/test_chain_properties.py checks every money "
+         "variable of random valid deals), so summing the tranches' flows with or without skipping "
+         "NaN gives the same values"),
+    "sibsim.analysis.breakeven.xǁ_Pipelineǁ__init____mutmut_122":
+        ("the trace's size per draw only decides whether the expected-trace kernel runs on one "
+         "thread or on all (as __init____mutmut_126): each draw's trace is computed alone, so "
+         "the numbers are the same on any number of threads"),
+    "sibsim.analysis.breakeven.xǁ_Pipelineǁ__init____mutmut_137":
+        ("the trace's size per draw only decides whether the expected-trace kernel runs on one "
+         "thread or on all (as __init____mutmut_126): each draw's trace is computed alone, so "
+         "the numbers are the same on any number of threads"),
+    "sibsim.money.scenario_sections.x_parse_money__mutmut_81":
+        ("Municipality reads None as no values (money/municipality.py _values returns {} for "
+         "None), the same as the default {}"),
     "sibsim.analysis.metrics.x_investor_metrics__mutmut_55":
         "money.irr.irr returns its status codes as int8 already",
     "sibsim.analysis.metrics.x_investor_metrics__mutmut_57":
@@ -905,13 +943,45 @@ def _diffs(names: list[str], work: Path, env: dict) -> dict[str, str]:
             for n in names}
 
 
+def _function(name: str) -> str:
+    """The function part of a mutant's name (mutmut numbers the mutants of each function)."""
+    return name.rsplit("__mutmut_", 1)[0]
+
+
+def match_by_diff(names: list[str], recorded: dict[str, str],
+                  diffs: dict[str, str]) -> tuple[list[str], dict[str, str], list[str]]:
+    """The mutants of a new generation that are ``names`` of an earlier one: mutmut numbers
+    the mutants of a function in order, so an edit of the function's source earlier than a
+    mutation renumbers it. Each name whose new diff (``diffs``, stripped, of every mutant of
+    the same functions) is its ``recorded`` one is kept; otherwise the one mutant of its
+    function with that diff takes its place. Returns the names to run, ``{old: new}`` for the
+    renumbered, and the names whose mutation is no longer generated (its line was edited)."""
+    run, renamed, gone = [], {}, []
+    for name in names:
+        if diffs.get(name) == recorded[name]:
+            run.append(name)
+            continue
+        same = [m for m, d in diffs.items()
+                if _function(m) == _function(name) and d == recorded[name]]
+        if len(same) == 1:
+            run.append(same[0])
+            renamed[name] = same[0]
+        else:
+            gone.append(name)
+    return run, renamed, gone
+
+
 def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None = None,
                resume: bool = False, sample: int | None = None,
-               sample_seed: int = SAMPLE_SEED) -> dict:
+               sample_seed: int = SAMPLE_SEED,
+               recorded_diffs: dict[str, str] | None = None) -> dict:
     """Mutate one module under a time budget. With ``resume``, the verdicts of an earlier run
     (kept in ``STATE``) stand for every function whose source is unchanged (mutmut compares a
     hash per function), and only the mutants not yet checked are run. With ``sample``, every
-    mutant is generated and a uniform random sample of ``sample`` of them is checked."""
+    mutant is generated and a uniform random sample of ``sample`` of them is checked. With
+    ``recheck`` and ``recorded_diffs`` (the survivors' diffs of the earlier run), every mutant
+    is generated and each survivor is found again by its diff (``match_by_diff``), so that a
+    recheck after an edit of the module runs the same mutations."""
     tests = MODULES[module]
     started = time.perf_counter()
     # one fixed folder (emptied first), so that numba's cache of the unmutated kernels, kept in
@@ -935,9 +1005,19 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
         env.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir())
                                               / "sibsim-mutation-numba-cache"))
         every: list[str] = []
+        renamed: dict[str, str] = {}
+        gone: list[str] = []
         if sample is not None:
             every = _generate(work, env)
             recheck = draw_sample(every, sample, sample_seed)
+        elif recheck and recorded_diffs:
+            functions = {_function(n) for n in recheck}
+            now = _diffs([m for m in _generate(work, env) if _function(m) in functions],
+                         work, env)
+            recheck, renamed, gone = match_by_diff(
+                recheck, recorded_diffs, {m: _strip(d) for m, d in now.items()})
+            if not recheck:  # nothing left to run
+                recheck = None
         timed_out = False
         # its own process group, so that a budget running out also ends the forked mutants
         proc = subprocess.Popen([sys.executable, "-m", "mutmut", "run", "--max-children",
@@ -992,6 +1072,8 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
         "survivors": survivors,
         "log_tail": None if any(c is not None for c in codes.values()) else tail,
         **({"not_reached": not_reached} if recheck and sample is None else {}),
+        **({"renamed": renamed} if renamed else {}),
+        **({"gone": gone} if gone else {}),
     })
 
 
@@ -999,9 +1081,15 @@ def merge_recheck(before: dict, again: dict) -> dict:
     """A module's results after its survivors in ``before`` were run again (``again``): each
     rechecked mutant takes its new status, the others keep theirs."""
     rechecked = {s["mutant"]: s for s in before["survivors"]}
-    # a survivor that the budget did not reach again keeps its earlier verdict and entry
-    reached = {s["mutant"] for s in again["survivors"]} | {
-        name for name in rechecked if name not in again.get("not_reached", ())}
+    # a survivor that the budget did not reach again, or whose mutation is no longer generated
+    # (its line was edited), keeps its earlier verdict and entry; a renumbered one is run
+    # under its new name
+    renamed = again.get("renamed", {})
+    gone = set(again.get("gone", ()))
+    not_reached = set(again.get("not_reached", ()))
+    reached = {name for name in rechecked
+               if name not in gone and renamed.get(name, name) not in not_reached}
+    still = {s["mutant"] for s in again["survivors"]}
     counts = dict(before["counts"])
     for name, entry in rechecked.items():
         if name in reached:
@@ -1013,23 +1101,33 @@ def merge_recheck(before: dict, again: dict) -> dict:
     checked = sum(n for s, n in counts.items() if s not in ("not checked", "skipped"))
     survivors = again["survivors"] + [entry for name, entry in rechecked.items()
                                       if name not in reached]
+    # the figures of the run before any recheck stay in the file: a recheck after new tests
+    # reports the tests written for those survivors, not a fresh measurement
+    first = before.get("first_run") or {
+        k: before[k] for k in ("counts", "checked", "killed_share", "killed_share_ci95",
+                               "wall_s", "budget_ran_out") if k in before}
     return _shares({**before, "counts": counts, "checked": checked,
-            "survivors": survivors,
+            "survivors": survivors, "first_run": first,
             "rechecked": {"mutants": len(rechecked), "tests": again["tests"],
                           "wall_s": again["wall_s"], "budget_ran_out": again["budget_ran_out"],
                           "still_surviving": len(again["survivors"]),
-                          "not_reached": len(rechecked) - len(reached)}})
+                          "not_reached": len(rechecked) - len(reached),
+                          "killed": sorted(name for name in reached
+                                           if renamed.get(name, name) not in still),
+                          **({"renumbered": renamed} if renamed else {}),
+                          **({"no_longer_generated": sorted(gone)} if gone else {})}})
 
 
-def annotate(row: dict) -> dict:
-    """A module's results with the reasons now in ``EQUIVALENT`` on its survivors."""
+def annotate(row: dict, notes: bool = True) -> dict:
+    """A module's results with the reasons now in ``EQUIVALENT`` on its survivors (and, with
+    ``notes``, the module's note in ``NOTES``, which describes its runs in ``RESULTS``)."""
     survivors = []
     for entry in row["survivors"]:
         entry = {k: val for k, val in entry.items() if k != "equivalent"}
         if entry["mutant"] in EQUIVALENT:
             entry["equivalent"] = EQUIVALENT[entry["mutant"]]
         survivors.append(entry)
-    note = NOTES.get(row["module"].removeprefix("src/sibsim/"))
+    note = NOTES.get(row["module"].removeprefix("src/sibsim/")) if notes else None
     return _shares({**row, "survivors": survivors, **({"note": note} if note else {})})
 
 
@@ -1066,7 +1164,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.sample is not None and (args.recheck or args.resume):
         p.error("--sample checks a new sample; it cannot be combined with --recheck or --resume")
     if args.annotate:
-        rows = {r["module"]: annotate(r) for r in json.loads(args.out.read_text())["modules"]}
+        main_file = args.out.resolve() == RESULTS.resolve()
+        rows = {r["module"]: annotate(r, notes=main_file)
+                for r in json.loads(args.out.read_text())["modules"]}
         _write(args.out, rows)
         return 0
     unknown = [m for m in args.modules if m not in MODULES]
@@ -1082,7 +1182,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if args.recheck and before is not None:
             names = [s["mutant"] for s in before["survivors"]]
-            res = merge_recheck(before, run_module(module, args.budget, args.jobs, names))
+            diffs = {s["mutant"]: s["diff"] for s in before["survivors"]}
+            res = merge_recheck(before, run_module(module, args.budget, args.jobs, names,
+                                                   recorded_diffs=diffs))
         else:
             res = run_module(module, args.budget, args.jobs, resume=args.resume,
                              sample=args.sample, sample_seed=args.sample_seed)
@@ -1093,7 +1195,7 @@ def main(argv: list[str] | None = None) -> int:
                 res["resumed_from_state"] = True
             if before is not None and "note" in before:
                 res.setdefault("note", before["note"])
-        if module in NOTES:
+        if module in NOTES and args.out.resolve() == RESULTS.resolve():  # notes on RESULTS
             res["note"] = NOTES[module]
         previous[res["module"]] = res
         print(f"  {res['checked']}/{res['mutants']} checked, killed share "
@@ -1134,15 +1236,39 @@ def _part(rows: list[dict], sampled: bool = False) -> dict:
             "killed_share": round(killed / checked, 4) if checked else None}
     if sampled:
         part["killed_share_ci95"] = wilson_interval(killed, checked)
+        early = [r["module"] for r in rows if "rechecked" in r and "first_run" not in r]
+        if early:
+            part["before_recheck"] = None
+            part["before_recheck_note"] = (
+                f"{len(early)} samples were rechecked before the first run's figures were kept "
+                "(first_run): their counts before the recheck are not in this file")
+        elif any("first_run" in r for r in rows):
+            # the samples as first drawn and run, before the survivors were rechecked after
+            # new tests: the unbiased measurement of the suite as it was
+            firsts = [r.get("first_run", r) for r in rows]
+            checked0 = sum(f["checked"] for f in firsts)
+            killed0 = sum(n for f in firsts for s, n in f["counts"].items() if s in KILLED)
+            part["before_recheck"] = {
+                "checked": checked0, "killed": killed0,
+                "killed_share": round(killed0 / checked0, 4) if checked0 else None,
+                "killed_share_ci95": wilson_interval(killed0, checked0)}
+            estimate0 = stratified_share([{**r, **r.get("first_run", {})} for r in rows
+                                          if not r.get("budget_ran_out")
+                                          and not r.get("left_out_of_estimate")])
+            part["before_recheck"]["estimated_killed_share_of_all_their_mutants"] = (
+                estimate0 and estimate0[0])
+            part["before_recheck"]["estimated_killed_share_ci95"] = estimate0 and estimate0[1]
         # a sample the budget cut short is not uniform (mutmut runs the fastest first)
-        whole = [r for r in rows if not r.get("budget_ran_out")]
+        whole = [r for r in rows if not r.get("budget_ran_out")
+                 and not r.get("left_out_of_estimate")]
         estimate = stratified_share(whole)
         part["estimated_killed_share_of_all_their_mutants"] = estimate and estimate[0]
         part["estimated_killed_share_ci95"] = estimate and estimate[1]
         part["estimate_over"] = {"modules": len(whole),
                                  "mutants": sum(r["mutants"] for r in whole)}
         part["estimate_leaves_out"] = sorted(r["module"] for r in rows
-                                             if r.get("budget_ran_out"))
+                                             if r.get("budget_ran_out")
+                                             or r.get("left_out_of_estimate"))
         part["note"] = ("killed_share pools the samples; the estimate weights each module's "
                         "sample share by its number of mutants (stratified sampling), over "
                         "the samples checked whole (a sample whose budget ran out leans to "

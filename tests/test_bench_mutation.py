@@ -100,3 +100,52 @@ def test_the_estimate_leaves_out_samples_cut_short_by_their_budget(tmp_path):
     assert sampled["estimate_over"] == {"modules": 1, "mutants": 400}
     assert sampled["estimate_leaves_out"] == [cut["module"]]
     assert sampled["checked"] == 48  # the pooled figures keep every sample
+
+
+def test_a_recheck_finds_a_renumbered_survivor_by_its_diff():
+    """An edit earlier in a function renumbers its mutants: the survivor is found again by its
+    diff; one whose line was edited away is reported as no longer generated."""
+    recorded = {"m.x_f__mutmut_21": "-a < b\n+a <= b", "m.x_f__mutmut_3": "-x = 1\n+x = 2",
+                "m.x_g__mutmut_1": "-y\n+z"}
+    now = {"m.x_f__mutmut_3": "-x = 1\n+x = 2", "m.x_f__mutmut_20": "-a < b\n+a <= b",
+           "m.x_f__mutmut_21": "-a < b\n+a == b", "m.x_g__mutmut_1": "-w\n+z",
+           "m.x_h__mutmut_20": "-a < b\n+a <= b"}  # the same diff in another function
+    run, renamed, gone = bench.match_by_diff(list(recorded), recorded, now)
+    assert run == ["m.x_f__mutmut_20", "m.x_f__mutmut_3"]
+    assert renamed == {"m.x_f__mutmut_21": "m.x_f__mutmut_20"} and gone == ["m.x_g__mutmut_1"]
+
+
+def test_a_recheck_keeps_the_first_runs_figures(tmp_path):
+    """3 survivors of a sample of 40: one killed on recheck (renumbered), one still surviving,
+    one no longer generated (keeps its verdict); the first run's figures stay in the file."""
+    survivors = [{"mutant": f"m.x_f__mutmut_{i}", "status": "survived", "diff": ""}
+                 for i in (1, 2, 3)]
+    before = bench._shares({**_row(400, 40, 37), "survivors": survivors})
+    again = {"counts": {"killed": 1, "survived": 1}, "tests": [], "wall_s": 1.0,
+             "budget_ran_out": False, "survivors": [survivors[1]], "not_reached": [],
+             "renamed": {"m.x_f__mutmut_1": "m.x_f__mutmut_9"}, "gone": ["m.x_f__mutmut_3"]}
+    row = bench.merge_recheck(before, again)
+    assert row["counts"] == {"killed": 38, "survived": 2} and row["checked"] == 40
+    assert [s["mutant"] for s in row["survivors"]] == ["m.x_f__mutmut_2", "m.x_f__mutmut_3"]
+    assert row["rechecked"]["killed"] == ["m.x_f__mutmut_1"]
+    assert row["rechecked"]["no_longer_generated"] == ["m.x_f__mutmut_3"]
+    assert row["first_run"]["counts"] == before["counts"]
+    out = tmp_path / "mutation.json"
+    bench._write(out, {"a": row})
+    sampled = json.loads(out.read_text())["sampled"]
+    assert sampled["killed"] == 38 and sampled["before_recheck"]["killed"] == 37
+    assert sampled["before_recheck"]["killed_share_ci95"] == bench.wilson_interval(37, 40)
+    # a second recheck keeps the figures of the first run, not of the first recheck
+    assert bench.merge_recheck(row, {**again, "renamed": {}, "gone": [],
+                                     "counts": {"survived": 2}, "survivors": row["survivors"]}
+                               )["first_run"]["counts"] == before["counts"]
+
+
+def test_a_row_left_out_of_the_estimate_stays_in_the_pooled_figures(tmp_path):
+    out = tmp_path / "mutation.json"
+    odd = {**_row(300, 30, 30), "left_out_of_estimate": "timeouts under load"}
+    bench._write(out, {"a": _row(400, 40, 36), "b": odd})
+    sampled = json.loads(out.read_text())["sampled"]
+    assert sampled["estimate_leaves_out"] == [odd["module"]]
+    assert sampled["estimated_killed_share_of_all_their_mutants"] == pytest.approx(0.9)
+    assert sampled["checked"] == 70 and sampled["killed"] == 66
