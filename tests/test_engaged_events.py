@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sibsim
 from sibsim import (
@@ -195,3 +197,19 @@ def test_koto_pays_its_rate_card_for_the_participants_trainings_only():
     paid_all = money_flows(everyone, ds)["payments_by_metric"].sel(metric=card.name)
     # the engaged are 84% of those drawn and complete training a little sooner than the rest
     assert 0.8 < float(paid.sum()) / float(paid_all.sum()) < 0.9
+
+
+# ------------------------------------------------------------------ property
+@settings(max_examples=15, deadline=None)
+@given(kind=st.sampled_from(["counts", "markov", "absorbing"]),
+       engine=st.sampled_from(["aggregate", "individual"]),
+       engagement=st.floats(0.0, 1.0), dropout=st.floats(0.0, 0.9),
+       seed=st.integers(0, 2**31))
+def test_engaged_events_are_a_part_of_the_events_in_every_cell(kind, engine, engagement,
+                                                                 dropout, seed):
+    ds = run(scenario(kind, engagement, dropout), engine, 2, seed=seed, engaged_events=True)
+    ev, evj = ds["events"].values, ds["engaged_events"].values
+    assert np.all((0 <= evj) & (evj <= ev))
+    assert not ds["engaged_events"].sel(arm="comparison").any()
+    if engagement == 0.0:
+        assert not evj.any()
