@@ -30,7 +30,9 @@ def _binary(**kw):
 
 
 def test_coordinates_attributes_units_and_descriptions():
-    ds = sibsim.simulate(_binary(), draws=DRAWS, seed=SEED, first_draw=4, progress=False)
+    # every schema variable, the optional engaged_events included
+    ds = sibsim.simulate(_binary(), draws=DRAWS, seed=SEED, first_draw=4, progress=False,
+                         engaged_events=True)
     assert list(ds["draw"].values) == [4, 5, 6]
     assert list(ds["arm"].values) == ["treatment", "comparison"]
     assert list(ds["wave"].values) == [0, 1] and list(ds["period"].values) == [0, 1, 2]

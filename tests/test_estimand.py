@@ -230,10 +230,18 @@ def test_a_rate_card_counts_the_engaged_person_periods_only():
     np.testing.assert_array_equal(card.counts(full)[..., 0], everyone.counts(full)[..., 0])
 
 
-def test_a_rate_card_refuses_engaged_events():
-    with pytest.raises(ValueError, match=r"RateCard.count: got 'engaged'; allowed: 'all' with "
-                                         r"measure='events'"):
-        RateCard("done", price=1.0, count="engaged")
+def test_a_rate_card_counts_engaged_events_from_a_dataset_that_has_them():
+    """Once refused (the engines tallied no engaged events); now counted from the outcome
+    dataset's engaged_events, and refused by name for a dataset without them."""
+    card = RateCard("done", price=1.0, count="engaged")
+    assert card.measure == "events"
+    ds = sibsim.simulate(markov(0.6), draws=3, seed=6, engaged_events=True)
+    want = ds["engaged_events"].sel(arm="treatment").sum("wave")
+    np.testing.assert_array_equal(card.counts(ds),
+                                  want.transpose("draw", "stratum", "period").values)
+    with pytest.raises(ValueError, match=r"RateCard\[done\].count: got 'engaged'; allowed: "
+                                         r"'all' for an outcome dataset without engaged_events"):
+        card.counts(sibsim.simulate(markov(0.6), draws=3, seed=6))
 
 
 def test_a_replayed_effect_on_the_treated_implies_the_enrolled_units(tmp_path):

@@ -96,7 +96,8 @@ def test_value_of_one_reproduces_the_unit_evaluation_bit_for_bit(name):
                       for e in deal.evaluations)
     money_evs = tuple(dataclasses.replace(e, value_per_unit=0.0, money=MoneyValue(per_unit=1.0))
                       for e in deal.evaluations)
-    ds = sibsim.simulate(deal.scenario, draws=30, seed=4, progress=False)
+    ds = sibsim.simulate(deal.scenario, draws=30, seed=4, progress=False,
+                         engaged_events=deal.needs_engaged_events)  # Koto's rate card
     a, b = evaluate(ds, units_evs, 4), evaluate(ds, money_evs, 4)
     for f in ("measured_effect", "units", "avoided_cost", "gate"):
         np.testing.assert_array_equal(getattr(a, f), getattr(b, f), err_msg=f)

@@ -27,7 +27,8 @@ DRAWS, SEED = 2, 1
 def binary():
     s = sibsim.Scenario(cohort=sibsim.Cohort(size=40), outcome=sibsim.BinaryOutcome(0.3),
                         horizon=2)
-    return sibsim.simulate(s, draws=DRAWS, seed=SEED)
+    # every schema variable, the optional engaged_events included
+    return sibsim.simulate(s, draws=DRAWS, seed=SEED, engaged_events=True)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def several():
     s = sibsim.Scenario(cohort=sibsim.Cohort(size=40), outcome=sibsim.BinaryOutcome(0.3),
                         horizon=2,
                         other_processes=(Process(sibsim.CountOutcome(rate=2.0, name="days")),))
-    return sibsim.simulate(s, draws=DRAWS, seed=SEED)
+    return sibsim.simulate(s, draws=DRAWS, seed=SEED, engaged_events=True)
 
 
 def test_dims_with_several_processes_put_process_after_period_and_before_state():

@@ -198,10 +198,11 @@ def _outcome_bytes(ds) -> tuple[int, int]:
     return _per_draw_bytes(ds) - params, params
 
 
-def _pilot(scenario):
+def _pilot(scenario, engaged_events: bool = False):
     from sibsim.dataset.build import simulate
 
-    return simulate(scenario, PILOT_DRAWS, 0, engine="expected", progress=False)
+    return simulate(scenario, PILOT_DRAWS, 0, engine="expected", progress=False,
+                    engaged_events=engaged_events)
 
 
 def estimate_outcomes(scenario, draws: int, engine: str = "auto") -> RunEstimate:
@@ -238,7 +239,7 @@ def estimate_run(deal, draws: int, *, engine: str = "auto", with_breakeven: bool
     n = PILOT_DRAWS
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ds = _pilot(scenario)
+        ds = _pilot(scenario, deal.needs_engaged_events)
         money = money_flows(deal, ds, cf=counterfactual(deal, n, 0))
         metrics = _per_draw_bytes(investor_metrics(money)) + _per_draw_bytes(
             municipality_metrics(money))

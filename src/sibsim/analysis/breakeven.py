@@ -160,7 +160,7 @@ class _Pipeline:
             return self._expected_general(effect)
         over = check_overrides(self.scenario, {"effect.value": effect}, self.D)
         model = self._models[0][0]
-        keys = ["events"] + (["occupancy"] if "occupancy" in self.ds else [])
+        keys = self._keys()
         out = {k: np.empty((self.D, 1, *self.ds[k].shape[2:])) for k in keys}
         for start in range(0, self.D, self._chunk):
             stop = min(self.D, start + self._chunk)
@@ -170,12 +170,23 @@ class _Pipeline:
             at = {k: x[start:stop] for k, x in over.items()}
             tb = model.tables_at_effect(free, at, stop - start)
             serial = (stop - start) * self._cells_per_draw <= _SERIAL_TRACE_CELLS
+            evj = (np.zeros((stop - start, *out["engaged_events"].shape[1:]))
+                   if "engaged_events" in out else None)
             with _threads(1 if serial else None):
-                occ, ev, _, _ = model.expected(self._treated, tb, self._frailty_var)
+                occ, ev, _, _ = model.expected(self._treated, tb, self._frailty_var,
+                                               engaged_events=evj)
             out["events"][start:stop] = ev
+            if evj is not None:
+                out["engaged_events"][start:stop] = evj
             if "occupancy" in out:
                 out["occupancy"][start:stop] = occ
         return out
+
+    def _keys(self) -> list[str]:
+        """The treated arm's variables that follow the effect: events, occupancy (kinds with
+        states) and the engaged participants' events (when the dataset has them)."""
+        return (["events"] + (["occupancy"] if "occupancy" in self.ds else [])
+                + (["engaged_events"] if "engaged_events" in self.ds else []))
 
     def _chunk_params(self, start: int, stop: int) -> dict[str, np.ndarray]:
         """The sampled parameters of draws ``start:stop`` of the block."""
@@ -185,9 +196,9 @@ class _Pipeline:
     def _expected_general(self, effect: np.ndarray) -> dict[str, np.ndarray]:
         # the deal, not its scenario: a deal's correlated inputs reach the engine this way
         e = simulate(self.deal, self.D, self.seed, engine="expected", progress=False,
-                     overrides={"effect.value": effect}, first_draw=self.first)
-        keys = ["events"] + (["occupancy"] if "occupancy" in self.ds else [])
-        return {k: e[k].values[:, :1] for k in keys}  # treatment arm only
+                     overrides={"effect.value": effect}, first_draw=self.first,
+                     engaged_events="engaged_events" in self.ds)
+        return {k: e[k].values[:, :1] for k in self._keys()}  # treatment arm only
 
     def _at_effect(self, exp: dict[str, np.ndarray]) -> xr.Dataset:
         """The outcome dataset with the treated arm's events (and occupancy) replaced by

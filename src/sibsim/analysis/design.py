@@ -803,7 +803,8 @@ def design(deal: Deal, grid: Mapping[str, Any],
         raise v.fail("Constraints.budget_payer", cons.budget_payer,
                      "one of " + ", ".join(repr(p) for p in payers))
     check_draws_fit(deal, draws)
-    ds = simulate(deal.scenario, draws=draws, seed=seed, engine=engine, progress=progress)
+    ds = simulate(deal.scenario, draws=draws, seed=seed, engine=engine, progress=progress,
+                  engaged_events=any(d.needs_engaged_events for d in (deal, *variants)))
     cf = counterfactual(deal, draws, int(ds.attrs["seed"]))
     data = evaluate_variants(deal, ds, cf, variants, confidence=confidence,
                              budget_payer=cons.budget_payer)
@@ -991,7 +992,8 @@ def compare(deals: Sequence[Deal], names: Sequence[str] | None = None, *, draws:
     v.unique("compare.names", names, "option names")
     draws = v.positive_int("draws", draws, minimum=2)  # paired standard errors need two
     check_draws_fit(base, draws, copies=len(deals))
-    ds = simulate(base.scenario, draws=draws, seed=seed, engine=engine, progress=progress)
+    ds = simulate(base.scenario, draws=draws, seed=seed, engine=engine, progress=progress,
+                  engaged_events=any(d.needs_engaged_events for d in deals))
     cf = counterfactual(base, draws, int(ds.attrs["seed"]))
     data = evaluate_variants(base, ds, cf, list(deals), keep_draws=True)
     D = draws

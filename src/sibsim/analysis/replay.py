@@ -169,7 +169,8 @@ def replay(deal: Deal, measured: Mapping[str, Realised], *,
         if unknown:
             raise v.fail(name, unknown, "evaluated metrics of the deal: "
                          + ", ".join(sorted(metrics)))
-    ds = simulate(deal.scenario, draws=draws, seed=seed, engine=engine, progress=progress)
+    ds = simulate(deal.scenario, draws=draws, seed=seed, engine=engine, progress=progress,
+                  engaged_events=deal.needs_engaged_events)
     seed = int(ds.attrs["seed"])
     cf = counterfactual(deal, draws, seed)
     table = evaluate(ds, deal.evaluations, seed)

@@ -412,7 +412,8 @@ def commissioner_net_benefit(deal, draws: int = 2000, seed: int = 0, *,
         raise v.fail("commissioner_net_benefit.value", value, "'savings' or 'public'")
     draws = v.positive_int("draws", draws, minimum=2)
     check_draws_fit(deal, draws)
-    ds = simulate(deal.scenario, draws, seed, progress=False)
+    ds = simulate(deal.scenario, draws, seed, progress=False,
+                  engaged_events=deal.needs_engaged_events)
     money = money_flows(deal, ds, counterfactual(deal, draws, seed))
     sign = municipality_metrics(money)[key[value]].values
     cur = deal.currency

@@ -114,6 +114,7 @@ def breakeven_units(be: xr.Dataset | None, deal: Deal, seed: int,
     n = int(min(draws, x.size))
     cf = counterfactual(deal, n, seed)
     at = simulate(deal.scenario, draws=n, seed=seed, engine="expected", progress=False,
+                  engaged_events=deal.needs_engaged_events,
                   overrides={"effect.value": np.full(n, med)})
 
     def treated(ds: xr.Dataset, var: str, **sel: str) -> np.ndarray:

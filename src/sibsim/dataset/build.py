@@ -58,6 +58,8 @@ def _add_processes(out: EngineOutput, present: np.ndarray, coords: dict, dvars: 
     coords["process"] = [p.name for p in procs]
     coords["process_kind"] = ("process", [p.structure.kind for p in procs])
     dvars["events"] = np.stack([p.events for p in procs], axis=-1)
+    if procs[0].engaged_events is not None:
+        dvars["engaged_events"] = np.stack([p.engaged_events for p in procs], axis=-1)
     states: list[str] = []
     for p in procs:
         states += [s for s in p.structure.states if s not in states]
@@ -107,6 +109,8 @@ def outcome_dataset(scenario: Scenario, out: EngineOutput) -> xr.Dataset:
         "entry_period": st.entry.astype(np.int64),
     }
     several = len(out.processes) > 1
+    if not several and out.engaged_events is not None:
+        dvars["engaged_events"] = out.engaged_events
     if not several:
         if out.occupancy is not None:
             coords["state"] = list(st.states)
@@ -177,7 +181,7 @@ def with_correlated_inputs(corr, scenario: Scenario, seed: int, first_draw: int,
 def simulate(scenario: Scenario, draws: int = 1000, seed: int | np.random.Generator = 0, *,
              engine: str = "auto", chunk_draws: int | None = None, progress: bool | None = None,
              overrides: Mapping[str, np.ndarray] | None = None,
-             first_draw: int = 0) -> xr.Dataset:
+             first_draw: int = 0, engaged_events: bool | None = None) -> xr.Dataset:
     """Simulate a scenario's treated cohort and comparison group.
 
     Parameters
@@ -203,6 +207,11 @@ def simulate(scenario: Scenario, draws: int = 1000, seed: int | np.random.Genera
         Global index of the first draw: ``simulate(s, n, seed, first_draw=k)`` is identical to
         draws ``k, ..., k + n - 1`` of a longer run with the same seed (its ``draw``
         coordinate holds those indices), so a long run can be processed block by block.
+    engaged_events : bool, optional
+        Also tally the events of the engaged participants (variable ``engaged_events``), as a
+        rate card counting the engaged participants' events needs. ``None``: what a deal's
+        rate cards need (``Deal.needs_engaged_events``), False for a scenario. The other
+        variables are the same, bit for bit, either way.
 
     Returns
     -------
@@ -223,6 +232,8 @@ def simulate(scenario: Scenario, draws: int = 1000, seed: int | np.random.Genera
     # a Deal (money layer) carries its outcome scenario as ``.scenario``
     held = getattr(scenario, "scenario", None)
     corr = getattr(scenario, "correlation", None)  # a deal's rank correlations of inputs
+    if engaged_events is None:
+        engaged_events = bool(getattr(scenario, "needs_engaged_events", False))
     if not isinstance(scenario, Scenario) and isinstance(held, Scenario):
         scenario = held
     else:
@@ -233,5 +244,6 @@ def simulate(scenario: Scenario, draws: int = 1000, seed: int | np.random.Genera
     seed_int = resolve_seed(seed)
     overrides = with_correlated_inputs(corr, scenario, seed_int, first_draw, draws, overrides)
     out = run_engine(scenario, draws, seed_int, engine=engine, chunk_draws=chunk_draws,
-                     progress=progress, overrides=overrides, first_draw=first_draw)
+                     progress=progress, overrides=overrides, first_draw=first_draw,
+                     engaged_events=bool(engaged_events))
     return outcome_dataset(scenario, out)

@@ -26,6 +26,11 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
                           "i.e. engaged person-periods in the state (binary and Markov outcomes "
                           "only; 0 in the comparison arm). Summed over the states that are not "
                           "absorbing: the people still in service."),
+    "engaged_events": (("draw", "arm", "wave", "stratum", "period"), "events",
+                       "Events of the treated participants engaged in the service in the period "
+                       "(the engaged part of events; 0 in the comparison arm). Only in datasets "
+                       "simulated with engaged_events=True, as for a deal whose rate card counts "
+                       "the engaged participants' events."),
     "engaged": (("draw", "arm", "wave", "stratum", "period"), "people",
                 "Treated participants engaged in the service during the period (0 in the "
                 "comparison arm)."),
@@ -55,7 +60,10 @@ DIMS = {
 
 #: Variables that get a ``process`` dimension when a scenario has several outcome processes
 #: (it comes after ``period``; ``occupancy`` has it before ``state``).
-PER_PROCESS = ("events", "at_risk", "occupancy", "engaged_occupancy")
+PER_PROCESS = ("events", "at_risk", "occupancy", "engaged_occupancy", "engaged_events")
+
+#: Variables present only when asked for (``simulate(..., engaged_events=True)``).
+OPTIONAL = ("engaged_events",)
 
 
 def dims_of(name: str, several_processes: bool) -> tuple[str, ...]:
@@ -100,6 +108,8 @@ def check(ds: xr.Dataset) -> None:
     for name in VARIABLES:
         dims = dims_of(name, several)
         if name in ("occupancy", "engaged_occupancy") and "state" not in ds.dims:
+            continue
+        if name in OPTIONAL and name not in ds:
             continue
         if name not in ds:
             raise ValueError(f"outcome dataset: variable {name!r} is missing")

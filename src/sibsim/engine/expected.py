@@ -15,7 +15,14 @@ from collections.abc import Callable
 import numpy as np
 from scipy import special
 
-from sibsim.engine.kernels.arrays import Chain, Groups, Occupancy, Service, Tallies
+from sibsim.engine.kernels.arrays import (
+    Chain,
+    Groups,
+    Occupancy,
+    Service,
+    Tallies,
+    no_engaged_events,
+)
 from sibsim.engine.kernels.trace import counts_trace, markov_trace
 from sibsim.engine.tables import Structure, Tables
 
@@ -45,13 +52,16 @@ def frailty_nodes(variance: float,
 
 
 def transition_trace(st: Structure, tb: Tables, frailty_var: float,
-                     at_frailty: Callable[[np.ndarray, float], np.ndarray], out=None):
+                     at_frailty: Callable[[np.ndarray, float], np.ndarray], out=None,
+                     engaged_events: np.ndarray | None = None):
     """Expected trace of an outcome given as transition matrices ``tb.trans`` (binary, Markov).
 
     ``at_frailty(trans, z)`` gives the matrices of a person with frailty ``z`` (called once per
     quadrature node). Returns float arrays ``(occupancy, events, engaged, engaged occupancy)``
     shaped like the stochastic engines'; ``out``: zeroed arrays of those shapes to add them to
-    (no new arrays: :func:`~sibsim.engine.run.run_engine` passes its own).
+    (no new arrays: :func:`~sibsim.engine.run.run_engine` passes its own). ``engaged_events``:
+    a zeroed float array shaped like the events, to add the engaged sub-cohort's expected
+    events to (None: not tallied).
     """
     A, W, K = st.sizes.shape
     P = st.horizon
@@ -68,18 +78,22 @@ def transition_trace(st: Structure, tb: Tables, frailty_var: float,
     chain = Chain(st.event_flag, st.absorbing, int(st.init))
     groups = Groups(st.sizes.astype(np.float64), st.entry, tb.tidx)
     service = Service(tb.engage, tb.dropout, bool(st.has_effect))
-    tallies, occupancy = Tallies(ev, en), Occupancy(occ, eocc)
+    tallies = Tallies(ev, en, no_engaged_events(np.float64) if engaged_events is None
+                      else engaged_events)
+    occupancy = Occupancy(occ, eocc)
     for z, weight in zip(zs, ws, strict=True):
         trans = tb.trans if frailty_var <= 0 else np.ascontiguousarray(at_frailty(tb.trans, z))
         markov_trace(trans, chain, groups, service, float(weight), tallies, occupancy)
     return occ, ev, en, eocc
 
 
-def count_trace(st: Structure, tb: Tables, out=None):
+def count_trace(st: Structure, tb: Tables, out=None, engaged_events: np.ndarray | None = None):
     """Expected counts: people present times the rate (frailty and dispersion have mean 1).
 
     Returns ``(None, events, engaged, None)`` (a count outcome has no states); ``out``: arrays
-    ``(None, events, engaged, None)`` to write them into instead of new ones.
+    ``(None, events, engaged, None)`` to write them into instead of new ones;
+    ``engaged_events``: a float array shaped like the events for the engaged people's expected
+    counts (None: not tallied).
     """
     A, W, K = st.sizes.shape
     D = tb.rate.shape[0]
@@ -89,5 +103,7 @@ def count_trace(st: Structure, tb: Tables, out=None):
     else:
         _, ev, en, _ = out
     counts_trace(tb.rate, Groups(st.sizes.astype(np.float64), st.entry, tb.tidx),
-                 Service(tb.engage, tb.dropout, bool(st.has_effect)), Tallies(ev, en))
+                 Service(tb.engage, tb.dropout, bool(st.has_effect)),
+                 Tallies(ev, en, no_engaged_events(np.float64) if engaged_events is None
+                         else engaged_events))
     return None, ev, en, None

@@ -44,6 +44,7 @@ from sibsim.engine.kernels.arrays import (
     Streams,
     Tallies,
     aggregate_purpose,
+    no_engaged_events,
     outcome_purpose,
 )
 from sibsim.engine.ranges import check_expected_counts
@@ -172,21 +173,26 @@ class OutcomeModel:
     # ------------------------------------------------------------------ kernels
     def individual(self, st: Structure, tb: Tables, seed: np.uint64, draw0: np.int64,
                    frailty_var: float, ev: np.ndarray, en: np.ndarray,
-                   occ: np.ndarray | None, eocc: np.ndarray | None) -> None:
+                   occ: np.ndarray | None, eocc: np.ndarray | None,
+                   evj: np.ndarray | None = None) -> None:
         """Run the individual-level kernel, filling ``ev``, ``en`` (and ``occ``, and ``eocc``:
-        engaged people by state, for kinds with states)."""
+        engaged people by state, for kinds with states; and ``evj``, when given: the events of
+        the people engaged in the period, int64 like ``ev``)."""
         raise NotImplementedError
 
     def aggregate(self, st: Structure, tb: Tables, seed: np.uint64, draw0: np.int64,
                   ev: np.ndarray, en: np.ndarray, occ: np.ndarray | None,
-                  eocc: np.ndarray | None) -> None:
-        """Run the aggregate kernel, filling ``ev``, ``en`` (and ``occ``, ``eocc``)."""
+                  eocc: np.ndarray | None, evj: np.ndarray | None = None) -> None:
+        """Run the aggregate kernel, filling ``ev``, ``en`` (and ``occ``, ``eocc``, ``evj``)."""
         raise NotImplementedError
 
-    def expected(self, st: Structure, tb: Tables, frailty_var: float, out=None):
+    def expected(self, st: Structure, tb: Tables, frailty_var: float, out=None,
+                 engaged_events: np.ndarray | None = None):
         """Expected ``(occupancy or None, events, engaged, engaged occupancy or None)`` as float
         arrays; ``out``: zeroed arrays of those shapes (None where the kind has no states) to
-        write them into instead of new ones."""
+        write them into instead of new ones; ``engaged_events``: a zeroed float array shaped
+        like the events, filled with the engaged people's expected events (None: not
+        tallied)."""
         raise NotImplementedError
 
     def derived_occupancy(self, st: Structure, events: np.ndarray) -> np.ndarray:
@@ -202,14 +208,15 @@ class TransitionModel(OutcomeModel):
         """The matrices of a person with frailty ``z`` (used by the expected trace)."""
         return markov_frailty_transitions(trans, z)
 
-    def aggregate(self, st, tb, seed, draw0, ev, en, occ, eocc) -> None:
+    def aggregate(self, st, tb, seed, draw0, ev, en, occ, eocc, evj=None) -> None:
         _agg.markov_aggregate(tb.trans, chain(st), groups(st, tb), service(st, tb),
-                              _aggregate_streams(st, seed, draw0), Tallies(ev, en),
+                              _aggregate_streams(st, seed, draw0), tallies(ev, en, evj),
                               Occupancy(occ, eocc))
 
-    def expected(self, st, tb, frailty_var, out=None):
+    def expected(self, st, tb, frailty_var, out=None, engaged_events=None):
         return _expected.transition_trace(
-            st, tb, frailty_var, lambda trans, z: self.frailty_transitions(st, trans, z), out)
+            st, tb, frailty_var, lambda trans, z: self.frailty_transitions(st, trans, z), out,
+            engaged_events)
 
 
 @OUTCOME_MODELS.register
@@ -251,12 +258,12 @@ class BinaryModel(TransitionModel):
     def frailty_transitions(self, st, trans, z):
         return binary_frailty_transitions(trans, z, st.recurrent)
 
-    def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ, eocc) -> None:
+    def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ, eocc, evj=None) -> None:
         log_q = np.log1p(-np.minimum(tb.prob, 1.0)) if frailty_var > 0 else tb.prob
         eev = np.zeros_like(ev)
         _ind.binary_individual(BinaryTables(tb.prob, log_q, bool(st.recurrent)), groups(st, tb),
                                service(st, tb), _individual_streams(st, seed, draw0),
-                               float(frailty_var), Tallies(ev, en), eev)
+                               float(frailty_var), tallies(ev, en, evj), eev)
         eocc[..., 1] = eev
         eocc[..., 0] = en - eev
 
@@ -302,18 +309,18 @@ class CountModel(OutcomeModel):
         check_expected_counts(rate, common["nb_shape"], np.array(scenario.group_sizes()))
         return Tables(prob=None, trans=None, rate=rate, tidx=free.tidx, **common)
 
-    def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ, eocc) -> None:
+    def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ, eocc, evj=None) -> None:
         _ind.counts_individual(CountTables(tb.rate, tb.nb_shape), groups(st, tb), service(st, tb),
                                _individual_streams(st, seed, draw0), float(frailty_var),
-                               Tallies(ev, en))
+                               tallies(ev, en, evj))
 
-    def aggregate(self, st, tb, seed, draw0, ev, en, occ, eocc) -> None:
+    def aggregate(self, st, tb, seed, draw0, ev, en, occ, eocc, evj=None) -> None:
         _agg.counts_aggregate(CountTables(tb.rate, tb.nb_shape), groups(st, tb), service(st, tb),
-                              _aggregate_streams(st, seed, draw0), Tallies(ev, en))
+                              _aggregate_streams(st, seed, draw0), tallies(ev, en, evj))
 
-    def expected(self, st, tb, frailty_var, out=None):
+    def expected(self, st, tb, frailty_var, out=None, engaged_events=None):
         # frailty and dispersion have mean 1: the expected count ignores them
-        return _expected.count_trace(st, tb, out)
+        return _expected.count_trace(st, tb, out, engaged_events)
 
 
 @OUTCOME_MODELS.register
@@ -382,7 +389,7 @@ class MarkovModel(TransitionModel):
         check_probabilities(trans, "transition probability")
         return Tables(prob=None, trans=trans, rate=None, tidx=free.tidx, **free.common)
 
-    def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ, eocc) -> None:
+    def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ, eocc, evj=None) -> None:
         cum = cumulative_rows(tb.trans)
         if frailty_var > 0:
             q, qcum = exit_tables(tb.trans)
@@ -390,7 +397,13 @@ class MarkovModel(TransitionModel):
             q, qcum = cum[..., 0], cum
         _ind.markov_individual(JumpTables(cum, q, qcum), chain(st), groups(st, tb),
                                service(st, tb), _individual_streams(st, seed, draw0),
-                               float(frailty_var), Tallies(ev, en), Occupancy(occ, eocc))
+                               float(frailty_var), tallies(ev, en, evj), Occupancy(occ, eocc))
+
+
+def tallies(ev: np.ndarray, en: np.ndarray, evj: np.ndarray | None = None) -> Tallies:
+    """The stochastic kernels' outputs; ``evj`` None: the engaged people's events are not
+    tallied (the kernel gets a zero-size placeholder)."""
+    return Tallies(ev, en, no_engaged_events() if evj is None else evj)
 
 
 def groups(st: Structure, tb: Tables) -> Groups:

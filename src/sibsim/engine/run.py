@@ -40,6 +40,8 @@ class ProcessOutput:
     occupancy: np.ndarray | None
     #: engaged people by state at the start of each period (kinds with states)
     engaged_occupancy: np.ndarray | None = None
+    #: events of the people engaged in the period (only when asked for: ``engaged_events``)
+    engaged_events: np.ndarray | None = None
 
 
 @dataclass
@@ -62,6 +64,8 @@ class EngineOutput:
     draws: int
     processes: tuple[ProcessOutput, ...] = ()
     first_draw: int = 0  #: global index of the first draw (a block of a longer run)
+    #: the first process's events of the engaged (only when asked for: ``engaged_events``)
+    engaged_events: np.ndarray | None = None
 
 
 def choose_engine(scenario: Scenario, requested: str = "auto") -> tuple[str, str]:
@@ -136,9 +140,10 @@ def _process_models(scenario: Scenario, engine: str) -> list[tuple[OutcomeModel,
 def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
                chunk_draws: int | None = None, progress: bool | None = None,
                overrides: Mapping[str, np.ndarray] | None = None,
-               first_draw: int = 0) -> EngineOutput:
+               first_draw: int = 0, engaged_events: bool = False) -> EngineOutput:
     """Simulate draws ``first_draw, ..., first_draw + draws - 1`` of ``scenario``; see
-    :func:`sibsim.simulate`."""
+    :func:`sibsim.simulate`. ``engaged_events``: also tally the events of the engaged
+    participants (one more array per process; the other outputs are unchanged, bit for bit)."""
     draws = v.positive_int("draws", draws)
     first_draw = v.positive_int("first_draw", first_draw, minimum=0)
     engine, reason = choose_engine(scenario, engine)
@@ -150,10 +155,11 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
     A, W, K = models[0][1].sizes.shape
     P = scenario.horizon
     engaged = np.zeros((draws, A, W, K, P))
-    events, occupancy, eoccupancy, derive = [], [], [], []
+    events, occupancy, eoccupancy, derive, evj_all = [], [], [], [], []
     for model, st in models:
         S = len(st.states)
         events.append(np.zeros((draws, A, W, K, P)))
+        evj_all.append(np.zeros((draws, A, W, K, P)) if engaged_events else None)
         # some kinds' individual kernels count events only; their occupancy is derived afterwards
         derive.append(engine == "individual" and model.occupancy_from_events)
         occupancy.append(np.zeros((draws, A, W, K, P, S)) if S and not derive[-1] else None)
@@ -175,7 +181,8 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
                 model.expected(st, tb, frailty_var, out=(
                     None if occupancy[i] is None else occupancy[i][sl], events[i][sl],
                     engaged[sl] if i == 0 else np.zeros((D, A, W, K, P)),
-                    None if eoccupancy[i] is None else eoccupancy[i][sl]))
+                    None if eoccupancy[i] is None else eoccupancy[i][sl]),
+                    **({} if evj_all[i] is None else {"engaged_events": evj_all[i][sl]}))
                 continue
             else:
                 S = len(st.states)
@@ -183,9 +190,12 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
                 en = np.zeros((D, A, W, K, P), np.int64)
                 occ = np.zeros((D, A, W, K, P, S), np.int64) if occupancy[i] is not None else None
                 eocc = np.zeros((D, A, W, K, P, S), np.int64) if S else None
+                evj = np.zeros((D, A, W, K, P), np.int64) if engaged_events else None
                 _run_stochastic(model, engine, st, tb, seed, first_draw + start, frailty_var, ev,
-                                en, occ, eocc)
+                                en, occ, eocc, evj)
             events[i][sl] = ev
+            if evj is not None:
+                evj_all[i][sl] = evj
             if i == 0:
                 engaged[sl] = en
             if occ is not None and occupancy[i] is not None:
@@ -199,20 +209,22 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
             occupancy[i] = model.derived_occupancy(st, events[i])
     out_params = {name: np.concatenate(vals, axis=0) for name, vals in sampled.items()}
     procs = tuple(ProcessOutput(name=p.name, structure=st, events=events[i],
-                                occupancy=occupancy[i], engaged_occupancy=eoccupancy[i])
+                                occupancy=occupancy[i], engaged_occupancy=eoccupancy[i],
+                                engaged_events=evj_all[i])
                   for i, (p, (_, st)) in enumerate(zip(scenario.processes, models, strict=True)))
     return EngineOutput(engine=engine, reason=reason, structure=models[0][1], events=events[0],
                         engaged=engaged, occupancy=occupancy[0], parameters=out_params,
                         seed=seed, draws=draws, processes=procs,
-                        first_draw=first_draw)
+                        first_draw=first_draw, engaged_events=evj_all[0])
 
 
 def _run_stochastic(model: OutcomeModel, engine: str, st: Structure, tb: Tables, seed: int,
                     draw0: int, frailty_var: float, ev: np.ndarray, en: np.ndarray,
-                    occ: np.ndarray | None, eocc: np.ndarray | None) -> None:
+                    occ: np.ndarray | None, eocc: np.ndarray | None,
+                    evj: np.ndarray | None = None) -> None:
     seed = np.uint64(seed)
     draw0 = np.int64(draw0)
     if engine == "individual":
-        model.individual(st, tb, seed, draw0, frailty_var, ev, en, occ, eocc)
+        model.individual(st, tb, seed, draw0, frailty_var, ev, en, occ, eocc, evj)
     else:
-        model.aggregate(st, tb, seed, draw0, ev, en, occ, eocc)
+        model.aggregate(st, tb, seed, draw0, ev, en, occ, eocc, evj)

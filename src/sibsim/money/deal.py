@@ -372,6 +372,19 @@ class Deal(Spec):
         return self.contract is not None
 
     @property
+    def needs_engaged_events(self) -> bool:
+        """True when a rate card counts the engaged participants' events (``count="engaged"``,
+        ``measure="events"``): the outcome dataset then carries ``engaged_events``
+        (:func:`sibsim.simulate` asks the engines for them; other deals' datasets do not grow).
+
+        >>> import sibsim
+        >>> sibsim.load_scenario("peterborough").needs_engaged_events
+        False
+        """
+        return self.contract is not None and any(
+            c.count == "engaged" and c.measure == "events" for c in self.contract.rate_cards)
+
+    @property
     def effective_payers(self) -> tuple[Payer, ...]:
         """The bodies paying outcomes: ``payers``, or, when none is given, one payer
         ``"commissioner"`` paying all of every metric with the municipality's savings."""

@@ -173,9 +173,11 @@ class RateCard(Spec):
         Whose achievements are counted: every person of the treated cohort (``"all"``, default:
         the non-engaged included, as an intention-to-treat cohort's rate card that pays for
         everyone drawn), or the engaged participants only (``"engaged"``: those who took up the
-        service and have not dropped out, from the outcome dataset's ``engaged_occupancy``).
-        ``"engaged"`` needs ``measure="occupancy"``: the outcome dataset counts the events of
-        engaged and not-engaged people together, so engaged-only events are not available.
+        service and have not dropped out: the outcome dataset's ``engaged_events`` with
+        ``measure="events"``, its ``engaged_occupancy`` with ``measure="occupancy"``). A deal
+        with such an events card has the engines tally the engaged participants' events
+        (:attr:`~sibsim.money.deal.Deal.needs_engaged_events`); an event counts as engaged when
+        the person is engaged in the period it happens (after that period's drop-outs).
     stratum : str or sequence of str, optional
         Count only the achievements of these strata of the cohort (a name or a list, stored as
         a tuple of names; as ``[[evaluation]] stratum``); None: every stratum. Strata that
@@ -228,23 +230,18 @@ class RateCard(Spec):
                                 doc="the outcome process counted (several processes: required)")
     count: str = param(v.one_of("all", "engaged"), default="all",
                        doc="count everyone in the treated cohort ('all') or the engaged "
-                           "participants only ('engaged', with measure='occupancy')")
+                           "participants only ('engaged': their events or person-periods)")
     stratum: str | tuple[str, ...] | None = param(
         v.optional(v.scalar_or_vector(v.label)), default=None,
         doc="count only these strata (a name or a list); None: all")
 
     def validate(self) -> None:
-        """``state`` given exactly for ``measure="occupancy"``; ``count="engaged"`` only with
-        it; ``stratum`` stored as a tuple of distinct names."""
+        """``state`` given exactly for ``measure="occupancy"``; ``stratum`` stored as a tuple
+        of distinct names."""
         if isinstance(self.stratum, str):
             self._set("stratum", (self.stratum,))
         if self.stratum is not None:
             v.unique(f"RateCard[{self.name}].stratum", self.stratum, "strata")
-        if self.count == "engaged" and self.measure != "occupancy":
-            raise v.fail("RateCard.count", self.count,
-                         "'all' with measure='events' (the outcome dataset counts the events "
-                         "of engaged and not-engaged people together; the engaged are counted "
-                         "apart only in person-periods in a state, measure='occupancy')")
         if self.measure == "occupancy":
             v.name("RateCard.state", self.state)
         elif self.state is not None:
@@ -272,7 +269,7 @@ class RateCard(Spec):
 
         Events, or person-periods in ``state``, of the outcome dataset's treatment arm, summed
         over entry waves, in the period they happen (occupancy: the period occupied); with
-        ``count="engaged"``, the engaged participants' person-periods in ``state``.
+        ``count="engaged"``, the engaged participants' events or person-periods in ``state``.
         """
         if "process" in ds.dims:
             names = [str(x) for x in ds["process"].values]
@@ -288,7 +285,13 @@ class RateCard(Spec):
         else:
             states = list(ds["state"].values) if "state" in ds.dims else []
         self.check_outcome(list(ds["stratum"].values), states)
-        if self.measure == "events":
+        if self.measure == "events" and self.count == "engaged":  # the engaged's events
+            if "engaged_events" not in ds:
+                raise v.fail(f"RateCard[{self.name}].count", self.count,
+                             "'all' for an outcome dataset without engaged_events (simulate "
+                             "the deal itself, or pass engaged_events=True to sibsim.simulate)")
+            data = ds["engaged_events"]
+        elif self.measure == "events":
             data = ds["events"]
         elif self.count == "engaged":  # engaged person-periods in the state
             if "engaged_occupancy" not in ds:

@@ -32,12 +32,14 @@ def markov_aggregate(trans, chain, groups, service, streams, out, occupancy):
     in ``chain`` (:class:`~sibsim.engine.kernels.arrays.Chain`). Writes ``out``
     (:class:`~sibsim.engine.kernels.arrays.Tallies`) and ``occupancy``
     (:class:`~sibsim.engine.kernels.arrays.Occupancy`: people and engaged people by state at the
-    start of each period)."""
+    start of each period). ``out.engaged_events`` (unless zero-size) gets the events of the
+    engaged sub-cohort: the same binomial draws, tallied apart (no extra random numbers)."""
     event_flag, absorbing, init = chain.event_flag, chain.absorbing, chain.init
     sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
     engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
     seed, draw0, purpose = streams.seed, streams.draw0, streams.purpose
-    events_out, engaged_out = out.events, out.engaged
+    events_out, engaged_out, eev_out = out.events, out.engaged, out.engaged_events
+    keep_eev = eev_out.shape[0] > 0
     occ_out, engaged_occ_out = occupancy.occupancy, occupancy.engaged_occupancy
     D = trans.shape[0]
     P = tidx.shape[1]
@@ -64,6 +66,7 @@ def markov_aggregate(trans, chain, groups, service, streams, out, occupancy):
                     cnt[1, s] -= x
                     cnt[0, s] += x
             ev = 0
+            eev = 0
             eng = 0
             for s in range(S):
                 occ_out[d, a, w, k, t, s] = cnt[0, s] + cnt[1, s]
@@ -90,6 +93,8 @@ def markov_aggregate(trans, chain, groups, service, streams, out, occupancy):
                         new[j, s2] += x
                         if event_flag[s, s2]:
                             ev += x
+                            if j == 1:
+                                eev += x
                         rem -= x
                         p_rem -= pr
                         if rem == 0:
@@ -97,6 +102,8 @@ def markov_aggregate(trans, chain, groups, service, streams, out, occupancy):
             cnt[:, :] = new
             events_out[d, a, w, k, t] = ev
             engaged_out[d, a, w, k, t] = eng
+            if keep_eev:
+                eev_out[d, a, w, k, t] = eev
 
 
 @njit(parallel=True, cache=True)
@@ -108,13 +115,15 @@ def counts_aggregate(tables, groups, service, streams, out):
     ``G ~ Gamma(n k, 1)``. Both are exact. Uses the keyed xoroshiro128+ streams (no generator
     to seed), one per ``(draw, arm, wave, stratum)``. ``rate`` and ``nb_shape`` are in ``tables``
     (:class:`~sibsim.engine.kernels.arrays.CountTables`); writes ``out``
-    (:class:`~sibsim.engine.kernels.arrays.Tallies`).
+    (:class:`~sibsim.engine.kernels.arrays.Tallies`; the engaged sub-cohort's count is its own
+    draw, so ``out.engaged_events`` needs no extra random numbers).
     """
     rate, nb_shape = tables.rate, tables.nb_shape
     sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
     engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
     seed, draw0, purpose = streams.seed, streams.draw0, streams.purpose
-    events_out, engaged_out = out.events, out.engaged
+    events_out, engaged_out, eev_out = out.events, out.engaged, out.engaged_events
+    keep_eev = eev_out.shape[0] > 0
     D = rate.shape[0]
     P = tidx.shape[1]
     A, W, K = sizes.shape
@@ -137,6 +146,7 @@ def counts_aggregate(tables, groups, service, streams, out):
                 n1 -= x
                 n0 += x
             ev = 0
+            eev = 0
             for j in range(2):
                 nj = n0 if j == 0 else n1
                 lam = rate[d, j, k, tidx[w, t]]
@@ -149,5 +159,9 @@ def counts_aggregate(tables, groups, service, streams, out):
                     mean = lam * nj
                 s0, s1, x = poisson(s0, s1, mean)
                 ev += x
+                if j == 1:
+                    eev += x
             events_out[d, a, w, k, t] = ev
             engaged_out[d, a, w, k, t] = n1
+            if keep_eev:
+                eev_out[d, a, w, k, t] = eev

@@ -15,7 +15,8 @@ the groups are shared across kernels (array conventions in
 * per-kind tables: :class:`BinaryTables`, :class:`CountTables`, :class:`JumpTables` (the
   individual Markov kernel); the aggregate and expected Markov kernels take the transition
   matrices ``trans (D, 2, K, C, S, S)`` directly;
-* outputs, filled by the kernels: :class:`Tallies` (events and engaged people per period) and
+* outputs, filled by the kernels: :class:`Tallies` (events, engaged people per period and,
+  when asked for, the engaged participants' events) and
   :class:`Occupancy` (people by state, and engaged people by state).
 
 numba caveats: every group is passed as its own top-level kernel argument (numba's parallel
@@ -42,7 +43,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = ["BinaryTables", "Chain", "CountTables", "Groups", "JumpTables", "Occupancy", "Purpose",
-           "Service", "Streams", "Tallies", "aggregate_purpose", "outcome_purpose"]
+           "Service", "Streams", "Tallies", "aggregate_purpose", "no_engaged_events",
+           "outcome_purpose"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -139,6 +141,15 @@ class Tallies(NamedTuple):
 
     events: IntArray  #: events (int64; expected values in float64 in the trace kernels)
     engaged: IntArray  #: engaged people at the start of the period
+    #: events of the engaged participants (0 in the comparison arm); a zero-size array
+    #: (:func:`no_engaged_events`) when nobody asked for them: the kernels then skip the tally
+    engaged_events: IntArray
+
+
+def no_engaged_events(dtype=np.int64) -> np.ndarray:
+    """The placeholder for :attr:`Tallies.engaged_events` when they are not tallied (a
+    zero-size 5-d array of the kernel's output type: the kernels test ``shape[0] == 0``)."""
+    return np.zeros((0, 0, 0, 0, 0), dtype)
 
 
 class Occupancy(NamedTuple):

@@ -100,11 +100,13 @@ def binary_individual(tables, groups, service, streams, frailty_var, out, engage
     ``prob[d, j, k, tidx[w, t]]`` is the event probability in calendar period ``t`` for a member
     of wave ``w``, stratum ``k`` with engagement ``j``; ``log_q = log(1 - prob)`` (used with
     frailty: ``p_i = 1 - exp(z_i * log_q)``), both in ``tables`` (:class:`BinaryTables`).
-    Writes ``out`` (:class:`Tallies`) and ``engaged_event_out (D, A, W, K, P)`` (engaged people
+    Writes ``out`` (:class:`Tallies`; ``out.engaged_events``, unless zero-size, the events of
+    people engaged in the period) and ``engaged_event_out (D, A, W, K, P)`` (engaged people
     in the ``event`` state at the start of the period).
     """
     prob, log_q, recurrent = tables.prob, tables.log_q, tables.recurrent
-    events_out, engaged_out = out.events, out.engaged
+    events_out, engaged_out, evj_out = out.events, out.engaged, out.engaged_events
+    keep_evj = evj_out.shape[0] > 0
     sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
     engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
     seed, draw0, purpose = streams.seed, streams.draw0, streams.purpose
@@ -120,6 +122,7 @@ def binary_individual(tables, groups, service, streams, frailty_var, out, engage
         ev = np.zeros(P, np.int64)
         en = np.zeros(P, np.int64)
         eev = np.zeros(P, np.int64)
+        evj = np.zeros(P, np.int64)  # events of the engaged
         treated = has_effect and a == 0
         p_eng = engage[d]
         p_drop = dropout[d]
@@ -186,10 +189,14 @@ def binary_individual(tables, groups, service, streams, frailty_var, out, engage
                     had = u < p
                     if had:
                         ev[t] += 1
+                        evj[t] += j
                         if not recurrent:
                             at_risk = False
         if simple and jfix == 1:
-            # everyone engaged throughout: engaged in the event state = in the event state
+            # everyone engaged throughout: their events are everyone's (bit for bit), and
+            # engaged in the event state = in the event state
+            for t in range(P):
+                evj[t] = ev[t]
             run = 0
             for t in range(e + 1, P):
                 run = ev[t - 1] if recurrent else run + ev[t - 1]
@@ -198,6 +205,8 @@ def binary_individual(tables, groups, service, streams, frailty_var, out, engage
             events_out[d, a, w, k, t] = ev[t]
             engaged_out[d, a, w, k, t] = en[t]
             engaged_event_out[d, a, w, k, t] = eev[t]
+            if keep_evj:
+                evj_out[d, a, w, k, t] = evj[t]
 
 
 @njit(parallel=True, cache=True)
@@ -209,7 +218,8 @@ def markov_individual(tables, chain, groups, service, streams, frailty_var, out,
     ``1 - (1 - q) ** z`` where ``q = exit_prob[d, j, k, tidx[w, t], s]``, and then goes where
     ``exit_cum`` (the cumulative row of destinations given exit) sends them; the three are in
     ``tables`` (:class:`JumpTables`), the states in ``chain`` (:class:`Chain`).
-    Writes ``out`` (:class:`Tallies`) and ``occupancy`` (:class:`Occupancy`: person-periods by
+    Writes ``out`` (:class:`Tallies`; ``out.engaged_events``, unless zero-size, the events of
+    people engaged in the period) and ``occupancy`` (:class:`Occupancy`: person-periods by
     state, engaged person-periods by state).
 
     Occupancy and engagement are booked as changes (``+1`` when a person enters a state or
@@ -218,7 +228,8 @@ def markov_individual(tables, chain, groups, service, streams, frailty_var, out,
     """
     cum, exit_prob, exit_cum = tables.cum, tables.exit_prob, tables.exit_cum
     event_flag, absorbing, init = chain.event_flag, chain.absorbing, chain.init
-    events_out, engaged_out = out.events, out.engaged
+    events_out, engaged_out, evj_out = out.events, out.engaged, out.engaged_events
+    keep_evj = evj_out.shape[0] > 0
     sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
     engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
     seed, draw0, purpose = streams.seed, streams.draw0, streams.purpose
@@ -237,6 +248,7 @@ def markov_individual(tables, chain, groups, service, streams, frailty_var, out,
         deocc = np.zeros((P + 1, S), np.int64)
         den = np.zeros(P + 1, np.int64)
         ev = np.zeros(P, np.int64)
+        evj = np.zeros(P, np.int64)  # events of the engaged
         treated = has_effect and a == 0
         p_eng = engage[d]
         p_drop = dropout[d]
@@ -283,6 +295,7 @@ def markov_individual(tables, chain, groups, service, streams, frailty_var, out,
                                 ns += 1
                     if event_flag[s, ns]:
                         ev[t] += 1
+                        evj[t] += j
                     if ns != s:
                         docc[t + 1, s] -= 1
                         docc[t + 1, ns] += 1
@@ -297,6 +310,8 @@ def markov_individual(tables, chain, groups, service, streams, frailty_var, out,
             en_run += den[t]
             events_out[d, a, w, k, t] = ev[t]
             engaged_out[d, a, w, k, t] = en_run
+            if keep_evj:
+                evj_out[d, a, w, k, t] = evj[t]
             for s in range(S):
                 occ_run[s] += docc[t, s]
                 occ_out[d, a, w, k, t, s] = occ_run[s]
@@ -311,10 +326,12 @@ def counts_individual(tables, groups, service, streams, frailty_var, out):
     ``rate[d, j, k, tidx[w, t]]`` is the mean count; ``nb_shape[d]`` the negative-binomial shape
     (``inf`` or ``<= 0`` for Poisson). Counts are drawn by inversion, so for a fixed seed they
     never decrease when the rate grows (common random numbers are monotone in the effect).
-    Both are in ``tables`` (:class:`CountTables`); writes ``out`` (:class:`Tallies`).
+    Both are in ``tables`` (:class:`CountTables`); writes ``out`` (:class:`Tallies`;
+    ``out.engaged_events``, unless zero-size, the counts of people engaged in the period).
     """
     rate, nb_shape = tables.rate, tables.nb_shape
-    events_out, engaged_out = out.events, out.engaged
+    events_out, engaged_out, evj_out = out.events, out.engaged, out.engaged_events
+    keep_evj = evj_out.shape[0] > 0
     sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
     engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
     seed, draw0, purpose = streams.seed, streams.draw0, streams.purpose
@@ -329,6 +346,7 @@ def counts_individual(tables, groups, service, streams, frailty_var, out):
         e = entry[w]
         ev = np.zeros(P, np.int64)
         en = np.zeros(P, np.int64)
+        evj = np.zeros(P, np.int64)  # events of the engaged
         treated = has_effect and a == 0
         p_eng = engage[d]
         p_drop = dropout[d]
@@ -355,7 +373,11 @@ def counts_individual(tables, groups, service, streams, frailty_var, out):
                         s0, s1, g = gamma(s0, s1, shape)
                         lam *= g / shape
                     s0, s1, u = uniform(s0, s1)
-                    ev[t] += poisson_inverse(u, lam)
+                    x = poisson_inverse(u, lam)
+                    ev[t] += x
+                    evj[t] += j * x
         for t in range(P):
             events_out[d, a, w, k, t] = ev[t]
             engaged_out[d, a, w, k, t] = en[t]
+            if keep_evj:
+                evj_out[d, a, w, k, t] = evj[t]

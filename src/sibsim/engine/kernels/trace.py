@@ -16,12 +16,14 @@ from numba import njit, prange
 @njit(parallel=True, cache=True)
 def markov_trace(trans, chain, groups, service, weight, out, occupancy):
     """Expected trace of transition matrices ``trans (D, 2, K, C, S, S)`` over the states of
-    ``chain``; adds ``weight`` times the expected events and engaged people to ``out`` and the
-    expected (engaged) occupancy to ``occupancy``."""
+    ``chain``; adds ``weight`` times the expected events and engaged people (and, unless
+    ``out.engaged_events`` is zero-size, the engaged sub-cohort's expected events) to ``out`` and
+    the expected (engaged) occupancy to ``occupancy``."""
     event_flag, init = chain.event_flag, chain.init
     sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
     engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
-    events_out, engaged_out = out.events, out.engaged
+    events_out, engaged_out, eev_out = out.events, out.engaged, out.engaged_events
+    keep_eev = eev_out.shape[0] > 0
     occ_out, engaged_occ_out = occupancy.occupancy, occupancy.engaged_occupancy
     D = trans.shape[0]
     S = trans.shape[4]
@@ -50,6 +52,7 @@ def markov_trace(trans, chain, groups, service, weight, out, occupancy):
                                 v[0, s] += moved
                         c = tidx[w, t]
                         ev = 0.0
+                        eev = 0.0
                         eng = 0.0
                         nv[:, :] = 0.0
                         for s in range(S):
@@ -65,8 +68,12 @@ def markov_trace(trans, chain, groups, service, weight, out, occupancy):
                                     nv[j, s2] += f
                                     if event_flag[s, s2]:
                                         ev += f
+                                        if j == 1:
+                                            eev += f
                         events_out[d, a, w, k, t] += ev
                         engaged_out[d, a, w, k, t] += eng
+                        if keep_eev:
+                            eev_out[d, a, w, k, t] += eev
                         v[:, :] = nv
 
 
@@ -76,11 +83,13 @@ def counts_trace(rate, groups, service, out):
 
     Frailty and negative-binomial dispersion have mean 1, so they do not change the mean.
     Engaged participants drop out at the start of each period after their first. Writes
-    ``out`` (:class:`~sibsim.engine.kernels.arrays.Tallies`, float64).
+    ``out`` (:class:`~sibsim.engine.kernels.arrays.Tallies`, float64; ``out.engaged_events``
+    unless zero-size: the engaged people's expected counts).
     """
     sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
     engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
-    events_out, engaged_out = out.events, out.engaged
+    events_out, engaged_out, eev_out = out.events, out.engaged, out.engaged_events
+    keep_eev = eev_out.shape[0] > 0
     D = rate.shape[0]
     P = tidx.shape[1]
     A, W, K = sizes.shape
@@ -99,3 +108,5 @@ def counts_trace(rate, groups, service, out):
                         events_out[d, a, w, k, t] = ((n - n1) * rate[d, 0, k, c]
                                                      + n1 * rate[d, 1, k, c])
                         engaged_out[d, a, w, k, t] = n1
+                        if keep_eev:
+                            eev_out[d, a, w, k, t] = n1 * rate[d, 1, k, c]
