@@ -207,9 +207,20 @@ def test_a_command_that_finishes_puts_every_file_in_place(tmp_path, capsys):
     assert (tmp_path / "o.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.fixture
+def ctrl_c_as_in_a_terminal():
+    """SIGINT at Python's default (KeyboardInterrupt) for one test, as in a terminal, then
+    back to what it was: a test runner started with SIGINT ignored (``cmd &`` in a script
+    without job control, a background CI step) inherits "ignore", and a SIGINT sent to this
+    process would then do nothing (see :func:`_as_in_a_terminal` for the subprocesses)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _sigint_at_the_first_rename(monkeypatch) -> list:
     """Send this process SIGINT while the first output is renamed into place; the list of
-    destinations renamed fills as the renames happen."""
+    destinations renamed fills as the renames happen (use with ``ctrl_c_as_in_a_terminal``)."""
     from sibsim.dataset import io
 
     replace, calls = os.replace, []
@@ -224,7 +235,8 @@ def _sigint_at_the_first_rename(monkeypatch) -> list:
     return calls
 
 
-def test_a_signal_while_the_files_are_put_in_place_waits_until_all_are(tmp_path, monkeypatch):
+def test_a_signal_while_the_files_are_put_in_place_waits_until_all_are(tmp_path, monkeypatch,
+                                                                      ctrl_c_as_in_a_terminal):
     """SIGINT arriving during the renames is held back until every file is in place, then
     raised: the files are all new, and the set says so."""
     from sibsim.dataset import io
@@ -244,8 +256,8 @@ def test_a_signal_while_the_files_are_put_in_place_waits_until_all_are(tmp_path,
         "a.txt", "b.txt", "c.txt"]
 
 
-def test_ctrl_c_while_the_files_are_put_in_place_says_they_were_written(tmp_path, capsys,
-                                                                        monkeypatch):
+def test_ctrl_c_while_the_files_are_put_in_place_says_they_were_written(
+        tmp_path, capsys, monkeypatch, ctrl_c_as_in_a_terminal):
     calls = _sigint_at_the_first_rename(monkeypatch)
     code, _, err = _run_all_outputs(capsys, tmp_path)
     assert code == EXIT_INTERRUPTED and len(calls) == 4
