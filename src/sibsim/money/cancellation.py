@@ -108,28 +108,17 @@ def check_cancellation(rule: CancelLaterCohorts, deal: Deal, index: int) -> None
                      f"a period after the first entry wave with people (period {people[0]}) "
                      f"and at or before the last (period {people[-1]}): some cohorts run, "
                      "later ones are cancelled")
-    if deal.maturity is not None and c > deal.maturity:
-        raise v.fail(f"{field}.from_period", c,
-                     f"a period at or before the deal's maturity ({deal.maturity})")
     if len(deal.termination) > 1:
         raise v.fail(f"{field}.kind", rule.kind,
                      "the deal's only [[termination]] rule (a cancellation beside other "
                      "termination rules is not modelled)")
-    contract = deal.contract
-    assert contract is not None
-    if contract.rate_cards:
-        raise v.fail(f"{field}.kind", rule.kind,
-                     "a deal without rate cards (their achievements are not counted by "
-                     "entry wave, so the cohorts that ran cannot be told apart)")
+    rule.refuse_unsplit_terms(deal, field, "their achievements are not counted by entry "
+                               "wave, so the cohorts that ran cannot be told apart")
     for e in deal.evaluations:
         if e.to_date:
             raise v.fail(f"Evaluation[{e.metric}].to_date", e.to_date,
                          "false with a cancel_later_cohorts rule (a result to date nets every "
                          "wave together)")
-    if any(getattr(t.rule, "in_waterfall", False) for t in contract.terms):
-        raise v.fail(f"{field}.kind", rule.kind,
-                     "a deal without a claim-tied share (claim_share is paid in the "
-                     "waterfall on the planned results)")
 
 
 def _trimmed(ev: Evaluation, n: int) -> Evaluation:

@@ -112,9 +112,7 @@ def check_stratum_end(rule: EndStratum, deal: Deal, index: int) -> None:
                      f"{people[-1]}) and before the horizon ({horizon}): everyone in it has "
                      "started the service (people never served would keep the service's "
                      "effect in their simulated outcomes)")
-    if deal.maturity is not None and c > deal.maturity:
-        raise v.fail(f"{field}.from_period", c,
-                     f"a period at or before the deal's maturity ({deal.maturity})")
+    rule.refuse_unsplit_terms(deal, field, "their achievements are not counted by stratum")
     mine = [r for r in deal.termination if r.ends_stratum]
     if [r.stratum for r in mine].count(rule.stratum) > 1:  # type: ignore[attr-defined]
         raise v.fail(f"{field}.stratum", rule.stratum,
@@ -138,16 +136,6 @@ def check_stratum_end(rule: EndStratum, deal: Deal, index: int) -> None:
                          f"{rule.stratum!r} alone, or strata without it, with an end_stratum "
                          f"rule for {rule.stratum!r} (a result over several strata cannot "
                          "drop one stratum's share)")
-    contract = deal.contract
-    assert contract is not None
-    if contract.rate_cards:
-        raise v.fail(f"{field}.kind", rule.kind,
-                     "a deal without rate cards (their achievements are not counted by "
-                     "stratum)")
-    if any(getattr(t.rule, "in_waterfall", False) for t in contract.terms):
-        raise v.fail(f"{field}.kind", rule.kind,
-                     "a deal without a claim-tied share (claim_share is paid in the "
-                     "waterfall on the planned results)")
 
 
 def stratum_ends(deal: Deal, ds: xr.Dataset, seed: int) -> StratumEnds | None:

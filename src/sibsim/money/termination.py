@@ -309,6 +309,24 @@ class _Chance:
         p = self.probability
         return p.describe() if isinstance(p, Distribution) else f"{p:g}"
 
+    def refuse_unsplit_terms(self, deal: Deal, field: str, rate_cards_why: str) -> None:
+        """Refuse what such a rule cannot split between the part that runs and the part that
+        ends: ``from_period`` after the deal's maturity, rate cards (``rate_cards_why``: why
+        their achievements cannot be told apart) and a claim-tied share (paid in the waterfall
+        on the planned results)."""
+        if deal.maturity is not None and self.from_period > deal.maturity:
+            raise v.fail(f"{field}.from_period", self.from_period,
+                         f"a period at or before the deal's maturity ({deal.maturity})")
+        contract = deal.contract
+        assert contract is not None
+        if contract.rate_cards:
+            raise v.fail(f"{field}.kind", self.kind,
+                         f"a deal without rate cards ({rate_cards_why})")
+        if any(getattr(term.rule, "in_waterfall", False) for term in contract.terms):
+            raise v.fail(f"{field}.kind", self.kind,
+                         "a deal without a claim-tied share (claim_share is paid in the "
+                         "waterfall on the planned results)")
+
     def _first_period(self, seed: int, draws: Any, n_periods: int) -> IntArray:
         """``from_period`` where the rule applies, else ``n_periods``; int array (D,)."""
         happens = self.happens(seed, draws)
