@@ -12,6 +12,7 @@ import tomllib
 import numpy as np
 import pytest
 
+import test_design
 from sibsim.analysis.design import (
     compare,
     describe_comparison,
@@ -25,52 +26,8 @@ from sibsim.spec.toml import KeyProblem
 
 pytestmark = pytest.mark.usefixtures("warm_kernels")
 
-#: A small priced deal (two cohorts of 150, four yearly periods): fast to simulate.
-DEAL = """
-name = "edge-sib"
-horizon = 4
-start_year = 2027
-currency = "EUR"
-
-[cohort]
-entry = [150, 150]
-
-[comparison]
-ratio = 1
-
-[outcome]
-kind = "binary"
-probability = {dist = "beta", mean = 0.3, sd = 0.03}
-
-[effect]
-value = {dist = "lognormal", mean = 0.7, sd = 0.1}
-
-[[evaluation]]
-metric = "placements"
-design = {kind = "rct"}
-window = 2
-report_lag = 0
-
-[contract]
-[contract.caps]
-total = 800_000
-[[contract.terms]]
-metric = "placements"
-rule = {kind = "price_per_unit", price = 10_000, threshold = 0.05}
-
-[service_costs]
-fixed_per_period = [150_000, 150_000, 0, 0]
-
-[capital]
-excess_to = "investors"
-[[capital.tranches]]
-name = "fund"
-commitment = 400_000
-
-[municipality]
-saving_per_event = 20_000
-discount_rate = 0.03
-"""
+#: test_design's small priced deal (two cohorts of 150, four yearly periods), named apart.
+DEAL = test_design.DEAL.replace('name = "tiny-sib"', 'name = "edge-sib"')
 
 DRAWS = 40
 PRICES = [4_000, 8_000, 12_000, 16_000]

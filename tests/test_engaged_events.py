@@ -14,42 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sibsim
-from sibsim import (
-    BinaryOutcome,
-    Cohort,
-    ComparisonGroup,
-    CountOutcome,
-    Effect,
-    Frailty,
-    MarkovOutcome,
-    Scenario,
-)
+from engine_scenarios import KINDS, T, one_process
+from sibsim import Scenario
 from sibsim.money.ratecard import RateCard
 from sibsim.money.sib import money_flows
 
 Z = 4.5
-STATES = ("well", "sick", "dead")
-T = np.array([[0.80, 0.15, 0.05],
-              [0.30, 0.60, 0.10],
-              [0.00, 0.00, 1.00]])
-KINDS = ["binary", "absorbing", "counts", "markov"]
-
-
 def scenario(kind: str, engagement: float = 0.6, dropout: float = 0.2,
              frailty: float | None = None) -> Scenario:
-    eff = dict(engagement=engagement, dropout=dropout)
-    if kind == "markov":
-        outcome = MarkovOutcome(STATES, T, events=[("well", "sick")])
-        effect = Effect("rr", 0.6, targets=[("well", "sick")], **eff)
-    elif kind == "counts":
-        outcome = CountOutcome(0.8, dispersion=2.0)
-        effect = Effect("rr", 0.6, **eff)
-    else:
-        outcome = BinaryOutcome(0.25, recurrent=kind == "binary")
-        effect = Effect("rr", 0.6, **eff)
-    return Scenario(cohort=Cohort(entry=(40, 20)), outcome=outcome, horizon=5, effect=effect,
-                    comparison=ComparisonGroup(ratio=1),
-                    frailty=None if frailty is None else Frailty(frailty))
+    return one_process(kind, frailty, engagement=engagement, dropout=dropout)
 
 
 def run(sc, engine: str, draws: int, seed: int = 20240101, **kw):

@@ -17,6 +17,7 @@ import pytest
 from scipy import stats
 
 import sibsim
+from engine_scenarios import STATES, T, one_process
 from sibsim import (
     Beta,
     BinaryOutcome,
@@ -36,10 +37,6 @@ pytestmark = pytest.mark.usefixtures("warm_kernels")
 
 Z = 4.5
 STOCHASTIC = ("individual", "aggregate")
-STATES = ("well", "sick", "dead")
-T = np.array([[0.80, 0.15, 0.05],
-              [0.30, 0.60, 0.10],
-              [0.00, 0.00, 1.00]])
 
 
 def run(sc: Scenario, engine: str, draws: int, seed: int = 20240101):
@@ -434,18 +431,7 @@ def test_expected_markov_time_varying_matrices_and_clocks():
 
 # ------------------------------------------------------------------ engines agree
 def _agree_scenario(kind: str) -> Scenario:
-    eff = dict(engagement=0.6, dropout=0.2, duration=2, decay=0.5)
-    if kind == "markov":
-        outcome = MarkovOutcome(STATES, T, events=[("well", "sick")])
-        effect = Effect("rr", 0.6, targets=[("well", "sick")], **eff)
-    elif kind == "counts":
-        outcome = CountOutcome(0.8, dispersion=2.0)
-        effect = Effect("rr", 0.6, **eff)
-    else:
-        outcome = BinaryOutcome(0.25, recurrent=kind == "binary")
-        effect = Effect("rr", 0.6, **eff)
-    return Scenario(cohort=Cohort(entry=(40, 20)), outcome=outcome, horizon=5, effect=effect,
-                    comparison=ComparisonGroup(ratio=1))
+    return one_process(kind, engagement=0.6, dropout=0.2, duration=2, decay=0.5)
 
 
 def _per_draw_statistics(ds) -> dict[str, np.ndarray]:
