@@ -369,10 +369,10 @@ def _variant_draws(variant: Deal, money: _MoneyArrays, year_index: np.ndarray,
     tranches = investor_tranches(money.coords)  # not grants or deferred fees
     parties = list(money.coords["party"])
     pick = [parties.index(t) for t in tranches]
-    flow = money.data["flow"][:, pick].sum(axis=1)  # (D, P) all investors
+    flow = _sum_of(money.data["flow"], pick)  # (D, P) all investors
     rows = [list(money.coords["tranche"]).index(t) for t in tranches]
-    drawn = money.data["drawdown"][:, rows].sum(axis=(1, 2))
-    received = money.data["investor_received"][:, rows].sum(axis=(1, 2))
+    drawn = _rows(money.data["drawdown"], rows).sum(axis=(1, 2))
+    received = _rows(money.data["investor_received"], rows).sum(axis=(1, 2))
     ppy = money.periods_per_year
     disc = discount_factors(money.social_discount_rate, ppy, flow.shape[-1])
     if budget_payer is None:
@@ -380,9 +380,9 @@ def _variant_draws(variant: Deal, money: _MoneyArrays, year_index: np.ndarray,
     else:
         paid = money.data["payments_by_payer"][:, list(money.coords["payer"]).index(
             budget_payer)]
-    yearly = np.zeros((paid.shape[0], n_years))
+    yearly = np.zeros((n_years, paid.shape[0]))  # (Y, D): each year's draws contiguous
     for t in range(paid.shape[1]):
-        yearly[:, year_index[t]] += paid[:, t]
+        yearly[year_index[t]] += paid[:, t]
     return {
         "npv": present_value(money.data["net_savings"], disc),
         "flow": flow,
@@ -392,6 +392,19 @@ def _variant_draws(variant: Deal, money: _MoneyArrays, year_index: np.ndarray,
         "yearly": yearly,
         "ppy": np.array(ppy),
     }
+
+
+def _sum_of(x: np.ndarray, pick: list[int]) -> np.ndarray:
+    """``x[:, pick].sum(axis=1)`` for ``x`` (D, N, P), without copying ``x[:, pick]`` when one
+    row is picked (a sum of one term is ``0.0 + x``, as numpy's reduction gives)."""
+    if len(pick) == 1:
+        return np.add(0.0, x[:, pick[0]])
+    return x[:, pick].sum(axis=1)  # type: ignore[no-any-return]
+
+
+def _rows(x: np.ndarray, rows: list[int]) -> np.ndarray:
+    """``x[:, rows]``, without a copy when ``rows`` are all of ``x``'s rows in order."""
+    return x if rows == list(range(x.shape[1])) else x[:, rows]
 
 
 def _add_irr(rows: list[dict[str, np.ndarray]]) -> None:
@@ -488,7 +501,7 @@ def _summarise(d: dict[str, np.ndarray], confidence: float) -> dict[str, np.ndar
     p_inv = d["loss"].mean(1)
     p_com = (d["npv"] < 0).mean(1)
     irrs = _irr_summaries(d["irr_annual"], d["mean_flow"], int(d["ppy"][0]))
-    yearly_q = np.quantile(d["yearly"], confidence, axis=1)  # (V, Y)
+    yearly_q = np.quantile(d["yearly"], confidence, axis=2)  # (V, Y, D) -> (V, Y)
     with np.errstate(invalid="ignore"):
         return {
             "commissioner_npv": d["npv"].mean(1),

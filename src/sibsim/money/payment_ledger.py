@@ -97,10 +97,15 @@ class PaymentLedger:
         """
         if metric_cap is not None:
             due = np.minimum(due, np.maximum(metric_cap - self.committed_metric[:, m], 0.0))
-        due = np.minimum(due, np.maximum(self.total_cap - self.committed_total, 0.0))
+        # an infinite cap leaves ``due`` as it is (min(x, inf) is x, NaN included; what is
+        # booked is finite: _trigger_due zeroes non-finite amounts, rate cards multiply
+        # finite counts by prices), so it is skipped: the same numbers, bit for bit
+        if self.total_cap < math.inf:
+            due = np.minimum(due, np.maximum(self.total_cap - self.committed_total, 0.0))
         if period is not None:
-            room = np.maximum(self.per_period[period] - self.paid_in_period[:, period], 0.0)
-            due = np.minimum(due, room)
+            if self.per_period[period] < math.inf:
+                room = np.maximum(self.per_period[period] - self.paid_in_period[:, period], 0.0)
+                due = np.minimum(due, room)
             self.paid_in_period[:, period] += due
             self.by_metric[:, m, period] += due
         if beyond:

@@ -395,7 +395,8 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
                      achievements, served_by_state, full_costs, cancel)
     pay, split, achieved = life.payments, life.split, life.achieved
     served, costs, flows = life.served, life.costs, life.flows
-    started = life.started(ds["entry_period"].values)  # (D, W): cohorts started before a stop
+    entry = _kept(memo, ("entry_period",), lambda: np.array(ds["entry_period"].values))
+    started = life.started(entry)  # (D, W): cohorts started before a stop
     all_started = bool(started.all())
     pattern = started.tobytes()  # keys what depends on the cohorts started
     def treated_total(data: xr.Dataset, var: str, **sel: str) -> np.ndarray:
@@ -440,20 +441,20 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
             [(p.name, getattr(p.outcome, "states", ())) for p in scenario.processes], P,
             cash_y, wider_y)
         return apply_presence(deal.payer_presence(), cash_y, wider_y, other_y)
-    cash_y, wider_y, other_y = _kept(
-        memo, ("savings", _frozen(unresolved.effective_payers), unresolved.start_year,
-               unresolved.start_period, pattern), savings)
+    savings_key = (_frozen(unresolved.effective_payers), unresolved.start_year,
+                   unresolved.start_period, pattern)
+    cash_y, wider_y, other_y = _kept(memo, ("savings", *savings_key), savings)
     per_draw_costs = other_y.ndim == 3  # some payer's own costs are uncertain: (D, Y, P)
-    cash = cash_y.sum(axis=1)
-    other = other_y.sum(axis=1) if per_draw_costs else other_y.sum(axis=0)
+    cash, other = _kept(  # all payers together, kept beside the savings they add up
+        memo, ("savings_sums", *savings_key),
+        lambda: (cash_y.sum(axis=1),
+                 other_y.sum(axis=1) if per_draw_costs else other_y.sum(axis=0)), tied=cash_y)
     net = cash + flows.party("commissioner") - (other if per_draw_costs else other[None, :])
 
     def net_by_payer() -> np.ndarray:
         return cash_y + split.flows(flows.party("commissioner")) - (
             other_y if per_draw_costs else other_y[None])
-    names = list(ds["parameter"].values)
-    true_eff = (ds["parameter_value"].values[:, names.index("effect.value")]
-                if "effect.value" in names else np.full(D, np.nan))
+    true_eff = _kept(memo, ("true_effect",), lambda: _true_effect(ds))
     drawdown = flows.drawdown
     n_tr = len(flows.tranches)
     assert flows.parties[1:1 + n_tr] == flows.tranches  # the waterfall's party order
@@ -509,6 +510,14 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     if achieved is not None:
         coords["rate_card"] = list(achieved.cards)
     return data, coords
+
+
+def _true_effect(ds: xr.Dataset) -> np.ndarray:
+    """The true effect of each draw (``parameter_value`` of ``effect.value``; NaN without)."""
+    names = list(ds["parameter"].values)
+    if "effect.value" not in names:
+        return np.full(ds.sizes["draw"], np.nan)
+    return np.array(ds["parameter_value"].values[:, names.index("effect.value")])
 
 
 def _ended_served(ds: xr.Dataset, deal: Deal, unresolved: Deal, ends: StratumEnds,
