@@ -403,8 +403,12 @@ def _sum_of(x: np.ndarray, pick: list[int]) -> np.ndarray:
 
 
 def _rows(x: np.ndarray, rows: list[int]) -> np.ndarray:
-    """``x[:, rows]``, without a copy when ``rows`` are all of ``x``'s rows in order."""
-    return x if rows == list(range(x.shape[1])) else x[:, rows]
+    """``x[:, rows]``, without a copy for one row (a view). Several rows are copied as numpy's
+    fancy indexing does: its copy's memory order sets the order of a later sum's terms (``x``
+    itself would add them in another order, not bit for bit the same)."""
+    if len(rows) == 1:
+        return x[:, rows[0]:rows[0] + 1]
+    return x[:, rows]
 
 
 def _add_irr(rows: list[dict[str, np.ndarray]]) -> None:
