@@ -92,7 +92,7 @@ def test_kernel_path_keeps_the_general_kernel_for_what_scalars_do_not_hold() -> 
     assert wf.kernel_path(one._replace(tranches=two,
                                        guarantee=wf.GuaranteeArrays.none(2))) == (
         wf.KernelPath.GENERAL)
-    with pytest.raises(ValueError, match="waterfall.path"):
+    with pytest.raises(ValueError, match=r"waterfall\.path"):
         wf.run(wf.WaterfallInputs(np.zeros((1, 4)), np.zeros((1, 4))), guaranteed,
                path=wf.KernelPath.ONE_TRANCHE)
 

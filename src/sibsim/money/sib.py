@@ -353,7 +353,7 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     deal, money_values = resolve_money(deal, seed, ds["draw"].values,
                                        None if fixed is None else fixed.money_samples)
     terms, scenario = deal, deal.scenario
-    D, P = ds.sizes["draw"], ds.sizes["period"]
+    P = ds.sizes["period"]
     if cf is None:
         cf = counterfactual_of(deal, ds)
     check_same_draws(ds, cf, "money_flows.cf")
