@@ -127,3 +127,22 @@ def test_design_row_sums_are_numpys(seed: int, n: int, periods: int, negzero: bo
         got, want = _sum_of(x, pick), x[:, pick].sum(axis=1)
         assert np.array_equal(got, want) and np.array_equal(np.signbit(got), np.signbit(want))
         assert np.array_equal(_rows(x, pick).sum(axis=(1, 2)), x[:, pick].sum(axis=(1, 2)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_states=st.integers(1, 10), rows=st.integers(1, 50),
+       negzero=st.booleans())
+def test_at_risk_is_numpys_masked_sum_bit_for_bit(seed: int, n_states: int, rows: int,
+                                                  negzero: bool) -> None:
+    """The compiled people-at-risk sum of the outcome dataset is the numpy expression it
+    replaced, bit for bit (zeros of either sign, every number of states)."""
+    from sibsim.dataset.build import at_risk
+
+    rng = np.random.default_rng(seed)
+    occ = rng.exponential(5.0, (rows, 3, n_states)) * (rng.random((rows, 3, n_states)) < 0.6)
+    if negzero:
+        occ[rng.random(occ.shape) < 0.2] = -0.0
+    risky = rng.random(n_states) < 0.5
+    got, want = at_risk(occ, risky), (occ * risky).sum(axis=-1)
+    assert got.shape == want.shape
+    assert np.array_equal(got, want) and np.array_equal(np.signbit(got), np.signbit(want))

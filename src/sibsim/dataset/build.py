@@ -6,6 +6,7 @@ import datetime as _dt
 from collections.abc import Mapping
 from importlib import metadata
 
+import numba
 import numpy as np
 import xarray as xr
 
@@ -87,6 +88,51 @@ def _add_processes(out: EngineOutput, present: np.ndarray, coords: dict, dvars: 
         coords["absorbing"] = (("process", "state"), absorbing)
 
 
+def at_risk(occupancy: np.ndarray, risky: np.ndarray) -> np.ndarray:
+    """People at risk of an event: ``(occupancy * risky).sum(axis=-1)``, the occupancy of the
+    states with an event (``risky``, bool over the last axis) added up, bit for bit as numpy
+    adds them.
+
+    Parameters
+    ----------
+    occupancy : array (..., S)
+        People in each state (float64, >= 0).
+    risky : bool array (S,)
+        States from which an event can happen.
+
+    Returns
+    -------
+    array (...)
+        People in those states. With fewer than 8 states one pass of a compiled loop (numpy
+        adds fewer than 8 terms one after the other, as it does; no temporary the size of
+        ``occupancy``); else the numpy expression.
+
+    Examples
+    --------
+    >>> at_risk(np.array([[2.0, 3.0, 5.0]]), np.array([True, False, True])).tolist()
+    [7.0]
+    """
+    occupancy = np.asarray(occupancy)
+    risky = np.asarray(risky, dtype=bool)
+    S = occupancy.shape[-1]
+    if (S >= 8 or occupancy.dtype != np.float64 or not occupancy.flags.c_contiguous
+            or risky.shape != (S,)):
+        return (occupancy * risky).sum(axis=-1)  # type: ignore[no-any-return]
+    out = np.empty(occupancy.shape[:-1])
+    _at_risk_rows(occupancy.reshape(-1, S), risky.astype(np.float64), out.reshape(-1))
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _at_risk_rows(occ: np.ndarray, risky: np.ndarray, out: np.ndarray) -> None:
+    """``out[r] = sum_j occ[r, j] * risky[j]``, the terms added in order to 0.0."""
+    for r in range(occ.shape[0]):
+        s = 0.0
+        for j in range(occ.shape[1]):
+            s += occ[r, j] * risky[j]
+        out[r] = s
+
+
 def outcome_dataset(scenario: Scenario, out: EngineOutput) -> xr.Dataset:
     """Build the labelled outcome dataset (see :mod:`sibsim.dataset.schema`)."""
     st = out.structure
@@ -118,8 +164,7 @@ def outcome_dataset(scenario: Scenario, out: EngineOutput) -> xr.Dataset:
             dvars["occupancy"] = out.occupancy
             if out.processes and out.processes[0].engaged_occupancy is not None:
                 dvars["engaged_occupancy"] = out.processes[0].engaged_occupancy
-            risky = st.event_flag.any(axis=1)
-            dvars["at_risk"] = (out.occupancy * risky).sum(axis=-1)
+            dvars["at_risk"] = at_risk(out.occupancy, st.event_flag.any(axis=1))
         else:
             dvars["at_risk"] = np.broadcast_to(present[None], out.events.shape).copy()
     else:
