@@ -146,3 +146,56 @@ def test_at_risk_is_numpys_masked_sum_bit_for_bit(seed: int, n_states: int, rows
     got, want = at_risk(occ, risky), (occ * risky).sum(axis=-1)
     assert got.shape == want.shape
     assert np.array_equal(got, want) and np.array_equal(np.signbit(got), np.signbit(want))
+
+
+def _deal_with_uncertain_savings() -> sibsim.Deal:
+    """Koto-SIB with its payers' savings, own costs and the service cost uncertain (the
+    benchmark's 20-input deal, ``benchmarks/bench_sensitivity.py``)."""
+    from dataclasses import replace
+
+    deal = sibsim.load_scenario("koto-sib")
+    gamma = sibsim.Gamma.from_mean_sd
+    payers = tuple(replace(p, saving_per_event=gamma(1_000.0, 200.0),
+                           wider_value_per_person_period={"training": gamma(300.0, 60.0)},
+                           other_costs_per_period=sibsim.Uniform(0.0, 2_000.0))
+                   for p in deal.payers)
+    return deal.replace(payers=payers, service_costs=replace(
+        deal.service_costs, per_participant=sibsim.Triangular(400.0, 500.0, 700.0)))
+
+
+def test_tornado_reuses_the_lifecycle_only_where_it_is_the_same(monkeypatch) -> None:
+    """Money inputs one after the other through the chain's kept parts (the lifecycle kept
+    between inputs that change savings only): each output equals the plain money dataset's,
+    computed afresh, to the last bit; an input that changes the service costs is not served
+    the kept lifecycle."""
+    from sibsim.analysis.sensitivity._common import Chain, output_values
+
+    deal = _deal_with_uncertain_savings()
+    draws = 80
+    chain = Chain(deal, draws, 3)
+    names = sorted(chain.money_names)
+    assert "service_costs.per_participant" in names and len(names) >= 4
+    order = names + names[::-1]  # savings inputs, then the cost input between them
+    from sibsim.money import sib
+
+    calls = []
+    real = sib.lifecycle
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sib, "lifecycle", counted)
+    for output in ("commissioner_npv_mean", "investor_mean_irr"):
+        for n in order:
+            for x in (0.5, 1.7):
+                base = deal.uncertain_inputs()[n]
+                value = float(np.mean(base.sample(np.random.default_rng(0), 200))) * x
+                values = {n: np.full(draws, value)}
+                got = chain.output(values, output)
+                want = output_values(chain.evaluate(values))[output]
+                assert got == want or (np.isnan(got) and np.isnan(want)), (output, n, x)
+    # chain.evaluate computes afresh (no kept parts): one lifecycle per output there; the
+    # kept path computes it again only after an input that changes the service costs
+    n_outputs = 2 * len(order) * 2
+    assert n_outputs + 1 <= len(calls) < 2 * n_outputs

@@ -346,18 +346,23 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     if not isinstance(deal, Deal) or not deal.has_money:
         raise v.fail("money_flows.deal", type(deal).__name__,
                      "a Deal with evaluations, a contract and a capital structure")
+    memo = None if fixed is None else fixed.outcomes  # kept between calls on the same outcomes
+    given_cf = cf
     ds = in_schema_order(ds)  # arrays are read by position below
     cf = None if cf is None else in_schema_order(cf)
     seed = int(ds.attrs["seed"])
     unresolved = deal
-    deal, money_values = resolve_money(deal, seed, ds["draw"].values,
+    draw_labels = _kept(memo, ("draw",), lambda: np.array(ds["draw"].values))
+    deal, money_values = resolve_money(deal, seed, draw_labels,
                                        None if fixed is None else fixed.money_samples)
     terms, scenario = deal, deal.scenario
     P = ds.sizes["period"]
     if cf is None:
         cf = counterfactual_of(deal, ds)
-    check_same_draws(ds, cf, "money_flows.cf")
-    memo = None if fixed is None else fixed.outcomes  # kept between calls on the same outcomes
+        given_cf = None
+    # checked once for the counterfactual given with the same outcomes
+    _kept(memo if given_cf is not None else None, ("same_draws",),
+          lambda: check_same_draws(ds, cf, "money_flows.cf"), tied=given_cf)
     if table is None:
         measured = None
         if fixed is not None:  # the comparison arm and counterfactual rates: the same
@@ -390,9 +395,14 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
                           lambda: apply_cancellation(deal, ds, given, seed, fixed), tied=given)
     achievements = _kept(memo, ("achievements", unresolved.contract.rate_cards),
                          lambda: terms.contract.achievements(ds))
-    life = lifecycle(deal, table, served_plan,
-                     interim_results(deal, ds, seed) if interim is None else interim,
-                     achievements, served_by_state, full_costs, cancel)
+    life_key = _lifecycle_key(unresolved) if memo is not None else None
+    tied = (table, interim, achievements, served_plan, full_costs)
+    life = _last_lifecycle(memo, life_key, tied)
+    if life is None:
+        life = lifecycle(deal, table, served_plan,
+                         interim_results(deal, ds, seed) if interim is None else interim,
+                         achievements, served_by_state, full_costs, cancel)
+        _keep_lifecycle(memo, life_key, tied, life)
     pay, split, achieved = life.payments, life.split, life.achieved
     served, costs, flows = life.served, life.costs, life.flows
     entry = _kept(memo, ("entry_period",), lambda: np.array(ds["entry_period"].values))
@@ -494,7 +504,7 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     if achieved is not None:
         data["achievements"] = _Later(lambda: achieved.counts.sum(axis=2))
     coords = {
-        "draw": ds["draw"].values, "period": np.arange(P), "party": list(flows.parties),
+        "draw": draw_labels, "period": np.arange(P), "party": list(flows.parties),
         "tranche": list(flows.tranches), "payer": list(split.payers),
         "tranche_kind": ("tranche", list(deal.capital.tranche_kinds)),
         "metric": list(pay.metrics), "trigger": np.arange(table.n_triggers),
@@ -510,6 +520,75 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     if achieved is not None:
         coords["rate_card"] = list(achieved.cards)
     return data, coords
+
+
+#: Payer fields that only its savings and own costs read (``payer_savings``), not the
+#: payments, payer split or waterfall of :func:`~sibsim.money.termination.lifecycle`.
+_SAVINGS_ONLY = frozenset({"saving_per_event", "wider_value_per_event",
+                           "saving_per_person_period", "wider_value_per_person_period",
+                           "other_costs_per_period", "contract_periods", "savings_strata"})
+#: Deal fields that the lifecycle does not read through the key: the scenario (fixed by the
+#: outcome draws of an ``effect_free(..., same_outcomes=True)`` memo), the municipality and
+#: payers (their payment terms are keyed by ``_lifecycle_key``).
+_NOT_LIFECYCLE = frozenset({"scenario", "municipality", "payers"})
+
+
+def _lifecycle_key(deal: Deal) -> tuple | None:
+    """What :func:`lifecycle` reads of ``deal`` (its terms before ``resolve_money``) on fixed
+    outcome draws: every deal field but the scenario, and the payers' fields but their savings;
+    None when these hold per-draw values (they cannot key a cache). Variants that differ in
+    savings only (a tornado's savings inputs, a grid over the discount rate) share it."""
+    fields = tuple((f.name, getattr(deal, f.name)) for f in dataclasses.fields(deal)
+                   if f.name not in _NOT_LIFECYCLE)
+    payers = tuple(tuple((f.name, _frozen(getattr(p, f.name))) for f in dataclasses.fields(p)
+                         if f.name not in _SAVINGS_ONLY) for p in deal.effective_payers)
+    key = (fields, payers)
+    return key if _hashable(key) else None
+
+
+def _last_lifecycle(memo: dict[Any, Any] | None, key: tuple | None, tied: tuple) -> Any:
+    """The lifecycle kept by :func:`_keep_lifecycle` for ``key``, computed from the very
+    objects ``tied`` (the evaluation table, interim results, rate-card counts, people served
+    and service costs of the outcomes); None if there is none."""
+    if memo is None or key is None:
+        return None
+    hit = memo.get(("lifecycle",))
+    if hit is None:
+        return None
+    kept_tied, (kept_key, life), _ = hit
+    if kept_key != key or any(a is not b for a, b in zip(kept_tied, tied, strict=True)):
+        return None
+    return life
+
+
+def _keep_lifecycle(memo: dict[Any, Any] | None, key: tuple | None, tied: tuple,
+                    life: Any) -> None:
+    """Keep the last lifecycle computed (one: consecutive calls that differ in savings only
+    reuse it; a grid of contract terms just replaces it), its arrays read-only."""
+    if memo is None or key is None:
+        return
+    for a in (life.stop, life.served, life.costs):
+        if isinstance(a, np.ndarray):
+            a.flags.writeable = False
+    memo.pop(("lifecycle",), None)
+    memo[("lifecycle",)] = (tied, (key, life), _deep_nbytes(life))
+
+
+def _deep_nbytes(value: Any, depth: int = 3) -> int:
+    """Bytes of the arrays in ``value`` and its fields, ``depth`` levels down."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if depth == 0 or value is None or isinstance(value, str | int | float):
+        return 0
+    if isinstance(value, tuple | list):
+        return sum(_deep_nbytes(x, depth - 1) for x in value)
+    if hasattr(value, "_asdict"):
+        items = value._asdict().values()
+    elif dataclasses.is_dataclass(value):
+        items = [getattr(value, f.name) for f in dataclasses.fields(value)]
+    else:
+        items = getattr(value, "__dict__", {}).values()
+    return sum(_deep_nbytes(x, depth - 1) for x in items)
 
 
 def _true_effect(ds: xr.Dataset) -> np.ndarray:
