@@ -34,7 +34,9 @@ P(investor loss) and P(commissioner net loss) against the true effect.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numba
@@ -95,7 +97,8 @@ class _Pipeline:
         ds = in_schema_order(ds)  # arrays are read by position
         cf = None if cf is None else in_schema_order(cf)
         self.deal, self.scenario, self.ds = deal, deal.scenario, ds
-        self._work: xr.Dataset | None = None  # the dataset at the current effect (_at_effect)
+        # the dataset at the current effect (_at_effect), one per thread evaluating effects
+        self._local = threading.local()
         self.D = ds.sizes["draw"]
         self.seed = int(ds.attrs["seed"])
         draws = np.asarray(ds["draw"].values, dtype=np.int64)
@@ -205,15 +208,18 @@ class _Pipeline:
         ``exp`` times the noise ratio. One shallow copy of ``self.ds`` (left untouched) is
         made once, whose replaced variables own a copy of their array; each effect overwrites
         only the treated arm of it: no merge or alignment, and no copy of the comparison arm,
-        per effect. What the money chain returns never views these arrays."""
-        if self._work is None:
-            self._work = self.ds.copy(deep=False)  # new Variable objects sharing the arrays
+        per effect. What the money chain returns never views these arrays. Each thread that
+        evaluates effects (:func:`_over_grid`) has its own copy."""
+        work = getattr(self._local, "work", None)
+        if work is None:
+            work = self.ds.copy(deep=False)  # new Variable objects sharing the arrays
             for k in exp:
-                var = self._work.variables[k]
+                var = work.variables[k]
                 var.data = np.array(var.values)  # the comparison arm as simulated
+            self._local.work = work
         for k, arr in exp.items():
-            np.multiply(arr, self.ratio[k], out=self._work.variables[k].values[:, :1])
-        return self._work
+            np.multiply(arr, self.ratio[k], out=work.variables[k].values[:, :1])
+        return work
 
     def __call__(self, effect: np.ndarray) -> dict[str, np.ndarray]:
         exp = self._expected(effect)
@@ -260,6 +266,41 @@ def _threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         numba.set_num_threads(old)
+
+
+def grid_threads(effects: int) -> int:
+    """Threads that evaluate the grid's effects at once: as many as numba may use (its
+    threads each run one effect's kernels alone), at most one per effect, and 1 when numba's
+    threading layer is ``workqueue`` (not safe for kernels launched from several threads) or
+    not known yet."""
+    n = min(numba.get_num_threads(), effects)
+    if n <= 1:
+        return 1
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel kernel has run in this process
+        return 1
+    return n if layer in ("omp", "tbb") else 1
+
+
+def _on_thread(pipe: _Pipeline, effect: np.ndarray) -> dict[str, np.ndarray]:
+    with _threads(1):  # this thread's kernels on one numba thread (the others run effects)
+        return pipe(effect)
+
+
+def _over_grid(pipe: _Pipeline, xs: np.ndarray, D: int) -> list[dict[str, np.ndarray]]:
+    """The pipeline's outputs at each effect of ``xs`` (in order), on :func:`grid_threads`
+    threads. Each effect's numbers are computed alone (the same to the last bit on any
+    number of threads); the run's progress bar counts the effects as they finish."""
+    n = grid_threads(len(xs))
+    if n == 1:
+        return [pipe(np.full(D, x)) for x in steps(xs)]
+    pool = ThreadPoolExecutor(n, thread_name_prefix="sibsim-breakeven")
+    try:
+        futures = [pool.submit(_on_thread, pipe, np.full(D, x)) for x in xs]
+        return [future.result() for future, _ in zip(futures, steps(xs), strict=True)]
+    finally:  # Ctrl-C or an error: the effects not started are dropped
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _npv(rate: float, flows: np.ndarray) -> np.ndarray:
@@ -406,7 +447,7 @@ class BreakevenBlocks:
         xs, ratio_scale = self.xs, self.ratio_scale
         pipe = _Pipeline(self.deal, ds, cf, fast=self.fast)
         D = pipe.D
-        evals = [pipe(np.full(D, x)) for x in steps(xs)]  # steps: the run's progress bar
+        evals = _over_grid(pipe, xs, D)
         # interpolate on the log scale for ratios, so the crossing lies between grid points
         scale = np.log(xs) if ratio_scale else xs
         # each output over the grid, (D, G), effect weak -> strong: stacked once
