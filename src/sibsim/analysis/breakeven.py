@@ -35,23 +35,19 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
-import numba
 import numpy as np
 import xarray as xr
 
 from sibsim.analysis.blocks import DrawSum
 from sibsim.analysis.metrics import discount_factors, investor_loss, present_value
+from sibsim.analysis.threads import in_order, numba_threads
 from sibsim.dataset.build import simulate, with_correlated_inputs
 from sibsim.dataset.schema import in_schema_order
 from sibsim.engine.expected import frailty_nodes
 from sibsim.engine.outcome_models import EffectFreeTables
 from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
-from sibsim.engine.progress import steps
 from sibsim.engine.run import _process_models, default_chunk
 from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal
@@ -175,7 +171,7 @@ class _Pipeline:
             serial = (stop - start) * self._cells_per_draw <= _SERIAL_TRACE_CELLS
             evj = (np.zeros((stop - start, *out["engaged_events"].shape[1:]))
                    if "engaged_events" in out else None)
-            with _threads(1 if serial else None):
+            with numba_threads(1 if serial else None):
                 occ, ev, _, _ = model.expected(self._treated, tb, self._frailty_var,
                                                engaged_events=evj)
             out["events"][start:stop] = ev
@@ -252,55 +248,6 @@ class _Pipeline:
             "investor_loss": investor_loss(invested, received).astype(float),
             "commissioner_net_loss": (net.sum(-1) < 0).astype(float),
         }
-
-
-@contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    """numba kernels called inside run on at most ``n`` threads (None: as many as set)."""
-    old = numba.get_num_threads()
-    if n is None or n >= old:
-        yield
-        return
-    numba.set_num_threads(n)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(old)
-
-
-def grid_threads(effects: int) -> int:
-    """Threads that evaluate the grid's effects at once: as many as numba may use (its
-    threads each run one effect's kernels alone), at most one per effect, and 1 when numba's
-    threading layer is ``workqueue`` (not safe for kernels launched from several threads) or
-    not known yet."""
-    n = min(numba.get_num_threads(), effects)
-    if n <= 1:
-        return 1
-    try:
-        layer = numba.threading_layer()
-    except ValueError:  # no parallel kernel has run in this process
-        return 1
-    return n if layer in ("omp", "tbb") else 1
-
-
-def _on_thread(pipe: _Pipeline, effect: np.ndarray) -> dict[str, np.ndarray]:
-    with _threads(1):  # this thread's kernels on one numba thread (the others run effects)
-        return pipe(effect)
-
-
-def _over_grid(pipe: _Pipeline, xs: np.ndarray, D: int) -> list[dict[str, np.ndarray]]:
-    """The pipeline's outputs at each effect of ``xs`` (in order), on :func:`grid_threads`
-    threads. Each effect's numbers are computed alone (the same to the last bit on any
-    number of threads); the run's progress bar counts the effects as they finish."""
-    n = grid_threads(len(xs))
-    if n == 1:
-        return [pipe(np.full(D, x)) for x in steps(xs)]
-    pool = ThreadPoolExecutor(n, thread_name_prefix="sibsim-breakeven")
-    try:
-        futures = [pool.submit(_on_thread, pipe, np.full(D, x)) for x in xs]
-        return [future.result() for future, _ in zip(futures, steps(xs), strict=True)]
-    finally:  # Ctrl-C or an error: the effects not started are dropped
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _npv(rate: float, flows: np.ndarray) -> np.ndarray:
@@ -447,7 +394,8 @@ class BreakevenBlocks:
         xs, ratio_scale = self.xs, self.ratio_scale
         pipe = _Pipeline(self.deal, ds, cf, fast=self.fast)
         D = pipe.D
-        evals = _over_grid(pipe, xs, D)
+        # each effect alone, on as many threads as numba may use (the same numbers on any)
+        evals = in_order(lambda x: pipe(np.full(D, x)), xs, progress=True)
         # interpolate on the log scale for ratios, so the crossing lies between grid points
         scale = np.log(xs) if ratio_scale else xs
         # each output over the grid, (D, G), effect weak -> strong: stacked once

@@ -1,5 +1,6 @@
-"""The break-even grid evaluated on several threads gives the numbers of one thread, bit for
-bit, and falls back to one thread where numba's threading layer is not thread-safe."""
+"""Evaluations on several threads (the break-even grid's effects) give the numbers of one
+thread, bit for bit, and fall back to one thread where numba's threading layer is not
+thread-safe."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import xarray as xr
 
 import sibsim
 from sibsim.analysis import breakeven as be
+from sibsim.analysis import threads
 from sibsim.money.sib import counterfactual
 
 
@@ -24,7 +26,7 @@ def test_threads_give_the_one_thread_numbers(name: str, monkeypatch) -> None:
     cf = counterfactual(deal, 24, 3)
     out = {}
     for n in (1, 3):
-        monkeypatch.setattr(be, "grid_threads", lambda effects, n=n: n)
+        monkeypatch.setattr(threads, "work_threads", lambda items, n=n: n)
         out[n] = be.breakeven(deal, ds, cf=cf, grid=7)
     xr.testing.assert_identical(out[1], out[3])
 
@@ -32,15 +34,26 @@ def test_threads_give_the_one_thread_numbers(name: str, monkeypatch) -> None:
 def test_one_thread_under_workqueue(monkeypatch) -> None:
     monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
     monkeypatch.setattr(numba, "threading_layer", lambda: "workqueue")
-    assert be.grid_threads(41) == 1
+    assert threads.work_threads(41) == 1
     monkeypatch.setattr(numba, "threading_layer", lambda: "omp")
-    assert be.grid_threads(41) == 2
-    assert be.grid_threads(1) == 1  # never more threads than effects
+    assert threads.work_threads(41) == 2
+    assert threads.work_threads(1) == 1  # never more threads than effects
 
     def unknown() -> str:
         raise ValueError("Threading layer is not initialized.")
     monkeypatch.setattr(numba, "threading_layer", unknown)
-    assert be.grid_threads(41) == 1
+    assert threads.work_threads(41) == 1
+    assert threads.in_order(lambda _: numba.get_num_threads(), range(3), threads=2) == [2] * 3
+
+
+def test_results_in_order_and_explicit_threads() -> None:
+    sibsim.simulate(sibsim.load_scenario("peterborough"), 4, 1, progress=False)  # numba's layer
+    assert threads.in_order(lambda x: -x, range(7), threads=3) == [0, -1, -2, -3, -4, -5, -6]
+    assert threads.in_order(str, [], threads=2) == []
+    # each item's numba kernels run on one numba thread, the caller's setting untouched
+    before = numba.get_num_threads()
+    seen = threads.in_order(lambda _: numba.get_num_threads(), range(4), threads=2)
+    assert seen == [1, 1, 1, 1] and numba.get_num_threads() == before
 
 
 def test_an_error_in_one_effect_reaches_the_caller(monkeypatch) -> None:
@@ -53,7 +66,7 @@ def test_an_error_in_one_effect_reaches_the_caller(monkeypatch) -> None:
         calls.append(float(effect[0]))
         time.sleep(0.05)  # the caller sees the first failure before the others all start
         raise ValueError("boom")
-    monkeypatch.setattr(be, "grid_threads", lambda effects: 2)
+    monkeypatch.setattr(threads, "work_threads", lambda items: 2)
     monkeypatch.setattr(be._Pipeline, "__call__", failing)
     with pytest.raises(ValueError, match="boom"):
         be.breakeven(deal, ds, grid=41)
