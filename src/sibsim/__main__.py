@@ -1,7 +1,5 @@
 """``python -m sibsim`` runs the command line."""
 
-import sys
+from sibsim.cli import console_main
 
-from sibsim.cli import main
-
-sys.exit(main())
+console_main()

@@ -388,6 +388,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+def console_main() -> None:
+    """The ``sibsim`` command (and ``python -m sibsim``): :func:`main`, whose status is the
+    process's exit status. After Ctrl-C or SIGTERM the process ends at once, once the line
+    is printed and the outputs are cleaned up: the interpreter's shutdown (freeing every
+    module and array, and collecting garbage) took 1-4 s more on the shared 2-core machine,
+    so an interrupted run seemed to hang after saying it had stopped."""
+    status = main()
+    if status in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
 def _written(outputs: object) -> str:
     """What an interrupted command left: nothing, or (a signal that came while the files were
     being put in place, handled just after) every file it was asked for."""

@@ -44,8 +44,10 @@ BLOCK_BYTES = 256 * 2**20
 #: fixed figure, so that what a run returns does not depend on the machine.
 KEEP_OUTCOMES_BYTES = 512 * 2**20
 #: Working memory of a block per byte of a draw's outcomes and money, with and without the
-#: break-even search (measured: Peterborough, 20,000-40,000 draws, peak RSS of a child process).
-WORK_FACTOR = {True: 3.0, False: 1.5}
+#: break-even search (measured: Peterborough, 20,000-40,000 draws, peak RSS of a child process;
+#: with the break-even grid evaluated on 2 threads, each holding its own working arrays, the
+#: block's working memory grew by 39%: 187 -> 258 MB over the interpreter for 20,000 draws).
+WORK_FACTOR = {True: 4.2, False: 1.5}
 #: Blocks are multiples of this many draws (the parameter sampler's block), except the last.
 BLOCK_ROUND = 4096
 #: Draws of the pilot run that measures the bytes of one draw.

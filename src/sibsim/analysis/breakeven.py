@@ -34,22 +34,20 @@ P(investor loss) and P(commissioner net loss) against the true effect.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
 
-import numba
 import numpy as np
 import xarray as xr
 
 from sibsim.analysis.blocks import DrawSum
 from sibsim.analysis.metrics import discount_factors, investor_loss, present_value
+from sibsim.analysis.threads import in_order, numba_threads
 from sibsim.dataset.build import simulate, with_correlated_inputs
 from sibsim.dataset.schema import in_schema_order
 from sibsim.engine.expected import frailty_nodes
 from sibsim.engine.outcome_models import EffectFreeTables
 from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
-from sibsim.engine.progress import steps
 from sibsim.engine.run import _process_models, default_chunk
 from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal
@@ -95,7 +93,8 @@ class _Pipeline:
         ds = in_schema_order(ds)  # arrays are read by position
         cf = None if cf is None else in_schema_order(cf)
         self.deal, self.scenario, self.ds = deal, deal.scenario, ds
-        self._work: xr.Dataset | None = None  # the dataset at the current effect (_at_effect)
+        # the dataset at the current effect (_at_effect), one per thread evaluating effects
+        self._local = threading.local()
         self.D = ds.sizes["draw"]
         self.seed = int(ds.attrs["seed"])
         draws = np.asarray(ds["draw"].values, dtype=np.int64)
@@ -172,7 +171,7 @@ class _Pipeline:
             serial = (stop - start) * self._cells_per_draw <= _SERIAL_TRACE_CELLS
             evj = (np.zeros((stop - start, *out["engaged_events"].shape[1:]))
                    if "engaged_events" in out else None)
-            with _threads(1 if serial else None):
+            with numba_threads(1 if serial else None):
                 occ, ev, _, _ = model.expected(self._treated, tb, self._frailty_var,
                                                engaged_events=evj)
             out["events"][start:stop] = ev
@@ -205,15 +204,18 @@ class _Pipeline:
         ``exp`` times the noise ratio. One shallow copy of ``self.ds`` (left untouched) is
         made once, whose replaced variables own a copy of their array; each effect overwrites
         only the treated arm of it: no merge or alignment, and no copy of the comparison arm,
-        per effect. What the money chain returns never views these arrays."""
-        if self._work is None:
-            self._work = self.ds.copy(deep=False)  # new Variable objects sharing the arrays
+        per effect. What the money chain returns never views these arrays. Each thread that
+        evaluates effects (:func:`_over_grid`) has its own copy."""
+        work = getattr(self._local, "work", None)
+        if work is None:
+            work = self.ds.copy(deep=False)  # new Variable objects sharing the arrays
             for k in exp:
-                var = self._work.variables[k]
+                var = work.variables[k]
                 var.data = np.array(var.values)  # the comparison arm as simulated
+            self._local.work = work
         for k, arr in exp.items():
-            np.multiply(arr, self.ratio[k], out=self._work.variables[k].values[:, :1])
-        return self._work
+            np.multiply(arr, self.ratio[k], out=work.variables[k].values[:, :1])
+        return work
 
     def __call__(self, effect: np.ndarray) -> dict[str, np.ndarray]:
         exp = self._expected(effect)
@@ -246,20 +248,6 @@ class _Pipeline:
             "investor_loss": investor_loss(invested, received).astype(float),
             "commissioner_net_loss": (net.sum(-1) < 0).astype(float),
         }
-
-
-@contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    """numba kernels called inside run on at most ``n`` threads (None: as many as set)."""
-    old = numba.get_num_threads()
-    if n is None or n >= old:
-        yield
-        return
-    numba.set_num_threads(n)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(old)
 
 
 def _npv(rate: float, flows: np.ndarray) -> np.ndarray:
@@ -406,7 +394,8 @@ class BreakevenBlocks:
         xs, ratio_scale = self.xs, self.ratio_scale
         pipe = _Pipeline(self.deal, ds, cf, fast=self.fast)
         D = pipe.D
-        evals = [pipe(np.full(D, x)) for x in steps(xs)]  # steps: the run's progress bar
+        # each effect alone, on as many threads as numba may use (the same numbers on any)
+        evals = in_order(lambda x: pipe(np.full(D, x)), xs, progress=True)
         # interpolate on the log scale for ratios, so the crossing lies between grid points
         scale = np.log(xs) if ratio_scale else xs
         # each output over the grid, (D, G), effect weak -> strong: stacked once

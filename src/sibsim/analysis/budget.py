@@ -96,8 +96,17 @@ def _yearly(x: xr.DataArray, years: np.ndarray, labels: np.ndarray) -> np.ndarra
     return out
 
 
-def _q(x: np.ndarray, level: float) -> np.ndarray:
-    return np.quantile(x, level, axis=0)
+def _quantiles(x: np.ndarray, *levels: float) -> list[np.ndarray]:
+    """``np.quantile(x, level, axis=0)`` for each level, the same numbers to the last bit, in
+    one selection over a copy with the draws last and contiguous (selecting along a strided
+    first axis, once per level, took a quarter of a 40,000-draw analysis).
+
+    >>> lo, hi = _quantiles(np.arange(11.0)[:, None], 0.1, 0.9)
+    >>> float(lo[0]), float(hi[0])
+    (1.0, 9.0)
+    """
+    draws_last = np.ascontiguousarray(np.moveaxis(np.asarray(x), 0, -1))
+    return list(np.quantile(draws_last, list(levels), axis=-1))
 
 
 def gross_statistics(gross: np.ndarray, cur: str, confidence: float
@@ -112,16 +121,17 @@ def gross_statistics(gross: np.ndarray, cur: str, confidence: float
     (9.0, 5.0)
     """
     pct = f"{100 * confidence:g}%"
+    median, p90, p95, appropriation = _quantiles(gross, 0.5, 0.9, 0.95, confidence)
     return {
         "gross_payments_mean": (gross.mean(0), cur, "Gross outcome payments in the year: mean "
                                 "over draws (before any savings)."),
-        "gross_payments_median": (_q(gross, 0.5), cur,
+        "gross_payments_median": (median, cur,
                                   "Gross outcome payments in the year: median over draws."),
-        "gross_payments_p90": (_q(gross, 0.9), cur, "Gross outcome payments in the year: 90th "
+        "gross_payments_p90": (p90, cur, "Gross outcome payments in the year: 90th "
                                "percentile over draws (exceeded in 10% of draws)."),
-        "gross_payments_p95": (_q(gross, 0.95), cur, "Gross outcome payments in the year: 95th "
+        "gross_payments_p95": (p95, cur, "Gross outcome payments in the year: 95th "
                                "percentile over draws (exceeded in 5% of draws)."),
-        "appropriation": (_q(gross, confidence), cur,
+        "appropriation": (appropriation, cur,
                           f"Appropriation needed at {pct} confidence: the {confidence:g} "
                           "quantile of the year's gross outcome payments (covers them in "
                           f"{pct} of draws)."),
@@ -130,14 +140,15 @@ def gross_statistics(gross: np.ndarray, cur: str, confidence: float
 
 def cashable_statistics(cash: np.ndarray, cur: str) -> dict[str, tuple[np.ndarray, str, str]]:
     """{variable: (values, units, description)} of the cashable savings (draw, ..., year)."""
+    p05, median, p95 = _quantiles(cash, 0.05, 0.5, 0.95)
     return {
         "cashable_savings_mean": (cash.mean(0), cur, "Cashable savings in the year (leave the "
                                   "payer's budget): mean over draws."),
-        "cashable_savings_p05": (_q(cash, 0.05), cur,
+        "cashable_savings_p05": (p05, cur,
                                  "Cashable savings in the year: 5th percentile over draws."),
-        "cashable_savings_median": (_q(cash, 0.5), cur,
+        "cashable_savings_median": (median, cur,
                                     "Cashable savings in the year: median over draws."),
-        "cashable_savings_p95": (_q(cash, 0.95), cur,
+        "cashable_savings_p95": (p95, cur,
                                  "Cashable savings in the year: 95th percentile over draws."),
     }
 
@@ -147,14 +158,15 @@ def net_statistics(net: np.ndarray, cur: str, scale: float
     """{variable: (values, units, description)} of the net savings (draw, ..., year) and the
     probability of a net loss (net savings below ``-1e-9 * scale``: ``scale`` is the largest
     amount in the sums, so that rounding is not counted as a loss)."""
+    p05, median, p95 = _quantiles(net, 0.05, 0.5, 0.95)
     return {
         "net_savings_mean": (net.mean(0), cur, "Net savings in the year (cashable savings - "
                              "outcome payments + any excess returned - own costs): mean over "
                              "draws; negative: pays more than it saves."),
-        "net_savings_p05": (_q(net, 0.05), cur,
+        "net_savings_p05": (p05, cur,
                             "Net savings in the year: 5th percentile over draws."),
-        "net_savings_median": (_q(net, 0.5), cur, "Net savings in the year: median over draws."),
-        "net_savings_p95": (_q(net, 0.95), cur,
+        "net_savings_median": (median, cur, "Net savings in the year: median over draws."),
+        "net_savings_p95": (p95, cur,
                             "Net savings in the year: 95th percentile over draws."),
         "p_net_loss": ((net < -_ZERO_TOL * scale).mean(0), "probability",
                        "Probability that the year's net savings are negative (the payer pays "

@@ -15,6 +15,7 @@ is known plus the contract's lag; savings in the period the outcome is avoided.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any, NamedTuple
 
@@ -631,6 +632,8 @@ def _ended_served(ds: xr.Dataset, deal: Deal, unresolved: Deal, ends: StratumEnd
 #: computed afresh each time. A design grid of a million draws must not keep an array set per
 #: variant; a break-even search whose stop depends on the results keeps a few patterns.
 _KEPT_BYTES = 256 * 2**20
+#: Guards the memos of :func:`_kept` (threads evaluating the break-even grid share them).
+_KEPT_LOCK = threading.Lock()
 
 
 def _nbytes(value: Any) -> int:
@@ -671,20 +674,22 @@ def _kept(memo: dict[Any, Any] | None, key: Any, make: Callable[[], Any],
     change them in place."""
     if memo is None or not _hashable(key):
         return make()
-    hit = memo.get(key)
+    with _KEPT_LOCK:
+        hit = memo.get(key)
     if hit is not None and hit[0] is tied:
         return hit[1]
-    value = make()
+    value = make()  # outside the lock: two threads may both compute it (the same numbers)
     size = _nbytes(value)
     if size > budget:
         return value
     for a in value if isinstance(value, tuple) else (value,):
         if isinstance(a, np.ndarray):
             a.flags.writeable = False
-    memo.pop(key, None)
-    while memo and sum(entry[2] for entry in memo.values()) + size > budget:
-        memo.pop(next(iter(memo)))
-    memo[key] = (tied, value, size)
+    with _KEPT_LOCK:  # threads evaluating effects at once (the break-even grid) share memos
+        memo.pop(key, None)
+        while memo and sum(entry[2] for entry in memo.values()) + size > budget:
+            memo.pop(next(iter(memo)))
+        memo[key] = (tied, value, size)
     return value
 
 

@@ -172,8 +172,9 @@ def sample_money(deal: Any, seed: int, draws: Any,
             continue
         key = (name, dist)
         if key not in kept:
-            kept[key] = _sample_for_draws(dist, name, seed, draws)
-            kept[key].flags.writeable = False
+            value = _sample_for_draws(dist, name, seed, draws)
+            value.flags.writeable = False
+            kept.setdefault(key, value)  # one value kept, were two threads to sample it
         out[name] = kept[key]
     corr = getattr(deal, "correlation", None)
     if corr is not None:
