@@ -5,6 +5,7 @@ thread-safe."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numba
 import pytest
@@ -12,6 +13,7 @@ import xarray as xr
 
 import sibsim
 from sibsim.analysis import breakeven as be
+from sibsim.analysis import design as design_module
 from sibsim.analysis import threads
 from sibsim.money.sib import counterfactual
 
@@ -29,6 +31,45 @@ def test_threads_give_the_one_thread_numbers(name: str, monkeypatch) -> None:
         monkeypatch.setattr(threads, "work_threads", lambda items, n=n: n)
         out[n] = be.breakeven(deal, ds, cf=cf, grid=7)
     xr.testing.assert_identical(out[1], out[3])
+
+
+def test_design_variants_on_threads_give_the_one_thread_numbers(monkeypatch) -> None:
+    # a grid over payment terms and the discount rate (variants sharing a lifecycle), with
+    # a chance cancellation (Peterborough)
+    deal = sibsim.load_scenario("peterborough")
+    grid = {"contract.terms[0].rule.price": [8_000, 12_500, 16_000],
+            "municipality.discount_rate": [0.02, 0.035]}
+    out = {}
+    for n in (1, 2):
+        monkeypatch.setattr(design_module, "work_threads", lambda items, n=n: n)
+        calls: list[int] = []
+
+        def counted(*a, calls=calls, **k):
+            calls.append(k["threads"])
+            return threads.in_order(*a, **k)
+        monkeypatch.setattr(design_module, "in_order", counted)
+        out[n] = sibsim.design(deal, grid, draws=30, seed=4, progress=False).data
+        assert set(calls) == {n}
+    xr.testing.assert_identical(out[1], out[2])
+
+
+def test_tornado_ends_on_threads_give_the_one_thread_numbers(monkeypatch) -> None:
+    # money inputs (savings alone keep the lifecycle; costs do not) and an outcome input (a
+    # new simulation)
+    deal = sibsim.load_scenario("peterborough")
+    moj, fund = deal.payers
+    deal = deal.replace(
+        payers=(replace(moj, saving_per_event=sibsim.Gamma.from_mean_sd(4_000.0, 800.0)), fund),
+        service_costs=replace(deal.service_costs,
+                              per_participant=sibsim.Gamma.from_mean_sd(800.0, 100.0)))
+    inputs = list(deal.uncertain_inputs())
+    assert len(inputs) == 5
+    out = {}
+    for n in (1, 2):
+        monkeypatch.setattr(threads, "work_threads", lambda items, n=n: n)
+        out[n] = sibsim.analysis.sensitivity.tornado.tornado(
+            deal, "commissioner_npv_mean", draws=20, seed=5, inputs=inputs)
+    xr.testing.assert_identical(out[1], out[2])
 
 
 def test_one_thread_under_workqueue(monkeypatch) -> None:

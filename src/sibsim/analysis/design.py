@@ -65,6 +65,7 @@ import numpy as np
 import xarray as xr
 
 from sibsim.analysis.metrics import discount_factors, investor_loss, present_value
+from sibsim.analysis.threads import in_order, work_threads
 from sibsim.dataset.build import simulate
 from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal
@@ -623,19 +624,29 @@ def evaluate_variants(deal: Deal, ds: xr.Dataset, cf: xr.Dataset, variants: Sequ
     fixed: dict[Any, Any] = {}  # the parts of the money that no contract term changes
     chunks: list[dict[str, np.ndarray]] = []
     kept: dict[str, list[np.ndarray]] = {k: [] for k in _DRAW_VARS}
+    def prepared(var: Deal) -> tuple[Deal, Any, Any, Any]:
+        """A variant with what it shares with others (made here, on the calling thread)."""
+        key = (var.service_periods, var.service_costs.basis,
+               tuple(sorted(var.service_costs.per_state or ())),
+               tuple(sorted(valued_states(var.effective_payers, explicit=bool(var.payers)))))
+        if key not in fixed:
+            fixed[key] = effect_free(var, ds, cf, same_outcomes=True)
+        return var, meas.table(var), meas.interim(var), fixed[key]
+
+    def per_draw(job: tuple[Deal, Any, Any, Any]) -> dict[str, np.ndarray]:
+        var, table, interim, free = job
+        data, coords = money_arrays(var, ds, cf, table=table, interim=interim, fixed=free)
+        money = _MoneyArrays(data, coords, ppy, float(var.municipality.discount_rate))
+        return _variant_draws(var, money, year_index, len(years), budget_payer)
+
+    threads = work_threads(CHUNK_VARIANTS)
     for start in range(0, len(variants), CHUNK_VARIANTS):
-        rows = []
-        for var in variants[start:start + CHUNK_VARIANTS]:
-            key = (var.service_periods, var.service_costs.basis,
-                   tuple(sorted(var.service_costs.per_state or ())),
-                   tuple(sorted(valued_states(var.effective_payers,
-                                              explicit=bool(var.payers)))))
-            if key not in fixed:
-                fixed[key] = effect_free(var, ds, cf, same_outcomes=True)
-            data, coords = money_arrays(var, ds, cf, table=meas.table(var),
-                                        interim=meas.interim(var), fixed=fixed[key])
-            money = _MoneyArrays(data, coords, ppy, float(var.municipality.discount_rate))
-            rows.append(_variant_draws(var, money, year_index, len(years), budget_payer))
+        rows: list[dict[str, np.ndarray]] = []
+        chunk = variants[start:start + CHUNK_VARIANTS]
+        # a few variants at a time on threads (each alone: the same numbers on any number)
+        for lo in range(0, len(chunk), threads):
+            rows.extend(in_order(per_draw, [prepared(var) for var in chunk[lo:lo + threads]],
+                                 threads=threads))
             if sum(r["flow"].nbytes for r in rows if "flow" in r) >= _IRR_BATCH_BYTES:
                 _add_irr(rows)
         _add_irr(rows)

@@ -571,8 +571,10 @@ def _keep_lifecycle(memo: dict[Any, Any] | None, key: tuple | None, tied: tuple,
     for a in (life.stop, life.served, life.costs):
         if isinstance(a, np.ndarray):
             a.flags.writeable = False
-    memo.pop(("lifecycle",), None)
-    memo[("lifecycle",)] = (tied, (key, life), _deep_nbytes(life))
+    entry = (tied, (key, life), _deep_nbytes(life))
+    with _KEPT_LOCK:  # other threads may be evicting from the memo (_kept)
+        memo.pop(("lifecycle",), None)
+        memo[("lifecycle",)] = entry
 
 
 def _deep_nbytes(value: Any, depth: int = 3) -> int:

@@ -19,6 +19,7 @@ Outputs (per draw, then summarised over draws):
 from __future__ import annotations
 
 import copy
+import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -205,6 +206,7 @@ class Chain:
         self.outcome_names = {n for n in self.deal.uncertain_inputs()
                               if n not in self.money_names}
         self._fixed: dict[Any, EffectFree] = {}
+        self._fixed_lock = threading.Lock()  # ends evaluated on several threads share them
 
     def evaluate(self, values: Mapping[str, np.ndarray]) -> xr.Dataset:
         """The money dataset with the named inputs set to ``values`` (one value per draw)."""
@@ -239,9 +241,10 @@ class Chain:
         key = (deal.service_periods, deal.service_costs.basis,
                tuple(sorted(deal.service_costs.per_state or ())),
                tuple(sorted(valued_states(deal.effective_payers, explicit=bool(deal.payers)))))
-        if key not in self._fixed:
-            self._fixed[key] = effect_free(deal, self.ds, self.cf, same_outcomes=True)
-        return self._fixed[key]
+        with self._fixed_lock:  # one object per key, whichever thread asks first
+            if key not in self._fixed:
+                self._fixed[key] = effect_free(deal, self.ds, self.cf, same_outcomes=True)
+            return self._fixed[key]
 
     def _inputs(self, values: Mapping[str, np.ndarray]
                 ) -> tuple[Deal, xr.Dataset, xr.Dataset, bool]:

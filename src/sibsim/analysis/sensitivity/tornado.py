@@ -30,6 +30,7 @@ import numpy as np
 import xarray as xr
 
 from sibsim.analysis.sensitivity._common import OUTPUTS, Chain, check_output, output_values
+from sibsim.analysis.threads import in_order
 from sibsim.money.deal import Deal
 from sibsim.spec import _validate as v
 from sibsim.spec.correlation import quantile
@@ -89,14 +90,12 @@ def tornado(deal: Deal, output: str = "investor_mean_irr", *, draws: int = 1000,
             raise v.fail(f"tornado.ranges[{n}]", pair, "(low, high)")
     chain = Chain(deal, draws, int(seed), engine)
     base = output_values(chain.money)[output]
-    vals = np.full((len(names), 2), np.nan)
-    at = np.full((len(names), 2), np.nan)
-    for i, n in enumerate(names):
-        ends = ranges.get(n) or tuple(float(quantile(known[n], np.array([q]))[0])
-                                      for q in DEFAULT_LEVELS)
-        for j, x in enumerate(ends):
-            at[i, j] = x
-            vals[i, j] = chain.output({n: np.full(draws, x)}, output)
+    at = np.array([ranges.get(n) or tuple(float(quantile(known[n], np.array([q]))[0])
+                                          for q in DEFAULT_LEVELS) for n in names], dtype=float)
+    # each end alone, on as many threads as numba may use (the same numbers on any number)
+    ends = [(n, x) for n, pair in zip(names, at, strict=True) for x in pair]
+    vals = np.array(in_order(lambda end: chain.output({end[0]: np.full(draws, end[1])}, output),
+                             ends), dtype=float).reshape(len(names), 2)
     swing = np.abs(vals[:, 1] - vals[:, 0])
     order = np.argsort(-np.nan_to_num(swing, nan=-1.0), kind="stable")
     desc, units = OUTPUTS[output][1], OUTPUTS[output][2]
