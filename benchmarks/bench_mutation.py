@@ -130,6 +130,38 @@ MODULES: dict[str, list[str]] = {
     "dataset/schema.py": ["test_schema_edges.py",
                           "test_evaluation_edges.py::"
                           "test_the_money_chain_reads_a_transposed_outcome_dataset_as_the_usual_one"],
+    # analysis modules first mutated 11-29 (mutanalysis): slow tests that other tests of the
+    # subset cover for the module are deselected
+    "analysis/voi.py": ["test_voi_definitions.py", "test_voi.py",
+                        "--deselect=tests/test_voi.py::test_value_of_information_of_peterborough",
+                        "--deselect=tests/test_voi.py::test_cli_value_of_information"],
+    "analysis/power.py": ["test_power_definitions.py", "test_estimand.py", "test_money_metric.py",
+                          "test_silent.py::test_power_by_hand_threshold_only",
+                          "test_silent.py::test_power_by_hand_with_the_significance_gate",
+                          "test_silent.py::test_paying_threshold_of_rules_and_rounding",
+                          "test_silent.py::test_power_is_monotone_in_the_group_sizes_with_a_gate",
+                          "test_silent.py::test_power_agrees_with_simulated_share_of_triggers_paid",
+                          "test_silent.py::test_small_sample_warns_in_analyse_and_describe",
+                          "test_silent.py::test_threshold_above_the_expected_effect_is_not_a_small_"
+                          "sample"],
+    "analysis/evaluation_design.py": ["test_evaluation_design_edges.py",
+                                      "test_evaluation_design.py"],
+    "analysis/replay.py": ["test_replay_edges.py", "test_replay.py",
+                           "--deselect=tests/test_replay.py::"
+                           "test_utah_cohort_1_pays_95_percent_of_avoided_cost"],
+    "analysis/sensitivity/tornado.py": ["test_sensitivity_definitions.py", "test_sensitivity.py"],
+    "analysis/sensitivity/given_data.py": ["test_sensitivity_definitions.py",
+                                           "test_sensitivity.py"],
+    "analysis/sensitivity/sobol.py": ["test_sensitivity_definitions.py", "test_sensitivity.py"],
+    "analysis/sensitivity/discovery.py": ["test_sensitivity_definitions.py",
+                                          "test_sensitivity.py"],
+    "analysis/sensitivity/_common.py": ["test_sensitivity_definitions.py", "test_sensitivity.py"],
+    "design_file.py": ["test_design_file_edges.py",
+                       "test_design.py::test_cli_design_with_a_design_file_for_a_builtin",
+                       "test_design.py::test_cli_design_bad_input_exits_2",
+                       "test_design.py::test_cli_design_file_with_other_tables_is_refused",
+                       "test_design.py::test_load_design_of_an_outcome_only_or_missing_file",
+                       "test_design.py::test_module_doctests"],
 }
 
 #: Why a module's run is as it is (slow tests in its subset, a budget that ran out, ...).
@@ -986,7 +1018,8 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
     started = time.perf_counter()
     # one fixed folder (emptied first), so that numba's cache of the unmutated kernels, kept in
     # NUMBA_CACHE_DIR and keyed on each file's path and time stamp, serves every later run
-    work = Path(tempfile.gettempdir()) / "sibsim-mutation-work"
+    # one folder per checkout (two checkouts mutating at once must not share it)
+    work = Path(tempfile.gettempdir()) / f"sibsim-mutation-work-{ROOT.name}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     try:
