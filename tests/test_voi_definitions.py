@@ -11,15 +11,15 @@ import math
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import xarray as xr  # noqa: E402
-from scipy import stats  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import xarray as xr
+from scipy import stats
 
-import sibsim  # noqa: E402
-from sibsim.analysis import voi  # noqa: E402
-from sibsim.analysis.voi import (  # noqa: E402
+import sibsim
+from sibsim.analysis import voi
+from sibsim.analysis.voi import (
     ALL,
     STRATEGIES,
     commissioner_net_benefit,
@@ -542,7 +542,7 @@ def test_plot_voi_lines_labels_and_scales():
     assert ax.get_xscale() == "log" and ax.get_ylim()[0] == 0
     assert ax.get_xlabel() == "Pilot participants" and ax.get_ylabel() == "Expected value (EUR)"
     assert ax.get_title() == "Value of information of the decision to sign"
-    assert [t.get_text() for t in ax.get_legend().get_texts()][0] == "EVSI of a pilot"
+    assert next(t.get_text() for t in ax.get_legend().get_texts()) == "EVSI of a pilot"
     assert ax.yaxis.get_major_formatter()(1234567.0, 0) == "1,234,567"
     plt.close(fig)
     # no EVPPI: only EVPI as a level; a new figure when no axes are given
