@@ -130,7 +130,7 @@ def test_bootstrap_standard_error_by_hand():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(25, 2))
     y = X[:, 0] + 0.5 * rng.normal(size=25)
-    S, se = given_data.first_order(X, y, bootstrap=7, seed=11)
+    _S, se = given_data.first_order(X, y, bootstrap=7, seed=11)
     m = 5
     bins = [given_data._bins(X[:, i], m) for i in range(2)]
     r = np.random.default_rng(11)
@@ -246,7 +246,8 @@ def test_sobol_indices_on_a_scipy_that_takes_random_state(monkeypatch):
 
     def old(*, func, n, dists, random_state=None, **kw):
         if kw:
-            raise TypeError(f"sobol_indices() got an unexpected keyword argument {list(kw)[0]!r}")
+            name = next(iter(kw))
+            raise TypeError(f"sobol_indices() got an unexpected keyword argument {name!r}")
         return real(func=func, n=n, dists=dists, rng=random_state)
 
     monkeypatch.setattr(sobol.stats, "sobol_indices", old)
