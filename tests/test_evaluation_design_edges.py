@@ -241,6 +241,22 @@ def test_payment_curves_every_variable_by_the_money_chain():
         "from its prior)")
     assert pc["expected_payment_se"].attrs == {
         "units": "EUR", "description": "Monte Carlo standard error of expected_payment"}
+    assert {k: pc[k].attrs["description"] for k in (
+        "expected_payment", "p_investor_loss", "p_commissioner_net_loss",
+        "expected_net_savings", "power_normal", "p_trigger_pays")} == {
+        "expected_payment": "Mean outcome payments (undiscounted) at this true effect",
+        "p_investor_loss": "Share of draws in which investors get back less than they put in",
+        "p_commissioner_net_loss": "Share of draws in which the commissioner pays more than it "
+                                   "saves (undiscounted)",
+        "expected_net_savings": "Mean NPV of the commissioner's net savings (social discount "
+                                "rate)",
+        "power_normal": "Normal approximation of the trigger's power at this true effect, "
+                        "other inputs at their prior means (analysis.power)",
+        "p_trigger_pays": "Share of draws in which the trigger's rule pays on its measured "
+                          "result (gate passed)"}
+    assert pc["prior_expected_net_savings"].attrs["description"] == (
+        "Mean NPV of the commissioner's net savings (social discount rate) (effect from its "
+        "prior)")
     assert pc["p_trigger_pays_se"].attrs["description"] == (
         "Monte Carlo standard error of p_trigger_pays")
     assert pc["effect"].attrs == {"units": "rr",
@@ -312,8 +328,10 @@ def test_payment_curves_refusals():
     assert two.attrs["draws"] == 2
 
 
-def test_default_effects_end_a_quarter_beyond_the_all_but_sure_point():
-    deal = small_deal(n=2000)
+@pytest.mark.parametrize("n", [2000, 5_000_000])
+def test_default_effects_end_a_quarter_beyond_the_all_but_sure_point(n):
+    # 5 million people: the first step of the grid already pays all but surely
+    deal = small_deal(n=n)
     xs = ed.default_effects(deal, points=5)
     lo, hi = deal.breakeven.effect_range or __import__(
         "sibsim.analysis.breakeven", fromlist=["x"]).default_effect_range(deal)
