@@ -328,10 +328,10 @@ def test_payment_curves_refusals():
     assert two.attrs["draws"] == 2
 
 
-@pytest.mark.parametrize("n", [2000, 5_000_000])
-def test_default_effects_end_a_quarter_beyond_the_all_but_sure_point(n):
-    # 5 million people: the first step of the grid already pays all but surely
-    deal = small_deal(n=n)
+@pytest.mark.parametrize(("n", "threshold"), [(2000, 0.05), (5_000_000, 0.0)])
+def test_default_effects_end_a_quarter_beyond_the_all_but_sure_point(n, threshold):
+    # 5 million people paid from no effect: the grid's first step already pays all but surely
+    deal = small_deal(n=n, threshold=threshold)
     xs = ed.default_effects(deal, points=5)
     lo, hi = deal.breakeven.effect_range or __import__(
         "sibsim.analysis.breakeven", fromlist=["x"]).default_effect_range(deal)
@@ -342,6 +342,7 @@ def test_default_effects_end_a_quarter_beyond_the_all_but_sure_point(n):
 
     first = next(x for x in fine[1:] if np.all(evaluation_power(deal.with_scenario(
         effect=replace(deal.scenario.effect, value=float(x))))["power"].values >= 0.99))
+    assert (first == fine[1]) == (n > 2000)
     end = lo + 1.25 * (first - lo)
     end = max(end, hi) if hi < lo else min(end, hi)
     assert xs[-1] == pytest.approx(end, rel=1e-12)
