@@ -830,6 +830,13 @@ EQUIVALENT: dict[str, str] = {
         "money.irr.irr returns its status codes as int8 already",
     "sibsim.analysis.metrics.x_investor_metrics__mutmut_57":
         "money.irr.irr returns its status codes as int8 already",
+    # analysis modules first mutated 11-29 (mutanalysis)
+    "sibsim.analysis.evaluation_design.x__per_draw__mutmut_105":
+        ("net_savings is 2-d (draw, period) in money_flows' dataset: axis +1 is axis -1"),
+    "sibsim.analysis.sensitivity._common.xǁChainǁoutput__mutmut_68":
+        ("only=None computes every per-draw output instead of the one asked for, and _summary "
+         "reads only that one: the same number, more slowly (tests/test_sensitivity_"
+         "definitions.py compares Chain.output with the full money chain for every output)"),
 }
 
 STATUS = {-15: "terminated", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",
