@@ -147,6 +147,14 @@ MODULES: dict[str, list[str]] = {
     "analysis/evaluation_design.py": ["test_evaluation_design_edges.py",
                                       "test_evaluation_design.py"],
     "analysis/replay.py": ["test_replay_edges.py", "test_replay.py",
+                           "test_stratum_end.py::test_replays_keep_a_certain_end_and_drop_a_risk",
+                           "test_money_metric.py::"
+                           "test_replay_values_savings_on_the_outcome_units_of_a_money_metric",
+                           "test_contract_targets.py::"
+                           "test_tyhy_replay_checks_the_absolute_target_on_the_replayed_result",
+                           "test_estimand.py::"
+                           "test_a_replayed_effect_on_the_treated_implies_the_enrolled_units",
+                           "test_cancellation.py::test_replays_run_what_happened",
                            "--deselect=tests/test_replay.py::"
                            "test_utah_cohort_1_pays_95_percent_of_avoided_cost"],
     "analysis/sensitivity/tornado.py": ["test_sensitivity_definitions.py", "test_sensitivity.py"],
@@ -833,6 +841,9 @@ EQUIVALENT: dict[str, str] = {
     # analysis modules first mutated 11-29 (mutanalysis)
     "sibsim.analysis.evaluation_design.x__per_draw__mutmut_105":
         ("net_savings is 2-d (draw, period) in money_flows' dataset: axis +1 is axis -1"),
+    "sibsim.analysis.replay.x__savings_on_units__mutmut_10":
+        ("`use = pooled or idx`: where no trigger is pooled, an empty list and idx both give "
+         "idx, so whether the waves' triggers are listed in `pooled` changes nothing"),
     "sibsim.analysis.sensitivity._common.xǁChainǁoutput__mutmut_68":
         ("only=None computes every per-draw output instead of the one asked for, and _summary "
          "reads only that one: the same number, more slowly (tests/test_sensitivity_"

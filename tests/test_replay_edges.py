@@ -241,3 +241,27 @@ def test_run_replay_runs_the_cohorts_that_ran():
     assert rep.sizes["trigger"] == direct.sizes["trigger"]
     every = rp.run_replay(replace(case, cohorts=None), draws=4, seed=2)
     assert every.sizes["trigger"] > rep.sizes["trigger"]
+
+
+def test_replay_savings_value_each_metric_at_its_own_process():
+    """massachusetts-roca: each evaluation's units (its pooled trigger) valued at the payers'
+    saving per event of the process it measures (a table of amounts by process)."""
+    deal = load_scenario("massachusetts-roca")
+    rep = replay(deal, measured={"incarceration_days": 0.2}, draws=4, seed=9)
+    units = rep["trigger_units"].values
+    pooled = rep["trigger_pooled"].values
+    metrics = rep["trigger_metric"].values
+    want = np.zeros(4)
+    for ev in deal.evaluations:
+        ks = [k for k in range(len(metrics)) if metrics[k] == ev.metric and pooled[k]] or \
+            [k for k in range(len(metrics)) if metrics[k] == ev.metric]
+        price = 0.0
+        for p in deal.effective_payers:
+            amount = p.saving_per_event if ev.outcome == "events" else \
+                p.saving_per_person_period.get(ev.state, 0.0)
+            price += float(amount.get(ev.process, 0.0)) if isinstance(amount, dict) else \
+                float(amount)
+        for k in ks:
+            want += units[:, k] * price
+    np.testing.assert_allclose(rep["commissioner_savings"].values, want, rtol=1e-12)
+    assert np.abs(want).max() > 0
