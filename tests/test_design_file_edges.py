@@ -114,3 +114,11 @@ def test_read_toml_names_the_file_for_bad_toml_and_bad_bytes(tmp_path):
         _read_toml(raw, "design file")
     assert _read_toml(write(tmp_path, "a = 1\n", "ok.toml"), "design file") == {"a": 1}
     assert tomllib.loads(DESIGN)["design"]["confidence"] == 0.8
+
+
+def test_what_is_not_a_file_is_named_as_the_file_it_should_be(tmp_path):
+    with pytest.raises(ScenarioFileError, match=r"cannot read: not a regular file \(a design "
+                                                r"file must be a file\)$"):
+        load_design("lapset-sib-1", tmp_path)
+    with pytest.raises(ScenarioFileError, match=r"\(a scenario file must be a file\)$"):
+        _read_toml(tmp_path, "scenario file")
