@@ -415,3 +415,15 @@ def test_evaluation_power_labels_per_period_and_to_date(lag):
     assert td["trigger_label"].values.tolist() == [
         "to date, period 0", "to date, period 1", "to date, period 2", "pooled"]
     assert td["trigger_pooled"].values.tolist() == [1, 1, 1, 1]
+
+
+@pytest.mark.parametrize(("target", "cut"), [(0.09, 0.18), (0.05, 0.10), (0.01, 0.10)])
+def test_an_absolute_target_is_a_relative_cut_on_the_counterfactual(target, cut):
+    """A target of ``target`` units avoided a person-period, on a counterfactual of 0.5 units a
+    person-period over one period, is a measured effect of target / 0.5; the larger of it and
+    the rule's 10% is the cut (at 0.05 both are 10%)."""
+    pw = evaluation_power(deal_of(400, 0.5, 0.8, target_per_person_period=target))
+    np.testing.assert_allclose(pw["threshold"].values, cut, rtol=1e-9)
+    m, var = (1 - cut) * 0.5 - 0.4, (1 - cut) ** 2 * 0.5 / 400 + 0.4 / 400
+    np.testing.assert_allclose(pw["power"].values, stats.norm.cdf(m / math.sqrt(var)),
+                               rtol=1e-9)
