@@ -551,3 +551,39 @@ def test_plot_voi_lines_labels_and_scales():
         "EVSI of a pilot", "EVPI (everything, the cohort's chance included)"]
     assert tuple(ax2.figure.get_size_inches()) == (7.0, 4.5)
     plt.close(ax2.figure)
+
+
+def test_additive_model_backfits_until_a_sweep_moves_little(monkeypatch):
+    """Correlated parameters need several backfitting sweeps: the fit converges to the sum of
+    lines and stops before the tenth sweep (two spline fits a sweep)."""
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=300)
+    x = np.stack([a, 0.5 * a + rng.normal(size=300)], axis=1)
+    y = 1.0 + 2.0 * x[:, 0] - 3.0 * x[:, 1]
+    calls = []
+    smooth = voi._smooth
+    monkeypatch.setattr(voi, "_smooth", lambda u, w: calls.append(1) or smooth(u, w))
+    fit = voi._additive(x, y)
+    assert np.abs(fit - y).max() < 0.01
+    assert 4 < len(calls) < 2 * voi.BACKFIT_SWEEPS and len(calls) % 2 == 0
+    # constant losses: the constant, at once
+    calls.clear()
+    np.testing.assert_allclose(voi._additive(x, np.full(300, 3.0)), 3.0)
+    assert len(calls) == 2
+
+
+def test_smooth_falls_back_to_straight_lines_between_bin_means(monkeypatch):
+    def fails(*a, **k):
+        raise np.linalg.LinAlgError("singular")
+
+    monkeypatch.setattr(voi, "make_smoothing_spline", fails)
+    x = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 4.0])
+    y = np.array([0.0, 2.0, 0.0, 2.0, 1.0, 3.0])
+    # five distinct values: the means 0, 2, 0, 2, 2 joined by straight lines, at x
+    np.testing.assert_allclose(voi._smooth(x, y), [0.0, 2.0, 0.0, 2.0, 2.0, 2.0])
+
+    def refuses(*a, **k):
+        raise ValueError("x must be increasing")
+
+    monkeypatch.setattr(voi, "make_smoothing_spline", refuses)
+    np.testing.assert_allclose(voi._smooth(x, y), [0.0, 2.0, 0.0, 2.0, 2.0, 2.0])
