@@ -98,7 +98,8 @@ def sobol(deal: Deal, output: str = "investor_mean_irr", *, draws: int = 200, se
     draws : int
         Outcome draws over which the output is summarised at each point.
     n : int
-        Base sample size (a power of two); the money chain runs ``n (k + 2)`` times.
+        Base sample size (a power of two); the money chain runs ``n (k + 2)`` times
+        (``4 n`` for one input: scipy needs two, and a second that changes nothing is added).
     inputs : sequence of str, optional
         Money inputs (default: all of them).
 
