@@ -243,11 +243,14 @@ def test_run_replay_runs_the_cohorts_that_ran():
     assert every.sizes["trigger"] > rep.sizes["trigger"]
 
 
-def test_replay_savings_value_each_metric_at_its_own_process():
-    """massachusetts-roca: each evaluation's units (its pooled trigger) valued at the payers'
-    saving per event of the process it measures (a table of amounts by process)."""
-    deal = load_scenario("massachusetts-roca")
-    rep = replay(deal, measured={"incarceration_days": 0.2}, draws=4, seed=9)
+@pytest.mark.parametrize(("name", "measured"), [("massachusetts-roca",
+                                                  {"incarceration_days": 0.2}),
+                                                 ("denver-housing", {"jail": 0.27})])
+def test_replay_savings_value_each_metric_at_its_own_process(name, measured):
+    """Each evaluation's units (its pooled trigger) valued at the payers' saving per event of
+    the process it measures (denver-housing: a table of amounts by process, jail_days = 30)."""
+    deal = load_scenario(name)
+    rep = replay(deal, measured=measured, draws=4, seed=9)
     units = rep["trigger_units"].values
     pooled = rep["trigger_pooled"].values
     metrics = rep["trigger_metric"].values
