@@ -845,6 +845,17 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.analysis.replay.x__savings_on_units__mutmut_10":
         ("`use = pooled or idx`: where no trigger is pooled, an empty list and idx both give "
          "idx, so whether the waves' triggers are listed in `pooled` changes nothing"),
+    "sibsim.analysis.sensitivity.given_data.x__eta__mutmut_2":
+        "astype(None) is astype(float64): numpy's default dtype",
+    "sibsim.analysis.sensitivity.sobol.x_sobol_indices__mutmut_14":
+        ("n is checked >= 8 first, and for such n, n & (n - 2) is 0 exactly when n is a power "
+         "of two, as n & (n - 1) is (an odd n leaves bit 0 set in both; a search of "
+         "n = 8..100,000 found no other)"),
+    "sibsim.analysis.sensitivity.sobol.x_sobol_indices__mutmut_95":
+        "scipy's bootstrap interval is float64 already",
+    "sibsim.analysis.sensitivity.sobol.xǁ_Marginalǁppf__mutmut_6":
+        ("scipy.stats.sobol_indices passes the ppf float64 points of its Sobol' sequence "
+         "(uniforms in [0, 1)), so the conversion changes nothing"),
     "sibsim.analysis.sensitivity._common.xǁChainǁoutput__mutmut_68":
         ("only=None computes every per-draw output instead of the one asked for, and _summary "
          "reads only that one: the same number, more slowly (tests/test_sensitivity_"

@@ -427,3 +427,11 @@ def test_an_absolute_target_is_a_relative_cut_on_the_counterfactual(target, cut)
     m, var = (1 - cut) * 0.5 - 0.4, (1 - cut) ** 2 * 0.5 / 400 + 0.4 / 400
     np.testing.assert_allclose(pw["power"].values, stats.norm.cdf(m / math.sqrt(var)),
                                rtol=1e-9)
+
+
+def test_a_counterfactual_without_events_has_no_measured_effect():
+    pw = evaluation_power(deal_of(400, 0.0, 0.8))
+    assert np.isnan(pw["expected_effect"].values).all()
+    assert np.isnan(pw["effect_sd"].values).all()
+    assert pw["expected_effect"].dtype == np.float64
+    assert np.isnan(detection_power(pw).values).all()

@@ -759,3 +759,35 @@ def test_tornado_run_is_tornado(chain):
     b = tornado.tornado(chain.deal, output="commissioner_npv_mean", draws=12, seed=3,
                         inputs=["service_costs.per_participant"])
     assert a.identical(b)
+
+
+@pytest.mark.parametrize("module", [given_data, discovery])
+def test_run_analyses_the_deal_with_the_documented_defaults(module, monkeypatch, results):
+    """Without results, run() analyses the deal: 2,000 draws, seed 0, no progress bar, no
+    break-even search (the sensitivity methods read the draws only)."""
+    import sibsim.report
+
+    seen = {}
+
+    def fake(deal, **kw):
+        seen.update(kw, deal=deal)
+        return results
+
+    monkeypatch.setattr(sibsim.report, "analyse", fake)
+    deal = deal_with()
+    module.run(deal)
+    assert seen == {"deal": deal, "draws": 2000, "seed": 0, "progress": False,
+                    "with_breakeven": False}
+    module.run(deal, draws=7, seed=3)
+    assert seen["draws"] == 7 and seen["seed"] == 3
+
+
+def test_sobol_names_every_money_assumption_when_refusing():
+    deal = deal_with()
+    known = ", ".join(sibsim.money.uncertain.money_parameters(deal))
+    assert known.count(", ") == 1
+    with pytest.raises(ValueError) as err:
+        sobol.sobol(deal, inputs=["effect.value"], draws=4)
+    assert str(err.value) == (f"sobol.inputs: got 'effect.value'; allowed: uncertain money "
+                              f"assumptions of the deal: {known} (scenario parameters: use "
+                              "method='given_data')")
