@@ -856,6 +856,10 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.analysis.sensitivity.sobol.xǁ_Marginalǁppf__mutmut_6":
         ("scipy.stats.sobol_indices passes the ppf float64 points of its Sobol' sequence "
          "(uniforms in [0, 1)), so the conversion changes nothing"),
+    "sibsim.analysis.sensitivity._common.xǁChainǁ_effect_free__mutmut_22":
+        ("same_outcomes only lets EffectFree keep what depends on the outcomes alone between "
+         "money_arrays calls (a cache, money/sib.py effect_free): without it the same numbers "
+         "are computed again on each call"),
     "sibsim.analysis.sensitivity._common.xǁChainǁoutput__mutmut_68":
         ("only=None computes every per-draw output instead of the one asked for, and _summary "
          "reads only that one: the same number, more slowly (tests/test_sensitivity_"

@@ -441,3 +441,15 @@ def test_plot_payment_curves_lines_band_labels_and_axis():
         with pytest.raises(ValueError, match=rf"^plot_payment_curves\.variable: got '{bad}'; "
                                              r"allowed: a variable over \(option, effect\)"):
             plot_payment_curves(r, variable=bad)
+
+
+def test_format_and_plot_without_a_currency_and_the_legend_title_size():
+    r = fake([[0.1, 0.6, 0.9], [0.8, 0.9, 1.0]])
+    del r.attrs["currency"]
+    assert format_payment_curves(r).splitlines()[1].endswith("net savings (, mean NPV)")
+    ax = plot_payment_curves(fake([[0.1, 0.6, 0.9], [0.8, 0.9, 1.0]]))
+    title = ax.get_legend().get_title()
+    assert title.get_text() == "Evaluation option" and title.get_fontsize() == 8
+    assert all(t.get_fontsize() == 8 for t in ax.get_legend().get_texts())
+    assert ax.get_title() and ax.title.get_fontsize() == 10
+    plt.close(ax.figure)

@@ -268,3 +268,42 @@ def test_replay_savings_value_each_metric_at_its_own_process(name, measured):
             want += units[:, k] * price
     np.testing.assert_allclose(rep["commissioner_savings"].values, want, rtol=1e-12)
     assert np.abs(want).max() > 0
+
+
+def test_replay_dims_and_descriptions_of_every_variable(deal):
+    rep = replay(deal, measured={"m": 0.2}, draws=D, seed=3)
+    dims = {k: rep[k].dims for k in rep.data_vars}
+    per_trigger = ("draw", "trigger")
+    assert dims == {"measured_effect": per_trigger, "trigger_units": per_trigger,
+                    "replayed": ("trigger",), "payments_by_trigger": per_trigger,
+                    **{k: ("draw",) for k in (
+                        "outcome_payments", "investor_invested", "investor_received",
+                        "investor_net", "guarantee_paid", "commissioner_paid",
+                        "commissioner_savings", "commissioner_net")},
+                    "investor_net_by_tranche": ("draw", "tranche")}
+    assert {k: rep[k].attrs["description"] for k in (
+        "trigger_units", "payments_by_trigger", "outcome_payments", "investor_invested",
+        "investor_received", "investor_net_by_tranche", "guarantee_paid",
+        "commissioner_paid")} == {
+        "trigger_units": "Outcome units paid on: realised effect x counterfactual units, or the "
+                         "realised units given.",
+        "payments_by_trigger": "Outcome payment due on each trigger.",
+        "outcome_payments": "Total outcome payments.",
+        "investor_invested": "Capital drawn from all tranches.",
+        "investor_received": "Cash received by all tranches, including the guarantee.",
+        "investor_net_by_tranche": "Cash result of each tranche (undiscounted).",
+        "guarantee_paid": "Paid by the guarantor.",
+        "commissioner_paid": "Outcome payments less any excess returned to the commissioner."}
+
+
+def test_load_replays_a_case_without_sources_has_none(monkeypatch):
+    class Files:
+        def __truediv__(self, name):
+            return self
+
+        def read_text(self, encoding):
+            return '[[replay]]\nscenario = "x"\nlabel = "l"\nrealised = "r"\nreported = "p"\n'
+
+    monkeypatch.setattr(rp.resources, "files", lambda pkg: Files())
+    (case,) = rp.load_replays()
+    assert case.sources == () and case.scenario == "x" and case.measured == {}

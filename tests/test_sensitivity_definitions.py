@@ -791,3 +791,33 @@ def test_sobol_names_every_money_assumption_when_refusing():
     assert str(err.value) == (f"sobol.inputs: got 'effect.value'; allowed: uncertain money "
                               f"assumptions of the deal: {known} (scenario parameters: use "
                               "method='given_data')")
+
+
+def test_tornado_input_values_dims_engine_and_a_deal_without_uncertain_inputs(chain,
+                                                                             monkeypatch):
+    t = tornado.tornado(chain.deal, output="commissioner_npv_mean", draws=12, seed=3,
+                        inputs=["service_costs.per_participant"])
+    assert t["input_value"].dims == ("input", "end") and t["swing"].dims == ("input",)
+    from sibsim import Cohort, ComparisonGroup, CountOutcome, Effect, Scenario
+    from sibsim.money import Contract, MetricTerms, PricePerUnit
+    from sibsim.money.capital import CapitalStructure, ServiceCosts, Tranche
+    from sibsim.money.deal import Deal
+    from sibsim.money.evaluation import Evaluation
+
+    fixed = Deal(scenario=Scenario(outcome=CountOutcome(0.5), horizon=1,
+                                   effect=Effect("rr", 0.8), comparison=ComparisonGroup(ratio=1.0),
+                                   cohort=Cohort(size=100)),
+                 evaluations=(Evaluation("m"),),
+                 contract=Contract((MetricTerms("m", PricePerUnit(1.0, threshold=0.1)),)),
+                 service_costs=ServiceCosts(per_participant=1.0),
+                 capital=CapitalStructure((Tranche("fund", 1e6),)))
+    assert fixed.uncertain_inputs() == {}
+    with pytest.raises(ValueError, match=r"^tornado\.inputs: got 'x'; allowed: uncertain inputs "
+                                         r"of the deal: none \(give some inputs "
+                                         r"distributions\)$"):
+        tornado.tornado(fixed, draws=4, inputs=["x"])
+    seen = []
+    monkeypatch.setattr(tornado, "Chain", lambda *a: seen.append(a) or chain)
+    tornado.tornado(chain.deal, output="commissioner_npv_mean", draws=12, seed=3,
+                    inputs=["service_costs.per_participant"], engine="aggregate")
+    assert seen[0][1:] == (12, 3, "aggregate")
