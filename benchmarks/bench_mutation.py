@@ -117,12 +117,13 @@ MODULES: dict[str, list[str]] = {
                               "test_lifecycle.py", "test_fresh_sample_2_edges.py"],
     "money/payer_waves.py": ["test_payer_waves.py", "test_payers_edges.py",
                              "test_fresh_sample_2_edges.py"],
-    "analysis/budget.py": ["test_budget_edges.py", "test_budget.py", "test_fund_budget.py"],
+    "analysis/budget.py": ["test_budget_definitions.py", "test_budget_edges.py", "test_budget.py",
+                           "test_fund_budget.py"],
     "analysis/blocks.py": ["test_blocks_edges.py",
                            "test_blocks.py::test_drawsum_does_not_depend_on_the_blocks",
                            "test_blocks.py::test_drawassembler_refuses_gaps_and_overlaps",
                            "test_blocks.py::test_money_of_a_block_is_that_slice_of_the_whole_money"],
-    "analysis/design.py": ["test_design_edges.py", "test_design.py"],
+    "analysis/design.py": ["test_design_definitions.py", "test_design_edges.py", "test_design.py"],
     "dataset/build.py": ["test_build_edges.py", "test_io.py", "test_multi_process.py",
                          "test_fresh_sample_2_edges.py",
                          "--deselect=tests/test_multi_process.py::"
@@ -130,6 +131,46 @@ MODULES: dict[str, list[str]] = {
     "dataset/schema.py": ["test_schema_edges.py",
                           "test_evaluation_edges.py::"
                           "test_the_money_chain_reads_a_transposed_outcome_dataset_as_the_usual_one"],
+    # analysis modules first mutated 11-29 (mutanalysis): slow tests that other tests of the
+    # subset cover for the module are deselected
+    "analysis/voi.py": ["test_voi_definitions.py", "test_voi.py",
+                        "--deselect=tests/test_voi.py::test_value_of_information_of_peterborough",
+                        "--deselect=tests/test_voi.py::test_cli_value_of_information"],
+    "analysis/power.py": ["test_power_definitions.py", "test_estimand.py", "test_money_metric.py",
+                          "test_silent.py::test_power_by_hand_threshold_only",
+                          "test_silent.py::test_power_by_hand_with_the_significance_gate",
+                          "test_silent.py::test_paying_threshold_of_rules_and_rounding",
+                          "test_silent.py::test_power_is_monotone_in_the_group_sizes_with_a_gate",
+                          "test_silent.py::test_power_agrees_with_simulated_share_of_triggers_paid",
+                          "test_silent.py::test_small_sample_warns_in_analyse_and_describe",
+                          "test_silent.py::test_threshold_above_the_expected_effect_is_not_a_small_"
+                          "sample"],
+    "analysis/evaluation_design.py": ["test_evaluation_design_edges.py",
+                                      "test_evaluation_design.py"],
+    "analysis/replay.py": ["test_replay_edges.py", "test_replay.py",
+                           "test_stratum_end.py::test_replays_keep_a_certain_end_and_drop_a_risk",
+                           "test_money_metric.py::"
+                           "test_replay_values_savings_on_the_outcome_units_of_a_money_metric",
+                           "test_contract_targets.py::"
+                           "test_tyhy_replay_checks_the_absolute_target_on_the_replayed_result",
+                           "test_estimand.py::"
+                           "test_a_replayed_effect_on_the_treated_implies_the_enrolled_units",
+                           "test_cancellation.py::test_replays_run_what_happened",
+                           "--deselect=tests/test_replay.py::"
+                           "test_utah_cohort_1_pays_95_percent_of_avoided_cost"],
+    "analysis/sensitivity/tornado.py": ["test_sensitivity_definitions.py", "test_sensitivity.py"],
+    "analysis/sensitivity/given_data.py": ["test_sensitivity_definitions.py",
+                                           "test_sensitivity.py"],
+    "analysis/sensitivity/sobol.py": ["test_sensitivity_definitions.py", "test_sensitivity.py"],
+    "analysis/sensitivity/discovery.py": ["test_sensitivity_definitions.py",
+                                          "test_sensitivity.py"],
+    "analysis/sensitivity/_common.py": ["test_sensitivity_definitions.py", "test_sensitivity.py"],
+    "design_file.py": ["test_design_file_edges.py",
+                       "test_design.py::test_cli_design_with_a_design_file_for_a_builtin",
+                       "test_design.py::test_cli_design_bad_input_exits_2",
+                       "test_design.py::test_cli_design_file_with_other_tables_is_refused",
+                       "test_design.py::test_load_design_of_an_outcome_only_or_missing_file",
+                       "test_design.py::test_module_doctests"],
 }
 
 #: Why a module's run is as it is (slow tests in its subset, a budget that ran out, ...).
@@ -798,6 +839,31 @@ EQUIVALENT: dict[str, str] = {
         "money.irr.irr returns its status codes as int8 already",
     "sibsim.analysis.metrics.x_investor_metrics__mutmut_57":
         "money.irr.irr returns its status codes as int8 already",
+    # analysis modules first mutated 11-29 (mutanalysis)
+    "sibsim.analysis.evaluation_design.x__per_draw__mutmut_105":
+        ("net_savings is 2-d (draw, period) in money_flows' dataset: axis +1 is axis -1"),
+    "sibsim.analysis.replay.x__savings_on_units__mutmut_10":
+        ("`use = pooled or idx`: where no trigger is pooled, an empty list and idx both give "
+         "idx, so whether the waves' triggers are listed in `pooled` changes nothing"),
+    "sibsim.analysis.sensitivity.given_data.x__eta__mutmut_2":
+        "astype(None) is astype(float64): numpy's default dtype",
+    "sibsim.analysis.sensitivity.sobol.x_sobol_indices__mutmut_14":
+        ("n is checked >= 8 first, and for such n, n & (n - 2) is 0 exactly when n is a power "
+         "of two, as n & (n - 1) is (an odd n leaves bit 0 set in both; a search of "
+         "n = 8..100,000 found no other)"),
+    "sibsim.analysis.sensitivity.sobol.x_sobol_indices__mutmut_95":
+        "scipy's bootstrap interval is float64 already",
+    "sibsim.analysis.sensitivity.sobol.xǁ_Marginalǁppf__mutmut_6":
+        ("scipy.stats.sobol_indices passes the ppf float64 points of its Sobol' sequence "
+         "(uniforms in [0, 1)), so the conversion changes nothing"),
+    "sibsim.analysis.sensitivity._common.xǁChainǁ_effect_free__mutmut_22":
+        ("same_outcomes only lets EffectFree keep what depends on the outcomes alone between "
+         "money_arrays calls (a cache, money/sib.py effect_free): without it the same numbers "
+         "are computed again on each call"),
+    "sibsim.analysis.sensitivity._common.xǁChainǁoutput__mutmut_68":
+        ("only=None computes every per-draw output instead of the one asked for, and _summary "
+         "reads only that one: the same number, more slowly (tests/test_sensitivity_"
+         "definitions.py compares Chain.output with the full money chain for every output)"),
 }
 
 STATUS = {-15: "terminated", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",
@@ -986,7 +1052,8 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
     started = time.perf_counter()
     # one fixed folder (emptied first), so that numba's cache of the unmutated kernels, kept in
     # NUMBA_CACHE_DIR and keyed on each file's path and time stamp, serves every later run
-    work = Path(tempfile.gettempdir()) / "sibsim-mutation-work"
+    # one folder per checkout (two checkouts mutating at once must not share it)
+    work = Path(tempfile.gettempdir()) / f"sibsim-mutation-work-{ROOT.name}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     try:

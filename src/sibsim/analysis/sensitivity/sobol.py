@@ -62,17 +62,26 @@ def sobol_indices(func: Callable[[np.ndarray], np.ndarray], dists: Sequence[Any]
     if n & (n - 1):
         raise v.fail("sobol.n", n, "a power of two (scipy's Sobol' sequence)")
     margs = [d if hasattr(d, "ppf") else _Marginal(d) for d in dists]
+    k = len(margs)
+    if k == 1:
+        # scipy's estimator fails on one input (it assigns into a scalar index, SciPy 1.17):
+        # a second input the function ignores is added, and its indices (0) dropped
+        margs = [*margs, stats.uniform()]
+        one = func
+        func = lambda x: one(x[:1])  # noqa: E731
     try:  # SciPy >= 1.15 names the generator ``rng``; 1.11-1.14 ``random_state``
         res = stats.sobol_indices(func=func, n=n, dists=margs, rng=np.random.default_rng(seed))
-    except TypeError:
+    except TypeError as e:
+        if "rng" not in str(e):
+            raise
         res = stats.sobol_indices(func=func, n=n, dists=margs,
                                   random_state=np.random.default_rng(seed))
-    out = {"first_order": np.asarray(res.first_order, dtype=float),
-           "total_order": np.asarray(res.total_order, dtype=float)}
+    out = {"first_order": np.asarray(res.first_order, dtype=float)[:k],
+           "total_order": np.asarray(res.total_order, dtype=float)[:k]}
     if bootstrap:
         ci = res.bootstrap(n_resamples=bootstrap).first_order.confidence_interval
-        out["first_order_low"] = np.asarray(ci.low, dtype=float)
-        out["first_order_high"] = np.asarray(ci.high, dtype=float)
+        out["first_order_low"] = np.asarray(ci.low, dtype=float)[:k]
+        out["first_order_high"] = np.asarray(ci.high, dtype=float)[:k]
     return out
 
 
@@ -89,7 +98,8 @@ def sobol(deal: Deal, output: str = "investor_mean_irr", *, draws: int = 200, se
     draws : int
         Outcome draws over which the output is summarised at each point.
     n : int
-        Base sample size (a power of two); the money chain runs ``n (k + 2)`` times.
+        Base sample size (a power of two); the money chain runs ``n (k + 2)`` times
+        (``4 n`` for one input: scipy needs two, and a second that changes nothing is added).
     inputs : sequence of str, optional
         Money inputs (default: all of them).
 
@@ -125,7 +135,10 @@ def sobol(deal: Deal, output: str = "investor_mean_irr", *, draws: int = 200, se
              "units": "fraction", "description": "Total-order Sobol index (scipy)"})},
         coords={"input": names},
         attrs={"output": output, "method": "sobol (scipy.stats.sobol_indices)", "n": n,
-               "draws": draws, "seed": int(seed), "evaluations": n * (len(names) + 2)})
+               "draws": draws, "seed": int(seed),
+               # scipy's design: n (k + 2) runs, k at least 2 (sobol_indices adds an ignored
+               # second input to one)
+               "evaluations": n * (max(len(names), 2) + 2)})
 
 
 def run(deal: Deal, **kwargs: Any) -> xr.Dataset:
