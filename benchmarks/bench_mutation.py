@@ -113,13 +113,14 @@ MODULES: dict[str, list[str]] = {
                            "test_fresh_sample_edges.py"],
     "money/irr.py": ["test_irr_edges.py", "test_irr.py", "test_sib_pipeline.py",
                      "test_fresh_sample_edges.py"],
-    "money/cancellation.py": ["test_cancellation.py", "test_termination_edges.py",
-                              "test_lifecycle.py", "test_fresh_sample_2_edges.py"],
-    "money/payer_waves.py": ["test_payer_waves.py", "test_payers_edges.py",
-                             "test_fresh_sample_2_edges.py"],
+    "money/cancellation.py": ["test_cancellation_boundaries.py", "test_cancellation.py",
+                              "test_termination_edges.py", "test_lifecycle.py",
+                              "test_fresh_sample_2_edges.py"],
+    "money/payer_waves.py": ["test_payer_waves_boundaries.py", "test_payer_waves.py",
+                             "test_payers_edges.py", "test_fresh_sample_2_edges.py"],
     "money/stratum_end.py": ["test_stratum_end.py"],
     "money/estimand.py": ["test_estimand.py"],
-    "money/money_metric.py": ["test_money_metric.py"],
+    "money/money_metric.py": ["test_money_metric_boundaries.py", "test_money_metric.py"],
     "analysis/budget.py": ["test_budget_edges.py", "test_budget.py", "test_fund_budget.py"],
     "analysis/blocks.py": ["test_blocks_edges.py",
                            "test_blocks.py::test_drawsum_does_not_depend_on_the_blocks",
@@ -989,7 +990,8 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
     started = time.perf_counter()
     # one fixed folder (emptied first), so that numba's cache of the unmutated kernels, kept in
     # NUMBA_CACHE_DIR and keyed on each file's path and time stamp, serves every later run
-    work = Path(tempfile.gettempdir()) / "sibsim-mutation-work"
+    # one folder per checkout (two checkouts mutating at once must not share it)
+    work = Path(tempfile.gettempdir()) / f"sibsim-mutation-work-{ROOT.name}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     try:
