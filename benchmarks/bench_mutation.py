@@ -119,7 +119,7 @@ MODULES: dict[str, list[str]] = {
     "money/payer_waves.py": ["test_payer_waves_boundaries.py", "test_payer_waves.py",
                              "test_payers_edges.py", "test_fresh_sample_2_edges.py"],
     "money/stratum_end.py": ["test_stratum_end_boundaries.py", "test_stratum_end.py"],
-    "money/estimand.py": ["test_estimand.py"],
+    "money/estimand.py": ["test_estimand_boundaries.py", "test_estimand.py"],
     "money/money_metric.py": ["test_money_metric_boundaries.py", "test_money_metric.py"],
     "analysis/budget.py": ["test_budget_edges.py", "test_budget.py", "test_fund_budget.py"],
     "analysis/blocks.py": ["test_blocks_edges.py",
