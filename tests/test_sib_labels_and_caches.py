@@ -1,0 +1,169 @@
+"""The money dataset of money/sib.py checked where no other test reads it: each variable's units
+and description (a money evaluation's triggers in the currency, a mixed deal's per trigger);
+the treated totals of cohorts started against a reference sum over any order of dims and any
+dtype (hypothesis); what ``effect_free(..., same_outcomes=True)`` promises to keep between
+calls (the cancellation's table), and that a deal's cancellation reaches its lifecycle."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sibsim
+from sibsim.money.sib import (
+    MONEY_SCHEMA,
+    _treated_total,
+    counterfactual,
+    effect_free,
+    money_arrays,
+    money_flows,
+)
+
+DRAWS = 3
+
+#: units of each money variable that is not in the deal's currency
+NOT_CURRENCY = {"participants_served": "people", "measured_effect": "fraction",
+                "trigger_units": "outcome units", "gate_passed": "1",
+                "avoided_events": "events", "avoided_events_by_process": "events",
+                "achievements": "achievements", "stop_period": "period",
+                "settlement_period": "period"}
+
+
+@pytest.fixture(scope="module")
+def tyollisyys():
+    deal = sibsim.load_scenario("tyollisyys-sib")
+    ds = sibsim.simulate(deal.scenario, draws=DRAWS, seed=2, progress=False)
+    return deal, ds, counterfactual(deal, DRAWS, 2)
+
+
+# --------------------------------------------------------------------------- units, descriptions
+def test_every_money_variable_has_its_units_and_description():
+    deal = sibsim.load_scenario("peterborough")
+    ds = sibsim.simulate(deal.scenario, draws=DRAWS, seed=1, progress=False)
+    money = money_flows(deal, ds)
+    assert deal.currency == "GBP"
+    for name, var in money.data_vars.items():
+        want = ("rr" if name == "true_effect" else NOT_CURRENCY.get(name, "GBP"))
+        assert var.attrs["units"] == want, name
+        assert var.attrs["description"] == MONEY_SCHEMA[name][1], name
+    assert "trigger_unit" not in money.coords  # no money evaluation: no per-trigger unit
+
+
+def test_a_money_evaluations_triggers_are_in_the_currency(tyollisyys):
+    deal, ds, cf = tyollisyys
+    money = money_flows(deal, ds, cf)
+    assert money["trigger_units"].attrs["units"] == "EUR"
+    assert money["trigger_unit"].values.tolist() == ["EUR"] * money.sizes["trigger"]
+    assert money["trigger_units"].attrs["description"] == (
+        "Outcome units attributed by each evaluation; money for a money evaluation "
+        "(evaluation money = {...}): currency above the counterfactual.")
+    assert money["measured_effect"].attrs["units"] == "fraction"
+
+
+def test_a_deal_of_money_and_count_evaluations_labels_each_trigger(tyollisyys):
+    deal, ds, cf = tyollisyys
+    first, second = deal.evaluations
+    mixed = deal.replace(evaluations=(first, dataclasses.replace(second, money=None)))
+    money = money_flows(mixed, ds, cf)
+    metrics = money["trigger_metric"].values.tolist()
+    assert set(metrics) == {first.metric, second.metric}
+    assert money["trigger_unit"].values.tolist() == [
+        "EUR" if m == first.metric else "outcome units" for m in metrics]
+    assert money["trigger_units"].attrs["units"] == "outcome units or EUR (see trigger_unit)"
+
+
+# --------------------------------------------------------------------------- treated totals
+DIMS = ("draw", "arm", "wave", "stratum", "period")
+
+
+@settings(max_examples=30, deadline=None)
+@given(order=st.permutations(DIMS), dtype=st.sampled_from([np.float64, np.float32, np.int64]),
+       shape=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3),
+                       st.integers(1, 3)),
+       state=st.booleans(), seed=st.integers(0, 2**16), all_started=st.booleans())
+def test_treated_totals_of_started_cohorts_match_a_reference_sum(order, dtype, shape, state,
+                                                                 seed, all_started):
+    """The treated arm's values summed over waves and strata, counting only the cohorts
+    started in each draw, whatever the order of the dims and the dtype (a selection by
+    state, as for occupancy, too)."""
+    rng = np.random.default_rng(seed)
+    n_d, n_w, n_s, n_p = shape
+    sizes = {"draw": n_d, "arm": 2, "wave": n_w, "stratum": n_s, "period": n_p}
+    dims = list(order) + (["state"] if state else [])
+    sizes["state"] = 2
+    values = rng.integers(0, 50, size=[sizes[d] for d in dims]).astype(dtype)
+    coords = {"arm": ["treatment", "comparison"], "state": ["in", "out"]}
+    data = xr.Dataset({"x": (dims, values)},
+                      coords={k: c for k, c in coords.items() if k in dims})
+    started = (np.ones((n_d, n_w), bool) if all_started
+               else rng.random((n_d, n_w)) < 0.5)
+    sel = {"state": "out"} if state else {}
+    got = _treated_total(data, "x", None if all_started and seed % 2 else started, **sel)
+    treated = data["x"].sel(arm="treatment", **sel).transpose("draw", "wave", "stratum",
+                                                               "period").values
+    want = (treated.astype(np.float64) * started[:, :, None, None]).sum(axis=(1, 2))
+    assert got.shape == (n_d, n_p)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_treated_totals_by_hand_with_waves_before_draws():
+    """Two waves (10 and 1 a period), one stratum, waves stored before draws: draw 0 started
+    both cohorts, draw 1 the first only."""
+    x = np.zeros((2, 2, 2, 1, 3))  # (wave, draw, arm, stratum, period)
+    x[0, :, 0] = 10.0
+    x[1, :, 0] = 1.0
+    data = xr.Dataset({"x": (("wave", "draw", "arm", "stratum", "period"), x)},
+                      coords={"arm": ["treatment", "comparison"]})
+    got = _treated_total(data, "x", np.array([[True, True], [True, False]]))
+    assert got.tolist() == [[11.0] * 3, [10.0] * 3]
+
+
+# --------------------------------------------------------------------------- kept between calls
+def test_the_cancellations_table_is_kept_for_the_same_outcomes_and_not_otherwise():
+    deal = sibsim.load_scenario("peterborough")  # cancel_later_cohorts, probability 0.2
+    ds = sibsim.simulate(deal.scenario, draws=DRAWS, seed=4, progress=False)
+    cf = counterfactual(deal, DRAWS, 4)
+    fixed = effect_free(deal, ds, cf, same_outcomes=True)
+    first, _ = money_arrays(deal, ds, cf, fixed=fixed)
+    again, _ = money_arrays(deal, ds, cf, fixed=fixed)
+    for name in ("measured_effect", "trigger_units"):
+        assert again[name] is first[name], name  # the very arrays kept
+    assert any(k[0] == "cancellation" for k in fixed.outcomes)
+    searching = effect_free(deal, ds, cf)  # the break-even search: nothing kept
+    a, _ = money_arrays(deal, ds, cf, fixed=searching)
+    b, _ = money_arrays(deal, ds, cf, fixed=searching)
+    assert a["measured_effect"] is not b["measured_effect"]
+    np.testing.assert_array_equal(a["measured_effect"], first["measured_effect"])
+
+
+@pytest.mark.parametrize("probability", [1.0, 0.5])
+def test_the_cancellation_reaches_the_lifecycle(probability):
+    """Where Peterborough's third cohort is cancelled (from period 2) its service stops in
+    period 2 and the deal settles with the last payment on the cohorts that ran; elsewhere
+    it runs its course."""
+    from sibsim.money.termination import CancelLaterCohorts
+
+    deal = sibsim.load_scenario("peterborough")
+    deal = deal.replace(termination=(CancelLaterCohorts(2, probability),))
+    ds = sibsim.simulate(deal.scenario, draws=8, seed=4, progress=False)
+    money = money_flows(deal, ds)
+    P = ds.sizes["period"]
+    stop = money["stop_period"].values
+    happened = deal.termination[0].cancel_period(4, ds["draw"].values, P) < P
+    assert happened.any()
+    assert stop[happened].tolist() == [2] * int(happened.sum())
+    assert (stop[~happened] == P).all()
+    served = money["participants_served"].values
+    assert (served[happened][:, 2:] == 0).all()
+    assert (money["settlement_period"].values[happened] >= 2).all()
+    # each draw's settlement: its own if cancelled, the plan's otherwise
+    plain = money_flows(deal.replace(termination=()), ds)
+    np.testing.assert_array_equal(money["settlement_period"].values[~happened],
+                                  plain["settlement_period"].values[~happened])
+    assert list(itertools.compress(stop, happened)) == [2] * int(happened.sum())
