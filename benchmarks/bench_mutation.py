@@ -82,7 +82,9 @@ MODULES: dict[str, list[str]] = {
                       "--deselect=tests/test_payers.py::"
                       "test_a_scenario_file_payer_may_pay_the_rate_cards",
                       "--deselect=tests/test_payers.py::test_report_has_one_line_per_payer"],
-    "money/sib.py": ["test_sib_edges.py", "test_fresh_sample_2_edges.py", "test_sib_pipeline.py",
+    "money/sib.py": ["test_sib_labels_and_caches.py", "test_cancellation_boundaries.py",
+                     "test_stratum_end_boundaries.py", "test_sib_edges.py",
+                     "test_fresh_sample_2_edges.py", "test_sib_pipeline.py",
                      "test_money_fast.py",
                      "test_payer_scope.py", "test_payers_edges.py", "test_breakeven_fast.py",
                      "test_costs_follow_people.py", "test_multi_process.py",
