@@ -105,7 +105,8 @@ MODULES: dict[str, list[str]] = {
     "analysis/summary.py": ["test_summary_edges.py", "test_metrics.py",
                             "test_fresh_sample_2_edges.py"],
     "dataset/io.py": ["test_io_edges.py", "test_io.py"],
-    "money/termination.py": ["test_termination_edges.py", "test_lifecycle.py",
+    "money/termination.py": ["test_cancellation_boundaries.py", "test_stratum_end_boundaries.py",
+                             "test_termination_edges.py", "test_lifecycle.py",
                              "test_sib_pipeline.py", "test_roundtrip.py",
                              "test_fresh_sample_edges.py"],
     "money/payer_scope.py": ["test_payer_scope_edges.py", "test_payer_scope.py",
@@ -782,6 +783,53 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.cancellation.x_check_cancellation__mutmut_74":
         ("any() reads getattr's default of a rule without in_waterfall, None or False, as false "
          "alike"),
+    # money modules (mutation training samples 901, 11-29): equivalent by construction
+    "sibsim.money.stratum_end.x_end_results__mutmut_10":
+        ("zip without strict=True (or strict False/None): stratum_ends builds ends.strata, "
+         "ends.metrics and ends.end from one list of active rules (an entry and a row each), so "
+         "the lengths are always equal and strict never raises"),
+    "sibsim.money.stratum_end.x_end_results__mutmut_13":
+        ("zip without strict=True (or strict False/None): stratum_ends builds ends.strata, "
+         "ends.metrics and ends.end from one list of active rules (an entry and a row each), so "
+         "the lengths are always equal and strict never raises"),
+    "sibsim.money.stratum_end.x_end_results__mutmut_14":
+        ("zip without strict=True (or strict False/None): stratum_ends builds ends.strata, "
+         "ends.metrics and ends.end from one list of active rules (an entry and a row each), so "
+         "the lengths are always equal and strict never raises"),
+    "sibsim.money.stratum_end.x_unserved_mask__mutmut_11":
+        ("zip without strict=True (or strict False/None): stratum_ends builds ends.strata, "
+         "ends.metrics and ends.end from one list of active rules (an entry and a row each), so "
+         "the lengths are always equal and strict never raises"),
+    "sibsim.money.stratum_end.x_unserved_mask__mutmut_14":
+        ("zip without strict=True (or strict False/None): stratum_ends builds ends.strata, "
+         "ends.metrics and ends.end from one list of active rules (an entry and a row each), so "
+         "the lengths are always equal and strict never raises"),
+    "sibsim.money.stratum_end.x_unserved_mask__mutmut_15":
+        ("zip without strict=True (or strict False/None): stratum_ends builds ends.strata, "
+         "ends.metrics and ends.end from one list of active rules (an entry and a row each), so "
+         "the lengths are always equal and strict never raises"),
+    "sibsim.money.payer_waves.x_check_payer_waves__mutmut_101":
+        "as x_check_payer_waves__mutmut_97 (zip without strict: the lengths are always equal)",
+    "sibsim.money.payer_waves.x_check_payer_waves__mutmut_102":
+        "as x_check_payer_waves__mutmut_97 (strict=False: the lengths are always equal)",
+    "sibsim.money.estimand.x_enrolled_share__mutmut_9":
+        ("spans kept as integers (dtype=None): they only multiply float64 arrays (n_t cast to "
+         "float, enrolled counts), where each integer span converts exactly: the same values"),
+    "sibsim.money.estimand.x_enrolled_share__mutmut_11":
+        ("spans kept as integers (no dtype): they only multiply float64 arrays (n_t cast to "
+         "float, enrolled counts), where each integer span converts exactly: the same values"),
+    "sibsim.money.estimand.x_enrolled__mutmut_61":
+        ("entry_period is int64 in every outcome dataset (dataset/schema.py), so asarray "
+         "without dtype=int64 gives the same array"),
+    "sibsim.money.estimand.x_enrolled__mutmut_63":
+        ("entry_period is int64 in every outcome dataset (dataset/schema.py), so asarray "
+         "without dtype=int64 gives the same array"),
+    "sibsim.money.money_metric.xǁMoneyValueǁnoise__mutmut_30":
+        "np.concatenate's default axis is 0, the one given",
+    "sibsim.money.money_metric.xǁMoneyValueǁnoise__mutmut_43":
+        ("one block of normals more is generated and never read: rows are picked by draw - "
+         "first x PARAM_BLOCK, which lies in the first last - first + 1 blocks; the blocks "
+         "read come from their own keyed streams, unchanged"),
     "sibsim.dataset.build.x_resolve_seed__mutmut_4":
         ("Generator.integers(high) draws from [0, high), as integers(0, high), and from the same "
          "stream (the same values for 10,000 draws, numpy 2.4)"),

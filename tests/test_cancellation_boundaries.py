@@ -6,6 +6,7 @@ a dropped payment and a maturity."""
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 
@@ -14,8 +15,9 @@ import pytest
 
 import sibsim
 from sibsim.money.sib import money_flows
-from sibsim.money.termination import CancelLaterCohorts
+from sibsim.money.termination import CancelLaterCohorts, EndStratum
 from sibsim.scenario_file import parse_scenario
+from sibsim.spec.distributions import Beta, Uniform
 
 DRAWS = 4
 
@@ -168,3 +170,28 @@ def test_probability_zero_keeps_the_planned_settlement():
     ds = sibsim.simulate(plain.scenario, draws=DRAWS, seed=1, progress=False)
     assert money_flows(deal, ds).identical(money_flows(plain, ds))
     assert deal.termination[0] == CancelLaterCohorts(from_period=2, probability=0.0)
+
+
+# --------------------------------------------------------------------------- an uncertain chance
+@pytest.mark.parametrize("rule", [
+    CancelLaterCohorts(from_period=2, probability=Beta.from_mean_sd(0.3, 0.1)),
+    EndStratum("b", from_period=2, probability=Beta.from_mean_sd(0.7, 0.1)),
+])
+def test_an_uncertain_probability_is_drawn_per_draw_from_its_own_stream(rule):
+    """Each draw's probability is sampled from the rule's named stream
+    (``termination.<kind>[.<stratum>].probability``) and compared with the draw's uniform
+    (``....draw``): a reference computed from the streams by name, and the share within 4
+    standard errors of the probability's mean."""
+    from sibsim.engine.parameters import sample_parameter
+
+    name = ("termination.cancel_later_cohorts" if rule.kind == "cancel_later_cohorts"
+            else "termination.end_stratum.b")
+    n = 4000
+    p = sample_parameter(rule.probability, f"{name}.probability", 9, 0, n)
+    u = sample_parameter(Uniform(0.0, 1.0), f"{name}.draw", 9, 0, n)
+    got = rule.happens(9, np.arange(n))
+    np.testing.assert_array_equal(got, u < p)
+    mean = rule.probability.mean
+    assert abs(got.mean() - mean) < 4 * math.sqrt(mean * (1 - mean) / n)
+    # a block of draws gets the whole run's values
+    np.testing.assert_array_equal(rule.happens(9, np.arange(1500, 1600)), got[1500:1600])

@@ -25,10 +25,10 @@ from sibsim.money.estimand import (
     trigger_shares,
 )
 
-D, W, S, P = 2, 3, 2, 3
+D, W, S, P = 2, 3, 2, 4
 
 
-def _dataset(entry=(0, 2, 3), processes: bool = False) -> xr.Dataset:
+def _dataset(entry=(0, 3, 4), processes: bool = False) -> xr.Dataset:
     """Engaged treated people ``100 d + 10 w + s + p`` (draw d, wave w, stratum s, period p);
     with ``processes``: a process 'care' with states (engaged occupancy ``1000 + that`` in
     state 'in', 2000 + that in 'out'; NaN in 'elsewhere', another process's state) and a count
@@ -61,11 +61,11 @@ def _ev(stratum=None, process="care", estimand="treated"):
 
 # --------------------------------------------------------------------------- who is enrolled
 def test_each_wave_counts_at_its_entry_period_and_none_after_the_horizon():
-    """Waves enter in periods 0, 2 and 3 of a 3-period horizon: wave 0 counts at period 0,
-    wave 1 at period 2 (the last), wave 2 (entering after the horizon) has none. Both strata:
-    (100 d + 10 w + p) x 2 + 1."""
+    """Waves enter in periods 0, 3 and 4 of a 4-period horizon (3 waves): wave 0 counts at
+    period 0, wave 1 at period 3 (the last), wave 2 (entering after the horizon) has none.
+    Both strata: (100 d + 10 w + p) x 2 + 1."""
     got = enrolled(_dataset(), _ev())
-    want = [[2 * (100 * d + 0 + 0) + 1, 2 * (100 * d + 10 + 2) + 1, 0.0] for d in range(D)]
+    want = [[2 * (100 * d + 0 + 0) + 1, 2 * (100 * d + 10 + 3) + 1, 0.0] for d in range(D)]
     assert got.tolist() == want
 
 
@@ -77,7 +77,7 @@ def test_a_wave_entering_before_the_first_period_is_not_read_from_the_end():
 
 def test_the_evaluations_strata_alone_count():
     got = enrolled(_dataset(), _ev(stratum=("b",)))
-    assert got.tolist() == [[100 * d + 1, 100 * d + 10 + 1 + 2, 0.0] for d in range(D)]
+    assert got.tolist() == [[100 * d + 1, 100 * d + 10 + 1 + 3, 0.0] for d in range(D)]
 
 
 def test_a_process_with_states_counts_its_engaged_people_in_every_state():
@@ -120,16 +120,19 @@ def test_bloom_at_a_share_of_zero_the_smallest_positive_share_and_one():
 # --------------------------------------------------------------------------- trigger shares
 def test_trigger_shares_are_one_for_itt_and_the_enrolled_share_for_treated():
     ds = _dataset()
-    trig = [SimpleNamespace(waves=(0,), spans=None), SimpleNamespace(waves=(0, 1), spans=None)]
+    trig = [SimpleNamespace(waves=(0,), spans=None), SimpleNamespace(waves=(0, 1), spans=None),
+            SimpleNamespace(waves=(0, 1), spans=np.array([3, 1, 1]))]
     fixed = SimpleNamespace(parts=[
         SimpleNamespace(ev=_ev(estimand="intention_to_treat"), triggers=trig[:1]),
         SimpleNamespace(ev=_ev(stratum=("a",)), triggers=trig)])
     got = trigger_shares(ds, fixed)
     took = enrolled(ds, _ev(stratum=("a",)))  # stratum a: 10 assigned a wave
-    assert got.shape == (D, 3)
+    assert got.shape == (D, 4)
     assert got[:, 0].tolist() == [1.0, 1.0]
     np.testing.assert_allclose(got[:, 1], took[:, 0] / 10.0, rtol=1e-15)
     np.testing.assert_allclose(got[:, 2], (took[:, 0] + took[:, 1]) / 20.0, rtol=1e-15)
+    # a pooled result over 3 periods of wave 0 and 1 of wave 1: weighted by the spans
+    np.testing.assert_allclose(got[:, 3], (3 * took[:, 0] + took[:, 1]) / 40.0, rtol=1e-15)
     assert trigger_shares(ds, SimpleNamespace(parts=[])).shape == (D, 0)
 
 

@@ -160,6 +160,7 @@ def _reference_noise(seed, metric, draws, shape):
 
 @pytest.mark.parametrize("draws", [
     [0, 1, 2],
+    [5],                                            # one draw
     [PARAM_BLOCK - 1, PARAM_BLOCK],                 # across a block boundary
     [PARAM_BLOCK, PARAM_BLOCK + 5],                 # the second block only
     [3, 2 * PARAM_BLOCK + 1],                        # three blocks
@@ -169,6 +170,13 @@ def test_dispersion_noise_is_keyed_on_the_seed_metric_and_draw(draws):
     got = m.noise("wages", 11, np.array(draws), (2, 3))
     np.testing.assert_array_equal(got, _reference_noise(11, "wages", draws, (2, 3)))
     assert got.shape == (len(draws), 2, 3)
+
+
+def test_dispersion_of_draws_given_as_floats_is_that_of_the_integers():
+    """A draw coordinate read back as floats indexes the same rows as the integers."""
+    m = MoneyValue(per_unit=1.0, cv=0.5)
+    np.testing.assert_array_equal(m.noise("wages", 3, np.array([2.0, 7.0]), (2,)),
+                                  m.noise("wages", 3, np.array([2, 7]), (2,)))
 
 
 def test_dispersion_of_no_draws_is_empty():

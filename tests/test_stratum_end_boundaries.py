@@ -146,6 +146,13 @@ def test_every_stratum_but_one_may_end_and_not_every_one():
     _refused("a stratum while others continue", rules=end("a", 2) + end("b", 3))
 
 
+def test_the_refused_rule_is_named_by_its_place():
+    """The second rule's end falls before its stratum's last entry wave with people."""
+    _refused("Deal.termination[1].from_period: got 1; allowed: a period after the stratum's "
+             "last entry wave with people (period 1)", strata=THREE,
+             rules=end("b", 2) + end("c", 1))
+
+
 def test_two_ends_of_one_stratum_are_refused_and_of_two_strata_are_not():
     _refused("Deal.termination[0].stratum: got 'b'; allowed: a stratum no other end_stratum "
              "rule ends", strata=THREE, rules=end("b", 2) + end("b", 3))
@@ -246,5 +253,9 @@ def test_two_ends_give_two_lines_and_inert_rules_none():
     assert ends is not None and ends.strata == (1,) and ends.end.tolist() == [[2, 2, 2]]
     assert ends.metrics == (frozenset({"m_b"}),)
     both = make(THREE, end("b", 2) + end("c", 3))
-    assert len(stratum_end_text(money, both).split("\n")) == 2
+    tail = ("; the other sub-projects (strata) continue: its people are not served and its "
+            "results known from then on pay nothing.")
+    assert stratum_end_text(money, both) == (
+        f"Sub-project 'b' ended from period 2 on in 100.0% of draws (probability 1){tail}\n"
+        f"Sub-project 'c' ended from period 3 on in 100.0% of draws (probability 1){tail}")
     assert stratum_ends(both, ds, 1).strata == (1, 2)
