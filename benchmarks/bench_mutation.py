@@ -826,6 +826,74 @@ EQUIVALENT: dict[str, str] = {
          "without dtype=int64 gives the same array"),
     "sibsim.money.money_metric.xǁMoneyValueǁnoise__mutmut_30":
         "np.concatenate's default axis is 0, the one given",
+    "sibsim.money.sib.x__ended_served__mutmut_26":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x__ended_served__mutmut_27":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x__ended_served__mutmut_37":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x__ended_served__mutmut_38":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_86":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_87":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_159":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_160":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_179":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_180":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_251":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_252":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_390":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_391":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_173":
+        ("the value is computed afresh on every call instead of kept: the same numbers (a "
+         "pure function of the same outcomes), and the array is never handed to a caller (it "
+         "is subtracted or summed into a new one), so only the time differs"),
+    "sibsim.money.sib.x_money_arrays__mutmut_231":
+        ("the value is computed afresh on every call instead of kept: the same numbers (a "
+         "pure function of the same outcomes), and the array is never handed to a caller (it "
+         "is subtracted or summed into a new one), so only the time differs"),
+    "sibsim.money.sib.x_money_arrays__mutmut_245":
+        ("the value is computed afresh on every call instead of kept: the same numbers (a "
+         "pure function of the same outcomes), and the array is never handed to a caller (it "
+         "is subtracted or summed into a new one), so only the time differs"),
     "sibsim.money.money_metric.xǁMoneyValueǁnoise__mutmut_43":
         ("one block of normals more is generated and never read: rows are picked by draw - "
          "first x PARAM_BLOCK, which lies in the first last - first + 1 blocks; the blocks "

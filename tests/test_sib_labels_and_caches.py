@@ -132,14 +132,28 @@ def test_the_cancellations_table_is_kept_for_the_same_outcomes_and_not_otherwise
     fixed = effect_free(deal, ds, cf, same_outcomes=True)
     first, _ = money_arrays(deal, ds, cf, fixed=fixed)
     again, _ = money_arrays(deal, ds, cf, fixed=fixed)
-    for name in ("measured_effect", "trigger_units"):
-        assert again[name] is first[name], name  # the very arrays kept
-    assert any(k[0] == "cancellation" for k in fixed.outcomes)
+    # the very arrays kept: the cancellation's table and the savings by payer
+    for name in ("measured_effect", "trigger_units", "cashable_savings_by_payer",
+                 "wider_value_by_payer", "other_costs_by_payer"):
+        assert again[name] is first[name], name
     searching = effect_free(deal, ds, cf)  # the break-even search: nothing kept
     a, _ = money_arrays(deal, ds, cf, fixed=searching)
     b, _ = money_arrays(deal, ds, cf, fixed=searching)
     assert a["measured_effect"] is not b["measured_effect"]
     np.testing.assert_array_equal(a["measured_effect"], first["measured_effect"])
+
+
+def test_the_evaluation_table_is_kept_for_the_same_outcomes():
+    deal = sibsim.load_scenario("peterborough").replace(termination=())
+    ds = sibsim.simulate(deal.scenario, draws=DRAWS, seed=4, progress=False)
+    cf = counterfactual(deal, DRAWS, 4)
+    fixed = effect_free(deal, ds, cf, same_outcomes=True)
+    first, _ = money_arrays(deal, ds, cf, fixed=fixed)
+    again, _ = money_arrays(deal, ds, cf, fixed=fixed)
+    assert again["measured_effect"] is first["measured_effect"]
+    assert not first["measured_effect"].flags.writeable  # kept: read-only for every caller
+    plain, _ = money_arrays(deal, ds, cf)
+    np.testing.assert_array_equal(plain["measured_effect"], first["measured_effect"])
 
 
 @pytest.mark.parametrize("probability", [1.0, 0.5])
