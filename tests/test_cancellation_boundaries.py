@@ -195,3 +195,34 @@ def test_an_uncertain_probability_is_drawn_per_draw_from_its_own_stream(rule):
     assert abs(got.mean() - mean) < 4 * math.sqrt(mean * (1 - mean) / n)
     # a block of draws gets the whole run's values
     np.testing.assert_array_equal(rule.happens(9, np.arange(1500, 1600)), got[1500:1600])
+
+
+def test_a_result_to_date_is_refused_in_full():
+    with pytest.raises(ValueError, match=re.escape(
+            "<scenario>: key '(deal)': Evaluation[m].to_date: got True; allowed: false with a "
+            "cancel_later_cohorts rule (a result to date nets every wave together)") + "$"):
+        tiny(design="per_period = true\nto_date = true\npooled = false", cancel=2)
+
+
+def test_a_table_without_waves_is_lowered_with_the_pooled_result_of_the_cohorts_that_ran():
+    """An evaluation table built without its waves (by hand, as a replay may): the triggers
+    given keep no waves and are measured in every draw; the pooled result of the cohorts that
+    ran is added with its waves (0, 1), known when the second cohort's result is."""
+    import dataclasses
+
+    from sibsim.money.cancellation import apply_cancellation
+    from sibsim.money.evaluation import evaluate
+
+    deal = tiny(cancel=2)
+    ds = sibsim.simulate(deal.scenario, draws=DRAWS, seed=2, progress=False)
+    full = evaluate(ds, deal.evaluations, 2)
+    bare = dataclasses.replace(full, waves=None)
+    table, cancel = apply_cancellation(deal, ds, bare, 2)
+    assert table.waves == ((), (), (), (), (0, 1))
+    assert table.period == (1, 2, 3, 3, 2)
+    # the last planned trigger (the pool of every wave) is not measured where it happened
+    assert cancel.due.tolist() == [True, True, True, False, True]
+    assert (table.units[:, 3] == 0).all()
+    np.testing.assert_array_equal(table.units[:, :3], full.units[:, :3])
+    with_waves, _ = apply_cancellation(deal, ds, full, 2)
+    np.testing.assert_array_equal(table.units[:, 4], with_waves.units[:, 4])
