@@ -181,3 +181,39 @@ def test_the_cancellation_reaches_the_lifecycle(probability):
     np.testing.assert_array_equal(money["settlement_period"].values[~happened],
                                   plain["settlement_period"].values[~happened])
     assert list(itertools.compress(stop, happened)) == [2] * int(happened.sum())
+
+
+# --------------------------------------------------------------------------- attributes, coords
+@pytest.mark.parametrize("name", ["denver-housing", "utah-preschool"])
+def test_the_money_datasets_attributes_and_coordinates_are_the_deals(name):
+    """Quarterly periods (Denver) and two tranches (Utah): each attribute and coordinate is
+    the deal's value, read from the deal, not from another run."""
+    deal = sibsim.load_scenario(name)
+    ds = sibsim.simulate(deal.scenario, draws=2, seed=6, progress=False)
+    money = money_flows(deal, ds)
+    tranches = [t.name for t in deal.capital.tranches]
+    assert {k: money.attrs[k] for k in ("currency", "seed", "period", "periods_per_year",
+                                        "social_discount_rate_per_year",
+                                        "investor_discount_rate_per_year",
+                                        "target_irr_per_year", "tranches")} == {
+        "currency": deal.currency, "seed": 6, "period": ds.attrs["period"],
+        "periods_per_year": int(ds.attrs["periods_per_year"]),
+        "social_discount_rate_per_year": deal.municipality.discount_rate,
+        "investor_discount_rate_per_year": deal.investors.discount_rate,
+        "target_irr_per_year": deal.investors.target_irr, "tranches": ",".join(tranches)}
+    assert money.attrs["timing"].startswith("flows of period t are discounted by (1 + r)**t")
+    assert money["tranche"].values.tolist() == tranches
+    assert money["tranche_kind"].values.tolist() == list(deal.capital.tranche_kinds)
+    assert money["party"].values.tolist()[:1 + len(tranches)] == ["commissioner", *tranches]
+    assert money["period"].values.tolist() == list(range(ds.sizes["period"]))
+    np.testing.assert_array_equal(money["draw"].values, ds["draw"].values)
+    from sibsim.money.evaluation import evaluate
+
+    table = evaluate(ds, deal.evaluations, 6)
+    assert money["trigger_metric"].values.tolist() == list(table.metric)
+    assert money["trigger_period"].values.tolist() == list(table.period)
+    assert money["trigger_pooled"].values.tolist() == [int(c) for c in table.cumulative]
+    assert money["trigger_participants"].values.tolist() == list(table.participants)
+    assert money["trigger_period"].dtype == np.int64
+    assert money["trigger_pooled"].dtype == np.int8
+    assert money["metric"].values.tolist() == [t.metric for t in deal.contract.terms]
