@@ -825,6 +825,10 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.estimand.x_enrolled__mutmut_63":
         ("entry_period is int64 in every outcome dataset (dataset/schema.py), so asarray "
          "without dtype=int64 gives the same array"),
+    "sibsim.money.stratum_end.x_end_results__mutmut_17":
+        ("np.array of a list of Python bools is a bool array without dtype=bool; the list has "
+         "one entry per trigger and a deal's table has at least one (every evaluation gives "
+         "one or more), so it is never empty (an empty list would give float64)"),
     "sibsim.money.money_metric.xǁMoneyValueǁnoise__mutmut_30":
         "np.concatenate's default axis is 0, the one given",
     "sibsim.money.sib.x__ended_served__mutmut_26":
