@@ -223,3 +223,63 @@ def test_the_money_datasets_attributes_and_coordinates_are_the_deals(name):
     assert money["trigger_period"].dtype == np.int64
     assert money["trigger_pooled"].dtype == np.int8
     assert money["metric"].values.tolist() == [t.metric for t in deal.contract.terms]
+
+
+# --------------------------------------------------------------------------- helpers by hand
+@pytest.mark.parametrize("pick", [slice(2, 5), [0, 3, 4], [5]])
+def test_the_counterfactual_of_any_selection_of_draws_is_that_of_the_whole_run(pick):
+    """A block of draws (2-4), a selection with a gap (0, 3, 4) and one draw: the
+    counterfactual of the selection is the whole run's counterfactual at those draws."""
+    from sibsim.money.sib import counterfactual_of
+
+    deal = sibsim.load_scenario("peterborough")
+    ds = sibsim.simulate(deal.scenario, draws=6, seed=8, progress=False)
+    whole = counterfactual(deal, 6, 8)
+    part = ds.isel(draw=pick)
+    cf = counterfactual_of(deal, part)
+    np.testing.assert_array_equal(cf["draw"].values, part["draw"].values)
+    np.testing.assert_array_equal(cf["events"].values,
+                                  whole["events"].sel(draw=part["draw"].values).values)
+
+
+def test_bytes_of_what_is_kept_by_hand():
+    from typing import NamedTuple
+
+    from sibsim.money.sib import _nbytes
+
+    class Pair(NamedTuple):
+        a: np.ndarray
+        b: object
+
+    @dataclasses.dataclass
+    class Box:
+        a: np.ndarray
+        n: int
+
+    class Plain:
+        def __init__(self):
+            self.a, self.b = np.zeros(3), np.zeros((2, 2), np.int8)
+
+    x = np.zeros(5)  # 40 bytes
+    assert _nbytes(x) == 40
+    assert _nbytes((x, [x, x])) == 120
+    assert _nbytes(Pair(x, "text")) == 40
+    assert _nbytes(Box(x, 3)) == 40
+    assert _nbytes(Plain()) == 24 + 4
+    assert _nbytes(7) == 0 and _nbytes(None) == 0
+
+
+def test_a_frozen_key_tells_lists_tuples_dicts_and_specifications_apart():
+    from sibsim.money.payers import Payer
+    from sibsim.money.sib import _frozen, _hashable
+
+    a = _frozen({"k": [1, {"j": (2,)}]})
+    assert a == (dict, (("k", (list, (1, (dict, (("j", (tuple, (2,))),))))),))
+    assert hash(a) is not None
+    assert _frozen([1, 2]) != _frozen((1, 2))
+    p = Payer("city", {"m": 0.5, "n": 1.0})
+    q = Payer("city", {"m": 0.5, "n": 0.9})
+    assert _frozen(p) != _frozen(q) and _frozen(p) == _frozen(Payer("city", {"m": 0.5, "n": 1.0}))
+    assert _frozen(p)[0] is Payer
+    assert _hashable(_frozen(p)) and not _hashable({"m": 1})
+    assert _frozen(Payer) is Payer  # a class is not a specification value
