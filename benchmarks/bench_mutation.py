@@ -82,7 +82,8 @@ MODULES: dict[str, list[str]] = {
                       "--deselect=tests/test_payers.py::"
                       "test_a_scenario_file_payer_may_pay_the_rate_cards",
                       "--deselect=tests/test_payers.py::test_report_has_one_line_per_payer"],
-    "money/sib.py": ["test_sib_labels_and_caches.py", "test_cancellation_boundaries.py",
+    "money/sib.py": ["test_sib_labels_and_caches.py", "test_sib_service_states.py",
+                     "test_cancellation_boundaries.py",
                      "test_stratum_end_boundaries.py", "test_sib_edges.py",
                      "test_fresh_sample_2_edges.py", "test_sib_pipeline.py",
                      "test_money_fast.py",
