@@ -107,7 +107,7 @@ MODULES: dict[str, list[str]] = {
                             "test_fresh_sample_2_edges.py"],
     "dataset/io.py": ["test_io_edges.py", "test_io.py"],
     "money/termination.py": ["test_termination_boundaries.py", "test_cancellation_boundaries.py",
-                             "test_stratum_end_boundaries.py",
+                             "test_stratum_end_boundaries.py", "test_payer_waves.py",
                              "test_termination_edges.py", "test_lifecycle.py",
                              "test_sib_pipeline.py", "test_roundtrip.py",
                              "test_fresh_sample_edges.py"],

@@ -12,8 +12,10 @@ import re
 import numpy as np
 import pytest
 
+import sibsim
 from sibsim.money import Contract, MetricTerms, PricePerUnit
 from sibsim.money.results import EvaluationTable
+from sibsim.money.sib import money_flows
 from sibsim.money.termination import (
     CancelLaterCohorts,
     EffectBelow,
@@ -199,3 +201,39 @@ def test_the_cli_refuses_a_negative_probability_with_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "termination[0]" in err[0] and "probability" in err[0], err
     assert "-0.2" in err[0] and not (tmp_path / "o.nc").exists()
+
+
+# --------------------------------------------------------------------------- rate cards, refusals
+def test_rate_cards_count_nothing_from_a_stop_on():
+    """Chicago CPC with a stop-loss at 30% of the commitment: the deal stops from period 2;
+    the rate cards' achievements of period 1 count (as without the stop) and none from 2 on,
+    so the rate cards pay nothing from then on."""
+    deal = sibsim.load_scenario("chicago-cpc")
+    ds = sibsim.simulate(deal.scenario, draws=3, seed=3, progress=False)
+    plain = money_flows(deal, ds)
+    money = money_flows(deal.replace(termination=(StopLoss(share_of_commitment=0.3),)), ds)
+    stop = money["stop_period"].values
+    assert stop.tolist() == [2, 2, 2]
+    got, base = money["achievements"].values, plain["achievements"].values
+    np.testing.assert_array_equal(got[:, :, :2], base[:, :, :2])
+    assert base[:, :, 1].sum() > 0 and base[:, :, 2:].sum() > 0
+    assert (got[:, :, 2:] == 0).all()
+    cards = [c.name for c in deal.contract.rate_cards]
+    paid = money["payments_by_metric"].sel(metric=cards).values
+    assert (paid[..., 2:] == 0).all() and paid[..., 1].sum() > 0
+    np.testing.assert_array_equal(
+        paid[..., 1], plain["payments_by_metric"].sel(metric=cards).values[..., 1])
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("chicago-cpc", "Deal.termination[0].kind: got 'cancel_later_cohorts'; allowed: a deal "
+                    "without rate cards (their achievements are not counted by entry wave, "
+                    "so the cohorts that ran cannot be told apart)"),
+    ("utah-preschool", "Deal.termination[0].kind: got 'cancel_later_cohorts'; allowed: a deal "
+                       "without a claim-tied share (claim_share is paid in the waterfall on "
+                       "the planned results)"),
+])
+def test_what_a_chance_cannot_split_is_refused_in_full(name, message):
+    deal = sibsim.load_scenario(name)
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        deal.replace(termination=(CancelLaterCohorts(from_period=1),))
