@@ -830,6 +830,22 @@ EQUIVALENT: dict[str, str] = {
         ("np.array of a list of Python bools is a bool array without dtype=bool; the list has "
          "one entry per trigger and a deal's table has at least one (every evaluation gives "
          "one or more), so it is never empty (an empty list would give float64)"),
+    "sibsim.money.sib.x_money_arrays__mutmut_579":
+        ("EvaluationTable checks its period and participants as Python integers "
+         "(v.integer), and a deal's table has at least one trigger, so np.array of them is "
+         "int64 with or without dtype=np.int64"),
+    "sibsim.money.sib.x_money_arrays__mutmut_581":
+        ("EvaluationTable checks its period and participants as Python integers "
+         "(v.integer), and a deal's table has at least one trigger, so np.array of them is "
+         "int64 with or without dtype=np.int64"),
+    "sibsim.money.sib.x_money_arrays__mutmut_595":
+        ("EvaluationTable checks its period and participants as Python integers "
+         "(v.integer), and a deal's table has at least one trigger, so np.array of them is "
+         "int64 with or without dtype=np.int64"),
+    "sibsim.money.sib.x_money_arrays__mutmut_597":
+        ("EvaluationTable checks its period and participants as Python integers "
+         "(v.integer), and a deal's table has at least one trigger, so np.array of them is "
+         "int64 with or without dtype=np.int64"),
     "sibsim.money.money_metric.xǁMoneyValueǁnoise__mutmut_30":
         "np.concatenate's default axis is 0, the one given",
     "sibsim.money.sib.x__ended_served__mutmut_26":
