@@ -846,6 +846,20 @@ EQUIVALENT: dict[str, str] = {
         ("EvaluationTable checks its period and participants as Python integers "
          "(v.integer), and a deal's table has at least one trigger, so np.array of them is "
          "int64 with or without dtype=np.int64"),
+    "sibsim.money.termination.xǁ_Chanceǁhappens__mutmut_3":
+        ("happens passes draws on only to _sample_for_draws, which casts them with "
+         "np.asarray(draws, dtype=np.int64) itself: the same draws either way"),
+    "sibsim.money.termination.xǁ_Chanceǁhappens__mutmut_5":
+        ("happens passes draws on only to _sample_for_draws, which casts them with "
+         "np.asarray(draws, dtype=np.int64) itself: the same draws either way"),
+    "sibsim.money.termination.x_lifecycle__mutmut_188":
+        ("the waterfall kernel allocates stop as np.empty(n_draws, np.int64) "
+         "(money/kernels/waterfall.py) and CashFlows keeps it, so flows.stop_period is int64 "
+         "with or without the cast"),
+    "sibsim.money.termination.x_lifecycle__mutmut_190":
+        ("the waterfall kernel allocates stop as np.empty(n_draws, np.int64) "
+         "(money/kernels/waterfall.py) and CashFlows keeps it, so flows.stop_period is int64 "
+         "with or without the cast"),
     "sibsim.money.money_metric.xǁMoneyValueǁnoise__mutmut_30":
         "np.concatenate's default axis is 0, the one given",
     "sibsim.money.sib.x__ended_served__mutmut_26":
