@@ -82,7 +82,10 @@ MODULES: dict[str, list[str]] = {
                       "--deselect=tests/test_payers.py::"
                       "test_a_scenario_file_payer_may_pay_the_rate_cards",
                       "--deselect=tests/test_payers.py::test_report_has_one_line_per_payer"],
-    "money/sib.py": ["test_sib_edges.py", "test_fresh_sample_2_edges.py", "test_sib_pipeline.py",
+    "money/sib.py": ["test_sib_labels_and_caches.py", "test_sib_service_states.py",
+                     "test_cancellation_boundaries.py",
+                     "test_stratum_end_boundaries.py", "test_sib_edges.py",
+                     "test_fresh_sample_2_edges.py", "test_sib_pipeline.py",
                      "test_money_fast.py",
                      "test_payer_scope.py", "test_payers_edges.py", "test_breakeven_fast.py",
                      "test_costs_follow_people.py", "test_multi_process.py",
@@ -103,7 +106,9 @@ MODULES: dict[str, list[str]] = {
     "analysis/summary.py": ["test_summary_edges.py", "test_metrics.py",
                             "test_fresh_sample_2_edges.py"],
     "dataset/io.py": ["test_io_edges.py", "test_io.py"],
-    "money/termination.py": ["test_termination_edges.py", "test_lifecycle.py",
+    "money/termination.py": ["test_termination_boundaries.py", "test_cancellation_boundaries.py",
+                             "test_stratum_end_boundaries.py", "test_payer_waves.py",
+                             "test_termination_edges.py", "test_lifecycle.py",
                              "test_sib_pipeline.py", "test_roundtrip.py",
                              "test_fresh_sample_edges.py"],
     "money/payer_scope.py": ["test_payer_scope_edges.py", "test_payer_scope.py",
@@ -113,12 +118,16 @@ MODULES: dict[str, list[str]] = {
                            "test_fresh_sample_edges.py"],
     "money/irr.py": ["test_irr_edges.py", "test_irr.py", "test_sib_pipeline.py",
                      "test_fresh_sample_edges.py"],
-    "money/cancellation.py": ["test_cancellation.py", "test_termination_edges.py",
-                              "test_lifecycle.py", "test_fresh_sample_2_edges.py"],
-    "money/payer_waves.py": ["test_payer_waves.py", "test_payers_edges.py",
-                             "test_fresh_sample_2_edges.py"],
+    "money/cancellation.py": ["test_cancellation_boundaries.py", "test_cancellation.py",
+                              "test_termination_edges.py", "test_lifecycle.py",
+                              "test_fresh_sample_2_edges.py"],
+    "money/payer_waves.py": ["test_payer_waves_boundaries.py", "test_payer_waves.py",
+                             "test_payers_edges.py", "test_fresh_sample_2_edges.py"],
+    "money/stratum_end.py": ["test_stratum_end_boundaries.py", "test_stratum_end.py"],
+    "money/estimand.py": ["test_estimand_boundaries.py", "test_estimand.py"],
+    "money/money_metric.py": ["test_money_metric_boundaries.py", "test_money_metric.py"],
     "analysis/budget.py": ["test_budget_definitions.py", "test_budget_edges.py", "test_budget.py",
-                           "test_fund_budget.py"],
+                           "test_fund_budget.py", "test_budget_quantiles.py"],
     "analysis/blocks.py": ["test_blocks_edges.py",
                            "test_blocks.py::test_drawsum_does_not_depend_on_the_blocks",
                            "test_blocks.py::test_drawassembler_refuses_gaps_and_overlaps",
@@ -817,6 +826,155 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.cancellation.x_check_cancellation__mutmut_74":
         ("any() reads getattr's default of a rule without in_waterfall, None or False, as false "
          "alike"),
+    # money modules (mutation training samples 901, 11-29): equivalent by construction
+    "sibsim.money.stratum_end.x_end_results__mutmut_10":
+        ("zip without strict=True (or strict False/None): stratum_ends builds ends.strata, "
+         "ends.metrics and ends.end from one list of active rules (an entry and a row each), so "
+         "the lengths are always equal and strict never raises"),
+    "sibsim.money.stratum_end.x_end_results__mutmut_13":
+        ("zip without strict=True (or strict False/None): stratum_ends builds ends.strata, "
+         "ends.metrics and ends.end from one list of active rules (an entry and a row each), so "
+         "the lengths are always equal and strict never raises"),
+    "sibsim.money.stratum_end.x_end_results__mutmut_14":
+        ("zip without strict=True (or strict False/None): stratum_ends builds ends.strata, "
+         "ends.metrics and ends.end from one list of active rules (an entry and a row each), so "
+         "the lengths are always equal and strict never raises"),
+    "sibsim.money.stratum_end.x_unserved_mask__mutmut_11":
+        ("zip without strict=True (or strict False/None): stratum_ends builds ends.strata, "
+         "ends.metrics and ends.end from one list of active rules (an entry and a row each), so "
+         "the lengths are always equal and strict never raises"),
+    "sibsim.money.stratum_end.x_unserved_mask__mutmut_14":
+        ("zip without strict=True (or strict False/None): stratum_ends builds ends.strata, "
+         "ends.metrics and ends.end from one list of active rules (an entry and a row each), so "
+         "the lengths are always equal and strict never raises"),
+    "sibsim.money.stratum_end.x_unserved_mask__mutmut_15":
+        ("zip without strict=True (or strict False/None): stratum_ends builds ends.strata, "
+         "ends.metrics and ends.end from one list of active rules (an entry and a row each), so "
+         "the lengths are always equal and strict never raises"),
+    "sibsim.money.payer_waves.x_check_payer_waves__mutmut_101":
+        "as x_check_payer_waves__mutmut_97 (zip without strict: the lengths are always equal)",
+    "sibsim.money.payer_waves.x_check_payer_waves__mutmut_102":
+        "as x_check_payer_waves__mutmut_97 (strict=False: the lengths are always equal)",
+    "sibsim.money.estimand.x_enrolled_share__mutmut_9":
+        ("spans kept as integers (dtype=None): they only multiply float64 arrays (n_t cast to "
+         "float, enrolled counts), where each integer span converts exactly: the same values"),
+    "sibsim.money.estimand.x_enrolled_share__mutmut_11":
+        ("spans kept as integers (no dtype): they only multiply float64 arrays (n_t cast to "
+         "float, enrolled counts), where each integer span converts exactly: the same values"),
+    "sibsim.money.estimand.x_enrolled__mutmut_61":
+        ("entry_period is int64 in every outcome dataset (dataset/schema.py), so asarray "
+         "without dtype=int64 gives the same array"),
+    "sibsim.money.estimand.x_enrolled__mutmut_63":
+        ("entry_period is int64 in every outcome dataset (dataset/schema.py), so asarray "
+         "without dtype=int64 gives the same array"),
+    "sibsim.money.stratum_end.x_end_results__mutmut_17":
+        ("np.array of a list of Python bools is a bool array without dtype=bool; the list has "
+         "one entry per trigger and a deal's table has at least one (every evaluation gives "
+         "one or more), so it is never empty (an empty list would give float64)"),
+    "sibsim.money.sib.x_money_arrays__mutmut_579":
+        ("EvaluationTable checks its period and participants as Python integers "
+         "(v.integer), and a deal's table has at least one trigger, so np.array of them is "
+         "int64 with or without dtype=np.int64"),
+    "sibsim.money.sib.x_money_arrays__mutmut_581":
+        ("EvaluationTable checks its period and participants as Python integers "
+         "(v.integer), and a deal's table has at least one trigger, so np.array of them is "
+         "int64 with or without dtype=np.int64"),
+    "sibsim.money.sib.x_money_arrays__mutmut_595":
+        ("EvaluationTable checks its period and participants as Python integers "
+         "(v.integer), and a deal's table has at least one trigger, so np.array of them is "
+         "int64 with or without dtype=np.int64"),
+    "sibsim.money.sib.x_money_arrays__mutmut_597":
+        ("EvaluationTable checks its period and participants as Python integers "
+         "(v.integer), and a deal's table has at least one trigger, so np.array of them is "
+         "int64 with or without dtype=np.int64"),
+    "sibsim.money.termination.xǁ_Chanceǁhappens__mutmut_3":
+        ("happens passes draws on only to _sample_for_draws, which casts them with "
+         "np.asarray(draws, dtype=np.int64) itself: the same draws either way"),
+    "sibsim.money.termination.xǁ_Chanceǁhappens__mutmut_5":
+        ("happens passes draws on only to _sample_for_draws, which casts them with "
+         "np.asarray(draws, dtype=np.int64) itself: the same draws either way"),
+    "sibsim.money.termination.x_lifecycle__mutmut_188":
+        ("the waterfall kernel allocates stop as np.empty(n_draws, np.int64) "
+         "(money/kernels/waterfall.py) and CashFlows keeps it, so flows.stop_period is int64 "
+         "with or without the cast"),
+    "sibsim.money.termination.x_lifecycle__mutmut_190":
+        ("the waterfall kernel allocates stop as np.empty(n_draws, np.int64) "
+         "(money/kernels/waterfall.py) and CashFlows keeps it, so flows.stop_period is int64 "
+         "with or without the cast"),
+    "sibsim.money.money_metric.xǁMoneyValueǁnoise__mutmut_30":
+        "np.concatenate's default axis is 0, the one given",
+    "sibsim.money.sib.x__ended_served__mutmut_26":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x__ended_served__mutmut_27":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x__ended_served__mutmut_37":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x__ended_served__mutmut_38":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_86":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_87":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_159":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_160":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_179":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_180":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_251":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_252":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_390":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_391":
+        ("the first element of a cache key only keeps one family of kept values apart from the "
+         "others in the same dict; any other string that no other key starts with does the "
+         "same, and the values kept and returned are unchanged"),
+    "sibsim.money.sib.x_money_arrays__mutmut_173":
+        ("the value is computed afresh on every call instead of kept: the same numbers (a "
+         "pure function of the same outcomes), and the array is never handed to a caller (it "
+         "is subtracted or summed into a new one), so only the time differs"),
+    "sibsim.money.sib.x_money_arrays__mutmut_231":
+        ("the value is computed afresh on every call instead of kept: the same numbers (a "
+         "pure function of the same outcomes), and the array is never handed to a caller (it "
+         "is subtracted or summed into a new one), so only the time differs"),
+    "sibsim.money.sib.x_money_arrays__mutmut_245":
+        ("the value is computed afresh on every call instead of kept: the same numbers (a "
+         "pure function of the same outcomes), and the array is never handed to a caller (it "
+         "is subtracted or summed into a new one), so only the time differs"),
+    "sibsim.money.money_metric.xǁMoneyValueǁnoise__mutmut_43":
+        ("one block of normals more is generated and never read: rows are picked by draw - "
+         "first x PARAM_BLOCK, which lies in the first last - first + 1 blocks; the blocks "
+         "read come from their own keyed streams, unchanged"),
     "sibsim.dataset.build.x_resolve_seed__mutmut_4":
         ("Generator.integers(high) draws from [0, high), as integers(0, high), and from the same "
          "stream (the same values for 10,000 draws, numpy 2.4)"),

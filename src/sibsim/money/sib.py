@@ -285,7 +285,9 @@ def _treated_total(data: xr.Dataset, var: str, started: np.ndarray | None,
         if kept.index("draw") > kept.index("wave"):
             started = started.T
         treated = treated * started.reshape(shape)
-    return treated.sum(axis=(kept.index("wave"), kept.index("stratum")))
+    total = treated.sum(axis=(kept.index("wave"), kept.index("stratum")))
+    # (D, P) whatever the order of the dims (data not in the schema's order)
+    return total.T if kept.index("period") < kept.index("draw") else total
 
 
 def _position(data: xr.Dataset, dim: str, label: str) -> int:

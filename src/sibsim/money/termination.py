@@ -270,7 +270,7 @@ class _Probability(v.Constraint):
             if value.size != 1:
                 raise v.fail(field, value.describe(), self.description)
             return require_support(field, value, 0.0, 1.0, "a probability")
-        return v.fraction()(field, value)  # type: ignore[no-any-return]
+        return v.fraction(0.0, 1.0)(field, value)  # type: ignore[no-any-return]
 
 
 class _Chance:
