@@ -128,6 +128,7 @@ MODULES: dict[str, list[str]] = {
     "money/money_metric.py": ["test_money_metric_boundaries.py", "test_money_metric.py"],
     "analysis/budget.py": ["test_budget_definitions.py", "test_budget_edges.py", "test_budget.py",
                            "test_fund_budget.py", "test_budget_quantiles.py"],
+    "analysis/threads.py": ["test_threads.py"],
     "analysis/blocks.py": ["test_blocks_edges.py",
                            "test_blocks.py::test_drawsum_does_not_depend_on_the_blocks",
                            "test_blocks.py::test_drawassembler_refuses_gaps_and_overlaps",
