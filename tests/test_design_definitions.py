@@ -213,7 +213,7 @@ def test_summarise_by_its_definitions():
     d = {"npv": rng.normal(size=(V, D)), "loss": (rng.uniform(size=(V, D)) < 0.4).astype(float),
          "irr_annual": rng.normal(0.05, 0.02, (V, D)), "mean_flow": np.array(
              [[-100.0, 110.0], [-100.0, 90.0]]), "ppy": np.array([1, 1]),
-         "payments": rng.uniform(0, 10, (V, D)), "yearly": rng.uniform(0, 5, (V, D, Y))}
+         "payments": rng.uniform(0, 10, (V, D)), "yearly": rng.uniform(0, 5, (V, Y, D))}
     d["npv"][0, :2] = [-1.0, -2.0]
     s = dm._summarise(d, 0.9)
     np.testing.assert_allclose(s["commissioner_npv"], d["npv"].mean(1))
@@ -227,13 +227,14 @@ def test_summarise_by_its_definitions():
     np.testing.assert_allclose(s["total_outcome_payments"], d["payments"].mean(1))
     np.testing.assert_allclose(s["total_outcome_payments_se"],
                                d["payments"].std(1, ddof=1) / math.sqrt(D))
-    by_year = np.quantile(d["yearly"], 0.9, axis=1)
+    by_year = np.quantile(d["yearly"], 0.9, axis=2)  # (variant, year, draw): draws last
     np.testing.assert_allclose(s["yearly_budget_by_year"], by_year)
     np.testing.assert_allclose(s["yearly_budget"], by_year.max(1))
     np.testing.assert_allclose(s["investor_irr_of_expected_flows"], [0.1, -0.1], rtol=1e-9)
     np.testing.assert_allclose(s["investor_mean_irr"], d["irr_annual"].mean(1))
     np.testing.assert_allclose(s["investor_irr_undefined_share"], 0.0)
-    one = {k: (x[:, :1] if k not in ("mean_flow", "ppy") else x) for k, x in d.items()}
+    one = {k: (x[..., :1] if k == "yearly" else x[:, :1] if k not in ("mean_flow", "ppy")
+               else x) for k, x in d.items()}
     s1 = dm._summarise(one, 0.9)
     assert np.isnan(s1["commissioner_npv_se"]).all()
     assert np.isnan(s1["total_outcome_payments_se"]).all()
