@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 import sibsim
 from sibsim.analysis import breakeven as be
+from sibsim.analysis.threads import numba_threads
 from sibsim.engine.outcome_models import model_of
 from sibsim.engine.parameters import sample_parameters
 from sibsim.money.irr import npv
@@ -77,10 +78,10 @@ def test_threads_are_restored():
     import numba
 
     before = numba.get_num_threads()
-    with be._threads(1):
+    with numba_threads(1):
         assert numba.get_num_threads() == 1
     assert numba.get_num_threads() == before
-    with pytest.raises(RuntimeError), be._threads(1):
+    with pytest.raises(RuntimeError), numba_threads(1):
         raise RuntimeError
     assert numba.get_num_threads() == before
 
