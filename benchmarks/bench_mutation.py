@@ -231,6 +231,18 @@ NOTES: dict[str, str] = {
 #: Surviving mutants that no test can tell apart from the original, with the reason. Keyed by
 #: mutmut's mutant name; listed in the results file next to the survivor.
 EQUIVALENT: dict[str, str] = {
+    # survivors of the fresh two-stage sample of 11-29 (benchmarks/mutation_pps.py, seed 1616)
+    "sibsim.analysis.replay.x_load_replays__mutmut_10":
+        "'UTF-8' and 'utf-8' name the same codec",
+    "sibsim.money.sib.x_money_arrays__mutmut_266":
+        "only the label of a memo key: ('ENTRY_PERIOD',) keys the entry as uniquely as "
+        "('entry_period',) (no other key of the memo uses either)",
+    "sibsim.money.sib.x_money_arrays__mutmut_492":
+        "without the memo the true effects are read from the dataset again: the same values, "
+        "only the time differs",
+    "sibsim.money.sib.x_money_arrays__mutmut_639":
+        "table.period is a tuple of Python ints, which numpy 2 turns into int64 on every "
+        "platform: the dtype given is the default",
     "sibsim.analysis.design.x_describe_comparison__mutmut_109":
         ("zip without strict=True: every row of describe_comparison's table is built with the "
          "header's length (a label, the first option's value, then a value and a difference per "
