@@ -441,7 +441,8 @@ class BreakevenBlocks:
         units = {"p_investor_loss": "probability", "p_commissioner_net_loss": "probability",
                  "mean_investor_npv": cur, "mean_commissioner_npv": cur}
         ds_out = per_draw.assign(
-            {name: xr.Variable(("effect",), self._sums[name].mean(), attrs={"units": units[name]})
+            {name: xr.Variable(("effect",), self._sums[name].mean(),
+                               attrs={"units": units[name], "description": _CURVE_TEXT[name]})
              for name in _CURVES})
         ds_out = ds_out.assign_coords(effect=self.xs)
         ds_out.attrs.update({"measure": self.deal.scenario.effect.measure,
@@ -451,6 +452,16 @@ class BreakevenBlocks:
         return ds_out
 
 
+#: What each curve over the true effect says.
+_CURVE_TEXT = {
+    "p_investor_loss": "Share of draws in which the investors get back less than they put in, "
+                       "at each true effect.",
+    "p_commissioner_net_loss": "Share of draws in which the commissioner's undiscounted net "
+                               "savings are negative, at each true effect.",
+    "mean_investor_npv": "Mean over draws of the investors' NPV at their discount rate, at each "
+                         "true effect.",
+    "mean_commissioner_npv": "Mean over draws of the NPV of the commissioner's net savings at "
+                             "the social discount rate, at each true effect."}
 #: The curves over effects (means over draws) and the pipeline output each averages.
 _CURVES = {"p_investor_loss": "investor_loss",
            "p_commissioner_net_loss": "commissioner_net_loss",

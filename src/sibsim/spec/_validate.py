@@ -19,7 +19,16 @@ def _show(value: object) -> str:
 
 
 def fail(field: str, value: object, allowed: str) -> ValueError:
-    """Build the library's standard validation error."""
+    """Build the library's standard validation error, ``"<field>: got <value>; allowed:
+    <allowed>"``. ``field`` and ``allowed`` must be non-empty text: a message without them
+    tells the user nothing (a TypeError says so, to whoever wrote the call).
+
+    >>> str(fail("Contract.lag", -1, "a whole number >= 0"))
+    'Contract.lag: got -1; allowed: a whole number >= 0'
+    """
+    if not (isinstance(field, str) and field and isinstance(allowed, str) and allowed):
+        raise TypeError(f"fail: the field and what is allowed must be non-empty text; got "
+                        f"{field!r} and {allowed!r}")
     return ValueError(f"{field}: got {_show(value)}; allowed: {allowed}")
 
 

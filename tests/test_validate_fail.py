@@ -1,0 +1,22 @@
+"""The one validation message form, ``"<field>: got <value>; allowed: <allowed>"``: a call
+that leaves out the field or what is allowed is a programming error, caught where it is made."""
+
+from __future__ import annotations
+
+import pytest
+
+from sibsim.spec import _validate as v
+
+
+def test_the_message_names_the_field_the_value_and_what_is_allowed():
+    err = v.fail("Contract.lag", -1, "a whole number >= 0")
+    assert isinstance(err, ValueError)
+    assert str(err) == "Contract.lag: got -1; allowed: a whole number >= 0"
+    assert str(v.fail("Deal.name", None, "text")) == "Deal.name: got None; allowed: text"
+
+
+@pytest.mark.parametrize(("field", "allowed"), [(None, "text"), ("", "text"), ("x", None),
+                                                ("x", ""), (3, "text"), ("x", 3)])
+def test_a_message_without_its_field_or_what_is_allowed_is_refused(field, allowed):
+    with pytest.raises(TypeError, match="non-empty text"):
+        v.fail(field, 1, allowed)
