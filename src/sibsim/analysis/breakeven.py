@@ -205,7 +205,7 @@ class _Pipeline:
         made once, whose replaced variables own a copy of their array; each effect overwrites
         only the treated arm of it: no merge or alignment, and no copy of the comparison arm,
         per effect. What the money chain returns never views these arrays. Each thread that
-        evaluates effects (:func:`_over_grid`) has its own copy."""
+        evaluates effects (:func:`sibsim.analysis.threads.in_order`) has its own copy."""
         work = getattr(self._local, "work", None)
         if work is None:
             work = self.ds.copy(deep=False)  # new Variable objects sharing the arrays
