@@ -502,27 +502,44 @@ def expected_irr(flows: np.ndarray, periods_per_year: int = 1) -> dict[str, floa
 
 def _summarise(d: dict[str, np.ndarray], confidence: float) -> dict[str, np.ndarray]:
     """Per-variant summaries from stacked per-draw arrays (variant first)."""
-    D = d["npv"].shape[1]
-    p_inv = d["loss"].mean(1)
-    p_com = (d["npv"] < 0).mean(1)
-    irrs = _irr_summaries(d["irr_annual"], d["mean_flow"], int(d["ppy"][0]))
-    yearly_q = np.quantile(d["yearly"], confidence, axis=2)  # (V, Y, D) -> (V, Y)
+    each = [_summarise_one({k: x[i] for k, x in d.items() if k not in _IRR_INPUTS}, confidence)
+            for i in range(d["npv"].shape[0])]
+    return _with_irr_summaries({k: np.stack([e[k] for e in each]) for k in each[0]}, d)
+
+
+#: Per-draw arrays that only the IRR summaries read (:func:`_with_irr_summaries`).
+_IRR_INPUTS = ("irr_annual", "mean_flow", "ppy")
+
+
+def _summarise_one(r: dict[str, np.ndarray], confidence: float) -> dict[str, np.ndarray]:
+    """One variant's summaries other than the IRRs, from its per-draw arrays (each variant
+    alone, so that they can be computed on the thread that evaluated it)."""
+    D = r["npv"].shape[0]
+    p_inv = r["loss"].mean()
+    p_com = (r["npv"] < 0).mean()
+    yearly_q = np.quantile(r["yearly"], confidence, axis=1)  # (Y, D) -> (Y,)
     with np.errstate(invalid="ignore"):
         return {
-            "commissioner_npv": d["npv"].mean(1),
-            "commissioner_npv_se": d["npv"].std(1, ddof=1) / math.sqrt(D) if D > 1
-            else np.full(d["npv"].shape[0], np.nan),
+            "commissioner_npv": r["npv"].mean(),
+            "commissioner_npv_se": r["npv"].std(ddof=1) / math.sqrt(D) if D > 1 else np.nan,
             "commissioner_loss_probability": p_com,
             "commissioner_loss_probability_se": np.sqrt(p_com * (1 - p_com) / D),
-            **irrs,
             "investor_loss_probability": p_inv,
             "investor_loss_probability_se": np.sqrt(p_inv * (1 - p_inv) / D),
-            "total_outcome_payments": d["payments"].mean(1),
-            "total_outcome_payments_se": d["payments"].std(1, ddof=1) / math.sqrt(D) if D > 1
-            else np.full(d["npv"].shape[0], np.nan),
+            "total_outcome_payments": r["payments"].mean(),
+            "total_outcome_payments_se": r["payments"].std(ddof=1) / math.sqrt(D) if D > 1
+            else np.nan,
             "yearly_budget_by_year": yearly_q,
-            "yearly_budget": yearly_q.max(1),
+            "yearly_budget": yearly_q.max(),
         }
+
+
+def _with_irr_summaries(out: dict[str, np.ndarray], d: dict[str, np.ndarray]
+                        ) -> dict[str, np.ndarray]:
+    """``out`` (stacked :func:`_summarise_one` results) with the IRR summaries of the stacked
+    per-draw arrays ``d``, in the order of :data:`_SUMMARY_META`."""
+    out = {**out, **_irr_summaries(d["irr_annual"], d["mean_flow"], int(d["ppy"][0]))}
+    return {k: out[k] for k in _SUMMARY_META}
 
 
 _SUMMARY_META = {
@@ -637,21 +654,30 @@ def evaluate_variants(deal: Deal, ds: xr.Dataset, cf: xr.Dataset, variants: Sequ
         var, table, interim, free = job
         data, coords = money_arrays(var, ds, cf, table=table, interim=interim, fixed=free)
         money = _MoneyArrays(data, coords, ppy, float(var.municipality.discount_rate))
-        return _variant_draws(var, money, year_index, len(years), budget_payer)
+        row = _variant_draws(var, money, year_index, len(years), budget_payer)
+        row["summary"] = _summarise_one(row, confidence)  # on this thread
+        return row
 
     threads = work_threads(CHUNK_VARIANTS)
+    # variants per IRR call: their investors' flows (D, P) fill at most _IRR_BATCH_BYTES
+    flow_bytes = 8 * ds.sizes["draw"] * ds.sizes.get("period", 1)
+    batch = max(threads, _IRR_BATCH_BYTES // max(flow_bytes, 1))
     for start in range(0, len(variants), CHUNK_VARIANTS):
         rows: list[dict[str, np.ndarray]] = []
         chunk = variants[start:start + CHUNK_VARIANTS]
-        # a few variants at a time on threads (each alone: the same numbers on any number)
-        for lo in range(0, len(chunk), threads):
-            rows.extend(in_order(per_draw, [prepared(var) for var in chunk[lo:lo + threads]],
-                                 threads=threads))
-            if sum(r["flow"].nbytes for r in rows if "flow" in r) >= _IRR_BATCH_BYTES:
-                _add_irr(rows)
-        _add_irr(rows)
-        stacked = {k: np.stack([r[k] for r in rows]) for k in rows[0]}
-        chunks.append(_summarise(stacked, confidence))
+        # a batch of variants at a time on threads (each alone: the same numbers on any
+        # number), then one IRR call for the batch
+        for lo in range(0, len(chunk), batch):
+            part = in_order(per_draw, [prepared(var) for var in chunk[lo:lo + batch]],
+                            threads=threads)
+            _add_irr(part)
+            rows.extend(part)
+        each = [r.pop("summary") for r in rows]
+        need = (*_IRR_INPUTS, *(src for src, _, _ in _DRAW_VARS.values())) if keep_draws \
+            else _IRR_INPUTS
+        stacked = {k: np.stack([r[k] for r in rows]) for k in need}
+        chunks.append(_with_irr_summaries({k: np.stack([e[k] for e in each]) for k in each[0]},
+                                          stacked))
         if keep_draws:
             for name, (src, _, _) in _DRAW_VARS.items():
                 kept[name].append(stacked[src])
