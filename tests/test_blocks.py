@@ -9,11 +9,13 @@ import itertools
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sibsim
 from results_equal import assert_same_dataset
 from sibsim import resources
-from sibsim.analysis.blocks import SUM_CHUNK, DrawAssembler, DrawSum
+from sibsim.analysis.blocks import SUM_CHUNK, DrawAssembler, DrawSum, DrawSumPart
 from sibsim.analysis.breakeven import breakeven
 from sibsim.cli import main
 from sibsim.money.deal import BreakevenSearch, Deal
@@ -112,7 +114,7 @@ def test_a_counterfactual_of_other_draws_is_refused():
 
 
 # ------------------------------------------------------------------ assembling the blocks
-@pytest.mark.parametrize("sizes", [[4096], [1, 4095, 3000], [5000, 2096, 1000], [8192]])
+@pytest.mark.parametrize("sizes", [[512], [1, 511, 375], [625, 262, 125], [1024]])
 def test_drawsum_does_not_depend_on_the_blocks(sizes):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(sum(sizes), 3)) * 10.0 ** rng.integers(-5, 9, size=(sum(sizes), 1))
@@ -124,7 +126,7 @@ def test_drawsum_does_not_depend_on_the_blocks(sizes):
         lo += n
     assert np.array_equal(whole.mean(), parts.mean())
     np.testing.assert_allclose(parts.mean(), x.mean(axis=0), rtol=1e-12)
-    assert parts.count == x.shape[0] and SUM_CHUNK == 4096
+    assert parts.count == x.shape[0] and SUM_CHUNK == 512  # the sizes cut chunks at the edges
 
 
 def test_drawassembler_refuses_gaps_and_overlaps():
@@ -343,3 +345,40 @@ def test_a_block_run_alone_is_that_slice_of_the_whole_analysis():
                                 _no_attrs(one.breakeven[per_draw].isel(draw=slice(7, 19))))
     xr.testing.assert_identical(_no_attrs(block["outcomes"]),
                                 _no_attrs(one.outcomes.isel(draw=slice(7, 19))))
+
+
+def test_outcome_means_summed_in_blocks_equal_one_pass(monkeypatch):
+    """Blocks that sum their outcome arrays where they are computed (run_block's
+    outcome_sums, as dask workers do) give the same means, bit for bit, as one pass, for block
+    sizes that cut the summing chunks anywhere (chunks of 16 draws here, so that blocks hold
+    whole chunks, parts of two, and less than one)."""
+    from sibsim.analysis import blocks
+
+    monkeypatch.setattr(blocks, "SUM_CHUNK", 16)
+    deal = _small_grid(sibsim.load_scenario("peterborough"))
+    runs = [analyse(deal, draws=150, seed=5, progress=False, block_draws=b, keep_outcomes=False,
+                    with_breakeven=False) for b in (150, 40, 7)]
+    for other in runs[1:]:
+        _same_run(other.outcomes, runs[0].outcomes)
+    kept = analyse(deal, draws=150, seed=5, progress=False, block_draws=150,
+                   with_breakeven=False)
+    np.testing.assert_allclose(runs[1].outcomes["mean_at_risk"].values,
+                               kept.outcomes["at_risk"].mean("draw").values, rtol=1e-12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 7), st.integers(1, 60), st.lists(st.integers(1, 59), max_size=5),
+       st.integers(0, 2**32 - 1))
+def test_draw_sum_parts_equal_adding_the_values(chunk, n, cuts, seed):
+    """DrawSumPart.of (made where a block is computed) then DrawSum.add_part gives the sums
+    of DrawSum.add of the values, bit for bit, for any chunk size and block boundaries (values
+    of mixed magnitudes, so that the order of the additions shows)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 2)) * 10.0 ** rng.uniform(-8, 8, size=(n, 1))
+    edges = [0, *sorted({c for c in cuts if c < n}), n]
+    whole, parts = DrawSum(chunk=chunk), DrawSum(chunk=chunk)
+    whole.add(x)
+    for lo, hi in itertools.pairwise(edges):
+        parts.add_part(DrawSumPart.of(x[lo:hi], lo, chunk=chunk))
+    assert parts.count == whole.count == n
+    np.testing.assert_array_equal(parts.sum(), whole.sum())

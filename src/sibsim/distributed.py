@@ -128,7 +128,8 @@ def default_block_draws(draws: int, worker_threads: int, memory_block: int,
 
 
 def _block_task(deal: Deal, first: int, n: int, seed: int, engine: str,
-                search: BreakevenBlocks | None, threads: dict[str, int] | int | None) -> dict:
+                search: BreakevenBlocks | None, threads: dict[str, int] | int | None,
+                outcome_sums: bool = False) -> dict:
     """One block on a worker: :func:`sibsim.report.run_block` with this host's numba threads."""
     from sibsim.report import run_block
 
@@ -136,7 +137,8 @@ def _block_task(deal: Deal, first: int, n: int, seed: int, engine: str,
         from distributed import get_worker
 
         threads = threads.get(_host(get_worker().address), 1)
-    return run_block(deal, first, n, seed, engine, search, threads=threads)
+    return run_block(deal, first, n, seed, engine, search, threads=threads,
+                     outcome_sums=outcome_sums)
 
 
 def in_order(client: Any, tasks: Iterator[tuple[str, Any, tuple]], retries: int = 2
@@ -170,12 +172,15 @@ def in_order(client: Any, tasks: Iterator[tuple[str, Any, tuple]], retries: int 
 
 def _blocks(client: Any, deal: Deal, draws: int, seed: int, engine: str, block: int,
             search: BreakevenBlocks | None, threads: dict[str, int] | int | None,
-            retries: int, starts: list[int] | None = None) -> Iterator[dict]:
-    """The blocks of a run, computed on the cluster, yielded in draw order (:func:`in_order`)."""
+            retries: int, starts: list[int] | None = None, outcome_sums: bool = False
+            ) -> Iterator[dict]:
+    """The blocks of a run, computed on the cluster, yielded in draw order (:func:`in_order`);
+    ``outcome_sums``: see :func:`sibsim.report.run_block`."""
     run_id = uuid.uuid4().hex[:12]
     starts = range(0, draws, block) if starts is None else starts
     tasks = ((f"sibsim-block-{run_id}-{first}", _block_task,
-              (deal, first, min(block, draws - first), seed, engine, search, threads))
+              (deal, first, min(block, draws - first), seed, engine, search, threads,
+               outcome_sums))
              for first in starts)
     return in_order(client, tasks, retries)
 
@@ -198,7 +203,8 @@ def analyse_on_cluster(client: Any, deal: Deal, draws: int, seed: int, engine: s
     block = block_draws or default_block_draws(draws, nthreads, memory_block, per_draw)
     threads = numba_threads if numba_threads is not None else numba_threads_by_host(client)
     collect = _BlockCollector(draws, keep_outcomes, search)
-    for result in _blocks(client, deal, draws, seed, engine, block, search, threads, retries):
+    for result in _blocks(client, deal, draws, seed, engine, block, search, threads, retries,
+                          outcome_sums=not keep_outcomes):
         collect.add(result)
         bar.update(result["n"])
     return collect.result()

@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from sibsim import resources
-from sibsim.analysis.blocks import DrawAssembler, DrawSum
+from sibsim.analysis.blocks import DrawAssembler, DrawSum, DrawSumPart
 from sibsim.analysis.breakeven import BreakevenBlocks
 from sibsim.analysis.budget import (
     ALL_PAYERS,
@@ -267,18 +267,22 @@ def _analyse_blocks(deal: Deal, draws: int, seed: int, engine: str, bar: Progres
         n = min(est.block_draws, draws - first)
         bar.stage(f"block {first // est.block_draws + 1} of {-(-draws // est.block_draws)}",
                   weight=n / draws)
-        collect.add(run_block(deal, first, n, seed, engine, search))
+        collect.add(run_block(deal, first, n, seed, engine, search,
+                              outcome_sums=not est.keep_outcomes))
     return collect.result()
 
 
 def run_block(deal: Deal, first: int, n: int, seed: int, engine: str,
-              search: BreakevenBlocks | None, threads: int | None = None) -> dict:
+              search: BreakevenBlocks | None, threads: int | None = None,
+              outcome_sums: bool = False) -> dict:
     """Every per-draw result of the draws ``[first, first + n)`` of a run (a block).
 
     The one function that processes a block, in one process (:func:`analyse`) or on a dask
     worker (:mod:`sibsim.distributed`); :class:`_BlockCollector` puts the blocks together.
     ``search``'s state is not changed (its curves come back in ``"curves"``). ``threads``:
-    numba threads for this block (default: as configured).
+    numba threads for this block (default: as configured). ``outcome_sums``: the per-draw
+    outcome arrays come back summed over draws here (``"outcome_sums"``, for a run that keeps
+    their means only), so that less travels from a dask worker; the means are the same.
     """
     if threads is not None:
         import numba
@@ -293,6 +297,12 @@ def run_block(deal: Deal, first: int, n: int, seed: int, engine: str,
     del cf
     out.update(money=money, investors=investor_metrics(money),
                municipality=municipality_metrics(money), outcomes=ds)
+    if outcome_sums:
+        names = _OutcomeSums.summed(ds)
+        out["outcome_sums"] = {
+            k: (ds[k].variable.isel(draw=slice(0, 1)),
+                DrawSumPart.of(ds[k].transpose("draw", ...).values, first)) for k in names}
+        out["outcomes"] = ds.drop_vars(names)
     return out
 
 
@@ -317,7 +327,12 @@ class _BlockCollector:
             self.search.add_curves(block["curves"])
             self.asm["breakeven"].add(block["breakeven"])
         ds = block["outcomes"]
-        if self.keep_outcomes:
+        if "outcome_sums" in block:  # summed where the block was computed
+            self.sums = self.sums or _OutcomeSums.from_templates(
+                {k: t for k, (t, _) in block["outcome_sums"].items()})
+            self.sums.add_parts({k: part for k, (_, part) in block["outcome_sums"].items()})
+            self.asm["outcomes"].add(ds)
+        elif self.keep_outcomes:
             self.asm["outcomes"].add(ds)
         else:
             self.sums = _OutcomeSums(ds) if self.sums is None else self.sums
@@ -340,10 +355,29 @@ class _OutcomeSums:
     """Sums over draws of the per-draw outcome arrays, for results without them."""
 
     def __init__(self, ds: xr.Dataset) -> None:
-        self.names = [k for k, var in ds.data_vars.items()
-                      if "draw" in var.dims and k != "parameter_value"]
+        self.names = self.summed(ds)
         self.sums = {k: DrawSum() for k in self.names}
         self.template = {k: ds[k].variable for k in self.names}
+
+    @staticmethod
+    def summed(ds: xr.Dataset) -> list[str]:
+        """The per-draw outcome arrays of ``ds`` that are summed (all but the parameters)."""
+        return [k for k, var in ds.data_vars.items()
+                if "draw" in var.dims and k != "parameter_value"]
+
+    @classmethod
+    def from_templates(cls, templates: dict[str, xr.Variable]) -> _OutcomeSums:
+        """Sums of the arrays shaped as ``templates`` (one draw each), added as parts."""
+        self = cls.__new__(cls)
+        self.names = list(templates)
+        self.sums = {k: DrawSum() for k in self.names}
+        self.template = dict(templates)
+        return self
+
+    def add_parts(self, parts: dict[str, DrawSumPart]) -> None:
+        """Add a block's outcome arrays summed where it was computed (run_block)."""
+        for k in self.names:
+            self.sums[k].add_part(parts[k])
 
     def add(self, ds: xr.Dataset) -> xr.Dataset:
         """Add a block's outcome arrays; return the block without them."""

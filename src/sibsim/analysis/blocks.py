@@ -25,14 +25,18 @@ Examples
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import xarray as xr
 
-__all__ = ["SUM_CHUNK", "DrawAssembler", "DrawSum"]
+__all__ = ["SUM_CHUNK", "DrawAssembler", "DrawSum", "DrawSumPart"]
 
 #: Draws summed together before their sum is added to the running total (a fixed partition of
-#: the draw sequence, so sums do not depend on block boundaries).
-SUM_CHUNK = 4096
+#: the draw sequence, so sums do not depend on block boundaries). Small next to a block, so
+#: that a block computed on a dask worker sends its chunk sums, not its draws
+#: (:class:`DrawSumPart`).
+SUM_CHUNK = 512
 
 
 class DrawSum:
@@ -44,7 +48,9 @@ class DrawSum:
     sizes: a run processed in blocks gives the same means, to the last bit, as one pass.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, chunk: int | None = None) -> None:
+        #: draws summed together (default :data:`SUM_CHUNK`)
+        self.chunk = int(SUM_CHUNK if chunk is None else chunk)
         self._total: np.ndarray | None = None
         self._buffer: list[np.ndarray] = []
         self._buffered = 0
@@ -56,19 +62,35 @@ class DrawSum:
         self.count += values.shape[0]
         self._buffer.append(values)
         self._buffered += values.shape[0]
-        if self._buffered < SUM_CHUNK:
+        if self._buffered < self.chunk:
             return
         rows = np.concatenate(self._buffer, axis=0) if len(self._buffer) > 1 else values
-        full = (rows.shape[0] // SUM_CHUNK) * SUM_CHUNK
-        for lo in range(0, full, SUM_CHUNK):
-            self._add_chunk(rows[lo:lo + SUM_CHUNK])
+        full = (rows.shape[0] // self.chunk) * self.chunk
+        for lo in range(0, full, self.chunk):
+            self._add_chunk(rows[lo:lo + self.chunk])
         rest = rows[full:]
         self._buffer = [rest.copy()] if rest.shape[0] else []
         self._buffered = rest.shape[0]
 
     def _add_chunk(self, chunk: np.ndarray) -> None:
-        s = np.add.reduce(np.array(chunk, order="C"), axis=0)  # a fresh copy: same layout always
+        self._add_chunk_sum(_chunk_sum(chunk))
+
+    def _add_chunk_sum(self, s: np.ndarray) -> None:
         self._total = s if self._total is None else self._total + s
+
+    def add_part(self, part: DrawSumPart) -> None:
+        """Add a block's values summed where they were computed (:meth:`DrawSumPart.of`):
+        the same result, to the last bit, as :meth:`add` of the block's values."""
+        if self._buffered != part.offset:
+            raise ValueError(f"DrawSum: a part made for {part.offset} draws waiting in the "
+                             f"buffer added with {self._buffered} waiting")
+        if part.head.shape[0]:
+            self.add(part.head)
+        for s in part.chunk_sums:  # the head finished the chunk that was waiting
+            self._add_chunk_sum(s)
+        self.count += part.chunk_sums.shape[0] * self.chunk
+        if part.tail.shape[0]:
+            self.add(part.tail)
 
     def sum(self) -> np.ndarray:
         """Sum over every draw added so far."""
@@ -84,6 +106,49 @@ class DrawSum:
     def mean(self) -> np.ndarray:
         """Mean over every draw added so far."""
         return self.sum() / self.count
+
+
+def _chunk_sum(chunk: np.ndarray) -> np.ndarray:
+    """Sum over the first axis of one chunk of draws (of a fresh C-order copy: the same
+    layout, so the same order of additions, wherever the chunk was cut from)."""
+    return np.add.reduce(np.array(chunk, dtype=float, order="C"), axis=0)
+
+
+class DrawSumPart(NamedTuple):
+    """A block's values for a :class:`DrawSum`, with its whole chunks already summed.
+
+    Made where the block is computed (a dask worker) with :meth:`of`, so that only the chunk
+    sums and the few draws of the chunks the block shares with its neighbours travel;
+    :meth:`DrawSum.add_part` gives the same sums as :meth:`DrawSum.add` of all the values.
+
+    >>> x = np.arange(10.0)[:, None] * 0.1
+    >>> whole, parts = DrawSum(chunk=4), DrawSum(chunk=4)
+    >>> whole.add(x)
+    >>> for lo, hi in [(0, 3), (3, 10)]:
+    ...     parts.add_part(DrawSumPart.of(x[lo:hi], lo, chunk=4))
+    >>> bool(np.array_equal(whole.sum(), parts.sum()))
+    True
+    """
+
+    offset: int  #: draws of the block's first chunk that come before the block
+    head: np.ndarray  #: (h, ...) the draws that finish that chunk (h < SUM_CHUNK)
+    chunk_sums: np.ndarray  #: (k, ...) sums of the block's whole chunks, in order
+    tail: np.ndarray  #: (t, ...) the draws of the last, unfinished chunk
+
+    @classmethod
+    def of(cls, values: np.ndarray, first: int, chunk: int | None = None) -> DrawSumPart:
+        """The part of ``values`` (draws ``first, first + 1, ...`` of a run, counted from the
+        run's first draw; first axis: draws), for a :class:`DrawSum` of chunks of ``chunk``
+        (default :data:`SUM_CHUNK`)."""
+        chunk = SUM_CHUNK if chunk is None else int(chunk)
+        values = np.asarray(values, dtype=float)
+        offset = first % chunk
+        h = min(values.shape[0], (chunk - offset) % chunk)
+        full = ((values.shape[0] - h) // chunk) * chunk
+        body = values[h:h + full]
+        sums = (np.stack([_chunk_sum(body[lo:lo + chunk]) for lo in range(0, full, chunk)])
+                if full else np.empty((0, *values.shape[1:])))
+        return cls(offset, values[:h].copy(), sums, values[h + full:].copy())
 
 
 class DrawAssembler:
