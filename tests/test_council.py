@@ -365,3 +365,33 @@ def test_a_breakeven_without_any_effect_is_said_so(tmp_path):
         doc = html_lib.unescape(council_report(res, deal, lang=lang))
         assert TEXTS[lang]["breakeven_no_effect"] in doc
         assert "0 %" + " verrattuna" not in doc and "at least 0%" not in doc
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+@pytest.mark.parametrize("top", [0.45e6, 3.7e6, 0.012e6, 85e6])
+def test_budget_fan_tick_labels_all_differ(lang, top):
+    """Every tick label of the budget figure's money axis is its own number, whatever the
+    size of the payments (ticks 0.05 million apart once printed 0,4 0,4 0,3 0,3 ...)."""
+    import types
+
+    import matplotlib.pyplot as plt
+    import xarray as xr
+
+    from sibsim.council.figures import plot_budget_fan
+
+    years = np.arange(2027, 2033)
+    shape = np.array([0.0, 0.0, 0.1, 1.0, 0.9, 0.0])
+    yearly = xr.Dataset({k: ("year", top * q * shape) for k, q in [
+        ("gross_p05", 0.1), ("gross_p25", 0.3), ("gross_median", 0.5), ("gross_p75", 0.7),
+        ("gross_p95", 1.0), ("appropriation", 0.95)]}, coords={"year": years})
+    results = types.SimpleNamespace(money=xr.Dataset(attrs={"currency": "EUR"}))
+    fig, ax = plt.subplots()
+    try:
+        plot_budget_fan(results, ax, None, lang=lang, yearly=yearly)
+        fig.canvas.draw()
+        lo, hi = ax.get_ylim()
+        labels = [t.get_text() for t, v in zip(ax.get_yticklabels(), ax.get_yticks(),
+                                                strict=True) if lo <= v <= hi]
+    finally:
+        plt.close(fig)
+    assert len(labels) >= 3 and len(set(labels)) == len(labels), labels

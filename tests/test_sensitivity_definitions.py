@@ -718,8 +718,16 @@ def test_tornado_default_ends_units_and_sources(chain):
 
 
 def test_tornado_sorts_a_missing_swing_last(chain, monkeypatch):
-    calls = iter([np.nan, 1.0, 0.0, 0.5])
-    monkeypatch.setattr(Chain, "output", lambda self, values, output: next(calls))
+    # each end's output by its input and end (the ends run on threads, in any order): the
+    # low end lies below the input's mean, the high end above it
+    table = {f"{MOJ}.saving_per_event": (np.nan, 1.0), "service_costs.per_participant": (0.0, 0.5)}
+    means = {k: float(chain.deal.uncertain_inputs()[k].mean) for k in table}
+
+    def output(self, values, output):
+        ((name, x),) = values.items()
+        return table[name][int(float(x[0]) > means[name])]
+
+    monkeypatch.setattr(Chain, "output", output)
     monkeypatch.setattr(tornado, "Chain", lambda *a: chain)
     t = tornado.tornado(chain.deal, output="investor_mean_irr", draws=12, seed=3,
                         inputs=[f"{MOJ}.saving_per_event", "service_costs.per_participant"])

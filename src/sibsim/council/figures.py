@@ -17,6 +17,7 @@ from sibsim.council.facts import yearly_table
 from sibsim.council.formats import Formatter
 from sibsim.council.texts import TEXTS
 from sibsim.money.deal import Deal
+from sibsim.plots.ticks import StepFormatter
 
 __all__ = ["FONT", "plot_budget_fan", "plot_investor_outcome", "plot_net_loss_chance"]
 
@@ -52,7 +53,7 @@ def plot_budget_fan(results, ax: Axes, deal: Deal, lang: str = "en",
         "currency"])), fontsize=FONT)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(len(yr), 12)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}"))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f.axis(v, 1)))
+    ax.yaxis.set_major_formatter(StepFormatter(f.axis))
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=FONT - 2, frameon=False, loc="upper left")
     _style(ax)
@@ -97,7 +98,7 @@ def plot_net_loss_chance(results, ax: Axes, lang: str = "en") -> Axes:
     _segment_label(ax, 0.0, p, f"{t['chance_pays_more']}\n{f.pct(p, 0)}", RED)
     _segment_label(ax, p, 1 - p, f"{t['chance_saves']}\n{f.pct(1 - p, 0)}", GREEN)
     ax.set_yticks([])
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f.pct(v, 0)))
+    ax.xaxis.set_major_formatter(StepFormatter(f.pct, scale=100))
     ax.set_title(f"{t['chance_title']}: {f.pct(p, 0)}", fontsize=FONT + 1, loc="left")
     ax.spines[["top", "right", "left"]].set_visible(False)
     ax.tick_params(labelsize=FONT - 1)
@@ -122,8 +123,8 @@ def plot_investor_outcome(results, ax: Axes, lang: str = "en") -> Axes:
     ax.axvline(1.0, color="black", lw=1.5, ls="--")
     ax.set_xlabel(t["ax_back_per_euro"], fontsize=FONT)
     ax.set_ylabel(t["ax_share"], fontsize=FONT)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f.axis(v, 1)))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f.pct(v, 0)))
+    ax.xaxis.set_major_formatter(StepFormatter(f.axis, least=1))
+    ax.yaxis.set_major_formatter(StepFormatter(f.pct, scale=100))
     # the handles are given: an empty bar() has no patch to lend the legend its colour
     handles = [Line2D([], [], color="black", lw=1.5, ls="--", label=t["legend_break_even"]),
                Patch(color=RED, label=t["legend_loss"].format(p=f.pct(loss, 0)))]

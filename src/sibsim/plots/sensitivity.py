@@ -18,6 +18,8 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
+from sibsim.plots.ticks import StepFormatter
+
 __all__ = ["plot_indices", "plot_tornado"]
 
 LOW, HIGH = "#4C72B0", "#DD8452"
@@ -65,12 +67,12 @@ def plot_tornado(result: xr.Dataset, ax: Axes | None = None, max_inputs: int = 1
     ax.set_xlabel(f"{result.attrs.get('output_description', result.attrs['output'])}{unit} "
                   f"(base {_fmt_value(base, units)})")
     if units == "per year" or units == "probability":
-        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:.0%}"))
+        ax.xaxis.set_major_formatter(StepFormatter(lambda x, d: f"{x:.{d}%}", scale=100))
     else:
         big = np.nanmax(np.abs(np.append(sub["value"].values, base)))
         scale, suffix = (1e6, "M") if big >= 1e6 else (1e3, "k") if big >= 1e4 else (1.0, "")
-        ax.xaxis.set_major_formatter(plt.FuncFormatter(
-            lambda x, _: f"{x / scale:,.1f}{suffix}" if suffix else f"{x:,.0f}"))
+        ax.xaxis.set_major_formatter(StepFormatter(
+            lambda x, d: f"{x / scale:,.{d}f}{suffix}", scale=1.0 / scale, least=bool(suffix)))
         ax.xaxis.set_major_locator(plt.MaxNLocator(6))
     ax.set_title(f"One-way sensitivity: each input at its {result.attrs.get('ends', '')}",
                  fontsize=10)
