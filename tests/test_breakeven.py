@@ -3,6 +3,8 @@ monotone loss curves, and the crossing rules on hand-made arrays."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,7 @@ from sibsim.money.capital import CapitalStructure, ServiceCosts, Tranche
 from sibsim.money.deal import Deal, Investors
 from sibsim.money.evaluation import Evaluation
 from sibsim.money.municipality import Municipality
+from sibsim.scenario_file import builtin_scenarios
 
 # --------------------------------------------------------------------------------------
 # _crossing on hand-made arrays
@@ -230,13 +233,40 @@ def test_monotone_contract_has_monotone_npv_and_a_single_crossing():
 
 
 def test_default_effect_range():
+    """The search goes the way the scenario's effect goes (its prior's mean against no
+    effect); a prior centred on no effect leaves it to the first evaluation's direction."""
     _sc, terms, _, _ = closed_form_case()
+    eff = terms.scenario.effect
+    assert float(eff.value if not hasattr(eff.value, "mean") else eff.value.mean) < 1.0
     assert default_effect_range(terms) == (1.0, 0.5)
     up = terms.replace(evaluations=(Evaluation("events", direction="increase"),))
-    assert default_effect_range(up) == (1.0, 2.0)
+    # the effect lowers the rate: searched downwards even when the evaluation counts up
+    assert default_effect_range(up) == (1.0, 0.5)
+    stronger = dataclasses.replace(eff, value=LogNormal.from_mean_sd(1.4, 0.15))
+    assert default_effect_range(terms.with_scenario(effect=stronger)) == (1.0, 2.0)
+    flat = dataclasses.replace(eff, value=1.0)
+    assert default_effect_range(terms.with_scenario(effect=flat)) == (1.0, 0.5)
+    assert default_effect_range(up.with_scenario(effect=flat)) == (1.0, 2.0)
     absolute = Effect("absolute", -0.1)
     assert default_effect_range(terms.with_scenario(effect=absolute)) == (0.0, -0.25)
-    assert default_effect_range(up.with_scenario(effect=absolute)) == (0.0, 0.25)
+    assert default_effect_range(up.with_scenario(effect=absolute)) == (0.0, -0.25)
+    assert default_effect_range(terms.with_scenario(effect=Effect("absolute", 0.05))) == (
+        0.0, 0.25)
+    assert default_effect_range(up.with_scenario(effect=Effect("absolute", 0.0))) == (0.0, 0.25)
+    assert default_effect_range(terms.with_scenario(effect=Effect("absolute", 0.0))) == (
+        0.0, -0.25)
+
+
+def test_default_effect_range_of_every_builtin_scenario_follows_its_prior():
+    """Lapset-SIB II's prior raises the hazard of returning to work or study (1.4) while its
+    first evaluation counts school absences down: the search once went from 1.0 to 0.5, the
+    wrong way, and reported no break-even in most draws."""
+    for name in builtin_scenarios():
+        deal = sibsim.load_scenario(name)
+        eff = deal.scenario.effect
+        mean = float(getattr(eff.value, "mean", eff.value))
+        lo, hi = default_effect_range(deal)
+        assert (hi - lo > 0) == (mean > lo), name
 
 
 def test_validation():

@@ -14,7 +14,7 @@ import sibsim
 from sibsim.cli import main
 from sibsim.money.deal import BreakevenSearch, Deal, Investors
 from sibsim.report import UnfundedCostsWarning, analyse, describe, open_results
-from sibsim.scenario_file import ScenarioFileError, load_scenario
+from sibsim.scenario_file import ScenarioFileError, builtin_scenarios, load_scenario
 
 UNDERFUNDED = """
 name = "underfunded"
@@ -118,6 +118,29 @@ def test_breakeven_wording_for_an_outcome_where_more_is_better():
     be = text[text.index("Break-even"):]
     assert "increase" in be and "reduction" not in be
     assert "true effect on job starts is at least a" in be
+
+
+def test_breakeven_text_of_an_effect_that_raises_a_hazard_speaks_of_an_increase():
+    """Lapset-SIB II's service raises the hazard of returning to work or study (prior mean
+    1.4) and its first evaluation counts school absences down: the break-even is searched
+    towards stronger increases, and named in a plural the summary can print."""
+    deal = load_scenario("lapset-sib-2")
+    res = analyse(deal, draws=40, seed=2, progress=False)
+    assert res.breakeven.attrs["effect_range"][1] > 1.0
+    be = describe(res, deal)
+    be = be[be.index("Break-even"):]
+    assert "reduction" not in be and "increase" in be
+
+
+def test_outcome_names_in_the_summary_are_plural_english():
+    from sibsim.report import plural
+
+    got = {name: plural(load_scenario(name).scenario.outcome.name)
+           for name in builtin_scenarios()}
+    assert got["lapset-sib-2"] == "activities" and got["essex-mst"] == "entries to care"
+    assert got["tyollisyys-sib"] == "months without work" and got["denver-housing"] == "housing"
+    assert got["peterborough"] == "reconviction events"
+    assert not any(p.split(" ")[0].endswith(("ys", "ss")) for p in got.values()), got
 
 
 def test_breakeven_out_of_range_names_the_option_and_the_range_is_settable(tmp_path):

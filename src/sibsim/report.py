@@ -410,6 +410,33 @@ def _bytes(n: float) -> str:
 
 
 # ------------------------------------------------------------------------- plain language
+def plural(name: str) -> str:
+    """The plural of an outcome's name (an English noun phrase), for the summary's sentences.
+
+    >>> [plural(n) for n in ("jail day", "activity", "entry to care", "month without work",
+    ...                      "housing", "reconviction event")]
+    ['jail days', 'activities', 'entries to care', 'months without work', 'housing', \
+'reconviction events']
+    """
+    head, sep, rest = name, "", ""
+    for joint in (" to ", " of ", " without ", " in ", " for ", " per "):
+        if joint in name:
+            head, rest = name.split(joint, 1)
+            sep = joint
+            break
+    words = head.rsplit(" ", 1)
+    last = words[-1]
+    if not last or not last[-1].isalpha() or last.endswith("ing"):
+        return name  # "housing", a name that ends in a number or sign: kept as it is
+    if last[-1] == "y" and len(last) > 1 and last[-2] not in "aeiou":
+        last = last[:-1] + "ies"
+    elif last.endswith(("s", "x", "z", "ch", "sh")):
+        last += "es"
+    else:
+        last += "s"
+    return " ".join([*words[:-1], last]) + sep + rest
+
+
 def _money(x: float, cur: str) -> str:
     a = abs(x)
     s = "-" if x < 0 else ""
@@ -633,7 +660,7 @@ def describe(res: SIBResults, deal: Deal) -> str:
     if res.breakeven is not None:
         be = res.breakeven
         meas = be.attrs["measure"]
-        what = f"true effect on {scenario.outcome.name}s"
+        what = f"true effect on {plural(scenario.outcome.name)}"
         lines += ["", "Break-even"]
         for party, text, var in (
             ("investors", "Investors break even (NPV at their discount rate = 0)",

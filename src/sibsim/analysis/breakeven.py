@@ -60,6 +60,7 @@ from sibsim.money.sib import (
     money_flows,
 )
 from sibsim.spec import _validate as v
+from sibsim.spec.distributions import Distribution
 
 __all__ = ["BreakevenBlocks", "breakeven", "default_effect_range"]
 
@@ -77,12 +78,28 @@ _SERIAL_TRACE_CELLS = 4_000_000
 
 
 def default_effect_range(deal: Deal) -> tuple[float, float]:
-    """(no effect, strongest effect) searched by default: a halving or doubling of the outcome."""
-    measure = deal.scenario.effect.measure
-    reduce = deal.evaluations[0].direction == "reduce"
-    if measure == "absolute":
-        return (0.0, -0.25) if reduce else (0.0, 0.25)
-    return (1.0, 0.5) if reduce else (1.0, 2.0)
+    """(no effect, strongest effect) searched by default: a halving or doubling of the rate (a
+    ratio measure), or 0.25 added or taken away (an absolute one).
+
+    The direction is the one the scenario's effect takes: the side of *no effect* on which the
+    mean of its prior lies (a hazard ratio of 1.4 on returning to work: towards 2.0), as the
+    first outcome process's effect is the one searched. A prior centred on no effect leaves
+    the direction to the first evaluation (fewer events: towards 0.5).
+
+    >>> import sibsim
+    >>> default_effect_range(sibsim.load_scenario("peterborough"))  # relative rate 0.9
+    (1.0, 0.5)
+    >>> default_effect_range(sibsim.load_scenario("lapset-sib-2"))  # hazard ratio 1.4
+    (1.0, 2.0)
+    """
+    effect = deal.scenario.effect
+    none = 0.0 if effect.measure == "absolute" else 1.0
+    value = effect.value
+    mean = float(value.mean if isinstance(value, Distribution) else value)
+    up = mean > none if mean != none else deal.evaluations[0].direction != "reduce"
+    if effect.measure == "absolute":
+        return (0.0, 0.25) if up else (0.0, -0.25)
+    return (1.0, 2.0) if up else (1.0, 0.5)
 
 
 class _Pipeline:
