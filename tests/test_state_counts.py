@@ -14,7 +14,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sibsim
@@ -40,11 +40,12 @@ WORK = MarkovOutcome(("seeking", "employed"), [[0.8, 0.2], [0.1, 0.9]], name="wo
                      events=[("seeking", "employed")])
 #: the service raises the job-finding probability 0.2 -> 0.3 among the engaged
 WORK_EFFECT = Effect("rr", 1.5, targets=[("seeking", "employed")])
+BENEFIT_EFFECT = Effect("rr", 0.8)
 BENEFIT = StateCountOutcome(follows="work", name="benefit_months",
                             rate_by_state={"employed": 0.5, "seeking": 3.0})
 
 
-def scenario(n: int = 100, count_effect: Effect | None = Effect("rr", 0.8), horizon: int = 3,
+def scenario(n: int = 100, count_effect: Effect | None = BENEFIT_EFFECT, horizon: int = 3,
              work_effect: Effect | None = WORK_EFFECT, **kw) -> Scenario:
     args = dict(cohort=Cohort(size=n), comparison=ComparisonGroup(ratio=1), horizon=horizon,
                 outcome=WORK, effect=work_effect,
@@ -96,6 +97,7 @@ def test_engagement_splits_the_rates():
         0.5 * np.array(TREATED), rtol=1e-12)
 
 
+@settings(max_examples=20)  # each example integrates a frailty (~0.3 s)
 @given(rates=st.lists(st.floats(0.0, 50.0), min_size=3, max_size=3),
        ratio=st.floats(0.2, 2.0), p=st.floats(0.05, 0.6))
 def test_expected_counts_are_occupancy_times_rates(rates, ratio, p):
@@ -103,8 +105,8 @@ def test_expected_counts_are_occupancy_times_rates(rates, ratio, p):
     x rate x effect), read from the same run's own occupancy (frailty and drop-out included)."""
     states = ("a", "b", "c")
     drv = MarkovOutcome(states, [[1 - p, p, 0.0], [0.1, 0.8, 0.1], [0.0, 0.3, 0.7]], name="d")
-    cnt = StateCountOutcome(follows="d", name="n", rate_by_state=dict(zip(states, rates)),
-                            profile=(1.0, 0.5))
+    cnt = StateCountOutcome(follows="d", name="n", profile=(1.0, 0.5),
+                            rate_by_state=dict(zip(states, rates, strict=True)))
     sc = Scenario(cohort=Cohort(entry=(50, 30)), comparison=ComparisonGroup(ratio=1), horizon=4,
                   outcome=drv, effect=Effect("hr", 1.4, targets=[("a", "b")], engagement=0.7,
                                              dropout=0.1),
@@ -285,11 +287,17 @@ metric = "benefit_months"
 process = "benefit_months"
 design = {kind = "rct"}
 window = 3
+money = {per_unit = 200}    # a money metric: EUR 200 of public money per benefit month
 
 [contract]
 [[contract.terms]]
 metric = "benefit_months"
-rule = {kind = "price_per_unit", price = 100}
+rule = {kind = "price_per_unit", price = 0.5}   # half the gain: EUR 100 per month avoided
+
+[[contract.rate_cards]]
+name = "months_served"
+process = "benefit_months"
+price = 1                   # EUR 1 per benefit month of the treated participants
 
 [service_costs]
 per_participant = 1_000
@@ -373,11 +381,12 @@ def test_analyse_pays_and_saves_on_the_count(tmp_path):
     np.testing.assert_allclose(benefit(cf, "treatment"), [COMPARISON] * 2, rtol=1e-12)
     res = sibsim.analyse(deal, draws=40, seed=3, engine="expected", progress=False)
     money = res.money
-    # every draw is the same expected trace: the RCT measures 1 - 564 / 765 fewer benefit
-    # months per person; the contract pays 100 per month avoided, the municipality saves 400
+    # every draw is the same expected trace: the RCT measures 765 - 564 = 201 benefit months
+    # avoided, EUR 200 each; the contract pays half of it (EUR 100 per month avoided), the rate
+    # card EUR 1 per month of the treated (564) and the municipality saves EUR 400 a month
     avoided = sum(COMPARISON) - sum(TREATED)  # 765 - 564 = 201 months
     pay = money["outcome_payments"].sum("period").values
-    np.testing.assert_allclose(pay, 100 * avoided, rtol=1e-9)
+    np.testing.assert_allclose(pay, 100 * avoided + sum(TREATED), rtol=1e-9)
     saved = money["cashable_savings"].sum("period").values
     np.testing.assert_allclose(saved, 400 * avoided, rtol=1e-9)
     assert res.breakeven is not None

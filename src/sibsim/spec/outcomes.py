@@ -267,6 +267,8 @@ class CountOutcome(Outcome):
 
     @classmethod
     def from_toml(cls, sec: Section, **context: Any) -> CountOutcome:
+        """Read the table; ``follows`` or ``rate_by_state`` (a count by state's keys) is
+        refused at its key, naming ``kind = "counts_by_state"``."""
         for key in ("follows", "rate_by_state"):  # the keys of a count by state
             if key in sec.data:
                 raise KeyProblem(sec.path(key), "a count whose rate follows another process's "

@@ -141,6 +141,8 @@ class StateCountOutcome(Outcome):
 
     @classmethod
     def from_toml(cls, sec: Section, **context: Any) -> StateCountOutcome:
+        """Read the table; a plain count's ``rate``, ``baseline`` or ``dispersion`` is refused
+        at its key, with the reason."""
         for key, why in _REFUSED_KEYS.items():
             if key in sec.data:
                 raise KeyProblem(sec.path(key), why)
