@@ -137,6 +137,20 @@ def test_stochastic_engines_agree_with_the_trace(engine):
     assert abs(first.var(ddof=1) / first.mean() - 1.0) < 4 * np.sqrt(2.0 / (draws - 1))
 
 
+def test_with_a_shared_frailty_the_individual_engine_agrees_with_the_trace():
+    """A frailty reaches the count through the states it follows: the individual engine's mean
+    is the expected engine's (which integrates the frailty), within 4 standard errors."""
+    sc = scenario(n=150, frailty=Frailty(1.0, shared=True))
+    exp = benefit(sibsim.simulate(sc, draws=1, seed=1, engine="expected", progress=False),
+                  "treatment")[0]
+    draws = 200
+    got = benefit(sibsim.simulate(sc, draws=draws, seed=4, progress=False), "treatment")
+    se = got.std(axis=0, ddof=1) / np.sqrt(draws)
+    assert np.all(np.abs(got.mean(axis=0) - exp) < 4 * se), (got.mean(axis=0), exp, se)
+    # the frailty slows the move into work: more benefit months than without it (trace)
+    assert np.all(exp[1:] > np.array(TREATED[1:]) * 1.5)
+
+
 @pytest.mark.parametrize("engine", ["aggregate", "individual", "expected"])
 def test_a_block_of_draws_is_the_slice_of_a_whole_run(engine):
     sc = scenario(n=50)
