@@ -257,6 +257,14 @@ def test_rates_are_checked(rates, words):
         assert w in str(err.value), (w, str(err.value))
 
 
+def test_a_negative_rate_given_as_an_override_is_refused():
+    over = {"benefit_months.baseline.rate.seeking": np.array([3.0, -1.0])}
+    with pytest.raises(ValueError, match=r"baseline\.rate\.seeking: got -1\.0; allowed: an "
+                                         r"event rate per person-period >= 0"):
+        sibsim.simulate(scenario(), draws=2, seed=1, engine="expected", progress=False,
+                        overrides=over)
+
+
 def test_only_a_rate_ratio_is_an_effect_of_its_own():
     with pytest.raises(ValueError, match=r"Effect\.measure: got 'absolute'"):
         Process(BENEFIT, Effect("absolute", -1.0))

@@ -48,6 +48,7 @@ from sibsim.engine.tables import (
     effect_by_column,
     profile_values,
 )
+from sibsim.spec import _validate as v
 
 __all__ = ["StateCountModel"]
 
@@ -70,6 +71,10 @@ class StateCountModel(OutcomeModel):
         K = max(len(scenario.cohort.strata), 1)
         base = np.stack([np.asarray(params[f"baseline.rate.{s}"], dtype=float)
                          for s, _ in o.rate_by_state], axis=-1)  # (D, S)
+        if np.any(base < 0):  # a sampled rate is >= 0; an override might not be
+            d, s = (int(i) for i in np.argwhere(base < 0)[0])
+            raise v.fail(f"baseline.rate.{o.rate_by_state[s][0]}", float(base[d, s]),
+                         "an event rate per person-period >= 0")
         r0 = base[:, None, None, :] * mult[bidx][None, None, :, None]  # (D, 1, C, S)
         r0 = np.ascontiguousarray(np.broadcast_to(r0, (D, K, *r0.shape[2:])))
         return EffectFreeTables(common, tidx, strength, r0)
