@@ -97,7 +97,7 @@ def test_engagement_splits_the_rates():
         0.5 * np.array(TREATED), rtol=1e-12)
 
 
-@settings(max_examples=20)  # each example integrates a frailty (~0.3 s)
+@settings(max_examples=10)  # each example integrates a frailty (~0.3 s)
 @given(rates=st.lists(st.floats(0.0, 50.0), min_size=3, max_size=3),
        ratio=st.floats(0.2, 2.0), p=st.floats(0.05, 0.6))
 def test_expected_counts_are_occupancy_times_rates(rates, ratio, p):
