@@ -23,6 +23,7 @@ from sibsim import (
     Gamma,
     MarkovOutcome,
     Scenario,
+    StateCountOutcome,
     Stratum,
     Uniform,
 )
@@ -33,6 +34,7 @@ from sibsim.engine.outcome_models import (
     MarkovModel,
     model_of,
 )
+from sibsim.engine.state_counts import StateCountModel
 from sibsim.scenario_file import ScenarioFileError, parse_scenario
 from sibsim.spec import OUTCOME_KINDS, Outcome
 from sibsim.spec.toml import KeyProblem, Section
@@ -46,8 +48,10 @@ T3 = ((0.8, 0.15, 0.05), (0.3, 0.6, 0.1), (0.0, 0.0, 1.0))
 
 # ------------------------------------------------------------------ the registry
 def test_registry_holds_the_three_kinds_in_order():
-    assert OUTCOME_KINDS.names() == ("binary", "counts", "markov")
-    assert OUTCOME_KINDS.classes() == (BinaryOutcome, CountOutcome, MarkovOutcome)
+    # and the count whose rate follows another process's state (sibsim.spec.state_counts)
+    assert OUTCOME_KINDS.names() == ("binary", "counts", "markov", "counts_by_state")
+    assert OUTCOME_KINDS.classes() == (BinaryOutcome, CountOutcome, MarkovOutcome,
+                                       StateCountOutcome)
     for name in OUTCOME_KINDS.names():
         cls = OUTCOME_KINDS[name]
         assert cls.kind == name
@@ -58,7 +62,7 @@ def test_registry_holds_the_three_kinds_in_order():
 
 def test_every_kind_has_an_engine_model():
     assert OUTCOME_MODELS.names() == OUTCOME_KINDS.names()
-    assert OUTCOME_MODELS.classes() == (BinaryModel, CountModel, MarkovModel)
+    assert OUTCOME_MODELS.classes() == (BinaryModel, CountModel, MarkovModel, StateCountModel)
 
 
 def test_unknown_kind_lists_the_allowed_kinds():
@@ -68,7 +72,8 @@ def test_unknown_kind_lists_the_allowed_kinds():
     with pytest.raises(KeyProblem) as info:
         OUTCOME_KINDS.from_toml(Section("outcome", {"kind": "binomial", "probability": 0.3}))
     assert info.value.key == "outcome.kind"
-    assert info.value.problem == "got 'binomial'; allowed: 'binary', 'counts', 'markov'"
+    assert info.value.problem == ("got 'binomial'; allowed: 'binary', 'counts', 'markov', "
+                                  "'counts_by_state'")
 
 
 def test_loader_reports_unknown_and_missing_kinds_at_the_kind_key():

@@ -52,6 +52,7 @@ MOVED = {
     ("Evaluation", "bias"): lambda ev: ev.design.bias,
     ("Evaluation", "historical_rate"): lambda ev: ev.design.historical_rate,
     ("RateCard", "price_by_stratum"): lambda card: dict(card.price_by_stratum),
+    ("StateCountOutcome", "rate_by_state"): lambda o: dict(o.rate_by_state),
 }
 #: Keys whose value is checked by a dedicated assertion rather than by the walker.
 SPECIAL = {("ComparisonGroup", "none"), ("Stratum", "start_year")}
@@ -423,11 +424,22 @@ def every_key_documents() -> dict[str, dict]:
             "repaid_multiple": 1.05, "threshold": 0.01}}
         del life["contract"]["terms"][1]["per_person_cap"]
         docs[variant] = life
+    # a count whose rate follows another process's state (docs/scenario-format.md's example)
+    text = (ROOT / "docs" / "scenario-format.md").read_text(encoding="utf-8")
+    found = re.search(r"```toml\n(name = \"benefits\"\n.*?)```", text, re.S)
+    assert found, "the counts_by_state example of docs/scenario-format.md"
+    by_state = tomllib.loads(found.group(1))
+    by_state["outcome"][1].update({
+        "clock": "calendar", "profile": [1.0, 0.75],
+        "rate_by_state": {"employed": 0.25,
+                          "seeking": {"dist": "gamma", "mean": 3.5, "sd": 0.4}}})
+    docs["counts-by-state"] = by_state
     return docs
 
 
 @pytest.mark.parametrize("name", ["binary", "docs-example", "counts-calendar", "markov-calendar",
-                                  "lifecycle-amount", "lifecycle-share", "strata-entry"])
+                                  "lifecycle-amount", "lifecycle-share", "strata-entry",
+                                  "counts-by-state"])
 def test_every_key_document_parses_to_its_values(name):
     assert roundtrip_problems(every_key_documents()[name]) == []
 

@@ -83,6 +83,9 @@ def _processes(top: Section) -> list[Process]:
         effect = (_effect(Section(f"{key}.effect", item["effect"])) if "effect" in item
                   else None)
         out.append(build(key, Process, outcome=outcome, effect=effect))
+    for i, p in enumerate(out):  # a count by state: what it follows, named at its own table
+        if p.outcome.followed() is not None:
+            build(f"outcome[{i}]", p.outcome.check_follows, processes=out)
     return out
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sibsim.engine.outcome_models import OutcomeModel, model_of
+from sibsim.engine.kernels.arrays import Occupancy, Tallies, no_engaged_events
+from sibsim.engine.outcome_models import OutcomeModel, model_of, tallies
 from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
 from sibsim.engine.progress import share
@@ -166,6 +167,10 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
         eoccupancy.append(np.zeros((draws, A, W, K, P, S)) if S else None)
     sampled: dict[str, list[np.ndarray]] = {name: [] for name in params}
     frailty_var = scenario.frailty.variance if scenario.frailty is not None else 0.0
+    # counts by state run after the process they follow, from its occupancy in the same chunk
+    follows = _followed(scenario)
+    order = ([i for i, j in enumerate(follows) if j is None]
+             + [i for i, j in enumerate(follows) if j is not None])
     bar = share(draws, progress)  # the run's bar when one is open (sibsim.analyse)
     for start in range(0, draws, chunk):
         stop = min(draws, start + chunk)
@@ -175,14 +180,25 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
         for name, val in pc.items():
             sampled[name].append(val)
         sl = slice(start, stop)
-        for i, (model, st) in enumerate(models):
+        driven: dict[int, Occupancy] = {}  # this chunk's occupancy of the followed processes
+        for i in order:
+            model, st = models[i]
             tb = model.tables(scenario.process_parameters(i, pc), D)
             if engine == "expected":  # written in place, into this chunk's rows of the outputs
+                if follows[i] is not None:
+                    model.follow(engine, st, tb, seed, first_draw + start, driven[follows[i]],
+                                 Tallies(events[i][sl],
+                                         engaged[sl] if i == 0 else np.zeros((D, A, W, K, P)),
+                                         no_engaged_events(np.float64) if evj_all[i] is None
+                                         else evj_all[i][sl]))
+                    continue
                 model.expected(st, tb, frailty_var, out=(
                     None if occupancy[i] is None else occupancy[i][sl], events[i][sl],
                     engaged[sl] if i == 0 else np.zeros((D, A, W, K, P)),
                     None if eoccupancy[i] is None else eoccupancy[i][sl]),
                     **({} if evj_all[i] is None else {"engaged_events": evj_all[i][sl]}))
+                if i in follows:
+                    driven[i] = Occupancy(occupancy[i][sl], eoccupancy[i][sl])
                 continue
             else:
                 S = len(st.states)
@@ -191,8 +207,15 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
                 occ = np.zeros((D, A, W, K, P, S), np.int64) if occupancy[i] is not None else None
                 eocc = np.zeros((D, A, W, K, P, S), np.int64) if S else None
                 evj = np.zeros((D, A, W, K, P), np.int64) if engaged_events else None
-                _run_stochastic(model, engine, st, tb, seed, first_draw + start, frailty_var, ev,
-                                en, occ, eocc, evj)
+                if follows[i] is not None:
+                    model.follow(engine, st, tb, seed, first_draw + start, driven[follows[i]],
+                                 tallies(ev, en, evj))
+                else:
+                    _run_stochastic(model, engine, st, tb, seed, first_draw + start,
+                                    frailty_var, ev, en, occ, eocc, evj)
+                if i in follows:
+                    driven[i] = Occupancy(model.derived_occupancy(st, ev) if occ is None
+                                          else occ, eocc)
             events[i][sl] = ev
             if evj is not None:
                 evj_all[i][sl] = evj
@@ -216,6 +239,13 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
                         engaged=engaged, occupancy=occupancy[0], parameters=out_params,
                         seed=seed, draws=draws, processes=procs,
                         first_draw=first_draw, engaged_events=evj_all[0])
+
+
+def _followed(scenario: Scenario) -> list[int | None]:
+    """For each process, the index of the process whose state it follows (None: none)."""
+    names = scenario.process_names
+    return [None if p.outcome.followed() is None else names.index(p.outcome.followed())
+            for p in scenario.processes]
 
 
 def _run_stochastic(model: OutcomeModel, engine: str, st: Structure, tb: Tables, seed: int,

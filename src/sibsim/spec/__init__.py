@@ -18,6 +18,7 @@ from sibsim.spec.distributions import (
 from sibsim.spec.effect import Effect
 from sibsim.spec.outcomes import OUTCOME_KINDS, BinaryOutcome, CountOutcome, MarkovOutcome, Outcome
 from sibsim.spec.scenario import PERIODS_PER_YEAR, Scenario
+from sibsim.spec.state_counts import StateCountOutcome
 
 __all__ = [
     "OUTCOME_KINDS",
@@ -38,6 +39,7 @@ __all__ = [
     "Normal",
     "Outcome",
     "Scenario",
+    "StateCountOutcome",
     "Stratum",
     "Triangular",
     "Uniform",

@@ -143,6 +143,11 @@ class Outcome(Spec):
         """A copy with another baseline (e.g. a stratum's), validated like the original."""
         return replace(self, **{self.baseline_field: value})  # type: ignore[type-var]
 
+    def followed(self) -> str | None:
+        """The name of the process whose state sets this one's rate (``None``: it follows no
+        other process; see :class:`sibsim.spec.state_counts.StateCountOutcome`)."""
+        return None
+
     def check_baseline(self, field: str, value: object) -> Any:
         """Validate a baseline (a stratum's) for this kind; return it normalised."""
         raise TypeError(f"{type(self).__name__} does not define check_baseline")  # pragma: no cover
@@ -259,6 +264,17 @@ class CountOutcome(Outcome):
         _PROFILE, default=None, doc="rate multipliers by clock period (last one repeats)")
     clock: str = param(_CLOCK, default="entry", doc="profile indexed by 'entry' or 'calendar'")
     name: str = param(v.label, default="event", doc="name of the event")
+
+    @classmethod
+    def from_toml(cls, sec: Section, **context: Any) -> CountOutcome:
+        """Read the table; ``follows`` or ``rate_by_state`` (a count by state's keys) is
+        refused at its key, naming ``kind = "counts_by_state"``."""
+        for key in ("follows", "rate_by_state"):  # the keys of a count by state
+            if key in sec.data:
+                raise KeyProblem(sec.path(key), "a count whose rate follows another process's "
+                                 "state is kind = \"counts_by_state\" (with follows and "
+                                 "rate_by_state)")
+        return super().from_toml(sec, **context)  # type: ignore[misc,no-any-return]
 
     @property
     def states(self) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 
 from sibsim.spec import _validate as v
@@ -9,6 +10,7 @@ from sibsim.spec.cohort import Cohort, ComparisonGroup, Frailty, Stratum
 from sibsim.spec.distributions import Distribution, as_distribution
 from sibsim.spec.effect import Effect
 from sibsim.spec.outcomes import OUTCOME_KINDS, Outcome
+from sibsim.spec.state_counts import check_followers
 
 __all__ = ["PERIODS_PER_YEAR", "Process", "Scenario"]
 
@@ -178,6 +180,12 @@ class Scenario:
             if not isinstance(p, Process):
                 raise TypeError(f"Scenario.other_processes: got {p!r}; allowed: Process objects")
         object.__setattr__(self, "other_processes", tuple(others))
+        if any(p.outcome.followed() is not None for p in self.processes):
+            # counts by state: what they follow resolved, rates in its state order
+            checked = check_followers(self.processes)
+            object.__setattr__(self, "outcome", checked[0].outcome)
+            object.__setattr__(self, "other_processes", checked[1:])
+            others = self.other_processes
         if not others:
             return
         names = [p.name for p in self.processes]
@@ -231,7 +239,21 @@ class Scenario:
         service = self.service_effect
         if effect is not None and service is not None:
             effect = replace(effect, engagement=service.engagement, dropout=service.dropout)
+        if p.outcome.followed() is not None:
+            # a count by state alone: its rates were checked against the process it follows
+            # when this scenario was built, which its part no longer holds
+            return self._part(cohort=cohort, outcome=p.outcome, effect=effect,
+                              other_processes=())
         return replace(self, cohort=cohort, outcome=p.outcome, effect=effect, other_processes=())
+
+    def _part(self, **changes: object) -> Scenario:
+        """A copy with ``changes``, without the checks across processes: a part of this
+        validated scenario (:meth:`process_scenario` of a count by state, whose effect and
+        cohort were checked here)."""
+        part = copy.copy(self)
+        for name, value in changes.items():
+            object.__setattr__(part, name, value)
+        return part
 
     # ------------------------------------------------------------------ derived structure
     @property

@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 
 __all__ = ["BinaryTables", "Chain", "CountTables", "Groups", "JumpTables", "Occupancy", "Purpose",
            "Service", "Streams", "Tallies", "aggregate_purpose", "no_engaged_events",
-           "outcome_purpose"]
+           "outcome_purpose", "state_count_purpose"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -61,6 +61,14 @@ class Purpose(IntEnum):
     INDIVIDUAL = 1  #: outcome stream of the individual engine
     AGGREGATE = 2  #: streams of the aggregate engine (engagement, drop-out, outcomes)
     PERSON = 3  #: a person's engagement, drop-out and shared frailty (several processes)
+    STATE_COUNTS = 4  #: counts by state (any engine but the expected one): one per cell
+
+
+def state_count_purpose(process: int) -> int:
+    """Purpose code of the streams of a count by state, process ``process`` (its counts are
+    drawn per cell from the occupancy of the process it follows; see
+    :mod:`sibsim.engine.kernels.state_counts`)."""
+    return int(Purpose.STATE_COUNTS) + (int(process) << 8)
 
 
 def outcome_purpose(process: int) -> int:
