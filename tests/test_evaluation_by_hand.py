@@ -318,3 +318,39 @@ def test_a_historical_rate_to_date_is_valued_up_to_each_period():
     t = np.array([3 * 2, 3 * 2 + 2 * 3, 12 + 4 * 4.5, 12 + 4 * 4.5 + 4 * 6.75])
     close(table.units[0], c * n - t)
     close(table.avoided_cost[0], c * n - t)  # a money evaluation's avoided cost is its units
+
+
+# ------------------------------------------------------------------------ the gate of money
+@pytest.mark.parametrize("per_unit", [0.01, 100.0])
+def test_a_money_evaluation_without_dispersion_gates_as_its_count_evaluation(per_unit):
+    """A constant value per unit scales the difference and its standard error alike: the
+    z-statistic, and so the gate, is the count evaluation's whatever the currency."""
+    ds = two_wave_ds()
+    count = Evaluation("m", window=2, alpha=0.2, precision=None)
+    money = Evaluation("m", window=2, alpha=0.2, precision=None,
+                       money=MoneyValue(per_unit=per_unit))
+    a, b = evaluate(ds, (count,), 0), evaluate(ds, (money,), 0)
+    assert a.gate.any() and not a.gate.all()  # the test can tell a wrong gate
+    np.testing.assert_array_equal(b.gate, a.gate)
+    close(b.units, per_unit * a.units)
+
+
+def test_the_gate_of_a_money_evaluation_with_dispersion_by_its_definition():
+    """The gate's variance of a money trigger: (treated rate / participants + counterfactual
+    variance) x the trigger's mean money per unit x (1 + cv**2); z = difference / sd must
+    exceed the normal quantile of 1 - alpha."""
+    from scipy import stats
+
+    ds = two_wave_ds()
+    value = MoneyValue(per_unit=3.0, growth=0.5, cv=0.5)
+    ev = Evaluation("m", window=2, alpha=0.2, precision=None, money=value)
+    table = evaluate(ds, (ev,), 0)
+    (part,) = evaluation_fixed(ds, (ev,), 0).parts
+    for k, trig in enumerate(part.triggers):
+        nt = trig.participants
+        diff = table.units[:, k] / nt
+        t_rate = trig.c_rate - diff
+        var = (t_rate / nt + trig.c_var) * trig.value * (1 + 0.5**2)
+        want = diff / np.sqrt(var) > stats.norm.isf(0.2)
+        np.testing.assert_array_equal(table.gate[:, k], want, err_msg=str(k))
+    assert table.gate.any() and not table.gate.all()
