@@ -64,25 +64,38 @@ def _plain(coord):
     return np.asarray(coord).tolist()
 
 
-def test_variants_run_on_one_memo_get_their_own_numbers():
-    deal = _deal()
-    ds = sibsim.simulate(deal.scenario, draws=DRAWS, seed=4, progress=False)
+def _koto_variants(deal):
+    """Koto-SIB (a rate card of trainings completed by the engaged) and a variant whose card
+    counts every participant's trainings."""
+    (card,) = deal.contract.rate_cards
+    every = dataclasses.replace(card, count="all")
+    return {"base": deal,
+            "a card counting everyone": deal.replace(
+                contract=dataclasses.replace(deal.contract, rate_cards=(every,))),
+            "base again": deal}
+
+
+@pytest.mark.parametrize("name", ["peterborough", "koto-sib"])
+def test_variants_run_on_one_memo_get_their_own_numbers(name):
+    deal = _deal() if name == "peterborough" else sibsim.load_scenario(name)
+    variants = _variants(deal) if name == "peterborough" else _koto_variants(deal)
+    ds = sibsim.simulate(deal, draws=DRAWS, seed=4, progress=False)  # engaged events too
     cf = counterfactual(deal, DRAWS, 4)
     fixed = effect_free(deal, ds, cf, same_outcomes=True)
     differs = set()
     plain_base, _ = money_arrays(deal, ds, cf)
-    for name, variant in _variants(deal).items():
+    for label, variant in variants.items():
         kept, kept_coords = money_arrays(variant, ds, cf, fixed=fixed)
         plain, coords = money_arrays(variant, ds, cf)
-        assert set(kept) == set(plain), name
+        assert set(kept) == set(plain), label
         for key in plain:
-            np.testing.assert_array_equal(kept[key], plain[key], err_msg=f"{name}: {key}")
+            np.testing.assert_array_equal(kept[key], plain[key], err_msg=f"{label}: {key}")
             if not np.array_equal(plain[key], plain_base[key]):
-                differs.add(name)
+                differs.add(label)
         assert {k: _plain(c) for k, c in kept_coords.items()} == {
-            k: _plain(c) for k, c in coords.items()}, name
+            k: _plain(c) for k, c in coords.items()}, label
     # every variant but the base changes some number: the check can fail
-    assert differs == set(_variants(deal)) - {"base", "base again"}
+    assert differs == set(variants) - {"base", "base again"}
 
 
 def test_the_lifecycle_is_shared_by_variants_that_differ_in_savings_only():
