@@ -71,7 +71,8 @@ MODULES: dict[str, list[str]] = {
                         "test_roundtrip.py"],
     "money/municipality.py": ["test_municipality_edges.py", "test_municipality.py",
                               "test_payers_edges.py", "test_sib_pipeline.py"],
-    "money/evaluation.py": ["test_evaluation_edges.py", "test_evaluation.py",
+    "money/evaluation.py": ["test_evaluation_refusals.py", "test_evaluation_by_hand.py",
+                            "test_evaluation_edges.py", "test_evaluation.py",
                             "test_strata_entry.py", "test_multi_process.py",
                             "test_money_fast.py", "test_silent.py", "test_roundtrip.py",
                             "--deselect=tests/test_multi_process.py::"
@@ -82,7 +83,8 @@ MODULES: dict[str, list[str]] = {
                       "--deselect=tests/test_payers.py::"
                       "test_a_scenario_file_payer_may_pay_the_rate_cards",
                       "--deselect=tests/test_payers.py::test_report_has_one_line_per_payer"],
-    "money/sib.py": ["test_sib_labels_and_caches.py", "test_sib_service_states.py",
+    "money/sib.py": ["test_sib_memo_and_states.py",
+                     "test_sib_labels_and_caches.py", "test_sib_service_states.py",
                      "test_cancellation_boundaries.py",
                      "test_stratum_end_boundaries.py", "test_sib_edges.py",
                      "test_fresh_sample_2_edges.py", "test_sib_pipeline.py",
@@ -506,6 +508,34 @@ EQUIVALENT: dict[str, str] = {
     'sibsim.money.municipality.xǁMunicipalityǁper_event__mutmut_4':
         ('with process None, amount.get(None, 0.0) is 0.0 (process names are non-empty '
          'strings), the value of the else branch'),
+    # survivors of the samples of 11-29 for money/evaluation.py and money/sib.py (seeds 5501,
+    # 5502) and of the fresh samples 1616 and 1617 (tests: test_evaluation_refusals.py,
+    # test_evaluation_by_hand.py, test_sib_memo_and_states.py)
+    "sibsim.money.evaluation.x_person_periods__mutmut_16":
+        ("the people per wave (whole numbers, int or float) times the periods of each window "
+         "(ints) and their sum are exact in int64 and float64 alike (below 2**53), so float() "
+         "of the total is the same without the float cast"),
+    "sibsim.money.sib.x__deep_nbytes__mutmut_20":
+        ("dead branch: a NamedTuple is a tuple, summed field by field by the tuple branch "
+         "above (the same depth and bytes), and no other value kept has _asdict"),
+    "sibsim.money.sib.x__treated_total__mutmut_62":
+        ("the kernel reads `started` only with mask true; without it the placeholder's shape "
+         "is never read"),
+    "sibsim.money.sib.x_money_arrays__mutmut_20":
+        ("only whether the check that a given counterfactual has the outcome's draws is kept "
+         "for the next call on the same memo or made again: the same check of the same "
+         "objects, with the same outcome"),
+    "sibsim.money.sib.x_money_arrays__mutmut_69":
+        ("only whether the check that a given counterfactual has the outcome's draws is kept "
+         "for the next call on the same memo or made again: the same check of the same "
+         "objects, with the same outcome"),
+    "sibsim.money.sib.x_money_arrays__mutmut_34":
+        ("the draw labels are copied from ds once per memo or once per call: the same values "
+         "(the memo promises the same outcome dataset)"),
+    "sibsim.money.sib.x_money_arrays__mutmut_459":
+        ("the sums are keyed like the savings they add up, which are a function of that key "
+         "on the memo's fixed outcomes: sums kept from an earlier object of the same savings "
+         "have the same values"),
     "sibsim.money.sib.x__label__mutmut_53":
         ("the units of money_parameter_value are the deal's currency, which is also the default "
          "of the units lookup: a misspelt key gives the same units"),

@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
-from test_evaluation import two_wave_ds
 
 from sibsim.money.evaluation import (
     RCT,
@@ -35,6 +34,7 @@ from sibsim.money.evaluation import (
     unit_values,
 )
 from sibsim.money.money_metric import MoneyValue
+from test_evaluation import two_wave_ds
 
 # ------------------------------------------------------------------------ designs
 # a comparison arm of two draws and two waves: units per wave, 20 and 40 people
@@ -252,8 +252,8 @@ def test_targets_met_per_enrolled_person_period():
     units = np.array([[0.5, 1.0, 3.0, 4.0] * 2 + [-1.0, -1.0]])
     shares = np.array([[0.5, 0.0, 1.0, 2.0] * 2 + [0.5, 0.5]])
     # per person-period: 0.5 / (10 x 0.5), 1 / 20, 3 / 40, 4 / (60 x 2); then 0.05, 0.05, ...
-    assert targets_met(fixed, units, shares).tolist() == [
-        [True, False, False, False] + [False, False, False, False] + [True, True]]
+    want = [True, False, False, False, False, False, False, False, True, True]
+    assert targets_met(fixed, units, shares).tolist() == [want]
     assert targets_met(fixed, units).tolist() == [[False] * 8 + [True, True]]
 
 

@@ -13,7 +13,6 @@ import re
 
 import numpy as np
 import pytest
-from test_evaluation import from_toml, two_wave_ds
 
 from sibsim.money.evaluation import (
     RCT,
@@ -29,6 +28,7 @@ from sibsim.money.evaluation import (
 )
 from sibsim.money.money_metric import MoneyValue
 from sibsim.spec.toml import KeyProblem
+from test_evaluation import from_toml, two_wave_ds
 
 PRECISION = ("a fraction in (0, 0.01] (0.001 = 0.1 percentage point), or 0 or None for no "
              "rounding")
