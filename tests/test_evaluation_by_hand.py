@@ -354,3 +354,14 @@ def test_the_gate_of_a_money_evaluation_with_dispersion_by_its_definition():
         want = diff / np.sqrt(var) > stats.norm.isf(0.2)
         np.testing.assert_array_equal(table.gate[:, k], want, err_msg=str(k))
     assert table.gate.any() and not table.gate.all()
+
+
+def test_the_modules_examples():
+    """The worked examples in the docstrings (designs, parameters' names, rounding, group and
+    metric checks, person-periods, money per unit) run as written."""
+    import doctest
+
+    import sibsim.money.evaluation as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted >= 30

@@ -208,3 +208,12 @@ def test_money_of_some_draws_is_those_draws_of_the_whole_run(pick):
     for key in ("avoided_events", "outcome_payments", "net_savings", "flow"):
         np.testing.assert_array_equal(part[key].values, whole[key].isel(draw=pick).values,
                                       err_msg=key)
+
+
+def test_the_modules_examples():
+    import doctest
+
+    import sibsim.money.sib as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted >= 2
