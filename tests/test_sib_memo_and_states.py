@@ -217,3 +217,30 @@ def test_the_modules_examples():
 
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted >= 2
+
+
+def test_every_refusal_of_the_money_chain_in_full():
+    import re
+
+    deal = sibsim.load_scenario("peterborough")
+    ds = sibsim.simulate(deal.scenario, draws=2, seed=1, progress=False)
+    cf = counterfactual(deal, 2, 1)
+    not_priced = "allowed: a Deal with evaluations, a contract and a capital structure"
+    same = ("allowed: the same draws as the outcome dataset (2, same draw coordinate); compute "
+            "it with counterfactual_of(deal, ds)")
+    cases = [((deal.scenario, ds), f"money_flows.deal: got 'Scenario'; {not_priced}"),
+             ((sibsim.Deal(scenario=deal.scenario), ds),
+              f"money_flows.deal: got 'Deal'; {not_priced}"),
+             ((deal, ds, cf.isel(draw=[])), f"money_flows.cf: got 'no draws'; {same}"),
+             ((deal, ds, cf.isel(draw=[1])), f"money_flows.cf: got 'draws 1..1 (1)'; {same}"),
+             ((deal, ds, counterfactual(deal, 3, 1)),
+              f"money_flows.cf: got 'draws 0..2 (3)'; {same}")]
+    for args, message in cases:
+        with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+            money_flows(*args)
+    # on a memo of the same outcomes too, however often it is asked
+    fixed = effect_free(deal, ds, cf, same_outcomes=True)
+    money_arrays(deal, ds, cf, fixed=fixed)
+    for _ in range(2):
+        with pytest.raises(ValueError, match=re.escape("money_flows.cf: got 'draws 1..1 (1)'")):
+            money_arrays(deal, ds, cf.isel(draw=[1]), fixed=fixed)
