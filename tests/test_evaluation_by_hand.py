@@ -26,6 +26,7 @@ from sibsim.money.evaluation import (
     Measured,
     _mean_value,
     _wave_values,
+    contract_round,
     evaluate,
     evaluation_fixed,
     evaluation_triggers,
@@ -365,3 +366,40 @@ def test_the_modules_examples():
 
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted >= 30
+
+
+# ------------------------------------------------------------------------ the effect on the treated
+def _enrolled_ds():
+    """two_wave_ds where 6 of wave 0's 10 and 15 of wave 1's 20 treated people enrol (draw 0)
+    and nobody does (draw 1); engagement is counted at each wave's entry period."""
+    ds = two_wave_ds()
+    engaged = ds["engaged"].values.copy()  # (draw, arm, wave, stratum, period)
+    engaged[:, 0] = 0.0
+    engaged[0, 0, 0, 0, 0], engaged[0, 0, 1, 0, 2] = 6.0, 15.0
+    return ds.assign(engaged=(ds["engaged"].dims, engaged))
+
+
+def test_the_effect_on_the_treated_is_the_itt_effect_over_the_enrolled_share():
+    ds = _enrolled_ds()
+    itt = evaluate(ds, (Evaluation("m", window=2, precision=None),), 0)
+    tot = evaluate(ds, (Evaluation("m", window=2, estimand="treated"),), 0)
+    share = np.array([6 / 10, 15 / 20, (6 + 15) / 30])
+    close(tot.measured_effect[0],
+          contract_round(np.array([1 - 0.5 / 0.7, 1 - 0.4 / 0.5, 1 - 13 / 17]) / share, 0.001))
+    close(tot.units[0], itt.units[0])  # the same units avoided either way
+    # nobody enrolled: no effect, no units, no payment
+    assert tot.measured_effect[1].tolist() == [0.0] * 3
+    assert tot.units[1].tolist() == [0.0] * 3
+    assert tot.gate[1].tolist() == [False] * 3 and tot.gate[0].tolist() == [True] * 3
+
+
+def test_a_target_per_enrolled_person_period():
+    """Units avoided in draw 0: 2, 2 and 4 over 10 x 2, 20 x 2 and 30 x 2 person-periods
+    (0.1, 0.05, 0.067 each), or per enrolled person-period over 60%, 75% and 70% of them
+    (0.167, 0.067, 0.095), against a target of 0.15."""
+    ds = _enrolled_ds()
+    itt = evaluate(ds, (Evaluation("m", window=2, target_per_person_period=0.15),), 0)
+    tot = evaluate(ds, (Evaluation("m", window=2, target_per_person_period=0.15,
+                                   estimand="treated"),), 0)
+    assert itt.gate[0].tolist() == [False, False, False]
+    assert tot.gate[0].tolist() == [True, False, False]
