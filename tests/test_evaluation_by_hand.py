@@ -403,3 +403,27 @@ def test_a_target_per_enrolled_person_period():
                                    estimand="treated"),), 0)
     assert itt.gate[0].tolist() == [False, False, False]
     assert tot.gate[0].tolist() == [True, False, False]
+
+
+def test_fixed_parts_measure_another_treated_arm_as_a_plain_evaluation_does():
+    """evaluation_fixed keeps what does not depend on the treated arm (comparison arm,
+    parameters, counterfactual rates, money per unit and its dispersion's draws): measuring a
+    dataset whose treated arm differs with those parts gives the plain table, bit for bit,
+    for money evaluations with dispersion, results to date and historical rates too."""
+    ds = two_wave_ds(seed=3)
+    evs = (Evaluation("money", window=2, alpha=0.2, money=MoneyValue(per_unit=3.0, growth=0.5,
+                                                                     cv=0.4)),
+           Evaluation("to_date", window=2, per_period=True, to_date=True, pooled=False,
+                      design=Historical(historical_rate=0.3), money=MONEY),
+           Evaluation("count", window=2, design=Matched(bias=0.1), alpha=0.3))
+    fixed = evaluation_fixed(ds, evs, 3)
+    other = ds.copy(deep=True)
+    other["events"].loc[{"arm": "treatment"}] = other["events"].sel(arm="treatment") * 0.5 + 1
+    for data in (ds, other):
+        plain, kept = evaluate(data, evs, 3), evaluate(data, evs, 3, fixed=fixed)
+        for field in ("measured_effect", "units", "avoided_cost", "gate"):
+            np.testing.assert_array_equal(getattr(kept, field), getattr(plain, field),
+                                          err_msg=field)
+        assert (kept.metric, kept.period, kept.waves) == (plain.metric, plain.period,
+                                                          plain.waves)
+    assert not np.array_equal(evaluate(other, evs, 3).units, evaluate(ds, evs, 3).units)
