@@ -75,25 +75,48 @@ def _koto_variants(deal):
             "base again": deal}
 
 
-@pytest.mark.parametrize("name", ["peterborough", "koto-sib"])
+def _lapset_variants(deal):
+    """Lapset-SIB I (Vantaa's sub-project ends from period 4: the people served and their
+    costs are kept per stratum end) and variants of its service."""
+    costs = deal.service_costs
+    return {"base": deal,
+            "dearer service": deal.replace(service_costs=dataclasses.replace(
+                costs, per_participant=3_500.0)),
+            "a longer service": deal.replace(service_periods=5),
+            "costs per child in care": deal.replace(service_costs=dataclasses.replace(
+                costs, basis="in_service", per_state={"care": 700.0})),
+            "base again": deal}
+
+
+VARIANTS = {"peterborough": (_deal, _variants),
+            "koto-sib": (lambda: sibsim.load_scenario("koto-sib"), _koto_variants),
+            "lapset-sib-1": (lambda: sibsim.load_scenario("lapset-sib-1"), _lapset_variants)}
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
 def test_variants_run_on_one_memo_get_their_own_numbers(name):
-    deal = _deal() if name == "peterborough" else sibsim.load_scenario(name)
-    variants = _variants(deal) if name == "peterborough" else _koto_variants(deal)
+    """Variants run one after the other on one set of effect-free parts (with or without the
+    memo of the same outcomes) each get the numbers of a run of their own."""
+    make, vary = VARIANTS[name]
+    deal = make()
+    variants = vary(deal)
     ds = sibsim.simulate(deal, draws=DRAWS, seed=4, progress=False)  # engaged events too
     cf = counterfactual(deal, DRAWS, 4)
-    fixed = effect_free(deal, ds, cf, same_outcomes=True)
+    memo = effect_free(deal, ds, cf, same_outcomes=True)  # a design grid's
+    searching = effect_free(deal, ds, cf)  # the break-even search's: effect-free parts only
     differs = set()
     plain_base, _ = money_arrays(deal, ds, cf)
     for label, variant in variants.items():
-        kept, kept_coords = money_arrays(variant, ds, cf, fixed=fixed)
         plain, coords = money_arrays(variant, ds, cf)
-        assert set(kept) == set(plain), label
-        for key in plain:
-            np.testing.assert_array_equal(kept[key], plain[key], err_msg=f"{label}: {key}")
-            if not np.array_equal(plain[key], plain_base[key]):
-                differs.add(label)
-        assert {k: _plain(c) for k, c in kept_coords.items()} == {
-            k: _plain(c) for k, c in coords.items()}, label
+        for fixed in (memo, searching):
+            kept, kept_coords = money_arrays(variant, ds, cf, fixed=fixed)
+            assert set(kept) == set(plain), label
+            for key in plain:
+                np.testing.assert_array_equal(kept[key], plain[key], err_msg=f"{label}: {key}")
+            assert {k: _plain(c) for k, c in kept_coords.items()} == {
+                k: _plain(c) for k, c in coords.items()}, label
+        if any(not np.array_equal(plain[k], plain_base[k]) for k in plain):
+            differs.add(label)
     # every variant but the base changes some number: the check can fail
     assert differs == set(variants) - {"base", "base again"}
 
@@ -109,6 +132,8 @@ def test_the_lifecycle_is_shared_by_variants_that_differ_in_savings_only():
     # the very arrays of the base's lifecycle: nothing paid or served is computed again
     for key in ("stop_period", "flow", "participants_served", "service_costs"):
         assert savings[key] is base[key], key
+    for key in ("stop_period", "participants_served", "service_costs"):  # shared: read-only
+        assert not base[key].flags.writeable, key
     assert not np.array_equal(savings["cashable_savings"], base["cashable_savings"])
     lag, _ = money_arrays(variants["a payment lag"], ds, cf, fixed=fixed)
     assert lag["flow"] is not base["flow"]  # the contract changed: a lifecycle of its own
