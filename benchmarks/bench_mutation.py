@@ -197,7 +197,12 @@ NOTES: dict[str, str] = {
          "counts as 'suspicious'"),
     "money/sib.py":
         ("1,051 mutants: more than one 10-minute budget checks; runs are resumed (--resume). "
-         "test_multi_process's thread-count test is deselected (see money/evaluation.py)"),
+         "test_multi_process's thread-count test is deselected (see money/evaluation.py). "
+         "mutmut runs, for a mutant, only the tests during which the mutated function ran, "
+         "and the work of a module-scoped fixture is counted for the first test that used it "
+         "alone: a check of a fixture's money in a later test does not count (a survivor of "
+         "sample 1617, _true_effect, was checked so in test_sib_pipeline.py); "
+         "test_sib_memo_and_states.py computes what it checks inside each test"),
     "money/deal.py":
         ("two report tests of test_payers.py (8-13 s each: a scenario file's payers and the "
          "report's lines) are deselected; Deal's checks run in every other test of the subset"),
@@ -518,6 +523,17 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.sib.x__deep_nbytes__mutmut_20":
         ("dead branch: a NamedTuple is a tuple, summed field by field by the tuple branch "
          "above (the same depth and bytes), and no other value kept has _asdict"),
+    "sibsim.money.sib.x__deep_nbytes__mutmut_15":
+        ("dead branch: a NamedTuple is a tuple, summed field by field by the tuple branch "
+         "above (the same depth and bytes), and no other value kept has _asdict"),
+    "sibsim.money.evaluation.x__mean_value__mutmut_12":
+        ("the people per wave (whole numbers) times a bool mask and their sums are exact in "
+         "int64 and float64 alike, so the weights and the weighted mean are the same without "
+         "the float cast"),
+    "sibsim.money.sib.x_money_arrays__mutmut_407":
+        ("with one outcome process and plain per-event amounts (by_process false), valuing "
+         "{process: avoided} gives 0.0 + avoided x the same amounts as valuing the array "
+         "(Municipality.per_event(name) is per_event() for a plain number)"),
     "sibsim.money.sib.x__treated_total__mutmut_62":
         ("the kernel reads `started` only with mask true; without it the placeholder's shape "
          "is never read"),

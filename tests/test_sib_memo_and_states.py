@@ -269,3 +269,22 @@ def test_every_refusal_of_the_money_chain_in_full():
     for _ in range(2):
         with pytest.raises(ValueError, match=re.escape("money_flows.cf: got 'draws 1..1 (1)'")):
             money_arrays(deal, ds, cf.isel(draw=[1]), fixed=fixed)
+
+
+def test_a_deal_of_one_period_serves_and_costs_the_people_in_service():
+    """A horizon of one period: the 100 people enter homeless (not absorbing), all in service,
+    each priced at the homeless rate (30) instead of the price per participant."""
+    from sibsim import Cohort, ComparisonGroup, Effect, Scenario
+    from sibsim.money.capital import ServiceCosts
+    from sibsim.money.evaluation import Evaluation
+    from test_costs_follow_people import LIFE, _deal
+
+    sc = Scenario(cohort=Cohort(size=100), comparison=ComparisonGroup(ratio=1), horizon=1,
+                  outcome=LIFE, effect=Effect("rr", 0.8, targets=[("housed", "homeless")]))
+    costs = ServiceCosts(per_participant=100.0, basis="in_service", per_state={"homeless": 30.0})
+    deal = _deal(sc, costs, service_periods=1).replace(
+        evaluations=(Evaluation("homeless", outcome="occupancy", state="homeless"),))
+    money = money_flows(deal, sibsim.simulate(deal, draws=2, seed=1, engine="expected",
+                                              progress=False))
+    assert money["participants_served"].values.tolist() == [[100.0], [100.0]]
+    assert money["service_costs"].values.tolist() == [[3_000.0], [3_000.0]]
