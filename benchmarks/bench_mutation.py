@@ -1117,6 +1117,18 @@ def _copy(dest: Path) -> None:
             shutil.copy2(src, dest / name)
 
 
+def checkout_state(root: Path) -> dict:
+    """The commit of the checkout at ``root`` and whether its copied files (``COPY``) hold
+    uncommitted changes: what a module's run measures, recorded when its copy is made (a run
+    takes many minutes, and the checkout may move on meanwhile)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True,
+                              text=True).stdout.strip()
+
+    return {"measured_commit": git("rev-parse", "--short", "HEAD") or None,
+            "uncommitted_changes": bool(git("status", "--porcelain", "--", *COPY))}
+
+
 def _strip(diff: str) -> str:
     """The changed lines of a mutant's diff (without the file headers)."""
     lines = [ln for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
@@ -1274,6 +1286,7 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     try:
+        measured = checkout_state(ROOT)  # the tree copied, not HEAD when the file is written
         _copy(work)
         meta = work / "mutants" / "src" / "sibsim" / f"{module}.meta"
         if resume and _state_file(module).exists():
@@ -1344,6 +1357,7 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
     checked = sum(n for s, n in counts.items() if s not in ("not checked", "skipped"))
     return _shares({
         "module": f"src/sibsim/{module}",
+        **measured,
         "tests": tests,
         "mutants": len(every) if sample is not None else len(codes),
         "checked": checked,
@@ -1573,7 +1587,7 @@ def _write(out: Path, modules: dict) -> None:
                             capture_output=True, text=True).stdout.strip()
     report = {
         "tool": f"mutmut {version}",
-        "commit": commit,
+        "commit": commit,  # HEAD when written; each row has the commit its run measured
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
                    f"{platform.python_version()}",
         "target_killed_share": 0.90,
