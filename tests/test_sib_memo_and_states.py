@@ -4,7 +4,9 @@
   on: variants of a deal run one after the other on one memo (other evaluations, rules,
   contract, costs, savings, calendar) each get the very numbers of a run without the memo,
   and the lifecycle is shared by variants that differ in savings only;
-* people served in states stop being served with their sub-project (a stratum's end), by hand;
+* people served in states stop being served with their sub-project (a stratum's end), and a
+  deal of one period serves its people in service, by hand;
+* every refusal of the money chain in full; the module's docstring examples;
 * the true effect of each draw, read in the test that computes it;
 * the counterfactual, an inner run, never shows a progress bar;
 * the bytes a memo entry counts, by hand.
