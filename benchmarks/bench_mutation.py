@@ -534,6 +534,27 @@ EQUIVALENT: dict[str, str] = {
         ("with one outcome process and plain per-event amounts (by_process false), valuing "
          "{process: avoided} gives 0.0 + avoided x the same amounts as valuing the array "
          "(Municipality.per_event(name) is per_event() for a plain number)"),
+    # survivors of the fresh samples 5505 and 5506 (11-29, after the class tests)
+    "sibsim.money.evaluation.x__prepare__mutmut_72":
+        ("never reached: Evaluation.check_groups, called just before on the same sizes, "
+         "refuses the same strata (no treated participant) first"),
+    "sibsim.money.evaluation.x_evaluation_triggers__mutmut_54":
+        ("the spans of one (1 or 1.0) only enter products and sums with floats (a historical "
+         "rate's weights, the enrolled share's weights), which give the same numbers"),
+    "sibsim.money.evaluation.x_in_strata__mutmut_11":
+        ("no NaN reaches it: events and sizes are finite, and the occupancy of another "
+         "process's state (NaN) is refused by outcome_units before it is summed"),
+    "sibsim.money.sib.x__keep_lifecycle__mutmut_8":
+        ("only the lifecycle's place in the memo's eviction order (moved to the end, or "
+         "updated where it was): what is kept is the same values, recomputed if evicted"),
+    "sibsim.money.sib.x__keep_lifecycle__mutmut_12":
+        ("only the lifecycle's place in the memo's eviction order (moved to the end, or "
+         "updated where it was): what is kept is the same values, recomputed if evicted"),
+    "sibsim.money.sib.x__kept__mutmut_18":
+        "numpy sets the writeable flag to the truth value given: None is False",
+    "sibsim.money.sib.x_money_arrays__mutmut_78":
+        ("without a given counterfactual the one computed from ds's own draws always passes "
+         "the check; keeping that pass for the next call changes nothing"),
     "sibsim.money.sib.x__treated_total__mutmut_62":
         ("the kernel reads `started` only with mask true; without it the placeholder's shape "
          "is never read"),
