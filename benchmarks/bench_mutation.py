@@ -71,7 +71,8 @@ MODULES: dict[str, list[str]] = {
                         "test_roundtrip.py"],
     "money/municipality.py": ["test_municipality_edges.py", "test_municipality.py",
                               "test_payers_edges.py", "test_sib_pipeline.py"],
-    "money/evaluation.py": ["test_evaluation_edges.py", "test_evaluation.py",
+    "money/evaluation.py": ["test_evaluation_refusals.py", "test_evaluation_by_hand.py",
+                            "test_evaluation_edges.py", "test_evaluation.py",
                             "test_strata_entry.py", "test_multi_process.py",
                             "test_money_fast.py", "test_silent.py", "test_roundtrip.py",
                             "--deselect=tests/test_multi_process.py::"
@@ -82,7 +83,8 @@ MODULES: dict[str, list[str]] = {
                       "--deselect=tests/test_payers.py::"
                       "test_a_scenario_file_payer_may_pay_the_rate_cards",
                       "--deselect=tests/test_payers.py::test_report_has_one_line_per_payer"],
-    "money/sib.py": ["test_sib_labels_and_caches.py", "test_sib_service_states.py",
+    "money/sib.py": ["test_sib_memo_and_states.py",
+                     "test_sib_labels_and_caches.py", "test_sib_service_states.py",
                      "test_cancellation_boundaries.py",
                      "test_stratum_end_boundaries.py", "test_sib_edges.py",
                      "test_fresh_sample_2_edges.py", "test_sib_pipeline.py",
@@ -195,7 +197,12 @@ NOTES: dict[str, str] = {
          "counts as 'suspicious'"),
     "money/sib.py":
         ("1,051 mutants: more than one 10-minute budget checks; runs are resumed (--resume). "
-         "test_multi_process's thread-count test is deselected (see money/evaluation.py)"),
+         "test_multi_process's thread-count test is deselected (see money/evaluation.py). "
+         "mutmut runs, for a mutant, only the tests during which the mutated function ran, "
+         "and the work of a module-scoped fixture is counted for the first test that used it "
+         "alone: a check of a fixture's money in a later test does not count (a survivor of "
+         "sample 1617, _true_effect, was checked so in test_sib_pipeline.py); "
+         "test_sib_memo_and_states.py computes what it checks inside each test"),
     "money/deal.py":
         ("two report tests of test_payers.py (8-13 s each: a scenario file's payers and the "
          "report's lines) are deselected; Deal's checks run in every other test of the subset"),
@@ -506,6 +513,66 @@ EQUIVALENT: dict[str, str] = {
     'sibsim.money.municipality.xǁMunicipalityǁper_event__mutmut_4':
         ('with process None, amount.get(None, 0.0) is 0.0 (process names are non-empty '
          'strings), the value of the else branch'),
+    # survivors of the samples of 11-29 for money/evaluation.py and money/sib.py (seeds 5501,
+    # 5502) and of the fresh samples 1616 and 1617 (tests: test_evaluation_refusals.py,
+    # test_evaluation_by_hand.py, test_sib_memo_and_states.py)
+    "sibsim.money.evaluation.x_person_periods__mutmut_16":
+        ("the people per wave (whole numbers, int or float) times the periods of each window "
+         "(ints) and their sum are exact in int64 and float64 alike (below 2**53), so float() "
+         "of the total is the same without the float cast"),
+    "sibsim.money.sib.x__deep_nbytes__mutmut_20":
+        ("dead branch: a NamedTuple is a tuple, summed field by field by the tuple branch "
+         "above (the same depth and bytes), and no other value kept has _asdict"),
+    "sibsim.money.sib.x__deep_nbytes__mutmut_15":
+        ("dead branch: a NamedTuple is a tuple, summed field by field by the tuple branch "
+         "above (the same depth and bytes), and no other value kept has _asdict"),
+    "sibsim.money.evaluation.x__mean_value__mutmut_12":
+        ("the people per wave (whole numbers) times a bool mask and their sums are exact in "
+         "int64 and float64 alike, so the weights and the weighted mean are the same without "
+         "the float cast"),
+    "sibsim.money.sib.x_money_arrays__mutmut_407":
+        ("with one outcome process and plain per-event amounts (by_process false), valuing "
+         "{process: avoided} gives 0.0 + avoided x the same amounts as valuing the array "
+         "(Municipality.per_event(name) is per_event() for a plain number)"),
+    # survivors of the fresh samples 5505 and 5506 (11-29, after the class tests)
+    "sibsim.money.evaluation.x__prepare__mutmut_72":
+        ("never reached: Evaluation.check_groups, called just before on the same sizes, "
+         "refuses the same strata (no treated participant) first"),
+    "sibsim.money.evaluation.x_evaluation_triggers__mutmut_54":
+        ("the spans of one (1 or 1.0) only enter products and sums with floats (a historical "
+         "rate's weights, the enrolled share's weights), which give the same numbers"),
+    "sibsim.money.evaluation.x_in_strata__mutmut_11":
+        ("no NaN reaches it: events and sizes are finite, and the occupancy of another "
+         "process's state (NaN) is refused by outcome_units before it is summed"),
+    "sibsim.money.sib.x__keep_lifecycle__mutmut_8":
+        ("only the lifecycle's place in the memo's eviction order (moved to the end, or "
+         "updated where it was): what is kept is the same values, recomputed if evicted"),
+    "sibsim.money.sib.x__keep_lifecycle__mutmut_12":
+        ("only the lifecycle's place in the memo's eviction order (moved to the end, or "
+         "updated where it was): what is kept is the same values, recomputed if evicted"),
+    "sibsim.money.sib.x__kept__mutmut_18":
+        "numpy sets the writeable flag to the truth value given: None is False",
+    "sibsim.money.sib.x_money_arrays__mutmut_78":
+        ("without a given counterfactual the one computed from ds's own draws always passes "
+         "the check; keeping that pass for the next call changes nothing"),
+    "sibsim.money.sib.x__treated_total__mutmut_62":
+        ("the kernel reads `started` only with mask true; without it the placeholder's shape "
+         "is never read"),
+    "sibsim.money.sib.x_money_arrays__mutmut_20":
+        ("only whether the check that a given counterfactual has the outcome's draws is kept "
+         "for the next call on the same memo or made again: the same check of the same "
+         "objects, with the same outcome"),
+    "sibsim.money.sib.x_money_arrays__mutmut_69":
+        ("only whether the check that a given counterfactual has the outcome's draws is kept "
+         "for the next call on the same memo or made again: the same check of the same "
+         "objects, with the same outcome"),
+    "sibsim.money.sib.x_money_arrays__mutmut_34":
+        ("the draw labels are copied from ds once per memo or once per call: the same values "
+         "(the memo promises the same outcome dataset)"),
+    "sibsim.money.sib.x_money_arrays__mutmut_459":
+        ("the sums are keyed like the savings they add up, which are a function of that key "
+         "on the memo's fixed outcomes: sums kept from an earlier object of the same savings "
+         "have the same values"),
     "sibsim.money.sib.x__label__mutmut_53":
         ("the units of money_parameter_value are the deal's currency, which is also the default "
          "of the units lookup: a misspelt key gives the same units"),
@@ -1071,6 +1138,18 @@ def _copy(dest: Path) -> None:
             shutil.copy2(src, dest / name)
 
 
+def checkout_state(root: Path) -> dict:
+    """The commit of the checkout at ``root`` and whether its copied files (``COPY``) hold
+    uncommitted changes: what a module's run measures, recorded when its copy is made (a run
+    takes many minutes, and the checkout may move on meanwhile)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True,
+                              text=True).stdout.strip()
+
+    return {"measured_commit": git("rev-parse", "--short", "HEAD") or None,
+            "uncommitted_changes": bool(git("status", "--porcelain", "--", *COPY))}
+
+
 def _strip(diff: str) -> str:
     """The changed lines of a mutant's diff (without the file headers)."""
     lines = [ln for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
@@ -1228,6 +1307,7 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     try:
+        measured = checkout_state(ROOT)  # the tree copied, not HEAD when the file is written
         _copy(work)
         meta = work / "mutants" / "src" / "sibsim" / f"{module}.meta"
         if resume and _state_file(module).exists():
@@ -1298,6 +1378,7 @@ def run_module(module: str, budget: float, jobs: int, recheck: list[str] | None 
     checked = sum(n for s, n in counts.items() if s not in ("not checked", "skipped"))
     return _shares({
         "module": f"src/sibsim/{module}",
+        **measured,
         "tests": tests,
         "mutants": len(every) if sample is not None else len(codes),
         "checked": checked,
@@ -1527,7 +1608,7 @@ def _write(out: Path, modules: dict) -> None:
                             capture_output=True, text=True).stdout.strip()
     report = {
         "tool": f"mutmut {version}",
-        "commit": commit,
+        "commit": commit,  # HEAD when written; each row has the commit its run measured
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
                    f"{platform.python_version()}",
         "target_killed_share": 0.90,

@@ -149,3 +149,32 @@ def test_a_row_left_out_of_the_estimate_stays_in_the_pooled_figures(tmp_path):
     assert sampled["estimate_leaves_out"] == [odd["module"]]
     assert sampled["estimated_killed_share_of_all_their_mutants"] == pytest.approx(0.9)
     assert sampled["checked"] == 70 and sampled["killed"] == 66
+
+
+def test_a_run_records_the_commit_and_changes_of_the_tree_it_copies(tmp_path):
+    """A module's row names the commit checked out when its copy was made, and whether the
+    copied files held uncommitted changes (a run takes minutes; HEAD may move meanwhile)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+
+    def git(*args):
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                              cwd=tmp_path, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "m.py").write_text("x = 1\n")
+    git("add", ".")
+    git("commit", "-qm", "one")
+    head = git("rev-parse", "--short", "HEAD")
+    assert bench.checkout_state(tmp_path) == {"measured_commit": head,
+                                              "uncommitted_changes": False}
+    (tmp_path / "notes.txt").write_text("not copied")  # outside what a run copies
+    assert bench.checkout_state(tmp_path)["uncommitted_changes"] is False
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_new.py").write_text("")  # a new test file is measured too
+    assert bench.checkout_state(tmp_path)["uncommitted_changes"] is True
