@@ -1,0 +1,332 @@
+"""What contract design and compare return, label by label and value by value, on a small deal
+and few draws: every variable's dimensions, units and description, the result's attributes,
+the feasibility flags and frontier recomputed from the metrics, compare's paired and unpaired
+standard errors from the per-draw values, the progress reported after each chunk of variants,
+and every refusal's full message (which names the field and what is allowed)."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+
+import numpy as np
+import pytest
+
+import sibsim
+import test_design
+from sibsim import resources
+from sibsim.analysis import design as dm
+from sibsim.analysis.design import compare, design, evaluate_variants
+from sibsim.money.sib import counterfactual
+from sibsim.resources import RunTooLargeError
+from sibsim.scenario_file import parse_scenario
+
+pytestmark = pytest.mark.usefixtures("warm_kernels")
+
+DRAWS = 20
+PRICE = "contract.terms[0].rule.price"
+CAP = "contract.caps.total"
+
+
+def _deal(text: str = test_design.DEAL):
+    return parse_scenario(tomllib.loads(text), "tiny-sib.toml")
+
+
+@pytest.fixture(scope="module")
+def deal():
+    return _deal()
+
+
+@pytest.fixture(scope="module")
+def shared(deal):
+    ds = sibsim.simulate(deal.scenario, draws=DRAWS, seed=3, progress=False)
+    return ds, counterfactual(deal, DRAWS, 3)
+
+
+def _summary_labels(currency: str) -> dict:
+    """The documented units (in the deal's currency) and description of each summary."""
+    return {name: {"units": units.format(cur=currency), "description": desc}
+            for name, (units, desc) in dm._SUMMARY_META.items()}
+
+
+YEAR = "calendar year (Deal.calendar_years; numbered from 1 when the deal has no start_year)"
+
+
+def _front(x: np.ndarray, y: np.ndarray) -> list[bool]:
+    """Points no other finite point dominates (both maximised), by brute force."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    return [bool(ok[i] and not np.any(ok & (x >= x[i]) & (y >= y[i]) & ((x > x[i]) | (y > y[i]))))
+            for i in range(len(x))]
+
+
+# --------------------------------------------------------------------------- design
+def test_design_labels_every_variable_and_attribute(deal):
+    cons = {"investor_expected_irr_min": 0.03, "investor_loss_probability_max": 0.5,
+            "commissioner_loss_probability_max": 0.25, "yearly_budget_max": 420_000,
+            "budget_payer": "commissioner"}
+    grid = {PRICE: [6_000, 10_000, 14_000], CAP: [400_000.0, None]}
+    res = design(deal, grid, cons, draws=DRAWS, seed=3, confidence=0.8, progress=False)
+    d = res.data
+    assert d.attrs == {
+        "currency": "EUR", "draws": DRAWS, "seed": 3, "confidence": 0.8,
+        "budget_payer": "commissioner", "deal": "tiny-sib",
+        "frontier_return": "investor_irr_of_expected_flows",
+        "constraints": "investor_expected_irr_min = 0.03; investor_loss_probability_max = 0.5; "
+                       "commissioner_loss_probability_max = 0.25; yearly_budget_max = 420000",
+        "investor_irr_measure": "expected_flows"}
+    assert dict(d.sizes) == {"variant": 6, "year": 4, "parameter": 2}
+    assert d["variant"].values.tolist() == list(range(6))
+    assert d["parameter"].values.tolist() == [PRICE, CAP]
+    assert d["year"].values.tolist() == [2027, 2028, 2029, 2030]
+    assert d["year"].attrs == {"description": YEAR}
+    # the free parameters: values of each variant (None: NaN) and the deal's own values
+    assert d["value"].dims == ("variant", "parameter")
+    assert d["value"].attrs == {"description": "value of each free parameter (NaN: None, e.g. "
+                                               "no cap)"}
+    np.testing.assert_array_equal(d["value"].values, [
+        [6_000, 400_000], [6_000, np.nan], [10_000, 400_000], [10_000, np.nan],
+        [14_000, 400_000], [14_000, np.nan]])
+    assert d["base_value"].dims == ("parameter",)
+    assert d["base_value"].attrs == {"description": "the parameter's value in the deal as given "
+                                                    "(NaN: none, or different values under [*])"}
+    assert d["base_value"].values.tolist() == [10_000.0, 800_000.0]
+    # every summary, over variant (and year)
+    labels = _summary_labels("EUR")
+    for name, attrs in labels.items():
+        assert d[name].attrs == attrs, name
+        assert d[name].dims == (("variant", "year") if name == "yearly_budget_by_year"
+                                else ("variant",)), name
+    # the feasibility of each constraint, recomputed from its metric
+    checks = {"investor_expected_irr_min": ("investor_irr_of_expected_flows", ">=", 0.03),
+              "investor_loss_probability_max": ("investor_loss_probability", "<=", 0.5),
+              "commissioner_loss_probability_max": ("commissioner_loss_probability", "<=",
+                                                    0.25),
+              "yearly_budget_max": ("yearly_budget", "<=", 420_000)}
+    every = np.ones(6, dtype=bool)
+    for name, (metric, op, bound) in checks.items():
+        flag = d[f"feasible_{name}"]
+        assert flag.dims == ("variant",) and flag.dtype == bool
+        assert flag.attrs == {"description": f"{metric} {op} {bound:g}"}
+        m = d[metric].values
+        want = np.isfinite(m) & ((m >= bound) if op == ">=" else (m <= bound))
+        assert flag.values.tolist() == want.tolist(), name
+        every &= want
+    assert d["feasible"].dims == ("variant",)
+    assert d["feasible"].attrs == {"description": "every constraint satisfied (point estimates)"}
+    assert d["feasible"].values.tolist() == every.tolist()
+    assert set(d.data_vars) == {*labels, "value", "base_value", "feasible", "on_frontier",
+                                *(f"feasible_{k}" for k in checks)}
+    assert d["on_frontier"].dims == ("variant",)
+    assert d["on_frontier"].attrs == {"description": (
+        "on the Pareto frontier of the feasible variants (commissioner_npv and "
+        "investor_irr_of_expected_flows both maximised)")}
+    x = np.where(every, d["commissioner_npv"].values, np.nan)
+    assert d["on_frontier"].values.tolist() == _front(
+        x, d["investor_irr_of_expected_flows"].values)
+
+
+def test_design_on_the_mean_of_draws_names_that_measure(deal):
+    """The IRR constraint and the frontier both read the mean of per-draw IRRs when asked; a
+    design without constraints says "none" and flags every variant feasible."""
+    res = design(deal, {PRICE: [6_000, 14_000]},
+                 {"investor_expected_irr_min": 0.03, "investor_irr_measure": "mean_of_draws"},
+                 draws=DRAWS, seed=3, frontier_return="mean_of_draws", progress=False)
+    d = res.data
+    assert d.attrs["frontier_return"] == "investor_mean_irr"
+    assert d.attrs["investor_irr_measure"] == "mean_of_draws"
+    assert d.attrs["constraints"] == "investor_expected_irr_min = 0.03"
+    assert d.attrs["budget_payer"] == "all payers" and d.attrs["confidence"] == 0.9
+    assert d["feasible_investor_expected_irr_min"].attrs["description"] == (
+        "investor_mean_irr >= 0.03")
+    m = d["investor_mean_irr"].values
+    assert d["feasible"].values.tolist() == (np.isfinite(m) & (m >= 0.03)).tolist()
+    assert d["on_frontier"].attrs["description"].endswith(
+        "(commissioner_npv and investor_mean_irr both maximised)")
+    x = np.where(d["feasible"].values, d["commissioner_npv"].values, np.nan)
+    assert d["on_frontier"].values.tolist() == _front(x, m)
+    free = design(deal, {PRICE: [6_000, 14_000]}, draws=DRAWS, seed=3, progress=False)
+    assert free.data.attrs["constraints"] == "none"
+    assert free.data["feasible"].values.tolist() == [True, True]
+    assert not any(str(k).startswith("feasible_") for k in free.data.data_vars)
+
+
+def test_design_refuses_a_budget_payer_that_pays_nothing_before_the_run(deal, monkeypatch):
+    monkeypatch.setattr(dm, "simulate", lambda *a, **k: pytest.fail("simulated"))
+    with pytest.raises(ValueError) as info:
+        design(deal, {PRICE: [6_000, 14_000]}, {"budget_payer": "state"}, draws=DRAWS)
+    assert str(info.value) == ("Constraints.budget_payer: got 'state'; allowed: one of "
+                               "'commissioner'")
+
+
+# --------------------------------------------------------------------------- evaluate_variants
+def test_evaluate_variants_labels_and_the_draws_it_keeps(deal, shared):
+    ds, cf = shared
+    variants = [deal.with_values({PRICE: p}) for p in (6_000.0, 12_000.0)]
+    out = evaluate_variants(deal, ds, cf, variants, confidence=0.75, keep_draws=True,
+                            budget_payer="commissioner")
+    assert out.attrs == {"currency": "EUR", "draws": DRAWS, "seed": 3, "confidence": 0.75,
+                         "budget_payer": "commissioner"}
+    assert out["year"].attrs == {"description": YEAR}
+    assert out["draw"].values.tolist() == ds["draw"].values.tolist()
+    assert out["variant"].values.tolist() == [0, 1]
+    for name, attrs in _summary_labels("EUR").items():
+        assert out[name].attrs == attrs, name
+    draws = {"commissioner_npv_draws": ("EUR", "Net savings NPV of each draw."),
+             "investor_irr_draws": ("per year", "Investors' annualised IRR of each draw "
+                                                "(total loss -1; NaN: none)."),
+             "investor_loss_draws": ("1", "1 if investors lose money in the draw."),
+             "total_outcome_payments_draws": ("EUR", "Outcome payments of each draw.")}
+    for name, (units, desc) in draws.items():
+        assert out[name].dims == ("variant", "draw"), name
+        assert out[name].attrs == {"units": units, "description": desc}, name
+    # each summary is its per-draw values' mean
+    for name in ("commissioner_npv", "total_outcome_payments"):
+        np.testing.assert_allclose(out[name].values, out[f"{name}_draws"].values.mean(1),
+                                   rtol=1e-12)
+    np.testing.assert_array_equal(out["investor_loss_probability"].values,
+                                  out["investor_loss_draws"].values.mean(1))
+    without = evaluate_variants(deal, ds, cf, variants)
+    assert "draw" not in without.dims and without.attrs["budget_payer"] == "all payers"
+    assert not any(str(k).endswith("_draws") for k in without.data_vars)
+
+
+def test_evaluate_variants_reports_progress_after_each_chunk(deal, shared):
+    """The count of variants done, after each chunk of CHUNK_VARIANTS: increasing, and all of
+    them at the end."""
+    ds, cf = shared
+    n = dm.CHUNK_VARIANTS + 6
+    variants = [deal.with_values({PRICE: 5_000.0 + 100.0 * k}) for k in range(n)]
+    calls: list[int] = []
+    out = evaluate_variants(deal, ds, cf, variants, progress=calls.append)
+    assert calls == [dm.CHUNK_VARIANTS, n]
+    assert out.sizes["variant"] == n
+    # the variants of the second chunk get their own numbers: payments rise with the price
+    pay = out["total_outcome_payments"].values
+    assert pay[-1] > pay[dm.CHUNK_VARIANTS - 1] > pay[0] > 0
+    calls.clear()
+    evaluate_variants(deal, ds, cf, variants[:3], progress=calls.append)
+    assert calls == [3]
+
+
+def test_evaluate_variants_refusals_name_the_field_and_what_is_allowed(deal, shared):
+    ds, cf = shared
+    other = _deal(test_design.DEAL.replace("mean = 0.7", "mean = 0.75")
+                  .replace("tiny-sib", "other-sib"))
+    cases = [
+        (dict(variants=[]), "evaluate_variants.variants: got []; allowed: at least one deal"),
+        (dict(variants=[deal], budget_payer="state"),
+         "Constraints.budget_payer: got 'state'; allowed: one of 'commissioner'"),
+        (dict(variants=[deal, "a deal"]), "variants[1]: got 'str'; allowed: a priced Deal"),
+        (dict(variants=[deal, deal, other]),
+         "variants[2]: got 'other-sib'; allowed: a deal with the same outcome scenario"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError) as info:
+            evaluate_variants(deal, ds, cf, **kwargs)
+        assert str(info.value) == message
+    for bad in (0.0, 1.0):
+        with pytest.raises(ValueError, match=rf"^confidence: got {bad}"):
+            evaluate_variants(deal, ds, cf, [deal], confidence=bad)
+
+
+# --------------------------------------------------------------------------- compare
+def test_compare_labels_and_its_standard_errors_from_the_draws(deal, shared):
+    ds, cf = shared
+    dearer = deal.with_values({PRICE: 14_000.0})
+    capped = deal.with_values({CAP: 300_000.0})
+    res = compare([deal, dearer, capped], ["as is", "dearer", "capped"], draws=DRAWS, seed=3,
+                  progress=False)
+    assert res.attrs == {"currency": "EUR", "draws": DRAWS, "seed": 3, "reference": "as is"}
+    assert res["option"].values.tolist() == ["as is", "dearer", "capped"]
+    # the same draws, evaluated here with every draw kept
+    ref = evaluate_variants(deal, ds, cf, [deal, dearer, capped], keep_draws=True)
+    per_draw = {"commissioner_npv": ref["commissioner_npv_draws"].values,
+                "commissioner_loss_probability":
+                    (ref["commissioner_npv_draws"].values < 0).astype(float),
+                "investor_mean_irr": ref["investor_irr_draws"].values,
+                "investor_loss_probability": ref["investor_loss_draws"].values,
+                "total_outcome_payments": ref["total_outcome_payments_draws"].values,
+                "investor_irr_of_expected_flows": None}
+    assert set(per_draw) == set(dm.COMPARED)
+    names = set()
+    for name, x in per_draw.items():
+        units = ref[name].attrs["units"]
+        names |= {name, f"{name}_se", f"{name}_diff", f"{name}_diff_se",
+                  f"{name}_diff_se_unpaired"}
+        for suffix in ("", "_se", "_diff", "_diff_se", "_diff_se_unpaired"):
+            assert res[name + suffix].dims == ("option",), name + suffix
+        assert res[name].attrs == ref[name].attrs
+        np.testing.assert_allclose(res[name].values, ref[name].values, rtol=1e-12)
+        assert res[f"{name}_se"].attrs == {
+            "units": units, "description": f"Monte Carlo standard error of {name}"}
+        assert res[f"{name}_diff"].attrs == {
+            "units": units,
+            "description": f"{name} minus that of the first option (paired: same draws)"}
+        assert res[f"{name}_diff_se"].attrs == {
+            "units": units,
+            "description": "standard error of the paired difference: sd of the per-draw "
+                           "differences / sqrt(draws) (NaN: no per-draw values)"}
+        assert res[f"{name}_diff_se_unpaired"].attrs == {
+            "units": units,
+            "description": "standard error the difference would have with independent draws "
+                           "(sqrt(se_a^2 + se_b^2)), for reference"}
+        se = (ref[f"{name}_se"].values if f"{name}_se" in ref else np.full(3, np.nan))
+        np.testing.assert_allclose(res[f"{name}_se"].values, se, rtol=1e-12)
+        value = ref[name].values
+        if x is None:  # no per-draw values: plain differences, no standard errors
+            np.testing.assert_allclose(res[f"{name}_diff"].values, value - value[0])
+            assert np.isnan(res[f"{name}_diff_se"].values).all()
+            assert np.isnan(res[f"{name}_diff_se_unpaired"].values).all()
+            continue
+        assert res[f"{name}_diff"].values[0] == 0.0
+        assert res[f"{name}_diff_se"].values[0] == res[f"{name}_diff_se_unpaired"].values[0] == 0
+        for k in (1, 2):
+            both = np.isfinite(x[k]) & np.isfinite(x[0])
+            dk = x[k][both] - x[0][both]
+            assert res[f"{name}_diff_se"].values[k] == pytest.approx(
+                dk.std(ddof=1) / math.sqrt(both.sum()), rel=1e-12, abs=1e-15), (name, k)
+            want = dk.mean() if name == "investor_mean_irr" else value[k] - value[0]
+            assert res[f"{name}_diff"].values[k] == pytest.approx(want, rel=1e-12,
+                                                                  abs=1e-12), (name, k)
+            assert res[f"{name}_diff_se_unpaired"].values[k] == pytest.approx(
+                math.sqrt(se[k] ** 2 + se[0] ** 2), rel=1e-12), (name, k)
+    assert set(res.data_vars) == names
+    # the dearer price pays more on every draw that pays: a paired difference, known in sign
+    assert res["total_outcome_payments_diff"].values[1] > 0
+
+
+def test_compare_names_its_options(deal):
+    res = compare([deal, deal.with_values({PRICE: 14_000.0})], draws=2, seed=1, progress=False)
+    assert res["option"].values.tolist() == ["1: tiny-sib", "2: tiny-sib"]
+    assert res.attrs["reference"] == "1: tiny-sib"
+    other = _deal(test_design.DEAL.replace("tiny-sib", "priced-sib"))
+    res = compare([deal, other], draws=2, seed=1, progress=False)
+    assert res["option"].values.tolist() == ["tiny-sib", "priced-sib"]
+    with pytest.raises(ValueError) as info:
+        compare([deal, other], ["only one"], draws=2)
+    assert str(info.value) == ("compare.names: got ['only one']; allowed: 2 names, one per "
+                               "deal")
+    with pytest.raises(ValueError, match=r"^compare\.names"):
+        compare([deal, other], ["same", "same"], draws=2)
+    with pytest.raises(ValueError) as info:
+        compare([deal, deal.scenario], draws=2)
+    assert str(info.value) == "compare.deals[1]: got 'Scenario'; allowed: a priced Deal"
+    with pytest.raises(ValueError, match=r"^compare\.deals: got .*; allowed: two or more deals"):
+        compare(deal, draws=2)
+    with pytest.raises(ValueError, match=r"^draws: got 1"):
+        compare([deal, other], draws=1)
+
+
+def test_compare_counts_every_options_results_against_memory(deal, monkeypatch):
+    """Three options hold three sets of results: memory for one is not enough, and compare
+    refuses before it simulates."""
+    draws = resources.CHECK_DRAWS_FROM
+    est = resources.estimate_run(deal, draws, with_breakeven=False, block_draws=draws,
+                                 keep_outcomes=True)
+    one = est.kept_per_draw * draws + est.work_per_draw * draws
+    monkeypatch.setattr(resources, "available_memory", lambda: int(one / resources.SAFETY) + 1)
+    resources.check_draws_fit(deal, draws)  # one copy fits
+    monkeypatch.setattr(dm, "simulate", lambda *a, **k: pytest.fail("simulated"))
+    options = [deal, deal.with_values({PRICE: 14_000.0}), deal.with_values({CAP: 3e5})]
+    with pytest.raises(RunTooLargeError):
+        compare(options, ["a", "b", "c"], draws=draws)

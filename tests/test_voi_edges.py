@@ -1,0 +1,162 @@
+"""Edges of value of information (sibsim.analysis.voi) that the mutation samples found untested:
+every refusal's full message (the field, the value and what is allowed, not only the field);
+the dimensions of every output variable; the regression weighting each distinct parameter value
+by its number of draws; a deal whose measured effect does not move with the true effect; and
+the figure's legend and title sizes."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import xarray as xr
+
+import sibsim
+from sibsim.analysis import power, voi
+from sibsim.analysis.voi import evpi, evppi, evsi, pilot_information, plot_voi
+
+
+def _case():
+    """Eight draws of a parameter with four values; signing pays -3..4 (mean 0.25)."""
+    phi = np.array([0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0])
+    sign = np.array([-3.0, -1.0, -1.0, 0.0, 1.0, 0.0, 2.0, 4.0])
+    return np.stack([np.zeros(8), sign], axis=1), phi
+
+
+def _message(call) -> str:
+    with pytest.raises(ValueError) as info:
+        call()
+    return str(info.value)
+
+
+# ------------------------------------------------------------------------------ messages
+def test_every_refusal_of_the_array_functions_says_what_is_allowed():
+    nb, phi = _case()
+    bad_nb = nb.copy()
+    bad_nb[0, 1] = math.inf
+    bad_phi = phi.copy()
+    bad_phi[2] = math.nan
+    cases = [
+        (lambda: evpi(np.zeros((5, 1))),
+         "voi.nb: got (5, 1); allowed: net benefits of shape (draws >= 2, strategies >= 2)"),
+        (lambda: evpi(bad_nb),
+         "voi.nb: got 'non-finite values'; allowed: finite net benefits in every draw"),
+        (lambda: evppi(nb, phi[:7]),
+         "voi.phi: got (7,); allowed: one value per draw, shape (8,)"),
+        (lambda: evppi(nb, bad_phi),
+         "voi.phi: got 'non-finite values'; allowed: a finite value in every draw"),
+        (lambda: evsi(nb, phi, [-1.0], 1.0), "evsi.n: got [-1.0]; allowed: study sizes >= 0"),
+        (lambda: evsi(nb, phi, [math.nan], 1.0), "evsi.n: got [nan]; allowed: study sizes >= 0"),
+        (lambda: evsi(nb, phi, [[1.0, 2.0]], 1.0),
+         "evsi.n: got [[1.0, 2.0]]; allowed: study sizes >= 0"),
+        (lambda: evsi(nb, phi, [5.0, 5.0], 1.0),
+         "evsi.n: got [5.0, 5.0]; allowed: unique study sizes (repeated: 5.0)"),
+        (lambda: evsi(nb, phi, [1.0], 0.0),
+         "evsi.n0: got 0.0; allowed: an effective prior sample size > 0"),
+        (lambda: evsi(nb, phi, [1.0], math.inf),
+         "evsi.n0: got inf; allowed: an effective prior sample size > 0"),
+    ]
+    for call, message in cases:
+        assert _message(call) == message
+
+
+@pytest.fixture(scope="module")
+def koto():
+    return sibsim.load_scenario("koto-sib")
+
+
+def test_every_refusal_about_a_deal_says_what_is_allowed(koto):
+    names = ", ".join(sibsim.simulate(koto.scenario, draws=2, seed=0, progress=False)
+                      ["parameter"].values.tolist())
+    cases = [
+        (lambda: pilot_information(koto, comparison_ratio=0.0),
+         "pilot_information.comparison_ratio: got 0.0; allowed: a ratio > 0"),
+        (lambda: pilot_information(koto.with_scenario(effect=None)),
+         "pilot_information.deal: got 'no effect'; allowed: a scenario with an effect"),
+        (lambda: voi.value_of_information(koto, draws=4, seed=1, parameters=("nope",)),
+         "value_of_information.parameters: got 'nope'; allowed: 'all parameters' or sampled "
+         f"parameters of the scenario: {names}"),
+    ]
+    for call, message in cases:
+        assert _message(call) == message
+
+
+def test_a_measured_effect_that_does_not_move_with_the_true_effect_is_refused(koto, monkeypatch):
+    """An evaluation whose measured effect is the same whatever the true effect carries no
+    information about it: no pilot size can be valued."""
+    real = power.evaluation_power
+
+    def flat(deal, *args, **kwargs):
+        pw = real(deal, *args, **kwargs)
+        return pw.assign(expected_effect=pw["expected_effect"] * 0.0 + 0.1)
+
+    monkeypatch.setattr(power, "evaluation_power", flat)
+    assert _message(lambda: pilot_information(koto)) == (
+        "pilot_information.deal: got 'a measured effect that does not move with the true "
+        "effect'; allowed: an evaluation whose measured effect depends on the effect")
+
+
+# ------------------------------------------------------------------------------ dimensions
+def test_every_output_variable_has_its_dimensions():
+    nb, phi = _case()
+    e = evpi(nb)
+    assert {k: e[k].dims for k in e.data_vars} == {
+        "evpi": (), "evpi_se": (), "expected_net_benefit": ("strategy",)}
+    p = evppi(nb, phi)
+    assert {k: p[k].dims for k in p.data_vars} == {"evppi": (), "evppi_se": ()}
+    s = evsi(nb, phi, [0.0, 10.0, 100.0], 5.0)
+    assert {k: s[k].dims for k in s.data_vars} == {"evsi": ("pilot_size",),
+                                                   "evsi_se": ("pilot_size",)}
+    assert s["pilot_size"].values.tolist() == [0.0, 10.0, 100.0]
+    # the standard errors are those of each pilot size, in its order
+    for k, n in enumerate([0.0, 10.0, 100.0]):
+        one = evsi(nb, phi, [n], 5.0)
+        assert float(s["evsi_se"][k]) == float(one["evsi_se"][0])
+        assert float(s["evsi"][k]) == float(one["evsi"][0])
+
+
+def test_value_of_information_dimensions(koto):
+    r = voi.value_of_information(koto, draws=10, seed=3, pilot_sizes=(20, 200))
+    assert {k: r[k].dims for k in r.data_vars} == {
+        "evpi": (), "evpi_se": (), "expected_net_benefit": ("strategy",),
+        "evppi": ("parameter",), "evppi_se": ("parameter",),
+        "evsi": ("pilot_size",), "evsi_se": ("pilot_size",)}
+    assert r["strategy"].values.tolist() == list(voi.STRATEGIES)
+
+
+# ------------------------------------------------------------------------------ regression
+def test_the_regression_weights_each_value_by_its_draws():
+    """A parameter whose 20 distinct values have 2 to 40 draws each: the spline through the
+    values' mean losses is weighted by those counts, so, as a least-squares fit with an
+    intercept and a slope on the draws themselves, its residuals over the draws have mean 0
+    and no correlation with the parameter (the penalty leaves straight lines free)."""
+    rng = np.random.default_rng(1)
+    x = np.repeat(np.arange(20.0), np.arange(1, 21) * 2)
+    y = np.sin(x / 3.0) + rng.normal(0.0, 1.0, x.size)
+    perm = rng.permutation(x.size)
+    x, y = x[perm], y[perm]
+    fit = voi._smooth(x, y)
+    resid = fit - y
+    assert abs(resid.mean()) < 1e-9
+    assert abs((resid * (x - x.mean())).mean()) < 1e-9
+    # and it smooths: not the values' means themselves
+    means = np.array([y[x == u].mean() for u in np.unique(x)])
+    assert np.abs(np.unique(fit) - means).max() > 0.05
+
+
+# ------------------------------------------------------------------------------ figure
+def test_plot_voi_legend_and_title_are_small():
+    r = xr.Dataset({"evpi": 10.0, "evpi_se": 1.0, "evsi": ("pilot_size", [1.0, 4.0]),
+                    "evsi_se": ("pilot_size", [0.5, 0.5])},
+                   coords={"pilot_size": [10.0, 100.0]}, attrs={"currency": "EUR"})
+    fig, ax = plt.subplots()
+    plot_voi(r, ax=ax)
+    assert {t.get_fontsize() for t in ax.get_legend().get_texts()} == {8.0}
+    assert ax.title.get_fontsize() == 10.0
+    assert ax.get_ylim()[0] == 0.0
+    plt.close(fig)
