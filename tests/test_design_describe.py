@@ -282,3 +282,46 @@ def test_describe_comparison_of_three_options_has_two_difference_columns():
         ["Total outcome payments (expected)", "EUR 9,999", "EUR 10k", "+EUR 1 +/- EUR 0",
          "EUR 0", "-EUR 9,999 +/- EUR 100"],
     ]), NO_SE]
+
+
+# --------------------------------------------------------------------------- table and files
+def _with_years(res: DesignResult) -> DesignResult:
+    """The hand-made result with a yearly budget for each of two calendar years."""
+    n = res.data.sizes["variant"]
+    by_year = np.stack([np.arange(n) * 10.0, np.arange(n) * 10.0 + 5.0], axis=1)
+    data = res.data.assign(yearly_budget_by_year=(("variant", "year"), by_year)).assign_coords(
+        year=[2027, 2028])
+    return DesignResult(data=data, deal=res.deal, variants=(), constraints=res.constraints)
+
+
+def test_design_table_has_one_row_per_variant_and_a_column_per_figure(tmp_path):
+    res = _with_years(_result(SIX, SIX_CONSTRAINTS, SIX_FEASIBLE, SIX_FRONTIER))
+    assert res.paths == tuple(PARAMS)
+    table = res.table()
+    flags = [f"feasible_{k}" for k in SIX_FEASIBLE]
+    metrics = [k for k in SIX if k != "value"]
+    assert list(table.columns) == [*PARAMS, *metrics, *flags, "feasible", "on_frontier",
+                                   "yearly_budget_2027", "yearly_budget_2028"]
+    assert table.index.name == "variant" and table.index.tolist() == list(range(6))
+    values = np.array(SIX["value"], dtype=float)
+    np.testing.assert_array_equal(table[PARAMS[0]].to_numpy(), values[:, 0])
+    np.testing.assert_array_equal(table[PARAMS[1]].to_numpy(), values[:, 1])
+    for k in metrics:
+        np.testing.assert_array_equal(table[k].to_numpy(), np.array(SIX[k], dtype=float))
+    assert table["on_frontier"].tolist() == [bool(x) for x in SIX_FRONTIER]
+    assert table["feasible"].tolist() == [True, True, False, False, True, True]
+    assert table["yearly_budget_2027"].tolist() == [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]
+    assert table["yearly_budget_2028"].tolist() == [5.0, 15.0, 25.0, 35.0, 45.0, 55.0]
+    # the CSV file is that table; the netCDF file is the dataset
+    import pandas as pd
+
+    from sibsim.dataset.io import open_dataset
+
+    assert res.to_csv(tmp_path / "d.csv") == tmp_path / "d.csv"
+    back = pd.read_csv(tmp_path / "d.csv", index_col="variant")
+    pd.testing.assert_frame_equal(back, table, check_dtype=False)
+    assert res.to_netcdf(tmp_path / "d.nc") == tmp_path / "d.nc"
+    again = open_dataset(tmp_path / "d.nc")
+    assert set(again.data_vars) == set(res.data.data_vars)
+    np.testing.assert_array_equal(again["value"].values, res.data["value"].values)
+    assert again.attrs["frontier_return"] == res.data.attrs["frontier_return"]

@@ -330,3 +330,119 @@ def test_compare_counts_every_options_results_against_memory(deal, monkeypatch):
     options = [deal, deal.with_values({PRICE: 14_000.0}), deal.with_values({CAP: 3e5})]
     with pytest.raises(RunTooLargeError):
         compare(options, ["a", "b", "c"], draws=draws)
+
+
+def test_variants_that_differ_in_what_they_share_get_their_own_numbers():
+    """Two tranches (the investors are their sum) and a cost per participant served: variants
+    of the service periods change what the variants would otherwise share. Each variant's
+    figures are those of the analysis chain for that deal alone."""
+    from sibsim.analysis.metrics import investor_metrics, municipality_metrics
+    from sibsim.money.sib import money_flows
+
+    text = test_design.DEAL.replace(
+        "fixed_per_period = [150_000, 150_000, 0, 0]",
+        "fixed_per_period = [150_000, 150_000, 0, 0]\nper_participant = 100").replace(
+        "\n[municipality]", '\n[[capital.tranches]]\nname = "junior"\ncommitment = 300_000\n'
+        "\n[municipality]")
+    two = _deal(text)
+    assert len(two.capital.tranches) == 2
+    res = design(two, {"service_periods": [1, 2, 4]}, draws=DRAWS, seed=6, progress=False)
+    ds = sibsim.simulate(two.scenario, draws=DRAWS, seed=6, progress=False)
+    cf = counterfactual(two, DRAWS, 6)
+    d = res.data
+    seen = set()
+    for i, var in enumerate(res.variants):
+        assert var.service_periods == [1, 2, 4][i]
+        money = money_flows(var, ds, cf)
+        npv = municipality_metrics(money)["npv_net_savings"].values
+        inv = investor_metrics(money).sel(investor="all")
+        flows = money["flow"].sel(party=list(money["tranche"].values)).sum("party").values
+        want = {"commissioner_npv": npv.mean(),
+                "commissioner_loss_probability": (npv < 0).mean(),
+                "investor_loss_probability": inv["loss"].values.mean(),
+                "investor_mean_irr": np.nanmean(inv["irr_annual"].values),
+                "investor_irr_of_expected_flows": sibsim.irr(flows.mean(0)),
+                "total_outcome_payments": money["outcome_payments"].sum("period").values.mean()}
+        for name, value in want.items():
+            assert float(d[name][i]) == pytest.approx(value, rel=1e-9, abs=1e-12), (i, name)
+        seen.add(round(float(d["investor_mean_irr"][i]), 12))
+    assert len(seen) == 3  # the service periods matter here
+
+
+# --------------------------------------------------------------------------- [design] table
+@pytest.mark.parametrize(("text", "key", "problem"), [
+    ("[design]\nconfidence = 0.8", "design.grid",
+     'this table is required: the terms to vary, e.g. "contract.terms[0].rule.price" = '
+     "[500, 1000, 1500]"),
+    ("[design]\n[design.grid]", "design.grid", "at least one path to vary"),
+    ('[design]\nconfidence = 1.0\n[design.grid]\n"contract.caps.total" = [1e5]',
+     "design.confidence", "design.confidence: got 1.0; allowed: a finite number in (0, 1)"),
+    ('[design.grid]\n"contract.caps.total" = []', 'design.grid."contract.caps.total"',
+     "grid['contract.caps.total']: got []; allowed: at least one value"),
+    ('[design.grid]\n"contract.caps.total" = {low = 1, high = 2, n = 1}',
+     'design.grid."contract.caps.total"', "Range.n: got 1; allowed: an integer in [2, 10000]"),
+    ('[design.grid]\n"contract.lag" = {low = 0, high = 1, n = 3}', 'design.grid."contract.lag"',
+     "grid['contract.lag']: got Range(low=0.0, high=1.0, n=3); allowed: whole numbers: "
+     "contract.lag is an integer (choose low, high and n so that the steps are whole)"),
+])
+def test_read_design_refusals_name_the_key_and_the_problem(deal, text, key, problem):
+    from sibsim.analysis.design import read_design
+    from sibsim.spec.toml import KeyProblem
+
+    with pytest.raises(KeyProblem) as info:
+        read_design(tomllib.loads(text)["design"], deal)
+    assert (info.value.key, info.value.problem) == (key, problem)
+
+
+def test_read_design_of_a_grid_alone_takes_every_default(deal):
+    from sibsim.analysis.design import Constraints, read_design
+
+    kw = read_design(tomllib.loads('[design.grid]\n"contract.caps.total" = [1e5, 2e5]')
+                     ["design"], deal)
+    assert kw == {"grid": {"contract.caps.total": [1e5, 2e5]}, "constraints": Constraints()}
+
+
+# --------------------------------------------------------------------------- the grid
+SHARED = ("a money term (contract, capital, payers, municipality, investors, service costs, "
+          "evaluations...): the outcome scenario and the calendar are shared by every variant")
+
+
+def test_variant_grid_refusals_say_what_is_allowed(deal):
+    from sibsim.analysis.design import variant_grid
+
+    cases = [
+        ((deal.scenario, {PRICE: [1.0]}), ValueError,
+         "design.deal: got 'Scenario'; allowed: a Deal with money terms (evaluations, a contract "
+         "and a capital structure)"),
+        ((deal, {}), ValueError,
+         "design.grid: got {}; allowed: a non-empty mapping {path: values}"),
+        ((deal, {"scenario.horizon": [5]}), ValueError,
+         f"grid['scenario.horizon']: got 'scenario'; allowed: {SHARED}"),
+        ((deal, {"start_year": [2030]}), ValueError,
+         f"grid['start_year']: got 'start_year'; allowed: {SHARED}"),
+        ((deal, {CAP: list(range(1, 1002)), PRICE: list(range(1, 101))}), ValueError,
+         "design.grid: got '100,100 variants'; allowed: at most 100,000 variants"),
+        # an invalid variant names its values, and keeps the error's type
+        ((deal, {CAP: [1e5], PRICE: [5.0, -1.0]}), ValueError,
+         "the variant with contract.caps.total = 100000.0, contract.terms[0].rule.price = -1.0 "
+         "is not a valid deal: PricePerUnit.price: got -1.0; allowed: a finite number in "
+         "[0, inf] [at Deal.contract.terms[0].rule]"),
+        ((deal, {"contract.lag": [1, 1.5]}), TypeError,
+         "the variant with contract.lag = 1.5 is not a valid deal: Contract.lag: got 1.5 of "
+         "type float; allowed: an integer >= 0 [at Deal.contract]"),
+    ]
+    for args, kind, message in cases:
+        with pytest.raises(kind) as info:
+            variant_grid(*args)
+        assert type(info.value) is kind and str(info.value) == message
+
+
+def test_variant_grid_takes_up_to_the_most_variants(deal, monkeypatch):
+    from sibsim.analysis.design import variant_grid
+
+    monkeypatch.setattr(dm, "MAX_VARIANTS", 6)
+    paths, combos, deals = variant_grid(deal, {PRICE: [1e3, 2e3, 3e3], CAP: [1e5, 2e5]})
+    assert len(deals) == len(combos) == 6 and paths == (PRICE, CAP)
+    with pytest.raises(ValueError, match=r"^design\.grid: got '7 variants'; allowed: at most 6 "
+                                         r"variants$"):
+        variant_grid(deal, {PRICE: [1e3, 2e3, 3e3, 4e3, 5e3, 6e3, 7e3]})
