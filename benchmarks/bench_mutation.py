@@ -133,7 +133,8 @@ MODULES: dict[str, list[str]] = {
                            "test_blocks.py::test_drawsum_does_not_depend_on_the_blocks",
                            "test_blocks.py::test_drawassembler_refuses_gaps_and_overlaps",
                            "test_blocks.py::test_money_of_a_block_is_that_slice_of_the_whole_money"],
-    "analysis/design.py": ["test_design_definitions.py", "test_design_edges.py", "test_design.py"],
+    "analysis/design.py": ["test_design_describe.py", "test_design_outputs.py",
+                           "test_design_definitions.py", "test_design_edges.py", "test_design.py"],
     "dataset/build.py": ["test_build_edges.py", "test_io.py", "test_multi_process.py",
                          "test_fresh_sample_2_edges.py",
                          "--deselect=tests/test_multi_process.py::"
@@ -143,7 +144,7 @@ MODULES: dict[str, list[str]] = {
                           "test_the_money_chain_reads_a_transposed_outcome_dataset_as_the_usual_one"],
     # analysis modules first mutated 11-29 (mutanalysis): slow tests that other tests of the
     # subset cover for the module are deselected
-    "analysis/voi.py": ["test_voi_definitions.py", "test_voi.py",
+    "analysis/voi.py": ["test_voi_edges.py", "test_voi_definitions.py", "test_voi.py",
                         "--deselect=tests/test_voi.py::test_value_of_information_of_peterborough",
                         "--deselect=tests/test_voi.py::test_cli_value_of_information"],
     "analysis/power.py": ["test_power_definitions.py", "test_estimand.py", "test_money_metric.py",

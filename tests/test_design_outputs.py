@@ -332,13 +332,37 @@ def test_compare_counts_every_options_results_against_memory(deal, monkeypatch):
         compare(options, ["a", "b", "c"], draws=draws)
 
 
+def _chain(var, ds, cf) -> dict[str, float]:
+    """A variant's figures from the analysis chain (money_flows, then the metrics)."""
+    from sibsim.analysis.metrics import investor_metrics, municipality_metrics
+    from sibsim.money.sib import money_flows
+
+    money = money_flows(var, ds, cf)
+    npv = municipality_metrics(money)["npv_net_savings"].values
+    inv = investor_metrics(money).sel(investor="all")
+    loans = [str(t) for t, k in zip(money["tranche"].values, money["tranche_kind"].values,
+                                    strict=True) if k == "loan"]
+    flows = money["flow"].sel(party=loans).sum("party").values
+    ppy = int(ds.attrs["periods_per_year"])
+    return {"commissioner_npv": npv.mean(),
+            "commissioner_loss_probability": (npv < 0).mean(),
+            "investor_loss_probability": inv["loss"].values.mean(),
+            "investor_mean_irr": np.nanmean(inv["irr_annual"].values),
+            "investor_irr_of_expected_flows": (1 + sibsim.irr(flows.mean(0))) ** ppy - 1,
+            "total_outcome_payments": money["outcome_payments"].sum("period").values.mean()}
+
+
+def _matches_the_chain(res, ds, cf) -> None:
+    for i, var in enumerate(res.variants):
+        for name, value in _chain(var, ds, cf).items():
+            assert float(res.data[name][i]) == pytest.approx(value, rel=1e-9, abs=1e-12), (
+                i, name)
+
+
 def test_variants_that_differ_in_what_they_share_get_their_own_numbers():
     """Two tranches (the investors are their sum) and a cost per participant served: variants
     of the service periods change what the variants would otherwise share. Each variant's
     figures are those of the analysis chain for that deal alone."""
-    from sibsim.analysis.metrics import investor_metrics, municipality_metrics
-    from sibsim.money.sib import money_flows
-
     text = test_design.DEAL.replace(
         "fixed_per_period = [150_000, 150_000, 0, 0]",
         "fixed_per_period = [150_000, 150_000, 0, 0]\nper_participant = 100").replace(
@@ -348,25 +372,37 @@ def test_variants_that_differ_in_what_they_share_get_their_own_numbers():
     assert len(two.capital.tranches) == 2
     res = design(two, {"service_periods": [1, 2, 4]}, draws=DRAWS, seed=6, progress=False)
     ds = sibsim.simulate(two.scenario, draws=DRAWS, seed=6, progress=False)
-    cf = counterfactual(two, DRAWS, 6)
-    d = res.data
-    seen = set()
-    for i, var in enumerate(res.variants):
-        assert var.service_periods == [1, 2, 4][i]
-        money = money_flows(var, ds, cf)
-        npv = municipality_metrics(money)["npv_net_savings"].values
-        inv = investor_metrics(money).sel(investor="all")
-        flows = money["flow"].sel(party=list(money["tranche"].values)).sum("party").values
-        want = {"commissioner_npv": npv.mean(),
-                "commissioner_loss_probability": (npv < 0).mean(),
-                "investor_loss_probability": inv["loss"].values.mean(),
-                "investor_mean_irr": np.nanmean(inv["irr_annual"].values),
-                "investor_irr_of_expected_flows": sibsim.irr(flows.mean(0)),
-                "total_outcome_payments": money["outcome_payments"].sum("period").values.mean()}
-        for name, value in want.items():
-            assert float(d[name][i]) == pytest.approx(value, rel=1e-9, abs=1e-12), (i, name)
-        seen.add(round(float(d["investor_mean_irr"][i]), 12))
-    assert len(seen) == 3  # the service periods matter here
+    assert [v.service_periods for v in res.variants] == [1, 2, 4]
+    _matches_the_chain(res, ds, counterfactual(two, DRAWS, 6))
+    # the service periods matter here
+    assert len({round(float(x), 12) for x in res.data["investor_mean_irr"].values}) == 3
+
+
+def test_a_grant_beside_the_loan_is_not_the_investors():
+    """One loan and a grant: the investors' figures are the loan's alone."""
+    text = test_design.DEAL.replace(
+        "\n[municipality]", '\n[[capital.tranches]]\nkind = "grant"\nname = "grants"\n'
+        "commitment = 200_000\n\n[municipality]")
+    granted = _deal(text)
+    res = design(granted, {PRICE: [6_000, 14_000]}, draws=DRAWS, seed=2, progress=False)
+    ds = sibsim.simulate(granted.scenario, draws=DRAWS, seed=2, progress=False)
+    _matches_the_chain(res, ds, counterfactual(granted, DRAWS, 2))
+
+
+def test_a_rate_card_of_engaged_participants_events_is_paid_in_a_design():
+    """Koto-SIB pays per completed training of the engaged participants: the design simulates
+    those events, and each variant pays them as the analysis chain does."""
+    koto = sibsim.load_scenario("koto-sib")
+    assert koto.needs_engaged_events
+    res = design(koto, {"contract.rate_cards[0].price[0][1]": [1_500, 3_000]}, draws=3, seed=1,
+                 progress=False)
+    ds = sibsim.simulate(koto.scenario, draws=3, seed=1, progress=False, engaged_events=True)
+    _matches_the_chain(res, ds, counterfactual(koto, 3, 1))
+    pay = res.data["total_outcome_payments"].values
+    assert pay[1] > pay[0]
+    # compare simulates them too: the same options on the same draws pay the same
+    both = compare(list(res.variants), ["as is", "dearer"], draws=3, seed=1, progress=False)
+    np.testing.assert_allclose(both["total_outcome_payments"].values, pay, rtol=1e-12)
 
 
 # --------------------------------------------------------------------------- [design] table
