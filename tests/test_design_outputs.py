@@ -482,3 +482,24 @@ def test_variant_grid_takes_up_to_the_most_variants(deal, monkeypatch):
     with pytest.raises(ValueError, match=r"^design\.grid: got '7 variants'; allowed: at most 6 "
                                          r"variants$"):
         variant_grid(deal, {PRICE: [1e3, 2e3, 3e3, 4e3, 5e3, 6e3, 7e3]})
+
+
+def test_compare_options_that_differ_in_their_termination_rules():
+    """The deal ended when its first measured effect falls below 0.9 (nearly always here),
+    against the same deal without that rule: each option runs its own rules, in either order,
+    and gets the analysis chain's figures."""
+    rule = ('\n[[termination]]\nkind = "effect_below"\nmetric = "placements"\n'
+            'threshold = 0.9\nresults = "first"\nnotice = 0\n')
+    ended = _deal(test_design.DEAL + rule)
+    kept = ended.replace(termination=())
+    ds = sibsim.simulate(ended.scenario, draws=6, seed=2, progress=False)
+    cf = counterfactual(ended, 6, 2)
+    for options in ([kept, ended], [ended, kept]):
+        res = compare(options, ["a", "b"], draws=6, seed=2, progress=False)
+        for i, option in enumerate(options):
+            for name, value in _chain(option, ds, cf).items():
+                assert float(res[name][i]) == pytest.approx(value, rel=1e-9, abs=1e-12), (
+                    i, name)
+    # the rule bites: the ended deal pays less
+    pay = res["total_outcome_payments"].values
+    assert pay[0] < pay[1]
