@@ -149,6 +149,19 @@ def test_the_regression_weights_each_value_by_its_draws():
     assert np.abs(np.unique(fit) - means).max() > 0.05
 
 
+def test_up_to_the_bin_count_each_distinct_value_is_its_own_group():
+    """SPLINE_BINS distinct values with unequal counts are fitted value by value (weighted by
+    their draws: the residuals' moments vanish as above); one more value and the draws are
+    averaged in equal-count bins first (the moments then only nearly vanish)."""
+    rng = np.random.default_rng(2)
+    for k, exact in ((voi.SPLINE_BINS, True), (voi.SPLINE_BINS + 1, False)):
+        x = np.repeat(np.linspace(0.0, 5.0, k), 1 + np.arange(k) % 7)
+        y = np.sin(2.0 * x) + rng.normal(0.0, 1.0, x.size)
+        resid = voi._smooth(x, y) - y
+        moments = abs(resid.mean()) + abs((resid * (x - x.mean())).mean())
+        assert (moments < 1e-9) == exact, (k, moments)
+
+
 # ------------------------------------------------------------------------------ figure
 def test_plot_voi_legend_and_title_are_small():
     r = xr.Dataset({"evpi": 10.0, "evpi_se": 1.0, "evsi": ("pilot_size", [1.0, 4.0]),
@@ -157,6 +170,37 @@ def test_plot_voi_legend_and_title_are_small():
     fig, ax = plt.subplots()
     plot_voi(r, ax=ax)
     assert {t.get_fontsize() for t in ax.get_legend().get_texts()} == {8.0}
+    band = ax.collections[0]  # two standard errors, shaded without an outline
+    assert band.get_alpha() == 0.15 and list(band.get_linewidths()) == [0.0]
+    assert {ln.get_linewidth() for ln in ax.get_lines()[1:]} == {1.0}
+    grid = ax.xaxis.get_gridlines() + ax.yaxis.get_gridlines()
+    assert grid and all(g.get_visible() and g.get_alpha() == 0.3 for g in grid)
     assert ax.title.get_fontsize() == 10.0
     assert ax.get_ylim()[0] == 0.0
     plt.close(fig)
+
+
+def test_net_benefits_without_units_have_none():
+    nb, _ = _case()
+    da = xr.DataArray(nb, dims=("draw", "strategy"),
+                      coords={"strategy": list(voi.STRATEGIES)})
+    r = evpi(da)
+    assert r["evpi"].attrs["units"] == "" and r["expected_net_benefit"].attrs["units"] == ""
+    assert r["strategy"].values.tolist() == list(voi.STRATEGIES)
+    assert r.attrs["best_strategy"] == "sign"
+
+
+def test_value_of_information_refuses_draws_that_cannot_fit_before_simulating(koto, monkeypatch):
+    from sibsim import resources
+    from sibsim.dataset import build
+
+    real = build.simulate
+
+    def small(scenario, draws=1000, *args, **kwargs):
+        assert draws <= resources.PILOT_DRAWS, f"simulated {draws} draws before refusing"
+        return real(scenario, draws, *args, **kwargs)
+
+    monkeypatch.setattr(build, "simulate", small)
+    monkeypatch.setattr(resources, "available_memory", lambda: 10**6)
+    with pytest.raises(resources.RunTooLargeError):
+        voi.value_of_information(koto, draws=resources.CHECK_DRAWS_FROM, pilot_sizes=(10,))
