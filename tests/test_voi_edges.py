@@ -86,16 +86,23 @@ def test_every_refusal_about_a_deal_says_what_is_allowed(koto):
         assert _message(call) == message
 
 
-def test_a_measured_effect_that_does_not_move_with_the_true_effect_is_refused(koto, monkeypatch):
-    """An evaluation whose measured effect is the same whatever the true effect carries no
-    information about it: no pilot size can be valued."""
+@pytest.mark.parametrize(("variable", "value"), [
+    ("expected_effect", 0.1),      # the measured effect does not move with the true effect
+    ("effect_sd", 0.0),            # a measured effect without noise
+    ("effect_sd", math.nan),       # or with no standard deviation at all
+    ("expected_effect", math.inf),
+])
+def test_a_measured_effect_that_carries_no_information_is_refused(koto, monkeypatch, variable,
+                                                                  value):
+    """An evaluation whose measured effect is the same whatever the true effect, or has no
+    finite positive noise, gives no information per participant: no pilot can be valued."""
     real = power.evaluation_power
 
-    def flat(deal, *args, **kwargs):
+    def changed(deal, *args, **kwargs):
         pw = real(deal, *args, **kwargs)
-        return pw.assign(expected_effect=pw["expected_effect"] * 0.0 + 0.1)
+        return pw.assign({variable: pw[variable] * 0.0 + value})
 
-    monkeypatch.setattr(power, "evaluation_power", flat)
+    monkeypatch.setattr(power, "evaluation_power", changed)
     assert _message(lambda: pilot_information(koto)) == (
         "pilot_information.deal: got 'a measured effect that does not move with the true "
         "effect'; allowed: an evaluation whose measured effect depends on the effect")
@@ -118,6 +125,36 @@ def test_every_output_variable_has_its_dimensions():
         one = evsi(nb, phi, [n], 5.0)
         assert float(s["evsi_se"][k]) == float(one["evsi_se"][0])
         assert float(s["evsi"][k]) == float(one["evsi"][0])
+
+
+def test_every_output_variable_has_its_description():
+    nb, phi = _case()
+    e, p, s = evpi(nb), evppi(nb, phi), evsi(nb, phi, [1.0], 5.0)
+    assert {k: x[k].attrs["description"] for x in (e, p, s) for k in x.data_vars} == {
+        "evpi": "Expected value of perfect information: E[max_s NB] - max_s E[NB] (dampack "
+                "calc_evpi)",
+        "evpi_se": "Monte Carlo standard error of evpi",
+        "expected_net_benefit": "Mean net benefit of each strategy over the draws",
+        "evppi": "Expected value of partial perfect information on the parameter (dampack "
+                 "calc_evppi, spline regression)",
+        "evppi_se": "Monte Carlo standard error of evppi (regression error left out)",
+        "evsi": "Expected value of sample information of a study of pilot_size people "
+                "(dampack calc_evsi, Gaussian approximation)",
+        "evsi_se": "Monte Carlo standard error of evsi (regression error left out)"}
+
+
+def test_value_of_information_defaults(koto):
+    """Seed 0, the NPV of net cashable savings, pilots of 50 to 1,000 participants, the true
+    effect and all parameters together."""
+    r = voi.value_of_information(koto, draws=8)
+    assert r.attrs["seed"] == 0 and r.attrs["value"] == "savings"
+    assert r["pilot_size"].values.tolist() == [50.0, 100.0, 200.0, 500.0, 1000.0]
+    assert r["parameter"].values.tolist() == ["effect.value", voi.ALL]
+    nb, _ = voi.commissioner_net_benefit(koto, draws=8, seed=0)
+    assert float(r["evpi"]) == float(evpi(nb)["evpi"])
+    assert r["evpi"].attrs["units"] == "EUR"
+    default, _ = voi.commissioner_net_benefit(koto, draws=8)
+    np.testing.assert_array_equal(default.values, nb.values)
 
 
 def test_value_of_information_dimensions(koto):
@@ -147,6 +184,31 @@ def test_the_regression_weights_each_value_by_its_draws():
     # and it smooths: not the values' means themselves
     means = np.array([y[x == u].mean() for u in np.unique(x)])
     assert np.abs(np.unique(fit) - means).max() > 0.05
+
+
+def test_above_the_bin_count_the_spline_is_fitted_to_equal_count_bins(monkeypatch):
+    """1,000 draws of 1,000 distinct values: the spline is fitted to SPLINE_BINS bins of 10
+    consecutive draws each (at their mean value, weighted by their 10 draws)."""
+    seen = []
+    real = voi.make_smoothing_spline
+
+    def spy(x, y, w=None, **kwargs):
+        seen.append((np.asarray(x), np.asarray(y), np.asarray(w)))
+        return real(x, y, w=w, **kwargs)
+
+    monkeypatch.setattr(voi, "make_smoothing_spline", spy)
+    rng = np.random.default_rng(3)
+    x = rng.permutation(np.linspace(-1.0, 2.0, 1000))
+    y = x ** 2 + rng.normal(0.0, 0.3, 1000)
+    voi._smooth(x, y)
+    (bx, by, w), = seen
+    order = np.argsort(x)
+    bins_x = x[order].reshape(voi.SPLINE_BINS, -1).mean(1)
+    bins_y = y[order].reshape(voi.SPLINE_BINS, -1).mean(1)
+    assert w.tolist() == [10.0] * voi.SPLINE_BINS
+    # on the standard scale of the bins' means
+    np.testing.assert_allclose(bx, (bins_x - bins_x.mean()) / bins_x.std(), atol=1e-12)
+    np.testing.assert_allclose(by, (bins_y - bins_y.mean()) / bins_y.std(), atol=1e-12)
 
 
 def test_up_to_the_bin_count_each_distinct_value_is_its_own_group():
