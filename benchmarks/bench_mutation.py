@@ -134,7 +134,8 @@ MODULES: dict[str, list[str]] = {
                            "test_blocks.py::test_drawassembler_refuses_gaps_and_overlaps",
                            "test_blocks.py::test_money_of_a_block_is_that_slice_of_the_whole_money"],
     "analysis/design.py": ["test_design_describe.py", "test_design_outputs.py",
-                           "test_design_definitions.py", "test_design_edges.py", "test_design.py"],
+                           "test_design_evaluations_vary.py", "test_design_definitions.py",
+                           "test_design_edges.py", "test_design.py"],
     "dataset/build.py": ["test_build_edges.py", "test_io.py", "test_multi_process.py",
                          "test_fresh_sample_2_edges.py",
                          "--deselect=tests/test_multi_process.py::"

@@ -503,3 +503,12 @@ def test_compare_options_that_differ_in_their_termination_rules():
     # the rule bites: the ended deal pays less
     pay = res["total_outcome_payments"].values
     assert pay[0] < pay[1]
+
+
+# --------------------------------------------------------------------------- frontier
+def test_pareto_front_reads_whole_numbers_and_missing_values():
+    """Integers are numbers like any other; a missing value (None) is NaN: never on the
+    frontier, in either coordinate."""
+    assert dm.pareto_front([3, 1, 2], [1, 3, 0]).tolist() == [True, True, False]
+    assert dm.pareto_front([1.0, 2.0, None], [None, 1.0, 5.0]).tolist() == [False, True, False]
+    assert dm.pareto_front([None], [None]).tolist() == [False]
