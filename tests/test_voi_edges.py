@@ -157,6 +157,20 @@ def test_value_of_information_defaults(koto):
     np.testing.assert_array_equal(default.values, nb.values)
 
 
+def test_value_of_information_of_the_public_value():
+    """Peterborough values the wider public gain of each avoided reconviction: with
+    value="public" the decision, and so every output, is about savings plus that value."""
+    pb = sibsim.load_scenario("peterborough")
+    pub = voi.value_of_information(pb, draws=8, value="public", pilot_sizes=(10,))
+    nb_pub, _ = voi.commissioner_net_benefit(pb, draws=8, seed=0, value="public")
+    nb, _ = voi.commissioner_net_benefit(pb, draws=8, seed=0)
+    assert not np.allclose(nb_pub.values, nb.values)  # the two values differ here
+    np.testing.assert_allclose(pub["expected_net_benefit"].values, nb_pub.mean("draw").values,
+                               rtol=1e-12)
+    assert float(pub["evpi"]) == float(evpi(nb_pub)["evpi"])
+    assert pub.attrs["value"] == "public"
+
+
 def test_value_of_information_dimensions(koto):
     r = voi.value_of_information(koto, draws=10, seed=3, pilot_sizes=(20, 200))
     assert {k: r[k].dims for k in r.data_vars} == {
@@ -230,7 +244,8 @@ def test_plot_voi_legend_and_title_are_small():
                     "evsi_se": ("pilot_size", [0.5, 0.5])},
                    coords={"pilot_size": [10.0, 100.0]}, attrs={"currency": "EUR"})
     fig, ax = plt.subplots()
-    plot_voi(r, ax=ax)
+    with matplotlib.rc_context({"font.size": 14.0}):  # whatever the style's base size
+        plot_voi(r, ax=ax)
     assert {t.get_fontsize() for t in ax.get_legend().get_texts()} == {8.0}
     band = ax.collections[0]  # two standard errors, shaded without an outline
     assert band.get_alpha() == 0.15 and list(band.get_linewidths()) == [0.0]
