@@ -223,7 +223,15 @@ NOTES: dict[str, str] = {
          "test_design.py); mutmut runs the fastest mutants first, so the 17 are not a uniform "
          "sample. Of its 8 survivors, 7 have a test in test_design_edges.py, written after "
          "it; a mutmut recheck (--recheck, 11-29, 423 s) killed all 7, and the one left is "
-         "equivalent"),
+         "equivalent. Session 17 (benchmarks/results/mutation-design-voi.json): a sample of 40 "
+         "(seed 6601) had 34 killed; with test_design_describe.py (the texts on hand-made "
+         "results), test_design_outputs.py (every label and value of design, evaluate_variants "
+         "and compare) and test_design_evaluations_vary.py in front, 40 of the same 40, and 39 "
+         "of a fresh 40 (seed 6611; the one left is equivalent)"),
+    "analysis/voi.py":
+        ("Session 17 (benchmarks/results/mutation-design-voi.json): a sample of 40 (seed 6602) "
+         "had 32 killed; with test_voi_edges.py in front, 40 of the same 40, and 38 of a fresh "
+         "40 (seed 6612), whose 2 survivors have tests written after it"),
     "analysis/blocks.py":
         ("test_blocks.py takes 400 s on 2 shared cores (whole analyses run in blocks and in one "
          "pass, on every scenario): only its tests of DrawSum and DrawAssembler themselves and "
@@ -245,6 +253,8 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.sib.x_money_arrays__mutmut_639":
         "table.period is a tuple of Python ints, which numpy 2 turns into int64 on every "
         "platform: the dtype given is the default",
+    "sibsim.analysis.design.x__per_draw__mutmut_9":
+        "astype(None) is astype(float64): numpy reads a dtype of None as its default float64",
     "sibsim.analysis.design.x_describe_comparison__mutmut_109":
         ("zip without strict=True: every row of describe_comparison's table is built with the "
          "header's length (a label, the first option's value, then a value and a difference per "
