@@ -2,7 +2,10 @@
 and few draws: every variable's dimensions, units and description, the result's attributes,
 the feasibility flags and frontier recomputed from the metrics, compare's paired and unpaired
 standard errors from the per-draw values, the progress reported after each chunk of variants,
-and every refusal's full message (which names the field and what is allowed)."""
+each variant's figures against the analysis chain where variants differ in what they would
+otherwise share (service periods, tranches, a grant, rate cards of engaged participants'
+events, termination rules), and every refusal's full message (design, evaluate_variants,
+compare, variant_grid and the [design] table: the field or key, and what is allowed)."""
 
 from __future__ import annotations
 
@@ -150,7 +153,7 @@ def test_design_on_the_mean_of_draws_names_that_measure(deal):
     assert not any(str(k).startswith("feasible_") for k in free.data.data_vars)
 
 
-def test_design_refuses_a_budget_payer_that_pays_nothing_before_the_run(deal, monkeypatch):
+def test_design_refuses_a_budget_payer_that_is_not_a_payer_before_the_run(deal, monkeypatch):
     monkeypatch.setattr(dm, "simulate", lambda *a, **k: pytest.fail("simulated"))
     with pytest.raises(ValueError) as info:
         design(deal, {PRICE: [6_000, 14_000]}, {"budget_payer": "state"}, draws=DRAWS)
