@@ -515,3 +515,19 @@ def test_pareto_front_reads_whole_numbers_and_missing_values():
     assert dm.pareto_front([3, 1, 2], [1, 3, 0]).tolist() == [True, True, False]
     assert dm.pareto_front([1.0, 2.0, None], [None, 1.0, 5.0]).tolist() == [False, True, False]
     assert dm.pareto_front([None], [None]).tolist() == [False]
+
+
+def test_options_whose_scenarios_differ_only_in_name_and_description_are_compared(deal):
+    """The outcome scenario's name and description are labels: options that differ only in
+    them share the draws; any other difference is refused."""
+    import dataclasses
+
+    sc = deal.scenario
+    relabelled = deal.replace(scenario=dataclasses.replace(sc, name="renamed",
+                                                            description="other words"))
+    worded = deal.replace(scenario=dataclasses.replace(sc, description="other words"))
+    res = compare([deal, relabelled, worded], ["a", "b", "c"], draws=2, seed=1, progress=False)
+    np.testing.assert_array_equal(res["commissioner_npv_diff"].values, [0.0, 0.0, 0.0])
+    stronger = _deal(test_design.DEAL.replace("mean = 0.7", "mean = 0.75"))
+    with pytest.raises(ValueError, match=r"^compare\.deals\[1\]"):
+        compare([deal, stronger], draws=2)
