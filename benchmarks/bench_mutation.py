@@ -253,6 +253,9 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.sib.x_money_arrays__mutmut_639":
         "table.period is a tuple of Python ints, which numpy 2 turns into int64 on every "
         "platform: the dtype given is the default",
+    "sibsim.analysis.design.x_evaluate_variants__mutmut_125":
+        "without the shared evaluation table money_arrays measures the variant's evaluations "
+        "again, on the same draws and seed: the same table, only the time differs",
     "sibsim.analysis.design.x__per_draw__mutmut_9":
         "astype(None) is astype(float64): numpy reads a dtype of None as its default float64",
     "sibsim.analysis.design.x_describe_comparison__mutmut_109":

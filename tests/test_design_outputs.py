@@ -455,6 +455,10 @@ def test_variant_grid_refusals_say_what_is_allowed(deal):
          "and a capital structure)"),
         ((deal, {}), ValueError,
          "design.grid: got {}; allowed: a non-empty mapping {path: values}"),
+        ((deal, {"contract.terms[0].rule": [1.0]}), ValueError,
+         "grid['contract.terms[0].rule']: got PricePerUnit(price=10000.0, threshold=0.05, "
+         "ceiling=None); allowed: a path to one number (a price, a threshold, a cap, a "
+         "share...); this path names PricePerUnit"),
         ((deal, {"scenario.horizon": [5]}), ValueError,
          f"grid['scenario.horizon']: got 'scenario'; allowed: {SHARED}"),
         ((deal, {"start_year": [2030]}), ValueError,
