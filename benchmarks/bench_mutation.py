@@ -135,7 +135,9 @@ MODULES: dict[str, list[str]] = {
                            "test_blocks.py::test_drawsum_does_not_depend_on_the_blocks",
                            "test_blocks.py::test_drawassembler_refuses_gaps_and_overlaps",
                            "test_blocks.py::test_money_of_a_block_is_that_slice_of_the_whole_money"],
-    "analysis/design.py": ["test_design_definitions.py", "test_design_edges.py", "test_design.py"],
+    "analysis/design.py": ["test_design_describe.py", "test_design_outputs.py",
+                           "test_design_evaluations_vary.py", "test_design_definitions.py",
+                           "test_design_edges.py", "test_design.py"],
     "dataset/build.py": ["test_build_edges.py", "test_io.py", "test_multi_process.py",
                          "test_fresh_sample_2_edges.py",
                          "--deselect=tests/test_multi_process.py::"
@@ -145,7 +147,7 @@ MODULES: dict[str, list[str]] = {
                           "test_the_money_chain_reads_a_transposed_outcome_dataset_as_the_usual_one"],
     # analysis modules first mutated 11-29 (mutanalysis): slow tests that other tests of the
     # subset cover for the module are deselected
-    "analysis/voi.py": ["test_voi_definitions.py", "test_voi.py",
+    "analysis/voi.py": ["test_voi_edges.py", "test_voi_definitions.py", "test_voi.py",
                         "--deselect=tests/test_voi.py::test_value_of_information_of_peterborough",
                         "--deselect=tests/test_voi.py::test_cli_value_of_information"],
     "analysis/power.py": ["test_power_definitions.py", "test_estimand.py", "test_money_metric.py",
@@ -228,7 +230,15 @@ NOTES: dict[str, str] = {
          "test_design.py); mutmut runs the fastest mutants first, so the 17 are not a uniform "
          "sample. Of its 8 survivors, 7 have a test in test_design_edges.py, written after "
          "it; a mutmut recheck (--recheck, 11-29, 423 s) killed all 7, and the one left is "
-         "equivalent"),
+         "equivalent. Session 17 (benchmarks/results/mutation-design-voi.json): a sample of 40 "
+         "(seed 6601) had 34 killed; with test_design_describe.py (the texts on hand-made "
+         "results), test_design_outputs.py (every label and value of design, evaluate_variants "
+         "and compare) and test_design_evaluations_vary.py in front, 40 of the same 40, and 39 "
+         "of a fresh 40 (seed 6611; the one left is equivalent)"),
+    "analysis/voi.py":
+        ("Session 17 (benchmarks/results/mutation-design-voi.json): a sample of 40 (seed 6602) "
+         "had 32 killed; with test_voi_edges.py in front, 40 of the same 40, and 38 of a fresh "
+         "40 (seed 6612), whose 2 survivors have tests written after it"),
     "analysis/blocks.py":
         ("test_blocks.py takes 400 s on 2 shared cores (whole analyses run in blocks and in one "
          "pass, on every scenario): only its tests of DrawSum and DrawAssembler themselves and "
@@ -250,6 +260,11 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.sib.x_money_arrays__mutmut_639":
         "table.period is a tuple of Python ints, which numpy 2 turns into int64 on every "
         "platform: the dtype given is the default",
+    "sibsim.analysis.design.x_evaluate_variants__mutmut_125":
+        "without the shared evaluation table money_arrays measures the variant's evaluations "
+        "again, on the same draws and seed: the same table, only the time differs",
+    "sibsim.analysis.design.x__per_draw__mutmut_9":
+        "astype(None) is astype(float64): numpy reads a dtype of None as its default float64",
     "sibsim.analysis.design.x_describe_comparison__mutmut_109":
         ("zip without strict=True: every row of describe_comparison's table is built with the "
          "header's length (a label, the first option's value, then a value and a difference per "
