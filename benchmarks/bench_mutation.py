@@ -248,6 +248,22 @@ NOTES: dict[str, str] = {
 #: Surviving mutants that no test can tell apart from the original, with the reason. Keyed by
 #: mutmut's mutant name; listed in the results file next to the survivor.
 EQUIVALENT: dict[str, str] = {
+    # survivors of the fresh two-stage sample of stop 17 (benchmarks/mutation_pps.py, seed 1718)
+    "sibsim.money.cancellation.x_apply_cancellation__mutmut_114":
+        "the 'due' flags made float instead of bool: they are read only by np.flatnonzero, "
+        "which picks the same positions from 1.0/0.0 as from True/False",
+    "sibsim.money.cancellation.x_apply_cancellation__mutmut_94":
+        "only the label of a role: roles are compared with 'planned' and 'after' alone, so any "
+        "other string for the cohorts that ran does the same",
+    "sibsim.money.cancellation.xǁCancellationǁsettle_at__mutmut_6":
+        "copy=False writes the stop's settlement into the array given, which the only caller "
+        "(termination.lifecycle) made for this call and replaces by the returned one at once",
+    "sibsim.money.sib.x_money_arrays__mutmut_210":
+        "computes the lifecycle's memo key when there is no memo too: without a memo the key "
+        "is never read (_last_lifecycle and _keep_lifecycle return at once)",
+    "sibsim.money.sib.x_money_arrays__mutmut_457":
+        "the memo key of the savings' sums made None: no other entry of that memo uses None, "
+        "so it keys them as uniquely (and the value is tied to the savings it adds up)",
     # survivors of the fresh two-stage sample of 11-29 (benchmarks/mutation_pps.py, seed 1616)
     "sibsim.analysis.replay.x_load_replays__mutmut_10":
         "'UTF-8' and 'utf-8' name the same codec",

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import xarray as xr
 from scipy import stats
 
 import sibsim
@@ -179,6 +180,16 @@ def test_given_data_of_a_run_every_output(results):
     S, se = given_data.first_order(X, ys["commissioner_npv"], bins=3, bootstrap=4, seed=5)
     np.testing.assert_allclose(one["first_order"].values[0], S, rtol=1e-12)
     np.testing.assert_allclose(one["standard_error"].values[0], se, rtol=1e-12)
+
+
+def test_given_data_bootstrap_seed_defaults_to_0(results):
+    """The documented default seed (0) is the one used: the bootstrap standard errors of a
+    call without a seed are those of seed=0, and another seed gives others."""
+    kw = {"outputs": ["commissioner_npv"], "bins": 3, "bootstrap": 8}
+    default = given_data.given_data(results, **kw)
+    xr.testing.assert_identical(default, given_data.given_data(results, seed=0, **kw))
+    other = given_data.given_data(results, seed=1, **kw)
+    assert not np.array_equal(default["standard_error"].values, other["standard_error"].values)
 
 
 def test_given_data_leaves_nan_where_an_output_does_not_vary(results, monkeypatch):

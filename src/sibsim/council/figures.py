@@ -55,7 +55,9 @@ def plot_budget_fan(results, ax: Axes, deal: Deal, lang: str = "en",
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}"))
     ax.yaxis.set_major_formatter(StepFormatter(f.axis))
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=FONT - 2, frameon=False, loc="upper left")
+    # above the axes, so that it never hides a band or the appropriation line
+    ax.legend(fontsize=FONT - 2, frameon=False, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+              ncol=2)
     _style(ax)
     return ax
 
