@@ -261,6 +261,15 @@ EQUIVALENT: dict[str, str] = {
     "sibsim.money.sib.x_money_arrays__mutmut_210":
         "computes the lifecycle's memo key when there is no memo too: without a memo the key "
         "is never read (_last_lifecycle and _keep_lifecycle return at once)",
+    "sibsim.analysis.replay.x__summary__mutmut_241":
+        "describe=None instead of False: _label_money_units reads it only as 'if describe:'",
+    "sibsim.analysis.replay.x_first_cohorts__mutmut_21":
+        "size=None beside the entry: Cohort then takes its size from the entry, sum(entry), "
+        "the value the line gave",
+    "sibsim.analysis.sensitivity.tornado.x_tornado__mutmut_100":
+        "the ends' array without dtype=float: whole-number ends give the same outputs and float "
+        "input values (tests/test_sensitivity_definitions.py::"
+        "test_tornado_defaults_and_whole_number_ranges)",
     "sibsim.money.sib.x_money_arrays__mutmut_457":
         "the memo key of the savings' sums made None: no other entry of that memo uses None, "
         "so it keys them as uniquely (and the value is tied to the savings it adds up)",

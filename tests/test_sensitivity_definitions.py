@@ -728,6 +728,32 @@ def test_tornado_default_ends_units_and_sources(chain):
     assert lo < float(d.mean) < hi
 
 
+def test_tornado_defaults_and_whole_number_ranges(chain, monkeypatch):
+    """The documented defaults (1,000 draws, seed 0, the auto engine) reach the run, and ends
+    given as whole numbers are the same ends as floats (the input values are floats)."""
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_chain(deal, draws, seed, engine):
+        seen.update(draws=draws, seed=seed, engine=engine)
+        raise Stop
+
+    monkeypatch.setattr(tornado, "Chain", fake_chain)
+    with pytest.raises(Stop):
+        tornado.tornado(chain.deal, inputs=["service_costs.per_participant"])
+    assert seen == {"draws": 1000, "seed": 0, "engine": "auto"}
+    monkeypatch.undo()
+    cost = "service_costs.per_participant"
+    ints = tornado.tornado(chain.deal, output="commissioner_npv_mean", draws=12, seed=3,
+                           inputs=[cost], ranges={cost: (700, 900)})
+    floats = tornado.tornado(chain.deal, output="commissioner_npv_mean", draws=12, seed=3,
+                             inputs=[cost], ranges={cost: (700.0, 900.0)})
+    assert ints["input_value"].dtype == np.float64
+    xr.testing.assert_identical(ints, floats)
+
+
 def test_tornado_sorts_a_missing_swing_last(chain, monkeypatch):
     # each end's output by its input and end (the ends run on threads, in any order): the
     # low end lies below the input's mean, the high end above it
