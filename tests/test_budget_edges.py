@@ -34,6 +34,18 @@ def test_xlsx_column_widths(budget, tmp_path, payer, width):
     assert ws.freeze_panes == "C2"
 
 
+def test_xlsx_header_row_is_bold_wrapped_and_top_aligned(budget, tmp_path):
+    """The header row of the Excel table is bold, wraps its long column names and aligns them
+    at the top; the figures below are not styled so."""
+    from openpyxl import load_workbook
+
+    ws = load_workbook(write_budget_table(budget, tmp_path / "b.xlsx")).active
+    for cell in ws[1]:
+        assert cell.font.bold and cell.alignment.wrap_text is True, cell.coordinate
+        assert cell.alignment.vertical == "top", cell.coordinate
+    assert not ws["C2"].font.bold and not ws["C2"].alignment.wrap_text
+
+
 def test_a_budget_without_a_confidence_level_is_read_at_90_percent(budget):
     assert budget.attrs["confidence"] == 0.9
     without = budget.copy()
