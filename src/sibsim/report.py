@@ -241,7 +241,7 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
                 bar.stage("break-even", weight=_BREAKEVEN_SHARE)
             be = search.finish(search.add(ds, cf=cf)) if search is not None else None
             del cf
-            outcomes = ds if est.keep_outcomes else _outcome_means(ds, draws, _OutcomeSums(ds))
+            outcomes = ds if est.keep_outcomes else _outcome_means(ds, draws, _OutcomeSums.of(ds))
             res = SIBResults(outcomes=outcomes, money=money, investors=investor_metrics(money),
                              municipality=municipality_metrics(money), breakeven=be)
         else:
@@ -298,12 +298,17 @@ def run_block(deal: Deal, first: int, n: int, seed: int, engine: str,
     out.update(money=money, investors=investor_metrics(money),
                municipality=municipality_metrics(money), outcomes=ds)
     if outcome_sums:
-        names = _OutcomeSums.summed(ds)
-        out["outcome_sums"] = {
-            k: (ds[k].variable.isel(draw=slice(0, 1)),
-                DrawSumPart.of(ds[k].transpose("draw", ...).values, first)) for k in names}
-        out["outcomes"] = ds.drop_vars(names)
+        out["outcome_sums"] = _outcome_parts(ds, first)
+        out["outcomes"] = ds.drop_vars(list(out["outcome_sums"]))
     return out
+
+
+def _outcome_parts(ds: xr.Dataset, first: int) -> dict[str, tuple[xr.Variable, DrawSumPart]]:
+    """Each summed outcome array of a block whose first draw is ``first`` (of the run): its
+    template (one draw: dims and attributes) and its :class:`DrawSumPart`."""
+    return {k: (ds[k].variable.isel(draw=slice(0, 1)),
+                DrawSumPart.of(ds[k].transpose("draw", ...).values, first))
+            for k in _OutcomeSums.summed(ds)}
 
 
 class _BlockCollector:
@@ -327,16 +332,17 @@ class _BlockCollector:
             self.search.add_curves(block["curves"])
             self.asm["breakeven"].add(block["breakeven"])
         ds = block["outcomes"]
-        if "outcome_sums" in block:  # summed where the block was computed
-            self.sums = self.sums or _OutcomeSums.from_templates(
-                {k: t for k, (t, _) in block["outcome_sums"].items()})
-            self.sums.add_parts({k: part for k, (_, part) in block["outcome_sums"].items()})
+        if self.keep_outcomes:
             self.asm["outcomes"].add(ds)
-        elif self.keep_outcomes:
-            self.asm["outcomes"].add(ds)
-        else:
-            self.sums = _OutcomeSums(ds) if self.sums is None else self.sums
-            self.asm["outcomes"].add(self.sums.add(ds))
+            return
+        parts = block.get("outcome_sums")  # summed where the block was computed, or here
+        if parts is None:
+            parts = _outcome_parts(ds, block["first"])
+            ds = ds.drop_vars(list(parts))
+        if self.sums is None:
+            self.sums = _OutcomeSums({k: t for k, (t, _) in parts.items()})
+        self.sums.add_parts({k: part for k, (_, part) in parts.items()})
+        self.asm["outcomes"].add(ds)
 
     def result(self) -> SIBResults:
         outcomes = self.asm["outcomes"].result()
@@ -354,25 +360,23 @@ class _BlockCollector:
 class _OutcomeSums:
     """Sums over draws of the per-draw outcome arrays, for results without them."""
 
-    def __init__(self, ds: xr.Dataset) -> None:
-        self.names = self.summed(ds)
+    def __init__(self, templates: dict[str, xr.Variable]) -> None:
+        """Sums of the arrays shaped as ``templates`` (their draws, any number, are not read:
+        :meth:`of` a dataset, or the one-draw templates of :func:`_outcome_parts`)."""
+        self.names = list(templates)
         self.sums = {k: DrawSum() for k in self.names}
-        self.template = {k: ds[k].variable for k in self.names}
+        self.template = dict(templates)
+
+    @classmethod
+    def of(cls, ds: xr.Dataset) -> _OutcomeSums:
+        """Sums of the per-draw outcome arrays of ``ds`` (none added yet)."""
+        return cls({k: ds[k].variable for k in cls.summed(ds)})
 
     @staticmethod
     def summed(ds: xr.Dataset) -> list[str]:
         """The per-draw outcome arrays of ``ds`` that are summed (all but the parameters)."""
         return [k for k, var in ds.data_vars.items()
                 if "draw" in var.dims and k != "parameter_value"]
-
-    @classmethod
-    def from_templates(cls, templates: dict[str, xr.Variable]) -> _OutcomeSums:
-        """Sums of the arrays shaped as ``templates`` (one draw each), added as parts."""
-        self = cls.__new__(cls)
-        self.names = list(templates)
-        self.sums = {k: DrawSum() for k in self.names}
-        self.template = dict(templates)
-        return self
 
     def add_parts(self, parts: dict[str, DrawSumPart]) -> None:
         """Add a block's outcome arrays summed where it was computed (run_block)."""

@@ -97,7 +97,7 @@ class DrawSum:
         if self._buffer:
             rows = np.concatenate(self._buffer, axis=0)
             total = self._total
-            s = np.add.reduce(np.array(rows, order="C"), axis=0)
+            s = _chunk_sum(rows)
             return s if total is None else total + s
         if self._total is None:
             raise ValueError("DrawSum: no draws were added")

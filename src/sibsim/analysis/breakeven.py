@@ -60,7 +60,6 @@ from sibsim.money.sib import (
     money_flows,
 )
 from sibsim.spec import _validate as v
-from sibsim.spec.distributions import Distribution
 
 __all__ = ["BreakevenBlocks", "breakeven", "default_effect_range"]
 
@@ -94,8 +93,7 @@ def default_effect_range(deal: Deal) -> tuple[float, float]:
     """
     effect = deal.scenario.effect
     none = 0.0 if effect.measure == "absolute" else 1.0
-    value = effect.value
-    mean = float(value.mean if isinstance(value, Distribution) else value)
+    mean = float(effect.value.mean)  # a number is held as a Fixed distribution
     up = mean > none if mean != none else deal.evaluations[0].direction != "reduce"
     if effect.measure == "absolute":
         return (0.0, 0.25) if up else (0.0, -0.25)

@@ -401,9 +401,9 @@ class MarkovModel(TransitionModel):
 
 
 def tallies(ev: np.ndarray, en: np.ndarray, evj: np.ndarray | None = None) -> Tallies:
-    """The stochastic kernels' outputs; ``evj`` None: the engaged people's events are not
-    tallied (the kernel gets a zero-size placeholder)."""
-    return Tallies(ev, en, no_engaged_events() if evj is None else evj)
+    """The kernels' outputs; ``evj`` None: the engaged people's events are not tallied (the
+    kernel gets a zero-size placeholder of the outputs' type)."""
+    return Tallies(ev, en, no_engaged_events(ev.dtype) if evj is None else evj)
 
 
 def groups(st: Structure, tb: Tables) -> Groups:

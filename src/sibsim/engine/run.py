@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sibsim.engine.kernels.arrays import Occupancy, Tallies, no_engaged_events
+from sibsim.engine.kernels.arrays import Occupancy
 from sibsim.engine.outcome_models import OutcomeModel, model_of, tallies
 from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
@@ -187,10 +187,9 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
             if engine == "expected":  # written in place, into this chunk's rows of the outputs
                 if follows[i] is not None:
                     model.follow(engine, st, tb, seed, first_draw + start, driven[follows[i]],
-                                 Tallies(events[i][sl],
+                                 tallies(events[i][sl],
                                          engaged[sl] if i == 0 else np.zeros((D, A, W, K, P)),
-                                         no_engaged_events(np.float64) if evj_all[i] is None
-                                         else evj_all[i][sl]))
+                                         None if evj_all[i] is None else evj_all[i][sl]))
                     continue
                 model.expected(st, tb, frailty_var, out=(
                     None if occupancy[i] is None else occupancy[i][sl], events[i][sl],
