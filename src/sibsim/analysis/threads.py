@@ -23,6 +23,7 @@ from typing import TypeVar
 
 import numba
 
+from sibsim.analysis.heap import kept_heap
 from sibsim.engine.progress import steps
 
 __all__ = ["in_order", "layer_is_thread_safe", "numba_threads", "work_threads"]
@@ -76,7 +77,8 @@ def in_order(fn: Callable[[T], R], items: Iterable[T], threads: int | None = Non
     The results come back in the order of ``items``. With ``progress``, the run's progress bar
     (:func:`sibsim.engine.progress.steps`) counts the items as their results come back. An
     error (or Ctrl-C) in one item reaches the caller; the items not started are dropped and the
-    caller returns once the running ones end.
+    caller returns once the running ones end. Memory freed by one evaluation is kept for the
+    next (:func:`sibsim.analysis.heap.kept_heap`).
     """
     items = list(items)
     if threads is None:
@@ -84,11 +86,12 @@ def in_order(fn: Callable[[T], R], items: Iterable[T], threads: int | None = Non
     else:
         n = max(1, min(threads, len(items))) if layer_is_thread_safe() else 1
     ticks: Sequence[T] | Iterator[T] = steps(items) if progress else items
-    if n == 1:
-        return [fn(item) for item in ticks]
-    pool = ThreadPoolExecutor(n, thread_name_prefix="sibsim-work")
-    try:
-        futures = [pool.submit(_alone, fn, item) for item in items]
-        return [future.result() for future, _ in zip(futures, ticks, strict=True)]
-    finally:  # Ctrl-C or an error: the items not started are dropped
-        pool.shutdown(wait=True, cancel_futures=True)
+    with kept_heap():  # the evaluations reuse the memory the ones before them freed
+        if n == 1:
+            return [fn(item) for item in ticks]
+        pool = ThreadPoolExecutor(n, thread_name_prefix="sibsim-work")
+        try:
+            futures = [pool.submit(_alone, fn, item) for item in items]
+            return [future.result() for future, _ in zip(futures, ticks, strict=True)]
+        finally:  # Ctrl-C or an error: the items not started are dropped
+            pool.shutdown(wait=True, cancel_futures=True)
