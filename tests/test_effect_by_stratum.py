@@ -459,3 +459,25 @@ def test_model_columns_follow_the_strata_of_each_process():
     for i in range(2):
         sub = deal.scenario.process_scenario(i)
         assert model_of(sub).n_columns() <= sub.cohort.n_waves * sub.horizon
+
+
+def test_the_documented_example_gives_the_documented_strengths():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "scenario-format.md").read_text(
+        encoding="utf-8")
+    block = next(b for b in re.findall(r"```toml\n(.*?)```", text, re.S)
+                 if "ends_by_stratum = {vantaa = 2023}" in b)
+    outcome = ('[outcome]\nkind = "markov"\nstates = ["home", "care"]\n'
+               'transitions = [[0.965, 0.035], [0.25, 0.75]]\n')
+    sc = parse_scenario(tomllib.loads(block + outcome), "doc.toml").scenario
+    tidx, _, strength = columns(sc, 1)
+    k = {s.name: i for i, s in enumerate(sc.cohort.strata)}
+
+    def by_period(name: str, wave: int) -> list[float]:
+        return strength[k[name], tidx[wave]].round(12).tolist()[:7]
+
+    assert by_period("helsinki", 0) == [1.0, 1.0, 1.0, 0.8, 0.64, 0.512, 0.4096]
+    assert by_period("kemionsaari", 1)[1:] == [0.5, 0.5, 0.5, 0.4, 0.32, 0.256]
+    assert by_period("vantaa", 1)[1:] == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
