@@ -23,6 +23,8 @@ import tomllib
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import sibsim
 from sibsim import Cohort, CountOutcome, Effect, MarkovOutcome, Scenario
@@ -89,6 +91,29 @@ def test_an_absolute_effect_scales_the_change_by_stratum():
 
 
 T0 = np.array([[0.9, 0.1], [0.3, 0.7]])  # home, care: per period
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(measure=st.sampled_from(["rr", "hr", "absolute"]),
+       mult=st.tuples(st.floats(0.0, 3.0), st.floats(0.0, 3.0)),
+       ends=st.tuples(st.integers(0, 4), st.integers(0, 4)),
+       engagement=st.floats(0.0, 1.0))
+def test_property_every_cell_is_the_rate_at_its_strata_strength(measure, mult, ends, engagement):
+    """For any multipliers and ends, each expected cell of a count outcome is people x the
+    mix of the engaged rate (at strength multiplier x [period before the end]) and the plain
+    one."""
+    value = -0.5 if measure == "absolute" else 0.6
+    eff = Effect(measure, value, engagement=engagement, by_stratum=dict(zip("ab", mult)),
+                 ends_by_stratum=dict(zip("ab", ends)))
+    ev = treated_events(counts(eff))[0]  # (W, K, P)
+    for w in range(2):
+        for k in range(2):
+            for t in range(4):
+                s = mult[k] * (t < ends[k])
+                r1 = max(0.0, RATE + value * s) if measure == "absolute" else RATE * value**s
+                want = 0.0 if t < w else 50 * (engagement * r1 + (1 - engagement) * RATE)
+                assert ev[w, k, t] == pytest.approx(want, rel=1e-12, abs=1e-12)
 
 
 def _markov(effect: Effect | None) -> Scenario:
@@ -481,3 +506,14 @@ def test_the_documented_example_gives_the_documented_strengths():
     assert by_period("helsinki", 0) == [1.0, 1.0, 1.0, 0.8, 0.64, 0.512, 0.4096]
     assert by_period("kemionsaari", 1)[1:] == [0.5, 0.5, 0.5, 0.4, 0.32, 0.256]
     assert by_period("vantaa", 1)[1:] == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+
+
+def test_a_file_ending_a_stratum_before_its_first_entry_year_is_refused():
+    text = FILE.replace("entry = [100, 100]\n", "").replace(
+        'name = "a"\nshare = 0.5', 'name = "a"\nentry = [50]').replace(
+        'name = "b"\nshare = 0.5', 'name = "b"\nstart_year = 2022\nentry = [50]')
+    parse_scenario(tomllib.loads(text), "f.toml")  # b enters in 2022, its effect ends then
+    with pytest.raises(ScenarioFileError, match=r"Effect\.ends_by_stratum\[b\]: got 1; "
+                                                r"allowed: a period from the stratum's first "
+                                                r"entry \(2\).*first entry year on"):
+        parse_scenario(tomllib.loads(text.replace("{b = 2022}", "{b = 2021}")), "f.toml")

@@ -247,7 +247,8 @@ class Effect(Spec):
             if not first[name] <= end <= horizon:
                 raise v.fail(f"Effect.ends_by_stratum[{name}]", end,
                              f"a period from the stratum's first entry ({first[name]}) to the "
-                             f"horizon ({horizon})")
+                             f"horizon ({horizon}); in a scenario file a calendar year, from "
+                             "the stratum's first entry year on")
 
     def stratum_strength(self, names: Sequence[str]) -> np.ndarray:
         """Multiplier of the strength for each stratum named in ``names``, shape ``(K,)``."""
