@@ -104,8 +104,9 @@ def test_property_every_cell_is_the_rate_at_its_strata_strength(measure, mult, e
     mix of the engaged rate (at strength multiplier x [period before the end]) and the plain
     one."""
     value = -0.5 if measure == "absolute" else 0.6
-    eff = Effect(measure, value, engagement=engagement, by_stratum=dict(zip("ab", mult)),
-                 ends_by_stratum=dict(zip("ab", ends)))
+    eff = Effect(measure, value, engagement=engagement,
+                 by_stratum=dict(zip("ab", mult, strict=True)),
+                 ends_by_stratum=dict(zip("ab", ends, strict=True)))
     ev = treated_events(counts(eff))[0]  # (W, K, P)
     for w in range(2):
         for k in range(2):
