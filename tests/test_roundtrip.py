@@ -53,9 +53,11 @@ MOVED = {
     ("Evaluation", "historical_rate"): lambda ev: ev.design.historical_rate,
     ("RateCard", "price_by_stratum"): lambda card: dict(card.price_by_stratum),
     ("StateCountOutcome", "rate_by_state"): lambda o: dict(o.rate_by_state),
+    ("Effect", "by_stratum"): lambda e: dict(e.by_stratum),
 }
 #: Keys whose value is checked by a dedicated assertion rather than by the walker.
-SPECIAL = {("ComparisonGroup", "none"), ("Stratum", "start_year")}
+SPECIAL = {("ComparisonGroup", "none"), ("Stratum", "start_year"),
+           ("Effect", "ends_by_stratum")}
 
 
 def _close(a: float, b: float) -> bool:
@@ -200,6 +202,20 @@ def roundtrip_problems(doc: dict) -> list[str]:
             if got != want:
                 problems.append(f"cohort.strata[{i}].start_year: file {raw['start_year']}, "
                                 f"parsed start {got} (want {want})")
+    effects = [("effect", doc.get("effect"), deal.scenario.effect)]
+    if isinstance(doc.get("outcome"), list):
+        effects = [(f"outcome[{i}].effect", raw.get("effect"), p.effect)
+                   for i, (raw, p) in enumerate(zip(doc["outcome"], deal.scenario.processes,
+                                                    strict=True))]
+    for where, raw, effect in effects:
+        ends = (raw or {}).get("ends_by_stratum", {})
+        # calendar years: the first period of that year (period 0 for the start year)
+        want = {k: max(0, (y - doc["start_year"]) * ppy - doc.get("start_period", 0))
+                for k, y in ends.items()}
+        got = dict(effect.ends_by_stratum) if effect is not None else {}
+        if got != want:
+            problems.append(f"{where}.ends_by_stratum: file {ends}, parsed {got} "
+                            f"(want {want})")
     return problems
 
 
@@ -232,6 +248,7 @@ name = "every-key-binary"
 description = "Every key of the format set to a distinct value"
 horizon = 7
 period = "quarter"
+start_year = 2020
 currency = "USD"
 
 [cohort]
@@ -266,6 +283,8 @@ duration = 3
 decay = 0.2
 engagement = 0.85
 dropout = 0.04
+by_stratum = {young = 0.6}
+ends_by_stratum = {old = 2021}    # quarterly from 2020: period 4
 
 [[evaluation]]
 metric = "arrests"

@@ -37,9 +37,11 @@ class ScenarioFileError(ValueError):
 
 
 # --------------------------------------------------------------------------- sections
-def _cohort(sec: Section, outcome_kind: str, top: Section | None = None) -> Cohort:
-    """``[cohort]``; the outcome kind reads the strata's baselines in its own form, and the
-    file's ``start_year``, ``start_period`` and ``period`` place a stratum's ``start_year``."""
+def _calendar(top: Section | None) -> dict[str, Any]:
+    """The file's calendar, for keys written in calendar years (a stratum's ``start_year``,
+    the effect's ``ends_by_stratum``): ``start_year``, ``periods_per_year``, ``start_period``
+    and ``horizon`` (None where not given as a whole number; bad values are refused where
+    they are read, with their key)."""
     from sibsim.spec.scenario import PERIODS_PER_YEAR
 
     data = top.data if top is not None else {}
@@ -50,9 +52,22 @@ def _cohort(sec: Section, outcome_kind: str, top: Section | None = None) -> Coho
     # a start_period that is not a period of the year is refused by the Deal, with its key
     sp = data.get("start_period", 0)
     sp = sp if isinstance(sp, int) and not isinstance(sp, bool) and 0 <= sp < ppy else 0
+    horizon = data.get("horizon")
+
+    def whole(x: Any) -> int | None:
+        return x if isinstance(x, int) and not isinstance(x, bool) else None
+
+    return {"start_year": whole(start_year), "periods_per_year": ppy, "start_period": sp,
+            "horizon": whole(horizon)}
+
+
+def _cohort(sec: Section, outcome_kind: str, top: Section | None = None) -> Cohort:
+    """``[cohort]``; the outcome kind reads the strata's baselines in its own form, and the
+    file's ``start_year``, ``start_period`` and ``period`` place a stratum's ``start_year``."""
+    cal = _calendar(top)
     return Cohort.from_toml(sec, outcome=OUTCOME_KINDS[outcome_kind],
-                            start_year=start_year if isinstance(start_year, int) else None,
-                            periods_per_year=ppy, start_period=sp)
+                            start_year=cal["start_year"], periods_per_year=cal["periods_per_year"],
+                            start_period=cal["start_period"])
 
 
 def _outcome(sec: Section) -> Outcome:
@@ -60,8 +75,10 @@ def _outcome(sec: Section) -> Outcome:
     return OUTCOME_KINDS.from_toml(sec)
 
 
-def _effect(sec: Section) -> Effect:
-    return Effect.from_toml(sec)
+def _effect(sec: Section, top: Section | None = None) -> Effect:
+    """``[effect]`` or ``[outcome.effect]``; the file's calendar turns ``ends_by_stratum``'s
+    calendar years into periods."""
+    return Effect.from_toml(sec, **_calendar(top))
 
 
 def _processes(top: Section) -> list[Process]:
@@ -80,7 +97,7 @@ def _processes(top: Section) -> list[Process]:
             raise _KeyProblem(key, "expected a table")
         rest = {k: x for k, x in item.items() if k != "effect"}
         outcome = _outcome(Section(key, rest))
-        effect = (_effect(Section(f"{key}.effect", item["effect"])) if "effect" in item
+        effect = (_effect(Section(f"{key}.effect", item["effect"]), top) if "effect" in item
                   else None)
         out.append(build(key, Process, outcome=outcome, effect=effect))
     for i, p in enumerate(out):  # a count by state: what it follows, named at its own table
@@ -126,7 +143,7 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Deal:
                 raise _KeyProblem("outcome", "this table is required")
             outcome = _outcome(osec)
             esec = top.sub("effect")
-            effect = _effect(esec) if esec is not None else None
+            effect = _effect(esec, top) if esec is not None else None
         csec = top.sub("cohort")
         if csec is None:
             raise _KeyProblem("cohort", "this table is required")

@@ -91,7 +91,7 @@ class EffectFreeTables(NamedTuple):
 
     common: dict[str, np.ndarray]  #: engagement, drop-out, negative-binomial shape per draw
     tidx: np.ndarray  #: (W, P) table column of each wave and period
-    strength: np.ndarray  #: (C,) the effect's strength in each column
+    strength: np.ndarray  #: (K', C) the effect's strength in each column (K' = 1 or K strata)
     untreated: Any  #: the not-engaged table: rates or probabilities (D, K, C), matrices
 
 
@@ -377,7 +377,7 @@ class MarkovModel(TransitionModel):
 
     def tables_at_effect(self, free, params, D):
         scenario, o, t0 = self.scenario, self.outcome, free.untreated
-        eff = effect_by_column(scenario, params, free.strength)  # (D, 1, C)
+        eff = effect_by_column(scenario, params, free.strength)  # (D, K', C)
         if eff is None:
             t1 = t0
         else:

@@ -81,7 +81,7 @@ class StateCountModel(OutcomeModel):
 
     def tables_at_effect(self, free, params, D):
         scenario, r0, common = self.scenario, free.untreated, free.common
-        eff = effect_by_column(scenario, params, free.strength)  # (D, 1, C)
+        eff = effect_by_column(scenario, params, free.strength)  # (D, K', C)
         r1 = r0 if eff is None else apply_to_rate(r0, scenario.effect.measure, eff[..., None])
         rate = np.ascontiguousarray(np.stack([r0, r1], axis=1))  # (D, 2, K, C, S)
         check_rates(rate)

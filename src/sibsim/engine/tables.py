@@ -102,14 +102,44 @@ def scaled_effect(measure: str, value: np.ndarray, strength: np.ndarray) -> np.n
 
 
 # ---------------------------------------------------------------------------- columns
+def effect_strength(scenario: Scenario) -> np.ndarray:
+    """Strength of the effect (0 to 1, times the multipliers) of each stratum, entry wave and
+    calendar period, shape ``(K', W, P)``: ``K' = K`` strata when the effect varies by
+    stratum (``by_stratum``, ``ends_by_stratum``), else 1 (the same for every stratum).
+
+    The strength at time since entry (onset, duration, decay) times the wave's multiplier
+    (``by_wave``) times the stratum's (``by_stratum``), and 0 in the periods from the
+    stratum's end (``ends_by_stratum``) on. No effect: zeros.
+    """
+    P = scenario.horizon
+    W = scenario.cohort.n_waves
+    effect = scenario.effect
+    if effect is None:
+        return np.zeros((1, W, P))
+    tau = np.arange(P)[None, :] - np.arange(W)[:, None]
+    strength = effect.strength(P)[np.maximum(tau, 0)]
+    if effect.by_wave:
+        strength = strength * effect.wave_strength(W)[:, None]
+    if not effect.varies_by_stratum:
+        return strength[None]
+    names = tuple(s.name for s in scenario.cohort.strata)
+    strength = strength[None] * effect.stratum_strength(names)[:, None, None]
+    ends = effect.stratum_ends(names, P)
+    return np.where(np.arange(P)[None, None, :] < ends[:, None, None], strength, 0.0)
+
+
 def columns(scenario: Scenario, n_base: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct table columns and where each (wave, period) finds its column.
 
     A column is a distinct pair (baseline index, effect strength): the baseline index picks the
     profile entry or transition matrix (by time since entry or by calendar period, per the
-    outcome's clock) and the strength is the effect's strength at that time since entry.
-    Returns ``(tidx[w, t], base_index[c], strength[c])``. Building tables per column rather than
-    per (wave, period) keeps them small: most scenarios have only a handful of columns.
+    outcome's clock) and the strength is the effect's strength at that time since entry
+    (:func:`effect_strength`; with an effect that varies by stratum, the strengths of every
+    stratum: the kernels read column ``c`` of stratum ``k`` at ``[..., k, c]``, so columns stay
+    indexed by wave and period alone). Returns ``(tidx[w, t], base_index[c], strength[k,
+    c])``, ``strength`` of shape ``(K', C)`` (``K' = 1``: the same in every stratum). Building
+    tables per column rather than per (wave, period) keeps them small: most scenarios have
+    only a handful of columns.
     """
     P = scenario.horizon
     W = scenario.cohort.n_waves
@@ -117,16 +147,11 @@ def columns(scenario: Scenario, n_base: int) -> tuple[np.ndarray, np.ndarray, np
     tau = t - np.arange(W)[:, None]
     clk = np.maximum(tau, 0) if scenario.outcome.clock == "entry" else np.broadcast_to(t, (W, P))
     base = np.minimum(clk, n_base - 1)
-    if scenario.effect is not None:
-        strength = scenario.effect.strength(P)[np.maximum(tau, 0)]
-        if scenario.effect.by_wave:
-            strength = strength * scenario.effect.wave_strength(W)[:, None]
-    else:
-        strength = np.zeros((W, P))
-    pairs = np.stack([base.ravel().astype(float), strength.ravel()], axis=1)
-    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    strength = effect_strength(scenario)  # (K', W, P)
+    keys = np.concatenate([base[None].astype(float), strength]).reshape(len(strength) + 1, -1)
+    uniq, inverse = np.unique(keys.T, axis=0, return_inverse=True)
     tidx = np.ascontiguousarray(inverse.reshape(W, P), dtype=np.int64)
-    return tidx, uniq[:, 0].astype(np.int64), uniq[:, 1]
+    return tidx, uniq[:, 0].astype(np.int64), np.ascontiguousarray(uniq[:, 1:].T)
 
 
 def profile_values(profile: tuple[float, ...] | None) -> np.ndarray:
@@ -149,11 +174,12 @@ def draw_vector(params: dict[str, np.ndarray], name: str, D: int, default: float
 
 def effect_by_column(scenario: Scenario, params: dict[str, np.ndarray],
                       strength: np.ndarray) -> np.ndarray | None:
-    """Effect per draw and column, ``(D, 1, C)``, at each column's strength."""
+    """Effect per draw, stratum and column, ``(D, K', C)``, at each column's strength
+    ``strength (K', C)`` (``K' = 1``: the same in every stratum, broadcast over strata)."""
     if scenario.effect is None:
         return None
     value = params["effect.value"]
-    return scaled_effect(scenario.effect.measure, value[:, None, None], strength[None, None, :])
+    return scaled_effect(scenario.effect.measure, value[:, None, None], strength[None, :, :])
 
 
 def check_probabilities(prob: np.ndarray, what: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,63 @@ class _Targets(v.Constraint):
 
 
 _SHARE = within(0.0, 1.0, "a probability", fraction=True)
+
+
+class _ByStratum(v.Constraint):
+    """Values by stratum name: a mapping ``{name: value}`` or ``(name, value)`` pairs, stored
+    as a tuple of pairs in the given order (hashable, immutable); names distinct."""
+
+    def __init__(self, inner: v.Constraint) -> None:
+        self.inner = inner
+        self.description = f"a mapping of stratum name -> {inner.description}"
+
+    def __call__(self, field: str, value: object) -> tuple[tuple[str, Any], ...]:
+        if isinstance(value, Mapping):
+            items = list(value.items())
+        elif (isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+              and all(isinstance(p, Sequence) and not isinstance(p, (str, bytes))
+                      and len(p) == 2 for p in value)):
+            items = [tuple(p) for p in value]
+        else:
+            raise TypeError(str(v.fail(field, value, self.description)))
+        out = tuple((v.name(f"{field} stratum", k), self.inner(f"{field}[{k}]", x))
+                    for k, x in items)
+        v.unique(field, [k for k, _ in out], "strata")
+        return out
+
+
+def _read_table(sec: Section, key: str) -> dict[str, Any]:
+    """TOML reader of a ``{stratum = value, ...}`` inline table."""
+    raw = sec.get(key)
+    if not isinstance(raw, Mapping):
+        raise KeyProblem(sec.path(key), "expected a table {stratum = value, ...}")
+    return dict(raw)
+
+
+def end_period(key: str, year: object, start_year: int | None, periods_per_year: int,
+               start_period: int, horizon: int | None) -> int:
+    """The period from which a calendar year ``year`` counts: the deal's first period in that
+    year, ``(year - start_year) * periods_per_year - start_period`` (0 for the start year
+    itself, whose periods before the deal began are not in it), as a stratum's
+    ``start_year``. Refused (a :class:`KeyProblem` at ``key``): a file without
+    ``start_year``, a year before it, and a year that begins after the horizon's end.
+
+    >>> end_period("e", 2023, 2019, 1, 0, 12)   # yearly from 2019: 2023 is period 4
+    4
+    >>> end_period("e", 2015, 2013, 4, 1, 12)   # quarterly from April 2013: Jan-Mar 2015
+    7
+    """
+    if start_year is None:
+        raise KeyProblem(key, "needs the file's top-level start_year (the calendar year of "
+                         "period 0) to count periods from")
+    last = None if horizon is None else start_year + (horizon + start_period) // periods_per_year
+    allowed = (f"a calendar year from the file's start_year ({start_year})"
+               + ("" if last is None else f" to {last} (the horizon ends in or at the start "
+                  "of that year)"))
+    if isinstance(year, bool) or not isinstance(year, int) or year < start_year or (
+            last is not None and year > last):
+        raise KeyProblem(key, f"got {year!r}; allowed: {allowed}")
+    return max(0, (year - start_year) * periods_per_year - start_period)
 
 
 @dataclass(frozen=True)
@@ -91,6 +148,14 @@ class Effect(Spec):
     >>> e = Effect(measure="rr", value=0.8, duration=2, decay=0.5)
     >>> e.strength(5).tolist()
     [1.0, 1.0, 0.5, 0.25, 0.125]
+
+    A weaker effect in one stratum, and another's ending from period 2:
+
+    >>> e = Effect("rr", 0.8, by_stratum={"b": 0.5}, ends_by_stratum={"c": 2})
+    >>> e.stratum_strength(("a", "b", "c")).tolist()
+    [1.0, 0.5, 1.0]
+    >>> e.stratum_ends(("a", "b", "c"), 4).tolist()
+    [4, 4, 2]
     """
 
     measure: str = param(v.one_of(*MEASURES), default="rr",
@@ -118,6 +183,13 @@ class Effect(Spec):
     target_scale: tuple[float, ...] = param(
         v.vector(v.interval(0.0, 100.0), min_len=0), default=(),
         doc="Markov: strength multiplier per target transition (log scale for ratios)")
+    by_stratum: tuple[tuple[str, float], ...] = param(
+        _ByStratum(v.interval(0.0, 100.0)), default=(), reader=_read_table,
+        doc="{stratum = multiplier}: strength by stratum (log scale for ratios); others 1")
+    ends_by_stratum: tuple[tuple[str, int], ...] = param(
+        _ByStratum(v.integer(0, 10**6)), default=(), reader=_read_table,
+        doc="{stratum = period}: no effect in that stratum from this period on (a file: "
+            "calendar years)")
 
     def validate(self) -> None:
         if self.target_scale and len(self.target_scale) != len(self.targets):
@@ -128,11 +200,66 @@ class Effect(Spec):
                             f"a ratio ({self.measure})")
 
     @classmethod
-    def from_toml(cls, sec: Section, **context: Any) -> Effect:
-        """Read an ``[effect]`` table; ``value`` is required there (no silent no-op effect)."""
+    def from_toml(cls, sec: Section, *, start_year: int | None = None,
+                  periods_per_year: int = 1, start_period: int = 0,
+                  horizon: int | None = None, **context: Any) -> Effect:
+        """Read an ``[effect]`` table; ``value`` is required there (no silent no-op effect).
+
+        ``ends_by_stratum`` holds calendar years there, turned into periods with the file's
+        ``start_year``, ``periods_per_year``, ``start_period`` and ``horizon`` (see
+        :func:`end_period`).
+        """
         if "value" not in sec.data:
             raise KeyProblem(sec.path("value"), "this key is required")
+        key = "ends_by_stratum"
+        if key in sec.data:
+            years = _read_table(sec, key)
+            context[key] = {name: end_period(f"{sec.path(key)}.{name}", year, start_year,
+                                             periods_per_year, start_period, horizon)
+                            for name, year in years.items()}
+            rest = Section(sec.key, {k: x for k, x in sec.data.items() if k != key})
+            rest.used.add(key)
+            sec = rest
         return super().from_toml(sec, **context)
+
+    @property
+    def varies_by_stratum(self) -> bool:
+        """The effect has multipliers or ends by stratum."""
+        return bool(self.by_stratum or self.ends_by_stratum)
+
+    def check_strata(self, strata: Sequence[Any], horizon: int) -> None:
+        """Refuse ``by_stratum`` and ``ends_by_stratum`` names that are not strata of the
+        cohort (``strata``: its :class:`~sibsim.spec.cohort.Stratum` objects), their use
+        without strata, and an end before a stratum's first entry period or after
+        ``horizon``."""
+        names = tuple(s.name for s in strata)
+        for field in ("by_stratum", "ends_by_stratum"):
+            given = getattr(self, field)
+            if given and not names:
+                raise v.fail(f"Effect.{field}", dict(given), "none without strata: give "
+                             "the cohort [[cohort.strata]] to vary the effect by stratum")
+            for name, _ in given:
+                if name not in names:
+                    raise v.fail(f"Effect.{field}", name, "strata of the cohort: "
+                                 + ", ".join(repr(n) for n in names))
+        first = {s.name: s.start for s in strata}
+        for name, end in self.ends_by_stratum:
+            if not first[name] <= end <= horizon:
+                raise v.fail(f"Effect.ends_by_stratum[{name}]", end,
+                             f"a period from the stratum's first entry ({first[name]}) to the "
+                             f"horizon ({horizon}); in a scenario file a calendar year, from "
+                             "the stratum's first entry year on")
+
+    def stratum_strength(self, names: Sequence[str]) -> np.ndarray:
+        """Multiplier of the strength for each stratum named in ``names``, shape ``(K,)``."""
+        own = dict(self.by_stratum)
+        return np.array([own.get(n, 1.0) for n in names], dtype=float)
+
+    def stratum_ends(self, names: Sequence[str], horizon: int) -> np.ndarray:
+        """Period from which each stratum in ``names`` gets no effect (``horizon``: none
+        within it), shape ``(K,)`` int64."""
+        own = dict(self.ends_by_stratum)
+        return np.array([own.get(n, horizon) for n in names], dtype=np.int64)
 
     def strength(self, n_periods: int) -> np.ndarray:
         """Strength of the effect (0 to 1) by period since entry, shape ``(n_periods,)``."""

@@ -170,6 +170,8 @@ class Scenario:
             if p is not None and len(p.by_wave) > self.cohort.n_waves:
                 raise v.fail("Effect.by_wave", p.by_wave,
                              f"at most one multiplier per entry wave ({self.cohort.n_waves})")
+            if p is not None:
+                p.check_strata(self.cohort.strata, self.horizon)
 
     def _check_processes(self) -> None:
         others = self.other_processes
