@@ -7,7 +7,7 @@ from numpy.typing import NDArray
 
 from sibsim.spec import _validate as v
 
-__all__ = ["per_period", "readonly"]
+__all__ = ["per_period", "readonly", "sum_axis1"]
 
 
 def readonly(a: np.ndarray) -> np.ndarray:
@@ -29,3 +29,23 @@ def per_period(field: str, value: float | tuple[float, ...], n_periods: int) -> 
             raise v.fail(field, value, f"a scalar or a sequence of length n_periods={n_periods}")
         return np.asarray(value, dtype=np.float64)
     return np.full(n_periods, float(value))
+
+
+def sum_axis1(a: np.ndarray, index: list[int] | None = None) -> NDArray[np.float64]:
+    """``a.sum(axis=1)`` (or ``a[:, index].sum(axis=1)``) of a float array with at least 3
+    dimensions, the same numbers to the last bit, faster for a short axis 1.
+
+    numpy adds the terms of an axis that is not the last one after each other, starting from
+    0.0 (so ``-0.0`` terms give ``0.0``); this does the same with one whole-array addition per
+    term, instead of numpy's inner loop over axis 1 for every element of the result (slow when
+    that axis holds a few payers or metrics and the others 100,000 draws x periods).
+
+    >>> a = np.arange(12.0).reshape(1, 3, 4)
+    >>> sum_axis1(a).tolist(), sum_axis1(a, [0, 2]).tolist()
+    ([[12.0, 15.0, 18.0, 21.0]], [[8.0, 10.0, 12.0, 14.0]])
+    """
+    terms = range(a.shape[1]) if index is None else index
+    out = np.zeros((a.shape[0], *a.shape[2:]), dtype=np.result_type(a.dtype, np.float64))
+    for k in terms:
+        out += a[:, k]
+    return out

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from sibsim.money._arrays import readonly
+from sibsim.money._arrays import readonly, sum_axis1
 from sibsim.money.capital import CapitalStructure
 from sibsim.money.kernels import waterfall as kernel
 from sibsim.spec import _validate as v
@@ -127,7 +127,7 @@ class CashFlows:
         """
         if tranche is None:
             idx = [self.parties.index(t) for t in self.tranches]
-            return self.flows[:, idx, :].sum(axis=1)
+            return sum_axis1(self.flows, idx)
         if tranche not in self.tranches:
             raise v.fail("CashFlows.investor.tranche", tranche,
                          "one of " + ", ".join(self.tranches))

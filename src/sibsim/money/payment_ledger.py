@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from sibsim.money._arrays import readonly
+from sibsim.money._arrays import readonly, sum_axis1
 from sibsim.money.results import Achievements, EvaluationTable, PaymentResult
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ def compute_payments(contract: Contract, table: EvaluationTable, n_periods: int,
             ledger.commit(None, n_terms + i, card_due[i][:, when], period, beyond,
                           contract.rate_cards[i].cap)
     return PaymentResult(
-        total=readonly(ledger.by_metric.sum(axis=1)),
+        total=readonly(sum_axis1(ledger.by_metric)),
         by_metric=readonly(ledger.by_metric),
         by_trigger=readonly(ledger.by_trigger),
         beyond_horizon=readonly(ledger.beyond),

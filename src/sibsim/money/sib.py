@@ -24,6 +24,7 @@ import xarray as xr
 
 from sibsim.dataset.build import simulate
 from sibsim.dataset.schema import in_schema_order
+from sibsim.money._arrays import sum_axis1
 from sibsim.money.cancellation import apply_cancellation
 from sibsim.money.capital import ServiceCosts
 from sibsim.money.deal import Deal
@@ -460,8 +461,8 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     per_draw_costs = other_y.ndim == 3  # some payer's own costs are uncertain: (D, Y, P)
     cash, other = _kept(  # all payers together, kept beside the savings they add up
         memo, ("savings_sums", *savings_key),
-        lambda: (cash_y.sum(axis=1),
-                 other_y.sum(axis=1) if per_draw_costs else other_y.sum(axis=0)), tied=cash_y)
+        lambda: (sum_axis1(cash_y),
+                 sum_axis1(other_y) if per_draw_costs else other_y.sum(axis=0)), tied=cash_y)
     net = cash + flows.party("commissioner") - (other if per_draw_costs else other[None, :])
 
     def net_by_payer() -> np.ndarray:
