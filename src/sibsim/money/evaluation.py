@@ -70,7 +70,7 @@ from scipy import stats
 from sibsim.dataset.schema import in_schema_order
 from sibsim.engine.parameters import sample_parameter
 from sibsim.money.estimand import ESTIMANDS, enrolled, enrolled_share, on_the_treated
-from sibsim.money.kernels.chain import sum_strata
+from sibsim.money.kernels.chain import PAIRWISE_BLOCK, masked_period_sums, sum_strata
 from sibsim.money.money_metric import MoneyValue, read_money
 from sibsim.money.results import EvaluationTable
 from sibsim.spec import _validate as v
@@ -1381,6 +1381,17 @@ def _treated_units(ds: xr.Dataset, ev: Evaluation) -> np.ndarray:
     return out
 
 
+def _window_sums(u: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``(u * mask[None]).sum(-1)`` of units ``u`` (D, W, P) in each wave's window ``mask``
+    (W, P): the same numbers to the last bit (numpy's pairwise sum, in
+    :func:`sibsim.money.kernels.chain.masked_period_sums`), without the (D, W, P) temporary."""
+    if u.ndim != 3 or u.dtype != np.float64 or u.shape[-1] > PAIRWISE_BLOCK:
+        return (u * mask[None]).sum(-1)
+    out = np.empty(u.shape[:2])
+    masked_period_sums(np.ascontiguousarray(u), np.ascontiguousarray(mask, dtype=np.float64), out)
+    return out
+
+
 def _valued(part: _FixedEvaluation, u_t: np.ndarray) -> np.ndarray:
     """The treated arm's units (D, W, P) in money for a money evaluation (as in
     :func:`_prepare`), else as they are."""
@@ -1430,7 +1441,7 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
                 t_units = u_t[:, :, trig.period][:, trig.waves].sum(1)
             else:
                 if treated is None:
-                    treated = (u_t * part.mask[None]).sum(-1)  # (D, W)
+                    treated = _window_sums(u_t, part.mask)  # (D, W)
                 t_units = treated[:, trig.waves].sum(1)
             nt = trig.participants
             t_rate = t_units / nt

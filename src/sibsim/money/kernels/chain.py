@@ -23,7 +23,8 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["apply_payer_caps", "payer_flows", "sum_strata", "sum_waves_strata"]
+__all__ = ["PAIRWISE_BLOCK", "apply_payer_caps", "masked_period_sums", "payer_flows", "sum_strata",
+           "sum_waves_strata"]
 
 FloatArray = NDArray[np.float64]
 
@@ -139,3 +140,50 @@ def sum_strata(x: FloatArray, strata: NDArray[np.int64], out: FloatArray) -> Non
                 s = strata[k]
                 for p in range(n_periods):
                     out[d, w, p] += x[d, w, s, p]
+
+
+#: The longest axis :func:`masked_period_sums` sums (numpy's pairwise block; longer axes are
+#: split in halves by numpy, which the kernel does not do).
+PAIRWISE_BLOCK = 128
+
+
+@numba.njit(cache=True, nogil=True)
+def masked_period_sums(u: FloatArray, mask: FloatArray, out: FloatArray) -> None:
+    """``(u * mask[None]).sum(-1)`` of ``u`` (D, W, P) and ``mask`` (W, P) into ``out`` (D, W),
+    for P <= :data:`PAIRWISE_BLOCK`.
+
+    numpy sums the last (contiguous) axis by its pairwise summation: fewer than 8 terms one
+    after the other; otherwise 8 running sums over blocks of 8 terms, combined as
+    ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))``, then the remaining terms one by
+    one; the result is added to 0.0. This does the same, without the (D, W, P) temporary.
+    """
+    n_draws, n_waves, n = u.shape
+    end = n - n % 8
+    for d in range(n_draws):
+        for w in range(n_waves):
+            if n < 8:
+                res = -0.0
+                for i in range(n):
+                    res += u[d, w, i] * mask[w, i]
+            else:
+                r0 = u[d, w, 0] * mask[w, 0]
+                r1 = u[d, w, 1] * mask[w, 1]
+                r2 = u[d, w, 2] * mask[w, 2]
+                r3 = u[d, w, 3] * mask[w, 3]
+                r4 = u[d, w, 4] * mask[w, 4]
+                r5 = u[d, w, 5] * mask[w, 5]
+                r6 = u[d, w, 6] * mask[w, 6]
+                r7 = u[d, w, 7] * mask[w, 7]
+                for i in range(8, end, 8):
+                    r0 += u[d, w, i] * mask[w, i]
+                    r1 += u[d, w, i + 1] * mask[w, i + 1]
+                    r2 += u[d, w, i + 2] * mask[w, i + 2]
+                    r3 += u[d, w, i + 3] * mask[w, i + 3]
+                    r4 += u[d, w, i + 4] * mask[w, i + 4]
+                    r5 += u[d, w, i + 5] * mask[w, i + 5]
+                    r6 += u[d, w, i + 6] * mask[w, i + 6]
+                    r7 += u[d, w, i + 7] * mask[w, i + 7]
+                res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+                for i in range(end, n):
+                    res += u[d, w, i] * mask[w, i]
+            out[d, w] = 0.0 + res
