@@ -64,6 +64,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import xarray as xr
 
+from sibsim.analysis.heap import kept_heap
 from sibsim.analysis.metrics import discount_factors, investor_loss, present_value
 from sibsim.analysis.threads import in_order, work_threads
 from sibsim.dataset.build import simulate
@@ -662,27 +663,29 @@ def evaluate_variants(deal: Deal, ds: xr.Dataset, cf: xr.Dataset, variants: Sequ
     # variants per IRR call: their investors' flows (D, P) fill at most _IRR_BATCH_BYTES
     flow_bytes = 8 * ds.sizes["draw"] * ds.sizes.get("period", 1)
     batch = max(threads, _IRR_BATCH_BYTES // max(flow_bytes, 1))
-    for start in range(0, len(variants), CHUNK_VARIANTS):
-        rows: list[dict[str, np.ndarray]] = []
-        chunk = variants[start:start + CHUNK_VARIANTS]
-        # a batch of variants at a time on threads (each alone: the same numbers on any
-        # number), then one IRR call for the batch
-        for lo in range(0, len(chunk), batch):
-            part = in_order(per_draw, [prepared(var) for var in chunk[lo:lo + batch]],
-                            threads=threads)
-            _add_irr(part)
-            rows.extend(part)
-        each = [r.pop("summary") for r in rows]
-        need = (*_IRR_INPUTS, *(src for src, _, _ in _DRAW_VARS.values())) if keep_draws \
-            else _IRR_INPUTS
-        stacked = {k: np.stack([r[k] for r in rows]) for k in need}
-        chunks.append(_with_irr_summaries({k: np.stack([e[k] for e in each]) for k in each[0]},
-                                          stacked))
-        if keep_draws:
-            for name, (src, _, _) in _DRAW_VARS.items():
-                kept[name].append(stacked[src])
-        if progress is not None:
-            progress(min(start + CHUNK_VARIANTS, len(variants)))
+    # memory freed by one batch is reused by the next (not only within a batch's in_order)
+    with kept_heap():
+        for start in range(0, len(variants), CHUNK_VARIANTS):
+            rows: list[dict[str, np.ndarray]] = []
+            chunk = variants[start:start + CHUNK_VARIANTS]
+            # a batch of variants at a time on threads (each alone: the same numbers on any
+            # number), then one IRR call for the batch
+            for lo in range(0, len(chunk), batch):
+                part = in_order(per_draw, [prepared(var) for var in chunk[lo:lo + batch]],
+                                threads=threads)
+                _add_irr(part)
+                rows.extend(part)
+            each = [r.pop("summary") for r in rows]
+            need = (*_IRR_INPUTS, *(src for src, _, _ in _DRAW_VARS.values())) if keep_draws \
+                else _IRR_INPUTS
+            stacked = {k: np.stack([r[k] for r in rows]) for k in need}
+            chunks.append(_with_irr_summaries({k: np.stack([e[k] for e in each]) for k in each[0]},
+                                              stacked))
+            if keep_draws:
+                for name, (src, _, _) in _DRAW_VARS.items():
+                    kept[name].append(stacked[src])
+            if progress is not None:
+                progress(min(start + CHUNK_VARIANTS, len(variants)))
     cur = deal.currency
     out = {}
     for name, (units, desc) in _SUMMARY_META.items():
