@@ -112,23 +112,3 @@ def test_an_error_in_one_effect_reaches_the_caller(monkeypatch) -> None:
     with pytest.raises(ValueError, match="boom"):
         be.breakeven(deal, ds, grid=41)
     assert 1 <= len(calls) < 41  # the effects not started were dropped
-
-
-def test_a_fresh_process_learns_the_layer_and_uses_its_cores() -> None:
-    # no parallel kernel has run yet (e.g. a design grid on a stored dataset): the layer is
-    # learnt by running a trivial one, instead of falling back to one thread
-    import subprocess
-    import sys
-    code = ("import numba\n"
-            "from sibsim.analysis import threads\n"
-            "try:\n    numba.threading_layer(); print('known')\n"
-            "except ValueError:\n    print('unknown')\n"
-            "print(threads.work_threads(8), numba.threading_layer())\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**__import__("os").environ, "NUMBA_NUM_THREADS": "2"},
-                         check=True).stdout.split()
-    assert out[0] == "unknown"
-    if out[2] in ("omp", "tbb"):
-        assert out[1] == "2"
-    else:  # workqueue: one thread, as before
-        assert out[1] == "1"

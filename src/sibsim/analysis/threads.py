@@ -7,8 +7,8 @@ threads. numpy releases the GIL in its array operations and sibsim's money kerne
 one numba thread (the other cores run the other evaluations).
 
 numba's ``workqueue`` threading layer is not safe for parallel kernels started from several
-threads at once, so under it everything runs on the calling thread (numba chooses its layer
-when the first parallel kernel runs; before any has, a trivial one is run to learn it).
+threads at once, so under it (and before any parallel kernel has run, when the layer is not yet
+known) everything runs on the calling thread.
 
 >>> in_order(lambda x: x * x, [1, 2, 3], threads=2)
 [1, 4, 9]
@@ -47,26 +47,10 @@ def numba_threads(n: int | None) -> Iterator[None]:
         numba.set_num_threads(old)
 
 
-@numba.njit(parallel=True, cache=True)
-def _start_layer(n: int) -> float:
-    """A trivial parallel loop: running it makes numba choose its threading layer."""
-    total = 0.0
-    for _ in numba.prange(n):
-        total += 1.0
-    return total
-
-
 def layer_is_thread_safe() -> bool:
     """Whether numba's threading layer may start parallel kernels from several threads at
-    once (``omp``, ``tbb``); False under ``workqueue``. numba chooses the layer when the
-    first parallel kernel runs: if none has run in this process yet (a design grid or
-    tornado in a fresh process), a trivial one is run first, so that such a process uses
-    its cores too."""
-    try:
-        return numba.threading_layer() in ("omp", "tbb")
-    except ValueError:
-        pass
-    _start_layer(2)
+    once (``omp``, ``tbb``); False under ``workqueue`` and before the layer is known (no
+    parallel kernel has run in this process yet)."""
     try:
         return numba.threading_layer() in ("omp", "tbb")
     except ValueError:
