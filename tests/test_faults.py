@@ -152,6 +152,96 @@ def test_disk_full_while_writing_keeps_the_previous_file(tmp_path, capsys, monke
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]  # no temporary file left
 
 
+def test_the_netcdf_library_s_failed_write_is_an_os_error(tmp_path, monkeypatch):
+    """netCDF4 reports a write that fails part-way (a full disk) as ``RuntimeError("NetCDF:
+    HDF error")``, not as an OSError (seen on a full 120 KiB tmpfs)."""
+    import sibsim.dataset.io as nio
+
+    def hdf_error(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"half")
+        raise RuntimeError("NetCDF: HDF error")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", hdf_error)
+    ds = xr.Dataset({"a": ("x", [1.0])})
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(nio.shutil, "disk_usage", lambda p: usage._replace(free=4096))
+    with pytest.raises(OSError) as info:
+        nio.to_netcdf(ds, tmp_path / "r.nc")
+    assert info.value.errno == errno.ENOSPC
+    assert str(info.value) == ("[Errno 28] No space left on device (4,096 bytes free; the netCDF "
+                               "library said: NetCDF: HDF error)")
+    monkeypatch.setattr(nio.shutil, "disk_usage", lambda p: usage._replace(free=10**10))
+    with pytest.raises(OSError) as info:
+        nio.to_netcdf(ds, tmp_path / "r.nc")
+    assert info.value.errno == errno.EIO and "NetCDF: HDF error" in str(info.value)
+    assert list(tmp_path.iterdir()) == []  # no partial or temporary file
+
+    def other(self, path, *args, **kwargs):
+        raise RuntimeError("a bug, not an I/O error")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", other)
+    with pytest.raises(RuntimeError, match="a bug"):  # not disguised as an I/O error
+        nio.to_netcdf(ds, tmp_path / "r.nc")
+
+
+def test_the_netcdf_library_s_failed_write_is_one_line_from_the_cli(tmp_path, capsys,
+                                                                     monkeypatch):
+    out = tmp_path / "r.nc"
+    out.write_bytes(b"previous results")
+
+    def hdf_error(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"half")
+        raise RuntimeError("NetCDF: HDF error")
+
+    monkeypatch.setattr(xr.DataTree, "to_netcdf", hdf_error)
+    code, _, err = run_cli(capsys, "run", "peterborough", "--draws", "20", "--out", str(out),
+                           "--no-progress")
+    assert code == EXIT_USAGE and err.count("\n") == 1, err
+    assert err.startswith("sibsim: error: cannot write the results: ") and "HDF error" in err
+    assert out.read_bytes() == b"previous results"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]
+
+
+FULL_DISK_SCRIPT = """
+mount -t tmpfs -o size=64k tmpfs {full} && head -c 45056 /dev/zero > {full}/filler &&
+for f in o.nc f.png r.html b.xlsx; do printf previous > {full}/$f; done &&
+for opts in "--out {full}/o.nc" "--figure {full}/f.png" "--report {full}/r.html" \
+            "--budget {full}/b.xlsx"; do
+  {python} -m sibsim run peterborough --draws 20 --no-progress --out {elsewhere}/ok.nc $opts \
+    > /dev/null 2> {elsewhere}/err; echo "$? $(base64 -w0 < {elsewhere}/err)"
+done
+echo $(ls -A {full}) && cat {full}/o.nc {full}/f.png {full}/r.html {full}/b.xlsx
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0,
+                    reason="needs unshare and root for a private tmpfs")
+def test_a_really_full_disk_is_one_line_for_every_output(tmp_path):
+    """A 64 KiB tmpfs with one 4 KiB page free: each output (results, figure, report, Excel budget
+    table) fails part-way with the library's own error; each ends with one line and status 2,
+    keeps the previous file and leaves no temporary file (the Excel writer's zip archive once
+    printed a traceback at exit after the line)."""
+    import base64
+
+    full, elsewhere = tmp_path / "full", tmp_path / "elsewhere"
+    full.mkdir()
+    elsewhere.mkdir()
+    script = FULL_DISK_SCRIPT.format(full=full, elsewhere=elsewhere, python=sys.executable)
+    res = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, timeout=600)
+    lines = res.stdout.splitlines()
+    assert res.returncode == 0 and len(lines) == 6, (res.stdout, res.stderr)
+    for line in lines[:4]:
+        code, err = line.split()
+        err = base64.b64decode(err).decode()
+        assert code == str(EXIT_USAGE) and err.count("\n") == 1, err
+        assert err.startswith("sibsim: error: cannot write the results: [Errno 28] No space "
+                              "left on device"), err
+    assert lines[4] == "b.xlsx f.png filler o.nc r.html"  # no temporary file left
+    assert lines[5] == "previous" * 4  # every previous file intact
+
+
 def test_an_interrupt_inside_a_write_leaves_no_temporary_file(tmp_path):
     out = tmp_path / "r.nc"
     out.write_bytes(b"previous")

@@ -267,10 +267,10 @@ def _evaluation_main(args: argparse.Namespace) -> int:
 
             save_figure(plot(result).figure, args.figure, dpi=120)
         if getattr(args, "out", None) is not None:
-            from sibsim.dataset.io import atomic_output
+            from sibsim.dataset.io import atomic_output, write_netcdf
 
             with atomic_output(args.out) as tmp:
-                result.to_netcdf(tmp)
+                write_netcdf(result, tmp)
     except OSError as err:
         return _fail(f"cannot write the results: {err}")
     print(text)
