@@ -117,6 +117,41 @@ def test_outputs_are_checked_before_the_run(tmp_path, capsys):
     assert not (tmp_path / "a.nc").exists()
 
 
+@pytest.mark.parametrize("option", ["--out", "--figure", "--budget", "--report"])
+def test_an_output_whose_folder_cannot_be_written_is_refused_before_the_run(tmp_path, capsys,
+                                                                           monkeypatch,
+                                                                           option):
+    """A folder that is a file, or one where no file can be created (/proc), was found only
+    when the results were written, after the whole run."""
+    import sibsim.report
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(sibsim.report, "run_and_report", no_run)
+    src = write(tmp_path / "s.toml", SMALL)
+    suffix = {"--out": ".nc", "--figure": ".png", "--budget": ".csv", "--report": ".html"}
+    other = [] if option == "--out" else ["--out", str(tmp_path / "r.nc")]
+    for target, words in [(src / f"x{suffix[option]}", "s.toml is a file, not a folder"),
+                          (src / "deeper" / f"x{suffix[option]}", "is a file, not a folder"),
+                          (Path("/proc") / "sibsim" / f"x{suffix[option]}",
+                           "cannot create a file in /proc: ")]:
+        code, _, err = run_cli(capsys, "run", "peterborough", "--draws", "10", *other, option,
+                               str(target))
+        assert code == EXIT_USAGE and err.count("\n") == 1, err
+        assert err.startswith(f"sibsim: error: {option}: cannot write {target}: ") and \
+            words in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]  # no probe file left
+
+
+def test_the_folder_check_leaves_nothing_behind(tmp_path):
+    from sibsim.cli import check_outputs
+
+    out = tmp_path / "new" / "deeper" / "r.nc"
+    assert check_outputs("s.toml", {"--out": (out, (".nc",))}) is None
+    assert list(tmp_path.iterdir()) == []  # no folder created, no probe file left
+
+
 def test_two_outputs_on_one_path_are_refused(tmp_path, capsys):
     from sibsim.cli import check_outputs
 

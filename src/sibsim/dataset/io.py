@@ -107,6 +107,37 @@ class OutputSet:
         self.pending.clear()
 
 
+def folder_problem(path: str | os.PathLike) -> str | None:
+    """Why :func:`atomic_output` could not write ``path``'s temporary file, found now, before
+    any work (``None``: it can).
+
+    :func:`atomic_output` creates the missing folders above ``path`` and a temporary file in
+    its folder. Checked here: the nearest folder that exists is a folder (not a file), and a
+    file can be created in it (tried, then removed). Nothing is left behind.
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> folder_problem(folder / "new" / "r.nc") is None
+    True
+    >>> (folder / "f.toml").write_text("")
+    0
+    >>> folder_problem(folder / "f.toml" / "r.nc")  # doctest: +ELLIPSIS
+    '.../f.toml is a file, not a folder'
+    """
+    probe = Path(path).parent
+    while not probe.exists() and probe.parent != probe:  # folders atomic_output would create
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is a file, not a folder"
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".sibsim-check.", suffix=".tmp", dir=probe)
+    except OSError as err:
+        return f"cannot create a file in {probe}: {err.strerror}"
+    os.close(fd)
+    os.unlink(tmp)
+    return None
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[str]:
     """Yield a temporary file name beside ``path``; on success it replaces ``path``.
