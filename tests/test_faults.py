@@ -567,12 +567,31 @@ def test_import_works_from_a_read_only_installation_and_home(tmp_path):
                     ignore=shutil.ignore_patterns("__pycache__"))
     script = (f"mount --bind -o ro {pkg} {pkg} && mount --bind -o ro {home} {home} && "
               f"{sys.executable} -c 'import sibsim, sibsim._numba_cache as c; "
-              "print(c.CHOICE, float(sibsim.irr([[-100.0, 110.0]])[0]))'")
+              "import sibsim._mpl_config as m, matplotlib.pyplot as plt; "
+              "print(c.CHOICE, m.CHOICE, float(sibsim.irr([[-100.0, 110.0]])[0]))'")
     env = {**os.environ, "HOME": str(home), "PYTHONPATH": str(pkg)}
-    env.pop("NUMBA_CACHE_DIR", None)
+    for name in ("NUMBA_CACHE_DIR", "MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        env.pop(name, None)
     res = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
                          env=env, timeout=600)
     assert res.returncode == 0, res.stderr
-    choice, rate = res.stdout.split()
+    choice, mpl_choice, rate = res.stdout.split()
     assert choice == "temporary" and abs(float(rate) - 0.1) < 1e-12
-    assert "Traceback" not in res.stderr
+    # matplotlib too: no "mkdir -p failed" / "created a temporary cache directory" lines
+    assert mpl_choice == "temporary" and res.stderr == "", res.stderr
+
+
+def test_matplotlib_s_folder_is_left_alone_when_the_home_is_writable(tmp_path, monkeypatch):
+    import sibsim._mpl_config as m
+
+    monkeypatch.delenv("MPLCONFIGDIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert m.configure() == "home" and "MPLCONFIGDIR" not in os.environ
+    assert list(tmp_path.iterdir()) == []  # judged without creating anything
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mine"))
+    assert m.configure() == "user" and os.environ["MPLCONFIGDIR"] == str(tmp_path / "mine")
+    monkeypatch.delenv("MPLCONFIGDIR")
+    (tmp_path / "config").write_text("a file where the folder should be")
+    assert m.configure() == "temporary"
+    assert os.environ["MPLCONFIGDIR"].endswith(f"sibsim-matplotlib-{os.getuid()}")
