@@ -424,3 +424,18 @@ def test_absolute_effects_may_be_negative_overrides():
                   effect=Effect("absolute", -0.1))
     ds = sibsim.simulate(sc, draws=2, progress=False, overrides={"effect.value": [-0.2, 0.1]})
     assert ds["parameter_value"].sel(parameter="effect.value").values.tolist() == [-0.2, 0.1]
+
+
+@pytest.mark.parametrize("engine", ["individual", "expected"])
+def test_a_certain_event_with_frailty_is_exact_and_warns_nothing(engine):
+    """p = 1 with frailty: log(1 - p) = -inf on purpose, and p_z = 1 - 0 ** z = 1 for every
+    frailty z > 0. The run printed numpy's "divide by zero encountered in log1p" twice (a valid
+    input); every comparison person has the event in every period."""
+    sc = Scenario(cohort=Cohort(size=50), outcome=BinaryOutcome(1.0), horizon=3,
+                  comparison=ComparisonGroup(ratio=1), frailty=sibsim.Frailty(0.5),
+                  effect=Effect("rr", 0.8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = sibsim.simulate(sc, draws=4, seed=0, engine=engine, progress=False)
+    events = ds["events"].sel(arm="comparison").sum(("wave", "stratum")).values
+    np.testing.assert_array_equal(events, np.full((4, 3), 50.0))

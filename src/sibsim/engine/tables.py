@@ -250,7 +250,8 @@ def binary_frailty_transitions(trans: np.ndarray, z: float, recurrent: bool) -> 
     """Two-state matrices of a binary outcome for a person with frailty ``z``:
     ``p_z = 1 - (1 - p) ** z`` (used by the expected trace)."""
     p = trans[..., 0, 1]
-    pz = -np.expm1(z * np.log1p(-np.minimum(p, 1.0)))
+    with np.errstate(divide="ignore"):  # p = 1: log(1 - p) = -inf, and p_z = 1 as it should
+        pz = -np.expm1(z * np.log1p(-np.minimum(p, 1.0)))
     return binary_transitions(pz, recurrent)
 
 
