@@ -439,3 +439,20 @@ def test_a_certain_event_with_frailty_is_exact_and_warns_nothing(engine):
         ds = sibsim.simulate(sc, draws=4, seed=0, engine=engine, progress=False)
     events = ds["events"].sel(arm="comparison").sum(("wave", "stratum")).values
     np.testing.assert_array_equal(events, np.full((4, 3), 50.0))
+
+
+@pytest.mark.parametrize("engine", ["individual", "expected"])
+def test_a_certain_markov_exit_with_frailty_is_exact_and_warns_nothing(engine):
+    """The Markov form of the case above: a state left with probability 1 (well -> sick) with
+    frailty. Everyone starts well (occupancy is counted at the start of a period) and is sick
+    from the second period on, whatever their frailty."""
+    sc = Scenario(cohort=Cohort(size=50), horizon=3, comparison=ComparisonGroup(ratio=1),
+                  outcome=MarkovOutcome(("well", "sick"), [[0.0, 1.0], [0.0, 1.0]],
+                                        events=[("well", "sick")]),
+                  frailty=sibsim.Frailty(0.5), effect=Effect("hr", 0.8,
+                                                             targets=[("well", "sick")]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = sibsim.simulate(sc, draws=4, seed=0, engine=engine, progress=False)
+    sick = ds["occupancy"].sel(arm="comparison", state="sick").sum(("wave", "stratum")).values
+    np.testing.assert_array_equal(sick, np.tile([0.0, 50.0, 50.0], (4, 1)))

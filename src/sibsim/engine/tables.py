@@ -261,7 +261,8 @@ def markov_frailty_transitions(trans: np.ndarray, z: float) -> np.ndarray:
     expected trace)."""
     S = trans.shape[-1]
     q, _ = exit_tables(trans)
-    qz = -np.expm1(z * np.log1p(-np.minimum(q, 1.0)))
+    with np.errstate(divide="ignore"):  # q = 1: log(1 - q) = -inf, and q_z = 1 as it should
+        qz = -np.expm1(z * np.log1p(-np.minimum(q, 1.0)))
     off = trans * (1.0 - np.eye(S))
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = np.where(q > 0, qz / np.where(q > 0, q, 1.0), 0.0)
