@@ -456,3 +456,18 @@ def test_a_certain_markov_exit_with_frailty_is_exact_and_warns_nothing(engine):
         ds = sibsim.simulate(sc, draws=4, seed=0, engine=engine, progress=False)
     sick = ds["occupancy"].sel(arm="comparison", state="sick").sum(("wave", "stratum")).values
     np.testing.assert_array_equal(sick, np.tile([0.0, 50.0, 50.0], (4, 1)))
+
+
+@pytest.mark.parametrize("engine", ["expected", "aggregate", "individual"])
+def test_a_subnormal_transition_probability_warns_nothing(engine):
+    """A valid row [1, 5e-324] with an effect: the rescaling of the targets' probabilities
+    divided the room by a subnormal total in the branch it does not take, and numpy printed
+    'overflow encountered in divide'. Nobody falls sick (5e-324 x 50 people rounds to none)."""
+    sc = Scenario(cohort=Cohort(size=50), horizon=3, comparison=ComparisonGroup(ratio=1),
+                  outcome=MarkovOutcome(("well", "sick"), [[1.0, 5e-324], [0.0, 1.0]],
+                                        events=[("well", "sick")]),
+                  effect=Effect("rr", 0.8, targets=[("well", "sick")]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = sibsim.simulate(sc, draws=2, seed=0, engine=engine, progress=False)
+    assert float(ds["events"].sum()) == pytest.approx(0.0, abs=1e-300)

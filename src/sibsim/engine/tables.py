@@ -218,7 +218,8 @@ def apply_to_transitions(t0: np.ndarray, measure: str, eff: np.ndarray,
         others = 1.0 - t0[..., a, a] - old.sum(-1)
         room = np.maximum(1.0 - others, 0.0)
         tot = new.sum(-1)
-        scale = np.where(tot > room, room / np.where(tot > 0, tot, 1.0), 1.0)
+        with np.errstate(over="ignore"):  # room / a subnormal total: the branch not taken
+            scale = np.where(tot > room, room / np.where(tot > 0, tot, 1.0), 1.0)
         new = new * scale[..., None]
         t1[..., a, cols] = new
         t1[..., a, a] = np.maximum(1.0 - others - new.sum(-1), 0.0)
