@@ -17,7 +17,8 @@ only that child, so that one measurement cannot mask another). Recorded:
   full number of draws;
 * sibsim's own estimate (:func:`sibsim.resources.estimate_run`) of each run.
 
-Writes ``benchmarks/results/memory.json`` (``memory-quick.json`` with ``--quick``).
+Writes ``benchmarks/results/memory.json`` (``memory-quick.json`` with ``--quick``), with the
+commit measured (``measured_commit``, ``uncommitted_changes``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,21 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = RESULTS.parent.parent
 TARGET_MB = 3000
+
+
+def checkout_state(root: Path) -> dict:
+    """The commit checked out at ``root`` and whether the library (``src``) or this script
+    hold uncommitted changes: what the figures measure, taken when the run starts (the 1e6-draw
+    run takes 15-25 minutes, and the checkout may move on meanwhile)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True,
+                              text=True).stdout.strip()
+
+    return {"measured_commit": git("rev-parse", "--short", "HEAD") or None,
+            "uncommitted_changes": bool(git("status", "--porcelain", "--", "src",
+                                            "benchmarks/bench_memory.py"))}
 
 
 def _worker(draws: int, block: str) -> None:
@@ -86,6 +101,7 @@ def main(argv=None):
         return _worker(int(args.worker[0]), args.worker[1])
     if args.measure:
         return _measure(int(args.measure[0]), args.measure[1])
+    state = checkout_state(ROOT)
     draws = 100_000 if args.quick else 1_000_000
     compare = 20_000 if args.quick else 50_000
     runs = {}
@@ -110,6 +126,7 @@ def main(argv=None):
         "one_block_mb_per_1000_draws": round(per_draw * 1000, 1),
         f"one_block_extrapolated_to_{key}_mb": extrapolated,
         "runs": runs,
+        **state,
         "command": "PYTHONPATH=src python benchmarks/bench_memory.py"
                    + (" --quick" if args.quick else ""),
     }

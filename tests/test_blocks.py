@@ -382,3 +382,26 @@ def test_draw_sum_parts_equal_adding_the_values(chunk, n, cuts, seed):
         parts.add_part(DrawSumPart.of(x[lo:hi], lo, chunk=chunk))
     assert parts.count == whole.count == n
     np.testing.assert_array_equal(parts.sum(), whole.sum())
+
+
+def test_results_too_large_for_memory_name_the_zarr_store(monkeypatch, capsys):
+    """When the results themselves cannot be held (no block size helps), streaming them to a
+    zarr store keeps every draw: the refusal names it beside fewer draws; tools that keep every
+    draw in memory (blocks_option=False) cannot stream and do not name it."""
+    from sibsim.cli import main
+
+    deal = sibsim.load_scenario("peterborough")
+    est = estimate_run(deal, 1_000_000)
+    with pytest.raises(RunTooLargeError) as err:
+        check_fits(est, available=500 * 10**6)
+    msg = str(err.value)
+    assert "; use fewer draws (about " in msg and msg.endswith(
+        " fit), or stream the results to disk block by block: --out NAME.zarr (Python: "
+        "sibsim.store.analyse_to_zarr)"), msg
+    with pytest.raises(RunTooLargeError) as err:
+        check_fits(est, available=500 * 10**6, blocks_option=False)
+    assert "zarr" not in str(err.value)
+    monkeypatch.setattr(resources, "available_memory", lambda: 500 * 10**6)
+    assert main(["run", "peterborough", "--draws", "1000000", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--out NAME.zarr" in err, err

@@ -117,6 +117,41 @@ def test_outputs_are_checked_before_the_run(tmp_path, capsys):
     assert not (tmp_path / "a.nc").exists()
 
 
+@pytest.mark.parametrize("option", ["--out", "--figure", "--budget", "--report"])
+def test_an_output_whose_folder_cannot_be_written_is_refused_before_the_run(tmp_path, capsys,
+                                                                           monkeypatch,
+                                                                           option):
+    """A folder that is a file, or one where no file can be created (/proc), was found only
+    when the results were written, after the whole run."""
+    import sibsim.report
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(sibsim.report, "run_and_report", no_run)
+    src = write(tmp_path / "s.toml", SMALL)
+    suffix = {"--out": ".nc", "--figure": ".png", "--budget": ".csv", "--report": ".html"}
+    other = [] if option == "--out" else ["--out", str(tmp_path / "r.nc")]
+    for target, words in [(src / f"x{suffix[option]}", "s.toml is a file, not a folder"),
+                          (src / "deeper" / f"x{suffix[option]}", "is a file, not a folder"),
+                          (Path("/proc") / "sibsim" / f"x{suffix[option]}",
+                           "cannot create a file in /proc: ")]:
+        code, _, err = run_cli(capsys, "run", "peterborough", "--draws", "10", *other, option,
+                               str(target))
+        assert code == EXIT_USAGE and err.count("\n") == 1, err
+        assert err.startswith(f"sibsim: error: {option}: cannot write {target}: ") and \
+            words in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]  # no probe file left
+
+
+def test_the_folder_check_leaves_nothing_behind(tmp_path):
+    from sibsim.cli import check_outputs
+
+    out = tmp_path / "new" / "deeper" / "r.nc"
+    assert check_outputs("s.toml", {"--out": (out, (".nc",))}) is None
+    assert list(tmp_path.iterdir()) == []  # no folder created, no probe file left
+
+
 def test_two_outputs_on_one_path_are_refused(tmp_path, capsys):
     from sibsim.cli import check_outputs
 
@@ -150,6 +185,96 @@ def test_disk_full_while_writing_keeps_the_previous_file(tmp_path, capsys, monke
     assert code == EXIT_USAGE and "No space left on device" in err and "Traceback" not in err
     assert out.read_bytes() == b"previous results"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]  # no temporary file left
+
+
+def test_the_netcdf_library_s_failed_write_is_an_os_error(tmp_path, monkeypatch):
+    """netCDF4 reports a write that fails part-way (a full disk) as ``RuntimeError("NetCDF:
+    HDF error")``, not as an OSError (seen on a full 120 KiB tmpfs)."""
+    import sibsim.dataset.io as nio
+
+    def hdf_error(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"half")
+        raise RuntimeError("NetCDF: HDF error")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", hdf_error)
+    ds = xr.Dataset({"a": ("x", [1.0])})
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(nio.shutil, "disk_usage", lambda p: usage._replace(free=4096))
+    with pytest.raises(OSError) as info:
+        nio.to_netcdf(ds, tmp_path / "r.nc")
+    assert info.value.errno == errno.ENOSPC
+    assert str(info.value) == ("[Errno 28] No space left on device (4,096 bytes free; the netCDF "
+                               "library said: NetCDF: HDF error)")
+    monkeypatch.setattr(nio.shutil, "disk_usage", lambda p: usage._replace(free=10**10))
+    with pytest.raises(OSError) as info:
+        nio.to_netcdf(ds, tmp_path / "r.nc")
+    assert info.value.errno == errno.EIO and "NetCDF: HDF error" in str(info.value)
+    assert list(tmp_path.iterdir()) == []  # no partial or temporary file
+
+    def other(self, path, *args, **kwargs):
+        raise RuntimeError("a bug, not an I/O error")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", other)
+    with pytest.raises(RuntimeError, match="a bug"):  # not disguised as an I/O error
+        nio.to_netcdf(ds, tmp_path / "r.nc")
+
+
+def test_the_netcdf_library_s_failed_write_is_one_line_from_the_cli(tmp_path, capsys,
+                                                                     monkeypatch):
+    out = tmp_path / "r.nc"
+    out.write_bytes(b"previous results")
+
+    def hdf_error(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"half")
+        raise RuntimeError("NetCDF: HDF error")
+
+    monkeypatch.setattr(xr.DataTree, "to_netcdf", hdf_error)
+    code, _, err = run_cli(capsys, "run", "peterborough", "--draws", "20", "--out", str(out),
+                           "--no-progress")
+    assert code == EXIT_USAGE and err.count("\n") == 1, err
+    assert err.startswith("sibsim: error: cannot write the results: ") and "HDF error" in err
+    assert out.read_bytes() == b"previous results"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]
+
+
+FULL_DISK_SCRIPT = """
+mount -t tmpfs -o size=64k tmpfs {full} && head -c 45056 /dev/zero > {full}/filler &&
+for f in o.nc f.png r.html b.xlsx; do printf previous > {full}/$f; done &&
+for opts in "--out {full}/o.nc" "--figure {full}/f.png" "--report {full}/r.html" \
+            "--budget {full}/b.xlsx"; do
+  {python} -m sibsim run peterborough --draws 20 --no-progress --out {elsewhere}/ok.nc $opts \
+    > /dev/null 2> {elsewhere}/err; echo "$? $(base64 -w0 < {elsewhere}/err)"
+done
+echo $(ls -A {full}) && cat {full}/o.nc {full}/f.png {full}/r.html {full}/b.xlsx
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0,
+                    reason="needs unshare and root for a private tmpfs")
+def test_a_really_full_disk_is_one_line_for_every_output(tmp_path):
+    """A 64 KiB tmpfs with one 4 KiB page free: each output (results, figure, report, Excel budget
+    table) fails part-way with the library's own error; each ends with one line and status 2,
+    keeps the previous file and leaves no temporary file (the Excel writer's zip archive once
+    printed a traceback at exit after the line)."""
+    import base64
+
+    full, elsewhere = tmp_path / "full", tmp_path / "elsewhere"
+    full.mkdir()
+    elsewhere.mkdir()
+    script = FULL_DISK_SCRIPT.format(full=full, elsewhere=elsewhere, python=sys.executable)
+    res = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, timeout=600)
+    lines = res.stdout.splitlines()
+    assert res.returncode == 0 and len(lines) == 6, (res.stdout, res.stderr)
+    for line in lines[:4]:
+        code, err = line.split()
+        err = base64.b64decode(err).decode()
+        assert code == str(EXIT_USAGE) and err.count("\n") == 1, err
+        assert err.startswith("sibsim: error: cannot write the results: [Errno 28] No space "
+                              "left on device"), err
+    assert lines[4] == "b.xlsx f.png filler o.nc r.html"  # no temporary file left
+    assert lines[5] == "previous" * 4  # every previous file intact
 
 
 def test_an_interrupt_inside_a_write_leaves_no_temporary_file(tmp_path):
@@ -442,12 +567,31 @@ def test_import_works_from_a_read_only_installation_and_home(tmp_path):
                     ignore=shutil.ignore_patterns("__pycache__"))
     script = (f"mount --bind -o ro {pkg} {pkg} && mount --bind -o ro {home} {home} && "
               f"{sys.executable} -c 'import sibsim, sibsim._numba_cache as c; "
-              "print(c.CHOICE, float(sibsim.irr([[-100.0, 110.0]])[0]))'")
+              "import sibsim._mpl_config as m, matplotlib.pyplot as plt; "
+              "print(c.CHOICE, m.CHOICE, float(sibsim.irr([[-100.0, 110.0]])[0]))'")
     env = {**os.environ, "HOME": str(home), "PYTHONPATH": str(pkg)}
-    env.pop("NUMBA_CACHE_DIR", None)
+    for name in ("NUMBA_CACHE_DIR", "MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        env.pop(name, None)
     res = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
                          env=env, timeout=600)
     assert res.returncode == 0, res.stderr
-    choice, rate = res.stdout.split()
+    choice, mpl_choice, rate = res.stdout.split()
     assert choice == "temporary" and abs(float(rate) - 0.1) < 1e-12
-    assert "Traceback" not in res.stderr
+    # matplotlib too: no "mkdir -p failed" / "created a temporary cache directory" lines
+    assert mpl_choice == "temporary" and res.stderr == "", res.stderr
+
+
+def test_matplotlib_s_folder_is_left_alone_when_the_home_is_writable(tmp_path, monkeypatch):
+    import sibsim._mpl_config as m
+
+    monkeypatch.delenv("MPLCONFIGDIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert m.configure() == "home" and "MPLCONFIGDIR" not in os.environ
+    assert list(tmp_path.iterdir()) == []  # judged without creating anything
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mine"))
+    assert m.configure() == "user" and os.environ["MPLCONFIGDIR"] == str(tmp_path / "mine")
+    monkeypatch.delenv("MPLCONFIGDIR")
+    (tmp_path / "config").write_text("a file where the folder should be")
+    assert m.configure() == "temporary"
+    assert os.environ["MPLCONFIGDIR"].endswith(f"sibsim-matplotlib-{os.getuid()}")

@@ -30,10 +30,11 @@ def test_per_period_rate_compounds_to_the_annual_rate():
 def test_the_discount_rate_may_be_at_either_end_of_its_range():
     assert Municipality(discount_rate=-0.5).discount_rate == -0.5
     assert Municipality(discount_rate=1.0).discount_rate == 1.0
-    for rate in (-0.5000001, 1.0000001):
+    # just above 1 reads as a percentage too (every fraction field does so): the hint
+    for rate, hint in ((-0.5000001, ""), (1.0000001, ", a fraction: write 0.01 for 1%")):
         with pytest.raises(ValueError, match=full(
                 f"Municipality.discount_rate: got {rate}; allowed: a finite number in "
-                "[-0.5, 1]")):
+                f"[-0.5, 1]{hint}")):
             Municipality(discount_rate=rate)
 
 

@@ -424,3 +424,50 @@ def test_absolute_effects_may_be_negative_overrides():
                   effect=Effect("absolute", -0.1))
     ds = sibsim.simulate(sc, draws=2, progress=False, overrides={"effect.value": [-0.2, 0.1]})
     assert ds["parameter_value"].sel(parameter="effect.value").values.tolist() == [-0.2, 0.1]
+
+
+@pytest.mark.parametrize("engine", ["individual", "expected"])
+def test_a_certain_event_with_frailty_is_exact_and_warns_nothing(engine):
+    """p = 1 with frailty: log(1 - p) = -inf on purpose, and p_z = 1 - 0 ** z = 1 for every
+    frailty z > 0. The run printed numpy's "divide by zero encountered in log1p" twice (a valid
+    input); every comparison person has the event in every period."""
+    sc = Scenario(cohort=Cohort(size=50), outcome=BinaryOutcome(1.0), horizon=3,
+                  comparison=ComparisonGroup(ratio=1), frailty=sibsim.Frailty(0.5),
+                  effect=Effect("rr", 0.8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = sibsim.simulate(sc, draws=4, seed=0, engine=engine, progress=False)
+    events = ds["events"].sel(arm="comparison").sum(("wave", "stratum")).values
+    np.testing.assert_array_equal(events, np.full((4, 3), 50.0))
+
+
+@pytest.mark.parametrize("engine", ["individual", "expected"])
+def test_a_certain_markov_exit_with_frailty_is_exact_and_warns_nothing(engine):
+    """The Markov form of the case above: a state left with probability 1 (well -> sick) with
+    frailty. Everyone starts well (occupancy is counted at the start of a period) and is sick
+    from the second period on, whatever their frailty."""
+    sc = Scenario(cohort=Cohort(size=50), horizon=3, comparison=ComparisonGroup(ratio=1),
+                  outcome=MarkovOutcome(("well", "sick"), [[0.0, 1.0], [0.0, 1.0]],
+                                        events=[("well", "sick")]),
+                  frailty=sibsim.Frailty(0.5), effect=Effect("hr", 0.8,
+                                                             targets=[("well", "sick")]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = sibsim.simulate(sc, draws=4, seed=0, engine=engine, progress=False)
+    sick = ds["occupancy"].sel(arm="comparison", state="sick").sum(("wave", "stratum")).values
+    np.testing.assert_array_equal(sick, np.tile([0.0, 50.0, 50.0], (4, 1)))
+
+
+@pytest.mark.parametrize("engine", ["expected", "aggregate", "individual"])
+def test_a_subnormal_transition_probability_warns_nothing(engine):
+    """A valid row [1, 5e-324] with an effect: the rescaling of the targets' probabilities
+    divided the room by a subnormal total in the branch it does not take, and numpy printed
+    'overflow encountered in divide'. Nobody falls sick (5e-324 x 50 people rounds to none)."""
+    sc = Scenario(cohort=Cohort(size=50), horizon=3, comparison=ComparisonGroup(ratio=1),
+                  outcome=MarkovOutcome(("well", "sick"), [[1.0, 5e-324], [0.0, 1.0]],
+                                        events=[("well", "sick")]),
+                  effect=Effect("rr", 0.8, targets=[("well", "sick")]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = sibsim.simulate(sc, draws=2, seed=0, engine=engine, progress=False)
+    assert float(ds["events"].sum()) == pytest.approx(0.0, abs=1e-300)

@@ -5,7 +5,10 @@ The library is layered, one way: specification (:mod:`sibsim.spec`) -> simulatio
 -> analysis (:mod:`sibsim.analysis`) and plots (:mod:`sibsim.plots`).
 """
 
-from sibsim import _numba_cache  # noqa: F401  (chooses numba's cache before any kernel)
+from sibsim import (
+    _mpl_config,  # noqa: F401  (matplotlib's folder on a read-only home)
+    _numba_cache,  # noqa: F401  (chooses numba's cache before any kernel)
+)
 from sibsim.analysis.budget import yearly_budget
 from sibsim.analysis.design import compare, design
 from sibsim.analysis.replay import replay

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sibsim.dataset.io import folder_problem
 from sibsim.engine.progress import end_line
 from sibsim.scenario_file import ScenarioFileError, builtin_scenarios, load_scenario
 
@@ -267,10 +268,10 @@ def _evaluation_main(args: argparse.Namespace) -> int:
 
             save_figure(plot(result).figure, args.figure, dpi=120)
         if getattr(args, "out", None) is not None:
-            from sibsim.dataset.io import atomic_output
+            from sibsim.dataset.io import atomic_output, write_netcdf
 
             with atomic_output(args.out) as tmp:
-                result.to_netcdf(tmp)
+                write_netcdf(result, tmp)
     except OSError as err:
         return _fail(f"cannot write the results: {err}")
     print(text)
@@ -546,7 +547,8 @@ def check_outputs(source: str | Path | Sequence[str | Path],
     ``outputs`` maps an option name to (path or None, allowed suffixes). Refused: a suffix
     not allowed, a path that exists but is not a regular file (a folder, a device, a FIFO), the
     scenario file itself (or any of the input files, when ``source`` is a sequence of them: a
-    design file, the other options of a comparison), and two outputs on the same path.
+    design file, the other options of a comparison), two outputs on the same path, and a path
+    whose folder cannot be written (:func:`sibsim.dataset.io.folder_problem`).
     """
     seen: dict[Path, str] = {}
     sources = [Path(x) for x in ((source,) if isinstance(source, (str, os.PathLike))
@@ -562,6 +564,9 @@ def check_outputs(source: str | Path | Sequence[str | Path],
             path = path.with_suffix(".png")
         if path.exists() and not path.is_file():
             return f"{option}: {path} exists and is not a regular file; refusing to write on it"
+        problem = folder_problem(path)
+        if problem is not None:
+            return f"{option}: cannot write {path}: {problem}"
         for src in sources:
             if src.is_file() and path.exists() and os.path.samefile(src, path):
                 what = "the scenario file" if src == sources[0] else "an input file"

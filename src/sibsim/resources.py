@@ -301,8 +301,9 @@ def check_fits(est: RunEstimate, available: int | None = None, *,
 
     ``available``: bytes (default :func:`available_memory`); the run may use
     :data:`SAFETY` of it. The message gives the estimate and the option that helps: blocks of
-    fewer draws (``blocks_option``: the run can be processed in blocks), fewer draws, or not
-    keeping the per-draw outcome arrays.
+    fewer draws (``blocks_option``: the run can be processed in blocks), fewer draws, not
+    keeping the per-draw outcome arrays, or (``blocks_option``) streaming the results to a zarr
+    store on disk.
     """
     if available is None:
         available = available_memory()
@@ -329,4 +330,7 @@ def check_fits(est: RunEstimate, available: int | None = None, *,
         if without * est.draws + est.work_per_draw * min_block <= room:
             hint = ("do not keep the per-draw outcome arrays (keep_outcomes=False: the results "
                     "keep their means over draws), or " + hint)
+    if blocks_option:  # the results themselves do not fit: a store on disk holds them
+        hint += (", or stream the results to disk block by block: --out NAME.zarr (Python: "
+                 "sibsim.store.analyse_to_zarr)")
     raise RunTooLargeError(f"{head}; {hint}")

@@ -26,6 +26,7 @@ quantiles are not the sums of theirs).
 from __future__ import annotations
 
 import csv
+import io
 import os
 from pathlib import Path
 
@@ -451,4 +452,11 @@ def _write_xlsx(tmp: str, head: list[str], rows: list[list[object]], budget: xr.
     for col in range(3, len(head) + 1):
         ws.column_dimensions[ws.cell(row=1, column=col).column_letter].width = 18
     ws.freeze_panes = "C2"
-    wb.save(tmp)
+    # Built in memory, then written in one plain write: openpyxl's own zip file, on a disk that
+    # fills up part-way, leaves an unclosed archive whose clean-up at exit prints a traceback
+    # ("Exception ignored in ZipFile.__del__") after the one-line error. A budget table is a
+    # few kilobytes.
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    with open(tmp, "wb") as fh:
+        fh.write(buffer.getbuffer())

@@ -10,7 +10,9 @@ interrupted or failed command leaves every previous file as it was, never a mix 
 from __future__ import annotations
 
 import contextvars
+import errno
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -105,6 +107,37 @@ class OutputSet:
         self.pending.clear()
 
 
+def folder_problem(path: str | os.PathLike) -> str | None:
+    """Why :func:`atomic_output` could not write ``path``'s temporary file, found now, before
+    any work (``None``: it can).
+
+    :func:`atomic_output` creates the missing folders above ``path`` and a temporary file in
+    its folder. Checked here: the nearest folder that exists is a folder (not a file), and a
+    file can be created in it (tried, then removed). Nothing is left behind.
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> folder_problem(folder / "new" / "r.nc") is None
+    True
+    >>> (folder / "f.toml").write_text("")
+    0
+    >>> folder_problem(folder / "f.toml" / "r.nc")  # doctest: +ELLIPSIS
+    '.../f.toml is a file, not a folder'
+    """
+    probe = Path(path).parent
+    while not probe.exists() and probe.parent != probe:  # folders atomic_output would create
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is a file, not a folder"
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".sibsim-check.", suffix=".tmp", dir=probe)
+    except OSError as err:
+        return f"cannot create a file in {probe}: {err.strerror}"
+    os.close(fd)
+    os.unlink(tmp)
+    return None
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[str]:
     """Yield a temporary file name beside ``path``; on success it replaces ``path``.
@@ -132,10 +165,49 @@ def atomic_output(path: str | os.PathLike) -> Iterator[str]:
             os.unlink(tmp)
 
 
+#: Free bytes below which a failed netCDF write is reported as a full disk.
+_FULL_BELOW = 1 << 20
+
+
+def write_netcdf(data: xr.Dataset | xr.DataTree, tmp: str | os.PathLike) -> None:
+    """Write ``data`` (a dataset, or a tree of groups) to the file ``tmp`` as netCDF-4.
+
+    Every netCDF file sibsim writes goes through here. The netCDF library reports a write that
+    fails part-way (a full disk, another I/O error while HDF5 writes its blocks) as
+    ``RuntimeError("NetCDF: HDF error")``, not as an :class:`OSError`, and a file it cannot
+    create on a full disk as "Permission denied". Both are raised here as an :class:`OSError`
+    (``ENOSPC``, saying so, when under 1 MiB is left on the device; else ``EIO``, or the
+    library's own error), as every other writer's I/O error is, so that callers (the commands'
+    one-line ``sibsim: error:`` message) handle one kind.
+
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "x.nc"
+    >>> write_netcdf(xr.Dataset({"a": ("x", [1.0, 2.0])}), f)
+    >>> xr.open_dataset(f, engine=ENGINE)["a"].values.tolist()
+    [1.0, 2.0]
+    """
+    try:
+        data.to_netcdf(tmp, engine=ENGINE)
+    except (RuntimeError, OSError) as err:
+        if isinstance(err, RuntimeError) and not str(err).startswith("NetCDF:"):
+            raise  # not the library's report of a failed write
+        try:
+            free: int | None = shutil.disk_usage(Path(tmp).parent).free
+        except OSError:
+            free = None
+        if free is not None and free < _FULL_BELOW:  # the library may say "Permission denied"
+            raise OSError(errno.ENOSPC, f"No space left on device ({free:,} bytes free; the "
+                          f"netCDF library said: {err})") from err
+        if isinstance(err, OSError):
+            raise
+        raise OSError(errno.EIO, f"Input/output error while writing netCDF (the netCDF "
+                      f"library said: {err})") from err
+
+
 def to_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write ``ds`` to ``path`` atomically and return the path."""
     with atomic_output(path) as tmp:
-        ds.to_netcdf(tmp, engine=ENGINE)
+        write_netcdf(ds, tmp)
     return Path(path)
 
 

@@ -259,7 +259,8 @@ class BinaryModel(TransitionModel):
         return binary_frailty_transitions(trans, z, st.recurrent)
 
     def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ, eocc, evj=None) -> None:
-        log_q = np.log1p(-np.minimum(tb.prob, 1.0)) if frailty_var > 0 else tb.prob
+        with np.errstate(divide="ignore"):  # p = 1: log(1 - p) = -inf (the kernel's q^z = 0)
+            log_q = np.log1p(-np.minimum(tb.prob, 1.0)) if frailty_var > 0 else tb.prob
         eev = np.zeros_like(ev)
         _ind.binary_individual(BinaryTables(tb.prob, log_q, bool(st.recurrent)), groups(st, tb),
                                service(st, tb), _individual_streams(st, seed, draw0),

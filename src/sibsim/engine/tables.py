@@ -256,7 +256,8 @@ def apply_to_transitions(t0: np.ndarray, measure: str, eff: np.ndarray,
         others = 1.0 - t0[..., a, a] - old.sum(-1)
         room = np.maximum(1.0 - others, 0.0)
         tot = new.sum(-1)
-        scale = np.where(tot > room, room / np.where(tot > 0, tot, 1.0), 1.0)
+        with np.errstate(over="ignore"):  # room / a subnormal total: the branch not taken
+            scale = np.where(tot > room, room / np.where(tot > 0, tot, 1.0), 1.0)
         new = new * scale[..., None]
         t1[..., a, cols] = new
         t1[..., a, a] = np.maximum(1.0 - others - new.sum(-1), 0.0)
@@ -288,7 +289,8 @@ def binary_frailty_transitions(trans: np.ndarray, z: float, recurrent: bool) -> 
     """Two-state matrices of a binary outcome for a person with frailty ``z``:
     ``p_z = 1 - (1 - p) ** z`` (used by the expected trace)."""
     p = trans[..., 0, 1]
-    pz = -np.expm1(z * np.log1p(-np.minimum(p, 1.0)))
+    with np.errstate(divide="ignore"):  # p = 1: log(1 - p) = -inf, and p_z = 1 as it should
+        pz = -np.expm1(z * np.log1p(-np.minimum(p, 1.0)))
     return binary_transitions(pz, recurrent)
 
 
@@ -298,7 +300,8 @@ def markov_frailty_transitions(trans: np.ndarray, z: float) -> np.ndarray:
     expected trace)."""
     S = trans.shape[-1]
     q, _ = exit_tables(trans)
-    qz = -np.expm1(z * np.log1p(-np.minimum(q, 1.0)))
+    with np.errstate(divide="ignore"):  # q = 1: log(1 - q) = -inf, and q_z = 1 as it should
+        qz = -np.expm1(z * np.log1p(-np.minimum(q, 1.0)))
     off = trans * (1.0 - np.eye(S))
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = np.where(q > 0, qz / np.where(q > 0, q, 1.0), 0.0)

@@ -111,8 +111,8 @@ class Municipality:
         object.__setattr__(self, "wider_value_per_person_period",
                            _values("Municipality.wider_value_per_person_period",
                                    self.wider_value_per_person_period))
-        object.__setattr__(self, "discount_rate", v.real("Municipality.discount_rate",
-                                                         self.discount_rate, low=-0.5, high=1.0))
+        object.__setattr__(self, "discount_rate", v.fraction(-0.5, 1.0)(
+            "Municipality.discount_rate", self.discount_rate))
         if self.contract_periods is not None:
             object.__setattr__(self, "contract_periods",
                                v.positive_int("Municipality.contract_periods",

@@ -177,8 +177,9 @@ class Beta(Distribution):
 
     @classmethod
     def from_mean_sd(cls, mean: float, sd: float) -> Beta:
-        m = v.real("Beta.mean", mean, low=0.0, high=1.0, low_open=True, high_open=True)
-        s = v.real("Beta.sd", sd, low=1e-100, high=1.0)
+        # a Beta distribution is of a fraction: a mean of 90 means 90% (the message says so)
+        m = v.fraction(0.0, 1.0, low_open=True, high_open=True)("Beta.mean", mean)
+        s = v.fraction(1e-100, 1.0)("Beta.sd", sd)
         if s**2 >= m * (1 - m):
             raise v.fail("Beta.sd", sd, f"sd < sqrt(mean*(1-mean)) = {math.sqrt(m * (1 - m)):.6g}")
         k = m * (1 - m) / s**2 - 1
@@ -368,11 +369,22 @@ class _Within(v.Constraint):
         try:
             return require_support(field, dist, self.low, self.high, self.what)
         except ValueError:
-            x = None if isinstance(value, Distribution) else float(value)  # type: ignore[arg-type]
-            if (self.percent_hint and x is not None and 1.0 < abs(x) <= 100.0
-                    and self.low <= x / 100 <= self.high):
-                raise v.fail(field, value, f"{self.what} in [{self.low:g}, {self.high:g}], a "
-                             f"fraction: write {x / 100:g} for {x:g}%") from None
+            if not self.percent_hint:
+                raise
+            if not isinstance(value, Distribution):
+                x = float(value)  # type: ignore[arg-type]
+                if 1.0 < abs(x) <= 100.0 and self.low <= x / 100 <= self.high:
+                    raise v.fail(field, value, f"{self.what} in [{self.low:g}, {self.high:g}], "
+                                 f"a fraction: write {x / 100:g} for {x:g}%") from None
+                raise
+            lo, hi = dist.support
+            if 1.0 < hi <= 100.0 and self.low <= lo / 100 and hi / 100 <= self.high:
+                # a distribution given in percent (uniform 80 to 95 meant as 80% to 95%)
+                raise v.fail(field, dist.describe(),
+                             f"{self.what}: a distribution whose values lie in [{self.low:g}, "
+                             f"{self.high:g}] (this one ranges over [{lo:g}, {hi:g}]), a "
+                             f"fraction: divide its values by 100 (write {hi / 100:g} for "
+                             f"{hi:g}%)") from None
             raise
 
 
