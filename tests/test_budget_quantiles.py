@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -34,3 +35,15 @@ def test_quantiles_of_a_two_dimensional_table() -> None:
     med, p90 = _quantiles(x, 0.5, 0.9)
     np.testing.assert_array_equal(med, [1.5, 25.0])  # between the 2nd and 3rd of 4
     np.testing.assert_allclose(p90, [2.7, 37.0])     # 0.9 * 3 = 2.7 -> 70% of the way 3rd->4th
+
+
+@pytest.mark.parametrize("shape", [(501,), (501, 1), (1, 3, 2), (501, 3, 4)])
+def test_quantiles_leave_the_callers_array_as_it_was(shape) -> None:
+    """np.quantile reorders its input in place (overwrite_input): always a copy of ours, also
+    when the draws are already last and contiguous (a view would be the caller's array)."""
+    x = np.random.default_rng(1).normal(size=shape)
+    before = x.copy()
+    got = _quantiles(x, 0.05, 0.5, 0.9)
+    assert np.array_equal(x, before)
+    want = [np.quantile(before, q, axis=0) for q in (0.05, 0.5, 0.9)]
+    assert all(g.tobytes() == w.tobytes() for g, w in zip(got, want, strict=True))

@@ -106,8 +106,12 @@ def _quantiles(x: np.ndarray, *levels: float) -> list[np.ndarray]:
     >>> float(lo[0]), float(hi[0])
     (1.0, 9.0)
     """
-    draws_last = np.ascontiguousarray(np.moveaxis(np.asarray(x), 0, -1))
-    return list(np.quantile(draws_last, list(levels), axis=-1))
+    x = np.asarray(x)
+    draws_last = np.ascontiguousarray(np.moveaxis(x, 0, -1))
+    if np.shares_memory(draws_last, x):  # already so laid out: not ours to reorder
+        draws_last = draws_last.copy()
+    # our copy: np.quantile may reorder it in place (the same selection, without its own copy)
+    return list(np.quantile(draws_last, list(levels), axis=-1, overwrite_input=True))
 
 
 def gross_statistics(gross: np.ndarray, cur: str, confidence: float
