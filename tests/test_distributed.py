@@ -196,33 +196,3 @@ def test_two_worker_processes_give_the_same_programme(client, tmp_path):
     here = run_programme(prog, draws=80, seed=3, progress=False)
     there = run_programme(prog, draws=80, seed=3, progress=False, client=client)
     xr.testing.assert_identical(there, here)
-
-
-SCRIPT_IMPORTING_SIBSIM_AT_THE_TOP = """\
-import sibsim
-from sibsim.distributed import cluster_client
-
-if __name__ == "__main__":
-    deal = sibsim.load_scenario("peterborough")
-    with cluster_client(workers=2, numba_threads=1) as client:
-        sibsim.analyse(deal, draws=600, seed=1, progress=False, with_breakeven=False,
-                       block_draws=300, client=client)
-    print("done")
-"""
-
-
-@pytest.mark.slow
-def test_a_script_importing_sibsim_at_the_top_compiles_on_the_workers(tmp_path):
-    """The workers (spawned) import the user's script first, numba with it; with a cold numba
-    cache they compile the kernels, and numba, reading NUMBA_NUM_THREADS again then, refused a
-    value other than the one it started with (every block failed) while the variable was set
-    only once the worker ran: it is now set before the worker process starts."""
-    script = tmp_path / "user_script.py"
-    script.write_text(SCRIPT_IMPORTING_SIBSIM_AT_THE_TOP)
-    src = str(Path(sibsim.__file__).parents[1])
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"),
-               PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    env.pop("NUMBA_NUM_THREADS", None)
-    out = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path,
-                         capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0 and out.stdout.strip().endswith("done"), out.stderr[-2000:]

@@ -247,16 +247,10 @@ def cluster_client(workers: int | None = None, scheduler: str | None = None, *,
 
     cores = _cores()
     # numba reads NUMBA_NUM_THREADS when the workers start: no worker starts more threads
-    # than its share of the cores. Set before the worker process is spawned, not only by
-    # ``env`` (applied once the process runs): a spawned worker first imports the user's
-    # script, and a script that imports sibsim at its top imports numba then; numba, reading
-    # the variable again when it compiles a kernel (a cold cache), refused to change it
-    # ("Cannot set NUMBA_NUM_THREADS to a different value once the threads have been launched")
+    # than its share of the cores
     threads = numba_threads if numba_threads is not None else max(1, cores // workers)
     env = {"NUMBA_NUM_THREADS": str(threads)}
-    spawn_env = {**WORKER_PRE_SPAWN_ENVIRON,
-                 "distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": str(threads)}
-    with dask.config.set(spawn_env):  # read by each nanny as it is made
+    with dask.config.set(WORKER_PRE_SPAWN_ENVIRON):  # read by each nanny as it is made
         cluster = distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
             silence_logs=logging.ERROR, env=env)
