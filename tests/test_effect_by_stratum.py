@@ -27,8 +27,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sibsim
+from cli_refusal import assert_file_refused
 from sibsim import Cohort, CountOutcome, Effect, MarkovOutcome, Scenario
-from sibsim.cli import main
 from sibsim.engine.outcome_models import model_of
 from sibsim.engine.tables import columns
 from sibsim.scenario_file import ScenarioFileError, parse_scenario
@@ -414,18 +414,7 @@ BAD = [
                               "before-start", "after-horizon", "not-a-year", "no-start-year",
                               "unknown-end-stratum", "no-strata"])
 def test_bad_files_exit_2_with_one_line_naming_the_key(tmp_path, capsys, text, words):
-    path = tmp_path / "bad.toml"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(ScenarioFileError):
-        sibsim.load_scenario(path)
-    code = main(["run", str(path), "--draws", "3", "--out", str(tmp_path / "o.nc"),
-                 "--no-progress"])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert err.startswith("sibsim: error: ") and err.count("\n") == 1 and "Traceback" not in err
-    for w in words:
-        assert w in err, (w, err)
-    assert not (tmp_path / "o.nc").exists()
+    assert_file_refused(tmp_path, capsys, text, words)
 
 
 def test_python_dash_m_sibsim_refuses_an_end_before_the_start(tmp_path):

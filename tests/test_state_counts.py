@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sibsim
+from cli_refusal import assert_file_refused
 from sibsim import (
     BinaryOutcome,
     Cohort,
@@ -29,8 +30,7 @@ from sibsim import (
     Scenario,
     StateCountOutcome,
 )
-from sibsim.cli import main
-from sibsim.scenario_file import ScenarioFileError, parse_scenario
+from sibsim.scenario_file import parse_scenario
 from sibsim.spec.outcomes import MAX_RATE
 from sibsim.spec.scenario import Process
 
@@ -369,17 +369,7 @@ BAD = [
                               "negative-rate", "plain-rate", "dispersion", "kind-counts",
                               "rates-not-a-table", "absolute-effect"])
 def test_bad_files_exit_2_with_one_line_naming_the_key(tmp_path, capsys, text, words):
-    path = tmp_path / "bad.toml"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(ScenarioFileError):
-        sibsim.load_scenario(path)
-    code = main(["run", str(path), "--draws", "3", "--out", str(tmp_path / "o.nc"),
-                 "--no-progress"])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert err.startswith("sibsim: error: ") and err.count("\n") == 1 and "Traceback" not in err
-    for w in words:
-        assert w in err, (w, err)
+    assert_file_refused(tmp_path, capsys, text, words)
 
 
 def test_python_dash_m_sibsim_refuses_an_unknown_state(tmp_path):
