@@ -268,10 +268,9 @@ def _evaluation_main(args: argparse.Namespace) -> int:
 
             save_figure(plot(result).figure, args.figure, dpi=120)
         if getattr(args, "out", None) is not None:
-            from sibsim.dataset.io import atomic_output, write_netcdf
+            from sibsim.dataset.io import to_netcdf
 
-            with atomic_output(args.out) as tmp:
-                write_netcdf(result, tmp)
+            to_netcdf(result, args.out)
     except OSError as err:
         return _fail(f"cannot write the results: {err}")
     print(text)

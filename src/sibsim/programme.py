@@ -907,8 +907,6 @@ def programme_warnings(res: xr.Dataset, limit: int = 5) -> list[str]:
 
 def write_programme(res: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write the programme's results as netCDF (atomically); ``xarray.open_dataset`` reads it."""
-    from sibsim.dataset.io import atomic_output, write_netcdf
+    from sibsim.dataset.io import to_netcdf
 
-    with atomic_output(path) as tmp:
-        write_netcdf(res, tmp)
-    return Path(path)
+    return to_netcdf(res, path)

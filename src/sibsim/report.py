@@ -38,7 +38,6 @@ from sibsim.analysis.summary import summarise
 from sibsim.dataset import simulate, to_netcdf
 from sibsim.dataset.build import resolve_seed
 from sibsim.dataset.io import ENGINE as NETCDF_ENGINE
-from sibsim.dataset.io import atomic_output, write_netcdf
 from sibsim.engine.progress import Progress, interactive
 from sibsim.engine.progress import progress as run_progress
 from sibsim.money.cancellation import cancellation_text
@@ -130,9 +129,7 @@ class SIBResults:
 
     def to_netcdf(self, path: str | os.PathLike) -> Path:
         """Write one netCDF-4 file with a group per dataset (atomically)."""
-        with atomic_output(path) as tmp:
-            write_netcdf(self.to_datatree(), tmp)
-        return Path(path)
+        return to_netcdf(self.to_datatree(), path)
 
 
 def open_results(path: str | os.PathLike) -> SIBResults:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import platform
 import threading
@@ -49,9 +50,16 @@ _depth = 0
 
 
 def _libc() -> ctypes.CDLL | None:
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return None
+    """glibc, where it is the C library and ``SIBSIM_KEEP_HEAP`` is not ``0``; else None."""
     if os.environ.get("SIBSIM_KEEP_HEAP", "1").strip() == "0":
+        return None
+    return _glibc()
+
+
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
+    """The C library with ``mallopt`` and ``malloc_trim`` (loaded once), or None."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

@@ -204,8 +204,9 @@ def write_netcdf(data: xr.Dataset | xr.DataTree, tmp: str | os.PathLike) -> None
                       f"library said: {err})") from err
 
 
-def to_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Write ``ds`` to ``path`` atomically and return the path."""
+def to_netcdf(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
+    """Write ``ds`` (a dataset, or a tree of groups) to ``path`` atomically
+    (:func:`write_netcdf` into :func:`atomic_output`) and return the path."""
     with atomic_output(path) as tmp:
         write_netcdf(ds, tmp)
     return Path(path)

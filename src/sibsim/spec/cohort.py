@@ -10,7 +10,7 @@ import numpy as np
 
 from sibsim.spec import _validate as v
 from sibsim.spec.outcomes import Outcome
-from sibsim.spec.toml import KeyProblem, Section, build
+from sibsim.spec.toml import KeyProblem, Section, build, calendar_period
 from sibsim.spec.variant import Spec, param, toml_value
 
 __all__ = ["Cohort", "ComparisonGroup", "Frailty", "Stratum", "split_by_shares"]
@@ -152,14 +152,8 @@ def stratum_start(sec: Section, start_year: int | None, periods_per_year: int,
     key = sec.path("start_year")
     if "start" in sec.data:
         raise KeyProblem(key, "give start (a period) or start_year (a calendar year), not both")
-    year = sec.get("start_year")
-    if start_year is None:
-        raise KeyProblem(key, "needs the file's top-level start_year (the calendar year of "
-                         "period 0) to count periods from")
-    if isinstance(year, bool) or not isinstance(year, int) or year < start_year:
-        raise KeyProblem(key, f"got {year!r}; allowed: a calendar year from the file's "
-                         f"start_year ({start_year}) on")
-    return max(0, (year - start_year) * periods_per_year - start_period)
+    return calendar_period(key, sec.get("start_year"), start_year, periods_per_year,
+                           start_period)
 
 
 @dataclass(frozen=True)

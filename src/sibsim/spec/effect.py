@@ -10,7 +10,7 @@ import numpy as np
 
 from sibsim.spec import _validate as v
 from sibsim.spec.distributions import Distribution, require_support, within
-from sibsim.spec.toml import KeyProblem, Section, read_pairs
+from sibsim.spec.toml import KeyProblem, Section, calendar_period, read_pairs
 from sibsim.spec.variant import Spec, param
 
 __all__ = ["MEASURES", "Effect"]
@@ -75,25 +75,19 @@ def end_period(key: str, year: object, start_year: int | None, periods_per_year:
     """The period from which a calendar year ``year`` counts: the deal's first period in that
     year, ``(year - start_year) * periods_per_year - start_period`` (0 for the start year
     itself, whose periods before the deal began are not in it), as a stratum's
-    ``start_year``. Refused (a :class:`KeyProblem` at ``key``): a file without
-    ``start_year``, a year before it, and a year that begins after the horizon's end.
+    ``start_year`` (:func:`sibsim.spec.toml.calendar_period`). Refused (a
+    :class:`KeyProblem` at ``key``): a file without ``start_year``, a year before it, and a
+    year that begins after the horizon's end.
 
     >>> end_period("e", 2023, 2019, 1, 0, 12)   # yearly from 2019: 2023 is period 4
     4
     >>> end_period("e", 2015, 2013, 4, 1, 12)   # quarterly from April 2013: Jan-Mar 2015
     7
     """
-    if start_year is None:
-        raise KeyProblem(key, "needs the file's top-level start_year (the calendar year of "
-                         "period 0) to count periods from")
-    last = None if horizon is None else start_year + (horizon + start_period) // periods_per_year
-    allowed = (f"a calendar year from the file's start_year ({start_year})"
-               + ("" if last is None else f" to {last} (the horizon ends in or at the start "
-                  "of that year)"))
-    if isinstance(year, bool) or not isinstance(year, int) or year < start_year or (
-            last is not None and year > last):
-        raise KeyProblem(key, f"got {year!r}; allowed: {allowed}")
-    return max(0, (year - start_year) * periods_per_year - start_period)
+    last = None  # the calendar year in (or at whose start) the horizon ends
+    if horizon is not None and start_year is not None:
+        last = start_year + (horizon + start_period) // periods_per_year
+    return calendar_period(key, year, start_year, periods_per_year, start_period, last)
 
 
 @dataclass(frozen=True)

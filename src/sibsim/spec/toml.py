@@ -12,7 +12,8 @@ from typing import Any
 
 from sibsim.spec import distributions as dist
 
-__all__ = ["KeyProblem", "Section", "build", "parse_distribution", "read_pairs"]
+__all__ = ["KeyProblem", "Section", "build", "calendar_period", "parse_distribution",
+           "read_pairs"]
 
 
 class KeyProblem(Exception):
@@ -132,3 +133,28 @@ def read_pairs(sec: Section, key: str) -> tuple:
     if not isinstance(value, list):
         raise KeyProblem(sec.path(key), "expected a list of [from, to] pairs")
     return tuple(tuple(p) if isinstance(p, list) else p for p in value)
+
+
+def calendar_period(key: str, year: object, start_year: int | None, periods_per_year: int,
+                    start_period: int = 0, last: int | None = None) -> int:
+    """The deal's first period in the calendar year ``year`` of a scenario file:
+    ``(year - start_year) * periods_per_year - start_period``, where ``start_period`` is the
+    period of the file's ``start_year`` in which period 0 begins; 0 for the start year itself
+    (its periods before the deal began are not in it). Refused (a :class:`KeyProblem` at
+    ``key``): a file without ``start_year``, a year before it, and one after ``last``.
+
+    >>> calendar_period("s.start_year", 2014, 2013, 4, start_period=1)
+    3
+    >>> calendar_period("s.start_year", 2013, 2013, 4, start_period=1)
+    0
+    """
+    if start_year is None:
+        raise KeyProblem(key, "needs the file's top-level start_year (the calendar year of "
+                         "period 0) to count periods from")
+    allowed = f"a calendar year from the file's start_year ({start_year})" + (
+        " on" if last is None else f" to {last} (the horizon ends in or at the start of that "
+        "year)")
+    if isinstance(year, bool) or not isinstance(year, int) or year < start_year or (
+            last is not None and year > last):
+        raise KeyProblem(key, f"got {year!r}; allowed: {allowed}")
+    return max(0, (year - start_year) * periods_per_year - start_period)
