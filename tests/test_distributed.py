@@ -99,23 +99,94 @@ def one_process():
 def _worker_env() -> dict:
     import os
 
+    return {"trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+            "numba_env": os.environ.get("NUMBA_NUM_THREADS")}
+
+
+def _block_threads(threads) -> int:
+    """The numba threads a block runs with on this worker (numba's count is per thread)."""
     import numba
 
-    return {"trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
-            "numba": numba.config.NUMBA_NUM_THREADS}
+    from sibsim.report import run_block
+
+    run_block(_deal(), 0, 4, SEED, "aggregate", None, threads=sd.worker_threads(threads))
+    return numba.get_num_threads()
 
 
 def test_local_workers_keep_the_default_allocator_and_their_share_of_the_cores(client):
     """dask's nanny would set MALLOC_TRIM_THRESHOLD_ (every large numpy temporary a fresh,
-    zeroed mmap: ~1.6 times slower blocks); sibsim's local cluster leaves it unset."""
+    zeroed mmap: ~1.6 times slower blocks); sibsim's local cluster leaves it unset. A block
+    runs on the worker's share of the cores; NUMBA_NUM_THREADS is left alone (numba refuses to
+    see it change once its threads run: test_a_script_importing_sibsim_compiles_on_workers)."""
     envs = list(client.run(_worker_env).values())
     assert len(envs) == 2
     assert all(e["trim"] is None for e in envs), envs
-    assert all(e["numba"] == max(1, sd._cores() // 2) for e in envs), envs
+    assert all(e["numba_env"] == os.environ.get("NUMBA_NUM_THREADS") for e in envs), envs
+    share = max(1, sd._cores() // 2)
+    futures = [client.submit(_block_threads, sd.numba_threads_by_host(client), pure=False,
+                             workers=[w]) for w in client.nthreads()]
+    assert [f.result() for f in futures] == [share, share]
     import dask
 
     assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") \
         == 65536  # dask's config is changed only while the workers are made
+
+
+def test_worker_threads_are_capped_by_the_local_clusters_share(monkeypatch):
+    monkeypatch.delenv(sd.WORKER_THREADS_ENV, raising=False)
+    assert sd.worker_threads(None) is None and sd.worker_threads(3) == 3
+    monkeypatch.setenv(sd.WORKER_THREADS_ENV, "1")
+    assert sd.worker_threads(None) == 1 and sd.worker_threads(3) == 1
+    monkeypatch.setenv(sd.WORKER_THREADS_ENV, "4")
+    assert sd.worker_threads(2) == 2
+    for junk in ("", "0", "-1", "two"):
+        monkeypatch.setenv(sd.WORKER_THREADS_ENV, junk)
+        assert sd.worker_threads(2) == 2
+
+
+_SCRIPT = """\
+import sibsim  # at the script's top, as users write it: the workers import it first
+from sibsim.distributed import cluster_client
+
+
+def compile_on_worker():
+    import numba
+
+    from sibsim.distributed import worker_threads
+
+    numba.set_num_threads(worker_threads(2))  # starts numba's threads, as a block does
+
+    @numba.njit
+    def total(n):  # a new function: numba compiles it here, and reads its variables again
+        s = 0
+        for i in range(n):
+            s += i
+        return s
+
+    return total(10), numba.get_num_threads()
+
+
+if __name__ == "__main__":
+    with cluster_client(workers=1, numba_threads=1) as client:
+        print(*client.submit(compile_on_worker, pure=False).result())
+"""
+
+
+def test_a_script_importing_sibsim_compiles_on_workers(tmp_path):
+    """A script that imports sibsim at its top, on sibsim's local cluster, with kernels not yet
+    compiled (a cold numba cache): every block failed with "Cannot set NUMBA_NUM_THREADS to a
+    different value once the threads have been launched" while the cluster told its workers
+    their threads through NUMBA_NUM_THREADS (dask's nanny sets it after the worker has imported
+    the script, and numba with it)."""
+    script = tmp_path / "script.py"
+    script.write_text(_SCRIPT)
+    src = str(Path(sibsim.__file__).parents[1])
+    env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("NUMBA_NUM_THREADS", None)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          env=env, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["45", "1"]  # 0 + ... + 9, on the cluster's 1 thread
 
 
 @pytest.mark.parametrize("block", [64, 300])

@@ -127,17 +127,39 @@ def default_block_draws(draws: int, worker_threads: int, memory_block: int,
     return max(1, min(memory_block, draws, max(MIN_BLOCK, aim)))
 
 
+#: How a local cluster of :func:`cluster_client` tells its workers their numba threads: the
+#: most a block may use (:func:`worker_threads`). Not ``NUMBA_NUM_THREADS``: numba reads its
+#: variables again at every compilation and refuses a thread count other than the one its
+#: threads started with, and dask's nanny sets a worker's environment only after the worker
+#: process has imported the user's script, and numba with it. A script that imported sibsim at
+#: its top then failed every block on a cold numba cache ("Cannot set NUMBA_NUM_THREADS to a
+#: different value once the threads have been launched").
+WORKER_THREADS_ENV = "SIBSIM_WORKER_NUMBA_THREADS"
+
+
+def worker_threads(threads: dict[str, int] | int | None) -> int | None:
+    """numba threads for a task on this dask worker: ``threads`` (one number, or one per host
+    as :func:`numba_threads_by_host` gives them), at most the local cluster's
+    :data:`WORKER_THREADS_ENV`; None leaves numba's setting as it is. The caller passes the
+    result to ``numba.set_num_threads`` (numba's thread count is per thread, so it is set in
+    the task's own thread)."""
+    if isinstance(threads, dict):
+        from distributed import get_worker
+
+        threads = threads.get(_host(get_worker().address), 1)
+    cap = os.environ.get(WORKER_THREADS_ENV, "")
+    if cap.isdigit() and int(cap) >= 1:
+        threads = int(cap) if threads is None else min(int(threads), int(cap))
+    return threads
+
+
 def _block_task(deal: Deal, first: int, n: int, seed: int, engine: str,
                 search: BreakevenBlocks | None, threads: dict[str, int] | int | None,
                 outcome_sums: bool = False) -> dict:
     """One block on a worker: :func:`sibsim.report.run_block` with this host's numba threads."""
     from sibsim.report import run_block
 
-    if isinstance(threads, dict):
-        from distributed import get_worker
-
-        threads = threads.get(_host(get_worker().address), 1)
-    return run_block(deal, first, n, seed, engine, search, threads=threads,
+    return run_block(deal, first, n, seed, engine, search, threads=worker_threads(threads),
                      outcome_sums=outcome_sums)
 
 
@@ -227,9 +249,9 @@ def cluster_client(workers: int | None = None, scheduler: str | None = None, *,
     processes, or of the running cluster at ``scheduler`` (an address such as
     ``tcp://10.0.0.5:8786``); closed (and the local cluster stopped) on exit.
 
-    A local cluster's workers start with ``numba_threads`` numba threads each (default: their
-    share of the cores, at least 1) and with glibc's default memory allocator settings
-    (:data:`WORKER_PRE_SPAWN_ENVIRON`).
+    A local cluster's blocks use at most ``numba_threads`` numba threads each (default: the
+    worker's share of the cores, at least 1; :data:`WORKER_THREADS_ENV`), and its workers start
+    with glibc's default memory allocator settings (:data:`WORKER_PRE_SPAWN_ENVIRON`).
 
     Raises :class:`DaskMissingError` (naming ``pip install sibsim[dask]``) when dask is not
     installed.
@@ -246,10 +268,10 @@ def cluster_client(workers: int | None = None, scheduler: str | None = None, *,
     import dask
 
     cores = _cores()
-    # numba reads NUMBA_NUM_THREADS when the workers start: no worker starts more threads
-    # than its share of the cores
+    # no block on a worker uses more numba threads than the worker's share of the cores
+    # (WORKER_THREADS_ENV; not NUMBA_NUM_THREADS, which numba refuses to see change)
     threads = numba_threads if numba_threads is not None else max(1, cores // workers)
-    env = {"NUMBA_NUM_THREADS": str(threads)}
+    env = {WORKER_THREADS_ENV: str(threads)}
     with dask.config.set(WORKER_PRE_SPAWN_ENVIRON):  # read by each nanny as it is made
         cluster = distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,

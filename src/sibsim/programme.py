@@ -453,12 +453,10 @@ def _run_deal(deal: Deal, draws: int, seed: int, engine: str, block: int,
     from sibsim.analysis.power import warn_small_samples
     from sibsim.report import UnfundedCostsWarning, _BlockCollector, run_block, unfunded_text
 
-    if isinstance(threads, dict):
-        from distributed import get_worker
+    if threads is not None:
+        from sibsim.distributed import worker_threads
 
-        from sibsim.distributed import _host
-
-        threads = threads.get(_host(get_worker().address), 1)
+        threads = worker_threads(threads)
     if threads is not None:
         import numba
 
