@@ -177,3 +177,21 @@ def test_hash_script_is_sensitive_to_the_seed():
     digests = {hashlib.sha256(sim(sc, "aggregate", seed=s)["events"].values.tobytes())
                .hexdigest() for s in (1, 2)}
     assert len(digests) == 2
+
+
+def test_chunk_tallies_are_zeroed_views_of_one_allocation():
+    """The stochastic engines' chunk tallies are allocated once and handed to the kernels as
+    zeroed, C-contiguous views, whatever the previous chunk left in them."""
+    from sibsim.engine.run import _ChunkCounts
+
+    c = _ChunkCounts(5, (2, 1, 1, 4), 3, occupancy=True, engaged_events=True)
+    for x in (c.ev, c.en, c.occ, c.eocc, c.evj):
+        x[...] = 7
+    views = c.zeroed(3)
+    shapes = [(3, 2, 1, 1, 4)] * 2 + [(3, 2, 1, 1, 4, 3)] * 2 + [(3, 2, 1, 1, 4)]
+    for x, whole, shape in zip(views, (c.ev, c.en, c.occ, c.eocc, c.evj), shapes, strict=True):
+        assert x.shape == shape and x.dtype == np.int64 and x.flags.c_contiguous
+        assert np.shares_memory(x, whole) and not x.any()
+        assert (whole[3:] == 7).all()  # rows past the chunk are not touched
+    none = _ChunkCounts(2, (1, 1, 1, 2), 0, occupancy=False, engaged_events=False)
+    assert [x is None for x in none.zeroed(2)] == [False, False, True, True, True]

@@ -166,6 +166,11 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
         occupancy.append(np.zeros((draws, A, W, K, P, S)) if S and not derive[-1] else None)
         eoccupancy.append(np.zeros((draws, A, W, K, P, S)) if S else None)
     sampled: dict[str, list[np.ndarray]] = {name: [] for name in params}
+    # the stochastic engines' integer tallies of one chunk, allocated once and zeroed per chunk
+    counts = [None if engine == "expected" else
+              _ChunkCounts(min(chunk, draws), (A, W, K, P), len(st.states),
+                           occupancy[i] is not None, engaged_events)
+              for i, (_, st) in enumerate(models)]
     frailty_var = scenario.frailty.variance if scenario.frailty is not None else 0.0
     # counts by state run after the process they follow, from its occupancy in the same chunk
     follows = _followed(scenario)
@@ -200,12 +205,7 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
                     driven[i] = Occupancy(occupancy[i][sl], eoccupancy[i][sl])
                 continue
             else:
-                S = len(st.states)
-                ev = np.zeros((D, A, W, K, P), np.int64)
-                en = np.zeros((D, A, W, K, P), np.int64)
-                occ = np.zeros((D, A, W, K, P, S), np.int64) if occupancy[i] is not None else None
-                eocc = np.zeros((D, A, W, K, P, S), np.int64) if S else None
-                evj = np.zeros((D, A, W, K, P), np.int64) if engaged_events else None
+                ev, en, occ, eocc, evj = counts[i].zeroed(D)
                 if follows[i] is not None:
                     model.follow(engine, st, tb, seed, first_draw + start, driven[follows[i]],
                                  tallies(ev, en, evj))
@@ -238,6 +238,31 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
                         engaged=engaged, occupancy=occupancy[0], parameters=out_params,
                         seed=seed, draws=draws, processes=procs,
                         first_draw=first_draw, engaged_events=evj_all[0])
+
+
+class _ChunkCounts:
+    """One process's integer tallies of a chunk of draws for the stochastic kernels (events,
+    engaged, occupancy, engaged occupancy, engaged events; shapes (D, A, W, K, P) and
+    (D, A, W, K, P, S)), allocated once for the largest chunk and zeroed for each chunk: a
+    chunk's fresh arrays would each be a new mapping of memory whose pages the kernel faults
+    in, zero-filled, chunk after chunk."""
+
+    def __init__(self, draws: int, cells: tuple[int, ...], states: int, occupancy: bool,
+                 engaged_events: bool) -> None:
+        self.ev = np.zeros((draws, *cells), np.int64)
+        self.en = np.zeros((draws, *cells), np.int64)
+        self.occ = np.zeros((draws, *cells, states), np.int64) if occupancy else None
+        self.eocc = np.zeros((draws, *cells, states), np.int64) if states else None
+        self.evj = np.zeros((draws, *cells), np.int64) if engaged_events else None
+
+    def zeroed(self, draws: int) -> tuple[np.ndarray | None, ...]:
+        """The first ``draws`` rows of each array (C-contiguous views), set to 0."""
+        out = tuple(None if x is None else x[:draws]
+                    for x in (self.ev, self.en, self.occ, self.eocc, self.evj))
+        for x in out:
+            if x is not None:
+                x.fill(0)
+        return out
 
 
 def _followed(scenario: Scenario) -> list[int | None]:
