@@ -359,7 +359,11 @@ def test_an_end_before_the_strata_own_start_is_refused():
 def test_several_processes_check_their_own_effects():
     doc = tomllib.loads(MULTI.replace("ends_by_stratum = {a = 2022}",
                                       "ends_by_stratum = {x = 2022}"))
-    with pytest.raises(ScenarioFileError, match=r"Effect\.ends_by_stratum: got 'x'"):
+    with pytest.raises(ScenarioFileError, match=r"key 'outcome\[1\]\.effect\.ends_by_stratum'"
+                       r": Effect\.ends_by_stratum: got 'x'"):
+        parse_scenario(doc, "multi.toml")
+    doc = tomllib.loads(MULTI.replace("by_stratum = {b = 0.5}", "by_stratum = {y = 0.5}"))
+    with pytest.raises(ScenarioFileError, match=r"key 'outcome\[0\]\.effect\.by_stratum'"):
         parse_scenario(doc, "multi.toml")
 
 
@@ -387,7 +391,7 @@ ends_by_stratum = {b = 2022}
 
 BAD = [
     (FILE.replace("by_stratum = {a = 2.0}", "by_stratum = {c = 2.0}"),
-     ["Effect.by_stratum: got 'c'"]),
+     ["'effect.by_stratum'", "Effect.by_stratum: got 'c'"]),
     (FILE.replace("by_stratum = {a = 2.0}", "by_stratum = {a = 101}"),
      ["effect", "Effect.by_stratum[a]: got 101"]),
     (FILE.replace("by_stratum = {a = 2.0}", "by_stratum = {a = -1}"),
@@ -402,10 +406,11 @@ BAD = [
      ["'effect.ends_by_stratum.b'", "got '2022'"]),
     (FILE.replace("start_year = 2020\n", ""),
      ["'effect.ends_by_stratum.b'", "needs the file's top-level start_year"]),
-    (FILE.replace("{b = 2022}", "{c = 2022}"), ["Effect.ends_by_stratum: got 'c'"]),
+    (FILE.replace("{b = 2022}", "{c = 2022}"),
+     ["'effect.ends_by_stratum'", "Effect.ends_by_stratum: got 'c'"]),
     (FILE.replace('[[cohort.strata]]\nname = "a"\nshare = 0.5\n[[cohort.strata]]\n'
                   'name = "b"\nshare = 0.5\n', ""),
-     ["Effect.by_stratum", "none without strata"]),
+     ["'effect.by_stratum'", "Effect.by_stratum", "none without strata"]),
 ]
 
 

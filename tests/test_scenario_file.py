@@ -340,8 +340,8 @@ ERRORS = [
      "cohort.strata[0].sharee", ["unknown key"]),
     ("value = 0.8", 'value = {dist = "beta", mean = 0.5, sdd = 0.1}', "effect.value",
      ["beta", "sdd"]),
-    ("horizon = 3", 'horizon = "ten"', "(scenario)", ["Scenario.horizon", "'ten'"]),
-    ("horizon = 3", "horizon = 3.5", "(scenario)", ["Scenario.horizon", "3.5"]),
+    ("horizon = 3", 'horizon = "ten"', "horizon", ["Scenario.horizon", "'ten'"]),
+    ("horizon = 3", "horizon = 3.5", "horizon", ["Scenario.horizon", "3.5"]),
     ("size = 10", "size = 1.5", "cohort", ["Cohort.size", "1.5"]),
     ("size = 10", 'entry = "ten"', "cohort", ["Cohort.entry", "'ten'"]),
     ("probability = 0.3", 'probability = "high"', "outcome",
@@ -638,3 +638,32 @@ def test_library_scenario_cites_its_sources_and_marks_its_gaps(name):
     assert "Sources" in header and "docs/real-sibs-evidence.md" in header
     assert "# NOT YET EXPRESSIBLE:" in header
     assert "(assumption" in text
+
+
+@pytest.mark.parametrize(("problem", "several", "key"), [
+    ("Scenario.horizon: got 'ten' of type str; allowed: an integer >= 1", False, "horizon"),
+    ("Effect.targets to-state: got 'prison'; allowed: one of 'home'", False, "effect.targets"),
+    ("Effect.ends_by_stratum[b]: got 9; allowed: ...", False, "effect.ends_by_stratum"),
+    ("Cohort.entry: got 3; allowed: ...", False, "cohort.entry"),
+    ("ComparisonGroup.ratio: got -1; allowed: ...", False, "comparison.ratio"),
+    ("Effect.targets to-state: got 'prison'", True, "(scenario)"),  # which [[outcome]]?
+    ("Scenario.horizon: got 0", True, "horizon"),
+    ("the cohort has no participants", False, "(scenario)"),
+    ("Unknown.field: got 1", False, "(scenario)"),
+])
+def test_a_refusal_of_the_whole_scenario_names_the_table_it_concerns(problem, several, key):
+    from sibsim.scenario_file import _scenario_key
+
+    assert _scenario_key(problem, several) == key
+
+
+def test_an_effect_target_the_outcome_lacks_is_refused_at_effect_targets(tmp_path, capsys):
+    """The docs' example (scenario-format.md): a check across the outcome and the effect,
+    named at the effect's key through the command line."""
+    from cli_refusal import assert_file_refused
+
+    text = sibsim.scenario_file.builtin_scenarios()["essex-mst"].read_text(encoding="utf-8")
+    assert 'targets = [["home", "care"]]' in text
+    bad = text.replace('targets = [["home", "care"]]', 'targets = [["home", "prison"]]')
+    assert_file_refused(tmp_path, capsys, bad,
+                        ["key 'effect.targets'", "Effect.targets to-state: got 'prison'"])

@@ -81,6 +81,42 @@ def _effect(sec: Section, top: Section | None = None) -> Effect:
     return Effect.from_toml(sec, **_calendar(top))
 
 
+#: The scenario file's key of each specification class whose fields the whole scenario checks
+#: (``Scenario`` itself: its fields are top-level keys).
+_TABLE_OF = {"Scenario": "", "Effect": "effect", "Cohort": "cohort",
+             "ComparisonGroup": "comparison", "Frailty": "frailty"}
+
+
+def _scenario_key(problem: str, several: bool) -> str:
+    """The key a refusal of the whole scenario concerns, from the field its message names
+    (``Effect.targets to-state: ...`` -> ``effect.targets``; ``Scenario.horizon`` ->
+    ``horizon``); ``(scenario)`` when the message names none, or an effect of several
+    ``[[outcome]]`` tables (which one is not known here)."""
+    field = problem.split(":", 1)[0].split(" ", 1)[0].split("[", 1)[0]
+    cls, _, name = field.partition(".")
+    if cls not in _TABLE_OF or not name.isidentifier() or (several and cls == "Effect"):
+        return "(scenario)"
+    return f"{_TABLE_OF[cls]}.{name}" if _TABLE_OF[cls] else name
+
+
+def _check_effect_strata(effects: list[tuple[str, Effect | None]], cohort: Cohort,
+                         horizon: Any) -> None:
+    """Each effect's ``by_stratum`` and ``ends_by_stratum`` against the cohort's strata
+    (:meth:`Effect.check_strata`), refused at the effect's own key (``effect.by_stratum``,
+    ``outcome[1].effect.ends_by_stratum``) rather than at the whole scenario's. A horizon that
+    is not a whole number is left to the scenario's own refusal."""
+    if isinstance(horizon, bool) or not isinstance(horizon, int):
+        return
+    for key, effect in effects:
+        if effect is None or not effect.varies_by_stratum:
+            continue
+        try:
+            effect.check_strata(cohort.strata, horizon)
+        except ValueError as err:
+            field = str(err).split(":", 1)[0].removeprefix("Effect.").split("[", 1)[0]
+            raise _KeyProblem(f"{key}.{field}", str(err)) from None
+
+
 def _processes(top: Section) -> list[Process]:
     """``[[outcome]]`` tables: one outcome process each, with its own ``[outcome.effect]``."""
     raw = top.data["outcome"]
@@ -148,6 +184,10 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Deal:
         if csec is None:
             raise _KeyProblem("cohort", "this table is required")
         cohort = _cohort(csec, outcome.kind, top)
+        _check_effect_strata(
+            [(f"outcome[{i}].effect", p.effect) for i, p in enumerate(processes)]
+            if isinstance(data.get("outcome"), list) else [("effect", effect)],
+            cohort, top.data.get("horizon"))
         cmp_sec = top.sub("comparison")
         comparison = _comparison(cmp_sec) if cmp_sec is not None else None
         fsec = top.sub("frailty")
@@ -168,7 +208,11 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Deal:
             money["correlation"] = Correlation.from_toml(corr_sec)
         top.used.add("design")  # [design]: read by `sibsim design` (sibsim.design_file)
         top.finish()
-        scenario = build("(scenario)", Scenario, **kwargs)
+        try:
+            scenario = build("(scenario)", Scenario, **kwargs)
+        except _KeyProblem as err:  # a check across tables: named at the table it concerns
+            raise _KeyProblem(_scenario_key(err.problem, isinstance(data.get("outcome"), list)),
+                              err.problem) from None
         return build("(deal)", Deal, scenario=scenario, currency=currency, **money)
     except _KeyProblem as err:
         raise ScenarioFileError(f"{source}: key '{err.key}': {err.problem}") from None
