@@ -379,14 +379,15 @@ class MarkovModel(TransitionModel):
     def tables_at_effect(self, free, params, D):
         scenario, o, t0 = self.scenario, self.outcome, free.untreated
         eff = effect_by_column(scenario, params, free.strength)  # (D, K', C)
+        trans = np.empty((D, 2, *t0.shape[1:]))  # (D, 2, K, C, S, S): untreated, treated
+        trans[:, 0] = t0
         if eff is None:
-            t1 = t0
-        else:
-            t1 = apply_to_transitions(t0, scenario.effect.measure, eff,
-                                      [(o.states.index(a), o.states.index(b))
-                                       for a, b in scenario.effect.targets],
-                                      scenario.effect.target_scale)
-        trans = np.ascontiguousarray(np.stack([t0, t1], axis=1))  # (D, 2, K, C, S, S)
+            trans[:, 1] = t0
+        else:  # written into the treated half: no separate t1 and no stacked copy
+            apply_to_transitions(t0, scenario.effect.measure, eff,
+                                 [(o.states.index(a), o.states.index(b))
+                                  for a, b in scenario.effect.targets],
+                                 scenario.effect.target_scale, out=trans[:, 1])
         check_probabilities(trans, "transition probability")
         return Tables(prob=None, trans=trans, rate=None, tidx=free.tidx, **free.common)
 
