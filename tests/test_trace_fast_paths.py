@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_scenarios import one_process
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import sibsim
+from engine_scenarios import one_process
 from sibsim.engine.expected import frailty_nodes, transition_trace
 from sibsim.engine.outcome_models import model_of
 from sibsim.engine.parameters import sample_parameters
