@@ -168,3 +168,31 @@ def _refused(prob):
 def test_check_probabilities_refuses_what_the_elementwise_rule_refuses(prob):
     rule = bool((~np.isfinite(prob) | (prob < 0) | (prob > 1 + 1e-12)).any())
     assert _refused(prob) == rule
+
+
+def test_untreated_table_gathered_in_place_equals_the_stacked_one():
+    """Markov strata with their own baselines (one matrix for one stratum, two by time since
+    entry for the outcome's own, Dirichlet rows): the untreated table gathered stratum by
+    stratum into one array equals the stack of each stratum's gathered matrices."""
+    from sibsim.engine.tables import columns, matrices
+
+    states = ("well", "sick", "dead")
+    low = [sibsim.Dirichlet.from_mean((0.9, 0.08, 0.02), 50), (0.4, 0.5, 0.1), (0.0, 0.0, 1.0)]
+    own = [[(0.8, 0.15, 0.05), sibsim.Dirichlet.from_mean((0.3, 0.6, 0.1), 80), (0, 0, 1)],
+           [(0.7, 0.2, 0.1), (0.3, 0.6, 0.1), (0.0, 0.0, 1.0)]]
+    sc = sibsim.Scenario(
+        cohort=sibsim.Cohort(entry=(50, 50), strata=(sibsim.Stratum("low", 0.4, baseline=low),
+                                                     sibsim.Stratum("high", 0.6))),
+        outcome=sibsim.MarkovOutcome(states, own, events=[("well", "sick")]), horizon=5,
+        effect=sibsim.Effect("hr", 0.5, targets=[("well", "sick")], onset=1, duration=2),
+        comparison=sibsim.ComparisonGroup(ratio=1))
+    model = model_of(sc)
+    D = 6
+    params = sample_parameters(sc.parameters(), 9, 0, D)
+    got = model.effect_free_tables(params, D).untreated
+    per = [matrices([low], "baseline[low]", params, states, D),
+           matrices(own, "baseline", params, states, D)]
+    _, bidx, _ = columns(sc, max(m.shape[1] for m in per))
+    want = np.stack([m[:, np.minimum(bidx, m.shape[1] - 1)] for m in per], axis=1)
+    assert len(bidx) > 2 and got.shape == want.shape
+    assert got.tobytes() == want.tobytes()

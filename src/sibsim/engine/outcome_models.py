@@ -373,7 +373,10 @@ class MarkovModel(TransitionModel):
                                             D))
         n_base = max(m.shape[1] for m in per_stratum)
         tidx, bidx, strength = columns(scenario, n_base)
-        t0 = np.stack([m[:, np.minimum(bidx, m.shape[1] - 1)] for m in per_stratum], axis=1)
+        S = len(o.states)
+        t0 = np.empty((D, len(per_stratum), len(bidx), S, S))  # (D, K, C, S, S)
+        for k, m in enumerate(per_stratum):  # each stratum's matrices gathered in place
+            np.take(m, np.minimum(bidx, m.shape[1] - 1), axis=1, out=t0[:, k], mode="clip")
         return EffectFreeTables(self._common(params, D), tidx, strength, t0)
 
     def tables_at_effect(self, free, params, D):
