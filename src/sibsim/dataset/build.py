@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Mapping
 from importlib import metadata
 
@@ -16,7 +17,10 @@ from sibsim.spec import _validate as v
 from sibsim.spec.scenario import Scenario
 
 
+@functools.cache
 def _version(pkg: str) -> str:
+    """The installed version of ``pkg`` (read once per process: the package metadata is parsed
+    from disk, a few ms per call)."""
     try:
         return metadata.version(pkg)
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree

@@ -81,9 +81,11 @@ def transition_trace(st: Structure, tb: Tables, frailty_var: float,
     tallies = Tallies(ev, en, no_engaged_events(np.float64) if engaged_events is None
                       else engaged_events)
     occupancy = Occupancy(occ, eocc)
-    for z, weight in zip(zs, ws, strict=True):
+    for node, (z, weight) in enumerate(zip(zs, ws, strict=True)):
         trans = tb.trans if frailty_var <= 0 else np.ascontiguousarray(at_frailty(tb.trans, z))
-        markov_trace(trans, chain, groups, service, float(weight), tallies, occupancy)
+        # the first node writes into the zeroed outputs (the same bits as adding to zeros,
+        # without reading them first); the others add
+        markov_trace(trans, chain, groups, service, float(weight), tallies, occupancy, node > 0)
     return occ, ev, en, eocc
 
 

@@ -373,20 +373,24 @@ class MarkovModel(TransitionModel):
                                             D))
         n_base = max(m.shape[1] for m in per_stratum)
         tidx, bidx, strength = columns(scenario, n_base)
-        t0 = np.stack([m[:, np.minimum(bidx, m.shape[1] - 1)] for m in per_stratum], axis=1)
+        S = len(o.states)
+        t0 = np.empty((D, len(per_stratum), len(bidx), S, S))  # (D, K, C, S, S)
+        for k, m in enumerate(per_stratum):  # each stratum's matrices gathered in place
+            np.take(m, np.minimum(bidx, m.shape[1] - 1), axis=1, out=t0[:, k], mode="clip")
         return EffectFreeTables(self._common(params, D), tidx, strength, t0)
 
     def tables_at_effect(self, free, params, D):
         scenario, o, t0 = self.scenario, self.outcome, free.untreated
         eff = effect_by_column(scenario, params, free.strength)  # (D, K', C)
+        trans = np.empty((D, 2, *t0.shape[1:]))  # (D, 2, K, C, S, S): untreated, treated
+        trans[:, 0] = t0
         if eff is None:
-            t1 = t0
-        else:
-            t1 = apply_to_transitions(t0, scenario.effect.measure, eff,
-                                      [(o.states.index(a), o.states.index(b))
-                                       for a, b in scenario.effect.targets],
-                                      scenario.effect.target_scale)
-        trans = np.ascontiguousarray(np.stack([t0, t1], axis=1))  # (D, 2, K, C, S, S)
+            trans[:, 1] = t0
+        else:  # written into the treated half: no separate t1 and no stacked copy
+            apply_to_transitions(t0, scenario.effect.measure, eff,
+                                 [(o.states.index(a), o.states.index(b))
+                                  for a, b in scenario.effect.targets],
+                                 scenario.effect.target_scale, out=trans[:, 1])
         check_probabilities(trans, "transition probability")
         return Tables(prob=None, trans=trans, rate=None, tidx=free.tidx, **free.common)
 

@@ -27,10 +27,23 @@ def parameter_rng(seed: int, name: str, block: int) -> np.random.Generator:
 
 
 def sample_parameter(dist: Distribution, name: str, seed: int, start: int, stop: int) -> np.ndarray:
-    """Values of one parameter for draws ``start <= d < stop``: shape (n,) or (n, size)."""
+    """Values of one parameter for draws ``start <= d < stop``: shape (n,) or (n, size).
+
+    Each block of :data:`PARAM_BLOCK` draws has its own generator; of the last block only the
+    draws up to ``stop`` are drawn when the distribution is ``prefix_stable`` (the same
+    values: its first values do not depend on how many are drawn), else the whole block.
+
+    >>> from sibsim.spec.distributions import Beta
+    >>> a = sample_parameter(Beta(2.0, 5.0), "p", 1, 4000, 4100)
+    >>> b = sample_parameter(Beta(2.0, 5.0), "p", 1, 0, 2 * PARAM_BLOCK)[4000:4100]
+    >>> bool(np.array_equal(a, b))
+    True
+    """
     first, last = start // PARAM_BLOCK, (stop - 1) // PARAM_BLOCK
-    parts = [dist.sample(parameter_rng(seed, name, b), PARAM_BLOCK) for b in range(first, last + 1)]
-    full = np.concatenate(parts, axis=0)
+    tail = stop - last * PARAM_BLOCK if dist.prefix_stable else PARAM_BLOCK
+    parts = [dist.sample(parameter_rng(seed, name, b), PARAM_BLOCK if b < last else tail)
+             for b in range(first, last + 1)]
+    full = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
     off = first * PARAM_BLOCK
     out = np.asarray(full[start - off: stop - off], dtype=float)
     if not np.all(np.isfinite(out)):

@@ -87,8 +87,24 @@ def choose_engine(scenario: Scenario, requested: str = "auto") -> tuple[str, str
                          "binomial/multinomial steps (exact; cost independent of cohort size)")
 
 
-def default_chunk(scenario: Scenario, st: Structure | None = None) -> int:
-    """Draws per chunk, so that one chunk's tables and temporary outputs stay near 32 MiB."""
+def default_chunk(scenario: Scenario, st: Structure | None = None,
+                  engine: str | None = None) -> int:
+    """Draws per chunk, so that one chunk's tables and temporary outputs stay near 32 MiB.
+
+    ``engine="expected"``: the trace kernels write into the run's own output arrays (no
+    per-chunk outputs), so only the tables count (and the frailty quadrature's matrices, about
+    five more copies of the transition tables); other engines, or None: the tables and the
+    stochastic kernels' per-chunk outputs. The chunk changes no result, only memory and speed
+    (fewer chunks: fewer parameter blocks sampled twice, fewer kernel calls).
+
+    >>> import sibsim
+    >>> s = sibsim.Scenario(cohort=sibsim.Cohort(size=100), outcome=sibsim.BinaryOutcome(0.3),
+    ...                     horizon=20)
+    >>> default_chunk(s) < default_chunk(s, engine="expected") == 65536
+    True
+    """
+    expected = engine == "expected"
+    frail = scenario.frailty is not None
     per_draw = 0
     for i in range(len(scenario.processes)):
         sub = scenario.process_scenario(i)
@@ -98,7 +114,8 @@ def default_chunk(scenario: Scenario, st: Structure | None = None) -> int:
         A, W, K = pst.sizes.shape
         C = model.n_columns()
         S2 = S + len(pst.states)  # occupancy and engaged occupancy
-        per_draw += 8 * 2 * K * C * S * S * 3 + 8 * A * W * K * scenario.horizon * (S2 + 2)
+        tables = 8 * 2 * K * C * S * S * (8 if expected and frail else 3)
+        per_draw += tables if expected else tables + 8 * A * W * K * scenario.horizon * (S2 + 2)
     return int(max(1, min(65536, _CHUNK_BYTES // per_draw)))
 
 
@@ -149,7 +166,7 @@ def run_engine(scenario: Scenario, draws: int, seed: int, engine: str = "auto",
     first_draw = v.positive_int("first_draw", first_draw, minimum=0)
     engine, reason = choose_engine(scenario, engine)
     models = _process_models(scenario, engine)  # each kind's tables and kernels, chosen once
-    chunk = (min(default_chunk(scenario), interrupt_chunk(scenario, engine))
+    chunk = (min(default_chunk(scenario, engine=engine), interrupt_chunk(scenario, engine))
              if chunk_draws is None else v.positive_int("chunk_draws", chunk_draws))
     params = scenario.parameters()
     overrides = check_overrides(scenario, overrides, draws)

@@ -183,7 +183,24 @@ def effect_by_column(scenario: Scenario, params: dict[str, np.ndarray],
 
 
 def check_probabilities(prob: np.ndarray, what: str) -> None:
-    """Refuse probabilities that are not finite or outside [0, 1] (a bug guard: never NaN)."""
+    """Refuse probabilities that are not finite or outside [0, 1] (a bug guard: never NaN).
+
+    Two reductions decide (a NaN makes both comparisons false; no temporary the size of
+    ``prob``); only a refused table is searched for the value to name.
+
+    >>> check_probabilities(np.array([0.0, 0.5, 1.0]), "p")
+    >>> for bad in (np.nan, -1e-9, 1.5, np.inf):
+    ...     try:
+    ...         check_probabilities(np.array([0.5, bad]), "p")
+    ...     except ValueError:
+    ...         print("refused", bad)
+    refused nan
+    refused -1e-09
+    refused 1.5
+    refused inf
+    """
+    if prob.size == 0 or (prob.min() >= 0 and prob.max() <= 1 + 1e-12):
+        return
     bad = ~np.isfinite(prob) | (prob < 0) | (prob > 1 + 1e-12)
     if bad.any():
         raise ValueError(f"{what}: the sampled parameters and the effect give "
@@ -231,15 +248,25 @@ def matrices(mats: tuple, prefix: str, params: dict[str, np.ndarray], states: tu
 
 def apply_to_transitions(t0: np.ndarray, measure: str, eff: np.ndarray,
                          targets: list[tuple[int, int]],
-                         scales: tuple[float, ...] = ()) -> np.ndarray:
+                         scales: tuple[float, ...] = (),
+                         out: np.ndarray | None = None) -> np.ndarray:
     """Apply the effect to target transitions; balance each changed row on its diagonal.
 
     If the stay probability would go negative, the changed targets are scaled so the row sums
     to one and the stay probability is zero. ``scales`` (one per target, optional) multiply
     the effect's strength for each target: ``eff ** scale`` for ratios, ``eff * scale`` for
-    absolute changes.
+    absolute changes. ``out``: an array shaped like ``t0`` (e.g. the treated half of the
+    kernels' table) to write the matrices into and return, instead of a new one.
+
+    >>> t0 = np.array([[[[[0.9, 0.1], [0.0, 1.0]]]]])  # (D, K, C, S, S)
+    >>> apply_to_transitions(t0, "rr", np.full((1, 1, 1), 0.5), [(0, 1)])[0, 0, 0].tolist()
+    [[0.95, 0.05], [0.0, 1.0]]
     """
-    t1 = t0.copy()
+    if out is None:
+        t1 = t0.copy()
+    else:
+        t1 = out
+        t1[...] = t0
     rows = sorted({a for a, _ in targets})
     for a in rows:
         idx = [i for i, (aa, _) in enumerate(targets) if aa == a]

@@ -50,6 +50,13 @@ class Distribution(ABC):
     """Base class: a distribution of one (or, for :class:`Dirichlet`, several) parameters."""
 
     kind: ClassVar[str] = "distribution"
+    #: ``sample(rng, m)`` is the first ``m`` rows of ``sample(rng, n)`` for any ``m <= n`` on
+    #: generators in the same state (each value drawn in turn from the stream, as numpy's
+    #: element-wise samplers do): the parameter sampler then draws only the part of a block of
+    #: draws that a run reaches (:func:`sibsim.engine.parameters.sample_parameter`). False: it
+    #: always draws whole blocks. Tested for every distribution that says True
+    #: (tests/test_sampling_prefix.py).
+    prefix_stable: ClassVar[bool] = False
 
     @property
     def size(self) -> int:
@@ -82,6 +89,7 @@ class Fixed(Distribution):
 
     value: float
     kind: ClassVar[str] = "fixed"
+    prefix_stable: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", v.real("Fixed.value", self.value))
@@ -105,6 +113,7 @@ class Normal(Distribution):
     mu: float
     sd: float
     kind: ClassVar[str] = "normal"
+    prefix_stable: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mu", v.real("Normal.mean", self.mu, low=-1e300, high=1e300))
@@ -134,6 +143,7 @@ class LogNormal(Distribution):
     meanlog: float
     sdlog: float
     kind: ClassVar[str] = "lognormal"
+    prefix_stable: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "meanlog", v.real("LogNormal.meanlog", self.meanlog,
@@ -170,6 +180,7 @@ class Beta(Distribution):
     a: float
     b: float
     kind: ClassVar[str] = "beta"
+    prefix_stable: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "a", v.real("Beta.a", self.a, low=1e-3, high=1e10))
@@ -204,6 +215,7 @@ class Gamma(Distribution):
     shape: float
     scale: float
     kind: ClassVar[str] = "gamma"
+    prefix_stable: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", v.real("Gamma.shape", self.shape, low=1e-3, high=1e10))
@@ -235,6 +247,7 @@ class Uniform(Distribution):
     low: float
     high: float
     kind: ClassVar[str] = "uniform"
+    prefix_stable: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         lo = v.real("Uniform.low", self.low, low=-1e300, high=1e300)
@@ -264,6 +277,7 @@ class Triangular(Distribution):
     mode: float
     high: float
     kind: ClassVar[str] = "triangular"
+    prefix_stable: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         lo = v.real("Triangular.low", self.low, low=-1e300, high=1e300)
@@ -297,6 +311,7 @@ class Dirichlet(Distribution):
 
     alpha: tuple[float, ...]
     kind: ClassVar[str] = "dirichlet"
+    prefix_stable: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         alpha = v.real_vector("Dirichlet.alpha", self.alpha, low=0.0, high=1e10)
@@ -333,10 +348,14 @@ class Dirichlet(Distribution):
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         alpha = np.asarray(self.alpha)
-        out = np.zeros((n, alpha.size))
         pos = alpha > 0
-        # gamma draws normalised; structural zeros stay exactly zero
-        g = rng.gamma(alpha[pos], 1.0, (n, int(pos.sum())))
+        # gamma draws normalised; structural zeros stay exactly zero. ``standard_gamma`` draws
+        # the same numbers as ``gamma(alpha, 1.0)`` (numpy multiplies those by the scale 1.0)
+        if pos.all():
+            g = rng.standard_gamma(alpha, (n, alpha.size))
+            return g / g.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
+        out = np.zeros((n, alpha.size))
+        g = rng.standard_gamma(alpha[pos], (n, int(pos.sum())))
         out[:, pos] = g / g.sum(axis=1, keepdims=True)
         return out
 

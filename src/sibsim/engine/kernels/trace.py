@@ -2,8 +2,9 @@
 
 Pure numba over arrays, parallel over draws. The occupancy vector of each (engagement level)
 sub-cohort is multiplied by the period's transition matrix; expected events are the flows along
-event transitions. Results are *added* (scaled by ``weight``) to the outputs, so frailty
-quadrature can call the kernel once per node. Inputs and outputs are the named tuples of
+event transitions. Results (scaled by ``weight``) are *added* to the outputs, so frailty
+quadrature can call the kernel once per node (the first node writes them into the zeroed
+outputs: the same bits). Inputs and outputs are the named tuples of
 :mod:`sibsim.engine.kernels.arrays` (``groups.sizes`` in float64, outputs in float64).
 """
 
@@ -12,13 +13,32 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+#: Draws per iteration of the trace kernel's parallel loop: a block's occupancy vectors and
+#: matrices are held with the draws last, so that the innermost loops run over draws.
+DRAW_BLOCK = 64
+
 
 @njit(parallel=True, cache=True)
-def markov_trace(trans, chain, groups, service, weight, out, occupancy):
+def markov_trace(trans, chain, groups, service, weight, out, occupancy, add):
     """Expected trace of transition matrices ``trans (D, 2, K, C, S, S)`` over the states of
-    ``chain``; adds ``weight`` times the expected events and engaged people (and, unless
-    ``out.engaged_events`` is zero-size, the engaged sub-cohort's expected events) to ``out`` and
-    the expected (engaged) occupancy to ``occupancy``."""
+    ``chain``: ``weight`` times the expected events and engaged people (and, unless
+    ``out.engaged_events`` is zero-size, the engaged sub-cohort's expected events) into ``out``
+    and the expected (engaged) occupancy into ``occupancy``.
+
+    ``add`` True: the values are added to the outputs (the frailty quadrature's later nodes).
+    False: they are written, not added; the outputs must hold zeros (only the periods from each
+    wave's entry on are written), and the result is the same, bit for bit, as adding to those
+    zeros (every value is >= +0.0), without reading the outputs first: a freshly allocated
+    output is then touched once, not read and written.
+
+    Each draw's numbers are those of a loop over draws that moves the not-engaged (0) and
+    engaged (1) vectors through the period's matrix: ``next[j, s2]`` adds ``v[j, s] *
+    trans[.., j, .., s, s2]`` over ``s`` in order, the events add the flows along event
+    transitions in the order ``(s, j, s2)``, a zero occupancy adds nothing (here: +0.0, which
+    leaves a sum that started at +0.0 unchanged). Draws are taken in blocks of
+    :data:`DRAW_BLOCK`, their vectors and the current column's matrices stored with the draw
+    last, so the innermost loops run over the block's draws.
+    """
     event_flag, init = chain.event_flag, chain.init
     sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
     engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
@@ -29,52 +49,91 @@ def markov_trace(trans, chain, groups, service, weight, out, occupancy):
     S = trans.shape[4]
     P = tidx.shape[1]
     A, W, K = sizes.shape
-    for d in prange(D):
-        v = np.zeros((2, S))
-        nv = np.zeros((2, S))
+    B = DRAW_BLOCK
+    for b in prange((D + B - 1) // B):
+        d0 = b * B
+        nb = min(D, d0 + B) - d0
+        v = np.empty((2, S, B))  # people by engagement level and state, per draw of the block
+        nv = np.empty((2, S, B))
+        tm = np.empty((2, S, S, B))  # the block's matrices of the current column
+        ev = np.empty(B)
+        eev = np.empty(B)
+        eng = np.empty(B)
         for a in range(A):
             treated = has_effect and a == 0
+            J = 2 if treated else 1  # nobody is engaged in an untreated group
             for w in range(W):
                 e = entry[w]
                 for k in range(K):
                     n = sizes[a, w, k] * weight
-                    v[:, :] = 0.0
-                    if treated:
-                        v[1, init] = n * engage[d]
-                        v[0, init] = n - v[1, init]
-                    else:
-                        v[0, init] = n
+                    v[:, :, :] = 0.0
+                    for i in range(nb):
+                        if treated:
+                            v[1, init, i] = n * engage[d0 + i]
+                            v[0, init, i] = n - v[1, init, i]
+                        else:
+                            v[0, init, i] = n
+                    last = -1
                     for t in range(e, P):
-                        if t > e:
+                        if t > e and treated:
                             for s in range(S):
-                                moved = v[1, s] * dropout[d]
-                                v[1, s] -= moved
-                                v[0, s] += moved
+                                for i in range(nb):
+                                    moved = v[1, s, i] * dropout[d0 + i]
+                                    v[1, s, i] -= moved
+                                    v[0, s, i] += moved
                         c = tidx[w, t]
-                        ev = 0.0
-                        eev = 0.0
-                        eng = 0.0
-                        nv[:, :] = 0.0
+                        if c != last:
+                            for i in range(nb):
+                                for j in range(J):
+                                    for s in range(S):
+                                        for s2 in range(S):
+                                            tm[j, s, s2, i] = trans[d0 + i, j, k, c, s, s2]
+                            last = c
+                        ev[:] = 0.0
+                        eev[:] = 0.0
+                        eng[:] = 0.0
                         for s in range(S):
-                            occ_out[d, a, w, k, t, s] += v[0, s] + v[1, s]
-                            engaged_occ_out[d, a, w, k, t, s] += v[1, s]
-                            eng += v[1, s]
-                            for j in range(2):
-                                x = v[j, s]
-                                if x == 0.0:
-                                    continue
+                            for i in range(nb):
+                                eng[i] += v[1, s, i]
+                            for j in range(J):
                                 for s2 in range(S):
-                                    f = x * trans[d, j, k, c, s, s2]
-                                    nv[j, s2] += f
                                     if event_flag[s, s2]:
-                                        ev += f
-                                        if j == 1:
-                                            eev += f
-                        events_out[d, a, w, k, t] += ev
-                        engaged_out[d, a, w, k, t] += eng
-                        if keep_eev:
-                            eev_out[d, a, w, k, t] += eev
-                        v[:, :] = nv
+                                        for i in range(nb):
+                                            x = v[j, s, i]
+                                            f = x * tm[j, s, s2, i] if x != 0.0 else 0.0
+                                            ev[i] += f
+                                            if j == 1:
+                                                eev[i] += f
+                        for j in range(J):
+                            for s2 in range(S):
+                                for i in range(nb):
+                                    nv[j, s2, i] = 0.0
+                                for s in range(S):
+                                    for i in range(nb):
+                                        x = v[j, s, i]
+                                        nv[j, s2, i] += x * tm[j, s, s2, i] if x != 0.0 else 0.0
+                        for i in range(nb):
+                            d = d0 + i
+                            if add:
+                                for s in range(S):
+                                    occ_out[d, a, w, k, t, s] += v[0, s, i] + v[1, s, i]
+                                    engaged_occ_out[d, a, w, k, t, s] += v[1, s, i]
+                                events_out[d, a, w, k, t] += ev[i]
+                                engaged_out[d, a, w, k, t] += eng[i]
+                                if keep_eev:
+                                    eev_out[d, a, w, k, t] += eev[i]
+                            else:
+                                for s in range(S):
+                                    occ_out[d, a, w, k, t, s] = v[0, s, i] + v[1, s, i]
+                                    engaged_occ_out[d, a, w, k, t, s] = v[1, s, i]
+                                events_out[d, a, w, k, t] = ev[i]
+                                engaged_out[d, a, w, k, t] = eng[i]
+                                if keep_eev:
+                                    eev_out[d, a, w, k, t] = eev[i]
+                        for j in range(J):
+                            for s in range(S):
+                                for i in range(nb):
+                                    v[j, s, i] = nv[j, s, i]
 
 
 @njit(parallel=True, cache=True)
