@@ -264,6 +264,25 @@ NOTES: dict[str, str] = {
 #: Surviving mutants that no test can tell apart from the original, with the reason. Keyed by
 #: mutmut's mutant name; listed in the results file next to the survivor.
 EQUIVALENT: dict[str, str] = {
+    # survivors of fresh sample 6 (benchmarks/mutation_pps.py, seed 1929)
+    "sibsim.analysis.breakeven.x__crossing__mutmut_47":
+        ("the last negative grid index of a draw with no negative value, -2 instead of -1: "
+         "such a draw has has = False and start_ok = True, so its result is xs[0] whatever "
+         "'last' holds, and np.clip puts j at 0 for -1 and -2 alike"),
+    "sibsim.analysis.breakeven.x__crossing__mutmut_95":
+        ("the interpolation weight is never above 1 where it is used: there f0 < 0 <= f1, so "
+         "w = -f0 / (f1 - f0) = |f0| / (f1 + |f0|) <= 1 in floating point too (rounding is "
+         "monotone and f1 + |f0| >= |f0|), NaN stays NaN, and rows without a crossing are "
+         "replaced by NaN or xs[0]"),
+    "sibsim.analysis.breakeven.xǁ_Pipelineǁ__init____mutmut_187":
+        ("no division by zero can happen under that errstate: the denominator is "
+         "np.where(exp > 0, exp, 1.0), positive or 1.0 (NaN included), so only 'invalid' "
+         "(NaN or inf operands) ever needed silencing"),
+    "sibsim.analysis.breakeven.xǁ_Pipelineǁ_expected__mutmut_70":
+        ("a small trace's kernel on all numba threads instead of one: each draw's trace is "
+         "computed alone, so the numbers are the same on any number of threads (as "
+         "__init____mutmut_126; tests/test_multi_process.py::test_thread_count_does_not_"
+         "change_multi_process_results)"),
     # survivors of the fresh two-stage sample of stop 17 (benchmarks/mutation_pps.py, seed 1718)
     "sibsim.money.cancellation.x_apply_cancellation__mutmut_114":
         "the 'due' flags made float instead of bool: they are read only by np.flatnonzero, "
