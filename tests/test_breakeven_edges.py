@@ -62,3 +62,11 @@ def test_per_draw_results_are_labelled_by_draw_and_party_and_say_their_rules(dea
                                   first.sel(party="investors").values)
     np.testing.assert_array_equal(out["breakeven_effect"].sel(party="commissioner").values,
                                   stays.sel(party="commissioner").values)
+
+
+def test_a_scenario_without_an_effect_is_refused_in_the_one_message_form(deal):
+    """Break-even is a search over the effect: a scenario without one is refused when the search
+    is set up, naming the field, the value and what is allowed."""
+    with pytest.raises(ValueError, match=r"^Scenario\.effect: got None; allowed: an effect, to "
+                                         r"search for break-even$"):
+        BreakevenBlocks(deal.with_scenario(effect=None), grid=GRID)

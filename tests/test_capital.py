@@ -239,9 +239,15 @@ def test_invalid_specifications_name_field_value_and_allowed(build, exc, fragmen
 
 def test_invalid_waterfall_inputs():
     cs = CapitalStructure((Tranche("s", 1.0),))
-    with pytest.raises(ValueError, match="outcome_payments"):
+    # the one message form: the field, the value (as an array of draws by periods), what is
+    # allowed, with the shapes' letters as the docstring writes them
+    allowed = (r"; allowed: finite amounts >= 0 shaped \(D, P\) or \(P,\), D >= 1 and "
+               r"P >= 1$")
+    with pytest.raises(ValueError, match=r"^waterfall\.outcome_payments: got array\(\[\[-1\., "
+                                         r" 0\.\]\]\)" + allowed):
         waterfall(cs, [1.0, 1.0], [-1.0, 0.0])
-    with pytest.raises(ValueError, match="service_costs"):
+    with pytest.raises(ValueError, match=r"^waterfall\.service_costs: got array\(\[\[nan,  "
+                                         r"1\.\]\]\)" + allowed):
         waterfall(cs, [np.nan, 1.0], [0.0, 0.0])
     with pytest.raises(ValueError, match="service_costs"):
         waterfall(cs, [1.0, 1.0, 1.0], [0.0, 0.0])

@@ -71,6 +71,13 @@ CASES = {
                                               ((1.0, 0.5), (0.5, 1.0)))),
         "Deal.correlation.inputs[0]: got 'nope'; allowed: names of uncertain inputs of the deal "
         "(distributions, not fixed numbers): baseline.rate, effect.value"),
+    "correlated input of a deal without uncertain inputs": (
+        priced(scenario=dataclasses.replace(SCENARIO, outcome=CountOutcome(1.0),
+                                            effect=Effect("rr", 0.8)),
+               correlation=sibsim.Correlation(("nope", "effect.value"),
+                                              ((1.0, 0.5), (0.5, 1.0)))),
+        "Deal.correlation.inputs[0]: got 'nope'; allowed: names of uncertain inputs of the deal "
+        "(distributions, not fixed numbers): none"),
     "saving of a process": (
         priced(municipality=Municipality(saving_per_event={"nope": 1.0})),
         "Municipality.saving_per_event: got ['nope']; allowed: process names (one of 'event')"),
@@ -193,3 +200,51 @@ def test_a_payers_refusal_names_the_payer_by_its_index():
             "Deal.payers[1].saving_per_event: got ['nope']; allowed: process names "
             f"({TWO})") + "$"):
         denver.replace(payers=payers, municipality=Municipality(discount_rate=0.03))
+
+
+# two Markov processes sharing the state 'housed', and a count process
+_HOUSING = sibsim.MarkovOutcome(("housed", "homeless"), [[0.9, 0.1], [0.3, 0.7]],
+                                initial="homeless", events=[("housed", "homeless")],
+                                name="housing")
+_SHELTER = sibsim.MarkovOutcome(("housed", "away"), [[0.9, 0.1], [0.3, 0.7]], initial="away",
+                                events=[("housed", "away")], name="shelter")
+
+
+@pytest.mark.parametrize(("state", "found"), [("employed", "none"),
+                                              ("housed", "['housing', 'shelter']")])
+def test_a_state_valued_must_be_a_state_of_exactly_one_process(state, found):
+    """A saving per person-period in a state names one process's state: a state of no process,
+    or of two, is refused, and the message says which processes have it."""
+    from sibsim.spec.scenario import Process
+
+    sc = Scenario(cohort=Cohort(entry=(40,)), comparison=ComparisonGroup(ratio=1), horizon=3,
+                  outcome=_HOUSING, effect=Effect("hr", 2.0, targets=[("homeless", "housed")]),
+                  other_processes=(Process(_SHELTER), Process(CountOutcome(2.0, name="jail"))))
+    parts = priced(scenario=sc, evaluations=(Evaluation("m", window=1, report_lag=0,
+                                                        process="housing"),))
+    ok = Deal(**parts, municipality=Municipality(saving_per_person_period={"homeless": 5.0}))
+    assert ok.municipality.saving_per_person_period == {"homeless": 5.0}
+    with pytest.raises(ValueError, match="^" + re.escape(
+            f"Municipality.saving_per_person_period: got '{state}'; allowed: a state of exactly "
+            f"one outcome process (found in {found})") + "$"):
+        Deal(**parts, municipality=Municipality(saving_per_person_period={state: 5.0}))
+
+
+def test_payers_by_wave_are_checked_year_by_year_of_the_deals_calendar():
+    """Payers of a wave may change from one calendar year to the next (a city until 2021, a
+    county from 2022), but in every year of the deal each wave's shares sum to 1: a county
+    starting in 2023 leaves wave 0 without a payer in 2022, which the deal refuses."""
+    sc = Scenario(cohort=Cohort(entry=(150, 120)), outcome=CountOutcome(1.0), horizon=5,
+                  effect=Effect("rr", 0.8), comparison=ComparisonGroup(ratio=2))
+    parts = priced(scenario=sc, start_year=2020,
+                   evaluations=(Evaluation("m", window=2, report_lag=0, per_period=True,
+                                           pooled=False),))
+    state = Payer("state", 1.0, waves=[1])
+    ok = Deal(**parts, payers=(Payer("city", 1.0, waves=[0], last_year=2021),
+                               Payer("county", 1.0, waves=[0], first_year=2022), state))
+    assert ok.calendar_years().tolist() == [2020, 2021, 2022, 2023, 2024]
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "Deal.payers.shares[m] for wave 0 in 2022: got 0.0; allowed: shares of metric 'm' "
+            "summing to 1 over the payers covering wave 0 (none)") + "$"):
+        Deal(**parts, payers=(Payer("city", 1.0, waves=[0], last_year=2021),
+                              Payer("county", 1.0, waves=[0], first_year=2023), state))

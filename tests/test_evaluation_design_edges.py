@@ -178,6 +178,25 @@ def test_options_labels_of_every_combination():
     assert [o.label for o in opts] == ["matched"] and opts[0].threshold == 0.05
 
 
+def test_each_option_deal_evaluates_with_its_own_design_and_alpha():
+    """An option's deal is the deal evaluated as the option says: its evaluation takes the
+    option's design (design_for's object) and alpha, and keeps its other fields."""
+    deal = small_deal()
+    names = ["historical", "before_after", "matched"]
+    opts = ed._options(deal, names, None, None, [None, 0.05])
+    assert [(o.design, None if math.isnan(o.alpha) else o.alpha) for o in opts] == [
+        (n, a) for n in names for a in (None, 0.05)]
+    for o in opts:
+        (ev,) = o.deal.evaluations
+        assert ev.design == design_for(deal, o.design), o.label
+        assert ev.design.kind == o.design and ev.alpha == (
+            None if math.isnan(o.alpha) else o.alpha), o.label
+        assert ev == replace(deal.evaluations[0], design=ev.design, alpha=ev.alpha), o.label
+    assert isinstance(opts[0].deal.evaluations[0].design, Historical)
+    assert isinstance(opts[2].deal.evaluations[0].design, BeforeAfter)
+    assert opts[4].deal.evaluations[0].design == Matched(bias=MATCHED_BIAS)
+
+
 def test_options_refuse_empty_and_repeated_lists():
     deal = small_deal()
     for key, args in (("designs", ([], None, None, None)),
@@ -322,7 +341,8 @@ def test_payment_curves_refusals():
     with pytest.raises(ValueError, match=r"payment_curves\.effects: got \[0\.9, -0\.1\]; "
                                          r"allowed: positive values \(rr\)"):
         payment_curves(deal, effects=[0.9, -0.1], draws=5)
-    with pytest.raises(ValueError, match=r"payment_curves\.effects"):
+    with pytest.raises(ValueError, match=r"^payment_curves\.effects: got \[0\.9, 0\.9\]; "
+                                         r"allowed: unique true effects \(repeated: 0\.9\)$"):
         payment_curves(deal, effects=[0.9, 0.9], draws=5)
     two = payment_curves(deal, effects=[0.9], draws=2, seed=1, with_prior=False)
     assert two.attrs["draws"] == 2

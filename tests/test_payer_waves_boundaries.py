@@ -155,3 +155,13 @@ def test_payments_by_wave_of_two_metrics_go_to_their_own_rows():
     got = payments_by_wave(c.outcome_payments(t, 2), t, 0, 2)
     assert got[0, 0].tolist() == [[0.0, 30.0], [0.0, 0.0]]   # metric a: wave 0, period 1
     assert got[0, 1].tolist() == [[0.0, 0.0], [7.0, 0.0]]    # metric b: wave 1, period 0
+
+
+def test_a_short_total_is_shown_to_12_decimals():
+    """The total in the message is rounded to 12 decimals, so that float noise does not show
+    and the figure still says how far from 1 it is: two thirds, 0.666666666667."""
+    payers = [Payer("city", {"m": 1 / 3}, waves=[0]), Payer("trust", {"m": 1 / 3}, waves=[0])]
+    with pytest.raises(ValueError, match=_full(
+            "Deal.payers.shares[m] for wave 0: got 0.666666666667; allowed: shares of metric "
+            "'m' summing to 1 over the payers covering wave 0 (city 0.333333, trust 0.333333)")):
+        check_payer_waves(payers, ["m"], n_waves=1)

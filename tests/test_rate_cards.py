@@ -817,3 +817,15 @@ def test_rate_card_price_tables_read_or_refused_with_their_messages():
     with pytest.raises(KeyProblem) as info:
         read_contract(head + "price = 1\nprice_by_stratum = 4")
     assert info.value.problem == "expected a table {stratum = price, ...}"
+
+
+def test_a_rate_card_counting_a_stratum_the_scenario_lacks_is_refused_in_full():
+    """A rate card that counts the achievements of some strata only names strata of the
+    scenario: another is refused with a ValueError in the one message form, listing the
+    scenario's strata."""
+    card = RateCard("jobs", 5.0, stratum=("under_25", "over_90"))
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "RateCard[jobs].stratum: got 'over_90'; allowed: strata of the scenario: "
+            "'under_25', '25_plus'") + "$"):
+        card.check_outcome(("under_25", "25_plus"), ())
+    RateCard("jobs", 5.0, stratum="under_25").check_outcome(("under_25", "25_plus"), ())

@@ -307,3 +307,42 @@ def test_load_replays_a_case_without_sources_has_none(monkeypatch):
     monkeypatch.setattr(rp.resources, "files", lambda pkg: Files())
     (case,) = rp.load_replays()
     assert case.sources == () and case.scenario == "x" and case.measured == {}
+
+
+def test_a_replayed_interim_result_passes_the_gate_of_a_termination_rule():
+    """A replay runs what happened: a realised interim result was reported, so it counts as
+    passing the significance gate. An effect-below rule that also stops on a failed gate
+    (``or_not_significant``) then stops nothing when the realised effect is above its
+    threshold: the replay is the replay without any termination rule, draw by draw."""
+    from sibsim.money.termination import EffectBelow
+
+    deal = load_scenario("peterborough")
+    runs = {}
+    for name, rules in (("none", ()),
+                        ("below", (EffectBelow("reconviction", 0.05),)),
+                        ("or_gate", (EffectBelow("reconviction", 0.05,
+                                                 or_not_significant=True),))):
+        runs[name] = replay(deal.replace(termination=rules), {"reconviction": 0.2}, draws=12,
+                            seed=4)
+    for name in ("investor_invested", "outcome_payments", "investor_received",
+                 "commissioner_net"):
+        for rule in ("below", "or_gate"):
+            np.testing.assert_array_equal(runs[rule][name].values, runs["none"][name].values,
+                                          err_msg=f"{rule}: {name}")
+    # below the threshold the same rule does stop the deal: the service stops after the
+    # first cohort's result, and investors fund less of it
+    low = replay(deal.replace(termination=(EffectBelow("reconviction", 0.05,
+                                                       or_not_significant=True),)),
+                 {"reconviction": 0.01}, draws=12, seed=4)
+    free = replay(deal.replace(termination=()), {"reconviction": 0.01}, draws=12, seed=4)
+    assert (low["investor_invested"].values < free["investor_invested"].values).all()
+
+
+def test_progress_true_shows_the_simulation_bar_and_false_shows_none(deal, capsys):
+    """``progress`` reaches the simulation: True shows its bar (on standard error, even when it
+    is not a terminal, as under pytest), False nothing."""
+    replay(deal, {"m": 0.1}, draws=D, seed=3, progress=True)
+    err = capsys.readouterr().err
+    assert err.startswith("\rdraws 0/") and f"draws {D}/{D} |" in err and "100%" in err
+    replay(deal, {"m": 0.1}, draws=D, seed=3, progress=False)
+    assert capsys.readouterr().err == ""
