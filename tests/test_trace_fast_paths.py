@@ -170,6 +170,15 @@ def test_check_probabilities_refuses_what_the_elementwise_rule_refuses(prob):
     assert _refused(prob) == rule
 
 
+@pytest.mark.parametrize(("bad", "shown"), [(np.nan, "give nan;"), (1.5, "give 1.5;"),
+                                             (-np.inf, "give -inf;")])
+def test_a_refused_probability_is_named_as_a_plain_number(bad, shown):
+    """The message names the value as a user reads it, not numpy's repr (np.float64(nan))."""
+    with pytest.raises(ValueError) as err:
+        check_probabilities(np.array([[0.5, bad]]), "p")
+    assert shown in str(err.value) and "np." not in str(err.value)
+
+
 def test_untreated_table_gathered_in_place_equals_the_stacked_one():
     """Markov strata with their own baselines (one matrix for one stratum, two by time since
     entry for the outcome's own, Dirichlet rows): the untreated table gathered stratum by

@@ -204,7 +204,7 @@ def check_probabilities(prob: np.ndarray, what: str) -> None:
     bad = ~np.isfinite(prob) | (prob < 0) | (prob > 1 + 1e-12)
     if bad.any():
         raise ValueError(f"{what}: the sampled parameters and the effect give "
-                         f"{prob[bad][0]!r}; allowed: a finite probability in [0, 1] (check "
+                         f"{float(prob[bad][0])!r}; allowed: a finite probability in [0, 1] (check "
                          "the outcome's distributions and effect.value)")
 
 
