@@ -13,8 +13,29 @@ from collections.abc import Sequence
 import numpy as np
 
 
+def _plain(value: object) -> object:
+    """``value`` with numpy scalars as Python numbers (also inside lists, tuples and dicts), so
+    that a message shows ``0.5``, not numpy's ``np.float64(0.5)``; arrays are left as they are."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(x) for x in value)
+    if isinstance(value, dict):
+        return {_plain(k): _plain(x) for k, x in value.items()}
+    return value
+
+
 def _show(value: object) -> str:
-    text = repr(value)
+    """The value as a message shows it: its repr (numpy scalars as Python numbers), cut at 80
+    characters.
+
+    >>> _show(np.float64(0.5)), _show([np.int64(3), 1.5]), _show({"a": np.float64(2.0)})
+    ('0.5', '[3, 1.5]', "{'a': 2.0}")
+    """
+    try:
+        text = repr(_plain(value))
+    except TypeError:  # a tuple subclass that cannot be rebuilt from an iterable
+        text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
