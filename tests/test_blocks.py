@@ -405,3 +405,31 @@ def test_results_too_large_for_memory_name_the_zarr_store(monkeypatch, capsys):
     assert main(["run", "peterborough", "--draws", "1000000", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--out NAME.zarr" in err, err
+
+
+def test_pooled_arrays_share_one_aligned_buffer_without_overlapping():
+    """The assembler's per-draw arrays: numeric ones are aligned, non-overlapping views of one
+    buffer (faulted in by huge pages where the system allows); others are arrays of their own."""
+    from sibsim.analysis.blocks import _ALIGN, _pooled
+
+    specs = {"a": ((5, 3), np.dtype(np.float64)), "b": ((5,), np.dtype(np.bool_)),
+             "c": ((5, 2, 2), np.dtype(np.int32)), "s": ((5,), np.dtype(object)),
+             "d": ((5,), np.dtype(np.complex128))}
+    out = _pooled(specs)
+    numeric = [k for k in specs if k != "s"]
+    roots = set()
+    for k in numeric:
+        x = out[k]
+        assert x.shape == specs[k][0] and x.dtype == specs[k][1] and x.flags.c_contiguous
+        assert x.ctypes.data % _ALIGN == 0
+        root = x
+        while root.base is not None:
+            root = root.base
+        roots.add(id(root))
+    assert len(roots) == 1
+    for k in numeric:  # writing one leaves the others as they were
+        for other in numeric:
+            out[other][...] = 0
+        out[k][...] = 1
+        assert all(not out[o].any() for o in numeric if o != k) and out[k].all()
+    assert out["s"].dtype == object and out["s"].base is None
