@@ -453,19 +453,16 @@ def _run_deal(deal: Deal, draws: int, seed: int, engine: str, block: int,
     from sibsim.analysis.power import warn_small_samples
     from sibsim.report import UnfundedCostsWarning, _BlockCollector, run_block, unfunded_text
 
-    if threads is not None:
+    if threads is not None:  # run_block sets them
         from sibsim.distributed import worker_threads
 
         threads = worker_threads(threads)
-    if threads is not None:
-        import numba
-
-        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         collect = _BlockCollector(draws, keep_outcomes=False, search=None)
         for first in range(0, draws, block):
-            collect.add(run_block(deal, first, min(block, draws - first), seed, engine, None))
+            collect.add(run_block(deal, first, min(block, draws - first), seed, engine, None,
+                                  threads=threads))
         res = collect.result()
         unfunded = unfunded_text(res.money)
         if unfunded is not None:

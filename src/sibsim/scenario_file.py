@@ -87,34 +87,40 @@ _TABLE_OF = {"Scenario": "", "Effect": "effect", "Cohort": "cohort",
              "ComparisonGroup": "comparison", "Frailty": "frailty"}
 
 
+def _field(problem: str) -> tuple[str, str]:
+    """(class, field) that a validation message names: ``"Effect.targets to-state: got ..."``
+    -> ``("Effect", "targets")``; ``"Effect.ends_by_stratum[b]: ..."`` -> ``("Effect",
+    "ends_by_stratum")``."""
+    cls, _, name = problem.split(":", 1)[0].split(" ", 1)[0].split("[", 1)[0].partition(".")
+    return cls, name
+
+
 def _scenario_key(problem: str, several: bool) -> str:
     """The key a refusal of the whole scenario concerns, from the field its message names
     (``Effect.targets to-state: ...`` -> ``effect.targets``; ``Scenario.horizon`` ->
     ``horizon``); ``(scenario)`` when the message names none, or an effect of several
-    ``[[outcome]]`` tables (which one is not known here)."""
-    field = problem.split(":", 1)[0].split(" ", 1)[0].split("[", 1)[0]
-    cls, _, name = field.partition(".")
+    ``[[outcome]]`` tables (which one is not known here: :func:`_check_process_strata` names
+    those first)."""
+    cls, name = _field(problem)
     if cls not in _TABLE_OF or not name.isidentifier() or (several and cls == "Effect"):
         return "(scenario)"
     return f"{_TABLE_OF[cls]}.{name}" if _TABLE_OF[cls] else name
 
 
-def _check_effect_strata(effects: list[tuple[str, Effect | None]], cohort: Cohort,
-                         horizon: Any) -> None:
-    """Each effect's ``by_stratum`` and ``ends_by_stratum`` against the cohort's strata
-    (:meth:`Effect.check_strata`), refused at the effect's own key (``effect.by_stratum``,
-    ``outcome[1].effect.ends_by_stratum``) rather than at the whole scenario's. A horizon that
-    is not a whole number is left to the scenario's own refusal."""
+def _check_process_strata(processes: list[Process], cohort: Cohort, horizon: Any) -> None:
+    """With several ``[[outcome]]`` tables: each process's effect against the cohort's strata
+    (:meth:`Effect.check_strata`, which the whole scenario checks again), refused at that
+    effect's own key (``outcome[1].effect.ends_by_stratum``). A horizon that is not a whole
+    number is left to the scenario's own refusal."""
     if isinstance(horizon, bool) or not isinstance(horizon, int):
         return
-    for key, effect in effects:
-        if effect is None or not effect.varies_by_stratum:
+    for i, p in enumerate(processes):
+        if p.effect is None or not p.effect.varies_by_stratum:
             continue
         try:
-            effect.check_strata(cohort.strata, horizon)
+            p.effect.check_strata(cohort.strata, horizon)
         except ValueError as err:
-            field = str(err).split(":", 1)[0].removeprefix("Effect.").split("[", 1)[0]
-            raise _KeyProblem(f"{key}.{field}", str(err)) from None
+            raise _KeyProblem(f"outcome[{i}].effect.{_field(str(err))[1]}", str(err)) from None
 
 
 def _processes(top: Section) -> list[Process]:
@@ -184,10 +190,8 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Deal:
         if csec is None:
             raise _KeyProblem("cohort", "this table is required")
         cohort = _cohort(csec, outcome.kind, top)
-        _check_effect_strata(
-            [(f"outcome[{i}].effect", p.effect) for i, p in enumerate(processes)]
-            if isinstance(data.get("outcome"), list) else [("effect", effect)],
-            cohort, top.data.get("horizon"))
+        if isinstance(data.get("outcome"), list):
+            _check_process_strata(processes, cohort, top.data.get("horizon"))
         cmp_sec = top.sub("comparison")
         comparison = _comparison(cmp_sec) if cmp_sec is not None else None
         fsec = top.sub("frailty")

@@ -246,22 +246,20 @@ def _pooled(specs: dict[str, tuple[tuple[int, ...], np.dtype]]) -> dict[str, np.
     ((3, 2), dtype('int64'), True)
     """
     out: dict[str, np.ndarray] = {}
-    offsets: dict[str, int] = {}
+    placed: dict[str, tuple[int, int]] = {}  # name -> (offset, bytes) in the buffer
     total = 0
     for name, (shape, dtype) in specs.items():
-        dtype = np.dtype(dtype)
-        if dtype.kind not in "biufc":
+        if np.dtype(dtype).kind not in "biufc":
             out[name] = np.empty(shape, dtype=dtype)
             continue
-        offsets[name] = total
-        total += -(-int(np.prod(shape, dtype=np.int64)) * dtype.itemsize // _ALIGN) * _ALIGN
-    if offsets:
+        n = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        placed[name] = (total, n)
+        total += -(-n // _ALIGN) * _ALIGN
+    if placed:
         buf = np.empty(total + _ALIGN, dtype=np.uint8)
         start = -buf.ctypes.data % _ALIGN  # the first aligned byte
-        for name, off in offsets.items():
+        for name, (off, n) in placed.items():
             shape, dtype = specs[name]
-            dtype = np.dtype(dtype)
-            n = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
             out[name] = buf[start + off:start + off + n].view(dtype).reshape(shape)
     return out
 
