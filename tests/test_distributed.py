@@ -257,8 +257,8 @@ def _store_run(client, path, monkeypatch, **kwargs):
     from sibsim import store
 
     written, real = [], store._write_region
-    monkeypatch.setattr(store, "_write_region",
-                        lambda p, block: written.append(int(block["first"])) or real(p, block))
+    monkeypatch.setattr(store, "_write_region", lambda p, block, *a: (
+        written.append(int(block["first"])) or real(p, block, *a)))
     store.analyse_to_zarr(_deal(), path, draws=DRAWS, seed=SEED, client=client,
                           progress=False, **kwargs)
     monkeypatch.undo()
@@ -296,8 +296,8 @@ def test_workers_that_do_not_see_the_store_send_their_blocks_to_the_client(
                         lambda p, token: real(p, None if token is None else "another run"))
     path = tmp_path / "c.zarr"
     written, r2 = [], store._write_region
-    monkeypatch.setattr(store, "_write_region",
-                        lambda p, block: written.append(int(block["first"])) or r2(p, block))
+    monkeypatch.setattr(store, "_write_region", lambda p, block, *a: (
+        written.append(int(block["first"])) or r2(p, block, *a)))
     store.analyse_to_zarr(_deal(), path, draws=DRAWS, seed=SEED, client=client,
                           block_draws=100, progress=False)
     assert written == [0, 100, 200]  # every block, by the client
