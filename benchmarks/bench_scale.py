@@ -7,10 +7,14 @@ Usage::
 Writes ``benchmarks/results/scale.json``:
 
 * ``workers_2_vs_1_throughput_ratio``: draws per second of a ``LocalCluster`` of 2 worker
-  processes over one of 1 worker process (1 dask thread and 1 numba thread each);
+  processes over one of 1 worker process (1 dask thread and 1 numba thread each), on a run
+  streamed to a zarr store (:func:`sibsim.store.analyse_to_zarr`, ``--streamed-draws``, the
+  path for runs beyond one machine's memory: each worker writes the blocks it computes);
 * ``dask_overhead_vs_single_process``: time of the 2-worker cluster over a single-process run
-  with 2 numba threads (the same cores); ``dask_overhead_1_core``: 1 worker over a
-  single-process run with 1 numba thread;
+  with 2 numba threads (the same cores), streamed the same way; ``dask_overhead_1_core``: 1
+  worker over a single-process run with 1 numba thread. ``streamed`` holds these runs' times;
+  ``in_memory`` holds the same three comparisons for ``sibsim.analyse(..., client=)``
+  (``--draws``), where every block's results go to the client, which puts them together;
 * ``peak_rss_mb_per_worker_1e7_draws``: the largest peak resident memory (VmHWM, reset when
   the workers start) of a worker of a ``LocalCluster`` of 2 single-thread workers streaming 10
   million draws to zarr with the default block size (``--full``, or ``--stream-only 10000000``
@@ -124,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="draws of each run (default 40,000; 10,000 with --breakeven)")
     p.add_argument("--block-draws", type=int, default=5_000)
     p.add_argument("--store-draws", type=int, default=200_000)
+    p.add_argument("--streamed-draws", type=int, default=100_000,
+                   help="draws of each streamed run of the scaling comparison")
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--full", action="store_true", help="also stream 10 million draws")
     p.add_argument("--programme-deals", type=int, default=300,
@@ -203,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                 out["peak_rss_reset_before_store"] = reset
                 out["store_draws"] = n
                 out["store_seconds"] = round(store_s, 2)
-    out.update({
+    in_memory = {
         "workers_2_vs_1_throughput_ratio": round(times[1] / times[2], 3),
         "dask_overhead_vs_single_process": round(times[2] / t_single_2, 3),
         "dask_overhead_1_core": round(times[1] / t_single_1, 3),
@@ -211,7 +217,22 @@ def main(argv: list[str] | None = None) -> int:
                     "single_process_2_threads": round(t_single_2, 3),
                     "cluster_1_worker": round(times[1], 3),
                     "cluster_2_workers": round(times[2], 3)},
-        "draws": D, "block_draws": B, "with_breakeven": False, "deal": "peterborough",
+        "draws": D, "block_draws": B,
+        "what": "sibsim.analyse(..., client=): every block's results sent to the client and "
+                "put together in its memory",
+    }
+    streamed = streamed_scaling(deal, args.streamed_draws, B, args.repeats)
+    out.pop("seconds", None)  # the keys of earlier runs, now under in_memory / streamed
+    out.pop("draws", None)
+    out.update({
+        # the issue's keys: the streamed run (the path for runs beyond one machine's memory)
+        "workers_2_vs_1_throughput_ratio": streamed["workers_2_vs_1_throughput_ratio"],
+        "dask_overhead_vs_single_process": streamed["dask_overhead_vs_single_process"],
+        "dask_overhead_1_core": streamed["dask_overhead_1_core"],
+        "target_keys_measured_on": "streamed (analyse_to_zarr); in_memory gives the same "
+                                   "comparison for sibsim.analyse(client=)",
+        "streamed": streamed, "in_memory": in_memory,
+        "block_draws": B, "with_breakeven": False, "deal": "peterborough",
         "cores": len(os.sched_getaffinity(0)),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
@@ -224,6 +245,49 @@ def main(argv: list[str] | None = None) -> int:
     json.dump(out, sys.stdout, indent=2)
     print()
     return 0
+
+
+def streamed_scaling(deal, draws: int, block: int, repeats: int) -> dict:
+    """The same comparison for a run streamed to a zarr store (:func:`analyse_to_zarr`): one
+    process writing every block, against 1 and 2 single-thread workers that each write the
+    blocks they compute (the client only lists them)."""
+    import shutil
+
+    import numba
+
+    from sibsim.distributed import cluster_client
+    from sibsim.store import analyse_to_zarr
+
+    tmp = Path(tempfile.mkdtemp(prefix="sibsim-scale-"))
+
+    def run(client=None) -> float:
+        return _best(lambda: analyse_to_zarr(deal, tmp / "s.zarr", draws=draws, seed=1,
+                                             block_draws=block, with_breakeven=False,
+                                             client=client, progress=False), repeats)
+
+    try:
+        numba.set_num_threads(1)
+        t_single_1 = run()
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        t_single_2 = run()
+        times = {}
+        for workers in (1, 2):
+            with cluster_client(workers=workers, numba_threads=1) as client:
+                times[workers] = run(client)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {
+        "workers_2_vs_1_throughput_ratio": round(times[1] / times[2], 3),
+        "dask_overhead_vs_single_process": round(times[2] / t_single_2, 3),
+        "dask_overhead_1_core": round(times[1] / t_single_1, 3),
+        "seconds": {"single_process_1_thread": round(t_single_1, 3),
+                    "single_process_2_threads": round(t_single_2, 3),
+                    "cluster_1_worker": round(times[1], 3),
+                    "cluster_2_workers": round(times[2], 3)},
+        "draws": draws, "block_draws": block,
+        "what": "sibsim.store.analyse_to_zarr: every block written into a zarr store, by the "
+                "one process or by the worker that computed it",
+    }
 
 
 def _array(n: int, i: int):

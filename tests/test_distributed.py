@@ -252,6 +252,111 @@ def test_a_store_written_from_the_cluster_holds_the_results_of_one_process(clien
     _same(back, one_process)
 
 
+def _store_run(client, path, monkeypatch, **kwargs):
+    """analyse_to_zarr on the cluster, counting the blocks the client writes itself."""
+    from sibsim import store
+
+    written, real = [], store._write_region
+    monkeypatch.setattr(store, "_write_region", lambda p, block, *a: (
+        written.append(int(block["first"])) or real(p, block, *a)))
+    store.analyse_to_zarr(_deal(), path, draws=DRAWS, seed=SEED, client=client,
+                          progress=False, **kwargs)
+    monkeypatch.undo()
+    return written
+
+
+def test_the_workers_write_their_blocks_into_the_store(client, one_process, tmp_path,
+                                                       monkeypatch):
+    """The client initialises the store from the first block and writes that one; every other
+    block is written by the worker that computed it (the client only lists it), and the store
+    holds the results of one process."""
+    pytest.importorskip("zarr", reason="zarr is not installed (pip install sibsim[dask])")
+    from sibsim.store import WRITER_TOKEN, open_store, store_status
+
+    path = tmp_path / "w.zarr"
+    assert _store_run(client, path, monkeypatch, block_draws=50) == [0]
+    status = store_status(path)
+    assert status["complete"] and status["blocks_done"] == list(range(0, DRAWS, 50))
+    assert not (path / WRITER_TOKEN).exists()  # no writer is left allowed in
+    back = open_store(path, deal=_deal())
+    for g in GROUPS:
+        getattr(back, g).load()
+    _same(back, one_process)
+
+
+def test_workers_that_do_not_see_the_store_send_their_blocks_to_the_client(
+        client, one_process, tmp_path, monkeypatch):
+    """A worker on another machine does not see the client's store (here: the run's token
+    is not the one in the store): it sends its block, and the client writes it."""
+    pytest.importorskip("zarr", reason="zarr is not installed (pip install sibsim[dask])")
+    from sibsim import store
+
+    real = store._set_writer_token
+    monkeypatch.setattr(store, "_set_writer_token",
+                        lambda p, token: real(p, None if token is None else "another run"))
+    path = tmp_path / "c.zarr"
+    written, r2 = [], store._write_region
+    monkeypatch.setattr(store, "_write_region", lambda p, block, *a: (
+        written.append(int(block["first"])) or r2(p, block, *a)))
+    store.analyse_to_zarr(_deal(), path, draws=DRAWS, seed=SEED, client=client,
+                          block_draws=100, progress=False)
+    assert written == [0, 100, 200]  # every block, by the client
+    back = store.open_store(path, deal=_deal())
+    for g in GROUPS:
+        getattr(back, g).load()
+    _same(back, one_process)
+
+
+def test_a_store_resumed_on_the_cluster_is_finished_by_the_workers(client, one_process,
+                                                                  tmp_path, monkeypatch):
+    pytest.importorskip("zarr", reason="zarr is not installed (pip install sibsim[dask])")
+    from sibsim import store
+
+    path = tmp_path / "r.zarr"
+    real = store.run_block
+
+    def stop_at_150(deal, first, n, *args, **kwargs):
+        if first == 150:
+            raise KeyboardInterrupt
+        return real(deal, first, n, *args, **kwargs)
+
+    monkeypatch.setattr(store, "run_block", stop_at_150)  # this process, no cluster
+    with pytest.raises(KeyboardInterrupt):
+        store.analyse_to_zarr(_deal(), path, draws=DRAWS, seed=SEED, block_draws=50,
+                              progress=False)
+    monkeypatch.undo()
+    assert store.store_status(path)["blocks_done"] == [0, 50, 100]
+    # the missing blocks, written by the workers: the client writes none
+    assert _store_run(client, path, monkeypatch, block_draws=50, resume=True) == []
+    assert store.store_status(path)["blocks_done"] == list(range(0, DRAWS, 50))
+    back = store.open_store(path, deal=_deal())
+    for g in GROUPS:
+        getattr(back, g).load()
+    _same(back, one_process)
+
+
+def test_a_worker_killed_while_streaming_changes_nothing(client, one_process, tmp_path):
+    pytest.importorskip("zarr", reason="zarr is not installed (pip install sibsim[dask])")
+    from sibsim.store import open_store
+
+    marker = tmp_path / "killed"
+    before = set(client.run(os.getpid).values())
+    client.register_plugin(KillOnce(str(marker)))
+    try:
+        from sibsim.store import analyse_to_zarr
+
+        path = analyse_to_zarr(_deal(), tmp_path / "k.zarr", draws=DRAWS, seed=SEED,
+                               block_draws=50, client=client, progress=False)
+    finally:
+        client.unregister_worker_plugin(KillOnce.name)
+    assert marker.exists() and int(marker.read_text()) in before  # a worker did die
+    back = open_store(path, deal=_deal())
+    for g in GROUPS:
+        getattr(back, g).load()
+    _same(back, one_process)
+    client.wait_for_workers(2, timeout=120)
+
+
 def test_two_worker_processes_give_the_same_programme(client, tmp_path):
     """A programme (sibsim.programme) run on the cluster, one task a deal: identical to the
     run in one process."""

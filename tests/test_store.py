@@ -89,3 +89,37 @@ def test_cli_streams_to_a_store_and_resumes(tmp_path, capsys):
     assert main(["run", "peterborough", "--draws", "10", "--out", str(tmp_path / "x.nc"),
                  "--resume"]) == 2
     assert "--resume" in capsys.readouterr().err
+
+
+def _synthetic_block(first: int, n: int):
+    import numpy as np
+
+    rng = np.random.default_rng(first)
+    draw = np.arange(first, first + n)
+    ds = xr.Dataset(
+        {"flow": (("draw", "period"), rng.normal(size=(n, 3))),
+         "late": (("period", "draw"), rng.normal(size=(3, n))),  # draws not first: via xarray
+         "count": (("draw",), rng.integers(0, 9, n).astype(np.int8)),
+         "fixed": (("period",), np.arange(3.0))},
+        coords={"draw": draw, "period": [0, 1, 2]})
+    return {"first": first, "n": n, "money": ds}
+
+
+def test_blocks_are_written_straight_into_their_arrays_or_through_xarray(tmp_path):
+    """A block's variables are written into the store's arrays directly (opened once a run)
+    or, when the store does not hold them as they are (draws not first), by xarray; a store
+    replaced at the same path by another run is opened afresh, not through the arrays kept."""
+    for run, (draws, block) in enumerate([(10, 4), (12, 5)]):
+        path = tmp_path / "s.zarr"
+        blocks = [_synthetic_block(lo, min(block, draws - lo)) for lo in range(0, draws, block)]
+        store._initialise(path, blocks[0], draws, block, {"sibsim_draws": draws})
+        for b in blocks:
+            store._write_region(path, b, run=f"run-{run}")
+        back = xr.open_zarr(str(path), group="money", consolidated=False).load()
+        whole = xr.concat([b["money"] for b in blocks], dim="draw", data_vars="minimal",
+                          coords="minimal", compat="override")
+        for name in ("flow", "late", "count"):
+            assert back[name].dtype == whole[name].dtype
+            xr.testing.assert_equal(back[name].transpose(*whole[name].dims).reset_coords(drop=True),
+                                    whole[name].reset_coords(drop=True))
+        xr.testing.assert_equal(back["fixed"], blocks[0]["money"]["fixed"])

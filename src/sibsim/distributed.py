@@ -45,7 +45,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from sibsim.money.deal import Deal
     from sibsim.report import SIBResults
 
-__all__ = ["INSTALL_HINT", "DaskMissingError", "analyse_on_cluster", "cluster_client",
+__all__ = ["INSTALL_HINT", "DaskMissingError", "analyse_on_cluster", "blocks_into_store",
+           "cluster_client",
            "dask_available", "default_block_draws", "in_order", "numba_threads_by_host"]
 
 #: How to install the optional engine, named by every refusal.
@@ -205,6 +206,79 @@ def _blocks(client: Any, deal: Deal, draws: int, seed: int, engine: str, block: 
                outcome_sums))
              for first in starts)
     return in_order(client, tasks, retries)
+
+
+def _compute_and_write(path: str, token: str, *block_args: Any) -> dict:
+    """One block computed (:func:`_block_task`) and written into the store by its worker
+    (:func:`sibsim.store.write_on_worker`)."""
+    from sibsim.store import write_on_worker
+
+    return write_on_worker(path, token, _block_task(*block_args))
+
+
+def _write_computed(path: str, token: str, block: dict) -> dict:
+    """A block computed before the store existed, written by the worker that holds it."""
+    from sibsim.store import write_on_worker
+
+    return write_on_worker(path, token, block)
+
+
+def blocks_into_store(client: Any, path: str, token: str, initialise: Any, deal: Deal,
+                      draws: int, seed: int, engine: str, block: int,
+                      search: BreakevenBlocks | None, threads: dict[str, int] | int | None,
+                      retries: int, starts: list[int]) -> Iterator[dict]:
+    """The blocks ``starts`` of a run computed on the cluster and written into the zarr store
+    at ``path`` by the workers themselves, yielded in draw order as ``{"first", "n",
+    "written": True}`` (or as the block itself when a worker does not see the store, e.g. on
+    another machine: the client writes it).
+
+    ``initialise``: None when the store exists (a resumed run), else called by the client
+    with the first block (draws from 0), which it initialises the store from and writes; the
+    blocks computed meanwhile are then written where they are. At most a window of blocks
+    (:data:`WINDOW_PER_THREAD` per worker thread, plus one) is in flight, as in
+    :func:`in_order`.
+    """
+    run_id = uuid.uuid4().hex[:12]
+    nthreads = sum(client.nthreads().values()) or 1
+    todo = iter(starts)
+    pending: deque = deque()  # (first, future, written on the worker)
+    ready = initialise is None
+
+    def submit_next() -> None:
+        first = next(todo, None)
+        if first is None:
+            return
+        args = (deal, first, min(block, draws - first), seed, engine, search, threads)
+        key = f"sibsim-block-{run_id}-{first}"
+        if ready:
+            fut = client.submit(_compute_and_write, path, token, *args, key=key,
+                                retries=retries, pure=False)
+        else:
+            fut = client.submit(_block_task, *args, key=key, retries=retries, pure=False)
+        pending.append((first, fut, ready))
+
+    for _ in range(WINDOW_PER_THREAD * nthreads + 1):
+        submit_next()
+    try:
+        while pending:
+            _, future, written = pending.popleft()
+            result = future.result()
+            future.release()
+            if not written:  # the first block: the client initialises the store from it
+                initialise(result)
+                ready = True
+                result = {"first": int(result["first"]), "n": int(result["n"]), "written": True}
+                # the blocks computed meanwhile: written by the workers that hold them
+                pending = deque(
+                    (f, client.submit(_write_computed, path, token, fut,
+                                      key=f"sibsim-write-{run_id}-{f}", retries=retries,
+                                      pure=False), True)
+                    for f, fut, _ in pending)
+            submit_next()
+            yield result
+    finally:
+        for _, future, _ in pending:
+            future.cancel()
 
 
 def analyse_on_cluster(client: Any, deal: Deal, draws: int, seed: int, engine: str,

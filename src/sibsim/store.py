@@ -3,13 +3,14 @@ for complete when interrupted.
 
 :func:`analyse_to_zarr` runs a deal block by block (in this process, or on a dask cluster with
 ``client=``) and writes each block's per-draw results into the store with region writes
-(``xarray.Dataset.to_zarr(region=...)``), so the memory is one block (plus the blocks in
-flight on the cluster) however many draws there are. The store has one zarr group per step
-(``outcomes``, ``money``, ``investors``, ``municipality``, ``breakeven``), the draws of every
-block written being listed in the root attribute ``sibsim_blocks_done``; the root attribute
-``sibsim_complete`` is written last, after every block. :func:`open_store` refuses a store
-without it (:class:`IncompleteStoreError`), and ``resume=True`` computes the missing blocks
-only.
+(``xarray.Dataset.to_zarr(region=...)``, a block being a chunk of every variable), so the
+memory is one block (plus the blocks in flight on the cluster) however many draws there are. On
+a cluster each worker writes the blocks it computes, when it shares the store's file system.
+The store has one zarr group per step (``outcomes``, ``money``, ``investors``,
+``municipality``, ``breakeven``), the draws of every block written being listed in the root
+attribute ``sibsim_blocks_done``; the root attribute ``sibsim_complete`` is written last, after
+every block. :func:`open_store` refuses a store without it (:class:`IncompleteStoreError`), and
+``resume=True`` computes the missing blocks only.
 
 Every block is the one function of a single-process run (:func:`sibsim.report.run_block`),
 so the store holds the same numbers, to the last bit, as ``sibsim.analyse``. The break-even
@@ -34,6 +35,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import uuid
 import warnings
 from pathlib import Path
 from typing import Any
@@ -134,8 +137,10 @@ def _initialise(path: Path, first_block: dict, draws: int, block: int, identity:
                                                                           strict=True))
                 chunks = tuple(block if d == "draw" else s for d, s in zip(var.dims, var.shape,
                                                                            strict=True))
-                template[name] = xr.Variable(var.dims, da.zeros(shape, dtype=var.dtype,
-                                                                chunks=chunks), attrs=var.attrs)
+                # named: dask need not tokenize the (never computed) template
+                template[name] = xr.Variable(var.dims, da.zeros(
+                    shape, dtype=var.dtype, chunks=chunks, name=f"sibsim-template-{g}-{name}"),
+                    attrs=var.attrs)
             else:
                 template[name] = var
         coords = {k: v for k, v in ds.coords.items() if k != "draw"}
@@ -154,16 +159,92 @@ def _initialise(path: Path, first_block: dict, draws: int, block: int, identity:
             fixed.to_zarr(str(path), group=g, mode="a", consolidated=False)
 
 
-def _write_block(path: Path, block: dict) -> None:
+#: The zarr arrays of the store this process last wrote into, opened once for all its blocks:
+#: (store path, run key) -> {(group, variable): zarr array}.
+_OPENED: dict[tuple[str, str], dict[tuple[str, str], Any]] = {}
+_OPENED_LOCK = threading.Lock()
+
+
+def _opened_arrays(path: Path, run: str, groups: dict[str, xr.Dataset]) -> dict:
+    """The store's per-draw zarr arrays, opened once per run (``run``: a key new for every run,
+    so a store replaced at the same path is opened afresh)."""
+    key = (str(path), run)
+    with _OPENED_LOCK:
+        arrays = _OPENED.get(key)
+        if arrays is None:
+            _OPENED.clear()  # one store at a time: the previous run's arrays are let go
+            root = _zarr().open_group(str(path), mode="r+")
+            arrays = {}
+            for g, ds in groups.items():
+                grp = root[g]
+                for name, var in ds.data_vars.items():
+                    if "draw" in var.dims:
+                        arrays[(g, name)] = grp[name]
+            _OPENED[key] = arrays
+    return arrays
+
+
+def _write_region(path: Path, block: dict, run: str | None = None) -> None:
+    """Write a block's per-draw variables into their region of the store (its own chunks, so
+    blocks written by different processes at once never share a chunk).
+
+    With ``run`` (a key of this run), each variable whose values the store holds as they are
+    (draws first, the same dtype) is written straight into its zarr array, the arrays being
+    opened once for the run; the others go through xarray's region write (its encoding)."""
     lo, n = int(block["first"]), int(block["n"])
-    for g, ds in _block_groups(block).items():
-        per_draw = _clean(ds)[[k for k, v in ds.data_vars.items() if "draw" in v.dims]]
+    groups = _block_groups(block)
+    arrays = _opened_arrays(path, run, groups) if run is not None else {}
+    for g, ds in groups.items():
+        rest = []
+        for name, var in ds.data_vars.items():
+            if "draw" not in var.dims:
+                continue
+            arr = arrays.get((g, name))
+            if arr is not None and var.dims[0] == "draw" and arr.dtype == var.dtype:
+                arr[lo:lo + n] = var.values
+            else:
+                rest.append(name)
+        if not rest:
+            continue
+        per_draw = _clean(ds)[rest]
         per_draw = per_draw.drop_vars([c for c in per_draw.coords if c != "draw"])
         per_draw.attrs = {}
         per_draw.drop_vars("draw").to_zarr(str(path), group=g, region={"draw": slice(lo, lo + n)},
                                            consolidated=False)
+
+
+def _mark_done(path: Path, first: int) -> None:
+    """List a written block in the root attribute (only the client writes root attributes)."""
     root = _zarr().open_group(str(path), mode="r+")
-    root.attrs[DONE] = [*root.attrs.get(DONE, []), lo]
+    root.attrs[DONE] = [*root.attrs.get(DONE, []), int(first)]
+
+
+#: A file in the store naming the run that may write into it now: a worker writes a block
+#: itself only when it sees this file with the run's token (it shares the client's file
+#: system); otherwise it sends the block to the client, which writes it.
+WRITER_TOKEN = "sibsim-writer-token"
+
+
+def _set_writer_token(path: Path, token: str | None) -> None:
+    target = path / WRITER_TOKEN
+    if token is None:
+        target.unlink(missing_ok=True)
+    else:
+        target.write_text(token)
+
+
+def write_on_worker(path: str, token: str, block: dict) -> dict:
+    """On a dask worker: write ``block`` into the store at ``path`` if this worker sees the
+    store of this run (``token``), and return ``{"first", "n", "written": True}``; else
+    return the block itself for the client to write."""
+    try:
+        seen = (Path(path) / WRITER_TOKEN).read_text()
+    except OSError:
+        seen = None
+    if seen != token:
+        return block
+    _write_region(Path(path), block, token)
+    return {"first": int(block["first"]), "n": int(block["n"]), "written": True}
 
 
 def analyse_to_zarr(deal: Deal, path: str | os.PathLike, *, draws: int, seed: int,
@@ -175,8 +256,11 @@ def analyse_to_zarr(deal: Deal, path: str | os.PathLike, *, draws: int, seed: in
     ``resume=True``: finish the store an interrupted run left (same deal, draws, seed, engine
     and block size, else :class:`StoreMismatchError`), computing the missing blocks only; a
     complete store is left as it is. Without it an existing store is replaced.
-    ``client``: compute the blocks on this dask cluster (:mod:`sibsim.distributed`); the store
-    is written by this process, in draw order. ``confidence``: of the yearly budget that
+    ``client``: compute the blocks on this dask cluster (:mod:`sibsim.distributed`). This
+    process initialises the store from the first block; every other block is written by the
+    worker that computed it, when the worker sees the store (it shares this file system: a
+    local cluster always does), else sent here and written by this process. Only this process
+    lists the blocks done and marks the store complete. ``confidence``: of the yearly budget that
     :func:`open_store` computes (see :func:`sibsim.analyse`).
     """
     from sibsim.engine.progress import Progress
@@ -215,20 +299,36 @@ def analyse_to_zarr(deal: Deal, path: str | os.PathLike, *, draws: int, seed: in
     todo = [s for s in starts if s not in done]
     bar = Progress(draws, progress)
     bar.update(draws - sum(min(block, draws - s) for s in todo))
+    run = uuid.uuid4().hex  # this run's key: its writers' token, its opened arrays
     if client is not None:
-        from sibsim.distributed import _blocks, numba_threads_by_host
+        from sibsim.distributed import blocks_into_store, numba_threads_by_host
 
-        blocks = _blocks(client, deal, draws, seed, engine, block, search,
-                         numba_threads_by_host(client), retries=2, starts=todo)
+        # the workers write their blocks into the store themselves: the client only lists them
+        token = run
+
+        def initialise(first_block: dict) -> None:
+            _initialise(path, first_block, draws, block, identity)
+            _write_region(path, first_block, token)
+            _set_writer_token(path, token)
+
+        if 0 not in todo:  # resuming an initialised store
+            _set_writer_token(path, token)
+        blocks = blocks_into_store(client, str(path), token, initialise if 0 in todo else None,
+                                   deal, draws, seed, engine, block, search,
+                                   numba_threads_by_host(client), retries=2, starts=todo)
     else:
         blocks = (run_block(deal, s, min(block, draws - s), seed, engine, search) for s in todo)
     for result in blocks:
-        if result["first"] == 0:  # no block written yet: a new store
-            _initialise(path, result, draws, block, identity)
-        _write_block(path, result)
+        if not result.get("written"):
+            if result["first"] == 0:  # no block written yet: a new store
+                _initialise(path, result, draws, block, identity)
+            _write_region(path, result, run)
+        _mark_done(path, result["first"])
         done.add(result["first"])
         bar.update(result["n"])
     bar.close()
+    if client is not None:
+        _set_writer_token(path, None)
     if set(starts) - done:  # pragma: no cover - every block was computed above
         raise IncompleteStoreError(f"{path}: blocks missing after the run")
     root = _zarr().open_group(str(path), mode="r+")
