@@ -528,10 +528,12 @@ class Predicted(Historical):
         rate = _draws(params, metric, "historical_rate", self.historical_rate)
         waves = list(measured.waves)
         n, spans = np.asarray(measured.treated, float), np.asarray(measured.spans, float)
-        factor = np.exp(params[name])  # (D, P)
-        weights = np.asarray(measured.periods, float)[None, :, :]  # (1, W', P)
+        periods = np.asarray(measured.periods, float)
+        cols = np.flatnonzero(periods.any(0))  # only the periods measured: (D, W', p) small
+        factor = np.exp(params[name][:, cols])  # (D, p)
+        weights = periods[None, :, cols]  # (1, W', p)
         if measured.scale is not None:
-            weights = weights * np.asarray(measured.scale, float)[:, None, :]
+            weights = weights * np.asarray(measured.scale, float)[:, None, cols]
         else:
             weights = weights * np.ones((factor.shape[0], 1, 1))
         total = weights.sum(-1)  # 0 only for a wave the trigger does not measure (span 0)
@@ -802,7 +804,7 @@ class Evaluation(Spec):
         Name of the outcome metric (matches the contract's ``MetricTerms.metric``).
     design : EvaluationDesign or str
         Where the counterfactual comes from: :class:`RCT` (default), :class:`Matched`,
-        :class:`Historical` or :class:`BeforeAfter`. A kind name (``"matched"``) is the older
+        :class:`Historical`, :class:`Predicted`, :class:`BeforeAfter` or :class:`Blend`. A kind name (``"matched"``) is the older
         spelling: the design is then built from the flat ``bias`` / ``historical_rate``.
     window : int
         Follow-up periods per participant, from entry (plus ``window_start``); Peterborough: 1
