@@ -804,8 +804,9 @@ class Evaluation(Spec):
         Name of the outcome metric (matches the contract's ``MetricTerms.metric``).
     design : EvaluationDesign or str
         Where the counterfactual comes from: :class:`RCT` (default), :class:`Matched`,
-        :class:`Historical`, :class:`Predicted`, :class:`BeforeAfter` or :class:`Blend`. A kind name (``"matched"``) is the older
-        spelling: the design is then built from the flat ``bias`` / ``historical_rate``.
+        :class:`Historical`, :class:`Predicted`, :class:`BeforeAfter` or :class:`Blend`. A
+        kind name (``"matched"``) is the older spelling: the design is then built from the flat
+        ``bias`` / ``historical_rate``.
     window : int
         Follow-up periods per participant, from entry (plus ``window_start``); Peterborough: 1
         year after release. With ``clock="calendar"`` the window is ``calendar_window``.
