@@ -452,16 +452,18 @@ def test_parameters_lists_only_the_uncertain_inputs_of_the_design():
 
 
 def test_registry_lists_the_designs_by_kind():
-    # "blend" (issue 6: Massachusetts' backstop estimate) added after the first four
-    assert EVALUATION_DESIGNS.names() == ("rct", "matched", "historical", "before_after",
-                                          "blend")
+    # "blend" (issue 6: Massachusetts' backstop estimate) added after the first four;
+    # "predicted" (issue 6: Työllisyys-SIB's drifting prediction) registered after historical
+    assert EVALUATION_DESIGNS.names() == ("rct", "matched", "historical", "predicted",
+                                          "before_after", "blend")
     assert EVALUATION_DESIGNS["matched"] is Matched
     assert EVALUATION_DESIGNS["before_after"] is BeforeAfter
     # a blend's need of a comparison arm depends on its designs (tests/test_contract_targets.py)
-    assert [c.needs_comparison for c in EVALUATION_DESIGNS.classes()[:4]] == [True, True, False,
-                                                                              True]
+    assert [c.needs_comparison for c in EVALUATION_DESIGNS.classes()[:5]] == [True, True, False,
+                                                                              False, True]
     with pytest.raises(ValueError, match=r"evaluation design kind: got 'quasi'; allowed: one "
-                                         r"of 'rct', 'matched', 'historical', 'before_after'"):
+                                         r"of 'rct', 'matched', 'historical', 'predicted', "
+                                         r"'before_after'"):
         EVALUATION_DESIGNS["quasi"]
 
 
@@ -613,7 +615,7 @@ def test_from_toml_old_spelling_and_defaults():
     [
         ({}, r"evaluation\[0\]\.metric", "required"),
         ({"metric": "m", "design": "quasi"}, r"evaluation\[0\]\.design",
-         "'quasi'; allowed: 'rct', 'matched', 'historical', 'before_after'"),
+         "'quasi'; allowed: 'rct', 'matched', 'historical', 'predicted', 'before_after'"),
         ({"metric": "m", "design": {"kind": "quasi"}}, r"evaluation\[0\]\.design\.kind",
          "'quasi'"),
         ({"metric": "m", "design": {"bias": 0.1}}, r"evaluation\[0\]\.design\.kind",
@@ -1228,7 +1230,8 @@ def test_a_design_needing_a_comparison_group_names_the_designs_that_do_not():
     t = np.array([TREATED_D0], float)
     ds = outcome_ds({"treatment": t}, {"treatment": [10, 20]}, ENTRY)
     with pytest.raises(ValueError, match=r"^Evaluation\[m\]\.design: got 'rct'; allowed: a design "
-                                         r"without a concurrent comparison group \('historical'\)"
+                                         r"without a concurrent comparison group \('historical', "
+                                         r"'predicted'\)"
                                          r" when the scenario has no comparison group$"):
         evaluate(ds, (Evaluation("m", design=RCT()),), 0)
 

@@ -50,7 +50,7 @@ def small_deal(n: int = 300, rate: float = 0.6, rr: float = 0.9, ratio: float = 
 def test_constants():
     assert MATCHED_BIAS.mean == 0.0 and MATCHED_BIAS.sd == 0.03
     assert DESIGN_NAMES == {"rct": "RCT", "matched": "matched", "historical": "historical",
-                            "before_after": "before/after"}
+                            "predicted": "predicted", "before_after": "before/after"}
 
 
 # ------------------------------------------------------------------------ rules and designs

@@ -58,7 +58,7 @@ SPECIFICATIONS = {
     "an unknown design name": (
         lambda: Evaluation("m", design="quasi"), ValueError,
         "Evaluation.design: got 'quasi'; allowed: a design object or one of 'rct', 'matched', "
-        "'historical', 'before_after', 'blend'"),
+        "'historical', 'predicted', 'before_after', 'blend'"),
     "a flat bias for a historical design": (
         lambda: Evaluation("m", design="historical", bias=0.1, historical_rate=0.5), ValueError,
         "Evaluation.bias: got 0.1; allowed: no bias for design 'historical' (designs with a "
@@ -66,7 +66,7 @@ SPECIFICATIONS = {
     "a flat historical rate for an RCT": (
         lambda: Evaluation("m", design="rct", historical_rate=0.5), ValueError,
         "Evaluation.historical_rate: got 0.5; allowed: no historical_rate for design 'rct' "
-        "(designs with a historical_rate: 'historical')"),
+        "(designs with a historical_rate: 'historical', 'predicted')"),
     "a flat bias beside a design object": (
         lambda: Evaluation("m", design=Matched(), bias=0.1), ValueError,
         "Evaluation.bias: got 0.1; allowed: None with a design object: give it in the design, "

@@ -145,7 +145,8 @@ def _add_evaluation_parsers(sub: argparse._SubParsersAction) -> None:
     ed.add_argument("scenario", metavar="SCENARIO",
                     help="path of a TOML scenario file, or the name of a built-in scenario")
     ed.add_argument("--designs", nargs="+", default=None, metavar="KIND",
-                    help="designs compared: rct, matched, historical, before_after")
+                    help="designs compared: rct, matched, historical, before_after, or "
+                         "the scenario's own kind (predicted, blend)")
     ed.add_argument("--comparison-ratios", nargs="+", type=float, default=None, metavar="R",
                     help="comparison people per participant, e.g. 1 10")
     ed.add_argument("--thresholds", nargs="+", type=float, default=None, metavar="T",

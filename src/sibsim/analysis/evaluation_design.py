@@ -70,7 +70,7 @@ MATCHED_BIAS = Normal(0.0, 0.03)
 
 #: How option labels name the designs.
 DESIGN_NAMES = {"rct": "RCT", "matched": "matched", "historical": "historical",
-                "before_after": "before/after"}
+                "predicted": "predicted", "before_after": "before/after"}
 
 
 class DesignOption(NamedTuple):
@@ -134,7 +134,8 @@ def design_for(deal: Deal, design: str | EvaluationDesign) -> EvaluationDesign:
     """The evaluation design of an option: a design object as given; a kind name gives the
     deal's own design when it is of that kind, else ``RCT()``, ``Matched(bias=MATCHED_BIAS)``,
     ``Historical(historical_rate=historical_rate_at_prior_mean(deal))`` or
-    ``BeforeAfter()`` (no trend).
+    ``BeforeAfter()`` (no trend). A kind without defaults for its fields (``"predicted"``,
+    ``"blend"``) other than the deal's own is refused: give a design object.
     """
     if isinstance(design, EvaluationDesign):
         return design
@@ -154,7 +155,16 @@ def design_for(deal: Deal, design: str | EvaluationDesign) -> EvaluationDesign:
         return Historical(historical_rate=rates if len(set(rates)) > 1 else rates[0])
     if design == "before_after":
         return BeforeAfter()
-    return EVALUATION_DESIGNS[design]()  # a registered design with defaults
+    cls = EVALUATION_DESIGNS[design]
+    required = [f.name for f in cls.toml_fields() if f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING]
+    if required:  # no default to build it from (a prediction's drift, a blend's designs)
+        raise v.fail("payment_curves.designs", design,
+                     f"a {cls.__name__}(...) design object (the kind {design!r} has no "
+                     f"defaults for {', '.join(required)}; this deal's design is "
+                     f"{own.kind!r}), or one of 'rct', 'matched', 'historical', "
+                     "'before_after'")
+    return cls()  # a registered design with defaults
 
 
 def rule_threshold(rule: PricingRule) -> float:

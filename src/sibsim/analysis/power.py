@@ -37,6 +37,7 @@ from sibsim.money.evaluation import (
     contract_round,
     evaluation_triggers,
     in_strata,
+    measured_periods,
     outcome_units,
     person_periods,
 )
@@ -185,12 +186,17 @@ def evaluation_power(deal: Deal) -> xr.Dataset:
         n_t = size.sel(arm="treatment").values
         n_c = size.sel(arm="comparison").values if "comparison" in arms else np.zeros_like(n_t)
         u = outcome_units(ds, ev).values
+        # a drifting prediction (Predicted) at its mean: no drift
+        params.update(ev.design.period_draws(ev.metric, None, np.zeros(1, np.int64), u.shape[-1],
+                                             int(ds.attrs["periods_per_year"])))
+        mask = _window_mask(ev, entry, u.shape[-1], n_t)
         for trig in evaluation_triggers(ev, u, arms, size, entry):
             waves = trig.waves
             nt = float(n_t[waves].sum())
             t_units = float(trig.treated_units[:, waves].sum(1)[0])
             t_rate, t_var = t_units / nt, t_units / nt**2
-            measured = Measured(waves=waves, treated=n_t[waves], spans=trig.spans[waves])
+            measured = Measured(waves=waves, treated=n_t[waves], spans=trig.spans[waves],
+                                periods=measured_periods(mask, waves, trig.period, trig.upto))
             c, vc = ev.design.counterfactual(ev.metric, params, trig.comparison, measured)
             c_rate, c_var = float(np.ravel(c)[0]), float(np.ravel(vc)[0])
             target = ev.target_per_person_period

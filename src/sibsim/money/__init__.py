@@ -27,6 +27,7 @@ from sibsim.money.evaluation import (
     EvaluationDesign,
     Historical,
     Matched,
+    Predicted,
     check_evaluations,
     evaluate,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "Payer",
     "PayerSplit",
     "PaymentResult",
+    "Predicted",
     "PricePerUnit",
     "PricingRule",
     "ProRataGuarantee",

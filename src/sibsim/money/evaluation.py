@@ -10,6 +10,9 @@ variants registered in :data:`EVALUATION_DESIGNS` (TOML ``design = {kind = ...}`
   (e.g. ``Normal(0, 0.03)``);
 * :class:`Historical` (``"historical"``): no concurrent group; the counterfactual is a fixed
   historical rate per participant over the window (``historical_rate``, itself uncertain);
+* :class:`Predicted` (``"predicted"``): a model's prediction, a historical rate whose error
+  drifts year by year with the business cycle the model misses (``drift``: the sd a year of
+  the log-ratio of prediction to truth, a random walk or an AR(1) over calendar years);
 * :class:`BeforeAfter` (``"before_after"``): the same people before the service; the scenario's
   comparison arm (``ComparisonGroup(ratio=1)``) plays their "before" period, and ``bias`` can
   represent a secular trend or regression to the mean;
@@ -74,7 +77,7 @@ from sibsim.money.kernels.chain import PAIRWISE_BLOCK, masked_period_sums, sum_s
 from sibsim.money.money_metric import MoneyValue, read_money
 from sibsim.money.results import EvaluationTable
 from sibsim.spec import _validate as v
-from sibsim.spec.distributions import Distribution, as_distribution, require_support
+from sibsim.spec.distributions import Distribution, Normal, as_distribution, require_support
 from sibsim.spec.toml import KeyProblem, Section, parse_distribution
 from sibsim.spec.variant import Registry, Spec, param
 
@@ -90,17 +93,19 @@ __all__ = [
     "Historical",
     "Matched",
     "Measured",
+    "Predicted",
     "check_evaluations",
     "contract_round",
     "evaluate",
     "evaluation_fixed",
+    "measured_periods",
     "person_periods",
     "targets_met",
     "unit_values",
 ]
 
 #: The evaluation designs, by TOML ``kind``: ``"rct"``, ``"matched"``, ``"historical"``,
-#: ``"before_after"``, ``"blend"``.
+#: ``"predicted"``, ``"before_after"``, ``"blend"``.
 EVALUATION_DESIGNS = Registry("evaluation design")
 
 
@@ -190,6 +195,14 @@ class Measured(NamedTuple):
     #: shape ``(draws, len(waves))``, by which a design values a rate given in outcome units
     #: (a historical rate); None: outcome units
     value: np.ndarray | None = None
+    #: the periods each of the trigger's waves measures, shape ``(len(waves), periods)``: 1
+    #: where measured (the wave's window, up to the last period of a result to date, or the
+    #: trigger's one period with ``per_period``), else 0 (:func:`measured_periods`), for a
+    #: design whose counterfactual varies by period (:class:`Predicted`); None: not given
+    periods: np.ndarray | None = None
+    #: money evaluations: currency per outcome unit of each period, shape ``(draws, periods)``
+    #: (``Evaluation.money``); None: outcome units
+    scale: np.ndarray | None = None
 
 
 # --------------------------------------------------------------------------- designs
@@ -212,6 +225,15 @@ class EvaluationDesign(Spec):
 
     def parameters(self, metric: str) -> dict[str, Distribution]:
         """Uncertain inputs of the design for ``metric``, by parameter name."""
+        return {}
+
+    def period_draws(self, metric: str, seed: int | None, draws: np.ndarray, n_periods: int,
+                     periods_per_year: int) -> dict[str, np.ndarray]:
+        """Random values of the design that vary by period (a drifting prediction's error), by
+        name, each of shape ``(len(draws), n_periods)``, for the draws with global indices
+        ``draws``, keyed on ``(seed, name, draw block)`` like the parameters; ``seed=None``:
+        at their mean (the power analysis). They join the ``params`` that
+        :meth:`counterfactual` gets. None by default."""
         return {}
 
     def check_waves(self, field: str, n_waves: int) -> None:
@@ -382,6 +404,151 @@ class Historical(EvaluationDesign):
         return rate, np.zeros(len(rate))
 
 
+#: The standard normal steps of a :class:`Predicted` design's drift (one stream a year).
+_STEP = Normal(0.0, 1.0)
+
+
+@EVALUATION_DESIGNS.register
+@dataclass(frozen=True)
+class Predicted(Historical):
+    """A model's prediction of the counterfactual whose error drifts with the business cycle:
+    the historical rate (its level, uncertain as in :class:`Historical`) times
+    ``exp(d[y])`` in calendar year ``y`` of the horizon, where ``d``, the log-ratio of the
+    prediction to the truth, follows an AR(1) over calendar years,
+    ``d[y] = persistence x d[y - 1] + drift x z[y]`` with ``d[-1] = 0`` and ``z[y]`` standard
+    normal (``persistence = 1``: a random walk). The model is fitted before the first year, so
+    the first year's prediction is already one step off: with a random walk,
+    ``Var d[y] = (y + 1) x drift**2`` and ``Cov(d[s], d[y]) = (min(s, y) + 1) x drift**2``.
+
+    Each trigger's counterfactual uses the drifted prediction of the periods it measures: with
+    ``per_period`` (paid year by year) each year's result uses that year's ``exp(d[y])``; a
+    whole window (or a pooled result) uses the mean of ``exp(d)`` over the periods of each
+    wave's window (weighted by the money per unit of each period for a money evaluation). The
+    drift is the prediction's error only: the truth (the simulated outcomes) does not move
+    with it. ``exp(d)`` is a lognormal factor: its mean is ``exp(Var d / 2)``, 1.0002 for a
+    year of ``drift = 0.02``.
+
+    ``z[y]`` is sampled per draw from its own keyed stream, ``evaluation.<metric>.drift[y]``
+    (``evaluation.cycle.<cycle>[y]`` with ``cycle``), so a year's drift does not depend on
+    later years' or on the horizon, and no other draw of the run changes. The drift is not
+    one of the evaluation's :meth:`parameters` (it is a path over the horizon, not a number);
+    the power analysis takes it at its mean, 0. A person-level residual of the prediction
+    needs no field: it is the spread of the outcome itself, which the simulation has.
+    ``drift = 0`` gives :class:`Historical`'s numbers to the last bit.
+
+    Parameters
+    ----------
+    historical_rate : float or Distribution, or a sequence of them
+        The prediction's level, as :class:`Historical`'s ``historical_rate`` (outcome units
+        per participant over what a trigger of a wave measures; its uncertainty is the
+        prediction's level bias).
+    drift : float
+        Standard deviation of a year's step of the log-ratio of prediction to truth (a
+        fraction, e.g. 0.03: a 3% drift a year), in [0, 1].
+    persistence : float
+        The AR(1) coefficient of the log-ratio from one year to the next, in [0, 1]: 1 (the
+        default) a random walk, the error accumulating; below 1 the prediction is pulled back
+        towards the truth (a re-estimated model), its error's sd tending to
+        ``drift / sqrt(1 - persistence**2)``.
+    cycle : str, optional
+        The business cycle the drift follows: evaluations whose designs name the same cycle
+        share the steps ``z[y]`` (their drifts move together); None: the evaluation's own.
+
+    Examples
+    --------
+    >>> p = Predicted(historical_rate=9.4, drift=0.03, persistence=0.5, cycle="finland")
+    >>> p.kind, p.needs_comparison, sorted(p.parameters("wages"))
+    ('predicted', False, ['evaluation.wages.historical_rate'])
+    >>> Predicted(historical_rate=9.4, drift=5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Predicted.drift: got 5; allowed: a finite number in [0, 1], ...: write 0.05 for 5%
+    """
+
+    kind = "predicted"
+
+    drift: float = param(
+        v.fraction(0.0, 1.0),
+        doc="sd of a year's step of the log-ratio of prediction to truth (fraction, 0.03 = "
+            "3% a year), in [0, 1]; 0: the historical design")
+    persistence: float = param(
+        v.fraction(0.0, 1.0), default=1.0,
+        doc="AR(1) coefficient of the log-ratio from year to year, in [0, 1]; 1: a random walk")
+    cycle: str | None = param(
+        v.optional(v.label), default=None,
+        doc="name of the business cycle: designs naming the same cycle share the drift's "
+            "steps; None: the evaluation's own")
+
+    def _stream(self, metric: str, year: int) -> str:
+        """The keyed stream of year ``year``'s step."""
+        if self.cycle is None:
+            return f"evaluation.{metric}.drift[{year}]"
+        return f"evaluation.cycle.{self.cycle}[{year}]"
+
+    @staticmethod
+    def _path(metric: str) -> str:
+        """The name of the log-ratio path (draws, periods) among a trigger's ``params``."""
+        return f"evaluation.{metric}.drift_path"
+
+    def period_draws(self, metric: str, seed: int | None, draws: np.ndarray, n_periods: int,
+                     periods_per_year: int) -> dict[str, np.ndarray]:
+        """The log-ratio of prediction to truth in each period (draws, periods): the AR(1)
+        over calendar years, period ``p`` in year ``p // periods_per_year``; none with
+        ``drift = 0``.
+
+        Examples
+        --------
+        >>> p = Predicted(historical_rate=1.0, drift=0.1)
+        >>> d = p.period_draws("m", 1, np.arange(3), 8, 4)["evaluation.m.drift_path"]
+        >>> d.shape, bool(np.all(d[:, :4] == d[:, :1])), bool(np.all(d[:, 4:] == d[:, 4:5]))
+        ((3, 8), True, True)
+        """
+        if self.drift == 0.0:
+            return {}
+        draws = np.asarray(draws, dtype=np.int64)
+        years = np.arange(n_periods) // int(periods_per_year)
+        d = np.zeros((len(draws), int(years[-1]) + 1 if n_periods else 0))
+        if seed is not None:
+            level = np.zeros(len(draws))
+            for y in range(d.shape[1]):
+                z = _sample_for_draws(_STEP, self._stream(metric, y), seed, draws)
+                level = self.persistence * level + self.drift * z
+                d[:, y] = level
+        return {self._path(metric): d[:, years]}
+
+    def counterfactual(self, metric: str, params: Mapping[str, np.ndarray],
+                       comparison: ComparisonArm | None,
+                       measured: Measured) -> tuple[np.ndarray, np.ndarray]:
+        if self.drift == 0.0:
+            return super().counterfactual(metric, params, comparison, measured)
+        name = self._path(metric)
+        if name not in params or measured.periods is None:
+            raise v.fail(f"Predicted[{metric}]", "a trigger without its periods or drift",
+                         "the drift path of period_draws in params and Measured.periods")
+        rate = _draws(params, metric, "historical_rate", self.historical_rate)
+        waves = list(measured.waves)
+        n, spans = np.asarray(measured.treated, float), np.asarray(measured.spans, float)
+        periods = np.asarray(measured.periods, float)
+        cols = np.flatnonzero(periods.any(0))  # only the periods measured: (D, W', p) small
+        factor = np.exp(params[name][:, cols])  # (D, p)
+        weights = periods[None, :, cols]  # (1, W', p)
+        if measured.scale is not None:
+            weights = weights * np.asarray(measured.scale, float)[:, None, cols]
+        else:
+            weights = weights * np.ones((factor.shape[0], 1, 1))
+        total = weights.sum(-1)  # 0 only for a wave the trigger does not measure (span 0)
+        drifted = np.where(total > 0, (weights * factor[:, None, :]).sum(-1)
+                           / np.where(total > 0, total, 1.0), 1.0)
+        per_wave = (rate[:, waves] if rate.ndim == 2 else rate[:, None]) * drifted  # (D, W')
+        if measured.value is not None:
+            per_wave = per_wave * measured.value
+        if len(waves) == 1 and spans[0] == 1:
+            out = per_wave[:, 0]
+        else:
+            out = (per_wave * (n * spans)).sum(1) / n.sum()
+        return out, np.zeros(len(out))
+
+
 @EVALUATION_DESIGNS.register
 @dataclass(frozen=True)
 class BeforeAfter(_BiasedComparison):
@@ -498,6 +665,14 @@ class Blend(EvaluationDesign):
     def check_waves(self, field: str, n_waves: int) -> None:
         for i, d in enumerate(self.designs):
             d.check_waves(f"{field}.designs[{i}]", n_waves)
+
+    def period_draws(self, metric: str, seed: int | None, draws: np.ndarray, n_periods: int,
+                     periods_per_year: int) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for i, d in enumerate(self.designs):
+            out.update(d.period_draws(self._part(metric, i), seed, draws, n_periods,
+                                      periods_per_year))
+        return out
 
     def counterfactual(self, metric: str, params: Mapping[str, np.ndarray],
                        comparison: ComparisonArm | None,
@@ -629,8 +804,9 @@ class Evaluation(Spec):
         Name of the outcome metric (matches the contract's ``MetricTerms.metric``).
     design : EvaluationDesign or str
         Where the counterfactual comes from: :class:`RCT` (default), :class:`Matched`,
-        :class:`Historical` or :class:`BeforeAfter`. A kind name (``"matched"``) is the older
-        spelling: the design is then built from the flat ``bias`` / ``historical_rate``.
+        :class:`Historical`, :class:`Predicted`, :class:`BeforeAfter` or :class:`Blend`. A
+        kind name (``"matched"``) is the older spelling: the design is then built from the flat
+        ``bias`` / ``historical_rate``.
     window : int
         Follow-up periods per participant, from entry (plus ``window_start``); Peterborough: 1
         year after release. With ``clock="calendar"`` the window is ``calendar_window``.
@@ -1155,6 +1331,32 @@ def person_periods(mask: np.ndarray, n_t: np.ndarray, waves: Sequence[int],
     return float((np.asarray(n_t, float) * m.sum(1))[list(waves)].sum())
 
 
+def measured_periods(mask: np.ndarray, waves: Sequence[int], period: int | None = None,
+                     upto: int | None = None) -> np.ndarray:
+    """The periods a trigger measures in each of its waves, ``(len(waves), P)``: 1 where
+    measured, else 0 (:attr:`Measured.periods`): the trigger's one ``period`` (``per_period``),
+    each wave's window up to ``upto`` (a result to date), else each wave's whole window.
+    ``mask`` (W, P): the windows.
+
+    Examples
+    --------
+    >>> mask = np.array([[True, True, False], [False, True, True]])
+    >>> measured_periods(mask, [0, 1], upto=1).tolist()
+    [[1.0, 1.0, 0.0], [0.0, 1.0, 0.0]]
+    >>> measured_periods(mask, [1], period=2).tolist()
+    [[0.0, 0.0, 1.0]]
+    """
+    m = np.asarray(mask, dtype=bool)[list(waves)]
+    if period is not None:
+        out = np.zeros(m.shape)
+        out[:, period] = 1.0
+        return out
+    if upto is not None:
+        m = m.copy()
+        m[:, upto + 1:] = False
+    return m.astype(float)
+
+
 def _target_met(ev: Evaluation, units: np.ndarray, person_periods: float) -> np.ndarray:
     """Whether each draw's improvement per person-period (rounded to the contract's precision)
     reaches the evaluation's ``target_per_person_period``; all True without a target."""
@@ -1278,6 +1480,8 @@ def _prepare(ds: xr.Dataset, ev: Evaluation, seed: int
     params = {name: _sample_for_draws(dist, name, seed, ds["draw"].values)
               for name, dist in ev.parameters().items()}
     u = outcome_units(ds, ev).values  # (D, A, W, P)
+    params.update(design.period_draws(ev.metric, seed, ds["draw"].values, u.shape[-1],
+                                      int(ds.attrs["periods_per_year"])))
     triggers = []
     mask = _window_mask(ev, entry, u.shape[-1], n_t)
     scale = noise = None
@@ -1294,7 +1498,9 @@ def _prepare(ds: xr.Dataset, ev: Evaluation, seed: int
             by_wave = _wave_values(scale, mask, waves, trig.period, trig.upto)
             value = _mean_value(scale, mask, n_t, waves, trig.period, trig.upto)
         measured = Measured(waves=waves, treated=n_t[waves], spans=trig.spans[waves],
-                            value=by_wave)
+                            value=by_wave,
+                            periods=measured_periods(mask, waves, trig.period, trig.upto),
+                            scale=scale)
         c_rate, c_var = design.counterfactual(ev.metric, params, trig.comparison, measured)
         triggers.append(_FixedTrigger(waves, int(trig.known), bool(trig.cumulative),
                                       n_t[waves].sum(), trig.period, c_rate, c_var, trig.upto,
