@@ -239,19 +239,6 @@ def test_cli_workers_writes_the_file_of_one_process(tmp_path):
     _same(open_results(a), open_results(b))
 
 
-def test_a_store_written_from_the_cluster_holds_the_results_of_one_process(client, one_process,
-                                                                         tmp_path):
-    pytest.importorskip("zarr", reason="zarr is not installed (pip install sibsim[dask])")
-    from sibsim.store import analyse_to_zarr, open_store
-
-    path = analyse_to_zarr(_deal(), tmp_path / "r.zarr", draws=DRAWS, seed=SEED,
-                           block_draws=100, client=client, progress=False)
-    back = open_store(path, deal=_deal())
-    for g in GROUPS:
-        getattr(back, g).load()
-    _same(back, one_process)
-
-
 def _store_run(client, path, monkeypatch, **kwargs):
     """analyse_to_zarr on the cluster, counting the blocks the client writes itself."""
     from sibsim import store
