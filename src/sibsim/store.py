@@ -152,11 +152,10 @@ def _initialise(path: Path, first_block: dict, draws: int, block: int, identity:
         with warnings.catch_warnings():
             # labels (payer, tranche, ...) are fixed-length strings, not yet in zarr v3's spec
             warnings.filterwarnings("ignore", message=".*does not have a Zarr V3 spec")
+            # metadata of every variable; the values of the numpy-backed ones (the draw
+            # coordinate, the variables without draws) are written now, the per-draw ones
+            # (dask templates, never computed) block by block
             full.to_zarr(str(path), group=g, mode="a", compute=False, consolidated=False)
-            # the draw coordinate and the variables without draws are written now
-            fixed = full.drop_vars([k for k, v in full.data_vars.items() if "draw" in v.dims])
-            fixed = fixed.assign_coords(draw=coords["draw"])
-            fixed.to_zarr(str(path), group=g, mode="a", consolidated=False)
 
 
 #: The zarr arrays of the store this process last wrote into, opened once for all its blocks:
