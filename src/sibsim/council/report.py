@@ -85,7 +85,12 @@ def _figures(results, deal: Deal, lang: str, facts: Facts) -> dict[str, str]:
     return out
 
 
-def _outcome_name(deal: Deal) -> str:
+def _outcome_name(deal: Deal, facts: Facts | None = None) -> str:
+    """The outcome process the break-even speaks of: the one whose effect was searched
+    (``facts.breakeven.outcome``), else the first."""
+    be = None if facts is None else facts.breakeven
+    if be is not None and be.outcome:
+        return be.outcome
     s = deal.scenario
     return s.process_names[0] if getattr(s, "process_names", None) else s.outcome.name
 
@@ -98,14 +103,14 @@ def _unit_words(facts: Facts, deal: Deal, lang: str) -> str:
             STATE_WORDS.get(s, {}).get(lang, f"“{s}”") for s in be.states)
         years = PERIOD_WORDS["years"][lang]
         return f"{years} {states}"
-    name = _outcome_name(deal)
+    name = _outcome_name(deal, facts)
     words = OUTCOME_WORDS.get(name)
     return words[lang] if words else PERIOD_WORDS["events_of"][lang].format(name=name)
 
 
 def _effect_phrase(facts: Facts, deal: Deal, lang: str, f: Formatter) -> str:
     t, be = TEXTS[lang], facts.breakeven
-    name = _outcome_name(deal)
+    name = _outcome_name(deal, facts)
     obj = OUTCOME_OBJECT.get(name, {}).get(lang) or PERIOD_WORDS["object_of"][lang].format(
         name=name)
     e = be.effect
@@ -241,10 +246,11 @@ def council_report(results, deal: Deal, lang: str = "fi", confidence: float = 0.
         else:
             s.append("<p>" + e(t["breakeven_none"].format(share=f.pct(be.share_none, 0)))
                      + "</p>")
-        if np.isfinite(facts.effect_mean):
-            lo, hi = facts.effect_q
+        if np.isfinite(facts.be_effect_mean):  # the prior of the effect searched
+            lo, hi = facts.be_effect_q
             s.append('<p class="note">' + e(t["effect_prior"].format(
-                mean=f.num(facts.effect_mean, 2), lo=f.num(lo, 2), hi=f.num(hi, 2))) + "</p>")
+                mean=f.num(facts.be_effect_mean, 2), lo=f.num(lo, 2), hi=f.num(hi, 2)))
+                + "</p>")
     per_unit, unit = currency_words(lang, deal.currency)
     s.append(f"<h3>{e(t['investors_h'])}</h3><p>" + e(t["investors_text"].format(
         per_unit=per_unit, unit=unit, invested=money(facts.inv_invested_median),

@@ -457,6 +457,7 @@ OUTCOME_OBJECT: dict[str, dict[str, str]] = {
     "reconviction event": {"fi": "uusintarikoksia", "sv": "återfallen i brott",
                            "en": "reconvictions"},
     "jail day": {"fi": "vankilapäiviä", "sv": "dagarna i fängelse", "en": "days in jail"},
+    "jail_days": {"fi": "vankilapäiviä", "sv": "dagarna i fängelse", "en": "days in jail"},
     "NEET year": {"fi": "koulutuksen ja työn ulkopuolella vietettyjä vuosia",
                   "sv": "åren utanför utbildning och arbete",
                   "en": "years not in education, employment or training"},
