@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -66,6 +65,7 @@ from sibsim.money.sib import (
     money_flows,
 )
 from sibsim.spec import _validate as v
+from sibsim.spec.effect import Effect
 
 __all__ = ["BreakevenBlocks", "breakeven", "default_effect_range", "searched_effect"]
 
@@ -95,7 +95,7 @@ class SearchedEffect:
     index: int
     name: str
     parameter: str
-    effect: Any
+    effect: Effect | None
 
 
 def searched_effect(deal: Deal, outcome: str | None = None) -> SearchedEffect:
