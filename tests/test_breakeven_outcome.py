@@ -310,3 +310,18 @@ def test_command_line_searches_the_named_process_with_its_own_range(tmp_path):
     # the file's range (1 to 30) is housing's: the jail-day effect gets its own default
     assert be.attrs["outcome"] == JAIL and list(be.attrs["effect_range"]) == [1.0, 0.5]
     be.close()
+
+
+def test_the_design_grid_stays_on_the_first_process(denver):
+    """``default_effects`` varies the first process's effect: a deal whose break-even
+    searches the jail-day effect lends it neither the jail-day range nor its direction."""
+    from sibsim.analysis.evaluation_design import default_effects
+
+    first = default_effects(denver.replace(breakeven=BreakevenSearch()), points=5)
+    assert first[0] == 1.0 and first[-1] > 1.0  # the housing hazard ratio, upwards
+    jail = denver.replace(breakeven=BreakevenSearch(effect_range=(1.0, 0.4), outcome=JAIL))
+    np.testing.assert_array_equal(default_effects(jail, points=5), first)
+    housing = denver.replace(breakeven=BreakevenSearch(effect_range=(1.0, 30.0),
+                                                       outcome="housing"))
+    np.testing.assert_array_equal(default_effects(housing, points=5),
+                                  default_effects(denver, points=5))
