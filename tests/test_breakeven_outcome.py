@@ -289,6 +289,10 @@ def test_results_summary_and_council_name_the_jail_day_effect(denver):
     assert facts.effect_mean > 5  # the assumptions table keeps the housing hazard ratio
     html = council_report(res, deal, lang="en")
     assert ("reduce days in jail by at least" in html) == bool(np.isfinite(be.effect))
+    assert ("The calculation changes only how much the service reduces or increases days in "
+            "jail; its other effects are kept as assumed.") in html
+    fi = council_report(res, deal, lang="fi")
+    assert "kuinka paljon palvelu vähentää tai lisää vankilapäiviä" in fi
     # the investors' break-even in outcome terms: jail days avoided, worded as a reduction
     inv = breakeven_units(res.breakeven, deal, 2, party="investors")
     assert inv.outcome == JAIL and inv.kind == "events"

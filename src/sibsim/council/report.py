@@ -108,11 +108,16 @@ def _unit_words(facts: Facts, deal: Deal, lang: str) -> str:
     return words[lang] if words else PERIOD_WORDS["events_of"][lang].format(name=name)
 
 
+def _effect_object(facts: Facts, deal: Deal, lang: str) -> str:
+    """The searched outcome as the object of "reduce ...": "days in jail", "vankilapäiviä"."""
+    name = _outcome_name(deal, facts)
+    return OUTCOME_OBJECT.get(name, {}).get(lang) or PERIOD_WORDS["object_of"][lang].format(
+        name=name)
+
+
 def _effect_phrase(facts: Facts, deal: Deal, lang: str, f: Formatter) -> str:
     t, be = TEXTS[lang], facts.breakeven
-    name = _outcome_name(deal, facts)
-    obj = OUTCOME_OBJECT.get(name, {}).get(lang) or PERIOD_WORDS["object_of"][lang].format(
-        name=name)
+    obj = _effect_object(facts, deal, lang)
     e = be.effect
     if be.measure == "absolute":
         return t["effect_absolute"].format(what=obj, x=f.num(e, 3))
@@ -229,6 +234,9 @@ def council_report(results, deal: Deal, lang: str = "fi", confidence: float = 0.
     be = facts.breakeven
     if be is not None:
         s.append(f"<h3>{e(t['breakeven_h'])}</h3>")
+        if deal.scenario.other_processes:  # which of the service's effects is examined
+            s.append("<p>" + e(t["breakeven_outcome"].format(
+                what=_effect_object(facts, deal, lang))) + "</p>")
         no_effect = (0.0 if be.measure == "absolute" else 1.0)
         if np.isfinite(be.effect) and abs(be.effect - no_effect) < 0.005:
             s.append("<p>" + e(t["breakeven_no_effect"]) + "</p>")  # "at least 0 %" reads badly
