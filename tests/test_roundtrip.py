@@ -409,7 +409,8 @@ def every_key_documents() -> dict[str, dict]:
             "docs-example": tomllib.loads(_docs_example())}
     counts = tomllib.loads(builtin_scenarios()["peterborough"].read_text(encoding="utf-8"))
     counts["outcome"]["clock"] = "calendar"
-    counts["breakeven"] = {"effect_range": [1.0, 0.45], "grid": 23}
+    counts["breakeven"] = {"effect_range": [1.0, 0.45], "grid": 23,
+                           "outcome": "reconviction event"}
     docs["counts-calendar"] = counts
     markov = tomllib.loads(_docs_example())
     markov["outcome"]["clock"] = "calendar"

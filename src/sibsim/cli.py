@@ -101,6 +101,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="true effects searched for break-even, in the effect's measure "
                           "(e.g. 1.0 0.3 for a relative risk from 1 down to 0.3); default: the "
                           "scenario file's [breakeven] table, else halving or doubling")
+    run.add_argument("--breakeven-outcome", default=None, metavar="NAME",
+                     help="outcome process whose effect is searched for break-even (its "
+                          "[[outcome]] name, e.g. jail_days); the other processes keep their "
+                          "sampled effects. Default: the scenario file's [breakeven] outcome, "
+                          "else the first process. Another process than the file's searches "
+                          "its own default range unless --breakeven-range is given")
     run.add_argument("--block-draws", type=int, default=None, metavar="N",
                      help="draws processed at a time through the whole chain (bounds memory; "
                           "results do not depend on it); default: chosen from the memory "
@@ -454,12 +460,25 @@ def _main(argv: Sequence[str] | None = None) -> int:
         deal = load_scenario(args.scenario)
     except ScenarioFileError as err:
         return _fail(str(err))
-    if args.breakeven_range is not None:
-        from sibsim.money.deal import BreakevenSearch
+    if args.breakeven_range is not None or args.breakeven_outcome is not None:
+        from sibsim.money.deal import BreakevenSearch, breakeven_process
 
+        search = deal.breakeven
+        outcome, effect_range = search.outcome, search.effect_range
+        if args.breakeven_outcome is not None:
+            try:
+                new = breakeven_process(deal.scenario, args.breakeven_outcome,
+                                        "--breakeven-outcome")
+            except ValueError as err:
+                return _fail(str(err))
+            if new != breakeven_process(deal.scenario, outcome):
+                effect_range = None  # the file's range is that of its own process's effect
+            outcome = args.breakeven_outcome
         try:
+            if args.breakeven_range is not None:
+                effect_range = tuple(args.breakeven_range)
             deal = deal.replace(breakeven=BreakevenSearch(
-                effect_range=tuple(args.breakeven_range), grid=deal.breakeven.grid))
+                effect_range=effect_range, grid=search.grid, outcome=outcome))
         except ValueError as err:
             return _fail(f"--breakeven-range: {err}")
     out = args.out or Path("results") / f"{deal.name}.nc"

@@ -19,7 +19,7 @@ import xarray as xr
 
 from sibsim import resources
 from sibsim.analysis.blocks import DrawAssembler, DrawSum, DrawSumPart
-from sibsim.analysis.breakeven import BreakevenBlocks
+from sibsim.analysis.breakeven import BreakevenBlocks, searched_effect
 from sibsim.analysis.budget import (
     ALL_PAYERS,
     LANGUAGES,
@@ -206,7 +206,7 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
     draws = v.positive_int("draws", draws)
     confidence = check_confidence("confidence", confidence)
     seed = resolve_seed(seed)
-    do_be = with_breakeven and deal.scenario.effect is not None
+    do_be = with_breakeven and searched_effect(deal).effect is not None
     if keep_outcomes is not None:
         keep_outcomes = v.flag("keep_outcomes", keep_outcomes)
     available = resources.available_memory() if check_memory else None
@@ -661,8 +661,15 @@ def describe(res: SIBResults, deal: Deal) -> str:
     if res.breakeven is not None:
         be = res.breakeven
         meas = be.attrs["measure"]
-        what = f"true effect on {plural(scenario.outcome.name)}"
+        # the searched process's effect (older results without the attribute: the first's)
+        searched = be.attrs.get("outcome", scenario.outcome.name)
         lines += ["", "Break-even"]
+        if scenario.other_processes:  # which process's effect, and that the others keep theirs
+            what = f"true effect on {searched!r}"
+            lines.append(f"  Searched: the {what} ({meas}); the other outcome processes keep "
+                         "each draw's sampled effect.")
+        else:
+            what = f"true effect on {plural(searched)}"
         for party, text, var in (
             ("investors", "Investors break even (NPV at their discount rate = 0)",
              "breakeven_effect"),

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sibsim.analysis.breakeven import _CURVES, BreakevenBlocks
+from sibsim.analysis.breakeven import _CURVES, BreakevenBlocks, searched_effect
 from sibsim.money.deal import Deal
 from sibsim.report import SIBResults, run_block
 
@@ -268,7 +268,7 @@ def analyse_to_zarr(deal: Deal, path: str | os.PathLike, *, draws: int, seed: in
 
     path = Path(path)
     draws = v.positive_int("draws", draws)
-    do_be = with_breakeven and deal.scenario.effect is not None
+    do_be = with_breakeven and searched_effect(deal).effect is not None
     if block_draws is None:
         est = estimate_run(deal, draws, engine=engine, with_breakeven=do_be,
                            keep_outcomes=True)

@@ -29,6 +29,11 @@ points, by two rules:
 
 Both are NaN when there is no such crossing in the range. The same grid gives the curves of
 P(investor loss) and P(commissioner net loss) against the true effect.
+
+With several outcome processes (``Scenario.other_processes``) one process's effect is searched
+(``[breakeven] outcome``, default the first): its effect parameter is overridden, every other
+process keeps the draw's sampled effect, and each process's treated cells keep their own noise
+ratio. The result's attributes ``outcome`` and ``effect_parameter`` say which effect it is.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
 from sibsim.engine.run import _process_models, default_chunk
 from sibsim.money.capital import investor_tranches
-from sibsim.money.deal import Deal
+from sibsim.money.deal import Deal, breakeven_process
 from sibsim.money.municipality import per_period_rate
 from sibsim.money.sib import (
     check_same_draws,
@@ -60,8 +65,9 @@ from sibsim.money.sib import (
     money_flows,
 )
 from sibsim.spec import _validate as v
+from sibsim.spec.effect import Effect
 
-__all__ = ["BreakevenBlocks", "breakeven", "default_effect_range"]
+__all__ = ["BreakevenBlocks", "breakeven", "default_effect_range", "searched_effect"]
 
 PARTIES = ("investors", "investors_target_irr", "commissioner")
 RULES = ("first", "stays")
@@ -76,25 +82,69 @@ _FREE_TABLES_BYTES = 256 * 2**20
 _SERIAL_TRACE_CELLS = 4_000_000
 
 
-def default_effect_range(deal: Deal) -> tuple[float, float]:
+@dataclasses.dataclass(frozen=True)
+class SearchedEffect:
+    """The outcome process whose effect the break-even search varies.
+
+    ``index``: its position in ``Scenario.processes``; ``name``: its name; ``parameter``: the
+    name of its effect in ``Scenario.parameters()`` and ``simulate(overrides=...)``
+    (``"effect.value"`` for the first process, ``"<name>.effect.value"`` for another);
+    ``effect``: its :class:`~sibsim.spec.effect.Effect`.
+    """
+
+    index: int
+    name: str
+    parameter: str
+    effect: Effect | None
+
+
+def searched_effect(deal: Deal, outcome: str | None = None) -> SearchedEffect:
+    """The process whose effect is searched: ``outcome`` (a process name), else the deal's
+    ``[breakeven] outcome``, else the first process. An unknown name, or a process without
+    an effect, is refused (:func:`sibsim.money.deal.breakeven_process`).
+
+    >>> import sibsim
+    >>> deal = sibsim.load_scenario("denver-housing")
+    >>> searched_effect(deal).parameter, searched_effect(deal, "jail_days").parameter
+    ('effect.value', 'jail_days.effect.value')
+    """
+    sc = deal.scenario
+    if outcome is None:
+        i = breakeven_process(sc, deal.breakeven.outcome)
+    else:
+        i = breakeven_process(sc, outcome, "breakeven.outcome")
+    proc = sc.processes[i]
+    return SearchedEffect(i, proc.name, "effect.value" if i == 0 else f"{proc.name}.effect.value",
+                          proc.effect)
+
+
+def default_effect_range(deal: Deal, outcome: str | None = None) -> tuple[float, float]:
     """(no effect, strongest effect) searched by default: a halving or doubling of the rate (a
     ratio measure), or 0.25 added or taken away (an absolute one).
 
-    The direction is the one the scenario's effect takes: the side of *no effect* on which the
-    mean of its prior lies (a hazard ratio of 1.4 on returning to work: towards 2.0), as the
-    first outcome process's effect is the one searched. A prior centred on no effect leaves
-    the direction to the first evaluation (fewer events: towards 0.5).
+    The direction is the one the searched effect takes (``outcome``, else the deal's
+    ``[breakeven] outcome``, else the first process: :func:`searched_effect`): the side of *no
+    effect* on which the mean of its prior lies (a hazard ratio of 1.4 on returning to work:
+    towards 2.0). A prior centred on no effect leaves the direction to the first evaluation
+    of that process (fewer events: towards 0.5).
 
     >>> import sibsim
     >>> default_effect_range(sibsim.load_scenario("peterborough"))  # relative rate 0.9
     (1.0, 0.5)
     >>> default_effect_range(sibsim.load_scenario("lapset-sib-2"))  # hazard ratio 1.4
     (1.0, 2.0)
+    >>> default_effect_range(sibsim.load_scenario("denver-housing"), "jail_days")  # rr 0.7
+    (1.0, 0.5)
     """
-    effect = deal.scenario.effect
+    searched = searched_effect(deal, outcome)
+    effect = searched.effect
+    if effect is None:
+        raise v.fail("Scenario.effect", None, "an effect, to search for break-even")
     none = 0.0 if effect.measure == "absolute" else 1.0
     mean = float(effect.value.mean)  # a number is held as a Fixed distribution
-    up = mean > none if mean != none else deal.evaluations[0].direction != "reduce"
+    own = [e for e in deal.evaluations
+           if e.process == searched.name or (e.process is None and searched.index == 0)]
+    up = mean > none if mean != none else (own or deal.evaluations)[0].direction != "reduce"
     if effect.measure == "absolute":
         return (0.0, 0.25) if up else (0.0, -0.25)
     return (1.0, 2.0) if up else (1.0, 0.5)
@@ -104,7 +154,10 @@ class _Pipeline:
     """Money outcomes of every draw as a function of a per-draw true effect."""
 
     def __init__(self, deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
-                 fast: bool = True) -> None:
+                 fast: bool = True, searched: SearchedEffect | None = None) -> None:
+        #: the process whose effect varies (its effect's parameter name is overridden; every
+        #: other process keeps its sampled effect)
+        self.searched = searched if searched is not None else searched_effect(deal)
         ds = in_schema_order(ds)  # arrays are read by position
         cf = None if cf is None else in_schema_order(cf)
         self.deal, self.scenario, self.ds = deal, deal.scenario, ds
@@ -153,7 +206,14 @@ class _Pipeline:
                     break
                 self._free[start] = free
         names = list(ds["parameter"].values)
-        sampled = ds["parameter_value"].values[:, names.index("effect.value")]
+        if self.searched.parameter not in names:
+            raise v.fail("breakeven.ds", f"parameters without {self.searched.parameter!r}",
+                         "the outcome dataset of the deal's scenario (its parameters include "
+                         "the searched effect)")
+        # the noise ratio of every treated cell at the draw's sampled effects: the searched
+        # process's from its own variables (the process dimension), and that of every other
+        # process, whose expected outcomes stay at its sampled effect at every grid point
+        sampled = ds["parameter_value"].values[:, names.index(self.searched.parameter)]
         exp = self._expected(sampled)
         with np.errstate(divide="ignore", invalid="ignore"):
             self.ratio = {k: np.where(exp[k] > 0, ds[k].values[:, :1] / np.where(
@@ -167,9 +227,10 @@ class _Pipeline:
         }
 
     def _expected(self, effect: np.ndarray) -> dict[str, np.ndarray]:
-        """Expected treated-arm outcomes (events, and occupancy if any) at a per-draw effect:
-        exactly what ``simulate(..., engine="expected", overrides={"effect.value": effect})``
-        gives for the treatment arm."""
+        """Expected treated-arm outcomes (events, and occupancy if any) at a per-draw effect of
+        the searched process: exactly what ``simulate(..., engine="expected",
+        overrides={parameter: effect})`` gives for the treatment arm (``parameter``:
+        ``"effect.value"``, or ``"<process>.effect.value"`` for a further process)."""
         if not self.fast:
             return self._expected_general(effect)
         over = check_overrides(self.scenario, {"effect.value": effect}, self.D)
@@ -210,7 +271,7 @@ class _Pipeline:
     def _expected_general(self, effect: np.ndarray) -> dict[str, np.ndarray]:
         # the deal, not its scenario: a deal's correlated inputs reach the engine this way
         e = simulate(self.deal, self.D, self.seed, engine="expected", progress=False,
-                     overrides={"effect.value": effect}, first_draw=self.first,
+                     overrides={self.searched.parameter: effect}, first_draw=self.first,
                      engaged_events="engaged_events" in self.ds)
         return {k: e[k].values[:, :1] for k in self._keys()}  # treatment arm only
 
@@ -309,7 +370,8 @@ def _crossing(f: np.ndarray, xs: np.ndarray, rule: str) -> np.ndarray:
 
 
 def breakeven(deal: Deal, ds: xr.Dataset, *, cf: xr.Dataset | None = None,
-              effect_range: tuple[float, float] | None = None, grid: int = 41) -> xr.Dataset:
+              effect_range: tuple[float, float] | None = None, grid: int = 41,
+              outcome: str | None = None) -> xr.Dataset:
     """Break-even effect per draw for investors and the commissioner, and loss curves.
 
     Parameters
@@ -323,11 +385,15 @@ def breakeven(deal: Deal, ds: xr.Dataset, *, cf: xr.Dataset | None = None,
         The counterfactual of the run (:func:`sibsim.money.sib.counterfactual`); computed if
         not given. :func:`sibsim.analyse` passes the one it already has.
     effect_range : (no_effect, strongest), optional
-        Values of the effect (in the scenario's measure, e.g. relative risk) searched; default
-        from :func:`default_effect_range`.
+        Values of the effect (in the searched effect's measure, e.g. relative risk) searched;
+        default from :func:`default_effect_range`.
     grid : int
         Grid points between the two ends (ratios on a log scale); the crossing is interpolated
         linearly between grid points.
+    outcome : str, optional
+        Name of the outcome process whose effect is searched (e.g. ``"jail_days"``); every
+        other process keeps its sampled effect. None: the deal's ``[breakeven] outcome``, else
+        the first process.
 
     Returns
     -------
@@ -336,12 +402,14 @@ def breakeven(deal: Deal, ds: xr.Dataset, *, cf: xr.Dataset | None = None,
         discount rate), ``investors_target_irr`` and ``commissioner`` (rules in
         :data:`HEADLINE_RULE`), both rules in ``breakeven_effect_first`` and
         ``breakeven_effect_stays``; loss curves ``p_investor_loss(effect)``,
-        ``p_commissioner_net_loss(effect)`` and the mean NPVs.
+        ``p_commissioner_net_loss(effect)`` and the mean NPVs. Attributes name the searched
+        effect: ``outcome`` (the process), ``effect_parameter`` (e.g.
+        ``"jail_days.effect.value"``) and ``measure``.
 
     A long run can be searched block by block with :class:`BreakevenBlocks` (what
     :func:`sibsim.analyse` does); the result is the same to the last bit.
     """
-    search = BreakevenBlocks(deal, effect_range=effect_range, grid=grid)
+    search = BreakevenBlocks(deal, effect_range=effect_range, grid=grid, outcome=outcome)
     return search.finish(search.add(ds, cf=cf))
 
 
@@ -360,6 +428,11 @@ class BreakevenBlocks:
     ``fast=False`` is the general path: a whole expected-engine run and :func:`money_flows`
     dataset per effect. Both give the same numbers (tests/test_breakeven_fast.py).
 
+    ``outcome`` names the outcome process whose effect is searched (None: the deal's
+    ``[breakeven] outcome``, else the first process); every other process keeps its sampled
+    effect, and ``effect_range`` is on the searched effect (default:
+    :func:`default_effect_range` of that process).
+
     Examples
     --------
     >>> import sibsim
@@ -373,13 +446,14 @@ class BreakevenBlocks:
     """
 
     def __init__(self, deal: Deal, effect_range: tuple[float, float] | None = None,
-                 grid: int = 41, *, fast: bool = True) -> None:
-        scenario = deal.scenario
-        if scenario.effect is None:
+                 grid: int = 41, *, fast: bool = True, outcome: str | None = None) -> None:
+        self.searched = searched_effect(deal, outcome)
+        if self.searched.effect is None:
             raise v.fail("Scenario.effect", None, "an effect, to search for break-even")
         grid = v.positive_int("grid", grid, minimum=3)
-        lo_end, hi_end = effect_range or default_effect_range(deal)
-        self.ratio_scale = scenario.effect.measure != "absolute"
+        lo_end, hi_end = effect_range or default_effect_range(deal, self.searched.name)
+        self.measure = self.searched.effect.measure
+        self.ratio_scale = self.measure != "absolute"
         if self.ratio_scale:
             if lo_end <= 0 or hi_end <= 0:
                 raise v.fail("effect_range", effect_range, "positive ratios")
@@ -407,7 +481,7 @@ class BreakevenBlocks:
         effects (draw, party) and their per-draw curve values (draw, effect), which
         :meth:`add_curves` adds (a block searched elsewhere, e.g. on a dask worker)."""
         xs, ratio_scale = self.xs, self.ratio_scale
-        pipe = _Pipeline(self.deal, ds, cf, fast=self.fast)
+        pipe = _Pipeline(self.deal, ds, cf, fast=self.fast, searched=self.searched)
         D = pipe.D
         # each effect alone, on as many threads as numba may use (the same numbers on any)
         evals = in_order(lambda x: pipe(np.full(D, x)), xs, progress=True)
@@ -423,7 +497,7 @@ class BreakevenBlocks:
         curves = {name: grid[key] for name, key in _CURVES.items()}
         headline = np.stack([out[:, i, RULES.index(HEADLINE_RULE[p])]
                              for i, p in enumerate(PARTIES)], axis=1)
-        measure = self.deal.scenario.effect.measure
+        measure = self.measure
         per_draw = xr.Dataset(
             {"breakeven_effect": xr.Variable(
                 ("draw", "party"), headline,
@@ -460,7 +534,9 @@ class BreakevenBlocks:
                                attrs={"units": units[name], "description": _CURVE_TEXT[name]})
              for name in _CURVES})
         ds_out = ds_out.assign_coords(effect=self.xs)
-        ds_out.attrs.update({"measure": self.deal.scenario.effect.measure,
+        ds_out.attrs.update({"outcome": self.searched.name,
+                             "effect_parameter": self.searched.parameter,
+                             "measure": self.measure,
                              "effect_range": list(self.effect_range),
                              "method": "common random numbers: expected outcomes x fixed noise "
                                        "ratio; grid with linear interpolation", "currency": cur})

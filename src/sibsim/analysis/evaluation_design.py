@@ -305,8 +305,9 @@ def default_effects(deal: Deal, points: int = 11) -> np.ndarray:
     """True effects of the default grid: ``points`` effects from no effect to where the
     deal's triggers all but surely pay.
 
-    The search range is the deal's break-even search (``[breakeven] effect_range``, else a
-    halving or doubling of the outcome); on a fine grid of it, the normal approximation of
+    The search range is the deal's break-even search (``[breakeven] effect_range`` when it
+    searches the first process's effect, else a halving or doubling of the outcome); on a fine
+    grid of it, the normal approximation of
     :func:`~sibsim.analysis.power.evaluation_power` finds the weakest effect at which every
     trigger pays with probability 0.99; the grid ends a quarter of the way further on (or at
     the end of the range).
@@ -316,9 +317,13 @@ def default_effects(deal: Deal, points: int = 11) -> np.ndarray:
     >>> float(xs[0]), bool(0.5 < xs[-1] < 1.0), len(xs)
     (1.0, True, 11)
     """
-    from sibsim.analysis.breakeven import default_effect_range
+    from sibsim.analysis.breakeven import default_effect_range, searched_effect
 
-    lo, hi = deal.breakeven.effect_range or default_effect_range(deal)
+    # the grid is on the first process's effect: the deal's range only when it is on that one
+    # (``[breakeven] outcome`` may name another process)
+    own = searched_effect(deal).index == 0
+    lo, hi = ((deal.breakeven.effect_range if own else None)
+              or default_effect_range(deal, deal.scenario.process_names[0]))
     eff = deal.scenario.effect
     fine = np.linspace(lo, hi, 41)
     end = hi

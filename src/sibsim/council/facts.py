@@ -17,7 +17,7 @@ import xarray as xr
 from sibsim.money.deal import Deal
 
 __all__ = ["UNIT_DRAWS", "BreakevenUnits", "Facts", "breakeven_units", "council_facts",
-           "yearly_table"]
+           "searched_effect_draws", "yearly_table"]
 
 #: Draws of the expected-value engine used to turn the break-even effect into outcome units.
 UNIT_DRAWS = 200
@@ -68,7 +68,9 @@ class BreakevenUnits:
     ``effect``: the median break-even true effect (the scenario's measure); ``units``: the
     expected outcome units avoided over the horizon at that effect, against the counterfactual
     (events, or person-years in the states the savings value); ``kind``: ``"events"`` or
-    ``"state_years"``; ``states``: the valued states; ``share_none``: draws without break-even.
+    ``"state_years"``; ``states``: the valued states; ``share_none``: draws without break-even;
+    ``outcome``: the outcome process whose effect was searched (its events or states are the
+    units).
     """
 
     effect: float
@@ -77,6 +79,7 @@ class BreakevenUnits:
     states: tuple[str, ...]
     share_none: float
     measure: str
+    outcome: str = ""
 
 
 def _valued_states(deal: Deal) -> tuple[str, ...]:
@@ -98,29 +101,37 @@ def breakeven_units(be: xr.Dataset | None, deal: Deal, seed: int,
     seed, so the same baseline parameters as its first ``draws`` draws) minus the
     counterfactual, summed over the horizon, averaged over draws. None without break-even.
     """
+    from sibsim.analysis.breakeven import searched_effect
     from sibsim.dataset import simulate
     from sibsim.money.sib import counterfactual
 
-    if be is None or deal.scenario.effect is None:
+    if be is None:
+        return None
+    # the searched process (older results without the attribute: the deal's setting)
+    searched = searched_effect(deal, be.attrs.get("outcome"))
+    if searched.effect is None:
         return None
     x = be["breakeven_effect"].sel(party=party).values
     share_none = float(np.isnan(x).mean())
-    measure = be.attrs.get("measure", deal.scenario.effect.measure)
+    measure = be.attrs.get("measure", searched.effect.measure)
     states = _valued_states(deal)
+    if deal.scenario.other_processes:  # the states of the searched process only
+        own = getattr(deal.scenario.processes[searched.index].outcome, "states", ())
+        states = tuple(s for s in states if s in own)
     if share_none >= 0.5:
         return BreakevenUnits(np.nan, np.nan, "state_years" if states else "events", states,
-                              share_none, measure)
+                              share_none, measure, searched.name)
     med = float(np.nanmedian(x))
     n = int(min(draws, x.size))
     cf = counterfactual(deal, n, seed)
     at = simulate(deal.scenario, draws=n, seed=seed, engine="expected", progress=False,
                   engaged_events=deal.needs_engaged_events,
-                  overrides={"effect.value": np.full(n, med)})
+                  overrides={searched.parameter: np.full(n, med)})
 
     def treated(ds: xr.Dataset, var: str, **sel: str) -> np.ndarray:
         da = ds[var].sel(arm="treatment", **sel)
         if "process" in da.dims:
-            da = da.isel(process=0)
+            da = da.sel(process=searched.name)
         return da.sum([d for d in da.dims if d != "draw"], skipna=False).values
 
     ppy = int(at.attrs["periods_per_year"])
@@ -131,7 +142,38 @@ def breakeven_units(be: xr.Dataset | None, deal: Deal, seed: int,
     else:
         avoided = treated(cf, "events") - treated(at, "events")
         kind = "events"
-    return BreakevenUnits(med, float(np.mean(avoided)), kind, states, share_none, measure)
+    return BreakevenUnits(med, float(np.mean(avoided)), kind, states, share_none, measure,
+                          searched.name)
+
+
+def searched_effect_draws(results, deal: Deal) -> np.ndarray:
+    """The true effect of each draw of ``results`` on the process whose effect the break-even
+    searched: ``true_effect`` of the money results for the first process; another process's
+    effect sampled again from the run's seed (the same draws: random streams depend on the
+    seed and draw alone), with the deal's rank correlations applied as in the run.
+
+    >>> import sibsim
+    >>> deal = sibsim.load_scenario("denver-housing")
+    >>> res = sibsim.analyse(deal, draws=5, seed=1, progress=False, with_breakeven=False)
+    >>> bool((searched_effect_draws(res, deal) == res.money["true_effect"].values).all())
+    True
+    """
+    from sibsim.analysis.breakeven import searched_effect
+    from sibsim.dataset.build import with_correlated_inputs
+    from sibsim.engine.parameters import sample_parameters
+
+    m = results.money
+    be = getattr(results, "breakeven", None)
+    searched = searched_effect(deal, None if be is None else be.attrs.get("outcome"))
+    if searched.parameter == "effect.value":
+        return np.asarray(m["true_effect"].values)
+    sc, seed = deal.scenario, int(m.attrs["seed"])
+    draws = np.asarray(m["draw"].values, dtype=np.int64)
+    lo, n = (int(draws[0]), draws.size) if draws.size else (0, 0)
+    params = sample_parameters({searched.parameter: sc.parameters()[searched.parameter]},
+                               seed, lo, lo + n)
+    params.update(with_correlated_inputs(deal.correlation, sc, seed, lo, n) or {})
+    return np.asarray(params[searched.parameter], dtype=float)
 
 
 @dataclass
@@ -163,6 +205,10 @@ class Facts:
     breakeven: BreakevenUnits | None = None
     effect_mean: float = np.nan
     effect_q: tuple[float, float] = (np.nan, np.nan)
+    #: the same of the effect the break-even searched (another process's with [breakeven]
+    #: outcome)
+    be_effect_mean: float = np.nan
+    be_effect_q: tuple[float, float] = (np.nan, np.nan)
 
 
 def council_facts(results, deal: Deal, confidence: float = 0.9) -> Facts:
@@ -185,6 +231,10 @@ def council_facts(results, deal: Deal, confidence: float = 0.9) -> Facts:
                            "p_net_loss": float(one["net_loss_by_payer"].mean())})
     eff = m["true_effect"].values
     eff = eff[np.isfinite(eff)]
+    # the searched effect's prior, shown beside the break-even (the first process's: eff)
+    be_eff = (searched_effect_draws(results, deal) if results.breakeven is not None
+              else np.empty(0))
+    be_eff = be_eff[np.isfinite(be_eff)]
     return Facts(
         currency=m.attrs["currency"], draws=int(m.sizes["draw"]), seed=int(m.attrs["seed"]),
         years=yearly["year"].values, yearly=yearly, confidence=confidence,
@@ -205,4 +255,7 @@ def council_facts(results, deal: Deal, confidence: float = 0.9) -> Facts:
         breakeven=breakeven_units(results.breakeven, deal, int(m.attrs["seed"])),
         effect_mean=float(eff.mean()) if eff.size else np.nan,
         effect_q=tuple(np.quantile(eff, [0.05, 0.95])) if eff.size else (np.nan, np.nan),
+        be_effect_mean=float(be_eff.mean()) if be_eff.size else np.nan,
+        be_effect_q=(tuple(np.quantile(be_eff, [0.05, 0.95])) if be_eff.size
+                     else (np.nan, np.nan)),
     )

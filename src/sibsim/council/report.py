@@ -85,7 +85,12 @@ def _figures(results, deal: Deal, lang: str, facts: Facts) -> dict[str, str]:
     return out
 
 
-def _outcome_name(deal: Deal) -> str:
+def _outcome_name(deal: Deal, facts: Facts | None = None) -> str:
+    """The outcome process the break-even speaks of: the one whose effect was searched
+    (``facts.breakeven.outcome``), else the first."""
+    be = None if facts is None else facts.breakeven
+    if be is not None and be.outcome:
+        return be.outcome
     s = deal.scenario
     return s.process_names[0] if getattr(s, "process_names", None) else s.outcome.name
 
@@ -98,16 +103,21 @@ def _unit_words(facts: Facts, deal: Deal, lang: str) -> str:
             STATE_WORDS.get(s, {}).get(lang, f"“{s}”") for s in be.states)
         years = PERIOD_WORDS["years"][lang]
         return f"{years} {states}"
-    name = _outcome_name(deal)
+    name = _outcome_name(deal, facts)
     words = OUTCOME_WORDS.get(name)
     return words[lang] if words else PERIOD_WORDS["events_of"][lang].format(name=name)
 
 
+def _effect_object(facts: Facts, deal: Deal, lang: str) -> str:
+    """The searched outcome as the object of "reduce ...": "days in jail", "vankilapäiviä"."""
+    name = _outcome_name(deal, facts)
+    return OUTCOME_OBJECT.get(name, {}).get(lang) or PERIOD_WORDS["object_of"][lang].format(
+        name=name)
+
+
 def _effect_phrase(facts: Facts, deal: Deal, lang: str, f: Formatter) -> str:
     t, be = TEXTS[lang], facts.breakeven
-    name = _outcome_name(deal)
-    obj = OUTCOME_OBJECT.get(name, {}).get(lang) or PERIOD_WORDS["object_of"][lang].format(
-        name=name)
+    obj = _effect_object(facts, deal, lang)
     e = be.effect
     if be.measure == "absolute":
         return t["effect_absolute"].format(what=obj, x=f.num(e, 3))
@@ -224,6 +234,9 @@ def council_report(results, deal: Deal, lang: str = "fi", confidence: float = 0.
     be = facts.breakeven
     if be is not None:
         s.append(f"<h3>{e(t['breakeven_h'])}</h3>")
+        if deal.scenario.other_processes:  # which of the service's effects is examined
+            s.append("<p>" + e(t["breakeven_outcome"].format(
+                what=_effect_object(facts, deal, lang))) + "</p>")
         no_effect = (0.0 if be.measure == "absolute" else 1.0)
         if np.isfinite(be.effect) and abs(be.effect - no_effect) < 0.005:
             s.append("<p>" + e(t["breakeven_no_effect"]) + "</p>")  # "at least 0 %" reads badly
@@ -241,10 +254,11 @@ def council_report(results, deal: Deal, lang: str = "fi", confidence: float = 0.
         else:
             s.append("<p>" + e(t["breakeven_none"].format(share=f.pct(be.share_none, 0)))
                      + "</p>")
-        if np.isfinite(facts.effect_mean):
-            lo, hi = facts.effect_q
+        if np.isfinite(facts.be_effect_mean):  # the prior of the effect searched
+            lo, hi = facts.be_effect_q
             s.append('<p class="note">' + e(t["effect_prior"].format(
-                mean=f.num(facts.effect_mean, 2), lo=f.num(lo, 2), hi=f.num(hi, 2))) + "</p>")
+                mean=f.num(facts.be_effect_mean, 2), lo=f.num(lo, 2), hi=f.num(hi, 2)))
+                + "</p>")
     per_unit, unit = currency_words(lang, deal.currency)
     s.append(f"<h3>{e(t['investors_h'])}</h3><p>" + e(t["investors_text"].format(
         per_unit=per_unit, unit=unit, invested=money(facts.inv_invested_median),

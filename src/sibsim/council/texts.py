@@ -72,6 +72,9 @@ TEXTS: dict[str, dict[str, str]] = {
                           "vaikutuksella {share} tapauksista.",
         "breakeven_partial": "Osassa tapauksista ({share}) säästöt eivät kata maksuja "
                              "vahvimmallakaan tutkitulla vaikutuksella.",
+        "breakeven_outcome": "Laskelmassa muutetaan vain sitä, kuinka paljon palvelu vähentää "
+                             "tai lisää {what}; palvelun muut vaikutukset pidetään oletusten "
+                             "mukaisina.",
         "effect_reduce": "vähennettävä {what} vähintään {pct}",
         "effect_increase": "lisättävä {what} vähintään {pct}",
         "effect_absolute": "muutettava {what} vähintään {x}",
@@ -209,6 +212,8 @@ TEXTS: dict[str, dict[str, str]] = {
                           "starkaste effekt som prövats i {share} av fallen.",
         "breakeven_partial": "I en del av fallen ({share}) täcker besparingarna inte "
                              "ersättningarna ens med den starkaste effekt som prövats.",
+        "breakeven_outcome": "Beräkningen ändrar bara hur mycket tjänsten minskar eller ökar "
+                             "{what}; tjänstens övriga effekter hålls som antaget.",
         "effect_reduce": "minska {what} med minst {pct}",
         "effect_increase": "öka {what} med minst {pct}",
         "effect_absolute": "ändra {what} med minst {x}",
@@ -345,6 +350,8 @@ TEXTS: dict[str, dict[str, str]] = {
                           "strongest effect examined in {share} of cases.",
         "breakeven_partial": "In some cases ({share}) the savings do not cover the payments "
                              "even at the strongest effect examined.",
+        "breakeven_outcome": "The calculation changes only how much the service reduces or "
+                             "increases {what}; its other effects are kept as assumed.",
         "effect_reduce": "reduce {what} by at least {pct}",
         "effect_increase": "increase {what} by at least {pct}",
         "effect_absolute": "change {what} by at least {x}",
@@ -457,6 +464,7 @@ OUTCOME_OBJECT: dict[str, dict[str, str]] = {
     "reconviction event": {"fi": "uusintarikoksia", "sv": "återfallen i brott",
                            "en": "reconvictions"},
     "jail day": {"fi": "vankilapäiviä", "sv": "dagarna i fängelse", "en": "days in jail"},
+    "jail_days": {"fi": "vankilapäiviä", "sv": "dagarna i fängelse", "en": "days in jail"},
     "NEET year": {"fi": "koulutuksen ja työn ulkopuolella vietettyjä vuosia",
                   "sv": "åren utanför utbildning och arbete",
                   "en": "years not in education, employment or training"},

@@ -39,7 +39,7 @@ from sibsim.spec.correlation import Correlation
 from sibsim.spec.scenario import Scenario
 from sibsim.spec.variant import Spec, param
 
-__all__ = ["BreakevenSearch", "Deal", "Investors"]
+__all__ = ["BreakevenSearch", "Deal", "Investors", "breakeven_process"]
 
 
 @dataclass(frozen=True)
@@ -86,15 +86,52 @@ class BreakevenSearch(Spec):
         outcome, as the evaluation's direction says.
     grid : int
         Grid points between the two ends (at least 3).
+    outcome : str or None
+        Name of the outcome process whose effect is searched (``[[outcome]] name``, e.g.
+        ``"jail_days"``), the others keeping their sampled effects; it must have an effect.
+        None: the first process. ``effect_range`` is on this process's effect. Checked
+        against the scenario by :class:`Deal` (:func:`breakeven_process`).
 
     Examples
     --------
     >>> BreakevenSearch(effect_range=(1.0, 0.3)).effect_range
     (1.0, 0.3)
+    >>> BreakevenSearch(outcome="jail_days").outcome
+    'jail_days'
     """
 
     effect_range: tuple[float, float] | None = param(_effect_range, default=None)
     grid: int = param(v.integer(3, 1001), default=41, doc="grid points")
+    outcome: str | None = param(v.optional(v.label), default=None,
+                                doc="outcome process whose effect is searched (None: the first)")
+
+
+def breakeven_process(scenario: Scenario, outcome: str | None,
+                      field: str = "Deal.breakeven.outcome") -> int:
+    """Index (in :attr:`Scenario.processes`) of the outcome process whose effect the break-even
+    search varies: the process named ``outcome``, or the first one (None).
+
+    A name that is not a process of the scenario with an effect is refused, naming ``field``,
+    the value and the names allowed.
+
+    >>> import sibsim
+    >>> sc = sibsim.load_scenario("denver-housing").scenario
+    >>> breakeven_process(sc, None), breakeven_process(sc, "jail_days")
+    (0, 1)
+    >>> breakeven_process(sc, "jail")
+    Traceback (most recent call last):
+    ...
+    ValueError: Deal.breakeven.outcome: got 'jail'; allowed: one of 'housing', 'jail_days' \
+(the outcome processes with an effect)
+    """
+    if outcome is None:
+        return 0
+    with_effect = [p.name for p in scenario.processes if p.effect is not None]
+    if outcome not in with_effect:
+        raise v.fail(field, outcome, ("one of " + ", ".join(repr(n) for n in with_effect)
+                                      + " (the outcome processes with an effect)")
+                     if with_effect else "None (no outcome process has an effect)")
+    return scenario.process_names.index(outcome)
 
 
 @dataclass(frozen=True)
@@ -194,6 +231,7 @@ class Deal(Spec):
 
     def validate(self) -> None:
         self._check_correlation()
+        breakeven_process(self.scenario, self.breakeven.outcome)
         self._check_start_period()
         parts = {"evaluations": bool(self.evaluations), "contract": self.contract is not None,
                  "capital": self.capital is not None}
