@@ -187,20 +187,28 @@ class _Pipeline:
             evj = (np.zeros((stop - start, *out["engaged_events"].shape[1:]))
                    if "engaged_events" in out else None)
             with numba_threads(1 if serial else None):
-                occ, ev, _, _ = model.expected(self._treated, tb, self._frailty_var,
-                                               engaged_events=evj)
+                occ, ev, _, eocc = model.expected(self._treated, tb, self._frailty_var,
+                                                  engaged_events=evj)
             out["events"][start:stop] = ev
             if evj is not None:
                 out["engaged_events"][start:stop] = evj
             if "occupancy" in out:
                 out["occupancy"][start:stop] = occ
+            if "engaged_occupancy" in out:
+                out["engaged_occupancy"][start:stop] = eocc
         return out
 
     def _keys(self) -> list[str]:
         """The treated arm's variables that follow the effect: events, occupancy (kinds with
-        states) and the engaged participants' events (when the dataset has them)."""
+        states), the engaged participants' events (when the dataset has them) and, for a
+        money evaluation of occupancy with an effect on the engaged participants' money per
+        unit (``money.effect``), their occupancy."""
+        engaged_occ = "engaged_occupancy" in self.ds and any(
+            e.money is not None and e.money.effect is not None and e.outcome == "occupancy"
+            for e in self.deal.evaluations)
         return (["events"] + (["occupancy"] if "occupancy" in self.ds else [])
-                + (["engaged_events"] if "engaged_events" in self.ds else []))
+                + (["engaged_events"] if "engaged_events" in self.ds else [])
+                + (["engaged_occupancy"] if engaged_occ else []))
 
     def _chunk_params(self, start: int, stop: int) -> dict[str, np.ndarray]:
         """The sampled parameters of draws ``start:stop`` of the block."""
