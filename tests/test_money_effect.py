@@ -345,3 +345,40 @@ def test_an_events_evaluation_needs_the_engaged_events():
     assert (table.units < plain.units).all()
     eng = ds["engaged_events"].sel(arm="treatment").sum("stratum")
     assert isinstance(eng, xr.DataArray) and float(eng.sum()) > 0
+
+
+# --------------------------------------------------------------------------- power
+def test_power_counts_the_engaged_units_effect_times():
+    """Koto-SIB's power at the prior means: with a money effect m the treated group's money is
+    (1 + (m - 1) x s) times what it is without, s the engaged participants' share of its
+    quarters in work in each wave's 12-quarter window (summed here from the expected dataset),
+    so the expected measured effect is (1 + e0) x (1 + (m - 1) x s) - 1."""
+    from sibsim.analysis.power import evaluation_power
+
+    deal = sibsim.load_scenario("koto-sib")
+
+    def with_effect(effect):
+        evs = tuple(dataclasses.replace(e, money=MoneyValue(per_unit=4_944.0, effect=effect))
+                    for e in deal.evaluations)
+        return deal.replace(evaluations=evs)
+
+    e0 = evaluation_power(with_effect(None))["expected_effect"].values
+    e1 = evaluation_power(with_effect(1.0))["expected_effect"].values
+    e2 = evaluation_power(with_effect(1.2))["expected_effect"].values
+    np.testing.assert_array_equal(e0, e1)
+    sc = deal.scenario
+    means = {name: np.array([d.mean_row if hasattr(d, "mean_row") else float(d.mean)])
+             for name, d in sc.parameters().items()}  # a Dirichlet row: its mean row
+    ds = sibsim.simulate(sc, draws=1, seed=0, engine="expected", overrides=means, progress=False)
+    t = np.arange(ds.sizes["period"])
+    people = ds["size"].sel(arm="treatment").sum("stratum").values
+    waves = [w for w in range(ds.sizes["wave"]) if people[w] > 0]  # one trigger each
+    assert len(waves) == len(e2) == 3
+    for k, w in enumerate(waves):
+        entry = ds["entry_period"].values[w]
+        window = (t >= entry) & (t < entry + 12)
+        treated = ds.sel(arm="treatment", wave=w, state="employed").sum("stratum")
+        s = (float((treated["engaged_occupancy"].values[0] * window).sum())
+             / float((treated["occupancy"].values[0] * window).sum()))
+        assert 0.8 < s < 0.9  # 84% engaged, a little more of the quarters in work
+        assert math.isclose(e2[k], (1.0 + e0[k]) * (1.0 + 0.2 * s) - 1.0, rel_tol=1e-9)
