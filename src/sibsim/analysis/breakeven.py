@@ -53,6 +53,8 @@ from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal
 from sibsim.money.municipality import per_period_rate
 from sibsim.money.sib import (
+    _served,
+    _state_process,
     check_same_draws,
     counterfactual,
     effect_free,
@@ -161,6 +163,13 @@ class _Pipeline:
         ppy = int(ds.attrs["periods_per_year"])
         # engagement and the counterfactual are the same at every effect: computed once
         self._fixed = effect_free(deal, ds, self.cf) if self.fast else None
+        # a money evaluation's effect on the engaged participants re-traces their occupancy
+        # (_keys): service costs that read it (per state, or "in_service") then follow the
+        # effect on both paths, so the fast path finds the people served at each effect
+        costs = deal.service_costs
+        self._served_follow = bool(
+            self.fast and "engaged_occupancy" in self._keys() and costs is not None
+            and (costs.per_state or costs.basis == "in_service"))
         self.rates = {
             "investors": per_period_rate(deal.investors.discount_rate, ppy),
             "investors_target_irr": per_period_rate(deal.investors.target_irr, ppy),
@@ -244,7 +253,12 @@ class _Pipeline:
         exp = self._expected(effect)
         ds = self._at_effect(exp)
         if self.fast:  # the arrays alone, with the parts that do not depend on the effect
-            data, coords = money_arrays(self.deal, ds, cf=self.cf, fixed=self._fixed)
+            fixed = self._fixed
+            if self._served_follow:  # what _served gives at this effect (as money_flows)
+                fixed = fixed._replace(served=_served(
+                    ds, self.deal.service_periods, self.deal.service_costs,
+                    _state_process(self.scenario)), costs={}, ended={})
+            data, coords = money_arrays(self.deal, ds, cf=self.cf, fixed=fixed)
             parties = list(coords["party"])
             investors = investor_tranches(coords)  # not grants or deferred fees
             pick = [parties.index(t) for t in investors]
