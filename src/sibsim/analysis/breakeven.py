@@ -58,6 +58,8 @@ from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal, breakeven_process
 from sibsim.money.municipality import per_period_rate
 from sibsim.money.sib import (
+    _served,
+    _state_process,
     check_same_draws,
     counterfactual,
     effect_free,
@@ -221,6 +223,13 @@ class _Pipeline:
         ppy = int(ds.attrs["periods_per_year"])
         # engagement and the counterfactual are the same at every effect: computed once
         self._fixed = effect_free(deal, ds, self.cf) if self.fast else None
+        # a money evaluation's effect on the engaged participants re-traces their occupancy
+        # (_keys): service costs that read it (per state, or "in_service") then follow the
+        # effect on both paths, so the fast path finds the people served at each effect
+        costs = deal.service_costs
+        self._served_follow = bool(
+            self.fast and "engaged_occupancy" in self._keys() and costs is not None
+            and (costs.per_state or costs.basis == "in_service"))
         self.rates = {
             "investors": per_period_rate(deal.investors.discount_rate, ppy),
             "investors_target_irr": per_period_rate(deal.investors.target_irr, ppy),
@@ -248,20 +257,28 @@ class _Pipeline:
             evj = (np.zeros((stop - start, *out["engaged_events"].shape[1:]))
                    if "engaged_events" in out else None)
             with numba_threads(1 if serial else None):
-                occ, ev, _, _ = model.expected(self._treated, tb, self._frailty_var,
-                                               engaged_events=evj)
+                occ, ev, _, eocc = model.expected(self._treated, tb, self._frailty_var,
+                                                  engaged_events=evj)
             out["events"][start:stop] = ev
             if evj is not None:
                 out["engaged_events"][start:stop] = evj
             if "occupancy" in out:
                 out["occupancy"][start:stop] = occ
+            if "engaged_occupancy" in out:
+                out["engaged_occupancy"][start:stop] = eocc
         return out
 
     def _keys(self) -> list[str]:
         """The treated arm's variables that follow the effect: events, occupancy (kinds with
-        states) and the engaged participants' events (when the dataset has them)."""
+        states), the engaged participants' events (when the dataset has them) and, for a
+        money evaluation of occupancy with an effect on the engaged participants' money per
+        unit (``money.effect``), their occupancy."""
+        engaged_occ = "engaged_occupancy" in self.ds and any(
+            e.money is not None and e.money.effect is not None and e.outcome == "occupancy"
+            for e in self.deal.evaluations)
         return (["events"] + (["occupancy"] if "occupancy" in self.ds else [])
-                + (["engaged_events"] if "engaged_events" in self.ds else []))
+                + (["engaged_events"] if "engaged_events" in self.ds else [])
+                + (["engaged_occupancy"] if engaged_occ else []))
 
     def _chunk_params(self, start: int, stop: int) -> dict[str, np.ndarray]:
         """The sampled parameters of draws ``start:stop`` of the block."""
@@ -297,7 +314,12 @@ class _Pipeline:
         exp = self._expected(effect)
         ds = self._at_effect(exp)
         if self.fast:  # the arrays alone, with the parts that do not depend on the effect
-            data, coords = money_arrays(self.deal, ds, cf=self.cf, fixed=self._fixed)
+            fixed = self._fixed
+            if self._served_follow:  # what _served gives at this effect (as money_flows)
+                fixed = fixed._replace(served=_served(
+                    ds, self.deal.service_periods, self.deal.service_costs,
+                    _state_process(self.scenario)), costs={}, ended={})
+            data, coords = money_arrays(self.deal, ds, cf=self.cf, fixed=fixed)
             parties = list(coords["party"])
             investors = investor_tranches(coords)  # not grants or deferred fees
             pick = [parties.index(t) for t in investors]

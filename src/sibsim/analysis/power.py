@@ -35,6 +35,7 @@ from sibsim.money.evaluation import (
     _mean_value,
     _window_mask,
     contract_round,
+    engaged_units,
     evaluation_triggers,
     in_strata,
     measured_periods,
@@ -173,7 +174,8 @@ def evaluation_power(deal: Deal) -> xr.Dataset:
                      "a Deal with evaluations, a contract and a capital structure")
     sc = deal.scenario
     means = {name: _mean(dist) for name, dist in sc.parameters().items()}
-    ds = simulate(sc, draws=1, seed=0, engine="expected", overrides=means, progress=False)
+    ds = simulate(sc, draws=1, seed=0, engine="expected", overrides=means, progress=False,
+                  engaged_events=deal.needs_engaged_events)
     entry = ds["entry_period"].values
     arms = list(ds["arm"].values)
     terms = {t.metric: t for t in deal.contract.terms}
@@ -190,6 +192,8 @@ def evaluation_power(deal: Deal) -> xr.Dataset:
         params.update(ev.design.period_draws(ev.metric, None, np.zeros(1, np.int64), u.shape[-1],
                                              int(ds.attrs["periods_per_year"])))
         mask = _window_mask(ev, entry, u.shape[-1], n_t)
+        if ev.money is not None and ev.money.effect is not None:
+            u = _with_money_effect(ev, params, ds, u, arms)
         for trig in evaluation_triggers(ev, u, arms, size, entry):
             waves = trig.waves
             nt = float(n_t[waves].sum())
@@ -366,6 +370,19 @@ def detection_lines(deal: Deal, power: xr.Dataset | None = None,
             f"{100 * float(det[i]):.0f}% at the {100 * level:g}% significance level. Payments "
             "will follow chance as much as the service's effect; larger groups, pooling the "
             "waves (pooled = true) or a longer window help.")
+    return out
+
+
+def _with_money_effect(ev: Any, params: dict, ds: xr.Dataset, u: np.ndarray,
+                       arms: list[str]) -> np.ndarray:
+    """Outcome units ``u`` (D, A, W, P) with the treated arm's engaged units counted ``effect``
+    times (``money.effect`` at its prior mean): the money measured, in units of the money per
+    unit of everyone else (exact when the money per unit does not grow)."""
+    m = float(ev.money.ratio(params, ev.metric, u.shape[0])[0])
+    out = np.array(u, dtype=float)
+    ti = arms.index("treatment")
+    engaged = np.clip(engaged_units(ds, ev), 0.0, np.maximum(out[:, ti], 0.0))
+    out[:, ti] = out[:, ti] + (m - 1.0) * engaged
     return out
 
 

@@ -412,13 +412,18 @@ class Deal(Spec):
     @property
     def needs_engaged_events(self) -> bool:
         """True when a rate card counts the engaged participants' events (``count="engaged"``,
-        ``measure="events"``): the outcome dataset then carries ``engaged_events``
-        (:func:`sibsim.simulate` asks the engines for them; other deals' datasets do not grow).
+        ``measure="events"``) or a money evaluation of events has an effect on the engaged
+        participants' money per event (``money.effect``): the outcome dataset then carries
+        ``engaged_events`` (:func:`sibsim.simulate` asks the engines for them; other deals'
+        datasets do not grow).
 
         >>> import sibsim
         >>> sibsim.load_scenario("peterborough").needs_engaged_events
         False
         """
+        if any(e.outcome == "events" and e.money is not None and e.money.effect is not None
+               for e in self.evaluations):
+            return True
         return self.contract is not None and any(
             c.count == "engaged" and c.measure == "events" for c in self.contract.rate_cards)
 

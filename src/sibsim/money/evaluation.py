@@ -1230,6 +1230,29 @@ def outcome_units(ds: xr.Dataset, ev: Evaluation) -> xr.DataArray:
     return in_strata(ds["occupancy"].sel(state=ev.state), ev)
 
 
+def engaged_units(ds: xr.Dataset, ev: Evaluation) -> np.ndarray:
+    """The treated arm's outcome units of its engaged participants (those who took up the
+    service and have not dropped out), per draw, wave and period ``(D, W, P)``, in the
+    evaluation's strata: ``engaged_occupancy`` of the state measured
+    (``outcome="occupancy"``) or ``engaged_events`` (``outcome="events"``; only in datasets
+    simulated with ``engaged_events=True``, as for a deal that needs them). Used by a money
+    evaluation's ``money.effect`` (:mod:`sibsim.money.money_metric`)."""
+    name = "engaged_events" if ev.outcome == "events" else "engaged_occupancy"
+    if name not in ds:
+        how = ("simulate the deal itself, or pass engaged_events=True to sibsim.simulate"
+               if ev.outcome == "events" else "an outcome with states (binary or Markov)")
+        raise v.fail(f"Evaluation[{ev.metric}].money.effect",
+                     ev.money.effect if ev.money is not None else None,
+                     f"an outcome dataset with {name} ({how}): the effect acts on the engaged "
+                     "participants' units")
+    da = ds[name].sel(arm="treatment")
+    if "process" in da.dims:
+        da = da.sel(process=ev.process)
+    if ev.outcome != "events":
+        da = da.sel(state=ev.state)
+    return in_strata(da, ev).transpose("draw", "wave", "period").values
+
+
 class _Trigger(NamedTuple):
     """One trigger to measure: its waves, when it is known, whether it is a top-up, the
     treated units of each wave it measures ``(D, W)`` and the comparison arm over the same
@@ -1438,6 +1461,9 @@ class _FixedEvaluation(NamedTuple):
     #: of the treated arm (D, W, P) (None without ``cv``)
     scale: np.ndarray | None = None
     noise: np.ndarray | None = None
+    #: money evaluations with ``money.effect``: the effect on the engaged treated
+    #: participants' money per unit in each draw (D,); None: no effect
+    ratio: np.ndarray | None = None
 
 
 class EvaluationFixed(NamedTuple):
@@ -1485,12 +1511,19 @@ def _prepare(ds: xr.Dataset, ev: Evaluation, seed: int
     triggers = []
     mask = _window_mask(ev, entry, u.shape[-1], n_t)
     scale = noise = None
+    ratio = None
     if ev.money is not None:  # a money evaluation: outcome units valued period by period
         scale = ev.money.scale(params, ev.metric, u.shape[0], u.shape[-1],
                                int(ds.attrs["periods_per_year"]))
         z = ev.money.noise(ev.metric, seed, ds["draw"].values, u.shape[1:])
+        ratio = ev.money.ratio(params, ev.metric, u.shape[0])
+        ti = arms.index("treatment")
+        factor = (None if ratio is None  # the engaged treated participants' money per unit
+                  else ev.money.engaged_factor(u[:, ti], engaged_units(ds, ev), ratio))
         u = ev.money.value(u, scale[:, None, None, :], z)
-        noise = None if z is None else z[:, arms.index("treatment")]
+        if factor is not None:
+            u[:, ti] = u[:, ti] * factor
+        noise = None if z is None else z[:, ti]
     for trig in evaluation_triggers(ev, u, arms, size, entry):
         waves = trig.waves
         by_wave = value = None
@@ -1506,7 +1539,7 @@ def _prepare(ds: xr.Dataset, ev: Evaluation, seed: int
                                       n_t[waves].sum(), trig.period, c_rate, c_var, trig.upto,
                                       person_periods(mask, n_t, waves, trig.period, trig.upto),
                                       value, trig.spans))
-    return (_FixedEvaluation(ev, mask, triggers, scale, noise),
+    return (_FixedEvaluation(ev, mask, triggers, scale, noise, ratio),
             u[:, arms.index("treatment")])
 
 
@@ -1598,13 +1631,16 @@ def _window_sums(u: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def _valued(part: _FixedEvaluation, u_t: np.ndarray) -> np.ndarray:
+def _valued(part: _FixedEvaluation, u_t: np.ndarray, ds: xr.Dataset) -> np.ndarray:
     """The treated arm's units (D, W, P) in money for a money evaluation (as in
-    :func:`_prepare`), else as they are."""
+    :func:`_prepare`; its engaged participants' units from ``ds`` with ``money.effect``),
+    else as they are."""
     ev = part.ev
     if ev.money is None or part.scale is None:
         return u_t
-    return ev.money.value(u_t, part.scale[:, None, :], part.noise)
+    factor = (None if part.ratio is None
+              else ev.money.engaged_factor(u_t, engaged_units(ds, ev), part.ratio))
+    return ev.money.value(u_t, part.scale[:, None, :], part.noise, factor)
 
 
 def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
@@ -1633,7 +1669,7 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
             part, u_t = _prepare(ds, ev, seed)
         else:
             part = fixed.parts[i]
-            u_t = _valued(part, _treated_units(ds, ev))
+            u_t = _valued(part, _treated_units(ds, ev), ds)
         treated = to_date = None
         if ev.estimand == "treated":  # Bloom's no-show adjustment (sibsim.money.estimand)
             n_all = in_strata(ds["size"], ev).sel(arm="treatment").values

@@ -10,6 +10,7 @@ TOML, on an ``[[evaluation]]`` table::
 
     money = {per_unit = 2_000}                                   # EUR 2,000 per month in work
     money = {per_unit = {dist = "lognormal", mean = 2_000, sd = 200}, growth = 0.02, cv = 0.6}
+    money = {per_unit = 4_944, effect = {dist = "lognormal", mean = 1.01, sd = 0.01}}
 
 With ``money`` the evaluation's outcome units of period ``p`` (draw ``d``) become
 ``per_unit[d] x (1 + growth) ** (p // periods_per_year)`` currency each, in both arms; a
@@ -18,6 +19,17 @@ covers. The trigger's ``units`` are then currency (euros of wages above the pred
 measured effect the relative money gain, its avoided cost that money, and the pricing rules pay
 per unit of currency: ``price_per_unit`` with ``price = 0.5`` pays half of the gain,
 ``savings_share`` with ``tiers = [[0.5]]`` the same.
+
+An effect of the service on the money per unit (``effect``, a ratio: higher wages, so more taxes
+per quarter in work): the treated arm's units of its *engaged* participants (those who took up
+the service and have not dropped out, the outcome dataset's ``engaged_occupancy`` of the state
+measured, or ``engaged_events``) are worth ``effect[d]`` times the money per unit; the treated
+arm's other units and the comparison arm's (or a historical rate) keep ``per_unit``. The
+measured money effect, the trigger's units, its avoided cost and so the payments follow it. It
+is the same in every period and does not decay (a wage gain kept after the service). The
+payers' savings per state or event avoided (``saving_per_person_period``) do not: they value
+outcomes avoided, not the money per unit. ``None`` (default): the same money per unit in both
+arms, every number as without the field.
 
 Dispersion (``cv``): if the money per unit differs between person-periods (some jobs pay more),
 a sum of ``n`` units has standard deviation ``cv x per_unit x sqrt(n)`` around ``per_unit x n``.
@@ -39,6 +51,10 @@ ValueError: MoneyValue.per_unit: got -5.0; allowed: ...
 Traceback (most recent call last):
 ...
 ValueError: MoneyValue.growth: got 2.0; allowed: ... write 0.02 for 2%
+>>> MoneyValue(per_unit=2_000.0, effect=18.0)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+ValueError: MoneyValue.effect: got 18.0; allowed: ... write 1.18 for 18% more
 """
 
 from __future__ import annotations
@@ -59,11 +75,51 @@ from sibsim.spec.variant import Spec, param
 
 __all__ = ["MoneyValue", "check_money_prices", "read_money"]
 
+#: Plausible ratios of the money per unit of the engaged treated participants to everyone
+#: else's (``MoneyValue.effect``): a value outside (18 meant as 1.18, 0.18 meant as +18%) is
+#: refused, a distribution's mean too.
+EFFECT_RANGE = (0.2, 5.0)
+
 
 def _read_per_unit(sec: Section, key: str) -> Any:
-    """TOML ``per_unit``: a number or a ``{dist = ...}`` table."""
+    """TOML ``per_unit`` or ``effect``: a number or a ``{dist = ...}`` table."""
     sec.used.add(key)
     return parse_distribution(sec.path(key), sec.data[key])
+
+
+class _MoneyRatio(v.Constraint):
+    """``MoneyValue.effect``: ``None``, a number in :data:`EFFECT_RANGE` (kept as a float), or
+    a one-dimensional distribution with values >= 0 whose mean lies in that range."""
+
+    def __init__(self) -> None:
+        lo, hi = EFFECT_RANGE
+        self.what = (f"a ratio on the money per unit of the engaged treated participants in "
+                     f"[{lo:g}, {hi:g}] (1.18 = 18% more)")
+        self.description = self.what + ", a number or a distribution with values >= 0"
+        self.amount = UncertainAmount(v.interval(0.0, math.inf, low_open=True), low=0.0,
+                                      what=self.what)
+
+    def __call__(self, field: str, value: object) -> Any:
+        if value is None:
+            return None
+        try:
+            out = self.amount(field, value)
+        except ValueError:
+            if isinstance(value, (Distribution, Mapping)):
+                raise
+            raise v.fail(field, value, self.description) from None
+        lo, hi = EFFECT_RANGE
+        mean = float(out.mean) if isinstance(out, Distribution) else float(out)
+        if lo <= mean <= hi:
+            return out
+        shown = out.describe() if isinstance(out, Distribution) else value
+        what = "mean" if isinstance(out, Distribution) else "value"
+        hint = ""
+        if hi < mean <= 100.0:  # 18 meant as +18%
+            hint = f"; write {1.0 + mean / 100.0:g} for {mean:g}% more"
+        elif 0.0 < mean < lo:  # 0.18 meant as +18%
+            hint = f"; write {1.0 + mean:g} for {100.0 * mean:g}% more"
+        raise v.fail(field, shown, f"{self.what}: a {what} of {mean:g} is not plausible{hint}")
 
 
 @dataclass(frozen=True)
@@ -85,12 +141,23 @@ class MoneyValue(Spec):
         Coefficient of variation of the money of one unit across person-periods (>= 0, at most
         5): the spread of earnings between people and jobs. 0 (default): every unit is worth
         the same.
+    effect : float or Distribution, optional
+        The service's effect on the money per unit, a ratio (1.05 = 5% more a unit: higher
+        wages, so more taxes per quarter in work) on the units of the treated arm's engaged
+        participants (module docstring); a number in [0.2, 5] or a distribution (values >= 0,
+        mean in [0.2, 5]) sampled once per draw as parameter
+        ``evaluation.<metric>.money.effect``. ``None`` (default): no effect (1).
 
     Examples
     --------
     >>> from sibsim.spec import LogNormal
     >>> sorted(MoneyValue(per_unit=LogNormal.from_mean_sd(2_000.0, 100.0)).parameters("wages"))
     ['evaluation.wages.money.per_unit']
+    >>> m = MoneyValue(per_unit=2_000.0, effect=LogNormal.from_mean_sd(1.05, 0.02))
+    >>> sorted(m.parameters("wages"))
+    ['evaluation.wages.money.effect']
+    >>> MoneyValue(per_unit=2_000.0, effect=1.05).ratio({}, "wages", 2).tolist()
+    [1.05, 1.05]
     """
 
     per_unit: float | Distribution = param(
@@ -102,16 +169,54 @@ class MoneyValue(Spec):
                           doc="growth of per_unit a year (fraction, 0.02 = 2%)")
     cv: float = param(v.interval(0.0, 5.0), default=0.0,
                       doc="coefficient of variation of one unit's money across person-periods")
+    effect: float | Distribution | None = param(
+        _MoneyRatio(), default=None, uncertain=True, reader=_read_per_unit,
+        doc="the service's effect on the money per unit of the engaged treated participants "
+            "(a ratio, 1.05 = 5% more), a number or a distribution; none: 1")
 
     def name(self, metric: str) -> str:
         """Parameter name of ``per_unit`` when it is uncertain."""
         return f"evaluation.{metric}.money.per_unit"
 
+    def effect_name(self, metric: str) -> str:
+        """Parameter name of ``effect`` when it is uncertain."""
+        return f"evaluation.{metric}.money.effect"
+
     def parameters(self, metric: str) -> dict[str, Distribution]:
-        """``{evaluation.<metric>.money.per_unit: distribution}`` when uncertain, else ``{}``."""
+        """``{evaluation.<metric>.money.per_unit: distribution}`` (and ``...money.effect``)
+        for the uncertain ones, else ``{}``."""
+        out: dict[str, Distribution] = {}
         if isinstance(self.per_unit, Distribution):
-            return {self.name(metric): self.per_unit}
-        return {}
+            out[self.name(metric)] = self.per_unit
+        if isinstance(self.effect, Distribution):
+            out[self.effect_name(metric)] = self.effect
+        return out
+
+    def ratio(self, params: Mapping[str, np.ndarray], metric: str,
+              n_draws: int) -> np.ndarray | None:
+        """The effect on the money per engaged unit in each draw, shape ``(draws,)``; None
+        without ``effect``."""
+        if self.effect is None:
+            return None
+        if isinstance(self.effect, Distribution):
+            return np.asarray(params[self.effect_name(metric)], dtype=float).reshape(-1)
+        return np.full(n_draws, float(self.effect))
+
+    @staticmethod
+    def engaged_factor(units: np.ndarray, engaged: np.ndarray,
+                       ratio: np.ndarray) -> np.ndarray:
+        """Multiplier of a group's money (..., W, P) for ``engaged`` of its ``units`` worth
+        ``ratio`` (D,) times the rest: ``1 + (ratio - 1) x engaged / units`` (1 where there are
+        no units; ``engaged`` clipped to ``[0, units]``).
+
+        >>> MoneyValue.engaged_factor(np.array([[[10.0, 0.0]]]), np.array([[[5.0, 0.0]]]),
+        ...                           np.array([1.2])).tolist()
+        [[[1.1, 1.0]]]
+        """
+        share = np.divide(np.clip(engaged, 0.0, np.maximum(units, 0.0)), units,
+                          out=np.zeros(np.shape(units)), where=units > 0)
+        r = np.asarray(ratio, dtype=float).reshape((-1,) + (1,) * (np.ndim(units) - 1))
+        return 1.0 + (r - 1.0) * share
 
     def scale(self, params: Mapping[str, np.ndarray], metric: str, n_draws: int,
               n_periods: int, periods_per_year: int) -> np.ndarray:
@@ -143,13 +248,17 @@ class MoneyValue(Spec):
                                for b in range(first, last + 1)], axis=0)
         return full[draws - first * PARAM_BLOCK].reshape(len(draws), *shape)
 
-    def value(self, units: np.ndarray, scale: np.ndarray, z: np.ndarray | None) -> np.ndarray:
+    def value(self, units: np.ndarray, scale: np.ndarray, z: np.ndarray | None,
+              factor: np.ndarray | None = None) -> np.ndarray:
         """Money of outcome ``units`` (..., P) at ``scale`` (broadcast to it), with the
-        dispersion noise ``z`` (same shape as ``units``) when ``cv > 0``."""
+        dispersion noise ``z`` (same shape as ``units``) when ``cv > 0``, times ``factor``
+        (:meth:`engaged_factor`, same shape) when given."""
         if z is None:
-            return units * scale
-        spread = self.cv * np.sqrt(np.maximum(units, 0.0)) * z
-        return np.maximum(units + spread, 0.0) * scale
+            out = units * scale
+        else:
+            spread = self.cv * np.sqrt(np.maximum(units, 0.0)) * z
+            out = np.maximum(units + spread, 0.0) * scale
+        return out if factor is None else out * factor
 
 
 def read_money(sec: Section, key: str) -> MoneyValue:
@@ -158,7 +267,8 @@ def read_money(sec: Section, key: str) -> MoneyValue:
     raw = sec.data[key]
     if not isinstance(raw, Mapping) or "dist" in raw:
         raise KeyProblem(sec.path(key), "expected a table {per_unit = <currency per outcome "
-                         "unit>, growth = <fraction a year>, cv = <dispersion>}")
+                         "unit>, growth = <fraction a year>, cv = <dispersion>, effect = "
+                         "<ratio on the engaged treated participants' money per unit>}")
     return MoneyValue.from_toml(Section(sec.path(key), raw))
 
 
