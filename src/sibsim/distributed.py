@@ -233,52 +233,73 @@ def blocks_into_store(client: Any, path: str, token: str, initialise: Any, deal:
     another machine: the client writes it).
 
     ``initialise``: None when the store exists (a resumed run), else called by the client
-    with the first block (draws from 0), which it initialises the store from and writes; the
-    blocks computed meanwhile are then written where they are. At most a window of blocks
-    (:data:`WINDOW_PER_THREAD` per worker thread, plus one) is in flight, as in
-    :func:`in_order`.
+    with the first block (draws from 0), which it initialises the store from; that block is
+    then yielded as it is (the client writes it), and the blocks computed meanwhile are written
+    where they are. A window of blocks (:data:`WINDOW_PER_THREAD` per worker thread, plus
+    one; twice that until the store is initialised) is computed and written at a time: a new
+    block starts as soon as any block is written, whatever the order (only what a worker
+    could not write waits here for its turn).
     """
+    import distributed
+
     run_id = uuid.uuid4().hex[:12]
     nthreads = sum(client.nthreads().values()) or 1
+    window = WINDOW_PER_THREAD * nthreads + 1
     todo = iter(starts)
-    pending: deque = deque()  # (first, future, written on the worker)
-    ready = initialise is None
+    firsts: dict[str, int] = {}  # task key -> its block's first draw
+    running = distributed.as_completed()
+    finished: dict[int, dict] = {}  # results not yet yielded, by first draw
+    order = deque(starts)
 
-    def submit_next() -> None:
-        first = next(todo, None)
-        if first is None:
-            return
-        args = (deal, first, min(block, draws - first), seed, engine, search, threads)
-        key = f"sibsim-block-{run_id}-{first}"
-        if ready:
-            fut = client.submit(_compute_and_write, path, token, *args, key=key,
-                                retries=retries, pure=False)
-        else:
-            fut = client.submit(_block_task, *args, key=key, retries=retries, pure=False)
-        pending.append((first, fut, ready))
+    def submit(fn: Any, first: int, *args: Any) -> Any:
+        key = f"sibsim-block-{run_id}-{first}" if fn is not _write_computed else \
+            f"sibsim-write-{run_id}-{first}"
+        fut = client.submit(fn, *args, key=key, retries=retries, pure=False)
+        firsts[fut.key] = first
+        return fut
 
-    for _ in range(WINDOW_PER_THREAD * nthreads + 1):
-        submit_next()
+    def block_args(first: int) -> tuple:
+        return (deal, first, min(block, draws - first), seed, engine, search, threads)
+
+    def fill() -> None:  # keep a window of blocks computing and being written
+        while running.count() < window:
+            first = next(todo, None)
+            if first is None:
+                return
+            running.add(submit(_compute_and_write, first, path, token, *block_args(first)))
+
+    held = []
     try:
-        while pending:
-            _, future, written = pending.popleft()
-            result = future.result()
-            future.release()
-            if not written:  # the first block: the client initialises the store from it
-                initialise(result)
-                ready = True
-                result = {"first": int(result["first"]), "n": int(result["n"]), "written": True}
-                # the blocks computed meanwhile: written by the workers that hold them
-                pending = deque(
-                    (f, client.submit(_write_computed, path, token, fut,
-                                      key=f"sibsim-write-{run_id}-{f}", retries=retries,
-                                      pure=False), True)
-                    for f, fut, _ in pending)
-            submit_next()
-            yield result
+        if initialise is not None:
+            # the first block comes here and the store is initialised from it; meanwhile the
+            # workers compute a window twice as wide, whose blocks wait where they are
+            first = next(todo)
+            head = submit(_block_task, first, *block_args(first))
+            for _ in range(2 * window - 1):
+                nxt = next(todo, None)
+                if nxt is None:
+                    break
+                held.append(submit(_block_task, nxt, *block_args(nxt)))
+            result = head.result()
+            head.release()
+            initialise(result)
+            finished[first] = result  # written by this process
+            for fut in held:  # written by the workers that hold them
+                running.add(submit(_write_computed, firsts[fut.key], path, token, fut))
+            held.clear()
+        fill()
+        while order:
+            while order and order[0] in finished:
+                yield finished.pop(order.popleft())
+            if not order:
+                break
+            fut = next(running)
+            finished[firsts.pop(fut.key)] = fut.result()
+            fut.release()
+            fill()
     finally:
-        for _, future, _ in pending:
-            future.cancel()
+        for fut in [*held, *running.futures]:
+            fut.cancel()
 
 
 def analyse_on_cluster(client: Any, deal: Deal, draws: int, seed: int, engine: str,
@@ -324,7 +345,8 @@ def cluster_client(workers: int | None = None, scheduler: str | None = None, *,
     ``tcp://10.0.0.5:8786``); closed (and the local cluster stopped) on exit.
 
     A local cluster's blocks use at most ``numba_threads`` numba threads each (default: the
-    worker's share of the cores, at least 1; :data:`WORKER_THREADS_ENV`), and its workers start
+    worker's share of the cores, at least 1; :data:`WORKER_THREADS_ENV`), zarr compresses on
+    as many threads in each worker (``ZARR_THREADING__MAX_WORKERS``), and its workers start
     with glibc's default memory allocator settings (:data:`WORKER_PRE_SPAWN_ENVIRON`).
 
     Raises :class:`DaskMissingError` (naming ``pip install sibsim[dask]``) when dask is not
@@ -345,7 +367,9 @@ def cluster_client(workers: int | None = None, scheduler: str | None = None, *,
     # no block on a worker uses more numba threads than the worker's share of the cores
     # (WORKER_THREADS_ENV; not NUMBA_NUM_THREADS, which numba refuses to see change)
     threads = numba_threads if numba_threads is not None else max(1, cores // workers)
-    env = {WORKER_THREADS_ENV: str(threads)}
+    # and zarr compresses a streamed block's chunks on as many threads (its pool's default is
+    # the machine's cores plus 4 in every worker)
+    env = {WORKER_THREADS_ENV: str(threads), "ZARR_THREADING__MAX_WORKERS": str(threads)}
     with dask.config.set(WORKER_PRE_SPAWN_ENVIRON):  # read by each nanny as it is made
         cluster = distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,

@@ -299,15 +299,16 @@ def analyse_to_zarr(deal: Deal, path: str | os.PathLike, *, draws: int, seed: in
     bar = Progress(draws, progress)
     bar.update(draws - sum(min(block, draws - s) for s in todo))
     run = uuid.uuid4().hex  # this run's key: its writers' token, its opened arrays
+    initialised: list[bool] = []  # by the cluster's first block, before it is written here
     if client is not None:
         from sibsim.distributed import blocks_into_store, numba_threads_by_host
 
         # the workers write their blocks into the store themselves: the client only lists them
         token = run
 
-        def initialise(first_block: dict) -> None:
+        def initialise(first_block: dict) -> None:  # the workers may write once it is done
             _initialise(path, first_block, draws, block, identity)
-            _write_region(path, first_block, token)
+            initialised.append(True)
             _set_writer_token(path, token)
 
         if 0 not in todo:  # resuming an initialised store
@@ -319,7 +320,7 @@ def analyse_to_zarr(deal: Deal, path: str | os.PathLike, *, draws: int, seed: in
         blocks = (run_block(deal, s, min(block, draws - s), seed, engine, search) for s in todo)
     for result in blocks:
         if not result.get("written"):
-            if result["first"] == 0:  # no block written yet: a new store
+            if result["first"] == 0 and not initialised:  # a new store
                 _initialise(path, result, draws, block, identity)
             _write_region(path, result, run)
         _mark_done(path, result["first"])
