@@ -213,4 +213,5 @@ def test_read_money_refuses_anything_but_a_table_of_its_keys(raw):
         read_money(Section("evaluation[0]", {"money": raw}), "money")
     assert err.value.key == "evaluation[0].money"
     assert err.value.problem == ("expected a table {per_unit = <currency per outcome unit>, "
-                                 "growth = <fraction a year>, cv = <dispersion>}")
+                                 "growth = <fraction a year>, cv = <dispersion>, effect = "
+                                 "<ratio on the engaged treated participants' money per unit>}")
