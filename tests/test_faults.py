@@ -240,11 +240,14 @@ def test_the_netcdf_library_s_failed_write_is_one_line_from_the_cli(tmp_path, ca
 FULL_DISK_SCRIPT = """
 mount -t tmpfs -o size=64k tmpfs {full} && head -c 45056 /dev/zero > {full}/filler &&
 for f in o.nc f.png r.html b.xlsx; do printf previous > {full}/$f; done &&
-for opts in "--out {full}/o.nc" "--figure {full}/f.png" "--report {full}/r.html" \
-            "--budget {full}/b.xlsx"; do
-  {python} -m sibsim run peterborough --draws 20 --no-progress --out {elsewhere}/ok.nc $opts \
-    > /dev/null 2> {elsewhere}/err; echo "$? $(base64 -w0 < {elsewhere}/err)"
+i=0; for opts in "--out {full}/o.nc" "--figure {full}/f.png" "--report {full}/r.html" \
+                 "--budget {full}/b.xlsx"; do
+  i=$((i + 1))
+  ({python} -m sibsim run peterborough --draws 20 --no-progress --out {elsewhere}/ok$i.nc \
+    $opts > /dev/null 2> {elsewhere}/err$i; echo $? > {elsewhere}/rc$i) &
 done
+wait
+for i in 1 2 3 4; do echo "$(cat {elsewhere}/rc$i) $(base64 -w0 < {elsewhere}/err$i)"; done
 echo $(ls -A {full}) && cat {full}/o.nc {full}/f.png {full}/r.html {full}/b.xlsx
 """
 
@@ -256,7 +259,8 @@ def test_a_really_full_disk_is_one_line_for_every_output(tmp_path):
     """A 64 KiB tmpfs with one 4 KiB page free: each output (results, figure, report, Excel budget
     table) fails part-way with the library's own error; each ends with one line and status 2,
     keeps the previous file and leaves no temporary file (the Excel writer's zip archive once
-    printed a traceback at exit after the line)."""
+    printed a traceback at exit after the line). The four commands run at once, each in its own
+    process; their lines are read in order."""
     import base64
 
     full, elsewhere = tmp_path / "full", tmp_path / "elsewhere"
