@@ -209,18 +209,9 @@ def main(argv: list[str] | None = None) -> int:
                 out["peak_rss_reset_before_store"] = reset
                 out["store_draws"] = n
                 out["store_seconds"] = round(store_s, 2)
-    in_memory = {
-        "workers_2_vs_1_throughput_ratio": round(times[1] / times[2], 3),
-        "dask_overhead_vs_single_process": round(times[2] / t_single_2, 3),
-        "dask_overhead_1_core": round(times[1] / t_single_1, 3),
-        "seconds": {"single_process_1_thread": round(t_single_1, 3),
-                    "single_process_2_threads": round(t_single_2, 3),
-                    "cluster_1_worker": round(times[1], 3),
-                    "cluster_2_workers": round(times[2], 3)},
-        "draws": D, "block_draws": B,
-        "what": "sibsim.analyse(..., client=): every block's results sent to the client and "
-                "put together in its memory",
-    }
+    in_memory = _comparison(t_single_1, t_single_2, times, D, B,
+                            "sibsim.analyse(..., client=): every block's results sent to the "
+                            "client and put together in its memory")
     streamed = streamed_scaling(deal, args.streamed_draws, B, args.repeats)
     out.pop("seconds", None)  # the keys of earlier runs, now under in_memory / streamed
     out.pop("draws", None)
@@ -276,6 +267,15 @@ def streamed_scaling(deal, draws: int, block: int, repeats: int) -> dict:
                 times[workers] = run(client)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return _comparison(t_single_1, t_single_2, times, draws, block,
+                       "sibsim.store.analyse_to_zarr: every block written into a zarr store, by "
+                       "the one process or by the worker that computed it")
+
+
+def _comparison(t_single_1: float, t_single_2: float, times: dict, draws: int, block: int,
+                what: str) -> dict:
+    """The three ratios of one comparison (2 workers / 1, cluster / one process) and its
+    times."""
     return {
         "workers_2_vs_1_throughput_ratio": round(times[1] / times[2], 3),
         "dask_overhead_vs_single_process": round(times[2] / t_single_2, 3),
@@ -284,9 +284,7 @@ def streamed_scaling(deal, draws: int, block: int, repeats: int) -> dict:
                     "single_process_2_threads": round(t_single_2, 3),
                     "cluster_1_worker": round(times[1], 3),
                     "cluster_2_workers": round(times[2], 3)},
-        "draws": draws, "block_draws": block,
-        "what": "sibsim.store.analyse_to_zarr: every block written into a zarr store, by the "
-                "one process or by the worker that computed it",
+        "draws": draws, "block_draws": block, "what": what,
     }
 
 

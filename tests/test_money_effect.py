@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sibsim
-from sibsim.cli import main
+from cli_refusal import assert_file_refused
 from sibsim.engine.parameters import sample_parameter
 from sibsim.money import MoneyValue, PricePerUnit
 from sibsim.money.evaluation import Evaluation, evaluate, evaluation_fixed
@@ -68,17 +68,6 @@ def _koto_text() -> str:
     return builtin_scenarios()["koto-sib"].read_text(encoding="utf-8")
 
 
-def _cli_refuses(tmp_path, capsys, text, words):
-    path = tmp_path / "bad.toml"
-    path.write_text(text, encoding="utf-8")
-    code = main(["run", str(path), "--draws", "3", "--no-progress",
-                 "--out", str(tmp_path / "o.nc")])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert err.startswith("sibsim: error: ")
-    for w in words:
-        assert w in err, (w, err)
-    assert not (tmp_path / "o.nc").exists()
 
 
 @pytest.mark.parametrize(("new", "words"), [
@@ -94,7 +83,7 @@ def _cli_refuses(tmp_path, capsys, text, words):
 def test_toml_refuses_a_bad_effect_with_exit_2(tmp_path, capsys, new, words):
     text = _koto_text()
     assert KOTO_MONEY in text
-    _cli_refuses(tmp_path, capsys, text.replace(KOTO_MONEY, new, 1),
+    assert_file_refused(tmp_path, capsys, text.replace(KOTO_MONEY, new, 1),
                  ["key 'evaluation[0].money", *words])
 
 

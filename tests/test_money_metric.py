@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sibsim
-from sibsim.cli import main
+from cli_refusal import assert_file_refused
 from sibsim.engine.parameters import sample_parameter
 from sibsim.money import MoneyValue, PricePerUnit
 from sibsim.money.evaluation import Evaluation, Historical, evaluate, evaluation_fixed
@@ -252,17 +252,6 @@ MONEY_LINE = ('money = {per_unit = {dist = "lognormal", mean = 2_000, sd = 300},
               'growth = 0.02, cv = 0.6}')
 
 
-def _cli_refuses(tmp_path, capsys, text, words):
-    path = tmp_path / "bad.toml"
-    path.write_text(text, encoding="utf-8")
-    code = main(["run", str(path), "--draws", "3", "--no-progress",
-                 "--out", str(tmp_path / "o.nc")])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert err.startswith("sibsim: error: ")
-    for w in words:
-        assert w in err, (w, err)
-    assert not (tmp_path / "o.nc").exists()
 
 
 @pytest.mark.parametrize(("old", "new", "words"), [
@@ -280,7 +269,7 @@ def _cli_refuses(tmp_path, capsys, text, words):
 def test_cli_refuses_a_bad_value_with_exit_2(tmp_path, capsys, old, new, words):
     text = builtin_scenarios()["tyollisyys-sib"].read_text(encoding="utf-8")
     assert old in text
-    _cli_refuses(tmp_path, capsys, text.replace(old, new, 1), words)
+    assert_file_refused(tmp_path, capsys, text.replace(old, new, 1), words)
 
 
 def test_replay_values_savings_on_the_outcome_units_of_a_money_metric():

@@ -20,9 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sibsim
+from cli_refusal import assert_file_refused
 from sibsim.analysis.evaluation_design import design_for
 from sibsim.analysis.power import evaluation_power
-from sibsim.cli import main
 from sibsim.engine.parameters import sample_parameter
 from sibsim.money import MoneyValue
 from sibsim.money.evaluation import (
@@ -142,16 +142,7 @@ DESIGN_LINE = ('drift = 0.04, persistence = 0.5, cycle = "finland"}')
 def test_cli_refuses_a_bad_drift_with_exit_2(tmp_path, capsys, new, words):
     text = _tyollisyys()
     assert DESIGN_LINE in text
-    path = tmp_path / "bad.toml"
-    path.write_text(text.replace(DESIGN_LINE, new, 1), encoding="utf-8")
-    code = main(["run", str(path), "--draws", "3", "--no-progress",
-                 "--out", str(tmp_path / "o.nc")])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert err.startswith("sibsim: error: ")
-    for w in words:
-        assert w in err, (w, err)
-    assert not (tmp_path / "o.nc").exists()
+    assert_file_refused(tmp_path, capsys, text.replace(DESIGN_LINE, new, 1), words)
 
 
 def test_toml_reads_every_field():
