@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy import stats
 
+from sibsim._lazy import stats
 from sibsim.dataset.build import simulate
 from sibsim.money.deal import Deal
 from sibsim.money.estimand import enrolled, enrolled_share

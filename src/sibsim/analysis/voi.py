@@ -61,9 +61,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
-from scipy import stats
 from scipy.interpolate import make_smoothing_spline
 
+from sibsim._lazy import stats
 from sibsim.resources import check_draws_fit
 from sibsim.spec import _validate as v
 

@@ -36,8 +36,8 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy import stats
 
+from sibsim._lazy import stats
 from sibsim.spec.outcomes import MIN_DISPERSION
 
 __all__ = ["MAX_EXPECTED_COUNT", "MIN_DISPERSION", "check_expected_counts", "dispersion_factor"]

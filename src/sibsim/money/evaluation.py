@@ -68,8 +68,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import xarray as xr
-from scipy import stats
 
+from sibsim._lazy import stats
 from sibsim.dataset.schema import in_schema_order
 from sibsim.engine.parameters import sample_parameter
 from sibsim.money.estimand import ESTIMANDS, enrolled, enrolled_share, on_the_treated

@@ -33,8 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from sibsim._lazy import stats
 from sibsim.spec import _validate as v
 from sibsim.spec import distributions as dist
 from sibsim.spec.toml import KeyProblem, Section

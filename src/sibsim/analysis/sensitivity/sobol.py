@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy import stats
 
+from sibsim._lazy import stats
 from sibsim.analysis.sensitivity._common import Chain, check_output
 from sibsim.money.deal import Deal
 from sibsim.money.uncertain import money_parameters
