@@ -244,9 +244,6 @@ def streamed_scaling(deal, draws: int, block: int, repeats: int) -> dict:
     blocks they compute (the client only lists them)."""
     import shutil
 
-    import numba
-
-    from sibsim.distributed import cluster_client
     from sibsim.store import analyse_to_zarr
 
     tmp = Path(tempfile.mkdtemp(prefix="sibsim-scale-"))
@@ -257,19 +254,33 @@ def streamed_scaling(deal, draws: int, block: int, repeats: int) -> dict:
                                              client=client, progress=False), repeats)
 
     try:
-        numba.set_num_threads(1)
-        t_single_1 = run()
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        t_single_2 = run()
-        times = {}
-        for workers in (1, 2):
-            with cluster_client(workers=workers, numba_threads=1) as client:
-                times[workers] = run(client)
+        t_single_1, t_single_2, times = _four_timings(run)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return _comparison(t_single_1, t_single_2, times, draws, block,
                        "sibsim.store.analyse_to_zarr: every block written into a zarr store, by "
                        "the one process or by the worker that computed it")
+
+
+def _four_timings(run, warm=None) -> tuple[float, float, dict[int, float]]:
+    """Seconds of ``run(client)`` in one process on 1 and on 2 numba threads (``client`` None),
+    then on local clusters of 1 and 2 single-thread workers (``warm(client)`` first, if
+    given)."""
+    import numba
+
+    from sibsim.distributed import cluster_client
+
+    numba.set_num_threads(1)
+    t_single_1 = run()
+    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    t_single_2 = run()
+    times = {}
+    for workers in (1, 2):
+        with cluster_client(workers=workers, numba_threads=1) as client:
+            if warm is not None:
+                warm(client)
+            times[workers] = run(client)
+    return t_single_1, t_single_2, times
 
 
 def _comparison(t_single_1: float, t_single_2: float, times: dict, draws: int, block: int,
@@ -318,10 +329,8 @@ def transfer_diagnostics(client, deal, block: int) -> dict:
 
 def breakeven_scaling(deal, path: Path, draws: int, block: int, repeats: int) -> int:
     """The workers' scaling and dask's overhead with the break-even search."""
-    import numba
 
     import sibsim
-    from sibsim.distributed import cluster_client
 
     load_before = os.getloadavg()
 
@@ -329,16 +338,9 @@ def breakeven_scaling(deal, path: Path, draws: int, block: int, repeats: int) ->
         return _best(lambda: sibsim.analyse(deal, draws=draws, seed=1, progress=False,
                                             block_draws=block, client=client), repeats)
 
-    numba.set_num_threads(1)
-    t_single_1 = run()
-    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-    t_single_2 = run()
-    times = {}
-    for workers in (1, 2):
-        with cluster_client(workers=workers, numba_threads=1) as client:
-            sibsim.analyse(deal, draws=block * workers, seed=1, progress=False,
-                           block_draws=block, client=client)  # warm every worker
-            times[workers] = run(client)
+    t_single_1, t_single_2, times = _four_timings(run, warm=lambda client: sibsim.analyse(
+        deal, draws=block * len(client.nthreads()), seed=1, progress=False, block_draws=block,
+        client=client))  # warm every worker
     out: dict = json.loads(path.read_text()) if path.exists() else {}
     out.update({
         "workers_2_vs_1_throughput_ratio_with_breakeven": round(times[1] / times[2], 3),

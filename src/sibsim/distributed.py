@@ -216,13 +216,6 @@ def _compute_and_write(path: str, token: str, *block_args: Any) -> dict:
     return write_on_worker(path, token, _block_task(*block_args))
 
 
-def _write_computed(path: str, token: str, block: dict) -> dict:
-    """A block computed before the store existed, written by the worker that holds it."""
-    from sibsim.store import write_on_worker
-
-    return write_on_worker(path, token, block)
-
-
 def blocks_into_store(client: Any, path: str, token: str, initialise: Any, deal: Deal,
                       draws: int, seed: int, engine: str, block: int,
                       search: BreakevenBlocks | None, threads: dict[str, int] | int | None,
@@ -242,6 +235,8 @@ def blocks_into_store(client: Any, path: str, token: str, initialise: Any, deal:
     """
     import distributed
 
+    from sibsim.store import write_on_worker
+
     run_id = uuid.uuid4().hex[:12]
     nthreads = sum(client.nthreads().values()) or 1
     window = WINDOW_PER_THREAD * nthreads + 1
@@ -251,10 +246,9 @@ def blocks_into_store(client: Any, path: str, token: str, initialise: Any, deal:
     finished: dict[int, dict] = {}  # results not yet yielded, by first draw
     order = deque(starts)
 
-    def submit(fn: Any, first: int, *args: Any) -> Any:
-        key = f"sibsim-block-{run_id}-{first}" if fn is not _write_computed else \
-            f"sibsim-write-{run_id}-{first}"
-        fut = client.submit(fn, *args, key=key, retries=retries, pure=False)
+    def submit(fn: Any, first: int, *args: Any, step: str = "block") -> Any:
+        fut = client.submit(fn, *args, key=f"sibsim-{step}-{run_id}-{first}", retries=retries,
+                            pure=False)
         firsts[fut.key] = first
         return fut
 
@@ -282,10 +276,12 @@ def blocks_into_store(client: Any, path: str, token: str, initialise: Any, deal:
                 held.append(submit(_block_task, nxt, *block_args(nxt)))
             result = head.result()
             head.release()
+            firsts.pop(head.key)
             initialise(result)
             finished[first] = result  # written by this process
             for fut in held:  # written by the workers that hold them
-                running.add(submit(_write_computed, firsts[fut.key], path, token, fut))
+                running.add(submit(write_on_worker, firsts.pop(fut.key), path, token, fut,
+                                   step="write"))
             held.clear()
         fill()
         while order:

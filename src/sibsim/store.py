@@ -183,16 +183,16 @@ def _opened_arrays(path: Path, run: str, groups: dict[str, xr.Dataset]) -> dict:
     return arrays
 
 
-def _write_region(path: Path, block: dict, run: str | None = None) -> None:
+def _write_region(path: Path, block: dict, run: str) -> None:
     """Write a block's per-draw variables into their region of the store (its own chunks, so
     blocks written by different processes at once never share a chunk).
 
-    With ``run`` (a key of this run), each variable whose values the store holds as they are
-    (draws first, the same dtype) is written straight into its zarr array, the arrays being
-    opened once for the run; the others go through xarray's region write (its encoding)."""
+    Each variable whose values the store holds as they are (draws first, the same dtype) is
+    written straight into its zarr array, the arrays being opened once for the run (``run``:
+    its key); the others go through xarray's region write (its encoding)."""
     lo, n = int(block["first"]), int(block["n"])
     groups = _block_groups(block)
-    arrays = _opened_arrays(path, run, groups) if run is not None else {}
+    arrays = _opened_arrays(path, run, groups)
     for g, ds in groups.items():
         rest = []
         for name, var in ds.data_vars.items():
@@ -299,28 +299,27 @@ def analyse_to_zarr(deal: Deal, path: str | os.PathLike, *, draws: int, seed: in
     bar = Progress(draws, progress)
     bar.update(draws - sum(min(block, draws - s) for s in todo))
     run = uuid.uuid4().hex  # this run's key: its writers' token, its opened arrays
-    initialised: list[bool] = []  # by the cluster's first block, before it is written here
     if client is not None:
         from sibsim.distributed import blocks_into_store, numba_threads_by_host
 
-        # the workers write their blocks into the store themselves: the client only lists them
-        token = run
+        # the workers write their blocks into the store themselves (their token: the run's
+        # key): the client initialises it from the first block and lists the blocks
 
         def initialise(first_block: dict) -> None:  # the workers may write once it is done
             _initialise(path, first_block, draws, block, identity)
-            initialised.append(True)
-            _set_writer_token(path, token)
+            _set_writer_token(path, run)
 
         if 0 not in todo:  # resuming an initialised store
-            _set_writer_token(path, token)
-        blocks = blocks_into_store(client, str(path), token, initialise if 0 in todo else None,
+            _set_writer_token(path, run)
+        blocks = blocks_into_store(client, str(path), run, initialise if 0 in todo else None,
                                    deal, draws, seed, engine, block, search,
                                    numba_threads_by_host(client), retries=2, starts=todo)
     else:
         blocks = (run_block(deal, s, min(block, draws - s), seed, engine, search) for s in todo)
     for result in blocks:
         if not result.get("written"):
-            if result["first"] == 0 and not initialised:  # a new store
+            # a new store (on a cluster, initialise() made it before the first block came)
+            if result["first"] == 0 and client is None:
                 _initialise(path, result, draws, block, identity)
             _write_region(path, result, run)
         _mark_done(path, result["first"])

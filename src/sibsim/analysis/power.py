@@ -212,8 +212,7 @@ def evaluation_power(deal: Deal) -> xr.Dataset:
             th = paying_threshold(rule, ev.precision)
             if target is not None and c_rate > 0:
                 # an absolute target as a relative cut on this trigger's counterfactual
-                pp = person_periods(_window_mask(ev, entry, u.shape[-1], n_t), n_t, waves,
-                                    trig.period, trig.upto)
+                pp = person_periods(mask, n_t, waves, trig.period, trig.upto)
                 th = max(th, target * pp / (nt * c_rate))
             if c_rate > 0:
                 ratio = t_rate / c_rate
