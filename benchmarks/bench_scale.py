@@ -341,20 +341,15 @@ def breakeven_scaling(deal, path: Path, draws: int, block: int, repeats: int) ->
     t_single_1, t_single_2, times = _four_timings(run, warm=lambda client: sibsim.analyse(
         deal, draws=block * len(client.nthreads()), seed=1, progress=False, block_draws=block,
         client=client))  # warm every worker
+    cmp = _comparison(t_single_1, t_single_2, times, draws, block, "")
     out: dict = json.loads(path.read_text()) if path.exists() else {}
     out.update({
-        "workers_2_vs_1_throughput_ratio_with_breakeven": round(times[1] / times[2], 3),
-        "dask_overhead_vs_single_process_with_breakeven": round(times[2] / t_single_2, 3),
-        "dask_overhead_1_core_with_breakeven": round(times[1] / t_single_1, 3),
-        "seconds_with_breakeven": {"single_process_1_thread": round(t_single_1, 3),
-                                   "single_process_2_threads": round(t_single_2, 3),
-                                   "cluster_1_worker": round(times[1], 3),
-                                   "cluster_2_workers": round(times[2], 3),
-                                   "draws": draws, "block_draws": block,
-                                   "load_average_before": [round(x, 2) for x in load_before],
-                                   "load_average_after": [round(x, 2)
-                                                          for x in os.getloadavg()]},
-    })
+        f"{key}_with_breakeven": value for key, value in cmp.items()
+        if key.endswith(("_ratio", "_process", "_core"))})
+    out["seconds_with_breakeven"] = {
+        **cmp["seconds"], "draws": draws, "block_draws": block,
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()]}
     path.write_text(json.dumps(out, indent=2) + "\n")
     json.dump(out, sys.stdout, indent=2)
     print()
