@@ -295,3 +295,20 @@ def test_payments_never_rise_with_turnover_for_a_reduction(r, e):
     low, high = sorted(r)
     p_low, p_high = _payments(low, e), _payments(high, e)
     assert np.all(p_high <= p_low + 1e-9 * np.maximum(1.0, np.abs(p_low)))
+
+
+def test_a_leaver_leaves_every_process_of_the_person():
+    """Two count processes of the same staff: one turnover parameter (the person's, like
+    engagement), and each process's treated events diluted by the same served share."""
+    from sibsim.spec.scenario import Process
+
+    sc = dataclasses.replace(
+        counts_scenario(1000, 5.0, 0.5, 0.8, 0.2, horizon=3),
+        other_processes=(Process(CountOutcome(rate=2.0, name="b"), Effect("rr", 0.7)),))
+    names = list(sc.parameters())
+    assert names.count("cohort.turnover") == 1 and not any(".cohort." in n for n in names)
+    ds = simulate(sc, draws=2, seed=0, engine="expected", progress=False)
+    got = ds["events"].sel(arm="treatment").sum(("wave", "stratum")).values  # (D, P, process)
+    share = served_share(0.8, 0.2, 0.0, np.arange(3))
+    np.testing.assert_allclose(got[0, :, 0], 1000 * 5.0 * (1 - share * 0.5), rtol=1e-12)
+    np.testing.assert_allclose(got[0, :, 1], 1000 * 2.0 * (1 - share * 0.3), rtol=1e-12)
