@@ -187,9 +187,10 @@ class Cohort(Spec):
         who stops being engaged, with the per-period probability ``dropout + turnover -
         dropout x turnover`` (the effect's drop-out or turnover, independently). The cohort's
         size, the comparison group ("the same staff the year before", untreated) and the
-        people at risk do not change. Only for outcomes without states (counts) and without
-        frailty: a newcomer would start in the initial state with a frailty of their own,
-        which the engine does not model (refused by :class:`~sibsim.spec.scenario.Scenario`).
+        people at risk do not change. Only for outcomes without states (counts), without a
+        profile by time since entry and without frailty: a newcomer would start in the initial
+        state, at the start of their own clock, with a frailty of their own, which the engine
+        does not model (refused by :class:`~sibsim.spec.scenario.Scenario`).
         Default 0: a fixed panel, the same people throughout.
 
     Examples

@@ -183,6 +183,8 @@ class Scenario:
             elif getattr(o, "profile", None) is not None and o.clock == "entry":
                 why = (f"outcome {o.name!r} has a profile by time since entry (a newcomer "
                        "would have a clock of their own); use clock = \"calendar\"")
+            if why is not None:
+                break  # the first process that cannot take it
         if why is None and self.frailty is not None:
             why = "the scenario has frailty (a newcomer would have a frailty of their own)"
         if why is not None:
