@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from sibsim.spec import _validate as v
+from sibsim.spec.distributions import Distribution, Fixed, within
 from sibsim.spec.outcomes import Outcome
 from sibsim.spec.toml import KeyProblem, Section, build, calendar_period
 from sibsim.spec.variant import Spec, param, toml_value
@@ -17,6 +18,7 @@ __all__ = ["Cohort", "ComparisonGroup", "Frailty", "Stratum", "split_by_shares"]
 
 
 _SHARE = v.fraction(0.0, 1.0, low_open=True)
+_TURNOVER = within(0.0, 1.0, "a share of the cohort replaced per period", fraction=True)
 
 
 def split_by_shares(total: int, shares: Sequence[float]) -> tuple[int, ...]:
@@ -170,11 +172,35 @@ class Cohort(Spec):
         not all zero.
     strata : sequence of Stratum
         Optional sub-populations; their shares must add up to 1 (within 1e-9).
+    turnover : float or Distribution
+        **Workforce turnover**: the share of the cohort's places (an employer's staff) whose
+        holder leaves and is replaced by a newcomer at the start of each period after a
+        person's entry period (a share per period, in [0, 1]: in a yearly scenario the annual
+        turnover rate; with shorter periods ``1 - (1 - annual) ** (1 / periods per year)``).
+        Uncertain: sampled once per draw (parameter ``cohort.turnover``). Leavers stop
+        counting; each joiner takes the leaver's place in the cohort, its stratum and its entry
+        wave, and is **not served**: the service's effect stays with the people who received
+        it, so a place whose served holder has left counts the newcomer's untreated outcome.
+        The measured per-person effect is diluted: with effect ``e`` on the engaged share
+        ``g`` and no drop-out, place-periods ``k`` periods after entry carry the effect with
+        probability ``g (1 - turnover) ** k``. In the engine a leaver is an engaged person
+        who stops being engaged, with the per-period probability ``dropout + turnover -
+        dropout x turnover`` (the effect's drop-out or turnover, independently). The cohort's
+        size, the comparison group ("the same staff the year before", untreated) and the
+        people at risk do not change. Only for outcomes without states (counts), without a
+        profile by time since entry and without frailty: a newcomer would start in the initial
+        state, at the start of their own clock, with a frailty of their own, which the engine
+        does not model (refused by :class:`~sibsim.spec.scenario.Scenario`).
+        Default 0: a fixed panel, the same people throughout.
 
     Examples
     --------
     >>> Cohort(entry=(1000, 1000, 1000)).size
     3000
+    >>> Cohort(size=500, turnover=0.1).parameters()
+    {'cohort.turnover': Fixed(value=0.1)}
+    >>> Cohort(size=500).parameters()   # no turnover: no parameter (a fixed panel)
+    {}
     """
 
     size: int | None = param(v.optional(v.integer(1, v.MAX_PEOPLE)), default=None,
@@ -183,6 +209,10 @@ class Cohort(Spec):
         v.optional(v.vector(v.integer(0, v.MAX_PEOPLE))), default=None,
         doc="people entering at the start of each period (entry waves)")
     strata: tuple[Stratum, ...] = param(default=(), doc="sub-populations (shares add up to 1)")
+    turnover: float | Distribution = param(
+        _TURNOVER, default=0.0, uncertain=True,
+        doc="share of the places whose holder is replaced per period, in [0, 1] (joiners "
+            "unserved); counts without frailty only")
 
     def validate(self) -> None:
         own = [isinstance(s, Stratum) and s.own_entry for s in self.strata]
@@ -275,10 +305,22 @@ class Cohort(Spec):
                                          periods_per_year=periods_per_year,
                                          start_period=start_period)
                        for i, item in enumerate(raw))
+        given = {"turnover": sec.get("turnover", uncertain=True)} if "turnover" in sec.data \
+            else {}  # absent: the field's declared default
         out = build(sec.key, cls, size=sec.get("size"), entry=toml_value(sec.get("entry")),
-                    strata=strata)
+                    strata=strata, **given)
         sec.finish()
         return out
+
+    @property
+    def has_turnover(self) -> bool:
+        """The cohort's places change hands (``turnover`` other than a fixed 0)."""
+        return self.turnover != Fixed(0.0)
+
+    def parameters(self) -> dict[str, Distribution]:
+        """Uncertain inputs, by parameter name: ``cohort.turnover`` when there is turnover
+        (none for a fixed panel, whose results are those of a cohort without the field)."""
+        return {"cohort.turnover": self.turnover} if self.has_turnover else {}  # type: ignore
 
     @property
     def n_waves(self) -> int:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from sibsim.spec import _validate as v
 from sibsim.spec.cohort import Cohort, ComparisonGroup, Frailty, Stratum
-from sibsim.spec.distributions import Distribution, as_distribution
+from sibsim.spec.distributions import Distribution, Fixed, as_distribution
 from sibsim.spec.effect import Effect
 from sibsim.spec.outcomes import OUTCOME_KINDS, Outcome
 from sibsim.spec.state_counts import check_followers
@@ -61,7 +61,9 @@ class Process:
 #: Effect fields that belong to the service (the person), not to one process: every process's
 #: effect must agree on them (or leave them at their defaults).
 SERVICE_FIELDS = (("engagement", 1.0), ("dropout", 0.0))
-SERVICE_PARAMETERS = ("effect.engagement", "effect.dropout")
+#: Parameters of the person, shared by every process: the service's engagement and drop-out,
+#: and the cohort's turnover (a person who leaves leaves every process).
+SERVICE_PARAMETERS = ("effect.engagement", "effect.dropout", "cohort.turnover")
 #: Names a process cannot take when there are several (its parameters are prefixed with it).
 RESERVED_NAMES = ("baseline", "effect", "evaluation")
 
@@ -143,6 +145,7 @@ class Scenario:
         object.__setattr__(self, "cohort", replace(self.cohort, strata=strata))
         self._check_effect()
         self._check_processes()
+        self._check_turnover()
         if self.comparison is not None and sum(self.comparison.sizes(self.cohort)) > v.MAX_PEOPLE:
             raise v.fail("ComparisonGroup", self.comparison,
                          f"at most {v.MAX_PEOPLE:,} people in the comparison group")
@@ -162,6 +165,34 @@ class Scenario:
                 raise v.fail(f"Stratum[{s.name}].share", s.share,
                              f"a share that gives at least one participant ({s.share:g} of "
                              f"{self.cohort.size:,} participants rounds to 0 people)")
+
+    def _check_turnover(self) -> None:
+        """Refuse turnover where a newcomer would differ from the leaver other than in being
+        unserved (the engine keeps the place's state and frailty): outcomes with states (a
+        newcomer starts in the initial state), counts that follow a state, a profile by time
+        since entry (a newcomer's own clock) and frailty (a newcomer's own frailty)."""
+        c = self.cohort
+        if not c.has_turnover:
+            return
+        why = None
+        for p in self.processes:
+            o = p.outcome
+            if o.states or o.followed() is not None:
+                why = (f"outcome {o.name!r} has states {list(o.states)} or follows one (a "
+                       "newcomer would start in the initial state)")
+            elif getattr(o, "profile", None) is not None and o.clock == "entry":
+                why = (f"outcome {o.name!r} has a profile by time since entry (a newcomer "
+                       "would have a clock of their own); use clock = \"calendar\"")
+            if why is not None:
+                break  # the first process that cannot take it
+        if why is None and self.frailty is not None:
+            why = "the scenario has frailty (a newcomer would have a frailty of their own)"
+        if why is not None:
+            shown = (c.turnover.value if isinstance(c.turnover, Fixed)
+                     else c.turnover.describe())  # type: ignore[union-attr]
+            raise v.fail("Cohort.turnover", shown,
+                         "0 (no turnover) unless every outcome is a count without states, a "
+                         "profile by time since entry or frailty: here " + why)
 
     def _check_effect(self) -> None:
         if self.effect is not None:
@@ -309,6 +340,7 @@ class Scenario:
                 out.update(tmp.parameters(f"baseline[{s.name}]"))
         if self.effect is not None:
             out.update(self.effect.parameters())
+        out.update(self.cohort.parameters())
         return out
 
     def _all_parameters(self) -> dict[str, Distribution]:
