@@ -55,6 +55,7 @@ MODULES = (
     "sibsim.distributed",
     "sibsim.store",
     "sibsim.programme",
+    "sibsim.portfolio",
     "sibsim.plots",
 )
 

@@ -14,7 +14,8 @@ from sibsim.scenario_file import parse_scenario
 
 matplotlib.use("Agg")
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-PAGES = ["index.md", "engine.md", "analysis.md", "evaluation-design.md", "sensitivity.md"]
+PAGES = ["index.md", "engine.md", "analysis.md", "evaluation-design.md", "sensitivity.md",
+         "portfolios.md"]
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -136,6 +136,9 @@ def _parser() -> argparse.ArgumentParser:
     from sibsim.cli_programme import add_parser as add_programme
 
     add_programme(sub)
+    from sibsim.cli_portfolio import add_parser as add_portfolio
+
+    add_portfolio(sub)
     return p
 
 
@@ -445,6 +448,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
         from sibsim.cli_programme import run_command
 
         return run_command(args, _fail)
+    if args.command == "portfolio":
+        from sibsim.cli_portfolio import run_command as run_portfolio_command
+
+        return run_portfolio_command(args, _fail)
     problem = check_counts(args)
     if problem is not None:
         return _fail(problem)

@@ -24,8 +24,8 @@ from sibsim.money.capital import investor_tranches
 from sibsim.money.irr import irr, npv
 from sibsim.money.municipality import per_period_rate
 
-__all__ = ["breakeven_period", "discount_factors", "investor_loss", "investor_metrics",
-           "municipality_metrics", "present_value"]
+__all__ = ["INVESTOR_METRICS", "breakeven_period", "discount_factors", "investor_draw_metrics",
+           "investor_loss", "investor_metrics", "municipality_metrics", "present_value"]
 
 
 def discount_factors(annual_rate: float, periods_per_year: int, n_periods: int) -> np.ndarray:
@@ -83,48 +83,59 @@ def _investor_flows(money: xr.Dataset) -> dict[str, tuple[np.ndarray, np.ndarray
     return out
 
 
+#: Units and description of each per-draw investor metric (:func:`investor_draw_metrics`).
+INVESTOR_METRICS = {
+    "irr": ("per period", "Internal rate of return per period (NaN where none exists; see "
+            "irr_status)."),
+    "irr_status": ("code", "sibsim.money.irr.IRRStatus code of each IRR."),
+    "irr_annual": ("per year", "IRR annualised: (1 + irr) ** periods_per_year - 1 (NaN "
+                   "where irr is)."),
+    "moic": ("multiple", "Money multiple: gross cash received / gross capital drawn (NaN "
+             "where nothing was drawn)."),
+    "npv": ("currency", "NPV at the investors' discount rate."),
+    "payback_period": ("period", "First period from which cumulative cash stays >= 0 (NaN "
+                       "where it is negative at the horizon)."),
+    "invested": ("currency", "Capital drawn (gross drawdowns)."),
+    "received": ("currency", "Cash received (gross distributions and guarantee)."),
+    "loss": ("1", "1 if cash received < cash invested."),
+}
+
+
+def investor_draw_metrics(flows: np.ndarray, drawn: np.ndarray, received: np.ndarray,
+                          periods_per_year: int, rate: float) -> dict[str, np.ndarray]:
+    """Each metric of :data:`INVESTOR_METRICS` per draw, from one investor's cash flows.
+
+    ``flows``: net cash flows (D, P) from the investor's side (drawdowns negative);
+    ``drawn`` and ``received``: gross drawdowns and receipts (D, P), currency; ``rate``: the
+    discount rate per period of the NPV.
+
+    >>> f = np.array([[-100.0, 0.0, 121.0]])
+    >>> m = investor_draw_metrics(f, np.array([[100.0, 0, 0]]), np.array([[0, 0, 121.0]]), 1, 0.1)
+    >>> round(float(m["irr_annual"][0]), 12), float(m["moic"][0]), float(m["loss"][0])
+    (0.1, 1.21, 0.0)
+    """
+    r, status = irr(flows, return_info=True)
+    invested = drawn.sum(-1)
+    got = received.sum(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        moic = np.where(invested > 0, got / np.where(invested > 0, invested, 1.0), np.nan)
+    return {"irr": r, "irr_status": np.asarray(status, dtype=np.int8),
+            "irr_annual": np.where(r > -1, (1.0 + r) ** periods_per_year - 1.0, r),
+            "moic": moic, "npv": npv(rate, flows), "payback_period": breakeven_period(flows),
+            "invested": invested, "received": got, "loss": investor_loss(invested, got)}
+
+
 def investor_metrics(money: xr.Dataset) -> xr.Dataset:
     """IRR, money multiple, NPV, payback and loss per draw, for each tranche and all investors."""
     ppy = int(money.attrs["periods_per_year"])
     rate = per_period_rate(float(money.attrs["investor_discount_rate_per_year"]), ppy)
-    out = {k: [] for k in ("irr", "irr_status", "irr_annual", "moic", "npv", "payback_period",
-                           "invested", "received", "loss")}
     flows = _investor_flows(money)
-    for f, drawn, got in flows.values():
-        r, status = irr(f, return_info=True)
-        invested = drawn.sum(-1)
-        received = got.sum(-1)
-        out["irr"].append(r)
-        out["irr_status"].append(np.asarray(status, dtype=np.int8))
-        out["irr_annual"].append(np.where(r > -1, (1.0 + r) ** ppy - 1.0, r))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out["moic"].append(np.where(invested > 0, received / np.where(invested > 0, invested,
-                                                                           1.0), np.nan))
-        out["npv"].append(npv(rate, f))
-        out["payback_period"].append(breakeven_period(f))
-        out["invested"].append(invested)
-        out["received"].append(received)
-        out["loss"].append(investor_loss(invested, received))
+    per = [investor_draw_metrics(f, drawn, got, ppy, rate) for f, drawn, got in flows.values()]
     cur = money.attrs["currency"]
-    meta = {
-        "irr": ("per period", "Internal rate of return per period (NaN where none exists; see "
-                "irr_status)."),
-        "irr_status": ("code", "sibsim.money.irr.IRRStatus code of each IRR."),
-        "irr_annual": ("per year", "IRR annualised: (1 + irr) ** periods_per_year - 1 (NaN "
-                       "where irr is)."),
-        "moic": ("multiple", "Money multiple: gross cash received / gross capital drawn (NaN "
-                 "where nothing was drawn)."),
-        "npv": (cur, "NPV at the investors' discount rate."),
-        "payback_period": ("period", "First period from which cumulative cash stays >= 0 (NaN "
-                           "where it is negative at the horizon)."),
-        "invested": (cur, "Capital drawn (gross drawdowns)."),
-        "received": (cur, "Cash received (gross distributions and guarantee)."),
-        "loss": ("1", "1 if cash received < cash invested."),
-    }
     ds = xr.Dataset(
-        {k: xr.Variable(("investor", "draw"), np.stack(v), attrs={"units": meta[k][0],
-                                                                 "description": meta[k][1]})
-         for k, v in out.items()},
+        {k: xr.Variable(("investor", "draw"), np.stack([m[k] for m in per]),
+                        attrs={"units": cur if u == "currency" else u, "description": text})
+         for k, (u, text) in INVESTOR_METRICS.items()},
         coords={"investor": list(flows), "draw": money["draw"].values})
     ds.attrs.update(_money_attrs(money))
     return ds.transpose("draw", "investor")
