@@ -30,7 +30,8 @@ noise on the measurement, not on the payers' money.
   savings (:mod:`sibsim.money.payer_scope`): a payer counts the extra money of the engaged
   participants in its strata, in the periods of its years.
 * An effect below 1 (lower wages) gives a negative saving (taxes lost); an evaluation without
-  ``money.effect`` (an effect of 1) gives none.
+  ``money.effect`` (an effect of 1), or in outcome units (no ``money``: a what-if of the same
+  deal), gives none. A metric that no evaluation measures is refused.
 
 Examples
 --------
@@ -73,8 +74,9 @@ def check_money_effect_savings(payers: Sequence[Payer], evaluations: Sequence[An
                                here: NDArray[np.bool_] | None,
                                field: str = "Deal.payers") -> None:
     """Refuse a ``saving_of_money_effect`` that does not fit the deal (``ValueError`` naming
-    the key): every metric it names is a money evaluation's (``money = {...}``), and in every
-    period the fractions of a metric over the payers present (``here``, (Y, P), from
+    the key): every metric it names is an evaluation's (one in units, or without
+    ``money.effect``, brings no extra money: it saves nothing), and in every period the
+    fractions of a metric over the payers present (``here``, (Y, P), from
     :func:`sibsim.money.payer_scope.presence`; None: all throughout) sum to at most 1.
 
     >>> from sibsim.money.evaluation import Evaluation
@@ -89,13 +91,13 @@ def check_money_effect_savings(payers: Sequence[Payer], evaluations: Sequence[An
     ...     print(str(err).split("; allowed")[0])
     Deal.payers.saving_of_money_effect[tax]: got 1.1
     """
-    money = sorted(e.metric for e in evaluations if getattr(e, "money", None) is not None)
+    known = [e.metric for e in evaluations]
     for i, p in enumerate(payers):
         for m in p.saving_of_money_effect:
-            if m not in money:
+            if m not in known:
                 raise v.fail(f"{field}[{i}].saving_of_money_effect", m,
-                             "metrics of money evaluations (an [[evaluation]] with money = "
-                             "{...}): " + (", ".join(repr(x) for x in money) or "none here"))
+                             "metrics of the deal's evaluations: "
+                             + ", ".join(repr(x) for x in known))
     for m in _metrics(payers):
         share = fractions(payers, m)
         present = np.ones((len(payers), 1), bool) if here is None else np.asarray(here, bool)
@@ -129,7 +131,7 @@ def money_effect_savings(payers: Sequence[Payer], evaluations: Sequence[Any], ds
     out = np.zeros((ds.sizes["draw"], len(payers), ds.sizes["period"]))
     for m in metrics:
         gain = money_effect_gain(ds, by_metric[m], seed)  # (D, W, K, P)
-        if gain is None:  # no effect: no extra money
+        if gain is None:  # no effect (or no money): no extra money
             continue
         if started is not None and not started.all():
             gain = gain * started[:, :, None, None]

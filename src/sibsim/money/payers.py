@@ -163,7 +163,8 @@ class Payer(Spec):
         0.8, the state 0.2), counted in its cashable savings, per draw and period:
         ``fraction x (effect - 1) x per_unit x`` the engaged treated participants' units
         (currency; :mod:`sibsim.money.payer_money_effect`). The fractions of a metric sum to
-        at most 1 over the payers. Empty (default): none.
+        at most 1 over the payers; a metric without ``money.effect`` saves nothing. Empty
+        (default): none.
     other_costs_per_period : float
         The payer's own costs per period (evaluation, contract management), currency.
     contract_periods : int, optional
