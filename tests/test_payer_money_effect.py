@@ -70,6 +70,10 @@ def _without_term(deal):
     (0.8, TypeError, "Payer.saving_of_money_effect: got 0.8; allowed: a table {metric = "
                      "fraction in [0, 1]}"),
     ({"": 0.8}, TypeError, "Payer.saving_of_money_effect key: got ''"),
+    ({"tax": {"dist": "beta", "mean": 0.8, "sd": 0.05}}, ValueError,
+     "Payer.saving_of_money_effect[tax]: got {'dist': 'beta', 'mean': 0.8, 'sd': 0.05}; "
+     "allowed: a fraction in [0, 1], a number (a split between the payers, not a "
+     "distribution)"),
 ])
 def test_a_bad_fraction_is_refused_with_the_field_the_value_and_what_is_allowed(
         value, error, words):
@@ -312,3 +316,12 @@ def test_koto_savings_rise_by_the_extra_taxes_within_monte_carlo_error():
     # about EUR 235 per person drawn over the 24 quarters (EUR 40 on each of ~6 engaged
     # quarters in work a person)
     assert 150 < total.mean() / sum(deal.scenario.cohort.entry) < 350
+
+
+def test_the_modules_examples():
+    import doctest
+
+    import sibsim.money.payer_money_effect as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted >= 4

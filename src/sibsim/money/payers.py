@@ -130,6 +130,10 @@ class _MetricFractions(v.Constraint):
     def __call__(self, field: str, value: object) -> dict[str, float]:
         if not isinstance(value, Mapping):
             raise TypeError(f"{field}: got {value!r}; allowed: {self.description}")
+        for k, x in value.items():
+            if isinstance(x, Mapping):  # a distribution: the fractions must add up per draw
+                raise v.fail(f"{field}[{k}]", x, "a fraction in [0, 1], a number (a split "
+                             "between the payers, not a distribution)")
         return {v.name(f"{field} key", k): _SHARE(f"{field}[{k}]", x)
                 for k, x in value.items()}
 
