@@ -259,6 +259,25 @@ def test_savings_strata_and_cohorts_started():
     assert money_effect_savings((Payer("a", 1.0),), (ev,), ds, 0, None) is None
 
 
+def test_kept_savings_follow_the_money_effect_of_each_variant():
+    """On fixed outcome draws (a design grid: ``effect_free(..., same_outcomes=True)``) the
+    savings kept between calls are keyed on the evaluations too: variants that differ in
+    ``money.effect`` only get their own savings, the ones computed afresh."""
+    from sibsim.money.sib import effect_free, money_arrays
+
+    deal = parse_scenario(TINY)
+    ds = sibsim.simulate(deal, draws=4, seed=3, progress=False)
+    cf = counterfactual(deal, 4, 3)
+    fixed = effect_free(deal, ds, cf, same_outcomes=True)
+    for effect in (1.1, 1.3, 1.1):
+        variant = parse_scenario(tiny(effect=effect))
+        kept, _ = money_arrays(variant, ds, cf, fixed=fixed)
+        fresh, _ = money_arrays(variant, ds, cf)
+        for var in ("cashable_savings", "cashable_savings_by_payer", "net_savings"):
+            np.testing.assert_array_equal(np.asarray(kept[var]), np.asarray(fresh[var]),
+                                          err_msg=f"{var} at {effect}")
+
+
 # --------------------------------------------------------------------------- properties
 @settings(max_examples=60, deadline=None)
 @given(engaged=st.lists(st.floats(0.0, 1e4), min_size=12, max_size=12),
