@@ -344,3 +344,19 @@ def test_the_modules_examples():
 
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted >= 4
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+def test_the_council_assumptions_show_each_payers_fraction(lang):
+    """Koto-SIB's council report lists the municipalities' 80% and the state's 20% of the
+    extra money of the higher wages among its assumptions."""
+    from sibsim.council.assumptions import assumption_rows
+    from sibsim.council.formats import Formatter
+    from sibsim.council.texts import TEXTS
+
+    deal = sibsim.load_scenario("koto-sib")
+    head = TEXTS[lang]["a_saving_money_effect"].split("{")[0]
+    rows = {r[0]: r[1] for r in assumption_rows(deal, lang) if r[0].startswith(head)}
+    f = Formatter(lang)
+    assert sorted(rows.values()) == sorted([f.pct(0.8), f.pct(0.2)])
+    assert any("municipalities" in k and "public_finance" in k for k in rows)
