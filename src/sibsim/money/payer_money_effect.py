@@ -21,8 +21,10 @@ after the service), and the savings per state avoided count the whole horizon to
 expected extra money: the dispersion of the money per unit between person-periods (``cv``) is
 noise on the measurement, not on the payers' money.
 
-* ``fraction``: the payer's part of the extra money (Koto-SIB: the extra money is income tax,
-  80% municipal and 20% state tax, so the municipalities 0.8 and the state 0.2). The
+* ``fraction``: the payer's part of the extra money (Koto-SIB: the metric is taxes and
+  benefits, and its effect's extra money is income tax, 80% municipal and 20% state tax, so
+  the municipalities 0.8 and the state 0.2; on a metric of wages, a payer's tax rate on
+  them). The
   fractions of a metric sum to **at most 1** over the payers present in a period: the rest of
   the extra money goes to bodies outside the deal (refused above 1: it would count the same
   euros twice).
