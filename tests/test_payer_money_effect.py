@@ -187,6 +187,25 @@ def test_a_tiny_deal_by_hand():
         np.testing.assert_array_equal(money[var].values, plain[var].values, err_msg=var)
 
 
+def test_a_payer_counts_the_extra_money_in_its_own_years_only():
+    """A city until 2020 and a county from 2021 each take 0.8 (never both in one year): the
+    city saves 800 in 2020, the county 880 and 968 in 2021 and 2022; the state 20% throughout."""
+    doc = tiny()
+    doc["start_year"] = 2020
+    doc["payers"] = [
+        {"name": "state", "shares": 0.0, "saving_of_money_effect": {"tax": 0.2}},
+        {"name": "city", "shares": 1.0, "last_year": 2020,
+         "saving_of_money_effect": {"tax": 0.8}},
+        {"name": "county", "shares": 1.0, "first_year": 2021,
+         "saving_of_money_effect": {"tax": 0.8}}]
+    deal = parse_scenario(doc)
+    ds = sibsim.simulate(deal, draws=1, seed=1, engine="expected", progress=False)
+    got = money_flows(deal, ds)["cashable_savings_by_payer"].transpose(
+        "draw", "payer", "period").values[0]
+    np.testing.assert_allclose(got, [[200.0, 220.0, 242.0], [800.0, 0.0, 0.0],
+                                     [0.0, 880.0, 968.0]], rtol=1e-12, atol=0)
+
+
 @pytest.mark.parametrize("effect", [None, 1.0, "no money"])
 def test_no_effect_saves_nothing_bit_for_bit(effect):
     """Without ``money.effect``, with an effect of 1, or with the metric in outcome units (no
