@@ -192,6 +192,14 @@ def assumption_rows(deal: Deal, lang: str, source: str | Path | None = None,
         else:
             add(t["a_saving_state"].format(state=state, payer=who), f.money(x, cur), section,
                 "saving_per_person_period")
+    # each payer's fraction of a money evaluation's extra money (higher wages: more taxes)
+    fractions: dict[tuple[str, float], list[str]] = {}
+    for p in payers:
+        for metric, x in p.saving_of_money_effect.items():
+            fractions.setdefault((metric, float(x)), []).append(p.name)
+    for (metric, x), names in fractions.items():
+        add(t["a_saving_money_effect"].format(metric=metric, payer=", ".join(names)),
+            f.pct(x), "payers", "saving_of_money_effect")
     if deal.service_costs is not None and deal.service_costs.per_participant:
         add(t["a_service_cost"], f.money(deal.service_costs.per_participant, cur),
             "service_costs", "per_participant")

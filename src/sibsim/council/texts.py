@@ -121,6 +121,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "a_target": "Sijoittajien tavoitetuotto ({name})",
         "a_saving_event": "Säästö vältettyä tapahtumaa kohden ({payer})",
         "a_saving_state": "Säästö vuotta kohden tilassa ”{state}” ({payer})",
+        "a_saving_money_effect": "Osuus yksikköarvon noususta saatavasta lisärahasta, "
+                                 "{metric} ({payer})",
         "a_service_cost": "Palvelun kustannus osallistujaa kohden",
         "a_social_rate": "Kunnan diskonttokorko",
         "a_investor_rate": "Sijoittajien diskonttokorko",
@@ -260,6 +262,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "a_target": "Investerarnas målavkastning ({name})",
         "a_saving_event": "Besparing per undviken händelse ({payer})",
         "a_saving_state": "Besparing per år i tillståndet ”{state}” ({payer})",
+        "a_saving_money_effect": "Andel av extrapengarna från det högre värdet per enhet, "
+                                 "{metric} ({payer})",
         "a_service_cost": "Tjänstens kostnad per deltagare",
         "a_social_rate": "Kommunens diskonteringsränta",
         "a_investor_rate": "Investerarnas diskonteringsränta",
@@ -398,6 +402,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "a_target": "Investors' target return ({name})",
         "a_saving_event": "Saving per event avoided ({payer})",
         "a_saving_state": "Saving per year in state “{state}” ({payer})",
+        "a_saving_money_effect": "Share of the extra money from the higher value per unit, "
+                                 "{metric} ({payer})",
         "a_service_cost": "Service cost per participant",
         "a_social_rate": "Municipality's discount rate",
         "a_investor_rate": "Investors' discount rate",

@@ -29,6 +29,7 @@ from sibsim.money.estimand import check_estimand
 from sibsim.money.evaluation import Evaluation, check_evaluations
 from sibsim.money.money_metric import check_money_prices
 from sibsim.money.municipality import Municipality
+from sibsim.money.payer_money_effect import check_money_effect_savings
 from sibsim.money.payer_scope import check_payer_scope, presence
 from sibsim.money.payer_waves import check_payer_waves
 from sibsim.money.payers import Payer, check_payers, effective_payers
@@ -270,6 +271,7 @@ class Deal(Spec):
             check_payer_waves(self.payers, self.contract.payment_labels, cohort.n_waves,
                               self.evaluations, tuple(c.name for c in self.contract.rate_cards),
                               self.payer_presence(), self.calendar_years())
+            check_money_effect_savings(self.payers, self.evaluations, self.payer_presence())
         for part in ("contract", "capital"):
             cur = getattr(getattr(self, part), "currency", self.currency)
             if cur != self.currency:

@@ -99,6 +99,7 @@ __all__ = [
     "evaluate",
     "evaluation_fixed",
     "measured_periods",
+    "money_effect_gain",
     "person_periods",
     "targets_met",
     "unit_values",
@@ -1237,6 +1238,12 @@ def engaged_units(ds: xr.Dataset, ev: Evaluation) -> np.ndarray:
     (``outcome="occupancy"``) or ``engaged_events`` (``outcome="events"``; only in datasets
     simulated with ``engaged_events=True``, as for a deal that needs them). Used by a money
     evaluation's ``money.effect`` (:mod:`sibsim.money.money_metric`)."""
+    return in_strata(_engaged(ds, ev), ev).transpose("draw", "wave", "period").values
+
+
+def _engaged(ds: xr.Dataset, ev: Evaluation) -> xr.DataArray:
+    """The treated arm's units of its engaged participants in every stratum, dims (draw, wave,
+    stratum, period) (:func:`engaged_units` before the evaluation's strata are summed)."""
     name = "engaged_events" if ev.outcome == "events" else "engaged_occupancy"
     if name not in ds:
         how = ("simulate the deal itself, or pass engaged_events=True to sibsim.simulate"
@@ -1250,7 +1257,41 @@ def engaged_units(ds: xr.Dataset, ev: Evaluation) -> np.ndarray:
         da = da.sel(process=ev.process)
     if ev.outcome != "events":
         da = da.sel(state=ev.state)
-    return in_strata(da, ev).transpose("draw", "wave", "period").values
+    return da
+
+
+def money_effect_gain(ds: xr.Dataset, ev: Evaluation, seed: int) -> np.ndarray | None:
+    """The extra money a money evaluation's ``money.effect`` brings, per draw, entry wave,
+    stratum and period ``(D, W, K, P)``, in currency: ``(effect[d] - 1) x per_unit[d, p] x``
+    the treated arm's engaged units (:func:`engaged_units`) in each of the evaluation's strata
+    (0 in the others), in every period of the horizon (the effect does not decay); the
+    per-draw ``effect`` and ``per_unit`` (with its ``growth``) are the values the evaluation
+    samples for ``seed`` (:func:`evaluate`). It is the expected gain the effect adds to the
+    evaluation's treated money, before any dispersion (``cv``) noise. None without
+    ``money.effect`` (an effect of 1: no extra money).
+
+    >>> import sibsim
+    >>> deal = sibsim.load_scenario("koto-sib")
+    >>> ds = sibsim.simulate(deal, draws=2, seed=1, progress=False)
+    >>> money_effect_gain(ds, deal.evaluations[0], 1).shape  # EUR: draws, waves, strata, quarters
+    (2, 9, 1, 24)
+    """
+    money = ev.money
+    if money is None or money.effect is None:
+        return None
+    draws = ds["draw"].values
+    params = {name: _sample_for_draws(dist, name, seed, draws)
+              for name, dist in money.parameters(ev.metric).items()}
+    n_draws, n_periods = ds.sizes["draw"], ds.sizes["period"]
+    scale = money.scale(params, ev.metric, n_draws, n_periods,
+                        int(ds.attrs["periods_per_year"]))  # (D, P)
+    ratio = money.ratio(params, ev.metric, n_draws)  # (D,)
+    da = _engaged(ds, ev)
+    if ev.stratum is not None:  # the effect acts on the evaluation's strata only
+        da = da.where(da["stratum"].isin(list(ev.stratum)), 0.0)
+    units = np.maximum(da.transpose("draw", "wave", "stratum", "period").values, 0.0)
+    assert ratio is not None
+    return (ratio - 1.0)[:, None, None, None] * scale[:, None, None, :] * units
 
 
 class _Trigger(NamedTuple):

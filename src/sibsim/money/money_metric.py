@@ -28,8 +28,9 @@ arm's other units and the comparison arm's (or a historical rate) keep ``per_uni
 measured money effect, the trigger's units, its avoided cost and so the payments follow it. It
 is the same in every period and does not decay (a wage gain kept after the service). The
 payers' savings per state or event avoided (``saving_per_person_period``) do not: they value
-outcomes avoided, not the money per unit. ``None`` (default): the same money per unit in both
-arms, every number as without the field.
+outcomes avoided, not the money per unit; a payer's ``saving_of_money_effect`` counts its
+fraction of the extra money (:mod:`sibsim.money.payer_money_effect`). ``None`` (default): the
+same money per unit in both arms, every number as without the field.
 
 Dispersion (``cv``): if the money per unit differs between person-periods (some jobs pay more),
 a sum of ``n`` units has standard deviation ``cv x per_unit x sqrt(n)`` around ``per_unit x n``.

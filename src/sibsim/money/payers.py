@@ -122,6 +122,22 @@ class _AmountOrTable(v.Constraint):
         return _UNCERTAIN(field, value)
 
 
+class _MetricFractions(v.Constraint):
+    """A table ``{metric = fraction in [0, 1]}`` (at least one metric)."""
+
+    description = "a table {metric = fraction in [0, 1]} of money evaluations' metrics"
+
+    def __call__(self, field: str, value: object) -> dict[str, float]:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{field}: got {value!r}; allowed: {self.description}")
+        for k, x in value.items():
+            if isinstance(x, Mapping):  # a distribution: the fractions must add up per draw
+                raise v.fail(f"{field}[{k}]", x, "a fraction in [0, 1], a number (a split "
+                             "between the payers, not a distribution)")
+        return {v.name(f"{field} key", k): _SHARE(f"{field}[{k}]", x)
+                for k, x in value.items()}
+
+
 @dataclass(frozen=True)
 class Payer(Spec):
     """One body paying a share of the outcome payments, with its own savings, costs and caps.
@@ -145,6 +161,14 @@ class Payer(Spec):
         Cashable saving per avoided person-period in a state (currency per person-period).
     wider_value_per_person_period : mapping state -> float
         Wider public value per avoided person-period in a state.
+    saving_of_money_effect : mapping metric -> float
+        This payer's fraction (in [0, 1]) of the extra money that a money evaluation's
+        ``money.effect`` brings (Koto-SIB's extra taxes from higher wages: the municipalities
+        0.8, the state 0.2), counted in its cashable savings, per draw and period:
+        ``fraction x (effect - 1) x per_unit x`` the engaged treated participants' units
+        (currency; :mod:`sibsim.money.payer_money_effect`). The fractions of a metric sum to
+        at most 1 over the payers; a metric without ``money.effect`` saves nothing. Empty
+        (default): none.
     other_costs_per_period : float
         The payer's own costs per period (evaluation, contract management), currency.
     contract_periods : int, optional
@@ -197,6 +221,9 @@ class Payer(Spec):
     wider_value_per_person_period: dict[str, float] = param(
         _PerState(), default_factory=dict, reader=read_amount,
         doc="currency per person-period avoided, by state")
+    saving_of_money_effect: dict[str, float] = param(
+        _MetricFractions(), default_factory=dict,
+        doc="fraction of a money evaluation's extra money from its money.effect, by metric")
     other_costs_per_period: float = param(_UNCERTAIN, default=0.0, uncertain=True,
                                           doc="currency per period")
     contract_periods: int | None = param(v.optional(v.integer(1)), default=None,

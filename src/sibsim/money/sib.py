@@ -30,6 +30,7 @@ from sibsim.money.capital import ServiceCosts
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate, evaluation_fixed
 from sibsim.money.kernels.chain import sum_waves_strata
+from sibsim.money.payer_money_effect import money_effect_savings
 from sibsim.money.payer_scope import apply_presence, scoped_savings
 from sibsim.money.payers import payer_savings, valued_states
 from sibsim.money.results import EvaluationTable
@@ -454,9 +455,16 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
             payers, ds, cf, started,
             [(p.name, getattr(p.outcome, "states", ())) for p in scenario.processes], P,
             cash_y, wider_y)
+        # a money evaluation's extra money from its money.effect (money/payer_money_effect.py)
+        extra = money_effect_savings(payers, terms.evaluations, ds, seed,
+                                     None if all_started else started)
+        if extra is not None:
+            cash_y = cash_y + extra
         return apply_presence(deal.payer_presence(), cash_y, wider_y, other_y)
     savings_key = (_frozen(unresolved.effective_payers), unresolved.start_year,
                    unresolved.start_period, pattern)
+    if any(p.saving_of_money_effect for p in payers):  # its money follows the evaluations
+        savings_key = (*savings_key, unresolved.evaluations)
     cash_y, wider_y, other_y = _kept(memo, ("savings", *savings_key), savings)
     per_draw_costs = other_y.ndim == 3  # some payer's own costs are uncertain: (D, Y, P)
     cash, other = _kept(  # all payers together, kept beside the savings they add up
@@ -530,7 +538,8 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
 #: payments, payer split or waterfall of :func:`~sibsim.money.termination.lifecycle`.
 _SAVINGS_ONLY = frozenset({"saving_per_event", "wider_value_per_event",
                            "saving_per_person_period", "wider_value_per_person_period",
-                           "other_costs_per_period", "contract_periods", "savings_strata"})
+                           "other_costs_per_period", "contract_periods", "savings_strata",
+                           "saving_of_money_effect"})
 #: Deal fields that the lifecycle does not read through the key: the scenario (fixed by the
 #: outcome draws of an ``effect_free(..., same_outcomes=True)`` memo), the municipality and
 #: payers (their payment terms are keyed by ``_lifecycle_key``).
