@@ -50,9 +50,7 @@ True
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -224,8 +222,9 @@ class Portfolio(Spec):
 # ----------------------------------------------------------------------------- files
 def builtin_portfolios() -> dict[str, Path]:
     """Names and paths of the portfolios shipped with sibsim."""
-    root = resources.files("sibsim") / "portfolios"
-    return {Path(str(p)).stem: Path(str(p)) for p in root.iterdir() if str(p).endswith(".toml")}
+    from sibsim.scenario_file import builtin_files
+
+    return builtin_files("portfolios")
 
 
 #: Largest portfolio file read (bytes).
@@ -264,21 +263,10 @@ def load_portfolio(source: str | os.PathLike) -> Portfolio:
     >>> [h.name for h in fund.holdings], fund.target_irr
     (['lapset-sib-1', 'lapset-sib-2'], 0.05)
     """
-    from sibsim.scenario_file import read_text_file
+    from sibsim.scenario_file import read_toml_source
 
-    builtins = builtin_portfolios()
-    path = Path(source)
-    if not path.exists() and str(source) in builtins:
-        path = builtins[str(source)]
-    if not path.exists():
-        raise PortfolioError(f"{source}: no such file, and not a built-in portfolio (built-in: "
-                             f"{', '.join(sorted(builtins)) or 'none'})")
-    try:
-        data = tomllib.loads(read_text_file(path, "portfolio file", MAX_PORTFOLIO_BYTES))
-    except tomllib.TOMLDecodeError as err:
-        raise PortfolioError(f"{path}: not valid TOML: {err}") from None
-    except (OSError, ValueError) as err:
-        raise PortfolioError(f"{path}: {err}") from None
+    path, data = read_toml_source(source, builtin_portfolios(), "portfolio",
+                                  MAX_PORTFOLIO_BYTES, PortfolioError)
     try:
         sec = Section("", data)
         raw = sec.require("holdings")

@@ -222,10 +222,37 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Deal:
         raise ScenarioFileError(f"{source}: key '{err.key}': {err.problem}") from None
 
 
+def builtin_files(folder: str) -> dict[str, Path]:
+    """Names and paths of the TOML files shipped in sibsim's ``folder`` (``"scenarios"``,
+    ``"portfolios"``)."""
+    root = resources.files("sibsim") / folder
+    return {Path(str(p)).stem: Path(str(p)) for p in root.iterdir() if str(p).endswith(".toml")}
+
+
 def builtin_scenarios() -> dict[str, Path]:
     """Names and paths of the scenarios shipped with sibsim."""
-    root = resources.files("sibsim") / "scenarios"
-    return {Path(str(p)).stem: Path(str(p)) for p in root.iterdir() if str(p).endswith(".toml")}
+    return builtin_files("scenarios")
+
+
+def read_toml_source(source: str | os.PathLike, builtins: dict[str, Path], what: str,
+                     max_bytes: int, error: type[Exception]) -> tuple[Path, dict]:
+    """The path and table of a TOML file, or of the built-in file named ``source``.
+
+    Every problem is one ``error`` whose message starts with the source or path: no such file
+    and no such built-in (naming the built-ins), a file :func:`read_text_file` refuses, or
+    invalid TOML. ``what`` names the kind of file ("scenario", "portfolio")."""
+    path = Path(source)
+    if not path.exists() and str(source) in builtins:
+        path = builtins[str(source)]
+    if not path.exists():
+        raise error(f"{source}: no such file, and not a built-in {what} "
+                    f"(built-in: {', '.join(sorted(builtins)) or 'none'})")
+    try:
+        return path, tomllib.loads(read_text_file(path, f"{what} file", max_bytes))
+    except tomllib.TOMLDecodeError as err:
+        raise error(f"{path}: not valid TOML: {err}") from None
+    except (OSError, ValueError) as err:
+        raise error(f"{path}: {err}") from None
 
 
 def load_scenario(source: str | Path) -> Deal:
@@ -233,19 +260,8 @@ def load_scenario(source: str | Path) -> Deal:
 
     Returns a :class:`~sibsim.Deal`: the outcome scenario (``deal.scenario``) and, when the file
     has money tables, the evaluation, contract, costs, capital and payers."""
-    builtins = builtin_scenarios()
-    path = Path(source)
-    if not path.exists() and str(source) in builtins:
-        path = builtins[str(source)]
-    if not path.exists():
-        raise ScenarioFileError(f"{source}: no such file, and not a built-in scenario "
-                                f"(built-in: {', '.join(sorted(builtins)) or 'none'})")
-    try:
-        data = tomllib.loads(read_text_file(path, "scenario file", MAX_SCENARIO_BYTES))
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioFileError(f"{path}: not valid TOML: {err}") from None
-    except (OSError, ValueError) as err:
-        raise ScenarioFileError(f"{path}: {err}") from None
+    path, data = read_toml_source(source, builtin_scenarios(), "scenario", MAX_SCENARIO_BYTES,
+                                  ScenarioFileError)
     return parse_scenario(data, str(path))
 
 
