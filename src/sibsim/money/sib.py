@@ -456,10 +456,15 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
             [(p.name, getattr(p.outcome, "states", ())) for p in scenario.processes], P,
             cash_y, wider_y)
         # a money evaluation's extra money from its money.effect (money/payer_money_effect.py)
-        extra = money_effect_savings(payers, terms.evaluations, ds, seed,
-                                     None if all_started else started)
-        if extra is not None:
-            cash_y = cash_y + extra
+        if any(p.saving_of_money_effect for p in payers):
+            # the same for every set of other savings terms (a tornado's inputs): kept
+            key = ("money_effect_savings", _frozen(tuple(
+                (p.name, p.savings_strata, p.saving_of_money_effect)
+                for p in unresolved.effective_payers)), unresolved.evaluations, pattern)
+            extra = _kept(memo, key, lambda: money_effect_savings(
+                payers, terms.evaluations, ds, seed, None if all_started else started))
+            if extra is not None:
+                cash_y = cash_y + extra
         return apply_presence(deal.payer_presence(), cash_y, wider_y, other_y)
     savings_key = (_frozen(unresolved.effective_payers), unresolved.start_year,
                    unresolved.start_period, pattern)
