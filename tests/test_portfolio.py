@@ -292,3 +292,54 @@ def test_fuzzed_files_load_or_are_refused_with_a_portfolio_error(tmp_path_factor
         assert str(path) in str(err) and "\n" not in str(err)
     else:
         assert isinstance(fund, Portfolio) and 0 < fund.holdings[0].share <= 1
+
+
+def test_effect_correlation_ties_the_deals_effects_with_its_rank_correlation(lapset):
+    from scipy import stats
+
+    n, rho = 3000, 0.6
+    fund = Portfolio("c", (Holding(lapset[0]), Holding(lapset[1])), effect_correlation=rho)
+    eff = []
+    for h in fund.holdings:
+        ds = sibsim.simulate(fund.deal_in(h, 4), draws=n, seed=deal_seed(4, h.name),
+                             progress=False)
+        names = list(ds["parameter"].values)
+        eff.append(ds["parameter_value"].values[:, names.index("effect.value")])
+        alone = sibsim.simulate(h.deal, draws=n, seed=deal_seed(4, h.name), progress=False)
+        mean, sd = alone["parameter_value"].values[:, names.index("effect.value")].mean(), \
+            alone["parameter_value"].values[:, names.index("effect.value")].std()
+        assert abs(eff[-1].mean() - mean) < 4.5 * sd * np.sqrt(2.0 / n)  # the same marginal
+    got = stats.spearmanr(eff[0], eff[1])[0]
+    assert abs(got - rho) < 4.5 * (1 - rho**2) / np.sqrt(n)
+    independent = Portfolio("i", fund.holdings)
+    assert independent.deal_in(fund.holdings[0], 4) is fund.holdings[0].deal
+
+
+def test_effect_correlation_runs_and_is_read_from_the_file(tmp_path, lapset):
+    fund = load_portfolio(_write(tmp_path, """
+        effect_correlation = 0.5
+        [[holdings]]
+        deal = "lapset-sib-1"
+        [[holdings]]
+        deal = "lapset-sib-2"
+    """))
+    assert fund.effect_correlation == 0.5
+    res = run_portfolio(fund, draws=10, seed=1, progress=False)
+    assert res.attrs["effect_correlation"] == 0.5
+    assert "rank correlation of 0.5" in describe_portfolio(res)
+    h = Holding(lapset[1])
+    again = sibsim.analyse(fund.deal_in(fund.holdings[1], 1), draws=10,
+                           seed=deal_seed(1, h.name), progress=False, with_breakeven=False)
+    np.testing.assert_array_equal(res["flow"].sel(investor="lapset-sib-2").values[:, 2:],
+                                  again.money["flow"].sel(party="fund").values)
+
+
+def test_a_deal_with_a_common_factor_of_its_own_is_refused_with_effect_correlation(lapset):
+    from sibsim.spec.correlation import Correlation
+
+    own = lapset[1].replace(correlation=Correlation(common={"effect.value": 0.5},
+                                                    common_seed=1))
+    with pytest.raises(ValueError) as err:
+        Portfolio("p", (Holding(lapset[0]), Holding(own)), effect_correlation=0.3)
+    assert "Portfolio.holdings[lapset-sib-2].deal.correlation.common" in str(err.value)
+    assert Portfolio("p", (Holding(lapset[0]), Holding(own))).effect_correlation == 0.0

@@ -393,6 +393,8 @@ grid = 17
 [correlation]
 inputs = ["baseline.probability", "service_costs.per_participant"]
 matrix = [[1.0, -0.35], [-0.35, 1.0]]
+common = {"baseline.probability" = 0.4}
+common_seed = 17
 """
 
 

@@ -12,10 +12,19 @@ next to those of each holding alone.
 Random streams
     Each deal runs with its own seed, :func:`sibsim.programme.deal_seed` ``(seed, holding
     name)``, as in a programme: its results are those of ``sibsim.analyse(deal, draws=draws,
-    seed=deal_seed(seed, name))``, and the deals' draws are **independent** of each other (draw
+    seed=deal_seed(seed, name))``, and the deals' draws are independent of each other (draw
     ``d`` of the fund pools draw ``d`` of every deal). Deals whose effects share a cause (one
     provider, one service model) are positively correlated in reality; independence then
     overstates the diversification, which the summary says.
+
+Correlated effects
+    ``effect_correlation`` (a rank correlation in [0, 1]) ties the deals' true effects through
+    one common factor: every uncertain effect of every deal loads ``l = sqrt(2 sin(pi rho /
+    6))`` on a standard normal drawn per draw on the stream ``(seed, "correlation:common")``
+    (:class:`sibsim.spec.correlation.Correlation`'s ``common``), so that any two deals'
+    effects have the rank correlation ``rho`` and each keeps its own distribution. A holding's
+    results are then those of ``sibsim.analyse`` on its deal with that common factor added to
+    its correlation (``Holding.deal_in`` gives that deal).
 
 Calendar
     The holdings' cash flows are placed on the fund's calendar: period ``p`` of a deal is the
@@ -49,6 +58,7 @@ True
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,6 +169,9 @@ class Portfolio(Spec):
     target_irr : float, optional
         The fund's target IRR per year (a fraction); the summary gives the chance of missing
         it. Default: the holdings' target IRR when they all have the same one.
+    effect_correlation : float
+        Rank correlation in [0, 1] between the true effects of any two deals (a common cause:
+        the module's notes); 0 (default): independent deals.
     """
 
     name: str = param(v.file_name, doc="the fund's name")
@@ -169,6 +182,8 @@ class Portfolio(Spec):
                                         doc="per year; default: the holdings' common rate")
     target_irr: float | None = param(v.optional(v.fraction(-0.99, 1.0)), default=None,
                                      doc="per year; default: the holdings' common target")
+    effect_correlation: float = param(v.fraction(0.0, 1.0), default=0.0,
+                                      doc="rank correlation of the deals' effects, in [0, 1]")
 
     def validate(self) -> None:
         names = [h.name for h in self.holdings]
@@ -194,6 +209,45 @@ class Portfolio(Spec):
                     raise v.fail(f"Portfolio.{field}", None, f"a rate per year: the holdings' "
                                  f"investors have different ones ({sorted(rates)})")
                 self._set(field, rates.pop())
+        if self.effect_correlation > 0:
+            for h in self.holdings:
+                corr = h.deal.correlation
+                if corr is not None and corr.common:
+                    raise v.fail(f"Portfolio.holdings[{h.name}].deal.correlation.common",
+                                 corr.common, "no common factor of the deal's own, with "
+                                 "effect_correlation (the portfolio's factor ties the deals)")
+
+    @property
+    def loading(self) -> float:
+        """The normal-scale loading of every effect on the common factor, ``sqrt(2 sin(pi
+        rho / 6))`` for the rank correlation ``rho = effect_correlation``.
+
+        >>> import sibsim
+        >>> fund = Portfolio("f", (Holding(sibsim.load_scenario("lapset-sib-2")),),
+        ...                  effect_correlation=0.5)
+        >>> round(fund.loading ** 2, 4)   # the normal-scale correlation of two effects
+        0.5176
+        """
+        return math.sqrt(2.0 * math.sin(math.pi * self.effect_correlation / 6.0))
+
+    def deal_in(self, holding: Holding, seed: int) -> Deal:
+        """The holding's deal as the portfolio runs it with ``seed``: with the common factor of
+        the effects (every uncertain ``effect.value`` of its processes loads :attr:`loading`)
+        when ``effect_correlation`` > 0; the deal itself otherwise."""
+        if self.effect_correlation == 0:
+            return holding.deal
+        from sibsim.spec.correlation import Correlation
+        from sibsim.spec.distributions import Fixed
+
+        params = holding.deal.scenario.parameters()
+        effects = [n for n, d in params.items()
+                   if n.split(".")[-2:] == ["effect", "value"] and not isinstance(d, Fixed)]
+        if not effects:
+            return holding.deal
+        own = holding.deal.correlation
+        corr = Correlation(inputs=own.inputs if own else (), matrix=own.matrix if own else (),
+                           common=dict.fromkeys(effects, self.loading), common_seed=seed)
+        return holding.deal.replace(correlation=corr)
 
     @property
     def periods_per_year(self) -> int:
@@ -276,7 +330,8 @@ def load_portfolio(source: str | os.PathLike) -> Portfolio:
                          for i, item in enumerate(raw))
         out = build("", Portfolio, name=sec.get("name", path.stem), holdings=holdings,
                     description=sec.get("description", ""),
-                    discount_rate=sec.get("discount_rate"), target_irr=sec.get("target_irr"))
+                    discount_rate=sec.get("discount_rate"), target_irr=sec.get("target_irr"),
+                    effect_correlation=sec.get("effect_correlation", 0.0))
         sec.finish()
     except KeyProblem as err:
         raise PortfolioError(f"{path}: key '{err.key}': {err.problem}") from None
@@ -332,8 +387,8 @@ def run_portfolio(portfolio: Portfolio, *, draws: int, seed: int, engine: str = 
     flow, drawn, got = np.zeros(shape), np.zeros(shape), np.zeros(shape)
     for i, (h, s, off) in enumerate(zip(portfolio.holdings, seeds, portfolio.offsets(),
                                         strict=True)):
-        res = analyse(h.deal, draws=draws, seed=s, engine=engine, progress=progress,
-                      with_breakeven=False)
+        res = analyse(portfolio.deal_in(h, seed), draws=draws, seed=s, engine=engine,
+                      progress=progress, with_breakeven=False)
         H = h.deal.scenario.horizon
         for arr, part in zip((flow, drawn, got), _holding_flows(res, h), strict=True):
             arr[:, i, off:off + H] = part
@@ -379,8 +434,11 @@ def run_portfolio(portfolio: Portfolio, *, draws: int, seed: int, engine: str = 
         .scenario.period, "periods_per_year": ppy,
         "discount_rate_per_year": float(portfolio.discount_rate),
         "target_irr_per_year": float(portfolio.target_irr),
+        "effect_correlation": float(portfolio.effect_correlation),
         "seeds": "the holding named n runs with sibsim.programme.deal_seed(seed, n); draw d of "
-                 "the fund pools draw d of every holding (independent deals)",
+                 "the fund pools draw d of every holding; the deals' effects have the rank "
+                 "correlation effect_correlation through a common factor on the stream (seed, "
+                 "'correlation:common')",
         "timing": "period p of a deal is the fund's period (its start, in periods since the "
                   "earliest deal's start) + p"})
     return ds
@@ -427,9 +485,14 @@ def describe_portfolio(res: xr.Dataset) -> str:
     pooled = float(res["loss"].sel(investor=ALL).mean())
     lines.append(f"  The fund's investors lose money in {_pct(pooled)} of draws; holding one "
                  f"deal alone, in {_pct(min(alone))} to {_pct(max(alone))}.")
-    lines.append("  The deals are drawn independently. Deals whose effects share a cause (one "
-                 "provider, one\n  service model) are correlated in reality, and the fund's "
-                 "risk is then nearer the single deals'.")
+    rho = float(res.attrs.get("effect_correlation", 0.0))
+    if rho == 0:
+        lines.append("  The deals are drawn independently. Deals whose effects share a cause "
+                     "(one provider, one\n  service model) are correlated in reality, and the "
+                     "fund's risk is then nearer the single deals'\n  (effect_correlation).")
+    else:
+        lines.append(f"  The deals' true effects have a rank correlation of {rho:g} (a common "
+                     "cause); all else is\n  drawn independently.")
     return "\n".join(lines)
 
 

@@ -362,9 +362,12 @@ class Deal(Spec):
         if self.correlation is None:
             return
         known = self.uncertain_inputs()
-        for i, name in enumerate(self.correlation.inputs):
+        fields = [f"inputs[{i}]" for i in range(len(self.correlation.inputs))] + [
+            f"common[{n}]" for n in self.correlation.common]
+        for field, name in zip(fields, [*self.correlation.inputs, *self.correlation.common],
+                               strict=True):
             if name not in known:
-                raise v.fail(f"Deal.correlation.inputs[{i}]", name,
+                raise v.fail(f"Deal.correlation.{field}", name,
                              "names of uncertain inputs of the deal (distributions, not fixed "
                              "numbers): " + (", ".join(known) or "none"))
 

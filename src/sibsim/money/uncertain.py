@@ -181,7 +181,7 @@ def sample_money(deal: Any, seed: int, draws: Any,
         from sibsim.spec.correlation import correlated_values
 
         out.update(correlated_values(corr, {n: d for n, d in params.items()
-                                            if n in corr.inputs}, seed, draws))
+                                            if n in corr.names}, seed, draws))
     return out
 
 

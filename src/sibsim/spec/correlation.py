@@ -15,6 +15,15 @@ and each mixed normal is mapped to its input by ``x_i = F_i^{-1}(Phi(z_i))``. Th
 correlation of the inputs is then ``rho`` (for continuous marginals) and each marginal is
 exactly ``F_i``. Inputs left out of the matrix are sampled independently as before.
 
+A factor shared with other deals (``common``, ``common_seed``): an input may also load on one
+standard normal ``c`` per draw drawn on the stream keyed by ``(common_seed, "correlation:common",
+draw block)``, a seed of its own, so that every deal naming the same ``common_seed`` sees the
+same ``c`` in draw ``d``, whatever its own seed. The input's normal becomes ``l c + sqrt(1 -
+l^2) z_i`` (``l`` its loading, ``z_i`` its normal above): its marginal is unchanged, and two
+inputs loading ``l1`` and ``l2`` on the same factor, in one deal or in two, have the
+normal-scale correlation ``l1 l2`` (a rank correlation of ``(6 / pi) asin(l1 l2 / 2)``). A
+portfolio of deals (:mod:`sibsim.portfolio`) uses it for effects with a common cause.
+
 Reference: Iman, R. L. and Conover, W. J. (1982), "A distribution-free approach to inducing
 rank correlation among input variables", Communications in Statistics B 11(3): 311-334 (the
 rank-correlation target); Nelsen, R. B. (2006), An Introduction to Copulas, 2nd ed., ch. 5.
@@ -47,9 +56,21 @@ TOLERANCE = 1e-9
 
 
 def _names(field: str, value: object) -> tuple[str, ...]:
-    names = v.vector(v.label, min_len=2)(field, value)
+    names = v.vector(v.label, min_len=0)(field, value)
     v.unique(field, list(names), "input names")
     return names  # type: ignore[return-value]
+
+
+class _Loadings(v.Constraint):
+    """A table ``{input = loading in [-1, 1]}``."""
+
+    description = "a table {input = loading in [-1, 1]}"
+
+    def __call__(self, field: str, value: object) -> dict[str, float]:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{field}: got {value!r}; allowed: {self.description}")
+        return {v.name(f"{field} key", k): v.real(f"{field}[{k}]", x, low=-1.0, high=1.0)
+                for k, x in value.items()}
 
 
 def _matrix(field: str, value: object) -> tuple[tuple[float, ...], ...]:
@@ -71,7 +92,14 @@ class Correlation(Spec):
         ...). Each must be a one-dimensional distribution, not a fixed number.
     matrix : sequence of sequence of float
         Rank correlations, one row per input: symmetric, 1 on the diagonal, entries in
-        [-1, 1], positive semi-definite (and so must be its normal-scale version).
+        [-1, 1], positive semi-definite (and so must be its normal-scale version). At least
+        two inputs, unless the correlation is a ``common`` factor only.
+    common : mapping of str to float
+        Loadings in [-1, 1] of uncertain inputs on a factor shared with other deals (the
+        module's notes): the normal-scale correlation of the input with the factor.
+    common_seed : int, optional
+        The shared factor's seed: deals naming the same one share its draws. Required with
+        ``common``.
 
     Examples
     --------
@@ -84,11 +112,40 @@ class Correlation(Spec):
     Correlation.matrix[0][1]: got 0.3
     """
 
-    inputs: tuple[str, ...] = param(_names, doc="names of uncertain inputs")
-    matrix: tuple[tuple[float, ...], ...] = param(_matrix, doc="Spearman rank correlations")
+    inputs: tuple[str, ...] = param(_names, default=(), doc="names of uncertain inputs")
+    matrix: tuple[tuple[float, ...], ...] = param(_matrix, default=(),
+                                                  doc="Spearman rank correlations")
+    common: dict[str, float] = param(_Loadings(), default_factory=dict,
+                                     doc="loadings on a factor shared with other deals")
+    common_seed: int | None = param(v.optional(v.integer(0)), default=None,
+                                    doc="the shared factor's seed")
+
+    def __hash__(self) -> int:  # ``common`` is a dict: hashed by its items
+        return hash((self.inputs, self.matrix, tuple(sorted(self.common.items())),
+                     self.common_seed))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every input the correlation ties: the matrix's, then those only on the common
+        factor."""
+        return self.inputs + tuple(n for n in self.common if n not in self.inputs)
 
     def validate(self) -> None:
+        if self.common and self.common_seed is None:
+            raise v.fail("Correlation.common_seed", None, "the seed of the shared factor (an "
+                         "integer >= 0), with common")
+        if self.common_seed is not None and not self.common:
+            raise v.fail("Correlation.common", {}, "loadings on the shared factor, with "
+                         "common_seed")
+        if len(self.inputs) == 1 or (not self.inputs and not self.common):
+            raise v.fail("Correlation.inputs", self.inputs, "at least 2 value(s), or a "
+                         "common factor")
         n = len(self.inputs)
+        if n == 0:  # a common factor only
+            if self.matrix:
+                raise v.fail("Correlation.matrix", [len(r) for r in self.matrix],
+                             "no rows (no inputs)")
+            return
         m = np.array(self.matrix, dtype=float) if all(len(r) == n for r in self.matrix) \
             else None
         if m is None or m.shape != (n, n):
@@ -123,7 +180,9 @@ class Correlation(Spec):
 
     @classmethod
     def from_toml(cls, sec: Section, **context: object) -> Correlation:
-        for key in ("inputs", "matrix"):
+        keys = ("inputs", "matrix") if "inputs" in sec.data or "common" not in sec.data \
+            else ()
+        for key in keys:
             if key not in sec.data:
                 raise KeyProblem(sec.path(key), "this key is required")
         return super().from_toml(sec, **context)
@@ -162,14 +221,23 @@ def correlated_values(corr: Correlation, dists: Mapping[str, dist.Distribution],
     if not dists or draws.size == 0:
         return {n: np.zeros(0) for n in dists} if draws.size == 0 else {}
     lo, hi = int(draws.min()), int(draws.max()) + 1
-    z = np.stack([sample_parameter(dist.Normal(0.0, 1.0), f"correlation:{name}", seed, lo, hi)
-                  for name in corr.inputs], axis=1)
-    if not (hi - lo == draws.size and np.all(np.diff(draws) == 1)):
-        z = z[draws - lo]
-    mixed = z @ corr.factor().T
-    u = stats.norm.cdf(mixed)
-    idx = {n: i for i, n in enumerate(corr.inputs)}
-    return {name: np.asarray(quantile(d, u[:, idx[name]]), dtype=float)
+    whole = hi - lo == draws.size and bool(np.all(np.diff(draws) == 1))
+
+    def normal(name: str, stream_seed: int) -> np.ndarray:
+        z = sample_parameter(dist.Normal(0.0, 1.0), name, stream_seed, lo, hi)
+        return z if whole else z[draws - lo]
+
+    mixed = {}
+    if corr.inputs:
+        z = np.stack([normal(f"correlation:{name}", seed) for name in corr.inputs], axis=1)
+        both = z @ corr.factor().T
+        mixed = {n: both[:, i] for i, n in enumerate(corr.inputs)}
+    if corr.common:
+        c = normal("correlation:common", int(corr.common_seed))  # type: ignore[arg-type]
+        for name, load in corr.common.items():
+            own = mixed[name] if name in mixed else normal(f"correlation:{name}", seed)
+            mixed[name] = load * c + math.sqrt(1.0 - load * load) * own
+    return {name: np.asarray(quantile(d, stats.norm.cdf(mixed[name])), dtype=float)
             for name, d in dists.items()}
 
 
@@ -180,5 +248,5 @@ def outcome_overrides(corr: Correlation | None, scenario: object, seed: int, fir
     if corr is None:
         return {}
     params = scenario.parameters()  # type: ignore[attr-defined]
-    here = {n: params[n] for n in corr.inputs if n in params}
+    here = {n: params[n] for n in corr.names if n in params}
     return correlated_values(corr, here, seed, first_draw + np.arange(draws))
