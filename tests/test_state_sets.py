@@ -314,3 +314,23 @@ def test_chicago_children_can_be_ready_or_literate_in_special_education():
     assert abs(float(lit_sp.mean()) - 0.12) < 0.02 and abs(float(lit_gen.mean()) - 0.35) < 0.02
     # nobody is in two states: every period's states add up to the children
     np.testing.assert_allclose(occ.sum("state").values, n, rtol=1e-9)
+
+
+def test_the_council_report_words_chicagos_special_education_states_once():
+    """The break-even unit names each wording once: the three special-education states of
+    chicago-cpc are all "years in special education" (not "... or “ready_special” or ...")."""
+    from types import SimpleNamespace
+
+    from sibsim.council.facts import BreakevenUnits
+    from sibsim.council.report import _unit_words
+
+    deal = sibsim.load_scenario("chicago-cpc")
+    states = deal.payers[0].states_valued()
+    assert set(states) == {"special", "ready_special", "literate_special"}
+    be = BreakevenUnits(0.7, 10.0, "state_years", tuple(states), 0.0, "hr")
+    facts = SimpleNamespace(breakeven=be)
+    assert _unit_words(facts, deal, "en") == "years in special education"
+    assert _unit_words(facts, deal, "fi") == "vuotta erityisopetuksessa"
+    other = SimpleNamespace(breakeven=BreakevenUnits(0.7, 1.0, "state_years",
+                                                     ("special", "foo"), 0.0, "hr"))
+    assert _unit_words(other, deal, "en") == "years in special education or “foo”"
