@@ -16,6 +16,8 @@ import tomllib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sibsim
 from sibsim.analysis.replay import _per_person_period
@@ -213,6 +215,38 @@ def test_a_deal_pays_the_rate_card_on_the_union():
                                rtol=1e-12)
     paid = money["payments_by_metric"].sel(metric="reading").sum("period").values
     np.testing.assert_allclose(paid, 10 * reading.sum(-1), rtol=1e-12)
+
+
+STATES = ("k", "general", "special", "literate", "literate_special")
+_DATASET: dict[str, object] = {}
+
+
+def _aggregate_dataset():
+    if not _DATASET:
+        _DATASET["ds"] = sibsim.simulate(joint_deal().scenario, draws=3, seed=5,
+                                         engine="aggregate", progress=False)
+    return _DATASET["ds"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from(STATES), min_size=1, max_size=5, unique=True),
+       st.sampled_from(["all", "engaged"]))
+def test_any_set_counts_the_sum_of_its_members(states, count):
+    """A rate card and an evaluation of any set of states count exactly what the cards or
+    evaluations of its members count together (in any order of the set)."""
+    ds = _aggregate_dataset()
+    card = RateCard("x", price=1.0, measure="occupancy", state=states, count=count)
+    members = [RateCard("x", price=1.0, measure="occupancy", state=s, count=count)
+               for s in states]
+    np.testing.assert_allclose(card.counts(ds), sum(m.counts(ds) for m in members),
+                               rtol=1e-12, atol=0)
+    ev = Evaluation("m", outcome="occupancy", state=states, window_start=1, window=2,
+                    per_wave=False)
+    singles = [Evaluation("m", outcome="occupancy", state=s, window_start=1, window=2,
+                          per_wave=False) for s in states]
+    np.testing.assert_allclose(outcome_units(ds, ev).values,
+                               sum(outcome_units(ds, e).values for e in singles),
+                               rtol=1e-12, atol=0)
 
 
 # ------------------------------------------------------------------ validation and reading
