@@ -56,7 +56,13 @@ from sibsim.dataset.build import simulate
 from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal
 from sibsim.money.estimand import trigger_shares
-from sibsim.money.evaluation import evaluate, evaluation_fixed, targets_met, unit_values
+from sibsim.money.evaluation import (
+    Evaluation,
+    evaluate,
+    evaluation_fixed,
+    targets_met,
+    unit_values,
+)
 from sibsim.money.results import EvaluationTable
 from sibsim.money.sib import _label_money_units, counterfactual, money_flows
 from sibsim.money.stratum_end import end_results, stratum_ends
@@ -239,6 +245,17 @@ def _per_event(amount, process: str | None) -> float:
     return float(amount)
 
 
+def _per_person_period(saving: Mapping[str, float], ev: Evaluation) -> float:
+    """A payer's saving per person-period of the states an occupancy evaluation measures (one
+    value: the units of a set of states are their sum, so each state must be valued alike)."""
+    values = {float(saving.get(s, 0.0)) for s in ev.states}
+    if len(values) > 1:
+        raise v.fail(f"Evaluation[{ev.metric}].state", ev.state,
+                     "states valued alike by each payer's saving_per_person_period in a "
+                     "replay (its units are the states' person-periods together)")
+    return values.pop()
+
+
 def _savings_on_units(deal: Deal, table: EvaluationTable, n_periods: int,
                       per_unit: np.ndarray | None = None) -> np.ndarray:
     """Cashable savings (D, P) on the units of the table, booked when each result is known
@@ -253,7 +270,7 @@ def _savings_on_units(deal: Deal, table: EvaluationTable, n_periods: int,
             idx if not ev.per_wave else [])
         use = pooled or idx
         price = sum(_per_event(p.saving_per_event, ev.process) if ev.outcome == "events"
-                    else p.saving_per_person_period.get(ev.state, 0.0) for p in payers)
+                    else _per_person_period(p.saving_per_person_period, ev) for p in payers)
         for k in use:
             units = table.units[:, k] if per_unit is None else table.units[:, k] / per_unit[:, k]
             out[:, min(table.period[k], n_periods - 1)] += units * price

@@ -99,8 +99,8 @@ def _unit_words(facts: Facts, deal: Deal, lang: str) -> str:
     """The unit of the break-even count: "reconvictions", "years in care", ..."""
     be = facts.breakeven
     if be.kind == "state_years":
-        states = f" {PERIOD_WORDS['or'][lang]} ".join(
-            STATE_WORDS.get(s, {}).get(lang, f"“{s}”") for s in be.states)
+        states = f" {PERIOD_WORDS['or'][lang]} ".join(dict.fromkeys(  # each wording once
+            STATE_WORDS.get(s, {}).get(lang, f"“{s}”") for s in be.states))
         years = PERIOD_WORDS["years"][lang]
         return f"{years} {states}"
     name = _outcome_name(deal, facts)

@@ -498,6 +498,11 @@ STATE_WORDS: dict[str, dict[str, str]] = {
     "custody": {"fi": "vankilassa", "sv": "i fängelse", "en": "in custody"},
     "special": {"fi": "erityisopetuksessa", "sv": "i specialundervisning",
                 "en": "in special education"},
+    # chicago-cpc's joint states: in special education and ready, or reading at grade level
+    "ready_special": {"fi": "erityisopetuksessa", "sv": "i specialundervisning",
+                      "en": "in special education"},
+    "literate_special": {"fi": "erityisopetuksessa", "sv": "i specialundervisning",
+                         "en": "in special education"},
     "training": {"fi": "koulutuksessa", "sv": "i utbildning", "en": "in training"},
     "jobseeking": {"fi": "työnhakijana", "sv": "som arbetssökande", "en": "job seeking"},
     "street": {"fi": "asunnottomana", "sv": "som bostadslös", "en": "homeless"},

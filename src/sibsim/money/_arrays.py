@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+import xarray as xr
 from numpy.typing import NDArray
 
 from sibsim.spec import _validate as v
 
-__all__ = ["per_period", "readonly", "sum_axis1"]
+__all__ = ["in_states", "per_period", "readonly", "sum_axis1"]
 
 
 def readonly(a: np.ndarray) -> np.ndarray:
     """Mark ``a`` read-only and return it (result arrays are not to be edited in place)."""
     a.flags.writeable = False
     return a
+
+
+def in_states(da: xr.DataArray, state: str | Sequence[str]) -> xr.DataArray:
+    """``da`` (person-periods with a ``state`` dimension) in ``state``, or summed over a set of
+    states (a person is in one state a period, so the sum is the person-periods in any of
+    them). A NaN of a state (not one of the process's) stays NaN in the sum.
+
+    >>> occ = xr.DataArray([[2.0, 3.0, 5.0]], dims=("draw", "state"),
+    ...                    coords={"state": ["a", "b", "c"]})
+    >>> in_states(occ, "b").values.tolist(), in_states(occ, ("a", "c")).values.tolist()
+    ([3.0], [7.0])
+    """
+    if isinstance(state, str):
+        return da.sel(state=state)
+    return da.sel(state=list(state)).sum("state", skipna=False)
 
 
 def per_period(field: str, value: float | tuple[float, ...], n_periods: int) -> NDArray[np.float64]:

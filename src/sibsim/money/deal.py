@@ -323,9 +323,10 @@ class Deal(Spec):
                                 else ""))
             if e.outcome == "occupancy" and several:
                 own = sc.processes[names.index(e.process)].outcome
-                if e.state not in getattr(own, "states", ()):
-                    raise v.fail(f"Evaluation[{e.metric}].state", e.state,
-                                 f"a state of process {e.process!r}")
+                for state in e.states:
+                    if state not in getattr(own, "states", ()):
+                        raise v.fail(f"Evaluation[{e.metric}].state", state,
+                                     f"a state of process {e.process!r}")
         for i, payer in enumerate(self.effective_payers):
             owner = f"Deal.payers[{i}]" if self.payers else "Municipality"
             for f in ("saving_per_event", "wider_value_per_event"):

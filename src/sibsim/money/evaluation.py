@@ -72,6 +72,7 @@ import xarray as xr
 from sibsim._lazy import stats
 from sibsim.dataset.schema import in_schema_order
 from sibsim.engine.parameters import sample_parameter
+from sibsim.money._arrays import in_states
 from sibsim.money.estimand import ESTIMANDS, enrolled, enrolled_share, on_the_treated
 from sibsim.money.kernels.chain import PAIRWISE_BLOCK, masked_period_sums, sum_strata
 from sibsim.money.money_metric import MoneyValue, read_money
@@ -813,8 +814,11 @@ class Evaluation(Spec):
         year after release. With ``clock="calendar"`` the window is ``calendar_window``.
     outcome : {"events", "occupancy"}
         Measure events, or person-periods in ``state``.
-    state : str, optional
-        The state whose person-periods are measured (``outcome="occupancy"``).
+    state : str or sequence of str, optional
+        The state whose person-periods are measured (``outcome="occupancy"``), or a list of
+        distinct states measured together (stored as a tuple): person-periods in any of them,
+        e.g. every special-education state of a chain on a joint state space,
+        ``["special", "ready_special", "literate_special"]``.
     direction : {"reduce", "increase"}
         Whether fewer (e.g. reconvictions) or more (e.g. employment) is better.
     per_wave, pooled : bool
@@ -912,8 +916,9 @@ class Evaluation(Spec):
                         doc="follow-up periods per participant, from entry (+ window_start)")
     outcome: str = param(v.one_of("events", "occupancy"), default="events",
                          doc="measure events, or person-periods in `state`")
-    state: str | None = param(v.optional(v.label), default=None,
-                              doc="state measured with outcome='occupancy'")
+    state: str | tuple[str, ...] | None = param(
+        v.optional(v.state_set), default=None,
+        doc="state (or list of states, measured together) with outcome='occupancy'")
     direction: str = param(v.one_of("reduce", "increase"), default="reduce",
                            doc="whether fewer or more is better")
     per_wave: bool = param(v.flag, default=True, doc="one trigger per entry wave")
@@ -965,8 +970,17 @@ class Evaluation(Spec):
                           doc="'intention_to_treat' (every assigned participant) or 'treated' "
                               "(the effect on the enrolled: ITT / enrolled share, Bloom 1984)")
 
+    @property
+    def states(self) -> tuple[str, ...]:
+        """The states measured (``()`` with ``outcome="events"`` or no state given).
+
+        >>> Evaluation("sen", outcome="occupancy", state=["special", "literate_special"]).states
+        ('special', 'literate_special')
+        """
+        return v.states_of(self.state)
+
     def validate(self) -> None:
-        if self.outcome == "occupancy":
+        if self.outcome == "occupancy" and self.state is None:
             v.name("Evaluation.state", self.state)
         if not (self.per_wave or self.pooled):
             raise v.fail("Evaluation.per_wave/pooled", (self.per_wave, self.pooled),
@@ -1220,15 +1234,17 @@ def outcome_units(ds: xr.Dataset, ev: Evaluation) -> xr.DataArray:
                          "one of " + ", ".join(repr(n) for n in names)
                          + " (the scenario has several outcome processes)")
         ds = ds.sel(process=ev.process)
-        if (ev.outcome == "occupancy" and "state" in ds.dims and ev.state in ds["state"].values
-                and np.isnan(ds["occupancy"].sel(state=ev.state)[(0,) * 5].item())):
-            raise v.fail("Evaluation.state", ev.state, f"a state of process {ev.process!r}")
+        for state in ev.states if ev.outcome == "occupancy" and "state" in ds.dims else ():
+            if (state in ds["state"].values
+                    and np.isnan(ds["occupancy"].sel(state=state)[(0,) * 5].item())):
+                raise v.fail("Evaluation.state", state, f"a state of process {ev.process!r}")
     if ev.outcome == "events":
         return in_strata(ds["events"], ev)
-    if "state" not in ds.dims or ev.state not in ds["state"].values:
-        raise v.fail("Evaluation.state", ev.state, "a state of the scenario's Markov/binary "
-                     "outcome")
-    return in_strata(ds["occupancy"].sel(state=ev.state), ev)
+    for state in ev.states:
+        if "state" not in ds.dims or state not in ds["state"].values:
+            raise v.fail("Evaluation.state", state, "a state of the scenario's Markov/binary "
+                         "outcome")
+    return in_strata(in_states(ds["occupancy"], ev.state), ev)
 
 
 def engaged_units(ds: xr.Dataset, ev: Evaluation) -> np.ndarray:
@@ -1256,7 +1272,7 @@ def _engaged(ds: xr.Dataset, ev: Evaluation) -> xr.DataArray:
     if "process" in da.dims:
         da = da.sel(process=ev.process)
     if ev.outcome != "events":
-        da = da.sel(state=ev.state)
+        da = in_states(da, ev.state)
     return da
 
 
@@ -1644,6 +1660,9 @@ def _treated_units(ds: xr.Dataset, ev: Evaluation) -> np.ndarray:
     if "process" in da.dims:
         pick["process"] = ev.process
     if ev.outcome != "events":
+        if not isinstance(ev.state, str):  # a set of states: the labelled way sums them
+            i = list(ds["arm"].values).index("treatment")
+            return outcome_units(ds.isel(arm=slice(i, i + 1)), ev).values[:, 0]
         pick["state"] = ev.state
     dims = list(da.dims)
     index: list[Any] = [slice(None)] * len(dims)

@@ -19,7 +19,9 @@ by the period in which it happens:
   into a state is counted by listing the transitions into it). "Sustained employment for N
   periods" is a chain of tunnel states ``employed_1 -> employed_2 -> ... -> sustained`` with the
   transition into the absorbing ``sustained`` as the one event (docs/money.md, "Rate cards").
-* ``"occupancy"``: person-periods in ``state`` (a price per person-month in employment).
+* ``"occupancy"``: person-periods in ``state`` (a price per person-month in employment), or in
+  any of a set of states, ``state = ["literate", "literate_special"]`` (a Markov chain on a
+  joint state space: a child reading at grade level whether in special education or not).
 
 Units: prices in the contract currency per achievement (per event, or per person-period); caps
 in currency (per participant, or over the rate card); periods on the simulation's grid.
@@ -48,6 +50,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
+from sibsim.money._arrays import in_states
 from sibsim.spec import _validate as v
 from sibsim.spec.toml import KeyProblem, Section
 from sibsim.spec.variant import Spec, param
@@ -153,8 +156,10 @@ class RateCard(Spec):
     measure : {"events", "occupancy"}
         Count the outcome's events (a binary first event, the listed Markov transitions), or
         person-periods in ``state``.
-    state : str, optional
-        The state whose person-periods are counted (``measure="occupancy"`` only).
+    state : str or sequence of str, optional
+        The state whose person-periods are counted (``measure="occupancy"`` only), or a list of
+        distinct states whose person-periods are counted together (stored as a tuple; each
+        person-period is in one state, so the count is the sum of the states' counts).
     price_by_stratum : mapping of str -> price or schedule, optional
         Prices of given strata (or age bands); strata not listed pay ``price``. Every name must
         be a stratum of the scenario.
@@ -217,8 +222,9 @@ class RateCard(Spec):
                             doc="currency per achievement, or [[from_period, price], ...]")
     measure: str = param(v.one_of(*MEASURES), default="events",
                          doc="count 'events', or person-periods in `state` ('occupancy')")
-    state: str | None = param(v.optional(v.label), default=None,
-                              doc="state counted with measure='occupancy'")
+    state: str | tuple[str, ...] | None = param(
+        v.optional(v.state_set), default=None,
+        doc="state (or list of states, counted together) with measure='occupancy'")
     price_by_stratum: tuple[tuple[str, Schedule], ...] = param(
         _ByStratum(), default=(), reader=_read_by_stratum,
         doc="{stratum = price or schedule}; other strata pay `price`")
@@ -243,7 +249,8 @@ class RateCard(Spec):
         if self.stratum is not None:
             v.unique(f"RateCard[{self.name}].stratum", self.stratum, "strata")
         if self.measure == "occupancy":
-            v.name("RateCard.state", self.state)
+            if self.state is None:
+                v.name("RateCard.state", self.state)
         elif self.state is not None:
             raise v.fail("RateCard.state", self.state,
                          "None unless measure='occupancy' (events are the outcome's events)")
@@ -261,7 +268,17 @@ class RateCard(Spec):
             if not states:
                 raise v.fail(f"RateCard[{self.name}].measure", self.measure,
                              "'events' for an outcome without states (counts)")
-            v.choice(f"RateCard[{self.name}].state", self.state, tuple(states))
+            for state in self.states:
+                v.choice(f"RateCard[{self.name}].state", state, tuple(states))
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        """The states counted (``()`` with ``measure="events"``).
+
+        >>> RateCard("ready", price=1.0, measure="occupancy", state=["ready", "ready_sp"]).states
+        ('ready', 'ready_sp')
+        """
+        return v.states_of(self.state)
 
     # ------------------------------------------------------------------ arrays
     def counts(self, ds: xr.Dataset) -> FloatArray:
@@ -297,9 +314,9 @@ class RateCard(Spec):
             if "engaged_occupancy" not in ds:
                 raise v.fail(f"RateCard[{self.name}].count", self.count,
                              "'all' for an outcome dataset without engaged_occupancy")
-            data = ds["engaged_occupancy"].sel(state=self.state)
+            data = in_states(ds["engaged_occupancy"], self.state)
         else:
-            data = ds["occupancy"].sel(state=self.state)
+            data = in_states(ds["occupancy"], self.state)
         treated = data.sel(arm="treatment").sum("wave", skipna=False)
         return self.restrict(np.asarray(treated.transpose("draw", "stratum", "period").values,
                                         dtype=np.float64), [str(s) for s in ds["stratum"].values])

@@ -233,6 +233,40 @@ class _Name(Constraint):
 label = _Name()
 
 
+class _StateSet(Constraint):
+    """A state name (kept as a string), or a list of distinct state names counted together
+    (stored as a tuple): what a rate card or an evaluation counts the person-periods of."""
+
+    description = ("a state name, or a list of distinct state names whose person-periods are "
+                   "counted together")
+
+    def __call__(self, field: str, value: object) -> str | tuple[str, ...]:
+        if isinstance(value, str):
+            return name(field, value)
+        if not isinstance(value, (Sequence, np.ndarray)) or isinstance(value, bytes):
+            raise TypeError(str(fail(field, value, self.description)))
+        out = tuple(name(f"{field}[{i}]", x) for i, x in enumerate(value))
+        if not out:
+            raise fail(field, value, "at least one state name")
+        unique(field, out, "states")
+        return out
+
+
+#: A state, or a set of states counted together (``state = ["special", "literate_special"]``).
+state_set = _StateSet()
+
+
+def states_of(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The states of a :data:`state_set` value as a tuple (``()`` for ``None``).
+
+    >>> states_of("special"), states_of(("special", "literate_special")), states_of(None)
+    (('special',), ('special', 'literate_special'), ())
+    """
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 class _Choice(Constraint):
     def __init__(self, options: Sequence[str]) -> None:
         self.options = tuple(options)
