@@ -54,6 +54,7 @@ MOVED = {
     ("RateCard", "price_by_stratum"): lambda card: dict(card.price_by_stratum),
     ("StateCountOutcome", "rate_by_state"): lambda o: dict(o.rate_by_state),
     ("Effect", "by_stratum"): lambda e: dict(e.by_stratum),
+    ("Effect", "balance"): lambda e: dict(e.balance),
 }
 #: Keys whose value is checked by a dedicated assertion rather than by the walker.
 SPECIAL = {("ComparisonGroup", "none"), ("Stratum", "start_year"),

@@ -400,7 +400,9 @@ class MarkovModel(TransitionModel):
             apply_to_transitions(t0, scenario.effect.measure, eff,
                                  [(o.states.index(a), o.states.index(b))
                                   for a, b in scenario.effect.targets],
-                                 scenario.effect.target_scale, out=trans[:, 1])
+                                 scenario.effect.target_scale, out=trans[:, 1],
+                                 balance={o.states.index(a): o.states.index(b)
+                                          for a, b in scenario.effect.balance} or None)
         check_probabilities(trans, "transition probability")
         return Tables(prob=None, trans=trans, rate=None, tidx=free.tidx, **free.common)
 

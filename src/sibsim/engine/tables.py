@@ -249,18 +249,24 @@ def matrices(mats: tuple, prefix: str, params: dict[str, np.ndarray], states: tu
 def apply_to_transitions(t0: np.ndarray, measure: str, eff: np.ndarray,
                          targets: list[tuple[int, int]],
                          scales: tuple[float, ...] = (),
-                         out: np.ndarray | None = None) -> np.ndarray:
-    """Apply the effect to target transitions; balance each changed row on its diagonal.
+                         out: np.ndarray | None = None,
+                         balance: dict[int, int] | None = None) -> np.ndarray:
+    """Apply the effect to target transitions; balance each changed row on its diagonal, or
+    on the state ``balance[row]`` gives.
 
-    If the stay probability would go negative, the changed targets are scaled so the row sums
-    to one and the stay probability is zero. ``scales`` (one per target, optional) multiply
-    the effect's strength for each target: ``eff ** scale`` for ratios, ``eff * scale`` for
-    absolute changes. ``out``: an array shaped like ``t0`` (e.g. the treated half of the
-    kernels' table) to write the matrices into and return, instead of a new one.
+    If the balancing probability would go negative, the changed targets are scaled so the row
+    sums to one and the balancing probability is zero. ``scales`` (one per target, optional)
+    multiply the effect's strength for each target: ``eff ** scale`` for ratios, ``eff *
+    scale`` for absolute changes. ``out``: an array shaped like ``t0`` (e.g. the treated half
+    of the kernels' table) to write the matrices into and return, instead of a new one.
 
     >>> t0 = np.array([[[[[0.9, 0.1], [0.0, 1.0]]]]])  # (D, K, C, S, S)
     >>> apply_to_transitions(t0, "rr", np.full((1, 1, 1), 0.5), [(0, 1)])[0, 0, 0].tolist()
     [[0.95, 0.05], [0.0, 1.0]]
+    >>> t0 = np.array([[[[[0.0, 0.9, 0.1], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]]]])
+    >>> apply_to_transitions(t0, "rr", np.full((1, 1, 1), 0.5), [(0, 2)],
+    ...                      balance={0: 1})[0, 0, 0, 0].tolist()   # to state 1, not 0
+    [0.0, 0.95, 0.05]
     """
     if out is None:
         t1 = t0.copy()
@@ -280,14 +286,15 @@ def apply_to_transitions(t0: np.ndarray, measure: str, eff: np.ndarray,
             new = apply_to_probability(old, measure, per)
         else:
             new = apply_to_probability(old, measure, eff[..., None])
-        others = 1.0 - t0[..., a, a] - old.sum(-1)
+        b = a if balance is None else balance.get(a, a)  # the state taking the change
+        others = 1.0 - t0[..., a, b] - old.sum(-1)
         room = np.maximum(1.0 - others, 0.0)
         tot = new.sum(-1)
         with np.errstate(over="ignore"):  # room / a subnormal total: the branch not taken
             scale = np.where(tot > room, room / np.where(tot > 0, tot, 1.0), 1.0)
         new = new * scale[..., None]
         t1[..., a, cols] = new
-        t1[..., a, a] = np.maximum(1.0 - others - new.sum(-1), 0.0)
+        t1[..., a, b] = np.maximum(1.0 - others - new.sum(-1), 0.0)
     return t1
 
 

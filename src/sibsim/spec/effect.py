@@ -43,9 +43,11 @@ class _ByStratum(v.Constraint):
     """Values by stratum name: a mapping ``{name: value}`` or ``(name, value)`` pairs, stored
     as a tuple of pairs in the given order (hashable, immutable); names distinct."""
 
+    what = "stratum"
+
     def __init__(self, inner: v.Constraint) -> None:
         self.inner = inner
-        self.description = f"a mapping of stratum name -> {inner.description}"
+        self.description = f"a mapping of {self.what} name -> {inner.description}"
 
     def __call__(self, field: str, value: object) -> tuple[tuple[str, Any], ...]:
         if isinstance(value, Mapping):
@@ -56,10 +58,24 @@ class _ByStratum(v.Constraint):
             items = [tuple(p) for p in value]
         else:
             raise TypeError(str(v.fail(field, value, self.description)))
-        out = tuple((v.name(f"{field} stratum", k), self.inner(f"{field}[{k}]", x))
+        out = tuple((v.name(f"{field} {self.what}", k), self.inner(f"{field}[{k}]", x))
                     for k, x in items)
-        v.unique(field, [k for k, _ in out], "strata")
+        v.unique(field, [k for k, _ in out], "strata" if self.what == "stratum" else
+                 f"{self.what}s")
         return out
+
+
+class _ByState(_ByStratum):
+    """Values by from-state name (``Effect.balance``): as :class:`_ByStratum`."""
+
+    what = "state"
+
+
+class _StateName(v.Constraint):
+    description = "a state name"
+
+    def __call__(self, field: str, value: object) -> str:
+        return v.name(field, value)
 
 
 def _read_table(sec: Section, key: str) -> dict[str, Any]:
@@ -136,6 +152,13 @@ class Effect(Spec):
         ratios and on the change for ``absolute``: target ``i`` gets ``value ** target_scale[i]``
         (a different effect per transition from one uncertain ``value``). Empty: 1 for every
         target.
+    balance : mapping of state -> state
+        Markov outcomes only: for a from-state of the targets, the state that takes the change
+        in its row instead of the diagonal (``{ready = "general"}``: an effect on leaving
+        "ready" for special education sends the children it keeps out to general education,
+        not back to "ready" for a second year). If that state's probability would go negative
+        the targets are scaled down as for the diagonal. Empty: every row balances on its
+        diagonal.
 
     Examples
     --------
@@ -177,6 +200,10 @@ class Effect(Spec):
     target_scale: tuple[float, ...] = param(
         v.vector(v.interval(0.0, 100.0), min_len=0), default=(),
         doc="Markov: strength multiplier per target transition (log scale for ratios)")
+    balance: tuple[tuple[str, str], ...] = param(
+        _ByState(_StateName()), default=(), reader=_read_table,
+        doc="Markov: {from-state = state}: the state that takes the change in that row "
+            "(default: the diagonal)")
     by_stratum: tuple[tuple[str, float], ...] = param(
         _ByStratum(v.interval(0.0, 100.0)), default=(), reader=_read_table,
         doc="{stratum = multiplier}: strength by stratum (log scale for ratios); others 1")
@@ -189,6 +216,14 @@ class Effect(Spec):
         if self.target_scale and len(self.target_scale) != len(self.targets):
             raise v.fail("Effect.target_scale", self.target_scale,
                          f"one multiplier per target ({len(self.targets)}), or none")
+        rows = {a for a, _ in self.targets}
+        for a, b in self.balance:
+            if a not in rows:
+                raise v.fail("Effect.balance", a, "from-states of the targets: "
+                             + ", ".join(repr(r) for r in sorted(rows)))
+            if (a, b) in self.targets:
+                raise v.fail(f"Effect.balance[{a}]", b, "a state that is not a target of "
+                             f"row {a!r} (it takes the change of the targets)")
         if self.measure != "absolute":
             require_support("Effect.value", self.value, 0.0, np.inf,  # type: ignore[arg-type]
                             f"a ratio ({self.measure})")
