@@ -223,3 +223,17 @@ def test_scenarios_lists_names_and_descriptions_in_columns(capsys):
         assert line.endswith(desc) and str(builtins[name]) not in line
         starts.add(line.index(desc))
     assert len(starts) == 1  # descriptions start in one column
+
+
+def test_a_reader_that_closes_the_pipe_ends_the_command_quietly():
+    """``sibsim scenarios | head -1``: the reader closes the pipe before the list is written;
+    the command ends with status 141 (128 + SIGPIPE) and no traceback."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "sibsim", "scenarios"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before anything is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
