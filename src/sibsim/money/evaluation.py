@@ -73,7 +73,13 @@ from sibsim._lazy import stats
 from sibsim.dataset.schema import in_schema_order
 from sibsim.engine.parameters import sample_parameter
 from sibsim.money.estimand import ESTIMANDS, enrolled, enrolled_share, on_the_treated
-from sibsim.money.kernels.chain import PAIRWISE_BLOCK, masked_period_sums, sum_strata
+from sibsim.money.kernels.chain import (
+    PAIRWISE_BLOCK,
+    TriggerTerms,
+    masked_period_sums,
+    measure_trigger,
+    sum_strata,
+)
 from sibsim.money.money_metric import MoneyValue, read_money
 from sibsim.money.results import EvaluationTable
 from sibsim.spec import _validate as v
@@ -763,6 +769,18 @@ class _Precision(v.Constraint):
                     if math.isfinite(x) and 0.01 < x <= 100.0 else "")
             raise v.fail(field, value, self.description + hint)
         return x
+
+
+def _rounding(precision: float | None) -> tuple[bool, bool, float, float]:
+    """:func:`contract_round`'s terms for :class:`~sibsim.money.kernels.chain.TriggerTerms`:
+    whether it rounds, whether ``1 / precision`` is a whole number of steps, that number (or
+    ``1 / precision``) and the precision."""
+    if precision is None:
+        return False, False, 1.0, 1.0
+    inverse = 1.0 / precision
+    steps = round(inverse)
+    whole = steps > 0 and abs(steps - inverse) <= 1e-9 * inverse
+    return True, bool(whole), float(steps if whole else inverse), float(precision)
 
 
 def contract_round(effect: Any, precision: float | None) -> np.ndarray:
@@ -1671,6 +1689,10 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
             part = fixed.parts[i]
             u_t = _valued(part, _treated_units(ds, ev), ds)
         treated = to_date = None
+        # the usual trigger in one kernel pass (measure_trigger); the no-show adjustment and
+        # an absolute target take the numpy path
+        fast = ev.estimand != "treated" and ev.target_per_person_period is None
+        rounding = _rounding(ev.precision)
         if ev.estimand == "treated":  # Bloom's no-show adjustment (sibsim.money.estimand)
             n_all = in_strata(ds["size"], ev).sel(arm="treatment").values
             took_up = enrolled(ds, ev)  # (D, W)
@@ -1686,6 +1708,30 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
                     treated = _window_sums(u_t, part.mask)  # (D, W)
                 t_units = treated[:, trig.waves].sum(1)
             nt = trig.participants
+            metric.append(ev.metric)
+            period.append(trig.known)
+            cumulative.append(trig.cumulative)
+            participants.append(int(nt))
+            waves.append(tuple(int(w) for w in trig.waves))
+            if fast and nt > 0:  # one pass over the draws (the same numbers, bit for bit)
+                cols = np.empty(D), np.empty(D), np.empty(D), np.empty(D, bool)
+                c_rate, c_var = (np.broadcast_to(np.asarray(x, dtype=np.float64), (D,))
+                                 for x in (trig.c_rate, trig.c_var))
+                valued = trig.value is not None and ev.money is not None
+                terms = TriggerTerms(
+                    float(nt), float(nt**2), ev.direction == "reduce", ev.alpha is not None,
+                    float(stats.norm.isf(ev.alpha)) if ev.alpha is not None else 0.0, valued,
+                    float(1.0 + ev.money.cv**2) if valued else 1.0, *rounding,
+                    float(ev.avoided_cost_per_unit))
+                value = (np.broadcast_to(np.asarray(trig.value, dtype=np.float64), (D,))
+                         if valued else c_rate)
+                if measure_trigger(np.ascontiguousarray(t_units, dtype=np.float64), c_rate,
+                                   c_var, value, terms, *cols):
+                    effects.append(cols[0])
+                    units.append(cols[1])
+                    values.append(cols[2])
+                    gates.append(cols[3])
+                    continue
             t_rate = t_units / nt
             c_rate, c_var = trig.c_rate, trig.c_var
             diff = (c_rate - t_rate) if ev.direction == "reduce" else (t_rate - c_rate)
@@ -1708,11 +1754,6 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
                 pp = np.where(share > 0, pp * share, pp)  # enrolled person-periods
             if ev.target_per_person_period is not None:  # an absolute target
                 gate = gate & _target_met(ev, n_units, pp)
-            metric.append(ev.metric)
-            period.append(trig.known)
-            cumulative.append(trig.cumulative)
-            participants.append(int(nt))
-            waves.append(tuple(int(w) for w in trig.waves))
             effects.append(contract_round(rel, ev.precision))
             units.append(n_units)
             gates.append(gate)

@@ -19,12 +19,14 @@ Examples
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["PAIRWISE_BLOCK", "apply_payer_caps", "masked_period_sums", "payer_flows", "sum_strata",
-           "sum_waves_strata"]
+__all__ = ["PAIRWISE_BLOCK", "TriggerTerms", "apply_payer_caps", "masked_period_sums",
+           "measure_trigger", "payer_flows", "pick_measured", "sum_strata", "sum_waves_strata"]
 
 FloatArray = NDArray[np.float64]
 
@@ -187,3 +189,127 @@ def masked_period_sums(u: FloatArray, mask: FloatArray, out: FloatArray) -> None
                 for i in range(end, n):
                     res += u[d, w, i] * mask[w, i]
             out[d, w] = 0.0 + res
+
+
+@numba.njit(cache=True, nogil=True)
+def pick_measured(sources: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]],
+                  others: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]],
+                  source: NDArray[np.int64], column: NDArray[np.int64],
+                  when: NDArray[np.int64], happened: NDArray[np.bool_],
+                  out: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]]) -> None:
+    """The columns of two evaluation tables, measured in some draws only (the cancellation's
+    table, :func:`sibsim.money.cancellation.apply_cancellation`).
+
+    ``sources`` and ``others``: the (measured effect, units, avoided cost, gate) arrays
+    (D, K) of the two tables; column ``i`` of ``out`` (D, N) is column ``column[i]`` of
+    ``sources`` (``source[i] == 0``) or ``others`` (1), measured in the draws where
+    ``happened`` is False (``when[i] == 0``), True (1) or always (2): the value there, else
+    0.0 (gate False). The numpy expression ``np.where(measured, x[:, k], 0.0)`` (and
+    ``measured & gate[:, k]``), copying, so the same numbers bit for bit.
+    """
+    for i in range(source.shape[0]):  # one call per table: the two may differ in layout
+        if source[i] == 0:
+            _pick_column(sources, column[i], when[i], happened, i, out)
+        else:
+            _pick_column(others, column[i], when[i], happened, i, out)
+
+
+@numba.njit(cache=True, nogil=True)
+def _pick_column(src: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]], k: int,
+                 w: int, happened: NDArray[np.bool_], i: int,
+                 out: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]]) -> None:
+    """Column ``i`` of ``out`` from column ``k`` of ``src`` (see :func:`pick_measured`)."""
+    effect, units, avoided, gate = src
+    o_effect, o_units, o_avoided, o_gate = out
+    for d in range(happened.shape[0]):
+        measured = w == 2 or (happened[d] if w == 1 else not happened[d])
+        if measured:
+            o_effect[d, i] = effect[d, k]
+            o_units[d, i] = units[d, k]
+            o_avoided[d, i] = avoided[d, k]
+            o_gate[d, i] = gate[d, k]
+        else:
+            o_effect[d, i] = 0.0
+            o_units[d, i] = 0.0
+            o_avoided[d, i] = 0.0
+            o_gate[d, i] = False
+
+
+class TriggerTerms(NamedTuple):
+    """The scalars of one trigger of :func:`measure_trigger` (see
+    :func:`sibsim.money.evaluation.evaluate`)."""
+
+    participants: float  #: treated participants ``nt`` (> 0)
+    participants_sq: float  #: ``nt ** 2`` as Python computes it
+    reduce: bool  #: the evaluation's direction is ``"reduce"``
+    gated: bool  #: a significance gate (``alpha``)
+    critical: float  #: ``stats.norm.isf(alpha)`` (gated only)
+    valued: bool  #: a money evaluation's variance scale (``value``) applies
+    variance_factor: float  #: ``1.0 + cv ** 2`` of a money evaluation (valued only)
+    rounds: bool  #: the contract rounds measured effects (``precision``)
+    whole: bool  #: ``1 / precision`` is a whole number of steps
+    steps: float  #: that number (whole) or ``1 / precision``
+    precision: float  #: the precision (rounds only)
+    cost_per_unit: float  #: ``avoided_cost_per_unit`` (currency per outcome unit)
+
+
+@numba.njit(cache=True, nogil=True)
+def measure_trigger(t_units: FloatArray, c_rate: FloatArray, c_var: FloatArray,
+                    value: FloatArray, terms: TriggerTerms, effect: FloatArray,
+                    units: FloatArray, avoided: FloatArray, gate: NDArray[np.bool_]) -> bool:
+    """One trigger's measured effect (rounded), units, avoided cost and gate, per draw.
+
+    ``t_units`` (D,): the treated units measured; ``c_rate``, ``c_var`` (D,): the
+    counterfactual rate and its variance; ``value`` (D,): currency per unit (read when
+    ``terms.valued``). Writes ``effect``, ``units``, ``avoided`` and ``gate`` (D,) with the
+    operations of the numpy expressions of :func:`sibsim.money.evaluation.evaluate` and
+    :func:`~sibsim.money.evaluation.contract_round`, in their order::
+
+        t_rate = t_units / nt
+        diff = c_rate - t_rate  (reduce; else t_rate - c_rate)
+        rel = diff / c_rate where c_rate > 0, else 0.0
+        var = (t_units / nt**2 + c_var) [* value * (1 + cv**2)];  se = sqrt(var)
+        gate = (diff / se where se > 0, else 0.0) > critical
+        units = diff * nt;  avoided = units * cost_per_unit
+
+    so the same numbers bit for bit. Returns False (the outputs then partly written) when a
+    value is not finite or a variance negative, where numpy would warn or give NaN: the caller
+    takes the numpy path then, warnings included.
+    """
+    nt, nt2 = terms.participants, terms.participants_sq
+    steps, precision = terms.steps, terms.precision
+    for d in range(t_units.shape[0]):
+        tu = t_units[d]
+        cr = c_rate[d]
+        t_rate = tu / nt
+        diff = cr - t_rate if terms.reduce else t_rate - cr
+        rel = diff / cr if cr > 0.0 else 0.0
+        if not (np.isfinite(diff) and np.isfinite(rel)):
+            return False
+        passed = True
+        if terms.gated:
+            var = tu / nt2 + c_var[d]
+            if terms.valued:
+                var = var * value[d] * terms.variance_factor
+            if not var >= 0.0 or not np.isfinite(var):
+                return False
+            se = np.sqrt(var)
+            z = diff / se if se > 0.0 else 0.0
+            if not np.isfinite(z):
+                return False
+            passed = z > terms.critical
+        n_units = diff * nt
+        cost = n_units * terms.cost_per_unit
+        if not (np.isfinite(n_units) and np.isfinite(cost)):
+            return False
+        if terms.rounds:  # half away from zero to a multiple of the precision
+            q = np.abs(rel) * steps
+            k = np.floor(q)
+            k = k + (1.0 if q - k >= 0.5 else 0.0)
+            mag = k / steps if terms.whole else k * precision
+            rel = (-mag if rel < 0 else mag) + 0.0
+        effect[d] = rel
+        units[d] = n_units
+        avoided[d] = cost
+        gate[d] = passed
+    return True
