@@ -25,8 +25,9 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["PAIRWISE_BLOCK", "TriggerTerms", "apply_payer_caps", "masked_period_sums",
-           "measure_trigger", "payer_flows", "pick_measured", "sum_strata", "sum_waves_strata"]
+__all__ = ["PAIRWISE_BLOCK", "TriggerTerms", "apply_payer_caps", "discounted_sums",
+           "horner_npv", "masked_period_sums", "measure_trigger", "payer_flows", "pick_measured",
+           "sum_strata", "sum_waves_strata"]
 
 FloatArray = NDArray[np.float64]
 
@@ -207,33 +208,36 @@ def pick_measured(sources: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.
     0.0 (gate False). The numpy expression ``np.where(measured, x[:, k], 0.0)`` (and
     ``measured & gate[:, k]``), copying, so the same numbers bit for bit.
     """
-    for i in range(source.shape[0]):  # one call per table: the two may differ in layout
-        if source[i] == 0:
-            _pick_column(sources, column[i], when[i], happened, i, out)
-        else:
-            _pick_column(others, column[i], when[i], happened, i, out)
+    # one call per table (the two may differ in layout), draw by draw (rows of ``out``)
+    _pick_columns(sources, 0, source, column, when, happened, out)
+    _pick_columns(others, 1, source, column, when, happened, out)
 
 
 @numba.njit(cache=True, nogil=True)
-def _pick_column(src: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]], k: int,
-                 w: int, happened: NDArray[np.bool_], i: int,
-                 out: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]]) -> None:
-    """Column ``i`` of ``out`` from column ``k`` of ``src`` (see :func:`pick_measured`)."""
+def _pick_columns(src: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]],
+                  which: int, source: NDArray[np.int64], column: NDArray[np.int64],
+                  when: NDArray[np.int64], happened: NDArray[np.bool_],
+                  out: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]]) -> None:
+    """The columns ``i`` of ``out`` with ``source[i] == which``, from ``src`` (see
+    :func:`pick_measured`)."""
     effect, units, avoided, gate = src
     o_effect, o_units, o_avoided, o_gate = out
     for d in range(happened.shape[0]):
-        measured = w == 2 or (happened[d] if w == 1 else not happened[d])
-        if measured:
-            o_effect[d, i] = effect[d, k]
-            o_units[d, i] = units[d, k]
-            o_avoided[d, i] = avoided[d, k]
-            o_gate[d, i] = gate[d, k]
-        else:
-            o_effect[d, i] = 0.0
-            o_units[d, i] = 0.0
-            o_avoided[d, i] = 0.0
-            o_gate[d, i] = False
-
+        for i in range(source.shape[0]):
+            if source[i] != which:
+                continue
+            k = column[i]
+            w = when[i]
+            if w == 2 or (happened[d] if w == 1 else not happened[d]):
+                o_effect[d, i] = effect[d, k]
+                o_units[d, i] = units[d, k]
+                o_avoided[d, i] = avoided[d, k]
+                o_gate[d, i] = gate[d, k]
+            else:
+                o_effect[d, i] = 0.0
+                o_units[d, i] = 0.0
+                o_avoided[d, i] = 0.0
+                o_gate[d, i] = False
 
 class TriggerTerms(NamedTuple):
     """The scalars of one trigger of :func:`measure_trigger` (see
@@ -313,3 +317,33 @@ def measure_trigger(t_units: FloatArray, c_rate: FloatArray, c_var: FloatArray,
         avoided[d] = cost
         gate[d] = passed
     return True
+
+
+@numba.njit(cache=True, nogil=True)
+def horner_npv(flows: FloatArray, y: float, out: FloatArray) -> bool:
+    """Each row's ``sum_t flows[d, t] * y**t`` by Horner's rule into ``out`` (D,): from 0.0,
+    ``acc = acc * y + flows[d, t]`` for ``t`` from the last period down (the numpy loop of
+    :func:`sibsim.analysis.breakeven._npv` over whole columns, so the same numbers bit for
+    bit). Returns whether every flow is finite (``out`` is written either way)."""
+    finite = True
+    for d in range(flows.shape[0]):
+        acc = 0.0
+        for t in range(flows.shape[1] - 1, -1, -1):
+            f = flows[d, t]
+            if not np.isfinite(f):
+                finite = False
+            acc = acc * y + f
+        out[d] = acc
+    return finite
+
+
+@numba.njit(cache=True, nogil=True)
+def discounted_sums(flows: FloatArray, disc: FloatArray, out: FloatArray) -> None:
+    """Each row's ``flows[d, 0] * disc[0] + flows[d, 1] * disc[1] + ...``, added period by
+    period, into ``out`` (D,) (:func:`sibsim.analysis.metrics.present_value` of a (D, P)
+    array, whose numpy loop adds whole columns in the same order: the same numbers)."""
+    for d in range(flows.shape[0]):
+        acc = flows[d, 0] * disc[0]
+        for t in range(1, flows.shape[1]):
+            acc = acc + flows[d, t] * disc[t]
+        out[d] = acc
