@@ -1682,6 +1682,13 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
                      "evaluation_fixed(ds, evaluations, seed) of these evaluations and draws")
     metric, period, cumulative, participants = [], [], [], []
     effects, units, gates, values, waves = [], [], [], [], []
+    # with the fixed parts the triggers are known: their columns are written in place (the
+    # same numbers as stacking them afterwards)
+    n_triggers = None if fixed is None else sum(len(part.triggers) for part in fixed.parts)
+    table = None if n_triggers is None else (
+        np.empty((D, n_triggers)), np.empty((D, n_triggers)), np.empty((D, n_triggers)),
+        np.empty((D, n_triggers), bool))  # measured effect, units, avoided cost, gate
+    j = 0  # the trigger's column
     for i, ev in enumerate(evaluations):
         if fixed is None:
             part, u_t = _prepare(ds, ev, seed)
@@ -1714,7 +1721,8 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
             participants.append(int(nt))
             waves.append(tuple(int(w) for w in trig.waves))
             if fast and nt > 0:  # one pass over the draws (the same numbers, bit for bit)
-                cols = np.empty(D), np.empty(D), np.empty(D), np.empty(D, bool)
+                cols = ((np.empty(D), np.empty(D), np.empty(D), np.empty(D, bool))
+                        if table is None else tuple(a[:, j] for a in table))
                 c_rate, c_var = (np.broadcast_to(np.asarray(x, dtype=np.float64), (D,))
                                  for x in (trig.c_rate, trig.c_var))
                 valued = trig.value is not None and ev.money is not None
@@ -1727,10 +1735,12 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
                          if valued else c_rate)
                 if measure_trigger(np.ascontiguousarray(t_units, dtype=np.float64), c_rate,
                                    c_var, value, terms, *cols):
-                    effects.append(cols[0])
-                    units.append(cols[1])
-                    values.append(cols[2])
-                    gates.append(cols[3])
+                    if table is None:
+                        effects.append(cols[0])
+                        units.append(cols[1])
+                        values.append(cols[2])
+                        gates.append(cols[3])
+                    j += 1
                     continue
             t_rate = t_units / nt
             c_rate, c_var = trig.c_rate, trig.c_var
@@ -1754,12 +1764,21 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
                 pp = np.where(share > 0, pp * share, pp)  # enrolled person-periods
             if ev.target_per_person_period is not None:  # an absolute target
                 gate = gate & _target_met(ev, n_units, pp)
-            effects.append(contract_round(rel, ev.precision))
-            units.append(n_units)
-            gates.append(gate)
-            values.append(n_units * ev.avoided_cost_per_unit)
+            results = (contract_round(rel, ev.precision), n_units,
+                       n_units * ev.avoided_cost_per_unit, gate)
+            if table is None:
+                effects.append(results[0])
+                units.append(results[1])
+                values.append(results[2])
+                gates.append(results[3])
+            else:
+                for a, x in zip(table, results, strict=True):
+                    a[:, j] = x
+            j += 1
+    if table is None:
+        table = (np.stack(effects, 1), np.stack(units, 1), np.stack(values, 1),
+                 np.stack(gates, 1))
     return EvaluationTable(metric=tuple(metric), period=tuple(period),
                            cumulative=tuple(cumulative), participants=tuple(participants),
-                           measured_effect=np.stack(effects, 1), units=np.stack(units, 1),
-                           avoided_cost=np.stack(values, 1), gate=np.stack(gates, 1),
-                           waves=tuple(waves))
+                           measured_effect=table[0], units=table[1], avoided_cost=table[2],
+                           gate=table[3], waves=tuple(waves))
