@@ -25,7 +25,8 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["PAIRWISE_BLOCK", "TriggerTerms", "apply_payer_caps", "discounted_sums",
+__all__ = ["PAIRWISE_BLOCK", "LedgerArrays", "TriggerTerms", "apply_payer_caps", "book_due",
+           "discounted_sums",
            "horner_npv", "masked_period_sums", "measure_trigger", "payer_flows", "pick_measured",
            "sum_strata", "sum_waves_strata"]
 
@@ -347,3 +348,48 @@ def discounted_sums(flows: FloatArray, disc: FloatArray, out: FloatArray) -> Non
         for t in range(1, flows.shape[1]):
             acc = acc + flows[d, t] * disc[t]
         out[d] = acc
+
+
+class LedgerArrays(NamedTuple):
+    """The running totals of :class:`sibsim.money.payment_ledger.PaymentLedger` that
+    :func:`book_due` updates (currency)."""
+
+    by_metric: FloatArray  #: (D, M, P) paid by metric and payment period
+    by_trigger: FloatArray  #: (D, K) paid on each trigger
+    beyond: FloatArray  #: (D, M) due after the horizon
+    committed_metric: FloatArray  #: (D, M) committed on each metric so far
+    committed_total: FloatArray  #: (D,) committed on the contract so far
+    paid_in_period: FloatArray  #: (D, P) paid in each period so far
+
+
+@numba.njit(cache=True, nogil=True)
+def book_due(due: FloatArray, m: int, k: int, period: int, beyond: bool, metric_cap: float,
+             total_cap: float, period_cap: float, ledger: LedgerArrays) -> None:
+    """Cap ``due`` (D,) and book it in ``ledger``: the numpy steps of
+    :meth:`sibsim.money.payment_ledger.PaymentLedger.commit`, draw by draw, in their order
+    (so the same numbers bit for bit).
+
+    ``metric_cap``, ``total_cap``, ``period_cap``: the metric's cap, the contract's total cap
+    and the payment period's cap (``inf``: none, skipped as there); ``period`` -1: after the
+    horizon (dropped); ``k`` -1: a rate card's payment (no trigger).
+    """
+    by_metric, by_trigger, o_beyond = ledger.by_metric, ledger.by_trigger, ledger.beyond
+    committed_metric, committed_total = ledger.committed_metric, ledger.committed_total
+    paid_in_period = ledger.paid_in_period
+    for d in range(due.shape[0]):
+        x = due[d]
+        if metric_cap < np.inf:
+            x = _np_minimum(x, _np_maximum(metric_cap - committed_metric[d, m], 0.0))
+        if total_cap < np.inf:
+            x = _np_minimum(x, _np_maximum(total_cap - committed_total[d], 0.0))
+        if period >= 0:
+            if period_cap < np.inf:
+                x = _np_minimum(x, _np_maximum(period_cap - paid_in_period[d, period], 0.0))
+            paid_in_period[d, period] += x
+            by_metric[d, m, period] += x
+        if beyond:
+            o_beyond[d, m] += x
+        if k >= 0:
+            by_trigger[d, k] = x
+        committed_metric[d, m] += x
+        committed_total[d] += x
