@@ -78,6 +78,7 @@ from sibsim.money.kernels.chain import (
     TriggerTerms,
     masked_period_sums,
     measure_trigger,
+    strata_window_sums,
     sum_strata,
 )
 from sibsim.money.money_metric import MoneyValue, read_money
@@ -1613,9 +1614,13 @@ def evaluation_fixed(ds: xr.Dataset, evaluations: tuple[Evaluation, ...],
                            [_prepare(ds, ev, seed)[0] for ev in evaluations])
 
 
-def _treated_units(ds: xr.Dataset, ev: Evaluation) -> np.ndarray:
+def _treated_units(ds: xr.Dataset, ev: Evaluation, mask: np.ndarray | None = None
+                   ) -> np.ndarray:
     """The treated arm's outcome units (D, W, P): :func:`outcome_units` of that arm alone (its
-    checks were made by :func:`evaluation_fixed`), the same numbers to the last bit."""
+    checks were made by :func:`evaluation_fixed`), the same numbers to the last bit.
+
+    ``mask`` (W, P): each wave's window; the units' sums over it (D, W) are returned instead
+    (:func:`_window_sums` of the units, without them in between)."""
     da = ds["events" if ev.outcome == "events" else "occupancy"]
     pick = {"arm": "treatment"}
     if "process" in da.dims:
@@ -1630,12 +1635,18 @@ def _treated_units(ds: xr.Dataset, ev: Evaluation) -> np.ndarray:
     if [d for d in dims if d not in pick] != ["draw", "wave", "stratum", "period"] \
             or x.dtype != np.float64:  # not the usual layout: the labelled way
         i = list(ds["arm"].values).index("treatment")
-        return outcome_units(ds.isel(arm=slice(i, i + 1)), ev).values[:, 0]
+        units = outcome_units(ds.isel(arm=slice(i, i + 1)), ev).values[:, 0]
+        return units if mask is None else _window_sums(units, mask)
     strata = list(ds["stratum"].values)
     chosen = np.array([strata.index(s) for s in (ev.stratum or strata)], dtype=np.int64)
+    if mask is not None and x.shape[3] <= PAIRWISE_BLOCK and mask.shape == (x.shape[1],
+                                                                            x.shape[3]):
+        sums = np.empty(x.shape[:2])
+        strata_window_sums(x, chosen, np.ascontiguousarray(mask, dtype=np.float64), sums)
+        return sums
     out = np.empty((x.shape[0], x.shape[1], x.shape[3]))
     sum_strata(x, chosen, out)
-    return out
+    return out if mask is None else _window_sums(out, mask)
 
 
 def _window_sums(u: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -1694,7 +1705,11 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
             part, u_t = _prepare(ds, ev, seed)
         else:
             part = fixed.parts[i]
-            u_t = _valued(part, _treated_units(ds, ev), ds)
+            # triggers on whole windows of units not valued in money read the windows' sums
+            # alone (computed below without the units in between); others read the units
+            windows = all(t.upto is None and t.period is None for t in part.triggers) and (
+                ev.money is None or part.scale is None)
+            u_t = None if windows else _valued(part, _treated_units(ds, ev), ds)
         treated = to_date = None
         # the usual trigger in one kernel pass (measure_trigger); the no-show adjustment and
         # an absolute target take the numpy path
@@ -1711,8 +1726,9 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
             elif trig.period is not None:
                 t_units = u_t[:, :, trig.period][:, trig.waves].sum(1)
             else:
-                if treated is None:
-                    treated = _window_sums(u_t, part.mask)  # (D, W)
+                if treated is None:  # (D, W)
+                    treated = (_treated_units(ds, ev, part.mask) if u_t is None
+                               else _window_sums(u_t, part.mask))
                 t_units = treated[:, trig.waves].sum(1)
             nt = trig.participants
             metric.append(ev.metric)

@@ -26,9 +26,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = ["PAIRWISE_BLOCK", "LedgerArrays", "TriggerTerms", "apply_payer_caps", "book_due",
-           "discounted_sums",
-           "horner_npv", "masked_period_sums", "measure_trigger", "payer_flows", "pick_measured",
-           "sum_strata", "sum_waves_strata"]
+           "discounted_sums", "horner_npv", "masked_period_sums", "measure_trigger",
+           "payer_flows", "pick_measured", "strata_window_sums", "sum_strata",
+           "sum_waves_strata"]
 
 FloatArray = NDArray[np.float64]
 
@@ -161,37 +161,65 @@ def masked_period_sums(u: FloatArray, mask: FloatArray, out: FloatArray) -> None
     ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))``, then the remaining terms one by
     one; the result is added to 0.0. This does the same, without the (D, W, P) temporary.
     """
-    n_draws, n_waves, n = u.shape
-    end = n - n % 8
+    n_draws, n_waves, _ = u.shape
     for d in range(n_draws):
         for w in range(n_waves):
-            if n < 8:
-                res = -0.0
-                for i in range(n):
-                    res += u[d, w, i] * mask[w, i]
-            else:
-                r0 = u[d, w, 0] * mask[w, 0]
-                r1 = u[d, w, 1] * mask[w, 1]
-                r2 = u[d, w, 2] * mask[w, 2]
-                r3 = u[d, w, 3] * mask[w, 3]
-                r4 = u[d, w, 4] * mask[w, 4]
-                r5 = u[d, w, 5] * mask[w, 5]
-                r6 = u[d, w, 6] * mask[w, 6]
-                r7 = u[d, w, 7] * mask[w, 7]
-                for i in range(8, end, 8):
-                    r0 += u[d, w, i] * mask[w, i]
-                    r1 += u[d, w, i + 1] * mask[w, i + 1]
-                    r2 += u[d, w, i + 2] * mask[w, i + 2]
-                    r3 += u[d, w, i + 3] * mask[w, i + 3]
-                    r4 += u[d, w, i + 4] * mask[w, i + 4]
-                    r5 += u[d, w, i + 5] * mask[w, i + 5]
-                    r6 += u[d, w, i + 6] * mask[w, i + 6]
-                    r7 += u[d, w, i + 7] * mask[w, i + 7]
-                res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-                for i in range(end, n):
-                    res += u[d, w, i] * mask[w, i]
-            out[d, w] = 0.0 + res
+            out[d, w] = _masked_sum(u[d, w], mask[w])
 
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _masked_sum(u: FloatArray, mask: FloatArray) -> float:
+    """``(u * mask).sum()`` of two rows (P,), numpy's pairwise order (see
+    :func:`masked_period_sums`)."""
+    n = u.shape[0]
+    end = n - n % 8
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += u[i] * mask[i]
+    else:
+        r0 = u[0] * mask[0]
+        r1 = u[1] * mask[1]
+        r2 = u[2] * mask[2]
+        r3 = u[3] * mask[3]
+        r4 = u[4] * mask[4]
+        r5 = u[5] * mask[5]
+        r6 = u[6] * mask[6]
+        r7 = u[7] * mask[7]
+        for i in range(8, end, 8):
+            r0 += u[i] * mask[i]
+            r1 += u[i + 1] * mask[i + 1]
+            r2 += u[i + 2] * mask[i + 2]
+            r3 += u[i + 3] * mask[i + 3]
+            r4 += u[i + 4] * mask[i + 4]
+            r5 += u[i + 5] * mask[i + 5]
+            r6 += u[i + 6] * mask[i + 6]
+            r7 += u[i + 7] * mask[i + 7]
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        for i in range(end, n):
+            res += u[i] * mask[i]
+    return 0.0 + res
+
+
+@numba.njit(cache=True, nogil=True)
+def strata_window_sums(x: FloatArray, strata: NDArray[np.int64], mask: FloatArray,
+                       out: FloatArray) -> None:
+    """:func:`masked_period_sums` of :func:`sum_strata` of ``x`` (D, W, S, P): each wave's
+    units summed over the strata ``strata`` (one after the other, from 0.0) and then over its
+    window ``mask`` (W, P) (numpy's pairwise order), into ``out`` (D, W); the same numbers as
+    the two kernels one after the other, without the (D, W, P) units in between. For
+    P <= :data:`PAIRWISE_BLOCK`."""
+    n_draws, n_waves, _, n_periods = x.shape
+    u = np.empty(n_periods)
+    for d in range(n_draws):
+        for w in range(n_waves):
+            for p in range(n_periods):
+                u[p] = 0.0
+            for k in range(strata.shape[0]):
+                s = strata[k]
+                for p in range(n_periods):
+                    u[p] += x[d, w, s, p]
+            out[d, w] = _masked_sum(u, mask[w])
 
 @numba.njit(cache=True, nogil=True)
 def pick_measured(sources: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]],
