@@ -54,6 +54,16 @@ def _values(field_name: str, mapping: Mapping[str, float] | None) -> dict[str, f
             for k, x in mapping.items()}
 
 
+def _plus(total: np.ndarray | float, term: np.ndarray) -> np.ndarray:
+    """``total + term``, added in place when ``total`` is an array of the result's shape and
+    type (always one computed here, never a caller's): the same numbers, no new array."""
+    if (isinstance(total, np.ndarray) and total.dtype == np.float64
+            and np.result_type(total, term) == np.float64
+            and np.broadcast_shapes(total.shape, np.shape(term)) == total.shape):
+        return np.add(total, term, out=total)
+    return total + term
+
+
 @dataclass(frozen=True)
 class Municipality:
     """What the commissioner saves and spends.
@@ -163,9 +173,9 @@ class Municipality:
             cash = np.multiply(avoided_events, save, out=None if out is None else out[0])
             wider = np.multiply(avoided_events, value, out=None if out is None else out[1])
         for state, value in self.saving_per_person_period.items():
-            cash = cash + avoided_pp[state] * amount_value(value)
+            cash = _plus(cash, avoided_pp[state] * amount_value(value))
         for state, value in self.wider_value_per_person_period.items():
-            wider = wider + avoided_pp[state] * amount_value(value)
+            wider = _plus(wider, avoided_pp[state] * amount_value(value))
         if out is None:
             return cash, wider
         for target, value in zip(out, (cash, wider), strict=True):
