@@ -85,8 +85,7 @@ def scaled_effect(measure: str, value: np.ndarray, strength: np.ndarray) -> np.n
 
     ``value`` (D, 1, 1) and ``strength`` (1, 1, C) broadcast to (D, 1, C). When every draw has
     the same value (a point of the break-even grid), the power is taken for the first draw
-    only and the result is a read-only view of it for every draw: the same numbers, without
-    D x C powers or a copy.
+    only and copied to the others: the same numbers, without D x C powers.
 
     >>> scaled_effect("rr", np.full((3, 1, 1), 0.25), np.array([[[0.0, 0.5, 1.0]]]))[2, 0]
     array([1.  , 0.5 , 0.25])
@@ -96,7 +95,7 @@ def scaled_effect(measure: str, value: np.ndarray, strength: np.ndarray) -> np.n
     if value.ndim == 3 and value.shape[0] > 1 and value.shape[1:] == (1, 1) \
             and (value == value[0, 0, 0]).all():
         first = scaled_effect(measure, value[:1], strength)  # (1, 1, C), the same inner loop
-        return np.broadcast_to(first, (value.shape[0], *first.shape[1:]))
+        return np.repeat(first, value.shape[0], axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(strength == 0, 1.0, np.power(value, strength))
     return out
