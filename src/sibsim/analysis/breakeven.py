@@ -54,6 +54,7 @@ from sibsim.engine.outcome_models import EffectFreeTables
 from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
 from sibsim.engine.run import _process_models, default_chunk
+from sibsim.money._arrays import sum_axis1
 from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal, breakeven_process
 from sibsim.money.kernels.chain import horner_npv
@@ -332,7 +333,7 @@ class _Pipeline:
             parties = list(coords["party"])
             investors = investor_tranches(coords)  # not grants or deferred fees
             pick = [parties.index(t) for t in investors]
-            flows = data["flow"][:, pick].sum(1)
+            flows = sum_axis1(data["flow"], pick)  # data["flow"][:, pick].sum(1), no copy
             rows = [list(coords["tranche"]).index(t) for t in investors]
             invested = data["drawdown"][:, rows].sum((1, 2))
             received = data["investor_received"][:, rows].sum((1, 2))
