@@ -2,12 +2,12 @@
 
 Speed work on the break-even search must not change a single number. This script runs
 :func:`sibsim.analysis.breakeven.breakeven` (fast and general paths) and
-:func:`sibsim.money.sib.money_flows` and a few design variants
-(:func:`sibsim.analysis.design.evaluate_variants`, per draw) for every built-in scenario on a
-few hundred draws, once
-with this tree's ``src`` and once with a reference tree's (``/work/main/src`` by default), each
-in its own subprocess writing an ``.npz``, and compares every array: the largest absolute
-difference must be 0, with NaNs in the same places.
+:func:`sibsim.money.sib.money_flows`, a few design variants
+(:func:`sibsim.analysis.design.evaluate_variants`, per draw) and :func:`sibsim.analyse` (its
+money, investors, municipality and break-even datasets) for every built-in scenario on a few
+hundred draws, once with this tree's ``src`` and once with a reference tree's
+(``/work/main/src`` by default), each in its own subprocess writing an ``.npz``, and compares
+every array: the largest absolute difference must be 0, with NaNs in the same places.
 
 Usage::
 
@@ -15,6 +15,7 @@ Usage::
     python benchmarks/check_breakeven_identical.py --ref /path/to/other/tree --draws 200
     python benchmarks/check_breakeven_identical.py --general   # the general path too (slow)
     python benchmarks/check_breakeven_identical.py --ref-npz /tmp/main.npz  # reuse main's run
+    python benchmarks/check_breakeven_identical.py --no-analyse  # without sibsim.analyse
 
 Exits 1 when anything differs (or a scenario fails in one tree and not the other).
 """
@@ -43,6 +44,7 @@ from sibsim.money.sib import counterfactual, money_flows
 from sibsim.scenario_file import builtin_scenarios
 
 out_path, draws, general = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+analyse = sys.argv[4] == "1"
 paths = (True, False) if general else (True,)
 arrays = {}
 for name in sorted(builtin_scenarios()):
@@ -69,6 +71,14 @@ for name in sorted(builtin_scenarios()):
                 for var in be.data_vars:
                     arrays[f"{name}/breakeven_fast={fast}/{var}"] = np.asarray(be[var].values,
                                                                                 dtype=float)
+        if analyse:  # the whole chain of sibsim.analyse (its own blocks and threads)
+            res = sibsim.analyse(deal, draws=draws, seed=7, progress=False)
+            for group in ("money", "investors", "municipality", "breakeven"):
+                data = getattr(res, group)
+                for var in [] if data is None else data.data_vars:
+                    values = data[var].values
+                    if values.dtype.kind in "biuf":
+                        arrays[f"{name}/analyse/{group}/{var}"] = np.asarray(values, dtype=float)
     except Exception:  # recorded: the other tree must fail the same way
         arrays[f"{name}/error"] = np.array(traceback.format_exc().splitlines()[-1])
 np.savez(out_path, **arrays)
@@ -76,12 +86,13 @@ np.savez(out_path, **arrays)
 
 
 def run_tree(src: Path, out: Path, draws: int, general: bool = False,
-             reuse: bool = False) -> dict[str, np.ndarray]:
+             reuse: bool = False, analyse: bool = True) -> dict[str, np.ndarray]:
     """Run the worker with ``src`` first on the path; its arrays by key (``reuse``: read
     ``out`` if it exists instead)."""
     if not (reuse and out.exists()):
         env = dict(os.environ, PYTHONPATH=str(src))
-        subprocess.run([sys.executable, "-c", _WORKER, str(out), str(draws), str(int(general))],
+        subprocess.run([sys.executable, "-c", _WORKER, str(out), str(draws), str(int(general)),
+                        str(int(analyse))],
                        env=env, check=True)
     with np.load(out) as f:
         return {k: f[k] for k in f.files}
@@ -115,14 +126,20 @@ def main() -> int:
     parser.add_argument("--draws", type=int, default=200)
     parser.add_argument("--general", action="store_true",
                         help="also the general path (BreakevenBlocks(fast=False)); slow")
+    parser.add_argument("--no-analyse", action="store_true",
+                        help="skip sibsim.analyse's datasets (money, investors, municipality, "
+                             "break-even) of every scenario")
     parser.add_argument("--ref-npz", type=Path, default=None,
                         help="keep the reference tree's arrays in this file and reuse them "
                              "when it exists (the reference tree does not change)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        new = run_tree(HERE / "src", Path(tmp) / "new.npz", args.draws, args.general)
+        analyse = not args.no_analyse
+        new = run_tree(HERE / "src", Path(tmp) / "new.npz", args.draws, args.general,
+                       analyse=analyse)
         ref = run_tree(Path(args.ref) / "src", args.ref_npz or Path(tmp) / "ref.npz",
-                       args.draws, args.general, reuse=args.ref_npz is not None)
+                       args.draws, args.general, reuse=args.ref_npz is not None,
+                       analyse=analyse)
     problems = compare(new, ref)
     scenarios = sorted({k.split("/")[0] for k in ref})
     errors = sorted(k.split("/")[0] for k in ref if k.endswith("/error"))

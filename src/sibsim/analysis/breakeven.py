@@ -54,8 +54,10 @@ from sibsim.engine.outcome_models import EffectFreeTables
 from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
 from sibsim.engine.run import _process_models, default_chunk
+from sibsim.money._arrays import sum_axis1
 from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal, breakeven_process
+from sibsim.money.kernels.chain import horner_npv
 from sibsim.money.municipality import per_period_rate
 from sibsim.money.sib import (
     _served,
@@ -256,10 +258,18 @@ class _Pipeline:
             serial = (stop - start) * self._cells_per_draw <= _SERIAL_TRACE_CELLS
             evj = (np.zeros((stop - start, *out["engaged_events"].shape[1:]))
                    if "engaged_events" in out else None)
-            with numba_threads(1 if serial else None):
-                occ, ev, _, eocc = model.expected(self._treated, tb, self._frailty_var,
-                                                  engaged_events=evj)
-            out["events"][start:stop] = ev
+            if not self._treated.states:  # no states: the events traced in place
+                ev = out["events"][start:stop]
+                ev[...] = 0.0  # the kernels write into zeroed outputs
+                scratch = (None, ev, np.empty(ev.shape), None)  # engaged people: not read
+                with numba_threads(1 if serial else None):
+                    occ, ev, _, eocc = model.expected(self._treated, tb, self._frailty_var,
+                                                      out=scratch, engaged_events=evj)
+            else:
+                with numba_threads(1 if serial else None):
+                    occ, ev, _, eocc = model.expected(self._treated, tb, self._frailty_var,
+                                                      engaged_events=evj)
+                out["events"][start:stop] = ev
             if evj is not None:
                 out["engaged_events"][start:stop] = evj
             if "occupancy" in out:
@@ -323,7 +333,7 @@ class _Pipeline:
             parties = list(coords["party"])
             investors = investor_tranches(coords)  # not grants or deferred fees
             pick = [parties.index(t) for t in investors]
-            flows = data["flow"][:, pick].sum(1)
+            flows = sum_axis1(data["flow"], pick)  # data["flow"][:, pick].sum(1), no copy
             rows = [list(coords["tranche"]).index(t) for t in investors]
             invested = data["drawdown"][:, rows].sum((1, 2))
             received = data["investor_received"][:, rows].sum((1, 2))
@@ -351,13 +361,12 @@ class _Pipeline:
 def _npv(rate: float, flows: np.ndarray) -> np.ndarray:
     """:func:`sibsim.money.irr.npv` of each row of ``flows`` (D, P) at one per-period rate,
     vectorised over rows: the same Horner sum in ``1 / (1 + rate)``, so the same numbers to the
-    last bit (tests/test_breakeven_fast.py), without a kernel call per effect."""
-    if not np.isfinite(flows).all():
-        raise ValueError("breakeven: the investors' cash flows are not finite")
+    last bit (tests/test_breakeven_fast.py), in one pass over the draws
+    (:func:`~sibsim.money.kernels.chain.horner_npv`)."""
     y = 1.0 / (1.0 + rate)
-    acc = np.zeros(flows.shape[0])
-    for t in range(flows.shape[1] - 1, -1, -1):
-        acc = acc * y + flows[:, t]
+    acc = np.empty(flows.shape[0])
+    if not horner_npv(np.ascontiguousarray(flows, dtype=np.float64), y, acc):
+        raise ValueError("breakeven: the investors' cash flows are not finite")
     return acc
 
 

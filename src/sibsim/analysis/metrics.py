@@ -22,6 +22,7 @@ import xarray as xr
 
 from sibsim.money.capital import investor_tranches
 from sibsim.money.irr import irr, npv
+from sibsim.money.kernels.chain import discounted_sums
 from sibsim.money.municipality import per_period_rate
 
 __all__ = ["INVESTOR_METRICS", "breakeven_period", "discount_factors", "investor_draw_metrics",
@@ -44,6 +45,11 @@ def present_value(flows: np.ndarray, disc: np.ndarray) -> np.ndarray:
     >>> present_value(np.array([[100.0, 110.0]]), np.array([1.0, 1 / 1.1])).round(6).tolist()
     [200.0]
     """
+    if flows.ndim == 2 and flows.dtype == np.float64 and flows.shape[1] >= 1 \
+            and np.shape(disc) == flows.shape[1:]:  # one pass over the draws, the same sums
+        out = np.empty(flows.shape[0])
+        discounted_sums(flows, np.ascontiguousarray(disc, dtype=np.float64), out)
+        return out
     out = flows[..., 0] * disc[0]
     for t in range(1, flows.shape[-1]):
         out = out + flows[..., t] * disc[t]

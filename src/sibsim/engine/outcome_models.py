@@ -47,6 +47,7 @@ from sibsim.engine.kernels.arrays import (
     no_engaged_events,
     outcome_purpose,
 )
+from sibsim.engine.kernels.rates import rates_at_effect
 from sibsim.engine.ranges import check_expected_counts
 from sibsim.engine.tables import (
     Structure,
@@ -69,6 +70,7 @@ from sibsim.engine.tables import (
     stratum_baselines,
 )
 from sibsim.spec.distributions import Dirichlet
+from sibsim.spec.outcomes import MAX_RATE
 from sibsim.spec.scenario import Scenario
 from sibsim.spec.variant import Registry
 
@@ -314,10 +316,19 @@ class CountModel(OutcomeModel):
     def tables_at_effect(self, free, params, D):
         scenario, r0, common = self.scenario, free.untreated, free.common
         eff = effect_by_column(scenario, params, free.strength)
+        sizes = np.array(scenario.group_sizes())
+        if eff is not None and r0.dtype == np.float64 and eff.dtype == np.float64:
+            # one pass: the tables, their check and each draw's largest rate (the same bits)
+            rate, top = np.empty((r0.shape[0], 2, *r0.shape[1:])), np.empty(r0.shape[:2])
+            if not rates_at_effect(r0, eff, scenario.effect.measure in ("rr", "hr"),
+                                   MAX_RATE, rate, top):
+                check_rates(rate)  # refuses them, naming the value
+            check_expected_counts(rate, common["nb_shape"], sizes, top_rate=top)
+            return Tables(prob=None, trans=None, rate=rate, tidx=free.tidx, **common)
         r1 = r0 if eff is None else apply_to_rate(r0, scenario.effect.measure, eff)
         rate = np.ascontiguousarray(np.stack([r0, r1], axis=1))
         check_rates(rate)
-        check_expected_counts(rate, common["nb_shape"], np.array(scenario.group_sizes()))
+        check_expected_counts(rate, common["nb_shape"], sizes)
         return Tables(prob=None, trans=None, rate=rate, tidx=free.tidx, **common)
 
     def individual(self, st, tb, seed, draw0, frailty_var, ev, en, occ, eocc, evj=None) -> None:

@@ -73,7 +73,8 @@ def _smallest_shape_factor(shape: float) -> float:
     return float(dispersion_factor(np.array([shape]))[0])
 
 
-def check_expected_counts(rate: np.ndarray, nb_shape: np.ndarray, sizes: np.ndarray) -> None:
+def check_expected_counts(rate: np.ndarray, nb_shape: np.ndarray, sizes: np.ndarray,
+                          top_rate: np.ndarray | None = None) -> None:
     """Refuse parameters whose counts would leave the samplers' exact range.
 
     Parameters
@@ -84,6 +85,9 @@ def check_expected_counts(rate: np.ndarray, nb_shape: np.ndarray, sizes: np.ndar
         Negative-binomial shape per draw (``inf`` for Poisson counts).
     sizes : array (A, W, K)
         People per arm, entry wave and stratum.
+    top_rate : array (D, K), optional
+        ``rate.max(axis=(1, 3))``, when already known (e.g. from
+        :func:`sibsim.engine.kernels.rates.rates_at_effect`).
     """
     nb = np.asarray(nb_shape, dtype=float)
     low = np.isfinite(nb) & (nb < MIN_DISPERSION)
@@ -93,7 +97,8 @@ def check_expected_counts(rate: np.ndarray, nb_shape: np.ndarray, sizes: np.ndar
                          f"{MIN_DISPERSION:g} (smaller shapes put the mean in events too rare to "
                          "sample; narrow the distribution)")
     people = np.asarray(sizes, dtype=float).max(axis=(0, 1))  # (K,) largest group per stratum
-    top_rate = np.asarray(rate, dtype=float).max(axis=(1, 3))  # (D, K)
+    if top_rate is None:
+        top_rate = np.asarray(rate, dtype=float).max(axis=(1, 3))  # (D, K)
     shape = people[None, :] * nb[:, None]  # (D, K)
     # the factor falls as the shape grows: its value at the smallest shape bounds every draw's,
     # so the per-draw gamma quantiles (slow) are needed only when that bound could fail

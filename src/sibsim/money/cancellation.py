@@ -40,7 +40,9 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
+from sibsim.money._arrays import readonly
 from sibsim.money.evaluation import Evaluation, evaluate, evaluation_fixed
+from sibsim.money.kernels.chain import pick_measured
 from sibsim.money.results import EvaluationTable
 from sibsim.spec import _validate as v
 
@@ -152,8 +154,13 @@ def apply_cancellation(deal: Deal, ds: xr.Dataset, table: EvaluationTable, seed:
         return table, None
     (rule,) = rules  # one rule: check_cancellation
     P = ds.sizes["period"]
-    draws = ds["draw"].values
-    stop = rule.cancel_period(seed, draws, P)
+    if fixed is None:
+        stop = rule.cancel_period(seed, ds["draw"].values, P)
+    else:  # the same draws at every call: sampled once
+        key = ("cancel_period", rule, P)
+        if key not in fixed.evaluations:
+            fixed.evaluations[key] = readonly(rule.cancel_period(seed, ds["draw"].values, P))
+        stop = fixed.evaluations[key]
     happened = stop < P  # (D,)
     c = rule.from_period
     ran = [int(w) for w, e in enumerate(ds["entry_period"].values) if e < c]
@@ -182,15 +189,14 @@ def apply_cancellation(deal: Deal, ds: xr.Dataset, table: EvaluationTable, seed:
     n = table.n_draws
     effect, units, avoided = (np.empty((n, len(cols))) for _ in range(3))
     gate = np.empty((n, len(cols)), bool)
-    due = np.zeros(len(cols), bool)
-    for i, (t, k, role) in enumerate(cols):
-        measured = ~happened if role == "planned" else (
-            happened if role == "after" else np.ones(n, bool))
-        due[i] = role != "planned"
-        effect[:, i] = np.where(measured, t.measured_effect[:, k], 0.0)
-        units[:, i] = np.where(measured, t.units[:, k], 0.0)
-        avoided[:, i] = np.where(measured, t.avoided_cost[:, k], 0.0)
-        gate[:, i] = measured & t.gate[:, k]
+    due = np.array([role != "planned" for _, _, role in cols], dtype=bool)
+    # each column measured where the cancellation did not happen ("planned"), where it did
+    # ("after") or always ("ran"): its value there, else 0 (gate False)
+    pick_measured(_arrays(table), _arrays(small),
+                  np.array([0 if t is table else 1 for t, _, _ in cols], dtype=np.int64),
+                  np.array([k for _, k, _ in cols], dtype=np.int64),
+                  np.array([_WHEN[role] for _, _, role in cols], dtype=np.int64),
+                  np.ascontiguousarray(happened), (effect, units, avoided, gate))
     small_waves = small.waves or ()
     new = EvaluationTable(
         metric=tuple(t.metric[k] for t, k, _ in cols),
@@ -201,6 +207,17 @@ def apply_cancellation(deal: Deal, ds: xr.Dataset, table: EvaluationTable, seed:
         waves=tuple((waves[k] if t is table else tuple(ran[w] for w in small_waves[k]))
                     for t, k, _ in cols))
     return new, Cancellation(stop=stop, period=c, due=due)
+
+
+#: When a column of the cancellation's table is measured (:func:`pick_measured`): where the
+#: cancellation did not happen, where it did, always.
+_WHEN = {"planned": 0, "after": 1, "ran": 2}
+
+
+def _arrays(table: EvaluationTable) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The measured effect, units, avoided cost and gate arrays (D, K) of ``table``."""
+    assert table.avoided_cost is not None and table.gate is not None  # filled by the table
+    return table.measured_effect, table.units, table.avoided_cost, table.gate
 
 
 def cancellation_text(money: xr.Dataset, deal: Deal) -> str | None:

@@ -193,14 +193,26 @@ class CashFlows:
 
 
 def _money_array(name: str, value: ArrayLike) -> FloatArray:
+    """``value`` as a float array of at least 2 dimensions, checked: a float64 array given
+    itself (the kernel only reads it), else a converted copy."""
     if hasattr(value, "total") and not isinstance(value, np.ndarray):
         value = value.total  # a PaymentResult
-    a = np.array(value, dtype=np.float64, ndmin=2)
+    a = np.asarray(value, dtype=np.float64)
+    if a.ndim < 2:  # as np.array(..., ndmin=2): leading axes of length 1
+        a = a.reshape((1,) * (2 - a.ndim) + a.shape)
     # finite and >= 0 in two reductions without temporaries: a NaN makes both comparisons fail
     if a.ndim != 2 or 0 in a.shape or not (a.min() >= 0.0 and a.max() < np.inf):
         raise v.fail(f"waterfall.{name}", a,
                      "finite amounts >= 0 shaped (D, P) or (P,), D >= 1 and P >= 1")
     return a
+
+
+def _read_only(a: FloatArray) -> FloatArray:
+    """A read-only view of ``a``: the kernel's inputs are always read-only, whether given or
+    copied, so that it is compiled once for them."""
+    out = a.view()
+    out.flags.writeable = False
+    return out
 
 
 def waterfall(
@@ -249,7 +261,8 @@ def waterfall(
     costs = _money_array("service_costs", service_costs)
     pay = _money_array("outcome_payments", outcome_payments)
     try:
-        costs, pay = (np.ascontiguousarray(a) for a in np.broadcast_arrays(costs, pay))
+        costs, pay = (_read_only(np.ascontiguousarray(a))
+                      for a in np.broadcast_arrays(costs, pay))
     except ValueError as err:
         raise v.fail("waterfall.service_costs", costs.shape,
                      f"a shape broadcastable with outcome_payments {pay.shape}") from err

@@ -74,7 +74,14 @@ from sibsim.dataset.schema import in_schema_order
 from sibsim.engine.parameters import sample_parameter
 from sibsim.money._arrays import in_states
 from sibsim.money.estimand import ESTIMANDS, enrolled, enrolled_share, on_the_treated
-from sibsim.money.kernels.chain import PAIRWISE_BLOCK, masked_period_sums, sum_strata
+from sibsim.money.kernels.chain import (
+    PAIRWISE_BLOCK,
+    TriggerTerms,
+    masked_period_sums,
+    measure_trigger,
+    strata_window_sums,
+    sum_strata,
+)
 from sibsim.money.money_metric import MoneyValue, read_money
 from sibsim.money.results import EvaluationTable
 from sibsim.spec import _validate as v
@@ -765,6 +772,18 @@ class _Precision(v.Constraint):
                     if math.isfinite(x) and 0.01 < x <= 100.0 else "")
             raise v.fail(field, value, self.description + hint)
         return x
+
+
+def _rounding(precision: float | None) -> tuple[bool, bool, float, float]:
+    """:func:`contract_round`'s terms for :class:`~sibsim.money.kernels.chain.TriggerTerms`:
+    whether it rounds, whether ``1 / precision`` is a whole number of steps, that number (or
+    ``1 / precision``) and the precision."""
+    if precision is None:
+        return False, False, 1.0, 1.0
+    inverse = 1.0 / precision
+    steps = round(inverse)
+    whole = steps > 0 and abs(steps - inverse) <= 1e-9 * inverse
+    return True, bool(whole), float(steps if whole else inverse), float(precision)
 
 
 def contract_round(effect: Any, precision: float | None) -> np.ndarray:
@@ -1652,9 +1671,13 @@ def evaluation_fixed(ds: xr.Dataset, evaluations: tuple[Evaluation, ...],
                            [_prepare(ds, ev, seed)[0] for ev in evaluations])
 
 
-def _treated_units(ds: xr.Dataset, ev: Evaluation) -> np.ndarray:
+def _treated_units(ds: xr.Dataset, ev: Evaluation, mask: np.ndarray | None = None
+                   ) -> np.ndarray:
     """The treated arm's outcome units (D, W, P): :func:`outcome_units` of that arm alone (its
-    checks were made by :func:`evaluation_fixed`), the same numbers to the last bit."""
+    checks were made by :func:`evaluation_fixed`), the same numbers to the last bit.
+
+    ``mask`` (W, P): each wave's window; the units' sums over it (D, W) are returned instead
+    (:func:`_window_sums` of the units, without them in between)."""
     da = ds["events" if ev.outcome == "events" else "occupancy"]
     pick = {"arm": "treatment"}
     if "process" in da.dims:
@@ -1672,12 +1695,18 @@ def _treated_units(ds: xr.Dataset, ev: Evaluation) -> np.ndarray:
     if [d for d in dims if d not in pick] != ["draw", "wave", "stratum", "period"] \
             or x.dtype != np.float64:  # not the usual layout: the labelled way
         i = list(ds["arm"].values).index("treatment")
-        return outcome_units(ds.isel(arm=slice(i, i + 1)), ev).values[:, 0]
+        units = outcome_units(ds.isel(arm=slice(i, i + 1)), ev).values[:, 0]
+        return units if mask is None else _window_sums(units, mask)
     strata = list(ds["stratum"].values)
     chosen = np.array([strata.index(s) for s in (ev.stratum or strata)], dtype=np.int64)
+    if mask is not None and x.shape[3] <= PAIRWISE_BLOCK and mask.shape == (x.shape[1],
+                                                                            x.shape[3]):
+        sums = np.empty(x.shape[:2])
+        strata_window_sums(x, chosen, np.ascontiguousarray(mask, dtype=np.float64), sums)
+        return sums
     out = np.empty((x.shape[0], x.shape[1], x.shape[3]))
     sum_strata(x, chosen, out)
-    return out
+    return out if mask is None else _window_sums(out, mask)
 
 
 def _window_sums(u: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -1724,13 +1753,28 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
                      "evaluation_fixed(ds, evaluations, seed) of these evaluations and draws")
     metric, period, cumulative, participants = [], [], [], []
     effects, units, gates, values, waves = [], [], [], [], []
+    # with the fixed parts the triggers are known: their columns are written in place (the
+    # same numbers as stacking them afterwards)
+    n_triggers = None if fixed is None else sum(len(part.triggers) for part in fixed.parts)
+    table = None if n_triggers is None else (
+        np.empty((D, n_triggers)), np.empty((D, n_triggers)), np.empty((D, n_triggers)),
+        np.empty((D, n_triggers), bool))  # measured effect, units, avoided cost, gate
+    j = 0  # the trigger's column
     for i, ev in enumerate(evaluations):
         if fixed is None:
             part, u_t = _prepare(ds, ev, seed)
         else:
             part = fixed.parts[i]
-            u_t = _valued(part, _treated_units(ds, ev), ds)
+            # triggers on whole windows of units not valued in money read the windows' sums
+            # alone (computed below without the units in between); others read the units
+            windows = all(t.upto is None and t.period is None for t in part.triggers) and (
+                ev.money is None or part.scale is None)
+            u_t = None if windows else _valued(part, _treated_units(ds, ev), ds)
         treated = to_date = None
+        # the usual trigger in one kernel pass (measure_trigger); the no-show adjustment and
+        # an absolute target take the numpy path
+        fast = ev.estimand != "treated" and ev.target_per_person_period is None
+        rounding = _rounding(ev.precision)
         if ev.estimand == "treated":  # Bloom's no-show adjustment (sibsim.money.estimand)
             n_all = in_strata(ds["size"], ev).sel(arm="treatment").values
             took_up = enrolled(ds, ev)  # (D, W)
@@ -1742,10 +1786,38 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
             elif trig.period is not None:
                 t_units = u_t[:, :, trig.period][:, trig.waves].sum(1)
             else:
-                if treated is None:
-                    treated = _window_sums(u_t, part.mask)  # (D, W)
+                if treated is None:  # (D, W)
+                    treated = (_treated_units(ds, ev, part.mask) if u_t is None
+                               else _window_sums(u_t, part.mask))
                 t_units = treated[:, trig.waves].sum(1)
             nt = trig.participants
+            metric.append(ev.metric)
+            period.append(trig.known)
+            cumulative.append(trig.cumulative)
+            participants.append(int(nt))
+            waves.append(tuple(int(w) for w in trig.waves))
+            if fast and nt > 0:  # one pass over the draws (the same numbers, bit for bit)
+                cols = ((np.empty(D), np.empty(D), np.empty(D), np.empty(D, bool))
+                        if table is None else tuple(a[:, j] for a in table))
+                c_rate, c_var = (np.broadcast_to(np.asarray(x, dtype=np.float64), (D,))
+                                 for x in (trig.c_rate, trig.c_var))
+                valued = trig.value is not None and ev.money is not None
+                terms = TriggerTerms(
+                    float(nt), float(nt**2), ev.direction == "reduce", ev.alpha is not None,
+                    float(stats.norm.isf(ev.alpha)) if ev.alpha is not None else 0.0, valued,
+                    float(1.0 + ev.money.cv**2) if valued else 1.0, *rounding,
+                    float(ev.avoided_cost_per_unit))
+                value = (np.broadcast_to(np.asarray(trig.value, dtype=np.float64), (D,))
+                         if valued else c_rate)
+                if measure_trigger(np.ascontiguousarray(t_units, dtype=np.float64), c_rate,
+                                   c_var, value, terms, *cols):
+                    if table is None:
+                        effects.append(cols[0])
+                        units.append(cols[1])
+                        values.append(cols[2])
+                        gates.append(cols[3])
+                    j += 1
+                    continue
             t_rate = t_units / nt
             c_rate, c_var = trig.c_rate, trig.c_var
             diff = (c_rate - t_rate) if ev.direction == "reduce" else (t_rate - c_rate)
@@ -1768,17 +1840,21 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
                 pp = np.where(share > 0, pp * share, pp)  # enrolled person-periods
             if ev.target_per_person_period is not None:  # an absolute target
                 gate = gate & _target_met(ev, n_units, pp)
-            metric.append(ev.metric)
-            period.append(trig.known)
-            cumulative.append(trig.cumulative)
-            participants.append(int(nt))
-            waves.append(tuple(int(w) for w in trig.waves))
-            effects.append(contract_round(rel, ev.precision))
-            units.append(n_units)
-            gates.append(gate)
-            values.append(n_units * ev.avoided_cost_per_unit)
+            results = (contract_round(rel, ev.precision), n_units,
+                       n_units * ev.avoided_cost_per_unit, gate)
+            if table is None:
+                effects.append(results[0])
+                units.append(results[1])
+                values.append(results[2])
+                gates.append(results[3])
+            else:
+                for a, x in zip(table, results, strict=True):
+                    a[:, j] = x
+            j += 1
+    if table is None:
+        table = (np.stack(effects, 1), np.stack(units, 1), np.stack(values, 1),
+                 np.stack(gates, 1))
     return EvaluationTable(metric=tuple(metric), period=tuple(period),
                            cumulative=tuple(cumulative), participants=tuple(participants),
-                           measured_effect=np.stack(effects, 1), units=np.stack(units, 1),
-                           avoided_cost=np.stack(values, 1), gate=np.stack(gates, 1),
-                           waves=tuple(waves))
+                           measured_effect=table[0], units=table[1], avoided_cost=table[2],
+                           gate=table[3], waves=tuple(waves))

@@ -549,7 +549,7 @@ def _irr_path(f: np.ndarray, yg: float, tol: float, maxiter: int) -> tuple[float
     return np.nan, status
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _irr_kernel(
     flows: np.ndarray, guess: float, tol: float, maxiter: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -593,7 +593,7 @@ def _npv_path(f: np.ndarray, r: float, begin: bool) -> float:
     return acc * (1.0 + r) if begin else acc
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _npv_kernel(flows: np.ndarray, rates: np.ndarray, begin: bool) -> np.ndarray:
     """NPV of every row of ``flows`` at the matching per-path rate (numpy-financial timing).
 

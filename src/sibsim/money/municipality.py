@@ -54,6 +54,16 @@ def _values(field_name: str, mapping: Mapping[str, float] | None) -> dict[str, f
             for k, x in mapping.items()}
 
 
+def _plus(total: np.ndarray | float, term: np.ndarray) -> np.ndarray:
+    """``total + term``, added in place when ``total`` is an array of the result's shape and
+    type (always one computed here, never a caller's): the same numbers, no new array."""
+    if (isinstance(total, np.ndarray) and total.dtype == np.float64
+            and np.result_type(total, term) == np.float64
+            and np.broadcast_shapes(total.shape, np.shape(term)) == total.shape):
+        return np.add(total, term, out=total)
+    return total + term
+
+
 @dataclass(frozen=True)
 class Municipality:
     """What the commissioner saves and spends.
@@ -139,11 +149,18 @@ class Municipality:
                 if isinstance(amount, Mapping) for k in amount}
 
     def savings(self, avoided_events: np.ndarray | Mapping[str, np.ndarray],
-                avoided_pp: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+                avoided_pp: Mapping[str, np.ndarray],
+                out: tuple[np.ndarray, np.ndarray] | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
         """``(cashable, wider)`` per draw and period from avoided events and person-periods.
 
         ``avoided_events``: one array (a single process), or ``{process: array}`` valued by the
-        per-process amounts.
+        per-process amounts. ``out``: two arrays of the result's shape to write them into
+        (returned; the same numbers), e.g. one payer's slices of all payers' arrays.
+
+        >>> m = Municipality(saving_per_event=2.0, wider_value_per_event=3.0)
+        >>> [x.tolist() for x in m.savings(np.array([[1.0, 4.0]]), {})]
+        [[[2.0, 8.0]], [[3.0, 12.0]]]
         """
         if isinstance(avoided_events, Mapping):
             cash = wider = 0.0
@@ -153,13 +170,18 @@ class Municipality:
                 wider = wider + avoided * value
         else:
             save, value = self.per_event()
-            cash = avoided_events * save
-            wider = avoided_events * value
+            cash = np.multiply(avoided_events, save, out=None if out is None else out[0])
+            wider = np.multiply(avoided_events, value, out=None if out is None else out[1])
         for state, value in self.saving_per_person_period.items():
-            cash = cash + avoided_pp[state] * amount_value(value)
+            cash = _plus(cash, avoided_pp[state] * amount_value(value))
         for state, value in self.wider_value_per_person_period.items():
-            wider = wider + avoided_pp[state] * amount_value(value)
-        return cash, wider
+            wider = _plus(wider, avoided_pp[state] * amount_value(value))
+        if out is None:
+            return cash, wider
+        for target, value in zip(out, (cash, wider), strict=True):
+            if value is not target:  # computed apart (several processes, valued states)
+                target[...] = value
+        return out
 
     def other_costs(self, n_periods: int) -> np.ndarray:
         """Own costs per period, shape (P,); (D, P) when the cost is uncertain and resolved

@@ -478,8 +478,8 @@ def payer_savings(payers: Sequence[Payer], avoided_events: FloatArray | Mapping[
     cash, wider = np.empty(by_payer), np.empty(by_payer)  # written in place, not stacked
     for y, p in enumerate(payers):
         terms = p.savings_terms
-        c, w = terms.savings(avoided_events, {s: avoided_pp[s] for s in p.states_valued()})
-        cash[:, y], wider[:, y] = c, w
+        terms.savings(avoided_events, {s: avoided_pp[s] for s in p.states_valued()},
+                      out=(cash[:, y], wider[:, y]))
         other.append(terms.other_costs(n_periods))
     if any(o.ndim == 2 for o in other):  # an uncertain cost: (D, Y, P)
         return cash, wider, np.stack([np.broadcast_to(o, shape) for o in other], axis=1)

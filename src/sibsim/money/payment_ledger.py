@@ -44,6 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sibsim.money._arrays import readonly, sum_axis1
+from sibsim.money.kernels.chain import LedgerArrays, book_due
 from sibsim.money.results import Achievements, EvaluationTable, PaymentResult
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ class PaymentLedger:
         self.per_period = per_period
         self.total_cap = math.inf if total_cap is None else total_cap
         self.n_periods = p
+        #: book with the kernel (float caps); the numpy steps otherwise
+        self._kernel = isinstance(self.total_cap, float) and np.asarray(per_period).dtype == float
 
     def commit(
         self,
@@ -95,6 +98,15 @@ class PaymentLedger:
         per-period cap applies); ``beyond`` marks an amount due after the horizon; ``k`` is
         the trigger (None for a rate-card payment).
         """
+        if self._kernel:  # the same steps, draw by draw (chain.book_due)
+            book_due(np.asarray(due, dtype=np.float64), m, -1 if k is None else k,
+                     -1 if period is None else period, beyond,
+                     math.inf if metric_cap is None else float(metric_cap), self.total_cap,
+                     math.inf if period is None else float(self.per_period[period]),
+                     LedgerArrays(self.by_metric, self.by_trigger, self.beyond,
+                                  self.committed_metric, self.committed_total,
+                                  self.paid_in_period))
+            return
         if metric_cap is not None:
             due = np.minimum(due, np.maximum(metric_cap - self.committed_metric[:, m], 0.0))
         # an infinite cap leaves ``due`` as it is (min(x, inf) is x, NaN included; what is

@@ -18,7 +18,7 @@ from numba import njit, prange
 DRAW_BLOCK = 64
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def markov_trace(trans, chain, groups, service, weight, out, occupancy, add):
     """Expected trace of transition matrices ``trans (D, 2, K, C, S, S)`` over the states of
     ``chain``: ``weight`` times the expected events and engaged people (and, unless
@@ -136,7 +136,7 @@ def markov_trace(trans, chain, groups, service, weight, out, occupancy, add):
                                     v[j, s, i] = nv[j, s, i]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def counts_trace(rate, groups, service, out):
     """Expected event counts: people present times the rate of their engagement level.
 

@@ -19,11 +19,15 @@ Examples
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["PAIRWISE_BLOCK", "apply_payer_caps", "masked_period_sums", "payer_flows", "sum_strata",
+__all__ = ["PAIRWISE_BLOCK", "LedgerArrays", "TriggerTerms", "apply_payer_caps", "book_due",
+           "discounted_sums", "horner_npv", "masked_period_sums", "measure_trigger",
+           "payer_flows", "pick_measured", "strata_window_sums", "sum_strata",
            "sum_waves_strata"]
 
 FloatArray = NDArray[np.float64]
@@ -157,33 +161,263 @@ def masked_period_sums(u: FloatArray, mask: FloatArray, out: FloatArray) -> None
     ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))``, then the remaining terms one by
     one; the result is added to 0.0. This does the same, without the (D, W, P) temporary.
     """
-    n_draws, n_waves, n = u.shape
-    end = n - n % 8
+    n_draws, n_waves, _ = u.shape
     for d in range(n_draws):
         for w in range(n_waves):
-            if n < 8:
-                res = -0.0
-                for i in range(n):
-                    res += u[d, w, i] * mask[w, i]
+            out[d, w] = _masked_sum(u[d, w], mask[w])
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _masked_sum(u: FloatArray, mask: FloatArray) -> float:
+    """``(u * mask).sum()`` of two rows (P,), numpy's pairwise order (see
+    :func:`masked_period_sums`)."""
+    n = u.shape[0]
+    end = n - n % 8
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += u[i] * mask[i]
+    else:
+        r0 = u[0] * mask[0]
+        r1 = u[1] * mask[1]
+        r2 = u[2] * mask[2]
+        r3 = u[3] * mask[3]
+        r4 = u[4] * mask[4]
+        r5 = u[5] * mask[5]
+        r6 = u[6] * mask[6]
+        r7 = u[7] * mask[7]
+        for i in range(8, end, 8):
+            r0 += u[i] * mask[i]
+            r1 += u[i + 1] * mask[i + 1]
+            r2 += u[i + 2] * mask[i + 2]
+            r3 += u[i + 3] * mask[i + 3]
+            r4 += u[i + 4] * mask[i + 4]
+            r5 += u[i + 5] * mask[i + 5]
+            r6 += u[i + 6] * mask[i + 6]
+            r7 += u[i + 7] * mask[i + 7]
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        for i in range(end, n):
+            res += u[i] * mask[i]
+    return 0.0 + res
+
+
+@numba.njit(cache=True, nogil=True)
+def strata_window_sums(x: FloatArray, strata: NDArray[np.int64], mask: FloatArray,
+                       out: FloatArray) -> None:
+    """:func:`masked_period_sums` of :func:`sum_strata` of ``x`` (D, W, S, P): each wave's
+    units summed over the strata ``strata`` (one after the other, from 0.0) and then over its
+    window ``mask`` (W, P) (numpy's pairwise order), into ``out`` (D, W); the same numbers as
+    the two kernels one after the other, without the (D, W, P) units in between. For
+    P <= :data:`PAIRWISE_BLOCK`."""
+    n_draws, n_waves, _, n_periods = x.shape
+    u = np.empty(n_periods)
+    for d in range(n_draws):
+        for w in range(n_waves):
+            for p in range(n_periods):
+                u[p] = 0.0
+            for k in range(strata.shape[0]):
+                s = strata[k]
+                for p in range(n_periods):
+                    u[p] += x[d, w, s, p]
+            out[d, w] = _masked_sum(u, mask[w])
+
+@numba.njit(cache=True, nogil=True)
+def pick_measured(sources: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]],
+                  others: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]],
+                  source: NDArray[np.int64], column: NDArray[np.int64],
+                  when: NDArray[np.int64], happened: NDArray[np.bool_],
+                  out: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]]) -> None:
+    """The columns of two evaluation tables, measured in some draws only (the cancellation's
+    table, :func:`sibsim.money.cancellation.apply_cancellation`).
+
+    ``sources`` and ``others``: the (measured effect, units, avoided cost, gate) arrays
+    (D, K) of the two tables; column ``i`` of ``out`` (D, N) is column ``column[i]`` of
+    ``sources`` (``source[i] == 0``) or ``others`` (1), measured in the draws where
+    ``happened`` is False (``when[i] == 0``), True (1) or always (2): the value there, else
+    0.0 (gate False). The numpy expression ``np.where(measured, x[:, k], 0.0)`` (and
+    ``measured & gate[:, k]``), copying, so the same numbers bit for bit.
+    """
+    # one call per table (the two may differ in layout), draw by draw (rows of ``out``)
+    _pick_columns(sources, 0, source, column, when, happened, out)
+    _pick_columns(others, 1, source, column, when, happened, out)
+
+
+@numba.njit(cache=True, nogil=True)
+def _pick_columns(src: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]],
+                  which: int, source: NDArray[np.int64], column: NDArray[np.int64],
+                  when: NDArray[np.int64], happened: NDArray[np.bool_],
+                  out: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]]) -> None:
+    """The columns ``i`` of ``out`` with ``source[i] == which``, from ``src`` (see
+    :func:`pick_measured`)."""
+    effect, units, avoided, gate = src
+    o_effect, o_units, o_avoided, o_gate = out
+    for d in range(happened.shape[0]):
+        for i in range(source.shape[0]):
+            if source[i] != which:
+                continue
+            k = column[i]
+            w = when[i]
+            if w == 2 or (happened[d] if w == 1 else not happened[d]):
+                o_effect[d, i] = effect[d, k]
+                o_units[d, i] = units[d, k]
+                o_avoided[d, i] = avoided[d, k]
+                o_gate[d, i] = gate[d, k]
             else:
-                r0 = u[d, w, 0] * mask[w, 0]
-                r1 = u[d, w, 1] * mask[w, 1]
-                r2 = u[d, w, 2] * mask[w, 2]
-                r3 = u[d, w, 3] * mask[w, 3]
-                r4 = u[d, w, 4] * mask[w, 4]
-                r5 = u[d, w, 5] * mask[w, 5]
-                r6 = u[d, w, 6] * mask[w, 6]
-                r7 = u[d, w, 7] * mask[w, 7]
-                for i in range(8, end, 8):
-                    r0 += u[d, w, i] * mask[w, i]
-                    r1 += u[d, w, i + 1] * mask[w, i + 1]
-                    r2 += u[d, w, i + 2] * mask[w, i + 2]
-                    r3 += u[d, w, i + 3] * mask[w, i + 3]
-                    r4 += u[d, w, i + 4] * mask[w, i + 4]
-                    r5 += u[d, w, i + 5] * mask[w, i + 5]
-                    r6 += u[d, w, i + 6] * mask[w, i + 6]
-                    r7 += u[d, w, i + 7] * mask[w, i + 7]
-                res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-                for i in range(end, n):
-                    res += u[d, w, i] * mask[w, i]
-            out[d, w] = 0.0 + res
+                o_effect[d, i] = 0.0
+                o_units[d, i] = 0.0
+                o_avoided[d, i] = 0.0
+                o_gate[d, i] = False
+
+class TriggerTerms(NamedTuple):
+    """The scalars of one trigger of :func:`measure_trigger` (see
+    :func:`sibsim.money.evaluation.evaluate`)."""
+
+    participants: float  #: treated participants ``nt`` (> 0)
+    participants_sq: float  #: ``nt ** 2`` as Python computes it
+    reduce: bool  #: the evaluation's direction is ``"reduce"``
+    gated: bool  #: a significance gate (``alpha``)
+    critical: float  #: ``stats.norm.isf(alpha)`` (gated only)
+    valued: bool  #: a money evaluation's variance scale (``value``) applies
+    variance_factor: float  #: ``1.0 + cv ** 2`` of a money evaluation (valued only)
+    rounds: bool  #: the contract rounds measured effects (``precision``)
+    whole: bool  #: ``1 / precision`` is a whole number of steps
+    steps: float  #: that number (whole) or ``1 / precision``
+    precision: float  #: the precision (rounds only)
+    cost_per_unit: float  #: ``avoided_cost_per_unit`` (currency per outcome unit)
+
+
+@numba.njit(cache=True, nogil=True)
+def measure_trigger(t_units: FloatArray, c_rate: FloatArray, c_var: FloatArray,
+                    value: FloatArray, terms: TriggerTerms, effect: FloatArray,
+                    units: FloatArray, avoided: FloatArray, gate: NDArray[np.bool_]) -> bool:
+    """One trigger's measured effect (rounded), units, avoided cost and gate, per draw.
+
+    ``t_units`` (D,): the treated units measured; ``c_rate``, ``c_var`` (D,): the
+    counterfactual rate and its variance; ``value`` (D,): currency per unit (read when
+    ``terms.valued``). Writes ``effect``, ``units``, ``avoided`` and ``gate`` (D,) with the
+    operations of the numpy expressions of :func:`sibsim.money.evaluation.evaluate` and
+    :func:`~sibsim.money.evaluation.contract_round`, in their order::
+
+        t_rate = t_units / nt
+        diff = c_rate - t_rate  (reduce; else t_rate - c_rate)
+        rel = diff / c_rate where c_rate > 0, else 0.0
+        var = (t_units / nt**2 + c_var) [* value * (1 + cv**2)];  se = sqrt(var)
+        gate = (diff / se where se > 0, else 0.0) > critical
+        units = diff * nt;  avoided = units * cost_per_unit
+
+    so the same numbers bit for bit. Returns False (the outputs then partly written) when a
+    value is not finite or a variance negative, where numpy would warn or give NaN: the caller
+    takes the numpy path then, warnings included.
+    """
+    nt, nt2 = terms.participants, terms.participants_sq
+    steps, precision = terms.steps, terms.precision
+    for d in range(t_units.shape[0]):
+        tu = t_units[d]
+        cr = c_rate[d]
+        t_rate = tu / nt
+        diff = cr - t_rate if terms.reduce else t_rate - cr
+        rel = diff / cr if cr > 0.0 else 0.0
+        if not (np.isfinite(diff) and np.isfinite(rel)):
+            return False
+        passed = True
+        if terms.gated:
+            var = tu / nt2 + c_var[d]
+            if terms.valued:
+                var = var * value[d] * terms.variance_factor
+            if not var >= 0.0 or not np.isfinite(var):
+                return False
+            se = np.sqrt(var)
+            z = diff / se if se > 0.0 else 0.0
+            if not np.isfinite(z):
+                return False
+            passed = z > terms.critical
+        n_units = diff * nt
+        cost = n_units * terms.cost_per_unit
+        if not (np.isfinite(n_units) and np.isfinite(cost)):
+            return False
+        if terms.rounds:  # half away from zero to a multiple of the precision
+            q = np.abs(rel) * steps
+            k = np.floor(q)
+            k = k + (1.0 if q - k >= 0.5 else 0.0)
+            mag = k / steps if terms.whole else k * precision
+            rel = (-mag if rel < 0 else mag) + 0.0
+        effect[d] = rel
+        units[d] = n_units
+        avoided[d] = cost
+        gate[d] = passed
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def horner_npv(flows: FloatArray, y: float, out: FloatArray) -> bool:
+    """Each row's ``sum_t flows[d, t] * y**t`` by Horner's rule into ``out`` (D,): from 0.0,
+    ``acc = acc * y + flows[d, t]`` for ``t`` from the last period down (the numpy loop of
+    :func:`sibsim.analysis.breakeven._npv` over whole columns, so the same numbers bit for
+    bit). Returns whether every flow is finite (``out`` is written either way)."""
+    finite = True
+    for d in range(flows.shape[0]):
+        acc = 0.0
+        for t in range(flows.shape[1] - 1, -1, -1):
+            f = flows[d, t]
+            if not np.isfinite(f):
+                finite = False
+            acc = acc * y + f
+        out[d] = acc
+    return finite
+
+
+@numba.njit(cache=True, nogil=True)
+def discounted_sums(flows: FloatArray, disc: FloatArray, out: FloatArray) -> None:
+    """Each row's ``flows[d, 0] * disc[0] + flows[d, 1] * disc[1] + ...``, added period by
+    period, into ``out`` (D,) (:func:`sibsim.analysis.metrics.present_value` of a (D, P)
+    array, whose numpy loop adds whole columns in the same order: the same numbers)."""
+    for d in range(flows.shape[0]):
+        acc = flows[d, 0] * disc[0]
+        for t in range(1, flows.shape[1]):
+            acc = acc + flows[d, t] * disc[t]
+        out[d] = acc
+
+
+class LedgerArrays(NamedTuple):
+    """The running totals of :class:`sibsim.money.payment_ledger.PaymentLedger` that
+    :func:`book_due` updates (currency)."""
+
+    by_metric: FloatArray  #: (D, M, P) paid by metric and payment period
+    by_trigger: FloatArray  #: (D, K) paid on each trigger
+    beyond: FloatArray  #: (D, M) due after the horizon
+    committed_metric: FloatArray  #: (D, M) committed on each metric so far
+    committed_total: FloatArray  #: (D,) committed on the contract so far
+    paid_in_period: FloatArray  #: (D, P) paid in each period so far
+
+
+@numba.njit(cache=True, nogil=True)
+def book_due(due: FloatArray, m: int, k: int, period: int, beyond: bool, metric_cap: float,
+             total_cap: float, period_cap: float, ledger: LedgerArrays) -> None:
+    """Cap ``due`` (D,) and book it in ``ledger``: the numpy steps of
+    :meth:`sibsim.money.payment_ledger.PaymentLedger.commit`, draw by draw, in their order
+    (so the same numbers bit for bit).
+
+    ``metric_cap``, ``total_cap``, ``period_cap``: the metric's cap, the contract's total cap
+    and the payment period's cap (``inf``: none, skipped as there); ``period`` -1: after the
+    horizon (dropped); ``k`` -1: a rate card's payment (no trigger).
+    """
+    by_metric, by_trigger, o_beyond = ledger.by_metric, ledger.by_trigger, ledger.beyond
+    committed_metric, committed_total = ledger.committed_metric, ledger.committed_total
+    paid_in_period = ledger.paid_in_period
+    for d in range(due.shape[0]):
+        x = due[d]
+        if metric_cap < np.inf:
+            x = _np_minimum(x, _np_maximum(metric_cap - committed_metric[d, m], 0.0))
+        if total_cap < np.inf:
+            x = _np_minimum(x, _np_maximum(total_cap - committed_total[d], 0.0))
+        if period >= 0:
+            if period_cap < np.inf:
+                x = _np_minimum(x, _np_maximum(period_cap - paid_in_period[d, period], 0.0))
+            paid_in_period[d, period] += x
+            by_metric[d, m, period] += x
+        if beyond:
+            o_beyond[d, m] += x
+        if k >= 0:
+            by_trigger[d, k] = x
+        committed_metric[d, m] += x
+        committed_total[d] += x

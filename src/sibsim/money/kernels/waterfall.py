@@ -531,8 +531,8 @@ def _waterfall_kernel(x: WaterfallInputs, tr: TrancheArrays, fees: FeeArrays,
 
 
 # one kernel, two compilations: threads pay off only for many draws
-_waterfall_parallel = numba.njit(cache=True, parallel=True)(_waterfall_kernel)
-_waterfall_serial = numba.njit(cache=True)(_waterfall_kernel)
+_waterfall_parallel = numba.njit(cache=True, nogil=True, parallel=True)(_waterfall_kernel)
+_waterfall_serial = numba.njit(cache=True, nogil=True)(_waterfall_kernel)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -622,5 +622,5 @@ def _one_tranche_kernel(x: WaterfallInputs, tr: TrancheArrays, fees: FeeArrays,
                            excess_to, life, out)
 
 
-_one_tranche_parallel = numba.njit(cache=True, parallel=True)(_one_tranche_kernel)
-_one_tranche_serial = numba.njit(cache=True)(_one_tranche_kernel)
+_one_tranche_parallel = numba.njit(cache=True, nogil=True, parallel=True)(_one_tranche_kernel)
+_one_tranche_serial = numba.njit(cache=True, nogil=True)(_one_tranche_kernel)

@@ -1,0 +1,173 @@
+"""The one-pass kernels of the money chain and the count tables give the numpy expressions they
+replace, bit for bit (signed zeros included), on random inputs with zeros, -0.0, caps that bind
+and caps that are infinite (issue 8, section 8: a faster break-even search changes no number)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import sibsim
+import sibsim.money.evaluation as evaluation
+from sibsim.analysis.breakeven import _npv
+from sibsim.analysis.metrics import present_value
+from sibsim.engine.kernels.rates import rates_at_effect
+from sibsim.engine.tables import apply_to_rate
+from sibsim.money.kernels.chain import (
+    LedgerArrays,
+    book_due,
+    discounted_sums,
+    masked_period_sums,
+    pick_measured,
+    strata_window_sums,
+    sum_strata,
+)
+from sibsim.money.payment_ledger import PaymentLedger
+
+
+def same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal values, NaNs and signs of zero."""
+    a, b = np.asarray(a), np.asarray(b)
+    return (a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+            and (a.dtype.kind != "f" or np.array_equal(np.signbit(a), np.signbit(b))))
+
+
+def _values(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Amounts over several magnitudes, with exact zeros and negative zeros."""
+    x = rng.lognormal(3.0, 2.0, shape) * rng.choice([1.0, -1.0], shape)
+    x[rng.random(shape) < 0.15] = 0.0
+    x[rng.random(shape) < 0.05] = -0.0
+    return x
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_horner_npv_and_discounted_sums_are_the_numpy_loops(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    flows = _values(rng, (300, int(rng.integers(1, 14))))
+    rate = float(rng.uniform(-0.05, 0.2))
+    y = 1.0 / (1.0 + rate)
+    want = np.zeros(flows.shape[0])
+    for t in range(flows.shape[1] - 1, -1, -1):
+        want = want * y + flows[:, t]
+    assert same(_npv(rate, flows), want)
+    disc = (1.0 + rate) ** -np.arange(flows.shape[1])
+    loop = flows[:, 0] * disc[0]
+    for t in range(1, flows.shape[1]):
+        loop = loop + flows[:, t] * disc[t]
+    out = np.empty(flows.shape[0])
+    discounted_sums(flows, disc, out)
+    assert same(out, loop) and same(present_value(flows, disc), loop)
+
+
+def test_npv_refuses_flows_that_are_not_finite() -> None:
+    with pytest.raises(ValueError, match="not finite"):
+        _npv(0.05, np.array([[1.0, np.nan]]))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_strata_window_sums_is_sum_strata_then_masked_period_sums(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    D, W, S, P = 200, int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 20))
+    x = _values(rng, (D, W, S, P))
+    strata = rng.permutation(S)[: int(rng.integers(1, S + 1))].astype(np.int64)
+    mask = (rng.random((W, P)) < 0.7).astype(np.float64)
+    units = np.empty((D, W, P))
+    sum_strata(x, strata, units)
+    want = np.empty((D, W))
+    masked_period_sums(units, mask, want)
+    assert same(want, (units * mask[None]).sum(-1))  # the kernel it reuses is numpy's sum
+    got = np.empty((D, W))
+    strata_window_sums(x, strata, mask, got)
+    assert same(got, want)
+
+
+@pytest.mark.parametrize("multiplicative", [True, False])
+@pytest.mark.parametrize("seed", range(4))
+def test_rates_at_effect_is_apply_to_rate_stacked(multiplicative: bool, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    D, K, C = 150, int(rng.integers(1, 4)), int(rng.integers(1, 9))
+    r0 = rng.gamma(0.5, 0.2, (D, K, C))
+    r0[rng.random(r0.shape) < 0.2] = 0.0
+    eff = rng.uniform(-0.3, 1.5, (D, 1 if rng.random() < 0.5 else K, C))
+    measure = "rr" if multiplicative else "absolute"
+    want = np.ascontiguousarray(np.stack([r0, apply_to_rate(r0, measure, eff)], axis=1))
+    rate, top = np.empty_like(want), np.empty((D, K))
+    assert rates_at_effect(r0, eff, multiplicative, 1e6, rate, top)
+    assert same(rate, want) and same(top, want.max(axis=(1, 3)))
+    r0[3, 0, 0] = np.inf  # refused as check_rates refuses it
+    assert not rates_at_effect(r0, eff, multiplicative, 1e6, rate, top)
+    assert not rates_at_effect(np.full_like(r0, 2.0), np.ones_like(eff), multiplicative, 1.0,
+                               rate, top)  # above the largest rate allowed
+
+
+def _numpy_commit(ledger: PaymentLedger, k, m, due, period, beyond, metric_cap) -> None:
+    """PaymentLedger.commit's numpy steps (the path without the kernel)."""
+    ledger._kernel = False
+    ledger.commit(k, m, due, period, beyond, metric_cap)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_book_due_is_the_ledgers_numpy_steps(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    D, M, P, K = 250, 2, 6, 5
+    per_period = np.where(rng.random(P) < 0.5, np.inf, rng.uniform(50, 400, P))
+    total_cap = float(rng.choice([math.inf, rng.uniform(300, 2000)]))
+    kernel, numpy_ = (PaymentLedger(D, M, P, K, per_period, total_cap) for _ in range(2))
+    assert kernel._kernel
+    for step in range(12):
+        due = np.abs(_values(rng, (D,)))
+        k = None if step % 4 == 3 else step % K
+        m = int(rng.integers(M))
+        period = None if rng.random() < 0.2 else int(rng.integers(P))
+        beyond = period is None or rng.random() < 0.2
+        metric_cap = None if rng.random() < 0.5 else float(rng.uniform(100, 1500))
+        kernel.commit(k, m, due, period, beyond, metric_cap)
+        _numpy_commit(numpy_, k, m, due, period, beyond, metric_cap)
+    for name in LedgerArrays._fields:
+        assert same(getattr(kernel, name), getattr(numpy_, name)), name
+
+
+def test_book_due_takes_the_arrays_it_updates() -> None:
+    ledger = LedgerArrays(np.zeros((2, 1, 2)), np.zeros((2, 1)), np.zeros((2, 1)),
+                          np.zeros((2, 1)), np.zeros(2), np.zeros((2, 2)))
+    book_due(np.array([5.0, 20.0]), 0, 0, 1, False, 10.0, math.inf, math.inf, ledger)
+    assert ledger.by_metric[:, 0, 1].tolist() == [5.0, 10.0]  # the metric cap of 10 binds
+    assert ledger.committed_total.tolist() == [5.0, 10.0]
+
+
+def test_pick_measured_is_where_measured() -> None:
+    rng = np.random.default_rng(3)
+    D = 120
+    one = (_values(rng, (D, 3)), _values(rng, (D, 3)), _values(rng, (D, 3)),
+           rng.random((D, 3)) < 0.5)
+    two = (_values(rng, (D, 2)), _values(rng, (D, 2)), _values(rng, (D, 2)),
+           rng.random((D, 2)) < 0.5)
+    happened = rng.random(D) < 0.4
+    cols = [(0, 2, 0), (1, 1, 1), (0, 0, 2), (0, 1, 1), (1, 0, 0)]  # (table, column, when)
+    out = (np.empty((D, 5)), np.empty((D, 5)), np.empty((D, 5)), np.empty((D, 5), bool))
+    pick_measured(one, two, *(np.array(c, dtype=np.int64) for c in zip(*cols, strict=True)),
+                  happened, out)
+    for i, (t, k, when) in enumerate(cols):
+        measured = (~happened, happened, np.ones(D, bool))[when]
+        src = (one, two)[t]
+        for a, b in zip(out[:3], src[:3], strict=True):
+            assert same(a[:, i], np.where(measured, b[:, k], 0.0))
+        assert same(out[3][:, i], measured & src[3][:, k])
+
+
+@pytest.mark.parametrize("name", ["peterborough", "koto-sib", "nyc-able", "utah-preschool"])
+def test_measure_trigger_gives_the_numpy_path(name: str, monkeypatch) -> None:
+    """evaluate with its fixed parts (the break-even search's path, measure_trigger and the
+    windows read straight from the outcomes) and without, kernel or numpy steps: one table."""
+    deal = sibsim.load_scenario(name)
+    ds = sibsim.simulate(deal, draws=120, seed=4, progress=False)
+    fixed = evaluation.evaluation_fixed(ds, deal.evaluations, 4)
+    tables = [evaluation.evaluate(ds, deal.evaluations, 4, fixed),
+              evaluation.evaluate(ds, deal.evaluations, 4)]
+    monkeypatch.setattr(evaluation, "measure_trigger", lambda *args: False)
+    tables.append(evaluation.evaluate(ds, deal.evaluations, 4))
+    for table in tables[1:]:
+        for field in ("measured_effect", "units", "avoided_cost", "gate"):
+            assert same(getattr(table, field), getattr(tables[0], field)), field
