@@ -368,3 +368,22 @@ def test_the_council_report_words_chicagos_special_education_states_once():
     other = SimpleNamespace(breakeven=BreakevenUnits(0.7, 1.0, "state_years",
                                                      ("special", "foo"), 0.0, "hr"))
     assert _unit_words(other, deal, "en") == "years in special education or “foo”"
+
+
+def test_a_set_of_states_over_whole_windows_is_the_same_with_the_fixed_parts():
+    """The evaluation's fast path (its parts fixed across effects: the break-even search, the
+    design grid) sums a set of states' window the labelled way: the same numbers to the last
+    bit as without the fixed parts (it once passed the (D, W, P) units where the window sums
+    (D, W) were expected)."""
+    import dataclasses
+
+    deal = sibsim.load_scenario("chicago-cpc")
+    evs = tuple(dataclasses.replace(e, per_period=False) if e.metric == "special_education"
+                else e for e in deal.evaluations)
+    deal = deal.replace(evaluations=evs)
+    ds = sibsim.simulate(deal, draws=40, seed=2, progress=False)
+    plain = evaluate(ds, deal.evaluations, 2)
+    fixed = evaluate(ds, deal.evaluations, 2, evaluation_fixed(ds, deal.evaluations, 2))
+    for field in ("measured_effect", "units", "avoided_cost", "gate"):
+        np.testing.assert_array_equal(np.asarray(getattr(fixed, field)),
+                                      np.asarray(getattr(plain, field)))

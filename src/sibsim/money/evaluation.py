@@ -1685,7 +1685,8 @@ def _treated_units(ds: xr.Dataset, ev: Evaluation, mask: np.ndarray | None = Non
     if ev.outcome != "events":
         if not isinstance(ev.state, str):  # a set of states: the labelled way sums them
             i = list(ds["arm"].values).index("treatment")
-            return outcome_units(ds.isel(arm=slice(i, i + 1)), ev).values[:, 0]
+            units = outcome_units(ds.isel(arm=slice(i, i + 1)), ev).values[:, 0]
+            return units if mask is None else _window_sums(units, mask)
         pick["state"] = ev.state
     dims = list(da.dims)
     index: list[Any] = [slice(None)] * len(dims)
