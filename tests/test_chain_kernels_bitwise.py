@@ -43,7 +43,7 @@ def _values(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_horner_npv_and_discounted_sums_are_the_numpy_loops(seed: int) -> None:
+def test_npv_and_discounted_sums_are_the_numpy_loops(seed: int) -> None:
     rng = np.random.default_rng(seed)
     flows = _values(rng, (300, int(rng.integers(1, 14))))
     rate = float(rng.uniform(-0.05, 0.2))

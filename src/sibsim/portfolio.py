@@ -69,7 +69,7 @@ import xarray as xr
 
 from sibsim.analysis.metrics import INVESTOR_METRICS, investor_draw_metrics
 from sibsim.money.capital import investor_tranches
-from sibsim.money.deal import Deal
+from sibsim.money.deal import Deal, first_mismatch
 from sibsim.money.municipality import per_period_rate
 from sibsim.spec import _validate as v
 from sibsim.spec.toml import KeyProblem, Section, build
@@ -188,20 +188,18 @@ class Portfolio(Spec):
     def validate(self) -> None:
         names = [h.name for h in self.holdings]
         v.unique("Portfolio.holdings", names, "holding names")
-        first = self.holdings[0].deal
-        for h in self.holdings[1:]:
-            d = h.deal
-            if d.currency != first.currency:
-                raise v.fail(f"Portfolio.holdings[{h.name}].deal.currency", d.currency,
+        found = first_mismatch([h.deal for h in self.holdings])
+        if found is not None:
+            h, first = self.holdings[found[0]], self.holdings[0].deal
+            raise v.fail(*{
+                "currency": (f"Portfolio.holdings[{h.name}].deal.currency", h.deal.currency,
                              f"the currency of the other holdings ({first.currency!r}): the "
-                             "fund adds their cash flows")
-            if d.scenario.periods_per_year != first.scenario.periods_per_year:
-                raise v.fail(f"Portfolio.holdings[{h.name}].deal.period", d.scenario.period,
-                             f"the period of the other holdings ({first.scenario.period!r})")
-            if (d.start_year is None) != (first.start_year is None):
-                raise v.fail(f"Portfolio.holdings[{h.name}].deal.start_year", d.start_year,
-                             "a start year for every holding or for none (the fund's cash "
-                             "flows are placed on one calendar)")
+                             "fund adds their cash flows"),
+                "period": (f"Portfolio.holdings[{h.name}].deal.period", h.deal.scenario.period,
+                           f"the period of the other holdings ({first.scenario.period!r})"),
+                "start_year": (f"Portfolio.holdings[{h.name}].deal.start_year",
+                               h.deal.start_year, "a start year for every holding or for none "
+                               "(the fund's cash flows are placed on one calendar)")}[found[1]])
         for field, attr in (("discount_rate", "discount_rate"), ("target_irr", "target_irr")):
             if getattr(self, field) is None:
                 rates = {float(getattr(h.deal.investors, attr)) for h in self.holdings}

@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sibsim.money.deal import Deal
+from sibsim.money.deal import Deal, first_mismatch
 from sibsim.spec import _validate as v
 from sibsim.spec.paths import expand_path, parse_path
 
@@ -284,20 +284,22 @@ class Programme:
 
 
 def _check_compatible(deals: Sequence[Deal], names: Sequence[str]) -> None:
-    """Totals need one currency, one period length, and calendar years for all or none."""
-    first = deals[0]
-    for n, d in zip(names, deals, strict=True):
-        if d.currency != first.currency:
-            raise ProgrammeError(f"deal {n!r}: currency {d.currency!r}; allowed: the currency "
-                                 f"of the other deals ({first.currency!r}), as the fund's "
-                                 "totals add them up")
-        if d.scenario.periods_per_year != first.scenario.periods_per_year:
-            raise ProgrammeError(f"deal {n!r}: period {d.scenario.period!r}; allowed: the "
-                                 f"period of the other deals ({first.scenario.period!r})")
-        if (d.start_year is None) != (first.start_year is None):
-            raise ProgrammeError(f"deal {n!r}: start_year {d.start_year}; allowed: a start "
-                                 "year for every deal or for none (the fund's budget is by "
-                                 "calendar year)")
+    """Totals need one currency, one period length, and calendar years for all or none
+    (:func:`sibsim.money.deal.first_mismatch`)."""
+    found = first_mismatch(deals)
+    if found is None:
+        return
+    i, what = found
+    n, d, first = names[i], deals[i], deals[0]
+    allowed = {
+        "currency": (repr(d.currency), f"the currency of the other deals ({first.currency!r}), "
+                     "as the fund's totals add them up"),
+        "period": (repr(d.scenario.period), f"the period of the other deals "
+                   f"({first.scenario.period!r})"),
+        "start_year": (str(d.start_year), "a start year for every deal or for none (the "
+                       "fund's budget is by calendar year)")}
+    value, text = allowed[what]
+    raise ProgrammeError(f"deal {n!r}: {what} {value}; allowed: {text}")
 
 
 def _cell(text: str, decimal_comma: bool) -> Any:

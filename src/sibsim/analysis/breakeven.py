@@ -57,7 +57,7 @@ from sibsim.engine.run import _process_models, default_chunk
 from sibsim.money._arrays import sum_axis1
 from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal, breakeven_process
-from sibsim.money.kernels.chain import horner_npv
+from sibsim.money.irr import _npv_kernel_serial
 from sibsim.money.municipality import per_period_rate
 from sibsim.money.sib import (
     _served,
@@ -359,15 +359,13 @@ class _Pipeline:
 
 
 def _npv(rate: float, flows: np.ndarray) -> np.ndarray:
-    """:func:`sibsim.money.irr.npv` of each row of ``flows`` (D, P) at one per-period rate,
-    vectorised over rows: the same Horner sum in ``1 / (1 + rate)``, so the same numbers to the
-    last bit (tests/test_breakeven_fast.py), in one pass over the draws
-    (:func:`~sibsim.money.kernels.chain.horner_npv`)."""
-    y = 1.0 / (1.0 + rate)
-    acc = np.empty(flows.shape[0])
-    if not horner_npv(np.ascontiguousarray(flows, dtype=np.float64), y, acc):
+    """:func:`sibsim.money.irr.npv` of each row of ``flows`` (D, P) at one per-period rate: its
+    kernel (the Horner sum in ``1 / (1 + rate)``) on one thread, so the same numbers to the last
+    bit (tests/test_breakeven_fast.py), without the checks of every call."""
+    flows = np.ascontiguousarray(flows, dtype=np.float64)
+    if not np.isfinite(flows).all():
         raise ValueError("breakeven: the investors' cash flows are not finite")
-    return acc
+    return _npv_kernel_serial(flows, np.full(flows.shape[0], rate), False)
 
 
 def _crossing(f: np.ndarray, xs: np.ndarray, rule: str) -> np.ndarray:

@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -40,7 +41,7 @@ from sibsim.spec.correlation import Correlation
 from sibsim.spec.scenario import Scenario
 from sibsim.spec.variant import Spec, param
 
-__all__ = ["BreakevenSearch", "Deal", "Investors", "breakeven_process"]
+__all__ = ["BreakevenSearch", "Deal", "Investors", "breakeven_process", "first_mismatch"]
 
 
 @dataclass(frozen=True)
@@ -495,3 +496,22 @@ class Deal(Spec):
         """A copy whose outcome scenario has some fields changed."""
         return replace(self, scenario=replace(self.scenario, **changes))
 
+
+def first_mismatch(deals: Sequence[Deal]) -> tuple[int, str] | None:
+    """The first deal whose cash cannot be added to the first deal's on one calendar, and what
+    differs: ``(index, "currency" | "period" | "start_year")`` (a start year given for some
+    deals and not others), or None when all fit (a programme's totals, a portfolio's fund).
+
+    >>> import sibsim
+    >>> first_mismatch([sibsim.load_scenario("lapset-sib-1"), sibsim.load_scenario("koto-sib")])
+    (1, 'period')
+    """
+    first = deals[0]
+    for i, d in enumerate(deals):
+        if d.currency != first.currency:
+            return i, "currency"
+        if d.scenario.periods_per_year != first.scenario.periods_per_year:
+            return i, "period"
+        if (d.start_year is None) != (first.start_year is None):
+            return i, "start_year"
+    return None

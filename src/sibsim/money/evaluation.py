@@ -1683,21 +1683,18 @@ def _treated_units(ds: xr.Dataset, ev: Evaluation, mask: np.ndarray | None = Non
     if "process" in da.dims:
         pick["process"] = ev.process
     if ev.outcome != "events":
-        if not isinstance(ev.state, str):  # a set of states: the labelled way sums them
-            i = list(ds["arm"].values).index("treatment")
-            units = outcome_units(ds.isel(arm=slice(i, i + 1)), ev).values[:, 0]
-            return units if mask is None else _window_sums(units, mask)
         pick["state"] = ev.state
     dims = list(da.dims)
+    if (not isinstance(pick.get("state", ""), str)  # a set of states, summed over them
+            or [d for d in dims if d not in pick] != ["draw", "wave", "stratum", "period"]
+            or da.dtype != np.float64):  # or not the usual layout: the labelled way
+        i = list(ds["arm"].values).index("treatment")
+        units = outcome_units(ds.isel(arm=slice(i, i + 1)), ev).values[:, 0]
+        return units if mask is None else _window_sums(units, mask)
     index: list[Any] = [slice(None)] * len(dims)
     for dim, label in pick.items():
         index[dims.index(dim)] = int(ds.indexes[dim].get_loc(label))
     x = da.values[tuple(index)]
-    if [d for d in dims if d not in pick] != ["draw", "wave", "stratum", "period"] \
-            or x.dtype != np.float64:  # not the usual layout: the labelled way
-        i = list(ds["arm"].values).index("treatment")
-        units = outcome_units(ds.isel(arm=slice(i, i + 1)), ev).values[:, 0]
-        return units if mask is None else _window_sums(units, mask)
     strata = list(ds["stratum"].values)
     chosen = np.array([strata.index(s) for s in (ev.stratum or strata)], dtype=np.int64)
     if mask is not None and x.shape[3] <= PAIRWISE_BLOCK and mask.shape == (x.shape[1],

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = ["PAIRWISE_BLOCK", "LedgerArrays", "TriggerTerms", "apply_payer_caps", "book_due",
-           "discounted_sums", "horner_npv", "masked_period_sums", "measure_trigger",
+           "discounted_sums", "masked_period_sums", "measure_trigger",
            "payer_flows", "pick_measured", "strata_window_sums", "sum_strata",
            "sum_waves_strata"]
 
@@ -346,24 +346,6 @@ def measure_trigger(t_units: FloatArray, c_rate: FloatArray, c_var: FloatArray,
         avoided[d] = cost
         gate[d] = passed
     return True
-
-
-@numba.njit(cache=True, nogil=True)
-def horner_npv(flows: FloatArray, y: float, out: FloatArray) -> bool:
-    """Each row's ``sum_t flows[d, t] * y**t`` by Horner's rule into ``out`` (D,): from 0.0,
-    ``acc = acc * y + flows[d, t]`` for ``t`` from the last period down (the numpy loop of
-    :func:`sibsim.analysis.breakeven._npv` over whole columns, so the same numbers bit for
-    bit). Returns whether every flow is finite (``out`` is written either way)."""
-    finite = True
-    for d in range(flows.shape[0]):
-        acc = 0.0
-        for t in range(flows.shape[1] - 1, -1, -1):
-            f = flows[d, t]
-            if not np.isfinite(f):
-                finite = False
-            acc = acc * y + f
-        out[d] = acc
-    return finite
 
 
 @numba.njit(cache=True, nogil=True)
