@@ -240,28 +240,32 @@ def test_cli_workers_writes_the_file_of_one_process(tmp_path):
 
 
 def _store_run(client, path, monkeypatch, **kwargs):
-    """analyse_to_zarr on the cluster, counting the blocks the client writes itself."""
+    """analyse_to_zarr on the cluster, counting the blocks the client writes itself and the
+    blocks it initialises the store's groups from."""
     from sibsim import store
 
     written, real = [], store._write_region
+    initialised, real_init = [], store._initialise_groups
     monkeypatch.setattr(store, "_write_region", lambda p, block, *a: (
         written.append(int(block["first"])) or real(p, block, *a)))
+    monkeypatch.setattr(store, "_initialise_groups", lambda p, block, *a: (
+        initialised.append(int(block["first"])) or real_init(p, block, *a)))
     store.analyse_to_zarr(_deal(), path, draws=DRAWS, seed=SEED, client=client,
                           progress=False, **kwargs)
     monkeypatch.undo()
-    return written
+    return written + [f"initialised from {b}" for b in initialised]
 
 
 def test_the_workers_write_their_blocks_into_the_store(client, one_process, tmp_path,
                                                        monkeypatch):
-    """The client initialises the store from the first block and writes that one; every other
-    block is written by the worker that computed it (the client only lists it), and the store
-    holds the results of one process."""
+    """The client makes the store; the worker that computes the first block initialises the
+    store's groups from it, and every block is written by the worker that computed it (the
+    client only lists them); the store holds the results of one process."""
     pytest.importorskip("zarr", reason="zarr is not installed (pip install sibsim[dask])")
     from sibsim.store import WRITER_TOKEN, open_store, store_status
 
     path = tmp_path / "w.zarr"
-    assert _store_run(client, path, monkeypatch, block_draws=50) == [0]
+    assert _store_run(client, path, monkeypatch, block_draws=50) == []
     status = store_status(path)
     assert status["complete"] and status["blocks_done"] == list(range(0, DRAWS, 50))
     assert not (path / WRITER_TOKEN).exists()  # no writer is left allowed in
@@ -283,11 +287,15 @@ def test_workers_that_do_not_see_the_store_send_their_blocks_to_the_client(
                         lambda p, token: real(p, None if token is None else "another run"))
     path = tmp_path / "c.zarr"
     written, r2 = [], store._write_region
+    initialised, r3 = [], store._initialise_groups
     monkeypatch.setattr(store, "_write_region", lambda p, block, *a: (
         written.append(int(block["first"])) or r2(p, block, *a)))
+    monkeypatch.setattr(store, "_initialise_groups", lambda p, block, *a: (
+        initialised.append(int(block["first"])) or r3(p, block, *a)))
     store.analyse_to_zarr(_deal(), path, draws=DRAWS, seed=SEED, client=client,
                           block_draws=100, progress=False)
     assert written == [0, 100, 200]  # every block, by the client
+    assert initialised == [0]  # from the first block, which its worker sent
     back = store.open_store(path, deal=_deal())
     for g in GROUPS:
         getattr(back, g).load()

@@ -216,6 +216,15 @@ def _compute_and_write(path: str, token: str, *block_args: Any) -> dict:
     return write_on_worker(path, token, _block_task(*block_args))
 
 
+def _compute_and_initialise(path: str, token: str, draws: int, block_draws: int,
+                            *block_args: Any) -> dict:
+    """The first block computed (:func:`_block_task`), the store's groups initialised from it
+    and the block written, by its worker (:func:`sibsim.store.initialise_on_worker`)."""
+    from sibsim.store import initialise_on_worker
+
+    return initialise_on_worker(path, token, draws, block_draws, _block_task(*block_args))
+
+
 def blocks_into_store(client: Any, path: str, token: str, initialise: Any, deal: Deal,
                       draws: int, seed: int, engine: str, block: int,
                       search: BreakevenBlocks | None, threads: dict[str, int] | int | None,
@@ -225,10 +234,12 @@ def blocks_into_store(client: Any, path: str, token: str, initialise: Any, deal:
     "written": True}`` (or as the block itself when a worker does not see the store, e.g. on
     another machine: the client writes it).
 
-    ``initialise``: None when the store exists (a resumed run), else called by the client
-    with the first block (draws from 0), which it initialises the store from; that block is
-    then yielded as it is (the client writes it), and the blocks computed meanwhile are written
-    where they are. A window of blocks (:data:`WINDOW_PER_THREAD` per worker thread, plus
+    ``initialise``: None when the store's groups exist (a resumed run). Else the worker that
+    computes the first block (draws from 0) initialises the groups from it and writes it
+    (:func:`sibsim.store.initialise_on_worker`), or, where that worker does not see the
+    store, the client calls ``initialise`` with the block, which is then yielded as it is (the
+    client writes it); the blocks computed meanwhile by the other workers are written where
+    they are. A window of blocks (:data:`WINDOW_PER_THREAD` per worker thread, plus
     one; twice that until the store is initialised) is computed and written at a time: a new
     block starts as soon as any block is written, whatever the order (only what a worker
     could not write waits here for its turn).
@@ -268,7 +279,8 @@ def blocks_into_store(client: Any, path: str, token: str, initialise: Any, deal:
             # the first block comes here and the store is initialised from it; meanwhile the
             # workers compute a window twice as wide, whose blocks wait where they are
             first = next(todo)
-            head = submit(_block_task, first, *block_args(first))
+            head = submit(_compute_and_initialise, first, path, token, draws, block,
+                          *block_args(first))
             for _ in range(2 * window - 1):
                 nxt = next(todo, None)
                 if nxt is None:
@@ -277,8 +289,9 @@ def blocks_into_store(client: Any, path: str, token: str, initialise: Any, deal:
             result = head.result()
             head.release()
             firsts.pop(head.key)
-            initialise(result)
-            finished[first] = result  # written by this process
+            if not result.get("written"):  # its worker does not see the store
+                initialise(result)
+            finished[first] = result  # written by its worker, or else by this process
             for fut in held:  # written by the workers that hold them
                 running.add(submit(write_on_worker, firsts.pop(fut.key), path, token, fut,
                                    step="write"))

@@ -122,24 +122,37 @@ def _clean(ds: xr.Dataset) -> xr.Dataset:
 
 
 def _initialise(path: Path, first_block: dict, draws: int, block: int, identity: dict) -> None:
+    """A new store (replacing any at ``path``): the run's identity, then every group's metadata
+    from the first block (:func:`_initialise_groups`)."""
+    _initialise_root(path, identity)
+    _initialise_groups(path, first_block, draws, block)
+
+
+def _initialise_root(path: Path, identity: dict) -> None:
+    """A new, empty store (replacing any at ``path``) holding the run's identity, no block
+    done."""
+    _zarr().open_group(str(path), mode="w").attrs.update({**identity, DONE: [], COMPLETE: False})
+
+
+def _initialise_groups(path: Path, first_block: dict, draws: int, block: int) -> None:
     """Write every group's metadata, sized for all draws (chunks of one block), and the
-    variables without a draw dimension."""
+    variables without a draw dimension, into the store :func:`_initialise_root` made."""
     import dask.array as da
 
-    zarr = _zarr()
-    zarr.open_group(str(path), mode="w").attrs.update({**identity, DONE: [], COMPLETE: False})
     for g, ds in _block_groups(first_block).items():
         ds = _clean(ds)
-        template = {}
+        template, chunks = {}, {}
         for name, var in ds.data_vars.items():
             if "draw" in var.dims:
                 shape = tuple(draws if d == "draw" else s for d, s in zip(var.dims, var.shape,
                                                                           strict=True))
-                chunks = tuple(block if d == "draw" else s for d, s in zip(var.dims, var.shape,
-                                                                           strict=True))
-                # named: dask need not tokenize the (never computed) template
+                chunks[name] = tuple(block if d == "draw" else s
+                                     for d, s in zip(var.dims, var.shape, strict=True))
+                # one dask chunk (named: dask need not tokenize the never computed template),
+                # the store's chunks of one block each given as its encoding: a graph of one
+                # task per variable, whatever the number of blocks
                 template[name] = xr.Variable(var.dims, da.zeros(
-                    shape, dtype=var.dtype, chunks=chunks, name=f"sibsim-template-{g}-{name}"),
+                    shape, dtype=var.dtype, chunks=shape, name=f"sibsim-template-{g}-{name}"),
                     attrs=var.attrs)
             else:
                 template[name] = var
@@ -155,7 +168,8 @@ def _initialise(path: Path, first_block: dict, draws: int, block: int, identity:
             # metadata of every variable; the values of the numpy-backed ones (the draw
             # coordinate, the variables without draws) are written now, the per-draw ones
             # (dask templates, never computed) block by block
-            full.to_zarr(str(path), group=g, mode="a", compute=False, consolidated=False)
+            full.to_zarr(str(path), group=g, mode="a", compute=False, consolidated=False,
+                         encoding={name: {"chunks": c} for name, c in chunks.items()})
 
 
 #: The zarr arrays of the store this process last wrote into, opened once for all its blocks:
@@ -232,6 +246,24 @@ def _set_writer_token(path: Path, token: str | None) -> None:
         target.write_text(token)
 
 
+def initialise_on_worker(path: str, token: str, draws: int, block_draws: int,
+                         block: dict) -> dict:
+    """On a dask worker, with the run's first block: initialise the store's groups from it
+    (:func:`_initialise_groups`; the client made the store and wrote the token) and write it,
+    if this worker sees the store of this run (``token``), returning ``{"first", "n",
+    "written": True}``; else return the block, from which the client initialises the store.
+    The worker that computed the first block does this, so the other workers go on computing
+    meanwhile and no block crosses to the client."""
+    try:
+        seen = (Path(path) / WRITER_TOKEN).read_text()
+    except OSError:
+        seen = None
+    if seen != token:
+        return block
+    _initialise_groups(Path(path), block, draws, block_draws)
+    return write_on_worker(path, token, block)
+
+
 def write_on_worker(path: str, token: str, block: dict) -> dict:
     """On a dask worker: write ``block`` into the store at ``path`` if this worker sees the
     store of this run (``token``), and return ``{"first", "n", "written": True}``; else
@@ -303,14 +335,15 @@ def analyse_to_zarr(deal: Deal, path: str | os.PathLike, *, draws: int, seed: in
         from sibsim.distributed import blocks_into_store, numba_threads_by_host
 
         # the workers write their blocks into the store themselves (their token: the run's
-        # key): the client initialises it from the first block and lists the blocks
+        # key), the worker of the first block having initialised it (or this process, from
+        # that block, where the worker does not see the store); this process lists the blocks
 
         def initialise(first_block: dict) -> None:  # the workers may write once it is done
-            _initialise(path, first_block, draws, block, identity)
-            _set_writer_token(path, run)
+            _initialise_groups(path, first_block, draws, block)
 
-        if 0 not in todo:  # resuming an initialised store
-            _set_writer_token(path, run)
+        if 0 in todo:  # a new store (else: resuming an initialised one)
+            _initialise_root(path, identity)
+        _set_writer_token(path, run)
         blocks = blocks_into_store(client, str(path), run, initialise if 0 in todo else None,
                                    deal, draws, seed, engine, block, search,
                                    numba_threads_by_host(client), retries=2, starts=todo)
