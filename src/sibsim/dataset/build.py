@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 from collections.abc import Mapping
+from dataclasses import replace
 from importlib import metadata
 
 import numba
@@ -296,3 +297,92 @@ def simulate(scenario: Scenario, draws: int = 1000, seed: int | np.random.Genera
                      progress=progress, overrides=overrides, first_draw=first_draw,
                      engaged_events=bool(engaged_events))
     return outcome_dataset(scenario, out)
+
+
+def effect_parameters(scenario: Scenario) -> frozenset[str]:
+    """Names of the parameters of ``scenario``'s effects (``"effect.value"``,
+    ``"<process>.effect.value"``, engagement, drop-out, ...): those that reach only the
+    treatment arm, so that the comparison arm and the counterfactual do not depend on them.
+
+    >>> import sibsim
+    >>> sorted(effect_parameters(sibsim.load_scenario("peterborough").scenario))
+    ['effect.dropout', 'effect.engagement', 'effect.value']
+    """
+    base = scenario.with_effect(None).parameters()
+    return frozenset(k for k in scenario.parameters() if k not in base)
+
+
+def simulate_treated_again(scenario: Scenario, ds: xr.Dataset,
+                           overrides: Mapping[str, np.ndarray]) -> xr.Dataset:
+    """``ds`` (a run of ``scenario``, or of a deal's scenario) as if it had been simulated with
+    ``overrides`` of effect parameters only (:func:`effect_parameters`): the same dataset as
+    ``simulate(scenario, draws, seed, engine=ds.attrs["engine"], overrides=overrides,
+    first_draw=..., engaged_events=...)``, bit for bit, at about half the cost.
+
+    No effect parameter reaches the comparison arm, so only the treatment arm is simulated
+    again: the scenario without its comparison group draws the same keyed random streams
+    ``(seed, draw, arm, wave, stratum)`` for it (tests/test_treated_again.py checks every
+    built-in scenario on every engine). The comparison arm and everything else is ``ds``'s;
+    ``ds`` is left as it is.
+
+    Parameters
+    ----------
+    scenario : Scenario or Deal
+        What ``ds`` simulates (a deal's correlated inputs are drawn as :func:`simulate` draws
+        them; only the named overrides change).
+    ds : xarray.Dataset
+        A run of it (any engine, a whole run or a block of draws), with a comparison group.
+    overrides : mapping
+        Effect parameters (name -> array of one value per draw).
+
+    Examples
+    --------
+    >>> import numpy as np, sibsim
+    >>> deal = sibsim.load_scenario("peterborough")
+    >>> ds = sibsim.simulate(deal, 20, 1, progress=False)
+    >>> at = {"effect.value": np.full(20, 0.8)}
+    >>> again = simulate_treated_again(deal, ds, at)
+    >>> full = sibsim.simulate(deal, 20, 1, overrides=at, progress=False)
+    >>> bool((again["events"] == full["events"]).all())
+    True
+    """
+    held = getattr(scenario, "scenario", None)
+    corr = getattr(scenario, "correlation", None)
+    if not isinstance(scenario, Scenario) and isinstance(held, Scenario):
+        scenario = held
+    else:
+        corr = None
+    allowed = effect_parameters(scenario)
+    for k in overrides:
+        if k not in allowed:
+            raise v.fail("simulate_treated_again.overrides", k,
+                         "parameters of the effect: " + ", ".join(sorted(allowed)))
+    if scenario.comparison is None or "arm" not in ds.dims or ds.sizes["arm"] < 2:
+        raise v.fail("simulate_treated_again.ds", "a run without a comparison group",
+                     "a run of a scenario with a comparison group")
+    draws = np.asarray(ds["draw"].values, dtype=np.int64)
+    D, first, seed = draws.size, int(draws[0]) if draws.size else 0, int(ds.attrs["seed"])
+    # the run's inputs (a deal's correlated ones as simulate draws them), the overrides on top
+    over = with_correlated_inputs(corr, scenario, seed, first, D, overrides) or {}
+    treated_only = replace(scenario, comparison=None)
+    names = treated_only.parameters()
+    again = simulate(treated_only, D, seed, engine=str(ds.attrs["engine"]), progress=False,
+                     overrides={k: x for k, x in over.items() if k in names},
+                     first_draw=first, engaged_events="engaged_events" in ds)
+    out = ds.copy(deep=False)  # new Variable objects; the arrays replaced below are copies
+    for name, var in ds.data_vars.items():
+        if name == "parameter_value":
+            values = np.array(var.values)
+            cols = list(ds["parameter"].values)
+            new = again["parameter_value"]
+            for j, p in enumerate(new["parameter"].values):
+                values[:, cols.index(p)] = new.values[:, j]
+        elif "draw" in var.dims and "arm" in var.dims:
+            values = np.array(var.values)
+            axis = var.dims.index("arm")
+            values[(slice(None),) * axis + (slice(0, 1),)] = (
+                again[name].transpose(*var.dims).values)
+        else:
+            continue
+        out[name] = var.copy(deep=False, data=values)
+    return out

@@ -255,14 +255,18 @@ class Chain:
         deal = with_money_values(self.deal, money_vals) if money_vals else self.deal
         if not outcome_vals:
             return deal, self.ds, self.cf, True
-        from sibsim.dataset.build import simulate
+        from sibsim.dataset.build import effect_parameters, simulate, simulate_treated_again
 
         for k in outcome_vals:
             if k not in self.outcome_names:
                 raise v.fail("input", k, "an uncertain input of the deal: "
                              + ", ".join(sorted(self.outcome_names | self.money_names)))
-        ds = simulate(self.deal, self.draws, self.seed, engine=self.engine, progress=False,
-                      overrides=outcome_vals)
+        if self.deal.scenario.comparison is not None and set(outcome_vals) <= effect_parameters(
+                self.deal.scenario):  # the treatment arm alone depends on them
+            ds = simulate_treated_again(self.deal, self.ds, outcome_vals)
+        else:
+            ds = simulate(self.deal, self.draws, self.seed, engine=self.engine, progress=False,
+                          overrides=outcome_vals)
         base = self.deal.scenario.with_effect(None)
         params = base.parameters()
         cf_over = {**outcome_overrides(self.deal.correlation, base, self.seed, 0, self.draws),

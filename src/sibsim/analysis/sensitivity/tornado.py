@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from sibsim.analysis.heap import kept_heap
 from sibsim.analysis.sensitivity._common import OUTPUTS, Chain, check_output, output_values
 from sibsim.analysis.threads import in_order
 from sibsim.money.deal import Deal
@@ -92,10 +93,24 @@ def tornado(deal: Deal, output: str = "investor_mean_irr", *, draws: int = 1000,
     base = output_values(chain.money)[output]
     at = np.array([ranges.get(n) or tuple(float(quantile(known[n], np.array([q]))[0])
                                           for q in DEFAULT_LEVELS) for n in names], dtype=float)
-    # each end alone, on as many threads as numba may use (the same numbers on any number)
     ends = [(n, x) for n, pair in zip(names, at, strict=True) for x in pair]
-    vals = np.array(in_order(lambda end: chain.output({end[0]: np.full(draws, end[1])}, output),
-                             ends), dtype=float).reshape(len(names), 2)
+
+    def at_end(end: tuple[str, float]) -> float:
+        return chain.output({end[0]: np.full(draws, end[1])}, output)
+
+    # the same numbers on any number of threads. An outcome input's end runs the outcomes
+    # again, allocating as much memory as the run: those ends run one at a time, each on all
+    # of numba's threads (two at once touch twice the fresh memory, and the kernel's zeroing
+    # of it cost more than the second thread gained); the money inputs' ends, which re-use
+    # the outcome draws, run side by side on as many threads as numba may use
+    rerun = [i for i, (n, _) in enumerate(ends) if n not in chain.money_names]
+    money = [i for i, (n, _) in enumerate(ends) if n in chain.money_names]
+    vals = np.empty(len(ends))
+    with kept_heap():  # each end re-uses the memory the one before it freed
+        for i in rerun:
+            vals[i] = at_end(ends[i])
+        vals[money] = in_order(at_end, [ends[i] for i in money])
+    vals = vals.reshape(len(names), 2)
     swing = np.abs(vals[:, 1] - vals[:, 0])
     order = np.argsort(-np.nan_to_num(swing, nan=-1.0), kind="stable")
     desc, units = OUTPUTS[output][1], OUTPUTS[output][2]
