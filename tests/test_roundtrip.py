@@ -457,12 +457,17 @@ def every_key_documents() -> dict[str, dict]:
         "rate_by_state": {"employed": 0.25,
                           "seeking": {"dist": "gamma", "mean": 3.5, "sd": 0.4}}})
     docs["counts-by-state"] = by_state
+    # an employer's own turnover (a stratum of a counts scenario)
+    tyhy = tomllib.loads(builtin_scenarios()["tyhy-sib"].read_text(encoding="utf-8"))
+    tyhy["cohort"]["strata"][1]["turnover"] = {"dist": "beta", "mean": 0.12, "sd": 0.02}
+    tyhy["cohort"]["strata"][2]["turnover"] = 0.05
+    docs["strata-turnover"] = tyhy
     return docs
 
 
 @pytest.mark.parametrize("name", ["binary", "docs-example", "counts-calendar", "markov-calendar",
                                   "lifecycle-amount", "lifecycle-share", "strata-entry",
-                                  "counts-by-state"])
+                                  "counts-by-state", "strata-turnover"])
 def test_every_key_document_parses_to_its_values(name):
     assert roundtrip_problems(every_key_documents()[name]) == []
 

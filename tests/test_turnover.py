@@ -169,9 +169,11 @@ def test_zero_turnover_leaves_the_drop_out_to_the_last_bit():
     sc = counts_scenario(r=0.2, d=0.0)
     d = np.array([0.0, 0.1, 0.3, 1 / 3, 0.7, 1.0])
     common = model_of(sc)._common({"effect.dropout": d, "cohort.turnover": np.zeros(6)}, 6)
-    assert np.array_equal(common["dropout"], d) and common["dropout"].tobytes() == d.tobytes()
+    assert common["dropout"].shape == (6, 1)  # by draw and stratum (one: "all")
+    got = np.ascontiguousarray(common["dropout"][:, 0])
+    assert np.array_equal(got, d) and got.tobytes() == d.tobytes()
     both = model_of(sc)._common({"effect.dropout": d, "cohort.turnover": np.full(6, 0.2)}, 6)
-    np.testing.assert_allclose(both["dropout"], 1 - (1 - d) * 0.8, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(both["dropout"][:, 0], 1 - (1 - d) * 0.8, rtol=0, atol=1e-15)
 
 
 def _tyhy_text(turnover_line):

@@ -141,20 +141,29 @@ class OutcomeModel:
 
     # ------------------------------------------------------------------ tables
     def _common(self, params: dict[str, np.ndarray], D: int) -> dict[str, np.ndarray]:
-        """Engagement, drop-out and negative-binomial shape per draw (Poisson: inf).
+        """Engagement and negative-binomial shape per draw (Poisson: inf), and drop-out per
+        draw and stratum ``(D, K)``.
 
-        The cohort's turnover (``cohort.turnover``, when the scenario has it) joins the
-        effect's drop-out: an engaged person stops being engaged in a period after their entry
-        period if they drop out or their place changes hands (independently), with probability
-        ``dropout + turnover - dropout x turnover`` (the drop-out itself, to the last bit,
-        where the turnover is 0). See :class:`~sibsim.spec.cohort.Cohort`."""
+        The cohort's turnover (``cohort.turnover``, or a stratum's own
+        ``cohort.turnover[<stratum>]``, when the scenario has it) joins the effect's drop-out:
+        an engaged person stops being engaged in a period after their entry period if they
+        drop out or their place changes hands (independently), with probability ``dropout +
+        turnover - dropout x turnover`` (the drop-out itself, to the last bit, where the
+        turnover is 0). See :class:`~sibsim.spec.cohort.Cohort`."""
         dropout = draw_vector(params, "effect.dropout", D, 0.0)
-        if "cohort.turnover" in params:
-            turnover = draw_vector(params, "cohort.turnover", D, 0.0)
-            dropout = np.minimum(dropout + turnover - dropout * turnover, 1.0)
+        strata = self.scenario.cohort.stratum_names or ("all",)
+        by_stratum = np.empty((D, len(strata)))
+        for k, name in enumerate(strata):
+            own = f"cohort.turnover[{name}]"
+            key = own if own in params else "cohort.turnover"
+            if key in params:
+                turnover = draw_vector(params, key, D, 0.0)
+                by_stratum[:, k] = np.minimum(dropout + turnover - dropout * turnover, 1.0)
+            else:
+                by_stratum[:, k] = dropout
         return {"nb_shape": np.full(D, np.inf),
                 "engage": draw_vector(params, "effect.engagement", D, 1.0),
-                "dropout": dropout}
+                "dropout": by_stratum}
 
     def tables(self, params: dict[str, np.ndarray], D: int) -> Tables:
         """The kernels' arrays for ``D`` draws from sampled ``params``."""

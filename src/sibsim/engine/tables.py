@@ -52,7 +52,7 @@ class Tables:
     tidx: np.ndarray  # (W, P): column of each wave and calendar period
     nb_shape: np.ndarray  # (D,), inf for Poisson
     engage: np.ndarray  # (D,)
-    dropout: np.ndarray  # (D,)
+    dropout: np.ndarray  # (D, K): by stratum (turnover)
 
 
 # ---------------------------------------------------------------------------- effect measures

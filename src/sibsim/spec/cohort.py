@@ -64,11 +64,18 @@ class Stratum(Spec):
         Period (0-based) of the stratum's first entry wave, with ``entry`` (default 0). In a
         scenario file ``start_year`` (a calendar year, with the file's ``start_year``) may
         stand for it.
+    turnover : float or Distribution, optional
+        The stratum's own workforce turnover (an employer's own), in [0, 1] per period, instead
+        of the cohort's (:class:`Cohort` ``turnover``, whose rules it follows). Uncertain:
+        sampled once per draw as parameter ``cohort.turnover[<name>]``, independently of the
+        other strata's. ``None`` (default): the cohort's.
 
     Examples
     --------
     >>> Stratum("high risk", 0.25, baseline=0.4).share
     0.25
+    >>> Stratum("hospital", 0.5, turnover=0.12).turnover
+    Fixed(value=0.12)
     >>> late = Stratum("helsinki", entry=(200,), start=1)   # 200 people, a year later
     >>> late.entry_waves(3)
     (0, 200, 0)
@@ -83,9 +90,15 @@ class Stratum(Spec):
         doc="the stratum's own people entering in each period from start (instead of share)")
     start: int = param(v.integer(0, 10_000), default=0,
                        doc="period of the stratum's first entry wave (with entry)")
+    turnover: float | Distribution | None = param(  # checked in validate (named by stratum)
+        default=None, uncertain=True,
+        doc="the stratum's own share of places replaced per period, in [0, 1] (None: the "
+            "cohort's)")
 
     def validate(self) -> None:
         owner = f"Stratum[{self.name}]"
+        if self.turnover is not None:  # the message names the stratum
+            self._set("turnover", _TURNOVER(f"{owner}.turnover", self.turnover))
         if self.entry is None:
             if self.share is None:
                 raise v.fail(f"{owner}.share", None, "a share of every entry wave in (0, 1], "
@@ -131,9 +144,11 @@ class Stratum(Spec):
         start = sec.get("start", 0)
         if "start_year" in sec.data:
             start = stratum_start(sec, start_year, periods_per_year, start_period)
+        given = {"turnover": sec.get("turnover", uncertain=True)} if "turnover" in sec.data \
+            else {}  # absent: the cohort's
         out = build(sec.key, cls, name=sec.require("name"), share=sec.get("share"),
                     baseline=outcome.parse_baseline(sec, "baseline"),
-                    entry=toml_value(sec.get("entry")), start=start)
+                    entry=toml_value(sec.get("entry")), start=start, **given)
         sec.finish()
         return out
 
@@ -191,7 +206,8 @@ class Cohort(Spec):
         profile by time since entry and without frailty: a newcomer would start in the initial
         state, at the start of their own clock, with a frailty of their own, which the engine
         does not model (refused by :class:`~sibsim.spec.scenario.Scenario`).
-        Default 0: a fixed panel, the same people throughout.
+        Default 0: a fixed panel, the same people throughout. A stratum (an employer) may
+        give its own (:class:`Stratum` ``turnover``); this one holds for the others.
 
     Examples
     --------
@@ -314,13 +330,39 @@ class Cohort(Spec):
 
     @property
     def has_turnover(self) -> bool:
-        """The cohort's places change hands (``turnover`` other than a fixed 0)."""
-        return self.turnover != Fixed(0.0)
+        """Some of the cohort's places change hands (``turnover``, or a stratum's own, other
+        than a fixed 0)."""
+        return any(t != Fixed(0.0) for t in self.turnover_by_stratum().values())
+
+    def turnover_by_stratum(self) -> dict[str, Distribution]:
+        """Each stratum's turnover (its own, else the cohort's); ``{"all": turnover}`` without
+        strata.
+
+        >>> Cohort(size=10, turnover=0.1, strata=(Stratum("a", 0.5, turnover=0.3),
+        ...                                       Stratum("b", 0.5))).turnover_by_stratum()
+        {'a': Fixed(value=0.3), 'b': Fixed(value=0.1)}
+        """
+        if not self.strata:
+            return {"all": self.turnover}  # type: ignore[dict-item]
+        return {s.name: self.turnover if s.turnover is None else s.turnover  # type: ignore
+                for s in self.strata}
 
     def parameters(self) -> dict[str, Distribution]:
-        """Uncertain inputs, by parameter name: ``cohort.turnover`` when there is turnover
-        (none for a fixed panel, whose results are those of a cohort without the field)."""
-        return {"cohort.turnover": self.turnover} if self.has_turnover else {}  # type: ignore
+        """Uncertain inputs, by parameter name: ``cohort.turnover`` when there is turnover (none
+        for a fixed panel, whose results are those of a cohort without the field), and
+        ``cohort.turnover[<stratum>]`` for a stratum giving its own.
+
+        >>> Cohort(size=10, strata=(Stratum("a", 0.5, turnover=0.3),
+        ...                         Stratum("b", 0.5))).parameters()
+        {'cohort.turnover[a]': Fixed(value=0.3)}
+        """
+        if not self.has_turnover:
+            return {}
+        own = {f"cohort.turnover[{s.name}]": s.turnover for s in self.strata
+               if s.turnover is not None}
+        shared = ({"cohort.turnover": self.turnover}
+                  if len(own) < max(1, len(self.strata)) and self.turnover != Fixed(0.0) else {})
+        return {**shared, **own}  # type: ignore[dict-item]
 
     @property
     def n_waves(self) -> int:

@@ -64,6 +64,16 @@ SERVICE_FIELDS = (("engagement", 1.0), ("dropout", 0.0))
 #: Parameters of the person, shared by every process: the service's engagement and drop-out,
 #: and the cohort's turnover (a person who leaves leaves every process).
 SERVICE_PARAMETERS = ("effect.engagement", "effect.dropout", "cohort.turnover")
+
+
+def is_service_parameter(name: str) -> bool:
+    """One of :data:`SERVICE_PARAMETERS`, or a stratum's own turnover
+    (``cohort.turnover[<stratum>]``).
+
+    >>> is_service_parameter("cohort.turnover[hospital]"), is_service_parameter("effect.value")
+    (True, False)
+    """
+    return name in SERVICE_PARAMETERS or name.startswith("cohort.turnover[")
 #: Names a process cannot take when there are several (its parameters are prefixed with it).
 RESERVED_NAMES = ("baseline", "effect", "evaluation")
 
@@ -351,7 +361,7 @@ class Scenario:
             out.setdefault("effect.dropout", service.dropout)  # type: ignore[arg-type]
         for i, p in enumerate(self.processes[1:], start=1):
             for key, dist in self.process_scenario(i).parameters().items():
-                if key not in SERVICE_PARAMETERS:
+                if not is_service_parameter(key):
                     out[f"{p.name}.{key}"] = dist
         return out
 
@@ -366,9 +376,9 @@ class Scenario:
         else:
             prefix = f"{self.processes[index].name}."
             out = {k[len(prefix):]: x for k, x in sampled.items() if k.startswith(prefix)}
-        for k in SERVICE_PARAMETERS:
-            if k in sampled:
-                out[k] = sampled[k]
+        for k, x in sampled.items():
+            if is_service_parameter(k):
+                out[k] = x
         return out
 
     def with_effect(self, effect: Effect | None) -> Scenario:

@@ -60,9 +60,9 @@ def markov_aggregate(trans, chain, groups, service, streams, out, occupancy):
         cnt[1, init] = n1
         e = entry[w]
         for t in range(e, P):
-            if t > e and dropout[d] > 0.0:
+            if t > e and dropout[d, k] > 0.0:
                 for s in range(S):
-                    s0, s1, x = binomial(s0, s1, cnt[1, s], dropout[d])
+                    s0, s1, x = binomial(s0, s1, cnt[1, s], dropout[d, k])
                     cnt[1, s] -= x
                     cnt[0, s] += x
             ev = 0
@@ -141,8 +141,8 @@ def counts_aggregate(tables, groups, service, streams, out):
         negbin = shape > 0.0 and np.isfinite(shape)
         e = entry[w]
         for t in range(e, P):
-            if t > e and dropout[d] > 0.0 and n1 > 0:
-                s0, s1, x = binomial(s0, s1, n1, dropout[d])
+            if t > e and dropout[d, k] > 0.0 and n1 > 0:
+                s0, s1, x = binomial(s0, s1, n1, dropout[d, k])
                 n1 -= x
                 n0 += x
             ev = 0

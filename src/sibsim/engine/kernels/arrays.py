@@ -96,7 +96,7 @@ class Service(NamedTuple):
     """Engagement with the service, per draw."""
 
     engage: FloatArray  #: (D,) share of the treated arm engaging at entry
-    dropout: FloatArray  #: (D,) per-period drop-out probability of engaged people
+    dropout: FloatArray  #: (D, K) per-period drop-out probability of engaged people, by stratum
     has_effect: bool  #: False: nobody engages (no effect in the scenario)
 
 

@@ -18,7 +18,7 @@ Inputs are grouped in the named tuples of :mod:`sibsim.engine.kernels.arrays`:
 * :class:`~sibsim.engine.kernels.arrays.Groups`: ``sizes[a, w, k]`` people per group;
   ``entry[w]`` the period in which wave ``w`` enters; ``tidx[w, t]`` the table column;
 * :class:`~sibsim.engine.kernels.arrays.Service`: ``engage[d]`` share engaging at entry;
-  ``dropout[d]`` per-period drop-out probability; ``has_effect``;
+  ``dropout[d, k]`` per-period drop-out probability; ``has_effect``;
 * :class:`~sibsim.engine.kernels.arrays.Streams`: ``seed``; ``draw0``, the global index of
   draw 0 of the chunk (keys the random streams); ``purpose``, the outcome stream's purpose code
   (:func:`~sibsim.engine.kernels.arrays.outcome_purpose` of the process index;
@@ -125,7 +125,7 @@ def binary_individual(tables, groups, service, streams, frailty_var, out, engage
         evj = np.zeros(P, np.int64)  # events of the engaged
         treated = has_effect and a == 0
         p_eng = engage[d]
-        p_drop = dropout[d]
+        p_drop = dropout[d, k]
         simple = frailty_var <= 0.0 and (not treated or (p_eng >= 1.0 and p_drop <= 0.0))
         jfix = 1 if treated else 0
         row = np.empty(P)
@@ -251,7 +251,7 @@ def markov_individual(tables, chain, groups, service, streams, frailty_var, out,
         evj = np.zeros(P, np.int64)  # events of the engaged
         treated = has_effect and a == 0
         p_eng = engage[d]
-        p_drop = dropout[d]
+        p_drop = dropout[d, k]
         col = tidx[w]
         n_blocks = (n + BLOCK - 1) // BLOCK
         for b in range(n_blocks):
@@ -349,7 +349,7 @@ def counts_individual(tables, groups, service, streams, frailty_var, out):
         evj = np.zeros(P, np.int64)  # events of the engaged
         treated = has_effect and a == 0
         p_eng = engage[d]
-        p_drop = dropout[d]
+        p_drop = dropout[d, k]
         shape = nb_shape[d]
         negbin = shape > 0.0 and np.isfinite(shape)
         n_blocks = (n + BLOCK - 1) // BLOCK

@@ -78,7 +78,7 @@ def markov_trace(trans, chain, groups, service, weight, out, occupancy, add):
                         if t > e and treated:
                             for s in range(S):
                                 for i in range(nb):
-                                    moved = v[1, s, i] * dropout[d0 + i]
+                                    moved = v[1, s, i] * dropout[d0 + i, k]
                                     v[1, s, i] -= moved
                                     v[0, s, i] += moved
                         c = tidx[w, t]
@@ -162,7 +162,7 @@ def counts_trace(rate, groups, service, out):
                     n1 = n * engage[d] if treated else 0.0
                     for t in range(e, P):
                         if t > e:
-                            n1 *= 1.0 - dropout[d]
+                            n1 *= 1.0 - dropout[d, k]
                         c = tidx[w, t]
                         events_out[d, a, w, k, t] = ((n - n1) * rate[d, 0, k, c]
                                                      + n1 * rate[d, 1, k, c])
