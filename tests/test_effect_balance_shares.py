@@ -11,6 +11,7 @@ and chicago-cpc's kindergarten entry against each draw's own untreated row.
 from __future__ import annotations
 
 import math
+import tomllib
 
 import numpy as np
 import pytest
@@ -260,11 +261,26 @@ def test_scenario_file_refusals_name_the_key(line, message, tmp_path):
     assert message in str(err.value)
 
 
-def test_scenario_file_reads_shares(tmp_path):
-    deal = load_scenario(_chicago_with(
-        'balance = {preschool = {general = 0.4, ready = 0.6}, ready = "general"}', tmp_path))
+def test_scenario_file_reads_shares_and_they_round_trip(tmp_path):
+    """chicago-cpc with fixed shares: read as written (the round-trip walker of
+    tests/test_roundtrip.py finds every value), and in each draw (expected engine) 60% of the
+    children kept out at kindergarten entry are "ready"."""
+    from test_roundtrip import roundtrip_problems
+
+    path = _chicago_with(
+        'balance = {preschool = {general = 0.4, ready = 0.6}, ready = "general"}', tmp_path)
+    deal = load_scenario(path)
     assert deal.scenario.effect.balance_shares() == (
         ("preschool", ("general", "ready"), (0.4, 0.6)), ("ready", ("general",), (1.0,)))
+    assert roundtrip_problems(tomllib.loads(path.read_text(encoding="utf-8"))) == []
+    ds = sibsim.simulate(deal.scenario, draws=5, seed=0, engine="expected", progress=False)
+    p = (ds["occupancy"].sel(wave=0, period=1).sum("stratum")
+         / ds["size"].sel(wave=0).sum("stratum"))
+    c, t = p.sel(arm="comparison"), p.sel(arm="treatment")
+    kept = c.sel(state="special") - t.sel(state="special")
+    np.testing.assert_allclose((t - c).sel(state="ready"), 0.6 * kept, rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose((t - c).sel(state="general"), 0.4 * kept, rtol=1e-9,
+                               atol=1e-14)
 
 
 def test_chicago_children_kept_out_at_entry_are_ready_at_the_others_rate():
