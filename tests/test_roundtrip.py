@@ -54,7 +54,10 @@ MOVED = {
     ("RateCard", "price_by_stratum"): lambda card: dict(card.price_by_stratum),
     ("StateCountOutcome", "rate_by_state"): lambda o: dict(o.rate_by_state),
     ("Effect", "by_stratum"): lambda e: dict(e.by_stratum),
-    ("Effect", "balance"): lambda e: dict(e.balance),
+    # a row's shares {state = share} are stored as (state, share) pairs
+    ("Effect", "balance"): lambda e: {a: dict(to) if to and not isinstance(to, str)
+                                      and not isinstance(to[0], str) else to
+                                      for a, to in e.balance},
 }
 #: Keys whose value is checked by a dedicated assertion rather than by the walker.
 SPECIAL = {("ComparisonGroup", "none"), ("Stratum", "start_year"),

@@ -421,8 +421,10 @@ class MarkovModel(TransitionModel):
                                  [(o.states.index(a), o.states.index(b))
                                   for a, b in scenario.effect.targets],
                                  scenario.effect.target_scale, out=trans[:, 1],
-                                 balance={o.states.index(a): o.states.index(b)
-                                          for a, b in scenario.effect.balance} or None)
+                                 balance={o.states.index(a): (tuple(o.states.index(b)
+                                                                    for b in to), shares)
+                                          for a, to, shares in scenario.effect.balance_shares()}
+                                 or None)
         check_probabilities(trans, "transition probability")
         return Tables(prob=None, trans=trans, rate=None, tidx=free.tidx, **free.common)
 

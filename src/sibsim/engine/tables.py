@@ -250,12 +250,17 @@ def apply_to_transitions(t0: np.ndarray, measure: str, eff: np.ndarray,
                          targets: list[tuple[int, int]],
                          scales: tuple[float, ...] = (),
                          out: np.ndarray | None = None,
-                         balance: dict[int, int] | None = None) -> np.ndarray:
+                         balance: dict[int, int | tuple[tuple[int, ...],
+                                                         tuple[float, ...] | None]]
+                         | None = None) -> np.ndarray:
     """Apply the effect to target transitions; balance each changed row on its diagonal, or
-    on the state ``balance[row]`` gives.
+    on what ``balance[row]`` gives: a state, or ``(states, shares)`` (the change split among
+    those states in those shares; ``shares`` None: in proportion to the row's probabilities
+    of the states in ``t0``, equal shares where they are all 0).
 
-    If the balancing probability would go negative, the changed targets are scaled so the row
-    sums to one and the balancing probability is zero. ``scales`` (one per target, optional)
+    If a balancing probability would go negative, the changed targets are scaled so the row
+    sums to one and the first balancing probability to run out is zero (for shares in
+    proportion, all of them). ``scales`` (one per target, optional)
     multiply the effect's strength for each target: ``eff ** scale`` for ratios, ``eff *
     scale`` for absolute changes. ``out``: an array shaped like ``t0`` (e.g. the treated half
     of the kernels' table) to write the matrices into and return, instead of a new one.
@@ -267,6 +272,11 @@ def apply_to_transitions(t0: np.ndarray, measure: str, eff: np.ndarray,
     >>> apply_to_transitions(t0, "rr", np.full((1, 1, 1), 0.5), [(0, 2)],
     ...                      balance={0: 1})[0, 0, 0, 0].tolist()   # to state 1, not 0
     [0.0, 0.95, 0.05]
+    >>> t0 = np.array([[[[[0.0, 0.6, 0.2, 0.2], *np.eye(4)[1:].tolist()]]]])
+    >>> half = apply_to_transitions(t0, "rr", np.full((1, 1, 1), 0.5), [(0, 3)],
+    ...                             balance={0: ((1, 2), None)})[0, 0, 0, 0]  # 3 to 1
+    >>> np.round(half, 12).tolist()
+    [0.0, 0.675, 0.225, 0.1]
     """
     if out is None:
         t1 = t0.copy()
@@ -286,7 +296,12 @@ def apply_to_transitions(t0: np.ndarray, measure: str, eff: np.ndarray,
             new = apply_to_probability(old, measure, per)
         else:
             new = apply_to_probability(old, measure, eff[..., None])
-        b = a if balance is None else balance.get(a, a)  # the state taking the change
+        b = a if balance is None else balance.get(a, a)  # the state(s) taking the change
+        if not isinstance(b, (int, np.integer)):
+            if len(b[0]) > 1:
+                t1[..., a, cols] = _share_change(t0, t1, a, old, new, *b)
+                continue
+            b = b[0][0]
         others = 1.0 - t0[..., a, b] - old.sum(-1)
         room = np.maximum(1.0 - others, 0.0)
         tot = new.sum(-1)
@@ -296,6 +311,36 @@ def apply_to_transitions(t0: np.ndarray, measure: str, eff: np.ndarray,
         t1[..., a, cols] = new
         t1[..., a, b] = np.maximum(1.0 - others - new.sum(-1), 0.0)
     return t1
+
+
+def _share_change(t0: np.ndarray, t1: np.ndarray, a: int, old: np.ndarray, new: np.ndarray,
+                  to: tuple[int, ...], shares: tuple[float, ...] | None) -> np.ndarray:
+    """Balance row ``a`` on the states ``to`` (more than one): write their probabilities into
+    ``t1`` and return the targets' new probabilities ``new`` (scaled down where a balancing
+    state would go negative). ``old``: the targets' probabilities in ``t0``; ``shares``: fixed
+    shares of the change (normalised to sum to 1), or None for shares in proportion to the
+    row's probabilities of ``to`` in ``t0`` (equal where those are all 0)."""
+    to_i = list(to)
+    pb = t0[..., a, to_i]  # (..., n): the balancing states' untreated probabilities
+    held = pb.sum(-1)
+    if shares is None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = np.where(held[..., None] > 0, pb / np.where(held > 0, held, 1.0)[..., None],
+                         1.0 / len(to))
+        limit = held  # they fall together: the largest fall of their total is all of it
+    else:
+        share = np.asarray(shares, dtype=float)
+        w = np.broadcast_to(share / share.sum(), pb.shape)
+        with np.errstate(divide="ignore", over="ignore"):  # the first to run out limits it
+            limit = np.where(w > 0, pb / np.where(w > 0, w, 1.0), np.inf).min(-1)
+    room = np.maximum(old.sum(-1) + limit, 0.0)  # the most the targets can hold together
+    tot = new.sum(-1)
+    with np.errstate(over="ignore"):  # room / a subnormal total: the branch not taken
+        scale = np.where(tot > room, room / np.where(tot > 0, tot, 1.0), 1.0)
+    new = new * scale[..., None]
+    change = old.sum(-1) - new.sum(-1)  # what the targets gave up (< 0: took)
+    t1[..., a, to_i] = np.maximum(pb + w * change[..., None], 0.0)
+    return new
 
 
 def cumulative_rows(trans: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from sibsim.spec.distributions import Distribution, require_support, within
 from sibsim.spec.toml import KeyProblem, Section, calendar_period, read_pairs
 from sibsim.spec.variant import Spec, param
 
-__all__ = ["MEASURES", "Effect"]
+__all__ = ["MEASURES", "SHARE_SUM_TOLERANCE", "Effect", "balance_states"]
 
 MEASURES = ("rr", "hr", "or", "absolute")
 
@@ -71,11 +72,61 @@ class _ByState(_ByStratum):
     what = "state"
 
 
-class _StateName(v.Constraint):
-    description = "a state name"
+#: Largest accepted distance of a row's balance shares from a sum of 1.
+SHARE_SUM_TOLERANCE = 1e-9
 
-    def __call__(self, field: str, value: object) -> str:
-        return v.name(field, value)
+
+def _is_pair(x: object) -> bool:
+    return isinstance(x, Sequence) and not isinstance(x, (str, bytes)) and len(x) == 2
+
+
+class _BalanceTo(v.Constraint):
+    """Where one row's change goes (``Effect.balance``): a state name (it takes all of it); a
+    mapping ``{state: share}`` (or ``(state, share)`` pairs; stored as a tuple of pairs) of
+    shares >= 0 summing to 1 within :data:`SHARE_SUM_TOLERANCE`; or a sequence of state names
+    (stored as a tuple), shared in proportion to the row's own untreated probabilities of
+    them."""
+
+    description = ("a state name, a table {state = share} of shares >= 0 that sum to 1, or a "
+                   "list of state names (shared in proportion to the row's probabilities)")
+
+    def __call__(self, field: str, value: object) -> str | tuple:
+        if isinstance(value, str):
+            return v.name(field, value)
+        if isinstance(value, Mapping):
+            items = list(value.items())
+        elif (isinstance(value, Sequence) and not isinstance(value, bytes) and value
+              and all(_is_pair(x) for x in value)):
+            items = [tuple(x) for x in value]
+        elif (isinstance(value, Sequence) and not isinstance(value, bytes) and value
+              and all(isinstance(x, str) for x in value)):
+            names = tuple(v.name(f"{field} state", x) for x in value)
+            v.unique(field, names, "states")
+            return names
+        else:
+            raise TypeError(str(v.fail(field, value, self.description)))
+        if not items:
+            raise v.fail(field, value, self.description)
+        shares = tuple((v.name(f"{field} state", k), v.real(f"{field}[{k}]", x, low=0.0,
+                                                             high=1.0))
+                       for k, x in items)
+        v.unique(field, [k for k, _ in shares], "states")
+        total = math.fsum(x for _, x in shares)
+        if abs(total - 1.0) > SHARE_SUM_TOLERANCE:
+            raise v.fail(field, dict(shares), f"shares that sum to 1 (within "
+                         f"{SHARE_SUM_TOLERANCE:g}); these sum to {total:.12g}")
+        return shares
+
+
+def balance_states(to: str | tuple) -> tuple[str, ...]:
+    """The states named by one row's ``Effect.balance`` value (see :class:`Effect`).
+
+    >>> balance_states("general"), balance_states((("general", 0.6), ("ready", 0.4)))
+    (('general',), ('general', 'ready'))
+    """
+    if isinstance(to, str):
+        return (to,)
+    return tuple(x if isinstance(x, str) else x[0] for x in to)
 
 
 def _read_table(sec: Section, key: str) -> dict[str, Any]:
@@ -152,13 +203,20 @@ class Effect(Spec):
         ratios and on the change for ``absolute``: target ``i`` gets ``value ** target_scale[i]``
         (a different effect per transition from one uncertain ``value``). Empty: 1 for every
         target.
-    balance : mapping of state -> state
-        Markov outcomes only: for a from-state of the targets, the state that takes the change
-        in its row instead of the diagonal (``{ready = "general"}``: an effect on leaving
-        "ready" for special education sends the children it keeps out to general education,
-        not back to "ready" for a second year). If that state's probability would go negative
-        the targets are scaled down as for the diagonal. Empty: every row balances on its
-        diagonal.
+    balance : mapping of state -> state, shares or states
+        Markov outcomes only: for a from-state of the targets, where the change in its row
+        goes instead of the diagonal. A state name takes all of it (``{ready = "general"}``:
+        an effect on leaving "ready" for special education sends the children it keeps out to
+        general education, not back to "ready" for a second year). A mapping ``{state:
+        share}`` splits it in fixed shares (>= 0, summing to 1 within 1e-9): ``{preschool =
+        {general = 0.6, ready = 0.4}}`` sends 60% of the children kept out to general
+        education, 40% to "ready". A list of states splits it in proportion to the row's own
+        untreated probabilities of them, in each draw, stratum and period: ``{preschool =
+        ["general", "ready"]}`` makes the children kept out "ready" at the rate of the others
+        who are not in special education. The row's own state may only be named alone. If a
+        state's probability would go negative (the targets rise), the targets are scaled down
+        until the first of them reaches 0, as for the diagonal. Empty: every row balances on
+        its diagonal.
 
     Examples
     --------
@@ -200,10 +258,10 @@ class Effect(Spec):
     target_scale: tuple[float, ...] = param(
         v.vector(v.interval(0.0, 100.0), min_len=0), default=(),
         doc="Markov: strength multiplier per target transition (log scale for ratios)")
-    balance: tuple[tuple[str, str], ...] = param(
-        _ByState(_StateName()), default=(), reader=_read_table,
-        doc="Markov: {from-state = state}: the state that takes the change in that row "
-            "(default: the diagonal)")
+    balance: tuple[tuple[str, str | tuple], ...] = param(
+        _ByState(_BalanceTo()), default=(), reader=_read_table,
+        doc="Markov: {from-state = state, {state = share, ...} or [state, ...]}: the "
+            "state(s) that take the change in that row (default: the diagonal)")
     by_stratum: tuple[tuple[str, float], ...] = param(
         _ByStratum(v.interval(0.0, 100.0)), default=(), reader=_read_table,
         doc="{stratum = multiplier}: strength by stratum (log scale for ratios); others 1")
@@ -217,13 +275,18 @@ class Effect(Spec):
             raise v.fail("Effect.target_scale", self.target_scale,
                          f"one multiplier per target ({len(self.targets)}), or none")
         rows = {a for a, _ in self.targets}
-        for a, b in self.balance:
+        for a, to in self.balance:
             if a not in rows:
                 raise v.fail("Effect.balance", a, "from-states of the targets: "
                              + ", ".join(repr(r) for r in sorted(rows)))
-            if (a, b) in self.targets:
-                raise v.fail(f"Effect.balance[{a}]", b, "a state that is not a target of "
-                             f"row {a!r} (it takes the change of the targets)")
+            for b in balance_states(to):
+                if (a, b) in self.targets:
+                    raise v.fail(f"Effect.balance[{a}]", b, "a state that is not a target of "
+                                 f"row {a!r} (it takes the change of the targets)")
+                if b == a and not isinstance(to, str):
+                    raise v.fail(f"Effect.balance[{a}]", b, f"states other than the row's own "
+                                 f"({a!r}) in shares or a list (its own state alone is the "
+                                 "default, the diagonal)")
         if self.measure != "absolute":
             require_support("Effect.value", self.value, 0.0, np.inf,  # type: ignore[arg-type]
                             f"a ratio ({self.measure})")
@@ -249,7 +312,35 @@ class Effect(Spec):
             rest = Section(sec.key, {k: x for k, x in sec.data.items() if k != key})
             rest.used.add(key)
             sec = rest
-        return super().from_toml(sec, **context)
+        try:
+            return super().from_toml(sec, **context)
+        except KeyProblem as err:  # a refused balance: at its own key, not the whole table
+            if err.key == sec.key and err.problem.startswith("Effect.balance"):
+                raise KeyProblem(sec.path("balance"), err.problem) from None
+            raise
+
+    def balance_shares(self) -> tuple[tuple[str, tuple[str, ...], tuple[float, ...] | None],
+                                      ...]:
+        """Each balanced row as ``(from-state, states, shares)``: the states that take its
+        change and their shares (summing to 1 within 1e-9), or ``None`` for shares in
+        proportion to the row's untreated probabilities of those states; a single state has
+        the share ``(1.0,)``.
+
+        >>> Effect("rr", 0.5, targets=(("a", "c"),), balance={"a": ["b", "d"]}).balance_shares()
+        (('a', ('b', 'd'), None),)
+        >>> Effect("rr", 0.5, targets=(("a", "c"),), balance={"a": {"b": 0.6, "d": 0.4}}
+        ...        ).balance_shares()
+        (('a', ('b', 'd'), (0.6, 0.4)),)
+        """
+        out = []
+        for a, to in self.balance:
+            if isinstance(to, str):
+                out.append((a, (to,), (1.0,)))
+            elif isinstance(to[0], str):
+                out.append((a, tuple(to), None))
+            else:
+                out.append((a, tuple(b for b, _ in to), tuple(float(x) for _, x in to)))
+        return tuple(out)
 
     @property
     def varies_by_stratum(self) -> bool:

@@ -380,8 +380,9 @@ class MarkovOutcome(Outcome):
         for a, b in effect.targets:
             v.choice("Effect.targets from-state", a, self.states)
             v.choice("Effect.targets to-state", b, self.states)
-        for a, b in effect.balance:
-            v.choice(f"Effect.balance[{a}]", b, self.states)
+        for a, to, _ in effect.balance_shares():
+            for b in to:
+                v.choice(f"Effect.balance[{a}]", b, self.states)
 
     def check_baseline(self, field: str, value: object) -> tuple[Matrix, ...]:
         """Validate one matrix or a list of matrices; return a tuple of matrices."""
