@@ -220,3 +220,35 @@ def test_cli_sensitivity_refuses_bad_input(tmp_path, capsys):
     assert main(["sensitivity", "peterborough", "--figure", str(tmp_path / "t.xyz")]) == 2
     err = capsys.readouterr().err
     assert err.count("sibsim: error:") == 2
+
+
+@pytest.mark.parametrize("name", ["chicago-cpc", "denver-housing", "koto-sib",
+                                  "massachusetts-roca", "nyc-able", "peterborough", "tyhy-sib",
+                                  "lapset-sib-2"])
+def test_the_chain_counterfactual_of_the_treated_arm_gives_the_same_money(name):
+    """The sensitivity chain computes the counterfactual of the treatment arm alone (its
+    baseline inputs overridden or not); the money must be what the whole counterfactual
+    (sibsim.money.sib.counterfactual) gives, bit for bit."""
+    from sibsim.analysis.sensitivity._common import Chain
+    from sibsim.money.sib import counterfactual, money_flows
+
+    deal = sibsim.load_scenario(name)
+    chain = Chain(deal, 30, 2)
+    whole = counterfactual(deal, 30, 2)
+    if deal.scenario.comparison is not None:
+        assert chain.cf.sizes["arm"] == 1 and whole.sizes["arm"] == 2
+    a = money_flows(deal, chain.ds, chain.cf)
+    b = money_flows(deal, chain.ds, whole)
+    for k in b.data_vars:
+        np.testing.assert_array_equal(a[k].values, b[k].values, err_msg=k)
+    # a baseline input set: its counterfactual follows it, again as the whole one would
+    scalar = set(chain.ds["parameter"].values)  # a Markov row is a vector: not one of them
+    name0 = next((k for k in deal.scenario.with_effect(None).parameters() if k in scalar), None)
+    if name0 is None:
+        return
+    x = np.full(30, float(chain.ds["parameter_value"].sel(parameter=name0).mean()))
+    _, ds, cf, _ = chain._inputs({name0: x})
+    whole = sibsim.simulate(deal.scenario.with_effect(None), 30, 2, engine="expected",
+                            progress=False, overrides={name0: x})
+    np.testing.assert_array_equal(cf["events"].sel(arm="treatment").values,
+                                  whole["events"].sel(arm="treatment").values)

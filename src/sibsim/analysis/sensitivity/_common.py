@@ -22,7 +22,7 @@ import copy
 import threading
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,7 @@ from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
 from sibsim.money.irr import irr
 from sibsim.money.payers import valued_states
-from sibsim.money.sib import EffectFree, counterfactual, effect_free, money_arrays, money_flows
+from sibsim.money.sib import EffectFree, effect_free, money_arrays, money_flows
 from sibsim.money.termination import interim_results
 from sibsim.money.uncertain import _holders, _walk, money_parameters, per_draw
 from sibsim.resources import check_draws_fit
@@ -192,7 +192,7 @@ class Chain:
             raise v.fail("deal", type(self.deal).__name__, "a Deal with money terms")
         check_draws_fit(self.deal, self.draws)
         self.ds = simulate(self.deal, self.draws, self.seed, engine=self.engine, progress=False)
-        self.cf = counterfactual(self.deal, self.draws, self.seed)
+        self.cf = self._counterfactual({})
         self.table = evaluate(self.ds, self.deal.evaluations, self.seed)
         self.interim = interim_results(self.deal, self.ds, self.seed)
         self.money = money_flows(self.deal, self.ds, self.cf, table=self.table,
@@ -267,11 +267,28 @@ class Chain:
         else:
             ds = simulate(self.deal, self.draws, self.seed, engine=self.engine, progress=False,
                           overrides=outcome_vals)
-        base = self.deal.scenario.with_effect(None)
-        params = base.parameters()
-        cf_over = {**outcome_overrides(self.deal.correlation, base, self.seed, 0, self.draws),
-                   **{k: x for k, x in outcome_vals.items() if k in params}}
+        params = self.deal.scenario.with_effect(None).parameters()
         cf = (self.cf if not any(k in params for k in outcome_vals) else
-              simulate(base, self.draws, self.seed, engine="expected", progress=False,
-                       overrides=cf_over))
+              self._counterfactual({k: x for k, x in outcome_vals.items() if k in params}))
         return deal, ds, cf, False
+
+    def _counterfactual(self, overrides: Mapping[str, np.ndarray]) -> xr.Dataset:
+        """:func:`~sibsim.money.sib.counterfactual` of the run, with ``overrides`` of baseline
+        parameters, for its treatment arm alone: the money chain reads no other (the
+        comparison arm's expected outcomes without the service are never used), and the
+        scenario without its comparison group gives the treatment arm's numbers bit for bit
+        (keyed streams; tests/test_sensitivity.py compares the money with that of the whole
+        counterfactual for every built-in scenario)."""
+        from sibsim.dataset.build import simulate
+
+        base = self.deal.scenario.with_effect(None)
+        over = {**(outcome_overrides(self.deal.correlation, base, self.seed, 0, self.draws)
+                   or {}), **overrides}
+        if base.comparison is None:
+            treated = base
+        else:
+            treated = replace(base, comparison=None)
+            names = treated.parameters()
+            over = {k: x for k, x in over.items() if k in names}
+        return simulate(treated, self.draws, self.seed, engine="expected", progress=False,
+                        overrides=over or None)
