@@ -54,7 +54,7 @@ def reference_trace(st_, tb, frailty_var, at_frailty, engaged_events):
                         for t in range(st_.entry[w], P):
                             if t > st_.entry[w]:
                                 for s in range(S):
-                                    moved = v[1][s] * tb.dropout[d]
+                                    moved = v[1][s] * tb.dropout[d, k]
                                     v[1][s] -= moved
                                     v[0][s] += moved
                             c = tb.tidx[w, t]

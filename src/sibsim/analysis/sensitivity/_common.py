@@ -39,7 +39,7 @@ from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
 from sibsim.money.irr import irr
 from sibsim.money.payers import valued_states
-from sibsim.money.sib import EffectFree, effect_free, money_arrays, money_flows
+from sibsim.money.sib import EffectFree, counterfactual, effect_free, money_arrays, money_flows
 from sibsim.money.termination import interim_results
 from sibsim.money.uncertain import _holders, _walk, money_parameters, per_draw
 from sibsim.resources import check_draws_fit
@@ -273,22 +273,16 @@ class Chain:
         return deal, ds, cf, False
 
     def _counterfactual(self, overrides: Mapping[str, np.ndarray]) -> xr.Dataset:
-        """:func:`~sibsim.money.sib.counterfactual` of the run, with ``overrides`` of baseline
-        parameters, for its treatment arm alone: the money chain reads no other (the
-        comparison arm's expected outcomes without the service are never used), and the
-        scenario without its comparison group gives the treatment arm's numbers bit for bit
-        (keyed streams; tests/test_sensitivity.py compares the money with that of the whole
-        counterfactual for every built-in scenario)."""
+        """:func:`~sibsim.money.sib.counterfactual` of the run (the treatment arm's), with
+        ``overrides`` of baseline parameters."""
         from sibsim.dataset.build import simulate
 
+        if not overrides:
+            return counterfactual(self.deal, self.draws, self.seed)
         base = self.deal.scenario.with_effect(None)
+        treated = base if base.comparison is None else replace(base, comparison=None)
+        names = treated.parameters()
         over = {**(outcome_overrides(self.deal.correlation, base, self.seed, 0, self.draws)
                    or {}), **overrides}
-        if base.comparison is None:
-            treated = base
-        else:
-            treated = replace(base, comparison=None)
-            names = treated.parameters()
-            over = {k: x for k, x in over.items() if k in names}
         return simulate(treated, self.draws, self.seed, engine="expected", progress=False,
-                        overrides=over or None)
+                        overrides={k: x for k, x in over.items() if k in names})
