@@ -334,3 +334,39 @@ def test_the_worked_example_of_scenario_format_gives_its_figures():
     assert got[0][0] == pytest.approx(12_404, rel=1e-12)
     assert got[1][0] == pytest.approx(12_530, rel=1e-12)
     assert got[0][-1] == pytest.approx(13_580, rel=1e-3)  # 0.7 x 0.92**59 of places served
+
+
+def test_a_count_by_state_refuses_it_in_a_file():
+    import re
+    import tomllib
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "scenario-format.md").read_text(
+        encoding="utf-8")
+    found = re.search(r"```toml\n(name = \"benefits\"\n.*?)```", text, re.S)
+    data = tomllib.loads(found.group(1))
+    parse_scenario(data)  # valid as written
+    data["outcome"][1]["effect"]["organisation"] = 0.9
+    with pytest.raises(ScenarioFileError) as info:
+        parse_scenario(data, source="t.toml")
+    assert ("Effect.organisation: got 'fixed(value=0.9)'; allowed: none for a counts_by_state "
+            "outcome") in str(info.value)
+
+
+def test_overrides_are_checked_and_the_treated_arm_again_is_the_full_run():
+    from sibsim.dataset.build import simulate_treated_again
+    from sibsim.engine.overrides import check_overrides
+
+    sc = counts_scenario(200, 3.0, 0.7, 0.6, 0.1, o=LogNormal.from_mean_sd(0.95, 0.03),
+                         horizon=3)
+    with pytest.raises(ValueError) as info:
+        check_overrides(sc, {"effect.organisation": np.array([0.5, -1.0])}, draws=2)
+    assert str(info.value).startswith("overrides[effect.organisation]: got -1.0 in draw 1; "
+                                      "allowed: a rate ratio")
+    at = {"effect.organisation": np.linspace(0.6, 1.2, 20)}
+    for engine in ("aggregate", "individual"):
+        base = simulate(sc, draws=20, seed=2, engine=engine, progress=False)
+        again = simulate_treated_again(sc, base, at)
+        full = simulate(sc, draws=20, seed=2, engine=engine, overrides=at, progress=False)
+        assert np.array_equal(again["events"].values, full["events"].values), engine
+        assert not np.array_equal(again["events"].values, base["events"].values), engine

@@ -218,19 +218,20 @@ class Effect(Spec):
         until the first of them reaches 0, as for the diagonal. Empty: every row balances on
         its diagonal.
     organisation : float or Distribution, optional
-        Count outcomes only: the **organisation-level effect**, a rate ratio (>= 0) for every
-        person of the treated arm who is *not* engaged with the service: those who never
-        engaged, those who dropped out, and newcomers who took a leaver's place (the cohort's
-        ``turnover``). It is the part of the service that works on the workplace rather than
-        on the person (e.g. an employer's work-ability management). Engaged people keep
-        ``value``, their whole effect; the comparison arm never gets it. It follows the
-        effect's strength over time like ``value`` does, on the log scale: in period ``t`` a
-        place of entry wave ``w`` has the rate ratio ``organisation ** strength``, the
-        strength at the wave's time since entry ``t - w`` (``onset``, ``duration``,
-        ``decay``) times ``by_wave`` and ``by_stratum``, and 1 from a stratum's
-        ``ends_by_stratum`` on (a newcomer holds a place of that wave, so the workplace
-        effect it finds is the wave's). ``None`` (the default): no organisation-level
-        effect, the same as 1. Uncertain: sampled once per draw as ``effect.organisation``.
+        Count outcomes only: the **organisation-level effect**, a rate ratio (>= 0, whatever
+        ``measure``) for every person of the treated arm who is *not* engaged with the
+        service: those who never engaged, those who dropped out, and newcomers who took a
+        leaver's place (the cohort's ``turnover``). It is the part of the service that works
+        on the workplace rather than on the person (e.g. an employer's work-ability
+        management). Engaged people keep ``value``, their whole effect; the comparison arm
+        never gets it. It follows the effect's strength over time like ``value`` does, on the
+        log scale: in period ``t`` a place of entry wave ``w`` has the rate ratio
+        ``organisation ** strength``, the strength at the wave's time since entry ``t - w``
+        (``onset``, ``duration``, ``decay``) times ``by_wave`` and ``by_stratum``, and 1 from
+        a stratum's ``ends_by_stratum`` on (a newcomer holds a place of that wave, so the
+        workplace effect it finds is the wave's). ``None`` (the default): no
+        organisation-level effect, the same as 1. Uncertain: sampled once per draw as
+        ``effect.organisation``.
 
     Examples
     --------
