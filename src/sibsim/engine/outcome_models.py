@@ -67,6 +67,7 @@ from sibsim.engine.tables import (
     markov_frailty_transitions,
     matrices,
     profile_values,
+    scaled_effect,
     stratum_baselines,
 )
 from sibsim.spec.distributions import Dirichlet
@@ -75,7 +76,8 @@ from sibsim.spec.scenario import Scenario
 from sibsim.spec.variant import Registry
 
 __all__ = ["OUTCOME_MODELS", "BinaryModel", "CountModel", "EffectFreeTables", "MarkovModel",
-           "OutcomeModel", "TransitionModel", "binary_occupancy", "model_of"]
+           "OutcomeModel", "TransitionModel", "binary_occupancy", "model_of",
+           "organisation_rates"]
 
 #: Engine models of the outcome kinds, by the same ``kind`` as ``OUTCOME_KINDS``.
 OUTCOME_MODELS = Registry("outcome model")
@@ -95,6 +97,9 @@ class EffectFreeTables(NamedTuple):
     tidx: np.ndarray  #: (W, P) table column of each wave and period
     strength: np.ndarray  #: (K', C) the effect's strength in each column (K' = 1 or K strata)
     untreated: Any  #: the not-engaged table: rates or probabilities (D, K, C), matrices
+    #: counts with ``Effect.organisation``: the treated arm's not-engaged rates (D, K, C) (the
+    #: organisation-level effect at each column's strength); None without it
+    organisation: np.ndarray | None = None
 
 
 class OutcomeModel:
@@ -295,8 +300,9 @@ class BinaryModel(TransitionModel):
 
 @OUTCOME_MODELS.register
 class CountModel(OutcomeModel):
-    """Count outcomes: a rate table ``rate (D, 2, K, C)`` and a negative-binomial shape per draw;
-    no states."""
+    """Count outcomes: a rate table ``rate (D, 2, K, C)`` (``(D, 3, K, C)`` with
+    ``Effect.organisation``: the treated arm's people not engaged at level 2) and a
+    negative-binomial shape per draw; no states."""
 
     kind: ClassVar[str] = "counts"
 
@@ -320,22 +326,34 @@ class CountModel(OutcomeModel):
         tidx, bidx, strength = columns(scenario, mult.size)
         base = np.stack(stratum_baselines(scenario, params, "rate"), axis=1)
         r0 = base[:, :, None] * mult[bidx][None, None, :]
-        return EffectFreeTables(common, tidx, strength, r0)
+        return EffectFreeTables(common, tidx, strength, r0,
+                                organisation_rates(scenario, params, r0, strength))
 
     def tables_at_effect(self, free, params, D):
+        """As :meth:`OutcomeModel.tables_at_effect`; with ``Effect.organisation`` the rate table
+        has a third level, ``rate[:, 2]``: the treated arm's people who are not engaged (the
+        kernels read it instead of ``rate[:, 0]`` for them)."""
         scenario, r0, common = self.scenario, free.untreated, free.common
         eff = effect_by_column(scenario, params, free.strength)
         sizes = np.array(scenario.group_sizes())
+        org = free.organisation
+        levels = 2 if org is None else 3
         if eff is not None and r0.dtype == np.float64 and eff.dtype == np.float64:
             # one pass: the tables, their check and each draw's largest rate (the same bits)
-            rate, top = np.empty((r0.shape[0], 2, *r0.shape[1:])), np.empty(r0.shape[:2])
-            if not rates_at_effect(r0, eff, scenario.effect.measure in ("rr", "hr"),
-                                   MAX_RATE, rate, top):
+            rate, top = np.empty((r0.shape[0], levels, *r0.shape[1:])), np.empty(r0.shape[:2])
+            ok = rates_at_effect(r0, eff, scenario.effect.measure in ("rr", "hr"), MAX_RATE,
+                                 rate, top)
+            if org is not None:
+                rate[:, 2] = org
+                top = np.maximum(top, org.max(axis=2))
+                ok = ok and bool(np.isfinite(org).all() and org.max(initial=0.0) <= MAX_RATE)
+            if not ok:
                 check_rates(rate)  # refuses them, naming the value
             check_expected_counts(rate, common["nb_shape"], sizes, top_rate=top)
             return Tables(prob=None, trans=None, rate=rate, tidx=free.tidx, **common)
         r1 = r0 if eff is None else apply_to_rate(r0, scenario.effect.measure, eff)
-        rate = np.ascontiguousarray(np.stack([r0, r1], axis=1))
+        rate = np.ascontiguousarray(np.stack([r0, r1] if org is None else [r0, r1, org],
+                                             axis=1))
         check_rates(rate)
         check_expected_counts(rate, common["nb_shape"], sizes)
         return Tables(prob=None, trans=None, rate=rate, tidx=free.tidx, **common)
@@ -437,6 +455,28 @@ class MarkovModel(TransitionModel):
         _ind.markov_individual(JumpTables(cum, q, qcum), chain(st), groups(st, tb),
                                service(st, tb), _individual_streams(st, seed, draw0),
                                float(frailty_var), tallies(ev, en, evj), Occupancy(occ, eocc))
+
+
+def organisation_rates(scenario: Scenario, params: dict[str, np.ndarray], r0: np.ndarray,
+                       strength: np.ndarray) -> np.ndarray | None:
+    """The treated arm's not-engaged rates ``(D, K, C)`` under ``Effect.organisation`` (None
+    without it): the untreated rates ``r0 (D, K, C)`` times the organisation ratio at each
+    column's strength ``strength (K', C)`` (``o ** strength``, 1 at strength 0), where ``r0 >
+    0``.
+
+    >>> import sibsim
+    >>> sc = sibsim.Scenario(cohort=sibsim.Cohort(size=10), outcome=sibsim.CountOutcome(2.0),
+    ...                      effect=sibsim.Effect("rr", 0.8, organisation=0.81), horizon=2)
+    >>> organisation_rates(sc, {"effect.organisation": np.array([0.81])},
+    ...                    np.full((1, 1, 3), 2.0), np.array([[0.0, 0.5, 1.0]])).tolist()
+    [[[2.0, 1.8, 1.62]]]
+    """
+    effect = scenario.effect
+    if effect is None or effect.organisation is None:
+        return None
+    o = np.asarray(params["effect.organisation"], dtype=float)
+    ratio = scaled_effect("rr", o[:, None, None], strength[None, :, :])
+    return np.ascontiguousarray(apply_to_rate(r0, "rr", ratio))
 
 
 def tallies(ev: np.ndarray, en: np.ndarray, evj: np.ndarray | None = None) -> Tallies:

@@ -48,7 +48,7 @@ class Tables:
 
     prob: np.ndarray | None  # binary: (D, 2, K, C) event probability
     trans: np.ndarray | None  # binary/markov: (D, 2, K, C, S, S)
-    rate: np.ndarray | None  # counts: (D, 2, K, C)
+    rate: np.ndarray | None  # counts: (D, 2, K, C); (D, 3, K, C) with an organisation effect
     tidx: np.ndarray  # (W, P): column of each wave and calendar period
     nb_shape: np.ndarray  # (D,), inf for Poisson
     engage: np.ndarray  # (D,)

@@ -132,6 +132,9 @@ class Outcome(Spec):
     kind: ClassVar[str] = ""
     #: Name of the field that holds the baseline (probability, rate or transitions).
     baseline_field: ClassVar[str] = ""
+    #: The engine gives the treated arm's people who are not engaged ``Effect.organisation``
+    #: (an organisation-level effect; count outcomes).
+    organisation_effect: ClassVar[bool] = False
     clock: str
 
     @property
@@ -165,9 +168,18 @@ class Outcome(Spec):
 
         By default the effect acts on the kind's event, so it takes no ``targets``.
         """
+        self.check_organisation(effect)
         if effect.targets:
             raise v.fail("Effect.targets", effect.targets,
                          f"no targets for a {self.kind} outcome (the effect acts on its event)")
+
+    def check_organisation(self, effect: Effect) -> None:
+        """Refuse ``Effect.organisation`` unless this kind takes it
+        (:attr:`organisation_effect`)."""
+        if effect.organisation is not None and not self.organisation_effect:
+            raise v.fail("Effect.organisation", effect.organisation.describe(),
+                         f"none for a {self.kind} outcome (an organisation-level rate ratio "
+                         "is for count outcomes)")
 
     def parameters(self, prefix: str = "baseline") -> dict[str, Distribution]:
         """Uncertain inputs of this process, by parameter name (sampled once per draw)."""
@@ -254,6 +266,7 @@ class CountOutcome(Outcome):
 
     kind: ClassVar[str] = "counts"
     baseline_field: ClassVar[str] = "rate"
+    organisation_effect: ClassVar[bool] = True
 
     rate: float | Distribution = param(_RATE, uncertain=True,
                                        doc="mean events per person-period, >= 0")
@@ -374,6 +387,7 @@ class MarkovOutcome(Outcome):
 
     def check_effect(self, effect: Effect) -> None:
         """A Markov effect acts on named transitions: ``targets`` must name this chain's states."""
+        self.check_organisation(effect)
         if not effect.targets:
             raise v.fail("Effect.targets", effect.targets,
                          "at least one (from, to) transition for a Markov outcome")

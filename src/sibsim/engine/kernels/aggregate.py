@@ -116,9 +116,12 @@ def counts_aggregate(tables, groups, service, streams, out):
     to seed), one per ``(draw, arm, wave, stratum)``. ``rate`` and ``nb_shape`` are in ``tables``
     (:class:`~sibsim.engine.kernels.arrays.CountTables`); writes ``out``
     (:class:`~sibsim.engine.kernels.arrays.Tallies`; the engaged sub-cohort's count is its own
-    draw, so ``out.engaged_events`` needs no extra random numbers).
+    draw, so ``out.engaged_events`` needs no extra random numbers). A rate table with a third
+    level (an organisation-level effect) gives the treated arm's people who are not engaged
+    ``rate[d, 2, k, c]`` instead of ``rate[d, 0, k, c]`` (the same random numbers).
     """
     rate, nb_shape = tables.rate, tables.nb_shape
+    organisation = rate.shape[1] > 2
     sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
     engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
     seed, draw0, purpose = streams.seed, streams.draw0, streams.purpose
@@ -132,6 +135,7 @@ def counts_aggregate(tables, groups, service, streams, out):
         d, a, w, k = group_of(task, A, W, K)
         s0, s1 = stream_state(seed, purpose, draw0 + d, a * 65536 + w, k, 0)
         treated = has_effect and a == 0
+        j0 = 2 if treated and organisation else 0  # the not-engaged people's level
         n = sizes[a, w, k]
         n1 = 0
         if treated:
@@ -149,7 +153,7 @@ def counts_aggregate(tables, groups, service, streams, out):
             eev = 0
             for j in range(2):
                 nj = n0 if j == 0 else n1
-                lam = rate[d, j, k, tidx[w, t]]
+                lam = rate[d, j if j == 1 else j0, k, tidx[w, t]]
                 if nj == 0 or lam <= 0.0:
                     continue
                 if negbin:

@@ -132,7 +132,11 @@ class BinaryTables(NamedTuple):
 class CountTables(NamedTuple):
     """A count outcome."""
 
-    rate: FloatArray  #: (D, 2, K, C) mean count per person-period
+    #: (D, 2, K, C) mean count per person-period, by engagement level; (D, 3, K, C) with an
+    #: organisation-level effect (``Effect.organisation``): level 2 is the rate of the treated
+    #: arm's people who are not engaged, read instead of level 0 for them (the comparison arm
+    #: and every arm without an effect read level 0)
+    rate: FloatArray
     nb_shape: FloatArray  #: (D,) negative-binomial shape; ``inf`` (or <= 0) for Poisson
 
 

@@ -327,9 +327,13 @@ def counts_individual(tables, groups, service, streams, frailty_var, out):
     (``inf`` or ``<= 0`` for Poisson). Counts are drawn by inversion, so for a fixed seed they
     never decrease when the rate grows (common random numbers are monotone in the effect).
     Both are in ``tables`` (:class:`CountTables`); writes ``out`` (:class:`Tallies`;
-    ``out.engaged_events``, unless zero-size, the counts of people engaged in the period).
+    ``out.engaged_events``, unless zero-size, the counts of people engaged in the period). A
+    rate table with a third level (an organisation-level effect) gives the treated arm's people
+    who are not engaged ``rate[d, 2, k, c]`` instead of ``rate[d, 0, k, c]`` (the same random
+    numbers).
     """
     rate, nb_shape = tables.rate, tables.nb_shape
+    organisation = rate.shape[1] > 2
     events_out, engaged_out, evj_out = out.events, out.engaged, out.engaged_events
     keep_evj = evj_out.shape[0] > 0
     sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
@@ -348,6 +352,7 @@ def counts_individual(tables, groups, service, streams, frailty_var, out):
         en = np.zeros(P, np.int64)
         evj = np.zeros(P, np.int64)  # events of the engaged
         treated = has_effect and a == 0
+        j0 = 2 if treated and organisation else 0  # the not-engaged people's level
         p_eng = engage[d]
         p_drop = dropout[d, k]
         shape = nb_shape[d]
@@ -368,7 +373,7 @@ def counts_individual(tables, groups, service, streams, frailty_var, out):
                         if u < p_drop:
                             j = 0
                     en[t] += j
-                    lam = rate[d, j, k, tidx[w, t]] * z
+                    lam = rate[d, j if j == 1 else j0, k, tidx[w, t]] * z
                     if negbin:
                         s0, s1, g = gamma(s0, s1, shape)
                         lam *= g / shape

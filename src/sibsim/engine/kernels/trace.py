@@ -141,7 +141,9 @@ def counts_trace(rate, groups, service, out):
     """Expected event counts: people present times the rate of their engagement level.
 
     Frailty and negative-binomial dispersion have mean 1, so they do not change the mean.
-    Engaged participants drop out at the start of each period after their first. Writes
+    Engaged participants drop out at the start of each period after their first. A rate table
+    with a third level (an organisation-level effect) gives the treated arm's people who are not
+    engaged ``rate[d, 2, k, c]`` instead of ``rate[d, 0, k, c]``. Writes
     ``out`` (:class:`~sibsim.engine.kernels.arrays.Tallies`, float64; ``out.engaged_events``
     unless zero-size: the engaged people's expected counts).
     """
@@ -150,11 +152,13 @@ def counts_trace(rate, groups, service, out):
     events_out, engaged_out, eev_out = out.events, out.engaged, out.engaged_events
     keep_eev = eev_out.shape[0] > 0
     D = rate.shape[0]
+    organisation = rate.shape[1] > 2
     P = tidx.shape[1]
     A, W, K = sizes.shape
     for d in prange(D):
         for a in range(A):
             treated = has_effect and a == 0
+            j0 = 2 if treated and organisation else 0  # the not-engaged people's level
             for w in range(W):
                 e = entry[w]
                 for k in range(K):
@@ -164,7 +168,7 @@ def counts_trace(rate, groups, service, out):
                         if t > e:
                             n1 *= 1.0 - dropout[d, k]
                         c = tidx[w, t]
-                        events_out[d, a, w, k, t] = ((n - n1) * rate[d, 0, k, c]
+                        events_out[d, a, w, k, t] = ((n - n1) * rate[d, j0, k, c]
                                                      + n1 * rate[d, 1, k, c])
                         engaged_out[d, a, w, k, t] = n1
                         if keep_eev:
