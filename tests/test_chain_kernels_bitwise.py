@@ -83,6 +83,32 @@ def test_strata_window_sums_is_sum_strata_then_masked_period_sums(seed: int) -> 
     assert same(got, want)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_strata_window_sums_of_one_stratum_reads_its_row(seed: int) -> None:
+    """The one-stratum path (no strata sum in between) gives the two kernels' numbers, on the
+    treated arm's strided view of an outcome array, with -0.0, infinities and NaN in it, and
+    over windows of fewer and more than 8 periods (numpy's two pairwise paths)."""
+    rng = np.random.default_rng(seed)
+    D, W, S, P = 300, int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 30))
+    arms = _values(rng, (D, 2, W, S, P))
+    arms[rng.random(arms.shape) < 0.01] = np.inf
+    arms[rng.random(arms.shape) < 0.01] = np.nan
+    x = arms[:, 0]  # not contiguous, as the evaluation reads it
+    mask = (rng.random((W, P)) < 0.7).astype(np.float64)
+    mask[rng.random((W, P)) < 0.2] = -1.5  # any weights, not only 0 and 1
+    for s in range(S):
+        strata = np.array([s], dtype=np.int64)
+        units = np.empty((D, W, P))
+        sum_strata(x, strata, units)
+        want = np.empty((D, W))
+        masked_period_sums(units, mask, want)
+        with np.errstate(invalid="ignore"):
+            assert same(want, (units * mask[None]).sum(-1))
+        got = np.empty((D, W))
+        strata_window_sums(x, strata, mask, got)
+        assert same(got, want)
+
+
 @pytest.mark.parametrize("multiplicative", [True, False])
 @pytest.mark.parametrize("seed", range(4))
 def test_rates_at_effect_is_apply_to_rate_stacked(multiplicative: bool, seed: int) -> None:
