@@ -4,6 +4,7 @@ and caps that are infinite (issue 8, section 8: a faster break-even search chang
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -15,9 +16,11 @@ from sibsim.analysis.breakeven import _npv
 from sibsim.analysis.metrics import present_value
 from sibsim.engine.kernels.rates import rates_at_effect
 from sibsim.engine.tables import apply_to_rate
+from sibsim.money._arrays import sum_axis1
 from sibsim.money.kernels.chain import (
     LedgerArrays,
     book_due,
+    breakeven_totals,
     discounted_sums,
     masked_period_sums,
     pick_measured,
@@ -109,6 +112,28 @@ def test_strata_window_sums_of_one_stratum_reads_its_row(seed: int) -> None:
         assert same(got, want)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_breakeven_totals_are_the_numpy_sums(seed: int) -> None:
+    """The break-even search's one pass over an effect's money arrays gives what its numpy
+    steps gave: the investors' flows, capital invested and received, the commissioner's
+    discounted and total net savings, over horizons of fewer and more than 8 periods."""
+    rng = np.random.default_rng(seed)
+    D, n_tr, P = 250, int(rng.integers(1, 4)), int(rng.integers(1, 40))
+    flow = _values(rng, (D, n_tr + 4, P))
+    drawdown = _values(rng, (D, n_tr, P))
+    net = _values(rng, (D, P))
+    disc = (1.0 + float(rng.uniform(0.0, 0.1))) ** -np.arange(P)
+    row = int(rng.integers(0, n_tr))
+    pick = [1 + row] + ([] if seed % 2 else [n_tr + 1])  # a deferred fee's party, some runs
+    out = (np.empty((D, P)), np.empty(D), np.empty(D), np.empty(D), np.empty(D))
+    breakeven_totals(flow, np.array(pick, dtype=np.int64), drawdown, row, net, disc, *out)
+    received = (flow[:, 1:1 + n_tr] + drawdown)[:, [row]].sum((1, 2))
+    want = (sum_axis1(flow, pick), drawdown[:, [row]].sum((1, 2)), received,
+            present_value(net, disc), net.sum(-1))
+    for got, expected in zip(out, want, strict=True):
+        assert same(got, expected)
+
+
 @pytest.mark.parametrize("multiplicative", [True, False])
 @pytest.mark.parametrize("seed", range(4))
 def test_rates_at_effect_is_apply_to_rate_stacked(multiplicative: bool, seed: int) -> None:
@@ -128,10 +153,13 @@ def test_rates_at_effect_is_apply_to_rate_stacked(multiplicative: bool, seed: in
                                rate, top)  # above the largest rate allowed
 
 
+_COMMIT = PaymentLedger.commit
+
+
 def _numpy_commit(ledger: PaymentLedger, k, m, due, period, beyond, metric_cap) -> None:
     """PaymentLedger.commit's numpy steps (the path without the kernel)."""
     ledger._kernel = False
-    ledger.commit(k, m, due, period, beyond, metric_cap)
+    _COMMIT(ledger, k, m, due, period, beyond, metric_cap)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -153,6 +181,66 @@ def test_book_due_is_the_ledgers_numpy_steps(seed: int) -> None:
         _numpy_commit(numpy_, k, m, due, period, beyond, metric_cap)
     for name in LedgerArrays._fields:
         assert same(getattr(kernel, name), getattr(numpy_, name)), name
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_book_trigger_is_trigger_due_then_commit(seed: int, monkeypatch) -> None:
+    """A contract's payments with each trigger priced, capped and booked in one pass
+    (book_trigger) are those of the numpy steps (_trigger_due, then the ledger's numpy
+    commit): thresholds, ceilings, pooled top-ups, per-person, metric, per-period and total
+    caps, with effects on both sides of the thresholds and negative units and zeros."""
+    from sibsim.money.contract import Caps, Contract, MetricTerms
+    from sibsim.money.payment_ledger import compute_payments
+    from sibsim.money.pricing import PricePerUnit
+    from sibsim.money.results import EvaluationTable
+
+    rng = np.random.default_rng(seed)
+    D, P = 300, 6
+
+    def rule() -> PricePerUnit:
+        ceiling = None if rng.random() < 0.5 else float(rng.uniform(0.2, 0.6))
+        threshold = None if rng.random() < 0.3 else float(rng.uniform(0.0, 0.15))
+        return PricePerUnit(price=float(rng.choice([1000.0, 12500.0, 3.0])),
+                            threshold=threshold, ceiling=ceiling)
+
+    def maybe(lo: float, hi: float) -> float | None:
+        return None if rng.random() < 0.5 else float(rng.uniform(lo, hi))
+
+    terms = tuple(MetricTerms(metric=m, rule=rule(), pooled_rule=rule(),
+                              cap=maybe(5e4, 5e5), per_person_cap=maybe(10.0, 200.0))
+                  for m in ("a", "b"))
+    caps = Caps(per_period=None if rng.random() < 0.5 else tuple(
+                    float(x) for x in rng.uniform(1e4, 2e5, P)),
+                per_person=maybe(20.0, 300.0), total=maybe(1e5, 1e6))
+    contract = Contract(terms=terms, caps=caps, lag=int(rng.integers(0, 2)))
+    K = 7
+    effect = rng.normal(0.1, 0.3, (D, K))
+    effect[rng.random((D, K)) < 0.1] = 0.0
+    units = _values(rng, (D, K)) * 10.0
+    table = EvaluationTable(
+        metric=tuple(str(rng.choice(["a", "b"])) for _ in range(K)),
+        period=tuple(int(x) for x in rng.integers(0, P + 1, K)),
+        cumulative=tuple(bool(x) for x in rng.random(K) < 0.4),
+        participants=tuple(int(x) for x in rng.integers(1, 500, K)),
+        measured_effect=effect, units=units, avoided_cost=np.abs(units),
+        gate=rng.random((D, K)) < 0.8)
+    fast = compute_payments(contract, table, P)
+    monkeypatch.setattr(PaymentLedger, "book_trigger", lambda *a: False)
+    monkeypatch.setattr(PaymentLedger, "commit", _numpy_commit)
+    slow = compute_payments(contract, table, P)
+    for name in ("total", "by_metric", "by_trigger", "beyond_horizon"):
+        assert same(getattr(fast, name), getattr(slow, name)), name
+    assert np.any(fast.total > 0)  # something was paid
+
+
+def test_price_per_unit_with_per_draw_terms_has_no_kernel_form() -> None:
+    from sibsim.money.pricing import PricePerUnit
+
+    rule = PricePerUnit(price=1000.0, threshold=0.1)
+    assert rule.kernel_terms() is not None
+    per_draw = copy.copy(rule)  # per-draw values set in Python (a sensitivity run's inputs)
+    object.__setattr__(per_draw, "price", np.array([1000.0, 900.0]))
+    assert per_draw.kernel_terms() is None
 
 
 def test_book_due_takes_the_arrays_it_updates() -> None:

@@ -25,10 +25,10 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["PAIRWISE_BLOCK", "LedgerArrays", "TriggerTerms", "apply_payer_caps", "book_due",
-           "discounted_sums", "masked_period_sums", "measure_trigger",
-           "payer_flows", "pick_measured", "strata_window_sums", "sum_strata",
-           "sum_waves_strata"]
+__all__ = ["PAIRWISE_BLOCK", "LedgerArrays", "PriceTerms", "TriggerTerms", "apply_payer_caps",
+           "book_due", "book_trigger", "breakeven_totals", "discounted_sums",
+           "masked_period_sums", "measure_trigger", "payer_flows", "pick_measured",
+           "strata_window_sums", "sum_strata", "sum_waves_strata"]
 
 FloatArray = NDArray[np.float64]
 
@@ -371,6 +371,50 @@ def discounted_sums(flows: FloatArray, disc: FloatArray, out: FloatArray) -> Non
         out[d] = acc
 
 
+@numba.njit(cache=True, nogil=True)
+def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatArray, row: int,
+                     net: FloatArray, disc: FloatArray, investor_flows: FloatArray,
+                     invested: FloatArray, received: FloatArray, commissioner_pv: FloatArray,
+                     net_total: FloatArray) -> None:
+    """What the break-even search reads of one effect's money arrays, in one pass over draws.
+
+    ``flow`` (D, parties, P) and ``drawdown`` (D, tranches, P) in currency: the waterfall's
+    flows and drawdowns; ``pick``: the parties of the investors' tranches; ``row``: the one
+    investor tranche (its party is ``pick[0]``); ``net`` (D, P): the commissioner's net
+    savings; ``disc`` (P,): discount factors. Writes, per draw ``d``:
+
+    * ``investor_flows`` (D, P): ``sum_axis1(flow, pick)`` (0.0 plus each party's flow in
+      the order of ``pick``);
+    * ``invested`` (D,): ``drawdown[:, [row]].sum((1, 2))``;
+    * ``received`` (D,): ``(flow[:, [pick[0]]] + drawdown[:, [row]]).sum((1, 2))``, the
+      tranche's ``investor_received`` summed;
+    * ``commissioner_pv`` (D,): :func:`discounted_sums` of ``net`` at ``disc``;
+    * ``net_total`` (D,): ``net.sum(-1)``;
+
+    each sum over periods in numpy's pairwise order (:func:`_masked_sum` with weights 1.0:
+    ``x * 1.0`` is ``x``), so the same numbers bit for bit. For P <= :data:`PAIRWISE_BLOCK`
+    and one investor tranche (numpy sums several tranches' periods in another order).
+    """
+    n_draws, n_periods = net.shape
+    ones = np.ones(n_periods)
+    row_sum = np.empty(n_periods)
+    party = pick[0]
+    for d in range(n_draws):
+        for p in range(n_periods):
+            acc = 0.0
+            for k in range(pick.shape[0]):
+                acc += flow[d, pick[k], p]
+            investor_flows[d, p] = acc
+            row_sum[p] = flow[d, party, p] + drawdown[d, row, p]
+        invested[d] = _masked_sum(drawdown[d, row], ones)
+        received[d] = _masked_sum(row_sum, ones)
+        net_total[d] = _masked_sum(net[d], ones)
+        acc = net[d, 0] * disc[0]
+        for t in range(1, n_periods):
+            acc = acc + net[d, t] * disc[t]
+        commissioner_pv[d] = acc
+
+
 class LedgerArrays(NamedTuple):
     """The running totals of :class:`sibsim.money.payment_ledger.PaymentLedger` that
     :func:`book_due` updates (currency)."""
@@ -394,23 +438,77 @@ def book_due(due: FloatArray, m: int, k: int, period: int, beyond: bool, metric_
     and the payment period's cap (``inf``: none, skipped as there); ``period`` -1: after the
     horizon (dropped); ``k`` -1: a rate card's payment (no trigger).
     """
-    by_metric, by_trigger, o_beyond = ledger.by_metric, ledger.by_trigger, ledger.beyond
-    committed_metric, committed_total = ledger.committed_metric, ledger.committed_total
-    paid_in_period = ledger.paid_in_period
     for d in range(due.shape[0]):
-        x = due[d]
-        if metric_cap < np.inf:
-            x = _np_minimum(x, _np_maximum(metric_cap - committed_metric[d, m], 0.0))
-        if total_cap < np.inf:
-            x = _np_minimum(x, _np_maximum(total_cap - committed_total[d], 0.0))
-        if period >= 0:
-            if period_cap < np.inf:
-                x = _np_minimum(x, _np_maximum(period_cap - paid_in_period[d, period], 0.0))
-            paid_in_period[d, period] += x
-            by_metric[d, m, period] += x
-        if beyond:
-            o_beyond[d, m] += x
-        if k >= 0:
-            by_trigger[d, k] = x
-        committed_metric[d, m] += x
-        committed_total[d] += x
+        _book_one(due[d], d, m, k, period, beyond, metric_cap, total_cap, period_cap, ledger)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _book_one(x: float, d: int, m: int, k: int, period: int, beyond: bool, metric_cap: float,
+              total_cap: float, period_cap: float, ledger: LedgerArrays) -> None:
+    """Book draw ``d``'s amount ``x`` (:func:`book_due`)."""
+    committed_metric, committed_total = ledger.committed_metric, ledger.committed_total
+    if metric_cap < np.inf:
+        x = _np_minimum(x, _np_maximum(metric_cap - committed_metric[d, m], 0.0))
+    if total_cap < np.inf:
+        x = _np_minimum(x, _np_maximum(total_cap - committed_total[d], 0.0))
+    if period >= 0:
+        paid_in_period = ledger.paid_in_period
+        if period_cap < np.inf:
+            x = _np_minimum(x, _np_maximum(period_cap - paid_in_period[d, period], 0.0))
+        paid_in_period[d, period] += x
+        ledger.by_metric[d, m, period] += x
+    if beyond:
+        ledger.beyond[d, m] += x
+    if k >= 0:
+        ledger.by_trigger[d, k] = x
+    committed_metric[d, m] += x
+    committed_total[d] += x
+
+
+class PriceTerms(NamedTuple):
+    """A pricing rule as scalars (:meth:`sibsim.money.pricing.PricingRule.kernel_terms`):
+    ``price x max(units, 0)``, scaled by ``ceiling / effect`` where the measured effect is
+    above a ``ceiling``, and 0 where it is not ``>= threshold``."""
+
+    price: float  #: currency per outcome unit
+    has_ceiling: bool  #: a ceiling on the measured effect
+    ceiling: float  #: that ceiling (fraction; read when has_ceiling)
+    has_threshold: bool  #: a threshold on the measured effect
+    threshold: float  #: that threshold (fraction; read when has_threshold)
+
+
+@numba.njit(cache=True, nogil=True)
+def book_trigger(effect: FloatArray, units: FloatArray, gate: NDArray[np.bool_],
+                 rule: PriceTerms, per_person: float, cumulative: bool, m: int, k: int,
+                 period: int, beyond: bool, metric_cap: float, total_cap: float,
+                 period_cap: float, ledger: LedgerArrays) -> None:
+    """What one trigger is due, capped and booked, draw by draw: the numpy steps of
+    :meth:`sibsim.money.pricing.PricePerUnit.due`, :func:`sibsim.money.payment_ledger._trigger_due`
+    and :func:`book_due`, in their order, so the same numbers bit for bit.
+
+    ``effect``, ``units`` (D,): the trigger's measured effect (fraction) and outcome units;
+    ``gate`` (D,): its gate; ``rule``: the pricing rule's scalars; ``per_person``: the
+    per-person cap times the trigger's participants (currency; ``inf``: none);
+    ``cumulative``: a pooled trigger, which pays what is due beyond what the metric committed
+    before. Per draw::
+
+        amount = price * max(units, 0)  [* (ceiling / effect) where effect > ceiling]
+        amount = amount where effect >= threshold, else 0.0
+        due = max(amount, 0.0) where gate and amount is finite, else 0.0
+        due = min(due, per_person);  due = max(due - committed[m], 0.0)  (cumulative)
+
+    then :func:`book_due`'s caps and booking.
+    """
+    committed_metric = ledger.committed_metric
+    for d in range(units.shape[0]):
+        amount = rule.price * _np_maximum(units[d], 0.0)
+        if rule.has_ceiling and effect[d] > rule.ceiling:
+            amount = amount * (rule.ceiling / effect[d])
+        if rule.has_threshold and not effect[d] >= rule.threshold:
+            amount = 0.0
+        due = _np_maximum(amount, 0.0) if gate[d] and np.isfinite(amount) else 0.0
+        if per_person < np.inf:
+            due = _np_minimum(due, per_person)
+        if cumulative:
+            due = _np_maximum(due - committed_metric[d, m], 0.0)
+        _book_one(due, d, m, k, period, beyond, metric_cap, total_cap, period_cap, ledger)
