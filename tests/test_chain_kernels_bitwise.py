@@ -19,11 +19,13 @@ from sibsim.engine.tables import apply_to_rate
 from sibsim.money._arrays import sum_axis1
 from sibsim.money.kernels.chain import (
     LedgerArrays,
+    apply_payer_caps,
     book_due,
     breakeven_totals,
     discounted_sums,
     masked_period_sums,
     pick_measured,
+    split_capped,
     strata_window_sums,
     sum_strata,
 )
@@ -241,6 +243,34 @@ def test_price_per_unit_with_per_draw_terms_has_no_kernel_form() -> None:
     per_draw = copy.copy(rule)  # per-draw values set in Python (a sensitivity run's inputs)
     object.__setattr__(per_draw, "price", np.array([1000.0, 900.0]))
     assert per_draw.kernel_terms() is None
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_split_capped_is_einsum_then_apply_payer_caps(seed: int) -> None:
+    """The payers' shares and caps of one metric in one pass give split_by_payer's two steps:
+    the einsum (0.0 + share x payment, so -0.0 gives 0.0, on any shape) and apply_payer_caps,
+    with total and per-period caps that bind and that are infinite."""
+    rng = np.random.default_rng(seed)
+    D, Y, M, P = (int(rng.choice([1, 7, 400])), int(rng.integers(1, 4)), 1,
+                  int(rng.integers(1, 12)))
+    by_metric = np.abs(_values(rng, (D, M, P)))
+    by_metric[rng.random(by_metric.shape) < 0.1] = -0.0
+    shares = rng.dirichlet(np.ones(Y), M).T.copy()  # (Y, M), each metric's shares sum to 1
+    shares[rng.random((Y, M)) < 0.2] = 0.0
+    contract_total = sum_axis1(by_metric)
+    capped = np.array(sorted(rng.choice(Y, int(rng.integers(1, Y + 1)), replace=False)),
+                      dtype=np.int64)
+    C = capped.size
+    per = np.where(rng.random((C, P)) < 0.5, np.inf, rng.uniform(10.0, 500.0, (C, P)))
+    cap_total = np.where(rng.random(C) < 0.3, np.inf, rng.uniform(100.0, 3000.0, C))
+    cap_total[0] = min(cap_total[0], 1.0)  # one that binds in many draws
+    want_due = np.einsum("ym,dmp->dyp", shares, by_metric)
+    want_paid, want_total = np.empty((D, Y, P)), np.empty((D, P))
+    apply_payer_caps(want_due, capped, per, cap_total, contract_total, want_paid, want_total)
+    due, paid, total = np.empty((D, Y, P)), np.empty((D, Y, P)), np.empty((D, P))
+    split_capped(shares, by_metric, capped, per, cap_total, contract_total, due, paid, total)
+    assert same(due, want_due) and same(paid, want_paid) and same(total, want_total)
+    assert D < 400 or np.any(want_paid < want_due)  # some cap binds
 
 
 def test_book_due_takes_the_arrays_it_updates() -> None:

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 __all__ = ["PAIRWISE_BLOCK", "LedgerArrays", "PriceTerms", "TriggerTerms", "apply_payer_caps",
            "book_due", "book_trigger", "breakeven_totals", "discounted_sums",
            "masked_period_sums", "measure_trigger", "payer_flows", "pick_measured",
-           "strata_window_sums", "sum_strata", "sum_waves_strata"]
+           "split_capped", "strata_window_sums", "sum_strata", "sum_waves_strata"]
 
 FloatArray = NDArray[np.float64]
 
@@ -88,25 +88,57 @@ def apply_payer_caps(due: FloatArray, capped: NDArray[np.int64], per_period: Flo
     floored at 0. The same operations as the numpy loop of
     :func:`sibsim.money.payers.split_by_payer`, bit for bit.
     """
-    n_draws, n_payers, n_periods = due.shape
+    for d in range(due.shape[0]):
+        _cap_draw(d, due, capped, per_period, cap_total, contract_total, paid, total)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _cap_draw(d: int, due: FloatArray, capped: NDArray[np.int64], per_period: FloatArray,
+              cap_total: FloatArray, contract_total: FloatArray, paid: FloatArray,
+              total: FloatArray) -> None:
+    """:func:`apply_payer_caps` of draw ``d``."""
+    n_payers, n_periods = due.shape[1], due.shape[2]
+    for y in range(n_payers):
+        for t in range(n_periods):
+            paid[d, y, t] = due[d, y, t]
+    for c in range(capped.shape[0]):
+        y = capped[c]
+        room = cap_total[c]
+        for t in range(n_periods):
+            x = _np_minimum(_np_minimum(due[d, y, t], per_period[c, t]),
+                            _np_maximum(room, 0.0))
+            paid[d, y, t] = x
+            room = room - x
+    for t in range(n_periods):
+        short = 0.0  # numpy's reduction starts from 0.0
+        for y in range(n_payers):
+            short += due[d, y, t] - paid[d, y, t]
+        pay = contract_total[d, t]
+        total[d, t] = _np_maximum(pay - short, 0.0) if short > 0.0 else pay
+
+
+@numba.njit(cache=True, nogil=True)
+def split_capped(shares: FloatArray, by_metric: FloatArray, capped: NDArray[np.int64],
+                 per_period: FloatArray, cap_total: FloatArray, contract_total: FloatArray,
+                 due: FloatArray, paid: FloatArray, total: FloatArray) -> None:
+    """The contract's payments split among payers by their shares, then :func:`apply_payer_caps`,
+    draw by draw (one pass over the payments instead of two).
+
+    ``shares`` (Y, 1): each payer's share of the contract's one metric; ``by_metric``
+    (D, 1, P): the contract's payments (currency). Writes ``due`` (D, Y, P):
+    ``np.einsum("ym,dmp->dyp", shares, by_metric)``, which for one metric is ``0.0 + share x
+    payment`` whatever the shapes (so ``-0.0`` gives ``0.0``), the same here; then ``paid``
+    and ``total`` as :func:`apply_payer_caps` (the other arguments are its own). With several
+    metrics numpy's einsum may add their products in another order: not for this kernel.
+    """
+    n_draws, _, n_periods = by_metric.shape
+    n_payers = shares.shape[0]
     for d in range(n_draws):
         for y in range(n_payers):
+            share = shares[y, 0]
             for t in range(n_periods):
-                paid[d, y, t] = due[d, y, t]
-        for c in range(capped.shape[0]):
-            y = capped[c]
-            room = cap_total[c]
-            for t in range(n_periods):
-                x = _np_minimum(_np_minimum(due[d, y, t], per_period[c, t]),
-                                _np_maximum(room, 0.0))
-                paid[d, y, t] = x
-                room = room - x
-        for t in range(n_periods):
-            short = 0.0  # numpy's reduction starts from 0.0
-            for y in range(n_payers):
-                short += due[d, y, t] - paid[d, y, t]
-            pay = contract_total[d, t]
-            total[d, t] = _np_maximum(pay - short, 0.0) if short > 0.0 else pay
+                due[d, y, t] = 0.0 + share * by_metric[d, 0, t]
+        _cap_draw(d, due, capped, per_period, cap_total, contract_total, paid, total)
 
 
 @numba.njit(cache=True, nogil=True)
