@@ -88,41 +88,33 @@ def apply_payer_caps(due: FloatArray, capped: NDArray[np.int64], per_period: Flo
     floored at 0. The same operations as the numpy loop of
     :func:`sibsim.money.payers.split_by_payer`, bit for bit.
     """
-    for d in range(due.shape[0]):
-        _cap_draw(d, due, capped, per_period, cap_total, contract_total, paid, total)
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _cap_draw(d: int, due: FloatArray, capped: NDArray[np.int64], per_period: FloatArray,
-              cap_total: FloatArray, contract_total: FloatArray, paid: FloatArray,
-              total: FloatArray) -> None:
-    """:func:`apply_payer_caps` of draw ``d``."""
-    n_payers, n_periods = due.shape[1], due.shape[2]
-    for y in range(n_payers):
-        for t in range(n_periods):
-            paid[d, y, t] = due[d, y, t]
-    for c in range(capped.shape[0]):
-        y = capped[c]
-        room = cap_total[c]
-        for t in range(n_periods):
-            x = _np_minimum(_np_minimum(due[d, y, t], per_period[c, t]),
-                            _np_maximum(room, 0.0))
-            paid[d, y, t] = x
-            room = room - x
-    for t in range(n_periods):
-        short = 0.0  # numpy's reduction starts from 0.0
+    n_draws, n_payers, n_periods = due.shape
+    for d in range(n_draws):
         for y in range(n_payers):
-            short += due[d, y, t] - paid[d, y, t]
-        pay = contract_total[d, t]
-        total[d, t] = _np_maximum(pay - short, 0.0) if short > 0.0 else pay
+            for t in range(n_periods):
+                paid[d, y, t] = due[d, y, t]
+        for c in range(capped.shape[0]):
+            y = capped[c]
+            room = cap_total[c]
+            for t in range(n_periods):
+                x = _np_minimum(_np_minimum(due[d, y, t], per_period[c, t]),
+                                _np_maximum(room, 0.0))
+                paid[d, y, t] = x
+                room = room - x
+        for t in range(n_periods):
+            short = 0.0  # numpy's reduction starts from 0.0
+            for y in range(n_payers):
+                short += due[d, y, t] - paid[d, y, t]
+            pay = contract_total[d, t]
+            total[d, t] = _np_maximum(pay - short, 0.0) if short > 0.0 else pay
 
 
 @numba.njit(cache=True, nogil=True)
 def split_capped(shares: FloatArray, by_metric: FloatArray, capped: NDArray[np.int64],
                  per_period: FloatArray, cap_total: FloatArray, contract_total: FloatArray,
                  due: FloatArray, paid: FloatArray, total: FloatArray) -> None:
-    """The contract's payments split among payers by their shares, then :func:`apply_payer_caps`,
-    draw by draw (one pass over the payments instead of two).
+    """The contract's payments split among payers by their shares (numpy's einsum as a plain
+    loop), then :func:`apply_payer_caps`.
 
     ``shares`` (Y, 1): each payer's share of the contract's one metric; ``by_metric``
     (D, 1, P): the contract's payments (currency). Writes ``due`` (D, Y, P):
@@ -138,7 +130,7 @@ def split_capped(shares: FloatArray, by_metric: FloatArray, capped: NDArray[np.i
             share = shares[y, 0]
             for t in range(n_periods):
                 due[d, y, t] = 0.0 + share * by_metric[d, 0, t]
-        _cap_draw(d, due, capped, per_period, cap_total, contract_total, paid, total)
+    apply_payer_caps(due, capped, per_period, cap_total, contract_total, paid, total)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -470,31 +462,26 @@ def book_due(due: FloatArray, m: int, k: int, period: int, beyond: bool, metric_
     and the payment period's cap (``inf``: none, skipped as there); ``period`` -1: after the
     horizon (dropped); ``k`` -1: a rate card's payment (no trigger).
     """
-    for d in range(due.shape[0]):
-        _book_one(due[d], d, m, k, period, beyond, metric_cap, total_cap, period_cap, ledger)
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _book_one(x: float, d: int, m: int, k: int, period: int, beyond: bool, metric_cap: float,
-              total_cap: float, period_cap: float, ledger: LedgerArrays) -> None:
-    """Book draw ``d``'s amount ``x`` (:func:`book_due`)."""
+    by_metric, by_trigger, o_beyond = ledger.by_metric, ledger.by_trigger, ledger.beyond
     committed_metric, committed_total = ledger.committed_metric, ledger.committed_total
-    if metric_cap < np.inf:
-        x = _np_minimum(x, _np_maximum(metric_cap - committed_metric[d, m], 0.0))
-    if total_cap < np.inf:
-        x = _np_minimum(x, _np_maximum(total_cap - committed_total[d], 0.0))
-    if period >= 0:
-        paid_in_period = ledger.paid_in_period
-        if period_cap < np.inf:
-            x = _np_minimum(x, _np_maximum(period_cap - paid_in_period[d, period], 0.0))
-        paid_in_period[d, period] += x
-        ledger.by_metric[d, m, period] += x
-    if beyond:
-        ledger.beyond[d, m] += x
-    if k >= 0:
-        ledger.by_trigger[d, k] = x
-    committed_metric[d, m] += x
-    committed_total[d] += x
+    paid_in_period = ledger.paid_in_period
+    for d in range(due.shape[0]):
+        x = due[d]
+        if metric_cap < np.inf:
+            x = _np_minimum(x, _np_maximum(metric_cap - committed_metric[d, m], 0.0))
+        if total_cap < np.inf:
+            x = _np_minimum(x, _np_maximum(total_cap - committed_total[d], 0.0))
+        if period >= 0:
+            if period_cap < np.inf:
+                x = _np_minimum(x, _np_maximum(period_cap - paid_in_period[d, period], 0.0))
+            paid_in_period[d, period] += x
+            by_metric[d, m, period] += x
+        if beyond:
+            o_beyond[d, m] += x
+        if k >= 0:
+            by_trigger[d, k] = x
+        committed_metric[d, m] += x
+        committed_total[d] += x
 
 
 class PriceTerms(NamedTuple):
@@ -529,18 +516,21 @@ def book_trigger(effect: FloatArray, units: FloatArray, gate: NDArray[np.bool_],
         due = max(amount, 0.0) where gate and amount is finite, else 0.0
         due = min(due, per_person);  due = max(due - committed[m], 0.0)  (cumulative)
 
-    then :func:`book_due`'s caps and booking.
+    then :func:`book_due`'s caps and booking (what is due is kept in a row of D numbers, then
+    booked: each draw's numbers are its own, so the same as booking each draw in turn).
     """
     committed_metric = ledger.committed_metric
+    due = np.empty(units.shape[0])
     for d in range(units.shape[0]):
         amount = rule.price * _np_maximum(units[d], 0.0)
         if rule.has_ceiling and effect[d] > rule.ceiling:
             amount = amount * (rule.ceiling / effect[d])
         if rule.has_threshold and not effect[d] >= rule.threshold:
             amount = 0.0
-        due = _np_maximum(amount, 0.0) if gate[d] and np.isfinite(amount) else 0.0
+        x = _np_maximum(amount, 0.0) if gate[d] and np.isfinite(amount) else 0.0
         if per_person < np.inf:
-            due = _np_minimum(due, per_person)
+            x = _np_minimum(x, per_person)
         if cumulative:
-            due = _np_maximum(due - committed_metric[d, m], 0.0)
-        _book_one(due, d, m, k, period, beyond, metric_cap, total_cap, period_cap, ledger)
+            x = _np_maximum(x - committed_metric[d, m], 0.0)
+        due[d] = x
+    book_due(due, m, k, period, beyond, metric_cap, total_cap, period_cap, ledger)
