@@ -273,6 +273,32 @@ def test_split_capped_is_einsum_then_apply_payer_caps(seed: int) -> None:
     assert D < 400 or np.any(want_paid < want_due)  # some cap binds
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_payer_savings_of_plain_rates_are_the_municipality_products(seed: int,
+                                                                     monkeypatch) -> None:
+    """Payers valuing avoided events at plain rates get, in one pass (payer_amounts), the
+    products of Municipality.savings; a payer valuing a state keeps the general path."""
+    from sibsim.money.municipality import Municipality
+    from sibsim.money.payers import Payer, payer_savings
+
+    rng = np.random.default_rng(seed)
+    D, P = 300, int(rng.integers(1, 12))
+    avoided = _values(rng, (D, P))
+    payers = [Payer(name=f"p{i}", shares=1.0 / 3, saving_per_event=float(rng.uniform(0, 5e3)),
+                    wider_value_per_event=float(rng.choice([0.0, rng.uniform(0, 2e4)])),
+                    other_costs_per_period=float(rng.uniform(0, 100)))
+              for i in range(3)]
+    fast = payer_savings(payers, avoided, {}, P)
+    assert all(p.savings_terms.event_rates() is not None for p in payers)
+    monkeypatch.setattr(Municipality, "event_rates", lambda self: None)
+    slow = payer_savings(payers, avoided, {}, P)
+    for got, want in zip(fast, slow, strict=True):
+        assert same(got, want)
+    monkeypatch.undo()
+    valued = Municipality(saving_per_event=1.0, saving_per_person_period={"jail": 2.0})
+    assert valued.event_rates() is None
+
+
 def test_book_due_takes_the_arrays_it_updates() -> None:
     ledger = LedgerArrays(np.zeros((2, 1, 2)), np.zeros((2, 1)), np.zeros((2, 1)),
                           np.zeros((2, 1)), np.zeros(2), np.zeros((2, 2)))

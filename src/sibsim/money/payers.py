@@ -58,7 +58,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sibsim.money._arrays import per_period, readonly
-from sibsim.money.kernels.chain import apply_payer_caps, payer_flows, split_capped
+from sibsim.money.kernels.chain import (
+    apply_payer_caps,
+    payer_amounts,
+    payer_flows,
+    split_capped,
+)
 from sibsim.money.municipality import Municipality
 from sibsim.money.results import PaymentResult
 from sibsim.money.uncertain import UncertainAmount, read_amount
@@ -498,10 +503,17 @@ def payer_savings(payers: Sequence[Payer], avoided_events: FloatArray | Mapping[
              else avoided_events).shape
     by_payer = (shape[0], len(payers), *shape[1:])
     cash, wider = np.empty(by_payer), np.empty(by_payer)  # written in place, not stacked
-    for y, p in enumerate(payers):
-        terms = p.savings_terms
-        terms.savings(avoided_events, {s: avoided_pp[s] for s in p.states_valued()},
-                      out=(cash[:, y], wider[:, y]))
+    terms_of = [p.savings_terms for p in payers]
+    rates = [t.event_rates() for t in terms_of]
+    plain = (isinstance(avoided_events, np.ndarray) and avoided_events.ndim == 2
+             and avoided_events.dtype == np.float64 and all(r is not None for r in rates))
+    if plain:  # every payer's savings are plain rates per event: one pass, the same products
+        payer_amounts(avoided_events, np.array([r[0] for r in rates]),  # type: ignore[index]
+                      np.array([r[1] for r in rates]), cash, wider)  # type: ignore[index]
+    for y, (p, terms) in enumerate(zip(payers, terms_of, strict=True)):
+        if not plain:
+            terms.savings(avoided_events, {s: avoided_pp[s] for s in p.states_valued()},
+                          out=(cash[:, y], wider[:, y]))
         other.append(terms.other_costs(n_periods))
     if any(o.ndim == 2 for o in other):  # an uncertain cost: (D, Y, P)
         return cash, wider, np.stack([np.broadcast_to(o, shape) for o in other], axis=1)
