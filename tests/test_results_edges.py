@@ -73,3 +73,44 @@ def test_a_payment_results_dataset_names_its_dimensions_and_variables():
     assert ds["beyond_horizon"].attrs == {
         "units": "EUR", "description": "amounts due after the last period (overflow=drop)"}
     assert ds.attrs == {"currency": "EUR", "overflow": "drop"}
+
+
+def _handed_fields(**changes: object) -> dict:
+    fields = dict(TABLE, measured_effect=np.array([[0.1, 0.2], [0.3, 0.4]]),
+                  units=np.array([[1.0, 2.0], [3.0, 4.0]]),
+                  avoided_cost=np.array([[5.0, 6.0], [7.0, 8.0]]),
+                  gate=np.array([[True, False], [False, True]]), waves=((0,), (0, 1)))
+    fields.update(changes)
+    return fields
+
+
+def test_a_handed_table_takes_its_arrays_read_only_without_a_copy() -> None:
+    fields = _handed_fields()
+    table = EvaluationTable._handed(**fields)
+    made = EvaluationTable(**_handed_fields())  # the constructor's table of the same fields
+    for name in ("measured_effect", "units", "avoided_cost", "gate"):
+        assert getattr(table, name) is fields[name]  # taken, not copied
+        assert not fields[name].flags.writeable
+        assert np.array_equal(getattr(table, name), getattr(made, name))
+    assert (table.metric, table.period, table.waves) == (made.metric, made.period, made.waves)
+
+
+@pytest.mark.parametrize(("changes", "error"), [
+    ({"units": np.array([[1.0, np.nan], [3.0, 4.0]])}, ValueError),
+    ({"avoided_cost": np.array([[5.0, 6.0]])}, ValueError),
+    ({"gate": np.ones((2, 2))}, TypeError),
+    ({"period": (1,)}, ValueError),
+])
+def test_a_handed_table_is_checked_as_the_constructor_checks(changes: dict, error: type) -> None:
+    with pytest.raises(error) as handed:
+        EvaluationTable._handed(**_handed_fields(**changes))
+    with pytest.raises(error) as made:
+        EvaluationTable(**_handed_fields(**changes))
+    assert str(handed.value) == str(made.value)
+
+
+def test_a_handed_table_needs_every_field_and_no_other() -> None:
+    with pytest.raises(KeyError):
+        EvaluationTable._handed(**{k: v for k, v in _handed_fields().items() if k != "gate"})
+    with pytest.raises(TypeError, match="unknown fields"):
+        EvaluationTable._handed(**_handed_fields(extra=1))

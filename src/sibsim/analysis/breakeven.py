@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Mapping
 
 import numpy as np
 import xarray as xr
@@ -58,6 +59,7 @@ from sibsim.money._arrays import sum_axis1
 from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal, breakeven_process
 from sibsim.money.irr import _npv_kernel_serial
+from sibsim.money.kernels.chain import PAIRWISE_BLOCK, breakeven_totals
 from sibsim.money.municipality import per_period_rate
 from sibsim.money.sib import (
     _served,
@@ -333,13 +335,17 @@ class _Pipeline:
             parties = list(coords["party"])
             investors = investor_tranches(coords)  # not grants or deferred fees
             pick = [parties.index(t) for t in investors]
-            flows = sum_axis1(data["flow"], pick)  # data["flow"][:, pick].sum(1), no copy
             rows = [list(coords["tranche"]).index(t) for t in investors]
-            invested = data["drawdown"][:, rows].sum((1, 2))
-            received = data["investor_received"][:, rows].sum((1, 2))
             net = data["net_savings"]
             disc = discount_factors(float(self.deal.municipality.discount_rate),
                                     int(ds.attrs["periods_per_year"]), net.shape[-1])
+            totals = _totals(data, pick, rows, net, disc)
+            if totals is not None:  # one pass over the draws (breakeven_totals)
+                flows, invested, received, pv, net_total = totals
+                return self._outputs(flows, invested, received, pv, net_total)
+            flows = sum_axis1(data["flow"], pick)  # data["flow"][:, pick].sum(1), no copy
+            invested = data["drawdown"][:, rows].sum((1, 2))
+            received = data["investor_received"][:, rows].sum((1, 2))
         else:
             money = money_flows(self.deal, ds, cf=self.cf)
             tranches = investor_tranches(money.coords)  # not grants or deferred fees
@@ -349,21 +355,47 @@ class _Pipeline:
             net = money["net_savings"].values
             disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]),
                                     int(money.attrs["periods_per_year"]), net.shape[-1])
+        return self._outputs(flows, invested, received, present_value(net, disc), net.sum(-1))
+
+    def _outputs(self, flows: np.ndarray, invested: np.ndarray, received: np.ndarray,
+                 pv: np.ndarray, net_total: np.ndarray) -> dict[str, np.ndarray]:
+        """The outputs at one effect from the investors' flows (D, P), capital invested and
+        received (D,), and the commissioner's net savings' present value and total (D,)."""
         return {
             "investors": _npv(self.rates["investors"], flows),
-            "investors_target_irr": _npv(self.rates["investors_target_irr"], flows),
-            "commissioner": present_value(net, disc),
+            "investors_target_irr": _npv(self.rates["investors_target_irr"], flows,
+                                         checked=True),
+            "commissioner": pv,
             "investor_loss": investor_loss(invested, received).astype(float),
-            "commissioner_net_loss": (net.sum(-1) < 0).astype(float),
+            "commissioner_net_loss": (net_total < 0).astype(float),
         }
 
 
-def _npv(rate: float, flows: np.ndarray) -> np.ndarray:
+def _totals(data: Mapping[str, np.ndarray], pick: list[int], rows: list[int], net: np.ndarray,
+            disc: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """:func:`~sibsim.money.kernels.chain.breakeven_totals` of one effect's money arrays:
+    the investors' flows (D, P), capital invested and received, the commissioner's net
+    savings' present value and total (D,); None where the kernel does not apply (several
+    investor tranches, a long horizon, an unusual layout), which the numpy path then takes."""
+    flow, drawdown = data["flow"], data["drawdown"]
+    D, P = net.shape
+    if not (len(rows) == 1 and pick == [1 + rows[0]] and P <= PAIRWISE_BLOCK
+            and all(a.dtype == np.float64 and a.flags.c_contiguous
+                    for a in (flow, drawdown, net))):
+        return None
+    out = (np.empty((D, P)), np.empty(D), np.empty(D), np.empty(D), np.empty(D))
+    breakeven_totals(flow, np.array(pick, dtype=np.int64), drawdown, rows[0], net,
+                     np.ascontiguousarray(disc, dtype=np.float64), *out)
+    return out
+
+
+def _npv(rate: float, flows: np.ndarray, checked: bool = False) -> np.ndarray:
     """:func:`sibsim.money.irr.npv` of each row of ``flows`` (D, P) at one per-period rate: its
     kernel (the Horner sum in ``1 / (1 + rate)``) on one thread, so the same numbers to the last
-    bit (tests/test_breakeven_fast.py), without the checks of every call."""
+    bit (tests/test_breakeven_fast.py), without the checks of every call. ``checked``: the
+    flows are known to be finite (an earlier call on them checked it)."""
     flows = np.ascontiguousarray(flows, dtype=np.float64)
-    if not np.isfinite(flows).all():
+    if not checked and not np.isfinite(flows).all():  # checked: by the call before
         raise ValueError("breakeven: the investors' cash flows are not finite")
     return _npv_kernel_serial(flows, np.full(flows.shape[0], rate), False)
 

@@ -198,7 +198,7 @@ def apply_cancellation(deal: Deal, ds: xr.Dataset, table: EvaluationTable, seed:
                   np.array([_WHEN[role] for _, _, role in cols], dtype=np.int64),
                   np.ascontiguousarray(happened), (effect, units, avoided, gate))
     small_waves = small.waves or ()
-    new = EvaluationTable(
+    new = EvaluationTable._handed(  # the arrays were made here: not copied
         metric=tuple(t.metric[k] for t, k, _ in cols),
         period=tuple(t.period[k] for t, k, _ in cols),
         cumulative=tuple(t.cumulative[k] for t, k, _ in cols),

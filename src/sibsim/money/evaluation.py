@@ -1852,7 +1852,9 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
     if table is None:
         table = (np.stack(effects, 1), np.stack(units, 1), np.stack(values, 1),
                  np.stack(gates, 1))
-    return EvaluationTable(metric=tuple(metric), period=tuple(period),
-                           cumulative=tuple(cumulative), participants=tuple(participants),
-                           measured_effect=table[0], units=table[1], avoided_cost=table[2],
-                           gate=table[3], waves=tuple(waves))
+    # the arrays were made here: handed to the table, not copied
+    return EvaluationTable._handed(metric=tuple(metric), period=tuple(period),
+                                   cumulative=tuple(cumulative),
+                                   participants=tuple(participants), measured_effect=table[0],
+                                   units=table[1], avoided_cost=table[2], gate=table[3],
+                                   waves=tuple(waves))

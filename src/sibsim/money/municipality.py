@@ -143,6 +143,23 @@ class Municipality:
                 out.append(amount_value(amount))
         return out[0], out[1]
 
+    def event_rates(self) -> tuple[float, float] | None:
+        """``(saving, wider value)`` per avoided event when the savings are those two plain
+        numbers times the avoided events (no per-process amounts, no valued states, no
+        per-draw values): what :func:`sibsim.money.kernels.chain.payer_amounts` computes;
+        None otherwise.
+
+        >>> Municipality(saving_per_event=2.0, wider_value_per_event=3.0).event_rates()
+        (2.0, 3.0)
+        """
+        if self.saving_per_person_period or self.wider_value_per_person_period:
+            return None
+        amounts = (self.saving_per_event, self.wider_value_per_event)
+        if not all(isinstance(a, int | float) and not isinstance(a, bool) for a in amounts):
+            return None
+        save, value = self.per_event()
+        return float(save), float(value)
+
     def processes_valued(self) -> set[str]:
         """Processes named in a per-process ``saving_per_event`` / ``wider_value_per_event``."""
         return {k for amount in (self.saving_per_event, self.wider_value_per_event)

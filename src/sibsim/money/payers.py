@@ -58,7 +58,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sibsim.money._arrays import per_period, readonly
-from sibsim.money.kernels.chain import apply_payer_caps, payer_flows
+from sibsim.money.kernels.chain import (
+    apply_payer_caps,
+    payer_amounts,
+    payer_flows,
+    split_capped,
+)
 from sibsim.money.municipality import Municipality
 from sibsim.money.results import PaymentResult
 from sibsim.money.uncertain import UncertainAmount, read_amount
@@ -434,31 +439,53 @@ def split_by_payer(payers: Sequence[Payer], pay: PaymentResult,
     """
     P = pay.n_periods
     shares = np.stack([p.share_vector(pay.metrics) for p in payers])  # (Y, M)
+    capped = [i for i, p in enumerate(payers)
+              if p.cap_total is not None or p.cap_per_period is not None]
+    one = len(payers) == 1 and np.all(shares == 1.0)
+    if by_wave is None and presence is None and capped and not one and shares.shape[1] == 1:
+        # one metric: the shares and the caps in one pass over the payments (the same numbers)
+        per, cap_total = _caps(payers, capped, P)
+        by_metric = np.ascontiguousarray(pay.by_metric, dtype=np.float64)
+        D = by_metric.shape[0]
+        due, paid, total = np.empty((D, len(payers), P)), np.empty((D, len(payers), P)), \
+            np.empty((D, P))
+        split_capped(np.ascontiguousarray(shares, dtype=np.float64), by_metric,
+                     np.array(capped, dtype=np.int64), per, cap_total,
+                     np.ascontiguousarray(pay.total, dtype=np.float64), due, paid, total)
+        return PayerSplit(tuple(p.name for p in payers), readonly(due), readonly(paid),
+                          readonly(total))
     if by_wave is not None:  # payers by entry wave (money/payer_waves.py)
         cover = np.stack([p.wave_mask(by_wave.shape[2]) for p in payers])  # (Y, W)
         due = np.einsum("ym,yw,dmwp->dyp", shares, cover, by_wave)
-    elif len(payers) == 1 and np.all(shares == 1.0):
+    elif one:
         due = np.array(pay.total[:, None, :])  # one payer paying all: exactly the total
     else:
         due = np.einsum("ym,dmp->dyp", shares, pay.by_metric)
     if presence is not None:  # payers present in some years only (money/payer_scope.py)
         due = due * presence[None]
-    capped = [i for i, p in enumerate(payers)
-              if p.cap_total is not None or p.cap_per_period is not None]
     if not capped:
         return PayerSplit(tuple(p.name for p in payers), readonly(due), readonly(due.copy()),
                           pay.total)
-    per = np.array([np.full(P, np.inf) if payers[i].cap_per_period is None
-                    else per_period(f"Payer[{payers[i].name}].cap_per_period",
-                                    payers[i].cap_per_period, P) for i in capped])  # (C, P)
-    cap_total = np.array([np.inf if payers[i].cap_total is None else payers[i].cap_total
-                          for i in capped], dtype=np.float64)
+    per, cap_total = _caps(payers, capped, P)
     due = np.ascontiguousarray(due, dtype=np.float64)
     paid, total = np.empty_like(due), np.empty(pay.total.shape)
     apply_payer_caps(due, np.array(capped, dtype=np.int64), per, cap_total,
                      np.ascontiguousarray(pay.total, dtype=np.float64), paid, total)
     return PayerSplit(tuple(p.name for p in payers), readonly(due), readonly(paid),
                       readonly(total))
+
+
+def _caps(payers: Sequence[Payer], capped: list[int], n_periods: int
+          ) -> tuple[FloatArray, FloatArray]:
+    """The per-period caps (C, P) and total caps (C,) of the ``capped`` payers (currency;
+    inf: none)."""
+    per = np.array([np.full(n_periods, np.inf) if payers[i].cap_per_period is None
+                    else per_period(f"Payer[{payers[i].name}].cap_per_period",
+                                    payers[i].cap_per_period, n_periods)
+                    for i in capped])  # (C, P)
+    cap_total = np.array([np.inf if payers[i].cap_total is None else payers[i].cap_total
+                          for i in capped], dtype=np.float64)
+    return per, cap_total
 
 
 def payer_savings(payers: Sequence[Payer], avoided_events: FloatArray | Mapping[str, FloatArray],
@@ -476,10 +503,17 @@ def payer_savings(payers: Sequence[Payer], avoided_events: FloatArray | Mapping[
              else avoided_events).shape
     by_payer = (shape[0], len(payers), *shape[1:])
     cash, wider = np.empty(by_payer), np.empty(by_payer)  # written in place, not stacked
-    for y, p in enumerate(payers):
-        terms = p.savings_terms
-        terms.savings(avoided_events, {s: avoided_pp[s] for s in p.states_valued()},
-                      out=(cash[:, y], wider[:, y]))
+    terms_of = [p.savings_terms for p in payers]
+    rates = [t.event_rates() for t in terms_of]
+    plain = (isinstance(avoided_events, np.ndarray) and avoided_events.ndim == 2
+             and avoided_events.dtype == np.float64 and all(r is not None for r in rates))
+    if plain:  # every payer's savings are plain rates per event: one pass, the same products
+        payer_amounts(avoided_events, np.array([r[0] for r in rates]),  # type: ignore[index]
+                      np.array([r[1] for r in rates]), cash, wider)  # type: ignore[index]
+    for y, (p, terms) in enumerate(zip(payers, terms_of, strict=True)):
+        if not plain:
+            terms.savings(avoided_events, {s: avoided_pp[s] for s in p.states_valued()},
+                          out=(cash[:, y], wider[:, y]))
         other.append(terms.other_costs(n_periods))
     if any(o.ndim == 2 for o in other):  # an uncertain cost: (D, Y, P)
         return cash, wider, np.stack([np.broadcast_to(o, shape) for o in other], axis=1)

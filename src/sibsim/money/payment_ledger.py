@@ -44,7 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sibsim.money._arrays import readonly, sum_axis1
-from sibsim.money.kernels.chain import LedgerArrays, book_due
+from sibsim.money.kernels.chain import LedgerArrays, book_due, book_trigger
 from sibsim.money.results import Achievements, EvaluationTable, PaymentResult
 
 if TYPE_CHECKING:
@@ -82,6 +82,37 @@ class PaymentLedger:
         self.n_periods = p
         #: book with the kernel (float caps); the numpy steps otherwise
         self._kernel = isinstance(self.total_cap, float) and np.asarray(per_period).dtype == float
+
+    def _arrays(self) -> LedgerArrays:
+        return LedgerArrays(self.by_metric, self.by_trigger, self.beyond, self.committed_metric,
+                            self.committed_total, self.paid_in_period)
+
+    def book_trigger(self, contract: Contract, table: EvaluationTable, k: int, m: int,
+                     terms: MetricTerms, period: int | None, beyond: bool) -> bool:
+        """What trigger ``k`` is due (:func:`_trigger_due`), committed as :meth:`commit`
+        does, in one pass over the draws (:func:`~sibsim.money.kernels.chain.book_trigger`):
+        the same numbers. False, with nothing booked, where the kernel does not apply (a
+        pricing rule without :meth:`~sibsim.money.pricing.PricingRule.kernel_terms`, caps
+        that are not plain numbers, arrays of another type)."""
+        cumulative = table.cumulative[k]
+        rule = terms.rule_for(cumulative).kernel_terms()
+        caps = contract.caps
+        per_person = min(math.inf if caps.per_person is None else caps.per_person,
+                         math.inf if terms.per_person_cap is None else terms.per_person_cap)
+        cap = terms.cap
+        if (rule is None or not self._kernel or table.gate is None
+                or not all(isinstance(x, int | float)
+                           for x in (per_person, 0.0 if cap is None else cap))
+                or table.measured_effect.dtype != np.float64 or table.units.dtype != np.float64
+                or table.gate.dtype != np.bool_):
+            return False
+        book_trigger(table.measured_effect[:, k], table.units[:, k], table.gate[:, k], rule,
+                     float(per_person * table.participants[k]) if per_person < math.inf
+                     else math.inf, bool(cumulative), m, k, -1 if period is None else period,
+                     beyond, math.inf if cap is None else float(cap), self.total_cap,
+                     math.inf if period is None else float(self.per_period[period]),
+                     self._arrays())
+        return True
 
     def commit(
         self,
@@ -216,8 +247,9 @@ def compute_payments(contract: Contract, table: EvaluationTable, n_periods: int,
         if what == 0:
             m = index[table.metric[i]]
             terms = contract.terms[m]
-            due = _trigger_due(contract, table, i, terms, ledger.committed_metric[:, m])
-            ledger.commit(i, m, due, period, beyond, terms.cap)
+            if not ledger.book_trigger(contract, table, i, m, terms, period, beyond):
+                due = _trigger_due(contract, table, i, terms, ledger.committed_metric[:, m])
+                ledger.commit(i, m, due, period, beyond, terms.cap)
         else:
             ledger.commit(None, n_terms + i, card_due[i][:, when], period, beyond,
                           contract.rate_cards[i].cap)

@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from sibsim.money.kernels.chain import PriceTerms
 from sibsim.spec import _validate as v
 from sibsim.spec.toml import KeyProblem, Section
 from sibsim.spec.variant import Registry, Spec, param
@@ -102,6 +103,12 @@ class PricingRule(Spec):
         """
         raise NotImplementedError(f"{type(self).__name__}.due")
 
+    def kernel_terms(self) -> PriceTerms | None:
+        """The rule as the scalars of :func:`sibsim.money.kernels.chain.book_trigger`, which
+        then computes :meth:`due` draw by draw with the steps after it; None (the default):
+        the rule has no such form, and :meth:`due` is called."""
+        return None
+
 
 @PRICING_RULES.register
 @dataclass(frozen=True)
@@ -150,6 +157,20 @@ class PricePerUnit(PricingRule):
     """
 
     kind = "price_per_unit"
+
+    def kernel_terms(self) -> PriceTerms | None:
+        """:meth:`due` as scalars (None when a term holds per-draw values).
+
+        >>> PricePerUnit(price=1000.0, threshold=0.10).kernel_terms()
+        PriceTerms(price=1000.0, has_ceiling=False, ceiling=0.0, has_threshold=True, threshold=0.1)
+        """
+        terms = (self.price, self.ceiling, self.threshold)
+        if not all(x is None or (isinstance(x, int | float) and not isinstance(x, bool))
+                   for x in terms):
+            return None
+        return PriceTerms(float(self.price), self.ceiling is not None,
+                          float(self.ceiling or 0.0), self.threshold is not None,
+                          float(self.threshold or 0.0))
 
     price: float = param(AMOUNT, doc="currency per outcome unit")
     threshold: float | None = param(v.optional(EFFECT), default=0.0,

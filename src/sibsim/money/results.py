@@ -8,6 +8,7 @@ currency and effects are fractions (``0.10`` = 10%).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -89,6 +90,25 @@ class EvaluationTable:
     waves: tuple[tuple[int, ...], ...] | None = None
 
     def __post_init__(self) -> None:
+        self._settle(copy=True)
+
+    @classmethod
+    def _handed(cls, **fields: Any) -> EvaluationTable:
+        """A table of every field, whose arrays are taken as they are (made read-only, not
+        copied), checked as the constructor checks them: for arrays that their caller has
+        just made and hands over (:func:`sibsim.money.evaluation.evaluate`, the
+        cancellation's table), which nothing else holds."""
+        table = cls.__new__(cls)
+        for f in dataclasses.fields(cls):
+            object.__setattr__(table, f.name, fields.pop(f.name))
+        if fields:
+            raise TypeError(f"{_OWNER}._handed: unknown fields {sorted(fields)}")
+        table._settle(copy=False)
+        return table
+
+    def _settle(self, copy: bool) -> None:
+        """Check every field and store it normalised, its arrays read-only (copies of them
+        with ``copy``)."""
         metric = _LABELS(f"{_OWNER}.metric", self._seq("metric"))
         k = len(metric)
         period = _COUNTS(f"{_OWNER}.period", self._seq("period"))
@@ -102,13 +122,14 @@ class EvaluationTable:
             if len(seq) != k:
                 raise v.fail(f"{_OWNER}.{name}", seq,
                              f"a sequence of length K={k} (one per metric)")
-        effect = self._array("measured_effect", k, None)
+        effect = self._array("measured_effect", k, None, copy)
         d = effect.shape[0]
-        units = self._array("units", k, d)
+        units = self._array("units", k, d, copy)
         avoided = (
-            np.zeros((d, k)) if self.avoided_cost is None else self._array("avoided_cost", k, d)
+            np.zeros((d, k)) if self.avoided_cost is None
+            else self._array("avoided_cost", k, d, copy)
         )
-        gate = np.ones((d, k), dtype=bool) if self.gate is None else self._gate(k, d)
+        gate = np.ones((d, k), dtype=bool) if self.gate is None else self._gate(k, d, copy)
         if self.waves is not None:
             waves = tuple(tuple(_COUNTS(f"{_OWNER}.waves[{i}]", list(w)))
                           for i, w in enumerate(self.waves))
@@ -137,10 +158,10 @@ class EvaluationTable:
                                        "a sequence, one entry per trigger")))
         return value.tolist() if isinstance(value, np.ndarray) else value
 
-    def _array(self, name: str, k: int, d: int | None) -> FloatArray:
+    def _array(self, name: str, k: int, d: int | None, copy: bool = True) -> FloatArray:
         raw = getattr(self, name)
         try:
-            a = np.array(raw, dtype=np.float64)
+            a = np.array(raw, dtype=np.float64) if copy else np.asarray(raw, dtype=np.float64)
         except (TypeError, ValueError) as err:
             raise TypeError(str(v.fail(f"{_OWNER}.{name}", raw, "a real array (D, K)"))) from err
         shape = f"(D, K={k})" if d is None else f"(D={d}, K={k})"
@@ -155,8 +176,8 @@ class EvaluationTable:
             )
         return a
 
-    def _gate(self, k: int, d: int) -> NDArray[np.bool_]:
-        g = np.array(self.gate)
+    def _gate(self, k: int, d: int, copy: bool = True) -> NDArray[np.bool_]:
+        g = np.array(self.gate) if copy else np.asarray(self.gate)
         if g.dtype != np.bool_:
             raise TypeError(f"{_OWNER}.gate: got an array of dtype {g.dtype}; "
                             "allowed: a bool array (D, K)")

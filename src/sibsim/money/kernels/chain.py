@@ -25,9 +25,10 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["PAIRWISE_BLOCK", "LedgerArrays", "TriggerTerms", "apply_payer_caps", "book_due",
-           "discounted_sums", "masked_period_sums", "measure_trigger",
-           "payer_flows", "pick_measured", "strata_window_sums", "sum_strata",
+__all__ = ["PAIRWISE_BLOCK", "LedgerArrays", "PriceTerms", "TriggerTerms", "apply_payer_caps",
+           "book_due", "book_trigger", "breakeven_totals", "discounted_sums",
+           "masked_period_sums", "measure_trigger", "payer_amounts", "payer_flows",
+           "pick_measured", "split_capped", "strata_window_sums", "sum_strata",
            "sum_waves_strata"]
 
 FloatArray = NDArray[np.float64]
@@ -107,6 +108,51 @@ def apply_payer_caps(due: FloatArray, capped: NDArray[np.int64], per_period: Flo
                 short += due[d, y, t] - paid[d, y, t]
             pay = contract_total[d, t]
             total[d, t] = _np_maximum(pay - short, 0.0) if short > 0.0 else pay
+
+
+@numba.njit(cache=True, nogil=True)
+def payer_amounts(avoided: FloatArray, save: FloatArray, value: FloatArray, cash: FloatArray,
+                  wider: FloatArray) -> None:
+    """Each payer's cashable savings and wider value from its rates per avoided event.
+
+    ``avoided`` (D, P): events avoided; ``save``, ``value`` (Y,): each payer's saving and
+    wider value per event (currency). Writes ``cash`` and ``wider`` (D, Y, P):
+    ``avoided * save[y]`` and ``avoided * value[y]``, the products of
+    :meth:`sibsim.money.municipality.Municipality.savings` for plain rates, in one pass.
+    """
+    n_draws, n_periods = avoided.shape
+    for d in range(n_draws):
+        for y in range(save.shape[0]):
+            s = save[y]
+            w = value[y]
+            for t in range(n_periods):
+                a = avoided[d, t]
+                cash[d, y, t] = a * s
+                wider[d, y, t] = a * w
+
+
+@numba.njit(cache=True, nogil=True)
+def split_capped(shares: FloatArray, by_metric: FloatArray, capped: NDArray[np.int64],
+                 per_period: FloatArray, cap_total: FloatArray, contract_total: FloatArray,
+                 due: FloatArray, paid: FloatArray, total: FloatArray) -> None:
+    """The contract's payments split among payers by their shares (numpy's einsum as a plain
+    loop), then :func:`apply_payer_caps`.
+
+    ``shares`` (Y, 1): each payer's share of the contract's one metric; ``by_metric``
+    (D, 1, P): the contract's payments (currency). Writes ``due`` (D, Y, P):
+    ``np.einsum("ym,dmp->dyp", shares, by_metric)``, which for one metric is ``0.0 + share x
+    payment`` whatever the shapes (so ``-0.0`` gives ``0.0``), the same here; then ``paid``
+    and ``total`` as :func:`apply_payer_caps` (the other arguments are its own). With several
+    metrics numpy's einsum may add their products in another order: not for this kernel.
+    """
+    n_draws, _, n_periods = by_metric.shape
+    n_payers = shares.shape[0]
+    for d in range(n_draws):
+        for y in range(n_payers):
+            share = shares[y, 0]
+            for t in range(n_periods):
+                due[d, y, t] = 0.0 + share * by_metric[d, 0, t]
+    apply_payer_caps(due, capped, per_period, cap_total, contract_total, paid, total)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -208,8 +254,19 @@ def strata_window_sums(x: FloatArray, strata: NDArray[np.int64], mask: FloatArra
     units summed over the strata ``strata`` (one after the other, from 0.0) and then over its
     window ``mask`` (W, P) (numpy's pairwise order), into ``out`` (D, W); the same numbers as
     the two kernels one after the other, without the (D, W, P) units in between. For
-    P <= :data:`PAIRWISE_BLOCK`."""
+    P <= :data:`PAIRWISE_BLOCK`.
+
+    With one stratum the window sum reads that stratum's row of ``x`` directly: the strata's
+    sum ``0.0 + x`` differs from ``x`` only in the sign of a zero, which the window sum's
+    products and additions carry at most to its last step, ``0.0 + res``, where it is lost:
+    the same numbers (tests/test_chain_kernels_bitwise.py), in less than half the time."""
     n_draws, n_waves, _, n_periods = x.shape
+    if strata.shape[0] == 1:
+        s = strata[0]
+        for d in range(n_draws):
+            for w in range(n_waves):
+                out[d, w] = _masked_sum(x[d, w, s], mask[w])
+        return
     u = np.empty(n_periods)
     for d in range(n_draws):
         for w in range(n_waves):
@@ -360,6 +417,50 @@ def discounted_sums(flows: FloatArray, disc: FloatArray, out: FloatArray) -> Non
         out[d] = acc
 
 
+@numba.njit(cache=True, nogil=True)
+def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatArray, row: int,
+                     net: FloatArray, disc: FloatArray, investor_flows: FloatArray,
+                     invested: FloatArray, received: FloatArray, commissioner_pv: FloatArray,
+                     net_total: FloatArray) -> None:
+    """What the break-even search reads of one effect's money arrays, in one pass over draws.
+
+    ``flow`` (D, parties, P) and ``drawdown`` (D, tranches, P) in currency: the waterfall's
+    flows and drawdowns; ``pick``: the parties of the investors' tranches; ``row``: the one
+    investor tranche (its party is ``pick[0]``); ``net`` (D, P): the commissioner's net
+    savings; ``disc`` (P,): discount factors. Writes, per draw ``d``:
+
+    * ``investor_flows`` (D, P): ``sum_axis1(flow, pick)`` (0.0 plus each party's flow in
+      the order of ``pick``);
+    * ``invested`` (D,): ``drawdown[:, [row]].sum((1, 2))``;
+    * ``received`` (D,): ``(flow[:, [pick[0]]] + drawdown[:, [row]]).sum((1, 2))``, the
+      tranche's ``investor_received`` summed;
+    * ``commissioner_pv`` (D,): :func:`discounted_sums` of ``net`` at ``disc``;
+    * ``net_total`` (D,): ``net.sum(-1)``;
+
+    each sum over periods in numpy's pairwise order (:func:`_masked_sum` with weights 1.0:
+    ``x * 1.0`` is ``x``), so the same numbers bit for bit. For P <= :data:`PAIRWISE_BLOCK`
+    and one investor tranche (numpy sums several tranches' periods in another order).
+    """
+    n_draws, n_periods = net.shape
+    ones = np.ones(n_periods)
+    row_sum = np.empty(n_periods)
+    party = pick[0]
+    for d in range(n_draws):
+        for p in range(n_periods):
+            acc = 0.0
+            for k in range(pick.shape[0]):
+                acc += flow[d, pick[k], p]
+            investor_flows[d, p] = acc
+            row_sum[p] = flow[d, party, p] + drawdown[d, row, p]
+        invested[d] = _masked_sum(drawdown[d, row], ones)
+        received[d] = _masked_sum(row_sum, ones)
+        net_total[d] = _masked_sum(net[d], ones)
+        acc = net[d, 0] * disc[0]
+        for t in range(1, n_periods):
+            acc = acc + net[d, t] * disc[t]
+        commissioner_pv[d] = acc
+
+
 class LedgerArrays(NamedTuple):
     """The running totals of :class:`sibsim.money.payment_ledger.PaymentLedger` that
     :func:`book_due` updates (currency)."""
@@ -403,3 +504,55 @@ def book_due(due: FloatArray, m: int, k: int, period: int, beyond: bool, metric_
             by_trigger[d, k] = x
         committed_metric[d, m] += x
         committed_total[d] += x
+
+
+class PriceTerms(NamedTuple):
+    """A pricing rule as scalars (:meth:`sibsim.money.pricing.PricingRule.kernel_terms`):
+    ``price x max(units, 0)``, scaled by ``ceiling / effect`` where the measured effect is
+    above a ``ceiling``, and 0 where it is not ``>= threshold``."""
+
+    price: float  #: currency per outcome unit
+    has_ceiling: bool  #: a ceiling on the measured effect
+    ceiling: float  #: that ceiling (fraction; read when has_ceiling)
+    has_threshold: bool  #: a threshold on the measured effect
+    threshold: float  #: that threshold (fraction; read when has_threshold)
+
+
+@numba.njit(cache=True, nogil=True)
+def book_trigger(effect: FloatArray, units: FloatArray, gate: NDArray[np.bool_],
+                 rule: PriceTerms, per_person: float, cumulative: bool, m: int, k: int,
+                 period: int, beyond: bool, metric_cap: float, total_cap: float,
+                 period_cap: float, ledger: LedgerArrays) -> None:
+    """What one trigger is due, capped and booked, draw by draw: the numpy steps of
+    :meth:`sibsim.money.pricing.PricePerUnit.due`, :func:`sibsim.money.payment_ledger._trigger_due`
+    and :func:`book_due`, in their order, so the same numbers bit for bit.
+
+    ``effect``, ``units`` (D,): the trigger's measured effect (fraction) and outcome units;
+    ``gate`` (D,): its gate; ``rule``: the pricing rule's scalars; ``per_person``: the
+    per-person cap times the trigger's participants (currency; ``inf``: none);
+    ``cumulative``: a pooled trigger, which pays what is due beyond what the metric committed
+    before. Per draw::
+
+        amount = price * max(units, 0)  [* (ceiling / effect) where effect > ceiling]
+        amount = amount where effect >= threshold, else 0.0
+        due = max(amount, 0.0) where gate and amount is finite, else 0.0
+        due = min(due, per_person);  due = max(due - committed[m], 0.0)  (cumulative)
+
+    then :func:`book_due`'s caps and booking (what is due is kept in a row of D numbers, then
+    booked: each draw's numbers are its own, so the same as booking each draw in turn).
+    """
+    committed_metric = ledger.committed_metric
+    due = np.empty(units.shape[0])
+    for d in range(units.shape[0]):
+        amount = rule.price * _np_maximum(units[d], 0.0)
+        if rule.has_ceiling and effect[d] > rule.ceiling:
+            amount = amount * (rule.ceiling / effect[d])
+        if rule.has_threshold and not effect[d] >= rule.threshold:
+            amount = 0.0
+        x = _np_maximum(amount, 0.0) if gate[d] and np.isfinite(amount) else 0.0
+        if per_person < np.inf:
+            x = _np_minimum(x, per_person)
+        if cumulative:
+            x = _np_maximum(x - committed_metric[d, m], 0.0)
+        due[d] = x
+    book_due(due, m, k, period, beyond, metric_cap, total_cap, period_cap, ledger)
