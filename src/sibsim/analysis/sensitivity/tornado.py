@@ -89,24 +89,26 @@ def tornado(deal: Deal, output: str = "investor_mean_irr", *, draws: int = 1000,
         ranges[n] = tuple(v.real_vector(f"tornado.ranges[{n}]", pair))
         if len(ranges[n]) != 2:
             raise v.fail(f"tornado.ranges[{n}]", pair, "(low, high)")
-    chain = Chain(deal, draws, int(seed), engine)
-    base = output_values(chain.money)[output]
     at = np.array([ranges.get(n) or tuple(float(quantile(known[n], np.array([q]))[0])
                                           for q in DEFAULT_LEVELS) for n in names], dtype=float)
     ends = [(n, x) for n, pair in zip(names, at, strict=True) for x in pair]
+    # the memory the run and each end free stays in the heap for the next end to re-use: on a
+    # virtual machine the kernel's zeroing of fresh pages costs as much as the work
+    with kept_heap():
+        chain = Chain(deal, draws, int(seed), engine)
+        base = output_values(chain.money)[output]
 
-    def at_end(end: tuple[str, float]) -> float:
-        return chain.output({end[0]: np.full(draws, end[1])}, output)
+        def at_end(end: tuple[str, float]) -> float:
+            return chain.output({end[0]: np.full(draws, end[1])}, output)
 
-    # the same numbers on any number of threads. An outcome input's end runs the outcomes
-    # again, allocating as much memory as the run: those ends run one at a time, each on all
-    # of numba's threads (two at once touch twice the fresh memory, and the kernel's zeroing
-    # of it cost more than the second thread gained); the money inputs' ends, which re-use
-    # the outcome draws, run side by side on as many threads as numba may use
-    rerun = [i for i, (n, _) in enumerate(ends) if n not in chain.money_names]
-    money = [i for i, (n, _) in enumerate(ends) if n in chain.money_names]
-    vals = np.empty(len(ends))
-    with kept_heap():  # each end re-uses the memory the one before it freed
+        # the same numbers on any number of threads. An outcome input's end runs the outcomes
+        # again, allocating as much memory as the run: those ends run one at a time, each on
+        # all of numba's threads (two at once touch twice the fresh memory, and zeroing it
+        # cost more than the second thread gained); the money inputs' ends, which re-use the
+        # outcome draws, run side by side on as many threads as numba may use
+        rerun = [i for i, (n, _) in enumerate(ends) if n not in chain.money_names]
+        money = [i for i, (n, _) in enumerate(ends) if n in chain.money_names]
+        vals = np.empty(len(ends))
         for i in rerun:
             vals[i] = at_end(ends[i])
         vals[money] = in_order(at_end, [ends[i] for i in money])
