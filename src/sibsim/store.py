@@ -246,6 +246,15 @@ def _set_writer_token(path: Path, token: str | None) -> None:
         target.write_text(token)
 
 
+def _sees_store(path: str, token: str) -> bool:
+    """This process sees the store of the run ``token`` (its writer token file): it shares
+    the client's file system."""
+    try:
+        return (Path(path) / WRITER_TOKEN).read_text() == token
+    except OSError:
+        return False
+
+
 def initialise_on_worker(path: str, token: str, draws: int, block_draws: int,
                          block: dict) -> dict:
     """On a dask worker, with the run's first block: initialise the store's groups from it
@@ -254,11 +263,7 @@ def initialise_on_worker(path: str, token: str, draws: int, block_draws: int,
     "written": True}``; else return the block, from which the client initialises the store.
     The worker that computed the first block does this, so the other workers go on computing
     meanwhile and no block crosses to the client."""
-    try:
-        seen = (Path(path) / WRITER_TOKEN).read_text()
-    except OSError:
-        seen = None
-    if seen != token:
+    if not _sees_store(path, token):
         return block
     _initialise_groups(Path(path), block, draws, block_draws)
     return write_on_worker(path, token, block)
@@ -268,11 +273,7 @@ def write_on_worker(path: str, token: str, block: dict) -> dict:
     """On a dask worker: write ``block`` into the store at ``path`` if this worker sees the
     store of this run (``token``), and return ``{"first", "n", "written": True}``; else
     return the block itself for the client to write."""
-    try:
-        seen = (Path(path) / WRITER_TOKEN).read_text()
-    except OSError:
-        seen = None
-    if seen != token:
+    if not _sees_store(path, token):
         return block
     _write_region(Path(path), block, token)
     return {"first": int(block["first"]), "n": int(block["n"]), "written": True}
