@@ -395,3 +395,34 @@ def test_budget_fan_tick_labels_all_differ(lang, top):
     finally:
         plt.close(fig)
     assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_markov_baseline_is_the_chance_of_the_move_the_effect_acts_on(lang):
+    """A Markov outcome's baseline row gives the chance, without the service, of the move the
+    effect acts on (from the initial state where it can), not of leaving the first state: a
+    hand-made chain where everyone leaves the first state (the row that used to be shown,
+    always 100%) and the targeted move from it has probability 0.15."""
+    import types
+
+    from sibsim.council.assumptions import _baseline_move
+
+    chain = sibsim.MarkovOutcome(states=("start", "home", "care"),
+                                 transitions=((0.0, 0.85, 0.15), (0.0, 0.9, 0.1),
+                                              (0.0, 0.2, 0.8)), name="placement")
+    scenario = sibsim.Scenario(
+        cohort=sibsim.Cohort(size=100), outcome=chain, horizon=3,
+        effect=sibsim.Effect("hr", 0.8, targets=(("home", "care"), ("start", "care"))),
+        comparison=sibsim.ComparisonGroup(ratio=1))
+    assert _baseline_move(types.SimpleNamespace(scenario=scenario)) == ("start", "care", 0.15)
+    later = sibsim.Scenario(  # no target from the initial state: the first target
+        cohort=sibsim.Cohort(size=100), outcome=chain, horizon=3,
+        effect=sibsim.Effect("hr", 0.8, targets=(("home", "care"),)))
+    assert _baseline_move(types.SimpleNamespace(scenario=later)) == ("home", "care", 0.1)
+    # a built-in chain: the row names the move and gives its mean chance a year
+    t, f = TEXTS[lang], Formatter(lang)
+    deal = sibsim.load_scenario("lapset-sib-1")
+    a, b, p = _baseline_move(deal)
+    rows = dict((r[0], r[1]) for r in assumption_rows(deal, lang))
+    assert t["a_baseline"] not in rows
+    assert rows[t["a_baseline_move"].format(a=a, b=b)] == t["per_year"].format(x=f.pct(p))

@@ -108,6 +108,37 @@ def _baseline(deal: Deal, f: Formatter) -> tuple[str, str, str] | None:
     return None
 
 
+def _first_matrix(x):
+    """The first transition matrix (a tuple of rows) of a Markov outcome's ``transitions``
+    (matrices nest per clock period and stratum; a row is a Dirichlet or numbers)."""
+    def is_row(r) -> bool:
+        return hasattr(r, "mean_row") or (isinstance(r, (tuple, list)) and bool(r) and all(
+            isinstance(e, (int, float)) for e in r))
+    while isinstance(x, (tuple, list)) and x and not is_row(x[0]):
+        x = x[0]
+    return x if isinstance(x, (tuple, list)) and x and is_row(x[0]) else None
+
+
+def _baseline_move(deal: Deal) -> tuple[str, str, float] | None:
+    """For a Markov outcome with an effect on some transitions: the transition the council
+    reads the baseline of (the effect's first target from the initial state, else its first
+    target) and its mean probability a period without the service, in the first matrix (the
+    first period's, the first stratum's); None otherwise. The chance of leaving the first state
+    says little when everyone leaves it (Chicago CPC: preschool, 100%)."""
+    o, effect = deal.scenario.outcome, deal.scenario.effect
+    targets = tuple(getattr(effect, "targets", None) or ())
+    states = tuple(getattr(o, "states", ()) or ())
+    matrix = _first_matrix(getattr(o, "transitions", None))
+    if not targets or not states or matrix is None or len(matrix) != len(states):
+        return None
+    start = getattr(o, "initial", None) or states[0]
+    a, b = next((t for t in targets if t[0] == start), targets[0])
+    mean = _first_row((matrix[states.index(a)],))
+    if mean is None:
+        return None
+    return a, b, float(mean[states.index(b)])
+
+
 def _who(names: list[str], of: int, everyone: str) -> str:
     """``names`` joined, or ``everyone`` when they are all ``of`` of them (more than one)."""
     return everyone if of > 1 and len(names) == of else ", ".join(names)
@@ -141,8 +172,12 @@ def assumption_rows(deal: Deal, lang: str, source: str | Path | None = None,
     add(t["a_scenario"], s.description or deal.name, None, None)
     add(t["a_years"], f.years(int(years[0]), int(years[-1])), "", "start_year")
     add(t["a_cohort"], f.num(float(np.sum(s.cohort.entry))), "cohort", "entry")
+    move = _baseline_move(deal)
     base = _baseline(deal, f)
-    if base is not None:
+    if move is not None:  # a Markov outcome: the chance of the move the effect acts on
+        add(t["a_baseline_move"].format(a=move[0], b=move[1]),
+            _per_period(f.pct(move[2]), deal, f.lang), "outcome", "transitions")
+    elif base is not None:
         add(t["a_baseline"], base[0], base[1], base[2])
     if effect is not None and s.effect is not None:
         m, lo, hi = effect
