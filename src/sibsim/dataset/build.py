@@ -312,6 +312,27 @@ def effect_parameters(scenario: Scenario) -> frozenset[str]:
     return frozenset(k for k in scenario.parameters() if k not in base)
 
 
+def simulate_treatment_arm(scenario: Scenario, draws: int, seed: int, *, engine: str,
+                           overrides: Mapping[str, np.ndarray] | None = None,
+                           first_draw: int = 0, engaged_events: bool = False) -> xr.Dataset:
+    """The treatment arm of ``simulate(scenario, ...)`` alone (its ``arm`` dimension holds
+    ``"treatment"`` only), bit for bit: the scenario without its comparison group draws the
+    same keyed streams ``(seed, draw, arm, wave, stratum)`` for it. ``overrides`` (a run's
+    inputs by parameter name) may name the comparison group's parameters too; they are left
+    out. No progress bar.
+
+    >>> import sibsim
+    >>> sc = sibsim.load_scenario("peterborough").scenario
+    >>> simulate_treatment_arm(sc, 5, 1, engine="expected")["arm"].values.tolist()
+    ['treatment']
+    """
+    treated = scenario if scenario.comparison is None else replace(scenario, comparison=None)
+    names = treated.parameters()
+    return simulate(treated, draws, seed, engine=engine, progress=False,
+                    overrides={k: x for k, x in (overrides or {}).items() if k in names} or None,
+                    first_draw=first_draw, engaged_events=engaged_events)
+
+
 def simulate_treated_again(scenario: Scenario, ds: xr.Dataset,
                            overrides: Mapping[str, np.ndarray]) -> xr.Dataset:
     """``ds`` (a run of ``scenario``, or of a deal's scenario) as if it had been simulated with
@@ -364,11 +385,9 @@ def simulate_treated_again(scenario: Scenario, ds: xr.Dataset,
     D, first, seed = draws.size, int(draws[0]) if draws.size else 0, int(ds.attrs["seed"])
     # the run's inputs (a deal's correlated ones as simulate draws them), the overrides on top
     over = with_correlated_inputs(corr, scenario, seed, first, D, overrides) or {}
-    treated_only = replace(scenario, comparison=None)
-    names = treated_only.parameters()
-    again = simulate(treated_only, D, seed, engine=str(ds.attrs["engine"]), progress=False,
-                     overrides={k: x for k, x in over.items() if k in names},
-                     first_draw=first, engaged_events="engaged_events" in ds)
+    again = simulate_treatment_arm(scenario, D, seed, engine=str(ds.attrs["engine"]),
+                                   overrides=over, first_draw=first,
+                                   engaged_events="engaged_events" in ds)
     out = ds.copy(deep=False)  # new Variable objects; the arrays replaced below are copies
     for name, var in ds.data_vars.items():
         if name == "parameter_value":

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import xarray as xr
 
-from sibsim.dataset.build import simulate
+from sibsim.dataset.build import simulate_treatment_arm
 from sibsim.dataset.schema import in_schema_order
 from sibsim.money._arrays import sum_axis1
 from sibsim.money.cancellation import apply_cancellation
@@ -111,7 +111,8 @@ LIFECYCLE_UNITS = {"stop_period": "period", "settlement_period": "period"}
 
 
 def counterfactual(deal: Deal | Scenario, draws: int, seed: int,
-                   first_draw: int = 0) -> xr.Dataset:
+                   first_draw: int = 0,
+                   overrides: Mapping[str, np.ndarray] | None = None) -> xr.Dataset:
     """Expected outcomes of the treatment arm without the service, per draw (same baseline
     parameters as a run with the same seed, because parameter streams are keyed by name).
 
@@ -123,6 +124,8 @@ def counterfactual(deal: Deal | Scenario, draws: int, seed: int,
     Compute it once per run and pass it to :func:`money_flows` and
     :func:`sibsim.analysis.breakeven.breakeven`, which reuse it. ``first_draw``: global index
     of the first draw, for a block of a longer run (see :func:`sibsim.simulate`).
+    ``overrides``: baseline parameters set per draw (name -> array of ``draws`` values), as
+    in :func:`sibsim.simulate`, on top of a deal's correlated inputs.
 
     >>> import sibsim
     >>> cf = counterfactual(sibsim.load_scenario("peterborough"), draws=5, seed=1)
@@ -132,12 +135,10 @@ def counterfactual(deal: Deal | Scenario, draws: int, seed: int,
     scenario = deal.scenario if isinstance(deal, Deal) else deal
     corr = deal.correlation if isinstance(deal, Deal) else None
     base = scenario.with_effect(None)
-    over = outcome_overrides(corr, base, seed, first_draw, draws) or {}
-    treated = base if base.comparison is None else dataclasses.replace(base, comparison=None)
-    names = treated.parameters()
-    return simulate(treated, draws=draws, seed=seed, engine="expected", progress=False,
-                    first_draw=first_draw,
-                    overrides={k: x for k, x in over.items() if k in names} or None)
+    over = {**(outcome_overrides(corr, base, seed, first_draw, draws) or {}),
+            **(overrides or {})}
+    return simulate_treatment_arm(base, draws, seed, engine="expected", overrides=over,
+                                  first_draw=first_draw)
 
 
 def counterfactual_of(deal: Deal | Scenario, ds: xr.Dataset) -> xr.Dataset:

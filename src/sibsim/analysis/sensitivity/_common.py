@@ -22,7 +22,7 @@ import copy
 import threading
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,7 +44,6 @@ from sibsim.money.termination import interim_results
 from sibsim.money.uncertain import _holders, _walk, money_parameters, per_draw
 from sibsim.resources import check_draws_fit
 from sibsim.spec import _validate as v
-from sibsim.spec.correlation import outcome_overrides
 
 __all__ = ["OUTPUTS", "PER_DRAW", "Chain", "output_values", "per_draw_outputs",
            "results_inputs"]
@@ -275,14 +274,4 @@ class Chain:
     def _counterfactual(self, overrides: Mapping[str, np.ndarray]) -> xr.Dataset:
         """:func:`~sibsim.money.sib.counterfactual` of the run (the treatment arm's), with
         ``overrides`` of baseline parameters."""
-        from sibsim.dataset.build import simulate
-
-        if not overrides:
-            return counterfactual(self.deal, self.draws, self.seed)
-        base = self.deal.scenario.with_effect(None)
-        treated = base if base.comparison is None else replace(base, comparison=None)
-        names = treated.parameters()
-        over = {**(outcome_overrides(self.deal.correlation, base, self.seed, 0, self.draws)
-                   or {}), **overrides}
-        return simulate(treated, self.draws, self.seed, engine="expected", progress=False,
-                        overrides={k: x for k, x in over.items() if k in names})
+        return counterfactual(self.deal, self.draws, self.seed, overrides=overrides or None)

@@ -411,10 +411,17 @@ def discounted_sums(flows: FloatArray, disc: FloatArray, out: FloatArray) -> Non
     period, into ``out`` (D,) (:func:`sibsim.analysis.metrics.present_value` of a (D, P)
     array, whose numpy loop adds whole columns in the same order: the same numbers)."""
     for d in range(flows.shape[0]):
-        acc = flows[d, 0] * disc[0]
-        for t in range(1, flows.shape[1]):
-            acc = acc + flows[d, t] * disc[t]
-        out[d] = acc
+        out[d] = _discounted_sum(flows[d], disc)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _discounted_sum(x: FloatArray, disc: FloatArray) -> float:
+    """``x[0] * disc[0] + x[1] * disc[1] + ...``, added period by period (one row of
+    :func:`discounted_sums`)."""
+    acc = x[0] * disc[0]
+    for t in range(1, x.shape[0]):
+        acc = acc + x[t] * disc[t]
+    return acc
 
 
 @numba.njit(cache=True, nogil=True)
@@ -455,10 +462,7 @@ def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatA
         invested[d] = _masked_sum(drawdown[d, row], ones)
         received[d] = _masked_sum(row_sum, ones)
         net_total[d] = _masked_sum(net[d], ones)
-        acc = net[d, 0] * disc[0]
-        for t in range(1, n_periods):
-            acc = acc + net[d, t] * disc[t]
-        commissioner_pv[d] = acc
+        commissioner_pv[d] = _discounted_sum(net[d], disc)
 
 
 class LedgerArrays(NamedTuple):
