@@ -385,6 +385,7 @@ cap_per_period = 250_000
 [[payers]]
 name = "state"
 shares = 0.3
+appropriations = 900_000
 
 [investors]
 discount_rate = 0.061

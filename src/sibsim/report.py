@@ -540,9 +540,10 @@ def _payer_lines(m: xr.Dataset, mun: xr.Dataset) -> list[str]:
     for y in unpaid["payer"].values:
         u = unpaid.sel(payer=y).values
         if np.any(u > 0):
-            lines.append(f"  {y}'s caps leave {_money(float(u.mean()), cur)} unpaid on average "
-                         f"(in {_pct(float(np.mean(u > 0)))} of draws): no one pays it, so "
-                         "the investors have that much less to share.")
+            lines.append(f"  {y} leaves {_money(float(u.mean()), cur)} unpaid by the "
+                         f"horizon's end on average (in {_pct(float(np.mean(u > 0)))} of draws; "
+                         "its caps, or payments still waiting for its appropriations): no one "
+                         "else pays it, so the investors have that much less to share.")
     return lines
 
 

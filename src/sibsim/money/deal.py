@@ -33,7 +33,7 @@ from sibsim.money.municipality import Municipality
 from sibsim.money.payer_money_effect import check_money_effect_savings
 from sibsim.money.payer_scope import check_payer_scope, presence
 from sibsim.money.payer_waves import check_payer_waves
-from sibsim.money.payers import Payer, check_payers, effective_payers
+from sibsim.money.payers import Payer, check_payers, effective_payers, payer_funds
 from sibsim.money.termination import TerminationRule, check_claim_share
 from sibsim.money.uncertain import money_parameters
 from sibsim.spec import _validate as v
@@ -273,6 +273,7 @@ class Deal(Spec):
                               self.evaluations, tuple(c.name for c in self.contract.rate_cards),
                               self.payer_presence(), self.calendar_years())
             check_money_effect_savings(self.payers, self.evaluations, self.payer_presence())
+            self.payer_funds()  # appropriations: one per calendar year of the deal
         for part in ("contract", "capital"):
             cur = getattr(getattr(self, part), "currency", self.currency)
             if cur != self.currency:
@@ -439,6 +440,11 @@ class Deal(Spec):
         """The bodies paying outcomes: ``payers``, or, when none is given, one payer
         ``"commissioner"`` paying all of every metric with the municipality's savings."""
         return effective_payers(self.payers, self.municipality)
+
+    def payer_funds(self) -> np.ndarray | None:
+        """The funds each payer receives in each period from its ``appropriations``, (Y, P)
+        (inf: a payer without any; :func:`sibsim.money.payers.payer_funds`); None: none has."""
+        return payer_funds(self.effective_payers, self.calendar_years())
 
     def payer_presence(self) -> np.ndarray | None:
         """Whether each payer takes part in each period, (Y, P), from the payers' ``first_year``

@@ -22,6 +22,10 @@ Order of the money
    is not carried to a later period, and it is missing from what enters the capital waterfall,
    so the investors (and whoever receives any excess) have that much less to share. The
    money dataset reports it as ``unpaid_by_payer``.
+4. A payer with ``appropriations`` pays from them: what is due beyond the funds it has received
+   so far waits for its later funds (first in, first out; unused funds carry over), so its
+   payments, and what enters the waterfall, come later. What it still owes at the horizon's
+   end is in ``unpaid_by_payer`` too.
 
 Payer caps apply to payments inside the horizon (with the contract's ``overflow = "last"``
 the payments due after the horizon are in the last period, and capped there; with
@@ -58,6 +62,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sibsim.money._arrays import per_period, readonly
+from sibsim.money.kernels.appropriation import defer_to_funds
 from sibsim.money.kernels.chain import (
     apply_payer_caps,
     payer_amounts,
@@ -71,7 +76,8 @@ from sibsim.spec import _validate as v
 from sibsim.spec.variant import Spec, param
 
 __all__ = ["DEFAULT_PAYER", "SHARE_TOLERANCE", "Payer", "PayerSplit", "check_payers",
-           "effective_payers", "payer_savings", "split_by_payer", "valued_states"]
+           "effective_payers", "payer_funds", "payer_savings", "split_by_payer",
+           "valued_states"]
 
 FloatArray = NDArray[np.float64]
 
@@ -199,6 +205,16 @@ class Payer(Spec):
         (``waves = [0]``), the State for later cohorts. None: every wave. For each metric and
         wave the shares over the payers covering that wave sum to 1. See
         :mod:`sibsim.money.payer_waves`.
+    appropriations : float or sequence of float, optional
+        Funds made available to this payer for outcome payments in each calendar year
+        (currency; a number: the same every year; a sequence: one per calendar year of the
+        deal, from its first, as ``Deal.calendar_years()`` counts them), received in the first
+        period of the year (Massachusetts' payments came from a trust fund filled by yearly
+        appropriations; a municipality pays from its yearly budget line). What is due beyond
+        the funds received so far waits, first in first out, for the next year's funds, and
+        unused funds carry over; what is still owed at the horizon's end is reported in
+        ``unpaid_by_payer``. Applied after the payer's caps. None (default): the payer pays
+        what is due when it is due.
 
     The savings rates and ``other_costs_per_period`` may be distributions (uncertain money
     assumptions, sampled once per draw: :mod:`sibsim.money.uncertain`); shares and caps are
@@ -250,6 +266,11 @@ class Payer(Spec):
     waves: tuple[int, ...] | None = param(
         v.optional(v.scalar_or_vector(v.integer(0))), default=None,
         doc="entry waves (0-based) whose outcome payments the shares apply to; None: all")
+    # what the payer pays from (sibsim.money.kernels.appropriation)
+    appropriations: float | tuple[float, ...] | None = param(
+        v.optional(v.scalar_or_vector(_AMOUNT)), default=None,
+        doc="currency made available for outcome payments in each calendar year (a number: "
+            "every year; or one per calendar year of the deal); payments wait for the funds")
 
     def validate(self) -> None:
         if isinstance(self.savings_strata, str):
@@ -414,9 +435,11 @@ class PayerSplit:
 
 def split_by_payer(payers: Sequence[Payer], pay: PaymentResult,
                    presence: NDArray[np.bool_] | None = None,
-                   by_wave: FloatArray | None = None) -> PayerSplit:
+                   by_wave: FloatArray | None = None,
+                   funds: FloatArray | None = None) -> PayerSplit:
     """Split the contract's payments among ``payers`` by their shares, then apply each
-    payer's caps (per period, then over the contract), period by period.
+    payer's caps (per period, then over the contract), period by period, and then each
+    budgeted payer's appropriations (``funds``).
 
     Parameters
     ----------
@@ -431,12 +454,34 @@ def split_by_payer(payers: Sequence[Payer], pay: PaymentResult,
         ``pay.by_metric`` by entry wave, for payers with ``waves``
         (:func:`sibsim.money.payer_waves.payments_by_wave`): each payer's shares then apply
         to the waves it covers only; None: every payer shares every wave's payments.
+    funds : array (Y, P), optional
+        The funds each payer receives in each period (:func:`payer_funds`; inf for a payer
+        without ``appropriations``): a payer's payments wait for its funds
+        (:func:`sibsim.money.kernels.appropriation.defer_to_funds`). None: no payer has any.
 
     Returns
     -------
     PayerSplit
         Due, paid (D, Y, P) and the total paid (D, P), in the contract's currency.
     """
+    split = _split(payers, pay, presence, by_wave)
+    if funds is None:
+        return split
+    budgeted = np.flatnonzero(~np.isinf(funds).all(axis=1))
+    if budgeted.size == 0:
+        return split
+    paid = np.ascontiguousarray(split.paid, dtype=np.float64)
+    total = np.ascontiguousarray(split.total, dtype=np.float64)
+    out_paid, out_total = np.empty_like(paid), np.empty_like(total)
+    defer_to_funds(paid, budgeted.astype(np.int64),
+                   np.ascontiguousarray(funds[budgeted], dtype=np.float64), total,
+                   out_paid, out_total)
+    return PayerSplit(split.payers, split.due, readonly(out_paid), readonly(out_total))
+
+
+def _split(payers: Sequence[Payer], pay: PaymentResult, presence: NDArray[np.bool_] | None,
+           by_wave: FloatArray | None) -> PayerSplit:
+    """:func:`split_by_payer` before the appropriations."""
     P = pay.n_periods
     shares = np.stack([p.share_vector(pay.metrics) for p in payers])  # (Y, M)
     capped = [i for i, p in enumerate(payers)
@@ -473,6 +518,38 @@ def split_by_payer(payers: Sequence[Payer], pay: PaymentResult,
                      np.ascontiguousarray(pay.total, dtype=np.float64), paid, total)
     return PayerSplit(tuple(p.name for p in payers), readonly(due), readonly(paid),
                       readonly(total))
+
+
+def payer_funds(payers: Sequence[Payer], years: np.ndarray, field: str = "Deal.payers"
+                ) -> FloatArray | None:
+    """The funds each payer receives in each period from its ``appropriations``, (Y, P)
+    (currency; inf for a payer without any), for the calendar ``years`` of the periods
+    (``Deal.calendar_years()``): a year's funds arrive in its first period. None when no payer
+    has appropriations. A list of appropriations needs one per calendar year of the deal
+    (``ValueError`` naming the payer's field otherwise).
+
+    >>> payer_funds([Payer("state", 1.0, appropriations=[4.0, 6.0])],
+    ...             np.array([2014, 2014, 2015, 2015])).tolist()
+    [[4.0, 0.0, 6.0, 0.0]]
+    """
+    if all(p.appropriations is None for p in payers):
+        return None
+    years = np.asarray(years)
+    distinct, first = np.unique(years, return_index=True)  # years in order; first periods
+    out = np.full((len(payers), years.size), np.inf)
+    for i, p in enumerate(payers):
+        a = p.appropriations
+        if a is None:
+            continue
+        amounts = np.full(distinct.size, float(a)) if np.ndim(a) == 0 else np.asarray(
+            a, dtype=np.float64)
+        if amounts.size != distinct.size:
+            raise v.fail(f"{field}[{i}].appropriations", list(np.atleast_1d(a)),
+                         f"a number, or one amount per calendar year of the deal "
+                         f"({distinct.size}: {int(distinct[0])}-{int(distinct[-1])})")
+        out[i] = 0.0
+        out[i, first] = amounts
+    return out
 
 
 def _caps(payers: Sequence[Payer], capped: list[int], n_periods: int

@@ -83,11 +83,14 @@ MONEY_SCHEMA = {
                     "payments + any excess returned) - other costs."),
     "true_effect": (("draw",), "True effect (the scenario's effect.value) in each draw."),
     "payments_by_payer": (("draw", "payer", "period"),
-                          "Outcome payments made by each payer, after its caps; sums to "
-                          "outcome_payments over payers."),
+                          "Outcome payments made by each payer, after its caps and when its "
+                          "appropriations allow; sums to outcome_payments over payers."),
     "unpaid_by_payer": (("draw", "payer", "period"),
-                        "Due under a payer's shares but not paid because of its caps (missing "
-                        "from what enters the waterfall)."),
+                        "Due under a payer's shares in the period less what it paid then: > 0 "
+                        "where its caps cut the payment (missing from what enters the "
+                        "waterfall) or it waits for the payer's appropriations, < 0 where a "
+                        "waiting payment is made; summed over periods, what is never paid or "
+                        "still owed at the horizon's end."),
     "cashable_savings_by_payer": (("draw", "payer", "period"),
                                   "Cashable savings of each payer, from its own saving rates."),
     "wider_value_by_payer": (("draw", "payer", "period"),

@@ -531,6 +531,9 @@ def check_claim_share(contract: Contract, payers: Sequence[Payer] = ()) -> None:
             raise v.fail(f"Payer[{p.name}].cap_total/cap_per_period",
                          (p.cap_total, p.cap_per_period),
                          "None with a claim-tied share (the waterfall computes it)")
+        if p.appropriations is not None:  # the waterfall's claim would not see the wait
+            raise v.fail(f"Payer[{p.name}].appropriations", p.appropriations,
+                         "None with a claim-tied share (the waterfall computes it)")
 
 
 def _claim_arrays(contract: Contract, table: EvaluationTable, n_periods: int) -> ClaimShareArrays:
@@ -685,7 +688,7 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
     t = np.arange(n_periods)
     if full_costs is None:  # the service costs had the deal run its course (elementwise in
         full_costs = deal.service_costs.cost(served, served_by_state or None)  # the served)
-    payers, presence = deal.effective_payers, deal.payer_presence()
+    payers, presence, funds = deal.effective_payers, deal.payer_presence(), deal.payer_funds()
     for _ in range(n_periods + 1):  # converges in at most two runs (see the module notes)
         # a stop at the horizon changes nothing: skip the masks (the same numbers, bit for bit)
         runs_its_course = bool(stop.min() >= n_periods)
@@ -699,7 +702,8 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
                 achieved, counts=np.where(active[:, None, None, :], achieved.counts, 0.0))
         pay = contract.outcome_payments(gated, n_periods, achieved_now)
         split = split_by_payer(payers, pay, presence,
-                               wave_payments(deal, gated, pay, n_periods))  # payer_waves.py
+                               wave_payments(deal, gated, pay, n_periods),  # payer_waves.py
+                               funds)
         if runs_its_course:
             served_now, costs = served, full_costs
         else:  # the costs are elementwise in the people served: masking them masks the costs
@@ -714,6 +718,6 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
     if life.claim.active:  # the payers share it by their shares of the metric, uncapped
         pay = _with_claim_share(pay, contract, np.asarray(flows.claim_share_paid))
         split = split_by_payer(payers, pay, presence, wave_payments(
-            deal, gated, pay, n_periods, np.asarray(flows.claim_share_paid)))
+            deal, gated, pay, n_periods, np.asarray(flows.claim_share_paid)), funds)
     return Lifecycle(stop=stop, payments=pay, split=split, achieved=achieved_now,
                      served=served_now, costs=costs, flows=flows)
