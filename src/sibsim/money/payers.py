@@ -69,9 +69,10 @@ from sibsim.money.kernels.chain import (
     payer_flows,
     split_capped,
 )
+from sibsim.money.kernels.savings import valued_amounts
 from sibsim.money.municipality import Municipality
 from sibsim.money.results import PaymentResult
-from sibsim.money.uncertain import UncertainAmount, read_amount
+from sibsim.money.uncertain import UncertainAmount, amount_value, read_amount
 from sibsim.spec import _validate as v
 from sibsim.spec.variant import Spec, param
 
@@ -587,6 +588,8 @@ def payer_savings(payers: Sequence[Payer], avoided_events: FloatArray | Mapping[
     if plain:  # every payer's savings are plain rates per event: one pass, the same products
         payer_amounts(avoided_events, np.array([r[0] for r in rates]),  # type: ignore[index]
                       np.array([r[1] for r in rates]), cash, wider)  # type: ignore[index]
+    elif _valued_in_one_pass(terms_of, avoided_events, avoided_pp, cash, wider):
+        plain = True  # written: every payer's savings in one pass each (the same numbers)
     for y, (p, terms) in enumerate(zip(payers, terms_of, strict=True)):
         if not plain:
             terms.savings(avoided_events, {s: avoided_pp[s] for s in p.states_valued()},
@@ -595,6 +598,46 @@ def payer_savings(payers: Sequence[Payer], avoided_events: FloatArray | Mapping[
     if any(o.ndim == 2 for o in other):  # an uncertain cost: (D, Y, P)
         return cash, wider, np.stack([np.broadcast_to(o, shape) for o in other], axis=1)
     return cash, wider, np.stack(other)
+
+
+def _valued_in_one_pass(terms_of: Sequence[Municipality], avoided: object,
+                        avoided_pp: Mapping[str, FloatArray], cash: FloatArray,
+                        wider: FloatArray) -> bool:
+    """Every payer's cashable savings and wider value written into ``cash`` and ``wider``
+    (D, Y, P) by :func:`~sibsim.money.kernels.savings.valued_amounts`, the same numbers as
+    :meth:`Municipality.savings` payer by payer; False (nothing written) where the kernel does
+    not apply: several processes' events, amounts per process, or arrays of another layout."""
+    if not (isinstance(avoided, np.ndarray) and avoided.ndim == 2
+            and avoided.dtype == np.float64):
+        return False
+    D, P = avoided.shape
+    states = sorted({s for t in terms_of for s in t.states_valued()})
+    if any(not (isinstance(avoided_pp.get(s), np.ndarray) and avoided_pp[s].shape == (D, P)
+                and avoided_pp[s].dtype == np.float64) for s in states):
+        return False
+    pp = (np.stack([avoided_pp[s] for s in states]) if states else np.zeros((1, D, P)))
+    for out, per_event, per_state in (
+            (cash, "saving_per_event", "saving_per_person_period"),
+            (wider, "wider_value_per_event", "wider_value_per_person_period")):
+        amounts = []
+        for t in terms_of:
+            first = getattr(t, per_event)
+            if isinstance(first, Mapping):
+                return False
+            amounts.append([first, *getattr(t, per_state).values()])
+        K = max(len(a) for a in amounts) - 1
+        rate = np.zeros((len(terms_of), 1 + K, D))
+        order = np.full((len(terms_of), max(K, 1)), -1, dtype=np.int64)
+        for y, (t, row) in enumerate(zip(terms_of, amounts, strict=True)):
+            for k, amount in enumerate(row):
+                x = amount_value(amount)
+                if np.ndim(x) and np.shape(x) not in ((D, 1), (D,)):
+                    return False
+                rate[y, k] = np.reshape(x, -1) if np.ndim(x) else x
+            for k, state in enumerate(getattr(t, per_state)):
+                order[y, k] = states.index(state)
+        valued_amounts(avoided, pp, rate, order, out)
+    return True
 
 
 def effective_payers(payers: Sequence[Payer], municipality: Municipality) -> tuple[Payer, ...]:
