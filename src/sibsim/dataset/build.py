@@ -388,7 +388,7 @@ def simulate_treated_again(scenario: Scenario, ds: xr.Dataset,
     again = simulate_treatment_arm(scenario, D, seed, engine=str(ds.attrs["engine"]),
                                    overrides=over, first_draw=first,
                                    engaged_events="engaged_events" in ds)
-    out = ds.copy(deep=False)  # new Variable objects; the arrays replaced below are copies
+    out = ds.copy(deep=False)  # new Variable objects; the arrays replaced below are new
     for name, var in ds.data_vars.items():
         if name == "parameter_value":
             values = np.array(var.values)
@@ -397,10 +397,13 @@ def simulate_treated_again(scenario: Scenario, ds: xr.Dataset,
             for j, p in enumerate(new["parameter"].values):
                 values[:, cols.index(p)] = new.values[:, j]
         elif "draw" in var.dims and "arm" in var.dims:
-            values = np.array(var.values)
+            src = var.values
+            values = np.empty_like(src)  # each arm written once: the comparison arm as in ds
             axis = var.dims.index("arm")
-            values[(slice(None),) * axis + (slice(0, 1),)] = (
-                again[name].transpose(*var.dims).values)
+            before = (slice(None),) * axis
+            values[(*before, slice(1, None))] = src[(*before, slice(1, None))]
+            values[(*before, slice(0, 1))] = again[name].transpose(*var.dims).values
+            del again[name]  # its memory is free for the next variable's array
         else:
             continue
         out[name] = var.copy(deep=False, data=values)
