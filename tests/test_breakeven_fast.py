@@ -114,3 +114,32 @@ def test_fast_path_equals_general_path_when_costs_follow_people():
     plain = _search(deal.replace(service_costs=dataclasses.replace(
         deal.service_costs, per_state={})), ds, True)
     assert (fast["mean_investor_npv"].values != plain["mean_investor_npv"].values).all()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_rate_card_on_the_engaged_follows_the_effect(fast):
+    """A rate card counting the engaged participants' person-periods in a state (Chicago's
+    kindergarten readiness with ``count = "engaged"``; Denver's days housed of the
+    participants) reads ``engaged_occupancy``, which must follow the searched effect: on a run
+    of the expected engine (no noise), the money at an effect equals that of a run made at that
+    effect. (It once stayed at the sampled effect: the investors' NPV was flat across the
+    range.)"""
+    import dataclasses
+
+    deal = sibsim.load_scenario("chicago-cpc")
+    cards = tuple(dataclasses.replace(c, count="engaged") if c.name == "kindergarten_ready"
+                  else c for c in deal.contract.rate_cards)
+    deal = deal.replace(contract=dataclasses.replace(deal.contract, rate_cards=cards))
+    D = 6
+    ds = sibsim.simulate(deal, draws=D, seed=3, engine="expected", progress=False)
+    p = _Pipeline(deal, ds, fast=fast)
+    outs = []
+    for e in (1.0, 0.4):
+        at = np.full(D, e)
+        direct = sibsim.simulate(deal, draws=D, seed=3, engine="expected", progress=False,
+                                 overrides={"effect.value": at})
+        a, b = p(at), _Pipeline(deal, direct, fast=fast)(at)
+        for k in a:
+            np.testing.assert_allclose(a[k], b[k], rtol=1e-9, atol=1e-6, err_msg=f"{e}: {k}")
+        outs.append(a["investors"])
+    assert not np.allclose(outs[0], outs[1])  # the effect moves the money

@@ -282,15 +282,12 @@ class _Pipeline:
 
     def _keys(self) -> list[str]:
         """The treated arm's variables that follow the effect: events, occupancy (kinds with
-        states), the engaged participants' events (when the dataset has them) and, for a
-        money evaluation of occupancy with an effect on the engaged participants' money per
-        unit (``money.effect``), their occupancy."""
-        engaged_occ = "engaged_occupancy" in self.ds and any(
-            e.money is not None and e.money.effect is not None and e.outcome == "occupancy"
-            for e in self.deal.evaluations)
+        states), and the engaged participants' events and occupancy (when the dataset has
+        them: a rate card counting the engaged, ``count = "engaged"``, a money evaluation's
+        ``money.effect`` and service costs of the people in service read them)."""
         return (["events"] + (["occupancy"] if "occupancy" in self.ds else [])
                 + (["engaged_events"] if "engaged_events" in self.ds else [])
-                + (["engaged_occupancy"] if engaged_occ else []))
+                + (["engaged_occupancy"] if "engaged_occupancy" in self.ds else []))
 
     def _chunk_params(self, start: int, stop: int) -> dict[str, np.ndarray]:
         """The sampled parameters of draws ``start:stop`` of the block."""
