@@ -68,6 +68,7 @@ from typing import Any
 import numpy as np
 
 from sibsim.engine.parameters import PARAM_BLOCK, parameter_rng
+from sibsim.money.kernels.money_value import money_of_units
 from sibsim.money.uncertain import UncertainAmount
 from sibsim.spec import _validate as v
 from sibsim.spec.distributions import Distribution
@@ -256,10 +257,32 @@ class MoneyValue(Spec):
         (:meth:`engaged_factor`, same shape) when given."""
         if z is None:
             out = units * scale
+        elif (fused := _fused_value(units, scale, z, self.cv)) is not None:
+            out = fused  # the same numbers in one pass (money/kernels/money_value.py)
         else:
             spread = self.cv * np.sqrt(np.maximum(units, 0.0)) * z
             out = np.maximum(units + spread, 0.0) * scale
         return out if factor is None else out * factor
+
+
+def _fused_value(units: np.ndarray, scale: np.ndarray, z: np.ndarray, cv: float
+                 ) -> np.ndarray | None:
+    """:meth:`MoneyValue.value`'s noisy money by
+    :func:`~sibsim.money.kernels.money_value.money_of_units` when the arrays have its layout
+    (float64 units and noise of one shape, (D, ..., P); a scale (D, 1, ..., 1, P)); else None
+    (the numpy expression then runs)."""
+    units, z, scale = np.asarray(units), np.asarray(z), np.asarray(scale)
+    if not (units.ndim >= 2 and units.dtype == np.float64 and z.dtype == np.float64
+            and scale.dtype == np.float64 and z.shape == units.shape
+            and scale.ndim == units.ndim and scale.shape[0] == units.shape[0]
+            and scale.shape[-1] == units.shape[-1] and all(n == 1 for n in scale.shape[1:-1])):
+        return None
+    D, P = units.shape[0], units.shape[-1]
+    out = np.empty(units.shape)
+    money_of_units(np.ascontiguousarray(units).reshape(D, -1, P),
+                   np.ascontiguousarray(scale).reshape(D, P),
+                   np.ascontiguousarray(z).reshape(D, -1, P), float(cv), out.reshape(D, -1, P))
+    return out
 
 
 def read_money(sec: Section, key: str) -> MoneyValue:
