@@ -1,7 +1,8 @@
 """The money of a money evaluation's outcome units
-(:meth:`sibsim.money.money_metric.MoneyValue.value`) in one pass: each element with exactly the floating-point operations of the numpy expression, in
-the same order, so the same numbers to the last bit, without its five temporaries the size of
-the outcome arrays (every arm, wave and period of every draw).
+(:meth:`sibsim.money.money_metric.MoneyValue.value`) in one pass: each element with exactly the
+floating-point operations of the numpy expression, in the same order, so the same numbers to the
+last bit, without its five temporaries the size of the outcome arrays (every arm, wave and
+period of every draw).
 
 Examples
 --------
