@@ -22,11 +22,6 @@ _TURNOVER = within(0.0, 1.0, "a share of the cohort replaced per period", fracti
 _UPTAKE = within(0.0, 1.0, "a probability that a newcomer takes up the service", fraction=True)
 
 
-def _shown(value: object) -> object:
-    """A number or distribution as a message shows it (a fixed value as the number)."""
-    return value.value if isinstance(value, Fixed) else value.describe()  # type: ignore
-
-
 def split_by_shares(total: int, shares: Sequence[float]) -> tuple[int, ...]:
     """Split ``total`` people into integer groups proportional to ``shares``.
 
@@ -251,7 +246,9 @@ class Cohort(Spec):
         (parameter ``cohort.newcomer_uptake``; a stratum's own, :class:`Stratum`
         ``newcomer_uptake``, as ``cohort.newcomer_uptake[<stratum>]``). Default 0:
         newcomers are never engaged, the results of a cohort without the field to the last
-        bit. Only with turnover (a newcomer joins only in a leaver's place).
+        bit. It acts through turnover alone (a newcomer joins only in a leaver's place):
+        without turnover nobody joins, and it is no parameter (a turnover of 0 in a draw, an
+        override, leaves nothing to take up).
 
     Examples
     --------
@@ -318,22 +315,6 @@ class Cohort(Spec):
                              "shares adding up to 1 within 1e-9")
             v.unique("Cohort.strata[*].name", [s.name for s in strata], "names")
         self._set("strata", strata)
-        self._check_uptake()
-
-    def _check_uptake(self) -> None:
-        """Newcomer uptake only where places change hands (a newcomer joins in a leaver's
-        place): the cohort's without any turnover, or a stratum's own in a stratum without
-        turnover, is refused, naming the field."""
-        turnover = self.turnover_by_stratum()
-        for s in self.strata:
-            if s.newcomer_uptake not in (None, Fixed(0.0)) and turnover[s.name] == Fixed(0.0):
-                raise v.fail(f"Stratum[{s.name}].newcomer_uptake", _shown(s.newcomer_uptake),
-                             "0 unless places change hands: a newcomer takes a leaver's "
-                             f"place, so give turnover (stratum {s.name!r} has none)")
-        if self.newcomer_uptake != Fixed(0.0) and not self.has_turnover:
-            raise v.fail("Cohort.newcomer_uptake", _shown(self.newcomer_uptake),
-                         "0 unless places change hands: a newcomer takes a leaver's place, so "
-                         "give turnover")
 
     def _own_entry(self, strata: tuple[Stratum, ...]) -> None:
         """Strata with their own entry waves: all of them, adding up to the cohort's."""
@@ -349,7 +330,6 @@ class Cohort(Spec):
                          f"{list(total)} (or leave size and entry out)")
         v.unique("Cohort.strata[*].name", [s.name for s in strata], "names")
         self._set("strata", strata)
-        self._check_uptake()
 
     @property
     def strata_own_entry(self) -> bool:
