@@ -219,6 +219,29 @@ def test_each_stratum_takes_its_own_uptake_and_turnover():
         np.testing.assert_allclose(got, np.broadcast_to(events, got.shape), rtol=1e-12)
 
 
+def test_no_newcomer_takes_it_up_from_a_stratum_end_on():
+    """``ends_by_stratum``: the service of stratum b ends in period 2, so only its newcomers of
+    period 1 take it up (a's run to the horizon); from period 2 on b has no effect at all."""
+    n, lam, e, g, r, d, u = 1000, 4.0, 0.5, 0.6, 0.25, 0.0, 0.8
+    sc = Scenario(cohort=Cohort(size=n, turnover=r, newcomer_uptake=u,
+                                strata=(Stratum("a", 0.5), Stratum("b", 0.5))),
+                  outcome=CountOutcome(rate=lam), horizon=4,
+                  effect=Effect("rr", e, engagement=g, dropout=d, ends_by_stratum={"b": 2}),
+                  comparison=ComparisonGroup(ratio=1))
+    ds = simulate(sc, draws=2, seed=0, engine="expected", progress=False)
+    for name, end in (("a", 4), ("b", 2)):
+        p = [g]
+        for t in range(1, 4):
+            p.append(p[-1] * (1 - d) * (1 - r) + (r * u if t < end else 0.0))
+        p = np.array(p)
+        ratio = np.where(np.arange(4) < end, e, 1.0)
+        got = ds["engaged"].sel(arm="treatment", stratum=name).values[:, 0]
+        np.testing.assert_allclose(got, np.broadcast_to(n / 2 * p, got.shape), rtol=1e-12)
+        got = ds["events"].sel(arm="treatment", stratum=name).values[:, 0]
+        want = n / 2 * lam * ((1 - p) + p * ratio)
+        np.testing.assert_allclose(got, np.broadcast_to(want, got.shape), rtol=1e-12)
+
+
 @pytest.mark.parametrize("engine", ["aggregate", "individual"])
 def test_stochastic_engines_match_the_closed_form(engine):
     """Engaged people per wave and period: binomial(n, p_t) in each draw; treated events: the
