@@ -465,6 +465,7 @@ def every_key_documents() -> dict[str, dict]:
     tyhy = tomllib.loads(builtin_scenarios()["tyhy-sib"].read_text(encoding="utf-8"))
     tyhy["cohort"]["strata"][1]["turnover"] = {"dist": "beta", "mean": 0.12, "sd": 0.02}
     tyhy["cohort"]["strata"][2]["turnover"] = 0.05
+    tyhy["cohort"]["strata"][1]["newcomer_uptake"] = {"dist": "beta", "mean": 0.5, "sd": 0.1}
     tyhy["effect"]["organisation"] = {"dist": "lognormal", "mean": 0.97, "sd": 0.02}
     docs["strata-turnover"] = tyhy
     return docs

@@ -77,7 +77,7 @@ def transition_trace(st: Structure, tb: Tables, frailty_var: float,
         zs, ws = np.ones(1), np.ones(1)
     chain = Chain(st.event_flag, st.absorbing, int(st.init))
     groups = Groups(st.sizes.astype(np.float64), st.entry, tb.tidx)
-    service = Service(tb.engage, tb.dropout, bool(st.has_effect))
+    service = Service(tb.engage, tb.dropout, bool(st.has_effect), tb.uptake, tb.uptake_end)
     tallies = Tallies(ev, en, no_engaged_events(np.float64) if engaged_events is None
                       else engaged_events)
     occupancy = Occupancy(occ, eocc)
@@ -105,7 +105,7 @@ def count_trace(st: Structure, tb: Tables, out=None, engaged_events: np.ndarray 
     else:
         _, ev, en, _ = out
     counts_trace(tb.rate, Groups(st.sizes.astype(np.float64), st.entry, tb.tidx),
-                 Service(tb.engage, tb.dropout, bool(st.has_effect)),
+                 Service(tb.engage, tb.dropout, bool(st.has_effect), tb.uptake, tb.uptake_end),
                  Tallies(ev, en, no_engaged_events(np.float64) if engaged_events is None
                          else engaged_events))
     return None, ev, en, None

@@ -146,29 +146,60 @@ class OutcomeModel:
 
     # ------------------------------------------------------------------ tables
     def _common(self, params: dict[str, np.ndarray], D: int) -> dict[str, np.ndarray]:
-        """Engagement and negative-binomial shape per draw (Poisson: inf), and drop-out per
-        draw and stratum ``(D, K)``.
+        """Engagement and negative-binomial shape per draw (Poisson: inf), drop-out and
+        newcomer uptake per draw and stratum ``(D, K)``, and the end of each wave's service
+        ``(W, K)``.
 
         The cohort's turnover (``cohort.turnover``, or a stratum's own
         ``cohort.turnover[<stratum>]``, when the scenario has it) joins the effect's drop-out:
         an engaged person stops being engaged in a period after their entry period if they
         drop out or their place changes hands (independently), with probability ``dropout +
         turnover - dropout x turnover`` (the drop-out itself, to the last bit, where the
-        turnover is 0). See :class:`~sibsim.spec.cohort.Cohort`."""
+        turnover is 0). See :class:`~sibsim.spec.cohort.Cohort`.
+
+        ``uptake``: ``turnover x newcomer_uptake`` (``cohort.newcomer_uptake``, or a stratum's
+        own), the per-period probability that a place changes holder and the newcomer takes up
+        the service; zeros without newcomer uptake. ``uptake_end[w, k]``: newcomers joining
+        from this period on no longer take it up: ``min(w + onset + duration, end of stratum
+        k)`` (``Effect.onset``, ``duration``, ``ends_by_stratum``; the horizon without a
+        duration or an end; wave ``w`` enters in period ``w``)."""
         dropout = draw_vector(params, "effect.dropout", D, 0.0)
         strata = self.scenario.cohort.stratum_names or ("all",)
         by_stratum = np.empty((D, len(strata)))
+        uptake = np.zeros((D, len(strata)))
         for k, name in enumerate(strata):
             own = f"cohort.turnover[{name}]"
             key = own if own in params else "cohort.turnover"
             if key in params:
                 turnover = draw_vector(params, key, D, 0.0)
                 by_stratum[:, k] = np.minimum(dropout + turnover - dropout * turnover, 1.0)
+                own = f"cohort.newcomer_uptake[{name}]"
+                key = own if own in params else "cohort.newcomer_uptake"
+                if key in params:
+                    # <= turnover <= the drop-out above: the kernels' ratio uptake / dropout
+                    # (the chance that an engaged leaver's place goes to an engaged newcomer)
+                    # is at most 1
+                    uptake[:, k] = np.minimum(turnover * draw_vector(params, key, D, 0.0),
+                                              by_stratum[:, k])
             else:
                 by_stratum[:, k] = dropout
         return {"nb_shape": np.full(D, np.inf),
                 "engage": draw_vector(params, "effect.engagement", D, 1.0),
-                "dropout": by_stratum}
+                "dropout": by_stratum, "uptake": uptake, "uptake_end": self._uptake_end()}
+
+    def _uptake_end(self) -> np.ndarray:
+        """The period ``(W, K)`` from which a newcomer of each wave and stratum no longer takes
+        up the service (see :meth:`_common`)."""
+        sc = self.scenario
+        P, W = sc.horizon, sc.cohort.n_waves
+        strata = sc.cohort.stratum_names
+        effect = sc.effect
+        if effect is None:
+            return np.zeros((W, len(strata)), np.int64)
+        ends = effect.stratum_ends(strata, P)  # (K,)
+        last = P if effect.duration is None else effect.onset + effect.duration
+        wave_end = np.minimum(np.arange(W, dtype=np.int64) + last, P)  # (W,)
+        return np.ascontiguousarray(np.minimum(wave_end[:, None], ends[None, :]))
 
     def tables(self, params: dict[str, np.ndarray], D: int) -> Tables:
         """The kernels' arrays for ``D`` draws from sampled ``params``."""
@@ -492,7 +523,7 @@ def groups(st: Structure, tb: Tables) -> Groups:
 
 def service(st: Structure, tb: Tables) -> Service:
     """The kernels' engagement inputs."""
-    return Service(tb.engage, tb.dropout, bool(st.has_effect))
+    return Service(tb.engage, tb.dropout, bool(st.has_effect), tb.uptake, tb.uptake_end)
 
 
 def chain(st: Structure) -> Chain:

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from sibsim.spec import _validate as v
+from sibsim.spec.cohort import Cohort
 from sibsim.spec.distributions import Distribution
 from sibsim.spec.scenario import Scenario
 
@@ -49,8 +50,15 @@ def _owner(scenario: Scenario, name: str) -> tuple[Any, str] | None:
                 return None
             names = {f.name for f in dataclasses.fields(obj)}
             return (obj, field) if field in names else None
-    if owner == "effect":
-        obj: Any = scenario.effect
+    if owner == "cohort":  # cohort.turnover, cohort.newcomer_uptake[<stratum>], ...
+        field, _, stratum = field.partition("[")
+        obj: Any = scenario.cohort
+        if stratum:
+            obj = {s.name: s for s in scenario.cohort.strata}.get(stratum[:-1])
+            if obj is None:
+                return None
+    elif owner == "effect":
+        obj = scenario.effect
     elif owner == "baseline":
         obj = scenario.outcome
     elif owner.startswith("baseline[") and owner.endswith("]"):
@@ -79,10 +87,17 @@ def _check_values(scenario: Scenario, name: str, arr: np.ndarray) -> None:
     if found is None:
         return
     obj, field = found
+    # the cohort's own fields by their range alone: a draw with no turnover is allowed where
+    # the file's newcomer uptake needs some (the check across fields is the scenario's)
+    check = ({f.name: f for f in dataclasses.fields(obj)}[field].metadata.get("check")
+             if isinstance(obj, Cohort) else None)
     # every field's range is an interval: its smallest and largest values decide
     for d in (int(np.argmin(arr)), int(np.argmax(arr))):
         try:
-            dataclasses.replace(obj, **{field: float(arr[d])})
+            if check is not None:
+                check(f"Cohort.{field}", float(arr[d]))
+            else:
+                dataclasses.replace(obj, **{field: float(arr[d])})
         except (ValueError, TypeError) as err:
             raise ValueError(f"overrides[{name}]: got {float(arr[d])!r} in draw {d}; allowed: "
                              f"{_allowed(str(err))}") from None

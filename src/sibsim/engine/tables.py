@@ -53,6 +53,8 @@ class Tables:
     nb_shape: np.ndarray  # (D,), inf for Poisson
     engage: np.ndarray  # (D,)
     dropout: np.ndarray  # (D, K): by stratum (turnover)
+    uptake: np.ndarray  # (D, K): turnover x newcomer uptake per period (0: none)
+    uptake_end: np.ndarray  # (W, K) int64: period from which newcomers no longer take it up
 
 
 # ---------------------------------------------------------------------------- effect measures

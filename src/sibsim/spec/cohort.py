@@ -19,6 +19,7 @@ __all__ = ["Cohort", "ComparisonGroup", "Frailty", "Stratum", "split_by_shares"]
 
 _SHARE = v.fraction(0.0, 1.0, low_open=True)
 _TURNOVER = within(0.0, 1.0, "a share of the cohort replaced per period", fraction=True)
+_UPTAKE = within(0.0, 1.0, "a probability that a newcomer takes up the service", fraction=True)
 
 
 def split_by_shares(total: int, shares: Sequence[float]) -> tuple[int, ...]:
@@ -69,6 +70,10 @@ class Stratum(Spec):
         of the cohort's (:class:`Cohort` ``turnover``, whose rules it follows). Uncertain:
         sampled once per draw as parameter ``cohort.turnover[<name>]``, independently of the
         other strata's. ``None`` (default): the cohort's.
+    newcomer_uptake : float or Distribution, optional
+        The stratum's own **newcomer uptake** (:class:`Cohort` ``newcomer_uptake``, whose rules
+        it follows), in [0, 1]. Uncertain: sampled once per draw as parameter
+        ``cohort.newcomer_uptake[<name>]``. ``None`` (default): the cohort's.
 
     Examples
     --------
@@ -94,11 +99,18 @@ class Stratum(Spec):
         default=None, uncertain=True,
         doc="the stratum's own share of places replaced per period, in [0, 1] (None: the "
             "cohort's)")
+    newcomer_uptake: float | Distribution | None = param(  # checked in validate (by stratum)
+        default=None, uncertain=True,
+        doc="the stratum's own probability that a newcomer joining while the service runs "
+            "takes it up, in [0, 1] (None: the cohort's)")
 
     def validate(self) -> None:
         owner = f"Stratum[{self.name}]"
         if self.turnover is not None:  # the message names the stratum
             self._set("turnover", _TURNOVER(f"{owner}.turnover", self.turnover))
+        if self.newcomer_uptake is not None:
+            self._set("newcomer_uptake",
+                      _UPTAKE(f"{owner}.newcomer_uptake", self.newcomer_uptake))
         if self.entry is None:
             if self.share is None:
                 raise v.fail(f"{owner}.share", None, "a share of every entry wave in (0, 1], "
@@ -144,8 +156,8 @@ class Stratum(Spec):
         start = sec.get("start", 0)
         if "start_year" in sec.data:
             start = stratum_start(sec, start_year, periods_per_year, start_period)
-        given = {"turnover": sec.get("turnover", uncertain=True)} if "turnover" in sec.data \
-            else {}  # absent: the cohort's
+        given = {key: sec.get(key, uncertain=True) for key in ("turnover", "newcomer_uptake")
+                 if key in sec.data}  # absent: the cohort's
         out = build(sec.key, cls, name=sec.require("name"), share=sec.get("share"),
                     baseline=outcome.parse_baseline(sec, "baseline"),
                     entry=toml_value(sec.get("entry")), start=start, **given)
@@ -208,6 +220,35 @@ class Cohort(Spec):
         does not model (refused by :class:`~sibsim.spec.scenario.Scenario`).
         Default 0: a fixed panel, the same people throughout. A stratum (an employer) may
         give its own (:class:`Stratum` ``turnover``); this one holds for the others.
+    newcomer_uptake : float or Distribution
+        **Newcomer uptake**: the probability that a newcomer who takes a leaver's place
+        (``turnover``) *while the wave's service still runs* takes up the individual service
+        in person, in [0, 1]. The service runs, for a place of the entry wave that enters in
+        period ``e``, in the periods ``e + 1 <= t < e + onset + duration`` of the (service's)
+        effect (``Effect.onset``, ``Effect.duration``: "periods of full effect, the service
+        period"; without a duration, to the horizon), and not from a stratum's end on
+        (``Effect.ends_by_stratum``); a newcomer joins at the start of a period after the
+        wave's entry, as turnover has it. A newcomer who takes it up is engaged from the
+        period of joining on, like a participant: the engaged rate in that period, the
+        effect's drop-out afterwards, turnover again. The effect's time profile is the
+        wave's, not the newcomer's own (the services are the employer's programme in its
+        ``t - e``-th period, which a newcomer joins where it stands; the engine keeps no
+        joining date per place): with ``onset``, ``duration`` and ``decay`` a newcomer gets
+        the strength of the wave's time since entry. In the engine a place changes holder
+        with probability ``turnover`` per period, whether its holder is engaged or not, and
+        the newcomer is engaged with probability ``newcomer_uptake``: an engaged place stays
+        engaged with probability ``(1 - dropout) (1 - turnover) + turnover x uptake``, a
+        place not engaged (never engaged, dropped out, or an earlier newcomer who did not
+        take it up) becomes engaged with probability ``turnover x uptake``. Engaged
+        newcomers are counted among the engaged (``engaged`` in the results), so service
+        costs per engaged participant (``[service_costs] per_participant``) cost them in the
+        periods of the wave's ``service_periods``. Uncertain: sampled once per draw
+        (parameter ``cohort.newcomer_uptake``; a stratum's own, :class:`Stratum`
+        ``newcomer_uptake``, as ``cohort.newcomer_uptake[<stratum>]``). Default 0:
+        newcomers are never engaged, the results of a cohort without the field to the last
+        bit. It acts through turnover alone (a newcomer joins only in a leaver's place):
+        without turnover nobody joins, and it is no parameter (a turnover of 0 in a draw, an
+        override, leaves nothing to take up).
 
     Examples
     --------
@@ -217,6 +258,8 @@ class Cohort(Spec):
     {'cohort.turnover': Fixed(value=0.1)}
     >>> Cohort(size=500).parameters()   # no turnover: no parameter (a fixed panel)
     {}
+    >>> Cohort(size=500, turnover=0.1, newcomer_uptake=0.7).parameters()
+    {'cohort.turnover': Fixed(value=0.1), 'cohort.newcomer_uptake': Fixed(value=0.7)}
     """
 
     size: int | None = param(v.optional(v.integer(1, v.MAX_PEOPLE)), default=None,
@@ -228,7 +271,11 @@ class Cohort(Spec):
     turnover: float | Distribution = param(
         _TURNOVER, default=0.0, uncertain=True,
         doc="share of the places whose holder is replaced per period, in [0, 1] (joiners "
-            "unserved); counts without frailty only")
+            "unserved unless newcomer_uptake); counts without frailty only")
+    newcomer_uptake: float | Distribution = param(
+        _UPTAKE, default=0.0, uncertain=True,
+        doc="probability that a newcomer joining while the wave's service runs takes it up, "
+            "in [0, 1] (with turnover)")
 
     def validate(self) -> None:
         own = [isinstance(s, Stratum) and s.own_entry for s in self.strata]
@@ -321,8 +368,8 @@ class Cohort(Spec):
                                          periods_per_year=periods_per_year,
                                          start_period=start_period)
                        for i, item in enumerate(raw))
-        given = {"turnover": sec.get("turnover", uncertain=True)} if "turnover" in sec.data \
-            else {}  # absent: the field's declared default
+        given = {key: sec.get(key, uncertain=True) for key in ("turnover", "newcomer_uptake")
+                 if key in sec.data}  # absent: the fields' declared defaults
         out = build(sec.key, cls, size=sec.get("size"), entry=toml_value(sec.get("entry")),
                     strata=strata, **given)
         sec.finish()
@@ -347,10 +394,32 @@ class Cohort(Spec):
         return {s.name: self.turnover if s.turnover is None else s.turnover  # type: ignore
                 for s in self.strata}
 
+    @property
+    def has_newcomer_uptake(self) -> bool:
+        """Some newcomers may take up the service (``newcomer_uptake``, or a stratum's own,
+        other than a fixed 0)."""
+        return any(u != Fixed(0.0) for u in self.uptake_by_stratum().values())
+
+    def uptake_by_stratum(self) -> dict[str, Distribution]:
+        """Each stratum's newcomer uptake (its own, else the cohort's); ``{"all": uptake}``
+        without strata.
+
+        >>> Cohort(size=10, turnover=0.1, newcomer_uptake=0.5,
+        ...        strata=(Stratum("a", 0.5, newcomer_uptake=0.9),
+        ...                Stratum("b", 0.5))).uptake_by_stratum()
+        {'a': Fixed(value=0.9), 'b': Fixed(value=0.5)}
+        """
+        if not self.strata:
+            return {"all": self.newcomer_uptake}  # type: ignore[dict-item]
+        return {s.name: self.newcomer_uptake if s.newcomer_uptake is None  # type: ignore
+                else s.newcomer_uptake for s in self.strata}
+
     def parameters(self) -> dict[str, Distribution]:
         """Uncertain inputs, by parameter name: ``cohort.turnover`` when there is turnover (none
         for a fixed panel, whose results are those of a cohort without the field), and
-        ``cohort.turnover[<stratum>]`` for a stratum giving its own.
+        ``cohort.turnover[<stratum>]`` for a stratum giving its own; likewise
+        ``cohort.newcomer_uptake`` (and ``cohort.newcomer_uptake[<stratum>]``) when some
+        newcomer may take up the service.
 
         >>> Cohort(size=10, strata=(Stratum("a", 0.5, turnover=0.3),
         ...                         Stratum("b", 0.5))).parameters()
@@ -358,11 +427,20 @@ class Cohort(Spec):
         """
         if not self.has_turnover:
             return {}
-        own = {f"cohort.turnover[{s.name}]": s.turnover for s in self.strata
-               if s.turnover is not None}
-        shared = ({"cohort.turnover": self.turnover}
-                  if len(own) < max(1, len(self.strata)) and self.turnover != Fixed(0.0) else {})
-        return {**shared, **own}  # type: ignore[dict-item]
+        out = self._by_stratum("turnover")
+        if self.has_newcomer_uptake:
+            out.update(self._by_stratum("newcomer_uptake"))
+        return out
+
+    def _by_stratum(self, field: str) -> dict[str, Distribution]:
+        """``cohort.<field>`` (when a stratum takes the cohort's figure and it is not a fixed
+        0) and ``cohort.<field>[<stratum>]`` for each stratum giving its own."""
+        own = {f"cohort.{field}[{s.name}]": getattr(s, field) for s in self.strata
+               if getattr(s, field) is not None}
+        cohort = getattr(self, field)
+        shared = ({f"cohort.{field}": cohort}
+                  if len(own) < max(1, len(self.strata)) and cohort != Fixed(0.0) else {})
+        return {**shared, **own}
 
     @property
     def n_waves(self) -> int:

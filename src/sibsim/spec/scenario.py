@@ -62,18 +62,23 @@ class Process:
 #: effect must agree on them (or leave them at their defaults).
 SERVICE_FIELDS = (("engagement", 1.0), ("dropout", 0.0))
 #: Parameters of the person, shared by every process: the service's engagement and drop-out,
-#: and the cohort's turnover (a person who leaves leaves every process).
-SERVICE_PARAMETERS = ("effect.engagement", "effect.dropout", "cohort.turnover")
+#: the cohort's turnover (a person who leaves leaves every process) and newcomer uptake (a
+#: newcomer who takes up the service is engaged in every process).
+SERVICE_PARAMETERS = ("effect.engagement", "effect.dropout", "cohort.turnover",
+                      "cohort.newcomer_uptake")
 
 
 def is_service_parameter(name: str) -> bool:
-    """One of :data:`SERVICE_PARAMETERS`, or a stratum's own turnover
-    (``cohort.turnover[<stratum>]``).
+    """One of :data:`SERVICE_PARAMETERS`, or a stratum's own turnover or newcomer uptake
+    (``cohort.turnover[<stratum>]``, ``cohort.newcomer_uptake[<stratum>]``).
 
     >>> is_service_parameter("cohort.turnover[hospital]"), is_service_parameter("effect.value")
     (True, False)
+    >>> is_service_parameter("cohort.newcomer_uptake[hospital]")
+    True
     """
-    return name in SERVICE_PARAMETERS or name.startswith("cohort.turnover[")
+    return name in SERVICE_PARAMETERS or name.startswith(("cohort.turnover[",
+                                                          "cohort.newcomer_uptake["))
 #: Names a process cannot take when there are several (its parameters are prefixed with it).
 RESERVED_NAMES = ("baseline", "effect", "evaluation")
 
@@ -203,6 +208,13 @@ class Scenario:
             raise v.fail("Cohort.turnover", shown,
                          "0 (no turnover) unless every outcome is a count without states, a "
                          "profile by time since entry or frailty: here " + why)
+        windows = {(p.effect.onset, p.effect.duration, p.effect.ends_by_stratum)
+                   for p in self.processes if p.effect is not None}
+        if c.has_newcomer_uptake and len(windows) > 1:
+            raise v.fail("Cohort.newcomer_uptake", "uptake with several service periods",
+                         "one service period for every process's effect (the same onset, "
+                         "duration and ends_by_stratum): a newcomer takes up the service, "
+                         "which runs for all of a person's outcomes alike")
 
     def _check_effect(self) -> None:
         if self.effect is not None:

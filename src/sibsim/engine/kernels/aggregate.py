@@ -116,7 +116,11 @@ def counts_aggregate(tables, groups, service, streams, out):
     to seed), one per ``(draw, arm, wave, stratum)``. ``rate`` and ``nb_shape`` are in ``tables``
     (:class:`~sibsim.engine.kernels.arrays.CountTables`); writes ``out``
     (:class:`~sibsim.engine.kernels.arrays.Tallies`; the engaged sub-cohort's count is its own
-    draw, so ``out.engaged_events`` needs no extra random numbers). A rate table with a third
+    draw, so ``out.engaged_events`` needs no extra random numbers). Newcomer uptake
+    (``service.uptake``, while ``t < service.uptake_end[w, k]``): after the drop-out draw, the
+    engaged who left get an engaged newcomer with probability ``uptake / dropout`` each, the
+    people not engaged at the start of the period with probability ``uptake`` each (two more
+    binomial draws, none without uptake). A rate table with a third
     level (an organisation-level effect) gives the treated arm's people who are not engaged
     ``rate[d, 2, k, c]`` instead of ``rate[d, 0, k, c]`` (the same random numbers).
     """
@@ -124,6 +128,7 @@ def counts_aggregate(tables, groups, service, streams, out):
     organisation = rate.shape[1] > 2
     sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
     engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
+    uptake, uptake_end = service.uptake, service.uptake_end
     seed, draw0, purpose = streams.seed, streams.draw0, streams.purpose
     events_out, engaged_out, eev_out = out.events, out.engaged, out.engaged_events
     keep_eev = eev_out.shape[0] > 0
@@ -144,11 +149,28 @@ def counts_aggregate(tables, groups, service, streams, out):
         shape = nb_shape[d]
         negbin = shape > 0.0 and np.isfinite(shape)
         e = entry[w]
+        up = uptake[d, k] if treated else 0.0
+        # an engaged leaver's place goes to an engaged newcomer with probability up / dropout
+        # (given that the holder left: by turnover, or dropped out); up <= dropout
+        up_left = min(up / dropout[d, k], 1.0) if up > 0.0 else 0.0
         for t in range(e, P):
+            n0_before = n0
+            x = 0
             if t > e and dropout[d, k] > 0.0 and n1 > 0:
                 s0, s1, x = binomial(s0, s1, n1, dropout[d, k])
                 n1 -= x
                 n0 += x
+            if t > e and up > 0.0 and t < uptake_end[w, k]:
+                # newcomer uptake (no random numbers drawn without it): engaged newcomers in
+                # the places of the engaged who left and of those not engaged before
+                y = 0
+                if x > 0:
+                    s0, s1, y = binomial(s0, s1, x, up_left)
+                z = 0
+                if n0_before > 0:
+                    s0, s1, z = binomial(s0, s1, n0_before, up)
+                n1 += y + z
+                n0 -= y + z
             ev = 0
             eev = 0
             for j in range(2):

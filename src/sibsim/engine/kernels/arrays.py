@@ -6,8 +6,8 @@ the groups are shared across kernels (array conventions in
 
 * :class:`Groups` -- the cohort layout: people per ``(arm, wave, stratum)``, entry period of each
   wave, table column of each wave and calendar period;
-* :class:`Service` -- engagement share and drop-out per draw, and whether the service has an
-  effect at all;
+* :class:`Service` -- engagement share and drop-out per draw, whether the service has an
+  effect at all, and the newcomers' uptake of it while it runs;
 * :class:`Streams` -- the keys of the random streams (seed, first draw, :class:`Purpose`) and
   whether a person's own variables come from a separate person stream;
 * :class:`Chain` -- the states of a transition model (counted transitions, absorbing states,
@@ -98,6 +98,14 @@ class Service(NamedTuple):
     engage: FloatArray  #: (D,) share of the treated arm engaging at entry
     dropout: FloatArray  #: (D, K) per-period drop-out probability of engaged people, by stratum
     has_effect: bool  #: False: nobody engages (no effect in the scenario)
+    #: (D, K) per-period probability that a treated place changes holder and the newcomer takes
+    #: up the service (``turnover x newcomer_uptake``); 0: newcomers are never engaged (the
+    #: kernels then draw no extra random numbers). ``uptake <= dropout`` (turnover is part of
+    #: the drop-out)
+    uptake: FloatArray
+    #: (W, K) the period from which a newcomer of wave ``w``, stratum ``k`` no longer takes up
+    #: the service (the end of the wave's service period)
+    uptake_end: IntArray
 
 
 class Streams(NamedTuple):

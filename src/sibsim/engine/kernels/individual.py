@@ -330,7 +330,10 @@ def counts_individual(tables, groups, service, streams, frailty_var, out):
     ``out.engaged_events``, unless zero-size, the counts of people engaged in the period). A
     rate table with a third level (an organisation-level effect) gives the treated arm's people
     who are not engaged ``rate[d, 2, k, c]`` instead of ``rate[d, 0, k, c]`` (the same random
-    numbers).
+    numbers). Newcomer uptake (``service.uptake``, while ``t < service.uptake_end[w, k]``):
+    an engaged person who leaves gets an engaged newcomer in their place with probability
+    ``uptake / dropout``, a place not engaged at the start of the period one with probability
+    ``uptake`` (a uniform from the person's stream each; none without uptake: ``up_end`` is 0).
     """
     rate, nb_shape = tables.rate, tables.nb_shape
     organisation = rate.shape[1] > 2
@@ -338,6 +341,7 @@ def counts_individual(tables, groups, service, streams, frailty_var, out):
     keep_evj = evj_out.shape[0] > 0
     sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
     engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
+    uptake, uptake_end = service.uptake, service.uptake_end
     seed, draw0, purpose = streams.seed, streams.draw0, streams.purpose
     person, shared_frailty = streams.person, streams.shared_frailty
     D = rate.shape[0]
@@ -355,6 +359,9 @@ def counts_individual(tables, groups, service, streams, frailty_var, out):
         j0 = 2 if treated and organisation else 0  # the not-engaged people's level
         p_eng = engage[d]
         p_drop = dropout[d, k]
+        p_up = uptake[d, k] if treated else 0.0
+        p_up_left = min(p_up / p_drop, 1.0) if p_up > 0.0 else 0.0  # p_up <= p_drop
+        up_end = uptake_end[w, k] if p_up > 0.0 else 0
         shape = nb_shape[d]
         negbin = shape > 0.0 and np.isfinite(shape)
         n_blocks = (n + BLOCK - 1) // BLOCK
@@ -372,6 +379,12 @@ def counts_individual(tables, groups, service, streams, frailty_var, out):
                         s0, s1, p0, p1, u = _person_uniform(s0, s1, p0, p1, person)
                         if u < p_drop:
                             j = 0
+                            if t < up_end:  # the leaver's place: an engaged newcomer?
+                                s0, s1, p0, p1, u = _person_uniform(s0, s1, p0, p1, person)
+                                j = 1 if u < p_up_left else 0
+                    elif j == 0 and t > e and t < up_end:  # a newcomer who takes it up?
+                        s0, s1, p0, p1, u = _person_uniform(s0, s1, p0, p1, person)
+                        j = 1 if u < p_up else 0
                     en[t] += j
                     lam = rate[d, j if j == 1 else j0, k, tidx[w, t]] * z
                     if negbin:

@@ -141,7 +141,10 @@ def counts_trace(rate, groups, service, out):
     """Expected event counts: people present times the rate of their engagement level.
 
     Frailty and negative-binomial dispersion have mean 1, so they do not change the mean.
-    Engaged participants drop out at the start of each period after their first. A rate table
+    Engaged participants drop out at the start of each period after their first; while the
+    wave's service runs (``t < service.uptake_end[w, k]``) each place of the treated arm also
+    gets an engaged newcomer with probability ``service.uptake[d, k]`` (newcomer uptake:
+    ``n1 <- n1 (1 - dropout) + uptake n``). A rate table
     with a third level (an organisation-level effect) gives the treated arm's people who are not
     engaged ``rate[d, 2, k, c]`` instead of ``rate[d, 0, k, c]``. Writes
     ``out`` (:class:`~sibsim.engine.kernels.arrays.Tallies`, float64; ``out.engaged_events``
@@ -149,6 +152,7 @@ def counts_trace(rate, groups, service, out):
     """
     sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
     engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
+    uptake, uptake_end = service.uptake, service.uptake_end
     events_out, engaged_out, eev_out = out.events, out.engaged, out.engaged_events
     keep_eev = eev_out.shape[0] > 0
     D = rate.shape[0]
@@ -164,9 +168,14 @@ def counts_trace(rate, groups, service, out):
                 for k in range(K):
                     n = sizes[a, w, k]
                     n1 = n * engage[d] if treated else 0.0
+                    up = uptake[d, k] if treated else 0.0
                     for t in range(e, P):
                         if t > e:
                             n1 *= 1.0 - dropout[d, k]
+                            if up > 0.0 and t < uptake_end[w, k]:
+                                # every place, engaged or not, changes holder and gets an
+                                # engaged newcomer with probability up
+                                n1 += up * n
                         c = tidx[w, t]
                         events_out[d, a, w, k, t] = ((n - n1) * rate[d, j0, k, c]
                                                      + n1 * rate[d, 1, k, c])
