@@ -365,9 +365,10 @@ def _share_by_target(t0: np.ndarray, t1: np.ndarray, a: int, old: np.ndarray,
     ``new[..., i]`` wanted) goes to the states ``per[i][0]`` in the shares ``per[i][1]``
     (normalised; None: in proportion to the row's probabilities of them in ``t0``, equal
     where those are all 0). Write the balancing states' probabilities into ``t1`` and return
-    the targets' new probabilities: ``new`` times one factor ``s <= 1``, the largest that
-    keeps every balancing state at >= 0 (state ``j``, untreated ``p_j`` and weight ``w_ij``
-    from target ``i``, ends at ``p_j + sum_i w_ij (old_i - s new_i)``)."""
+    the targets' new probabilities: those that fall as wanted, those that rise times one
+    factor ``s <= 1``, the largest that keeps every balancing state at >= 0 (state ``j``,
+    untreated ``p_j`` and share ``w_ij`` of target ``i``'s change, ends at ``p_j + sum_i
+    w_ij (old_i - new_i)``)."""
     states = list(dict.fromkeys(j for to, _ in per for j in to))  # every balancing state
     pb = t0[..., a, states]  # (..., m): their untreated probabilities
     w = np.zeros((*old.shape, len(states)))  # (..., n, m): target i's share to state j
@@ -383,15 +384,17 @@ def _share_by_target(t0: np.ndarray, t1: np.ndarray, a: int, old: np.ndarray,
         else:
             share = np.asarray(shares, dtype=float)
             w[..., i, at] = share / share.sum()
-    fall = pb + (w * old[..., None]).sum(-2)  # what each state holds with the targets at 0
-    take = (w * new[..., None]).sum(-2)  # what it gives up for the targets at ``new``
+    rise = new > old
+    fixed = np.where(rise, 0.0, new)  # falling targets: as wanted
+    moving = np.where(rise, new, 0.0)  # rising ones: scaled together
+    room = pb + (w * (old - fixed)[..., None]).sum(-2)  # each state with the rising at 0
+    take = (w * moving[..., None]).sum(-2)  # what the rising targets take from it
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ratio = np.where(take > 0, np.maximum(fall, 0.0) / np.where(take > 0, take, 1.0),
+        ratio = np.where(take > 0, np.maximum(room, 0.0) / np.where(take > 0, take, 1.0),
                          np.inf)
     scale = np.minimum(ratio.min(-1), 1.0)
-    new = new * scale[..., None]
-    t1[..., a, states] = np.maximum(fall - (w * new[..., None]).sum(-2), 0.0)
-    return new
+    t1[..., a, states] = np.maximum(room - scale[..., None] * take, 0.0)
+    return fixed + scale[..., None] * moving
 
 
 def cumulative_rows(trans: np.ndarray) -> np.ndarray:
