@@ -262,9 +262,9 @@ class Effect(Spec):
         the row, and those kept out of "ready_special" (who are ready) to "ready" only. A
         mapping whose values are numbers is shares; one whose values are names, lists or
         tables is by target (the two cannot be mixed). If a state's probability would go
-        negative (the targets rise), the targets are scaled down, all by one factor, until
-        the first of them reaches 0, as for the diagonal. Empty: every row balances on its
-        diagonal.
+        negative (the targets rise), the targets are scaled down until the first of them
+        reaches 0, as for the diagonal (by target: the rising targets, all by one factor; the
+        falling ones keep their change). Empty: every row balances on its diagonal.
     organisation : float or Distribution, optional
         Count outcomes only: the **organisation-level effect**, a rate ratio (>= 0, whatever
         ``measure``) for every person of the treated arm who is *not* engaged with the
