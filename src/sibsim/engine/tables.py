@@ -267,8 +267,9 @@ def apply_to_transitions(t0: np.ndarray, measure: str, eff: np.ndarray,
     sums to one and the first balancing probability to run out is zero (for shares in
     proportion, all of them; by target, only the rising targets are scaled, by one factor).
     ``scales`` (one per target, optional) multiply the effect's strength for each target:
-    ``eff ** scale`` for ratios, ``eff * scale`` for absolute changes. ``out``: an array shaped like ``t0`` (e.g. the treated half
-    of the kernels' table) to write the matrices into and return, instead of a new one.
+    ``eff ** scale`` for ratios, ``eff * scale`` for absolute changes. ``out``: an array
+    shaped like ``t0`` (e.g. the treated half of the kernels' table) to write the matrices
+    into and return, instead of a new one.
 
     >>> t0 = np.array([[[[[0.9, 0.1], [0.0, 1.0]]]]])  # (D, K, C, S, S)
     >>> apply_to_transitions(t0, "rr", np.full((1, 1, 1), 0.5), [(0, 1)])[0, 0, 0].tolist()
