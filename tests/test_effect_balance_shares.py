@@ -235,7 +235,8 @@ def test_shares_within_the_tolerance_are_accepted():
 
 def _chicago_with(balance_line, tmp_path):
     text = builtin_scenarios()["chicago-cpc"].read_text(encoding="utf-8")
-    old = 'balance = {preschool = ["general", "ready"], ready = "general", literate = "general"}'
+    old = ('balance = {preschool = {special = ["general", "ready"], ready_special = "ready"}, '
+           'ready = "general", literate = "general"}')
     assert old in text
     path = tmp_path / "chicago.toml"
     path.write_text(text.replace(old, balance_line), encoding="utf-8")
@@ -262,9 +263,10 @@ def test_scenario_file_refusals_name_the_key(line, message, tmp_path):
 
 
 def test_scenario_file_reads_shares_and_they_round_trip(tmp_path):
-    """chicago-cpc with fixed shares: read as written (the round-trip walker of
-    tests/test_roundtrip.py finds every value), and in each draw (expected engine) 60% of the
-    children kept out at kindergarten entry are "ready"."""
+    """chicago-cpc with fixed shares of the whole preschool row: read as written (the
+    round-trip walker of tests/test_roundtrip.py finds every value), and in each draw
+    (expected engine) 60% of the children kept out at kindergarten entry (of "special" and
+    "ready_special" together) are "ready"."""
     from test_roundtrip import roundtrip_problems
 
     path = _chicago_with(
@@ -277,30 +279,32 @@ def test_scenario_file_reads_shares_and_they_round_trip(tmp_path):
     p = (ds["occupancy"].sel(wave=0, period=1).sum("stratum")
          / ds["size"].sel(wave=0).sum("stratum"))
     c, t = p.sel(arm="comparison"), p.sel(arm="treatment")
-    kept = c.sel(state="special") - t.sel(state="special")
+    kept = (c - t).sel(state="special") + (c - t).sel(state="ready_special")
     np.testing.assert_allclose((t - c).sel(state="ready"), 0.6 * kept, rtol=1e-9, atol=1e-14)
     np.testing.assert_allclose((t - c).sel(state="general"), 0.4 * kept, rtol=1e-9,
                                atol=1e-14)
 
 
-def test_chicago_children_kept_out_at_entry_are_ready_at_the_others_rate():
-    """Expected engine, each draw: the children kept out of special education at kindergarten
-    entry (the comparison arm's "special" share less the treated arm's, both the untreated
-    row's parameters of that draw) go to "ready" and "general" in the proportion of the
-    comparison arm's (untreated) "ready" and "general"; "ready_special" is not touched."""
-    deal = sibsim.load_scenario("chicago-cpc")
+def test_chicago_children_kept_out_at_entry_are_ready_at_the_others_rate(tmp_path):
+    """chicago-cpc with the whole preschool row's change shared in proportion (a list),
+    expected engine, each draw: the children kept out of special education at kindergarten
+    entry (of "special" and "ready_special" together: the comparison arm's shares less the
+    treated arm's, both the untreated row's parameters of that draw) go to "ready" and
+    "general" in the proportion of the comparison arm's (untreated) "ready" and "general".
+    (The file's own by-target balance: tests/test_effect_balance_by_target.py.)"""
+    path = _chicago_with('balance = {preschool = ["general", "ready"], ready = "general", '
+                         'literate = "general"}', tmp_path)
+    deal = load_scenario(path)
     assert dict(deal.scenario.effect.balance)["preschool"] == ("general", "ready")
     ds = sibsim.simulate(deal.scenario, draws=20, seed=0, engine="expected", progress=False)
     occ = ds["occupancy"].sel(wave=0, period=1).sum("stratum")  # (draw, arm, state)
     n = ds["size"].sel(wave=0).sum("stratum")
     p = occ / n
     c, t = p.sel(arm="comparison"), p.sel(arm="treatment")
-    kept = c.sel(state="special") - t.sel(state="special")
+    kept = (c - t).sel(state="special") + (c - t).sel(state="ready_special")
     assert (kept > 0).all()  # a hazard ratio below 1 in every draw
     ready, general = c.sel(state="ready"), c.sel(state="general")
     np.testing.assert_allclose((t - c).sel(state="ready"), kept * ready / (ready + general),
                                rtol=1e-9, atol=1e-14)
     np.testing.assert_allclose((t - c).sel(state="general"), kept * general / (ready + general),
                                rtol=1e-9, atol=1e-14)
-    np.testing.assert_allclose(t.sel(state="ready_special"), c.sel(state="ready_special"),
-                               rtol=1e-12)

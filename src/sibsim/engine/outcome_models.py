@@ -470,10 +470,7 @@ class MarkovModel(TransitionModel):
                                  [(o.states.index(a), o.states.index(b))
                                   for a, b in scenario.effect.targets],
                                  scenario.effect.target_scale, out=trans[:, 1],
-                                 balance={o.states.index(a): (tuple(o.states.index(b)
-                                                                    for b in to), shares)
-                                          for a, to, shares in scenario.effect.balance_shares()}
-                                 or None)
+                                 balance=_balance_indices(scenario.effect, o.states))
         check_probabilities(trans, "transition probability")
         return Tables(prob=None, trans=trans, rate=None, tidx=free.tidx, **free.common)
 
@@ -486,6 +483,20 @@ class MarkovModel(TransitionModel):
         _ind.markov_individual(JumpTables(cum, q, qcum), chain(st), groups(st, tb),
                                service(st, tb), _individual_streams(st, seed, draw0),
                                float(frailty_var), tallies(ev, en, evj), Occupancy(occ, eocc))
+
+
+def _balance_indices(effect, states: tuple[str, ...]) -> dict | None:
+    """``Effect.balance`` by state index for :func:`apply_to_transitions`: ``{row: (states,
+    shares)}``, and ``{row: {target: (states, shares)}}`` for a row balanced by target; None
+    when every row balances on its diagonal."""
+    out: dict = {}
+    for a, t, to, shares in effect.balance_by_target():
+        where = (tuple(states.index(b) for b in to), shares)
+        if t is None:
+            out[states.index(a)] = where
+        else:
+            out.setdefault(states.index(a), {})[states.index(t)] = where
+    return out or None
 
 
 def organisation_rates(scenario: Scenario, params: dict[str, np.ndarray], r0: np.ndarray,

@@ -19,6 +19,10 @@ from sibsim.spec.distributions import Dirichlet
 from sibsim.spec.outcomes import MAX_RATE
 from sibsim.spec.scenario import Scenario
 
+#: Where a change in a Markov row goes (``Effect.balance`` lowered to state indices): the
+#: balancing states and their shares, or None for shares in proportion to the row.
+Balance = tuple[tuple[int, ...], tuple[float, ...] | None]
+
 
 @dataclass(frozen=True)
 class Structure:
@@ -252,20 +256,22 @@ def apply_to_transitions(t0: np.ndarray, measure: str, eff: np.ndarray,
                          targets: list[tuple[int, int]],
                          scales: tuple[float, ...] = (),
                          out: np.ndarray | None = None,
-                         balance: dict[int, int | tuple[tuple[int, ...],
-                                                         tuple[float, ...] | None]]
+                         balance: dict[int, int | Balance | dict[int, Balance]]
                          | None = None) -> np.ndarray:
     """Apply the effect to target transitions; balance each changed row on its diagonal, or
     on what ``balance[row]`` gives: a state, or ``(states, shares)`` (the change split among
     those states in those shares; ``shares`` None: in proportion to the row's probabilities
-    of the states in ``t0``, equal shares where they are all 0).
+    of the states in ``t0``, equal shares where they are all 0), or by target a dict
+    ``{target column: (states, shares)}`` (each target's own change split so; a target not in
+    it on the diagonal; all targets alike: as one ``(states, shares)`` for the row).
 
     If a balancing probability would go negative, the changed targets are scaled so the row
     sums to one and the first balancing probability to run out is zero (for shares in
-    proportion, all of them). ``scales`` (one per target, optional)
-    multiply the effect's strength for each target: ``eff ** scale`` for ratios, ``eff *
-    scale`` for absolute changes. ``out``: an array shaped like ``t0`` (e.g. the treated half
-    of the kernels' table) to write the matrices into and return, instead of a new one.
+    proportion, all of them; by target, only the rising targets are scaled, by one factor).
+    ``scales`` (one per target, optional) multiply the effect's strength for each target:
+    ``eff ** scale`` for ratios, ``eff * scale`` for absolute changes. ``out``: an array
+    shaped like ``t0`` (e.g. the treated half of the kernels' table) to write the matrices
+    into and return, instead of a new one.
 
     >>> t0 = np.array([[[[[0.9, 0.1], [0.0, 1.0]]]]])  # (D, K, C, S, S)
     >>> apply_to_transitions(t0, "rr", np.full((1, 1, 1), 0.5), [(0, 1)])[0, 0, 0].tolist()
@@ -279,6 +285,11 @@ def apply_to_transitions(t0: np.ndarray, measure: str, eff: np.ndarray,
     ...                             balance={0: ((1, 2), None)})[0, 0, 0, 0]  # 3 to 1
     >>> np.round(half, 12).tolist()
     [0.0, 0.675, 0.225, 0.1]
+    >>> t0 = np.array([[[[[0.0, 0.5, 0.2, 0.1, 0.2], *np.eye(5)[1:].tolist()]]]])
+    >>> by = apply_to_transitions(t0, "rr", np.full((1, 1, 1), 0.5), [(0, 3), (0, 4)],
+    ...                           balance={0: {3: ((1, 2), None), 4: ((1,), (1.0,))}})
+    >>> np.round(by[0, 0, 0, 0], 12).tolist()   # 3 gives 0.05 to 1 and 2 (5:2), 4 0.1 to 1
+    [0.0, 0.635714285714, 0.214285714286, 0.05, 0.1]
     """
     if out is None:
         t1 = t0.copy()
@@ -299,6 +310,12 @@ def apply_to_transitions(t0: np.ndarray, measure: str, eff: np.ndarray,
         else:
             new = apply_to_probability(old, measure, eff[..., None])
         b = a if balance is None else balance.get(a, a)  # the state(s) taking the change
+        if isinstance(b, dict):
+            per = [b.get(c, ((a,), (1.0,))) for c in cols]
+            if any(p != per[0] for p in per):
+                t1[..., a, cols] = _share_by_target(t0, t1, a, old, new, per)
+                continue
+            b = per[0]  # every target alike: the row's change together, as one place
         if not isinstance(b, (int, np.integer)):
             if len(b[0]) > 1:
                 t1[..., a, cols] = _share_change(t0, t1, a, old, new, *b)
@@ -343,6 +360,44 @@ def _share_change(t0: np.ndarray, t1: np.ndarray, a: int, old: np.ndarray, new: 
     change = old.sum(-1) - new.sum(-1)  # what the targets gave up (< 0: took)
     t1[..., a, to_i] = np.maximum(pb + w * change[..., None], 0.0)
     return new
+
+
+def _share_by_target(t0: np.ndarray, t1: np.ndarray, a: int, old: np.ndarray,
+                     new: np.ndarray, per: list[Balance]) -> np.ndarray:
+    """Balance row ``a`` target by target: target ``i``'s change (``old[..., i]`` in ``t0``,
+    ``new[..., i]`` wanted) goes to the states ``per[i][0]`` in the shares ``per[i][1]``
+    (normalised; None: in proportion to the row's probabilities of them in ``t0``, equal
+    where those are all 0). Write the balancing states' probabilities into ``t1`` and return
+    the targets' new probabilities: those that fall as wanted, those that rise times one
+    factor ``s <= 1``, the largest that keeps every balancing state at >= 0 (state ``j``,
+    untreated ``p_j`` and share ``w_ij`` of target ``i``'s change, ends at ``p_j + sum_i
+    w_ij (old_i - new_i)``)."""
+    states = list(dict.fromkeys(j for to, _ in per for j in to))  # every balancing state
+    pb = t0[..., a, states]  # (..., m): their untreated probabilities
+    w = np.zeros((*old.shape, len(states)))  # (..., n, m): target i's share to state j
+    for i, (to, shares) in enumerate(per):
+        at = [states.index(j) for j in to]
+        own = pb[..., at]
+        if shares is None:
+            held = own.sum(-1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                w[..., i, at] = np.where(held[..., None] > 0,
+                                         own / np.where(held > 0, held, 1.0)[..., None],
+                                         1.0 / len(to))
+        else:
+            share = np.asarray(shares, dtype=float)
+            w[..., i, at] = share / share.sum()
+    rise = new > old
+    fixed = np.where(rise, 0.0, new)  # falling targets: as wanted
+    moving = np.where(rise, new, 0.0)  # rising ones: scaled together
+    room = pb + (w * (old - fixed)[..., None]).sum(-2)  # each state with the rising at 0
+    take = (w * moving[..., None]).sum(-2)  # what the rising targets take from it
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = np.where(take > 0, np.maximum(room, 0.0) / np.where(take > 0, take, 1.0),
+                         np.inf)
+    scale = np.minimum(ratio.min(-1), 1.0)
+    t1[..., a, states] = np.maximum(room - scale[..., None] * take, 0.0)
+    return fixed + scale[..., None] * moving
 
 
 def cumulative_rows(trans: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from sibsim.spec.distributions import Distribution, require_support, within
 from sibsim.spec.toml import KeyProblem, Section, calendar_period, read_pairs
 from sibsim.spec.variant import Spec, param
 
-__all__ = ["MEASURES", "SHARE_SUM_TOLERANCE", "Effect", "balance_states"]
+__all__ = ["MEASURES", "SHARE_SUM_TOLERANCE", "Effect", "balance_states", "is_by_target"]
 
 MEASURES = ("rr", "hr", "or", "absolute")
 
@@ -85,10 +86,16 @@ class _BalanceTo(v.Constraint):
     mapping ``{state: share}`` (or ``(state, share)`` pairs; stored as a tuple of pairs) of
     shares >= 0 summing to 1 within :data:`SHARE_SUM_TOLERANCE`; or a sequence of state names
     (stored as a tuple), shared in proportion to the row's own untreated probabilities of
-    them."""
+    them. With ``by_target`` (a row's value, not a target's) also a mapping ``{target: where}``
+    (or ``(target, where)`` pairs; stored as a tuple of pairs) whose values are state names,
+    lists or share tables, none a number: each target's own change goes where its value says.
+    A mapping with a number among its values is read as shares."""
 
     description = ("a state name, a table {state = share} of shares >= 0 that sum to 1, or a "
                    "list of state names (shared in proportion to the row's probabilities)")
+
+    def __init__(self, by_target: bool = True) -> None:
+        self.by_target = by_target
 
     def __call__(self, field: str, value: object) -> str | tuple:
         if isinstance(value, str):
@@ -104,9 +111,15 @@ class _BalanceTo(v.Constraint):
             v.unique(field, names, "states")
             return names
         else:
-            raise TypeError(str(v.fail(field, value, self.description)))
+            raise TypeError(str(v.fail(field, value, self._allowed())))
         if not items:
-            raise v.fail(field, value, self.description)
+            raise v.fail(field, value, self._allowed())
+        if self.by_target and not any(_is_number(x) for _, x in items):
+            inner = _BalanceTo(by_target=False)
+            per = tuple((v.name(f"{field} target", k), inner(f"{field}[{k}]", x))
+                        for k, x in items)
+            v.unique(field, [k for k, _ in per], "targets")
+            return per
         shares = tuple((v.name(f"{field} state", k), v.real(f"{field}[{k}]", x, low=0.0,
                                                              high=1.0))
                        for k, x in items)
@@ -117,15 +130,43 @@ class _BalanceTo(v.Constraint):
                          f"{SHARE_SUM_TOLERANCE:g}); these sum to {total:.12g}")
         return shares
 
+    def _allowed(self) -> str:
+        if not self.by_target:
+            return self.description
+        return (self.description + "; or a table {target = where} of the row's targets, "
+                "each where a state name, a table of shares or a list")
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def is_by_target(to: str | tuple) -> bool:
+    """Whether one row's stored ``Effect.balance`` value gives each target its own states
+    (``((target, where), ...)``), rather than one place for the whole row's change.
+
+    >>> is_by_target((("special", ("general", "ready")), ("ready_special", "ready")))
+    True
+    >>> is_by_target((("general", 0.6), ("ready", 0.4))), is_by_target(("general", "ready"))
+    (False, False)
+    """
+    return (not isinstance(to, str) and bool(to) and not isinstance(to[0], str)
+            and not _is_number(to[0][1]))
+
 
 def balance_states(to: str | tuple) -> tuple[str, ...]:
-    """The states named by one row's ``Effect.balance`` value (see :class:`Effect`).
+    """The states named by one row's ``Effect.balance`` value (see :class:`Effect`); by target:
+    every target's, each once, in order.
 
     >>> balance_states("general"), balance_states((("general", 0.6), ("ready", 0.4)))
     (('general',), ('general', 'ready'))
+    >>> balance_states((("special", ("general", "ready")), ("ready_special", "ready")))
+    ('general', 'ready')
     """
     if isinstance(to, str):
         return (to,)
+    if is_by_target(to):
+        return tuple(dict.fromkeys(b for _, where in to for b in balance_states(where)))
     return tuple(x if isinstance(x, str) else x[0] for x in to)
 
 
@@ -213,10 +254,17 @@ class Effect(Spec):
         education, 40% to "ready". A list of states splits it in proportion to the row's own
         untreated probabilities of them, in each draw, stratum and period: ``{preschool =
         ["general", "ready"]}`` makes the children kept out "ready" at the rate of the others
-        who are not in special education. The row's own state may only be named alone. If a
-        state's probability would go negative (the targets rise), the targets are scaled down
-        until the first of them reaches 0, as for the diagonal. Empty: every row balances on
-        its diagonal.
+        who are not in special education. The row's own state may only be named alone.
+        **By target**: a mapping ``{target: where}`` from the row's target to-states (every
+        one of them) to any of those three forms sends each target's own change to its own
+        states: ``{preschool = {special = ["general", "ready"], ready_special = "ready"}}``
+        sends the children kept out of "special" to "general" and "ready" in proportion to
+        the row, and those kept out of "ready_special" (who are ready) to "ready" only. A
+        mapping whose values are numbers is shares; one whose values are names, lists or
+        tables is by target (the two cannot be mixed). If a state's probability would go
+        negative (the targets rise), the targets are scaled down until the first of them
+        reaches 0, as for the diagonal (by target: the rising targets, all by one factor; the
+        falling ones keep their change). Empty: every row balances on its diagonal.
     organisation : float or Distribution, optional
         Count outcomes only: the **organisation-level effect**, a rate ratio (>= 0, whatever
         ``measure``) for every person of the treated arm who is *not* engaged with the
@@ -279,9 +327,10 @@ class Effect(Spec):
         v.vector(v.interval(0.0, 100.0), min_len=0), default=(),
         doc="Markov: strength multiplier per target transition (log scale for ratios)")
     balance: tuple[tuple[str, str | tuple], ...] = param(
-        _ByState(_BalanceTo()), default=(), reader=_read_table,
+        _ByState(_BalanceTo(by_target=True)), default=(), reader=_read_table,
         doc="Markov: {from-state = state, {state = share, ...} or [state, ...]}: the "
-            "state(s) that take the change in that row (default: the diagonal)")
+            "state(s) that take the change in that row (default: the diagonal); or "
+            "{from-state = {target = where, ...}}: each target's change on its own")
     by_stratum: tuple[tuple[str, float], ...] = param(
         _ByStratum(v.interval(0.0, 100.0)), default=(), reader=_read_table,
         doc="{stratum = multiplier}: strength by stratum (log scale for ratios); others 1")
@@ -303,17 +352,37 @@ class Effect(Spec):
             if a not in rows:
                 raise v.fail("Effect.balance", a, "from-states of the targets: "
                              + ", ".join(repr(r) for r in sorted(rows)))
-            for b in balance_states(to):
-                if (a, b) in self.targets:
-                    raise v.fail(f"Effect.balance[{a}]", b, "a state that is not a target of "
-                                 f"row {a!r} (it takes the change of the targets)")
-                if b == a and not isinstance(to, str):
-                    raise v.fail(f"Effect.balance[{a}]", b, f"states other than the row's own "
-                                 f"({a!r}) in shares or a list (its own state alone is the "
-                                 "default, the diagonal)")
+            if not is_by_target(to):
+                self._check_balance_to(f"Effect.balance[{a}]", a, to)
+                continue
+            own = [b for aa, b in self.targets if aa == a]
+            for t, where in to:
+                if t not in own:
+                    raise v.fail(f"Effect.balance[{a}]", t, f"targets of row {a!r}: "
+                                 + ", ".join(repr(b) for b in own))
+                self._check_balance_to(f"Effect.balance[{a}][{t}]", a, where)
+            missing = [b for b in own if b not in dict(to)]
+            if missing:
+                raise v.fail(f"Effect.balance[{a}]", {t: w for t, w in to},
+                             f"a table naming every target of row {a!r} ("
+                             + ", ".join(repr(b) for b in own) + "); missing: "
+                             + ", ".join(repr(b) for b in missing)
+                             + f" (give {a!r} for its diagonal)")
         if self.measure != "absolute":
             require_support("Effect.value", self.value, 0.0, np.inf,  # type: ignore[arg-type]
                             f"a ratio ({self.measure})")
+
+    def _check_balance_to(self, field: str, a: str, to: str | tuple) -> None:
+        """Refuse balancing states of row ``a`` that are its targets, and its own state in
+        shares or a list (``to``: one place, for the row or for one of its targets)."""
+        for b in balance_states(to):
+            if (a, b) in self.targets:
+                raise v.fail(field, b, "a state that is not a target of "
+                             f"row {a!r} (it takes the change of the targets)")
+            if b == a and not isinstance(to, str):
+                raise v.fail(field, b, f"states other than the row's own "
+                             f"({a!r}) in shares or a list (its own state alone is the "
+                             "default, the diagonal)")
 
     @classmethod
     def from_toml(cls, sec: Section, *, start_year: int | None = None,
@@ -348,7 +417,8 @@ class Effect(Spec):
         """Each balanced row as ``(from-state, states, shares)``: the states that take its
         change and their shares (summing to 1 within 1e-9), or ``None`` for shares in
         proportion to the row's untreated probabilities of those states; a single state has
-        the share ``(1.0,)``.
+        the share ``(1.0,)``. A row balanced by target gives one entry per target, in the
+        order written (:meth:`balance_by_target` says which target each is).
 
         >>> Effect("rr", 0.5, targets=(("a", "c"),), balance={"a": ["b", "d"]}).balance_shares()
         (('a', ('b', 'd'), None),)
@@ -356,14 +426,30 @@ class Effect(Spec):
         ...        ).balance_shares()
         (('a', ('b', 'd'), (0.6, 0.4)),)
         """
+        return tuple((a, to, shares) for a, _, to, shares in self.balance_by_target())
+
+    def balance_by_target(self) -> tuple[tuple[str, str | None, tuple[str, ...],
+                                               tuple[float, ...] | None], ...]:
+        """Each balanced row, or each target of a row balanced by target, as ``(from-state,
+        target, states, shares)``: ``target`` None for the whole row's change (the forms of
+        :meth:`balance_shares`), else the to-state of the target whose own change goes to
+        ``states`` in ``shares`` (None: in proportion to the row's untreated probabilities).
+
+        >>> e = Effect("hr", 0.7, targets=(("p", "s"), ("p", "rs")),
+        ...            balance={"p": {"s": ["g", "r"], "rs": "r"}})
+        >>> e.balance_by_target()
+        (('p', 's', ('g', 'r'), None), ('p', 'rs', ('r',), (1.0,)))
+        """
         out = []
         for a, to in self.balance:
-            if isinstance(to, str):
-                out.append((a, (to,), (1.0,)))
-            elif isinstance(to[0], str):
-                out.append((a, tuple(to), None))
-            else:
-                out.append((a, tuple(b for b, _ in to), tuple(float(x) for _, x in to)))
+            for t, where in (to if is_by_target(to) else ((None, to),)):
+                if isinstance(where, str):
+                    out.append((a, t, (where,), (1.0,)))
+                elif isinstance(where[0], str):
+                    out.append((a, t, tuple(where), None))
+                else:
+                    out.append((a, t, tuple(b for b, _ in where),
+                                tuple(float(x) for _, x in where)))
         return tuple(out)
 
     @property
