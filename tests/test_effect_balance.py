@@ -120,12 +120,13 @@ def test_refusals_name_the_field(balance, message):
 def test_chicago_balances_its_one_year_rows_on_general_education():
     deal = sibsim.load_scenario("chicago-cpc")
     preschool = (("special", ("general", "ready")), ("ready_special", "ready"))
-    assert dict(deal.scenario.effect.balance) == {"preschool": preschool,
+    general = (("special", "general"), ("literate_special", "literate"))
+    assert dict(deal.scenario.effect.balance) == {"preschool": preschool, "general": general,
                                                   "ready": "general", "literate": "general"}
     ds = sibsim.simulate(deal, draws=30, seed=1, engine="expected", progress=False)
     occ = ds["occupancy"].sum("wave")
     deal_without = deal.with_scenario(effect=dataclasses.replace(  # "ready" on its diagonal
-        deal.scenario.effect, balance={"preschool": dict(preschool)}))
+        deal.scenario.effect, balance={"preschool": dict(preschool), "general": dict(general)}))
     kept = sibsim.simulate(deal_without, draws=30, seed=1, engine="expected", progress=False)
     stay = kept["occupancy"].sum("wave").sel(arm="treatment", state="ready").sum("period")
     moved = occ.sel(arm="treatment", state="ready").sum("period")

@@ -294,7 +294,8 @@ def test_the_row_own_state_alone_is_the_diagonal():
 
 
 CHICAGO_LINE = ('balance = {preschool = {special = ["general", "ready"], ready_special = '
-                '"ready"}, ready = "general", literate = "general"}')
+                '"ready"}, general = {special = "general", literate_special = "literate"}, '
+                'ready = "general", literate = "general"}')
 
 
 def _chicago_with(balance_line, tmp_path):

@@ -236,6 +236,7 @@ def test_shares_within_the_tolerance_are_accepted():
 def _chicago_with(balance_line, tmp_path):
     text = builtin_scenarios()["chicago-cpc"].read_text(encoding="utf-8")
     old = ('balance = {preschool = {special = ["general", "ready"], ready_special = "ready"}, '
+           'general = {special = "general", literate_special = "literate"}, '
            'ready = "general", literate = "general"}')
     assert old in text
     path = tmp_path / "chicago.toml"
