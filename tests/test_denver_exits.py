@@ -10,9 +10,13 @@ Independent checks:
 * the aggregate engine: nobody leaves "exited" (its people never fall, wave by wave), and the
   engaged share still eligible after eight quarters agrees with the closed form within its
   Monte Carlo standard error;
-* the housing payment: its units are the treated person-quarters in "housed" of each wave's
-  11-quarter window, recomputed here from the outcome dataset, which leaves out every exited
-  person-quarter (there are some in the windows, so counting them would show).
+* the housing payment (a rate card counting the engaged: the contract pays the participants'
+  days housed): its units are the engaged treated participants' person-quarters in "housed",
+  summed by hand from ``engaged_occupancy`` (no exited quarter, no quarter of a treated person
+  housed on their own: both exist in the runs, so counting them would show), paid on the five
+  instalment dates (each quarter a quarter later, on the next date) at the price per quarter;
+  one more housed quarter of a non-engaged treated person changes no payment, one of a
+  participant adds the price on the next instalment.
 
 The chain, per quarter, for a person on the street: housed with ``h`` (``h' = 1 - (1 - h) **
 HR`` for the engaged), dead with ``m``, still on the street otherwise (``a = 1 - h' - m``); a
@@ -37,8 +41,11 @@ import sibsim
 from sibsim.money.sib import money_flows
 
 Q_EXIT = 0.0316          # housed -> exited, the file's fixed row
-WINDOW, LAG = 11, 1      # the housing evaluation: each wave's 11 quarters, known a quarter later
-PRICE = 2_008            # USD per person-quarter housed
+LAG = 1                  # [contract] lag: a quarter housed falls due a quarter later
+DATES = (5, 9, 13, 17, 20)   # [contract] payment_periods: the five housing instalments
+PRICE = 1_518            # USD per person-quarter housed of a participant (the rate card)
+PAID_TO = 19             # the last quarter with a price (2020 Q4): none from quarter 20 on
+CAP = 11_420_000         # [contract.caps] total
 
 
 @pytest.fixture(scope="module")
@@ -168,27 +175,78 @@ def test_aggregate_engine_agrees_with_the_closed_form(aggregate):
     assert abs(diff.mean()) <= 4 * se, (diff.mean(), se)
 
 
-def test_the_housing_payment_never_counts_an_exited_quarter(deal, aggregate):
+def _engaged_housed_by_period(ds):
+    """The engaged treated participants' person-quarters in "housed", (draw, period), summed
+    over entry waves and strata by hand from ``engaged_occupancy``."""
+    eng = ds["engaged_occupancy"].sel(process="housing", arm="treatment", state="housed")
+    return eng.transpose("draw", "wave", "stratum", "period").values.sum(axis=(1, 2))
+
+
+def _paid_on_dates(quarters):
+    """Housing quarters (draw, period) -> amounts paid on each period: the quarter ``p`` falls
+    due in ``p + LAG`` and is paid on the first instalment date at or after it (a quarter due
+    after the last date, in the horizon's last period: ``overflow = "last"``); no price from
+    ``PAID_TO + 1`` on (the five years of service delivery)."""
+    horizon = quarters.shape[1]
+    out = np.zeros_like(quarters)
+    for p in range(min(PAID_TO + 1, horizon)):
+        due = p + LAG
+        date = next((d for d in DATES if d >= due), horizon - 1)
+        out[:, date] += PRICE * quarters[:, p]
+    return out
+
+
+def test_the_housing_payment_counts_the_participants_housed_quarters(deal, aggregate):
+    """The housing rate card counts the engaged treated participants' person-quarters in
+    "housed" (the participants housed by the programme, not everyone randomised to treatment),
+    every quarter, and pays them on the instalment dates at the price per quarter."""
     ds = aggregate
+    want = _engaged_housed_by_period(ds)
+    got = deal.contract.achievements(ds)
+    card = list(got.cards).index("housing")
+    np.testing.assert_allclose(got.counts[:, card].sum(axis=1), want, rtol=1e-12, atol=0)
+    # neither the exited nor the non-engaged treated housed on their own count, and both exist
+    occ = ds["occupancy"].sel(process="housing", arm="treatment")
+    eng = ds["engaged_occupancy"].sel(process="housing", arm="treatment")
+    exited = eng.sel(state="exited").sum(("wave", "stratum", "period")).values
+    own = (occ - eng).sel(state="housed").sum(("wave", "stratum", "period")).values
+    assert (exited > 0).all() and (own > 0).all()
+    all_housed = occ.sel(state="housed").sum(("wave", "stratum", "period")).values
+    np.testing.assert_allclose(want.sum(axis=1), all_housed - own, rtol=1e-12)
+    # paid on the five instalment dates only, each date the quarters fallen due since the last
     money = money_flows(deal, ds)
-    units = money["trigger_units"]
-    metric = units["trigger_metric"].values
-    housing = units.values[:, metric == "housing"].sum(axis=1)
-    occ = ds["occupancy"].sel(process="housing", arm="treatment").isel(stratum=0)
-    horizon = ds.sizes["period"]
-    housed = np.zeros(ds.sizes["draw"])
-    exited = np.zeros(ds.sizes["draw"])
-    for w in range(ds.sizes["wave"]):
-        # the window's quarters whose result is known within the horizon (a quarter later)
-        last = min(w + WINDOW, horizon - LAG)
-        housed += occ.isel(wave=w, period=slice(w, last)).sel(state="housed").sum("period").values
-        exited += occ.isel(wave=w, period=slice(w, last)).sel(state="exited").sum("period").values
-    np.testing.assert_allclose(housing, housed, rtol=1e-12)
-    # exited person-quarters lie in the windows, so counting them would show
-    assert (exited > 0).all()
-    assert (housing < housed + exited).all()
-    # and what is paid for housing is the price of those quarters, up to the total cap
-    paid = money["payments_by_metric"].sel(metric="housing").sum("period").values
-    assert (paid <= PRICE * housed + 1e-6).all()
-    uncapped = money["outcome_payments"].sum("period").values < 11_420_000 - 1
-    np.testing.assert_allclose(paid[uncapped], PRICE * housed[uncapped], rtol=1e-12)
+    paid = money["payments_by_metric"].sel(metric="housing").transpose("draw", "period").values
+    uncapped = money["outcome_payments"].sum("period").values < CAP - 1
+    assert uncapped.mean() > 0.5
+    np.testing.assert_allclose(paid[uncapped], _paid_on_dates(want)[uncapped], rtol=1e-12)
+    assert (paid[:, [p for p in range(paid.shape[1]) if p not in DATES]] == 0).all()
+    assert (paid.sum(axis=1) <= PRICE * want[:, :PAID_TO + 1].sum(axis=1) + 1e-6).all()
+
+
+def test_a_treated_person_housed_on_their_own_is_not_paid(deal, aggregate):
+    """One more person-quarter housed in the treated arm (wave 0, quarter 3, moved from the
+    street): a non-engaged person's (occupancy only) changes no payment; an engaged
+    participant's (occupancy and engaged_occupancy) adds the price, paid on the 2017 Q2
+    instalment (quarter 3 falls due in quarter 4, the next date is 5)."""
+    ds = aggregate.isel(draw=slice(0, 20))
+    at = {"process": "housing", "arm": "treatment", "wave": 0, "period": 3}
+    base = money_flows(deal, ds)["payments_by_metric"].sel(metric="housing")
+
+    def moved(variables):
+        out = ds.copy(deep=True)
+        for var in variables:
+            out[var].loc[{**at, "state": "street"}] -= 1.0
+            out[var].loc[{**at, "state": "housed"}] += 1.0
+        return money_flows(deal, out)["payments_by_metric"].sel(metric="housing")
+
+    own = moved(["occupancy"])
+    np.testing.assert_array_equal(own.values, base.values)
+    engaged = moved(["occupancy", "engaged_occupancy"])
+    grown = (engaged - base).sum("draw")
+    uncapped = money_flows(deal, ds)["outcome_payments"].sum("period").values < CAP - PRICE
+    n = int(uncapped.sum())
+    assert n > 10
+    extra = (engaged - base).isel(draw=np.flatnonzero(uncapped))
+    np.testing.assert_allclose(extra.sel(period=5).values, PRICE, rtol=1e-12)
+    assert float(abs(extra.drop_sel(period=5)).max()) == 0.0
+    assert float(grown.sum()) > 0

@@ -80,13 +80,17 @@ def test_units_are_the_effect_times_the_counterfactual():
 
 
 def test_unreplayed_triggers_keep_their_simulated_values():
-    deal = load_scenario("denver-housing")
-    rep = replay(deal, measured={"jail": 0.27}, draws=DRAWS, seed=5)
+    # Roca's employment is simulated while its incarceration days are replayed (Denver's
+    # housing, the earlier example, is now a rate card: no trigger of its own)
+    deal = load_scenario("massachusetts-roca")
+    rep = replay(deal, measured={"incarceration_days": 0.2}, draws=DRAWS, seed=5)
     ds = sibsim.simulate(deal.scenario, draws=DRAWS, seed=5, progress=False)
     table = evaluate(ds, deal.evaluations, 5)
-    housing = [k for k, m in enumerate(table.metric) if m == "housing"]
-    np.testing.assert_allclose(rep["trigger_units"].values[:, housing], table.units[:, housing])
-    assert rep["replayed"].values[housing].sum() == 0
+    other = [k for k, m in enumerate(table.metric) if m == "employment"]
+    assert other and np.abs(table.units[:, other]).max() > 0
+    np.testing.assert_allclose(rep["trigger_units"].values[:, other], table.units[:, other])
+    assert rep["replayed"].values[other].sum() == 0
+    assert rep["replayed"].values.sum() > 0
 
 
 def test_denver_jail_payment_near_the_reported_one():

@@ -222,7 +222,9 @@ def test_the_money_datasets_attributes_and_coordinates_are_the_deals(name):
     assert money["trigger_participants"].values.tolist() == list(table.participants)
     assert money["trigger_period"].dtype == np.int64
     assert money["trigger_pooled"].dtype == np.int8
-    assert money["metric"].values.tolist() == [t.metric for t in deal.contract.terms]
+    # the terms' metrics, then the rate cards' names (Denver's housing is a rate card)
+    assert money["metric"].values.tolist() == [t.metric for t in deal.contract.terms] + [
+        c.name for c in deal.contract.rate_cards]
 
 
 # --------------------------------------------------------------------------- helpers by hand
