@@ -41,7 +41,12 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from sibsim.money._arrays import readonly
-from sibsim.money.evaluation import Evaluation, evaluate, evaluation_fixed
+from sibsim.money.evaluation import (
+    Evaluation,
+    EvaluationFixed,
+    evaluate,
+    evaluation_fixed,
+)
 from sibsim.money.kernels.chain import pick_measured
 from sibsim.money.results import EvaluationTable
 from sibsim.spec import _validate as v
@@ -172,7 +177,7 @@ def apply_cancellation(deal: Deal, ds: xr.Dataset, table: EvaluationTable, seed:
     if fixed is not None:  # the comparison arm and counterfactual rates: the same every time
         key = ("cancel_later_cohorts", evs, len(ran))
         if key not in fixed.evaluations:
-            fixed.evaluations[key] = evaluation_fixed(ds_ran, evs, seed)
+            fixed.evaluations[key] = _pooled_only(evaluation_fixed(ds_ran, evs, seed))
         parts = fixed.evaluations[key]
     small = evaluate(ds_ran, evs, seed, parts)
     cols: list[tuple[EvaluationTable, int, str]] = []  # (table, column, role)
@@ -207,6 +212,16 @@ def apply_cancellation(deal: Deal, ds: xr.Dataset, table: EvaluationTable, seed:
         waves=tuple((waves[k] if t is table else tuple(ran[w] for w in small_waves[k]))
                     for t, k, _ in cols))
     return new, Cancellation(stop=stop, period=c, due=due)
+
+
+def _pooled_only(fixed: EvaluationFixed) -> EvaluationFixed:
+    """``fixed`` with each evaluation's pooled trigger alone (the last of a pooled
+    evaluation's triggers; none of an evaluation without one): the only column of the
+    evaluation of the cohorts that ran that :func:`apply_cancellation` reads. Each trigger is
+    measured on its own, so the pooled one's numbers are the same as with the others."""
+    parts = [part._replace(triggers=part.triggers[-1:] if part.ev.pooled else [])
+             for part in fixed.parts]
+    return fixed._replace(parts=parts)
 
 
 #: When a column of the cancellation's table is measured (:func:`pick_measured`): where the

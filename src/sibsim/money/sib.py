@@ -256,6 +256,10 @@ class EffectFree(NamedTuple):
     #: a sensitivity run); None when the treated arm's outcomes change between calls (the
     #: break-even search)
     outcomes: dict[Any, Any] | None
+    #: the lifecycle's masks of a stop that does not depend on the outcomes (a cancellation,
+    #: the maturity) and the cohorts started before it, filled on use when the outcomes change
+    #: between calls (:func:`~sibsim.money.termination.lifecycle`'s ``kept``)
+    stops: dict[Any, Any]
 
 
 def effect_free(deal: Deal, ds: xr.Dataset, cf: xr.Dataset, *,
@@ -279,7 +283,7 @@ def effect_free(deal: Deal, ds: xr.Dataset, cf: xr.Dataset, *,
             cf_occ[state] = _treated_total(cf, "occupancy", None, state=state,
                                            **_state_pick(scenario, state, several))
     return EffectFree(served, cf_events, cf_occ, {}, {}, {}, {}, {},
-                      {} if same_outcomes else None)
+                      {} if same_outcomes else None, {})
 
 
 def _treated_total(data: xr.Dataset, var: str, started: np.ndarray | None,
@@ -424,14 +428,23 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     if life is None:
         life = lifecycle(deal, table, served_plan,
                          interim_results(deal, ds, seed) if interim is None else interim,
-                         achievements, served_by_state, full_costs, cancel)
+                         achievements, served_by_state, full_costs, cancel,
+                         kept=None if fixed is None or memo is not None else fixed.stops)
         _keep_lifecycle(memo, life_key, tied, life)
     pay, split, achieved = life.payments, life.split, life.achieved
     served, costs, flows = life.served, life.costs, life.flows
     entry = _kept(memo, ("entry_period",), lambda: np.array(ds["entry_period"].values))
-    started = life.started(entry)  # (D, W): cohorts started before a stop
-    all_started = bool(started.all())
-    pattern = started.tobytes()  # keys what depends on the cohorts started
+    # (D, W): cohorts started before a stop; whether all did, and their pattern, which keys
+    # what depends on them; kept beside a stop kept by the lifecycle (the same object)
+    hit = None if fixed is None else fixed.stops.get("started")
+    if hit is not None and hit[0] is life.stop and np.array_equal(hit[1], entry):
+        started, all_started, pattern = hit[2]
+    else:
+        started = life.started(entry)
+        all_started = bool(started.all())
+        pattern = started.tobytes()
+        if fixed is not None and memo is None:
+            fixed.stops["started"] = (life.stop, entry, (started, all_started, pattern))
     def treated_total(data: xr.Dataset, var: str, **sel: str) -> np.ndarray:
         return _treated_total(data, var, started, **sel)
 

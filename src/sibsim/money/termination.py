@@ -638,7 +638,8 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
               achieved: Achievements | None = None,
               served_by_state: Mapping[str, FloatArray] | None = None,
               full_costs: FloatArray | None = None,
-              cancel: Cancellation | None = None) -> Lifecycle:
+              cancel: Cancellation | None = None,
+              kept: dict[Any, Any] | None = None) -> Lifecycle:
     """Payments, costs and the waterfall of a deal, with its termination rules applied.
 
     Parameters
@@ -662,6 +663,12 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
         A cancellation decided outside the contract (:mod:`sibsim.money.cancellation`, with
         ``table`` from :func:`~sibsim.money.cancellation.apply_cancellation`): it stops the
         service but not the payments on results known later.
+    kept : dict, optional
+        A memo kept between calls on the same draws (the break-even search's
+        :class:`~sibsim.money.sib.EffectFree`): when no rule reads interim results, the first
+        stop, and with it the masks of the periods served and of the results known, does not
+        depend on the outcomes; they are kept there for the same cancellation, people served,
+        service costs and trigger periods (the very objects), and not computed again.
 
     Returns
     -------
@@ -689,13 +696,35 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
     if full_costs is None:  # the service costs had the deal run its course (elementwise in
         full_costs = deal.service_costs.cost(served, served_by_state or None)  # the served)
     payers, presence, funds = deal.effective_payers, deal.payer_presence(), deal.payer_funds()
-    for _ in range(n_periods + 1):  # converges in at most two runs (see the module notes)
-        # a stop at the horizon changes nothing: skip the masks (the same numbers, bit for bit)
-        runs_its_course = bool(stop.min() >= n_periods)
-        active = t[None, :] < stop[:, None]
-        known = np.asarray(table.period)[None, :] < (
-            stop if cancel is None else paid_until)[:, None]
-        gated = table if known.all() else dataclasses.replace(table, gate=table.gate & known)
+    # the first stop depends on the outcomes only through interim results
+    outcome_free = kept is not None and not (
+        interim is not None and any(rule.metrics() for rule in deal.termination))
+    tied = (None if cancel is None else cancel.stop, served, full_costs)
+    key = ("lifecycle_masks", n_draws, n_periods, maturity, tuple(table.period))
+    for run in range(n_periods + 1):  # converges in at most two runs (see the module notes)
+        hit = kept.get(key) if outcome_free and run == 0 else None  # type: ignore[union-attr]
+        if hit is not None and all(a is b for a, b in zip(hit[0], tied, strict=True)):
+            stop, runs_its_course, active, known, known_all, served_now, costs = hit[1]
+        else:
+            # a stop at the horizon changes nothing: skip the masks (the same numbers, bit
+            # for bit)
+            runs_its_course = bool(stop.min() >= n_periods)
+            active = t[None, :] < stop[:, None]
+            known = np.asarray(table.period)[None, :] < (
+                stop if cancel is None else paid_until)[:, None]
+            known_all = bool(known.all())
+            if runs_its_course:
+                served_now, costs = served, full_costs
+            else:  # the costs are elementwise in the people served: masking them masks them
+                served_now = np.where(active, served, 0.0)
+                costs = np.where(active, full_costs, 0.0)
+            if outcome_free and run == 0:  # the masks made here, read-only (the stop is
+                for a in (active, known) if runs_its_course else (  # the kernels' input as
+                        active, known, served_now, costs):  # it was: not marked)
+                    a.flags.writeable = False
+                kept[key] = (tied, (stop, runs_its_course, active, known, known_all,  # type: ignore[index]
+                                    served_now, costs))
+        gated = table if known_all else dataclasses.replace(table, gate=table.gate & known)
         achieved_now = achieved
         if achieved is not None and not runs_its_course:  # nothing counts from the stop on
             achieved_now = dataclasses.replace(
@@ -704,11 +733,6 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
         split = split_by_payer(payers, pay, presence,
                                wave_payments(deal, gated, pay, n_periods),  # payer_waves.py
                                funds)
-        if runs_its_course:
-            served_now, costs = served, full_costs
-        else:  # the costs are elementwise in the people served: masking them masks the costs
-            served_now = np.where(active, served, 0.0)
-            costs = np.where(active, full_costs, 0.0)
         life = LifecycleArrays(stop, settle_at, loss_limit,
                                _claim_arrays(contract, gated, n_periods))
         flows = waterfall(capital, costs, split.total, life)
