@@ -718,9 +718,12 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
             else:  # the costs are elementwise in the people served: masking them masks them
                 served_now = np.where(active, served, 0.0)
                 costs = np.where(active, full_costs, 0.0)
-            if outcome_free and run == 0:  # the masks made here, read-only (the stop is
-                for a in (active, known) if runs_its_course else (  # the kernels' input as
-                        active, known, served_now, costs):  # it was: not marked)
+            if outcome_free and run == 0:
+                # the masks made here, read-only; not the stop, which the waterfall kernel
+                # reads as it is (a read-only array would compile it again)
+                made = (active, known) if runs_its_course else (active, known, served_now,
+                                                                costs)
+                for a in made:
                     a.flags.writeable = False
                 kept[key] = (tied, (stop, runs_its_course, active, known, known_all,  # type: ignore[index]
                                     served_now, costs))
