@@ -450,19 +450,59 @@ def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatA
     """
     n_draws, n_periods = net.shape
     ones = np.ones(n_periods)
-    row_sum = np.empty(n_periods)
     party = pick[0]
-    for d in range(n_draws):
-        for p in range(n_periods):
-            acc = 0.0
-            for k in range(pick.shape[0]):
-                acc += flow[d, pick[k], p]
-            investor_flows[d, p] = acc
-            row_sum[p] = flow[d, party, p] + drawdown[d, row, p]
-        invested[d] = _masked_sum(drawdown[d, row], ones)
-        received[d] = _masked_sum(row_sum, ones)
-        net_total[d] = _masked_sum(net[d], ones)
-        commissioner_pv[d] = _discounted_sum(net[d], disc)
+    one = pick.shape[0] == 1  # the investors' one party: read once, without the loop over
+    for d in range(n_draws):  # parties (several times faster)
+        own = flow[d, party]
+        drawn = drawdown[d, row]
+        if one:
+            for p in range(n_periods):
+                investor_flows[d, p] = 0.0 + own[p]  # what the sum over one party gives
+        else:
+            for p in range(n_periods):
+                acc = 0.0
+                for k in range(pick.shape[0]):
+                    acc += flow[d, pick[k], p]
+                investor_flows[d, p] = acc
+        x = net[d]
+        invested[d] = _masked_sum(drawn, ones)
+        received[d] = _sum_of_sums(own, drawn)
+        net_total[d] = _masked_sum(x, ones)
+        commissioner_pv[d] = _discounted_sum(x, disc)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _sum_of_sums(u: FloatArray, w: FloatArray) -> float:
+    """``(u + w).sum()`` of two rows (P,) in numpy's pairwise order: :func:`_masked_sum` of
+    ``u + w`` with weights 1.0 (``x * 1.0`` is ``x``), without the row in between."""
+    n = u.shape[0]
+    end = n - n % 8
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += u[i] + w[i]
+    else:
+        r0 = u[0] + w[0]
+        r1 = u[1] + w[1]
+        r2 = u[2] + w[2]
+        r3 = u[3] + w[3]
+        r4 = u[4] + w[4]
+        r5 = u[5] + w[5]
+        r6 = u[6] + w[6]
+        r7 = u[7] + w[7]
+        for i in range(8, end, 8):
+            r0 += u[i] + w[i]
+            r1 += u[i + 1] + w[i + 1]
+            r2 += u[i + 2] + w[i + 2]
+            r3 += u[i + 3] + w[i + 3]
+            r4 += u[i + 4] + w[i + 4]
+            r5 += u[i + 5] + w[i + 5]
+            r6 += u[i + 6] + w[i + 6]
+            r7 += u[i + 7] + w[i + 7]
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        for i in range(end, n):
+            res += u[i] + w[i]
+    return 0.0 + res
 
 
 class LedgerArrays(NamedTuple):
