@@ -360,13 +360,24 @@ class CountModel(OutcomeModel):
         return EffectFreeTables(common, tidx, strength, r0,
                                 organisation_rates(scenario, params, r0, strength))
 
+    def _group_sizes(self) -> np.ndarray:
+        """``np.array(scenario.group_sizes())`` (people per arm, wave and stratum), built once
+        per model (the scenario is immutable) rather than at every chunk of every effect of
+        the break-even search; read-only."""
+        sizes = self.__dict__.get("_sizes")
+        if sizes is None:
+            sizes = np.array(self.scenario.group_sizes())
+            sizes.flags.writeable = False
+            self._sizes = sizes
+        return sizes
+
     def tables_at_effect(self, free, params, D):
         """As :meth:`OutcomeModel.tables_at_effect`; with ``Effect.organisation`` the rate table
         has a third level, ``rate[:, 2]``: the treated arm's people who are not engaged (the
         kernels read it instead of ``rate[:, 0]`` for them)."""
         scenario, r0, common = self.scenario, free.untreated, free.common
         eff = effect_by_column(scenario, params, free.strength)
-        sizes = np.array(scenario.group_sizes())
+        sizes = self._group_sizes()
         org = free.organisation
         levels = 2 if org is None else 3
         if eff is not None and r0.dtype == np.float64 and eff.dtype == np.float64:
