@@ -92,3 +92,30 @@ def test_lifecycle_keeps_nothing_when_the_stop_reads_interim_results():
             assert _same_bits(kept[name], fresh[name]), name
     # the stop follows the interim result, so it moves with the effect in some draws
     assert not np.array_equal(runs[0][0]["stop_period"], runs[1][0]["stop_period"])
+
+
+def test_cohorts_that_ran_read_the_full_evaluations_window_sums():
+    """The evaluation of the cohorts that ran takes the first waves' window sums the full
+    evaluation recorded: the same table as summing the units again; and it does read them
+    (sums changed on purpose change its result)."""
+    deal = sibsim.load_scenario("peterborough")
+    ds = sibsim.simulate(deal, draws=150, seed=6, progress=False)
+    evs = deal.evaluations
+    sums: dict = {}
+    evaluate(ds, evs, 6, evaluation_fixed(ds, evs, 6), window_sums=sums)
+    assert set(sums) == {0} and sums[0][1].shape == (150, 3)
+    ran = ds.isel(wave=slice(0, 2))
+    trimmed = tuple(_trimmed(e, 2) for e in evs)
+    parts = _pooled_only(evaluation_fixed(ran, trimmed, 6))
+    again = evaluate(ran, trimmed, 6, parts)
+    reused = evaluate(ran, trimmed, 6, parts, given_sums=sums)
+    for name in ("measured_effect", "units", "avoided_cost", "gate"):
+        assert _same_bits(getattr(reused, name), getattr(again, name)), name
+    mask, s = sums[0]
+    moved = evaluate(ran, trimmed, 6, parts, given_sums={0: (mask, s + 1.0)})
+    assert not np.array_equal(moved.units, again.units)
+    # a window mask that is not the given one's first rows is not read
+    other = mask.copy()
+    other[0] = ~other[0]
+    kept = evaluate(ran, trimmed, 6, parts, given_sums={0: (other, s + 1.0)})
+    assert _same_bits(kept.units, again.units)

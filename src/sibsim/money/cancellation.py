@@ -146,13 +146,18 @@ def _trimmed(ev: Evaluation, n: int) -> Evaluation:
 
 
 def apply_cancellation(deal: Deal, ds: xr.Dataset, table: EvaluationTable, seed: int,
-                       fixed: Any = None) -> tuple[EvaluationTable, Cancellation | None]:
+                       fixed: Any = None,
+                       window_sums: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
+                       ) -> tuple[EvaluationTable, Cancellation | None]:
     """The evaluation table of ``ds`` with the deal's cancellation applied, and the
     cancellation's arrays (None, and ``table`` unchanged, without an active rule).
 
     ``table``: :func:`~sibsim.money.evaluation.evaluate` of the deal's evaluations on ``ds``;
     ``fixed``: the :class:`~sibsim.money.sib.EffectFree` parts of the run, if any (the
-    evaluation of the cohorts that ran keeps its effect-free parts there, computed once).
+    evaluation of the cohorts that ran keeps its effect-free parts there, computed once);
+    ``window_sums``: the treated units' window sums that ``table``'s evaluation recorded
+    (:func:`~sibsim.money.evaluation.evaluate`), whose first waves' columns the evaluation of
+    the cohorts that ran reads instead of summing the units again.
     """
     rules = [r for r in deal.termination if r.outside_contract and not r.inert]
     if not rules:
@@ -179,7 +184,7 @@ def apply_cancellation(deal: Deal, ds: xr.Dataset, table: EvaluationTable, seed:
         if key not in fixed.evaluations:
             fixed.evaluations[key] = _pooled_only(evaluation_fixed(ds_ran, evs, seed))
         parts = fixed.evaluations[key]
-    small = evaluate(ds_ran, evs, seed, parts)
+    small = evaluate(ds_ran, evs, seed, parts, given_sums=window_sums)
     cols: list[tuple[EvaluationTable, int, str]] = []  # (table, column, role)
     waves = table.waves or tuple(() for _ in range(table.n_triggers))
     for ev in deal.evaluations:

@@ -1730,8 +1730,27 @@ def _valued(part: _FixedEvaluation, u_t: np.ndarray, ds: xr.Dataset) -> np.ndarr
     return ev.money.value(u_t, part.scale[:, None, :], part.noise, factor)
 
 
+def _given_window_sums(given: Mapping[int, tuple[np.ndarray, np.ndarray]] | None, i: int,
+                       mask: np.ndarray, n_draws: int) -> np.ndarray | None:
+    """The first ``len(mask)`` columns of evaluation ``i``'s window sums in ``given`` (see
+    :func:`evaluate`) when its mask begins with ``mask`` (W, P) and it has ``n_draws`` rows;
+    else None."""
+    hit = None if given is None else given.get(i)
+    if hit is None:
+        return None
+    g_mask, sums = hit
+    n = mask.shape[0]
+    if (g_mask.shape[0] < n or g_mask.shape[1:] != mask.shape[1:] or sums.shape[0] != n_draws
+            or not np.array_equal(g_mask[:n], mask)):
+        return None
+    return sums[:, :n]
+
+
 def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
-             fixed: EvaluationFixed | None = None) -> EvaluationTable:
+             fixed: EvaluationFixed | None = None, *,
+             window_sums: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
+             given_sums: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None,
+             ) -> EvaluationTable:
     """Measure every evaluation on a simulated outcome dataset.
 
     ``seed`` keys the evaluation's own uncertain parameters (bias, historical rate), sampled per
@@ -1742,6 +1761,14 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
     ``fixed``: :func:`evaluation_fixed` of the same evaluations and seed on a dataset that
     differs from ``ds`` at most in the treated arm's events and occupancy (the comparison arm,
     sizes and parameters are taken from it); the result is the same to the last bit.
+
+    ``window_sums`` (with ``fixed``): a dict filled with ``{i: (mask, sums)}`` for each
+    evaluation ``i`` whose triggers read the treated arm's units summed over each wave's
+    window: its window mask (W, P) and those sums (D, W). ``given_sums``: such a dict from
+    the same evaluations on a dataset whose first waves are those of ``ds`` (a
+    cancellation's cohorts that ran, :mod:`sibsim.money.cancellation`): an evaluation whose
+    window mask is the first rows of the given one takes its first columns instead of summing
+    the units again (each wave's sum is its own: the same numbers).
     """
     ds = in_schema_order(ds)
     D = ds.sizes["draw"]
@@ -1784,9 +1811,14 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
             elif trig.period is not None:
                 t_units = u_t[:, :, trig.period][:, trig.waves].sum(1)
             else:
-                if treated is None:  # (D, W)
-                    treated = (_treated_units(ds, ev, part.mask) if u_t is None
-                               else _window_sums(u_t, part.mask))
+                if treated is None and u_t is None:  # (D, W), the units' window sums
+                    treated = _given_window_sums(given_sums, i, part.mask, D)
+                    if treated is None:
+                        treated = _treated_units(ds, ev, part.mask)
+                    if window_sums is not None:
+                        window_sums[i] = (part.mask, treated)
+                elif treated is None:
+                    treated = _window_sums(u_t, part.mask)
                 t_units = treated[:, trig.waves].sum(1)
             nt = trig.participants
             metric.append(ev.metric)

@@ -390,6 +390,9 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     # checked once for the counterfactual given with the same outcomes
     _kept(memo if given_cf is not None else None, ("same_draws",),
           lambda: check_same_draws(ds, cf, "money_flows.cf"), tied=given_cf)
+    # the treated units' window sums of the evaluations, which the cancellation's evaluation
+    # of the cohorts that ran reads instead of summing them again (evaluate's window_sums)
+    window_sums: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     if table is None:
         measured = None
         if fixed is not None:  # the comparison arm and counterfactual rates: the same
@@ -398,7 +401,8 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
                 fixed.evaluations[key] = evaluation_fixed(ds, key, seed)
             measured = fixed.evaluations[key]
         table = _kept(memo, ("evaluation", unresolved.evaluations),
-                      lambda: evaluate(ds, terms.evaluations, seed, measured))
+                      lambda: evaluate(ds, terms.evaluations, seed, measured,
+                                       window_sums=window_sums))
     # payments, payers, costs and waterfall under the termination rules (money/termination.py)
     payers = terms.effective_payers
     ends = stratum_ends(deal, ds, seed)  # a sub-project that ended (money/stratum_end.py)
@@ -419,7 +423,8 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         full_costs = fixed.costs[key]
     given = table  # money/cancellation.py; kept for the same table (of the same outcomes)
     table, cancel = _kept(memo, ("cancellation", unresolved.termination, unresolved.evaluations),
-                          lambda: apply_cancellation(deal, ds, given, seed, fixed), tied=given)
+                          lambda: apply_cancellation(deal, ds, given, seed, fixed, window_sums),
+                          tied=given)
     achievements = _kept(memo, ("achievements", unresolved.contract.rate_cards),
                          lambda: terms.contract.achievements(ds))
     life_key = _lifecycle_key(unresolved) if memo is not None else None
