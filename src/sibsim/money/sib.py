@@ -260,6 +260,10 @@ class EffectFree(NamedTuple):
     #: the maturity) and the cohorts started before it, filled on use when the outcomes change
     #: between calls (:func:`~sibsim.money.termination.lifecycle`'s ``kept``)
     stops: dict[Any, Any]
+    #: what does not depend on the treated arm's outcomes (by :func:`_kept`), filled on use
+    #: when they change between calls (``outcomes`` keeps it otherwise): the draws' labels,
+    #: entry periods and true effects, and the check that the counterfactual has the same draws
+    reused: dict[Any, Any]
 
 
 def effect_free(deal: Deal, ds: xr.Dataset, cf: xr.Dataset, *,
@@ -283,7 +287,7 @@ def effect_free(deal: Deal, ds: xr.Dataset, cf: xr.Dataset, *,
             cf_occ[state] = _treated_total(cf, "occupancy", None, state=state,
                                            **_state_pick(scenario, state, several))
     return EffectFree(served, cf_events, cf_occ, {}, {}, {}, {}, {},
-                      {} if same_outcomes else None, {})
+                      {} if same_outcomes else None, {}, {})
 
 
 def _treated_total(data: xr.Dataset, var: str, started: np.ndarray | None,
@@ -374,12 +378,14 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         raise v.fail("money_flows.deal", type(deal).__name__,
                      "a Deal with evaluations, a contract and a capital structure")
     memo = None if fixed is None else fixed.outcomes  # kept between calls on the same outcomes
+    # kept between calls on the same draws, whether or not their treated outcomes change
+    same_draws = memo if memo is not None or fixed is None else fixed.reused
     given_cf = cf
     ds = in_schema_order(ds)  # arrays are read by position below
     cf = None if cf is None else in_schema_order(cf)
     seed = int(ds.attrs["seed"])
     unresolved = deal
-    draw_labels = _kept(memo, ("draw",), lambda: np.array(ds["draw"].values))
+    draw_labels = _kept(same_draws, ("draw",), lambda: np.array(ds["draw"].values))
     deal, money_values = resolve_money(deal, seed, draw_labels,
                                        None if fixed is None else fixed.money_samples)
     terms, scenario = deal, deal.scenario
@@ -387,8 +393,8 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     if cf is None:
         cf = counterfactual_of(deal, ds)
         given_cf = None
-    # checked once for the counterfactual given with the same outcomes
-    _kept(memo if given_cf is not None else None, ("same_draws",),
+    # checked once for the counterfactual given with the same draws
+    _kept(same_draws if given_cf is not None else None, ("same_draws",),
           lambda: check_same_draws(ds, cf, "money_flows.cf"), tied=given_cf)
     # the treated units' window sums of the evaluations, which the cancellation's evaluation
     # of the cohorts that ran reads instead of summing them again (evaluate's window_sums)
@@ -438,7 +444,7 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         _keep_lifecycle(memo, life_key, tied, life)
     pay, split, achieved = life.payments, life.split, life.achieved
     served, costs, flows = life.served, life.costs, life.flows
-    entry = _kept(memo, ("entry_period",), lambda: np.array(ds["entry_period"].values))
+    entry = _kept(same_draws, ("entry_period",), lambda: np.array(ds["entry_period"].values))
     # (D, W): cohorts started before a stop; whether all did, and their pattern, which keys
     # what depends on them; kept beside a stop kept by the lifecycle (the same object)
     hit = None if fixed is None else fixed.stops.get("started")
@@ -517,7 +523,7 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     def net_by_payer() -> np.ndarray:
         return cash_y + split.flows(flows.party("commissioner")) - (
             other_y if per_draw_costs else other_y[None])
-    true_eff = _kept(memo, ("true_effect",), lambda: _true_effect(ds))
+    true_eff = _kept(same_draws, ("true_effect",), lambda: _true_effect(ds))
     drawdown = flows.drawdown
     n_tr = len(flows.tranches)
     assert flows.parties[1:1 + n_tr] == flows.tranches  # the waterfall's party order
