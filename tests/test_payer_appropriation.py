@@ -183,3 +183,34 @@ def test_summary_says_what_is_still_owed(tmp_path):
     assert line.strip().startswith("Ministry of Justice leaves")
     owed = res.money["unpaid_by_payer"].sel(payer="Ministry of Justice").sum("period").values
     assert owed.mean() > 0  # the line reports a real shortfall (the figures: test_report_figures)
+
+
+def test_a_municipality_budget_from_a_template(tmp_path):
+    """The council officer's way: `sibsim new --template child-welfare`, then the commented
+    `appropriations` line of [municipality] turned on. The one payer (the commissioner) then
+    pays from it: by each year at most the budgets received so far, the rest later."""
+    from sibsim.templates import template_text
+
+    text = template_text("child-welfare")
+    assert "# appropriations = 300_000" in text
+    path = tmp_path / "cw.toml"
+    path.write_text(text.replace("# appropriations = 300_000", "appropriations = 40_000"),
+                    encoding="utf-8")
+    deal = sibsim.load_scenario(path)
+    assert deal.municipality.appropriations == 40_000.0
+    assert deal.effective_payers[0].appropriations == 40_000.0
+    ds = sibsim.simulate(deal, draws=100, seed=2, progress=False)
+    paid = money_flows(deal, ds)["outcome_payments"].values
+    years = deal.calendar_years()
+    funds = np.where(np.r_[True, years[1:] != years[:-1]], 40_000.0, 0.0)
+    assert (np.cumsum(paid, -1) <= np.cumsum(funds) + 1e-6).all()
+    free = sibsim.load_scenario(tmp_path / "cw.toml")  # the same file, no budget: pays more
+    free_paid = money_flows(free.replace(municipality=dataclasses.replace(
+        free.municipality, appropriations=None)), ds)["outcome_payments"].values
+    assert (np.cumsum(free_paid, -1) > np.cumsum(funds) + 1.0).any()  # the budget binds
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("# appropriations = 300_000", "appropriations = [1, 2]"),
+                   encoding="utf-8")
+    with pytest.raises(ValueError, match=r"Deal.municipality.appropriations.*one amount per "
+                                         r"calendar year"):
+        sibsim.load_scenario(bad)

@@ -273,7 +273,8 @@ class Deal(Spec):
                               self.evaluations, tuple(c.name for c in self.contract.rate_cards),
                               self.payer_presence(), self.calendar_years())
             check_money_effect_savings(self.payers, self.evaluations, self.payer_presence())
-            self.payer_funds()  # appropriations: one per calendar year of the deal
+        payer_funds(self.effective_payers, self.calendar_years(),  # appropriations: one per
+                    "Deal.payers" if self.payers else "Deal.municipality")  # calendar year
         for part in ("contract", "capital"):
             cur = getattr(getattr(self, part), "currency", self.currency)
             if cur != self.currency:
@@ -392,7 +393,7 @@ class Deal(Spec):
                     raise v.fail(f"Deal.termination[{i}].metric", m,
                                  f"a metric that an evaluation measures "
                                  f"({', '.join(sorted(measured))})")
-        check_claim_share(self.contract, self.payers)
+        check_claim_share(self.contract, self.effective_payers)
         for i, rule in enumerate(self.termination):
             rule.check_deal(self, i)
 

@@ -17,6 +17,7 @@ Conventions
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -92,6 +93,11 @@ class Municipality:
         Commissioner's own costs per period during the contract (evaluation, management).
     contract_periods : int, optional
         Periods over which ``other_costs_per_period`` are incurred (default: all).
+    appropriations : float or sequence of float, optional
+        Funds the commissioner makes available for outcome payments in each calendar year
+        (currency; a number: every year; a sequence: one per calendar year of the deal): its
+        payments wait for them (:class:`~sibsim.money.payers.Payer` ``appropriations``). None
+        (default): it pays what is due when it is due.
 
     Examples
     --------
@@ -106,6 +112,7 @@ class Municipality:
     discount_rate: float = 0.035
     other_costs_per_period: float = 0.0
     contract_periods: int | None = None
+    appropriations: float | tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         for f in ("saving_per_event", "wider_value_per_event"):
@@ -127,6 +134,8 @@ class Municipality:
             object.__setattr__(self, "contract_periods",
                                v.positive_int("Municipality.contract_periods",
                                               self.contract_periods))
+        object.__setattr__(self, "appropriations", v.optional(v.scalar_or_vector(
+            v.interval(0.0, math.inf)))("Municipality.appropriations", self.appropriations))
 
     def states_valued(self) -> set[str]:
         return set(self.saving_per_person_period) | set(self.wider_value_per_person_period)

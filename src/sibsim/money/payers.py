@@ -306,7 +306,7 @@ class Payer(Spec):
                    saving_per_person_period=dict(m.saving_per_person_period),
                    wider_value_per_person_period=dict(m.wider_value_per_person_period),
                    other_costs_per_period=m.other_costs_per_period,
-                   contract_periods=m.contract_periods)
+                   contract_periods=m.contract_periods, appropriations=m.appropriations)
 
     def share_of(self, metric: str) -> float:
         """This payer's fraction of ``metric``'s payments (0 for a metric it does not pay)."""
@@ -545,7 +545,8 @@ def payer_funds(payers: Sequence[Payer], years: np.ndarray, field: str = "Deal.p
         amounts = np.full(distinct.size, float(a)) if np.ndim(a) == 0 else np.asarray(
             a, dtype=np.float64)
         if amounts.size != distinct.size:
-            raise v.fail(f"{field}[{i}].appropriations", list(np.atleast_1d(a)),
+            at = f"{field}[{i}]" if field.endswith("payers") else field  # or the municipality
+            raise v.fail(f"{at}.appropriations", list(np.atleast_1d(a)),
                          f"a number, or one amount per calendar year of the deal "
                          f"({distinct.size}: {int(distinct[0])}-{int(distinct[-1])})")
         out[i] = 0.0

@@ -95,7 +95,8 @@ def parse_money(top: Section, currency: str) -> dict[str, Any]:
             wider_value_per_person_period=m_sec.get("wider_value_per_person_period", {}),
             discount_rate=m_sec.get("discount_rate", 0.035),
             other_costs_per_period=m_sec.get("other_costs_per_period", 0.0),
-            contract_periods=m_sec.get("contract_periods"))
+            contract_periods=m_sec.get("contract_periods"),
+            appropriations=m_sec.get("appropriations"))
         m_sec.finish()
     payers = _payers(top, contract, municipality, m_sec)
     measured = {e.metric for e in evaluations}
