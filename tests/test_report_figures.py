@@ -219,6 +219,7 @@ def check_report(text: str, res) -> int:
             checked += 4
         elif " unpaid by the horizon's end on average" in s:
             payer = s.split(" leaves ")[0].strip()
+            payer = "commissioner" if payer == "The commissioner" else payer  # the one payer
             found = re.match(rf".* leaves {MONEY} unpaid by the horizon's end on average "
                              rf"\(in {PCT} of draws;", s)
             assert found, s
@@ -425,3 +426,21 @@ def test_a_payer_waiting_for_appropriations_is_reported(tmp_path):
     text = describe(res, deal)
     assert "Ministry of Justice leaves" in text
     assert check_report(text, from_file) >= 30
+
+
+def test_a_single_commissioner_waiting_for_appropriations_is_reported(tmp_path):
+    """Without [[payers]] the commissioner is the one payer: its budget
+    ([municipality] appropriations) leaves payments unpaid in some draws, and the summary says
+    how much, with the results file's figures."""
+    import dataclasses
+
+    deal = sibsim.load_scenario("nyc-able")
+    assert not deal.payers
+    deal = deal.replace(municipality=dataclasses.replace(deal.municipality,
+                                                         appropriations=1_000_000.0))
+    res = analyse(deal, draws=200, seed=1, progress=False, with_breakeven=False)
+    from_file = open_results(res.to_netcdf(tmp_path / "one.nc"))
+    text = describe(res, deal)
+    line = [s for s in text.splitlines() if "unpaid by the horizon" in s]
+    assert line and line[0].strip().startswith("The commissioner leaves")
+    assert check_report("\n".join(["x", *line]), from_file) == 2

@@ -42,6 +42,7 @@ from sibsim.engine.progress import Progress, interactive
 from sibsim.engine.progress import progress as run_progress
 from sibsim.money.cancellation import cancellation_text
 from sibsim.money.deal import Deal
+from sibsim.money.payers import DEFAULT_PAYER
 from sibsim.money.sib import counterfactual, money_flows
 from sibsim.money.stratum_end import stratum_end_text
 from sibsim.resources import (
@@ -519,14 +520,16 @@ def _period_text(be: np.ndarray) -> str:
 
 
 def _payer_lines(m: xr.Dataset, mun: xr.Dataset) -> list[str]:
-    """One line per payer (what it pays, saves, and how often it pays more than it saves);
-    nothing when a single body pays everything."""
-    if "payer" not in mun.dims or mun.sizes["payer"] < 2:
-        return []
+    """One line per payer (what it pays, saves, and how often it pays more than it saves),
+    none when a single body pays everything; then a line for each payer (the single one too)
+    that leaves payments unpaid by the horizon's end (its caps, or its appropriations)."""
     cur = m.attrs["currency"]
+    lines: list[str] = []
+    several = "payer" in mun.dims and mun.sizes["payer"] >= 2
     total = float(m["outcome_payments"].sum("period").mean())
-    lines = ["", "Payers"]
-    for y in mun["payer"].values:
+    if several:
+        lines += ["", "Payers"]
+    for y in mun["payer"].values if several else ():
         one = mun.sel(payer=y)
         pay = float(one["payments_by_payer"].mean())
         share = f" ({_pct(pay / total)} of all outcome payments)" if total > 0 else ""
@@ -540,7 +543,8 @@ def _payer_lines(m: xr.Dataset, mun: xr.Dataset) -> list[str]:
     for y in unpaid["payer"].values:
         u = unpaid.sel(payer=y).values
         if np.any(u > 0):
-            lines.append(f"  {y} leaves {_money(float(u.mean()), cur)} unpaid by the "
+            who = "The commissioner" if y == DEFAULT_PAYER and not several else y
+            lines.append(f"  {who} leaves {_money(float(u.mean()), cur)} unpaid by the "
                          f"horizon's end on average (in {_pct(float(np.mean(u > 0)))} of draws; "
                          "its caps, or payments still waiting for its appropriations): no one "
                          "else pays it, so the investors have that much less to share.")
