@@ -155,8 +155,7 @@ class Municipality:
     def event_rates(self) -> tuple[float, float] | None:
         """``(saving, wider value)`` per avoided event when the savings are those two plain
         numbers times the avoided events (no per-process amounts, no valued states, no
-        per-draw values): what :func:`sibsim.money.kernels.chain.payer_amounts` computes;
-        None otherwise.
+        per-draw values); None otherwise.
 
         >>> Municipality(saving_per_event=2.0, wider_value_per_event=3.0).event_rates()
         (2.0, 3.0)

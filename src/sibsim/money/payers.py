@@ -63,12 +63,7 @@ from numpy.typing import NDArray
 
 from sibsim.money._arrays import per_period, readonly
 from sibsim.money.kernels.appropriation import defer_to_funds
-from sibsim.money.kernels.chain import (
-    apply_payer_caps,
-    payer_amounts,
-    payer_flows,
-    split_capped,
-)
+from sibsim.money.kernels.chain import apply_payer_caps, payer_flows, split_capped
 from sibsim.money.kernels.savings import valued_amounts
 from sibsim.money.municipality import Municipality
 from sibsim.money.results import PaymentResult
@@ -583,16 +578,10 @@ def payer_savings(payers: Sequence[Payer], avoided_events: FloatArray | Mapping[
     by_payer = (shape[0], len(payers), *shape[1:])
     cash, wider = np.empty(by_payer), np.empty(by_payer)  # written in place, not stacked
     terms_of = [p.savings_terms for p in payers]
-    rates = [t.event_rates() for t in terms_of]
-    plain = (isinstance(avoided_events, np.ndarray) and avoided_events.ndim == 2
-             and avoided_events.dtype == np.float64 and all(r is not None for r in rates))
-    if plain:  # every payer's savings are plain rates per event: one pass, the same products
-        payer_amounts(avoided_events, np.array([r[0] for r in rates]),  # type: ignore[index]
-                      np.array([r[1] for r in rates]), cash, wider)  # type: ignore[index]
-    elif _valued_in_one_pass(terms_of, avoided_events, avoided_pp, cash, wider):
-        plain = True  # written: every payer's savings in one pass each (the same numbers)
+    # every payer's savings in one pass each (the same numbers), where the kernel applies
+    written = _valued_in_one_pass(terms_of, avoided_events, avoided_pp, cash, wider)
     for y, (p, terms) in enumerate(zip(payers, terms_of, strict=True)):
-        if not plain:
+        if not written:
             terms.savings(avoided_events, {s: avoided_pp[s] for s in p.states_valued()},
                           out=(cash[:, y], wider[:, y]))
         other.append(terms.other_costs(n_periods))
@@ -616,7 +605,7 @@ def _valued_in_one_pass(terms_of: Sequence[Municipality], avoided: object,
     if any(not (isinstance(avoided_pp.get(s), np.ndarray) and avoided_pp[s].shape == (D, P)
                 and avoided_pp[s].dtype == np.float64) for s in states):
         return False
-    pp = (np.stack([avoided_pp[s] for s in states]) if states else np.zeros((1, D, P)))
+    pp = np.stack([avoided_pp[s] for s in states]) if states else np.empty((0, D, P))
     for out, per_event, per_state in (
             (cash, "saving_per_event", "saving_per_person_period"),
             (wider, "wider_value_per_event", "wider_value_per_person_period")):

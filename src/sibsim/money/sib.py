@@ -257,12 +257,13 @@ class EffectFree(NamedTuple):
     #: break-even search)
     outcomes: dict[Any, Any] | None
     #: the lifecycle's masks of a stop that does not depend on the outcomes (a cancellation,
-    #: the maturity) and the cohorts started before it, filled on use when the outcomes change
-    #: between calls (:func:`~sibsim.money.termination.lifecycle`'s ``kept``)
+    #: the maturity), filled on use when the outcomes change between calls
+    #: (:func:`~sibsim.money.termination.lifecycle`'s ``kept``)
     stops: dict[Any, Any]
     #: what does not depend on the treated arm's outcomes (by :func:`_kept`), filled on use
     #: when they change between calls (``outcomes`` keeps it otherwise): the draws' labels,
-    #: entry periods and true effects, and the check that the counterfactual has the same draws
+    #: entry periods and true effects, the check that the counterfactual has the same draws,
+    #: and the cohorts started before the lifecycle's stop (tied to that very stop)
     reused: dict[Any, Any]
 
 
@@ -446,16 +447,12 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     served, costs, flows = life.served, life.costs, life.flows
     entry = _kept(same_draws, ("entry_period",), lambda: np.array(ds["entry_period"].values))
     # (D, W): cohorts started before a stop; whether all did, and their pattern, which keys
-    # what depends on them; kept beside a stop kept by the lifecycle (the same object)
-    hit = None if fixed is None else fixed.stops.get("started")
-    if hit is not None and hit[0] is life.stop and np.array_equal(hit[1], entry):
-        started, all_started, pattern = hit[2]
-    else:
+    # what depends on them; kept for the very stop the lifecycle kept (the same draws)
+    def started_now() -> tuple[np.ndarray, bool, bytes]:
         started = life.started(entry)
-        all_started = bool(started.all())
-        pattern = started.tobytes()
-        if fixed is not None and memo is None:
-            fixed.stops["started"] = (life.stop, entry, (started, all_started, pattern))
+        return started, bool(started.all()), started.tobytes()
+    started, all_started, pattern = _kept(same_draws, ("started",), started_now,
+                                          tied=life.stop)
     def treated_total(data: xr.Dataset, var: str, **sel: str) -> np.ndarray:
         return _treated_total(data, var, started, **sel)
 

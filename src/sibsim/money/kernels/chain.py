@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 __all__ = ["PAIRWISE_BLOCK", "LedgerArrays", "PriceTerms", "TriggerTerms", "apply_payer_caps",
            "book_due", "book_trigger", "breakeven_totals", "discounted_sums",
-           "masked_period_sums", "measure_trigger", "payer_amounts", "payer_flows",
+           "masked_period_sums", "measure_trigger", "payer_flows",
            "pick_measured", "split_capped", "strata_window_sums", "sum_strata",
            "sum_waves_strata"]
 
@@ -108,27 +108,6 @@ def apply_payer_caps(due: FloatArray, capped: NDArray[np.int64], per_period: Flo
                 short += due[d, y, t] - paid[d, y, t]
             pay = contract_total[d, t]
             total[d, t] = _np_maximum(pay - short, 0.0) if short > 0.0 else pay
-
-
-@numba.njit(cache=True, nogil=True)
-def payer_amounts(avoided: FloatArray, save: FloatArray, value: FloatArray, cash: FloatArray,
-                  wider: FloatArray) -> None:
-    """Each payer's cashable savings and wider value from its rates per avoided event.
-
-    ``avoided`` (D, P): events avoided; ``save``, ``value`` (Y,): each payer's saving and
-    wider value per event (currency). Writes ``cash`` and ``wider`` (D, Y, P):
-    ``avoided * save[y]`` and ``avoided * value[y]``, the products of
-    :meth:`sibsim.money.municipality.Municipality.savings` for plain rates, in one pass.
-    """
-    n_draws, n_periods = avoided.shape
-    for d in range(n_draws):
-        for y in range(save.shape[0]):
-            s = save[y]
-            w = value[y]
-            for t in range(n_periods):
-                a = avoided[d, t]
-                cash[d, y, t] = a * s
-                wider[d, y, t] = a * w
 
 
 @numba.njit(cache=True, nogil=True)
