@@ -389,9 +389,15 @@ class Cohort(Spec):
         ...                                       Stratum("b", 0.5))).turnover_by_stratum()
         {'a': Fixed(value=0.3), 'b': Fixed(value=0.1)}
         """
+        return self._values_by_stratum("turnover")
+
+    def _values_by_stratum(self, field: str) -> dict[str, Distribution]:
+        """Each stratum's own value of ``field`` (a field of both :class:`Stratum` and the
+        cohort), else the cohort's; ``{"all": value}`` without strata."""
+        mine = getattr(self, field)
         if not self.strata:
-            return {"all": self.turnover}  # type: ignore[dict-item]
-        return {s.name: self.turnover if s.turnover is None else s.turnover  # type: ignore
+            return {"all": mine}
+        return {s.name: mine if getattr(s, field) is None else getattr(s, field)
                 for s in self.strata}
 
     @property
@@ -409,10 +415,7 @@ class Cohort(Spec):
         ...                Stratum("b", 0.5))).uptake_by_stratum()
         {'a': Fixed(value=0.9), 'b': Fixed(value=0.5)}
         """
-        if not self.strata:
-            return {"all": self.newcomer_uptake}  # type: ignore[dict-item]
-        return {s.name: self.newcomer_uptake if s.newcomer_uptake is None  # type: ignore
-                else s.newcomer_uptake for s in self.strata}
+        return self._values_by_stratum("newcomer_uptake")
 
     def parameters(self) -> dict[str, Distribution]:
         """Uncertain inputs, by parameter name: ``cohort.turnover`` when there is turnover (none
