@@ -80,6 +80,55 @@ def test_concurrent_uses_share_one_setting(monkeypatch) -> None:
     assert len(sets) == 1 and rec.calls.count(("trim", 0)) == 1 and heap._depth == 0
 
 
+def _numpy_advice(switch) -> bool:
+    """numpy's huge-page advice now (set and put back with ``switch``)."""
+    before = switch(True)
+    switch(before)
+    return bool(before)
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_numpy_huge_page_advice_is_off_inside_and_restored_after(monkeypatch, before) -> None:
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    switch = heap._hugepage_switch()
+    if switch is None:
+        pytest.skip("this numpy has no huge-page switch")
+    monkeypatch.setattr(heap, "_libc", lambda: _Recorder())
+    old = switch(before)
+    try:
+        with heap.kept_heap():
+            assert _numpy_advice(switch) is False
+            with heap.kept_heap():  # a nested use changes nothing
+                assert _numpy_advice(switch) is False
+            assert _numpy_advice(switch) is False
+        assert _numpy_advice(switch) is before and heap._numpy_advice is None
+        with pytest.raises(KeyError), heap.kept_heap():  # restored after an error too
+            raise KeyError("x")
+        assert _numpy_advice(switch) is before
+    finally:
+        switch(old)
+
+
+def test_a_users_huge_page_choice_is_kept(monkeypatch) -> None:
+    monkeypatch.setattr(heap, "_libc", lambda: _Recorder())
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    switch = heap._hugepage_switch()
+    if switch is None:
+        pytest.skip("this numpy has no huge-page switch")
+    monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")
+    assert heap._hugepage_switch() is None
+    old = switch(True)
+    try:
+        with heap.kept_heap():
+            assert _numpy_advice(switch) is True  # the user's setting, untouched
+        monkeypatch.setattr(heap, "_libc", lambda: None)  # kept_heap off: nothing is touched
+        monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE")
+        with heap.kept_heap():
+            assert _numpy_advice(switch) is True
+    finally:
+        switch(old)
+
+
 def test_switched_off_by_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("SIBSIM_KEEP_HEAP", "0")
     assert heap._libc() is None

@@ -12,6 +12,16 @@ heap and the next evaluation reuses them, and afterwards sets them back and retu
 memory to the operating system (``malloc_trim``). Elsewhere (macOS, Windows, musl) it does
 nothing. ``SIBSIM_KEEP_HEAP=0`` in the environment turns it off.
 
+While it holds, numpy does not advise the kernel to back its large arrays with huge pages
+(``madvise(MADV_HUGEPAGE)``, numpy's default on Linux for arrays of 4 MiB and more). Where the
+kernel answers that advice by compacting memory on the first touch (transparent huge pages with
+``defrag`` set to ``madvise``, the usual setting), a fresh process's first loop spends more time
+in the kernel than in its work: on this project's 2-core virtual machines, the first
+:func:`sibsim.tornado` of 10,000 draws took 5.2-5.5 s with the advice and 3.7-4.0 s without
+(``benchmarks/bench_hugepages.py``). The memory is re-used inside the loop, so the advice has
+little left to save there. Numpy's own setting is restored afterwards; a user who sets
+``NUMPY_MADVISE_HUGEPAGE`` in the environment keeps that choice throughout.
+
 The peak memory of a loop grows by what the evaluations free and reuse (about a quarter for
 the break-even search); what a run keeps afterwards does not.
 
@@ -24,10 +34,11 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import importlib
 import os
 import platform
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 __all__ = ["kept_heap"]
@@ -47,6 +58,9 @@ _AFTER = ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 64 << 20), (_M_TOP_
 
 _lock = threading.Lock()
 _depth = 0
+#: numpy's huge-page switch and its advice before the outermost use (restored when it ends);
+#: None: untouched
+_numpy_advice: tuple[Callable[[bool], bool], bool] | None = None
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -70,11 +84,24 @@ def _glibc() -> ctypes.CDLL | None:
         return None
 
 
+def _hugepage_switch() -> Callable[[bool], bool] | None:
+    """numpy's ``_set_madvise_hugepage`` (sets the advice, returns the one before), unless the
+    user chose with ``NUMPY_MADVISE_HUGEPAGE`` or this numpy lacks it; else None."""
+    if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        return None
+    for name in ("numpy._core.multiarray", "numpy.core.multiarray"):
+        try:
+            return importlib.import_module(name)._set_madvise_hugepage
+        except (ImportError, AttributeError):
+            continue
+    return None
+
+
 @contextmanager
 def kept_heap() -> Iterator[None]:
-    """Freed memory stays in the heap for reuse inside the block; nested and concurrent uses
-    share one setting, undone when the last one ends."""
-    global _depth
+    """Freed memory stays in the heap for reuse inside the block, and numpy gives no huge-page
+    advice there; nested and concurrent uses share one setting, undone when the last one ends."""
+    global _depth, _numpy_advice
     libc = _libc()
     if libc is None:
         yield
@@ -84,6 +111,8 @@ def kept_heap() -> Iterator[None]:
             libc.mallopt(_M_MMAP_THRESHOLD, _KEEP_MMAP)
             libc.mallopt(_M_TRIM_THRESHOLD, _KEEP_TRIM)
             libc.mallopt(_M_TOP_PAD, _KEEP_PAD)
+            switch = _hugepage_switch()
+            _numpy_advice = None if switch is None else (switch, bool(switch(False)))
         _depth += 1
     try:
         yield
@@ -93,4 +122,8 @@ def kept_heap() -> Iterator[None]:
             if _depth == 0:
                 for param, value in _AFTER:
                     libc.mallopt(param, value)
+                if _numpy_advice is not None:
+                    switch, before = _numpy_advice
+                    switch(before)
+                    _numpy_advice = None
                 libc.malloc_trim(0)
