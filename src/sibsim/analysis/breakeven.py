@@ -337,9 +337,11 @@ class _Pipeline:
             disc = discount_factors(float(self.deal.municipality.discount_rate),
                                     int(ds.attrs["periods_per_year"]), net.shape[-1])
             totals = _totals(data, pick, rows, net, disc)
+            paid = data["outcome_payments"]
             if totals is not None:  # one pass over the draws (breakeven_totals)
                 flows, invested, received, pv, net_total = totals
-                return self._outputs(flows, invested, received, pv, net_total)
+                return self._outputs(flows, invested, received, pv, net_total,
+                                     _commissioner_scale(net, paid))
             flows = sum_axis1(data["flow"], pick)  # data["flow"][:, pick].sum(1), no copy
             invested = data["drawdown"][:, rows].sum((1, 2))
             received = data["investor_received"][:, rows].sum((1, 2))
@@ -352,13 +354,21 @@ class _Pipeline:
             net = money["net_savings"].values
             disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]),
                                     int(money.attrs["periods_per_year"]), net.shape[-1])
-        return self._outputs(flows, invested, received, present_value(net, disc), net.sum(-1))
+            paid = money["outcome_payments"].values
+        return self._outputs(flows, invested, received, present_value(net, disc), net.sum(-1),
+                             _commissioner_scale(net, paid))
 
     def _outputs(self, flows: np.ndarray, invested: np.ndarray, received: np.ndarray,
-                 pv: np.ndarray, net_total: np.ndarray) -> dict[str, np.ndarray]:
+                 pv: np.ndarray, net_total: np.ndarray, commissioner_scale: np.ndarray
+                 ) -> dict[str, np.ndarray]:
         """The outputs at one effect from the investors' flows (D, P), capital invested and
-        received (D,), and the commissioner's net savings' present value and total (D,)."""
+        received (D,), the commissioner's net savings' present value and total (D,), and the
+        size of the commissioner's money (D,: :func:`_commissioner_scale`). The sizes of both
+        parties' money (``*_scale``) set the rounding below which an NPV counts as zero
+        (:func:`_rounded_to_zero`)."""
         return {
+            "investors_scale": invested + received,
+            "commissioner_scale": commissioner_scale,
             "investors": _npv(self.rates["investors"], flows),
             "investors_target_irr": _npv(self.rates["investors_target_irr"], flows,
                                          checked=True),
@@ -395,6 +405,34 @@ def _npv(rate: float, flows: np.ndarray, checked: bool = False) -> np.ndarray:
     if not checked and not np.isfinite(flows).all():  # checked: by the call before
         raise ValueError("breakeven: the investors' cash flows are not finite")
     return _npv_kernel_serial(flows, np.full(flows.shape[0], rate), False)
+
+
+#: An NPV within this share of the party's money (at least 1 currency unit's share) of zero is
+#: zero: rounding, as in :func:`sibsim.analysis.metrics.breakeven_period`.
+_ROUNDING = 1e-9
+#: The NPV on the grid (D, G) of each party and the output with the size of its money.
+_SCALE_OF = {"investors": "investors_scale", "investors_target_irr": "investors_scale",
+             "commissioner": "commissioner_scale"}
+
+
+def _commissioner_scale(net: np.ndarray, paid: np.ndarray) -> np.ndarray:
+    """The size of the commissioner's money in each draw (D,): its net savings' and outcome
+    payments' absolute amounts summed over periods (both (D, P), currency)."""
+    return np.abs(net).sum(-1) + np.abs(paid).sum(-1)
+
+
+def _rounded_to_zero(f: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``f`` with the values within rounding of zero set to 0.0: ``|f| <= 1e-9 x max(scale,
+    1)`` (``scale``: the size of the party's money, shaped like ``f``).
+
+    An investor whose claim grows at their own discount rate and is paid in full has an NPV of
+    exactly zero, which the sums give as a few 1e-11 either side: without this, the sign of
+    that rounding decided whether the draw broke even.
+
+    >>> _rounded_to_zero(np.array([-2.9e-11, 2.2e-11, -3.0, 5.0]), np.full(4, 4e5)).tolist()
+    [0.0, 0.0, -3.0, 5.0]
+    """
+    return np.where(np.abs(f) <= _ROUNDING * np.maximum(scale, 1.0), 0.0, f)
 
 
 def _crossing(f: np.ndarray, xs: np.ndarray, rule: str) -> np.ndarray:
@@ -549,8 +587,10 @@ class BreakevenBlocks:
         grid = {key: np.stack([e[key] for e in evals], axis=1) for key in evals[0]}
         out = np.full((D, len(PARTIES), 2), np.nan)
         for i, party in enumerate(PARTIES):
+            # an NPV that is zero but for rounding is zero: break-even, not a loss
+            npv = _rounded_to_zero(grid[party], grid[_SCALE_OF[party]])
             for r, rule in enumerate(RULES):
-                c = _crossing(grid[party], scale, rule)
+                c = _crossing(npv, scale, rule)
                 out[:, i, r] = np.exp(c) if ratio_scale else c
         curves = {name: grid[key] for name, key in _CURVES.items()}
         headline = np.stack([out[:, i, RULES.index(HEADLINE_RULE[p])]
