@@ -83,6 +83,17 @@ def test_template_is_a_complete_finnish_deal(name):
     assert deal.name == name  # the file's stem
 
 
+def test_the_summary_names_each_templates_outcome_in_plural_english():
+    from sibsim.report import plural
+
+    got = {name: plural(sibsim.load_scenario(write_template(
+        name, Path(_tmp()) / f"{name}.toml")).scenario.outcome.name) for name in NAMES}
+    assert got == {"child-welfare": "placements", "employment": "job or study starts",
+                   "youth-justice": "reoffences",
+                   "elderly-care": "moves into round-the-clock care",  # not "...cares"
+                   "wellbeing-at-work": "sick-leave days"}
+
+
 def _tmp() -> str:
     import tempfile
 

@@ -416,16 +416,19 @@ def plural(name: str) -> str:
     """The plural of an outcome's name (an English noun phrase), for the summary's sentences.
 
     >>> [plural(n) for n in ("jail day", "activity", "entry to care", "month without work",
-    ...                      "housing", "reconviction event")]
+    ...                      "housing", "reconviction event", "move into round-the-clock care",
+    ...                      "move from home to care")]
     ['jail days', 'activities', 'entries to care', 'months without work', 'housing', \
-'reconviction events']
+'reconviction events', 'moves into round-the-clock care', 'moves from home to care']
     """
     head, sep, rest = name, "", ""
-    for joint in (" to ", " of ", " without ", " in ", " for ", " per "):
-        if joint in name:
-            head, rest = name.split(joint, 1)
-            sep = joint
-            break
+    # the noun is the word before the first preposition ("move from home to care")
+    joints = [(name.find(j), j) for j in (" to ", " into ", " of ", " without ", " in ", " for ",
+                                          " per ", " from ", " at ", " on ", " with ", " after ")
+              if j in name]
+    if joints:
+        sep = min(joints)[1]
+        head, rest = name.split(sep, 1)
     words = head.rsplit(" ", 1)
     last = words[-1]
     if not last or not last[-1].isalpha() or last.endswith("ing"):
