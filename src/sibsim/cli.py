@@ -521,6 +521,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", report.UnfundedCostsWarning)
+            warnings.simplefilter("always", report.BeyondHorizonWarning)
             warnings.simplefilter("always", SmallSampleWarning)
             with cluster(args, deal) as client:
                 text = report.run_and_report(deal, draws=args.draws, seed=args.seed,

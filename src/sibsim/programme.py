@@ -453,7 +453,7 @@ def _run_deal(deal: Deal, draws: int, seed: int, engine: str, block: int,
     do not change results), without what a programme does not use (the memory estimate of
     each run, the yearly budget of each deal, the per-draw outcome arrays)."""
     from sibsim.analysis.power import warn_small_samples
-    from sibsim.report import UnfundedCostsWarning, _BlockCollector, run_block, unfunded_text
+    from sibsim.report import _BlockCollector, run_block, warn_money
 
     if threads is not None:  # run_block sets them
         from sibsim.distributed import worker_threads
@@ -466,9 +466,7 @@ def _run_deal(deal: Deal, draws: int, seed: int, engine: str, block: int,
             collect.add(run_block(deal, first, min(block, draws - first), seed, engine, None,
                                   threads=threads))
         res = collect.result()
-        unfunded = unfunded_text(res.money)
-        if unfunded is not None:
-            warnings.warn(UnfundedCostsWarning(unfunded), stacklevel=1)
+        warn_money(res.money, deal, stacklevel=1)
         warn_small_samples(deal)
     m = res.money
     years = np.asarray(deal.calendar_years())

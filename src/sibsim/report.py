@@ -245,11 +245,22 @@ def analyse(deal: Deal, *, draws: int, seed: int | np.random.Generator,
         else:
             res = _analyse_blocks(deal, draws, seed, engine, bar, est, search)
     res.budget = yearly_budget(res.money, deal, confidence)
-    unfunded = unfunded_text(res.money)
-    if unfunded is not None:
-        warnings.warn(UnfundedCostsWarning(unfunded), stacklevel=2)
+    warn_money(res.money, deal, stacklevel=2)
     warn_small_samples(deal)
     return res
+
+
+def warn_money(money: xr.Dataset, deal: Deal, stacklevel: int = 2) -> None:
+    """The money's warnings, as :func:`analyse` gives them: unfunded costs
+    (:class:`UnfundedCostsWarning`) and results that fall due after the horizon
+    (:class:`BeyondHorizonWarning`); ``stacklevel`` as :func:`warnings.warn`'s, from the
+    caller of this function."""
+    unfunded = unfunded_text(money)
+    if unfunded is not None:
+        warnings.warn(UnfundedCostsWarning(unfunded), stacklevel=stacklevel + 1)
+    late = beyond_horizon_text(money, deal)
+    if late is not None:
+        warnings.warn(BeyondHorizonWarning(late), stacklevel=stacklevel + 1)
 
 
 #: Share of the progress bar given to the break-even search (it takes most of a run's time).
@@ -495,6 +506,46 @@ class UnfundedCostsWarning(UserWarning):
     funded by the deal (see the ``unfunded_costs`` variable of the money dataset)."""
 
 
+class BeyondHorizonWarning(UserWarning):
+    """Some evaluation results fall due after the horizon (known at or after its end, or pushed
+    there by the contract's payment lag or last payment date): their payments are counted in
+    the horizon's last period or left out, as the contract's ``overflow`` says, and what the
+    service saves after the horizon is not counted (:func:`beyond_horizon_text`)."""
+
+
+def beyond_horizon_text(money: xr.Dataset, deal: Deal) -> str | None:
+    """A plain sentence on the evaluation results whose payments fall due after the horizon,
+    or None when every one falls due inside it.
+
+    >>> import sibsim
+    >>> from sibsim.money.sib import money_flows
+    >>> deal = sibsim.load_scenario("peterborough")
+    >>> money = money_flows(deal, sibsim.simulate(deal, 5, 1, progress=False))
+    >>> beyond_horizon_text(money, deal) is None
+    True
+    """
+    if "trigger_period" not in money.coords:
+        return None
+    n_periods = money.sizes["period"]
+    contract = deal.contract
+    periods = [int(q) for q in money["trigger_period"].values]
+    late = [k for k, q in enumerate(periods) if contract.payment_period(q, n_periods)[1]]
+    if not late:
+        return None
+    metrics = money["trigger_metric"].values
+    names = ", ".join(repr(str(x)) for x in dict.fromkeys(metrics[late].tolist()))
+    end = (f"with {deal.calendar_years()[-1]}" if deal.start_year is not None
+           else f"with period {n_periods - 1}")
+    one = len(late) == 1
+    how = ("in the horizon's last period (contract overflow = \"last\")"
+           if contract.overflow == "last" else "nowhere: left out (contract overflow = \"drop\")")
+    return (f"Results after the horizon: {len(late)} of the {len(periods)} evaluation results "
+            f"(evaluation {names}) {'falls' if one else 'fall'} due after the horizon, which "
+            f"ends {end}. {'It is' if one else 'They are'} paid {how}, and what the service "
+            "saves after the horizon is not counted: lengthen the horizon to see "
+            f"{'it' if one else 'them'} when {'it happens' if one else 'they happen'}.")
+
+
 def unfunded_text(money: xr.Dataset) -> str | None:
     """A plain sentence on unfunded costs, or None when every cost is funded."""
     unf = money["unfunded_costs"].sum("period").values
@@ -642,6 +693,9 @@ def describe(res: SIBResults, deal: Deal) -> str:
     unfunded = unfunded_text(m)
     if unfunded is not None:
         lines.append("  " + unfunded)
+    late = beyond_horizon_text(m, deal)
+    if late is not None:
+        lines.append("  " + late)
     lines += [
         "",
         "Commissioner" + (" (all payers together)" if mun.sizes.get("payer", 1) > 1 else ""),

@@ -456,6 +456,7 @@ def run_store_command(args: Any, deal: Deal, out: Path, progress: bool | None,
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", report.UnfundedCostsWarning)
+            warnings.simplefilter("always", report.BeyondHorizonWarning)
             with cluster(args, deal) as client:
                 analyse_to_zarr(deal, out, draws=args.draws, seed=args.seed, engine=args.engine,
                                 block_draws=args.block_draws, client=client,

@@ -26,7 +26,9 @@ What a stop from period ``s`` means (per draw; ``s = P`` when the deal runs its 
 * **money out**: no service costs, fees or drawdowns from ``s`` on;
 * **outcome payments**: results known before ``s`` are paid as the contract says (with its lag,
   even after ``s``: they are already due); results known in ``s`` or later pay nothing (the
-  contract has ended);
+  contract has ended). A deal that runs its course (``s = P``) has no stop: a result known
+  after the horizon is paid as the contract's ``overflow`` says (in the last period, or left
+  out);
 * **savings**: the commissioner's savings count only the cohorts started before ``s`` (the
   others were not served, so they avoid nothing). A cohort whose service was cut keeps its
   simulated outcomes: the outcome model does not know the service was cut short;
@@ -710,8 +712,11 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
             # for bit)
             runs_its_course = bool(stop.min() >= n_periods)
             active = t[None, :] < stop[:, None]
-            known = np.asarray(table.period)[None, :] < (
-                stop if cancel is None else paid_until)[:, None]
+            # a draw that runs its course has no stop: its results known after the horizon
+            # are paid as the contract's overflow says (in the last period, or left out)
+            until = stop if cancel is None else paid_until
+            known = np.asarray(table.period)[None, :] < np.where(
+                until >= n_periods, np.iinfo(np.int64).max, until)[:, None]
             known_all = bool(known.all())
             if runs_its_course:
                 served_now, costs = served, full_costs

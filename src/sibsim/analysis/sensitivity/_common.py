@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import threading
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -196,11 +195,9 @@ class Chain:
         self.interim = interim_results(self.deal, self.ds, self.seed)
         self.money = money_flows(self.deal, self.ds, self.cf, table=self.table,
                                  interim=self.interim)
-        from sibsim.report import UnfundedCostsWarning, unfunded_text
+        from sibsim.report import warn_money
 
-        unfunded = unfunded_text(self.money)  # said, as by sibsim.analyse
-        if unfunded is not None:
-            warnings.warn(UnfundedCostsWarning(unfunded), stacklevel=3)
+        warn_money(self.money, self.deal, stacklevel=3)  # said, as by sibsim.analyse
         self.money_names = set(money_parameters(self.deal))
         self.outcome_names = {n for n in self.deal.uncertain_inputs()
                               if n not in self.money_names}
