@@ -224,15 +224,16 @@ def rate_cases(draw):
         price=draw(st.one_of(prices, schedules())),
         price_by_stratum=draw(st.one_of(st.just({}), st.fixed_dictionaries(
             {"under_25": st.one_of(prices, schedules())}))),
-        per_person_cap=draw(st.one_of(st.none(), st.floats(0.0, 1e4))),
-        cap=draw(st.one_of(st.none(), st.floats(0.0, 1e5))),
+        # caps are positive (0 is refused: leave a cap out for no cap)
+        per_person_cap=draw(st.one_of(st.none(), st.floats(0.0, 1e4, exclude_min=True))),
+        cap=draw(st.one_of(st.none(), st.floats(0.0, 1e5, exclude_min=True))),
     )
     counts = np.array(draw(st.lists(st.floats(0.0, 50.0), min_size=d * s * p,
                                     max_size=d * s * p))).reshape(d, s, p)
     more = np.array(draw(st.lists(st.floats(0.0, 20.0), min_size=d * s * p,
                                   max_size=d * s * p))).reshape(d, s, p)
     participants = np.array(draw(st.lists(st.integers(0, 40), min_size=s, max_size=s)), float)
-    contract_pp = draw(st.one_of(st.none(), st.floats(0.0, 1e4)))
+    contract_pp = draw(st.one_of(st.none(), st.floats(0.0, 1e4, exclude_min=True)))
     return card, counts, more, participants, contract_pp
 
 

@@ -52,7 +52,7 @@ __all__ = ["Caps", "Contract", "MetricTerms"]
 FloatArray = NDArray[np.float64]
 
 #: An optional currency cap: None (no cap) or a finite amount >= 0.
-CAP = v.optional(v.interval(0.0, math.inf))
+CAP = v.optional(v.cap())
 
 
 @dataclass(frozen=True)

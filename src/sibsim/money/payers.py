@@ -245,7 +245,7 @@ class Payer(Spec):
                                           doc="currency per period")
     contract_periods: int | None = param(v.optional(v.integer(1)), default=None,
                                          doc="periods with other costs (default: all)")
-    cap_total: float | None = param(v.optional(_AMOUNT), default=None,
+    cap_total: float | None = param(v.optional(v.cap()), default=None,
                                     doc="currency over the contract")
     cap_per_period: float | tuple[float, ...] | None = param(
         v.optional(v.scalar_or_vector(_AMOUNT)), default=None,

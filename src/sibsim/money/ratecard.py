@@ -228,9 +228,9 @@ class RateCard(Spec):
     price_by_stratum: tuple[tuple[str, Schedule], ...] = param(
         _ByStratum(), default=(), reader=_read_by_stratum,
         doc="{stratum = price or schedule}; other strata pay `price`")
-    per_person_cap: float | None = param(v.optional(_AMOUNT), default=None,
+    per_person_cap: float | None = param(v.optional(v.cap()), default=None,
                                          doc="currency per participant over the deal")
-    cap: float | None = param(v.optional(_AMOUNT), default=None,
+    cap: float | None = param(v.optional(v.cap()), default=None,
                               doc="currency under the rate card over the deal")
     process: str | None = param(v.optional(v.label), default=None,
                                 doc="the outcome process counted (several processes: required)")

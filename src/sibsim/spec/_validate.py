@@ -197,6 +197,33 @@ def interval(low: float = -math.inf, high: float = math.inf, *, low_open: bool =
     return _Interval(low, high, low_open=low_open, high_open=high_open)
 
 
+class _Cap(_Interval):
+    def __init__(self) -> None:
+        super().__init__(0.0, math.inf, low_open=True)
+        self.description = ("a positive amount (leave the cap out for no cap: a cap of 0 lets "
+                            "nothing be paid)")
+
+    def __call__(self, field: str, value: object) -> float:
+        try:
+            return super().__call__(field, value)
+        except ValueError:
+            raise fail(field, value, self.description) from None
+
+
+def cap() -> Constraint:
+    """A cap on payments, in currency: a positive number. ``0`` is refused with a message
+    that says to leave the cap out for no cap (a form's "0 = no limit" would otherwise void the
+    contract without a word).
+
+    >>> cap()("Caps.total", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: Caps.total: got 0; allowed: a positive amount (leave the cap out for no cap: a \
+cap of 0 lets nothing be paid)
+    """
+    return _Cap()
+
+
 def fraction(low: float = -1.0, high: float = 1.0, *, low_open: bool = False,
              high_open: bool = False) -> Constraint:
     """A number that is a fraction by convention (0.10 = 10%): thresholds, shares, rates.
