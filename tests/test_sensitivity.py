@@ -142,6 +142,29 @@ def test_plot_tornado(tornado_npv):
     assert "One-way" in ax.get_title()
 
 
+@pytest.mark.parametrize("n_inputs", [1, 3])
+def test_tornado_figure_texts_do_not_overlap_or_leave_the_figure(tornado_npv, n_inputs):
+    # with one input the legend, placed at a share of the axes' height, sat on the x label;
+    # with long input names the one-line title ran out of the figure
+    import matplotlib.pyplot as plt
+
+    ax = sibsim.plot_tornado(tornado_npv.isel(input=slice(0, n_inputs)))
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    label = ax.xaxis.label.get_window_extent(renderer)
+    ticks = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
+    assert not legend.overlaps(label)
+    assert not any(legend.overlaps(t) for t in ticks)
+    whole = fig.bbox
+    for text in (ax.title, ax.xaxis.label):
+        box = text.get_window_extent(renderer)
+        assert whole.x0 <= box.x0 and box.x1 <= whole.x1 and box.y1 <= whole.y1
+    assert legend.y0 >= whole.y0
+    plt.close(fig)
+
+
 # ----------------------------------------------------------------------------- on a run
 @pytest.fixture(scope="module")
 def results():

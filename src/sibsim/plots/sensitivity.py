@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
+from matplotlib.transforms import offset_copy
 
 from sibsim.plots.ticks import StepFormatter
 
@@ -61,6 +62,7 @@ def plot_tornado(result: xr.Dataset, ax: Axes | None = None, max_inputs: int = 1
                         textcoords="offset points", va="center", fontsize=7,
                         ha="left" if val >= base else "right", color="0.25")
     ax.axvline(base, color="0.2", lw=1)
+    ax.set_ylim(-0.6, n - 0.4)  # every row, also one with a "no change" note and no bar
     ax.set_yticks(ypos)
     ax.set_yticklabels([str(x) for x in sub["input"].values], fontsize=8)
     unit = "" if units in ("per year", "probability", "") else f", {units}"
@@ -74,12 +76,16 @@ def plot_tornado(result: xr.Dataset, ax: Axes | None = None, max_inputs: int = 1
         ax.xaxis.set_major_formatter(StepFormatter(
             lambda x, d: f"{x / scale:,.{d}f}{suffix}", scale=1.0 / scale, least=bool(suffix)))
         ax.xaxis.set_major_locator(plt.MaxNLocator(6))
-    ax.set_title(f"One-way sensitivity: each input at its {result.attrs.get('ends', '')}",
+    # two lines: long input names leave the axes narrow, and one line ran out of the figure
+    ax.set_title(f"One-way sensitivity:\neach input at its {result.attrs.get('ends', '')}",
                  fontsize=10)
+    # below the axis label at a fixed distance in points, whatever the axes' height (with one
+    # input a share of the height would put it on the label)
+    below = offset_copy(ax.transAxes, fig=ax.figure, y=-40, units="points")
     ax.legend(handles=[Patch(color=LOW, label="input at its low end"),
                        Patch(color=HIGH, label="input at its high end")],
-              fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2,
-              frameon=False)
+              fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+              bbox_transform=below, ncol=2, frameon=False)
     ax.margins(x=0.15)
     ax.figure.tight_layout()
     return ax
