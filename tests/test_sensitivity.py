@@ -236,6 +236,14 @@ def test_cli_sensitivity_tornado_writes_a_figure(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0 and fig.stat().st_size > 1000
     assert "effect.value" in out and "low end" in out
+    assert "(GBP)" not in out  # a rate: no currency
+
+
+def test_cli_sensitivity_tornado_names_the_currency_of_money(capsys):
+    assert main(["sensitivity", "peterborough", "--output", "commissioner_npv_mean",
+                 "--draws", "30", "--seed", "1"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("Commissioner's mean NPV of net savings (GBP): base ")
 
 
 def test_cli_sensitivity_refuses_bad_input(tmp_path, capsys):

@@ -47,7 +47,8 @@ def _tornado_text(t: xr.Dataset, currency: str) -> str:
             return f"{x:8.1%}"
         return f"{x:14,.0f}"
 
-    lines = [f"{t.attrs['output_description']}: base {f(float(t.attrs['base'])).strip()} "
+    money = "" if units in ("per year", "probability") else f" ({currency})"
+    lines = [f"{t.attrs['output_description']}{money}: base {f(float(t.attrs['base'])).strip()} "
              f"({t.attrs['draws']} draws, seed {t.attrs['seed']}); each input at its "
              f"{t.attrs['ends']}, the others at their draws", ""]
     width = max(len(str(n)) for n in t["input"].values)
