@@ -408,7 +408,7 @@ def test_savings_share_splitting_a_payment_changes_nothing(rule, paid, a1, a2):
     np.testing.assert_allclose(first + second, once, rtol=1e-9, atol=1e-7)
 
 
-optional_cap = st.one_of(st.none(), st.floats(0.0, 5e4))
+optional_cap = st.one_of(st.none(), st.floats(0.0, 5e4, exclude_min=True))  # 0: refused
 
 
 @st.composite
@@ -421,7 +421,7 @@ def contracts_and_tables(draw):
             draw(rules),
             pooled_rule=draw(st.one_of(st.none(), rules)),
             cap=draw(optional_cap),
-            per_person_cap=draw(st.one_of(st.none(), st.floats(0.0, 200.0))),
+            per_person_cap=draw(st.one_of(st.none(), st.floats(0.0, 200.0, exclude_min=True))),
         )
         for name in names
     )
@@ -435,7 +435,7 @@ def contracts_and_tables(draw):
     )
     caps = Caps(
         per_period=per_period,
-        per_person=draw(st.one_of(st.none(), st.floats(0, 300))),
+        per_person=draw(st.one_of(st.none(), st.floats(0, 300, exclude_min=True))),
         total=draw(optional_cap),
     )
     contract = Contract(
