@@ -111,3 +111,29 @@ def test_the_command_line_prints_the_warning(tmp_path, capsys):
                  str(tmp_path / "r.nc")]) == 0
     err = capsys.readouterr().err
     assert "sibsim: warning: Results after the horizon: 1 of the 2" in err
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("fi", "Osa arvioinnin tuloksista valmistuu vasta vuoden 2033 jälkeen"),
+    ("sv", "En del av utvärderingens resultat blir klara först efter 2033"),
+    ("en", "Some results of the evaluation are known only after 2033"),
+])
+def test_the_council_report_says_it_under_the_yearly_table(tmp_path, lang, words):
+    from sibsim.council import council_report
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        late = sibsim.load_scenario(_deal(tmp_path, 3))
+        res = analyse(late, draws=60, seed=1, progress=False, with_breakeven=False)
+        inside = sibsim.load_scenario(_deal(tmp_path, 1))
+        res_in = analyse(inside, draws=60, seed=1, progress=False, with_breakeven=False)
+    html = council_report(res, late, lang=lang)
+    assert words in html
+    assert html.index(words) > html.index('id="summary"')
+    assert words not in council_report(res_in, inside, lang=lang)
+    dropped = sibsim.load_scenario(_deal(tmp_path, 3, "drop"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res_drop = analyse(dropped, draws=60, seed=1, progress=False, with_breakeven=False)
+    text = council_report(res_drop, dropped, lang=lang)
+    assert words in text and text != html

@@ -528,8 +528,8 @@ def beyond_horizon_text(money: xr.Dataset, deal: Deal) -> str | None:
         return None
     n_periods = money.sizes["period"]
     contract = deal.contract
-    periods = [int(q) for q in money["trigger_period"].values]
-    late = [k for k, q in enumerate(periods) if contract.payment_period(q, n_periods)[1]]
+    periods = money["trigger_period"].values
+    late = contract.due_after_horizon(periods, n_periods)
     if not late:
         return None
     metrics = money["trigger_metric"].values

@@ -217,6 +217,11 @@ def council_report(results, deal: Deal, lang: str = "fi", confidence: float = 0.
                      t["col_approp"].format(conf=conf), t["col_cash"], t["col_net"]],
                     rows, set(range(1, 7)), total))
     s.append(f'<p class="note">{e(t["table_note"].format(p90=money(facts.pay_p90)))}</p>')
+    m = results.money
+    if "trigger_period" in m.coords and deal.contract.due_after_horizon(
+            m["trigger_period"].values, m.sizes["period"]):  # results known after the horizon
+        key = "late_last" if deal.contract.overflow == "last" else "late_drop"
+        s.append(f'<p class="note">{e(t[key].format(end=years[-1]))}</p>')
     s.append(f'<figure><img alt="{e(t["fig_budget_alt"])}" '
              f'src="data:image/png;base64,{figs["budget"]}"></figure>')
     s.append(f"<h3>{e(t['saves_h'])}</h3><p>" + e(t["saves_text"].format(

@@ -38,6 +38,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "table_note": "Maksut ovat bruttomääriä ennen säästöjä. Nettosäästö = säästöt − "
                       "maksut − kunnan omat kulut. Sarakkeita ei voi laskea yhteen "
                       "vuosien yli persentiileinä: yhteissumman 90. persentiili on {p90}.",
+        "late_last": "Osa arvioinnin tuloksista valmistuu vasta vuoden {end} jälkeen, kun "
+                     "laskelman ajanjakso on jo päättynyt. Niiden maksut näkyvät taulukossa "
+                     "vuonna {end}, vaikka ne erääntyvät myöhemmin, eikä vuoden {end} jälkeisiä "
+                     "säästöjä ole laskettu mukaan.",
+        "late_drop": "Osa arvioinnin tuloksista valmistuu vasta vuoden {end} jälkeen, kun "
+                     "laskelman ajanjakso on jo päättynyt. Niiden maksuja ei ole laskettu "
+                     "mukaan, eikä myöskään vuoden {end} jälkeisiä säästöjä.",
         "saves_h": "Mitä kunta säästää",
         "saves_text": "Kunnan talousarviossa näkyvät säästöt (esimerkiksi vähentyneet "
                       "palvelukustannukset) ovat keskimäärin {cash}. Kun maksut ja kunnan omat "
@@ -183,6 +190,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "table_note": "Ersättningarna är bruttobelopp före besparingar. Nettobesparing = "
                       "besparingar − ersättningar − kommunens egna kostnader. Percentilerna kan "
                       "inte summeras över åren: totalbeloppets 90:e percentil är {p90}.",
+        "late_last": "En del av utvärderingens resultat blir klara först efter {end}, när "
+                     "beräkningens period redan har tagit slut. Deras ersättningar visas i "
+                     "tabellen under {end}, fast de förfaller senare, och besparingar efter "
+                     "{end} räknas inte med.",
+        "late_drop": "En del av utvärderingens resultat blir klara först efter {end}, när "
+                     "beräkningens period redan har tagit slut. Deras ersättningar ingår inte, "
+                     "och inte heller besparingar efter {end}.",
         "saves_h": "Vad kommunen sparar",
         "saves_text": "De besparingar som syns i kommunens budget (till exempel lägre "
                       "kostnader för tjänster) uppgår i genomsnitt till {cash}. Efter "
@@ -324,6 +338,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "table_note": "Payments are gross, before savings. Net savings = savings − payments − "
                       "the municipality's own costs. Percentiles do not add up over years: "
                       "the 90th percentile of the total is {p90}.",
+        "late_last": "Some results of the evaluation are known only after {end}, when the "
+                     "period of the calculation has ended. Their payments are shown in {end}, "
+                     "although they fall due later, and savings after {end} are not counted.",
+        "late_drop": "Some results of the evaluation are known only after {end}, when the "
+                     "period of the calculation has ended. Their payments are not included, "
+                     "and neither are savings after {end}.",
         "saves_h": "What the municipality saves",
         "saves_text": "Savings that show in the municipality's budget (for example lower "
                       "service costs) are {cash} on average. After the payments and the "

@@ -257,6 +257,19 @@ class Contract(Spec):
         """
         return payment_period(period, self.lag, self.overflow, n_periods, self.payment_periods)
 
+    def due_after_horizon(self, periods: Sequence[int], n_periods: int) -> list[int]:
+        """The positions of the results known in ``periods`` whose payments fall due after
+        the horizon of ``n_periods`` (or after the last payment date): paid in its last period
+        or left out, as ``overflow`` says.
+
+        >>> from sibsim.money.pricing import PricePerUnit
+        >>> Contract((MetricTerms("m", PricePerUnit(1.0)),), lag=1).due_after_horizon(
+        ...     [3, 8, 9], 10)
+        [2]
+        """
+        return [k for k, q in enumerate(periods)
+                if self.payment_period(int(q), n_periods)[1]]
+
     @classmethod
     def toml_fields(cls) -> tuple[dataclasses.Field, ...]:
         """Every field but ``currency``, which is the scenario's (not a key of ``[contract]``)."""
