@@ -442,6 +442,10 @@ def run_portfolio(portfolio: Portfolio, *, draws: int, seed: int, engine: str = 
     return ds
 
 
+#: An IRR this close to the target (a rate per year) counts as reaching it.
+IRR_ROUNDING = 1e-9
+
+
 def describe_portfolio(res: xr.Dataset) -> str:
     """A plain-language summary: the fund's chance of a loss, its IRR and multiple, next to each
     holding's alone.
@@ -470,7 +474,9 @@ def describe_portfolio(res: xr.Dataset) -> str:
                    f"{100 * np.median(r[ok]):.1f}%")
         band = ("-" if not ok.any() else
                 "{:.1f}% to {:.1f}%".format(*(100 * np.quantile(r[ok], [0.05, 0.95]))))
-        below = np.where(ok, r < target, x["loss"].values > 0)
+        # an IRR within rounding of the target is the target: a claim that grows at the
+        # target and is paid in full comes out as 5% give or take 1e-12
+        below = np.where(ok, r < target - IRR_ROUNDING, x["loss"].values > 0)
         rows.append(("the fund (all)" if inv == ALL else inv,
                      _money(float(x["invested"].mean()), cur),
                      _money(float(x["received"].mean()), cur), _pct(float(x["loss"].mean())),
