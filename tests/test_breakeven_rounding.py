@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sibsim
+from sibsim.analysis import breakeven as breakeven_module
 from sibsim.analysis.breakeven import (
     _ROUNDING,
     BreakevenBlocks,
@@ -37,12 +38,21 @@ def test_the_scenario_has_the_claim_at_the_discount_rate(lapset2):
     assert deal.investors.discount_rate == deal.investors.target_irr == 0.05
 
 
-def test_fully_repaid_draws_break_even(lapset2):
+def test_fully_repaid_draws_break_even(lapset2, monkeypatch):
     deal, ds = lapset2
     search = BreakevenBlocks(deal)
     pipe = _Pipeline(deal, ds, searched=search.searched)
+    seen = []  # the NPVs before rounding to zero, with the size of the money
+
+    def recording(f, scale):
+        seen.append((f.copy(), np.asarray(scale).copy()))
+        return _rounded_to_zero(f, scale)
+
+    monkeypatch.setattr(breakeven_module, "_rounded_to_zero", recording)
     strongest = pipe(np.full(D, search.xs[-1]))
-    npv, scale = strongest["investors"], strongest["investors_scale"]
+    monkeypatch.undo()
+    npv, scale = seen[0]  # the investors' NPV at their discount rate
+    np.testing.assert_array_equal(strongest["investors"], _rounded_to_zero(npv, scale))
     tol = _ROUNDING * np.maximum(scale, 1.0)
     repaid = np.abs(npv) <= tol
     # the case this guards: fully repaid draws whose rounding fell below zero

@@ -127,13 +127,19 @@ def test_breakeven_totals_are_the_numpy_sums(seed: int) -> None:
     disc = (1.0 + float(rng.uniform(0.0, 0.1))) ** -np.arange(P)
     row = int(rng.integers(0, n_tr))
     pick = [1 + row] + ([] if seed % 2 else [n_tr + 1])  # a deferred fee's party, some runs
-    out = (np.empty((D, P)), np.empty(D), np.empty(D), np.empty(D), np.empty(D))
-    breakeven_totals(flow, np.array(pick, dtype=np.int64), drawdown, row, net, disc, *out)
+    paid = np.abs(_values(rng, (D, P)))
+    out = (np.empty((D, P)), np.empty(D), np.empty(D), np.empty(D), np.empty(D), np.empty(D))
+    breakeven_totals(flow, np.array(pick, dtype=np.int64), drawdown, row, net, disc, paid,
+                     *out)
     received = (flow[:, 1:1 + n_tr] + drawdown)[:, [row]].sum((1, 2))
     want = (sum_axis1(flow, pick), drawdown[:, [row]].sum((1, 2)), received,
             present_value(net, disc), net.sum(-1))
-    for got, expected in zip(out, want, strict=True):
+    for got, expected in zip(out[:5], want, strict=True):
         assert same(got, expected)
+    # the size of the commissioner's money: a scale for rounding (summed in order, not
+    # numpy's pairwise order)
+    np.testing.assert_allclose(out[5], np.abs(net).sum(-1) + np.abs(paid).sum(-1),
+                               rtol=1e-12)
 
 
 @pytest.mark.parametrize("multiplicative", [True, False])

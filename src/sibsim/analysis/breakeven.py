@@ -336,12 +336,10 @@ class _Pipeline:
             net = data["net_savings"]
             disc = discount_factors(float(self.deal.municipality.discount_rate),
                                     int(ds.attrs["periods_per_year"]), net.shape[-1])
-            totals = _totals(data, pick, rows, net, disc)
             paid = data["outcome_payments"]
+            totals = _totals(data, pick, rows, net, disc, paid)
             if totals is not None:  # one pass over the draws (breakeven_totals)
-                flows, invested, received, pv, net_total = totals
-                return self._outputs(flows, invested, received, pv, net_total,
-                                     _commissioner_scale(net, paid))
+                return self._outputs(*totals)
             flows = sum_axis1(data["flow"], pick)  # data["flow"][:, pick].sum(1), no copy
             invested = data["drawdown"][:, rows].sum((1, 2))
             received = data["investor_received"][:, rows].sum((1, 2))
@@ -363,36 +361,38 @@ class _Pipeline:
                  ) -> dict[str, np.ndarray]:
         """The outputs at one effect from the investors' flows (D, P), capital invested and
         received (D,), the commissioner's net savings' present value and total (D,), and the
-        size of the commissioner's money (D,: :func:`_commissioner_scale`). The sizes of both
-        parties' money (``*_scale``) set the rounding below which an NPV counts as zero
+        size of the commissioner's money (D,: :func:`_commissioner_scale`). Each party's NPV
+        within rounding of zero, for the size of its money, is zero
         (:func:`_rounded_to_zero`)."""
+        money_in_and_out = invested + received  # the size of the investors' money
         return {
-            "investors_scale": invested + received,
-            "commissioner_scale": commissioner_scale,
-            "investors": _npv(self.rates["investors"], flows),
-            "investors_target_irr": _npv(self.rates["investors_target_irr"], flows,
-                                         checked=True),
-            "commissioner": pv,
+            "investors": _rounded_to_zero(_npv(self.rates["investors"], flows),
+                                          money_in_and_out),
+            "investors_target_irr": _rounded_to_zero(
+                _npv(self.rates["investors_target_irr"], flows, checked=True),
+                money_in_and_out),
+            "commissioner": _rounded_to_zero(pv, commissioner_scale),
             "investor_loss": investor_loss(invested, received).astype(float),
             "commissioner_net_loss": (net_total < 0).astype(float),
         }
 
 
 def _totals(data: Mapping[str, np.ndarray], pick: list[int], rows: list[int], net: np.ndarray,
-            disc: np.ndarray) -> tuple[np.ndarray, ...] | None:
+            disc: np.ndarray, paid: np.ndarray) -> tuple[np.ndarray, ...] | None:
     """:func:`~sibsim.money.kernels.chain.breakeven_totals` of one effect's money arrays:
     the investors' flows (D, P), capital invested and received, the commissioner's net
-    savings' present value and total (D,); None where the kernel does not apply (several
-    investor tranches, a long horizon, an unusual layout), which the numpy path then takes."""
+    savings' present value and total, and the size of its money (D,; ``paid``: the outcome
+    payments, (D, P)); None where the kernel does not apply (several investor tranches, a
+    long horizon, an unusual layout), which the numpy path then takes."""
     flow, drawdown = data["flow"], data["drawdown"]
     D, P = net.shape
     if not (len(rows) == 1 and pick == [1 + rows[0]] and P <= PAIRWISE_BLOCK
             and all(a.dtype == np.float64 and a.flags.c_contiguous
-                    for a in (flow, drawdown, net))):
+                    for a in (flow, drawdown, net, paid))):
         return None
-    out = (np.empty((D, P)), np.empty(D), np.empty(D), np.empty(D), np.empty(D))
+    out = (np.empty((D, P)), np.empty(D), np.empty(D), np.empty(D), np.empty(D), np.empty(D))
     breakeven_totals(flow, np.array(pick, dtype=np.int64), drawdown, rows[0], net,
-                     np.ascontiguousarray(disc, dtype=np.float64), *out)
+                     np.ascontiguousarray(disc, dtype=np.float64), paid, *out)
     return out
 
 
@@ -410,9 +410,6 @@ def _npv(rate: float, flows: np.ndarray, checked: bool = False) -> np.ndarray:
 #: An NPV within this share of the party's money (at least 1 currency unit's share) of zero is
 #: zero: rounding, as in :func:`sibsim.analysis.metrics.breakeven_period`.
 _ROUNDING = 1e-9
-#: The NPV on the grid (D, G) of each party and the output with the size of its money.
-_SCALE_OF = {"investors": "investors_scale", "investors_target_irr": "investors_scale",
-             "commissioner": "commissioner_scale"}
 
 
 def _commissioner_scale(net: np.ndarray, paid: np.ndarray) -> np.ndarray:
@@ -423,7 +420,9 @@ def _commissioner_scale(net: np.ndarray, paid: np.ndarray) -> np.ndarray:
 
 def _rounded_to_zero(f: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """``f`` with the values within rounding of zero set to 0.0: ``|f| <= 1e-9 x max(scale,
-    1)`` (``scale``: the size of the party's money, shaped like ``f``).
+    1)`` (``scale``: the size of the party's money, shaped like ``f``). The break-even
+    search applies it to every party's NPV at every effect, so the crossings and the mean NPV
+    curves read the same values.
 
     An investor whose claim grows at their own discount rate and is paid in full has an NPV of
     exactly zero, which the sums give as a few 1e-11 either side: without this, the sign of
@@ -587,10 +586,8 @@ class BreakevenBlocks:
         grid = {key: np.stack([e[key] for e in evals], axis=1) for key in evals[0]}
         out = np.full((D, len(PARTIES), 2), np.nan)
         for i, party in enumerate(PARTIES):
-            # an NPV that is zero but for rounding is zero: break-even, not a loss
-            npv = _rounded_to_zero(grid[party], grid[_SCALE_OF[party]])
-            for r, rule in enumerate(RULES):
-                c = _crossing(npv, scale, rule)
+            for r, rule in enumerate(RULES):  # (NPVs within rounding of zero are zero)
+                c = _crossing(grid[party], scale, rule)
                 out[:, i, r] = np.exp(c) if ratio_scale else c
         curves = {name: grid[key] for name, key in _CURVES.items()}
         headline = np.stack([out[:, i, RULES.index(HEADLINE_RULE[p])]

@@ -405,15 +405,17 @@ def _discounted_sum(x: FloatArray, disc: FloatArray) -> float:
 
 @numba.njit(cache=True, nogil=True)
 def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatArray, row: int,
-                     net: FloatArray, disc: FloatArray, investor_flows: FloatArray,
-                     invested: FloatArray, received: FloatArray, commissioner_pv: FloatArray,
-                     net_total: FloatArray) -> None:
+                     net: FloatArray, disc: FloatArray, paid: FloatArray,
+                     investor_flows: FloatArray, invested: FloatArray, received: FloatArray,
+                     commissioner_pv: FloatArray, net_total: FloatArray,
+                     commissioner_scale: FloatArray) -> None:
     """What the break-even search reads of one effect's money arrays, in one pass over draws.
 
     ``flow`` (D, parties, P) and ``drawdown`` (D, tranches, P) in currency: the waterfall's
     flows and drawdowns; ``pick``: the parties of the investors' tranches; ``row``: the one
     investor tranche (its party is ``pick[0]``); ``net`` (D, P): the commissioner's net
-    savings; ``disc`` (P,): discount factors. Writes, per draw ``d``:
+    savings; ``disc`` (P,): discount factors; ``paid`` (D, P): the outcome payments. Writes,
+    per draw ``d``:
 
     * ``investor_flows`` (D, P): ``sum_axis1(flow, pick)`` (0.0 plus each party's flow in
       the order of ``pick``);
@@ -422,8 +424,10 @@ def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatA
       tranche's ``investor_received`` summed;
     * ``commissioner_pv`` (D,): :func:`discounted_sums` of ``net`` at ``disc``;
     * ``net_total`` (D,): ``net.sum(-1)``;
+    * ``commissioner_scale`` (D,): the size of the commissioner's money, ``|net|`` and
+      ``|paid|`` summed over periods (added in order: a scale for rounding, not a total);
 
-    each sum over periods in numpy's pairwise order (:func:`_masked_sum` with weights 1.0:
+    each other sum over periods in numpy's pairwise order (:func:`_masked_sum` with weights 1.0:
     ``x * 1.0`` is ``x``), so the same numbers bit for bit. For P <= :data:`PAIRWISE_BLOCK`
     and one investor tranche (numpy sums several tranches' periods in another order).
     """
@@ -448,6 +452,10 @@ def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatA
         received[d] = _sum_of_sums(own, drawn)
         net_total[d] = _masked_sum(x, ones)
         commissioner_pv[d] = _discounted_sum(x, disc)
+        size = 0.0
+        for p in range(n_periods):
+            size += abs(x[p]) + abs(paid[d, p])
+        commissioner_scale[d] = size
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
