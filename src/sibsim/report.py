@@ -537,11 +537,11 @@ def beyond_horizon_text(money: xr.Dataset, deal: Deal) -> str | None:
     end = (f"with {deal.calendar_years()[-1]}" if deal.start_year is not None
            else f"with period {n_periods - 1}")
     one = len(late) == 1
-    how = ("in the horizon's last period (contract overflow = \"last\")"
-           if contract.overflow == "last" else "nowhere: left out (contract overflow = \"drop\")")
+    how = ("paid in the horizon's last period (contract overflow = \"last\")"
+           if contract.overflow == "last" else "left out (contract overflow = \"drop\")")
     return (f"Results after the horizon: {len(late)} of the {len(periods)} evaluation results "
             f"(evaluation {names}) {'falls' if one else 'fall'} due after the horizon, which "
-            f"ends {end}. {'It is' if one else 'They are'} paid {how}, and what the service "
+            f"ends {end}. {'It is' if one else 'They are'} {how}, and what the service "
             "saves after the horizon is not counted: lengthen the horizon to see "
             f"{'it' if one else 'them'} when {'it happens' if one else 'they happen'}.")
 

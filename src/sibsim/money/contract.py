@@ -51,7 +51,7 @@ __all__ = ["Caps", "Contract", "MetricTerms"]
 
 FloatArray = NDArray[np.float64]
 
-#: An optional currency cap: None (no cap) or a finite amount >= 0.
+#: An optional currency cap: None (no cap) or a positive amount (0 is refused: v.cap).
 CAP = v.optional(v.cap())
 
 
