@@ -359,6 +359,12 @@ def test_a_breakeven_without_any_effect_is_said_so(tmp_path):
 
     deal = sibsim.load_scenario(write_template("child-welfare", tmp_path / "cw.toml"))
     res = sibsim.analyse(deal, draws=300, seed=1, progress=False)
+    # most draws break even at no effect; over every draw the median is a weak effect
+    # (a tenth need more than the range), so the commissioner's column is set to the no-effect
+    # end in every draw: the case this test is about
+    x = res.breakeven["breakeven_effect"]
+    assert float((x.sel(party="commissioner") == 1.0).mean()) > 0.4
+    res.breakeven["breakeven_effect"] = x.where(x["party"] != "commissioner", 1.0)
     be = council_facts(res, deal).breakeven
     assert abs(be.effect - 1.0) < 0.005  # the case this test is about
     for lang in LANGS:

@@ -19,7 +19,7 @@ import xarray as xr
 
 from sibsim import resources
 from sibsim.analysis.blocks import DrawAssembler, DrawSum, DrawSumPart
-from sibsim.analysis.breakeven import BreakevenBlocks, searched_effect
+from sibsim.analysis.breakeven import BreakevenBlocks, breakeven_quantiles, searched_effect
 from sibsim.analysis.budget import (
     ALL_PAYERS,
     LANGUAGES,
@@ -107,9 +107,11 @@ class SIBResults:
             for party in self.breakeven["party"].values:
                 x = self.breakeven["breakeven_effect"].sel(party=party).values
                 data[f"median_breakeven_effect_{party}"] = (
-                    float(np.nanmedian(x)) if np.isfinite(x).any() else np.nan,
+                    float(breakeven_quantiles(x, self.breakeven.attrs["measure"], (0.5,))[0]),
                     self.breakeven.attrs["measure"],
-                    f"Median break-even true effect ({party}); NaN when none in range.")
+                    f"Median break-even true effect ({party}) over every draw, a draw without "
+                    "break-even in the searched range counted as needing more than its "
+                    "strongest effect; NaN when the median is beyond the range.")
         ds = xr.Dataset({k: xr.Variable((), val, attrs={"units": u, "description": d})
                          for k, (val, u, d) in data.items()})
         ds.attrs.update({
@@ -491,11 +493,6 @@ def _effect_words(effect: float, measure: str) -> str:
     return f"a {100 * (effect - 1):.1f}% increase"
 
 
-def _strength(effect: np.ndarray, measure: str) -> np.ndarray:
-    """How far an effect is from no effect (for ordering quantiles weak -> strong)."""
-    return np.abs(effect) if measure == "absolute" else np.abs(np.log(effect))
-
-
 WIDEN_HINT = ("widen the searched range: effect_range=(no effect, strongest) in Python, "
               "--breakeven-range NO_EFFECT STRONGEST on the command line, or "
               "[breakeven] effect_range = [no effect, strongest] in the scenario file")
@@ -743,17 +740,21 @@ def describe(res: SIBResults, deal: Deal) -> str:
             x = be[var].sel(party=party).values
             share_none = float(np.isnan(x).mean())
             strongest = _effect_words(be.attrs["effect_range"][1], meas)
-            if share_none >= 0.5:
+            # over every draw: one without break-even in the range needs more than the
+            # strongest effect searched (not a draw left out of the median)
+            lo, med, hi = breakeven_quantiles(x, meas)
+            if share_none >= 0.5 or not np.isfinite(med):
                 lines.append(f"  {text}: no break-even in {_pct(share_none)} of draws, even at "
                              f"{strongest} (the strongest effect searched); to look further, "
                              f"{WIDEN_HINT}.")
                 continue
-            lo, med, hi = sorted(_q(x), key=lambda e: _strength(np.array(e), meas))
             med_words = _effect_words(med, meas)
             when = (f"even with {med_words}" if med_words == "no effect"
                     else f"when the {what} is at least {med_words}")
+            top = (_effect_words(hi, meas) if np.isfinite(hi)
+                   else f"more than {strongest}")
             lines.append(f"  {text} {when} (median over draws; 90% between "
-                         f"{_effect_words(lo, meas)} and {_effect_words(hi, meas)})"
+                         f"{_effect_words(lo, meas)} and {top})"
                          + (f"; no break-even up to {strongest} (the strongest effect "
                             f"searched) in {_pct(share_none)} of draws." if share_none > 0
                             else "."))

@@ -73,7 +73,8 @@ from sibsim.money.sib import (
 from sibsim.spec import _validate as v
 from sibsim.spec.effect import Effect
 
-__all__ = ["BreakevenBlocks", "breakeven", "default_effect_range", "searched_effect"]
+__all__ = ["BreakevenBlocks", "breakeven", "breakeven_quantiles", "default_effect_range",
+           "searched_effect"]
 
 PARTIES = ("investors", "investors_target_irr", "commissioner")
 RULES = ("first", "stays")
@@ -432,6 +433,44 @@ def _rounded_to_zero(f: np.ndarray, scale: np.ndarray) -> np.ndarray:
     [0.0, 0.0, -3.0, 5.0]
     """
     return np.where(np.abs(f) <= _ROUNDING * np.maximum(scale, 1.0), 0.0, f)
+
+
+def breakeven_quantiles(x: np.ndarray, measure: str,
+                        qs: tuple[float, ...] = (0.05, 0.5, 0.95)) -> np.ndarray:
+    """Quantiles of break-even effects over every draw, from weak to strong.
+
+    ``x`` (D,): break-even effects (``breakeven_effect`` of one party), NaN where a draw does
+    not break even in the searched range. Such a draw needs more than the strongest effect
+    searched, so it counts as beyond every draw that breaks even, not as a draw left out: the
+    median of ``[1.0, 0.9, nan, nan, 0.8]`` is 0.8, where the median of the draws that break
+    even alone would be 0.9. The effects are ordered by their distance from no effect (1 for
+    a ratio, 0 for an absolute effect) and interpolated linearly as numpy's default; a
+    quantile that falls among the draws without break-even (or between the last that breaks
+    even and them) is NaN: "beyond the range". Without such draws these are numpy's
+    quantiles of ``x`` (in the order weak to strong).
+
+    >>> breakeven_quantiles(np.array([1.0, 0.9, np.nan, np.nan, 0.8]), "rr", (0.0, 0.5, 1.0))
+    array([1. , 0.8, nan])
+    >>> breakeven_quantiles(np.array([0.9, 0.8, 0.7]), "hr", (0.5,))
+    array([0.8])
+    """
+    x = np.asarray(x, dtype=float)
+    none = 0.0 if measure == "absolute" else 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        far = np.abs(x - none) if measure == "absolute" else np.abs(np.log(x))
+    far = np.where(np.isnan(x), np.inf, far)
+    ordered = x[np.argsort(far, kind="stable")]
+    n = ordered.size
+    out = np.full(len(qs), np.nan)
+    for i, q in enumerate(qs):
+        if n == 0:
+            continue
+        h = (n - 1) * float(q)
+        lo, hi = int(np.floor(h)), int(np.ceil(h))
+        a, b = ordered[lo], ordered[hi]
+        if np.isfinite(a) and np.isfinite(b):
+            out[i] = a + (h - lo) * (b - a)
+    return out
 
 
 def _crossing(f: np.ndarray, xs: np.ndarray, rule: str) -> np.ndarray:

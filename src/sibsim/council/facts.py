@@ -101,7 +101,7 @@ def breakeven_units(be: xr.Dataset | None, deal: Deal, seed: int,
     seed, so the same baseline parameters as its first ``draws`` draws) minus the
     counterfactual, summed over the horizon, averaged over draws. None without break-even.
     """
-    from sibsim.analysis.breakeven import searched_effect
+    from sibsim.analysis.breakeven import breakeven_quantiles, searched_effect
     from sibsim.dataset import simulate
     from sibsim.money.sib import counterfactual
 
@@ -118,10 +118,12 @@ def breakeven_units(be: xr.Dataset | None, deal: Deal, seed: int,
     if deal.scenario.other_processes:  # the states of the searched process only
         own = getattr(deal.scenario.processes[searched.index].outcome, "states", ())
         states = tuple(s for s in states if s in own)
-    if share_none >= 0.5:
+    # over every draw: one without break-even in the range needs more than its strongest
+    # effect (analysis.breakeven.breakeven_quantiles)
+    med = float(breakeven_quantiles(x, measure, (0.5,))[0])
+    if share_none >= 0.5 or not np.isfinite(med):
         return BreakevenUnits(np.nan, np.nan, "state_years" if states else "events", states,
                               share_none, measure, searched.name)
-    med = float(np.nanmedian(x))
     n = int(min(draws, x.size))
     cf = counterfactual(deal, n, seed)
     at = simulate(deal.scenario, draws=n, seed=seed, engine="expected", progress=False,

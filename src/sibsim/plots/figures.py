@@ -26,6 +26,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, PercentFormatter
 
+from sibsim.analysis.breakeven import breakeven_quantiles
 from sibsim.dataset.io import atomic_output
 
 __all__ = [
@@ -307,6 +308,8 @@ def plot_breakeven_distribution(be: xr.Dataset, ax: Axes | None = None,
         x = x_all[:, i]
         ok = np.isfinite(x)
         none_share = _share_pct(~ok, n)
+        # the median over every draw: one without break-even needs more than the range
+        med_raw = breakeven_quantiles(raw[:, i], measure, (0.5,))[0]
         if ok.any() and edges is not None:
             w = np.full(int(ok.sum()), 100.0 / n)
             if filled:
@@ -315,9 +318,12 @@ def plot_breakeven_distribution(be: xr.Dataset, ax: Axes | None = None,
             counts, _, _ = ax.hist(x[ok], bins=edges, weights=w, histtype="step", color=color,
                                    linestyle=ls, linewidth=1.8)
             top = max(top, float(np.max(counts)))
-            med = float(np.median(x[ok]))
-            ax.axvline(med, color=color, linestyle=":", linewidth=1.4)
-            med_text = f"{med:.1f}%" if pct else f"{med:.3g}"
+            if np.isfinite(med_raw):
+                med = float(to_x(np.array([med_raw]))[0])
+                ax.axvline(med, color=color, linestyle=":", linewidth=1.4)
+                med_text = f"{med:.1f}%" if pct else f"{med:.3g}"
+            else:
+                med_text = "beyond the range"
             text = f"{label}\n  median {med_text}; none in range: {none_share:.0f}%"
         else:
             text = f"{label}\n  none in range: {none_share:.0f}%"
