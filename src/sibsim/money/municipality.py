@@ -26,6 +26,10 @@ import numpy as np
 from sibsim.money.uncertain import UncertainAmount, amount_value
 from sibsim.spec import _validate as v
 
+#: A body's yearly funds for outcome payments (currency): None, a number for every year, or
+#: one per calendar year; the municipality's and each payer's (one constraint, two readers).
+APPROPRIATIONS = v.optional(v.scalar_or_vector(v.interval(0.0, math.inf)))
+
 __all__ = ["Municipality", "per_period_rate"]
 
 
@@ -134,8 +138,8 @@ class Municipality:
             object.__setattr__(self, "contract_periods",
                                v.positive_int("Municipality.contract_periods",
                                               self.contract_periods))
-        object.__setattr__(self, "appropriations", v.optional(v.scalar_or_vector(
-            v.interval(0.0, math.inf)))("Municipality.appropriations", self.appropriations))
+        object.__setattr__(self, "appropriations", APPROPRIATIONS(
+            "Municipality.appropriations", self.appropriations))
 
     def states_valued(self) -> set[str]:
         return set(self.saving_per_person_period) | set(self.wider_value_per_person_period)

@@ -65,7 +65,7 @@ from sibsim.money._arrays import per_period, readonly
 from sibsim.money.kernels.appropriation import defer_to_funds
 from sibsim.money.kernels.chain import apply_payer_caps, payer_flows, split_capped
 from sibsim.money.kernels.savings import valued_amounts
-from sibsim.money.municipality import Municipality
+from sibsim.money.municipality import APPROPRIATIONS, Municipality
 from sibsim.money.results import PaymentResult
 from sibsim.money.uncertain import UncertainAmount, amount_value, read_amount
 from sibsim.spec import _validate as v
@@ -264,7 +264,7 @@ class Payer(Spec):
         doc="entry waves (0-based) whose outcome payments the shares apply to; None: all")
     # what the payer pays from (sibsim.money.kernels.appropriation)
     appropriations: float | tuple[float, ...] | None = param(
-        v.optional(v.scalar_or_vector(_AMOUNT)), default=None,
+        APPROPRIATIONS, default=None,
         doc="currency made available for outcome payments in each calendar year (a number: "
             "every year; or one per calendar year of the deal); payments wait for the funds")
 

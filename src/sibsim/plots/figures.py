@@ -308,8 +308,6 @@ def plot_breakeven_distribution(be: xr.Dataset, ax: Axes | None = None,
         x = x_all[:, i]
         ok = np.isfinite(x)
         none_share = _share_pct(~ok, n)
-        # the median over every draw: one without break-even needs more than the range
-        med_raw = breakeven_quantiles(raw[:, i], measure, (0.5,))[0]
         if ok.any() and edges is not None:
             w = np.full(int(ok.sum()), 100.0 / n)
             if filled:
@@ -318,6 +316,8 @@ def plot_breakeven_distribution(be: xr.Dataset, ax: Axes | None = None,
             counts, _, _ = ax.hist(x[ok], bins=edges, weights=w, histtype="step", color=color,
                                    linestyle=ls, linewidth=1.8)
             top = max(top, float(np.max(counts)))
+            # the median over every draw: one without break-even needs more than the range
+            med_raw = breakeven_quantiles(raw[:, i], measure, (0.5,))[0]
             if np.isfinite(med_raw):
                 med = float(to_x(np.array([med_raw]))[0])
                 ax.axvline(med, color=color, linestyle=":", linewidth=1.4)
