@@ -7,6 +7,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sibsim
 from sibsim import Beta, Cohort, ComparisonGroup, CountOutcome, Effect, Gamma, LogNormal, Scenario
@@ -44,6 +46,48 @@ def test_crossing_rules(f, first, stays):
     f = np.array([f])
     np.testing.assert_allclose(_crossing(f, XS, "first"), [first], atol=1e-12)
     np.testing.assert_allclose(_crossing(f, XS, "stays"), [stays], atol=1e-12)
+
+
+def numpy_crossing(f, xs, rule):
+    """The crossing rules as the numpy expressions the kernel replaced (the reference)."""
+    D, G = f.shape
+    neg = f < 0
+    if rule == "first":
+        up = neg[:, :-1] & ~neg[:, 1:]
+        has = up.any(1)
+        j = np.argmax(up, axis=1)
+        start_ok = ~neg[:, 0]
+    else:
+        has_neg = neg.any(1)
+        last = np.where(has_neg, G - 1 - np.argmax(neg[:, ::-1], axis=1), -1)
+        has = has_neg & (last < G - 1)
+        j = np.clip(last, 0, G - 2)
+        start_ok = ~has_neg
+    rows = np.arange(D)
+    f0, f1 = f[rows, j], f[rows, j + 1]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        w = np.where(f1 != f0, -f0 / (f1 - f0), 1.0)
+        x = xs[j] + np.clip(w, 0.0, 1.0) * (xs[j + 1] - xs[j])
+    out = np.where(has, x, np.nan)
+    return np.where(start_ok, xs[0], out)
+
+
+_GRID_VALUES = st.one_of(st.floats(-1e6, 1e6), st.sampled_from([0.0, -0.0, np.nan, 1e-300,
+                                                                 -1e-300, np.inf, -np.inf]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(2, 9).flatmap(lambda g: st.tuples(
+           st.lists(st.lists(_GRID_VALUES, min_size=g, max_size=g), min_size=1, max_size=6),
+           st.sampled_from([np.linspace(0.0, -0.25, g), np.log(np.linspace(1.0, 2.0, g)),
+                            np.log(np.linspace(1.0, 0.5, g))]))),
+       st.sampled_from(["first", "stays"]))
+def test_crossing_kernel_equals_the_numpy_expressions_bit_for_bit(case, rule):
+    rows, xs = case
+    f = np.array(rows, dtype=float)
+    got, want = _crossing(f, xs, rule), numpy_crossing(f, xs, rule)
+    assert np.array_equal(got, want, equal_nan=True), (f, got, want)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
 
 
 def test_crossing_is_vectorised_and_uses_the_given_scale():

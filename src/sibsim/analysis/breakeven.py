@@ -42,6 +42,7 @@ import dataclasses
 import threading
 from collections.abc import Mapping
 
+import numba
 import numpy as np
 import xarray as xr
 
@@ -78,6 +79,9 @@ __all__ = ["BreakevenBlocks", "breakeven", "breakeven_quantiles", "default_effec
 
 PARTIES = ("investors", "investors_target_irr", "commissioner")
 RULES = ("first", "stays")
+#: What :class:`_Pipeline` gives at each effect: each party's NPV, and whether the investors
+#: lose and the commissioner makes a net loss (1.0 or 0.0), per draw.
+_OUTPUTS = (*PARTIES, "investor_loss", "commissioner_net_loss")
 #: The rule behind ``breakeven_effect`` for each party.
 HEADLINE_RULE = {"investors": "first", "investors_target_irr": "first", "commissioner": "stays"}
 
@@ -479,28 +483,65 @@ def _crossing(f: np.ndarray, xs: np.ndarray, rule: str) -> np.ndarray:
     ``rule="first"``: the first grid interval where f goes from < 0 to >= 0 (the no-effect end
     if f >= 0 there); ``rule="stays"``: the crossing after the last negative grid value.
     The crossing is linearly interpolated between the two grid points (``xs`` is the effect on
-    the scale used for interpolation). NaN if there is no such crossing.
+    the scale used for interpolation). NaN if there is no such crossing. One pass over the
+    draws (:func:`_crossing_kernel`).
+
+    >>> _crossing(np.array([[-1.0, 1.0, -1.0, 1.0]]), np.arange(4.0), "stays").tolist()
+    [2.5]
     """
-    D, G = f.shape
-    neg = f < 0
-    if rule == "first":
-        up = neg[:, :-1] & ~neg[:, 1:]
-        has = up.any(1)
-        j = np.argmax(up, axis=1)
-        start_ok = ~neg[:, 0]
-    else:
-        has_neg = neg.any(1)
-        last = np.where(has_neg, G - 1 - np.argmax(neg[:, ::-1], axis=1), -1)
-        has = has_neg & (last < G - 1)
-        j = np.clip(last, 0, G - 2)
-        start_ok = ~has_neg
-    rows = np.arange(D)
-    f0, f1 = f[rows, j], f[rows, j + 1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w = np.where(f1 != f0, -f0 / (f1 - f0), 1.0)
-    x = xs[j] + np.clip(w, 0.0, 1.0) * (xs[j + 1] - xs[j])
-    out = np.where(has, x, np.nan)
-    return np.where(start_ok, xs[0], out)
+    if rule not in RULES:
+        raise v.fail("rule", rule, f"one of {RULES}")
+    f = np.ascontiguousarray(f, dtype=np.float64)
+    if f.ndim != 2 or f.shape[1] < 2 or f.shape[1] != len(xs):
+        raise ValueError(f"_crossing: f of shape (draws, {len(xs)}) needed, got {f.shape}")
+    out = np.empty(f.shape[0])
+    _crossing_kernel(f, np.ascontiguousarray(xs, dtype=np.float64), rule == "first", out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _crossing_kernel(f: np.ndarray, xs: np.ndarray, first: bool, out: np.ndarray) -> None:
+    """The crossings of :func:`_crossing`, draw by draw, into ``out`` (D,).
+
+    The same operations as the numpy expressions it replaced (kept in
+    tests/test_breakeven.py as the reference), so the same numbers bit for bit: a value is
+    negative when ``f < 0`` (NaN is not); in grid interval ``j`` (``first``: the first where
+    ``f`` goes from negative to not; else the one after the last negative value) the crossing
+    is ``xs[j] + clip(w, 0, 1) * (xs[j + 1] - xs[j])`` with ``w = -f0 / (f1 - f0)`` where
+    ``f1 != f0``, else 1.0 (``clip`` passes NaN on); the no-effect end ``xs[0]`` where ``f``
+    is not negative there (``first``) or nowhere (else); NaN where there is no crossing.
+    """
+    n_draws, n_grid = f.shape
+    for d in range(n_draws):
+        j = -1
+        if first:
+            if not f[d, 0] < 0.0:
+                out[d] = xs[0]
+                continue
+            for g in range(n_grid - 1):
+                if f[d, g] < 0.0 and not f[d, g + 1] < 0.0:
+                    j = g
+                    break
+        else:
+            last = -1
+            for g in range(n_grid - 1, -1, -1):
+                if f[d, g] < 0.0:
+                    last = g
+                    break
+            if last < 0:
+                out[d] = xs[0]
+                continue
+            if last < n_grid - 1:
+                j = last
+        if j < 0:
+            out[d] = np.nan
+            continue
+        f0 = f[d, j]
+        f1 = f[d, j + 1]
+        w = -f0 / (f1 - f0) if f1 != f0 else 1.0
+        if w == w:  # np.clip: NaN stays NaN
+            w = 0.0 if w < 0.0 else (1.0 if w > 1.0 else w)
+        out[d] = xs[j] + w * (xs[j + 1] - xs[j])
 
 
 def breakeven(deal: Deal, ds: xr.Dataset, *, cf: xr.Dataset | None = None,
@@ -617,12 +658,18 @@ class BreakevenBlocks:
         xs, ratio_scale = self.xs, self.ratio_scale
         pipe = _Pipeline(self.deal, ds, cf, fast=self.fast, searched=self.searched)
         D = pipe.D
+        # each output over the grid, (D, G), effect weak -> strong, written column by column
+        # as each effect is evaluated (no list of every effect's outputs stacked afterwards)
+        grid = {key: np.empty((D, len(xs))) for key in _OUTPUTS}
+
+        def evaluate(g: int) -> None:
+            for key, values in pipe(np.full(D, xs[g])).items():
+                grid[key][:, g] = values
+
         # each effect alone, on as many threads as numba may use (the same numbers on any)
-        evals = in_order(lambda x: pipe(np.full(D, x)), xs, progress=True)
+        in_order(evaluate, range(len(xs)), progress=True)
         # interpolate on the log scale for ratios, so the crossing lies between grid points
         scale = np.log(xs) if ratio_scale else xs
-        # each output over the grid, (D, G), effect weak -> strong: stacked once
-        grid = {key: np.stack([e[key] for e in evals], axis=1) for key in evals[0]}
         out = np.full((D, len(PARTIES), 2), np.nan)
         for i, party in enumerate(PARTIES):
             for r, rule in enumerate(RULES):  # (NPVs within rounding of zero are zero)
