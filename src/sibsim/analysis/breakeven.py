@@ -47,6 +47,7 @@ import numpy as np
 import xarray as xr
 
 from sibsim.analysis.blocks import DrawSum
+from sibsim.analysis.heap import kept_heap
 from sibsim.analysis.metrics import discount_factors, investor_loss, present_value
 from sibsim.analysis.threads import in_order, numba_threads
 from sibsim.dataset.build import simulate, with_correlated_inputs
@@ -660,14 +661,14 @@ class BreakevenBlocks:
         D = pipe.D
         # each output over the grid, (D, G), effect weak -> strong, written column by column
         # as each effect is evaluated (no list of every effect's outputs stacked afterwards)
-        grid = {key: np.empty((D, len(xs))) for key in _OUTPUTS}
-
         def evaluate(g: int) -> None:
             for key, values in pipe(np.full(D, xs[g])).items():
                 grid[key][:, g] = values
 
-        # each effect alone, on as many threads as numba may use (the same numbers on any)
-        in_order(evaluate, range(len(xs)), progress=True)
+        with kept_heap():  # the grids too are first touched without numpy's huge-page advice
+            grid = {key: np.empty((D, len(xs))) for key in _OUTPUTS}
+            # each effect alone, on as many threads as numba may use (the same numbers on any)
+            in_order(evaluate, range(len(xs)), progress=True)
         # interpolate on the log scale for ratios, so the crossing lies between grid points
         scale = np.log(xs) if ratio_scale else xs
         out = np.full((D, len(PARTIES), 2), np.nan)
