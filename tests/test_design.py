@@ -27,7 +27,7 @@ from sibsim.analysis.design import (
     read_design,
     variant_grid,
 )
-from sibsim.analysis.metrics import investor_metrics, municipality_metrics
+from sibsim.analysis.metrics import IRR_ROUNDING, investor_metrics, municipality_metrics
 from sibsim.cli import main
 from sibsim.money.sib import counterfactual, money_flows
 from sibsim.scenario_file import ScenarioFileError, parse_scenario
@@ -304,6 +304,21 @@ def test_constraints_against_direct_numpy(deal, shared):
     for i in np.flatnonzero(d["on_frontier"].values):
         assert f[i]
         assert not np.any(f & (x >= x[i]) & (y >= y[i]) & ((x > x[i]) | (y > y[i])))
+
+
+def test_minimum_irr_within_rounding_is_met(deal, shared):
+    """An expected IRR that misses its minimum by less than IRR_ROUNDING meets it (the root
+    search gives a claim that grows at exactly the minimum as a few 1e-12 either side); one
+    that misses it by more does not."""
+    grid = {"contract.terms[0].rule.price": [6_000.0, 10_000.0]}
+    first = design(deal, grid, {}, draws=DRAWS, seed=4, progress=False).data
+    irr = first["investor_irr_of_expected_flows"].values
+    for bound, met in ((irr[1] + 0.5 * IRR_ROUNDING, True), (irr[1] + 5 * IRR_ROUNDING, False),
+                       (irr[1] - 0.5 * IRR_ROUNDING, True)):
+        d = design(deal, grid, {"investor_expected_irr_min": float(bound)}, draws=DRAWS,
+                   seed=4, progress=False).data
+        assert bool(d["feasible_investor_expected_irr_min"][1]) is met, bound
+        assert not d["feasible_investor_expected_irr_min"][0]  # the cheaper price: far below
 
 
 def test_expected_irr_definitions_on_hand_made_flows():

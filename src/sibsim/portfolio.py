@@ -67,7 +67,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sibsim.analysis.metrics import INVESTOR_METRICS, investor_draw_metrics
+from sibsim.analysis.metrics import INVESTOR_METRICS, IRR_ROUNDING, investor_draw_metrics
 from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal, first_mismatch
 from sibsim.money.municipality import per_period_rate
@@ -440,10 +440,6 @@ def run_portfolio(portfolio: Portfolio, *, draws: int, seed: int, engine: str = 
         "timing": "period p of a deal is the fund's period (its start, in periods since the "
                   "earliest deal's start) + p"})
     return ds
-
-
-#: An IRR this close to the target (a rate per year) counts as reaching it.
-IRR_ROUNDING = 1e-9
 
 
 def describe_portfolio(res: xr.Dataset) -> str:

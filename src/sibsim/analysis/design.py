@@ -65,7 +65,12 @@ import numpy as np
 import xarray as xr
 
 from sibsim.analysis.heap import kept_heap
-from sibsim.analysis.metrics import discount_factors, investor_loss, present_value
+from sibsim.analysis.metrics import (
+    IRR_ROUNDING,
+    discount_factors,
+    investor_loss,
+    present_value,
+)
 from sibsim.analysis.threads import in_order, work_threads
 from sibsim.dataset.build import simulate
 from sibsim.money.capital import investor_tranches
@@ -126,7 +131,9 @@ class Constraints(Spec):
     Parameters
     ----------
     investor_expected_irr_min : float or None
-        Investors' expected IRR per year must be at least this (fraction).
+        Investors' expected IRR per year must be at least this (fraction). An IRR within
+        rounding of it (:data:`~sibsim.analysis.metrics.IRR_ROUNDING`, 1e-9 a year) meets it:
+        investors paid exactly a claim that grows at this rate.
     investor_irr_measure : {"expected_flows", "mean_of_draws"}
         Which expected IRR the constraint reads: the IRR of the expected cash flows (default:
         the rate at which the investors' expected NPV is zero) or the mean of per-draw IRRs
@@ -876,8 +883,9 @@ def design(deal: Deal, grid: Mapping[str, Any],
     feasible = np.ones(len(variants), dtype=bool)
     for name, bound in cons.active().items():
         metric = data[cons.metric(name)].values
-        with np.errstate(invalid="ignore"):
-            ok = metric >= bound if name.endswith("_min") else metric <= bound
+        with np.errstate(invalid="ignore"):  # an IRR within rounding of its minimum meets it
+            ok = (metric >= bound - IRR_ROUNDING if name.endswith("_min")
+                  else metric <= bound)
         ok &= np.isfinite(metric)
         data[f"feasible_{name}"] = xr.Variable(("variant",), ok, attrs={
             "description": f"{cons.metric(name)} {'>=' if name.endswith('_min') else '<='} "

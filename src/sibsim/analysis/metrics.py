@@ -25,8 +25,9 @@ from sibsim.money.irr import irr, npv
 from sibsim.money.kernels.chain import discounted_sums
 from sibsim.money.municipality import per_period_rate
 
-__all__ = ["INVESTOR_METRICS", "breakeven_period", "discount_factors", "investor_draw_metrics",
-           "investor_loss", "investor_metrics", "municipality_metrics", "present_value"]
+__all__ = ["INVESTOR_METRICS", "IRR_ROUNDING", "breakeven_period", "discount_factors",
+           "investor_draw_metrics", "investor_loss", "investor_metrics", "municipality_metrics",
+           "present_value"]
 
 
 def discount_factors(annual_rate: float, periods_per_year: int, n_periods: int) -> np.ndarray:
@@ -88,6 +89,11 @@ def _investor_flows(money: xr.Dataset) -> dict[str, tuple[np.ndarray, np.ndarray
     out["all"] = tuple(np.sum([v[i] for v in out.values()], axis=0) for i in range(3))
     return out
 
+
+#: An IRR within this of a bound (both rates per year) reaches it: an investor paid exactly a
+#: claim that grows at the bound's rate has that IRR, which the root search gives to within a
+#: few 1e-12 either side (the portfolio's P(IRR < target), the design's minimum IRR).
+IRR_ROUNDING = 1e-9
 
 #: Units and description of each per-draw investor metric (:func:`investor_draw_metrics`).
 INVESTOR_METRICS = {
