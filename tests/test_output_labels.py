@@ -18,7 +18,8 @@ from sibsim.analysis.voi import evpi, evppi, evsi, value_of_information
 DIMS = {"draw", "period", "arm", "wave", "stratum", "state", "process", "party", "tranche",
         "payer", "metric", "trigger", "year", "effect", "variant", "parameter", "input", "end",
         "pilot_size", "option", "design", "comparison_size", "threshold", "alpha", "quantile",
-        "deal", "tranche_kind", "node", "group", "rule", "strategy", "investor"}
+        "deal", "tranche_kind", "node", "group", "rule", "strategy", "investor",
+        "money_parameter", "evaluation_parameter"}
 
 
 def _labels_ok(ds: xr.Dataset, where: str) -> None:

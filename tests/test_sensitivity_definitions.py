@@ -610,12 +610,16 @@ def test_results_inputs_are_the_varied_parameters_then_the_money_ones(results):
     out, money = results.outcomes, results.money
     params = [str(p) for k, p in enumerate(out["parameter"].values)
               if np.ptp(out["parameter_value"].values[:, k]) > 0]
-    assert names == params + [str(p) for p in money["money_parameter"].values]
+    assert names == params + [str(p) for p in money["money_parameter"].values] + [
+        str(p) for p in money["evaluation_parameter"].values]  # then the evaluations' inputs
     assert X.shape == (40, len(names))
     np.testing.assert_array_equal(X[:, :len(params)], out["parameter_value"].sel(
         parameter=params).transpose("draw", "parameter").values)
-    np.testing.assert_array_equal(X[:, len(params):],
+    n_money = money.sizes["money_parameter"]
+    np.testing.assert_array_equal(X[:, len(params):len(params) + n_money],
                                   money["money_parameter_value"].values)
+    np.testing.assert_array_equal(X[:, len(params) + n_money:],
+                                  money["evaluation_parameter_value"].values)
     # fixed parameters are left out
     assert len(params) < out.sizes["parameter"] or len(params) == out.sizes["parameter"]
     fixed = sibsim.analyse(deal_with(saving=4_000.0, cost=800.0), draws=6, seed=1,

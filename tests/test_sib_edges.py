@@ -58,7 +58,8 @@ def test_the_counterfactual_of_some_draws_is_those_draws_of_the_whole(deal, pick
 
 
 # ------------------------------------------------------------------------ units and dims
-UNITS = {"participants_served": "people", "measured_effect": "fraction",
+UNITS = {"evaluation_parameter_value": "see evaluation_parameter_units",
+         "participants_served": "people", "measured_effect": "fraction",
          "trigger_units": "outcome units", "gate_passed": "1", "avoided_events": "events",
          "avoided_events_by_process": "events", "achievements": "achievements",
          "stop_period": "period", "settlement_period": "period"}

@@ -28,7 +28,8 @@ from sibsim.money.sib import (
 DRAWS = 3
 
 #: units of each money variable that is not in the deal's currency
-NOT_CURRENCY = {"participants_served": "people", "measured_effect": "fraction",
+NOT_CURRENCY = {"evaluation_parameter_value": "see evaluation_parameter_units",
+                "participants_served": "people", "measured_effect": "fraction",
                 "trigger_units": "outcome units", "gate_passed": "1",
                 "avoided_events": "events", "avoided_events_by_process": "events",
                 "achievements": "achievements", "stop_period": "period",

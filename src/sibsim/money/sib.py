@@ -28,7 +28,8 @@ from sibsim.money._arrays import sum_axis1
 from sibsim.money.cancellation import apply_cancellation
 from sibsim.money.capital import ServiceCosts
 from sibsim.money.deal import Deal
-from sibsim.money.evaluation import evaluate, evaluation_fixed
+from sibsim.money.evaluation import _sample_for_draws, evaluate, evaluation_fixed
+from sibsim.money.evaluation_inputs import evaluation_inputs, input_units
 from sibsim.money.kernels.chain import sum_waves_strata
 from sibsim.money.payer_money_effect import money_effect_savings
 from sibsim.money.payer_scope import apply_presence, scoped_savings
@@ -109,6 +110,13 @@ MONEY_SCHEMA = {
                               "Sampled value of each uncertain money assumption (savings rates, "
                               "service costs, other costs) in each draw; only when some are "
                               "distributions (sibsim.money.uncertain)."),
+    "evaluation_parameter_value": (("draw", "evaluation_parameter"),
+                                   "Sampled value of each uncertain input of the evaluations "
+                                   "(a comparison's bias, a historical rate, a money metric's "
+                                   "value; units in evaluation_parameter_units) in each draw, "
+                                   "the values the evaluations measured with; only "
+                                   "when some are distributions "
+                                   "(sibsim.money.evaluation_inputs)."),
 }
 LIFECYCLE_UNITS = {"stop_period": "period", "settlement_period": "period"}
 
@@ -558,6 +566,11 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
             lambda: np.stack([avoided_by[n] for n in pnames], axis=1))
     if money_values:
         data["money_parameter_value"] = np.stack(list(money_values.values()), axis=1)
+    eval_inputs = evaluation_inputs(unresolved.evaluations)
+    if eval_inputs:  # sampled on their streams as the evaluations sample them: the same values
+        data["evaluation_parameter_value"] = _Later(lambda: np.stack(
+            [_sample_for_draws(dist, name, seed, draw_labels)
+             for name, dist in eval_inputs.items()], axis=1))
     if achieved is not None:
         data["achievements"] = _Later(lambda: achieved.counts.sum(axis=2))
     coords = {
@@ -574,6 +587,10 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         coords["process"] = list(pnames)
     if money_values:
         coords["money_parameter"] = list(money_values)
+    if eval_inputs:
+        coords["evaluation_parameter"] = list(eval_inputs)
+        coords["evaluation_parameter_units"] = ("evaluation_parameter", [
+            input_units(n, terms.currency) for n in eval_inputs])
     if achieved is not None:
         coords["rate_card"] = list(achieved.cards)
     return data, coords
@@ -811,6 +828,7 @@ def _label(deal: Deal, ds: xr.Dataset, data: Mapping[str, np.ndarray],
                  "trigger_units": "outcome units", "gate_passed": "1",
                  "avoided_events": "events", "avoided_events_by_process": "events",
                  "achievements": "achievements", "money_parameter_value": terms.currency,
+                 "evaluation_parameter_value": "see evaluation_parameter_units",
                  "true_effect": scenario.effect.measure
                  if scenario.effect is not None else "none",
                  **LIFECYCLE_UNITS}.get(name, terms.currency)

@@ -36,6 +36,7 @@ from sibsim.analysis.metrics import (
 from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal
 from sibsim.money.evaluation import evaluate
+from sibsim.money.evaluation_inputs import evaluation_inputs, with_evaluation_values
 from sibsim.money.irr import irr
 from sibsim.money.payers import valued_states
 from sibsim.money.sib import EffectFree, counterfactual, effect_free, money_arrays, money_flows
@@ -119,7 +120,8 @@ def output_values(money: xr.Dataset) -> dict[str, float]:
 
 def results_inputs(results: Any) -> tuple[list[str], np.ndarray]:
     """Names and per-draw values (D, k) of the uncertain inputs of a run (``SIBResults``):
-    the scenario's parameters that vary over draws, then the money assumptions."""
+    the scenario's parameters that vary over draws, the money assumptions, then the
+    evaluations' inputs."""
     names, cols = [], []
     out = results.outcomes
     if "parameter_value" in out:
@@ -133,6 +135,10 @@ def results_inputs(results: Any) -> tuple[list[str], np.ndarray]:
         for i, n in enumerate(money["money_parameter"].values):
             names.append(str(n))
             cols.append(money["money_parameter_value"].values[:, i])
+    if "evaluation_parameter_value" in money:  # the evaluations' inputs
+        for i, n in enumerate(money["evaluation_parameter"].values):
+            names.append(str(n))
+            cols.append(money["evaluation_parameter_value"].values[:, i])
     X = np.stack(cols, axis=1) if cols else np.zeros((money.sizes["draw"], 0))
     return names, X
 
@@ -201,6 +207,9 @@ class Chain:
         self.money_names = set(money_parameters(self.deal))
         self.outcome_names = {n for n in self.deal.uncertain_inputs()
                               if n not in self.money_names}
+        #: the evaluations' uncertain inputs (a comparison's bias, a historical rate): set,
+        #: they change the measurements, not the outcome draws
+        self.evaluation_names = set(evaluation_inputs(self.deal.evaluations))
         self._fixed: dict[Any, EffectFree] = {}
         self._fixed_lock = threading.Lock()  # ends evaluated on several threads share them
 
@@ -247,16 +256,21 @@ class Chain:
         """The deal, outcome draws and counterfactual with the named inputs set, and whether
         the outcome draws are the run's (only money inputs set)."""
         money_vals = {k: x for k, x in values.items() if k in self.money_names}
-        outcome_vals = {k: x for k, x in values.items() if k not in self.money_names}
+        eval_vals = {k: x for k, x in values.items() if k in self.evaluation_names}
+        outcome_vals = {k: x for k, x in values.items()
+                        if k not in self.money_names and k not in self.evaluation_names}
         deal = with_money_values(self.deal, money_vals) if money_vals else self.deal
+        if eval_vals:  # the evaluations measure again, with the inputs set
+            deal = deal.replace(evaluations=with_evaluation_values(
+                deal.evaluations, {k: _one_value(k, x) for k, x in eval_vals.items()}))
         if not outcome_vals:
-            return deal, self.ds, self.cf, True
+            return deal, self.ds, self.cf, not eval_vals
         from sibsim.dataset.build import effect_parameters, simulate, simulate_treated_again
 
         for k in outcome_vals:
             if k not in self.outcome_names:
-                raise v.fail("input", k, "an uncertain input of the deal: "
-                             + ", ".join(sorted(self.outcome_names | self.money_names)))
+                raise v.fail("input", k, "an uncertain input of the deal: " + ", ".join(
+                    sorted(self.outcome_names | self.money_names | self.evaluation_names)))
         if self.deal.scenario.comparison is not None and set(outcome_vals) <= effect_parameters(
                 self.deal.scenario):  # the treatment arm alone depends on them
             ds = simulate_treated_again(self.deal, self.ds, outcome_vals)
@@ -272,3 +286,13 @@ class Chain:
         """:func:`~sibsim.money.sib.counterfactual` of the run (the treatment arm's), with
         ``overrides`` of baseline parameters."""
         return counterfactual(self.deal, self.draws, self.seed, overrides=overrides or None)
+
+
+def _one_value(name: str, values: np.ndarray) -> float:
+    """The one value an evaluation's input is set to in every draw (a one-way end): an
+    evaluation's input is set as a number, not per draw."""
+    x = np.unique(np.asarray(values, dtype=float))
+    if x.size != 1:
+        raise v.fail(f"input {name}", "different values in different draws",
+                     "one value for every draw (an evaluation's input is set as a number)")
+    return float(x[0])

@@ -1,11 +1,13 @@
 """One-way sensitivity (tornado): each uncertain input at a low and a high value in turn.
 
-For each uncertain input (a scenario parameter or a money assumption) the input is set to its
-10th and then its 90th percentile (the quantiles of its own distribution), or to a range the
-user gives, in every draw, while every other input keeps its draws; the output is computed
-again at each end. The swing ``|high - low|`` orders the inputs. Money inputs re-use the
-outcome draws (only the money chain runs again); a scenario parameter re-runs the outcomes
-with ``overrides`` on the same seed.
+For each uncertain input (a scenario parameter, a money assumption or an evaluation's input,
+such as a matched comparison's bias) the input is set to its 10th and then its 90th
+percentile (the quantiles of its own distribution), or to a range the user gives, in every
+draw, while every other input keeps its draws; the output is computed again at each end. The
+swing ``|high - low|`` orders the inputs. Money inputs re-use the outcome draws (only the money
+chain runs again); an evaluation's input measures the same outcome draws again with the input
+a number (:func:`sibsim.money.evaluation_inputs.with_evaluation_values`); a scenario parameter
+re-runs the outcomes with ``overrides`` on the same seed.
 
 Reference: Briggs, A., Claxton, K. and Sculpher, M. (2006), Decision Modelling for Health
 Economic Evaluation, ch. 4 (one-way sensitivity analysis and tornado diagrams); Eschenbach,
@@ -33,6 +35,7 @@ from sibsim.analysis.heap import kept_heap
 from sibsim.analysis.sensitivity._common import OUTPUTS, Chain, check_output, output_values
 from sibsim.analysis.threads import in_order
 from sibsim.money.deal import Deal
+from sibsim.money.evaluation_inputs import evaluation_inputs
 from sibsim.spec import _validate as v
 from sibsim.spec.correlation import quantile
 
@@ -59,7 +62,10 @@ def tornado(deal: Deal, output: str = "investor_mean_irr", *, draws: int = 1000,
     draws, seed : int
         Monte Carlo draws and seed of the run (every end uses the same draws).
     inputs : sequence of str, optional
-        Inputs to vary (default: every uncertain input, ``deal.uncertain_inputs()``).
+        Inputs to vary (default: every uncertain input: ``deal.uncertain_inputs()``, the
+        scenario's parameters and the money assumptions, then the evaluations' inputs,
+        :func:`sibsim.money.evaluation_inputs.evaluation_inputs`, e.g. a matched comparison's
+        ``evaluation.<metric>.bias``).
     ranges : mapping name -> (low, high), optional
         Values of the two ends for some inputs, instead of the 10th and 90th percentiles.
 
@@ -73,7 +79,8 @@ def tornado(deal: Deal, output: str = "investor_mean_irr", *, draws: int = 1000,
     """
     check_output(output)
     v.positive_int("draws", draws)
-    known = deal.uncertain_inputs()
+    # the scenario's parameters and the money assumptions, then the evaluations' inputs
+    known = {**deal.uncertain_inputs(), **evaluation_inputs(deal.evaluations)}
     names = list(known) if inputs is None else list(inputs)
     for n in names:
         if n not in known:
@@ -106,8 +113,10 @@ def tornado(deal: Deal, output: str = "investor_mean_irr", *, draws: int = 1000,
         # all of numba's threads (two at once touch twice the fresh memory, and zeroing it
         # cost more than the second thread gained); the money inputs' ends, which re-use the
         # outcome draws, run side by side on as many threads as numba may use
-        rerun = [i for i, (n, _) in enumerate(ends) if n not in chain.money_names]
-        money = [i for i, (n, _) in enumerate(ends) if n in chain.money_names]
+        # (an evaluation's input measures the same outcome draws again: as a money input)
+        same_draws = chain.money_names | chain.evaluation_names
+        rerun = [i for i, (n, _) in enumerate(ends) if n not in same_draws]
+        money = [i for i, (n, _) in enumerate(ends) if n in same_draws]
         vals = np.empty(len(ends))
         for i in rerun:
             vals[i] = at_end(ends[i])
@@ -125,13 +134,20 @@ def tornado(deal: Deal, output: str = "investor_mean_irr", *, draws: int = 1000,
          "swing": (("input",), swing[order], {"units": units,
                                               "description": "|high - low|"})},
         coords={"input": [names[k] for k in order], "end": ["low", "high"],
-                "source": ("input", ["money" if names[k] in chain.money_names else "outcome"
-                                     for k in order])})
+                "source": ("input", [_source(chain, names[k]) for k in order])})
     ds.attrs.update({"output": output, "output_description": desc, "base": base,
                      "draws": draws, "seed": int(seed),
                      "ends": "user range" if ranges else "10th and 90th percentiles",
                      "method": "tornado (one-way)"})
     return ds
+
+
+def _source(chain: Chain, name: str) -> str:
+    """Where an input belongs: ``"money"`` (a money assumption), ``"evaluation"`` (an
+    evaluation design's input) or ``"outcome"`` (a parameter of the outcome scenario)."""
+    if name in chain.money_names:
+        return "money"
+    return "evaluation" if name in chain.evaluation_names else "outcome"
 
 
 def run(deal: Deal, **kwargs: Any) -> xr.Dataset:
