@@ -432,3 +432,22 @@ def test_a_markov_baseline_is_the_chance_of_the_move_the_effect_acts_on(lang):
     rows = dict((r[0], r[1]) for r in assumption_rows(deal, lang))
     assert t["a_baseline"] not in rows
     assert rows[t["a_baseline_move"].format(a=a, b=b)] == t["per_year"].format(x=f.pct(p))
+
+
+@pytest.mark.parametrize(("flag", "want"), [([], None), (["--no-progress"], False)])
+def test_cli_report_no_progress(flag, want, tmp_path, monkeypatch, capsys):
+    """``--no-progress`` as in sibsim run, design and compare: the run gets progress=False
+    (without it, None: shown in a terminal only)."""
+    from sibsim import report
+
+    seen = {}
+    real = report.analyse
+
+    def spy(*args, **kwargs):
+        seen["progress"] = kwargs.get("progress", "not given")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(report, "analyse", spy)
+    out = tmp_path / "r.html"
+    assert main(["report", "lapset-sib-1", "--draws", "40", "--out", str(out), *flag]) == 0
+    assert seen["progress"] is want and out.is_file()

@@ -27,6 +27,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--draws", type=int, default=10_000, metavar="N",
                    help="Monte Carlo draws (default: 10000)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="do not show progress (it is shown only in a terminal anyway), as in "
+                        "sibsim run, design and compare")
     p.add_argument("--confidence", type=float, default=0.9, metavar="C",
                    help="confidence of the yearly appropriation, in (0, 1) (default: 0.9)")
     p.add_argument("--from-results", type=Path, default=None, metavar="FILE",
@@ -132,7 +135,8 @@ def run_report(args: argparse.Namespace) -> int:
                     return _fail(f"--from-results: {args.from_results} is not a run of "
                                  f"{args.scenario} (other horizon or currency)")
             else:
-                res = report.analyse(deal, draws=args.draws, seed=args.seed)
+                res = report.analyse(deal, draws=args.draws, seed=args.seed,
+                                     progress=False if args.no_progress else None)
             facts = council_facts(res, deal, args.confidence)
             html = council_report(res, deal, lang=args.lang, confidence=args.confidence,
                                   source=source, facts=facts)
