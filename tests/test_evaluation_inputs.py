@@ -142,3 +142,21 @@ def test_the_results_file_keeps_them(tmp_path):
                                   res.money["evaluation_parameter_value"].values)
     assert list(again.money["evaluation_parameter"].values) == [BIAS]
     assert list(again.money["evaluation_parameter_units"].values) == ["fraction"]
+
+
+def test_sobol_indices_take_an_evaluation_input():
+    """Sobol's points set the bias as the tornado's ends do; its indices are the bias's share
+    of the commissioner's NPV's variance over its prior, beside a money assumption's."""
+    from sibsim.analysis.sensitivity.sobol import sobol
+
+    deal = sibsim.load_scenario("peterborough")
+    moj, fund = deal.payers
+    deal = deal.replace(payers=(replace(moj, saving_per_event=Gamma.from_mean_sd(4_000.0,
+                                                                                 800.0)), fund))
+    s = sobol(deal, output="commissioner_npv_mean", draws=40, n=8, seed=1)
+    names = list(s["input"].values)
+    assert names == ["payers[Ministry of Justice].saving_per_event", BIAS]
+    assert np.all(np.isfinite(s["total_order"].values))
+    assert float(s["total_order"].sel(input=BIAS)) > 0.05
+    with pytest.raises(ValueError, match="evaluation inputs"):
+        sobol(deal, draws=10, n=8, inputs=["effect.value"])

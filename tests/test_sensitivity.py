@@ -204,7 +204,11 @@ def test_where_parties_lose_on_a_run(results):
 
 def test_sobol_of_the_money_chain():
     deal = deal_with()
-    s = sobol(deal, output="commissioner_npv_mean", draws=30, seed=1, n=16)
+    money = [f"{MOJ}.saving_per_event", "service_costs.per_participant"]
+    # by default the evaluation's bias too (tests/test_evaluation_inputs.py); the money here
+    assert list(sobol(deal, draws=10, seed=1, n=8)["input"].values) == [
+        *money, "evaluation.reconviction.bias"]
+    s = sobol(deal, output="commissioner_npv_mean", draws=30, seed=1, n=16, inputs=money)
     assert s["first_order"].dims == ("input",) and s.attrs["evaluations"] == 16 * 4
     # the saving per event enters the commissioner's NPV linearly and dominates it
     assert float(s["first_order"].sel(input=f"{MOJ}.saving_per_event")) > 0.5

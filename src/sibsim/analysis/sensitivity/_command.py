@@ -22,7 +22,8 @@ def add_parser(sub: Any) -> None:
         "sensitivity", help="which assumption matters most: tornado, indices, where parties lose",
         description="Sensitivity of a deal to its uncertain inputs (those given as "
                     "distributions, see docs/sensitivity.md): a one-way tornado, first-order "
-                    "indices from the draws, Sobol indices of the money assumptions, or where "
+                    "indices from the draws, Sobol indices of the money assumptions and the "
+                    "evaluations' inputs, or where "
                     "each party loses.")
     p.add_argument("scenario", metavar="SCENARIO",
                    help="path of a TOML scenario file, or the name of a built-in scenario")

@@ -1,13 +1,15 @@
 """Sobol indices of the money chain through :func:`scipy.stats.sobol_indices`.
 
-The uncertain *money* assumptions of a deal (savings rates, service costs, other costs) are
-sampled by scipy's Saltelli design (``n`` base points, ``n (k + 2)`` evaluations for ``k``
-inputs); at each point every money input is set to the point's value in every draw of one
-fixed set of outcome draws (common random numbers), the money chain is run again (the outcome
-draws are not), and the output is the summary over those draws (e.g. the investors' mean IRR).
-The first-order and total indices are then those of that summary as a function of the money
-inputs (Saltelli et al. 2010 estimators, as implemented by scipy). Scenario parameters are not
-varied here (each point would need a new simulation): use the given-data indices for them.
+The uncertain *money* assumptions of a deal (savings rates, service costs, other costs) and
+the evaluations' uncertain inputs (a matched comparison's bias, a historical rate, a money
+metric's value: :mod:`sibsim.money.evaluation_inputs`) are sampled by scipy's Saltelli design
+(``n`` base points, ``n (k + 2)`` evaluations for ``k`` inputs); at each point every input is
+set to the point's value in every draw of one fixed set of outcome draws (common random
+numbers), the evaluations and the money chain are run again (the outcome draws are not), and
+the output is the summary over those draws (e.g. the investors' mean IRR). The first-order and
+total indices are then those of that summary as a function of the inputs (Saltelli et al. 2010
+estimators, as implemented by scipy). Scenario parameters are not varied here (each point
+would need a new simulation): use the given-data indices for them.
 
 Reference: Saltelli, A., Annoni, P., Azzini, I., Campolongo, F., Ratto, M. and Tarantola, S.
 (2010), "Variance based sensitivity analysis of model output. Design and estimator for the
@@ -26,6 +28,7 @@ import xarray as xr
 from sibsim._lazy import stats
 from sibsim.analysis.sensitivity._common import Chain, check_output
 from sibsim.money.deal import Deal
+from sibsim.money.evaluation_inputs import evaluation_inputs
 from sibsim.money.uncertain import money_parameters
 from sibsim.spec import _validate as v
 from sibsim.spec.correlation import quantile
@@ -92,7 +95,7 @@ def sobol(deal: Deal, output: str = "investor_mean_irr", *, draws: int = 200, se
     Parameters
     ----------
     deal : Deal
-        A priced deal with at least one uncertain money assumption.
+        A priced deal with at least one uncertain money assumption or evaluation input.
     output : str
         A summary output (see :func:`sibsim.analysis.sensitivity.tornado.tornado`).
     draws : int
@@ -101,7 +104,7 @@ def sobol(deal: Deal, output: str = "investor_mean_irr", *, draws: int = 200, se
         Base sample size (a power of two); the money chain runs ``n (k + 2)`` times
         (``4 n`` for one input: scipy needs two, and a second that changes nothing is added).
     inputs : sequence of str, optional
-        Money inputs (default: all of them).
+        Money assumptions and evaluation inputs (default: all of them).
 
     Returns
     -------
@@ -109,15 +112,16 @@ def sobol(deal: Deal, output: str = "investor_mean_irr", *, draws: int = 200, se
         ``first_order (input)`` and ``total_order (input)``.
     """
     check_output(output)
-    known = money_parameters(deal)
+    known = {**money_parameters(deal), **evaluation_inputs(deal.evaluations)}
     names = list(known) if inputs is None else list(inputs)
     for name in names:
         if name not in known:
-            raise v.fail("sobol.inputs", name, "uncertain money assumptions of the deal: "
-                         + (", ".join(known) or "none") + " (scenario parameters: use "
-                         "method='given_data')")
+            raise v.fail("sobol.inputs", name, "uncertain money assumptions and evaluation "
+                         "inputs of the deal: " + (", ".join(known) or "none") + " (scenario "
+                         "parameters: use method='given_data')")
     if not names:
-        raise v.fail("sobol.inputs", names, "at least one uncertain money assumption")
+        raise v.fail("sobol.inputs", names, "at least one uncertain money assumption or "
+                     "evaluation input")
     chain = Chain(deal, v.positive_int("draws", draws), int(seed), engine)
 
     def func(x: np.ndarray) -> np.ndarray:
