@@ -206,8 +206,8 @@ def test_sobol_of_the_money_chain():
     deal = deal_with()
     money = [f"{MOJ}.saving_per_event", "service_costs.per_participant"]
     # by default the evaluation's bias too (tests/test_evaluation_inputs.py); the money here
-    assert list(sobol(deal, draws=10, seed=1, n=8)["input"].values) == [
-        *money, "evaluation.reconviction.bias"]
+    names = list(sobol(deal, draws=10, seed=1, n=8)["input"].values)
+    assert sorted(names[:2]) == sorted(money) and names[2:] == ["evaluation.reconviction.bias"]
     s = sobol(deal, output="commissioner_npv_mean", draws=30, seed=1, n=16, inputs=money)
     assert s["first_order"].dims == ("input",) and s.attrs["evaluations"] == 16 * 4
     # the saving per event enters the commissioner's NPV linearly and dominates it
