@@ -451,3 +451,26 @@ def test_cli_report_no_progress(flag, want, tmp_path, monkeypatch, capsys):
     out = tmp_path / "r.html"
     assert main(["report", "lapset-sib-1", "--draws", "40", "--out", str(out), *flag]) == 0
     assert seen["progress"] is want and out.is_file()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_assumptions_give_what_the_evaluation_compares_with(lang, tmp_path):
+    """An uncertain comparison level or comparison-group bias is an assumption the council
+    reads: its mean and 5th-95th percentiles (here from scipy's quantiles of the same
+    distributions), with the scenario file's comment as its source."""
+    from scipy import stats
+
+    t, f = TEXTS[lang], Formatter(lang)
+    path = tmp_path / "cw.toml"
+    assert main(["new", "--template", "child-welfare", str(path)]) == 0
+    deal = sibsim.load_scenario(path)
+    rows = {r[0]: (r[1], r[2]) for r in assumption_rows(deal, lang, source=path)}
+    shape, scale = (0.58 / 0.06) ** 2, 0.06 ** 2 / 0.58  # gamma with mean 0.58, sd 0.06
+    lo, hi = stats.gamma.ppf([0.05, 0.95], shape, scale=scale)
+    value, source = rows[t["a_historical"].format(metric="care_years")]
+    assert value == f"{f.num(0.58, 2)} ({f.num(lo, 2)} … {f.num(hi, 2)})"
+    assert source == t["assumption_word"]  # the template says so in its comment on the design
+    bias = {r[0]: r[1] for r in assumption_rows(sibsim.load_scenario("peterborough"), lang)}
+    lo, hi = stats.norm.ppf([0.05, 0.95], 0.0, 0.02)
+    assert bias[t["a_bias"].format(metric="reconviction")] == (
+        f"{f.pct(0.0)} ({f.pct(lo)} … {f.pct(hi)})")

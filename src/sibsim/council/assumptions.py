@@ -16,6 +16,8 @@ import numpy as np
 from sibsim.council.formats import Formatter
 from sibsim.council.texts import TEXTS
 from sibsim.money.deal import Deal
+from sibsim.money.evaluation_inputs import evaluation_inputs
+from sibsim.spec.correlation import quantile
 
 __all__ = ["assumption_rows", "file_sources"]
 
@@ -192,6 +194,24 @@ def assumption_rows(deal: Deal, lang: str, source: str | Path | None = None,
     for val, metrics in prices.items():
         who = _who(metrics, len(deal.evaluations), t["all_metrics"])
         add(t["a_price"].format(metric=who), f.money(val, cur), "evaluation", "value_per_unit")
+    # what each evaluation compares with, where that is uncertain: a historical level or a
+    # comparison group's bias, one row per distinct value naming the metrics that share it
+    levels: dict[tuple[str, str], list[str]] = {}
+    for name, dist in evaluation_inputs(deal.evaluations).items():
+        field = name.rsplit(".", 1)[-1].split("[", 1)[0]
+        if field not in ("bias", "historical_rate"):
+            continue
+        m = float(dist.mean)
+        lo, hi = (float(x) for x in quantile(dist, np.array([0.05, 0.95])))
+        show = (lambda x: f.pct(x)) if field == "bias" else (lambda x: f.num(x, 2))
+        metrics = levels.setdefault((field, f"{show(m)} ({show(lo)} … {show(hi)})"), [])
+        metric = name.split(".", 2)[1]
+        if metric not in metrics:
+            metrics.append(metric)
+    for (field, value), metrics in levels.items():
+        key = "a_bias" if field == "bias" else "a_historical"
+        add(t[key].format(metric=_who(metrics, len(deal.evaluations), t["all_metrics"])),
+            value, "evaluation", "design")
     caps = deal.contract.caps
     if caps.total is not None:
         add(t["a_cap"], f.money(caps.total, cur), "contract.caps", "total")
