@@ -297,8 +297,10 @@ def test_sobol_smallest_n_is_accepted():
 
 def test_sobol_of_the_money_chain_every_output():
     deal = deal_with()
-    s = sobol.sobol(deal, output="commissioner_npv_mean", draws=6, seed=1, n=8)
     names = list(sibsim.money.uncertain.money_parameters(deal))
+    # the money assumptions alone (the default adds the evaluation's bias, whose effect on the
+    # NPV is not linear)
+    s = sobol.sobol(deal, output="commissioner_npv_mean", draws=6, seed=1, n=8, inputs=names)
     assert s["input"].values.tolist() == names and len(names) == 2
     assert s.attrs == {"output": "commissioner_npv_mean",
                        "method": "sobol (scipy.stats.sobol_indices)", "n": 8, "draws": 6,
@@ -326,21 +328,26 @@ def test_sobol_of_the_money_chain_every_output():
     assert one["input"].values.tolist() == [names[1]] and one.attrs["evaluations"] == 32
     assert one["first_order"].shape == (1,) and one["total_order"].shape == (1,)
     assert np.isfinite(one["first_order"].values).all()
-    assert sobol.run(deal, output="commissioner_npv_mean", draws=6, seed=1, n=8).identical(s)
+    assert sobol.run(deal, output="commissioner_npv_mean", draws=6, seed=1, n=8,
+                     inputs=names).identical(s)
 
 
 def test_sobol_refuses_inputs_that_are_not_money_assumptions():
     deal = deal_with()
     with pytest.raises(ValueError, match=r"sobol\.inputs: got 'effect\.value'; allowed: "
-                                         r"uncertain money assumptions of the deal: "
-                                         r".*saving_per_event.*\(scenario parameters: use "
-                                         r"method='given_data'\)"):
+                                         r"uncertain money assumptions and evaluation inputs "
+                                         r"of the deal: .*saving_per_event.*\(scenario "
+                                         r"parameters: use method='given_data'\)"):
         sobol.sobol(deal, inputs=["effect.value"], draws=4)
     with pytest.raises(ValueError, match=r"sobol\.inputs: got \[\]; allowed: at least one"):
         sobol.sobol(deal, inputs=[], draws=4)
-    fixed = deal_with(saving=4_000.0, cost=800.0)
-    with pytest.raises(ValueError, match=r"money assumptions of the deal: none"):
+    fixed = deal_with(saving=4_000.0, cost=800.0)  # the evaluation's bias stays uncertain
+    with pytest.raises(ValueError, match=r"inputs of the deal: evaluation\.reconviction\.bias "):
         sobol.sobol(fixed, inputs=["x"], draws=4)
+    e = fixed.evaluations[0]
+    none = fixed.replace(evaluations=(replace(e, design=replace(e.design, bias=0.0)),))
+    with pytest.raises(ValueError, match=r"inputs of the deal: none"):
+        sobol.sobol(none, inputs=["x"], draws=4)
     with pytest.raises(ValueError, match=r"output: got 'irr'"):
         sobol.sobol(deal, output="irr", draws=4)
     with pytest.raises(ValueError, match=r"draws: got 0"):
@@ -833,13 +840,14 @@ def test_run_analyses_the_deal_with_the_documented_defaults(module, monkeypatch,
 
 def test_sobol_names_every_money_assumption_when_refusing():
     deal = deal_with()
-    known = ", ".join(sibsim.money.uncertain.money_parameters(deal))
-    assert known.count(", ") == 1
+    known = ", ".join([*sibsim.money.uncertain.money_parameters(deal),
+                       "evaluation.reconviction.bias"])
+    assert known.count(", ") == 2
     with pytest.raises(ValueError) as err:
         sobol.sobol(deal, inputs=["effect.value"], draws=4)
     assert str(err.value) == (f"sobol.inputs: got 'effect.value'; allowed: uncertain money "
-                              f"assumptions of the deal: {known} (scenario parameters: use "
-                              "method='given_data')")
+                              f"assumptions and evaluation inputs of the deal: {known} "
+                              "(scenario parameters: use method='given_data')")
 
 
 def test_tornado_input_values_dims_engine_and_a_deal_without_uncertain_inputs(chain,
