@@ -160,3 +160,20 @@ def test_sobol_indices_take_an_evaluation_input():
     assert float(s["total_order"].sel(input=BIAS)) > 0.05
     with pytest.raises(ValueError, match="evaluation inputs"):
         sobol(deal, draws=10, n=8, inputs=["effect.value"])
+
+
+def test_correlating_an_evaluation_input_is_refused_with_the_reason():
+    deal = sibsim.load_scenario("peterborough")
+    with pytest.raises(ValueError, match=r"correlation\.inputs\[1\].*sampled on its own"):
+        deal.replace(correlation=sibsim.Correlation(("effect.value", BIAS),
+                                                    ((1.0, 0.5), (0.5, 1.0))))
+    with pytest.raises(ValueError, match="names of uncertain inputs"):  # any other name
+        deal.replace(correlation=sibsim.Correlation(("effect.value", "x"),
+                                                    ((1.0, 0.5), (0.5, 1.0))))
+
+
+def test_tornado_takes_a_range_for_an_evaluation_input():
+    t = tornado(sibsim.load_scenario("peterborough"), output="commissioner_npv_mean",
+                draws=30, seed=1, inputs=[BIAS], ranges={BIAS: (-0.05, 0.05)})
+    assert t["input_value"].sel(input=BIAS).values.tolist() == [-0.05, 0.05]
+    assert t.attrs["ends"] == "user range"

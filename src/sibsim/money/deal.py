@@ -28,6 +28,7 @@ from sibsim.money.capital import CapitalStructure, ServiceCosts
 from sibsim.money.contract import Contract
 from sibsim.money.estimand import check_estimand
 from sibsim.money.evaluation import Evaluation, check_evaluations
+from sibsim.money.evaluation_inputs import evaluation_inputs
 from sibsim.money.money_metric import check_money_prices
 from sibsim.money.municipality import Municipality
 from sibsim.money.payer_money_effect import check_money_effect_savings
@@ -371,6 +372,10 @@ class Deal(Spec):
         for field, name in zip(fields, [*self.correlation.inputs, *self.correlation.common],
                                strict=True):
             if name not in known:
+                if name in evaluation_inputs(self.evaluations):  # sampled on their own
+                    raise v.fail(f"Deal.correlation.{field}", name, "the scenario's parameters "
+                                 "and the money assumptions (an evaluation's input is sampled "
+                                 "on its own: it cannot be correlated): " + ", ".join(known))
                 raise v.fail(f"Deal.correlation.{field}", name,
                              "names of uncertain inputs of the deal (distributions, not fixed "
                              "numbers): " + (", ".join(known) or "none"))
