@@ -15,7 +15,9 @@
 #
 # Koto-SIB (employment of immigrants, Finland) with three money assumptions made uncertain:
 # the service cost per participant, and what Kela and the municipalities save per quarter of
-# work gained (the two savings correlated 0.6: both follow the wage level). Then:
+# work gained (the two savings correlated 0.6: both follow the wage level). The scenario's
+# evaluation has two uncertain inputs of its own (the money metric's value per unit of the
+# public-finance gain, and its effect on the engaged participants): they are inputs too. Then:
 #
 # 1. a one-way tornado of the commissioner's expected net savings NPV;
 # 2. variance-based indices from the draws already made (no new runs);
