@@ -657,15 +657,17 @@ class BreakevenBlocks:
         effects (draw, party) and their per-draw curve values (draw, effect), which
         :meth:`add_curves` adds (a block searched elsewhere, e.g. on a dask worker)."""
         xs, ratio_scale = self.xs, self.ratio_scale
-        pipe = _Pipeline(self.deal, ds, cf, fast=self.fast, searched=self.searched)
-        D = pipe.D
         # each output over the grid, (D, G), effect weak -> strong, written column by column
         # as each effect is evaluated (no list of every effect's outputs stacked afterwards)
         def evaluate(g: int) -> None:
             for key, values in pipe(np.full(D, xs[g])).items():
                 grid[key][:, g] = values
 
-        with kept_heap():  # the grids too are first touched without numpy's huge-page advice
+        # the pipeline's tables and the grids too are first touched without numpy's huge-page
+        # advice (sibsim.analysis.heap)
+        with kept_heap():
+            pipe = _Pipeline(self.deal, ds, cf, fast=self.fast, searched=self.searched)
+            D = pipe.D
             grid = {key: np.empty((D, len(xs))) for key in _OUTPUTS}
             # each effect alone, on as many threads as numba may use (the same numbers on any)
             in_order(evaluate, range(len(xs)), progress=True)
