@@ -295,3 +295,22 @@ def test_the_counterfactual_of_the_treated_arm_gives_the_money_of_both_arms(name
     both = sibsim.simulate(base, 30, 2, engine="expected", progress=False, overrides=over)
     np.testing.assert_array_equal(cf["events"].sel(arm="treatment").values,
                                   both["events"].sel(arm="treatment").values)
+
+
+def test_tornado_says_which_uncertain_parameters_it_cannot_vary(tmp_path, capsys):
+    """A Dirichlet row of transition probabilities has no one-way ends: the tornado says so
+    (attrs and the command's text) instead of leaving it out without a word."""
+    path = tmp_path / "employment.toml"
+    assert main(["new", "--template", "employment", str(path)]) == 0
+    deal = sibsim.load_scenario(path)
+    multi = [n for n, d in deal.scenario.parameters().items()
+             if not isinstance(d, Fixed) and d.size > 1]
+    assert multi == ["baseline.transition[0].outside"]
+    t = sensitivity(deal, method="tornado", draws=40, seed=1)
+    assert t.attrs["not_varied"] == multi[0]
+    assert "not_varied" not in sensitivity(deal, method="tornado", draws=40, seed=1,
+                                           inputs=["effect.value"]).attrs
+    capsys.readouterr()
+    assert main(["sensitivity", str(path), "--draws", "40", "--seed", "1"]) == 0
+    assert f"Not varied (several numbers each, no one-way ends; --method given_data takes " \
+           f"each number): {multi[0]}" in capsys.readouterr().out

@@ -59,6 +59,9 @@ def _tornado_text(t: xr.Dataset, currency: str) -> str:
         lo, hi = t["input_value"].values[k]
         vlo, vhi = t["value"].values[k]
         lines.append(f"{name:<{width}}  {lo:12.4g} {f(vlo):>14}  {hi:12.4g} {f(vhi):>14}")
+    if t.attrs.get("not_varied"):
+        lines += ["", f"Not varied (several numbers each, no one-way ends; --method given_data "
+                      f"takes each number): {t.attrs['not_varied']}"]
     return "\n".join(lines)
 
 

@@ -38,6 +38,7 @@ from sibsim.money.deal import Deal
 from sibsim.money.evaluation_inputs import evaluation_inputs
 from sibsim.spec import _validate as v
 from sibsim.spec.correlation import quantile
+from sibsim.spec.distributions import Fixed
 
 __all__ = ["run", "tornado"]
 
@@ -75,7 +76,10 @@ def tornado(deal: Deal, output: str = "investor_mean_irr", *, draws: int = 1000,
         ``value (input, end)``: the output with the input at each end (``end`` = "low",
         "high"); ``input_value (input, end)``: the input's value there; ``swing (input)``;
         inputs sorted by swing, largest first. ``attrs``: ``output``, ``base`` (the output with
-        every input uncertain), ``draws``, ``seed``.
+        every input uncertain), ``draws``, ``seed``, and ``not_varied`` (by default, where there
+        are any: the uncertain parameters of several numbers each, such as a Dirichlet row of
+        transition probabilities, which have no one-way ends; the given-data indices take
+        each of their numbers).
     """
     check_output(output)
     v.positive_int("draws", draws)
@@ -135,6 +139,11 @@ def tornado(deal: Deal, output: str = "investor_mean_irr", *, draws: int = 1000,
                                               "description": "|high - low|"})},
         coords={"input": [names[k] for k in order], "end": ["low", "high"],
                 "source": ("input", [_source(chain, names[k]) for k in order])})
+    # uncertain parameters of several numbers (a Dirichlet row of transition probabilities)
+    # have no one-way end: said, not left out without a word
+    multi = [n for n, d in deal.scenario.parameters().items()
+             if not isinstance(d, Fixed) and d.size > 1] if inputs is None else []
+    ds.attrs.update({"not_varied": "; ".join(multi)} if multi else {})
     ds.attrs.update({"output": output, "output_description": desc, "base": base,
                      "draws": draws, "seed": int(seed),
                      "ends": "user range" if ranges else "10th and 90th percentiles",
