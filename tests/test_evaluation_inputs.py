@@ -177,3 +177,41 @@ def test_tornado_takes_a_range_for_an_evaluation_input():
                 draws=30, seed=1, inputs=[BIAS], ranges={BIAS: (-0.05, 0.05)})
     assert t["input_value"].sel(input=BIAS).values.tolist() == [-0.05, 0.05]
     assert t.attrs["ends"] == "user range"
+
+
+@pytest.mark.parametrize("name", ["evaluation.public_finance.money.per_unit",
+                                  "evaluation.public_finance.money.effect"])
+def test_tornado_end_of_a_money_metric_input_equals_a_run_with_it_fixed(name):
+    """Koto-SIB's money evaluation: its value per unit and its effect on the engaged (which the
+    payers' savings read too) set at an end equal a whole run of the deal with that number."""
+    deal = sibsim.load_scenario("koto-sib")
+    t = tornado(deal, output="commissioner_npv_mean", draws=40, seed=2, inputs=[name])
+    x = float(t["input_value"].sel(input=name, end="high"))
+    fixed = deal.replace(evaluations=with_evaluation_values(deal.evaluations, {name: x}))
+    res = sibsim.analyse(fixed, draws=40, seed=2, progress=False, with_breakeven=False)
+    assert float(t["value"].sel(input=name, end="high")) == pytest.approx(
+        output_values(res.money)["commissioner_npv_mean"], rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["peterborough", "tyhy-sib", "massachusetts-roca",
+                                  "tyollisyys-sib", "lapset-sib-1", "koto-sib", "chicago-cpc",
+                                  "nyc-able", "lapset-sib-2"])
+def test_an_evaluation_input_set_gives_the_money_datasets_outputs(name):
+    """Chain.output with an evaluation's input set (the run's outcome draws measured again,
+    reusing their effect-free parts) equals the outputs of the whole money dataset, every
+    output, bit for bit, on every built-in scenario with such an input."""
+    from sibsim.analysis.sensitivity._common import OUTPUTS, Chain
+
+    deal = sibsim.load_scenario(name)
+    known = evaluation_inputs(deal.evaluations)
+    chain = Chain(deal, 30, 3)
+    for input_name in list(known)[:2]:
+        for q in (0.2, 0.8):
+            x = float(np.quantile(chain.money["evaluation_parameter_value"].sel(
+                evaluation_parameter=input_name).values, q))
+            values = {input_name: np.full(30, x)}
+            expected = output_values(chain.evaluate(values))
+            for output in OUTPUTS:
+                got = chain.output(values, output)
+                assert got == expected[output] or (np.isnan(got) and np.isnan(expected[output])
+                                                   ), (input_name, q, output)

@@ -228,6 +228,9 @@ class Chain:
         if reuse:  # the outcome draws of the run: its measurements and effect-free parts
             data, coords = money_arrays(deal, ds, cf, table=self.table, interim=self.interim,
                                         fixed=self._effect_free(deal))
+        elif ds is self.ds:  # an evaluation's input: the run's outcome draws measured again
+            # (what is kept of them is keyed by the evaluations where it depends on them)
+            data, coords = money_arrays(deal, ds, cf, fixed=self._effect_free(deal))
         else:
             data, coords = money_arrays(deal, ds, cf)
         parties, tranches = list(coords["party"]), list(coords["tranche"])
