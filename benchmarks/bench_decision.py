@@ -20,10 +20,11 @@ Writes ``benchmarks/results/decision.json`` (``decision-quick.json`` with ``--qu
   ``--quick``, scaled linearly to 1,000), beside a plain loop of ``money_flows`` + the metrics
   per variant on the same draws (the straightforward implementation), with their ratio;
 * ``tornado_20_inputs_1e4_draws_s``: :func:`sibsim.tornado` of Koto-SIB with 20 uncertain
-  inputs (given as ``inputs``; ``tornado_all_inputs_s`` times the default, which adds the
-  scenario's two evaluation inputs) (``bench_sensitivity.deal_with_20_inputs``) on 10,000 draws (2,000 with ``--quick``,
-  scaled), beside the straightforward loop (a money dataset and every output per end, on the
-  same draws, timed on the first four inputs and scaled), their ratio and whether they agree;
+  inputs (``bench_sensitivity.deal_with_20_inputs``, given as ``inputs``;
+  ``tornado_all_inputs_s`` times the default, which adds the scenario's two evaluation inputs)
+  on 10,000 draws (2,000 with ``--quick``, scaled), beside the straightforward loop (a money
+  dataset and every output per end, on the same draws, timed on the first four inputs and
+  scaled), their ratio and whether they agree;
 * ``report_html_s``: :func:`sibsim.council.council_report` (Finnish) of a 10,000-draw
   Peterborough analysis, the analysis itself excluded.
 
