@@ -474,3 +474,23 @@ def test_the_assumptions_give_what_the_evaluation_compares_with(lang, tmp_path):
     lo, hi = stats.norm.ppf([0.05, 0.95], 0.0, 0.02)
     assert bias[t["a_bias"].format(metric="reconviction")] == (
         f"{f.pct(0.0)} ({f.pct(lo)} … {f.pct(hi)})")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_bias_per_entry_wave_names_its_cohort(lang):
+    from dataclasses import replace
+
+    from sibsim.spec.distributions import Normal
+
+    t, f = TEXTS[lang], Formatter(lang)
+    deal = sibsim.load_scenario("peterborough")
+    e = deal.evaluations[0]
+    biases = (Normal(0.0, 0.02), Normal(0.0, 0.04), Normal(0.0, 0.02))
+    deal = deal.replace(evaluations=(replace(e, design=replace(e.design, bias=biases)),))
+    rows = [r for r in assumption_rows(deal, lang) if r[0].startswith(t["a_bias"][:8])]
+    first = t["a_wave"].format(metric="reconviction", n=1)
+    third = t["a_wave"].format(metric="reconviction", n=3)
+    second = t["a_wave"].format(metric="reconviction", n=2)
+    assert [r[0] for r in rows] == [t["a_bias"].format(metric=f"{first}, {third}"),
+                                    t["a_bias"].format(metric=second)]
+    assert rows[1][1].startswith(f.pct(0.0)) and rows[0][1] != rows[1][1]

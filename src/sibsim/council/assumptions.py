@@ -206,12 +206,18 @@ def assumption_rows(deal: Deal, lang: str, source: str | Path | None = None,
         show = (lambda x: f.pct(x)) if field == "bias" else (lambda x: f.num(x, 2))
         metrics = levels.setdefault((field, f"{show(m)} ({show(lo)} … {show(hi)})"), [])
         metric = name.split(".", 2)[1]
+        if name.endswith("]"):  # one entry wave's value
+            wave = int(name[name.rindex("[") + 1:-1])
+            metric = t["a_wave"].format(metric=metric, n=wave + 1)
         if metric not in metrics:
             metrics.append(metric)
+    names = {e.metric for e in deal.evaluations}
     for (field, value), metrics in levels.items():
         key = "a_bias" if field == "bias" else "a_historical"
-        add(t[key].format(metric=_who(metrics, len(deal.evaluations), t["all_metrics"])),
-            value, "evaluation", "design")
+        # "every metric" only where the rows name whole metrics, not single cohorts
+        who = (_who(metrics, len(deal.evaluations), t["all_metrics"])
+               if set(metrics) <= names else ", ".join(metrics))
+        add(t[key].format(metric=who), value, "evaluation", "design")
     caps = deal.contract.caps
     if caps.total is not None:
         add(t["a_cap"], f.money(caps.total, cur), "contract.caps", "total")
