@@ -58,3 +58,16 @@ def test_the_payers_example_loads_in_the_complete_example():
     assert deal.payers[0].share_of("care_quarters") == 1.0
     assert deal.payers[1].share_of("care_quarters") == 0.0
     assert deal.municipality.discount_rate == 0.03
+
+
+def test_the_windows_lines_run_the_same_commands_as_the_quick_start():
+    """README: the PowerShell 5.1 form of the two Quick start lines runs the same main job
+    (every argument) and the same test command, so a Windows user gets the same files."""
+    readme = (DOCS.parent / "README.md").read_text()
+    bash = re.search(r"## Quick start.*?```bash\n(.*?)```", readme, re.S).group(1).splitlines()
+    ps = re.search(r"```powershell\n(.*?)```", readme, re.S).group(1).splitlines()
+    assert len(bash) == len(ps) == 2
+    for b, p in zip(bash, ps, strict=True):
+        b_cmd = b.split(" && ", 1)[1].replace("python -m ", "")
+        p_cmd = p.split("; ", 1)[1].replace("py -m ", "")
+        assert b_cmd == p_cmd
