@@ -494,3 +494,22 @@ def test_a_bias_per_entry_wave_names_its_cohort(lang):
     assert [r[0] for r in rows] == [t["a_bias"].format(metric=f"{first}, {third}"),
                                     t["a_bias"].format(metric=second)]
     assert rows[1][1].startswith(f.pct(0.0)) and rows[0][1] != rows[1][1]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_method_says_the_comparison_is_drawn_only_where_it_is(lapset, lang):
+    """Lapset-SIB I's historical comparison levels are uncertain: the method notes say they are
+    drawn in each run; Utah's preschool deal has no uncertain comparison: no such line."""
+    from html import escape
+
+    from sibsim.money.evaluation_inputs import evaluation_inputs
+
+    said = escape(TEXTS[lang]["method_comparison"], quote=True)
+    assert said in lapset[4][lang]
+    utah = sibsim.load_scenario("utah-preschool")
+    assert not evaluation_inputs(utah.evaluations)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        other = sibsim.analyse(utah, draws=30, seed=1, progress=False)
+    text = council_report(other, utah, lang=lang)
+    assert 'id="method"' in text and said not in text

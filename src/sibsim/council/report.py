@@ -26,6 +26,7 @@ from sibsim.council.texts import (
     currency_words,
 )
 from sibsim.money.deal import Deal
+from sibsim.money.evaluation_inputs import evaluation_inputs
 
 __all__ = ["SECTIONS", "council_report", "write_council_report"]
 
@@ -284,8 +285,12 @@ def council_report(results, deal: Deal, lang: str = "fi", confidence: float = 0.
                           [list(r) for r in rows], set(), cls={2: "src"}) + "</section>")
     # ---------------------------------------------------------------- method
     start = int(deal.calendar_years()[0])
+    # an uncertain comparison (a historical level, a comparison group's bias) is drawn too
+    comparison = any(n.rsplit(".", 1)[-1].split("[", 1)[0] in ("bias", "historical_rate")
+                     for n in evaluation_inputs(deal.evaluations))
     parts.append(f'<section id="method"><h2>{e(t["method"])}</h2>'
-                 f"<p>{e(t['method_mc'].format(draws=f.num(facts.draws), seed=facts.seed))}</p>"
+                 f"<p>{e(t['method_mc'].format(draws=f.num(facts.draws), seed=facts.seed))}"
+                 + (f" {e(t['method_comparison'])}" if comparison else "") + "</p>"
                  f"<p>{e(t['method_uncertain'])}</p><p>{e(t['method_limits'])}</p>"
                  f"<p>{e(t['method_breakeven'])}</p>"
                  f"<p>{e(t['method_years'].format(start=start))}</p>"

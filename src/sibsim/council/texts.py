@@ -148,6 +148,9 @@ TEXTS: dict[str, dict[str, str]] = {
                      "ihmisten kohdalla. Kulun tuloksista lasketaan arvioinnin mittaama "
                      "vaikutus, sopimuksen mukaiset maksut, sijoittajien rahavirrat ja kunnan "
                      "säästöt.",
+        "method_comparison": "Myös arvioinnin vertailukohta on epävarma: se, kuinka paljon "
+                             "vertailutaso voi poiketa todellisesta, arvotaan jokaisessa kulussa "
+                             "(katso oletustaulukko).",
         "method_uncertain": "Todennäköisyydet kertovat, kuinka suuressa osassa kulkuja jokin "
                             "tapahtuu. Ne ovat yhtä luotettavia kuin oletukset: jos vaikutus "
                             "tai hinnat arvioidaan väärin, myös todennäköisyydet ovat vääriä. "
@@ -300,6 +303,9 @@ TEXTS: dict[str, dict[str, str]] = {
                      "enskilda personer. Av förloppet beräknas den effekt som utvärderingen "
                      "mäter, ersättningarna enligt avtalet, investerarnas penningflöden och "
                      "kommunens besparingar.",
+        "method_comparison": "Även utvärderingens jämförelse är osäker: hur mycket "
+                             "jämförelsenivån kan avvika från den verkliga lottas i varje "
+                             "förlopp (se tabellen över antaganden).",
         "method_uncertain": "Sannolikheterna anger i hur stor del av förloppen något händer. "
                             "De är lika tillförlitliga som antagandena: om effekten eller "
                             "priserna bedöms fel blir också sannolikheterna fel. Se tabellen "
@@ -450,6 +456,9 @@ TEXTS: dict[str, dict[str, str]] = {
                      "level of individual people. From each run follow the effect the "
                      "evaluation measures, the payments under the contract, the investors' "
                      "cash flows and the municipality's savings.",
+        "method_comparison": "The evaluation's yardstick is uncertain too: how far its "
+                             "comparison level may be from the true one is drawn in each run "
+                             "(see the table of assumptions).",
         "method_uncertain": "A probability is the share of runs in which something happens. "
                             "It is only as reliable as the assumptions: if the effect or the "
                             "prices are misjudged, so are the probabilities. See the table of "
