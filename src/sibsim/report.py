@@ -257,12 +257,17 @@ def warn_money(money: xr.Dataset, deal: Deal, stacklevel: int = 2) -> None:
     (:class:`UnfundedCostsWarning`) and results that fall due after the horizon
     (:class:`BeyondHorizonWarning`); ``stacklevel`` as :func:`warnings.warn`'s, from the
     caller of this function."""
-    unfunded = unfunded_text(money)
-    if unfunded is not None:
-        warnings.warn(UnfundedCostsWarning(unfunded), stacklevel=stacklevel + 1)
-    late = beyond_horizon_text(money, deal)
-    if late is not None:
-        warnings.warn(BeyondHorizonWarning(late), stacklevel=stacklevel + 1)
+    for kind, text in money_notices(money, deal):
+        warnings.warn(kind(text), stacklevel=stacklevel + 1)
+
+
+def money_notices(money: xr.Dataset, deal: Deal) -> list[tuple[type[UserWarning], str]]:
+    """What the money says of itself, as (warning class, sentence): unfunded costs
+    (:func:`unfunded_text`) and results due after the horizon (:func:`beyond_horizon_text`);
+    :func:`warn_money` warns them, :func:`describe` prints them."""
+    notes = [(UnfundedCostsWarning, unfunded_text(money)),
+             (BeyondHorizonWarning, beyond_horizon_text(money, deal))]
+    return [(kind, text) for kind, text in notes if text is not None]
 
 
 #: Share of the progress bar given to the break-even search (it takes most of a run's time).
@@ -687,12 +692,7 @@ def describe(res: SIBResults, deal: Deal) -> str:
     shortfall = float(summarise(mun[["npv_net_savings"]])["npv_net_savings"].sel(
         statistic="cvar05"))
     public = float(mun["npv_net_public_value"].mean())
-    unfunded = unfunded_text(m)
-    if unfunded is not None:
-        lines.append("  " + unfunded)
-    late = beyond_horizon_text(m, deal)
-    if late is not None:
-        lines.append("  " + late)
+    lines += ["  " + text for _, text in money_notices(m, deal)]
     lines += [
         "",
         "Commissioner" + (" (all payers together)" if mun.sizes.get("payer", 1) > 1 else ""),

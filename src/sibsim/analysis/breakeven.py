@@ -48,7 +48,12 @@ import xarray as xr
 
 from sibsim.analysis.blocks import DrawSum
 from sibsim.analysis.heap import kept_heap
-from sibsim.analysis.metrics import discount_factors, investor_loss, present_value
+from sibsim.analysis.metrics import (
+    MONEY_ROUNDING,
+    discount_factors,
+    investor_loss,
+    present_value,
+)
 from sibsim.analysis.threads import in_order, numba_threads
 from sibsim.dataset.build import simulate, with_correlated_inputs
 from sibsim.dataset.schema import in_schema_order
@@ -415,7 +420,7 @@ def _npv(rate: float, flows: np.ndarray, checked: bool = False) -> np.ndarray:
 
 #: An NPV within this share of the party's money (at least 1 currency unit's share) of zero is
 #: zero: rounding, as in :func:`sibsim.analysis.metrics.breakeven_period`.
-_ROUNDING = 1e-9
+_ROUNDING = MONEY_ROUNDING
 
 
 def _commissioner_scale(net: np.ndarray, paid: np.ndarray) -> np.ndarray:

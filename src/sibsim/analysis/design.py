@@ -195,6 +195,10 @@ _CONSTRAINT_METRIC = {
     "yearly_budget_max": "yearly_budget",
 }
 
+#: Constraint -> how close to its bound a metric may be and still meet it (rounding; in the
+#: metric's units): an IRR within rounding of its minimum is that IRR (IRR_ROUNDING).
+_CONSTRAINT_ROUNDING = {"investor_expected_irr_min": IRR_ROUNDING}
+
 #: The two investor-return measures the frontier may use.
 RETURN_MEASURES = {"expected_flows": "investor_irr_of_expected_flows",
                    "mean_of_draws": "investor_mean_irr"}
@@ -883,9 +887,9 @@ def design(deal: Deal, grid: Mapping[str, Any],
     feasible = np.ones(len(variants), dtype=bool)
     for name, bound in cons.active().items():
         metric = data[cons.metric(name)].values
-        with np.errstate(invalid="ignore"):  # an IRR within rounding of its minimum meets it
-            ok = (metric >= bound - IRR_ROUNDING if name.endswith("_min")
-                  else metric <= bound)
+        tol = _CONSTRAINT_ROUNDING.get(name, 0.0)  # within rounding of its bound meets it
+        with np.errstate(invalid="ignore"):
+            ok = metric >= bound - tol if name.endswith("_min") else metric <= bound + tol
         ok &= np.isfinite(metric)
         data[f"feasible_{name}"] = xr.Variable(("variant",), ok, attrs={
             "description": f"{cons.metric(name)} {'>=' if name.endswith('_min') else '<='} "

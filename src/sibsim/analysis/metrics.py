@@ -25,9 +25,9 @@ from sibsim.money.irr import irr, npv
 from sibsim.money.kernels.chain import discounted_sums
 from sibsim.money.municipality import per_period_rate
 
-__all__ = ["INVESTOR_METRICS", "IRR_ROUNDING", "breakeven_period", "discount_factors",
-           "investor_draw_metrics", "investor_loss", "investor_metrics", "municipality_metrics",
-           "present_value"]
+__all__ = ["INVESTOR_METRICS", "IRR_ROUNDING", "MONEY_ROUNDING", "breakeven_period",
+           "discount_factors", "investor_draw_metrics", "investor_loss", "investor_metrics",
+           "municipality_metrics", "present_value"]
 
 
 def discount_factors(annual_rate: float, periods_per_year: int, n_periods: int) -> np.ndarray:
@@ -69,7 +69,7 @@ def breakeven_period(flows: np.ndarray) -> np.ndarray:
     [2.0, nan]
     """
     cum = np.cumsum(flows, axis=-1)
-    tol = 1e-9 * np.maximum(np.abs(flows).sum(-1, keepdims=True), 1.0)
+    tol = MONEY_ROUNDING * np.maximum(np.abs(flows).sum(-1, keepdims=True), 1.0)
     neg = cum < -tol
     P = flows.shape[-1]
     last_neg = np.where(neg.any(-1), P - 1 - np.argmax(neg[..., ::-1], axis=-1), -1)
@@ -89,6 +89,11 @@ def _investor_flows(money: xr.Dataset) -> dict[str, tuple[np.ndarray, np.ndarray
     out["all"] = tuple(np.sum([v[i] for v in out.values()], axis=0) for i in range(3))
     return out
 
+
+#: An amount within this share of the money it comes from (at least 1 currency unit's share)
+#: of zero is zero: rounding (cumulative flows in :func:`breakeven_period`, the break-even
+#: search's NPVs).
+MONEY_ROUNDING = 1e-9
 
 #: An IRR within this of a bound (both rates per year) reaches it: an investor paid exactly a
 #: claim that grows at the bound's rate has that IRR, which the root search gives to within a

@@ -16,7 +16,7 @@ import numpy as np
 from sibsim.council.formats import Formatter
 from sibsim.council.texts import TEXTS
 from sibsim.money.deal import Deal
-from sibsim.money.evaluation_inputs import evaluation_inputs
+from sibsim.money.evaluation_inputs import COMPARISON_FIELDS, evaluation_inputs, input_field
 from sibsim.spec.correlation import quantile
 
 __all__ = ["assumption_rows", "file_sources"]
@@ -198,8 +198,8 @@ def assumption_rows(deal: Deal, lang: str, source: str | Path | None = None,
     # comparison group's bias, one row per distinct value naming the metrics that share it
     levels: dict[tuple[str, str], list[str]] = {}
     for name, dist in evaluation_inputs(deal.evaluations).items():
-        field = name.rsplit(".", 1)[-1].split("[", 1)[0]
-        if field not in ("bias", "historical_rate"):
+        field = input_field(name)
+        if field not in COMPARISON_FIELDS:
             continue
         m = float(dist.mean)
         lo, hi = (float(x) for x in quantile(dist, np.array([0.05, 0.95])))

@@ -26,7 +26,7 @@ from sibsim.council.texts import (
     currency_words,
 )
 from sibsim.money.deal import Deal
-from sibsim.money.evaluation_inputs import evaluation_inputs
+from sibsim.money.evaluation_inputs import COMPARISON_FIELDS, evaluation_inputs, input_field
 
 __all__ = ["SECTIONS", "council_report", "write_council_report"]
 
@@ -286,7 +286,7 @@ def council_report(results, deal: Deal, lang: str = "fi", confidence: float = 0.
     # ---------------------------------------------------------------- method
     start = int(deal.calendar_years()[0])
     # an uncertain comparison (a historical level, a comparison group's bias) is drawn too
-    comparison = any(n.rsplit(".", 1)[-1].split("[", 1)[0] in ("bias", "historical_rate")
+    comparison = any(input_field(n) in COMPARISON_FIELDS
                      for n in evaluation_inputs(deal.evaluations))
     parts.append(f'<section id="method"><h2>{e(t["method"])}</h2>'
                  f"<p>{e(t['method_mc'].format(draws=f.num(facts.draws), seed=facts.seed))}"

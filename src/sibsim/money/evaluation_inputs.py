@@ -32,7 +32,12 @@ from typing import Any
 from sibsim.spec import _validate as v
 from sibsim.spec.distributions import Distribution, Fixed
 
-__all__ = ["evaluation_inputs", "input_units", "with_evaluation_values"]
+__all__ = ["COMPARISON_FIELDS", "evaluation_inputs", "input_field", "input_units",
+           "with_evaluation_values"]
+
+#: The design fields that say what an evaluation compares with: a comparison group's bias
+#: and a historical level (the council report names them among the assumptions).
+COMPARISON_FIELDS = ("bias", "historical_rate")
 
 
 def evaluation_inputs(evaluations: Sequence[Any]) -> dict[str, Distribution]:
@@ -46,6 +51,16 @@ def evaluation_inputs(evaluations: Sequence[Any]) -> dict[str, Distribution]:
     return out
 
 
+def input_field(name: str) -> str:
+    """The design or money field an input's name names, without its wave index.
+
+    >>> input_field("evaluation.m.designs[1].historical_rate[0]"), input_field(
+    ...     "evaluation.m.money.per_unit")
+    ('historical_rate', 'per_unit')
+    """
+    return name.rsplit(".", 1)[-1].split("[", 1)[0]
+
+
 def input_units(name: str, currency: str) -> str:
     """The units of an evaluation's input, from its name (``currency``: the deal's).
 
@@ -54,7 +69,7 @@ def input_units(name: str, currency: str) -> str:
     >>> input_units("evaluation.m.money.per_unit", "EUR")
     'EUR per outcome unit'
     """
-    field = name.rsplit(".", 1)[-1].split("[", 1)[0]
+    field = input_field(name)
     if name.endswith(".money.per_unit"):
         return f"{currency} per outcome unit"
     return {"bias": "fraction", "historical_rate": "outcome units per participant",
