@@ -250,29 +250,45 @@ class _Pipeline:
             "investors_target_irr": per_period_rate(deal.investors.target_irr, ppy),
         }
 
-    def _expected(self, effect: np.ndarray) -> dict[str, np.ndarray]:
+    def _expected(self, effect: np.ndarray, into: Mapping[str, np.ndarray] | None = None
+                  ) -> dict[str, np.ndarray]:
         """Expected treated-arm outcomes (events, and occupancy if any) at a per-draw effect of
         the searched process: exactly what ``simulate(..., engine="expected",
         overrides={parameter: effect})`` gives for the treatment arm (``parameter``:
-        ``"effect.value"``, or ``"<process>.effect.value"`` for a further process)."""
+        ``"effect.value"``, or ``"<process>.effect.value"`` for a further process).
+
+        ``into`` (key -> array (D, 1, ...), the keys of :meth:`_keys`): write each chunk of
+        draws times its noise ratio (``self.ratio``) there as soon as it is traced, while it
+        is in the cache, and return ``into``: the same numbers as multiplying the whole
+        returned arrays afterwards (:meth:`_at_effect`), elementwise."""
         if not self.fast:
-            return self._expected_general(effect)
+            exp = self._expected_general(effect)
+            if into is None:
+                return exp
+            for k, arr in exp.items():
+                np.multiply(arr, self.ratio[k], out=into[k])
+            return dict(into)
         over = check_overrides(self.scenario, {"effect.value": effect}, self.D)
         model = self._models[0][0]
         keys = self._keys()
-        out = {k: np.empty((self.D, 1, *self.ds[k].shape[2:])) for k in keys}
+        # the whole arrays, or (into) one chunk's, reused by every chunk
+        rows = self.D if into is None else min(self._chunk, self.D)
+        out = {k: np.empty((rows, 1, *self.ds[k].shape[2:])) for k in keys}
         for start in range(0, self.D, self._chunk):
             stop = min(self.D, start + self._chunk)
+            n = stop - start
+            part = ({k: x[start:stop] for k, x in out.items()} if into is None
+                    else {k: x[:n] for k, x in out.items()})
             free = self._free.get(start)
             if free is None:
-                free = model.effect_free_tables(self._chunk_params(start, stop), stop - start)
+                free = model.effect_free_tables(self._chunk_params(start, stop), n)
             at = {k: x[start:stop] for k, x in over.items()}
-            tb = model.tables_at_effect(free, at, stop - start)
-            serial = (stop - start) * self._cells_per_draw <= _SERIAL_TRACE_CELLS
-            evj = (np.zeros((stop - start, *out["engaged_events"].shape[1:]))
-                   if "engaged_events" in out else None)
+            tb = model.tables_at_effect(free, at, n)
+            serial = n * self._cells_per_draw <= _SERIAL_TRACE_CELLS
+            evj = (np.zeros((n, *part["engaged_events"].shape[1:]))
+                   if "engaged_events" in part else None)
             if not self._treated.states:  # no states: the events traced in place
-                ev = out["events"][start:stop]
+                ev = part["events"]
                 ev[...] = 0.0  # the kernels write into zeroed outputs
                 scratch = (None, ev, np.empty(ev.shape), None)  # engaged people: not read
                 with numba_threads(1 if serial else None):
@@ -282,14 +298,17 @@ class _Pipeline:
                 with numba_threads(1 if serial else None):
                     occ, ev, _, eocc = model.expected(self._treated, tb, self._frailty_var,
                                                       engaged_events=evj)
-                out["events"][start:stop] = ev
+                part["events"][...] = ev
             if evj is not None:
-                out["engaged_events"][start:stop] = evj
-            if "occupancy" in out:
-                out["occupancy"][start:stop] = occ
-            if "engaged_occupancy" in out:
-                out["engaged_occupancy"][start:stop] = eocc
-        return out
+                part["engaged_events"][...] = evj
+            if "occupancy" in part:
+                part["occupancy"][...] = occ
+            if "engaged_occupancy" in part:
+                part["engaged_occupancy"][...] = eocc
+            if into is not None:  # times the noise ratio, while the chunk is in the cache
+                for k, x in part.items():
+                    np.multiply(x, self.ratio[k][start:stop], out=into[k][start:stop])
+        return out if into is None else dict(into)
 
     def _keys(self) -> list[str]:
         """The treated arm's variables that follow the effect: events, occupancy (kinds with
@@ -312,27 +331,33 @@ class _Pipeline:
                      engaged_events="engaged_events" in self.ds)
         return {k: e[k].values[:, :1] for k in self._keys()}  # treatment arm only
 
-    def _at_effect(self, exp: dict[str, np.ndarray]) -> xr.Dataset:
-        """The outcome dataset with the treated arm's events (and occupancy) replaced by
-        ``exp`` times the noise ratio. One shallow copy of ``self.ds`` (left untouched) is
-        made once, whose replaced variables own a copy of their array; each effect overwrites
-        only the treated arm of it: no merge or alignment, and no copy of the comparison arm,
-        per effect. What the money chain returns never views these arrays. Each thread that
-        evaluates effects (:func:`sibsim.analysis.threads.in_order`) has its own copy."""
+    def _work(self) -> xr.Dataset:
+        """This thread's outcome dataset to evaluate effects on: one shallow copy of
+        ``self.ds`` (left untouched), made once per thread that evaluates effects
+        (:func:`sibsim.analysis.threads.in_order`), whose variables of :meth:`_keys` own a
+        copy of their array (the comparison arm as simulated); each effect overwrites only
+        their treated arm. No merge or alignment, and no copy of the comparison arm, per
+        effect. What the money chain returns never views these arrays."""
         work = getattr(self._local, "work", None)
         if work is None:
             work = self.ds.copy(deep=False)  # new Variable objects sharing the arrays
-            for k in exp:
+            for k in self._keys():
                 var = work.variables[k]
-                var.data = np.array(var.values)  # the comparison arm as simulated
+                var.data = np.array(var.values)
             self._local.work = work
+        return work
+
+    def _at_effect(self, exp: dict[str, np.ndarray]) -> xr.Dataset:
+        """This thread's dataset (:meth:`_work`) with the treated arm's events (and occupancy)
+        replaced by ``exp`` times the noise ratio."""
+        work = self._work()
         for k, arr in exp.items():
             np.multiply(arr, self.ratio[k], out=work.variables[k].values[:, :1])
         return work
 
     def __call__(self, effect: np.ndarray) -> dict[str, np.ndarray]:
-        exp = self._expected(effect)
-        ds = self._at_effect(exp)
+        ds = self._work()  # the treated arm at this effect, chunk by chunk (_expected)
+        self._expected(effect, into={k: ds.variables[k].values[:, :1] for k in self._keys()})
         if self.fast:  # the arrays alone, with the parts that do not depend on the effect
             fixed = self._fixed
             if self._served_follow:  # what _served gives at this effect (as money_flows)
