@@ -66,17 +66,21 @@ from sibsim.money._arrays import sum_axis1
 from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal, breakeven_process
 from sibsim.money.irr import _npv_kernel_serial
-from sibsim.money.kernels.chain import PAIRWISE_BLOCK, breakeven_totals
+from sibsim.money.kernels.chain import PAIRWISE_BLOCK, breakeven_tail, breakeven_totals
 from sibsim.money.municipality import per_period_rate
 from sibsim.money.sib import (
+    EffectFree,
+    _position,
     _served,
     _state_process,
+    _treated_total,
     check_same_draws,
     counterfactual,
     effect_free,
     money_arrays,
     money_flows,
 )
+from sibsim.money.uncertain import amount_value, resolve_money
 from sibsim.spec import _validate as v
 from sibsim.spec.effect import Effect
 
@@ -245,6 +249,7 @@ class _Pipeline:
         self._served_follow = bool(
             self.fast and "engaged_occupancy" in self._keys() and costs is not None
             and (costs.per_state or costs.basis == "in_service"))
+        self._tail = _Tail.plan(deal, ds, self.cf, self._fixed) if self.fast else None
         self.rates = {
             "investors": per_period_rate(deal.investors.discount_rate, ppy),
             "investors_target_irr": per_period_rate(deal.investors.target_irr, ppy),
@@ -369,13 +374,19 @@ class _Pipeline:
             investors = investor_tranches(coords)  # not grants or deferred fees
             pick = [parties.index(t) for t in investors]
             rows = [list(coords["tranche"]).index(t) for t in investors]
-            net = data["net_savings"]
             disc = discount_factors(float(self.deal.municipality.discount_rate),
-                                    int(ds.attrs["periods_per_year"]), net.shape[-1])
+                                    int(ds.attrs["periods_per_year"]), ds.sizes["period"])
             paid = data["outcome_payments"]
-            totals = _totals(data, pick, rows, net, disc, paid)
+            # the net savings made in one pass with the totals (breakeven_tail), where the
+            # payers' savings allow it; else read from the money arrays
+            totals = (None if self._tail is None
+                      else self._tail.totals(ds, data, parties, pick, rows, disc, paid))
+            if totals is None:
+                net = data["net_savings"]
+                totals = _totals(data, pick, rows, net, disc, paid)
             if totals is not None:  # one pass over the draws (breakeven_totals)
                 return self._outputs(*totals)
+            net = data["net_savings"]
             flows = sum_axis1(data["flow"], pick)  # data["flow"][:, pick].sum(1), no copy
             invested = data["drawdown"][:, rows].sum((1, 2))
             received = data["investor_received"][:, rows].sum((1, 2))
@@ -411,6 +422,89 @@ class _Pipeline:
             "investor_loss": investor_loss(invested, received).astype(float),
             "commissioner_net_loss": (net_total < 0).astype(float),
         }
+
+
+class _Tail:
+    """The commissioner's net savings of each effect made with the search's totals in one
+    pass (:func:`~sibsim.money.kernels.chain.breakeven_tail`), for deals whose payers' cashable
+    savings are a saving per avoided event alone (one outcome process; no savings per
+    person-period, by process, on some strata only, of a money evaluation's effect, or in some
+    years only; own costs that are numbers): what does not depend on the effect, made once.
+
+    ``rate`` (Y, D): each payer's saving per avoided event, per draw (currency), as the money
+    chain resolves it (:func:`~sibsim.money.uncertain.resolve_money`, on the search's money
+    samples); ``other`` (P,): the payers' own costs summed; ``cf_sums``: the counterfactual's
+    treated events summed over the cohorts started, by the pattern of cohorts started (one
+    pattern unless the service stops in some draws)."""
+
+    def __init__(self, rate: np.ndarray, other: np.ndarray, cf: xr.Dataset,
+                 entry: np.ndarray) -> None:
+        self.rate, self.other, self.cf, self.entry = rate, other, cf, entry
+        self._cf_sums: dict[bytes, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def plan(cls, deal: Deal, ds: xr.Dataset, cf: xr.Dataset, fixed: EffectFree
+             ) -> _Tail | None:
+        """The plan for ``deal`` on the draws of ``ds``, or None where the payers' savings
+        need the money chain's general steps."""
+        events = ds["events"]
+        if (deal.scenario.other_processes or deal.payer_presence() is not None
+                or list(events.dims) != ["draw", "arm", "wave", "stratum", "period"]
+                or events.dtype != np.float64 or cf["events"].dims != events.dims):
+            return None
+        D, P = ds.sizes["draw"], ds.sizes["period"]
+        resolved, _ = resolve_money(deal, int(ds.attrs["seed"]),
+                                    np.asarray(ds["draw"].values), fixed.money_samples)
+        payers = resolved.effective_payers
+        rate = np.zeros((len(payers), D))
+        other = []
+        for y, payer in enumerate(payers):
+            terms = payer.savings_terms
+            if (payer.savings_strata is not None or payer.saving_of_money_effect
+                    or payer.saving_per_person_period or terms.saving_per_person_period
+                    or terms.processes_valued()
+                    or isinstance(terms.saving_per_event, Mapping)):
+                return None
+            x = amount_value(terms.saving_per_event)
+            if np.ndim(x) and np.shape(x) not in ((D, 1), (D,)):
+                return None
+            rate[y] = np.reshape(x, -1) if np.ndim(x) else x  # as payers._valued_in_one_pass
+            own = terms.other_costs(P)
+            if own.ndim != 1:  # uncertain own costs, per draw
+                return None
+            other.append(own)
+        return cls(rate, np.ascontiguousarray(np.stack(other).sum(axis=0)), cf,
+                   np.asarray(ds["entry_period"].values))
+
+    def totals(self, ds: xr.Dataset, data: Mapping[str, np.ndarray], parties: list[str],
+               pick: list[int], rows: list[int], disc: np.ndarray, paid: np.ndarray
+               ) -> tuple[np.ndarray, ...] | None:
+        """What :func:`_totals` gives, with the net savings made here from the treated
+        events of ``ds``; None where the kernel does not apply (as :func:`_totals`)."""
+        flow, drawdown = data["flow"], data["drawdown"]
+        D, P = paid.shape
+        if not (len(rows) == 1 and pick == [1 + rows[0]] and P <= PAIRWISE_BLOCK
+                and "commissioner" in parties
+                and all(a.dtype == np.float64 and a.flags.c_contiguous
+                        for a in (flow, drawdown, paid))):
+            return None
+        # the cohorts started before the service stopped (Lifecycle.started)
+        started = self.entry[None, :] < np.asarray(data["stop_period"])[:, None]
+        mask = not started.all()
+        key = started.tobytes() if mask else b""
+        cf_sum = self._cf_sums.get(key)
+        if cf_sum is None:  # as money_arrays' counterfactual total
+            cf_sum = np.ascontiguousarray(_treated_total(self.cf, "events", started))
+            with self._lock:
+                self._cf_sums[key] = cf_sum
+        x = ds["events"].values[:, _position(ds, "arm", "treatment")]
+        out = (np.empty((D, P)), np.empty(D), np.empty(D), np.empty(D), np.empty(D), np.empty(D))
+        breakeven_tail(x, started, mask, cf_sum, self.rate, parties.index("commissioner"),
+                       self.other, flow, np.array(pick, dtype=np.int64), drawdown, rows[0],
+                       np.ascontiguousarray(disc, dtype=np.float64), paid, np.empty((D, P)),
+                       *out)
+        return out
 
 
 def _totals(data: Mapping[str, np.ndarray], pick: list[int], rows: list[int], net: np.ndarray,

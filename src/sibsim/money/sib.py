@@ -15,6 +15,7 @@ is known plus the contract's lag; savings in the period the outcome is avoided.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any, NamedTuple
@@ -478,25 +479,37 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
 
     pnames = scenario.process_names
     several = "process" in ds.dims
-    avoided_by = {}
-    for name in pnames:
-        pick = {"process": name} if several else {}
-        avoided_by[name] = (cf_total("events", lambda n=name: fixed.cf_events[n], **pick)
-                            - ds_total("events", **pick))
-    avoided = avoided_by[pnames[0]]
-    avoided_pp = {}
-    for state, key in valued_states(payers, explicit=bool(terms.payers)).items():
+    pp_states = valued_states(payers, explicit=bool(terms.payers))
+    for state, key in pp_states.items():
         if "state" not in ds.dims or state not in ds["state"].values:
             raise v.fail(key, state, "states of the scenario's outcome")
-        pick = _state_pick(scenario, state, several)
-        avoided_pp[state] = (
-            cf_total("occupancy", lambda s=state: fixed.cf_occupancy[s], state=state, **pick)
-            - ds_total("occupancy", state=state, **pick))
+
+    # the savings side (events avoided, each payer's savings, the commissioner's net savings)
+    # is computed when first read (MoneyArrays), once: a caller that reads its own totals (the
+    # break-even search's breakeven_tail) does not pay for it. It reads ``ds`` then: the
+    # break-even search, which overwrites its dataset's treated arm at each effect, reads the
+    # arrays of one effect before the next.
+    @functools.cache
+    def avoided_now() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        avoided_by = {}
+        for name in pnames:
+            pick = {"process": name} if several else {}
+            avoided_by[name] = (cf_total("events", lambda n=name: fixed.cf_events[n], **pick)
+                                - ds_total("events", **pick))
+        avoided_pp = {}
+        for state in pp_states:
+            pick = _state_pick(scenario, state, several)
+            avoided_pp[state] = (
+                cf_total("occupancy", lambda s=state: fixed.cf_occupancy[s], state=state,
+                         **pick)
+                - ds_total("occupancy", state=state, **pick))
+        return avoided_by, avoided_pp
 
     def savings() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        avoided_by, avoided_pp = avoided_now()
         by_process = several or any(p.savings_terms.processes_valued() for p in payers)
-        cash_y, wider_y, other_y = payer_savings(payers, avoided_by if by_process else avoided,
-                                                 avoided_pp, P)
+        cash_y, wider_y, other_y = payer_savings(
+            payers, avoided_by if by_process else avoided_by[pnames[0]], avoided_pp, P)
         # savings on some strata only, payers present in some years only (money/payer_scope.py)
         cash_y, wider_y = scoped_savings(
             payers, ds, cf, started,
@@ -517,15 +530,25 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
                    unresolved.start_period, pattern)
     if any(p.saving_of_money_effect for p in payers):  # its money follows the evaluations
         savings_key = (*savings_key, unresolved.evaluations)
-    cash_y, wider_y, other_y = _kept(memo, ("savings", *savings_key), savings)
-    per_draw_costs = other_y.ndim == 3  # some payer's own costs are uncertain: (D, Y, P)
-    cash, other = _kept(  # all payers together, kept beside the savings they add up
-        memo, ("savings_sums", *savings_key),
-        lambda: (sum_axis1(cash_y),
-                 sum_axis1(other_y) if per_draw_costs else other_y.sum(axis=0)), tied=cash_y)
-    net = cash + flows.party("commissioner") - (other if per_draw_costs else other[None, :])
+
+    @functools.cache
+    def saved() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+        """(cash_y, wider_y, other_y, cash, other, per_draw_costs)"""
+        cash_y, wider_y, other_y = _kept(memo, ("savings", *savings_key), savings)
+        per_draw_costs = other_y.ndim == 3  # some payer's own costs are uncertain: (D, Y, P)
+        cash, other = _kept(  # all payers together, kept beside the savings they add up
+            memo, ("savings_sums", *savings_key),
+            lambda: (sum_axis1(cash_y),
+                     sum_axis1(other_y) if per_draw_costs else other_y.sum(axis=0)),
+            tied=cash_y)
+        return cash_y, wider_y, other_y, cash, other, per_draw_costs
+
+    def net_now() -> np.ndarray:
+        _, _, _, cash, other, per_draw_costs = saved()
+        return cash + flows.party("commissioner") - (other if per_draw_costs else other[None, :])
 
     def net_by_payer() -> np.ndarray:
+        cash_y, _, other_y, _, _, per_draw_costs = saved()
         return cash_y + split.flows(flows.party("commissioner")) - (
             other_y if per_draw_costs else other_y[None])
     true_eff = _kept(same_draws, ("true_effect",), lambda: _true_effect(ds))
@@ -545,17 +568,17 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         "measured_effect": table.measured_effect,
         "trigger_units": table.units,
         "gate_passed": table.gate.astype(np.int8),
-        "avoided_events": avoided,
-        "cashable_savings": cash,
-        "wider_value": _Later(lambda: wider_y.sum(axis=1)),
-        "commissioner_other_costs": other,
-        "net_savings": net,
+        "avoided_events": _Later(lambda: avoided_now()[0][pnames[0]]),
+        "cashable_savings": _Later(lambda: saved()[3]),
+        "wider_value": _Later(lambda: saved()[1].sum(axis=1)),
+        "commissioner_other_costs": _Later(lambda: saved()[4]),
+        "net_savings": _Later(net_now),
         "true_effect": true_eff,
         "payments_by_payer": split.paid,
         "unpaid_by_payer": _Later(lambda: split.unpaid),
-        "cashable_savings_by_payer": cash_y,
-        "wider_value_by_payer": wider_y,
-        "other_costs_by_payer": other_y,
+        "cashable_savings_by_payer": _Later(lambda: saved()[0]),
+        "wider_value_by_payer": _Later(lambda: saved()[1]),
+        "other_costs_by_payer": _Later(lambda: saved()[2]),
         "net_savings_by_payer": _Later(net_by_payer),
         "stop_period": life.stop,
         "settlement_period": flows.settlement,
@@ -563,7 +586,7 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     })
     if several:
         data["avoided_events_by_process"] = _Later(
-            lambda: np.stack([avoided_by[n] for n in pnames], axis=1))
+            lambda: np.stack([avoided_now()[0][n] for n in pnames], axis=1))
     if money_values:
         data["money_parameter_value"] = np.stack(list(money_values.values()), axis=1)
     eval_inputs = evaluation_inputs(unresolved.evaluations)

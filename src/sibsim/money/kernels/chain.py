@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = ["PAIRWISE_BLOCK", "LedgerArrays", "PriceTerms", "TriggerTerms", "apply_payer_caps",
-           "book_due", "book_trigger", "breakeven_totals", "discounted_sums",
+           "book_due", "book_trigger", "breakeven_tail", "breakeven_totals", "discounted_sums",
            "masked_period_sums", "measure_trigger", "payer_flows",
            "pick_measured", "split_capped", "strata_window_sums", "sum_strata",
            "sum_waves_strata"]
@@ -456,6 +456,50 @@ def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatA
         for p in range(n_periods):
             size += abs(x[p]) + abs(paid[d, p])
         commissioner_scale[d] = size
+
+
+@numba.njit(cache=True, nogil=True)
+def breakeven_tail(x: FloatArray, started: NDArray[np.bool_], mask: bool, cf_sum: FloatArray,
+                   rate: FloatArray, commissioner: int, other: FloatArray, flow: FloatArray,
+                   pick: NDArray[np.int64], drawdown: FloatArray, row: int, disc: FloatArray,
+                   paid: FloatArray, net: FloatArray, investor_flows: FloatArray,
+                   invested: FloatArray, received: FloatArray, commissioner_pv: FloatArray,
+                   net_total: FloatArray, commissioner_scale: FloatArray) -> None:
+    """:func:`breakeven_totals` of the commissioner's net savings made here from the treated
+    events at one effect: the steps of :func:`~sibsim.money.sib.money_arrays` for payers whose
+    cashable savings are a saving per avoided event alone, in one pass over the draws,
+    without the (D, P) and (D, Y, P) arrays in between.
+
+    ``x`` (D, W, S, P): the treated arm's events; ``started`` (D, W) and ``mask``: the
+    cohorts started (as :func:`sum_waves_strata`); ``cf_sum`` (D, P): the counterfactual's
+    treated events summed the same way; ``rate`` (Y, D): each payer's saving per avoided
+    event (currency); ``commissioner``: the commissioner's party in ``flow``; ``other`` (P,):
+    the payers' own costs summed. Writes ``net`` (D, P), per draw and period as the numpy
+    steps do:
+
+    * events avoided ``a = cf_sum - sum_waves_strata(x)`` (the same additions);
+    * cashable savings ``0.0 + a * rate[0] + a * rate[1] + ...`` (``valued_amounts``
+      payer by payer, then ``sum_axis1`` over payers);
+    * net savings ``(cash + flow[:, commissioner]) - other``;
+
+    then :func:`breakeven_totals` of ``net`` (its other arguments and outputs). The same
+    numbers bit for bit (tests/test_breakeven_tail.py).
+    """
+    sum_waves_strata(x, started if mask else np.ones((1, 1), np.bool_), mask, net)
+    n_draws, n_periods = net.shape
+    n_payers = rate.shape[0]
+    for d in range(n_draws):
+        for p in range(n_periods):
+            avoided = cf_sum[d, p] - net[d, p]
+            cash = 0.0
+            for y in range(n_payers):
+                cash += avoided * rate[y, d]
+            net[d, p] = cash
+    for d in range(n_draws):  # apart: in the loop above, twice the time
+        for p in range(n_periods):
+            net[d, p] = (net[d, p] + flow[d, commissioner, p]) - other[p]
+    breakeven_totals(flow, pick, drawdown, row, net, disc, paid, investor_flows, invested,
+                     received, commissioner_pv, net_total, commissioner_scale)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
