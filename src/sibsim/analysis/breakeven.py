@@ -342,7 +342,8 @@ class _Pipeline:
         (:func:`sibsim.analysis.threads.in_order`), whose variables of :meth:`_keys` own a
         copy of their array (the comparison arm as simulated); each effect overwrites only
         their treated arm. No merge or alignment, and no copy of the comparison arm, per
-        effect. What the money chain returns never views these arrays."""
+        effect. The money arrays of one effect are read before the next overwrites it (their
+        savings side is computed from it when first read: MoneyArrays), and none is kept."""
         work = getattr(self._local, "work", None)
         if work is None:
             work = self.ds.copy(deep=False)  # new Variable objects sharing the arrays

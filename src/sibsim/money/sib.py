@@ -805,7 +805,9 @@ class MoneyArrays(MutableMapping[str, np.ndarray]):
     """The arrays of :func:`money_arrays`, by name: a mapping whose rarely read arrays (per
     payer net savings and unpaid amounts, wider value, ...) are computed on first access, so
     a caller that reads a few (the break-even search, the design grid) does not pay for the
-    others. Every array is the same, bit for bit, whenever it is read.
+    others. Every array is the same, bit for bit, whenever it is read, as long as the outcome
+    arrays given to :func:`money_arrays` are not changed before: the savings side (events
+    avoided, savings, net savings) is computed from them when first read.
 
     Examples
     --------
