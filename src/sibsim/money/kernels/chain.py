@@ -432,29 +432,29 @@ def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatA
     and one investor tranche (numpy sums several tranches' periods in another order).
     """
     n_draws, n_periods = net.shape
-    ones = np.ones(n_periods)
-    party = pick[0]
+    own = flow[:, pick[0]]  # (D, P) views made once: none made per draw (numba counts
+    drawn = drawdown[:, row]  # the references of each view it makes, twice the time)
     one = pick.shape[0] == 1  # the investors' one party: read once, without the loop over
     for d in range(n_draws):  # parties (several times faster)
-        own = flow[d, party]
-        drawn = drawdown[d, row]
         if one:
             for p in range(n_periods):
-                investor_flows[d, p] = 0.0 + own[p]  # what the sum over one party gives
+                investor_flows[d, p] = 0.0 + own[d, p]  # what the sum over one party gives
         else:
             for p in range(n_periods):
                 acc = 0.0
                 for k in range(pick.shape[0]):
                     acc += flow[d, pick[k], p]
                 investor_flows[d, p] = acc
-        x = net[d]
-        invested[d] = _masked_sum(drawn, ones)
-        received[d] = _sum_of_sums(own, drawn)
-        net_total[d] = _masked_sum(x, ones)
-        commissioner_pv[d] = _discounted_sum(x, disc)
+        invested[d] = _row_sum(drawn, d)
+        received[d] = _row_sum_of_sums(own, drawn, d)
+        net_total[d] = _row_sum(net, d)
+        acc = net[d, 0] * disc[0]  # _discounted_sum of the row
+        for t in range(1, n_periods):
+            acc = acc + net[d, t] * disc[t]
+        commissioner_pv[d] = acc
         size = 0.0
         for p in range(n_periods):
-            size += abs(x[p]) + abs(paid[d, p])
+            size += abs(net[d, p]) + abs(paid[d, p])
         commissioner_scale[d] = size
 
 
@@ -502,37 +502,61 @@ def breakeven_tail(x: FloatArray, started: NDArray[np.bool_], mask: bool, cf_sum
                      received, commissioner_pv, net_total, commissioner_scale)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _sum_of_sums(u: FloatArray, w: FloatArray) -> float:
-    """``(u + w).sum()`` of two rows (P,) in numpy's pairwise order: :func:`_masked_sum` of
-    ``u + w`` with weights 1.0 (``x * 1.0`` is ``x``), without the row in between."""
-    n = u.shape[0]
+@numba.njit(cache=True, nogil=True)
+def _row_sum(u: FloatArray, d: int) -> float:
+    """``u[d].sum()`` of a (D, P) array in numpy's pairwise order: :func:`_masked_sum` of the
+    row with weights 1.0 (``x * 1.0`` is ``x``), read by index (no row view made)."""
+    n = u.shape[1]
     end = n - n % 8
     if n < 8:
         res = -0.0
         for i in range(n):
-            res += u[i] + w[i]
+            res += u[d, i]
     else:
-        r0 = u[0] + w[0]
-        r1 = u[1] + w[1]
-        r2 = u[2] + w[2]
-        r3 = u[3] + w[3]
-        r4 = u[4] + w[4]
-        r5 = u[5] + w[5]
-        r6 = u[6] + w[6]
-        r7 = u[7] + w[7]
+        r0, r1, r2, r3 = u[d, 0], u[d, 1], u[d, 2], u[d, 3]
+        r4, r5, r6, r7 = u[d, 4], u[d, 5], u[d, 6], u[d, 7]
         for i in range(8, end, 8):
-            r0 += u[i] + w[i]
-            r1 += u[i + 1] + w[i + 1]
-            r2 += u[i + 2] + w[i + 2]
-            r3 += u[i + 3] + w[i + 3]
-            r4 += u[i + 4] + w[i + 4]
-            r5 += u[i + 5] + w[i + 5]
-            r6 += u[i + 6] + w[i + 6]
-            r7 += u[i + 7] + w[i + 7]
+            r0 += u[d, i]
+            r1 += u[d, i + 1]
+            r2 += u[d, i + 2]
+            r3 += u[d, i + 3]
+            r4 += u[d, i + 4]
+            r5 += u[d, i + 5]
+            r6 += u[d, i + 6]
+            r7 += u[d, i + 7]
         res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
         for i in range(end, n):
-            res += u[i] + w[i]
+            res += u[d, i]
+    return 0.0 + res
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_sum_of_sums(u: FloatArray, w: FloatArray, d: int) -> float:
+    """``(u[d] + w[d]).sum()`` of two (D, P) arrays, as :func:`_row_sum` of ``u + w``,
+    without the array in between."""
+    n = u.shape[1]
+    end = n - n % 8
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += u[d, i] + w[d, i]
+    else:
+        r0, r1 = u[d, 0] + w[d, 0], u[d, 1] + w[d, 1]
+        r2, r3 = u[d, 2] + w[d, 2], u[d, 3] + w[d, 3]
+        r4, r5 = u[d, 4] + w[d, 4], u[d, 5] + w[d, 5]
+        r6, r7 = u[d, 6] + w[d, 6], u[d, 7] + w[d, 7]
+        for i in range(8, end, 8):
+            r0 += u[d, i] + w[d, i]
+            r1 += u[d, i + 1] + w[d, i + 1]
+            r2 += u[d, i + 2] + w[d, i + 2]
+            r3 += u[d, i + 3] + w[d, i + 3]
+            r4 += u[d, i + 4] + w[d, i + 4]
+            r5 += u[d, i + 5] + w[d, i + 5]
+            r6 += u[d, i + 6] + w[d, i + 6]
+            r7 += u[d, i + 7] + w[d, i + 7]
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        for i in range(end, n):
+            res += u[d, i] + w[d, i]
     return 0.0 + res
 
 
