@@ -96,6 +96,8 @@ _OUTPUTS = (*PARTIES, "investor_loss", "commissioner_net_loss")
 HEADLINE_RULE = {"investors": "first", "investors_target_irr": "first", "commissioner": "stays"}
 
 
+#: The expected engine's engaged people, not tallied (a zero-size array: counts_trace skips it).
+_NOT_TALLIED = np.empty((0, 0, 0, 0, 0))
 #: Largest size of the effect-free tables kept between effects (the rest are built again).
 _FREE_TABLES_BYTES = 256 * 2**20
 #: Treated-arm trace steps (draws x groups x periods x states^2 x frailty nodes) up to which
@@ -295,7 +297,9 @@ class _Pipeline:
             if not self._treated.states:  # no states: the events traced in place
                 ev = part["events"]
                 ev[...] = 0.0  # the kernels write into zeroed outputs
-                scratch = (None, ev, np.empty(ev.shape), None)  # engaged people: not read
+                # the engaged people: not read (a count model's kernel skips them)
+                engaged = _NOT_TALLIED if model.kind == "counts" else np.empty(ev.shape)
+                scratch = (None, ev, engaged, None)
                 with numba_threads(1 if serial else None):
                     occ, ev, _, eocc = model.expected(self._treated, tb, self._frailty_var,
                                                       out=scratch, engaged_events=evj)

@@ -147,13 +147,14 @@ def counts_trace(rate, groups, service, out):
     ``n1 <- n1 (1 - dropout) + uptake n``). A rate table
     with a third level (an organisation-level effect) gives the treated arm's people who are not
     engaged ``rate[d, 2, k, c]`` instead of ``rate[d, 0, k, c]``. Writes
-    ``out`` (:class:`~sibsim.engine.kernels.arrays.Tallies`, float64; ``out.engaged_events``
-    unless zero-size: the engaged people's expected counts).
+    ``out`` (:class:`~sibsim.engine.kernels.arrays.Tallies`, float64; ``out.engaged`` and
+    ``out.engaged_events`` unless zero-size: the engaged people, and their expected counts).
     """
     sizes, entry, tidx = groups.sizes, groups.entry, groups.tidx
     engage, dropout, has_effect = service.engage, service.dropout, service.has_effect
     uptake, uptake_end = service.uptake, service.uptake_end
     events_out, engaged_out, eev_out = out.events, out.engaged, out.engaged_events
+    keep_en = engaged_out.shape[0] > 0
     keep_eev = eev_out.shape[0] > 0
     D = rate.shape[0]
     organisation = rate.shape[1] > 2
@@ -179,6 +180,7 @@ def counts_trace(rate, groups, service, out):
                         c = tidx[w, t]
                         events_out[d, a, w, k, t] = ((n - n1) * rate[d, j0, k, c]
                                                      + n1 * rate[d, 1, k, c])
-                        engaged_out[d, a, w, k, t] = n1
+                        if keep_en:
+                            engaged_out[d, a, w, k, t] = n1
                         if keep_eev:
                             eev_out[d, a, w, k, t] = n1 * rate[d, 1, k, c]
