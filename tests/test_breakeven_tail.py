@@ -115,7 +115,7 @@ def test_the_tail_declines_savings_per_person_period():
 
 
 def _numpy_steps(x, started, mask, cf_sum, rate, c, other, flow, pick, drawdown, row, disc,
-                 paid):
+                 paid, rates):
     """The money chain's numpy steps: events avoided, each payer's savings, their sum, the
     net savings, then breakeven_totals of them."""
     treated = ((x * started[:, :, None, None]).sum(axis=(1, 2)) if mask
@@ -123,9 +123,11 @@ def _numpy_steps(x, started, mask, cf_sum, rate, c, other, flow, pick, drawdown,
     avoided = cf_sum - treated
     cash_y = np.stack([avoided * rate[y][:, None] for y in range(rate.shape[0])], axis=1)
     net = sum_axis1(cash_y) + flow[:, c] - other[None, :]
-    D, P = net.shape
-    out = (np.empty((D, P)), np.empty(D), np.empty(D), np.empty(D), np.empty(D), np.empty(D))
-    breakeven_totals(flow, pick, drawdown, row, np.ascontiguousarray(net), disc, paid, *out)
+    D = net.shape[0]
+    out = (np.empty((len(rates), D)), np.empty(D), np.empty(D), np.empty(D), np.empty(D),
+           np.empty(D))
+    breakeven_totals(flow, pick, drawdown, row, np.ascontiguousarray(net), disc, paid, rates,
+                     *out)
     return net, out
 
 
@@ -149,10 +151,11 @@ def _tail_inputs(draw):
     drawdown = draw(arrays(np.float64, (D, T, P), elements=money))
     paid = draw(arrays(np.float64, (D, P), elements=money))
     disc = draw(arrays(np.float64, (P,), elements=st.floats(0.1, 1.0)))
+    rates = draw(arrays(np.float64, (2,), elements=st.floats(-0.5, 0.5)))
     row = draw(st.integers(0, T - 1))
     c = draw(st.sampled_from([0, 1 + T]))
     return (x_all[:, 1], started if mask else np.ones((1, 1), bool), mask, cf_sum, rate, c,
-            other, flow, np.array([1 + row], dtype=np.int64), drawdown, row, disc, paid)
+            other, flow, np.array([1 + row], dtype=np.int64), drawdown, row, disc, paid, rates)
 
 
 @settings(max_examples=150, deadline=None)
@@ -166,8 +169,8 @@ def test_breakeven_tail_equals_the_numpy_steps(args):
     net, ref = _numpy_steps(x, ref_started, mask, *args[3:])
     D, P = net.shape
     got_net = np.empty((D, P))
-    out = (np.empty((D, P)), np.empty(D), np.empty(D), np.empty(D), np.empty(D), np.empty(D))
-    breakeven_tail(*args, got_net, *out)
+    out = (np.empty((2, D)), np.empty(D), np.empty(D), np.empty(D), np.empty(D), np.empty(D))
+    assert breakeven_tail(*args, got_net, *out)
     np.testing.assert_array_equal(got_net, net)
     for a, b in zip(out, ref, strict=True):
         np.testing.assert_array_equal(a, b)

@@ -117,8 +117,9 @@ def test_strata_window_sums_of_one_stratum_reads_its_row(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_breakeven_totals_are_the_numpy_sums(seed: int) -> None:
     """The break-even search's one pass over an effect's money arrays gives what its numpy
-    steps gave: the investors' flows, capital invested and received, the commissioner's
-    discounted and total net savings, over horizons of fewer and more than 8 periods."""
+    steps gave: the investors' NPVs (of their flows summed over their parties, at each rate),
+    capital invested and received, the commissioner's discounted and total net savings, over
+    horizons of fewer and more than 8 periods."""
     rng = np.random.default_rng(seed)
     D, n_tr, P = 250, int(rng.integers(1, 4)), int(rng.integers(1, 40))
     flow = _values(rng, (D, n_tr + 4, P))
@@ -128,18 +129,42 @@ def test_breakeven_totals_are_the_numpy_sums(seed: int) -> None:
     row = int(rng.integers(0, n_tr))
     pick = [1 + row] + ([] if seed % 2 else [n_tr + 1])  # a deferred fee's party, some runs
     paid = np.abs(_values(rng, (D, P)))
-    out = (np.empty((D, P)), np.empty(D), np.empty(D), np.empty(D), np.empty(D), np.empty(D))
-    breakeven_totals(flow, np.array(pick, dtype=np.int64), drawdown, row, net, disc, paid,
-                     *out)
+    rates = np.array([float(rng.uniform(0.0, 0.2)), -0.05, 0.0, np.nan])
+    out = (np.empty((len(rates), D)), np.empty(D), np.empty(D), np.empty(D), np.empty(D),
+           np.empty(D))
+    assert breakeven_totals(flow, np.array(pick, dtype=np.int64), drawdown, row, net, disc,
+                            paid, rates, *out)
+    investors = sum_axis1(flow, pick)
+    for i, rate in enumerate(rates):
+        if np.isnan(rate):
+            assert np.isnan(out[0][i]).all()
+        else:
+            assert same(out[0][i], _npv(float(rate), investors))
     received = (flow[:, 1:1 + n_tr] + drawdown)[:, [row]].sum((1, 2))
-    want = (sum_axis1(flow, pick), drawdown[:, [row]].sum((1, 2)), received,
-            present_value(net, disc), net.sum(-1))
-    for got, expected in zip(out[:5], want, strict=True):
+    want = (drawdown[:, [row]].sum((1, 2)), received, present_value(net, disc), net.sum(-1))
+    for got, expected in zip(out[1:5], want, strict=True):
         assert same(got, expected)
     # the size of the commissioner's money: a scale for rounding (summed in order, not
     # numpy's pairwise order)
     np.testing.assert_allclose(out[5], np.abs(net).sum(-1) + np.abs(paid).sum(-1),
                                rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_breakeven_totals_say_when_the_investors_flows_are_not_finite(bad: float) -> None:
+    rng = np.random.default_rng(1)
+    D, P = 20, 6
+    flow, drawdown = _values(rng, (D, 5, P)), _values(rng, (D, 1, P))
+    net, paid = _values(rng, (D, P)), np.abs(_values(rng, (D, P)))
+    args = (np.array([1]), drawdown, 0, net, np.ones(P), paid, np.array([0.05]))
+    out = (np.empty((1, D)), np.empty(D), np.empty(D), np.empty(D), np.empty(D), np.empty(D))
+    assert breakeven_totals(flow, *args, *out)
+    flow[7, 0, 3] = bad  # the commissioner's flow: not the investors'
+    assert breakeven_totals(flow, *args, *out)
+    flow[7, 1, 3] = bad
+    assert not breakeven_totals(flow, *args, *out)
+    with pytest.raises(ValueError, match="investors' cash flows are not finite"):
+        _npv(0.05, sum_axis1(flow, [1]))
 
 
 @pytest.mark.parametrize("multiplicative", [True, False])

@@ -394,11 +394,12 @@ class _Pipeline:
             paid = data["outcome_payments"]
             # the net savings made in one pass with the totals (breakeven_tail), where the
             # payers' savings allow it; else read from the money arrays
+            rates = self._npv_rates
             totals = (None if self._tail is None
-                      else self._tail.totals(ds, data, parties, pick, rows, disc, paid))
+                      else self._tail.totals(ds, data, parties, pick, rows, disc, paid, rates))
             if totals is None:
                 net = data["net_savings"]
-                totals = _totals(data, pick, rows, net, disc, paid)
+                totals = _totals(data, pick, rows, net, disc, paid, rates)
             if totals is not None:  # one pass over the draws (breakeven_totals)
                 return self._outputs(*totals)
             net = data["net_savings"]
@@ -415,24 +416,28 @@ class _Pipeline:
             disc = discount_factors(float(money.attrs["social_discount_rate_per_year"]),
                                     int(money.attrs["periods_per_year"]), net.shape[-1])
             paid = money["outcome_payments"].values
-        return self._outputs(flows, invested, received, present_value(net, disc), net.sum(-1),
+        npv = np.stack([_npv(self.rates["investors"], flows),
+                        _npv(self.rates["investors_target_irr"], flows, checked=True)])
+        return self._outputs(npv, invested, received, present_value(net, disc), net.sum(-1),
                              _commissioner_scale(net, paid))
 
-    def _outputs(self, flows: np.ndarray, invested: np.ndarray, received: np.ndarray,
+    @property
+    def _npv_rates(self) -> np.ndarray:
+        """The investors' per-period rates of :data:`_NPV_PARTIES`, in that order, (2,)."""
+        return np.array([self.rates[k] for k in _NPV_PARTIES], dtype=np.float64)
+
+    def _outputs(self, npv: np.ndarray, invested: np.ndarray, received: np.ndarray,
                  pv: np.ndarray, net_total: np.ndarray, commissioner_scale: np.ndarray
                  ) -> dict[str, np.ndarray]:
-        """The outputs at one effect from the investors' flows (D, P), capital invested and
-        received (D,), the commissioner's net savings' present value and total (D,), and the
-        size of the commissioner's money (D,: :func:`_commissioner_scale`). Each party's NPV
-        within rounding of zero, for the size of its money, is zero
+        """The outputs at one effect from the investors' NPVs (2, D: :data:`_NPV_PARTIES`),
+        capital invested and received (D,), the commissioner's net savings' present value and
+        total (D,), and the size of the commissioner's money (D,: :func:`_commissioner_scale`).
+        Each party's NPV within rounding of zero, for the size of its money, is zero
         (:func:`_rounded_to_zero`)."""
         money_in_and_out = invested + received  # the size of the investors' money
         return {
-            "investors": _rounded_to_zero(_npv(self.rates["investors"], flows),
-                                          money_in_and_out),
-            "investors_target_irr": _rounded_to_zero(
-                _npv(self.rates["investors_target_irr"], flows, checked=True),
-                money_in_and_out),
+            "investors": _rounded_to_zero(npv[0], money_in_and_out),
+            "investors_target_irr": _rounded_to_zero(npv[1], money_in_and_out),
             "commissioner": _rounded_to_zero(pv, commissioner_scale),
             "investor_loss": investor_loss(invested, received).astype(float),
             "commissioner_net_loss": (net_total < 0).astype(float),
@@ -493,8 +498,8 @@ class _Tail:
                    np.asarray(ds["entry_period"].values))
 
     def totals(self, ds: xr.Dataset, data: Mapping[str, np.ndarray], parties: list[str],
-               pick: list[int], rows: list[int], disc: np.ndarray, paid: np.ndarray
-               ) -> tuple[np.ndarray, ...] | None:
+               pick: list[int], rows: list[int], disc: np.ndarray, paid: np.ndarray,
+               rates: np.ndarray) -> tuple[np.ndarray, ...] | None:
         """What :func:`_totals` gives, with the net savings made here from the treated
         events of ``ds``; None where the kernel does not apply (as :func:`_totals`)."""
         flow, drawdown = data["flow"], data["drawdown"]
@@ -514,31 +519,46 @@ class _Tail:
             with self._lock:
                 self._cf_sums[key] = cf_sum
         x = ds["events"].values[:, _position(ds, "arm", "treatment")]
-        out = (np.empty((D, P)), np.empty(D), np.empty(D), np.empty(D), np.empty(D), np.empty(D))
-        breakeven_tail(x, started, mask, cf_sum, self.rate, parties.index("commissioner"),
-                       self.other, flow, np.array(pick, dtype=np.int64), drawdown, rows[0],
-                       np.ascontiguousarray(disc, dtype=np.float64), paid, np.empty((D, P)),
-                       *out)
+        out = (np.empty((len(rates), D)), np.empty(D), np.empty(D), np.empty(D), np.empty(D),
+               np.empty(D))
+        _finite(breakeven_tail(
+            x, started, mask, cf_sum, self.rate, parties.index("commissioner"), self.other,
+            flow, np.array(pick, dtype=np.int64), drawdown, rows[0],
+            np.ascontiguousarray(disc, dtype=np.float64), paid, rates, np.empty((D, P)), *out))
         return out
 
 
 def _totals(data: Mapping[str, np.ndarray], pick: list[int], rows: list[int], net: np.ndarray,
-            disc: np.ndarray, paid: np.ndarray) -> tuple[np.ndarray, ...] | None:
+            disc: np.ndarray, paid: np.ndarray, rates: np.ndarray
+            ) -> tuple[np.ndarray, ...] | None:
     """:func:`~sibsim.money.kernels.chain.breakeven_totals` of one effect's money arrays:
-    the investors' flows (D, P), capital invested and received, the commissioner's net
-    savings' present value and total, and the size of its money (D,; ``paid``: the outcome
-    payments, (D, P)); None where the kernel does not apply (several investor tranches, a
-    long horizon, an unusual layout), which the numpy path then takes."""
+    the investors' NPVs at ``rates`` (R, D), capital invested and received, the
+    commissioner's net savings' present value and total, and the size of its money (D,;
+    ``paid``: the outcome payments, (D, P)); None where the kernel does not apply (several
+    investor tranches, a long horizon, an unusual layout), which the numpy path then takes.
+    Investors' flows that are not finite are refused (:func:`_npv`)."""
     flow, drawdown = data["flow"], data["drawdown"]
     D, P = net.shape
     if not (len(rows) == 1 and pick == [1 + rows[0]] and P <= PAIRWISE_BLOCK
             and all(a.dtype == np.float64 and a.flags.c_contiguous
                     for a in (flow, drawdown, net, paid))):
         return None
-    out = (np.empty((D, P)), np.empty(D), np.empty(D), np.empty(D), np.empty(D), np.empty(D))
-    breakeven_totals(flow, np.array(pick, dtype=np.int64), drawdown, rows[0], net,
-                     np.ascontiguousarray(disc, dtype=np.float64), paid, *out)
+    out = (np.empty((len(rates), D)), np.empty(D), np.empty(D), np.empty(D), np.empty(D),
+           np.empty(D))
+    _finite(breakeven_totals(flow, np.array(pick, dtype=np.int64), drawdown, rows[0], net,
+                             np.ascontiguousarray(disc, dtype=np.float64), paid, rates, *out))
     return out
+
+
+def _finite(finite: bool) -> None:
+    """Refuse investors' flows that are not finite, as :func:`_npv` does."""
+    if not finite:
+        raise ValueError(_NOT_FINITE)
+
+
+#: The investors' NPVs the kernels compute, in this order (keys of ``_Pipeline.rates``).
+_NPV_PARTIES = ("investors", "investors_target_irr")
+_NOT_FINITE = "breakeven: the investors' cash flows are not finite"
 
 
 def _npv(rate: float, flows: np.ndarray, checked: bool = False) -> np.ndarray:
@@ -548,7 +568,7 @@ def _npv(rate: float, flows: np.ndarray, checked: bool = False) -> np.ndarray:
     flows are known to be finite (an earlier call on them checked it)."""
     flows = np.ascontiguousarray(flows, dtype=np.float64)
     if not checked and not np.isfinite(flows).all():  # checked: by the call before
-        raise ValueError("breakeven: the investors' cash flows are not finite")
+        raise ValueError(_NOT_FINITE)
     return _npv_kernel_serial(flows, np.full(flows.shape[0], rate), False)
 
 

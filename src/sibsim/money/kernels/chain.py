@@ -405,20 +405,22 @@ def _discounted_sum(x: FloatArray, disc: FloatArray) -> float:
 
 @numba.njit(cache=True, nogil=True)
 def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatArray, row: int,
-                     net: FloatArray, disc: FloatArray, paid: FloatArray,
-                     investor_flows: FloatArray, invested: FloatArray, received: FloatArray,
+                     net: FloatArray, disc: FloatArray, paid: FloatArray, rates: FloatArray,
+                     npv: FloatArray, invested: FloatArray, received: FloatArray,
                      commissioner_pv: FloatArray, net_total: FloatArray,
-                     commissioner_scale: FloatArray) -> None:
+                     commissioner_scale: FloatArray) -> bool:
     """What the break-even search reads of one effect's money arrays, in one pass over draws.
 
     ``flow`` (D, parties, P) and ``drawdown`` (D, tranches, P) in currency: the waterfall's
     flows and drawdowns; ``pick``: the parties of the investors' tranches; ``row``: the one
     investor tranche (its party is ``pick[0]``); ``net`` (D, P): the commissioner's net
-    savings; ``disc`` (P,): discount factors; ``paid`` (D, P): the outcome payments. Writes,
-    per draw ``d``:
+    savings; ``disc`` (P,): discount factors; ``paid`` (D, P): the outcome payments;
+    ``rates`` (R,): per-period discount rates. Writes, per draw ``d``:
 
-    * ``investor_flows`` (D, P): ``sum_axis1(flow, pick)`` (0.0 plus each party's flow in
-      the order of ``pick``);
+    * ``npv`` (R, D): the NPV at each rate of the investors' flows ``sum_axis1(flow, pick)``
+      (0.0 plus each party's flow in the order of ``pick``), as
+      :func:`sibsim.money.irr.npv` gives it (Horner's sum in ``1 / (1 + rate)``), without
+      the (D, P) flows in between;
     * ``invested`` (D,): ``drawdown[:, [row]].sum((1, 2))``;
     * ``received`` (D,): ``(flow[:, [pick[0]]] + drawdown[:, [row]]).sum((1, 2))``, the
       tranche's ``investor_received`` summed;
@@ -430,21 +432,37 @@ def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatA
     each other sum over periods in numpy's pairwise order (:func:`_masked_sum` with weights 1.0:
     ``x * 1.0`` is ``x``), so the same numbers bit for bit. For P <= :data:`PAIRWISE_BLOCK`
     and one investor tranche (numpy sums several tranches' periods in another order).
+    Returns whether every investor flow is finite (every output is written either way).
     """
     n_draws, n_periods = net.shape
     own = flow[:, pick[0]]  # (D, P) views made once: none made per draw (numba counts
     drawn = drawdown[:, row]  # the references of each view it makes, twice the time)
     one = pick.shape[0] == 1  # the investors' one party: read once, without the loop over
-    for d in range(n_draws):  # parties (several times faster)
+    investors = np.empty(n_periods)  # parties (several times faster); one draw's flows
+    finite = True
+    for d in range(n_draws):
         if one:
             for p in range(n_periods):
-                investor_flows[d, p] = 0.0 + own[d, p]  # what the sum over one party gives
+                investors[p] = 0.0 + own[d, p]  # what the sum over one party gives
         else:
             for p in range(n_periods):
                 acc = 0.0
                 for k in range(pick.shape[0]):
                     acc += flow[d, pick[k], p]
-                investor_flows[d, p] = acc
+                investors[p] = acc
+        for p in range(n_periods):
+            if not np.isfinite(investors[p]):
+                finite = False
+        for i in range(rates.shape[0]):  # irr._npv_path, at the start of each period
+            r = rates[i]
+            if np.isnan(r):
+                npv[i, d] = np.nan
+                continue
+            y = 1.0 / (1.0 + r)
+            acc = 0.0
+            for t in range(n_periods - 1, -1, -1):
+                acc = acc * y + investors[t]
+            npv[i, d] = acc
         invested[d] = _row_sum(drawn, d)
         received[d] = _row_sum_of_sums(own, drawn, d)
         net_total[d] = _row_sum(net, d)
@@ -456,15 +474,16 @@ def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatA
         for p in range(n_periods):
             size += abs(net[d, p]) + abs(paid[d, p])
         commissioner_scale[d] = size
+    return finite
 
 
 @numba.njit(cache=True, nogil=True)
 def breakeven_tail(x: FloatArray, started: NDArray[np.bool_], mask: bool, cf_sum: FloatArray,
                    rate: FloatArray, commissioner: int, other: FloatArray, flow: FloatArray,
                    pick: NDArray[np.int64], drawdown: FloatArray, row: int, disc: FloatArray,
-                   paid: FloatArray, net: FloatArray, investor_flows: FloatArray,
+                   paid: FloatArray, rates: FloatArray, net: FloatArray, npv: FloatArray,
                    invested: FloatArray, received: FloatArray, commissioner_pv: FloatArray,
-                   net_total: FloatArray, commissioner_scale: FloatArray) -> None:
+                   net_total: FloatArray, commissioner_scale: FloatArray) -> bool:
     """:func:`breakeven_totals` of the commissioner's net savings made here from the treated
     events at one effect: the steps of :func:`~sibsim.money.sib.money_arrays` for payers whose
     cashable savings are a saving per avoided event alone, in one pass over the draws,
@@ -482,8 +501,8 @@ def breakeven_tail(x: FloatArray, started: NDArray[np.bool_], mask: bool, cf_sum
       payer by payer, then ``sum_axis1`` over payers);
     * net savings ``(cash + flow[:, commissioner]) - other``;
 
-    then :func:`breakeven_totals` of ``net`` (its other arguments and outputs). The same
-    numbers bit for bit (tests/test_breakeven_tail.py).
+    then returns :func:`breakeven_totals` of ``net`` (its other arguments and outputs). The
+    same numbers bit for bit (tests/test_breakeven_tail.py).
     """
     sum_waves_strata(x, started if mask else np.ones((1, 1), np.bool_), mask, net)
     n_draws, n_periods = net.shape
@@ -498,8 +517,8 @@ def breakeven_tail(x: FloatArray, started: NDArray[np.bool_], mask: bool, cf_sum
     for d in range(n_draws):  # apart: in the loop above, twice the time
         for p in range(n_periods):
             net[d, p] = (net[d, p] + flow[d, commissioner, p]) - other[p]
-    breakeven_totals(flow, pick, drawdown, row, net, disc, paid, investor_flows, invested,
-                     received, commissioner_pv, net_total, commissioner_scale)
+    return breakeven_totals(flow, pick, drawdown, row, net, disc, paid, rates, npv, invested,
+                            received, commissioner_pv, net_total, commissioner_scale)
 
 
 @numba.njit(cache=True, nogil=True)
