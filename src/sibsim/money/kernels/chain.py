@@ -435,10 +435,14 @@ def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatA
     Returns whether every investor flow is finite (every output is written either way).
     """
     n_draws, n_periods = net.shape
-    own = flow[:, pick[0]]  # (D, P) views made once: none made per draw (numba counts
-    drawn = drawdown[:, row]  # the references of each view it makes, twice the time)
-    one = pick.shape[0] == 1  # the investors' one party: read once, without the loop over
-    investors = np.empty(n_periods)  # parties (several times faster); one draw's flows
+    # (D, P) views made once, none per draw (numba counts the references of each view it
+    # makes: twice the time)
+    own = flow[:, pick[0]]
+    drawn = drawdown[:, row]
+    # the investors' one party: read once, without the loop over parties (several times
+    # faster)
+    one = pick.shape[0] == 1
+    investors = np.empty(n_periods)  # one draw's investor flows
     finite = True
     for d in range(n_draws):
         if one:
@@ -453,7 +457,7 @@ def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatA
         for p in range(n_periods):
             if not np.isfinite(investors[p]):
                 finite = False
-        for i in range(rates.shape[0]):  # irr._npv_path, at the start of each period
+        for i in range(rates.shape[0]):  # irr._npv_path(investors, rates[i], False)
             r = rates[i]
             if np.isnan(r):
                 npv[i, d] = np.nan
