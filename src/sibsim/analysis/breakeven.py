@@ -444,6 +444,10 @@ class _Pipeline:
         }
 
 
+#: The counterfactual totals :class:`_Tail` keeps, one per pattern of cohorts started.
+_CF_PATTERNS_KEPT = 4
+
+
 class _Tail:
     """The commissioner's net savings of each effect made with the search's totals in one
     pass (:func:`~sibsim.money.kernels.chain.breakeven_tail`), for deals whose payers' cashable
@@ -516,8 +520,9 @@ class _Tail:
         cf_sum = self._cf_sums.get(key)
         if cf_sum is None:  # as money_arrays' counterfactual total
             cf_sum = np.ascontiguousarray(_treated_total(self.cf, "events", started))
-            with self._lock:
-                self._cf_sums[key] = cf_sum
+            with self._lock:  # a few patterns kept (stops that follow the outcomes vary)
+                if len(self._cf_sums) < _CF_PATTERNS_KEPT:
+                    self._cf_sums[key] = cf_sum
         x = ds["events"].values[:, _position(ds, "arm", "treatment")]
         out = (np.empty((len(rates), D)), np.empty(D), np.empty(D), np.empty(D), np.empty(D),
                np.empty(D))
