@@ -174,3 +174,19 @@ def test_breakeven_tail_equals_the_numpy_steps(args):
     np.testing.assert_array_equal(got_net, net)
     for a, b in zip(out, ref, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_investor_flows_that_are_not_finite_are_refused():
+    # the one-pass totals say so, and the search refuses them as its numpy path does
+    from sibsim.analysis.breakeven import _NPV_PARTIES, _totals
+
+    rng = np.random.default_rng(0)
+    D, P = 5, 4
+    flow = rng.normal(size=(D, 5, P))
+    data = {"flow": flow, "drawdown": rng.normal(size=(D, 1, P))}
+    net, paid, disc = rng.normal(size=(D, P)), np.abs(rng.normal(size=(D, P))), np.ones(P)
+    rates = np.full(len(_NPV_PARTIES), 0.02)
+    assert _totals(data, [1], [0], net, disc, paid, rates) is not None
+    flow[2, 1, 3] = np.inf
+    with pytest.raises(ValueError, match="investors' cash flows are not finite"):
+        _totals(data, [1], [0], net, disc, paid, rates)
