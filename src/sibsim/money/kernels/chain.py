@@ -443,6 +443,10 @@ def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatA
     # faster)
     one = pick.shape[0] == 1
     investors = np.empty(n_periods)  # one draw's investor flows
+    n_rates = rates.shape[0]
+    inverse = np.empty(n_rates)  # 1 / (1 + rate), as irr._npv_path computes it
+    for i in range(n_rates):
+        inverse[i] = 1.0 / (1.0 + rates[i])
     finite = True
     for d in range(n_draws):
         if one:
@@ -454,19 +458,31 @@ def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatA
                 for k in range(pick.shape[0]):
                     acc += flow[d, pick[k], p]
                 investors[p] = acc
-        for p in range(n_periods):
-            if not np.isfinite(investors[p]):
-                finite = False
-        for i in range(rates.shape[0]):  # irr._npv_path(investors, rates[i], False)
-            r = rates[i]
-            if np.isnan(r):
-                npv[i, d] = np.nan
-                continue
-            y = 1.0 / (1.0 + r)
-            acc = 0.0
+        if finite:
+            for p in range(n_periods):
+                if not np.isfinite(investors[p]):
+                    finite = False
+        if n_rates == 2 and not (np.isnan(rates[0]) or np.isnan(rates[1])):
+            # irr._npv_path(investors, rates[i], False) for both rates in one loop (two
+            # independent chains of additions, each in its own order)
+            y0, y1 = inverse[0], inverse[1]
+            acc0 = 0.0
+            acc1 = 0.0
             for t in range(n_periods - 1, -1, -1):
-                acc = acc * y + investors[t]
-            npv[i, d] = acc
+                acc0 = acc0 * y0 + investors[t]
+                acc1 = acc1 * y1 + investors[t]
+            npv[0, d] = acc0
+            npv[1, d] = acc1
+        else:
+            for i in range(n_rates):  # irr._npv_path(investors, rates[i], False)
+                if np.isnan(rates[i]):
+                    npv[i, d] = np.nan
+                    continue
+                y = inverse[i]
+                acc = 0.0
+                for t in range(n_periods - 1, -1, -1):
+                    acc = acc * y + investors[t]
+                npv[i, d] = acc
         invested[d] = _row_sum(drawn, d)
         received[d] = _row_sum_of_sums(own, drawn, d)
         net_total[d] = _row_sum(net, d)
