@@ -140,6 +140,12 @@ def test_breakeven_totals_are_the_numpy_sums(seed: int) -> None:
             assert np.isnan(out[0][i]).all()
         else:
             assert same(out[0][i], _npv(float(rate), investors))
+    # two rates (the search's): both Horner sums in one loop, the same numbers
+    two = (np.empty((2, D)), *(np.empty(D) for _ in range(5)))
+    assert breakeven_totals(flow, np.array(pick, dtype=np.int64), drawdown, row, net, disc,
+                            paid, rates[:2], *two)
+    for i in range(2):
+        assert same(two[0][i], _npv(float(rates[i]), investors))
     received = (flow[:, 1:1 + n_tr] + drawdown)[:, [row]].sum((1, 2))
     want = (drawdown[:, [row]].sum((1, 2)), received, present_value(net, disc), net.sum(-1))
     for got, expected in zip(out[1:5], want, strict=True):
