@@ -109,7 +109,8 @@ def test_the_tail_declines_savings_it_does_not_make(tmp_path, edit):
 
 
 def test_the_tail_declines_savings_per_person_period():
-    deal = sibsim.load_scenario("koto-sib")  # care-days valued per person-period
+    # Koto-SIB values the quarters in training or job seeking avoided per person-period
+    deal = sibsim.load_scenario("koto-sib")
     ds = sibsim.simulate(deal, draws=10, seed=1, progress=False)
     assert _Pipeline(deal, ds)._tail is None
 
