@@ -61,7 +61,7 @@ def _money_at(name: str, effects: tuple[float, ...]):
     fixed = effect_free(deal, ds, cf)
     out = []
     for x in effects:
-        at = pipe._at_effect(pipe._expected(np.full(pipe.D, x))).copy(deep=True)
+        at = pipe._at_effect(np.full(pipe.D, x)).copy(deep=True)
         kept, _ = money_arrays(deal, at, cf=cf, fixed=fixed)
         fresh, _ = money_arrays(deal, at, cf=cf)
         out.append((kept, fresh))

@@ -68,19 +68,21 @@ from sibsim.money.deal import Deal, breakeven_process
 from sibsim.money.irr import _npv_kernel_serial
 from sibsim.money.kernels.chain import PAIRWISE_BLOCK, breakeven_tail, breakeven_totals
 from sibsim.money.municipality import per_period_rate
+from sibsim.money.payers import payer_own_costs, valued_rates
 from sibsim.money.sib import (
     EffectFree,
     _position,
     _served,
     _state_process,
-    _treated_total,
     check_same_draws,
     counterfactual,
+    counterfactual_total,
     effect_free,
     money_arrays,
     money_flows,
 )
-from sibsim.money.uncertain import amount_value, resolve_money
+from sibsim.money.termination import started_cohorts
+from sibsim.money.uncertain import resolve_money
 from sibsim.spec import _validate as v
 from sibsim.spec.effect import Effect
 
@@ -256,6 +258,8 @@ class _Pipeline:
             "investors": per_period_rate(deal.investors.discount_rate, ppy),
             "investors_target_irr": per_period_rate(deal.investors.target_irr, ppy),
         }
+        #: the rates of _NPV_PARTIES, in that order, for the kernels (2,)
+        self._npv_rates = np.array([self.rates[k] for k in _NPV_PARTIES], dtype=np.float64)
 
     def _expected(self, effect: np.ndarray, into: Mapping[str, np.ndarray] | None = None
                   ) -> dict[str, np.ndarray]:
@@ -267,7 +271,7 @@ class _Pipeline:
         ``into`` (key -> array (D, 1, ...), the keys of :meth:`_keys`): write each chunk of
         draws times its noise ratio (``self.ratio``) there as soon as it is traced, while it
         is in the cache, and return ``into``: the same numbers as multiplying the whole
-        returned arrays afterwards (:meth:`_at_effect`), elementwise."""
+        returned arrays afterwards, elementwise."""
         if not self.fast:
             exp = self._expected_general(effect)
             if into is None:
@@ -367,17 +371,16 @@ class _Pipeline:
             self._local.work = work
         return work
 
-    def _at_effect(self, exp: dict[str, np.ndarray]) -> xr.Dataset:
+    def _at_effect(self, effect: np.ndarray) -> xr.Dataset:
         """This thread's dataset (:meth:`_work`) with the treated arm's events (and occupancy)
-        replaced by ``exp`` times the noise ratio."""
-        work = self._work()
-        for k, arr in exp.items():
-            np.multiply(arr, self.ratio[k], out=work.variables[k].values[:, :1])
-        return work
+        at a per-draw ``effect``: its expected outcomes times the noise ratio, chunk by chunk
+        (:meth:`_expected`)."""
+        ds = self._work()
+        self._expected(effect, into={k: ds.variables[k].values[:, :1] for k in self._keys()})
+        return ds
 
     def __call__(self, effect: np.ndarray) -> dict[str, np.ndarray]:
-        ds = self._work()  # the treated arm at this effect, chunk by chunk (_expected)
-        self._expected(effect, into={k: ds.variables[k].values[:, :1] for k in self._keys()})
+        ds = self._at_effect(effect)
         if self.fast:  # the arrays alone, with the parts that do not depend on the effect
             fixed = self._fixed
             if self._served_follow:  # what _served gives at this effect (as money_flows)
@@ -421,11 +424,6 @@ class _Pipeline:
         return self._outputs(npv, invested, received, present_value(net, disc), net.sum(-1),
                              _commissioner_scale(net, paid))
 
-    @property
-    def _npv_rates(self) -> np.ndarray:
-        """The investors' per-period rates of :data:`_NPV_PARTIES`, in that order, (2,)."""
-        return np.array([self.rates[k] for k in _NPV_PARTIES], dtype=np.float64)
-
     def _outputs(self, npv: np.ndarray, invested: np.ndarray, received: np.ndarray,
                  pv: np.ndarray, net_total: np.ndarray, commissioner_scale: np.ndarray
                  ) -> dict[str, np.ndarray]:
@@ -444,10 +442,6 @@ class _Pipeline:
         }
 
 
-#: The counterfactual totals :class:`_Tail` keeps, one per pattern of cohorts started.
-_CF_PATTERNS_KEPT = 4
-
-
 class _Tail:
     """The commissioner's net savings of each effect made with the search's totals in one
     pass (:func:`~sibsim.money.kernels.chain.breakeven_tail`), for deals whose payers' cashable
@@ -456,16 +450,16 @@ class _Tail:
     years only; own costs that are numbers): what does not depend on the effect, made once.
 
     ``rate`` (Y, D): each payer's saving per avoided event, per draw (currency), as the money
-    chain resolves it (:func:`~sibsim.money.uncertain.resolve_money`, on the search's money
-    samples); ``other`` (P,): the payers' own costs summed; ``cf_sums``: the counterfactual's
-    treated events summed over the cohorts started, by the pattern of cohorts started (one
-    pattern unless the service stops in some draws)."""
+    chain resolves it (:func:`~sibsim.money.uncertain.resolve_money` on the search's money
+    samples, :func:`~sibsim.money.payers.valued_rates`); ``other`` (P,): the payers' own costs
+    summed (:func:`~sibsim.money.payers.payer_own_costs`); the counterfactual's totals are
+    those of the money chain (:func:`~sibsim.money.sib.counterfactual_total`, kept in
+    ``fixed``)."""
 
-    def __init__(self, rate: np.ndarray, other: np.ndarray, cf: xr.Dataset,
-                 entry: np.ndarray) -> None:
+    def __init__(self, rate: np.ndarray, other: np.ndarray, cf: xr.Dataset, entry: np.ndarray,
+                 fixed: EffectFree, process: str) -> None:
         self.rate, self.other, self.cf, self.entry = rate, other, cf, entry
-        self._cf_sums: dict[bytes, np.ndarray] = {}
-        self._lock = threading.Lock()
+        self.fixed, self.process = fixed, process
 
     @classmethod
     def plan(cls, deal: Deal, ds: xr.Dataset, cf: xr.Dataset, fixed: EffectFree
@@ -477,29 +471,22 @@ class _Tail:
                 or list(events.dims) != ["draw", "arm", "wave", "stratum", "period"]
                 or events.dtype != np.float64 or cf["events"].dims != events.dims):
             return None
-        D, P = ds.sizes["draw"], ds.sizes["period"]
         resolved, _ = resolve_money(deal, int(ds.attrs["seed"]),
                                     np.asarray(ds["draw"].values), fixed.money_samples)
         payers = resolved.effective_payers
-        rate = np.zeros((len(payers), D))
-        other = []
-        for y, payer in enumerate(payers):
-            terms = payer.savings_terms
-            if (payer.savings_strata is not None or payer.saving_of_money_effect
-                    or payer.saving_per_person_period or terms.saving_per_person_period
-                    or terms.processes_valued()
-                    or isinstance(terms.saving_per_event, Mapping)):
-                return None
-            x = amount_value(terms.saving_per_event)
-            if np.ndim(x) and np.shape(x) not in ((D, 1), (D,)):
-                return None
-            rate[y] = np.reshape(x, -1) if np.ndim(x) else x  # as payers._valued_in_one_pass
-            own = terms.other_costs(P)
-            if own.ndim != 1:  # uncertain own costs, per draw
-                return None
-            other.append(own)
-        return cls(rate, np.ascontiguousarray(np.stack(other).sum(axis=0)), cf,
-                   np.asarray(ds["entry_period"].values))
+        terms_of = [p.savings_terms for p in payers]
+        if any(p.savings_strata is not None or p.saving_of_money_effect
+               or t.saving_per_person_period or t.processes_valued()
+               for p, t in zip(payers, terms_of, strict=True)):
+            return None
+        D, P = ds.sizes["draw"], ds.sizes["period"]
+        rates = valued_rates(terms_of, "saving", D, ())
+        other = payer_own_costs(terms_of, (D, P))
+        if rates is None or other.ndim != 2:  # amounts or own costs of another kind
+            return None
+        return cls(rates[0][:, 0], np.ascontiguousarray(other.sum(axis=0)), cf,
+                   np.asarray(ds["entry_period"].values), fixed,
+                   deal.scenario.process_names[0])
 
     def totals(self, ds: xr.Dataset, data: Mapping[str, np.ndarray], parties: list[str],
                pick: list[int], rows: list[int], disc: np.ndarray, paid: np.ndarray,
@@ -508,29 +495,34 @@ class _Tail:
         events of ``ds``; None where the kernel does not apply (as :func:`_totals`)."""
         flow, drawdown = data["flow"], data["drawdown"]
         D, P = paid.shape
-        if not (len(rows) == 1 and pick == [1 + rows[0]] and P <= PAIRWISE_BLOCK
-                and "commissioner" in parties
-                and all(a.dtype == np.float64 and a.flags.c_contiguous
-                        for a in (flow, drawdown, paid))):
+        if "commissioner" not in parties or not _one_pass(pick, rows, P, flow, drawdown, paid):
             return None
-        # the cohorts started before the service stopped (Lifecycle.started)
-        started = self.entry[None, :] < np.asarray(data["stop_period"])[:, None]
-        mask = not started.all()
-        key = started.tobytes() if mask else b""
-        cf_sum = self._cf_sums.get(key)
-        if cf_sum is None:  # as money_arrays' counterfactual total
-            cf_sum = np.ascontiguousarray(_treated_total(self.cf, "events", started))
-            with self._lock:  # a few patterns kept (stops that follow the outcomes vary)
-                if len(self._cf_sums) < _CF_PATTERNS_KEPT:
-                    self._cf_sums[key] = cf_sum
+        started = started_cohorts(self.entry, data["stop_period"])  # as money_arrays
+        all_started = bool(started.all())
+        cf_sum = counterfactual_total(
+            self.cf, "events", started, self.fixed, lambda: self.fixed.cf_events[self.process],
+            all_started, started.tobytes(), **_process_pick(ds, self.process))
         x = ds["events"].values[:, _position(ds, "arm", "treatment")]
         out = (np.empty((len(rates), D)), np.empty(D), np.empty(D), np.empty(D), np.empty(D),
                np.empty(D))
         _finite(breakeven_tail(
-            x, started, mask, cf_sum, self.rate, parties.index("commissioner"), self.other,
-            flow, np.array(pick, dtype=np.int64), drawdown, rows[0],
-            np.ascontiguousarray(disc, dtype=np.float64), paid, rates, np.empty((D, P)), *out))
+            x, started, not all_started, np.ascontiguousarray(cf_sum), self.rate,
+            parties.index("commissioner"), self.other, flow, np.array(pick, dtype=np.int64),
+            drawdown, rows[0], np.ascontiguousarray(disc, dtype=np.float64), paid, rates,
+            np.empty((D, P)), *out))
         return out
+
+
+def _process_pick(ds: xr.Dataset, process: str) -> dict[str, str]:
+    """The selection of ``process`` where the outcome dataset has several (as money_arrays)."""
+    return {"process": process} if "process" in ds.dims else {}
+
+
+def _one_pass(pick: list[int], rows: list[int], n_periods: int, *arrays: np.ndarray) -> bool:
+    """Whether the one-pass totals apply: one investor tranche (its party right after the
+    commissioner's), at most :data:`PAIRWISE_BLOCK` periods, contiguous float arrays."""
+    return (len(rows) == 1 and pick == [1 + rows[0]] and n_periods <= PAIRWISE_BLOCK
+            and all(a.dtype == np.float64 and a.flags.c_contiguous for a in arrays))
 
 
 def _totals(data: Mapping[str, np.ndarray], pick: list[int], rows: list[int], net: np.ndarray,
@@ -544,9 +536,7 @@ def _totals(data: Mapping[str, np.ndarray], pick: list[int], rows: list[int], ne
     Investors' flows that are not finite are refused (:func:`_npv`)."""
     flow, drawdown = data["flow"], data["drawdown"]
     D, P = net.shape
-    if not (len(rows) == 1 and pick == [1 + rows[0]] and P <= PAIRWISE_BLOCK
-            and all(a.dtype == np.float64 and a.flags.c_contiguous
-                    for a in (flow, drawdown, net, paid))):
+    if not _one_pass(pick, rows, P, flow, drawdown, net, paid):
         return None
     out = (np.empty((len(rates), D)), np.empty(D), np.empty(D), np.empty(D), np.empty(D),
            np.empty(D))

@@ -72,8 +72,8 @@ from sibsim.spec import _validate as v
 from sibsim.spec.variant import Spec, param
 
 __all__ = ["DEFAULT_PAYER", "SHARE_TOLERANCE", "Payer", "PayerSplit", "check_payers",
-           "effective_payers", "payer_funds", "payer_savings", "split_by_payer",
-           "valued_states"]
+           "effective_payers", "payer_funds", "payer_own_costs", "payer_savings",
+           "split_by_payer", "valued_rates", "valued_states"]
 
 FloatArray = NDArray[np.float64]
 
@@ -572,7 +572,6 @@ def payer_savings(payers: Sequence[Payer], avoided_events: FloatArray | Mapping[
     avoided person-periods (D, P). Returns arrays (D, Y, P), (D, Y, P) and (Y, P), in currency
     (the costs (D, Y, P) when some payer's own costs are uncertain, resolved per draw).
     """
-    other = []
     shape = (next(iter(avoided_events.values())) if isinstance(avoided_events, Mapping)
              else avoided_events).shape
     by_payer = (shape[0], len(payers), *shape[1:])
@@ -584,10 +583,16 @@ def payer_savings(payers: Sequence[Payer], avoided_events: FloatArray | Mapping[
         if not written:
             terms.savings(avoided_events, {s: avoided_pp[s] for s in p.states_valued()},
                           out=(cash[:, y], wider[:, y]))
-        other.append(terms.other_costs(n_periods))
+    return cash, wider, payer_own_costs(terms_of, shape)
+
+
+def payer_own_costs(terms_of: Sequence[Municipality], shape: tuple[int, int]) -> FloatArray:
+    """Each payer's own costs per period (currency): (Y, P), or (D, Y, P) when some payer's
+    cost is uncertain and resolved per draw; ``shape``: (D, P)."""
+    other = [terms.other_costs(shape[1]) for terms in terms_of]
     if any(o.ndim == 2 for o in other):  # an uncertain cost: (D, Y, P)
-        return cash, wider, np.stack([np.broadcast_to(o, shape) for o in other], axis=1)
-    return cash, wider, np.stack(other)
+        return np.stack([np.broadcast_to(o, shape) for o in other], axis=1)
+    return np.stack(other)
 
 
 def _valued_in_one_pass(terms_of: Sequence[Municipality], avoided: object,
@@ -606,28 +611,40 @@ def _valued_in_one_pass(terms_of: Sequence[Municipality], avoided: object,
                 and avoided_pp[s].dtype == np.float64) for s in states):
         return False
     pp = np.stack([avoided_pp[s] for s in states]) if states else np.empty((0, D, P))
-    for out, per_event, per_state in (
-            (cash, "saving_per_event", "saving_per_person_period"),
-            (wider, "wider_value_per_event", "wider_value_per_person_period")):
-        amounts = []
-        for t in terms_of:
-            first = getattr(t, per_event)
-            if isinstance(first, Mapping):
-                return False
-            amounts.append([first, *getattr(t, per_state).values()])
-        K = max(len(a) for a in amounts) - 1
-        rate = np.zeros((len(terms_of), 1 + K, D))
-        order = np.full((len(terms_of), max(K, 1)), -1, dtype=np.int64)
-        for y, (t, row) in enumerate(zip(terms_of, amounts, strict=True)):
-            for k, amount in enumerate(row):
-                x = amount_value(amount)
-                if np.ndim(x) and np.shape(x) not in ((D, 1), (D,)):
-                    return False
-                rate[y, k] = np.reshape(x, -1) if np.ndim(x) else x
-            for k, state in enumerate(getattr(t, per_state)):
-                order[y, k] = states.index(state)
+    rates = [valued_rates(terms_of, kind, D, states) for kind in ("saving", "wider_value")]
+    if rates[0] is None or rates[1] is None:
+        return False
+    for out, (rate, order) in zip((cash, wider), rates, strict=True):
         valued_amounts(avoided, pp, rate, order, out)
     return True
+
+
+def valued_rates(terms_of: Sequence[Municipality], kind: str, draws: int,
+                 states: Sequence[str]) -> tuple[FloatArray, NDArray[np.int64]] | None:
+    """The ``rate`` (Y, 1 + K, D) and ``order`` (Y, K) of
+    :func:`~sibsim.money.kernels.savings.valued_amounts` for each payer's ``kind`` of money
+    (``"saving"``: cashable, ``"wider_value"``): its amount per avoided event, then per
+    person-period of each state it values (``states``: the order of the person-periods given
+    to the kernel), per draw (currency); None where the kernel does not apply (amounts per
+    process, or per-draw amounts of another shape)."""
+    amounts = []
+    for t in terms_of:
+        first = getattr(t, f"{kind}_per_event")
+        if isinstance(first, Mapping):
+            return None
+        amounts.append([first, *getattr(t, f"{kind}_per_person_period").values()])
+    K = max(len(a) for a in amounts) - 1
+    rate = np.zeros((len(terms_of), 1 + K, draws))
+    order = np.full((len(terms_of), max(K, 1)), -1, dtype=np.int64)
+    for y, (t, row) in enumerate(zip(terms_of, amounts, strict=True)):
+        for k, amount in enumerate(row):
+            x = amount_value(amount)
+            if np.ndim(x) and np.shape(x) not in ((draws, 1), (draws,)):
+                return None
+            rate[y, k] = np.reshape(x, -1) if np.ndim(x) else x
+        for k, state in enumerate(getattr(t, f"{kind}_per_person_period")):
+            order[y, k] = list(states).index(state)
+    return rate, order
 
 
 def effective_payers(payers: Sequence[Payer], municipality: Municipality) -> tuple[Payer, ...]:

@@ -328,6 +328,21 @@ def _treated_total(data: xr.Dataset, var: str, started: np.ndarray | None,
     return total.T if kept.index("period") < kept.index("draw") else total
 
 
+def counterfactual_total(cf: xr.Dataset, var: str, started: np.ndarray, fixed: EffectFree | None,
+                         preset: Callable[[], np.ndarray], all_started: bool, pattern: bytes,
+                         **sel: str) -> np.ndarray:
+    """The counterfactual's treated ``var`` summed over the cohorts ``started`` (D, W), (D, P):
+    ``preset()`` (made once with the effect-free parts, every cohort started) where all
+    started, else kept in ``fixed.cf_totals`` by the pattern of cohorts started
+    (``started.tobytes()``); computed afresh without ``fixed``."""
+    if fixed is None:
+        return _treated_total(cf, var, started, **sel)
+    if all_started:
+        return preset()
+    return _kept(fixed.cf_totals, (var, tuple(sorted(sel.items())), pattern),
+                 lambda: _treated_total(cf, var, started, **sel))
+
+
 def _position(data: xr.Dataset, dim: str, label: str) -> int:
     """Index of ``label`` along ``dim`` (as ``.sel`` finds it; a KeyError if missing)."""
     return int(data.indexes[dim].get_loc(label))
@@ -466,12 +481,8 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         return _treated_total(data, var, started, **sel)
 
     def cf_total(var: str, preset: Callable[[], np.ndarray], **sel: str) -> np.ndarray:
-        if fixed is None:
-            return treated_total(cf, var, **sel)
-        if all_started:
-            return preset()
-        return _kept(fixed.cf_totals, (var, tuple(sorted(sel.items())), pattern),
-                     lambda: treated_total(cf, var, **sel))
+        return counterfactual_total(cf, var, started, fixed, preset, all_started, pattern,
+                                    **sel)
 
     def ds_total(var: str, **sel: str) -> np.ndarray:
         return _kept(memo, ("treated", var, tuple(sorted(sel.items())), pattern),

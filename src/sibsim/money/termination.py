@@ -94,6 +94,7 @@ __all__ = [
     "check_claim_share",
     "lifecycle",
     "read_termination",
+    "started_cohorts",
 ]
 
 IntArray = NDArray[np.int64]
@@ -598,8 +599,17 @@ class Lifecycle:
 
     def started(self, entry_period: Any) -> NDArray[np.bool_]:
         """Which entry waves started before the stop, bool (D, W) (others were not served)."""
-        entry = np.asarray(entry_period)
-        return entry[None, :] < self.stop[:, None]
+        return started_cohorts(entry_period, self.stop)
+
+
+def started_cohorts(entry_period: Any, stop: Any) -> NDArray[np.bool_]:
+    """Which entry waves (entering in ``entry_period`` (W,)) started before each draw's stop
+    period ``stop`` (D,), bool (D, W).
+
+    >>> started_cohorts([0, 1, 2], np.array([8, 2])).tolist()
+    [[True, True, True], [True, True, False]]
+    """
+    return np.asarray(entry_period)[None, :] < np.asarray(stop)[:, None]
 
 
 def _maturity(deal: Deal, n_periods: int) -> int:

@@ -462,27 +462,15 @@ def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatA
             for p in range(n_periods):
                 if not np.isfinite(investors[p]):
                     finite = False
-        if n_rates == 2 and not (np.isnan(rates[0]) or np.isnan(rates[1])):
-            # irr._npv_path(investors, rates[i], False) for both rates in one loop (two
-            # independent chains of additions, each in its own order)
-            y0, y1 = inverse[0], inverse[1]
-            acc0 = 0.0
-            acc1 = 0.0
+        for i in range(n_rates):  # irr._npv_path(investors, rates[i], False)
+            if np.isnan(rates[i]):
+                npv[i, d] = np.nan
+                continue
+            y = inverse[i]
+            acc = 0.0
             for t in range(n_periods - 1, -1, -1):
-                acc0 = acc0 * y0 + investors[t]
-                acc1 = acc1 * y1 + investors[t]
-            npv[0, d] = acc0
-            npv[1, d] = acc1
-        else:
-            for i in range(n_rates):  # irr._npv_path(investors, rates[i], False)
-                if np.isnan(rates[i]):
-                    npv[i, d] = np.nan
-                    continue
-                y = inverse[i]
-                acc = 0.0
-                for t in range(n_periods - 1, -1, -1):
-                    acc = acc * y + investors[t]
-                npv[i, d] = acc
+                acc = acc * y + investors[t]
+            npv[i, d] = acc
         invested[d] = _row_sum(drawn, d)
         received[d] = _row_sum_of_sums(own, drawn, d)
         net_total[d] = _row_sum(net, d)
