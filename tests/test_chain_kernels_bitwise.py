@@ -140,7 +140,7 @@ def test_breakeven_totals_are_the_numpy_sums(seed: int) -> None:
             assert np.isnan(out[0][i]).all()
         else:
             assert same(out[0][i], _npv(float(rate), investors))
-    # two rates (the search's): both Horner sums in one loop, the same numbers
+    # the search's two rates: the same numbers
     two = (np.empty((2, D)), *(np.empty(D) for _ in range(5)))
     assert breakeven_totals(flow, np.array(pick, dtype=np.int64), drawdown, row, net, disc,
                             paid, rates[:2], *two)
