@@ -111,8 +111,8 @@ def test_the_maturity_is_the_last_period_unless_given():
 
 
 def test_a_cohort_started_before_the_stop_and_not_at_it():
-    life = Lifecycle(stop=np.array([2, 0, 5]), payments=None, split=None, achieved=None,
-                     served=None, costs=None, flows=None)
+    life = Lifecycle(stop=np.array([2, 0, 5]), payments=None, achieved=None, served=None,
+                     costs=None, back=lambda: (None, None))
     got = life.started(np.array([0, 2, 4]))
     assert got.astype(int).tolist() == [[1, 0, 0], [0, 0, 0], [1, 1, 1]]
 

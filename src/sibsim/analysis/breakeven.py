@@ -67,10 +67,21 @@ from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal, breakeven_process
 from sibsim.money.irr import _npv_kernel_serial
 from sibsim.money.kernels.chain import PAIRWISE_BLOCK, breakeven_tail, breakeven_totals
+from sibsim.money.kernels.from_payments import (
+    OK,
+    OUT_OF_RANGE,
+    PayerTerms,
+    SavingsArrays,
+    SearchTotals,
+    breakeven_from_payments,
+)
+from sibsim.money.kernels.waterfall import CapitalArrays, KernelPath, kernel_path
 from sibsim.money.municipality import per_period_rate
-from sibsim.money.payers import payer_own_costs, valued_rates
+from sibsim.money.payer_waves import by_wave
+from sibsim.money.payers import _caps, payer_own_costs, valued_rates
 from sibsim.money.sib import (
     EffectFree,
+    MoneyArrays,
     _position,
     _served,
     _state_process,
@@ -81,7 +92,7 @@ from sibsim.money.sib import (
     money_arrays,
     money_flows,
 )
-from sibsim.money.termination import started_cohorts
+from sibsim.money.termination import Lifecycle, paid_in_waterfall, started_cohorts
 from sibsim.money.uncertain import resolve_money
 from sibsim.spec import _validate as v
 from sibsim.spec.effect import Effect
@@ -394,18 +405,19 @@ class _Pipeline:
             rows = [list(coords["tranche"]).index(t) for t in investors]
             disc = discount_factors(float(self.deal.municipality.discount_rate),
                                     int(ds.attrs["periods_per_year"]), ds.sizes["period"])
-            paid = data["outcome_payments"]
             # the net savings made in one pass with the totals (breakeven_tail), where the
-            # payers' savings allow it; else read from the money arrays
+            # payers' savings allow it, from the contract's payments on where the deal allows
+            # it (kernels.from_payments); else read from the money arrays
             rates = self._npv_rates
             totals = (None if self._tail is None
-                      else self._tail.totals(ds, data, parties, pick, rows, disc, paid, rates))
-            if totals is None:
-                net = data["net_savings"]
-                totals = _totals(data, pick, rows, net, disc, paid, rates)
+                      else self._tail.totals(ds, data, parties, pick, rows, disc, rates))
+            if totals is not None:
+                return self._outputs(*totals)
+            paid = data["outcome_payments"]
+            net = data["net_savings"]
+            totals = _totals(data, pick, rows, net, disc, paid, rates)
             if totals is not None:  # one pass over the draws (breakeven_totals)
                 return self._outputs(*totals)
-            net = data["net_savings"]
             flows = sum_axis1(data["flow"], pick)  # data["flow"][:, pick].sum(1), no copy
             invested = data["drawdown"][:, rows].sum((1, 2))
             received = data["investor_received"][:, rows].sum((1, 2))
@@ -457,9 +469,12 @@ class _Tail:
     ``fixed``)."""
 
     def __init__(self, rate: np.ndarray, other: np.ndarray, cf: xr.Dataset, entry: np.ndarray,
-                 fixed: EffectFree, process: str) -> None:
+                 fixed: EffectFree, process: str, chain: _Chain | None = None) -> None:
         self.rate, self.other, self.cf, self.entry = rate, other, cf, entry
         self.fixed, self.process = fixed, process
+        #: the payers' split and the waterfall, where the search makes them with the net
+        #: savings and totals (kernels.from_payments); None: read from the money arrays
+        self.chain = chain
 
     @classmethod
     def plan(cls, deal: Deal, ds: xr.Dataset, cf: xr.Dataset, fixed: EffectFree
@@ -486,16 +501,18 @@ class _Tail:
             return None
         return cls(rates[0][:, 0], np.ascontiguousarray(other.sum(axis=0)), cf,
                    np.asarray(ds["entry_period"].values), fixed,
-                   deal.scenario.process_names[0])
+                   deal.scenario.process_names[0], _Chain.plan(resolved, P))
 
-    def totals(self, ds: xr.Dataset, data: Mapping[str, np.ndarray], parties: list[str],
-               pick: list[int], rows: list[int], disc: np.ndarray, paid: np.ndarray,
-               rates: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    def totals(self, ds: xr.Dataset, data: MoneyArrays, parties: list[str], pick: list[int],
+               rows: list[int], disc: np.ndarray, rates: np.ndarray
+               ) -> tuple[np.ndarray, ...] | None:
         """What :func:`_totals` gives, with the net savings made here from the treated
-        events of ``ds``; None where the kernel does not apply (as :func:`_totals`)."""
-        flow, drawdown = data["flow"], data["drawdown"]
-        D, P = paid.shape
-        if "commissioner" not in parties or not _one_pass(pick, rows, P, flow, drawdown, paid):
+        events of ``ds`` (and, where :attr:`chain` is planned, the payers' split and the
+        waterfall from the contract's payments); None where the kernel does not apply (as
+        :func:`_totals`)."""
+        D, P = ds.sizes["draw"], ds.sizes["period"]
+        if "commissioner" not in parties or not (
+                len(rows) == 1 and pick == [1 + rows[0]] and P <= PAIRWISE_BLOCK):
             return None
         started = started_cohorts(self.entry, data["stop_period"])  # as money_arrays
         all_started = bool(started.all())
@@ -505,12 +522,79 @@ class _Tail:
         x = ds["events"].values[:, _position(ds, "arm", "treatment")]
         out = (np.empty((len(rates), D)), np.empty(D), np.empty(D), np.empty(D), np.empty(D),
                np.empty(D))
+        disc = np.ascontiguousarray(disc, dtype=np.float64)
+        commissioner = parties.index("commissioner")
+        if self.chain is not None and data.lifecycle is not None and commissioner == 0:
+            savings = SavingsArrays(x, started, not all_started, np.ascontiguousarray(cf_sum),
+                                    self.rate, self.other)
+            status = self.chain(data.lifecycle, savings, disc, rates, SearchTotals(*out))
+            if status != OUT_OF_RANGE:  # else the money chain's own steps, and their error
+                _finite(status == OK)
+                return out
+        flow, drawdown, paid = data["flow"], data["drawdown"], data["outcome_payments"]
+        if not _one_pass(pick, rows, P, flow, drawdown, paid):
+            return None
         _finite(breakeven_tail(
             x, started, not all_started, np.ascontiguousarray(cf_sum), self.rate,
-            parties.index("commissioner"), self.other, flow, np.array(pick, dtype=np.int64),
-            drawdown, rows[0], np.ascontiguousarray(disc, dtype=np.float64), paid, rates,
-            np.empty((D, P)), *out))
+            commissioner, self.other, flow, np.array(pick, dtype=np.int64),
+            drawdown, rows[0], disc, paid, rates, np.empty((D, P)), *out))
         return out
+
+
+class _Chain:
+    """The payers' split and caps and the waterfall of one tranche, planned once, for
+    :func:`~sibsim.money.kernels.from_payments.breakeven_from_payments`: deals with one
+    payment metric (no rate cards), payers without presence years, waves or appropriations,
+    one tranche without a guarantee or recycling, no claim-tied savings share and no
+    stop-loss (so the lifecycle's stop is the waterfall's)."""
+
+    def __init__(self, payers: PayerTerms, capital: CapitalArrays) -> None:
+        self.payers = payers
+        tr = capital.tranches
+        # as the waterfall's run fills them in
+        self.tranches = tr._replace(
+            repaid=np.ones_like(tr.share) if tr.repaid is None else tr.repaid,
+            excess_share=tr.share if tr.excess_share is None else tr.excess_share)
+        self.fees, self.excess_to = capital.fees, int(capital.excess_to)
+
+    @classmethod
+    def plan(cls, deal: Deal, n_periods: int) -> _Chain | None:
+        """The plan for ``deal`` (its money resolved) over ``n_periods``, or None."""
+        contract, capital = deal.contract, deal.capital
+        payers = deal.effective_payers
+        if (contract is None or capital is None or len(contract.payment_labels) != 1
+                or any(paid_in_waterfall(t.rule) for t in contract.terms)
+                or by_wave(payers) or deal.payer_presence() is not None
+                or deal.payer_funds() is not None
+                or min((r.limit(capital.total_commitment) for r in deal.termination),
+                       default=np.inf) < np.inf):
+            return None
+        lowered = capital.lower(n_periods)
+        if kernel_path(lowered) != KernelPath.ONE_TRANCHE:
+            return None
+        shares = np.stack([p.share_vector(contract.payment_labels) for p in payers])  # (Y, 1)
+        capped = [i for i, p in enumerate(payers)
+                  if p.cap_total is not None or p.cap_per_period is not None]
+        per, cap_total = _caps(payers, capped, n_periods)
+        one = len(payers) == 1 and bool(np.all(shares == 1.0))  # as split_by_payer
+        terms = PayerTerms(np.ascontiguousarray(shares[:, 0], dtype=np.float64), one,
+                           np.array(capped, dtype=np.int64),
+                           np.ascontiguousarray(per, dtype=np.float64).reshape(
+                               len(capped), n_periods),
+                           np.ascontiguousarray(cap_total, dtype=np.float64))
+        return cls(terms, lowered)
+
+    def __call__(self, life: Lifecycle, savings: SavingsArrays, disc: np.ndarray,
+                 rates: np.ndarray, out: SearchTotals) -> int:
+        """:func:`~sibsim.money.kernels.from_payments.breakeven_from_payments` of the
+        lifecycle's payments, costs and stop."""
+        pay = life.payments
+        return int(breakeven_from_payments(
+            np.ascontiguousarray(pay.by_metric, dtype=np.float64),
+            np.ascontiguousarray(pay.total, dtype=np.float64), self.payers,
+            np.ascontiguousarray(life.costs, dtype=np.float64),
+            np.ascontiguousarray(life.stop, dtype=np.int64), self.tranches, self.fees,
+            self.excess_to, savings, disc, rates, out))
 
 
 def _process_pick(ds: xr.Dataset, process: str) -> dict[str, str]:

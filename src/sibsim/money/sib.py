@@ -37,7 +37,7 @@ from sibsim.money.payer_scope import apply_presence, scoped_savings
 from sibsim.money.payers import payer_savings, valued_states
 from sibsim.money.results import EvaluationTable
 from sibsim.money.stratum_end import StratumEnds, end_results, stratum_ends, unserved_mask
-from sibsim.money.termination import interim_results, lifecycle
+from sibsim.money.termination import Lifecycle, interim_results, lifecycle
 from sibsim.money.uncertain import resolve_money
 from sibsim.spec import _validate as v
 from sibsim.spec.correlation import outcome_overrides
@@ -467,8 +467,11 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
                          achievements, served_by_state, full_costs, cancel,
                          kept=None if fixed is None or memo is not None else fixed.stops)
         _keep_lifecycle(memo, life_key, tied, life)
-    pay, split, achieved = life.payments, life.split, life.achieved
-    served, costs, flows = life.served, life.costs, life.flows
+    # the payers' split and the waterfall (life.split, life.flows) are read where needed:
+    # a caller that reads the contract's payments and costs alone (the break-even search's
+    # kernels.from_payments) does not pay for them where the lifecycle makes them on use
+    pay, achieved = life.payments, life.achieved
+    served, costs = life.served, life.costs
     entry = _kept(same_draws, ("entry_period",), lambda: np.array(ds["entry_period"].values))
     # (D, W): cohorts started before a stop; whether all did, and their pattern, which keys
     # what depends on them; kept for the very stop the lifecycle kept (the same draws)
@@ -556,26 +559,29 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
 
     def net_now() -> np.ndarray:
         _, _, _, cash, other, per_draw_costs = saved()
-        return cash + flows.party("commissioner") - (other if per_draw_costs else other[None, :])
+        return cash + life.flows.party("commissioner") - (
+            other if per_draw_costs else other[None, :])
 
     def net_by_payer() -> np.ndarray:
         cash_y, _, other_y, _, _, per_draw_costs = saved()
-        return cash_y + split.flows(flows.party("commissioner")) - (
+        return cash_y + life.split.flows(life.flows.party("commissioner")) - (
             other_y if per_draw_costs else other_y[None])
     true_eff = _kept(same_draws, ("true_effect",), lambda: _true_effect(ds))
-    drawdown = flows.drawdown
-    n_tr = len(flows.tranches)
-    assert flows.parties[1:1 + n_tr] == flows.tranches  # the waterfall's party order
+    assert deal.capital is not None
+    parties, tranches = deal.capital.parties, deal.capital.tranche_names
+    n_tr = len(tranches)
+    assert parties[1:1 + n_tr] == tranches  # the waterfall's party order
     data = MoneyArrays({
-        "outcome_payments": split.total,
+        "outcome_payments": _Later(lambda: life.split.total),
         "payments_by_metric": pay.by_metric,
         "participants_served": served,
         "service_costs": costs,
-        "unfunded_costs": flows.unfunded,
-        "flow": flows.flows,
-        "drawdown": drawdown,
+        "unfunded_costs": _Later(lambda: life.flows.unfunded),
+        "flow": _Later(lambda: life.flows.flows),
+        "drawdown": _Later(lambda: life.flows.drawdown),
         # the break-even search sums it with its other totals (breakeven_totals): made on use
-        "investor_received": _Later(lambda: flows.flows[:, 1:1 + n_tr] + drawdown),
+        "investor_received": _Later(lambda: life.flows.flows[:, 1:1 + n_tr]
+                                    + life.flows.drawdown),
         "measured_effect": table.measured_effect,
         "trigger_units": table.units,
         "gate_passed": table.gate.astype(np.int8),
@@ -585,16 +591,16 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         "commissioner_other_costs": _Later(lambda: saved()[4]),
         "net_savings": _Later(net_now),
         "true_effect": true_eff,
-        "payments_by_payer": split.paid,
-        "unpaid_by_payer": _Later(lambda: split.unpaid),
+        "payments_by_payer": _Later(lambda: life.split.paid),
+        "unpaid_by_payer": _Later(lambda: life.split.unpaid),
         "cashable_savings_by_payer": _Later(lambda: saved()[0]),
         "wider_value_by_payer": _Later(lambda: saved()[1]),
         "other_costs_by_payer": _Later(lambda: saved()[2]),
         "net_savings_by_payer": _Later(net_by_payer),
         "stop_period": life.stop,
-        "settlement_period": flows.settlement,
-        "recycled_reserve": flows.reserve,
-    })
+        "settlement_period": _Later(lambda: life.flows.settlement),
+        "recycled_reserve": _Later(lambda: life.flows.reserve),
+    }, life)
     if several:
         data["avoided_events_by_process"] = _Later(
             lambda: np.stack([avoided_now()[0][n] for n in pnames], axis=1))
@@ -608,8 +614,8 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
     if achieved is not None:
         data["achievements"] = _Later(lambda: achieved.counts.sum(axis=2))
     coords = {
-        "draw": draw_labels, "period": np.arange(P), "party": list(flows.parties),
-        "tranche": list(flows.tranches), "payer": list(split.payers),
+        "draw": draw_labels, "period": np.arange(P), "party": list(parties),
+        "tranche": list(tranches), "payer": [p.name for p in payers],
         "tranche_kind": ("tranche", list(deal.capital.tranche_kinds)),
         "metric": list(pay.metrics), "trigger": np.arange(table.n_triggers),
         "trigger_metric": ("trigger", list(table.metric)),
@@ -827,8 +833,12 @@ class MoneyArrays(MutableMapping[str, np.ndarray]):
     (['a', 'b'], [1.0, 1.0])
     """
 
-    def __init__(self, items: dict[str, Any]) -> None:
+    def __init__(self, items: dict[str, Any], lifecycle: Lifecycle | None = None) -> None:
         self._items = dict(items)
+        #: the run's :class:`~sibsim.money.termination.Lifecycle` (its contract payments,
+        #: costs and stop), for a caller that makes its own totals from them (the break-even
+        #: search); None where not given
+        self.lifecycle = lifecycle
 
     def __getitem__(self, name: str) -> np.ndarray:
         value = self._items[name]

@@ -55,8 +55,9 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -576,26 +577,36 @@ class Lifecycle:
     payments : PaymentResult
         Outcome payments, nothing on results known from the stop on; a claim-tied share is
         included in ``total`` and ``by_metric``.
-    split : PayerSplit
-        The payments split among the deal's payers (after their caps); ``split.total`` is
-        what entered the waterfall (plus any claim-tied share).
     achieved : Achievements or None
         What the rate cards counted, none from the stop on.
     served : array (D, P)
         Participants served (people), none from the stop on.
     costs : array (D, P)
         Service costs incurred (currency), none from the stop on.
-    flows : CashFlows
-        The waterfall's result (settlement period, reserve, stop).
+    back : callable
+        Returns :attr:`split` and :attr:`flows` (the same objects at every call). Where the
+        waterfall cannot move the stop (no stop-loss, no claim-tied share) they are made at
+        the first call: a caller that reads the payments and costs alone (the break-even
+        search's :mod:`~sibsim.money.kernels.from_payments`) does not pay for them.
     """
 
     stop: IntArray
     payments: PaymentResult
-    split: PayerSplit
     achieved: Achievements | None
     served: FloatArray
     costs: FloatArray
-    flows: CashFlows
+    back: Callable[[], tuple[PayerSplit, CashFlows]]
+
+    @property
+    def split(self) -> PayerSplit:
+        """The payments split among the deal's payers (after their caps); ``split.total`` is
+        what entered the waterfall (plus any claim-tied share)."""
+        return self.back()[0]
+
+    @property
+    def flows(self) -> CashFlows:
+        """The waterfall's result (settlement period, reserve, stop)."""
+        return self.back()[1]
 
     def started(self, entry_period: Any) -> NDArray[np.bool_]:
         """Which entry waves started before the stop, bool (D, W) (others were not served)."""
@@ -748,11 +759,17 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
             achieved_now = dataclasses.replace(
                 achieved, counts=np.where(active[:, None, None, :], achieved.counts, 0.0))
         pay = contract.outcome_payments(gated, n_periods, achieved_now)
+        life = LifecycleArrays(stop, settle_at, loss_limit,
+                               _claim_arrays(contract, gated, n_periods))
+        if not (loss_limit < math.inf or life.claim.active):
+            # the waterfall cannot move the stop (no stop-loss, no claim-tied share): this run
+            # is the last, and its split and waterfall are made when first read
+            return Lifecycle(stop=stop, payments=pay, achieved=achieved_now, served=served_now,
+                             costs=costs, back=_back(deal, (payers, presence, funds), pay, gated,
+                                                             costs, life))
         split = split_by_payer(payers, pay, presence,
                                wave_payments(deal, gated, pay, n_periods),  # payer_waves.py
                                funds)
-        life = LifecycleArrays(stop, settle_at, loss_limit,
-                               _claim_arrays(contract, gated, n_periods))
         flows = waterfall(capital, costs, split.total, life)
         if np.array_equal(flows.stop_period, stop):
             break
@@ -761,5 +778,25 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
         pay = _with_claim_share(pay, contract, np.asarray(flows.claim_share_paid))
         split = split_by_payer(payers, pay, presence, wave_payments(
             deal, gated, pay, n_periods, np.asarray(flows.claim_share_paid)), funds)
-    return Lifecycle(stop=stop, payments=pay, split=split, achieved=achieved_now,
-                     served=served_now, costs=costs, flows=flows)
+    made = (split, flows)
+    return Lifecycle(stop=stop, payments=pay, achieved=achieved_now, served=served_now,
+                     costs=costs, back=lambda: made)
+
+
+def _back(deal: Deal, payers: tuple[Any, Any, Any], pay: PaymentResult,
+          gated: EvaluationTable, costs: FloatArray, life: LifecycleArrays
+          ) -> Callable[[], tuple[PayerSplit, CashFlows]]:
+    """The payers' split of ``pay`` and the waterfall of a lifecycle's last run, made at the
+    first call (the same objects at every call): :attr:`Lifecycle.back`. ``payers``: the
+    deal's effective payers, their presence and their funds."""
+
+    @functools.cache
+    def back() -> tuple[PayerSplit, CashFlows]:
+        effective, presence, funds = payers
+        n_periods = costs.shape[1]
+        split = split_by_payer(effective, pay, presence,
+                               wave_payments(deal, gated, pay, n_periods),  # payer_waves.py
+                               funds)
+        assert deal.capital is not None
+        return split, waterfall(deal.capital, costs, split.total, life)
+    return back

@@ -1,0 +1,273 @@
+"""What the break-even search reads of one effect, from the contract's payments on, in one pass
+over the draws: the payers' split and caps, the one-tranche waterfall, the commissioner's net
+savings and the search's totals, draw by draw, with each draw's state in scalars and rows of a
+few numbers (no (draws x periods) array in between).
+
+It does, for each draw, the floating-point operations of the kernels it stands for, in their
+order, so its results are the same to the last bit:
+
+* :func:`sibsim.money.kernels.chain.split_capped` (or, without caps, the contract's total,
+  as :func:`sibsim.money.payers.split_by_payer` gives it);
+* :func:`sibsim.money.kernels.waterfall._one_tranche_draws` without a stop-loss;
+* :func:`sibsim.money.kernels.chain.breakeven_tail` (the net savings and
+  :func:`~sibsim.money.kernels.chain.breakeven_totals`).
+
+``tests/test_breakeven_from_payments.py`` compares it with those kernels and with the money
+chain.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from sibsim.money.kernels.chain import _np_maximum, _np_minimum
+from sibsim.money.kernels.waterfall import ExcessTo, FeeArrays, TrancheArrays
+
+__all__ = [
+    "NOT_FINITE",
+    "OK",
+    "OUT_OF_RANGE",
+    "PayerTerms",
+    "SavingsArrays",
+    "SearchTotals",
+    "breakeven_from_payments",
+]
+
+FloatArray = NDArray[np.float64]
+
+#: What :func:`breakeven_from_payments` returns: every output written; the investors' flows
+#: are not all finite; costs or payments out of the waterfall's range (finite and >= 0: the
+#: general chain then raises its own error).
+OK, NOT_FINITE, OUT_OF_RANGE = 0, 1, 2
+
+_INVESTORS = int(ExcessTo.INVESTORS)
+_PROVIDER = int(ExcessTo.PROVIDER)
+
+
+class PayerTerms(NamedTuple):
+    """The payers' shares of the contract's one metric and their caps
+    (:func:`sibsim.money.payers.split_by_payer` without presence, waves or appropriations)."""
+
+    shares: FloatArray  #: (Y,) each payer's share of the metric
+    #: each payer's due is the contract's total (one payer paying everything) instead of
+    #: ``0.0 + share x payment``
+    from_total: bool
+    capped: NDArray[np.int64]  #: (C,) the payers with caps (C = 0: none; the total is paid)
+    per_period: FloatArray  #: (C, P) their caps per period (currency; inf: none)
+    cap_total: FloatArray  #: (C,) their caps over the contract (currency; inf: none)
+
+
+class SavingsArrays(NamedTuple):
+    """What the commissioner's net savings are made of
+    (:func:`~sibsim.money.kernels.chain.breakeven_tail`)."""
+
+    events: FloatArray  #: (D, W, S, P) the treated arm's events
+    started: NDArray[np.bool_]  #: (D, W) the cohorts started (read when ``mask``)
+    mask: bool  #: some cohorts did not start
+    cf_sum: FloatArray  #: (D, P) the counterfactual's events, summed as ``events``
+    rate: FloatArray  #: (Y, D) each payer's saving per avoided event (currency)
+    other: FloatArray  #: (P,) the payers' own costs summed (currency)
+
+
+class SearchTotals(NamedTuple):
+    """The outputs (:func:`~sibsim.money.kernels.chain.breakeven_totals`'), per draw."""
+
+    npv: FloatArray  #: (R, D) the investors' NPV at each rate
+    invested: FloatArray  #: (D,) capital drawn
+    received: FloatArray  #: (D,) capital received back
+    commissioner_pv: FloatArray  #: (D,) the net savings' present value
+    net_total: FloatArray  #: (D,) the net savings summed
+    commissioner_scale: FloatArray  #: (D,) |net| and |paid| summed over periods
+
+
+@numba.njit(cache=True, nogil=True)
+def breakeven_from_payments(by_metric: FloatArray, pay_total: FloatArray, payers: PayerTerms,
+                            costs: FloatArray, stop: NDArray[np.int64], tr: TrancheArrays,
+                            fees: FeeArrays, excess_to: int, savings: SavingsArrays,
+                            disc: FloatArray, rates: FloatArray, out: SearchTotals) -> int:
+    """The search's totals of one effect from the contract's payments, draw by draw.
+
+    ``by_metric`` (D, 1, P) and ``pay_total`` (D, P): the contract's payments (currency,
+    :class:`~sibsim.money.results.PaymentResult`); ``payers``: their split; ``costs`` (D, P):
+    the service costs incurred, ``stop`` (D,): the first period without service
+    (:class:`~sibsim.money.termination.Lifecycle`); ``tr``, ``fees``, ``excess_to``: one
+    tranche's waterfall (``CapitalStructure.lower``; no guarantee, recycling, claim-tied share
+    or stop-loss); ``savings``: the net savings' parts; ``disc`` (P,): the commissioner's
+    discount factors; ``rates`` (R,): the investors' per-period discount rates. Writes ``out``
+    and returns :data:`OK`, :data:`NOT_FINITE` (investors' flows not all finite; every output
+    written) or :data:`OUT_OF_RANGE` (a cost or the payers' total not finite and >= 0; the
+    outputs are not all written).
+
+    Per draw and period: the payers' total paid (after their caps), the waterfall's tranche and
+    commissioner flows and drawdown, the events avoided, the cashable savings and the net
+    savings; then the investors' NPVs (Horner's sum in ``1 / (1 + rate)``) and the sums over
+    periods in numpy's pairwise order, as :func:`~sibsim.money.kernels.chain.breakeven_totals`.
+    """
+    n_draws, n_periods = pay_total.shape
+    shares, from_total, capped = payers.shares, payers.from_total, payers.capped
+    per_period, cap_total = payers.per_period, payers.cap_total
+    n_payers, n_capped = shares.shape[0], capped.shape[0]
+    share, growth, cap = tr.share[0], tr.growth[0], tr.cap[0]
+    repaid, excess_share = tr.repaid[0], tr.excess_share[0]
+    is_capped = cap < np.inf
+    total_commit, fixed, mgmt_rate = tr.total_commit, fees.fixed, fees.mgmt_rate
+    x, started, mask = savings.events, savings.started, savings.mask
+    cf_sum, rate, other = savings.cf_sum, savings.rate, savings.other
+    n_waves, n_strata = x.shape[1], x.shape[2]
+    n_savers = rate.shape[0]
+    npv, invested, received = out.npv, out.invested, out.received
+    commissioner_pv, net_total = out.commissioner_pv, out.net_total
+    commissioner_scale = out.commissioner_scale
+    n_rates = rates.shape[0]
+    inverse = np.empty(n_rates)  # 1 / (1 + rate), as irr._npv_path computes it
+    for i in range(n_rates):
+        inverse[i] = 1.0 / (1.0 + rates[i])
+    due = np.empty(n_payers)  # one period's rows and one draw's rows, made once
+    paid_by = np.empty(n_payers)
+    room_of = np.empty(n_capped)
+    own = np.empty(n_periods)  # the tranche's flows
+    investors = np.empty(n_periods)  # the investors' flows (0.0 plus the tranche's)
+    drawn_by = np.empty(n_periods)  # the tranche's drawdowns
+    net = np.empty(n_periods)  # the commissioner's net savings
+    paid = np.empty(n_periods)  # the payers' total paid
+    finite = True
+    for d in range(n_draws):
+        for c in range(n_capped):
+            room_of[c] = cap_total[c]
+        drawn = 0.0
+        claim = 0.0
+        got = 0.0
+        stop_d = stop[d]
+        for t in range(n_periods):
+            # the payers' split and caps (split_capped), or the contract's total
+            contract = pay_total[d, t]
+            if n_capped == 0:
+                total_paid = contract
+            else:
+                for y in range(n_payers):
+                    due[y] = contract if from_total else 0.0 + shares[y] * by_metric[d, 0, t]
+                    paid_by[y] = due[y]
+                for c in range(n_capped):
+                    y = capped[c]
+                    v = _np_minimum(_np_minimum(due[y], per_period[c, t]),
+                                    _np_maximum(room_of[c], 0.0))
+                    paid_by[y] = v
+                    room_of[c] = room_of[c] - v
+                short = 0.0
+                for y in range(n_payers):
+                    short += due[y] - paid_by[y]
+                total_paid = _np_maximum(contract - short, 0.0) if short > 0.0 else contract
+            cost_in = costs[d, t]
+            if not (total_paid >= 0.0 and total_paid < np.inf and cost_in >= 0.0
+                    and cost_in < np.inf):
+                return OUT_OF_RANGE
+            paid[t] = total_paid
+            # the waterfall of one tranche (_one_tranche_draws, no stop-loss)
+            claim *= growth
+            drawn_total = 0.0 + drawn
+            need = 0.0
+            if t < stop_d:
+                need = cost_in + fixed[t] + mgmt_rate * drawn_total
+            draw = min(need - 0.0, max(total_commit - drawn_total, 0.0))
+            v = draw * share
+            drawn += v
+            claim += v * repaid
+            headroom = cap * drawn - got if is_capped else np.inf
+            room = min(claim, max(headroom, 0.0))
+            available = total_paid
+            group = 0.0 + room
+            frac = max(min(available, group), 0.0) / group if group > 0.0 else 0.0
+            repay = room * frac
+            available -= 0.0 + repay
+            claim -= repay
+            got += repay
+            tranche_flow = -v + repay
+            if excess_to == _INVESTORS:
+                excess = max(available, 0.0)
+                headroom = cap * drawn - got if is_capped else np.inf
+                v_excess = min(excess * excess_share, max(headroom, 0.0))
+                tranche_flow += v_excess
+                got += v_excess
+                available -= v_excess
+            excess = max(available, 0.0)
+            commissioner_flow = -total_paid + (excess if excess_to != _PROVIDER else 0.0)
+            own[t] = tranche_flow
+            investors[t] = 0.0 + tranche_flow  # the sum over the investors' one party
+            drawn_by[t] = v  # drawdown_total x share, the tranche's drawdown
+            # the net savings (breakeven_tail): events avoided, cashable savings, net
+            summed = 0.0
+            for w in range(n_waves):
+                f = (1.0 if started[d, w] else 0.0) if mask else 1.0
+                for s in range(n_strata):
+                    summed += x[d, w, s, t] * f if mask else x[d, w, s, t]
+            avoided = cf_sum[d, t] - summed
+            cash = 0.0
+            for y in range(n_savers):
+                cash += avoided * rate[y, d]
+            net[t] = (cash + commissioner_flow) - other[t]
+        # the totals (breakeven_totals)
+        if finite:
+            for t in range(n_periods):
+                if not np.isfinite(investors[t]):
+                    finite = False
+        for i in range(n_rates):
+            if np.isnan(rates[i]):
+                npv[i, d] = np.nan
+                continue
+            y_i = inverse[i]
+            acc = 0.0
+            for t in range(n_periods - 1, -1, -1):
+                acc = acc * y_i + investors[t]
+            npv[i, d] = acc
+        invested[d] = _pairwise(drawn_by, drawn_by, False)
+        received[d] = _pairwise(own, drawn_by, True)
+        net_total[d] = _pairwise(net, net, False)
+        acc = net[0] * disc[0]
+        for t in range(1, n_periods):
+            acc = acc + net[t] * disc[t]
+        commissioner_pv[d] = acc
+        size = 0.0
+        for t in range(n_periods):
+            size += abs(net[t]) + abs(paid[t])
+        commissioner_scale[d] = size
+    return OK if finite else NOT_FINITE
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _pairwise(u: FloatArray, w: FloatArray, both: bool) -> float:
+    """``u.sum()`` (``(u + w).sum()`` when ``both``) of rows (P,) in numpy's pairwise order for
+    P <= :data:`~sibsim.money.kernels.chain.PAIRWISE_BLOCK` (as
+    :func:`~sibsim.money.kernels.chain._row_sum`: the original of
+    ``own + drawn_by`` is ``flow + drawdown``, the tranche's ``investor_received``)."""
+    n = u.shape[0]
+    end = n - n % 8
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += u[i] + w[i] if both else u[i]
+    else:
+        r0 = u[0] + w[0] if both else u[0]
+        r1 = u[1] + w[1] if both else u[1]
+        r2 = u[2] + w[2] if both else u[2]
+        r3 = u[3] + w[3] if both else u[3]
+        r4 = u[4] + w[4] if both else u[4]
+        r5 = u[5] + w[5] if both else u[5]
+        r6 = u[6] + w[6] if both else u[6]
+        r7 = u[7] + w[7] if both else u[7]
+        for i in range(8, end, 8):
+            r0 += u[i] + w[i] if both else u[i]
+            r1 += u[i + 1] + w[i + 1] if both else u[i + 1]
+            r2 += u[i + 2] + w[i + 2] if both else u[i + 2]
+            r3 += u[i + 3] + w[i + 3] if both else u[i + 3]
+            r4 += u[i + 4] + w[i + 4] if both else u[i + 4]
+            r5 += u[i + 5] + w[i + 5] if both else u[i + 5]
+            r6 += u[i + 6] + w[i + 6] if both else u[i + 6]
+            r7 += u[i + 7] + w[i + 7] if both else u[i + 7]
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        for i in range(end, n):
+            res += u[i] + w[i] if both else u[i]
+    return 0.0 + res

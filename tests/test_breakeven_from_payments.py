@@ -1,0 +1,300 @@
+"""The break-even search's money from the contract's payments on, in one kernel
+(:func:`sibsim.money.kernels.from_payments.breakeven_from_payments`), against the money chain.
+
+Where a deal allows it (one payment metric, payers without presence years, waves or
+appropriations, one tranche without a guarantee, recycling or claim-tied share, no stop-loss),
+the search makes the payers' split, the waterfall, the net savings and its totals draw by
+draw (:class:`sibsim.analysis.breakeven._Chain`) instead of reading them from
+:func:`sibsim.money.sib.money_arrays`. Both must give the same numbers, bit for bit: on
+Peterborough and variants of its money terms, and on random arrays (a hypothesis property of
+the kernel against the kernels it stands for).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import sibsim
+from sibsim.analysis.breakeven import _Pipeline
+from sibsim.money import termination
+from sibsim.money.kernels import waterfall as wk
+from sibsim.money.kernels.chain import apply_payer_caps, breakeven_tail, split_capped
+from sibsim.money.kernels.from_payments import (
+    NOT_FINITE,
+    OK,
+    OUT_OF_RANGE,
+    PayerTerms,
+    SavingsArrays,
+    SearchTotals,
+    breakeven_from_payments,
+)
+from sibsim.money.sib import money_arrays
+from sibsim.scenario_file import builtin_scenarios
+
+pytestmark = pytest.mark.usefixtures("warm_kernels")
+
+PETERBOROUGH = builtin_scenarios()["peterborough"].read_text(encoding="utf-8")
+CAPITAL = '[capital]\nexcess_to = "commissioner"'
+LOTTERY = 'cap_total = 6_255_751              # its commitment, "primarily outcomes payments" [P5]'
+TRANCHE = 'target_return = 0.13 '
+#: the cancellation of later cohorts, the file's last table
+CANCEL = PETERBOROUGH[PETERBOROUGH.index('\n[[termination]]\n') + 1:]
+NO_CANCEL = (CANCEL, '')
+#: the second payer's table
+LOTTERY_PAYER = PETERBOROUGH[PETERBOROUGH.index('[[payers]]\nname = "Big Lottery Fund"'):
+                             PETERBOROUGH.index('[investors]')]
+STOP_LOSS = (CANCEL, '[[termination]]\nkind = "stop_loss"\nshare_of_commitment = 0.5\n')
+
+
+def _variant(tmp_path: Path, *edits: tuple[str, str]) -> sibsim.Deal:
+    text = PETERBOROUGH
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / "variant.toml"
+    path.write_text(text, encoding="utf-8")
+    return sibsim.load_scenario(str(path))
+
+
+def _three_ways(deal, draws=60, seed=3, effects=(1.0, 0.85, 0.6)):
+    """The pipeline's outputs at a few effects: with the kernel, with the tail alone (the
+    waterfall's arrays read) and from the money arrays; and the plan."""
+    ds = sibsim.simulate(deal, draws=draws, seed=seed, progress=False)
+    pipe = _Pipeline(deal, ds)
+    tail = pipe._tail
+    chain = None if tail is None else tail.chain
+    out = []
+    for x in effects:
+        effect = np.full(pipe.D, x)
+        got = []
+        for plan, with_chain in ((tail, True), (tail, False), (None, False)):
+            pipe._tail = plan
+            if plan is not None:
+                plan.chain = chain if with_chain else None
+            got.append(pipe(effect))
+        out.append(got)
+    if tail is not None:
+        tail.chain = chain
+    return chain, out
+
+
+def _assert_same(out):
+    moved = False
+    for fused, tail, general in out:
+        assert fused.keys() == general.keys()
+        for key in general:
+            np.testing.assert_array_equal(fused[key], general[key], err_msg=key)
+            np.testing.assert_array_equal(tail[key], general[key], err_msg=key)
+        moved |= not np.array_equal(out[0][2]["investors"], general["investors"])
+    assert moved  # the investors' NPV follows the effect (else the test would prove little)
+
+
+@pytest.mark.parametrize("edits", [
+    (),  # as published: two payers, one capped; a cancellation stops some draws' service
+    # the excess to the investors up to a return cap, a management fee
+    ((CAPITAL, '[capital]\nexcess_to = "investors"'),
+     (TRANCHE, 'target_return = 0.13\nreturn_cap = 1.3  #'),
+     ('intermediary_per_period = [', 'management_rate_on_drawn = 0.01\n'
+                                     'intermediary_per_period = [')),
+    # the excess to the provider; a per-period cap on a payer that binds, no cancellation
+    ((CAPITAL, '[capital]\nexcess_to = "provider"'),
+     (LOTTERY, 'cap_total = 2_000_000\ncap_per_period = 400_000'), NO_CANCEL),
+    # payers without caps
+    ((LOTTERY, ''),),
+    # one payer paying everything, capped
+    (('shares = 0.5                       # half', 'shares = 1.0\ncap_total = 3_000_000  #'),
+     (LOTTERY_PAYER, '')),
+])
+def test_the_kernel_gives_the_money_chains_numbers(tmp_path, edits):
+    deal = _variant(tmp_path, *edits) if edits else sibsim.load_scenario("peterborough")
+    chain, out = _three_ways(deal)
+    assert chain is not None
+    _assert_same(out)
+
+
+def test_a_capped_payers_split_reaches_the_totals(tmp_path):
+    # a small cap binds in most draws: the payers' total, not the contract's, enters the
+    # waterfall (the kernel must split; the commissioner's scale reads the total paid)
+    deal = _variant(tmp_path, (LOTTERY, 'cap_total = 500_000'))
+    chain, out = _three_ways(deal, effects=(0.5,))
+    assert chain is not None and chain.payers.capped.tolist() == [1]
+    _assert_same(out + _three_ways(deal, effects=(0.6,))[1])
+
+
+@pytest.mark.parametrize("edits", [
+    (STOP_LOSS,),
+    ((CAPITAL, CAPITAL + '\n[[capital.tranches]]\nname = "second"\ncommitment = 1_000_000\n'
+                         'target_return = 0.05'),),
+])
+def test_deals_the_kernel_does_not_model_take_the_money_chain(tmp_path, edits):
+    deal = _variant(tmp_path, *edits)
+    chain, out = _three_ways(deal, draws=30, effects=(0.7,))
+    assert chain is None
+    for fused, _, general in out:
+        for key in general:
+            np.testing.assert_array_equal(fused[key], general[key], err_msg=key)
+
+
+def test_the_lifecycle_runs_the_waterfall_when_read(monkeypatch):
+    calls = []
+    real = termination.waterfall
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(termination, "waterfall", counted)
+    deal = sibsim.load_scenario("peterborough")
+    ds = sibsim.simulate(deal, draws=20, seed=1, progress=False)
+    data, _ = money_arrays(deal, ds)
+    life = data.lifecycle
+    assert calls == [] and life is not None
+    flow = data["flow"]
+    assert calls == [1]
+    assert data["drawdown"].shape == (20, 1, ds.sizes["period"]) and calls == [1]
+    assert life.flows.flows is flow and life.split.total is data["outcome_payments"]
+    assert calls == [1]  # made once
+
+
+def test_a_stop_loss_runs_the_waterfall_at_once(tmp_path, monkeypatch):
+    # the waterfall may move the stop: the lifecycle runs it until the stop holds
+    calls = []
+    real = termination.waterfall
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(termination, "waterfall", counted)
+    deal = _variant(tmp_path, STOP_LOSS)
+    ds = sibsim.simulate(deal, draws=20, seed=1, progress=False)
+    money_arrays(deal, ds)
+    assert len(calls) >= 1
+
+
+# ----------------------------------------------------------------------------- the kernel
+def _reference(by_metric, pay_total, payers, costs, stop, tr, fees, excess_to, savings, disc,
+               rates):
+    """The kernels it stands for: the payers' split (split_by_payer's branches), the
+    one-tranche waterfall, then breakeven_tail."""
+    D, P = pay_total.shape
+    C = payers.capped.shape[0]
+    if C == 0:
+        total = pay_total
+    else:
+        Y = payers.shares.shape[0]
+        due, paid, total = np.empty((D, Y, P)), np.empty((D, Y, P)), np.empty((D, P))
+        if payers.from_total:  # one payer paying everything: its due is the total
+            due[...] = pay_total[:, None, :]
+            apply_payer_caps(due, payers.capped, payers.per_period, payers.cap_total,
+                             pay_total, paid, total)
+        else:
+            split_capped(np.ascontiguousarray(payers.shares[:, None]), by_metric,
+                         payers.capped, payers.per_period, payers.cap_total, pay_total, due,
+                         paid, total)
+    if not (costs.min() >= 0 and costs.max() < np.inf and total.min() >= 0
+            and total.max() < np.inf):
+        return None
+    capital = wk.CapitalArrays(tr, fees, wk.GuaranteeArrays.none(1), excess_to)
+    life = wk.LifecycleArrays(stop, np.full(P + 1, P - 1, dtype=np.int64), np.inf,
+                              wk.ClaimShareArrays.none())
+    w = wk.run(wk.WaterfallInputs(np.ascontiguousarray(costs), np.ascontiguousarray(total)),
+               capital, life, wk.KernelPath.ONE_TRANCHE)
+    drawdown = w.drawdown[:, None, :] * tr.share[None, :, None]
+    out = (np.empty((len(rates), D)), np.empty(D), np.empty(D), np.empty(D), np.empty(D),
+           np.empty(D))
+    finite = breakeven_tail(savings.events, savings.started, savings.mask, savings.cf_sum,
+                            savings.rate, 0, savings.other, w.flows, np.array([1]),
+                            np.ascontiguousarray(drawdown), 0, disc, total, rates,
+                            np.empty((D, P)), *out)
+    return finite, out
+
+
+_money = st.floats(0.0, 1e6, allow_nan=False, width=64) | st.just(0.0)
+
+
+@st.composite
+def _inputs(draw):
+    D = draw(st.integers(1, 5))
+    P = draw(st.integers(1, 12))
+    W = draw(st.integers(1, 3))
+    S = draw(st.integers(1, 2))
+    Y = draw(st.integers(1, 3))
+    by_metric = draw(arrays(np.float64, (D, 1, P), elements=_money))
+    # the contract's total is its one metric's payments (compute_payments' sum over metrics)
+    pay_total = 0.0 + by_metric[:, 0, :]
+    if draw(st.booleans()):  # or a total of its own (the kernel reads both)
+        pay_total = draw(arrays(np.float64, (D, P), elements=_money))
+    shares = np.array(draw(st.lists(st.floats(0.0, 1.0), min_size=Y, max_size=Y)))
+    capped = np.array(sorted(draw(st.sets(st.integers(0, Y - 1)))), dtype=np.int64)
+    C = capped.shape[0]
+    caps = st.floats(0.0, 2e6) | st.just(np.inf)
+    per = np.array(draw(st.lists(caps, min_size=C * P, max_size=C * P))).reshape(C, P)
+    cap_total = np.array(draw(st.lists(caps, min_size=C, max_size=C)))
+    payers = PayerTerms(shares, Y == 1 and draw(st.booleans()), capped,
+                        np.ascontiguousarray(per, dtype=np.float64),
+                        np.ascontiguousarray(cap_total, dtype=np.float64))
+    costs = draw(arrays(np.float64, (D, P), elements=_money))
+    if draw(st.integers(0, 9)) == 0:  # out of the waterfall's range
+        costs[draw(st.integers(0, D - 1)), draw(st.integers(0, P - 1))] = draw(
+            st.sampled_from([-1.0, np.inf, np.nan]))
+    stop = np.array(draw(st.lists(st.integers(0, P), min_size=D, max_size=D)), dtype=np.int64)
+    growth = draw(st.floats(1.0, 1.2))
+    cap = draw(st.sampled_from([np.inf, 1.0, 1.5]))
+    repaid = draw(st.sampled_from([1.0, 0.0]))
+    tr = wk.TrancheArrays(np.ones(1), draw(st.floats(0.0, 5e6)), np.array([growth]),
+                          np.array([cap]), np.zeros(1, np.int64), np.array([0, 1], np.int64),
+                          np.array([repaid]), np.ones(1))
+    fees = wk.FeeArrays(draw(arrays(np.float64, (P,), elements=_money)),
+                        draw(st.sampled_from([0.0, 0.01])))
+    excess_to = draw(st.sampled_from([int(e) for e in wk.ExcessTo]))
+    events = draw(arrays(np.float64, (D, W, S, P), elements=st.floats(0.0, 50.0)))
+    started = draw(arrays(np.bool_, (D, W)))
+    savings = SavingsArrays(events, started, draw(st.booleans()),
+                            draw(arrays(np.float64, (D, P), elements=st.floats(0.0, 80.0))),
+                            draw(arrays(np.float64, (draw(st.integers(1, 3)), D),
+                                        elements=st.floats(-1e4, 1e4))),
+                            draw(arrays(np.float64, (P,), elements=_money)))
+    disc = 1.0 / 1.035 ** np.arange(P)
+    rates = np.array(draw(st.lists(st.floats(-0.5, 0.5) | st.just(np.nan), min_size=1,
+                                   max_size=3)))
+    return (by_metric, pay_total, payers, costs, stop, tr, fees, excess_to, savings, disc,
+            rates)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_inputs())
+def test_the_kernel_does_what_the_kernels_it_stands_for_do(args):
+    D, R = args[1].shape[0], args[-1].shape[0]
+    out = SearchTotals(np.full((R, D), -7.0), *(np.full(D, -7.0) for _ in range(5)))
+    status = breakeven_from_payments(*args, out)
+    ref = _reference(*args)
+    if ref is None:  # the money chain's waterfall refuses such costs or payments
+        assert status == OUT_OF_RANGE
+        return
+    finite, expected = ref
+    assert status == (OK if finite else NOT_FINITE)
+    for got, want in zip(out, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_investors_flows_that_are_not_finite_are_reported():
+    # a claim that grows without bound: the tranche's flows are not finite
+    D, P = 2, 3
+    payers = PayerTerms(np.ones(1), True, np.zeros(0, np.int64), np.zeros((0, P)), np.zeros(0))
+    tr = wk.TrancheArrays(np.ones(1), 1e6, np.array([np.inf]), np.array([np.inf]),
+                          np.zeros(1, np.int64), np.array([0, 1], np.int64), np.ones(1),
+                          np.ones(1))
+    savings = SavingsArrays(np.zeros((D, 1, 1, P)), np.ones((D, 1), bool), False,
+                            np.zeros((D, P)), np.zeros((1, D)), np.zeros(P))
+    out = SearchTotals(np.empty((1, D)), *(np.empty(D) for _ in range(5)))
+    pay = np.full((D, P), 100.0)
+    status = breakeven_from_payments(pay[:, None, :], pay, payers, np.full((D, P), 10.0),
+                                     np.full(D, P, np.int64), tr,
+                                     wk.FeeArrays(np.zeros(P), 0.0), 0, savings, np.ones(P),
+                                     np.array([0.05]), out)
+    assert status == NOT_FINITE
