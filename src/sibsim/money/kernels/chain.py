@@ -26,8 +26,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = ["PAIRWISE_BLOCK", "LedgerArrays", "PriceTerms", "TriggerTerms", "apply_payer_caps",
-           "book_due", "book_trigger", "breakeven_tail", "breakeven_totals", "discounted_sums",
-           "masked_period_sums", "measure_trigger", "payer_flows",
+           "book_due", "book_trigger", "breakeven_tail", "breakeven_totals", "cap_one",
+           "discounted_sums", "due_one", "masked_period_sums", "measure_one", "measure_trigger",
+           "payer_flows",
            "pick_measured", "split_capped", "strata_window_sums", "sum_strata",
            "sum_waves_strata"]
 
@@ -345,43 +346,56 @@ def measure_trigger(t_units: FloatArray, c_rate: FloatArray, c_var: FloatArray,
     value is not finite or a variance negative, where numpy would warn or give NaN: the caller
     takes the numpy path then, warnings included.
     """
-    nt, nt2 = terms.participants, terms.participants_sq
-    steps, precision = terms.steps, terms.precision
     for d in range(t_units.shape[0]):
-        tu = t_units[d]
-        cr = c_rate[d]
-        t_rate = tu / nt
-        diff = cr - t_rate if terms.reduce else t_rate - cr
-        rel = diff / cr if cr > 0.0 else 0.0
-        if not (np.isfinite(diff) and np.isfinite(rel)):
+        ok, rel, n_units, cost, passed = measure_one(t_units[d], c_rate[d], c_var[d],
+                                                     value[d], terms)
+        if not ok:
             return False
-        passed = True
-        if terms.gated:
-            var = tu / nt2 + c_var[d]
-            if terms.valued:
-                var = var * value[d] * terms.variance_factor
-            if not var >= 0.0 or not np.isfinite(var):
-                return False
-            se = np.sqrt(var)
-            z = diff / se if se > 0.0 else 0.0
-            if not np.isfinite(z):
-                return False
-            passed = z > terms.critical
-        n_units = diff * nt
-        cost = n_units * terms.cost_per_unit
-        if not (np.isfinite(n_units) and np.isfinite(cost)):
-            return False
-        if terms.rounds:  # half away from zero to a multiple of the precision
-            q = np.abs(rel) * steps
-            k = np.floor(q)
-            k = k + (1.0 if q - k >= 0.5 else 0.0)
-            mag = k / steps if terms.whole else k * precision
-            rel = (-mag if rel < 0 else mag) + 0.0
         effect[d] = rel
         units[d] = n_units
         avoided[d] = cost
         gate[d] = passed
     return True
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def measure_one(tu: float, cr: float, cv: float, value: float, terms: TriggerTerms
+                ) -> tuple[bool, float, float, float, bool]:
+    """One draw of :func:`measure_trigger`: whether its values are finite (and its variance
+    >= 0), then the measured effect (rounded), units, avoided cost and gate, from the treated
+    units ``tu``, the counterfactual rate ``cr`` and variance ``cv`` and the value per unit
+    (read when ``terms.valued``). Scalars only (no array is passed: numba counts the
+    references of arrays passed to a function, per call)."""
+    nt, nt2 = terms.participants, terms.participants_sq
+    steps, precision = terms.steps, terms.precision
+    t_rate = tu / nt
+    diff = cr - t_rate if terms.reduce else t_rate - cr
+    rel = diff / cr if cr > 0.0 else 0.0
+    if not (np.isfinite(diff) and np.isfinite(rel)):
+        return False, 0.0, 0.0, 0.0, False
+    passed = True
+    if terms.gated:
+        var = tu / nt2 + cv
+        if terms.valued:
+            var = var * value * terms.variance_factor
+        if not var >= 0.0 or not np.isfinite(var):
+            return False, 0.0, 0.0, 0.0, False
+        se = np.sqrt(var)
+        z = diff / se if se > 0.0 else 0.0
+        if not np.isfinite(z):
+            return False, 0.0, 0.0, 0.0, False
+        passed = z > terms.critical
+    n_units = diff * nt
+    cost = n_units * terms.cost_per_unit
+    if not (np.isfinite(n_units) and np.isfinite(cost)):
+        return False, 0.0, 0.0, 0.0, False
+    if terms.rounds:  # half away from zero to a multiple of the precision
+        q = np.abs(rel) * steps
+        k = np.floor(q)
+        k = k + (1.0 if q - k >= 0.5 else 0.0)
+        mag = k / steps if terms.whole else k * precision
+        rel = (-mag if rel < 0 else mag) + 0.0
+    return True, rel, n_units, cost, passed
 
 
 @numba.njit(cache=True, nogil=True)
@@ -614,14 +628,10 @@ def book_due(due: FloatArray, m: int, k: int, period: int, beyond: bool, metric_
     committed_metric, committed_total = ledger.committed_metric, ledger.committed_total
     paid_in_period = ledger.paid_in_period
     for d in range(due.shape[0]):
-        x = due[d]
-        if metric_cap < np.inf:
-            x = _np_minimum(x, _np_maximum(metric_cap - committed_metric[d, m], 0.0))
-        if total_cap < np.inf:
-            x = _np_minimum(x, _np_maximum(total_cap - committed_total[d], 0.0))
+        x = cap_one(due[d], metric_cap, committed_metric[d, m], total_cap,
+                    committed_total[d], period_cap if period >= 0 else np.inf,
+                    paid_in_period[d, period] if period >= 0 else 0.0)
         if period >= 0:
-            if period_cap < np.inf:
-                x = _np_minimum(x, _np_maximum(period_cap - paid_in_period[d, period], 0.0))
             paid_in_period[d, period] += x
             by_metric[d, m, period] += x
         if beyond:
@@ -642,6 +652,39 @@ class PriceTerms(NamedTuple):
     ceiling: float  #: that ceiling (fraction; read when has_ceiling)
     has_threshold: bool  #: a threshold on the measured effect
     threshold: float  #: that threshold (fraction; read when has_threshold)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def cap_one(x: float, metric_cap: float, committed_metric: float, total_cap: float,
+            committed_total: float, period_cap: float, paid_in_period: float) -> float:
+    """One draw's amount ``x`` after :func:`book_due`'s caps: the metric's (``metric_cap``
+    less what it committed), the contract's total (``total_cap`` less what it committed) and
+    the payment period's (``period_cap`` less what was paid in it); ``inf``: none, skipped."""
+    if metric_cap < np.inf:
+        x = _np_minimum(x, _np_maximum(metric_cap - committed_metric, 0.0))
+    if total_cap < np.inf:
+        x = _np_minimum(x, _np_maximum(total_cap - committed_total, 0.0))
+    if period_cap < np.inf:
+        x = _np_minimum(x, _np_maximum(period_cap - paid_in_period, 0.0))
+    return x
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def due_one(effect: float, units: float, gate: bool, rule: PriceTerms, per_person: float,
+            cumulative: bool, committed: float) -> float:
+    """One draw of what :func:`book_trigger` finds due, before the caps of :func:`cap_one`
+    (``committed``: what the metric committed before)."""
+    amount = rule.price * _np_maximum(units, 0.0)
+    if rule.has_ceiling and effect > rule.ceiling:
+        amount = amount * (rule.ceiling / effect)
+    if rule.has_threshold and not effect >= rule.threshold:
+        amount = 0.0
+    x = _np_maximum(amount, 0.0) if gate and np.isfinite(amount) else 0.0
+    if per_person < np.inf:
+        x = _np_minimum(x, per_person)
+    if cumulative:
+        x = _np_maximum(x - committed, 0.0)
+    return x
 
 
 @numba.njit(cache=True, nogil=True)
@@ -670,15 +713,6 @@ def book_trigger(effect: FloatArray, units: FloatArray, gate: NDArray[np.bool_],
     committed_metric = ledger.committed_metric
     due = np.empty(units.shape[0])
     for d in range(units.shape[0]):
-        amount = rule.price * _np_maximum(units[d], 0.0)
-        if rule.has_ceiling and effect[d] > rule.ceiling:
-            amount = amount * (rule.ceiling / effect[d])
-        if rule.has_threshold and not effect[d] >= rule.threshold:
-            amount = 0.0
-        x = _np_maximum(amount, 0.0) if gate[d] and np.isfinite(amount) else 0.0
-        if per_person < np.inf:
-            x = _np_minimum(x, per_person)
-        if cumulative:
-            x = _np_maximum(x - committed_metric[d, m], 0.0)
-        due[d] = x
+        due[d] = due_one(effect[d], units[d], gate[d], rule, per_person, cumulative,
+                         committed_metric[d, m])
     book_due(due, m, k, period, beyond, metric_cap, total_cap, period_cap, ledger)
