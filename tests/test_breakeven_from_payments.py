@@ -33,6 +33,7 @@ from sibsim.money.kernels.from_payments import (
     SavingsArrays,
     SearchTotals,
     breakeven_from_payments,
+    front_off,
 )
 from sibsim.money.sib import money_arrays
 from sibsim.scenario_file import builtin_scenarios
@@ -62,36 +63,38 @@ def _variant(tmp_path: Path, *edits: tuple[str, str]) -> sibsim.Deal:
     return sibsim.load_scenario(str(path))
 
 
-def _three_ways(deal, draws=60, seed=3, effects=(1.0, 0.85, 0.6)):
-    """The pipeline's outputs at a few effects: with the kernel, with the tail alone (the
-    waterfall's arrays read) and from the money arrays; and the plan."""
+def _ways(deal, draws=60, seed=3, effects=(1.0, 0.85, 0.6)):
+    """The pipeline's outputs at a few effects: the whole chain in one kernel (the front on),
+    from the contract's payments on, with the tail alone (the waterfall's arrays read) and
+    from the money arrays; and the plans of the kernel with and without its front."""
     ds = sibsim.simulate(deal, draws=draws, seed=seed, progress=False)
     pipe = _Pipeline(deal, ds)
-    tail = pipe._tail
+    tail, front = pipe._tail, pipe._front
     chain = None if tail is None else tail.chain
     out = []
     for x in effects:
         effect = np.full(pipe.D, x)
         got = []
-        for plan, with_chain in ((tail, True), (tail, False), (None, False)):
-            pipe._tail = plan
+        for f, plan, with_chain in ((front, tail, True), (None, tail, True),
+                                    (None, tail, False), (None, None, False)):
+            pipe._front, pipe._tail = f, plan
             if plan is not None:
                 plan.chain = chain if with_chain else None
             got.append(pipe(effect))
         out.append(got)
     if tail is not None:
         tail.chain = chain
-    return chain, out
+    return chain, front, out
 
 
 def _assert_same(out):
     moved = False
-    for fused, tail, general in out:
-        assert fused.keys() == general.keys()
-        for key in general:
-            np.testing.assert_array_equal(fused[key], general[key], err_msg=key)
-            np.testing.assert_array_equal(tail[key], general[key], err_msg=key)
-        moved |= not np.array_equal(out[0][2]["investors"], general["investors"])
+    for *ways, general in out:
+        for way in ways:
+            assert way.keys() == general.keys()
+            for key in general:
+                np.testing.assert_array_equal(way[key], general[key], err_msg=key)
+        moved |= not np.array_equal(out[0][-1]["investors"], general["investors"])
     assert moved  # the investors' NPV follows the effect (else the test would prove little)
 
 
@@ -113,8 +116,8 @@ def _assert_same(out):
 ])
 def test_the_kernel_gives_the_money_chains_numbers(tmp_path, edits):
     deal = _variant(tmp_path, *edits) if edits else sibsim.load_scenario("peterborough")
-    chain, out = _three_ways(deal)
-    assert chain is not None
+    chain, front, out = _ways(deal)
+    assert chain is not None and front is not None
     _assert_same(out)
 
 
@@ -122,9 +125,52 @@ def test_a_capped_payers_split_reaches_the_totals(tmp_path):
     # a small cap binds in most draws: the payers' total, not the contract's, enters the
     # waterfall (the kernel must split; the commissioner's scale reads the total paid)
     deal = _variant(tmp_path, (LOTTERY, 'cap_total = 500_000'))
-    chain, out = _three_ways(deal, effects=(0.5,))
-    assert chain is not None and chain.payers.capped.tolist() == [1]
-    _assert_same(out + _three_ways(deal, effects=(0.6,))[1])
+    chain, front, out = _ways(deal, effects=(0.5,))
+    assert front is not None and chain.payers.capped.tolist() == [1]
+    _assert_same(out + _ways(deal, effects=(0.6,))[2])
+
+
+@pytest.mark.parametrize("edits", [
+    # a significance gate and contract rounding of the measured effect
+    (('pooled = true\nreport_lag = 1', 'pooled = true\nreport_lag = 1\nalpha = 0.2\n'
+                                       'precision = 0.01'),),
+    # the pooled result alone, every cohort cancelled in the draws where it happens
+    (('window = 1\nper_wave = true', 'window = 1\nper_wave = false'),
+     ('probability = 0.2', 'probability = 1.0')),
+    # a payment lag, results after the horizon dropped, caps per period, per person and on
+    # the metric; no cancellation
+    (('lag = 0', 'lag = 2\noverflow = "drop"'),
+     ('total = 13_000_000 ', 'total = 13_000_000\nper_period = 1_500_000\n'
+                             'per_person = 9_000  #'),
+     ('pooled_rule = {kind = "price_per_unit", price = 12_500, threshold = 0.075}',
+      'pooled_rule = {kind = "price_per_unit", price = 12_500, threshold = 0.075}\n'
+      'cap = 4_000_000'), NO_CANCEL),
+    # payment dates
+    (('lag = 0', 'lag = 0\npayment_periods = [3, 5, 7]'),),
+    # a maturity: the results known from it on are not paid
+    (('horizon = 8\n', 'maturity = 2\nhorizon = 8\n'),),
+])
+def test_the_whole_chain_in_one_kernel_gives_the_money_chains_numbers(tmp_path, edits):
+    deal = _variant(tmp_path, *edits)
+    _, front, out = _ways(deal, effects=(1.0, 0.8, 0.55))
+    assert front is not None
+    _assert_same(out)
+
+
+@pytest.mark.parametrize("edits", [
+    # each period's result on its own (a trigger per period), a result to date
+    (('window = 1\nper_wave = true', 'window = 1\nper_wave = true\nper_period = true'),),
+    (('window = 1\nper_wave = true', 'window = 1\nper_wave = true\nper_period = true\n'
+                                      'to_date = true'), NO_CANCEL),
+])
+def test_evaluations_the_front_does_not_model_take_the_money_chain(tmp_path, edits):
+    deal = _variant(tmp_path, *edits)
+    chain, front, out = _ways(deal, draws=30, effects=(0.7,))
+    assert chain is not None and front is None
+    for *ways, general in out:
+        for way in ways:
+            for key in general:
+                np.testing.assert_array_equal(way[key], general[key], err_msg=key)
 
 
 @pytest.mark.parametrize("edits", [
@@ -134,11 +180,12 @@ def test_a_capped_payers_split_reaches_the_totals(tmp_path):
 ])
 def test_deals_the_kernel_does_not_model_take_the_money_chain(tmp_path, edits):
     deal = _variant(tmp_path, *edits)
-    chain, out = _three_ways(deal, draws=30, effects=(0.7,))
-    assert chain is None
-    for fused, _, general in out:
-        for key in general:
-            np.testing.assert_array_equal(fused[key], general[key], err_msg=key)
+    chain, front, out = _ways(deal, draws=30, effects=(0.7,))
+    assert chain is None and front is None
+    for *ways, general in out:
+        for way in ways:
+            for key in general:
+                np.testing.assert_array_equal(way[key], general[key], err_msg=key)
 
 
 def test_the_lifecycle_runs_the_waterfall_when_read(monkeypatch):
@@ -271,7 +318,7 @@ def _inputs(draw):
 def test_the_kernel_does_what_the_kernels_it_stands_for_do(args):
     D, R = args[1].shape[0], args[-1].shape[0]
     out = SearchTotals(np.full((R, D), -7.0), *(np.full(D, -7.0) for _ in range(5)))
-    status = breakeven_from_payments(*args, out)
+    status = breakeven_from_payments(front_off(), *args, out)
     ref = _reference(*args)
     if ref is None:  # the money chain's waterfall refuses such costs or payments
         assert status == OUT_OF_RANGE
@@ -293,8 +340,8 @@ def test_investors_flows_that_are_not_finite_are_reported():
                             np.zeros((D, P)), np.zeros((1, D)), np.zeros(P))
     out = SearchTotals(np.empty((1, D)), *(np.empty(D) for _ in range(5)))
     pay = np.full((D, P), 100.0)
-    status = breakeven_from_payments(pay[:, None, :], pay, payers, np.full((D, P), 10.0),
-                                     np.full(D, P, np.int64), tr,
+    status = breakeven_from_payments(front_off(), pay[:, None, :], pay, payers,
+                                     np.full((D, P), 10.0), np.full(D, P, np.int64), tr,
                                      wk.FeeArrays(np.zeros(P), 0.0), 0, savings, np.ones(P),
                                      np.array([0.05]), out)
     assert status == NOT_FINITE

@@ -39,12 +39,15 @@ ratio. The result's attributes ``outcome`` and ``effect_parameter`` say which ef
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numba
 import numpy as np
 import xarray as xr
+from scipy import stats
 
 from sibsim.analysis.blocks import DrawSum
 from sibsim.analysis.heap import kept_heap
@@ -63,17 +66,27 @@ from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
 from sibsim.engine.run import _process_models, default_chunk
 from sibsim.money._arrays import sum_axis1
+from sibsim.money.cancellation import _WHEN, _pooled_only, _trimmed, cancellation_columns
 from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal, breakeven_process
+from sibsim.money.evaluation import _rounding, evaluation_fixed
 from sibsim.money.irr import _npv_kernel_serial
-from sibsim.money.kernels.chain import PAIRWISE_BLOCK, breakeven_tail, breakeven_totals
+from sibsim.money.kernels.chain import (
+    PAIRWISE_BLOCK,
+    TriggerTerms,
+    breakeven_tail,
+    breakeven_totals,
+)
 from sibsim.money.kernels.from_payments import (
+    NOT_MEASURED,
     OK,
     OUT_OF_RANGE,
+    FrontTerms,
     PayerTerms,
     SavingsArrays,
     SearchTotals,
     breakeven_from_payments,
+    front_off,
 )
 from sibsim.money.kernels.waterfall import CapitalArrays, KernelPath, kernel_path
 from sibsim.money.municipality import per_period_rate
@@ -92,7 +105,13 @@ from sibsim.money.sib import (
     money_arrays,
     money_flows,
 )
-from sibsim.money.termination import Lifecycle, paid_in_waterfall, started_cohorts
+from sibsim.money.termination import (
+    CancelLaterCohorts,
+    Lifecycle,
+    _maturity,
+    paid_in_waterfall,
+    started_cohorts,
+)
 from sibsim.money.uncertain import resolve_money
 from sibsim.spec import _validate as v
 from sibsim.spec.effect import Effect
@@ -109,6 +128,8 @@ _OUTPUTS = (*PARTIES, "investor_loss", "commissioner_net_loss")
 HEADLINE_RULE = {"investors": "first", "investors_target_irr": "first", "commissioner": "stays"}
 
 
+#: The front of breakeven_from_payments off: the payments read (_Chain)
+_FRONT_OFF = front_off()
 #: The expected engine's engaged people, not tallied (a zero-size array: counts_trace skips it).
 _NOT_TALLIED = np.empty((0, 0, 0, 0, 0))
 #: Largest size of the effect-free tables kept between effects (the rest are built again).
@@ -265,6 +286,9 @@ class _Pipeline:
             self.fast and "engaged_occupancy" in self._keys() and costs is not None
             and (costs.per_state or costs.basis == "in_service"))
         self._tail = _Tail.plan(deal, ds, self.cf, self._fixed) if self.fast else None
+        #: the whole chain in one kernel, where the deal allows it
+        self._front = (None if self._tail is None or self._served_follow
+                       else _Front.plan(deal, ds, self.cf, self._fixed, self._tail))
         self.rates = {
             "investors": per_period_rate(deal.investors.discount_rate, ppy),
             "investors_target_irr": per_period_rate(deal.investors.target_irr, ppy),
@@ -392,6 +416,10 @@ class _Pipeline:
 
     def __call__(self, effect: np.ndarray) -> dict[str, np.ndarray]:
         ds = self._at_effect(effect)
+        if self._front is not None:  # the whole chain in one kernel
+            totals = self._front(ds, self._npv_rates)
+            if totals is not None:
+                return self._outputs(*totals)
         if self.fast:  # the arrays alone, with the parts that do not depend on the effect
             fixed = self._fixed
             if self._served_follow:  # what _served gives at this effect (as money_flows)
@@ -590,11 +618,167 @@ class _Chain:
         lifecycle's payments, costs and stop."""
         pay = life.payments
         return int(breakeven_from_payments(
-            np.ascontiguousarray(pay.by_metric, dtype=np.float64),
+            _FRONT_OFF, np.ascontiguousarray(pay.by_metric, dtype=np.float64),
             np.ascontiguousarray(pay.total, dtype=np.float64), self.payers,
             np.ascontiguousarray(life.costs, dtype=np.float64),
             np.ascontiguousarray(life.stop, dtype=np.int64), self.tranches, self.fees,
             self.excess_to, savings, disc, rates, out))
+
+
+class _Front:
+    """The whole money chain of one effect in one kernel, from the treated events to the
+    search's totals (:func:`~sibsim.money.kernels.from_payments.breakeven_from_payments` with
+    its front on), for deals whose payments come from one evaluation of whole windows
+    (counts of events, no money valuation, no-show adjustment or absolute target) priced per
+    unit on one metric, with at most a cancellation of later cohorts among the termination
+    rules, and whose split, waterfall and savings :class:`_Chain` and :class:`_Tail` make.
+    The stop, service costs and cohorts started do not depend on the effect then: taken from
+    one run of the money chain, with every other part that does not, when planned."""
+
+    def __init__(self, terms: FrontTerms, chain: _Chain, tail: _Tail, stop: np.ndarray,
+                 costs: np.ndarray, savings: SavingsArrays, disc: np.ndarray) -> None:
+        self.terms, self.chain, self.tail = terms, chain, tail
+        self.stop, self.costs, self.savings, self.disc = stop, costs, savings, disc
+        P = costs.shape[1]
+        self._no_payments = (np.empty((0, 1, P)), np.empty((0, P)))
+
+    @classmethod
+    def plan(cls, deal: Deal, ds: xr.Dataset, cf: xr.Dataset, fixed: EffectFree,
+             tail: _Tail | None) -> _Front | None:
+        """The plan for ``deal`` on the draws of ``ds`` (as simulated), or None."""
+        chain = None if tail is None else tail.chain
+        contract = deal.contract
+        evs = deal.evaluations
+        if (chain is None or contract is None or len(evs) != 1 or contract.rate_cards
+                or len(contract.terms) != 1
+                or any(not isinstance(r, CancelLaterCohorts) for r in deal.termination)):
+            return None
+        ev, terms = evs[0], contract.terms[0]
+        seed, draws = int(ds.attrs["seed"]), np.asarray(ds["draw"].values)
+        resolved, _ = resolve_money(deal, seed, draws, fixed.money_samples)
+        if (ev.money is not None or ev.estimand == "treated" or ev.to_date
+                or ev.target_per_person_period is not None or ev.outcome != "events"
+                or resolved.evaluations != evs or resolved.contract != contract
+                or ev.metric != terms.metric):
+            return None
+        D, P = ds.sizes["draw"], ds.sizes["period"]
+        # the stop, service costs and cohorts started: one run of the money chain, which
+        # also keeps in ``fixed`` the evaluation's parts read below (money_arrays' keys)
+        data, _ = money_arrays(deal, ds, cf=cf, fixed=fixed)
+        life = data.lifecycle
+        if life is None:
+            return None
+
+        def kept(key: object, make: Callable[[], Any]) -> Any:
+            if key not in fixed.evaluations:
+                fixed.evaluations[key] = make()
+            return fixed.evaluations[key]
+        part = kept(evs, lambda: evaluation_fixed(ds, evs, seed)).parts[0]
+        if part.scale is not None or any(t.upto is not None or t.period is not None
+                                         for t in part.triggers):
+            return None
+        main = list(part.triggers)
+        rules = [r for r in deal.termination if r.outside_contract and not r.inert]
+        if rules:  # the cancellation's columns (money/cancellation.py)
+            (rule,) = rules
+            happened = kept(("cancel_period", rule, P),
+                            lambda: rule.cancel_period(seed, draws, P)) < P
+            entry = ds["entry_period"].values
+            ran = [int(w) for w, e in enumerate(entry) if e < rule.from_period]
+            ds_ran = ds.isel(wave=slice(0, len(ran)))
+            evs_ran = tuple(_trimmed(e, len(ran)) for e in evs)
+            small = kept(("cancel_later_cohorts", evs_ran, len(ran)), lambda: _pooled_only(
+                evaluation_fixed(ds_ran, evs_ran, seed))).parts[0].triggers
+            cols = cancellation_columns(evs, tuple(ev.metric for _ in main),
+                                        tuple(tuple(t.waves) for t in main),
+                                        tuple(ev.metric for _ in small), ran)
+            picked = [((main, small)[i][k], _WHEN[role]) for i, k, role in cols]
+        else:
+            happened = np.zeros(D, dtype=bool)
+            picked = [(t, 2) for t in main]
+        triggers = [t for t, _ in picked]
+        W = ds.sizes["wave"]
+        if any(not t.participants > 0 or len(t.waves) >= 8 or list(t.waves) != sorted(t.waves)
+               for t in triggers):
+            return None
+        member = np.zeros((len(triggers), W), dtype=bool)
+        for i, t in enumerate(triggers):
+            member[i, list(t.waves)] = True
+        # the ledger (money/payment_ledger.py): book_trigger's kernel for every trigger
+        caps = contract.caps
+        per_period = caps.per_period_array(P)
+        total_cap = math.inf if caps.total is None else caps.total
+        per_person = min(math.inf if caps.per_person is None else caps.per_person,
+                         math.inf if terms.per_person_cap is None else terms.per_person_cap)
+        rules_of = [terms.rule_for(t.cumulative).kernel_terms() for t in triggers]
+        if (not isinstance(total_cap, float) or per_period.dtype != float
+                or not isinstance(per_person, int | float)
+                or not isinstance(0.0 if terms.cap is None else terms.cap, int | float)
+                or any(r is None for r in rules_of)):
+            return None
+        period = [int(t.known) for t in triggers]
+        pay = [contract.payment_period(q, P)[0] for q in period]
+        # no rule reads interim results: the contract's own stop is the maturity's, the same
+        # in every draw (termination.lifecycle), and a result is known before it or not
+        stop0 = min(P, _maturity(deal, P) + 1)
+        until = np.iinfo(np.int64).max if stop0 >= P else stop0
+        strata = list(ds["stratum"].values)
+        trig = TriggerTerms(1.0, 1.0, ev.direction == "reduce", ev.alpha is not None,
+                            float(stats.norm.isf(ev.alpha)) if ev.alpha is not None else 0.0,
+                            False, 1.0, *_rounding(ev.precision),
+                            float(ev.avoided_cost_per_unit))
+        front = FrontTerms(
+            True, np.array([strata.index(x) for x in (ev.stratum or strata)], dtype=np.int64),
+            np.ascontiguousarray(part.mask, dtype=np.float64), member,
+            np.ascontiguousarray(np.stack([np.broadcast_to(np.asarray(
+                t.c_rate, dtype=np.float64), (D,)) for t in triggers])),
+            np.ascontiguousarray(np.stack([np.broadcast_to(np.asarray(
+                t.c_var, dtype=np.float64), (D,)) for t in triggers])),
+            np.array([float(t.participants) for t in triggers]),
+            np.array([float(t.participants**2) for t in triggers]), trig,
+            np.array([w for _, w in picked], dtype=np.int64), np.ascontiguousarray(happened),
+            np.array([q < until for q in period]),
+            np.array(sorted(range(len(triggers)), key=lambda i: period[i]), dtype=np.int64),
+            *(np.array([getattr(r, f) for r in rules_of], dtype=dt) for f, dt in (
+                ("price", np.float64), ("has_ceiling", np.bool_), ("ceiling", np.float64),
+                ("has_threshold", np.bool_), ("threshold", np.float64))),
+            np.array([float(per_person * int(t.participants)) if per_person < math.inf
+                      else math.inf for t in triggers]),
+            np.array([bool(t.cumulative) for t in triggers]),
+            np.array([-1 if q is None else q for q in pay], dtype=np.int64),
+            np.array([math.inf if q is None else float(per_period[q]) for q in pay]),
+            math.inf if terms.cap is None else float(terms.cap), total_cap)
+        stop = np.ascontiguousarray(life.stop, dtype=np.int64)
+        costs = np.ascontiguousarray(life.costs, dtype=np.float64)
+        started = started_cohorts(tail.entry, stop)
+        all_started = bool(started.all())
+        cf_sum = counterfactual_total(
+            cf, "events", started, fixed, lambda: fixed.cf_events[tail.process], all_started,
+            started.tobytes(), **_process_pick(ds, tail.process))
+        savings = SavingsArrays(np.empty((0, 0, 0, 0)), started, not all_started,
+                                np.ascontiguousarray(cf_sum), tail.rate, tail.other)
+        disc = np.ascontiguousarray(discount_factors(
+            float(deal.municipality.discount_rate), int(ds.attrs["periods_per_year"]), P),
+            dtype=np.float64)
+        return cls(front, chain, tail, stop, costs, savings, disc)
+
+    def __call__(self, ds: xr.Dataset, rates: np.ndarray) -> tuple[np.ndarray, ...] | None:
+        """:func:`_totals` of the treated events of ``ds`` at one effect; None where the
+        kernel leaves them to the money chain (a measured value not finite, costs or payments
+        out of the waterfall's range)."""
+        D = self.stop.shape[0]
+        out = (np.empty((len(rates), D)), np.empty(D), np.empty(D), np.empty(D), np.empty(D),
+               np.empty(D))
+        x = ds["events"].values[:, _position(ds, "arm", "treatment")]
+        chain = self.chain
+        status = breakeven_from_payments(
+            self.terms, *self._no_payments, chain.payers, self.costs, self.stop,
+            chain.tranches, chain.fees, chain.excess_to, self.savings._replace(events=x),
+            self.disc, rates, SearchTotals(*out))
+        if status in (OUT_OF_RANGE, NOT_MEASURED):
+            return None
+        _finite(status == OK)
+        return out
 
 
 def _process_pick(ds: xr.Dataset, process: str) -> dict[str, str]:

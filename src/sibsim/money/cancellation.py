@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from sibsim.money.deal import Deal
     from sibsim.money.termination import CancelLaterCohorts
 
-__all__ = ["Cancellation", "apply_cancellation", "check_cancellation"]
+__all__ = ["Cancellation", "apply_cancellation", "cancellation_columns", "check_cancellation"]
 
 
 class Cancellation(NamedTuple):
@@ -185,17 +185,9 @@ def apply_cancellation(deal: Deal, ds: xr.Dataset, table: EvaluationTable, seed:
             fixed.evaluations[key] = _pooled_only(evaluation_fixed(ds_ran, evs, seed))
         parts = fixed.evaluations[key]
     small = evaluate(ds_ran, evs, seed, parts, given_sums=window_sums)
-    cols: list[tuple[EvaluationTable, int, str]] = []  # (table, column, role)
     waves = table.waves or tuple(() for _ in range(table.n_triggers))
-    for ev in deal.evaluations:
-        mine = [k for k in range(table.n_triggers) if table.metric[k] == ev.metric]
-        small_mine = [k for k in range(small.n_triggers) if small.metric[k] == ev.metric]
-        for j, k in enumerate(mine):
-            pooled = ev.pooled and j == len(mine) - 1
-            role = "planned" if pooled or not set(waves[k]) <= set(ran) else "ran"
-            cols.append((table, k, role))
-        if ev.pooled:
-            cols.append((small, small_mine[-1], "after"))
+    cols = [((table, small)[i], k, role) for i, k, role in cancellation_columns(
+        deal.evaluations, table.metric, waves, small.metric, ran)]
     n = table.n_draws
     effect, units, avoided = (np.empty((n, len(cols))) for _ in range(3))
     gate = np.empty((n, len(cols)), bool)
@@ -217,6 +209,28 @@ def apply_cancellation(deal: Deal, ds: xr.Dataset, table: EvaluationTable, seed:
         waves=tuple((waves[k] if t is table else tuple(ran[w] for w in small_waves[k]))
                     for t, k, _ in cols))
     return new, Cancellation(stop=stop, period=c, due=due)
+
+
+def cancellation_columns(evaluations: tuple[Evaluation, ...], metric: tuple[str, ...],
+                         waves: tuple[tuple[int, ...], ...], small_metric: tuple[str, ...],
+                         ran: list[int]) -> list[tuple[int, int, str]]:
+    """The columns of the cancellation's table (:func:`apply_cancellation`), in order: the
+    table (0: the deal's evaluation table, with trigger metrics ``metric`` and ``waves``; 1:
+    that of the cohorts that ran, metrics ``small_metric``), the column in it, and its role
+    (:data:`_WHEN`): each evaluation's triggers, its planned pooled one and those of waves that
+    did not all run measured where the cancellation did not happen ("planned"), the others
+    always ("ran"), then its pooled trigger of the cohorts that ran where it did ("after")."""
+    cols = []
+    for ev in evaluations:
+        mine = [k for k in range(len(metric)) if metric[k] == ev.metric]
+        small_mine = [k for k in range(len(small_metric)) if small_metric[k] == ev.metric]
+        for j, k in enumerate(mine):
+            pooled = ev.pooled and j == len(mine) - 1
+            role = "planned" if pooled or not set(waves[k]) <= set(ran) else "ran"
+            cols.append((0, k, role))
+        if ev.pooled:
+            cols.append((1, small_mine[-1], "after"))
+    return cols
 
 
 def _pooled_only(fixed: EvaluationFixed) -> EvaluationFixed:

@@ -227,6 +227,40 @@ def _masked_sum(u: FloatArray, mask: FloatArray) -> float:
     return 0.0 + res
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _masked_sum_scalar(x: FloatArray, d: int, w: int, s: int, mask: FloatArray) -> float:
+    """:func:`_masked_sum` of the row ``x[d, w, s]`` (P,) of a (D, W, S, P) array and
+    ``mask[w]``, read by index (no row view made)."""
+    n = x.shape[3]
+    end = n - n % 8
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += x[d, w, s, i] * mask[w, i]
+    else:
+        r0 = x[d, w, s, 0] * mask[w, 0]
+        r1 = x[d, w, s, 1] * mask[w, 1]
+        r2 = x[d, w, s, 2] * mask[w, 2]
+        r3 = x[d, w, s, 3] * mask[w, 3]
+        r4 = x[d, w, s, 4] * mask[w, 4]
+        r5 = x[d, w, s, 5] * mask[w, 5]
+        r6 = x[d, w, s, 6] * mask[w, 6]
+        r7 = x[d, w, s, 7] * mask[w, 7]
+        for i in range(8, end, 8):
+            r0 += x[d, w, s, i] * mask[w, i]
+            r1 += x[d, w, s, i + 1] * mask[w, i + 1]
+            r2 += x[d, w, s, i + 2] * mask[w, i + 2]
+            r3 += x[d, w, s, i + 3] * mask[w, i + 3]
+            r4 += x[d, w, s, i + 4] * mask[w, i + 4]
+            r5 += x[d, w, s, i + 5] * mask[w, i + 5]
+            r6 += x[d, w, s, i + 6] * mask[w, i + 6]
+            r7 += x[d, w, s, i + 7] * mask[w, i + 7]
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        for i in range(end, n):
+            res += x[d, w, s, i] * mask[w, i]
+    return 0.0 + res
+
+
 @numba.njit(cache=True, nogil=True)
 def strata_window_sums(x: FloatArray, strata: NDArray[np.int64], mask: FloatArray,
                        out: FloatArray) -> None:

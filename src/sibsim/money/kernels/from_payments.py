@@ -24,28 +24,77 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from sibsim.money.kernels.chain import _np_maximum, _np_minimum
+from sibsim.money.kernels.chain import (
+    PriceTerms,
+    TriggerTerms,
+    _masked_sum,
+    _masked_sum_scalar,
+    _np_maximum,
+    _np_minimum,
+    cap_one,
+    due_one,
+    measure_one,
+)
 from sibsim.money.kernels.waterfall import ExcessTo, FeeArrays, TrancheArrays
 
 __all__ = [
     "NOT_FINITE",
+    "NOT_MEASURED",
     "OK",
     "OUT_OF_RANGE",
+    "FrontTerms",
     "PayerTerms",
     "SavingsArrays",
     "SearchTotals",
     "breakeven_from_payments",
+    "front_off",
 ]
 
 FloatArray = NDArray[np.float64]
 
 #: What :func:`breakeven_from_payments` returns: every output written; the investors' flows
 #: are not all finite; costs or payments out of the waterfall's range (finite and >= 0: the
-#: general chain then raises its own error).
-OK, NOT_FINITE, OUT_OF_RANGE = 0, 1, 2
+#: general chain then raises its own error); a measured value not finite (the evaluation's
+#: numpy path then measures it, with its warnings). Outputs are not all written in the last
+#: two cases.
+OK, NOT_FINITE, OUT_OF_RANGE, NOT_MEASURED = 0, 1, 2, 3
 
 _INVESTORS = int(ExcessTo.INVESTORS)
 _PROVIDER = int(ExcessTo.PROVIDER)
+
+
+class FrontTerms(NamedTuple):
+    """The evaluation, the cancellation of later cohorts and the contract's ledger of a deal
+    with one evaluation of whole windows and price-per-unit terms on its one metric, as arrays
+    (``analysis.breakeven._Front``): what makes the contract's payments from the treated arm's
+    events, draw by draw. N columns: the evaluation table's triggers after the cancellation
+    (:func:`~sibsim.money.cancellation.apply_cancellation`), in table order."""
+
+    on: bool  #: make the payments here (else read them: ``by_metric``, ``pay_total``)
+    strata: NDArray[np.int64]  #: (S',) the strata the evaluation measures
+    mask: FloatArray  #: (W, P) each wave's window (1.0 in it)
+    member: NDArray[np.bool_]  #: (N, W) the waves each column measures
+    c_rate: FloatArray  #: (N, D) each column's counterfactual rate
+    c_var: FloatArray  #: (N, D) and its variance
+    nt: FloatArray  #: (N,) treated participants measured
+    nt2: FloatArray  #: (N,) their square (as Python computes ``nt ** 2``)
+    trigger: TriggerTerms  #: the evaluation's scalars (its participants not read)
+    #: (N,) measured where the cancellation did not happen (0), where it did (1), always (2)
+    when: NDArray[np.int64]
+    happened: NDArray[np.bool_]  #: (D,) the cancellation happened
+    known: NDArray[np.bool_]  #: (N,) the result is known before the contract ends
+    order: NDArray[np.int64]  #: (N,) the ledger's order of the columns (by period, stable)
+    price: FloatArray  #: (N,) each column's pricing rule (PriceTerms' fields)
+    has_ceiling: NDArray[np.bool_]  #: (N,)
+    ceiling: FloatArray  #: (N,)
+    has_threshold: NDArray[np.bool_]  #: (N,)
+    threshold: FloatArray  #: (N,)
+    per_person: FloatArray  #: (N,) per-person cap x participants (currency; inf: none)
+    cumulative: NDArray[np.bool_]  #: (N,) a pooled top-up
+    pay_period: NDArray[np.int64]  #: (N,) payment period (-1: after the horizon, dropped)
+    period_cap: FloatArray  #: (N,) the payment period's cap (inf: none)
+    metric_cap: float  #: the metric's cap (inf: none)
+    total_cap: float  #: the contract's total cap (inf: none)
 
 
 class PayerTerms(NamedTuple):
@@ -85,14 +134,21 @@ class SearchTotals(NamedTuple):
 
 
 @numba.njit(cache=True, nogil=True)
-def breakeven_from_payments(by_metric: FloatArray, pay_total: FloatArray, payers: PayerTerms,
+def breakeven_from_payments(front: FrontTerms, by_metric: FloatArray, pay_total: FloatArray,
+                            payers: PayerTerms,
                             costs: FloatArray, stop: NDArray[np.int64], tr: TrancheArrays,
                             fees: FeeArrays, excess_to: int, savings: SavingsArrays,
                             disc: FloatArray, rates: FloatArray, out: SearchTotals) -> int:
     """The search's totals of one effect from the contract's payments, draw by draw.
 
-    ``by_metric`` (D, 1, P) and ``pay_total`` (D, P): the contract's payments (currency,
-    :class:`~sibsim.money.results.PaymentResult`); ``payers``: their split; ``costs`` (D, P):
+    ``front``: with ``front.on``, the contract's payments are made here from the treated
+    events (``savings.events``), as :func:`~sibsim.money.evaluation.evaluate` (the kernel path
+    of :func:`~sibsim.money.kernels.chain.measure_trigger`), the cancellation's
+    :func:`~sibsim.money.kernels.chain.pick_measured` and the ledger's
+    :func:`~sibsim.money.kernels.chain.book_trigger` make them (:data:`NOT_MEASURED` where a
+    measured value is not finite); else (:func:`front_off`) they are read from ``by_metric``
+    (D, 1, P) and ``pay_total`` (D, P) (currency,
+    :class:`~sibsim.money.results.PaymentResult`). ``payers``: their split; ``costs`` (D, P):
     the service costs incurred, ``stop`` (D,): the first period without service
     (:class:`~sibsim.money.termination.Lifecycle`); ``tr``, ``fees``, ``excess_to``: one
     tranche's waterfall (``CapitalStructure.lower``; no guarantee, recycling, claim-tied share
@@ -107,7 +163,7 @@ def breakeven_from_payments(by_metric: FloatArray, pay_total: FloatArray, payers
     savings; then the investors' NPVs (Horner's sum in ``1 / (1 + rate)``) and the sums over
     periods in numpy's pairwise order, as :func:`~sibsim.money.kernels.chain.breakeven_totals`.
     """
-    n_draws, n_periods = pay_total.shape
+    n_draws, n_periods = costs.shape
     shares, from_total, capped = payers.shares, payers.from_total, payers.capped
     per_period, cap_total = payers.per_period, payers.cap_total
     n_payers, n_capped = shares.shape[0], capped.shape[0]
@@ -126,7 +182,7 @@ def breakeven_from_payments(by_metric: FloatArray, pay_total: FloatArray, payers
     inverse = np.empty(n_rates)  # 1 / (1 + rate), as irr._npv_path computes it
     for i in range(n_rates):
         inverse[i] = 1.0 / (1.0 + rates[i])
-    due = np.empty(n_payers)  # one period's rows and one draw's rows, made once
+    due_by = np.empty(n_payers)  # one period's rows and one draw's rows, made once
     paid_by = np.empty(n_payers)
     room_of = np.empty(n_capped)
     own = np.empty(n_periods)  # the tranche's flows
@@ -134,8 +190,77 @@ def breakeven_from_payments(by_metric: FloatArray, pay_total: FloatArray, payers
     drawn_by = np.empty(n_periods)  # the tranche's drawdowns
     net = np.empty(n_periods)  # the commissioner's net savings
     paid = np.empty(n_periods)  # the payers' total paid
+    metric_row = np.empty(n_periods)  # the draw's contract payments, by_metric[d, 0]
+    total_row = np.empty(n_periods)  # and pay_total[d]
+    # the front: the evaluation, the cancellation and the ledger
+    on, strata, window, member = front.on, front.strata, front.mask, front.member
+    n_cols = front.nt.shape[0] if on else 0
+    sums = np.empty(n_waves)  # each wave's units over its window
+    units_row = np.empty(n_periods)  # one wave's units summed over the strata
+    rel_of = np.empty(n_cols)
+    units_of = np.empty(n_cols)
+    gate_of = np.empty(n_cols, np.bool_)
+    paid_in = np.empty(n_periods)  # the ledger's paid in each period
     finite = True
     for d in range(n_draws):
+        if on:  # the contract's payments of the draw from its treated events
+            for w in range(n_waves):
+                if strata.shape[0] == 1:
+                    sums[w] = _masked_sum_scalar(x, d, w, strata[0], window)
+                else:
+                    for t in range(n_periods):
+                        units_row[t] = 0.0
+                    for k in range(strata.shape[0]):
+                        for t in range(n_periods):
+                            units_row[t] += x[d, w, strata[k], t]
+                    sums[w] = _masked_sum(units_row, window[w])
+            happened = front.happened[d]
+            for i in range(n_cols):  # every column measured, then kept where measured
+                acc = -0.0
+                for w in range(n_waves):
+                    if member[i, w]:
+                        acc += sums[w]
+                tu = 0.0 + acc  # treated[:, waves].sum(1): fewer than 8 waves
+                ok, rel, n_units, _, passed = measure_one(
+                    tu, front.c_rate[i, d], front.c_var[i, d], front.c_rate[i, d],
+                    TriggerTerms(front.nt[i], front.nt2[i], *front.trigger[2:]))
+                if not ok:
+                    return NOT_MEASURED
+                when = front.when[i]
+                if when == 2 or (happened if when == 1 else not happened):
+                    rel_of[i] = rel
+                    units_of[i] = n_units
+                    gate_of[i] = passed and front.known[i]
+                else:
+                    rel_of[i] = 0.0
+                    units_of[i] = 0.0
+                    gate_of[i] = False
+            for t in range(n_periods):
+                metric_row[t] = 0.0
+                paid_in[t] = 0.0
+            committed_metric = 0.0
+            committed_total = 0.0
+            for j in range(n_cols):
+                i = front.order[j]
+                due = due_one(rel_of[i], units_of[i], gate_of[i],
+                              PriceTerms(front.price[i], front.has_ceiling[i], front.ceiling[i],
+                                         front.has_threshold[i], front.threshold[i]),
+                              front.per_person[i], front.cumulative[i], committed_metric)
+                q = front.pay_period[i]
+                v = cap_one(due, front.metric_cap, committed_metric, front.total_cap,
+                            committed_total, front.period_cap[i] if q >= 0 else np.inf,
+                            paid_in[q] if q >= 0 else 0.0)
+                if q >= 0:
+                    paid_in[q] += v
+                    metric_row[q] += v
+                committed_metric += v
+                committed_total += v
+            for t in range(n_periods):
+                total_row[t] = 0.0 + metric_row[t]  # sum_axis1 over the one metric
+        else:
+            for t in range(n_periods):
+                metric_row[t] = by_metric[d, 0, t]
+                total_row[t] = pay_total[d, t]
         for c in range(n_capped):
             room_of[c] = cap_total[c]
         drawn = 0.0
@@ -144,22 +269,22 @@ def breakeven_from_payments(by_metric: FloatArray, pay_total: FloatArray, payers
         stop_d = stop[d]
         for t in range(n_periods):
             # the payers' split and caps (split_capped), or the contract's total
-            contract = pay_total[d, t]
+            contract = total_row[t]
             if n_capped == 0:
                 total_paid = contract
             else:
                 for y in range(n_payers):
-                    due[y] = contract if from_total else 0.0 + shares[y] * by_metric[d, 0, t]
-                    paid_by[y] = due[y]
+                    due_by[y] = contract if from_total else 0.0 + shares[y] * metric_row[t]
+                    paid_by[y] = due_by[y]
                 for c in range(n_capped):
                     y = capped[c]
-                    v = _np_minimum(_np_minimum(due[y], per_period[c, t]),
+                    v = _np_minimum(_np_minimum(due_by[y], per_period[c, t]),
                                     _np_maximum(room_of[c], 0.0))
                     paid_by[y] = v
                     room_of[c] = room_of[c] - v
                 short = 0.0
                 for y in range(n_payers):
-                    short += due[y] - paid_by[y]
+                    short += due_by[y] - paid_by[y]
                 total_paid = _np_maximum(contract - short, 0.0) if short > 0.0 else contract
             cost_in = costs[d, t]
             if not (total_paid >= 0.0 and total_paid < np.inf and cost_in >= 0.0
@@ -271,3 +396,13 @@ def _pairwise(u: FloatArray, w: FloatArray, both: bool) -> float:
         for i in range(end, n):
             res += u[i] + w[i] if both else u[i]
     return 0.0 + res
+
+
+def front_off() -> FrontTerms:
+    """A :class:`FrontTerms` that is off: the payments are read (empty arrays of the types the
+    kernel is compiled for)."""
+    f, i, b = np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.bool_)
+    f2, b2 = np.zeros((0, 0)), np.zeros((0, 0), np.bool_)
+    trigger = TriggerTerms(1.0, 1.0, True, False, 0.0, False, 1.0, False, False, 1.0, 1.0, 0.0)
+    return FrontTerms(False, i, f2, b2, f2, f2, f, f, trigger, i, b, b, i, f, b, f, b, f, f, b,
+                      i, f, np.inf, np.inf)
