@@ -12,6 +12,7 @@ the kernel against the kernels it stands for).
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from sibsim.money.kernels import waterfall as wk
 from sibsim.money.kernels.chain import apply_payer_caps, breakeven_tail, split_capped
 from sibsim.money.kernels.from_payments import (
     NOT_FINITE,
+    NOT_TRACED,
     OK,
     OUT_OF_RANGE,
     PayerTerms,
@@ -34,6 +36,7 @@ from sibsim.money.kernels.from_payments import (
     SearchTotals,
     breakeven_from_payments,
     front_off,
+    trace_off,
 )
 from sibsim.money.sib import money_arrays
 from sibsim.scenario_file import builtin_scenarios
@@ -71,12 +74,19 @@ def _ways(deal, draws=60, seed=3, effects=(1.0, 0.85, 0.6)):
     pipe = _Pipeline(deal, ds)
     tail, front = pipe._tail, pipe._front
     chain = None if tail is None else tail.chain
+    fronts = [front]
+    if front is not None:  # also with the treated events read, not made in the kernel
+        assert front.traces
+        reads = copy.copy(front)
+        reads.terms = front.terms._replace(trace=trace_off())
+        assert not reads.traces
+        fronts.append(reads)
     out = []
     for x in effects:
         effect = np.full(pipe.D, x)
         got = []
-        for f, plan, with_chain in ((front, tail, True), (None, tail, True),
-                                    (None, tail, False), (None, None, False)):
+        for f, plan, with_chain in ((*((f, tail, True) for f in fronts), (None, tail, True),
+                                     (None, tail, False), (None, None, False))):
             pipe._front, pipe._tail = f, plan
             if plan is not None:
                 plan.chain = chain if with_chain else None
@@ -345,3 +355,27 @@ def test_investors_flows_that_are_not_finite_are_reported():
                                      wk.FeeArrays(np.zeros(P), 0.0), 0, savings, np.ones(P),
                                      np.array([0.05]), out)
     assert status == NOT_FINITE
+
+
+def test_rates_or_counts_the_engine_must_judge_leave_the_kernel():
+    # a rate that is not finite, or a count over the largest the engine allows: the kernel
+    # leaves the effect to the engine's steps, whose checks name the value
+    deal = sibsim.load_scenario("peterborough")
+    ds = sibsim.simulate(deal, draws=20, seed=1, progress=False)
+    front = _Pipeline(deal, ds)._front
+    assert front is not None and front.traces
+    D = front.stop.shape[0]
+    for trace in (front.terms.trace._replace(r0=np.where(np.arange(D)[:, None, None] == 7,
+                                                         np.inf, front.terms.trace.r0)),
+                  front.terms.trace._replace(max_count=1.0)):
+        bad = copy.copy(front)
+        bad.terms = front.terms._replace(trace=trace)
+        assert bad(None, 0.8, np.array([0.05])) is None
+        terms = bad.terms._replace(trace=trace._replace(
+            eff=np.ascontiguousarray(np.full(front.strength.shape, 0.8))))
+        out = SearchTotals(np.empty((1, D)), *(np.empty(D) for _ in range(5)))
+        chain = front.chain
+        assert breakeven_from_payments(
+            terms, *front._no_payments, chain.payers, front.costs, front.stop, chain.tranches,
+            chain.fees, chain.excess_to, front.savings, front.disc, np.array([0.05]),
+            out) == NOT_TRACED

@@ -64,7 +64,9 @@ from sibsim.engine.expected import frailty_nodes
 from sibsim.engine.outcome_models import EffectFreeTables
 from sibsim.engine.overrides import check_overrides
 from sibsim.engine.parameters import sample_parameters
+from sibsim.engine.ranges import MAX_EXPECTED_COUNT, _smallest_shape_factor
 from sibsim.engine.run import _process_models, default_chunk
+from sibsim.engine.tables import scaled_effect
 from sibsim.money._arrays import sum_axis1
 from sibsim.money.cancellation import _WHEN, _pooled_only, _trimmed, cancellation_columns
 from sibsim.money.capital import investor_tranches
@@ -79,14 +81,17 @@ from sibsim.money.kernels.chain import (
 )
 from sibsim.money.kernels.from_payments import (
     NOT_MEASURED,
+    NOT_TRACED,
     OK,
     OUT_OF_RANGE,
     FrontTerms,
     PayerTerms,
     SavingsArrays,
     SearchTotals,
+    TraceTerms,
     breakeven_from_payments,
     front_off,
+    trace_off,
 )
 from sibsim.money.kernels.waterfall import CapitalArrays, KernelPath, kernel_path
 from sibsim.money.municipality import per_period_rate
@@ -115,6 +120,7 @@ from sibsim.money.termination import (
 from sibsim.money.uncertain import resolve_money
 from sibsim.spec import _validate as v
 from sibsim.spec.effect import Effect
+from sibsim.spec.outcomes import MAX_RATE
 
 __all__ = ["BreakevenBlocks", "breakeven", "breakeven_quantiles", "default_effect_range",
            "searched_effect"]
@@ -286,9 +292,11 @@ class _Pipeline:
             self.fast and "engaged_occupancy" in self._keys() and costs is not None
             and (costs.per_state or costs.basis == "in_service"))
         self._tail = _Tail.plan(deal, ds, self.cf, self._fixed) if self.fast else None
-        #: the whole chain in one kernel, where the deal allows it
+        #: the whole chain in one kernel, where the deal allows it (with the treated arm's
+        #: expected events made in it too, where the outcome allows it: _trace)
         self._front = (None if self._tail is None or self._served_follow
-                       else _Front.plan(deal, ds, self.cf, self._fixed, self._tail))
+                       else _Front.plan(deal, ds, self.cf, self._fixed, self._tail,
+                                        self._trace()))
         self.rates = {
             "investors": per_period_rate(deal.investors.discount_rate, ppy),
             "investors_target_irr": per_period_rate(deal.investors.target_irr, ppy),
@@ -358,6 +366,55 @@ class _Pipeline:
                     np.multiply(x, self.ratio[k][start:stop], out=into[k][start:stop])
         return out if into is None else dict(into)
 
+    def _trace(self) -> tuple[TraceTerms, np.ndarray, str] | None:
+        """The treated arm's expected events of a count outcome for the one-kernel chain
+        (:class:`~sibsim.money.kernels.from_payments.TraceTerms`; its effect table made at
+        each effect from the columns' strengths, also returned, and the effect's measure), or
+        None: another outcome kind, an organisation-level effect, no effect, or variables
+        beyond the events (the kernel makes the events alone)."""
+        if not self.fast or self._keys() != ["events"]:
+            return None
+        model, st = self._models[0]
+        effect = self.scenario.effect
+        if model.kind != "counts" or effect is None or not st.has_effect:
+            return None
+        parts = []
+        for start in range(0, self.D, self._chunk):
+            stop = min(self.D, start + self._chunk)
+            free = self._free.get(start)
+            if free is None:
+                free = model.effect_free_tables(self._chunk_params(start, stop), stop - start)
+            if free.organisation is not None or free.untreated.dtype != np.float64:
+                return None
+            parts.append(free)
+        first = parts[0]
+        if any(not (np.array_equal(f.tidx, first.tidx)
+                    and np.array_equal(f.strength, first.strength)) for f in parts):
+            return None
+        common = {k: np.concatenate([f.common[k] for f in parts])
+                  for k in ("engage", "dropout", "uptake", "nb_shape")}
+        sizes = model._group_sizes()  # every arm: check_expected_counts' groups
+        people = np.asarray(sizes, dtype=float).max(axis=(0, 1))
+        shape = people[None, :] * np.asarray(common["nb_shape"], dtype=float)[:, None]
+        finite = shape[np.isfinite(shape) & (shape > 0)]
+        bound = _smallest_shape_factor(float(finite.min())) if finite.size else 1.0
+        treated = np.asarray(self._treated.sizes, dtype=np.float64)[0]  # (W, K)
+        ratio = self.ratio["events"]
+        if ratio.shape[1] != 1 or treated.shape != ratio.shape[2:4]:
+            return None
+        terms = TraceTerms(
+            True, np.ascontiguousarray(np.concatenate([f.untreated for f in parts])),
+            np.empty((0, 0)), effect.measure in ("rr", "hr"), float(MAX_RATE), people,
+            float(bound), float(MAX_EXPECTED_COUNT), np.ascontiguousarray(treated),
+            np.ascontiguousarray(st.entry, dtype=np.int64),
+            np.ascontiguousarray(first.tidx, dtype=np.int64),
+            np.ascontiguousarray(common["engage"], dtype=np.float64),
+            np.ascontiguousarray(common["dropout"], dtype=np.float64),
+            np.ascontiguousarray(common["uptake"], dtype=np.float64),
+            np.ascontiguousarray(first.common["uptake_end"], dtype=np.int64),
+            np.ascontiguousarray(ratio[:, 0]))
+        return terms, first.strength, effect.measure
+
     def _keys(self) -> list[str]:
         """The treated arm's variables that follow the effect: events, occupancy (kinds with
         states), and the engaged participants' events and occupancy (when the dataset has
@@ -415,9 +472,17 @@ class _Pipeline:
         return ds
 
     def __call__(self, effect: np.ndarray) -> dict[str, np.ndarray]:
+        front = self._front
+        if front is not None and front.traces:  # the whole chain in one kernel, from the rates
+            value = self._one_value(effect)
+            if value is not None:
+                totals = front(None, value, self._npv_rates)
+                if totals is not None:
+                    return self._outputs(*totals)
+            front = None  # the engine's steps then
         ds = self._at_effect(effect)
-        if self._front is not None:  # the whole chain in one kernel
-            totals = self._front(ds, self._npv_rates)
+        if front is not None:  # the whole chain in one kernel, from the treated events
+            totals = front(ds, float(np.asarray(effect).flat[0]), self._npv_rates)
             if totals is not None:
                 return self._outputs(*totals)
         if self.fast:  # the arrays alone, with the parts that do not depend on the effect
@@ -463,6 +528,15 @@ class _Pipeline:
                         _npv(self.rates["investors_target_irr"], flows, checked=True)])
         return self._outputs(npv, invested, received, present_value(net, disc), net.sum(-1),
                              _commissioner_scale(net, paid))
+
+    def _one_value(self, effect: np.ndarray) -> float | None:
+        """The effect's value where it is the same in every draw (as the engine checks and
+        takes it: check_overrides), else None."""
+        value = check_overrides(self.scenario, {"effect.value": effect}, self.D)["effect.value"]
+        value = np.asarray(value, dtype=np.float64)
+        if value.shape != (self.D,) or not (value == value[0]).all():
+            return None
+        return float(value[0])
 
     def _outputs(self, npv: np.ndarray, invested: np.ndarray, received: np.ndarray,
                  pv: np.ndarray, net_total: np.ndarray, commissioner_scale: np.ndarray
@@ -636,16 +710,27 @@ class _Front:
     one run of the money chain, with every other part that does not, when planned."""
 
     def __init__(self, terms: FrontTerms, chain: _Chain, tail: _Tail, stop: np.ndarray,
-                 costs: np.ndarray, savings: SavingsArrays, disc: np.ndarray) -> None:
+                 costs: np.ndarray, savings: SavingsArrays, disc: np.ndarray,
+                 strength: np.ndarray | None = None, measure: str = "rr") -> None:
         self.terms, self.chain, self.tail = terms, chain, tail
         self.stop, self.costs, self.savings, self.disc = stop, costs, savings, disc
+        #: the effect's strength in each column and its measure, where the kernel makes the
+        #: treated events (terms.trace.on)
+        self.strength, self.measure = strength, measure
         P = costs.shape[1]
         self._no_payments = (np.empty((0, 1, P)), np.empty((0, P)))
 
+    @property
+    def traces(self) -> bool:
+        """Whether the kernel makes the treated events itself (no dataset at the effect)."""
+        return bool(self.terms.trace.on)
+
     @classmethod
     def plan(cls, deal: Deal, ds: xr.Dataset, cf: xr.Dataset, fixed: EffectFree,
-             tail: _Tail | None) -> _Front | None:
-        """The plan for ``deal`` on the draws of ``ds`` (as simulated), or None."""
+             tail: _Tail | None, trace: tuple[TraceTerms, np.ndarray, str] | None = None
+             ) -> _Front | None:
+        """The plan for ``deal`` on the draws of ``ds`` (as simulated), or None; ``trace``:
+        the treated events' plan (:meth:`_Pipeline._trace`), None to read them."""
         chain = None if tail is None else tail.chain
         contract = deal.contract
         evs = deal.evaluations
@@ -747,7 +832,8 @@ class _Front:
             np.array([bool(t.cumulative) for t in triggers]),
             np.array([-1 if q is None else q for q in pay], dtype=np.int64),
             np.array([math.inf if q is None else float(per_period[q]) for q in pay]),
-            math.inf if terms.cap is None else float(terms.cap), total_cap)
+            math.inf if terms.cap is None else float(terms.cap), total_cap,
+            trace_off() if trace is None else trace[0])
         stop = np.ascontiguousarray(life.stop, dtype=np.int64)
         costs = np.ascontiguousarray(life.costs, dtype=np.float64)
         started = started_cohorts(tail.entry, stop)
@@ -755,27 +841,40 @@ class _Front:
         cf_sum = counterfactual_total(
             cf, "events", started, fixed, lambda: fixed.cf_events[tail.process], all_started,
             started.tobytes(), **_process_pick(ds, tail.process))
-        savings = SavingsArrays(np.empty((0, 0, 0, 0)), started, not all_started,
+        events = ds["events"]  # the shape of the treated arm's events, for the kernel
+        savings = SavingsArrays(np.empty((0, *events.shape[2:])), started, not all_started,
                                 np.ascontiguousarray(cf_sum), tail.rate, tail.other)
         disc = np.ascontiguousarray(discount_factors(
             float(deal.municipality.discount_rate), int(ds.attrs["periods_per_year"]), P),
             dtype=np.float64)
-        return cls(front, chain, tail, stop, costs, savings, disc)
+        if trace is None:
+            return cls(front, chain, tail, stop, costs, savings, disc)
+        return cls(front, chain, tail, stop, costs, savings, disc, trace[1], trace[2])
 
-    def __call__(self, ds: xr.Dataset, rates: np.ndarray) -> tuple[np.ndarray, ...] | None:
-        """:func:`_totals` of the treated events of ``ds`` at one effect; None where the
-        kernel leaves them to the money chain (a measured value not finite, costs or payments
-        out of the waterfall's range)."""
+    def __call__(self, ds: xr.Dataset | None, value: float, rates: np.ndarray
+                 ) -> tuple[np.ndarray, ...] | None:
+        """:func:`_totals` at the effect ``value`` (the same in every draw), from the treated
+        events of ``ds`` at it (None: made here, :attr:`traces`); None where the kernel leaves
+        them to the money chain (a measured value not finite, costs or payments out of the
+        waterfall's range, expected events' rates or counts the engine's checks must judge)."""
         D = self.stop.shape[0]
         out = (np.empty((len(rates), D)), np.empty(D), np.empty(D), np.empty(D), np.empty(D),
                np.empty(D))
-        x = ds["events"].values[:, _position(ds, "arm", "treatment")]
+        terms, savings = self.terms, self.savings
+        if self.traces:  # the effect of each column, as effect_by_column gives its first row
+            eff = scaled_effect(self.measure, np.full((1, 1, 1), value),
+                                self.strength[None, :, :])[0]
+            terms = terms._replace(trace=terms.trace._replace(
+                eff=np.ascontiguousarray(eff, dtype=np.float64)))
+        else:
+            assert ds is not None
+            savings = savings._replace(
+                events=ds["events"].values[:, _position(ds, "arm", "treatment")])
         chain = self.chain
         status = breakeven_from_payments(
-            self.terms, *self._no_payments, chain.payers, self.costs, self.stop,
-            chain.tranches, chain.fees, chain.excess_to, self.savings._replace(events=x),
-            self.disc, rates, SearchTotals(*out))
-        if status in (OUT_OF_RANGE, NOT_MEASURED):
+            terms, *self._no_payments, chain.payers, self.costs, self.stop, chain.tranches,
+            chain.fees, chain.excess_to, savings, self.disc, rates, SearchTotals(*out))
+        if status in (OUT_OF_RANGE, NOT_MEASURED, NOT_TRACED):
             return None
         _finite(status == OK)
         return out

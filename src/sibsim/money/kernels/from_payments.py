@@ -40,14 +40,17 @@ from sibsim.money.kernels.waterfall import ExcessTo, FeeArrays, TrancheArrays
 __all__ = [
     "NOT_FINITE",
     "NOT_MEASURED",
+    "NOT_TRACED",
     "OK",
     "OUT_OF_RANGE",
     "FrontTerms",
     "PayerTerms",
     "SavingsArrays",
     "SearchTotals",
+    "TraceTerms",
     "breakeven_from_payments",
     "front_off",
+    "trace_off",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -58,9 +61,36 @@ FloatArray = NDArray[np.float64]
 #: numpy path then measures it, with its warnings). Outputs are not all written in the last
 #: two cases.
 OK, NOT_FINITE, OUT_OF_RANGE, NOT_MEASURED = 0, 1, 2, 3
+#: The expected events' rates are not finite or too large, or their counts may be (the
+#: engine's checks then decide, and name the value).
+NOT_TRACED = 4
 
 _INVESTORS = int(ExcessTo.INVESTORS)
 _PROVIDER = int(ExcessTo.PROVIDER)
+
+
+class TraceTerms(NamedTuple):
+    """The treated arm's expected event counts of one effect, draw by draw, as the break-even
+    search's expected engine makes them for a count outcome
+    (:func:`~sibsim.engine.kernels.rates.rates_at_effect`, its checks and
+    :func:`~sibsim.engine.kernels.trace.counts_trace`), times each cell's noise ratio."""
+
+    on: bool  #: make the events here (else read ``savings.events``)
+    r0: FloatArray  #: (D, K, C) the rates without the effect
+    eff: FloatArray  #: (K', C) the effect of each column at this effect (K' = 1 or K)
+    multiplicative: bool  #: a rate or hazard ratio (else an absolute change)
+    max_rate: float  #: the largest rate allowed
+    people: FloatArray  #: (K,) the largest group of each stratum (every arm and wave)
+    bound: float  #: the dispersion factor's bound (check_expected_counts)
+    max_count: float  #: the largest expected count per group and period allowed
+    sizes: FloatArray  #: (W, K) the treated arm's people
+    entry: NDArray[np.int64]  #: (W,) each wave's entry period
+    tidx: NDArray[np.int64]  #: (W, P) each period's table column
+    engage: FloatArray  #: (D,) share engaging at entry
+    dropout: FloatArray  #: (D, K) per-period drop-out
+    uptake: FloatArray  #: (D, K) newcomers' uptake
+    uptake_end: NDArray[np.int64]  #: (W, K) the end of each wave's service
+    ratio: FloatArray  #: (D, W, K, P) each treated cell's noise ratio
 
 
 class FrontTerms(NamedTuple):
@@ -95,6 +125,7 @@ class FrontTerms(NamedTuple):
     period_cap: FloatArray  #: (N,) the payment period's cap (inf: none)
     metric_cap: float  #: the metric's cap (inf: none)
     total_cap: float  #: the contract's total cap (inf: none)
+    trace: TraceTerms  #: the treated events made here (with the front on) or read
 
 
 class PayerTerms(NamedTuple):
@@ -201,18 +232,69 @@ def breakeven_from_payments(front: FrontTerms, by_metric: FloatArray, pay_total:
     units_of = np.empty(n_cols)
     gate_of = np.empty(n_cols, np.bool_)
     paid_in = np.empty(n_periods)  # the ledger's paid in each period
+    # the draw's treated events: made (the trace on) or read
+    tr_on = on and front.trace.on
+    trace = front.trace
+    r0, eff, tidx, ratio = trace.r0, trace.eff, trace.tidx, trace.ratio
+    sizes, entry, engage = trace.sizes, trace.entry, trace.engage
+    dropout, uptake, uptake_end = trace.dropout, trace.uptake, trace.uptake_end
+    people, multiplicative = trace.people, trace.multiplicative
+    one_eff = eff.shape[0] == 1
+    n_cols_r = r0.shape[2] if tr_on else 0
+    r1 = np.empty((n_strata, n_cols_r))  # the rates with the effect
+    xd = np.empty((1, n_waves, n_strata, n_periods))
     finite = True
     for d in range(n_draws):
+        if tr_on:  # rates_at_effect, its checks and counts_trace, times the noise ratio
+            for k in range(n_strata):
+                ke = 0 if one_eff else k
+                hi = -np.inf
+                for c in range(n_cols_r):
+                    r = r0[d, k, c]
+                    e = eff[ke, c]
+                    if multiplicative:
+                        y = r * e if r > 0.0 else 0.0
+                    else:
+                        y = r + e
+                        y = 0.0 if 0.0 >= y else y
+                    if not (np.isfinite(r) and np.isfinite(y) and r <= trace.max_rate
+                            and y <= trace.max_rate):
+                        return NOT_TRACED
+                    hi = max(hi, r, y)
+                    r1[k, c] = y
+                if not people[k] * hi * trace.bound <= trace.max_count:
+                    return NOT_TRACED
+            for w in range(n_waves):
+                e_w = entry[w]
+                for k in range(n_strata):
+                    n = sizes[w, k]
+                    n1 = n * engage[d]
+                    up = uptake[d, k]
+                    for t in range(n_periods):
+                        ev = 0.0
+                        if t >= e_w:
+                            if t > e_w:
+                                n1 *= 1.0 - dropout[d, k]
+                                if up > 0.0 and t < uptake_end[w, k]:
+                                    n1 += up * n
+                            c = tidx[w, t]
+                            ev = (n - n1) * r0[d, k, c] + n1 * r1[k, c]
+                        xd[0, w, k, t] = ev * ratio[d, w, k, t]
+        else:
+            for w in range(n_waves):
+                for k in range(n_strata):
+                    for t in range(n_periods):
+                        xd[0, w, k, t] = x[d, w, k, t]
         if on:  # the contract's payments of the draw from its treated events
             for w in range(n_waves):
                 if strata.shape[0] == 1:
-                    sums[w] = _masked_sum_scalar(x, d, w, strata[0], window)
+                    sums[w] = _masked_sum_scalar(xd, 0, w, strata[0], window)
                 else:
                     for t in range(n_periods):
                         units_row[t] = 0.0
                     for k in range(strata.shape[0]):
                         for t in range(n_periods):
-                            units_row[t] += x[d, w, strata[k], t]
+                            units_row[t] += xd[0, w, strata[k], t]
                     sums[w] = _masked_sum(units_row, window[w])
             happened = front.happened[d]
             for i in range(n_cols):  # every column measured, then kept where measured
@@ -328,7 +410,7 @@ def breakeven_from_payments(front: FrontTerms, by_metric: FloatArray, pay_total:
             for w in range(n_waves):
                 f = (1.0 if started[d, w] else 0.0) if mask else 1.0
                 for s in range(n_strata):
-                    summed += x[d, w, s, t] * f if mask else x[d, w, s, t]
+                    summed += xd[0, w, s, t] * f if mask else xd[0, w, s, t]
             avoided = cf_sum[d, t] - summed
             cash = 0.0
             for y in range(n_savers):
@@ -405,4 +487,12 @@ def front_off() -> FrontTerms:
     f2, b2 = np.zeros((0, 0)), np.zeros((0, 0), np.bool_)
     trigger = TriggerTerms(1.0, 1.0, True, False, 0.0, False, 1.0, False, False, 1.0, 1.0, 0.0)
     return FrontTerms(False, i, f2, b2, f2, f2, f, f, trigger, i, b, b, i, f, b, f, b, f, f, b,
-                      i, f, np.inf, np.inf)
+                      i, f, np.inf, np.inf, trace_off())
+
+
+def trace_off() -> TraceTerms:
+    """A :class:`TraceTerms` that is off: the treated events are read."""
+    f, i = np.zeros(0), np.zeros(0, np.int64)
+    f2, i2 = np.zeros((0, 0)), np.zeros((0, 0), np.int64)
+    return TraceTerms(False, np.zeros((0, 0, 0)), f2, True, np.inf, f, 1.0, np.inf, f2, i, i2, f,
+                      f2, f2, i2, np.zeros((0, 0, 0, 0)))
