@@ -47,7 +47,6 @@ from typing import Any
 import numba
 import numpy as np
 import xarray as xr
-from scipy import stats
 
 from sibsim.analysis.blocks import DrawSum
 from sibsim.analysis.heap import kept_heap
@@ -808,6 +807,7 @@ class _Front:
         stop0 = min(P, _maturity(deal, P) + 1)
         until = np.iinfo(np.int64).max if stop0 >= P else stop0
         strata = list(ds["stratum"].values)
+        from scipy import stats  # sibsim's import leaves scipy.stats for later
         trig = TriggerTerms(1.0, 1.0, ev.direction == "reduce", ev.alpha is not None,
                             float(stats.norm.isf(ev.alpha)) if ev.alpha is not None else 0.0,
                             False, 1.0, *_rounding(ev.precision),

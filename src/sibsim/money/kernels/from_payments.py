@@ -1,19 +1,31 @@
-"""What the break-even search reads of one effect, from the contract's payments on, in one pass
-over the draws: the payers' split and caps, the one-tranche waterfall, the commissioner's net
-savings and the search's totals, draw by draw, with each draw's state in scalars and rows of a
-few numbers (no (draws x periods) array in between).
+"""What the break-even search reads of one effect, in one pass over the draws, draw by draw,
+with each draw's state in scalars and rows of a few numbers (no (draws x periods) array in
+between): from the contract's payments on (the payers' split and caps, the one-tranche
+waterfall, the commissioner's net savings and the search's totals), and, with its front on,
+from the treated arm's events (the evaluation, the cancellation's columns and the ledger)
+or from the rates at the effect (the expected events too).
 
 It does, for each draw, the floating-point operations of the kernels it stands for, in their
 order, so its results are the same to the last bit:
 
+* :func:`sibsim.engine.kernels.rates.rates_at_effect` with the checks of
+  :func:`sibsim.engine.ranges.check_expected_counts`, and
+  :func:`sibsim.engine.kernels.trace.counts_trace` of the treated arm, times the noise ratio
+  (:class:`TraceTerms`);
+* :func:`sibsim.money.kernels.chain.strata_window_sums` and
+  :func:`~sibsim.money.kernels.chain.measure_trigger` (:func:`sibsim.money.evaluation.evaluate`),
+  :func:`~sibsim.money.kernels.chain.pick_measured` (the cancellation's table) and
+  :func:`~sibsim.money.kernels.chain.book_trigger` (the ledger) (:class:`FrontTerms`);
 * :func:`sibsim.money.kernels.chain.split_capped` (or, without caps, the contract's total,
   as :func:`sibsim.money.payers.split_by_payer` gives it);
 * :func:`sibsim.money.kernels.waterfall._one_tranche_draws` without a stop-loss;
 * :func:`sibsim.money.kernels.chain.breakeven_tail` (the net savings and
   :func:`~sibsim.money.kernels.chain.breakeven_totals`).
 
-``tests/test_breakeven_from_payments.py`` compares it with those kernels and with the money
-chain.
+A draw whose values those steps would refuse or warn about ends the pass with a status
+(:data:`NOT_MEASURED`, :data:`NOT_TRACED`, :data:`OUT_OF_RANGE`): the caller then takes the
+steps themselves, with their errors and warnings. ``tests/test_breakeven_from_payments.py``
+compares the kernel with those kernels and with the money chain.
 """
 
 from __future__ import annotations
@@ -243,8 +255,13 @@ def breakeven_from_payments(front: FrontTerms, by_metric: FloatArray, pay_total:
     n_cols_r = r0.shape[2] if tr_on else 0
     r1 = np.empty((n_strata, n_cols_r))  # the rates with the effect
     xd = np.empty((1, n_waves, n_strata, n_periods))
+    # the treated events summed over waves and strata (of the started cohorts), each period's
+    # terms added in (wave, stratum) order as sum_waves_strata does, as the events are made
+    summed = np.empty(n_periods)
     finite = True
     for d in range(n_draws):
+        for t in range(n_periods):
+            summed[t] = 0.0
         if tr_on:  # rates_at_effect, its checks and counts_trace, times the noise ratio
             for k in range(n_strata):
                 ke = 0 if one_eff else k
@@ -266,6 +283,7 @@ def breakeven_from_payments(front: FrontTerms, by_metric: FloatArray, pay_total:
                     return NOT_TRACED
             for w in range(n_waves):
                 e_w = entry[w]
+                f = (1.0 if started[d, w] else 0.0) if mask else 1.0
                 for k in range(n_strata):
                     n = sizes[w, k]
                     n1 = n * engage[d]
@@ -279,12 +297,17 @@ def breakeven_from_payments(front: FrontTerms, by_metric: FloatArray, pay_total:
                                     n1 += up * n
                             c = tidx[w, t]
                             ev = (n - n1) * r0[d, k, c] + n1 * r1[k, c]
-                        xd[0, w, k, t] = ev * ratio[d, w, k, t]
+                        v = ev * ratio[d, w, k, t]
+                        xd[0, w, k, t] = v
+                        summed[t] += v * f if mask else v
         else:
             for w in range(n_waves):
+                f = (1.0 if started[d, w] else 0.0) if mask else 1.0
                 for k in range(n_strata):
                     for t in range(n_periods):
-                        xd[0, w, k, t] = x[d, w, k, t]
+                        v = x[d, w, k, t]
+                        xd[0, w, k, t] = v
+                        summed[t] += v * f if mask else v
         if on:  # the contract's payments of the draw from its treated events
             for w in range(n_waves):
                 if strata.shape[0] == 1:
@@ -406,12 +429,7 @@ def breakeven_from_payments(front: FrontTerms, by_metric: FloatArray, pay_total:
             investors[t] = 0.0 + tranche_flow  # the sum over the investors' one party
             drawn_by[t] = v  # drawdown_total x share, the tranche's drawdown
             # the net savings (breakeven_tail): events avoided, cashable savings, net
-            summed = 0.0
-            for w in range(n_waves):
-                f = (1.0 if started[d, w] else 0.0) if mask else 1.0
-                for s in range(n_strata):
-                    summed += xd[0, w, s, t] * f if mask else xd[0, w, s, t]
-            avoided = cf_sum[d, t] - summed
+            avoided = cf_sum[d, t] - summed[t]
             cash = 0.0
             for y in range(n_savers):
                 cash += avoided * rate[y, d]
