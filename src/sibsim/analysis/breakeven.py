@@ -386,6 +386,8 @@ class _Pipeline:
             if free.organisation is not None or free.untreated.dtype != np.float64:
                 return None
             parts.append(free)
+        if not parts:  # no draws
+            return None
         first = parts[0]
         if any(not (np.array_equal(f.tidx, first.tidx)
                     and np.array_equal(f.strength, first.strength)) for f in parts):
