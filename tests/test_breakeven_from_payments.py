@@ -198,14 +198,20 @@ def test_deals_the_kernel_does_not_model_take_the_money_chain(tmp_path, edits):
                 np.testing.assert_array_equal(way[key], general[key], err_msg=key)
 
 
-def test_the_lifecycle_runs_the_waterfall_when_read(monkeypatch):
-    calls = []
+def _count_waterfalls(monkeypatch) -> list[int]:
+    """A list that grows by one at each run of the lifecycle's waterfall."""
+    calls: list[int] = []
     real = termination.waterfall
 
     def counted(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
     monkeypatch.setattr(termination, "waterfall", counted)
+    return calls
+
+
+def test_the_lifecycle_runs_the_waterfall_when_read(monkeypatch):
+    calls = _count_waterfalls(monkeypatch)
     deal = sibsim.load_scenario("peterborough")
     ds = sibsim.simulate(deal, draws=20, seed=1, progress=False)
     data, _ = money_arrays(deal, ds)
@@ -220,13 +226,7 @@ def test_the_lifecycle_runs_the_waterfall_when_read(monkeypatch):
 
 def test_a_stop_loss_runs_the_waterfall_at_once(tmp_path, monkeypatch):
     # the waterfall may move the stop: the lifecycle runs it until the stop holds
-    calls = []
-    real = termination.waterfall
-
-    def counted(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-    monkeypatch.setattr(termination, "waterfall", counted)
+    calls = _count_waterfalls(monkeypatch)
     deal = _variant(tmp_path, STOP_LOSS)
     ds = sibsim.simulate(deal, draws=20, seed=1, progress=False)
     money_arrays(deal, ds)

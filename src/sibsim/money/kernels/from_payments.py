@@ -47,7 +47,7 @@ from sibsim.money.kernels.chain import (
     due_one,
     measure_one,
 )
-from sibsim.money.kernels.waterfall import ExcessTo, FeeArrays, TrancheArrays
+from sibsim.money.kernels.waterfall import ExcessTo, FeeArrays, TrancheArrays, tranche_period
 
 __all__ = [
     "NOT_FINITE",
@@ -397,33 +397,9 @@ def breakeven_from_payments(front: FrontTerms, by_metric: FloatArray, pay_total:
                 return OUT_OF_RANGE
             paid[t] = total_paid
             # the waterfall of one tranche (_one_tranche_draws, no stop-loss)
-            claim *= growth
-            drawn_total = 0.0 + drawn
-            need = 0.0
-            if t < stop_d:
-                need = cost_in + fixed[t] + mgmt_rate * drawn_total
-            draw = min(need - 0.0, max(total_commit - drawn_total, 0.0))
-            v = draw * share
-            drawn += v
-            claim += v * repaid
-            headroom = cap * drawn - got if is_capped else np.inf
-            room = min(claim, max(headroom, 0.0))
-            available = total_paid
-            group = 0.0 + room
-            frac = max(min(available, group), 0.0) / group if group > 0.0 else 0.0
-            repay = room * frac
-            available -= 0.0 + repay
-            claim -= repay
-            got += repay
-            tranche_flow = -v + repay
-            if excess_to == _INVESTORS:
-                excess = max(available, 0.0)
-                headroom = cap * drawn - got if is_capped else np.inf
-                v_excess = min(excess * excess_share, max(headroom, 0.0))
-                tranche_flow += v_excess
-                got += v_excess
-                available -= v_excess
-            excess = max(available, 0.0)
+            claim, drawn, got, _, _, _, v, tranche_flow, excess = tranche_period(
+                claim, drawn, got, t < stop_d, cost_in, fixed[t], mgmt_rate, total_commit,
+                share, growth, repaid, cap, is_capped, excess_share, excess_to, total_paid)
             commissioner_flow = -total_paid + (excess if excess_to != _PROVIDER else 0.0)
             own[t] = tranche_flow
             investors[t] = 0.0 + tranche_flow  # the sum over the investors' one party

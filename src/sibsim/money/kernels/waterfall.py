@@ -57,6 +57,7 @@ __all__ = [
     "WaterfallOutputs",
     "kernel_path",
     "run",
+    "tranche_period",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -535,6 +536,54 @@ _waterfall_parallel = numba.njit(cache=True, nogil=True, parallel=True)(_waterfa
 _waterfall_serial = numba.njit(cache=True, nogil=True)(_waterfall_kernel)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def tranche_period(claim: float, drawn: float, received: float, serving: bool, cost: float,
+                   fixed: float, mgmt_rate: float, total_commit: float, share: float,
+                   growth: float, repaid: float, cap: float, capped: bool,
+                   excess_share: float, excess_to: int, incoming: float
+                   ) -> tuple[float, float, float, float, float, float, float, float, float]:
+    """One period of one tranche's waterfall (:func:`_one_tranche_draws`; no guarantee,
+    recycling or claim-tied share), in scalars: the tranche's claim, capital drawn and cash
+    received before the period; whether the service runs (``serving``: before the stop), its
+    cost and fixed fee; the tranche's terms; the outcome payments coming in (currency).
+
+    Returns the claim, drawn and received after it, the need (cost, fees and management
+    fee), the drawdown, the cost funded, the tranche's drawdown (``drawdown x share``), the
+    tranche's flow and the excess left (before the excess rule's commissioner or provider
+    share), each as the general kernel computes it (the same numbers bit for bit)."""
+    claim *= growth
+    drawn_total = 0.0 + drawn
+    need = 0.0
+    spent = 0.0
+    if serving:
+        spent = cost
+        need = spent + fixed + mgmt_rate * drawn_total
+    draw = min(need - 0.0, max(total_commit - drawn_total, 0.0))
+    funded_cost = min(spent, draw + 0.0)
+    v = draw * share
+    drawn += v
+    claim += v * repaid
+    headroom = cap * drawn - received if capped else np.inf
+    room = min(claim, max(headroom, 0.0))
+    available = incoming
+    total = 0.0 + room  # the seniority group of one tranche
+    frac = max(min(available, total), 0.0) / total if total > 0.0 else 0.0
+    paid = room * frac
+    available -= 0.0 + paid
+    claim -= paid
+    received += paid
+    tranche_flow = -v + paid
+    if excess_to == _INVESTORS:
+        excess = max(available, 0.0)
+        headroom = cap * drawn - received if capped else np.inf
+        extra = min(excess * excess_share, max(headroom, 0.0))
+        tranche_flow += extra
+        received += extra
+        available -= extra
+    return (claim, drawn, received, need, draw, funded_cost, v, tranche_flow,
+            max(available, 0.0))
+
+
 @numba.njit(cache=True, nogil=True)
 def _one_tranche_draws(lo: int, hi: int, x: WaterfallInputs, tr: TrancheArrays,
                        fees: FeeArrays, excess_to: int, life: _StopArrays,
@@ -562,42 +611,16 @@ def _one_tranche_draws(lo: int, hi: int, x: WaterfallInputs, tr: TrancheArrays,
         settle = settle_at[stop]
         o_guarantee[d, 0] = 0.0
         for t in range(n_periods):
-            claim *= growth
-            drawn_total = 0.0 + drawn
-            need = 0.0
-            cost = 0.0
-            if t < stop:
-                cost = costs[d, t]
-                need = cost + fixed[t] + mgmt_rate * drawn_total
-            draw = min(need - 0.0, max(total_commit - drawn_total, 0.0))
-            funded_cost = min(cost, draw + 0.0)
+            incoming = pay[d, t]
+            claim, drawn, received, need, draw, funded_cost, _, tranche_flow, excess = (
+                tranche_period(claim, drawn, received, t < stop, costs[d, t], fixed[t],
+                               mgmt_rate, total_commit, share, growth, repaid, cap, capped,
+                               excess_share, excess_to, incoming))
             o_unfunded[d, t] = need - 0.0 - draw
             o_drawdown[d, t] = draw
-            v = draw * share
-            drawn += v
-            claim += v * repaid
-            headroom = cap * drawn - received if capped else np.inf
-            room = min(claim, max(headroom, 0.0))
-            incoming = pay[d, t]
             o_claim_paid[d, t] = 0.0
             o_reserve[d, t] = 0.0
-            available = incoming
-            total = 0.0 + room  # the seniority group of one tranche
-            frac = max(min(available, total), 0.0) / total if total > 0.0 else 0.0
-            paid = room * frac
-            available -= 0.0 + paid
-            claim -= paid
-            received += paid
-            tranche_flow = -v + paid
-            if excess_to == _INVESTORS:
-                excess = max(available, 0.0)
-                headroom = cap * drawn - received if capped else np.inf
-                v = min(excess * excess_share, max(headroom, 0.0))
-                tranche_flow += v
-                received += v
-                available -= v
             flows[d, 1, t] = tranche_flow
-            excess = max(available, 0.0)
             flows[d, 0, t] = -incoming + (excess if excess_to != _PROVIDER else 0.0)
             o_outstanding[d, 0, t] = claim
             flows[d, 2, t] = 0.0
