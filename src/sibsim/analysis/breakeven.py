@@ -70,11 +70,10 @@ from sibsim.money._arrays import sum_axis1
 from sibsim.money.cancellation import _WHEN, _pooled_only, _trimmed, cancellation_columns
 from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal, breakeven_process
-from sibsim.money.evaluation import _rounding, evaluation_fixed
+from sibsim.money.evaluation import evaluation_fixed, trigger_terms
 from sibsim.money.irr import _npv_kernel_serial
 from sibsim.money.kernels.chain import (
     PAIRWISE_BLOCK,
-    TriggerTerms,
     breakeven_tail,
     breakeven_totals,
 )
@@ -92,10 +91,16 @@ from sibsim.money.kernels.from_payments import (
     front_off,
     trace_off,
 )
-from sibsim.money.kernels.waterfall import CapitalArrays, KernelPath, kernel_path
+from sibsim.money.kernels.waterfall import (
+    CapitalArrays,
+    KernelPath,
+    filled_tranches,
+    kernel_path,
+)
 from sibsim.money.municipality import per_period_rate
 from sibsim.money.payer_waves import by_wave
-from sibsim.money.payers import _caps, payer_own_costs, valued_rates
+from sibsim.money.payers import _caps, payer_own_costs, split_terms, valued_rates
+from sibsim.money.payment_ledger import per_person_cap
 from sibsim.money.sib import (
     EffectFree,
     MoneyArrays,
@@ -112,9 +117,10 @@ from sibsim.money.sib import (
 from sibsim.money.termination import (
     CancelLaterCohorts,
     Lifecycle,
-    _maturity,
+    contract_stop,
     paid_in_waterfall,
     started_cohorts,
+    stop_loss_limit,
 )
 from sibsim.money.uncertain import resolve_money
 from sibsim.spec import _validate as v
@@ -653,11 +659,7 @@ class _Chain:
 
     def __init__(self, payers: PayerTerms, capital: CapitalArrays) -> None:
         self.payers = payers
-        tr = capital.tranches
-        # as the waterfall's run fills them in
-        self.tranches = tr._replace(
-            repaid=np.ones_like(tr.share) if tr.repaid is None else tr.repaid,
-            excess_share=tr.share if tr.excess_share is None else tr.excess_share)
+        self.tranches = filled_tranches(capital.tranches)  # as the waterfall's run reads them
         self.fees, self.excess_to = capital.fees, int(capital.excess_to)
 
     @classmethod
@@ -668,18 +670,13 @@ class _Chain:
         if (contract is None or capital is None or len(contract.payment_labels) != 1
                 or any(paid_in_waterfall(t.rule) for t in contract.terms)
                 or by_wave(payers) or deal.payer_presence() is not None
-                or deal.payer_funds() is not None
-                or min((r.limit(capital.total_commitment) for r in deal.termination),
-                       default=np.inf) < np.inf):
+                or deal.payer_funds() is not None or stop_loss_limit(deal) < math.inf):
             return None
         lowered = capital.lower(n_periods)
         if kernel_path(lowered) != KernelPath.ONE_TRANCHE:
             return None
-        shares = np.stack([p.share_vector(contract.payment_labels) for p in payers])  # (Y, 1)
-        capped = [i for i, p in enumerate(payers)
-                  if p.cap_total is not None or p.cap_per_period is not None]
+        shares, capped, one = split_terms(payers, contract.payment_labels)  # (Y, 1)
         per, cap_total = _caps(payers, capped, n_periods)
-        one = len(payers) == 1 and bool(np.all(shares == 1.0))  # as split_by_payer
         terms = PayerTerms(np.ascontiguousarray(shares[:, 0], dtype=np.float64), one,
                            np.array(capped, dtype=np.int64),
                            np.ascontiguousarray(per, dtype=np.float64).reshape(
@@ -794,8 +791,7 @@ class _Front:
         caps = contract.caps
         per_period = caps.per_period_array(P)
         total_cap = math.inf if caps.total is None else caps.total
-        per_person = min(math.inf if caps.per_person is None else caps.per_person,
-                         math.inf if terms.per_person_cap is None else terms.per_person_cap)
+        per_person = per_person_cap(contract, terms)
         rules_of = [terms.rule_for(t.cumulative).kernel_terms() for t in triggers]
         if (not isinstance(total_cap, float) or per_period.dtype != float
                 or not isinstance(per_person, int | float)
@@ -806,14 +802,10 @@ class _Front:
         pay = [contract.payment_period(q, P)[0] for q in period]
         # no rule reads interim results: the contract's own stop is the maturity's, the same
         # in every draw (termination.lifecycle), and a result is known before it or not
-        stop0 = min(P, _maturity(deal, P) + 1)
+        stop0 = contract_stop(deal, P)
         until = np.iinfo(np.int64).max if stop0 >= P else stop0
         strata = list(ds["stratum"].values)
-        from scipy import stats  # sibsim's import leaves scipy.stats for later
-        trig = TriggerTerms(1.0, 1.0, ev.direction == "reduce", ev.alpha is not None,
-                            float(stats.norm.isf(ev.alpha)) if ev.alpha is not None else 0.0,
-                            False, 1.0, *_rounding(ev.precision),
-                            float(ev.avoided_cost_per_unit))
+        trig = trigger_terms(ev, 1.0)  # each column's participants given apart
         front = FrontTerms(
             True, np.array([strata.index(x) for x in (ev.stratum or strata)], dtype=np.int64),
             np.ascontiguousarray(part.mask, dtype=np.float64), member,
@@ -821,8 +813,9 @@ class _Front:
                 t.c_rate, dtype=np.float64), (D,)) for t in triggers])),
             np.ascontiguousarray(np.stack([np.broadcast_to(np.asarray(
                 t.c_var, dtype=np.float64), (D,)) for t in triggers])),
-            np.array([float(t.participants) for t in triggers]),
-            np.array([float(t.participants**2) for t in triggers]), trig,
+            np.array([trigger_terms(ev, t.participants).participants for t in triggers]),
+            np.array([trigger_terms(ev, t.participants).participants_sq for t in triggers]),
+            trig,
             np.array([w for _, w in picked], dtype=np.int64), np.ascontiguousarray(happened),
             np.array([q < until for q in period]),
             np.array(sorted(range(len(triggers)), key=lambda i: period[i]), dtype=np.int64),

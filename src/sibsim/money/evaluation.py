@@ -110,6 +110,7 @@ __all__ = [
     "money_effect_gain",
     "person_periods",
     "targets_met",
+    "trigger_terms",
     "unit_values",
 ]
 
@@ -1746,6 +1747,18 @@ def _given_window_sums(given: Mapping[int, tuple[np.ndarray, np.ndarray]] | None
     return sums[:, :n]
 
 
+def trigger_terms(ev: Evaluation, participants: float, valued: bool = False) -> TriggerTerms:
+    """The scalars of one of ``ev``'s triggers for
+    :func:`~sibsim.money.kernels.chain.measure_trigger` (``participants``: its treated
+    participants; ``valued``: a money evaluation's variance scale applies)."""
+    assert not valued or ev.money is not None
+    return TriggerTerms(
+        float(participants), float(participants**2), ev.direction == "reduce",
+        ev.alpha is not None, float(stats.norm.isf(ev.alpha)) if ev.alpha is not None else 0.0,
+        valued, float(1.0 + ev.money.cv**2) if valued else 1.0,  # type: ignore[union-attr]
+        *_rounding(ev.precision), float(ev.avoided_cost_per_unit))
+
+
 def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
              fixed: EvaluationFixed | None = None, *,
              window_sums: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
@@ -1799,7 +1812,6 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
         # the usual trigger in one kernel pass (measure_trigger); the no-show adjustment and
         # an absolute target take the numpy path
         fast = ev.estimand != "treated" and ev.target_per_person_period is None
-        rounding = _rounding(ev.precision)
         if ev.estimand == "treated":  # Bloom's no-show adjustment (sibsim.money.estimand)
             n_all = in_strata(ds["size"], ev).sel(arm="treatment").values
             took_up = enrolled(ds, ev)  # (D, W)
@@ -1832,11 +1844,7 @@ def evaluate(ds: xr.Dataset, evaluations: tuple[Evaluation, ...], seed: int,
                 c_rate, c_var = (np.broadcast_to(np.asarray(x, dtype=np.float64), (D,))
                                  for x in (trig.c_rate, trig.c_var))
                 valued = trig.value is not None and ev.money is not None
-                terms = TriggerTerms(
-                    float(nt), float(nt**2), ev.direction == "reduce", ev.alpha is not None,
-                    float(stats.norm.isf(ev.alpha)) if ev.alpha is not None else 0.0, valued,
-                    float(1.0 + ev.money.cv**2) if valued else 1.0, *rounding,
-                    float(ev.avoided_cost_per_unit))
+                terms = trigger_terms(ev, nt, valued)
                 value = (np.broadcast_to(np.asarray(trig.value, dtype=np.float64), (D,))
                          if valued else c_rate)
                 if measure_trigger(np.ascontiguousarray(t_units, dtype=np.float64), c_rate,

@@ -71,9 +71,21 @@ from sibsim.money.uncertain import UncertainAmount, amount_value, read_amount
 from sibsim.spec import _validate as v
 from sibsim.spec.variant import Spec, param
 
-__all__ = ["DEFAULT_PAYER", "SHARE_TOLERANCE", "Payer", "PayerSplit", "check_payers",
-           "effective_payers", "payer_funds", "payer_own_costs", "payer_savings",
-           "split_by_payer", "valued_rates", "valued_states"]
+__all__ = [
+    "DEFAULT_PAYER",
+    "SHARE_TOLERANCE",
+    "Payer",
+    "PayerSplit",
+    "check_payers",
+    "effective_payers",
+    "payer_funds",
+    "payer_own_costs",
+    "payer_savings",
+    "split_by_payer",
+    "split_terms",
+    "valued_rates",
+    "valued_states",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -475,14 +487,22 @@ def split_by_payer(payers: Sequence[Payer], pay: PaymentResult,
     return PayerSplit(split.payers, split.due, readonly(out_paid), readonly(out_total))
 
 
+def split_terms(payers: Sequence[Payer], metrics: Sequence[str]
+                ) -> tuple[FloatArray, list[int], bool]:
+    """The payers' shares of each metric (Y, M), the payers with caps, and whether one payer
+    pays everything (its due is then the contract's total): what :func:`split_by_payer`
+    splits by."""
+    shares = np.stack([p.share_vector(metrics) for p in payers])  # (Y, M)
+    capped = [i for i, p in enumerate(payers)
+              if p.cap_total is not None or p.cap_per_period is not None]
+    return shares, capped, len(payers) == 1 and bool(np.all(shares == 1.0))
+
+
 def _split(payers: Sequence[Payer], pay: PaymentResult, presence: NDArray[np.bool_] | None,
            by_wave: FloatArray | None) -> PayerSplit:
     """:func:`split_by_payer` before the appropriations."""
     P = pay.n_periods
-    shares = np.stack([p.share_vector(pay.metrics) for p in payers])  # (Y, M)
-    capped = [i for i, p in enumerate(payers)
-              if p.cap_total is not None or p.cap_per_period is not None]
-    one = len(payers) == 1 and np.all(shares == 1.0)
+    shares, capped, one = split_terms(payers, pay.metrics)
     if by_wave is None and presence is None and capped and not one and shares.shape[1] == 1:
         # one metric: the shares and the caps in one pass over the payments (the same numbers)
         per, cap_total = _caps(payers, capped, P)

@@ -50,7 +50,7 @@ from sibsim.money.results import Achievements, EvaluationTable, PaymentResult
 if TYPE_CHECKING:
     from sibsim.money.contract import Contract, MetricTerms
 
-__all__ = ["PaymentLedger", "compute_payments", "payment_period"]
+__all__ = ["PaymentLedger", "compute_payments", "payment_period", "per_person_cap"]
 
 FloatArray = NDArray[np.float64]
 
@@ -96,9 +96,7 @@ class PaymentLedger:
         that are not plain numbers, arrays of another type)."""
         cumulative = table.cumulative[k]
         rule = terms.rule_for(cumulative).kernel_terms()
-        caps = contract.caps
-        per_person = min(math.inf if caps.per_person is None else caps.per_person,
-                         math.inf if terms.per_person_cap is None else terms.per_person_cap)
+        per_person = per_person_cap(contract, terms)
         cap = terms.cap
         if (rule is None or not self._kernel or table.gate is None
                 or not all(isinstance(x, int | float)
@@ -180,6 +178,14 @@ def payment_period(period: int, lag: int, overflow: str, n_periods: int,
     return (n_periods - 1 if overflow == "last" else None), True
 
 
+def per_person_cap(contract: Contract, terms: MetricTerms) -> float:
+    """The per-participant cap of a metric's triggers (currency): the smaller of the
+    contract's and the metric's (inf: none)."""
+    caps = contract.caps
+    return min(math.inf if caps.per_person is None else caps.per_person,
+               math.inf if terms.per_person_cap is None else terms.per_person_cap)
+
+
 def _trigger_due(
     contract: Contract, table: EvaluationTable, k: int, terms: MetricTerms,
     committed: FloatArray,
@@ -197,11 +203,7 @@ def _trigger_due(
         dtype=np.float64,
     )
     due = np.where(table.gate[:, k] & np.isfinite(due), np.maximum(due, 0.0), 0.0)
-    caps = contract.caps
-    per_person = min(
-        math.inf if caps.per_person is None else caps.per_person,
-        math.inf if terms.per_person_cap is None else terms.per_person_cap,
-    )
+    per_person = per_person_cap(contract, terms)
     if per_person < math.inf:
         due = np.minimum(due, per_person * table.participants[k])
     if cumulative:

@@ -93,9 +93,11 @@ __all__ = [
     "StopLoss",
     "TerminationRule",
     "check_claim_share",
+    "contract_stop",
     "lifecycle",
     "read_termination",
     "started_cohorts",
+    "stop_loss_limit",
 ]
 
 IntArray = NDArray[np.int64]
@@ -623,6 +625,20 @@ def started_cohorts(entry_period: Any, stop: Any) -> NDArray[np.bool_]:
     return np.asarray(entry_period)[None, :] < np.asarray(stop)[:, None]
 
 
+def stop_loss_limit(deal: Deal) -> float:
+    """The investors' loss (currency) at which the waterfall stops ``deal``: the smallest of
+    its termination rules' limits; inf: none (the waterfall then cannot move the stop)."""
+    assert deal.capital is not None
+    return min((rule.limit(deal.capital.total_commitment) for rule in deal.termination),
+               default=math.inf)
+
+
+def contract_stop(deal: Deal, n_periods: int) -> int:
+    """The first period after the contract's maturity, at most ``n_periods``: every draw's stop
+    before termination rules and cancellations (:func:`lifecycle`)."""
+    return min(n_periods, _maturity(deal, n_periods) + 1)
+
+
 def _maturity(deal: Deal, n_periods: int) -> int:
     return n_periods - 1 if deal.maturity is None else min(deal.maturity, n_periods - 1)
 
@@ -704,12 +720,11 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
     assert contract is not None and capital is not None
     n_draws, n_periods = served.shape
     maturity = _maturity(deal, n_periods)
-    stop = np.full(n_draws, min(n_periods, maturity + 1), dtype=np.int64)
+    stop = np.full(n_draws, contract_stop(deal, n_periods), dtype=np.int64)
     for rule in deal.termination:
         if interim is not None and rule.metrics():
             stop = np.minimum(stop, rule.stop_period(interim, n_periods))
-    loss_limit = min((rule.limit(capital.total_commitment) for rule in deal.termination),
-                     default=math.inf)
+    loss_limit = stop_loss_limit(deal)
     settle_at = _settle_at(contract, table, n_periods, maturity)
     paid_until = stop  # results known from here on pay nothing (the contract has ended)
     if cancel is not None:  # a cancellation ends the service, not the contract
@@ -761,16 +776,13 @@ def lifecycle(deal: Deal, table: EvaluationTable, served: FloatArray,
         pay = contract.outcome_payments(gated, n_periods, achieved_now)
         life = LifecycleArrays(stop, settle_at, loss_limit,
                                _claim_arrays(contract, gated, n_periods))
+        back = _back(deal, (payers, presence, funds), pay, gated, costs, life)
         if not (loss_limit < math.inf or life.claim.active):
             # the waterfall cannot move the stop (no stop-loss, no claim-tied share): this run
             # is the last, and its split and waterfall are made when first read
             return Lifecycle(stop=stop, payments=pay, achieved=achieved_now, served=served_now,
-                             costs=costs, back=_back(deal, (payers, presence, funds), pay, gated,
-                                                             costs, life))
-        split = split_by_payer(payers, pay, presence,
-                               wave_payments(deal, gated, pay, n_periods),  # payer_waves.py
-                               funds)
-        flows = waterfall(capital, costs, split.total, life)
+                             costs=costs, back=back)
+        split, flows = back()
         if np.array_equal(flows.stop_period, stop):
             break
         stop = np.asarray(flows.stop_period, dtype=np.int64).copy()

@@ -27,7 +27,8 @@ from numpy.typing import NDArray
 
 __all__ = ["PAIRWISE_BLOCK", "LedgerArrays", "PriceTerms", "TriggerTerms", "apply_payer_caps",
            "book_due", "book_trigger", "breakeven_tail", "breakeven_totals", "cap_one",
-           "discounted_sums", "due_one", "masked_period_sums", "measure_one", "measure_trigger",
+           "discounted_sums", "due_one", "investor_npvs", "masked_period_sums", "measure_one",
+           "measure_trigger", "npv_factors",
            "payer_flows",
            "pick_measured", "split_capped", "strata_window_sums", "sum_strata",
            "sum_waves_strata"]
@@ -279,7 +280,7 @@ def strata_window_sums(x: FloatArray, strata: NDArray[np.int64], mask: FloatArra
         s = strata[0]
         for d in range(n_draws):
             for w in range(n_waves):
-                out[d, w] = _masked_sum(x[d, w, s], mask[w])
+                out[d, w] = _masked_sum_scalar(x, d, w, s, mask)
         return
     u = np.empty(n_periods)
     for d in range(n_draws):
@@ -451,6 +452,39 @@ def _discounted_sum(x: FloatArray, disc: FloatArray) -> float:
     return acc
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def npv_factors(rates: FloatArray) -> FloatArray:
+    """``1 / (1 + rate)`` of each per-period rate (R,), as :func:`sibsim.money.irr.npv`
+    computes it."""
+    inverse = np.empty(rates.shape[0])
+    for i in range(rates.shape[0]):
+        inverse[i] = 1.0 / (1.0 + rates[i])
+    return inverse
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def investor_npvs(investors: FloatArray, rates: FloatArray, inverse: FloatArray,
+                  npv: FloatArray, d: int) -> bool:
+    """Draw ``d``'s column of ``npv`` (R, D): the NPV of the investors' flows ``investors``
+    (P,) at each rate (``inverse``: :func:`npv_factors`), Horner's sum as
+    ``irr._npv_path(investors, rate, False)`` (NaN at a NaN rate). Returns whether every
+    flow is finite."""
+    finite = True
+    for p in range(investors.shape[0]):
+        if not np.isfinite(investors[p]):
+            finite = False
+    for i in range(rates.shape[0]):
+        if np.isnan(rates[i]):
+            npv[i, d] = np.nan
+            continue
+        y = inverse[i]
+        acc = 0.0
+        for t in range(investors.shape[0] - 1, -1, -1):
+            acc = acc * y + investors[t]
+        npv[i, d] = acc
+    return finite
+
+
 @numba.njit(cache=True, nogil=True)
 def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatArray, row: int,
                      net: FloatArray, disc: FloatArray, paid: FloatArray, rates: FloatArray,
@@ -491,10 +525,7 @@ def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatA
     # faster)
     one = pick.shape[0] == 1
     investors = np.empty(n_periods)  # one draw's investor flows
-    n_rates = rates.shape[0]
-    inverse = np.empty(n_rates)  # 1 / (1 + rate), as irr._npv_path computes it
-    for i in range(n_rates):
-        inverse[i] = 1.0 / (1.0 + rates[i])
+    inverse = npv_factors(rates)
     finite = True
     for d in range(n_draws):
         if one:
@@ -506,19 +537,7 @@ def breakeven_totals(flow: FloatArray, pick: NDArray[np.int64], drawdown: FloatA
                 for k in range(pick.shape[0]):
                     acc += flow[d, pick[k], p]
                 investors[p] = acc
-        if finite:
-            for p in range(n_periods):
-                if not np.isfinite(investors[p]):
-                    finite = False
-        for i in range(n_rates):  # irr._npv_path(investors, rates[i], False)
-            if np.isnan(rates[i]):
-                npv[i, d] = np.nan
-                continue
-            y = inverse[i]
-            acc = 0.0
-            for t in range(n_periods - 1, -1, -1):
-                acc = acc * y + investors[t]
-            npv[i, d] = acc
+        finite = investor_npvs(investors, rates, inverse, npv, d) and finite
         invested[d] = _row_sum(drawn, d)
         received[d] = _row_sum_of_sums(own, drawn, d)
         net_total[d] = _row_sum(net, d)

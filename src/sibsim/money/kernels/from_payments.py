@@ -43,9 +43,13 @@ from sibsim.money.kernels.chain import (
     _masked_sum_scalar,
     _np_maximum,
     _np_minimum,
+    _row_sum,
+    _row_sum_of_sums,
     cap_one,
     due_one,
+    investor_npvs,
     measure_one,
+    npv_factors,
 )
 from sibsim.money.kernels.waterfall import ExcessTo, FeeArrays, TrancheArrays, tranche_period
 
@@ -221,17 +225,15 @@ def breakeven_from_payments(front: FrontTerms, by_metric: FloatArray, pay_total:
     npv, invested, received = out.npv, out.invested, out.received
     commissioner_pv, net_total = out.commissioner_pv, out.net_total
     commissioner_scale = out.commissioner_scale
-    n_rates = rates.shape[0]
-    inverse = np.empty(n_rates)  # 1 / (1 + rate), as irr._npv_path computes it
-    for i in range(n_rates):
-        inverse[i] = 1.0 / (1.0 + rates[i])
+    inverse = npv_factors(rates)
     due_by = np.empty(n_payers)  # one period's rows and one draw's rows, made once
     paid_by = np.empty(n_payers)
     room_of = np.empty(n_capped)
-    own = np.empty(n_periods)  # the tranche's flows
+    # one draw's rows, (1, P) for the pairwise sums of chain._row_sum
+    own = np.empty((1, n_periods))  # the tranche's flows
     investors = np.empty(n_periods)  # the investors' flows (0.0 plus the tranche's)
-    drawn_by = np.empty(n_periods)  # the tranche's drawdowns
-    net = np.empty(n_periods)  # the commissioner's net savings
+    drawn_by = np.empty((1, n_periods))  # the tranche's drawdowns
+    net = np.empty((1, n_periods))  # the commissioner's net savings
     paid = np.empty(n_periods)  # the payers' total paid
     metric_row = np.empty(n_periods)  # the draw's contract payments, by_metric[d, 0]
     total_row = np.empty(n_periods)  # and pay_total[d]
@@ -401,77 +403,29 @@ def breakeven_from_payments(front: FrontTerms, by_metric: FloatArray, pay_total:
                 claim, drawn, got, t < stop_d, cost_in, fixed[t], mgmt_rate, total_commit,
                 share, growth, repaid, cap, is_capped, excess_share, excess_to, total_paid)
             commissioner_flow = -total_paid + (excess if excess_to != _PROVIDER else 0.0)
-            own[t] = tranche_flow
+            own[0, t] = tranche_flow
             investors[t] = 0.0 + tranche_flow  # the sum over the investors' one party
-            drawn_by[t] = v  # drawdown_total x share, the tranche's drawdown
+            drawn_by[0, t] = v  # drawdown_total x share, the tranche's drawdown
             # the net savings (breakeven_tail): events avoided, cashable savings, net
             avoided = cf_sum[d, t] - summed[t]
             cash = 0.0
             for y in range(n_savers):
                 cash += avoided * rate[y, d]
-            net[t] = (cash + commissioner_flow) - other[t]
+            net[0, t] = (cash + commissioner_flow) - other[t]
         # the totals (breakeven_totals)
-        if finite:
-            for t in range(n_periods):
-                if not np.isfinite(investors[t]):
-                    finite = False
-        for i in range(n_rates):
-            if np.isnan(rates[i]):
-                npv[i, d] = np.nan
-                continue
-            y_i = inverse[i]
-            acc = 0.0
-            for t in range(n_periods - 1, -1, -1):
-                acc = acc * y_i + investors[t]
-            npv[i, d] = acc
-        invested[d] = _pairwise(drawn_by, drawn_by, False)
-        received[d] = _pairwise(own, drawn_by, True)
-        net_total[d] = _pairwise(net, net, False)
-        acc = net[0] * disc[0]
+        finite = investor_npvs(investors, rates, inverse, npv, d) and finite
+        invested[d] = _row_sum(drawn_by, 0)
+        received[d] = _row_sum_of_sums(own, drawn_by, 0)
+        net_total[d] = _row_sum(net, 0)
+        acc = net[0, 0] * disc[0]
         for t in range(1, n_periods):
-            acc = acc + net[t] * disc[t]
+            acc = acc + net[0, t] * disc[t]
         commissioner_pv[d] = acc
         size = 0.0
         for t in range(n_periods):
-            size += abs(net[t]) + abs(paid[t])
+            size += abs(net[0, t]) + abs(paid[t])
         commissioner_scale[d] = size
     return OK if finite else NOT_FINITE
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _pairwise(u: FloatArray, w: FloatArray, both: bool) -> float:
-    """``u.sum()`` (``(u + w).sum()`` when ``both``) of rows (P,) in numpy's pairwise order for
-    P <= :data:`~sibsim.money.kernels.chain.PAIRWISE_BLOCK` (as
-    :func:`~sibsim.money.kernels.chain._row_sum`: the original of
-    ``own + drawn_by`` is ``flow + drawdown``, the tranche's ``investor_received``)."""
-    n = u.shape[0]
-    end = n - n % 8
-    if n < 8:
-        res = -0.0
-        for i in range(n):
-            res += u[i] + w[i] if both else u[i]
-    else:
-        r0 = u[0] + w[0] if both else u[0]
-        r1 = u[1] + w[1] if both else u[1]
-        r2 = u[2] + w[2] if both else u[2]
-        r3 = u[3] + w[3] if both else u[3]
-        r4 = u[4] + w[4] if both else u[4]
-        r5 = u[5] + w[5] if both else u[5]
-        r6 = u[6] + w[6] if both else u[6]
-        r7 = u[7] + w[7] if both else u[7]
-        for i in range(8, end, 8):
-            r0 += u[i] + w[i] if both else u[i]
-            r1 += u[i + 1] + w[i + 1] if both else u[i + 1]
-            r2 += u[i + 2] + w[i + 2] if both else u[i + 2]
-            r3 += u[i + 3] + w[i + 3] if both else u[i + 3]
-            r4 += u[i + 4] + w[i + 4] if both else u[i + 4]
-            r5 += u[i + 5] + w[i + 5] if both else u[i + 5]
-            r6 += u[i + 6] + w[i + 6] if both else u[i + 6]
-            r7 += u[i + 7] + w[i + 7] if both else u[i + 7]
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        for i in range(end, n):
-            res += u[i] + w[i] if both else u[i]
-    return 0.0 + res
 
 
 def front_off() -> FrontTerms:

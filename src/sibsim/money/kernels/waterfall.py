@@ -55,6 +55,7 @@ __all__ = [
     "TrancheArrays",
     "WaterfallInputs",
     "WaterfallOutputs",
+    "filled_tranches",
     "kernel_path",
     "run",
     "tranche_period",
@@ -268,6 +269,15 @@ def kernel_path(capital: CapitalArrays, life: LifecycleArrays | None = None) -> 
     return KernelPath.ONE_TRANCHE if simple else KernelPath.GENERAL
 
 
+def filled_tranches(tr: TrancheArrays) -> TrancheArrays:
+    """``tr`` with ``repaid`` and ``excess_share`` filled in where None (every tranche an
+    investor's loan; an excess shared by commitments), as the kernels read them."""
+    if tr.repaid is not None and tr.excess_share is not None:
+        return tr
+    return tr._replace(repaid=np.ones_like(tr.share) if tr.repaid is None else tr.repaid,
+                       excess_share=tr.share if tr.excess_share is None else tr.excess_share)
+
+
 def run(inputs: WaterfallInputs, capital: CapitalArrays,
         life: LifecycleArrays | None = None, path: KernelPath | None = None) -> WaterfallOutputs:
     """Allocate the outputs and run the waterfall of every draw.
@@ -291,10 +301,7 @@ def run(inputs: WaterfallInputs, capital: CapitalArrays,
     WaterfallOutputs
     """
     n_draws, n_periods = inputs.pay.shape
-    tr = capital.tranches
-    if tr.repaid is None or tr.excess_share is None:  # every tranche an investor's loan
-        tr = tr._replace(repaid=np.ones_like(tr.share) if tr.repaid is None else tr.repaid,
-                         excess_share=tr.share if tr.excess_share is None else tr.excess_share)
+    tr = filled_tranches(capital.tranches)
     auto = kernel_path(capital, life)
     if path is None:
         path = auto
