@@ -22,11 +22,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import sibsim
-from sibsim.analysis.breakeven import _Pipeline
+from sibsim.analysis.breakeven import _draws_last, _Pipeline
 from sibsim.money import termination
 from sibsim.money.kernels import waterfall as wk
 from sibsim.money.kernels.chain import apply_payer_caps, breakeven_tail, split_capped
 from sibsim.money.kernels.from_payments import (
+    BLOCK,
     NOT_FINITE,
     NOT_TRACED,
     OK,
@@ -323,20 +324,62 @@ def _inputs(draw):
             rates)
 
 
-@settings(max_examples=200, deadline=None)
-@given(_inputs())
-def test_the_kernel_does_what_the_kernels_it_stands_for_do(args):
+def _kernel_args(by_metric, pay_total, payers, costs, stop, tr, fees, excess_to, savings,
+                 disc, rates):
+    """The kernel's arguments from :func:`_reference`'s: its arrays of the draws (the costs,
+    the cohorts started and the counterfactual's events) with the draws last."""
+    savings = savings._replace(started=_draws_last(savings.started),
+                               cf_sum=_draws_last(savings.cf_sum))
+    return (by_metric, pay_total, payers, _draws_last(costs), stop, tr, fees, excess_to,
+            savings, disc, rates)
+
+
+def _check_kernel(args):
     D, R = args[1].shape[0], args[-1].shape[0]
     out = SearchTotals(np.full((R, D), -7.0), *(np.full(D, -7.0) for _ in range(5)))
-    status = breakeven_from_payments(front_off(), *args, out)
+    status = breakeven_from_payments(front_off(), *_kernel_args(*args), out)
     ref = _reference(*args)
     if ref is None:  # the money chain's waterfall refuses such costs or payments
         assert status == OUT_OF_RANGE
-        return
+        return status
     finite, expected = ref
     assert status == (OK if finite else NOT_FINITE)
     for got, want in zip(out, expected, strict=True):
         np.testing.assert_array_equal(got, want)
+    return status
+
+
+@settings(max_examples=200, deadline=None)
+@given(_inputs())
+def test_the_kernel_does_what_the_kernels_it_stands_for_do(args):
+    _check_kernel(args)
+
+
+def _many_draws(D, P=9, seed=5):
+    """Random inputs of :func:`_reference` with ``D`` draws (two payers, one capped)."""
+    rng = np.random.default_rng(seed)
+    by_metric = rng.choice([0.0, 1.0], (D, 1, P)) * rng.uniform(0, 4e5, (D, 1, P))
+    payers = PayerTerms(np.array([0.5, 0.5]), False, np.array([1], np.int64),
+                        np.full((1, P), 1.5e5), np.array([6e5]))
+    tr = wk.TrancheArrays(np.ones(1), 3e6, np.array([1.05]), np.array([1.4]),
+                          np.zeros(1, np.int64), np.array([0, 1], np.int64), np.ones(1),
+                          np.ones(1))
+    savings = SavingsArrays(rng.uniform(0, 40, (D, 3, 2, P)), rng.uniform(size=(D, 3)) < 0.8,
+                            True, rng.uniform(0, 120, (D, P)), rng.uniform(-1e3, 2e4, (2, D)),
+                            rng.uniform(0, 1e4, P))
+    return (by_metric, 0.0 + by_metric[:, 0, :], payers, rng.uniform(0, 4e5, (D, P)),
+            rng.integers(0, P + 1, D), tr, wk.FeeArrays(rng.uniform(0, 1e4, P), 0.01),
+            int(wk.ExcessTo.INVESTORS), savings, 1.0 / 1.035 ** np.arange(P),
+            np.array([0.02, 0.04]))
+
+
+def test_the_kernel_goes_over_blocks_of_draws():
+    # several blocks, the last one partial: every draw as the kernels it stands for
+    args = _many_draws(2 * BLOCK + 37)
+    assert _check_kernel(args) == OK
+    # a cost out of range in the last block's last draw leaves the effect to the money chain
+    args[3][-1, 4] = -1.0
+    assert _check_kernel(args) == OUT_OF_RANGE
 
 
 def test_investors_flows_that_are_not_finite_are_reported():
@@ -346,12 +389,12 @@ def test_investors_flows_that_are_not_finite_are_reported():
     tr = wk.TrancheArrays(np.ones(1), 1e6, np.array([np.inf]), np.array([np.inf]),
                           np.zeros(1, np.int64), np.array([0, 1], np.int64), np.ones(1),
                           np.ones(1))
-    savings = SavingsArrays(np.zeros((D, 1, 1, P)), np.ones((D, 1), bool), False,
-                            np.zeros((D, P)), np.zeros((1, D)), np.zeros(P))
+    savings = SavingsArrays(np.zeros((D, 1, 1, P)), np.ones((1, D), bool), False,
+                            np.zeros((P, D)), np.zeros((1, D)), np.zeros(P))
     out = SearchTotals(np.empty((1, D)), *(np.empty(D) for _ in range(5)))
     pay = np.full((D, P), 100.0)
     status = breakeven_from_payments(front_off(), pay[:, None, :], pay, payers,
-                                     np.full((D, P), 10.0), np.full(D, P, np.int64), tr,
+                                     np.full((P, D), 10.0), np.full(D, P, np.int64), tr,
                                      wk.FeeArrays(np.zeros(P), 0.0), 0, savings, np.ones(P),
                                      np.array([0.05]), out)
     assert status == NOT_FINITE
@@ -365,8 +408,8 @@ def test_rates_or_counts_the_engine_must_judge_leave_the_kernel():
     front = _Pipeline(deal, ds)._front
     assert front is not None and front.traces
     D = front.stop.shape[0]
-    for trace in (front.terms.trace._replace(r0=np.where(np.arange(D)[:, None, None] == 7,
-                                                         np.inf, front.terms.trace.r0)),
+    for trace in (front.terms.trace._replace(r0=np.where(np.arange(D) == 7, np.inf,
+                                                         front.terms.trace.r0)),
                   front.terms.trace._replace(max_count=1.0)):
         bad = copy.copy(front)
         bad.terms = front.terms._replace(trace=trace)

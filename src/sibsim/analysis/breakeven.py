@@ -409,17 +409,17 @@ class _Pipeline:
         ratio = self.ratio["events"]
         if ratio.shape[1] != 1 or treated.shape != ratio.shape[2:4]:
             return None
+        lanes = _draws_last  # the kernel's arrays of the draws have them last
         terms = TraceTerms(
-            True, np.ascontiguousarray(np.concatenate([f.untreated for f in parts])),
+            True, lanes(np.concatenate([f.untreated for f in parts])),
             np.empty((0, 0)), effect.measure in ("rr", "hr"), float(MAX_RATE), people,
             float(bound), float(MAX_EXPECTED_COUNT), np.ascontiguousarray(treated),
             np.ascontiguousarray(st.entry, dtype=np.int64),
             np.ascontiguousarray(first.tidx, dtype=np.int64),
             np.ascontiguousarray(common["engage"], dtype=np.float64),
-            np.ascontiguousarray(common["dropout"], dtype=np.float64),
-            np.ascontiguousarray(common["uptake"], dtype=np.float64),
+            lanes(common["dropout"]), lanes(common["uptake"]),
             np.ascontiguousarray(first.common["uptake_end"], dtype=np.int64),
-            np.ascontiguousarray(ratio[:, 0]))
+            lanes(ratio[:, 0]))
         return terms, first.strength, effect.measure
 
     def _keys(self) -> list[str]:
@@ -634,8 +634,8 @@ class _Tail:
         disc = np.ascontiguousarray(disc, dtype=np.float64)
         commissioner = parties.index("commissioner")
         if self.chain is not None and data.lifecycle is not None and commissioner == 0:
-            savings = SavingsArrays(x, started, not all_started, np.ascontiguousarray(cf_sum),
-                                    self.rate, self.other)
+            savings = SavingsArrays(x, _draws_last(started), not all_started,
+                                    _draws_last(cf_sum), self.rate, self.other)
             status = self.chain(data.lifecycle, savings, disc, rates, SearchTotals(*out))
             if status != OUT_OF_RANGE:  # else the money chain's own steps, and their error
                 _finite(status == OK)
@@ -692,8 +692,8 @@ class _Chain:
         return int(breakeven_from_payments(
             _FRONT_OFF, np.ascontiguousarray(pay.by_metric, dtype=np.float64),
             np.ascontiguousarray(pay.total, dtype=np.float64), self.payers,
-            np.ascontiguousarray(life.costs, dtype=np.float64),
-            np.ascontiguousarray(life.stop, dtype=np.int64), self.tranches, self.fees,
+            _draws_last(life.costs), np.ascontiguousarray(life.stop, dtype=np.int64),
+            self.tranches, self.fees,
             self.excess_to, savings, disc, rates, out))
 
 
@@ -715,7 +715,7 @@ class _Front:
         #: the effect's strength in each column and its measure, where the kernel makes the
         #: treated events (terms.trace.on)
         self.strength, self.measure = strength, measure
-        P = costs.shape[1]
+        P = costs.shape[0]
         self._no_payments = (np.empty((0, 1, P)), np.empty((0, P)))
 
     @property
@@ -745,6 +745,8 @@ class _Front:
                 or ev.metric != terms.metric):
             return None
         D, P = ds.sizes["draw"], ds.sizes["period"]
+        if P > PAIRWISE_BLOCK:  # the kernel's sums over periods are numpy's up to one block
+            return None
         # the stop, service costs and cohorts started: one run of the money chain, which
         # also keeps in ``fixed`` the evaluation's parts read below (money_arrays' keys)
         data, _ = money_arrays(deal, ds, cf=cf, fixed=fixed)
@@ -830,15 +832,15 @@ class _Front:
             math.inf if terms.cap is None else float(terms.cap), total_cap,
             trace_off() if trace is None else trace[0])
         stop = np.ascontiguousarray(life.stop, dtype=np.int64)
-        costs = np.ascontiguousarray(life.costs, dtype=np.float64)
+        costs = _draws_last(life.costs)
         started = started_cohorts(tail.entry, stop)
         all_started = bool(started.all())
         cf_sum = counterfactual_total(
             cf, "events", started, fixed, lambda: fixed.cf_events[tail.process], all_started,
             started.tobytes(), **_process_pick(ds, tail.process))
         events = ds["events"]  # the shape of the treated arm's events, for the kernel
-        savings = SavingsArrays(np.empty((0, *events.shape[2:])), started, not all_started,
-                                np.ascontiguousarray(cf_sum), tail.rate, tail.other)
+        savings = SavingsArrays(np.empty((0, *events.shape[2:])), _draws_last(started),
+                                not all_started, _draws_last(cf_sum), tail.rate, tail.other)
         disc = np.ascontiguousarray(discount_factors(
             float(deal.municipality.discount_rate), int(ds.attrs["periods_per_year"]), P),
             dtype=np.float64)
@@ -873,6 +875,12 @@ class _Front:
             return None
         _finite(status == OK)
         return out
+
+
+def _draws_last(x: np.ndarray) -> np.ndarray:
+    """``x`` (D, ...) with the draws last, contiguous: the layout of the one-kernel chain's
+    arrays of the draws (its steps run over a block of draws innermost)."""
+    return np.ascontiguousarray(np.moveaxis(np.asarray(x), 0, -1))
 
 
 def _process_pick(ds: xr.Dataset, process: str) -> dict[str, str]:
