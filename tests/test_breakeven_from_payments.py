@@ -199,6 +199,24 @@ def test_deals_the_kernel_does_not_model_take_the_money_chain(tmp_path, edits):
                 np.testing.assert_array_equal(way[key], general[key], err_msg=key)
 
 
+def test_a_horizon_beyond_one_pairwise_block_takes_the_tail(tmp_path):
+    # the kernel sums over periods in numpy's pairwise order up to 128 terms: a longer horizon
+    # is left to the tail's pass, which gives the money chain's numbers there
+    zeros = ", ".join(["0"] * 127)
+    deal = _variant(tmp_path, ("horizon = 8\n", "horizon = 130\n"),
+                    ("fixed_per_period = [600_000, 600_000, 600_000, 0, 0, 0, 0, 0]",
+                     f"fixed_per_period = [600_000, 600_000, 600_000, {zeros}]"),
+                    ("intermediary_per_period = [100_000, 100_000, 100_000, 100_000, 0, 0, 0, 0]",
+                     f"intermediary_per_period = [100_000, 100_000, 100_000, 100_000, "
+                     f"{zeros[3:]}]"))
+    chain, front, out = _ways(deal, draws=20, effects=(0.7,))
+    assert chain is not None and front is None
+    for *ways, general in out:
+        for way in ways:
+            for key in general:
+                np.testing.assert_array_equal(way[key], general[key], err_msg=key)
+
+
 def _count_waterfalls(monkeypatch) -> list[int]:
     """A list that grows by one at each run of the lifecycle's waterfall."""
     calls: list[int] = []

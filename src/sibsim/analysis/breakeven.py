@@ -411,15 +411,15 @@ class _Pipeline:
             return None
         lanes = _draws_last  # the kernel's arrays of the draws have them last
         terms = TraceTerms(
-            True, lanes(np.concatenate([f.untreated for f in parts])),
+            True, lanes(np.concatenate([f.untreated for f in parts]), np.float64),
             np.empty((0, 0)), effect.measure in ("rr", "hr"), float(MAX_RATE), people,
             float(bound), float(MAX_EXPECTED_COUNT), np.ascontiguousarray(treated),
             np.ascontiguousarray(st.entry, dtype=np.int64),
             np.ascontiguousarray(first.tidx, dtype=np.int64),
             np.ascontiguousarray(common["engage"], dtype=np.float64),
-            lanes(common["dropout"]), lanes(common["uptake"]),
+            lanes(common["dropout"], np.float64), lanes(common["uptake"], np.float64),
             np.ascontiguousarray(first.common["uptake_end"], dtype=np.int64),
-            lanes(ratio[:, 0]))
+            lanes(ratio[:, 0], np.float64))
         return terms, first.strength, effect.measure
 
     def _keys(self) -> list[str]:
@@ -635,7 +635,7 @@ class _Tail:
         commissioner = parties.index("commissioner")
         if self.chain is not None and data.lifecycle is not None and commissioner == 0:
             savings = SavingsArrays(x, _draws_last(started), not all_started,
-                                    _draws_last(cf_sum), self.rate, self.other)
+                                    _draws_last(cf_sum, np.float64), self.rate, self.other)
             status = self.chain(data.lifecycle, savings, disc, rates, SearchTotals(*out))
             if status != OUT_OF_RANGE:  # else the money chain's own steps, and their error
                 _finite(status == OK)
@@ -692,7 +692,8 @@ class _Chain:
         return int(breakeven_from_payments(
             _FRONT_OFF, np.ascontiguousarray(pay.by_metric, dtype=np.float64),
             np.ascontiguousarray(pay.total, dtype=np.float64), self.payers,
-            _draws_last(life.costs), np.ascontiguousarray(life.stop, dtype=np.int64),
+            _draws_last(life.costs, np.float64),
+            np.ascontiguousarray(life.stop, dtype=np.int64),
             self.tranches, self.fees,
             self.excess_to, savings, disc, rates, out))
 
@@ -832,7 +833,7 @@ class _Front:
             math.inf if terms.cap is None else float(terms.cap), total_cap,
             trace_off() if trace is None else trace[0])
         stop = np.ascontiguousarray(life.stop, dtype=np.int64)
-        costs = _draws_last(life.costs)
+        costs = _draws_last(life.costs, np.float64)
         started = started_cohorts(tail.entry, stop)
         all_started = bool(started.all())
         cf_sum = counterfactual_total(
@@ -840,7 +841,8 @@ class _Front:
             started.tobytes(), **_process_pick(ds, tail.process))
         events = ds["events"]  # the shape of the treated arm's events, for the kernel
         savings = SavingsArrays(np.empty((0, *events.shape[2:])), _draws_last(started),
-                                not all_started, _draws_last(cf_sum), tail.rate, tail.other)
+                                not all_started, _draws_last(cf_sum, np.float64), tail.rate,
+                                tail.other)
         disc = np.ascontiguousarray(discount_factors(
             float(deal.municipality.discount_rate), int(ds.attrs["periods_per_year"]), P),
             dtype=np.float64)
@@ -877,10 +879,11 @@ class _Front:
         return out
 
 
-def _draws_last(x: np.ndarray) -> np.ndarray:
-    """``x`` (D, ...) with the draws last, contiguous: the layout of the one-kernel chain's
-    arrays of the draws (its steps run over a block of draws innermost)."""
-    return np.ascontiguousarray(np.moveaxis(np.asarray(x), 0, -1))
+def _draws_last(x: np.ndarray, dtype: type | None = None) -> np.ndarray:
+    """``x`` (D, ...) with the draws last, contiguous (of ``dtype``, if given): the layout of
+    the one-kernel chain's arrays of the draws (its steps run over a block of draws
+    innermost)."""
+    return np.ascontiguousarray(np.moveaxis(np.asarray(x, dtype=dtype), 0, -1))
 
 
 def _process_pick(ds: xr.Dataset, process: str) -> dict[str, str]:
