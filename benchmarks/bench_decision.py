@@ -268,6 +268,18 @@ def bench_report(res: dict) -> None:
     res["report_html_note"] = "the Finnish report of a 10,000-draw analysis (analysis excluded)"
 
 
+def _cpu_model() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo; else what platform knows): the figures
+    depend on it, and these machines are not all of one kind."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes (about a minute)")
@@ -279,6 +291,7 @@ def main(argv=None):
     res = json.loads(path.read_text()) if args.only and path.exists() else {}
     res.update({"quick": q, "numba_threads": numba.get_num_threads(),
                 "cpu_count": os.cpu_count(), "load_average_at_start": list(os.getloadavg()),
+                "cpu": _cpu_model(),
                 "python": platform.python_version(), "numba": numba.__version__,
                 "command": "python benchmarks/bench_decision.py" + (" --quick" if q else "")
                 + (" --only " + " ".join(args.only) if args.only else "")})

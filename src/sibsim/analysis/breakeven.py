@@ -1019,17 +1019,20 @@ def _crossing(f: np.ndarray, xs: np.ndarray, rule: str) -> np.ndarray:
     """
     if rule not in RULES:
         raise v.fail("rule", rule, f"one of {RULES}")
-    f = np.ascontiguousarray(f, dtype=np.float64)
+    f = np.asarray(f)
     if f.ndim != 2 or f.shape[1] < 2 or f.shape[1] != len(xs):
         raise ValueError(f"_crossing: f of shape (draws, {len(xs)}) needed, got {f.shape}")
     out = np.empty(f.shape[0])
-    _crossing_kernel(f, np.ascontiguousarray(xs, dtype=np.float64), rule == "first", out)
+    # the kernel reads (G, D): no copy of the search's grids, whose rows are effects
+    _crossing_kernel(np.ascontiguousarray(f.T, dtype=np.float64),
+                     np.ascontiguousarray(xs, dtype=np.float64), rule == "first", out)
     return out
 
 
 @numba.njit(cache=True, nogil=True)
 def _crossing_kernel(f: np.ndarray, xs: np.ndarray, first: bool, out: np.ndarray) -> None:
-    """The crossings of :func:`_crossing`, draw by draw, into ``out`` (D,).
+    """The crossings of :func:`_crossing` of ``f`` (G, D: an effect's values in a row),
+    draw by draw, into ``out`` (D,).
 
     The same operations as the numpy expressions it replaced (kept in
     tests/test_breakeven.py as the reference), so the same numbers bit for bit: a value is
@@ -1039,21 +1042,21 @@ def _crossing_kernel(f: np.ndarray, xs: np.ndarray, first: bool, out: np.ndarray
     ``f1 != f0``, else 1.0 (``clip`` passes NaN on); the no-effect end ``xs[0]`` where ``f``
     is not negative there (``first``) or nowhere (else); NaN where there is no crossing.
     """
-    n_draws, n_grid = f.shape
+    n_grid, n_draws = f.shape
     for d in range(n_draws):
         j = -1
         if first:
-            if not f[d, 0] < 0.0:
+            if not f[0, d] < 0.0:
                 out[d] = xs[0]
                 continue
             for g in range(n_grid - 1):
-                if f[d, g] < 0.0 and not f[d, g + 1] < 0.0:
+                if f[g, d] < 0.0 and not f[g + 1, d] < 0.0:
                     j = g
                     break
         else:
             last = -1
             for g in range(n_grid - 1, -1, -1):
-                if f[d, g] < 0.0:
+                if f[g, d] < 0.0:
                     last = g
                     break
             if last < 0:
@@ -1064,8 +1067,8 @@ def _crossing_kernel(f: np.ndarray, xs: np.ndarray, first: bool, out: np.ndarray
         if j < 0:
             out[d] = np.nan
             continue
-        f0 = f[d, j]
-        f1 = f[d, j + 1]
+        f0 = f[j, d]
+        f1 = f[j + 1, d]
         w = -f0 / (f1 - f0) if f1 != f0 else 1.0
         if w == w:  # np.clip: NaN stays NaN
             w = 0.0 if w < 0.0 else (1.0 if w > 1.0 else w)
@@ -1184,20 +1187,22 @@ class BreakevenBlocks:
         effects (draw, party) and their per-draw curve values (draw, effect), which
         :meth:`add_curves` adds (a block searched elsewhere, e.g. on a dask worker)."""
         xs, ratio_scale = self.xs, self.ratio_scale
-        # each output over the grid, (D, G), effect weak -> strong, written column by column
-        # as each effect is evaluated (no list of every effect's outputs stacked afterwards)
+        # each output over the grid, effect weak -> strong, written row by row as each effect
+        # is evaluated (G, D: an effect's draws in one block of memory; no list of every
+        # effect's outputs stacked afterwards), read through its (D, G) view
         def evaluate(g: int) -> None:
             for key, values in pipe(np.full(D, xs[g])).items():
-                grid[key][:, g] = values
+                rows[key][g] = values
 
         # the pipeline's tables and the grids too are first touched without numpy's huge-page
         # advice (sibsim.analysis.heap)
         with kept_heap():
             pipe = _Pipeline(self.deal, ds, cf, fast=self.fast, searched=self.searched)
             D = pipe.D
-            grid = {key: np.empty((D, len(xs))) for key in _OUTPUTS}
+            rows = {key: np.empty((len(xs), D)) for key in _OUTPUTS}
             # each effect alone, on as many threads as numba may use (the same numbers on any)
             in_order(evaluate, range(len(xs)), progress=True)
+        grid = {key: x.T for key, x in rows.items()}  # (D, G)
         # interpolate on the log scale for ratios, so the crossing lies between grid points
         scale = np.log(xs) if ratio_scale else xs
         out = np.full((D, len(PARTIES), 2), np.nan)

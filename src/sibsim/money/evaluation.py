@@ -1363,12 +1363,12 @@ def evaluation_triggers(ev: Evaluation, u: np.ndarray, arms: list[str], size: xr
     t = np.arange(P)[None, :]
     mask = (t >= first[:, None]) & (t <= last[:, None])  # (W, P): period t in wave w's window
     u_t = u[:, arms.index("treatment")]  # (D, W, P)
-    treated = (u_t * mask[None]).sum(-1)  # (D, W)
+    treated = _window_sums(u_t, mask)  # (D, W): (u_t * mask[None]).sum(-1)
     u_c = n_c = comparison = None
     if ev.needs_comparison:
         u_c = u[:, arms.index("comparison")]
         n_c = size.sel(arm="comparison").values
-        comparison = ComparisonArm(units=(u_c * mask[None]).sum(-1), size=n_c)
+        comparison = ComparisonArm(units=_window_sums(u_c, mask), size=n_c)
     lag, ones = ev.report_lag, np.ones(W, dtype=np.int64)
     out = []
     if ev.to_date:
