@@ -56,7 +56,7 @@ from sibsim.analysis.metrics import (
     investor_loss,
     present_value,
 )
-from sibsim.analysis.threads import in_order, numba_threads
+from sibsim.analysis.threads import beside, in_order, numba_threads
 from sibsim.dataset.build import simulate, with_correlated_inputs
 from sibsim.dataset.schema import in_schema_order
 from sibsim.engine.expected import frailty_nodes
@@ -282,10 +282,6 @@ class _Pipeline:
         # process's from its own variables (the process dimension), and that of every other
         # process, whose expected outcomes stay at its sampled effect at every grid point
         sampled = ds["parameter_value"].values[:, names.index(self.searched.parameter)]
-        exp = self._expected(sampled)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.ratio = {k: np.where(exp[k] > 0, ds[k].values[:, :1] / np.where(
-                exp[k] > 0, exp[k], 1.0), 1.0) for k in exp}
         ppy = int(ds.attrs["periods_per_year"])
         # engagement and the counterfactual are the same at every effect: computed once
         self._fixed = effect_free(deal, ds, self.cf) if self.fast else None
@@ -297,11 +293,22 @@ class _Pipeline:
             self.fast and "engaged_occupancy" in self._keys() and costs is not None
             and (costs.per_state or costs.basis == "in_service"))
         self._tail = _Tail.plan(deal, ds, self.cf, self._fixed) if self.fast else None
+        fronted = (self._tail is not None and not self._served_follow
+                   and _Front.applies(deal, ds, self._fixed, self._tail))
+        # the whole chain's plan reads one run of the money chain (its stop, costs and the
+        # evaluation's parts): made on another thread while this one makes the noise ratios
+        with beside(lambda: money_arrays(deal, ds, cf=self.cf, fixed=self._fixed)[0]
+                    if fronted else None) as chain_run:
+            exp = self._expected(sampled)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self.ratio = {k: np.where(exp[k] > 0, ds[k].values[:, :1] / np.where(
+                    exp[k] > 0, exp[k], 1.0), 1.0) for k in exp}
+            trace = self._trace() if fronted else None
+            data = chain_run()
         #: the whole chain in one kernel, where the deal allows it (with the treated arm's
         #: expected events made in it too, where the outcome allows it: _trace)
-        self._front = (None if self._tail is None or self._served_follow
-                       else _Front.plan(deal, ds, self.cf, self._fixed, self._tail,
-                                        self._trace()))
+        self._front = (_Front.plan(deal, ds, self.cf, self._fixed, self._tail, trace, data)
+                       if fronted else None)
         self.rates = {
             "investors": per_period_rate(deal.investors.discount_rate, ppy),
             "investors_target_irr": per_period_rate(deal.investors.target_irr, ppy),
@@ -724,33 +731,46 @@ class _Front:
         """Whether the kernel makes the treated events itself (no dataset at the effect)."""
         return bool(self.terms.trace.on)
 
-    @classmethod
-    def plan(cls, deal: Deal, ds: xr.Dataset, cf: xr.Dataset, fixed: EffectFree,
-             tail: _Tail | None, trace: tuple[TraceTerms, np.ndarray, str] | None = None
-             ) -> _Front | None:
-        """The plan for ``deal`` on the draws of ``ds`` (as simulated), or None; ``trace``:
-        the treated events' plan (:meth:`_Pipeline._trace`), None to read them."""
+    @staticmethod
+    def applies(deal: Deal, ds: xr.Dataset, fixed: EffectFree, tail: _Tail | None) -> bool:
+        """Whether ``deal`` passes the checks :meth:`plan` makes before its run of the money
+        chain."""
         chain = None if tail is None else tail.chain
         contract = deal.contract
         evs = deal.evaluations
         if (chain is None or contract is None or len(evs) != 1 or contract.rate_cards
                 or len(contract.terms) != 1
                 or any(not isinstance(r, CancelLaterCohorts) for r in deal.termination)):
-            return None
+            return False
         ev, terms = evs[0], contract.terms[0]
         seed, draws = int(ds.attrs["seed"]), np.asarray(ds["draw"].values)
         resolved, _ = resolve_money(deal, seed, draws, fixed.money_samples)
-        if (ev.money is not None or ev.estimand == "treated" or ev.to_date
-                or ev.target_per_person_period is not None or ev.outcome != "events"
-                or resolved.evaluations != evs or resolved.contract != contract
-                or ev.metric != terms.metric):
+        return not (ev.money is not None or ev.estimand == "treated" or ev.to_date
+                    or ev.target_per_person_period is not None or ev.outcome != "events"
+                    or resolved.evaluations != evs or resolved.contract != contract
+                    or ev.metric != terms.metric
+                    # the kernel's sums over periods are numpy's up to one block
+                    or ds.sizes["period"] > PAIRWISE_BLOCK)
+
+    @classmethod
+    def plan(cls, deal: Deal, ds: xr.Dataset, cf: xr.Dataset, fixed: EffectFree,
+             tail: _Tail | None, trace: tuple[TraceTerms, np.ndarray, str] | None = None,
+             data: MoneyArrays | None = None) -> _Front | None:
+        """The plan for ``deal`` on the draws of ``ds`` (as simulated), or None; ``trace``:
+        the treated events' plan (:meth:`_Pipeline._trace`), None to read them; ``data``:
+        ``money_arrays(deal, ds, cf=cf, fixed=fixed)`` where already made."""
+        if tail is None or not cls.applies(deal, ds, fixed, tail):
             return None
+        chain = tail.chain
+        contract, evs = deal.contract, deal.evaluations
+        assert chain is not None and contract is not None
+        ev, terms = evs[0], contract.terms[0]
+        seed, draws = int(ds.attrs["seed"]), np.asarray(ds["draw"].values)
         D, P = ds.sizes["draw"], ds.sizes["period"]
-        if P > PAIRWISE_BLOCK:  # the kernel's sums over periods are numpy's up to one block
-            return None
         # the stop, service costs and cohorts started: one run of the money chain, which
         # also keeps in ``fixed`` the evaluation's parts read below (money_arrays' keys)
-        data, _ = money_arrays(deal, ds, cf=cf, fixed=fixed)
+        if data is None:
+            data, _ = money_arrays(deal, ds, cf=cf, fixed=fixed)
         life = data.lifecycle
         if life is None:
             return None

@@ -26,7 +26,7 @@ import numba
 from sibsim.analysis.heap import kept_heap
 from sibsim.engine.progress import steps
 
-__all__ = ["in_order", "layer_is_thread_safe", "numba_threads", "work_threads"]
+__all__ = ["beside", "in_order", "layer_is_thread_safe", "numba_threads", "work_threads"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -62,6 +62,29 @@ def work_threads(items: int) -> int:
     thread, at most one per item, and 1 unless :func:`layer_is_thread_safe`."""
     n = min(numba.get_num_threads(), items)
     return n if n > 1 and layer_is_thread_safe() else 1
+
+
+@contextmanager
+def beside(make: Callable[[], R]) -> Iterator[Callable[[], R]]:
+    """``make()`` on another thread while the ``with`` block runs, where two threads may work
+    (:func:`work_threads`; its kernels on one numba thread), else on the calling thread when
+    first asked for. The block gets a function that returns the result (or raises its error);
+    the block's end waits for it.
+
+    >>> with beside(lambda: sum(range(10))) as result:
+    ...     other = 2 + 2
+    ...     result() + other
+    49
+    """
+    if work_threads(2) < 2:
+        yield make
+        return
+    pool = ThreadPoolExecutor(1, thread_name_prefix="sibsim-beside")
+    try:
+        future = pool.submit(_alone, lambda _: make(), None)
+        yield future.result
+    finally:
+        pool.shutdown(wait=True)
 
 
 def _alone(fn: Callable[[T], R], item: T) -> R:

@@ -1714,8 +1714,8 @@ def _window_sums(u: np.ndarray, mask: np.ndarray) -> np.ndarray:
     :func:`sibsim.money.kernels.chain.masked_period_sums`), without the (D, W, P) temporary."""
     if u.ndim != 3 or u.dtype != np.float64 or u.shape[-1] > PAIRWISE_BLOCK:
         return (u * mask[None]).sum(-1)
-    out = np.empty(u.shape[:2])
-    masked_period_sums(np.ascontiguousarray(u), np.ascontiguousarray(mask, dtype=np.float64), out)
+    out = np.empty(u.shape[:2])  # u read where it lies (one arm of the units: no copy)
+    masked_period_sums(u, np.ascontiguousarray(mask, dtype=np.float64), out)
     return out
 
 
