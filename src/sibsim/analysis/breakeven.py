@@ -1191,9 +1191,11 @@ class BreakevenBlocks:
 
     def add(self, ds: xr.Dataset, cf: xr.Dataset | None = None) -> xr.Dataset:
         """Search the draws of ``ds``: their break-even effects (draw, party)."""
-        per_draw, curves = self.search(ds, cf)
-        self.add_curves(curves)
-        return per_draw
+        grid = self._grid(ds, cf)
+        # the crossings (a nogil kernel) on another thread while the curves are added
+        with beside(lambda: self._per_draw(grid, ds)) as per_draw:
+            self.add_curves(self._curves(grid))
+            return per_draw()
 
     def add_curves(self, curves: dict[str, np.ndarray]) -> None:
         """Add the per-draw curve values of the next block (from :meth:`search`), in draw
@@ -1206,7 +1208,17 @@ class BreakevenBlocks:
         """Search the draws of ``ds`` without adding them to the curves: their break-even
         effects (draw, party) and their per-draw curve values (draw, effect), which
         :meth:`add_curves` adds (a block searched elsewhere, e.g. on a dask worker)."""
-        xs, ratio_scale = self.xs, self.ratio_scale
+        grid = self._grid(ds, cf)
+        return self._per_draw(grid, ds), self._curves(grid)
+
+    def _curves(self, grid: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The per-draw curve values (draw, effect) of the grid."""
+        return {name: grid[key] for name, key in _CURVES.items()}
+
+    def _grid(self, ds: xr.Dataset, cf: xr.Dataset | None) -> dict[str, np.ndarray]:
+        """Every output of :class:`_Pipeline` (:data:`_OUTPUTS`) at every effect of the grid,
+        (draw, effect), for the draws of ``ds``."""
+        xs = self.xs
         # each output over the grid, effect weak -> strong, written row by row as each effect
         # is evaluated (G, D: an effect's draws in one block of memory; no list of every
         # effect's outputs stacked afterwards), read through its (D, G) view
@@ -1222,7 +1234,13 @@ class BreakevenBlocks:
             rows = {key: np.empty((len(xs), D)) for key in _OUTPUTS}
             # each effect alone, on as many threads as numba may use (the same numbers on any)
             in_order(evaluate, range(len(xs)), progress=True)
-        grid = {key: x.T for key, x in rows.items()}  # (D, G)
+        return {key: x.T for key, x in rows.items()}  # (D, G)
+
+    def _per_draw(self, grid: dict[str, np.ndarray], ds: xr.Dataset) -> xr.Dataset:
+        """The break-even effects (draw, party) of the draws of ``ds`` from their ``grid``
+        (:meth:`_grid`)."""
+        xs, ratio_scale = self.xs, self.ratio_scale
+        D = ds.sizes["draw"]
         # interpolate on the log scale for ratios, so the crossing lies between grid points
         scale = np.log(xs) if ratio_scale else xs
         out = np.full((D, len(PARTIES), 2), np.nan)
@@ -1230,7 +1248,6 @@ class BreakevenBlocks:
             for r, rule in enumerate(RULES):  # (NPVs within rounding of zero are zero)
                 c = _crossing(grid[party], scale, rule)
                 out[:, i, r] = np.exp(c) if ratio_scale else c
-        curves = {name: grid[key] for name, key in _CURVES.items()}
         headline = np.stack([out[:, i, RULES.index(HEADLINE_RULE[p])]
                              for i, p in enumerate(PARTIES)], axis=1)
         measure = self.measure
@@ -1254,7 +1271,7 @@ class BreakevenBlocks:
                        "description": "True effect from which the party's NPV stays >= 0 for "
                                       "every stronger effect in the range (NaN: none)."})},
             coords={"draw": ds["draw"].values, "party": list(PARTIES)})
-        return per_draw, curves
+        return per_draw
 
     def finish(self, per_draw: xr.Dataset) -> xr.Dataset:
         """The break-even dataset: the per-draw results of every block (assembled, e.g. with
