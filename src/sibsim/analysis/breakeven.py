@@ -38,11 +38,11 @@ ratio. The result's attributes ``outcome`` and ``effect_parameter`` say which ef
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
 
 import numba
 import numpy as np
@@ -67,7 +67,7 @@ from sibsim.engine.ranges import MAX_EXPECTED_COUNT, _smallest_shape_factor
 from sibsim.engine.run import _process_models, default_chunk
 from sibsim.engine.tables import scaled_effect
 from sibsim.money._arrays import sum_axis1
-from sibsim.money.cancellation import _WHEN, _pooled_only, _trimmed, cancellation_columns
+from sibsim.money.cancellation import _WHEN, cancellation_columns, cohorts_that_ran
 from sibsim.money.capital import investor_tranches
 from sibsim.money.deal import Deal, breakeven_process
 from sibsim.money.evaluation import evaluation_fixed, trigger_terms
@@ -297,8 +297,8 @@ class _Pipeline:
                    and _Front.applies(deal, ds, self._fixed, self._tail))
         # the whole chain's plan reads one run of the money chain (its stop, costs and the
         # evaluation's parts): made on another thread while this one makes the noise ratios
-        with beside(lambda: money_arrays(deal, ds, cf=self.cf, fixed=self._fixed)[0]
-                    if fronted else None) as chain_run:
+        with (beside(lambda: money_arrays(deal, ds, cf=self.cf, fixed=self._fixed)[0])
+              if fronted else contextlib.nullcontext(lambda: None)) as chain_run:
             exp = self._expected(sampled)
             with np.errstate(divide="ignore", invalid="ignore"):
                 self.ratio = {k: np.where(exp[k] > 0, ds[k].values[:, :1] / np.where(
@@ -765,7 +765,7 @@ class _Front:
         contract, evs = deal.contract, deal.evaluations
         assert chain is not None and contract is not None
         ev, terms = evs[0], contract.terms[0]
-        seed, draws = int(ds.attrs["seed"]), np.asarray(ds["draw"].values)
+        seed = int(ds.attrs["seed"])
         D, P = ds.sizes["draw"], ds.sizes["period"]
         # the stop, service costs and cohorts started: one run of the money chain, which
         # also keeps in ``fixed`` the evaluation's parts read below (money_arrays' keys)
@@ -774,30 +774,18 @@ class _Front:
         life = data.lifecycle
         if life is None:
             return None
-
-        def kept(key: object, make: Callable[[], Any]) -> Any:
-            if key not in fixed.evaluations:
-                fixed.evaluations[key] = make()
-            return fixed.evaluations[key]
-        part = kept(evs, lambda: evaluation_fixed(ds, evs, seed)).parts[0]
+        part = fixed.evaluation_part(evs, lambda: evaluation_fixed(ds, evs, seed)).parts[0]
         if part.scale is not None or any(t.upto is not None or t.period is not None
                                          for t in part.triggers):
             return None
         main = list(part.triggers)
-        rules = [r for r in deal.termination if r.outside_contract and not r.inert]
-        if rules:  # the cancellation's columns (money/cancellation.py)
-            (rule,) = rules
-            happened = kept(("cancel_period", rule, P),
-                            lambda: rule.cancel_period(seed, draws, P)) < P
-            entry = ds["entry_period"].values
-            ran = [int(w) for w, e in enumerate(entry) if e < rule.from_period]
-            ds_ran = ds.isel(wave=slice(0, len(ran)))
-            evs_ran = tuple(_trimmed(e, len(ran)) for e in evs)
-            small = kept(("cancel_later_cohorts", evs_ran, len(ran)), lambda: _pooled_only(
-                evaluation_fixed(ds_ran, evs_ran, seed))).parts[0].triggers
+        cut = cohorts_that_ran(deal, ds, seed, fixed)
+        if cut is not None:  # the cancellation's columns (money/cancellation.py)
+            happened = cut.stop < P
+            small = cut.parts.parts[0].triggers
             cols = cancellation_columns(evs, tuple(ev.metric for _ in main),
                                         tuple(tuple(t.waves) for t in main),
-                                        tuple(ev.metric for _ in small), ran)
+                                        tuple(ev.metric for _ in small), cut.ran)
             picked = [((main, small)[i][k], _WHEN[role]) for i, k, role in cols]
         else:
             happened = np.zeros(D, dtype=bool)

@@ -56,7 +56,8 @@ if TYPE_CHECKING:
     from sibsim.money.deal import Deal
     from sibsim.money.termination import CancelLaterCohorts
 
-__all__ = ["Cancellation", "apply_cancellation", "cancellation_columns", "check_cancellation"]
+__all__ = ["Cancellation", "CohortsThatRan", "apply_cancellation", "cancellation_columns",
+           "check_cancellation", "cohorts_that_ran"]
 
 
 class Cancellation(NamedTuple):
@@ -159,32 +160,13 @@ def apply_cancellation(deal: Deal, ds: xr.Dataset, table: EvaluationTable, seed:
     (:func:`~sibsim.money.evaluation.evaluate`), whose first waves' columns the evaluation of
     the cohorts that ran reads instead of summing the units again.
     """
-    rules = [r for r in deal.termination if r.outside_contract and not r.inert]
-    if not rules:
+    cut = cohorts_that_ran(deal, ds, seed, fixed)
+    if cut is None:
         return table, None
-    (rule,) = rules  # one rule: check_cancellation
-    P = ds.sizes["period"]
-    if fixed is None:
-        stop = rule.cancel_period(seed, ds["draw"].values, P)
-    else:  # the same draws at every call: sampled once
-        key = ("cancel_period", rule, P)
-        if key not in fixed.evaluations:
-            fixed.evaluations[key] = readonly(rule.cancel_period(seed, ds["draw"].values, P))
-        stop = fixed.evaluations[key]
-    happened = stop < P  # (D,)
-    c = rule.from_period
-    ran = [int(w) for w, e in enumerate(ds["entry_period"].values) if e < c]
-    # wave w enters in period w: the waves that ran are the first ones (a slice is a view)
-    assert ran == list(range(len(ran)))
-    ds_ran = ds.isel(wave=slice(0, len(ran)))
-    evs = tuple(_trimmed(e, len(ran)) for e in deal.evaluations)
-    parts = None
-    if fixed is not None:  # the comparison arm and counterfactual rates: the same every time
-        key = ("cancel_later_cohorts", evs, len(ran))
-        if key not in fixed.evaluations:
-            fixed.evaluations[key] = _pooled_only(evaluation_fixed(ds_ran, evs, seed))
-        parts = fixed.evaluations[key]
-    small = evaluate(ds_ran, evs, seed, parts, given_sums=window_sums)
+    stop, ran = cut.stop, cut.ran
+    happened = stop < ds.sizes["period"]  # (D,)
+    c = cut.rule.from_period
+    small = evaluate(cut.ds, cut.evaluations, seed, cut.parts, given_sums=window_sums)
     waves = table.waves or tuple(() for _ in range(table.n_triggers))
     cols = [((table, small)[i], k, role) for i, k, role in cancellation_columns(
         deal.evaluations, table.metric, waves, small.metric, ran)]
@@ -209,6 +191,44 @@ def apply_cancellation(deal: Deal, ds: xr.Dataset, table: EvaluationTable, seed:
         waves=tuple((waves[k] if t is table else tuple(ran[w] for w in small_waves[k]))
                     for t, k, _ in cols))
     return new, Cancellation(stop=stop, period=c, due=due)
+
+
+class CohortsThatRan(NamedTuple):
+    """What the cancellation of later cohorts reads beside the deal's evaluation table
+    (:func:`cohorts_that_ran`)."""
+
+    rule: Any  #: the active :class:`~sibsim.money.termination.CancelLaterCohorts` rule
+    stop: NDArray[np.int64]  #: (D,) the period it cancels the later cohorts in (P: never)
+    ran: list[int]  #: the waves that entered before it (the first ones)
+    ds: xr.Dataset  #: the outcome dataset of those waves
+    evaluations: tuple[Evaluation, ...]  #: the deal's evaluations cut to those waves
+    #: their effect-free parts, pooled triggers only (None without ``fixed``)
+    parts: Any
+
+
+def cohorts_that_ran(deal: Deal, ds: xr.Dataset, seed: int, fixed: Any = None
+                     ) -> CohortsThatRan | None:
+    """The deal's cancellation of later cohorts on the draws of ``ds``, or None without an
+    active rule. With ``fixed`` (:class:`~sibsim.money.sib.EffectFree`), the draws'
+    cancellation and the effect-free parts of the evaluation of the cohorts that ran are made
+    once and kept there (the same at every call)."""
+    rules = [r for r in deal.termination if r.outside_contract and not r.inert]
+    if not rules:
+        return None
+    (rule,) = rules  # one rule: check_cancellation
+    P, draws = ds.sizes["period"], ds["draw"].values
+    stop = (rule.cancel_period(seed, draws, P) if fixed is None else fixed.evaluation_part(
+        ("cancel_period", rule, P), lambda: readonly(rule.cancel_period(seed, draws, P))))
+    ran = [int(w) for w, e in enumerate(ds["entry_period"].values) if e < rule.from_period]
+    # wave w enters in period w: the waves that ran are the first ones (a slice is a view)
+    assert ran == list(range(len(ran)))
+    ds_ran = ds.isel(wave=slice(0, len(ran)))
+    evs = tuple(_trimmed(e, len(ran)) for e in deal.evaluations)
+    # the comparison arm and counterfactual rates: the same every time
+    parts = None if fixed is None else fixed.evaluation_part(
+        ("cancel_later_cohorts", evs, len(ran)),
+        lambda: _pooled_only(evaluation_fixed(ds_ran, evs, seed)))
+    return CohortsThatRan(rule, stop, ran, ds_ran, evs, parts)
 
 
 def cancellation_columns(evaluations: tuple[Evaluation, ...], metric: tuple[str, ...],

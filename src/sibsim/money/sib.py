@@ -275,6 +275,14 @@ class EffectFree(NamedTuple):
     #: and the cohorts started before the lifecycle's stop (tied to that very stop)
     reused: dict[Any, Any]
 
+    def evaluation_part(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``evaluations[key]``: made by ``make()`` and kept there on first use (the
+        evaluations' effect-free parts, the cancellation's draws and its evaluation of the
+        cohorts that ran)."""
+        if key not in self.evaluations:
+            self.evaluations[key] = make()
+        return self.evaluations[key]
+
 
 def effect_free(deal: Deal, ds: xr.Dataset, cf: xr.Dataset, *,
                 same_outcomes: bool = False) -> EffectFree:
@@ -428,9 +436,7 @@ def money_arrays(deal: Deal, ds: xr.Dataset, cf: xr.Dataset | None = None,
         measured = None
         if fixed is not None:  # the comparison arm and counterfactual rates: the same
             key = unresolved.evaluations
-            if key not in fixed.evaluations:
-                fixed.evaluations[key] = evaluation_fixed(ds, key, seed)
-            measured = fixed.evaluations[key]
+            measured = fixed.evaluation_part(key, lambda: evaluation_fixed(ds, key, seed))
         table = _kept(memo, ("evaluation", unresolved.evaluations),
                       lambda: evaluate(ds, terms.evaluations, seed, measured,
                                        window_sums=window_sums))
